@@ -1,0 +1,26 @@
+/**
+ * What a trainer needs from any data source. Clips are float32 [B, T, C, H, W] (already
+ * preprocessed: stride, resize, normalisation, frame shuffling applied), labels int32 [B].
+ */
+export interface ClipBatch {
+  clips: Float32Array;
+  labels: Int32Array;
+  /** [B, T, C, H, W] */
+  dims: [number, number, number, number, number];
+}
+
+export interface DataSource {
+  /** Short human description for logs, e.g. "moving-mnist (digit, 2 digits, 64x64)". */
+  readonly description: string;
+  readonly classes: number;
+  /** Per-clip shape [T, C, H, W]. */
+  readonly clipShape: [number, number, number, number];
+  /**
+   * Training batches, endless, deterministic from the experiment seed. The loader may prepare
+   * the next batch while the caller trains on the current one.
+   */
+  trainBatches(batchSize: number): AsyncIterator<ClipBatch>;
+  /** The fixed evaluation set (disjoint from training where the source allows), in batches. */
+  evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,41 @@
+/**
+ * Typed errors. The CLI maps each class to an exit status in one place (cli/exit-codes.ts):
+ * bad user input (spec, model, data, runtime set-up) exits 2; a failed run exits 1; a run stopped
+ * by a non-finite loss exits 3. Internal invariants throw plain Errors whose message starts "BUG:".
+ */
+
+/** Something the user wrote is wrong: a file, a key, a value. Exit status 2. */
+export class InputError extends Error {
+  constructor(message: string, readonly file?: string, readonly keyPath?: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Experiment or override file is invalid. */
+export class SpecError extends InputError {}
+
+/** A model file is invalid (unknown layer, bad shapes, ...). */
+export class ModelError extends InputError {}
+
+/** Data cannot be read or does not fit the model. */
+export class DataError extends InputError {}
+
+/** The execution provider cannot be set up (e.g. CUDA libraries missing). */
+export class ProviderError extends InputError {}
+
+/** A run failed while training (an onnxruntime error, a worker crash). Exit status 1. */
+export class RunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RunError";
+  }
+}
+
+/** The loss became NaN or infinite; the run stopped without writing garbage. Exit status 3. */
+export class NonFiniteLossError extends RunError {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`loss is ${loss} at step ${step}: stopping the run (lower the learning rate?)`);
+    this.name = "NonFiniteLossError";
+  }
+}

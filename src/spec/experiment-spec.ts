@@ -1,0 +1,87 @@
+/**
+ * The experiment file schema: the single source of truth for keys, types, ranges and defaults.
+ * Stable core keys are fixed by shared/design/conventions.md; the schema may only grow.
+ */
+import { z } from "zod";
+import { DataSpec } from "../data/data-spec.js";
+import { ModelSpec } from "../model/model-spec.js";
+
+const finite = () => z.number().finite();
+
+export const OptimizerSpec = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("sgd"),
+    lr: finite().positive().default(0.01),
+    momentum: finite().min(0).max(1).default(0),
+    nesterov: z.boolean().default(false),
+    weight_decay: finite().min(0).default(0),
+  }),
+  z.strictObject({
+    kind: z.literal("adam"),
+    lr: finite().positive().default(0.001),
+    betas: z.tuple([finite().min(0).lt(1), finite().min(0).lt(1)]).default([0.9, 0.999]),
+    eps: finite().positive().default(1e-8),
+    weight_decay: finite().min(0).default(0),
+  }),
+]);
+export type OptimizerSpec = z.infer<typeof OptimizerSpec>;
+
+export const ScheduleSpec = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("constant"), warmup_steps: z.number().int().min(0).default(0) }),
+  z.strictObject({
+    kind: z.literal("step"),
+    warmup_steps: z.number().int().min(0).default(0),
+    step_size: z.number().int().min(1),
+    gamma: finite().positive().default(0.1),
+  }),
+  z.strictObject({
+    kind: z.literal("cosine"),
+    warmup_steps: z.number().int().min(0).default(0),
+    min_lr: finite().min(0).default(0),
+  }),
+]);
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
+
+export const TrainSpec = z.strictObject({
+  method: z.enum(["sideways", "bp"]).default("sideways"),
+  batch_size: z.number().int().min(1).max(65536).default(8),
+  steps: z.number().int().min(1).default(500),
+  optimizer: OptimizerSpec.default({ kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false, weight_decay: 0 }),
+  schedule: ScheduleSpec.default({ kind: "constant", warmup_steps: 0 }),
+  init_checkpoint: z.string().min(1).nullable().default(null),
+});
+
+export const RuntimeSpec = z.strictObject({
+  provider: z.enum(["cpu", "cuda", "webgpu"]).default("cpu"),
+  device_id: z.number().int().min(0).default(0),
+  workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
+  /** intra-op threads per session; shared/design/onnxruntime-node.md: 1 is fastest with many sessions. */
+  threads: z.number().int().min(1).max(256).default(1),
+});
+
+export const EvalSpec = z.strictObject({
+  every: z.number().int().min(0).default(100),
+  clips: z.number().int().min(1).default(256),
+});
+
+export const DiagnosticsSpec = z.strictObject({
+  every: z.number().int().min(0).default(0),
+});
+
+export const OutputSpec = z.strictObject({
+  dir: z.string().min(1).nullable().default(null),
+});
+
+export const ExperimentSpec = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  model: z.union([z.string().min(1), ModelSpec]),
+  data: DataSpec,
+  train: TrainSpec.default(TrainSpec.parse({})),
+  runtime: RuntimeSpec.default(RuntimeSpec.parse({})),
+  eval: EvalSpec.default(EvalSpec.parse({})),
+  diagnostics: DiagnosticsSpec.default(DiagnosticsSpec.parse({})),
+  output: OutputSpec.default(OutputSpec.parse({})),
+  sweep: z.unknown().nullable().default(null),
+});
+export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
