@@ -1,0 +1,60 @@
+/**
+ * The contract between the training loop (train/run-experiment.ts) and whoever drives it (the CLI,
+ * sweeps, progress display). Metric names are the CSV column names (snake_case, unit suffix).
+ */
+
+export interface StepMetrics {
+  step: number; // 1-based optimizer update count
+  total_steps: number;
+  train_loss: number; // mean loss over the losses computed in this clip batch
+  lr: number;
+  wall_s: number; // since the run started
+  step_s: number; // this step's wall time
+  frames_per_s: number; // training frames (B*T) per second of this step
+  data_wait_s: number; // time this step waited for its batch
+  [diagnostic: string]: number; // e.g. cos_b0, n_b0, busy_s0 when diagnostics are on
+}
+
+export interface EvalMetrics {
+  step: number;
+  eval_loss: number;
+  eval_clip_top1: number;
+  eval_frame_top1: number;
+  eval_clips: number;
+}
+
+export type RunStatus = "completed" | "failed" | "nan_loss" | "interrupted";
+
+export interface RunSummary {
+  status: RunStatus;
+  message?: string;
+  run_id: string;
+  method: "bp" | "sideways";
+  steps_done: number;
+  wall_s: number;
+  frames_per_s: number; // training frames per second over the whole run
+  final_train_loss: number | null;
+  final_eval_loss: number | null;
+  final_eval_clip_top1: number | null;
+  final_eval_frame_top1: number | null;
+  best_eval_clip_top1: number | null;
+}
+
+export interface ProgressReporter {
+  runStarted(info: { runId: string; totalSteps: number; method: string; description: string }): void;
+  stepDone(m: StepMetrics): void;
+  evalDone(m: EvalMetrics): void;
+  runEnded(summary: RunSummary): void;
+  log(message: string): void;
+}
+
+export interface RunContext {
+  /** The experiment file, or null when the spec came from elsewhere. */
+  specFile: string | null;
+  /** Directory that relative paths in the spec (model, data, checkpoint) resolve against. */
+  baseDir: string;
+  /** results/<name>/<run id>/ ; created by the run. */
+  runDir: string;
+  runId: string;
+  progress: ProgressReporter;
+}
