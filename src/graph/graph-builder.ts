@@ -1,0 +1,213 @@
+/**
+ * A small builder for ONNX graphs (IR 8, opset 17; shared/design/onnxruntime-node.md).
+ * Graph inputs and outputs are float32 with a symbolic batch dimension "N" before the fixed
+ * per-example dimensions. Constants go into initializers as little-endian `rawData`.
+ * The builder never imports onnxruntime: it only produces bytes.
+ */
+import { onnx } from "./onnx.js";
+
+export const IR_VERSION = 8;
+export const OPSET_VERSION = 17;
+/** Name of the symbolic batch dimension of every graph input and output. */
+export const BATCH_DIM = "N";
+
+/** Attribute values: numbers are ints unless wrapped with `float()`; a tensor attribute via `attrTensor`. */
+export type AttrValue = number | string | number[] | FloatAttr | TensorAttr;
+export interface FloatAttr {
+  kind: "float";
+  value: number;
+}
+export interface TensorAttr {
+  kind: "tensor";
+  tensor: onnx.ITensorProto;
+}
+export type Attrs = Record<string, AttrValue>;
+
+export function float(value: number): FloatAttr {
+  return { kind: "float", value };
+}
+
+/** A 1-element float32 tensor, e.g. for ConstantOfShape's `value`. */
+export function floatTensorAttr(value: number): TensorAttr {
+  return { kind: "tensor", tensor: floatTensor("value", Float32Array.of(value), [1]) };
+}
+
+function floatTensor(name: string, data: Float32Array, dims: number[]): onnx.ITensorProto {
+  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: littleEndianBytes(data) };
+}
+
+function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
+  const bytes = new Uint8Array(data.byteLength);
+  const view = new DataView(bytes.buffer);
+  if (data instanceof Float32Array) data.forEach((v, i) => view.setFloat32(4 * i, v, true));
+  else data.forEach((v, i) => view.setBigInt64(8 * i, v, true));
+  return bytes;
+}
+
+function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw new Error(`BUG: attribute ${name}=${value} is not an integer; wrap floats with float()`);
+    return { name, type: T.INT, i: value };
+  }
+  if (typeof value === "string") return { name, type: T.STRING, s: new TextEncoder().encode(value) };
+  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
+  if (value.kind === "float") return { name, type: T.FLOAT, f: value.value };
+  return { name, type: T.TENSOR, t: value.tensor };
+}
+
+function valueInfo(name: string, dims: readonly (number | string)[]): onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  /** Every value name handed out or used. */
+  private readonly names = new Set<string>();
+  /** Values that exist: graph inputs, initializers, node outputs. */
+  private readonly defined = new Set<string>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(readonly name: string) {}
+
+  /** A value name not used yet, derived from `hint` (`hint`, then `hint_1`, `hint_2`, ...). */
+  fresh(hint: string): string {
+    let n = this.counters.get(hint) ?? 0;
+    let candidate = n === 0 ? hint : `${hint}_${n}`;
+    while (this.names.has(candidate)) candidate = `${hint}_${++n}`;
+    this.counters.set(hint, n + 1);
+    this.names.add(candidate);
+    return candidate;
+  }
+
+  /** Marks `name` as defined; a name from fresh() may be claimed once, any other name must be new. */
+  private claim(name: string): string {
+    if (this.defined.has(name)) throw new Error(`BUG: graph ${this.name} already has a value named ${name}`);
+    this.names.add(name);
+    this.defined.add(name);
+    return name;
+  }
+
+  /** A float32 graph input shaped [N, ...dims]. */
+  input(name: string, dims: readonly number[]): string {
+    this.inputs.push(valueInfo(this.claim(name), [BATCH_DIM, ...dims]));
+    return name;
+  }
+
+  /** A float32 graph input with fixed dims (no batch dimension), e.g. a parameter. */
+  inputFixed(name: string, dims: readonly number[]): string {
+    this.inputs.push(valueInfo(this.claim(name), dims));
+    return name;
+  }
+
+  /**
+   * Declares `value` a graph output named `name` (default: the value's own name), shaped
+   * [N, ...dims]. A value made by a node is renamed in place; a graph input or a value that
+   * is already an output is copied by an Identity node.
+   */
+  output(value: string, dims: readonly number[], name = value): string {
+    if (name !== value) {
+      const producer = this.nodes.find((n) => n.output?.includes(value));
+      const isOutput = this.outputs.some((o) => o.name === value);
+      if (producer && !isOutput) this.rename(value, name);
+      else this.node("Identity", [value], [name]);
+    }
+    this.outputs.push(valueInfo(name, [BATCH_DIM, ...dims]));
+    return name;
+  }
+
+  /** Like output(), for a value without a batch dimension (e.g. a parameter gradient). */
+  outputFixed(value: string, dims: readonly number[], name = value): string {
+    this.output(value, [], name);
+    this.outputs[this.outputs.length - 1] = valueInfo(name, dims);
+    return name;
+  }
+
+  private rename(from: string, to: string): void {
+    this.claim(to);
+    this.defined.delete(from);
+    for (const n of this.nodes) {
+      n.input = n.input?.map((v) => (v === from ? to : v));
+      n.output = n.output?.map((v) => (v === from ? to : v));
+    }
+  }
+
+  constFloat(hint: string, data: readonly number[] | Float32Array, dims: number[]): string {
+    const name = this.claim(this.fresh(hint));
+    this.initializers.push(floatTensor(name, Float32Array.from(data), dims));
+    return name;
+  }
+
+  constInt64(hint: string, data: readonly number[], dims: number[] = [data.length]): string {
+    const name = this.claim(this.fresh(hint));
+    const values = BigInt64Array.from(data.map((v) => BigInt(v)));
+    this.initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.INT64, rawData: littleEndianBytes(values) });
+    return name;
+  }
+
+  /**
+   * Adds a node. `outputs` are value names or, by default, one fresh name per output derived
+   * from the op type; pass a number to get that many fresh outputs. Returns the output names.
+   */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Attrs = {}): string[] {
+    for (const v of inputs) {
+      if (v !== "" && !this.defined.has(v)) throw new Error(`BUG: graph ${this.name}: ${opType} reads ${v}, which nothing defines`);
+    }
+    const outs =
+      typeof outputs === "number"
+        ? Array.from({ length: outputs }, () => this.claim(this.fresh(opType.toLowerCase())))
+        : outputs.map((o) => this.claim(o));
+    this.nodes.push({
+      opType,
+      name: this.fresh(`${opType}_node`),
+      input: [...inputs],
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outs;
+  }
+
+  /** One-output shorthand for node(). */
+  op(opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    return this.node(opType, inputs, 1, attrs)[0];
+  }
+
+  /** Drops nodes and initializers that no graph output depends on. */
+  private live(): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[] } {
+    const needed = new Set(this.outputs.map((o) => o.name as string));
+    const kept: onnx.INodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      if (!n.output?.some((o) => needed.has(o))) continue;
+      kept.push(n);
+      for (const v of n.input ?? []) needed.add(v);
+    }
+    return { nodes: kept.reverse(), initializers: this.initializers.filter((t) => needed.has(t.name as string)) };
+  }
+
+  toModel(): onnx.ModelProto {
+    const { nodes, initializers } = this.live();
+    return onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: "", version: OPSET_VERSION }],
+      producerName: "sideways",
+      graph: { name: this.name, node: nodes, input: this.inputs, output: this.outputs, initializer: initializers },
+    });
+  }
+
+  /** The serialized model, in a buffer of its own (encode() alone returns a view into a pool). */
+  toBytes(): Uint8Array {
+    return onnx.ModelProto.encode(this.toModel()).finish().slice();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The head: softmax cross-entropy of logits [B, K] against integer labels, mean over the batch
+ * (shared/design/sideways.md). Computed in TypeScript with float64 accumulation; it is small
+ * next to the blocks and keeping it out of ONNX lets the top block's graph end at its logits.
+ */
+import { DataError } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+
+export interface HeadResult {
+  /** Mean cross-entropy over the batch. */
+  loss: number;
+  /** ∂loss/∂logits, shaped like the logits: (softmax - onehot) / B. */
+  dLogits: Tensor;
+}
+
+export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): HeadResult {
+  if (logits.dims.length !== 2) throw new Error(`BUG: softmaxCrossEntropy expects logits [B,K], found [${logits.dims}]`);
+  const [batch, classes] = logits.dims;
+  if (labels.length !== batch) throw new Error(`BUG: softmaxCrossEntropy got ${labels.length} labels for a batch of ${batch}`);
+  const dLogits = new Float32Array(batch * classes);
+  const probs = new Float64Array(classes);
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    const label = labels[b];
+    if (!(label >= 0 && label < classes)) {
+      throw new DataError(`label ${label} of batch row ${b} is outside the model's classes [0, ${classes})`);
+    }
+    const row = logits.data.subarray(b * classes, (b + 1) * classes);
+    let max = -Infinity;
+    for (const v of row) max = Math.max(max, v);
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += probs[k] = Math.exp(row[k] - max);
+    total += Math.log(sum) + max - row[label];
+    for (let k = 0; k < classes; k++) dLogits[b * classes + k] = (probs[k] / sum - (k === label ? 1 : 0)) / batch;
+  }
+  return { loss: total / batch, dLogits: { data: dLogits, dims: [batch, classes] } };
+}
