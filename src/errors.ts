@@ -34,8 +34,8 @@ export class RunError extends Error {
 
 /** The loss became NaN or infinite; the run stopped without writing garbage. Exit status 3. */
 export class NonFiniteLossError extends RunError {
-  constructor(readonly step: number, readonly loss: number) {
-    super(`loss is ${loss} at step ${step}: stopping the run (lower the learning rate?)`);
+  constructor(readonly step: number, readonly loss: number, detail?: string) {
+    super(`${detail ?? `loss is ${loss}`} at step ${step}: stopping the run before the update (lower the learning rate?)`);
     this.name = "NonFiniteLossError";
   }
 }

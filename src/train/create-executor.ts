@@ -1,0 +1,69 @@
+/**
+ * Chooses the executor for `runtime.workers`: 1 runs everything on this thread; N > 1 splits the
+ * blocks into N contiguous stages balanced by their measured cost; `auto` uses as many stages as
+ * there are cores (at most one per block).
+ */
+import { availableParallelism } from "node:os";
+import type { Model, Weights } from "../model/model.js";
+import type { ProviderOptions } from "../runtime/providers.js";
+import type { Tensor } from "../tensor.js";
+import { numel } from "../tensor.js";
+import type { BlockGraphBytes, BlockRunner } from "./block-runner.js";
+import type { Executor } from "./executor.js";
+import { ParallelExecutor } from "./parallel-executor.js";
+import { SequentialExecutor } from "./sequential-executor.js";
+import { balancedStages } from "./stage-plan.js";
+
+/** Seconds of one forward + backward of each block at this batch size (best of `reps`). */
+export async function measureBlockCosts(
+  model: Model,
+  runner: BlockRunner,
+  weights: Weights,
+  batchSize: number,
+  reps = 2,
+): Promise<number[]> {
+  const costs: number[] = [];
+  for (const block of model.blocks) {
+    const x: Tensor = { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] };
+    const dy: Tensor = { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] };
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await runner.forward(block.index, x, weights);
+      await runner.backward(block.index, x, dy, weights);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    costs.push(best);
+  }
+  return costs;
+}
+
+export function resolveWorkerCount(workers: number | "auto", model: Model): number {
+  const n = workers === "auto" ? availableParallelism() : workers;
+  return Math.max(1, Math.min(n, model.blocks.length));
+}
+
+export interface ExecutorChoice {
+  executor: Executor;
+  stages: number[][];
+  blockCosts: number[] | null;
+}
+
+export async function createExecutor(
+  model: Model,
+  graphs: readonly BlockGraphBytes[],
+  mainRunner: BlockRunner,
+  weights: Weights,
+  workers: number | "auto",
+  provider: ProviderOptions,
+  batchSize: number,
+): Promise<ExecutorChoice> {
+  const n = resolveWorkerCount(workers, model);
+  if (n === 1) {
+    const executor = SequentialExecutor.withRunner(model, mainRunner);
+    return { executor, stages: [...executor.stages], blockCosts: null };
+  }
+  const blockCosts = await measureBlockCosts(model, mainRunner, weights, batchSize);
+  const stages = balancedStages(blockCosts, n);
+  return { executor: await ParallelExecutor.create(model, graphs, stages, provider), stages, blockCosts };
+}

@@ -1,0 +1,66 @@
+/**
+ * Evaluation, the same for both methods (shared/design/sideways.md): per-frame forward with fixed
+ * weights; clip prediction = argmax of the mean of the per-frame logits over the clip.
+ */
+import type { ClipBatch } from "../data/source.js";
+import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import type { Model, Weights } from "../model/model.js";
+import type { Tensor } from "../tensor.js";
+import type { BlockRunner } from "./block-runner.js";
+
+export interface EvalResult {
+  loss: number;
+  clipTop1: number;
+  frameTop1: number;
+  clips: number;
+}
+
+/** Logits [B*T, K] for every frame of a clip batch, frames of one clip contiguous. */
+export async function frameLogits(model: Model, runner: BlockRunner, batch: ClipBatch, weights: Weights): Promise<Tensor> {
+  const [b, t, c, h, w] = batch.dims;
+  // [B, T, C, H, W] and [B*T, C, H, W] share one memory layout: no copy needed.
+  let x: Tensor = { data: batch.clips, dims: [b * t, c, h, w] };
+  for (const block of model.blocks) x = await runner.forward(block.index, x, weights);
+  return x;
+}
+
+function argmax(a: Float32Array | Float64Array, off: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (a[off + i] > a[off + best]) best = i;
+  return best;
+}
+
+export async function evaluate(
+  model: Model,
+  runner: BlockRunner,
+  batches: AsyncIterable<ClipBatch>,
+  weights: Weights,
+): Promise<EvalResult> {
+  const K = model.classes;
+  let clips = 0;
+  let clipCorrect = 0;
+  let frames = 0;
+  let frameCorrect = 0;
+  let lossSum = 0;
+  for await (const batch of batches) {
+    const [B, T] = batch.dims;
+    const logits = await frameLogits(model, runner, batch, weights);
+    const frameLabels = new Int32Array(B * T);
+    for (let i = 0; i < B; i++) frameLabels.fill(batch.labels[i], i * T, (i + 1) * T);
+    lossSum += softmaxCrossEntropy(logits, frameLabels).loss * B * T;
+    const mean = new Float64Array(K);
+    for (let i = 0; i < B; i++) {
+      mean.fill(0);
+      for (let t = 0; t < T; t++) {
+        const off = (i * T + t) * K;
+        if (argmax(logits.data, off, K) === batch.labels[i]) frameCorrect++;
+        for (let k = 0; k < K; k++) mean[k] += logits.data[off + k];
+      }
+      if (argmax(mean, 0, K) === batch.labels[i]) clipCorrect++;
+    }
+    clips += B;
+    frames += B * T;
+  }
+  if (clips === 0) throw new Error("BUG: evaluation got no clips");
+  return { loss: lossSum / frames, clipTop1: clipCorrect / clips, frameTop1: frameCorrect / frames, clips };
+}

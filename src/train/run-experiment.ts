@@ -1,0 +1,205 @@
+/**
+ * One experiment run from a validated spec to files on disk: load the model and data, initialise
+ * or load weights, pick an executor, train for `train.steps` updates with the chosen method,
+ * evaluate, and write config.yaml, metrics.csv, eval.csv, summary.json and final.safetensors
+ * (each whole-file write is atomic; CSVs are appended row by row).
+ */
+import { mkdirSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { createDataSource } from "../data/create-source.js";
+import type { DataSource } from "../data/source.js";
+import { NonFiniteLossError } from "../errors.js";
+import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
+import { initWeights } from "../model/init.js";
+import { loadModelFile, resolveModel } from "../model/load-model.js";
+import type { Model, Weights } from "../model/model.js";
+import { createOptimizer } from "../optim/optimizer.js";
+import { learningRate } from "../optim/schedule.js";
+import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
+import { CsvAppender } from "../results/csv-append.js";
+import type { ProviderOptions } from "../runtime/providers.js";
+import type { ExperimentSpec } from "../spec/experiment-spec.js";
+import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
+import { createExecutor } from "./create-executor.js";
+import { blockCosines } from "./diagnostics.js";
+import { evaluate } from "./evaluate.js";
+import type { BatchResult } from "./executor.js";
+import type { EvalMetrics, RunContext, RunStatus, RunSummary, StepMetrics } from "./run-types.js";
+
+export function resolvePath(baseDir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specFile: string | null): Model {
+  return typeof spec.model === "string"
+    ? loadModelFile(resolvePath(baseDir, spec.model))
+    : resolveModel(spec.model, `${specFile ?? "experiment"}: model`);
+}
+
+function checkFinite(result: BatchResult, step: number): void {
+  for (const loss of result.losses) if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss);
+  for (const [name, g] of result.grads) {
+    for (let i = 0; i < g.length; i++) {
+      if (!Number.isFinite(g[i])) throw new NonFiniteLossError(step, NaN, `gradient of ${name} is not finite`);
+    }
+  }
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export function metricColumns(model: Model, stages: number, diagnostics: boolean): string[] {
+  const cols = ["step", "train_loss", "lr", "wall_s", "step_s", "frames_per_s", "data_wait_s"];
+  if (diagnostics) {
+    for (const b of model.blocks) cols.push(`cos_b${b.index}`);
+    for (const b of model.blocks) cols.push(`n_b${b.index}`);
+    for (let s = 0; s < stages; s++) cols.push(`busy_frac_s${s}`);
+  }
+  return cols;
+}
+
+export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Promise<RunSummary> {
+  const { baseDir, runDir, progress } = ctx;
+  const model = loadExperimentModel(spec, baseDir, ctx.specFile);
+  const provider: ProviderOptions = { provider: spec.runtime.provider, deviceId: spec.runtime.device_id, threads: spec.runtime.threads };
+  const method = spec.train.method;
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+
+  const weights: Weights = spec.train.init_checkpoint
+    ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
+    : initWeights(model, spec.seed);
+  const data: DataSource = await createDataSource(spec.data, {
+    input: model.input,
+    classes: model.classes,
+    seed: spec.seed,
+    baseDir,
+    cacheDir: join(baseDir, ".cache", "sideways"),
+  });
+
+  const graphs = buildAllBlockGraphs(model);
+  const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
+  const summary: RunSummary = {
+    status: "failed",
+    run_id: ctx.runId,
+    method,
+    steps_done: 0,
+    wall_s: 0,
+    frames_per_s: 0,
+    final_train_loss: null,
+    final_eval_loss: null,
+    final_eval_clip_top1: null,
+    final_eval_frame_top1: null,
+    best_eval_clip_top1: null,
+  };
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    progress.log("interrupt: stopping after this step (press Ctrl-C again to abort)");
+    process.removeListener("SIGINT", onSigint);
+  };
+  process.on("SIGINT", onSigint);
+
+  let executorChoice: Awaited<ReturnType<typeof createExecutor>> | null = null;
+  try {
+    executorChoice = await createExecutor(model, graphs, mainRunner, weights, spec.runtime.workers, provider, spec.train.batch_size);
+    const { executor, stages } = executorChoice;
+    mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
+    const diagEvery = spec.diagnostics.every;
+    const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
+    const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips"]);
+    const optimizer = createOptimizer(spec.train.optimizer);
+    const totalSteps = spec.train.steps;
+    progress.runStarted({
+      runId: ctx.runId,
+      totalSteps,
+      method,
+      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${stages.length} stage(s)), data ${data.description}`,
+    });
+
+    const runEval = async (step: number) => {
+      const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
+      const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
+      evalCsv.append({ ...m });
+      progress.evalDone(m);
+      summary.final_eval_loss = r.loss;
+      summary.final_eval_clip_top1 = r.clipTop1;
+      summary.final_eval_frame_top1 = r.frameTop1;
+      summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
+    };
+
+    const batches = data.trainBatches(spec.train.batch_size);
+    let trainFrames = 0;
+    let trainSeconds = 0;
+    for (let step = 1; step <= totalSteps && !interrupted; step++) {
+      const t0 = performance.now();
+      const next = await batches.next();
+      if (next.done) throw new Error("BUG: training batches ended");
+      const batch = next.value;
+      const dataWait = (performance.now() - t0) / 1000;
+      const result = await executor.runBatch(method, batch, weights);
+      checkFinite(result, step);
+
+      const row: StepMetrics = {} as StepMetrics;
+      if (diagEvery > 0 && step % diagEvery === 0) {
+        const other = await executor.runBatch(method === "bp" ? "sideways" : "bp", batch, weights);
+        const cos = blockCosines(model, result.grads, other.grads);
+        const sideways = method === "sideways" ? result : other;
+        model.blocks.forEach((b) => {
+          row[`cos_b${b.index}`] = cos[b.index];
+          row[`n_b${b.index}`] = sideways.counts[b.index];
+        });
+        result.stageBusySeconds.forEach((busy, s) => (row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s]));
+      }
+
+      const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
+      optimizer.step(weights, result.grads, lr);
+      const stepSeconds = (performance.now() - t0) / 1000;
+      const frames = batch.dims[0] * batch.dims[1];
+      trainFrames += frames;
+      trainSeconds += stepSeconds;
+      Object.assign(row, {
+        step,
+        total_steps: totalSteps,
+        train_loss: mean(result.losses),
+        lr,
+        wall_s: elapsed(),
+        step_s: stepSeconds,
+        frames_per_s: frames / stepSeconds,
+        data_wait_s: dataWait,
+      });
+      metrics.append(row);
+      progress.stepDone(row);
+      summary.steps_done = step;
+      summary.final_train_loss = row.train_loss;
+      if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
+    }
+    summary.status = interrupted ? "interrupted" : "completed";
+    summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
+    writeCheckpoint(join(runDir, interrupted ? "last.safetensors" : "final.safetensors"), model, weights, {
+      run_id: ctx.runId,
+      steps: String(summary.steps_done),
+      method,
+    });
+    return summary;
+  } catch (err) {
+    const status: RunStatus = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
+    summary.status = status;
+    summary.message = err instanceof Error ? err.message : String(err);
+    throw err;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    summary.wall_s = elapsed();
+    // The summary is the run's completion record: written last, and only once the run dir exists.
+    if (executorChoice) {
+      writeJsonAtomic(join(runDir, "summary.json"), summary);
+      progress.runEnded(summary);
+      await executorChoice.executor.close();
+    }
+    await mainRunner.release();
+    await data.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Worker-thread entry of the depth-parallel executor: owns the sessions of one stage's blocks and
+ * runs that stage for each clip batch the main thread sends, exchanging boundary activations and
+ * gradients directly with the neighbouring stages' workers over MessagePorts.
+ */
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import type { Model, Weights } from "../model/model.js";
+import type { ProviderOptions } from "../runtime/providers.js";
+import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
+import { runBpStage } from "./bp-stage.js";
+import { PortQueue, taggedForTransfer } from "./port-link.js";
+import { runSidewaysStage } from "./sideways-stage.js";
+import { stageSpec } from "./sequential-executor.js";
+import type { DownMessage, StageBatch, StageLinks, UpMessage } from "./stage.js";
+
+export interface StageWorkerData {
+  stage: number;
+  model: Model;
+  blocks: number[];
+  /** Graphs indexed by block; only this stage's entries are set. */
+  graphs: (BlockGraphBytes | null)[];
+  provider: ProviderOptions;
+  below: MessagePort | null;
+  above: MessagePort | null;
+}
+
+export type ToWorker = { type: "batch"; id: number; batch: StageBatch; weights: Weights } | { type: "close" };
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "result"; id: number; result: import("./stage.js").StageResult }
+  | { type: "error"; message: string };
+
+const data = workerData as StageWorkerData;
+const port = parentPort!;
+
+function makeLinks(): StageLinks {
+  const below = data.below ? new PortQueue<UpMessage | DownMessage>(data.below) : null;
+  const above = data.above ? new PortQueue<UpMessage | DownMessage>(data.above) : null;
+  return {
+    below: below && {
+      recv: () => below.recv() as Promise<UpMessage>,
+      send: (msg: DownMessage) => {
+        const { value, transfer } = taggedForTransfer(msg.grad);
+        below.send({ tick: msg.tick, grad: value }, transfer);
+      },
+    },
+    above: above && {
+      recv: () => above.recv() as Promise<DownMessage>,
+      send: (msg: UpMessage) => {
+        const { value, transfer } = taggedForTransfer(msg.act);
+        above.send({ tick: msg.tick, act: value }, transfer);
+      },
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  const where = `stage ${data.stage} (blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]})`;
+  return `${where}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+async function main(): Promise<void> {
+  const graphs = data.graphs.map((g) => g ?? { forward: new Uint8Array(), backward: new Uint8Array() });
+  const runner = await BlockRunner.create(data.model, data.blocks, graphs, data.provider);
+  const links = makeLinks();
+  const spec = stageSpec(data.model, data.blocks);
+  port.postMessage({ type: "ready" } satisfies FromWorker);
+  port.on("message", (msg: ToWorker) => {
+    if (msg.type === "close") {
+      void runner.release().finally(() => process.exit(0));
+      return;
+    }
+    const ctx = { spec, runner, links, weights: msg.weights };
+    const run = msg.batch.method === "bp" ? runBpStage(ctx, msg.batch) : runSidewaysStage(ctx, msg.batch);
+    run.then(
+      (result) => port.postMessage({ type: "result", id: msg.id, result } satisfies FromWorker),
+      (err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker),
+    );
+  });
+}
+
+main().catch((err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker));

@@ -1,0 +1,112 @@
+/**
+ * A stage is a contiguous range of blocks run by one executor thread. The two trainers
+ * (bp-stage.ts, sideways-stage.ts) are written against this module only, so the same code runs
+ * when all blocks sit in one stage on the main thread (sequential executor) and when stages sit on
+ * worker threads (depth-parallel executor): that is why both give bit-identical weights.
+ *
+ * Direction words: "up" is towards the loss (higher block index): activations travel up,
+ * gradients travel down.
+ */
+import type { Tensor } from "../tensor.js";
+import type { BlockRunner } from "./block-runner.js";
+
+/** An activation with the index of the frame it was computed from (for tracing and tests). */
+export interface Tagged {
+  tensor: Tensor;
+  /** Frame index (0-based) the activation comes from, or whose loss the gradient comes from. */
+  frame: number;
+}
+
+/** What one stage sends its upper neighbour after a tick (Sideways) or a frame (BP). */
+export interface UpMessage {
+  tick: number;
+  act: Tagged | null;
+}
+
+export interface DownMessage {
+  tick: number;
+  grad: Tagged | null;
+}
+
+/** Links to the neighbouring stages; null at the ends of the pipeline. */
+export interface StageLinks {
+  below: { recv(): Promise<UpMessage>; send(msg: DownMessage): void } | null;
+  above: { recv(): Promise<DownMessage>; send(msg: UpMessage): void } | null;
+}
+
+/** One event per block computation, recorded when tracing is on (tests check the index rules). */
+export interface TraceEvent {
+  tick: number; // 0-based tick (Sideways) or frame (BP)
+  block: number;
+  kind: "forward" | "backward" | "loss";
+  inputFrame: number;
+  gradFrame?: number;
+}
+
+export interface StageSpec {
+  /** Block indices of this stage, ascending and contiguous. */
+  blocks: number[];
+  /** Number of blocks in the whole model. */
+  totalBlocks: number;
+  /** Parameter names of each block of this stage, by block index. */
+  paramNames: Map<number, string[]>;
+}
+
+export interface StageBatch {
+  method: "bp" | "sideways";
+  /** Clips [B, T, C, H, W]: only the stage holding block 0 needs them. */
+  clips: Float32Array | null;
+  clipDims: [number, number, number, number, number];
+  /** Labels [B]: only the stage holding the top block needs them. */
+  labels: Int32Array | null;
+  trace: boolean;
+}
+
+export interface StageResult {
+  /** Sum over contributions of each parameter's gradient, float64 so the sum order is the only rounding choice. */
+  gradSums: Map<string, Float64Array>;
+  /** Contribution count n_k per block of this stage. */
+  counts: Map<number, number>;
+  /** Losses computed by the top block, in tick order (empty for other stages). */
+  losses: number[];
+  busySeconds: number;
+  wallSeconds: number;
+  trace: TraceEvent[];
+}
+
+export interface StageContext {
+  spec: StageSpec;
+  runner: BlockRunner;
+  links: StageLinks;
+  weights: import("../model/model.js").Weights;
+}
+
+/** Frame t of every clip: [B, C, H, W] copied out of [B, T, C, H, W]. */
+export function clipFrame(clips: Float32Array, dims: readonly number[], t: number): Tensor {
+  const [b, T, c, h, w] = dims;
+  const frameSize = c * h * w;
+  const out = new Float32Array(b * frameSize);
+  for (let i = 0; i < b; i++) {
+    const src = (i * T + t) * frameSize;
+    out.set(clips.subarray(src, src + frameSize), i * frameSize);
+  }
+  return { data: out, dims: [b, c, h, w] };
+}
+
+export function newStageResult(): StageResult {
+  return { gradSums: new Map(), counts: new Map(), losses: [], busySeconds: 0, wallSeconds: 0, trace: [] };
+}
+
+/** Adds one gradient contribution of a block (all its parameters) to the stage's sums. */
+export function accumulate(result: StageResult, block: number, dParams: Map<string, Tensor>): void {
+  for (const [name, g] of dParams) {
+    let sum = result.gradSums.get(name);
+    if (!sum) {
+      sum = new Float64Array(g.data.length);
+      result.gradSums.set(name, sum);
+    }
+    const d = g.data;
+    for (let i = 0; i < d.length; i++) sum[i] += d[i];
+  }
+  result.counts.set(block, (result.counts.get(block) ?? 0) + 1);
+}
