@@ -1,0 +1,84 @@
+/**
+ * Model checkpoints: safetensors files of float32 tensors named and laid out as PyTorch's
+ * `torch.nn.Sequential(*layers).state_dict()` (shared/design/conventions.md), so they load in
+ * Python with `model.load_state_dict(safetensors.torch.load_file(path))` and the reverse.
+ */
+import { readFileSync } from "node:fs";
+import { InputError, ModelError } from "../errors.js";
+import { writeFileAtomic } from "../results/atomic-write.js";
+import type { Model, Weights } from "./model.js";
+import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
+
+/** Reads a checkpoint for `model`; see decodeWeights for the checks. */
+export function readCheckpoint(path: string, model: Model): Weights {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new InputError(`cannot read checkpoint ${path}: ${(e as Error).message}`, path);
+  }
+  return decodeWeights(bytes, model, path);
+}
+
+/** Writes `weights` of `model` as a safetensors file, atomically (temp file + rename). */
+export function writeCheckpoint(path: string, model: Model, weights: Weights, metadata?: Record<string, string>): void {
+  writeFileAtomic(path, encodeWeights(model, weights, metadata));
+}
+
+/**
+ * The safetensors bytes of `weights` (every model parameter, F32). A missing parameter or a
+ * wrong length is a bug in the caller, not bad input.
+ */
+export function encodeWeights(model: Model, weights: Weights, metadata?: Record<string, string>): Uint8Array {
+  const tensors = new Map<string, RawTensor>();
+  for (const param of model.params) {
+    const values = weights.get(param.name);
+    const count = param.shape.reduce((p, d) => p * d, 1);
+    if (values === undefined) throw new Error(`BUG: weights of model ${model.name} lack parameter "${param.name}"`);
+    if (values.length !== count) {
+      throw new Error(`BUG: parameter "${param.name}" of model ${model.name} has ${values.length} values, expected ${count} for shape [${param.shape.join(", ")}]`);
+    }
+    tensors.set(param.name, float32Tensor(param.shape, values));
+  }
+  const extra = [...weights.keys()].filter((name) => !tensors.has(name));
+  if (extra.length > 0) throw new Error(`BUG: weights hold tensors that model ${model.name} does not have: ${extra.join(", ")}`);
+  return serializeSafetensors({ tensors, metadata: metadata ?? null });
+}
+
+/**
+ * Weights for `model` from safetensors bytes. Every model parameter must be present with its
+ * exact shape and no other tensor may be in the file (like PyTorch's strict load_state_dict);
+ * all problems are listed in one ModelError. F16/BF16/F64 tensors are converted to float32.
+ */
+export function decodeWeights(bytes: Uint8Array, model: Model, source: string): Weights {
+  const { tensors } = parseSafetensors(bytes, source);
+  const problems: string[] = [];
+  const weights: Weights = new Map();
+  for (const param of model.params) {
+    const tensor = tensors.get(param.name);
+    if (tensor === undefined) {
+      problems.push(`missing tensor "${param.name}" (shape [${param.shape.join(", ")}])`);
+    } else if (!sameShape(tensor.shape, param.shape)) {
+      problems.push(`tensor "${param.name}" has shape [${tensor.shape.join(", ")}], expected [${param.shape.join(", ")}]`);
+    } else {
+      weights.set(param.name, toFloat32(param.name, tensor, source));
+    }
+  }
+  const expected = new Set(model.params.map((p) => p.name));
+  for (const [name, tensor] of tensors) {
+    if (!expected.has(name)) problems.push(`unexpected tensor "${name}" (shape [${tensor.shape.join(", ")}])`);
+  }
+  if (problems.length > 0) {
+    const names = model.params.map((p) => p.name).join(", ");
+    throw new ModelError(
+      `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${problems.join("; ")}. ` +
+        `The model's parameters are: ${names}`,
+      source,
+    );
+  }
+  return weights;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

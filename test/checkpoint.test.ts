@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InputError, ModelError } from "../src/errors.js";
+import { decodeWeights, encodeWeights, readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import type { Model, ParamInfo, Weights } from "../src/model/model.js";
+import { float32Tensor, parseSafetensors, serializeSafetensors, type RawTensor } from "../src/model/safetensors.js";
+
+/** conv2d(1->2, k3) relu global_avg_pool linear(2->3), as model/ would resolve it. */
+function tinyModel(): Model {
+  const param = (name: string, shape: number[], layerIndex: number, blockIndex: number, fanIn: number): ParamInfo =>
+    ({ name, shape, layerIndex, blockIndex, fanIn });
+  const params = [
+    param("0.weight", [2, 1, 3, 3], 0, 0, 9),
+    param("0.bias", [2], 0, 0, 9),
+    param("3.weight", [3, 2], 3, 1, 2),
+    param("3.bias", [3], 3, 1, 2),
+  ];
+  return { name: "tiny", input: { channels: 1, height: 4, width: 4 }, classes: 3, layers: [], blocks: [], params, source: "tiny.yaml" };
+}
+
+function tinyWeights(model: Model): Weights {
+  return new Map(model.params.map((p, k) => {
+    const n = p.shape.reduce((a, d) => a * d, 1);
+    return [p.name, Float32Array.from({ length: n }, (_, i) => (k + 1) * 0.1 + i * 0.01)] as const;
+  }));
+}
+
+describe("checkpoints", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ckpt-test-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes and reads back the same weights, with metadata, leaving no temp file", () => {
+    const model = tinyModel();
+    const weights = tinyWeights(model);
+    const path = join(dir, "sub", "w.safetensors");
+    writeCheckpoint(path, model, weights, { step: "5" });
+    expect(readdirSync(join(dir, "sub"))).to.deep.equal(["w.safetensors"]);
+    const back = readCheckpoint(path, model);
+    expect([...back.keys()]).to.deep.equal(model.params.map((p) => p.name));
+    for (const [name, values] of weights) expect([...back.get(name)!]).to.deep.equal([...values]);
+    const file = parseSafetensors(readFileSync(path), path);
+    expect(file.metadata).to.deep.equal({ step: "5" });
+    // PyTorch names and layouts, sorted by name as safetensors.torch.save_file writes them.
+    expect([...file.tensors.entries()].map(([n, t]) => [n, t.dtype, t.shape])).to.deep.equal([
+      ["0.bias", "F32", [2]],
+      ["0.weight", "F32", [2, 1, 3, 3]],
+      ["3.bias", "F32", [3]],
+      ["3.weight", "F32", [3, 2]],
+    ]);
+  });
+
+  it("reads a checkpoint stored as float64 (converted to float32)", () => {
+    const model = tinyModel();
+    const tensors = new Map<string, RawTensor>();
+    for (const [name, values] of tinyWeights(model)) {
+      const shape = model.params.find((p) => p.name === name)!.shape;
+      tensors.set(name, { dtype: "F64", shape, bytes: new Uint8Array(Float64Array.from(values).buffer) });
+    }
+    const back = decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "f64.safetensors");
+    expect(back.get("3.bias")![2]).to.equal(Math.fround(0.4 + 2 * 0.01));
+  });
+
+  it("lists every missing, unexpected and mis-shaped tensor in one ModelError", () => {
+    const model = tinyModel();
+    const weights = tinyWeights(model);
+    const tensors = new Map<string, RawTensor>([
+      ["0.weight", float32Tensor([2, 1, 3, 3], weights.get("0.weight")!)],
+      ["0.bias", float32Tensor([2], weights.get("0.bias")!)],
+      ["3.weight", float32Tensor([2, 3], weights.get("3.weight")!)], // transposed: wrong layout
+      ["4.bias", float32Tensor([3], weights.get("3.bias")!)], // wrong layer index
+    ]);
+    const bytes = serializeSafetensors({ tensors, metadata: null });
+    const call = () => decodeWeights(bytes, model, "other.safetensors");
+    expect(call).to.throw(ModelError, /^checkpoint other\.safetensors does not fit model tiny \(tiny\.yaml\): /);
+    expect(call).to.throw(/tensor "3\.weight" has shape \[2, 3\], expected \[3, 2\]/);
+    expect(call).to.throw(/missing tensor "3\.bias" \(shape \[3\]\)/);
+    expect(call).to.throw(/unexpected tensor "4\.bias" \(shape \[3\]\)/);
+    expect(call).to.throw(/The model's parameters are: 0\.weight, 0\.bias, 3\.weight, 3\.bias/);
+  });
+
+  it("reports an unreadable or corrupt file as an InputError naming it", () => {
+    const model = tinyModel();
+    const missing = join(dir, "nope.safetensors");
+    expect(() => readCheckpoint(missing, model)).to.throw(InputError, /cannot read checkpoint .*nope\.safetensors/);
+    const bad = join(dir, "bad.safetensors");
+    writeFileSync(bad, "not a checkpoint");
+    expect(() => readCheckpoint(bad, model)).to.throw(InputError, /bad\.safetensors: not a valid safetensors file/);
+  });
+
+  it("treats weights that do not match the model as a bug when writing", () => {
+    const model = tinyModel();
+    const weights = tinyWeights(model);
+    weights.delete("0.bias");
+    expect(() => encodeWeights(model, weights)).to.throw(/^BUG: weights of model tiny lack parameter "0\.bias"/);
+    const extra = tinyWeights(model).set("9.weight", new Float32Array(1));
+    expect(() => encodeWeights(model, extra)).to.throw(/^BUG: .*9\.weight/);
+    const short = tinyWeights(model).set("3.bias", new Float32Array(2));
+    expect(() => encodeWeights(model, short)).to.throw(/^BUG: parameter "3\.bias" .* 2 values, expected 3/);
+  });
+});
