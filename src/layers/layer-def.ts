@@ -1,0 +1,119 @@
+/**
+ * What a layer kind is: shape inference, parameter shapes, a forward builder and a VJP
+ * (vector-Jacobian product) builder side by side. defineLayer() wraps the VJP so that a layer
+ * returning no gradient for an input or parameter fails loudly, naming the layer.
+ */
+import type { GraphBuilder } from "../graph/graph-builder.js";
+import type { LayerSpec } from "../model/model-spec.js";
+
+/** A shape problem found at load time; the loader adds the file and layer index. */
+export class LayerShapeError extends Error {}
+
+export type ParamSuffix = "weight" | "bias";
+
+export interface ParamShape {
+  suffix: ParamSuffix;
+  /** PyTorch layout. */
+  shape: number[];
+  /** fan-in of PyTorch's default initialisation (the weight's, also for the bias). */
+  fanIn: number;
+}
+
+/** A layer placed in a graph: its spec and per-example shapes (no batch dimension). */
+export interface PlacedLayer<S extends LayerSpec = LayerSpec> {
+  index: number;
+  spec: S;
+  inShape: readonly number[];
+  outShape: readonly number[];
+}
+
+export interface ForwardResult {
+  y: string;
+  /** Extra values the VJP may reuse (e.g. max-pool indices); only made when `training`. */
+  saved: Record<string, string>;
+}
+
+export interface VjpInputs {
+  /** The layer input and output (recomputed in the backward graph). */
+  x: string;
+  y: string;
+  /** Gradient with respect to y. */
+  dy: string;
+  params: Partial<Record<ParamSuffix, string>>;
+  saved: Record<string, string>;
+}
+
+export interface VjpResult {
+  /** Gradient with respect to x; null only when it was not asked for. */
+  dx: string | null;
+  /** One gradient per parameter of the layer. */
+  dParams: Partial<Record<ParamSuffix, string>>;
+}
+
+export interface LayerDef<S extends LayerSpec = LayerSpec> {
+  type: S["type"];
+  /** True for layers with learnable parameters (they start a block). */
+  parameterised: boolean;
+  /** Per-example output shape; throws LayerShapeError for an input the layer cannot take. */
+  outShape(spec: S, inShape: readonly number[]): number[];
+  params(spec: S, inShape: readonly number[]): ParamShape[];
+  forward(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], training: boolean): ForwardResult;
+  vjp(g: GraphBuilder, layer: PlacedLayer<S>, v: VjpInputs, needDx: boolean): VjpResult;
+}
+
+/** Checks every VJP result: dx when asked for, and a gradient for each parameter and no other. */
+export function defineLayer<S extends LayerSpec>(def: LayerDef<S>): LayerDef<S> {
+  return {
+    ...def,
+    vjp(g, layer, v, needDx) {
+      const result = def.vjp(g, layer, v, needDx);
+      const where = `layer ${layer.index} (${def.type}) VJP`;
+      if (needDx && typeof result.dx !== "string") throw new Error(`BUG: ${where} returned no input gradient`);
+      const expected = def.params(layer.spec, layer.inShape).map((p) => p.suffix);
+      const missing = expected.filter((s) => typeof result.dParams[s] !== "string");
+      if (missing.length > 0) throw new Error(`BUG: ${where} returned no gradient for ${missing.join(", ")}`);
+      const extra = Object.keys(result.dParams).filter((s) => !expected.includes(s as ParamSuffix));
+      if (extra.length > 0) throw new Error(`BUG: ${where} returned gradients for unknown parameters ${extra.join(", ")}`);
+      return result;
+    },
+  };
+}
+
+/** The value of a parameter the layer declared; its absence is a bug in the caller. */
+export function param(v: VjpInputs["params"], suffix: ParamSuffix, layer: PlacedLayer): string {
+  const name = v[suffix];
+  if (name === undefined) throw new Error(`BUG: layer ${layer.index} (${layer.spec.type}) was given no ${suffix}`);
+  return name;
+}
+
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+/** Checks an input is [C, H, W] and returns it. */
+export function imageShape(type: string, inShape: readonly number[]): [number, number, number] {
+  if (inShape.length !== 3) {
+    throw new LayerShapeError(`${type} needs a [channels,height,width] input, found ${shapeText(inShape)}`);
+  }
+  return [inShape[0], inShape[1], inShape[2]];
+}
+
+/** Output size of a sliding window along one axis (PyTorch, ceil_mode false). */
+export function windowOut(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+/** Checks a square kernel fits its padded H x W input. */
+export function checkKernelFits(kernel: number, padding: number, h: number, w: number): void {
+  if (kernel > h + 2 * padding || kernel > w + 2 * padding) {
+    throw new LayerShapeError(`kernel ${kernel} is larger than its input ${h}x${w} (padding ${padding})`);
+  }
+}
+
+/**
+ * The gradient padding that makes ConvTranspose give back the input size: the rows a strided
+ * window never reached, (H + 2P - K) mod S.
+ */
+export function outputPadding(size: number, kernel: number, stride: number, padding: number): number {
+  return (size + 2 * padding - kernel) % stride;
+}

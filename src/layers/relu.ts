@@ -1,0 +1,18 @@
+/** relu: y = max(x, 0); dx = dy where x > 0, else 0. */
+import type { LayerSpec } from "../model/model-spec.js";
+import { defineLayer } from "./layer-def.js";
+
+type ReluSpec = Extract<LayerSpec, { type: "relu" }>;
+
+export const relu = defineLayer<ReluSpec>({
+  type: "relu",
+  parameterised: false,
+  outShape: (_spec, inShape) => [...inShape],
+  params: () => [],
+  forward: (g, _layer, x) => ({ y: g.op("Relu", [x]), saved: {} }),
+  vjp(g, _layer, v, needDx) {
+    if (!needDx) return { dx: null, dParams: {} };
+    const positive = g.op("Greater", [v.x, g.constFloat("zero", [0], [])]);
+    return { dx: g.op("Where", [positive, v.dy, g.constFloat("zero", [0], [])]), dParams: {} };
+  },
+});

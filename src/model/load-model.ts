@@ -1,0 +1,105 @@
+/**
+ * Model files (models/*.yaml, shared/design/conventions.md) to a resolved Model: schema
+ * validation, then shape inference layer by layer, then parameters and blocks. Every error is
+ * a ModelError naming the file, the layer index and type, and the shapes involved.
+ */
+import { readFileSync } from "node:fs";
+import YAML from "yaml";
+import type { z } from "zod";
+import { ModelError } from "../errors.js";
+import { LayerShapeError, shapeText } from "../layers/layer-def.js";
+import { LAYER_TYPES, isLayerType, layerDef } from "../layers/registry.js";
+import { blockIndexOfLayers, groupBlocks } from "./blocks.js";
+import type { Model, ParamInfo, ResolvedLayer } from "./model.js";
+import { ModelSpec } from "./model-spec.js";
+
+/** YAML aliases allowed per file: plenty for a model, too few for an alias bomb. */
+const MAX_ALIAS_COUNT = 100;
+
+export function loadModelFile(path: string): Model {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ModelError(`cannot read model file ${path}: ${err instanceof Error ? err.message : err}`, path);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text, { uniqueKeys: true, maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new ModelError(`${path}: not valid YAML: ${err instanceof Error ? err.message : err}`, path);
+  }
+  return resolveModel(doc, path);
+}
+
+/** Validates a parsed model spec and infers its shapes; `source` names it in errors. */
+export function resolveModel(spec: unknown, source: string): Model {
+  checkLayerTypes(spec, source);
+  const parsed = ModelSpec.safeParse(spec);
+  if (!parsed.success) throw schemaError(parsed.error, spec, source);
+  const { name, input, classes, layers: specs } = parsed.data;
+
+  const shapes: { inShape: number[]; outShape: number[] }[] = [];
+  let shape = [input.channels, input.height, input.width];
+  specs.forEach((layerSpec, i) => {
+    try {
+      const outShape = layerDef(layerSpec).outShape(layerSpec, shape);
+      shapes.push({ inShape: shape, outShape });
+      shape = outShape;
+    } catch (err) {
+      if (!(err instanceof LayerShapeError)) throw err;
+      throw new ModelError(`${source}: layer ${i} (${layerSpec.type}): ${err.message}`, source, `layers.${i}`);
+    }
+  });
+
+  const last = specs.length - 1;
+  if (shape.length !== 1 || shape[0] !== classes) {
+    throw new ModelError(
+      `${source}: layer ${last} (${specs[last].type}) outputs ${shapeText(shape)}, but the model must output [classes] = [${classes}]` +
+        (shape.length !== 1 ? " (end with global_avg_pool, or flatten and linear)" : ""),
+      source,
+      `layers.${last}`,
+    );
+  }
+
+  const parameterised = specs.map((s) => layerDef(s).parameterised);
+  if (!parameterised.includes(true)) {
+    throw new ModelError(`${source}: the model has no layer with parameters (conv2d or linear): nothing to train`, source, "layers");
+  }
+  const blockOfLayer = blockIndexOfLayers(parameterised);
+  const layers: ResolvedLayer[] = specs.map((layerSpec, i) => {
+    const { inShape, outShape } = shapes[i];
+    const params: ParamInfo[] = layerDef(layerSpec)
+      .params(layerSpec, inShape)
+      .map((p) => ({ name: `${i}.${p.suffix}`, shape: p.shape, layerIndex: i, blockIndex: blockOfLayer[i], fanIn: p.fanIn }));
+    return { index: i, spec: layerSpec, inShape, outShape, params };
+  });
+  const blocks = groupBlocks(layers, blockOfLayer);
+  return { name, input, classes, layers, blocks, params: layers.flatMap((l) => l.params), source };
+}
+
+/** An unknown layer type gets its own message with the valid ones (zod's would be vaguer). */
+function checkLayerTypes(spec: unknown, source: string): void {
+  if (typeof spec !== "object" || spec === null || !("layers" in spec) || !Array.isArray(spec.layers)) return;
+  spec.layers.forEach((layer: unknown, i: number) => {
+    if (typeof layer !== "object" || layer === null) return;
+    const type = (layer as { type?: unknown }).type;
+    if (!isLayerType(type)) {
+      const found = type === undefined ? "no type" : `unknown layer type ${JSON.stringify(type)}`;
+      throw new ModelError(`${source}: layer ${i}: ${found}; valid types: ${LAYER_TYPES.join(", ")}`, source, `layers.${i}.type`);
+    }
+  });
+}
+
+function schemaError(error: z.ZodError, spec: unknown, source: string): ModelError {
+  const messages = error.issues.map((issue) => {
+    const [head, index, ...rest] = issue.path;
+    if (head === "layers" && typeof index === "number") {
+      const type = (spec as { layers: { type?: string }[] }).layers[index]?.type;
+      const key = rest.length > 0 ? `${rest.join(".")}: ` : "";
+      return `layer ${index} (${type}): ${key}${issue.message}`;
+    }
+    return `${issue.path.length > 0 ? issue.path.join(".") : "model"}: ${issue.message}`;
+  });
+  return new ModelError(`${source}: ${messages.join("; ")}`, source, error.issues[0]?.path.join("."));
+}
