@@ -1,0 +1,30 @@
+/**
+ * Learning-rate schedules. With s = 0-based update index, N = total updates, W = warmup_steps,
+ * base = the optimizer's lr:
+ *
+ *   warm-up (s < W):  lr = base * (s + 1) / W        (linear; the first update already moves)
+ *   after (s >= W), with u = s - W updates since warm-up ended:
+ *     constant:  lr = base
+ *     step:      lr = base * gamma ^ floor(u / step_size)
+ *     cosine:    lr = min_lr + (base - min_lr) * (1 + cos(pi * u / (N - W))) / 2
+ *                (PyTorch CosineAnnealingLR with T_max = N - W: min_lr would be reached at
+ *                s = N, one past the last update)
+ */
+import type { ScheduleSpec } from "../spec/experiment-spec.js";
+
+export function learningRate(spec: ScheduleSpec, baseLr: number, step: number, totalSteps: number): number {
+  if (!Number.isInteger(step) || step < 0 || step >= totalSteps) {
+    throw new Error(`BUG: learning-rate step ${step} outside [0, ${totalSteps})`);
+  }
+  const warmup = spec.warmup_steps;
+  if (step < warmup) return (baseLr * (step + 1)) / warmup;
+  const sinceWarmup = step - warmup;
+  switch (spec.kind) {
+    case "constant":
+      return baseLr;
+    case "step":
+      return baseLr * spec.gamma ** Math.floor(sinceWarmup / spec.step_size);
+    case "cosine":
+      return spec.min_lr + ((baseLr - spec.min_lr) * (1 + Math.cos((Math.PI * sinceWarmup) / (totalSteps - warmup)))) / 2;
+  }
+}
