@@ -60,10 +60,10 @@ export class GraphSession {
 
   /** Runs the graph. Feed arrays must not be mutated until the promise settles. */
   async run(feeds: Feeds): Promise<Outputs> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
     let results: ort.InferenceSession.ReturnType;
     try {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
       results = await this.session.run(ortFeeds);
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}[${t.dims.join(",")}]`).join(" ");

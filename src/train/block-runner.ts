@@ -26,6 +26,15 @@ export interface BackwardResult {
   dParams: Map<string, Tensor>;
 }
 
+/**
+ * Failure injection for tests of the failure path (a worker that throws mid-run):
+ * SIDEWAYS_FAILPOINT="block:K:call:N" makes the N-th backward call of block K throw.
+ */
+const failpoint = (() => {
+  const m = /^block:(\d+):call:(\d+)$/.exec(process.env.SIDEWAYS_FAILPOINT ?? "");
+  return m ? { block: Number(m[1]), call: Number(m[2]) } : null;
+})();
+
 interface BlockSessions {
   block: Block;
   forward: GraphSession;
@@ -79,8 +88,13 @@ export class BlockRunner {
     return out[`b${k}.y`];
   }
 
+  private backwardCalls = 0;
+
   async backward(k: number, x: Tensor, dy: Tensor, weights: Weights): Promise<BackwardResult> {
     const s = this.get(k);
+    if (failpoint && failpoint.block === k && ++this.backwardCalls === failpoint.call) {
+      throw new Error(`injected failure (SIDEWAYS_FAILPOINT) in block ${k} backward, call ${failpoint.call}`);
+    }
     if (!s.backward) throw new Error(`BUG: block ${k} runner was created without backward graphs`);
     const feeds = this.feeds(s.block, x, weights);
     feeds[`b${k}.dy`] = dy;

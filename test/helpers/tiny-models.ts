@@ -1,0 +1,58 @@
+/** Small models and clip batches shared by the trainer tests. */
+import type { ClipBatch } from "../../src/data/source.js";
+import { resolveModel } from "../../src/model/load-model.js";
+import type { Model } from "../../src/model/model.js";
+import { Rng } from "../../src/util/rng.js";
+
+/** 4 blocks (conv, conv s2, conv, linear) on 1x8x8 input, 3 classes: cheap but exercises every block kind. */
+export function fourBlockModel(): Model {
+  return resolveModel(
+    {
+      name: "four-block",
+      input: { channels: 1, height: 8, width: 8 },
+      classes: 3,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 6, kernel: 3, padding: 0 },
+        { type: "relu" },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 3 },
+      ],
+    },
+    "test four-block model",
+  );
+}
+
+/** Random clips [B, T, C, H, W]; with `staticClip` every frame of a clip is the same frame. */
+export function randomClips(model: Model, B: number, T: number, seed: number, staticClip = false): ClipBatch {
+  const rng = new Rng(seed);
+  const { channels: C, height: H, width: W } = model.input;
+  const frame = C * H * W;
+  const clips = new Float32Array(B * T * frame);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const off = (b * T + t) * frame;
+      if (staticClip && t > 0) clips.copyWithin(off, b * T * frame, b * T * frame + frame);
+      else for (let i = 0; i < frame; i++) clips[off + i] = rng.uniform(-1, 1);
+    }
+  }
+  const labels = new Int32Array(B);
+  for (let b = 0; b < B; b++) labels[b] = rng.int(model.classes);
+  return { clips, labels, dims: [B, T, C, H, W] };
+}
+
+/** ||a - b|| / max(||a||, ||b||) over all entries. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    na += a[i] ** 2;
+    nb += b[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(na), Math.sqrt(nb), 1e-30);
+}
