@@ -12,7 +12,7 @@ export const relu = defineLayer<ReluSpec>({
   forward: (g, _layer, x) => ({ y: g.op("Relu", [x]), saved: {} }),
   vjp(g, _layer, v, needDx) {
     if (!needDx) return { dx: null, dParams: {} };
-    const positive = g.op("Greater", [v.x, g.constFloat("zero", [0], [])]);
-    return { dx: g.op("Where", [positive, v.dy, g.constFloat("zero", [0], [])]), dParams: {} };
+    const zero = g.constFloat("zero", [0], []);
+    return { dx: g.op("Where", [g.op("Greater", [v.x, zero]), v.dy, zero]), dParams: {} };
   },
 });

@@ -1,0 +1,118 @@
+/**
+ * Every layer kind, through one table and one check: the ONNX forward graph (float32) against
+ * the float64 reference forward, and the ONNX backward graph (float32) and the reference
+ * backward against central finite differences of the reference forward.
+ *
+ * The scalar differentiated is L = <dy, f(x, θ)> for a random dy, so its gradient is the VJP.
+ * Errors are ||a - b|| / max(||a||, ||b||) over the whole tensor. Tolerances: the reference
+ * backward is float64 and FD on piecewise-linear layers is exact up to rounding (about
+ * 1e-16 * |L| / h = 1e-10), so 1e-7; the ONNX graphs compute in float32 (unit roundoff 6e-8,
+ * sums of at most a few hundred terms), so 1e-5 for forward values and 1e-3 for gradients
+ * (the bound asked for; observed errors are near 1e-7).
+ */
+import { expect } from "chai";
+import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { layerDef } from "../src/layers/registry.js";
+import type { Model, ResolvedLayer } from "../src/model/model.js";
+import { LayerSpec } from "../src/model/model-spec.js";
+import { GraphSession } from "../src/runtime/session.js";
+import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
+import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
+
+interface LayerCase {
+  name: string;
+  spec: Record<string, unknown>;
+  /** Per-example input shape, drawn from the case's seeded generator. */
+  inShape: (rng: () => number) => number[];
+}
+
+const image = (c: number, lo: number, hi: number) => (rng: () => number) => [c, randomInt(rng, lo, hi), randomInt(rng, lo, hi)];
+const fixed = (shape: number[]) => () => shape;
+
+const CASES: LayerCase[] = [
+  { name: "conv2d k3 s1 p1 bias", spec: { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, inShape: image(3, 4, 9) },
+  { name: "conv2d k3 s2 p0, (H-K) odd: output_padding 1", spec: { type: "conv2d", out_channels: 3, kernel: 3, stride: 2 }, inShape: fixed([2, 8, 10]) },
+  { name: "conv2d k3 s2 p1 no bias, odd size", spec: { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1, bias: false }, inShape: fixed([3, 7, 9]) },
+  { name: "conv2d k3 s2 p1 random size", spec: { type: "conv2d", out_channels: 2, kernel: 3, stride: 2, padding: 1 }, inShape: image(2, 5, 10) },
+  { name: "conv2d k5 s3 p2", spec: { type: "conv2d", out_channels: 2, kernel: 5, stride: 3, padding: 2 }, inShape: image(2, 6, 11) },
+  { name: "conv2d k1 no bias", spec: { type: "conv2d", out_channels: 3, kernel: 1, bias: false }, inShape: image(4, 3, 6) },
+  { name: "relu", spec: { type: "relu" }, inShape: image(3, 3, 7) },
+  { name: "relu on features", spec: { type: "relu" }, inShape: fixed([13]) },
+  { name: "maxpool2d k2 (stride 2)", spec: { type: "maxpool2d", kernel: 2 }, inShape: image(2, 4, 9) },
+  { name: "maxpool2d k3 s2 p1 (overlapping)", spec: { type: "maxpool2d", kernel: 3, stride: 2, padding: 1 }, inShape: image(3, 5, 10) },
+  { name: "maxpool2d k3 s1 (heavy overlap)", spec: { type: "maxpool2d", kernel: 3, stride: 1 }, inShape: fixed([2, 6, 7]) },
+  { name: "maxpool2d k2 s1 p1", spec: { type: "maxpool2d", kernel: 2, stride: 1, padding: 1 }, inShape: fixed([1, 5, 4]) },
+  { name: "avgpool2d k2 (stride 2), odd size", spec: { type: "avgpool2d", kernel: 2 }, inShape: fixed([2, 7, 9]) },
+  { name: "avgpool2d k3 s2 p1 (pads counted)", spec: { type: "avgpool2d", kernel: 3, stride: 2, padding: 1 }, inShape: image(3, 5, 10) },
+  { name: "avgpool2d k3 s1 p1", spec: { type: "avgpool2d", kernel: 3, stride: 1, padding: 1 }, inShape: image(2, 3, 7) },
+  { name: "global_avg_pool", spec: { type: "global_avg_pool" }, inShape: image(4, 1, 7) },
+  { name: "flatten", spec: { type: "flatten" }, inShape: image(3, 2, 5) },
+  { name: "flatten of features", spec: { type: "flatten" }, inShape: fixed([7]) },
+  { name: "linear bias", spec: { type: "linear", out_features: 6 }, inShape: fixed([11]) },
+  { name: "linear no bias", spec: { type: "linear", out_features: 3, bias: false }, inShape: fixed([8]) },
+];
+
+const BATCH = 2;
+const threads = { provider: "cpu" as const, threads: 1 };
+
+/** A one-layer, one-block model around `spec`, so the layer goes through buildBlockGraphs. */
+function oneLayerModel(spec: LayerSpec, inShape: number[]): Model {
+  const def = layerDef(spec);
+  const outShape = def.outShape(spec, inShape);
+  const params = def.params(spec, inShape).map((p) => ({ name: `0.${p.suffix}`, shape: p.shape, layerIndex: 0, blockIndex: 0, fanIn: p.fanIn }));
+  const layer: ResolvedLayer = { index: 0, spec, inShape, outShape, params };
+  const block = { index: 0, layers: [layer], inShape, outShape, params };
+  return { name: "case", input: { channels: 0, height: 0, width: 0 }, classes: 0, layers: [layer], blocks: [block], params, source: "test" };
+}
+
+const f32 = (a: Float64Array) => Float32Array.from(a);
+
+describe("layer gradients: ONNX graphs and the float64 reference against finite differences", () => {
+  CASES.forEach((c, caseIndex) => {
+    it(c.name, async () => {
+      const rng = seededRandom(1000 + caseIndex);
+      const spec = LayerSpec.parse(c.spec);
+      const inShape = c.inShape(rng);
+      const model = oneLayerModel(spec, inShape);
+      const block = model.blocks[0];
+      const x: RefTensor = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
+      const params: RefParams = {};
+      for (const p of block.params) params[p.name.split(".")[1]] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
+
+      const y = refForward(spec, x, params);
+      expect(y.dims, "reference output dims").to.deep.equal([BATCH, ...block.outShape]);
+      const dy: RefTensor = { data: randomArray(rng, y.data.length), dims: y.dims };
+      const ref = refBackward(spec, x, params, dy);
+      const loss = () => dot(dy.data, refForward(spec, x, params).data);
+
+      // Reference backward against finite differences.
+      expect(relativeError(ref.dx.data, centralDifferences(loss, x.data)), "reference dx vs FD").to.be.below(1e-7);
+      for (const [suffix, values] of Object.entries(params)) {
+        expect(relativeError(ref.dParams[suffix], centralDifferences(loss, values)), `reference d${suffix} vs FD`).to.be.below(1e-7);
+      }
+
+      // ONNX graphs against the reference (the reference's gradients now equal FD's).
+      const graphs = buildBlockGraphs(model, block, { inputGrad: true });
+      const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
+      for (const p of block.params) feeds[p.name] = { data: f32(params[p.name.split(".")[1]]), dims: p.shape };
+      const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, threads);
+      const backward = await GraphSession.create(graphs.backward, `${c.name} backward`, threads);
+      try {
+        const out = (await forward.run(feeds))["b0.y"];
+        expect(out.dims, "ONNX output dims").to.deep.equal(y.dims);
+        expect(relativeError(out.data, y.data), "ONNX forward vs reference").to.be.below(1e-5);
+        const grads = await backward.run({ ...feeds, "b0.dy": { data: f32(dy.data), dims: dy.dims } });
+        expect(grads["b0.dx"].dims).to.deep.equal(x.dims);
+        expect(relativeError(grads["b0.dx"].data, ref.dx.data), "ONNX dx vs FD").to.be.below(1e-3);
+        for (const p of block.params) {
+          const g = grads[gradName(p.name)];
+          expect(g.dims, `${gradName(p.name)} dims`).to.deep.equal(p.shape);
+          expect(relativeError(g.data, ref.dParams[p.name.split(".")[1]]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
+        }
+      } finally {
+        await forward.release();
+        await backward.release();
+      }
+    });
+  });
+});
