@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""PyTorch peer of one synchronous-BP training run, for the performance comparison.
+
+Builds torch.nn.Sequential from a model YAML (the layer semantics of
+shared/design/conventions.md), loads an init checkpoint (safetensors, parsed here with NumPy),
+and runs --steps plain-SGD updates exactly as sideways.md defines BP: for each clip batch
+[B, T, C, H, W] the loss is the mean softmax cross-entropy over all B*T frames (= the mean over
+t of the batch-mean CE), with every frame labelled with its clip's label; one step
+p <- p - lr * grad. All B*T frames go through the network at once (the gradient is the same as
+frame by frame).
+
+Batches: clips are taken in file order, B = --batch-size (default: all clips), batch j holds
+clips [j*B, (j+1)*B); step s uses batch s mod (N // B) (a last incomplete batch is dropped).
+uint8 clips are scaled to [0, 1] as the npy data source does.
+
+Timing: each step (forward, loss, backward, SGD update) is timed with time.perf_counter on the
+CPU with torch.set_num_threads(--threads); step_ms lists every step, median_ms is the median
+after dropping the first --warmup steps. The recorded loss of a step is the loss before its
+update.
+
+Output JSON: {losses, step_ms, median_ms, threads, torch_version, warmup_steps, batch_size,
+frames_per_step, steps}. --weights-out writes the updated weights as safetensors, laid out as
+safetensors.torch.save_file writes them (tensors sorted by name, compact JSON header padded
+with spaces to a multiple of 8).
+
+Debian's torch lives in /usr/lib/python3/dist-packages: run with /usr/bin/python3
+(apt-get install python3-torch python3-numpy python3-yaml).
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import yaml
+
+# safetensors dtype -> NumPy dtype (little-endian). BF16 has no NumPy dtype and is converted by hand.
+NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
+
+
+class PeerError(Exception):
+    """Bad input: reported on stderr with exit status 2."""
+
+
+class GlobalAvgPool(torch.nn.Module):
+    """(N, C, H, W) -> (N, C): the model file's global_avg_pool (no parameters)."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def read_safetensors(path):
+    """Returns {name: float32 ndarray} from a safetensors file, checking offsets like the Rust core."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise PeerError(f"{path}: not a valid safetensors file: {len(data)} bytes, expected at least 8")
+    (n,) = struct.unpack("<Q", data[:8])
+    if 8 + n > len(data):
+        raise PeerError(f"{path}: not a valid safetensors file: header length {n} runs past the end ({len(data)} bytes)")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PeerError(f"{path}: not a valid safetensors file: bad header ({e})")
+    header.pop("__metadata__", None)
+    body = data[8 + n :]
+    tensors = {}
+    expected_begin = 0
+    for name, info in sorted(header.items(), key=lambda kv: tuple(kv[1]["data_offsets"])):
+        begin, end = info["data_offsets"]
+        dtype, shape = info["dtype"], info["shape"]
+        count = math.prod(shape)
+        if begin != expected_begin or end > len(body):
+            raise PeerError(f"{path}: tensor {name!r}: data_offsets [{begin}, {end}] do not follow on at {expected_begin} within {len(body)} data bytes")
+        raw = body[begin:end]
+        if dtype in NUMPY_DTYPES:
+            values = np.frombuffer(raw, dtype=NUMPY_DTYPES[dtype])
+        elif dtype == "BF16":
+            values = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view("<f4")
+        else:
+            raise PeerError(f"{path}: tensor {name!r} has dtype {dtype}, expected F32 (or F16/BF16/F64)")
+        if values.size != count:
+            raise PeerError(f"{path}: tensor {name!r}: {values.size} values, expected {count} for shape {shape}")
+        tensors[name] = values.astype(np.float32).reshape(shape)
+        expected_begin = end
+    if expected_begin != len(body):
+        raise PeerError(f"{path}: data section has {len(body)} bytes but the tensors cover {expected_begin}")
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    """Writes {name: float32 ndarray} as safetensors.torch.save_file would (no metadata), atomically."""
+    names = sorted(tensors, key=lambda s: s.encode("utf-8"))
+    entries, offset = [], 0
+    for name in names:
+        nbytes = tensors[name].size * 4
+        info = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + nbytes]}
+        entries.append(json.dumps(name, ensure_ascii=False) + ":" + json.dumps(info, separators=(",", ":")))
+        offset += nbytes
+    header = ("{" + ",".join(entries) + "}").encode("utf-8")
+    header += b" " * ((8 - len(header) % 8) % 8)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(header)))
+        f.write(header)
+        for name in names:
+            f.write(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
+    os.replace(tmp, path)
+
+
+def build_model(path):
+    """(torch.nn.Sequential with one module per model-file layer, so state_dict names match ours;
+    the input frame shape [C, H, W])."""
+    with open(path) as f:
+        spec = yaml.safe_load(f)
+    try:
+        inp = spec["input"]
+        x = torch.zeros(1, inp["channels"], inp["height"], inp["width"])
+        layers_spec, classes = spec["layers"], spec["classes"]
+    except (KeyError, TypeError) as e:
+        raise PeerError(f"{path}: expected keys input.{{channels,height,width}}, classes, layers ({e!r} missing)")
+    modules = []
+    for index, layer in enumerate(layers_spec):
+        kind = layer.get("type")
+        if kind == "conv2d":
+            if x.dim() != 4:
+                raise PeerError(f"{path}: layer {index} (conv2d) needs a [C, H, W] input, found {list(x.shape[1:])}")
+            module = torch.nn.Conv2d(x.shape[1], layer["out_channels"], layer["kernel"], stride=layer.get("stride", 1),
+                                     padding=layer.get("padding", 0), bias=layer.get("bias", True))
+        elif kind == "relu":
+            module = torch.nn.ReLU()
+        elif kind in ("maxpool2d", "avgpool2d"):
+            pool = torch.nn.MaxPool2d if kind == "maxpool2d" else torch.nn.AvgPool2d  # AvgPool2d: count_include_pad=True
+            module = pool(layer["kernel"], stride=layer.get("stride", layer["kernel"]), padding=layer.get("padding", 0))
+        elif kind == "global_avg_pool":
+            module = GlobalAvgPool()
+        elif kind == "flatten":
+            module = torch.nn.Flatten()
+        elif kind == "linear":
+            if x.dim() != 2:
+                raise PeerError(f"{path}: layer {index} (linear) needs a flat input, found {list(x.shape[1:])}")
+            module = torch.nn.Linear(x.shape[1], layer["out_features"], bias=layer.get("bias", True))
+        else:
+            raise PeerError(f"{path}: layer {index}: unknown type {kind!r}, expected one of conv2d, relu, maxpool2d, "
+                            "avgpool2d, global_avg_pool, flatten, linear")
+        with torch.no_grad():
+            x = module(x)
+        modules.append(module)
+    if list(x.shape[1:]) != [classes]:
+        raise PeerError(f"{path}: the last layer gives {list(x.shape[1:])}, expected [{classes}] (classes)")
+    return torch.nn.Sequential(*modules), [inp["channels"], inp["height"], inp["width"]]
+
+
+def load_init(model, path):
+    tensors = read_safetensors(path)
+    own = model.state_dict()
+    problems = [f"missing tensor {k!r} {list(v.shape)}" for k, v in own.items() if k not in tensors]
+    problems += [f"unexpected tensor {k!r} {list(v.shape)}" for k, v in tensors.items() if k not in own]
+    problems += [f"tensor {k!r} has shape {list(tensors[k].shape)}, expected {list(v.shape)}"
+                 for k, v in own.items() if k in tensors and tuple(tensors[k].shape) != tuple(v.shape)]
+    if problems:
+        raise PeerError(f"checkpoint {path} does not fit the model: " + "; ".join(problems))
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
+
+
+def load_batches(clips_path, labels_path, batch_size, model_input):
+    clips = np.load(clips_path)
+    labels = np.load(labels_path)
+    if clips.ndim != 5:
+        raise PeerError(f"{clips_path}: clips have shape {list(clips.shape)}, expected [N, T, C, H, W]")
+    if clips.dtype == np.uint8:
+        clips = clips.astype(np.float32) / 255.0
+    elif clips.dtype != np.float32:
+        raise PeerError(f"{clips_path}: clips have dtype {clips.dtype}, expected float32 or uint8")
+    if list(clips.shape[2:]) != model_input:
+        raise PeerError(f"{clips_path}: frames are {list(clips.shape[2:])}, the model expects {model_input}")
+    if labels.shape != (clips.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise PeerError(f"{labels_path}: labels have shape {list(labels.shape)} and dtype {labels.dtype}, "
+                        f"expected integers shaped [{clips.shape[0]}]")
+    n, t = clips.shape[:2]
+    b = batch_size or n
+    if b > n:
+        raise PeerError(f"--batch-size {b} exceeds the {n} clips in {clips_path}")
+    batches = []
+    for j in range(n // b):
+        x = torch.from_numpy(np.ascontiguousarray(clips[j * b : (j + 1) * b]).reshape(b * t, *clips.shape[2:]))
+        y = torch.from_numpy(labels[j * b : (j + 1) * b].astype(np.int64)).repeat_interleave(t)
+        batches.append((x, y))
+    return batches, b, b * t
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model YAML (models/*.yaml)")
+    parser.add_argument("--init", required=True, help="initial weights, safetensors with PyTorch names")
+    parser.add_argument("--clips", required=True, help="float32 or uint8 .npy shaped [N, T, C, H, W]")
+    parser.add_argument("--labels", required=True, help="integer .npy shaped [N]")
+    parser.add_argument("--steps", type=int, required=True, help="SGD updates to run")
+    parser.add_argument("--threads", type=int, required=True, help="torch.set_num_threads")
+    parser.add_argument("--lr", type=float, required=True, help="plain SGD learning rate")
+    parser.add_argument("--out", required=True, help="result JSON")
+    parser.add_argument("--weights-out", help="write the updated weights here (safetensors)")
+    parser.add_argument("--batch-size", type=int, default=0, help="clips per step (default: all clips)")
+    parser.add_argument("--warmup", type=int, default=1, help="first steps left out of median_ms (default 1)")
+    args = parser.parse_args(argv)
+    if args.steps <= args.warmup:
+        raise PeerError(f"--steps {args.steps} must exceed --warmup {args.warmup} to leave steps to time")
+    if args.threads < 1:
+        raise PeerError(f"--threads {args.threads} must be at least 1")
+
+    torch.set_num_threads(args.threads)
+    model, model_input = build_model(args.model)
+    load_init(model, args.init)
+    batches, batch_size, frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    loss_fn = torch.nn.CrossEntropyLoss()  # mean over the B*T frames
+    losses, step_ms = [], []
+    for step in range(args.steps):
+        x, y = batches[step % len(batches)]
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        step_ms.append((time.perf_counter() - start) * 1000.0)
+        losses.append(loss.item())
+
+    result = {
+        "losses": losses,
+        "step_ms": step_ms,
+        "median_ms": statistics.median(step_ms[args.warmup :]),
+        "threads": args.threads,
+        "torch_version": torch.__version__,
+        "warmup_steps": args.warmup,
+        "batch_size": batch_size,
+        "frames_per_step": frames,
+        "steps": args.steps,
+    }
+    tmp = f"{args.out}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, args.out)
+    if args.weights_out:
+        write_safetensors(args.weights_out, {k: v.detach().numpy() for k, v in model.state_dict().items()})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except PeerError as e:
+        print(f"torch_peer: {e}", file=sys.stderr)
+        sys.exit(2)
