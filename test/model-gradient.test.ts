@@ -1,0 +1,82 @@
+/**
+ * A 5-block model's gradient computed the way the trainers compute it (ONNX block graphs
+ * chained forward, the TypeScript head, block backward graphs chained down) against the
+ * float64 reference model's gradient. Tolerance 1e-4 per parameter tensor, relative
+ * (||a - b|| / max(||a||, ||b||)): float32 rounding through ~12 layers gives about 1e-6.
+ */
+import { expect } from "chai";
+import { blockValueNames, buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
+import { resolveModel } from "../src/model/load-model.js";
+import { GraphSession } from "../src/runtime/session.js";
+import type { Tensor } from "../src/tensor.js";
+import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
+import { randomArray, relativeError, seededRandom } from "./reference/numeric.js";
+
+// Odd and non-square sizes, overlapping max pooling, stride 2 with and without output padding,
+// a conv without bias, average pooling, flatten and two linear layers.
+const SPEC = {
+  name: "gradient-check",
+  input: { channels: 2, height: 14, width: 11 },
+  classes: 5,
+  layers: [
+    { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+    { type: "relu" },
+    { type: "maxpool2d", kernel: 3, stride: 2, padding: 1 },
+    { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false },
+    { type: "relu" },
+    { type: "avgpool2d", kernel: 2, stride: 1 },
+    { type: "conv2d", out_channels: 8, kernel: 1 },
+    { type: "relu" },
+    { type: "flatten" },
+    { type: "linear", out_features: 16 },
+    { type: "relu" },
+    { type: "linear", out_features: 5 },
+  ],
+};
+
+const BATCH = 3;
+
+describe("model gradient: chained ONNX block graphs + head vs the float64 reference", () => {
+  it("matches every parameter's gradient of a 5-block model to 1e-4", async () => {
+    const model = resolveModel(SPEC, "inline");
+    expect(model.blocks).to.have.length(5);
+    const rng = seededRandom(7);
+    const weights: RefWeights = new Map(model.params.map((p) => [p.name, randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn))]));
+    const inShape = [SPEC.input.channels, SPEC.input.height, SPEC.input.width];
+    const x = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
+    const labels = Int32Array.from([0, 3, 4]);
+    const ref = refModelGradient(model, weights, x, labels);
+
+    const opts = { provider: "cpu" as const, threads: 1 };
+    const sessions = await Promise.all(
+      model.blocks.map(async (b) => {
+        const g = buildBlockGraphs(model, b, { inputGrad: b.index > 0 });
+        return { forward: await GraphSession.create(g.forward, `block ${b.index} forward`, opts), backward: await GraphSession.create(g.backward, `block ${b.index} backward`, opts) };
+      }),
+    );
+    const paramFeeds = (k: number) => Object.fromEntries(model.blocks[k].params.map((p) => [p.name, { data: Float32Array.from(weights.get(p.name) as Float64Array), dims: p.shape }]));
+    const inputs: Tensor[] = [{ data: Float32Array.from(x.data), dims: x.dims }];
+    for (const b of model.blocks) {
+      const n = blockValueNames(b.index);
+      inputs.push((await sessions[b.index].forward.run({ [n.x]: inputs[b.index], ...paramFeeds(b.index) }))[n.y]);
+    }
+    const head = softmaxCrossEntropy(inputs[model.blocks.length], labels);
+    expect(Math.abs(head.loss - ref.loss) / ref.loss, "loss").to.be.below(1e-5);
+
+    let dy = head.dLogits;
+    for (let k = model.blocks.length - 1; k >= 0; k--) {
+      const n = blockValueNames(k);
+      const out = await sessions[k].backward.run({ [n.x]: inputs[k], ...paramFeeds(k), [n.dy]: dy });
+      for (const p of model.blocks[k].params) {
+        expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(1e-4);
+      }
+      if (k > 0) dy = out[n.dx];
+      else expect(out).to.not.have.property(n.dx);
+    }
+    for (const s of sessions) {
+      await s.forward.release();
+      await s.backward.release();
+    }
+  });
+});

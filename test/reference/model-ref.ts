@@ -1,0 +1,39 @@
+/**
+ * The float64 reference of a whole model: the layers of layers-ref.ts chained in order, the
+ * softmax cross-entropy head, and backprop through all of it. Only the layer specs of the
+ * Model are used (not its blocks), so block grouping does not affect the reference.
+ */
+import type { Model } from "../../src/model/model.js";
+import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./layers-ref.js";
+
+export type RefWeights = Map<string, Float64Array>;
+
+function layerParams(weights: RefWeights, layerIndex: number): RefParams {
+  const out: RefParams = {};
+  for (const suffix of ["weight", "bias"]) {
+    const w = weights.get(`${layerIndex}.${suffix}`);
+    if (w) out[suffix] = w;
+  }
+  return out;
+}
+
+export function refModelForward(model: Model, weights: RefWeights, x: RefTensor): RefTensor[] {
+  const activations = [x];
+  for (const layer of model.layers) activations.push(refForward(layer.spec, activations[activations.length - 1], layerParams(weights, layer.index)));
+  return activations;
+}
+
+/** Mean loss over the batch and its gradient for every parameter, by PyTorch name. */
+export function refModelGradient(model: Model, weights: RefWeights, x: RefTensor, labels: ArrayLike<number>): { loss: number; grads: RefWeights } {
+  const activations = refModelForward(model, weights, x);
+  const head = refSoftmaxCrossEntropy(activations[activations.length - 1], labels);
+  const grads: RefWeights = new Map();
+  let dy = head.dLogits;
+  for (let i = model.layers.length - 1; i >= 0; i--) {
+    const layer = model.layers[i];
+    const g = refBackward(layer.spec, activations[i], layerParams(weights, i), dy);
+    for (const [suffix, values] of Object.entries(g.dParams)) grads.set(`${i}.${suffix}`, values);
+    dy = g.dx;
+  }
+  return { loss: head.loss, grads };
+}
