@@ -2,7 +2,7 @@
  * A 5-block model's gradient computed the way the trainers compute it (ONNX block graphs
  * chained forward, the TypeScript head, block backward graphs chained down) against the
  * float64 reference model's gradient. Tolerance 1e-4 per parameter tensor, relative
- * (||a - b|| / max(||a||, ||b||)): float32 rounding through ~12 layers gives about 1e-6.
+ * (||a - b|| / max(||a||, ||b||)): float32 rounding through 12 layers; observed at most 3e-7.
  */
 import { expect } from "chai";
 import { blockValueNames, buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
