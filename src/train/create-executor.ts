@@ -14,26 +14,30 @@ import { ParallelExecutor } from "./parallel-executor.js";
 import { SequentialExecutor } from "./sequential-executor.js";
 import { balancedStages } from "./stage-plan.js";
 
-/** Seconds of one forward + backward of each block at this batch size (best of `reps`). */
+/**
+ * Seconds of one forward + backward of each block at this batch size: the median of `reps` runs
+ * after one warm-up run (a session's first run allocates its buffers).
+ */
 export async function measureBlockCosts(
   model: Model,
   runner: BlockRunner,
   weights: Weights,
   batchSize: number,
-  reps = 2,
+  reps = 3,
 ): Promise<number[]> {
   const costs: number[] = [];
   for (const block of model.blocks) {
     const x: Tensor = { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] };
     const dy: Tensor = { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] };
-    let best = Infinity;
-    for (let r = 0; r < reps; r++) {
+    const times: number[] = [];
+    for (let r = 0; r <= reps; r++) {
       const t0 = performance.now();
       await runner.forward(block.index, x, weights);
       await runner.backward(block.index, x, dy, weights);
-      best = Math.min(best, (performance.now() - t0) / 1000);
+      if (r > 0) times.push((performance.now() - t0) / 1000);
     }
-    costs.push(best);
+    times.sort((a, b) => a - b);
+    costs.push(times[Math.floor(times.length / 2)]);
   }
   return costs;
 }

@@ -1,0 +1,51 @@
+/**
+ * `sideways bench`: the depth-parallel benchmark (BP vs Sideways, sequential vs worker stages) and,
+ * with --peer torch, our BP step against PyTorch's on the same machine (bench-peer.ts).
+ */
+import { fileURLToPath } from "node:url";
+import { writeJsonAtomic } from "../results/atomic-write.js";
+import { loadModelFile } from "../model/load-model.js";
+import { benchBpStep, formatBpStep } from "./bench-bp-step.js";
+import { benchExecutors, formatExecutorBench } from "./bench-executors.js";
+
+const modelsDir = new URL("../../../models/", import.meta.url);
+export const DEFAULT_BENCH_MODEL = fileURLToPath(new URL("bench-6block.yaml", modelsDir));
+export const QUICKSTART_MODEL = fileURLToPath(new URL("quickstart-cnn.yaml", modelsDir));
+
+export interface BenchArgs {
+  json?: string;
+  peer?: string;
+  workers?: number;
+  quick?: boolean;
+  model?: string;
+  batch?: number;
+  frames?: number;
+  rounds?: number;
+  threads?: number[];
+}
+
+export async function runBench(args: BenchArgs): Promise<void> {
+  if (args.peer) {
+    const { runPeerBench } = await import("./bench-peer.js");
+    await runPeerBench(args);
+    return;
+  }
+  const log = (line: string) => process.stderr.write(line + "\n");
+  const quickstart = loadModelFile(QUICKSTART_MODEL);
+  const bpRows = await benchBpStep(quickstart, 8, 8, args.threads ?? [1, 2], args.quick ? 3 : 10);
+  process.stdout.write(formatBpStep(quickstart, 8, 8, bpRows) + "\n\n");
+
+  const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
+  const result = await benchExecutors(
+    {
+      model,
+      batchSize: args.batch ?? 8,
+      clipLength: args.frames ?? (args.quick ? 2 * model.blocks.length : 4 * model.blocks.length),
+      rounds: args.rounds ?? (args.quick ? 2 : 5),
+      maxWorkers: args.workers ?? Number.MAX_SAFE_INTEGER,
+    },
+    log,
+  );
+  process.stdout.write(formatExecutorBench(result) + "\n");
+  if (args.json) writeJsonAtomic(args.json, { ...result, bp_step_quickstart: bpRows });
+}
