@@ -1,0 +1,66 @@
+/** Exported graphs load in fresh sessions, reproduce the in-process graphs, and match the manifest. */
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildBlockGraphs } from "../src/layers/block-graphs.js";
+import { exportModel, type Manifest } from "../src/model/export.js";
+import { loadModelFile } from "../src/model/load-model.js";
+import { GraphSession, type Feeds } from "../src/runtime/session.js";
+import { randomArray, seededRandom } from "./reference/numeric.js";
+
+const opts = { provider: "cpu" as const, threads: 1 };
+const f32 = (rng: () => number, dims: number[]) => ({ data: Float32Array.from(randomArray(rng, dims.reduce((a, b) => a * b, 1))), dims });
+
+describe("exportModel", () => {
+  let dir: string;
+  let files: string[];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "export-"));
+    files = exportModel(loadModelFile("models/small-cnn.yaml"), dir).files;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes two graphs per block and a manifest that describes them", () => {
+    const names = files.map((f) => f.slice(dir.length + 1));
+    expect(names).to.deep.equal(["block0.forward.onnx", "block0.backward.onnx", "block1.forward.onnx", "block1.backward.onnx", "block2.forward.onnx", "block2.backward.onnx", "manifest.json"]);
+    for (const f of files) expect(existsSync(f), f).to.equal(true);
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
+    expect(manifest.model).to.equal("small-cnn");
+    expect(manifest.batchDim).to.equal("N");
+    expect(manifest.blocks[1]).to.deep.equal({
+      index: 1,
+      layers: [{ index: 3, type: "conv2d" }, { index: 4, type: "relu" }, { index: 5, type: "global_avg_pool" }],
+      inShape: [16, 32, 32],
+      outShape: [32],
+      params: [{ name: "3.weight", shape: [32, 16, 3, 3] }, { name: "3.bias", shape: [32] }],
+      forward: { file: "block1.forward.onnx", inputs: ["b1.x", "3.weight", "3.bias"], outputs: ["b1.y"] },
+      backward: { file: "block1.backward.onnx", inputs: ["b1.x", "3.weight", "3.bias", "b1.dy"], outputs: ["d3.weight", "d3.bias", "b1.dx"] },
+    });
+  });
+
+  it("every exported graph loads in a fresh session with the manifest's names and reproduces the in-process graph", async () => {
+    const model = loadModelFile("models/small-cnn.yaml");
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
+    const rng = seededRandom(11);
+    for (const entry of manifest.blocks) {
+      const block = model.blocks[entry.index];
+      const inProcess = buildBlockGraphs(model, block, { inputGrad: true });
+      const feeds: Feeds = { [entry.forward.inputs[0]]: f32(rng, [2, ...entry.inShape]) };
+      for (const p of entry.params) feeds[p.name] = f32(rng, p.shape);
+      const backwardFeeds: Feeds = { ...feeds, [entry.backward.inputs[entry.backward.inputs.length - 1]]: f32(rng, [2, ...entry.outShape]) };
+      for (const [kind, bytes, graphFeeds] of [["forward", inProcess.forward, feeds], ["backward", inProcess.backward, backwardFeeds]] as const) {
+        const spec = entry[kind];
+        const exported = await GraphSession.create(readFileSync(join(dir, spec.file)), spec.file, opts);
+        const fresh = await GraphSession.create(bytes, `${spec.file} in process`, opts);
+        expect([...exported.inputNames].sort(), `${spec.file} inputs`).to.deep.equal([...spec.inputs].sort());
+        expect([...exported.outputNames].sort(), `${spec.file} outputs`).to.deep.equal([...spec.outputs].sort());
+        const a = await exported.run(graphFeeds);
+        const b = await fresh.run(graphFeeds);
+        for (const name of spec.outputs) expect(Array.from(a[name].data), `${spec.file} ${name}`).to.deep.equal(Array.from(b[name].data));
+        await exported.release();
+        await fresh.release();
+      }
+    }
+  });
+});
