@@ -1,14 +1,31 @@
 /**
  * The `data:` section of an experiment file. Owned by the data sources (src/data/); the experiment
- * schema (src/spec/experiment-spec.ts) embeds it. Keys common to every kind come first.
+ * schema (src/spec/experiment-spec.ts) embeds it. Keys common to every kind come first; their
+ * names and meanings are fixed by shared/design/conventions.md.
  */
 import { z } from "zod";
 
+const finite = () => z.number().finite();
+
+/** Per-channel normalisation applied after pixels are scaled to [0, 1]: (x - mean[c]) / std[c]. */
+export const NormalizeSpec = z.strictObject({
+  mean: z.array(finite()).min(1),
+  std: z.array(finite().positive()).min(1),
+});
+export type NormalizeSpec = z.infer<typeof NormalizeSpec>;
+
 const common = {
+  /** T: frames per clip as the model sees them. */
   clip_length: z.number().int().min(1).max(4096).default(16),
+  /** Keep every k-th frame: larger strides make clips less smooth (the paper's knob). */
   frame_stride: z.number().int().min(1).max(1024).default(1),
+  /** Permute the frames of every clip with a seeded permutation (the paper's no-smoothness control). */
   shuffle_frames: z.boolean().default(false),
+  /** Order of training clips; false = file / index order. */
   shuffle: z.boolean().default(true),
+  normalize: NormalizeSpec.nullable().default(null),
+  /** Batches prepared ahead of the one being trained on. */
+  prefetch: z.number().int().min(0).max(64).default(2),
 };
 
 export const NpyDataSpec = z.strictObject({
@@ -21,19 +38,70 @@ export const NpyDataSpec = z.strictObject({
   ...common,
 });
 
+/** [height, width] in pixels; null = the model input's. */
+const frameSize = z.tuple([z.number().int().min(4), z.number().int().min(4)]).nullable().default(null);
+const speedRange = z
+  .tuple([finite().min(0), finite().min(0)])
+  .refine(([lo, hi]) => lo <= hi, "speed range must be [min, max] with min <= max");
+
 export const ShapesDataSpec = z.strictObject({
   kind: z.literal("shapes"),
+  frame_size: frameSize,
+  /** Pixels per frame (before frame_stride). */
+  speed: speedRange.default([0.5, 1.5]),
   ...common,
 });
 
 export const MovingMnistDataSpec = z.strictObject({
   kind: z.literal("moving-mnist"),
+  /** digit: class = the first digit's value; direction: class = the first digit's motion bucket. */
+  task: z.enum(["digit", "direction"]).default("digit"),
+  digits: z.number().int().min(1).max(8).default(1),
+  /** Digit side in pixels; null = min(28, half the smaller frame side). */
+  digit_size: z.number().int().min(4).nullable().default(null),
+  /**
+   * Brightness of the digits after the first (the labelled one is drawn at 1.0): below 1 the
+   * labelled digit is identifiable from the pixels alone.
+   */
+  distractor_intensity: finite().min(0).max(1).default(0.5),
+  /** Number of direction buckets (classes) for task: direction. */
+  directions: z.number().int().min(2).max(64).default(4),
+  frame_size: frameSize,
+  /** Pixels per frame (before frame_stride). */
+  speed: speedRange.default([0.5, 1.5]),
+  /** true: digits bounce off the frame edges; false: start positions keep every path inside. */
+  bounce: z.boolean().default(true),
   ...common,
 });
 
+/** Official split files beside (or inside) the class folders. */
+export const VideoSplitSpec = z.strictObject({
+  /** ucf101: trainlistNN.txt / testlistNN.txt (+ classInd.txt); hmdb51: <class>_test_splitN.txt */
+  format: z.enum(["ucf101", "hmdb51"]),
+  /** Folder holding the split files (relative to the experiment file). */
+  dir: z.string().min(1),
+  /** Which official split (1-3). */
+  index: z.number().int().min(1).max(9).default(1),
+});
+export type VideoSplitSpec = z.infer<typeof VideoSplitSpec>;
+
 export const VideoFolderDataSpec = z.strictObject({
   kind: z.literal("video-folder"),
+  /** One folder per class (UCF101 / HMDB51 layout). */
   root: z.string().min(1),
+  split: VideoSplitSpec.nullable().default(null),
+  /** Without split files: share of each class's videos (last by name) held out for evaluation. */
+  eval_fraction: finite().min(0).max(0.9).default(0.2),
+  /** Resample to this frame rate when decoding; null = the file's own frames. */
+  fps: finite().positive().max(1000).nullable().default(null),
+  /** Decode at most this many frames per video (after fps); null = all. */
+  max_frames: z.number().int().min(1).nullable().default(null),
+  extensions: z.array(z.string().regex(/^\.[A-Za-z0-9]+$/)).min(1)
+    .default([".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v"]),
+  /** Skip (and count) videos ffmpeg cannot decode instead of failing. */
+  skip_bad_files: z.boolean().default(false),
+  /** ffmpeg processes decoding at once. */
+  decode_concurrency: z.number().int().min(1).max(64).default(2),
   ...common,
 });
 
@@ -44,3 +112,7 @@ export const DataSpec = z.discriminatedUnion("kind", [
   VideoFolderDataSpec,
 ]);
 export type DataSpec = z.infer<typeof DataSpec>;
+export type NpyDataSpec = z.infer<typeof NpyDataSpec>;
+export type ShapesDataSpec = z.infer<typeof ShapesDataSpec>;
+export type MovingMnistDataSpec = z.infer<typeof MovingMnistDataSpec>;
+export type VideoFolderDataSpec = z.infer<typeof VideoFolderDataSpec>;

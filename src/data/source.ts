@@ -23,4 +23,15 @@ export interface DataSource {
   /** The fixed evaluation set (disjoint from training where the source allows), in batches. */
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch>;
   close(): Promise<void>;
+  /** Loader counters so far (optional: test doubles may leave it out). */
+  stats?(): DataSourceStats;
+}
+
+export interface DataSourceStats {
+  /** Seconds `next()` of the training iterator spent waiting for a batch not yet prepared. */
+  waitS: number;
+  /** Training batches handed out. */
+  batches: number;
+  /** Files skipped as unreadable (video-folder with skip_bad_files). */
+  skippedFiles: number;
 }

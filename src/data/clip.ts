@@ -1,0 +1,88 @@
+/**
+ * The common middle of every data source: a producer yields raw clips (frames already sampled
+ * with the frame stride), and `assembleBatch` turns a list of them into a ClipBatch, applying the
+ * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation.
+ */
+import { Rng } from "../util/rng.js";
+import type { ClipBatch } from "./source.js";
+import type { NormalizeSpec } from "./data-spec.js";
+
+/** One clip as a producer returns it: [T, C, H, W]; uint8 pixels mean value/255. */
+export interface RawClip {
+  pixels: Uint8Array | Float32Array;
+  label: number;
+}
+
+export interface ClipProducer {
+  readonly description: string;
+  /** Training clip number `index` of the run (0, 1, 2, ... across epochs). */
+  trainClip(index: number): Promise<RawClip>;
+  /** How many evaluation clips exist when `requested` are asked for (at most `requested`). */
+  evalCount(requested: number): number;
+  /** Evaluation clip `index` of a set of `count` clips (fixed: the same every call). */
+  evalClip(index: number, count: number): Promise<RawClip>;
+  /** Unreadable files skipped so far. */
+  skippedFiles(): number;
+  close(): Promise<void>;
+}
+
+export interface ClipShape {
+  frames: number;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export interface Preprocess {
+  shuffleFrames: boolean;
+  normalize: NormalizeSpec | null;
+  /** Root of the frame-shuffle permutations (one fork per clip). */
+  rng: Rng;
+}
+
+/** The frame order of one clip: identity, or a seeded permutation when frames are shuffled. */
+export function frameOrder(frames: number, pre: Preprocess, stream: string, index: number): number[] {
+  const order = Array.from({ length: frames }, (_, t) => t);
+  return pre.shuffleFrames ? pre.rng.fork(stream).fork(index).shuffle(order) : order;
+}
+
+/**
+ * Builds one batch from raw clips. `stream` ("train" / "eval") and `firstIndex` pick each clip's
+ * frame permutation so that it depends only on the seed and the clip's position in its stream.
+ */
+export function assembleBatch(
+  clips: readonly RawClip[],
+  shape: ClipShape,
+  pre: Preprocess,
+  stream: string,
+  firstIndex: number,
+): ClipBatch {
+  const { frames, channels, height, width } = shape;
+  const plane = height * width;
+  const frameSize = channels * plane;
+  const clipSize = frames * frameSize;
+  const out = new Float32Array(clips.length * clipSize);
+  const labels = new Int32Array(clips.length);
+  const mean = pre.normalize?.mean ?? new Array<number>(channels).fill(0);
+  const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
+  clips.forEach((clip, b) => {
+    if (clip.pixels.length !== clipSize) {
+      throw new Error(`BUG: clip has ${clip.pixels.length} values, expected ${clipSize} for [${frames},${channels},${height},${width}]`);
+    }
+    labels[b] = clip.label;
+    const scale = clip.pixels instanceof Uint8Array ? 1 / 255 : 1;
+    const order = frameOrder(frames, pre, stream, firstIndex + b);
+    for (let t = 0; t < frames; t++) {
+      const src = order[t]! * frameSize;
+      const dst = b * clipSize + t * frameSize;
+      for (let c = 0; c < channels; c++) {
+        const m = mean[c]!;
+        const k = scale / std[c]!;
+        const invStd = 1 / std[c]!;
+        const base = c * plane;
+        for (let i = 0; i < plane; i++) out[dst + base + i] = clip.pixels[src + base + i]! * k - m * invStd;
+      }
+    }
+  });
+  return { clips: out, labels, dims: [clips.length, frames, channels, height, width] };
+}

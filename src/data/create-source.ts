@@ -1,0 +1,72 @@
+/**
+ * The one entry point from a `data:` spec to a DataSource: checks the spec against the model's
+ * input, builds the kind's clip producer and wraps it with the shared preprocessing and prefetch.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { DataError } from "../errors.js";
+import { Rng } from "../util/rng.js";
+import type { ClipProducer, ClipShape, Preprocess } from "./clip.js";
+import { ClipSource } from "./clip-source.js";
+import type { DataSpec } from "./data-spec.js";
+import { createMovingMnist } from "./moving-mnist.js";
+import { createNpySource } from "./npy-source.js";
+import { createShapes } from "./shapes.js";
+import type { DataSource } from "./source.js";
+import { createVideoFolder } from "./video/video-folder.js";
+
+export interface DataContext {
+  /** The model's per-frame input. */
+  input: { channels: number; height: number; width: number };
+  classes: number;
+  seed: number;
+  /** Relative paths in the spec resolve against this folder (the experiment file's). */
+  baseDir: string;
+  /** Where decoded videos are cached. */
+  cacheDir: string;
+}
+
+export async function createDataSource(spec: DataSpec, ctx: DataContext): Promise<DataSource> {
+  const shape = clipShape(spec, ctx);
+  const rng = new Rng(ctx.seed).fork("data");
+  const pre: Preprocess = { shuffleFrames: spec.shuffle_frames, normalize: spec.normalize, rng: rng.fork("frames") };
+  const producer = await createProducer(spec, shape, ctx, rng.fork("clips"));
+  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
+}
+
+function clipShape(spec: DataSpec, ctx: DataContext): ClipShape {
+  const { channels, height, width } = ctx.input;
+  if (spec.normalize !== null) {
+    for (const key of ["mean", "std"] as const) {
+      if (spec.normalize[key].length !== channels) {
+        throw new DataError(
+          `data.normalize.${key}: ${spec.normalize[key].length} values, expected one per input channel (${channels})`,
+          undefined, `data.normalize.${key}`,
+        );
+      }
+    }
+  }
+  if ((spec.kind === "moving-mnist" || spec.kind === "shapes") && spec.frame_size !== null) {
+    const [h, w] = spec.frame_size;
+    if (h !== height || w !== width) {
+      throw new DataError(
+        `data.frame_size: [${h}, ${w}] does not match the model input ${height}x${width} (leave frame_size out to use the model's)`,
+        undefined, "data.frame_size",
+      );
+    }
+  }
+  return { frames: spec.clip_length, channels, height, width };
+}
+
+function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng: Rng): Promise<ClipProducer> {
+  const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
+  switch (spec.kind) {
+    case "moving-mnist":
+      return createMovingMnist(spec, shape, ctx.classes, rng);
+    case "shapes":
+      return Promise.resolve(createShapes(spec, shape, ctx.classes, rng));
+    case "npy":
+      return createNpySource(spec, shape, ctx.classes, rng, resolvePath);
+    case "video-folder":
+      return createVideoFolder(spec, shape, ctx.classes, rng, resolvePath, resolve(ctx.baseDir, ctx.cacheDir));
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The order in which a finite set of clips is visited during training: epoch after epoch, each
+ * epoch a fresh seeded permutation (or file order when shuffling is off). Item `i` of the run
+ * depends only on the seed and `i`.
+ */
+import type { Rng } from "../util/rng.js";
+
+export class EpochOrder {
+  private readonly permutations = new Map<number, number[]>();
+
+  constructor(
+    private readonly size: number,
+    private readonly shuffle: boolean,
+    private readonly rng: Rng,
+  ) {
+    if (size < 1) throw new Error("BUG: EpochOrder needs at least one item");
+  }
+
+  /** The item visited as training clip `index` of the run. */
+  at(index: number): number {
+    const epoch = Math.floor(index / this.size);
+    const position = index % this.size;
+    if (!this.shuffle) return position;
+    let perm = this.permutations.get(epoch);
+    if (perm === undefined) {
+      perm = this.rng.fork(epoch).shuffle(Array.from({ length: this.size }, (_, i) => i));
+      this.permutations.set(epoch, perm);
+      // Prefetching reaches at most one epoch ahead of the oldest clip still being assembled.
+      this.permutations.delete(epoch - 2);
+    }
+    return perm[position]!;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `sideways data FILE --out DIR --clips N`: the first N training clips exactly as the trainer
+ * would receive them, for inspection in Python or an image viewer:
+ *   clips.npy          float32 [N, T, C, H, W] after all preprocessing
+ *   labels.npy         int64 [N]
+ *   contact-sheet.png  one row per clip (at most 8), one column per frame (at most 16)
+ */
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import { writeFileAtomic } from "../results/atomic-write.js";
+import { createDataSource, type DataContext } from "./create-source.js";
+import type { DataSpec } from "./data-spec.js";
+import { encodeNpy } from "./npy.js";
+import type { ClipBatch } from "./source.js";
+
+export const SHEET_MAX_CLIPS = 8;
+export const SHEET_MAX_FRAMES = 16;
+export const SHEET_GAP = 2;
+
+export async function exportDataSample(
+  spec: DataSpec,
+  ctx: DataContext,
+  outDir: string,
+  clips: number,
+): Promise<{ files: string[] }> {
+  if (!Number.isSafeInteger(clips) || clips < 1) throw new Error(`BUG: exportDataSample needs clips >= 1, got ${clips}`);
+  const source = await createDataSource({ ...spec, prefetch: 0 }, ctx);
+  let batch: ClipBatch;
+  try {
+    const first = await source.trainBatches(clips).next();
+    if (first.done) throw new Error("BUG: training batches ended before the first");
+    batch = first.value;
+  } finally {
+    await source.close();
+  }
+  const files = [join(outDir, "clips.npy"), join(outDir, "labels.npy"), join(outDir, "contact-sheet.png")];
+  writeFileAtomic(files[0]!, encodeNpy(batch.clips, batch.dims));
+  writeFileAtomic(files[1]!, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
+  writeFileAtomic(files[2]!, contactSheet(batch));
+  return { files };
+}
+
+/**
+ * A PNG grid of frames. Values map linearly from [min(0, lowest), max(1, highest)] to 0..255, so
+ * unnormalised clips show as they are and normalised ones are stretched to fit. Three channels
+ * show as RGB; any other count shows channel 0 in gray.
+ */
+export function contactSheet(batch: ClipBatch): Uint8Array {
+  const [n, t, c, h, w] = batch.dims;
+  const rows = Math.min(n, SHEET_MAX_CLIPS);
+  const cols = Math.min(t, SHEET_MAX_FRAMES);
+  const png = new PNG({ width: cols * w + (cols + 1) * SHEET_GAP, height: rows * h + (rows + 1) * SHEET_GAP });
+  png.data.fill(255);
+  let lo = 0;
+  let hi = 1;
+  for (const v of batch.clips) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const toByte = (v: number) => Math.round(((v - lo) / (hi - lo)) * 255);
+  const plane = h * w;
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < cols; f++) {
+      const frame = (r * t + f) * c * plane;
+      const left = SHEET_GAP + f * (w + SHEET_GAP);
+      const top = SHEET_GAP + r * (h + SHEET_GAP);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = y * w + x;
+          const at = ((top + y) * png.width + left + x) * 4;
+          const gray = toByte(batch.clips[frame + i]!);
+          png.data[at] = c === 3 ? toByte(batch.clips[frame + i]!) : gray;
+          png.data[at + 1] = c === 3 ? toByte(batch.clips[frame + plane + i]!) : gray;
+          png.data[at + 2] = c === 3 ? toByte(batch.clips[frame + 2 * plane + i]!) : gray;
+          png.data[at + 3] = 255;
+        }
+      }
+    }
+  }
+  return PNG.sync.write(png);
+}

@@ -1,0 +1,109 @@
+/**
+ * Clips users bring from their own pipelines (shared/design/conventions.md): clips float32, or
+ * uint8 scaled to [0, 1], shaped [N, T, C, H, W]; labels integer [N]. A clip's frames are
+ * 0, s, 2s, ... (s = frame_stride), the first clip_length of them. Training visits the clips
+ * epoch by epoch, shuffled or in file order; evaluation uses eval_clips/eval_labels when given,
+ * else the training clips, in file order.
+ */
+import { DataError } from "../errors.js";
+import type { Rng } from "../util/rng.js";
+import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
+import type { NpyDataSpec } from "./data-spec.js";
+import { EpochOrder } from "./epoch-order.js";
+import { readNpy } from "./npy.js";
+
+interface ClipTable {
+  file: string;
+  pixels: Uint8Array | Float32Array;
+  /** Frames per clip in the file. */
+  fileFrames: number;
+  labels: Int32Array;
+}
+
+export async function createNpySource(
+  spec: NpyDataSpec,
+  shape: ClipShape,
+  classes: number,
+  rng: Rng,
+  resolvePath: (p: string) => string,
+): Promise<ClipProducer> {
+  if ((spec.eval_clips === undefined) !== (spec.eval_labels === undefined)) {
+    throw new DataError("data: eval_clips and eval_labels go together (give both or neither)", undefined, "data.eval_clips");
+  }
+  const train = await readTable(resolvePath(spec.clips), resolvePath(spec.labels), "clips", shape, classes, spec.frame_stride);
+  const evalSet = spec.eval_clips !== undefined && spec.eval_labels !== undefined
+    ? await readTable(resolvePath(spec.eval_clips), resolvePath(spec.eval_labels), "eval_clips", shape, classes, spec.frame_stride)
+    : train;
+  const order = new EpochOrder(train.labels.length, spec.shuffle, rng.fork("order"));
+  const clipAt = (table: ClipTable, n: number): RawClip => {
+    const { channels, height, width, frames } = shape;
+    const frameSize = channels * height * width;
+    const pixels = table.pixels instanceof Uint8Array ? new Uint8Array(frames * frameSize) : new Float32Array(frames * frameSize);
+    for (let t = 0; t < frames; t++) {
+      const from = (n * table.fileFrames + t * spec.frame_stride) * frameSize;
+      pixels.set(table.pixels.subarray(from, from + frameSize), t * frameSize);
+    }
+    return { pixels, label: table.labels[n]! };
+  };
+  return {
+    description: `npy (${train.labels.length} clips from ${spec.clips}${evalSet === train ? "" : `, ${evalSet.labels.length} eval clips`}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle ? "" : ", file order"}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
+    trainClip: async (index) => clipAt(train, order.at(index)),
+    evalCount: (requested) => Math.min(requested, evalSet.labels.length),
+    evalClip: async (index) => clipAt(evalSet, index),
+    skippedFiles: () => 0,
+    close: async () => undefined,
+  };
+}
+
+async function readTable(
+  clipsFile: string,
+  labelsFile: string,
+  key: string,
+  shape: ClipShape,
+  classes: number,
+  stride: number,
+): Promise<ClipTable> {
+  const clips = await readNpy(clipsFile);
+  const labelKey = key === "clips" ? "labels" : "eval_labels";
+  const [n, fileFrames, c, h, w] = clips.shape;
+  if (clips.shape.length !== 5 || n === undefined || fileFrames === undefined) {
+    throw new DataError(`${clipsFile} (data.${key}): clips have shape (${clips.shape.join(", ")}), expected 5 dimensions [N, T, C, H, W]`, clipsFile, `data.${key}`);
+  }
+  if (c !== shape.channels || h !== shape.height || w !== shape.width) {
+    throw new DataError(
+      `${clipsFile} (data.${key}): frames are [C=${c}, H=${h}, W=${w}], the model input is [${shape.channels}, ${shape.height}, ${shape.width}]`,
+      clipsFile, `data.${key}`,
+    );
+  }
+  const span = (shape.frames - 1) * stride + 1;
+  if (fileFrames < span) {
+    throw new DataError(
+      `${clipsFile} (data.${key}): clips have ${fileFrames} frames, clip_length ${shape.frames} with frame_stride ${stride} needs ${span}`,
+      clipsFile, "data.clip_length",
+    );
+  }
+  if (n < 1) throw new DataError(`${clipsFile} (data.${key}): the file holds no clips`, clipsFile, `data.${key}`);
+  let pixels: Uint8Array | Float32Array;
+  if (clips.data instanceof Uint8Array || clips.data instanceof Float32Array) pixels = clips.data;
+  else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)`, clipsFile, `data.${key}`);
+
+  const labels = await readNpy(labelsFile);
+  if (labels.shape.length !== 1 || labels.shape[0] !== n) {
+    throw new DataError(`${labelsFile} (data.${labelKey}): labels have shape (${labels.shape.join(", ")}), expected (${n},) to match the clips`, labelsFile, `data.${labelKey}`);
+  }
+  if (labels.data instanceof Float32Array || labels.data instanceof Float64Array) {
+    throw new DataError(`${labelsFile} (data.${labelKey}): dtype ${labels.dtype}, expected integers (int64, int32 or uint8)`, labelsFile, `data.${labelKey}`);
+  }
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(labels.data[i]!);
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new DataError(
+        `${labelsFile} (data.${labelKey}): label ${v} at index ${i} is out of range, expected 0..${classes - 1} (the model has ${classes} classes)`,
+        labelsFile, `data.${labelKey}`,
+      );
+    }
+    out[i] = v;
+  }
+  return { file: clipsFile, pixels, fileFrames, labels: out };
+}

@@ -1,0 +1,92 @@
+/**
+ * Real videos in class folders (UCF101 / HMDB51 layout), decoded by ffmpeg and cached on disk.
+ *
+ * A clip is `clip_length` frames, `frame_stride` apart, of the decoded video (after the optional
+ * fps resampling). Training clips start at a random frame (seeded by the clip's index in the run);
+ * evaluation clip i takes video i mod V and, of the ceil(count / V) windows spread uniformly over
+ * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame.
+ * With skip_bad_files an unreadable video is counted once and replaced by the next readable one
+ * in the list.
+ */
+import { DataError } from "../../errors.js";
+import type { Rng } from "../../util/rng.js";
+import type { ClipProducer, ClipShape, RawClip } from "../clip.js";
+import type { VideoFolderDataSpec } from "../data-spec.js";
+import { EpochOrder } from "../epoch-order.js";
+import { findFfmpegTools } from "./ffmpeg-tools.js";
+import { FrameCache, type CachedVideo } from "./frame-cache.js";
+import { indexVideos, type LabelledVideo } from "./video-index.js";
+
+export async function createVideoFolder(
+  spec: VideoFolderDataSpec,
+  shape: ClipShape,
+  classes: number,
+  rng: Rng,
+  resolvePath: (p: string) => string,
+  cacheDir: string,
+): Promise<ClipProducer & { cache: FrameCache }> {
+  if (shape.channels !== 1 && shape.channels !== 3) {
+    throw new DataError(`data.kind: video-folder gives 1 (grayscale) or 3 (RGB) channels, the model input has ${shape.channels}`, undefined, "data.kind");
+  }
+  const root = resolvePath(spec.root);
+  const index = await indexVideos(spec, root, spec.split === null ? null : resolvePath(spec.split.dir));
+  if (index.classNames.length !== classes) {
+    const names = index.classNames.slice(0, 6).join(", ") + (index.classNames.length > 6 ? ", ..." : "");
+    throw new DataError(`${root} (data.root): ${index.classNames.length} classes (${names}), the model has ${classes}`, root, "data.root");
+  }
+  const tools = await findFfmpegTools();
+  const cache = new FrameCache(
+    cacheDir, tools,
+    { height: shape.height, width: shape.width, channels: shape.channels, fps: spec.fps, maxFrames: spec.max_frames },
+    spec.decode_concurrency,
+  );
+  const bad = new Set<string>();
+  const span = (shape.frames - 1) * spec.frame_stride + 1;
+
+  /** The video at `position` of `list`, or with skip_bad_files the next readable one. */
+  const readable = async (list: LabelledVideo[], position: number): Promise<{ video: CachedVideo; label: number }> => {
+    for (let k = 0; k < list.length; k++) {
+      const item = list[(position + k) % list.length]!;
+      if (bad.has(item.file)) continue;
+      try {
+        return { video: await cache.get(item.file), label: item.label };
+      } catch (err) {
+        if (!spec.skip_bad_files || !(err instanceof DataError)) throw err;
+        bad.add(item.file);
+      }
+    }
+    throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");
+  };
+  const clipFrom = async (video: CachedVideo, label: number, start: number): Promise<RawClip> => {
+    const frames = Array.from({ length: shape.frames }, (_, t) => Math.min(start + t * spec.frame_stride, video.frames - 1));
+    return { pixels: await cache.readFrames(video, frames), label };
+  };
+
+  const order = new EpochOrder(index.train.length, spec.shuffle, rng.fork("order"));
+  const splitText = spec.split === null
+    ? (index.evalIsTrain ? "eval = train videos" : `${index.eval.length} held out`)
+    : `${spec.split.format} split ${spec.split.index}, ${index.eval.length} test`;
+  return {
+    cache,
+    description:
+      `video-folder (${root}: ${classes} classes, ${index.train.length} train videos, ${splitText}, ` +
+      `${shape.height}x${shape.width}x${shape.channels}, T=${shape.frames}, stride ${spec.frame_stride}` +
+      `${spec.fps !== null ? `, ${spec.fps} fps` : ""}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
+    async trainClip(i) {
+      const { video, label } = await readable(index.train, order.at(i));
+      const start = rng.fork("start").fork(i).int(Math.max(video.frames - span + 1, 1));
+      return clipFrom(video, label, start);
+    },
+    evalCount: (requested) => requested,
+    async evalClip(i, count) {
+      const videos = index.eval.length;
+      const { video, label } = await readable(index.eval, i % videos);
+      const windows = Math.ceil(count / videos);
+      const slack = Math.max(video.frames - span, 0);
+      const start = Math.min(Math.floor(((Math.floor(i / videos) + 0.5) * (slack + 1)) / windows), slack);
+      return clipFrom(video, label, start);
+    },
+    skippedFiles: () => bad.size,
+    close: async () => undefined,
+  };
+}

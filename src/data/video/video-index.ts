@@ -1,0 +1,169 @@
+/**
+ * Which videos a video-folder source trains and evaluates on, with their classes.
+ *
+ * Layout: `root/<class name>/<video>` (UCF101, HMDB51). Classes are numbered by sorted folder
+ * name, except with UCF101 split files beside a classInd.txt ("1 ApplyEyeMakeup"), whose
+ * numbering is used. Without split files, the last `eval_fraction` of each class's videos (by
+ * name, rounded down, at least one kept for training) is held out; if that holds out nothing,
+ * evaluation uses the training videos. Split files:
+ * - ucf101: trainlist0N.txt ("Class/v_x.avi 1") and testlist0N.txt ("Class/v_x.avi").
+ * - hmdb51: <class>_test_splitN.txt per class ("video.avi 1": 1 = train, 2 = test, 0 = unused).
+ */
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { DataError } from "../../errors.js";
+import type { VideoFolderDataSpec } from "../data-spec.js";
+
+export interface LabelledVideo {
+  file: string;
+  label: number;
+}
+
+export interface VideoIndex {
+  classNames: string[];
+  train: LabelledVideo[];
+  /** Interleaved by class (one video of each class in turn), so a prefix covers all classes. */
+  eval: LabelledVideo[];
+  /** True when evaluation reuses the training videos (nothing held out). */
+  evalIsTrain: boolean;
+}
+
+export async function indexVideos(
+  spec: VideoFolderDataSpec,
+  root: string,
+  splitDir: string | null,
+): Promise<VideoIndex> {
+  const folders = await classFolders(root);
+  const extensions = new Set(spec.extensions.map((e) => e.toLowerCase()));
+  let index: VideoIndex;
+  if (spec.split === null || splitDir === null) {
+    index = await heldOutSplit(root, folders, extensions, spec.eval_fraction);
+  } else if (spec.split.format === "ucf101") {
+    index = await ucf101Split(root, folders, splitDir, spec.split.index);
+  } else {
+    index = await hmdb51Split(root, folders, splitDir, spec.split.index);
+  }
+  if (index.train.length === 0) {
+    throw new DataError(`${root} (data.root): no training videos found (extensions ${spec.extensions.join(", ")})`, root, "data.root");
+  }
+  return { ...index, eval: interleaveByClass(index.eval) };
+}
+
+async function classFolders(root: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (err) {
+    throw new DataError(`${root} (data.root): cannot list the class folders: ${(err as Error).message}`, root, "data.root");
+  }
+  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  if (folders.length === 0) {
+    throw new DataError(`${root} (data.root): expected one folder per class, found none`, root, "data.root");
+  }
+  return folders;
+}
+
+async function heldOutSplit(root: string, classNames: string[], extensions: Set<string>, fraction: number): Promise<VideoIndex> {
+  const train: LabelledVideo[] = [];
+  const evalSet: LabelledVideo[] = [];
+  for (const [label, name] of classNames.entries()) {
+    const files = (await readdir(join(root, name)))
+      .filter((f) => !f.startsWith(".") && extensions.has(extname(f).toLowerCase()))
+      .sort()
+      .map((f) => ({ file: join(root, name, f), label }));
+    const held = Math.min(Math.floor(files.length * fraction), Math.max(files.length - 1, 0));
+    train.push(...files.slice(0, files.length - held));
+    evalSet.push(...files.slice(files.length - held));
+  }
+  const evalIsTrain = evalSet.length === 0;
+  return { classNames, train, eval: evalIsTrain ? train : evalSet, evalIsTrain };
+}
+
+async function readLines(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new DataError(`${file} (data.split): cannot read the split file: ${(err as Error).message}`, file, "data.split");
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+async function ucf101Split(root: string, folders: string[], dir: string, n: number): Promise<VideoIndex> {
+  const classInd = join(dir, "classInd.txt");
+  const classNames = existsSync(classInd) ? await readClassInd(classInd) : folders;
+  const labelOf = new Map(classNames.map((name, i) => [name, i]));
+  const read = async (listName: string): Promise<LabelledVideo[]> => {
+    const listFile = join(dir, listName);
+    return (await readLines(listFile)).map((line) => {
+      const rel = line.split(/\s+/)[0]!;
+      const className = rel.split("/")[0]!;
+      const label = labelOf.get(className);
+      if (label === undefined || !rel.includes("/")) {
+        throw new DataError(
+          `${listFile} (data.split): "${line}" names class "${className}", expected "<class>/<video>" with a class among ${classNames.slice(0, 5).join(", ")}${classNames.length > 5 ? ", ..." : ""}`,
+          listFile, "data.split",
+        );
+      }
+      return { file: join(root, rel), label };
+    });
+  };
+  const pad = String(n).padStart(2, "0");
+  return { classNames, train: await read(`trainlist${pad}.txt`), eval: await read(`testlist${pad}.txt`), evalIsTrain: false };
+}
+
+/** UCF101's classInd.txt: "<1-based index> <class name>" per line. */
+async function readClassInd(file: string): Promise<string[]> {
+  const classNames: string[] = [];
+  for (const line of await readLines(file)) {
+    const [id, name] = line.split(/\s+/);
+    if (name === undefined || !Number.isInteger(Number(id)) || Number(id) < 1) {
+      throw new DataError(`${file} (data.split): line "${line}" is not "<1-based index> <class name>"`, file, "data.split");
+    }
+    classNames[Number(id) - 1] = name;
+  }
+  return classNames;
+}
+
+async function hmdb51Split(root: string, folders: string[], dir: string, n: number): Promise<VideoIndex> {
+  const suffix = `_test_split${n}.txt`;
+  const splitFiles = (await readdir(dir)).filter((f) => f.endsWith(suffix)).sort();
+  if (splitFiles.length === 0) {
+    throw new DataError(`${dir} (data.split): no HMDB51 split files *${suffix} found`, dir, "data.split");
+  }
+  const classNames = splitFiles.map((f) => f.slice(0, -suffix.length));
+  const missing = classNames.filter((c) => !folders.includes(c));
+  if (missing.length > 0) {
+    throw new DataError(`${dir} (data.split): split files name classes without a folder under ${root}: ${missing.join(", ")}`, dir, "data.split");
+  }
+  const train: LabelledVideo[] = [];
+  const evalSet: LabelledVideo[] = [];
+  for (const [label, name] of classNames.entries()) {
+    const splitFile = join(dir, splitFiles[label]!);
+    for (const line of await readLines(splitFile)) {
+      const [video, use] = line.split(/\s+/);
+      if (video === undefined || !["0", "1", "2"].includes(use ?? "")) {
+        throw new DataError(`${splitFile} (data.split): line "${line}" is not "<video> <0|1|2>"`, splitFile, "data.split");
+      }
+      if (use === "1") train.push({ file: join(root, name, video), label });
+      if (use === "2") evalSet.push({ file: join(root, name, video), label });
+    }
+  }
+  return { classNames, train, eval: evalSet, evalIsTrain: false };
+}
+
+function interleaveByClass(videos: LabelledVideo[]): LabelledVideo[] {
+  const byClass = new Map<number, LabelledVideo[]>();
+  for (const v of videos) {
+    const list = byClass.get(v.label);
+    if (list === undefined) byClass.set(v.label, [v]);
+    else list.push(v);
+  }
+  const queues = [...byClass.keys()].sort((a, b) => a - b).map((k) => byClass.get(k)!);
+  const out: LabelledVideo[] = [];
+  for (let round = 0; out.length < videos.length; round++) {
+    for (const q of queues) if (round < q.length) out.push(q[round]!);
+  }
+  return out;
+}

@@ -1,0 +1,231 @@
+import { expect } from "chai";
+import { createDataSource, type DataContext } from "../src/data/create-source.js";
+import { DataSpec } from "../src/data/data-spec.js";
+import { loadMnistDigits, MNIST_SIDE, resizeSquare } from "../src/data/mnist-digits.js";
+import type { ClipBatch, DataSource } from "../src/data/source.js";
+import { DataError } from "../src/errors.js";
+
+const ctx = (size: number, classes: number, seed = 3, channels = 1): DataContext => ({
+  input: { channels, height: size, width: size }, classes, seed, baseDir: ".", cacheDir: "unused",
+});
+
+async function firstBatch(source: DataSource, batchSize: number): Promise<ClipBatch> {
+  const r = await source.trainBatches(batchSize).next();
+  if (r.done) throw new Error("no batch");
+  return r.value;
+}
+
+/** Mean absolute difference between consecutive frames over a batch. */
+function consecutiveFrameMad(b: ClipBatch): number {
+  const [n, t, c, h, w] = b.dims;
+  const f = c * h * w;
+  let sum = 0;
+  for (let i = 0; i < n; i++) for (let k = 1; k < t; k++) {
+    for (let p = 0; p < f; p++) sum += Math.abs(b.clips[(i * t + k) * f + p]! - b.clips[(i * t + k - 1) * f + p]!);
+  }
+  return sum / (n * (t - 1) * f);
+}
+
+function frame(b: ClipBatch, clip: number, t: number): Float32Array {
+  const [, T, c, h, w] = b.dims;
+  const f = c * h * w;
+  return b.clips.subarray((clip * T + t) * f, (clip * T + t + 1) * f);
+}
+
+describe("data: moving-mnist", function () {
+  this.timeout(20_000);
+
+  it("gives identical bytes for the same seed and different clips for another", async () => {
+    const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 6, digits: 2 });
+    const a = await firstBatch(await createDataSource(spec, ctx(32, 10, 5)), 4);
+    const b = await firstBatch(await createDataSource(spec, ctx(32, 10, 5)), 4);
+    const c = await firstBatch(await createDataSource(spec, ctx(32, 10, 6)), 4);
+    expect(Buffer.from(a.clips.buffer).equals(Buffer.from(b.clips.buffer))).to.equal(true);
+    expect(Array.from(a.labels)).to.deep.equal(Array.from(b.labels));
+    expect(Buffer.from(a.clips.buffer).equals(Buffer.from(c.clips.buffer))).to.equal(false);
+    expect(a.dims).to.deep.equal([4, 6, 1, 32, 32]);
+  });
+
+  it("keeps every digit whole inside the frame, bouncing or not", async () => {
+    for (const bounce of [true, false]) {
+      // Fast digits with a large stride bounce often; bounce: false must pick starts that fit.
+      const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 8, frame_stride: bounce ? 5 : 1, speed: [1.5, 2], bounce, digit_size: 12 });
+      const b = await firstBatch(await createDataSource(spec, ctx(32, 10)), 24);
+      const [n, t, , h, w] = b.dims;
+      for (let i = 0; i < n; i++) {
+        const masses: number[] = [];
+        for (let k = 0; k < t; k++) {
+          const f = frame(b, i, k);
+          let mass = 0, minX = w, maxX = -1, minY = h, maxY = -1;
+          f.forEach((v, p) => {
+            if (v === 0) return;
+            mass += v;
+            minX = Math.min(minX, p % w); maxX = Math.max(maxX, p % w);
+            minY = Math.min(minY, Math.floor(p / w)); maxY = Math.max(maxY, Math.floor(p / w));
+          });
+          // A digit cut by an edge (or wrapped to the next row) would change its box or its mass.
+          expect(maxX - minX, `clip ${i} frame ${k} box width`).to.be.at.most(12);
+          expect(maxY - minY, `clip ${i} frame ${k} box height`).to.be.at.most(12);
+          masses.push(mass);
+        }
+        // Sub-pixel placement redistributes intensity bilinearly; uint8 rounding of ~170 pixels
+        // moves the mass by at most 170 * 0.5/255 = 0.33, well under 2% of a digit's mass (> 20).
+        for (const m of masses) expect(Math.abs(m - masses[0]!) / masses[0]!).to.be.below(0.02);
+      }
+    }
+  });
+
+  it("labels the first digit's class (task digit): a nearest-centroid classifier agrees", async () => {
+    const size = 14;
+    const pools = await loadMnistDigits();
+    const centroids = pools.train.map((samples) => {
+      const sum = new Float64Array(size * size);
+      for (const s of samples) resizeSquare(s, MNIST_SIDE, size).forEach((v, i) => (sum[i] += v));
+      return sum.map((v) => v / samples.length);
+    });
+    const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 2, speed: [0, 0], digit_size: size });
+    const b = await firstBatch(await createDataSource(spec, ctx(28, 10, 11)), 200);
+    // MNIST digits are centred by centre of mass, so compare windows centred on the ink's centre.
+    const centreOf = (img: ArrayLike<number>, w: number) => {
+      let m = 0, x = 0, y = 0;
+      for (let p = 0; p < img.length; p++) { m += img[p]!; x += img[p]! * (p % w); y += img[p]! * Math.floor(p / w); }
+      return [Math.round(x / m), Math.round(y / m)] as const;
+    };
+    const window = (img: ArrayLike<number>, w: number, scale: number) => {
+      const [cx, cy] = centreOf(img, w);
+      const out: number[] = [];
+      for (let dy = -7; dy < 7; dy++) for (let dx = -7; dx < 7; dx++) {
+        const x = cx + dx, y = cy + dy;
+        out.push(x >= 0 && y >= 0 && x < w && y < w ? img[y * w + x]! * scale : 0);
+      }
+      return out;
+    };
+    const centroidWindows = centroids.map((c) => window(c, size, 1));
+    let agree = 0;
+    for (let i = 0; i < 200; i++) {
+      const crop = window(frame(b, i, 0), 28, 255);
+      let best = -1, bestDist = Infinity;
+      centroidWindows.forEach((cen, k) => {
+        const d = cen.reduce((acc, v, j) => acc + (v - crop[j]!) ** 2, 0);
+        if (d < bestDist) { bestDist = d; best = k; }
+      });
+      if (best === b.labels[i]) agree++;
+    }
+    // Nearest centroid reaches about 80% on MNIST; random labels would agree about 10% of the time.
+    expect(agree / 200).to.be.above(0.6);
+  });
+
+  it("labels the motion direction bucket (task direction) and uses 4 classes", async () => {
+    const spec = DataSpec.parse({ kind: "moving-mnist", task: "direction", clip_length: 8, speed: [1, 2] });
+    const b = await firstBatch(await createDataSource(spec, ctx(48, 4, 2)), 40);
+    const [n, t, , , w] = b.dims;
+    const centre = (f: Float32Array) => {
+      let m = 0, x = 0, y = 0;
+      f.forEach((v, p) => { m += v; x += v * (p % w); y += v * Math.floor(p / w); });
+      return [x / m, y / m] as const;
+    };
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const [x0, y0] = centre(frame(b, i, 0));
+      const [x1, y1] = centre(frame(b, i, t - 1));
+      const angle = Math.atan2(y1 - y0, x1 - x0);
+      const bucket = ((Math.round(angle / (Math.PI / 2)) % 4) + 4) % 4;
+      expect(bucket, `clip ${i}`).to.equal(b.labels[i]);
+      seen.add(bucket);
+    }
+    expect(seen.size).to.equal(4);
+  });
+
+  it("is far smoother frame to frame than its shuffled-frames control, and shuffling only permutes", async () => {
+    const make = (shuffle_frames: boolean) =>
+      createDataSource(DataSpec.parse({ kind: "moving-mnist", clip_length: 16, speed: [0.5, 1], shuffle_frames }), ctx(64, 10, 9));
+    const smooth = await firstBatch(await make(false), 8);
+    const shuffled = await firstBatch(await make(true), 8);
+    // Measured ratio is about 0.3; a smooth source must at least halve the shuffled difference.
+    expect(consecutiveFrameMad(smooth)).to.be.below(0.5 * consecutiveFrameMad(shuffled));
+    const key = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("base64");
+    for (let i = 0; i < 8; i++) {
+      const original = Array.from({ length: 16 }, (_, k) => key(frame(smooth, i, k))).sort();
+      const permuted = Array.from({ length: 16 }, (_, k) => key(frame(shuffled, i, k))).sort();
+      expect(permuted).to.deep.equal(original);
+    }
+  });
+
+  it("trains and evaluates on disjoint MNIST digits", async () => {
+    const pools = await loadMnistDigits();
+    const trainImages = new Set(pools.train.flat().map((img) => Buffer.from(img).toString("base64")));
+    const evalImages = pools.eval.flat();
+    expect(trainImages.size + evalImages.length).to.be.at.least(9_900);
+    const shared = evalImages.filter((img) => trainImages.has(Buffer.from(img).toString("base64")));
+    expect(shared.length).to.equal(0);
+  });
+
+  it("rejects a class count, a path that cannot fit, or a frame size that do not match the model", async () => {
+    const tryCreate = (raw: object, c: DataContext) => createDataSource(DataSpec.parse(raw), c).then(() => null, (e: unknown) => e);
+    const wrongClasses = await tryCreate({ kind: "moving-mnist" }, ctx(32, 5));
+    expect(wrongClasses).to.be.instanceOf(DataError);
+    expect((wrongClasses as DataError).message).to.match(/10 classes.*model has 5/);
+    const tooFast = await tryCreate({ kind: "moving-mnist", task: "direction", speed: [3, 4] }, ctx(32, 4));
+    expect((tooFast as DataError).keyPath).to.equal("data.speed");
+    const wrongSize = await tryCreate({ kind: "moving-mnist", frame_size: [64, 64] }, ctx(32, 10));
+    expect((wrongSize as DataError).keyPath).to.equal("data.frame_size");
+    const badNorm = await tryCreate({ kind: "shapes", normalize: { mean: [0.5, 0.5], std: [1, 1] } }, ctx(32, 4));
+    expect((badNorm as DataError).message).to.match(/one per input channel \(1\)/);
+  });
+});
+
+describe("data: shapes, normalisation and prefetch", function () {
+  this.timeout(20_000);
+
+  it("normalises per channel as (x - mean) / std", async () => {
+    const raw = await firstBatch(await createDataSource(DataSpec.parse({ kind: "shapes", clip_length: 3 }), ctx(16, 4, 1, 3)), 2);
+    const norm = await firstBatch(
+      await createDataSource(DataSpec.parse({ kind: "shapes", clip_length: 3, normalize: { mean: [0.1, 0.2, 0.3], std: [0.5, 2, 4] } }), ctx(16, 4, 1, 3)),
+      2,
+    );
+    const plane = 16 * 16;
+    raw.clips.forEach((v, i) => {
+      const c = Math.floor(i / plane) % 3;
+      // float32 arithmetic on values in [0, 1]: a few ulps, far below 1e-6.
+      expect(norm.clips[i]).to.be.closeTo((v - [0.1, 0.2, 0.3][c]!) / [0.5, 2, 4][c]!, 1e-6);
+    });
+    expect(Math.max(...raw.clips)).to.be.at.most(1);
+    expect(Math.min(...raw.clips)).to.equal(0);
+  });
+
+  it("uses the first `classes` shape kinds, all of them appearing, and keeps clips distinct", async () => {
+    const b = await firstBatch(await createDataSource(DataSpec.parse({ kind: "shapes", clip_length: 2 }), ctx(16, 3)), 60);
+    expect(new Set(b.labels)).to.deep.equal(new Set([0, 1, 2]));
+    expect(Buffer.from(frame(b, 0, 0).buffer.slice(0)).equals(Buffer.from(frame(b, 1, 0).slice().buffer))).to.equal(false);
+  });
+
+  it("prefetches: next() barely waits when the consumer is slower than the producer", async () => {
+    const source = await createDataSource(DataSpec.parse({ kind: "shapes", clip_length: 4, prefetch: 2 }), ctx(16, 4));
+    const it = source.trainBatches(4);
+    await it.next();
+    const waitedBefore = source.stats!().waitS;
+    await new Promise((r) => setTimeout(r, 150)); // a "training step"
+    const started = performance.now();
+    await it.next();
+    // The batch was ready during the 150 ms step; handing it over is a resolved promise (~0 ms).
+    expect(performance.now() - started).to.be.below(30);
+    const stats = source.stats!();
+    expect(stats.batches).to.equal(2);
+    expect(stats.waitS - waitedBefore).to.be.below(0.03);
+  });
+
+  it("gives evaluation clips that differ from training clips and are the same on every pass", async () => {
+    const source = await createDataSource(DataSpec.parse({ kind: "shapes", clip_length: 2 }), ctx(16, 4));
+    const collect = async () => {
+      const out: ClipBatch[] = [];
+      for await (const b of source.evalBatches(5, 2)) out.push(b);
+      return out;
+    };
+    const first = await collect();
+    const second = await collect();
+    expect(first.map((b) => b.dims[0])).to.deep.equal([2, 2, 1]);
+    first.forEach((b, i) => expect(Array.from(b.clips)).to.deep.equal(Array.from(second[i]!.clips)));
+    const train = await firstBatch(source, 2);
+    expect(Array.from(train.clips)).to.not.deep.equal(Array.from(first[0]!.clips));
+  });
+});
