@@ -1,0 +1,79 @@
+/** The graph builder, read back through dumpGraph: structure, names, attributes, constants. */
+import { expect } from "chai";
+import { dumpGraph } from "../src/graph/dump-graph.js";
+import { GraphBuilder, float } from "../src/graph/graph-builder.js";
+import { onnx } from "../src/graph/onnx.js";
+import { buildBlockGraphs } from "../src/layers/block-graphs.js";
+import { resolveModel } from "../src/model/load-model.js";
+import { GraphSession } from "../src/runtime/session.js";
+
+describe("GraphBuilder", () => {
+  it("builds a graph whose dump shows inputs, outputs, constants and attributes, dropping dead nodes", () => {
+    const g = new GraphBuilder("tiny");
+    const x = g.input("x", [3]);
+    const w = g.inputFixed("w", [2, 3]);
+    const y = g.op("Gemm", [x, w], { transB: 1, alpha: float(0.5) });
+    g.op("Relu", [x]); // dead: no output depends on it
+    const scaled = g.op("Mul", [y, g.constFloat("two", [2], [])]);
+    g.output(scaled, [2], "y");
+    expect(dumpGraph(g.toBytes())).to.equal(
+      [
+        "graph tiny (ir 8, opset ai.onnx:17)",
+        "input x [N,3]",
+        "input w [2,3]",
+        "output y [N,2]",
+        "const two []",
+        "gemm = Gemm(x, w) transB=1 alpha=0.5",
+        "y = Mul(gemm, two)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("stores constants as little-endian rawData and gives every attribute a type", () => {
+    const g = new GraphBuilder("consts");
+    const x = g.input("x", [2]);
+    const shape = g.constInt64("shape", [-1, 2]);
+    const sum = g.op("Add", [x, g.constFloat("c", [1.5, -2], [2])]);
+    g.output(g.op("Reshape", [g.op("Flatten", [sum], { axis: 1 }), shape]), [2], "y");
+    const graph = onnx.ModelProto.decode(g.toBytes()).graph as onnx.GraphProto;
+    const raw = (name: string) => Uint8Array.from(graph.initializer.find((t) => t.name === name)?.rawData ?? []).buffer;
+    // The test machine is little-endian (x86-64, arm64), so typed arrays read the bytes directly.
+    expect(Array.from(new Float32Array(raw("c")))).to.deep.equal([1.5, -2]);
+    expect(Array.from(new BigInt64Array(raw("shape")))).to.deep.equal([-1n, 2n]);
+    const attrs = (graph.node as onnx.NodeProto[]).flatMap((n) => n.attribute as onnx.AttributeProto[]);
+    expect(attrs).to.not.be.empty;
+    for (const a of attrs) expect(a.type, a.name).to.not.equal(onnx.AttributeProto.AttributeType.UNDEFINED);
+  });
+
+  it("copies a graph input declared as an output through Identity, and refuses a value nothing defines", () => {
+    const g = new GraphBuilder("pass");
+    g.output(g.input("x", [4]), [4], "y");
+    expect(dumpGraph(g.toBytes())).to.contain("y = Identity(x)");
+    expect(() => g.op("Relu", ["nowhere"])).to.throw(/BUG: graph pass: Relu reads nowhere/);
+  });
+
+  it("a built block graph runs and its dump has the block's contract", async () => {
+    const model = resolveModel(
+      { name: "m", input: { channels: 1, height: 6, width: 6 }, classes: 3, layers: [{ type: "conv2d", out_channels: 3, kernel: 3, stride: 2 }, { type: "relu" }, { type: "global_avg_pool" }] },
+      "inline",
+    );
+    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: false });
+    const dump = dumpGraph(graphs.backward);
+    expect(dump.split("\n").filter((l) => /^(input|output) /.test(l))).to.deep.equal([
+      "input b0.x [N,1,6,6]",
+      "input 0.weight [3,1,3,3]",
+      "input 0.bias [3]",
+      "input b0.dy [N,3]",
+      "output d0.weight [3,1,3,3]",
+      "output d0.bias [3]",
+    ]);
+    // (6 - 3) mod 2 = 1: the weight-gradient correlation is 4x4 and is cut to 3x3.
+    expect(dump).to.match(/= Conv\(transpose, transpose_1\) strides=\[1,1\] dilations=\[2,2\] pads=\[0,0,0,0\]/);
+    expect(dump).to.match(/= Slice\(/);
+    expect(dump).to.not.contain("ConvTranspose"); // no input gradient asked for
+    const session = await GraphSession.create(graphs.backward, "dump test", { provider: "cpu", threads: 1 });
+    expect([...session.outputNames].sort()).to.deep.equal(["d0.bias", "d0.weight"]);
+    await session.release();
+  });
+});
