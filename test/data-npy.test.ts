@@ -1,0 +1,139 @@
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDataSource, type DataContext } from "../src/data/create-source.js";
+import { DataSpec } from "../src/data/data-spec.js";
+import { encodeNpy, parseNpy, readNpy } from "../src/data/npy.js";
+import type { ClipBatch } from "../src/data/source.js";
+import { DataError } from "../src/errors.js";
+
+/** Bytes written by numpy 1.x `numpy.save` (the independent reference for the format). */
+const NUMPY_SAVED = {
+  // np.arange(6, dtype='<f4').reshape(2, 3) / 4
+  float32x2x3: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAACAPgAAAD8AAEA/AACAPwAAoD8=",
+  // np.array([0, 128, 255], dtype=np.uint8)
+  uint8x3: "k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAgP8=",
+  // np.array([3, 1, 2], dtype='<i8')
+  int64x3: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGk4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoDAAAAAAAAAAEAAAAAAAAAAgAAAAAAAAA=",
+};
+
+describe("data: .npy files", () => {
+  it("writes exactly the bytes numpy.save writes, and reads them back", () => {
+    const cases = [
+      { bytes: NUMPY_SAVED.float32x2x3, data: new Float32Array([0, 0.25, 0.5, 0.75, 1, 1.25]), shape: [2, 3], dtype: "f4" },
+      { bytes: NUMPY_SAVED.uint8x3, data: new Uint8Array([0, 128, 255]), shape: [3], dtype: "u1" },
+      { bytes: NUMPY_SAVED.int64x3, data: new BigInt64Array([3n, 1n, 2n]), shape: [3], dtype: "i8" },
+    ];
+    for (const c of cases) {
+      const reference = Buffer.from(c.bytes, "base64");
+      expect(Buffer.from(encodeNpy(c.data, c.shape)).equals(reference), c.dtype).to.equal(true);
+      const parsed = parseNpy(reference, "ref.npy");
+      expect(parsed.dtype).to.equal(c.dtype);
+      expect(parsed.shape).to.deep.equal(c.shape);
+      expect(Array.from(parsed.data as ArrayLike<unknown>)).to.deep.equal(Array.from(c.data as ArrayLike<unknown>));
+    }
+  });
+
+  it("reads format 2.0 (uint32 header length)", () => {
+    const v1 = Buffer.from(NUMPY_SAVED.uint8x3, "base64");
+    const headerLength = v1.readUInt16LE(8);
+    const v2 = Buffer.concat([v1.subarray(0, 6), Buffer.from([2, 0]), Buffer.alloc(4), v1.subarray(10)]);
+    v2.writeUInt32LE(headerLength, 8);
+    expect(Array.from(parseNpy(v2, "v2.npy").data as Uint8Array)).to.deep.equal([0, 128, 255]);
+  });
+
+  it("rejects Fortran order, big-endian data and truncated files with the file named", () => {
+    const v1 = Buffer.from(NUMPY_SAVED.float32x2x3, "base64");
+    const fortran = Buffer.from(v1.toString("latin1").replace("'fortran_order': False", "'fortran_order': True "), "latin1");
+    expect(() => parseNpy(fortran, "f.npy")).to.throw(DataError, /f\.npy: array is in Fortran order/);
+    const bigEndian = Buffer.from(v1.toString("latin1").replace("'<f4'", "'>f4'"), "latin1");
+    expect(() => parseNpy(bigEndian, "be.npy")).to.throw(DataError, /be\.npy: dtype '>f4' is not supported/);
+    expect(() => parseNpy(v1.subarray(0, v1.length - 3), "cut.npy")).to.throw(DataError, /cut\.npy.*truncated/);
+    expect(() => parseNpy(Buffer.from("not numpy"), "x.npy")).to.throw(DataError, /magic/);
+  });
+});
+
+describe("data: npy source", function () {
+  this.timeout(20_000);
+  let dir: string;
+  const ctx = (classes = 3): DataContext => ({ input: { channels: 1, height: 2, width: 3 }, classes, seed: 0, baseDir: dir, cacheDir: "cache" });
+  const N = 5, T = 4, FRAME = 6;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-npy-"));
+    // Clip n, frame t, pixel p holds 10n + t (float32) or 50n + 10t + p (uint8).
+    const f32 = new Float32Array(N * T * FRAME).map((_, i) => 10 * Math.floor(i / (T * FRAME)) + (Math.floor(i / FRAME) % T));
+    const u8 = new Uint8Array(N * T * FRAME).map((_, i) => 50 * Math.floor(i / (T * FRAME)) + 10 * (Math.floor(i / FRAME) % T) + (i % FRAME));
+    writeFileSync(join(dir, "clips.npy"), encodeNpy(f32, [N, T, 1, 2, 3]));
+    writeFileSync(join(dir, "u8.npy"), encodeNpy(u8, [N, T, 1, 2, 3]));
+    writeFileSync(join(dir, "labels.npy"), encodeNpy(new BigInt64Array([0n, 1n, 2n, 0n, 1n]), [N]));
+    writeFileSync(join(dir, "labels32.npy"), encodeNpy(new Int32Array([2, 2, 1, 1, 0]), [N]));
+    writeFileSync(join(dir, "bad-labels.npy"), encodeNpy(new Uint8Array([0, 1, 7, 0, 1]), [N]));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const batches = async (raw: object, batchSize: number, count: number, c = ctx()): Promise<ClipBatch[]> => {
+    const it = (await createDataSource(DataSpec.parse(raw), c)).trainBatches(batchSize);
+    const out: ClipBatch[] = [];
+    for (let i = 0; i < count; i++) out.push((await it.next()).value as ClipBatch);
+    return out;
+  };
+
+  it("round-trips float32 clips and takes them in file order with shuffle: false, epoch after epoch", async () => {
+    const bs = await batches({ kind: "npy", clips: "clips.npy", labels: "labels.npy", shuffle: false, clip_length: 2, frame_stride: 2 }, 2, 3);
+    expect(bs.flatMap((b) => Array.from(b.labels))).to.deep.equal([0, 1, 2, 0, 1, 0]);
+    // Clip 0 of batch 1 is file clip 2; frames 0 and 2 with stride 2.
+    expect(Array.from(bs[1]!.clips.subarray(0, 2 * FRAME))).to.deep.equal([...Array(FRAME).fill(20), ...Array(FRAME).fill(22)]);
+    expect(bs[2]!.clips[FRAME * 2]).to.equal(0); // after clip 4 the next epoch starts at clip 0
+    expect(bs[0]!.dims).to.deep.equal([2, 2, 1, 2, 3]);
+  });
+
+  it("scales uint8 clips to [0, 1] and reads int32 labels", async () => {
+    const [b] = await batches({ kind: "npy", clips: "u8.npy", labels: "labels32.npy", shuffle: false, clip_length: 4 }, 1, 1);
+    const expected = Array.from({ length: T * FRAME }, (_, i) => (10 * Math.floor(i / FRAME) + (i % FRAME)) / 255);
+    // x / 255 computed as x * (1/255) in float32: within 1 ulp of 1 (6e-8).
+    b!.clips.forEach((v, i) => expect(v).to.be.closeTo(expected[i]!, 1e-7));
+    expect(Array.from(b!.labels)).to.deep.equal([2]);
+  });
+
+  it("shuffles with the seed: every clip once per epoch, same order for the same seed", async () => {
+    const spec = { kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 };
+    const first = await batches(spec, 5, 2);
+    const again = await batches(spec, 5, 2);
+    const clipIds = (b: ClipBatch) => Array.from({ length: 5 }, (_, i) => b.clips[i * FRAME]! / 10);
+    expect(clipIds(first[0]!).sort()).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(clipIds(first[1]!).sort()).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(clipIds(first[0]!)).to.deep.equal(clipIds(again[0]!));
+  });
+
+  it("evaluates on eval_clips in file order", async () => {
+    const source = await createDataSource(
+      DataSpec.parse({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: "u8.npy", eval_labels: "labels32.npy", clip_length: 1 }),
+      ctx(),
+    );
+    const labels: number[] = [];
+    for await (const b of source.evalBatches(10, 2)) labels.push(...b.labels);
+    expect(labels).to.deep.equal([2, 2, 1, 1, 0]);
+  });
+
+  it("names the file and key for labels out of range, a shape mismatch and too few frames", async () => {
+    const fail = (raw: object, c = ctx()) => createDataSource(DataSpec.parse(raw), c).then(() => null, (e: DataError) => e);
+    const range = await fail({ kind: "npy", clips: "clips.npy", labels: "bad-labels.npy" , clip_length: 1 });
+    expect(range!.message).to.match(/bad-labels\.npy \(data\.labels\): label 7 at index 2 is out of range, expected 0\.\.2/);
+    const shape = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 }, { ...ctx(), input: { channels: 3, height: 2, width: 3 } });
+    expect(shape!.message).to.match(/clips\.npy \(data\.clips\): frames are \[C=1, H=2, W=3\], the model input is \[3, 2, 3\]/);
+    const frames = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 3, frame_stride: 2 });
+    expect(frames!.keyPath).to.equal("data.clip_length");
+    const missing = await fail({ kind: "npy", clips: "nope.npy", labels: "labels.npy" });
+    expect(missing).to.be.instanceOf(DataError);
+    expect(missing!.file).to.equal(join(dir, "nope.npy"));
+  });
+
+  it("reads back what it writes through the file system", async () => {
+    const path = join(dir, "rt.npy");
+    writeFileSync(path, encodeNpy(new Int32Array([5, -1]), [2]));
+    const back = await readNpy(path);
+    expect(back.dtype).to.equal("i4");
+    expect(Array.from(back.data as Int32Array)).to.deep.equal([5, -1]);
+  });
+});

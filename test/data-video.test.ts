@@ -1,0 +1,153 @@
+import { expect } from "chai";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createDataSource, type DataContext } from "../src/data/create-source.js";
+import { DataSpec, VideoFolderDataSpec } from "../src/data/data-spec.js";
+import type { ClipBatch } from "../src/data/source.js";
+import { decodeVideo, probeVideo } from "../src/data/video/decode.js";
+import { findFfmpegTools } from "../src/data/video/ffmpeg-tools.js";
+import { FrameCache } from "../src/data/video/frame-cache.js";
+import { indexVideos } from "../src/data/video/video-index.js";
+import { DataError } from "../src/errors.js";
+
+// Real clips from mmaction2 (see the README there); CI clones shared/ beside the repository.
+const FIXTURES = resolve("../shared/fixtures/videos");
+const VIDEOS = {
+  avi: "ucf101_apply_eye_makeup.avi", // 164 frames
+  short: "short_32_frames.mp4", // 32 frames
+  kinetics: "kinetics_arm_wrestling.mp4", // 280 frames
+  ava: "ava_6fps.mp4", // 57 frames
+};
+
+describe("data: video-folder", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const ctx = (channels = 1, height = 12, width = 16): DataContext => ({
+    input: { channels, height, width }, classes: 2, seed: 1, baseDir: dir, cacheDir: "cache",
+  });
+  const firstBatch = async (raw: object, c: DataContext, size = 4): Promise<ClipBatch> =>
+    (await (await createDataSource(DataSpec.parse(raw), c)).trainBatches(size).next()).value as ClipBatch;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-video-"));
+    const layout = { ApplyEyeMakeup: [VIDEOS.avi, VIDEOS.short], ArmWrestling: [VIDEOS.kinetics, VIDEOS.ava] };
+    for (const [cls, files] of Object.entries(layout)) {
+      mkdirSync(join(dir, "videos", cls), { recursive: true });
+      for (const f of files) copyFileSync(join(FIXTURES, f), join(dir, "videos", cls, f));
+    }
+    // A truncated copy in its own layout (a half mp4 has no index; a half AVI has damaged frames).
+    for (const cls of ["A", "B"]) mkdirSync(join(dir, "with-bad", cls), { recursive: true });
+    copyFileSync(join(FIXTURES, VIDEOS.short), join(dir, "with-bad", "A", VIDEOS.short));
+    copyFileSync(join(FIXTURES, VIDEOS.ava), join(dir, "with-bad", "B", VIDEOS.ava));
+    const bytes = readFileSync(join(FIXTURES, VIDEOS.short));
+    writeFileSync(join(dir, "with-bad", "B", "truncated.mp4"), bytes.subarray(0, bytes.length >> 1));
+    const avi = readFileSync(join(FIXTURES, VIDEOS.avi));
+    writeFileSync(join(dir, "truncated.avi"), avi.subarray(0, avi.length >> 1));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("decodes every fixture to within one frame of ffprobe's count, at the requested size", async () => {
+    const tools = await findFfmpegTools();
+    for (const name of Object.values(VIDEOS)) {
+      const probe = await probeVideo(tools, join(FIXTURES, name));
+      const decoded = await decodeVideo(tools, join(FIXTURES, name), { height: 8, width: 10, channels: 1, fps: null, maxFrames: null });
+      expect(Math.abs(decoded.frames - probe.declaredFrames!), name).to.be.at.most(1);
+      expect(decoded.pixels.length).to.equal(decoded.frames * 8 * 10);
+    }
+    const resampled = await decodeVideo(tools, join(FIXTURES, VIDEOS.avi), { height: 8, width: 8, channels: 3, fps: 5, maxFrames: null });
+    // 164 frames at 25 fps = 6.56 s; at 5 fps that is 32 or 33 frames.
+    expect(resampled.frames).to.be.within(32, 34);
+  });
+
+  it("gives clips of the model's shape with values in [0, 1] from class folders, gray and RGB", async () => {
+    for (const channels of [1, 3]) {
+      const b = await firstBatch({ kind: "video-folder", root: "videos", clip_length: 3, frame_stride: 2, eval_fraction: 0 }, ctx(channels));
+      expect(b.dims).to.deep.equal([4, 3, channels, 12, 16]);
+      expect(Math.min(...b.clips)).to.be.at.least(0);
+      expect(Math.max(...b.clips)).to.be.at.most(1);
+      // Real footage: not blank, with a spread of intensities.
+      expect(new Set(b.clips).size).to.be.above(50);
+      expect(Array.from(b.labels).every((l) => l === 0 || l === 1)).to.equal(true);
+    }
+  });
+
+  it("serves later reads from the disk cache, with identical tensors", async () => {
+    const tools = await findFfmpegTools();
+    const params = { height: 12, width: 16, channels: 1 as const, fps: null, maxFrames: 20 };
+    const cacheDir = join(dir, "cache-test");
+    const first = new FrameCache(cacheDir, tools, params, 1);
+    const a = await first.get(join(dir, "videos", "ArmWrestling", VIDEOS.kinetics));
+    expect(first.decodes).to.equal(1);
+    expect(a.frames).to.equal(20);
+    const second = new FrameCache(cacheDir, tools, params, 1);
+    const b = await second.get(join(dir, "videos", "ArmWrestling", VIDEOS.kinetics));
+    expect(second.decodes).to.equal(0);
+    const frames = [0, 7, 19];
+    expect(Buffer.from(await second.readFrames(b, frames)).equals(Buffer.from(await first.readFrames(a, frames)))).to.equal(true);
+    const other = new FrameCache(cacheDir, tools, { ...params, width: 14 }, 1);
+    await other.get(join(dir, "videos", "ArmWrestling", VIDEOS.kinetics));
+    expect(other.decodes, "different preprocessing is a different cache entry").to.equal(1);
+
+    const spec = { kind: "video-folder", root: "videos", clip_length: 4, max_frames: 40, eval_fraction: 0 };
+    const x = await firstBatch(spec, ctx());
+    const y = await firstBatch(spec, ctx());
+    expect(Buffer.from(x.clips.buffer).equals(Buffer.from(y.clips.buffer))).to.equal(true);
+  });
+
+  it("fails on a truncated video naming the file, or skips and counts it with skip_bad_files", async () => {
+    const tools = await findFfmpegTools();
+    const params = { height: 8, width: 8, channels: 1 as const, fps: null, maxFrames: null };
+    const badAvi = await decodeVideo(tools, join(dir, "truncated.avi"), params).then(() => null, (e: DataError) => e);
+    expect(badAvi).to.be.instanceOf(DataError);
+    expect(badAvi!.message).to.include("truncated.avi: cannot decode video");
+
+    const spec = { kind: "video-folder", root: "with-bad", clip_length: 2, eval_fraction: 0, shuffle: false, max_frames: 8 };
+    const failed = await firstBatch(spec, ctx()).then(() => null, (e: DataError) => e);
+    expect(failed).to.be.instanceOf(DataError);
+    expect(failed!.message).to.match(/truncated\.mp4: cannot decode video: .*skip_bad_files/);
+
+    const source = await createDataSource(DataSpec.parse({ ...spec, skip_bad_files: true }), ctx());
+    const batch = (await source.trainBatches(3).next()).value as ClipBatch;
+    expect(batch.dims[0]).to.equal(3);
+    expect(source.stats!().skippedFiles).to.equal(1);
+    // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
+    expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
+  });
+
+  it("reads UCF101 and HMDB51 split files and evaluates on the test videos", async () => {
+    const splits = join(dir, "splits");
+    mkdirSync(splits, { recursive: true });
+    writeFileSync(join(splits, "classInd.txt"), "1 ArmWrestling\n2 ApplyEyeMakeup\n");
+    writeFileSync(join(splits, "trainlist01.txt"), `ApplyEyeMakeup/${VIDEOS.avi} 2\nArmWrestling/${VIDEOS.kinetics} 1\n`);
+    writeFileSync(join(splits, "testlist01.txt"), `ApplyEyeMakeup/${VIDEOS.short}\r\nArmWrestling/${VIDEOS.ava}\r\n`);
+    const root = join(dir, "videos");
+    const ucf = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "ucf101", dir: splits } }), root, splits);
+    expect(ucf.classNames).to.deep.equal(["ArmWrestling", "ApplyEyeMakeup"]);
+    expect(ucf.train.map((v) => [v.file.endsWith(VIDEOS.avi) || v.file.endsWith(VIDEOS.kinetics), v.label])).to.deep.equal([[true, 1], [true, 0]]);
+    expect(ucf.eval.map((v) => v.label)).to.deep.equal([0, 1]);
+
+    for (const [cls, train, test] of [["ApplyEyeMakeup", VIDEOS.avi, VIDEOS.short], ["ArmWrestling", VIDEOS.ava, VIDEOS.kinetics]]) {
+      writeFileSync(join(splits, `${cls}_test_split1.txt`), `${train} 1 \n${test} 2 \nmissing.avi 0 \n`);
+    }
+    const hmdb = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "hmdb51", dir: splits } }), root, splits);
+    expect(hmdb.classNames).to.deep.equal(["ApplyEyeMakeup", "ArmWrestling"]);
+    expect(hmdb.train.map((v) => v.file)).to.deep.equal([join(root, "ApplyEyeMakeup", VIDEOS.avi), join(root, "ArmWrestling", VIDEOS.ava)]);
+    expect(hmdb.eval.map((v) => v.file)).to.deep.equal([join(root, "ApplyEyeMakeup", VIDEOS.short), join(root, "ArmWrestling", VIDEOS.kinetics)]);
+
+    const source = await createDataSource(
+      DataSpec.parse({ kind: "video-folder", root: "videos", split: { format: "ucf101", dir: "splits" }, clip_length: 2, max_frames: 16 }),
+      ctx(),
+    );
+    const evalLabels: number[] = [];
+    for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
+    // Two test videos, two uniformly spread windows each, interleaved by class.
+    expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("rejects a class count that does not match the model", async () => {
+    const err = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "videos" }), { ...ctx(), classes: 5 })
+      .then(() => null, (e: DataError) => e);
+    expect(err!.message).to.match(/2 classes \(ApplyEyeMakeup, ArmWrestling\), the model has 5/);
+  });
+});
