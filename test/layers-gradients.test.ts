@@ -35,6 +35,8 @@ const CASES: LayerCase[] = [
   { name: "conv2d k3 s2 p1 no bias, odd size", spec: { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1, bias: false }, inShape: fixed([3, 7, 9]) },
   { name: "conv2d k3 s2 p1 random size", spec: { type: "conv2d", out_channels: 2, kernel: 3, stride: 2, padding: 1 }, inShape: image(2, 5, 10) },
   { name: "conv2d k5 s3 p2", spec: { type: "conv2d", out_channels: 2, kernel: 5, stride: 3, padding: 2 }, inShape: image(2, 6, 11) },
+  { name: "conv2d k3 s1 p1, wide input (unfolded weight gradient)", spec: { type: "conv2d", out_channels: 3, kernel: 3, padding: 1 }, inShape: image(8, 4, 7) },
+  { name: "conv2d k3 s1 p0 no bias, wide input, odd size (unfolded)", spec: { type: "conv2d", out_channels: 2, kernel: 3, bias: false }, inShape: fixed([9, 7, 5]) },
   { name: "conv2d k1 no bias", spec: { type: "conv2d", out_channels: 3, kernel: 1, bias: false }, inShape: image(4, 3, 6) },
   { name: "relu", spec: { type: "relu" }, inShape: image(3, 3, 7) },
   { name: "relu on features", spec: { type: "relu" }, inShape: fixed([13]) },
