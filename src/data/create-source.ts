@@ -21,7 +21,7 @@ export interface DataContext {
   seed: number;
   /** Relative paths in the spec resolve against this folder (the experiment file's). */
   baseDir: string;
-  /** Where decoded videos are cached. */
+  /** Where decoded videos are cached (relative: against baseDir). */
   cacheDir: string;
 }
 
