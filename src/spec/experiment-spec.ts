@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { DataSpec } from "../data/data-spec.js";
 import { ModelSpec } from "../model/model-spec.js";
+import { SweepSpec } from "./sweep-spec.js";
 
 const finite = () => z.number().finite();
 
@@ -82,6 +83,6 @@ export const ExperimentSpec = z.strictObject({
   eval: EvalSpec.default(EvalSpec.parse({})),
   diagnostics: DiagnosticsSpec.default(DiagnosticsSpec.parse({})),
   output: OutputSpec.default(OutputSpec.parse({})),
-  sweep: z.unknown().nullable().default(null),
+  sweep: SweepSpec.nullable().default(null),
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

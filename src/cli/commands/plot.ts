@@ -1,0 +1,37 @@
+import { existsSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { InputError } from "../../errors.js";
+import { writeFileAtomic } from "../../results/atomic-write.js";
+import { plotLearningCurves } from "../../results/plot.js";
+import { RUN_META_FILE } from "../../results/run-dir.js";
+import { collectRuns } from "../../results/runs-table.js";
+import type { CliIo } from "../cli-io.js";
+
+interface PlotArgs {
+  dir: string;
+  out?: string;
+}
+
+export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
+  return {
+    command: "plot <dir>",
+    describe: "SVG learning curves (loss, clip accuracy vs step; mean and band over seeds per configuration)",
+    builder: (y: Argv) =>
+      y
+        .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
+        .option("out", { type: "string", describe: "where to write loss.svg and clip_accuracy.svg (default: DIR)" })
+        .example("$0 plot results/exp", "curves of every configuration in the sweep") as unknown as Argv<PlotArgs>,
+    handler: async (argv) => {
+      const dir = resolve(argv.dir);
+      const single = existsSync(join(dir, RUN_META_FILE));
+      const all = single ? collectRuns(dirname(dir)).filter((r) => basename(r.dir) === basename(dir)) : collectRuns(dir);
+      const completed = all.filter((r) => r.status === "completed");
+      const runs = completed.length > 0 ? completed : all;
+      if (runs.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
+      const out = resolve(argv.out ?? argv.dir);
+      const drawn = await plotLearningCurves(runs, (name, svg) => writeFileAtomic(join(out, name), svg));
+      io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines)`).join(", ")}\n`);
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { Argv, CommandModule } from "yargs";
+import { join } from "node:path";
+import { loadExperiment } from "../../spec/load-experiment.js";
+import type { RunMeta } from "../../results/run-dir.js";
+import { configHash } from "../../spec/load-experiment.js";
+import type { CliIo } from "../cli-io.js";
+import { EXIT_RUN_FAILED } from "../exit-codes.js";
+import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
+import { placeSingleRun, runOne, type RunPlacement } from "../run-one.js";
+
+interface RunArgs {
+  file: string;
+  overrides: string[];
+  force: boolean;
+  quiet: boolean;
+  child: boolean;
+  "run-id"?: string;
+  "run-dir"?: string;
+  "sweep-meta"?: string;
+}
+
+export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
+  return {
+    command: "run <file> [overrides..]",
+    describe: "Train one experiment (a file's sweep: section is ignored; see `sweep`)",
+    builder: (y: Argv) =>
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. train.optimizer.lr=0.1" })
+        .option("force", { type: "boolean", default: false, describe: "run again even if this config already completed" })
+        .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
+        .option("child", { type: "boolean", default: false, hidden: true, describe: "run as a sweep's child process (JSON progress on stdout)" })
+        .option("run-id", { type: "string", hidden: true })
+        .option("run-dir", { type: "string", hidden: true })
+        .option("sweep-meta", { type: "string", hidden: true })
+        .example("$0 run experiments/quickstart.yaml", "train with the file's settings")
+        .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
+        .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
+    handler: async (argv) => {
+      const exp = loadExperiment(argv.file, argv.overrides);
+      let place = placeSingleRun(exp);
+      if (argv.child) {
+        // Launched by `sideways sweep`: stop if the sweep process dies (its end of stdin closes).
+        process.stdin.on("end", () => process.exit(EXIT_RUN_FAILED)).resume();
+        place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model));
+      } else if (exp.spec.sweep !== null && !argv.quiet) {
+        io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
+      }
+      const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
+      const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);
+      try {
+        const outcome = await runOne(exp, place, progress, argv.force);
+        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again)`);
+        else board.message(`results: ${place.runDir}`);
+      } finally {
+        if (argv.child) process.stdin.pause();
+      }
+    },
+  };
+}
+
+function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacement {
+  if (!argv["run-id"] || !argv["run-dir"] || !argv["sweep-meta"]) throw new Error("BUG: --child needs --run-id, --run-dir and --sweep-meta");
+  const sweep = JSON.parse(argv["sweep-meta"]) as Pick<RunMeta, "index" | "params" | "config_id">;
+  return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash } };
+}

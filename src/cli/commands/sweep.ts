@@ -1,0 +1,76 @@
+import { join } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { InputError } from "../../errors.js";
+import { runState } from "../../results/run-dir.js";
+import { loadExperiment } from "../../spec/load-experiment.js";
+import { planSweep } from "../../spec/sweep-expand.js";
+import type { CliIo } from "../cli-io.js";
+import { EXIT_RUN_FAILED } from "../exit-codes.js";
+import { ProgressBoard, displayMode } from "../progress.js";
+import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+
+interface SweepArgs {
+  file: string;
+  overrides: string[];
+  "dry-run": boolean;
+  jobs: number;
+  "fail-fast": boolean;
+  force: boolean;
+  shard?: string;
+  quiet: boolean;
+}
+
+export function parseShard(text: string | undefined): Shard | null {
+  if (text === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : null;
+  if (!shard || shard.count < 1 || shard.index >= shard.count)
+    throw new InputError(`--shard ${text}: expected i/n with 0 <= i < n (e.g. --shard 0/4 ... --shard 3/4), found '${text}'`);
+  return shard;
+}
+
+export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
+  return {
+    command: "sweep <file> [overrides..]",
+    describe: "Run every configuration and seed of the file's sweep: section (resumable)",
+    builder: (y: Argv) =>
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
+        .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop" })
+        .option("jobs", { alias: "j", type: "number", default: 1, describe: "runs in parallel (one process each)" })
+        .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
+        .option("force", { type: "boolean", default: false, describe: "redo completed runs too" })
+        .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
+        .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
+        .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
+        .example("$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume")
+        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (docs/sweeps-slurm.sh)")
+        .example("$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates") as unknown as Argv<SweepArgs>,
+    handler: async (argv) => {
+      const shard = parseShard(argv.shard);
+      if (!Number.isInteger(argv.jobs) || argv.jobs < 1) throw new InputError(`--jobs: expected an integer >= 1, found ${argv.jobs}`);
+      const exp = loadExperiment(argv.file, argv.overrides);
+      const runs = planSweep(exp);
+      const root = sweepRoot(exp);
+      if (argv["dry-run"]) {
+        const mine = shardRuns(runs, shard);
+        io.out(`${mine.length} runs${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
+        for (const r of mine) {
+          const status = runState(join(root, r.runId), r.configHash);
+          const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+          io.out(`${String(r.index).padStart(4)}  ${r.runId}  ${status}  ${params}\n`);
+        }
+        return;
+      }
+      const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
+      const outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
+      board.finish();
+      if (!argv.quiet) io.err(`results: ${join(root, "runs.csv")}\n`);
+      if (outcome.failed.length > 0 || outcome.elsewhere.length > 0) {
+        io.err(`${outcome.failed.length} run(s) failed${outcome.elsewhere.length ? `, ${outcome.elsewhere.length} still running elsewhere` : ""}; run the sweep again to retry\n`);
+        io.exitCode = EXIT_RUN_FAILED;
+      }
+    },
+  };
+}

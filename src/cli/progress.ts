@@ -1,0 +1,189 @@
+/**
+ * Progress display. On a terminal: a bar per active run (step, loss, accuracy, frames/s, ETA)
+ * under a sweep counter, redrawn in place. Elsewhere (CI, log files): a plain line per run every
+ * few seconds and at each evaluation and end. `--quiet`: only errors. Sweep children report
+ * through `JsonlProgress` (one JSON event per stdout line), which the parent feeds to its board.
+ */
+import type { EvalMetrics, ProgressReporter, RunSummary, StepMetrics } from "../train/run-types.js";
+
+export type ProgressEvent =
+  | { event: "runStarted"; info: Parameters<ProgressReporter["runStarted"]>[0] }
+  | { event: "stepDone"; m: StepMetrics }
+  | { event: "evalDone"; m: EvalMetrics }
+  | { event: "runEnded"; summary: RunSummary }
+  | { event: "log"; message: string };
+
+export class JsonlProgress implements ProgressReporter {
+  constructor(private readonly write: (line: string) => void) {}
+  private send(e: ProgressEvent) {
+    this.write(JSON.stringify(e) + "\n");
+  }
+  runStarted(info: Parameters<ProgressReporter["runStarted"]>[0]) {
+    this.send({ event: "runStarted", info });
+  }
+  stepDone(m: StepMetrics) {
+    this.send({ event: "stepDone", m });
+  }
+  evalDone(m: EvalMetrics) {
+    this.send({ event: "evalDone", m });
+  }
+  runEnded(summary: RunSummary) {
+    this.send({ event: "runEnded", summary });
+  }
+  log(message: string) {
+    this.send({ event: "log", message });
+  }
+}
+
+/** Feeds one parsed event to a reporter. */
+export function dispatchEvent(e: ProgressEvent, to: ProgressReporter): void {
+  if (e.event === "runStarted") to.runStarted(e.info);
+  else if (e.event === "stepDone") to.stepDone(e.m);
+  else if (e.event === "evalDone") to.evalDone(e.m);
+  else if (e.event === "runEnded") to.runEnded(e.summary);
+  else to.log(e.message);
+}
+
+export type DisplayMode = "tty" | "plain" | "quiet";
+
+interface RunLine {
+  runId: string;
+  method: string;
+  step: number;
+  total: number;
+  loss: number | null;
+  acc: number | null;
+  fps: number | null;
+  startedAt: number;
+  lastPlainAt: number;
+}
+
+export interface SweepCounts {
+  total: number;
+  done: number;
+  failed: number;
+  skipped: number;
+}
+
+const PLAIN_EVERY_MS = 10_000;
+const TTY_EVERY_MS = 100;
+
+const fmt = (x: number | null, digits: number) => (x === null ? "-" : x.toFixed(digits));
+
+function duration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return "?";
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}` : `${m}:${String(sec).padStart(2, "0")}`;
+}
+
+/** Holds the state of every active run and draws it (bars on a terminal, lines elsewhere). */
+export class ProgressBoard {
+  private readonly runs = new Map<string, RunLine>();
+  private counts: SweepCounts | null = null;
+  private drawnLines = 0;
+  private lastDraw = 0;
+
+  constructor(
+    readonly mode: DisplayMode,
+    private readonly write: (text: string) => void,
+    private readonly columns = 100,
+  ) {}
+
+  setCounts(counts: SweepCounts): void {
+    this.counts = { ...counts };
+    this.redraw(true);
+  }
+
+  /** A reporter for one run; `runId` names it until the run reports its own. */
+  reporter(runId: string): ProgressReporter {
+    const line: RunLine = { runId, method: "", step: 0, total: 0, loss: null, acc: null, fps: null, startedAt: Date.now(), lastPlainAt: Date.now() };
+    return {
+      runStarted: (info) => {
+        Object.assign(line, { method: info.method, total: info.totalSteps, startedAt: Date.now() });
+        this.runs.set(runId, line);
+        this.plain(`${runId}: started, ${info.description}`);
+        this.redraw(true);
+      },
+      stepDone: (m) => {
+        Object.assign(line, { step: m.step, total: m.total_steps, loss: m.train_loss, fps: m.frames_per_s });
+        if (this.mode === "plain" && Date.now() - line.lastPlainAt >= PLAIN_EVERY_MS) {
+          line.lastPlainAt = Date.now();
+          this.plain(this.statusText(line));
+        }
+        this.redraw(false);
+      },
+      evalDone: (m) => {
+        line.acc = m.eval_clip_top1;
+        this.plain(`${runId}: eval at step ${m.step}: loss ${fmt(m.eval_loss, 4)}, clip top-1 ${fmt(m.eval_clip_top1, 3)}, frame top-1 ${fmt(m.eval_frame_top1, 3)}`);
+        this.redraw(false);
+      },
+      runEnded: (s) => {
+        this.runs.delete(runId);
+        this.message(`${runId}: ${s.status} after ${s.steps_done} steps in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
+      },
+      log: (message) => this.message(`${runId}: ${message}`),
+    };
+  }
+
+  /** A line that stays (printed above the bars on a terminal); shown unless quiet. */
+  message(text: string): void {
+    if (this.mode === "quiet") return;
+    this.clear();
+    this.write(text + "\n");
+    this.redraw(true);
+  }
+
+  /** Ends the display: the bars are erased, the last counter line stays. */
+  finish(): void {
+    this.clear();
+    if (this.counts && this.mode !== "quiet") this.write(this.countsText() + "\n");
+  }
+
+  private plain(text: string) {
+    if (this.mode === "plain") this.write(text + "\n");
+  }
+
+  private statusText(l: RunLine): string {
+    const elapsed = (Date.now() - l.startedAt) / 1000;
+    const eta = l.step > 0 ? (elapsed / l.step) * (l.total - l.step) : NaN;
+    return `${l.runId}: step ${l.step}/${l.total} loss ${fmt(l.loss, 4)} acc ${fmt(l.acc, 3)} ${fmt(l.fps, 0)} frames/s ETA ${duration(eta)}`;
+  }
+
+  private countsText(): string {
+    const c = this.counts!;
+    return `sweep: ${c.done + c.failed + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed, ${c.skipped} skipped), ${this.runs.size} running`;
+  }
+
+  private barText(l: RunLine): string {
+    const width = 20;
+    const filled = l.total > 0 ? Math.round((width * l.step) / l.total) : 0;
+    const bar = "█".repeat(filled) + "░".repeat(width - filled);
+    const elapsed = (Date.now() - l.startedAt) / 1000;
+    const eta = l.step > 0 ? (elapsed / l.step) * (l.total - l.step) : NaN;
+    const text = `${bar} ${l.step}/${l.total} loss ${fmt(l.loss, 4)} acc ${fmt(l.acc, 3)} ${fmt(l.fps, 0)} fr/s ETA ${duration(eta)} ${l.runId}`;
+    return text.slice(0, this.columns - 1);
+  }
+
+  private clear() {
+    if (this.mode !== "tty" || this.drawnLines === 0) return;
+    this.write(`\x1b[${this.drawnLines}A\x1b[0J`);
+    this.drawnLines = 0;
+  }
+
+  private redraw(force: boolean) {
+    if (this.mode !== "tty") return;
+    const now = Date.now();
+    if (!force && now - this.lastDraw < TTY_EVERY_MS) return;
+    this.lastDraw = now;
+    this.clear();
+    const lines = [...(this.counts ? [this.countsText()] : []), ...[...this.runs.values()].map((l) => this.barText(l))];
+    if (lines.length) this.write(lines.join("\n") + "\n");
+    this.drawnLines = lines.length;
+  }
+}
+
+export function displayMode(quiet: boolean, stream: { isTTY?: boolean }): DisplayMode {
+  return quiet ? "quiet" : stream.isTTY ? "tty" : "plain";
+}

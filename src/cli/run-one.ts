@@ -1,0 +1,71 @@
+/**
+ * One run of a validated experiment into its run directory: skip it when already completed,
+ * take its lock, write run-meta.json, train, and make sure a summary.json records how it ended.
+ * Used by `sideways run` and, in a child process per run, by `sideways sweep`.
+ */
+import { join, resolve } from "node:path";
+import { writeJsonAtomic } from "../results/atomic-write.js";
+import { type RunMeta, SUMMARY_FILE, readSummary, runState, startRunDir } from "../results/run-dir.js";
+import type { LoadedExperiment } from "../spec/load-experiment.js";
+import { configHash } from "../spec/load-experiment.js";
+import { runExperiment } from "../train/run-experiment.js";
+import type { ProgressReporter, RunStatus, RunSummary } from "../train/run-types.js";
+import { NonFiniteLossError } from "../errors.js";
+
+export interface RunPlacement {
+  runId: string;
+  runDir: string;
+  meta: RunMeta;
+}
+
+/**
+ * Where a single run goes: output.dir if set (relative to the current directory), else
+ * results/<name>/<run id> where the run id is the hash of the resolved config (so running the
+ * same config again finds the finished run).
+ */
+export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
+  const hash = configHash(exp.spec, exp.model);
+  const runId = hash;
+  const runDir = resolve(exp.spec.output.dir ?? join("results", exp.spec.name, runId));
+  // Runs of the same config with other seeds are replicates: same config_id.
+  const configId = configHash({ ...exp.spec, seed: 0 }, exp.model);
+  return { runId, runDir, meta: { run_id: runId, config_id: configId, config_hash: hash, experiment: exp.spec.name, index: 0, params: {}, seed: exp.spec.seed, method: exp.spec.train.method } };
+}
+
+export type RunOutcome = { skipped: true; summary: RunSummary | null } | { skipped: false; summary: RunSummary };
+
+export async function runOne(exp: LoadedExperiment, place: RunPlacement, progress: ProgressReporter, force: boolean): Promise<RunOutcome> {
+  if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  const release = startRunDir(place.runDir, place.meta);
+  try {
+    const summary = await runExperiment(exp.spec, { specFile: resolve(exp.file), baseDir: exp.baseDir, runDir: place.runDir, runId: place.runId, progress });
+    return { skipped: false, summary };
+  } catch (err) {
+    // The trainer writes summary.json once training has started; a run that failed before that
+    // still gets one, so runs.csv can say what happened.
+    if (readSummary(place.runDir) === null) {
+      const status: RunStatus = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
+      writeJsonAtomic(join(place.runDir, SUMMARY_FILE), failedSummary(place, status, err));
+    }
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {
+  return {
+    status,
+    message: err instanceof Error ? err.message : String(err),
+    run_id: place.runId,
+    method: place.meta.method === "bp" ? "bp" : "sideways",
+    steps_done: 0,
+    wall_s: 0,
+    frames_per_s: 0,
+    final_train_loss: null,
+    final_eval_loss: null,
+    final_eval_clip_top1: null,
+    final_eval_frame_top1: null,
+    best_eval_clip_top1: null,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Lock files created with O_EXCL (atomic on local and NFSv3+ file systems). A lock left behind
+ * by a killed process is taken over: on the same host when its pid no longer exists, from
+ * another host when it is older than `staleAfterMs`.
+ */
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function lockHolder(path: string): LockHolder | null {
+  try {
+    const holder = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
+    return typeof holder.pid === "number" && typeof holder.host === "string" ? holder : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The live holder of a lock, or null when the lock is free or stale. */
+export function liveLockHolder(path: string, staleAfterMs: number): LockHolder | null {
+  let ageMs: number;
+  try {
+    ageMs = Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+  const holder = lockHolder(path);
+  if (holder === null) return ageMs < 5000 ? { pid: -1, host: "?" } : null; // being written, or garbage
+  if (holder.host === hostname()) return pidAlive(holder.pid) ? holder : null;
+  return ageMs < staleAfterMs ? holder : null;
+}
+
+/** Takes the lock or returns null; the returned function releases it. */
+export function tryLock(path: string, staleAfterMs: number): (() => void) | null {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
+      closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        process.removeListener("exit", release);
+        try {
+          unlinkSync(path);
+        } catch {
+          // already taken over as stale: nothing to release
+        }
+      };
+      process.on("exit", release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (liveLockHolder(path, staleAfterMs) !== null) return null;
+      try {
+        unlinkSync(path);
+      } catch {
+        // someone else removed it first; try again
+      }
+    }
+  }
+  return null;
+}
+
+/** Runs `fn` holding the lock, waiting for it up to `timeoutMs`. */
+export async function withLock<T>(path: string, fn: () => T | Promise<T>, staleAfterMs = 60_000, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const release = tryLock(path, staleAfterMs);
+    if (release) {
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for lock ${path} (held by ${JSON.stringify(lockHolder(path))})`);
+    await new Promise((r) => setTimeout(r, 15 + Math.random() * 30));
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The paper table: for each configuration (runs that differ only in seed), the mean, sample
+ * standard deviation (n - 1 in the denominator; blank when n = 1) and count of each chosen metric
+ * over the completed runs, from runs.csv. Written as CSV, Markdown and LaTeX.
+ */
+import { InputError } from "../errors.js";
+import { suggestionSuffix } from "../spec/did-you-mean.js";
+import type { CsvRow, CsvValue } from "./csv-read.js";
+import { csvText } from "./csv-text.js";
+import { ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+
+export interface MetricStats {
+  mean: number | null;
+  std: number | null;
+  n: number;
+}
+
+export interface TableRow {
+  configId: string;
+  params: Record<string, CsvValue>;
+  stats: Record<string, MetricStats>;
+}
+
+export interface PaperTable {
+  paramColumns: string[];
+  metrics: string[];
+  rows: TableRow[];
+}
+
+export function meanStd(xs: readonly number[]): MetricStats {
+  const n = xs.length;
+  if (n === 0) return { mean: null, std: null, n };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : null;
+  return { mean, std, n };
+}
+
+/** `eval_clip_top1` is accepted for the `final_eval_clip_top1` column. */
+export function resolveMetric(name: string, columns: readonly string[]): string {
+  if (columns.includes(name)) return name;
+  if (columns.includes(`final_${name}`)) return `final_${name}`;
+  const numeric = columns.filter((c) => !(ID_COLUMNS as readonly string[]).includes(c) && !["status", "method", "message"].includes(c));
+  throw new InputError(`--metric ${name}: no such column in runs.csv${suggestionSuffix(name, numeric)}; metrics: ${numeric.join(", ")}`);
+}
+
+export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[]): PaperTable {
+  const metrics = metricNames.map((m) => resolveMetric(m, columns));
+  const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS]);
+  const paramColumns = columns.filter((c) => !fixed.has(c));
+  const groups = new Map<string, CsvRow[]>();
+  for (const row of rows) {
+    if (row.status !== "completed") continue;
+    const id = String(row.config_id);
+    groups.set(id, [...(groups.get(id) ?? []), row]);
+  }
+  return {
+    paramColumns,
+    metrics,
+    rows: [...groups].map(([configId, runs]) => ({
+      configId,
+      params: Object.fromEntries(paramColumns.map((p) => [p, runs[0][p]])),
+      stats: Object.fromEntries(
+        metrics.map((m) => [m, meanStd(runs.map((r) => r[m]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)))]),
+      ),
+    })),
+  };
+}
+
+export function tableCsv(t: PaperTable): string {
+  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`])];
+  const rows = t.rows.map((r) => ({
+    ...r.params,
+    ...Object.fromEntries(t.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std], [`${m}_n`, r.stats[m].n]])),
+  }));
+  return csvText(columns, rows);
+}
+
+const fixed = (x: number | null, digits: number) => (x === null ? "" : x.toFixed(digits));
+
+function cellText(s: MetricStats, digits: number, pm: string): string {
+  if (s.mean === null) return "–";
+  return `${fixed(s.mean, digits)}${s.std === null ? "" : ` ${pm} ${fixed(s.std, digits)}`} (n=${s.n})`;
+}
+
+const paramText = (v: CsvValue) => (v === null ? "" : String(v));
+
+export function tableMarkdown(t: PaperTable, digits = 3): string {
+  const header = [...t.paramColumns, ...t.metrics];
+  const escape = (s: string) => s.replace(/\|/g, "\\|");
+  const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => (i < t.paramColumns.length ? " --- " : " ---: ")).join("|")}|`];
+  for (const r of t.rows)
+    lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], digits, "±"))].join(" | ")} |`);
+  return lines.join("\n") + "\n";
+}
+
+const latexEscape = (s: string) => s.replace(/([\\&%$#_{}~^])/g, (c) => (c === "\\" ? "\\textbackslash{}" : c === "~" ? "\\textasciitilde{}" : c === "^" ? "\\textasciicircum{}" : `\\${c}`));
+
+/** A booktabs tabular; cells are `$mean \pm std$`, with the number of runs in parentheses. */
+export function tableLatex(t: PaperTable, digits = 3): string {
+  const header = [...t.paramColumns.map(latexEscape), ...t.metrics.map(latexEscape)];
+  const body = t.rows.map((r) => {
+    const params = t.paramColumns.map((p) => latexEscape(paramText(r.params[p])));
+    const metrics = t.metrics.map((m) => {
+      const s = r.stats[m];
+      if (s.mean === null) return "--";
+      return `$${fixed(s.mean, digits)}${s.std === null ? "" : ` \\pm ${fixed(s.std, digits)}`}$ (${s.n})`;
+    });
+    return `${[...params, ...metrics].join(" & ")} \\\\`;
+  });
+  return [
+    `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(t.metrics.length)}}`,
+    "\\toprule",
+    `${header.join(" & ")} \\\\`,
+    "\\midrule",
+    ...body,
+    "\\bottomrule",
+    "\\end{tabular}",
+    `% mean $\\pm$ sample standard deviation over seeds (number of runs in parentheses)`,
+  ].join("\n") + "\n";
+}

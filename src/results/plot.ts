@@ -1,0 +1,119 @@
+/**
+ * Learning curves as SVG, rendered headless with vega-lite + vega: training loss and evaluation
+ * clip accuracy against step, one line per configuration (the mean over its seeds) with a band of
+ * one standard deviation; colour tells configurations apart and the dash tells BP (dashed) from
+ * Sideways (solid).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import { orderedParamKeys } from "../spec/run-id.js";
+import { readCsv } from "./csv-read.js";
+import { meanStd } from "./paper-table.js";
+import type { RunRecord } from "./runs-table.js";
+
+export interface CurvePoint {
+  config: string;
+  method: string;
+  step: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+/** Curves longer than this are averaged over bins of steps (the SVG stays small and readable). */
+const MAX_POINTS = 200;
+
+export function configLabel(r: RunRecord): string {
+  const params = r.meta.params;
+  const keys = orderedParamKeys(params).filter((k) => k !== "seed");
+  return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : r.meta.method;
+}
+
+/** Mean and ±1 std band over the runs of each configuration, at every step any of them logged. */
+export function curvePoints(runs: readonly RunRecord[], file: string, column: string): CurvePoint[] {
+  const byConfig = new Map<string, { method: string; series: Map<number, number>[] }>();
+  for (const r of runs) {
+    const path = join(r.dir, file);
+    if (!existsSync(path)) continue;
+    const series = new Map<number, number>();
+    for (const row of readCsv(path).rows) {
+      const step = row.step;
+      const v = row[column];
+      if (typeof step === "number" && typeof v === "number" && Number.isFinite(v)) series.set(step, v);
+    }
+    const label = configLabel(r);
+    const entry = byConfig.get(label) ?? { method: r.meta.method, series: [] };
+    entry.series.push(series);
+    byConfig.set(label, entry);
+  }
+  const points: CurvePoint[] = [];
+  for (const [config, { method, series }] of byConfig) {
+    const steps = [...new Set(series.flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
+    const bin = Math.max(1, Math.ceil(steps.length / MAX_POINTS));
+    for (let i = 0; i < steps.length; i += bin) {
+      const binSteps = steps.slice(i, i + bin);
+      // Each run contributes the mean of its values in the bin; the band is over runs.
+      const perRun = series.map((s) => binSteps.filter((st) => s.has(st)).map((st) => s.get(st)!)).filter((v) => v.length > 0).map((v) => meanStd(v).mean!);
+      const { mean, std, n } = meanStd(perRun);
+      if (mean === null) continue;
+      const spread = std ?? 0;
+      points.push({ config, method, step: binSteps[binSteps.length - 1], mean, lo: mean - spread, hi: mean + spread, n });
+    }
+  }
+  return points;
+}
+
+export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string): TopLevelSpec {
+  const color = { field: "config", type: "nominal", title: "configuration" } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 560,
+    height: 320,
+    data: { values: points as unknown as Record<string, unknown>[] },
+    encoding: { x: { field: "step", type: "quantitative", title: "step" } },
+    layer: [
+      { mark: { type: "area", opacity: 0.18 }, encoding: { y: { field: "lo", type: "quantitative", title: yTitle }, y2: { field: "hi" }, color } },
+      {
+        mark: { type: "line", strokeWidth: 1.6 },
+        encoding: {
+          y: { field: "mean", type: "quantitative", title: yTitle },
+          color,
+          strokeDash: { field: "method", type: "nominal", title: "method", scale: { domain: ["sideways", "bp"], range: [[1, 0], [6, 3]] } },
+        },
+      },
+    ],
+  };
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export interface PlotOutput {
+  file: string;
+  lines: number;
+}
+
+/** Renders loss.svg and clip_accuracy.svg and hands each to `write`; returns what was drawn. */
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
+  const charts = [
+    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss" },
+    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1" },
+  ];
+  const out: PlotOutput[] = [];
+  for (const c of charts) {
+    const points = curvePoints(runs, c.file, c.column);
+    write(c.name, await renderSvg(curveSpec(points, c.title, c.y)));
+    out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
+  }
+  return out;
+}

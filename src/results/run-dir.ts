@@ -1,0 +1,85 @@
+/**
+ * One run's directory: results/<experiment>/<run id>/ holding run-meta.json (written first: what
+ * the run is), the trainer's files, and summary.json (written last: how it ended). A run is
+ * finished when summary.json says completed and its config hash matches; anything else is redone.
+ * `<run dir>.lock` (beside the directory, so clearing the directory keeps it) marks a run in
+ * progress so two processes never run the same run.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { InputError, RunError } from "../errors.js";
+import type { RunSummary } from "../train/run-types.js";
+import { writeJsonAtomic } from "./atomic-write.js";
+import { liveLockHolder, tryLock } from "./file-lock.js";
+
+export const RUN_META_FILE = "run-meta.json";
+export const SUMMARY_FILE = "summary.json";
+
+export interface RunMeta {
+  run_id: string;
+  /** same for replicates (runs that differ only in seed) */
+  config_id: string;
+  config_hash: string;
+  experiment: string;
+  /** position in the sweep; 0 for a single run */
+  index: number;
+  /** swept parameters (dotted key -> value), seed included when seeds are swept */
+  params: Record<string, unknown>;
+  seed: number;
+  method: string;
+}
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return null;
+  }
+}
+
+export const readRunMeta = (dir: string) => readJson<RunMeta>(join(dir, RUN_META_FILE));
+export const readSummary = (dir: string) => readJson<RunSummary>(join(dir, SUMMARY_FILE));
+
+export const runLockPath = (runDir: string) => `${runDir.replace(/[/\\]+$/, "")}.lock`;
+
+/** Runs last days; a run lock from another host is never judged stale by age. */
+const RUN_LOCK_STALE_MS = Number.POSITIVE_INFINITY;
+
+export type RunState = "completed" | "running" | "todo";
+
+export function runState(runDir: string, configHash: string): RunState {
+  if (liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS)) return "running";
+  const meta = readRunMeta(runDir);
+  return readSummary(runDir)?.status === "completed" && meta?.config_hash === configHash ? "completed" : "todo";
+}
+
+export function isRunInProgress(runDir: string): boolean {
+  return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS) !== null;
+}
+
+/** A run may only be written where nothing else lives: an absent, empty or earlier run directory. */
+export function checkRunDirUsable(runDir: string): void {
+  if (existsSync(runDir) && readdirSync(runDir).length > 0 && !existsSync(join(runDir, RUN_META_FILE)))
+    throw new InputError(`${runDir} is not empty and is not a sideways run directory (no ${RUN_META_FILE}); choose another output.dir`, undefined, "output.dir");
+}
+
+/**
+ * Takes the run's lock, clears what an earlier attempt left and writes run-meta.json. Refuses a
+ * non-empty directory that is not a run directory (output.dir pointing at something else).
+ * Returns the function that releases the lock.
+ */
+export function startRunDir(runDir: string, meta: RunMeta): () => void {
+  checkRunDirUsable(runDir);
+  mkdirSync(join(runDir, ".."), { recursive: true });
+  const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS);
+  if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
+  try {
+    if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    writeJsonAtomic(join(runDir, RUN_META_FILE), meta);
+    return release;
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

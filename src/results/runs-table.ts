@@ -1,0 +1,98 @@
+/**
+ * results/<experiment>/runs.csv: one row per run directory, regenerated from the run directories
+ * (run-meta.json + summary.json) under a lock and replaced atomically, so concurrent sweep
+ * processes, shards and killed processes can never leave it half-written or with duplicate rows.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { RunSummary } from "../train/run-types.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { type CellValue, csvText } from "./csv-text.js";
+import { withLock } from "./file-lock.js";
+import { type RunMeta, isRunInProgress, readRunMeta, readSummary } from "./run-dir.js";
+
+export const RUNS_CSV = "runs.csv";
+
+export interface RunRecord {
+  dir: string;
+  meta: RunMeta;
+  summary: RunSummary | null;
+  /** summary status, or "running" / "interrupted" when there is no summary */
+  status: string;
+}
+
+/** Columns after the swept parameters; the parameters sit between config_id and seed. */
+export const RESULT_COLUMNS = [
+  "seed",
+  "method",
+  "status",
+  "steps_done",
+  "final_train_loss",
+  "final_eval_loss",
+  "final_eval_clip_top1",
+  "final_eval_frame_top1",
+  "best_eval_clip_top1",
+  "wall_s",
+  "frames_per_s",
+  "message",
+] as const;
+export const ID_COLUMNS = ["run_id", "config_id"] as const;
+
+export function collectRuns(root: string): RunRecord[] {
+  if (!existsSync(root)) return [];
+  const records: RunRecord[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(root, entry.name);
+    const meta = readRunMeta(dir);
+    if (!meta) continue;
+    const summary = readSummary(dir);
+    const status = summary?.status ?? (isRunInProgress(dir) ? "running" : "interrupted");
+    records.push({ dir, meta, summary, status });
+  }
+  return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
+}
+
+/** Swept parameter names in order of first appearance (seed has its own column). */
+export function paramColumns(records: readonly RunRecord[]): string[] {
+  const keys = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r.meta.params)) if (k !== "seed") keys.add(k);
+  return [...keys];
+}
+
+export function runsCsvText(records: readonly RunRecord[]): string {
+  const params = paramColumns(records);
+  const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
+  const rows = records.map((r) => {
+    const s = r.summary;
+    const row: Record<string, CellValue> = {
+      run_id: r.meta.run_id,
+      config_id: r.meta.config_id,
+      seed: r.meta.seed,
+      method: r.meta.method,
+      status: r.status,
+      steps_done: s?.steps_done,
+      final_train_loss: s?.final_train_loss,
+      final_eval_loss: s?.final_eval_loss,
+      final_eval_clip_top1: s?.final_eval_clip_top1,
+      final_eval_frame_top1: s?.final_eval_frame_top1,
+      best_eval_clip_top1: s?.best_eval_clip_top1,
+      wall_s: s?.wall_s,
+      frames_per_s: s?.frames_per_s,
+      message: s?.message,
+    };
+    for (const p of params) row[p] = r.meta.params[p] as CellValue;
+    return row;
+  });
+  return csvText(columns, rows);
+}
+
+/** Regenerates root/runs.csv from the run directories; returns the runs it lists. */
+export async function writeRunsCsv(root: string): Promise<RunRecord[]> {
+  mkdirSync(root, { recursive: true });
+  return withLock(join(root, `${RUNS_CSV}.lock`), () => {
+    const records = collectRuns(root);
+    writeFileAtomic(join(root, RUNS_CSV), runsCsvText(records));
+    return records;
+  });
+}

@@ -1,0 +1,37 @@
+/** "Did you mean ...?" suggestions for misspelt keys and option values. */
+
+/** Levenshtein edit distance (insertions, deletions, substitutions each cost 1). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The closest candidate, if it is close enough to be a plausible typo: at most a third of the
+ * word's letters wrong (at least 1, so "lr" -> "l" still counts), or one contains the other.
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  const contained = word.length >= 3 && (best.includes(word) || word.includes(best));
+  return bestDistance <= limit || contained ? best : undefined;
+}
+
+/** " (did you mean 'x'?)" or "". */
+export function suggestionSuffix(word: string, candidates: readonly string[]): string {
+  const s = didYouMean(word, candidates);
+  return s === undefined ? "" : ` (did you mean '${s}'?)`;
+}

@@ -1,0 +1,71 @@
+/**
+ * An experiment file (plus command-line overrides) to a validated ExperimentSpec: YAML parsed
+ * safely, overrides applied, the whole file checked by the schema (all problems reported at
+ * once), then every file it names checked to exist and the model loaded (shape inference), so a
+ * bad experiment fails here, before anything is created on disk.
+ */
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { SpecError } from "../errors.js";
+import { loadExperimentModel, resolvePath } from "../train/run-experiment.js";
+import type { Model } from "../model/model.js";
+import { ExperimentSpec } from "./experiment-spec.js";
+import { applyOverrides } from "./overrides.js";
+import { describeValue, formatIssues } from "./spec-issues.js";
+import { readYamlFile } from "./yaml-file.js";
+import { shortHash } from "./run-id.js";
+
+export interface LoadedExperiment {
+  /** the experiment file as given on the command line (named in messages) */
+  file: string;
+  /** directory that relative paths in the spec resolve against */
+  baseDir: string;
+  /** the file's contents with overrides applied, before defaults */
+  raw: Record<string, unknown>;
+  spec: ExperimentSpec;
+  model: Model;
+}
+
+export function loadExperiment(file: string, overrides: readonly string[] = []): LoadedExperiment {
+  const raw = readYamlFile(file, "experiment file");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
+  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec);
+  const baseDir = dirname(resolve(file));
+  const spec = validateExperiment(withOverrides, file);
+  const model = checkExperimentFiles(spec, baseDir, file);
+  return { file, baseDir, raw: withOverrides, spec, model };
+}
+
+/** Schema validation of a raw experiment mapping; all issues in one SpecError. */
+export function validateExperiment(raw: unknown, file: string, context = ""): ExperimentSpec {
+  const parsed = ExperimentSpec.safeParse(raw, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const lines = formatIssues(parsed.error.issues, raw, file, ExperimentSpec);
+  const first = parsed.error.issues[0]?.path.join(".");
+  throw new SpecError((context ? `${context}:\n` : "") + lines.join("\n"), file, first);
+}
+
+/** Every path the spec names must exist; the model must load. Returns the loaded model. */
+export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string): Model {
+  const paths: [string, string | null | undefined][] = [
+    ["model", typeof spec.model === "string" ? spec.model : null],
+    ["train.init_checkpoint", spec.train.init_checkpoint],
+  ];
+  const data = spec.data;
+  if (data.kind === "npy") paths.push(["data.clips", data.clips], ["data.labels", data.labels], ["data.eval_clips", data.eval_clips], ["data.eval_labels", data.eval_labels]);
+  if (data.kind === "video-folder") paths.push(["data.root", data.root]);
+  for (const [key, p] of paths) {
+    if (p === null || p === undefined) continue;
+    const full = resolvePath(baseDir, p);
+    if (!existsSync(full))
+      throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; relative paths are relative to the experiment file)`, file, key);
+  }
+  return loadExperimentModel(spec, baseDir, file);
+}
+
+/** Hash of everything that determines a run's result (not where it is written, not the sweep). */
+export function configHash(spec: ExperimentSpec, model: Model): string {
+  const { output: _output, sweep: _sweep, name: _name, ...rest } = spec;
+  return shortHash({ ...rest, model: { name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) } });
+}

@@ -1,0 +1,79 @@
+/**
+ * Command-line overrides `key=value` (Hydra-style), applied to the parsed experiment file before
+ * validation. The key must exist in the schema; the value is YAML (`0.1`, `bp`, `[0, 1, 2]`,
+ * `{kind: adam}`, empty = null), and where the schema wants a string a number-looking value stays
+ * text (`name=123` is the string "123").
+ *
+ *   train.optimizer.lr=0.1        -> train: { optimizer: { lr: 0.1 } }
+ *   sweep.seeds=[0,1,2]           -> sweep: { seeds: [0, 1, 2] }
+ *   sweep.grid.train.method=[bp,sideways] -> sweep: { grid: { "train.method": [bp, sideways] } }
+ */
+import { parse as parseYamlValue } from "yaml";
+import type { z } from "zod";
+import { SpecError } from "../errors.js";
+import { describeValue } from "./spec-issues.js";
+import { schemaAccepts, schemaAtPath } from "./schema-path.js";
+
+export interface Override {
+  text: string;
+  /** keys of nested mappings, e.g. ["train", "optimizer", "lr"] */
+  keys: string[];
+  value: unknown;
+}
+
+const OVERRIDE = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)=(.*)$/s;
+
+function syntaxError(text: string): SpecError {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? text : text.slice(0, eq);
+  const bad = eq < 0 ? text.length : Math.max(0, key.search(/[^A-Za-z0-9_.]|\.\.|^\.|^[0-9]|\.$/));
+  const caret = " ".repeat(bad) + "^";
+  return new SpecError(
+    [
+      `override '${text}': ${eq < 0 ? "missing '='" : "invalid key"}`,
+      `  ${text}`,
+      `  ${caret}`,
+      "expected key=value with a dotted key, e.g. train.optimizer.lr=0.1, train.method=bp, sweep.seeds=[0,1,2]",
+    ].join("\n"),
+  );
+}
+
+/** Parses one override against the schema; `raw` (the file so far) picks union branches. */
+export function parseOverride(text: string, root: z.ZodType, raw: unknown): Override {
+  const m = OVERRIDE.exec(text);
+  if (!m) throw syntaxError(text);
+  const [, key, valueText] = m;
+  const at = schemaAtPath(root, key.split("."), raw);
+  if (!at.ok) throw new SpecError(`override '${text}': ${at.message}`, undefined, key);
+  let value: unknown;
+  try {
+    value = valueText.trim() === "" ? null : parseYamlValue(valueText, { uniqueKeys: true, maxAliasCount: 0 });
+  } catch (err) {
+    throw new SpecError(`override '${text}': the value is not valid YAML: ${(err as Error).message.split("\n")[0]}`, undefined, key);
+  }
+  const kind = typeof value;
+  if ((kind === "number" || kind === "boolean") && !schemaAccepts(at.schema, kind) && schemaAccepts(at.schema, "string")) value = valueText;
+  return { text, keys: at.keys, value };
+}
+
+/** A deep copy of `raw` with the overrides applied in order (later ones win). */
+export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const text of texts) setKeys(out, parseOverride(text, root, out));
+  return out;
+}
+
+export function setKeys(target: Record<string, unknown>, o: Override): void {
+  let node: Record<string, unknown> = target;
+  o.keys.forEach((k, i) => {
+    if (i === o.keys.length - 1) {
+      node[k] = o.value;
+      return;
+    }
+    const next = node[k];
+    if (next === undefined || next === null) node[k] = {};
+    else if (typeof next !== "object")
+      throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a mapping, so it has no key '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
+    node = node[k] as Record<string, unknown>;
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * zod issues -> one readable line each: the file, the key path, what was expected, what was found,
+ * and for a misspelt key or option a "did you mean" suggestion.
+ *   exp.yaml: train.optimizer.lr: expected a number > 0, found -1
+ *   exp.yaml: train: unknown key 'optimzer' (did you mean 'optimizer'?); valid keys: method, ...
+ */
+import type { z } from "zod";
+import { suggestionSuffix } from "./did-you-mean.js";
+import { objectKeys, schemaAtPath } from "./schema-path.js";
+
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
+export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType): string[] {
+  return issues.flatMap((issue) => describeIssue(issue, [], raw, root)).map(({ path, text }) => `${file}: ${keyPath(path)}: ${text}`);
+}
+
+export function keyPath(path: Path): string {
+  return path.length === 0 ? "(top level)" : path.map(String).join(".");
+}
+
+/** A value as the user would have written it in YAML. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing (the key is missing)";
+  if (v === null) return "null";
+  if (typeof v === "number") return Number.isNaN(v) ? ".nan" : v === Infinity ? ".inf" : v === -Infinity ? "-.inf" : String(v);
+  if (typeof v === "string") return `'${v}'`;
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === "object") return "a mapping";
+  return String(v);
+}
+
+function valueAt(raw: unknown, path: Path): unknown {
+  let v = raw;
+  for (const k of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  number: "a number",
+  int: "an integer",
+  string: "a string",
+  boolean: "true or false",
+  null: "null",
+};
+
+const typeName = (t: string) => TYPE_NAMES[t] ?? t;
+const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
+
+function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
+  const path = [...prefix, ...issue.path];
+  const value = valueAt(raw, path);
+  const found = `found ${describeValue(value)}`;
+  const one = (text: string) => [{ path, text }];
+  switch (issue.code) {
+    case "invalid_type":
+      if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
+      return one(`expected ${typeName(issue.expected)}, ${found}`);
+    case "too_small":
+    case "too_big": {
+      const small = issue.code === "too_small";
+      const bound = small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum;
+      const op = small ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
+      if (issue.origin === "array") return one(`expected a list of ${small ? "at least" : "at most"} ${bound} items, ${found}`);
+      if (issue.origin === "string") return one(`expected a string of ${small ? "at least" : "at most"} ${bound} characters, ${found}`);
+      return one(`expected a number ${op} ${bound}, ${found}`);
+    }
+    case "invalid_value": {
+      const hint = typeof value === "string" ? suggestionSuffix(value, issue.values.map(String)) : "";
+      return one(`expected ${issue.values.length === 1 ? "" : "one of "}${optionList(issue.values)}, ${found}${hint}`);
+    }
+    case "unrecognized_keys": {
+      const at = schemaAtPath(root, path.map(String), raw);
+      const valid = at.ok ? objectKeys(at.schema) : [];
+      return issue.keys.map((k) => ({
+        path,
+        text: `unknown key '${k}'${suggestionSuffix(k, valid)}${valid.length ? `; valid keys: ${valid.join(", ")}` : ""}`,
+      }));
+    }
+    case "invalid_union": {
+      if ("discriminator" in issue && issue.discriminator) {
+        const options = (issue as { options?: unknown[] }).options ?? [];
+        const hint = typeof value === "string" ? suggestionSuffix(value, options.map(String)) : "";
+        return one(`expected ${optionList(options)}, ${found}${hint}`);
+      }
+      // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
+      const fitting = issue.errors.find((branch) => !branch.some((e) => e.code === "invalid_type" && e.path.length === 0));
+      if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
+      const expected = issue.errors.flatMap((branch) =>
+        branch.filter((e) => e.path.length === 0).map((e) => (e.code === "invalid_type" ? typeName(e.expected) : e.code === "invalid_value" ? optionList(e.values) : e.message)),
+      );
+      return one(`expected ${[...new Set(expected)].join(" or ")}, ${found}`);
+    }
+    case "invalid_format":
+      return one(`expected ${issue.message}, ${found}`);
+    default:
+      return one(`${issue.message}, ${found}`);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Sweep expansion: a pure function from a `sweep:` section to the list of parameter assignments,
+ * then a plan of validated runs with deterministic ids.
+ *
+ * Order: grid (cartesian product, first key slowest) x zip rows x random samples x seeds.
+ *   grid: { a: [1, 2, 3], b: [10, 20] }            -> 6 runs: a=1 b=10, a=1 b=20, a=2 b=10, ...
+ *   grid: { a: [1, 2] }, zip: { b: [3, 4], c: [5, 6] } -> a=1 b=3 c=5, a=1 b=4 c=6, a=2 b=3 c=5, a=2 b=4 c=6
+ *   ... seeds: [0, 1]                               -> each of those twice, with seed=0 and seed=1
+ * Random samples come from their own PRNG seeded by `random.seed`, so they are the same every time.
+ */
+import { SpecError } from "../errors.js";
+import type { Model } from "../model/model.js";
+import { Rng } from "../util/rng.js";
+import type { RandomParam, SweepSpec } from "./sweep-spec.js";
+import { ExperimentSpec } from "./experiment-spec.js";
+import { type LoadedExperiment, checkExperimentFiles, configHash, validateExperiment } from "./load-experiment.js";
+import { setKeys } from "./overrides.js";
+import { configIdFor, runIdFor } from "./run-id.js";
+import { schemaAtPath } from "./schema-path.js";
+
+export type Params = Record<string, unknown>;
+
+function product(lists: Params[][]): Params[] {
+  return lists.reduce<Params[]>((acc, list) => acc.flatMap((a) => list.map((b) => ({ ...a, ...b }))), [{}]);
+}
+
+function sample(p: RandomParam, next: () => number): unknown {
+  switch (p.dist) {
+    case "uniform":
+      return p.low + (p.high - p.low) * next();
+    case "log_uniform":
+      return Math.exp(Math.log(p.low) + (Math.log(p.high) - Math.log(p.low)) * next());
+    case "int_uniform":
+      return p.low + Math.floor((p.high - p.low + 1) * next());
+    case "choice":
+      return p.values[Math.floor(p.values.length * next())];
+  }
+}
+
+/** The parameter assignment of every run, in order. */
+export function expandSweep(sweep: SweepSpec): Params[] {
+  const grid = Object.entries(sweep.grid).map(([k, values]) => values.map((v) => ({ [k]: v })));
+  const zipKeys = Object.keys(sweep.zip);
+  const zipLength = zipKeys.length ? sweep.zip[zipKeys[0]].length : 0;
+  const zipRows = zipKeys.length ? Array.from({ length: zipLength }, (_, i) => Object.fromEntries(zipKeys.map((k) => [k, sweep.zip[k][i]]))) : [{}];
+  let randomRows: Params[] = [{}];
+  if (sweep.random) {
+    const rng = new Rng(sweep.random.seed).fork("sweep.random");
+    const next = () => rng.next();
+    const entries = Object.entries(sweep.random.params);
+    randomRows = Array.from({ length: sweep.random.n }, () => Object.fromEntries(entries.map(([k, p]) => [k, sample(p, next)])));
+  }
+  const seeds = sweep.seeds === null ? null : typeof sweep.seeds === "number" ? Array.from({ length: sweep.seeds }, (_, i) => i) : sweep.seeds;
+  const seedRows = seeds === null ? [{}] : seeds.map((seed) => ({ seed }));
+  return product([...grid, zipRows, randomRows, seedRows]);
+}
+
+/** Keys a sweep may not vary: they say where and how the sweep itself runs. */
+const FIXED_PREFIXES = ["name", "output", "sweep"];
+
+/** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */
+export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): void {
+  const seen = new Map<string, string>();
+  const sections: [string, string[]][] = [
+    ["grid", Object.keys(sweep.grid)],
+    ["zip", Object.keys(sweep.zip)],
+    ["random.params", Object.keys(sweep.random?.params ?? {})],
+  ];
+  if (sweep.seeds !== null) sections.push(["seeds", ["seed"]]);
+  for (const [section, keys] of sections) {
+    for (const key of keys) {
+      const where = `${file}: sweep.${section}${section === "seeds" ? "" : `.${key}`}`;
+      if (FIXED_PREFIXES.some((p) => key === p || key.startsWith(`${p}.`)))
+        throw new SpecError(`${where}: '${key}' cannot be swept (name, output and sweep are fixed for a whole sweep)`, file, `sweep.${section}`);
+      const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
+      if (!at.ok) throw new SpecError(`${where}: ${at.message}`, file, `sweep.${section}.${key}`);
+      const before = seen.get(key);
+      if (before) throw new SpecError(`${where}: '${key}' is already swept in sweep.${before}; sweep each key in one place`, file, `sweep.${section}.${key}`);
+      seen.set(key, section);
+    }
+  }
+  const zipLengths = Object.entries(sweep.zip).map(([k, v]) => `${k} (${v.length})`);
+  if (new Set(Object.values(sweep.zip).map((v) => v.length)).size > 1)
+    throw new SpecError(`${file}: sweep.zip: lists varied together must have the same length, found ${zipLengths.join(", ")}`, file, "sweep.zip");
+}
+
+export interface PlannedRun {
+  index: number;
+  runId: string;
+  configId: string;
+  params: Params;
+  spec: ExperimentSpec;
+  configHash: string;
+}
+
+/**
+ * Every run of the experiment's sweep, each validated in full (a bad value anywhere in the grid
+ * fails before anything runs).
+ */
+export function planSweep(exp: LoadedExperiment): PlannedRun[] {
+  const sweep = exp.spec.sweep;
+  if (sweep === null) throw new SpecError(`${exp.file}: sweep: the file has no sweep section (use 'sideways run' for a single run)`, exp.file, "sweep");
+  checkSweepKeys(sweep, exp.raw, exp.file);
+  const checkedModels = new Map<string, Model>();
+  return expandSweep(sweep).map((params, index) => {
+    const raw = structuredClone({ ...exp.raw, sweep: null });
+    for (const [key, value] of Object.entries(params)) {
+      const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
+      if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
+      setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value });
+    }
+    const runId = runIdFor(params);
+    const context = `sweep run ${index} (${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+    const spec = validateExperiment(raw, exp.file, `${exp.file}: ${context}`);
+    // Files are checked (and the model loaded) once per distinct model/data/checkpoint combination.
+    const fileKey = JSON.stringify([spec.model, spec.data, spec.train.init_checkpoint]);
+    let model = checkedModels.get(fileKey);
+    if (model === undefined) {
+      model = checkExperimentFiles(spec, exp.baseDir, exp.file);
+      checkedModels.set(fileKey, model);
+    }
+    return { index, runId, configId: configIdFor(params), params, spec, configHash: configHash(spec, model) };
+  });
+}
