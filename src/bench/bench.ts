@@ -40,7 +40,9 @@ export async function runBench(args: BenchArgs): Promise<void> {
     {
       model,
       batchSize: args.batch ?? 8,
-      clipLength: args.frames ?? (args.quick ? 2 * model.blocks.length : 4 * model.blocks.length),
+      // Sideways fills and drains its pipeline in every clip (2L-2 ticks with idle stages), so
+      // the depth-parallel figures depend on T/L; 64 frames is a short video at 25 fps.
+      clipLength: args.frames ?? (args.quick ? 4 * model.blocks.length : 64),
       rounds: args.rounds ?? (args.quick ? 2 : 5),
       maxWorkers: args.workers ?? Number.MAX_SAFE_INTEGER,
     },
