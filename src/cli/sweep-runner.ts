@@ -63,7 +63,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
     else queue.push(run);
   }
-  const counts = () => ({ total: queue.length + outcome.skipped.length, done: outcome.completed.length, failed: outcome.failed.length, skipped: outcome.skipped.length });
+  const total = queue.length + outcome.skipped.length;
+  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length, skipped: outcome.skipped.length });
   board.setCounts(counts());
   for (const id of outcome.elsewhere) board.message(`${id}: running in another process; left alone`);
 

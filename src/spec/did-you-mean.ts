@@ -1,16 +1,18 @@
 /** "Did you mean ...?" suggestions for misspelt keys and option values. */
 
-/** Levenshtein edit distance (insertions, deletions, substitutions each cost 1). */
+/**
+ * Edit distance where insertions, deletions, substitutions and swaps of adjacent letters each
+ * cost 1 (optimal string alignment): "trian" is 1 from "train".
+ */
 export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    prev = row;
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { SpecError } from "../errors.js";
+import { ModelError, SpecError } from "../errors.js";
 import { loadExperimentModel, resolvePath } from "../train/run-experiment.js";
 import type { Model } from "../model/model.js";
 import { ExperimentSpec } from "./experiment-spec.js";
@@ -61,7 +61,12 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     if (!existsSync(full))
       throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; relative paths are relative to the experiment file)`, file, key);
   }
-  return loadExperimentModel(spec, baseDir, file);
+  try {
+    return loadExperimentModel(spec, baseDir, file);
+  } catch (err) {
+    if (!(err instanceof ModelError) || typeof spec.model !== "string") throw err;
+    throw new ModelError(`${file}: model: ${err.message}`, err.file, err.keyPath ? `model(${spec.model}).${err.keyPath}` : "model");
+  }
 }
 
 /** Hash of everything that determines a run's result (not where it is written, not the sweep). */

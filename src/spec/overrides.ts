@@ -12,7 +12,7 @@ import { parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
 import { SpecError } from "../errors.js";
 import { describeValue } from "./spec-issues.js";
-import { schemaAccepts, schemaAtPath } from "./schema-path.js";
+import { schemaAccepts, schemaAtPath, schemaDef } from "./schema-path.js";
 
 export interface Override {
   text: string;
@@ -59,11 +59,16 @@ export function parseOverride(text: string, root: z.ZodType, raw: unknown): Over
 /** A deep copy of `raw` with the overrides applied in order (later ones win). */
 export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType): Record<string, unknown> {
   const out = structuredClone(raw);
-  for (const text of texts) setKeys(out, parseOverride(text, root, out));
+  for (const text of texts) setKeys(out, parseOverride(text, root, out), root);
   return out;
 }
 
-export function setKeys(target: Record<string, unknown>, o: Override): void {
+/**
+ * Sets a value at o.keys, creating missing mappings on the way. A missing mapping starts as its
+ * schema default when it has one, so `train.optimizer.lr=0.1` in a file without an optimizer
+ * section keeps the default optimizer kind rather than failing for want of one.
+ */
+export function setKeys(target: Record<string, unknown>, o: Override, root: z.ZodType): void {
   let node: Record<string, unknown> = target;
   o.keys.forEach((k, i) => {
     if (i === o.keys.length - 1) {
@@ -71,9 +76,17 @@ export function setKeys(target: Record<string, unknown>, o: Override): void {
       return;
     }
     const next = node[k];
-    if (next === undefined || next === null) node[k] = {};
+    if (next === undefined || next === null) node[k] = mappingDefault(root, o.keys.slice(0, i + 1), target);
     else if (typeof next !== "object")
       throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a mapping, so it has no key '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
     node = node[k] as Record<string, unknown>;
   });
+}
+
+function mappingDefault(root: z.ZodType, keys: string[], raw: unknown): Record<string, unknown> {
+  const at = schemaAtPath(root, keys, raw);
+  if (!at.ok) return {};
+  const d = schemaDef(at.schema) as { type: string; defaultValue?: unknown };
+  const value = d.type === "default" ? d.defaultValue : undefined;
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? structuredClone(value as Record<string, unknown>) : {};
 }

@@ -89,7 +89,7 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
         return one(`expected ${optionList(options)}, ${found}${hint}`);
       }
       // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
-      const fitting = issue.errors.find((branch) => !branch.some((e) => e.code === "invalid_type" && e.path.length === 0));
+      const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
       if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
       const expected = issue.errors.flatMap((branch) =>
         branch.filter((e) => e.path.length === 0).map((e) => (e.code === "invalid_type" ? typeName(e.expected) : e.code === "invalid_value" ? optionList(e.values) : e.message)),

@@ -107,7 +107,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
     for (const [key, value] of Object.entries(params)) {
       const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
       if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
-      setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value });
+      setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value }, ExperimentSpec);
     }
     const runId = runIdFor(params);
     const context = `sweep run ${index} (${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;

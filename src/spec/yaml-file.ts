@@ -41,5 +41,5 @@ export function readYamlFile(file: string, what: string): unknown {
 }
 
 function firstLine(s: string): string {
-  return s.split("\n")[0];
+  return s.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }

@@ -1,0 +1,76 @@
+/**
+ * Every bad experiment file in test/fixtures/specs/ must fail with exit status 2, a message that
+ * names the file and the key path (each fixture's "# expect:" line), and nothing on disk.
+ * A fixture's "# command:" line picks the command (default: run).
+ */
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import type { CliIo } from "../src/cli/cli-io.js";
+
+export const FIXTURES = resolve("test/fixtures/specs");
+const GOOD = new Set(["good.yaml", "sweep-good.yaml"]);
+
+export function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+/** Runs the CLI in-process inside a fresh empty directory. */
+export async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "sideways-cli-"));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return await fn(dir);
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function header(text: string, key: string): string | undefined {
+  return text.split("\n").find((l) => l.startsWith(`# ${key}: `))?.slice(key.length + 4);
+}
+
+describe("bad experiment files (test/fixtures/specs)", function () {
+  this.timeout(20_000);
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith(".yaml") && !GOOD.has(f));
+
+  it("has at least 30 of them", () => expect(files.length).to.be.at.least(30));
+
+  for (const name of files) {
+    it(`${name}: exit 2, names the key path or file, creates nothing`, async () => {
+      const path = join(FIXTURES, name);
+      const text = readFileSync(path, "utf8");
+      const expected = header(text, "expect") ?? "the file is empty";
+      const command = header(text, "command") ?? "run";
+      await inTempDir(async (dir) => {
+        const io = captureIo();
+        const code = await main([command, path], io);
+        expect(io.stderr, io.stderr).to.include(expected);
+        expect(io.stderr).to.include(name.replace(/\.yaml$/, ""));
+        expect(io.stderr).not.to.match(/BUG|\n\s+at /);
+        expect(code).to.equal(2);
+        expect(readdirSync(dir)).to.deep.equal([]);
+      });
+    });
+  }
+
+  it("a missing experiment file: exit 2, names the file", async () => {
+    await inTempDir(async (dir) => {
+      const io = captureIo();
+      expect(await main(["run", join(FIXTURES, "no-such-file.yaml")], io)).to.equal(2);
+      expect(io.stderr).to.include("no-such-file.yaml does not exist");
+      expect(existsSync(join(dir, "results"))).to.equal(false);
+    });
+  });
+
+  it("an unknown command-line option: exit 2", async () => {
+    const io = captureIo();
+    expect(await main(["run", join(FIXTURES, "good.yaml"), "--bogus"], io)).to.equal(2);
+    expect(io.stderr).to.include("bogus");
+  });
+});
