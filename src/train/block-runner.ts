@@ -3,6 +3,7 @@
  * graph, created once per run (per worker, in the depth-parallel executor) and reused.
  * It also accounts for the time spent inside onnxruntime, for stage-utilisation figures.
  */
+import { isMainThread } from "node:worker_threads";
 import { buildBlockGraphs } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
@@ -28,9 +29,11 @@ export interface BackwardResult {
 
 /**
  * Failure injection for tests of the failure path (a worker that throws mid-run):
- * SIDEWAYS_FAILPOINT="block:K:call:N" makes the N-th backward call of block K throw.
+ * SIDEWAYS_FAILPOINT="block:K:call:N" makes the N-th backward call of block K in a worker thread
+ * throw (the main thread's runner, used for evaluation and cost measurement, is left alone).
  */
 const failpoint = (() => {
+  if (isMainThread) return null;
   const m = /^block:(\d+):call:(\d+)$/.exec(process.env.SIDEWAYS_FAILPOINT ?? "");
   return m ? { block: Number(m[1]), call: Number(m[2]) } : null;
 })();

@@ -1,0 +1,89 @@
+/**
+ * How runs end when something goes wrong (issue 3, "failure handling"): a worker that throws
+ * mid-run and a loss that becomes NaN. Each runs the real CLI in a child process, so exit status,
+ * the message and the absence of leftover threads (the process exits) are what a user sees.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+
+function experiment(dir: string, overrides: Record<string, unknown>): string {
+  const spec = {
+    name: "failures",
+    seed: 0,
+    model: {
+      name: "tiny",
+      input: { channels: 1, height: 16, width: 16 },
+      classes: 4,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 4 },
+      ],
+    },
+    data: { kind: "shapes", clip_length: 8 },
+    train: { method: "sideways", batch_size: 2, steps: 5, optimizer: { kind: "sgd", lr: 0.01 } },
+    runtime: { workers: 2 },
+    eval: { every: 0, clips: 4 },
+    output: { dir: join(dir, "run") },
+    ...overrides,
+  };
+  const file = join(dir, "exp.yaml");
+  writeFileSync(file, stringify(spec));
+  return file;
+}
+
+describe("run failures (CLI, child process)", function () {
+  this.timeout(60_000);
+
+  it("a worker that throws mid-run: exit 1, message naming block and stage, process ends, no final weights", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-fail-"));
+    const file = experiment(dir, {});
+    // Block 2's third backward call throws inside its worker (stage 1 of 2), during step 1 or 2.
+    const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], {
+      env: { ...process.env, SIDEWAYS_FAILPOINT: "block:2:call:3" },
+      encoding: "utf8",
+      timeout: 45_000, // a hang would be killed here and fail the status check below
+    });
+    expect(r.signal, "the process ended by itself").to.equal(null);
+    expect(r.status, r.stderr).to.equal(1);
+    expect(r.stderr).to.match(/stage 1 \(blocks 2-3\)/);
+    expect(r.stderr).to.match(/block 2/);
+    const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
+    expect(summary.status).to.equal("failed");
+    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(false);
+  });
+
+  it("the same run without the failure completes (the failpoint, not the set-up, caused the failure)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-fail-"));
+    const r = spawnSync(process.execPath, [cli, "run", experiment(dir, {}), "--quiet"], { encoding: "utf8", timeout: 45_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(true);
+  });
+
+  it("a loss that becomes NaN: exit 3, status nan_loss, no final weights, metrics rows all finite", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-nan-"));
+    const file = experiment(dir, {
+      runtime: { workers: 1 },
+      train: { method: "bp", batch_size: 2, steps: 50, optimizer: { kind: "sgd", lr: 1e30 } },
+    });
+    const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000 });
+    expect(r.status, r.stderr).to.equal(3);
+    expect(r.stderr).to.match(/not finite|NaN|Infinity/);
+    const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
+    expect(summary.status).to.equal("nan_loss");
+    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(false);
+    const rows = readFileSync(join(dir, "run", "metrics.csv"), "utf8").trim().split("\n").slice(1);
+    for (const row of rows) expect(row).not.to.match(/nan|inf/i);
+  });
+});
