@@ -1,0 +1,75 @@
+/** Command-line overrides: typed by the schema, applied over the file, unknown keys rejected. */
+import { expect } from "chai";
+import { join } from "node:path";
+import { SpecError } from "../src/errors.js";
+import { ExperimentSpec } from "../src/spec/experiment-spec.js";
+import { loadExperiment } from "../src/spec/load-experiment.js";
+import { applyOverrides } from "../src/spec/overrides.js";
+import { didYouMean } from "../src/spec/did-you-mean.js";
+import { FIXTURES } from "./spec-bad-files.test.js";
+
+const GOOD = join(FIXTURES, "good.yaml");
+const base = { name: "x", train: { method: "sideways", optimizer: { kind: "sgd", lr: 0.05 } }, model: "m.yaml" };
+
+describe("overrides", () => {
+  const cases: [string, string[], Record<string, unknown>][] = [
+    ["a number", ["train.optimizer.lr=0.1"], { train: { method: "sideways", optimizer: { kind: "sgd", lr: 0.1 } } }],
+    ["an enum value", ["train.method=bp"], { train: { method: "bp", optimizer: { kind: "sgd", lr: 0.05 } } }],
+    ["a number-looking string where the schema wants a string", ["name=123"], { name: "123" }],
+    ["a list", ["sweep.seeds=[0,1,2]"], { sweep: { seeds: [0, 1, 2] } }],
+    ["a nested new section", ["eval.every=7"], { eval: { every: 7 } }],
+    ["a mapping value", ["train.optimizer={kind: adam, lr: 0.001}"], { train: { method: "sideways", optimizer: { kind: "adam", lr: 0.001 } } }],
+    ["a dotted key inside a record", ["sweep.grid.train.method=[bp,sideways]"], { sweep: { grid: { "train.method": ["bp", "sideways"] } } }],
+    ["empty = null", ["output.dir="], { output: { dir: null } }],
+    ["the later override wins", ["seed=1", "seed=2"], { seed: 2 }],
+    ["'auto' for workers", ["runtime.workers=auto"], { runtime: { workers: "auto" } }],
+  ];
+  for (const [name, texts, expected] of cases) {
+    it(name, () => {
+      const out = applyOverrides(structuredClone(base), texts, ExperimentSpec);
+      // Sections the file lacked start from their defaults, so compare only the keys named here.
+      for (const [k, v] of Object.entries(expected)) {
+        if (typeof v === "object" && v !== null && !Array.isArray(v)) expect(out[k], k).to.deep.include(v);
+        else expect(out[k], k).to.deep.equal(v);
+      }
+    });
+  }
+
+  it("a missing section starts from its default (optimizer kind kept)", () => {
+    const out = applyOverrides({ name: "x" }, ["train.optimizer.lr=0.3"], ExperimentSpec);
+    expect(out.train).to.deep.include({ optimizer: { kind: "sgd", lr: 0.3, momentum: 0.9, nesterov: false, weight_decay: 0 } });
+  });
+
+  const errors: [string, string, RegExp][] = [
+    ["unknown top-level key", "trian.steps=3", /unknown key 'trian' in the top level \(did you mean 'train'\?\)/],
+    ["unknown nested key", "train.optimizer.lrr=0.1", /unknown key 'lrr' in train.optimizer \(did you mean 'lr'\?\)/],
+    ["a key below a value", "seed.x=1", /seed is a single value/],
+    ["no '='", "train.steps", /missing '='/],
+    ["a bad key character", "train-steps=3", /invalid key\n  train-steps=3\n       \^/],
+    ["a key below a model path", "model.classes=3", /model is 'm.yaml', not a mapping/],
+  ];
+  for (const [name, text, pattern] of errors) {
+    it(`rejects ${name}`, () => {
+      expect(() => applyOverrides(structuredClone(base), [text], ExperimentSpec)).to.throw(SpecError, pattern);
+    });
+  }
+
+  it("take precedence over the file and are validated with it", () => {
+    const exp = loadExperiment(GOOD, ["train.steps=9", "train.method=bp"]);
+    expect(exp.spec.train.steps).to.equal(9);
+    expect(exp.spec.train.method).to.equal("bp");
+    expect(exp.spec.train.batch_size).to.equal(2); // from the file
+    expect(() => loadExperiment(GOOD, ["train.steps=-1"])).to.throw(SpecError, /train.steps: expected a number >= 1, found -1/);
+    expect(() => loadExperiment(GOOD, ["train.steps=.nan"])).to.throw(SpecError, /expected a finite number, found .nan/);
+  });
+});
+
+describe("didYouMean", () => {
+  const cases: [string, string[], string | undefined][] = [
+    ["optimzer", ["optimizer", "method"], "optimizer"],
+    ["trian", ["train", "data"], "train"],
+    ["lr", ["lr", "momentum"], "lr"],
+    ["zzzzzz", ["train", "data"], undefined],
+  ];
+  for (const [word, candidates, expected] of cases) it(`${word} -> ${expected}`, () => expect(didYouMean(word, candidates)).to.equal(expected));
+});
