@@ -10,16 +10,16 @@ import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import type { CliIo } from "../src/cli/cli-io.js";
 
-export const FIXTURES = resolve("test/fixtures/specs");
+const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = new Set(["good.yaml", "sweep-good.yaml"]);
 
-export function captureIo(): CliIo & { stdout: string; stderr: string } {
+function captureIo(): CliIo & { stdout: string; stderr: string } {
   const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
   return io;
 }
 
 /** Runs the CLI in-process inside a fresh empty directory. */
-export async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "sideways-cli-"));
   const cwd = process.cwd();
   process.chdir(dir);

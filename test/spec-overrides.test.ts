@@ -1,12 +1,12 @@
 /** Command-line overrides: typed by the schema, applied over the file, unknown keys rejected. */
 import { expect } from "chai";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { SpecError } from "../src/errors.js";
 import { ExperimentSpec } from "../src/spec/experiment-spec.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { applyOverrides } from "../src/spec/overrides.js";
 import { didYouMean } from "../src/spec/did-you-mean.js";
-import { FIXTURES } from "./spec-bad-files.test.js";
+const FIXTURES = resolve("test/fixtures/specs");
 
 const GOOD = join(FIXTURES, "good.yaml");
 const base = { name: "x", train: { method: "sideways", optimizer: { kind: "sgd", lr: 0.05 } }, model: "m.yaml" };

@@ -1,12 +1,12 @@
 /** Sweep expansion: counts, order, deterministic ids and random samples, validation of every run. */
 import { expect } from "chai";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { SpecError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { runIdFor } from "../src/spec/run-id.js";
 import { expandSweep, planSweep } from "../src/spec/sweep-expand.js";
 import { SweepSpec } from "../src/spec/sweep-spec.js";
-import { FIXTURES } from "./spec-bad-files.test.js";
+const FIXTURES = resolve("test/fixtures/specs");
 
 const sweep = (s: unknown) => SweepSpec.parse(s);
 
