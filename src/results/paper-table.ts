@@ -40,7 +40,8 @@ export function resolveMetric(name: string, columns: readonly string[]): string 
   if (columns.includes(name)) return name;
   if (columns.includes(`final_${name}`)) return `final_${name}`;
   const numeric = columns.filter((c) => !(ID_COLUMNS as readonly string[]).includes(c) && !["status", "method", "message"].includes(c));
-  throw new InputError(`--metric ${name}: no such column in runs.csv${suggestionSuffix(name, numeric)}; metrics: ${numeric.join(", ")}`);
+  const hint = suggestionSuffix(`final_${name}`, numeric) || suggestionSuffix(name, numeric);
+  throw new InputError(`--metric ${name}: no such column in runs.csv${hint}; metrics: ${numeric.join(", ")}`);
 }
 
 export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[]): PaperTable {

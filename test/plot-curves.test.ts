@@ -1,0 +1,54 @@
+/** Learning curves: mean and band over seeds per configuration, rendered to SVG headless. */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import type { RunRecord } from "../src/results/runs-table.js";
+
+function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[]): RunRecord {
+  const dir = join(root, id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "metrics.csv"), "step,train_loss\n" + losses.map((l, i) => `${i + 1},${l}`).join("\n") + "\n");
+  writeFileSync(join(dir, "eval.csv"), "step,eval_clip_top1\n" + acc.map((a, i) => `${(i + 1) * 2},${a}`).join("\n") + "\n");
+  const meta = { run_id: id, config_id: method, config_hash: id, experiment: "t", index: 0, params, seed: (params.seed as number) ?? 0, method };
+  return { dir, meta, summary: null, status: "completed" };
+}
+
+describe("plot: learning curves", function () {
+  this.timeout(30_000);
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), "sideways-plot-"))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("mean and ±1 sample std over seeds, one line per configuration", () => {
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [3, 2], [0.7]),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1]),
+    ];
+    const pts = curvePoints(runs, "metrics.csv", "train_loss");
+    const bp1 = pts.find((p) => p.config === "method=bp" && p.step === 1)!;
+    // losses 1 and 3: mean 2, sample std sqrt(2)
+    expect(bp1.mean).to.equal(2);
+    expect(bp1.hi - bp1.mean).to.be.closeTo(Math.SQRT2, 1e-12);
+    expect(bp1.n).to.equal(2);
+    expect(pts.find((p) => p.config === "method=bp" && p.step === 2)).to.include({ mean: 2, lo: 2, hi: 2 });
+    expect(pts.filter((p) => p.config === "method=sideways").map((p) => [p.method, p.mean, p.lo])).to.deep.equal([["sideways", 4, 4], ["sideways", 4, 4]]);
+  });
+
+  it("writes SVGs with a legend per configuration and BP dashed", async () => {
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [2, 1.5, 1], [0.3, 0.5]),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1.6, 1.1], [0.3, 0.45]),
+    ];
+    const svgs = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    expect(out).to.deep.equal([{ file: "loss.svg", lines: 2 }, { file: "clip_accuracy.svg", lines: 2 }]);
+    for (const svg of svgs.values()) {
+      expect(svg.startsWith("<svg")).to.equal(true);
+      expect(svg).to.include("method=bp").and.include("method=sideways");
+      expect(svg).to.match(/stroke-dasharray="6,3"/);
+    }
+  });
+});

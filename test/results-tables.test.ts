@@ -1,0 +1,99 @@
+/** runs.csv and the paper table: CSV round trips, mean/std against a hand-computed example. */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../src/results/atomic-write.js";
+import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
+import { csvText } from "../src/results/csv-text.js";
+import { paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
+import type { RunMeta } from "../src/results/run-dir.js";
+import { writeRunsCsv } from "../src/results/runs-table.js";
+import type { RunSummary } from "../src/train/run-types.js";
+
+function summary(status: RunSummary["status"], top1: number | null, extra: Partial<RunSummary> = {}): RunSummary {
+  return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, ...extra };
+}
+
+function writeRun(root: string, id: string, params: Record<string, unknown>, s: RunSummary | null, index = 0): void {
+  const dir = join(root, id);
+  mkdirSync(dir, { recursive: true });
+  const { seed, ...rest } = params;
+  const meta: RunMeta = { run_id: id, config_id: JSON.stringify(rest), config_hash: id, experiment: "t", index, params, seed: (seed as number) ?? 0, method: "bp" };
+  writeJsonAtomic(join(dir, "run-meta.json"), meta);
+  if (s) writeJsonAtomic(join(dir, "summary.json"), { ...s, run_id: id });
+}
+
+describe("results: CSV and paper table", () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), "sideways-results-"))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("CSV text parses back to the same values (quotes, commas, newlines, floats, empties)", () => {
+    const rows = [
+      { a: "plain", b: 0.1 + 0.2, c: null },
+      { a: 'with "quotes", and commas', b: -1.5e-12, c: "line\nbreak" },
+      { a: "x", b: 123456789.125, c: "" },
+    ];
+    const back = readCsvFromText(csvText(["a", "b", "c"], rows));
+    expect(back).to.deep.equal([
+      { a: "plain", b: 0.1 + 0.2, c: null },
+      { a: 'with "quotes", and commas', b: -1.5e-12, c: "line\nbreak" },
+      { a: "x", b: 123456789.125, c: null },
+    ]);
+  });
+
+  it("runs.csv: one row per run dir, params as columns, interrupted runs marked", async () => {
+    writeRun(root, "r0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0);
+    writeRun(root, "r1", { "train.optimizer.lr": 0.1, seed: 1 }, summary("failed", null, { message: "boom, badly" }), 1);
+    writeRun(root, "r2", { "train.optimizer.lr": 0.01, seed: 0 }, null, 2);
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns.slice(0, 4)).to.deep.equal(["run_id", "config_id", "train.optimizer.lr", "seed"]);
+    expect(rows.map((r) => [r.run_id, r["train.optimizer.lr"], r.seed, r.status])).to.deep.equal([
+      ["r0", 0.1, 0, "completed"],
+      ["r1", 0.1, 1, "failed"],
+      ["r2", 0.01, 0, "interrupted"],
+    ]);
+    expect(rows[0].final_eval_clip_top1).to.equal(0.5);
+    expect(rows[1].message).to.equal("boom, badly");
+    expect(rows[2].wall_s).to.equal(null);
+  });
+
+  it("mean, sample std and count per configuration match a hand-computed example", async () => {
+    // Config A (lr 0.1): top-1 0.5, 0.7, 0.9 -> mean 0.7, std sqrt((0.04 + 0 + 0.04) / 2) = 0.2, n 3.
+    // Config B (lr 0.01): 0.25 once -> mean 0.25, std blank, n 1; its failed run is left out.
+    [0.5, 0.7, 0.9].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
+    writeRun(root, "b0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.25), 3);
+    writeRun(root, "b1", { "train.optimizer.lr": 0.01, seed: 1 }, summary("failed", 0.99), 4);
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.metrics).to.deep.equal(["final_eval_clip_top1"]);
+    const [a, b] = table.rows;
+    // Floating-point sums of three values: 1e-12 is far above rounding error (~1e-16) and far below any real difference.
+    expect(a.params).to.deep.equal({ "train.optimizer.lr": 0.1 });
+    expect(a.stats.final_eval_clip_top1.mean).to.be.closeTo(0.7, 1e-12);
+    expect(a.stats.final_eval_clip_top1.std).to.be.closeTo(0.2, 1e-12);
+    expect(a.stats.final_eval_clip_top1.n).to.equal(3);
+    expect(b.stats.final_eval_clip_top1).to.deep.equal({ mean: 0.25, std: null, n: 1 });
+
+    const csv = readCsvFromText(tableCsv(table));
+    expect(csv[1]).to.deep.equal({ "train.optimizer.lr": 0.01, final_eval_clip_top1_mean: 0.25, final_eval_clip_top1_std: null, final_eval_clip_top1_n: 1 });
+    expect(csv[0].final_eval_clip_top1_std as number).to.be.closeTo(0.2, 1e-12);
+    expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |").and.include("| 0.01 | 0.250 (n=1) |");
+    expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1");
+  });
+
+  it("an unknown metric is an input error with a suggestion", async () => {
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(() => paperTable(columns, rows, ["eval_clip_top"])).to.throw(/no such column.*did you mean 'final_eval_clip_top1'/);
+  });
+});
+
+function readCsvFromText(text: string) {
+  const [header, ...body] = parseCsvText(text);
+  return body.map((cells) => Object.fromEntries(header.map((h, i) => [h, csvValue(cells[i])])));
+}
