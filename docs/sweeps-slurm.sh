@@ -5,8 +5,8 @@
 # skips finished runs and redoes failed or interrupted ones.
 #
 #   sbatch docs/sweeps-slurm.sh experiments/sweep.yaml
-#   sideways results collect results/<experiment name>     # after the array, or any time
-#   sideways results table results/<experiment name> --metric eval_clip_top1
+#   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
+#   node bin/sideways.js results table results/<experiment name> --metric eval_clip_top1
 #
 #SBATCH --job-name=sideways-sweep
 #SBATCH --array=0-7
@@ -22,4 +22,4 @@ SHARDS=$((SLURM_ARRAY_TASK_MAX - SLURM_ARRAY_TASK_MIN + 1))
 SHARD=$((SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN))
 
 # --jobs: runs of this shard in parallel on this node (each run uses runtime.workers cores).
-npx sideways sweep "$EXPERIMENT" "$@" --shard "$SHARD/$SHARDS" --jobs 2
+node bin/sideways.js sweep "$EXPERIMENT" "$@" --shard "$SHARD/$SHARDS" --jobs 2

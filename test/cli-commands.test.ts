@@ -1,0 +1,100 @@
+/** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
+import { expect } from "chai";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+import { ProgressBoard } from "../src/cli/progress.js";
+import { readCsv } from "../src/results/csv-read.js";
+
+const FIXTURES = resolve("test/fixtures/specs");
+const GOOD = join(FIXTURES, "good.yaml");
+const SWEEP = join(FIXTURES, "sweep-good.yaml");
+
+function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+describe("CLI commands", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-cli-"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("validate --print shows the resolved config with defaults and overrides, creating nothing", async () => {
+    const io = captureIo();
+    expect(await main(["validate", GOOD, "train.optimizer.lr=0.2", "--print"], io)).to.equal(0);
+    const printed = parse(io.stdout);
+    expect(printed.train.optimizer).to.deep.equal({ kind: "sgd", lr: 0.2, momentum: 0.9, nesterov: false, weight_decay: 0 });
+    expect(printed.runtime.provider).to.equal("cpu");
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run"], io)).to.equal(0);
+    const lines = io.stdout.trim().split("\n");
+    expect(lines[0]).to.match(/^4 runs of 4/);
+    expect(lines[1]).to.match(/^ +0 +method-bp_seed-0_[0-9a-f]{8} +todo +train.method="bp" seed=0$/);
+    const shard = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run", "--shard", "1/2"], shard)).to.equal(0);
+    expect(shard.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/)[0])).to.deep.equal(["1", "3"]);
+    expect(await main(["sweep", SWEEP, "--shard", "2/2"], captureIo())).to.equal(2);
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it("run: results/<name>/<config hash>/, and a second run of the same config is skipped", async () => {
+    const first = captureIo();
+    expect(await main(["run", GOOD, "--quiet"], first), first.stderr).to.equal(0);
+    const runDirs = readdirSync(join(dir, "results", "good"));
+    expect(runDirs).to.have.length(1);
+    expect(readdirSync(join(dir, "results", "good", runDirs[0]))).to.include.members(["run-meta.json", "summary.json", "metrics.csv", "config.yaml"]);
+    const second = captureIo();
+    expect(await main(["run", GOOD], second)).to.equal(0);
+    expect(second.stderr).to.include("already completed");
+    expect(await main(["run", GOOD, "seed=1", "--quiet"], captureIo())).to.equal(0);
+    expect(readdirSync(join(dir, "results", "good"))).to.have.length(2);
+  });
+
+  it("results collect merges run dirs from shard directories and results table writes three formats", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "merged"), { recursive: true });
+    const io = captureIo();
+    expect(await main(["results", "collect", "merged", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("4 runs (4 completed), 2 copied in");
+    expect(readCsv(join(dir, "merged", "runs.csv")).rows).to.have.length(4);
+    const table = captureIo();
+    expect(await main(["results", "table", "merged", "--metric", "final_train_loss"], table)).to.equal(0);
+    expect(table.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \|/);
+    for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
+  });
+
+  it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
+    const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
+    for (const mode of ["plain", "tty", "quiet"] as const) {
+      const board = new ProgressBoard(mode, (t) => (texts[mode] += t));
+      board.setCounts({ total: 2, done: 0, failed: 0, skipped: 0 });
+      const r = board.reporter("run-a");
+      r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
+      r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
+      r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.75, eval_frame_top1: 0.7, eval_clips: 8 });
+      r.runEnded({ status: "completed", run_id: "run-a", method: "bp", steps_done: 4, wall_s: 2, frames_per_s: 100, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75 });
+      board.finish();
+    }
+    expect(texts.plain).to.include("run-a: eval at step 2: loss 0.4000, clip top-1 0.750").and.include("run-a: completed after 4 steps");
+    expect(texts.plain).not.to.include("\x1b[");
+    expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
+    expect(texts.quiet).to.equal("");
+  });
+});
