@@ -80,6 +80,15 @@ describe("CLI commands", function () {
     for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
   });
 
+  it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
+    const io = captureIo();
+    // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.
+    expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(1);
+    expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) failed");
+    const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
+    expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss"]);
+  });
+
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
     const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
     for (const mode of ["plain", "tty", "quiet"] as const) {

@@ -42,7 +42,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((message, err) => {
-      throw err ?? new UsageError(`${message} (see sideways --help)`);
+      throw err ?? new UsageError(message.includes("--help") ? message : `${message} (see sideways --help)`);
     });
   try {
     await parser.parseAsync();
