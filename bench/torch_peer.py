@@ -23,6 +23,9 @@ frames_per_step, steps}. --weights-out writes the updated weights as safetensors
 safetensors.torch.save_file writes them (tensors sorted by name, compact JSON header padded
 with spaces to a multiple of 8).
 
+With --serve the process stays alive and answers one JSON command per line (PeerServer), which
+is how `sideways bench --peer torch` interleaves its steps with ours in one run.
+
 Debian's torch lives in /usr/lib/python3/dist-packages: run with /usr/bin/python3
 (apt-get install python3-torch python3-numpy python3-yaml).
 """
@@ -194,26 +197,92 @@ def load_batches(clips_path, labels_path, batch_size, model_input):
     return batches, b, b * t
 
 
+class PeerServer:
+    """--serve: one JSON command per stdin line, one JSON reply per stdout line, so a benchmark can
+    interleave single timed steps of this process with its own (bench-peer.ts). Commands:
+      {"cmd": "reset"}                        weights back to --init, a fresh SGD optimizer
+      {"cmd": "threads", "n": N}              torch.set_num_threads(N)
+      {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": ..}
+      {"cmd": "weights", "path": P}           the current weights as safetensors at P -> {"ok": true}
+      {"cmd": "quit"}
+    Step timing is the same as in the one-shot mode (perf_counter around one whole step)."""
+
+    def __init__(self, args):
+        self.model, model_input = build_model(args.model)
+        self.init, self.lr = args.init, args.lr
+        self.batches, self.batch_size, self.frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.reset()
+
+    def reset(self):
+        load_init(self.model, self.init)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.lr)
+        self.step_index = 0
+
+    def step(self):
+        x, y = self.batches[self.step_index % len(self.batches)]
+        self.step_index += 1
+        start = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        ms = (time.perf_counter() - start) * 1000.0
+        return {"ms": ms, "loss": loss.item()}
+
+    def handle(self, command):
+        kind = command.get("cmd")
+        if kind == "reset":
+            self.reset()
+            return {"ok": True}
+        if kind == "threads":
+            torch.set_num_threads(int(command["n"]))
+            return {"ok": True, "threads": torch.get_num_threads()}
+        if kind == "step":
+            return self.step()
+        if kind == "weights":
+            write_safetensors(command["path"], {k: v.detach().numpy() for k, v in self.model.state_dict().items()})
+            return {"ok": True}
+        raise PeerError(f"unknown command {command!r}, expected cmd reset, threads, step, weights or quit")
+
+    def serve(self, stdin, stdout):
+        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames}
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+        for line in stdin:
+            command = json.loads(line)
+            if command.get("cmd") == "quit":
+                return
+            stdout.write(json.dumps(self.handle(command)) + "\n")
+            stdout.flush()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="model YAML (models/*.yaml)")
     parser.add_argument("--init", required=True, help="initial weights, safetensors with PyTorch names")
     parser.add_argument("--clips", required=True, help="float32 or uint8 .npy shaped [N, T, C, H, W]")
     parser.add_argument("--labels", required=True, help="integer .npy shaped [N]")
-    parser.add_argument("--steps", type=int, required=True, help="SGD updates to run")
-    parser.add_argument("--threads", type=int, required=True, help="torch.set_num_threads")
+    parser.add_argument("--steps", type=int, help="SGD updates to run (required without --serve)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--lr", type=float, required=True, help="plain SGD learning rate")
-    parser.add_argument("--out", required=True, help="result JSON")
+    parser.add_argument("--out", help="result JSON (required without --serve)")
+    parser.add_argument("--serve", action="store_true", help="answer JSON commands on stdin (PeerServer) instead of running --steps")
     parser.add_argument("--weights-out", help="write the updated weights here (safetensors)")
     parser.add_argument("--batch-size", type=int, default=0, help="clips per step (default: all clips)")
     parser.add_argument("--warmup", type=int, default=1, help="first steps left out of median_ms (default 1)")
     args = parser.parse_args(argv)
-    if args.steps <= args.warmup:
-        raise PeerError(f"--steps {args.steps} must exceed --warmup {args.warmup} to leave steps to time")
     if args.threads < 1:
         raise PeerError(f"--threads {args.threads} must be at least 1")
-
     torch.set_num_threads(args.threads)
+    if args.serve:
+        PeerServer(args).serve(sys.stdin, sys.stdout)
+        return
+    if args.steps is None or args.out is None:
+        raise PeerError("--steps and --out are required unless --serve is given")
+    if args.steps <= args.warmup:
+        raise PeerError(f"--steps {args.steps} must exceed --warmup {args.warmup} to leave steps to time")
+
     model, model_input = build_model(args.model)
     load_init(model, args.init)
     batches, batch_size, frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
