@@ -57,7 +57,7 @@ describe("run failures (CLI, child process)", function () {
     });
     expect(r.signal, "the process ended by itself").to.equal(null);
     expect(r.status, r.stderr).to.equal(1);
-    expect(r.stderr).to.match(/stage 1 \(blocks 2-3\)/);
+    expect(r.stderr).to.match(/stage 1 \(blocks [0-9]-3\)/); // the split is balanced by measured cost
     expect(r.stderr).to.match(/block 2/);
     const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");

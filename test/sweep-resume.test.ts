@@ -52,7 +52,7 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
     first.kill("SIGKILL");
     await firstDone;
     // Its children notice (stdin closed) and stop; their run locks go with them.
-    await until("orphaned children to stop", () => readdirSync(root).every((f) => !f.endsWith(".lock")), 10_000);
+    await until("orphaned children to stop", () => readdirSync(root).every((f) => !f.endsWith(".lock")), 30_000);
     const doneBefore = summaries(root).filter((d) => summaryStatus(root, d) === "completed");
     expect(doneBefore.length).to.be.within(2, 7);
     const mtimes = new Map(doneBefore.map((d) => [d, statSync(join(root, d, "summary.json")).mtimeMs]));
