@@ -9,7 +9,7 @@ import { type RunMeta, SUMMARY_FILE, readSummary, runState, startRunDir } from "
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash } from "../spec/load-experiment.js";
 import { runExperiment } from "../train/run-experiment.js";
-import type { ProgressReporter, RunStatus, RunSummary } from "../train/run-types.js";
+import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { NonFiniteLossError } from "../errors.js";
 
 export interface RunPlacement {
@@ -54,18 +54,6 @@ export async function runOne(exp: LoadedExperiment, place: RunPlacement, progres
 }
 
 function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {
-  return {
-    status,
-    message: err instanceof Error ? err.message : String(err),
-    run_id: place.runId,
-    method: place.meta.method === "bp" ? "bp" : "sideways",
-    steps_done: 0,
-    wall_s: 0,
-    frames_per_s: 0,
-    final_train_loss: null,
-    final_eval_loss: null,
-    final_eval_clip_top1: null,
-    final_eval_frame_top1: null,
-    best_eval_clip_top1: null,
-  };
+  const summary = newRunSummary(place.runId, place.meta.method === "bp" ? "bp" : "sideways");
+  return { ...summary, status, message: err instanceof Error ? err.message : String(err) };
 }

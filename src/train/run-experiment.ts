@@ -25,7 +25,7 @@ import { createExecutor } from "./create-executor.js";
 import { blockCosines } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
 import type { BatchResult } from "./executor.js";
-import type { EvalMetrics, RunContext, RunStatus, RunSummary, StepMetrics } from "./run-types.js";
+import { newRunSummary, type EvalMetrics, type RunContext, type RunStatus, type RunSummary, type StepMetrics } from "./run-types.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -81,19 +81,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
 
   const graphs = buildAllBlockGraphs(model);
   const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
-  const summary: RunSummary = {
-    status: "failed",
-    run_id: ctx.runId,
-    method,
-    steps_done: 0,
-    wall_s: 0,
-    frames_per_s: 0,
-    final_train_loss: null,
-    final_eval_loss: null,
-    final_eval_clip_top1: null,
-    final_eval_frame_top1: null,
-    best_eval_clip_top1: null,
-  };
+  const summary: RunSummary = newRunSummary(ctx.runId, method);
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;

@@ -58,3 +58,20 @@ export interface RunContext {
   runId: string;
   progress: ProgressReporter;
 }
+
+/** A summary before anything has happened: status failed until the run says otherwise. */
+export function newRunSummary(runId: string, method: "bp" | "sideways"): RunSummary {
+  return {
+    status: "failed",
+    run_id: runId,
+    method,
+    steps_done: 0,
+    wall_s: 0,
+    frames_per_s: 0,
+    final_train_loss: null,
+    final_eval_loss: null,
+    final_eval_clip_top1: null,
+    final_eval_frame_top1: null,
+    best_eval_clip_top1: null,
+  };
+}
