@@ -3,7 +3,7 @@
  * VJP from ordinary ops (no gradient ops exist in onnxruntime; onnxruntime-node.md):
  *   dx = ConvTranspose(dy, W) with output_padding (H + 2P - K) mod S;
  *   dW = Conv(x as (C,N,H,W), dy as (M,N,h,w) kernel, dilations=S), cut to K x K, as (M,C,K,K),
- *        or, for wide stride-1 convs, an unfold of x into columns and one GEMM with dy;
+ *        or, for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy;
  *   db = ReduceSum(dy) over (N, h, w).
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
@@ -68,11 +68,13 @@ export const conv2d = defineLayer<Conv2dSpec>({
  * onnxruntime CPU thread, whole backward graph of conv2d + global_avg_pool without input
  * gradient, batch 64 (median ms, correlation / unfold): C=32 32x32 M=64 k3 s1
  * (batch 32) 21.6 / 15.5; C=16 16x16 M=16 k3 s1 3.3 / 2.6; C=40 8x8 M=32 k3 s1 2.5 / 2.1;
- * C=1 32x32 M=16 k5 s1 1.4 / 2.2; C=16 32x32 M=32 k3 s2 4.8 / 5.6. Unfolding pays when its
- * GEMM's inner dimension (C*K*K) is large and its slices are not strided.
+ * C=1 32x32 M=16 k5 s1 1.4 / 2.2; C=16 32x32 M=32 k3 s2 4.8 / 5.6. The unfold then became
+ * per-example (no transpose of the columns, docs/PERFORMANCE.md attempt 2), which also won on
+ * C=1 32x32 M=8 k3 s1 (block backward, batch 128: 2.6 -> 2.1 ms) and lost on every stride-2
+ * conv tried: unfolding pays for stride 1, whatever the channel count.
  */
 function useUnfold(layer: PlacedLayer<Conv2dSpec>): boolean {
-  return layer.spec.stride === 1 && layer.inShape[0] * layer.spec.kernel ** 2 >= 64;
+  return layer.spec.stride === 1;
 }
 
 /** Batch becomes the reduction (channel) axis: one Conv correlates x with dy for every weight. */
@@ -88,7 +90,10 @@ function correlationWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, 
   return g.op("Transpose", [dWT], { perm: SWAP_BATCH_CHANNEL });
 }
 
-/** im2col by K*K strided slices of the padded input, then one GEMM with dy: (M, N*h*w) x (N*h*w, C*K*K). */
+/**
+ * im2col per example by K*K strided slices of the padded input, laid out (N, C*K*K, h*w) without
+ * a transpose; one batched MatMul with dy as (N, h*w, M), summed over N.
+ */
 function unfoldWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: VjpInputs): string {
   const { kernel, stride, padding, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
@@ -104,9 +109,10 @@ function unfoldWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: Vj
       taps.push(g.op("Unsqueeze", [g.op("Slice", [xp, starts, ends, axes, steps]), g.constInt64("axis2", [2])]));
     }
   }
-  const cols = g.op("Concat", taps, { axis: 2 }); // (N, C, K*K, oh, ow)
-  const colsT = g.op("Reshape", [g.op("Transpose", [cols], { perm: [1, 2, 0, 3, 4] }), g.constInt64("ckk_rows", [c * kernel * kernel, -1])]);
-  const dyT = g.op("Reshape", [g.op("Transpose", [v.dy], { perm: SWAP_BATCH_CHANNEL }), g.constInt64("m_rows", [m, -1])]);
-  const dW = g.op("Gemm", [dyT, colsT], { transB: 1 });
-  return g.op("Reshape", [dW, g.constInt64("w_shape", [m, c, kernel, kernel])]);
+  // (N, C, K*K, oh, ow) -> (N, C*K*K, oh*ow): a free reshape
+  const cols = g.op("Reshape", [g.op("Concat", taps, { axis: 2 }), g.constInt64("n_ckk_l", [0, c * kernel * kernel, oh * ow])]);
+  const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
+  const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
+  const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
+  return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
