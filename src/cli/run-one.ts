@@ -34,22 +34,48 @@ export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
 
 export type RunOutcome = { skipped: true; summary: RunSummary | null } | { skipped: false; summary: RunSummary };
 
-export async function runOne(exp: LoadedExperiment, place: RunPlacement, progress: ProgressReporter, force: boolean): Promise<RunOutcome> {
+/**
+ * The run directory is created (and locked) only when training is about to start, after the
+ * model, data, checkpoint and execution provider have all been set up: bad input found on the
+ * way leaves nothing on disk. `recordEarlyFailures` (sweeps) still writes a run directory with a
+ * failed summary for such runs, so that runs.csv can say what happened.
+ */
+export async function runOne(
+  exp: LoadedExperiment,
+  place: RunPlacement,
+  progress: ProgressReporter,
+  force: boolean,
+  recordEarlyFailures = false,
+): Promise<RunOutcome> {
   if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
-  const release = startRunDir(place.runDir, place.meta);
+  let release: (() => void) | null = null;
+  const prepareRunDir = () => {
+    release ??= startRunDir(place.runDir, place.meta);
+  };
   try {
-    const summary = await runExperiment(exp.spec, { specFile: resolve(exp.file), baseDir: exp.baseDir, runDir: place.runDir, runId: place.runId, progress });
+    const summary = await runExperiment(exp.spec, {
+      specFile: resolve(exp.file),
+      baseDir: exp.baseDir,
+      runDir: place.runDir,
+      runId: place.runId,
+      progress,
+      prepareRunDir,
+    });
     return { skipped: false, summary };
   } catch (err) {
-    // The trainer writes summary.json once training has started; a run that failed before that
-    // still gets one, so runs.csv can say what happened.
-    if (readSummary(place.runDir) === null) {
-      const status: RunStatus = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
-      writeJsonAtomic(join(place.runDir, SUMMARY_FILE), failedSummary(place, status, err));
+    const started = release !== null;
+    if (started || recordEarlyFailures) {
+      prepareRunDir();
+      // The trainer writes summary.json once training has started; a run that failed before that
+      // still gets one.
+      if (readSummary(place.runDir) === null) {
+        const status: RunStatus = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
+        writeJsonAtomic(join(place.runDir, SUMMARY_FILE), failedSummary(place, status, err));
+      }
     }
     throw err;
   } finally {
-    release();
+    (release as (() => void) | null)?.();
   }
 }
 

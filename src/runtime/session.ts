@@ -10,6 +10,10 @@ import { CUDA_HELP, type ProviderOptions } from "./providers.js";
 export type Feeds = Record<string, Tensor>;
 export type Outputs = Record<string, Tensor>;
 
+// onnxruntime's own log lines (e.g. a missing CUDA library) would duplicate the errors we raise
+// with advice attached; its default logger is process-wide and set from env before first use.
+ort.env.logLevel = "fatal";
+
 function sessionOptions(opts: ProviderOptions): ort.InferenceSession.SessionOptions {
   const threads = opts.threads ?? 1;
   const ep: ort.InferenceSession.ExecutionProviderConfig =

@@ -94,6 +94,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
   try {
     executorChoice = await createExecutor(model, graphs, mainRunner, weights, spec.runtime.workers, provider, spec.train.batch_size);
     const { executor, stages } = executorChoice;
+    ctx.prepareRunDir?.();
     mkdirSync(runDir, { recursive: true });
     writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
     const diagEvery = spec.diagnostics.every;

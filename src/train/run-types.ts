@@ -57,6 +57,11 @@ export interface RunContext {
   runDir: string;
   runId: string;
   progress: ProgressReporter;
+  /**
+   * Called once, right before the run writes its first file: the caller creates and locks the
+   * run directory here. Everything that can fail on bad input has been checked by then.
+   */
+  prepareRunDir?: () => void;
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */

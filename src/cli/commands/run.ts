@@ -49,7 +49,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);
       try {
-        const outcome = await runOne(exp, place, progress, argv.force);
+        const outcome = await runOne(exp, place, progress, argv.force, argv.child);
         if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again)`);
         else board.message(`results: ${place.runDir}`);
       } finally {
