@@ -3,11 +3,13 @@
  * take its lock, write run-meta.json, train, and make sure a summary.json records how it ended.
  * Used by `sideways run` and, in a child process per run, by `sideways sweep`.
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
-import { type RunMeta, SUMMARY_FILE, readSummary, runState, startRunDir } from "../results/run-dir.js";
+import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash } from "../spec/load-experiment.js";
+import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { NonFiniteLossError } from "../errors.js";
@@ -48,9 +50,11 @@ export async function runOne(
   recordEarlyFailures = false,
 ): Promise<RunOutcome> {
   if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  // An earlier attempt of this very config that left a resume checkpoint continues from it.
+  const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));
   let release: (() => void) | null = null;
   const prepareRunDir = () => {
-    release ??= startRunDir(place.runDir, place.meta);
+    release ??= startRunDir(place.runDir, place.meta, resume);
   };
   try {
     const summary = await runExperiment(exp.spec, {
@@ -60,6 +64,8 @@ export async function runOne(
       runId: place.runId,
       progress,
       prepareRunDir,
+      resume,
+      configHash: place.meta.config_hash,
     });
     return { skipped: false, summary };
   } catch (err) {

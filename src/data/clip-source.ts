@@ -25,10 +25,10 @@ export class ClipSource implements DataSource {
     return this.producer.description;
   }
 
-  trainBatches(batchSize: number): AsyncIterator<ClipBatch> {
+  trainBatches(batchSize: number, startBatch = 0): AsyncIterator<ClipBatch> {
     checkBatchSize(batchSize);
     const loader = new Prefetcher(
-      (k) => this.batch("train", k * batchSize, batchSize, (i) => this.producer.trainClip(i)),
+      (k) => this.batch("train", (startBatch + k) * batchSize, batchSize, (i) => this.producer.trainClip(i)),
       this.prefetchDepth,
     );
     this.trainLoaders.push(loader);

@@ -17,9 +17,10 @@ export interface DataSource {
   readonly clipShape: [number, number, number, number];
   /**
    * Training batches, endless, deterministic from the experiment seed. The loader may prepare
-   * the next batch while the caller trains on the current one.
+   * the next batch while the caller trains on the current one. Batch k depends only on the seed
+   * and k, so a resumed run starts at `startBatch` and sees the batches it would have seen.
    */
-  trainBatches(batchSize: number): AsyncIterator<ClipBatch>;
+  trainBatches(batchSize: number, startBatch?: number): AsyncIterator<ClipBatch>;
   /** The fixed evaluation set (disjoint from training where the source allows), in batches. */
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch>;
   close(): Promise<void>;

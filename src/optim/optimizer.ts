@@ -14,6 +14,32 @@ import type { Weights } from "../model/model.js";
 export interface Optimizer {
   /** Updates `weights` in place from `grads` (same names, same lengths) with learning rate `lr`. */
   step(weights: Weights, grads: Map<string, Float32Array>, lr: number): void;
+  /**
+   * The per-parameter state as named float32 tensors, "{param}/{slot}" with PyTorch's slot names
+   * (momentum_buffer; exp_avg, exp_avg_sq, step), for resumable checkpoints.
+   */
+  exportState(): Map<string, Float32Array>;
+  /** Restores what exportState returned (copies the arrays). */
+  importState(state: Map<string, Float32Array>): void;
+}
+
+/** Splits "{param}/{slot}" state names; the parameter name itself never contains "/". */
+function slotsByParam(state: Map<string, Float32Array>): Map<string, Map<string, Float32Array>> {
+  const out = new Map<string, Map<string, Float32Array>>();
+  for (const [key, value] of state) {
+    const cut = key.lastIndexOf("/");
+    if (cut < 0) throw new Error(`BUG: optimizer state entry "${key}" is not "{param}/{slot}"`);
+    const param = key.slice(0, cut);
+    if (!out.has(param)) out.set(param, new Map());
+    out.get(param)!.set(key.slice(cut + 1), value);
+  }
+  return out;
+}
+
+function slot(slots: Map<string, Float32Array>, param: string, name: string): Float32Array {
+  const v = slots.get(name);
+  if (!v) throw new Error(`BUG: optimizer state of "${param}" has no ${name}`);
+  return Float32Array.from(v);
 }
 
 export function createOptimizer(spec: OptimizerSpec): Optimizer {
@@ -60,6 +86,15 @@ export class Sgd implements Optimizer {
       }
     }
   }
+
+  exportState(): Map<string, Float32Array> {
+    return new Map([...this.buffers].map(([name, buf]) => [`${name}/momentum_buffer`, Float32Array.from(buf)]));
+  }
+
+  importState(state: Map<string, Float32Array>): void {
+    this.buffers.clear();
+    for (const [param, slots] of slotsByParam(state)) this.buffers.set(param, slot(slots, param, "momentum_buffer"));
+  }
 }
 
 /**
@@ -91,6 +126,23 @@ export class Adam implements Optimizer {
         v[i] = this.beta2 * v[i]! + (1 - this.beta2) * gi * gi;
         p[i] = p[i]! - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / correction2Sqrt + this.eps);
       }
+    }
+  }
+
+  exportState(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, st] of this.state) {
+      out.set(`${name}/exp_avg`, Float32Array.from(st.m));
+      out.set(`${name}/exp_avg_sq`, Float32Array.from(st.v));
+      out.set(`${name}/step`, Float32Array.of(st.step)); // exact below 2^24 steps
+    }
+    return out;
+  }
+
+  importState(state: Map<string, Float32Array>): void {
+    this.state.clear();
+    for (const [param, slots] of slotsByParam(state)) {
+      this.state.set(param, { step: slot(slots, param, "step")[0]!, m: slot(slots, param, "exp_avg"), v: slot(slots, param, "exp_avg_sq") });
     }
   }
 }

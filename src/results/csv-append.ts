@@ -4,7 +4,8 @@
  * (csv-writer's appending writer does the same per call but is asynchronous; metrics rows are
  * written from the training loop where a synchronous, ordered append is simpler.)
  */
-import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "./atomic-write.js";
 import { dirname } from "node:path";
 
 export function csvCell(v: string | number | boolean | null | undefined): string {
@@ -26,4 +27,15 @@ export class CsvAppender {
   append(row: Record<string, string | number | boolean | null | undefined>): void {
     appendFileSync(this.path, this.columns.map((c) => csvCell(row[c])).join(",") + "\n");
   }
+}
+
+/**
+ * Keeps the header and the rows whose first cell (a step number) is at most `lastStep`, written
+ * atomically: a resumed run drops the rows logged after its checkpoint and logs them again.
+ */
+export function truncateCsvAfterStep(path: string, lastStep: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0);
+  const kept = lines.slice(0, 1).concat(lines.slice(1).filter((l) => Number(l.split(",")[0]) <= lastStep));
+  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
 }

@@ -64,17 +64,17 @@ export function checkRunDirUsable(runDir: string): void {
 }
 
 /**
- * Takes the run's lock, clears what an earlier attempt left and writes run-meta.json. Refuses a
- * non-empty directory that is not a run directory (output.dir pointing at something else).
- * Returns the function that releases the lock.
+ * Takes the run's lock, clears what an earlier attempt left (unless `keep`: a run resuming from
+ * its checkpoint keeps its files) and writes run-meta.json. Refuses a non-empty directory that is
+ * not a run directory (output.dir pointing at something else). Returns the lock's release.
  */
-export function startRunDir(runDir: string, meta: RunMeta): () => void {
+export function startRunDir(runDir: string, meta: RunMeta, keep = false): () => void {
   checkRunDirUsable(runDir);
   mkdirSync(join(runDir, ".."), { recursive: true });
   const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS);
   if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
   try {
-    if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+    if (existsSync(runDir) && !keep) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
     writeJsonAtomic(join(runDir, RUN_META_FILE), meta);
     return release;

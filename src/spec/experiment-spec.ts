@@ -50,6 +50,11 @@ export const TrainSpec = z.strictObject({
   optimizer: OptimizerSpec.default({ kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false, weight_decay: 0 }),
   schedule: ScheduleSpec.default({ kind: "constant", warmup_steps: 0 }),
   init_checkpoint: z.string().min(1).nullable().default(null),
+  /**
+   * Write resume.safetensors (weights + optimizer state) every N updates, and on Ctrl-C; running
+   * the same config again resumes from it. 0: only on Ctrl-C.
+   */
+  checkpoint_every: z.number().int().min(0).default(250),
 });
 
 export const RuntimeSpec = z.strictObject({

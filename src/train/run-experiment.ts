@@ -1,10 +1,11 @@
 /**
- * One experiment run from a validated spec to files on disk: load the model and data, initialise
- * or load weights, pick an executor, train for `train.steps` updates with the chosen method,
- * evaluate, and write config.yaml, metrics.csv, eval.csv, summary.json and final.safetensors
- * (each whole-file write is atomic; CSVs are appended row by row).
+ * One experiment run from a validated spec to files on disk. Set-up first (model, weights, data,
+ * graphs, sessions, executor: everything that can fail on bad input, before anything is written),
+ * then the training loop, which writes config.yaml, metrics.csv, eval.csv, a resume checkpoint
+ * every `train.checkpoint_every` updates, and at the end final.safetensors and summary.json.
+ * Whole-file writes are atomic; CSVs are appended row by row.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { createDataSource } from "../data/create-source.js";
@@ -14,18 +15,20 @@ import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
-import { createOptimizer } from "../optim/optimizer.js";
+import { createOptimizer, type Optimizer } from "../optim/optimizer.js";
 import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
-import { CsvAppender } from "../results/csv-append.js";
+import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
+import { readCsv } from "../results/csv-read.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
-import { createExecutor } from "./create-executor.js";
+import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { blockCosines } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
 import type { BatchResult } from "./executor.js";
-import { newRunSummary, type EvalMetrics, type RunContext, type RunStatus, type RunSummary, type StepMetrics } from "./run-types.js";
+import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
+import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -60,70 +63,143 @@ export function metricColumns(model: Model, stages: number, diagnostics: boolean
   return cols;
 }
 
-export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Promise<RunSummary> {
-  const { baseDir, runDir, progress } = ctx;
+/** Everything a run needs in memory; built before anything is written. */
+interface RunSetup {
+  model: Model;
+  weights: Weights;
+  data: DataSource;
+  mainRunner: BlockRunner;
+  executor: ExecutorChoice;
+}
+
+async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
+  const { baseDir } = ctx;
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
   const provider: ProviderOptions = { provider: spec.runtime.provider, deviceId: spec.runtime.device_id, threads: spec.runtime.threads };
-  const method = spec.train.method;
-  const started = performance.now();
-  const elapsed = () => (performance.now() - started) / 1000;
-
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
-  const data: DataSource = await createDataSource(spec.data, {
+  const data = await createDataSource(spec.data, {
     input: model.input,
     classes: model.classes,
     seed: spec.seed,
     baseDir,
     cacheDir: join(baseDir, ".cache", "sideways"),
   });
+  const release: (() => Promise<void>)[] = [() => data.close()];
+  try {
+    const graphs = buildAllBlockGraphs(model);
+    const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
+    release.push(() => mainRunner.release());
+    const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime.workers, provider, spec.train.batch_size);
+    return { model, weights, data, mainRunner, executor };
+  } catch (err) {
+    for (const r of release.reverse()) await r();
+    throw err;
+  }
+}
 
-  const graphs = buildAllBlockGraphs(model);
-  const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
-  const summary: RunSummary = newRunSummary(ctx.runId, method);
+async function closeRun(setup: RunSetup): Promise<void> {
+  await setup.executor.executor.close();
+  await setup.mainRunner.release();
+  await setup.data.close();
+}
+
+/** The resume checkpoint of this run directory, if there is one written for this config. */
+function findResumeState(ctx: RunContext, model: Model): ResumeState | null {
+  const path = join(ctx.runDir, RESUME_FILE);
+  if (!ctx.resume || !existsSync(path)) return null;
+  const state = readResumeCheckpoint(path, model);
+  return state.configHash === (ctx.configHash ?? "") ? state : null;
+}
+
+export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Promise<RunSummary> {
+  const setup = await setUpRun(spec, ctx);
+  try {
+    return await train(spec, ctx, setup);
+  } finally {
+    await closeRun(setup);
+  }
+}
+
+async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Promise<RunSummary> {
+  const { runDir, progress } = ctx;
+  const { model, weights, data, mainRunner } = setup;
+  const { executor, stages } = setup.executor;
+  const method = spec.train.method;
+  const totalSteps = spec.train.steps;
+  const started = performance.now();
+  const summary = newRunSummary(ctx.runId, method);
+
+  ctx.prepareRunDir?.();
+  mkdirSync(runDir, { recursive: true });
+  const optimizer: Optimizer = createOptimizer(spec.train.optimizer);
+  const resumed = findResumeState(ctx, model);
+  let trainFrames = 0;
+  let trainSeconds = 0;
+  let priorWall = 0;
+  if (resumed) {
+    for (const [name, w] of resumed.weights) weights.set(name, w);
+    optimizer.importState(resumed.optimizer);
+    ({ trainFrames, trainSeconds } = resumed);
+    priorWall = resumed.wallSeconds;
+    summary.steps_done = resumed.step;
+    // Rows logged after the checkpoint are logged again by this attempt.
+    truncateCsvAfterStep(join(runDir, "metrics.csv"), resumed.step);
+    truncateCsvAfterStep(join(runDir, "eval.csv"), resumed.step);
+    if (existsSync(join(runDir, "eval.csv"))) {
+      for (const row of readCsv(join(runDir, "eval.csv")).rows) {
+        summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, Number(row.eval_clip_top1));
+      }
+    }
+    progress.log(`resuming from step ${resumed.step} (${RESUME_FILE})`);
+  }
+  const wall = () => priorWall + (performance.now() - started) / 1000;
+  writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
+  const diagEvery = spec.diagnostics.every;
+  const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips"]);
+
+  const saveResume = (step: number) =>
+    writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
+      step,
+      weights,
+      optimizer: optimizer.exportState(),
+      trainFrames,
+      trainSeconds,
+      wallSeconds: wall(),
+      configHash: ctx.configHash ?? "",
+    });
+
+  const runEval = async (step: number) => {
+    const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
+    const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
+    evalCsv.append({ ...m });
+    progress.evalDone(m);
+    summary.final_eval_loss = r.loss;
+    summary.final_eval_clip_top1 = r.clipTop1;
+    summary.final_eval_frame_top1 = r.frameTop1;
+    summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
+  };
+
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
-    progress.log("interrupt: stopping after this step (press Ctrl-C again to abort)");
+    progress.log("interrupt: stopping after this step and saving a resume checkpoint (Ctrl-C again aborts)");
     process.removeListener("SIGINT", onSigint);
   };
   process.on("SIGINT", onSigint);
 
-  let executorChoice: Awaited<ReturnType<typeof createExecutor>> | null = null;
   try {
-    executorChoice = await createExecutor(model, graphs, mainRunner, weights, spec.runtime.workers, provider, spec.train.batch_size);
-    const { executor, stages } = executorChoice;
-    ctx.prepareRunDir?.();
-    mkdirSync(runDir, { recursive: true });
-    writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
-    const diagEvery = spec.diagnostics.every;
-    const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
-    const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips"]);
-    const optimizer = createOptimizer(spec.train.optimizer);
-    const totalSteps = spec.train.steps;
     progress.runStarted({
       runId: ctx.runId,
       totalSteps,
       method,
       description: `${method} on ${model.name} (${model.blocks.length} blocks, ${stages.length} stage(s)), data ${data.description}`,
     });
-
-    const runEval = async (step: number) => {
-      const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
-      const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
-      evalCsv.append({ ...m });
-      progress.evalDone(m);
-      summary.final_eval_loss = r.loss;
-      summary.final_eval_clip_top1 = r.clipTop1;
-      summary.final_eval_frame_top1 = r.frameTop1;
-      summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
-    };
-
-    const batches = data.trainBatches(spec.train.batch_size);
-    let trainFrames = 0;
-    let trainSeconds = 0;
-    for (let step = 1; step <= totalSteps && !interrupted; step++) {
+    const firstStep = summary.steps_done + 1;
+    const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
+    for (let step = firstStep; step <= totalSteps && !interrupted; step++) {
       const t0 = performance.now();
       const next = await batches.next();
       if (next.done) throw new Error("BUG: training batches ended");
@@ -155,7 +231,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
         total_steps: totalSteps,
         train_loss: mean(result.losses),
         lr,
-        wall_s: elapsed(),
+        wall_s: wall(),
         step_s: stepSeconds,
         frames_per_s: frames / stepSeconds,
         data_wait_s: dataWait,
@@ -165,30 +241,25 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
       summary.steps_done = step;
       summary.final_train_loss = row.train_loss;
       if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
+      const every = spec.train.checkpoint_every;
+      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted) saveResume(step);
     }
     summary.status = interrupted ? "interrupted" : "completed";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
-    writeCheckpoint(join(runDir, interrupted ? "last.safetensors" : "final.safetensors"), model, weights, {
-      run_id: ctx.runId,
-      steps: String(summary.steps_done),
-      method,
-    });
+    if (!interrupted) {
+      writeCheckpoint(join(runDir, "final.safetensors"), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
+      rmSync(join(runDir, RESUME_FILE), { force: true });
+    }
     return summary;
   } catch (err) {
-    const status: RunStatus = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
-    summary.status = status;
+    summary.status = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
     summary.message = err instanceof Error ? err.message : String(err);
     throw err;
   } finally {
     process.removeListener("SIGINT", onSigint);
-    summary.wall_s = elapsed();
-    // The summary is the run's completion record: written last, and only once the run dir exists.
-    if (executorChoice) {
-      writeJsonAtomic(join(runDir, "summary.json"), summary);
-      progress.runEnded(summary);
-      await executorChoice.executor.close();
-    }
-    await mainRunner.release();
-    await data.close();
+    summary.wall_s = wall();
+    // The summary is the run's completion record: written last.
+    writeJsonAtomic(join(runDir, "summary.json"), summary);
+    progress.runEnded(summary);
   }
 }

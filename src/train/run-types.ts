@@ -62,6 +62,10 @@ export interface RunContext {
    * run directory here. Everything that can fail on bad input has been checked by then.
    */
   prepareRunDir?: () => void;
+  /** Continue from runDir/resume.safetensors when it exists and was written for `configHash`. */
+  resume?: boolean;
+  /** Identifies the resolved config; stored in resume checkpoints. */
+  configHash?: string;
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */

@@ -1,0 +1,72 @@
+/**
+ * The checkpoint a run resumes from: weights, optimizer state and progress counters in ONE
+ * safetensors file (written atomically, so weights and optimizer state always belong to the same
+ * step). Weights keep their PyTorch names; optimizer state is stored as "optimizer/{param}/{slot}".
+ */
+import { readFileSync } from "node:fs";
+import { RunError } from "../errors.js";
+import type { Model, Weights } from "../model/model.js";
+import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "../model/safetensors.js";
+import { writeFileAtomic } from "../results/atomic-write.js";
+
+export const RESUME_FILE = "resume.safetensors";
+const FORMAT = "sideways-resume-1";
+const OPTIMIZER_PREFIX = "optimizer/";
+
+export interface ResumeState {
+  /** Optimizer updates done. */
+  step: number;
+  weights: Weights;
+  optimizer: Map<string, Float32Array>;
+  /** Training frames and seconds so far (for frames/s over the whole run). */
+  trainFrames: number;
+  trainSeconds: number;
+  /** Wall seconds of the earlier attempts. */
+  wallSeconds: number;
+  /** The config hash of the run that wrote it: a changed config never resumes from it. */
+  configHash: string;
+}
+
+export function writeResumeCheckpoint(path: string, model: Model, state: ResumeState): void {
+  const tensors = new Map<string, RawTensor>();
+  for (const p of model.params) tensors.set(p.name, float32Tensor(p.shape, state.weights.get(p.name)!));
+  for (const [name, value] of state.optimizer) tensors.set(OPTIMIZER_PREFIX + name, float32Tensor([value.length], value));
+  const metadata = {
+    format: FORMAT,
+    step: String(state.step),
+    train_frames: String(state.trainFrames),
+    train_seconds: String(state.trainSeconds),
+    wall_seconds: String(state.wallSeconds),
+    config_hash: state.configHash,
+  };
+  writeFileAtomic(path, serializeSafetensors({ tensors, metadata }));
+}
+
+export function readResumeCheckpoint(path: string, model: Model): ResumeState {
+  const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(path)), path);
+  if (metadata?.format !== FORMAT) throw new RunError(`${path} is not a sideways resume checkpoint (format ${metadata?.format ?? "missing"})`);
+  const weights: Weights = new Map();
+  for (const p of model.params) {
+    const t = tensors.get(p.name);
+    if (!t || t.shape.join(",") !== p.shape.join(",")) throw new RunError(`${path}: no tensor ${p.name} of shape [${p.shape}] for model ${model.name}`);
+    weights.set(p.name, toFloat32(p.name, t, path));
+  }
+  const optimizer = new Map<string, Float32Array>();
+  for (const [name, t] of tensors) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) optimizer.set(name.slice(OPTIMIZER_PREFIX.length), toFloat32(name, t, path));
+  }
+  const num = (key: string) => {
+    const v = Number(metadata[key]);
+    if (!Number.isFinite(v)) throw new RunError(`${path}: metadata ${key} is ${metadata[key]}, expected a number`);
+    return v;
+  };
+  return {
+    step: num("step"),
+    weights,
+    optimizer,
+    trainFrames: num("train_frames"),
+    trainSeconds: num("train_seconds"),
+    wallSeconds: num("wall_seconds"),
+    configHash: metadata.config_hash ?? "",
+  };
+}

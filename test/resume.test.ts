@@ -1,0 +1,100 @@
+/**
+ * Resumable runs: a run killed (SIGKILL) or interrupted (SIGINT) after a resume checkpoint, then
+ * started again with the same config, ends with weights bit-identical to an uninterrupted run and
+ * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
+ * must survive the checkpoint for that to hold.
+ */
+import { expect } from "chai";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+const STEPS = 120;
+
+function writeExperiment(dir: string): string {
+  const file = join(dir, "exp.yaml");
+  writeFileSync(
+    file,
+    stringify({
+      name: "resume",
+      model: {
+        name: "resume-cnn",
+        input: { channels: 1, height: 24, width: 24 },
+        classes: 4,
+        layers: [
+          { type: "conv2d", out_channels: 8, kernel: 3, padding: 1 },
+          { type: "relu" },
+          { type: "conv2d", out_channels: 8, kernel: 3, stride: 2, padding: 1 },
+          { type: "relu" },
+          { type: "global_avg_pool" },
+          { type: "linear", out_features: 4 },
+        ],
+      },
+      data: { kind: "shapes", clip_length: 6 },
+      train: { method: "sideways", batch_size: 8, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
+      eval: { every: 40, clips: 8 },
+      output: { dir: "run" },
+    }),
+  );
+  return file;
+}
+
+function runToEnd(dir: string): void {
+  const r = spawnSync(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+  expect(r.status, r.stderr).to.equal(0);
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((res) => child.on("exit", (code) => res(code)));
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function stepsLogged(dir: string): number[] {
+  return readFileSync(join(dir, "run", "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+}
+
+describe("resumable runs (CLI, child processes)", function () {
+  this.timeout(120_000);
+  let reference: Buffer;
+
+  before(() => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-ref-"));
+    writeExperiment(dir);
+    runToEnd(dir);
+    reference = readFileSync(join(dir, "run", "final.safetensors"));
+    expect(existsSync(join(dir, "run", "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
+  });
+
+  for (const signal of ["SIGKILL", "SIGINT"] as const) {
+    it(`${signal} after a checkpoint, then run again: bit-identical final weights, one metrics row per step`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `sideways-resume-${signal}-`));
+      writeExperiment(dir);
+      const child = spawn(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: dir, stdio: "ignore" });
+      const code = exited(child);
+      await waitFor(() => existsSync(join(dir, "run", "resume.safetensors")), "the first resume checkpoint");
+      child.kill(signal);
+      await code;
+      const summaryPath = join(dir, "run", "summary.json");
+      const status = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, "utf8")).status : "none";
+      // The interruption must have happened mid-run for this test to mean anything.
+      expect(status).to.equal(signal === "SIGINT" ? "interrupted" : "none");
+      expect(stepsLogged(dir).length).to.be.lessThan(STEPS);
+
+      runToEnd(dir);
+      expect(JSON.parse(readFileSync(summaryPath, "utf8")).status).to.equal("completed");
+      expect(readFileSync(join(dir, "run", "final.safetensors")).equals(reference)).to.equal(true);
+      expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+    });
+  }
+});
