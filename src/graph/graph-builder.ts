@@ -196,6 +196,13 @@ export class GraphBuilder {
     return { nodes: kept.reverse(), initializers: this.initializers.filter((t) => needed.has(t.name as string)) };
   }
 
+  /** Names of the graph inputs some kept node (or an output) reads. */
+  liveInputs(): string[] {
+    const read = new Set<string>(this.outputs.map((o) => o.name as string));
+    for (const n of this.live().nodes) for (const v of n.input ?? []) read.add(v);
+    return this.inputs.map((i) => i.name as string).filter((name) => read.has(name));
+  }
+
   toModel(): onnx.ModelProto {
     const { nodes, initializers } = this.live();
     return onnx.ModelProto.create({

@@ -5,6 +5,11 @@
  * k is the 0-based block index; params are graph inputs named as PyTorch names them
  * ("0.weight"), since they change every step. The backward graph recomputes the block's forward
  * from its input: no activation is kept between the two graphs.
+ *
+ * For BP, where a block's forward and backward see the same input in the same step, a second pair
+ * keeps activations instead (buildSavedBlockGraphs): the forward also outputs the layer outputs the
+ * VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as inputs, so
+ * only what no saved value provides (e.g. max-pool indices) is recomputed.
  */
 import { GraphBuilder } from "../graph/graph-builder.js";
 import type { Block, Model, ParamInfo } from "../model/model.js";
@@ -43,29 +48,80 @@ interface Recomputed {
   result: ForwardResult;
 }
 
-/** Adds the block's inputs and layers; returns each layer's input and forward result. */
-function addForward(g: GraphBuilder, block: Block, training: boolean): Recomputed[] {
+/** Name of a saved layer output of block k: the block output keeps its own name b{k}.y. */
+export function savedValueName(block: Block, layerIndex: number): string {
+  const last = block.layers[block.layers.length - 1].index;
+  return layerIndex === last ? blockValueNames(block.index).y : `b${block.index}.s${layerIndex}`;
+}
+
+/**
+ * Adds the block's inputs and layers; returns each layer's input and forward result. Layers in
+ * `fed` take their output from a graph input (a saved value) instead of their forward op, which
+ * is then dropped from the graph unless something else (e.g. max-pool indices) needs it.
+ */
+function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set()): Recomputed[] {
   let x = g.input(blockValueNames(block.index).x, block.inShape);
   for (const p of block.params) g.inputFixed(p.name, p.shape);
+  const fedInputs = new Map([...fed].map((i) => [i, g.input(savedValueName(block, i), block.layers.find((l) => l.index === i)!.outShape)]));
   return block.layers.map((layer) => {
     const result = layerDef(layer.spec).forward(g, layer, x, paramsOfLayer(block.params, layer.index), training);
-    const step = { layer, x, result };
-    x = result.y;
+    const y = fedInputs.get(layer.index) ?? result.y;
+    const step = { layer, x, result: { ...result, y } };
+    x = y;
     return step;
   });
+}
+
+/** Each built forward graph's layer output values, by layer index (for the saved outputs). */
+const forwardValues = new WeakMap<GraphBuilder, Map<number, string>>();
+
+function forwardValueOf(g: GraphBuilder, layerIndex: number): string {
+  const v = forwardValues.get(g)?.get(layerIndex);
+  if (v === undefined) throw new Error(`BUG: no forward value for layer ${layerIndex} in ${g.name}`);
+  return v;
 }
 
 function buildForward(model: Model, block: Block): GraphBuilder {
   const g = new GraphBuilder(`${model.name}.block${block.index}.forward`);
   const steps = addForward(g, block, false);
+  forwardValues.set(g, new Map(steps.map((s) => [s.layer.index, s.result.y])));
   g.output(steps[steps.length - 1].result.y, block.outShape, blockValueNames(block.index).y);
   return g;
 }
 
-function buildBackward(model: Model, block: Block, inputGrad: boolean): GraphBuilder {
+export interface SavedBlockGraphs {
+  /** (b{k}.x, params) -> b{k}.y and the saved intermediate layer outputs. */
+  forward: Uint8Array;
+  /** (b{k}.x, params, saved values, b{k}.dy) -> (b{k}.dx, d{param}). */
+  backward: Uint8Array;
+  /** Names of the saved values the backward reads, the block output b{k}.y included if read. */
+  saved: string[];
+}
+
+/** The activation-keeping graph pair of a block (for BP); gradients equal buildBlockGraphs'. */
+export function buildSavedBlockGraphs(model: Model, block: Block, opts: BlockGraphOptions = {}): SavedBlockGraphs {
+  if (model.blocks[block.index] !== block) throw new Error(`BUG: block ${block.index} is not a block of model ${model.name}`);
+  const inputGrad = opts.inputGrad ?? true;
+  // Offer every layer output; keep those the pruned backward graph still reads.
+  const offered = buildBackward(model, block, inputGrad, new Set(block.layers.map((l) => l.index)));
+  const read = new Set(offered.liveInputs());
+  const fed = new Set(block.layers.filter((l) => read.has(savedValueName(block, l.index))).map((l) => l.index));
+  const forward = buildForward(model, block);
+  for (const layer of block.layers) {
+    const name = savedValueName(block, layer.index);
+    if (fed.has(layer.index) && name !== blockValueNames(block.index).y) forward.output(forwardValueOf(forward, layer.index), layer.outShape, name);
+  }
+  return {
+    forward: forward.toBytes(),
+    backward: buildBackward(model, block, inputGrad, fed).toBytes(),
+    saved: [...fed].map((i) => savedValueName(block, i)),
+  };
+}
+
+function buildBackward(model: Model, block: Block, inputGrad: boolean, fed: ReadonlySet<number> = new Set()): GraphBuilder {
   const names = blockValueNames(block.index);
   const g = new GraphBuilder(`${model.name}.block${block.index}.backward`);
-  const steps = addForward(g, block, true);
+  const steps = addForward(g, block, true, fed);
   let dy = g.input(names.dy, block.outShape);
   // A layer's input gradient is needed if it is the block's (when asked) or a layer below
   // needs its output gradient: that layer has parameters or itself needs its input gradient.

@@ -1,10 +1,11 @@
 /**
  * Runs the forward and backward graphs of a contiguous range of blocks. One GraphSession per
- * graph, created once per run (per worker, in the depth-parallel executor) and reused.
+ * graph, created once per run (per worker, in the depth-parallel executor) and reused; the
+ * activation-keeping pair that BP uses (forwardSaving, backwardFromSaved) on first use.
  * It also accounts for the time spent inside onnxruntime, for stage-utilisation figures.
  */
 import { isMainThread } from "node:worker_threads";
-import { buildBlockGraphs } from "../layers/block-graphs.js";
+import { buildBlockGraphs, buildSavedBlockGraphs, type SavedBlockGraphs } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type Feeds } from "../runtime/session.js";
@@ -13,11 +14,22 @@ import type { Tensor } from "../tensor.js";
 export interface BlockGraphBytes {
   forward: Uint8Array;
   backward: Uint8Array;
+  /** The activation-keeping pair (BP); without it forwardSaving/backwardFromSaved use the pair above. */
+  saved?: SavedBlockGraphs;
 }
 
-/** Builds every block's graph pair once; block 0 gets no input-gradient output (nobody uses it). */
+/** Builds every block's graphs once; block 0 gets no input-gradient output (nobody uses it). */
 export function buildAllBlockGraphs(model: Model): BlockGraphBytes[] {
-  return model.blocks.map((b) => buildBlockGraphs(model, b, { inputGrad: b.index > 0 }));
+  return model.blocks.map((b) => ({
+    ...buildBlockGraphs(model, b, { inputGrad: b.index > 0 }),
+    saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0 }),
+  }));
+}
+
+/** A block output with the activations its saved backward graph reads (by graph value name). */
+export interface SavedForward {
+  y: Tensor;
+  saved: Map<string, Tensor>;
 }
 
 export interface BackwardResult {
@@ -42,13 +54,20 @@ interface BlockSessions {
   block: Block;
   forward: GraphSession;
   backward: GraphSession | null;
+  savedGraphs: SavedBlockGraphs | null;
+  /** Created on first use, so runs that never call them (Sideways, evaluation) do not pay. */
+  savedForward: GraphSession | null;
+  savedBackward: GraphSession | null;
 }
 
 export class BlockRunner {
   /** Seconds spent inside onnxruntime since the last resetBusy(). */
   busySeconds = 0;
 
-  private constructor(private readonly sessions: Map<number, BlockSessions>) {}
+  private constructor(
+    private readonly sessions: Map<number, BlockSessions>,
+    private readonly opts: ProviderOptions,
+  ) {}
 
   static async create(
     model: Model,
@@ -62,9 +81,10 @@ export class BlockRunner {
       const block = model.blocks[k];
       const forward = await GraphSession.create(graphs[k].forward, `block ${k} forward`, opts);
       const backward = withBackward ? await GraphSession.create(graphs[k].backward, `block ${k} backward`, opts) : null;
-      sessions.set(k, { block, forward, backward });
+      const savedGraphs = withBackward ? (graphs[k].saved ?? null) : null;
+      sessions.set(k, { block, forward, backward, savedGraphs, savedForward: null, savedBackward: null });
     }
-    return new BlockRunner(sessions);
+    return new BlockRunner(sessions, opts);
   }
 
   private get(k: number): BlockSessions {
@@ -95,14 +115,51 @@ export class BlockRunner {
 
   async backward(k: number, x: Tensor, dy: Tensor, weights: Weights): Promise<BackwardResult> {
     const s = this.get(k);
+    this.failpointCheck(k);
+    if (!s.backward) throw new Error(`BUG: block ${k} runner was created without backward graphs`);
+    return this.runBackward(s, s.backward, this.feeds(s.block, x, weights), dy);
+  }
+
+  /** The block forward, also returning the activations backwardFromSaved needs (BP). */
+  async forwardSaving(k: number, x: Tensor, weights: Weights): Promise<SavedForward> {
+    const s = this.get(k);
+    if (!s.savedGraphs) return { y: await this.forward(k, x, weights), saved: new Map() };
+    // A forward that saves nothing beyond its output is the plain forward graph: reuse its session.
+    const extra = s.savedGraphs.saved.some((name) => name !== `b${k}.y`);
+    if (extra && !s.savedForward) s.savedForward = await GraphSession.create(s.savedGraphs.forward, `block ${k} forward (saving)`, this.opts);
+    const t0 = performance.now();
+    const out = await (extra ? s.savedForward! : s.forward).run(this.feeds(s.block, x, weights));
+    this.busySeconds += (performance.now() - t0) / 1000;
+    const y = out[`b${k}.y`];
+    return { y, saved: new Map(s.savedGraphs.saved.map((name) => [name, out[name]])) };
+  }
+
+  /** The block backward from forwardSaving's activations (same gradients as backward()). */
+  async backwardFromSaved(k: number, x: Tensor, fwd: SavedForward, dy: Tensor, weights: Weights): Promise<BackwardResult> {
+    const s = this.get(k);
+    if (!s.savedGraphs) return this.backward(k, x, dy, weights);
+    this.failpointCheck(k);
+    if (!s.savedBackward) s.savedBackward = await GraphSession.create(s.savedGraphs.backward, `block ${k} backward (saved)`, this.opts);
+    const feeds = this.feeds(s.block, x, weights);
+    for (const name of s.savedGraphs.saved) {
+      const t = fwd.saved.get(name);
+      if (!t) throw new Error(`BUG: block ${k} backward needs saved ${name}, which forwardSaving did not return`);
+      feeds[name] = t;
+    }
+    return this.runBackward(s, s.savedBackward, feeds, dy);
+  }
+
+  private failpointCheck(k: number): void {
     if (failpoint && failpoint.block === k && ++this.backwardCalls === failpoint.call) {
       throw new Error(`injected failure (SIDEWAYS_FAILPOINT) in block ${k} backward, call ${failpoint.call}`);
     }
-    if (!s.backward) throw new Error(`BUG: block ${k} runner was created without backward graphs`);
-    const feeds = this.feeds(s.block, x, weights);
+  }
+
+  private async runBackward(s: BlockSessions, session: GraphSession, feeds: Feeds, dy: Tensor): Promise<BackwardResult> {
+    const k = s.block.index;
     feeds[`b${k}.dy`] = dy;
     const t0 = performance.now();
-    const out = await s.backward.run(feeds);
+    const out = await session.run(feeds);
     this.busySeconds += (performance.now() - t0) / 1000;
     const dParams = new Map<string, Tensor>();
     for (const p of s.block.params) dParams.set(p.name, out[`d${p.name}`]);
@@ -113,6 +170,8 @@ export class BlockRunner {
     for (const s of this.sessions.values()) {
       await s.forward.release();
       await s.backward?.release();
+      await s.savedForward?.release();
+      await s.savedBackward?.release();
     }
   }
 }

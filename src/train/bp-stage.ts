@@ -16,6 +16,7 @@
  */
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Tensor } from "../tensor.js";
+import type { SavedForward } from "./block-runner.js";
 import {
   accumulate,
   clipFrame,
@@ -99,11 +100,15 @@ async function stagePass(
   let x = first ?? (await links.below!.recv()).act;
   if (!x) throw new Error(`BUG: BP stage for blocks ${spec.blocks} got no activation at tick ${tick}`);
 
+  // Forward and backward see the same input in BP: keep the activations instead of recomputing.
   const inputs: Tensor[] = [];
+  const forwards: SavedForward[] = [];
   for (const k of spec.blocks) {
     inputs.push(x.tensor);
     if (batch.trace) result.trace.push({ tick, block: k, kind: "forward", inputFrame: x.frame });
-    x = { tensor: await runner.forward(k, x.tensor, weights), frame: x.frame };
+    const fwd = await runner.forwardSaving(k, x.tensor, weights);
+    forwards.push(fwd);
+    x = { tensor: fwd.y, frame: x.frame };
   }
 
   let g: Tagged | null;
@@ -111,14 +116,16 @@ async function stagePass(
     g = { tensor: head(x.tensor), frame: x.frame };
     if (batch.trace) result.trace.push({ tick, block: top, kind: "loss", inputFrame: x.frame });
   } else {
-    links.above!.send({ tick, act: x });
+    // Sending may transfer (detach) the tensor's buffer: send a copy if the backward still reads it.
+    const kept = [...forwards[forwards.length - 1].saved.values()].includes(x.tensor);
+    links.above!.send({ tick, act: kept ? { tensor: { data: x.tensor.data.slice(), dims: x.tensor.dims }, frame: x.frame } : x });
     g = (await links.above!.recv()).grad;
   }
   if (!g) throw new Error(`BUG: BP stage for blocks ${spec.blocks} got no gradient at tick ${tick}`);
 
   for (let i = spec.blocks.length - 1; i >= 0; i--) {
     const k = spec.blocks[i];
-    const { dx, dParams } = await runner.backward(k, inputs[i], g.tensor, weights);
+    const { dx, dParams } = await runner.backwardFromSaved(k, inputs[i], forwards[i], g.tensor, weights);
     accumulate(result, k, dParams);
     if (batch.trace) result.trace.push({ tick, block: k, kind: "backward", inputFrame: g.frame, gradFrame: g.frame });
     if (k > 0) g = { tensor: dx!, frame: g.frame };
