@@ -2,8 +2,8 @@
  * `sideways bench --peer torch`: our BP step (SequentialExecutor.runBatch("bp") + plain SGD)
  * against PyTorch's (bench/torch_peer.py) on the same model file, init checkpoint and clips, in
  * one run. Steps are interleaved one by one: the peer stays alive as a server (--serve) and the
- * two sides alternate single steps, the side going first alternating by round, so both see the
- * same machine load. Before anything is timed, both run `checkSteps` SGD steps from the init
+ * two sides alternate single steps (thread count by thread count), the side going first
+ * alternating by round, so both see the same machine load. Before anything is timed, both run `checkSteps` SGD steps from the init
  * weights at every thread count and their losses and updated weights are compared: a difference
  * over 1e-4 (relative) refuses the benchmark with a RunError (exit status 1).
  */
@@ -217,14 +217,16 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     const weights = execs.map(() => cloneWeights(fx.init));
     const sgds = execs.map(() => new Sgd(0, false, 0));
     const samples = execs.map(() => ({ ours: [] as number[], torch: [] as number[] }));
-    for (let r = 0; r < warmup + opts.rounds; r++) {
-      for (let i = 0; i < execs.length; i++) {
-        await peer.command({ cmd: "threads", n: opts.threads[i] });
-        const timeOurs = async () => {
-          const t0 = performance.now();
-          await ourStep(execs[i], fx, weights[i], sgds[i], lr);
-          return performance.now() - t0;
-        };
+    // Thread counts one after another (switching torch's thread count every step costs it),
+    // within one count single steps alternate, the side going first alternating by round.
+    for (let i = 0; i < execs.length; i++) {
+      await peer.command({ cmd: "threads", n: opts.threads[i] });
+      const timeOurs = async () => {
+        const t0 = performance.now();
+        await ourStep(execs[i], fx, weights[i], sgds[i], lr);
+        return performance.now() - t0;
+      };
+      for (let r = 0; r < warmup + opts.rounds; r++) {
         let ours: number;
         let theirs: number;
         if (r % 2 === 0) {
@@ -238,7 +240,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
         samples[i].ours.push(ours);
         samples[i].torch.push(theirs);
       }
-      if (r >= warmup) log(`round ${r - warmup + 1}/${opts.rounds}: ` + samples.map((s, i) => `${opts.threads[i]}t ours ${s.ours.at(-1)!.toFixed(1)} ms, torch ${s.torch.at(-1)!.toFixed(1)} ms`).join("; "));
+      const s = samples[i];
+      log(`${opts.threads[i]} thread(s), ${opts.rounds} rounds: ours ${s.ours.map((x) => x.toFixed(1)).join(" ")} ms; PyTorch ${s.torch.map((x) => x.toFixed(1)).join(" ")} ms`);
     }
 
     const framesPerStep = opts.batch * opts.frames;
