@@ -90,6 +90,14 @@ export function schemaAtPath(schema: z.ZodType, segments: readonly string[], raw
   }
 }
 
+/** The branch of a discriminated union that `value` selects (the schema itself otherwise). */
+export function narrowUnion(schema: z.ZodType, value: unknown): z.ZodType {
+  const d = schemaDef(unwrapSchema(schema));
+  if (d.type !== "union" || !d.discriminator || !isRecord(value)) return schema;
+  const chosen = (d.options ?? []).find((o) => discriminatorValues(o, d.discriminator!).includes(value[d.discriminator!] as string));
+  return chosen ?? schema;
+}
+
 /** Keys of an object schema (after unwrapping), [] for anything else. */
 export function objectKeys(schema: z.ZodType): string[] {
   const d = schemaDef(unwrapSchema(schema));

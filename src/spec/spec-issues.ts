@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
-import { objectKeys, schemaAtPath } from "./schema-path.js";
+import { objectKeys, narrowUnion, schemaAtPath } from "./schema-path.js";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -76,7 +76,8 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
     }
     case "unrecognized_keys": {
       const at = schemaAtPath(root, path.map(String), raw);
-      const valid = at.ok ? objectKeys(at.schema) : [];
+      // For `data:` with kind moving-mnist, list moving-mnist's keys, not every kind's.
+      const valid = at.ok ? objectKeys(narrowUnion(at.schema, value)) : [];
       return issue.keys.map((k) => ({
         path,
         text: `unknown key '${k}'${suggestionSuffix(k, valid)}${valid.length ? `; valid keys: ${valid.join(", ")}` : ""}`,
