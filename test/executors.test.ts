@@ -15,11 +15,11 @@ import { fourBlockModel, randomClips } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
-async function trainThreeSteps(model: Model, exec: Executor, method: Method): Promise<Weights> {
+async function trainThreeSteps(model: Model, exec: Executor, method: Method, bpFramesPerPass?: number): Promise<Weights> {
   const weights = initWeights(model, 11);
   const opt = createOptimizer({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 1e-4 });
   for (let step = 0; step < 3; step++) {
-    const r = await exec.runBatch(method, randomClips(model, 2, 8, 100 + step), weights);
+    const r = await exec.runBatch(method, randomClips(model, 2, 8, 100 + step), weights, { bpFramesPerPass });
     opt.step(weights, r.grads, 0.05);
   }
   return weights;
@@ -36,16 +36,22 @@ describe("executors", function () {
   const model = fourBlockModel();
   const graphs = buildAllBlockGraphs(model);
 
-  for (const method of ["bp", "sideways"] as const) {
-    it(`${method}: sequential and 2- and 3-worker depth-parallel runs give bit-identical weights after 3 updates`, async () => {
+  const cases = [
+    { method: "bp", bpFramesPerPass: 8 },
+    { method: "bp", bpFramesPerPass: 1 },
+    { method: "bp", bpFramesPerPass: 3 },
+    { method: "sideways", bpFramesPerPass: undefined },
+  ] as const;
+  for (const { method, bpFramesPerPass: bpFrames } of cases) {
+    it(`${method}${bpFrames ? ` (frames per pass: ${bpFrames})` : ""}: sequential and 2- and 3-worker depth-parallel runs give bit-identical weights after 3 updates`, async () => {
       const seq = await SequentialExecutor.create(model, graphs, cpu);
-      const reference = await trainThreeSteps(model, seq, method);
+      const reference = await trainThreeSteps(model, seq, method, bpFrames);
       await seq.close();
       for (const workers of [2, 3]) {
         const stages = balancedStages([1, 1, 1, 1], workers);
         const par = await ParallelExecutor.create(model, graphs, stages, cpu);
         try {
-          const w = await trainThreeSteps(model, par, method);
+          const w = await trainThreeSteps(model, par, method, bpFrames);
           for (const p of model.params) {
             expect(sameBits(w.get(p.name)!, reference.get(p.name)!), `${p.name}, ${workers} workers`).to.equal(true);
           }

@@ -30,13 +30,13 @@ describe("loadModelFile", () => {
     expect(m.source).to.equal("models/small-cnn.yaml");
   });
 
-  it("the shipped models load: quickstart-cnn has >= 4 blocks, bench-6block >= 6", () => {
+  it("the shipped models load: quickstart-cnn has >= 4 blocks, bench-8block >= 6", () => {
     const quick = loadModelFile("models/quickstart-cnn.yaml");
     expect(quick.blocks.length).to.be.at.least(4);
     expect(quick.layers[0].inShape).to.deep.equal([1, 32, 32]);
-    const bench = loadModelFile("models/bench-6block.yaml");
+    const bench = loadModelFile("models/bench-8block.yaml");
     expect(bench.blocks.length).to.be.at.least(6);
-    expect(bench.layers[0].inShape).to.deep.equal([1, 32, 32]);
+    expect(bench.layers[0].inShape).to.deep.equal([3, 32, 32]);
   });
 
   describe("rejects bad files with a ModelError naming the file", () => {

@@ -70,6 +70,20 @@ describe("Sideways rule (sequential executor)", function () {
     });
   }
 
+  for (const F of [5, 2]) {
+    it(`BP in passes of ${F} frames and BP frame by frame give the same G_k (relative 1e-5)`, async () => {
+      const batch = randomClips(model, 3, 5, 8);
+      const passes = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: F });
+      const perFrame = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+      expect(passes.counts).to.deep.equal([5, 5, 5, 5]);
+      expect(perFrame.counts).to.deep.equal([5, 5, 5, 5]);
+      expect(passes.losses).to.have.length(5);
+      passes.losses.forEach((l, t) => expect(l).to.be.closeTo(perFrame.losses[t], 1e-6));
+      // Same sums in a different order and batch split: float32 rounding only.
+      for (const p of model.params) expect(relDiff(passes.grads.get(p.name)!, perFrame.grads.get(p.name)!), p.name).to.be.lessThan(1e-5);
+    });
+  }
+
   it("blocks with n_k = 0 get no gradient at all (no update)", async () => {
     const r = await exec.runBatch("sideways", randomClips(model, 2, 5, 3), weights);
     expect(r.counts).to.deep.equal([0, 0, 1, 2]);

@@ -1,19 +1,22 @@
 /**
- * The depth-parallel benchmark: frames/s of BP and Sideways, sequential and on 1..cores worker
- * stages, on one model, in one process, with the configurations interleaved round by round so
- * that machine noise hits them alike. Prints a table and returns the figures for --json.
+ * The depth-parallel benchmark: frames/s of BP (all frames at once, and frame by frame) and of
+ * Sideways, each on one stage and on 2..cores worker stages, and BP also on one stage with
+ * onnxruntime's intra-op threads. One process, one model; the configurations run interleaved
+ * round by round so that machine noise hits them alike. Prints a table, returns the figures.
  */
 import { availableParallelism } from "node:os";
+import type { ClipBatch } from "../data/source.js";
 import { initWeights } from "../model/init.js";
 import type { Model } from "../model/model.js";
 import { BlockRunner, buildAllBlockGraphs } from "../train/block-runner.js";
+import { framesPerPass } from "../train/bp-stage.js";
 import { measureBlockCosts } from "../train/create-executor.js";
-import type { Executor, Method } from "../train/executor.js";
+import type { BatchOptions, Executor, Method } from "../train/executor.js";
 import { ParallelExecutor } from "../train/parallel-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
-import type { ClipBatch } from "../data/source.js";
+import { median } from "./stats.js";
 
 export interface ExecutorBenchOptions {
   model: Model;
@@ -24,7 +27,7 @@ export interface ExecutorBenchOptions {
 }
 
 export interface ExecutorBenchRow {
-  method: Method;
+  method: string;
   executor: "sequential" | "parallel";
   workers: number;
   intra_op_threads: number;
@@ -44,9 +47,42 @@ export interface ExecutorBenchResult {
   cores: number;
   rows: ExecutorBenchRow[];
   peak_rss_mb: number;
+  /** Sideways on `cores` stages over the fastest BP on the same stages. */
   speedup_sideways_parallel_over_bp: number;
+  /** Sideways on `cores` stages over the fastest BP configuration of all. */
   speedup_sideways_parallel_over_best_bp: number;
   speedup_sideways_parallel_over_sequential: number;
+}
+
+interface Variant {
+  label: string;
+  method: Method;
+  options: BatchOptions;
+}
+
+function variants(B: number, T: number): Variant[] {
+  const auto = framesPerPass("auto", B, T);
+  return [
+    { label: `bp (${auto} frames per pass)`, method: "bp", options: { bpFramesPerPass: auto } },
+    { label: "bp (frame by frame)", method: "bp", options: { bpFramesPerPass: 1 } },
+    { label: "sideways", method: "sideways", options: {} },
+  ];
+}
+
+interface Setup {
+  executor: Executor;
+  kind: "sequential" | "parallel";
+  workers: number;
+  threads: number;
+  /** Sideways cannot use intra-op threads for depth parallelism; it is not run on this set-up. */
+  bpOnly: boolean;
+}
+
+interface Measured {
+  variant: Variant;
+  setup: Setup;
+  stepSeconds: number[];
+  busy: number[][];
 }
 
 function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipBatch {
@@ -58,81 +94,70 @@ function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipB
   return { clips, labels, dims: [B, T, C, H, W] };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-interface Config {
-  method: Method;
-  executor: Executor;
-  workers: number;
-  threads: number;
-  kind: "sequential" | "parallel";
-  stepSeconds: number[];
-  busy: number[][];
+async function createSetups(model: Model, costs: number[], maxWorkers: number): Promise<Setup[]> {
+  const graphs = buildAllBlockGraphs(model);
+  const cpu = (threads: number) => ({ provider: "cpu" as const, threads });
+  const setups: Setup[] = [{ executor: await SequentialExecutor.create(model, graphs, cpu(1)), kind: "sequential", workers: 1, threads: 1, bpOnly: false }];
+  if (maxWorkers > 1) {
+    const executor = await SequentialExecutor.create(model, graphs, cpu(maxWorkers));
+    setups.push({ executor, kind: "sequential", workers: 1, threads: maxWorkers, bpOnly: true });
+  }
+  for (let w = 2; w <= maxWorkers; w++) {
+    const executor = await ParallelExecutor.create(model, graphs, balancedStages(costs, w), cpu(1));
+    setups.push({ executor, kind: "parallel", workers: w, threads: 1, bpOnly: false });
+  }
+  return setups;
 }
 
 export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: string) => void): Promise<ExecutorBenchResult> {
   const { model, batchSize: B, clipLength: T } = opts;
   const cores = availableParallelism();
-  const graphs = buildAllBlockGraphs(model);
   const weights = initWeights(model, 0);
-  const blocks = model.blocks.map((b) => b.index);
-  const probe = await BlockRunner.create(model, blocks, graphs, { provider: "cpu", threads: 1 });
+  const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model), { provider: "cpu", threads: 1 });
   const costs = await measureBlockCosts(model, probe, weights, B, 5);
   await probe.release();
 
-  const configs: Config[] = [];
-  const add = (method: Method, kind: Config["kind"], workers: number, threads: number, executor: Executor) =>
-    configs.push({ method, executor, workers, threads, kind, stepSeconds: [], busy: [] });
   const maxWorkers = Math.min(opts.maxWorkers, cores, model.blocks.length);
-  for (const method of ["bp", "sideways"] as const) {
-    add(method, "sequential", 1, 1, await SequentialExecutor.create(model, graphs, { provider: "cpu", threads: 1 }));
-    // BP's other way to use the cores: one stage, onnxruntime's intra-op threads.
-    if (maxWorkers > 1) {
-      add(method, "sequential", 1, maxWorkers, await SequentialExecutor.create(model, graphs, { provider: "cpu", threads: maxWorkers }));
-    }
-    for (let w = 2; w <= maxWorkers; w++) {
-      add(method, "parallel", w, 1, await ParallelExecutor.create(model, graphs, balancedStages(costs, w), { provider: "cpu", threads: 1 }));
+  const setups = await createSetups(model, costs, maxWorkers);
+  const measured: Measured[] = [];
+  for (const setup of setups) {
+    for (const variant of variants(B, T)) {
+      if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [] });
     }
   }
-
   try {
     const warm = syntheticBatch(model, B, T, 1);
-    for (const c of configs) await c.executor.runBatch(c.method, warm, weights);
+    for (const m of measured) await m.setup.executor.runBatch(m.variant.method, warm, weights, m.variant.options);
     for (let r = 0; r < opts.rounds; r++) {
       const batch = syntheticBatch(model, B, T, 2 + r);
-      for (const c of configs) {
+      for (const m of measured) {
         const t0 = performance.now();
-        const res = await c.executor.runBatch(c.method, batch, weights);
-        c.stepSeconds.push((performance.now() - t0) / 1000);
-        c.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
+        const res = await m.setup.executor.runBatch(m.variant.method, batch, weights, m.variant.options);
+        m.stepSeconds.push((performance.now() - t0) / 1000);
+        m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
       }
       log(`round ${r + 1}/${opts.rounds} done`);
     }
   } finally {
-    for (const c of configs) await c.executor.close();
+    for (const s of setups) await s.executor.close();
   }
 
-  const rows: ExecutorBenchRow[] = configs.map((c) => {
-    const stepMs = median(c.stepSeconds) * 1000;
+  const rows: ExecutorBenchRow[] = measured.map((m) => {
+    const stepMs = median(m.stepSeconds) * 1000;
     return {
-      method: c.method,
-      executor: c.kind,
-      workers: c.workers,
-      intra_op_threads: c.threads,
-      stages: c.executor.stages.map((s) => s.join("+")).join(" / "),
+      method: m.variant.label,
+      executor: m.setup.kind,
+      workers: m.setup.workers,
+      intra_op_threads: m.setup.threads,
+      stages: m.setup.executor.stages.map((s) => s.join("+")).join(" / "),
       frames_per_s: (B * T) / (stepMs / 1000),
       step_ms_median: stepMs,
-      busy_fraction_per_stage: c.busy[0].map((_, s) => median(c.busy.map((b) => b[s]))),
+      busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
     };
   });
-  const fps = (m: Method, kind: string, w: number, th = 1) =>
-    rows.find((r) => r.method === m && r.executor === kind && r.workers === w && r.intra_op_threads === th)?.frames_per_s ?? NaN;
-  const swPar = maxWorkers > 1 ? fps("sideways", "parallel", maxWorkers) : fps("sideways", "sequential", 1);
-  const bpSameStages = maxWorkers > 1 ? fps("bp", "parallel", maxWorkers) : fps("bp", "sequential", 1);
-  const bestBp = Math.max(...rows.filter((r) => r.method === "bp").map((r) => r.frames_per_s));
+  const best = (pick: (r: ExecutorBenchRow) => boolean) => Math.max(...rows.filter(pick).map((r) => r.frames_per_s));
+  const onTopStages = (r: ExecutorBenchRow) => r.workers === maxWorkers && r.intra_op_threads === 1;
+  const sidewaysParallel = best((r) => r.method === "sideways" && onTopStages(r));
   return {
     model: model.name,
     blocks: model.blocks.length,
@@ -143,9 +168,9 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     cores,
     rows,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-    speedup_sideways_parallel_over_bp: swPar / bpSameStages,
-    speedup_sideways_parallel_over_best_bp: swPar / bestBp,
-    speedup_sideways_parallel_over_sequential: swPar / fps("sideways", "sequential", 1),
+    speedup_sideways_parallel_over_bp: sidewaysParallel / best((r) => r.method.startsWith("bp") && onTopStages(r)),
+    speedup_sideways_parallel_over_best_bp: sidewaysParallel / best((r) => r.method.startsWith("bp")),
+    speedup_sideways_parallel_over_sequential: sidewaysParallel / best((r) => r.method === "sideways" && r.workers === 1),
   };
 }
 
@@ -163,9 +188,9 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   }
   lines.push(
     "",
-    `Sideways parallel / BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
-    `Sideways parallel / best BP configuration: ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
-    `Sideways parallel / Sideways sequential:   ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x`,
+    `Sideways parallel / fastest BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
+    `Sideways parallel / fastest BP configuration:      ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
+    `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x`,
     `peak RSS (whole process, all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
   );
   return lines.join("\n");

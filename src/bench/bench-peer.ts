@@ -19,10 +19,12 @@ import type { Model, Weights } from "../model/model.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { Sgd } from "../optim/optimizer.js";
 import { buildAllBlockGraphs } from "../train/block-runner.js";
+import { framesPerPass } from "../train/bp-stage.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
-import { measurePeakFlops, quantile, trainingStepFlops, type PeakMeasurement } from "./peer-flops.js";
+import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./peer-flops.js";
+import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
 
 /** Largest relative difference tolerated between ours and PyTorch before timing (issue 6). */
@@ -138,9 +140,13 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
   return { dir, model, init, batch: { clips, labels, dims } };
 }
 
-/** One of our BP steps: gradients of the clip batch, then plain SGD; returns the mean loss. */
+/**
+ * One of our BP steps as training runs it (bp_frames_per_pass: auto): gradients of the clip
+ * batch, then plain SGD; returns the mean loss.
+ */
 async function ourStep(exec: SequentialExecutor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
-  const res = await exec.runBatch("bp", fx.batch, weights);
+  const [B, T] = fx.batch.dims;
+  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T) });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }

@@ -9,7 +9,7 @@ import { benchBpStep, formatBpStep } from "./bench-bp-step.js";
 import { benchExecutors, formatExecutorBench } from "./bench-executors.js";
 
 const modelsDir = new URL("../../../models/", import.meta.url);
-export const DEFAULT_BENCH_MODEL = fileURLToPath(new URL("bench-6block.yaml", modelsDir));
+export const DEFAULT_BENCH_MODEL = fileURLToPath(new URL("bench-8block.yaml", modelsDir));
 export const QUICKSTART_MODEL = fileURLToPath(new URL("quickstart-cnn.yaml", modelsDir));
 
 export interface BenchArgs {

@@ -13,6 +13,7 @@
  * models), nor the forward that our backward graphs recompute: the count is the work the step
  * needs, the same for both implementations.
  */
+import { quantile } from "./stats.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import type { Model } from "../model/model.js";
 import { GraphSession } from "../runtime/session.js";
@@ -81,13 +82,4 @@ export async function measurePeakFlops(threads: number, n = 1024, repetitions = 
   } finally {
     await session.release();
   }
-}
-
-/** Linear-interpolated quantile (q in [0, 1]) of a non-empty sample. */
-export function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }

@@ -55,6 +55,13 @@ export const TrainSpec = z.strictObject({
    * the same config again resumes from it. 0: only on Ctrl-C.
    */
   checkpoint_every: z.number().int().min(0).default(250),
+  /**
+   * BP: frames of every clip per forward/backward pass. 1 = frame by frame; all = the whole clip
+   * batch at once; auto = about 128 rows (frames x clips) per pass. Same gradient up to float32
+   * rounding (sideways.md); larger passes make fewer, larger onnxruntime calls and keep more
+   * activations in memory.
+   */
+  bp_frames_per_pass: z.union([z.number().int().min(1), z.enum(["all", "auto"])]).default("auto"),
 });
 
 export const RuntimeSpec = z.strictObject({

@@ -2,17 +2,14 @@
  * Synchronous backpropagation (shared/design/sideways.md, "Synchronous BP") for one stage and one
  * clip batch. Across stages the dependencies serialise the work: a stage waits for its input
  * activation from below, then for the gradient from above. G_k = (1/n_k) sum of contributions is
- * formed by the executor.
+ * formed by the executor; every frame counts as one contribution, so n_k = T.
  *
- * Two ways through the T frames, with the same gradient up to float32 rounding (sideways.md: BP
- * frames "may be processed one at a time or all at once"):
- *   "per-frame": for every frame, forward through all blocks, loss, backward (T contributions of
- *                (softmax - onehot)/B each, n_k = T);
- *   "all":       the T*B frames as one batch, time-major (row t*B + b is frame t of clip b), one
- *                forward and one backward per block (one contribution, its dLogits already divided
- *                by T, n_k = 1). Fewer, larger onnxruntime calls: measured faster on every model
- *                tried (docs/PERFORMANCE.md), hence the default.
- * Both record one loss per frame, in frame order. Every stage of a run must use the same mode.
+ * The T frames go through in passes of F frames of every clip (F*B rows, time-major: row
+ * i*B + b is frame t0+i of clip b). sideways.md: BP frames "may be processed one at a time or
+ * all at once: the gradient is the same" (up to float32 rounding). F = 1 is the frame-by-frame
+ * baseline; larger passes mean fewer, larger onnxruntime calls, but every block keeps its
+ * activations for all F*B rows until the backward pass (docs/PERFORMANCE.md measures both).
+ * Every loss is recorded per frame, in frame order.
  */
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Tensor } from "../tensor.js";
@@ -27,56 +24,40 @@ import {
   type Tagged,
 } from "./stage.js";
 
-export type BpFrames = "per-frame" | "all";
-export const DEFAULT_BP_FRAMES: BpFrames = "all";
+/** Rows per pass that `auto` aims for: about where larger passes stopped paying (docs/PERFORMANCE.md). */
+export const AUTO_PASS_ROWS = 128;
 
-/** A stage batch that may choose how BP walks the frames (an executor passes it through). */
-export interface BpStageBatch extends StageBatch {
-  bpFrames?: BpFrames;
+/** Frames of every clip per BP pass for a setting of train.bp_frames_per_pass. */
+export function framesPerPass(setting: number | "all" | "auto", clips: number, frames: number): number {
+  const f = setting === "all" ? frames : setting === "auto" ? Math.floor(AUTO_PASS_ROWS / clips) : setting;
+  return Math.max(1, Math.min(frames, f));
 }
 
-/** Frame index recorded in traces and messages of "all" mode: the tensor holds every frame. */
-export const ALL_FRAMES = -1;
-
-export async function runBpStage(ctx: StageContext, batch: BpStageBatch): Promise<StageResult> {
+export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<StageResult> {
   const result = newStageResult();
   const t0 = performance.now();
   ctx.runner.busySeconds = 0;
-  if ((batch.bpFrames ?? DEFAULT_BP_FRAMES) === "all") {
-    await allFramesPass(ctx, batch, result);
-  } else {
-    for (let t = 0; t < batch.clipDims[1]; t++) await framePass(ctx, batch, result, t);
-  }
+  const T = batch.clipDims[1];
+  const F = Math.max(1, Math.min(T, batch.bpFramesPerPass ?? 1));
+  for (let first = 0; first < T; first += F) await framesPass(ctx, batch, result, first, Math.min(T, first + F));
   for (const k of ctx.spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = ctx.runner.busySeconds;
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }
 
-/** Frame t of every clip through this stage's blocks and back. */
-async function framePass(ctx: StageContext, batch: StageBatch, result: StageResult, t: number): Promise<void> {
-  const x = ctx.spec.blocks[0] === 0 ? { tensor: clipFrame(clipsOf(batch), batch.clipDims, t), frame: t } : null;
-  await stagePass(ctx, batch, result, t, x, (logits) => {
-    const { loss, dLogits } = softmaxCrossEntropy(logits, labelsOf(batch));
-    result.losses.push(loss);
-    return dLogits;
-  });
-}
-
-/** All T*B frames (time-major) through this stage's blocks and back in one pass. */
-async function allFramesPass(ctx: StageContext, batch: StageBatch, result: StageResult): Promise<void> {
-  const x = ctx.spec.blocks[0] === 0 ? { tensor: timeMajorFrames(clipsOf(batch), batch.clipDims), frame: ALL_FRAMES } : null;
-  await stagePass(ctx, batch, result, 0, x, (logits) => {
-    const [B, T] = batch.clipDims;
+/** Frames [first, end) of every clip through this stage's blocks and back. */
+async function framesPass(ctx: StageContext, batch: StageBatch, result: StageResult, first: number, end: number): Promise<void> {
+  const x = ctx.spec.blocks[0] === 0 ? { tensor: timeMajorFrames(clipsOf(batch), batch.clipDims, first, end), frame: first } : null;
+  await stagePass(ctx, batch, result, first, end - first, x, (logits) => {
+    const B = batch.clipDims[0];
     const classes = logits.dims[1];
     const dLogits = new Float32Array(logits.data.length);
-    for (let t = 0; t < T; t++) {
-      const rows = { data: logits.data.subarray(t * B * classes, (t + 1) * B * classes), dims: [B, classes] };
+    for (let i = 0; i < end - first; i++) {
+      const rows = { data: logits.data.subarray(i * B * classes, (i + 1) * B * classes), dims: [B, classes] };
       const head = softmaxCrossEntropy(rows, labelsOf(batch));
       result.losses.push(head.loss);
-      // The mean over frames of per-frame means: frame t's (softmax - onehot)/B, divided by T.
-      const d = head.dLogits.data;
-      for (let i = 0; i < d.length; i++) dLogits[t * B * classes + i] = d[i] / T;
+      dLogits.set(head.dLogits.data, i * B * classes);
     }
     return { data: dLogits, dims: logits.dims };
   });
@@ -92,6 +73,7 @@ async function stagePass(
   batch: StageBatch,
   result: StageResult,
   tick: number,
+  frames: number,
   first: Tagged | null,
   head: (logits: Tensor) => Tensor,
 ): Promise<void> {
@@ -126,7 +108,7 @@ async function stagePass(
   for (let i = spec.blocks.length - 1; i >= 0; i--) {
     const k = spec.blocks[i];
     const { dx, dParams } = await runner.backwardFromSaved(k, inputs[i], forwards[i], g.tensor, weights);
-    accumulate(result, k, dParams);
+    accumulate(result, k, dParams, frames);
     if (batch.trace) result.trace.push({ tick, block: k, kind: "backward", inputFrame: g.frame, gradFrame: g.frame });
     if (k > 0) g = { tensor: dx!, frame: g.frame };
   }
@@ -143,10 +125,11 @@ function labelsOf(batch: StageBatch): Int32Array {
   return batch.labels;
 }
 
-/** [B, T, C, H, W] -> [T*B, C, H, W] with row t*B + b = frame t of clip b. */
-export function timeMajorFrames(clips: Float32Array, dims: readonly number[]): Tensor {
-  const [B, T, c, h, w] = dims;
-  const out = new Float32Array(clips.length);
-  for (let t = 0; t < T; t++) out.set(clipFrame(clips, dims, t).data, t * B * c * h * w);
-  return { data: out, dims: [T * B, c, h, w] };
+/** Frames [first, end) of [B, T, C, H, W] as [(end-first)*B, C, H, W], row i*B + b = frame first+i of clip b. */
+export function timeMajorFrames(clips: Float32Array, dims: readonly number[], first: number, end: number): Tensor {
+  const [B, , c, h, w] = dims;
+  const frame = B * c * h * w;
+  const out = new Float32Array((end - first) * frame);
+  for (let t = first; t < end; t++) out.set(clipFrame(clips, dims, t).data, (t - first) * frame);
+  return { data: out, dims: [(end - first) * B, c, h, w] };
 }

@@ -9,6 +9,13 @@ import type { StageResult, TraceEvent } from "./stage.js";
 
 export type Method = "bp" | "sideways";
 
+export interface BatchOptions {
+  /** Record which frame every activation and gradient came from (tests of the index rules). */
+  trace?: boolean;
+  /** BP only: frames of every clip per pass (1 = frame by frame, the default; T = all at once). */
+  bpFramesPerPass?: number;
+}
+
 export interface BatchResult {
   /** G_k for every parameter of every block with n_k > 0 (blocks with none are absent: no update). */
   grads: Map<string, Float32Array>;
@@ -25,7 +32,7 @@ export interface BatchResult {
 export interface Executor {
   /** Block indices of each stage. */
   readonly stages: readonly (readonly number[])[];
-  runBatch(method: Method, batch: ClipBatch, weights: Weights, opts?: { trace?: boolean }): Promise<BatchResult>;
+  runBatch(method: Method, batch: ClipBatch, weights: Weights, opts?: BatchOptions): Promise<BatchResult>;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { RunError } from "../errors.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes } from "./block-runner.js";
-import { combineStageResults, stageWeights, type BatchResult, type Executor, type Method } from "./executor.js";
+import { combineStageResults, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import type { StageResult } from "./stage.js";
 import type { FromWorker, StageWorkerData, ToWorker } from "./stage-worker.js";
 
@@ -110,7 +110,7 @@ export class ParallelExecutor implements Executor {
     p?.reject(err);
   }
 
-  async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: { trace?: boolean } = {}): Promise<BatchResult> {
+  async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
     if (this.failure) throw this.failure;
     if (this.pending) throw new Error("BUG: runBatch called while a batch is in flight");
     const id = this.nextId++;
@@ -128,6 +128,7 @@ export class ParallelExecutor implements Executor {
             clipDims: batch.dims,
             labels: s === last ? batch.labels : null,
             trace: opts.trace ?? false,
+            bpFramesPerPass: opts.bpFramesPerPass,
           },
         };
         this.workers[s].postMessage(msg);

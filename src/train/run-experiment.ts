@@ -23,6 +23,7 @@ import { readCsv } from "../results/csv-read.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
+import { framesPerPass } from "./bp-stage.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { blockCosines } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
@@ -205,12 +206,13 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       if (next.done) throw new Error("BUG: training batches ended");
       const batch = next.value;
       const dataWait = (performance.now() - t0) / 1000;
-      const result = await executor.runBatch(method, batch, weights);
+      const batchOptions = { bpFramesPerPass: framesPerPass(spec.train.bp_frames_per_pass, batch.dims[0], batch.dims[1]) };
+      const result = await executor.runBatch(method, batch, weights, batchOptions);
       checkFinite(result, step);
 
       const row: StepMetrics = {} as StepMetrics;
       if (diagEvery > 0 && step % diagEvery === 0) {
-        const other = await executor.runBatch(method === "bp" ? "sideways" : "bp", batch, weights);
+        const other = await executor.runBatch(method === "bp" ? "sideways" : "bp", batch, weights, batchOptions);
         const cos = blockCosines(model, result.grads, other.grads);
         const sideways = method === "sideways" ? result : other;
         model.blocks.forEach((b) => {

@@ -4,7 +4,7 @@ import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
 import { runBpStage } from "./bp-stage.js";
-import { combineStageResults, type BatchResult, type Executor, type Method } from "./executor.js";
+import { combineStageResults, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { runSidewaysStage } from "./sideways-stage.js";
 import type { StageSpec } from "./stage.js";
 
@@ -37,9 +37,9 @@ export class SequentialExecutor implements Executor {
     return new SequentialExecutor(model, runner, false);
   }
 
-  async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: { trace?: boolean } = {}): Promise<BatchResult> {
+  async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
     const ctx = { spec: stageSpec(this.model, this.stages[0]), runner: this.runner, links: { below: null, above: null }, weights };
-    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false };
+    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass };
     const result = method === "bp" ? await runBpStage(ctx, stageBatch) : await runSidewaysStage(ctx, stageBatch);
     return combineStageResults(this.model, [result]);
   }

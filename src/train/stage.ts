@@ -60,6 +60,8 @@ export interface StageBatch {
   /** Labels [B]: only the stage holding the top block needs them. */
   labels: Int32Array | null;
   trace: boolean;
+  /** BP: frames of every clip per pass (bp-stage.ts; default 1). Sideways is frame by frame by nature. */
+  bpFramesPerPass?: number;
 }
 
 export interface StageResult {
@@ -97,8 +99,11 @@ export function newStageResult(): StageResult {
   return { gradSums: new Map(), counts: new Map(), losses: [], busySeconds: 0, wallSeconds: 0, trace: [] };
 }
 
-/** Adds one gradient contribution of a block (all its parameters) to the stage's sums. */
-export function accumulate(result: StageResult, block: number, dParams: Map<string, Tensor>): void {
+/**
+ * Adds a block's gradient (all its parameters) to the stage's sums. `contributions`: how many
+ * frame-gradients the tensor sums (BP passes of several frames); n_k counts them.
+ */
+export function accumulate(result: StageResult, block: number, dParams: Map<string, Tensor>, contributions = 1): void {
   for (const [name, g] of dParams) {
     let sum = result.gradSums.get(name);
     if (!sum) {
@@ -108,5 +113,5 @@ export function accumulate(result: StageResult, block: number, dParams: Map<stri
     const d = g.data;
     for (let i = 0; i < d.length; i++) sum[i] += d[i];
   }
-  result.counts.set(block, (result.counts.get(block) ?? 0) + 1);
+  result.counts.set(block, (result.counts.get(block) ?? 0) + contributions);
 }
