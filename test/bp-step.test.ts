@@ -17,27 +17,10 @@ import { ExperimentSpec } from "../src/spec/experiment-spec.js";
 import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
 import { refBackward, refForward, refSoftmaxCrossEntropy, type RefTensor } from "./reference/layers-ref.js";
-import { randomClips, relDiff } from "./helpers/tiny-models.js";
+import { everyLayerKindSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {} };
 
-const modelYaml = {
-  name: "bp-step",
-  input: { channels: 1, height: 8, width: 8 },
-  classes: 3,
-  layers: [
-    { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-    { type: "relu" },
-    { type: "maxpool2d", kernel: 2 },
-    { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1, bias: false },
-    { type: "relu" },
-    { type: "avgpool2d", kernel: 2 },
-    { type: "flatten" },
-    { type: "linear", out_features: 6 },
-    { type: "relu" },
-    { type: "linear", out_features: 3 },
-  ],
-};
 
 /** Mean-CE gradient over all B*T frames (= BP's G, sideways.md) in float64, layer by layer. */
 function referenceGradient(model: Model, weights: Weights, clips: Float32Array, labels: Int32Array, B: number, T: number): Map<string, Float64Array> {
@@ -69,7 +52,7 @@ describe("one BP step end to end (runExperiment, npy data, init checkpoint)", fu
 
   it("final weights equal init - lr * G (G from the float64 reference, relative 1e-4)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bp-step-"));
-    writeFileSync(join(dir, "model.yaml"), stringify(modelYaml));
+    writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
     const model = loadModelFile(join(dir, "model.yaml"));
     expect(model.blocks.length).to.be.at.least(3);
     const init = initWeights(model, 5);

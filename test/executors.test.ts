@@ -11,7 +11,7 @@ import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
-import { fourBlockModel, randomClips } from "./helpers/tiny-models.js";
+import { fourBlockModel, randomClips, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -23,12 +23,6 @@ async function trainThreeSteps(model: Model, exec: Executor, method: Method, bpF
     opt.step(weights, r.grads, 0.05);
   }
   return weights;
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
 }
 
 describe("executors", function () {

@@ -12,30 +12,9 @@ import { resolveModel } from "../src/model/load-model.js";
 import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { Tensor } from "../src/tensor.js";
 import { Rng } from "../src/util/rng.js";
+import { everyLayerKindSpec, sameBits } from "./helpers/tiny-models.js";
 
-const model = resolveModel(
-  {
-    name: "saved-graphs",
-    input: { channels: 2, height: 8, width: 8 },
-    classes: 3,
-    layers: [
-      { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-      { type: "relu" },
-      { type: "maxpool2d", kernel: 2 }, // block 0 also needs the max-pool indices: recomputed
-      { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1, bias: false },
-      { type: "relu" },
-      { type: "avgpool2d", kernel: 2 },
-      { type: "flatten" },
-      { type: "linear", out_features: 6 },
-      { type: "relu" },
-      { type: "linear", out_features: 3 },
-    ],
-  },
-  "inline",
-);
-
-const sameBits = (a: Float32Array, b: Float32Array) =>
-  a.length === b.length && new Uint32Array(a.buffer, a.byteOffset, a.length).every((v, i) => v === new Uint32Array(b.buffer, b.byteOffset, b.length)[i]);
+const model = resolveModel({ ...everyLayerKindSpec, input: { channels: 2, height: 8, width: 8 } }, "inline");
 
 describe("activation-keeping block graphs (BP)", function () {
   this.timeout(60_000);

@@ -26,6 +26,35 @@ export function fourBlockModel(): Model {
   );
 }
 
+/**
+ * A model spec using every layer kind (conv with and without bias, stride 2, max and average
+ * pooling, flatten, two linear layers) on 1x8x8 input, 3 classes: 4 blocks.
+ */
+export const everyLayerKindSpec = {
+  name: "every-layer-kind",
+  input: { channels: 1, height: 8, width: 8 },
+  classes: 3,
+  layers: [
+    { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+    { type: "relu" },
+    { type: "maxpool2d", kernel: 2 },
+    { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1, bias: false },
+    { type: "relu" },
+    { type: "avgpool2d", kernel: 2 },
+    { type: "flatten" },
+    { type: "linear", out_features: 6 },
+    { type: "relu" },
+    { type: "linear", out_features: 3 },
+  ],
+};
+
+/** Whether two float32 arrays hold the same bits. */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
+}
+
 /** Random clips [B, T, C, H, W]; with `staticClip` every frame of a clip is the same frame. */
 export function randomClips(model: Model, B: number, T: number, seed: number, staticClip = false): ClipBatch {
   const rng = new Rng(seed);
