@@ -61,7 +61,7 @@ interface BlockSessions {
 }
 
 export class BlockRunner {
-  /** Seconds spent inside onnxruntime since the last resetBusy(). */
+  /** Seconds spent inside onnxruntime; a stage resets it at the start of each clip batch. */
   busySeconds = 0;
 
   private constructor(
