@@ -23,8 +23,11 @@ export interface CurvePoint {
   n: number;
 }
 
-/** Curves longer than this are averaged over bins of steps (the SVG stays small and readable). */
-const MAX_POINTS = 200;
+/**
+ * Curves longer than this are averaged over bins of consecutive steps: per-step training loss is
+ * noisy, and the SVG stays small.
+ */
+const MAX_POINTS = 100;
 
 export function configLabel(r: RunRecord): string {
   const params = r.meta.params;
@@ -66,21 +69,25 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
   return points;
 }
 
-export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string): TopLevelSpec {
+/** `zeroBased`: include 0 on the y axis (accuracy) or fit the data (loss). */
+export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
+  const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     width: 560,
     height: 320,
+    // Full configuration names in the legend, drawn as solid lines rather than the faint band.
+    config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     data: { values: points as unknown as Record<string, unknown>[] },
     encoding: { x: { field: "step", type: "quantitative", title: "step" } },
     layer: [
-      { mark: { type: "area", opacity: 0.18 }, encoding: { y: { field: "lo", type: "quantitative", title: yTitle }, y2: { field: "hi" }, color } },
+      { mark: { type: "area", opacity: 0.18 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } },
       {
         mark: { type: "line", strokeWidth: 1.6 },
         encoding: {
-          y: { field: "mean", type: "quantitative", title: yTitle },
+          y: y("mean"),
           color,
           strokeDash: { field: "method", type: "nominal", title: "method", scale: { domain: ["sideways", "bp"], range: [[1, 0], [6, 3]] } },
         },
@@ -106,13 +113,13 @@ export interface PlotOutput {
 /** Renders loss.svg and clip_accuracy.svg and hands each to `write`; returns what was drawn. */
 export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
   const charts = [
-    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss" },
-    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1" },
+    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false },
+    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true },
   ];
   const out: PlotOutput[] = [];
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column);
-    write(c.name, await renderSvg(curveSpec(points, c.title, c.y)));
+    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero)));
     out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
   }
   return out;
