@@ -64,6 +64,10 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
     expect(new Set(rows.map((r) => r.run_id)).size).to.equal(8);
     expect(rows.every((r) => r.status === "completed")).to.equal(true);
     for (const [d, t] of mtimes) expect(statSync(join(root, d, "summary.json")).mtimeMs, `${d} was not rerun`).to.equal(t);
+    // The finished sweep leaves its paper table and learning curves beside runs.csv.
+    const table = readFileSync(join(root, "table.md"), "utf8");
+    expect(table).to.match(/\| bp \|/).and.to.match(/\| sideways \|/).and.to.include("(n=4)");
+    for (const f of ["table.csv", "table.tex", "loss.svg", "clip_accuracy.svg"]) expect(existsSync(join(root, f)), f).to.equal(true);
 
     const third = await finished(start(["sweep", SWEEP, "sweep.seeds=4", "train.steps=30"], dir));
     expect(third.code).to.equal(0);

@@ -2,9 +2,8 @@ import { cpSync, existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { writeFileAtomic } from "../../results/atomic-write.js";
-import { readCsv } from "../../results/csv-read.js";
-import { paperTable, tableCsv, tableLatex, tableMarkdown } from "../../results/paper-table.js";
+import { tableMarkdown } from "../../results/paper-table.js";
+import { writePaperTables } from "../../results/sweep-report.js";
 import { RUN_META_FILE, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
@@ -74,12 +73,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
-      const { columns, rows } = readCsv(runsCsv);
-      const table = paperTable(columns, rows, argv.metric);
-      const out = resolve(argv.out ?? argv.dir);
-      writeFileAtomic(join(out, "table.csv"), tableCsv(table));
-      writeFileAtomic(join(out, "table.md"), tableMarkdown(table, argv.digits));
-      writeFileAtomic(join(out, "table.tex"), tableLatex(table, argv.digits));
+      const table = writePaperTables(dir, argv.metric, resolve(argv.out ?? argv.dir), argv.digits);
       io.out(tableMarkdown(table, argv.digits));
       io.err(`wrote table.csv, table.md, table.tex to ${argv.out ?? argv.dir}\n`);
     },

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { runState } from "../../results/run-dir.js";
+import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
@@ -66,7 +67,8 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
       board.finish();
-      if (!argv.quiet) io.err(`results: ${join(root, "runs.csv")}\n`);
+      const report = await writeSweepReport(root);
+      if (!argv.quiet) io.err(`results: ${[join(root, "runs.csv"), ...report.map((f) => join(root, f))].join(", ")}\n`);
       if (outcome.failed.length > 0 || outcome.elsewhere.length > 0) {
         io.err(`${outcome.failed.length} run(s) failed${outcome.elsewhere.length ? `, ${outcome.elsewhere.length} still running elsewhere` : ""}; run the sweep again to retry\n`);
         io.exitCode = EXIT_RUN_FAILED;
