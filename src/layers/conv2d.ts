@@ -2,8 +2,9 @@
  * conv2d: torch.nn.Conv2d with a square kernel, stride, zero padding, optional bias.
  * VJP from ordinary ops (no gradient ops exist in onnxruntime; onnxruntime-node.md):
  *   dx = ConvTranspose(dy, W) with output_padding (H + 2P - K) mod S;
- *   dW = Conv(x as (C,N,H,W), dy as (M,N,h,w) kernel, dilations=S), cut to K x K, as (M,C,K,K),
- *        or, for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy;
+ *   dW = for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy;
+ *        for strided convs, x split into its S*S phases (SpaceToDepth) against shifted copies of dy
+ *        (phaseWeightGrad);
  *   db = ReduceSum(dy) over (N, h, w).
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
@@ -11,8 +12,6 @@ import type { LayerSpec } from "../model/model-spec.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type PlacedLayer, type VjpInputs } from "./layer-def.js";
 
 type Conv2dSpec = Extract<LayerSpec, { type: "conv2d" }>;
-
-const SWAP_BATCH_CHANNEL = [1, 0, 2, 3];
 
 export const conv2d = defineLayer<Conv2dSpec>({
   type: "conv2d",
@@ -54,7 +53,7 @@ export const conv2d = defineLayer<Conv2dSpec>({
           output_padding: [extraH, extraW],
         })
       : null;
-    const dW = useUnfold(layer) ? unfoldWeightGrad(g, layer, v) : correlationWeightGrad(g, layer, v, extraH, extraW);
+    const dW = stride === 1 ? unfoldWeightGrad(g, layer, v) : phaseWeightGrad(g, layer, v);
     const dParams: { weight: string; bias?: string } = { weight: dW };
     if (layer.spec.bias) {
       dParams.bias = g.op("ReduceSum", [v.dy, g.constInt64("axes_nhw", [0, 2, 3])], { keepdims: 0 });
@@ -62,33 +61,6 @@ export const conv2d = defineLayer<Conv2dSpec>({
     return { dx, dParams };
   },
 });
-
-/**
- * Two ways to the weight gradient; which is faster depends on the shape. Measured on one
- * onnxruntime CPU thread, whole backward graph of conv2d + global_avg_pool without input
- * gradient, batch 64 (median ms, correlation / unfold): C=32 32x32 M=64 k3 s1
- * (batch 32) 21.6 / 15.5; C=16 16x16 M=16 k3 s1 3.3 / 2.6; C=40 8x8 M=32 k3 s1 2.5 / 2.1;
- * C=1 32x32 M=16 k5 s1 1.4 / 2.2; C=16 32x32 M=32 k3 s2 4.8 / 5.6. The unfold then became
- * per-example (no transpose of the columns, docs/PERFORMANCE.md attempt 2), which also won on
- * C=1 32x32 M=8 k3 s1 (block backward, batch 128: 2.6 -> 2.1 ms) and lost on every stride-2
- * conv tried: unfolding pays for stride 1, whatever the channel count.
- */
-function useUnfold(layer: PlacedLayer<Conv2dSpec>): boolean {
-  return layer.spec.stride === 1;
-}
-
-/** Batch becomes the reduction (channel) axis: one Conv correlates x with dy for every weight. */
-function correlationWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: VjpInputs, extraH: number, extraW: number): string {
-  const { kernel, stride, padding } = layer.spec;
-  const pads = [padding, padding, padding, padding];
-  const xT = g.op("Transpose", [v.x], { perm: SWAP_BATCH_CHANNEL });
-  const dyT = g.op("Transpose", [v.dy], { perm: SWAP_BATCH_CHANNEL });
-  let dWT = g.op("Conv", [xT, dyT], { strides: [1, 1], dilations: [stride, stride], pads });
-  if (extraH > 0 || extraW > 0) {
-    dWT = g.op("Slice", [dWT, g.constInt64("zeros2", [0, 0]), g.constInt64("kernel2", [kernel, kernel]), g.constInt64("axes_hw", [2, 3])]);
-  }
-  return g.op("Transpose", [dWT], { perm: SWAP_BATCH_CHANNEL });
-}
 
 /**
  * im2col per example by K*K strided slices of the padded input, laid out (N, C*K*K, h*w) without
@@ -115,4 +87,82 @@ function unfoldWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: Vj
   const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
   const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
   return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/** Which phase of the input (index mod S along one axis) kernel tap k reads, and at what shift. */
+interface TapPhase {
+  phase: number;
+  shift: number;
+}
+
+/** Tap k reads padded row S*i + k, input row S*i + k - P = S*(i + shift) + phase. */
+function tapPhases(kernel: number, stride: number, padding: number): TapPhase[] {
+  return Array.from({ length: kernel }, (_, k) => {
+    const shift = Math.floor((k - padding) / stride);
+    return { phase: k - padding - shift * stride, shift };
+  });
+}
+
+/**
+ * Weight gradient of a strided conv without strided copies (docs/PERFORMANCE.md attempt 10).
+ * SpaceToDepth splits x into its S*S phases, each on a grid of Hg x Wg phase positions:
+ * X (N, S*S*C, Hg*Wg). Tap (kh, kw) pairs phase (rh, rw) at position (q, t) with
+ * dy[q - sh, t - sw], so dW[:, :, kh, kw] = sum over n, q, t of X[phase] * D[shift], where
+ * D[shift] is dy on the same grid moved by the shift. Each D[shift] is one flat shift (a Pad of
+ * (N, M, Hg*Wg) by sh*Wg + sw, a fast contiguous copy); the entries a horizontal shift would
+ * carry across a row end are zeroed beforehand by a column mask. One batched MatMul per shift
+ * computes every phase against it (S*S*nShift^2 blocks for K*K taps: 16 for 9 at K3 S2; the
+ * extra multiply-adds cost less than the copies they save), summed over N; the K*K real taps
+ * are then gathered from the blocks. Out-of-range positions read zeros: X is zero past the
+ * input, D past dy and past the flat ends.
+ */
+function phaseWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: VjpInputs): string {
+  const { kernel, stride, padding, out_channels: m } = layer.spec;
+  const [c, h, w] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  const taps = tapPhases(kernel, stride, padding);
+  const shifts = [...new Set(taps.map((t) => t.shift))].sort((a, b) => a - b);
+  const ns = shifts.length;
+  // The grid holds every phase position of x, every dy row a nonzero x position reads, and is
+  // larger than every shift (so no flat shift moves data past a whole grid).
+  const gridSize = (size: number, out: number): number => {
+    const phases = Math.ceil(size / stride);
+    return Math.max(phases, Math.min(out, phases - shifts[0]), Math.max(...shifts.map(Math.abs)) + 1);
+  };
+  const hg = gridSize(h, oh);
+  const wg = gridSize(w, ow);
+  const xGrid = hg * stride > h || wg * stride > w ? g.op("Pad", [v.x, g.constInt64("x_to_grid", [0, 0, 0, 0, 0, 0, hg * stride - h, wg * stride - w])]) : v.x;
+  // (N, S*S*C, Hg*Wg), rows (rh, rw, c)
+  const phases = g.op("Reshape", [g.op("SpaceToDepth", [xGrid], { blocksize: stride }), g.constInt64("n_ssc_l", [0, stride * stride * c, hg * wg])]);
+  const dyGrid = hg === oh && wg === ow ? v.dy : g.op("Pad", [v.dy, g.constInt64("dy_to_grid", [0, 0, 0, 0, 0, 0, hg - oh, wg - ow])]);
+  const dyFlat = g.op("Reshape", [dyGrid, g.constInt64("n_m_l", [0, m, hg * wg])]);
+  const byColumnShift = new Map(
+    shifts.map((sw) => {
+      if (sw === 0) return [sw, dyFlat] as const;
+      // a shift by sw reads column t - sw; zero the columns it would read across a row end
+      const mask = Float32Array.from({ length: hg * wg }, (_, i) => {
+        const t = i % wg;
+        return (sw < 0 ? t >= -sw : t < wg - sw) ? 1 : 0;
+      });
+      return [sw, g.op("Mul", [dyFlat, g.constFloat("wrap_mask", mask, [1, 1, hg * wg])])] as const;
+    }),
+  );
+  const axis0 = g.constInt64("axis0", [0]);
+  const blocks: string[] = [];
+  for (const sh of shifts) {
+    for (const sw of shifts) {
+      const delta = sh * wg + sw;
+      const source = byColumnShift.get(sw)!;
+      const shifted = delta === 0 ? source : g.op("Pad", [source, g.constInt64("flat_shift", [0, 0, delta, 0, 0, -delta])]);
+      // MatMul with a transposed right side becomes one FusedMatMul (no copy)
+      const perExample = g.op("MatMul", [phases, g.op("Transpose", [shifted], { perm: [0, 2, 1] })]); // (N, S*S*C, M)
+      blocks.push(g.op("ReduceSum", [perExample, axis0], { keepdims: 0 }));
+    }
+  }
+  const all = g.op("Concat", blocks, { axis: 1 }); // (S*S*C, nShift*nShift*M), columns (sh, sw, m)
+  const byAxis = g.op("Reshape", [all, g.constInt64("ssc_ssm", [stride, stride, c, ns, ns, m])]);
+  // (M, C, S*nShift, S*nShift): axis 2 indexed by (rh, sh), axis 3 by (rw, sw)
+  const mc = g.op("Reshape", [g.op("Transpose", [byAxis], { perm: [5, 2, 0, 3, 1, 4] }), g.constInt64("mc_pp", [m, c, stride * ns, stride * ns])]);
+  const tapIndex = g.constInt64("tap_index", taps.map((t) => t.phase * ns + shifts.indexOf(t.shift)));
+  return g.op("Gather", [g.op("Gather", [mc, tapIndex], { axis: 2 }), tapIndex], { axis: 3 });
 }
