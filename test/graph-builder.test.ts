@@ -68,9 +68,10 @@ describe("GraphBuilder", () => {
       "output d0.weight [3,1,3,3]",
       "output d0.bias [3]",
     ]);
-    // (6 - 3) mod 2 = 1: the weight-gradient correlation is 4x4 and is cut to 3x3.
-    expect(dump).to.match(/= Conv\(transpose, transpose_1\) strides=\[1,1\] dilations=\[2,2\] pads=\[0,0,0,0\]/);
-    expect(dump).to.match(/= Slice\(/);
+    // Stride 2: the weight gradient pairs each of the input's 2x2 phases (SpaceToDepth) with a
+    // shifted dy, then picks the kernel's 3x3 taps out of the phase x shift products.
+    expect(dump).to.match(/= SpaceToDepth\(b0\.x\) blocksize=2/);
+    expect(dump).to.match(/d0\.weight = Gather\(gather, tap_index\) axis=3/);
     expect(dump).to.not.contain("ConvTranspose"); // no input gradient asked for
     const session = await GraphSession.create(graphs.backward, "dump test", { provider: "cpu", threads: 1 });
     expect([...session.outputNames].sort()).to.deep.equal(["d0.bias", "d0.weight"]);
