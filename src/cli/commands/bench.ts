@@ -11,9 +11,14 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("peer", { type: "string", choices: ["torch"], describe: "compare our BP step with PyTorch's" })
         .option("workers", { type: "number", describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "fewer rounds (a smoke test)" })
-        .option("model", { type: "string", describe: "model file to benchmark" })
+        .option("model", { type: "string", describe: "model file to benchmark (default: models/bench-8block.yaml; with --peer, models/quickstart-cnn.yaml)" })
+        .option("batch", { type: "number", describe: "clips per batch (default 8; with --peer, 16)" })
+        .option("frames", { type: "number", describe: "frames per clip (default 64; with --peer, 8)" })
+        .option("rounds", { type: "number", describe: "timed rounds per configuration" })
+        .option("threads", { type: "number", array: true, describe: "intra-op thread counts for the BP-step rows (default 1 2)" })
         .example("$0 bench --quick", "a short benchmark")
-        .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON") as unknown as Argv<BenchArgs>,
+        .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON")
+        .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)") as unknown as Argv<BenchArgs>,
     handler: async (argv) => {
       await (await import("../../bench/bench.js")).runBench(argv);
     },

@@ -1,0 +1,46 @@
+/**
+ * `sideways bench` end to end on a tiny model: it runs every configuration and writes the JSON a
+ * paper's figures come from. Speeds are measured, never asserted (docs/BENCHMARKS.md).
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { framesPerPass } from "../src/train/bp-stage.js";
+import { fourBlockModel } from "./helpers/tiny-models.js";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+
+describe("sideways bench (CLI)", function () {
+  this.timeout(120_000);
+
+  it("writes a row per method and configuration, stage busy fractions and the speed-up ratios", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
+    const model = fourBlockModel();
+    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    const json = join(dir, "bench.json");
+    const r = spawnSync(process.execPath, [cli, "bench", "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", "8", "--rounds", "1", "--threads", "1", "--quick", "--json", json], {
+      encoding: "utf8",
+      timeout: 100_000,
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(readFileSync(json, "utf8"));
+    const workers = Math.min(availableParallelism(), model.blocks.length);
+    const methods = new Set(out.rows.map((row: { method: string }) => row.method));
+    expect([...methods].sort()).to.deep.equal([`bp (${framesPerPass("auto", 2, 8)} frames per pass)`, "bp (frame by frame)", "sideways"].sort());
+    for (const row of out.rows) {
+      expect(row.frames_per_s, row.method).to.be.greaterThan(0);
+      expect(row.busy_fraction_per_stage).to.have.length(row.executor === "parallel" ? row.workers : 1);
+      for (const b of row.busy_fraction_per_stage) expect(b).to.be.within(0, 1);
+    }
+    if (workers > 1) expect(out.rows.some((row: { executor: string; method: string }) => row.executor === "parallel" && row.method === "sideways")).to.equal(true);
+    for (const key of ["speedup_sideways_parallel_over_bp", "speedup_sideways_parallel_over_best_bp", "speedup_sideways_parallel_over_sequential"]) {
+      expect(out[key], key).to.be.a("number").and.to.be.greaterThan(0);
+    }
+    expect(out.bp_step_quickstart[0]).to.include.keys("step_ms_median", "onnxruntime_ms_median", "orchestrator_ms_median");
+    expect(r.stdout).to.include("| method | executor |");
+  });
+});
