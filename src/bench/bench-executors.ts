@@ -35,6 +35,11 @@ export interface ExecutorBenchRow {
   frames_per_s: number;
   step_ms_median: number;
   busy_fraction_per_stage: number[];
+  /**
+   * Growth of the process's resident memory over this configuration's first (warm-up) batch:
+   * what its sessions, activations and onnxruntime arenas take (configurations share a process).
+   */
+  memory_mb: number;
 }
 
 export interface ExecutorBenchResult {
@@ -83,6 +88,7 @@ interface Measured {
   setup: Setup;
   stepSeconds: number[];
   busy: number[][];
+  memoryBytes: number;
 }
 
 function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipBatch {
@@ -122,12 +128,16 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants(B, T)) {
-      if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [] });
+      if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [], memoryBytes: 0 });
     }
   }
   try {
     const warm = syntheticBatch(model, B, T, 1);
-    for (const m of measured) await m.setup.executor.runBatch(m.variant.method, warm, weights, m.variant.options);
+    for (const m of measured) {
+      const before = process.memoryUsage().rss;
+      await m.setup.executor.runBatch(m.variant.method, warm, weights, m.variant.options);
+      m.memoryBytes = process.memoryUsage().rss - before;
+    }
     for (let r = 0; r < opts.rounds; r++) {
       const batch = syntheticBatch(model, B, T, 2 + r);
       for (const m of measured) {
@@ -153,6 +163,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       frames_per_s: (B * T) / (stepMs / 1000),
       step_ms_median: stepMs,
       busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
+      memory_mb: m.memoryBytes / 2 ** 20,
     };
   });
   const best = (pick: (r: ExecutorBenchRow) => boolean) => Math.max(...rows.filter(pick).map((r) => r.frames_per_s));
@@ -178,12 +189,12 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   const lines = [
     `model ${r.model}: ${r.blocks} blocks, per-block fwd+bwd ms [${r.block_cost_ms.map((c) => c.toFixed(1)).join(", ")}], batch ${r.batch_size} clips x ${r.clip_length} frames, ${r.rounds} rounds, ${r.cores} cores`,
     "",
-    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction |",
-    "|---|---|---|---|---|---|---|---|",
+    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | memory MB |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     lines.push(
-      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} |`,
+      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
     );
   }
   lines.push(
@@ -191,7 +202,7 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
     `Sideways parallel / fastest BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
     `Sideways parallel / fastest BP configuration:      ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
     `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x`,
-    `peak RSS (whole process, all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
+    `memory MB: resident-memory growth over each configuration's warm-up batch; peak RSS of the whole process (all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
   );
   return lines.join("\n");
 }

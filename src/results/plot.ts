@@ -17,6 +17,8 @@ export interface CurvePoint {
   config: string;
   method: string;
   step: number;
+  /** The x value drawn: the step, or the mean over runs of another column (e.g. wall_s). */
+  x: number;
   mean: number;
   lo: number;
   hi: number;
@@ -35,25 +37,34 @@ export function configLabel(r: RunRecord): string {
   return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : r.meta.method;
 }
 
-/** Mean and ±1 std band over the runs of each configuration, at every step any of them logged. */
-export function curvePoints(runs: readonly RunRecord[], file: string, column: string): CurvePoint[] {
-  const byConfig = new Map<string, { method: string; series: Map<number, number>[] }>();
+/**
+ * Mean and ±1 std band over the runs of each configuration, at every step any of them logged.
+ * `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
+ */
+export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step"): CurvePoint[] {
+  const byConfig = new Map<string, { method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
     const path = join(r.dir, file);
     if (!existsSync(path)) continue;
     const series = new Map<number, number>();
+    const xs = new Map<number, number>();
     for (const row of readCsv(path).rows) {
       const step = row.step;
       const v = row[column];
-      if (typeof step === "number" && typeof v === "number" && Number.isFinite(v)) series.set(step, v);
+      const x = row[xColumn];
+      if (typeof step === "number" && typeof v === "number" && Number.isFinite(v) && typeof x === "number") {
+        series.set(step, v);
+        xs.set(step, x);
+      }
     }
     const label = configLabel(r);
-    const entry = byConfig.get(label) ?? { method: r.meta.method, series: [] };
+    const entry = byConfig.get(label) ?? { method: r.meta.method, series: [], xs: [] };
     entry.series.push(series);
+    entry.xs.push(xs);
     byConfig.set(label, entry);
   }
   const points: CurvePoint[] = [];
-  for (const [config, { method, series }] of byConfig) {
+  for (const [config, { method, series, xs }] of byConfig) {
     const steps = [...new Set(series.flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
     const bin = Math.max(1, Math.ceil(steps.length / MAX_POINTS));
     for (let i = 0; i < steps.length; i += bin) {
@@ -63,14 +74,16 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const { mean, std, n } = meanStd(perRun);
       if (mean === null) continue;
       const spread = std ?? 0;
-      points.push({ config, method, step: binSteps[binSteps.length - 1], mean, lo: mean - spread, hi: mean + spread, n });
+      const step = binSteps[binSteps.length - 1];
+      const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
+      points.push({ config, method, step, x, mean, lo: mean - spread, hi: mean + spread, n });
     }
   }
   return points;
 }
 
 /** `zeroBased`: include 0 on the y axis (accuracy) or fit the data (loss). */
-export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false): TopLevelSpec {
+export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step"): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   return {
@@ -81,7 +94,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
     // Full configuration names in the legend, drawn as solid lines rather than the faint band.
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     data: { values: points as unknown as Record<string, unknown>[] },
-    encoding: { x: { field: "step", type: "quantitative", title: "step" } },
+    encoding: { x: { field: "x", type: "quantitative", title: xTitle } },
     layer: [
       { mark: { type: "area", opacity: 0.18 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } },
       {
@@ -113,13 +126,16 @@ export interface PlotOutput {
 /** Renders loss.svg and clip_accuracy.svg and hands each to `write`; returns what was drawn. */
 export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
   const charts = [
-    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false },
-    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true },
+    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step" },
+    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
+    // The trade-off Sideways is about: accuracy against the time it took to get there.
+    { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
   ];
   const out: PlotOutput[] = [];
   for (const c of charts) {
-    const points = curvePoints(runs, c.file, c.column);
-    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero)));
+    const points = curvePoints(runs, c.file, c.column, c.x);
+    if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
+    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : "wall-clock seconds (mean over seeds)")));
     out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
   }
   return out;

@@ -159,7 +159,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
   const diagEvery = spec.diagnostics.every;
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
-  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips"]);
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s"]);
 
   const saveResume = (step: number) =>
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
@@ -175,7 +175,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const runEval = async (step: number) => {
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
-    evalCsv.append({ ...m });
+    evalCsv.append({ ...m, wall_s: wall() });
     progress.evalDone(m);
     summary.final_eval_loss = r.loss;
     summary.final_eval_clip_top1 = r.clipTop1;
