@@ -72,6 +72,12 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
     const third = await finished(start(["sweep", SWEEP, "sweep.seeds=4", "train.steps=30"], dir));
     expect(third.code).to.equal(0);
     expect(third.stderr).to.include("8 skipped");
+
+    // --force redoes every run, finished ones included.
+    const before = new Map(summaries(root).map((d) => [d, statSync(join(root, d, "summary.json")).mtimeMs]));
+    const forced = await finished(start(["sweep", SWEEP, "sweep.seeds=4", "train.steps=30", "--force", "--jobs", "2", "--quiet"], dir));
+    expect(forced.code, forced.stderr).to.equal(0);
+    for (const [d, t] of before) expect(statSync(join(root, d, "summary.json")).mtimeMs, `${d} was redone`).to.be.greaterThan(t);
   });
 
   it("two shards at once into one directory: merged results complete and parse cleanly", async () => {

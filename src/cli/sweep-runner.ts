@@ -50,7 +50,7 @@ export function sweepRoot(exp: LoadedExperiment): string {
 export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, opts: SweepOptions): string[] {
   const params = Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   const meta = { index: run.index, params: run.params, config_id: run.configId };
-  return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta)];
+  return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), ...(opts.force ? ["--force"] : [])];
 }
 
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {

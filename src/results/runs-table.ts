@@ -34,6 +34,7 @@ export const RESULT_COLUMNS = [
   "best_eval_clip_top1",
   "wall_s",
   "frames_per_s",
+  "data_wait_share",
   "message",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
@@ -79,6 +80,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       best_eval_clip_top1: s?.best_eval_clip_top1,
       wall_s: s?.wall_s,
       frames_per_s: s?.frames_per_s,
+      data_wait_share: s?.data_wait_share,
       message: s?.message,
     };
     for (const p of params) row[p] = r.meta.params[p] as CellValue;

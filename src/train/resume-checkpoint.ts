@@ -21,6 +21,8 @@ export interface ResumeState {
   /** Training frames and seconds so far (for frames/s over the whole run). */
   trainFrames: number;
   trainSeconds: number;
+  /** Seconds the training steps waited for data. */
+  dataWaitSeconds: number;
   /** Wall seconds of the earlier attempts. */
   wallSeconds: number;
   /** The config hash of the run that wrote it: a changed config never resumes from it. */
@@ -36,6 +38,7 @@ export function writeResumeCheckpoint(path: string, model: Model, state: ResumeS
     step: String(state.step),
     train_frames: String(state.trainFrames),
     train_seconds: String(state.trainSeconds),
+    data_wait_seconds: String(state.dataWaitSeconds),
     wall_seconds: String(state.wallSeconds),
     config_hash: state.configHash,
   };
@@ -66,6 +69,7 @@ export function readResumeCheckpoint(path: string, model: Model): ResumeState {
     optimizer,
     trainFrames: num("train_frames"),
     trainSeconds: num("train_seconds"),
+    dataWaitSeconds: num("data_wait_seconds"),
     wallSeconds: num("wall_seconds"),
     configHash: metadata.config_hash ?? "",
   };

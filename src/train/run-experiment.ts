@@ -138,11 +138,12 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const resumed = findResumeState(ctx, model);
   let trainFrames = 0;
   let trainSeconds = 0;
+  let dataWaitSeconds = 0;
   let priorWall = 0;
   if (resumed) {
     for (const [name, w] of resumed.weights) weights.set(name, w);
     optimizer.importState(resumed.optimizer);
-    ({ trainFrames, trainSeconds } = resumed);
+    ({ trainFrames, trainSeconds, dataWaitSeconds } = resumed);
     priorWall = resumed.wallSeconds;
     summary.steps_done = resumed.step;
     // Rows logged after the checkpoint are logged again by this attempt.
@@ -168,6 +169,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       optimizer: optimizer.exportState(),
       trainFrames,
       trainSeconds,
+      dataWaitSeconds,
       wallSeconds: wall(),
       configHash: ctx.configHash ?? "",
     });
@@ -228,6 +230,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       const frames = batch.dims[0] * batch.dims[1];
       trainFrames += frames;
       trainSeconds += stepSeconds;
+      dataWaitSeconds += dataWait;
       Object.assign(row, {
         step,
         total_steps: totalSteps,
@@ -248,6 +251,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     }
     summary.status = interrupted ? "interrupted" : "completed";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
+    summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
     if (!interrupted) {
       writeCheckpoint(join(runDir, "final.safetensors"), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });

@@ -33,6 +33,7 @@ export interface RunSummary {
   steps_done: number;
   wall_s: number;
   frames_per_s: number; // training frames per second over the whole run
+  data_wait_share: number; // share of the training steps' time spent waiting for data
   final_train_loss: number | null;
   final_eval_loss: number | null;
   final_eval_clip_top1: number | null;
@@ -77,6 +78,7 @@ export function newRunSummary(runId: string, method: "bp" | "sideways"): RunSumm
     steps_done: 0,
     wall_s: 0,
     frames_per_s: 0,
+    data_wait_share: 0,
     final_train_loss: null,
     final_eval_loss: null,
     final_eval_clip_top1: null,

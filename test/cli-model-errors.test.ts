@@ -1,0 +1,59 @@
+/**
+ * Issue-2 acceptance through the command line: bad model files make `sideways export` exit with
+ * status 2 and a message naming the file and the layer index, and write nothing.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+
+const base = "name: bad\ninput: { channels: 1, height: 8, width: 8 }\n";
+const cases: { name: string; yaml: string; expect: RegExp }[] = [
+  {
+    name: "unknown layer type",
+    yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: 3 }\n  - { type: dropout }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /layer 1.*dropout|dropout.*layer 1/,
+  },
+  {
+    name: "kernel larger than its input",
+    yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: 3 }\n  - { type: maxpool2d, kernel: 7 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /layer 1 \(maxpool2d\)/,
+  },
+  {
+    name: "zero size",
+    yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_channels: 0, kernel: 3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /layer 0 \(conv2d\)/,
+  },
+  {
+    name: "negative size",
+    yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: -3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /layer 0 \(conv2d\)/,
+  },
+  {
+    name: "classes not matching the last layer",
+    yaml: `${base}classes: 5\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: 3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 3 }\n`,
+    expect: /layer 2 \(linear\).*5|classes.*5.*layer 2/,
+  },
+];
+
+describe("bad model files through `sideways export`", function () {
+  this.timeout(30_000);
+  for (const c of cases) {
+    it(`${c.name}: exit 2, names the file and the layer, writes nothing`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+      const file = join(dir, "bad-model.yaml");
+      writeFileSync(file, c.yaml);
+      const out = join(dir, "onnx");
+      const r = spawnSync(process.execPath, [cli, "export", file, "--out", out], { encoding: "utf8", timeout: 20_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.include("bad-model.yaml");
+      expect(r.stderr).to.match(c.expect);
+      expect(r.stderr).not.to.match(/\n\s+at /); // a message, not a stack trace
+      expect(existsSync(out)).to.equal(false);
+    });
+  }
+});
