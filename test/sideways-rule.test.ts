@@ -9,6 +9,7 @@ import type { Tensor } from "../src/tensor.js";
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { blocksWithoutGradient, clipLengthWarning } from "../src/train/sideways-stage.js";
 import { clipFrame } from "../src/train/stage.js";
 import { fourBlockModel, randomClips, relDiff } from "./helpers/tiny-models.js";
 import type { ClipBatch } from "../src/data/source.js";
@@ -83,6 +84,15 @@ describe("Sideways rule (sequential executor)", function () {
       for (const p of model.params) expect(relDiff(passes.grads.get(p.name)!, perFrame.grads.get(p.name)!), p.name).to.be.lessThan(1e-5);
     });
   }
+
+  it("blocksWithoutGradient predicts exactly the blocks the trainer leaves without gradient", async () => {
+    for (const T of [2, 4, 5, 7, 9]) {
+      const r = await exec.runBatch("sideways", randomClips(model, 1, T, 6), weights);
+      const idle = r.counts.flatMap((n, k) => (n === 0 ? [k] : []));
+      expect(blocksWithoutGradient(L, T), `T=${T}`).to.deep.equal(idle);
+      expect(clipLengthWarning(L, T) === null, `T=${T}`).to.equal(idle.length === 0);
+    }
+  });
 
   it("blocks with n_k = 0 get no gradient at all (no update)", async () => {
     const r = await exec.runBatch("sideways", randomClips(model, 2, 5, 3), weights);

@@ -24,6 +24,7 @@ import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { framesPerPass } from "./bp-stage.js";
+import { clipLengthWarning } from "./sideways-stage.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { blockCosines } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
@@ -157,6 +158,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     progress.log(`resuming from step ${resumed.step} (${RESUME_FILE})`);
   }
   const wall = () => priorWall + (performance.now() - started) / 1000;
+  const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
+  if (shortClips) progress.log(shortClips);
   writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
   const diagEvery = spec.diagnostics.every;
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));

@@ -17,6 +17,25 @@ import {
   type Tagged,
 } from "./stage.js";
 
+/**
+ * Blocks (0-based) that never receive a gradient in a clip of T frames: n_k = max(0, T-2L+k+1)
+ * with 1-based k is 0 for k <= 2L-T-1. Empty when T >= 2L-1.
+ */
+export function blocksWithoutGradient(blocks: number, frames: number): number[] {
+  return Array.from({ length: blocks }, (_, i) => i).filter((i) => frames - 2 * blocks + (i + 1) + 1 <= 0);
+}
+
+/** A warning for a Sideways run whose clips are too short for every block to learn, or null. */
+export function clipLengthWarning(blocks: number, frames: number): string | null {
+  const idle = blocksWithoutGradient(blocks, frames);
+  if (idle.length === 0) return null;
+  return (
+    `warning: with ${frames}-frame clips and ${blocks} blocks, Sideways never sends a gradient to ` +
+    `block${idle.length > 1 ? "s" : ""} ${idle.join(", ")} (they stay at their initial weights); ` +
+    `data.clip_length >= ${2 * blocks - 1} (2L-1) lets every block learn`
+  );
+}
+
 export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Promise<StageResult> {
   const { spec, runner, links, weights } = ctx;
   const result = newStageResult();

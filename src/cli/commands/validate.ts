@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from "yargs";
 import { stringify } from "yaml";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
+import { clipLengthWarning } from "../../train/sideways-stage.js";
 import type { CliIo } from "../cli-io.js";
 
 interface ValidateArgs {
@@ -25,6 +26,8 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
       if (argv.print) io.out(stringify(exp.spec));
+      const warning = exp.spec.train.method === "sideways" ? clipLengthWarning(exp.model.blocks.length, exp.spec.data.clip_length) : null;
+      if (warning) io.err(`${argv.file}: ${warning}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layers, ${exp.model.blocks.length} blocks${runs ? `; sweep of ${runs.length} runs` : ""})\n`);
     },
   };
