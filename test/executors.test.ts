@@ -74,12 +74,10 @@ describe("executors", function () {
     }
     expect(message).to.match(/stage \d \(blocks/);
     expect(message).to.match(/block 2/);
-    const threadsAlive = (par as unknown as { workers: { threadId: number }[] }).workers.map((w) => w.threadId);
+    expect(par.threadIds).to.have.length(3);
     await par.close();
     // Worker.threadId becomes -1 once the thread has stopped.
-    expect(threadsAlive.length).to.equal(3);
-    const after = (par as unknown as { workers: { threadId: number }[] }).workers.map((w) => w.threadId);
-    expect(after.every((id) => id === -1)).to.equal(true);
+    expect(par.threadIds.every((id) => id === -1)).to.equal(true);
   });
 
   it("balancedStages minimises the most expensive stage", () => {
