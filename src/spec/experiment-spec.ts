@@ -70,6 +70,11 @@ export const RuntimeSpec = z.strictObject({
   workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
   /** intra-op threads per session; shared/design/onnxruntime-node.md: 1 is fastest with many sessions. */
   threads: z.number().int().min(1).max(256).default(1),
+  /**
+   * Data parallelism: replicas of the whole model on worker threads, each training on a share of
+   * every clip batch (either method). Not combined with depth-parallel workers (yet).
+   */
+  replicas: z.number().int().min(1).max(256).default(1),
 });
 
 export const EvalSpec = z.strictObject({
@@ -96,5 +101,13 @@ export const ExperimentSpec = z.strictObject({
   diagnostics: DiagnosticsSpec.default(DiagnosticsSpec.parse({})),
   output: OutputSpec.default(OutputSpec.parse({})),
   sweep: SweepSpec.nullable().default(null),
+}).superRefine((spec, ctx) => {
+  const { replicas, workers } = spec.runtime;
+  if (replicas > 1 && workers !== 1) {
+    ctx.addIssue({ code: "custom", path: ["runtime", "replicas"], message: `expected 1 while runtime.workers is ${workers} (use depth-parallel workers or data-parallel replicas, not both)` });
+  }
+  if (replicas > spec.train.batch_size) {
+    ctx.addIssue({ code: "custom", path: ["train", "batch_size"], message: `expected at least runtime.replicas (${replicas}) clips per batch` });
+  }
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

@@ -1,7 +1,8 @@
 /**
- * Chooses the executor for `runtime.workers`: 1 runs everything on this thread; N > 1 splits the
- * blocks into N contiguous stages balanced by their measured cost; `auto` uses as many stages as
- * there are cores (at most one per block).
+ * Chooses the executor: `runtime.replicas` > 1 gives data-parallel replicas; otherwise
+ * `runtime.workers` 1 runs everything on this thread, N > 1 splits the blocks into N contiguous
+ * stages balanced by their measured cost, and `auto` uses as many stages as there are cores (at
+ * most one per block).
  */
 import { availableParallelism } from "node:os";
 import type { Model, Weights } from "../model/model.js";
@@ -11,6 +12,7 @@ import { numel } from "../tensor.js";
 import type { BlockGraphBytes, BlockRunner } from "./block-runner.js";
 import type { Executor } from "./executor.js";
 import { ParallelExecutor } from "./parallel-executor.js";
+import { ReplicaExecutor } from "./replica-executor.js";
 import { SequentialExecutor } from "./sequential-executor.js";
 import { balancedStages } from "./stage-plan.js";
 
@@ -58,11 +60,15 @@ export async function createExecutor(
   graphs: readonly BlockGraphBytes[],
   mainRunner: BlockRunner,
   weights: Weights,
-  workers: number | "auto",
+  parallelism: { workers: number | "auto"; replicas: number },
   provider: ProviderOptions,
   batchSize: number,
 ): Promise<ExecutorChoice> {
-  const n = resolveWorkerCount(workers, model);
+  if (parallelism.replicas > 1) {
+    const executor = await ReplicaExecutor.create(model, graphs, parallelism.replicas, provider);
+    return { executor, stages: executor.stages, blockCosts: null };
+  }
+  const n = resolveWorkerCount(parallelism.workers, model);
   if (n === 1) {
     const executor = SequentialExecutor.withRunner(model, mainRunner);
     return { executor, stages: [...executor.stages], blockCosts: null };

@@ -93,7 +93,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     const graphs = buildAllBlockGraphs(model);
     const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
     release.push(() => mainRunner.release());
-    const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime.workers, provider, spec.train.batch_size);
+    const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     return { model, weights, data, mainRunner, executor };
   } catch (err) {
     for (const r of release.reverse()) await r();

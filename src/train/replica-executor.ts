@@ -1,0 +1,98 @@
+/**
+ * Data-parallel executor: R replicas of the whole model, each on its own worker thread, each
+ * running the method on a contiguous share of the clip batch (clips are independent in both
+ * methods: Sideways' pipeline runs along the frames of each clip). The batch gradient is the
+ * clip-weighted mean of the replicas' gradients, G = sum_r (B_r / B) G_r, combined in replica
+ * order so that runs are repeatable. This is how BP uses several cores without intra-op threads.
+ */
+import type { ClipBatch } from "../data/source.js";
+import type { Model, Weights } from "../model/model.js";
+import type { ProviderOptions } from "../runtime/providers.js";
+import type { BlockGraphBytes } from "./block-runner.js";
+import { combineStageResults, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { StageWorkerPool } from "./stage-worker-pool.js";
+
+/** Contiguous shares of `total` clips for `parts` replicas, sizes differing by at most one. */
+export function splitClips(total: number, parts: number): { first: number; count: number }[] {
+  return Array.from({ length: parts }, (_, r) => {
+    const first = Math.floor((r * total) / parts);
+    return { first, count: Math.floor(((r + 1) * total) / parts) - first };
+  });
+}
+
+function sliceBatch(batch: ClipBatch, first: number, count: number): ClipBatch {
+  const [, T, C, H, W] = batch.dims;
+  const clip = T * C * H * W;
+  return {
+    clips: batch.clips.slice(first * clip, (first + count) * clip),
+    labels: batch.labels.slice(first, first + count),
+    dims: [count, T, C, H, W],
+  };
+}
+
+/** Clip-weighted mean of replica results (every replica saw clips of the same length). */
+export function combineReplicaResults(results: BatchResult[], clips: number[]): BatchResult {
+  const total = clips.reduce((a, b) => a + b, 0);
+  const grads = new Map<string, Float32Array>();
+  for (const name of results[0].grads.keys()) {
+    const sum = new Float64Array(results[0].grads.get(name)!.length);
+    results.forEach((r, i) => {
+      const g = r.grads.get(name)!;
+      const w = clips[i] / total;
+      for (let j = 0; j < g.length; j++) sum[j] += w * g[j];
+    });
+    grads.set(name, Float32Array.from(sum));
+  }
+  const losses = results[0].losses.map((_, t) => results.reduce((s, r, i) => s + (clips[i] / total) * r.losses[t], 0));
+  return {
+    grads,
+    counts: results[0].counts,
+    losses,
+    stageBusySeconds: results.flatMap((r) => r.stageBusySeconds),
+    stageWallSeconds: results.flatMap((r) => r.stageWallSeconds),
+    trace: [],
+  };
+}
+
+export class ReplicaExecutor implements Executor {
+  readonly stages: number[][];
+
+  private constructor(
+    private readonly model: Model,
+    private readonly pool: StageWorkerPool,
+  ) {
+    const all = model.blocks.map((b) => b.index);
+    this.stages = Array.from({ length: pool.size }, () => all);
+  }
+
+  static async create(model: Model, graphs: readonly BlockGraphBytes[], replicas: number, provider: ProviderOptions): Promise<ReplicaExecutor> {
+    const blocks = model.blocks.map((b) => b.index);
+    const data = Array.from({ length: replicas }, (_, r) => ({ stage: r, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
+    const pool = await StageWorkerPool.start(data, data.map((_, r) => `replica ${r}`));
+    return new ReplicaExecutor(model, pool);
+  }
+
+  async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
+    const shares = splitClips(batch.dims[0], this.pool.size);
+    if (shares.some((s) => s.count === 0)) {
+      throw new Error(`BUG: ${batch.dims[0]} clips cannot be shared by ${this.pool.size} replicas (batch_size must be at least runtime.replicas)`);
+    }
+    const results = await this.pool.run(
+      shares.map(({ first, count }) => {
+        const part = sliceBatch(batch, first, count);
+        return {
+          weights,
+          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass },
+        };
+      }),
+    );
+    return combineReplicaResults(
+      results.map((r) => combineStageResults(this.model, [r])),
+      shares.map((s) => s.count),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
