@@ -1,5 +1,5 @@
 /**
- * `sideways bench --peer torch`: our BP step (SequentialExecutor.runBatch("bp") + plain SGD)
+ * `sideways bench --peer torch`: our BP step (one thread, or data-parallel replicas for more) + plain SGD
  * against PyTorch's (bench/torch_peer.py) on the same model file, init checkpoint and clips, in
  * one run. Steps are interleaved one by one: the peer stays alive as a server (--serve) and the
  * two sides alternate single steps (thread count by thread count), the side going first
@@ -18,8 +18,10 @@ import { loadModelFile } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { Sgd } from "../optim/optimizer.js";
-import { buildAllBlockGraphs } from "../train/block-runner.js";
+import { buildAllBlockGraphs, type BlockGraphBytes } from "../train/block-runner.js";
 import { framesPerPass } from "../train/bp-stage.js";
+import type { Executor } from "../train/executor.js";
+import { ReplicaExecutor } from "../train/replica-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
@@ -144,15 +146,24 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
  * One of our BP steps as training runs it (bp_frames_per_pass: auto): gradients of the clip
  * batch, then plain SGD; returns the mean loss.
  */
-async function ourStep(exec: SequentialExecutor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
+async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
   const [B, T] = fx.batch.dims;
   const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T) });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }
 
+/**
+ * Our BP on `threads` cores: one thread, or as many data-parallel replicas (one thread each).
+ * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md).
+ */
+async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number): Promise<Executor> {
+  const cpu = { provider: "cpu" as const, threads: 1 };
+  return threads === 1 ? SequentialExecutor.create(model, graphs, cpu) : ReplicaExecutor.create(model, graphs, threads, cpu);
+}
+
 /** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
-async function checkAgreement(exec: SequentialExecutor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number): Promise<PeerCheck> {
+async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number): Promise<PeerCheck> {
   await peer.command({ cmd: "threads", n: threads });
   await peer.command({ cmd: "reset" });
   const ours = cloneWeights(fx.init);
@@ -199,7 +210,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const warmup = opts.warmupRounds ?? 2;
   const fx = writeFixture(opts);
   const graphs = buildAllBlockGraphs(fx.model);
-  const execs: SequentialExecutor[] = [];
+  const execs: Executor[] = [];
   let peer: TorchPeer | null = null;
   const loadBefore = loadavg();
   try {
@@ -211,7 +222,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       lr,
     });
     peer = started.peer;
-    for (const threads of opts.threads) execs.push(await SequentialExecutor.create(fx.model, graphs, { provider: "cpu", threads }));
+    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
