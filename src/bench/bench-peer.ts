@@ -1,9 +1,9 @@
 /**
  * `sideways bench --peer torch`: our BP step (one thread, or data-parallel replicas for more) + plain SGD
  * against PyTorch's (bench/torch_peer.py) on the same model file, init checkpoint and clips, in
- * one run. Steps are interleaved one by one: the peer stays alive as a server (--serve) and the
- * two sides alternate single steps (thread count by thread count), the side going first
- * alternating by round, so both see the same machine load. Before anything is timed, both run `checkSteps` SGD steps from the init
+ * one run. The peer stays alive as a server (--serve); thread count by thread count, the two
+ * sides alternate short bursts of steps (the side going first alternating by round), so both see
+ * the same machine load. Before anything is timed, both run `checkSteps` SGD steps from the init
  * weights at every thread count and their losses and updated weights are compared: a difference
  * over 1e-4 (relative) refuses the benchmark with a RunError (exit status 1).
  */
@@ -203,6 +203,9 @@ async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, thre
   return check;
 }
 
+/** Steps each side runs back to back per round; all but the first are timed. */
+const BURST_STEPS = 3;
+
 export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult> {
   requireTorch();
   const log = opts.log ?? (() => {});
@@ -243,19 +246,29 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
         await ourStep(execs[i], fx, weights[i], sgds[i], lr);
         return performance.now() - t0;
       };
+      // Each side runs a burst of steps back to back, as in training, and only the steps after
+      // the first are timed: PyTorch's OpenMP threads keep spinning for a while after its last
+      // step and would steal the cores of our first step, and a pause instead would put its
+      // threads to sleep and slow its first step down.
+      const burst = async (step: () => Promise<number>) => {
+        const times: number[] = [];
+        for (let k = 0; k < BURST_STEPS; k++) times.push(await step());
+        return times.slice(1);
+      };
+      const theirStep = async () => (await peer!.step()).ms;
       for (let r = 0; r < warmup + opts.rounds; r++) {
-        let ours: number;
-        let theirs: number;
+        let ours: number[];
+        let theirs: number[];
         if (r % 2 === 0) {
-          ours = await timeOurs();
-          theirs = (await peer.step()).ms;
+          ours = await burst(timeOurs);
+          theirs = await burst(theirStep);
         } else {
-          theirs = (await peer.step()).ms;
-          ours = await timeOurs();
+          theirs = await burst(theirStep);
+          ours = await burst(timeOurs);
         }
         if (r < warmup) continue;
-        samples[i].ours.push(ours);
-        samples[i].torch.push(theirs);
+        samples[i].ours.push(...ours);
+        samples[i].torch.push(...theirs);
       }
       const s = samples[i];
       log(`${opts.threads[i]} thread(s), ${opts.rounds} rounds: ours ${s.ours.map((x) => x.toFixed(1)).join(" ")} ms; PyTorch ${s.torch.map((x) => x.toFixed(1)).join(" ")} ms`);
