@@ -23,7 +23,7 @@ export class ParallelExecutor implements Executor {
   static async create(model: Model, graphs: readonly BlockGraphBytes[], stages: number[][], provider: ProviderOptions): Promise<ParallelExecutor> {
     const channels = stages.slice(1).map(() => new MessageChannel());
     const data = stages.map((blocks, s) => ({
-      stage: s,
+      label: `stage ${s}`,
       model,
       blocks,
       graphs: graphs.map((g, k) => (blocks.includes(k) ? g : null)),
@@ -31,7 +31,7 @@ export class ParallelExecutor implements Executor {
       below: s > 0 ? channels[s - 1].port2 : null,
       above: s < stages.length - 1 ? channels[s].port1 : null,
     }));
-    const pool = await StageWorkerPool.start(data, stages.map((_, s) => `stage ${s}`));
+    const pool = await StageWorkerPool.start(data);
     return new ParallelExecutor(model, stages, pool);
   }
 

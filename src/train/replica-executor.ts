@@ -67,8 +67,8 @@ export class ReplicaExecutor implements Executor {
 
   static async create(model: Model, graphs: readonly BlockGraphBytes[], replicas: number, provider: ProviderOptions): Promise<ReplicaExecutor> {
     const blocks = model.blocks.map((b) => b.index);
-    const data = Array.from({ length: replicas }, (_, r) => ({ stage: r, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
-    const pool = await StageWorkerPool.start(data, data.map((_, r) => `replica ${r}`));
+    const data = Array.from({ length: replicas }, (_, r) => ({ label: `replica ${r}`, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
+    const pool = await StageWorkerPool.start(data);
     return new ReplicaExecutor(model, pool);
   }
 

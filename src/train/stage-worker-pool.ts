@@ -10,6 +10,9 @@ import type { Weights } from "../model/model.js";
 import type { StageBatch, StageResult } from "./stage.js";
 import type { FromWorker, StageWorkerData, ToWorker } from "./stage-worker.js";
 
+/** How long a worker may take to reach a safe point and exit before it is terminated. */
+const STOP_GRACE_MS = 30_000;
+
 interface Pending {
   results: (StageResult | undefined)[];
   remaining: number;
@@ -21,6 +24,7 @@ export class StageWorkerPool {
   private nextId = 0;
   private pending: Pending | null = null;
   private failure: Error | null = null;
+  private stopping: Promise<void> | null = null;
 
   private constructor(
     private readonly workers: Worker[],
@@ -35,8 +39,8 @@ export class StageWorkerPool {
     });
   }
 
-  /** Starts one worker per entry; `names[i]` names worker i in errors ("stage 1", "replica 0"). */
-  static async start(data: StageWorkerData[], names: string[]): Promise<StageWorkerPool> {
+  /** Starts one worker per entry (its `label` names it in errors) and waits until all are ready. */
+  static async start(data: StageWorkerData[]): Promise<StageWorkerPool> {
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (const workerData of data) {
@@ -56,13 +60,14 @@ export class StageWorkerPool {
         }),
       );
     }
+    const pool = new StageWorkerPool(workers, data.map((d) => d.label));
     try {
       await Promise.all(ready);
     } catch (err) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await pool.close();
       throw err;
     }
-    return new StageWorkerPool(workers, names);
+    return pool;
   }
 
   get size(): number {
@@ -98,18 +103,35 @@ export class StageWorkerPool {
     }
   }
 
-  /** First failure wins: every worker is terminated so that no neighbour waits forever. */
+  /** First failure wins: every worker is stopped so that no neighbour waits forever. */
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    for (const w of this.workers) void w.terminate();
+    void this.stopAll();
     const p = this.pending;
     this.pending = null;
     p?.reject(err);
   }
 
+  /**
+   * Asks every worker to exit at its next safe point (between onnxruntime calls; see ToWorker)
+   * and waits for it; a worker still running after STOP_GRACE_MS is terminated.
+   */
+  private stopAll(): Promise<void> {
+    this.stopping ??= Promise.all(
+      this.workers.map((w) => {
+        if (w.threadId === -1) return Promise.resolve();
+        const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+        w.postMessage({ type: "stop" } satisfies ToWorker);
+        const grace = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
+        return exited.finally(() => clearTimeout(grace));
+      }),
+    ).then(() => undefined);
+    return this.stopping;
+  }
+
   async close(): Promise<void> {
     this.failure ??= new RunError("worker pool closed");
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await this.stopAll();
   }
 }

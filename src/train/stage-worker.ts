@@ -14,7 +14,8 @@ import { stageSpec } from "./sequential-executor.js";
 import type { DownMessage, StageBatch, StageLinks, UpMessage } from "./stage.js";
 
 export interface StageWorkerData {
-  stage: number;
+  /** Names this worker in errors: "stage 1", "replica 0". */
+  label: string;
   model: Model;
   blocks: number[];
   /** Graphs indexed by block; only this stage's entries are set. */
@@ -24,7 +25,12 @@ export interface StageWorkerData {
   above: MessagePort | null;
 }
 
-export type ToWorker = { type: "batch"; id: number; batch: StageBatch; weights: Weights } | { type: "close" };
+/**
+ * "stop": exit now. The message is handled between onnxruntime calls (a run blocks this thread),
+ * which is the only safe moment: terminating a worker from outside while its native run is in
+ * flight can abort the whole process.
+ */
+export type ToWorker = { type: "batch"; id: number; batch: StageBatch; weights: Weights } | { type: "stop" };
 export type FromWorker =
   | { type: "ready" }
   | { type: "result"; id: number; result: import("./stage.js").StageResult }
@@ -55,28 +61,33 @@ function makeLinks(): StageLinks {
 }
 
 function describe(err: unknown): string {
-  const where = `stage ${data.stage} (blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]})`;
+  const where = `${data.label} (blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]})`;
   return `${where}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-async function main(): Promise<void> {
+async function setUp(): Promise<{ runner: BlockRunner; links: StageLinks; spec: ReturnType<typeof stageSpec> }> {
   const graphs = data.graphs.map((g) => g ?? { forward: new Uint8Array(), backward: new Uint8Array() });
   const runner = await BlockRunner.create(data.model, data.blocks, graphs, data.provider);
-  const links = makeLinks();
-  const spec = stageSpec(data.model, data.blocks);
-  port.postMessage({ type: "ready" } satisfies FromWorker);
-  port.on("message", (msg: ToWorker) => {
-    if (msg.type === "close") {
-      void runner.release().finally(() => process.exit(0));
-      return;
-    }
-    const ctx = { spec, runner, links, weights: msg.weights };
-    const run = msg.batch.method === "bp" ? runBpStage(ctx, msg.batch) : runSidewaysStage(ctx, msg.batch);
-    run.then(
+  return { runner, links: makeLinks(), spec: stageSpec(data.model, data.blocks) };
+}
+
+// Listening from the start, so that "stop" is honoured even while (or after) set-up fails.
+const ready = setUp();
+port.on("message", (msg: ToWorker) => {
+  if (msg.type === "stop") {
+    process.exit(0);
+  }
+  ready
+    .then(({ runner, links, spec }) => {
+      const ctx = { spec, runner, links, weights: msg.weights };
+      return msg.batch.method === "bp" ? runBpStage(ctx, msg.batch) : runSidewaysStage(ctx, msg.batch);
+    })
+    .then(
       (result) => port.postMessage({ type: "result", id: msg.id, result } satisfies FromWorker),
       (err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker),
     );
-  });
-}
-
-main().catch((err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker));
+});
+ready.then(
+  () => port.postMessage({ type: "ready" } satisfies FromWorker),
+  (err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker),
+);
