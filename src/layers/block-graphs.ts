@@ -126,7 +126,7 @@ function buildBackward(model: Model, block: Block, inputGrad: boolean, fed: Read
   // A layer's input gradient is needed if it is the block's (when asked) or a layer below
   // needs its output gradient: that layer has parameters or itself needs its input gradient.
   const needDx: boolean[] = [];
-  steps.forEach((s, i) => {
+  steps.forEach((_, i) => {
     needDx[i] = i === 0 ? inputGrad : needDx[i - 1] || layerDef(steps[i - 1].layer.spec).parameterised;
   });
   for (let i = steps.length - 1; i >= 0; i--) {

@@ -28,7 +28,7 @@ export class StageWorkerPool {
 
   private constructor(
     private readonly workers: Worker[],
-    private readonly names: string[],
+    names: string[],
   ) {
     workers.forEach((w, i) => {
       w.on("message", (msg: FromWorker) => this.onMessage(i, msg));
