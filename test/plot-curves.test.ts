@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[]): RunRecord {
@@ -50,5 +50,25 @@ describe("plot: learning curves", function () {
       expect(svg).to.include("method=bp").and.include("method=sideways");
       expect(svg).to.match(/stroke-dasharray="6,3"/);
     }
+  });
+
+  it("gradient cosine per block: mean over a run's diagnostic steps, then mean and std over its seeds", async () => {
+    const withCos = (id: string, seed: number, rows: string[]) => {
+      const r = fakeRun(root, id, "sideways", { "data.frame_stride": 2, seed }, [1], [0.5]);
+      writeFileSync(join(r.dir, "metrics.csv"), "step,train_loss,cos_b0,cos_b1\n" + rows.join("\n") + "\n");
+      return r;
+    };
+    // seed 0: block 0 cosines 0.8 and 0.6 (mean 0.7), the step without diagnostics is skipped; seed 1: 0.9.
+    const runs = [withCos("a", 0, ["1,2.0,0.8,1", "2,1.9,,", "3,1.8,0.6,1"]), withCos("b", 1, ["1,2.0,0.9,0.98"])];
+    const pts = cosinePoints(runs);
+    const b1 = pts.find((p) => p.block === 1)!;
+    expect(b1.config).to.equal("frame_stride=2");
+    expect(b1.mean).to.be.closeTo(0.8, 1e-12);
+    expect(b1.hi - b1.mean).to.be.closeTo(Math.SQRT1_2 * 0.2, 1e-12); // sample std of 0.7 and 0.9
+    expect(pts.find((p) => p.block === 2)!.mean).to.be.closeTo(0.99, 1e-12);
+    const svgs = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    expect(out.map((o) => o.file)).to.include("gradient_cosine.svg");
+    expect(svgs.get("gradient_cosine.svg")).to.include("frame_stride=2");
   });
 });

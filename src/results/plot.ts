@@ -109,6 +109,66 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
   };
 }
 
+export interface CosinePoint {
+  config: string;
+  block: number;
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The diagnostic of `diagnostics.every`: per configuration and block, the cosine between
+ * Sideways' and BP's gradient (metrics.csv columns cos_b{k}), averaged over a run's diagnostic
+ * steps, then mean and ±1 std over the configuration's runs. Empty without diagnostics.
+ */
+export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
+  const byConfig = new Map<string, Map<number, number[]>>();
+  for (const r of runs) {
+    const path = join(r.dir, "metrics.csv");
+    if (!existsSync(path)) continue;
+    const { columns, rows } = readCsv(path);
+    const blocks = columns.filter((c) => /^cos_b\d+$/.test(c));
+    if (blocks.length === 0) continue;
+    const perBlock = byConfig.get(configLabel(r)) ?? new Map<number, number[]>();
+    for (const c of blocks) {
+      const values = rows.map((row) => row[c]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+      const runMean = meanStd(values).mean;
+      if (runMean === null) continue;
+      const k = Number(c.slice("cos_b".length));
+      perBlock.set(k, [...(perBlock.get(k) ?? []), runMean]);
+    }
+    byConfig.set(configLabel(r), perBlock);
+  }
+  const points: CosinePoint[] = [];
+  for (const [config, perBlock] of byConfig) {
+    for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
+      const { mean, std } = meanStd(values);
+      if (mean === null) continue;
+      points.push({ config, block: block + 1, mean, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+    }
+  }
+  return points;
+}
+
+export function cosineSpec(points: readonly CosinePoint[]): TopLevelSpec {
+  const color = { field: "config", type: "nominal", title: "configuration" } as const;
+  const y = (field: string) => ({ field, type: "quantitative", title: "cosine(G_k Sideways, G_k BP)", scale: { zero: false } }) as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "How close Sideways' gradient is to BP's, per block (1 = lowest)",
+    width: 560,
+    height: 320,
+    config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
+    data: { values: points as unknown as Record<string, unknown>[] },
+    encoding: { x: { field: "block", type: "ordinal", title: "block k", axis: { labelAngle: 0 } } },
+    layer: [
+      { mark: { type: "rule", strokeWidth: 1.2 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } }, // ±1 std over seeds
+      { mark: { type: "line", point: true, strokeWidth: 1.6 }, encoding: { y: y("mean"), color } },
+    ],
+  };
+}
+
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
@@ -123,7 +183,10 @@ export interface PlotOutput {
   lines: number;
 }
 
-/** Renders loss.svg and clip_accuracy.svg and hands each to `write`; returns what was drawn. */
+/**
+ * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg and, for runs with
+ * diagnostics, gradient_cosine.svg, handing each to `write`; returns what was drawn.
+ */
 export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
   const charts = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step" },
@@ -137,6 +200,11 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
     write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : "wall-clock seconds (mean over seeds)")));
     out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
+  }
+  const cosines = cosinePoints(runs);
+  if (cosines.length > 0) {
+    write("gradient_cosine.svg", await renderSvg(cosineSpec(cosines)));
+    out.push({ file: "gradient_cosine.svg", lines: new Set(cosines.map((p) => p.config)).size });
   }
   return out;
 }
