@@ -12,7 +12,7 @@ import { configHash } from "../spec/load-experiment.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
-import { NonFiniteLossError } from "../errors.js";
+import { InputError, NonFiniteLossError } from "../errors.js";
 
 export interface RunPlacement {
   runId: string;
@@ -69,6 +69,8 @@ export async function runOne(
     });
     return { skipped: false, summary };
   } catch (err) {
+    // Errors found while setting up (data, checkpoint, provider) name the key; say which file.
+    if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
     const started = release !== null;
     if (started || recordEarlyFailures) {
       prepareRunDir();
