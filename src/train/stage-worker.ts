@@ -1,7 +1,8 @@
 /**
- * Worker-thread entry of the depth-parallel executor: owns the sessions of one stage's blocks and
- * runs that stage for each clip batch the main thread sends, exchanging boundary activations and
- * gradients directly with the neighbouring stages' workers over MessagePorts.
+ * Worker-thread entry of the parallel executors: owns the sessions of one stage's blocks and runs
+ * that stage for each clip batch the main thread sends. In the depth-parallel executor it
+ * exchanges boundary activations and gradients directly with the neighbouring stages' workers
+ * over MessagePorts; as a data-parallel replica it holds every block and has no neighbours.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { Model, Weights } from "../model/model.js";
@@ -11,7 +12,7 @@ import { runBpStage } from "./bp-stage.js";
 import { PortQueue, taggedForTransfer } from "./port-link.js";
 import { runSidewaysStage } from "./sideways-stage.js";
 import { stageSpec } from "./sequential-executor.js";
-import type { DownMessage, StageBatch, StageLinks, UpMessage } from "./stage.js";
+import type { DownMessage, StageBatch, StageLinks, StageResult, UpMessage } from "./stage.js";
 
 export interface StageWorkerData {
   /** Names this worker in errors: "stage 1", "replica 0". */
@@ -33,7 +34,7 @@ export interface StageWorkerData {
 export type ToWorker = { type: "batch"; id: number; batch: StageBatch; weights: Weights } | { type: "stop" };
 export type FromWorker =
   | { type: "ready" }
-  | { type: "result"; id: number; result: import("./stage.js").StageResult }
+  | { type: "result"; id: number; result: StageResult }
   | { type: "error"; message: string };
 
 const data = workerData as StageWorkerData;
