@@ -7,6 +7,7 @@
  * Direction words: "up" is towards the loss (higher block index): activations travel up,
  * gradients travel down.
  */
+import type { Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { BlockRunner } from "./block-runner.js";
 
@@ -80,7 +81,7 @@ export interface StageContext {
   spec: StageSpec;
   runner: BlockRunner;
   links: StageLinks;
-  weights: import("../model/model.js").Weights;
+  weights: Weights;
 }
 
 /** Frame t of every clip: [B, C, H, W] copied out of [B, T, C, H, W]. */
