@@ -3,6 +3,7 @@
  * so a backward graph fed the saved output needs no recomputed input.
  */
 import type { LayerSpec } from "../model/model-spec.js";
+import { onnx } from "../graph/onnx.js";
 import { defineLayer } from "./layer-def.js";
 
 type ReluSpec = Extract<LayerSpec, { type: "relu" }>;
@@ -15,7 +16,10 @@ export const relu = defineLayer<ReluSpec>({
   forward: (g, _layer, x) => ({ y: g.op("Relu", [x]), saved: {} }),
   vjp(g, _layer, v, needDx) {
     if (!needDx) return { dx: null, dParams: {} };
-    const zero = g.constFloat("zero", [0], []);
-    return { dx: g.op("Where", [g.op("Greater", [v.y, zero]), v.dy, zero]), dParams: {} };
+    // dy * float(y > 0) rather than Where(y > 0, dy, 0): onnxruntime's Where with a broadcast
+    // zero is slower than Cast + Mul (docs/PERFORMANCE.md attempt 15). Both are exact; a masked
+    // entry is dy * 0 (-0 for negative dy, NaN for non-finite dy, which fails the step anyway).
+    const mask = g.op("Cast", [g.op("Greater", [v.y, g.constFloat("zero", [0], [])])], { to: onnx.TensorProto.DataType.FLOAT });
+    return { dx: g.op("Mul", [v.dy, mask]), dParams: {} };
   },
 });
