@@ -11,10 +11,13 @@
  * (the bound asked for; observed errors are near 1e-7).
  */
 import { expect } from "chai";
+import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
 import { layerDef } from "../src/layers/registry.js";
 import type { Model, ResolvedLayer } from "../src/model/model.js";
 import { LayerSpec } from "../src/model/model-spec.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
 import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
@@ -24,6 +27,8 @@ interface LayerCase {
   spec: Record<string, unknown>;
   /** Per-example input shape, drawn from the case's seeded generator. */
   inShape: (rng: () => number) => number[];
+  /** Build for onnxruntime's NCHWc kernels (channel counts chosen so conv2d uses them where the CPU has them). */
+  nchwc?: boolean;
 }
 
 const image = (c: number, lo: number, hi: number) => (rng: () => number) => [c, randomInt(rng, lo, hi), randomInt(rng, lo, hi)];
@@ -52,6 +57,10 @@ const CASES: LayerCase[] = [
   { name: "flatten of features", spec: { type: "flatten" }, inShape: fixed([7]) },
   { name: "linear bias", spec: { type: "linear", out_features: 6 }, inShape: fixed([11]) },
   { name: "linear no bias", spec: { type: "linear", out_features: 3, bias: false }, inShape: fixed([8]) },
+  // NCHWc forward (appended: the seeds of the cases above stay as they were) (block size 16 on AVX-512, 8 on AVX2: 16 and 32 channels are multiples of both).
+  { name: "conv2d NCHWc k3 s1 p1 bias, NCHW input (C < block)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1 }, inShape: image(3, 4, 7), nchwc: true },
+  { name: "conv2d NCHWc k3 s2 p1 no bias, blocked input", spec: { type: "conv2d", out_channels: 16, kernel: 3, stride: 2, padding: 1, bias: false }, inShape: fixed([16, 5, 4]), nchwc: true },
+  { name: "conv2d NCHWc k1 bias, 32 channels out", spec: { type: "conv2d", out_channels: 32, kernel: 1 }, inShape: fixed([16, 3, 4]), nchwc: true },
 ];
 
 const BATCH = 2;
@@ -69,9 +78,19 @@ function oneLayerModel(spec: LayerSpec, inShape: number[]): Model {
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
 
+function graphUsesNchwc(bytes: Uint8Array): boolean {
+  return (onnx.ModelProto.decode(bytes).graph?.node ?? []).some((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv");
+}
+
 describe("layer gradients: ONNX graphs and the float64 reference against finite differences", () => {
+  let nchwcTarget: GraphTarget = PORTABLE_TARGET;
+  before(async () => {
+    nchwcTarget = await graphTargetFor({ provider: "cpu" });
+  });
+
   CASES.forEach((c, caseIndex) => {
-    it(c.name, async () => {
+    it(c.name, async function () {
+      if (c.nchwc && nchwcTarget.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
       const rng = seededRandom(1000 + caseIndex);
       const spec = LayerSpec.parse(c.spec);
       const inShape = c.inShape(rng);
@@ -94,7 +113,8 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
       }
 
       // ONNX graphs against the reference (the reference's gradients now equal FD's).
-      const graphs = buildBlockGraphs(model, block, { inputGrad: true });
+      const graphs = buildBlockGraphs(model, block, { inputGrad: true, target: c.nchwc ? nchwcTarget : PORTABLE_TARGET });
+      if (c.nchwc) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
       const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
       for (const p of block.params) feeds[p.name] = { data: f32(params[p.name.split(".")[1]]), dims: p.shape };
       const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, threads);

@@ -5,9 +5,12 @@
  * (||a - b|| / max(||a||, ||b||)): float32 rounding through 12 layers; observed at most 3e-7.
  */
 import { expect } from "chai";
+import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { onnx } from "../src/graph/onnx.js";
 import { blockValueNames, buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { resolveModel } from "../src/model/load-model.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { GraphSession } from "../src/runtime/session.js";
 import type { Tensor } from "../src/tensor.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
@@ -35,48 +38,80 @@ const SPEC = {
   ],
 };
 
+// Channel counts that take onnxruntime's NCHWc kernels (multiples of the 8- or 16-channel block):
+// conv+ReLU fused in one kernel with a plain NCHW input (3 channels) and a blocked one (16), the
+// stride-2 case, max pooling after a fused conv, and a conv without ReLU.
+const NCHWC_SPEC = {
+  name: "nchwc-gradient-check",
+  input: { channels: 3, height: 9, width: 10 },
+  classes: 4,
+  layers: [
+    { type: "conv2d", out_channels: 16, kernel: 3, padding: 1 },
+    { type: "relu" },
+    { type: "maxpool2d", kernel: 2 },
+    { type: "conv2d", out_channels: 16, kernel: 3, stride: 2, padding: 1 },
+    { type: "relu" },
+    { type: "conv2d", out_channels: 32, kernel: 1, bias: false },
+    { type: "global_avg_pool" },
+    { type: "linear", out_features: 4 },
+  ],
+};
+
 const BATCH = 3;
 
 describe("model gradient: chained ONNX block graphs + head vs the float64 reference", () => {
   it("matches every parameter's gradient of a 5-block model to 1e-4", async () => {
-    const model = resolveModel(SPEC, "inline");
-    expect(model.blocks).to.have.length(5);
-    const rng = seededRandom(7);
-    const weights: RefWeights = new Map(model.params.map((p) => [p.name, randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn))]));
-    const inShape = [SPEC.input.channels, SPEC.input.height, SPEC.input.width];
-    const x = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
-    const labels = Int32Array.from([0, 3, 4]);
-    const ref = refModelGradient(model, weights, x, labels);
+    await checkModelGradient(SPEC, 5, PORTABLE_TARGET);
+  });
 
-    const opts = { provider: "cpu" as const, threads: 1 };
-    const sessions = await Promise.all(
-      model.blocks.map(async (b) => {
-        const g = buildBlockGraphs(model, b, { inputGrad: b.index > 0 });
-        return { forward: await GraphSession.create(g.forward, `block ${b.index} forward`, opts), backward: await GraphSession.create(g.backward, `block ${b.index} backward`, opts) };
-      }),
-    );
-    const paramFeeds = (k: number) => Object.fromEntries(model.blocks[k].params.map((p) => [p.name, { data: Float32Array.from(weights.get(p.name) as Float64Array), dims: p.shape }]));
-    const inputs: Tensor[] = [{ data: Float32Array.from(x.data), dims: x.dims }];
-    for (const b of model.blocks) {
-      const n = blockValueNames(b.index);
-      inputs.push((await sessions[b.index].forward.run({ [n.x]: inputs[b.index], ...paramFeeds(b.index) }))[n.y]);
-    }
-    const head = softmaxCrossEntropy(inputs[model.blocks.length], labels);
-    expect(Math.abs(head.loss - ref.loss) / ref.loss, "loss").to.be.below(1e-5);
-
-    let dy = head.dLogits;
-    for (let k = model.blocks.length - 1; k >= 0; k--) {
-      const n = blockValueNames(k);
-      const out = await sessions[k].backward.run({ [n.x]: inputs[k], ...paramFeeds(k), [n.dy]: dy });
-      for (const p of model.blocks[k].params) {
-        expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(1e-4);
-      }
-      if (k > 0) dy = out[n.dx];
-      else expect(out).to.not.have.property(n.dx);
-    }
-    for (const s of sessions) {
-      await s.forward.release();
-      await s.backward.release();
-    }
+  it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
+    const target = await graphTargetFor({ provider: "cpu" });
+    if (target.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
+    const model = resolveModel(NCHWC_SPEC, "inline");
+    const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { target }).forward).graph!;
+    expect(graph.node!.find((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv")?.attribute?.map((a) => a.name), "block 0: NCHWc conv with fused ReLU").to.include("activation");
+    await checkModelGradient(NCHWC_SPEC, 4, target);
   });
 });
+
+async function checkModelGradient(spec: typeof SPEC | typeof NCHWC_SPEC, blocks: number, target: GraphTarget): Promise<void> {
+  const model = resolveModel(spec, "inline");
+  expect(model.blocks).to.have.length(blocks);
+  const rng = seededRandom(7);
+  const weights: RefWeights = new Map(model.params.map((p) => [p.name, randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn))]));
+  const inShape = [spec.input.channels, spec.input.height, spec.input.width];
+  const x = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
+  const labels = Int32Array.from([0, 3, spec.classes - 1]);
+  const ref = refModelGradient(model, weights, x, labels);
+
+  const opts = { provider: "cpu" as const, threads: 1 };
+  const sessions = await Promise.all(
+    model.blocks.map(async (b) => {
+      const g = buildBlockGraphs(model, b, { inputGrad: b.index > 0, target });
+      return { forward: await GraphSession.create(g.forward, `block ${b.index} forward`, opts), backward: await GraphSession.create(g.backward, `block ${b.index} backward`, opts) };
+    }),
+  );
+  const paramFeeds = (k: number) => Object.fromEntries(model.blocks[k].params.map((p) => [p.name, { data: Float32Array.from(weights.get(p.name) as Float64Array), dims: p.shape }]));
+  const inputs: Tensor[] = [{ data: Float32Array.from(x.data), dims: x.dims }];
+  for (const b of model.blocks) {
+    const n = blockValueNames(b.index);
+    inputs.push((await sessions[b.index].forward.run({ [n.x]: inputs[b.index], ...paramFeeds(b.index) }))[n.y]);
+  }
+  const head = softmaxCrossEntropy(inputs[model.blocks.length], labels);
+  expect(Math.abs(head.loss - ref.loss) / ref.loss, "loss").to.be.below(1e-5);
+
+  let dy = head.dLogits;
+  for (let k = model.blocks.length - 1; k >= 0; k--) {
+    const n = blockValueNames(k);
+    const out = await sessions[k].backward.run({ [n.x]: inputs[k], ...paramFeeds(k), [n.dy]: dy });
+    for (const p of model.blocks[k].params) {
+      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(1e-4);
+    }
+    if (k > 0) dy = out[n.dx];
+    else expect(out).to.not.have.property(n.dx);
+  }
+  for (const s of sessions) {
+    await s.forward.release();
+    await s.backward.release();
+  }
+}

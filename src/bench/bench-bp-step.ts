@@ -11,6 +11,7 @@ import { framesPerPass } from "../train/bp-stage.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { median } from "./stats.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 export interface BpStepRow {
   threads: number;
@@ -22,7 +23,7 @@ export interface BpStepRow {
 
 
 export async function benchBpStep(model: Model, B: number, T: number, threadCounts: number[], rounds: number): Promise<BpStepRow[]> {
-  const graphs = buildAllBlockGraphs(model);
+  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" }));
   const rng = new Rng(3);
   const { channels: C, height: H, width: W } = model.input;
   const clips = Float32Array.from({ length: B * T * C * H * W }, () => rng.next());

@@ -17,6 +17,7 @@ import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
 import { median } from "./stats.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 export interface ExecutorBenchOptions {
   model: Model;
@@ -101,7 +102,7 @@ function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipB
 }
 
 async function createSetups(model: Model, costs: number[], maxWorkers: number): Promise<Setup[]> {
-  const graphs = buildAllBlockGraphs(model);
+  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" }));
   const cpu = (threads: number) => ({ provider: "cpu" as const, threads });
   const setups: Setup[] = [{ executor: await SequentialExecutor.create(model, graphs, cpu(1)), kind: "sequential", workers: 1, threads: 1, bpOnly: false }];
   if (maxWorkers > 1) {
@@ -119,7 +120,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const { model, batchSize: B, clipLength: T } = opts;
   const cores = availableParallelism();
   const weights = initWeights(model, 0);
-  const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model), { provider: "cpu", threads: 1 });
+  const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" })), { provider: "cpu", threads: 1 });
   const costs = await measureBlockCosts(model, probe, weights, B, 5);
   await probe.release();
 

@@ -28,6 +28,7 @@ import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
 import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./peer-flops.js";
 import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 /** Largest relative difference tolerated between ours and PyTorch before timing (issue 6). */
 export const PEER_TOLERANCE = 1e-4;
@@ -212,7 +213,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const lr = opts.lr ?? 0.1;
   const warmup = opts.warmupRounds ?? 2;
   const fx = writeFixture(opts);
-  const graphs = buildAllBlockGraphs(fx.model);
+  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider: "cpu" }));
   const execs: Executor[] = [];
   let peer: TorchPeer | null = null;
   const loadBefore = loadavg();

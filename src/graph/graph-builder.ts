@@ -23,6 +23,21 @@ export interface TensorAttr {
 }
 export type Attrs = Record<string, AttrValue>;
 
+/**
+ * What the graphs are built for. `nchwcBlock` > 0: onnxruntime's CPU kernels for NCHWc blocked
+ * layouts (the `com.microsoft.nchwc` ops its own optimizer emits for constant weights) exist with
+ * this channel block size, so layers may call them directly with weights fed at run time
+ * (src/runtime/nchwc-probe.ts finds it). 0: portable ONNX only (exported graphs, GPU providers).
+ */
+export interface GraphTarget {
+  nchwcBlock: number;
+}
+
+export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0 };
+
+/** Domain of onnxruntime's NCHWc CPU ops (contrib ops, version 1). */
+export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+
 export function float(value: number): FloatAttr {
   return { kind: "float", value };
 }
@@ -78,8 +93,13 @@ export class GraphBuilder {
   /** Values that exist: graph inputs, initializers, node outputs. */
   private readonly defined = new Set<string>();
   private readonly counters = new Map<string, number>();
+  /** Operator domains other than ONNX's used by some node (each imported at version 1). */
+  private readonly domains = new Set<string>();
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    readonly target: GraphTarget = PORTABLE_TARGET,
+  ) {}
 
   /** A value name not used yet, derived from `hint` (`hint`, then `hint_1`, `hint_2`, ...). */
   fresh(hint: string): string {
@@ -160,7 +180,7 @@ export class GraphBuilder {
    * Adds a node. `outputs` are value names or, by default, one fresh name per output derived
    * from the op type; pass a number to get that many fresh outputs. Returns the output names.
    */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Attrs = {}): string[] {
+  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Attrs = {}, domain = ""): string[] {
     for (const v of inputs) {
       if (v !== "" && !this.defined.has(v)) throw new Error(`BUG: graph ${this.name}: ${opType} reads ${v}, which nothing defines`);
     }
@@ -168,8 +188,10 @@ export class GraphBuilder {
       typeof outputs === "number"
         ? Array.from({ length: outputs }, () => this.claim(this.fresh(opType.toLowerCase())))
         : outputs.map((o) => this.claim(o));
+    if (domain !== "") this.domains.add(domain);
     this.nodes.push({
       opType,
+      ...(domain !== "" ? { domain } : {}),
       name: this.fresh(`${opType}_node`),
       input: [...inputs],
       output: outs,
@@ -181,6 +203,11 @@ export class GraphBuilder {
   /** One-output shorthand for node(). */
   op(opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
     return this.node(opType, inputs, 1, attrs)[0];
+  }
+
+  /** One-output node of another operator domain (e.g. NCHWC_DOMAIN). */
+  opIn(domain: string, opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    return this.node(opType, inputs, 1, attrs, domain)[0];
   }
 
   /** Drops nodes and initializers that no graph output depends on. */
@@ -207,7 +234,7 @@ export class GraphBuilder {
     const { nodes, initializers } = this.live();
     return onnx.ModelProto.create({
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: "", version: OPSET_VERSION }],
+      opsetImport: [{ domain: "", version: OPSET_VERSION }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: "sideways",
       graph: { name: this.name, node: nodes, input: this.inputs, output: this.outputs, initializer: initializers },
     });

@@ -11,7 +11,7 @@
  * VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as inputs, so
  * only what no saved value provides (e.g. max-pool indices) is recomputed.
  */
-import { GraphBuilder } from "../graph/graph-builder.js";
+import { GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import type { Block, Model, ParamInfo } from "../model/model.js";
 import type { ForwardResult, ParamSuffix, PlacedLayer, VjpInputs } from "./layer-def.js";
 import { layerDef } from "./registry.js";
@@ -29,11 +29,14 @@ export function gradName(paramName: string): string {
 export interface BlockGraphOptions {
   /** Emit b{k}.dx (default true); block 0's input gradient is of no use. */
   inputGrad?: boolean;
+  /** What the graphs run on (default: portable ONNX). */
+  target?: GraphTarget;
 }
 
 export function buildBlockGraphs(model: Model, block: Block, opts: BlockGraphOptions = {}): { forward: Uint8Array; backward: Uint8Array } {
   if (model.blocks[block.index] !== block) throw new Error(`BUG: block ${block.index} is not a block of model ${model.name}`);
-  return { forward: buildForward(model, block).toBytes(), backward: buildBackward(model, block, opts.inputGrad ?? true).toBytes() };
+  const target = opts.target ?? PORTABLE_TARGET;
+  return { forward: buildForward(model, block, target).toBytes(), backward: buildBackward(model, block, opts.inputGrad ?? true, target).toBytes() };
 }
 
 function paramsOfLayer(params: readonly ParamInfo[], layerIndex: number): VjpInputs["params"] {
@@ -63,13 +66,37 @@ function addForward(g: GraphBuilder, block: Block, training: boolean, fed: Reado
   let x = g.input(blockValueNames(block.index).x, block.inShape);
   for (const p of block.params) g.inputFixed(p.name, p.shape);
   const fedInputs = new Map([...fed].map((i) => [i, g.input(savedValueName(block, i), block.layers.find((l) => l.index === i)!.outShape)]));
-  return block.layers.map((layer) => {
+  const steps: Recomputed[] = [];
+  for (let i = 0; i < block.layers.length; i++) {
+    const layer = block.layers[i];
+    const fused = fusedWithNext(g, block, i, x, fed);
+    if (fused) {
+      // The layer's own output never exists: a name nothing defines, so a reader fails loudly.
+      steps.push({ layer, x, result: { y: `${g.name}:fused-away:${layer.index}`, saved: {} } });
+      steps.push({ layer: block.layers[i + 1], x: steps[steps.length - 1].result.y, result: { y: fused, saved: {} } });
+      x = fused;
+      i++;
+      continue;
+    }
     const result = layerDef(layer.spec).forward(g, layer, x, paramsOfLayer(block.params, layer.index), training);
     const y = fedInputs.get(layer.index) ?? result.y;
-    const step = { layer, x, result: { ...result, y } };
+    steps.push({ layer, x, result: { ...result, y } });
     x = y;
-    return step;
-  });
+  }
+  return steps;
+}
+
+/**
+ * Layer i and a ReLU right after it as one kernel, where layer i can fuse it for the graph's
+ * target and neither output is fed. Safe because ReLU's VJP reads only its own output, and no
+ * VJP reads a parameterised layer's output, so layer i's pre-activation output is never needed.
+ */
+function fusedWithNext(g: GraphBuilder, block: Block, i: number, x: string, fed: ReadonlySet<number>): string | null {
+  const layer = block.layers[i];
+  const next = block.layers[i + 1];
+  const def = layerDef(layer.spec);
+  if (!next || next.spec.type !== "relu" || !def.forwardFused || fed.has(layer.index) || fed.has(next.index)) return null;
+  return def.forwardFused(g, layer, x, paramsOfLayer(block.params, layer.index), "Relu");
 }
 
 /** Each built forward graph's layer output values, by layer index (for the saved outputs). */
@@ -81,8 +108,8 @@ function forwardValueOf(g: GraphBuilder, layerIndex: number): string {
   return v;
 }
 
-function buildForward(model: Model, block: Block): GraphBuilder {
-  const g = new GraphBuilder(`${model.name}.block${block.index}.forward`);
+function buildForward(model: Model, block: Block, target: GraphTarget): GraphBuilder {
+  const g = new GraphBuilder(`${model.name}.block${block.index}.forward`, target);
   const steps = addForward(g, block, false);
   forwardValues.set(g, new Map(steps.map((s) => [s.layer.index, s.result.y])));
   g.output(steps[steps.length - 1].result.y, block.outShape, blockValueNames(block.index).y);
@@ -102,25 +129,26 @@ export interface SavedBlockGraphs {
 export function buildSavedBlockGraphs(model: Model, block: Block, opts: BlockGraphOptions = {}): SavedBlockGraphs {
   if (model.blocks[block.index] !== block) throw new Error(`BUG: block ${block.index} is not a block of model ${model.name}`);
   const inputGrad = opts.inputGrad ?? true;
+  const target = opts.target ?? PORTABLE_TARGET;
   // Offer every layer output; keep those the pruned backward graph still reads.
-  const offered = buildBackward(model, block, inputGrad, new Set(block.layers.map((l) => l.index)));
+  const offered = buildBackward(model, block, inputGrad, target, new Set(block.layers.map((l) => l.index)));
   const read = new Set(offered.liveInputs());
   const fed = new Set(block.layers.filter((l) => read.has(savedValueName(block, l.index))).map((l) => l.index));
-  const forward = buildForward(model, block);
+  const forward = buildForward(model, block, target);
   for (const layer of block.layers) {
     const name = savedValueName(block, layer.index);
     if (fed.has(layer.index) && name !== blockValueNames(block.index).y) forward.output(forwardValueOf(forward, layer.index), layer.outShape, name);
   }
   return {
     forward: forward.toBytes(),
-    backward: buildBackward(model, block, inputGrad, fed).toBytes(),
+    backward: buildBackward(model, block, inputGrad, target, fed).toBytes(),
     saved: [...fed].map((i) => savedValueName(block, i)),
   };
 }
 
-function buildBackward(model: Model, block: Block, inputGrad: boolean, fed: ReadonlySet<number> = new Set()): GraphBuilder {
+function buildBackward(model: Model, block: Block, inputGrad: boolean, target: GraphTarget, fed: ReadonlySet<number> = new Set()): GraphBuilder {
   const names = blockValueNames(block.index);
-  const g = new GraphBuilder(`${model.name}.block${block.index}.backward`);
+  const g = new GraphBuilder(`${model.name}.block${block.index}.backward`, target);
   const steps = addForward(g, block, true, fed);
   let dy = g.input(names.dy, block.outShape);
   // A layer's input gradient is needed if it is the block's (when asked) or a layer below

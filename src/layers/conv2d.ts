@@ -7,7 +7,7 @@
  *        (phaseWeightGrad);
  *   db = ReduceSum(dy) over (N, h, w).
  */
-import type { GraphBuilder } from "../graph/graph-builder.js";
+import { NCHWC_DOMAIN, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type PlacedLayer, type VjpInputs } from "./layer-def.js";
 
@@ -28,6 +28,7 @@ export const conv2d = defineLayer<Conv2dSpec>({
     return spec.bias ? [weight, { suffix: "bias" as const, shape: [spec.out_channels], fanIn }] : [weight];
   },
   forward(g, layer, x, params) {
+    if (nchwcUsable(g, layer)) return { y: nchwcConv(g, layer, x, params, null), saved: {} };
     const { kernel, stride, padding } = layer.spec;
     const inputs = [x, param(params, "weight", layer)];
     if (layer.spec.bias) inputs.push(param(params, "bias", layer));
@@ -37,6 +38,10 @@ export const conv2d = defineLayer<Conv2dSpec>({
       pads: [padding, padding, padding, padding],
     });
     return { y, saved: {} };
+  },
+  forwardFused(g, layer, x, params, activation) {
+    // onnxruntime already fuses Conv + Relu into FusedConv on the portable path.
+    return nchwcUsable(g, layer) ? nchwcConv(g, layer, x, params, activation) : null;
   },
   vjp(g, layer, v, needDx) {
     const { kernel, stride, padding } = layer.spec;
@@ -61,6 +66,61 @@ export const conv2d = defineLayer<Conv2dSpec>({
     return { dx, dParams };
   },
 });
+
+/**
+ * The NCHWc kernels take a plain NCHW input when C < block (the filter then in OIHWBo order:
+ * output channels blocked innermost) and a blocked input when C is a multiple of the block
+ * (filter OIHWBiBo); onnxruntime's own NCHWc rewrite has the same two cases and skips others.
+ * Unlike that rewrite, we also skip output channel counts that are not a multiple of the block:
+ * the padded channels and the ReorderOutput that drops them made quickstart-cnn's 1->8 conv
+ * slower than onnxruntime's plain Conv (docs/PERFORMANCE.md attempt 18).
+ */
+function nchwcUsable(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>): boolean {
+  const block = g.target.nchwcBlock;
+  const c = layer.inShape[0];
+  return block > 0 && layer.spec.out_channels % block === 0 && (c < block || c % block === 0);
+}
+
+/**
+ * The forward conv through onnxruntime's NCHWc CPU kernels (direct convolutions on a
+ * channel-blocked layout; about 1.5x faster than its im2col Conv at this model's small channel
+ * counts, docs/PERFORMANCE.md attempt 18). onnxruntime only uses them for constant weights, so the
+ * filter is reordered here, in the graph, from the weight fed at run time: output channels padded
+ * with zeros to a multiple of the block (Mp), then
+ *   OIHWBo   (C < block):     W[o*B + bo, c, kh, kw]         -> [o, c, kh, kw, bo]
+ *   OIHWBiBo (C % block = 0): W[o*B + bo, i*B + bi, kh, kw] -> [o, i, kh, kw, bi, bo]
+ * (MlasReorderFilterOIHWBo / OIHWBiBo; test/nchwc.test.ts checks both against onnxruntime's own
+ * reorder). The weights are a few KB, so this costs microseconds. ReorderOutput returns NCHW with
+ * the padding channels dropped.
+ */
+function nchwcConv(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, x: string, params: VjpInputs["params"], activation: "Relu" | null): string {
+  const { kernel: k, stride, padding, out_channels: m } = layer.spec;
+  const block = g.target.nchwcBlock;
+  const c = layer.inShape[0];
+  const mp = Math.ceil(m / block) * block;
+  const filter = nchwcFilter(g, param(params, "weight", layer), [m, c, k, k]);
+  const inputs = [c >= block ? g.opIn(NCHWC_DOMAIN, "ReorderInput", [x], { channels_last: 0 }) : x, filter];
+  if (layer.spec.bias) {
+    const bias = param(params, "bias", layer);
+    inputs.push(mp > m ? g.op("Pad", [bias, g.constInt64("pad_bias", [0, mp - m])]) : bias);
+  }
+  const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [padding, padding, padding, padding], group: 1, ...(activation ? { activation } : {}) };
+  const yBlocked = g.opIn(NCHWC_DOMAIN, "Conv", inputs, attrs);
+  return g.opIn(NCHWC_DOMAIN, "ReorderOutput", [yBlocked], { channels: m, channels_last: 0 });
+}
+
+/** The NCHWc filter of an (M, C, K, K) weight value (see nchwcConv): (Mp, C, K, K), reordered. */
+export function nchwcFilter(g: GraphBuilder, weight: string, [m, c, k]: readonly number[]): string {
+  const block = g.target.nchwcBlock;
+  if (block <= 0 || (c >= block && c % block !== 0)) throw new Error(`BUG: graph ${g.name}: no NCHWc filter for ${c} input channels (block ${block})`);
+  const mp = Math.ceil(m / block) * block;
+  const padded = mp > m ? g.op("Pad", [weight, g.constInt64("pad_out_channels", [0, 0, 0, 0, mp - m, 0, 0, 0])]) : weight;
+  const filter =
+    c >= block
+      ? g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_i_bi_k_k", [mp / block, block, c / block, block, k, k])])], { perm: [0, 2, 4, 5, 3, 1] })
+      : g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_c_k_k", [mp / block, block, c, k, k])])], { perm: [0, 2, 3, 4, 1] });
+  return g.op("Reshape", [filter, g.constInt64("filter_shape", [mp, c, k, k])]);
+}
 
 /**
  * im2col per example by K*K strided slices of the padded input, laid out (N, C*K*K, h*w) without

@@ -58,6 +58,12 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
   outShape(spec: S, inShape: readonly number[]): number[];
   params(spec: S, inShape: readonly number[]): ParamShape[];
   forward(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], training: boolean): ForwardResult;
+  /**
+   * The forward with `activation` applied in the same kernel, returning the activation's output;
+   * null where this layer cannot fuse it for the graph's target. Only for layers whose own output
+   * no VJP reads (the block builder never lets anything read it).
+   */
+  forwardFused?(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], activation: "Relu"): string | null;
   vjp(g: GraphBuilder, layer: PlacedLayer<S>, v: VjpInputs, needDx: boolean): VjpResult;
 }
 

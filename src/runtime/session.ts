@@ -2,6 +2,9 @@
  * The only module that imports onnxruntime-node. One GraphSession per ONNX graph, created once
  * per run and reused for every call.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { ProviderError, RunError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
@@ -31,6 +34,22 @@ function sessionOptions(opts: ProviderOptions): ort.InferenceSession.SessionOpti
     // steals cores from the sessions actually running (measured in onnxruntime-node.md).
     extra: { session: { "intra_op.allow_spinning": "0" } },
   };
+}
+
+/**
+ * The graph as onnxruntime's CPU optimizer rewrites it (all levels, NCHWc included), serialized.
+ * onnxruntime-node can only write the optimized model to a file, so this goes through a temp dir.
+ */
+export async function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> {
+  const dir = mkdtempSync(join(tmpdir(), "sideways-opt-"));
+  try {
+    const file = join(dir, "optimized.onnx");
+    const session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ provider: "cpu", threads: 1 }), optimizedModelFilePath: file });
+    await session.release();
+    return readFileSync(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export class GraphSession {

@@ -5,6 +5,7 @@
  * It also accounts for the time spent inside onnxruntime, for stage-utilisation figures.
  */
 import { isMainThread } from "node:worker_threads";
+import { PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import { buildBlockGraphs, buildSavedBlockGraphs, type SavedBlockGraphs } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
@@ -18,11 +19,14 @@ export interface BlockGraphBytes {
   saved?: SavedBlockGraphs;
 }
 
-/** Builds every block's graphs once; block 0 gets no input-gradient output (nobody uses it). */
-export function buildAllBlockGraphs(model: Model): BlockGraphBytes[] {
+/**
+ * Builds every block's graphs once; block 0 gets no input-gradient output (nobody uses it).
+ * `target` from graphTargetFor(provider) (runtime/nchwc-probe.ts); default portable ONNX.
+ */
+export function buildAllBlockGraphs(model: Model, target: GraphTarget = PORTABLE_TARGET): BlockGraphBytes[] {
   return model.blocks.map((b) => ({
-    ...buildBlockGraphs(model, b, { inputGrad: b.index > 0 }),
-    saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0 }),
+    ...buildBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
+    saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
   }));
 }
 

@@ -31,6 +31,7 @@ import { evaluate } from "./evaluate.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
 import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -90,7 +91,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   });
   const release: (() => Promise<void>)[] = [() => data.close()];
   try {
-    const graphs = buildAllBlockGraphs(model);
+    const graphs = buildAllBlockGraphs(model, await graphTargetFor(provider));
     const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);

@@ -1,0 +1,32 @@
+/**
+ * Which graph target the runtime supports (src/graph/graph-builder.ts GraphTarget): on the CPU
+ * provider, onnxruntime's NCHWc kernels and their channel block size (16 with AVX-512, 8 with
+ * AVX2, none on other CPUs). onnxruntime exposes no call for the block size, so the probe asks its
+ * optimizer: a 1-channel conv with a constant weight is rewritten to an NCHWc Conv whose
+ * reordered filter has its output channels padded to one block.
+ * SIDEWAYS_NCHWC=0 turns the NCHWc graphs off (portable graphs everywhere), e.g. to compare.
+ */
+import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
+import { onnx } from "../graph/onnx.js";
+import type { ProviderOptions } from "./providers.js";
+import { cpuOptimizedGraph } from "./session.js";
+
+let probed: Promise<number> | null = null;
+
+export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
+  if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
+  probed ??= probeNchwcBlock();
+  return { nchwcBlock: await probed };
+}
+
+async function probeNchwcBlock(): Promise<number> {
+  const g = new GraphBuilder("nchwc-probe");
+  const x = g.input("x", [1, 4, 4]);
+  const w = g.constFloat("w", [1, 0, 0, 0, 1, 0, 0, 0, 1], [1, 1, 3, 3]);
+  g.output(g.op("Conv", [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), [1, 4, 4], "y");
+  const optimized = onnx.ModelProto.decode(await cpuOptimizedGraph(g.toBytes()));
+  const conv = optimized.graph?.node?.find((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv");
+  const filter = optimized.graph?.initializer?.find((t) => t.name === conv?.input?.[1]);
+  const block = Number(filter?.dims?.[0] ?? 0);
+  return Number.isInteger(block) && block > 1 ? block : 0;
+}
