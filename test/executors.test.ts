@@ -1,6 +1,8 @@
 /**
- * Sequential and depth-parallel executors give bit-identical weights (sideways.md), and a failing
- * worker ends the batch with a message naming its stage and block, leaving no thread behind.
+ * Sequential and depth-parallel executors give bit-identical weights (sideways.md) when both go
+ * block by block; BP in one fused graph per pass (a stage holding every block) gives the same
+ * weights up to float32 rounding; and a failing worker ends the batch with a message naming its
+ * stage and block, leaving no thread behind.
  */
 import { expect } from "chai";
 import { initWeights } from "../src/model/init.js";
@@ -11,7 +13,7 @@ import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
-import { fourBlockModel, randomClips, sameBits } from "./helpers/tiny-models.js";
+import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -29,6 +31,8 @@ describe("executors", function () {
   this.timeout(120_000);
   const model = fourBlockModel();
   const graphs = buildAllBlockGraphs(model);
+  // The same graphs without the fused BP pass graph: BP block by block on one thread too.
+  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
 
   const cases = [
     { method: "bp", bpFramesPerPass: 8 },
@@ -38,7 +42,7 @@ describe("executors", function () {
   ] as const;
   for (const { method, bpFramesPerPass: bpFrames } of cases) {
     it(`${method}${bpFrames ? ` (frames per pass: ${bpFrames})` : ""}: sequential and 2- and 3-worker depth-parallel runs give bit-identical weights after 3 updates`, async () => {
-      const seq = await SequentialExecutor.create(model, graphs, cpu);
+      const seq = await SequentialExecutor.create(model, blockByBlock, cpu);
       const reference = await trainThreeSteps(model, seq, method, bpFrames);
       await seq.close();
       for (const workers of [2, 3]) {
@@ -55,6 +59,32 @@ describe("executors", function () {
         } finally {
           await par.close();
         }
+      }
+    });
+  }
+
+  // Tolerance: the fused graph's head computes softmax in float32 where the TypeScript head uses
+  // float64 (relative differences near 1e-7 per step); 1e-5 after 3 momentum steps.
+  for (const bpFrames of [8, 3]) {
+    it(`bp (frames per pass: ${bpFrames}): one fused graph per pass gives block-by-block BP's weights and losses (relative 1e-5)`, async () => {
+      const fused = await SequentialExecutor.create(model, graphs, cpu);
+      const plain = await SequentialExecutor.create(model, blockByBlock, cpu);
+      try {
+        const batch = randomClips(model, 3, 8, 7);
+        const a = await fused.runBatch("bp", batch, initWeights(model, 11), { bpFramesPerPass: bpFrames, trace: true });
+        const b = await plain.runBatch("bp", batch, initWeights(model, 11), { bpFramesPerPass: bpFrames, trace: true });
+        expect(a.losses).to.have.length(8);
+        a.losses.forEach((l, i) => expect(Math.abs(l - b.losses[i]) / b.losses[i], `loss ${i}`).to.be.below(1e-5));
+        for (const p of model.params) expect(relDiff(a.grads.get(p.name)!, b.grads.get(p.name)!), p.name).to.be.below(1e-5);
+        expect(a.trace, "the same forward/loss/backward events").to.deep.equal(b.trace);
+        // ...and the fused path did run: its float32 softmax leaves some gradient bits different.
+        expect(model.params.some((p) => !sameBits(Float32Array.from(a.grads.get(p.name)!), Float32Array.from(b.grads.get(p.name)!))), "fused path taken").to.equal(true);
+        const wa = await trainThreeSteps(model, fused, "bp", bpFrames);
+        const wb = await trainThreeSteps(model, plain, "bp", bpFrames);
+        for (const p of model.params) expect(relDiff(wa.get(p.name)!, wb.get(p.name)!), `${p.name} after 3 steps`).to.be.below(1e-5);
+      } finally {
+        await fused.close();
+        await plain.close();
       }
     });
   }

@@ -1,13 +1,14 @@
 /**
  * A 5-block model's gradient computed the way the trainers compute it (ONNX block graphs
  * chained forward, the TypeScript head, block backward graphs chained down) against the
- * float64 reference model's gradient. Tolerance 1e-4 per parameter tensor, relative
+ * float64 reference model's gradient, and so does the whole BP pass as one fused graph (the head's
+ * gradient inside it). Tolerance 1e-4 per parameter tensor, relative
  * (||a - b|| / max(||a||, ||b||)): float32 rounding through 12 layers; observed at most 3e-7.
  */
 import { expect } from "chai";
 import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
-import { blockValueNames, buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { blockValueNames, buildBlockGraphs, buildFusedBpGraph, gradName } from "../src/layers/block-graphs.js";
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
@@ -113,5 +114,20 @@ async function checkModelGradient(spec: typeof SPEC | typeof NCHWC_SPEC, blocks:
   for (const s of sessions) {
     await s.forward.release();
     await s.backward.release();
+  }
+
+  // The whole BP pass as one graph (head gradient inside, in float32): the same gradients.
+  const fused = await GraphSession.create(buildFusedBpGraph(model, { target }), "fused BP pass", opts);
+  try {
+    const onehot = new Float32Array(BATCH * spec.classes);
+    labels.forEach((label, row) => (onehot[row * spec.classes + label] = 1));
+    const feeds = { ...Object.fromEntries(model.blocks.flatMap((b) => Object.entries(paramFeeds(b.index)))), x: inputs[0], onehot: { data: onehot, dims: [BATCH, spec.classes] }, dlogits_scale: { data: Float32Array.of(1 / BATCH), dims: [1] } };
+    const out = await fused.run(feeds);
+    expect(relativeError(out.logits.data, inputs[model.blocks.length].data), "fused logits").to.be.below(1e-6);
+    for (const p of model.params) {
+      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), `fused ${p.name}`).to.be.below(1e-4);
+    }
+  } finally {
+    await fused.release();
   }
 }

@@ -62,8 +62,8 @@ export function savedValueName(block: Block, layerIndex: number): string {
  * `fed` take their output from a graph input (a saved value) instead of their forward op, which
  * is then dropped from the graph unless something else (e.g. max-pool indices) needs it.
  */
-function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set()): Recomputed[] {
-  let x = g.input(blockValueNames(block.index).x, block.inShape);
+function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set(), input?: string): Recomputed[] {
+  let x = input ?? g.input(blockValueNames(block.index).x, block.inShape);
   for (const p of block.params) g.inputFixed(p.name, p.shape);
   const fedInputs = new Map([...fed].map((i) => [i, g.input(savedValueName(block, i), block.layers.find((l) => l.index === i)!.outShape)]));
   const steps: Recomputed[] = [];
@@ -150,7 +150,16 @@ function buildBackward(model: Model, block: Block, inputGrad: boolean, target: G
   const names = blockValueNames(block.index);
   const g = new GraphBuilder(`${model.name}.block${block.index}.backward`, target);
   const steps = addForward(g, block, true, fed);
-  let dy = g.input(names.dy, block.outShape);
+  const dx = addBackward(g, block, steps, g.input(names.dy, block.outShape), inputGrad);
+  if (dx !== null) g.output(dx, block.inShape, names.dx);
+  return g;
+}
+
+/**
+ * The VJPs of a block's layers, top down from `dy`, each parameter gradient a graph output
+ * d{param}; returns the block's input gradient (null unless `inputGrad`).
+ */
+function addBackward(g: GraphBuilder, block: Block, steps: Recomputed[], dy: string, inputGrad: boolean): string | null {
   // A layer's input gradient is needed if it is the block's (when asked) or a layer below
   // needs its output gradient: that layer has parameters or itself needs its input gradient.
   const needDx: boolean[] = [];
@@ -170,6 +179,34 @@ function buildBackward(model: Model, block: Block, inputGrad: boolean, target: G
     if (grads.dx === null) break;
     dy = grads.dx;
   }
-  if (inputGrad) g.output(dy, block.inShape, names.dx);
-  return g;
+  return inputGrad ? dy : null;
+}
+
+/** Names of the fused BP graph's inputs and outputs besides the parameters and d{param}. */
+export const FUSED_BP_NAMES = { x: "x", onehot: "onehot", scale: "dlogits_scale", logits: "logits" } as const;
+
+/**
+ * One BP pass of the whole model as one graph, for a stage that holds every block:
+ *   (x [N, ...], every parameter, onehot [N, classes], dlogits_scale [1]) -> (logits, d{param} for every param)
+ * The same layer forwards and VJPs as the block graphs, chained in one graph with the head's
+ * gradient (softmax(logits) - onehot) * scale between them (scale = 1/B per frame: the head's
+ * mean over clips), so no activation or block gradient leaves onnxruntime: the per-block graphs
+ * copy each block output and input gradient into a new JS buffer (docs/PERFORMANCE.md
+ * attempt 20). The losses are still computed by the TypeScript head from the logits.
+ */
+export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
+  const g = new GraphBuilder(`${model.name}.bp`, opts.target ?? PORTABLE_TARGET);
+  let x = g.input(FUSED_BP_NAMES.x, model.blocks[0].inShape);
+  const steps = model.blocks.map((block) => {
+    const s = addForward(g, block, true, new Set(), x);
+    x = s[s.length - 1].result.y;
+    return s;
+  });
+  // An Identity rather than output()'s in-place rename: the top layer's VJP may read its output by name.
+  g.output(g.node("Identity", [x], [FUSED_BP_NAMES.logits])[0], [model.classes]);
+  const onehot = g.input(FUSED_BP_NAMES.onehot, [model.classes]);
+  const scale = g.inputFixed(FUSED_BP_NAMES.scale, [1]);
+  let dy: string | null = g.op("Mul", [g.op("Sub", [g.op("Softmax", [x], { axis: 1 }), onehot]), scale]);
+  for (let k = model.blocks.length - 1; k >= 0 && dy !== null; k--) dy = addBackward(g, model.blocks[k], steps[k], dy, k > 0);
+  return g.toBytes();
 }

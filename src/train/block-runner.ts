@@ -6,7 +6,7 @@
  */
 import { isMainThread } from "node:worker_threads";
 import { PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
-import { buildBlockGraphs, buildSavedBlockGraphs, type SavedBlockGraphs } from "../layers/block-graphs.js";
+import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, FUSED_BP_NAMES, gradName, type SavedBlockGraphs } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type Feeds } from "../runtime/session.js";
@@ -17,6 +17,11 @@ export interface BlockGraphBytes {
   backward: Uint8Array;
   /** The activation-keeping pair (BP); without it forwardSaving/backwardFromSaved use the pair above. */
   saved?: SavedBlockGraphs;
+  /**
+   * Block 0's entry only: the whole model's BP pass as one graph (buildFusedBpGraph), which a
+   * runner holding every block uses for BP (fusedBpPass). Without it BP goes block by block.
+   */
+  fusedBp?: Uint8Array;
 }
 
 /**
@@ -27,7 +32,15 @@ export function buildAllBlockGraphs(model: Model, target: GraphTarget = PORTABLE
   return model.blocks.map((b) => ({
     ...buildBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
     saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
+    ...(b.index === 0 ? { fusedBp: buildFusedBpGraph(model, { target }) } : {}),
   }));
+}
+
+/** One BP pass through every block: the logits and every block's parameter gradients. */
+export interface FusedBpResult {
+  logits: Tensor;
+  /** By block index, then parameter name. */
+  dParams: Map<number, Map<string, Tensor>>;
 }
 
 /** A block output with the activations its saved backward graph reads (by graph value name). */
@@ -68,9 +81,14 @@ export class BlockRunner {
   /** Seconds spent inside onnxruntime; a stage resets it at the start of each clip batch. */
   busySeconds = 0;
 
+  /** The fused BP graph's session, created on first use; null bytes: this runner has none. */
+  private fusedBpSession: GraphSession | null = null;
+
   private constructor(
     private readonly sessions: Map<number, BlockSessions>,
     private readonly opts: ProviderOptions,
+    private readonly model: Model,
+    private readonly fusedBpBytes: Uint8Array | null,
   ) {}
 
   static async create(
@@ -88,7 +106,40 @@ export class BlockRunner {
       const savedGraphs = withBackward ? (graphs[k].saved ?? null) : null;
       sessions.set(k, { block, forward, backward, savedGraphs, savedForward: null, savedBackward: null });
     }
-    return new BlockRunner(sessions, opts);
+    const holdsEveryBlock = model.blocks.every((b) => sessions.has(b.index));
+    return new BlockRunner(sessions, opts, model, withBackward && holdsEveryBlock ? (graphs[0]?.fusedBp ?? null) : null);
+  }
+
+  get classes(): number {
+    return this.model.classes;
+  }
+
+  /** Whether fusedBpPass can run: this runner holds every block and was given the fused graph. */
+  get hasFusedBp(): boolean {
+    return this.fusedBpBytes !== null;
+  }
+
+  /**
+   * One BP pass of every block in one onnxruntime call (buildFusedBpGraph): rows x, their one-hot
+   * labels and the head's gradient scale (1/B). Same gradients as forwardSaving/backwardFromSaved
+   * block by block with the TypeScript head, up to float32 rounding of the softmax.
+   */
+  async fusedBpPass(x: Tensor, onehot: Tensor, scale: number, weights: Weights): Promise<FusedBpResult> {
+    if (!this.fusedBpBytes) throw new Error("BUG: fusedBpPass on a runner without the fused BP graph");
+    // Failure injection counts a fused pass as one backward call of every block, top down.
+    for (let k = this.model.blocks.length - 1; k >= 0; k--) this.failpointCheck(k);
+    this.fusedBpSession ??= await GraphSession.create(this.fusedBpBytes, `${this.model.name} BP pass`, this.opts);
+    const feeds: Feeds = { [FUSED_BP_NAMES.x]: x, [FUSED_BP_NAMES.onehot]: onehot, [FUSED_BP_NAMES.scale]: { data: Float32Array.of(scale), dims: [1] } };
+    for (const p of this.model.params) {
+      const w = weights.get(p.name);
+      if (!w) throw new Error(`BUG: no weights for ${p.name}`);
+      feeds[p.name] = { data: w, dims: p.shape };
+    }
+    const t0 = performance.now();
+    const out = await this.fusedBpSession.run(feeds);
+    this.busySeconds += (performance.now() - t0) / 1000;
+    const dParams = new Map(this.model.blocks.map((b) => [b.index, new Map(b.params.map((p) => [p.name, out[gradName(p.name)]]))]));
+    return { logits: out[FUSED_BP_NAMES.logits], dParams };
   }
 
   private get(k: number): BlockSessions {
@@ -177,5 +228,6 @@ export class BlockRunner {
       await s.savedForward?.release();
       await s.savedBackward?.release();
     }
+    await this.fusedBpSession?.release();
   }
 }

@@ -48,6 +48,7 @@ export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<
 
 /** Frames [first, end) of every clip through this stage's blocks and back. */
 async function framesPass(ctx: StageContext, batch: StageBatch, result: StageResult, first: number, end: number): Promise<void> {
+  if (ctx.runner.hasFusedBp) return fusedFramesPass(ctx, batch, result, first, end);
   const x = ctx.spec.blocks[0] === 0 ? { tensor: timeMajorFrames(clipsOf(batch), batch.clipDims, first, end), frame: first } : null;
   await stagePass(ctx, batch, result, first, end - first, x, (logits) => {
     const B = batch.clipDims[0];
@@ -61,6 +62,35 @@ async function framesPass(ctx: StageContext, batch: StageBatch, result: StageRes
     }
     return { data: dLogits, dims: logits.dims };
   });
+}
+
+/**
+ * framesPass for a stage holding every block, in one onnxruntime call (BlockRunner.fusedBpPass):
+ * the head's gradient is formed inside the graph, the per-frame losses here from the logits.
+ */
+async function fusedFramesPass(ctx: StageContext, batch: StageBatch, result: StageResult, first: number, end: number): Promise<void> {
+  const { spec, runner, weights } = ctx;
+  const labels = labelsOf(batch);
+  const B = batch.clipDims[0];
+  const frames = end - first;
+  const classes = ctx.runner.classes;
+  const onehot = new Float32Array(frames * B * classes);
+  for (let r = 0; r < frames * B; r++) {
+    const label = labels[r % B];
+    if (label >= 0 && label < classes) onehot[r * classes + label] = 1; // out-of-range labels: the head below throws
+  }
+  const x = timeMajorFrames(clipsOf(batch), batch.clipDims, first, end);
+  const { logits, dParams } = await runner.fusedBpPass(x, { data: onehot, dims: [frames * B, classes] }, 1 / B, weights);
+  for (let i = 0; i < frames; i++) {
+    const rows = { data: logits.data.subarray(i * B * classes, (i + 1) * B * classes), dims: [B, classes] };
+    result.losses.push(softmaxCrossEntropy(rows, labels).loss);
+  }
+  for (const k of [...spec.blocks].reverse()) accumulate(result, k, dParams.get(k)!, frames);
+  if (batch.trace) {
+    for (const k of spec.blocks) result.trace.push({ tick: first, block: k, kind: "forward", inputFrame: first });
+    result.trace.push({ tick: first, block: spec.totalBlocks - 1, kind: "loss", inputFrame: first });
+    for (const k of [...spec.blocks].reverse()) result.trace.push({ tick: first, block: k, kind: "backward", inputFrame: first, gradFrame: first });
+  }
 }
 
 /**
