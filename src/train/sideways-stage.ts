@@ -7,6 +7,8 @@
  * tick, so the blocks of one tick are independent and the stages run at the same time.
  */
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import type { Tensor } from "../tensor.js";
+import type { SavedForward } from "./block-runner.js";
 import {
   accumulate,
   clipFrame,
@@ -57,6 +59,10 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
     const outNow = new Map<number, Tagged | null>();
     const inputs = new Map<number, Tagged | null>();
+    // A block's forward and backward at one tick read the same input, so a block that will also
+    // run its backward this tick keeps its activations (forwardSaving) instead of recomputing them:
+    // the same gradients bit for bit (test/saved-block-graphs.test.ts), one forward less.
+    const savedNow = new Map<number, SavedForward>();
     for (const k of spec.blocks) {
       let input: Tagged | null;
       if (k === 0) {
@@ -66,10 +72,23 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
         input = k === lo ? fromBelow : (outPrev.get(k - 1) ?? null);
       }
       inputs.set(k, input);
+      if (!input) continue;
+      // The top block's gradient comes from this tick's loss; the others' from tick t-1.
+      const backwardFollows = k === top || (k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null)) !== null;
       // The forward output is consumed next tick by block k+1, or now by the loss at the top;
       // at the last tick only the top block's output is still used.
-      if (input && (k === top || t < T - 1)) {
-        outNow.set(k, { tensor: await runner.forward(k, input.tensor, weights), frame: input.frame });
+      const outputUsed = k === top || t < T - 1;
+      if (!backwardFollows && !outputUsed) continue;
+      let y: Tensor;
+      if (backwardFollows) {
+        const saved = await runner.forwardSaving(k, input.tensor, weights);
+        savedNow.set(k, saved);
+        y = saved.y;
+      } else {
+        y = await runner.forward(k, input.tensor, weights);
+      }
+      if (outputUsed) {
+        outNow.set(k, { tensor: y, frame: input.frame });
         if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
       }
     }
@@ -93,7 +112,9 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
         grad = k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null);
       }
       if (input && grad) {
-        const { dx, dParams } = await runner.backward(k, input.tensor, grad.tensor, weights);
+        const saved = savedNow.get(k);
+        if (!saved) throw new Error(`BUG: Sideways block ${k} has a gradient at tick ${t} but kept no activations`);
+        const { dx, dParams } = await runner.backwardFromSaved(k, input.tensor, saved, grad.tensor, weights);
         accumulate(result, k, dParams);
         if (batch.trace) {
           result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: grad.frame });
