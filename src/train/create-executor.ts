@@ -34,8 +34,9 @@ export async function measureBlockCosts(
     const times: number[] = [];
     for (let r = 0; r <= reps; r++) {
       const t0 = performance.now();
-      await runner.forward(block.index, x, weights);
-      await runner.backward(block.index, x, dy, weights);
+      // What both trainers run per block: the activation-keeping forward and its backward.
+      const fwd = await runner.forwardSaving(block.index, x, weights);
+      await runner.backwardFromSaved(block.index, x, fwd, dy, weights);
       if (r > 0) times.push((performance.now() - t0) / 1000);
     }
     times.sort((a, b) => a - b);
