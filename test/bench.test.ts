@@ -30,7 +30,7 @@ describe("sideways bench (CLI)", function () {
     const out = JSON.parse(readFileSync(json, "utf8"));
     const workers = Math.min(availableParallelism(), model.blocks.length);
     const methods = new Set(out.rows.map((row: { method: string }) => row.method));
-    expect([...methods].sort()).to.deep.equal([`bp (${framesPerPass("auto", 2, 8)} frames per pass)`, "bp (frame by frame)", "sideways"].sort());
+    expect([...methods].sort()).to.deep.equal([`bp (${framesPerPass("auto", 2, 8, model)} frames per pass)`, "bp (frame by frame)", "sideways"].sort());
     for (const row of out.rows) {
       expect(row.frames_per_s, row.method).to.be.greaterThan(0);
       expect(row.busy_fraction_per_stage).to.have.length(row.executor === "parallel" ? row.workers : 1);

@@ -8,7 +8,11 @@ import { expect } from "chai";
 import { initWeights } from "../src/model/init.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadModelFile, resolveModel } from "../src/model/load-model.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
+import { autoPassRows, framesPerPass } from "../src/train/bp-stage.js";
 import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
@@ -16,6 +20,7 @@ import { balancedStages } from "../src/train/stage-plan.js";
 import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
+const MODELS = fileURLToPath(new URL("../../models", import.meta.url));
 
 async function trainThreeSteps(model: Model, exec: Executor, method: Method, bpFramesPerPass?: number): Promise<Weights> {
   const weights = initWeights(model, 11);
@@ -108,6 +113,19 @@ describe("executors", function () {
     await par.close();
     // Worker.threadId becomes -1 once the thread has stopped.
     expect(par.threadIds.every((id) => id === -1)).to.equal(true);
+  });
+
+  it("auto BP passes: the largest layer output about 1 MiB, between 16 and 128 rows", () => {
+    const quickstart = loadModelFile(join(MODELS, "quickstart-cnn.yaml")); // largest: 8x32x32 floats = 32 KiB a row
+    expect(autoPassRows(quickstart)).to.equal(32);
+    expect(framesPerPass("auto", 16, 8, quickstart)).to.equal(2);
+    expect(framesPerPass("auto", 64, 8, quickstart), "at least one frame").to.equal(1);
+    expect(autoPassRows(loadModelFile(join(MODELS, "bench-8block.yaml")))).to.equal(16); // 16x32x32: 64 KiB
+    expect(autoPassRows(model), "tiny model: the 128-row cap").to.equal(128);
+    const wide = resolveModel({ name: "wide", input: { channels: 3, height: 64, width: 64 }, classes: 2, layers: [{ type: "conv2d", out_channels: 64, kernel: 3, padding: 1 }, { type: "global_avg_pool" }, { type: "linear", out_features: 2 }] }, "inline");
+    expect(autoPassRows(wide), "1 MiB rows: the 16-row floor").to.equal(16);
+    expect(framesPerPass(3, 16, 8, quickstart)).to.equal(3);
+    expect(framesPerPass("all", 16, 8, quickstart)).to.equal(8);
   });
 
   it("balancedStages minimises the most expensive stage", () => {

@@ -66,8 +66,8 @@ interface Variant {
   options: BatchOptions;
 }
 
-function variants(B: number, T: number): Variant[] {
-  const auto = framesPerPass("auto", B, T);
+function variants(model: Model, B: number, T: number): Variant[] {
+  const auto = framesPerPass("auto", B, T, model);
   return [
     { label: `bp (${auto} frames per pass)`, method: "bp", options: { bpFramesPerPass: auto } },
     { label: "bp (frame by frame)", method: "bp", options: { bpFramesPerPass: 1 } },
@@ -128,7 +128,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const setups = await createSetups(model, costs, maxWorkers);
   const measured: Measured[] = [];
   for (const setup of setups) {
-    for (const variant of variants(B, T)) {
+    for (const variant of variants(model, B, T)) {
       if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [], memoryBytes: 0 });
     }
   }

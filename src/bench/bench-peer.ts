@@ -149,7 +149,7 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
  */
 async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
   const [B, T] = fx.batch.dims;
-  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T) });
+  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T, fx.model) });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }

@@ -6,10 +6,14 @@
  * ("0.weight"), since they change every step. The backward graph recomputes the block's forward
  * from its input: no activation is kept between the two graphs.
  *
- * For BP, where a block's forward and backward see the same input in the same step, a second pair
- * keeps activations instead (buildSavedBlockGraphs): the forward also outputs the layer outputs the
- * VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as inputs, so
- * only what no saved value provides (e.g. max-pool indices) is recomputed.
+ * Where a block's forward and backward see the same input (BP's step; Sideways' tick), a second
+ * pair keeps activations instead (buildSavedBlockGraphs): the forward also outputs the layer
+ * outputs the VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as
+ * inputs, so only what no saved value provides (e.g. max-pool indices) is recomputed.
+ *
+ * For BP on a stage that holds every block, buildFusedBpGraph chains all blocks' forwards, the
+ * head's gradient and all VJPs in one graph. Graphs are built for a GraphTarget: portable ONNX, or
+ * with onnxruntime's NCHWc CPU kernels where conv2d can use them (conv2d.ts).
  */
 import { GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import type { Block, Model, ParamInfo } from "../model/model.js";

@@ -12,6 +12,7 @@
  * Every loss is recorded per frame, in frame order.
  */
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import type { Model } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { SavedForward } from "./block-runner.js";
 import {
@@ -24,12 +25,25 @@ import {
   type Tagged,
 } from "./stage.js";
 
-/** Rows per pass that `auto` aims for: about where larger passes stopped paying (docs/PERFORMANCE.md). */
-export const AUTO_PASS_ROWS = 128;
+/**
+ * `auto` sizes a pass so that its largest layer output is about 1 MiB, half of this machine's
+ * 2 MB per-core L2 cache: with the whole pass in one graph, passes that stay in cache were
+ * 10-15% faster than passes of 128 rows (docs/PERFORMANCE.md attempt 21). Between 16 rows (below,
+ * per-call overhead wins) and 128 (attempt 12's memory bound).
+ */
+export const AUTO_PASS_BYTES = 1 << 20;
+export const AUTO_PASS_ROWS = { min: 16, max: 128 } as const;
+
+/** Rows per BP pass that `auto` aims for on this model. */
+export function autoPassRows(model: Model): number {
+  const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const largest = 4 * Math.max(numel(model.blocks[0].inShape), ...model.layers.map((l) => numel(l.outShape)));
+  return Math.max(AUTO_PASS_ROWS.min, Math.min(AUTO_PASS_ROWS.max, Math.round(AUTO_PASS_BYTES / largest)));
+}
 
 /** Frames of every clip per BP pass for a setting of train.bp_frames_per_pass. */
-export function framesPerPass(setting: number | "all" | "auto", clips: number, frames: number): number {
-  const f = setting === "all" ? frames : setting === "auto" ? Math.floor(AUTO_PASS_ROWS / clips) : setting;
+export function framesPerPass(setting: number | "all" | "auto", clips: number, frames: number, model: Model): number {
+  const f = setting === "all" ? frames : setting === "auto" ? Math.floor(autoPassRows(model) / clips) : setting;
   return Math.max(1, Math.min(frames, f));
 }
 

@@ -212,7 +212,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       if (next.done) throw new Error("BUG: training batches ended");
       const batch = next.value;
       const dataWait = (performance.now() - t0) / 1000;
-      const batchOptions = { bpFramesPerPass: framesPerPass(spec.train.bp_frames_per_pass, batch.dims[0], batch.dims[1]) };
+      const batchOptions = { bpFramesPerPass: framesPerPass(spec.train.bp_frames_per_pass, batch.dims[0], batch.dims[1], model) };
       const result = await executor.runBatch(method, batch, weights, batchOptions);
       checkFinite(result, step);
 
