@@ -94,11 +94,31 @@ describe("executors", function () {
     });
   }
 
+  // The same tolerance for Sideways' tick graph, whose top block takes the head's gradient in float32.
+  for (const workers of [1, 2]) {
+    it(`sideways on ${workers} stage(s): each tick in one graph gives the block-by-block weights, losses and trace (relative 1e-5)`, async () => {
+      const exec = workers === 1 ? await SequentialExecutor.create(model, graphs, cpu) : await ParallelExecutor.create(model, graphs, balancedStages([1, 1, 1, 1], workers), cpu);
+      try {
+        const batch = randomClips(model, 3, 8, 9);
+        const a = await exec.runBatch("sideways", batch, initWeights(model, 11), { trace: true });
+        const b = await exec.runBatch("sideways", batch, initWeights(model, 11), { trace: true, sidewaysTickGraph: false });
+        expect(a.losses).to.have.length(8 - model.blocks.length + 1);
+        a.losses.forEach((l, i) => expect(Math.abs(l - b.losses[i]) / b.losses[i], `loss ${i}`).to.be.below(1e-5));
+        expect(a.counts).to.deep.equal(b.counts);
+        for (const p of model.params) expect(relDiff(a.grads.get(p.name)!, b.grads.get(p.name)!), p.name).to.be.below(1e-5);
+        expect(a.trace, "the same forward/loss/backward events").to.deep.equal(b.trace);
+        expect(model.params.some((p) => !sameBits(a.grads.get(p.name)!, b.grads.get(p.name)!)), "tick graph taken").to.equal(true);
+      } finally {
+        await exec.close();
+      }
+    });
+  }
+
   it("a failing worker rejects the batch naming stage and block, and all workers are terminated", async () => {
     const stages = balancedStages([1, 1, 1, 1], 3);
     const par = await ParallelExecutor.create(model, graphs, stages, cpu);
     const weights = initWeights(model, 1);
-    // A real onnxruntime error inside a worker: block 2's weight has the wrong number of elements.
+    // A failure inside a worker: block 2's weight has the wrong number of elements.
     const broken = model.blocks[2].params[0].name;
     weights.set(broken, new Float32Array(3));
     let message = "";

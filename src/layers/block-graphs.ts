@@ -214,3 +214,32 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
   for (let k = model.blocks.length - 1; k >= 0 && dy !== null; k--) dy = addBackward(g, model.blocks[k], steps[k], dy, k > 0);
   return g.toBytes();
 }
+
+/**
+ * One Sideways tick of a stage's blocks (contiguous, `blocks`) as one graph: every block's forward
+ * on its own input and its backward with its own (stale) output gradient, side by side with no
+ * edge between blocks (the rule's blocks are independent within a tick):
+ *   (b{k}.x, b{k}.dy for every block but the top, params) -> (b{k}.y, b{k}.dx for k > 0, d{param})
+ * The top block, if the stage has it, takes the head's gradient of its own output instead:
+ * inputs onehot [N, classes] and dlogits_scale [1] as in buildFusedBpGraph. One onnxruntime call
+ * per stage and tick instead of two per block (docs/PERFORMANCE.md attempt 24).
+ */
+export function buildSidewaysTickGraph(model: Model, blocks: readonly number[], opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
+  const g = new GraphBuilder(`${model.name}.sideways-tick.${blocks[0]}-${blocks[blocks.length - 1]}`, opts.target ?? PORTABLE_TARGET);
+  const top = model.blocks.length - 1;
+  for (const k of blocks) {
+    const block = model.blocks[k];
+    const names = blockValueNames(k);
+    const steps = addForward(g, block, true);
+    const y = steps[steps.length - 1].result.y;
+    // Identity, not output()'s rename: the block's VJPs may read y by its name.
+    g.output(g.node("Identity", [y], [names.y])[0], block.outShape);
+    const dy =
+      k === top
+        ? g.op("Mul", [g.op("Sub", [g.op("Softmax", [y], { axis: 1 }), g.input(FUSED_BP_NAMES.onehot, [model.classes])]), g.inputFixed(FUSED_BP_NAMES.scale, [1])])
+        : g.input(names.dy, block.outShape);
+    const dx = addBackward(g, block, steps, dy, k > 0);
+    if (dx !== null) g.output(g.node("Identity", [dx], [names.dx])[0], block.inShape);
+  }
+  return g.toBytes();
+}

@@ -5,9 +5,11 @@
  * It also accounts for the time spent inside onnxruntime, for stage-utilisation figures.
  */
 import { isMainThread } from "node:worker_threads";
+import { RunError } from "../errors.js";
 import { PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
-import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, FUSED_BP_NAMES, gradName, type SavedBlockGraphs } from "../layers/block-graphs.js";
+import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, buildSidewaysTickGraph, FUSED_BP_NAMES, gradName, type SavedBlockGraphs } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type Feeds } from "../runtime/session.js";
 import type { Tensor } from "../tensor.js";
@@ -34,6 +36,14 @@ export function buildAllBlockGraphs(model: Model, target: GraphTarget = PORTABLE
     saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
     ...(b.index === 0 ? { fusedBp: buildFusedBpGraph(model, { target }) } : {}),
   }));
+}
+
+/** One Sideways tick: every block's output and input gradient, and its parameter gradients. */
+export interface SidewaysTickResult {
+  outputs: Map<number, Tensor>;
+  /** By block index, blocks above 0. */
+  dxs: Map<number, Tensor>;
+  dParams: Map<number, Map<string, Tensor>>;
 }
 
 /** One BP pass through every block: the logits and every block's parameter gradients. */
@@ -83,6 +93,8 @@ export class BlockRunner {
 
   /** The fused BP graph's session, created on first use; null bytes: this runner has none. */
   private fusedBpSession: GraphSession | null = null;
+  /** The Sideways tick graph's session for this runner's blocks, created on first use. */
+  private tickSession: GraphSession | null = null;
 
   private constructor(
     private readonly sessions: Map<number, BlockSessions>,
@@ -114,6 +126,58 @@ export class BlockRunner {
     return this.model.classes;
   }
 
+  /**
+   * One Sideways tick of every block of this runner in one onnxruntime call
+   * (buildSidewaysTickGraph, built on first use for the provider's graph target). `inputs` and
+   * `grads` hold the blocks that have one this tick; the others are fed zeros and their outputs
+   * must be ignored. `head` (one-hot labels and 1/B) is required when the runner holds the top
+   * block: its gradient is formed inside the graph from its own output.
+   */
+  async sidewaysTick(inputs: ReadonlyMap<number, Tensor>, grads: ReadonlyMap<number, Tensor>, head: { onehot: Tensor; scale: number } | null, weights: Weights): Promise<SidewaysTickResult> {
+    const blocks = [...this.sessions.keys()];
+    const top = this.model.blocks.length - 1;
+    const rows = [...inputs.values()][0]?.dims[0];
+    if (rows === undefined) throw new Error("BUG: a Sideways tick with no block input");
+    // Failure injection counts a block's backward in a tick as one backward call, top down.
+    for (const k of [...blocks].reverse()) if (grads.has(k) || (k === top && inputs.has(k))) this.failpointCheck(k);
+    if (!this.tickSession) {
+      const target = await graphTargetFor(this.opts);
+      this.tickSession = await GraphSession.create(buildSidewaysTickGraph(this.model, blocks, { target }), `Sideways tick of blocks ${blocks[0]}-${blocks[blocks.length - 1]}`, this.opts);
+    }
+    const feeds: Feeds = {};
+    for (const k of blocks) {
+      const block = this.model.blocks[k];
+      Object.assign(feeds, this.feeds(block, inputs.get(k) ?? this.zeros(rows, block.inShape), weights));
+      if (k !== top) feeds[`b${k}.dy`] = grads.get(k) ?? this.zeros(rows, block.outShape);
+    }
+    if (blocks.includes(top)) {
+      if (!head) throw new Error("BUG: a Sideways tick of the top block needs the labels");
+      feeds[FUSED_BP_NAMES.onehot] = head.onehot;
+      feeds[FUSED_BP_NAMES.scale] = { data: Float32Array.of(head.scale), dims: [1] };
+    }
+    const t0 = performance.now();
+    const out = await this.tickSession.run(feeds);
+    this.busySeconds += (performance.now() - t0) / 1000;
+    return {
+      outputs: new Map(blocks.map((k) => [k, out[`b${k}.y`]])),
+      dxs: new Map(blocks.filter((k) => k > 0).map((k) => [k, out[`b${k}.dx`]])),
+      dParams: new Map(blocks.map((k) => [k, new Map(this.model.blocks[k].params.map((p) => [p.name, out[gradName(p.name)]]))])),
+    };
+  }
+
+  private readonly zeroTensors = new Map<string, Tensor>();
+
+  /** A zero tensor [rows, ...shape], kept: onnxruntime only reads feeds. */
+  private zeros(rows: number, shape: readonly number[]): Tensor {
+    const key = `${rows}:${shape.join(",")}`;
+    let t = this.zeroTensors.get(key);
+    if (!t) {
+      t = { data: new Float32Array(rows * shape.reduce((a, b) => a * b, 1)), dims: [rows, ...shape] };
+      this.zeroTensors.set(key, t);
+    }
+    return t;
+  }
+
   /** Whether fusedBpPass can run: this runner holds every block and was given the fused graph. */
   get hasFusedBp(): boolean {
     return this.fusedBpBytes !== null;
@@ -130,11 +194,7 @@ export class BlockRunner {
     for (let k = this.model.blocks.length - 1; k >= 0; k--) this.failpointCheck(k);
     this.fusedBpSession ??= await GraphSession.create(this.fusedBpBytes, `${this.model.name} BP pass`, this.opts);
     const feeds: Feeds = { [FUSED_BP_NAMES.x]: x, [FUSED_BP_NAMES.onehot]: onehot, [FUSED_BP_NAMES.scale]: { data: Float32Array.of(scale), dims: [1] } };
-    for (const p of this.model.params) {
-      const w = weights.get(p.name);
-      if (!w) throw new Error(`BUG: no weights for ${p.name}`);
-      feeds[p.name] = { data: w, dims: p.shape };
-    }
+    for (const block of this.model.blocks) Object.assign(feeds, this.paramFeeds(block, weights));
     const t0 = performance.now();
     const out = await this.fusedBpSession.run(feeds);
     this.busySeconds += (performance.now() - t0) / 1000;
@@ -149,10 +209,17 @@ export class BlockRunner {
   }
 
   private feeds(block: Block, x: Tensor, weights: Weights): Feeds {
-    const feeds: Feeds = { [`b${block.index}.x`]: x };
+    return { [`b${block.index}.x`]: x, ...this.paramFeeds(block, weights) };
+  }
+
+  private paramFeeds(block: Block, weights: Weights): Feeds {
+    const feeds: Feeds = {};
     for (const p of block.params) {
       const w = weights.get(p.name);
       if (!w) throw new Error(`BUG: no weights for ${p.name} (block ${block.index})`);
+      const expected = p.shape.reduce((a, b) => a * b, 1);
+      // Checked here rather than left to onnxruntime, whose error would name a whole tick graph.
+      if (w.length !== expected) throw new RunError(`block ${block.index}: parameter ${p.name} has ${w.length} values, expected ${expected} (shape [${p.shape.join(",")}])`);
       feeds[p.name] = { data: w, dims: p.shape };
     }
     return feeds;
@@ -229,5 +296,6 @@ export class BlockRunner {
       await s.savedBackward?.release();
     }
     await this.fusedBpSession?.release();
+    await this.tickSession?.release();
   }
 }

@@ -14,6 +14,8 @@ export interface BatchOptions {
   trace?: boolean;
   /** BP only: frames of every clip per pass (1 = frame by frame, the default; T = all at once). */
   bpFramesPerPass?: number;
+  /** Sideways only: each stage's tick in one onnxruntime call (default true) or two per block. */
+  sidewaysTickGraph?: boolean;
 }
 
 export interface BatchResult {

@@ -52,6 +52,7 @@ export class ParallelExecutor implements Executor {
           labels: s === last ? batch.labels : null,
           trace: opts.trace ?? false,
           bpFramesPerPass: opts.bpFramesPerPass,
+          sidewaysTickGraph: opts.sidewaysTickGraph,
         },
       })),
     );

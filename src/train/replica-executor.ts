@@ -82,7 +82,7 @@ export class ReplicaExecutor implements Executor {
         const part = sliceBatch(batch, first, count);
         return {
           weights,
-          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass },
+          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph },
         };
       }),
     );

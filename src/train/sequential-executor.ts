@@ -39,7 +39,7 @@ export class SequentialExecutor implements Executor {
 
   async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
     const ctx = { spec: stageSpec(this.model, this.stages[0]), runner: this.runner, links: { below: null, above: null }, weights };
-    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass };
+    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph };
     const result = method === "bp" ? await runBpStage(ctx, stageBatch) : await runSidewaysStage(ctx, stageBatch);
     return combineStageResults(this.model, [result]);
   }

@@ -39,7 +39,7 @@ export function clipLengthWarning(blocks: number, frames: number): string | null
 }
 
 export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Promise<StageResult> {
-  const { spec, runner, links, weights } = ctx;
+  const { spec, runner, links } = ctx;
   const result = newStageResult();
   const t0 = performance.now();
   runner.busySeconds = 0;
@@ -57,71 +57,19 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
     const fromBelow = links.below && t > 0 ? (await links.below.recv()).act : null;
     const fromAbove = links.above && t > 0 ? (await links.above.recv()).grad : null;
 
-    const outNow = new Map<number, Tagged | null>();
-    const inputs = new Map<number, Tagged | null>();
-    // A block's forward and backward at one tick read the same input, so a block that will also
-    // run its backward this tick keeps its activations (forwardSaving) instead of recomputing them:
-    // the same gradients bit for bit (test/saved-block-graphs.test.ts), one forward less.
-    const savedNow = new Map<number, SavedForward>();
+    // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
+    // top, its output gradient (block k+1's input gradient of tick t-1); null where none exists.
+    const tick: Tick = { t, T, top, inputs: new Map(), grads: new Map() };
     for (const k of spec.blocks) {
-      let input: Tagged | null;
       if (k === 0) {
         if (!batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
-        input = { tensor: clipFrame(batch.clips, batch.clipDims, t), frame: t };
+        tick.inputs.set(k, { tensor: clipFrame(batch.clips, batch.clipDims, t), frame: t });
       } else {
-        input = k === lo ? fromBelow : (outPrev.get(k - 1) ?? null);
+        tick.inputs.set(k, k === lo ? fromBelow : (outPrev.get(k - 1) ?? null));
       }
-      inputs.set(k, input);
-      if (!input) continue;
-      // The top block's gradient comes from this tick's loss; the others' from tick t-1.
-      const backwardFollows = k === top || (k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null)) !== null;
-      // The forward output is consumed next tick by block k+1, or now by the loss at the top;
-      // at the last tick only the top block's output is still used.
-      const outputUsed = k === top || t < T - 1;
-      if (!backwardFollows && !outputUsed) continue;
-      let y: Tensor;
-      if (backwardFollows) {
-        const saved = await runner.forwardSaving(k, input.tensor, weights);
-        savedNow.set(k, saved);
-        y = saved.y;
-      } else {
-        y = await runner.forward(k, input.tensor, weights);
-      }
-      if (outputUsed) {
-        outNow.set(k, { tensor: y, frame: input.frame });
-        if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
-      }
+      if (k !== top) tick.grads.set(k, k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null));
     }
-
-    const gradNow = new Map<number, Tagged | null>();
-    for (const k of [...spec.blocks].reverse()) {
-      const input = inputs.get(k) ?? null;
-      let grad: Tagged | null;
-      if (k === top) {
-        const logits = outNow.get(k) ?? null;
-        if (logits) {
-          if (!batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
-          const { loss, dLogits } = softmaxCrossEntropy(logits.tensor, batch.labels);
-          result.losses.push(loss);
-          if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: logits.frame });
-          grad = { tensor: dLogits, frame: logits.frame };
-        } else {
-          grad = null;
-        }
-      } else {
-        grad = k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null);
-      }
-      if (input && grad) {
-        const saved = savedNow.get(k);
-        if (!saved) throw new Error(`BUG: Sideways block ${k} has a gradient at tick ${t} but kept no activations`);
-        const { dx, dParams } = await runner.backwardFromSaved(k, input.tensor, saved, grad.tensor, weights);
-        accumulate(result, k, dParams);
-        if (batch.trace) {
-          result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: grad.frame });
-        }
-        gradNow.set(k, dx ? { tensor: dx, frame: grad.frame } : null);
-      }
-    }
+    const { outNow, gradNow } = batch.sidewaysTickGraph === false ? await tickBlockByBlock(ctx, batch, result, tick) : await tickInOneGraph(ctx, batch, result, tick);
 
     // Hand this tick's boundary values to the neighbours for tick t+1 (nobody reads tick T-1's).
     if (t < T - 1) {
@@ -136,4 +84,143 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   result.busySeconds = runner.busySeconds;
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
+}
+
+interface Tick {
+  t: number;
+  T: number;
+  top: number;
+  inputs: Map<number, Tagged | null>;
+  /** Output gradients of the blocks below the top; the top's comes from this tick's loss. */
+  grads: Map<number, Tagged | null>;
+}
+
+interface TickOutputs {
+  /** out_k^t, for the blocks whose output someone reads. */
+  outNow: Map<number, Tagged | null>;
+  /** Block k's input gradient of this tick (goes to block k-1). */
+  gradNow: Map<number, Tagged | null>;
+}
+
+/** The forward output is read next tick by block k+1, or now by the loss at the top; at the last tick only the top's. */
+function outputUsed(tick: Tick, k: number): boolean {
+  return k === tick.top || tick.t < tick.T - 1;
+}
+
+/**
+ * One tick of the stage's blocks in one onnxruntime call (BlockRunner.sidewaysTick): every block
+ * runs; those without an input or a gradient this tick are fed zeros and their results dropped.
+ * The top block's gradient is formed inside the graph (float32 softmax); its loss here.
+ */
+async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick): Promise<TickOutputs> {
+  const { spec, runner, weights } = ctx;
+  const { t, top } = tick;
+  const inputs = new Map<number, Tensor>();
+  const grads = new Map<number, Tensor>();
+  for (const k of spec.blocks) {
+    const input = tick.inputs.get(k);
+    if (!input) continue;
+    inputs.set(k, input.tensor);
+    const grad = tick.grads.get(k);
+    if (grad) grads.set(k, grad.tensor);
+  }
+  // A stage above the first has nothing to do until the pipeline reaches it.
+  if (inputs.size === 0) return { outNow: new Map(), gradNow: new Map() };
+  let head: { onehot: Tensor; scale: number } | null = null;
+  if (spec.blocks.includes(top)) {
+    const labels = batch.labels;
+    if (!labels) throw new Error("BUG: the stage holding the top block got no labels");
+    const classes = runner.classes;
+    const onehot = new Float32Array(labels.length * classes);
+    labels.forEach((label, b) => {
+      if (label >= 0 && label < classes) onehot[b * classes + label] = 1; // out of range: the head below throws
+    });
+    head = { onehot: { data: onehot, dims: [labels.length, classes] }, scale: 1 / labels.length };
+  }
+  const r = await runner.sidewaysTick(inputs, grads, head, weights);
+
+  const outNow = new Map<number, Tagged | null>();
+  for (const k of spec.blocks) {
+    const input = tick.inputs.get(k);
+    if (!input || !outputUsed(tick, k)) continue;
+    outNow.set(k, { tensor: r.outputs.get(k)!, frame: input.frame });
+    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
+  }
+  const gradNow = new Map<number, Tagged | null>();
+  for (const k of [...spec.blocks].reverse()) {
+    const input = tick.inputs.get(k) ?? null;
+    if (!input) continue;
+    let grad = tick.grads.get(k) ?? null;
+    if (k === top) {
+      result.losses.push(softmaxCrossEntropy(r.outputs.get(k)!, batch.labels!).loss);
+      if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: input.frame });
+      grad = { tensor: r.outputs.get(k)!, frame: input.frame }; // only its frame is read below
+    }
+    if (!grad) continue;
+    accumulate(result, k, r.dParams.get(k)!);
+    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: grad.frame });
+    gradNow.set(k, k > 0 ? { tensor: r.dxs.get(k)!, frame: grad.frame } : null);
+  }
+  return { outNow, gradNow };
+}
+
+/**
+ * One tick block by block: two onnxruntime calls per block. A block that also runs its backward
+ * this tick keeps its activations (forwardSaving) for it instead of recomputing them: the same
+ * gradients bit for bit (test/saved-block-graphs.test.ts).
+ */
+async function tickBlockByBlock(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick): Promise<TickOutputs> {
+  const { spec, runner, weights } = ctx;
+  const { t, top } = tick;
+  const outNow = new Map<number, Tagged | null>();
+  const savedNow = new Map<number, SavedForward>();
+  for (const k of spec.blocks) {
+    const input = tick.inputs.get(k);
+    if (!input) continue;
+    const backwardFollows = k === top || (tick.grads.get(k) ?? null) !== null;
+    if (!backwardFollows && !outputUsed(tick, k)) continue;
+    let y: Tensor;
+    if (backwardFollows) {
+      const saved = await runner.forwardSaving(k, input.tensor, weights);
+      savedNow.set(k, saved);
+      y = saved.y;
+    } else {
+      y = await runner.forward(k, input.tensor, weights);
+    }
+    if (outputUsed(tick, k)) {
+      outNow.set(k, { tensor: y, frame: input.frame });
+      if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
+    }
+  }
+
+  const gradNow = new Map<number, Tagged | null>();
+  for (const k of [...spec.blocks].reverse()) {
+    const input = tick.inputs.get(k) ?? null;
+    let grad: Tagged | null;
+    if (k === top) {
+      const logits = outNow.get(k) ?? null;
+      if (logits) {
+        if (!batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
+        const { loss, dLogits } = softmaxCrossEntropy(logits.tensor, batch.labels);
+        result.losses.push(loss);
+        if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: logits.frame });
+        grad = { tensor: dLogits, frame: logits.frame };
+      } else {
+        grad = null;
+      }
+    } else {
+      grad = tick.grads.get(k) ?? null;
+    }
+    if (input && grad) {
+      const saved = savedNow.get(k);
+      if (!saved) throw new Error(`BUG: Sideways block ${k} has a gradient at tick ${t} but kept no activations`);
+      const { dx, dParams } = await runner.backwardFromSaved(k, input.tensor, saved, grad.tensor, weights);
+      accumulate(result, k, dParams);
+      if (batch.trace) {
+        result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: grad.frame });
+      }
+      gradNow.set(k, dx ? { tensor: dx, frame: grad.frame } : null);
+    }
+  }
+  return { outNow, gradNow };
 }

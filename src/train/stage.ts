@@ -63,6 +63,8 @@ export interface StageBatch {
   trace: boolean;
   /** BP: frames of every clip per pass (bp-stage.ts; default 1). Sideways is frame by frame by nature. */
   bpFramesPerPass?: number;
+  /** Sideways: each tick of the stage in one graph (default) or block by block (false). */
+  sidewaysTickGraph?: boolean;
 }
 
 export interface StageResult {
