@@ -215,25 +215,32 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
   return g.toBytes();
 }
 
+/** What a block does in one Sideways tick: its forward only, or its forward and backward. */
+export type TickMode = "forward" | "both";
+
 /**
- * One Sideways tick of a stage's blocks (contiguous, `blocks`) as one graph: every block's forward
- * on its own input and its backward with its own (stale) output gradient, side by side with no
+ * One Sideways tick of a stage's blocks as one graph: each block in `modes` runs its forward on its
+ * own input and, if "both", its backward with its own (stale) output gradient, side by side with no
  * edge between blocks (the rule's blocks are independent within a tick):
- *   (b{k}.x, b{k}.dy for every block but the top, params) -> (b{k}.y, b{k}.dx for k > 0, d{param})
- * The top block, if the stage has it, takes the head's gradient of its own output instead:
- * inputs onehot [N, classes] and dlogits_scale [1] as in buildFusedBpGraph. One onnxruntime call
- * per stage and tick instead of two per block (docs/PERFORMANCE.md attempt 24).
+ *   (b{k}.x, b{k}.dy for "both" blocks but the top, params) -> (b{k}.y, b{k}.dx for "both" blocks k > 0, d{param})
+ * The top block, if it runs its backward, takes the head's gradient of its own output instead:
+ * inputs onehot [N, classes] and dlogits_scale [1] as in buildFusedBpGraph. Blocks not in `modes`
+ * have nothing to do at this tick (no input yet, or neither a gradient nor a reader of their
+ * output). One onnxruntime call per stage and tick instead of two per block
+ * (docs/PERFORMANCE.md attempt 24).
  */
-export function buildSidewaysTickGraph(model: Model, blocks: readonly number[], opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
-  const g = new GraphBuilder(`${model.name}.sideways-tick.${blocks[0]}-${blocks[blocks.length - 1]}`, opts.target ?? PORTABLE_TARGET);
+export function buildSidewaysTickGraph(model: Model, modes: ReadonlyMap<number, TickMode>, opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
+  const key = [...modes].map(([k, m]) => `${k}${m === "both" ? "fb" : "f"}`).join("-");
+  const g = new GraphBuilder(`${model.name}.sideways-tick.${key}`, opts.target ?? PORTABLE_TARGET);
   const top = model.blocks.length - 1;
-  for (const k of blocks) {
+  for (const [k, mode] of modes) {
     const block = model.blocks[k];
     const names = blockValueNames(k);
-    const steps = addForward(g, block, true);
+    const steps = addForward(g, block, mode === "both");
     const y = steps[steps.length - 1].result.y;
     // Identity, not output()'s rename: the block's VJPs may read y by its name.
     g.output(g.node("Identity", [y], [names.y])[0], block.outShape);
+    if (mode === "forward") continue;
     const dy =
       k === top
         ? g.op("Mul", [g.op("Sub", [g.op("Softmax", [y], { axis: 1 }), g.input(FUSED_BP_NAMES.onehot, [model.classes])]), g.inputFixed(FUSED_BP_NAMES.scale, [1])])

@@ -7,7 +7,7 @@
 import { isMainThread } from "node:worker_threads";
 import { RunError } from "../errors.js";
 import { PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
-import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, buildSidewaysTickGraph, FUSED_BP_NAMES, gradName, type SavedBlockGraphs } from "../layers/block-graphs.js";
+import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, buildSidewaysTickGraph, FUSED_BP_NAMES, gradName, type SavedBlockGraphs, type TickMode } from "../layers/block-graphs.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../runtime/providers.js";
@@ -38,7 +38,7 @@ export function buildAllBlockGraphs(model: Model, target: GraphTarget = PORTABLE
   }));
 }
 
-/** One Sideways tick: every block's output and input gradient, and its parameter gradients. */
+/** One Sideways tick: the outputs of the blocks that ran; input and parameter gradients of those that ran their backward. */
 export interface SidewaysTickResult {
   outputs: Map<number, Tensor>;
   /** By block index, blocks above 0. */
@@ -93,8 +93,8 @@ export class BlockRunner {
 
   /** The fused BP graph's session, created on first use; null bytes: this runner has none. */
   private fusedBpSession: GraphSession | null = null;
-  /** The Sideways tick graph's session for this runner's blocks, created on first use. */
-  private tickSession: GraphSession | null = null;
+  /** Sideways tick graphs' sessions, by the blocks' modes (sidewaysTick). */
+  private readonly tickSessions = new Map<string, GraphSession>();
 
   private constructor(
     private readonly sessions: Map<number, BlockSessions>,
@@ -127,55 +127,47 @@ export class BlockRunner {
   }
 
   /**
-   * One Sideways tick of every block of this runner in one onnxruntime call
-   * (buildSidewaysTickGraph, built on first use for the provider's graph target). `inputs` and
-   * `grads` hold the blocks that have one this tick; the others are fed zeros and their outputs
-   * must be ignored. `head` (one-hot labels and 1/B) is required when the runner holds the top
-   * block: its gradient is formed inside the graph from its own output.
+   * One Sideways tick of this runner's blocks in one onnxruntime call (buildSidewaysTickGraph):
+   * the blocks in `inputs` run their forward, those also in `grads` (or the top block, whose
+   * gradient comes from `head`: one-hot labels and 1/B) their backward too. One graph per
+   * combination of block modes, built for the provider's graph target and created on first use:
+   * the pipeline's fill and drain ticks run only the blocks that have work.
    */
   async sidewaysTick(inputs: ReadonlyMap<number, Tensor>, grads: ReadonlyMap<number, Tensor>, head: { onehot: Tensor; scale: number } | null, weights: Weights): Promise<SidewaysTickResult> {
-    const blocks = [...this.sessions.keys()];
     const top = this.model.blocks.length - 1;
-    const rows = [...inputs.values()][0]?.dims[0];
-    if (rows === undefined) throw new Error("BUG: a Sideways tick with no block input");
+    const modes = new Map<number, TickMode>();
+    for (const k of [...this.sessions.keys()].sort((a, b) => a - b)) {
+      if (inputs.has(k)) modes.set(k, grads.has(k) || k === top ? "both" : "forward");
+    }
+    if (modes.size === 0) throw new Error("BUG: a Sideways tick with no block input");
     // Failure injection counts a block's backward in a tick as one backward call, top down.
-    for (const k of [...blocks].reverse()) if (grads.has(k) || (k === top && inputs.has(k))) this.failpointCheck(k);
-    if (!this.tickSession) {
+    for (const [k, mode] of [...modes].reverse()) if (mode === "both") this.failpointCheck(k);
+    const key = [...modes].map(([k, m]) => `${k}:${m}`).join(" ");
+    let session = this.tickSessions.get(key);
+    if (!session) {
       const target = await graphTargetFor(this.opts);
-      this.tickSession = await GraphSession.create(buildSidewaysTickGraph(this.model, blocks, { target }), `Sideways tick of blocks ${blocks[0]}-${blocks[blocks.length - 1]}`, this.opts);
+      session = await GraphSession.create(buildSidewaysTickGraph(this.model, modes, { target }), `Sideways tick (${key})`, this.opts);
+      this.tickSessions.set(key, session);
     }
     const feeds: Feeds = {};
-    for (const k of blocks) {
-      const block = this.model.blocks[k];
-      Object.assign(feeds, this.feeds(block, inputs.get(k) ?? this.zeros(rows, block.inShape), weights));
-      if (k !== top) feeds[`b${k}.dy`] = grads.get(k) ?? this.zeros(rows, block.outShape);
+    for (const [k, mode] of modes) {
+      Object.assign(feeds, this.feeds(this.model.blocks[k], inputs.get(k)!, weights));
+      if (mode === "both" && k !== top) feeds[`b${k}.dy`] = grads.get(k)!;
     }
-    if (blocks.includes(top)) {
+    if (modes.get(top) === "both") {
       if (!head) throw new Error("BUG: a Sideways tick of the top block needs the labels");
       feeds[FUSED_BP_NAMES.onehot] = head.onehot;
       feeds[FUSED_BP_NAMES.scale] = { data: Float32Array.of(head.scale), dims: [1] };
     }
     const t0 = performance.now();
-    const out = await this.tickSession.run(feeds);
+    const out = await session.run(feeds);
     this.busySeconds += (performance.now() - t0) / 1000;
+    const both = [...modes].filter(([, m]) => m === "both").map(([k]) => k);
     return {
-      outputs: new Map(blocks.map((k) => [k, out[`b${k}.y`]])),
-      dxs: new Map(blocks.filter((k) => k > 0).map((k) => [k, out[`b${k}.dx`]])),
-      dParams: new Map(blocks.map((k) => [k, new Map(this.model.blocks[k].params.map((p) => [p.name, out[gradName(p.name)]]))])),
+      outputs: new Map([...modes.keys()].map((k) => [k, out[`b${k}.y`]])),
+      dxs: new Map(both.filter((k) => k > 0).map((k) => [k, out[`b${k}.dx`]])),
+      dParams: new Map(both.map((k) => [k, new Map(this.model.blocks[k].params.map((p) => [p.name, out[gradName(p.name)]]))])),
     };
-  }
-
-  private readonly zeroTensors = new Map<string, Tensor>();
-
-  /** A zero tensor [rows, ...shape], kept: onnxruntime only reads feeds. */
-  private zeros(rows: number, shape: readonly number[]): Tensor {
-    const key = `${rows}:${shape.join(",")}`;
-    let t = this.zeroTensors.get(key);
-    if (!t) {
-      t = { data: new Float32Array(rows * shape.reduce((a, b) => a * b, 1)), dims: [rows, ...shape] };
-      this.zeroTensors.set(key, t);
-    }
-    return t;
   }
 
   /** Whether fusedBpPass can run: this runner holds every block and was given the fused graph. */
@@ -296,6 +288,6 @@ export class BlockRunner {
       await s.savedBackward?.release();
     }
     await this.fusedBpSession?.release();
-    await this.tickSession?.release();
+    for (const session of this.tickSessions.values()) await session.release();
   }
 }

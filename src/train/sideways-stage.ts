@@ -108,8 +108,8 @@ function outputUsed(tick: Tick, k: number): boolean {
 }
 
 /**
- * One tick of the stage's blocks in one onnxruntime call (BlockRunner.sidewaysTick): every block
- * runs; those without an input or a gradient this tick are fed zeros and their results dropped.
+ * One tick of the stage's blocks in one onnxruntime call (BlockRunner.sidewaysTick): the blocks
+ * with an input run their forward, those with a gradient too their backward, the others nothing.
  * The top block's gradient is formed inside the graph (float32 softmax); its loss here.
  */
 async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick): Promise<TickOutputs> {
@@ -119,9 +119,9 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
   const grads = new Map<number, Tensor>();
   for (const k of spec.blocks) {
     const input = tick.inputs.get(k);
-    if (!input) continue;
-    inputs.set(k, input.tensor);
     const grad = tick.grads.get(k);
+    if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
+    inputs.set(k, input.tensor);
     if (grad) grads.set(k, grad.tensor);
   }
   // A stage above the first has nothing to do until the pipeline reaches it.
