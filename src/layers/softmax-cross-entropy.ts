@@ -35,3 +35,18 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array): HeadRes
   }
   return { loss: total / batch, dLogits: { data: dLogits, dims: [batch, classes] } };
 }
+
+/**
+ * One-hot rows of `labels` for the in-graph head of the fused graphs: row r is label
+ * labels[r mod B] (rows are time-major, B clips a frame). An out-of-range label leaves its row
+ * zero; softmaxCrossEntropy, which computes the losses from the same logits, rejects it.
+ */
+export function oneHotRows(labels: Int32Array, classes: number, rows = labels.length): Tensor {
+  const data = new Float32Array(rows * classes);
+  for (let r = 0; r < rows; r++) {
+    const label = labels[r % labels.length];
+    if (label >= 0 && label < classes) data[r * classes + label] = 1;
+  }
+  return { data, dims: [rows, classes] };
+}
+

@@ -11,7 +11,7 @@
  * activations for all F*B rows until the backward pass (docs/PERFORMANCE.md measures both).
  * Every loss is recorded per frame, in frame order.
  */
-import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import { oneHotRows, softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Model } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { SavedForward } from "./block-runner.js";
@@ -88,13 +88,8 @@ async function fusedFramesPass(ctx: StageContext, batch: StageBatch, result: Sta
   const B = batch.clipDims[0];
   const frames = end - first;
   const classes = ctx.runner.classes;
-  const onehot = new Float32Array(frames * B * classes);
-  for (let r = 0; r < frames * B; r++) {
-    const label = labels[r % B];
-    if (label >= 0 && label < classes) onehot[r * classes + label] = 1; // out-of-range labels: the head below throws
-  }
   const x = timeMajorFrames(clipsOf(batch), batch.clipDims, first, end);
-  const { logits, dParams } = await runner.fusedBpPass(x, { data: onehot, dims: [frames * B, classes] }, 1 / B, weights);
+  const { logits, dParams } = await runner.fusedBpPass(x, oneHotRows(labels, classes, frames * B), 1 / B, weights);
   for (let i = 0; i < frames; i++) {
     const rows = { data: logits.data.subarray(i * B * classes, (i + 1) * B * classes), dims: [B, classes] };
     result.losses.push(softmaxCrossEntropy(rows, labels).loss);

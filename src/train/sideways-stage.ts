@@ -6,7 +6,7 @@
  * t-1 (the top block gets the gradient of this tick's loss). No activation is kept beyond one
  * tick, so the blocks of one tick are independent and the stages run at the same time.
  */
-import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import { oneHotRows, softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Tensor } from "../tensor.js";
 import type { SavedForward } from "./block-runner.js";
 import {
@@ -130,12 +130,7 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
   if (spec.blocks.includes(top)) {
     const labels = batch.labels;
     if (!labels) throw new Error("BUG: the stage holding the top block got no labels");
-    const classes = runner.classes;
-    const onehot = new Float32Array(labels.length * classes);
-    labels.forEach((label, b) => {
-      if (label >= 0 && label < classes) onehot[b * classes + label] = 1; // out of range: the head below throws
-    });
-    head = { onehot: { data: onehot, dims: [labels.length, classes] }, scale: 1 / labels.length };
+    head = { onehot: oneHotRows(labels, runner.classes), scale: 1 / labels.length };
   }
   const r = await runner.sidewaysTick(inputs, grads, head, weights);
 
