@@ -52,6 +52,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   let outPrev = new Map<number, Tagged | null>(); // out_k^{t-1}
   let gradPrev = new Map<number, Tagged | null>(); // g_down of block k at t-1 (goes to block k-1)
 
+  const head = spec.blocks.includes(top) && batch.labels ? { onehot: oneHotRows(batch.labels, runner.classes), scale: 1 / batch.labels.length } : null;
   for (let t = 0; t < T; t++) {
     // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0).
     const fromBelow = links.below && t > 0 ? (await links.below.recv()).act : null;
@@ -59,7 +60,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
     // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
     // top, its output gradient (block k+1's input gradient of tick t-1); null where none exists.
-    const tick: Tick = { t, T, top, inputs: new Map(), grads: new Map() };
+    const tick: Tick = { t, T, top, head, inputs: new Map(), grads: new Map() };
     for (const k of spec.blocks) {
       if (k === 0) {
         if (!batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
@@ -90,6 +91,8 @@ interface Tick {
   t: number;
   T: number;
   top: number;
+  /** The in-graph head's one-hot labels and 1/B, on the stage holding the top block (the same every tick). */
+  head: { onehot: Tensor; scale: number } | null;
   inputs: Map<number, Tagged | null>;
   /** Output gradients of the blocks below the top; the top's comes from this tick's loss. */
   grads: Map<number, Tagged | null>;
@@ -126,13 +129,7 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
   }
   // A stage above the first has nothing to do until the pipeline reaches it.
   if (inputs.size === 0) return { outNow: new Map(), gradNow: new Map() };
-  let head: { onehot: Tensor; scale: number } | null = null;
-  if (spec.blocks.includes(top)) {
-    const labels = batch.labels;
-    if (!labels) throw new Error("BUG: the stage holding the top block got no labels");
-    head = { onehot: oneHotRows(labels, runner.classes), scale: 1 / labels.length };
-  }
-  const r = await runner.sidewaysTick(inputs, grads, head, weights);
+  const r = await runner.sidewaysTick(inputs, grads, tick.head, weights);
 
   const outNow = new Map<number, Tagged | null>();
   for (const k of spec.blocks) {
