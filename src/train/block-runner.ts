@@ -1,7 +1,9 @@
 /**
- * Runs the forward and backward graphs of a contiguous range of blocks. One GraphSession per
- * graph, created once per run (per worker, in the depth-parallel executor) and reused; the
- * activation-keeping pair that BP uses (forwardSaving, backwardFromSaved) on first use.
+ * Runs the graphs of a contiguous range of blocks (a stage): per block the forward, the
+ * recomputing backward and the activation-keeping pair (forwardSaving, backwardFromSaved); for
+ * the whole range a Sideways tick in one graph (sidewaysTick); and, when the range is the whole
+ * model, a BP pass in one graph (fusedBpPass). One GraphSession per graph, created once per run
+ * (per worker, in the parallel executors) and reused; all but the forwards on first use.
  * It also accounts for the time spent inside onnxruntime, for stage-utilisation figures.
  */
 import { isMainThread } from "node:worker_threads";
@@ -80,9 +82,14 @@ const failpoint = (() => {
 interface BlockSessions {
   block: Block;
   forward: GraphSession;
-  backward: GraphSession | null;
+  /** The recomputing backward graph; null for a runner created without backward graphs. */
+  backwardGraph: Uint8Array | null;
   savedGraphs: SavedBlockGraphs | null;
-  /** Created on first use, so runs that never call them (Sideways, evaluation) do not pay. */
+  /**
+   * Created on first use, so runs that never call them do not pay: the trainers use the fused
+   * graphs or the activation-keeping pair, evaluation only the forward.
+   */
+  backward: GraphSession | null;
   savedForward: GraphSession | null;
   savedBackward: GraphSession | null;
 }
@@ -114,9 +121,9 @@ export class BlockRunner {
     for (const k of blockIndices) {
       const block = model.blocks[k];
       const forward = await GraphSession.create(graphs[k].forward, `block ${k} forward`, opts);
-      const backward = withBackward ? await GraphSession.create(graphs[k].backward, `block ${k} backward`, opts) : null;
+      const backwardGraph = withBackward ? graphs[k].backward : null;
       const savedGraphs = withBackward ? (graphs[k].saved ?? null) : null;
-      sessions.set(k, { block, forward, backward, savedGraphs, savedForward: null, savedBackward: null });
+      sessions.set(k, { block, forward, backwardGraph, savedGraphs, backward: null, savedForward: null, savedBackward: null });
     }
     const holdsEveryBlock = model.blocks.every((b) => sessions.has(b.index));
     return new BlockRunner(sessions, opts, model, withBackward && holdsEveryBlock ? (graphs[0]?.fusedBp ?? null) : null);
@@ -230,7 +237,8 @@ export class BlockRunner {
   async backward(k: number, x: Tensor, dy: Tensor, weights: Weights): Promise<BackwardResult> {
     const s = this.get(k);
     this.failpointCheck(k);
-    if (!s.backward) throw new Error(`BUG: block ${k} runner was created without backward graphs`);
+    if (!s.backwardGraph) throw new Error(`BUG: block ${k} runner was created without backward graphs`);
+    s.backward ??= await GraphSession.create(s.backwardGraph, `block ${k} backward`, this.opts);
     return this.runBackward(s, s.backward, this.feeds(s.block, x, weights), dy);
   }
 
