@@ -81,6 +81,8 @@ export class ReplicaExecutor implements Executor {
       shares.map(({ first, count }) => {
         const part = sliceBatch(batch, first, count);
         return {
+          // The slices are this call's own copies: move them to the worker.
+          transfer: [part.clips.buffer as ArrayBuffer, part.labels.buffer as ArrayBuffer],
           weights,
           batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph },
         };

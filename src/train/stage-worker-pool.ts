@@ -79,14 +79,17 @@ export class StageWorkerPool {
     return this.workers.map((w) => w.threadId);
   }
 
-  /** Sends `messages[i]` (with a fresh batch id) to worker i and resolves with every worker's result. */
-  run(messages: { batch: StageBatch; weights: Weights }[]): Promise<StageResult[]> {
+  /**
+   * Sends `messages[i]` (with a fresh batch id) to worker i and resolves with every worker's
+   * result. Buffers in a message's `transfer` move to the worker (the caller must not use them).
+   */
+  run(messages: { batch: StageBatch; weights: Weights; transfer?: ArrayBuffer[] }[]): Promise<StageResult[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.pending) throw new Error("BUG: a batch is already in flight on this worker pool");
     const id = this.nextId++;
     return new Promise<StageResult[]>((resolve, reject) => {
       this.pending = { results: new Array(this.workers.length), remaining: this.workers.length, resolve, reject };
-      messages.forEach((m, i) => this.workers[i].postMessage({ ...m, type: "batch", id } satisfies ToWorker));
+      messages.forEach(({ transfer, ...m }, i) => this.workers[i].postMessage({ ...m, type: "batch", id } satisfies ToWorker, transfer ?? []));
     });
   }
 

@@ -84,7 +84,8 @@ port.on("message", (msg: ToWorker) => {
       return msg.batch.method === "bp" ? runBpStage(ctx, msg.batch) : runSidewaysStage(ctx, msg.batch);
     })
     .then(
-      (result) => port.postMessage({ type: "result", id: msg.id, result } satisfies FromWorker),
+      // The gradient sums are not read here again: move their buffers instead of copying them.
+      (result) => port.postMessage({ type: "result", id: msg.id, result } satisfies FromWorker, [...result.gradSums.values()].map((a) => a.buffer as ArrayBuffer)),
       (err) => port.postMessage({ type: "error", message: describe(err) } satisfies FromWorker),
     );
 });
