@@ -66,7 +66,7 @@ export async function createExecutor(
   batchSize: number,
 ): Promise<ExecutorChoice> {
   if (parallelism.replicas > 1) {
-    const executor = await ReplicaExecutor.create(model, graphs, parallelism.replicas, provider);
+    const executor = await ReplicaExecutor.create(model, graphs, parallelism.replicas, provider, mainRunner);
     return { executor, stages: executor.stages, blockCosts: null };
   }
   const n = resolveWorkerCount(parallelism.workers, model);

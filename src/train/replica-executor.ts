@@ -1,6 +1,6 @@
 /**
- * Data-parallel executor: R replicas of the whole model, each on its own worker thread, each
- * running the method on a contiguous share of the clip batch (clips are independent in both
+ * Data-parallel executor: R replicas of the whole model, replica 0 on this thread and the others
+ * on a worker thread each, each running the method on a contiguous share of the clip batch (clips are independent in both
  * methods: Sideways' pipeline runs along the frames of each clip). The batch gradient is the
  * clip-weighted mean of the replicas' gradients, G = sum_r (B_r / B) G_r, combined in replica
  * order so that runs are repeatable. This is how BP uses several cores without intra-op threads.
@@ -8,7 +8,8 @@
 import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
-import type { BlockGraphBytes } from "./block-runner.js";
+import type { BlockGraphBytes, BlockRunner } from "./block-runner.js";
+import { SequentialExecutor } from "./sequential-executor.js";
 import { combineStageResults, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
 
@@ -59,26 +60,32 @@ export class ReplicaExecutor implements Executor {
 
   private constructor(
     private readonly model: Model,
+    /** Replica 0, on this thread: it would otherwise only wait for the others. */
+    private readonly local: SequentialExecutor,
+    /** Replicas 1.., one worker thread each. */
     private readonly pool: StageWorkerPool,
   ) {
     const all = model.blocks.map((b) => b.index);
-    this.stages = Array.from({ length: pool.size }, () => all);
+    this.stages = Array.from({ length: pool.size + 1 }, () => all);
   }
 
-  static async create(model: Model, graphs: readonly BlockGraphBytes[], replicas: number, provider: ProviderOptions): Promise<ReplicaExecutor> {
+  /** `mainRunner`: a runner of every block on this thread to use for replica 0 (else one is made). */
+  static async create(model: Model, graphs: readonly BlockGraphBytes[], replicas: number, provider: ProviderOptions, mainRunner?: BlockRunner): Promise<ReplicaExecutor> {
+    if (replicas < 2) throw new Error(`BUG: a replica executor needs at least 2 replicas, got ${replicas}`);
     const blocks = model.blocks.map((b) => b.index);
-    const data = Array.from({ length: replicas }, (_, r) => ({ label: `replica ${r}`, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
+    const data = Array.from({ length: replicas - 1 }, (_, r) => ({ label: `replica ${r + 1}`, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
     const pool = await StageWorkerPool.start(data);
-    return new ReplicaExecutor(model, pool);
+    const local = mainRunner ? SequentialExecutor.withRunner(model, mainRunner) : await SequentialExecutor.create(model, graphs, provider);
+    return new ReplicaExecutor(model, local, pool);
   }
 
   async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
-    const shares = splitClips(batch.dims[0], this.pool.size);
+    const shares = splitClips(batch.dims[0], this.stages.length);
     if (shares.some((s) => s.count === 0)) {
-      throw new Error(`BUG: ${batch.dims[0]} clips cannot be shared by ${this.pool.size} replicas (batch_size must be at least runtime.replicas)`);
+      throw new Error(`BUG: ${batch.dims[0]} clips cannot be shared by ${this.stages.length} replicas (batch_size must be at least runtime.replicas)`);
     }
-    const results = await this.pool.run(
-      shares.map(({ first, count }) => {
+    const workers = this.pool.run(
+      shares.slice(1).map(({ first, count }) => {
         const part = sliceBatch(batch, first, count);
         return {
           // The slices are this call's own copies: move them to the worker.
@@ -88,13 +95,24 @@ export class ReplicaExecutor implements Executor {
         };
       }),
     );
+    // Awaited below; a handler now, so a worker failing while replica 0 runs is not "unhandled".
+    workers.catch(() => {});
+    let own: BatchResult;
+    try {
+      own = await this.local.runBatch(method, sliceBatch(batch, shares[0].first, shares[0].count), weights, { ...opts, trace: false });
+    } catch (err) {
+      await workers.catch(() => {}); // the workers' batch is in flight: let it end before failing
+      throw err;
+    }
+    const results = await workers;
     return combineReplicaResults(
-      results.map((r) => combineStageResults(this.model, [r])),
+      [own, ...results.map((r) => combineStageResults(this.model, [r]))],
       shares.map((s) => s.count),
     );
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.local.close();
   }
 }
