@@ -33,10 +33,15 @@ describe("sideways bench (CLI)", function () {
     expect([...methods].sort()).to.deep.equal([`bp (${framesPerPass("auto", 2, 8, model)} frames per pass)`, "bp (frame by frame)", "sideways"].sort());
     for (const row of out.rows) {
       expect(row.frames_per_s, row.method).to.be.greaterThan(0);
-      expect(row.busy_fraction_per_stage).to.have.length(row.executor === "parallel" ? row.workers : 1);
+      expect(row.busy_fraction_per_stage).to.have.length(row.executor === "sequential" ? 1 : row.workers);
       for (const b of row.busy_fraction_per_stage) expect(b).to.be.within(0, 1);
     }
-    if (workers > 1) expect(out.rows.some((row: { executor: string; method: string }) => row.executor === "parallel" && row.method === "sideways")).to.equal(true);
+    if (workers > 1) {
+      for (const executor of ["parallel", "replicas"]) {
+        expect(out.rows.some((row: { executor: string; method: string }) => row.executor === executor && row.method === "sideways"), executor).to.equal(true);
+      }
+      expect(out.speedup_sideways_parallel_over_bp_replicas).to.be.a("number").and.to.be.greaterThan(0);
+    }
     for (const key of ["speedup_sideways_parallel_over_bp", "speedup_sideways_parallel_over_best_bp", "speedup_sideways_parallel_over_sequential"]) {
       expect(out[key], key).to.be.a("number").and.to.be.greaterThan(0);
     }

@@ -13,6 +13,7 @@ import { framesPerPass } from "../train/bp-stage.js";
 import { measureBlockCosts } from "../train/create-executor.js";
 import type { BatchOptions, Executor, Method } from "../train/executor.js";
 import { ParallelExecutor } from "../train/parallel-executor.js";
+import { ReplicaExecutor } from "../train/replica-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
@@ -29,7 +30,8 @@ export interface ExecutorBenchOptions {
 
 export interface ExecutorBenchRow {
   method: string;
-  executor: "sequential" | "parallel";
+  /** parallel: depth-parallel stages; replicas: data-parallel copies of the whole model. */
+  executor: "sequential" | "parallel" | "replicas";
   workers: number;
   intra_op_threads: number;
   stages: string;
@@ -55,8 +57,10 @@ export interface ExecutorBenchResult {
   peak_rss_mb: number;
   /** Sideways on `cores` stages over the fastest BP on the same stages. */
   speedup_sideways_parallel_over_bp: number;
-  /** Sideways on `cores` stages over the fastest BP configuration of all. */
+  /** Sideways on `cores` stages over the fastest BP configuration of all (data-parallel replicas included). */
   speedup_sideways_parallel_over_best_bp: number;
+  /** Sideways on `cores` stages over BP as `cores` data-parallel replicas; null on one core. */
+  speedup_sideways_parallel_over_bp_replicas: number | null;
   speedup_sideways_parallel_over_sequential: number;
 }
 
@@ -77,7 +81,7 @@ function variants(model: Model, B: number, T: number): Variant[] {
 
 interface Setup {
   executor: Executor;
-  kind: "sequential" | "parallel";
+  kind: ExecutorBenchRow["executor"];
   workers: number;
   threads: number;
   /** Sideways cannot use intra-op threads for depth parallelism; it is not run on this set-up. */
@@ -101,7 +105,7 @@ function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipB
   return { clips, labels, dims: [B, T, C, H, W] };
 }
 
-async function createSetups(model: Model, costs: number[], maxWorkers: number): Promise<Setup[]> {
+async function createSetups(model: Model, costs: number[], maxWorkers: number, clips: number): Promise<Setup[]> {
   const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" }));
   const cpu = (threads: number) => ({ provider: "cpu" as const, threads });
   const setups: Setup[] = [{ executor: await SequentialExecutor.create(model, graphs, cpu(1)), kind: "sequential", workers: 1, threads: 1, bpOnly: false }];
@@ -112,6 +116,12 @@ async function createSetups(model: Model, costs: number[], maxWorkers: number): 
   for (let w = 2; w <= maxWorkers; w++) {
     const executor = await ParallelExecutor.create(model, graphs, balancedStages(costs, w), cpu(1));
     setups.push({ executor, kind: "parallel", workers: w, threads: 1, bpOnly: false });
+  }
+  // Data parallelism is the other way to use the cores (one replica per core, clips shared out):
+  // BP's fastest configuration has to include it.
+  if (maxWorkers > 1 && clips >= maxWorkers) {
+    const executor = await ReplicaExecutor.create(model, graphs, maxWorkers, cpu(1));
+    setups.push({ executor, kind: "replicas", workers: maxWorkers, threads: 1, bpOnly: false });
   }
   return setups;
 }
@@ -125,10 +135,12 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   await probe.release();
 
   const maxWorkers = Math.min(opts.maxWorkers, cores, model.blocks.length);
-  const setups = await createSetups(model, costs, maxWorkers);
+  const setups = await createSetups(model, costs, maxWorkers, B);
   const measured: Measured[] = [];
   for (const setup of setups) {
-    for (const variant of variants(model, B, T)) {
+    // A replica sees its share of the clips, so its passes are sized for that share.
+    const clipsPerStage = setup.kind === "replicas" ? Math.ceil(B / setup.workers) : B;
+    for (const variant of variants(model, clipsPerStage, T)) {
       if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [], memoryBytes: 0 });
     }
   }
@@ -168,7 +180,8 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     };
   });
   const best = (pick: (r: ExecutorBenchRow) => boolean) => Math.max(...rows.filter(pick).map((r) => r.frames_per_s));
-  const onTopStages = (r: ExecutorBenchRow) => r.workers === maxWorkers && r.intra_op_threads === 1;
+  // "Sideways parallel": depth-parallel stages on every core (on one core, the sequential executor).
+  const onTopStages = (r: ExecutorBenchRow) => (maxWorkers > 1 ? r.executor === "parallel" && r.workers === maxWorkers : r.executor === "sequential" && r.intra_op_threads === 1);
   const sidewaysParallel = best((r) => r.method === "sideways" && onTopStages(r));
   return {
     model: model.name,
@@ -182,6 +195,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     speedup_sideways_parallel_over_bp: sidewaysParallel / best((r) => r.method.startsWith("bp") && onTopStages(r)),
     speedup_sideways_parallel_over_best_bp: sidewaysParallel / best((r) => r.method.startsWith("bp")),
+    speedup_sideways_parallel_over_bp_replicas: rows.some((r) => r.executor === "replicas") ? sidewaysParallel / best((r) => r.method.startsWith("bp") && r.executor === "replicas") : null,
     speedup_sideways_parallel_over_sequential: sidewaysParallel / best((r) => r.method === "sideways" && r.workers === 1),
   };
 }
@@ -201,6 +215,7 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   lines.push(
     "",
     `Sideways parallel / fastest BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
+    `Sideways parallel / BP as data-parallel replicas:  ${r.speedup_sideways_parallel_over_bp_replicas === null ? "-" : `${r.speedup_sideways_parallel_over_bp_replicas.toFixed(2)}x`}`,
     `Sideways parallel / fastest BP configuration:      ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
     `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x`,
     `memory MB: resident-memory growth over each configuration's warm-up batch; peak RSS of the whole process (all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
