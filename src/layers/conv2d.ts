@@ -85,25 +85,21 @@ function nchwcUsable(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>): boolean {
  * The forward conv through onnxruntime's NCHWc CPU kernels (direct convolutions on a
  * channel-blocked layout; about 1.5x faster than its im2col Conv at this model's small channel
  * counts, docs/PERFORMANCE.md attempt 18). onnxruntime only uses them for constant weights, so the
- * filter is reordered here, in the graph, from the weight fed at run time: output channels padded
- * with zeros to a multiple of the block (Mp), then
+ * filter is reordered here, in the graph, from the weight fed at run time (nchwcFilter, which also
+ * pads output channels to a multiple of the block, as onnxruntime's rewrite does), then
  *   OIHWBo   (C < block):     W[o*B + bo, c, kh, kw]         -> [o, c, kh, kw, bo]
  *   OIHWBiBo (C % block = 0): W[o*B + bo, i*B + bi, kh, kw] -> [o, i, kh, kw, bi, bo]
  * (MlasReorderFilterOIHWBo / OIHWBiBo; test/nchwc.test.ts checks both against onnxruntime's own
- * reorder). The weights are a few KB, so this costs microseconds. ReorderOutput returns NCHW with
- * the padding channels dropped.
+ * reorder). The weights are a few KB, so this costs microseconds. ReorderOutput returns NCHW.
  */
 function nchwcConv(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, x: string, params: VjpInputs["params"], activation: "Relu" | null): string {
   const { kernel: k, stride, padding, out_channels: m } = layer.spec;
   const block = g.target.nchwcBlock;
   const c = layer.inShape[0];
-  const mp = Math.ceil(m / block) * block;
   const filter = nchwcFilter(g, param(params, "weight", layer), [m, c, k, k]);
   const inputs = [c >= block ? g.opIn(NCHWC_DOMAIN, "ReorderInput", [x], { channels_last: 0 }) : x, filter];
-  if (layer.spec.bias) {
-    const bias = param(params, "bias", layer);
-    inputs.push(mp > m ? g.op("Pad", [bias, g.constInt64("pad_bias", [0, mp - m])]) : bias);
-  }
+  // nchwcUsable admits only M a multiple of the block, so neither the filter nor the bias is padded here.
+  if (layer.spec.bias) inputs.push(param(params, "bias", layer));
   const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [padding, padding, padding, padding], group: 1, ...(activation ? { activation } : {}) };
   const yBlocked = g.opIn(NCHWC_DOMAIN, "Conv", inputs, attrs);
   return g.opIn(NCHWC_DOMAIN, "ReorderOutput", [yBlocked], { channels: m, channels_last: 0 });

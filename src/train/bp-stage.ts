@@ -31,8 +31,8 @@ import {
  * 10-15% faster than passes of 128 rows (docs/PERFORMANCE.md attempt 21). Between 16 rows (below,
  * per-call overhead wins) and 128 (attempt 12's memory bound).
  */
-export const AUTO_PASS_BYTES = 1 << 20;
-export const AUTO_PASS_ROWS = { min: 16, max: 128 } as const;
+const AUTO_PASS_BYTES = 1 << 20;
+const AUTO_PASS_ROWS = { min: 16, max: 128 } as const;
 
 /** Rows per BP pass that `auto` aims for on this model. */
 export function autoPassRows(model: Model): number {
