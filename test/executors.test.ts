@@ -148,6 +148,21 @@ describe("executors", function () {
     expect(framesPerPass("all", 16, 8, quickstart)).to.equal(8);
   });
 
+  it("auto BP passes are sized by the clips the stage holds (a replica's share), not the whole batch", async () => {
+    const quickstart = loadModelFile(join(MODELS, "quickstart-cnn.yaml")); // 32 rows a pass
+    const exec = await SequentialExecutor.create(quickstart, buildAllBlockGraphs(quickstart), cpu);
+    try {
+      const passStarts = async (clips: number) => {
+        const r = await exec.runBatch("bp", randomClips(quickstart, clips, 8, 3), initWeights(quickstart, 1), { bpFramesPerPass: "auto", trace: true });
+        return r.trace.filter((e) => e.kind === "forward" && e.block === 0).map((e) => e.tick);
+      };
+      expect(await passStarts(16), "16 clips: 2 frames a pass").to.deep.equal([0, 2, 4, 6]);
+      expect(await passStarts(8), "8 clips (half a 16-clip batch): 4 frames a pass").to.deep.equal([0, 4]);
+    } finally {
+      await exec.close();
+    }
+  });
+
   it("balancedStages minimises the most expensive stage", () => {
     expect(balancedStages([1, 1, 1, 1], 2)).to.deep.equal([[0, 1], [2, 3]]);
     expect(balancedStages([5, 1, 1, 1, 1, 1], 2)).to.deep.equal([[0], [1, 2, 3, 4, 5]]);

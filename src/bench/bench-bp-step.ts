@@ -7,7 +7,6 @@ import { initWeights } from "../model/init.js";
 import type { Model } from "../model/model.js";
 import { createOptimizer } from "../optim/optimizer.js";
 import { buildAllBlockGraphs } from "../train/block-runner.js";
-import { framesPerPass } from "../train/bp-stage.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { median } from "./stats.js";
@@ -37,7 +36,7 @@ export async function benchBpStep(model: Model, B: number, T: number, threadCoun
         const weights = initWeights(model, 0);
         const opt = createOptimizer({ kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false, weight_decay: 0 });
         const t0 = performance.now();
-        const res = await execs[i].runBatch("bp", batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T, model) });
+        const res = await execs[i].runBatch("bp", batch, weights, { bpFramesPerPass: "auto" });
         opt.step(weights, res.grads, 0.01);
         const stepS = (performance.now() - t0) / 1000;
         if (r === 0) continue; // warm-up round

@@ -9,7 +9,6 @@ import type { ClipBatch } from "../data/source.js";
 import { initWeights } from "../model/init.js";
 import type { Model } from "../model/model.js";
 import { BlockRunner, buildAllBlockGraphs } from "../train/block-runner.js";
-import { framesPerPass } from "../train/bp-stage.js";
 import { measureBlockCosts } from "../train/create-executor.js";
 import type { BatchOptions, Executor, Method } from "../train/executor.js";
 import { ParallelExecutor } from "../train/parallel-executor.js";
@@ -70,10 +69,10 @@ interface Variant {
   options: BatchOptions;
 }
 
-function variants(model: Model, B: number, T: number): Variant[] {
-  const auto = framesPerPass("auto", B, T, model);
+function variants(): Variant[] {
   return [
-    { label: `bp (${auto} frames per pass)`, method: "bp", options: { bpFramesPerPass: auto } },
+    // Each stage (a replica: its share of the clips) sizes its own passes: bp-stage.ts framesPerPass.
+    { label: "bp (auto passes)", method: "bp", options: { bpFramesPerPass: "auto" } },
     { label: "bp (frame by frame)", method: "bp", options: { bpFramesPerPass: 1 } },
     { label: "sideways", method: "sideways", options: {} },
   ];
@@ -138,9 +137,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const setups = await createSetups(model, costs, maxWorkers, B);
   const measured: Measured[] = [];
   for (const setup of setups) {
-    // A replica sees its share of the clips, so its passes are sized for that share.
-    const clipsPerStage = setup.kind === "replicas" ? Math.ceil(B / setup.workers) : B;
-    for (const variant of variants(model, clipsPerStage, T)) {
+    for (const variant of variants()) {
       if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [], memoryBytes: 0 });
     }
   }

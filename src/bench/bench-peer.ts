@@ -19,7 +19,6 @@ import type { Model, Weights } from "../model/model.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { Sgd } from "../optim/optimizer.js";
 import { buildAllBlockGraphs, type BlockGraphBytes } from "../train/block-runner.js";
-import { framesPerPass } from "../train/bp-stage.js";
 import type { Executor } from "../train/executor.js";
 import { ReplicaExecutor } from "../train/replica-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
@@ -148,8 +147,7 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
  * batch, then plain SGD; returns the mean loss.
  */
 async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
-  const [B, T] = fx.batch.dims;
-  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: framesPerPass("auto", B, T, fx.model) });
+  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: "auto" });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }

@@ -106,7 +106,7 @@ export class BlockRunner {
   private constructor(
     private readonly sessions: Map<number, BlockSessions>,
     private readonly opts: ProviderOptions,
-    private readonly model: Model,
+    readonly model: Model,
     private readonly fusedBpBytes: Uint8Array | null,
   ) {}
 

@@ -19,6 +19,7 @@ import {
   accumulate,
   clipFrame,
   newStageResult,
+  type PassSetting,
   type StageBatch,
   type StageContext,
   type StageResult,
@@ -41,8 +42,8 @@ export function autoPassRows(model: Model): number {
   return Math.max(AUTO_PASS_ROWS.min, Math.min(AUTO_PASS_ROWS.max, Math.round(AUTO_PASS_BYTES / largest)));
 }
 
-/** Frames of every clip per BP pass for a setting of train.bp_frames_per_pass. */
-export function framesPerPass(setting: number | "all" | "auto", clips: number, frames: number, model: Model): number {
+/** Frames of every clip per BP pass for a setting of train.bp_frames_per_pass, on a stage holding `clips` clips. */
+export function framesPerPass(setting: PassSetting, clips: number, frames: number, model: Model): number {
   const f = setting === "all" ? frames : setting === "auto" ? Math.floor(autoPassRows(model) / clips) : setting;
   return Math.max(1, Math.min(frames, f));
 }
@@ -51,8 +52,10 @@ export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<
   const result = newStageResult();
   const t0 = performance.now();
   ctx.runner.busySeconds = 0;
-  const T = batch.clipDims[1];
-  const F = Math.max(1, Math.min(T, batch.bpFramesPerPass ?? 1));
+  const [B, T] = batch.clipDims;
+  // Resolved here, for this stage's own clips: a replica holding half the batch gets "auto"
+  // passes of the same size in rows as one holding all of it (docs/PERFORMANCE.md attempt 30).
+  const F = framesPerPass(batch.bpFramesPerPass ?? 1, B, T, ctx.runner.model);
   for (let first = 0; first < T; first += F) await framesPass(ctx, batch, result, first, Math.min(T, first + F));
   for (const k of ctx.spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = ctx.runner.busySeconds;

@@ -5,15 +5,19 @@
  */
 import type { Model, Weights } from "../model/model.js";
 import type { ClipBatch } from "../data/source.js";
-import type { StageResult, TraceEvent } from "./stage.js";
+import type { PassSetting, StageResult, TraceEvent } from "./stage.js";
 
 export type Method = "bp" | "sideways";
 
 export interface BatchOptions {
   /** Record which frame every activation and gradient came from (tests of the index rules). */
   trace?: boolean;
-  /** BP only: frames of every clip per pass (1 = frame by frame, the default; T = all at once). */
-  bpFramesPerPass?: number;
+  /**
+   * BP only: frames of every clip per pass (1 = frame by frame, the default; "all" = T at once;
+   * "auto" = cache-sized). Resolved by each stage for the clips it holds (bp-stage.ts
+   * framesPerPass), so data-parallel replicas size "auto" passes by their own share.
+   */
+  bpFramesPerPass?: PassSetting;
   /** Sideways only: each stage's tick in one onnxruntime call (default true) or two per block. */
   sidewaysTickGraph?: boolean;
 }

@@ -23,7 +23,6 @@ import { readCsv } from "../results/csv-read.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
-import { framesPerPass } from "./bp-stage.js";
 import { clipLengthWarning } from "./sideways-stage.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { blockCosines } from "./diagnostics.js";
@@ -212,7 +211,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       if (next.done) throw new Error("BUG: training batches ended");
       const batch = next.value;
       const dataWait = (performance.now() - t0) / 1000;
-      const batchOptions = { bpFramesPerPass: framesPerPass(spec.train.bp_frames_per_pass, batch.dims[0], batch.dims[1], model) };
+      const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
       const result = await executor.runBatch(method, batch, weights, batchOptions);
       checkFinite(result, step);
 

@@ -53,6 +53,9 @@ export interface StageSpec {
   paramNames: Map<number, string[]>;
 }
 
+/** train.bp_frames_per_pass: frames of every clip per BP pass, all T of them, or cache-sized. */
+export type PassSetting = number | "all" | "auto";
+
 export interface StageBatch {
   method: "bp" | "sideways";
   /** Clips [B, T, C, H, W]: only the stage holding block 0 needs them. */
@@ -61,8 +64,8 @@ export interface StageBatch {
   /** Labels [B]: only the stage holding the top block needs them. */
   labels: Int32Array | null;
   trace: boolean;
-  /** BP: frames of every clip per pass (bp-stage.ts; default 1). Sideways is frame by frame by nature. */
-  bpFramesPerPass?: number;
+  /** BP: frames of every clip per pass (bp-stage.ts framesPerPass; default 1). Sideways is frame by frame by nature. */
+  bpFramesPerPass?: PassSetting;
   /** Sideways: each tick of the stage in one graph (default) or block by block (false). */
   sidewaysTickGraph?: boolean;
 }
