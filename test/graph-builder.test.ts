@@ -73,8 +73,20 @@ describe("GraphBuilder", () => {
     expect(dump).to.match(/= SpaceToDepth\(b0\.x\) blocksize=2/);
     expect(dump).to.match(/d0\.weight = Gather\(gather, tap_index\) axis=3/);
     expect(dump).to.not.contain("ConvTranspose"); // no input gradient asked for
+    // global_avg_pool's gradient reaches the ReLU mask as (N,C,1,1), broadcast by the Mul, never expanded.
+    expect(dump).to.not.contain("Expand");
+    expect(dump).to.match(/= Mul\(reshape(_\d+)?, cast(_\d+)?\)/);
     const session = await GraphSession.create(graphs.backward, "dump test", { provider: "cpu", threads: 1 });
     expect([...session.outputNames].sort()).to.deep.equal(["d0.bias", "d0.weight"]);
     await session.release();
+  });
+
+  it("expandedFrom finds the data input of an Expand, and nothing for other producers", () => {
+    const g = new GraphBuilder("expand");
+    const x = g.input("x", [3, 1]);
+    const wide = g.op("Expand", [x, g.constInt64("shape", [1, 3, 4])]);
+    expect(g.expandedFrom(wide)).to.equal(x);
+    expect(g.expandedFrom(g.op("Relu", [wide]))).to.equal(null);
+    expect(g.expandedFrom(x), "a graph input").to.equal(null);
   });
 });

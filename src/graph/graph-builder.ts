@@ -200,6 +200,15 @@ export class GraphBuilder {
     return outs;
   }
 
+  /**
+   * The data input of the Expand node that made `value`, or null if no Expand made it. An
+   * elementwise consumer can broadcast that input instead and skip writing the expanded tensor.
+   */
+  expandedFrom(value: string): string | null {
+    const producer = this.nodes.find((n) => n.output?.includes(value));
+    return producer?.opType === "Expand" && !producer.domain ? (producer.input?.[0] ?? null) : null;
+  }
+
   /** One-output shorthand for node(). */
   op(opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
     return this.node(opType, inputs, 1, attrs)[0];

@@ -20,6 +20,9 @@ export const relu = defineLayer<ReluSpec>({
     // zero is slower than Cast + Mul (docs/PERFORMANCE.md attempt 15). Both are exact; a masked
     // entry is dy * 0 (-0 for negative dy, NaN for non-finite dy, which fails the step anyway).
     const mask = g.op("Cast", [g.op("Greater", [v.y, g.constFloat("zero", [0], [])])], { to: onnx.TensorProto.DataType.FLOAT });
-    return { dx: g.op("Mul", [v.dy, mask]), dParams: {} };
+    // A gradient that an Expand spread out (global_avg_pool's VJP) is broadcast by the Mul instead:
+    // the same values, without writing the expanded tensor first (docs/PERFORMANCE.md attempt 34).
+    // The mask has y's shape, which is the expanded shape, so the product's shape is unchanged.
+    return { dx: g.op("Mul", [g.expandedFrom(v.dy) ?? v.dy, mask]), dParams: {} };
   },
 });
