@@ -65,6 +65,17 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
     await checkModelGradient(SPEC, 5, PORTABLE_TARGET);
   });
 
+  it("the same in the CPU provider's graph forms without NCHWc (stride-1 convs through their unfold), 5 blocks", async () => {
+    const target = { nchwcBlock: 0, cpu: true };
+    const model = resolveModel(SPEC, "inline");
+    const fused = onnx.ModelProto.decode(buildFusedBpGraph(model, { target })).graph!;
+    // The first conv's training forward is a 1x1 Conv over the unfolded columns, not a 3x3 Conv of x.
+    const convs = fused.node!.filter((n) => n.opType === "Conv");
+    expect(convs.map((n) => n.attribute!.find((a) => a.name === "kernel_shape")?.ints?.map(Number))).to.deep.include([1, 1]);
+    expect(convs.some((n) => n.input![0] === "x"), "no Conv reads x itself").to.equal(false);
+    await checkModelGradient(SPEC, 5, target);
+  });
+
   it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
     const target = await graphTargetFor({ provider: "cpu" });
     if (target.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels

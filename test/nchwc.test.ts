@@ -69,7 +69,7 @@ describe("NCHWc graph target", function () {
       const theirs = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
 
       // Ours: the same weight fed at run time, reordered in the graph.
-      const g = new GraphBuilder("filter", { nchwcBlock: block });
+      const g = new GraphBuilder("filter", { nchwcBlock: block, cpu: true });
       const mp = Math.ceil(m / block) * block;
       g.outputFixed(nchwcFilter(g, g.inputFixed("w", [m, c, k, k]), [m, c, k, k]), [mp, c, k, k], "filter");
       const session = await GraphSession.create(g.toBytes(), "filter", { provider: "cpu", threads: 1 });

@@ -28,12 +28,15 @@ export type Attrs = Record<string, AttrValue>;
  * layouts (the `com.microsoft.nchwc` ops its own optimizer emits for constant weights) exist with
  * this channel block size, so layers may call them directly with weights fed at run time
  * (src/runtime/nchwc-probe.ts finds it). 0: portable ONNX only (exported graphs, GPU providers).
+ * `cpu`: onnxruntime's CPU provider runs the graphs, so layers may choose the formulation its
+ * kernels run fastest (conv2d: a training forward through the unfold its weight gradient reuses).
  */
 export interface GraphTarget {
   nchwcBlock: number;
+  cpu: boolean;
 }
 
-export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0 };
+export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 
 /** Domain of onnxruntime's NCHWc CPU ops (contrib ops, version 1). */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";

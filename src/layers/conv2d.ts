@@ -1,5 +1,7 @@
 /**
  * conv2d: torch.nn.Conv2d with a square kernel, stride, zero padding, optional bias.
+ * Forward: Conv; where onnxruntime's NCHWc kernels fit, those (nchwcConv); in training graphs on
+ * the CPU provider, stride 1, a 1x1 Conv over the unfolded columns the weight gradient reuses.
  * VJP from ordinary ops (no gradient ops exist in onnxruntime; onnxruntime-node.md):
  *   dx = ConvTranspose(dy, W) with output_padding (H + 2P - K) mod S;
  *   dW = for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy;
@@ -9,7 +11,7 @@
  */
 import { NCHWC_DOMAIN, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
-import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type PlacedLayer, type VjpInputs } from "./layer-def.js";
+import { type ForwardResult, checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type PlacedLayer, type VjpInputs } from "./layer-def.js";
 
 type Conv2dSpec = Extract<LayerSpec, { type: "conv2d" }>;
 
@@ -27,9 +29,21 @@ export const conv2d = defineLayer<Conv2dSpec>({
     const weight = { suffix: "weight" as const, shape: [spec.out_channels, inChannels, spec.kernel, spec.kernel], fanIn };
     return spec.bias ? [weight, { suffix: "bias" as const, shape: [spec.out_channels], fanIn }] : [weight];
   },
-  forward(g, layer, x, params) {
+  forward(g, layer, x, params, training): ForwardResult {
     if (nchwcUsable(g, layer)) return { y: nchwcConv(g, layer, x, params, null), saved: {} };
     const { kernel, stride, padding } = layer.spec;
+    if (training && stride === 1 && g.target.cpu) {
+      // onnxruntime's CPU Conv is im2col + GEMM; the weight gradient builds the same columns
+      // (unfoldWeightGrad), so build them once and run the forward as a 1x1 conv over them
+      // (bit-identical output; docs/PERFORMANCE.md attempt 31).
+      const cols = unfoldColumns(g, layer, x);
+      const [c] = layer.inShape;
+      const [m, oh, ow] = layer.outShape;
+      const ckk = c * kernel * kernel;
+      const inputs = [g.op("Reshape", [cols, g.constInt64("n_ckk_h_w", [0, ckk, oh, ow])]), g.op("Reshape", [param(params, "weight", layer), g.constInt64("m_ckk_1_1", [m, ckk, 1, 1])])];
+      if (layer.spec.bias) inputs.push(param(params, "bias", layer));
+      return { y: g.op("Conv", inputs, { kernel_shape: [1, 1] }), saved: { cols } };
+    }
     const inputs = [x, param(params, "weight", layer)];
     if (layer.spec.bias) inputs.push(param(params, "bias", layer));
     const y = g.op("Conv", inputs, {
@@ -119,14 +133,29 @@ export function nchwcFilter(g: GraphBuilder, weight: string, [m, c, k]: readonly
 }
 
 /**
- * im2col per example by K*K strided slices of the padded input, laid out (N, C*K*K, h*w) without
- * a transpose; one batched MatMul with dy as (N, h*w, M), summed over N.
+ * The columns (the forward's, or built here) against dy as (N, h*w, M) in one batched MatMul,
+ * summed over N.
  */
 function unfoldWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: VjpInputs): string {
-  const { kernel, stride, padding, out_channels: m } = layer.spec;
+  const { kernel, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
   const [, oh, ow] = layer.outShape;
-  const xp = padding > 0 ? g.op("Pad", [v.x, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : v.x;
+  const cols = v.saved.cols ?? unfoldColumns(g, layer, v.x);
+  const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
+  const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
+  const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
+  return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * im2col per example by K*K strided slices of the padded input, laid out (N, C*K*K, h*w) without
+ * a transpose, rows (c, kh, kw) as the weight's.
+ */
+function unfoldColumns(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, x: string): string {
+  const { kernel, stride, padding } = layer.spec;
+  const [c] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  const xp = padding > 0 ? g.op("Pad", [x, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : x;
   const axes = g.constInt64("axes_hw", [2, 3]);
   const steps = g.constInt64("steps", [stride, stride]);
   const taps: string[] = [];
@@ -138,11 +167,7 @@ function unfoldWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: Vj
     }
   }
   // (N, C, K*K, oh, ow) -> (N, C*K*K, oh*ow): a free reshape
-  const cols = g.op("Reshape", [g.op("Concat", taps, { axis: 2 }), g.constInt64("n_ckk_l", [0, c * kernel * kernel, oh * ow])]);
-  const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
-  const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
-  const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
-  return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+  return g.op("Reshape", [g.op("Concat", taps, { axis: 2 }), g.constInt64("n_ckk_l", [0, c * kernel * kernel, oh * ow])]);
 }
 
 /** Which phase of the input (index mod S along one axis) kernel tap k reads, and at what shift. */

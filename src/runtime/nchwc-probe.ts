@@ -16,7 +16,7 @@ let probed: Promise<number> | null = null;
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
-  return { nchwcBlock: await probed };
+  return { nchwcBlock: await probed, cpu: true };
 }
 
 async function probeNchwcBlock(): Promise<number> {
