@@ -137,4 +137,19 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
       }
     });
   });
+
+  it("relu passes dy exactly where x > 0: zero, -0, a denormal and the largest float", async () => {
+    const spec = LayerSpec.parse({ type: "relu" });
+    const model = oneLayerModel(spec, [6]);
+    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true });
+    const backward = await GraphSession.create(graphs.backward, "relu mask", threads);
+    try {
+      const x = Float32Array.of(-1, -0, 0, 1e-40, 2, 3.4e38);
+      const dy = Float32Array.of(5, 6, 7, -8, 9, 10);
+      const out = await backward.run({ "b0.x": { data: x, dims: [1, 6] }, "b0.dy": { data: dy, dims: [1, 6] } });
+      expect(Array.from(out["b0.dx"].data).map(Math.abs)).to.deep.equal([0, 0, 0, 8, 9, 10]);
+    } finally {
+      await backward.release();
+    }
+  });
 });

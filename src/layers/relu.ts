@@ -19,7 +19,11 @@ export const relu = defineLayer<ReluSpec>({
     // dy * float(y > 0) rather than Where(y > 0, dy, 0): onnxruntime's Where with a broadcast
     // zero is slower than Cast + Mul (docs/PERFORMANCE.md attempt 15). Both are exact; a masked
     // entry is dy * 0 (-0 for negative dy, NaN for non-finite dy, which fails the step anyway).
-    const mask = g.op("Cast", [g.op("Greater", [v.y, g.constFloat("zero", [0], [])])], { to: onnx.TensorProto.DataType.FLOAT });
+    // y > 0 is computed as bool(y): y is a ReLU output, so y >= 0 and y > 0 exactly where y != 0
+    // (-0 included); the float -> bool Cast is faster than Greater against a broadcast zero
+    // (attempt 35).
+    const { BOOL, FLOAT } = onnx.TensorProto.DataType;
+    const mask = g.op("Cast", [g.op("Cast", [v.y], { to: BOOL })], { to: FLOAT });
     // A gradient that an Expand spread out (global_avg_pool's VJP) is broadcast by the Mul instead:
     // the same values, without writing the expanded tensor first (docs/PERFORMANCE.md attempt 34).
     // The mask has y's shape, which is the expanded shape, so the product's shape is unchanged.
