@@ -69,9 +69,10 @@ describe("GraphBuilder", () => {
       "output d0.bias [3]",
     ]);
     // Stride 2: the weight gradient pairs each of the input's 2x2 phases (SpaceToDepth) with a
-    // shifted dy, then picks the kernel's 3x3 taps out of the phase x shift products.
+    // shifted dy, then gathers the kernel's 3x3 taps out of the flat phase x shift products.
     expect(dump).to.match(/= SpaceToDepth\(b0\.x\) blocksize=2/);
-    expect(dump).to.match(/d0\.weight = Gather\(gather, tap_index\) axis=3/);
+    expect(dump).to.match(/gather = Gather\(reshape_\d+, tap_entries\) axis=0/);
+    expect(dump).to.match(/d0\.weight = Reshape\(gather, w_shape\)/);
     expect(dump).to.not.contain("ConvTranspose"); // no input gradient asked for
     // global_avg_pool's gradient reaches the ReLU mask as (N,C,1,1), broadcast by the Mul, never expanded.
     expect(dump).to.not.contain("Expand");

@@ -240,10 +240,22 @@ function phaseWeightGrad(g: GraphBuilder, layer: PlacedLayer<Conv2dSpec>, v: Vjp
       blocks.push(g.op("ReduceSum", [perExample, axis0], { keepdims: 0 }));
     }
   }
-  const all = g.op("Concat", blocks, { axis: 1 }); // (S*S*C, nShift*nShift*M), columns (sh, sw, m)
-  const byAxis = g.op("Reshape", [all, g.constInt64("ssc_ssm", [stride, stride, c, ns, ns, m])]);
-  // (M, C, S*nShift, S*nShift): axis 2 indexed by (rh, sh), axis 3 by (rw, sw)
-  const mc = g.op("Reshape", [g.op("Transpose", [byAxis], { perm: [5, 2, 0, 3, 1, 4] }), g.constInt64("mc_pp", [m, c, stride * ns, stride * ns])]);
-  const tapIndex = g.constInt64("tap_index", taps.map((t) => t.phase * ns + shifts.indexOf(t.shift)));
-  return g.op("Gather", [g.op("Gather", [mc, tapIndex], { axis: 2 }), tapIndex], { axis: 3 });
+  const all = g.op("Concat", blocks, { axis: 1 }); // (S*S*C, nShift*nShift*M): rows (rh, rw, c), columns (sh, sw, m)
+  // dW[m, c, kh, kw] is one entry of `all`: one Gather of the K*K*C*M real taps from the flat
+  // products (a 6-D Transpose and two Gathers took about 3x as long; attempt 36).
+  const columns = ns * ns * m;
+  const tapEntries: number[] = [];
+  for (let o = 0; o < m; o++) {
+    for (let i = 0; i < c; i++) {
+      for (const th of taps) {
+        for (const tw of taps) {
+          const row = (th.phase * stride + tw.phase) * c + i;
+          const column = (shifts.indexOf(th.shift) * ns + shifts.indexOf(tw.shift)) * m + o;
+          tapEntries.push(row * columns + column);
+        }
+      }
+    }
+  }
+  const flat = g.op("Reshape", [all, g.constInt64("flat", [-1])]);
+  return g.op("Reshape", [g.op("Gather", [flat, g.constInt64("tap_entries", tapEntries)], { axis: 0 }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
