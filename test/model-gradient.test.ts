@@ -76,6 +76,28 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
     await checkModelGradient(SPEC, 5, target);
   });
 
+  // Block 1's strided conv hands its input gradient to block 0 (conv + ReLU) as phases: a sub-pixel
+  // conv instead of ConvTranspose, ReLU masked by its output's phases, block 0's weight gradient
+  // formed from them. Strides 2 and 3; kernels 2, 3, 5 on both sides; padding 0-2; a sub-pixel
+  // conv through the NCHWc kernels (16 channels in, 4 phases x 4 out) and through plain Conv.
+  const conv = (out_channels: number, kernel: number, stride = 1, padding = 0) => ({ type: "conv2d" as const, out_channels, kernel, stride, padding });
+  const handOverSpecs = [
+    { name: "k3s2p1-nchwc", input: { channels: 2, height: 8, width: 12 }, classes: 4, layers: [conv(4, 3, 1, 1), { type: "relu" }, conv(16, 3, 2, 1), { type: "relu" }, { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
+    { name: "k5s2p2-valid-stem", input: { channels: 1, height: 10, width: 14 }, classes: 4, layers: [conv(3, 3, 1, 0), { type: "relu" }, conv(5, 5, 2, 2), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
+    { name: "k3s3p0-k5-stem", input: { channels: 2, height: 9, width: 12 }, classes: 4, layers: [conv(3, 5, 1, 2), { type: "relu" }, conv(4, 3, 3, 0), { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
+    { name: "k2s2p0-k2-stem", input: { channels: 1, height: 7, width: 9 }, classes: 4, layers: [conv(2, 2, 1, 0), { type: "relu" }, { type: "relu" }, conv(3, 2, 2, 0), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
+  ];
+  for (const spec of handOverSpecs) {
+    it(`block 1 hands block 0 its input gradient as phases in the fused graph (${spec.name})`, async () => {
+      const target = await graphTargetFor({ provider: "cpu" });
+      const model = resolveModel(spec, "inline");
+      const ops = (t: GraphTarget) => onnx.ModelProto.decode(buildFusedBpGraph(model, { target: t })).graph!.node!.map((n) => n.opType);
+      expect(ops(PORTABLE_TARGET), "portable graph: ConvTranspose").to.include("ConvTranspose");
+      expect(ops(target), "CPU graph: no ConvTranspose, nothing interleaved back").to.not.include.members(["ConvTranspose", "DepthToSpace"]);
+      await checkModelGradient(spec, 3, target);
+    });
+  }
+
   it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
     const target = await graphTargetFor({ provider: "cpu" });
     if (target.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
@@ -86,7 +108,14 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
   });
 });
 
-async function checkModelGradient(spec: typeof SPEC | typeof NCHWC_SPEC, blocks: number, target: GraphTarget): Promise<void> {
+interface GradientSpec {
+  name: string;
+  input: { channels: number; height: number; width: number };
+  classes: number;
+  layers: Record<string, unknown>[];
+}
+
+async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget): Promise<void> {
   const model = resolveModel(spec, "inline");
   expect(model.blocks).to.have.length(blocks);
   const rng = seededRandom(7);

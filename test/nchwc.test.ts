@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { GraphBuilder, NCHWC_DOMAIN } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
-import { nchwcFilter } from "../src/layers/conv2d.js";
+import { nchwcFilter } from "../src/layers/conv-nchwc.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { cpuOptimizedGraph, GraphSession } from "../src/runtime/session.js";
 import { seededRandom, randomArray } from "./reference/numeric.js";

@@ -98,6 +98,8 @@ export class GraphBuilder {
   private readonly counters = new Map<string, number>();
   /** Operator domains other than ONNX's used by some node (each imported at version 1). */
   private readonly domains = new Set<string>();
+  /** Values made once per graph and shared by every reader (memo()). */
+  private readonly memos = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -201,6 +203,19 @@ export class GraphBuilder {
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
     });
     return outs;
+  }
+
+  /**
+   * The value `make` builds, built once per graph for each `key` (e.g. one SpaceToDepth of a
+   * tensor, read by two layers' VJPs).
+   */
+  memo(key: string, make: () => string): string {
+    let value = this.memos.get(key);
+    if (value === undefined) {
+      value = make();
+      this.memos.set(key, value);
+    }
+    return value;
   }
 
   /**

@@ -154,36 +154,77 @@ function buildBackward(model: Model, block: Block, inputGrad: boolean, target: G
   const names = blockValueNames(block.index);
   const g = new GraphBuilder(`${model.name}.block${block.index}.backward`, target);
   const steps = addForward(g, block, true, fed);
-  const dx = addBackward(g, block, steps, g.input(names.dy, block.outShape), inputGrad);
+  const { dx } = addBackward(g, block, steps, g.input(names.dy, block.outShape), inputGrad);
   if (dx !== null) g.output(dx, block.inShape, names.dx);
   return g;
 }
 
 /**
- * The VJPs of a block's layers, top down from `dy`, each parameter gradient a graph output
- * d{param}; returns the block's input gradient (null unless `inputGrad`).
+ * Which layers of a block need their input gradient: the block's first if asked, and any layer
+ * below which there is a layer with parameters or one that itself needs its input gradient.
  */
-function addBackward(g: GraphBuilder, block: Block, steps: Recomputed[], dy: string, inputGrad: boolean): string | null {
-  // A layer's input gradient is needed if it is the block's (when asked) or a layer below
-  // needs its output gradient: that layer has parameters or itself needs its input gradient.
+function layersNeedingDx(layers: readonly PlacedLayer[], inputGrad: boolean): boolean[] {
   const needDx: boolean[] = [];
-  steps.forEach((_, i) => {
-    needDx[i] = i === 0 ? inputGrad : needDx[i - 1] || layerDef(steps[i - 1].layer.spec).parameterised;
+  layers.forEach((_, i) => {
+    needDx[i] = i === 0 ? inputGrad : needDx[i - 1] || layerDef(layers[i - 1].spec).parameterised;
   });
+  return needDx;
+}
+
+/** Layouts of a block's output gradient (given) and input gradient (asked for): 0 plain, S > 1 phases. */
+interface GradLayouts {
+  dy: number;
+  dx: number;
+}
+
+const PLAIN: GradLayouts = { dy: 0, dx: 0 };
+
+/**
+ * The VJPs of a block's layers, top down from `dy`, each parameter gradient a graph output
+ * d{param}; returns the block's input gradient (null unless `inputGrad`) and its layout.
+ * `layouts`: dy as given, and the input gradient as asked for (phases only where
+ * phasedHandOver allows them).
+ */
+function addBackward(g: GraphBuilder, block: Block, steps: Recomputed[], dy: string, inputGrad: boolean, layouts: GradLayouts = PLAIN): { dx: string | null; dxPhases: number } {
+  const needDx = layersNeedingDx(steps.map((s) => s.layer), inputGrad);
+  let dyPhases = layouts.dy;
   for (let i = steps.length - 1; i >= 0; i--) {
     const { layer, x, result } = steps[i];
     const def = layerDef(layer.spec);
     if (!def.parameterised && !needDx[i]) break;
     const params = paramsOfLayer(block.params, layer.index);
-    const grads = def.vjp(g, layer, { x, y: result.y, dy, params, saved: result.saved }, needDx[i]);
+    const grads = def.vjp(g, layer, { x, y: result.y, dy, dyPhases, params, saved: result.saved }, needDx[i], i === 0 ? layouts.dx : 0);
     for (const p of block.params.filter((q) => q.layerIndex === layer.index)) {
       const suffix = p.name.slice(p.name.indexOf(".") + 1) as ParamSuffix;
       g.outputFixed(grads.dParams[suffix] as string, p.shape, gradName(p.name));
     }
     if (grads.dx === null) break;
     dy = grads.dx;
+    dyPhases = grads.dxPhases ?? 0;
   }
-  return inputGrad ? dy : null;
+  return inputGrad ? { dx: dy, dxPhases: dyPhases } : { dx: null, dxPhases: 0 };
+}
+
+/**
+ * The stride S > 1 in which block k (k >= 1) of a fused BP graph hands its input gradient to
+ * block k-1 as S x S phases (layers/phases.ts), or 0. Where block k's first layer can give them
+ * and every layer of block k-1 whose VJP runs can take them (quickstart-cnn: the stride-2 conv of
+ * block 1 to block 0's ReLU and stride-1 conv), the layers never interleave the gradient back to
+ * full resolution (docs/PERFORMANCE.md attempt 37).
+ */
+function phasedHandOver(g: GraphBuilder, model: Model, k: number): number {
+  const first = model.blocks[k].layers[0];
+  const stride = layerDef(first.spec).phasedDx?.(g, first) ?? 0;
+  if (stride === 0) return 0;
+  const below = model.blocks[k - 1].layers;
+  const needDx = layersNeedingDx(below, k - 1 > 0);
+  for (let i = below.length - 1; i >= 0; i--) {
+    const def = layerDef(below[i].spec);
+    if (!def.parameterised && !needDx[i]) break;
+    if (!def.takesPhasedDy?.(g, below[i], stride, needDx[i])) return 0;
+    if (!needDx[i]) break;
+  }
+  return stride;
 }
 
 /** Names of the fused BP graph's inputs and outputs besides the parameters and d{param}. */
@@ -200,9 +241,14 @@ export const FUSED_BP_NAMES = { x: "x", onehot: "onehot", scale: "dlogits_scale"
  */
 export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
   const g = new GraphBuilder(`${model.name}.bp`, opts.target ?? PORTABLE_TARGET);
+  // handOver[k] > 0: block k gives its input gradient to block k-1 as phases of that stride.
+  const handOver = model.blocks.map((_, k) => (k > 0 ? phasedHandOver(g, model, k) : 0));
   let x = g.input(FUSED_BP_NAMES.x, model.blocks[0].inShape);
-  const steps = model.blocks.map((block) => {
-    const s = addForward(g, block, true, new Set(), x);
+  const steps = model.blocks.map((block, k) => {
+    // A block given its gradient as phases forms it without saved forward values (only conv and
+    // ReLU take phases, and conv's saved unfold serves the plain gradient): a plain forward then.
+    const takesPhases = (handOver[k + 1] ?? 0) > 0;
+    const s = addForward(g, block, !takesPhases, new Set(), x);
     x = s[s.length - 1].result.y;
     return s;
   });
@@ -211,7 +257,10 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
   const onehot = g.input(FUSED_BP_NAMES.onehot, [model.classes]);
   const scale = g.inputFixed(FUSED_BP_NAMES.scale, [1]);
   let dy: string | null = g.op("Mul", [g.op("Sub", [g.op("Softmax", [x], { axis: 1 }), onehot]), scale]);
-  for (let k = model.blocks.length - 1; k >= 0 && dy !== null; k--) dy = addBackward(g, model.blocks[k], steps[k], dy, k > 0);
+  let dyPhases = 0;
+  for (let k = model.blocks.length - 1; k >= 0 && dy !== null; k--) {
+    ({ dx: dy, dxPhases: dyPhases } = addBackward(g, model.blocks[k], steps[k], dy, k > 0, { dy: dyPhases, dx: handOver[k] }));
+  }
   return g.toBytes();
 }
 
@@ -245,7 +294,7 @@ export function buildSidewaysTickGraph(model: Model, modes: ReadonlyMap<number, 
       k === top
         ? g.op("Mul", [g.op("Sub", [g.op("Softmax", [y], { axis: 1 }), g.input(FUSED_BP_NAMES.onehot, [model.classes])]), g.inputFixed(FUSED_BP_NAMES.scale, [1])])
         : g.input(names.dy, block.outShape);
-    const dx = addBackward(g, block, steps, dy, k > 0);
+    const { dx } = addBackward(g, block, steps, dy, k > 0);
     if (dx !== null) g.output(g.node("Identity", [dx], [names.dx])[0], block.inShape);
   }
   return g.toBytes();

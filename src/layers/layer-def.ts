@@ -39,6 +39,8 @@ export interface VjpInputs {
   y: string;
   /** Gradient with respect to y. */
   dy: string;
+  /** dy's layout: absent or 0, y's own shape; S > 1, its S x S phases (layers/phases.ts). */
+  dyPhases?: number;
   params: Partial<Record<ParamSuffix, string>>;
   saved: Record<string, string>;
 }
@@ -46,6 +48,8 @@ export interface VjpInputs {
 export interface VjpResult {
   /** Gradient with respect to x; null only when it was not asked for. */
   dx: string | null;
+  /** dx's layout, as VjpInputs.dyPhases. */
+  dxPhases?: number;
   /** One gradient per parameter of the layer. */
   dParams: Partial<Record<ParamSuffix, string>>;
 }
@@ -64,17 +68,33 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
    * no VJP reads (the block builder never lets anything read it).
    */
   forwardFused?(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], activation: "Relu"): string | null;
-  vjp(g: GraphBuilder, layer: PlacedLayer<S>, v: VjpInputs, needDx: boolean): VjpResult;
+  /**
+   * The VJP. `dxPhases` > 1 asks for dx as its S x S phases (layers/phases.ts); only a stride
+   * phasedDx allows is asked for. A layer given dy as phases (v.dyPhases) returns dx likewise.
+   */
+  vjp(g: GraphBuilder, layer: PlacedLayer<S>, v: VjpInputs, needDx: boolean, dxPhases?: number): VjpResult;
+  /** The stride S > 1 of the phases this layer's VJP can give dx in, or 0 (layers/phases.ts). */
+  phasedDx?(g: GraphBuilder, layer: PlacedLayer<S>): number;
+  /** Whether this layer's VJP can take dy as its S x S phases (with needDx as given). */
+  takesPhasedDy?(g: GraphBuilder, layer: PlacedLayer<S>, stride: number, needDx: boolean): boolean;
 }
 
-/** Checks every VJP result: dx when asked for, and a gradient for each parameter and no other. */
+/**
+ * Checks every VJP call and result: phases only where the layer takes or gives them, dx when asked
+ * for (in the layout asked for), and a gradient for each parameter and no other.
+ */
 export function defineLayer<S extends LayerSpec>(def: LayerDef<S>): LayerDef<S> {
   return {
     ...def,
-    vjp(g, layer, v, needDx) {
-      const result = def.vjp(g, layer, v, needDx);
+    vjp(g, layer, v, needDx, dxPhases = 0) {
       const where = `layer ${layer.index} (${def.type}) VJP`;
+      const dyPhases = v.dyPhases ?? 0;
+      if (dyPhases > 0 && !def.takesPhasedDy?.(g, layer, dyPhases, needDx)) throw new Error(`BUG: ${where} was given dy as ${dyPhases}x${dyPhases} phases`);
+      if (dxPhases > 0 && (def.phasedDx?.(g, layer) ?? 0) !== dxPhases) throw new Error(`BUG: ${where} was asked for dx as ${dxPhases}x${dxPhases} phases`);
+      const result = def.vjp(g, layer, v, needDx, dxPhases);
       if (needDx && typeof result.dx !== "string") throw new Error(`BUG: ${where} returned no input gradient`);
+      const expectedLayout = dyPhases > 0 ? dyPhases : dxPhases;
+      if (needDx && (result.dxPhases ?? 0) !== expectedLayout) throw new Error(`BUG: ${where} returned dx in layout ${result.dxPhases ?? 0}, expected ${expectedLayout}`);
       const expected = def.params(layer.spec, layer.inShape).map((p) => p.suffix);
       const missing = expected.filter((s) => typeof result.dParams[s] !== "string");
       if (missing.length > 0) throw new Error(`BUG: ${where} returned no gradient for ${missing.join(", ")}`);

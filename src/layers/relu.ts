@@ -5,6 +5,7 @@
 import type { LayerSpec } from "../model/model-spec.js";
 import { onnx } from "../graph/onnx.js";
 import { defineLayer } from "./layer-def.js";
+import { spaceToDepth, splitsEvenly } from "./phases.js";
 
 type ReluSpec = Extract<LayerSpec, { type: "relu" }>;
 
@@ -14,8 +15,12 @@ export const relu = defineLayer<ReluSpec>({
   outShape: (_spec, inShape) => [...inShape],
   params: () => [],
   forward: (g, _layer, x) => ({ y: g.op("Relu", [x]), saved: {} }),
+  // Elementwise: dy as phases is masked by y's phases (the strided conv above splits y anyway).
+  takesPhasedDy: (_g, layer, stride) => splitsEvenly(layer.outShape, stride),
   vjp(g, _layer, v, needDx) {
     if (!needDx) return { dx: null, dParams: {} };
+    const dyPhases = v.dyPhases ?? 0;
+    const y = dyPhases > 0 ? spaceToDepth(g, v.y, dyPhases) : v.y;
     // dy * float(y > 0) rather than Where(y > 0, dy, 0): onnxruntime's Where with a broadcast
     // zero is slower than Cast + Mul (docs/PERFORMANCE.md attempt 15). Both are exact; a masked
     // entry is dy * 0 (-0 for negative dy, NaN for non-finite dy, which fails the step anyway).
@@ -23,10 +28,10 @@ export const relu = defineLayer<ReluSpec>({
     // (-0 included); the float -> bool Cast is faster than Greater against a broadcast zero
     // (attempt 35).
     const { BOOL, FLOAT } = onnx.TensorProto.DataType;
-    const mask = g.op("Cast", [g.op("Cast", [v.y], { to: BOOL })], { to: FLOAT });
+    const mask = g.op("Cast", [g.op("Cast", [y], { to: BOOL })], { to: FLOAT });
     // A gradient that an Expand spread out (global_avg_pool's VJP) is broadcast by the Mul instead:
     // the same values, without writing the expanded tensor first (docs/PERFORMANCE.md attempt 34).
     // The mask has y's shape, which is the expanded shape, so the product's shape is unchanged.
-    return { dx: g.op("Mul", [g.expandedFrom(v.dy) ?? v.dy, mask]), dParams: {} };
+    return { dx: g.op("Mul", [g.expandedFrom(v.dy) ?? v.dy, mask]), dxPhases: dyPhases, dParams: {} };
   },
 });

@@ -1,0 +1,68 @@
+/**
+ * Convolutions through onnxruntime's NCHWc CPU kernels: direct convolutions on a channel-blocked
+ * layout, about 1.5x faster than its im2col Conv at small channel counts (docs/PERFORMANCE.md
+ * attempt 18). onnxruntime only rewrites a Conv into them when the weight is a constant; ours are
+ * fed every step, so the graphs call the `com.microsoft.nchwc` ops themselves and reorder the fed
+ * weight inside the graph (nchwcFilter).
+ */
+import { NCHWC_DOMAIN, type GraphBuilder } from "../graph/graph-builder.js";
+
+/**
+ * Whether a conv from `inChannels` to `outChannels` can run on the NCHWc kernels of the graph's
+ * target. They take a plain NCHW input when C < block (the filter then in OIHWBo order: output
+ * channels blocked innermost) and a blocked input when C is a multiple of the block (filter
+ * OIHWBiBo); onnxruntime's own NCHWc rewrite has the same two cases and skips others. Unlike that
+ * rewrite, output channel counts that are not a multiple of the block are skipped too: the padded
+ * channels and the ReorderOutput that drops them made quickstart-cnn's 1->8 conv slower than
+ * onnxruntime's plain Conv (docs/PERFORMANCE.md attempt 18).
+ */
+export function nchwcFits(g: GraphBuilder, inChannels: number, outChannels: number): boolean {
+  const block = g.target.nchwcBlock;
+  return block > 0 && outChannels % block === 0 && (inChannels < block || inChannels % block === 0);
+}
+
+export interface NchwcConvShape {
+  /** Output and input channels, square kernel size. */
+  m: number;
+  c: number;
+  kernel: number;
+  stride: number;
+  /** ONNX order: top, left, bottom, right. */
+  pads: [number, number, number, number];
+}
+
+/**
+ * Conv of x (N, C, H, W) with a (M, C, K, K) weight value (and optional bias) on the NCHWc kernels,
+ * optionally with a fused activation; returns NCHW. Only where nchwcFits(C, M).
+ */
+export function nchwcConv(g: GraphBuilder, x: string, weight: string, bias: string | null, shape: NchwcConvShape, activation: "Relu" | null = null): string {
+  const { m, c, kernel: k, stride, pads } = shape;
+  if (!nchwcFits(g, c, m)) throw new Error(`BUG: graph ${g.name}: no NCHWc conv from ${c} to ${m} channels (block ${g.target.nchwcBlock})`);
+  const filter = nchwcFilter(g, weight, [m, c, k]);
+  // nchwcFits admits only M a multiple of the block, so neither the filter nor the bias is padded.
+  const inputs = [c >= g.target.nchwcBlock ? g.opIn(NCHWC_DOMAIN, "ReorderInput", [x], { channels_last: 0 }) : x, filter];
+  if (bias !== null) inputs.push(bias);
+  const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [...pads], group: 1, ...(activation ? { activation } : {}) };
+  const yBlocked = g.opIn(NCHWC_DOMAIN, "Conv", inputs, attrs);
+  return g.opIn(NCHWC_DOMAIN, "ReorderOutput", [yBlocked], { channels: m, channels_last: 0 });
+}
+
+/**
+ * The NCHWc filter of an (M, C, K, K) weight value: (Mp, C, K, K) with output channels padded to
+ * a multiple of the block (as onnxruntime's rewrite does), then reordered:
+ *   OIHWBo   (C < block):     W[o*B + bo, c, kh, kw]         -> [o, c, kh, kw, bo]
+ *   OIHWBiBo (C % block = 0): W[o*B + bo, i*B + bi, kh, kw] -> [o, i, kh, kw, bi, bo]
+ * (MlasReorderFilterOIHWBo / OIHWBiBo; test/nchwc.test.ts checks both against onnxruntime's own
+ * reorder). The weights are a few KB, so this costs microseconds.
+ */
+export function nchwcFilter(g: GraphBuilder, weight: string, [m, c, k]: readonly number[]): string {
+  const block = g.target.nchwcBlock;
+  if (block <= 0 || (c >= block && c % block !== 0)) throw new Error(`BUG: graph ${g.name}: no NCHWc filter for ${c} input channels (block ${block})`);
+  const mp = Math.ceil(m / block) * block;
+  const padded = mp > m ? g.op("Pad", [weight, g.constInt64("pad_out_channels", [0, 0, 0, 0, mp - m, 0, 0, 0])]) : weight;
+  const filter =
+    c >= block
+      ? g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_i_bi_k_k", [mp / block, block, c / block, block, k, k])])], { perm: [0, 2, 4, 5, 3, 1] })
+      : g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_c_k_k", [mp / block, block, c, k, k])])], { perm: [0, 2, 3, 4, 1] });
+  return g.op("Reshape", [filter, g.constInt64("filter_shape", [mp, c, k, k])]);
+}
