@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModelFile, resolveModel } from "../src/model/load-model.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
-import { autoPassRows, framesPerPass } from "../src/train/bp-stage.js";
+import { autoPassRows, framesPerPass, timeMajorFrames } from "../src/train/bp-stage.js";
 import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
@@ -146,6 +146,14 @@ describe("executors", function () {
     expect(autoPassRows(wide), "1 MiB rows: the 16-row floor").to.equal(16);
     expect(framesPerPass(3, 16, 8, quickstart)).to.equal(3);
     expect(framesPerPass("all", 16, 8, quickstart)).to.equal(8);
+  });
+
+  it("timeMajorFrames: row i*B + b of a pass is frame first+i of clip b", () => {
+    const [B, T, size] = [3, 5, 2]; // clips [B, T, 1, 1, 2]
+    const clips = Float32Array.from({ length: B * T * size }, (_, j) => 100 * Math.floor(j / (T * size)) + 10 * Math.floor((j / size) % T) + (j % size));
+    const rows = timeMajorFrames(clips, [B, T, 1, 1, size], 2, 4);
+    expect(rows.dims).to.deep.equal([2 * B, 1, 1, size]);
+    expect(Array.from(rows.data)).to.deep.equal([20, 21, 120, 121, 220, 221, 30, 31, 130, 131, 230, 231]);
   });
 
   it("auto BP passes are sized by the clips the stage holds (a replica's share), not the whole batch", async () => {

@@ -17,7 +17,6 @@ import type { Tensor } from "../tensor.js";
 import type { SavedForward } from "./block-runner.js";
 import {
   accumulate,
-  clipFrame,
   newStageResult,
   type PassSetting,
   type StageBatch,
@@ -169,9 +168,14 @@ function labelsOf(batch: StageBatch): Int32Array {
 
 /** Frames [first, end) of [B, T, C, H, W] as [(end-first)*B, C, H, W], row i*B + b = frame first+i of clip b. */
 export function timeMajorFrames(clips: Float32Array, dims: readonly number[], first: number, end: number): Tensor {
-  const [B, , c, h, w] = dims;
-  const frame = B * c * h * w;
-  const out = new Float32Array((end - first) * frame);
-  for (let t = first; t < end; t++) out.set(clipFrame(clips, dims, t).data, (t - first) * frame);
+  const [B, T, c, h, w] = dims;
+  const size = c * h * w;
+  const out = new Float32Array((end - first) * B * size);
+  for (let t = first; t < end; t++) {
+    for (let b = 0; b < B; b++) {
+      const src = (b * T + t) * size;
+      out.set(clips.subarray(src, src + size), ((t - first) * B + b) * size);
+    }
+  }
   return { data: out, dims: [(end - first) * B, c, h, w] };
 }
