@@ -21,12 +21,14 @@ export function splitClips(total: number, parts: number): { first: number; count
   });
 }
 
-function sliceBatch(batch: ClipBatch, first: number, count: number): ClipBatch {
+/** Clips [first, first + count) of the batch: a copy (to move to a worker), or a view of it. */
+function sliceBatch(batch: ClipBatch, first: number, count: number, copy: boolean): ClipBatch {
   const [, T, C, H, W] = batch.dims;
   const clip = T * C * H * W;
+  const part = <A extends Float32Array | Int32Array>(a: A, from: number, to: number) => (copy ? a.slice(from, to) : a.subarray(from, to)) as A;
   return {
-    clips: batch.clips.slice(first * clip, (first + count) * clip),
-    labels: batch.labels.slice(first, first + count),
+    clips: part(batch.clips, first * clip, (first + count) * clip),
+    labels: part(batch.labels, first, first + count),
     dims: [count, T, C, H, W],
   };
 }
@@ -86,7 +88,7 @@ export class ReplicaExecutor implements Executor {
     }
     const workers = this.pool.run(
       shares.slice(1).map(({ first, count }) => {
-        const part = sliceBatch(batch, first, count);
+        const part = sliceBatch(batch, first, count, true);
         return {
           // The slices are this call's own copies: move them to the worker.
           transfer: [part.clips.buffer as ArrayBuffer, part.labels.buffer as ArrayBuffer],
@@ -99,7 +101,7 @@ export class ReplicaExecutor implements Executor {
     workers.catch(() => {});
     let own: BatchResult;
     try {
-      own = await this.local.runBatch(method, sliceBatch(batch, shares[0].first, shares[0].count), weights, { ...opts, trace: false });
+      own = await this.local.runBatch(method, sliceBatch(batch, shares[0].first, shares[0].count, false), weights, { ...opts, trace: false });
     } catch (err) {
       await workers.catch(() => {}); // the workers' batch is in flight: let it end before failing
       throw err;
