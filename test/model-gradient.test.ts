@@ -104,6 +104,10 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
     const model = resolveModel(NCHWC_SPEC, "inline");
     const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { target }).forward).graph!;
     expect(graph.node!.find((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv")?.attribute?.map((a) => a.name), "block 0: NCHWc conv with fused ReLU").to.include("activation");
+    // In the fused graph an NCHWc conv reads the blocked output of the NCHWc conv below directly.
+    const fused = onnx.ModelProto.decode(buildFusedBpGraph(model, { target })).graph!.node!;
+    const reorderedBack = fused.filter((n) => n.opType === "ReorderInput" && fused.some((p) => p.opType === "ReorderOutput" && p.output![0] === n.input![0]));
+    expect(reorderedBack, "ReorderInput of a ReorderOutput").to.have.length(0);
     await checkModelGradient(NCHWC_SPEC, 4, target);
   });
 });

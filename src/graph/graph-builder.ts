@@ -218,13 +218,18 @@ export class GraphBuilder {
     return value;
   }
 
+  /** The inputs of the node that made `value` if it is an `opType` node of `domain`, else null. */
+  madeBy(value: string, opType: string, domain = ""): string[] | null {
+    const producer = this.nodes.find((n) => n.output?.includes(value));
+    return producer?.opType === opType && (producer.domain ?? "") === domain ? [...(producer.input ?? [])] : null;
+  }
+
   /**
    * The data input of the Expand node that made `value`, or null if no Expand made it. An
    * elementwise consumer can broadcast that input instead and skip writing the expanded tensor.
    */
   expandedFrom(value: string): string | null {
-    const producer = this.nodes.find((n) => n.output?.includes(value));
-    return producer?.opType === "Expand" && !producer.domain ? (producer.input?.[0] ?? null) : null;
+    return this.madeBy(value, "Expand")?.[0] ?? null;
   }
 
   /** One-output shorthand for node(). */

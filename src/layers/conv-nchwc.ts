@@ -40,11 +40,19 @@ export function nchwcConv(g: GraphBuilder, x: string, weight: string, bias: stri
   if (!nchwcFits(g, c, m)) throw new Error(`BUG: graph ${g.name}: no NCHWc conv from ${c} to ${m} channels (block ${g.target.nchwcBlock})`);
   const filter = nchwcFilter(g, weight, [m, c, k]);
   // nchwcFits admits only M a multiple of the block, so neither the filter nor the bias is padded.
-  const inputs = [c >= g.target.nchwcBlock ? g.opIn(NCHWC_DOMAIN, "ReorderInput", [x], { channels_last: 0 }) : x, filter];
+  const inputs = [c >= g.target.nchwcBlock ? blocked(g, x) : x, filter];
   if (bias !== null) inputs.push(bias);
   const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [...pads], group: 1, ...(activation ? { activation } : {}) };
   const yBlocked = g.opIn(NCHWC_DOMAIN, "Conv", inputs, attrs);
   return g.opIn(NCHWC_DOMAIN, "ReorderOutput", [yBlocked], { channels: m, channels_last: 0 });
+}
+
+/**
+ * x (C a multiple of the block) in the blocked layout: the blocked tensor itself where x is the
+ * NCHW view another NCHWc conv made of it (one ReorderOutput + ReorderInput pair fewer).
+ */
+function blocked(g: GraphBuilder, x: string): string {
+  return g.madeBy(x, "ReorderOutput", NCHWC_DOMAIN)?.[0] ?? g.opIn(NCHWC_DOMAIN, "ReorderInput", [x], { channels_last: 0 });
 }
 
 /**
