@@ -76,10 +76,10 @@ function tapPhases(kernel: number, stride: number, padding: number): TapPhase[] 
  * D[shift] is dy on the same grid moved by the shift. Each D[shift] is one flat shift (a Pad of
  * (N, M, Hg*Wg) by sh*Wg + sw, a fast contiguous copy); the entries a horizontal shift would
  * carry across a row end are zeroed beforehand by a column mask. One batched MatMul per shift
- * computes every phase against it (S*S*nShift^2 blocks for K*K taps: 16 for 9 at K3 S2; the
- * extra multiply-adds cost less than the copies they save), summed over N; the K*K real taps
- * are then gathered from the blocks. Out-of-range positions read zeros: X is zero past the
- * input, D past dy and past the flat ends.
+ * computes the contiguous range of phases some tap pairs with it against it (a row slice of X;
+ * 10 phase blocks for the 9 taps of K3 S2, against 16 for every phase), summed over N; the K*K
+ * real taps are then gathered from the blocks. Out-of-range positions read zeros: X is zero
+ * past the input, D past dy and past the flat ends.
  */
 export function phaseWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
   const { kernel, stride, padding, out_channels: m } = layer.spec;
@@ -87,7 +87,6 @@ export function phaseWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInput
   const [, oh, ow] = layer.outShape;
   const taps = tapPhases(kernel, stride, padding);
   const shifts = [...new Set(taps.map((t) => t.shift))].sort((a, b) => a - b);
-  const ns = shifts.length;
   // The grid holds every phase position of x, every dy row a nonzero x position reads, and is
   // larger than every shift (so no flat shift moves data past a whole grid).
   const gridSize = (size: number, out: number): number => {
@@ -113,34 +112,45 @@ export function phaseWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInput
     }),
   );
   const axis0 = g.constInt64("axis0", [0]);
+  const axis1 = g.constInt64("axis1", [1]);
+  const flatShape = g.constInt64("flat", [-1]);
+  // Per shift pair, the products of the phases some tap pairs with it: the contiguous range of
+  // phase rows [lo, hi] holding them (at K3 S2, 1, 2, 3 and 4 of the 4 phases; the row slices
+  // cost less than the products they save, attempt 38). Flattened one after another.
   const blocks: string[] = [];
+  const placed = new Map<string, { offset: number; lo: number }>();
+  let offset = 0;
   for (const sh of shifts) {
     for (const sw of shifts) {
+      const rowsOf = (shift: number) => taps.filter((t) => t.shift === shift).map((t) => t.phase);
+      const used = rowsOf(sh).flatMap((rh) => rowsOf(sw).map((rw) => rh * stride + rw));
+      const [lo, hi] = [Math.min(...used), Math.max(...used)];
       const delta = sh * wg + sw;
       const source = byColumnShift.get(sw)!;
       const shifted = delta === 0 ? source : g.op("Pad", [source, g.constInt64("flat_shift", [0, 0, delta, 0, 0, -delta])]);
+      const rows = lo === 0 && hi === stride * stride - 1 ? phases : g.op("Slice", [phases, g.constInt64("phase_rows_from", [lo * c]), g.constInt64("phase_rows_to", [(hi + 1) * c]), axis1]);
       // MatMul with a transposed right side becomes one FusedMatMul (no copy)
-      const perExample = g.op("MatMul", [phases, g.op("Transpose", [shifted], { perm: [0, 2, 1] })]); // (N, S*S*C, M)
-      blocks.push(g.op("ReduceSum", [perExample, axis0], { keepdims: 0 }));
+      const perExample = g.op("MatMul", [rows, g.op("Transpose", [shifted], { perm: [0, 2, 1] })]); // (N, rows, M)
+      blocks.push(g.op("Reshape", [g.op("ReduceSum", [perExample, axis0], { keepdims: 0 }), flatShape]));
+      placed.set(`${sh},${sw}`, { offset, lo });
+      offset += (hi - lo + 1) * c * m;
     }
   }
-  const all = g.op("Concat", blocks, { axis: 1 }); // (S*S*C, nShift*nShift*M): rows (rh, rw, c), columns (sh, sw, m)
-  // dW[m, c, kh, kw] is one entry of `all`: one Gather of the K*K*C*M real taps from the flat
-  // products (a 6-D Transpose and two Gathers took about 3x as long; attempt 36).
-  const columns = ns * ns * m;
+  // dW[m, c, kh, kw] is one entry of the flat products: one Gather of the K*K*C*M real taps
+  // (a 6-D Transpose and two Gathers took about 3x as long; attempt 36).
   const tapEntries: number[] = [];
   for (let o = 0; o < m; o++) {
     for (let i = 0; i < c; i++) {
       for (const th of taps) {
         for (const tw of taps) {
-          const row = (th.phase * stride + tw.phase) * c + i;
-          const column = (shifts.indexOf(th.shift) * ns + shifts.indexOf(tw.shift)) * m + o;
-          tapEntries.push(row * columns + column);
+          const block = placed.get(`${th.shift},${tw.shift}`)!;
+          const row = (th.phase * stride + tw.phase - block.lo) * c + i;
+          tapEntries.push(block.offset + row * m + o);
         }
       }
     }
   }
-  const flat = g.op("Reshape", [all, g.constInt64("flat", [-1])]);
+  const flat = g.op("Concat", blocks, { axis: 0 });
   return g.op("Reshape", [g.op("Gather", [flat, g.constInt64("tap_entries", tapEntries)], { axis: 0 }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
 
