@@ -71,7 +71,9 @@ describe("GraphBuilder", () => {
     // Stride 2: the weight gradient pairs each of the input's 2x2 phases (SpaceToDepth) with a
     // shifted dy, then gathers the kernel's 3x3 taps out of the flat phase x shift products.
     expect(dump).to.match(/= SpaceToDepth\(b0\.x\) blocksize=2/);
-    expect(dump).to.match(/gather = Gather\(reshape_\d+, tap_entries\) axis=0/);
+    // Shift pairs (0,1), (1,0), (1,1) of K3 S2 P0 use phase ranges 0-2, 0-1, 0: three row slices.
+    expect(dump.match(/= Slice\(reshape_\d+, phase_rows_from/g)).to.have.length(3);
+    expect(dump).to.match(/gather = Gather\(concat, tap_entries\) axis=0/);
     expect(dump).to.match(/d0\.weight = Reshape\(gather, w_shape\)/);
     expect(dump).to.not.contain("ConvTranspose"); // no input gradient asked for
     // global_avg_pool's gradient reaches the ReLU mask as (N,C,1,1), broadcast by the Mul, never expanded.
