@@ -1,0 +1,173 @@
+/**
+ * The CUDA route that installs without NuGet (docs/GPU.md): onnxruntime-node 1.29.0 from npm, with
+ * the official ONNX Runtime 1.29.0 CUDA-13 provider libraries that the npm package
+ * com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 ships, laid out in one folder by
+ * `sideways gpu install cuda13`. The provider needs CUDA 13 and cuDNN 9 libraries; the folder's
+ * manifest records where they were found (a CUDA toolkit, or the nvidia-* Python packages that
+ * PyTorch's cu130 wheels bring), and every process preloads them from there before onnxruntime
+ * loads the provider, so no LD_LIBRARY_PATH is needed.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import os from "node:os";
+import { join } from "node:path";
+import { ProviderError } from "../errors.js";
+
+/** Pinned versions: the provider libraries must come from the same ONNX Runtime release as the binding. */
+export const CUDA13 = Object.freeze({
+  ortVersion: "1.29.0",
+  ortPackage: "onnxruntime-node@1.29.0",
+  providerPackage: "com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9",
+  providerLibs: ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"],
+});
+
+/**
+ * CUDA libraries in load order (each one's dependencies before it). `required` ones are the
+ * provider's own link dependencies and cuDNN, which it opens at run time; the rest are opened by
+ * cuDNN or by some kernels and are preloaded when present.
+ */
+export const CUDA_LIBRARIES: readonly { soname: string; required: boolean }[] = Object.freeze([
+  { soname: "libcudart.so.13", required: true },
+  { soname: "libcublasLt.so.13", required: true },
+  { soname: "libcublas.so.13", required: true },
+  { soname: "libcurand.so.10", required: true },
+  { soname: "libnvrtc.so.13", required: false },
+  { soname: "libnvJitLink.so.13", required: false },
+  { soname: "libcudnn_graph.so.9", required: false },
+  { soname: "libcudnn_engines_precompiled.so.9", required: false },
+  { soname: "libcudnn_engines_runtime_compiled.so.9", required: false },
+  { soname: "libcudnn_heuristic.so.9", required: false },
+  { soname: "libcudnn_ops.so.9", required: false },
+  { soname: "libcudnn_cnn.so.9", required: false },
+  { soname: "libcudnn_adv.so.9", required: false },
+  { soname: "libcudnn.so.9", required: true },
+]);
+
+export interface CudaInstall {
+  dir: string;
+  /** A file in `dir` to resolve `onnxruntime-node` from (createRequire). */
+  packageJson: string;
+  /** soname -> absolute path, in load order. */
+  libraries: [string, string][];
+}
+
+export const MANIFEST = "sideways-cuda13.json";
+
+/** Where `sideways gpu install cuda13` puts its folder: SIDEWAYS_CUDA_DIR, else the user's cache. */
+export function cudaInstallDir(): string {
+  const explicit = process.env.SIDEWAYS_CUDA_DIR;
+  if (explicit) return explicit;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "sideways", "ort-cuda13");
+}
+
+export const CUDA_INSTALL_HELP = "Install the CUDA build once with `sideways gpu install cuda13` (docs/GPU.md), or use runtime.provider=webgpu or cpu.";
+
+export function readCudaInstall(dir = cudaInstallDir()): CudaInstall {
+  const file = join(dir, MANIFEST);
+  if (!existsSync(file)) throw new ProviderError(`the CUDA execution provider is not installed (no ${file}).\n${CUDA_INSTALL_HELP}`, file);
+  let manifest: { ortVersion?: string; libraries?: [string, string][] };
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ProviderError(`${file}: not valid JSON (${err instanceof Error ? err.message : err}); run \`sideways gpu install cuda13\` again`, file);
+  }
+  if (manifest.ortVersion !== CUDA13.ortVersion || !Array.isArray(manifest.libraries)) {
+    throw new ProviderError(`${file}: made for onnxruntime ${manifest.ortVersion ?? "?"}, expected ${CUDA13.ortVersion}; run \`sideways gpu install cuda13\` again`, file);
+  }
+  const gone = manifest.libraries.filter(([, path]) => !existsSync(path));
+  if (gone.length > 0) {
+    throw new ProviderError(`${file}: CUDA libraries recorded at install are gone: ${gone.map(([, p]) => p).join(", ")}; run \`sideways gpu install cuda13\` again`, file);
+  }
+  return { dir, packageJson: join(dir, "package.json"), libraries: manifest.libraries };
+}
+
+// RTLD_NODELETE (glibc's value; Node's os.constants.dlopen does not list it): the library stays
+// loaded after Node closes the handle of a file that is no addon.
+const RTLD_NODELETE = 0x1000;
+
+/**
+ * Loads each recorded CUDA library with global symbols and keeps it loaded, so that when
+ * onnxruntime opens its CUDA provider, every library it needs by soname is already there.
+ * process.dlopen loads the file, then rejects it as "did not self-register" (it is no addon):
+ * that rejection is the expected outcome; any other error means the library did not load.
+ */
+export function preloadCudaLibraries(install: CudaInstall): void {
+  const { RTLD_NOW, RTLD_GLOBAL } = os.constants.dlopen as Record<string, number>;
+  for (const [soname, path] of install.libraries) {
+    try {
+      process.dlopen({ exports: {} }, path, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (msg.includes("did not self-register")) continue;
+      throw new ProviderError(`cannot load ${soname} (${path}): ${msg}\n${CUDA_INSTALL_HELP}`, path);
+    }
+  }
+}
+
+/** Folders searched for CUDA libraries, in order; `extra` first. */
+export function cudaLibrarySearchDirs(extra: readonly string[], python: string): string[] {
+  const dirs = [...extra];
+  for (const v of [process.env.SIDEWAYS_CUDA_LIB_DIRS, process.env.LD_LIBRARY_PATH]) dirs.push(...(v ?? "").split(":").filter(Boolean));
+  if (process.env.CUDA_HOME) dirs.push(join(process.env.CUDA_HOME, "lib64"));
+  dirs.push("/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu");
+  dirs.push(...pythonNvidiaLibDirs(python));
+  return [...new Set(dirs)].filter((d) => existsSync(d));
+}
+
+/** The `lib` folders of the nvidia-* Python packages (nvidia/<pkg>/lib, nvidia/cu13/lib, ...). */
+function pythonNvidiaLibDirs(python: string): string[] {
+  let roots: string[];
+  try {
+    const out = execFileSync(python, ["-c", "import nvidia, json; print(json.dumps(list(nvidia.__path__)))"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 30_000 });
+    roots = JSON.parse(out.trim());
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 3) return;
+    for (const e of safeReaddir(dir)) {
+      const p = join(dir, e);
+      if (!isDir(p)) continue;
+      if (e === "lib" || e === "lib64") found.push(p);
+      else walk(p, depth + 1);
+    }
+  };
+  for (const r of roots) walk(r, 0);
+  return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export interface LibrarySearch {
+  found: [string, string][];
+  missing: string[];
+  searched: string[];
+}
+
+/** Finds every CUDA library by soname in `dirs` (first hit wins). */
+export function findCudaLibraries(dirs: readonly string[]): LibrarySearch {
+  const found: [string, string][] = [];
+  const missing: string[] = [];
+  for (const { soname, required } of CUDA_LIBRARIES) {
+    const dir = dirs.find((d) => existsSync(join(d, soname)));
+    if (dir !== undefined) found.push([soname, join(dir, soname)]);
+    else if (required) missing.push(soname);
+  }
+  return { found, missing, searched: [...dirs] };
+}
