@@ -28,6 +28,7 @@ import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./pee
 import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
+import type { Provider } from "../runtime/providers.js";
 
 /** Largest relative difference tolerated between ours and PyTorch before timing (issue 6). */
 export const PEER_TOLERANCE = 1e-4;
@@ -47,8 +48,10 @@ export interface PeerBenchOptions {
   checkSteps?: number;
   lr?: number;
   seed?: number;
-  /** Skip the peak MatMul (tests). */
+  /** Skip the peak MatMul (tests; always skipped on a GPU, where the CPU's peak says nothing). */
   skipPeak?: boolean;
+  /** Our execution provider (default cpu). A GPU provider runs one stage; PyTorch then runs on CUDA. */
+  provider?: Provider;
   log?: (line: string) => void;
 }
 
@@ -84,6 +87,9 @@ export interface PeerRow {
 
 export interface PeerBenchResult {
   model: string;
+  /** Our execution provider; PyTorch's device (its name, e.g. the GPU's, from torch). */
+  provider: Provider;
+  torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
   frames_per_step: number;
@@ -156,9 +162,9 @@ async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, 
  * Our BP on `threads` cores: one thread, or as many data-parallel replicas (one thread each).
  * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md).
  */
-async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number): Promise<Executor> {
-  const cpu = { provider: "cpu" as const, threads: 1 };
-  return threads === 1 ? SequentialExecutor.create(model, graphs, cpu) : ReplicaExecutor.create(model, graphs, threads, cpu);
+async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number, provider: Provider): Promise<Executor> {
+  const opts = { provider, threads: 1 };
+  return threads === 1 ? SequentialExecutor.create(model, graphs, opts) : ReplicaExecutor.create(model, graphs, threads, opts);
 }
 
 /** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
@@ -210,8 +216,11 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const log = opts.log ?? (() => {});
   const lr = opts.lr ?? 0.1;
   const warmup = opts.warmupRounds ?? 2;
+  const provider = opts.provider ?? "cpu";
+  const onGpu = provider !== "cpu";
+  if (onGpu && opts.threads.some((t) => t !== 1)) throw new RunError(`BUG: a ${provider} peer benchmark runs one stage (threads [1])`);
   const fx = writeFixture(opts);
-  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider: "cpu" }));
+  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider }));
   const execs: Executor[] = [];
   let peer: TorchPeer | null = null;
   const loadBefore = loadavg();
@@ -222,9 +231,10 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       clips: join(fx.dir, "clips.npy"),
       labels: join(fx.dir, "labels.npy"),
       lr,
+      device: onGpu ? "cuda" : "cpu",
     });
     peer = started.peer;
-    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads));
+    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads, provider));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
@@ -279,7 +289,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     for (let i = 0; i < execs.length; i++) {
       const { ours, torch } = samples[i];
       const ratios = ours.map((o, j) => o / torch[j]);
-      const peak = opts.skipPeak ? null : await measurePeakFlops(opts.threads[i]);
+      const peak = opts.skipPeak || onGpu ? null : await measurePeakFlops(opts.threads[i]);
       const oursMs = quantile(ours, 0.5);
       const torchMs = quantile(torch, 0.5);
       const oursG = flops / (oursMs / 1000) / 1e9;
@@ -304,6 +314,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     }
     return {
       model: fx.model.name,
+      provider,
+      torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
       frames_per_step: framesPerStep,
@@ -328,7 +340,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime) vs PyTorch ${r.torch_version}: ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}) vs PyTorch ${r.torch_version} (${r.torch_device}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -355,7 +367,8 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     modelPath: args.model ?? QUICKSTART_MODEL,
     batch: args.batch ?? 16,
     frames: args.frames ?? 8,
-    threads: args.threads ?? [1, 2],
+    threads: (args.provider ?? "cpu") === "cpu" ? (args.threads ?? [1, 2]) : [1],
+    provider: args.provider,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

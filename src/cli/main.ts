@@ -7,7 +7,9 @@ import { InputError } from "../errors.js";
 import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
 import { dataCommand } from "./commands/data.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { exportCommand } from "./commands/export.js";
+import { gpuCommand } from "./commands/gpu.js";
 import { plotCommand } from "./commands/plot.js";
 import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
@@ -30,6 +32,8 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .command(benchCommand())
     .command(resultsCommand(io))
     .command(plotCommand(io))
+    .command(gpuCommand(io))
+    .command(doctorCommand(io))
     .demandCommand(1, "a command is required (sideways --help lists them)")
     .recommendCommands()
     .strict()

@@ -7,8 +7,8 @@
  * PyTorch's cu130 wheels bring), and every process preloads them from there before onnxruntime
  * loads the provider, so no LD_LIBRARY_PATH is needed.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import os from "node:os";
 import { join } from "node:path";
@@ -170,4 +170,99 @@ export function findCudaLibraries(dirs: readonly string[]): LibrarySearch {
     else if (required) missing.push(soname);
   }
   return { found, missing, searched: [...dirs] };
+}
+
+export interface InstallOptions {
+  dir: string;
+  /** A folder holding the two packages' npm tarballs (offline install), else the npm registry. */
+  from?: string;
+  /** Extra folders to search for the CUDA libraries first. */
+  cudaLibDirs: string[];
+  /** Python whose nvidia-* packages are searched. */
+  python: string;
+  log: (line: string) => void;
+}
+
+const ORT_BIN = join("node_modules", "onnxruntime-node", "bin", "napi-v6", "linux", "x64");
+
+/** Whether `dir` holds onnxruntime-node 1.29.0 with the CUDA provider libraries beside its library. */
+export function hasCudaBuild(dir: string): boolean {
+  const pkg = join(dir, "node_modules", "onnxruntime-node", "package.json");
+  if (!existsSync(pkg)) return false;
+  const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version?: string }).version;
+  return version === CUDA13.ortVersion && CUDA13.providerLibs.every((lib) => existsSync(join(dir, ORT_BIN, lib)));
+}
+
+/** The tarball in `from` for an npm spec name@version (npm pack's file name). */
+function tarballFor(from: string, spec: string): string {
+  const at = spec.lastIndexOf("@");
+  const file = join(from, `${spec.slice(0, at).replace(/^@/, "").replace("/", "-")}-${spec.slice(at + 1)}.tgz`);
+  if (!existsSync(file)) throw new ProviderError(`--from ${from}: no ${file} (make it with \`npm pack ${spec}\`)`, file);
+  return file;
+}
+
+/**
+ * Lays out the CUDA build in `opts.dir` (skipped when already there), finds the CUDA libraries and
+ * writes the manifest. Throws ProviderError (exit 2) naming what is missing; the caller verifies
+ * the result by running a session (`sideways gpu install` does, in a child process).
+ */
+export function installCuda13(opts: InstallOptions): CudaInstall {
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new ProviderError(`the CUDA-13 build is for linux x64; this machine is ${process.platform} ${process.arch}. Use runtime.provider=webgpu or cpu.`);
+  }
+  mkdirSync(opts.dir, { recursive: true });
+  if (hasCudaBuild(opts.dir)) {
+    opts.log(`onnxruntime-node ${CUDA13.ortVersion} with the CUDA provider: already in ${opts.dir}`);
+  } else {
+    const specs = [CUDA13.ortPackage, CUDA13.providerPackage];
+    const sources = opts.from ? specs.map((s) => tarballFor(opts.from!, s)) : specs;
+    const pkgJson = join(opts.dir, "package.json");
+    if (!existsSync(pkgJson)) writeFileSync(pkgJson, JSON.stringify({ name: "sideways-ort-cuda13", private: true, description: "made by `sideways gpu install cuda13`" }, null, 2) + "\n");
+    opts.log(`installing ${specs.join(" and ")} into ${opts.dir} (about 300 MB to download)`);
+    // --ignore-scripts: onnxruntime-node's postinstall would fetch CUDA 12 libraries from NuGet.
+    const npm = spawnSync("npm", ["install", "--prefix", opts.dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--ignore-scripts", ...sources], { stdio: ["ignore", "inherit", "inherit"] });
+    if (npm.status !== 0) throw new ProviderError(`npm install of ${specs.join(", ")} failed (${npm.error?.message ?? `exit status ${npm.status}`}); it needs the npm registry, or --from a folder with the two tarballs`);
+    const plugins = join(opts.dir, "node_modules", CUDA13.providerPackage.slice(0, CUDA13.providerPackage.lastIndexOf("@")), "Plugins", "Linux", "x64");
+    for (const lib of CUDA13.providerLibs) copyFileSync(join(plugins, lib), join(opts.dir, ORT_BIN, lib));
+    // What no Linux x64 process loads: the provider package and the Unity core package it depends
+    // on (the libraries we need are copied), and the binding's other platforms (about 500 MB).
+    for (const e of readdirSync(join(opts.dir, "node_modules"))) {
+      if (e.startsWith("com.github.asus4.")) rmSync(join(opts.dir, "node_modules", e), { recursive: true, force: true });
+    }
+    for (const other of ["darwin", "win32", join("linux", "arm64")]) rmSync(join(opts.dir, "node_modules", "onnxruntime-node", "bin", "napi-v6", other), { recursive: true, force: true });
+  }
+  const dirs = cudaLibrarySearchDirs(opts.cudaLibDirs, opts.python);
+  const search = findCudaLibraries(dirs);
+  if (search.missing.length > 0) {
+    throw new ProviderError(
+      [
+        `CUDA libraries missing: ${search.missing.join(", ")} (the CUDA build itself is in ${opts.dir}).`,
+        `Searched: ${search.searched.length > 0 ? search.searched.join(", ") : "(no folder exists)"} and the nvidia-* packages of ${opts.python}.`,
+        "The CUDA-13 provider needs CUDA 13 runtime, cuBLAS and cuRAND, and cuDNN 9: a CUDA 13 toolkit with cuDNN,",
+        "or the Python packages that PyTorch's cu130 wheels bring (pip install nvidia-cuda-runtime nvidia-cublas nvidia-curand nvidia-cudnn-cu13).",
+        "Name another folder with --cuda-lib-dir DIR (or --python for another interpreter's packages), then run this again.",
+      ].join("\n"),
+    );
+  }
+  const file = join(opts.dir, MANIFEST);
+  writeFileSync(file, JSON.stringify({ build: "cuda13", ortVersion: CUDA13.ortVersion, providerPackage: CUDA13.providerPackage, libraries: search.found, installedAt: new Date().toISOString() }, null, 2) + "\n");
+  opts.log(`CUDA libraries: ${search.found.map(([, p]) => p).join(", ")}`);
+  opts.log(`wrote ${file}`);
+  return readCudaInstall(opts.dir);
+}
+
+/**
+ * Why the CUDA provider library does not load, in the dynamic linker's words (onnxruntime only
+ * says "Failed to load shared library"), or null if it loads.
+ */
+export function cudaProviderLoadError(dir = cudaInstallDir()): string | null {
+  const lib = join(dir, ORT_BIN, "libonnxruntime_providers_cuda.so");
+  const { RTLD_NOW } = os.constants.dlopen as Record<string, number>;
+  try {
+    process.dlopen({ exports: {} }, lib, RTLD_NOW);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return msg.includes("did not self-register") ? null : msg;
+  }
+  return null;
 }

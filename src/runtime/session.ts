@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type ortTypes from "onnxruntime-node";
 import { InputError, ProviderError, RunError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
+import { cudaProviderLoadError } from "./cuda-install.js";
 import { withDeviceLock } from "./device-lock.js";
 import { type Ort, ortFor } from "./ort-loader.js";
 import { CUDA_HELP, type ProviderOptions } from "./providers.js";
@@ -77,7 +78,8 @@ export class GraphSession {
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (opts.provider === "cuda") {
-        throw new ProviderError(`cannot create a CUDA session for ${label}: ${msg}\n${CUDA_HELP}`);
+        const why = msg.includes("Failed to load shared library") ? cudaProviderLoadError() : null;
+        throw new ProviderError(`cannot create a CUDA session for ${label}: ${msg}${why ? ` (${why})` : ""}\n${CUDA_HELP}`);
       }
       if (opts.provider === "webgpu") {
         throw new ProviderError(`cannot create a WebGPU session for ${label}: ${msg}\nUse runtime.provider=cpu if this machine has no GPU.`);
