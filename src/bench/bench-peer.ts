@@ -149,11 +149,12 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
 }
 
 /**
- * One of our BP steps as training runs it (bp_frames_per_pass: auto): gradients of the clip
+ * One of our BP steps as training runs it (bp_frames_per_pass: auto on the CPU): gradients of the clip
  * batch, then plain SGD; returns the mean loss.
  */
-async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
-  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: "auto" });
+async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number, provider: Provider): Promise<number> {
+  // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
+  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: provider === "cpu" ? "auto" : "all" });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }
@@ -168,7 +169,7 @@ async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: num
 }
 
 /** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
-async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number): Promise<PeerCheck> {
+async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number, provider: Provider): Promise<PeerCheck> {
   await peer.command({ cmd: "threads", n: threads });
   await peer.command({ cmd: "reset" });
   const ours = cloneWeights(fx.init);
@@ -176,7 +177,7 @@ async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, thre
   const where = `at ${threads} thread(s)`;
   const check: PeerCheck = { threads, steps, worst_loss_rel_diff: 0, worst_weight_rel_diff: 0, worst_update_rel_diff: 0, worst_parameter: "" };
   for (let s = 0; s < steps; s++) {
-    const a = await ourStep(exec, fx, ours, sgd, lr);
+    const a = await ourStep(exec, fx, ours, sgd, lr, provider);
     const b = (await peer.step()).loss;
     const d = Math.abs(a - b) / Math.abs(b);
     if (!(d <= PEER_TOLERANCE)) {
@@ -238,7 +239,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
-      checks.push(await checkAgreement(execs[i], peer, fx, opts.threads[i], opts.checkSteps ?? 2, lr));
+      checks.push(await checkAgreement(execs[i], peer, fx, opts.threads[i], opts.checkSteps ?? 2, lr, provider));
       log(`agreement at ${opts.threads[i]} thread(s): loss ${checks[i].worst_loss_rel_diff.toExponential(1)}, weights ${checks[i].worst_weight_rel_diff.toExponential(1)} (${checks[i].worst_parameter}), updates ${checks[i].worst_update_rel_diff.toExponential(1)}`);
     }
 
@@ -252,7 +253,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       await peer.command({ cmd: "threads", n: opts.threads[i] });
       const timeOurs = async () => {
         const t0 = performance.now();
-        await ourStep(execs[i], fx, weights[i], sgds[i], lr);
+        await ourStep(execs[i], fx, weights[i], sgds[i], lr, provider);
         return performance.now() - t0;
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
