@@ -8,7 +8,7 @@
 import { MessageChannel } from "node:worker_threads";
 import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
-import type { ProviderOptions } from "../runtime/providers.js";
+import { stageProvider, type ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes } from "./block-runner.js";
 import { combineStageResults, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
@@ -27,7 +27,7 @@ export class ParallelExecutor implements Executor {
       model,
       blocks,
       graphs: graphs.map((g, k) => (blocks.includes(k) ? g : null)),
-      provider,
+      provider: stageProvider(provider, s),
       below: s > 0 ? channels[s - 1].port2 : null,
       above: s < stages.length - 1 ? channels[s].port1 : null,
     }));

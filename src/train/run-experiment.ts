@@ -77,7 +77,13 @@ interface RunSetup {
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
   const { baseDir } = ctx;
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
-  const provider: ProviderOptions = { provider: spec.runtime.provider, deviceId: spec.runtime.device_id, threads: spec.runtime.threads };
+  const devices = spec.runtime.device_id;
+  const provider: ProviderOptions = {
+    provider: spec.runtime.provider,
+    deviceId: Array.isArray(devices) ? devices[0] : devices,
+    stageDeviceIds: Array.isArray(devices) ? devices : undefined,
+    threads: spec.runtime.threads,
+  };
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
