@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The prepared GPU check (docs/GPU.md), one command on a Linux x64 machine with an NVIDIA GPU,
 # Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark:
-#   1. sideways doctor                       what works here
-#   2. sideways gpu install cuda13           the CUDA build (skips what is installed)
-#   3. gradient and training tests on each GPU provider against the float64 reference
-#      (CUDA with SIDEWAYS_ORT=cuda13; WebGPU where a Vulkan driver is found)
-#   4. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first)
-#   5. Sideways against BP on the GPU (sequential and 2 depth-parallel stages)
+#   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
+#   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
+#   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first)
+#   4. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
+#   5. the same tests on WebGPU, where a Vulkan driver is found
+#   6. sideways doctor                       what works here
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
 # (default gpu-check-out/), and the last lines say which steps passed.
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
@@ -33,14 +33,15 @@ step() { # name, seconds, command...
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-step doctor 120 node bin/sideways.js doctor
-step install 180 node bin/sideways.js gpu install cuda13 --python "$SIDEWAYS_PYTHON"
-step tests-cuda 240 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
-step tests-webgpu 150 env SIDEWAYS_ORT=cuda13 $MOCHA --grep '\[webgpu\]' $TESTS
+# The most informative steps first, so that a slow machine still gives them.
+if step install 120 node bin/sideways.js gpu install cuda13 --python "$SIDEWAYS_PYTHON"; then ORT=cuda13; else ORT=bundled; fi
+step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
 for batch in ${PEER_BATCHES:-64 256}; do
-  step "peer-cuda-b$batch" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
+  step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-b$batch.json"
 done
-step bench-cuda 200 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
+step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
   --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
+step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
+step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"

@@ -94,14 +94,31 @@ const RTLD_NODELETE = 0x1000;
  */
 export function preloadCudaLibraries(install: CudaInstall): void {
   const { RTLD_NOW, RTLD_GLOBAL } = os.constants.dlopen as Record<string, number>;
-  for (const [soname, path] of install.libraries) {
+  const load = (path: string): string | null => {
     try {
       process.dlopen({ exports: {} }, path, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (msg.includes("did not self-register")) continue;
-      throw new ProviderError(`cannot load ${soname} (${path}): ${msg}\n${CUDA_INSTALL_HELP}`, path);
+      return msg.includes("did not self-register") ? null : msg;
     }
+    return null;
+  };
+  // The order of CUDA_LIBRARIES puts dependencies first where we know them; a library that still
+  // finds one missing is tried again once others have loaded, until a round loads nothing new.
+  let pending = [...install.libraries];
+  const errors = new Map<string, string>();
+  while (pending.length > 0) {
+    const failed = pending.filter(([soname, path]) => {
+      const error = load(path);
+      if (error !== null) errors.set(soname, `${path}: ${error}`);
+      return error !== null;
+    });
+    if (failed.length === pending.length) break;
+    pending = failed;
+  }
+  const required = pending.filter(([soname]) => CUDA_LIBRARIES.find((l) => l.soname === soname)?.required ?? true);
+  if (required.length > 0) {
+    throw new ProviderError(`cannot load ${required.map(([soname]) => errors.get(soname)).join("; ")}\n${CUDA_INSTALL_HELP}`, required[0][1]);
   }
 }
 
