@@ -8,7 +8,7 @@ export type Provider = (typeof PROVIDERS)[number];
 export interface ProviderOptions {
   provider: Provider;
   deviceId?: number;
-  /** intra-op threads per session (shared/design/onnxruntime-node.md: 1 with many sessions). */
+  /** intra-op threads per session (docs/design/onnxruntime-node.md: 1 with many sessions). */
   threads?: number;
 }
 
