@@ -14,8 +14,8 @@ export interface ProviderOptions {
 
 export const CUDA_HELP = [
   "The CUDA execution provider needs onnxruntime-node's CUDA libraries, which `npm ci` skips",
-  "(.npmrc: onnxruntime-node-install=skip). With internet access and CUDA 12 + cuDNN 9 on the",
+  "(.npmrc: ignore-scripts=true). With internet access and CUDA 12 + cuDNN 9 on the",
   "library path, install them with:",
-  "  ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node",
+  "  ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false",
   "or use runtime.provider=webgpu (built in) or runtime.provider=cpu. See README.md, 'GPU'.",
 ].join("\n");
