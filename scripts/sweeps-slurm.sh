@@ -3,7 +3,7 @@
 # i mod n. All tasks write into the same results directory on a shared file system (runs.csv is
 # regenerated under a lock, so concurrent tasks never corrupt it). Resubmitting the array skips
 # finished runs and redoes failed or interrupted ones (a run killed mid-way is started again).
-# CI runs this script on a one-node Slurm cluster (.ci/checks/slurm.sh).
+# CI runs this script on a one-node Slurm cluster (.ci/checks/20-slurm.sh); limits: docs/SWEEPS.md.
 #
 #   sbatch scripts/sweeps-slurm.sh experiments/sweep.yaml [key=value ...]
 #   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
