@@ -24,8 +24,8 @@ ci_say "$(basename "$tgz"): $bytes bytes, $(wc -l <"$work/contents.txt") files"
 ci_say "npm install ./$(basename "$tgz") into an empty folder"
 mkdir "$work/user" && cd "$work/user"
 npm init -y >/dev/null
-# The user's npm runs onnxruntime-node's postinstall unless told not to (npm 10 runs every
-# dependency script; npm 11.19 blocks it by default): skip its CUDA download from NuGet.
+# The user's npm runs onnxruntime-node's postinstall (npm 10 and 11 alike) unless told not to:
+# skip its CUDA download from NuGet, as a user without a GPU or NuGet access would.
 ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund "$tgz"
 ci_say "npx sideways run node_modules/sideways/experiments/quickstart.yaml (30 steps)"
 npx sideways validate node_modules/sideways/experiments/quickstart.yaml
