@@ -1,7 +1,8 @@
 # A one-node Slurm cluster on this machine, for CI (sourced by .ci/checks/20-slurm.sh).
 # Everything lives in $SLURM_CI_DIR (config, state, logs); clients find it through SLURM_CONF.
-# Daemons run as root (CI is root on a throwaway machine); processes are tracked with
-# proctrack/linuxproc and no cgroup plugin, so it also runs inside a container.
+# Daemons run as root (CI is root on a throwaway machine) and talk over 127.0.0.1 (the host
+# name need not resolve); processes are tracked with proctrack/linuxproc and no cgroup plugin,
+# so it also runs inside a container.
 
 slurm_cluster_start() {
   local dir=$1 host cpus mem
@@ -12,7 +13,7 @@ slurm_cluster_start() {
   mem=$(( $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) * 8 / 10 ))
   cat >"$SLURM_CONF" <<CONF
 ClusterName=sideways-ci
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 AuthType=auth/munge
 StateSaveLocation=$dir/state
@@ -32,7 +33,7 @@ ReturnToService=2
 SchedulerParameters=sched_interval=2
 KillWait=5
 MinJobAge=600
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
   ci_say "slurm.conf: one node $host ($cpus CPUs, $mem MB), partition ci, state in $dir"
