@@ -13,8 +13,9 @@ source .ci/lib/slurm-cluster.sh
 EXP=test/fixtures/sweeps/ci-sweep.yaml   # 4 runs (bp, sideways x seeds 0, 1), ~5 s each
 SW="node bin/sideways.js"
 work=$(mktemp -d /tmp/sideways-slurm.XXXXXX)
+export SLURM_CI_DIR=$work/cluster
+trap 'slurm_cluster_stop' EXIT   # also when a step below fails
 slurm_cluster_start "$work/cluster"
-trap 'slurm_cluster_stop' EXIT
 mkdir -p "$work/logs"
 
 # Two array tasks (shards 0/2 and 1/2), one run at a time each, one CPU each.

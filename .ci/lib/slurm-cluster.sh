@@ -51,17 +51,17 @@ CONF
   munge -n | unmunge >/dev/null || ci_fail "munge does not work (munge -n | unmunge)"
 
   slurm_cluster_stop quiet
-  slurmctld -f "$SLURM_CONF" || { cat "$dir/slurmctld.log" >&2; ci_fail "slurmctld did not start"; }
-  slurmd -f "$SLURM_CONF" || { cat "$dir/slurmd.log" >&2; ci_fail "slurmd did not start"; }
+  slurmctld -f "$SLURM_CONF" || { tail -n 30 "$dir/slurmctld.log" >&2 || true; ci_fail "slurmctld did not start"; }
+  slurmd -f "$SLURM_CONF" || { tail -n 30 "$dir/slurmd.log" >&2 || true; ci_fail "slurmd did not start"; }
   local i state=""
   for i in $(seq 1 60); do
-    state=$(sinfo -h -N -o '%T' 2>/dev/null | head -1)
+    state=$(sinfo -h -N -o '%T' 2>/dev/null | head -1) || state="unreachable"
     [ "$state" = idle ] && break
     sleep 1
   done
   if [ "$state" != idle ]; then
     sinfo -N -l >&2 || true
-    tail -n 30 "$dir/slurmctld.log" "$dir/slurmd.log" >&2 || true
+    tail -n 20 "$dir/slurmctld.log" "$dir/slurmd.log" >&2 || true
     ci_fail "the Slurm node is '$state' after 60 s, not idle"
   fi
   ci_say "Slurm is up: $(sinfo -h -o '%P %a %D node(s) %T')"
