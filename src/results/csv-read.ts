@@ -3,7 +3,9 @@
  * doubled, newlines), parsed with csv-parse (the reader of the csv project, beside csv-writer).
  * Cells that are plain numbers become numbers, empty cells null, the rest text. Unlike the
  * hand-written parser it replaced, a malformed file (an unclosed quote, a quote inside an
- * unquoted cell) is an error naming the line rather than silently merged cells.
+ * unquoted cell) is an error naming the line rather than silently merged cells. It is slower:
+ * a 100,000-row, 7 MB metrics.csv took 2.8-3.0 s against 1.0-1.2 s (2 busy cores), which only
+ * matters for plots over many very long runs.
  */
 import { readFileSync } from "node:fs";
 import { parse } from "csv-parse/sync";
