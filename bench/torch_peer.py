@@ -2,7 +2,7 @@
 """PyTorch peer of one synchronous-BP training run, for the performance comparison.
 
 Builds torch.nn.Sequential from a model YAML (the layer semantics of
-shared/design/conventions.md), loads an init checkpoint (safetensors, parsed here with NumPy),
+docs/design/conventions.md), loads an init checkpoint (safetensors, parsed here with NumPy),
 and runs --steps plain-SGD updates exactly as sideways.md defines BP: for each clip batch
 [B, T, C, H, W] the loss is the mean softmax cross-entropy over all B*T frames (= the mean over
 t of the batch-mean CE), with every frame labelled with its clip's label; one step

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
 import { DataSpec, VideoFolderDataSpec } from "../src/data/data-spec.js";
 import type { ClipBatch } from "../src/data/source.js";
@@ -11,8 +12,8 @@ import { FrameCache } from "../src/data/video/frame-cache.js";
 import { indexVideos } from "../src/data/video/video-index.js";
 import { DataError } from "../src/errors.js";
 
-// Real clips from mmaction2 (see the README there); CI clones shared/ beside the repository.
-const FIXTURES = resolve("../shared/fixtures/videos");
+// Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
+const FIXTURES = fileURLToPath(new URL("../../test/fixtures/videos", import.meta.url));
 const VIDEOS = {
   avi: "ucf101_apply_eye_makeup.avi", // 164 frames
   short: "short_32_frames.mp4", // 32 frames

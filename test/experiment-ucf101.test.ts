@@ -11,7 +11,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
-const FIXTURES = resolve("../shared/fixtures/videos");
+// Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
+const FIXTURES = fileURLToPath(new URL("../../test/fixtures/videos", import.meta.url));
 const TEMPLATE = resolve("experiments/ucf101.yaml");
 
 describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips", function () {

@@ -1,7 +1,7 @@
 /**
  * The `data:` section of an experiment file. Owned by the data sources (src/data/); the experiment
  * schema (src/spec/experiment-spec.ts) embeds it. Keys common to every kind come first; their
- * names and meanings are fixed by shared/design/conventions.md.
+ * names and meanings are fixed by docs/design/conventions.md.
  */
 import { z } from "zod";
 

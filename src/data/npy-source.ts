@@ -1,5 +1,5 @@
 /**
- * Clips users bring from their own pipelines (shared/design/conventions.md): clips float32, or
+ * Clips users bring from their own pipelines (docs/design/conventions.md): clips float32, or
  * uint8 scaled to [0, 1], shaped [N, T, C, H, W]; labels integer [N]. A clip's frames are
  * 0, s, 2s, ... (s = frame_stride), the first clip_length of them. Training visits the clips
  * epoch by epoch, shuffled or in file order; evaluation uses eval_clips/eval_labels when given,

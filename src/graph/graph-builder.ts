@@ -1,5 +1,5 @@
 /**
- * A small builder for ONNX graphs (IR 8, opset 17; shared/design/onnxruntime-node.md).
+ * A small builder for ONNX graphs (IR 8, opset 17; docs/design/onnxruntime-node.md).
  * Graph inputs and outputs are float32 with a symbolic batch dimension "N" before the fixed
  * per-example dimensions. Constants go into initializers as little-endian `rawData`.
  * The builder never imports onnxruntime: it only produces bytes.

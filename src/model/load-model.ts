@@ -1,5 +1,5 @@
 /**
- * Model files (models/*.yaml, shared/design/conventions.md) to a resolved Model: schema
+ * Model files (models/*.yaml, docs/design/conventions.md) to a resolved Model: schema
  * validation, then shape inference layer by layer, then parameters and blocks. Every error is
  * a ModelError naming the file, the layer index and type, and the shapes involved.
  */

@@ -1,7 +1,7 @@
 /**
  * Depth-parallel executor: blocks split into S contiguous stages, each on its own worker thread
  * with its own onnxruntime sessions (session.run blocks the JS thread, so threads are the only
- * way to real concurrency: shared/design/onnxruntime-node.md). Neighbouring stages talk directly
+ * way to real concurrency: docs/design/onnxruntime-node.md). Neighbouring stages talk directly
  * over MessageChannels; the main thread only sends weights and clips and collects gradient sums.
  * Any worker failure terminates every worker and rejects the batch with a message naming the stage.
  */

@@ -46,7 +46,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
         .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
         .example("$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume")
-        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (docs/sweeps-slurm.sh)")
+        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (scripts/sweeps-slurm.sh)")
         .example("$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates") as unknown as Argv<SweepArgs>,
     handler: async (argv) => {
       const shard = parseShard(argv.shard);
