@@ -13,7 +13,6 @@ import { ExperimentSpec } from "./experiment-spec.js";
 import { applyOverrides } from "./overrides.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { readYamlFile } from "./yaml-file.js";
-import { shortHash } from "./run-id.js";
 
 export interface LoadedExperiment {
   /** the experiment file as given on the command line (named in messages) */
@@ -67,10 +66,4 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     if (!(err instanceof ModelError) || typeof spec.model !== "string") throw err;
     throw new ModelError(`${file}: model: ${err.message}`, err.file, err.keyPath ? `model(${spec.model}).${err.keyPath}` : "model");
   }
-}
-
-/** Hash of everything that determines a run's result (not where it is written, not the sweep). */
-export function configHash(spec: ExperimentSpec, model: Model): string {
-  const { output: _output, sweep: _sweep, name: _name, ...rest } = spec;
-  return shortHash({ ...rest, model: { name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) } });
 }

@@ -51,6 +51,11 @@ function checkFinite(result: BatchResult, step: number): void {
   }
 }
 
+/** config.yaml of a run folder: `sideways run <run folder>/config.yaml` trains the same run again. */
+function configYaml(runId: string, config: unknown): string {
+  return `# Run ${runId}: its fully resolved config (every default, the model inline, absolute paths).\n# 'sideways run' on this file trains the same run again.\n${stringify(config)}`;
+}
+
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
@@ -160,7 +165,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const wall = () => priorWall + (performance.now() - started) / 1000;
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   if (shortClips) progress.log(shortClips);
-  writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
+  writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s"]);

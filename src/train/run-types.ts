@@ -67,6 +67,8 @@ export interface RunContext {
   resume?: boolean;
   /** Identifies the resolved config; stored in resume checkpoints. */
   configHash?: string;
+  /** The self-contained config written as config.yaml (model inline, absolute paths); else `spec`. */
+  resolvedConfig?: unknown;
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */
