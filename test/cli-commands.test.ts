@@ -1,6 +1,6 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -75,9 +75,31 @@ describe("CLI commands", function () {
     expect(io.stderr).to.include("4 runs (4 completed), 2 copied in");
     expect(readCsv(join(dir, "merged", "runs.csv")).rows).to.have.length(4);
     const table = captureIo();
-    expect(await main(["results", "table", "merged", "--metric", "final_train_loss"], table)).to.equal(0);
-    expect(table.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \|/);
+    expect(await main(["results", "table", "merged"], table)).to.equal(0);
     for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
+    // frames/s as a whole number, seconds with one decimal, accuracies with three.
+    expect(table.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \| .* \| [0-9]+ ± [0-9]+ \(n=2\) \| [0-9]+\.[0-9] ± [0-9]+\.[0-9] \(n=2\) \|/);
+    const fullTable = readFileSync(join(dir, "merged", "table.md"), "utf8");
+    const one = captureIo();
+    expect(await main(["results", "table", "merged", "--metric", "final_train_loss"], one)).to.equal(0);
+    expect(one.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \|$/m);
+    // A table of other metrics gets its own files; the sweep's full table stays as it was.
+    for (const f of ["table-final_train_loss.csv", "table-final_train_loss.md", "table-final_train_loss.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
+    expect(readFileSync(join(dir, "merged", "table.md"), "utf8")).to.equal(fullTable);
+  });
+
+  it("results collect reports every run it does not copy, and a conflict (same id, other config) exits 2 touching nothing", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const ids = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    // b's first run claims another config under the same id (as runs of an older version could).
+    const metaPath = join(dir, "b", ids[0], "run-meta.json");
+    writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(readFileSync(metaPath, "utf8")), config_hash: "0badf00d" }));
+    const before = readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8");
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include(`${ids[0]}: CONFLICT`).and.include("0badf00d").and.include("0 copied in, 3 already present, 1 not copied");
+    expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
   it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
