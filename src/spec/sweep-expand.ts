@@ -91,6 +91,7 @@ export interface PlannedRun {
   configId: string;
   params: Params;
   spec: ExperimentSpec;
+  model: Model;
   configHash: string;
 }
 
@@ -121,6 +122,6 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       checkedModels.set(fileKey, model);
     }
     const hash = configHash(spec, model, exp.baseDir);
-    return { index, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, configHash: hash };
+    return { index, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
   });
 }
