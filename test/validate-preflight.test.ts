@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
+import { encodeNpy } from "../src/data/npy.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 
@@ -52,6 +53,20 @@ describe("validate = run's checks before training", function () {
     }
     await bothReject(["data={kind: video-folder, root: " + join(dir, "videos") + ", clip_length: 4}"], "2 classes (a, b), the model has 3");
     await bothReject(["data.normalize={mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}"], "data.normalize.mean: 3 values, expected one per input channel (1)");
+  });
+
+  it("non-finite input is named where it enters (file, clip, frame), exit 2, not a 'loss is NaN'", async () => {
+    // 4 clips of 5 frames of 1x8x8; clip 2, frame 3, row 1, column 6 is NaN.
+    const clips = new Float32Array(4 * 5 * 64).fill(0.5);
+    clips[((2 * 5 + 3) * 64) + 1 * 8 + 6] = NaN;
+    mkdirSync(join(dir, "videos"));
+    writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));
+    writeFileSync(join(dir, "videos", "labels.npy"), encodeNpy(Int32Array.of(0, 1, 2, 0), [4]));
+    const data = `data={kind: npy, clips: ${join(dir, "videos", "clips.npy")}, labels: ${join(dir, "videos", "labels.npy")}, clip_length: 4}`;
+    await bothReject([data], /clips\.npy \(data\.clips\): clip 2, frame 3 holds NaN \(channel 0, row 1, column 6\); expected finite values/);
+    clips[((2 * 5 + 3) * 64) + 1 * 8 + 6] = -Infinity;
+    writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));
+    await bothReject([data], /clip 2, frame 3 holds -Infinity/, false);
   });
 
   it("the execution provider: cuda without its libraries", async () => {

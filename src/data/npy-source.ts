@@ -86,6 +86,7 @@ async function readTable(
   let pixels: Uint8Array | Float32Array;
   if (clips.data instanceof Uint8Array || clips.data instanceof Float32Array) pixels = clips.data;
   else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)`, clipsFile, `data.${key}`);
+  if (pixels instanceof Float32Array) checkFinite(pixels, clipsFile, key, [fileFrames, c!, h!, w!]);
 
   const labels = await readNpy(labelsFile);
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
@@ -106,4 +107,24 @@ async function readTable(
     out[i] = v;
   }
   return { file: clipsFile, pixels, fileFrames, labels: out };
+}
+
+/**
+ * A NaN or infinity in the clips is named where it enters (file, clip, frame, channel, pixel)
+ * rather than surfacing later as a non-finite loss that looks like a too-high learning rate.
+ */
+function checkFinite(pixels: Float32Array, file: string, key: string, [frames, channels, height, width]: number[]): void {
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i]!;
+    if (v - v === 0) continue; // finite (NaN - NaN and inf - inf are NaN)
+    const pixel = i % (height * width);
+    const channel = Math.floor(i / (height * width)) % channels;
+    const frame = Math.floor(i / (channels * height * width)) % frames;
+    const clip = Math.floor(i / (frames * channels * height * width));
+    throw new DataError(
+      `${file} (data.${key}): clip ${clip}, frame ${frame} holds ${Number.isNaN(v) ? "NaN" : v} ` +
+        `(channel ${channel}, row ${Math.floor(pixel / width)}, column ${pixel % width}); expected finite values`,
+      file, `data.${key}`,
+    );
+  }
 }
