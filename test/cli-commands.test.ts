@@ -120,7 +120,7 @@ describe("CLI commands", function () {
       r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
       r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
       r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.75, eval_frame_top1: 0.7, eval_clips: 8 });
-      r.runEnded({ status: "completed", run_id: "run-a", method: "bp", steps_done: 4, wall_s: 2, frames_per_s: 100, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75 });
+      r.runEnded({ status: "completed", run_id: "run-a", method: "bp", steps_done: 4, wall_s: 2, frames_per_s: 100, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
       board.finish();
     }
     expect(texts.plain).to.include("run-a: eval at step 2: loss 0.4000, clip top-1 0.750").and.include("run-a: completed after 4 steps");

@@ -46,11 +46,12 @@ export async function createNpySource(
     return { pixels, label: table.labels[n]! };
   };
   return {
-    description: `npy (${train.labels.length} clips from ${spec.clips}${evalSet === train ? "" : `, ${evalSet.labels.length} eval clips`}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle ? "" : ", file order"}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
+    description: `npy (${train.labels.length} clips from ${spec.clips}${evalSet === train ? ", eval = the training clips (no eval_clips)" : `, ${evalSet.labels.length} eval clips`}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle ? "" : ", file order"}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     trainClip: async (index) => clipAt(train, order.at(index)),
     evalCount: (requested) => Math.min(requested, evalSet.labels.length),
     evalClip: async (index) => clipAt(evalSet, index),
-    skippedFiles: () => 0,
+    skippedFiles: () => [],
+    evalIsTrain: evalSet === train,
     close: async () => undefined,
   };
 }

@@ -168,7 +168,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
-  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s"]);
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
+  summary.eval_on_train = data.evalIsTrain ?? false;
+  if (summary.eval_on_train) progress.log("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
+  /** Reports files the data source skipped since the last call. */
+  const reportSkipped = () => {
+    const skipped = data.skipped?.() ?? [];
+    for (const s of skipped.slice(summary.skipped_files.length)) progress.log(`skipped unreadable file ${s.file}: ${s.reason}`);
+    summary.skipped_files = skipped.map((s) => ({ ...s }));
+  };
 
   const saveResume = (step: number) =>
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
@@ -185,7 +193,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const runEval = async (step: number) => {
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
-    evalCsv.append({ ...m, wall_s: wall() });
+    evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
+    reportSkipped();
     progress.evalDone(m);
     summary.final_eval_loss = r.loss;
     summary.final_eval_clip_top1 = r.clipTop1;
@@ -250,6 +259,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
         data_wait_s: dataWait,
       });
       metrics.append(row);
+      reportSkipped();
       progress.stepDone(row);
       summary.steps_done = step;
       summary.final_train_loss = row.train_loss;
