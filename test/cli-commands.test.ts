@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
-import { ProgressBoard } from "../src/cli/progress.js";
+import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
@@ -127,5 +127,27 @@ describe("CLI commands", function () {
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("progress: frames/s over the last RATE_WINDOW_S seconds of steps, not one step's; eval accuracy labelled with its step", () => {
+    const recent: { frames: number; seconds: number }[] = [];
+    // A fast step, a slow one (waiting for data), a fast one: one step's rate would swing 1000 -> 100 -> 1000.
+    addStep(recent, 500, 0.5);
+    addStep(recent, 100, 1);
+    addStep(recent, 500, 0.5);
+    expect(windowRate(recent)).to.equal(1100 / 2);
+    // Steps older than the window drop out, but the window always keeps the newest step.
+    addStep(recent, 4000, RATE_WINDOW_S);
+    expect(recent).to.have.length(1);
+    expect(windowRate(recent)).to.equal(4000 / RATE_WINDOW_S);
+    expect(windowRate([])).to.equal(null);
+
+    let text = "";
+    const board = new ProgressBoard("tty", (t) => (text += t));
+    const r = board.reporter("run-b");
+    r.runStarted({ runId: "run-b", totalSteps: 4, method: "bp", description: "bp on tiny" });
+    r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.75, eval_frame_top1: 0.7, eval_clips: 8 });
+    board.message("redraw");
+    expect(text).to.include("eval top-1 0.750 @ step 2").and.not.include(" acc ");
   });
 });

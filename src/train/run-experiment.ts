@@ -56,6 +56,12 @@ function configYaml(runId: string, config: unknown): string {
   return `# Run ${runId}: its fully resolved config (every default, the model inline, absolute paths).\n# 'sideways run' on this file trains the same run again.\n${stringify(config)}`;
 }
 
+/** How the blocks are spread: data-parallel replicas, or depth-parallel stages. */
+function parallelismText(spec: ExperimentSpec, stages: number): string {
+  const replicas = spec.runtime.replicas;
+  return replicas > 1 ? `${replicas} data-parallel replicas` : stages === 1 ? "1 stage" : `${stages} depth-parallel stages`;
+}
+
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
@@ -215,7 +221,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${stages.length} stage(s)), data ${data.description}`,
+      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${parallelismText(spec, stages.length)}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
