@@ -2,6 +2,7 @@
 import { expect } from "chai";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { CliIo } from "../src/cli/cli-io.js";
@@ -127,6 +128,18 @@ describe("CLI commands", function () {
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("every experiment and model file named in --help exists", () => {
+    const bin = resolve(cwd, "bin/sideways.js");
+    const named = new Set<string>();
+    for (const command of ["", "run", "sweep", "validate", "export", "data", "bench", "results collect", "results table", "plot"]) {
+      const r = spawnSync(process.execPath, [bin, ...command.split(" ").filter(Boolean), "--help"], { cwd, encoding: "utf8" });
+      expect(r.status, `${command} --help: ${r.stderr}`).to.equal(0);
+      for (const m of r.stdout.matchAll(/\b(?:experiments|models)\/[A-Za-z0-9_-]+\.yaml\b/g)) named.add(m[0]);
+    }
+    expect(named.size).to.be.greaterThan(2);
+    for (const f of named) expect(existsSync(resolve(cwd, f)), f).to.equal(true);
   });
 
   it("progress: frames/s over the last RATE_WINDOW_S seconds of steps, not one step's; eval accuracy labelled with its step", () => {
