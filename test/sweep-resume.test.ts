@@ -117,6 +117,8 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(b.code, b.stderr).to.equal(0);
     // Both start with run 0, so one of them finds it held by the other and waits instead of failing.
     expect(a.stderr + b.stderr).to.include("running in another process");
+    // Each run trained by exactly one of them: a run's training starts ("<id>: started, ...") 4 times in all.
+    expect((a.stderr + b.stderr).match(/^\S+: started, /gm), a.stderr + b.stderr).to.have.length(4);
     const root = join(dir, "results", "sweep-good");
     const { rows } = readCsv(join(root, "runs.csv"));
     expect(rows.map((r) => r.status)).to.deep.equal(["completed", "completed", "completed", "completed"]);

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
-import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun } from "../results/run-dir.js";
+import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
@@ -76,6 +76,7 @@ export async function runOne(
     });
     return { skipped: false, summary };
   } catch (err) {
+    if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
     // Errors found while setting up (data, checkpoint, provider) name the key; say which file.
     if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
     const started = release !== null;

@@ -63,6 +63,9 @@ export function checkRunDirUsable(runDir: string): void {
     throw new InputError(`${runDir} is not empty and is not a sideways run directory (no ${RUN_META_FILE}); choose another output.dir`, undefined, "output.dir");
 }
 
+/** Found on taking a run's lock: another process completed the run meanwhile; nothing to do. */
+export class RunCompletedElsewhere extends Error {}
+
 /** A run folder that holds another run (another config hash): never written into without --force. */
 export class RunDirConflictError extends InputError {}
 
@@ -88,6 +91,11 @@ export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force
   mkdirSync(join(runDir, ".."), { recursive: true });
   const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS);
   if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
+  // Checked again under the lock: another process may have completed the run since we looked.
+  if (!force && readSummary(runDir)?.status === "completed" && readRunMeta(runDir)?.config_hash === meta.config_hash) {
+    release();
+    throw new RunCompletedElsewhere(`run ${meta.run_id} was completed by another process`);
+  }
   try {
     if (existsSync(runDir) && !keep) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
