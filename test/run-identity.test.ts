@@ -78,6 +78,9 @@ describe("run identity and reproducible run folders", function () {
     // As if an older version had put another config's run under this id.
     writeFileSync(metaPath, JSON.stringify({ ...meta, run_id: "other-run", config_hash: "0badf00d" }));
     const weights = readFileSync(join(dir, "out", id, "final.safetensors"));
+    const v = captureIo();
+    expect(await main(["validate", "exp/good.yaml", "output.dir=out"], v)).to.equal(2);
+    expect(v.stderr).to.include("holds run other-run");
     const io = captureIo();
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], io)).to.equal(2);
     expect(io.stderr).to.include("holds run other-run (config 0badf00d)").and.include(`not run ${id}`).and.include("--force");

@@ -1,9 +1,12 @@
 import type { Argv, CommandModule } from "yargs";
 import { stringify } from "yaml";
+import { join } from "node:path";
+import { checkNoOtherRun } from "../../results/run-dir.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
 import { distinctForPreflight, preflight } from "../preflight.js";
+import { experimentRoot, placeSingleRun } from "../run-one.js";
 
 interface ValidateArgs {
   file: string;
@@ -31,6 +34,14 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       const checks = runs === null ? [{ spec: exp.spec, model: exp.model }] : distinctForPreflight(runs);
       const warnings = new Set<string>();
       for (const { spec, model } of checks) for (const w of await preflight(spec, model, exp.baseDir, argv.file, argv["allow-warnings"])) warnings.add(w);
+      // The folders the runs would write into must not hold other runs (run stops there with exit 2).
+      if (runs === null) {
+        const place = placeSingleRun(exp);
+        checkNoOtherRun(place.runDir, place.meta);
+      } else {
+        const root = experimentRoot(exp);
+        for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
+      }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layers, ${exp.model.blocks.length} blocks${runs ? `; sweep of ${runs.length} runs` : ""})\n`);
     },
