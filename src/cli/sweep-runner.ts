@@ -139,7 +139,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           running.delete(child);
           const dir = join(root, run.runId);
           if (code === EXIT_OK) outcome.completed.push(run.runId);
-          else if (code === EXIT_INTERRUPTED) outcome.interrupted.push(run.runId);
+          // (killed by the SIGINT itself: interrupted before its trainer could catch it)
+          else if (code === EXIT_INTERRUPTED || signal === "SIGINT") outcome.interrupted.push(run.runId);
           else if (isRunInProgress(dir)) {
             // Another process took the run's lock between our check and the child's start.
             waiting.set(run.runId, run);
