@@ -41,7 +41,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop" })
         .option("jobs", { alias: "j", type: "number", default: 1, describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
-        .option("force", { type: "boolean", default: false, describe: "redo completed runs too" })
+        .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
         .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
         .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
