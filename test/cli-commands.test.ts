@@ -130,6 +130,15 @@ describe("CLI commands", function () {
     expect(texts.quiet).to.equal("");
   });
 
+  it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {
+    const replicas = captureIo();
+    expect(await main(["run", GOOD, "runtime.replicas=2"], replicas), replicas.stderr).to.equal(0);
+    expect(replicas.stderr).to.match(/started, sideways on tiny \(2 blocks, 2 data-parallel replicas\)/);
+    const stages = captureIo();
+    expect(await main(["run", GOOD, "runtime.workers=2"], stages), stages.stderr).to.equal(0);
+    expect(stages.stderr).to.match(/started, sideways on tiny \(2 blocks, 2 depth-parallel stages\)/);
+  });
+
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();
