@@ -4,7 +4,7 @@
 # regenerated under a lock, so concurrent tasks never corrupt it). Resubmitting the array
 # skips finished runs and redoes failed or interrupted ones.
 #
-#   sbatch docs/sweeps-slurm.sh experiments/sweep.yaml
+#   sbatch docs/sweeps-slurm.sh experiments/bp-vs-sideways.yaml
 #   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
 #   node bin/sideways.js results table results/<experiment name> --metric eval_clip_top1
 #
