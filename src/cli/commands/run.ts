@@ -51,7 +51,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);
       try {
         const outcome = await runOne(exp, place, progress, argv.force, argv.child);
-        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again)`);
+        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
         else if (outcome.summary.status === "interrupted") {
           // Ctrl-C: the trainer saved a resume checkpoint; the same command continues from it.
           board.message(`interrupted at step ${outcome.summary.steps_done}: ${join(place.runDir, RESUME_FILE)} written; run the same command again to resume`);
