@@ -5,7 +5,7 @@
 # finished runs and redoes failed or interrupted ones (a run killed mid-way is started again).
 # CI runs this script on a one-node Slurm cluster (.ci/checks/20-slurm.sh); limits: docs/SWEEPS.md.
 #
-#   sbatch scripts/sweeps-slurm.sh experiments/sweep.yaml [key=value ...]
+#   sbatch scripts/sweeps-slurm.sh experiments/bp-vs-sideways.yaml [key=value ...]
 #   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
 #   node bin/sideways.js results table results/<experiment name> --metric eval_clip_top1
 #

@@ -90,7 +90,11 @@ export const VideoFolderDataSpec = z.strictObject({
   /** One folder per class (UCF101 / HMDB51 layout). */
   root: z.string().min(1),
   split: VideoSplitSpec.nullable().default(null),
-  /** Without split files: share of each class's videos (last by name) held out for evaluation. */
+  /**
+   * Without split files: share of each class's videos (last by name) held out for evaluation.
+   * 0 = evaluate on the training videos (an explicit choice, marked in the results); a share that
+   * holds out no video is an error.
+   */
   eval_fraction: finite().min(0).max(0.9).default(0.2),
   /** Resample to this frame rate when decoding; null = the file's own frames. */
   fps: finite().positive().max(1000).nullable().default(null),
