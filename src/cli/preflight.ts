@@ -12,18 +12,14 @@ import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
 import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
-import { resolvePath } from "../train/run-experiment.js";
+import { providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
 
 /** Creates (and releases) a session of a one-node Identity graph on the configured provider. */
 export async function checkProvider(spec: ExperimentSpec): Promise<void> {
   const g = new GraphBuilder("provider-check");
   g.output(g.op("Identity", [g.input("x", [1])]), [1], "y");
-  const session = await GraphSession.create(g.toBytes(), `the provider check (runtime.provider: ${spec.runtime.provider})`, {
-    provider: spec.runtime.provider,
-    deviceId: spec.runtime.device_id,
-    threads: 1,
-  });
+  const session = await GraphSession.create(g.toBytes(), `the provider check (runtime.provider: ${spec.runtime.provider})`, { ...providerOptionsFor(spec.runtime), threads: 1 });
   await session.release();
 }
 

@@ -88,13 +88,7 @@ interface RunSetup {
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
   const { baseDir } = ctx;
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
-  const devices = spec.runtime.device_id;
-  const provider: ProviderOptions = {
-    provider: spec.runtime.provider,
-    deviceId: Array.isArray(devices) ? devices[0] : devices,
-    stageDeviceIds: Array.isArray(devices) ? devices : undefined,
-    threads: spec.runtime.threads,
-  };
+  const provider = providerOptionsFor(spec.runtime);
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
@@ -298,4 +292,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     writeJsonAtomic(join(runDir, "summary.json"), summary);
     progress.runEnded(summary);
   }
+}
+
+/** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */
+export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): ProviderOptions {
+  const devices = runtime.device_id;
+  return {
+    provider: runtime.provider,
+    deviceId: Array.isArray(devices) ? devices[0] : devices,
+    stageDeviceIds: Array.isArray(devices) ? devices : undefined,
+    threads: runtime.threads,
+  };
 }
