@@ -8,6 +8,7 @@ import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
 import { dataCommand } from "./commands/data.js";
 import { exportCommand } from "./commands/export.js";
+import { modelCommand } from "./commands/model.js";
 import { plotCommand } from "./commands/plot.js";
 import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
@@ -26,6 +27,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .command(sweepCommand(io))
     .command(validateCommand(io))
     .command(exportCommand(io))
+    .command(modelCommand(io))
     .command(dataCommand(io))
     .command(benchCommand())
     .command(resultsCommand(io))
