@@ -16,7 +16,7 @@ export const groupNorm = defineLayer<GroupNormSpec>({
   startsBlock: false,
   outShape(spec, inShape) {
     if (inShape.length !== 1 && inShape.length !== 3) throw new LayerShapeError(`group_norm needs a [channels] or [channels,height,width] input, found ${shapeText(inShape)}`);
-    if (inShape[0] % spec.groups !== 0) throw new LayerShapeError(`group_norm: ${inShape[0]} channels do not split into ${spec.groups} groups`);
+    if (inShape[0] % spec.groups !== 0) throw new LayerShapeError(`${inShape[0]} channels do not split into ${spec.groups} groups`);
     return [...inShape];
   },
   params(_spec, inShape) {
