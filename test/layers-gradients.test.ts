@@ -86,6 +86,15 @@ const CASES: LayerCase[] = [
     inShape: fixed([2, 7, 5]),
   },
   { name: "residual conv shortcut after a pool, channels change", spec: { type: "residual", shortcut: "conv", layers: [{ type: "maxpool2d", kernel: 2 }, { type: "conv2d", out_channels: 3, kernel: 1 }] }, inShape: fixed([2, 4, 6]) },
+  {
+    // Few parameters (3 input channels, a 1x1 second conv): finite differences cost a reference forward each.
+    name: "residual NCHWc: conv-BN-relu-conv inside, conv shortcut",
+    spec: { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }, { type: "conv2d", out_channels: 16, kernel: 1, stride: 2 }] },
+    inShape: fixed([3, 5, 4]),
+    nchwc: true,
+    batch: 4,
+    clips: 2,
+  },
 ];
 
 const BATCH = 2;

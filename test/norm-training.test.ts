@@ -11,6 +11,8 @@
  */
 import { expect } from "chai";
 import { InputError, SpecError } from "../src/errors.js";
+import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { decodeWeights, encodeWeights } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
@@ -108,9 +110,13 @@ describe("training with batch_norm, group_norm and residual units", function () 
     ]);
   });
 
-  it("static clip: Sideways G_k equals BP G_k for every block, and BP's gradient does not depend on the pass size (relative 1e-5)", async () => {
+  it("static clip: Sideways G_k equals BP G_k for every block, and BP's gradient does not depend on the pass size (relative 1e-5; portable and CPU graphs)", async () => {
     // Tolerance as test/sideways-rule.test.ts: the same float32 values summed in other orders.
-    const exec = await SequentialExecutor.create(model, graphs, cpu);
+    for (const target of [PORTABLE_TARGET, await graphTargetFor(cpu)]) await staticClipCheck(target);
+  });
+
+  async function staticClipCheck(target: GraphTarget): Promise<void> {
+    const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, target), cpu);
     try {
       const T = 2 * model.blocks.length + 1;
       const batch = randomClips(model, 3, T, 21, true);
@@ -119,8 +125,9 @@ describe("training with batch_norm, group_norm and residual units", function () 
       const bpAll = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: "all" });
       const sw = await exec.runBatch("sideways", batch, weights);
       for (const p of model.params) {
-        expect(relDiff(bpAll.grads.get(p.name)!, bp1.grads.get(p.name)!), `${p.name}: BP all frames vs one by one`).to.be.below(1e-5);
-        expect(relDiff(sw.grads.get(p.name)!, bp1.grads.get(p.name)!), `${p.name}: Sideways vs BP`).to.be.below(1e-5);
+        const where = `${p.name}, nchwcBlock ${target.nchwcBlock}`;
+        expect(relDiff(bpAll.grads.get(p.name)!, bp1.grads.get(p.name)!), `${where}: BP all frames vs one by one`).to.be.below(1e-5);
+        expect(relDiff(sw.grads.get(p.name)!, bp1.grads.get(p.name)!), `${where}: Sideways vs BP`).to.be.below(1e-5);
       }
       // ...and not trivially: a non-static clip makes them differ.
       const moving = randomClips(model, 3, T, 21);
@@ -130,7 +137,7 @@ describe("training with batch_norm, group_norm and residual units", function () 
     } finally {
       await exec.close();
     }
-  });
+  }
 
   it("running statistics: Sideways' equal BP's on the frames each block normalised; both follow PyTorch's rule (float64 replay)", async () => {
     const exec = await SequentialExecutor.create(model, blockByBlock, cpu);
