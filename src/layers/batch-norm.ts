@@ -78,7 +78,7 @@ export const batchNorm = defineLayer<BatchNormSpec>({
       const inputs = [x, weight, bias, param(buffers, "running_mean", layer), param(buffers, "running_var", layer)];
       return { y: g.op("BatchNormalization", inputs, { epsilon: float(layer.spec.eps) }), saved: {} };
     }
-    const n = normalise(g, framesView(g, layer, x), FRAME_AXES, layer.spec.eps);
+    const n = normalise(g, framesView(g, layer, x), FRAME_AXES, layer.spec.eps, 5);
     const y5 = g.op("Add", [g.op("Mul", [n.xhat, perChannel(g, weight, c, 2)]), perChannel(g, bias, c, 2)]);
     const perFrame = g.constInt64("frames_c", [-1, c]);
     return {
@@ -95,6 +95,6 @@ export const batchNorm = defineLayer<BatchNormSpec>({
     const dParams = { weight: sumPerChannel(g, g.op("Mul", [dy5, xhat]), 5, 2), bias: sumPerChannel(g, v.dy, 4, 1) };
     if (!needDx) return { dx: null, dParams };
     const dxhat = g.op("Mul", [dy5, perChannel(g, param(v.params, "weight", layer), c, 2)]);
-    return { dx: rowsView(g, layer, normaliseVjp(g, dxhat, { xhat, invstd }, FRAME_AXES)), dParams };
+    return { dx: rowsView(g, layer, normaliseVjp(g, dxhat, { xhat, invstd }, FRAME_AXES, 5)), dParams };
   },
 });

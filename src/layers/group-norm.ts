@@ -30,7 +30,7 @@ export const groupNorm = defineLayer<GroupNormSpec>({
     const c = layer.inShape[0];
     const trailing = layer.inShape.length - 1;
     const groups = g.op("Reshape", [x, g.constInt64("n_g_rest", [0, layer.spec.groups, -1])]);
-    const n = normalise(g, groups, [2], layer.spec.eps);
+    const n = normalise(g, groups, [2], layer.spec.eps, 3);
     const xhat = g.op("Reshape", [n.xhat, g.constInt64("in_shape", [-1, ...layer.inShape])]);
     const y = g.op("Add", [g.op("Mul", [xhat, perChannel(g, param(params, "weight", layer), c, trailing)]), perChannel(g, param(params, "bias", layer), c, trailing)]);
     return { y, saved: { xhat, xhatGroups: n.xhat, invstd: n.invstd } };
@@ -44,7 +44,7 @@ export const groupNorm = defineLayer<GroupNormSpec>({
     if (!needDx) return { dx: null, dParams };
     const dxhat = g.op("Mul", [v.dy, perChannel(g, param(v.params, "weight", layer), c, layer.inShape.length - 1)]);
     const dxhatGroups = g.op("Reshape", [dxhat, g.constInt64("n_g_rest", [0, layer.spec.groups, -1])]);
-    const dx = normaliseVjp(g, dxhatGroups, { xhat: xhatGroups, invstd }, [2]);
+    const dx = normaliseVjp(g, dxhatGroups, { xhat: xhatGroups, invstd }, [2], 3);
     return { dx: g.op("Reshape", [dx, g.constInt64("in_shape", [-1, ...layer.inShape])]), dParams };
   },
 });
