@@ -110,6 +110,24 @@ describe("training with batch_norm, group_norm and residual units", function () 
     ]);
   });
 
+  it("initialisation as PyTorch's BatchNorm2d and GroupNorm: weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0", () => {
+    const w = initWeights(model, 9);
+    const all = (name: string, v: number) => expect([...w.get(name)!].every((x) => x === v), `${name} all ${v}`).to.equal(true);
+    for (const prefix of ["1.", "4.", "6.layers.4."]) {
+      all(`${prefix}weight`, 1);
+      all(`${prefix}bias`, 0);
+      all(`${prefix}running_mean`, 0);
+      all(`${prefix}running_var`, 1);
+      all(`${prefix}num_batches_tracked`, 0);
+    }
+    all("6.layers.1.weight", 1);
+    all("6.layers.1.bias", 0);
+    // Convolutions keep the kaiming-uniform default: bound 1/sqrt(fan_in), and not constant.
+    const conv = w.get("6.layers.0.weight")!;
+    expect(Math.max(...conv.map(Math.abs))).to.be.at.most(1 / Math.sqrt(6 * 9));
+    expect(new Set(conv).size).to.be.above(100);
+  });
+
   it("static clip: Sideways G_k equals BP G_k for every block, and BP's gradient does not depend on the pass size (relative 1e-5; portable and CPU graphs)", async () => {
     // Tolerance as test/sideways-rule.test.ts: the same float32 values summed in other orders.
     for (const target of [PORTABLE_TARGET, await graphTargetFor(cpu)]) await staticClipCheck(target);
