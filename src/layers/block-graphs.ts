@@ -11,6 +11,11 @@
  * outputs the VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as
  * inputs, so only what no saved value provides (e.g. max-pool indices) is recomputed.
  *
+ * Blocks with buffers (batch_norm): every forward above is a training forward, which normalises
+ * with each frame's batch statistics and also outputs them (b{k}.stat.*, blockStatKeys) for the
+ * running statistics; backward graphs only recompute and output none. Evaluation uses a third
+ * graph that takes the buffers as inputs (buildEvalForwardGraph).
+ *
  * For BP on a stage that holds every block, buildFusedBpGraph chains all blocks' forwards, the
  * head's gradient and all VJPs in one graph. Graphs are built for a GraphTarget: portable ONNX, or
  * with onnxruntime's NCHWc CPU kernels where conv2d can use them (conv2d.ts).
