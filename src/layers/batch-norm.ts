@@ -7,7 +7,7 @@
  *   training forward: y = (x - mean_f) / sqrt(var_f + eps) * weight + bias (biased var_f);
  *                     returns mean_f and var_f per frame for the running statistics
  *   evaluation forward (buffers given): ONNX BatchNormalization with the running statistics
- *   VJP: dbias = sum dy, dweight = sum dy * xhat, dx per frame (norm-grads.ts)
+ *   VJP: dbias = sum dy, dweight = sum dy * xhat, dx per frame (norm-grads.ts's formula)
  *   updateBuffers, per frame in frame order (PyTorch): running = (1 - m) running + m stat, with
  *   the unbiased variance var_f * n / (n - 1), n = B*H*W; num_batches_tracked += 1.
  */
@@ -15,7 +15,7 @@ import { float } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { clipsPerFrame, defineLayer, imageShape, LayerShapeError, param, type ForwardResult, type PlacedLayer } from "./layer-def.js";
 import type { GraphBuilder } from "../graph/graph-builder.js";
-import { normalise, normaliseVjp, perChannel, sumPerChannel } from "./norm-grads.js";
+import { normalise, perChannel, sumPerChannel } from "./norm-grads.js";
 
 type BatchNormSpec = Extract<LayerSpec, { type: "batch_norm" }>;
 
@@ -79,7 +79,8 @@ export const batchNorm = defineLayer<BatchNormSpec>({
       return { y: g.op("BatchNormalization", inputs, { epsilon: float(layer.spec.eps) }), saved: {} };
     }
     const n = normalise(g, framesView(g, layer, x), FRAME_AXES, layer.spec.eps, 5);
-    const y5 = g.op("Add", [g.op("Mul", [n.xhat, perChannel(g, weight, c, 2)]), perChannel(g, bias, c, 2)]);
+    // (x - mean) * (invstd * weight) + bias: one pass over the tensor fewer than xhat * weight.
+    const y5 = g.op("Add", [g.op("Mul", [n.centred, g.op("Mul", [n.invstd, perChannel(g, weight, c, 2)])]), perChannel(g, bias, c, 2)]);
     const perFrame = g.constInt64("frames_c", [-1, c]);
     return {
       y: rowsView(g, layer, y5),
@@ -90,11 +91,21 @@ export const batchNorm = defineLayer<BatchNormSpec>({
   vjp(g, layer, v, needDx) {
     const { xhat, invstd } = v.saved;
     if (xhat === undefined || invstd === undefined) throw new Error(`BUG: layer ${layer.index} (batch_norm) VJP needs the training forward's xhat`);
-    const c = layer.inShape[0];
+    const [c, h, w] = layer.inShape;
     const dy5 = framesView(g, layer, v.dy);
-    const dParams = { weight: sumPerChannel(g, g.op("Mul", [dy5, xhat]), 5, 2), bias: sumPerChannel(g, v.dy, 4, 1) };
+    // Per-row sums over the pixels (the one full pass of each reduction) give both the parameter
+    // gradients (summed over rows) and the per-frame means of the input gradient (averaged over
+    // the frame's clips): dx = invstd * weight * (dy - mean_f(dy) - xhat * mean_f(dy * xhat)),
+    // norm-grads.ts's formula with the per-channel weight taken out of the means.
+    const rowSums = (value: string) => g.op("ReduceSum", [value, g.constInt64("hw_axes", [3, 4])], { keepdims: 1 });
+    const dyRows = rowSums(dy5);
+    const dyXhatRows = rowSums(g.op("Mul", [dy5, xhat]));
+    const total = (rows: string) => sumPerChannel(g, rows, 5, 2);
+    const dParams = { weight: total(dyXhatRows), bias: total(dyRows) };
     if (!needDx) return { dx: null, dParams };
-    const dxhat = g.op("Mul", [dy5, perChannel(g, param(v.params, "weight", layer), c, 2)]);
-    return { dx: rowsView(g, layer, normaliseVjp(g, dxhat, { xhat, invstd }, FRAME_AXES, 5)), dParams };
+    const frameMean = (rows: string) => g.op("Mul", [g.op("ReduceMean", [rows], { axes: [1], keepdims: 1 }), g.constFloat("inv_hw", [1 / (h * w)], [])]);
+    const centred = g.op("Sub", [g.op("Sub", [dy5, frameMean(dyRows)]), g.op("Mul", [xhat, frameMean(dyXhatRows)])]);
+    const scale = g.op("Mul", [invstd, perChannel(g, param(v.params, "weight", layer), c, 2)]);
+    return { dx: rowsView(g, layer, g.op("Mul", [centred, scale])), dParams };
   },
 });

@@ -10,6 +10,8 @@ import type { GraphBuilder } from "../graph/graph-builder.js";
 
 export interface Normalised {
   mean: string;
+  /** x - mean. */
+  centred: string;
   /** Biased variance, as the normalisation uses it. */
   variance: string;
   invstd: string;
@@ -35,7 +37,7 @@ export function normalise(g: GraphBuilder, x: string, axes: number[], eps: numbe
   const centred = g.op("Sub", [x, mean]);
   const variance = meanOver(g, g.op("Mul", [centred, centred]), axes, rank);
   const invstd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, g.constFloat("eps", [eps], [])])])]);
-  return { mean, variance, invstd, xhat: g.op("Mul", [centred, invstd]) };
+  return { mean, centred, variance, invstd, xhat: g.op("Mul", [centred, invstd]) };
 }
 
 /** dx of xhat = normalise(x) given dxhat, in the same view (axes as for normalise). */
