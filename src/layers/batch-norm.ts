@@ -11,10 +11,9 @@
  *   updateBuffers, per frame in frame order (PyTorch): running = (1 - m) running + m stat, with
  *   the unbiased variance var_f * n / (n - 1), n = B*H*W; num_batches_tracked += 1.
  */
-import { float } from "../graph/graph-builder.js";
+import { float, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { clipsPerFrame, defineLayer, imageShape, LayerShapeError, param, type ForwardResult, type PlacedLayer } from "./layer-def.js";
-import type { GraphBuilder } from "../graph/graph-builder.js";
 import { normalise, perChannel, sumPerChannel } from "./norm-grads.js";
 
 type BatchNormSpec = Extract<LayerSpec, { type: "batch_norm" }>;
