@@ -43,7 +43,7 @@ import torch
 import yaml
 
 # safetensors dtype -> NumPy dtype (little-endian). BF16 has no NumPy dtype and is converted by hand.
-NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
+NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8"}  # I64: num_batches_tracked
 
 
 class PeerError(Exception):
@@ -55,6 +55,53 @@ class GlobalAvgPool(torch.nn.Module):
 
     def forward(self, x):
         return x.mean(dim=(2, 3))
+
+
+class FrameBatchNorm2d(torch.nn.BatchNorm2d):
+    """The model file's batch_norm: BatchNorm2d (same state_dict, so checkpoints load into a plain
+    BatchNorm2d) whose training statistics are taken per frame, over the B clips of that frame.
+    Rows come clip-major (row b*T + t, load_batches); `frames` = T is set by set_frames. Running
+    statistics get one update per frame, in frame order, with the unbiased variance, as a
+    BatchNorm2d fed frame by frame would."""
+
+    frames = 1
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        t = self.frames
+        n, c, h, w = x.shape
+        # [B*T, C, H, W] clip-major -> [B, T*C, H, W]: channel t*C + c is channel c of frame t.
+        xf = x.reshape(n // t, t * c, h, w)
+        y = torch.nn.functional.batch_norm(xf, None, None, self.weight.repeat(t), self.bias.repeat(t), training=True, eps=self.eps)
+        with torch.no_grad():
+            mean = xf.mean(dim=(0, 2, 3)).reshape(t, c)
+            var = xf.var(dim=(0, 2, 3), unbiased=True).reshape(t, c)
+            for i in range(t):
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean[i])
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var[i])
+            self.num_batches_tracked.add_(t)
+        return y.reshape(n, c, h, w)
+
+
+class Residual(torch.nn.Module):
+    """The model file's residual unit: layers(x) + shortcut(x), shortcut None (identity) or a 1x1
+    Conv2d; state_dict names {i}.layers.{j}.* and {i}.shortcut.*."""
+
+    def __init__(self, layers, shortcut):
+        super().__init__()
+        self.layers = torch.nn.Sequential(*layers)
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return self.layers(x) + (x if self.shortcut is None else self.shortcut(x))
+
+
+def set_frames(model, frames):
+    """Tells every FrameBatchNorm2d how many frames each clip's rows hold."""
+    for m in model.modules():
+        if isinstance(m, FrameBatchNorm2d):
+            m.frames = frames
 
 
 def read_safetensors(path):
@@ -129,30 +176,7 @@ def build_model(path):
         raise PeerError(f"{path}: expected keys input.{{channels,height,width}}, classes, layers ({e!r} missing)")
     modules = []
     for index, layer in enumerate(layers_spec):
-        kind = layer.get("type")
-        if kind == "conv2d":
-            if x.dim() != 4:
-                raise PeerError(f"{path}: layer {index} (conv2d) needs a [C, H, W] input, found {list(x.shape[1:])}")
-            module = torch.nn.Conv2d(x.shape[1], layer["out_channels"], layer["kernel"], stride=layer.get("stride", 1),
-                                     padding=layer.get("padding", 0), bias=layer.get("bias", True))
-        elif kind == "relu":
-            module = torch.nn.ReLU()
-        elif kind in ("maxpool2d", "avgpool2d"):
-            pool = torch.nn.MaxPool2d if kind == "maxpool2d" else torch.nn.AvgPool2d  # AvgPool2d: count_include_pad=True
-            module = pool(layer["kernel"], stride=layer.get("stride", layer["kernel"]), padding=layer.get("padding", 0))
-        elif kind == "global_avg_pool":
-            module = GlobalAvgPool()
-        elif kind == "flatten":
-            module = torch.nn.Flatten()
-        elif kind == "linear":
-            if x.dim() != 2:
-                raise PeerError(f"{path}: layer {index} (linear) needs a flat input, found {list(x.shape[1:])}")
-            module = torch.nn.Linear(x.shape[1], layer["out_features"], bias=layer.get("bias", True))
-        else:
-            raise PeerError(f"{path}: layer {index}: unknown type {kind!r}, expected one of conv2d, relu, maxpool2d, "
-                            "avgpool2d, global_avg_pool, flatten, linear")
-        with torch.no_grad():
-            x = module(x)
+        module, x = build_layer(path, f"layer {index}", layer, x)
         modules.append(module)
     if list(x.shape[1:]) != [classes]:
         raise PeerError(f"{path}: the last layer gives {list(x.shape[1:])}, expected [{classes}] (classes)")
@@ -163,6 +187,60 @@ def sync(device):
     """Waits for the GPU's queued work, so that a step's time includes it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def layer_stride(layer):
+    kind = layer.get("type")
+    if kind == "conv2d":
+        return layer.get("stride", 1)
+    if kind in ("maxpool2d", "avgpool2d"):
+        return layer.get("stride", layer["kernel"])
+    return 1
+
+
+def build_layer(path, where, layer, x):
+    """(the module of one model-file layer, its output for the example input x)."""
+    kind = layer.get("type")
+    if kind == "conv2d":
+        if x.dim() != 4:
+            raise PeerError(f"{path}: {where} (conv2d) needs a [C, H, W] input, found {list(x.shape[1:])}")
+        module = torch.nn.Conv2d(x.shape[1], layer["out_channels"], layer["kernel"], stride=layer.get("stride", 1),
+                                 padding=layer.get("padding", 0), bias=layer.get("bias", True))
+    elif kind == "relu":
+        module = torch.nn.ReLU()
+    elif kind in ("maxpool2d", "avgpool2d"):
+        pool = torch.nn.MaxPool2d if kind == "maxpool2d" else torch.nn.AvgPool2d  # AvgPool2d: count_include_pad=True
+        module = pool(layer["kernel"], stride=layer.get("stride", layer["kernel"]), padding=layer.get("padding", 0))
+    elif kind == "global_avg_pool":
+        module = GlobalAvgPool()
+    elif kind == "flatten":
+        module = torch.nn.Flatten()
+    elif kind == "linear":
+        if x.dim() != 2:
+            raise PeerError(f"{path}: {where} (linear) needs a flat input, found {list(x.shape[1:])}")
+        module = torch.nn.Linear(x.shape[1], layer["out_features"], bias=layer.get("bias", True))
+    elif kind == "batch_norm":
+        module = FrameBatchNorm2d(x.shape[1], eps=layer.get("eps", 1e-5), momentum=layer.get("momentum", 0.1))
+    elif kind == "group_norm":
+        module = torch.nn.GroupNorm(layer["groups"], x.shape[1], eps=layer.get("eps", 1e-5))
+    elif kind == "residual":
+        inner, h = [], x
+        for j, sub in enumerate(layer["layers"]):
+            m, h = build_layer(path, f"{where} inner layer {j}", sub, h)
+            inner.append(m)
+        shortcut = None
+        if layer.get("shortcut", "identity") == "conv":
+            stride = math.prod(layer_stride(sub) for sub in layer["layers"])
+            shortcut = torch.nn.Conv2d(x.shape[1], h.shape[1], 1, stride=stride)
+        module = Residual(inner, shortcut)
+    else:
+        raise PeerError(f"{path}: {where}: unknown type {kind!r}, expected one of conv2d, relu, maxpool2d, "
+                        "avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual")
+    with torch.no_grad():
+        module.eval()  # the example input is one row: no batch statistics
+        x = module(x)
+        module.train()
+    return module, x
 
 
 def load_init(model, path):
@@ -220,6 +298,7 @@ class PeerServer:
         self.init, self.lr = args.init, args.lr
         batches, self.batch_size, self.frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
         self.batches = [(x.to(self.device), y.to(self.device)) for x, y in batches]
+        set_frames(self.model, self.frames // self.batch_size)
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.reset()
 
@@ -308,6 +387,7 @@ def main(argv=None):
     model, model_input = build_model(args.model)
     load_init(model, args.init)
     batches, batch_size, frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+    set_frames(model, frames // batch_size)
 
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
     loss_fn = torch.nn.CrossEntropyLoss()  # mean over the B*T frames

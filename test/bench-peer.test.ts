@@ -74,6 +74,16 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.ratio_ours_over_torch).to.equal(r.rows[0].ratio_ours_over_torch);
   });
 
+  // The small zoo models: batch_norm (per-frame statistics, running statistics compared too),
+  // group_norm-free residual units with identity and 1x1 conv shortcuts. 4 clips x 3 frames.
+  for (const zoo of ["models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"]) {
+    it(`${zoo}: parameters and buffers agree with PyTorch's within the tolerance after 2 steps`, async () => {
+      const r = await peerBench({ modelPath: zoo, batch: 4, frames: 3, threads: [1], rounds: 1, warmupRounds: 0, skipPeak: true });
+      expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+      expect(r.checks[0].worst_weight_rel_diff).to.be.at.most(PEER_TOLERANCE);
+    });
+  }
+
   it("PyTorch given a different model: refuses to time, naming what differs", async () => {
     let error: unknown = null;
     try {

@@ -17,7 +17,7 @@ function tinyModel(): Model {
     param("3.weight", [3, 2], 3, 1, 2),
     param("3.bias", [3], 3, 1, 2),
   ];
-  return { name: "tiny", input: { channels: 1, height: 4, width: 4 }, classes: 3, layers: [], blocks: [], params, source: "tiny.yaml" };
+  return { name: "tiny", input: { channels: 1, height: 4, width: 4 }, classes: 3, layers: [], blocks: [], params, buffers: [], source: "tiny.yaml" };
 }
 
 function tinyWeights(model: Model): Weights {

@@ -4,7 +4,7 @@ import type { Model, ParamInfo } from "../src/model/model.js";
 
 /** conv2d(8->64, k3) ... linear(64->100): parameters big enough for distribution checks. */
 function model(params: ParamInfo[]): Model {
-  return { name: "init-test", input: { channels: 8, height: 8, width: 8 }, classes: 100, layers: [], blocks: [], params, source: "inline" };
+  return { name: "init-test", input: { channels: 8, height: 8, width: 8 }, classes: 100, layers: [], blocks: [], params, buffers: [], source: "inline" };
 }
 const PARAMS: ParamInfo[] = [
   { name: "0.weight", shape: [64, 8, 3, 3], layerIndex: 0, blockIndex: 0, fanIn: 72 },

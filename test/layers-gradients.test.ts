@@ -14,6 +14,7 @@ import { expect } from "chai";
 import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
 import { layerDef } from "../src/layers/registry.js";
 import type { Model, ResolvedLayer } from "../src/model/model.js";
 import { LayerSpec } from "../src/model/model-spec.js";
@@ -31,6 +32,9 @@ interface LayerCase {
   inShape: (rng: () => number) => number[];
   /** Build for onnxruntime's NCHWc kernels (channel counts chosen so conv2d uses them where the CPU has them). */
   nchwc?: boolean;
+  /** Rows of the batch (default BATCH) and, for batch_norm's per-frame statistics, rows per frame (default all). */
+  batch?: number;
+  clips?: number;
 }
 
 const image = (c: number, lo: number, hi: number) => (rng: () => number) => [c, randomInt(rng, lo, hi), randomInt(rng, lo, hi)];
@@ -63,6 +67,36 @@ const CASES: LayerCase[] = [
   { name: "conv2d NCHWc k3 s1 p1 bias, NCHW input (C < block)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1 }, inShape: image(3, 4, 7), nchwc: true },
   { name: "conv2d NCHWc k3 s2 p1 no bias, blocked input", spec: { type: "conv2d", out_channels: 16, kernel: 3, stride: 2, padding: 1, bias: false }, inShape: fixed([16, 5, 4]), nchwc: true },
   { name: "conv2d NCHWc k1 bias, 32 channels out", spec: { type: "conv2d", out_channels: 32, kernel: 1 }, inShape: fixed([16, 3, 4]), nchwc: true },
+  // Normalisation and residual units (appended likewise). batch_norm: 2 frames of 3 clips, each frame its own statistics.
+  { name: "batch_norm, 2 frames of 3 clips, odd size", spec: { type: "batch_norm" }, inShape: fixed([3, 5, 3]), batch: 6, clips: 3 },
+  { name: "batch_norm momentum 0.3 eps 1e-3, 3 frames of 2 clips", spec: { type: "batch_norm", momentum: 0.3, eps: 1e-3 }, inShape: image(2, 2, 6), batch: 6, clips: 2 },
+  { name: "batch_norm, one frame of 1 clip, 2x3 pixels", spec: { type: "batch_norm" }, inShape: fixed([4, 2, 3]), batch: 1, clips: 1 },
+  { name: "group_norm 2 groups", spec: { type: "group_norm", groups: 2 }, inShape: image(6, 2, 5) },
+  { name: "group_norm 1 group eps 1e-2 (layer norm)", spec: { type: "group_norm", groups: 1, eps: 1e-2 }, inShape: fixed([3, 4, 3]) },
+  { name: "group_norm per channel (instance norm), on features", spec: { type: "group_norm", groups: 5 }, inShape: fixed([5]) },
+  {
+    // No bias before a normalisation: its gradient is exactly 0 and FD's noise would be all of it.
+    name: "residual identity: conv-BN-relu-conv-GN",
+    spec: { type: "residual", layers: [{ type: "conv2d", out_channels: 3, kernel: 3, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }, { type: "conv2d", out_channels: 3, kernel: 3, padding: 1, bias: false }, { type: "group_norm", groups: 3 }] },
+    inShape: fixed([3, 5, 4]),
+    batch: 4,
+    clips: 2,
+  },
+  {
+    name: "residual conv shortcut, stride 2, odd size",
+    spec: { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }, { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }] },
+    inShape: fixed([2, 7, 5]),
+  },
+  { name: "residual conv shortcut after a pool, channels change", spec: { type: "residual", shortcut: "conv", layers: [{ type: "maxpool2d", kernel: 2 }, { type: "conv2d", out_channels: 3, kernel: 1 }] }, inShape: fixed([2, 4, 6]) },
+  {
+    // Few parameters (3 input channels, a 1x1 second conv): finite differences cost a reference forward each.
+    name: "residual NCHWc: conv-BN-relu-conv inside, conv shortcut",
+    spec: { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }, { type: "conv2d", out_channels: 16, kernel: 1, stride: 2 }] },
+    inShape: fixed([3, 5, 4]),
+    nchwc: true,
+    batch: 4,
+    clips: 2,
+  },
 ];
 
 const BATCH = 2;
@@ -73,12 +107,15 @@ function oneLayerModel(spec: LayerSpec, inShape: number[]): Model {
   const def = layerDef(spec);
   const outShape = def.outShape(spec, inShape);
   const params = def.params(spec, inShape).map((p) => ({ name: `0.${p.suffix}`, shape: p.shape, layerIndex: 0, blockIndex: 0, fanIn: p.fanIn }));
-  const layer: ResolvedLayer = { index: 0, spec, inShape, outShape, params };
-  const block = { index: 0, layers: [layer], inShape, outShape, params };
-  return { name: "case", input: { channels: 0, height: 0, width: 0 }, classes: 0, layers: [layer], blocks: [block], params, source: "test" };
+  const buffers = (def.buffers?.(spec, inShape) ?? []).map((b) => ({ name: `0.${b.suffix}`, shape: b.shape, layerIndex: 0, blockIndex: 0, init: b.init, dtype: b.dtype }));
+  const layer: ResolvedLayer = { index: 0, spec, inShape, outShape, params, buffers };
+  const block = { index: 0, layers: [layer], inShape, outShape, params, buffers };
+  return { name: "case", input: { channels: 0, height: 0, width: 0 }, classes: 0, layers: [layer], blocks: [block], params, buffers, source: "test" };
 }
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
+/** "layers.0.weight" of "0.layers.0.weight": the name within the layer. */
+const suffixOf = (name: string) => name.slice(name.indexOf(".") + 1);
 
 function graphUsesNchwc(bytes: Uint8Array): boolean {
   return (onnx.ModelProto.decode(bytes).graph?.node ?? []).some((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv");
@@ -127,15 +164,17 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
   const inShape = c.inShape(rng);
   const model = oneLayerModel(spec, inShape);
   const block = model.blocks[0];
-  const x: RefTensor = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
+  const batch = c.batch ?? BATCH;
+  const clips = c.clips ?? batch;
+  const x: RefTensor = { data: randomArray(rng, batch * inShape.reduce((a, b) => a * b, 1)), dims: [batch, ...inShape] };
   const params: RefParams = {};
-  for (const p of block.params) params[p.name.split(".")[1]] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
+  for (const p of block.params) params[suffixOf(p.name)] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
 
-  const y = refForward(spec, x, params);
-  expect(y.dims, "reference output dims").to.deep.equal([BATCH, ...block.outShape]);
+  const y = refForward(spec, x, params, clips);
+  expect(y.dims, "reference output dims").to.deep.equal([batch, ...block.outShape]);
   const dy: RefTensor = { data: randomArray(rng, y.data.length), dims: y.dims };
-  const ref = refBackward(spec, x, params, dy);
-  const loss = () => dot(dy.data, refForward(spec, x, params).data);
+  const ref = refBackward(spec, x, params, dy, clips);
+  const loss = () => dot(dy.data, refForward(spec, x, params, clips).data);
 
   // Reference backward against finite differences.
   expect(relativeError(ref.dx.data, centralDifferences(loss, x.data)), "reference dx vs FD").to.be.below(1e-7);
@@ -147,9 +186,11 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
   const graphs = buildBlockGraphs(model, block, { inputGrad: true, target });
   if (c.nchwc) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
   const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
-  for (const p of block.params) feeds[p.name] = { data: f32(params[p.name.split(".")[1]]), dims: p.shape };
+  for (const p of block.params) feeds[p.name] = { data: f32(params[suffixOf(p.name)]), dims: p.shape };
   const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, opts);
   const backward = await GraphSession.create(graphs.backward, `${c.name} backward`, opts);
+  // Layers with per-frame statistics declare the rows-per-frame input in the training graphs.
+  if (forward.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(clips), dims: [1] };
   try {
     const out = (await forward.run(feeds))["b0.y"];
     expect(out.dims, "ONNX output dims").to.deep.equal(y.dims);
@@ -160,7 +201,7 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
     for (const p of block.params) {
       const g = grads[gradName(p.name)];
       expect(g.dims, `${gradName(p.name)} dims`).to.deep.equal(p.shape);
-      expect(relativeError(g.data, ref.dParams[p.name.split(".")[1]]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
+      expect(relativeError(g.data, ref.dParams[suffixOf(p.name)]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
     }
   } finally {
     await forward.release();

@@ -60,6 +60,35 @@ const NCHWC_SPEC = {
   ],
 };
 
+// batch_norm (per-frame statistics: the 3 rows are one frame), group_norm, residual units with an
+// identity and a strided 1x1-conv shortcut. Convs before a normalisation have no bias (its gradient
+// is exactly 0, which a relative error cannot check).
+const NORM_SPEC = {
+  name: "norm-gradient-check",
+  input: { channels: 2, height: 9, width: 10 },
+  classes: 4,
+  layers: [
+    { type: "conv2d", out_channels: 8, kernel: 3, padding: 1, bias: false },
+    { type: "batch_norm" },
+    { type: "relu" },
+    {
+      type: "residual",
+      layers: [
+        { type: "conv2d", out_channels: 8, kernel: 3, padding: 1, bias: false },
+        { type: "group_norm", groups: 2 },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 8, kernel: 3, padding: 1, bias: false },
+        { type: "batch_norm" },
+      ],
+    },
+    { type: "relu" },
+    { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 16, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }] },
+    { type: "relu" },
+    { type: "global_avg_pool" },
+    { type: "linear", out_features: 4 },
+  ],
+};
+
 const BATCH = 3;
 
 // Block 1's strided conv hands its input gradient to block 0 (conv + ReLU) as phases: a sub-pixel
@@ -100,6 +129,11 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
       await checkModelGradient(spec, 3, target);
     });
   }
+
+  it("batch_norm, group_norm and residual units, 4 blocks, portable and CPU graphs", async () => {
+    await checkModelGradient(NORM_SPEC, 4, PORTABLE_TARGET);
+    await checkModelGradient(NORM_SPEC, 4, await graphTargetFor({ provider: "cpu" }));
+  });
 
   it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
     const target = await graphTargetFor({ provider: "cpu" });
@@ -146,7 +180,12 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
       return { forward: await GraphSession.create(g.forward, `block ${b.index} forward`, opts), backward: await GraphSession.create(g.backward, `block ${b.index} backward`, opts) };
     }),
   );
-  const paramFeeds = (k: number) => Object.fromEntries(model.blocks[k].params.map((p) => [p.name, { data: Float32Array.from(weights.get(p.name) as Float64Array), dims: p.shape }]));
+  // batch_norm's graphs also take the rows per frame: all BATCH rows are one frame here.
+  const clips = { clips_per_frame: { data: Float32Array.of(BATCH), dims: [1] } };
+  const paramFeeds = (k: number) => ({
+    ...Object.fromEntries(model.blocks[k].params.map((p) => [p.name, { data: Float32Array.from(weights.get(p.name) as Float64Array), dims: p.shape }])),
+    ...(model.blocks[k].buffers.length > 0 ? clips : {}),
+  });
   const inputs: Tensor[] = [{ data: Float32Array.from(x.data), dims: x.dims }];
   for (const b of model.blocks) {
     const n = blockValueNames(b.index);
@@ -175,7 +214,7 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
   try {
     const onehot = new Float32Array(BATCH * spec.classes);
     labels.forEach((label, row) => (onehot[row * spec.classes + label] = 1));
-    const feeds = { ...Object.fromEntries(model.blocks.flatMap((b) => Object.entries(paramFeeds(b.index)))), x: inputs[0], onehot: { data: onehot, dims: [BATCH, spec.classes] }, dlogits_scale: { data: Float32Array.of(1 / BATCH), dims: [1] } };
+    const feeds = { ...Object.fromEntries(model.blocks.flatMap((b) => Object.entries(paramFeeds(b.index)))), ...(model.buffers.length > 0 ? clips : {}), x: inputs[0], onehot: { data: onehot, dims: [BATCH, spec.classes] }, dlogits_scale: { data: Float32Array.of(1 / BATCH), dims: [1] } };
     const out = await fused.run(feeds);
     expect(relativeError(out.logits.data, inputs[model.blocks.length].data), "fused logits").to.be.below(1e-6);
     for (const p of model.params) {

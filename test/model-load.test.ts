@@ -68,7 +68,7 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
     {
       name: "unknown layer type",
       spec: model([{ type: "relu" }, { type: "dropout" }]),
-      message: 'x.yaml: layer 1: unknown layer type "dropout"; valid types: conv2d, relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear',
+      message: 'x.yaml: layer 1: unknown layer type "dropout"; valid types: conv2d, relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
     },
     {
       name: "kernel larger than its input",

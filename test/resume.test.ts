@@ -2,7 +2,8 @@
  * Resumable runs: a run killed (SIGKILL) or interrupted (SIGINT) after a resume checkpoint, then
  * started again with the same config, ends with weights bit-identical to an uninterrupted run and
  * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
- * must survive the checkpoint for that to hold.
+ * must survive the checkpoint for that to hold; a batch_norm layer because its running statistics
+ * (buffers, in final.safetensors) must too.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -30,6 +31,8 @@ function writeExperiment(dir: string): string {
           { type: "conv2d", out_channels: 8, kernel: 3, padding: 1 },
           { type: "relu" },
           { type: "conv2d", out_channels: 8, kernel: 3, stride: 2, padding: 1 },
+          // Running statistics (buffers) must survive the resume checkpoint too.
+          { type: "batch_norm" },
           { type: "relu" },
           { type: "global_avg_pool" },
           { type: "linear", out_features: 4 },

@@ -120,8 +120,9 @@ async function createSetups(model: Model, costs: number[], maxWorkers: number, c
     setups.push({ executor, kind: "parallel", workers: w, threads: 1, bpOnly: false });
   }
   // Data parallelism is the other way to use the cores (one replica per core, clips shared out):
-  // BP's fastest configuration has to include it.
-  if (maxWorkers > 1 && clips >= maxWorkers) {
+  // BP's fastest configuration has to include it. Not for models with batch_norm, which replicas
+  // refuse (replica-executor.ts).
+  if (maxWorkers > 1 && clips >= maxWorkers && model.buffers.length === 0) {
     const executor = await ReplicaExecutor.create(model, graphs, maxWorkers, cpu(1));
     setups.push({ executor, kind: "replicas", workers: maxWorkers, threads: 1, bpOnly: false });
   }

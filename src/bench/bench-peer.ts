@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RunError } from "../errors.js";
 import { encodeNpy } from "../data/npy.js";
+import { applyBlockStats } from "../model/buffers.js";
 import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile } from "../model/load-model.js";
@@ -156,16 +157,19 @@ async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, 
   // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
   const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: provider === "cpu" ? "auto" : "all" });
   sgd.step(weights, res.grads, lr);
+  applyBlockStats(fx.model, weights, res.stats);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }
 
 /**
  * Our BP on `threads` cores: one thread, or as many data-parallel replicas (one thread each).
- * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md).
+ * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md); but
+ * replicas refuse batch_norm (replica-executor.ts), so a model with it gets them instead.
  */
 async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number, provider: Provider): Promise<Executor> {
-  const opts = { provider, threads: 1 };
-  return threads === 1 ? SequentialExecutor.create(model, graphs, opts) : ReplicaExecutor.create(model, graphs, threads, opts);
+  // Models with buffers (batch norm) refuse data-parallel replicas: their threads go to onnxruntime's intra-op pool.
+  if (threads === 1 || model.buffers.length > 0) return SequentialExecutor.create(model, graphs, { provider, threads });
+  return ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 });
 }
 
 /** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
@@ -188,14 +192,15 @@ async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, thre
   const file = join(fx.dir, `torch-${threads}.safetensors`);
   await peer.command({ cmd: "weights", path: file });
   const theirs = readCheckpoint(file, fx.model);
-  for (const p of fx.model.params) {
+  // Parameters and buffers (batch_norm's running statistics: PyTorch's BatchNorm2d, fed per frame).
+  for (const p of [...fx.model.params, ...fx.model.buffers]) {
     const init = fx.init.get(p.name)!;
     const a = ours.get(p.name)!;
     const b = theirs.get(p.name)!;
     const dw = maxRelDiff(a, b);
     if (!(dw <= PEER_TOLERANCE)) {
       throw new RunError(
-        `refusing to time: parameter ${p.name} ${where} after ${steps} SGD steps differs from PyTorch's by ${dw.toExponential(2)} ` +
+        `refusing to time: ${fx.model.buffers.includes(p as never) ? "buffer" : "parameter"} ${p.name} ${where} after ${steps} SGD steps differs from PyTorch's by ${dw.toExponential(2)} ` +
           `(max-norm relative, tolerance ${PEER_TOLERANCE}); the two sides do not train the same model`,
       );
     }

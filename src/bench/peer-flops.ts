@@ -2,7 +2,7 @@
  * FLOP counts of a BP training step from the model's shapes, and the machine's float32 peak as
  * one large MatMul through onnxruntime achieves it (issue 6, "distance to the limit").
  *
- * Counted: the multiply-adds (MACs) of conv2d and linear layers, 2 FLOPs per MAC, per frame:
+ * Counted: the multiply-adds (MACs) of conv2d and linear layers (also inside residual units), 2 FLOPs per MAC, per frame:
  *   conv2d  forward  MACs = M * Ho * Wo * C * K * K
  *   linear  forward  MACs = in * out
  *   weight gradient  MACs = forward MACs (every parameterised layer)
@@ -16,6 +16,7 @@
 import { quantile } from "./stats.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import type { Model } from "../model/model.js";
+import { forwardMacs } from "../model/summary.js";
 import { GraphSession } from "../runtime/session.js";
 
 export interface LayerMacs {
@@ -39,6 +40,8 @@ export function layerMacs(model: Model): LayerMacs[] {
       forward = m * ho * wo * c * spec.kernel * spec.kernel;
     } else if (spec.type === "linear") {
       forward = layer.inShape[0] * layer.outShape[0];
+    } else if (spec.type === "residual") {
+      forward = forwardMacs(spec, layer.inShape, layer.outShape); // its inner convs and 1x1 shortcut
     } else {
       continue;
     }

@@ -10,6 +10,7 @@ import { dataCommand } from "./commands/data.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { exportCommand } from "./commands/export.js";
 import { gpuCommand } from "./commands/gpu.js";
+import { modelCommand } from "./commands/model.js";
 import { plotCommand } from "./commands/plot.js";
 import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
@@ -28,6 +29,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .command(sweepCommand(io))
     .command(validateCommand(io))
     .command(exportCommand(io))
+    .command(modelCommand(io))
     .command(dataCommand(io))
     .command(benchCommand())
     .command(resultsCommand(io))

@@ -11,13 +11,18 @@
  * outputs the VJPs read (b{k}.s{layer}; the block output is b{k}.y), and the backward takes them as
  * inputs, so only what no saved value provides (e.g. max-pool indices) is recomputed.
  *
+ * Blocks with buffers (batch_norm): every forward above is a training forward, which normalises
+ * with each frame's batch statistics and also outputs them (b{k}.stat.*, blockStatKeys) for the
+ * running statistics; backward graphs only recompute and output none. Evaluation uses a third
+ * graph that takes the buffers as inputs (buildEvalForwardGraph).
+ *
  * For BP on a stage that holds every block, buildFusedBpGraph chains all blocks' forwards, the
  * head's gradient and all VJPs in one graph. Graphs are built for a GraphTarget: portable ONNX, or
  * with onnxruntime's NCHWc CPU kernels where conv2d can use them (conv2d.ts).
  */
 import { GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
-import type { Block, Model, ParamInfo } from "../model/model.js";
-import type { ForwardResult, ParamSuffix, PlacedLayer, VjpInputs } from "./layer-def.js";
+import type { Block, BufferInfo, Model, ParamInfo } from "../model/model.js";
+import type { ForwardResult, LayerDef, ParamSuffix, PlacedLayer } from "./layer-def.js";
 import { layerDef } from "./registry.js";
 
 /** Graph value names of block k's input, output and their gradients. */
@@ -43,10 +48,34 @@ export function buildBlockGraphs(model: Model, block: Block, opts: BlockGraphOpt
   return { forward: buildForward(model, block, target).toBytes(), backward: buildBackward(model, block, opts.inputGrad ?? true, target).toBytes() };
 }
 
-function paramsOfLayer(params: readonly ParamInfo[], layerIndex: number): VjpInputs["params"] {
-  const out: VjpInputs["params"] = {};
-  for (const p of params) if (p.layerIndex === layerIndex) out[p.name.slice(p.name.indexOf(".") + 1) as ParamSuffix] = p.name;
+function paramsOfLayer(params: readonly (ParamInfo | BufferInfo)[], layerIndex: number): Record<ParamSuffix, string> {
+  const out: Record<ParamSuffix, string> = {};
+  for (const p of params) if (p.layerIndex === layerIndex) out[p.name.slice(p.name.indexOf(".") + 1)] = p.name;
   return out;
+}
+
+/**
+ * The per-frame statistics block k's training forwards output (layers with buffers): graph output
+ * "b{k}.stat.{key}" for each key "{layer index}.{stat}" (e.g. "1.mean", "4.layers.1.var"), flat:
+ * the frames' rows one after the other. Evaluation graphs take the buffers as inputs instead
+ * (buildEvalForwardGraph).
+ */
+export function blockStatKeys(block: Block): string[] {
+  return block.layers.flatMap((l) => ((layerDef(l.spec) as LayerDef).statKeys?.(l.spec) ?? []).map((key) => `${l.index}.${key}`));
+}
+
+export function statValueName(k: number, key: string): string {
+  return `b${k}.stat.${key}`;
+}
+
+/** Outputs each layer's per-frame statistics of a training forward (blockStatKeys). */
+function outputStats(g: GraphBuilder, block: Block, steps: readonly Recomputed[]): void {
+  for (const { layer, result } of steps) {
+    for (const [key, value] of Object.entries(result.stats ?? {})) {
+      // Flat, so that the declared rank holds whatever a stat's row shape (frames * row length).
+      g.output(g.op("Reshape", [value, g.constInt64("flat", [-1])]), [], statValueName(block.index, `${layer.index}.${key}`));
+    }
+  }
 }
 
 interface Recomputed {
@@ -65,10 +94,12 @@ export function savedValueName(block: Block, layerIndex: number): string {
  * Adds the block's inputs and layers; returns each layer's input and forward result. Layers in
  * `fed` take their output from a graph input (a saved value) instead of their forward op, which
  * is then dropped from the graph unless something else (e.g. max-pool indices) needs it.
+ * `evaluation`: the buffers are graph inputs too and the layers normalise with them.
  */
-function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set(), input?: string): Recomputed[] {
+function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set(), input?: string, evaluation = false): Recomputed[] {
   let x = input ?? g.input(blockValueNames(block.index).x, block.inShape);
   for (const p of block.params) g.inputFixed(p.name, p.shape);
+  if (evaluation) for (const b of block.buffers) g.inputFixed(b.name, b.shape);
   const fedInputs = new Map([...fed].map((i) => [i, g.input(savedValueName(block, i), block.layers.find((l) => l.index === i)!.outShape)]));
   const steps: Recomputed[] = [];
   for (let i = 0; i < block.layers.length; i++) {
@@ -82,7 +113,8 @@ function addForward(g: GraphBuilder, block: Block, training: boolean, fed: Reado
       i++;
       continue;
     }
-    const result = layerDef(layer.spec).forward(g, layer, x, paramsOfLayer(block.params, layer.index), training);
+    const buffers = evaluation ? paramsOfLayer(block.buffers, layer.index) : undefined;
+    const result = layerDef(layer.spec).forward(g, layer, x, paramsOfLayer(block.params, layer.index), training, buffers);
     const y = fedInputs.get(layer.index) ?? result.y;
     steps.push({ layer, x, result: { ...result, y } });
     x = y;
@@ -112,12 +144,22 @@ function forwardValueOf(g: GraphBuilder, layerIndex: number): string {
   return v;
 }
 
-function buildForward(model: Model, block: Block, target: GraphTarget): GraphBuilder {
-  const g = new GraphBuilder(`${model.name}.block${block.index}.forward`, target);
-  const steps = addForward(g, block, false);
+/** The training forward (per-frame statistics as outputs), or with `evaluation` the one that uses the buffers. */
+function buildForward(model: Model, block: Block, target: GraphTarget, evaluation = false): GraphBuilder {
+  const g = new GraphBuilder(`${model.name}.block${block.index}.${evaluation ? "eval" : "forward"}`, target);
+  const steps = addForward(g, block, false, new Set(), undefined, evaluation);
   forwardValues.set(g, new Map(steps.map((s) => [s.layer.index, s.result.y])));
   g.output(steps[steps.length - 1].result.y, block.outShape, blockValueNames(block.index).y);
+  if (!evaluation) outputStats(g, block, steps);
   return g;
+}
+
+/**
+ * The evaluation forward of a block with buffers: (b{k}.x, params, buffers) -> b{k}.y, normalising
+ * with the running statistics. A block without buffers evaluates with its forward graph.
+ */
+export function buildEvalForwardGraph(model: Model, block: Block, opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
+  return buildForward(model, block, opts.target ?? PORTABLE_TARGET, true).toBytes();
 }
 
 export interface SavedBlockGraphs {
@@ -249,6 +291,7 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
     // ReLU take phases, and conv's saved unfold serves the plain gradient): a plain forward then.
     const takesPhases = (handOver[k + 1] ?? 0) > 0;
     const s = addForward(g, block, !takesPhases, new Set(), x);
+    outputStats(g, block, s);
     x = s[s.length - 1].result.y;
     return s;
   });
@@ -286,6 +329,7 @@ export function buildSidewaysTickGraph(model: Model, modes: ReadonlyMap<number, 
     const block = model.blocks[k];
     const names = blockValueNames(k);
     const steps = addForward(g, block, mode === "both");
+    outputStats(g, block, steps);
     const y = steps[steps.length - 1].result.y;
     // Identity, not output()'s rename: the block's VJPs may read y by its name.
     g.output(g.node("Identity", [y], [names.y])[0], block.outShape);

@@ -9,7 +9,12 @@ import type { LayerSpec } from "../model/model-spec.js";
 /** A shape problem found at load time; the loader adds the file and layer index. */
 export class LayerShapeError extends Error {}
 
-export type ParamSuffix = "weight" | "bias";
+/**
+ * A parameter's or buffer's name within its layer, as PyTorch's state dict spells it after the
+ * layer index: "weight", "bias", "running_mean"; inside a residual unit "layers.1.weight",
+ * "shortcut.bias".
+ */
+export type ParamSuffix = string;
 
 export interface ParamShape {
   suffix: ParamSuffix;
@@ -17,6 +22,22 @@ export interface ParamShape {
   shape: number[];
   /** fan-in of PyTorch's default initialisation (the weight's, also for the bias). */
   fanIn: number;
+  /** A constant start instead of the kaiming-uniform default (normalisation layers: weight 1, bias 0). */
+  init?: number;
+}
+
+/**
+ * State a layer carries that the optimizer does not touch (batch_norm's running statistics):
+ * saved in checkpoints under `{i}.{suffix}`, fed to the evaluation forward only, and changed only
+ * by the layer's updateBuffers from the statistics its training forwards return.
+ */
+export interface BufferShape {
+  suffix: ParamSuffix;
+  shape: number[];
+  /** Every element's starting value. */
+  init: number;
+  /** How a checkpoint stores it: F32, or I64 for counters (num_batches_tracked, as PyTorch). */
+  dtype: "F32" | "I64";
 }
 
 /** A layer placed in a graph: its spec and per-example shapes (no batch dimension). */
@@ -31,6 +52,12 @@ export interface ForwardResult {
   y: string;
   /** Extra values the VJP may reuse (e.g. max-pool indices); only made when `training`. */
   saved: Record<string, string>;
+  /**
+   * Per-frame statistics a layer with buffers computed from the batch (forward given no buffers),
+   * by the names its `statKeys` lists: values shaped [frames, ...], one row per frame of the rows
+   * (time-major: rows f*B .. f*B+B-1 are frame f), for its updateBuffers.
+   */
+  stats?: Record<string, string>;
 }
 
 export interface VjpInputs {
@@ -56,12 +83,31 @@ export interface VjpResult {
 
 export interface LayerDef<S extends LayerSpec = LayerSpec> {
   type: S["type"];
-  /** True for layers with learnable parameters (they start a block). */
+  /** True for layers with learnable parameters. */
   parameterised: boolean;
+  /**
+   * Whether the layer starts a block (default: `parameterised`). Normalisation layers have
+   * parameters but join the block of the layer before them, so conv-BN-ReLU is one block.
+   */
+  startsBlock?: boolean;
   /** Per-example output shape; throws LayerShapeError for an input the layer cannot take. */
   outShape(spec: S, inShape: readonly number[]): number[];
   params(spec: S, inShape: readonly number[]): ParamShape[];
-  forward(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], training: boolean): ForwardResult;
+  /** The layer's buffers (absent: none). */
+  buffers?(spec: S, inShape: readonly number[]): BufferShape[];
+  /** Names of the per-frame statistics a forward without buffers returns in `stats` (absent: none). */
+  statKeys?(spec: S): string[];
+  /**
+   * Applies one frame's statistics (each stat's row for that frame) to the buffers, in place, as
+   * PyTorch's training forward would for a batch of `clipsPerFrame` examples.
+   */
+  updateBuffers?(spec: S, inShape: readonly number[], buffers: Record<string, Float32Array>, stats: Record<string, Float32Array>, clipsPerFrame: number): void;
+  /**
+   * The forward. `buffers` (graph inputs named by suffix) is given only to evaluation graphs: a
+   * layer with buffers then normalises with them; without it, with each frame's batch statistics
+   * (which it returns in `stats`). Layers without buffers ignore it.
+   */
+  forward(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], training: boolean, buffers?: Record<string, string>): ForwardResult;
   /**
    * The forward with `activation` applied in the same kernel, returning the activation's output;
    * null where this layer cannot fuse it for the graph's target. Only for layers whose own output
@@ -110,6 +156,23 @@ export function param(v: VjpInputs["params"], suffix: ParamSuffix, layer: Placed
   const name = v[suffix];
   if (name === undefined) throw new Error(`BUG: layer ${layer.index} (${layer.spec.type}) was given no ${suffix}`);
   return name;
+}
+
+/** Whether a layer kind starts a block (LayerDef.startsBlock). */
+export function startsBlock(def: Pick<LayerDef, "parameterised" | "startsBlock">): boolean {
+  return def.startsBlock ?? def.parameterised;
+}
+
+/**
+ * Name of the graph input that says how many rows of a training graph's input make one frame
+ * (the B clips of a batch): layers with per-frame statistics group the rows by it. A float32 [1],
+ * fed by the runner to the graphs that declare it.
+ */
+export const CLIPS_PER_FRAME = "clips_per_frame";
+
+/** The CLIPS_PER_FRAME input of this graph, declared on first use, as an int64 [1]. */
+export function clipsPerFrame(g: GraphBuilder): string {
+  return g.memo(CLIPS_PER_FRAME, () => g.op("Cast", [g.inputFixed(CLIPS_PER_FRAME, [1])], { to: 7 /* INT64 */ }));
 }
 
 export function shapeText(shape: readonly number[]): string {

@@ -1,13 +1,16 @@
 /** The table of layer kinds: one definition per `type` of a model file's layer. */
 import type { LayerSpec } from "../model/model-spec.js";
 import { avgpool2d } from "./avgpool2d.js";
+import { batchNorm } from "./batch-norm.js";
 import { conv2d } from "./conv2d.js";
 import { flatten } from "./flatten.js";
 import { globalAvgPool } from "./global-avg-pool.js";
+import { groupNorm } from "./group-norm.js";
 import type { LayerDef } from "./layer-def.js";
 import { linear } from "./linear.js";
 import { maxpool2d } from "./maxpool2d.js";
 import { relu } from "./relu.js";
+import { residual } from "./residual.js";
 
 type LayerType = LayerSpec["type"];
 
@@ -19,6 +22,9 @@ const LAYERS: { readonly [T in LayerType]: LayerDef<Extract<LayerSpec, { type: T
   global_avg_pool: globalAvgPool,
   flatten,
   linear,
+  batch_norm: batchNorm,
+  group_norm: groupNorm,
+  residual,
 });
 
 export const LAYER_TYPES: readonly LayerType[] = Object.freeze(Object.keys(LAYERS) as LayerType[]);

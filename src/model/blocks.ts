@@ -1,13 +1,14 @@
 /**
- * Blocks (docs/design/sideways.md): a block is one parameterised layer (conv2d, linear) with
- * the parameter-free layers after it up to the next parameterised one; parameter-free layers
- * before the first parameterised layer join the first block.
+ * Blocks (docs/design/sideways.md): a block is one layer that starts a block (conv2d, linear,
+ * residual) with the layers after it up to the next such one (parameter-free layers, and the
+ * normalisation layers, which join the block of the layer before them: conv-BN-ReLU is one
+ * block); layers before the first block starter join the first block.
  */
 import type { Block, ResolvedLayer } from "./model.js";
 
 /**
- * The block index of each layer, given which layers are parameterised. Example:
- * [relu, conv, relu, pool, linear] -> [0, 0, 0, 0, 1]. Needs at least one parameterised layer.
+ * The block index of each layer, given which layers start a block. Example:
+ * [relu, conv, relu, pool, linear] -> [0, 0, 0, 0, 1]. Needs at least one block starter.
  */
 export function blockIndexOfLayers(parameterised: readonly boolean[]): number[] {
   if (!parameterised.includes(true)) throw new Error("BUG: blockIndexOfLayers needs a parameterised layer");
@@ -27,11 +28,12 @@ export function groupBlocks(layers: readonly ResolvedLayer[], blockOfLayer: read
   const blocks: Block[] = [];
   layers.forEach((layer, i) => {
     const k = blockOfLayer[i];
-    if (blocks[k] === undefined) blocks[k] = { index: k, layers: [], inShape: layer.inShape, outShape: layer.outShape, params: [] };
+    if (blocks[k] === undefined) blocks[k] = { index: k, layers: [], inShape: layer.inShape, outShape: layer.outShape, params: [], buffers: [] };
     const block = blocks[k];
     block.layers.push(layer);
     block.outShape = layer.outShape;
     block.params.push(...layer.params);
+    block.buffers.push(...layer.buffers);
   });
   return blocks;
 }

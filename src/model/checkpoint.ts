@@ -25,20 +25,25 @@ export function writeCheckpoint(path: string, model: Model, weights: Weights, me
   writeFileAtomic(path, encodeWeights(model, weights, metadata));
 }
 
+/** What a checkpoint holds: every parameter (F32) and buffer (F32, or I64 for counters). */
+function stateEntries(model: Model): { name: string; shape: number[]; dtype: "F32" | "I64" }[] {
+  return [...model.params.map((p) => ({ name: p.name, shape: p.shape, dtype: "F32" as const })), ...model.buffers];
+}
+
 /**
- * The safetensors bytes of `weights` (every model parameter, F32). A missing parameter or a
- * wrong length is a bug in the caller, not bad input.
+ * The safetensors bytes of `weights` (every model parameter, F32, and buffer). A missing tensor
+ * or a wrong length is a bug in the caller, not bad input.
  */
 export function encodeWeights(model: Model, weights: Weights, metadata?: Record<string, string>): Uint8Array {
   const tensors = new Map<string, RawTensor>();
-  for (const param of model.params) {
+  for (const param of stateEntries(model)) {
     const values = weights.get(param.name);
     const count = param.shape.reduce((p, d) => p * d, 1);
     if (values === undefined) throw new Error(`BUG: weights of model ${model.name} lack parameter "${param.name}"`);
     if (values.length !== count) {
       throw new Error(`BUG: parameter "${param.name}" of model ${model.name} has ${values.length} values, expected ${count} for shape [${param.shape.join(", ")}]`);
     }
-    tensors.set(param.name, float32Tensor(param.shape, values));
+    tensors.set(param.name, param.dtype === "I64" ? int64Tensor(param.shape, values) : float32Tensor(param.shape, values));
   }
   const extra = [...weights.keys()].filter((name) => !tensors.has(name));
   if (extra.length > 0) throw new Error(`BUG: weights hold tensors that model ${model.name} does not have: ${extra.join(", ")}`);
@@ -54,22 +59,24 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
   const { tensors } = parseSafetensors(bytes, source);
   const problems: string[] = [];
   const weights: Weights = new Map();
-  for (const param of model.params) {
+  for (const param of stateEntries(model)) {
     const tensor = tensors.get(param.name);
     if (tensor === undefined) {
       problems.push(`missing tensor "${param.name}" (shape [${param.shape.join(", ")}])`);
     } else if (!sameShape(tensor.shape, param.shape)) {
       problems.push(`tensor "${param.name}" has shape [${tensor.shape.join(", ")}], expected [${param.shape.join(", ")}]`);
+    } else if (param.dtype === "I64" && tensor.dtype === "I64") {
+      weights.set(param.name, int64Values(tensor));
     } else {
       weights.set(param.name, toFloat32(param.name, tensor, source));
     }
   }
-  const expected = new Set(model.params.map((p) => p.name));
+  const expected = new Set(stateEntries(model).map((p) => p.name));
   for (const [name, tensor] of tensors) {
     if (!expected.has(name)) problems.push(`unexpected tensor "${name}" (shape [${tensor.shape.join(", ")}])`);
   }
   if (problems.length > 0) {
-    const names = model.params.map((p) => p.name).join(", ");
+    const names = stateEntries(model).map((p) => p.name).join(", ");
     throw new ModelError(
       `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${problems.join("; ")}. ` +
         `The model's parameters are: ${names}`,
@@ -77,6 +84,21 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
     );
   }
   return weights;
+}
+
+/**
+ * A counter buffer (kept as float32 in memory, exact up to 2^24) as PyTorch stores it: int64.
+ */
+function int64Tensor(shape: number[], values: Float32Array): RawTensor {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(Math.round(values[i]!)), true);
+  return { dtype: "I64", shape: [...shape], bytes };
+}
+
+function int64Values(tensor: RawTensor): Float32Array {
+  const view = new DataView(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.byteLength);
+  return Float32Array.from({ length: tensor.bytes.length / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
 }
 
 function sameShape(a: number[], b: number[]): boolean {

@@ -7,10 +7,10 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import type { z } from "zod";
 import { ModelError } from "../errors.js";
-import { LayerShapeError, shapeText } from "../layers/layer-def.js";
+import { LayerShapeError, shapeText, startsBlock } from "../layers/layer-def.js";
 import { LAYER_TYPES, isLayerType, layerDef } from "../layers/registry.js";
 import { blockIndexOfLayers, groupBlocks } from "./blocks.js";
-import type { Model, ParamInfo, ResolvedLayer } from "./model.js";
+import type { BufferInfo, Model, ParamInfo, ResolvedLayer } from "./model.js";
 import { ModelSpec } from "./model-spec.js";
 import { formatIssues } from "../spec/spec-issues.js";
 
@@ -64,20 +64,22 @@ export function resolveModel(spec: unknown, source: string): Model {
     );
   }
 
-  const parameterised = specs.map((s) => layerDef(s).parameterised);
-  if (!parameterised.includes(true)) {
-    throw new ModelError(`${source}: the model has no layer with parameters (conv2d or linear): nothing to train`, source, "layers");
+  const starters = specs.map((s) => startsBlock(layerDef(s)));
+  if (!starters.includes(true)) {
+    throw new ModelError(`${source}: the model has no layer with parameters that starts a block (conv2d, linear or residual): nothing to train`, source, "layers");
   }
-  const blockOfLayer = blockIndexOfLayers(parameterised);
+  const blockOfLayer = blockIndexOfLayers(starters);
   const layers: ResolvedLayer[] = specs.map((layerSpec, i) => {
     const { inShape, outShape } = shapes[i];
     const params: ParamInfo[] = layerDef(layerSpec)
       .params(layerSpec, inShape)
-      .map((p) => ({ name: `${i}.${p.suffix}`, shape: p.shape, layerIndex: i, blockIndex: blockOfLayer[i], fanIn: p.fanIn }));
-    return { index: i, spec: layerSpec, inShape, outShape, params };
+      .map((p) => ({ name: `${i}.${p.suffix}`, shape: p.shape, layerIndex: i, blockIndex: blockOfLayer[i], fanIn: p.fanIn, ...(p.init !== undefined ? { init: p.init } : {}) }));
+    const def = layerDef(layerSpec);
+    const buffers: BufferInfo[] = (def.buffers?.(layerSpec, inShape) ?? []).map((b) => ({ name: `${i}.${b.suffix}`, shape: b.shape, layerIndex: i, blockIndex: blockOfLayer[i], init: b.init, dtype: b.dtype }));
+    return { index: i, spec: layerSpec, inShape, outShape, params, buffers };
   });
   const blocks = groupBlocks(layers, blockOfLayer);
-  return { name, input, classes, layers, blocks, params: layers.flatMap((l) => l.params), source };
+  return { name, input, classes, layers, blocks, params: layers.flatMap((l) => l.params), buffers: layers.flatMap((l) => l.buffers), source };
 }
 
 /** An unknown layer type gets its own message with the valid ones (zod's would be vaguer). */

@@ -3,7 +3,8 @@ import { z } from "zod";
 
 const size = () => z.number().int().positive();
 
-export const LayerSpec = z.discriminatedUnion("type", [
+/** Layer kinds that may also sit inside a residual unit (every kind but residual itself). */
+const PLAIN_LAYERS = [
   z.strictObject({
     type: z.literal("conv2d"),
     out_channels: size(),
@@ -18,6 +19,18 @@ export const LayerSpec = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("global_avg_pool") }),
   z.strictObject({ type: z.literal("flatten") }),
   z.strictObject({ type: z.literal("linear"), out_features: size(), bias: z.boolean().default(true) }),
+  // PyTorch's BatchNorm2d (affine, track_running_stats); statistics per frame (layers/batch-norm.ts).
+  z.strictObject({ type: z.literal("batch_norm"), momentum: z.number().gt(0).max(1).default(0.1), eps: z.number().positive().default(1e-5) }),
+  z.strictObject({ type: z.literal("group_norm"), groups: size(), eps: z.number().positive().default(1e-5) }),
+] as const;
+
+export const InnerLayerSpec = z.discriminatedUnion("type", [...PLAIN_LAYERS]);
+export type InnerLayerSpec = z.infer<typeof InnerLayerSpec>;
+
+export const LayerSpec = z.discriminatedUnion("type", [
+  ...PLAIN_LAYERS,
+  // output = layers(x) + shortcut(x); shortcut conv: 1x1 with the inner stride and out channels.
+  z.strictObject({ type: z.literal("residual"), layers: z.array(InnerLayerSpec).min(1), shortcut: z.enum(["identity", "conv"]).default("identity") }),
 ]);
 export type LayerSpec = z.infer<typeof LayerSpec>;
 

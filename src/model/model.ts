@@ -15,6 +15,23 @@ export interface ParamInfo {
   blockIndex: number;
   /** fan-in used by PyTorch's default initialisation. */
   fanIn: number;
+  /** A constant start instead of that default (normalisation layers' weight 1, bias 0). */
+  init?: number;
+}
+
+/**
+ * One buffer (state the optimizer does not touch, e.g. "3.running_mean"), named as PyTorch's
+ * state_dict names it. Kept in the same Weights map as the parameters, but never given a gradient.
+ */
+export interface BufferInfo {
+  name: string;
+  shape: number[];
+  layerIndex: number;
+  blockIndex: number;
+  /** Every element's starting value. */
+  init: number;
+  /** How checkpoints store it (num_batches_tracked: I64, as PyTorch). */
+  dtype: "F32" | "I64";
 }
 
 export interface ResolvedLayer {
@@ -24,6 +41,7 @@ export interface ResolvedLayer {
   inShape: number[];
   outShape: number[];
   params: ParamInfo[];
+  buffers: BufferInfo[];
 }
 
 export interface Block {
@@ -32,6 +50,7 @@ export interface Block {
   inShape: number[];
   outShape: number[];
   params: ParamInfo[];
+  buffers: BufferInfo[];
 }
 
 export interface Model {
@@ -41,9 +60,11 @@ export interface Model {
   layers: ResolvedLayer[];
   blocks: Block[];
   params: ParamInfo[];
+  /** Every layer's buffers; in the Weights map too (checkpoints hold both), fed only to evaluation graphs. */
+  buffers: BufferInfo[];
   /** Where the model came from (file path or "inline"), for error messages. */
   source: string;
 }
 
-/** Parameters by PyTorch name; the one representation of a model's weights in the orchestrator. */
+/** Parameters and buffers by PyTorch name; the one representation of a model's weights in the orchestrator. */
 export type Weights = Map<string, Float32Array>;

@@ -9,7 +9,9 @@
 import { isMainThread } from "node:worker_threads";
 import { RunError } from "../errors.js";
 import { PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
-import { buildBlockGraphs, buildFusedBpGraph, buildSavedBlockGraphs, buildSidewaysTickGraph, FUSED_BP_NAMES, gradName, type SavedBlockGraphs, type TickMode } from "../layers/block-graphs.js";
+import { blockStatKeys, buildBlockGraphs, buildEvalForwardGraph, buildFusedBpGraph, buildSavedBlockGraphs, buildSidewaysTickGraph, FUSED_BP_NAMES, gradName, statValueName, type SavedBlockGraphs, type TickMode } from "../layers/block-graphs.js";
+import { CLIPS_PER_FRAME } from "../layers/layer-def.js";
+import type { BlockStats } from "../model/buffers.js";
 import type { Block, Model, Weights } from "../model/model.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../runtime/providers.js";
@@ -26,6 +28,8 @@ export interface BlockGraphBytes {
    * runner holding every block uses for BP (fusedBpPass). Without it BP goes block by block.
    */
   fusedBp?: Uint8Array;
+  /** Blocks with buffers only: the evaluation forward, which normalises with them (forwardEval). */
+  evalForward?: Uint8Array;
 }
 
 /**
@@ -37,6 +41,7 @@ export function buildAllBlockGraphs(model: Model, target: GraphTarget = PORTABLE
     ...buildBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
     saved: buildSavedBlockGraphs(model, b, { inputGrad: b.index > 0, target }),
     ...(b.index === 0 ? { fusedBp: buildFusedBpGraph(model, { target }) } : {}),
+    ...(b.buffers.length > 0 ? { evalForward: buildEvalForwardGraph(model, b, { target }) } : {}),
   }));
 }
 
@@ -92,6 +97,10 @@ interface BlockSessions {
   backward: GraphSession | null;
   savedForward: GraphSession | null;
   savedBackward: GraphSession | null;
+  evalForwardGraph: Uint8Array | null;
+  evalForward: GraphSession | null;
+  /** blockStatKeys: what this block's training forwards output. */
+  statKeys: string[];
 }
 
 export class BlockRunner {
@@ -102,6 +111,10 @@ export class BlockRunner {
   private fusedBpSession: GraphSession | null = null;
   /** Sideways tick graphs' sessions, by the blocks' modes (sidewaysTick). */
   private readonly tickSessions = new Map<string, GraphSession>();
+  /** Rows per frame of the training graphs' inputs (beginBatch); null: every call's rows are one frame. */
+  private clipsPerFrame: number | null = null;
+  /** Per-frame statistics of the training forwards since beginBatch, in call order (model/buffers.ts). */
+  private statsLog: BlockStats[] = [];
 
   private constructor(
     private readonly sessions: Map<number, BlockSessions>,
@@ -123,7 +136,7 @@ export class BlockRunner {
       const forward = await GraphSession.create(graphs[k].forward, `block ${k} forward`, opts);
       const backwardGraph = withBackward ? graphs[k].backward : null;
       const savedGraphs = withBackward ? (graphs[k].saved ?? null) : null;
-      sessions.set(k, { block, forward, backwardGraph, savedGraphs, backward: null, savedForward: null, savedBackward: null });
+      sessions.set(k, { block, forward, backwardGraph, savedGraphs, backward: null, savedForward: null, savedBackward: null, evalForwardGraph: graphs[k].evalForward ?? null, evalForward: null, statKeys: blockStatKeys(block) });
     }
     const holdsEveryBlock = model.blocks.every((b) => sessions.has(b.index));
     return new BlockRunner(sessions, opts, model, withBackward && holdsEveryBlock ? (graphs[0]?.fusedBp ?? null) : null);
@@ -131,6 +144,36 @@ export class BlockRunner {
 
   get classes(): number {
     return this.model.classes;
+  }
+
+  /** Starts a clip batch of B clips: frames of B rows, and an empty statistics log. */
+  beginBatch(clipsPerFrame: number): void {
+    this.clipsPerFrame = clipsPerFrame;
+    this.statsLog = [];
+  }
+
+  /** The statistics logged since beginBatch (model/buffers.ts applies them), emptying the log. */
+  takeStats(): BlockStats[] {
+    const log = this.statsLog;
+    this.statsLog = [];
+    return log;
+  }
+
+  /** `session` run on `feeds` of `rows` input rows, with the rows-per-frame input where it reads one; timed. */
+  private async run(session: GraphSession, feeds: Feeds, rows: number): Promise<Record<string, Tensor>> {
+    if (session.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(this.clipsPerFrame ?? rows), dims: [1] };
+    const t0 = performance.now();
+    const out = await session.run(feeds);
+    this.busySeconds += (performance.now() - t0) / 1000;
+    return out;
+  }
+
+  /** Logs block k's per-frame statistics from a training forward's outputs. */
+  private logStats(k: number, out: Record<string, Tensor>, rows: number): void {
+    const keys = this.get(k).statKeys;
+    if (keys.length === 0) return;
+    const clips = this.clipsPerFrame ?? rows;
+    this.statsLog.push({ block: k, clipsPerFrame: clips, frames: rows / clips, values: new Map(keys.map((key) => [key, out[statValueName(k, key)].data])) });
   }
 
   /**
@@ -166,9 +209,8 @@ export class BlockRunner {
       feeds[FUSED_BP_NAMES.onehot] = head.onehot;
       feeds[FUSED_BP_NAMES.scale] = { data: Float32Array.of(head.scale), dims: [1] };
     }
-    const t0 = performance.now();
-    const out = await session.run(feeds);
-    this.busySeconds += (performance.now() - t0) / 1000;
+    const out = await this.run(session, feeds, inputs.values().next().value!.dims[0]);
+    for (const k of modes.keys()) this.logStats(k, out, inputs.get(k)!.dims[0]);
     const both = [...modes].filter(([, m]) => m === "both").map(([k]) => k);
     return {
       outputs: new Map([...modes.keys()].map((k) => [k, out[`b${k}.y`]])),
@@ -194,9 +236,8 @@ export class BlockRunner {
     this.fusedBpSession ??= await GraphSession.create(this.fusedBpBytes, `${this.model.name} BP pass`, this.opts);
     const feeds: Feeds = { [FUSED_BP_NAMES.x]: x, [FUSED_BP_NAMES.onehot]: onehot, [FUSED_BP_NAMES.scale]: { data: Float32Array.of(scale), dims: [1] } };
     for (const block of this.model.blocks) Object.assign(feeds, this.paramFeeds(block, weights));
-    const t0 = performance.now();
-    const out = await this.fusedBpSession.run(feeds);
-    this.busySeconds += (performance.now() - t0) / 1000;
+    const out = await this.run(this.fusedBpSession, feeds, x.dims[0]);
+    for (const block of this.model.blocks) this.logStats(block.index, out, x.dims[0]);
     const dParams = new Map(this.model.blocks.map((b) => [b.index, new Map(b.params.map((p) => [p.name, out[gradName(p.name)]]))]));
     return { logits: out[FUSED_BP_NAMES.logits], dParams };
   }
@@ -224,12 +265,26 @@ export class BlockRunner {
     return feeds;
   }
 
+  /** The block's training forward (layers with buffers normalise each frame by its own statistics, which are logged). */
   async forward(k: number, x: Tensor, weights: Weights): Promise<Tensor> {
     const s = this.get(k);
-    const t0 = performance.now();
-    const out = await s.forward.run(this.feeds(s.block, x, weights));
-    this.busySeconds += (performance.now() - t0) / 1000;
+    const out = await this.run(s.forward, this.feeds(s.block, x, weights), x.dims[0]);
+    this.logStats(k, out, x.dims[0]);
     return out[`b${k}.y`];
+  }
+
+  /** The evaluation forward: as forward(), but layers with buffers normalise with them (read from `weights`). */
+  async forwardEval(k: number, x: Tensor, weights: Weights): Promise<Tensor> {
+    const s = this.get(k);
+    if (!s.evalForwardGraph) return (await this.run(s.forward, this.feeds(s.block, x, weights), x.dims[0]))[`b${k}.y`];
+    s.evalForward ??= await GraphSession.create(s.evalForwardGraph, `block ${k} evaluation forward`, this.opts);
+    const feeds = this.feeds(s.block, x, weights);
+    for (const b of s.block.buffers) {
+      const values = weights.get(b.name);
+      if (!values) throw new Error(`BUG: no buffer ${b.name} (block ${k})`);
+      feeds[b.name] = { data: values, dims: b.shape };
+    }
+    return (await this.run(s.evalForward, feeds, x.dims[0]))[`b${k}.y`];
   }
 
   private backwardCalls = 0;
@@ -249,9 +304,8 @@ export class BlockRunner {
     // A forward that saves nothing beyond its output is the plain forward graph: reuse its session.
     const extra = s.savedGraphs.saved.some((name) => name !== `b${k}.y`);
     if (extra && !s.savedForward) s.savedForward = await GraphSession.create(s.savedGraphs.forward, `block ${k} forward (saving)`, this.opts);
-    const t0 = performance.now();
-    const out = await (extra ? s.savedForward! : s.forward).run(this.feeds(s.block, x, weights));
-    this.busySeconds += (performance.now() - t0) / 1000;
+    const out = await this.run(extra ? s.savedForward! : s.forward, this.feeds(s.block, x, weights), x.dims[0]);
+    this.logStats(k, out, x.dims[0]);
     const y = out[`b${k}.y`];
     return { y, saved: new Map(s.savedGraphs.saved.map((name) => [name, out[name]])) };
   }
@@ -280,9 +334,7 @@ export class BlockRunner {
   private async runBackward(s: BlockSessions, session: GraphSession, feeds: Feeds, dy: Tensor): Promise<BackwardResult> {
     const k = s.block.index;
     feeds[`b${k}.dy`] = dy;
-    const t0 = performance.now();
-    const out = await session.run(feeds);
-    this.busySeconds += (performance.now() - t0) / 1000;
+    const out = await this.run(session, feeds, dy.dims[0]);
     const dParams = new Map<string, Tensor>();
     for (const p of s.block.params) dParams.set(p.name, out[`d${p.name}`]);
     return { dx: k > 0 ? out[`b${k}.dx`] : null, dParams };
@@ -294,6 +346,7 @@ export class BlockRunner {
       await s.backward?.release();
       await s.savedForward?.release();
       await s.savedBackward?.release();
+      await s.evalForward?.release();
     }
     await this.fusedBpSession?.release();
     for (const session of this.tickSessions.values()) await session.release();

@@ -52,12 +52,14 @@ export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<
   const t0 = performance.now();
   ctx.runner.busySeconds = 0;
   const [B, T] = batch.clipDims;
+  ctx.runner.beginBatch(B);
   // Resolved here, for this stage's own clips: a replica holding half the batch gets "auto"
   // passes of the same size in rows as one holding all of it (docs/PERFORMANCE.md attempt 30).
   const F = framesPerPass(batch.bpFramesPerPass ?? 1, B, T, ctx.runner.model);
   for (let first = 0; first < T; first += F) await framesPass(ctx, batch, result, first, Math.min(T, first + F));
   for (const k of ctx.spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = ctx.runner.busySeconds;
+  result.stats = ctx.runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }

@@ -20,7 +20,7 @@ export async function frameLogits(model: Model, runner: BlockRunner, batch: Clip
   const [b, t, c, h, w] = batch.dims;
   // [B, T, C, H, W] and [B*T, C, H, W] share one memory layout: no copy needed.
   let x: Tensor = { data: batch.clips, dims: [b * t, c, h, w] };
-  for (const block of model.blocks) x = await runner.forward(block.index, x, weights);
+  for (const block of model.blocks) x = await runner.forwardEval(block.index, x, weights);
   return x;
 }
 

@@ -3,6 +3,7 @@
  * gradients. Two implementations behind one interface: sequential (all blocks in one stage on
  * this thread) and depth-parallel (contiguous stages on worker threads, parallel-executor.ts).
  */
+import type { BlockStats } from "../model/buffers.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ClipBatch } from "../data/source.js";
 import type { PassSetting, StageResult, TraceEvent } from "./stage.js";
@@ -33,6 +34,8 @@ export interface BatchResult {
   stageBusySeconds: number[];
   stageWallSeconds: number[];
   trace: TraceEvent[];
+  /** Per-frame statistics for the buffers, per block in frame order: model/buffers.ts applyBlockStats. */
+  stats: BlockStats[];
 }
 
 export interface Executor {
@@ -48,7 +51,9 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
   const grads = new Map<string, Float32Array>();
   const losses: number[] = [];
   const trace: TraceEvent[] = [];
+  const stats: BlockStats[] = [];
   for (const r of results) {
+    stats.push(...r.stats);
     for (const [k, n] of r.counts) counts[k] = n;
     losses.push(...r.losses);
     trace.push(...r.trace);
@@ -69,6 +74,7 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     stageBusySeconds: results.map((r) => r.busySeconds),
     stageWallSeconds: results.map((r) => r.wallSeconds),
     trace,
+    stats,
   };
 }
 

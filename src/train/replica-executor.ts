@@ -6,6 +6,7 @@
  * order so that runs are repeatable. This is how BP uses several cores without intra-op threads.
  */
 import type { ClipBatch } from "../data/source.js";
+import { SpecError } from "../errors.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes, BlockRunner } from "./block-runner.js";
@@ -33,6 +34,23 @@ function sliceBatch(batch: ClipBatch, first: number, count: number, copy: boolea
   };
 }
 
+/**
+ * Replicas refuse layers with per-frame batch statistics (batch_norm): each replica would normalise
+ * a frame over its own share of the B clips, so the gradient would differ from one process's.
+ * Synchronising them would need an all-reduce between replicas inside every batch_norm of every
+ * graph (the output of the normalisation depends on the global statistics), which onnxruntime
+ * graphs on separate threads cannot do mid-run. group_norm (per example) is fine.
+ */
+function refuseBatchStatistics(model: Model, replicas: number): void {
+  const layers = model.layers.filter((l) => l.buffers.length > 0);
+  if (layers.length === 0) return;
+  const which = layers.map((l) => `${l.index} (${l.spec.type})`).join(", ");
+  throw new SpecError(
+    `runtime.replicas: expected 1 for model ${model.name} (${model.source}), found ${replicas}: layer${layers.length > 1 ? "s" : ""} ${which} normalise each frame over the batch's clips, ` +
+      `which data-parallel replicas would split; use runtime.workers for depth parallelism, or group_norm`,
+  );
+}
+
 /** Clip-weighted mean of replica results (every replica saw clips of the same length). */
 export function combineReplicaResults(results: BatchResult[], clips: number[]): BatchResult {
   const total = clips.reduce((a, b) => a + b, 0);
@@ -54,6 +72,7 @@ export function combineReplicaResults(results: BatchResult[], clips: number[]): 
     stageBusySeconds: results.flatMap((r) => r.stageBusySeconds),
     stageWallSeconds: results.flatMap((r) => r.stageWallSeconds),
     trace: [],
+    stats: [],
   };
 }
 
@@ -74,6 +93,7 @@ export class ReplicaExecutor implements Executor {
   /** `mainRunner`: a runner of every block on this thread to use for replica 0 (else one is made). */
   static async create(model: Model, graphs: readonly BlockGraphBytes[], replicas: number, provider: ProviderOptions, mainRunner?: BlockRunner): Promise<ReplicaExecutor> {
     if (replicas < 2) throw new Error(`BUG: a replica executor needs at least 2 replicas, got ${replicas}`);
+    refuseBatchStatistics(model, replicas);
     const blocks = model.blocks.map((b) => b.index);
     const data = Array.from({ length: replicas - 1 }, (_, r) => ({ label: `replica ${r + 1}`, model, blocks, graphs: [...graphs], provider, below: null, above: null }));
     const pool = await StageWorkerPool.start(data);

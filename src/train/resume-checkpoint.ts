@@ -31,7 +31,8 @@ export interface ResumeState {
 
 export function writeResumeCheckpoint(path: string, model: Model, state: ResumeState): void {
   const tensors = new Map<string, RawTensor>();
-  for (const p of model.params) tensors.set(p.name, float32Tensor(p.shape, state.weights.get(p.name)!));
+  // Parameters and buffers (all float32 here: this file is only read back by readResumeCheckpoint).
+  for (const p of [...model.params, ...model.buffers]) tensors.set(p.name, float32Tensor(p.shape, state.weights.get(p.name)!));
   for (const [name, value] of state.optimizer) tensors.set(OPTIMIZER_PREFIX + name, float32Tensor([value.length], value));
   const metadata = {
     format: FORMAT,
@@ -49,7 +50,7 @@ export function readResumeCheckpoint(path: string, model: Model): ResumeState {
   const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(path)), path);
   if (metadata?.format !== FORMAT) throw new RunError(`${path} is not a sideways resume checkpoint (format ${metadata?.format ?? "missing"})`);
   const weights: Weights = new Map();
-  for (const p of model.params) {
+  for (const p of [...model.params, ...model.buffers]) {
     const t = tensors.get(p.name);
     if (!t || t.shape.join(",") !== p.shape.join(",")) throw new RunError(`${path}: no tensor ${p.name} of shape [${p.shape}] for model ${model.name}`);
     weights.set(p.name, toFloat32(p.name, t, path));

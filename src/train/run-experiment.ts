@@ -11,6 +11,7 @@ import { stringify } from "yaml";
 import { createDataSource } from "../data/create-source.js";
 import type { DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
+import { applyBlockStats } from "../model/buffers.js";
 import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
@@ -249,6 +250,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
 
       const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
       optimizer.step(weights, result.grads, lr);
+      applyBlockStats(model, weights, result.stats);
       const stepSeconds = (performance.now() - t0) / 1000;
       const frames = batch.dims[0] * batch.dims[1];
       trainFrames += frames;

@@ -43,6 +43,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   const result = newStageResult();
   const t0 = performance.now();
   runner.busySeconds = 0;
+  runner.beginBatch(batch.clipDims[0]);
   const lo = spec.blocks[0];
   const hi = spec.blocks[spec.blocks.length - 1];
   const top = spec.totalBlocks - 1;
@@ -83,6 +84,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
   for (const k of spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = runner.busySeconds;
+  result.stats = runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }

@@ -7,6 +7,7 @@
  * Direction words: "up" is towards the loss (higher block index): activations travel up,
  * gradients travel down.
  */
+import type { BlockStats } from "../model/buffers.js";
 import type { Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { BlockRunner } from "./block-runner.js";
@@ -80,6 +81,8 @@ export interface StageResult {
   busySeconds: number;
   wallSeconds: number;
   trace: TraceEvent[];
+  /** Per-frame statistics of this stage's training forwards, in call order (model/buffers.ts). */
+  stats: BlockStats[];
 }
 
 export interface StageContext {
@@ -102,7 +105,7 @@ export function clipFrame(clips: Float32Array, dims: readonly number[], t: numbe
 }
 
 export function newStageResult(): StageResult {
-  return { gradSums: new Map(), counts: new Map(), losses: [], busySeconds: 0, wallSeconds: 0, trace: [] };
+  return { gradSums: new Map(), counts: new Map(), losses: [], busySeconds: 0, wallSeconds: 0, trace: [], stats: [] };
 }
 
 /**

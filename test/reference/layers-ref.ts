@@ -42,19 +42,126 @@ function* windows(h: number, w: number, k: number, s: number, p: number) {
   }
 }
 
-export function refForward(spec: LayerSpec, x: RefTensor, params: RefParams): RefTensor {
-  return refLayer(spec, x, params, null).y;
+/**
+ * `clips`: rows per frame for batch_norm's training statistics (rows f*clips .. f*clips+clips-1
+ * are frame f); default all rows one frame. Parameters of a residual unit's inner layers are
+ * "layers.{j}.weight" etc., of its shortcut "shortcut.weight".
+ */
+export function refForward(spec: LayerSpec, x: RefTensor, params: RefParams, clips?: number): RefTensor {
+  return refLayer(spec, x, params, null, clips ?? x.dims[0]).y;
 }
 
-export function refBackward(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor): RefGrads {
-  const r = refLayer(spec, x, params, dy);
+export function refBackward(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor, clips?: number): RefGrads {
+  const r = refLayer(spec, x, params, dy, clips ?? x.dims[0]);
   return { dx: r.dx as RefTensor, dParams: r.dParams };
 }
 
+/** batch_norm's per-frame mean and biased variance of each channel, [frames][C]. */
+export function refFrameStats(x: RefTensor, clips: number): { mean: Float64Array[]; variance: Float64Array[] } {
+  const [n, c] = x.dims;
+  const hw = size(x.dims.slice(2));
+  const mean: Float64Array[] = [];
+  const variance: Float64Array[] = [];
+  for (let f = 0; f < n / clips; f++) {
+    const m = new Float64Array(c);
+    const v = new Float64Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      const vals: number[] = [];
+      for (let b = f * clips; b < (f + 1) * clips; b++) for (let i = 0; i < hw; i++) vals.push(x.data[(b * c + ch) * hw + i]);
+      m[ch] = vals.reduce((a, q) => a + q, 0) / vals.length;
+      v[ch] = vals.reduce((a, q) => a + (q - m[ch]) ** 2, 0) / vals.length;
+    }
+    mean.push(m);
+    variance.push(v);
+  }
+  return { mean, variance };
+}
+
+/**
+ * Normalisation over index groups: y_i = (x_i - mean_G) / sqrt(var_G + eps) * gamma_c(i) + beta_c(i),
+ * and its backward from the textbook formula dx = invstd/m (m dxhat - sum dxhat - xhat sum dxhat xhat).
+ */
+function refNormalise(x: RefTensor, groups: number[][], channelOf: (i: number) => number, eps: number, params: RefParams, dy: RefTensor | null) {
+  const y = zerosLike(x);
+  const dx = zerosLike(x);
+  const dW = new Float64Array(params.weight.length);
+  const db = new Float64Array(params.bias.length);
+  for (const idx of groups) {
+    const m = idx.length;
+    const mean = idx.reduce((a, i) => a + x.data[i], 0) / m;
+    const variance = idx.reduce((a, i) => a + (x.data[i] - mean) ** 2, 0) / m;
+    const invstd = 1 / Math.sqrt(variance + eps);
+    let sumD = 0;
+    let sumDX = 0;
+    for (const i of idx) {
+      const xhat = (x.data[i] - mean) * invstd;
+      const c = channelOf(i);
+      y.data[i] = xhat * params.weight[c] + params.bias[c];
+      const g = dy ? dy.data[i] : 0;
+      dW[c] += g * xhat;
+      db[c] += g;
+      sumD += g * params.weight[c];
+      sumDX += g * params.weight[c] * xhat;
+    }
+    for (const i of idx) {
+      const xhat = (x.data[i] - mean) * invstd;
+      const dxhat = (dy ? dy.data[i] : 0) * params.weight[channelOf(i)];
+      dx.data[i] = (invstd / m) * (m * dxhat - sumD - xhat * sumDX);
+    }
+  }
+  return { y, dx, dParams: { weight: dW, bias: db } };
+}
+
 /** Forward, and backward when dy is given (one function per kind keeps both side by side). */
-function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor | null): { y: RefTensor; dx: RefTensor | null; dParams: RefParams } {
+function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor | null, clips: number): { y: RefTensor; dx: RefTensor | null; dParams: RefParams } {
   const [n] = x.dims;
   switch (spec.type) {
+    case "batch_norm": {
+      const [, c] = x.dims;
+      const hw = size(x.dims.slice(2));
+      const groups: number[][] = [];
+      for (let f = 0; f < n / clips; f++) {
+        for (let ch = 0; ch < c; ch++) {
+          const idx: number[] = [];
+          for (let b = f * clips; b < (f + 1) * clips; b++) for (let i = 0; i < hw; i++) idx.push((b * c + ch) * hw + i);
+          groups.push(idx);
+        }
+      }
+      return refNormalise(x, groups, (i) => Math.floor(i / hw) % c, spec.eps, params, dy);
+    }
+    case "group_norm": {
+      const [, c] = x.dims;
+      const hw = size(x.dims.slice(2));
+      const perGroup = (c / spec.groups) * hw;
+      const groups: number[][] = [];
+      for (let start = 0; start < x.data.length; start += perGroup) groups.push(Array.from({ length: perGroup }, (_, i) => start + i));
+      return refNormalise(x, groups, (i) => Math.floor(i / hw) % c, spec.eps, params, dy);
+    }
+    case "residual": {
+      const within = (prefix: string): RefParams =>
+        Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+      const xs = [x];
+      spec.layers.forEach((l, j) => xs.push(refLayer(l, xs[j], within(`layers.${j}.`), null, clips).y));
+      const inner = xs[xs.length - 1];
+      let shortcut: LayerSpec | null = null;
+      if (spec.shortcut === "conv") {
+        const stride = spec.layers.reduce((s, l) => s * (l.type === "conv2d" ? l.stride : l.type === "maxpool2d" || l.type === "avgpool2d" ? (l.stride ?? l.kernel) : 1), 1);
+        shortcut = { type: "conv2d", out_channels: inner.dims[1], kernel: 1, stride, padding: 0, bias: true };
+      }
+      const short = shortcut ? refLayer(shortcut, x, within("shortcut."), dy, clips) : { y: x, dx: dy, dParams: {} };
+      const y: RefTensor = { data: inner.data.map((v, i) => v + short.y.data[i]), dims: inner.dims };
+      const dParams: RefParams = {};
+      for (const [k, v] of Object.entries(short.dParams)) dParams[`shortcut.${k}`] = v;
+      if (!dy) return { y, dx: null, dParams };
+      let g = dy;
+      for (let j = spec.layers.length - 1; j >= 0; j--) {
+        const r = refLayer(spec.layers[j], xs[j], within(`layers.${j}.`), g, clips);
+        for (const [k, v] of Object.entries(r.dParams)) dParams[`layers.${j}.${k}`] = v;
+        g = r.dx as RefTensor;
+      }
+      const dxShort = short.dx as RefTensor;
+      return { y, dx: { data: g.data.map((v, i) => v + dxShort.data[i]), dims: g.dims }, dParams };
+    }
     case "conv2d": {
       const [, c, h, w] = x.dims;
       const { out_channels: m, kernel: k, stride: s, padding: p } = spec;

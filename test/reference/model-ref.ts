@@ -8,12 +8,11 @@ import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type R
 
 export type RefWeights = Map<string, Float64Array>;
 
+/** Every tensor of the layer, by its name after "{layerIndex}." (residual units: "layers.0.weight"). */
 function layerParams(weights: RefWeights, layerIndex: number): RefParams {
   const out: RefParams = {};
-  for (const suffix of ["weight", "bias"]) {
-    const w = weights.get(`${layerIndex}.${suffix}`);
-    if (w) out[suffix] = w;
-  }
+  const prefix = `${layerIndex}.`;
+  for (const [name, w] of weights) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = w;
   return out;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The model zoo and `sideways model summary`: the zoo files load with PyTorch's state_dict names,
+ * the summary's parameter counts and FLOPs match counts made here by hand from the layer shapes,
+ * and bad residual / normalisation layers exit 2 naming the layer and the shapes.
+ */
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+import { loadModelFile } from "../src/model/load-model.js";
+import { summariseBlocks } from "../src/model/summary.js";
+
+function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+const ZOO = ["models/vgg-bn-112.yaml", "models/resnet-112.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"];
+
+describe("model zoo and `sideways model summary`", () => {
+  for (const file of ZOO) {
+    it(`${file}: loads; every block but the classifier normalises; summary totals equal the parameter shapes`, () => {
+      const model = loadModelFile(file);
+      const rows = summariseBlocks(model);
+      const params = model.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+      expect(rows.reduce((s, r) => s + r.params, 0)).to.equal(params);
+      expect(model.buffers.length).to.be.above(0);
+      for (const block of model.blocks.slice(0, -1)) {
+        const types = JSON.stringify(block.layers.map((l) => l.spec));
+        expect(types, `block ${block.index}`).to.include("batch_norm");
+      }
+    });
+  }
+
+  it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, shortcuts where the shape changes", () => {
+    const model = loadModelFile("models/resnet-112.yaml");
+    const names = model.params.map((p) => p.name);
+    expect(names).to.include.members(["4.layers.0.weight", "4.layers.1.weight", "4.layers.4.bias", "8.shortcut.weight", "8.shortcut.bias", "21.weight"]);
+    expect(names.filter((n) => n.includes("shortcut.weight"))).to.deep.equal(["8.shortcut.weight", "12.shortcut.weight", "16.shortcut.weight"]);
+    expect(model.buffers.map((b) => b.name)).to.include.members(["1.num_batches_tracked", "18.layers.4.running_var"]);
+    expect(model.blocks).to.have.length(10);
+    expect(model.blocks[9].outShape).to.deep.equal([101]);
+  });
+
+  it("FLOPs per frame: conv multiply-adds x 2 for forward and weight gradient, x 3 where the input gradient is needed", () => {
+    const rows = summariseBlocks(loadModelFile("models/resnet-mnist.yaml"));
+    // block 0: conv 1->16 k3 s2 on 32x32 -> 16x16: 16*16*16*1*9 MACs, no input gradient.
+    expect(rows[0].flops).to.equal(2 * 2 * 16 * 16 * 16 * 9);
+    // block 2: residual, conv 16->32 k3 s2 (8x8 out), conv 32->32 k3, 1x1 shortcut 16->32 s2.
+    const macs = 32 * 8 * 8 * 16 * 9 + 32 * 8 * 8 * 32 * 9 + 32 * 8 * 8 * 16;
+    expect(rows[2].flops).to.equal(2 * 3 * macs);
+    expect(rows[4].flops).to.equal(2 * 3 * 64 * 10);
+  });
+
+  it("prints a row per block, totals and a stage plan for --workers", async () => {
+    const io = captureIo();
+    expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--workers", "2"], io)).to.equal(0);
+    const lines = io.stdout.split("\n");
+    expect(lines[0]).to.match(/^resnet-mnist \(models\/resnet-mnist\.yaml\): input \[1,32,32\], 10 classes, 5 blocks/);
+    expect(lines.filter((l) => /^\d+ +\[/.test(l))).to.have.length(5);
+    expect(io.stdout).to.match(/total: 77,658 parameters/);
+    expect(lines.filter((l) => /^ {2}stage \d: blocks \d-\d/.test(l))).to.have.length(2);
+    expect(io.stdout).to.match(/at least 2L-1 = 9 frames/);
+  });
+
+  const bad = [
+    {
+      name: "identity shortcut with a shape change",
+      layer: "{ type: residual, layers: [{ type: conv2d, out_channels: 4, kernel: 3, stride: 2, padding: 1 }] }",
+      expect: /layer 0 \(residual\): shortcut identity needs the inner layers' output shape \[4,4,4\] to equal the input shape \[2,8,8\]/,
+    },
+    { name: "bad inner layer", layer: "{ type: residual, layers: [{ type: maxpool2d, kernel: 9 }] }", expect: /layer 0 \(residual\): inner layer 0 \(maxpool2d\): kernel 9 is larger/ },
+    { name: "group_norm groups", layer: "{ type: group_norm, groups: 3 }", expect: /layer 0 \(group_norm\): 2 channels do not split into 3 groups/ },
+    { name: "nested residual", layer: "{ type: residual, layers: [{ type: residual, layers: [{ type: relu }] }] }", expect: /layer 0 \(residual\)/ },
+    { name: "batch_norm momentum", layer: "{ type: batch_norm, momentum: 0 }", expect: /layer 0 \(batch_norm\): momentum/ },
+  ];
+  for (const c of bad) {
+    it(`bad model (${c.name}): exit 2 naming the layer and the shapes`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+      const file = join(dir, "bad.yaml");
+      writeFileSync(file, `name: bad\ninput: { channels: 2, height: 8, width: 8 }\nclasses: 2\nlayers:\n  - ${c.layer}\n  - { type: conv2d, out_channels: 2, kernel: 1 }\n  - { type: global_avg_pool }\n`);
+      const io = captureIo();
+      expect(await main(["model", "summary", file], io)).to.equal(2);
+      expect(io.stderr).to.include(file);
+      expect(io.stderr).to.match(c.expect);
+    });
+  }
+});

@@ -1,0 +1,280 @@
+/**
+ * Training with normalisation layers and residual units through the real trainers:
+ *  - the static-clip property (Sideways G_k = BP G_k) and BP's independence of the pass size
+ *    still hold with per-frame batch statistics;
+ *  - running statistics: Sideways' equal BP's on the first m_k frames, m_k being the frames block k
+ *    normalised (fewer in Sideways, which is the only difference), and both equal a float64
+ *    replay of PyTorch's update rule;
+ *  - depth-parallel executors give bit-identical weights and buffers;
+ *  - data-parallel replicas refuse batch_norm (exit-2 SpecError);
+ *  - evaluation normalises with the running statistics.
+ */
+import { expect } from "chai";
+import { InputError, SpecError } from "../src/errors.js";
+import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
+import { applyBlockStats } from "../src/model/buffers.js";
+import { decodeWeights, encodeWeights } from "../src/model/checkpoint.js";
+import { initWeights } from "../src/model/init.js";
+import { resolveModel } from "../src/model/load-model.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { parseSafetensors } from "../src/model/safetensors.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
+import type { Executor, Method } from "../src/train/executor.js";
+import { ParallelExecutor } from "../src/train/parallel-executor.js";
+import { ReplicaExecutor } from "../src/train/replica-executor.js";
+import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import type { ClipBatch } from "../src/data/source.js";
+import { refFrameStats } from "./reference/layers-ref.js";
+import { refModelForward } from "./reference/model-ref.js";
+import { randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+
+const cpu = { provider: "cpu" as const, threads: 1 };
+
+/** conv-BN-ReLU, conv-BN-ReLU (stride 2), a residual unit (GN and BN inside), linear: 4 blocks. */
+export function normModel(): Model {
+  return resolveModel(
+    {
+      name: "norm-tiny",
+      input: { channels: 1, height: 8, width: 8 },
+      classes: 3,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false },
+        { type: "batch_norm" },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false },
+        { type: "batch_norm", momentum: 0.2 },
+        { type: "relu" },
+        {
+          type: "residual",
+          layers: [
+            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
+            { type: "group_norm", groups: 2 },
+            { type: "relu" },
+            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
+            { type: "batch_norm" },
+          ],
+        },
+        { type: "relu" },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 3 },
+      ],
+    },
+    "test norm model",
+  );
+}
+
+/** The first `frames` frames of every clip. */
+function firstFrames(batch: ClipBatch, frames: number): ClipBatch {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const clips = new Float32Array(B * frames * size);
+  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray(b * T * size, (b * T + frames) * size), b * frames * size);
+  return { clips, labels: batch.labels, dims: [B, frames, C, H, W] };
+}
+
+async function trainSteps(model: Model, exec: Executor, method: Method, steps: number): Promise<Weights> {
+  const weights = initWeights(model, 5);
+  const opt = createOptimizer({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: false, weight_decay: 0 });
+  for (let step = 0; step < steps; step++) {
+    const r = await exec.runBatch(method, randomClips(model, 3, 7, 40 + step), weights, { bpFramesPerPass: 2 });
+    opt.step(weights, r.grads, 0.05);
+    applyBlockStats(model, weights, r.stats);
+  }
+  return weights;
+}
+
+describe("training with batch_norm, group_norm and residual units", function () {
+  this.timeout(120_000);
+  const model = normModel();
+  const graphs = buildAllBlockGraphs(model);
+  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+
+  it("blocks: conv-BN-ReLU is one block, a residual unit with the layers after it another; PyTorch's state_dict names", () => {
+    expect(model.blocks.map((b) => b.layers.map((l) => l.spec.type))).to.deep.equal([
+      ["conv2d", "batch_norm", "relu"],
+      ["conv2d", "batch_norm", "relu"],
+      ["residual", "relu", "global_avg_pool"],
+      ["linear"],
+    ]);
+    expect(model.params.map((p) => p.name)).to.deep.equal([
+      "0.weight", "1.weight", "1.bias", "3.weight", "4.weight", "4.bias",
+      "6.layers.0.weight", "6.layers.1.weight", "6.layers.1.bias", "6.layers.3.weight", "6.layers.4.weight", "6.layers.4.bias",
+      "9.weight", "9.bias",
+    ]);
+    expect(model.buffers.map((b) => b.name)).to.deep.equal([
+      "1.running_mean", "1.running_var", "1.num_batches_tracked",
+      "4.running_mean", "4.running_var", "4.num_batches_tracked",
+      "6.layers.4.running_mean", "6.layers.4.running_var", "6.layers.4.num_batches_tracked",
+    ]);
+  });
+
+  it("initialisation as PyTorch's BatchNorm2d and GroupNorm: weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0", () => {
+    const w = initWeights(model, 9);
+    const all = (name: string, v: number) => expect([...w.get(name)!].every((x) => x === v), `${name} all ${v}`).to.equal(true);
+    for (const prefix of ["1.", "4.", "6.layers.4."]) {
+      all(`${prefix}weight`, 1);
+      all(`${prefix}bias`, 0);
+      all(`${prefix}running_mean`, 0);
+      all(`${prefix}running_var`, 1);
+      all(`${prefix}num_batches_tracked`, 0);
+    }
+    all("6.layers.1.weight", 1);
+    all("6.layers.1.bias", 0);
+    // Convolutions keep the kaiming-uniform default: bound 1/sqrt(fan_in), and not constant.
+    const conv = w.get("6.layers.0.weight")!;
+    expect(Math.max(...conv.map(Math.abs))).to.be.at.most(1 / Math.sqrt(6 * 9));
+    expect(new Set(conv).size).to.be.above(100);
+  });
+
+  it("static clip: Sideways G_k equals BP G_k for every block, and BP's gradient does not depend on the pass size (relative 1e-5; portable and CPU graphs)", async () => {
+    // Tolerance as test/sideways-rule.test.ts: the same float32 values summed in other orders.
+    for (const target of [PORTABLE_TARGET, await graphTargetFor(cpu)]) await staticClipCheck(target);
+  });
+
+  async function staticClipCheck(target: GraphTarget): Promise<void> {
+    const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, target), cpu);
+    try {
+      const T = 2 * model.blocks.length + 1;
+      const batch = randomClips(model, 3, T, 21, true);
+      const weights = initWeights(model, 3);
+      const bp1 = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+      const bpAll = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: "all" });
+      const sw = await exec.runBatch("sideways", batch, weights);
+      for (const p of model.params) {
+        const where = `${p.name}, nchwcBlock ${target.nchwcBlock}`;
+        expect(relDiff(bpAll.grads.get(p.name)!, bp1.grads.get(p.name)!), `${where}: BP all frames vs one by one`).to.be.below(1e-5);
+        expect(relDiff(sw.grads.get(p.name)!, bp1.grads.get(p.name)!), `${where}: Sideways vs BP`).to.be.below(1e-5);
+      }
+      // ...and not trivially: a non-static clip makes them differ.
+      const moving = randomClips(model, 3, T, 21);
+      const a = await exec.runBatch("bp", moving, weights, { bpFramesPerPass: 1 });
+      const b = await exec.runBatch("sideways", moving, weights);
+      expect(relDiff(a.grads.get("0.weight")!, b.grads.get("0.weight")!)).to.be.above(1e-3);
+    } finally {
+      await exec.close();
+    }
+  }
+
+  it("running statistics: Sideways' equal BP's on the frames each block normalised; both follow PyTorch's rule (float64 replay)", async () => {
+    const exec = await SequentialExecutor.create(model, blockByBlock, cpu);
+    try {
+      const T = 9;
+      const B = 3;
+      const batch = randomClips(model, B, T, 22, true);
+      const init = initWeights(model, 4);
+      const sideways = new Map([...init].map(([k, v]) => [k, v.slice()]));
+      const sw = await exec.runBatch("sideways", batch, init);
+      applyBlockStats(model, sideways, sw.stats);
+      for (const layer of model.layers.filter((l) => l.buffers.length > 0)) {
+        const prefix = layer.spec.type === "residual" ? `${layer.index}.layers.4.` : `${layer.index}.`;
+        const m = sideways.get(`${prefix}num_batches_tracked`)![0];
+        const block = layer.params[0].blockIndex;
+        // Block k gets its first frame at tick k: it normalises at most T - k frames.
+        expect(m, `frames normalised by layer ${layer.index} (block ${block})`).to.be.within(1, T - block);
+        const bpWeights = new Map([...init].map(([k, v]) => [k, v.slice()]));
+        const bp = await exec.runBatch("bp", firstFrames(batch, m), init, { bpFramesPerPass: 1 });
+        applyBlockStats(model, bpWeights, bp.stats);
+        for (const suffix of ["running_mean", "running_var", "num_batches_tracked"]) {
+          const name = prefix + suffix;
+          expect(sameBits(sideways.get(name)!, bpWeights.get(name)!), `${name}: Sideways vs BP on ${m} frames`).to.equal(true);
+        }
+      }
+      // Block 0's statistics against a float64 replay: T static frames, each frame's statistics
+      // over its B clips, running = (1 - 0.1) running + 0.1 stat with the unbiased variance.
+      const bpWeights = new Map([...init].map(([k, v]) => [k, v.slice()]));
+      const bp = await exec.runBatch("bp", batch, init, { bpFramesPerPass: 3 });
+      applyBlockStats(model, bpWeights, bp.stats);
+      const w64 = new Map([...init].map(([k, v]) => [k, Float64Array.from(v)]));
+      const frame0 = firstFrames(batch, 1);
+      const acts = refModelForward(model, w64, { data: Float64Array.from(frame0.clips), dims: [B, 1, 8, 8] });
+      const { mean, variance } = refFrameStats(acts[1], B);
+      const n = B * 8 * 8;
+      const rm = new Float64Array(4);
+      const rv = new Float64Array(4).fill(1);
+      for (let t = 0; t < T; t++) {
+        for (let c = 0; c < 4; c++) {
+          rm[c] = 0.9 * rm[c] + 0.1 * mean[0][c];
+          rv[c] = 0.9 * rv[c] + 0.1 * ((variance[0][c] * n) / (n - 1));
+        }
+      }
+      // float32 statistics of 192 values and 9 float32 updates: relative 1e-5.
+      expect(relDiff(bpWeights.get("1.running_mean")!, rm)).to.be.below(1e-5);
+      expect(relDiff(bpWeights.get("1.running_var")!, rv)).to.be.below(1e-5);
+      expect(bpWeights.get("1.num_batches_tracked")![0]).to.equal(T);
+    } finally {
+      await exec.close();
+    }
+  });
+
+  for (const method of ["bp", "sideways"] as const) {
+    it(`${method}: sequential and 2-worker depth-parallel runs give bit-identical weights and buffers after 2 updates`, async () => {
+      const seq = await SequentialExecutor.create(model, blockByBlock, cpu);
+      const reference = await trainSteps(model, seq, method, 2);
+      await seq.close();
+      const par = await ParallelExecutor.create(model, graphs, [[0, 1], [2, 3]], cpu);
+      try {
+        const w = await trainSteps(model, par, method, 2);
+        for (const name of [...model.params, ...model.buffers].map((p) => p.name)) {
+          expect(sameBits(w.get(name)!, reference.get(name)!), name).to.equal(true);
+        }
+        expect(w.get("1.num_batches_tracked")![0], "updates of block 0's statistics").to.be.above(0);
+        expect(sameBits(w.get("1.running_mean")!, initWeights(model, 5).get("1.running_mean")!), "running mean moved").to.equal(false);
+      } finally {
+        await par.close();
+      }
+    });
+  }
+
+  it("data-parallel replicas refuse batch_norm with a SpecError (exit 2) naming the layers", async () => {
+    let err: unknown;
+    try {
+      await ReplicaExecutor.create(model, graphs, 2, cpu);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(SpecError);
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.match(/runtime\.replicas: expected 1 .*layers 1 \(batch_norm\), 4 \(batch_norm\), 6 \(residual\)/);
+  });
+
+  it("evaluation normalises with the running statistics (float64 reference with BN in evaluation mode)", async () => {
+    const runner = await BlockRunner.create(model, [0], graphs, cpu);
+    try {
+      const weights = initWeights(model, 6);
+      const rm = Float32Array.of(0.3, -0.2, 0.1, 0.5);
+      const rv = Float32Array.of(0.5, 2, 1.5, 0.8);
+      weights.set("1.running_mean", rm);
+      weights.set("1.running_var", rv);
+      const x = randomClips(model, 2, 1, 7);
+      const y = await runner.forwardEval(0, { data: x.clips, dims: [2, 1, 8, 8] }, weights);
+      const w64 = new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
+      const conv = refModelForward({ ...model, layers: model.layers.slice(0, 1) }, w64, { data: Float64Array.from(x.clips), dims: [2, 1, 8, 8] })[1];
+      const expected = conv.data.map((v, i) => {
+        const c = Math.floor(i / 64) % 4;
+        return Math.max(0, ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * w64.get("1.weight")![c] + w64.get("1.bias")![c]);
+      });
+      expect(relDiff(y.data, expected)).to.be.below(1e-5);
+      // The training forward normalises by the batch instead: a different output.
+      const train = await runner.forward(0, { data: x.clips, dims: [2, 1, 8, 8] }, weights);
+      expect(relDiff(train.data, expected)).to.be.above(1e-2);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it("checkpoints hold parameters and buffers under PyTorch's names, num_batches_tracked as I64, and read back", () => {
+    const weights = initWeights(model, 8);
+    weights.get("4.running_var")!.set([0.5, 1.5, 2, 3, 4, 5]);
+    weights.get("4.num_batches_tracked")![0] = 37;
+    const bytes = encodeWeights(model, weights);
+    const { tensors } = parseSafetensors(bytes, "test");
+    expect(tensors.get("4.num_batches_tracked")!.dtype).to.equal("I64");
+    expect(tensors.get("4.num_batches_tracked")!.shape).to.deep.equal([]);
+    expect(tensors.get("6.layers.4.running_mean")!.dtype).to.equal("F32");
+    const back = decodeWeights(bytes, model, "test");
+    for (const name of [...model.params, ...model.buffers].map((p) => p.name)) expect(sameBits(back.get(name)!, weights.get(name)!), name).to.equal(true);
+    expect(back.get("4.num_batches_tracked")![0]).to.equal(37);
+  });
+});
