@@ -31,9 +31,11 @@ same_results() { # $1 $2: results directories; $3: what
   if ! diff <(result_rows "$1") <(result_rows "$2"); then ci_fail "$3: runs.csv differs from the local run (diff above)"; fi
   $SW results table "$1" --metric final_train_loss --metric final_eval_loss --digits 6 >/dev/null
   $SW results table "$2" --metric final_train_loss --metric final_eval_loss --digits 6 >/dev/null
-  diff "$1/table.md" "$2/table.md" || ci_fail "$3: the results table differs from the local run's"
+  # Chosen metrics go to table-<metrics>.md (the sweep's own table.md, with timings, stays).
+  local t=table-final_train_loss-final_eval_loss.md
+  diff "$1/$t" "$2/$t" || ci_fail "$3: the results table differs from the local run's"
   ci_say "$3: results table identical to the local run's:"
-  cat "$2/table.md"
+  cat "$2/$t"
 }
 run_index() { sed -n 's/.*"index": *\([0-9]*\).*/\1/p' "$1/run-meta.json"; }
 completed() { grep -q '"status": *"completed"' "$1/summary.json" 2>/dev/null; }
