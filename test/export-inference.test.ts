@@ -87,6 +87,41 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expectClose(got.logits, await ourLogits(model, weights, frames, n));
   });
 
+  it("batch norm, group norm and residual units: model.onnx normalises with the running statistics, as evaluation does", async () => {
+    const spec = {
+      name: "norms",
+      input: { channels: 1, height: 8, width: 8 },
+      classes: 3,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+        { type: "batch_norm" },
+        { type: "relu" },
+        { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, { type: "batch_norm" }, { type: "relu" }] },
+        { type: "group_norm", groups: 2 },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 3 },
+      ],
+    };
+    const model = resolveModel(spec, "norms");
+    writeFileSync(join(dir, "model.yaml"), stringify(spec));
+    const weights = initWeights(model, 4);
+    // Running statistics away from their initial 0 and 1, so that using them (or not) shows.
+    const rng = seededRandom(11);
+    for (const b of model.buffers) {
+      const v = weights.get(b.name)!;
+      if (b.name.endsWith("running_mean")) v.set(Float32Array.from(randomArray(rng, v.length)));
+      if (b.name.endsWith("running_var")) v.set(Float32Array.from(randomArray(rng, v.length), (r) => 0.5 + Math.abs(r)));
+    }
+    writeCheckpoint(join(dir, "w.safetensors"), model, weights);
+    const io = captureIo();
+    expect(await main(["export", "model.yaml", "--checkpoint", "w.safetensors", "--out", "out"], io), io.stderr).to.equal(0);
+    const n = 4;
+    const frames = Float32Array.from(randomArray(seededRandom(8), n * 64));
+    const got = await onnxLogits(join(dir, "out", "model.onnx"), frames, [n, 1, 8, 8]);
+    expect(got.names).to.deep.equal([["frames"], ["logits"]]);
+    expectClose(got.logits, await ourLogits(model, weights, frames, n));
+  });
+
   it("a run's final.safetensors alone (the model from its config.yaml), and init_checkpoint is used, not ignored", async () => {
     expect(await main(["run", resolve(cwd, "test/fixtures/specs/good.yaml"), "--quiet"], captureIo())).to.equal(0);
     const [id] = readdirSync(join(dir, "results", "good"));

@@ -92,7 +92,14 @@ export function buildInferenceGraph(model: Model, weights: Weights): Uint8Array 
       if (w === undefined) throw new Error(`BUG: no weights for ${p.name}`);
       params[p.name.slice(p.name.indexOf(".") + 1) as ParamSuffix] = g.constFloat(p.name, w, p.shape);
     }
-    x = layerDef(layer.spec).forward(g, layer, x, params, false).y;
+    // Layers with buffers (batch_norm, also inside residual units) normalise with them, as evaluation does.
+    const buffers: Record<string, string> = {};
+    for (const b of layer.buffers) {
+      const w = weights.get(b.name);
+      if (w === undefined) throw new Error(`BUG: no buffer ${b.name}`);
+      buffers[b.name.slice(b.name.indexOf(".") + 1)] = g.constFloat(b.name, w, b.shape);
+    }
+    x = layerDef(layer.spec).forward(g, layer, x, params, false, layer.buffers.length > 0 ? buffers : undefined).y;
   }
   g.output(g.node("Identity", [x], [INFERENCE_OUTPUT])[0], [model.classes]);
   return g.toBytes();
