@@ -1,0 +1,230 @@
+/**
+ * The schedule interpreter (src/train/schedule-stage.ts): pipelined BP with per-clip updates is
+ * BP; the interpreter running BP's and Sideways' tables gives the fused-free trainers' results bit
+ * for bit; every rule, with and without in-clip updates and weight stashing, gives bit-identical
+ * weights on the sequential and the worker executors; and in-clip updates with and without
+ * stashing match an independent float64 reference of the rule as docs/design/sideways.md states it.
+ */
+import { expect } from "chai";
+import type { ClipBatch } from "../src/data/source.js";
+import { initWeights } from "../src/model/init.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import type { Method } from "../src/schedule/registry.js";
+import type { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { buildAllBlockGraphs } from "../src/train/block-runner.js";
+import type { BatchOptions, Executor } from "../src/train/executor.js";
+import { ParallelExecutor } from "../src/train/parallel-executor.js";
+import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { balancedStages } from "../src/train/stage-plan.js";
+import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./reference/layers-ref.js";
+import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+
+const cpu = { provider: "cpu" as const, threads: 1 };
+
+function sameWeights(model: Model, a: Weights, b: Weights, what: string): void {
+  for (const p of model.params) expect(sameBits(a.get(p.name)!, b.get(p.name)!), `${p.name}: ${what}`).to.equal(true);
+}
+
+interface TrainCase {
+  method: Method;
+  every: "clip" | number;
+  stashing: boolean;
+  interpret?: boolean;
+}
+
+/** Three clip batches with a momentum SGD; in-clip cases step inside the executor. */
+async function trainThree(model: Model, exec: Executor, c: TrainCase, optimizerSpec: OptimizerSpec): Promise<Weights> {
+  const weights = initWeights(model, 11);
+  const optimizer = createOptimizer(optimizerSpec);
+  for (let step = 0; step < 3; step++) {
+    const lr = optimizerSpec.lr;
+    const opts: BatchOptions = { interpret: c.interpret, update: c.every === "clip" ? undefined : { every: c.every, stashing: c.stashing, optimizer, optimizerSpec, lr } };
+    const r = await exec.runBatch(c.method, randomClips(model, 2, 9, 100 + step), weights, opts);
+    expect(r.updated).to.equal(c.every !== "clip");
+    if (!r.updated) optimizer.step(weights, r.grads, lr);
+  }
+  return weights;
+}
+
+describe("schedule interpreter", function () {
+  this.timeout(180_000);
+  const model = fourBlockModel();
+  const graphs = buildAllBlockGraphs(model);
+  // Without the fused BP graph, BP goes block by block: the same onnxruntime calls as the interpreter.
+  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+  let seq: SequentialExecutor;
+  before(async () => {
+    seq = await SequentialExecutor.create(model, blockByBlock, cpu);
+  });
+  after(async () => seq.close());
+
+  it("pipelined-bp with per-clip updates gives BP's gradient and losses bit for bit (frame-by-frame BP), and the fused BP pass's to float32 rounding", async () => {
+    const batch = randomClips(model, 3, 9, 5);
+    const weights = initWeights(model, 3);
+    const piped = await seq.runBatch("pipelined-bp", batch, weights);
+    const bp = await seq.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+    expect(piped.counts).to.deep.equal([9, 9, 9, 9]);
+    expect(piped.losses).to.deep.equal(bp.losses);
+    for (const p of model.params) expect(sameBits(piped.grads.get(p.name)!, bp.grads.get(p.name)!), p.name).to.equal(true);
+    // The fused pass (one graph, float32 softmax in the graph): relative 1e-5 as in test/executors.test.ts.
+    const fused = await SequentialExecutor.create(model, graphs, cpu);
+    try {
+      const f = await fused.runBatch("bp", batch, weights, { bpFramesPerPass: "all" });
+      for (const p of model.params) expect(relDiff(piped.grads.get(p.name)!, f.grads.get(p.name)!), p.name).to.be.below(1e-5);
+    } finally {
+      await fused.close();
+    }
+    expect(piped.stashPeakBytes[0], "inputs stashed").to.be.above(0);
+  });
+
+  for (const method of ["bp", "sideways"] as const) {
+    it(`the interpreter on ${method}'s table gives the ${method} trainer's gradient, losses and counts bit for bit`, async () => {
+      const batch = randomClips(model, 2, 9, 6);
+      const weights = initWeights(model, 4);
+      const table = await seq.runBatch(method, batch, weights, { interpret: true, trace: true });
+      const loop = await seq.runBatch(method, batch, weights, { bpFramesPerPass: 1, sidewaysTickGraph: false, trace: true });
+      expect(table.counts).to.deep.equal(loop.counts);
+      expect(table.losses).to.deep.equal(loop.losses);
+      for (const p of model.params) expect(sameBits(table.grads.get(p.name)!, loop.grads.get(p.name)!), p.name).to.equal(true);
+      if (method === "sideways") {
+        // The generated table is what the Sideways trainer does: the same losses and backwards, frame for frame.
+        const events = (r: typeof table) => r.trace.filter((e) => e.kind !== "forward");
+        expect(events(table)).to.deep.equal(events(loop));
+      }
+    });
+  }
+
+  const momentum: OptimizerSpec = { kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 1e-4 };
+  const adam: OptimizerSpec = { kind: "adam", lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 };
+  const cases: (TrainCase & { optimizer: OptimizerSpec })[] = [
+    { method: "pipelined-bp", every: "clip", stashing: false, optimizer: momentum },
+    { method: "bp", every: "clip", stashing: false, interpret: true, optimizer: momentum },
+    { method: "sideways", every: "clip", stashing: false, interpret: true, optimizer: momentum },
+    { method: "sideways", every: 3, stashing: false, optimizer: adam },
+    { method: "pipelined-bp", every: 4, stashing: false, optimizer: momentum },
+    { method: "pipelined-bp", every: 4, stashing: true, optimizer: adam },
+  ];
+  for (const c of cases) {
+    it(`${c.method}${c.interpret ? " (interpreted)" : ""}, update every ${c.every}${c.stashing ? ", weight stashing" : ""}, ${c.optimizer.kind}: sequential, 2 and 3 workers give bit-identical weights`, async () => {
+      const reference = await trainThree(model, seq, c, c.optimizer);
+      const init = initWeights(model, 11);
+      for (const p of model.params) expect(sameBits(reference.get(p.name)!, init.get(p.name)!), `${p.name} moved`).to.equal(false);
+      for (const workers of [2, 3]) {
+        const par = await ParallelExecutor.create(model, graphs, balancedStages([1, 1, 1, 1], workers), cpu);
+        try {
+          sameWeights(model, await trainThree(model, par, c, c.optimizer), reference, `${workers} workers`);
+        } finally {
+          await par.close();
+        }
+      }
+    });
+  }
+
+  // Tolerance: the float32 pipeline against float64 over 9 frames and a few SGD steps; the
+  // per-frame gradients agree to about 1e-6 relative (test/model-gradient.test.ts), steps add a few ulp.
+  for (const stashing of [true, false]) {
+    it(`pipelined-bp with updates every 3 ticks${stashing ? " and weight stashing" : ", current weights"}: the weights after a clip batch match a float64 reference of the rule (relative 1e-5)`, async () => {
+      const batch = randomClips(model, 2, 9, 8);
+      const weights = initWeights(model, 12);
+      const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+      const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
+      const r = await seq.runBatch("pipelined-bp", batch, weights, { update: { every: 3, stashing, optimizer: createOptimizer(spec), optimizerSpec: spec, lr: spec.lr } });
+      expect(r.updated).to.equal(true);
+      const ref = referencePipelinedBp(model, batch, start, 3, stashing, spec.lr);
+      for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);
+      // The updates did matter: one per-clip step from the same weights ends elsewhere.
+      const perClip = referencePipelinedBp(model, batch, start, Infinity, stashing, spec.lr);
+      expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
+      // With stashing and without, the rules differ (frames in flight across an update).
+      const other = referencePipelinedBp(model, batch, start, 3, !stashing, spec.lr);
+      expect(Math.max(...model.params.map((p) => relDiff(other.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-6);
+    });
+  }
+});
+
+type RefWeights = Map<string, Float64Array>;
+
+/** Block k of a float64 model: its layers in order, forward and backward, with params by PyTorch name. */
+function blockParams(model: Model, k: number, w: RefWeights, layer: number): RefParams {
+  const out: RefParams = {};
+  for (const suffix of ["weight", "bias"]) {
+    const v = w.get(`${model.blocks[k].layers[layer].index}.${suffix}`);
+    if (v) out[suffix] = v;
+  }
+  return out;
+}
+
+function blockForward(model: Model, k: number, w: RefWeights, x: RefTensor): RefTensor {
+  return model.blocks[k].layers.reduce((a, l, i) => refForward(l.spec, a, blockParams(model, k, w, i)), x);
+}
+
+/** B_k(a_{k-1}, θ, g): the block recomputed from its input with these weights, then backprop through its layers. */
+function blockBackward(model: Model, k: number, w: RefWeights, x: RefTensor, dy: RefTensor): { dx: RefTensor; grads: RefWeights } {
+  const layers = model.blocks[k].layers;
+  const acts = [x];
+  layers.forEach((l, i) => acts.push(refForward(l.spec, acts[i], blockParams(model, k, w, i))));
+  const grads: RefWeights = new Map();
+  let g = dy;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const r = refBackward(layers[i].spec, acts[i], blockParams(model, k, w, i), g);
+    for (const [suffix, v] of Object.entries(r.dParams)) grads.set(`${layers[i].index}.${suffix}`, v);
+    g = r.dx;
+  }
+  return { dx: g, grads };
+}
+
+/**
+ * Pipelined BP as docs/design/sideways.md states it, in float64, 1-based: frame f at block k runs
+ * forward at tick f+k-1, its loss at f+L-1, block k's backward at f+2L-1-k; after every `every`
+ * ticks and after the last (T+2L-2), each block with gradients since its last step takes a plain
+ * SGD step with their mean. A backward uses the weights of its forward (stashing) or the current ones.
+ */
+function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights, every: number, stashing: boolean, lr: number): RefWeights {
+  const [B, T, C, H, W] = batch.dims;
+  const L = model.blocks.length;
+  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
+  const frame = (f: number): RefTensor => {
+    const data = new Float64Array(B * C * H * W);
+    for (let b = 0; b < B; b++) data.set(batch.clips.subarray((b * T + f - 1) * C * H * W, (b * T + f) * C * H * W), b * C * H * W);
+    return { data, dims: [B, C, H, W] };
+  };
+  const names = (k: number) => model.blocks[k - 1].params.map((p) => p.name);
+  const inputs = new Map<string, { x: RefTensor; w: RefWeights }>(); // k:f -> stashed input and the weights its forward used
+  const outputs = new Map<string, RefTensor>();
+  const grads = new Map<string, RefTensor>(); // k:f -> gradient arriving at block k's output
+  const sums = new Map<number, { n: number; g: RefWeights }>();
+  const ticks = T + 2 * L - 2;
+  for (let t = 1; t <= ticks; t++) {
+    for (let k = 1; k <= L; k++) {
+      const f = t - k + 1;
+      if (f < 1 || f > T) continue;
+      const x = k === 1 ? frame(f) : outputs.get(`${k - 1}:${f}`)!;
+      const own = new Map(names(k).map((n) => [n, Float64Array.from(w.get(n)!)]));
+      inputs.set(`${k}:${f}`, { x, w: own });
+      const y = blockForward(model, k - 1, w, x);
+      outputs.set(`${k}:${f}`, y);
+      if (k === L) grads.set(`${L}:${f}`, refSoftmaxCrossEntropy(y, batch.labels).dLogits);
+    }
+    for (let k = L; k >= 1; k--) {
+      const f = t - 2 * L + 1 + k;
+      if (f < 1 || f > T) continue;
+      const stashed = inputs.get(`${k}:${f}`)!;
+      const used = stashing ? new Map([...w, ...stashed.w]) : w;
+      const r = blockBackward(model, k - 1, used, stashed.x, grads.get(`${k}:${f}`)!);
+      if (k > 1) grads.set(`${k - 1}:${f}`, r.dx);
+      const s = sums.get(k) ?? { n: 0, g: new Map(names(k).map((n) => [n, new Float64Array(w.get(n)!.length)])) };
+      s.n++;
+      for (const [n, g] of r.grads) s.g.get(n)!.forEach((_, i, a) => (a[i] += g[i]));
+      sums.set(k, s);
+    }
+    if (t % every === 0 || t === ticks) {
+      for (const [k, s] of sums) {
+        if (s.n === 0) continue;
+        for (const n of names(k)) w.get(n)!.forEach((v, i, a) => (a[i] = v - (lr * s.g.get(n)![i]) / s.n));
+        sums.delete(k);
+      }
+    }
+  }
+  return w;
+}
