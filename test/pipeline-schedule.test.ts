@@ -4,6 +4,9 @@
  * updates, staleness, stash, predicted idle) on small cases worked out by hand.
  */
 import { expect } from "chai";
+import { resolve } from "node:path";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
 import { checkSchedule } from "../src/schedule/action.js";
 import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
@@ -133,5 +136,36 @@ describe("schedule tables", () => {
     const sideways = formatGrid(sidewaysSchedule(2, 4), 2);
     expect(sideways).to.contain("F3@0 B3<1@0");
     expect(sideways.split("\n").filter((l) => l.endsWith("update"))).to.have.length(2);
+  });
+
+  describe("sideways schedule FILE", () => {
+    const GOOD = resolve("test/fixtures/specs/good.yaml");
+    const run = async (args: string[]) => {
+      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      const code = await main(["schedule", GOOD, ...args], io as CliIo);
+      return { code, ...io };
+    };
+
+    it("prints the rule's grid (1-based ticks x blocks), per-block facts and the predicted idle per stage", async () => {
+      const r = await run(["train.method=pipelined-bp", "data.clip_length=5", "runtime.workers=2"]);
+      expect(r.code).to.equal(0);
+      const L = 2; // models/tiny.yaml
+      expect(r.stdout).to.contain(`${5 + 2 * L - 2} ticks per clip batch`);
+      expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
+      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 3 \|/);
+      expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
+    });
+
+    it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {
+      const bad = await run(["train.method=gpipe"]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain("train.method: expected one of sideways | bp | pipelined-bp");
+      const stash = await run(["train.weight_stashing=true"]);
+      expect(stash.code).to.equal(2);
+      expect(stash.stderr).to.contain("train.weight_stashing: expected false for method sideways");
+      const every = await run(["train.method=bp", "train.update_every=4"]);
+      expect(every.code).to.equal(2);
+      expect(every.stderr).to.contain("train.update_every: expected clip for method bp");
+    });
   });
 });
