@@ -141,7 +141,83 @@ describe("schedule interpreter", function () {
       expect(Math.max(...model.params.map((p) => relDiff(other.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-6);
     });
   }
+
+  it("sideways with updates every 2 ticks: the weights after a clip batch match a float64 reference of the rule (relative 1e-5)", async () => {
+    const batch = randomClips(model, 2, 9, 10);
+    const weights = initWeights(model, 13);
+    const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+    const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
+    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lr: spec.lr } });
+    expect(r.updated).to.equal(true);
+    const ref = referenceSideways(model, batch, start, 2, spec.lr);
+    for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);
+    const perClip = referenceSideways(model, batch, start, Infinity, spec.lr);
+    expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
+  });
 });
+
+/** Frame f (1-based) of every clip as a float64 [B, C, H, W] tensor. */
+function refFrame(batch: ClipBatch, f: number): RefTensor {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const data = new Float64Array(B * size);
+  for (let b = 0; b < B; b++) data.set(batch.clips.subarray((b * T + f - 1) * size, (b * T + f) * size), b * size);
+  return { data, dims: [B, C, H, W] };
+}
+
+/** Adds a block's gradients to its running sum; plain SGD steps with the means of the blocks that have any. */
+class RefSgd {
+  private readonly sums = new Map<number, { n: number; g: RefWeights }>();
+  constructor(private readonly model: Model, private readonly w: RefWeights, private readonly lr: number) {}
+  add(k: number, grads: RefWeights): void {
+    const names = this.model.blocks[k - 1].params.map((p) => p.name);
+    const s = this.sums.get(k) ?? { n: 0, g: new Map(names.map((n) => [n, new Float64Array(this.w.get(n)!.length)])) };
+    s.n++;
+    for (const [n, g] of grads) s.g.get(n)!.forEach((_, i, a) => (a[i] += g[i]));
+    this.sums.set(k, s);
+  }
+  step(): void {
+    for (const [k, s] of this.sums) {
+      for (const p of this.model.blocks[k - 1].params) this.w.get(p.name)!.forEach((v, i, a) => (a[i] = v - (this.lr * s.g.get(p.name)![i]) / s.n));
+    }
+    this.sums.clear();
+  }
+}
+
+/**
+ * Sideways with in-clip updates as docs/design/sideways.md states it, in float64, 1-based: at
+ * tick t block 1 gets frame t, block k the output block k-1 produced at t-1; the top's gradient is
+ * this tick's loss's, block k's the input gradient block k+1 produced at t-1; a block with both
+ * runs B_k on its current input with its current weights; after every `every` ticks and after
+ * tick T, blocks with gradients step with their mean.
+ */
+function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number): RefWeights {
+  const T = batch.dims[1];
+  const L = model.blocks.length;
+  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
+  const sgd = new RefSgd(model, w, lr);
+  let held = new Map<number, RefTensor>(); // out_k of the previous tick
+  let sent = new Map<number, RefTensor>(); // input gradient block k produced at the previous tick
+  for (let t = 1; t <= T; t++) {
+    const nextHeld = new Map<number, RefTensor>();
+    const nextSent = new Map<number, RefTensor>();
+    for (let k = 1; k <= L; k++) {
+      const x = k === 1 ? refFrame(batch, t) : held.get(k - 1);
+      if (!x) continue;
+      const y = blockForward(model, k - 1, w, x);
+      nextHeld.set(k, y);
+      const g = k === L ? refSoftmaxCrossEntropy(y, batch.labels).dLogits : sent.get(k + 1);
+      if (!g) continue;
+      const r = blockBackward(model, k - 1, w, x, g);
+      nextSent.set(k, r.dx);
+      sgd.add(k, r.grads);
+    }
+    held = nextHeld;
+    sent = nextSent;
+    if (t % every === 0 || t === T) sgd.step();
+  }
+  return w;
+}
 
 type RefWeights = Map<string, Float64Array>;
 
@@ -181,27 +257,21 @@ function blockBackward(model: Model, k: number, w: RefWeights, x: RefTensor, dy:
  * SGD step with their mean. A backward uses the weights of its forward (stashing) or the current ones.
  */
 function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights, every: number, stashing: boolean, lr: number): RefWeights {
-  const [B, T, C, H, W] = batch.dims;
+  const T = batch.dims[1];
   const L = model.blocks.length;
   const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
-  const frame = (f: number): RefTensor => {
-    const data = new Float64Array(B * C * H * W);
-    for (let b = 0; b < B; b++) data.set(batch.clips.subarray((b * T + f - 1) * C * H * W, (b * T + f) * C * H * W), b * C * H * W);
-    return { data, dims: [B, C, H, W] };
-  };
+  const sgd = new RefSgd(model, w, lr);
   const names = (k: number) => model.blocks[k - 1].params.map((p) => p.name);
   const inputs = new Map<string, { x: RefTensor; w: RefWeights }>(); // k:f -> stashed input and the weights its forward used
   const outputs = new Map<string, RefTensor>();
   const grads = new Map<string, RefTensor>(); // k:f -> gradient arriving at block k's output
-  const sums = new Map<number, { n: number; g: RefWeights }>();
   const ticks = T + 2 * L - 2;
   for (let t = 1; t <= ticks; t++) {
     for (let k = 1; k <= L; k++) {
       const f = t - k + 1;
       if (f < 1 || f > T) continue;
-      const x = k === 1 ? frame(f) : outputs.get(`${k - 1}:${f}`)!;
-      const own = new Map(names(k).map((n) => [n, Float64Array.from(w.get(n)!)]));
-      inputs.set(`${k}:${f}`, { x, w: own });
+      const x = k === 1 ? refFrame(batch, f) : outputs.get(`${k - 1}:${f}`)!;
+      inputs.set(`${k}:${f}`, { x, w: new Map(names(k).map((n) => [n, Float64Array.from(w.get(n)!)])) });
       const y = blockForward(model, k - 1, w, x);
       outputs.set(`${k}:${f}`, y);
       if (k === L) grads.set(`${L}:${f}`, refSoftmaxCrossEntropy(y, batch.labels).dLogits);
@@ -210,21 +280,11 @@ function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights,
       const f = t - 2 * L + 1 + k;
       if (f < 1 || f > T) continue;
       const stashed = inputs.get(`${k}:${f}`)!;
-      const used = stashing ? new Map([...w, ...stashed.w]) : w;
-      const r = blockBackward(model, k - 1, used, stashed.x, grads.get(`${k}:${f}`)!);
+      const r = blockBackward(model, k - 1, stashing ? new Map([...w, ...stashed.w]) : w, stashed.x, grads.get(`${k}:${f}`)!);
       if (k > 1) grads.set(`${k - 1}:${f}`, r.dx);
-      const s = sums.get(k) ?? { n: 0, g: new Map(names(k).map((n) => [n, new Float64Array(w.get(n)!.length)])) };
-      s.n++;
-      for (const [n, g] of r.grads) s.g.get(n)!.forEach((_, i, a) => (a[i] += g[i]));
-      sums.set(k, s);
+      sgd.add(k, r.grads);
     }
-    if (t % every === 0 || t === ticks) {
-      for (const [k, s] of sums) {
-        if (s.n === 0) continue;
-        for (const n of names(k)) w.get(n)!.forEach((v, i, a) => (a[i] = v - (lr * s.g.get(n)![i]) / s.n));
-        sums.delete(k);
-      }
-    }
+    if (t % every === 0 || t === ticks) sgd.step();
   }
   return w;
 }
