@@ -95,6 +95,18 @@ describe("schedule interpreter", function () {
     });
   }
 
+  // Static clip (all frames equal), T >= 2L-1: every gradient Sideways pairs is BP's per-frame
+  // gradient, so the means agree to float32 rounding of differently ordered sums (1e-5 relative).
+  it("static clip: the interpreted Sideways table and pipelined-bp both give BP's gradient", async () => {
+    const batch = randomClips(model, 2, 2 * model.blocks.length + 1, 12, true);
+    const weights = initWeights(model, 5);
+    const bp = await seq.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+    for (const method of ["sideways", "pipelined-bp"] as const) {
+      const r = await seq.runBatch(method, batch, weights, { interpret: true });
+      for (const p of model.params) expect(relDiff(r.grads.get(p.name)!, bp.grads.get(p.name)!), `${method} ${p.name}`).to.be.below(1e-5);
+    }
+  });
+
   const momentum: OptimizerSpec = { kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 1e-4 };
   const adam: OptimizerSpec = { kind: "adam", lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 };
   const cases: (TrainCase & { optimizer: OptimizerSpec })[] = [

@@ -102,7 +102,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
         encoding: {
           y: y("mean"),
           color,
-          strokeDash: { field: "method", type: "nominal", title: "method", scale: { domain: ["sideways", "bp"], range: [[1, 0], [6, 3]] } },
+          strokeDash: { field: "method", type: "nominal", title: "method", scale: { domain: ["sideways", "bp", "pipelined-bp"], range: [[1, 0], [6, 3], [2, 2]] } },
         },
       },
     ],
