@@ -36,7 +36,9 @@ export interface ScheduleDiagnostics {
 
 export function scheduleDiagnostics(model: Model, method: Method, frames: number, every: UpdateEvery, stashing: boolean, stages: readonly (readonly number[])[]): ScheduleDiagnostics {
   const schedule = RULES[method].generate(model.blocks.length, frames);
-  return { blocks: blockFacts(schedule, every, stashing), predictedIdle: predictedIdleFractions(schedule, stages) };
+  // Data-parallel replicas each hold every block: nothing in the table makes one wait.
+  const replicas = stages.length > 1 && stages.every((s) => s.length === model.blocks.length);
+  return { blocks: blockFacts(schedule, every, stashing), predictedIdle: replicas ? stages.map(() => 0) : predictedIdleFractions(schedule, stages) };
 }
 
 /**

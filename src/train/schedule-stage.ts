@@ -90,7 +90,8 @@ export async function runScheduleStage(ctx: StageContext, batch: StageBatch, sch
   };
 
   let i = 0;
-  const actions = schedule.actions.filter((a) => version.has(a.block));
+  const mine = new Set(spec.blocks);
+  const actions = schedule.actions.filter((a) => mine.has(a.block));
   for (let t = 0; t < schedule.ticks; t++) {
     for (; i < actions.length && actions[i].tick === t; i++) {
       const a = actions[i];
