@@ -10,7 +10,8 @@ import type { ClipBatch } from "../src/data/source.js";
 import { initWeights } from "../src/model/init.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
-import type { Method } from "../src/schedule/registry.js";
+import { blockFacts } from "../src/schedule/analysis.js";
+import { RULES, type Method } from "../src/schedule/registry.js";
 import type { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions, Executor } from "../src/train/executor.js";
@@ -26,6 +27,11 @@ function sameWeights(model: Model, a: Weights, b: Weights, what: string): void {
   for (const p of model.params) expect(sameBits(a.get(p.name)!, b.get(p.name)!), `${p.name}: ${what}`).to.equal(true);
 }
 
+/** The same learning rate for every in-clip step of every block (as many as the rule's table has). */
+function constantLrs(model: Model, method: Method, frames: number, every: number, lr: number): number[][] {
+  return blockFacts(RULES[method].generate(model.blocks.length, frames), every, false).map((f) => new Array(f.steps).fill(lr));
+}
+
 interface TrainCase {
   method: Method;
   every: "clip" | number;
@@ -39,7 +45,7 @@ async function trainThree(model: Model, exec: Executor, c: TrainCase, optimizerS
   const optimizer = createOptimizer(optimizerSpec);
   for (let step = 0; step < 3; step++) {
     const lr = optimizerSpec.lr;
-    const opts: BatchOptions = { interpret: c.interpret, update: c.every === "clip" ? undefined : { every: c.every, stashing: c.stashing, optimizer, optimizerSpec, lr } };
+    const opts: BatchOptions = { interpret: c.interpret, update: c.every === "clip" ? undefined : { every: c.every, stashing: c.stashing, optimizer, optimizerSpec, lrs: constantLrs(model, c.method, 9, c.every, lr) } };
     const r = await exec.runBatch(c.method, randomClips(model, 2, 9, 100 + step), weights, opts);
     expect(r.updated).to.equal(c.every !== "clip");
     if (!r.updated) optimizer.step(weights, r.grads, lr);
@@ -141,7 +147,7 @@ describe("schedule interpreter", function () {
       const weights = initWeights(model, 12);
       const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
       const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
-      const r = await seq.runBatch("pipelined-bp", batch, weights, { update: { every: 3, stashing, optimizer: createOptimizer(spec), optimizerSpec: spec, lr: spec.lr } });
+      const r = await seq.runBatch("pipelined-bp", batch, weights, { update: { every: 3, stashing, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs: constantLrs(model, "pipelined-bp", 9, 3, spec.lr) } });
       expect(r.updated).to.equal(true);
       const ref = referencePipelinedBp(model, batch, start, 3, stashing, spec.lr);
       for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);
@@ -159,7 +165,7 @@ describe("schedule interpreter", function () {
     const weights = initWeights(model, 13);
     const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
     const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
-    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lr: spec.lr } });
+    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs: constantLrs(model, "sideways", 9, 2, spec.lr) } });
     expect(r.updated).to.equal(true);
     const ref = referenceSideways(model, batch, start, 2, spec.lr);
     for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);

@@ -68,6 +68,7 @@ export const TrainSpec = z.strictObject({
    * clip: one optimizer step per clip batch. N: after every N ticks and after the last, each
    * block that received gradients since its last step steps with their mean (sideways and
    * pipelined-bp; docs/design/sideways.md). The pipeline is only reset after the clip batch.
+   * Step counts are per block: Adam's bias correction and train.schedule count a block's own steps.
    */
   update_every: z.union([z.literal("clip"), z.number().int().min(1)]).default("clip"),
   /**

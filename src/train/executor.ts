@@ -14,15 +14,16 @@ export type { Method } from "../schedule/registry.js";
 
 /**
  * In-clip updates (train.update_every = `every` ticks; docs/design/sideways.md): the stages step
- * their blocks during the clip batch with this optimizer's rule and state at learning rate `lr`;
- * the executor writes the stepped weights and state back into `weights` and `optimizer`.
+ * their blocks during the clip batch with this optimizer's rule and state, block k's j-th step at
+ * learning rate `lrs[k][j]` (optim/schedule.ts blockLearningRates); the executor writes the
+ * stepped weights and state back into `weights` and `optimizer`.
  */
 export interface InClipUpdateOptions {
   every: number;
   stashing: boolean;
   optimizer: Optimizer;
   optimizerSpec: OptimizerSpec;
-  lr: number;
+  lrs: number[][];
 }
 
 export interface BatchOptions {
@@ -102,7 +103,7 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
 export function stageUpdate(model: Model, blocks: readonly number[], update: InClipUpdateOptions): StageUpdate {
   const names = new Set(blocks.flatMap((k) => model.blocks[k].params.map((p) => p.name)));
   const state = new Map([...update.optimizer.exportState()].filter(([entry]) => names.has(entry.slice(0, entry.lastIndexOf("/")))));
-  return { every: update.every, stashing: update.stashing, optimizer: update.optimizerSpec, state, lr: update.lr };
+  return { every: update.every, stashing: update.stashing, optimizer: update.optimizerSpec, state, lrs: update.lrs };
 }
 
 /** Writes the stages' stepped weights and optimizer state back (a stage on this thread stepped `weights` itself). */

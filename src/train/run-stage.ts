@@ -22,10 +22,17 @@ export async function runStage(ctx: StageContext, batch: StageBatch): Promise<St
   if (!update) return runScheduleStage(ctx, batch, schedule, null);
   const optimizer = createOptimizer(update.optimizer);
   optimizer.importState(update.state);
+  const stepsTaken = new Map<number, number>();
   const result = await runScheduleStage(ctx, batch, schedule, {
     every: update.every,
     stashing: update.stashing,
-    step: (_block, grads) => optimizer.step(ctx.weights, grads, update.lr),
+    step: (block, grads) => {
+      const j = stepsTaken.get(block) ?? 0;
+      const lr = update.lrs[block]?.[j];
+      if (lr === undefined) throw new Error(`BUG: block ${block} takes step ${j + 1} in a clip batch planned with ${update.lrs[block]?.length ?? 0}`);
+      optimizer.step(ctx.weights, grads, lr);
+      stepsTaken.set(block, j + 1);
+    },
   });
   const names = ctx.spec.blocks.flatMap((k) => ctx.spec.paramNames.get(k)!);
   result.updated = { weights: new Map(names.map((n) => [n, ctx.weights.get(n)!])), optimizerState: optimizer.exportState() };

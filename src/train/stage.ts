@@ -68,7 +68,8 @@ export interface StageUpdate {
   stashing: boolean;
   optimizer: OptimizerSpec;
   state: Map<string, Float32Array>;
-  lr: number;
+  /** Per block index, the learning rate of each of its steps in this clip batch. */
+  lrs: number[][];
 }
 
 export interface StageBatch {
