@@ -109,11 +109,14 @@ describe("schedule tables", () => {
     expect(stashed.map((f) => f.steps)).to.deep.equal([2, 3]);
     expect(stashed[0].weightLagSteps, "two of four gradients computed with weights one step behind").to.equal(0.5);
     expect(stashed[0].versionMismatch).to.equal(0);
+    // Block 1 steps after tick 3: the stashed weights of its backwards at ticks 4 and 5 are 1 and 2 ticks out of date.
+    expect(stashed[0].weightStaleTicks).to.equal((0 + 0 + 1 + 2) / 4);
+    expect(current[0].weightStaleTicks).to.equal(0);
     expect(current[0].weightLagSteps).to.equal(0);
     expect(current[0].versionMismatch, "two backwards on inputs computed with older weights").to.equal(0.5);
     expect(current.map((f) => f.gradDelayTicks)).to.deep.equal([2, 0]);
     // Per-clip updates: one step, nothing stale.
-    expect(blockFacts(s, "clip", true).map((f) => [f.steps, f.weightLagSteps, f.versionMismatch])).to.deep.equal([[1, 0, 0], [1, 0, 0]]);
+    expect(blockFacts(s, "clip", true).map((f) => [f.steps, f.weightLagSteps, f.weightStaleTicks, f.versionMismatch])).to.deep.equal([[1, 0, 0, 0], [1, 0, 0, 0]]);
   });
 
   it("predicted idle: BP on L one-block stages is idle 1-1/L; pipelined-bp's bubble shrinks as T grows; one stage is never idle", () => {
@@ -152,7 +155,7 @@ describe("schedule tables", () => {
       const L = 2; // models/tiny.yaml
       expect(r.stdout).to.contain(`${5 + 2 * L - 2} ticks per clip batch`);
       expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
-      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 3 \|/);
+      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
       expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
     });
 

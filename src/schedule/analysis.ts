@@ -60,6 +60,11 @@ export interface BlockFacts {
   gradDelayTicks: number;
   /** Mean steps the weights a backward computes with lag behind the weights its gradient updates. */
   weightLagSteps: number;
+  /**
+   * Mean ticks the weights a backward computes with have been out of date (since the tick after
+   * which the block stepped away from them; 0 when they are the current weights).
+   */
+  weightStaleTicks: number;
   /** Share of backwards whose input activation was computed with other weights than the backward uses. */
   versionMismatch: number;
   /** Most inputs the block keeps at once for backwards still to come. */
@@ -70,7 +75,8 @@ export function blockFacts(s: Schedule, every: UpdateEvery, stashing: boolean): 
   const acts = withWeightVersions(s, every, stashing);
   const current = withWeightVersions(s, every, false);
   const forward = new Map<string, VersionedAction>();
-  const facts = Array.from({ length: s.blocks }, () => ({ gradients: 0, steps: 0, delay: 0, lag: 0, mismatch: 0 }));
+  const replaced = versionEnds(s, every);
+  const facts = Array.from({ length: s.blocks }, () => ({ gradients: 0, steps: 0, delay: 0, lag: 0, stale: 0, mismatch: 0 }));
   acts.forEach((a, i) => {
     if (a.op === "forward") forward.set(`${a.block}:${a.frame}`, a);
     if (a.op !== "backward") return;
@@ -78,32 +84,37 @@ export function blockFacts(s: Schedule, every: UpdateEvery, stashing: boolean): 
     f.gradients++;
     f.delay += a.tick - forward.get(`${a.block}:${a.gradFrame}`)!.tick;
     f.lag += current[i].version - a.version;
+    if (a.version < current[i].version) f.stale += a.tick - replaced[a.block][a.version];
     if (forward.get(`${a.block}:${a.frame}`)!.version !== a.version) f.mismatch++;
   });
   const stash = stashedInputs(s);
   return facts.map((f, k) => ({
     gradients: f.gradients,
-    steps: stepsOfBlock(s, every, k),
+    steps: replaced[k].length,
     gradDelayTicks: f.gradients ? f.delay / f.gradients : 0,
     weightLagSteps: f.gradients ? f.lag / f.gradients : 0,
+    weightStaleTicks: f.gradients ? f.stale / f.gradients : 0,
     versionMismatch: f.gradients ? f.mismatch / f.gradients : 0,
     stashedInputs: stash[k],
   }));
 }
 
-function stepsOfBlock(s: Schedule, every: UpdateEvery, k: number): number {
-  let steps = 0;
-  let pending = 0;
+/** Per block, the tick after which each of its weight versions was replaced by a step. */
+function versionEnds(s: Schedule, every: UpdateEvery): number[][] {
+  const ends: number[][] = Array.from({ length: s.blocks }, () => []);
+  const pending = new Array<number>(s.blocks).fill(0);
   let i = 0;
   for (let t = 0; t < s.ticks; t++) {
-    for (; i < s.actions.length && s.actions[i].tick === t; i++) if (s.actions[i].block === k && s.actions[i].op === "backward") pending++;
-    if (updatesAfter(t, s.ticks, every) && pending > 0) {
-      steps++;
-      pending = 0;
+    for (; i < s.actions.length && s.actions[i].tick === t; i++) if (s.actions[i].op === "backward") pending[s.actions[i].block]++;
+    if (!updatesAfter(t, s.ticks, every)) continue;
+    for (let k = 0; k < s.blocks; k++) {
+      if (pending[k] > 0) ends[k].push(t);
+      pending[k] = 0;
     }
   }
-  return steps;
+  return ends;
 }
+
 
 /** Per block, the most inputs held at once: from the forward that computes one to the last backward that reads it. */
 export function stashedInputs(s: Schedule): number[] {

@@ -43,14 +43,23 @@ export function scheduleDiagnostics(model: Model, method: Method, frames: number
 
 /**
  * metrics.csv columns when diagnostics are on: per block the cosine with the reference rule's
- * gradient (cos_b), gradients received (n_b), gradient delay in ticks (delay_b) and weight lag in
- * optimizer steps (lag_b); per stage the measured busy fraction (busy_frac_s), the idle fraction
- * the table predicts (idle_pred_s) and the stashed bytes (stash_mb_s).
+ * gradient (cos_b), gradients received (n_b), gradient delay in ticks, weight lag in optimizer
+ * steps and weight staleness in ticks (src/schedule/analysis.ts BlockFacts); per stage the
+ * measured busy fraction, the idle fraction the table predicts and the stashed MB.
  */
 export function diagnosticColumns(model: Model, stages: number): string[] {
   const perBlock = (prefix: string) => model.blocks.map((b) => `${prefix}_b${b.index}`);
   const perStage = (prefix: string) => Array.from({ length: stages }, (_, s) => `${prefix}_s${s}`);
-  return [...perBlock("cos"), ...perBlock("n"), ...perBlock("delay"), ...perBlock("lag"), ...perStage("busy_frac"), ...perStage("idle_pred"), ...perStage("stash_mb")];
+  return [
+    ...perBlock("cos"),
+    ...perBlock("n"),
+    ...perBlock("grad_delay_ticks"),
+    ...perBlock("weight_lag_steps"),
+    ...perBlock("weight_stale_ticks"),
+    ...perStage("busy_frac"),
+    ...perStage("idle_pred_frac"),
+    ...perStage("stash_mb"),
+  ];
 }
 
 /**
@@ -64,12 +73,13 @@ export function diagnosticRow(model: Model, method: Method, result: BatchResult,
   for (const b of model.blocks) {
     row[`cos_b${b.index}`] = cos[b.index];
     row[`n_b${b.index}`] = counted.counts[b.index];
-    row[`delay_b${b.index}`] = facts.blocks[b.index].gradDelayTicks;
-    row[`lag_b${b.index}`] = facts.blocks[b.index].weightLagSteps;
+    row[`grad_delay_ticks_b${b.index}`] = facts.blocks[b.index].gradDelayTicks;
+    row[`weight_lag_steps_b${b.index}`] = facts.blocks[b.index].weightLagSteps;
+    row[`weight_stale_ticks_b${b.index}`] = facts.blocks[b.index].weightStaleTicks;
   }
   result.stageBusySeconds.forEach((busy, s) => {
     row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s];
-    row[`idle_pred_s${s}`] = facts.predictedIdle[s] ?? NaN;
+    row[`idle_pred_frac_s${s}`] = facts.predictedIdle[s] ?? NaN;
     row[`stash_mb_s${s}`] = (result.stashPeakBytes[s] ?? 0) / 2 ** 20;
   });
   return row;
