@@ -139,6 +139,26 @@ describe("schedule interpreter", function () {
     });
   }
 
+  it("in-clip updates resume bit-identically from exported weights and optimizer state (what resume.safetensors holds)", async () => {
+    const spec = adam;
+    const run = async (weights: Weights, optimizer: ReturnType<typeof createOptimizer>, steps: number[]) => {
+      for (const step of steps) {
+        const update = { every: 3, stashing: true, optimizer, optimizerSpec: spec, lrs: constantLrs(model, "pipelined-bp", 9, 3, spec.lr) };
+        await seq.runBatch("pipelined-bp", randomClips(model, 2, 9, 200 + step), weights, { update });
+      }
+    };
+    const straight = initWeights(model, 21);
+    await run(straight, createOptimizer(spec), [0, 1, 2]);
+    const first = initWeights(model, 21);
+    const optimizer = createOptimizer(spec);
+    await run(first, optimizer, [0]);
+    const resumed = new Map([...first].map(([n, w]) => [n, w.slice()]));
+    const fresh = createOptimizer(spec);
+    fresh.importState(optimizer.exportState());
+    await run(resumed, fresh, [1, 2]);
+    sameWeights(model, resumed, straight, "resumed after one clip batch");
+  });
+
   // Tolerance: the float32 pipeline against float64 over 9 frames and a few SGD steps; the
   // per-frame gradients agree to about 1e-6 relative (test/model-gradient.test.ts), steps add a few ulp.
   for (const stashing of [true, false]) {
