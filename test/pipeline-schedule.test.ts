@@ -4,7 +4,10 @@
  * updates, staleness, stash, predicted idle) on small cases worked out by hand.
  */
 import { expect } from "chai";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { readCsv } from "../src/results/csv-read.js";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
@@ -157,6 +160,28 @@ describe("schedule tables", () => {
       expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
       expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
       expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
+    });
+
+    it("sideways run with pipelined-bp, in-clip updates and stashing on 2 workers: completes, logging the table's staleness per block", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
+      try {
+        const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+        const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "train.weight_stashing=true", "diagnostics.every=1", "runtime.workers=2", `output.dir=${dir}`, "--quiet"];
+        expect(await main(args, io as CliIo), io.stderr).to.equal(0);
+        const rows = readCsv(join(dir, "metrics.csv")).rows;
+        expect(rows).to.have.length(3);
+        const facts = blockFacts(pipelinedBpSchedule(2, 4), 2, true);
+        for (const row of rows) {
+          expect(Number(row.weight_stale_ticks_b0)).to.equal(facts[0].weightStaleTicks);
+          expect(Number(row.grad_delay_ticks_b0)).to.equal(2);
+          expect(Number(row.n_b1)).to.equal(4);
+          expect(Number(row.cos_b1)).to.be.within(-1, 1);
+          expect(Number(row.stash_mb_s0)).to.be.above(0);
+        }
+        expect(facts[0].weightStaleTicks, "the case has stale weights to report").to.be.above(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {

@@ -16,7 +16,7 @@ import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
 import { createOptimizer, type Optimizer } from "../optim/optimizer.js";
-import { blockLearningRates, learningRate } from "../optim/schedule.js";
+import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
@@ -24,11 +24,11 @@ import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { clipLengthWarning } from "./sideways-stage.js";
-import { blockFacts } from "../schedule/analysis.js";
 import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
+import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
 import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
@@ -160,9 +160,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   if (shortClips) progress.log(shortClips);
   writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
   const diagEvery = spec.diagnostics.every;
-  const { update_every: updateEvery, weight_stashing: stashing } = spec.train;
-  const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], updateEvery, stashing, stages) : null;
-  const stepsPerClip = updateEvery === "clip" ? null : blockFacts(RULES[method].generate(model.blocks.length, data.clipShape[0]), updateEvery, stashing).map((f) => f.steps);
+  const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
+  const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s"]);
 
@@ -216,8 +215,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
       // The reference rule runs first: with in-clip updates the weights change during the batch.
       const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, batch, weights, batchOptions) : null;
-      const update = stepsPerClip && updateEvery !== "clip" ? { every: updateEvery, stashing, optimizer, optimizerSpec: spec.train.optimizer, lrs: blockLearningRates(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps, stepsPerClip) } : undefined;
-      const result = await executor.runBatch(method, batch, weights, { ...batchOptions, update });
+      const result = await executor.runBatch(method, batch, weights, { ...batchOptions, update: inClip?.(step - 1) });
       checkFinite(result, step);
 
       const row: StepMetrics = {} as StepMetrics;
