@@ -14,7 +14,7 @@ import type { Schedule } from "./action.js";
 import { updatesAfter, withWeightVersions, type UpdateEvery } from "./analysis.js";
 
 export function formatGrid(s: Schedule, every: UpdateEvery = "clip", stashing = false): string {
-  const cells = Array.from({ length: s.ticks }, () => new Array<string[]>(s.blocks).fill([]).map(() => [] as string[]));
+  const cells = Array.from({ length: s.ticks }, () => Array.from({ length: s.blocks }, () => [] as string[]));
   const showVersions = every !== "clip";
   for (const a of withWeightVersions(s, every, stashing)) {
     const v = showVersions ? `@${a.version}` : "";

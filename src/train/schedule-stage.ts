@@ -48,146 +48,188 @@ function take<T>(map: Map<string, T>, k: string, what: string): T {
 const stashedBytes = (x: Tensor, saved: SavedForward) => [...new Set([x, ...saved.saved.values()])].reduce((s, v) => s + v.data.byteLength, 0);
 
 export async function runScheduleStage(ctx: StageContext, batch: StageBatch, schedule: Schedule, updates: InClipUpdates | null): Promise<StageResult> {
-  const { spec, runner, links, weights } = ctx;
-  const result = newStageResult();
   const t0 = performance.now();
-  runner.busySeconds = 0;
-  const lo = spec.blocks[0];
-  const hi = spec.blocks[spec.blocks.length - 1];
-  const top = spec.totalBlocks - 1;
-  if (schedule.blocks !== spec.totalBlocks) throw new Error(`BUG: ${schedule.method} schedule for ${schedule.blocks} blocks run on a model of ${spec.totalBlocks}`);
-
-  // Who reads what, from the whole table (the neighbours' actions decide what is sent).
-  const stashReaders = new Map<string, number>(); // block:frame -> backwards reading that input
-  const forwards = new Set<string>(); // block:frame
-  const gradsRead = new Set<string>(); // block:gradFrame
-  for (const a of schedule.actions) {
-    if (a.op === "forward") forwards.add(key(a.block, a.frame));
-    if (a.op === "backward") {
-      stashReaders.set(key(a.block, a.frame), (stashReaders.get(key(a.block, a.frame)) ?? 0) + 1);
-      gradsRead.add(key(a.block, a.gradFrame!));
-    }
-  }
-
-  const outputs = new Map<string, Tensor>(); // block k's output of frame f, for block k+1 on this stage (or the loss)
-  const grads = new Map<string, Tensor>(); // block k's output gradient from the loss of frame g
-  const stash = new Map<string, Stashed>();
-  const version = new Map(spec.blocks.map((k) => [k, 0]));
-  const snapshots = new Map<number, Map<number, Weights>>(spec.blocks.map((k) => [k, new Map()]));
-  const pending = { sums: new Map<string, Float64Array>(), counts: new Map<number, number>() };
-  let stashBytes = 0;
-  let stashPeakBytes = 0;
-
-  const recvAct = async (frame: number): Promise<Tensor> => {
-    const msg = await links.below!.recv();
-    if (!msg.act || msg.act.frame !== frame) throw new Error(`BUG: stage of blocks ${spec.blocks} expected frame ${frame} from below, got ${msg.act?.frame ?? "none"}`);
-    return msg.act.tensor;
-  };
-  const recvGrad = async (frame: number): Promise<Tensor> => {
-    const msg = await links.above!.recv();
-    if (!msg.grad || msg.grad.frame !== frame) throw new Error(`BUG: stage of blocks ${spec.blocks} expected the gradient of frame ${frame} from above, got ${msg.grad?.frame ?? "none"}`);
-    return msg.grad.tensor;
-  };
-
-  let i = 0;
-  const mine = new Set(spec.blocks);
+  ctx.runner.busySeconds = 0;
+  const stage = new StageInterpreter(ctx, batch, schedule, updates);
+  const mine = new Set(ctx.spec.blocks);
   const actions = schedule.actions.filter((a) => mine.has(a.block));
+  let i = 0;
   for (let t = 0; t < schedule.ticks; t++) {
     for (; i < actions.length && actions[i].tick === t; i++) {
       const a = actions[i];
-      const k = a.block;
-      if (a.op === "forward") {
-        if (k === 0 && !batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
-        const x = k === 0 ? clipFrame(batch.clips!, batch.clipDims, a.frame) : k === lo ? await recvAct(a.frame) : take(outputs, key(k - 1, a.frame), "input");
-        const readers = stashReaders.get(key(k, a.frame)) ?? 0;
-        let y: Tensor;
-        let saved: SavedForward | null = null;
-        if (readers > 0) {
-          saved = await runner.forwardSaving(k, x, weights);
-          stash.set(key(k, a.frame), { x, saved, version: version.get(k)!, readers });
-          stashBytes += stashedBytes(x, saved);
-          stashPeakBytes = Math.max(stashPeakBytes, stashBytes);
-          y = saved.y;
-        } else {
-          y = await runner.forward(k, x, weights);
-        }
-        // Block k ran forward on frame a.frame: the one place where per-layer state that follows
-        // each forward in frame order (batch-norm running statistics) is updated.
-        if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: a.frame });
-        if (k === top) {
-          outputs.set(key(k, a.frame), y);
-        } else if (forwards.has(key(k + 1, a.frame))) {
-          if (k !== hi) {
-            outputs.set(key(k, a.frame), y);
-          } else {
-            // Sending may transfer (detach) the buffer: send a copy if a backward still reads it.
-            const kept = saved !== null && [...saved.saved.values()].includes(y);
-            links.above!.send({ tick: t, act: { tensor: kept ? { data: y.data.slice(), dims: y.dims } : y, frame: a.frame } });
-          }
-        }
-      } else if (a.op === "loss") {
-        if (!batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
-        const { loss, dLogits } = softmaxCrossEntropy(take(outputs, key(k, a.frame), "logits"), batch.labels);
-        result.losses.push(loss);
-        grads.set(key(k, a.frame), dLogits);
-        if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: a.frame });
-      } else {
-        const g = a.gradFrame!;
-        const dy = k === hi && k !== top ? await recvGrad(g) : take(grads, key(k, g), "gradient");
-        const entry = stash.get(key(k, a.frame));
-        if (!entry) throw new Error(`BUG: schedule interpreter has no stashed input for block:frame ${key(k, a.frame)}`);
-        if (--entry.readers === 0) {
-          stash.delete(key(k, a.frame));
-          stashBytes -= stashedBytes(entry.x, entry.saved);
-        }
-        let r: BackwardResult;
-        if (entry.version === version.get(k)) r = await runner.backwardFromSaved(k, entry.x, entry.saved, dy, weights);
-        else if (updates?.stashing) r = await runner.backwardFromSaved(k, entry.x, entry.saved, dy, snapshots.get(k)!.get(entry.version)!);
-        else r = await runner.backward(k, entry.x, dy, weights); // the current weights, the block recomputed on the stashed input
-        accumulate(result, k, r.dParams);
-        if (updates) addPending(pending, k, r.dParams);
-        if (batch.trace) result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: a.frame, gradFrame: g });
-        if (k > 0 && gradsRead.has(key(k - 1, g))) {
-          if (k === lo) links.below!.send({ tick: t, grad: { tensor: r.dx!, frame: g } });
-          else grads.set(key(k - 1, g), r.dx!);
-        }
-      }
+      if (a.op === "forward") await stage.forward(t, a.block, a.frame);
+      else if (a.op === "loss") stage.loss(t, a.frame);
+      else await stage.backward(t, a.block, a.frame, a.gradFrame!);
     }
-    if (updates && updatesAfter(t, schedule.ticks, updates.every)) {
-      for (const k of spec.blocks) {
-        const n = pending.counts.get(k) ?? 0;
-        if (n === 0) continue;
-        const v = version.get(k)!;
-        const stashedAt = (ver: number) => [...stash].some(([s, e]) => e.version === ver && Number(s.split(":")[0]) === k);
-        if (updates.stashing && stashedAt(v)) {
-          const copy: Weights = new Map(weights);
-          for (const name of spec.paramNames.get(k)!) copy.set(name, weights.get(name)!.slice());
-          snapshots.get(k)!.set(v, copy);
-        }
-        const mean = new Map<string, Float32Array>();
-        for (const name of spec.paramNames.get(k)!) mean.set(name, Float32Array.from(pending.sums.get(name)!, (s) => s / n));
-        updates.step(k, mean);
-        version.set(k, v + 1);
-        pending.counts.set(k, 0);
-        for (const name of spec.paramNames.get(k)!) pending.sums.get(name)!.fill(0);
-        for (const old of snapshots.get(k)!.keys()) if (!stashedAt(old)) snapshots.get(k)!.delete(old);
-      }
-    }
+    if (updates && updatesAfter(t, schedule.ticks, updates.every)) stage.update();
   }
-  if (stash.size > 0 || outputs.size > 0 || grads.size > 0) throw new Error(`BUG: ${schedule.method} schedule left values unread on the stage of blocks ${spec.blocks}`);
-
-  for (const k of spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
-  result.stashPeakBytes = stashPeakBytes;
-  result.busySeconds = runner.busySeconds;
+  const result = stage.finish();
+  result.busySeconds = ctx.runner.busySeconds;
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }
 
-function addPending(pending: { sums: Map<string, Float64Array>; counts: Map<number, number> }, block: number, dParams: Map<string, Tensor>): void {
-  for (const [name, g] of dParams) {
-    let sum = pending.sums.get(name);
-    if (!sum) pending.sums.set(name, (sum = new Float64Array(g.data.length)));
-    for (let j = 0; j < g.data.length; j++) sum[j] += g.data[j];
+/** One stage's state while it runs a table: what it holds, what it still owes its neighbours. */
+class StageInterpreter {
+  readonly result = newStageResult();
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly top: number;
+  /** From the whole table: backwards reading each block:frame input, forwards by block:frame, gradients read by block:gradFrame. */
+  private readonly stashReaders = new Map<string, number>();
+  private readonly forwards = new Set<string>();
+  private readonly gradsRead = new Set<string>();
+  /** Block k's output of frame f, for block k+1 on this stage (or the loss). */
+  private readonly outputs = new Map<string, Tensor>();
+  /** Block k's output gradient from the loss of frame g. */
+  private readonly grads = new Map<string, Tensor>();
+  private readonly stash = new Map<string, Stashed>();
+  /** Steps each block has taken in this clip batch, and copies of weights stashed inputs still refer to. */
+  private readonly version: Map<number, number>;
+  private readonly snapshots: Map<number, Map<number, Weights>>;
+  /** Gradients since each block's last step (in-clip updates). */
+  private readonly pendingSums = new Map<string, Float64Array>();
+  private readonly pendingCounts = new Map<number, number>();
+  private stashBytes = 0;
+  private stashPeakBytes = 0;
+
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly batch: StageBatch,
+    private readonly schedule: Schedule,
+    private readonly updates: InClipUpdates | null,
+  ) {
+    const { blocks, totalBlocks } = ctx.spec;
+    if (schedule.blocks !== totalBlocks) throw new Error(`BUG: ${schedule.method} schedule for ${schedule.blocks} blocks run on a model of ${totalBlocks}`);
+    this.lo = blocks[0];
+    this.hi = blocks[blocks.length - 1];
+    this.top = totalBlocks - 1;
+    this.version = new Map(blocks.map((k) => [k, 0]));
+    this.snapshots = new Map(blocks.map((k) => [k, new Map()]));
+    for (const a of schedule.actions) {
+      if (a.op === "forward") this.forwards.add(key(a.block, a.frame));
+      if (a.op === "backward") {
+        this.stashReaders.set(key(a.block, a.frame), (this.stashReaders.get(key(a.block, a.frame)) ?? 0) + 1);
+        this.gradsRead.add(key(a.block, a.gradFrame!));
+      }
+    }
   }
-  pending.counts.set(block, (pending.counts.get(block) ?? 0) + 1);
+
+  async forward(tick: number, k: number, frame: number): Promise<void> {
+    const { runner, weights, links } = this.ctx;
+    const x = await this.input(k, frame);
+    const readers = this.stashReaders.get(key(k, frame)) ?? 0;
+    let y: Tensor;
+    let saved: SavedForward | null = null;
+    if (readers > 0) {
+      saved = await runner.forwardSaving(k, x, weights);
+      this.stash.set(key(k, frame), { x, saved, version: this.version.get(k)!, readers });
+      this.stashBytes += stashedBytes(x, saved);
+      this.stashPeakBytes = Math.max(this.stashPeakBytes, this.stashBytes);
+      y = saved.y;
+    } else {
+      y = await runner.forward(k, x, weights);
+    }
+    // Block k ran forward on frame `frame`: the one place where per-layer state that follows each
+    // forward in frame order (batch-norm running statistics) is updated.
+    if (this.batch.trace) this.result.trace.push({ tick, block: k, kind: "forward", inputFrame: frame });
+    if (k !== this.top && !this.forwards.has(key(k + 1, frame))) return;
+    if (k !== this.hi || k === this.top) {
+      this.outputs.set(key(k, frame), y); // for block k+1 on this stage, or the loss
+    } else {
+      // Sending may transfer (detach) the buffer: send a copy if a backward still reads it.
+      const kept = saved !== null && [...saved.saved.values()].includes(y);
+      links.above!.send({ tick, act: { tensor: kept ? { data: y.data.slice(), dims: y.dims } : y, frame } });
+    }
+  }
+
+  loss(tick: number, frame: number): void {
+    if (!this.batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
+    const { loss, dLogits } = softmaxCrossEntropy(take(this.outputs, key(this.top, frame), "logits"), this.batch.labels);
+    this.result.losses.push(loss);
+    this.grads.set(key(this.top, frame), dLogits);
+    if (this.batch.trace) this.result.trace.push({ tick, block: this.top, kind: "loss", inputFrame: frame });
+  }
+
+  async backward(tick: number, k: number, frame: number, gradFrame: number): Promise<void> {
+    const { runner, weights, links } = this.ctx;
+    const dy = k === this.hi && k !== this.top ? await this.recv("above", gradFrame) : take(this.grads, key(k, gradFrame), "gradient");
+    const entry = this.stash.get(key(k, frame));
+    if (!entry) throw new Error(`BUG: schedule interpreter has no stashed input for block:frame ${key(k, frame)}`);
+    if (--entry.readers === 0) {
+      this.stash.delete(key(k, frame));
+      this.stashBytes -= stashedBytes(entry.x, entry.saved);
+    }
+    let r: BackwardResult;
+    if (entry.version === this.version.get(k)) r = await runner.backwardFromSaved(k, entry.x, entry.saved, dy, weights);
+    else if (this.updates?.stashing) r = await runner.backwardFromSaved(k, entry.x, entry.saved, dy, this.snapshots.get(k)!.get(entry.version)!);
+    else r = await runner.backward(k, entry.x, dy, weights); // the current weights, the block recomputed on the stashed input
+    accumulate(this.result, k, r.dParams);
+    if (this.updates) this.addPending(k, r.dParams);
+    if (this.batch.trace) this.result.trace.push({ tick, block: k, kind: "backward", inputFrame: frame, gradFrame });
+    if (k === 0 || !this.gradsRead.has(key(k - 1, gradFrame))) return;
+    if (k === this.lo) links.below!.send({ tick, grad: { tensor: r.dx!, frame: gradFrame } });
+    else this.grads.set(key(k - 1, gradFrame), r.dx!);
+  }
+
+  /** Each block with gradients since its last step steps with their mean (first keeping its weights if a stashed input was computed with them). */
+  update(): void {
+    const { spec, weights } = this.ctx;
+    for (const k of spec.blocks) {
+      const n = this.pendingCounts.get(k) ?? 0;
+      if (n === 0) continue;
+      const v = this.version.get(k)!;
+      const names = spec.paramNames.get(k)!;
+      if (this.updates!.stashing && this.stashedWith(k, v)) {
+        const copy: Weights = new Map(weights);
+        for (const name of names) copy.set(name, weights.get(name)!.slice());
+        this.snapshots.get(k)!.set(v, copy);
+      }
+      this.updates!.step(k, new Map(names.map((name) => [name, Float32Array.from(this.pendingSums.get(name)!, (sum) => sum / n)])));
+      this.version.set(k, v + 1);
+      this.pendingCounts.set(k, 0);
+      for (const name of names) this.pendingSums.get(name)!.fill(0);
+      for (const old of this.snapshots.get(k)!.keys()) if (!this.stashedWith(k, old)) this.snapshots.get(k)!.delete(old);
+    }
+  }
+
+  finish(): StageResult {
+    if (this.stash.size > 0 || this.outputs.size > 0 || this.grads.size > 0) {
+      throw new Error(`BUG: ${this.schedule.method} schedule left values unread on the stage of blocks ${this.ctx.spec.blocks}`);
+    }
+    for (const k of this.ctx.spec.blocks) if (!this.result.counts.has(k)) this.result.counts.set(k, 0);
+    this.result.stashPeakBytes = this.stashPeakBytes;
+    return this.result;
+  }
+
+  /** Block k's input of a frame: the clip's frame, the stage below's message, or block k-1's output here. */
+  private async input(k: number, frame: number): Promise<Tensor> {
+    if (k === 0) {
+      if (!this.batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
+      return clipFrame(this.batch.clips, this.batch.clipDims, frame);
+    }
+    return k === this.lo ? this.recv("below", frame) : take(this.outputs, key(k - 1, frame), "input");
+  }
+
+  /** The next message from a neighbour, which the tables of both say is this frame's activation (below) or gradient (above). */
+  private async recv(from: "below" | "above", frame: number): Promise<Tensor> {
+    const { links, spec } = this.ctx;
+    const got = from === "below" ? (await links.below!.recv()).act : (await links.above!.recv()).grad;
+    if (!got || got.frame !== frame) throw new Error(`BUG: stage of blocks ${spec.blocks} expected frame ${frame} from ${from}, got ${got?.frame ?? "none"}`);
+    return got.tensor;
+  }
+
+  private stashedWith(k: number, version: number): boolean {
+    for (const [s, e] of this.stash) if (e.version === version && Number(s.split(":")[0]) === k) return true;
+    return false;
+  }
+
+  private addPending(block: number, dParams: Map<string, Tensor>): void {
+    for (const [name, g] of dParams) {
+      let sum = this.pendingSums.get(name);
+      if (!sum) this.pendingSums.set(name, (sum = new Float64Array(g.data.length)));
+      for (let j = 0; j < g.data.length; j++) sum[j] += g.data[j];
+    }
+    this.pendingCounts.set(block, (this.pendingCounts.get(block) ?? 0) + 1);
+  }
 }
