@@ -2,7 +2,7 @@
 """PyTorch peer of one synchronous-BP training run, for the performance comparison.
 
 Builds torch.nn.Sequential from a model YAML (the layer semantics of
-shared/design/conventions.md), loads an init checkpoint (safetensors, parsed here with NumPy),
+docs/design/conventions.md), loads an init checkpoint (safetensors, parsed here with NumPy),
 and runs --steps plain-SGD updates exactly as sideways.md defines BP: for each clip batch
 [B, T, C, H, W] the loss is the mean softmax cross-entropy over all B*T frames (= the mean over
 t of the batch-mean CE), with every frame labelled with its clip's label; one step
@@ -159,6 +159,12 @@ def build_model(path):
     return torch.nn.Sequential(*modules), [inp["channels"], inp["height"], inp["width"]]
 
 
+def sync(device):
+    """Waits for the GPU's queued work, so that a step's time includes it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def load_init(model, path):
     tensors = read_safetensors(path)
     own = model.state_dict()
@@ -168,7 +174,7 @@ def load_init(model, path):
                  for k, v in own.items() if k in tensors and tuple(tensors[k].shape) != tuple(v.shape)]
     if problems:
         raise PeerError(f"checkpoint {path} does not fit the model: " + "; ".join(problems))
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})  # copies onto the model's device
 
 
 def load_batches(clips_path, labels_path, batch_size, model_input):
@@ -208,9 +214,12 @@ class PeerServer:
     Step timing is the same as in the one-shot mode (perf_counter around one whole step)."""
 
     def __init__(self, args):
+        self.device = torch.device(args.device)
         self.model, model_input = build_model(args.model)
+        self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
-        self.batches, self.batch_size, self.frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+        batches, self.batch_size, self.frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+        self.batches = [(x.to(self.device), y.to(self.device)) for x, y in batches]
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.reset()
 
@@ -222,11 +231,13 @@ class PeerServer:
     def step(self):
         x, y = self.batches[self.step_index % len(self.batches)]
         self.step_index += 1
+        sync(self.device)
         start = time.perf_counter()
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_fn(self.model(x), y)
         loss.backward()
         self.optimizer.step()
+        sync(self.device)
         ms = (time.perf_counter() - start) * 1000.0
         return {"ms": ms, "loss": loss.item()}
 
@@ -241,12 +252,13 @@ class PeerServer:
         if kind == "step":
             return self.step()
         if kind == "weights":
-            write_safetensors(command["path"], {k: v.detach().numpy() for k, v in self.model.state_dict().items()})
+            write_safetensors(command["path"], {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()})
             return {"ok": True}
         raise PeerError(f"unknown command {command!r}, expected cmd reset, threads, step, weights or quit")
 
     def serve(self, stdin, stdout):
-        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames}
+        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name}
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
         for line in stdin:
@@ -271,7 +283,17 @@ def main(argv=None):
     parser.add_argument("--weights-out", help="write the updated weights here (safetensors)")
     parser.add_argument("--batch-size", type=int, default=0, help="clips per step (default: all clips)")
     parser.add_argument("--warmup", type=int, default=1, help="first steps left out of median_ms (default 1)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="torch device (--serve only; default cpu)")
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            raise PeerError("--device cuda: torch sees no CUDA device")
+        # Plain float32, as our side runs with NVIDIA_TF32_OVERRIDE=0 (docs/GPU.md): TF32 would
+        # put both sides' gradients ~1e-3 from float64 and break the agreement check. cuDNN picks
+        # its fastest algorithms for the fixed shapes, as onnxruntime's exhaustive search does.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
     if args.threads < 1:
         raise PeerError(f"--threads {args.threads} must be at least 1")
     torch.set_num_threads(args.threads)

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The package is compiled with tsc into dist/ (npm ci runs the prepare script).
-import { main } from "../dist/src/cli/main.js";
+// The package is compiled with tsc into dist/ (`npm run build`; `npm ci` runs no scripts, .npmrc).
+import { existsSync } from "node:fs";
+
+const entry = new URL("../dist/src/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("sideways: dist/ is not built: run `npm run build` first (npm ci does not compile: .npmrc sets ignore-scripts)\n");
+  process.exit(2);
+}
+const { main } = await import(entry.href);
 
 // stdout and stderr are synchronous for files and pipes on Linux, so exiting here loses no output;
 // exiting (rather than waiting) ends any handles a library left open.

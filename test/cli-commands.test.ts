@@ -1,12 +1,13 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
-import { ProgressBoard } from "../src/cli/progress.js";
+import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
@@ -75,9 +76,31 @@ describe("CLI commands", function () {
     expect(io.stderr).to.include("4 runs (4 completed), 2 copied in");
     expect(readCsv(join(dir, "merged", "runs.csv")).rows).to.have.length(4);
     const table = captureIo();
-    expect(await main(["results", "table", "merged", "--metric", "final_train_loss"], table)).to.equal(0);
-    expect(table.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \|/);
+    expect(await main(["results", "table", "merged"], table)).to.equal(0);
     for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
+    // frames/s as a whole number, seconds with one decimal, accuracies with three.
+    expect(table.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \| .* \| [0-9]+ ± [0-9]+ \(n=2\) \| [0-9]+\.[0-9] ± [0-9]+\.[0-9] \(n=2\) \|/);
+    const fullTable = readFileSync(join(dir, "merged", "table.md"), "utf8");
+    const one = captureIo();
+    expect(await main(["results", "table", "merged", "--metric", "final_train_loss"], one)).to.equal(0);
+    expect(one.stdout).to.match(/\| bp \| [0-9.]+ ± [0-9.]+ \(n=2\) \|$/m);
+    // A table of other metrics gets its own files; the sweep's full table stays as it was.
+    for (const f of ["table-final_train_loss.csv", "table-final_train_loss.md", "table-final_train_loss.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
+    expect(readFileSync(join(dir, "merged", "table.md"), "utf8")).to.equal(fullTable);
+  });
+
+  it("results collect reports every run it does not copy, and a conflict (same id, other config) exits 2 touching nothing", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const ids = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    // b's first run claims another config under the same id (as runs of an older version could).
+    const metaPath = join(dir, "b", ids[0], "run-meta.json");
+    writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(readFileSync(metaPath, "utf8")), config_hash: "0badf00d" }));
+    const before = readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8");
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include(`${ids[0]}: CONFLICT`).and.include("0badf00d").and.include("0 copied in, 3 already present, 1 not copied");
+    expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
   it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
@@ -98,12 +121,55 @@ describe("CLI commands", function () {
       r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
       r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
       r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.75, eval_frame_top1: 0.7, eval_clips: 8 });
-      r.runEnded({ status: "completed", run_id: "run-a", method: "bp", steps_done: 4, wall_s: 2, frames_per_s: 100, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75 });
+      r.runEnded({ status: "completed", run_id: "run-a", method: "bp", steps_done: 4, wall_s: 2, frames_per_s: 100, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
       board.finish();
     }
     expect(texts.plain).to.include("run-a: eval at step 2: loss 0.4000, clip top-1 0.750").and.include("run-a: completed after 4 steps");
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {
+    const replicas = captureIo();
+    expect(await main(["run", GOOD, "runtime.replicas=2"], replicas), replicas.stderr).to.equal(0);
+    expect(replicas.stderr).to.match(/started, sideways on tiny \(2 blocks, 2 data-parallel replicas\)/);
+    const stages = captureIo();
+    expect(await main(["run", GOOD, "runtime.workers=2"], stages), stages.stderr).to.equal(0);
+    expect(stages.stderr).to.match(/started, sideways on tiny \(2 blocks, 2 depth-parallel stages\)/);
+  });
+
+  it("every experiment and model file named in --help exists", () => {
+    const bin = resolve(cwd, "bin/sideways.js");
+    const named = new Set<string>();
+    for (const command of ["", "run", "sweep", "validate", "export", "data", "bench", "results collect", "results table", "plot"]) {
+      const r = spawnSync(process.execPath, [bin, ...command.split(" ").filter(Boolean), "--help"], { cwd, encoding: "utf8" });
+      expect(r.status, `${command} --help: ${r.stderr}`).to.equal(0);
+      for (const m of r.stdout.matchAll(/\b(?:experiments|models)\/[A-Za-z0-9_-]+\.yaml\b/g)) named.add(m[0]);
+    }
+    expect(named.size).to.be.greaterThan(2);
+    for (const f of named) expect(existsSync(resolve(cwd, f)), f).to.equal(true);
+  });
+
+  it("progress: frames/s over the last RATE_WINDOW_S seconds of steps, not one step's; eval accuracy labelled with its step", () => {
+    const recent: { frames: number; seconds: number }[] = [];
+    // A fast step, a slow one (waiting for data), a fast one: one step's rate would swing 1000 -> 100 -> 1000.
+    addStep(recent, 500, 0.5);
+    addStep(recent, 100, 1);
+    addStep(recent, 500, 0.5);
+    expect(windowRate(recent)).to.equal(1100 / 2);
+    // Steps older than the window drop out, but the window always keeps the newest step.
+    addStep(recent, 4000, RATE_WINDOW_S);
+    expect(recent).to.have.length(1);
+    expect(windowRate(recent)).to.equal(4000 / RATE_WINDOW_S);
+    expect(windowRate([])).to.equal(null);
+
+    let text = "";
+    const board = new ProgressBoard("tty", (t) => (text += t));
+    const r = board.reporter("run-b");
+    r.runStarted({ runId: "run-b", totalSteps: 4, method: "bp", description: "bp on tiny" });
+    r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.75, eval_frame_top1: 0.7, eval_clips: 8 });
+    board.message("redraw");
+    expect(text).to.include("eval top-1 0.750 @ step 2").and.not.include(" acc ");
   });
 });

@@ -14,6 +14,17 @@ const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const base = "name: bad\ninput: { channels: 1, height: 8, width: 8 }\n";
 const cases: { name: string; yaml: string; expect: RegExp }[] = [
   {
+    name: "a misspelt layer key: did you mean, the layer's valid keys, no zod text",
+    yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_chanels: 4, kernel: 3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /bad-model.yaml: layer 0 \(conv2d\): unknown key 'out_chanels' \(did you mean 'out_channels'\?\); valid keys: type, out_channels, kernel, stride, padding, bias$/m,
+  },
+  {
+    name: "a misspelt top-level key: did you mean, said once",
+    yaml: `${base}clases: 2\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: 3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
+    expect: /^error: [^\n]*bad-model.yaml: \(top level\): unknown key 'clases' \(did you mean 'classes'\?\); valid keys: name, input, classes, layers\n$/,
+  },
+
+  {
     name: "unknown layer type",
     yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_channels: 4, kernel: 3 }\n  - { type: dropout }\n  - { type: linear, out_features: 2 }\n`,
     expect: /layer 1.*dropout|dropout.*layer 1/,
@@ -53,7 +64,27 @@ describe("bad model files through `sideways export`", function () {
       expect(r.stderr).to.include("bad-model.yaml");
       expect(r.stderr).to.match(c.expect);
       expect(r.stderr).not.to.match(/\n\s+at /); // a message, not a stack trace
+      expect(r.stderr).not.to.match(/Unrecognized key|Invalid input/); // not zod's raw text
       expect(existsSync(out)).to.equal(false);
     });
   }
+});
+
+describe("a model file given where an experiment file belongs, and the reverse", () => {
+  it("an experiment's model: naming another experiment file says so: exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+    writeFileSync(join(dir, "other.yaml"), "name: other\nmodel: m.yaml\ndata: { kind: shapes }\n");
+    writeFileSync(join(dir, "exp.yaml"), "name: exp\nmodel: other.yaml\ndata: { kind: shapes }\n");
+    const r = spawnSync(process.execPath, [cli, "validate", join(dir, "exp.yaml")], { encoding: "utf8", timeout: 20_000 });
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stderr).to.include("other.yaml: this is an experiment file (it has model:, data:), not a model file");
+  });
+
+  it("run and validate say it is a model file and how to use it: exit 2", () => {
+    for (const command of ["run", "validate"]) {
+      const r = spawnSync(process.execPath, [cli, command, "models/small-cnn.yaml"], { encoding: "utf8", timeout: 20_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.include("models/small-cnn.yaml: this is a model file (it has layers:), not an experiment file").and.include("model: small-cnn.yaml");
+    }
+  });
 });

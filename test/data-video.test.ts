@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
 import { DataSpec, VideoFolderDataSpec } from "../src/data/data-spec.js";
 import type { ClipBatch } from "../src/data/source.js";
@@ -11,8 +12,8 @@ import { FrameCache } from "../src/data/video/frame-cache.js";
 import { indexVideos } from "../src/data/video/video-index.js";
 import { DataError } from "../src/errors.js";
 
-// Real clips from mmaction2 (see the README there); CI clones shared/ beside the repository.
-const FIXTURES = resolve("../shared/fixtures/videos");
+// Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
+const FIXTURES = fileURLToPath(new URL("../../test/fixtures/videos", import.meta.url));
 const VIDEOS = {
   avi: "ucf101_apply_eye_makeup.avi", // 164 frames
   short: "short_32_frames.mp4", // 32 frames
@@ -111,8 +112,45 @@ describe("data: video-folder", function () {
     const batch = (await source.trainBatches(3).next()).value as ClipBatch;
     expect(batch.dims[0]).to.equal(3);
     expect(source.stats!().skippedFiles).to.equal(1);
+    expect(source.skipped!().map((f) => [f.file, f.reason.includes("cannot decode video")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
     // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
     expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
+  });
+
+  it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {
+    // Two videos per class: 0.2 of them is none.
+    const failed = await firstBatch({ kind: "video-folder", root: "videos", clip_length: 2 }, ctx()).then(() => null, (e: DataError) => e);
+    expect(failed).to.be.instanceOf(DataError);
+    expect(failed!.message).to.match(/data.eval_fraction\): eval_fraction 0.2 holds out no video \(the smallest class has 2; holding one out needs 5 per class\); set data.eval_fraction: 0/);
+    const explicit = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "videos", clip_length: 2, eval_fraction: 0 }), ctx());
+    expect(explicit.evalIsTrain).to.equal(true);
+    const heldOut = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "videos", clip_length: 2, eval_fraction: 0.5 }), ctx());
+    expect(heldOut.evalIsTrain).to.equal(false);
+  });
+
+  it("a run marks evaluation on training videos in summary.json and eval.csv, and lists skipped files", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const exp = join(dir, "exp.yaml");
+    writeFileSync(exp, [
+      "name: marks",
+      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+      "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+      "train: { batch_size: 3, steps: 2 }",
+      "eval: { every: 0, clips: 3 }",
+      `output: { dir: ${join(dir, "marks-out")} }`,
+    ].join("\n"));
+    let stderr = "";
+    const io = { out: () => undefined, err: (t: string) => void (stderr += t), errIsTTY: false, exitCode: 0 };
+    expect(await main(["run", exp], io), stderr).to.equal(0);
+    expect(stderr).to.include("evaluating on the training clips").and.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}`);
+    const { readdirSync } = await import("node:fs");
+    const runDir = join(dir, "marks-out", readdirSync(join(dir, "marks-out"))[0]);
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
+    expect(summary.eval_on_train).to.equal(true);
+    expect(summary.skipped_files.map((f: { file: string }) => f.file)).to.deep.equal([join(dir, "with-bad", "B", "truncated.mp4")]);
+    const evalCsv = readFileSync(join(runDir, "eval.csv"), "utf8").trim().split("\n");
+    expect(evalCsv[0].split(",").at(-1)).to.equal("eval_on_train");
+    expect(evalCsv[1].split(",").at(-1)).to.equal("1");
   });
 
   it("reads UCF101 and HMDB51 split files and evaluates on the test videos", async () => {

@@ -9,9 +9,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
-const FIXTURES = resolve("../shared/fixtures/videos");
+// Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
+const FIXTURES = fileURLToPath(new URL("../../test/fixtures/videos", import.meta.url));
 const TEMPLATE = resolve("experiments/ucf101.yaml");
 
 describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips", function () {
@@ -55,8 +57,8 @@ describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips",
     expect(validate.status, validate.stderr).to.equal(0);
     const run = spawnSync(process.execPath, [cli, "run", TEMPLATE, ...overrides, "--quiet"], { encoding: "utf8", timeout: 100_000 });
     expect(run.status, run.stderr).to.equal(0);
-    const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
+    const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary).to.include({ status: "completed", steps_done: 3 });
-    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(true);
+    expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(true);
   });
 });

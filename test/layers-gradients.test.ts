@@ -18,7 +18,9 @@ import { layerDef } from "../src/layers/registry.js";
 import type { Model, ResolvedLayer } from "../src/model/model.js";
 import { LayerSpec } from "../src/model/model-spec.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
+import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
+import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
 import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
 
@@ -91,50 +93,7 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
   CASES.forEach((c, caseIndex) => {
     it(c.name, async function () {
       if (c.nchwc && nchwcTarget.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
-      const rng = seededRandom(1000 + caseIndex);
-      const spec = LayerSpec.parse(c.spec);
-      const inShape = c.inShape(rng);
-      const model = oneLayerModel(spec, inShape);
-      const block = model.blocks[0];
-      const x: RefTensor = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
-      const params: RefParams = {};
-      for (const p of block.params) params[p.name.split(".")[1]] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
-
-      const y = refForward(spec, x, params);
-      expect(y.dims, "reference output dims").to.deep.equal([BATCH, ...block.outShape]);
-      const dy: RefTensor = { data: randomArray(rng, y.data.length), dims: y.dims };
-      const ref = refBackward(spec, x, params, dy);
-      const loss = () => dot(dy.data, refForward(spec, x, params).data);
-
-      // Reference backward against finite differences.
-      expect(relativeError(ref.dx.data, centralDifferences(loss, x.data)), "reference dx vs FD").to.be.below(1e-7);
-      for (const [suffix, values] of Object.entries(params)) {
-        expect(relativeError(ref.dParams[suffix], centralDifferences(loss, values)), `reference d${suffix} vs FD`).to.be.below(1e-7);
-      }
-
-      // ONNX graphs against the reference (the reference's gradients now equal FD's).
-      const graphs = buildBlockGraphs(model, block, { inputGrad: true, target: c.nchwc ? nchwcTarget : PORTABLE_TARGET });
-      if (c.nchwc) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
-      const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
-      for (const p of block.params) feeds[p.name] = { data: f32(params[p.name.split(".")[1]]), dims: p.shape };
-      const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, threads);
-      const backward = await GraphSession.create(graphs.backward, `${c.name} backward`, threads);
-      try {
-        const out = (await forward.run(feeds))["b0.y"];
-        expect(out.dims, "ONNX output dims").to.deep.equal(y.dims);
-        expect(relativeError(out.data, y.data), "ONNX forward vs reference").to.be.below(1e-5);
-        const grads = await backward.run({ ...feeds, "b0.dy": { data: f32(dy.data), dims: dy.dims } });
-        expect(grads["b0.dx"].dims).to.deep.equal(x.dims);
-        expect(relativeError(grads["b0.dx"].data, ref.dx.data), "ONNX dx vs FD").to.be.below(1e-3);
-        for (const p of block.params) {
-          const g = grads[gradName(p.name)];
-          expect(g.dims, `${gradName(p.name)} dims`).to.deep.equal(p.shape);
-          expect(relativeError(g.data, ref.dParams[p.name.split(".")[1]]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
-        }
-      } finally {
-        await forward.release();
-        await backward.release();
-      }
+      await checkLayerCase(c, caseIndex, c.nchwc ? nchwcTarget : PORTABLE_TARGET, threads);
     });
   });
 
@@ -153,3 +112,58 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
     }
   });
 });
+
+// The same table on each GPU provider, with the graphs built for its target (the NCHWc cases are
+// CPU kernels and do not apply). Same tolerances: the GPU kernels compute in float32 too.
+describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gpu) => {
+  CASES.forEach((c, caseIndex) => {
+    if (!c.nchwc) it(c.name, () => checkLayerCase(c, caseIndex, gpu.target, gpu.opts));
+  });
+});
+
+async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarget, opts: ProviderOptions): Promise<void> {
+  const rng = seededRandom(1000 + caseIndex);
+  const spec = LayerSpec.parse(c.spec);
+  const inShape = c.inShape(rng);
+  const model = oneLayerModel(spec, inShape);
+  const block = model.blocks[0];
+  const x: RefTensor = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
+  const params: RefParams = {};
+  for (const p of block.params) params[p.name.split(".")[1]] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
+
+  const y = refForward(spec, x, params);
+  expect(y.dims, "reference output dims").to.deep.equal([BATCH, ...block.outShape]);
+  const dy: RefTensor = { data: randomArray(rng, y.data.length), dims: y.dims };
+  const ref = refBackward(spec, x, params, dy);
+  const loss = () => dot(dy.data, refForward(spec, x, params).data);
+
+  // Reference backward against finite differences.
+  expect(relativeError(ref.dx.data, centralDifferences(loss, x.data)), "reference dx vs FD").to.be.below(1e-7);
+  for (const [suffix, values] of Object.entries(params)) {
+    expect(relativeError(ref.dParams[suffix], centralDifferences(loss, values)), `reference d${suffix} vs FD`).to.be.below(1e-7);
+  }
+
+  // ONNX graphs against the reference (the reference's gradients now equal FD's).
+  const graphs = buildBlockGraphs(model, block, { inputGrad: true, target });
+  if (c.nchwc) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
+  const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
+  for (const p of block.params) feeds[p.name] = { data: f32(params[p.name.split(".")[1]]), dims: p.shape };
+  const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, opts);
+  const backward = await GraphSession.create(graphs.backward, `${c.name} backward`, opts);
+  try {
+    const out = (await forward.run(feeds))["b0.y"];
+    expect(out.dims, "ONNX output dims").to.deep.equal(y.dims);
+    expect(relativeError(out.data, y.data), "ONNX forward vs reference").to.be.below(1e-5);
+    const grads = await backward.run({ ...feeds, "b0.dy": { data: f32(dy.data), dims: dy.dims } });
+    expect(grads["b0.dx"].dims).to.deep.equal(x.dims);
+    expect(relativeError(grads["b0.dx"].data, ref.dx.data), "ONNX dx vs FD").to.be.below(1e-3);
+    for (const p of block.params) {
+      const g = grads[gradName(p.name)];
+      expect(g.dims, `${gradName(p.name)} dims`).to.deep.equal(p.shape);
+      expect(relativeError(g.data, ref.dParams[p.name.split(".")[1]]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
+    }
+  } finally {
+    await forward.release();
+    await backward.release();
+  }
+}

@@ -12,7 +12,9 @@ import { blockValueNames, buildBlockGraphs, buildFusedBpGraph, gradName } from "
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
+import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
+import { describeOnGpus } from "./helpers/gpu-providers.js";
 import type { Tensor } from "../src/tensor.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { randomArray, relativeError, seededRandom } from "./reference/numeric.js";
@@ -60,6 +62,18 @@ const NCHWC_SPEC = {
 
 const BATCH = 3;
 
+// Block 1's strided conv hands its input gradient to block 0 (conv + ReLU) as phases: a sub-pixel
+// conv instead of ConvTranspose, ReLU masked by its output's phases, block 0's weight gradient
+// formed from them. Strides 2 and 3; kernels 2, 3, 5 on both sides; padding 0-2; a sub-pixel
+// conv through the NCHWc kernels (16 channels in, 4 phases x 4 out) and through plain Conv.
+const conv = (out_channels: number, kernel: number, stride = 1, padding = 0) => ({ type: "conv2d" as const, out_channels, kernel, stride, padding });
+const handOverSpecs = [
+  { name: "k3s2p1-nchwc", input: { channels: 2, height: 8, width: 12 }, classes: 4, layers: [conv(4, 3, 1, 1), { type: "relu" }, conv(16, 3, 2, 1), { type: "relu" }, { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
+  { name: "k5s2p2-valid-stem", input: { channels: 1, height: 10, width: 14 }, classes: 4, layers: [conv(3, 3, 1, 0), { type: "relu" }, conv(5, 5, 2, 2), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
+  { name: "k3s3p0-k5-stem", input: { channels: 2, height: 9, width: 12 }, classes: 4, layers: [conv(3, 5, 1, 2), { type: "relu" }, conv(4, 3, 3, 0), { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
+  { name: "k2s2p0-k2-stem", input: { channels: 1, height: 7, width: 9 }, classes: 4, layers: [conv(2, 2, 1, 0), { type: "relu" }, { type: "relu" }, conv(3, 2, 2, 0), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
+];
+
 describe("model gradient: chained ONNX block graphs + head vs the float64 reference", () => {
   it("matches every parameter's gradient of a 5-block model to 1e-4", async () => {
     await checkModelGradient(SPEC, 5, PORTABLE_TARGET);
@@ -76,17 +90,6 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
     await checkModelGradient(SPEC, 5, target);
   });
 
-  // Block 1's strided conv hands its input gradient to block 0 (conv + ReLU) as phases: a sub-pixel
-  // conv instead of ConvTranspose, ReLU masked by its output's phases, block 0's weight gradient
-  // formed from them. Strides 2 and 3; kernels 2, 3, 5 on both sides; padding 0-2; a sub-pixel
-  // conv through the NCHWc kernels (16 channels in, 4 phases x 4 out) and through plain Conv.
-  const conv = (out_channels: number, kernel: number, stride = 1, padding = 0) => ({ type: "conv2d" as const, out_channels, kernel, stride, padding });
-  const handOverSpecs = [
-    { name: "k3s2p1-nchwc", input: { channels: 2, height: 8, width: 12 }, classes: 4, layers: [conv(4, 3, 1, 1), { type: "relu" }, conv(16, 3, 2, 1), { type: "relu" }, { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
-    { name: "k5s2p2-valid-stem", input: { channels: 1, height: 10, width: 14 }, classes: 4, layers: [conv(3, 3, 1, 0), { type: "relu" }, conv(5, 5, 2, 2), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
-    { name: "k3s3p0-k5-stem", input: { channels: 2, height: 9, width: 12 }, classes: 4, layers: [conv(3, 5, 1, 2), { type: "relu" }, conv(4, 3, 3, 0), { type: "global_avg_pool" }, { type: "linear", out_features: 4 }] },
-    { name: "k2s2p0-k2-stem", input: { channels: 1, height: 7, width: 9 }, classes: 4, layers: [conv(2, 2, 1, 0), { type: "relu" }, { type: "relu" }, conv(3, 2, 2, 0), { type: "relu" }, { type: "flatten" }, { type: "linear", out_features: 4 }] },
-  ];
   for (const spec of handOverSpecs) {
     it(`block 1 hands block 0 its input gradient as phases in the fused graph (${spec.name})`, async () => {
       const target = await graphTargetFor({ provider: "cpu" });
@@ -112,6 +115,14 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
   });
 });
 
+// The same checks with each GPU provider's graphs (its target's formulations) and kernels.
+describeOnGpus("model gradient: chained block graphs and the fused BP pass vs the float64 reference", (gpu) => {
+  it("5 blocks with every pooling kind (relative 1e-4)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts));
+  it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
+    for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts);
+  });
+});
+
 interface GradientSpec {
   name: string;
   input: { channels: number; height: number; width: number };
@@ -119,7 +130,7 @@ interface GradientSpec {
   layers: Record<string, unknown>[];
 }
 
-async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget): Promise<void> {
+async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget, opts: ProviderOptions = { provider: "cpu", threads: 1 }): Promise<void> {
   const model = resolveModel(spec, "inline");
   expect(model.blocks).to.have.length(blocks);
   const rng = seededRandom(7);
@@ -129,7 +140,6 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
   const labels = Int32Array.from([0, 3, spec.classes - 1]);
   const ref = refModelGradient(model, weights, x, labels);
 
-  const opts = { provider: "cpu" as const, threads: 1 };
   const sessions = await Promise.all(
     model.blocks.map(async (b) => {
       const g = buildBlockGraphs(model, b, { inputGrad: b.index > 0, target });

@@ -4,7 +4,7 @@
  * updates, staleness, stash, predicted idle) on small cases worked out by hand.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
@@ -168,7 +168,10 @@ describe("schedule tables", () => {
         const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
         const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "train.weight_stashing=true", "diagnostics.every=1", "runtime.workers=2", `output.dir=${dir}`, "--quiet"];
         expect(await main(args, io as CliIo), io.stderr).to.equal(0);
-        const rows = readCsv(join(dir, "metrics.csv")).rows;
+        // output.dir holds one folder per run (named by its run id).
+        const runs = readdirSync(dir);
+        expect(runs).to.have.length(1);
+        const rows = readCsv(join(dir, runs[0], "metrics.csv")).rows;
         expect(rows).to.have.length(3);
         const facts = blockFacts(pipelinedBpSchedule(2, 4), 2, true);
         for (const row of rows) {

@@ -37,6 +37,22 @@ describe("plot: learning curves", function () {
     expect(pts.filter((p) => p.config === "method=sideways").map((p) => [p.method, p.mean, p.lo])).to.deep.equal([["sideways", 4, 4], ["sideways", 4, 4]]);
   });
 
+  it("a Sideways-only chart: one legend, no 'bp' anywhere, no dashes", async () => {
+    const runs = [
+      fakeRun(root, "s0", "sideways", { "data.frame_stride": 1, seed: 0 }, [2, 1.5, 1], [0.3, 0.5]),
+      fakeRun(root, "s1", "sideways", { "data.frame_stride": 2, seed: 0 }, [2, 1.6, 1.1], [0.3, 0.45]),
+    ];
+    const svgs = new Map<string, string>();
+    await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    for (const svg of svgs.values()) {
+      expect(svg).to.include("frame_stride=1").and.include("frame_stride=2");
+      expect(svg).not.to.match(/>bp<|>method<|dashed/);
+      expect(svg).not.to.match(/stroke-dasharray="6,3"/);
+      // vega draws each legend as a group with role "legend"; one legend only.
+      expect(svg.match(/class="mark-group role-legend"/g)).to.have.length(1);
+    }
+  });
+
   it("writes SVGs with a legend per configuration and BP dashed", async () => {
     const runs = [
       fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [2, 1.5, 1], [0.3, 0.5]),
@@ -49,6 +65,8 @@ describe("plot: learning curves", function () {
       expect(svg.startsWith("<svg")).to.equal(true);
       expect(svg).to.include("method=bp").and.include("method=sideways");
       expect(svg).to.match(/stroke-dasharray="6,3"/);
+      expect(svg).to.include("solid: Sideways, dashed: BP");
+      expect(svg.match(/class="mark-group role-legend"/g)).to.have.length(1);
     }
   });
 
@@ -61,11 +79,12 @@ describe("plot: learning curves", function () {
     // seed 0: block 0 cosines 0.8 and 0.6 (mean 0.7), the step without diagnostics is skipped; seed 1: 0.9.
     const runs = [withCos("a", 0, ["1,2.0,0.8,1", "2,1.9,,", "3,1.8,0.6,1"]), withCos("b", 1, ["1,2.0,0.9,0.98"])];
     const pts = cosinePoints(runs);
-    const b1 = pts.find((p) => p.block === 1)!;
-    expect(b1.config).to.equal("frame_stride=2");
-    expect(b1.mean).to.be.closeTo(0.8, 1e-12);
-    expect(b1.hi - b1.mean).to.be.closeTo(Math.SQRT1_2 * 0.2, 1e-12); // sample std of 0.7 and 0.9
-    expect(pts.find((p) => p.block === 2)!.mean).to.be.closeTo(0.99, 1e-12);
+    // Blocks numbered as the cos_b{k} columns: from 0.
+    const b0 = pts.find((p) => p.block === 0)!;
+    expect(b0.config).to.equal("frame_stride=2");
+    expect(b0.mean).to.be.closeTo(0.8, 1e-12);
+    expect(b0.hi - b0.mean).to.be.closeTo(Math.SQRT1_2 * 0.2, 1e-12); // sample std of 0.7 and 0.9
+    expect(pts.find((p) => p.block === 1)!.mean).to.be.closeTo(0.99, 1e-12);
     const svgs = new Map<string, string>();
     const out = await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
     expect(out.map((o) => o.file)).to.include("gradient_cosine.svg");

@@ -12,7 +12,7 @@ import { writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
 
 function summary(status: RunSummary["status"], top1: number | null, extra: Partial<RunSummary> = {}): RunSummary {
-  return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, data_wait_share: 0.01, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, ...extra };
+  return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, data_wait_share: 0.01, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, eval_on_train: false, skipped_files: [], ...extra };
 }
 
 function writeRun(root: string, id: string, params: Record<string, unknown>, s: RunSummary | null, index = 0): void {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 120;
@@ -61,7 +62,7 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 function stepsLogged(dir: string): number[] {
-  return readFileSync(join(dir, "run", "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+  return readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
 }
 
 describe("resumable runs (CLI, child processes)", function () {
@@ -72,8 +73,8 @@ describe("resumable runs (CLI, child processes)", function () {
     const dir = mkdtempSync(join(tmpdir(), "sideways-resume-ref-"));
     writeExperiment(dir);
     runToEnd(dir);
-    reference = readFileSync(join(dir, "run", "final.safetensors"));
-    expect(existsSync(join(dir, "run", "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
+    reference = readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors"));
+    expect(existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
   });
 
   for (const signal of ["SIGKILL", "SIGINT"] as const) {
@@ -82,10 +83,11 @@ describe("resumable runs (CLI, child processes)", function () {
       writeExperiment(dir);
       const child = spawn(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: dir, stdio: "ignore" });
       const code = exited(child);
-      await waitFor(() => existsSync(join(dir, "run", "resume.safetensors")), "the first resume checkpoint");
+      await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");
       child.kill(signal);
-      await code;
-      const summaryPath = join(dir, "run", "summary.json");
+      // Ctrl-C ends `run` with 130 (128 + SIGINT, as for the sweep), so `run x && next` stops.
+      expect(await code).to.equal(signal === "SIGINT" ? 130 : null);
+      const summaryPath = join(runFolderIn(join(dir, "run")), "summary.json");
       const status = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, "utf8")).status : "none";
       // The interruption must have happened mid-run for this test to mean anything.
       expect(status).to.equal(signal === "SIGINT" ? "interrupted" : "none");
@@ -93,7 +95,7 @@ describe("resumable runs (CLI, child processes)", function () {
 
       runToEnd(dir);
       expect(JSON.parse(readFileSync(summaryPath, "utf8")).status).to.equal("completed");
-      expect(readFileSync(join(dir, "run", "final.safetensors")).equals(reference)).to.equal(true);
+      expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);
       expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
     });
   }

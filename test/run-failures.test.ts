@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
@@ -59,16 +60,16 @@ describe("run failures (CLI, child process)", function () {
     expect(r.status, r.stderr).to.equal(1);
     expect(r.stderr).to.match(/stage 1 \(blocks [0-9]-3\)/); // the split is balanced by measured cost
     expect(r.stderr).to.match(/block 2/);
-    const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
+    const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");
-    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(false);
+    expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(false);
   });
 
   it("the same run without the failure completes (the failpoint, not the set-up, caused the failure)", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-fail-"));
     const r = spawnSync(process.execPath, [cli, "run", experiment(dir, {}), "--quiet"], { encoding: "utf8", timeout: 45_000 });
     expect(r.status, r.stderr).to.equal(0);
-    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(true);
+    expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(true);
   });
 
   it("a loss that becomes NaN: exit 3, status nan_loss, no final weights, metrics rows all finite", () => {
@@ -80,22 +81,22 @@ describe("run failures (CLI, child process)", function () {
     const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000 });
     expect(r.status, r.stderr).to.equal(3);
     expect(r.stderr).to.match(/not finite|NaN|Infinity/);
-    const summary = JSON.parse(readFileSync(join(dir, "run", "summary.json"), "utf8"));
+    const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary.status).to.equal("nan_loss");
-    expect(existsSync(join(dir, "run", "final.safetensors"))).to.equal(false);
-    const rows = readFileSync(join(dir, "run", "metrics.csv"), "utf8").trim().split("\n").slice(1);
+    expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(false);
+    const rows = readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1);
     for (const row of rows) expect(row).not.to.match(/nan|inf/i);
   });
 
-  it("runtime.provider=cuda without the CUDA libraries: exit 2, what to install, nothing on disk", function () {
-    const cudaLib = fileURLToPath(new URL("../../node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_shared.so", import.meta.url));
-    // Skipped where the CUDA provider libraries are installed: there the session may well start.
-    if (existsSync(cudaLib)) this.skip();
+  it("runtime.provider=cuda without the CUDA build installed: exit 2, what to install, nothing on disk", function () {
     const dir = mkdtempSync(join(tmpdir(), "sideways-cuda-"));
     const file = experiment(dir, { runtime: { provider: "cuda", workers: 1 } });
-    const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000 });
+    // An empty install folder: the same outcome on every machine, with or without a GPU.
+    const env = { ...process.env, SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") };
+    const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000, env });
     expect(r.status, r.stderr).to.equal(2);
-    expect(r.stderr).to.include("ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node");
+    expect(r.stderr).to.include("the CUDA execution provider is not installed");
+    expect(r.stderr).to.include("sideways gpu install cuda13");
     expect(r.stderr).not.to.match(/\bat .*\.js:\d+/); // no stack trace
     expect(existsSync(join(dir, "run"))).to.equal(false);
   });

@@ -1,5 +1,5 @@
 /**
- * The Sideways rule against shared/design/sideways.md: index facts checked by tagging frames,
+ * The Sideways rule against docs/design/sideways.md: index facts checked by tagging frames,
  * the static-clip equality with BP, and a step-by-step reference of the rule on non-smooth clips.
  */
 import { expect } from "chai";

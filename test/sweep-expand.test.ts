@@ -45,11 +45,27 @@ describe("sweep expansion", () => {
     expect(other[0].u).not.to.equal(runs[0].u);
   });
 
-  it("run ids: deterministic, distinct, readable, independent of key order", () => {
-    expect(runIdFor({ "train.method": "bp", seed: 2, "train.optimizer.lr": 0.1 })).to.equal(runIdFor({ "train.optimizer.lr": 0.1, seed: 2, "train.method": "bp" }));
-    expect(runIdFor({ "train.method": "bp", seed: 2 })).to.match(/^method-bp_seed-2_[0-9a-f]{8}$/);
-    const ids = expandSweep(sweep({ grid: { a: [1, 2, 3], b: ["x", "y"] }, seeds: 3 })).map(runIdFor);
-    expect(new Set(ids).size).to.equal(18);
+  it("run ids: readable swept parameters, independent of key order, ending in the config hash", () => {
+    expect(runIdFor({ "train.method": "bp", seed: 2, "train.optimizer.lr": 0.1 }, "0badf00d")).to.equal(runIdFor({ "train.optimizer.lr": 0.1, seed: 2, "train.method": "bp" }, "0badf00d"));
+    expect(runIdFor({ "train.method": "bp", seed: 2 }, "0badf00d")).to.equal("method-bp_seed-2_0badf00d");
+    expect(runIdFor({}, "0badf00d")).to.equal("0badf00d");
+  });
+
+  it("run ids change with any setting, swept or not (issue 15: train.steps=60 and =200 no longer share an id)", () => {
+    const file = join(FIXTURES, "sweep-good.yaml");
+    const ids = (overrides: string[]) => planSweep(loadExperiment(file, overrides)).map((r) => r.runId);
+    const base = ids([]);
+    expect(new Set(base).size).to.equal(4);
+    expect(ids([])).to.deep.equal(base);
+    for (const o of ["train.steps=4", "data.clip_length=5", "train.optimizer.momentum=0.5", "runtime.threads=2"]) {
+      const other = ids([o]);
+      other.forEach((id, i) => {
+        expect(id.replace(/_[0-9a-f]{8}$/, ""), o).to.equal(base[i].replace(/_[0-9a-f]{8}$/, ""));
+        expect(id, o).not.to.equal(base[i]);
+      });
+    }
+    // Where the results go and what the sweep is called do not change what a run computes.
+    expect(ids(["output.dir=elsewhere"])).to.deep.equal(base);
   });
 
   it("plans the fixture sweep: 4 validated runs with replicates sharing a config id", () => {

@@ -103,6 +103,49 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
   });
 });
 
+describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep2-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("two sweeps of the same config into one folder (no --shard): both exit 0, every run completed exactly once", async () => {
+    const steps = 60;
+    const args = ["sweep", SWEEP, `train.steps=${steps}`];
+    const [a, b] = await Promise.all([finished(start(args, dir)), finished(start(args, dir))]);
+    expect(a.code, a.stderr).to.equal(0);
+    expect(b.code, b.stderr).to.equal(0);
+    // Both start with run 0, so one of them finds it held by the other and waits instead of failing.
+    expect(a.stderr + b.stderr).to.include("running in another process");
+    // Each run trained by exactly one of them: a run's training starts ("<id>: started, ...") 4 times in all.
+    expect((a.stderr + b.stderr).match(/^\S+: started, /gm), a.stderr + b.stderr).to.have.length(4);
+    const root = join(dir, "results", "sweep-good");
+    const { rows } = readCsv(join(root, "runs.csv"));
+    expect(rows.map((r) => r.status)).to.deep.equal(["completed", "completed", "completed", "completed"]);
+    for (const r of rows) {
+      // One attempt per run: a second attempt would have cleared the folder and logged its own rows.
+      const steps_logged = readFileSync(join(root, String(r.run_id), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+      expect(steps_logged, String(r.run_id)).to.deep.equal(Array.from({ length: steps }, (_, i) => i + 1));
+    }
+  });
+
+  it("Ctrl-C (SIGINT) on a sweep: exit 130, the running run saves a resume checkpoint and stops", async () => {
+    const args = ["sweep", SWEEP, "train.steps=400", "train.checkpoint_every=0", "--quiet"];
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("the first run to log steps", () => existsSync(root) && readdirSync(root, { withFileTypes: true }).some((d) => d.isDirectory() && existsSync(join(root, d.name, "metrics.csv"))));
+    child.kill("SIGINT");
+    const first = await done;
+    expect(first.code, first.stderr).to.equal(130);
+    const interrupted = readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json")) && summaryStatus(root, d) === "interrupted");
+    expect(interrupted).to.have.length(1);
+    // checkpoint_every=0: the only resume checkpoint is the one written on Ctrl-C.
+    expect(existsSync(join(root, interrupted[0], "resume.safetensors"))).to.equal(true);
+    expect(readdirSync(root).filter((f) => f.endsWith(".lock") && f !== "runs.csv.lock")).to.deep.equal([]);
+  });
+});
+
 function summaryStatus(root: string, runDir: string): string {
   return (JSON.parse(readFileSync(join(root, runDir, "summary.json"), "utf8")) as { status: string }).status;
 }

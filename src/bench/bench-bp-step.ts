@@ -10,6 +10,7 @@ import { buildAllBlockGraphs } from "../train/block-runner.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { median } from "./stats.js";
+import type { Provider } from "../runtime/providers.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 export interface BpStepRow {
@@ -21,14 +22,14 @@ export interface BpStepRow {
 }
 
 
-export async function benchBpStep(model: Model, B: number, T: number, threadCounts: number[], rounds: number): Promise<BpStepRow[]> {
-  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" }));
+export async function benchBpStep(model: Model, B: number, T: number, threadCounts: number[], rounds: number, provider: Provider = "cpu"): Promise<BpStepRow[]> {
+  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider }));
   const rng = new Rng(3);
   const { channels: C, height: H, width: W } = model.input;
   const clips = Float32Array.from({ length: B * T * C * H * W }, () => rng.next());
   const labels = Int32Array.from({ length: B }, () => rng.int(model.classes));
   const batch = { clips, labels, dims: [B, T, C, H, W] as [number, number, number, number, number] };
-  const execs = await Promise.all(threadCounts.map((threads) => SequentialExecutor.create(model, graphs, { provider: "cpu", threads })));
+  const execs = await Promise.all(threadCounts.map((threads) => SequentialExecutor.create(model, graphs, { provider, threads })));
   const samples = threadCounts.map(() => ({ step: [] as number[], ort: [] as number[] }));
   try {
     for (let r = 0; r <= rounds; r++) {

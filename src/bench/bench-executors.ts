@@ -19,6 +19,7 @@ import { Rng } from "../util/rng.js";
 import { predictedIdleFractions } from "../schedule/analysis.js";
 import { RULES } from "../schedule/registry.js";
 import { median } from "./stats.js";
+import type { Provider } from "../runtime/providers.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
 export interface ExecutorBenchOptions {
@@ -27,6 +28,8 @@ export interface ExecutorBenchOptions {
   clipLength: number;
   rounds: number;
   maxWorkers: number;
+  /** Execution provider of every session (default cpu). */
+  provider?: Provider;
 }
 
 export interface ExecutorBenchRow {
@@ -116,9 +119,9 @@ function syntheticBatch(model: Model, B: number, T: number, seed: number): ClipB
   return { clips, labels, dims: [B, T, C, H, W] };
 }
 
-async function createSetups(model: Model, costs: number[], maxWorkers: number, clips: number): Promise<Setup[]> {
-  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" }));
-  const cpu = (threads: number) => ({ provider: "cpu" as const, threads });
+async function createSetups(model: Model, costs: number[], maxWorkers: number, clips: number, provider: Provider): Promise<Setup[]> {
+  const graphs = buildAllBlockGraphs(model, await graphTargetFor({ provider }));
+  const cpu = (threads: number) => ({ provider, threads });
   const setups: Setup[] = [{ executor: await SequentialExecutor.create(model, graphs, cpu(1)), kind: "sequential", workers: 1, threads: 1, bpOnly: false }];
   if (maxWorkers > 1) {
     const executor = await SequentialExecutor.create(model, graphs, cpu(maxWorkers));
@@ -141,12 +144,13 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const { model, batchSize: B, clipLength: T } = opts;
   const cores = availableParallelism();
   const weights = initWeights(model, 0);
-  const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model, await graphTargetFor({ provider: "cpu" })), { provider: "cpu", threads: 1 });
+  const provider = opts.provider ?? "cpu";
+  const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model, await graphTargetFor({ provider })), { provider, threads: 1 });
   const costs = await measureBlockCosts(model, probe, weights, B, 5);
   await probe.release();
 
   const maxWorkers = Math.min(opts.maxWorkers, cores, model.blocks.length);
-  const setups = await createSetups(model, costs, maxWorkers, B);
+  const setups = await createSetups(model, costs, maxWorkers, B, provider);
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {

@@ -28,6 +28,7 @@ import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./pee
 import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
+import type { Provider } from "../runtime/providers.js";
 
 /** Largest relative difference tolerated between ours and PyTorch before timing (issue 6). */
 export const PEER_TOLERANCE = 1e-4;
@@ -47,8 +48,10 @@ export interface PeerBenchOptions {
   checkSteps?: number;
   lr?: number;
   seed?: number;
-  /** Skip the peak MatMul (tests). */
+  /** Skip the peak MatMul (tests; always skipped on a GPU, where the CPU's peak says nothing). */
   skipPeak?: boolean;
+  /** Our execution provider (default cpu). A GPU provider runs one stage; PyTorch then runs on CUDA. */
+  provider?: Provider;
   log?: (line: string) => void;
 }
 
@@ -84,6 +87,9 @@ export interface PeerRow {
 
 export interface PeerBenchResult {
   model: string;
+  /** Our execution provider; PyTorch's device (its name, e.g. the GPU's, from torch). */
+  provider: Provider;
+  torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
   frames_per_step: number;
@@ -143,11 +149,12 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
 }
 
 /**
- * One of our BP steps as training runs it (bp_frames_per_pass: auto): gradients of the clip
+ * One of our BP steps as training runs it (bp_frames_per_pass: auto on the CPU): gradients of the clip
  * batch, then plain SGD; returns the mean loss.
  */
-async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number): Promise<number> {
-  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: "auto" });
+async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number, provider: Provider): Promise<number> {
+  // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
+  const res = await exec.runBatch("bp", fx.batch, weights, { bpFramesPerPass: provider === "cpu" ? "auto" : "all" });
   sgd.step(weights, res.grads, lr);
   return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
 }
@@ -156,13 +163,13 @@ async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, 
  * Our BP on `threads` cores: one thread, or as many data-parallel replicas (one thread each).
  * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md).
  */
-async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number): Promise<Executor> {
-  const cpu = { provider: "cpu" as const, threads: 1 };
-  return threads === 1 ? SequentialExecutor.create(model, graphs, cpu) : ReplicaExecutor.create(model, graphs, threads, cpu);
+async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number, provider: Provider): Promise<Executor> {
+  const opts = { provider, threads: 1 };
+  return threads === 1 ? SequentialExecutor.create(model, graphs, opts) : ReplicaExecutor.create(model, graphs, threads, opts);
 }
 
 /** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
-async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number): Promise<PeerCheck> {
+async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number, provider: Provider): Promise<PeerCheck> {
   await peer.command({ cmd: "threads", n: threads });
   await peer.command({ cmd: "reset" });
   const ours = cloneWeights(fx.init);
@@ -170,7 +177,7 @@ async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, thre
   const where = `at ${threads} thread(s)`;
   const check: PeerCheck = { threads, steps, worst_loss_rel_diff: 0, worst_weight_rel_diff: 0, worst_update_rel_diff: 0, worst_parameter: "" };
   for (let s = 0; s < steps; s++) {
-    const a = await ourStep(exec, fx, ours, sgd, lr);
+    const a = await ourStep(exec, fx, ours, sgd, lr, provider);
     const b = (await peer.step()).loss;
     const d = Math.abs(a - b) / Math.abs(b);
     if (!(d <= PEER_TOLERANCE)) {
@@ -210,8 +217,11 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const log = opts.log ?? (() => {});
   const lr = opts.lr ?? 0.1;
   const warmup = opts.warmupRounds ?? 2;
+  const provider = opts.provider ?? "cpu";
+  const onGpu = provider !== "cpu";
+  if (onGpu && opts.threads.some((t) => t !== 1)) throw new RunError(`BUG: a ${provider} peer benchmark runs one stage (threads [1])`);
   const fx = writeFixture(opts);
-  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider: "cpu" }));
+  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider }));
   const execs: Executor[] = [];
   let peer: TorchPeer | null = null;
   const loadBefore = loadavg();
@@ -222,13 +232,14 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       clips: join(fx.dir, "clips.npy"),
       labels: join(fx.dir, "labels.npy"),
       lr,
+      device: onGpu ? "cuda" : "cpu",
     });
     peer = started.peer;
-    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads));
+    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads, provider));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
-      checks.push(await checkAgreement(execs[i], peer, fx, opts.threads[i], opts.checkSteps ?? 2, lr));
+      checks.push(await checkAgreement(execs[i], peer, fx, opts.threads[i], opts.checkSteps ?? 2, lr, provider));
       log(`agreement at ${opts.threads[i]} thread(s): loss ${checks[i].worst_loss_rel_diff.toExponential(1)}, weights ${checks[i].worst_weight_rel_diff.toExponential(1)} (${checks[i].worst_parameter}), updates ${checks[i].worst_update_rel_diff.toExponential(1)}`);
     }
 
@@ -242,7 +253,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       await peer.command({ cmd: "threads", n: opts.threads[i] });
       const timeOurs = async () => {
         const t0 = performance.now();
-        await ourStep(execs[i], fx, weights[i], sgds[i], lr);
+        await ourStep(execs[i], fx, weights[i], sgds[i], lr, provider);
         return performance.now() - t0;
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
@@ -279,7 +290,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     for (let i = 0; i < execs.length; i++) {
       const { ours, torch } = samples[i];
       const ratios = ours.map((o, j) => o / torch[j]);
-      const peak = opts.skipPeak ? null : await measurePeakFlops(opts.threads[i]);
+      const peak = opts.skipPeak || onGpu ? null : await measurePeakFlops(opts.threads[i]);
       const oursMs = quantile(ours, 0.5);
       const torchMs = quantile(torch, 0.5);
       const oursG = flops / (oursMs / 1000) / 1e9;
@@ -304,6 +315,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     }
     return {
       model: fx.model.name,
+      provider,
+      torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
       frames_per_step: framesPerStep,
@@ -328,7 +341,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime) vs PyTorch ${r.torch_version}: ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}) vs PyTorch ${r.torch_version} (${r.torch_device}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -355,7 +368,8 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     modelPath: args.model ?? QUICKSTART_MODEL,
     batch: args.batch ?? 16,
     frames: args.frames ?? 8,
-    threads: args.threads ?? [1, 2],
+    threads: (args.provider ?? "cpu") === "cpu" ? (args.threads ?? [1, 2]) : [1],
+    provider: args.provider,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

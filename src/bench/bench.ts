@@ -3,6 +3,7 @@
  * with --peer torch, our BP step against PyTorch's on the same machine (bench-peer.ts).
  */
 import { fileURLToPath } from "node:url";
+import type { Provider } from "../runtime/providers.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { loadModelFile } from "../model/load-model.js";
 import { benchBpStep, formatBpStep } from "./bench-bp-step.js";
@@ -22,6 +23,8 @@ export interface BenchArgs {
   frames?: number;
   rounds?: number;
   threads?: number[];
+  /** Execution provider of our side (default cpu); a GPU one runs one thread per stage. */
+  provider?: Provider;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {
@@ -33,7 +36,8 @@ export async function runBench(args: BenchArgs): Promise<void> {
   const log = (line: string) => process.stderr.write(line + "\n");
   const quickstart = loadModelFile(QUICKSTART_MODEL);
   // The quickstart experiment's own batch: 16 clips x 8 frames.
-  const bpRows = await benchBpStep(quickstart, 16, 8, args.threads ?? [1, 2], args.quick ? 3 : 20);
+  const provider = args.provider ?? "cpu";
+  const bpRows = await benchBpStep(quickstart, 16, 8, provider === "cpu" ? (args.threads ?? [1, 2]) : [1], args.quick ? 3 : 20, provider);
   process.stdout.write(formatBpStep(quickstart, 16, 8, bpRows) + "\n\n");
 
   const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
@@ -46,6 +50,7 @@ export async function runBench(args: BenchArgs): Promise<void> {
       clipLength: args.frames ?? (args.quick ? 4 * model.blocks.length : 64),
       rounds: args.rounds ?? (args.quick ? 2 : 5),
       maxWorkers: args.workers ?? Number.MAX_SAFE_INTEGER,
+      provider,
     },
     log,
   );

@@ -33,6 +33,8 @@ export interface TorchPeerFiles {
   clips: string;
   labels: string;
   lr: number;
+  /** torch device of the peer (default cpu). */
+  device?: "cpu" | "cuda";
 }
 
 export interface TorchStep {
@@ -57,7 +59,7 @@ export class TorchPeer {
 
   /** Starts the peer and waits for its greeting ({torch_version, batch_size, frames_per_step}). */
   static async start(files: TorchPeerFiles, python = peerPython()): Promise<{ peer: TorchPeer; hello: Record<string, unknown> }> {
-    const args = [TORCH_PEER_SCRIPT, "--serve", "--model", files.model, "--init", files.init, "--clips", files.clips, "--labels", files.labels, "--lr", String(files.lr)];
+    const args = [TORCH_PEER_SCRIPT, "--serve", "--model", files.model, "--init", files.init, "--clips", files.clips, "--labels", files.labels, "--lr", String(files.lr), "--device", files.device ?? "cpu"];
     const peer = new TorchPeer(spawn(python, args, { stdio: ["pipe", "pipe", "pipe"] }));
     const hello = await peer.reply("start");
     return { peer, hello };

@@ -7,7 +7,9 @@ import { InputError } from "../errors.js";
 import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
 import { dataCommand } from "./commands/data.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { exportCommand } from "./commands/export.js";
+import { gpuCommand } from "./commands/gpu.js";
 import { plotCommand } from "./commands/plot.js";
 import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
@@ -32,13 +34,15 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .command(benchCommand())
     .command(resultsCommand(io))
     .command(plotCommand(io))
+    .command(gpuCommand(io))
+    .command(doctorCommand(io))
     .demandCommand(1, "a command is required (sideways --help lists them)")
     .recommendCommands()
     .strict()
     .parserConfiguration({ "parse-positional-numbers": false })
     .example("$0 run experiments/quickstart.yaml train.steps=100", "train once")
-    .example("$0 sweep experiments/sweep.yaml --jobs 2", "run a sweep")
-    .example("$0 results table results/sweep --metric eval_clip_top1", "mean ± std over seeds")
+    .example("$0 sweep experiments/bp-vs-sideways.yaml --jobs 2", "run a sweep")
+    .example("$0 results table results/bp-vs-sideways", "mean ± std over seeds")
     .help()
     .alias("h", "help")
     .wrap(Math.min(110, process.stdout.columns ?? 110))

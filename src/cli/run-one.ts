@@ -4,11 +4,11 @@
  * Used by `sideways run` and, in a child process per run, by `sideways sweep`.
  */
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
-import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir } from "../results/run-dir.js";
+import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
-import { configHash } from "../spec/load-experiment.js";
+import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
@@ -21,17 +21,22 @@ export interface RunPlacement {
   meta: RunMeta;
 }
 
+/** The folder an experiment's runs go under: output.dir (relative to the current directory) or results/<name>. */
+export function experimentRoot(exp: LoadedExperiment): string {
+  return resolve(exp.spec.output.dir ?? join("results", exp.spec.name));
+}
+
 /**
- * Where a single run goes: output.dir if set (relative to the current directory), else
- * results/<name>/<run id> where the run id is the hash of the resolved config (so running the
- * same config again finds the finished run).
+ * Where a single run goes: <experiment root>/<run id>, the run id being the hash of the fully
+ * resolved config, so running the same config again finds the finished run and a run with any
+ * other setting gets a folder of its own.
  */
 export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
-  const hash = configHash(exp.spec, exp.model);
+  const hash = configHash(exp.spec, exp.model, exp.baseDir);
   const runId = hash;
-  const runDir = resolve(exp.spec.output.dir ?? join("results", exp.spec.name, runId));
+  const runDir = join(experimentRoot(exp), runId);
   // Runs of the same config with other seeds are replicates: same config_id.
-  const configId = configHash({ ...exp.spec, seed: 0 }, exp.model);
+  const configId = replicateId(exp.spec, exp.model, exp.baseDir);
   return { runId, runDir, meta: { run_id: runId, config_id: configId, config_hash: hash, experiment: exp.spec.name, index: 0, params: {}, seed: exp.spec.seed, method: exp.spec.train.method } };
 }
 
@@ -51,11 +56,12 @@ export async function runOne(
   recordEarlyFailures = false,
 ): Promise<RunOutcome> {
   if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  if (!force) checkNoOtherRun(place.runDir, place.meta);
   // An earlier attempt of this very config that left a resume checkpoint continues from it.
   const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));
   let release: (() => void) | null = null;
   const prepareRunDir = () => {
-    release ??= startRunDir(place.runDir, place.meta, resume);
+    release ??= startRunDir(place.runDir, place.meta, { keep: resume, force });
   };
   try {
     const summary = await runExperiment(exp.spec, {
@@ -67,9 +73,11 @@ export async function runOne(
       prepareRunDir,
       resume,
       configHash: place.meta.config_hash,
+      resolvedConfig: resolvedConfig(exp.spec, exp.model, exp.baseDir, dirname(place.runDir)),
     });
     return { skipped: false, summary };
   } catch (err) {
+    if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
     // Errors found while setting up (data, checkpoint, provider) name the key; say which file.
     if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
     const started = release !== null;

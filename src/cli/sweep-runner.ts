@@ -1,16 +1,18 @@
 /**
  * Runs a planned sweep: each run in a child process (`sideways run ... --child`), at most `jobs`
- * at a time. Completed runs are skipped (unless forced), runs in progress elsewhere are left
- * alone, and runs.csv is regenerated after every run. A child notices when its parent dies (its
+ * at a time. Completed runs are skipped (unless forced), runs in progress elsewhere are waited
+ * for, and runs.csv is regenerated after every run. A child notices when its parent dies (its
  * stdin closes) and stops, so killing a sweep never leaves orphans writing into run directories.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isRunInProgress, runState } from "../results/run-dir.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
+import { EXIT_INTERRUPTED, EXIT_OK } from "./exit-codes.js";
+import { experimentRoot } from "./run-one.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
 export interface Shard {
@@ -30,10 +32,16 @@ export interface SweepOptions {
 export interface SweepOutcome {
   completed: string[];
   failed: string[];
+  /** already completed before this sweep started them, here or in another process */
   skipped: string[];
-  /** runs another process is running right now */
+  /** runs another process was running and had not finished when this sweep stopped waiting */
   elsewhere: string[];
+  /** runs stopped by Ctrl-C, each with a resume checkpoint */
+  interrupted: string[];
 }
+
+/** How often a sweep looks whether runs held by another process have finished. */
+const ELSEWHERE_POLL_MS = 500;
 
 const BIN = fileURLToPath(new URL("../../../bin/sideways.js", import.meta.url));
 
@@ -42,9 +50,7 @@ export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): Pla
   return shard === null ? [...runs] : runs.filter((r) => r.index % shard.count === shard.index);
 }
 
-export function sweepRoot(exp: LoadedExperiment): string {
-  return resolve(exp.spec.output.dir ?? join("results", exp.spec.name));
-}
+export const sweepRoot = experimentRoot;
 
 /** The child's command line: the same file and overrides, the run's parameters, no sweep. */
 export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, opts: SweepOptions): string[] {
@@ -53,70 +59,118 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
   return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), ...(opts.force ? ["--force"] : [])];
 }
 
+/**
+ * A run held by another live process (another sweep of the same folder, a second terminal, a node
+ * without --shard) is not failed: the sweep waits for it, takes it as done when the other process
+ * completes it, and runs it itself when that process stops without completing it. Ctrl-C (SIGINT)
+ * is passed on to the runs (children sit in their own process group, so they get it once): each
+ * writes a resume checkpoint and stops; the sweep then records runs.csv and reports them as
+ * interrupted. A second Ctrl-C aborts the runs without waiting.
+ */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
-  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [] };
+  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [] };
   const queue: PlannedRun[] = [];
+  const waiting = new Map<string, PlannedRun>();
   for (const run of shardRuns(runs, opts.shard)) {
     const dir = join(root, run.runId);
-    if (isRunInProgress(dir)) outcome.elsewhere.push(run.runId);
+    if (isRunInProgress(dir)) waiting.set(run.runId, run);
     else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
     else queue.push(run);
   }
-  const total = queue.length + outcome.skipped.length;
-  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length, skipped: outcome.skipped.length });
+  const total = queue.length + outcome.skipped.length + waiting.size;
+  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length + outcome.interrupted.length, skipped: outcome.skipped.length });
   board.setCounts(counts());
-  for (const id of outcome.elsewhere) board.message(`${id}: running in another process; left alone`);
+  for (const id of waiting.keys()) board.message(`${id}: running in another process; waiting for it`);
 
   const running = new Set<ChildProcess>();
   let stopping = false;
-  await new Promise<void>((allDone) => {
-    const launchNext = () => {
-      while (!stopping && running.size < opts.jobs && queue.length > 0) launch(queue.shift()!);
-      if (running.size === 0) allDone();
-    };
-    const launch = (run: PlannedRun) => {
-      const child = spawn(process.execPath, childArgs(exp, run, root, opts), { stdio: ["pipe", "pipe", "pipe"] });
-      running.add(child);
-      const reporter = board.reporter(run.runId);
-      let stdoutRest = "";
-      let stderrTail = "";
-      child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-        const lines = (stdoutRest + chunk).split("\n");
-        stdoutRest = lines.pop()!;
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          try {
-            dispatchEvent(JSON.parse(line) as ProgressEvent, reporter);
-          } catch {
-            board.message(`${run.runId}: ${line}`);
-          }
-        }
-      });
-      child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
-      child.on("close", async (code, signal) => {
-        running.delete(child);
-        if (code === 0) outcome.completed.push(run.runId);
-        else {
-          outcome.failed.push(run.runId);
-          board.message(`${run.runId}: failed (${signal ?? `exit status ${code}`})${stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : ""}`);
-          if (opts.failFast && !stopping) {
-            stopping = true;
-            board.message("--fail-fast: stopping the other runs");
-            for (const c of running) c.kill("SIGTERM");
-          }
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    stopping = true;
+    board.message(interrupts === 1 ? "interrupt: the running runs save resume checkpoints and stop (Ctrl-C again aborts them)" : "interrupt again: aborting the running runs");
+    for (const c of running) c.kill("SIGINT");
+  };
+  process.on("SIGINT", onSigint);
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((allDone) => {
+      const launchNext = () => {
+        while (!stopping && running.size < opts.jobs && queue.length > 0) launch(queue.shift()!);
+        if (running.size === 0 && (stopping || (queue.length === 0 && waiting.size === 0))) allDone();
+      };
+      /** Runs another process held: done when it completed them, ours again when it gave up. */
+      const checkWaiting = () => {
+        for (const [id, run] of waiting) {
+          const dir = join(root, id);
+          if (isRunInProgress(dir)) continue;
+          waiting.delete(id);
+          if (runState(dir, run.configHash) === "completed") {
+            outcome.skipped.push(id);
+            board.message(`${id}: completed by another process`);
+          } else queue.push(run);
         }
         board.setCounts(counts());
-        try {
-          await writeRunsCsv(root);
-        } catch (err) {
-          board.message(`runs.csv not updated: ${(err as Error).message}`);
-        }
         launchNext();
-      });
-    };
-    launchNext();
-  });
+      };
+      poll = setInterval(checkWaiting, ELSEWHERE_POLL_MS);
+      const launch = (run: PlannedRun) => {
+        // detached: its own process group, so a Ctrl-C reaches it once, through onSigint.
+        const child = spawn(process.execPath, childArgs(exp, run, root, opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+        running.add(child);
+        const reporter = board.reporter(run.runId);
+        let stdoutRest = "";
+        let stderrTail = "";
+        child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+          const lines = (stdoutRest + chunk).split("\n");
+          stdoutRest = lines.pop()!;
+          for (const line of lines) {
+            if (!line.trim()) continue;
+            try {
+              dispatchEvent(JSON.parse(line) as ProgressEvent, reporter);
+            } catch {
+              board.message(`${run.runId}: ${line}`);
+            }
+          }
+        });
+        child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
+        child.on("close", async (code, signal) => {
+          running.delete(child);
+          const dir = join(root, run.runId);
+          if (code === EXIT_OK) outcome.completed.push(run.runId);
+          // (killed by the SIGINT itself: interrupted before its trainer could catch it)
+          else if (code === EXIT_INTERRUPTED || signal === "SIGINT") outcome.interrupted.push(run.runId);
+          else if (isRunInProgress(dir)) {
+            // Another process took the run's lock between our check and the child's start.
+            waiting.set(run.runId, run);
+            board.message(`${run.runId}: running in another process; waiting for it`);
+          } else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
+          else {
+            outcome.failed.push(run.runId);
+            board.message(`${run.runId}: failed (${signal ?? `exit status ${code}`})${stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : ""}`);
+            if (opts.failFast && !stopping) {
+              stopping = true;
+              board.message("--fail-fast: stopping the other runs");
+              for (const c of running) c.kill("SIGTERM");
+            }
+          }
+          board.setCounts(counts());
+          try {
+            await writeRunsCsv(root);
+          } catch (err) {
+            board.message(`runs.csv not updated: ${(err as Error).message}`);
+          }
+          launchNext();
+        });
+      };
+      launchNext();
+    });
+  } finally {
+    clearInterval(poll);
+    process.removeListener("SIGINT", onSigint);
+  }
+  outcome.elsewhere.push(...waiting.keys());
   await writeRunsCsv(root);
   return outcome;
 }

@@ -5,7 +5,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { assembleBatch, type ClipProducer, type ClipShape, type Preprocess, type RawClip } from "./clip.js";
 import { Prefetcher } from "./prefetch.js";
-import type { ClipBatch, DataSource, DataSourceStats } from "./source.js";
+import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./source.js";
 
 export class ClipSource implements DataSource {
   readonly clipShape: [number, number, number, number];
@@ -23,6 +23,14 @@ export class ClipSource implements DataSource {
 
   get description(): string {
     return this.producer.description;
+  }
+
+  get evalIsTrain(): boolean {
+    return this.producer.evalIsTrain;
+  }
+
+  skipped(): readonly SkippedFile[] {
+    return this.producer.skippedFiles();
   }
 
   trainBatches(batchSize: number, startBatch = 0): AsyncIterator<ClipBatch> {
@@ -58,7 +66,7 @@ export class ClipSource implements DataSource {
     return {
       waitS: this.trainLoaders.reduce((s, l) => s + l.waitS, 0),
       batches: this.trainLoaders.reduce((s, l) => s + l.delivered, 0),
-      skippedFiles: this.producer.skippedFiles(),
+      skippedFiles: this.producer.skippedFiles().length,
     };
   }
 

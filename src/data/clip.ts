@@ -4,7 +4,7 @@
  * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation.
  */
 import { Rng } from "../util/rng.js";
-import type { ClipBatch } from "./source.js";
+import type { ClipBatch, SkippedFile } from "./source.js";
 import type { NormalizeSpec } from "./data-spec.js";
 
 /** One clip as a producer returns it: [T, C, H, W]; uint8 pixels mean value/255. */
@@ -21,8 +21,10 @@ export interface ClipProducer {
   evalCount(requested: number): number;
   /** Evaluation clip `index` of a set of `count` clips (fixed: the same every call). */
   evalClip(index: number, count: number): Promise<RawClip>;
-  /** Unreadable files skipped so far. */
-  skippedFiles(): number;
+  /** Unreadable files skipped so far, with why. */
+  skippedFiles(): readonly SkippedFile[];
+  /** True when evaluation uses the training clips (chosen explicitly, or npy without eval_clips). */
+  readonly evalIsTrain: boolean;
   close(): Promise<void>;
 }
 

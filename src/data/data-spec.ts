@@ -1,7 +1,7 @@
 /**
  * The `data:` section of an experiment file. Owned by the data sources (src/data/); the experiment
  * schema (src/spec/experiment-spec.ts) embeds it. Keys common to every kind come first; their
- * names and meanings are fixed by shared/design/conventions.md.
+ * names and meanings are fixed by docs/design/conventions.md.
  */
 import { z } from "zod";
 
@@ -90,7 +90,11 @@ export const VideoFolderDataSpec = z.strictObject({
   /** One folder per class (UCF101 / HMDB51 layout). */
   root: z.string().min(1),
   split: VideoSplitSpec.nullable().default(null),
-  /** Without split files: share of each class's videos (last by name) held out for evaluation. */
+  /**
+   * Without split files: share of each class's videos (last by name) held out for evaluation.
+   * 0 = evaluate on the training videos (an explicit choice, marked in the results); a share that
+   * holds out no video is an error.
+   */
   eval_fraction: finite().min(0).max(0.9).default(0.2),
   /** Resample to this frame rate when decoding; null = the file's own frames. */
   fps: finite().positive().max(1000).nullable().default(null),

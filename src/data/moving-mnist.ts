@@ -71,7 +71,8 @@ export async function createMovingMnist(
     trainClip: async (index) => make("train", index),
     evalCount: (requested) => requested,
     evalClip: async (index) => make("eval", index),
-    skippedFiles: () => 0,
+    skippedFiles: () => [],
+    evalIsTrain: false,
     close: async () => undefined,
   };
 }

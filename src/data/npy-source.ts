@@ -1,5 +1,5 @@
 /**
- * Clips users bring from their own pipelines (shared/design/conventions.md): clips float32, or
+ * Clips users bring from their own pipelines (docs/design/conventions.md): clips float32, or
  * uint8 scaled to [0, 1], shaped [N, T, C, H, W]; labels integer [N]. A clip's frames are
  * 0, s, 2s, ... (s = frame_stride), the first clip_length of them. Training visits the clips
  * epoch by epoch, shuffled or in file order; evaluation uses eval_clips/eval_labels when given,
@@ -46,11 +46,12 @@ export async function createNpySource(
     return { pixels, label: table.labels[n]! };
   };
   return {
-    description: `npy (${train.labels.length} clips from ${spec.clips}${evalSet === train ? "" : `, ${evalSet.labels.length} eval clips`}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle ? "" : ", file order"}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
+    description: `npy (${train.labels.length} clips from ${spec.clips}${evalSet === train ? ", eval = the training clips (no eval_clips)" : `, ${evalSet.labels.length} eval clips`}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle ? "" : ", file order"}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     trainClip: async (index) => clipAt(train, order.at(index)),
     evalCount: (requested) => Math.min(requested, evalSet.labels.length),
     evalClip: async (index) => clipAt(evalSet, index),
-    skippedFiles: () => 0,
+    skippedFiles: () => [],
+    evalIsTrain: evalSet === train,
     close: async () => undefined,
   };
 }
@@ -86,6 +87,7 @@ async function readTable(
   let pixels: Uint8Array | Float32Array;
   if (clips.data instanceof Uint8Array || clips.data instanceof Float32Array) pixels = clips.data;
   else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)`, clipsFile, `data.${key}`);
+  if (pixels instanceof Float32Array) checkFinite(pixels, clipsFile, key, [fileFrames, c!, h!, w!]);
 
   const labels = await readNpy(labelsFile);
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
@@ -106,4 +108,24 @@ async function readTable(
     out[i] = v;
   }
   return { file: clipsFile, pixels, fileFrames, labels: out };
+}
+
+/**
+ * A NaN or infinity in the clips is named where it enters (file, clip, frame, channel, pixel)
+ * rather than surfacing later as a non-finite loss that looks like a too-high learning rate.
+ */
+function checkFinite(pixels: Float32Array, file: string, key: string, [frames, channels, height, width]: number[]): void {
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i]!;
+    if (v - v === 0) continue; // finite (NaN - NaN and inf - inf are NaN)
+    const pixel = i % (height * width);
+    const channel = Math.floor(i / (height * width)) % channels;
+    const frame = Math.floor(i / (channels * height * width)) % frames;
+    const clip = Math.floor(i / (frames * channels * height * width));
+    throw new DataError(
+      `${file} (data.${key}): clip ${clip}, frame ${frame} holds ${Number.isNaN(v) ? "NaN" : v} ` +
+        `(channel ${channel}, row ${Math.floor(pixel / width)}, column ${pixel % width}); expected finite values`,
+      file, `data.${key}`,
+    );
+  }
 }

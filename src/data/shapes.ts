@@ -43,7 +43,8 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
     trainClip: async (index) => make("train", index),
     evalCount: (requested) => requested,
     evalClip: async (index) => make("eval", index),
-    skippedFiles: () => 0,
+    skippedFiles: () => [],
+    evalIsTrain: false,
     close: async () => undefined,
   };
 }

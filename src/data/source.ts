@@ -26,6 +26,15 @@ export interface DataSource {
   close(): Promise<void>;
   /** Loader counters so far (optional: test doubles may leave it out). */
   stats?(): DataSourceStats;
+  /** Files skipped as unreadable so far, with why (video-folder with skip_bad_files). */
+  skipped?(): readonly SkippedFile[];
+  /** True when evaluation uses the training clips: results say so (summary.json, eval.csv). */
+  readonly evalIsTrain?: boolean;
+}
+
+export interface SkippedFile {
+  file: string;
+  reason: string;
 }
 
 export interface DataSourceStats {

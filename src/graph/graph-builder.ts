@@ -1,5 +1,5 @@
 /**
- * A small builder for ONNX graphs (IR 8, opset 17; shared/design/onnxruntime-node.md).
+ * A small builder for ONNX graphs (IR 8, opset 17; docs/design/onnxruntime-node.md).
  * Graph inputs and outputs are float32 with a symbolic batch dimension "N" before the fixed
  * per-example dimensions. Constants go into initializers as little-endian `rawData`.
  * The builder never imports onnxruntime: it only produces bytes.
@@ -34,9 +34,18 @@ export type Attrs = Record<string, AttrValue>;
 export interface GraphTarget {
   nchwcBlock: number;
   cpu: boolean;
+  /**
+   * How maxpool2d's VJP finds each window's winner: "indices", from MaxPool's Indices output (the
+   * default; onnxruntime's CPU and CUDA kernels have it), or "windows", by comparing each window
+   * tap with the output (for execution providers without Indices, e.g. onnxruntime's WebGPU EP).
+   */
+  maxPoolVjp?: "indices" | "windows";
 }
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
+
+/** onnxruntime's WebGPU EP: portable ONNX, and no MaxPool Indices output (docs/GPU.md). */
+export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows" };
 
 /** Domain of onnxruntime's NCHWc CPU ops (contrib ops, version 1). */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";

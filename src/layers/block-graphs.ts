@@ -1,5 +1,5 @@
 /**
- * The two ONNX graphs of a block (shared/design/sideways.md):
+ * The two ONNX graphs of a block (docs/design/sideways.md):
  *   forward  F_k: (b{k}.x, params) -> b{k}.y
  *   backward B_k: (b{k}.x, params, b{k}.dy) -> (b{k}.dx, d{param} for every param)
  * k is the 0-based block index; params are graph inputs named as PyTorch names them

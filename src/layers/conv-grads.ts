@@ -1,6 +1,6 @@
 /**
  * conv2d's VJP pieces, built from ordinary ops (onnxruntime has no gradient ops;
- * shared/design/onnxruntime-node.md). Each formulation was chosen by measurement
+ * docs/design/onnxruntime-node.md). Each formulation was chosen by measurement
  * (docs/PERFORMANCE.md gives the attempt numbers):
  *   weight gradient, stride 1:  unfold + one batched MatMul (unfoldWeightGrad);
  *   weight gradient, stride S:  input phases against shifted dy (phaseWeightGrad);

@@ -1,6 +1,6 @@
 /**
  * The head: softmax cross-entropy of logits [B, K] against integer labels, mean over the batch
- * (shared/design/sideways.md). Computed in TypeScript with float64 accumulation; it is small
+ * (docs/design/sideways.md). Computed in TypeScript with float64 accumulation; it is small
  * next to the blocks and keeping it out of ONNX lets the top block's graph end at its logits.
  */
 import { DataError } from "../errors.js";

@@ -1,5 +1,5 @@
 /**
- * Blocks (shared/design/sideways.md): a block is one parameterised layer (conv2d, linear) with
+ * Blocks (docs/design/sideways.md): a block is one parameterised layer (conv2d, linear) with
  * the parameter-free layers after it up to the next parameterised one; parameter-free layers
  * before the first parameterised layer join the first block.
  */

@@ -1,6 +1,6 @@
 /**
  * Model checkpoints: safetensors files of float32 tensors named and laid out as PyTorch's
- * `torch.nn.Sequential(*layers).state_dict()` (shared/design/conventions.md), so they load in
+ * `torch.nn.Sequential(*layers).state_dict()` (docs/design/conventions.md), so they load in
  * Python with `model.load_state_dict(safetensors.torch.load_file(path))` and the reverse.
  */
 import { readFileSync } from "node:fs";

@@ -2,12 +2,22 @@
  * `sideways export`: writes every block's forward and backward ONNX graph and a manifest that
  * says how to feed them. Shapes in the manifest are per example; graph inputs and outputs
  * carry a leading symbolic batch dimension "N" (parameters and their gradients do not).
+ * Given trained weights, it also writes model.onnx: the whole forward pass in one graph with the
+ * weights inside, `frames` [N, C, H, W] in and `logits` [N, classes] out, for inference with
+ * plain onnxruntime (a clip's prediction is the argmax of its frames' mean logits, as in
+ * training's evaluation).
  */
 import { join } from "node:path";
 import { blockValueNames, buildBlockGraphs, gradName } from "../layers/block-graphs.js";
-import { BATCH_DIM } from "../graph/graph-builder.js";
+import { BATCH_DIM, GraphBuilder } from "../graph/graph-builder.js";
+import type { ParamSuffix, VjpInputs } from "../layers/layer-def.js";
+import { layerDef } from "../layers/registry.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
-import type { Model } from "./model.js";
+import type { Model, Weights } from "./model.js";
+
+export const INFERENCE_FILE = "model.onnx";
+export const INFERENCE_INPUT = "frames";
+export const INFERENCE_OUTPUT = "logits";
 
 export interface ManifestBlock {
   index: number;
@@ -64,4 +74,33 @@ export function exportModel(model: Model, outDir: string): { files: string[] } {
   writeJsonAtomic(manifestPath, manifest);
   files.push(manifestPath);
   return { files };
+}
+
+/**
+ * The model's forward pass as one portable ONNX graph with the weights as initializers (named as
+ * PyTorch names them): frames [N, C, H, W] -> logits [N, classes]. Each layer is built by its own
+ * forward builder (layers/registry.ts) for inference (training = false).
+ */
+export function buildInferenceGraph(model: Model, weights: Weights): Uint8Array {
+  const g = new GraphBuilder(`${model.name}.inference`);
+  const { channels, height, width } = model.input;
+  let x = g.input(INFERENCE_INPUT, [channels, height, width]);
+  for (const layer of model.layers) {
+    const params: VjpInputs["params"] = {};
+    for (const p of layer.params) {
+      const w = weights.get(p.name);
+      if (w === undefined) throw new Error(`BUG: no weights for ${p.name}`);
+      params[p.name.slice(p.name.indexOf(".") + 1) as ParamSuffix] = g.constFloat(p.name, w, p.shape);
+    }
+    x = layerDef(layer.spec).forward(g, layer, x, params, false).y;
+  }
+  g.output(g.node("Identity", [x], [INFERENCE_OUTPUT])[0], [model.classes]);
+  return g.toBytes();
+}
+
+/** Writes outDir/model.onnx (buildInferenceGraph); returns its path. */
+export function exportInferenceModel(model: Model, weights: Weights, outDir: string): string {
+  const path = join(outDir, INFERENCE_FILE);
+  writeFileAtomic(path, buildInferenceGraph(model, weights));
+  return path;
 }

@@ -1,5 +1,5 @@
 /**
- * Model files (models/*.yaml, shared/design/conventions.md) to a resolved Model: schema
+ * Model files (models/*.yaml, docs/design/conventions.md) to a resolved Model: schema
  * validation, then shape inference layer by layer, then parameters and blocks. Every error is
  * a ModelError naming the file, the layer index and type, and the shapes involved.
  */
@@ -12,6 +12,7 @@ import { LAYER_TYPES, isLayerType, layerDef } from "../layers/registry.js";
 import { blockIndexOfLayers, groupBlocks } from "./blocks.js";
 import type { Model, ParamInfo, ResolvedLayer } from "./model.js";
 import { ModelSpec } from "./model-spec.js";
+import { formatIssues } from "../spec/spec-issues.js";
 
 /** YAML aliases allowed per file: plenty for a model, too few for an alias bomb. */
 const MAX_ALIAS_COUNT = 100;
@@ -29,6 +30,7 @@ export function loadModelFile(path: string): Model {
   } catch (err) {
     throw new ModelError(`${path}: not valid YAML: ${err instanceof Error ? err.message : err}`, path);
   }
+  checkNotExperiment(doc, path);
   return resolveModel(doc, path);
 }
 
@@ -91,15 +93,25 @@ function checkLayerTypes(spec: unknown, source: string): void {
   });
 }
 
+/**
+ * zod's issues as the experiment file's are printed (spec/spec-issues.ts: expected, found, did you
+ * mean, valid keys), with `layers.3` shown as `layer 3 (conv2d)`. A key reported missing next to
+ * an unknown key suggested for it (a typo) is said once, by the suggestion.
+ */
 function schemaError(error: z.ZodError, spec: unknown, source: string): ModelError {
-  const messages = error.issues.map((issue) => {
-    const [head, index, ...rest] = issue.path;
-    if (head === "layers" && typeof index === "number") {
-      const type = (spec as { layers: { type?: string }[] }).layers[index]?.type;
-      const key = rest.length > 0 ? `${rest.join(".")}: ` : "";
-      return `layer ${index} (${type}): ${key}${issue.message}`;
-    }
-    return `${issue.path.length > 0 ? issue.path.join(".") : "model"}: ${issue.message}`;
-  });
-  return new ModelError(`${source}: ${messages.join("; ")}`, source, error.issues[0]?.path.join("."));
+  const layers = (spec as { layers?: unknown }).layers;
+  const typeOf = (i: number) => (Array.isArray(layers) ? ((layers[i] as { type?: string } | undefined)?.type ?? "?") : "?");
+  const lines = formatIssues(error.issues, spec, source, ModelSpec);
+  const suggested = new Set(lines.flatMap((l) => [...l.matchAll(/^(.*): unknown key '[^']*' \(did you mean '([^']*)'\?\)/g)].map((m) => (m[1].endsWith("(top level)") ? m[1].slice(0, -"(top level)".length) : `${m[1]}.`) + m[2])));
+  const messages = lines
+    .filter((l) => !(/: expected .*, found nothing \(the key is missing\)$/.test(l) && suggested.has(l.slice(0, l.indexOf(": expected")))))
+    .map((l) => l.slice(source.length + 2).replace(/^layers\.(\d+)(?:\.|(?=:))/, (_m, i: string) => `layer ${i} (${typeOf(Number(i))})${_m.endsWith(".") ? ": " : ""}`));
+  return new ModelError(`${source}: ${messages.join(`\n${source}: `)}`, source, error.issues[0]?.path.join("."));
+}
+
+/** An experiment file given where a model file belongs: say so instead of listing its keys as unknown. */
+function checkNotExperiment(doc: unknown, path: string): void {
+  if (typeof doc !== "object" || doc === null || "layers" in doc) return;
+  if ("data" in doc || "model" in doc || "train" in doc)
+    throw new ModelError(`${path}: this is an experiment file (it has ${["model", "data", "train"].filter((k) => k in doc).join(":, ")}:), not a model file; a model file has name:, input:, classes: and layers: (see models/small-cnn.yaml)`, path);
 }

@@ -1,4 +1,4 @@
-/** Schema of a model file (models/*.yaml), per shared/design/conventions.md. */
+/** Schema of a model file (models/*.yaml), per docs/design/conventions.md. */
 import { z } from "zod";
 
 const size = () => z.number().int().positive();

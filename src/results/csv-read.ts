@@ -1,32 +1,21 @@
 /**
  * Reading back the CSV files this project writes (RFC 4180: quoted cells may hold commas, quotes
- * doubled, newlines). Cells that are plain numbers become numbers, empty cells null, the rest text.
+ * doubled, newlines), parsed with csv-parse (the reader of the csv project, beside csv-writer).
+ * Cells that are plain numbers become numbers, empty cells null, the rest text. Unlike the
+ * hand-written parser it replaced, a malformed file (an unclosed quote, a quote inside an
+ * unquoted cell) is an error naming the line rather than silently merged cells. It is slower:
+ * a 100,000-row, 7 MB metrics.csv took 2.8-3.0 s against 1.0-1.2 s (2 busy cores), which only
+ * matters for plots over many very long runs.
  */
 import { readFileSync } from "node:fs";
+import { parse } from "csv-parse/sync";
 
 export type CsvValue = string | number | null;
 export type CsvRow = Record<string, CsvValue>;
 
+/** Rows of cells; rows may differ in length (readCsv checks them against the header). */
 export function parseCsvText(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") row.push(cell), (cell = "");
-    else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(cell), rows.push(row), (row = []), (cell = "");
-    } else cell += ch;
-  }
-  if (cell !== "" || row.length > 0) row.push(cell), rows.push(row);
-  return rows;
+  return parse(text, { relax_column_count: true }) as string[][];
 }
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -41,7 +30,14 @@ export function csvValue(cell: string): CsvValue {
 }
 
 export function readCsv(path: string): { columns: string[]; rows: CsvRow[] } {
-  const [header = [], ...body] = parseCsvText(readFileSync(path, "utf8"));
+  const text = readFileSync(path, "utf8");
+  let table: string[][];
+  try {
+    table = parseCsvText(text);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  const [header = [], ...body] = table;
   const rows = body.map((cells) => {
     if (cells.length !== header.length) throw new Error(`${path}: a row has ${cells.length} cells, the header has ${header.length}`);
     return Object.fromEntries(header.map((c, i) => [c, csvValue(cells[i])]));

@@ -2,6 +2,16 @@
  * Lock files created with O_EXCL (atomic on local and NFSv3+ file systems). A lock left behind
  * by a killed process is taken over: on the same host when its pid no longer exists, from
  * another host when it is older than `staleAfterMs`.
+ *
+ * Written by hand rather than with proper-lockfile 4.1.2, because that package judges a holder
+ * alive only by a heartbeat (the lock's mtime, refreshed from the event loop) and records no
+ * holder. Measured: a holder that blocked its event loop for 12 s with `stale: 10000` (a long
+ * synchronous step; onnxruntime's run() computes on the JS thread) lost the lock to a second
+ * process while still working, and learnt it only afterwards (onCompromised, ECOMPROMISED),
+ * so two processes would write one run. Here a live holder on the same host is never taken
+ * over, a dead one at once, and messages can say who holds a lock (pid, host). What
+ * proper-lockfile does better: a long-held lock from a dead holder on another host is noticed
+ * without a pid; here that needs `staleAfterMs`, and run locks use none (docs/SWEEPS.md).
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";

@@ -78,6 +78,13 @@ export function tableCsv(t: PaperTable): string {
 
 const fixed = (x: number | null, digits: number) => (x === null ? "" : x.toFixed(digits));
 
+/** Decimals for a metric: counts and rates are whole numbers, seconds have one; the rest `digits`. */
+export function metricDigits(metric: string, digits: number): number {
+  if (metric.endsWith("frames_per_s") || metric === "steps_done") return 0;
+  if (metric.endsWith("wall_s")) return 1;
+  return digits;
+}
+
 function cellText(s: MetricStats, digits: number, pm: string): string {
   if (s.mean === null) return "–";
   return `${fixed(s.mean, digits)}${s.std === null ? "" : ` ${pm} ${fixed(s.std, digits)}`} (n=${s.n})`;
@@ -90,7 +97,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
   const escape = (s: string) => s.replace(/\|/g, "\\|");
   const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => (i < t.paramColumns.length ? " --- " : " ---: ")).join("|")}|`];
   for (const r of t.rows)
-    lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], digits, "±"))].join(" | ")} |`);
+    lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))].join(" | ")} |`);
   return lines.join("\n") + "\n";
 }
 
@@ -103,8 +110,9 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     const params = t.paramColumns.map((p) => latexEscape(paramText(r.params[p])));
     const metrics = t.metrics.map((m) => {
       const s = r.stats[m];
+      const d = metricDigits(m, digits);
       if (s.mean === null) return "--";
-      return `$${fixed(s.mean, digits)}${s.std === null ? "" : ` \\pm ${fixed(s.std, digits)}`}$ (${s.n})`;
+      return `$${fixed(s.mean, d)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d)}`}$ (${s.n})`;
     });
     return `${[...params, ...metrics].join(" & ")} \\\\`;
   });

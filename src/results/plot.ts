@@ -1,8 +1,9 @@
 /**
  * Learning curves as SVG, rendered headless with vega-lite + vega: training loss and evaluation
  * clip accuracy against step, one line per configuration (the mean over its seeds) with a band of
- * one standard deviation; colour tells configurations apart and the dash tells BP (dashed) from
- * Sideways (solid).
+ * one standard deviation; colour tells configurations apart (one legend) and the dash tells BP
+ * (dashed) from Sideways (solid), said in the subtitle when both are drawn. Blocks are numbered
+ * from 0 as in the cos_b{k} columns.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -86,9 +87,13 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
 export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step"): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
+  // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
+  const methods = (["sideways", "bp", "pipelined-bp"] as const).filter((m) => points.some((p) => p.method === m));
+  const dashes = { sideways: [1, 0], bp: [6, 3], "pipelined-bp": [2, 2] };
+  const dashNames = { sideways: "solid: Sideways", bp: "dashed: BP", "pipelined-bp": "dotted: pipelined BP" };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title,
+    title: methods.length > 1 ? { text: title, subtitle: methods.map((m) => dashNames[m]).join(", ") } : title,
     width: 560,
     height: 320,
     // Full configuration names in the legend, drawn as solid lines rather than the faint band.
@@ -102,7 +107,8 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
         encoding: {
           y: y("mean"),
           color,
-          strokeDash: { field: "method", type: "nominal", title: "method", scale: { domain: ["sideways", "bp", "pipelined-bp"], range: [[1, 0], [6, 3], [2, 2]] } },
+          // No second legend: the configuration legend names every line; the subtitle says the dashes.
+          strokeDash: { field: "method", type: "nominal", legend: null, scale: { domain: methods, range: methods.map((m) => dashes[m]) } },
         },
       },
     ],
@@ -145,7 +151,7 @@ export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
     for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
       const { mean, std } = meanStd(values);
       if (mean === null) continue;
-      points.push({ config, block: block + 1, mean, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+      points.push({ config, block, mean, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
     }
   }
   return points;
@@ -156,12 +162,12 @@ export function cosineSpec(points: readonly CosinePoint[]): TopLevelSpec {
   const y = (field: string) => ({ field, type: "quantitative", title: "cosine(G_k Sideways, G_k BP)", scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "How close Sideways' gradient is to BP's, per block (1 = lowest)",
+    title: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)",
     width: 560,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     data: { values: points as unknown as Record<string, unknown>[] },
-    encoding: { x: { field: "block", type: "ordinal", title: "block k", axis: { labelAngle: 0 } } },
+    encoding: { x: { field: "block", type: "ordinal", title: "block (cos_b column)", axis: { labelAngle: 0 } } },
     layer: [
       { mark: { type: "rule", strokeWidth: 1.2 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } }, // ±1 std over seeds
       { mark: { type: "line", point: true, strokeWidth: 1.6 }, encoding: { y: y("mean"), color } },

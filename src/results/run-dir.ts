@@ -63,16 +63,39 @@ export function checkRunDirUsable(runDir: string): void {
     throw new InputError(`${runDir} is not empty and is not a sideways run directory (no ${RUN_META_FILE}); choose another output.dir`, undefined, "output.dir");
 }
 
+/** Found on taking a run's lock: another process completed the run meanwhile; nothing to do. */
+export class RunCompletedElsewhere extends Error {}
+
+/** A run folder that holds another run (another config hash): never written into without --force. */
+export class RunDirConflictError extends InputError {}
+
+export function checkNoOtherRun(runDir: string, meta: RunMeta): void {
+  const there = readRunMeta(runDir);
+  if (there !== null && there.config_hash !== meta.config_hash)
+    throw new RunDirConflictError(
+      `${runDir} holds run ${there.run_id} (config ${there.config_hash}), not run ${meta.run_id} (config ${meta.config_hash}); ` +
+        "nothing was written (use --force to replace it, or another output.dir)",
+      undefined, "output.dir",
+    );
+}
+
 /**
- * Takes the run's lock, clears what an earlier attempt left (unless `keep`: a run resuming from
- * its checkpoint keeps its files) and writes run-meta.json. Refuses a non-empty directory that is
- * not a run directory (output.dir pointing at something else). Returns the lock's release.
+ * Takes the run's lock, clears what an earlier attempt of the same run left (unless `keep`: a run
+ * resuming from its checkpoint keeps its files) and writes run-meta.json. Refuses a non-empty
+ * directory that is not a run directory, and one that holds a different run unless `force`.
+ * Returns the lock's release.
  */
-export function startRunDir(runDir: string, meta: RunMeta, keep = false): () => void {
+export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false } = {}): () => void {
   checkRunDirUsable(runDir);
+  if (!force) checkNoOtherRun(runDir, meta);
   mkdirSync(join(runDir, ".."), { recursive: true });
   const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS);
   if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
+  // Checked again under the lock: another process may have completed the run since we looked.
+  if (!force && readSummary(runDir)?.status === "completed" && readRunMeta(runDir)?.config_hash === meta.config_hash) {
+    release();
+    throw new RunCompletedElsewhere(`run ${meta.run_id} was completed by another process`);
+  }
   try {
     if (existsSync(runDir) && !keep) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });

@@ -14,22 +14,27 @@ import { RUNS_CSV, collectRuns } from "./runs-table.js";
 /** The metrics a sweep's own table shows, where runs.csv has them. */
 export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_top1", "final_train_loss", "frames_per_s", "wall_s"];
 
-/** Writes table.csv, table.md and table.tex for `metrics` of DIR/runs.csv into `out`. */
-export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3): PaperTable {
+/** Writes <base>.csv, <base>.md and <base>.tex for `metrics` of DIR/runs.csv into `out`. */
+export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table"): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
   const table = paperTable(columns, rows, metrics);
-  writeFileAtomic(join(out, "table.csv"), tableCsv(table));
-  writeFileAtomic(join(out, "table.md"), tableMarkdown(table, digits));
-  writeFileAtomic(join(out, "table.tex"), tableLatex(table, digits));
+  writeFileAtomic(join(out, `${base}.csv`), tableCsv(table));
+  writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits));
+  writeFileAtomic(join(out, `${base}.tex`), tableLatex(table, digits));
   return table;
+}
+
+/** The sweep's own table uses these metrics (where runs.csv has them). */
+export function defaultTableMetrics(dir: string): string[] {
+  const { columns } = readCsv(join(dir, RUNS_CSV));
+  return DEFAULT_TABLE_METRICS.filter((m) => columns.includes(m));
 }
 
 /** Table and curves of the completed runs under `root`; returns the files written (none without completed runs). */
 export async function writeSweepReport(root: string): Promise<string[]> {
   const completed = collectRuns(root).filter((r) => r.status === "completed");
   if (completed.length === 0 || !existsSync(join(root, RUNS_CSV))) return [];
-  const { columns } = readCsv(join(root, RUNS_CSV));
-  writePaperTables(root, DEFAULT_TABLE_METRICS.filter((m) => columns.includes(m)), root);
+  writePaperTables(root, defaultTableMetrics(root), root);
   const drawn = await plotLearningCurves(completed, (name, svg) => writeFileAtomic(join(root, name), svg));
   return ["table.csv", "table.md", "table.tex", ...drawn.map((d) => d.file)];
 }

@@ -6,7 +6,7 @@
  * reordered filter has its output channels padded to one block.
  * SIDEWAYS_NCHWC=0 turns the NCHWc graphs off (portable graphs everywhere), e.g. to compare.
  */
-import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
+import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import { onnx } from "../graph/onnx.js";
 import type { ProviderOptions } from "./providers.js";
 import { cpuOptimizedGraph } from "./session.js";
@@ -14,6 +14,7 @@ import { cpuOptimizedGraph } from "./session.js";
 let probed: Promise<number> | null = null;
 
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
+  if (opts.provider === "webgpu") return WEBGPU_TARGET;
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
   return { nchwcBlock: await probed, cpu: true };

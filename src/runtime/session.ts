@@ -1,25 +1,29 @@
 /**
- * The only module that imports onnxruntime-node. One GraphSession per ONNX graph, created once
- * per run and reused for every call.
+ * The only module that runs onnxruntime-node (loaded through ort-loader.ts, which picks the build).
+ * One GraphSession per ONNX graph, created once per run and reused for every call.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ort from "onnxruntime-node";
-import { ProviderError, RunError } from "../errors.js";
+import type ortTypes from "onnxruntime-node";
+import { InputError, ProviderError, RunError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
+import { cudaProviderLoadError } from "./cuda-install.js";
+import { withDeviceLock } from "./device-lock.js";
+import { type Ort, ortFor } from "./ort-loader.js";
 import { CUDA_HELP, type ProviderOptions } from "./providers.js";
 
 export type Feeds = Record<string, Tensor>;
 export type Outputs = Record<string, Tensor>;
 
-// onnxruntime's own log lines (e.g. a missing CUDA library) would duplicate the errors we raise
-// with advice attached; its default logger is process-wide and set from env before first use.
-ort.env.logLevel = "fatal";
+/** Runs `fn` under the process-wide WebGPU lock when `opts` is WebGPU (device-lock.ts). */
+function onDevice<T>(opts: ProviderOptions, fn: () => Promise<T>): Promise<T> {
+  return opts.provider === "webgpu" ? withDeviceLock(fn) : fn();
+}
 
-function sessionOptions(opts: ProviderOptions): ort.InferenceSession.SessionOptions {
+function sessionOptions(opts: ProviderOptions): ortTypes.InferenceSession.SessionOptions {
   const threads = opts.threads ?? 1;
-  const ep: ort.InferenceSession.ExecutionProviderConfig =
+  const ep: ortTypes.InferenceSession.ExecutionProviderConfig =
     opts.provider === "cuda"
       ? { name: "cuda", deviceId: opts.deviceId ?? 0 }
       : opts.provider === "webgpu"
@@ -44,6 +48,7 @@ export async function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> 
   const dir = mkdtempSync(join(tmpdir(), "sideways-opt-"));
   try {
     const file = join(dir, "optimized.onnx");
+    const ort = await ortFor("cpu");
     const session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ provider: "cpu", threads: 1 }), optimizedModelFilePath: file });
     await session.release();
     return readFileSync(file);
@@ -54,17 +59,27 @@ export async function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> 
 
 export class GraphSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: ortTypes.InferenceSession,
     readonly label: string,
+    private readonly opts: ProviderOptions,
   ) {}
 
   static async create(bytes: Uint8Array, label: string, opts: ProviderOptions): Promise<GraphSession> {
+    let ort: Ort;
     try {
-      return new GraphSession(await ort.InferenceSession.create(bytes, sessionOptions(opts)), label);
+      ort = await ortFor(opts.provider);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      throw new ProviderError(`cannot load onnxruntime for ${opts.provider}: ${err instanceof Error ? err.message : err}`);
+    }
+    try {
+      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, sessionOptions(opts))), label, opts);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (opts.provider === "cuda") {
-        throw new ProviderError(`cannot create a CUDA session for ${label}: ${msg}\n${CUDA_HELP}`);
+        const why = msg.includes("Failed to load shared library") ? cudaProviderLoadError() : null;
+        throw new ProviderError(`cannot create a CUDA session for ${label}: ${msg}${why ? ` (${why})` : ""}\n${CUDA_HELP}`);
       }
       if (opts.provider === "webgpu") {
         throw new ProviderError(`cannot create a WebGPU session for ${label}: ${msg}\nUse runtime.provider=cpu if this machine has no GPU.`);
@@ -83,11 +98,11 @@ export class GraphSession {
 
   /** Runs the graph. Feed arrays must not be mutated until the promise settles. */
   async run(feeds: Feeds): Promise<Outputs> {
-    let results: ort.InferenceSession.ReturnType;
+    let results: ortTypes.InferenceSession.ReturnType;
     try {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
-      results = await this.session.run(ortFeeds);
+      const ortFeeds: Record<string, ortTypes.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor("float32", t.data, t.dims);
+      results = await onDevice(this.opts, () => this.session.run(ortFeeds));
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}[${t.dims.join(",")}]`).join(" ");
       throw new RunError(`onnxruntime failed in ${this.label} with inputs ${shapes}: ${err instanceof Error ? err.message : err}`, { cause: err });
@@ -100,6 +115,6 @@ export class GraphSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await onDevice(this.opts, () => this.session.release());
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The experiment file schema: the single source of truth for keys, types, ranges and defaults.
- * Stable core keys are fixed by shared/design/conventions.md; the schema may only grow.
+ * Stable core keys are fixed by docs/design/conventions.md; the schema may only grow.
  */
 import { z } from "zod";
 import { DataSpec } from "../data/data-spec.js";
@@ -80,9 +80,10 @@ export const TrainSpec = z.strictObject({
 
 export const RuntimeSpec = z.strictObject({
   provider: z.enum(["cpu", "cuda", "webgpu"]).default("cpu"),
-  device_id: z.number().int().min(0).default(0),
+  /** GPU index; a list places depth-parallel stage s on device_id[s mod n] (docs/GPU.md). */
+  device_id: z.union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).default(0),
   workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
-  /** intra-op threads per session; shared/design/onnxruntime-node.md: 1 is fastest with many sessions. */
+  /** intra-op threads per session; docs/design/onnxruntime-node.md: 1 is fastest with many sessions. */
   threads: z.number().int().min(1).max(256).default(1),
   /**
    * Data parallelism: replicas of the whole model on worker threads, each training on a share of

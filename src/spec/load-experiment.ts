@@ -5,7 +5,7 @@
  * bad experiment fails here, before anything is created on disk.
  */
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { ModelError, SpecError } from "../errors.js";
 import { loadExperimentModel, resolvePath } from "../train/run-experiment.js";
 import type { Model } from "../model/model.js";
@@ -13,7 +13,6 @@ import { ExperimentSpec } from "./experiment-spec.js";
 import { applyOverrides } from "./overrides.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { readYamlFile } from "./yaml-file.js";
-import { shortHash } from "./run-id.js";
 
 export interface LoadedExperiment {
   /** the experiment file as given on the command line (named in messages) */
@@ -30,11 +29,22 @@ export function loadExperiment(file: string, overrides: readonly string[] = []):
   const raw = readYamlFile(file, "experiment file");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
+  checkNotModelFile(raw as Record<string, unknown>, file);
   const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec);
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file);
   const model = checkExperimentFiles(spec, baseDir, file);
   return { file, baseDir, raw: withOverrides, spec, model };
+}
+
+/** A model file given where an experiment file belongs: say so instead of listing its keys as unknown. */
+function checkNotModelFile(raw: Record<string, unknown>, file: string): void {
+  if ("layers" in raw && !("data" in raw) && !("model" in raw))
+    throw new SpecError(
+      `${file}: this is a model file (it has layers:), not an experiment file; an experiment file names it under model: ` +
+        `(model: ${basename(file)}) beside data:, train:, ... (see experiments/quickstart.yaml)`,
+      file,
+    );
 }
 
 /** Schema validation of a raw experiment mapping; all issues in one SpecError. */
@@ -67,10 +77,4 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     if (!(err instanceof ModelError) || typeof spec.model !== "string") throw err;
     throw new ModelError(`${file}: model: ${err.message}`, err.file, err.keyPath ? `model(${spec.model}).${err.keyPath}` : "model");
   }
-}
-
-/** Hash of everything that determines a run's result (not where it is written, not the sweep). */
-export function configHash(spec: ExperimentSpec, model: Model): string {
-  const { output: _output, sweep: _sweep, name: _name, ...rest } = spec;
-  return shortHash({ ...rest, model: { name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) } });
 }

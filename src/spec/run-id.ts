@@ -1,7 +1,10 @@
 /**
- * Deterministic run ids. A sweep run's id comes from its swept parameters (seed included), so a
- * sweep run again finds its finished runs; a single run's id is a hash of its resolved config.
- *   { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 2 } -> "method-bp_lr-0.1_seed-2_5d41c7a0"
+ * Deterministic run ids. Every run's identity is the hash of its fully resolved config
+ * (spec/resolved-config.ts): a single run's id is that hash; a sweep run's id puts its swept
+ * parameters in front of it for readers, so a sweep run again finds its finished runs, and a change
+ * to any setting, swept or not, gives new ids instead of replacing the old runs.
+ *   params { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 2 }, hash 5d41c7a0
+ *     -> "method-bp_lr-0.1_seed-2_5d41c7a0"
  */
 import { createHash } from "node:crypto";
 
@@ -26,18 +29,13 @@ export function orderedParamKeys(params: Record<string, unknown>): string[] {
 
 const MAX_SLUG = 80;
 
-export function runIdFor(params: Record<string, unknown>): string {
+/** `hash` is the run's config hash (resolved-config.ts). */
+export function runIdFor(params: Record<string, unknown>, hash: string): string {
   const slug = orderedParamKeys(params)
     .map((k) => `${k.split(".").pop()}-${typeof params[k] === "string" ? params[k] : canonicalJson(params[k])}`)
     .join("_")
     .replace(/[^A-Za-z0-9.+-]+/g, (m) => (m.includes("_") ? "_" : ""))
     .slice(0, MAX_SLUG);
-  const hash = shortHash(params);
   return slug ? `${slug}_${hash}` : hash;
 }
 
-/** Identifies a configuration regardless of seed: runs sharing it are replicates. */
-export function configIdFor(params: Record<string, unknown>): string {
-  const { seed: _seed, ...rest } = params;
-  return shortHash(rest);
-}

@@ -13,9 +13,10 @@ import type { Model } from "../model/model.js";
 import { Rng } from "../util/rng.js";
 import type { RandomParam, SweepSpec } from "./sweep-spec.js";
 import { ExperimentSpec } from "./experiment-spec.js";
-import { type LoadedExperiment, checkExperimentFiles, configHash, validateExperiment } from "./load-experiment.js";
+import { type LoadedExperiment, checkExperimentFiles, validateExperiment } from "./load-experiment.js";
 import { setKeys } from "./overrides.js";
-import { configIdFor, runIdFor } from "./run-id.js";
+import { configHash, replicateId } from "./resolved-config.js";
+import { runIdFor } from "./run-id.js";
 import { schemaAtPath } from "./schema-path.js";
 
 export type Params = Record<string, unknown>;
@@ -90,12 +91,14 @@ export interface PlannedRun {
   configId: string;
   params: Params;
   spec: ExperimentSpec;
+  model: Model;
   configHash: string;
 }
 
 /**
  * Every run of the experiment's sweep, each validated in full (a bad value anywhere in the grid
- * fails before anything runs).
+ * fails before anything runs). A run's id is its swept parameters and the hash of its fully
+ * resolved config, so changing any setting (swept or not) gives other ids.
  */
 export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   const sweep = exp.spec.sweep;
@@ -109,7 +112,6 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
       setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value }, ExperimentSpec);
     }
-    const runId = runIdFor(params);
     const context = `sweep run ${index} (${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
     const spec = validateExperiment(raw, exp.file, `${exp.file}: ${context}`);
     // Files are checked (and the model loaded) once per distinct model/data/checkpoint combination.
@@ -119,6 +121,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       model = checkExperimentFiles(spec, exp.baseDir, exp.file);
       checkedModels.set(fileKey, model);
     }
-    return { index, runId, configId: configIdFor(params), params, spec, configHash: configHash(spec, model) };
+    const hash = configHash(spec, model, exp.baseDir);
+    return { index, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
   });
 }

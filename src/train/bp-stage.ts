@@ -1,5 +1,5 @@
 /**
- * Synchronous backpropagation (shared/design/sideways.md, "Synchronous BP") for one stage and one
+ * Synchronous backpropagation (docs/design/sideways.md, "Synchronous BP") for one stage and one
  * clip batch. Across stages the dependencies serialise the work: a stage waits for its input
  * activation from below, then for the gradient from above. G_k = (1/n_k) sum of contributions is
  * formed by the executor; every frame counts as one contribution, so n_k = T.

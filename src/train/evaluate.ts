@@ -1,5 +1,5 @@
 /**
- * Evaluation, the same for both methods (shared/design/sideways.md): per-frame forward with fixed
+ * Evaluation, the same for both methods (docs/design/sideways.md): per-frame forward with fixed
  * weights; clip prediction = argmax of the mean of the per-frame logits over the clip.
  */
 import type { ClipBatch } from "../data/source.js";

@@ -1,14 +1,14 @@
 /**
  * Depth-parallel executor: blocks split into S contiguous stages, each on its own worker thread
  * with its own onnxruntime sessions (session.run blocks the JS thread, so threads are the only
- * way to real concurrency: shared/design/onnxruntime-node.md). Neighbouring stages talk directly
+ * way to real concurrency: docs/design/onnxruntime-node.md). Neighbouring stages talk directly
  * over MessageChannels; the main thread only sends weights and clips and collects gradient sums.
  * Any worker failure terminates every worker and rejects the batch with a message naming the stage.
  */
 import { MessageChannel } from "node:worker_threads";
 import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
-import type { ProviderOptions } from "../runtime/providers.js";
+import { stageProvider, type ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes } from "./block-runner.js";
 import { applyStageUpdates, combineStageResults, stageUpdate, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
@@ -27,7 +27,7 @@ export class ParallelExecutor implements Executor {
       model,
       blocks,
       graphs: graphs.map((g, k) => (blocks.includes(k) ? g : null)),
-      provider,
+      provider: stageProvider(provider, s),
       below: s > 0 ? channels[s - 1].port2 : null,
       above: s < stages.length - 1 ? channels[s].port1 : null,
     }));

@@ -1,7 +1,7 @@
 /**
  * A message queue over a worker_threads MessagePort: recv() resolves with the next message in
  * order. Tensor buffers are transferred, not copied (onnxruntime rejects SharedArrayBuffer-backed
- * tensors, so shared memory is not an option; see shared/design/onnxruntime-node.md).
+ * tensors, so shared memory is not an option; see docs/design/onnxruntime-node.md).
  */
 import type { MessagePort } from "node:worker_threads";
 import type { Tensor } from "../tensor.js";

@@ -53,6 +53,17 @@ function checkFinite(result: BatchResult, step: number): void {
   }
 }
 
+/** config.yaml of a run folder: `sideways run <run folder>/config.yaml` trains the same run again. */
+function configYaml(runId: string, config: unknown): string {
+  return `# Run ${runId}: its fully resolved config (every default, the model inline, absolute paths).\n# 'sideways run' on this file trains the same run again.\n${stringify(config)}`;
+}
+
+/** How the blocks are spread: data-parallel replicas, or depth-parallel stages. */
+function parallelismText(spec: ExperimentSpec, stages: number): string {
+  const replicas = spec.runtime.replicas;
+  return replicas > 1 ? `${replicas} data-parallel replicas` : stages === 1 ? "1 stage" : `${stages} depth-parallel stages`;
+}
+
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
@@ -75,7 +86,7 @@ interface RunSetup {
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
   const { baseDir } = ctx;
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
-  const provider: ProviderOptions = { provider: spec.runtime.provider, deviceId: spec.runtime.device_id, threads: spec.runtime.threads };
+  const provider = providerOptionsFor(spec.runtime);
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
@@ -158,12 +169,20 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const wall = () => priorWall + (performance.now() - started) / 1000;
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   if (shortClips) progress.log(shortClips);
-  writeFileAtomic(join(runDir, "config.yaml"), stringify(spec));
+  writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
   const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
-  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s"]);
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
+  summary.eval_on_train = data.evalIsTrain ?? false;
+  if (summary.eval_on_train) progress.log("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
+  /** Reports files the data source skipped since the last call. */
+  const reportSkipped = () => {
+    const skipped = data.skipped?.() ?? [];
+    for (const s of skipped.slice(summary.skipped_files.length)) progress.log(`skipped unreadable file ${s.file}: ${s.reason}`);
+    summary.skipped_files = skipped.map((s) => ({ ...s }));
+  };
 
   const saveResume = (step: number) =>
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
@@ -180,7 +199,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const runEval = async (step: number) => {
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
-    evalCsv.append({ ...m, wall_s: wall() });
+    evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
+    reportSkipped();
     progress.evalDone(m);
     summary.final_eval_loss = r.loss;
     summary.final_eval_clip_top1 = r.clipTop1;
@@ -201,7 +221,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${stages.length} stage(s)), data ${data.description}`,
+      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${parallelismText(spec, stages.length)}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
@@ -237,6 +257,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
         data_wait_s: dataWait,
       });
       metrics.append(row);
+      reportSkipped();
       progress.stepDone(row);
       summary.steps_done = step;
       summary.final_train_loss = row.train_loss;
@@ -263,4 +284,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     writeJsonAtomic(join(runDir, "summary.json"), summary);
     progress.runEnded(summary);
   }
+}
+
+/** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */
+export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): ProviderOptions {
+  const devices = runtime.device_id;
+  return {
+    provider: runtime.provider,
+    deviceId: Array.isArray(devices) ? devices[0] : devices,
+    stageDeviceIds: Array.isArray(devices) ? devices : undefined,
+    threads: runtime.threads,
+  };
 }

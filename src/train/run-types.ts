@@ -40,6 +40,10 @@ export interface RunSummary {
   final_eval_clip_top1: number | null;
   final_eval_frame_top1: number | null;
   best_eval_clip_top1: number | null;
+  /** The evaluation used the training clips (eval_fraction: 0, or npy without eval_clips). */
+  eval_on_train: boolean;
+  /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
+  skipped_files: { file: string; reason: string }[];
 }
 
 export interface ProgressReporter {
@@ -68,6 +72,8 @@ export interface RunContext {
   resume?: boolean;
   /** Identifies the resolved config; stored in resume checkpoints. */
   configHash?: string;
+  /** The self-contained config written as config.yaml (model inline, absolute paths); else `spec`. */
+  resolvedConfig?: unknown;
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */
@@ -85,5 +91,7 @@ export function newRunSummary(runId: string, method: Method): RunSummary {
     final_eval_clip_top1: null,
     final_eval_frame_top1: null,
     best_eval_clip_top1: null,
+    eval_on_train: false,
+    skipped_files: [],
   };
 }

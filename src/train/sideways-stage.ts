@@ -1,5 +1,5 @@
 /**
- * The Sideways rule (shared/design/sideways.md, "Sideways") for one stage and one clip batch.
+ * The Sideways rule (docs/design/sideways.md, "Sideways") for one stage and one clip batch.
  *
  * At tick t every block computes from what tick t-1 left: block k's input is the output block k-1
  * produced at t-1 (block 0 gets frame t), its gradient is the input-gradient block k+1 produced at

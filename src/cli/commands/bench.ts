@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from "yargs";
 import type { BenchArgs } from "../../bench/bench.js";
+import { PROVIDERS } from "../../runtime/providers.js";
 
 export function benchCommand(): CommandModule<object, BenchArgs> {
   return {
@@ -16,9 +17,11 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("frames", { type: "number", describe: "frames per clip (default 64; with --peer, 8)" })
         .option("rounds", { type: "number", describe: "timed rounds per configuration" })
         .option("threads", { type: "number", array: true, describe: "intra-op thread counts for the BP-step rows (default 1 2)" })
+        .option("provider", { type: "string", choices: [...PROVIDERS], describe: "execution provider of our side (default cpu); with --peer torch, PyTorch runs on CUDA for a GPU provider" })
         .example("$0 bench --quick", "a short benchmark")
         .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON")
-        .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)") as unknown as Argv<BenchArgs>,
+        .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)")
+        .example("$0 bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 64", "the same on a GPU (docs/GPU.md)") as unknown as Argv<BenchArgs>,
     handler: async (argv) => {
       await (await import("../../bench/bench.js")).runBench(argv);
     },

@@ -1,33 +1,63 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import { InputError } from "../../errors.js";
+import { readCheckpoint } from "../../model/checkpoint.js";
+import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportInferenceModel, exportModel } from "../../model/export.js";
 import { loadModelFile } from "../../model/load-model.js";
-import { exportModel } from "../../model/export.js";
+import type { Model } from "../../model/model.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
+import { resolvePath } from "../../train/run-experiment.js";
 import type { CliIo } from "../cli-io.js";
 
 interface ExportArgs {
-  file: string;
+  file?: string;
   overrides: string[];
   out: string;
+  checkpoint?: string;
+}
+
+/** The model (and the weights file, if any) an export is of. */
+function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null } {
+  if (argv.file === undefined) {
+    // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
+    if (argv.checkpoint === undefined) throw new InputError("export: give a model or experiment file, or --checkpoint of a run (see sideways export --help)");
+    const config = join(dirname(argv.checkpoint), "config.yaml");
+    if (!existsSync(config))
+      throw new InputError(`export: ${argv.checkpoint}: no config.yaml beside it to say which model it holds; give the model or experiment file too (sideways export MODEL.yaml --checkpoint ${argv.checkpoint})`, argv.checkpoint);
+    return { model: loadExperiment(config, argv.overrides).model, weightsPath: argv.checkpoint };
+  }
+  const doc = readYamlFile(argv.file, "file");
+  if (typeof doc === "object" && doc !== null && "layers" in doc) return { model: loadModelFile(argv.file), weightsPath: argv.checkpoint ?? null };
+  const exp = loadExperiment(argv.file, argv.overrides);
+  const init = exp.spec.train.init_checkpoint;
+  return { model: exp.model, weightsPath: argv.checkpoint ?? (init === null ? null : resolvePath(exp.baseDir, init)) };
 }
 
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
   return {
-    command: "export <file> [overrides..]",
-    describe: "Write a model's block graphs (ONNX) and a manifest, from a model file or an experiment file",
+    command: "export [file] [overrides..]",
+    describe: `Write a model's per-block training graphs (ONNX) and a manifest; with trained weights also ${INFERENCE_FILE}, one self-contained inference graph`,
     builder: (y: Argv) =>
       y
-        .positional("file", { type: "string", demandOption: true, describe: "model YAML (has layers:) or experiment YAML" })
+        .positional("file", { type: "string", describe: "model YAML (has layers:) or experiment YAML; optional with --checkpoint of a run folder" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files)" })
+        .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
-        .example("$0 export models/small-cnn.yaml --out exported/", "ONNX graphs of every block") as unknown as Argv<ExportArgs>,
+        .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
+        .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
     handler: (argv) => {
-      const doc = readYamlFile(argv.file, "file");
-      const isModelFile = typeof doc === "object" && doc !== null && "layers" in doc;
-      const model = isModelFile ? loadModelFile(argv.file) : loadExperiment(argv.file, argv.overrides).model;
+      const { model, weightsPath } = exportSource(argv);
+      // Read (and shape-check) the weights before anything is written.
+      const weights = weightsPath === null ? null : readCheckpoint(resolve(weightsPath), model);
       const { files } = exportModel(model, resolve(argv.out));
-      io.err(`wrote ${files.length} files to ${argv.out}\n`);
+      io.err(`wrote ${files.length} files (per-block training graphs, manifest.json) to ${argv.out}\n`);
+      if (weights !== null) {
+        exportInferenceModel(model, weights, resolve(argv.out));
+        const { channels, height, width } = model.input;
+        io.err(`wrote ${join(argv.out, INFERENCE_FILE)} (weights of ${weightsPath} inside): ${INFERENCE_INPUT} [N,${channels},${height},${width}] -> ${INFERENCE_OUTPUT} [N,${model.classes}]\n`);
+      }
     },
   };
 }

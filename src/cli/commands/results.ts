@@ -3,10 +3,11 @@ import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { tableMarkdown } from "../../results/paper-table.js";
-import { writePaperTables } from "../../results/sweep-report.js";
-import { RUN_META_FILE, readSummary } from "../../results/run-dir.js";
+import { defaultTableMetrics, writePaperTables } from "../../results/sweep-report.js";
+import { readRunMeta, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
+import { EXIT_BAD_INPUT } from "../exit-codes.js";
 
 interface CollectArgs {
   dir: string;
@@ -15,24 +16,56 @@ interface CollectArgs {
 
 interface TableArgs {
   dir: string;
-  metric: string[];
+  metric?: string[];
   digits: number;
   out?: string;
 }
 
-/** Copies run directories from `from` into `dir`, never replacing a completed run with a lesser one. */
-export function mergeRunDirs(from: string, dir: string): number {
+/** What merging one shard folder did with each of its runs. */
+export interface MergeReport {
+  copied: string[];
+  /** the same run, already completed in the target: nothing to do */
+  present: string[];
+  /** runs not copied, each with the reason (another run under the same id, an unfinished copy) */
+  notCopied: string[];
+  /** how many of notCopied are real conflicts: the same id holding different configs */
+  conflicts: number;
+}
+
+/**
+ * Copies run folders from `from` into `dir`. A run is copied when the target has no run of that
+ * id or only an unfinished attempt of the same config; a completed run is never replaced, and a
+ * folder holding another config under the same id is never touched. Every run not copied is
+ * reported with the reason: nothing is dropped without a word.
+ */
+export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
-  let copied = 0;
+  const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0 };
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
-    if (!entry.isDirectory() || !existsSync(join(src, RUN_META_FILE))) continue;
+    const srcMeta = entry.isDirectory() ? readRunMeta(src) : null;
+    if (srcMeta === null) continue;
     const dst = join(dir, entry.name);
-    if (readSummary(dst)?.status === "completed" || readSummary(src) === null) continue;
-    cpSync(src, dst, { recursive: true, force: true });
-    copied++;
+    const dstMeta = readRunMeta(dst);
+    const srcStatus = readSummary(src)?.status ?? "unfinished";
+    const dstStatus = readSummary(dst)?.status ?? "unfinished";
+    if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
+      report.notCopied.push(`${entry.name}: ${dst} exists and is not a run folder; not copied`);
+      report.conflicts++;
+    } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
+      report.notCopied.push(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
+      report.conflicts++;
+    } else if (dstStatus === "completed") {
+      if (srcStatus === "completed") report.present.push(entry.name);
+      else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
+    } else if (srcStatus === "unfinished") {
+      report.notCopied.push(`${entry.name}: ${src} is unfinished (no summary.json); not copied`);
+    } else {
+      cpSync(src, dst, { recursive: true, force: true });
+      report.copied.push(entry.name);
+    }
   }
-  return copied;
+  return report;
 }
 
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
@@ -48,11 +81,21 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
-      const copied = argv.from.reduce((n, f) => n + mergeRunDirs(resolve(f), dir), 0);
+      const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
+      for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
       const runs = await writeRunsCsv(dir);
       const byStatus = new Map<string, number>();
       for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-      io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} runs (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${argv.from.length ? `, ${copied} copied in` : ""}\n`);
+      const sum = (f: (r: MergeReport) => number) => reports.reduce((n, r) => n + f(r), 0);
+      const merged = argv.from.length
+        ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
+        : "";
+      io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} runs (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
+      const conflicts = sum((r) => r.conflicts);
+      if (conflicts > 0) {
+        io.err(`${conflicts} conflict(s): the same run id holds different configs; those runs were left where they are\n`);
+        io.exitCode = EXIT_BAD_INPUT;
+      }
     },
   };
 }
@@ -64,7 +107,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory holding runs.csv" })
-        .option("metric", { type: "string", array: true, default: ["final_eval_clip_top1"], describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1)" })
+        .option("metric", { type: "string", array: true, describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1); default: the sweep's own table (table.*); chosen metrics go to table-<metrics>.* so the sweep's table stays" })
         .option("digits", { type: "number", default: 3, describe: "decimals in the Markdown and LaTeX tables" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
@@ -73,9 +116,12 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
-      const table = writePaperTables(dir, argv.metric, resolve(argv.out ?? argv.dir), argv.digits);
+      const metrics = argv.metric ?? defaultTableMetrics(dir);
+      // Other metrics get their own files: the sweep's full table.md is never replaced by a subset.
+      const base = argv.metric === undefined ? "table" : `table-${metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base);
       io.out(tableMarkdown(table, argv.digits));
-      io.err(`wrote table.csv, table.md, table.tex to ${argv.out ?? argv.dir}\n`);
+      io.err(`wrote ${base}.csv, ${base}.md, ${base}.tex to ${argv.out ?? argv.dir}\n`);
     },
   };
 }

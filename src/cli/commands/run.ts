@@ -2,9 +2,10 @@ import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { RunMeta } from "../../results/run-dir.js";
-import { configHash } from "../../spec/load-experiment.js";
+import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
-import { EXIT_RUN_FAILED } from "../exit-codes.js";
+import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
+import { RESUME_FILE } from "../../train/resume-checkpoint.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
 import { placeSingleRun, runOne, type RunPlacement } from "../run-one.js";
 
@@ -27,13 +28,13 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. train.optimizer.lr=0.1" })
-        .option("force", { type: "boolean", default: false, describe: "run again even if this config already completed" })
+        .option("force", { type: "boolean", default: false, describe: "run again even if this config already completed, and replace a run folder that holds another run" })
         .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
         .option("child", { type: "boolean", default: false, hidden: true, describe: "run as a sweep's child process (JSON progress on stdout)" })
         .option("run-id", { type: "string", hidden: true })
         .option("run-dir", { type: "string", hidden: true })
         .option("sweep-meta", { type: "string", hidden: true })
-        .example("$0 run experiments/quickstart.yaml", "train with the file's settings")
+        .example("$0 run experiments/quickstart.yaml", "train with the file's settings (the quickstart: about 20 s on an idle machine)")
         .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
         .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
     handler: async (argv) => {
@@ -42,7 +43,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       if (argv.child) {
         // Launched by `sideways sweep`: stop if the sweep process dies (its end of stdin closes).
         process.stdin.on("end", () => process.exit(EXIT_RUN_FAILED)).resume();
-        place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model));
+        place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model, exp.baseDir));
       } else if (exp.spec.sweep !== null && !argv.quiet) {
         io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
       }
@@ -50,8 +51,12 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);
       try {
         const outcome = await runOne(exp, place, progress, argv.force, argv.child);
-        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again)`);
-        else board.message(`results: ${place.runDir}`);
+        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
+        else if (outcome.summary.status === "interrupted") {
+          // Ctrl-C: the trainer saved a resume checkpoint; the same command continues from it.
+          board.message(`interrupted at step ${outcome.summary.steps_done}: ${join(place.runDir, RESUME_FILE)} written; run the same command again to resume`);
+          io.exitCode = EXIT_INTERRUPTED;
+        } else board.message(`results: ${place.runDir}`);
       } finally {
         if (argv.child) process.stdin.pause();
       }

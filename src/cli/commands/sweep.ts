@@ -6,7 +6,7 @@ import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
-import { EXIT_RUN_FAILED } from "../exit-codes.js";
+import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 
@@ -41,12 +41,12 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop" })
         .option("jobs", { alias: "j", type: "number", default: 1, describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
-        .option("force", { type: "boolean", default: false, describe: "redo completed runs too" })
+        .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
         .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
         .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
         .example("$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume")
-        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (docs/sweeps-slurm.sh)")
+        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (scripts/sweeps-slurm.sh)")
         .example("$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates") as unknown as Argv<SweepArgs>,
     handler: async (argv) => {
       const shard = parseShard(argv.shard);
@@ -69,9 +69,14 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       board.finish();
       const report = await writeSweepReport(root);
       if (!argv.quiet) io.err(`results: ${[join(root, "runs.csv"), ...report.map((f) => join(root, f))].join(", ")}\n`);
-      if (outcome.failed.length > 0 || outcome.elsewhere.length > 0) {
-        io.err(`${outcome.failed.length} run(s) failed${outcome.elsewhere.length ? `, ${outcome.elsewhere.length} still running elsewhere` : ""}; run the sweep again to retry\n`);
-        io.exitCode = EXIT_RUN_FAILED;
+      const unfinished = [
+        outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
+        outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each saved a resume checkpoint)` : "",
+        outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
+      ].filter(Boolean);
+      if (unfinished.length > 0) {
+        io.err(`${unfinished.join(", ")}; run the sweep again to ${outcome.failed.length ? "retry" : "finish"}\n`);
+        io.exitCode = outcome.failed.length > 0 ? EXIT_RUN_FAILED : EXIT_INTERRUPTED;
       }
     },
   };

@@ -1,33 +1,48 @@
 import type { Argv, CommandModule } from "yargs";
 import { stringify } from "yaml";
+import { join } from "node:path";
+import { checkNoOtherRun } from "../../results/run-dir.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
-import { clipLengthWarning } from "../../train/sideways-stage.js";
 import type { CliIo } from "../cli-io.js";
+import { distinctForPreflight, preflight } from "../preflight.js";
+import { experimentRoot, placeSingleRun } from "../run-one.js";
 
 interface ValidateArgs {
   file: string;
   overrides: string[];
   print: boolean;
+  "allow-warnings": boolean;
 }
 
 export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> {
   return {
     command: "validate <file> [overrides..]",
-    describe: "Check an experiment file (schema, files, model shapes, every sweep run) without running it",
+    describe: "Make every check `run` makes before training (schema, files, model shapes, data against the model, checkpoint, provider, clip length; every sweep run), without training",
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
         .option("print", { type: "boolean", default: false, describe: "print the fully resolved config (defaults filled in)" })
+        .option("allow-warnings", { type: "boolean", default: false, describe: "accept clips too short for Sideways to reach every block (an error otherwise)" })
         .example("$0 validate exp.yaml", "exit status 0 if valid, 2 with the problems listed if not")
         .example("$0 validate exp.yaml train.steps=10 --print", "show the config a run would use") as unknown as Argv<ValidateArgs>,
-    handler: (argv) => {
+    handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
       if (argv.print) io.out(stringify(exp.spec));
-      const warning = exp.spec.train.method === "sideways" ? clipLengthWarning(exp.model.blocks.length, exp.spec.data.clip_length) : null;
-      if (warning) io.err(`${argv.file}: ${warning}\n`);
+      const checks = runs === null ? [{ spec: exp.spec, model: exp.model }] : distinctForPreflight(runs);
+      const warnings = new Set<string>();
+      for (const { spec, model } of checks) for (const w of await preflight(spec, model, exp.baseDir, argv.file, argv["allow-warnings"])) warnings.add(w);
+      // The folders the runs would write into must not hold other runs (run stops there with exit 2).
+      if (runs === null) {
+        const place = placeSingleRun(exp);
+        checkNoOtherRun(place.runDir, place.meta);
+      } else {
+        const root = experimentRoot(exp);
+        for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
+      }
+      for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layers, ${exp.model.blocks.length} blocks${runs ? `; sweep of ${runs.length} runs` : ""})\n`);
     },
   };

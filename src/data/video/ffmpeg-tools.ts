@@ -5,6 +5,7 @@
  * the registry); `ffmpeg` / `ffprobe` on PATH. Each candidate must run `-version` successfully.
  */
 import { execFile } from "node:child_process";
+import { accessSync, chmodSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { DataError } from "../../errors.js";
 
@@ -51,6 +52,7 @@ function npmBinary(npmPackage: string): string | null {
   try {
     // The installer packages throw a plain string when no binary exists for this platform.
     const { path } = createRequire(import.meta.url)(npmPackage) as { path: string };
+    makeExecutable(path);
     return path;
   } catch {
     return null;
@@ -61,4 +63,21 @@ function runsVersion(binary: string): Promise<string | null> {
   return new Promise((resolve) => {
     execFile(binary, ["-version"], { timeout: 15_000 }, (err) => resolve(err ? err.message.split("\n")[0]! : null));
   });
+}
+
+/**
+ * The installer packages' only install script is `chmod u+x` on their binary, and `npm ci` runs
+ * no install scripts here (.npmrc ignore-scripts; docs/design/onnxruntime-node.md): do the same.
+ * Where that is not allowed (someone else's install) the candidate fails and PATH is tried next.
+ */
+function makeExecutable(path: string): void {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    try {
+      chmodSync(path, statSync(path).mode | 0o100);
+    } catch {
+      // not ours to change: runsVersion reports it
+    }
+  }
 }

@@ -5,8 +5,8 @@
  * fps resampling). Training clips start at a random frame (seeded by the clip's index in the run);
  * evaluation clip i takes video i mod V and, of the ceil(count / V) windows spread uniformly over
  * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame.
- * With skip_bad_files an unreadable video is counted once and replaced by the next readable one
- * in the list.
+ * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
+ * lists it in summary.json) and replaced by the next readable one in the list.
  */
 import { DataError } from "../../errors.js";
 import type { Rng } from "../../util/rng.js";
@@ -34,13 +34,22 @@ export async function createVideoFolder(
     const names = index.classNames.slice(0, 6).join(", ") + (index.classNames.length > 6 ? ", ..." : "");
     throw new DataError(`${root} (data.root): ${index.classNames.length} classes (${names}), the model has ${classes}`, root, "data.root");
   }
+  if (index.evalIsTrain && spec.split === null && spec.eval_fraction > 0) {
+    const fewest = Math.min(...index.classNames.map((_, label) => index.train.filter((v) => v.label === label).length));
+    throw new DataError(
+      `${root} (data.eval_fraction): eval_fraction ${spec.eval_fraction} holds out no video (the smallest class has ${fewest}; ` +
+        `holding one out needs ${Math.max(2, Math.ceil(1 / spec.eval_fraction))} per class); set data.eval_fraction: 0 to evaluate on ` +
+        "the training videos (marked eval_on_train in summary.json and eval.csv), add videos, or give split files",
+      root, "data.eval_fraction",
+    );
+  }
   const tools = await findFfmpegTools();
   const cache = new FrameCache(
     cacheDir, tools,
     { height: shape.height, width: shape.width, channels: shape.channels, fps: spec.fps, maxFrames: spec.max_frames },
     spec.decode_concurrency,
   );
-  const bad = new Set<string>();
+  const bad = new Map<string, string>();
   const span = (shape.frames - 1) * spec.frame_stride + 1;
 
   /** The video at `position` of `list`, or with skip_bad_files the next readable one. */
@@ -52,7 +61,7 @@ export async function createVideoFolder(
         return { video: await cache.get(item.file), label: item.label };
       } catch (err) {
         if (!spec.skip_bad_files || !(err instanceof DataError)) throw err;
-        bad.add(item.file);
+        bad.set(item.file, err.message);
       }
     }
     throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");
@@ -64,7 +73,7 @@ export async function createVideoFolder(
 
   const order = new EpochOrder(index.train.length, spec.shuffle, rng.fork("order"));
   const splitText = spec.split === null
-    ? (index.evalIsTrain ? "eval = train videos" : `${index.eval.length} held out`)
+    ? (index.evalIsTrain ? "eval = the training videos (eval_fraction: 0)" : `${index.eval.length} held out`)
     : `${spec.split.format} split ${spec.split.index}, ${index.eval.length} test`;
   return {
     cache,
@@ -86,7 +95,8 @@ export async function createVideoFolder(
       const start = Math.min(Math.floor(((Math.floor(i / videos) + 0.5) * (slack + 1)) / windows), slack);
       return clipFrom(video, label, start);
     },
-    skippedFiles: () => bad.size,
+    skippedFiles: () => [...bad].map(([file, reason]) => ({ file, reason })),
+    evalIsTrain: index.evalIsTrain,
     close: async () => undefined,
   };
 }

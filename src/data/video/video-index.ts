@@ -5,7 +5,7 @@
  * name, except with UCF101 split files beside a classInd.txt ("1 ApplyEyeMakeup"), whose
  * numbering is used. Without split files, the last `eval_fraction` of each class's videos (by
  * name, rounded down, at least one kept for training) is held out; if that holds out nothing,
- * evaluation uses the training videos. Split files:
+ * evaluation uses the training videos (video-folder.ts allows that only for eval_fraction: 0). Split files:
  * - ucf101: trainlist0N.txt ("Class/v_x.avi 1") and testlist0N.txt ("Class/v_x.avi").
  * - hmdb51: <class>_test_splitN.txt per class ("video.avi 1": 1 = train, 2 = test, 0 = unused).
  */

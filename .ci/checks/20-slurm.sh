@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# A real Slurm cluster: start a one-node cluster on this machine (.ci/lib/slurm-cluster.sh),
+# submit a sweep as a job array with the repository's own scripts/sweeps-slurm.sh, merge with
+# `sideways results collect`, and check the table against a local run of the same sweep. Then
+# kill one array task mid-run (SIGKILL to the task's whole process tree, as when a node dies),
+# resubmit the array and check that only the missing run is redone.
+# Needs root, slurm-wlm and munge (.ci/system/10-slurm.sh) and a built dist/ (npm test builds).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source .ci/lib/log.sh
+source .ci/lib/slurm-cluster.sh
+
+EXP=test/fixtures/sweeps/ci-sweep.yaml   # 4 runs (bp, sideways x seeds 0, 1), ~5 s each
+SW="node bin/sideways.js"
+work=$(mktemp -d /tmp/sideways-slurm.XXXXXX)
+export SLURM_CI_DIR=$work/cluster
+trap 'slurm_cluster_stop' EXIT   # also when a step below fails
+slurm_cluster_start "$work/cluster"
+mkdir -p "$work/logs"
+
+# Two array tasks (shards 0/2 and 1/2), one run at a time each, one CPU each.
+submit() { # $1: results directory, $2: log prefix
+  sbatch --parsable --array=0-1 --cpus-per-task=1 --mem=1G --time=10 \
+    --output="$work/logs/$2-%A_%a.log" --export=ALL,SIDEWAYS_SWEEP_JOBS=1 \
+    scripts/sweeps-slurm.sh "$EXP" "output.dir=$1"
+}
+show_logs() { for f in "$work"/logs/"$1"-*.log; do echo "--- $f"; tail -n 15 "$f"; done; }
+# The columns that depend only on the computation (not wall_s, frames_per_s, ...), one run a line.
+result_rows() { cut -d, -f1-12 "$1/runs.csv" | sort; }
+same_results() { # $1 $2: results directories; $3: what
+  if ! diff <(result_rows "$1") <(result_rows "$2"); then ci_fail "$3: runs.csv differs from the local run (diff above)"; fi
+  $SW results table "$1" --metric final_train_loss --metric final_eval_loss --digits 6 >/dev/null
+  $SW results table "$2" --metric final_train_loss --metric final_eval_loss --digits 6 >/dev/null
+  diff "$1/table.md" "$2/table.md" || ci_fail "$3: the results table differs from the local run's"
+  ci_say "$3: results table identical to the local run's:"
+  cat "$2/table.md"
+}
+run_index() { sed -n 's/.*"index": *\([0-9]*\).*/\1/p' "$1/run-meta.json"; }
+completed() { grep -q '"status": *"completed"' "$1/summary.json" 2>/dev/null; }
+# One line per finished run: name, summary.json hash, inode and mtime (a redone run changes all three).
+finished_runs() {
+  local d
+  for d in "$1"/*/; do
+    d=${d%/}
+    if completed "$d"; then echo "$(basename "$d") $(sha256sum <"$d/summary.json" | cut -c1-16) $(stat -c '%i %Y' "$d/summary.json")"; fi
+  done
+}
+
+ci_say "local run of the same sweep: sideways sweep $EXP --jobs 2"
+$SW sweep "$EXP" "output.dir=$work/local" --jobs 2 >"$work/logs/local.log" 2>&1 || { tail -n 30 "$work/logs/local.log"; ci_fail "local sweep failed"; }
+[ "$(result_rows "$work/local" | grep -c ',completed,')" = 4 ] || ci_fail "local sweep: expected 4 completed runs in runs.csv"
+
+ci_say "1. sbatch --array=0-1 scripts/sweeps-slurm.sh $EXP"
+job=$(submit "$work/slurm" p1)
+states=$(slurm_wait_array "$job" 240)
+echo "$states"
+[ "$(grep -c ' COMPLETED$' <<<"$states")" = 2 ] || { show_logs p1; ci_fail "job array $job: expected 2 COMPLETED tasks"; }
+$SW results collect "$work/slurm"
+same_results "$work/local" "$work/slurm" "Slurm job array $job"
+
+ci_say "2. submit again into a fresh directory and kill array task 1 during its second run"
+dir=$work/killed
+job=$(submit "$dir" p2)
+start=$SECONDS; victim=""
+while [ -z "$victim" ]; do
+  [ $((SECONDS - start)) -lt 180 ] || { show_logs p2; ci_fail "task 1 never reached its second run"; }
+  sleep 0.5
+  done_odd=0; running_odd=""
+  for d in "$dir"/*/; do
+    d=${d%/}
+    [ -f "$d/run-meta.json" ] || continue
+    [ $(( $(run_index "$d") % 2 )) = 1 ] || continue
+    if completed "$d"; then done_odd=$((done_odd + 1));
+    elif [ -f "$d.lock" ] && [ -f "$d/metrics.csv" ]; then running_odd=$d; fi
+  done
+  [ "$done_odd" = 1 ] && [ -n "$running_odd" ] && victim=$running_odd
+done
+lines=$(wc -l <"$victim/metrics.csv")
+scancel --full --signal=KILL "${job}_1"
+ci_say "killed task ${job}_1 (SIGKILL) while $(basename "$victim") was running ($lines lines of metrics.csv written)"
+states=$(slurm_wait_array "$job" 240)
+echo "$states"
+grep -q '^0 COMPLETED$' <<<"$states" || { show_logs p2; ci_fail "task 0 should have completed"; }
+grep -q '^1 COMPLETED$' <<<"$states" && ci_fail "task 1 completed although it was killed"
+completed "$victim" && ci_fail "$victim is marked completed although its task was killed"
+before=$(finished_runs "$dir")
+[ "$(wc -l <<<"$before")" = 3 ] || ci_fail "expected 3 completed runs before resubmitting, found: $before"
+
+ci_say "resubmit the whole array: finished runs must be skipped, only $(basename "$victim") redone"
+job=$(submit "$dir" p3)
+states=$(slurm_wait_array "$job" 240)
+echo "$states"
+[ "$(grep -c ' COMPLETED$' <<<"$states")" = 2 ] || { show_logs p3; ci_fail "resubmitted array $job: expected 2 COMPLETED tasks"; }
+after=$(finished_runs "$dir")
+redone=$(comm -13 <(sort <<<"$before") <(sort <<<"$after") | cut -d' ' -f1)
+echo "$after"
+[ "$redone" = "$(basename "$victim")" ] || ci_fail "expected only $(basename "$victim") to be redone; new or changed summaries: ${redone:-none}"
+comm -23 <(sort <<<"$before") <(sort <<<"$after") | grep -q . && ci_fail "a finished run's summary.json changed on resubmission"
+ci_say "only $(basename "$victim") was redone; the 3 finished runs were left untouched"
+$SW results collect "$dir"
+same_results "$work/local" "$dir" "killed and resubmitted array"
+
+rm -rf "$work/local" "$work/slurm" "$work/killed"
+ci_say "Slurm check passed (logs in $work)"

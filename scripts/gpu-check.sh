@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The prepared GPU check (docs/GPU.md), one command on a Linux x64 machine with an NVIDIA GPU,
+# Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark:
+#   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
+#   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
+#   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first)
+#   4. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
+#   5. the same tests on WebGPU, where a Vulkan driver is found
+#   6. sideways doctor                       what works here
+# Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
+# (default gpu-check-out/), and the last lines say which steps passed.
+# Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
+# (onnxruntime's CUDA EP enables it by default), and the PyTorch peer turns it off too.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-gpu-check-out}
+mkdir -p "$OUT"
+export NVIDIA_TF32_OVERRIDE=0
+export SIDEWAYS_PYTHON=${SIDEWAYS_PYTHON:-$(command -v python3)}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+MOCHA="node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter dot"
+TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js"
+summary=()
+
+step() { # name, seconds, command...
+  local name=$1 limit=$2; shift 2
+  echo "=== $name (limit ${limit}s): $*"
+  local t0=$SECONDS
+  timeout "$limit" "$@" > >(tee "$OUT/$name.log") 2>&1
+  local rc=$?
+  summary+=("$name: exit $rc in $((SECONDS - t0)) s")
+  return $rc
+}
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+# The most informative steps first, so that a slow machine still gives them.
+if step install 120 node bin/sideways.js gpu install cuda13 --python "$SIDEWAYS_PYTHON"; then ORT=cuda13; else ORT=bundled; fi
+step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
+for batch in ${PEER_BATCHES:-64 256}; do
+  step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
+    --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-b$batch.json"
+done
+step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
+  --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
+step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
+step doctor 60 node bin/sideways.js doctor
+printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"

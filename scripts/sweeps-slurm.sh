@@ -1,0 +1,38 @@
+#!/bin/bash
+# One sweep split across a Slurm job array: array task i of n runs the runs whose index is
+# i mod n. All tasks write into the same results directory on a shared file system (runs.csv is
+# regenerated under a lock, so concurrent tasks never corrupt it). Resubmitting the array skips
+# finished runs and redoes failed or interrupted ones (a run killed mid-way is started again).
+# CI runs this script on a one-node Slurm cluster (.ci/checks/20-slurm.sh); limits: docs/SWEEPS.md.
+#
+#   sbatch scripts/sweeps-slurm.sh experiments/bp-vs-sideways.yaml [key=value ...]
+#   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
+#   node bin/sideways.js results table results/<experiment name> --metric eval_clip_top1
+#
+# Submit from the repository root (the job runs in the submission directory) after `npm ci` and
+# `npm run build`. Array indices must be 0..n-1; options given to sbatch override the #SBATCH
+# lines below, e.g. `sbatch --array=0-3 --cpus-per-task=4 ...`. To rerun only some shards, keep n
+# explicit: `sbatch --array=5 --export=ALL,SIDEWAYS_SHARDS=8 scripts/sweeps-slurm.sh ...`.
+# SIDEWAYS_SWEEP_JOBS (default 2): runs of one shard at a time on its node, each run using
+# runtime.workers cores.
+#
+#SBATCH --job-name=sideways-sweep
+#SBATCH --array=0-7
+#SBATCH --cpus-per-task=8
+#SBATCH --mem=16G
+#SBATCH --time=04:00:00
+#SBATCH --output=logs/sweep-%A_%a.log
+
+set -euo pipefail
+EXPERIMENT=${1:?usage: sbatch scripts/sweeps-slurm.sh EXPERIMENT.yaml [key=value ...]}
+shift
+: "${SLURM_ARRAY_TASK_ID:?not an array task: submit with sbatch (the script sets --array=0-7)}"
+SHARDS=${SIDEWAYS_SHARDS:-$((SLURM_ARRAY_TASK_MAX + 1))}
+SHARD=$SLURM_ARRAY_TASK_ID
+if [ "$SHARD" -ge "$SHARDS" ]; then
+  echo "sweeps-slurm.sh: array task $SHARD but $SHARDS shards: array indices must be 0..n-1 (set SIDEWAYS_SHARDS=n when rerunning some)" >&2
+  exit 2
+fi
+
+echo "sweeps-slurm.sh: job ${SLURM_ARRAY_JOB_ID}_${SHARD} on $(hostname): shard $SHARD/$SHARDS of $EXPERIMENT $*"
+exec node bin/sideways.js sweep "$EXPERIMENT" "$@" --shard "$SHARD/$SHARDS" --jobs "${SIDEWAYS_SWEEP_JOBS:-2}"

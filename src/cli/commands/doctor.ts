@@ -1,0 +1,92 @@
+/**
+ * `sideways doctor`: what this machine can run. Each execution provider is tried in a child
+ * process (`sideways gpu probe`), so a crashing driver cannot end the report; the rest are lookups.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { peerPython } from "../../bench/torch-peer-process.js";
+import { findFfmpegTools } from "../../data/video/ffmpeg-tools.js";
+import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, MANIFEST } from "../../runtime/cuda-install.js";
+import type { CliIo } from "../cli-io.js";
+import { probeInChild } from "./gpu.js";
+
+interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+function firstLine(cmd: string, args: string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000 });
+  return r.status === 0 ? (r.stdout || r.stderr).trim() : null;
+}
+
+function bundledOrtVersion(): string {
+  try {
+    const pkg = createRequire(import.meta.url).resolve("onnxruntime-node/package.json");
+    return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+  } catch {
+    return "not installed";
+  }
+}
+
+async function collect(): Promise<Check[]> {
+  const checks: Check[] = [];
+  checks.push({ what: "node", ok: true, detail: `${process.version} (${process.platform} ${process.arch})` });
+  checks.push({ what: "onnxruntime-node (bundled)", ok: bundledOrtVersion() !== "not installed", detail: bundledOrtVersion() });
+
+  const cpu = probeInChild("cpu");
+  checks.push({ what: "provider cpu", ok: cpu.ok, detail: cpu.ok ? "works" : cpu.reason ?? "" });
+
+  const vulkan = firstLine("vulkaninfo", ["--summary"]);
+  const adapters = vulkan === null ? "vulkaninfo not found" : [...vulkan.matchAll(/deviceName\s*=\s*(.+)/g)].map((m) => m[1].trim()).join(", ") || "no Vulkan device";
+  const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
+  checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}` });
+
+  const gpus = firstLine("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]);
+  checks.push({ what: "NVIDIA GPUs", ok: gpus !== null, detail: gpus?.replace(/\n/g, "; ") ?? "nvidia-smi not found" });
+  const dir = cudaInstallDir();
+  if (existsSync(join(dir, MANIFEST))) {
+    const cuda = probeInChild("cuda", { SIDEWAYS_ORT: "cuda13" });
+    checks.push({ what: "provider cuda", ok: cuda.ok, detail: `${cuda.ok ? "works" : cuda.reason} (build in ${dir})` });
+  } else {
+    const libs = findCudaLibraries(cudaLibrarySearchDirs([], peerPython()));
+    const found = libs.found.map(([s]) => s);
+    checks.push({
+      what: "provider cuda",
+      ok: false,
+      detail: `not installed (run \`sideways gpu install cuda13\`); CUDA libraries found: ${found.length > 0 ? found.join(", ") : "none"}${libs.missing.length > 0 ? `; missing: ${libs.missing.join(", ")}` : ""}`,
+    });
+  }
+
+  try {
+    const tools = await findFfmpegTools();
+    checks.push({ what: "ffmpeg (video folders)", ok: true, detail: `${tools.ffmpeg}; ${tools.ffprobe}` });
+  } catch (err) {
+    checks.push({ what: "ffmpeg (video folders)", ok: false, detail: (err instanceof Error ? err.message : String(err)).split(". ")[0] });
+  }
+  const python = peerPython();
+  const torch = firstLine(python, ["-c", "import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"]);
+  checks.push({ what: "python for --peer torch", ok: torch !== null, detail: torch === null ? `${python}: cannot import torch (set SIDEWAYS_PYTHON)` : `${python}: torch ${torch}` });
+  return checks;
+}
+
+export function doctorCommand(io: CliIo): CommandModule<object, { json: boolean }> {
+  return {
+    command: "doctor",
+    describe: "List what this machine can run: execution providers (CPU, WebGPU, CUDA), ffmpeg, PyTorch for the peer benchmark",
+    builder: (y: Argv) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }) as unknown as Argv<{ json: boolean }>,
+    handler: async (argv) => {
+      const checks = await collect();
+      if (argv.json) {
+        io.out(JSON.stringify(checks, null, 2) + "\n");
+        return;
+      }
+      const width = Math.max(...checks.map((c) => c.what.length));
+      for (const c of checks) io.out(`${c.ok ? "ok " : "-- "} ${c.what.padEnd(width)}  ${c.detail}\n`);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The fully resolved config of a run: every default filled in, the model inline (its architecture
+ * as loaded, not a path to a file that may change later) and every path absolute. It is what a run
+ * folder's config.yaml holds, so `sideways run <run folder>/config.yaml` trains the same run from
+ * anywhere, and its hash is the run's identity: two runs share an id only when everything that
+ * determines their result is equal.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { DataSpec } from "../data/data-spec.js";
+import type { Model } from "../model/model.js";
+import type { ModelSpec } from "../model/model-spec.js";
+import type { ExperimentSpec } from "./experiment-spec.js";
+import { shortHash } from "./run-id.js";
+
+const absolute = (baseDir: string, p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+/** The model's architecture in model-file form (defaults filled in). */
+export function inlineModel(model: Model): ModelSpec {
+  return { name: model.name, input: { ...model.input }, classes: model.classes, layers: model.layers.map((l) => structuredClone(l.spec)) };
+}
+
+function absoluteDataPaths(data: DataSpec, baseDir: string): DataSpec {
+  const abs = (p: string) => absolute(baseDir, p);
+  if (data.kind === "npy") {
+    return {
+      ...data,
+      clips: abs(data.clips),
+      labels: abs(data.labels),
+      ...(data.eval_clips === undefined ? {} : { eval_clips: abs(data.eval_clips) }),
+      ...(data.eval_labels === undefined ? {} : { eval_labels: abs(data.eval_labels) }),
+    };
+  }
+  if (data.kind === "video-folder") return { ...data, root: abs(data.root), split: data.split === null ? null : { ...data.split, dir: abs(data.split.dir) } };
+  return data;
+}
+
+/**
+ * The self-contained config of one run: model inline, data and checkpoint paths absolute,
+ * output.dir absolute (where the run's experiment folder is), no sweep (a run is one point of it).
+ */
+export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: string, outputRoot: string | null = null): ExperimentSpec {
+  return {
+    ...spec,
+    model: inlineModel(model),
+    data: absoluteDataPaths(spec.data, baseDir),
+    train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : absolute(baseDir, spec.train.init_checkpoint) },
+    output: { dir: outputRoot ?? (spec.output.dir === null ? null : resolve(spec.output.dir)) },
+    sweep: null,
+  };
+}
+
+/**
+ * Hash of everything that determines a run's result: the resolved config without where it is
+ * written (output), the sweep it came from, or the experiment's name (which names the folder).
+ */
+export function configHash(spec: ExperimentSpec, model: Model, baseDir: string): string {
+  const { output: _output, sweep: _sweep, name: _name, ...rest } = resolvedConfig(spec, model, baseDir);
+  return shortHash(rest);
+}
+
+/** Identifies a configuration regardless of seed: runs sharing it are replicates. */
+export function replicateId(spec: ExperimentSpec, model: Model, baseDir: string): string {
+  return configHash({ ...spec, seed: 0 }, model, baseDir);
+}

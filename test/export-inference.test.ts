@@ -1,0 +1,116 @@
+/**
+ * `sideways export --checkpoint` (issue 15): model.onnx holds the whole forward pass with the
+ * weights inside, input `frames`, output `logits`, and plain onnxruntime (no code of ours) gives
+ * the logits our own block-by-block forward gives.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import * as ort from "onnxruntime-node";
+import { stringify } from "yaml";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { initWeights } from "../src/model/init.js";
+import { loadModelFile, resolveModel } from "../src/model/load-model.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
+import { frameLogits } from "../src/train/evaluate.js";
+import { everyLayerKindSpec } from "./helpers/tiny-models.js";
+import { randomArray, seededRandom } from "./reference/numeric.js";
+
+function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+/** Logits of `frames` [n, C, H, W] from model.onnx with onnxruntime-node alone. */
+async function onnxLogits(file: string, frames: Float32Array, dims: number[]): Promise<{ names: [readonly string[], readonly string[]]; logits: Float32Array }> {
+  const session = await ort.InferenceSession.create(file);
+  try {
+    const out = await session.run({ frames: new ort.Tensor("float32", frames, dims) });
+    return { names: [session.inputNames, session.outputNames], logits: out.logits.data as Float32Array };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Our own forward: the per-block training graphs, block by block (train/evaluate.ts). */
+async function ourLogits(model: Model, weights: Weights, frames: Float32Array, n: number): Promise<Float32Array> {
+  const runner = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model), { provider: "cpu", threads: 1 }, false);
+  try {
+    const { channels, height, width } = model.input;
+    const logits = await frameLogits(model, runner, { clips: frames, labels: new Int32Array(1), dims: [1, n, channels, height, width] }, weights);
+    return logits.data as Float32Array;
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
+ * Both are float32 forwards of the same ops on the same CPU kernels; the graphs differ only in
+ * where blocks are cut, so the results agree to float32 rounding: 1e-5 relative is ample.
+ */
+function expectClose(a: Float32Array, b: Float32Array): void {
+  expect(a.length).to.equal(b.length);
+  const scale = Math.max(...Array.from(b, Math.abs), 1e-3);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]), `logit ${i}: ${a[i]} vs ${b[i]}`).to.be.below(1e-5 * scale);
+}
+
+describe("export --checkpoint: one self-contained model.onnx", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-export-"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every layer kind: frames in, logits out, weights inside, equal to our own forward", async () => {
+    const model = resolveModel(everyLayerKindSpec, "every-layer-kind");
+    writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
+    const weights = initWeights(model, 3);
+    writeCheckpoint(join(dir, "w.safetensors"), model, weights);
+    const io = captureIo();
+    expect(await main(["export", "model.yaml", "--checkpoint", "w.safetensors", "--out", "out"], io), io.stderr).to.equal(0);
+    expect(readdirSync(join(dir, "out"))).to.include.members(["model.onnx", "manifest.json", "block0.forward.onnx"]);
+    const n = 5;
+    const frames = Float32Array.from(randomArray(seededRandom(7), n * 64));
+    const got = await onnxLogits(join(dir, "out", "model.onnx"), frames, [n, 1, 8, 8]);
+    // No weight inputs: frames is the only thing to feed.
+    expect(got.names).to.deep.equal([["frames"], ["logits"]]);
+    expectClose(got.logits, await ourLogits(model, weights, frames, n));
+  });
+
+  it("a run's final.safetensors alone (the model from its config.yaml), and init_checkpoint is used, not ignored", async () => {
+    expect(await main(["run", resolve(cwd, "test/fixtures/specs/good.yaml"), "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const final = join(dir, "results", "good", id, "final.safetensors");
+    const io = captureIo();
+    expect(await main(["export", "--checkpoint", final, "--out", "deploy"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("frames [N,1,8,8] -> logits [N,3]");
+    const model = loadModelFile(resolve(cwd, "test/fixtures/specs/models/tiny.yaml"));
+    const weights = readCheckpoint(final, model);
+    const frames = Float32Array.from(randomArray(seededRandom(1), 3 * 64));
+    expectClose((await onnxLogits(join(dir, "deploy", "model.onnx"), frames, [3, 1, 8, 8])).logits, await ourLogits(model, weights, frames, 3));
+
+    // An experiment file with train.init_checkpoint: those weights go into model.onnx.
+    const viaInit = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), `train.init_checkpoint=${final}`, "--out", "init"], viaInit), viaInit.stderr).to.equal(0);
+    expectClose((await onnxLogits(join(dir, "init", "model.onnx"), frames, [3, 1, 8, 8])).logits, await ourLogits(model, weights, frames, 3));
+  });
+
+  it("weights of another model: exit 2 before anything is written", async () => {
+    writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
+    const other = resolveModel({ ...everyLayerKindSpec, classes: 4, layers: [...everyLayerKindSpec.layers.slice(0, -1), { type: "linear", out_features: 4 }] }, "other");
+    writeCheckpoint(join(dir, "w.safetensors"), other, initWeights(other, 0));
+    const io = captureIo();
+    expect(await main(["export", "model.yaml", "--checkpoint", "w.safetensors", "--out", "out"], io)).to.equal(2);
+    expect(readdirSync(dir).sort()).to.deep.equal(["model.yaml", "w.safetensors"]);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Run identity (issue 15): a run's id is the hash of its fully resolved config, a run folder is
+ * never written into by another run, and a run folder's config.yaml trains the same run again,
+ * bit-identically, even after the model file it came from has changed.
+ */
+import { expect } from "chai";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+
+const FIXTURES = resolve("test/fixtures/specs");
+
+function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+const runFolders = (root: string) => (existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "run-meta.json"))).sort() : []);
+
+describe("run identity and reproducible run folders", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-identity-"));
+    // A private copy of the experiment and its model file, so the test can edit the model.
+    cpSync(join(FIXTURES, "good.yaml"), join(dir, "exp", "good.yaml"));
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "exp", "models", "tiny.yaml"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("`sideways run <run folder>/config.yaml` reproduces the run bit-identically, after the model file changed", async () => {
+    const first = captureIo();
+    expect(await main(["run", "exp/good.yaml", "train.steps=6", "--quiet"], first), first.stderr).to.equal(0);
+    const [id] = runFolders(join(dir, "results", "good"));
+    const runDir = join(dir, "results", "good", id);
+    const config = parse(readFileSync(join(runDir, "config.yaml"), "utf8"));
+    // Self-contained: the architecture inline, defaults filled in, no sweep.
+    expect(config.model).to.deep.include({ name: "tiny", classes: 3 });
+    expect(config.model.layers[0]).to.deep.equal({ type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1, bias: true });
+    expect(config.sweep).to.equal(null);
+
+    // The model file is edited afterwards: the run folder still says what was trained.
+    writeFileSync(join(dir, "exp", "models", "tiny.yaml"), readFileSync(join(dir, "exp", "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
+    const again = captureIo();
+    expect(await main(["run", join(runDir, "config.yaml"), `output.dir=${join(dir, "again")}`, "--quiet"], again), again.stderr).to.equal(0);
+    // The same resolved config is the same run: same id, same final weights to the bit.
+    expect(runFolders(join(dir, "again"))).to.deep.equal([id]);
+    expect(readFileSync(join(dir, "again", id, "final.safetensors")).equals(readFileSync(join(runDir, "final.safetensors")))).to.equal(true);
+
+    // The edited model file is another run: a folder of its own, the first one untouched.
+    expect(await main(["run", "exp/good.yaml", "train.steps=6", "--quiet"], captureIo())).to.equal(0);
+    expect(runFolders(join(dir, "results", "good"))).to.have.length(2);
+  });
+
+  it("output.dir is the experiment folder: runs with other settings get their own folders, nothing is replaced", async () => {
+    for (const o of [[], ["train.method=bp"], ["train.steps=4"]]) {
+      const io = captureIo();
+      expect(await main(["run", "exp/good.yaml", ...o, "output.dir=out", "--quiet"], io), io.stderr).to.equal(0);
+    }
+    const ids = runFolders(join(dir, "out"));
+    expect(ids).to.have.length(3);
+    for (const id of ids) expect(JSON.parse(readFileSync(join(dir, "out", id, "summary.json"), "utf8")).status).to.equal("completed");
+  });
+
+  it("a folder holding another run is never written into: exit 2 naming both ids; --force replaces it", async () => {
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
+    const [id] = runFolders(join(dir, "out"));
+    const metaPath = join(dir, "out", id, "run-meta.json");
+    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+    // As if an older version had put another config's run under this id.
+    writeFileSync(metaPath, JSON.stringify({ ...meta, run_id: "other-run", config_hash: "0badf00d" }));
+    const weights = readFileSync(join(dir, "out", id, "final.safetensors"));
+    const v = captureIo();
+    expect(await main(["validate", "exp/good.yaml", "output.dir=out"], v)).to.equal(2);
+    expect(v.stderr).to.include("holds run other-run");
+    const io = captureIo();
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], io)).to.equal(2);
+    expect(io.stderr).to.include("holds run other-run (config 0badf00d)").and.include(`not run ${id}`).and.include("--force");
+    expect(readFileSync(join(dir, "out", id, "final.safetensors")).equals(weights)).to.equal(true);
+    expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal("other-run");
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet", "--force"], captureIo())).to.equal(0);
+    expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal(id);
+  });
+});

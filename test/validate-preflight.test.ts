@@ -1,0 +1,91 @@
+/**
+ * `validate` makes every check `run` makes before training (issue 15): each case here is a config
+ * the schema accepts but `run` rejects with exit 2; `validate` must reject it too, and create
+ * nothing. Clips too short for Sideways to reach every block are an error unless --allow-warnings.
+ */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+import { encodeNpy } from "../src/data/npy.js";
+
+const GOOD = resolve("test/fixtures/specs/good.yaml");
+
+function captureIo(): CliIo & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  return io;
+}
+
+describe("validate = run's checks before training", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-validate-"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** validate and run both exit 2 with `expected` in the message, and leave the folder empty. */
+  async function bothReject(overrides: string[], expected: string | RegExp, alsoRun = true): Promise<void> {
+    const v = captureIo();
+    expect(await main(["validate", GOOD, ...overrides], v), v.stderr).to.equal(2);
+    expect(v.stderr).to.match(typeof expected === "string" ? new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : expected);
+    expect(v.stderr).not.to.include("ok:");
+    if (alsoRun) {
+      const r = captureIo();
+      expect(await main(["run", GOOD, ...overrides, "--quiet"], r), r.stderr).to.equal(2);
+      expect(r.stderr).to.match(typeof expected === "string" ? new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : expected);
+    }
+    expect(readdirSync(dir).filter((f) => f !== "videos")).to.deep.equal([]);
+  }
+
+  it("the data against the model: video classes, normalize values per channel", async () => {
+    // Two class folders; the tiny model has 3 classes. (Found when indexing, before any decoding.)
+    for (const c of ["a", "b"]) {
+      mkdirSync(join(dir, "videos", c), { recursive: true });
+      writeFileSync(join(dir, "videos", c, "v.avi"), "not a video");
+    }
+    await bothReject(["data={kind: video-folder, root: " + join(dir, "videos") + ", clip_length: 4}"], "2 classes (a, b), the model has 3");
+    await bothReject(["data.normalize={mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}"], "data.normalize.mean: 3 values, expected one per input channel (1)");
+  });
+
+  it("non-finite input is named where it enters (file, clip, frame), exit 2, not a 'loss is NaN'", async () => {
+    // 4 clips of 5 frames of 1x8x8; clip 2, frame 3, row 1, column 6 is NaN.
+    const clips = new Float32Array(4 * 5 * 64).fill(0.5);
+    clips[((2 * 5 + 3) * 64) + 1 * 8 + 6] = NaN;
+    mkdirSync(join(dir, "videos"));
+    writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));
+    writeFileSync(join(dir, "videos", "labels.npy"), encodeNpy(Int32Array.of(0, 1, 2, 0), [4]));
+    const data = `data={kind: npy, clips: ${join(dir, "videos", "clips.npy")}, labels: ${join(dir, "videos", "labels.npy")}, clip_length: 4}`;
+    await bothReject([data], /clips\.npy \(data\.clips\): clip 2, frame 3 holds NaN \(channel 0, row 1, column 6\); expected finite values/);
+    clips[((2 * 5 + 3) * 64) + 1 * 8 + 6] = -Infinity;
+    writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));
+    await bothReject([data], /clip 2, frame 3 holds -Infinity/, false);
+  });
+
+  it("the execution provider: cuda without its libraries", async () => {
+    await bothReject(["runtime.provider=cuda"], /cannot create a CUDA session/, false);
+  });
+
+  it("clip length against depth: an error unless --allow-warnings", async () => {
+    await bothReject(["data.clip_length=1"], /data.clip_length: with 1-frame clips and 2 blocks, Sideways never sends a gradient[\s\S]*--allow-warnings/, false);
+    const io = captureIo();
+    expect(await main(["validate", GOOD, "data.clip_length=1", "--allow-warnings"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("warning: with 1-frame clips").and.include("ok:");
+    // BP has no such limit.
+    expect(await main(["validate", GOOD, "data.clip_length=1", "train.method=bp"], captureIo())).to.equal(0);
+  });
+
+  it("a good config: ok, nothing created", async () => {
+    const io = captureIo();
+    expect(await main(["validate", GOOD], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/^ok: /m);
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+});
