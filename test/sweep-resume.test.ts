@@ -115,8 +115,9 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     const [a, b] = await Promise.all([finished(start(args, dir)), finished(start(args, dir))]);
     expect(a.code, a.stderr).to.equal(0);
     expect(b.code, b.stderr).to.equal(0);
-    // Both start with run 0, so one of them finds it held by the other and waits instead of failing.
-    expect(a.stderr + b.stderr).to.include("running in another process");
+    // Both start with run 0, so one of them normally finds it held by the other and waits instead
+    // of failing; on a loaded machine one process can start late and find it completed already.
+    expect(a.stderr + b.stderr).to.match(/another process|skipped/);
     // Each run trained by exactly one of them: a run's training starts ("<id>: started, ...") 4 times in all.
     expect((a.stderr + b.stderr).match(/^\S+: started, /gm), a.stderr + b.stderr).to.have.length(4);
     const root = join(dir, "results", "sweep-good");

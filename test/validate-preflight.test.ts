@@ -70,7 +70,14 @@ describe("validate = run's checks before training", function () {
   });
 
   it("the execution provider: cuda without its libraries", async () => {
-    await bothReject(["runtime.provider=cuda"], /cannot create a CUDA session/, false);
+    const saved = process.env.SIDEWAYS_CUDA_DIR;
+    process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build"); // the same on every machine
+    try {
+      await bothReject(["runtime.provider=cuda"], /the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/, false);
+    } finally {
+      if (saved === undefined) delete process.env.SIDEWAYS_CUDA_DIR;
+      else process.env.SIDEWAYS_CUDA_DIR = saved;
+    }
   });
 
   it("clip length against depth: an error unless --allow-warnings", async () => {

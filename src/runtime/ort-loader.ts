@@ -39,6 +39,7 @@ export async function ortFor(provider: Provider): Promise<Ort> {
   const want = requestedBuild() ?? (loaded?.build ?? (provider === "cuda" ? "cuda13" : "bundled"));
   if (loaded !== null) {
     if (provider === "cuda" && loaded.build !== "cuda13") {
+      readCudaInstall(); // not installed at all: say that first
       throw new ProviderError(
         "this process already runs the bundled onnxruntime (CPU/WebGPU), which has no CUDA provider; " +
           "run CUDA work in its own process, or set SIDEWAYS_ORT=cuda13 to use the CUDA build for everything",

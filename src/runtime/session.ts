@@ -21,6 +21,15 @@ function onDevice<T>(opts: ProviderOptions, fn: () => Promise<T>): Promise<T> {
   return opts.provider === "webgpu" ? withDeviceLock(fn) : fn();
 }
 
+/**
+ * SIDEWAYS_ORT_PROFILE=DIR: onnxruntime writes a per-node trace of every session into DIR (when
+ * the session is released); scripts/ort-profile-summary.mjs sums it by operator.
+ */
+function profiling(label: string): Partial<ortTypes.InferenceSession.SessionOptions> {
+  const dir = process.env.SIDEWAYS_ORT_PROFILE;
+  return dir ? { enableProfiling: true, profileFilePrefix: join(dir, label.replace(/[^A-Za-z0-9_.-]+/g, "_")) } : {};
+}
+
 function sessionOptions(opts: ProviderOptions): ortTypes.InferenceSession.SessionOptions {
   const threads = opts.threads ?? 1;
   const ep: ortTypes.InferenceSession.ExecutionProviderConfig =
@@ -74,7 +83,7 @@ export class GraphSession {
       throw new ProviderError(`cannot load onnxruntime for ${opts.provider}: ${err instanceof Error ? err.message : err}`);
     }
     try {
-      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, sessionOptions(opts))), label, opts);
+      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), ...profiling(label) })), label, opts);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (opts.provider === "cuda") {
