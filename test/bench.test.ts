@@ -29,11 +29,13 @@ describe("sideways bench (CLI)", function () {
     const out = JSON.parse(readFileSync(json, "utf8"));
     const workers = Math.min(availableParallelism(), model.blocks.length);
     const methods = new Set(out.rows.map((row: { method: string }) => row.method));
-    expect([...methods].sort()).to.deep.equal(["bp (auto passes)", "bp (frame by frame)", "sideways"].sort());
+    expect([...methods].sort()).to.deep.equal(["bp (auto passes)", "bp (frame by frame)", "pipelined-bp", "sideways"].sort());
     for (const row of out.rows) {
       expect(row.frames_per_s, row.method).to.be.greaterThan(0);
       expect(row.busy_fraction_per_stage).to.have.length(row.executor === "sequential" ? 1 : row.workers);
       for (const b of row.busy_fraction_per_stage) expect(b).to.be.within(0, 1);
+      expect(row.predicted_idle_per_stage).to.have.length(row.busy_fraction_per_stage.length);
+      for (const idle of row.predicted_idle_per_stage) expect(idle).to.be.within(0, 1);
     }
     if (workers > 1) {
       for (const executor of ["parallel", "replicas"]) {

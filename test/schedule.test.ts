@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { learningRate } from "../src/optim/schedule.js";
+import { blockLearningRates, learningRate } from "../src/optim/schedule.js";
 import { ScheduleSpec } from "../src/spec/experiment-spec.js";
 
 /** [schedule, base lr, total steps, [step, expected lr] pairs computed by hand]. */
@@ -43,5 +43,19 @@ describe("learningRate schedules", () => {
     const spec = ScheduleSpec.parse({ kind: "constant" });
     expect(() => learningRate(spec, 1, 10, 10)).to.throw(/^BUG: learning-rate step 10 outside \[0, 10\)/);
     expect(() => learningRate(spec, 1, -1, 10)).to.throw(/^BUG/);
+  });
+
+  it("in-clip updates: the schedule counts each block's own steps (blockLearningRates)", () => {
+    // step schedule, base 1, gamma 0.1 every 2 steps; 3 clip batches; block 0 steps 3 times a clip
+    // batch (9 steps in all), block 1 once (3 in all): in clip batch 1, block 0 takes its steps 3-5
+    // (lr 0.1 0.01 0.01), block 1 its step 1 (lr 1).
+    const spec = ScheduleSpec.parse({ kind: "step", step_size: 2, gamma: 0.1 });
+    const lrs = blockLearningRates(spec, 1, 1, 3, [3, 1]);
+    expect(lrs[0].map((v) => +v.toPrecision(12))).to.deep.equal([0.1, 0.01, 0.01]);
+    expect(lrs[1]).to.deep.equal([1]);
+    // One step per clip batch: the clip-level schedule.
+    const cosine = ScheduleSpec.parse({ kind: "cosine", warmup_steps: 2 });
+    for (let c = 0; c < 10; c++) expect(blockLearningRates(cosine, 0.5, c, 10, [1, 1])).to.deep.equal([[learningRate(cosine, 0.5, c, 10)], [learningRate(cosine, 0.5, c, 10)]]);
+    expect(blockLearningRates(spec, 1, 0, 3, [0])).to.deep.equal([[]]);
   });
 });

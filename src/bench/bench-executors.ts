@@ -16,6 +16,8 @@ import { ReplicaExecutor } from "../train/replica-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
+import { predictedIdleFractions } from "../schedule/analysis.js";
+import { RULES } from "../schedule/registry.js";
 import { median } from "./stats.js";
 import type { Provider } from "../runtime/providers.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
@@ -40,6 +42,13 @@ export interface ExecutorBenchRow {
   frames_per_s: number;
   step_ms_median: number;
   busy_fraction_per_stage: number[];
+  /**
+   * Per stage, the idle fraction the rule's table predicts with the measured block costs (a
+   * backward costing two forwards): src/schedule/analysis.ts. BP's table is frame by frame.
+   */
+  predicted_idle_per_stage: number[];
+  /** Most bytes of stashed inputs per stage (schedule interpreter; 0 on the fused paths). */
+  stash_mb_per_stage: number[];
   /**
    * Growth of the process's resident memory over this configuration's first (warm-up) batch:
    * what its sessions, activations and onnxruntime arenas take (configurations share a process).
@@ -78,6 +87,8 @@ function variants(): Variant[] {
     { label: "bp (auto passes)", method: "bp", options: { bpFramesPerPass: "auto" } },
     { label: "bp (frame by frame)", method: "bp", options: { bpFramesPerPass: 1 } },
     { label: "sideways", method: "sideways", options: {} },
+    // Exact BP through the depth-parallel stages, frames as micro-batches (the schedule interpreter).
+    { label: "pipelined-bp", method: "pipelined-bp", options: {} },
   ];
 }
 
@@ -95,6 +106,7 @@ interface Measured {
   setup: Setup;
   stepSeconds: number[];
   busy: number[][];
+  stashBytes: number[];
   memoryBytes: number;
 }
 
@@ -143,7 +155,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {
-      if (!(setup.bpOnly && variant.method === "sideways")) measured.push({ variant, setup, stepSeconds: [], busy: [], memoryBytes: 0 });
+      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], stashBytes: [], memoryBytes: 0 });
     }
   }
   try {
@@ -160,6 +172,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         const res = await m.setup.executor.runBatch(m.variant.method, batch, weights, m.variant.options);
         m.stepSeconds.push((performance.now() - t0) / 1000);
         m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
+        m.stashBytes = res.stashPeakBytes;
       }
       log(`round ${r + 1}/${opts.rounds} done`);
     }
@@ -178,6 +191,12 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       frames_per_s: (B * T) / (stepMs / 1000),
       step_ms_median: stepMs,
       busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
+      // Replicas each hold every block: nothing to wait for in the table.
+      predicted_idle_per_stage:
+        m.setup.kind === "replicas"
+          ? m.setup.executor.stages.map(() => 0)
+          : predictedIdleFractions(RULES[m.variant.method].generate(model.blocks.length, T), m.setup.executor.stages, { forward: costs.map((c) => c / 3), backward: costs.map((c) => (2 * c) / 3) }),
+      stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
       memory_mb: m.memoryBytes / 2 ** 20,
     };
   });
@@ -206,12 +225,12 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   const lines = [
     `model ${r.model}: ${r.blocks} blocks, per-block fwd+bwd ms [${r.block_cost_ms.map((c) => c.toFixed(1)).join(", ")}], batch ${r.batch_size} clips x ${r.clip_length} frames, ${r.rounds} rounds, ${r.cores} cores`,
     "",
-    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | memory MB |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | predicted idle | stash MB | memory MB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     lines.push(
-      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
+      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.predicted_idle_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
     );
   }
   lines.push(

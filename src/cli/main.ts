@@ -14,6 +14,7 @@ import { modelCommand } from "./commands/model.js";
 import { plotCommand } from "./commands/plot.js";
 import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
+import { scheduleCommand } from "./commands/schedule.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { validateCommand } from "./commands/validate.js";
 import { errorText, exitCodeFor } from "./exit-codes.js";
@@ -28,6 +29,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .command(runCommand(io))
     .command(sweepCommand(io))
     .command(validateCommand(io))
+    .command(scheduleCommand(io))
     .command(exportCommand(io))
     .command(modelCommand(io))
     .command(dataCommand(io))

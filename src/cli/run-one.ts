@@ -13,6 +13,7 @@ import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { InputError, NonFiniteLossError } from "../errors.js";
+import { METHOD_NAMES } from "../schedule/registry.js";
 
 export interface RunPlacement {
   runId: string;
@@ -96,6 +97,7 @@ export async function runOne(
 }
 
 function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {
-  const summary = newRunSummary(place.runId, place.meta.method === "bp" ? "bp" : "sideways");
+  const method = METHOD_NAMES.find((m) => m === place.meta.method) ?? "sideways";
+  const summary = newRunSummary(place.runId, method);
   return { ...summary, status, message: err instanceof Error ? err.message : String(err) };
 }

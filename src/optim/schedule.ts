@@ -28,3 +28,14 @@ export function learningRate(spec: ScheduleSpec, baseLr: number, step: number, t
       return spec.min_lr + ((baseLr - spec.min_lr) * (1 + Math.cos((Math.PI * sinceWarmup) / (totalSteps - warmup)))) / 2;
   }
 }
+
+/**
+ * With in-clip updates (train.update_every) block k steps S_k times per clip batch
+ * (src/schedule/analysis.ts blockFacts), and the schedule counts each block's own steps: block k's
+ * j-th step (0-based) in clip batch c is its step c*S_k + j of totalClips*S_k, so warmup_steps and
+ * step_size count that block's steps. Returns, per block, the learning rate of each of its steps
+ * in clip batch `clip`. With S_k = 1 this is learningRate(spec, baseLr, clip, totalClips).
+ */
+export function blockLearningRates(spec: ScheduleSpec, baseLr: number, clip: number, totalClips: number, stepsPerClip: readonly number[]): number[][] {
+  return stepsPerClip.map((s) => Array.from({ length: s }, (_, j) => learningRate(spec, baseLr, clip * s + j, totalClips * s)));
+}

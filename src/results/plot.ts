@@ -88,11 +88,12 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
-  const methods = (["sideways", "bp"] as const).filter((m) => points.some((p) => p.method === m));
-  const dashes = { sideways: [1, 0], bp: [6, 3] };
+  const methods = (["sideways", "bp", "pipelined-bp"] as const).filter((m) => points.some((p) => p.method === m));
+  const dashes = { sideways: [1, 0], bp: [6, 3], "pipelined-bp": [2, 2] };
+  const dashNames = { sideways: "solid: Sideways", bp: "dashed: BP", "pipelined-bp": "dotted: pipelined BP" };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: methods.length > 1 ? { text: title, subtitle: "solid: Sideways, dashed: BP" } : title,
+    title: methods.length > 1 ? { text: title, subtitle: methods.map((m) => dashNames[m]).join(", ") } : title,
     width: 560,
     height: 320,
     // Full configuration names in the legend, drawn as solid lines rather than the faint band.

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { DataSpec } from "../data/data-spec.js";
 import { ModelSpec } from "../model/model-spec.js";
+import { METHOD_NAMES, RULES } from "../schedule/registry.js";
 import { SweepSpec } from "./sweep-spec.js";
 
 const finite = () => z.number().finite();
@@ -44,7 +45,8 @@ export const ScheduleSpec = z.discriminatedUnion("kind", [
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
 export const TrainSpec = z.strictObject({
-  method: z.enum(["sideways", "bp"]).default("sideways"),
+  /** The update rule: src/schedule/registry.ts; `sideways schedule FILE` prints its table. */
+  method: z.enum(METHOD_NAMES).default("sideways"),
   batch_size: z.number().int().min(1).max(65536).default(8),
   steps: z.number().int().min(1).default(500),
   optimizer: OptimizerSpec.default({ kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false, weight_decay: 0 }),
@@ -62,6 +64,18 @@ export const TrainSpec = z.strictObject({
    * activations in memory.
    */
   bp_frames_per_pass: z.union([z.number().int().min(1), z.enum(["all", "auto"])]).default("auto"),
+  /**
+   * clip: one optimizer step per clip batch. N: after every N ticks and after the last, each
+   * block that received gradients since its last step steps with their mean (sideways and
+   * pipelined-bp; docs/design/sideways.md). The pipeline is only reset after the clip batch.
+   * Step counts are per block: Adam's bias correction and train.schedule count a block's own steps.
+   */
+  update_every: z.union([z.literal("clip"), z.number().int().min(1)]).default("clip"),
+  /**
+   * pipelined-bp with in-clip updates: a frame's backward uses the weights its forward used
+   * (PipeDream) instead of the current ones. No effect with update_every: clip.
+   */
+  weight_stashing: z.boolean().default(false),
 });
 
 export const RuntimeSpec = z.strictObject({
@@ -106,6 +120,18 @@ export const ExperimentSpec = z.strictObject({
   const { replicas, workers } = spec.runtime;
   if (replicas > 1 && workers !== 1) {
     ctx.addIssue({ code: "custom", path: ["runtime", "replicas"], message: `expected 1 while runtime.workers is ${workers} (use depth-parallel workers or data-parallel replicas, not both)` });
+  }
+  const rule = RULES[spec.train.method];
+  if (spec.train.update_every !== "clip" && !rule.inClipUpdates) {
+    const allowed = Object.values(RULES).filter((r) => r.inClipUpdates).map((r) => r.name).join(", ");
+    ctx.addIssue({ code: "custom", path: ["train", "update_every"], message: `expected clip for method ${rule.name} (in-clip updates apply to ${allowed})` });
+  }
+  if (spec.train.update_every !== "clip" && replicas > 1) {
+    ctx.addIssue({ code: "custom", path: ["train", "update_every"], message: `expected clip while runtime.replicas is ${replicas} (in-clip updates run on depth-parallel workers, not on replicas)` });
+  }
+  if (spec.train.weight_stashing && !rule.weightStashing) {
+    const allowed = Object.values(RULES).filter((r) => r.weightStashing).map((r) => r.name).join(", ");
+    ctx.addIssue({ code: "custom", path: ["train", "weight_stashing"], message: `expected false for method ${rule.name} (weight stashing applies to ${allowed})` });
   }
   if (replicas > spec.train.batch_size) {
     ctx.addIssue({ code: "custom", path: ["train", "batch_size"], message: `expected at least runtime.replicas (${replicas}) clips per batch` });

@@ -1,5 +1,11 @@
-/** Per-block comparison of two gradient sets (Sideways' G_k against BP's G_k on the same batch). */
+/**
+ * Per-block comparison of two gradient sets (a rule's G_k against BP's G_k on the same batch),
+ * and the diagnostic columns every rule reports.
+ */
 import type { Model } from "../model/model.js";
+import { blockFacts, predictedIdleFractions, type BlockFacts, type UpdateEvery } from "../schedule/analysis.js";
+import { RULES, type Method } from "../schedule/registry.js";
+import type { BatchResult } from "./executor.js";
 
 /** Cosine similarity over all parameters of each block; NaN where either side has no gradient. */
 export function blockCosines(model: Model, a: Map<string, Float32Array>, b: Map<string, Float32Array>): number[] {
@@ -19,4 +25,62 @@ export function blockCosines(model: Model, a: Map<string, Float32Array>, b: Map<
     }
     return dot / Math.sqrt(na * nb);
   });
+}
+
+/** What a rule's table says about a run before it starts (src/schedule/analysis.ts), for the diagnostic columns. */
+export interface ScheduleDiagnostics {
+  blocks: BlockFacts[];
+  /** Per stage, the idle fraction the table predicts with unit block costs. */
+  predictedIdle: number[];
+}
+
+export function scheduleDiagnostics(model: Model, method: Method, frames: number, every: UpdateEvery, stashing: boolean, stages: readonly (readonly number[])[]): ScheduleDiagnostics {
+  const schedule = RULES[method].generate(model.blocks.length, frames);
+  // Data-parallel replicas each hold every block: nothing in the table makes one wait.
+  const replicas = stages.length > 1 && stages.every((s) => s.length === model.blocks.length);
+  return { blocks: blockFacts(schedule, every, stashing), predictedIdle: replicas ? stages.map(() => 0) : predictedIdleFractions(schedule, stages) };
+}
+
+/**
+ * metrics.csv columns when diagnostics are on: per block the cosine with the reference rule's
+ * gradient (cos_b), gradients received (n_b), gradient delay in ticks, weight lag in optimizer
+ * steps and weight staleness in ticks (src/schedule/analysis.ts BlockFacts); per stage the
+ * measured busy fraction, the idle fraction the table predicts and the stashed MB.
+ */
+export function diagnosticColumns(model: Model, stages: number): string[] {
+  const perBlock = (prefix: string) => model.blocks.map((b) => `${prefix}_b${b.index}`);
+  const perStage = (prefix: string) => Array.from({ length: stages }, (_, s) => `${prefix}_s${s}`);
+  return [
+    ...perBlock("cos"),
+    ...perBlock("n"),
+    ...perBlock("grad_delay_ticks"),
+    ...perBlock("weight_lag_steps"),
+    ...perBlock("weight_stale_ticks"),
+    ...perStage("busy_frac"),
+    ...perStage("idle_pred_frac"),
+    ...perStage("stash_mb"),
+  ];
+}
+
+/**
+ * One diagnostic row. `reference` ran the rule named by the registry's diagnosticReference on the
+ * same batch and weights; n_b are the counts of the stale side (Sideways when the method is BP).
+ */
+export function diagnosticRow(model: Model, method: Method, result: BatchResult, reference: BatchResult, facts: ScheduleDiagnostics): Record<string, number> {
+  const row: Record<string, number> = {};
+  const cos = blockCosines(model, result.grads, reference.grads);
+  const counted = method === "bp" ? reference : result;
+  for (const b of model.blocks) {
+    row[`cos_b${b.index}`] = cos[b.index];
+    row[`n_b${b.index}`] = counted.counts[b.index];
+    row[`grad_delay_ticks_b${b.index}`] = facts.blocks[b.index].gradDelayTicks;
+    row[`weight_lag_steps_b${b.index}`] = facts.blocks[b.index].weightLagSteps;
+    row[`weight_stale_ticks_b${b.index}`] = facts.blocks[b.index].weightStaleTicks;
+  }
+  result.stageBusySeconds.forEach((busy, s) => {
+    row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s];
+    row[`idle_pred_frac_s${s}`] = facts.predictedIdle[s] ?? NaN;
+    row[`stash_mb_s${s}`] = (result.stashPeakBytes[s] ?? 0) / 2 ** 20;
+  });
+  return row;
 }

@@ -6,9 +6,26 @@
 import type { BlockStats } from "../model/buffers.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ClipBatch } from "../data/source.js";
-import type { PassSetting, StageResult, TraceEvent } from "./stage.js";
+import type { Optimizer } from "../optim/optimizer.js";
+import type { Method } from "../schedule/registry.js";
+import type { OptimizerSpec } from "../spec/experiment-spec.js";
+import type { PassSetting, StageResult, StageUpdate, TraceEvent } from "./stage.js";
 
-export type Method = "bp" | "sideways";
+export type { Method } from "../schedule/registry.js";
+
+/**
+ * In-clip updates (train.update_every = `every` ticks; docs/design/sideways.md): the stages step
+ * their blocks during the clip batch with this optimizer's rule and state, block k's j-th step at
+ * learning rate `lrs[k][j]` (optim/schedule.ts blockLearningRates); the executor writes the
+ * stepped weights and state back into `weights` and `optimizer`.
+ */
+export interface InClipUpdateOptions {
+  every: number;
+  stashing: boolean;
+  optimizer: Optimizer;
+  optimizerSpec: OptimizerSpec;
+  lrs: number[][];
+}
 
 export interface BatchOptions {
   /** Record which frame every activation and gradient came from (tests of the index rules). */
@@ -21,6 +38,10 @@ export interface BatchOptions {
   bpFramesPerPass?: PassSetting;
   /** Sideways only: each stage's tick in one onnxruntime call (default true) or two per block. */
   sidewaysTickGraph?: boolean;
+  /** Run the rule's action table with the interpreter even where a fused path exists. */
+  interpret?: boolean;
+  /** Step inside the clip batch; absent: the caller steps once with BatchResult.grads. */
+  update?: InClipUpdateOptions;
 }
 
 export interface BatchResult {
@@ -36,6 +57,10 @@ export interface BatchResult {
   trace: TraceEvent[];
   /** Per-frame statistics for the buffers, per block in frame order: model/buffers.ts applyBlockStats. */
   stats: BlockStats[];
+  /** True when the weights were already stepped inside the clip batch (BatchOptions.update): grads are then only a diagnostic. */
+  updated: boolean;
+  /** Interpreter only: per stage, the most bytes of stashed inputs held at once (0 for fused paths). */
+  stashPeakBytes: number[];
 }
 
 export interface Executor {
@@ -75,7 +100,30 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     stageWallSeconds: results.map((r) => r.wallSeconds),
     trace,
     stats,
+    updated: results.some((r) => r.updated !== undefined),
+    stashPeakBytes: results.map((r) => r.stashPeakBytes ?? 0),
   };
+}
+
+/** What a stage holding `blocks` receives for in-clip updates: its share of the optimizer state. */
+export function stageUpdate(model: Model, blocks: readonly number[], update: InClipUpdateOptions): StageUpdate {
+  const names = new Set(blocks.flatMap((k) => model.blocks[k].params.map((p) => p.name)));
+  const state = new Map([...update.optimizer.exportState()].filter(([entry]) => names.has(entry.slice(0, entry.lastIndexOf("/")))));
+  return { every: update.every, stashing: update.stashing, optimizer: update.optimizerSpec, state, lrs: update.lrs };
+}
+
+/** Writes the stages' stepped weights and optimizer state back (a stage on this thread stepped `weights` itself). */
+export function applyStageUpdates(results: StageResult[], weights: Weights, update: InClipUpdateOptions): void {
+  const state = update.optimizer.exportState();
+  for (const r of results) {
+    if (!r.updated) throw new Error("BUG: a stage ran in-clip updates but returned no weights");
+    for (const [name, w] of r.updated.weights) {
+      const dst = weights.get(name)!;
+      if (dst !== w) dst.set(w);
+    }
+    for (const [entry, v] of r.updated.optimizerState) state.set(entry, v);
+  }
+  update.optimizer.importState(state);
 }
 
 /** Weights restricted to the parameters of the given blocks (what one stage needs). */

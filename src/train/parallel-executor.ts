@@ -10,7 +10,7 @@ import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
 import { stageProvider, type ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes } from "./block-runner.js";
-import { combineStageResults, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { applyStageUpdates, combineStageResults, stageUpdate, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
 
 export class ParallelExecutor implements Executor {
@@ -53,9 +53,12 @@ export class ParallelExecutor implements Executor {
           trace: opts.trace ?? false,
           bpFramesPerPass: opts.bpFramesPerPass,
           sidewaysTickGraph: opts.sidewaysTickGraph,
+          interpret: opts.interpret,
+          update: opts.update && stageUpdate(this.model, blocks, opts.update),
         },
       })),
     );
+    if (opts.update) applyStageUpdates(results, weights, opts.update);
     return combineStageResults(this.model, results);
   }
 

@@ -73,6 +73,8 @@ export function combineReplicaResults(results: BatchResult[], clips: number[]): 
     stageWallSeconds: results.flatMap((r) => r.stageWallSeconds),
     trace: [],
     stats: [],
+    updated: false,
+    stashPeakBytes: results.flatMap((r) => r.stashPeakBytes),
   };
 }
 
@@ -102,6 +104,8 @@ export class ReplicaExecutor implements Executor {
   }
 
   async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
+    // The spec refuses runtime.replicas > 1 with train.update_every other than clip.
+    if (opts.update) throw new Error("BUG: in-clip updates on data-parallel replicas");
     const shares = splitClips(batch.dims[0], this.stages.length);
     if (shares.some((s) => s.count === 0)) {
       throw new Error(`BUG: ${batch.dims[0]} clips cannot be shared by ${this.stages.length} replicas (batch_size must be at least runtime.replicas)`);
@@ -113,7 +117,7 @@ export class ReplicaExecutor implements Executor {
           // The slices are this call's own copies: move them to the worker.
           transfer: [part.clips.buffer as ArrayBuffer, part.labels.buffer as ArrayBuffer],
           weights,
-          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph },
+          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph, interpret: opts.interpret },
         };
       }),
     );

@@ -25,9 +25,11 @@ import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { clipLengthWarning } from "./sideways-stage.js";
+import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
-import { blockCosines } from "./diagnostics.js";
+import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
+import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
 import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
@@ -69,11 +71,7 @@ function mean(xs: number[]): number {
 
 export function metricColumns(model: Model, stages: number, diagnostics: boolean): string[] {
   const cols = ["step", "train_loss", "lr", "wall_s", "step_s", "frames_per_s", "data_wait_s"];
-  if (diagnostics) {
-    for (const b of model.blocks) cols.push(`cos_b${b.index}`);
-    for (const b of model.blocks) cols.push(`n_b${b.index}`);
-    for (let s = 0; s < stages; s++) cols.push(`busy_frac_s${s}`);
-  }
+  if (diagnostics) cols.push(...diagnosticColumns(model, stages));
   return cols;
 }
 
@@ -174,6 +172,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   if (shortClips) progress.log(shortClips);
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
+  const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
+  const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
@@ -233,23 +233,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       const batch = next.value;
       const dataWait = (performance.now() - t0) / 1000;
       const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
-      const result = await executor.runBatch(method, batch, weights, batchOptions);
+      const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
+      // The reference rule runs first: with in-clip updates the weights change during the batch.
+      const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, batch, weights, batchOptions) : null;
+      const result = await executor.runBatch(method, batch, weights, { ...batchOptions, update: inClip?.(step - 1) });
       checkFinite(result, step);
 
       const row: StepMetrics = {} as StepMetrics;
-      if (diagEvery > 0 && step % diagEvery === 0) {
-        const other = await executor.runBatch(method === "bp" ? "sideways" : "bp", batch, weights, batchOptions);
-        const cos = blockCosines(model, result.grads, other.grads);
-        const sideways = method === "sideways" ? result : other;
-        model.blocks.forEach((b) => {
-          row[`cos_b${b.index}`] = cos[b.index];
-          row[`n_b${b.index}`] = sideways.counts[b.index];
-        });
-        result.stageBusySeconds.forEach((busy, s) => (row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s]));
-      }
-
-      const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
-      optimizer.step(weights, result.grads, lr);
+      if (reference) Object.assign(row, diagnosticRow(model, method, result, reference, facts!));
+      if (!result.updated) optimizer.step(weights, result.grads, lr);
       applyBlockStats(model, weights, result.stats);
       const stepSeconds = (performance.now() - t0) / 1000;
       const frames = batch.dims[0] * batch.dims[1];

@@ -2,6 +2,7 @@
  * The contract between the training loop (train/run-experiment.ts) and whoever drives it (the CLI,
  * sweeps, progress display). Metric names are the CSV column names (snake_case, unit suffix).
  */
+import type { Method } from "../schedule/registry.js";
 
 export interface StepMetrics {
   step: number; // 1-based optimizer update count
@@ -29,7 +30,7 @@ export interface RunSummary {
   status: RunStatus;
   message?: string;
   run_id: string;
-  method: "bp" | "sideways";
+  method: Method;
   steps_done: number;
   wall_s: number;
   frames_per_s: number; // training frames per second over the whole run
@@ -76,7 +77,7 @@ export interface RunContext {
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */
-export function newRunSummary(runId: string, method: "bp" | "sideways"): RunSummary {
+export function newRunSummary(runId: string, method: Method): RunSummary {
   return {
     status: "failed",
     run_id: runId,

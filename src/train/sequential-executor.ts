@@ -3,9 +3,8 @@ import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
-import { runBpStage } from "./bp-stage.js";
-import { combineStageResults, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
-import { runSidewaysStage } from "./sideways-stage.js";
+import { applyStageUpdates, combineStageResults, stageUpdate, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { runStage } from "./run-stage.js";
 import type { StageSpec } from "./stage.js";
 
 export function stageSpec(model: Model, blocks: number[]): StageSpec {
@@ -39,8 +38,10 @@ export class SequentialExecutor implements Executor {
 
   async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
     const ctx = { spec: stageSpec(this.model, this.stages[0]), runner: this.runner, links: { below: null, above: null }, weights };
-    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph };
-    const result = method === "bp" ? await runBpStage(ctx, stageBatch) : await runSidewaysStage(ctx, stageBatch);
+    const update = opts.update && stageUpdate(this.model, this.stages[0], opts.update);
+    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph, interpret: opts.interpret, update };
+    const result = await runStage(ctx, stageBatch);
+    if (opts.update) applyStageUpdates([result], weights, opts.update);
     return combineStageResults(this.model, [result]);
   }
 

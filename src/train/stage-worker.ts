@@ -8,9 +8,8 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
-import { runBpStage } from "./bp-stage.js";
 import { PortQueue, taggedForTransfer } from "./port-link.js";
-import { runSidewaysStage } from "./sideways-stage.js";
+import { runStage } from "./run-stage.js";
 import { stageSpec } from "./sequential-executor.js";
 import type { DownMessage, StageBatch, StageLinks, StageResult, UpMessage } from "./stage.js";
 
@@ -81,7 +80,7 @@ port.on("message", (msg: ToWorker) => {
   ready
     .then(({ runner, links, spec }) => {
       const ctx = { spec, runner, links, weights: msg.weights };
-      return msg.batch.method === "bp" ? runBpStage(ctx, msg.batch) : runSidewaysStage(ctx, msg.batch);
+      return runStage(ctx, msg.batch);
     })
     .then(
       // The gradient sums are not read here again: move their buffers instead of copying them.

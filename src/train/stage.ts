@@ -9,6 +9,8 @@
  */
 import type { BlockStats } from "../model/buffers.js";
 import type { Weights } from "../model/model.js";
+import type { OptimizerSpec } from "../spec/experiment-spec.js";
+import type { Method } from "../schedule/registry.js";
 import type { Tensor } from "../tensor.js";
 import type { BlockRunner } from "./block-runner.js";
 
@@ -57,8 +59,22 @@ export interface StageSpec {
 /** train.bp_frames_per_pass: frames of every clip per BP pass, all T of them, or cache-sized. */
 export type PassSetting = number | "all" | "auto";
 
+/**
+ * In-clip updates (train.update_every an integer) as a stage receives them: the stage steps its
+ * own blocks with an optimizer made from `optimizer` and this state (its blocks' entries of
+ * Optimizer.exportState), and returns both (StageResult.updated).
+ */
+export interface StageUpdate {
+  every: number;
+  stashing: boolean;
+  optimizer: OptimizerSpec;
+  state: Map<string, Float32Array>;
+  /** Per block index, the learning rate of each of its steps in this clip batch. */
+  lrs: number[][];
+}
+
 export interface StageBatch {
-  method: "bp" | "sideways";
+  method: Method;
   /** Clips [B, T, C, H, W]: only the stage holding block 0 needs them. */
   clips: Float32Array | null;
   clipDims: [number, number, number, number, number];
@@ -69,6 +85,9 @@ export interface StageBatch {
   bpFramesPerPass?: PassSetting;
   /** Sideways: each tick of the stage in one graph (default) or block by block (false). */
   sidewaysTickGraph?: boolean;
+  /** Run the rule's table with the interpreter even where a fused path exists (schedule-stage.ts). */
+  interpret?: boolean;
+  update?: StageUpdate;
 }
 
 export interface StageResult {
@@ -83,6 +102,10 @@ export interface StageResult {
   trace: TraceEvent[];
   /** Per-frame statistics of this stage's training forwards, in call order (model/buffers.ts). */
   stats: BlockStats[];
+  /** Interpreter only: the most bytes of stashed inputs and kept activations held at once. */
+  stashPeakBytes?: number;
+  /** With in-clip updates: the stage's weights and optimizer state after the clip batch. */
+  updated?: { weights: Weights; optimizerState: Map<string, Float32Array> };
 }
 
 export interface StageContext {

@@ -1,0 +1,64 @@
+import type { Argv, CommandModule } from "yargs";
+import type { ExperimentSpec } from "../../spec/experiment-spec.js";
+import type { Model } from "../../model/model.js";
+import { blockFacts, predictedIdleFractions } from "../../schedule/analysis.js";
+import { formatGrid } from "../../schedule/format-grid.js";
+import { RULES } from "../../schedule/registry.js";
+import { loadExperiment } from "../../spec/load-experiment.js";
+import { resolveWorkerCount } from "../../train/create-executor.js";
+import { balancedStages } from "../../train/stage-plan.js";
+import type { CliIo } from "../cli-io.js";
+
+interface ScheduleArgs {
+  file: string;
+  overrides: string[];
+}
+
+export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> {
+  return {
+    command: "schedule <file> [overrides..]",
+    describe: "Print the action table of an experiment's update rule (ticks x blocks) and what it implies, without running it",
+    builder: (y: Argv) =>
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
+        .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "1F1B pipelined BP over 6 frames")
+        .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
+    handler: (argv) => {
+      const { spec, model } = loadExperiment(argv.file, argv.overrides);
+      io.out(describeSchedule(spec, model));
+    },
+  };
+}
+
+/** The grid, per-block facts and the predicted idle fraction of each stage, as text. */
+export function describeSchedule(spec: ExperimentSpec, model: Model): string {
+  const { method, update_every: every, weight_stashing: stashing, batch_size: B } = spec.train;
+  const L = model.blocks.length;
+  const T = spec.data.clip_length;
+  const rule = RULES[method];
+  const s = rule.generate(L, T);
+  const lines = [
+    `${method}: ${rule.describe}`,
+    `model ${model.name}: ${L} blocks; clips of ${T} frames; ${s.ticks} ticks per clip batch; updates ${every === "clip" ? "once per clip batch" : `every ${every} ticks`}${rule.weightStashing ? `; weight stashing ${stashing ? "on" : "off"}` : ""}`,
+    "",
+    "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
+    "",
+    formatGrid(s, every, stashing),
+    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs kept | kept MB at batch size |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  blockFacts(s, every, stashing).forEach((f, k) => {
+    const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
+    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+  });
+  const workers = resolveWorkerCount(spec.runtime.workers, model);
+  const stages = balancedStages(new Array(L).fill(1), workers);
+  const idle = predictedIdleFractions(s, stages);
+  lines.push(
+    "",
+    `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards: ` +
+      stages.map((blocks, i) => `stage ${i + 1} (blocks ${blocks[0] + 1}-${blocks[blocks.length - 1] + 1}) ${idle[i].toFixed(2)}`).join(", "),
+  );
+  return lines.join("\n") + "\n";
+}

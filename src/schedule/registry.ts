@@ -1,0 +1,63 @@
+/**
+ * The update rules (train.method) in one table: the schema's enum, the dispatch of a stage
+ * (src/train/run-stage.ts), the diagnostics and `sideways schedule` all read it. Adding a rule is
+ * a generator in rules.ts and an entry here.
+ */
+import type { Schedule } from "./action.js";
+import { bpSchedule, pipelinedBpSchedule, sidewaysSchedule } from "./rules.js";
+
+export const METHOD_NAMES = ["sideways", "bp", "pipelined-bp"] as const;
+export type Method = (typeof METHOD_NAMES)[number];
+
+export interface Rule {
+  name: Method;
+  describe: string;
+  generate(blocks: number, frames: number): Schedule;
+  /** Whether train.update_every may be an integer (steps inside a clip batch). */
+  inClipUpdates: boolean;
+  /** Whether train.weight_stashing means anything (a backward can read a frame older than the current one). */
+  weightStashing: boolean;
+  /**
+   * A one-graph path for per-clip updates that gives what the table gives (the whole BP pass,
+   * a whole Sideways tick: docs/PERFORMANCE.md), or null: the interpreter runs the table.
+   */
+  fusedPath: "bp-pass" | "sideways-tick" | null;
+  /** The rule whose gradient diagnostics compare with (cos_b*): exact BP, or Sideways for BP itself. */
+  diagnosticReference: Method;
+}
+
+export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
+  sideways: {
+    name: "sideways",
+    describe: "depth-parallel, each block pairs its newest input with the newest gradient (stale by 2(L-k) frames)",
+    generate: sidewaysSchedule,
+    inClipUpdates: true,
+    weightStashing: false,
+    fusedPath: "sideways-tick",
+    diagnosticReference: "bp",
+  },
+  bp: {
+    name: "bp",
+    describe: "synchronous backprop, frame after frame through all blocks",
+    generate: bpSchedule,
+    inClipUpdates: false,
+    weightStashing: false,
+    fusedPath: "bp-pass",
+    diagnosticReference: "sideways",
+  },
+  "pipelined-bp": {
+    name: "pipelined-bp",
+    describe: "exact BP with frames as micro-batches through depth-parallel blocks in 1F1B order, inputs stashed",
+    generate: pipelinedBpSchedule,
+    inClipUpdates: true,
+    weightStashing: true,
+    fusedPath: null,
+    diagnosticReference: "bp",
+  },
+});
+
+export function ruleFor(method: string): Rule {
+  const rule = (RULES as Record<string, Rule | undefined>)[method];
+  if (!rule) throw new Error(`BUG: unknown method "${method}" (known: ${METHOD_NAMES.join(", ")})`);
+  return rule;
+}

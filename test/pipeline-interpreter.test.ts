@@ -1,0 +1,328 @@
+/**
+ * The schedule interpreter (src/train/schedule-stage.ts): pipelined BP with per-clip updates is
+ * BP; the interpreter running BP's and Sideways' tables gives the fused-free trainers' results bit
+ * for bit; every rule, with and without in-clip updates and weight stashing, gives bit-identical
+ * weights on the sequential and the worker executors; and in-clip updates with and without
+ * stashing match an independent float64 reference of the rule as docs/design/sideways.md states it.
+ */
+import { expect } from "chai";
+import type { ClipBatch } from "../src/data/source.js";
+import { initWeights } from "../src/model/init.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import { blockFacts } from "../src/schedule/analysis.js";
+import { RULES, type Method } from "../src/schedule/registry.js";
+import type { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { buildAllBlockGraphs } from "../src/train/block-runner.js";
+import type { BatchOptions, Executor } from "../src/train/executor.js";
+import { ParallelExecutor } from "../src/train/parallel-executor.js";
+import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { balancedStages } from "../src/train/stage-plan.js";
+import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./reference/layers-ref.js";
+import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+
+const cpu = { provider: "cpu" as const, threads: 1 };
+
+function sameWeights(model: Model, a: Weights, b: Weights, what: string): void {
+  for (const p of model.params) expect(sameBits(a.get(p.name)!, b.get(p.name)!), `${p.name}: ${what}`).to.equal(true);
+}
+
+/** The same learning rate for every in-clip step of every block (as many as the rule's table has). */
+function constantLrs(model: Model, method: Method, frames: number, every: number, lr: number): number[][] {
+  return blockFacts(RULES[method].generate(model.blocks.length, frames), every, false).map((f) => new Array(f.steps).fill(lr));
+}
+
+interface TrainCase {
+  method: Method;
+  every: "clip" | number;
+  stashing: boolean;
+  interpret?: boolean;
+}
+
+/** Three clip batches with a momentum SGD; in-clip cases step inside the executor. */
+async function trainThree(model: Model, exec: Executor, c: TrainCase, optimizerSpec: OptimizerSpec): Promise<Weights> {
+  const weights = initWeights(model, 11);
+  const optimizer = createOptimizer(optimizerSpec);
+  for (let step = 0; step < 3; step++) {
+    const lr = optimizerSpec.lr;
+    const opts: BatchOptions = { interpret: c.interpret, update: c.every === "clip" ? undefined : { every: c.every, stashing: c.stashing, optimizer, optimizerSpec, lrs: constantLrs(model, c.method, 9, c.every, lr) } };
+    const r = await exec.runBatch(c.method, randomClips(model, 2, 9, 100 + step), weights, opts);
+    expect(r.updated).to.equal(c.every !== "clip");
+    if (!r.updated) optimizer.step(weights, r.grads, lr);
+  }
+  return weights;
+}
+
+describe("schedule interpreter", function () {
+  this.timeout(180_000);
+  const model = fourBlockModel();
+  const graphs = buildAllBlockGraphs(model);
+  // Without the fused BP graph, BP goes block by block: the same onnxruntime calls as the interpreter.
+  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+  let seq: SequentialExecutor;
+  before(async () => {
+    seq = await SequentialExecutor.create(model, blockByBlock, cpu);
+  });
+  after(async () => seq.close());
+
+  it("pipelined-bp with per-clip updates gives BP's gradient and losses bit for bit (frame-by-frame BP), and the fused BP pass's to float32 rounding", async () => {
+    const batch = randomClips(model, 3, 9, 5);
+    const weights = initWeights(model, 3);
+    const piped = await seq.runBatch("pipelined-bp", batch, weights);
+    const bp = await seq.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+    expect(piped.counts).to.deep.equal([9, 9, 9, 9]);
+    expect(piped.losses).to.deep.equal(bp.losses);
+    for (const p of model.params) expect(sameBits(piped.grads.get(p.name)!, bp.grads.get(p.name)!), p.name).to.equal(true);
+    // The fused pass (one graph, float32 softmax in the graph): relative 1e-5 as in test/executors.test.ts.
+    const fused = await SequentialExecutor.create(model, graphs, cpu);
+    try {
+      const f = await fused.runBatch("bp", batch, weights, { bpFramesPerPass: "all" });
+      for (const p of model.params) expect(relDiff(piped.grads.get(p.name)!, f.grads.get(p.name)!), p.name).to.be.below(1e-5);
+    } finally {
+      await fused.close();
+    }
+    expect(piped.stashPeakBytes[0], "inputs stashed").to.be.above(0);
+  });
+
+  for (const method of ["bp", "sideways"] as const) {
+    it(`the interpreter on ${method}'s table gives the ${method} trainer's gradient, losses and counts bit for bit`, async () => {
+      const batch = randomClips(model, 2, 9, 6);
+      const weights = initWeights(model, 4);
+      const table = await seq.runBatch(method, batch, weights, { interpret: true, trace: true });
+      const loop = await seq.runBatch(method, batch, weights, { bpFramesPerPass: 1, sidewaysTickGraph: false, trace: true });
+      expect(table.counts).to.deep.equal(loop.counts);
+      expect(table.losses).to.deep.equal(loop.losses);
+      for (const p of model.params) expect(sameBits(table.grads.get(p.name)!, loop.grads.get(p.name)!), p.name).to.equal(true);
+      if (method === "sideways") {
+        // The generated table is what the Sideways trainer does: the same losses and backwards, frame for frame.
+        const events = (r: typeof table) => r.trace.filter((e) => e.kind !== "forward");
+        expect(events(table)).to.deep.equal(events(loop));
+      }
+    });
+  }
+
+  // Static clip (all frames equal), T >= 2L-1: every gradient Sideways pairs is BP's per-frame
+  // gradient, so the means agree to float32 rounding of differently ordered sums (1e-5 relative).
+  it("static clip: the interpreted Sideways table and pipelined-bp both give BP's gradient", async () => {
+    const batch = randomClips(model, 2, 2 * model.blocks.length + 1, 12, true);
+    const weights = initWeights(model, 5);
+    const bp = await seq.runBatch("bp", batch, weights, { bpFramesPerPass: 1 });
+    for (const method of ["sideways", "pipelined-bp"] as const) {
+      const r = await seq.runBatch(method, batch, weights, { interpret: true });
+      for (const p of model.params) expect(relDiff(r.grads.get(p.name)!, bp.grads.get(p.name)!), `${method} ${p.name}`).to.be.below(1e-5);
+    }
+  });
+
+  const momentum: OptimizerSpec = { kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 1e-4 };
+  const adam: OptimizerSpec = { kind: "adam", lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 };
+  const cases: (TrainCase & { optimizer: OptimizerSpec })[] = [
+    { method: "pipelined-bp", every: "clip", stashing: false, optimizer: momentum },
+    { method: "bp", every: "clip", stashing: false, interpret: true, optimizer: momentum },
+    { method: "sideways", every: "clip", stashing: false, interpret: true, optimizer: momentum },
+    { method: "sideways", every: 3, stashing: false, optimizer: adam },
+    { method: "pipelined-bp", every: 4, stashing: false, optimizer: momentum },
+    { method: "pipelined-bp", every: 4, stashing: true, optimizer: adam },
+  ];
+  for (const c of cases) {
+    it(`${c.method}${c.interpret ? " (interpreted)" : ""}, update every ${c.every}${c.stashing ? ", weight stashing" : ""}, ${c.optimizer.kind}: sequential, 2 and 3 workers give bit-identical weights`, async () => {
+      const reference = await trainThree(model, seq, c, c.optimizer);
+      const init = initWeights(model, 11);
+      for (const p of model.params) expect(sameBits(reference.get(p.name)!, init.get(p.name)!), `${p.name} moved`).to.equal(false);
+      for (const workers of [2, 3]) {
+        const par = await ParallelExecutor.create(model, graphs, balancedStages([1, 1, 1, 1], workers), cpu);
+        try {
+          sameWeights(model, await trainThree(model, par, c, c.optimizer), reference, `${workers} workers`);
+        } finally {
+          await par.close();
+        }
+      }
+    });
+  }
+
+  it("in-clip updates resume bit-identically from exported weights and optimizer state (what resume.safetensors holds)", async () => {
+    const spec = adam;
+    const run = async (weights: Weights, optimizer: ReturnType<typeof createOptimizer>, steps: number[]) => {
+      for (const step of steps) {
+        const update = { every: 3, stashing: true, optimizer, optimizerSpec: spec, lrs: constantLrs(model, "pipelined-bp", 9, 3, spec.lr) };
+        await seq.runBatch("pipelined-bp", randomClips(model, 2, 9, 200 + step), weights, { update });
+      }
+    };
+    const straight = initWeights(model, 21);
+    await run(straight, createOptimizer(spec), [0, 1, 2]);
+    const first = initWeights(model, 21);
+    const optimizer = createOptimizer(spec);
+    await run(first, optimizer, [0]);
+    const resumed = new Map([...first].map(([n, w]) => [n, w.slice()]));
+    const fresh = createOptimizer(spec);
+    fresh.importState(optimizer.exportState());
+    await run(resumed, fresh, [1, 2]);
+    sameWeights(model, resumed, straight, "resumed after one clip batch");
+  });
+
+  // Tolerance: the float32 pipeline against float64 over 9 frames and a few SGD steps; the
+  // per-frame gradients agree to about 1e-6 relative (test/model-gradient.test.ts), steps add a few ulp.
+  for (const stashing of [true, false]) {
+    it(`pipelined-bp with updates every 3 ticks${stashing ? " and weight stashing" : ", current weights"}: the weights after a clip batch match a float64 reference of the rule (relative 1e-5)`, async () => {
+      const batch = randomClips(model, 2, 9, 8);
+      const weights = initWeights(model, 12);
+      const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+      const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
+      const r = await seq.runBatch("pipelined-bp", batch, weights, { update: { every: 3, stashing, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs: constantLrs(model, "pipelined-bp", 9, 3, spec.lr) } });
+      expect(r.updated).to.equal(true);
+      const ref = referencePipelinedBp(model, batch, start, 3, stashing, spec.lr);
+      for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);
+      // The updates did matter: one per-clip step from the same weights ends elsewhere.
+      const perClip = referencePipelinedBp(model, batch, start, Infinity, stashing, spec.lr);
+      expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
+      // With stashing and without, the rules differ (frames in flight across an update).
+      const other = referencePipelinedBp(model, batch, start, 3, !stashing, spec.lr);
+      expect(Math.max(...model.params.map((p) => relDiff(other.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-6);
+    });
+  }
+
+  it("sideways with updates every 2 ticks: the weights after a clip batch match a float64 reference of the rule (relative 1e-5)", async () => {
+    const batch = randomClips(model, 2, 9, 10);
+    const weights = initWeights(model, 13);
+    const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+    const spec: OptimizerSpec = { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false, weight_decay: 0 };
+    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs: constantLrs(model, "sideways", 9, 2, spec.lr) } });
+    expect(r.updated).to.equal(true);
+    const ref = referenceSideways(model, batch, start, 2, spec.lr);
+    for (const p of model.params) expect(relDiff(weights.get(p.name)!, ref.get(p.name)!), p.name).to.be.below(1e-5);
+    const perClip = referenceSideways(model, batch, start, Infinity, spec.lr);
+    expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
+  });
+});
+
+/** Frame f (1-based) of every clip as a float64 [B, C, H, W] tensor. */
+function refFrame(batch: ClipBatch, f: number): RefTensor {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const data = new Float64Array(B * size);
+  for (let b = 0; b < B; b++) data.set(batch.clips.subarray((b * T + f - 1) * size, (b * T + f) * size), b * size);
+  return { data, dims: [B, C, H, W] };
+}
+
+/** Adds a block's gradients to its running sum; plain SGD steps with the means of the blocks that have any. */
+class RefSgd {
+  private readonly sums = new Map<number, { n: number; g: RefWeights }>();
+  constructor(private readonly model: Model, private readonly w: RefWeights, private readonly lr: number) {}
+  add(k: number, grads: RefWeights): void {
+    const names = this.model.blocks[k - 1].params.map((p) => p.name);
+    const s = this.sums.get(k) ?? { n: 0, g: new Map(names.map((n) => [n, new Float64Array(this.w.get(n)!.length)])) };
+    s.n++;
+    for (const [n, g] of grads) s.g.get(n)!.forEach((_, i, a) => (a[i] += g[i]));
+    this.sums.set(k, s);
+  }
+  step(): void {
+    for (const [k, s] of this.sums) {
+      for (const p of this.model.blocks[k - 1].params) this.w.get(p.name)!.forEach((v, i, a) => (a[i] = v - (this.lr * s.g.get(p.name)![i]) / s.n));
+    }
+    this.sums.clear();
+  }
+}
+
+/**
+ * Sideways with in-clip updates as docs/design/sideways.md states it, in float64, 1-based: at
+ * tick t block 1 gets frame t, block k the output block k-1 produced at t-1; the top's gradient is
+ * this tick's loss's, block k's the input gradient block k+1 produced at t-1; a block with both
+ * runs B_k on its current input with its current weights; after every `every` ticks and after
+ * tick T, blocks with gradients step with their mean.
+ */
+function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number): RefWeights {
+  const T = batch.dims[1];
+  const L = model.blocks.length;
+  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
+  const sgd = new RefSgd(model, w, lr);
+  let held = new Map<number, RefTensor>(); // out_k of the previous tick
+  let sent = new Map<number, RefTensor>(); // input gradient block k produced at the previous tick
+  for (let t = 1; t <= T; t++) {
+    const nextHeld = new Map<number, RefTensor>();
+    const nextSent = new Map<number, RefTensor>();
+    for (let k = 1; k <= L; k++) {
+      const x = k === 1 ? refFrame(batch, t) : held.get(k - 1);
+      if (!x) continue;
+      const y = blockForward(model, k - 1, w, x);
+      nextHeld.set(k, y);
+      const g = k === L ? refSoftmaxCrossEntropy(y, batch.labels).dLogits : sent.get(k + 1);
+      if (!g) continue;
+      const r = blockBackward(model, k - 1, w, x, g);
+      nextSent.set(k, r.dx);
+      sgd.add(k, r.grads);
+    }
+    held = nextHeld;
+    sent = nextSent;
+    if (t % every === 0 || t === T) sgd.step();
+  }
+  return w;
+}
+
+type RefWeights = Map<string, Float64Array>;
+
+/** Block k of a float64 model: its layers in order, forward and backward, with params by PyTorch name. */
+function blockParams(model: Model, k: number, w: RefWeights, layer: number): RefParams {
+  const out: RefParams = {};
+  for (const suffix of ["weight", "bias"]) {
+    const v = w.get(`${model.blocks[k].layers[layer].index}.${suffix}`);
+    if (v) out[suffix] = v;
+  }
+  return out;
+}
+
+function blockForward(model: Model, k: number, w: RefWeights, x: RefTensor): RefTensor {
+  return model.blocks[k].layers.reduce((a, l, i) => refForward(l.spec, a, blockParams(model, k, w, i)), x);
+}
+
+/** B_k(a_{k-1}, θ, g): the block recomputed from its input with these weights, then backprop through its layers. */
+function blockBackward(model: Model, k: number, w: RefWeights, x: RefTensor, dy: RefTensor): { dx: RefTensor; grads: RefWeights } {
+  const layers = model.blocks[k].layers;
+  const acts = [x];
+  layers.forEach((l, i) => acts.push(refForward(l.spec, acts[i], blockParams(model, k, w, i))));
+  const grads: RefWeights = new Map();
+  let g = dy;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const r = refBackward(layers[i].spec, acts[i], blockParams(model, k, w, i), g);
+    for (const [suffix, v] of Object.entries(r.dParams)) grads.set(`${layers[i].index}.${suffix}`, v);
+    g = r.dx;
+  }
+  return { dx: g, grads };
+}
+
+/**
+ * Pipelined BP as docs/design/sideways.md states it, in float64, 1-based: frame f at block k runs
+ * forward at tick f+k-1, its loss at f+L-1, block k's backward at f+2L-1-k; after every `every`
+ * ticks and after the last (T+2L-2), each block with gradients since its last step takes a plain
+ * SGD step with their mean. A backward uses the weights of its forward (stashing) or the current ones.
+ */
+function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights, every: number, stashing: boolean, lr: number): RefWeights {
+  const T = batch.dims[1];
+  const L = model.blocks.length;
+  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
+  const sgd = new RefSgd(model, w, lr);
+  const names = (k: number) => model.blocks[k - 1].params.map((p) => p.name);
+  const inputs = new Map<string, { x: RefTensor; w: RefWeights }>(); // k:f -> stashed input and the weights its forward used
+  const outputs = new Map<string, RefTensor>();
+  const grads = new Map<string, RefTensor>(); // k:f -> gradient arriving at block k's output
+  const ticks = T + 2 * L - 2;
+  for (let t = 1; t <= ticks; t++) {
+    for (let k = 1; k <= L; k++) {
+      const f = t - k + 1;
+      if (f < 1 || f > T) continue;
+      const x = k === 1 ? refFrame(batch, f) : outputs.get(`${k - 1}:${f}`)!;
+      inputs.set(`${k}:${f}`, { x, w: new Map(names(k).map((n) => [n, Float64Array.from(w.get(n)!)])) });
+      const y = blockForward(model, k - 1, w, x);
+      outputs.set(`${k}:${f}`, y);
+      if (k === L) grads.set(`${L}:${f}`, refSoftmaxCrossEntropy(y, batch.labels).dLogits);
+    }
+    for (let k = L; k >= 1; k--) {
+      const f = t - 2 * L + 1 + k;
+      if (f < 1 || f > T) continue;
+      const stashed = inputs.get(`${k}:${f}`)!;
+      const r = blockBackward(model, k - 1, stashing ? new Map([...w, ...stashed.w]) : w, stashed.x, grads.get(`${k}:${f}`)!);
+      if (k > 1) grads.set(`${k - 1}:${f}`, r.dx);
+      sgd.add(k, r.grads);
+    }
+    if (t % every === 0 || t === ticks) sgd.step();
+  }
+  return w;
+}

@@ -1,0 +1,202 @@
+/**
+ * The rules' action tables (src/schedule/) against the facts docs/design/sideways.md states for
+ * each rule, in its 1-based indices, and the analysis of a table (weight versions with in-clip
+ * updates, staleness, stash, predicted idle) on small cases worked out by hand.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { readCsv } from "../src/results/csv-read.js";
+import type { CliIo } from "../src/cli/cli-io.js";
+import { main } from "../src/cli/main.js";
+import type { Action, Schedule } from "../src/schedule/action.js";
+import { checkSchedule } from "../src/schedule/action.js";
+import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
+import { formatGrid } from "../src/schedule/format-grid.js";
+import { METHOD_NAMES, RULES } from "../src/schedule/registry.js";
+import { bpSchedule, pipelinedBpSchedule, sidewaysSchedule } from "../src/schedule/rules.js";
+
+const ofOp = (s: Schedule, op: Action["op"]) => s.actions.filter((a) => a.op === op);
+const counts = (s: Schedule) => Array.from({ length: s.blocks }, (_, k) => ofOp(s, "backward").filter((a) => a.block === k).length);
+
+describe("schedule tables", () => {
+  const sizes = [
+    { L: 1, T: 3 },
+    { L: 3, T: 4 },
+    { L: 4, T: 7 },
+    { L: 4, T: 10 },
+    { L: 5, T: 40 },
+  ];
+
+  for (const { L, T } of sizes) {
+    describe(`L=${L}, T=${T}`, () => {
+      it("sideways: top output at tick t is frame t-L+1, first loss at tick L, n_k = max(0, T-2L+k+1), input frame t-k+1, gradient frame t-2L+k+1", () => {
+        const s = sidewaysSchedule(L, T);
+        expect(s.ticks).to.equal(T);
+        for (const a of ofOp(s, "loss")) expect(a.frame + 1).to.equal(a.tick + 1 - L + 1);
+        const losses = ofOp(s, "loss");
+        expect(losses.length).to.equal(Math.max(0, T - L + 1));
+        if (losses.length) expect(losses[0].tick + 1).to.equal(L);
+        expect(counts(s)).to.deep.equal(Array.from({ length: L }, (_, i) => Math.max(0, T - 2 * L + (i + 1) + 1)));
+        for (const a of ofOp(s, "backward")) {
+          const [t, k] = [a.tick + 1, a.block + 1];
+          expect(a.frame + 1, "input frame").to.equal(t - k + 1);
+          expect(a.gradFrame! + 1, "gradient frame").to.equal(t - 2 * L + k + 1);
+          expect(a.frame - a.gradFrame!, "offset 2(L-k)").to.equal(2 * (L - k));
+        }
+        // Every block computes every tick it has an input (and its output or activations are read).
+        for (const a of ofOp(s, "forward")) expect(a.frame + 1).to.equal(a.tick + 1 - (a.block + 1) + 1);
+      });
+
+      it("pipelined-bp: forward at f+k-1, loss at f+L-1, backward at f+2L-1-k on frame f's own input, T+2L-2 ticks", () => {
+        const s = pipelinedBpSchedule(L, T);
+        expect(s.ticks).to.equal(T + 2 * L - 2);
+        expect(ofOp(s, "forward")).to.have.length(L * T);
+        expect(ofOp(s, "backward")).to.have.length(L * T);
+        for (const a of s.actions) {
+          const [f, k, t] = [a.frame + 1, a.block + 1, a.tick + 1];
+          if (a.op === "forward") expect(t).to.equal(f + k - 1);
+          if (a.op === "loss") expect([t, k]).to.deep.equal([f + L - 1, L]);
+          if (a.op === "backward") {
+            expect(t).to.equal(f + 2 * L - 1 - k);
+            expect(a.gradFrame).to.equal(a.frame);
+          }
+        }
+        expect(counts(s)).to.deep.equal(new Array(L).fill(T));
+        // 1F1B: at most one forward and one backward per block and tick.
+        const perTick = new Map<string, number>();
+        for (const a of s.actions) perTick.set(`${a.tick}:${a.block}:${a.op}`, (perTick.get(`${a.tick}:${a.block}:${a.op}`) ?? 0) + 1);
+        expect(Math.max(...perTick.values())).to.equal(1);
+        // Block k keeps the inputs of the frames in flight between its forward and backward: 2(L-k)+1.
+        expect(stashedInputs(s)).to.deep.equal(Array.from({ length: L }, (_, i) => Math.min(T, 2 * (L - i - 1) + 1)));
+      });
+
+      it("bp: every frame up and down before the next, one block busy per tick, n_k = T", () => {
+        const s = bpSchedule(L, T);
+        expect(s.ticks).to.equal(T * (2 * L - 1));
+        const busy = new Map<number, Set<number>>();
+        for (const a of s.actions) busy.set(a.tick, (busy.get(a.tick) ?? new Set()).add(a.block));
+        expect([...busy.values()].every((b) => b.size === 1)).to.equal(true);
+        expect(busy.size).to.equal(s.ticks);
+        expect(counts(s)).to.deep.equal(new Array(L).fill(T));
+        for (const a of ofOp(s, "backward")) expect(a.gradFrame).to.equal(a.frame);
+      });
+    });
+  }
+
+  it("every registered rule generates a table the interpreter can run (checkSchedule), and the schema's names are the registry's", () => {
+    expect(Object.keys(RULES).sort()).to.deep.equal([...METHOD_NAMES].sort());
+    for (const name of METHOD_NAMES) {
+      const s = RULES[name].generate(3, 9);
+      expect(s.method).to.equal(name);
+      expect(() => checkSchedule(s)).not.to.throw();
+    }
+  });
+
+  it("checkSchedule rejects a backward that reads a gradient not produced yet", () => {
+    const s = pipelinedBpSchedule(2, 2);
+    const broken = { ...s, actions: s.actions.map((a) => (a.op === "backward" && a.block === 0 && a.frame === 0 ? { ...a, tick: 0 } : a)).sort((a, b) => a.tick - b.tick) };
+    expect(() => checkSchedule(broken)).to.throw(/BUG: pipelined-bp schedule, tick 0 block 0 backward frame 0/);
+  });
+
+  it("weight versions with in-clip updates (pipelined-bp, L=2, T=4, update every 2 ticks), worked out by hand", () => {
+    // Block 1 (0-based 0): forwards of frames 0-3 at ticks 0-3, backwards at ticks 2-5; block 2:
+    // forwards and backwards at ticks 1-4. Updates after ticks 1, 3, 5: block 2 steps at all three,
+    // block 1 at the last two (it has no gradient before tick 2).
+    const s = pipelinedBpSchedule(2, 4);
+    const backwardVersions = (stashing: boolean) => withWeightVersions(s, 2, stashing).filter((a) => a.op === "backward" && a.block === 0).map((a) => a.version);
+    expect(backwardVersions(false), "current weights").to.deep.equal([0, 0, 1, 1]);
+    expect(backwardVersions(true), "the weights of the forward (all before block 1's first step)").to.deep.equal([0, 0, 0, 0]);
+    const [stashed, current] = [blockFacts(s, 2, true), blockFacts(s, 2, false)];
+    expect(stashed.map((f) => f.steps)).to.deep.equal([2, 3]);
+    expect(stashed[0].weightLagSteps, "two of four gradients computed with weights one step behind").to.equal(0.5);
+    expect(stashed[0].versionMismatch).to.equal(0);
+    // Block 1 steps after tick 3: the stashed weights of its backwards at ticks 4 and 5 are 1 and 2 ticks out of date.
+    expect(stashed[0].weightStaleTicks).to.equal((0 + 0 + 1 + 2) / 4);
+    expect(current[0].weightStaleTicks).to.equal(0);
+    expect(current[0].weightLagSteps).to.equal(0);
+    expect(current[0].versionMismatch, "two backwards on inputs computed with older weights").to.equal(0.5);
+    expect(current.map((f) => f.gradDelayTicks)).to.deep.equal([2, 0]);
+    // Per-clip updates: one step, nothing stale.
+    expect(blockFacts(s, "clip", true).map((f) => [f.steps, f.weightLagSteps, f.weightStaleTicks, f.versionMismatch])).to.deep.equal([[1, 0, 0, 0], [1, 0, 0, 0]]);
+  });
+
+  it("predicted idle: BP on L one-block stages is idle 1-1/L; pipelined-bp's bubble shrinks as T grows; one stage is never idle", () => {
+    const L = 4;
+    const stages = [[0], [1], [2], [3]];
+    for (const idle of predictedIdleFractions(bpSchedule(L, 8), stages)) expect(idle).to.be.closeTo(1 - 1 / L, 1e-12);
+    const short = predictedIdleFractions(pipelinedBpSchedule(L, 8), stages);
+    const long = predictedIdleFractions(pipelinedBpSchedule(L, 400), stages);
+    for (let s = 0; s < L; s++) {
+      expect(long[s]).to.be.below(short[s]);
+      expect(long[s]).to.be.below(0.02);
+    }
+    expect(predictedIdleFractions(pipelinedBpSchedule(L, 8), [[0, 1, 2, 3]])).to.deep.equal([0]);
+  });
+
+  it("formatGrid prints ticks x blocks, 1-based, with Sideways' input<gradient frames and update lines", () => {
+    expect(formatGrid(pipelinedBpSchedule(2, 3))).to.equal(
+      ["tick  block 1  block 2", "1     F1       .", "2     F2       F1 L B1", "3     F3 B1    F2 L B2", "4     B2       F3 L B3", "5     B3       ."].join("\n") + "\n",
+    );
+    const sideways = formatGrid(sidewaysSchedule(2, 4), 2);
+    expect(sideways).to.contain("F3@0 B3<1@0");
+    expect(sideways.split("\n").filter((l) => l.endsWith("update"))).to.have.length(2);
+  });
+
+  describe("sideways schedule FILE", () => {
+    const GOOD = resolve("test/fixtures/specs/good.yaml");
+    const run = async (args: string[]) => {
+      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      const code = await main(["schedule", GOOD, ...args], io as CliIo);
+      return { code, ...io };
+    };
+
+    it("prints the rule's grid (1-based ticks x blocks), per-block facts and the predicted idle per stage", async () => {
+      const r = await run(["train.method=pipelined-bp", "data.clip_length=5", "runtime.workers=2"]);
+      expect(r.code).to.equal(0);
+      const L = 2; // models/tiny.yaml
+      expect(r.stdout).to.contain(`${5 + 2 * L - 2} ticks per clip batch`);
+      expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
+      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
+      expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
+    });
+
+    it("sideways run with pipelined-bp, in-clip updates and stashing on 2 workers: completes, logging the table's staleness per block", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
+      try {
+        const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+        const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "train.weight_stashing=true", "diagnostics.every=1", "runtime.workers=2", `output.dir=${dir}`, "--quiet"];
+        expect(await main(args, io as CliIo), io.stderr).to.equal(0);
+        // output.dir holds one folder per run (named by its run id).
+        const runs = readdirSync(dir);
+        expect(runs).to.have.length(1);
+        const rows = readCsv(join(dir, runs[0], "metrics.csv")).rows;
+        expect(rows).to.have.length(3);
+        const facts = blockFacts(pipelinedBpSchedule(2, 4), 2, true);
+        for (const row of rows) {
+          expect(Number(row.weight_stale_ticks_b0)).to.equal(facts[0].weightStaleTicks);
+          expect(Number(row.grad_delay_ticks_b0)).to.equal(2);
+          expect(Number(row.n_b1)).to.equal(4);
+          expect(Number(row.cos_b1)).to.be.within(-1, 1);
+          expect(Number(row.stash_mb_s0)).to.be.above(0);
+        }
+        expect(facts[0].weightStaleTicks, "the case has stale weights to report").to.be.above(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {
+      const bad = await run(["train.method=gpipe"]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain("train.method: expected one of sideways | bp | pipelined-bp");
+      const stash = await run(["train.weight_stashing=true"]);
+      expect(stash.code).to.equal(2);
+      expect(stash.stderr).to.contain("train.weight_stashing: expected false for method sideways");
+      const every = await run(["train.method=bp", "train.update_every=4"]);
+      expect(every.code).to.equal(2);
+      expect(every.stderr).to.contain("train.update_every: expected clip for method bp");
+    });
+  });
+});
