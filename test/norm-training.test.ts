@@ -208,7 +208,23 @@ describe("training with batch_norm, group_norm and residual units", function () 
     }
   });
 
-  for (const method of ["bp", "sideways"] as const) {
+  it("pipelined-bp: the schedule interpreter updates the running statistics exactly as BP frame by frame", async () => {
+    const exec = await SequentialExecutor.create(model, blockByBlock, cpu);
+    try {
+      const batch = randomClips(model, 3, 7, 23);
+      const init = initWeights(model, 4);
+      const pipelined = new Map([...init].map(([k, v]) => [k, v.slice()]));
+      applyBlockStats(model, pipelined, (await exec.runBatch("pipelined-bp", batch, init)).stats);
+      const bp = new Map([...init].map(([k, v]) => [k, v.slice()]));
+      applyBlockStats(model, bp, (await exec.runBatch("bp", batch, init, { bpFramesPerPass: 1 })).stats);
+      for (const b of model.buffers) expect(sameBits(pipelined.get(b.name)!, bp.get(b.name)!), b.name).to.equal(true);
+      expect(pipelined.get("1.num_batches_tracked")![0]).to.equal(7);
+    } finally {
+      await exec.close();
+    }
+  });
+
+  for (const method of ["bp", "sideways", "pipelined-bp"] as const) {
     it(`${method}: sequential and 2-worker depth-parallel runs give bit-identical weights and buffers after 2 updates`, async () => {
       const seq = await SequentialExecutor.create(model, blockByBlock, cpu);
       const reference = await trainSteps(model, seq, method, 2);
