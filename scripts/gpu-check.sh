@@ -4,9 +4,10 @@
 #   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
 #   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first)
-#   4. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
-#   5. the same tests on WebGPU, where a Vulkan driver is found
-#   6. sideways doctor                       what works here
+#   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
+#   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
+#   6. the same tests on WebGPU, where a Vulkan driver is found
+#   7. sideways doctor                       what works here
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
 # (default gpu-check-out/), and the last lines say which steps passed.
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
@@ -39,6 +40,14 @@ step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep
 for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-b$batch.json"
+done
+# The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
+# this machine's CPU (one thread each), agreement of losses, weights and buffers first.
+for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
+  step "peer-cuda-$model" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
+    --model "models/$model.yaml" --batch 64 --frames 8 --rounds 5 --json "$OUT/peer-cuda-$model.json"
+  step "peer-cpu-$model" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch \
+    --model "models/$model.yaml" --batch 16 --frames 8 --threads 1 --rounds 5 --json "$OUT/peer-cpu-$model.json"
 done
 step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
   --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
