@@ -284,7 +284,7 @@ def load_batches(clips_path, labels_path, batch_size, model_input):
 class PeerServer:
     """--serve: one JSON command per stdin line, one JSON reply per stdout line, so a benchmark can
     interleave single timed steps of this process with its own (bench-peer.ts). Commands:
-      {"cmd": "reset"}                        weights back to --init, a fresh SGD optimizer
+      {"cmd": "reset", "dtype": D}            weights back to --init (in float32, or float64), a fresh SGD optimizer
       {"cmd": "threads", "n": N}              torch.set_num_threads(N)
       {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": ..}
       {"cmd": "weights", "path": P}           the current weights as safetensors at P -> {"ok": true}
@@ -302,13 +302,20 @@ class PeerServer:
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.reset()
 
-    def reset(self):
+    def reset(self, dtype="float32"):
+        """Weights back to --init in `dtype` (float64: the reference the agreement check compares both
+        float32 sides with), a fresh SGD optimizer."""
+        if dtype not in ("float32", "float64"):
+            raise PeerError(f"reset: dtype {dtype!r}, expected float32 or float64")
+        dt = getattr(torch, dtype)
+        self.model.to(dt)  # floating-point parameters and buffers only; counters stay int64
         load_init(self.model, self.init)
+        self.inputs = [(x.to(dt), y) for x, y in self.batches]
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.lr)
         self.step_index = 0
 
     def step(self):
-        x, y = self.batches[self.step_index % len(self.batches)]
+        x, y = self.inputs[self.step_index % len(self.inputs)]
         self.step_index += 1
         sync(self.device)
         start = time.perf_counter()
@@ -323,7 +330,7 @@ class PeerServer:
     def handle(self, command):
         kind = command.get("cmd")
         if kind == "reset":
-            self.reset()
+            self.reset(command.get("dtype", "float32"))
             return {"ok": True}
         if kind == "threads":
             torch.set_num_threads(int(command["n"]))

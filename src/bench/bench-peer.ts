@@ -4,8 +4,9 @@
  * one run. The peer stays alive as a server (--serve); thread count by thread count, the two
  * sides alternate short bursts of steps (the side going first alternating by round), so both see
  * the same machine load. Before anything is timed, both run `checkSteps` SGD steps from the init
- * weights at every thread count and their losses and updated weights are compared: a difference
- * over 1e-4 (relative) refuses the benchmark with a RunError (exit status 1).
+ * weights at every thread count, PyTorch once more in float64, and their losses and updated
+ * weights and buffers are compared with the float64 run (checkAgreement): a disagreement refuses
+ * the benchmark with a RunError (exit status 1).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -65,6 +66,9 @@ export interface PeerCheck {
   worst_update_rel_diff: number;
   /** The parameter with the largest updated-weight difference. */
   worst_parameter: string;
+  /** Largest max-norm relative distance of a weight or buffer from PyTorch's float64 run: ours, PyTorch's float32. */
+  worst_ours_vs_float64: number;
+  worst_torch_vs_float64: number;
 }
 
 export interface PeerRow {
@@ -172,44 +176,59 @@ async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: num
   return ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 });
 }
 
-/** Both sides take `steps` steps from init; throws RunError naming the first disagreement over PEER_TOLERANCE. */
+/**
+ * Both sides take `steps` SGD steps from init, and PyTorch takes them once more in float64: the
+ * reference both float32 sides are measured against. A loss or tensor (parameter or buffer) agrees
+ * when ours is within PEER_TOLERANCE of the float64 result, or at most twice as far from it as
+ * PyTorch's own float32 result is (a sum that cancels, such as a batch-norm bias gradient over
+ * every pixel of every row, is that far from float64 in any float32 code). Throws RunError naming
+ * the first disagreement.
+ */
 async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, threads: number, steps: number, lr: number, provider: Provider): Promise<PeerCheck> {
   await peer.command({ cmd: "threads", n: threads });
-  await peer.command({ cmd: "reset" });
+  const where = `at ${threads} thread(s)`;
+  const torchRun = async (dtype: "float32" | "float64") => {
+    await peer.command({ cmd: "reset", dtype });
+    const losses: number[] = [];
+    for (let s = 0; s < steps; s++) losses.push((await peer.step()).loss);
+    const file = join(fx.dir, `torch-${threads}-${dtype}.safetensors`);
+    await peer.command({ cmd: "weights", path: file });
+    return { losses, weights: readCheckpoint(file, fx.model) };
+  };
   const ours = cloneWeights(fx.init);
   const sgd = new Sgd(0, false, 0);
-  const where = `at ${threads} thread(s)`;
-  const check: PeerCheck = { threads, steps, worst_loss_rel_diff: 0, worst_weight_rel_diff: 0, worst_update_rel_diff: 0, worst_parameter: "" };
+  const ourLosses: number[] = [];
+  for (let s = 0; s < steps; s++) ourLosses.push(await ourStep(exec, fx, ours, sgd, lr, provider));
+  const t32 = await torchRun("float32");
+  const t64 = await torchRun("float64");
+  await peer.command({ cmd: "reset" });
+  const allowed = (torchOff: number) => Math.max(PEER_TOLERANCE, 2 * torchOff);
+  const check: PeerCheck = { threads, steps, worst_loss_rel_diff: 0, worst_weight_rel_diff: 0, worst_update_rel_diff: 0, worst_parameter: "", worst_ours_vs_float64: 0, worst_torch_vs_float64: 0 };
   for (let s = 0; s < steps; s++) {
-    const a = await ourStep(exec, fx, ours, sgd, lr, provider);
-    const b = (await peer.step()).loss;
-    const d = Math.abs(a - b) / Math.abs(b);
-    if (!(d <= PEER_TOLERANCE)) {
-      throw new RunError(`refusing to time: the loss of step ${s + 1} ${where} differs: ours ${a}, PyTorch ${b} (relative ${d.toExponential(2)} > ${PEER_TOLERANCE})`);
+    const rel = (x: number) => Math.abs(x - t64.losses[s]) / Math.abs(t64.losses[s]);
+    const [a, b] = [rel(ourLosses[s]), rel(t32.losses[s])];
+    if (!(a <= allowed(b))) {
+      throw new RunError(`refusing to time: the loss of step ${s + 1} ${where}: ours ${ourLosses[s]}, PyTorch float32 ${t32.losses[s]}, float64 ${t64.losses[s]} (ours ${a.toExponential(2)} from float64, allowed ${allowed(b).toExponential(2)})`);
     }
-    check.worst_loss_rel_diff = Math.max(check.worst_loss_rel_diff, d);
+    check.worst_loss_rel_diff = Math.max(check.worst_loss_rel_diff, Math.abs(ourLosses[s] - t32.losses[s]) / Math.abs(t32.losses[s]));
   }
-  const file = join(fx.dir, `torch-${threads}.safetensors`);
-  await peer.command({ cmd: "weights", path: file });
-  const theirs = readCheckpoint(file, fx.model);
   // Parameters and buffers (batch_norm's running statistics: PyTorch's BatchNorm2d, fed per frame).
   for (const p of [...fx.model.params, ...fx.model.buffers]) {
     const init = fx.init.get(p.name)!;
-    const a = ours.get(p.name)!;
-    const b = theirs.get(p.name)!;
-    const dw = maxRelDiff(a, b);
-    if (!(dw <= PEER_TOLERANCE)) {
+    const [a, b, ref] = [ours.get(p.name)!, t32.weights.get(p.name)!, t64.weights.get(p.name)!];
+    const [dOurs, dTorch] = [maxRelDiff(a, ref), maxRelDiff(b, ref)];
+    if (!(dOurs <= allowed(dTorch))) {
       throw new RunError(
-        `refusing to time: ${fx.model.buffers.includes(p as never) ? "buffer" : "parameter"} ${p.name} ${where} after ${steps} SGD steps differs from PyTorch's by ${dw.toExponential(2)} ` +
-          `(max-norm relative, tolerance ${PEER_TOLERANCE}); the two sides do not train the same model`,
+        `refusing to time: ${fx.model.buffers.includes(p as never) ? "buffer" : "parameter"} ${p.name} ${where} after ${steps} SGD steps is ${dOurs.toExponential(2)} from PyTorch's float64 result ` +
+          `(PyTorch's float32: ${dTorch.toExponential(2)}; max-norm relative, allowed ${allowed(dTorch).toExponential(2)}); the two sides do not train the same model`,
       );
     }
-    // Recorded, not enforced: PyTorch's oneDNN float32 gradients are themselves up to ~5e-4 away
-    // from float64 on the measured machine (ours ~5e-7), so the updates alone cannot meet 1e-4.
-    const du = maxRelDiff(difference(a, init), difference(b, init));
+    const dw = maxRelDiff(a, b);
     if (dw >= check.worst_weight_rel_diff) check.worst_parameter = p.name;
     check.worst_weight_rel_diff = Math.max(check.worst_weight_rel_diff, dw);
-    check.worst_update_rel_diff = Math.max(check.worst_update_rel_diff, du);
+    check.worst_update_rel_diff = Math.max(check.worst_update_rel_diff, maxRelDiff(difference(a, init), difference(b, init)));
+    check.worst_ours_vs_float64 = Math.max(check.worst_ours_vs_float64, dOurs);
+    check.worst_torch_vs_float64 = Math.max(check.worst_torch_vs_float64, dTorch);
   }
   return check;
 }
@@ -245,7 +264,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
       checks.push(await checkAgreement(execs[i], peer, fx, opts.threads[i], opts.checkSteps ?? 2, lr, provider));
-      log(`agreement at ${opts.threads[i]} thread(s): loss ${checks[i].worst_loss_rel_diff.toExponential(1)}, weights ${checks[i].worst_weight_rel_diff.toExponential(1)} (${checks[i].worst_parameter}), updates ${checks[i].worst_update_rel_diff.toExponential(1)}`);
+      log(`agreement at ${opts.threads[i]} thread(s): loss ${checks[i].worst_loss_rel_diff.toExponential(1)}, weights ${checks[i].worst_weight_rel_diff.toExponential(1)} (${checks[i].worst_parameter}), updates ${checks[i].worst_update_rel_diff.toExponential(1)}; from float64: ours ${checks[i].worst_ours_vs_float64.toExponential(1)}, PyTorch float32 ${checks[i].worst_torch_vs_float64.toExponential(1)}`);
     }
 
     await peer.command({ cmd: "reset" });
@@ -360,8 +379,10 @@ export function formatPeerBench(r: PeerBenchResult): string {
         `| ${pct(row.ours_share_of_peak)} | ${pct(row.torch_share_of_peak)} | ${row.peak ? row.peak.gflops.toFixed(0) : "-"} |`,
     );
   }
-  const c = r.checks.map((k) => `${k.threads}t: loss ${k.worst_loss_rel_diff.toExponential(1)}, weights ${k.worst_weight_rel_diff.toExponential(1)}, updates ${k.worst_update_rel_diff.toExponential(1)}`).join("; ");
-  lines.push("", `Agreement before timing, worst relative differences (tolerance ${PEER_TOLERANCE} on loss and weights): ${c}.`);
+  const c = r.checks
+    .map((k) => `${k.threads}t: loss ${k.worst_loss_rel_diff.toExponential(1)}, weights ${k.worst_weight_rel_diff.toExponential(1)}, updates ${k.worst_update_rel_diff.toExponential(1)}; from float64: ours ${k.worst_ours_vs_float64.toExponential(1)}, PyTorch ${k.worst_torch_vs_float64.toExponential(1)}`)
+    .join("; ");
+  lines.push("", `Agreement before timing, worst relative differences ours vs PyTorch float32, and each from PyTorch float64 (ours must be within ${PEER_TOLERANCE} of float64 or twice PyTorch's distance): ${c}.`);
   lines.push(`Load average before/after: ${r.load_average_before.map((x) => x.toFixed(2)).join(" ")} / ${r.load_average_after.map((x) => x.toFixed(2)).join(" ")}`);
   return lines.join("\n");
 }
