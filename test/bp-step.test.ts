@@ -66,7 +66,7 @@ describe("one BP step end to end (runExperiment, npy data, init checkpoint)", fu
     const spec = ExperimentSpec.parse({
       name: "bp-step",
       model: "model.yaml",
-      data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: T, shuffle: false },
+      data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: T, shuffle: false },
       train: { method: "bp", batch_size: B, steps: 1, optimizer: { kind: "sgd", lr, momentum: 0 }, init_checkpoint: "init.safetensors" },
       eval: { every: 0, clips: B },
     });

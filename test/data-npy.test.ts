@@ -80,7 +80,7 @@ describe("data: npy source", function () {
   };
 
   it("round-trips float32 clips and takes them in file order with shuffle: false, epoch after epoch", async () => {
-    const bs = await batches({ kind: "npy", clips: "clips.npy", labels: "labels.npy", shuffle: false, clip_length: 2, frame_stride: 2 }, 2, 3);
+    const bs = await batches({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, shuffle: false, clip_length: 2, frame_stride: 2 }, 2, 3);
     expect(bs.flatMap((b) => Array.from(b.labels))).to.deep.equal([0, 1, 2, 0, 1, 0]);
     // Clip 0 of batch 1 is file clip 2; frames 0 and 2 with stride 2.
     expect(Array.from(bs[1]!.clips.subarray(0, 2 * FRAME))).to.deep.equal([...Array(FRAME).fill(20), ...Array(FRAME).fill(22)]);
@@ -89,7 +89,7 @@ describe("data: npy source", function () {
   });
 
   it("scales uint8 clips to [0, 1] and reads int32 labels", async () => {
-    const [b] = await batches({ kind: "npy", clips: "u8.npy", labels: "labels32.npy", shuffle: false, clip_length: 4 }, 1, 1);
+    const [b] = await batches({ kind: "npy", clips: "u8.npy", labels: "labels32.npy", eval_on_train: true, shuffle: false, clip_length: 4 }, 1, 1);
     const expected = Array.from({ length: T * FRAME }, (_, i) => (10 * Math.floor(i / FRAME) + (i % FRAME)) / 255);
     // x / 255 computed as x * (1/255) in float32: within 1 ulp of 1 (6e-8).
     b!.clips.forEach((v, i) => expect(v).to.be.closeTo(expected[i]!, 1e-7));
@@ -97,7 +97,7 @@ describe("data: npy source", function () {
   });
 
   it("shuffles with the seed: every clip once per epoch, same order for the same seed", async () => {
-    const spec = { kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 };
+    const spec = { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 1 };
     const first = await batches(spec, 5, 2);
     const again = await batches(spec, 5, 2);
     const clipIds = (b: ClipBatch) => Array.from({ length: 5 }, (_, i) => b.clips[i * FRAME]! / 10);
@@ -114,6 +114,18 @@ describe("data: npy source", function () {
     const labels: number[] = [];
     for await (const b of source.evalBatches(10, 2)) labels.push(...b.labels);
     expect(labels).to.deep.equal([2, 2, 1, 1, 0]);
+  });
+
+  it("evaluating on the training clips is stated, not assumed: exit-2 DataError without eval_clips or eval_on_train", async () => {
+    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
+    const silent = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 });
+    expect(silent).to.be.instanceOf(DataError);
+    expect(silent!.keyPath).to.equal("data.eval_on_train");
+    expect(silent!.message).to.match(/without eval_clips, evaluation would use the training clips; give data\.eval_clips .* or set data\.eval_on_train: true/);
+    const both = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: "u8.npy", eval_labels: "labels32.npy", eval_on_train: true, clip_length: 1 });
+    expect(both!.message).to.match(/data\.eval_on_train: expected false/);
+    const stated = await createDataSource(DataSpec.parse({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 1 }), ctx());
+    expect(stated.evalIsTrain).to.equal(true);
   });
 
   it("names the file and key for labels out of range, a shape mismatch and too few frames", async () => {

@@ -62,7 +62,7 @@ describe("validate = run's checks before training", function () {
     mkdirSync(join(dir, "videos"));
     writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));
     writeFileSync(join(dir, "videos", "labels.npy"), encodeNpy(Int32Array.of(0, 1, 2, 0), [4]));
-    const data = `data={kind: npy, clips: ${join(dir, "videos", "clips.npy")}, labels: ${join(dir, "videos", "labels.npy")}, clip_length: 4}`;
+    const data = `data={kind: npy, clips: ${join(dir, "videos", "clips.npy")}, labels: ${join(dir, "videos", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
     await bothReject([data], /clips\.npy \(data\.clips\): clip 2, frame 3 holds NaN \(channel 0, row 1, column 6\); expected finite values/);
     clips[((2 * 5 + 3) * 64) + 1 * 8 + 6] = -Infinity;
     writeFileSync(join(dir, "videos", "clips.npy"), encodeNpy(clips, [4, 5, 1, 8, 8]));

@@ -32,9 +32,11 @@ export const NpyDataSpec = z.strictObject({
   kind: z.literal("npy"),
   clips: z.string().min(1),
   labels: z.string().min(1),
-  /** Optional held-out clips for evaluation; without them evaluation uses the training clips. */
+  /** Held-out clips for evaluation. Without them, eval_on_train: true must say that evaluation uses the training clips. */
   eval_clips: z.string().min(1).optional(),
   eval_labels: z.string().min(1).optional(),
+  /** Evaluate on the training clips, on purpose (only without eval_clips; marked in summary.json and eval.csv). */
+  eval_on_train: z.boolean().default(false),
   ...common,
 });
 

@@ -34,6 +34,17 @@ export async function createNpySource(
   const evalSet = spec.eval_clips !== undefined && spec.eval_labels !== undefined
     ? await readTable(resolvePath(spec.eval_clips), resolvePath(spec.eval_labels), "eval_clips", shape, classes, spec.frame_stride)
     : train;
+  // Evaluating on the training clips is a choice the config states (issue 15), checked once the files are known good.
+  if (evalSet === train && !spec.eval_on_train) {
+    throw new DataError(
+      "data: without eval_clips, evaluation would use the training clips; give data.eval_clips and data.eval_labels (held-out clips), or set data.eval_on_train: true to evaluate on the training clips on purpose",
+      undefined,
+      "data.eval_on_train",
+    );
+  }
+  if (evalSet !== train && spec.eval_on_train) {
+    throw new DataError("data.eval_on_train: expected false (or no key) when data.eval_clips gives held-out clips", undefined, "data.eval_on_train");
+  }
   const order = new EpochOrder(train.labels.length, spec.shuffle, rng.fork("order"));
   const clipAt = (table: ClipTable, n: number): RawClip => {
     const { channels, height, width, frames } = shape;
