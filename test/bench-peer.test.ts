@@ -79,8 +79,11 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
   for (const zoo of ["models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"]) {
     it(`${zoo}: parameters and buffers agree with PyTorch's within the tolerance after 2 steps`, async () => {
       const r = await peerBench({ modelPath: zoo, batch: 4, frames: 3, threads: [1], rounds: 1, warmupRounds: 0, skipPeak: true });
-      expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
-      expect(r.checks[0].worst_weight_rel_diff).to.be.at.most(PEER_TOLERANCE);
+      const c = r.checks[0];
+      expect(c.worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+      // Against PyTorch's float64 run (the agreement rule of checkAgreement, which would have refused
+      // to time otherwise): within the tolerance, or no farther than twice PyTorch's own float32.
+      expect(c.worst_ours_vs_float64).to.be.at.most(Math.max(PEER_TOLERANCE, 2 * c.worst_torch_vs_float64));
     });
   }
 

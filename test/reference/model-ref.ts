@@ -16,21 +16,22 @@ function layerParams(weights: RefWeights, layerIndex: number): RefParams {
   return out;
 }
 
-export function refModelForward(model: Model, weights: RefWeights, x: RefTensor): RefTensor[] {
+/** `clips`: rows per frame for batch_norm (rows f*clips .. f*clips+clips-1 are frame f; default: all rows one frame). */
+export function refModelForward(model: Model, weights: RefWeights, x: RefTensor, clips?: number): RefTensor[] {
   const activations = [x];
-  for (const layer of model.layers) activations.push(refForward(layer.spec, activations[activations.length - 1], layerParams(weights, layer.index)));
+  for (const layer of model.layers) activations.push(refForward(layer.spec, activations[activations.length - 1], layerParams(weights, layer.index), clips));
   return activations;
 }
 
 /** Mean loss over the batch and its gradient for every parameter, by PyTorch name. */
-export function refModelGradient(model: Model, weights: RefWeights, x: RefTensor, labels: ArrayLike<number>): { loss: number; grads: RefWeights } {
-  const activations = refModelForward(model, weights, x);
+export function refModelGradient(model: Model, weights: RefWeights, x: RefTensor, labels: ArrayLike<number>, clips?: number): { loss: number; grads: RefWeights } {
+  const activations = refModelForward(model, weights, x, clips);
   const head = refSoftmaxCrossEntropy(activations[activations.length - 1], labels);
   const grads: RefWeights = new Map();
   let dy = head.dLogits;
   for (let i = model.layers.length - 1; i >= 0; i--) {
     const layer = model.layers[i];
-    const g = refBackward(layer.spec, activations[i], layerParams(weights, i), dy);
+    const g = refBackward(layer.spec, activations[i], layerParams(weights, i), dy, clips);
     for (const [suffix, values] of Object.entries(g.dParams)) grads.set(`${i}.${suffix}`, values);
     dy = g.dx;
   }
