@@ -5,19 +5,14 @@ import { tmpdir } from "node:os";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = join(FIXTURES, "good.yaml");
 const SWEEP = join(FIXTURES, "sweep-good.yaml");
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 describe("CLI commands", function () {
   this.timeout(60_000);

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { stringify } from "yaml";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
@@ -19,11 +18,7 @@ import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { frameLogits } from "../src/train/evaluate.js";
 import { everyLayerKindSpec } from "./helpers/tiny-models.js";
 import { randomArray, seededRandom } from "./reference/numeric.js";
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from "./helpers/capture-io.js";
 
 /** Logits of `frames` [n, C, H, W] from model.onnx with onnxruntime-node alone. */
 async function onnxLogits(file: string, frames: Float32Array, dims: number[]): Promise<{ names: [readonly string[], readonly string[]]; logits: Float32Array }> {

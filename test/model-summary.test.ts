@@ -7,15 +7,10 @@ import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import { loadModelFile } from "../src/model/load-model.js";
 import { summariseBlocks } from "../src/model/summary.js";
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
+import { captureIo } from "./helpers/capture-io.js";
 
 const ZOO = ["models/vgg-bn-112.yaml", "models/resnet-112.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"];
 

@@ -8,15 +8,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 const runFolders = (root: string) => (existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "run-meta.json"))).sort() : []);
 

@@ -8,15 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
-import type { CliIo } from "../src/cli/cli-io.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = new Set(["good.yaml", "sweep-good.yaml"]);
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 /** Runs the CLI in-process inside a fresh empty directory. */
 async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

@@ -7,16 +7,11 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import { encodeNpy } from "../src/data/npy.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 describe("validate = run's checks before training", function () {
   this.timeout(60_000);

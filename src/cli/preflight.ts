@@ -4,15 +4,13 @@
  * clip length, every file readable and finite), the initial checkpoint against the model, the
  * execution provider (a one-node session on it), and the clip length against the model's depth.
  */
-import { join } from "node:path";
-import { createDataSource } from "../data/create-source.js";
 import { InputError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
 import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
-import { providerOptionsFor, resolvePath } from "../train/run-experiment.js";
+import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
 
 /** Creates (and releases) a session of a one-node Identity graph on the configured provider. */
@@ -30,13 +28,7 @@ export async function checkProvider(spec: ExperimentSpec): Promise<void> {
 export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean): Promise<string[]> {
   try {
     if (spec.train.init_checkpoint !== null) readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model);
-    const data = await createDataSource(spec.data, {
-      input: model.input,
-      classes: model.classes,
-      seed: spec.seed,
-      baseDir,
-      cacheDir: join(baseDir, ".cache", "sideways"),
-    });
+    const data = await openRunData(spec, model, baseDir);
     const frames = data.clipShape[0];
     await data.close();
     await checkProvider(spec);

@@ -91,13 +91,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
-  const data = await createDataSource(spec.data, {
-    input: model.input,
-    classes: model.classes,
-    seed: spec.seed,
-    baseDir,
-    cacheDir: join(baseDir, ".cache", "sideways"),
-  });
+  const data = await openRunData(spec, model, baseDir);
   const release: (() => Promise<void>)[] = [() => data.close()];
   try {
     const graphs = buildAllBlockGraphs(model, await graphTargetFor(provider));
@@ -297,4 +291,9 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
     stageDeviceIds: Array.isArray(devices) ? devices : undefined,
     threads: runtime.threads,
   };
+}
+
+/** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
+export function openRunData(spec: ExperimentSpec, model: Model, baseDir: string): ReturnType<typeof createDataSource> {
+  return createDataSource(spec.data, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: join(baseDir, ".cache", "sideways") });
 }
