@@ -16,7 +16,6 @@ import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { decodeWeights, encodeWeights } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
-import { resolveModel } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { parseSafetensors } from "../src/model/safetensors.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
@@ -28,42 +27,9 @@ import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import type { ClipBatch } from "../src/data/source.js";
 import { refFrameStats } from "./reference/layers-ref.js";
 import { refModelForward } from "./reference/model-ref.js";
-import { randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
-
-/** conv-BN-ReLU, conv-BN-ReLU (stride 2), a residual unit (GN and BN inside), linear: 4 blocks. */
-export function normModel(): Model {
-  return resolveModel(
-    {
-      name: "norm-tiny",
-      input: { channels: 1, height: 8, width: 8 },
-      classes: 3,
-      layers: [
-        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false },
-        { type: "batch_norm" },
-        { type: "relu" },
-        { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false },
-        { type: "batch_norm", momentum: 0.2 },
-        { type: "relu" },
-        {
-          type: "residual",
-          layers: [
-            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
-            { type: "group_norm", groups: 2 },
-            { type: "relu" },
-            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
-            { type: "batch_norm" },
-          ],
-        },
-        { type: "relu" },
-        { type: "global_avg_pool" },
-        { type: "linear", out_features: 3 },
-      ],
-    },
-    "test norm model",
-  );
-}
 
 /** The first `frames` frames of every clip. */
 function firstFrames(batch: ClipBatch, frames: number): ClipBatch {

@@ -3,7 +3,9 @@
  * started again with the same config, ends with weights bit-identical to an uninterrupted run and
  * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
  * must survive the checkpoint for that to hold; a batch_norm layer because its running statistics
- * (buffers, in final.safetensors) must too.
+ * (buffers, in final.safetensors) must too. Sideways runs through the executor and the
+ * TypeScript optimizer; BP with runtime.device_step through the device step, whose weights and
+ * optimizer state live with onnxruntime and are brought back for each checkpoint.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -17,7 +19,14 @@ import { runFolderIn } from "./helpers/run-folder.js";
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 120;
 
-function writeExperiment(dir: string): string {
+/** The two ways a step's weights are kept: on the host (Sideways here) or by the device step (BP). */
+const VARIANTS = [
+  { label: "sideways", train: { method: "sideways" }, runtime: {} },
+  { label: "bp, device step", train: { method: "bp" }, runtime: { device_step: true } },
+] as const;
+type Variant = (typeof VARIANTS)[number];
+
+function writeExperiment(dir: string, variant: Variant): string {
   const file = join(dir, "exp.yaml");
   writeFileSync(
     file,
@@ -39,7 +48,8 @@ function writeExperiment(dir: string): string {
         ],
       },
       data: { kind: "shapes", clip_length: 6 },
-      train: { method: "sideways", batch_size: 8, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
+      train: { ...variant.train, batch_size: 8, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
+      runtime: variant.runtime,
       eval: { every: 40, clips: 8 },
       output: { dir: "run" },
     }),
@@ -68,13 +78,13 @@ function stepsLogged(dir: string): number[] {
   return readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
 }
 
-describe("resumable runs (CLI, child processes)", function () {
+for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes): ${variant.label}`, function () {
   this.timeout(120_000);
   let reference: Buffer;
 
   before(() => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-resume-ref-"));
-    writeExperiment(dir);
+    writeExperiment(dir, variant);
     runToEnd(dir);
     reference = readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors"));
     expect(existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
@@ -83,7 +93,7 @@ describe("resumable runs (CLI, child processes)", function () {
   for (const signal of ["SIGKILL", "SIGINT"] as const) {
     it(`${signal} after a checkpoint, then run again: bit-identical final weights, one metrics row per step`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `sideways-resume-${signal}-`));
-      writeExperiment(dir);
+      writeExperiment(dir, variant);
       const child = spawn(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: dir, stdio: "ignore" });
       const code = exited(child);
       await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");

@@ -168,6 +168,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Stops declaring `name` a graph output; the value stays readable by later nodes. */
+  dropOutput(name: string): void {
+    const i = this.outputs.findIndex((o) => o.name === name);
+    if (i < 0) throw new Error(`BUG: graph ${this.name} has no output named ${name}`);
+    this.outputs.splice(i, 1);
+  }
+
   private rename(from: string, to: string): void {
     this.claim(to);
     this.defined.delete(from);

@@ -283,9 +283,18 @@ export const FUSED_BP_NAMES = { x: "x", onehot: "onehot", scale: "dlogits_scale"
  */
 export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "target"> = {}): Uint8Array {
   const g = new GraphBuilder(`${model.name}.bp`, opts.target ?? PORTABLE_TARGET);
+  addFusedBp(g, model, g.input(FUSED_BP_NAMES.x, model.blocks[0].inShape), g.input(FUSED_BP_NAMES.onehot, [model.classes]), g.inputFixed(FUSED_BP_NAMES.scale, [1]));
+  return g.toBytes();
+}
+
+/**
+ * buildFusedBpGraph's body on rows `x` with their one-hot labels `onehot` and the head's gradient
+ * scale `scale`: declares the parameters as graph inputs and logits, d{param} and the statistics as
+ * graph outputs (a caller may dropOutput the d{param} and read them as values instead).
+ */
+export function addFusedBp(g: GraphBuilder, model: Model, x: string, onehot: string, scale: string): void {
   // handOver[k] > 0: block k gives its input gradient to block k-1 as phases of that stride.
   const handOver = model.blocks.map((_, k) => (k > 0 ? phasedHandOver(g, model, k) : 0));
-  let x = g.input(FUSED_BP_NAMES.x, model.blocks[0].inShape);
   const steps = model.blocks.map((block, k) => {
     // A block given its gradient as phases forms it without saved forward values (only conv and
     // ReLU take phases, and conv's saved unfold serves the plain gradient): a plain forward then.
@@ -297,14 +306,11 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
   });
   // An Identity rather than output()'s in-place rename: the top layer's VJP may read its output by name.
   g.output(g.node("Identity", [x], [FUSED_BP_NAMES.logits])[0], [model.classes]);
-  const onehot = g.input(FUSED_BP_NAMES.onehot, [model.classes]);
-  const scale = g.inputFixed(FUSED_BP_NAMES.scale, [1]);
   let dy: string | null = g.op("Mul", [g.op("Sub", [g.op("Softmax", [x], { axis: 1 }), onehot]), scale]);
   let dyPhases = 0;
   for (let k = model.blocks.length - 1; k >= 0 && dy !== null; k--) {
     ({ dx: dy, dxPhases: dyPhases } = addBackward(g, model.blocks[k], steps[k], dy, k > 0, { dy: dyPhases, dx: handOver[k] }));
   }
-  return g.toBytes();
 }
 
 /** What a block does in one Sideways tick: its forward only, or its forward and backward. */

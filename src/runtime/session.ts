@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type ortTypes from "onnxruntime-node";
 import { InputError, ProviderError, RunError } from "../errors.js";
+import { GraphBuilder, PORTABLE_TARGET } from "../graph/graph-builder.js";
 import type { Tensor } from "../tensor.js";
 import { cudaProviderLoadError } from "./cuda-install.js";
 import { withDeviceLock } from "./device-lock.js";
@@ -66,7 +67,22 @@ export async function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> 
   }
 }
 
+/**
+ * A tensor left where the session put it, to be fed to the next run without passing through
+ * JavaScript: on WebGPU a GPU buffer (`preferredOutputLocation: 'gpu-buffer'`, the one kind of
+ * device output onnxruntime-node has; docs/design/onnxruntime-node.md), elsewhere onnxruntime's
+ * own host tensor. Read it with GraphSession.read.
+ */
+export interface DeviceValue {
+  readonly dims: readonly number[];
+  /** @internal the onnxruntime tensor; only this module looks inside. */
+  readonly value: ortTypes.Tensor;
+}
+
 export class GraphSession {
+  /** An Identity graph on the same provider, per list of shapes, that copies GPU buffers to host (read). */
+  private readers = new Map<string, GraphSession>();
+
   private constructor(
     private readonly ort: Ort,
     private readonly session: ortTypes.InferenceSession,
@@ -74,7 +90,11 @@ export class GraphSession {
     private readonly opts: ProviderOptions,
   ) {}
 
-  static async create(bytes: Uint8Array, label: string, opts: ProviderOptions): Promise<GraphSession> {
+  /**
+   * `deviceOutputs`: outputs runDevice returns as DeviceValues, kept on the GPU where the provider
+   * can (WebGPU); the other outputs come back to host memory as usual.
+   */
+  static async create(bytes: Uint8Array, label: string, opts: ProviderOptions, deviceOutputs: readonly string[] = []): Promise<GraphSession> {
     let ort: Ort;
     try {
       ort = await ortFor(opts.provider);
@@ -83,7 +103,9 @@ export class GraphSession {
       throw new ProviderError(`cannot load onnxruntime for ${opts.provider}: ${err instanceof Error ? err.message : err}`);
     }
     try {
-      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), ...profiling(label) })), label, opts);
+      const placement: Partial<ortTypes.InferenceSession.SessionOptions> =
+        opts.provider === "webgpu" && deviceOutputs.length > 0 ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((n) => [n, "gpu-buffer" as const])) } : {};
+      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), ...profiling(label), ...placement })), label, opts);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (opts.provider === "cuda") {
@@ -123,7 +145,70 @@ export class GraphSession {
     return out;
   }
 
+  /** A host tensor as a DeviceValue, for a first runDevice (onnxruntime uploads it on that run). */
+  toDevice(t: Tensor): DeviceValue {
+    return { dims: t.dims, value: new this.ort.Tensor("float32", t.data, t.dims) };
+  }
+
+  /**
+   * Runs the graph on host `feeds` and `device` values (from toDevice or an earlier runDevice);
+   * the outputs named at create() come back as DeviceValues, the others as host tensors.
+   */
+  async runDevice(feeds: Feeds, device: Readonly<Record<string, DeviceValue>>, deviceOutputs: readonly string[]): Promise<{ host: Outputs; device: Record<string, DeviceValue> }> {
+    let results: ortTypes.InferenceSession.ReturnType;
+    try {
+      const ortFeeds: Record<string, ortTypes.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor("float32", t.data, t.dims);
+      for (const [name, v] of Object.entries(device)) ortFeeds[name] = v.value;
+      results = await onDevice(this.opts, () => this.session.run(ortFeeds));
+    } catch (err) {
+      throw new RunError(`onnxruntime failed in ${this.label}: ${err instanceof Error ? err.message : err}`, { cause: err });
+    }
+    const kept = new Set(deviceOutputs);
+    const host: Outputs = {};
+    const out: Record<string, DeviceValue> = {};
+    for (const [name, t] of Object.entries(results)) {
+      if (kept.has(name)) out[name] = { dims: t.dims.map(Number), value: t };
+      else host[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    }
+    return { host, device: out };
+  }
+
+  /**
+   * Host copies of device values. A GPU buffer goes through an Identity graph whose outputs are on
+   * the host: onnxruntime-node's Tensor.getData() aborts the process on them (no downloader).
+   */
+  async read(values: Readonly<Record<string, DeviceValue>>): Promise<Outputs> {
+    const names = Object.keys(values);
+    const out: Outputs = {};
+    const onGpu = names.filter((n) => values[n].value.location === "gpu-buffer");
+    for (const n of names.filter((n) => !onGpu.includes(n))) out[n] = { data: Float32Array.from(values[n].value.data as Float32Array), dims: [...values[n].dims] };
+    if (onGpu.length === 0) return out;
+    const key = onGpu.map((n) => values[n].dims.join("x")).join(" ");
+    let reader = this.readers.get(key);
+    if (!reader) {
+      const g = new GraphBuilder(`${this.label} read`, PORTABLE_TARGET);
+      onGpu.forEach((n, i) => g.outputFixed(g.op("Identity", [g.inputFixed(`in${i}`, values[n].dims)]), values[n].dims, `out${i}`));
+      reader = await GraphSession.create(g.toBytes(), `${this.label} read`, this.opts);
+      this.readers.set(key, reader);
+    }
+    const results = await onDevice(this.opts, () => reader.session.run(Object.fromEntries(onGpu.map((n, i) => [`in${i}`, values[n].value]))));
+    onGpu.forEach((n, i) => (out[n] = { data: results[`out${i}`].data as Float32Array, dims: [...values[n].dims] }));
+    return out;
+  }
+
+  /** Whether a device value lives in GPU memory. */
+  static onGpu(v: DeviceValue): boolean {
+    return v.value.location === "gpu-buffer";
+  }
+
+  /** Frees a device value's GPU buffer now rather than at garbage collection (no-op on the host). */
+  static dispose(v: DeviceValue): void {
+    if (v.value.location === "gpu-buffer") v.value.dispose();
+  }
+
   async release(): Promise<void> {
+    for (const r of this.readers.values()) await r.release();
     await onDevice(this.opts, () => this.session.release());
   }
 }

@@ -90,6 +90,12 @@ export const RuntimeSpec = z.strictObject({
    * every clip batch (either method). Not combined with depth-parallel workers (yet).
    */
   replicas: z.number().int().min(1).max(256).default(1),
+  /**
+   * BP's whole step (forward, backward, optimizer) in one graph whose weights and optimizer state
+   * stay with onnxruntime between steps (on WebGPU, in GPU memory): auto uses it on GPU providers
+   * for plain BP on one stage with one update per clip batch (train/device-step.ts).
+   */
+  device_step: z.union([z.boolean(), z.literal("auto")]).default("auto"),
 });
 
 export const EvalSpec = z.strictObject({
@@ -136,5 +142,24 @@ export const ExperimentSpec = z.strictObject({
   if (replicas > spec.train.batch_size) {
     ctx.addIssue({ code: "custom", path: ["train", "batch_size"], message: `expected at least runtime.replicas (${replicas}) clips per batch` });
   }
+  const blocker = deviceStepBlocker(spec);
+  if (spec.runtime.device_step === true && blocker !== null) {
+    ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
+  }
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
+
+/** Why a run cannot train with runtime.device_step (train/device-step.ts), or null when it can. */
+export function deviceStepBlocker(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): string | null {
+  if (spec.train.method !== "bp") return `train.method is ${spec.train.method}; the device step runs bp only`;
+  if (spec.runtime.workers !== 1 || spec.runtime.replicas !== 1) return "the device step runs on one stage: runtime.workers and runtime.replicas must be 1";
+  if (spec.train.update_every !== "clip") return "the device step updates once per clip batch: train.update_every must be clip";
+  if (spec.diagnostics.every !== 0) return "diagnostics compare gradients, which the device step never forms: diagnostics.every must be 0";
+  return null;
+}
+
+/** Whether a run trains with the device step: as asked, and with auto on GPU providers wherever it can. */
+export function usesDeviceStep(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): boolean {
+  const asked = spec.runtime.device_step;
+  return deviceStepBlocker(spec) === null && (asked === "auto" ? spec.runtime.provider !== "cpu" : asked);
+}

@@ -34,6 +34,8 @@ import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
 import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
+import { usesDeviceStep } from "../spec/experiment-spec.js";
+import { DeviceStep } from "./device-step.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -45,7 +47,7 @@ export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specF
     : resolveModel(spec.model, `${specFile ?? "experiment"}: model`);
 }
 
-function checkFinite(result: BatchResult, step: number): void {
+function checkFinite(result: Pick<BatchResult, "losses" | "grads">, step: number): void {
   for (const loss of result.losses) if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, loss);
   for (const [name, g] of result.grads) {
     for (let i = 0; i < g.length; i++) {
@@ -82,6 +84,8 @@ interface RunSetup {
   data: DataSource;
   mainRunner: BlockRunner;
   executor: ExecutorChoice;
+  /** BP's whole step on the device (runtime.device_step), or null: the executor and the TypeScript optimizer. */
+  deviceStep: DeviceStep | null;
 }
 
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
@@ -94,11 +98,14 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   const data = await openRunData(spec, model, baseDir);
   const release: (() => Promise<void>)[] = [() => data.close()];
   try {
-    const graphs = buildAllBlockGraphs(model, await graphTargetFor(provider));
+    const target = await graphTargetFor(provider);
+    const graphs = buildAllBlockGraphs(model, target);
     const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
-    return { model, weights, data, mainRunner, executor };
+    release.push(() => executor.executor.close());
+    const deviceStep = usesDeviceStep(spec) ? await DeviceStep.create(model, spec.train.optimizer, data.clipShape[0], provider, target) : null;
+    return { model, weights, data, mainRunner, executor, deviceStep };
   } catch (err) {
     for (const r of release.reverse()) await r();
     throw err;
@@ -106,6 +113,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
 }
 
 async function closeRun(setup: RunSetup): Promise<void> {
+  await setup.deviceStep?.release();
   await setup.executor.executor.close();
   await setup.mainRunner.release();
   await setup.data.close();
@@ -130,7 +138,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
 
 async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Promise<RunSummary> {
   const { runDir, progress } = ctx;
-  const { model, weights, data, mainRunner } = setup;
+  const { model, weights, data, mainRunner, deviceStep } = setup;
   const { executor, stages } = setup.executor;
   const method = spec.train.method;
   const totalSteps = spec.train.steps;
@@ -161,6 +169,9 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     }
     progress.log(`resuming from step ${resumed.step} (${RESUME_FILE})`);
   }
+  deviceStep?.load(weights, optimizer);
+  /** Brings the device step's weights and optimizer state back before anything reads them. */
+  const syncHost = async () => deviceStep?.sync(weights, optimizer);
   const wall = () => priorWall + (performance.now() - started) / 1000;
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   if (shortClips) progress.log(shortClips);
@@ -179,7 +190,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.skipped_files = skipped.map((s) => ({ ...s }));
   };
 
-  const saveResume = (step: number) =>
+  const saveResume = async (step: number) => {
+    await syncHost();
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
       step,
       weights,
@@ -190,8 +202,10 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       wallSeconds: wall(),
       configHash: ctx.configHash ?? "",
     });
+  };
 
   const runEval = async (step: number) => {
+    await syncHost();
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
     evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
@@ -216,7 +230,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${parallelismText(spec, stages.length)}), data ${data.description}`,
+      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
@@ -228,14 +242,20 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       const dataWait = (performance.now() - t0) / 1000;
       const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
       const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
-      // The reference rule runs first: with in-clip updates the weights change during the batch.
-      const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, batch, weights, batchOptions) : null;
-      const result = await executor.runBatch(method, batch, weights, { ...batchOptions, update: inClip?.(step - 1) });
-      checkFinite(result, step);
-
       const row: StepMetrics = {} as StepMetrics;
-      if (reference) Object.assign(row, diagnosticRow(model, method, result, reference, facts!));
-      if (!result.updated) optimizer.step(weights, result.grads, lr);
+      let result: Pick<BatchResult, "losses" | "stats">;
+      if (deviceStep) {
+        result = await deviceStep.step(batch, lr);
+        checkFinite({ losses: result.losses, grads: new Map() }, step);
+      } else {
+        // The reference rule runs first: with in-clip updates the weights change during the batch.
+        const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, batch, weights, batchOptions) : null;
+        const batchResult = await executor.runBatch(method, batch, weights, { ...batchOptions, update: inClip?.(step - 1) });
+        checkFinite(batchResult, step);
+        if (reference) Object.assign(row, diagnosticRow(model, method, batchResult, reference, facts!));
+        if (!batchResult.updated) optimizer.step(weights, batchResult.grads, lr);
+        result = batchResult;
+      }
       applyBlockStats(model, weights, result.stats);
       const stepSeconds = (performance.now() - t0) / 1000;
       const frames = batch.dims[0] * batch.dims[1];
@@ -259,12 +279,13 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       summary.final_train_loss = row.train_loss;
       if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
       const every = spec.train.checkpoint_every;
-      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted) saveResume(step);
+      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted) await saveResume(step);
     }
     summary.status = interrupted ? "interrupted" : "completed";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
     if (!interrupted) {
+      await syncHost();
       writeCheckpoint(join(runDir, "final.safetensors"), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });
     }

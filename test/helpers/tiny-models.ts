@@ -85,3 +85,36 @@ export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return Math.sqrt(d) / Math.max(Math.sqrt(na), Math.sqrt(nb), 1e-30);
 }
+
+/** conv-BN-ReLU, conv-BN-ReLU (stride 2), a residual unit (GN and BN inside), linear: 4 blocks. */
+export function normModel(): Model {
+  return resolveModel(
+    {
+      name: "norm-tiny",
+      input: { channels: 1, height: 8, width: 8 },
+      classes: 3,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false },
+        { type: "batch_norm" },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false },
+        { type: "batch_norm", momentum: 0.2 },
+        { type: "relu" },
+        {
+          type: "residual",
+          layers: [
+            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
+            { type: "group_norm", groups: 2 },
+            { type: "relu" },
+            { type: "conv2d", out_channels: 6, kernel: 3, padding: 1, bias: false },
+            { type: "batch_norm" },
+          ],
+        },
+        { type: "relu" },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 3 },
+      ],
+    },
+    "test norm model",
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * BP training with the weights and optimizer state kept by onnxruntime between steps
+ * (`runtime.device_step`; docs/GPU.md "Where the graphs are placed"). Each step is one call of the
+ * device step graph (device-step-graph.ts): the clip batch and labels go in, the logits and the
+ * batch-norm statistics come out, and the stepped parameters and optimizer state stay where the
+ * call left them and are fed to the next call as they are. On WebGPU they stay in GPU buffers;
+ * on the CUDA and CPU providers onnxruntime-node can only return host tensors, which are still fed
+ * back without any work in JavaScript (no gradient accumulation, no TypeScript optimizer).
+ *
+ * The host's Weights map and Optimizer are stale while the device step trains: sync() copies the
+ * device's values back before anything reads them (evaluation, checkpoints, the final weights),
+ * and load() puts host values on the device (the start, a resume).
+ */
+import { type GraphTarget } from "../graph/graph-builder.js";
+import { CLIPS_PER_FRAME } from "../layers/layer-def.js";
+import { blockStatKeys, statValueName } from "../layers/block-graphs.js";
+import { oneHotRows, softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import type { BlockStats } from "../model/buffers.js";
+import type { Model, Weights } from "../model/model.js";
+import type { ClipBatch } from "../data/source.js";
+import type { Optimizer } from "../optim/optimizer.js";
+import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
+import type { ProviderOptions } from "../runtime/providers.js";
+import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
+import type { OptimizerSpec } from "../spec/experiment-spec.js";
+import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, nextName, stateName } from "./device-step-graph.js";
+
+export interface DeviceStepResult {
+  /** One loss per frame, in frame order (as BP's). */
+  losses: number[];
+  stats: BlockStats[];
+  /** Seconds inside onnxruntime. */
+  busySeconds: number;
+}
+
+export class DeviceStep {
+  private carried: Record<string, DeviceValue> = {};
+  /** Optimizer steps taken so far (Adam's bias correction); every parameter steps every time. */
+  private steps = 0;
+  private readonly names: string[];
+  private readonly nextNames: string[];
+  private readonly statKeys: Map<number, string[]>;
+
+  private constructor(
+    private readonly model: Model,
+    private readonly optimizer: OptimizerSpec,
+    private readonly frames: number,
+    private readonly session: GraphSession,
+  ) {
+    this.names = carriedNames(model, optimizer);
+    this.nextNames = this.names.map(nextName);
+    this.statKeys = new Map(model.blocks.map((b) => [b.index, blockStatKeys(b)]));
+  }
+
+  /** The step graph for clips of `frames` frames, built for `target` and placed on `provider`. */
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget): Promise<DeviceStep> {
+    const names = carriedNames(model, optimizer).map(nextName);
+    const session = await GraphSession.create(buildDeviceStepGraph(model, optimizer, frames, target), `${model.name} device step`, provider, names);
+    return new DeviceStep(model, optimizer, frames, session);
+  }
+
+  /**
+   * Puts `weights` and the optimizer's state on the device; a parameter without state gets zeros
+   * (its first step). Adam's step counts must agree: this rule steps every parameter every time.
+   */
+  load(weights: Weights, optimizer: Optimizer): void {
+    const state = optimizer.exportState();
+    const counts = new Set(this.model.params.map((p) => state.get(stateName(p.name, "step"))?.[0] ?? 0));
+    if (this.optimizer.kind === "adam" && counts.size > 1) {
+      throw new Error(`BUG: the device step needs one Adam step count for every parameter, found ${[...counts].join(", ")}`);
+    }
+    this.steps = [...counts][0] ?? 0;
+    this.disposeCarried();
+    for (const p of this.model.params) {
+      const w = weights.get(p.name);
+      if (!w) throw new Error(`BUG: no weights for ${p.name}`);
+      this.carried[p.name] = this.session.toDevice({ data: Float32Array.from(w), dims: p.shape });
+      for (const slot of optimizerSlots(this.optimizer)) {
+        const name = stateName(p.name, slot);
+        this.carried[name] = this.session.toDevice({ data: Float32Array.from(state.get(name) ?? new Float32Array(w.length)), dims: p.shape });
+      }
+    }
+  }
+
+  /** One BP step on `batch` at learning rate `lr`: forward and backward of every frame, then the optimizer. */
+  async step(batch: ClipBatch, lr: number): Promise<DeviceStepResult> {
+    const [B, T] = batch.dims;
+    if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
+    if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.step before load");
+    const feeds: Feeds = {
+      [DEVICE_STEP_NAMES.clips]: { data: batch.clips, dims: [...batch.dims] },
+      [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes),
+      [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] },
+    };
+    for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lr, this.steps + 1))) feeds[name] = { data: Float32Array.of(value), dims: [1] };
+    if (this.session.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
+    const t0 = performance.now();
+    const { host, device } = await this.session.runDevice(feeds, this.carried, this.nextNames);
+    const busySeconds = (performance.now() - t0) / 1000;
+    const previous = this.carried;
+    this.carried = Object.fromEntries(this.names.map((n, i) => [n, device[this.nextNames[i]]]));
+    for (const v of Object.values(previous)) GraphSession.dispose(v);
+    this.steps += 1;
+
+    const logits = host[DEVICE_STEP_NAMES.logits];
+    const classes = this.model.classes;
+    const losses: number[] = [];
+    for (let t = 0; t < T; t++) losses.push(softmaxCrossEntropy({ data: logits.data.subarray(t * B * classes, (t + 1) * B * classes), dims: [B, classes] }, batch.labels).loss);
+    const stats: BlockStats[] = [];
+    for (const [k, keys] of this.statKeys) {
+      if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: T, values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
+    }
+    return { losses, stats, busySeconds };
+  }
+
+  /** Where the carried weights and state are between steps: GPU memory (WebGPU) or host memory. */
+  get placement(): "gpu" | "host" {
+    return Object.values(this.carried).some((v) => GraphSession.onGpu(v)) ? "gpu" : "host";
+  }
+
+  /** Copies the device's parameters into `weights` and its optimizer state into `optimizer`. */
+  async sync(weights: Weights, optimizer: Optimizer): Promise<void> {
+    const values = await this.session.read(this.carried);
+    for (const p of this.model.params) weights.get(p.name)!.set(values[p.name].data);
+    const state = new Map<string, Float32Array>();
+    for (const p of this.model.params) {
+      for (const slot of optimizerSlots(this.optimizer)) state.set(stateName(p.name, slot), values[stateName(p.name, slot)].data);
+      if (this.optimizer.kind === "adam") state.set(stateName(p.name, "step"), Float32Array.of(this.steps));
+    }
+    // Before the first step there is no state to give back (optimizer.ts creates it on a first step).
+    if (this.steps > 0) optimizer.importState(state);
+  }
+
+  private disposeCarried(): void {
+    for (const v of Object.values(this.carried)) GraphSession.dispose(v);
+    this.carried = {};
+  }
+
+  async release(): Promise<void> {
+    this.disposeCarried();
+    await this.session.release();
+  }
+}

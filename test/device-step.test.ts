@@ -1,0 +1,190 @@
+/**
+ * The device step (src/train/device-step.ts): BP's whole step in one graph, weights and optimizer
+ * state carried from call to call by onnxruntime.
+ *  - against an independent float64 reference: the float64 model gradient (test/reference) and
+ *    the optimizers' formulas written out here in float64, over two steps of static clips;
+ *  - against the host path (executor + TypeScript optimizer + buffers) over three steps of moving
+ *    clips, for SGD (plain; momentum, Nesterov, weight decay) and Adam (weight decay), parameters,
+ *    optimizer state, buffers and losses;
+ *  - on each GPU provider the same float64 check, and on WebGPU that the carried values stay in GPU
+ *    memory between steps.
+ *
+ * Tolerances: parameters are compared by how far the steps moved them (|a - b| / |w_after - w_0|),
+ * since the steps are small against the weights and an absolute relative error would hide
+ * disagreement in the updates. 1e-4 for the float64 reference (float32 forward/backward through a
+ * dozen layers, 3e-7 observed on the CPU in test/model-gradient.test.ts, and Adam's m / sqrt(v)
+ * amplifies the gradient's rounding where v is small); 1e-5 against the host path, which runs the
+ * same float32 graph ops and differs only in the optimizer's arithmetic (float64 per element there,
+ * float32 here: a few ulp of a step).
+ */
+import { expect } from "chai";
+import type { ClipBatch } from "../src/data/source.js";
+import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { applyBlockStats } from "../src/model/buffers.js";
+import { initWeights } from "../src/model/init.js";
+import { resolveModel } from "../src/model/load-model.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import type { ProviderOptions } from "../src/runtime/providers.js";
+import { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { buildAllBlockGraphs } from "../src/train/block-runner.js";
+import { DeviceStep } from "../src/train/device-step.js";
+import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { describeOnGpus } from "./helpers/gpu-providers.js";
+import { everyLayerKindSpec, fourBlockModel, normModel, randomClips } from "./helpers/tiny-models.js";
+import { refModelGradient } from "./reference/model-ref.js";
+
+const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
+
+const OPTIMIZERS: [string, OptimizerSpec][] = [
+  ["sgd", OptimizerSpec.parse({ kind: "sgd", lr: 0.1 })],
+  ["sgd momentum nesterov decay", OptimizerSpec.parse({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01 })],
+  ["adam decay", OptimizerSpec.parse({ kind: "adam", lr: 0.01, weight_decay: 0.001 })],
+];
+
+/** ||a - b|| / ||moved - start||: disagreement measured against the size of the update. */
+function offByMovement(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    m += (b[i] - start[i]) ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(m), 1e-30);
+}
+
+/** optimizer.ts's formulas in float64 (independent of both float32 implementations), state per parameter. */
+function refOptimizerStep(spec: OptimizerSpec, w: Float64Array, g: Float64Array, state: Map<string, Float64Array>, step: number): void {
+  const slot = (name: string) => state.get(name) ?? state.set(name, new Float64Array(w.length)).get(name)!;
+  for (let i = 0; i < w.length; i++) {
+    const d = g[i] + spec.weight_decay * w[i];
+    if (spec.kind === "sgd") {
+      if (spec.momentum === 0) {
+        w[i] -= spec.lr * d;
+        continue;
+      }
+      const buf = slot("buf");
+      buf[i] = step === 1 ? d : spec.momentum * buf[i] + d;
+      w[i] -= spec.lr * (spec.nesterov ? d + spec.momentum * buf[i] : buf[i]);
+    } else {
+      const [b1, b2] = spec.betas;
+      const m = slot("m");
+      const v = slot("v");
+      m[i] = b1 * m[i] + (1 - b1) * d;
+      v[i] = b2 * v[i] + (1 - b2) * d * d;
+      w[i] -= ((spec.lr / (1 - b1 ** step)) * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(1 - b2 ** step) + spec.eps);
+    }
+  }
+}
+
+/** Two float64 steps on static clips: BP's gradient is then the mean-loss gradient of the B distinct frames. */
+function refTwoSteps(model: Model, weights: Weights, batch: ClipBatch, spec: OptimizerSpec): Map<string, Float64Array> {
+  const [B, T, C, H, W] = batch.dims;
+  const frameSize = C * H * W;
+  const frames = new Float64Array(B * frameSize);
+  for (let b = 0; b < B; b++) frames.set(batch.clips.subarray(b * T * frameSize, (b * T + 1) * frameSize), b * frameSize);
+  const w64 = new Map(model.params.map((p) => [p.name, Float64Array.from(weights.get(p.name)!)]));
+  const state = new Map(model.params.map((p) => [p.name, new Map<string, Float64Array>()]));
+  for (let step = 1; step <= 2; step++) {
+    const { grads } = refModelGradient(model, w64, { data: frames, dims: [B, C, H, W] }, batch.labels);
+    for (const p of model.params) refOptimizerStep(spec, w64.get(p.name)!, grads.get(p.name)!, state.get(p.name)!, step);
+  }
+  return w64;
+}
+
+async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, lr = spec.lr) {
+  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target);
+  const optimizer = createOptimizer(spec);
+  const out = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  const losses: number[] = [];
+  try {
+    step.load(out, optimizer);
+    for (const batch of batches) {
+      const r = await step.step(batch, lr);
+      losses.push(...r.losses);
+      applyBlockStats(model, out, r.stats);
+    }
+    const placement = step.placement;
+    await step.sync(out, optimizer);
+    return { weights: out, optimizer, losses, placement };
+  } finally {
+    await step.release();
+  }
+}
+
+const MODELS: [string, () => Model][] = [
+  ["every-layer-kind", () => resolveModel(everyLayerKindSpec, "every-layer-kind")],
+  ["four-block", fourBlockModel],
+  ["norm-tiny", normModel],
+];
+
+function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget }): void {
+  for (const [name, makeModel] of MODELS.filter(([n]) => n !== "norm-tiny")) {
+    for (const [optName, spec] of OPTIMIZERS) {
+      it(`${name}, ${optName}: two steps equal the float64 reference (1e-4 of the update)`, async () => {
+        const model = makeModel();
+        const weights = initWeights(model, 3);
+        const batch = randomClips(model, 3, 4, 11, true);
+        const ref = refTwoSteps(model, weights, batch, spec);
+        const got = await deviceSteps(model, weights, [batch, batch], spec, gpu.opts, gpu.target);
+        for (const p of model.params) {
+          expect(offByMovement(got.weights.get(p.name)!, ref.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-4);
+        }
+      });
+    }
+  }
+}
+
+describe("device step (CPU provider)", () => {
+  checkAgainstReference({ opts: cpu, target: PORTABLE_TARGET });
+
+  for (const [name, makeModel] of MODELS) {
+    for (const [optName, spec] of OPTIMIZERS) {
+      it(`${name}, ${optName}: three steps equal the host path (parameters, optimizer state, buffers, losses)`, async () => {
+        const model = makeModel();
+        const weights = initWeights(model, 4);
+        const batches = [1, 2, 3].map((seed) => randomClips(model, 3, 4, seed));
+        const got = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET);
+
+        const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+        const optimizer = createOptimizer(spec);
+        const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), cpu);
+        const losses: number[] = [];
+        try {
+          for (const batch of batches) {
+            const r = await exec.runBatch("bp", batch, host, { bpFramesPerPass: "all" });
+            losses.push(...r.losses);
+            optimizer.step(host, r.grads, spec.lr);
+            applyBlockStats(model, host, r.stats);
+          }
+        } finally {
+          await exec.close();
+        }
+        for (const p of model.params) expect(offByMovement(got.weights.get(p.name)!, host.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-5);
+        for (const b of model.buffers) expect(offByMovement(got.weights.get(b.name)!, host.get(b.name)!, weights.get(b.name)!), b.name).to.be.below(1e-5);
+        const hostState = optimizer.exportState();
+        const gotState = got.optimizer.exportState();
+        expect([...gotState.keys()].sort()).to.deep.equal([...hostState.keys()].sort());
+        for (const [key, v] of hostState) {
+          // Slots start at 0, so "moved" is the slot itself; step counts are exact.
+          expect(offByMovement(gotState.get(key)!, v, new Float32Array(v.length)), key).to.be.below(1e-5);
+        }
+        expect(got.losses.length).to.equal(losses.length);
+        got.losses.forEach((l, i) => expect(Math.abs(l - losses[i])).to.be.below(1e-5 * Math.max(1, Math.abs(losses[i]))));
+        expect(got.placement).to.equal("host");
+      });
+    }
+  }
+});
+
+describeOnGpus("device step", (gpu) => {
+  checkAgainstReference(gpu);
+
+  it("keeps the weights and optimizer state in GPU memory between steps where the provider can (WebGPU)", async () => {
+    const model = fourBlockModel();
+    const spec = OPTIMIZERS[2][1];
+    const batch = randomClips(model, 2, 3, 5);
+    const got = await deviceSteps(model, initWeights(model, 1), [batch, batch], spec, gpu.opts, gpu.target);
+    expect(got.placement).to.equal(gpu.provider === "webgpu" ? "gpu" : "host");
+  });
+});
