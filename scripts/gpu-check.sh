@@ -3,10 +3,12 @@
 # Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark:
 #   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
-#   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first)
+#   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first), and
+#      our host-path BP step against the device step (runtime.device_step) on CUDA
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
-#   6. the same tests on WebGPU, where a Vulkan driver is found
+#   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
+#      driver's own Vulkan library is registered if no ICD file names it)
 #   7. sideways doctor                       what works here
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
 # (default gpu-check-out/), and the last lines say which steps passed.
@@ -20,7 +22,7 @@ export NVIDIA_TF32_OVERRIDE=0
 export SIDEWAYS_PYTHON=${SIDEWAYS_PYTHON:-$(command -v python3)}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 MOCHA="node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter dot"
-TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js"
+TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js dist/test/device-step.test.js"
 summary=()
 
 step() { # name, seconds, command...
@@ -41,6 +43,11 @@ for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-b$batch.json"
 done
+# The device step against the host path: where the time of a step goes once the weights stay put.
+for batch in ${PEER_BATCHES:-64 256}; do
+  step "bp-step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --bp-step --provider cuda \
+    --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/bp-step-cuda-b$batch.json"
+done
 # The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
 # this machine's CPU (one thread each), agreement of losses, weights and buffers first.
 for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
@@ -51,6 +58,16 @@ for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
 done
 step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
   --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
+# Containers often mount the NVIDIA driver's Vulkan library (libGLX_nvidia.so.0) without the ICD
+# file that tells the Vulkan loader about it: write one.
+if [ -z "${VK_ICD_FILENAMES:-}" ] && ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1 \
+  && ldconfig -p | grep -q libGLX_nvidia.so.0; then
+  printf '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3.0"}}\n' > "$OUT/nvidia_icd.json"
+  export VK_ICD_FILENAMES="$PWD/$OUT/nvidia_icd.json"
+  echo "registered the NVIDIA Vulkan driver: $VK_ICD_FILENAMES"
+fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
+step bp-step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --bp-step --provider webgpu \
+  --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/bp-step-webgpu.json"
 step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"

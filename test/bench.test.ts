@@ -49,4 +49,20 @@ describe("sideways bench (CLI)", function () {
     expect(out.bp_step_quickstart[0]).to.include.keys("step_ms_median", "onnxruntime_ms_median", "orchestrator_ms_median");
     expect(r.stdout).to.include("| method | executor |");
   });
+
+  it("--bp-step: the host path and the device step on the same model and batch, one row each per thread count", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-step-"));
+    const model = fourBlockModel();
+    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    const json = join(dir, "step.json");
+    const r = spawnSync(process.execPath, [cli, "bench", "--bp-step", "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", "3", "--rounds", "2", "--threads", "1", "--json", json], { encoding: "utf8", timeout: 100_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(readFileSync(json, "utf8"));
+    expect(out.rows.map((row: { path: string }) => row.path)).to.deep.equal(["host", "device"]);
+    for (const row of out.rows) {
+      expect(row.step_ms_median).to.be.greaterThan(0);
+      expect(row.onnxruntime_ms_median).to.be.within(0, row.step_ms_median);
+    }
+    expect(r.stdout).to.include("| path | intra-op threads |");
+  });
 });

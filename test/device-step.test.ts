@@ -26,7 +26,7 @@ import { resolveModel } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
-import { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep } from "../src/train/device-step.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
@@ -186,5 +186,28 @@ describeOnGpus("device step", (gpu) => {
     const batch = randomClips(model, 2, 3, 5);
     const got = await deviceSteps(model, initWeights(model, 1), [batch, batch], spec, gpu.opts, gpu.target);
     expect(got.placement).to.equal(gpu.provider === "webgpu" ? "gpu" : "host");
+  });
+});
+
+describe("runtime.device_step: when a run uses it", () => {
+  const base = { name: "x", model: "m.yaml", data: { kind: "shapes" } };
+  const spec = (train: object, runtime: object, diagnostics: object = {}) => ExperimentSpec.parse({ ...base, train, runtime, diagnostics });
+
+  it("auto: on GPU providers for plain BP on one stage, never on the CPU or for other rules", () => {
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu" }))).to.equal(true);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cuda" }))).to.equal(true);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cpu" }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "sideways" }, { provider: "webgpu" }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu", workers: 2 }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu" }, { every: 10 }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cpu", device_step: true }))).to.equal(true);
+    expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu", device_step: false }))).to.equal(false);
+  });
+
+  it("true where it cannot run is a spec error naming runtime.device_step and why", () => {
+    const r = ExperimentSpec.safeParse({ ...base, train: { method: "pipelined-bp" }, runtime: { device_step: true } });
+    expect(r.success).to.equal(false);
+    const issue = r.error!.issues.find((i) => i.path.join(".") === "runtime.device_step");
+    expect(issue?.message).to.include("train.method is pipelined-bp");
   });
 });

@@ -2,6 +2,7 @@
  * `sideways bench`: the depth-parallel benchmark (BP vs Sideways, sequential vs worker stages) and,
  * with --peer torch, our BP step against PyTorch's on the same machine (bench-peer.ts).
  */
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Provider } from "../runtime/providers.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
@@ -25,6 +26,8 @@ export interface BenchArgs {
   threads?: number[];
   /** Execution provider of our side (default cpu); a GPU one runs one thread per stage. */
   provider?: Provider;
+  /** Only the BP step (host path and device step) on --model, --batch, --frames. */
+  bpStep?: boolean;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {
@@ -34,10 +37,19 @@ export async function runBench(args: BenchArgs): Promise<void> {
     return;
   }
   const log = (line: string) => process.stderr.write(line + "\n");
+  const provider = args.provider ?? "cpu";
+  const threads = provider === "cpu" ? (args.threads ?? [1, 2]) : [1];
+  if (args.bpStep) {
+    const stepModel = loadModelFile(args.model ?? QUICKSTART_MODEL);
+    const [B, T] = [args.batch ?? 16, args.frames ?? 8];
+    const rows = await benchBpStep(stepModel, B, T, threads, args.rounds ?? (args.quick ? 3 : 20), provider);
+    process.stdout.write(formatBpStep(stepModel, B, T, rows) + "\n");
+    if (args.json) writeJsonAtomic(args.json, { model: stepModel.name, provider, clips: B, frames: T, rows, load_average: loadavg() });
+    return;
+  }
   const quickstart = loadModelFile(QUICKSTART_MODEL);
   // The quickstart experiment's own batch: 16 clips x 8 frames.
-  const provider = args.provider ?? "cpu";
-  const bpRows = await benchBpStep(quickstart, 16, 8, provider === "cpu" ? (args.threads ?? [1, 2]) : [1], args.quick ? 3 : 20, provider);
+  const bpRows = await benchBpStep(quickstart, 16, 8, threads, args.quick ? 3 : 20, provider);
   process.stdout.write(formatBpStep(quickstart, 16, 8, bpRows) + "\n\n");
 
   const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
