@@ -47,11 +47,40 @@ export function unfoldWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInpu
   const { kernel, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
   const [, oh, ow] = layer.outShape;
+  if (!v.saved.cols && g.target.cpu && m > oh * ow) return gemmWeightGrad(g, layer, v);
   const cols = v.saved.cols ?? unfoldColumns(g, layer, v.x);
   const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
   const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
   const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
   return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * A stride-1 weight gradient on a small image (more output channels than output pixels, so the
+ * per-example products of unfoldWeightGrad outnumber its columns and their sum over N costs more
+ * than the MatMul): columns unfolded from x transposed to (C, N, H, W) as (C*K*K, N*h*w), and one
+ * MatMul with dy as (M, N*h*w) (docs/PERFORMANCE.md attempt 42; attempt 22 took this form for
+ * every stride-1 conv and lost on the large images).
+ */
+function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, padding, out_channels: m } = layer.spec;
+  const [c] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  const xT = g.op("Transpose", [v.x], { perm: [1, 0, 2, 3] });
+  const xp = padding > 0 ? g.op("Pad", [xT, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : xT;
+  const axes = g.constInt64("axes_hw", [2, 3]);
+  const taps: string[] = [];
+  for (let kh = 0; kh < kernel; kh++) {
+    for (let kw = 0; kw < kernel; kw++) {
+      const tap = g.op("Slice", [xp, g.constInt64("starts", [kh, kw]), g.constInt64("ends", [kh + oh, kw + ow]), axes]);
+      taps.push(g.op("Unsqueeze", [tap, g.constInt64("axis1", [1])]));
+    }
+  }
+  // (C, K*K, N, oh, ow) -> (C*K*K, N*oh*ow)
+  const cols = g.op("Reshape", [g.op("Concat", taps, { axis: 1 }), g.constInt64("ckk_nl", [c * kernel * kernel, -1])]);
+  const dyT = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [1, 0, 2] }), g.constInt64("m_nl", [m, -1])]);
+  const dW = g.op("MatMul", [dyT, g.op("Transpose", [cols], { perm: [1, 0] })]); // (M, C*K*K)
+  return g.op("Reshape", [dW, g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
 
 /** Which phase of the input (index mod S along one axis) kernel tap k reads, and at what shift. */
