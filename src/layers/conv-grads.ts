@@ -48,6 +48,7 @@ export function unfoldWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInpu
   const [c] = layer.inShape;
   const [, oh, ow] = layer.outShape;
   if (!v.saved.cols && g.target.cpu && m > oh * ow) return gemmWeightGrad(g, layer, v);
+  if (!v.saved.cols && g.target.cpu && c >= 16) return tapWeightGrad(g, layer, v);
   const cols = v.saved.cols ?? unfoldColumns(g, layer, v.x);
   const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
   const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
@@ -81,6 +82,32 @@ function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): stri
   const dyT = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [1, 0, 2] }), g.constInt64("m_nl", [m, -1])]);
   const dW = g.op("MatMul", [dyT, g.op("Transpose", [cols], { perm: [1, 0] })]); // (M, C*K*K)
   return g.op("Reshape", [dW, g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * A stride-1 weight gradient tap by tap: each tap's slice of the padded x (N, C, h*w) against dy
+ * as (N, h*w, M) in one batched MatMul, the K*K (N, C, M) products concatenated and summed over
+ * N. The (N, C*K*K, h*w) columns of unfoldWeightGrad, several MB at 32 rows of 16 channels on
+ * 16x16, are never written (docs/PERFORMANCE.md attempt 43). Only for C >= 16: with the C = 1 or
+ * 3 of a first conv, the per-tap products are too thin for the MatMul kernel and the step got
+ * slower (measured on bench-8block's block 0).
+ */
+function tapWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, padding, out_channels: m } = layer.spec;
+  const [c] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  const xp = padding > 0 ? g.op("Pad", [v.x, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : v.x;
+  const axes = g.constInt64("axes_hw", [2, 3]);
+  const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
+  const taps: string[] = [];
+  for (let kh = 0; kh < kernel; kh++) {
+    for (let kw = 0; kw < kernel; kw++) {
+      const tap = g.op("Reshape", [g.op("Slice", [xp, g.constInt64("starts", [kh, kw]), g.constInt64("ends", [kh + oh, kw + ow]), axes]), g.constInt64("n_c_l", [0, c, oh * ow])]);
+      taps.push(g.op("Unsqueeze", [g.op("MatMul", [tap, dyT]), g.constInt64("axis2", [2])])); // (N, C, 1, M)
+    }
+  }
+  const dWT = g.op("ReduceSum", [g.op("Concat", taps, { axis: 2 }), g.constInt64("axis0", [0])], { keepdims: 0 }); // (C, K*K, M)
+  return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [2, 0, 1] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
 
 /** Which phase of the input (index mod S along one axis) kernel tap k reads, and at what shift. */
