@@ -85,24 +85,31 @@ function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): stri
 }
 
 /**
- * A stride-1 weight gradient tap by tap: each tap's slice of the padded x (N, C, h*w) against dy
- * as (N, h*w, M) in one batched MatMul, the K*K (N, C, M) products concatenated and summed over
- * N. The (N, C*K*K, h*w) columns of unfoldWeightGrad, several MB at 32 rows of 16 channels on
- * 16x16, are never written (docs/PERFORMANCE.md attempt 43). Only for C >= 16: with the C = 1 or
+ * A stride-1 weight gradient tap by tap: each tap's slice of the padded x against dy in one
+ * batched MatMul, the K*K (N, C, M) products concatenated and summed over N. The (N, C*K*K, h*w)
+ * columns of unfoldWeightGrad, several MB at 32 rows of 16 channels on 16x16, are never written
+ * (docs/PERFORMANCE.md attempts 43-44). Only for C >= 16: with the C = 1 or
  * 3 of a first conv, the per-tap products are too thin for the MatMul kernel and the step got
  * slower (measured on bench-8block's block 0).
  */
 function tapWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
-  const { kernel, padding, out_channels: m } = layer.spec;
-  const [c] = layer.inShape;
+  const { kernel, padding: p, out_channels: m } = layer.spec;
+  const [c, h, w] = layer.inShape;
   const [, oh, ow] = layer.outShape;
-  const xp = padding > 0 ? g.op("Pad", [v.x, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : v.x;
-  const axes = g.constInt64("axes_hw", [2, 3]);
-  const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
+  // Flat taps: x padded (one extra row at the bottom), each (n, c) image flattened; tap (kh, kw)
+  // is then the contiguous range from kh*Wp + kw of oh*Wp entries, against dy padded to the
+  // padded width Wp with zeros (which cancel the entries a row's end wraps into).
+  const wp = w + 2 * p;
+  const flatLen = (h + 2 * p + 1) * wp;
+  const xp = g.op("Reshape", [g.op("Pad", [v.x, g.constInt64("pads", [0, 0, p, p, 0, 0, p + 1, p])]), g.constInt64("n_c_flat", [0, c, flatLen])]);
+  const dyp = wp > ow ? g.op("Pad", [v.dy, g.constInt64("dy_pads", [0, 0, 0, 0, 0, 0, 0, wp - ow])]) : v.dy;
+  const dyT = g.op("Transpose", [g.op("Reshape", [dyp, g.constInt64("n_m_l", [0, m, oh * wp])])], { perm: [0, 2, 1] });
+  const axis = g.constInt64("axis_flat", [2]);
   const taps: string[] = [];
   for (let kh = 0; kh < kernel; kh++) {
     for (let kw = 0; kw < kernel; kw++) {
-      const tap = g.op("Reshape", [g.op("Slice", [xp, g.constInt64("starts", [kh, kw]), g.constInt64("ends", [kh + oh, kw + ow]), axes]), g.constInt64("n_c_l", [0, c, oh * ow])]);
+      const o = kh * wp + kw;
+      const tap = g.op("Slice", [xp, g.constInt64("starts", [o]), g.constInt64("ends", [o + oh * wp]), axis]);
       taps.push(g.op("Unsqueeze", [g.op("MatMul", [tap, dyT]), g.constInt64("axis2", [2])])); // (N, C, 1, M)
     }
   }
