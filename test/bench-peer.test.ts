@@ -1,7 +1,7 @@
 /**
  * Issue 6: the PyTorch peer benchmark. The FLOP count is checked by hand; the benchmark itself
  * (bench/torch_peer.py as a server, interleaved steps) needs a Python with torch and is skipped,
- * saying why, where there is none (CI installs no torch).
+ * saying why, where there is none (CI installs Debian's, .ci/system/30-torch.sh).
  */
 import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -69,7 +69,7 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
 
   before(function () {
     if (reason) {
-      console.log(`      skipped: ${reason} (the peer benchmark needs PyTorch; CI installs none)`);
+      console.log(`      skipped: ${reason} (the peer benchmark needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
       this.skip();
     }
     dir = mkdtempSync(join(tmpdir(), "sideways-peer-test-"));
