@@ -97,6 +97,68 @@ class Residual(torch.nn.Module):
         return self.layers(x) + (x if self.shortcut is None else self.shortcut(x))
 
 
+class NearTies:
+    """The smallest margin, over the steps since reset, of every point where the model's gradient
+    jumps: a ReLU input's distance from 0, and a max-pool window's gap between its largest and
+    second-largest value (where the window's gradient goes). Each margin is relative to the
+    largest |value| of its tensor in that step, the scale of its float32 rounding. A float32 run
+    whose rounding exceeds a margin may take the other side of that jump, and its gradient then
+    differs from float64's by a whole term: the agreement check (bench-peer.ts) treats a
+    disagreement on a batch whose float64 run has a margin below float32's rounding as
+    inconclusive and redraws the batch.
+
+    Exact ties are left out: a ReLU input or window gap that is exactly 0 in float64 comes from
+    structure (clamped zeros after a ReLU, padding), is exactly 0 in float32 too, and its
+    gradient is zero on either side."""
+
+    def __init__(self, model):
+        self.handles = []
+        for name, m in model.named_modules():
+            if isinstance(m, (torch.nn.ReLU, torch.nn.MaxPool2d)):
+                self.handles.append(m.register_forward_hook(self.hook(name)))
+        self.reset()
+
+    def reset(self):
+        self.margin, self.where = math.inf, None
+
+    def hook(self, name):
+        def record(module, inputs, output):
+            with torch.no_grad():
+                x = inputs[0].detach()
+                scale = x.abs().max().item()
+                if scale == 0:
+                    return
+                if isinstance(module, torch.nn.ReLU):
+                    gaps = x.abs()
+                else:
+                    gaps = max_pool_gaps(module, x)
+                gaps = gaps[gaps > 0]
+                if gaps.numel() == 0:
+                    return
+                m = gaps.min().item() / scale
+                if m < self.margin:
+                    self.margin, self.where = m, f"{type(module).__name__} {name}"
+        return record
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+def max_pool_gaps(pool, x):
+    """Per window of MaxPool2d `pool` over x [N, C, H, W]: largest minus second-largest value."""
+    k = pool.kernel_size if isinstance(pool.kernel_size, tuple) else (pool.kernel_size,) * 2
+    s = pool.stride if isinstance(pool.stride, tuple) else (pool.stride,) * 2
+    p = pool.padding if isinstance(pool.padding, tuple) else (pool.padding,) * 2
+    if k[0] * k[1] < 2:
+        return x.new_zeros(0)
+    if p[0] or p[1]:
+        x = torch.nn.functional.pad(x, (p[1], p[1], p[0], p[0]), value=-math.inf)
+    windows = x.unfold(2, k[0], s[0]).unfold(3, k[1], s[1]).reshape(*x.shape[:2], -1, k[0] * k[1])
+    top = windows.topk(2, dim=-1).values
+    return top[..., 0] - top[..., 1]
+
+
 def set_frames(model, frames):
     """Tells every FrameBatchNorm2d how many frames each clip's rows hold."""
     for m in model.modules():
@@ -288,6 +350,9 @@ class PeerServer:
       {"cmd": "threads", "n": N}              torch.set_num_threads(N)
       {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": ..}
       {"cmd": "weights", "path": P}           the current weights as safetensors at P -> {"ok": true}
+      {"cmd": "data", "clips": C, "labels": L}  other clips and labels (.npy), weights back to --init in float32
+      {"cmd": "near_ties"}                    after float64 steps: their smallest near-tie margin (NearTies)
+                                              -> {"margin": m or null (no ReLU or max-pool), "where": module}
       {"cmd": "quit"}
     Step timing is the same as in the one-shot mode (perf_counter around one whole step)."""
 
@@ -296,11 +361,16 @@ class PeerServer:
         self.model, model_input = build_model(args.model)
         self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
-        batches, self.batch_size, self.frames = load_batches(args.clips, args.labels, args.batch_size, model_input)
+        self.model_input, self.batch_size_arg = model_input, args.batch_size
+        self.load_data(args.clips, args.labels)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.near_ties = None
+        self.reset()
+
+    def load_data(self, clips, labels):
+        batches, self.batch_size, self.frames = load_batches(clips, labels, self.batch_size_arg, self.model_input)
         self.batches = [(x.to(self.device), y.to(self.device)) for x, y in batches]
         set_frames(self.model, self.frames // self.batch_size)
-        self.loss_fn = torch.nn.CrossEntropyLoss()
-        self.reset()
 
     def reset(self, dtype="float32"):
         """Weights back to --init in `dtype` (float64: the reference the agreement check compares both
@@ -313,6 +383,10 @@ class PeerServer:
         self.inputs = [(x.to(dt), y) for x, y in self.batches]
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.lr)
         self.step_index = 0
+        # The float64 run (the agreement check's reference) records its near-ties; timed runs do not.
+        if self.near_ties is not None:
+            self.near_ties.remove()
+        self.near_ties = NearTies(self.model) if dtype == "float64" else None
 
     def step(self):
         x, y = self.inputs[self.step_index % len(self.inputs)]
@@ -337,6 +411,14 @@ class PeerServer:
             return {"ok": True, "threads": torch.get_num_threads()}
         if kind == "step":
             return self.step()
+        if kind == "data":
+            self.load_data(command["clips"], command["labels"])
+            self.reset()
+            return {"ok": True, "batch_size": self.batch_size, "frames_per_step": self.frames}
+        if kind == "near_ties":
+            if self.near_ties is None:
+                raise PeerError("near_ties: only a float64 run (reset with dtype float64) records them")
+            return {"margin": self.near_ties.margin if math.isfinite(self.near_ties.margin) else None, "where": self.near_ties.where}
         if kind == "weights":
             write_safetensors(command["path"], {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()})
             return {"ok": True}

@@ -1,16 +1,19 @@
 /**
  * Issue 6: the PyTorch peer benchmark. The FLOP count is checked by hand; the benchmark itself
  * (bench/torch_peer.py as a server, interleaved steps) needs a Python with torch and is skipped,
- * saying why, where there is none (CI installs no torch).
+ * saying why, where there is none (CI installs Debian's, .ci/system/30-torch.sh).
  */
 import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { maxRelDiff, peerBench, PEER_TOLERANCE } from "../src/bench/bench-peer.js";
+import { judgeDraw, maxRelDiff, NEAR_TIE_MARGIN, peerBench, PEER_TOLERANCE } from "../src/bench/bench-peer.js";
 import { layerMacs, trainingStepFlops } from "../src/bench/peer-flops.js";
-import { torchUnavailableReason } from "../src/bench/torch-peer-process.js";
+import { TorchPeer, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
+import { encodeNpy } from "../src/data/npy.js";
+import { initWeights } from "../src/model/init.js";
+import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { RunError } from "../src/errors.js";
 
@@ -45,6 +48,20 @@ describe("peer benchmark: FLOP count", () => {
   });
 });
 
+describe("peer benchmark: the agreement check's verdict on one draw", () => {
+  it("accepts agreement whatever the margin; redraws a disagreement only at a near-tie with draws left", () => {
+    expect(judgeDraw(true, 1e-9, NEAR_TIE_MARGIN, 0)).to.equal("accept");
+    expect(judgeDraw(true, null, NEAR_TIE_MARGIN, 3)).to.equal("accept");
+    expect(judgeDraw(false, 5e-8, NEAR_TIE_MARGIN, 3)).to.equal("redraw");
+    // A disagreement without a near-tie is real: refused at once.
+    expect(judgeDraw(false, 1e-3, NEAR_TIE_MARGIN, 3)).to.equal("refuse");
+    expect(judgeDraw(false, NEAR_TIE_MARGIN, NEAR_TIE_MARGIN, 3)).to.equal("refuse");
+    expect(judgeDraw(false, null, NEAR_TIE_MARGIN, 3)).to.equal("refuse");
+    // Near-ties on every draw do not excuse a disagreement on every draw.
+    expect(judgeDraw(false, 5e-8, NEAR_TIE_MARGIN, 0)).to.equal("refuse");
+  });
+});
+
 describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", function () {
   this.timeout(120_000);
   const reason = torchUnavailableReason();
@@ -52,7 +69,7 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
 
   before(function () {
     if (reason) {
-      console.log(`      skipped: ${reason} (the peer benchmark needs PyTorch; CI installs none)`);
+      console.log(`      skipped: ${reason} (the peer benchmark needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
       this.skip();
     }
     dir = mkdtempSync(join(tmpdir(), "sideways-peer-test-"));
@@ -72,6 +89,7 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.rows[0].ours_ms_median).to.be.greaterThan(0);
     expect(r.rows[0].torch_ms_median).to.be.greaterThan(0);
     expect(r.ratio_ours_over_torch).to.equal(r.rows[0].ratio_ours_over_torch);
+    expect(r.checks[0].draws).to.equal(1);
   });
 
   // The small zoo models: batch_norm (per-frame statistics, running statistics compared too),
@@ -86,6 +104,76 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
       expect(c.worst_ours_vs_float64).to.be.at.most(Math.max(PEER_TOLERANCE, 2 * c.worst_torch_vs_float64));
     });
   }
+
+  // NearTies in bench/torch_peer.py, on one 1x4x4 frame whose largest value is 1: its four 2x2
+  // max-pool windows have gaps of 0.1 or more between their two largest values, unless the
+  // top-left one's runner-up is 0.75 less one float32 step (2^-24 ~ 6e-8 of the largest value).
+  const tieModel = (first: Record<string, unknown>) => ({ name: "tie", input: { channels: 1, height: 4, width: 4 }, classes: 2, layers: [first, { type: "flatten" }, { type: "linear", out_features: 2 }] });
+  const frame = (tiny: number) => {
+    // Rows of the 4x4 frame; windows are the 2x2 quadrants.
+    const f = [
+      [0.75, 0.6, 0.1, 0.2],
+      [0.5, 0.4, 0.3, 0.0],
+      [1.0, 0.9, 0.45, 0.55],
+      [0.8, 0.7, 0.35, 0.25],
+    ];
+    f[1][0] = tiny; // the top-left window's runner-up: 0.5, or 0.75 less one float32 step
+    return f.flat();
+  };
+  const margins = async (layer: Record<string, unknown>, pixels: number[]) => {
+    const sub = mkdtempSync(join(dir, "tie-"));
+    writeFileSync(join(sub, "model.yaml"), stringify(tieModel(layer)));
+    const model = resolveModel(tieModel(layer), "inline");
+    writeCheckpoint(join(sub, "init.safetensors"), model, initWeights(model, 0));
+    writeFileSync(join(sub, "clips.npy"), encodeNpy(Float32Array.from(pixels), [1, 1, 1, 4, 4]));
+    writeFileSync(join(sub, "labels.npy"), encodeNpy(Int32Array.from([1]), [1]));
+    const { peer } = await TorchPeer.start({ model: join(sub, "model.yaml"), init: join(sub, "init.safetensors"), clips: join(sub, "clips.npy"), labels: join(sub, "labels.npy"), lr: 0.1 });
+    try {
+      await peer.command({ cmd: "reset", dtype: "float64" });
+      await peer.step();
+      return await peer.command({ cmd: "near_ties" });
+    } finally {
+      await peer.close();
+    }
+  };
+  const below075 = 0.75 - 2 ** -24;
+
+  it("near-ties: finds a max-pool window whose two largest values are one float32 step apart", async () => {
+    const tie = await margins({ type: "maxpool2d", kernel: 2 }, frame(below075));
+    expect(tie.where).to.equal("MaxPool2d 0");
+    expect(tie.margin).to.be.closeTo(2 ** -24, 1e-12);
+    expect(tie.margin as number).to.be.below(NEAR_TIE_MARGIN);
+    // The same frame with 0.5 as runner-up: the smallest gap is 0.1.
+    const clear = await margins({ type: "maxpool2d", kernel: 2 }, frame(0.5));
+    expect(clear.margin as number).to.be.at.least(NEAR_TIE_MARGIN);
+  });
+
+  it("near-ties: finds a ReLU input within float32 rounding of 0, leaving out an exact 0", async () => {
+    // Values from -0.3 to 1 whose smallest nonzero |x| is 0.05, two of them exactly 0.
+    const pixels = frame(0.5).map((v) => v - 0.3);
+    pixels[0] = 1.0;
+    pixels[5] = 3e-8; // a near-tie of the ReLU
+    pixels[7] = 0; // an exact 0: structural, left out
+    const tie = await margins({ type: "relu" }, pixels);
+    expect(tie.where).to.equal("ReLU 0");
+    expect(tie.margin as number).to.be.closeTo(Math.fround(3e-8), 1e-15);
+    pixels[5] = -0.02;
+    const clear = await margins({ type: "relu" }, pixels);
+    expect(clear.margin as number).to.be.at.least(NEAR_TIE_MARGIN);
+  });
+
+  it("PyTorch given a different model, with every draw counted as a near-tie: still refused after the last draw", async () => {
+    const log: string[] = [];
+    let error: unknown = null;
+    try {
+      await peerBench({ ...options(), torchModelPath: join(dir, "other.yaml"), nearTieMargin: 1, maxCheckDraws: 3, log: (l) => log.push(l) });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(RunError);
+    expect((error as Error).message).to.match(/refusing to time: the loss of step 1 .* on all 3 batches drawn \(earlier draws disagreed too/);
+    expect(log.filter((l) => l.includes("inconclusive"))).to.have.length(2);
+  });
 
   it("PyTorch given a different model: refuses to time, naming what differs", async () => {
     let error: unknown = null;

@@ -47,11 +47,74 @@ export function unfoldWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInpu
   const { kernel, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
   const [, oh, ow] = layer.outShape;
+  if (!v.saved.cols && g.target.cpu && m > oh * ow) return gemmWeightGrad(g, layer, v);
+  if (!v.saved.cols && g.target.cpu && c >= 16) return tapWeightGrad(g, layer, v);
   const cols = v.saved.cols ?? unfoldColumns(g, layer, v.x);
   const dyT = g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [0, 2, 1] });
   const perExample = g.op("MatMul", [cols, dyT]); // (N, C*K*K, M)
   const dWT = g.op("ReduceSum", [perExample, g.constInt64("axis0", [0])], { keepdims: 0 });
   return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [1, 0] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * A stride-1 weight gradient on a small image (more output channels than output pixels, so the
+ * per-example products of unfoldWeightGrad outnumber its columns and their sum over N costs more
+ * than the MatMul): columns unfolded from x transposed to (C, N, H, W) as (C*K*K, N*h*w), and one
+ * MatMul with dy as (M, N*h*w) (docs/PERFORMANCE.md attempt 42; attempt 22 took this form for
+ * every stride-1 conv and lost on the large images).
+ */
+function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, padding, out_channels: m } = layer.spec;
+  const [c] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  const xT = g.op("Transpose", [v.x], { perm: [1, 0, 2, 3] });
+  const xp = padding > 0 ? g.op("Pad", [xT, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : xT;
+  const axes = g.constInt64("axes_hw", [2, 3]);
+  const taps: string[] = [];
+  for (let kh = 0; kh < kernel; kh++) {
+    for (let kw = 0; kw < kernel; kw++) {
+      const tap = g.op("Slice", [xp, g.constInt64("starts", [kh, kw]), g.constInt64("ends", [kh + oh, kw + ow]), axes]);
+      taps.push(g.op("Unsqueeze", [tap, g.constInt64("axis1", [1])]));
+    }
+  }
+  // (C, K*K, N, oh, ow) -> (C*K*K, N*oh*ow)
+  const cols = g.op("Reshape", [g.op("Concat", taps, { axis: 1 }), g.constInt64("ckk_nl", [c * kernel * kernel, -1])]);
+  const dyT = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [v.dy, g.constInt64("n_m_l", [0, m, oh * ow])])], { perm: [1, 0, 2] }), g.constInt64("m_nl", [m, -1])]);
+  const dW = g.op("MatMul", [dyT, g.op("Transpose", [cols], { perm: [1, 0] })]); // (M, C*K*K)
+  return g.op("Reshape", [dW, g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * A stride-1 weight gradient tap by tap: each tap's slice of the padded x against dy in one
+ * batched MatMul, the K*K (N, C, M) products concatenated and summed over N. The (N, C*K*K, h*w)
+ * columns of unfoldWeightGrad, several MB at 32 rows of 16 channels on 16x16, are never written
+ * (docs/PERFORMANCE.md attempts 43-44). Only for C >= 16: with the C = 1 or
+ * 3 of a first conv, the per-tap products are too thin for the MatMul kernel and the step got
+ * slower (measured on bench-8block's block 0).
+ */
+function tapWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, padding: p, out_channels: m } = layer.spec;
+  const [c, h, w] = layer.inShape;
+  const [, oh, ow] = layer.outShape;
+  // Flat taps: x padded (one extra row at the bottom), each (n, c) image flattened; tap (kh, kw)
+  // is then the contiguous range from kh*Wp + kw of oh*Wp entries, against dy padded to the
+  // padded width Wp with zeros (which cancel the entries a row's end wraps into).
+  const wp = w + 2 * p;
+  const flatLen = (h + 2 * p + 1) * wp;
+  const xp = g.op("Reshape", [g.op("Pad", [v.x, g.constInt64("pads", [0, 0, p, p, 0, 0, p + 1, p])]), g.constInt64("n_c_flat", [0, c, flatLen])]);
+  const dyp = wp > ow ? g.op("Pad", [v.dy, g.constInt64("dy_pads", [0, 0, 0, 0, 0, 0, 0, wp - ow])]) : v.dy;
+  const dyT = g.op("Transpose", [g.op("Reshape", [dyp, g.constInt64("n_m_l", [0, m, oh * wp])])], { perm: [0, 2, 1] });
+  const axis = g.constInt64("axis_flat", [2]);
+  const taps: string[] = [];
+  for (let kh = 0; kh < kernel; kh++) {
+    for (let kw = 0; kw < kernel; kw++) {
+      const o = kh * wp + kw;
+      const tap = g.op("Slice", [xp, g.constInt64("starts", [o]), g.constInt64("ends", [o + oh * wp]), axis]);
+      taps.push(g.op("Unsqueeze", [g.op("MatMul", [tap, dyT]), g.constInt64("axis2", [2])])); // (N, C, 1, M)
+    }
+  }
+  const dWT = g.op("ReduceSum", [g.op("Concat", taps, { axis: 2 }), g.constInt64("axis0", [0])], { keepdims: 0 }); // (C, K*K, M)
+  return g.op("Reshape", [g.op("Transpose", [dWT], { perm: [2, 0, 1] }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
 }
 
 /** Which phase of the input (index mod S along one axis) kernel tap k reads, and at what shift. */

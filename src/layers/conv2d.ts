@@ -86,7 +86,17 @@ function forwardNchwc(g: GraphBuilder, layer: Conv2dLayer, x: string, params: Vj
 
 function transposedConv(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
   const { kernel, stride, padding } = layer.spec;
-  const [, h, w] = layer.inShape;
+  const [c, h, w] = layer.inShape;
+  const m = layer.spec.out_channels;
+  if (g.target.cpu && stride === 1 && padding <= kernel - 1 && nchwcFits(g, m, c)) {
+    // A stride-1 ConvTranspose is the Conv of dy with W's channels swapped and taps flipped, padded
+    // by K - 1 - P: that runs on the NCHWc kernels, where ConvTranspose is a GEMM + col2im per
+    // image (docs/PERFORMANCE.md attempt 41).
+    const swapped = g.op("Transpose", [param(v.params, "weight", layer)], { perm: [1, 0, 2, 3] });
+    const flipped = g.op("Slice", [swapped, g.constInt64("flip_starts", [-1, -1]), g.constInt64("flip_ends", [-kernel - 1, -kernel - 1]), g.constInt64("flip_axes", [2, 3]), g.constInt64("flip_steps", [-1, -1])]);
+    const q = kernel - 1 - padding;
+    return nchwcConv(g, v.dy, flipped, null, { m: c, c: m, kernel, stride: 1, pads: [q, q, q, q] });
+  }
   return g.op("ConvTranspose", [v.dy, param(v.params, "weight", layer)], {
     kernel_shape: [kernel, kernel],
     strides: [stride, stride],
