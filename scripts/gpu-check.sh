@@ -3,8 +3,8 @@
 # Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark:
 #   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
-#   3. our BP step against PyTorch CUDA on the same GPU, model and batches (agreement first), and
-#      our host-path BP step against the device step (runtime.device_step) on CUDA
+#   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
+#      GPU, model and batches (agreement first), and the host-path BP step against the device step
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA

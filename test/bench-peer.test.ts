@@ -105,6 +105,17 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     });
   }
 
+  // The device step (runtime.device_step) as our side: the same agreement rule, on a model with
+  // batch norm so that its buffers (kept on the host, fed by the graph's statistics) are compared too.
+  it("the device step as our side: models/vgg-bn-mnist.yaml agrees with PyTorch (parameters and buffers), then is timed", async () => {
+    const r = await peerBench({ modelPath: "models/vgg-bn-mnist.yaml", batch: 4, frames: 3, threads: [1], rounds: 1, warmupRounds: 0, skipPeak: true, deviceStep: true });
+    expect(r.our_path).to.equal("device step");
+    const c = r.checks[0];
+    expect(c.worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+    expect(c.worst_ours_vs_float64).to.be.at.most(Math.max(PEER_TOLERANCE, 2 * c.worst_torch_vs_float64));
+    expect(r.rows[0].ours_ms_median).to.be.greaterThan(0);
+  });
+
   // NearTies in bench/torch_peer.py, on one 1x4x4 frame whose largest value is 1: its four 2x2
   // max-pool windows have gaps of 0.1 or more between their two largest values, unless the
   // top-left one's runner-up is 0.75 less one float32 step (2^-24 ~ 6e-8 of the largest value).

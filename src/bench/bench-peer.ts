@@ -25,6 +25,8 @@ import { Sgd } from "../optim/optimizer.js";
 import { buildAllBlockGraphs, type BlockGraphBytes } from "../train/block-runner.js";
 import type { Executor } from "../train/executor.js";
 import { ReplicaExecutor } from "../train/replica-executor.js";
+import { DeviceStep } from "../train/device-step.js";
+import type { GraphTarget } from "../graph/graph-builder.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
 import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
@@ -73,6 +75,8 @@ export interface PeerBenchOptions {
   skipPeak?: boolean;
   /** Our execution provider (default cpu). A GPU provider runs one stage; PyTorch then runs on CUDA. */
   provider?: Provider;
+  /** Our BP step as the device step (runtime.device_step); default: on a GPU provider, as training's auto. */
+  deviceStep?: boolean;
   log?: (line: string) => void;
 }
 
@@ -118,6 +122,8 @@ export interface PeerBenchResult {
   model: string;
   /** Our execution provider; PyTorch's device (its name, e.g. the GPU's, from torch). */
   provider: Provider;
+  /** host: executor + TypeScript SGD; device step: runtime.device_step (the default on a GPU). */
+  our_path: "host" | "device step";
   torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
@@ -190,26 +196,79 @@ function writeClips(dir: string, prefix: string, model: Model, opts: PeerBenchOp
 }
 
 /**
- * One of our BP steps as training runs it (bp_frames_per_pass: auto on the CPU): gradients of the clip
- * batch, then plain SGD; returns the mean loss.
+ * Our side: BP steps with plain SGD from given weights, as training runs them. The host path: the
+ * executor's passes (bp_frames_per_pass auto on the CPU, every frame at once on a GPU), then the
+ * TypeScript optimizer. The device step (runtime.device_step, which training uses by default on a
+ * GPU): the whole step in one graph, the weights staying with onnxruntime between steps.
  */
-async function ourStep(exec: Executor, fx: Fixture, weights: Weights, sgd: Sgd, lr: number, provider: Provider, batch = fx.batch): Promise<number> {
-  // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
-  const res = await exec.runBatch("bp", batch, weights, { bpFramesPerPass: provider === "cpu" ? "auto" : "all" });
-  sgd.step(weights, res.grads, lr);
-  applyBlockStats(fx.model, weights, res.stats);
-  return res.losses.reduce((a, b) => a + b, 0) / res.losses.length;
+interface OurSide {
+  /** Starts again from `weights` (copied). */
+  reset(weights: Weights): void;
+  /** One step on `batch`; the mean loss. */
+  step(batch: Fixture["batch"], lr: number): Promise<number>;
+  /** The current weights and buffers (brought back to the host for the device step). */
+  weights(): Promise<Weights>;
+  close(): Promise<void>;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+class HostSide implements OurSide {
+  private current: Weights = new Map();
+  private readonly sgd = new Sgd(0, false, 0);
+  constructor(private readonly exec: Executor, private readonly model: Model, private readonly provider: Provider) {}
+  reset(weights: Weights): void {
+    this.current = cloneWeights(weights);
+  }
+  async step(batch: Fixture["batch"], lr: number): Promise<number> {
+    // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
+    const res = await this.exec.runBatch("bp", batch, this.current, { bpFramesPerPass: this.provider === "cpu" ? "auto" : "all" });
+    this.sgd.step(this.current, res.grads, lr);
+    applyBlockStats(this.model, this.current, res.stats);
+    return mean(res.losses);
+  }
+  async weights(): Promise<Weights> {
+    return this.current;
+  }
+  close(): Promise<void> {
+    return this.exec.close();
+  }
+}
+
+class DeviceSide implements OurSide {
+  private current: Weights = new Map();
+  private readonly sgd = new Sgd(0, false, 0);
+  constructor(private readonly device: DeviceStep, private readonly model: Model) {}
+  reset(weights: Weights): void {
+    this.current = cloneWeights(weights);
+    this.device.load(this.current, this.sgd);
+  }
+  async step(batch: Fixture["batch"], lr: number): Promise<number> {
+    const res = await this.device.step(batch, lr);
+    // Buffers stay on the host (model/buffers.ts): the statistics come out of the graph.
+    applyBlockStats(this.model, this.current, res.stats);
+    return mean(res.losses);
+  }
+  async weights(): Promise<Weights> {
+    await this.device.sync(this.current, this.sgd);
+    return this.current;
+  }
+  close(): Promise<void> {
+    return this.device.release();
+  }
 }
 
 /**
  * Our BP on `threads` cores: one thread, or as many data-parallel replicas (one thread each).
  * onnxruntime's intra-op threads gained nothing on these small ops (docs/PERFORMANCE.md); but
- * replicas refuse batch_norm (replica-executor.ts), so a model with it gets them instead.
+ * replicas refuse batch_norm (replica-executor.ts), so a model with it gets them instead, and so
+ * does the device step, which runs on one stage.
  */
-async function ourExecutor(model: Model, graphs: BlockGraphBytes[], threads: number, provider: Provider): Promise<Executor> {
+async function ourSide(model: Model, graphs: BlockGraphBytes[], target: GraphTarget, threads: number, provider: Provider, frames: number, deviceStep: boolean): Promise<OurSide> {
+  if (deviceStep) return new DeviceSide(await DeviceStep.create(model, { kind: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0 }, frames, { provider, threads }, target), model);
   // Models with buffers (batch norm) refuse data-parallel replicas: their threads go to onnxruntime's intra-op pool.
-  if (threads === 1 || model.buffers.length > 0) return SequentialExecutor.create(model, graphs, { provider, threads });
-  return ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 });
+  if (threads === 1 || model.buffers.length > 0) return new HostSide(await SequentialExecutor.create(model, graphs, { provider, threads }), model, provider);
+  return new HostSide(await ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 }), model, provider);
 }
 
 /** One draw of the agreement check: its batch's comparison, and the float64 run's smallest near-tie margin. */
@@ -230,7 +289,7 @@ interface Draw {
  * whichever is larger. Returns the first disagreement's description, if any, with the float64
  * run's smallest near-tie margin.
  */
-async function compareDraw(exec: Executor, peer: TorchPeer, fx: Fixture, batch: Fixture["batch"], threads: number, steps: number, lr: number, provider: Provider): Promise<Draw> {
+async function compareDraw(side: OurSide, peer: TorchPeer, fx: Fixture, batch: Fixture["batch"], threads: number, steps: number, lr: number): Promise<Draw> {
   await peer.command({ cmd: "threads", n: threads });
   const where = `at ${threads} thread(s)`;
   const torchRun = async (dtype: "float32" | "float64") => {
@@ -241,14 +300,15 @@ async function compareDraw(exec: Executor, peer: TorchPeer, fx: Fixture, batch: 
     await peer.command({ cmd: "weights", path: file });
     return { losses, weights: readCheckpoint(file, fx.model) };
   };
-  const ours = cloneWeights(fx.init);
-  const sgd = new Sgd(0, false, 0);
+  side.reset(fx.init);
+  let ours = cloneWeights(fx.init);
   const ourLosses: number[] = [];
   // How far the steps moved each tensor, summed over steps (max-norm of each step's change).
   const moved = new Map<string, number>();
   for (let s = 0; s < steps; s++) {
-    const before = cloneWeights(ours);
-    ourLosses.push(await ourStep(exec, fx, ours, sgd, lr, provider, batch));
+    const before = ours;
+    ourLosses.push(await side.step(batch, lr));
+    ours = cloneWeights(await side.weights());
     for (const [name, w] of ours) moved.set(name, (moved.get(name) ?? 0) + maxAbs(difference(w, before.get(name)!)));
   }
   const t32 = await torchRun("float32");
@@ -310,7 +370,7 @@ export function judgeDraw(agrees: boolean, margin: number | null, nearTieMargin:
  * The agreement check at one thread count: compareDraw on the timed batch, then, while judgeDraw
  * says so, on the batch of the next seed. Throws RunError naming the disagreement that refuses.
  */
-async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, opts: PeerBenchOptions, threads: number, lr: number, provider: Provider, log: (line: string) => void): Promise<PeerCheck> {
+async function checkAgreement(side: OurSide, peer: TorchPeer, fx: Fixture, opts: PeerBenchOptions, threads: number, lr: number, log: (line: string) => void): Promise<PeerCheck> {
   const maxDraws = opts.maxCheckDraws ?? MAX_CHECK_DRAWS;
   const nearTie = opts.nearTieMargin ?? NEAR_TIE_MARGIN;
   const seed = opts.seed ?? 0;
@@ -322,7 +382,7 @@ async function checkAgreement(exec: Executor, peer: TorchPeer, fx: Fixture, opts
         batch = writeClips(fx.dir, "check-", fx.model, opts, seed + d);
         await peer.command({ cmd: "data", clips: join(fx.dir, "check-clips.npy"), labels: join(fx.dir, "check-labels.npy") });
       }
-      const r = await compareDraw(exec, peer, fx, batch, threads, opts.checkSteps ?? 2, lr, provider);
+      const r = await compareDraw(side, peer, fx, batch, threads, opts.checkSteps ?? 2, lr);
       const margin = r.margin === null ? "no ReLU or max-pool" : `smallest near-tie margin ${r.margin.toExponential(1)} (${r.where})`;
       const verdict = judgeDraw(r.disagreement === null, r.margin, nearTie, maxDraws - 1 - d);
       if (verdict === "accept") return { ...r.check, draws: d + 1 };
@@ -351,9 +411,11 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const provider = opts.provider ?? "cpu";
   const onGpu = provider !== "cpu";
   if (onGpu && opts.threads.some((t) => t !== 1)) throw new RunError(`BUG: a ${provider} peer benchmark runs one stage (threads [1])`);
+  const deviceStep = opts.deviceStep ?? onGpu;
   const fx = writeFixture(opts);
-  const graphs = buildAllBlockGraphs(fx.model, await graphTargetFor({ provider }));
-  const execs: Executor[] = [];
+  const target = await graphTargetFor({ provider });
+  const graphs = buildAllBlockGraphs(fx.model, target);
+  const sides: OurSide[] = [];
   let peer: TorchPeer | null = null;
   const loadBefore = loadavg();
   try {
@@ -366,25 +428,24 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       device: onGpu ? "cuda" : "cpu",
     });
     peer = started.peer;
-    for (const threads of opts.threads) execs.push(await ourExecutor(fx.model, graphs, threads, provider));
+    for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
-      checks.push(await checkAgreement(execs[i], peer, fx, opts, opts.threads[i], lr, provider, log));
+      checks.push(await checkAgreement(sides[i], peer, fx, opts, opts.threads[i], lr, log));
       log(`agreement at ${opts.threads[i]} thread(s): loss ${checks[i].worst_loss_rel_diff.toExponential(1)}, weights ${checks[i].worst_weight_rel_diff.toExponential(1)} (${checks[i].worst_parameter}), updates ${checks[i].worst_update_rel_diff.toExponential(1)}; from float64: ours ${checks[i].worst_ours_vs_float64.toExponential(1)}, PyTorch float32 ${checks[i].worst_torch_vs_float64.toExponential(1)}; batch ${checks[i].draws} drawn`);
     }
 
     await peer.command({ cmd: "reset" });
-    const weights = execs.map(() => cloneWeights(fx.init));
-    const sgds = execs.map(() => new Sgd(0, false, 0));
-    const samples = execs.map(() => ({ ours: [] as number[], torch: [] as number[] }));
+    for (const side of sides) side.reset(fx.init);
+    const samples = sides.map(() => ({ ours: [] as number[], torch: [] as number[] }));
     // Thread counts one after another (switching torch's thread count every step costs it),
     // within one count single steps alternate, the side going first alternating by round.
-    for (let i = 0; i < execs.length; i++) {
+    for (let i = 0; i < sides.length; i++) {
       await peer.command({ cmd: "threads", n: opts.threads[i] });
       const timeOurs = async () => {
         const t0 = performance.now();
-        await ourStep(execs[i], fx, weights[i], sgds[i], lr, provider);
+        await sides[i].step(fx.batch, lr);
         return performance.now() - t0;
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
@@ -418,7 +479,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     const framesPerStep = opts.batch * opts.frames;
     const flops = trainingStepFlops(fx.model, framesPerStep);
     const rows: PeerRow[] = [];
-    for (let i = 0; i < execs.length; i++) {
+    for (let i = 0; i < sides.length; i++) {
       const { ours, torch } = samples[i];
       const ratios = ours.map((o, j) => o / torch[j]);
       const peak = opts.skipPeak || onGpu ? null : await measurePeakFlops(opts.threads[i]);
@@ -447,6 +508,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     return {
       model: fx.model.name,
       provider,
+      our_path: deviceStep ? "device step" : "host",
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
@@ -462,7 +524,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       load_average_after: loadavg(),
     };
   } finally {
-    for (const e of execs) await e.close();
+    for (const side of sides) await side.close();
     await peer?.close();
     rmSync(fx.dir, { recursive: true, force: true });
   }
@@ -472,7 +534,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime, ${r.provider}) vs PyTorch ${r.torch_version} (${r.torch_device}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}) vs PyTorch ${r.torch_version} (${r.torch_device}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -503,6 +565,7 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     frames: args.frames ?? 8,
     threads: (args.provider ?? "cpu") === "cpu" ? (args.threads ?? [1, 2]) : [1],
     provider: args.provider,
+    deviceStep: args.deviceStep,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

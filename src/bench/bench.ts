@@ -28,6 +28,8 @@ export interface BenchArgs {
   provider?: Provider;
   /** Only the BP step (host path and device step) on --model, --batch, --frames. */
   bpStep?: boolean;
+  /** --peer: our step as the device step (default: on a GPU provider, as training's runtime.device_step auto). */
+  deviceStep?: boolean;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {
