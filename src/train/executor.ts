@@ -54,6 +54,8 @@ export interface BatchResult {
   /** Per stage: seconds inside onnxruntime, and wall seconds of the batch. */
   stageBusySeconds: number[];
   stageWallSeconds: number[];
+  /** Per stage: seconds awaiting a neighbouring stage's message (0 where the stage does not measure it). */
+  stageWaitSeconds: number[];
   trace: TraceEvent[];
   /** Per-frame statistics for the buffers, per block in frame order: model/buffers.ts applyBlockStats. */
   stats: BlockStats[];
@@ -98,6 +100,7 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     losses,
     stageBusySeconds: results.map((r) => r.busySeconds),
     stageWallSeconds: results.map((r) => r.wallSeconds),
+    stageWaitSeconds: results.map((r) => r.waitSeconds ?? 0),
     trace,
     stats,
     updated: results.some((r) => r.updated !== undefined),

@@ -71,6 +71,7 @@ export function combineReplicaResults(results: BatchResult[], clips: number[]): 
     losses,
     stageBusySeconds: results.flatMap((r) => r.stageBusySeconds),
     stageWallSeconds: results.flatMap((r) => r.stageWallSeconds),
+    stageWaitSeconds: results.flatMap((r) => r.stageWaitSeconds),
     trace: [],
     stats: [],
     updated: false,
