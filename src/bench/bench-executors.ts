@@ -16,7 +16,10 @@ import { ReplicaExecutor } from "../train/replica-executor.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
-import { predictedIdleFractions } from "../schedule/analysis.js";
+import { predictedIdleFractions, type OpCosts } from "../schedule/analysis.js";
+import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions } from "../schedule/simulate.js";
+import type { Weights } from "../model/model.js";
+import type { Tensor } from "../tensor.js";
 import { RULES } from "../schedule/registry.js";
 import { median } from "./stats.js";
 import type { Provider } from "../runtime/providers.js";
@@ -42,11 +45,20 @@ export interface ExecutorBenchRow {
   frames_per_s: number;
   step_ms_median: number;
   busy_fraction_per_stage: number[];
+  /** Per stage, the share of its wall time spent awaiting a neighbouring stage's message (the rest of 1 - busy is work outside onnxruntime). */
+  wait_fraction_per_stage: number[];
   /**
-   * Per stage, the idle fraction the rule's table predicts with the measured block costs (a
-   * backward costing two forwards): src/schedule/analysis.ts. BP's table is frame by frame.
+   * Per stage, the idle fraction the rule's table predicts: the stages simulated running ahead as
+   * soon as their messages arrive, as the executors do (src/schedule/simulate.ts), each call with
+   * the measured forward and backward cost of its blocks and the time a call of the rule takes
+   * outside onnxruntime on one stage (`outside_ms_per_call`). BP's table is frame by frame;
+   * Sideways' follows its one-graph tick (sidewaysTickSteps), the others one call per action.
    */
   predicted_idle_per_stage: number[];
+  /** Time one onnxruntime call of this rule takes outside onnxruntime on one stage (its sequential row), ms. */
+  outside_ms_per_call: number;
+  /** The same table with every tick a barrier lasting as long as the busiest stage's work in it (src/schedule/analysis.ts). */
+  predicted_idle_tick_barrier_per_stage: number[];
   /** Most bytes of stashed inputs per stage (schedule interpreter; 0 on the fused paths). */
   stash_mb_per_stage: number[];
   /**
@@ -60,6 +72,9 @@ export interface ExecutorBenchResult {
   model: string;
   blocks: number;
   block_cost_ms: number[];
+  /** Per block, one activation-keeping forward call and one backward-from-saved call, measured apart (median, ms). */
+  block_forward_ms: number[];
+  block_backward_ms: number[];
   batch_size: number;
   clip_length: number;
   rounds: number;
@@ -106,6 +121,9 @@ interface Measured {
   setup: Setup;
   stepSeconds: number[];
   busy: number[][];
+  wait: number[][];
+  /** Per round, stage 0's seconds outside onnxruntime and not waiting, per onnxruntime call. */
+  outsidePerCall: number[];
   stashBytes: number[];
   memoryBytes: number;
 }
@@ -148,6 +166,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const provider = opts.provider ?? "cpu";
   const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model, await graphTargetFor({ provider })), { provider, threads: 1 });
   const costs = await measureBlockCosts(model, probe, weights, B, 5);
+  const opCosts = await measureOpCosts(model, probe, weights, B, 9);
   await probe.release();
 
   const maxWorkers = Math.min(opts.maxWorkers, cores, model.blocks.length);
@@ -155,7 +174,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {
-      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], stashBytes: [], memoryBytes: 0 });
+      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], wait: [], outsidePerCall: [], stashBytes: [], memoryBytes: 0 });
     }
   }
   try {
@@ -172,6 +191,8 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         const res = await m.setup.executor.runBatch(m.variant.method, batch, weights, m.variant.options);
         m.stepSeconds.push((performance.now() - t0) / 1000);
         m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
+        m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
+        m.outsidePerCall.push((res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]) / Math.max(1, res.stageCalls[0]));
         m.stashBytes = res.stashPeakBytes;
       }
       log(`round ${r + 1}/${opts.rounds} done`);
@@ -180,6 +201,12 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     for (const s of setups) await s.executor.close();
   }
 
+  // The time a call takes outside onnxruntime, as the rule's sequential run shows it (one stage,
+  // nothing to wait for): what the simulated stages spend per call besides its cost.
+  const outsidePerCall = (m: Measured) => {
+    const seq = measured.find((q) => q.variant === m.variant && q.setup.kind === "sequential" && q.setup.threads === 1);
+    return seq ? median(seq.outsidePerCall) : 0;
+  };
   const rows: ExecutorBenchRow[] = measured.map((m) => {
     const stepMs = median(m.stepSeconds) * 1000;
     return {
@@ -191,11 +218,9 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       frames_per_s: (B * T) / (stepMs / 1000),
       step_ms_median: stepMs,
       busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
-      // Replicas each hold every block: nothing to wait for in the table.
-      predicted_idle_per_stage:
-        m.setup.kind === "replicas"
-          ? m.setup.executor.stages.map(() => 0)
-          : predictedIdleFractions(RULES[m.variant.method].generate(model.blocks.length, T), m.setup.executor.stages, { forward: costs.map((c) => c / 3), backward: costs.map((c) => (2 * c) / 3) }),
+      wait_fraction_per_stage: m.wait[0].map((_, s) => median(m.wait.map((w) => w[s]))),
+      ...predictions(m, model.blocks.length, T, opCosts, outsidePerCall(m)),
+      outside_ms_per_call: outsidePerCall(m) * 1000,
       stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
       memory_mb: m.memoryBytes / 2 ** 20,
     };
@@ -208,6 +233,8 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     model: model.name,
     blocks: model.blocks.length,
     block_cost_ms: costs.map((c) => c * 1000),
+    block_forward_ms: opCosts.forward.map((c) => c * 1000),
+    block_backward_ms: opCosts.backward.map((c) => c * 1000),
     batch_size: B,
     clip_length: T,
     rounds: opts.rounds,
@@ -221,16 +248,56 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   };
 }
 
+/**
+ * Per block, the median time of one activation-keeping forward call and of one backward call from
+ * its kept activations on `batchSize` rows (what the interpreter runs per action), in seconds.
+ */
+export async function measureOpCosts(model: Model, runner: BlockRunner, weights: Weights, batchSize: number, reps: number): Promise<OpCosts> {
+  const forward: number[] = [];
+  const backward: number[] = [];
+  const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  for (const block of model.blocks) {
+    const x: Tensor = { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] };
+    const dy: Tensor = { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] };
+    const f: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r <= reps; r++) {
+      const t0 = performance.now();
+      const fwd = await runner.forwardSaving(block.index, x, weights);
+      const t1 = performance.now();
+      await runner.backwardFromSaved(block.index, x, fwd, dy, weights);
+      const t2 = performance.now();
+      if (r > 0) {
+        f.push((t1 - t0) / 1000);
+        b.push((t2 - t1) / 1000);
+      }
+    }
+    forward.push(median(f));
+    backward.push(median(b));
+  }
+  return { forward, backward };
+}
+
+/** A row's predicted idle per stage: simulated (as the executors run) and with ticks as barriers. */
+function predictions(m: Measured, L: number, T: number, costs: OpCosts, outsidePerCall: number): Pick<ExecutorBenchRow, "predicted_idle_per_stage" | "predicted_idle_tick_barrier_per_stage"> {
+  const stages = m.setup.executor.stages;
+  // Replicas each hold every block: nothing to wait for in the table.
+  if (m.setup.kind === "replicas") return { predicted_idle_per_stage: stages.map(() => 0), predicted_idle_tick_barrier_per_stage: stages.map(() => 0) };
+  const table = RULES[m.variant.method].generate(L, T);
+  const steps = m.variant.method === "sideways" ? sidewaysTickSteps(table, stages, costs, outsidePerCall) : interpreterSteps(table, stages, costs, outsidePerCall);
+  return { predicted_idle_per_stage: simulatedIdleFractions(steps), predicted_idle_tick_barrier_per_stage: predictedIdleFractions(table, stages, costs) };
+}
+
 export function formatExecutorBench(r: ExecutorBenchResult): string {
   const lines = [
-    `model ${r.model}: ${r.blocks} blocks, per-block fwd+bwd ms [${r.block_cost_ms.map((c) => c.toFixed(1)).join(", ")}], batch ${r.batch_size} clips x ${r.clip_length} frames, ${r.rounds} rounds, ${r.cores} cores`,
+    `model ${r.model}: ${r.blocks} blocks, per-block fwd+bwd ms [${r.block_cost_ms.map((c) => c.toFixed(2)).join(", ")}] (forward call [${r.block_forward_ms.map((c) => c.toFixed(2)).join(", ")}], backward call [${r.block_backward_ms.map((c) => c.toFixed(2)).join(", ")}]), batch ${r.batch_size} clips x ${r.clip_length} frames, ${r.rounds} rounds, ${r.cores} cores`,
     "",
-    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | predicted idle | stash MB | memory MB |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | measured idle (waiting) | predicted idle (tick barriers) | stash MB | memory MB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     lines.push(
-      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.predicted_idle_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
+      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.busy_fraction_per_stage.map((b, s) => `${(1 - b).toFixed(2)} (${row.wait_fraction_per_stage[s].toFixed(2)})`).join(" ")} | ${row.predicted_idle_per_stage.map((p, s) => `${p.toFixed(2)} (${row.predicted_idle_tick_barrier_per_stage[s].toFixed(2)})`).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
     );
   }
   lines.push(

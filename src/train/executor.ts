@@ -54,6 +54,8 @@ export interface BatchResult {
   /** Per stage: seconds inside onnxruntime, and wall seconds of the batch. */
   stageBusySeconds: number[];
   stageWallSeconds: number[];
+  /** Per stage: onnxruntime calls (0 where the stage does not count them). */
+  stageCalls: number[];
   /** Per stage: seconds awaiting a neighbouring stage's message (0 where the stage does not measure it). */
   stageWaitSeconds: number[];
   trace: TraceEvent[];
@@ -101,6 +103,7 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     stageBusySeconds: results.map((r) => r.busySeconds),
     stageWallSeconds: results.map((r) => r.wallSeconds),
     stageWaitSeconds: results.map((r) => r.waitSeconds ?? 0),
+    stageCalls: results.map((r) => r.calls ?? 0),
     trace,
     stats,
     updated: results.some((r) => r.updated !== undefined),

@@ -43,6 +43,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   const result = newStageResult();
   const t0 = performance.now();
   runner.busySeconds = 0;
+  runner.calls = 0;
   runner.beginBatch(batch.clipDims[0]);
   const lo = spec.blocks[0];
   const hi = spec.blocks[spec.blocks.length - 1];
@@ -64,17 +65,12 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   for (let t = 0; t < T; t++) {
     // This tick's boundary values go to the neighbours for tick t+1 (nobody reads tick T-1's).
     const sends = t < T - 1;
-    // With the tick graph, a stage with a stage above runs block hi's forward first and sends its
-    // output at once, and awaits the gradient from above only for block hi's backward, after the
-    // rest of its tick (tickInOneGraph): the stages overlap instead of meeting at every tick.
-    const deferred = batch.sidewaysTickGraph !== false && links.above !== null && sends;
-    // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0). The
-    // tick graph awaits them only where it needs them (TickIo); block by block, first.
+    // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0). With
+    // the tick graph, the one from below is awaited when block lo runs (TickIo.inputFromBelow).
     const byBlock = batch.sidewaysTickGraph === false;
     const recvBelow = async () => (links.below && t > 0 ? (await waited(links.below.recv())).act : null);
-    const recvAbove = async () => (links.above && t > 0 ? (await waited(links.above.recv())).grad : null);
     const fromBelow = byBlock ? await recvBelow() : null;
-    const fromAbove = byBlock || !deferred ? await recvAbove() : null;
+    const fromAbove = links.above && t > 0 ? (await waited(links.above.recv())).grad : null;
 
     // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
     // top, its output gradient (block k+1's input gradient of tick t-1); null where none exists.
@@ -83,28 +79,25 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
       if (k === 0) {
         if (!batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
         tick.inputs.set(k, { tensor: clipFrame(batch.clips, batch.clipDims, t), frame: t });
-      } else if (k !== lo || byBlock || !links.below) {
+      } else if (k !== lo || byBlock) {
         tick.inputs.set(k, k === lo ? fromBelow : (outPrev.get(k - 1) ?? null));
       }
-      if (k !== top && !(deferred && k === hi)) tick.grads.set(k, k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null));
+      if (k !== top) tick.grads.set(k, k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null));
     }
     const io: TickIo = {
-      sendUp: links.above && sends ? (act) => links.above!.send({ tick: t, act }) : null,
       sendDown: links.below && sends ? (grad) => links.below!.send({ tick: t, grad }) : null,
-      inputFromBelow: !byBlock && links.below && lo !== 0 ? recvBelow : null,
-      gradFromAbove: deferred ? recvAbove : null,
+      inputFromBelow: links.below && !byBlock ? recvBelow : null,
     };
     const { outNow, gradNow } = byBlock ? await tickBlockByBlock(ctx, batch, result, tick) : await tickInOneGraph(ctx, batch, result, tick, io);
-    if (byBlock) {
-      io.sendUp?.(outNow.get(hi) ?? null);
-      io.sendDown?.(gradNow.get(lo) ?? null);
-    }
+    if (byBlock) io.sendDown?.(gradNow.get(lo) ?? null);
+    if (links.above && sends) links.above.send({ tick: t, act: outNow.get(hi) ?? null });
     outPrev = outNow;
     gradPrev = gradNow;
   }
 
   for (const k of spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = runner.busySeconds;
+  result.calls = runner.calls;
   result.waitSeconds = waitMs / 1000;
   result.stats = runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
@@ -117,24 +110,18 @@ interface Tick {
   top: number;
   /** The in-graph head's one-hot labels and 1/B, on the stage holding the top block (the same every tick). */
   head: { onehot: Tensor; scale: number } | null;
+  /** Without block lo's entry while it is still to come from the stage below (TickIo.inputFromBelow). */
   inputs: Map<number, Tagged | null>;
-  /**
-   * Output gradients of the blocks below the top; the top's comes from this tick's loss. Without
-   * an entry for the stage's top block when that gradient is awaited late (TickIo.gradFromAbove).
-   */
+  /** Output gradients of the blocks below the top; the top's comes from this tick's loss. */
   grads: Map<number, Tagged | null>;
 }
 
-/** A stage's messages of one tick (tickInOneGraph sends each as soon as it is known). */
+/** A stage's exchange with the stage below in one tick (tickInOneGraph). */
 interface TickIo {
-  /** Block hi's output to the stage above; null: no stage above, or nothing is sent at this tick. */
-  sendUp: ((act: Tagged | null) => void) | null;
-  /** Block lo's input gradient to the stage below; null as for sendUp. */
+  /** Block lo's input gradient to the stage below, sent as soon as it is out; null: none is sent at this tick. */
   sendDown: ((grad: Tagged | null) => void) | null;
-  /** Block lo's input (tick t-1 of the stage below), awaited when first needed; null: it is in Tick.inputs. */
+  /** Block lo's input (the stage below's output of tick t-1); null: no stage below. */
   inputFromBelow: (() => Promise<Tagged | null>) | null;
-  /** Block hi's output gradient (tick t-1 of the stage above), awaited last; null: it is in Tick.grads. */
-  gradFromAbove: (() => Promise<Tagged | null>) | null;
 }
 
 interface TickOutputs {
@@ -154,82 +141,57 @@ function outputUsed(tick: Tick, k: number): boolean {
  * with an input run their forward, those with a gradient too their backward, the others nothing.
  * The top block's gradient is formed inside the graph (float32 softmax); its loss here.
  *
- * With a gradient from above still to come (io.gradFromAbove), the stage's top block hi is taken
- * out of that graph: its activation-keeping forward runs first and its output goes up at once,
- * then the graph of the other blocks (whose input gradient goes down as soon as it is out), and
- * only then is the gradient from above awaited for hi's backward from the kept activations. So a
- * stage never waits for its neighbour's whole tick: the dependencies between stages are one
- * block's work long, not one tick's (docs/BENCHMARKS.md, issue 12). The activation-keeping pair
- * gives the tick graph's values bit for bit (test/executors.test.ts compares 2 and 3 workers with
- * one stage).
+ * A stage with a stage below runs its lowest block lo in a call of its own first, as soon as its
+ * input from below is in, and sends lo's input gradient down at once; then the other blocks in
+ * one call. The stage below needs that gradient at the start of its next tick, so it gets it
+ * one block's work into this stage's tick instead of at its end: the two stages no longer
+ * meet at every tick, and each runs ahead as far as the other allows (docs/BENCHMARKS.md,
+ * issue 12). Blocks of a tick are independent, so the split changes no value
+ * (test/executors.test.ts compares 2 and 3 workers with one stage bit for bit).
  */
 async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick, io: TickIo): Promise<TickOutputs> {
   const { spec, runner, weights } = ctx;
   const { t, top } = tick;
   const lo = spec.blocks[0];
-  const hi = spec.blocks[spec.blocks.length - 1];
   const outNow = new Map<number, Tagged | null>();
   const dParams = new Map<number, Map<string, Tensor>>();
-  /** Block k's gradient of this tick: the one it got (for the trace) and its input gradient. */
+  /** Blocks that ran their backward: the gradient they got (the top's: its own frame) and their input gradient. */
   const ran = new Map<number, { grad: Tagged; dx: Tensor | null }>();
   let logits: Tensor | null = null;
 
-  const fromBelow = async () => {
-    if (io.inputFromBelow && !tick.inputs.has(lo)) tick.inputs.set(lo, await io.inputFromBelow());
-  };
-  let kept: { input: Tagged; fwd: SavedForward } | null = null;
-  if (io.gradFromAbove) {
-    if (lo === hi) await fromBelow();
-    const input = tick.inputs.get(hi) ?? null;
-    if (input) {
-      const fwd = await runner.forwardSaving(hi, input.tensor, weights);
-      kept = { input, fwd };
-      outNow.set(hi, { tensor: fwd.y, frame: input.frame });
+  /** Runs `blocks`' work of this tick in one call (none if no block has any). */
+  const runGraph = async (blocks: readonly number[]) => {
+    const inputs = new Map<number, Tensor>();
+    const grads = new Map<number, Tensor>();
+    for (const k of blocks) {
+      const input = tick.inputs.get(k);
+      const grad = tick.grads.get(k);
+      if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
+      inputs.set(k, input.tensor);
+      if (grad) grads.set(k, grad.tensor);
     }
-    // Sending transfers (detaches) the buffer: send a copy where hi's backward still reads it.
-    const y = kept?.fwd.y;
-    const reread = y !== undefined && [...kept!.fwd.saved.values()].some((v) => v.data.buffer === y.data.buffer);
-    io.sendUp!(kept && { tensor: reread ? { data: y!.data.slice(), dims: y!.dims } : y!, frame: kept.input.frame });
-  }
-
-  await fromBelow();
-  const inputs = new Map<number, Tensor>();
-  const grads = new Map<number, Tensor>();
-  for (const k of spec.blocks) {
-    if (io.gradFromAbove && k === hi) continue;
-    const input = tick.inputs.get(k);
-    const grad = tick.grads.get(k);
-    if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
-    inputs.set(k, input.tensor);
-    if (grad) grads.set(k, grad.tensor);
-  }
-  // A stage above the first has nothing to do until the pipeline reaches it.
-  if (inputs.size > 0) {
+    // A stage above the first has nothing to do until the pipeline reaches it.
+    if (inputs.size === 0) return;
     const r = await runner.sidewaysTick(inputs, grads, tick.head, weights);
     for (const k of inputs.keys()) {
       const input = tick.inputs.get(k)!;
       if (outputUsed(tick, k)) outNow.set(k, { tensor: r.outputs.get(k)!, frame: input.frame });
       if (k === top) logits = r.outputs.get(k)!;
-      const grad = k === top ? { tensor: r.outputs.get(k)!, frame: input.frame } : (tick.grads.get(k) ?? null); // the top's: only its frame is read
+      const grad = k === top ? { tensor: r.outputs.get(k)!, frame: input.frame } : (tick.grads.get(k) ?? null);
       if (!grad) continue;
       dParams.set(k, r.dParams.get(k)!);
       ran.set(k, { grad, dx: k > 0 ? r.dxs.get(k)! : null });
     }
-  }
-  const down = () => {
+  };
+
+  if (io.inputFromBelow) {
+    tick.inputs.set(lo, await io.inputFromBelow());
+    await runGraph([lo]);
     const r = ran.get(lo);
     io.sendDown?.(r && r.dx ? { tensor: r.dx, frame: r.grad.frame } : null);
-  };
-  if (!(io.gradFromAbove && lo === hi)) down();
-
-  if (io.gradFromAbove) {
-    const grad = await io.gradFromAbove();
-    if (kept && grad) {
-      const b = await runner.backwardFromSaved(hi, kept.input.tensor, kept.fwd, grad.tensor, weights);
-      dParams.set(hi, b.dParams);
-      ran.set(hi, { grad, dx: b.dx });
-    }
-    if (lo === hi) down();
+    await runGraph(spec.blocks.filter((k) => k !== lo));
+  } else {
+    await runGraph(spec.blocks);
   }
 
   // The stage's record of the tick, in block order as if it had run in one piece.

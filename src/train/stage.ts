@@ -98,6 +98,8 @@ export interface StageResult {
   /** Losses computed by the top block, in tick order (empty for other stages). */
   losses: number[];
   busySeconds: number;
+  /** onnxruntime calls the stage made (busySeconds is their time). */
+  calls?: number;
   /** Seconds spent awaiting a neighbouring stage's message (0 on one stage; set by the Sideways stage and the interpreter). */
   waitSeconds?: number;
   wallSeconds: number;
