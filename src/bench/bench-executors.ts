@@ -45,8 +45,12 @@ export interface ExecutorBenchRow {
   frames_per_s: number;
   step_ms_median: number;
   busy_fraction_per_stage: number[];
-  /** Per stage, the share of its wall time spent awaiting a neighbouring stage's message (the rest of 1 - busy is work outside onnxruntime). */
+  /**
+   * Per stage, the shares of its wall time spent awaiting a neighbouring stage's message and
+   * handing its own over (postMessage); the rest of 1 - busy is other work outside onnxruntime.
+   */
   wait_fraction_per_stage: number[];
+  send_fraction_per_stage: number[];
   /**
    * Per stage, the idle fraction the rule's table predicts: the stages simulated running ahead as
    * soon as their messages arrive, as the executors do (src/schedule/simulate.ts), each call with
@@ -122,6 +126,7 @@ interface Measured {
   stepSeconds: number[];
   busy: number[][];
   wait: number[][];
+  send: number[][];
   /** Per round, stage 0's seconds outside onnxruntime and not waiting, per onnxruntime call. */
   outsidePerCall: number[];
   stashBytes: number[];
@@ -174,7 +179,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {
-      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], wait: [], outsidePerCall: [], stashBytes: [], memoryBytes: 0 });
+      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], wait: [], send: [], outsidePerCall: [], stashBytes: [], memoryBytes: 0 });
     }
   }
   try {
@@ -192,6 +197,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         m.stepSeconds.push((performance.now() - t0) / 1000);
         m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
         m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
+        m.send.push(res.stageSendSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.outsidePerCall.push((res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]) / Math.max(1, res.stageCalls[0]));
         m.stashBytes = res.stashPeakBytes;
       }
@@ -203,8 +209,10 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
 
   // The time a call takes outside onnxruntime, as the rule's sequential run shows it (one stage,
   // nothing to wait for): what the simulated stages spend per call besides its cost.
+  // BP's table is frame by frame: its calls are those of BP frame by frame, whatever the row's passes.
   const outsidePerCall = (m: Measured) => {
-    const seq = measured.find((q) => q.variant === m.variant && q.setup.kind === "sequential" && q.setup.threads === 1);
+    const callsOf = (v: Variant) => (v.method === "bp" ? v.options.bpFramesPerPass === 1 : v === m.variant);
+    const seq = measured.find((q) => q.variant.method === m.variant.method && callsOf(q.variant) && q.setup.kind === "sequential" && q.setup.threads === 1);
     return seq ? median(seq.outsidePerCall) : 0;
   };
   const rows: ExecutorBenchRow[] = measured.map((m) => {
@@ -219,6 +227,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       step_ms_median: stepMs,
       busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
       wait_fraction_per_stage: m.wait[0].map((_, s) => median(m.wait.map((w) => w[s]))),
+      send_fraction_per_stage: m.send[0].map((_, s) => median(m.send.map((w) => w[s]))),
       ...predictions(m, model.blocks.length, T, opCosts, outsidePerCall(m)),
       outside_ms_per_call: outsidePerCall(m) * 1000,
       stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
@@ -292,12 +301,12 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   const lines = [
     `model ${r.model}: ${r.blocks} blocks, per-block fwd+bwd ms [${r.block_cost_ms.map((c) => c.toFixed(2)).join(", ")}] (forward call [${r.block_forward_ms.map((c) => c.toFixed(2)).join(", ")}], backward call [${r.block_backward_ms.map((c) => c.toFixed(2)).join(", ")}]), batch ${r.batch_size} clips x ${r.clip_length} frames, ${r.rounds} rounds, ${r.cores} cores`,
     "",
-    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | measured idle (waiting) | predicted idle (tick barriers) | stash MB | memory MB |",
+    "| method | executor | workers | intra-op threads | stages | frames/s | step ms (median) | stage busy fraction | measured idle (waiting, sending) | predicted idle (tick barriers) | stash MB | memory MB |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     lines.push(
-      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.busy_fraction_per_stage.map((b, s) => `${(1 - b).toFixed(2)} (${row.wait_fraction_per_stage[s].toFixed(2)})`).join(" ")} | ${row.predicted_idle_per_stage.map((p, s) => `${p.toFixed(2)} (${row.predicted_idle_tick_barrier_per_stage[s].toFixed(2)})`).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
+      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.busy_fraction_per_stage.map((b, s) => `${(1 - b).toFixed(2)} (${row.wait_fraction_per_stage[s].toFixed(2)}, ${row.send_fraction_per_stage[s].toFixed(2)})`).join(" ")} | ${row.predicted_idle_per_stage.map((p, s) => `${p.toFixed(2)} (${row.predicted_idle_tick_barrier_per_stage[s].toFixed(2)})`).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
     );
   }
   lines.push(

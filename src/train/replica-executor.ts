@@ -72,6 +72,7 @@ export function combineReplicaResults(results: BatchResult[], clips: number[]): 
     stageBusySeconds: results.flatMap((r) => r.stageBusySeconds),
     stageWallSeconds: results.flatMap((r) => r.stageWallSeconds),
     stageWaitSeconds: results.flatMap((r) => r.stageWaitSeconds),
+    stageSendSeconds: results.flatMap((r) => r.stageSendSeconds),
     stageCalls: results.flatMap((r) => r.stageCalls),
     trace: [],
     stats: [],

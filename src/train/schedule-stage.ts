@@ -71,7 +71,6 @@ export async function runScheduleStage(ctx: StageContext, batch: StageBatch, sch
   result.stats = ctx.runner.takeStats();
   result.busySeconds = ctx.runner.busySeconds;
   result.calls = ctx.runner.calls;
-  result.waitSeconds = stage.waitSeconds;
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }
@@ -99,8 +98,6 @@ class StageInterpreter {
   private readonly pendingCounts = new Map<number, number>();
   private stashBytes = 0;
   private stashPeakBytes = 0;
-  /** Seconds spent awaiting the neighbours' messages. */
-  waitSeconds = 0;
 
   constructor(
     private readonly ctx: StageContext,
@@ -223,9 +220,7 @@ class StageInterpreter {
   /** The next message from a neighbour, which the tables of both say is this frame's activation (below) or gradient (above). */
   private async recv(from: "below" | "above", frame: number): Promise<Tensor> {
     const { links, spec } = this.ctx;
-    const w0 = performance.now();
     const got = from === "below" ? (await links.below!.recv()).act : (await links.above!.recv()).grad;
-    this.waitSeconds += (performance.now() - w0) / 1000;
     if (!got || got.frame !== frame) throw new Error(`BUG: stage of blocks ${spec.blocks} expected frame ${frame} from ${from}, got ${got?.frame ?? "none"}`);
     return got.tensor;
   }

@@ -49,13 +49,6 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   const hi = spec.blocks[spec.blocks.length - 1];
   const top = spec.totalBlocks - 1;
   const T = batch.clipDims[1];
-  let waitMs = 0;
-  const waited = async <M>(p: Promise<M>): Promise<M> => {
-    const w0 = performance.now();
-    const msg = await p;
-    waitMs += performance.now() - w0;
-    return msg;
-  };
 
   // What the previous tick left for this one, by block index.
   let outPrev = new Map<number, Tagged | null>(); // out_k^{t-1}
@@ -68,9 +61,9 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
     // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0). With
     // the tick graph, the one from below is awaited when block lo runs (TickIo.inputFromBelow).
     const byBlock = batch.sidewaysTickGraph === false;
-    const recvBelow = async () => (links.below && t > 0 ? (await waited(links.below.recv())).act : null);
+    const recvBelow = async () => (links.below && t > 0 ? (await links.below.recv()).act : null);
     const fromBelow = byBlock ? await recvBelow() : null;
-    const fromAbove = links.above && t > 0 ? (await waited(links.above.recv())).grad : null;
+    const fromAbove = links.above && t > 0 ? (await links.above.recv()).grad : null;
 
     // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
     // top, its output gradient (block k+1's input gradient of tick t-1); null where none exists.
@@ -98,7 +91,6 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   for (const k of spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = runner.busySeconds;
   result.calls = runner.calls;
-  result.waitSeconds = waitMs / 1000;
   result.stats = runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;

@@ -100,8 +100,9 @@ export interface StageResult {
   busySeconds: number;
   /** onnxruntime calls the stage made (busySeconds is their time). */
   calls?: number;
-  /** Seconds spent awaiting a neighbouring stage's message (0 on one stage; set by the Sideways stage and the interpreter). */
+  /** Seconds spent awaiting a neighbouring stage's message, and handing one over (stage-worker.ts); absent on one stage. */
   waitSeconds?: number;
+  sendSeconds?: number;
   wallSeconds: number;
   trace: TraceEvent[];
   /** Per-frame statistics of this stage's training forwards, in call order (model/buffers.ts). */
