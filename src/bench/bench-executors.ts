@@ -209,10 +209,11 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
 
   // The time a call takes outside onnxruntime, as the rule's sequential run shows it (one stage,
   // nothing to wait for): what the simulated stages spend per call besides its cost.
-  // BP's table is frame by frame: its calls are those of BP frame by frame, whatever the row's passes.
+  // BP on one stage runs fused passes, not its table's calls: BP's stages go block by block, one
+  // call per block and frame as the interpreter does, so BP takes pipelined-bp's figure.
   const outsidePerCall = (m: Measured) => {
-    const callsOf = (v: Variant) => (v.method === "bp" ? v.options.bpFramesPerPass === 1 : v === m.variant);
-    const seq = measured.find((q) => q.variant.method === m.variant.method && callsOf(q.variant) && q.setup.kind === "sequential" && q.setup.threads === 1);
+    const method = m.variant.method === "bp" ? "pipelined-bp" : m.variant.method;
+    const seq = measured.find((q) => q.variant.method === method && q.setup.kind === "sequential" && q.setup.threads === 1);
     return seq ? median(seq.outsidePerCall) : 0;
   };
   const rows: ExecutorBenchRow[] = measured.map((m) => {
