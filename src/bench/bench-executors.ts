@@ -17,7 +17,7 @@ import { SequentialExecutor } from "../train/sequential-executor.js";
 import { balancedStages } from "../train/stage-plan.js";
 import { Rng } from "../util/rng.js";
 import { predictedIdleFractions, type OpCosts } from "../schedule/analysis.js";
-import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions } from "../schedule/simulate.js";
+import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions, simulatedMakespan } from "../schedule/simulate.js";
 import type { Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import { RULES } from "../schedule/registry.js";
@@ -59,6 +59,11 @@ export interface ExecutorBenchRow {
    * Sideways' follows its one-graph tick (sidewaysTickSteps), the others one call per action.
    */
   predicted_idle_per_stage: number[];
+  /**
+   * The same simulation's speed-up over the rule on one stage (all blocks, same costs): what the
+   * split and the table allow at best, with no cost for messages or for sharing the cores.
+   */
+  predicted_speedup_over_one_stage: number;
   /** Time one onnxruntime call of this rule takes outside onnxruntime on one stage (its sequential row), ms. */
   outside_ms_per_call: number;
   /** The same table with every tick a barrier lasting as long as the busiest stage's work in it (src/schedule/analysis.ts). */
@@ -289,13 +294,29 @@ export async function measureOpCosts(model: Model, runner: BlockRunner, weights:
 }
 
 /** A row's predicted idle per stage: simulated (as the executors run) and with ticks as barriers. */
-function predictions(m: Measured, L: number, T: number, costs: OpCosts, outsidePerCall: number): Pick<ExecutorBenchRow, "predicted_idle_per_stage" | "predicted_idle_tick_barrier_per_stage"> {
+function predictions(
+  m: Measured,
+  L: number,
+  T: number,
+  costs: OpCosts,
+  outsidePerCall: number,
+): Pick<ExecutorBenchRow, "predicted_idle_per_stage" | "predicted_idle_tick_barrier_per_stage" | "predicted_speedup_over_one_stage"> {
   const stages = m.setup.executor.stages;
-  // Replicas each hold every block: nothing to wait for in the table.
-  if (m.setup.kind === "replicas") return { predicted_idle_per_stage: stages.map(() => 0), predicted_idle_tick_barrier_per_stage: stages.map(() => 0) };
+  // Replicas each hold every block: nothing to wait for in the table (and no table to speed up).
+  if (m.setup.kind === "replicas") return { predicted_idle_per_stage: stages.map(() => 0), predicted_idle_tick_barrier_per_stage: stages.map(() => 0), predicted_speedup_over_one_stage: stages.length };
   const table = RULES[m.variant.method].generate(L, T);
-  const steps = m.variant.method === "sideways" ? sidewaysTickSteps(table, stages, costs, outsidePerCall) : interpreterSteps(table, stages, costs, outsidePerCall);
-  return { predicted_idle_per_stage: simulatedIdleFractions(steps), predicted_idle_tick_barrier_per_stage: predictedIdleFractions(table, stages, costs) };
+  const steps = (on: readonly (readonly number[])[]) => (m.variant.method === "sideways" ? sidewaysTickSteps(table, on, costs, outsidePerCall) : interpreterSteps(table, on, costs, outsidePerCall));
+  const here = steps(stages);
+  return {
+    predicted_idle_per_stage: simulatedIdleFractions(here),
+    predicted_idle_tick_barrier_per_stage: predictedIdleFractions(table, stages, costs),
+    predicted_speedup_over_one_stage: simulatedMakespan(steps([stages.flat()])) / simulatedMakespan(here),
+  };
+}
+
+function sidewaysPredicted(r: ExecutorBenchResult): string {
+  const row = r.rows.filter((q) => q.method === "sideways" && q.executor === "parallel").at(-1);
+  return row ? `${row.predicted_speedup_over_one_stage.toFixed(2)}x on stages ${row.stages}` : "-";
 }
 
 export function formatExecutorBench(r: ExecutorBenchResult): string {
@@ -315,7 +336,7 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
     `Sideways parallel / fastest BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
     `Sideways parallel / BP as data-parallel replicas:  ${r.speedup_sideways_parallel_over_bp_replicas === null ? "-" : `${r.speedup_sideways_parallel_over_bp_replicas.toFixed(2)}x`}`,
     `Sideways parallel / fastest BP configuration:      ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
-    `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x`,
+    `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x (the simulation of its table allows ${sidewaysPredicted(r)})`,
     `memory MB: resident-memory growth over each configuration's warm-up batch; peak RSS of the whole process (all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
   );
   return lines.join("\n");

@@ -122,6 +122,11 @@ export function sidewaysTickSteps(s: Schedule, stages: readonly (readonly number
   });
 }
 
+/** The simulated run's length: when the last stage's last step ends. */
+export function simulatedMakespan(steps: readonly (readonly Step[])[], latency = 0): number {
+  return Math.max(...simulateStages(steps, latency).end);
+}
+
 /** Per stage, the idle fraction of the simulated run (see the module comment). */
 export function simulatedIdleFractions(steps: readonly (readonly Step[])[], latency = 0): number[] {
   return idle(simulateStages(steps, latency));
