@@ -40,7 +40,7 @@ describe("sideways bench (CLI)", function () {
       // Time awaiting a neighbour is part of the time outside onnxruntime; one stage never waits.
       row.wait_fraction_per_stage.forEach((w: number, s: number) => expect(w).to.be.within(0, 1 - row.busy_fraction_per_stage[s] + 1e-9));
       if (row.executor !== "parallel") for (const w of row.wait_fraction_per_stage) expect(w).to.equal(0);
-      expect(row.outside_ms_per_call).to.be.a("number").and.to.be.at.least(0);
+      expect(row.outside_ms_per_action).to.be.a("number").and.to.be.at.least(0);
     }
     if (workers > 1) {
       for (const executor of ["parallel", "replicas"]) {

@@ -55,7 +55,7 @@ export interface ExecutorBenchRow {
    * Per stage, the idle fraction the rule's table predicts: the stages simulated running ahead as
    * soon as their messages arrive, as the executors do (src/schedule/simulate.ts), each call with
    * the measured forward and backward cost of its blocks and the time a call of the rule takes
-   * outside onnxruntime on one stage (`outside_ms_per_call`). BP's table is frame by frame;
+   * outside onnxruntime on one stage (`outside_ms_per_action`). BP's table is frame by frame;
    * Sideways' follows its one-graph tick (sidewaysTickSteps), the others one call per action.
    */
   predicted_idle_per_stage: number[];
@@ -64,8 +64,8 @@ export interface ExecutorBenchRow {
    * split and the table allow at best, with no cost for messages or for sharing the cores.
    */
   predicted_speedup_over_one_stage: number;
-  /** Time one onnxruntime call of this rule takes outside onnxruntime on one stage (its sequential row), ms. */
-  outside_ms_per_call: number;
+  /** Time outside onnxruntime per forward or backward of this rule's table on one stage (its sequential row), ms. */
+  outside_ms_per_action: number;
   /** The same table with every tick a barrier lasting as long as the busiest stage's work in it (src/schedule/analysis.ts). */
   predicted_idle_tick_barrier_per_stage: number[];
   /** Most bytes of stashed inputs per stage (schedule interpreter; 0 on the fused paths). */
@@ -132,8 +132,8 @@ interface Measured {
   busy: number[][];
   wait: number[][];
   send: number[][];
-  /** Per round, stage 0's seconds outside onnxruntime and not waiting, per onnxruntime call. */
-  outsidePerCall: number[];
+  /** Per round, stage 0's seconds outside onnxruntime and not waiting on its neighbours. */
+  outside: number[];
   stashBytes: number[];
   memoryBytes: number;
 }
@@ -176,7 +176,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const provider = opts.provider ?? "cpu";
   const probe = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model, await graphTargetFor({ provider })), { provider, threads: 1 });
   const costs = await measureBlockCosts(model, probe, weights, B, 5);
-  const opCosts = await measureOpCosts(model, probe, weights, B, 9);
+  const opCosts = await measureOpCosts(model, probe, weights, B, 15);
   await probe.release();
 
   const maxWorkers = Math.min(opts.maxWorkers, cores, model.blocks.length);
@@ -184,7 +184,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {
-      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], wait: [], send: [], outsidePerCall: [], stashBytes: [], memoryBytes: 0 });
+      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], wait: [], send: [], outside: [], stashBytes: [], memoryBytes: 0 });
     }
   }
   try {
@@ -203,7 +203,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
         m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.send.push(res.stageSendSeconds.map((w, s) => w / res.stageWallSeconds[s]));
-        m.outsidePerCall.push((res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]) / Math.max(1, res.stageCalls[0]));
+        m.outside.push(res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]);
         m.stashBytes = res.stashPeakBytes;
       }
       log(`round ${r + 1}/${opts.rounds} done`);
@@ -212,14 +212,16 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     for (const s of setups) await s.executor.close();
   }
 
-  // The time a call takes outside onnxruntime, as the rule's sequential run shows it (one stage,
-  // nothing to wait for): what the simulated stages spend per call besides its cost.
+  // The time outside onnxruntime per forward or backward of the table, as the rule's sequential
+  // run shows it (one stage, nothing to wait for): what the simulated stages spend besides costs.
   // BP on one stage runs fused passes, not its table's calls: BP's stages go block by block, one
   // call per block and frame as the interpreter does, so BP takes pipelined-bp's figure.
-  const outsidePerCall = (m: Measured) => {
+  const outsidePerAction = (m: Measured) => {
     const method = m.variant.method === "bp" ? "pipelined-bp" : m.variant.method;
     const seq = measured.find((q) => q.variant.method === method && q.setup.kind === "sequential" && q.setup.threads === 1);
-    return seq ? median(seq.outsidePerCall) : 0;
+    if (!seq) return 0;
+    const actions = RULES[method].generate(model.blocks.length, T).actions.filter((a) => a.op !== "loss").length;
+    return median(seq.outside) / actions;
   };
   const rows: ExecutorBenchRow[] = measured.map((m) => {
     const stepMs = median(m.stepSeconds) * 1000;
@@ -234,8 +236,8 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       busy_fraction_per_stage: m.busy[0].map((_, s) => median(m.busy.map((b) => b[s]))),
       wait_fraction_per_stage: m.wait[0].map((_, s) => median(m.wait.map((w) => w[s]))),
       send_fraction_per_stage: m.send[0].map((_, s) => median(m.send.map((w) => w[s]))),
-      ...predictions(m, model.blocks.length, T, opCosts, outsidePerCall(m)),
-      outside_ms_per_call: outsidePerCall(m) * 1000,
+      ...predictions(m, model.blocks.length, T, opCosts, outsidePerAction(m)),
+      outside_ms_per_action: outsidePerAction(m) * 1000,
       stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
       memory_mb: m.memoryBytes / 2 ** 20,
     };
@@ -268,29 +270,30 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
  * its kept activations on `batchSize` rows (what the interpreter runs per action), in seconds.
  */
 export async function measureOpCosts(model: Model, runner: BlockRunner, weights: Weights, batchSize: number, reps: number): Promise<OpCosts> {
-  const forward: number[] = [];
-  const backward: number[] = [];
   const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  for (const block of model.blocks) {
-    const x: Tensor = { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] };
-    const dy: Tensor = { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] };
-    const f: number[] = [];
-    const b: number[] = [];
-    for (let r = 0; r <= reps; r++) {
+  const inputs = model.blocks.map((block) => ({
+    x: { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] } as Tensor,
+    dy: { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] } as Tensor,
+  }));
+  const f: number[][] = model.blocks.map(() => []);
+  const b: number[][] = model.blocks.map(() => []);
+  // Round by round over all blocks (the first round only warms up), so that drifting machine load
+  // and the first calls' cold caches hit no block more than another.
+  for (let r = 0; r <= reps; r++) {
+    for (const block of model.blocks) {
+      const { x, dy } = inputs[block.index];
       const t0 = performance.now();
       const fwd = await runner.forwardSaving(block.index, x, weights);
       const t1 = performance.now();
       await runner.backwardFromSaved(block.index, x, fwd, dy, weights);
       const t2 = performance.now();
       if (r > 0) {
-        f.push((t1 - t0) / 1000);
-        b.push((t2 - t1) / 1000);
+        f[block.index].push((t1 - t0) / 1000);
+        b[block.index].push((t2 - t1) / 1000);
       }
     }
-    forward.push(median(f));
-    backward.push(median(b));
   }
-  return { forward, backward };
+  return { forward: f.map(median), backward: b.map(median) };
 }
 
 /** A row's predicted idle per stage: simulated (as the executors run) and with ticks as barriers. */
@@ -299,13 +302,13 @@ function predictions(
   L: number,
   T: number,
   costs: OpCosts,
-  outsidePerCall: number,
+  outsidePerAction: number,
 ): Pick<ExecutorBenchRow, "predicted_idle_per_stage" | "predicted_idle_tick_barrier_per_stage" | "predicted_speedup_over_one_stage"> {
   const stages = m.setup.executor.stages;
   // Replicas each hold every block: nothing to wait for in the table (and no table to speed up).
   if (m.setup.kind === "replicas") return { predicted_idle_per_stage: stages.map(() => 0), predicted_idle_tick_barrier_per_stage: stages.map(() => 0), predicted_speedup_over_one_stage: stages.length };
   const table = RULES[m.variant.method].generate(L, T);
-  const steps = (on: readonly (readonly number[])[]) => (m.variant.method === "sideways" ? sidewaysTickSteps(table, on, costs, outsidePerCall) : interpreterSteps(table, on, costs, outsidePerCall));
+  const steps = (on: readonly (readonly number[])[]) => (m.variant.method === "sideways" ? sidewaysTickSteps(table, on, costs, outsidePerAction) : interpreterSteps(table, on, costs, outsidePerAction));
   const here = steps(stages);
   return {
     predicted_idle_per_stage: simulatedIdleFractions(here),

@@ -14,7 +14,7 @@ import type { OpCosts } from "./analysis.js";
 export interface Step {
   /** Time inside onnxruntime. */
   cost: number;
-  /** Time the stage spends on the call outside onnxruntime (feeds, copies, messages, garbage collection): not busy. */
+  /** Time the stage spends around the call outside onnxruntime (feeds, copies, gradient sums, garbage collection): not busy. */
   other: number;
   /** Ids of messages (sent by other stages' steps) this step reads. */
   needs: string[];
@@ -62,7 +62,7 @@ const idle = ({ busy, end }: { busy: number[]; end: number[] }) => busy.map((b, 
  * per backward, in table order; a stage's lowest block reads the forward of the block below from
  * the stage below, its highest block's backward the gradient of the block above.
  */
-export function interpreterSteps(s: Schedule, stages: readonly (readonly number[])[], costs: OpCosts, outsidePerCall = 0): Step[][] {
+export function interpreterSteps(s: Schedule, stages: readonly (readonly number[])[], costs: OpCosts, outsidePerAction = 0): Step[][] {
   const stageOf = stageOfBlock(s.blocks, stages);
   const out: Step[][] = stages.map(() => []);
   for (const a of s.actions) {
@@ -70,10 +70,10 @@ export function interpreterSteps(s: Schedule, stages: readonly (readonly number[
     const st = stageOf[a.block];
     if (a.op === "forward") {
       const needs = a.block > 0 && stageOf[a.block - 1] !== st ? [`act:${a.block - 1}:${a.frame}`] : [];
-      out[st].push({ cost: costs.forward[a.block], other: outsidePerCall, needs, sends: [`act:${a.block}:${a.frame}`] });
+      out[st].push({ cost: costs.forward[a.block], other: outsidePerAction, needs, sends: [`act:${a.block}:${a.frame}`] });
     } else {
       const above = a.block + 1 < s.blocks && stageOf[a.block + 1] !== st;
-      out[st].push({ cost: costs.backward[a.block], other: outsidePerCall, needs: above ? [`grad:${a.block + 1}:${a.gradFrame}`] : [], sends: [`grad:${a.block}:${a.gradFrame}`] });
+      out[st].push({ cost: costs.backward[a.block], other: outsidePerAction, needs: above ? [`grad:${a.block + 1}:${a.gradFrame}`] : [], sends: [`grad:${a.block}:${a.gradFrame}`] });
     }
   }
   return out;
@@ -86,25 +86,26 @@ export function interpreterSteps(s: Schedule, stages: readonly (readonly number[
  * sends lo's input gradient down; then one call for the other blocks, after which the top
  * block's output goes up. A block's forward and backward in one call cost as in separate calls
  * (an upper bound: one call has one fixed cost). Messages go every tick, empty ones included.
+ * `outsidePerAction`: time outside onnxruntime per forward or backward in a step.
  */
-export function sidewaysTickSteps(s: Schedule, stages: readonly (readonly number[])[], costs: OpCosts, outsidePerCall = 0): Step[][] {
+export function sidewaysTickSteps(s: Schedule, stages: readonly (readonly number[])[], costs: OpCosts, outsidePerAction = 0): Step[][] {
   const T = s.ticks;
-  const work = Array.from({ length: T }, () => new Map<number, number>());
+  const work = Array.from({ length: T }, () => new Map<number, { cost: number; actions: number }>());
   for (const a of s.actions) {
     if (a.op === "loss") continue;
-    const cost = a.op === "forward" ? costs.forward[a.block] : costs.backward[a.block];
-    work[a.tick].set(a.block, (work[a.tick].get(a.block) ?? 0) + cost);
+    const w = work[a.tick].get(a.block) ?? { cost: 0, actions: 0 };
+    w.cost += a.op === "forward" ? costs.forward[a.block] : costs.backward[a.block];
+    w.actions++;
+    work[a.tick].set(a.block, w);
   }
   return stages.map((blocks, st) => {
     const lo = blocks[0];
     const below = st > 0;
     const above = st < stages.length - 1;
     const steps: Step[] = [];
-    const cost = (t: number, ks: readonly number[]) => ks.reduce((sum, k) => sum + (work[t].get(k) ?? 0), 0);
-    // A call only where some block has work; its time outside onnxruntime with it.
     const call = (t: number, ks: readonly number[], needs: string[], sends: string[]): Step => {
-      const c = cost(t, ks);
-      return { cost: c, other: c > 0 ? outsidePerCall : 0, needs, sends };
+      const ws = ks.map((k) => work[t].get(k) ?? { cost: 0, actions: 0 });
+      return { cost: ws.reduce((sum, w) => sum + w.cost, 0), other: outsidePerAction * ws.reduce((sum, w) => sum + w.actions, 0), needs, sends };
     };
     for (let t = 0; t < T; t++) {
       const sends = t < T - 1;
