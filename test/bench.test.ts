@@ -37,6 +37,7 @@ describe("sideways bench (CLI)", function () {
       expect(row.predicted_idle_per_stage).to.have.length(row.busy_fraction_per_stage.length);
       for (const idle of row.predicted_idle_per_stage) expect(idle).to.be.within(0, 1);
       expect(row.predicted_idle_tick_barrier_per_stage).to.have.length(row.busy_fraction_per_stage.length);
+      expect(row.predicted_idle_measured_work_per_stage).to.have.length(row.busy_fraction_per_stage.length);
       // Time awaiting a neighbour is part of the time outside onnxruntime; one stage never waits.
       row.wait_fraction_per_stage.forEach((w: number, s: number) => expect(w).to.be.within(0, 1 - row.busy_fraction_per_stage[s] + 1e-9));
       if (row.executor !== "parallel") for (const w of row.wait_fraction_per_stage) expect(w).to.equal(0);
