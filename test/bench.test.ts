@@ -42,6 +42,7 @@ describe("sideways bench (CLI)", function () {
       row.wait_fraction_per_stage.forEach((w: number, s: number) => expect(w).to.be.within(0, 1 - row.busy_fraction_per_stage[s] + 1e-9));
       if (row.executor !== "parallel") for (const w of row.wait_fraction_per_stage) expect(w).to.equal(0);
       expect(row.outside_ms_per_action).to.be.a("number").and.to.be.at.least(0);
+      if (row.other_processes_cores !== null) expect(row.other_processes_cores).to.be.at.least(0);
     }
     if (workers > 1) {
       for (const executor of ["parallel", "replicas"]) {

@@ -22,6 +22,7 @@ import type { Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import { RULES } from "../schedule/registry.js";
 import { median } from "./stats.js";
+import { otherProcessesMeter } from "./machine-load.js";
 import type { Provider } from "../runtime/providers.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 
@@ -78,6 +79,11 @@ export interface ExecutorBenchRow {
   predicted_idle_tick_barrier_per_stage: number[];
   /** Most bytes of stashed inputs per stage (schedule interpreter; 0 on the fused paths). */
   stash_mb_per_stage: number[];
+  /**
+   * Median over rounds of the cores other processes on the machine took while this
+   * configuration's batch ran (src/bench/machine-load.ts); null where /proc/stat is missing.
+   */
+  other_processes_cores: number | null;
   /**
    * Growth of the process's resident memory over this configuration's first (warm-up) batch:
    * what its sessions, activations and onnxruntime arenas take (configurations share a process).
@@ -142,6 +148,8 @@ interface Measured {
   busySeconds: number[][];
   wait: number[][];
   send: number[][];
+  /** Per round, the cores other processes took during this configuration's batch (null: not measurable). */
+  others: (number | null)[];
   /** Per round, stage 0's seconds outside onnxruntime and not waiting on its neighbours. */
   outside: number[];
   stashBytes: number[];
@@ -196,7 +204,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
   const measured: Measured[] = [];
   for (const setup of setups) {
     for (const variant of variants()) {
-      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], busySeconds: [], wait: [], send: [], outside: [], stashBytes: [], memoryBytes: 0 });
+      if (!(setup.bpOnly && variant.method !== "bp")) measured.push({ variant, setup, stepSeconds: [], busy: [], busySeconds: [], wait: [], send: [], outside: [], others: [], stashBytes: [], memoryBytes: 0 });
     }
   }
   try {
@@ -209,9 +217,11 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
     for (let r = 0; r < opts.rounds; r++) {
       const batch = syntheticBatch(model, B, T, 2 + r);
       for (const m of measured) {
+        const others = otherProcessesMeter();
         const t0 = performance.now();
         const res = await m.setup.executor.runBatch(m.variant.method, batch, weights, m.variant.options);
         m.stepSeconds.push((performance.now() - t0) / 1000);
+        m.others.push(others());
         m.busy.push(res.stageBusySeconds.map((b, s) => b / res.stageWallSeconds[s]));
         m.busySeconds.push(res.stageBusySeconds);
         m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
@@ -252,6 +262,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       ...predictions(m, model.blocks.length, T, opCosts, outsidePerAction(m)),
       outside_ms_per_action: outsidePerAction(m) * 1000,
       stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
+      other_processes_cores: m.others.some((o) => o === null) ? null : median(m.others as number[]),
       memory_mb: m.memoryBytes / 2 ** 20,
     };
   });
@@ -348,6 +359,13 @@ function pipelinedIdleGap(r: ExecutorBenchResult): string {
   return `pipelined-bp on ${row.workers} workers, measured idle minus predicted per stage: ${gap(row.predicted_idle_per_stage)} (with the stages' measured work: ${gap(row.predicted_idle_measured_work_per_stage)})`;
 }
 
+/** Other processes' CPU while Sideways ran, sequential and parallel: a 2-worker figure with another process on one of 2 cores says little. */
+function othersDuringSideways(r: ExecutorBenchResult): string {
+  const of = (pick: (q: ExecutorBenchRow) => boolean) => r.rows.find((q) => q.method === "sideways" && pick(q))?.other_processes_cores;
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "-" : v.toFixed(2));
+  return `other processes took ${fmt(of((q) => q.executor === "sequential"))} / ${fmt(of((q) => q.executor === "parallel"))} cores meanwhile`;
+}
+
 function sidewaysPredicted(r: ExecutorBenchResult): string {
   const row = r.rows.filter((q) => q.method === "sideways" && q.executor === "parallel").at(-1);
   return row ? `${row.predicted_speedup_over_one_stage.toFixed(2)}x on stages ${row.stages}` : "-";
@@ -370,7 +388,7 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
     `Sideways parallel / fastest BP on the same stages: ${r.speedup_sideways_parallel_over_bp.toFixed(2)}x`,
     `Sideways parallel / BP as data-parallel replicas:  ${r.speedup_sideways_parallel_over_bp_replicas === null ? "-" : `${r.speedup_sideways_parallel_over_bp_replicas.toFixed(2)}x`}`,
     `Sideways parallel / fastest BP configuration:      ${r.speedup_sideways_parallel_over_best_bp.toFixed(2)}x`,
-    `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x (the simulation of its table allows ${sidewaysPredicted(r)})`,
+    `Sideways parallel / Sideways sequential:           ${r.speedup_sideways_parallel_over_sequential.toFixed(2)}x (the simulation of its table allows ${sidewaysPredicted(r)}; ${othersDuringSideways(r)})`,
     pipelinedIdleGap(r),
     `memory MB: resident-memory growth over each configuration's warm-up batch; peak RSS of the whole process (all configurations): ${r.peak_rss_mb.toFixed(0)} MB`,
   );
