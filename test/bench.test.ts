@@ -36,6 +36,13 @@ describe("sideways bench (CLI)", function () {
       for (const b of row.busy_fraction_per_stage) expect(b).to.be.within(0, 1);
       expect(row.predicted_idle_per_stage).to.have.length(row.busy_fraction_per_stage.length);
       for (const idle of row.predicted_idle_per_stage) expect(idle).to.be.within(0, 1);
+      expect(row.predicted_idle_tick_barrier_per_stage).to.have.length(row.busy_fraction_per_stage.length);
+      expect(row.predicted_idle_measured_work_per_stage).to.have.length(row.busy_fraction_per_stage.length);
+      // Time awaiting a neighbour is part of the time outside onnxruntime; one stage never waits.
+      row.wait_fraction_per_stage.forEach((w: number, s: number) => expect(w).to.be.within(0, 1 - row.busy_fraction_per_stage[s] + 1e-9));
+      if (row.executor !== "parallel") for (const w of row.wait_fraction_per_stage) expect(w).to.equal(0);
+      expect(row.outside_ms_per_action).to.be.a("number").and.to.be.at.least(0);
+      if (row.other_processes_cores !== null) expect(row.other_processes_cores).to.be.at.least(0);
     }
     if (workers > 1) {
       for (const executor of ["parallel", "replicas"]) {
@@ -46,6 +53,8 @@ describe("sideways bench (CLI)", function () {
     for (const key of ["speedup_sideways_parallel_over_bp", "speedup_sideways_parallel_over_best_bp", "speedup_sideways_parallel_over_sequential"]) {
       expect(out[key], key).to.be.a("number").and.to.be.greaterThan(0);
     }
+    expect(out.block_forward_ms).to.have.length(model.blocks.length);
+    expect(out.block_backward_ms).to.have.length(model.blocks.length);
     expect(out.bp_step_quickstart[0]).to.include.keys("step_ms_median", "onnxruntime_ms_median", "orchestrator_ms_median");
     expect(r.stdout).to.include("| method | executor |");
   });

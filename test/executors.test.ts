@@ -18,6 +18,7 @@ import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
 import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { sidewaysSchedule } from "../src/schedule/rules.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 const MODELS = fileURLToPath(new URL("../../models", import.meta.url));
@@ -113,6 +114,32 @@ describe("executors", function () {
       }
     });
   }
+
+  // How a Sideways stage splits its tick (sideways-stage.ts): one call per tick on a stage without
+  // a stage below; a stage with one runs its lowest block's work in a call of its own, then the
+  // rest. Counted from the table: a tick where a set of blocks has any action is one call.
+  it("sideways stages: one onnxruntime call per tick, two on a stage with a stage below (its lowest block first); time awaiting and sending messages measured", async () => {
+    const T = 8;
+    const table = sidewaysSchedule(model.blocks.length, T);
+    const ticksWith = (blocks: number[]) => new Set(table.actions.filter((a) => a.op !== "loss" && blocks.includes(a.block)).map((a) => a.tick)).size;
+    const seq = await SequentialExecutor.create(model, graphs, cpu);
+    const par = await ParallelExecutor.create(model, graphs, [[0, 1], [2, 3]], cpu);
+    try {
+      const one = await seq.runBatch("sideways", randomClips(model, 2, T, 3), initWeights(model, 1));
+      expect(one.stageCalls).to.deep.equal([ticksWith([0, 1, 2, 3])]);
+      expect(one.stageWaitSeconds).to.deep.equal([0]);
+      const two = await par.runBatch("sideways", randomClips(model, 2, T, 3), initWeights(model, 1));
+      expect(two.stageCalls).to.deep.equal([ticksWith([0, 1]), ticksWith([2]) + ticksWith([3])]);
+      two.stageWallSeconds.forEach((wall, s) => {
+        expect(two.stageWaitSeconds[s], `stage ${s} waits`).to.be.greaterThan(0);
+        // The four shares are disjoint stretches of the stage's batch (timer resolution aside).
+        expect(two.stageBusySeconds[s] + two.stageWaitSeconds[s] + two.stageSendSeconds[s], `stage ${s}`).to.be.at.most(wall + 1e-3);
+      });
+    } finally {
+      await seq.close();
+      await par.close();
+    }
+  });
 
   it("a failing worker rejects the batch naming stage and block, and all workers are terminated", async () => {
     const stages = balancedStages([1, 1, 1, 1], 3);

@@ -14,6 +14,7 @@ import type { Action, Schedule } from "../src/schedule/action.js";
 import { checkSchedule } from "../src/schedule/action.js";
 import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
 import { formatGrid } from "../src/schedule/format-grid.js";
+import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions } from "../src/schedule/simulate.js";
 import { METHOD_NAMES, RULES } from "../src/schedule/registry.js";
 import { bpSchedule, pipelinedBpSchedule, sidewaysSchedule } from "../src/schedule/rules.js";
 
@@ -135,6 +136,38 @@ describe("schedule tables", () => {
     expect(predictedIdleFractions(pipelinedBpSchedule(L, 8), [[0, 1, 2, 3]])).to.deep.equal([0]);
   });
 
+  // Worked by hand (forward 1, backward 2, blocks on stages [0] and [1]). pipelined-bp, T = 2:
+  // stage 1 runs F(0) at [1,2], B(0) at [2,4], F(1) at [4,5], B(1) at [5,7]; stage 0 F(0) [0,1],
+  // F(1) [1,2], B(0) waits for stage 1's gradient until 4: [4,6], B(1) [7,9]. Busy 6 of 9 and 6
+  // of 7; with ticks as barriers (1 + 3 + 3 + 2 = 9) stage 1 would be idle 1/3 too.
+  it("simulated idle: stages run ahead as soon as their messages arrive (hand-worked pipelined-bp and Sideways cases)", () => {
+    const costs = { forward: [1, 1], backward: [2, 2] };
+    const stages = [[0], [1]];
+    const pb = pipelinedBpSchedule(2, 2);
+    const sim = simulatedIdleFractions(interpreterSteps(pb, stages, costs));
+    expect(sim[0]).to.be.closeTo(1 / 3, 1e-12);
+    expect(sim[1]).to.be.closeTo(1 / 7, 1e-12);
+    const barrier = predictedIdleFractions(pb, stages, costs);
+    expect(barrier[1]).to.be.closeTo(1 / 3, 1e-12);
+    // With 1 more per call outside onnxruntime (not busy): stage 1 F(0) [2,4], B(0) [4,7], F(1)
+    // [7,9], B(1) [9,12]; stage 0 F(0) [0,2], F(1) [2,4], B(0) [7,10], B(1) [12,15].
+    const slow = simulatedIdleFractions(interpreterSteps(pb, stages, costs, 1));
+    expect(slow[0]).to.be.closeTo(1 - 6 / 15, 1e-12);
+    expect(slow[1]).to.be.closeTo(1 - 6 / 12, 1e-12);
+    // Sideways, T = 3: stage 0 runs F(0) at [0,1] and F(1) at [1,2], sending each, then its last
+    // tick (F(2) + B(2)) once stage 1's gradient of tick 1 is in (at 4): [4,7], busy 5 of 7.
+    // Stage 1 runs tick 1 (F + B of frame 0) at [1,4] and tick 2 at [4,7]: busy 6 of 7.
+    const sw = simulatedIdleFractions(sidewaysTickSteps(sidewaysSchedule(2, 3), stages, costs));
+    expect(sw[0]).to.be.closeTo(2 / 7, 1e-12);
+    expect(sw[1]).to.be.closeTo(1 / 7, 1e-12);
+    // One stage never waits; BP frame by frame on L one-block stages is idle 1 - 1/L but for the
+    // first and last frame's ramp (unit costs: each stage busy 3 of every 3L of a frame).
+    expect(simulatedIdleFractions(interpreterSteps(pipelinedBpSchedule(4, 8), [[0, 1, 2, 3]], costs4()))).to.deep.equal([0]);
+    expect(simulatedIdleFractions(sidewaysTickSteps(sidewaysSchedule(4, 8), [[0, 1, 2, 3]], costs4()))).to.deep.equal([0]);
+    const bp = simulatedIdleFractions(interpreterSteps(bpSchedule(4, 50), [[0], [1], [2], [3]], costs4()));
+    for (const idle of bp) expect(idle).to.be.closeTo(1 - 1 / 4, 0.01);
+  });
+
   it("formatGrid prints ticks x blocks, 1-based, with Sideways' input<gradient frames and update lines", () => {
     expect(formatGrid(pipelinedBpSchedule(2, 3))).to.equal(
       ["tick  block 1  block 2", "1     F1       .", "2     F2       F1 L B1", "3     F3 B1    F2 L B2", "4     B2       F3 L B3", "5     B3       ."].join("\n") + "\n",
@@ -200,3 +233,7 @@ describe("schedule tables", () => {
     });
   });
 });
+
+function costs4() {
+  return { forward: [1, 1, 1, 1], backward: [2, 2, 2, 2] };
+}

@@ -106,6 +106,8 @@ interface BlockSessions {
 export class BlockRunner {
   /** Seconds spent inside onnxruntime; a stage resets it at the start of each clip batch. */
   busySeconds = 0;
+  /** onnxruntime calls since a stage last reset it (with busySeconds). */
+  calls = 0;
 
   /** The fused BP graph's session, created on first use; null bytes: this runner has none. */
   private fusedBpSession: GraphSession | null = null;
@@ -165,6 +167,7 @@ export class BlockRunner {
     const t0 = performance.now();
     const out = await session.run(feeds);
     this.busySeconds += (performance.now() - t0) / 1000;
+    this.calls++;
     return out;
   }
 

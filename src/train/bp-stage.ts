@@ -51,6 +51,7 @@ export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<
   const result = newStageResult();
   const t0 = performance.now();
   ctx.runner.busySeconds = 0;
+  ctx.runner.calls = 0;
   const [B, T] = batch.clipDims;
   ctx.runner.beginBatch(B);
   // Resolved here, for this stage's own clips: a replica holding half the batch gets "auto"
@@ -59,6 +60,7 @@ export async function runBpStage(ctx: StageContext, batch: StageBatch): Promise<
   for (let first = 0; first < T; first += F) await framesPass(ctx, batch, result, first, Math.min(T, first + F));
   for (const k of ctx.spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = ctx.runner.busySeconds;
+  result.calls = ctx.runner.calls;
   result.stats = ctx.runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;

@@ -27,22 +27,24 @@ export async function measureBlockCosts(
   batchSize: number,
   reps = 3,
 ): Promise<number[]> {
-  const costs: number[] = [];
-  for (const block of model.blocks) {
-    const x: Tensor = { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] };
-    const dy: Tensor = { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] };
-    const times: number[] = [];
-    for (let r = 0; r <= reps; r++) {
+  const inputs = model.blocks.map((block) => ({
+    x: { data: new Float32Array(batchSize * numel(block.inShape)).fill(0.5), dims: [batchSize, ...block.inShape] } as Tensor,
+    dy: { data: new Float32Array(batchSize * numel(block.outShape)).fill(0.01), dims: [batchSize, ...block.outShape] } as Tensor,
+  }));
+  const times: number[][] = model.blocks.map(() => []);
+  // Round by round over all blocks, the first round a warm-up: block after block, the first
+  // block's calls ran cold and drifting load hit blocks unevenly (docs/BENCHMARKS.md, issue 12).
+  for (let r = 0; r <= reps; r++) {
+    for (const block of model.blocks) {
+      const { x, dy } = inputs[block.index];
       const t0 = performance.now();
       // What both trainers run per block: the activation-keeping forward and its backward.
       const fwd = await runner.forwardSaving(block.index, x, weights);
       await runner.backwardFromSaved(block.index, x, fwd, dy, weights);
-      if (r > 0) times.push((performance.now() - t0) / 1000);
+      if (r > 0) times[block.index].push((performance.now() - t0) / 1000);
     }
-    times.sort((a, b) => a - b);
-    costs.push(times[Math.floor(times.length / 2)]);
   }
-  return costs;
+  return times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 export function resolveWorkerCount(workers: number | "auto", model: Model): number {

@@ -3,7 +3,8 @@
  * and the diagnostic columns every rule reports.
  */
 import type { Model } from "../model/model.js";
-import { blockFacts, predictedIdleFractions, type BlockFacts, type UpdateEvery } from "../schedule/analysis.js";
+import { blockFacts, unitCosts, type BlockFacts, type UpdateEvery } from "../schedule/analysis.js";
+import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions } from "../schedule/simulate.js";
 import { RULES, type Method } from "../schedule/registry.js";
 import type { BatchResult } from "./executor.js";
 
@@ -30,7 +31,11 @@ export function blockCosines(model: Model, a: Map<string, Float32Array>, b: Map<
 /** What a rule's table says about a run before it starts (src/schedule/analysis.ts), for the diagnostic columns. */
 export interface ScheduleDiagnostics {
   blocks: BlockFacts[];
-  /** Per stage, the idle fraction the table predicts with unit block costs. */
+  /**
+   * Per stage, the idle fraction the table predicts with unit block costs (forward 1, backward 2),
+   * the stages simulated as the executors run them (src/schedule/simulate.ts): Sideways with
+   * per-clip updates in its tick graphs, every other case through the interpreter.
+   */
   predictedIdle: number[];
 }
 
@@ -38,7 +43,9 @@ export function scheduleDiagnostics(model: Model, method: Method, frames: number
   const schedule = RULES[method].generate(model.blocks.length, frames);
   // Data-parallel replicas each hold every block: nothing in the table makes one wait.
   const replicas = stages.length > 1 && stages.every((s) => s.length === model.blocks.length);
-  return { blocks: blockFacts(schedule, every, stashing), predictedIdle: replicas ? stages.map(() => 0) : predictedIdleFractions(schedule, stages) };
+  const costs = unitCosts(model.blocks.length);
+  const steps = method === "sideways" && every === "clip" ? sidewaysTickSteps(schedule, stages, costs) : interpreterSteps(schedule, stages, costs);
+  return { blocks: blockFacts(schedule, every, stashing), predictedIdle: replicas ? stages.map(() => 0) : simulatedIdleFractions(steps) };
 }
 
 /**

@@ -54,6 +54,11 @@ export interface BatchResult {
   /** Per stage: seconds inside onnxruntime, and wall seconds of the batch. */
   stageBusySeconds: number[];
   stageWallSeconds: number[];
+  /** Per stage: onnxruntime calls (0 where the stage does not count them). */
+  stageCalls: number[];
+  /** Per stage: seconds awaiting a neighbouring stage's message, and handing one over (0 without neighbours). */
+  stageWaitSeconds: number[];
+  stageSendSeconds: number[];
   trace: TraceEvent[];
   /** Per-frame statistics for the buffers, per block in frame order: model/buffers.ts applyBlockStats. */
   stats: BlockStats[];
@@ -98,6 +103,9 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     losses,
     stageBusySeconds: results.map((r) => r.busySeconds),
     stageWallSeconds: results.map((r) => r.wallSeconds),
+    stageWaitSeconds: results.map((r) => r.waitSeconds ?? 0),
+    stageSendSeconds: results.map((r) => r.sendSeconds ?? 0),
+    stageCalls: results.map((r) => r.calls ?? 0),
     trace,
     stats,
     updated: results.some((r) => r.updated !== undefined),

@@ -10,6 +10,24 @@ import { runBpStage } from "./bp-stage.js";
 import { runScheduleStage } from "./schedule-stage.js";
 import { runSidewaysStage } from "./sideways-stage.js";
 import type { StageBatch, StageContext, StageResult } from "./stage.js";
+import type { Schedule } from "../schedule/action.js";
+
+/**
+ * Tables by rule, L and T: generating and checking one (8 blocks, 64 frames) takes milliseconds,
+ * which every clip batch of a stage would otherwise pay again. Tables are not mutated.
+ */
+const tables = new Map<string, Schedule>();
+
+function tableFor(method: StageBatch["method"], blocks: number, frames: number): Schedule {
+  const key = `${method}:${blocks}:${frames}`;
+  let table = tables.get(key);
+  if (!table) {
+    table = ruleFor(method).generate(blocks, frames);
+    if (tables.size >= 32) tables.clear(); // clip lengths that vary batch to batch: keep the cache small
+    tables.set(key, table);
+  }
+  return table;
+}
 
 export async function runStage(ctx: StageContext, batch: StageBatch): Promise<StageResult> {
   const rule = ruleFor(batch.method);
@@ -18,7 +36,7 @@ export async function runStage(ctx: StageContext, batch: StageBatch): Promise<St
     if (rule.fusedPath === "bp-pass") return runBpStage(ctx, batch);
     if (rule.fusedPath === "sideways-tick") return runSidewaysStage(ctx, batch);
   }
-  const schedule = rule.generate(ctx.spec.totalBlocks, batch.clipDims[1]);
+  const schedule = tableFor(batch.method, ctx.spec.totalBlocks, batch.clipDims[1]);
   if (!update) return runScheduleStage(ctx, batch, schedule, null);
   const optimizer = createOptimizer(update.optimizer);
   optimizer.importState(update.state);

@@ -50,6 +50,7 @@ const stashedBytes = (x: Tensor, saved: SavedForward) => [...new Set([x, ...save
 export async function runScheduleStage(ctx: StageContext, batch: StageBatch, schedule: Schedule, updates: InClipUpdates | null): Promise<StageResult> {
   const t0 = performance.now();
   ctx.runner.busySeconds = 0;
+  ctx.runner.calls = 0;
   // Batch-norm statistics: each block's training forwards run in frame order, so the runner's log
   // is what model/buffers.ts applies (recomputing backwards log nothing).
   ctx.runner.beginBatch(batch.clipDims[0]);
@@ -69,6 +70,7 @@ export async function runScheduleStage(ctx: StageContext, batch: StageBatch, sch
   const result = stage.finish();
   result.stats = ctx.runner.takeStats();
   result.busySeconds = ctx.runner.busySeconds;
+  result.calls = ctx.runner.calls;
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
 }

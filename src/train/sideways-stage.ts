@@ -43,6 +43,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   const result = newStageResult();
   const t0 = performance.now();
   runner.busySeconds = 0;
+  runner.calls = 0;
   runner.beginBatch(batch.clipDims[0]);
   const lo = spec.blocks[0];
   const hi = spec.blocks[spec.blocks.length - 1];
@@ -55,8 +56,13 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
   const head = spec.blocks.includes(top) && batch.labels ? { onehot: oneHotRows(batch.labels, runner.classes), scale: 1 / batch.labels.length } : null;
   for (let t = 0; t < T; t++) {
-    // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0).
-    const fromBelow = links.below && t > 0 ? (await links.below.recv()).act : null;
+    // This tick's boundary values go to the neighbours for tick t+1 (nobody reads tick T-1's).
+    const sends = t < T - 1;
+    // Boundary messages produced by the neighbours at tick t-1 (none exist before tick 0). With
+    // the tick graph, the one from below is awaited when block lo runs (TickIo.inputFromBelow).
+    const byBlock = batch.sidewaysTickGraph === false;
+    const recvBelow = async () => (links.below && t > 0 ? (await links.below.recv()).act : null);
+    const fromBelow = byBlock ? await recvBelow() : null;
     const fromAbove = links.above && t > 0 ? (await links.above.recv()).grad : null;
 
     // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
@@ -66,24 +72,25 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
       if (k === 0) {
         if (!batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
         tick.inputs.set(k, { tensor: clipFrame(batch.clips, batch.clipDims, t), frame: t });
-      } else {
+      } else if (k !== lo || byBlock) {
         tick.inputs.set(k, k === lo ? fromBelow : (outPrev.get(k - 1) ?? null));
       }
       if (k !== top) tick.grads.set(k, k === hi ? fromAbove : (gradPrev.get(k + 1) ?? null));
     }
-    const { outNow, gradNow } = batch.sidewaysTickGraph === false ? await tickBlockByBlock(ctx, batch, result, tick) : await tickInOneGraph(ctx, batch, result, tick);
-
-    // Hand this tick's boundary values to the neighbours for tick t+1 (nobody reads tick T-1's).
-    if (t < T - 1) {
-      links.above?.send({ tick: t, act: outNow.get(hi) ?? null });
-      links.below?.send({ tick: t, grad: gradNow.get(lo) ?? null });
-    }
+    const io: TickIo = {
+      sendDown: links.below && sends ? (grad) => links.below!.send({ tick: t, grad }) : null,
+      inputFromBelow: links.below && !byBlock ? recvBelow : null,
+    };
+    const { outNow, gradNow } = byBlock ? await tickBlockByBlock(ctx, batch, result, tick) : await tickInOneGraph(ctx, batch, result, tick, io);
+    if (byBlock) io.sendDown?.(gradNow.get(lo) ?? null);
+    if (links.above && sends) links.above.send({ tick: t, act: outNow.get(hi) ?? null });
     outPrev = outNow;
     gradPrev = gradNow;
   }
 
   for (const k of spec.blocks) if (!result.counts.has(k)) result.counts.set(k, 0);
   result.busySeconds = runner.busySeconds;
+  result.calls = runner.calls;
   result.stats = runner.takeStats();
   result.wallSeconds = (performance.now() - t0) / 1000;
   return result;
@@ -95,9 +102,18 @@ interface Tick {
   top: number;
   /** The in-graph head's one-hot labels and 1/B, on the stage holding the top block (the same every tick). */
   head: { onehot: Tensor; scale: number } | null;
+  /** Without block lo's entry while it is still to come from the stage below (TickIo.inputFromBelow). */
   inputs: Map<number, Tagged | null>;
   /** Output gradients of the blocks below the top; the top's comes from this tick's loss. */
   grads: Map<number, Tagged | null>;
+}
+
+/** A stage's exchange with the stage below in one tick (tickInOneGraph). */
+interface TickIo {
+  /** Block lo's input gradient to the stage below, sent as soon as it is out; null: none is sent at this tick. */
+  sendDown: ((grad: Tagged | null) => void) | null;
+  /** Block lo's input (the stage below's output of tick t-1); null: no stage below. */
+  inputFromBelow: (() => Promise<Tagged | null>) | null;
 }
 
 interface TickOutputs {
@@ -116,44 +132,78 @@ function outputUsed(tick: Tick, k: number): boolean {
  * One tick of the stage's blocks in one onnxruntime call (BlockRunner.sidewaysTick): the blocks
  * with an input run their forward, those with a gradient too their backward, the others nothing.
  * The top block's gradient is formed inside the graph (float32 softmax); its loss here.
+ *
+ * A stage with a stage below runs its lowest block lo in a call of its own first, as soon as its
+ * input from below is in, and sends lo's input gradient down at once; then the other blocks in
+ * one call. The stage below needs that gradient at the start of its next tick, so it gets it
+ * one block's work into this stage's tick instead of at its end: the two stages no longer
+ * meet at every tick, and each runs ahead as far as the other allows (docs/BENCHMARKS.md,
+ * issue 12). Blocks of a tick are independent, so the split changes no value
+ * (test/executors.test.ts compares 2 and 3 workers with one stage bit for bit).
  */
-async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick): Promise<TickOutputs> {
+async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: StageResult, tick: Tick, io: TickIo): Promise<TickOutputs> {
   const { spec, runner, weights } = ctx;
   const { t, top } = tick;
-  const inputs = new Map<number, Tensor>();
-  const grads = new Map<number, Tensor>();
-  for (const k of spec.blocks) {
-    const input = tick.inputs.get(k);
-    const grad = tick.grads.get(k);
-    if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
-    inputs.set(k, input.tensor);
-    if (grad) grads.set(k, grad.tensor);
-  }
-  // A stage above the first has nothing to do until the pipeline reaches it.
-  if (inputs.size === 0) return { outNow: new Map(), gradNow: new Map() };
-  const r = await runner.sidewaysTick(inputs, grads, tick.head, weights);
-
+  const lo = spec.blocks[0];
   const outNow = new Map<number, Tagged | null>();
+  const dParams = new Map<number, Map<string, Tensor>>();
+  /** Blocks that ran their backward: the gradient they got (the top's: its own frame) and their input gradient. */
+  const ran = new Map<number, { grad: Tagged; dx: Tensor | null }>();
+  let logits: Tensor | null = null;
+
+  /** Runs `blocks`' work of this tick in one call (none if no block has any). */
+  const runGraph = async (blocks: readonly number[]) => {
+    const inputs = new Map<number, Tensor>();
+    const grads = new Map<number, Tensor>();
+    for (const k of blocks) {
+      const input = tick.inputs.get(k);
+      const grad = tick.grads.get(k);
+      if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
+      inputs.set(k, input.tensor);
+      if (grad) grads.set(k, grad.tensor);
+    }
+    // A stage above the first has nothing to do until the pipeline reaches it.
+    if (inputs.size === 0) return;
+    const r = await runner.sidewaysTick(inputs, grads, tick.head, weights);
+    for (const k of inputs.keys()) {
+      const input = tick.inputs.get(k)!;
+      if (outputUsed(tick, k)) outNow.set(k, { tensor: r.outputs.get(k)!, frame: input.frame });
+      if (k === top) logits = r.outputs.get(k)!;
+      const grad = k === top ? { tensor: r.outputs.get(k)!, frame: input.frame } : (tick.grads.get(k) ?? null);
+      if (!grad) continue;
+      dParams.set(k, r.dParams.get(k)!);
+      ran.set(k, { grad, dx: k > 0 ? r.dxs.get(k)! : null });
+    }
+  };
+
+  if (io.inputFromBelow) {
+    tick.inputs.set(lo, await io.inputFromBelow());
+    await runGraph([lo]);
+    const r = ran.get(lo);
+    io.sendDown?.(r && r.dx ? { tensor: r.dx, frame: r.grad.frame } : null);
+    await runGraph(spec.blocks.filter((k) => k !== lo));
+  } else {
+    await runGraph(spec.blocks);
+  }
+
+  // The stage's record of the tick, in block order as if it had run in one piece.
   for (const k of spec.blocks) {
     const input = tick.inputs.get(k);
-    if (!input || !outputUsed(tick, k)) continue;
-    outNow.set(k, { tensor: r.outputs.get(k)!, frame: input.frame });
-    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
+    if (input && outputUsed(tick, k) && batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
   }
   const gradNow = new Map<number, Tagged | null>();
   for (const k of [...spec.blocks].reverse()) {
     const input = tick.inputs.get(k) ?? null;
     if (!input) continue;
-    let grad = tick.grads.get(k) ?? null;
-    if (k === top) {
-      result.losses.push(softmaxCrossEntropy(r.outputs.get(k)!, batch.labels!).loss);
+    if (k === top && logits) {
+      result.losses.push(softmaxCrossEntropy(logits, batch.labels!).loss);
       if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: input.frame });
-      grad = { tensor: r.outputs.get(k)!, frame: input.frame }; // only its frame is read below
     }
-    if (!grad) continue;
-    accumulate(result, k, r.dParams.get(k)!);
-    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: grad.frame });
-    gradNow.set(k, k > 0 ? { tensor: r.dxs.get(k)!, frame: grad.frame } : null);
+    const r = ran.get(k);
+    if (!r) continue;
+    accumulate(result, k, dParams.get(k)!);
+    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "backward", inputFrame: input.frame, gradFrame: r.grad.frame });
+    gradNow.set(k, r.dx ? { tensor: r.dx, frame: r.grad.frame } : null);
   }
   return { outNow, gradNow };
 }

@@ -39,22 +39,36 @@ export type FromWorker =
 const data = workerData as StageWorkerData;
 const port = parentPort!;
 
+/** Time this stage spent awaiting its neighbours' messages and handing its own over, since the batch began (milliseconds). */
+const linkTime = { wait: 0, send: 0 };
+
 function makeLinks(): StageLinks {
   const below = data.below ? new PortQueue<UpMessage | DownMessage>(data.below) : null;
   const above = data.above ? new PortQueue<UpMessage | DownMessage>(data.above) : null;
+  const recv = async <M>(queue: PortQueue<UpMessage | DownMessage>): Promise<M> => {
+    const t0 = performance.now();
+    const msg = await queue.recv();
+    linkTime.wait += performance.now() - t0;
+    return msg as M;
+  };
+  const send = (queue: PortQueue<UpMessage | DownMessage>, msg: UpMessage | DownMessage, transfer: ArrayBuffer[]) => {
+    const t0 = performance.now();
+    queue.send(msg, transfer);
+    linkTime.send += performance.now() - t0;
+  };
   return {
     below: below && {
-      recv: () => below.recv() as Promise<UpMessage>,
+      recv: () => recv<UpMessage>(below),
       send: (msg: DownMessage) => {
         const { value, transfer } = taggedForTransfer(msg.grad);
-        below.send({ tick: msg.tick, grad: value }, transfer);
+        send(below, { tick: msg.tick, grad: value }, transfer);
       },
     },
     above: above && {
-      recv: () => above.recv() as Promise<DownMessage>,
+      recv: () => recv<DownMessage>(above),
       send: (msg: UpMessage) => {
         const { value, transfer } = taggedForTransfer(msg.act);
-        above.send({ tick: msg.tick, act: value }, transfer);
+        send(above, { tick: msg.tick, act: value }, transfer);
       },
     },
   };
@@ -71,6 +85,8 @@ async function setUp(): Promise<{ runner: BlockRunner; links: StageLinks; spec: 
   return { runner, links: makeLinks(), spec: stageSpec(data.model, data.blocks) };
 }
 
+const hasNeighbours = () => data.below !== null || data.above !== null;
+
 // Listening from the start, so that "stop" is honoured even while (or after) set-up fails.
 const ready = setUp();
 port.on("message", (msg: ToWorker) => {
@@ -80,8 +96,10 @@ port.on("message", (msg: ToWorker) => {
   ready
     .then(({ runner, links, spec }) => {
       const ctx = { spec, runner, links, weights: msg.weights };
+      linkTime.wait = linkTime.send = 0;
       return runStage(ctx, msg.batch);
     })
+    .then((result) => (hasNeighbours() ? { ...result, waitSeconds: linkTime.wait / 1000, sendSeconds: linkTime.send / 1000 } : result))
     .then(
       // The gradient sums are not read here again: move their buffers instead of copying them.
       (result) => port.postMessage({ type: "result", id: msg.id, result } satisfies FromWorker, [...result.gradSums.values()].map((a) => a.buffer as ArrayBuffer)),

@@ -98,6 +98,11 @@ export interface StageResult {
   /** Losses computed by the top block, in tick order (empty for other stages). */
   losses: number[];
   busySeconds: number;
+  /** onnxruntime calls the stage made (busySeconds is their time). */
+  calls?: number;
+  /** Seconds spent awaiting a neighbouring stage's message, and handing one over (stage-worker.ts); absent on one stage. */
+  waitSeconds?: number;
+  sendSeconds?: number;
   wallSeconds: number;
   trace: TraceEvent[];
   /** Per-frame statistics of this stage's training forwards, in call order (model/buffers.ts). */

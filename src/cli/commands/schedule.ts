@@ -1,11 +1,12 @@
 import type { Argv, CommandModule } from "yargs";
 import type { ExperimentSpec } from "../../spec/experiment-spec.js";
 import type { Model } from "../../model/model.js";
-import { blockFacts, predictedIdleFractions } from "../../schedule/analysis.js";
+import { blockFacts } from "../../schedule/analysis.js";
 import { formatGrid } from "../../schedule/format-grid.js";
 import { RULES } from "../../schedule/registry.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
+import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages } from "../../train/stage-plan.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -54,10 +55,10 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   });
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);
-  const idle = predictedIdleFractions(s, stages);
+  const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;
   lines.push(
     "",
-    `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards: ` +
+    `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive: ` +
       stages.map((blocks, i) => `stage ${i + 1} (blocks ${blocks[0] + 1}-${blocks[blocks.length - 1] + 1}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
