@@ -358,6 +358,9 @@ class PeerServer:
 
     def __init__(self, args):
         self.device = torch.device(args.device)
+        # --upload-each-step: the clips stay in host memory and each timed step moves its batch to
+        # the device, as a training loop fed by a data loader does (and as our side does).
+        self.upload_each_step = args.upload_each_step
         self.model, model_input = build_model(args.model)
         self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
@@ -369,7 +372,7 @@ class PeerServer:
 
     def load_data(self, clips, labels):
         batches, self.batch_size, self.frames = load_batches(clips, labels, self.batch_size_arg, self.model_input)
-        self.batches = [(x.to(self.device), y.to(self.device)) for x, y in batches]
+        self.batches = batches if self.upload_each_step else [(x.to(self.device), y.to(self.device)) for x, y in batches]
         set_frames(self.model, self.frames // self.batch_size)
 
     def reset(self, dtype="float32"):
@@ -393,6 +396,8 @@ class PeerServer:
         self.step_index += 1
         sync(self.device)
         start = time.perf_counter()
+        if self.upload_each_step:
+            x, y = x.to(self.device), y.to(self.device)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_fn(self.model(x), y)
         loss.backward()
@@ -426,7 +431,7 @@ class PeerServer:
 
     def serve(self, stdin, stdout):
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name}
+        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name, "upload_each_step": self.upload_each_step}
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
         for line in stdin:
@@ -452,6 +457,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=0, help="clips per step (default: all clips)")
     parser.add_argument("--warmup", type=int, default=1, help="first steps left out of median_ms (default 1)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="torch device (--serve only; default cpu)")
+    parser.add_argument("--upload-each-step", action="store_true", help="--serve: keep the clips in host memory and move each step's batch to the device inside the timed step")
     args = parser.parse_args(argv)
     if args.device == "cuda":
         if not torch.cuda.is_available():

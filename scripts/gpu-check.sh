@@ -4,7 +4,8 @@
 #   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
-#      GPU, model and batches (agreement first), and the host-path BP step against the device step
+#      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
+#      each step as ours are), and the host-path BP step against the device step
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
@@ -43,6 +44,10 @@ for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-b$batch.json"
 done
+# The same with PyTorch moving each step's batch from host memory inside its timed step, as our
+# side does (a training loop fed by a data loader): the other fair comparison.
+step "peer-cuda-upload-b256" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda --peer-upload \
+  --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-upload-b256.json"
 # The device step against the host path: where the time of a step goes once the weights stay put.
 for batch in ${PEER_BATCHES:-64 256}; do
   step "bp-step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --bp-step --provider cuda \

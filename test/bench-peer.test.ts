@@ -90,6 +90,14 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.rows[0].torch_ms_median).to.be.greaterThan(0);
     expect(r.ratio_ours_over_torch).to.equal(r.rows[0].ratio_ours_over_torch);
     expect(r.checks[0].draws).to.equal(1);
+    expect(r.torch_uploads_each_step).to.equal(false);
+  });
+
+  it("peerUploads: PyTorch keeps its clips in host memory and moves each step's batch inside the timed step; agreement unchanged", async () => {
+    const r = await peerBench({ ...options(), peerUploads: true });
+    expect(r.torch_uploads_each_step).to.equal(true);
+    expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+    expect(r.rows[0].torch_ms_median).to.be.greaterThan(0);
   });
 
   // The small zoo models: batch_norm (per-frame statistics, running statistics compared too),

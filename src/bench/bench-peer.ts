@@ -77,6 +77,12 @@ export interface PeerBenchOptions {
   provider?: Provider;
   /** Our BP step as the device step (runtime.device_step); default: on a GPU provider, as training's auto. */
   deviceStep?: boolean;
+  /**
+   * PyTorch moves each step's batch from host memory to its device inside the timed step, as a
+   * training loop fed from host memory does (our side always does); default: its batches stay on
+   * the device for the whole benchmark.
+   */
+  peerUploads?: boolean;
   log?: (line: string) => void;
 }
 
@@ -124,6 +130,8 @@ export interface PeerBenchResult {
   provider: Provider;
   /** host: executor + TypeScript SGD; device step: runtime.device_step (the default on a GPU). */
   our_path: "host" | "device step";
+  /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
+  torch_uploads_each_step: boolean;
   torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
@@ -426,6 +434,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       labels: join(fx.dir, "labels.npy"),
       lr,
       device: onGpu ? "cuda" : "cpu",
+      uploadEachStep: opts.peerUploads ?? false,
     });
     peer = started.peer;
     for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep));
@@ -509,6 +518,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       model: fx.model.name,
       provider,
       our_path: deviceStep ? "device step" : "host",
+      torch_uploads_each_step: started.hello.upload_each_step === true,
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
@@ -534,7 +544,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}) vs PyTorch ${r.torch_version} (${r.torch_device}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? ", batch uploaded each step" : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -566,6 +576,7 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     threads: (args.provider ?? "cpu") === "cpu" ? (args.threads ?? [1, 2]) : [1],
     provider: args.provider,
     deviceStep: args.deviceStep,
+    peerUploads: args.peerUpload,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

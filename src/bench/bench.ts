@@ -30,6 +30,8 @@ export interface BenchArgs {
   bpStep?: boolean;
   /** --peer: our step as the device step (default: on a GPU provider, as training's runtime.device_step auto). */
   deviceStep?: boolean;
+  /** --peer: PyTorch moves each step's batch from host memory to its device inside the timed step. */
+  peerUpload?: boolean;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {

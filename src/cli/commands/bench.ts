@@ -11,6 +11,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("json", { type: "string", describe: "also write the results to this JSON file" })
         .option("peer", { type: "string", choices: ["torch"], describe: "compare our BP step with PyTorch's" })
         .option("device-step", { type: "boolean", describe: "with --peer: our BP step as runtime.device_step (default: on a GPU provider, as training does) or the host path (--no-device-step)" })
+        .option("peer-upload", { type: "boolean", default: false, describe: "with --peer: PyTorch moves each step's batch from host memory to its device inside the timed step, as our side does (default: its batches stay on the device)" })
         .option("bp-step", { type: "boolean", default: false, describe: "only the BP step, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames)" })
         .option("workers", { type: "number", describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "fewer rounds (a smoke test)" })
