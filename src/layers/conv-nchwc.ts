@@ -68,9 +68,18 @@ export function nchwcFilter(g: GraphBuilder, weight: string, [m, c, k]: readonly
   if (block <= 0 || (c >= block && c % block !== 0)) throw new Error(`BUG: graph ${g.name}: no NCHWc filter for ${c} input channels (block ${block})`);
   const mp = Math.ceil(m / block) * block;
   const padded = mp > m ? g.op("Pad", [weight, g.constInt64("pad_out_channels", [0, 0, 0, 0, mp - m, 0, 0, 0])]) : weight;
-  const filter =
-    c >= block
-      ? g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_i_bi_k_k", [mp / block, block, c / block, block, k, k])])], { perm: [0, 2, 4, 5, 3, 1] })
-      : g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_c_k_k", [mp / block, block, c, k, k])])], { perm: [0, 2, 3, 4, 1] });
+  const o = mp / block;
+  // onnxruntime's generic Transpose of 5 or 6 dims costs about 4 ns an entry; the same reorder
+  // as Transposes of at most 4 (merged) dims is about 3x faster (docs/PERFORMANCE.md attempt 58).
+  let filter: string;
+  if (c >= block) {
+    const i = c / block;
+    // [O, Bo, I, Bi*K*K] -> [O, I, Bi*K*K, Bo], then [O*I, Bi, K*K, Bo] -> [O*I, K*K, Bi, Bo].
+    const outer = g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_i_bikk", [o, block, i, block * k * k])])], { perm: [0, 2, 3, 1] });
+    filter = g.op("Transpose", [g.op("Reshape", [outer, g.constInt64("oi_bi_kk_bo", [o * i, block, k * k, block])])], { perm: [0, 2, 1, 3] });
+  } else {
+    // [O, Bo, C*K*K] -> [O, C*K*K, Bo].
+    filter = g.op("Transpose", [g.op("Reshape", [padded, g.constInt64("o_bo_ckk", [o, block, c * k * k])])], { perm: [0, 2, 1] });
+  }
   return g.op("Reshape", [filter, g.constInt64("filter_shape", [mp, c, k, k])]);
 }
