@@ -100,6 +100,8 @@ const CASES: LayerCase[] = [
   // A stride-1 input gradient as the conv of dy with the flipped weight on the NCHWc kernels (C and M multiples of the block).
   { name: "conv2d NCHWc k3 s1 p1 no bias, 16 channels in and out on 4x5 (input gradient as a flipped conv, weight gradient tap by tap)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, inShape: fixed([16, 4, 5]), nchwc: true },
   { name: "conv2d NCHWc k3 s1 p0 bias, 16 to 32 channels (flipped conv padded by 2; one-MatMul weight gradient)", spec: { type: "conv2d", out_channels: 32, kernel: 3 }, inShape: fixed([16, 4, 5]), nchwc: true },
+  // The flipped conv's filter made straight from W (conv-nchwc.ts nchwcTransposedFilter) with two output blocks and one input block.
+  { name: "conv2d NCHWc k3 s1 p1 no bias, 32 to 16 channels (flipped filter: two output blocks)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, inShape: fixed([32, 4, 4]), nchwc: true },
   { name: "conv2d NCHWc k3 s1 p0 bias, 16 channels on 6x6 (weight gradient tap by tap, unpadded)", spec: { type: "conv2d", out_channels: 16, kernel: 3 }, inShape: fixed([16, 6, 6]), nchwc: true },
 ];
 
