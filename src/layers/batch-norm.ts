@@ -116,7 +116,7 @@ function portableAffine(g: GraphBuilder, n: Normalised, weight: string, bias: st
  * xhat * weight + bias per channel (xhat [N, C, H, W], which the VJP keeps anyway) in one pass, as
  * onnxruntime's CPU inference BatchNormalization with mean 0, variance 1 and epsilon 0: its kernel
  * folds those into a per-channel scale weight / sqrt(1) = weight and shift bias - 0 = bias, exactly.
- * A Mul and an Add broadcasting per channel write the tensor twice (docs/PERFORMANCE.md attempt 60).
+ * A Mul and an Add broadcasting per channel write the tensor twice (docs/PERFORMANCE.md attempt 62).
  */
 function affineCpu(g: GraphBuilder, layer: PlacedLayer<BatchNormSpec>, xhat: string, weight: string, bias: string): string {
   const c = layer.inShape[0];
