@@ -32,6 +32,8 @@ interface LayerCase {
   inShape: (rng: () => number) => number[];
   /** Build for onnxruntime's NCHWc kernels (channel counts chosen so conv2d uses them where the CPU has them). */
   nchwc?: boolean;
+  /** Build for the CPU target without requiring an NCHWc conv (CPU-only formulations of other layers). */
+  cpu?: boolean;
   /** Rows of the batch (default BATCH) and, for batch_norm's per-frame statistics, rows per frame (default all). */
   batch?: number;
   clips?: number;
@@ -101,6 +103,12 @@ const CASES: LayerCase[] = [
   { name: "conv2d NCHWc k3 s1 p1 no bias, 16 channels in and out on 4x5 (input gradient as a flipped conv, weight gradient tap by tap)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, inShape: fixed([16, 4, 5]), nchwc: true },
   { name: "conv2d NCHWc k3 s1 p0 bias, 16 to 32 channels (flipped conv padded by 2; one-MatMul weight gradient)", spec: { type: "conv2d", out_channels: 32, kernel: 3 }, inShape: fixed([16, 4, 5]), nchwc: true },
   { name: "conv2d NCHWc k3 s1 p0 bias, 16 channels on 6x6 (weight gradient tap by tap, unpadded)", spec: { type: "conv2d", out_channels: 16, kernel: 3 }, inShape: fixed([16, 6, 6]), nchwc: true },
+  // Round 7 (appended: earlier cases keep their seeds).
+  // The flipped conv's filter made straight from W (conv-nchwc.ts nchwcTransposedFilter) with two output blocks and one input block.
+  { name: "conv2d NCHWc k3 s1 p1 no bias, 32 to 16 channels (flipped filter: two output blocks)", spec: { type: "conv2d", out_channels: 16, kernel: 3, padding: 1, bias: false }, inShape: fixed([32, 4, 4]), nchwc: true },
+  // The CPU target's affine step as an inference BatchNormalization of xhat (batch-norm.ts affineCpu).
+  { name: "batch_norm on the CPU target, 2 frames of 3 clips, odd size", spec: { type: "batch_norm" }, inShape: fixed([3, 5, 3]), batch: 6, clips: 3, cpu: true },
+  { name: "batch_norm eps 1e-3 on the CPU target, 3 frames of 2 clips", spec: { type: "batch_norm", eps: 1e-3 }, inShape: image(2, 2, 6), batch: 6, clips: 2, cpu: true },
 ];
 
 const BATCH = 2;
@@ -134,7 +142,7 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
   CASES.forEach((c, caseIndex) => {
     it(c.name, async function () {
       if (c.nchwc && nchwcTarget.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
-      await checkLayerCase(c, caseIndex, c.nchwc ? nchwcTarget : PORTABLE_TARGET, threads);
+      await checkLayerCase(c, caseIndex, c.nchwc || c.cpu ? nchwcTarget : PORTABLE_TARGET, threads);
     });
   });
 
@@ -158,7 +166,7 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
 // CPU kernels and do not apply). Same tolerances: the GPU kernels compute in float32 too.
 describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gpu) => {
   CASES.forEach((c, caseIndex) => {
-    if (!c.nchwc) it(c.name, () => checkLayerCase(c, caseIndex, gpu.target, gpu.opts));
+    if (!c.nchwc && !c.cpu) it(c.name, () => checkLayerCase(c, caseIndex, gpu.target, gpu.opts));
   });
 });
 

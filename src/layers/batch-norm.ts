@@ -14,7 +14,7 @@
 import { float, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { clipsPerFrame, defineLayer, imageShape, LayerShapeError, param, type ForwardResult, type PlacedLayer } from "./layer-def.js";
-import { normalise, perChannel, sumPerChannel } from "./norm-grads.js";
+import { normalise, perChannel, sumPerChannel, type Normalised } from "./norm-grads.js";
 
 type BatchNormSpec = Extract<LayerSpec, { type: "batch_norm" }>;
 
@@ -78,11 +78,9 @@ export const batchNorm = defineLayer<BatchNormSpec>({
       return { y: g.op("BatchNormalization", inputs, { epsilon: float(layer.spec.eps) }), saved: {} };
     }
     const n = normalise(g, framesView(g, layer, x), FRAME_AXES, layer.spec.eps, 5);
-    // (x - mean) * (invstd * weight) + bias: one pass over the tensor fewer than xhat * weight.
-    const y5 = g.op("Add", [g.op("Mul", [n.centred, g.op("Mul", [n.invstd, perChannel(g, weight, c, 2)])]), perChannel(g, bias, c, 2)]);
     const perFrame = g.constInt64("frames_c", [-1, c]);
     return {
-      y: rowsView(g, layer, y5),
+      y: g.target.cpu ? affineCpu(g, layer, rowsView(g, layer, n.xhat), weight, bias) : rowsView(g, layer, portableAffine(g, n, weight, bias, c)),
       saved: { xhat: n.xhat, invstd: n.invstd },
       stats: { mean: g.op("Reshape", [n.mean, perFrame]), var: g.op("Reshape", [n.variance, perFrame]) },
     };
@@ -108,3 +106,21 @@ export const batchNorm = defineLayer<BatchNormSpec>({
     return { dx: rowsView(g, layer, g.op("Mul", [centred, scale])), dParams };
   },
 });
+
+/** (x - mean) * (invstd * weight) + bias: one pass over the tensor fewer than xhat * weight + bias. */
+function portableAffine(g: GraphBuilder, n: Normalised, weight: string, bias: string, c: number): string {
+  return g.op("Add", [g.op("Mul", [n.centred, g.op("Mul", [n.invstd, perChannel(g, weight, c, 2)])]), perChannel(g, bias, c, 2)]);
+}
+
+/**
+ * xhat * weight + bias per channel (xhat [N, C, H, W], which the VJP keeps anyway) in one pass, as
+ * onnxruntime's CPU inference BatchNormalization with mean 0, variance 1 and epsilon 0: its kernel
+ * folds those into a per-channel scale weight / sqrt(1) = weight and shift bias - 0 = bias, exactly.
+ * A Mul and an Add broadcasting per channel write the tensor twice (docs/PERFORMANCE.md attempt 62).
+ */
+function affineCpu(g: GraphBuilder, layer: PlacedLayer<BatchNormSpec>, xhat: string, weight: string, bias: string): string {
+  const c = layer.inShape[0];
+  const zeros = g.constFloat("zero_mean", new Array<number>(c).fill(0), [c]);
+  const ones = g.constFloat("unit_var", new Array<number>(c).fill(1), [c]);
+  return g.op("BatchNormalization", [xhat, weight, bias, zeros, ones], { epsilon: float(0) });
+}

@@ -13,7 +13,7 @@
 import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { biasGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
-import { nchwcConv, nchwcFits } from "./conv-nchwc.js";
+import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type ForwardResult, type VjpInputs } from "./layer-def.js";
 import { splitsEvenly } from "./phases.js";
 
@@ -92,10 +92,12 @@ function transposedConv(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): stri
     // A stride-1 ConvTranspose is the Conv of dy with W's channels swapped and taps flipped, padded
     // by K - 1 - P: that runs on the NCHWc kernels, where ConvTranspose is a GEMM + col2im per
     // image (docs/PERFORMANCE.md attempt 41).
+    const q = kernel - 1 - padding;
+    const shape = { m: c, c: m, kernel, stride: 1, pads: [q, q, q, q] as [number, number, number, number] };
+    if (m % g.target.nchwcBlock === 0) return nchwcConvFiltered(g, v.dy, nchwcTransposedFilter(g, param(v.params, "weight", layer), [m, c, kernel]), null, shape);
     const swapped = g.op("Transpose", [param(v.params, "weight", layer)], { perm: [1, 0, 2, 3] });
     const flipped = g.op("Slice", [swapped, g.constInt64("flip_starts", [-1, -1]), g.constInt64("flip_ends", [-kernel - 1, -kernel - 1]), g.constInt64("flip_axes", [2, 3]), g.constInt64("flip_steps", [-1, -1])]);
-    const q = kernel - 1 - padding;
-    return nchwcConv(g, v.dy, flipped, null, { m: c, c: m, kernel, stride: 1, pads: [q, q, q, q] });
+    return nchwcConv(g, v.dy, flipped, null, shape);
   }
   return g.op("ConvTranspose", [v.dy, param(v.params, "weight", layer)], {
     kernel_shape: [kernel, kernel],
