@@ -14,7 +14,7 @@
 import { float, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { clipsPerFrame, defineLayer, imageShape, LayerShapeError, param, type ForwardResult, type PlacedLayer } from "./layer-def.js";
-import { normalise, perChannel, sumPerChannel, type Normalised } from "./norm-grads.js";
+import { affineParams, normalise, perChannel, sumPerChannel, type Normalised } from "./norm-grads.js";
 
 type BatchNormSpec = Extract<LayerSpec, { type: "batch_norm" }>;
 
@@ -41,11 +41,7 @@ export const batchNorm = defineLayer<BatchNormSpec>({
     return [...inShape];
   },
   params(_spec, inShape) {
-    const c = inShape[0];
-    return [
-      { suffix: "weight", shape: [c], fanIn: c, init: 1 },
-      { suffix: "bias", shape: [c], fanIn: c, init: 0 },
-    ];
+    return affineParams(inShape[0]);
   },
   buffers(_spec, inShape) {
     const c = inShape[0];

@@ -6,7 +6,7 @@
  */
 import type { LayerSpec } from "../model/model-spec.js";
 import { defineLayer, LayerShapeError, param, shapeText } from "./layer-def.js";
-import { normalise, normaliseVjp, perChannel, sumPerChannel } from "./norm-grads.js";
+import { affineParams, normalise, normaliseVjp, perChannel, sumPerChannel } from "./norm-grads.js";
 
 type GroupNormSpec = Extract<LayerSpec, { type: "group_norm" }>;
 
@@ -20,11 +20,7 @@ export const groupNorm = defineLayer<GroupNormSpec>({
     return [...inShape];
   },
   params(_spec, inShape) {
-    const c = inShape[0];
-    return [
-      { suffix: "weight", shape: [c], fanIn: c, init: 1 },
-      { suffix: "bias", shape: [c], fanIn: c, init: 0 },
-    ];
+    return affineParams(inShape[0]);
   },
   forward(g, layer, x, params) {
     const c = layer.inShape[0];

@@ -7,6 +7,15 @@
  * Plain ONNX ops (ReduceMean, Sub, Mul, Sqrt, Reciprocal) so that every target runs them.
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
+import type { ParamShape } from "./layer-def.js";
+
+/** A normalisation's per-channel affine parameters, as PyTorch's BatchNorm2d and GroupNorm: weight 1, bias 0. */
+export function affineParams(channels: number): ParamShape[] {
+  return [
+    { suffix: "weight", shape: [channels], fanIn: channels, init: 1 },
+    { suffix: "bias", shape: [channels], fanIn: channels, init: 0 },
+  ];
+}
 
 export interface Normalised {
   mean: string;

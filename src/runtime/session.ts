@@ -131,9 +131,7 @@ export class GraphSession {
   async run(feeds: Feeds): Promise<Outputs> {
     let results: ortTypes.InferenceSession.ReturnType;
     try {
-      const ortFeeds: Record<string, ortTypes.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor("float32", t.data, t.dims);
-      results = await onDevice(this.opts, () => this.session.run(ortFeeds));
+      results = await onDevice(this.opts, () => this.session.run(this.ortFeeds(feeds)));
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}[${t.dims.join(",")}]`).join(" ");
       throw new RunError(`onnxruntime failed in ${this.label} with inputs ${shapes}: ${err instanceof Error ? err.message : err}`, { cause: err });
@@ -142,6 +140,13 @@ export class GraphSession {
     for (const [name, t] of Object.entries(results)) {
       out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
     }
+    return out;
+  }
+
+  /** Host feeds as onnxruntime tensors (views of the same arrays, no copy). */
+  private ortFeeds(feeds: Feeds): Record<string, ortTypes.Tensor> {
+    const out: Record<string, ortTypes.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) out[name] = new this.ort.Tensor("float32", t.data, t.dims);
     return out;
   }
 
@@ -157,8 +162,7 @@ export class GraphSession {
   async runDevice(feeds: Feeds, device: Readonly<Record<string, DeviceValue>>, deviceOutputs: readonly string[]): Promise<{ host: Outputs; device: Record<string, DeviceValue> }> {
     let results: ortTypes.InferenceSession.ReturnType;
     try {
-      const ortFeeds: Record<string, ortTypes.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor("float32", t.data, t.dims);
+      const ortFeeds = this.ortFeeds(feeds);
       for (const [name, v] of Object.entries(device)) ortFeeds[name] = v.value;
       results = await onDevice(this.opts, () => this.session.run(ortFeeds));
     } catch (err) {
