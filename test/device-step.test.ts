@@ -29,12 +29,15 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep } from "../src/train/device-step.js";
+import type { DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { everyLayerKindSpec, fourBlockModel, normModel, randomClips } from "./helpers/tiny-models.js";
 import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
+
+const METHODS: DeviceStepMethod[] = ["bp", "sideways"];
 
 const OPTIMIZERS: [string, OptimizerSpec][] = [
   ["sgd", OptimizerSpec.parse({ kind: "sgd", lr: 0.1 })],
@@ -92,15 +95,15 @@ function refTwoSteps(model: Model, weights: Weights, batch: ClipBatch, spec: Opt
   return w64;
 }
 
-async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, lr = spec.lr) {
-  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target);
+async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp") {
+  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method);
   const optimizer = createOptimizer(spec);
   const out = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const losses: number[] = [];
   try {
     step.load(out, optimizer);
     for (const batch of batches) {
-      const r = await step.step(batch, lr);
+      const r = await step.step(batch, spec.lr);
       losses.push(...r.losses);
       applyBlockStats(model, out, r.stats);
     }
@@ -118,15 +121,24 @@ const MODELS: [string, () => Model][] = [
   ["norm-tiny", normModel],
 ];
 
+/** Clip length per rule: Sideways needs 2L-1 frames for every block to get a gradient. */
+function framesFor(method: DeviceStepMethod, model: Model): number {
+  return method === "bp" ? 4 : 2 * model.blocks.length - 1;
+}
+
+/**
+ * Static clips (every frame of a clip the same) make Sideways' G_k equal BP's (docs/design/sideways.md),
+ * so the one float64 reference of BP's two steps checks both rules.
+ */
 function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget }): void {
   for (const [name, makeModel] of MODELS.filter(([n]) => n !== "norm-tiny")) {
-    for (const [optName, spec] of OPTIMIZERS) {
-      it(`${name}, ${optName}: two steps equal the float64 reference (1e-4 of the update)`, async () => {
+    for (const [optName, spec] of OPTIMIZERS) for (const method of METHODS) {
+      it(`${method}, ${name}, ${optName}: two steps equal the float64 reference (1e-4 of the update)`, async () => {
         const model = makeModel();
         const weights = initWeights(model, 3);
-        const batch = randomClips(model, 3, 4, 11, true);
+        const batch = randomClips(model, 3, framesFor(method, model), 11, true);
         const ref = refTwoSteps(model, weights, batch, spec);
-        const got = await deviceSteps(model, weights, [batch, batch], spec, gpu.opts, gpu.target);
+        const got = await deviceSteps(model, weights, [batch, batch], spec, gpu.opts, gpu.target, method);
         for (const p of model.params) {
           expect(offByMovement(got.weights.get(p.name)!, ref.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-4);
         }
@@ -139,12 +151,14 @@ describe("device step (CPU provider)", () => {
   checkAgainstReference({ opts: cpu, target: PORTABLE_TARGET });
 
   for (const [name, makeModel] of MODELS) {
-    for (const [optName, spec] of OPTIMIZERS) {
-      it(`${name}, ${optName}: three steps equal the host path (parameters, optimizer state, buffers, losses)`, async () => {
+    for (const [optName, spec] of OPTIMIZERS) for (const method of METHODS) {
+      it(`${method}, ${name}, ${optName}: three steps equal the host path (parameters, optimizer state, buffers, losses)`, async () => {
         const model = makeModel();
         const weights = initWeights(model, 4);
-        const batches = [1, 2, 3].map((seed) => randomClips(model, 3, 4, seed));
-        const got = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET);
+        // Sideways: one frame past 2L-1, so that blocks hold different numbers of backwards.
+        const T = method === "bp" ? 4 : 2 * model.blocks.length;
+        const batches = [1, 2, 3].map((seed) => randomClips(model, 3, T, seed));
+        const got = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET, method);
 
         const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
         const optimizer = createOptimizer(spec);
@@ -152,7 +166,7 @@ describe("device step (CPU provider)", () => {
         const losses: number[] = [];
         try {
           for (const batch of batches) {
-            const r = await exec.runBatch("bp", batch, host, { bpFramesPerPass: "all" });
+            const r = await exec.runBatch(method, batch, host, { bpFramesPerPass: "all" });
             losses.push(...r.losses);
             optimizer.step(host, r.grads, spec.lr);
             applyBlockStats(model, host, r.stats);

@@ -68,14 +68,21 @@ export function statValueName(k: number, key: string): string {
   return `b${k}.stat.${key}`;
 }
 
-/** Outputs each layer's per-frame statistics of a training forward (blockStatKeys). */
-function outputStats(g: GraphBuilder, block: Block, steps: readonly Recomputed[]): void {
-  for (const { layer, result } of steps) {
-    for (const [key, value] of Object.entries(result.stats ?? {})) {
+/**
+ * Outputs each layer's per-frame statistics of a training forward (blockStatKeys). A block whose
+ * frames went through several forwards of the same layers (`more`, in frame order after `steps`:
+ * Sideways' whole clip, addSidewaysClip) outputs each statistic of all of them, one after the other.
+ */
+function outputStats(g: GraphBuilder, block: Block, steps: readonly Recomputed[], ...more: readonly Recomputed[][]): void {
+  const pieces = [steps, ...more];
+  steps.forEach(({ layer, result }, i) => {
+    for (const key of Object.keys(result.stats ?? {})) {
       // Flat, so that the declared rank holds whatever a stat's row shape (frames * row length).
-      g.output(g.op("Reshape", [value, g.constInt64("flat", [-1])]), [], statValueName(block.index, `${layer.index}.${key}`));
+      const flat = pieces.map((p) => g.op("Reshape", [p[i].result.stats![key], g.constInt64("flat", [-1])]));
+      const value = flat.length === 1 ? flat[0] : g.op("Concat", flat, { axis: 0 });
+      g.output(value, [], statValueName(block.index, `${layer.index}.${key}`));
     }
-  }
+  });
 }
 
 interface Recomputed {
@@ -90,15 +97,28 @@ export function savedValueName(block: Block, layerIndex: number): string {
   return layerIndex === last ? blockValueNames(block.index).y : `b${block.index}.s${layerIndex}`;
 }
 
+interface ForwardOptions {
+  /** Make the values the VJPs reuse (e.g. max-pool indices): a backward follows. */
+  training: boolean;
+  /** Layers whose output comes from a graph input (a saved value) instead of their forward op. */
+  fed?: ReadonlySet<number>;
+  /** The block's input value; default: a graph input b{k}.x. */
+  input?: string;
+  /** The buffers are graph inputs too and the layers normalise with them. */
+  evaluation?: boolean;
+  /** The block's parameters are graph inputs already (a second forward of the block in one graph). */
+  paramsDeclared?: boolean;
+}
+
 /**
  * Adds the block's inputs and layers; returns each layer's input and forward result. Layers in
  * `fed` take their output from a graph input (a saved value) instead of their forward op, which
  * is then dropped from the graph unless something else (e.g. max-pool indices) needs it.
- * `evaluation`: the buffers are graph inputs too and the layers normalise with them.
  */
-function addForward(g: GraphBuilder, block: Block, training: boolean, fed: ReadonlySet<number> = new Set(), input?: string, evaluation = false): Recomputed[] {
+function addForward(g: GraphBuilder, block: Block, opts: ForwardOptions): Recomputed[] {
+  const { training, fed = new Set<number>(), input, evaluation = false } = opts;
   let x = input ?? g.input(blockValueNames(block.index).x, block.inShape);
-  for (const p of block.params) g.inputFixed(p.name, p.shape);
+  if (!opts.paramsDeclared) for (const p of block.params) g.inputFixed(p.name, p.shape);
   if (evaluation) for (const b of block.buffers) g.inputFixed(b.name, b.shape);
   const fedInputs = new Map([...fed].map((i) => [i, g.input(savedValueName(block, i), block.layers.find((l) => l.index === i)!.outShape)]));
   const steps: Recomputed[] = [];
@@ -147,7 +167,7 @@ function forwardValueOf(g: GraphBuilder, layerIndex: number): string {
 /** The training forward (per-frame statistics as outputs), or with `evaluation` the one that uses the buffers. */
 function buildForward(model: Model, block: Block, target: GraphTarget, evaluation = false): GraphBuilder {
   const g = new GraphBuilder(`${model.name}.block${block.index}.${evaluation ? "eval" : "forward"}`, target);
-  const steps = addForward(g, block, false, new Set(), undefined, evaluation);
+  const steps = addForward(g, block, { training: false, evaluation });
   forwardValues.set(g, new Map(steps.map((s) => [s.layer.index, s.result.y])));
   g.output(steps[steps.length - 1].result.y, block.outShape, blockValueNames(block.index).y);
   if (!evaluation) outputStats(g, block, steps);
@@ -195,7 +215,7 @@ export function buildSavedBlockGraphs(model: Model, block: Block, opts: BlockGra
 function buildBackward(model: Model, block: Block, inputGrad: boolean, target: GraphTarget, fed: ReadonlySet<number> = new Set()): GraphBuilder {
   const names = blockValueNames(block.index);
   const g = new GraphBuilder(`${model.name}.block${block.index}.backward`, target);
-  const steps = addForward(g, block, true, fed);
+  const steps = addForward(g, block, { training: true, fed });
   const { dx } = addBackward(g, block, steps, g.input(names.dy, block.outShape), inputGrad);
   if (dx !== null) g.output(dx, block.inShape, names.dx);
   return g;
@@ -299,7 +319,7 @@ export function addFusedBp(g: GraphBuilder, model: Model, x: string, onehot: str
     // A block given its gradient as phases forms it without saved forward values (only conv and
     // ReLU take phases, and conv's saved unfold serves the plain gradient): a plain forward then.
     const takesPhases = (handOver[k + 1] ?? 0) > 0;
-    const s = addForward(g, block, !takesPhases, new Set(), x);
+    const s = addForward(g, block, { training: !takesPhases, input: x });
     outputStats(g, block, s);
     x = s[s.length - 1].result.y;
     return s;
@@ -334,7 +354,7 @@ export function buildSidewaysTickGraph(model: Model, modes: ReadonlyMap<number, 
   for (const [k, mode] of modes) {
     const block = model.blocks[k];
     const names = blockValueNames(k);
-    const steps = addForward(g, block, mode === "both");
+    const steps = addForward(g, block, { training: mode === "both" });
     outputStats(g, block, steps);
     const y = steps[steps.length - 1].result.y;
     // Identity, not output()'s rename: the block's VJPs may read y by its name.
@@ -348,4 +368,70 @@ export function buildSidewaysTickGraph(model: Model, modes: ReadonlyMap<number, 
     if (dx !== null) g.output(g.node("Identity", [dx], [names.dx])[0], block.inShape);
   }
   return g.toBytes();
+}
+
+/**
+ * Frames of a clip of T frames block k (0-based, of L) works on under Sideways with weights fixed
+ * for the clip (docs/design/sideways.md): its forward takes frames [0, forwardEnd) (frame f at tick
+ * f + k; later frames would reach it after the clip's last tick), its backward the input frames
+ * [backwardStart, forwardEnd), each with the gradient of the frame 2(L-1-k) before it. So
+ * n_k = forwardEnd - backwardStart = T - 2L + k + 2, as blocksWithoutGradient counts.
+ */
+export function sidewaysClipFrames(blocks: number, frames: number, k: number): { backwardStart: number; forwardEnd: number } {
+  return { backwardStart: 2 * (blocks - 1 - k), forwardEnd: frames - k };
+}
+
+/** Frames [from, to) of `rows`: time-major rows of `frames` frames (row f*B + b), each [...shape]. */
+function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readonly number[], from: number, to: number): string {
+  if (from === 0 && to === frames) return rows;
+  const view = g.op("Reshape", [rows, g.constInt64("frame_rows", [frames, -1, ...shape])]);
+  const part = g.op("Slice", [view, g.constInt64("from", [from]), g.constInt64("to", [to]), g.constInt64("axis0", [0])]);
+  return g.op("Reshape", [part, g.constInt64("rows", [-1, ...shape])]);
+}
+
+/**
+ * Sideways on a whole clip batch as one graph, for a stage that holds every block, with the
+ * weights fixed for the clip (update_every: clip). The rule's ticks are then a fixed pattern over
+ * frames (sidewaysClipFrames): block k's forwards are frames [0, T-k) of its input, its backwards
+ * pair input frame f with the input gradient block k+1 formed on frame f-2, which reached it one
+ * tick later. So each block runs its forwards and its backwards over many frames at once, as BP's
+ * fused pass does (addFusedBp), with the gradient handed down shifted by two frames instead of
+ * aligned: one graph call per clip batch instead of one per tick, and kernels of many frames'
+ * rows, which is what a GPU needs (docs/GPU.md). Each block's forward runs as two pieces: the
+ * frames no backward reads, and the frames its backward reads with the values its VJPs reuse.
+ *   rows `x` (T frames, time-major), `onehot` (the top block's T-L+1 frames), `scale` (1/B)
+ *     -> logits (T-L+1 frames), per-frame statistics, d{param} = the SUM of block k's n_k
+ *        backwards (the caller divides by n_k)
+ * Needs T >= 2L-1 (every block gets a gradient). Equals the tick-by-tick rule to float32 rounding
+ * (test/device-step.test.ts).
+ */
+export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames: number, onehot: string, scale: string): void {
+  const L = model.blocks.length;
+  if (frames < 2 * L - 1) throw new Error(`BUG: Sideways on a whole clip needs at least ${2 * L - 1} frames for ${L} blocks, got ${frames}`);
+  const lastY = (steps: Recomputed[]) => steps[steps.length - 1].result.y;
+  const backwardSteps: Recomputed[][] = [];
+  let input = x; // block k's input: frames [0, T-k)
+  let logits = x;
+  for (const block of model.blocks) {
+    const k = block.index;
+    const { backwardStart: s, forwardEnd: e } = sidewaysClipFrames(L, frames, k);
+    const early = s > 0 ? addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s) }) : null;
+    const late = addForward(g, block, { training: true, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: early !== null });
+    backwardSteps.push(late);
+    if (early) outputStats(g, block, early, late);
+    else outputStats(g, block, late);
+    const y = early ? g.op("Concat", [lastY(early), lastY(late)], { axis: 0 }) : lastY(late);
+    if (k === L - 1) logits = y;
+    else input = frameRange(g, y, e, block.outShape, 0, e - 1);
+  }
+  // An Identity rather than output()'s in-place rename: the top layer's VJP may read its output by name.
+  g.output(g.node("Identity", [logits], [FUSED_BP_NAMES.logits])[0], [model.classes]);
+  let dy: string | null = g.op("Mul", [g.op("Sub", [g.op("Softmax", [logits], { axis: 1 }), onehot]), scale]);
+  for (let k = L - 1; k >= 0 && dy !== null; k--) {
+    const block = model.blocks[k];
+    const { dx } = addBackward(g, block, backwardSteps[k], dy, k > 0);
+    // Block k-1 pairs its backwards with all of these but the last (it would arrive after the clip).
+    const { backwardStart: s, forwardEnd: e } = sidewaysClipFrames(L, frames, k);
+    dy = dx === null ? null : frameRange(g, dx, e - s, block.inShape, 0, e - s - 1);
+  }
 }

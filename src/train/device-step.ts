@@ -1,5 +1,5 @@
 /**
- * BP training with the weights and optimizer state kept by onnxruntime between steps
+ * BP or Sideways training with the weights and optimizer state kept by onnxruntime between steps
  * (`runtime.device_step`; docs/GPU.md "Where the graphs are placed"). Each step is one call of the
  * device step graph (device-step-graph.ts): the clip batch and labels go in, the logits and the
  * batch-norm statistics come out, and the stepped parameters and optimizer state stay where the
@@ -23,10 +23,10 @@ import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
-import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, nextName, stateName } from "./device-step-graph.js";
+import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, forwardFrames, lossFrames, nextName, stateName, type DeviceStepMethod } from "./device-step-graph.js";
 
 export interface DeviceStepResult {
-  /** One loss per frame, in frame order (as BP's). */
+  /** One loss per frame that reached the loss, in frame order (as the executor's). */
   losses: number[];
   stats: BlockStats[];
   /** Seconds inside onnxruntime. */
@@ -46,17 +46,19 @@ export class DeviceStep {
     private readonly optimizer: OptimizerSpec,
     private readonly frames: number,
     private readonly session: GraphSession,
+    readonly method: DeviceStepMethod,
   ) {
     this.names = carriedNames(model, optimizer);
     this.nextNames = this.names.map(nextName);
     this.statKeys = new Map(model.blocks.map((b) => [b.index, blockStatKeys(b)]));
   }
 
-  /** The step graph for clips of `frames` frames, built for `target` and placed on `provider`. */
-  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget): Promise<DeviceStep> {
+  /** The step graph of `method` for clips of `frames` frames, built for `target` and placed on `provider`. */
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp"): Promise<DeviceStep> {
     const names = carriedNames(model, optimizer).map(nextName);
-    const session = await GraphSession.create(buildDeviceStepGraph(model, optimizer, frames, target), `${model.name} device step`, provider, names);
-    return new DeviceStep(model, optimizer, frames, session);
+    const graph = buildDeviceStepGraph(model, optimizer, frames, target, method);
+    const session = await GraphSession.create(graph, `${model.name} ${method} device step`, provider, names);
+    return new DeviceStep(model, optimizer, frames, session, method);
   }
 
   /**
@@ -82,7 +84,7 @@ export class DeviceStep {
     }
   }
 
-  /** One BP step on `batch` at learning rate `lr`: forward and backward of every frame, then the optimizer. */
+  /** One step of the rule on `batch` at learning rate `lr`: its forwards and backwards of the clip batch, then the optimizer. */
   async step(batch: ClipBatch, lr: number): Promise<DeviceStepResult> {
     const [B, T] = batch.dims;
     if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
@@ -105,10 +107,10 @@ export class DeviceStep {
     const logits = host[DEVICE_STEP_NAMES.logits];
     const classes = this.model.classes;
     const losses: number[] = [];
-    for (let t = 0; t < T; t++) losses.push(softmaxCrossEntropy({ data: logits.data.subarray(t * B * classes, (t + 1) * B * classes), dims: [B, classes] }, batch.labels).loss);
+    for (let t = 0; t < lossFrames(this.method, this.model, T); t++) losses.push(softmaxCrossEntropy({ data: logits.data.subarray(t * B * classes, (t + 1) * B * classes), dims: [B, classes] }, batch.labels).loss);
     const stats: BlockStats[] = [];
     for (const [k, keys] of this.statKeys) {
-      if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: T, values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
+      if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
     }
     return { losses, stats, busySeconds };
   }
