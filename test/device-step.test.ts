@@ -28,7 +28,7 @@ import { createOptimizer } from "../src/optim/optimizer.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
-import { DeviceStep } from "../src/train/device-step.js";
+import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js";
 import type { DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
@@ -147,52 +147,78 @@ function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget
   }
 }
 
+/** The executor's path (tick by tick for Sideways) and the TypeScript optimizer, on the CPU. */
+async function hostSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, method: DeviceStepMethod) {
+  const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  const optimizer = createOptimizer(spec);
+  const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), cpu);
+  const losses: number[] = [];
+  try {
+    for (const batch of batches) {
+      const r = await exec.runBatch(method, batch, host, { bpFramesPerPass: "all" });
+      losses.push(...r.losses);
+      optimizer.step(host, r.grads, spec.lr);
+      applyBlockStats(model, host, r.stats);
+    }
+  } finally {
+    await exec.close();
+  }
+  return { weights: host, optimizer, losses };
+}
+
+/**
+ * Three steps on moving clips (so Sideways' pairing of frames matters) against the host path:
+ * parameters, buffers and optimizer state within `tol` of the update, losses within `tol`.
+ * `device` is read when the tests run (describeOnGpus sets its target in a before hook).
+ */
+function checkAgainstHostPath(device: { opts: ProviderOptions; target: GraphTarget }, tol: number, cases: [string, () => Model, string, OptimizerSpec, DeviceStepMethod][]): void {
+  for (const [name, makeModel, optName, spec, method] of cases) {
+    it(`${method}, ${name}, ${optName}: three steps equal the host path on the CPU (parameters, optimizer state, buffers, losses; ${tol})`, async () => {
+      const model = makeModel();
+      const weights = initWeights(model, 4);
+      // Sideways: one frame past 2L-1, so that blocks hold different numbers of backwards.
+      const T = method === "bp" ? 4 : 2 * model.blocks.length;
+      const batches = [1, 2, 3].map((seed) => randomClips(model, 3, T, seed));
+      const got = await deviceSteps(model, weights, batches, spec, device.opts, device.target, method);
+      const host = await hostSteps(model, weights, batches, spec, method);
+      for (const p of model.params) expect(offByMovement(got.weights.get(p.name)!, host.weights.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(tol);
+      for (const b of model.buffers) expect(offByMovement(got.weights.get(b.name)!, host.weights.get(b.name)!, weights.get(b.name)!), b.name).to.be.below(tol);
+      const hostState = host.optimizer.exportState();
+      const gotState = got.optimizer.exportState();
+      expect([...gotState.keys()].sort()).to.deep.equal([...hostState.keys()].sort());
+      for (const [key, v] of hostState) {
+        // Slots start at 0, so "moved" is the slot itself; step counts are exact.
+        expect(offByMovement(gotState.get(key)!, v, new Float32Array(v.length)), key).to.be.below(tol);
+      }
+      expect(got.losses.length).to.equal(host.losses.length);
+      got.losses.forEach((l, i) => expect(Math.abs(l - host.losses[i])).to.be.below(tol * Math.max(1, Math.abs(host.losses[i]))));
+    });
+  }
+}
+
 describe("device step (CPU provider)", () => {
   checkAgainstReference({ opts: cpu, target: PORTABLE_TARGET });
+  checkAgainstHostPath(
+    { opts: cpu, target: PORTABLE_TARGET },
+    1e-5,
+    MODELS.flatMap(([name, makeModel]) => OPTIMIZERS.flatMap(([optName, spec]) => METHODS.map((m) => [name, makeModel, optName, spec, m] as [string, () => Model, string, OptimizerSpec, DeviceStepMethod]))),
+  );
 
-  for (const [name, makeModel] of MODELS) {
-    for (const [optName, spec] of OPTIMIZERS) for (const method of METHODS) {
-      it(`${method}, ${name}, ${optName}: three steps equal the host path (parameters, optimizer state, buffers, losses)`, async () => {
-        const model = makeModel();
-        const weights = initWeights(model, 4);
-        // Sideways: one frame past 2L-1, so that blocks hold different numbers of backwards.
-        const T = method === "bp" ? 4 : 2 * model.blocks.length;
-        const batches = [1, 2, 3].map((seed) => randomClips(model, 3, T, seed));
-        const got = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET, method);
-
-        const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
-        const optimizer = createOptimizer(spec);
-        const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), cpu);
-        const losses: number[] = [];
-        try {
-          for (const batch of batches) {
-            const r = await exec.runBatch(method, batch, host, { bpFramesPerPass: "all" });
-            losses.push(...r.losses);
-            optimizer.step(host, r.grads, spec.lr);
-            applyBlockStats(model, host, r.stats);
-          }
-        } finally {
-          await exec.close();
-        }
-        for (const p of model.params) expect(offByMovement(got.weights.get(p.name)!, host.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-5);
-        for (const b of model.buffers) expect(offByMovement(got.weights.get(b.name)!, host.get(b.name)!, weights.get(b.name)!), b.name).to.be.below(1e-5);
-        const hostState = optimizer.exportState();
-        const gotState = got.optimizer.exportState();
-        expect([...gotState.keys()].sort()).to.deep.equal([...hostState.keys()].sort());
-        for (const [key, v] of hostState) {
-          // Slots start at 0, so "moved" is the slot itself; step counts are exact.
-          expect(offByMovement(gotState.get(key)!, v, new Float32Array(v.length)), key).to.be.below(1e-5);
-        }
-        expect(got.losses.length).to.equal(losses.length);
-        got.losses.forEach((l, i) => expect(Math.abs(l - losses[i])).to.be.below(1e-5 * Math.max(1, Math.abs(losses[i]))));
-        expect(got.placement).to.equal("host");
-      });
-    }
-  }
+  it("carries its values in host memory on the CPU", async () => {
+    const model = fourBlockModel();
+    const got = await deviceSteps(model, initWeights(model, 1), [randomClips(model, 2, 3, 5)], OPTIMIZERS[0][1], cpu, PORTABLE_TARGET);
+    expect(got.placement).to.equal("host");
+  });
 });
 
 describeOnGpus("device step", (gpu) => {
   checkAgainstReference(gpu);
+  // 1e-4: the GPU's float32 reductions run in other orders than the CPU's (the float64 check above is 1e-4 too).
+  checkAgainstHostPath(gpu, 1e-4, [
+    ["norm-tiny", normModel, ...OPTIMIZERS[0], "sideways"],
+    ["every-layer-kind", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
+    ["norm-tiny", normModel, ...OPTIMIZERS[1], "bp"],
+  ]);
 
   it("keeps the weights and optimizer state in GPU memory between steps where the provider can (WebGPU)", async () => {
     const model = fourBlockModel();
@@ -207,11 +233,14 @@ describe("runtime.device_step: when a run uses it", () => {
   const base = { name: "x", model: "m.yaml", data: { kind: "shapes" } };
   const spec = (train: object, runtime: object, diagnostics: object = {}) => ExperimentSpec.parse({ ...base, train, runtime, diagnostics });
 
-  it("auto: on GPU providers for plain BP on one stage, never on the CPU or for other rules", () => {
+  it("auto: on GPU providers for BP and Sideways on one stage, never on the CPU or for other rules", () => {
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu" }))).to.equal(true);
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cuda" }))).to.equal(true);
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cpu" }))).to.equal(false);
-    expect(usesDeviceStep(spec({ method: "sideways" }, { provider: "webgpu" }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "sideways" }, { provider: "cuda" }))).to.equal(true);
+    expect(usesDeviceStep(spec({ method: "sideways" }, { provider: "cuda", workers: 2 }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "sideways", update_every: 4 }, { provider: "cuda" }))).to.equal(false);
+    expect(usesDeviceStep(spec({ method: "pipelined-bp" }, { provider: "webgpu" }))).to.equal(false);
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu", workers: 2 }))).to.equal(false);
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "webgpu" }, { every: 10 }))).to.equal(false);
     expect(usesDeviceStep(spec({ method: "bp" }, { provider: "cpu", device_step: true }))).to.equal(true);
@@ -223,5 +252,11 @@ describe("runtime.device_step: when a run uses it", () => {
     expect(r.success).to.equal(false);
     const issue = r.error!.issues.find((i) => i.path.join(".") === "runtime.device_step");
     expect(issue?.message).to.include("train.method is pipelined-bp");
+  });
+
+  it("Sideways with clips shorter than 2L-1: auto falls back to the executor, true is refused", () => {
+    expect(deviceStepModelBlocker("sideways", 4, 7)).to.equal(null);
+    expect(deviceStepModelBlocker("sideways", 4, 6)).to.include("at least 2L-1 = 7 frames for 4 blocks");
+    expect(deviceStepModelBlocker("bp", 4, 2)).to.equal(null);
   });
 });

@@ -4,8 +4,8 @@
  * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
  * must survive the checkpoint for that to hold; a batch_norm layer because its running statistics
  * (buffers, in final.safetensors) must too. Sideways runs through the executor and the
- * TypeScript optimizer; BP with runtime.device_step through the device step, whose weights and
- * optimizer state live with onnxruntime and are brought back for each checkpoint.
+ * TypeScript optimizer; BP and Sideways with runtime.device_step through the device step, whose
+ * weights and optimizer state live with onnxruntime and are brought back for each checkpoint.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -19,10 +19,11 @@ import { runFolderIn } from "./helpers/run-folder.js";
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 120;
 
-/** The two ways a step's weights are kept: on the host (Sideways here) or by the device step (BP). */
+/** The two ways a step's weights are kept: on the host (Sideways here) or by the device step. */
 const VARIANTS = [
   { label: "sideways", train: { method: "sideways" }, runtime: {} },
   { label: "bp, device step", train: { method: "bp" }, runtime: { device_step: true } },
+  { label: "sideways, device step", train: { method: "sideways" }, runtime: { device_step: true } },
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 

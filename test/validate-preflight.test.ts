@@ -84,6 +84,13 @@ describe("validate = run's checks before training", function () {
     expect(await main(["validate", GOOD, "data.clip_length=1", "train.method=bp"], captureIo())).to.equal(0);
   });
 
+  it("Sideways' device step asked for with clips shorter than 2L-1: exit 2 naming runtime.device_step, even with --allow-warnings", async () => {
+    const io = captureIo();
+    expect(await main(["validate", GOOD, "data.clip_length=2", "runtime.device_step=true", "--allow-warnings"], io)).to.equal(2);
+    expect(io.stderr).to.match(/runtime\.device_step: expected false or auto: Sideways' device step needs clips of at least 2L-1 = 3 frames for 2 blocks/);
+    expect(await main(["validate", GOOD, "data.clip_length=3", "runtime.device_step=true"], captureIo())).to.equal(0);
+  });
+
   it("a good config: ok, nothing created", async () => {
     const io = captureIo();
     expect(await main(["validate", GOOD], io), io.stderr).to.equal(0);

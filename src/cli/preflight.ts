@@ -12,6 +12,7 @@ import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
+import { deviceStepModelBlocker } from "../train/device-step.js";
 
 /** Creates (and releases) a session of a one-node Identity graph on the configured provider. */
 export async function checkProvider(spec: ExperimentSpec): Promise<void> {
@@ -32,6 +33,8 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
     const frames = data.clipShape[0];
     await data.close();
     await checkProvider(spec);
+    const deviceBlocker = spec.runtime.device_step === true ? deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) : null;
+    if (deviceBlocker !== null) throw new SpecError(`${file}: runtime.device_step: expected false or auto: ${deviceBlocker}`, file, "runtime.device_step");
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
     if (warning === null) return [];
     if (!allowWarnings) throw new SpecError(`${file}: data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, file, "data.clip_length");

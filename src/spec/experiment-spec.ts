@@ -91,9 +91,10 @@ export const RuntimeSpec = z.strictObject({
    */
   replicas: z.number().int().min(1).max(256).default(1),
   /**
-   * BP's whole step (forward, backward, optimizer) in one graph whose weights and optimizer state
-   * stay with onnxruntime between steps (on WebGPU, in GPU memory): auto uses it on GPU providers
-   * for plain BP on one stage with one update per clip batch (train/device-step.ts).
+   * The whole step of BP or Sideways (every forward and backward of the clip batch, the optimizer)
+   * in one graph whose weights and optimizer state stay with onnxruntime between steps (on WebGPU,
+   * in GPU memory): auto uses it on GPU providers for bp and sideways on one stage with one update
+   * per clip batch (train/device-step.ts; Sideways also needs clips of at least 2L-1 frames).
    */
   device_step: z.union([z.boolean(), z.literal("auto")]).default("auto"),
 });
@@ -151,7 +152,8 @@ export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
 
 /** Why a run cannot train with runtime.device_step (train/device-step.ts), or null when it can. */
 export function deviceStepBlocker(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): string | null {
-  if (spec.train.method !== "bp") return `train.method is ${spec.train.method}; the device step runs bp only`;
+  const method = spec.train.method;
+  if (method !== "bp" && method !== "sideways") return `train.method is ${method}; the device step runs bp and sideways`;
   if (spec.runtime.workers !== 1 || spec.runtime.replicas !== 1) return "the device step runs on one stage: runtime.workers and runtime.replicas must be 1";
   if (spec.train.update_every !== "clip") return "the device step updates once per clip batch: train.update_every must be clip";
   if (spec.diagnostics.every !== 0) return "diagnostics compare gradients, which the device step never forms: diagnostics.every must be 0";

@@ -25,6 +25,18 @@ import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.j
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, forwardFrames, lossFrames, nextName, stateName, type DeviceStepMethod } from "./device-step-graph.js";
 
+/**
+ * Why a run the spec allows the device step for (experiment-spec.ts deviceStepBlocker) still cannot
+ * use it with this model and clip length, or null: Sideways' whole-clip graph needs every block to
+ * get a gradient (T >= 2L-1; block-graphs.ts addSidewaysClip).
+ */
+export function deviceStepModelBlocker(method: string, blocks: number, frames: number): string | null {
+  if (method === "sideways" && frames < 2 * blocks - 1) {
+    return `Sideways' device step needs clips of at least 2L-1 = ${2 * blocks - 1} frames for ${blocks} blocks (every block gets a gradient), got ${frames}`;
+  }
+  return null;
+}
+
 export interface DeviceStepResult {
   /** One loss per frame that reached the loss, in frame order (as the executor's). */
   losses: number[];

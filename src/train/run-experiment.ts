@@ -35,7 +35,8 @@ import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeSt
 import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import { usesDeviceStep } from "../spec/experiment-spec.js";
-import { DeviceStep } from "./device-step.js";
+import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
+import type { DeviceStepMethod } from "./device-step-graph.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -104,7 +105,10 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    const deviceStep = usesDeviceStep(spec) ? await DeviceStep.create(model, spec.train.optimizer, data.clipShape[0], provider, target) : null;
+    // auto falls back to the executor where this model and clip length rule it out (preflight refuses `true` there).
+    const frames = data.clipShape[0];
+    const onDevice = usesDeviceStep(spec) && deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) === null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod) : null;
     return { model, weights, data, mainRunner, executor, deviceStep };
   } catch (err) {
     for (const r of release.reverse()) await r();
