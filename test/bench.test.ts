@@ -59,19 +59,28 @@ describe("sideways bench (CLI)", function () {
     expect(r.stdout).to.include("| method | executor |");
   });
 
-  it("--bp-step: the host path and the device step on the same model and batch, one row each per thread count", () => {
+  it("--step: BP and Sideways, each by the host path and the device step, on the same model and batch", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bench-step-"));
     const model = fourBlockModel();
     writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
-    const json = join(dir, "step.json");
-    const r = spawnSync(process.execPath, [cli, "bench", "--bp-step", "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", "3", "--rounds", "2", "--threads", "1", "--json", json], { encoding: "utf8", timeout: 100_000 });
-    expect(r.status, r.stderr).to.equal(0);
-    const out = JSON.parse(readFileSync(json, "utf8"));
-    expect(out.rows.map((row: { path: string }) => row.path)).to.deep.equal(["host", "device"]);
+    const run = (frames: number, flag = "--step") => {
+      const json = join(dir, `step-${frames}.json`);
+      const r = spawnSync(process.execPath, [cli, "bench", flag, "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", String(frames), "--rounds", "2", "--threads", "1", "--json", json], { encoding: "utf8", timeout: 100_000 });
+      expect(r.status, r.stderr).to.equal(0);
+      return { out: JSON.parse(readFileSync(json, "utf8")), stdout: r.stdout };
+    };
+    // 7 = 2L-1 frames: Sideways' device step can run.
+    const { out, stdout } = run(7);
+    expect(out.rows.map((row: { method: string; path: string }) => `${row.method} ${row.path}`)).to.deep.equal(["bp host", "bp device", "sideways host", "sideways device"]);
     for (const row of out.rows) {
       expect(row.step_ms_median).to.be.greaterThan(0);
       expect(row.onnxruntime_ms_median).to.be.within(0, row.step_ms_median);
+      expect(row.frames_per_s).to.be.closeTo((2 * 7 * 1000) / row.step_ms_median, 1e-6 * row.frames_per_s);
     }
-    expect(r.stdout).to.include("| path | intra-op threads |");
+    expect(stdout).to.include("| method | path | intra-op threads |");
+    // Shorter clips: BP only, and the table says why Sideways is missing (the old flag still works).
+    const short = run(3, "--bp-step");
+    expect(short.out.rows.map((row: { method: string }) => row.method)).to.deep.equal(["bp", "bp"]);
+    expect(short.stdout).to.include("not measured: sideways: Sideways' device step needs clips of at least 2L-1 = 7 frames");
   });
 });

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import type { Provider } from "../runtime/providers.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { loadModelFile } from "../model/load-model.js";
-import { benchBpStep, formatBpStep } from "./bench-bp-step.js";
+import { benchStep, formatStep, stepMethods } from "./bench-step.js";
+import { deviceStepModelBlocker } from "../train/device-step.js";
 import { benchExecutors, formatExecutorBench } from "./bench-executors.js";
 
 const modelsDir = new URL("../../../models/", import.meta.url);
@@ -26,8 +27,8 @@ export interface BenchArgs {
   threads?: number[];
   /** Execution provider of our side (default cpu); a GPU one runs one thread per stage. */
   provider?: Provider;
-  /** Only the BP step (host path and device step) on --model, --batch, --frames. */
-  bpStep?: boolean;
+  /** Only the training step of BP and Sideways (host path and device step) on --model, --batch, --frames. */
+  step?: boolean;
   /** --peer: our step as the device step (default: on a GPU provider, as training's runtime.device_step auto). */
   deviceStep?: boolean;
   /** --peer: PyTorch moves each step's batch from host memory to its device inside the timed step. */
@@ -43,18 +44,20 @@ export async function runBench(args: BenchArgs): Promise<void> {
   const log = (line: string) => process.stderr.write(line + "\n");
   const provider = args.provider ?? "cpu";
   const threads = provider === "cpu" ? (args.threads ?? [1, 2]) : [1];
-  if (args.bpStep) {
+  if (args.step) {
     const stepModel = loadModelFile(args.model ?? QUICKSTART_MODEL);
     const [B, T] = [args.batch ?? 16, args.frames ?? 8];
-    const rows = await benchBpStep(stepModel, B, T, threads, args.rounds ?? (args.quick ? 3 : 20), provider);
-    process.stdout.write(formatBpStep(stepModel, B, T, rows) + "\n");
-    if (args.json) writeJsonAtomic(args.json, { model: stepModel.name, provider, clips: B, frames: T, rows, load_average: loadavg() });
+    const methods = stepMethods(stepModel, T, ["bp", "sideways"]);
+    const skipped = methods.includes("sideways") ? [] : [`sideways: ${deviceStepModelBlocker("sideways", stepModel.blocks.length, T)}`];
+    const rows = await benchStep(stepModel, B, T, threads, args.rounds ?? (args.quick ? 3 : 20), provider, methods);
+    process.stdout.write(formatStep(stepModel, B, T, rows, skipped) + "\n");
+    if (args.json) writeJsonAtomic(args.json, { model: stepModel.name, provider, clips: B, frames: T, rows, not_measured: skipped, load_average: loadavg() });
     return;
   }
   const quickstart = loadModelFile(QUICKSTART_MODEL);
   // The quickstart experiment's own batch: 16 clips x 8 frames.
-  const bpRows = await benchBpStep(quickstart, 16, 8, threads, args.quick ? 3 : 20, provider);
-  process.stdout.write(formatBpStep(quickstart, 16, 8, bpRows) + "\n\n");
+  const bpRows = await benchStep(quickstart, 16, 8, threads, args.quick ? 3 : 20, provider);
+  process.stdout.write(formatStep(quickstart, 16, 8, bpRows) + "\n\n");
 
   const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
   const result = await benchExecutors(

@@ -12,7 +12,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("peer", { type: "string", choices: ["torch"], describe: "compare our BP step with PyTorch's" })
         .option("device-step", { type: "boolean", describe: "with --peer: our BP step as runtime.device_step (default: on a GPU provider, as training does) or the host path (--no-device-step)" })
         .option("peer-upload", { type: "boolean", default: false, describe: "with --peer: PyTorch moves each step's batch from host memory to its device inside the timed step, as our side does (default: its batches stay on the device)" })
-        .option("bp-step", { type: "boolean", default: false, describe: "only the BP step, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames)" })
+        .option("step", { type: "boolean", default: false, alias: "bp-step", describe: "only the training step of BP and Sideways, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames; Sideways where clips have 2L-1 frames or more)" })
         .option("workers", { type: "number", describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "fewer rounds (a smoke test)" })
         .option("model", { type: "string", describe: "model file to benchmark (default: models/bench-8block.yaml; with --peer, models/quickstart-cnn.yaml)" })
@@ -23,7 +23,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("provider", { type: "string", choices: [...PROVIDERS], describe: "execution provider of our side (default cpu); with --peer torch, PyTorch runs on CUDA for a GPU provider" })
         .example("$0 bench --quick", "a short benchmark")
         .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON")
-        .example("$0 bench --bp-step --provider webgpu", "the BP step with and without the device step, on WebGPU")
+        .example("$0 bench --step --provider webgpu", "BP's and Sideways' steps with and without the device step, on WebGPU")
         .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)")
         .example("$0 bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 64", "the same on a GPU (docs/GPU.md)") as unknown as Argv<BenchArgs>,
     handler: async (argv) => {
