@@ -78,6 +78,8 @@ describe("sideways bench (CLI)", function () {
       expect(row.frames_per_s).to.be.closeTo((2 * 7 * 1000) / row.step_ms_median, 1e-6 * row.frames_per_s);
     }
     expect(stdout).to.include("| method | path | intra-op threads |");
+    // L = 4, T = 7: BP 28 / 28; Sideways forwards 7+6+5+4, backwards n_k = 1+2+3+4.
+    expect(out.rows.map((row: { forward_block_frames: number; backward_block_frames: number }) => [row.forward_block_frames, row.backward_block_frames])).to.deep.equal([[28, 28], [28, 28], [22, 10], [22, 10]]);
     // Shorter clips: BP only, and the table says why Sideways is missing (the old flag still works).
     const short = run(3, "--bp-step");
     expect(short.out.rows.map((row: { method: string }) => row.method)).to.deep.equal(["bp", "bp"]);

@@ -6,7 +6,9 @@
  * executor: BP's passes, Sideways tick by tick; then the TypeScript optimizer) and the device step
  * (train/device-step.ts: the whole step in one graph, weights and optimizer state left with
  * onnxruntime between steps). Sideways is measured where its clips are long enough for the device
- * step (T >= 2L-1). frames/s counts every frame of the clip batch for both rules, as training does.
+ * step (T >= 2L-1). frames/s counts every frame of the clip batch for both rules, as training does;
+ * Sideways' pipeline never carries some frames through every block within a clip (its fill and
+ * drain), so it runs fewer block forwards and backwards per clip than BP: the table says how many.
  */
 import { initWeights } from "../model/init.js";
 import type { Model } from "../model/model.js";
@@ -14,7 +16,8 @@ import { createOptimizer } from "../optim/optimizer.js";
 import { buildAllBlockGraphs } from "../train/block-runner.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { DeviceStep, deviceStepModelBlocker } from "../train/device-step.js";
-import type { DeviceStepMethod } from "../train/device-step-graph.js";
+import { forwardFrames, type DeviceStepMethod } from "../train/device-step-graph.js";
+import { sidewaysClipFrames } from "../layers/block-graphs.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 import { Rng } from "../util/rng.js";
 import { median } from "./stats.js";
@@ -26,6 +29,9 @@ export interface StepRow {
   /** host: executor + TypeScript optimizer; device: the device step. */
   path: "host" | "device";
   threads: number;
+  /** Block forwards and backwards one step runs, in frames (a block on one frame of the B clips counts 1): the rule's work. */
+  forward_block_frames: number;
+  backward_block_frames: number;
   step_ms_median: number;
   frames_per_s: number;
   onnxruntime_ms_median: number;
@@ -39,6 +45,19 @@ const PATHS = ["host", "device"] as const;
 /** The rules `benchStep` measures on this model and clip length: Sideways only where its device step can run. */
 export function stepMethods(model: Model, T: number, asked: readonly DeviceStepMethod[]): DeviceStepMethod[] {
   return asked.filter((m) => deviceStepModelBlocker(m, model.blocks.length, T) === null);
+}
+
+/** The rule's block forwards and backwards in one clip batch (Sideways skips the frames its pipeline never carries). */
+export function blockFrames(method: DeviceStepMethod, model: Model, T: number): { forward: number; backward: number } {
+  const L = model.blocks.length;
+  let forward = 0;
+  let backward = 0;
+  for (let k = 0; k < L; k++) {
+    forward += forwardFrames(method, model, T, k);
+    const { backwardStart, forwardEnd } = sidewaysClipFrames(L, T, k);
+    backward += method === "bp" ? T : forwardEnd - backwardStart;
+  }
+  return { forward, backward };
 }
 
 export async function benchStep(model: Model, B: number, T: number, threadCounts: number[], rounds: number, provider: Provider = "cpu", methods: readonly DeviceStepMethod[] = ["bp"]): Promise<StepRow[]> {
@@ -90,7 +109,8 @@ export async function benchStep(model: Model, B: number, T: number, threadCounts
       PATHS.map((path) => {
         const step = median(samples[i][j][path].step) * 1000;
         const ort = median(samples[i][j][path].ort) * 1000;
-        return { method, path, threads, step_ms_median: step, frames_per_s: (B * T) / (step / 1000), onnxruntime_ms_median: ort, orchestrator_ms_median: step - ort, orchestrator_share: (step - ort) / step };
+        const work = blockFrames(method, model, T);
+        return { method, path, threads, forward_block_frames: work.forward, backward_block_frames: work.backward, step_ms_median: step, frames_per_s: (B * T) / (step / 1000), onnxruntime_ms_median: ort, orchestrator_ms_median: step - ort, orchestrator_share: (step - ort) / step };
       }),
     ),
   );
@@ -101,12 +121,12 @@ export function formatStep(model: Model, B: number, T: number, rows: StepRow[], 
     `Training step of ${model.name}: ${B} clips x ${T} frames, one stage; host: the executor (BP passes, Sideways tick by tick) + TypeScript SGD, device: runtime.device_step (medians, same rounds)`,
     ...skipped.map((s) => `not measured: ${s}`),
     "",
-    "| method | path | intra-op threads | step ms | frames/s | in onnxruntime ms | orchestrator ms | orchestrator share |",
-    "|---|---|---|---|---|---|---|---|",
+    "| method | path | intra-op threads | block forwards / backwards (frames) | step ms | frames/s | in onnxruntime ms | orchestrator ms | orchestrator share |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.method} | ${r.path} | ${r.threads} | ${r.step_ms_median.toFixed(1)} | ${r.frames_per_s.toFixed(0)} | ${r.onnxruntime_ms_median.toFixed(1)} | ${r.orchestrator_ms_median.toFixed(1)} | ${(100 * r.orchestrator_share).toFixed(1)}% |`,
+      `| ${r.method} | ${r.path} | ${r.threads} | ${r.forward_block_frames} / ${r.backward_block_frames} | ${r.step_ms_median.toFixed(1)} | ${r.frames_per_s.toFixed(0)} | ${r.onnxruntime_ms_median.toFixed(1)} | ${r.orchestrator_ms_median.toFixed(1)} | ${(100 * r.orchestrator_share).toFixed(1)}% |`,
     );
   }
   return lines.join("\n");
