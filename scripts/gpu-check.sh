@@ -5,7 +5,8 @@
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
 #      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
-#      each step as ours are), and the host-path BP step against the device step
+#      each step as ours are), and each rule's host path against its device step (BP and
+#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU)
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
@@ -48,11 +49,15 @@ done
 # side does (a training loop fed by a data loader): the other fair comparison.
 step "peer-cuda-upload-b256" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda --peer-upload \
   --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-upload-b256.json"
-# The device step against the host path: where the time of a step goes once the weights stay put.
+# BP and Sideways, each by the device step and the host path: where the time of a step goes once
+# the weights stay put, and Sideways against BP on one GPU (8 frames: L = 4 needs 7; 16 frames:
+# less of Sideways' pipeline fill and drain).
 for batch in ${PEER_BATCHES:-64 256}; do
-  step "bp-step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --bp-step --provider cuda \
-    --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/bp-step-cuda-b$batch.json"
+  step "step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
+    --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/step-cuda-b$batch.json"
 done
+step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
+  --model models/quickstart-wide.yaml --batch 128 --frames 16 --rounds 20 --json "$OUT/step-cuda-b128-f16.json"
 # The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
 # this machine's CPU (one thread each), agreement of losses, weights and buffers first.
 for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
@@ -72,7 +77,7 @@ if [ -z "${VK_ICD_FILENAMES:-}" ] && ! ls /usr/share/vulkan/icd.d/nvidia_icd.jso
   echo "registered the NVIDIA Vulkan driver: $VK_ICD_FILENAMES"
 fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
-step bp-step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --bp-step --provider webgpu \
-  --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/bp-step-webgpu.json"
+step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \
+  --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/step-webgpu.json"
 step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"
