@@ -177,6 +177,11 @@ describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gp
   CASES.forEach((c, caseIndex) => {
     if (!c.nchwc && !c.cpu) it(c.name, () => checkLayerCase(c, caseIndex, gpu.target, gpu.opts));
   });
+  // conv2d's weight gradient as one dilated Conv (GraphTarget.convWeightGrad): the CUDA A/B
+  // candidate (SIDEWAYS_CUDA_WGRAD=conv), checked on each GPU's Conv kernel too.
+  CASES.forEach((c, caseIndex) => {
+    if (!c.nchwc && !c.cpu && conv2dCount(c.spec) > 0) it(`${c.name}, weight gradient as one dilated Conv`, () => checkLayerCase(c, caseIndex, { ...gpu.target, convWeightGrad: "conv" }, gpu.opts));
+  });
 });
 
 // conv2d's weight gradient as one dilated Conv (GraphTarget.convWeightGrad "conv", the CUDA A/B

@@ -183,6 +183,13 @@ describeOnGpus("model gradient: chained block graphs and the fused BP pass vs th
   it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
     for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts);
   });
+  it("both, with conv2d's weight gradient as one dilated Conv (convWeightGrad; SIDEWAYS_CUDA_WGRAD=conv on CUDA)", async () => {
+    const target: GraphTarget = { ...gpu.target, convWeightGrad: "conv" };
+    for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) {
+      expectDilatedConvs(spec, target);
+      await checkModelGradient(spec, blocks, target, gpu.opts);
+    }
+  });
 });
 
 interface GradientSpec {
