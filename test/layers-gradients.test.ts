@@ -11,7 +11,7 @@
  * (the bound asked for; observed errors are near 1e-7).
  */
 import { expect } from "chai";
-import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
 import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
@@ -109,6 +109,15 @@ const CASES: LayerCase[] = [
   // The CPU target's affine step as an inference BatchNormalization of xhat (batch-norm.ts affineCpu).
   { name: "batch_norm on the CPU target, 2 frames of 3 clips, odd size", spec: { type: "batch_norm" }, inShape: fixed([3, 5, 3]), batch: 6, clips: 3, cpu: true },
   { name: "batch_norm eps 1e-3 on the CPU target, 3 frames of 2 clips", spec: { type: "batch_norm", eps: 1e-3 }, inShape: image(2, 2, 6), batch: 6, clips: 2, cpu: true },
+  // Round 8 (appended likewise): strides whose last window leaves r = (H + 2P - K) mod S rows over,
+  // which the weight gradient as one dilated Conv (conv-grads.ts convWeightGrad) drops by its end
+  // padding (P >= r) or a Slice (P < r); every form runs them.
+  { name: "conv2d k3 s2 p1, even size: r = P = 1 on both axes", spec: { type: "conv2d", out_channels: 3, kernel: 3, stride: 2, padding: 1 }, inShape: fixed([2, 8, 6]) },
+  { name: "conv2d k5 s3 p1 no bias: r = 1 on rows, 0 on columns", spec: { type: "conv2d", out_channels: 2, kernel: 5, stride: 3, padding: 1, bias: false }, inShape: fixed([2, 10, 12]) },
+  { name: "conv2d k5 s3 p0: r = 0 on rows, 1 > P on columns", spec: { type: "conv2d", out_channels: 3, kernel: 5, stride: 3 }, inShape: fixed([2, 11, 9]) },
+  { name: "conv2d k2 s3 p0 (stride over kernel), r = 2 > P", spec: { type: "conv2d", out_channels: 2, kernel: 2, stride: 3 }, inShape: fixed([3, 7, 10]) },
+  { name: "conv2d k5 s1 p2", spec: { type: "conv2d", out_channels: 3, kernel: 5, padding: 2 }, inShape: image(2, 5, 8) },
+  { name: "conv2d k4 s2 p2 no bias, odd size", spec: { type: "conv2d", out_channels: 2, kernel: 4, stride: 2, padding: 2, bias: false }, inShape: fixed([2, 7, 9]) },
 ];
 
 const BATCH = 2;
@@ -168,7 +177,46 @@ describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gp
   CASES.forEach((c, caseIndex) => {
     if (!c.nchwc && !c.cpu) it(c.name, () => checkLayerCase(c, caseIndex, gpu.target, gpu.opts));
   });
+  // conv2d's weight gradient as one dilated Conv (GraphTarget.convWeightGrad): the CUDA A/B
+  // candidate (SIDEWAYS_CUDA_WGRAD=conv), checked on each GPU's Conv kernel too.
+  CASES.forEach((c, caseIndex) => {
+    if (!c.nchwc && !c.cpu && conv2dCount(c.spec) > 0) it(`${c.name}, weight gradient as one dilated Conv`, () => checkLayerCase(c, caseIndex, { ...gpu.target, convWeightGrad: "conv" }, gpu.opts));
+  });
 });
+
+// conv2d's weight gradient as one dilated Conv (GraphTarget.convWeightGrad "conv", the CUDA A/B
+// candidate of SIDEWAYS_CUDA_WGRAD=conv): portable ONNX, so the CPU provider runs it too. Every
+// case with a conv2d (residual units' inner and shortcut convs included), same tolerances.
+describe("layer gradients with conv2d's weight gradient as one dilated Conv (convWeightGrad), CPU provider", () => {
+  CASES.forEach((c, caseIndex) => {
+    if (conv2dCount(c.spec) > 0) it(c.name, () => checkLayerCase(c, caseIndex, CUDA_CONV_WGRAD_TARGET, threads));
+  });
+
+  it("the CPU target ignores convWeightGrad: the same graphs, byte for byte", () => {
+    for (const c of CASES.filter((c) => conv2dCount(c.spec) > 0)) {
+      const spec = LayerSpec.parse(c.spec);
+      const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
+      for (const cpu of [{ nchwcBlock: 0, cpu: true }, { nchwcBlock: 8, cpu: true }]) {
+        const plain = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: cpu });
+        const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, convWeightGrad: "conv" } });
+        expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, block ${cpu.nchwcBlock}`).to.equal(true);
+      }
+    }
+  });
+});
+
+/** How many conv2d layers a case's spec holds (a residual unit's inner layers and conv shortcut). */
+function conv2dCount(spec: Record<string, unknown>): number {
+  if (spec.type === "conv2d") return 1;
+  if (spec.type !== "residual") return 0;
+  const inner = (spec.layers as Record<string, unknown>[]).reduce((n, l) => n + conv2dCount(l), 0);
+  return inner + (spec.shortcut === "conv" ? 1 : 0);
+}
+
+/** Conv nodes with a dilations attribute: only convWeightGrad makes them in our graphs. */
+function dilatedConvs(bytes: Uint8Array): number {
+  return (onnx.ModelProto.decode(bytes).graph?.node ?? []).filter((n) => n.opType === "Conv" && (n.attribute ?? []).some((a) => a.name === "dilations")).length;
+}
 
 async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarget, opts: ProviderOptions): Promise<void> {
   const rng = seededRandom(1000 + caseIndex);
@@ -196,7 +244,9 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
 
   // ONNX graphs against the reference (the reference's gradients now equal FD's).
   const graphs = buildBlockGraphs(model, block, { inputGrad: true, target });
-  if (c.nchwc) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
+  if (c.nchwc && target.nchwcBlock > 0) expect(graphUsesNchwc(graphs.forward), "forward graph uses the NCHWc Conv").to.equal(true);
+  const convForm = target.convWeightGrad === "conv" && !target.cpu;
+  expect(dilatedConvs(graphs.backward), "weight gradients as one dilated Conv each").to.equal(convForm ? conv2dCount(c.spec) : 0);
   const feeds: Record<string, { data: Float32Array; dims: number[] }> = { "b0.x": { data: f32(x.data), dims: x.dims } };
   for (const p of block.params) feeds[p.name] = { data: f32(params[suffixOf(p.name)]), dims: p.shape };
   const forward = await GraphSession.create(graphs.forward, `${c.name} forward`, opts);

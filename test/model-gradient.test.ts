@@ -6,7 +6,7 @@
  * (||a - b|| / max(||a||, ||b||)): float32 rounding through 12 layers; observed at most 3e-7.
  */
 import { expect } from "chai";
-import { NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { blockValueNames, buildBlockGraphs, buildFusedBpGraph, gradName } from "../src/layers/block-graphs.js";
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
@@ -149,11 +149,46 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
   });
 });
 
+// conv2d's weight gradient as one dilated Conv (CUDA_CONV_WGRAD_TARGET, the A/B candidate of
+// SIDEWAYS_CUDA_WGRAD=conv) is portable ONNX: checked here on the CPU provider, chained and fused.
+describe("model gradient with conv2d's weight gradient as one dilated Conv (convWeightGrad), CPU provider", () => {
+  it("5 blocks: every pooling kind, stride 2 with padding 1 on an odd size, a 1x1 conv", async () => {
+    expectDilatedConvs(SPEC, CUDA_CONV_WGRAD_TARGET);
+    await checkModelGradient(SPEC, 5, CUDA_CONV_WGRAD_TARGET);
+  });
+  it(`strided convs of kernels 2-5, strides 2 and 3, after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
+    for (const spec of handOverSpecs) {
+      expectDilatedConvs(spec, CUDA_CONV_WGRAD_TARGET);
+      await checkModelGradient(spec, 3, CUDA_CONV_WGRAD_TARGET);
+    }
+  });
+  it("batch_norm, group_norm and residual units (a strided conv shortcut), 4 blocks", async () => {
+    expectDilatedConvs(NORM_SPEC, CUDA_CONV_WGRAD_TARGET);
+    await checkModelGradient(NORM_SPEC, 4, CUDA_CONV_WGRAD_TARGET);
+  });
+});
+
+/** The fused BP graph forms every conv2d's weight gradient as one dilated Conv (none else has dilations). */
+function expectDilatedConvs(spec: GradientSpec, target: GraphTarget): void {
+  const model = resolveModel(spec, "inline");
+  const convs = (layers: Record<string, unknown>[]): number =>
+    layers.reduce((n, l) => n + (l.type === "conv2d" ? 1 : l.type === "residual" ? convs(l.layers as Record<string, unknown>[]) + (l.shortcut === "conv" ? 1 : 0) : 0), 0);
+  const dilated = onnx.ModelProto.decode(buildFusedBpGraph(model, { target })).graph!.node!.filter((n) => n.opType === "Conv" && n.attribute!.some((a) => a.name === "dilations"));
+  expect(dilated, `${spec.name}: dilated Convs in the fused BP graph`).to.have.length(convs(spec.layers));
+}
+
 // The same checks with each GPU provider's graphs (its target's formulations) and kernels.
 describeOnGpus("model gradient: chained block graphs and the fused BP pass vs the float64 reference", (gpu) => {
   it("5 blocks with every pooling kind (relative 1e-4)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts));
   it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
     for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts);
+  });
+  it("both, with conv2d's weight gradient as one dilated Conv (convWeightGrad; SIDEWAYS_CUDA_WGRAD=conv on CUDA)", async () => {
+    const target: GraphTarget = { ...gpu.target, convWeightGrad: "conv" };
+    for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) {
+      expectDilatedConvs(spec, target);
+      await checkModelGradient(spec, blocks, target, gpu.opts);
+    }
   });
 });
 

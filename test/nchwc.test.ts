@@ -7,7 +7,8 @@
  * Skipped, saying why, on a CPU without NCHWc kernels (onnxruntime has them on x86-64 only).
  */
 import { expect } from "chai";
-import { GraphBuilder, NCHWC_DOMAIN } from "../src/graph/graph-builder.js";
+import { InputError } from "../src/errors.js";
+import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { nchwcFilter } from "../src/layers/conv-nchwc.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
@@ -35,6 +36,28 @@ describe("NCHWc graph target", function () {
     } finally {
       if (saved === undefined) delete process.env.SIDEWAYS_NCHWC;
       else process.env.SIDEWAYS_NCHWC = saved;
+    }
+  });
+
+  it("SIDEWAYS_CUDA_WGRAD=conv gives CUDA (only) conv2d's weight gradient as one dilated Conv; a bad value is an input error", async () => {
+    const saved = process.env.SIDEWAYS_CUDA_WGRAD;
+    try {
+      for (const v of [undefined, "", "unfold"]) {
+        if (v === undefined) delete process.env.SIDEWAYS_CUDA_WGRAD;
+        else process.env.SIDEWAYS_CUDA_WGRAD = v;
+        expect(await graphTargetFor({ provider: "cuda" }), `SIDEWAYS_CUDA_WGRAD=${v}`).to.equal(PORTABLE_TARGET);
+      }
+      process.env.SIDEWAYS_CUDA_WGRAD = "conv";
+      expect(await graphTargetFor({ provider: "cuda" })).to.deep.equal({ nchwcBlock: 0, cpu: false, convWeightGrad: "conv" });
+      expect((await graphTargetFor({ provider: "cpu" })).convWeightGrad).to.equal(undefined);
+      expect((await graphTargetFor({ provider: "webgpu" })).convWeightGrad).to.equal(undefined);
+      process.env.SIDEWAYS_CUDA_WGRAD = "im2col";
+      const err = await graphTargetFor({ provider: "cuda" }).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(InputError);
+      expect((err as Error).message).to.match(/SIDEWAYS_CUDA_WGRAD=im2col: expected conv .* or unfold/);
+    } finally {
+      if (saved === undefined) delete process.env.SIDEWAYS_CUDA_WGRAD;
+      else process.env.SIDEWAYS_CUDA_WGRAD = saved;
     }
   });
 

@@ -40,12 +40,26 @@ export interface GraphTarget {
    * tap with the output (for execution providers without Indices, e.g. onnxruntime's WebGPU EP).
    */
   maxPoolVjp?: "indices" | "windows";
+  /**
+   * How conv2d forms its weight gradient on a non-CPU target: "unfold", the formulations chosen
+   * on the CPU provider (an unfold and a batched MatMul at stride 1, input phases at stride S;
+   * the default), or "conv", one Conv of x against dy as its kernel, dilated by the stride
+   * (src/layers/conv-grads.ts convWeightGrad), for a GPU EP whose conv kernels beat many small
+   * Slice/Concat/ReduceSum kernels. Ignored where `cpu` is set: the CPU target keeps its own.
+   */
+  convWeightGrad?: "unfold" | "conv";
 }
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 
 /** onnxruntime's WebGPU EP: portable ONNX, and no MaxPool Indices output (docs/GPU.md). */
 export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows" };
+
+/**
+ * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate
+ * against PORTABLE_TARGET, chosen only by SIDEWAYS_CUDA_WGRAD=conv (src/runtime/nchwc-probe.ts).
+ */
+export const CUDA_CONV_WGRAD_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, convWeightGrad: "conv" };
 
 /** Domain of onnxruntime's NCHWc CPU ops (contrib ops, version 1). */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";

@@ -6,7 +6,9 @@
  *   weight gradient, stride S:  input phases against shifted dy (phaseWeightGrad);
  *   input gradient:             ConvTranspose (in conv2d.ts), or as phases by a sub-pixel conv
  *                               (subPixelInputGrad) for a fused graph's layers below;
- *   from a phase-split dy:      phasedDyWeightGrad and biasGrad.
+ *   from a phase-split dy:      phasedDyWeightGrad and biasGrad;
+ *   weight gradient, one Conv:  convWeightGrad, only on a non-CPU target asking for it
+ *                               (GraphTarget.convWeightGrad "conv"; unmeasured, attempt 64).
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
@@ -215,6 +217,32 @@ export function phaseWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInput
   }
   const flat = g.op("Concat", blocks, { axis: 0 });
   return g.op("Reshape", [g.op("Gather", [flat, g.constInt64("tap_entries", tapEntries)], { axis: 0 }), g.constInt64("w_shape", [m, c, kernel, kernel])]);
+}
+
+/**
+ * The weight gradient of any conv2d (every kernel, stride, padding) as ONE Conv, for GPU EPs whose
+ * conv kernels should beat the unfold's K*K Slices + Concat + per-example MatMul + ReduceSum
+ * (docs/GPU.md "Where our step's time goes"; docs/PERFORMANCE.md attempt 64):
+ *   dW[m, c, kh, kw] = sum over n, i, j of dy[n, m, i, j] * xpad[n, c, S*i + kh, S*j + kw],
+ * which is a Conv whose batch is x's channels and whose channels are x's examples: input x
+ * transposed to (C, N, H, W), "weights" dy transposed to (M, N, oh, ow), dilations S, pads P, out
+ * (C, M, H', W') transposed to (M, C, K, K). H' = H + 2P - S*(oh - 1) = K + r with r = (H + 2P - K)
+ * mod S, the rows the forward's last window leaves over: the end padding drops them where it can
+ * (P >= r), else a Slice keeps the first K.
+ */
+export function convWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, stride, padding: p } = layer.spec;
+  const [, h, w] = layer.inShape;
+  const rh = (h + 2 * p - kernel) % stride;
+  const rw = (w + 2 * p - kernel) % stride;
+  const [endH, endW] = [Math.max(0, p - rh), Math.max(0, p - rw)];
+  const xT = g.op("Transpose", [v.x], { perm: [1, 0, 2, 3] });
+  const dyT = g.op("Transpose", [v.dy], { perm: [1, 0, 2, 3] });
+  let dWT = g.op("Conv", [xT, dyT], { dilations: [stride, stride], pads: [p, p, endH, endW] }); // (C, M, H', W')
+  if (p - rh < 0 || p - rw < 0) {
+    dWT = g.op("Slice", [dWT, g.constInt64("starts", [0, 0]), g.constInt64("ends", [kernel, kernel]), g.constInt64("axes_hw", [2, 3])]);
+  }
+  return g.op("Transpose", [dWT], { perm: [1, 0, 2, 3] });
 }
 
 /** How subPixelInputGrad convolves dy: a D x D kernel, dy padded by `before` and `after` rows (and columns). */

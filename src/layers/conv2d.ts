@@ -8,11 +8,13 @@
  *   dW = for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy
  *        (from dy as phases: phasedDyWeightGrad); for strided convs, x split into its S*S phases
  *        against shifted copies of dy (phaseWeightGrad);
+ *        or, on a GPU target asking for it (GraphTarget.convWeightGrad), one Conv of x against dy
+ *        dilated by the stride (convWeightGrad);
  *   db = ReduceSum(dy) over (N, h, w).
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
-import { biasGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
+import { biasGrad, convWeightGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
 import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type ForwardResult, type VjpInputs } from "./layer-def.js";
 import { splitsEvenly } from "./phases.js";
@@ -71,12 +73,28 @@ export const conv2d = defineLayer<Conv2dSpec>({
   vjp(g, layer, v, needDx, dxPhases = 0) {
     const dyPhases = v.dyPhases ?? 0;
     const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
-    const dW = dyPhases > 0 ? phasedDyWeightGrad(g, layer, v) : layer.spec.stride === 1 ? unfoldWeightGrad(g, layer, v) : phaseWeightGrad(g, layer, v);
+    const dW =
+      dyPhases > 0
+        ? phasedDyWeightGrad(g, layer, v)
+        : convWeightGradOn(g)
+          ? convWeightGrad(g, layer, v)
+          : layer.spec.stride === 1
+            ? unfoldWeightGrad(g, layer, v)
+            : phaseWeightGrad(g, layer, v);
     const dParams: { weight: string; bias?: string } = { weight: dW };
     if (layer.spec.bias) dParams.bias = biasGrad(g, layer, v);
     return { dx, dxPhases, dParams };
   },
 });
+
+/**
+ * The target's choice of conv2d's weight gradient as one Conv (GraphTarget.convWeightGrad; for
+ * GPU EPs). Never on the CPU target, which keeps its measured forms. A dy given as phases (a CPU
+ * target's fused graphs only) keeps phasedDyWeightGrad: the Conv form needs dy interleaved.
+ */
+function convWeightGradOn(g: GraphBuilder): boolean {
+  return g.target.convWeightGrad === "conv" && !g.target.cpu;
+}
 
 function forwardNchwc(g: GraphBuilder, layer: Conv2dLayer, x: string, params: VjpInputs["params"], activation: "Relu" | null): string {
   const { kernel, stride, padding: p, out_channels: m } = layer.spec;

@@ -5,8 +5,14 @@
  * optimizer: a 1-channel conv with a constant weight is rewritten to an NCHWc Conv whose
  * reordered filter has its output channels padded to one block.
  * SIDEWAYS_NCHWC=0 turns the NCHWc graphs off (portable graphs everywhere), e.g. to compare.
+ *
+ * SIDEWAYS_CUDA_WGRAD=conv builds the CUDA provider's graphs with conv2d's weight gradient as one
+ * dilated Conv (CUDA_CONV_WGRAD_TARGET; src/layers/conv-grads.ts convWeightGrad) instead of the
+ * portable unfold/phase forms; unset (or "unfold") keeps PORTABLE_TARGET. An A/B switch for a GPU
+ * session (docs/PERFORMANCE.md attempt 64), not a default; other providers ignore it.
  */
-import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
+import { ProviderError } from "../errors.js";
+import { CUDA_CONV_WGRAD_TARGET, GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import { onnx } from "../graph/onnx.js";
 import type { ProviderOptions } from "./providers.js";
 import { cpuOptimizedGraph } from "./session.js";
@@ -15,9 +21,18 @@ let probed: Promise<number> | null = null;
 
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
   if (opts.provider === "webgpu") return WEBGPU_TARGET;
+  if (opts.provider === "cuda") return cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : PORTABLE_TARGET;
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
   return { nchwcBlock: await probed, cpu: true };
+}
+
+/** conv2d's weight-gradient form SIDEWAYS_CUDA_WGRAD asks for on the CUDA provider. */
+function cudaWeightGradForm(): "unfold" | "conv" {
+  const v = process.env.SIDEWAYS_CUDA_WGRAD;
+  if (v === undefined || v === "" || v === "unfold") return "unfold";
+  if (v === "conv") return "conv";
+  throw new ProviderError(`SIDEWAYS_CUDA_WGRAD=${v}: expected conv (conv2d's weight gradient as one dilated Conv) or unfold (the default)`);
 }
 
 async function probeNchwcBlock(): Promise<number> {
