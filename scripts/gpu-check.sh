@@ -6,7 +6,8 @@
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
 #      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
 #      each step as ours are), and each rule's host path against its device step (BP and
-#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU)
+#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU), and conv2d's
+#      weight gradient as one dilated Conv against the default forms (SIDEWAYS_CUDA_WGRAD=conv)
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
@@ -56,6 +57,11 @@ for batch in ${PEER_BATCHES:-64 256}; do
   step "step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/step-cuda-b$batch.json"
 done
+# conv2d's weight gradient as one dilated Conv (docs/PERFORMANCE.md attempt 64) against the
+# default forms: the fused BP graph alone (both forms agree first), then the peer step with it.
+step "wgrad-ab-cuda" 100 env SIDEWAYS_ORT=cuda13 node scripts/wgrad-form-ab.mjs --provider cuda --rows 2048 --rounds 20
+step "peer-cuda-wgrad-conv-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_CUDA_WGRAD=conv node bin/sideways.js bench --peer torch --provider cuda \
+  --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-wgrad-conv-b256.json"
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
   --model models/quickstart-wide.yaml --batch 128 --frames 16 --rounds 20 --json "$OUT/step-cuda-b128-f16.json"
 # The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
