@@ -20,6 +20,7 @@
 import { expect } from "chai";
 import type { ClipBatch } from "../src/data/source.js";
 import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
@@ -203,6 +204,18 @@ describe("device step (CPU provider)", () => {
     1e-5,
     MODELS.flatMap(([name, makeModel]) => OPTIMIZERS.flatMap(([optName, spec]) => METHODS.map((m) => [name, makeModel, optName, spec, m] as [string, () => Model, string, OptimizerSpec, DeviceStepMethod]))),
   );
+
+  // The CPU target's own formulations (NCHWc convs, unfold weight gradients), as `sideways run`
+  // builds the step on the CPU; the target is probed in a before hook.
+  const cpuTarget = { opts: cpu, target: PORTABLE_TARGET };
+  before(async () => {
+    cpuTarget.target = await graphTargetFor(cpu);
+  });
+  checkAgainstHostPath(cpuTarget, 1e-5, [
+    ["norm-tiny (CPU target)", normModel, ...OPTIMIZERS[1], "sideways"],
+    ["every-layer-kind (CPU target)", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
+    ["four-block (CPU target)", fourBlockModel, ...OPTIMIZERS[0], "bp"],
+  ]);
 
   it("carries its values in host memory on the CPU", async () => {
     const model = fourBlockModel();
