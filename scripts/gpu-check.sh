@@ -59,7 +59,7 @@ for batch in ${PEER_BATCHES:-64 256}; do
 done
 # conv2d's weight gradient as one dilated Conv (docs/PERFORMANCE.md attempt 64) against the
 # default forms: the fused BP graph alone (both forms agree first), then the peer step with it.
-step "wgrad-ab-cuda" 100 env SIDEWAYS_ORT=cuda13 node scripts/wgrad-form-ab.mjs --provider cuda --rows 2048 --rounds 20
+step "wgrad-ab-cuda" 100 env SIDEWAYS_ORT=cuda13 node scripts/wgrad-form-ab.mjs --provider cuda --rows 2048 --rounds 20 --json "$OUT/wgrad-ab-cuda.json"
 step "peer-cuda-wgrad-conv-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_CUDA_WGRAD=conv node bin/sideways.js bench --peer torch --provider cuda \
   --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-wgrad-conv-b256.json"
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
