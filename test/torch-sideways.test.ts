@@ -1,0 +1,166 @@
+/**
+ * Sideways against an independent implementation of its rule: bench/torch_sideways.py runs
+ * docs/design/sideways.md tick by tick with PyTorch's autograd for every block's VJP (nothing
+ * shared with ours but the layer semantics and the rule's text). Two SGD steps on moving clips
+ * (so that pairing a gradient with the wrong frame would show), from the same initial weights:
+ * the losses, every parameter, batch norm's running statistics and n_k must agree, for our
+ * executor (tick by tick) and for the device step (the whole clip batch as one graph).
+ *
+ * Tolerance 1e-4 of the update (|ours - torch| / |torch - start|): both sides compute in float32
+ * with different reduction orders through a dozen layers and two steps (1e-5 is our two paths'
+ * agreement on identical ops, test/device-step.test.ts); observed at most 5.6e-6 (torch 1.13, CPU).
+ * Feeding PyTorch's block 1 the next frame instead fails every case. Needs a Python with torch (CI installs
+ * Debian's, .ci/system/30-torch.sh); skipped with the reason printed where there is none.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { peerPython, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
+import type { ClipBatch } from "../src/data/source.js";
+import { encodeNpy } from "../src/data/npy.js";
+import { PORTABLE_TARGET } from "../src/graph/graph-builder.js";
+import { applyBlockStats } from "../src/model/buffers.js";
+import { writeCheckpoint } from "../src/model/checkpoint.js";
+import { initWeights } from "../src/model/init.js";
+import { resolveModel } from "../src/model/load-model.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { parseSafetensors, toFloat32 } from "../src/model/safetensors.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { buildAllBlockGraphs } from "../src/train/block-runner.js";
+import { DeviceStep } from "../src/train/device-step.js";
+import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { fourBlockModel, normModel, randomClips } from "./helpers/tiny-models.js";
+
+const script = fileURLToPath(new URL("../../bench/torch_sideways.py", import.meta.url));
+const SGD = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
+const STEPS = 2;
+const TOL = 1e-4;
+
+function offByMovement(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    m += (b[i] - start[i]) ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(m), 1e-30);
+}
+
+/** PyTorch's Sideways: weights after the steps, losses, n_k and each num_batches_tracked. */
+function torchSideways(dir: string, model: Model, weights: Weights, batch: ClipBatch) {
+  const spec = { name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) };
+  writeFileSync(join(dir, "model.yaml"), stringify(spec));
+  writeCheckpoint(join(dir, "init.safetensors"), model, weights);
+  writeFileSync(join(dir, "clips.npy"), encodeNpy(batch.clips, batch.dims));
+  writeFileSync(join(dir, "labels.npy"), encodeNpy(batch.labels, [batch.labels.length]));
+  const args = [script, "--model", join(dir, "model.yaml"), "--init", join(dir, "init.safetensors"), "--clips", join(dir, "clips.npy")];
+  args.push("--labels", join(dir, "labels.npy"), "--lr", String(SGD.lr), "--steps", String(STEPS), "--weights-out", join(dir, "out.safetensors"), "--out", join(dir, "out.json"));
+  const r = spawnSync(peerPython(), args, { encoding: "utf8", timeout: 120_000 });
+  expect(r.status, r.stderr).to.equal(0);
+  const content = parseSafetensors(readFileSync(join(dir, "out.safetensors")), "torch_sideways output");
+  const tensors = new Map([...content.tensors].map(([name, t]) => [name, toFloat32(name, t, "torch_sideways output")]));
+  const out = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as { losses: number[]; counts: number[]; num_batches_tracked: Record<string, number> };
+  return { tensors, ...out };
+}
+
+/** Our Sideways: the executor tick by tick, or the device step; plain SGD, buffers applied after each batch. */
+async function oursSideways(model: Model, weights: Weights, batch: ClipBatch, path: "executor" | "device step") {
+  const w = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  const optimizer = createOptimizer(SGD);
+  const losses: number[] = [];
+  let counts: number[] = [];
+  if (path === "executor") {
+    const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), { provider: "cpu", threads: 1 });
+    try {
+      for (let s = 0; s < STEPS; s++) {
+        const r = await exec.runBatch("sideways", batch, w);
+        losses.push(...r.losses);
+        counts = [...r.counts];
+        optimizer.step(w, r.grads, SGD.lr);
+        applyBlockStats(model, w, r.stats);
+      }
+    } finally {
+      await exec.close();
+    }
+  } else {
+    const step = await DeviceStep.create(model, SGD, batch.dims[1], { provider: "cpu", threads: 1 }, PORTABLE_TARGET, "sideways");
+    try {
+      step.load(w, optimizer);
+      for (let s = 0; s < STEPS; s++) {
+        const r = await step.step(batch, SGD.lr);
+        losses.push(...r.losses);
+        applyBlockStats(model, w, r.stats);
+      }
+      await step.sync(w, optimizer);
+    } finally {
+      await step.release();
+    }
+  }
+  return { weights: w, losses, counts };
+}
+
+describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", function () {
+  this.timeout(180_000);
+  const reason = torchUnavailableReason();
+  before(function () {
+    if (reason) {
+      console.log(`      skipped: ${reason} (this check needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
+      this.skip();
+    }
+  });
+
+  const cases: [string, () => Model][] = [
+    ["four-block (conv, strided conv, global pool, linear)", fourBlockModel],
+    ["norm-tiny (batch norm, group norm, a residual unit)", normModel],
+    // A 2-block model whose first block gathers several layers, and a residual unit with a conv shortcut.
+    [
+      "shortcut (residual with a 1x1 conv shortcut)",
+      () =>
+        resolveModel(
+          {
+            name: "shortcut",
+            input: { channels: 2, height: 6, width: 6 },
+            classes: 4,
+            layers: [
+              { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+              { type: "relu" },
+              { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] },
+              { type: "global_avg_pool" },
+              { type: "linear", out_features: 4 },
+            ],
+          },
+          "test shortcut model",
+        ),
+    ],
+  ];
+  for (const [name, makeModel] of cases) {
+    for (const path of ["executor", "device step"] as const) {
+      it(`${name}: our ${path} gives PyTorch's weights, buffers, losses and n_k after ${STEPS} SGD steps (1e-4 of the update)`, async () => {
+        const model = makeModel();
+        const weights = initWeights(model, 7);
+        // T = 2L: every block learns, and the blocks hold different numbers of backwards.
+        const batch = randomClips(model, 3, 2 * model.blocks.length, 13);
+        const dir = mkdtempSync(join(tmpdir(), "sideways-torch-sideways-"));
+        const torch = torchSideways(dir, model, weights, batch);
+        const ours = await oursSideways(model, weights, batch, path);
+        const L = model.blocks.length;
+        const T = batch.dims[1];
+        expect(torch.counts).to.deep.equal(model.blocks.map((_, k) => T - 2 * L + k + 2));
+        if (path === "executor") expect(ours.counts).to.deep.equal(torch.counts);
+        expect(ours.losses.length).to.equal(torch.losses.length);
+        ours.losses.forEach((l, i) => expect(Math.abs(l - torch.losses[i]), `loss ${i}`).to.be.below(TOL * Math.max(1, Math.abs(torch.losses[i]))));
+        for (const p of [...model.params, ...model.buffers.filter((b) => b.dtype === "F32")]) {
+          const theirs = torch.tensors.get(p.name);
+          expect(theirs, p.name).to.not.equal(undefined);
+          expect(offByMovement(ours.weights.get(p.name)!, theirs!, weights.get(p.name)!), p.name).to.be.below(TOL);
+        }
+        for (const b of model.buffers.filter((q) => q.dtype === "I64")) expect(ours.weights.get(b.name)![0], b.name).to.equal(torch.num_batches_tracked[b.name]);
+      });
+    }
+  }
+});
