@@ -9,7 +9,7 @@
  * Tolerance 1e-4 of the update (|ours - torch| / |torch - start|): both sides compute in float32
  * with different reduction orders through a dozen layers and two steps (1e-5 is our two paths'
  * agreement on identical ops, test/device-step.test.ts); observed at most 5.6e-6 (torch 1.13, CPU).
- * Feeding PyTorch's block 1 the next frame instead fails every case. Needs a Python with torch (CI installs
+ * Feeding PyTorch's first block the next frame instead fails every case. Needs a Python with torch (CI installs
  * Debian's, .ci/system/30-torch.sh); skipped with the reason printed where there is none.
  */
 import { expect } from "chai";
