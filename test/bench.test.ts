@@ -55,7 +55,8 @@ describe("sideways bench (CLI)", function () {
     }
     expect(out.block_forward_ms).to.have.length(model.blocks.length);
     expect(out.block_backward_ms).to.have.length(model.blocks.length);
-    expect(out.bp_step_quickstart[0]).to.include.keys("step_ms_median", "onnxruntime_ms_median", "orchestrator_ms_median");
+    expect(out.step_quickstart.map((row: { method: string; path: string }) => `${row.method} ${row.path}`)).to.include.members(["bp host", "bp device", "sideways host", "sideways device"]);
+    expect(out.step_quickstart[0]).to.include.keys("step_ms_median", "frames_per_s", "onnxruntime_ms_median", "orchestrator_ms_median");
     expect(r.stdout).to.include("| method | executor |");
   });
 
