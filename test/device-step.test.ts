@@ -33,7 +33,7 @@ import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js"
 import type { DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
-import { everyLayerKindSpec, fourBlockModel, normModel, randomClips } from "./helpers/tiny-models.js";
+import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
 import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
@@ -45,17 +45,6 @@ const OPTIMIZERS: [string, OptimizerSpec][] = [
   ["sgd momentum nesterov decay", OptimizerSpec.parse({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01 })],
   ["adam decay", OptimizerSpec.parse({ kind: "adam", lr: 0.01, weight_decay: 0.001 })],
 ];
-
-/** ||a - b|| / ||moved - start||: disagreement measured against the size of the update. */
-function offByMovement(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    m += (b[i] - start[i]) ** 2;
-  }
-  return Math.sqrt(d) / Math.max(Math.sqrt(m), 1e-30);
-}
 
 /** optimizer.ts's formulas in float64 (independent of both float32 implementations), state per parameter. */
 function refOptimizerStep(spec: OptimizerSpec, w: Float64Array, g: Float64Array, state: Map<string, Float64Array>, step: number): void {
@@ -172,7 +161,10 @@ async function hostSteps(model: Model, weights: Weights, batches: ClipBatch[], s
  * parameters, buffers and optimizer state within `tol` of the update, losses within `tol`.
  * `device` is read when the tests run (describeOnGpus sets its target in a before hook).
  */
-function checkAgainstHostPath(device: { opts: ProviderOptions; target: GraphTarget }, tol: number, cases: [string, () => Model, string, OptimizerSpec, DeviceStepMethod][]): void {
+/** A host-path comparison: model name and maker, optimizer name and spec, rule. */
+type HostCase = [string, () => Model, string, OptimizerSpec, DeviceStepMethod];
+
+function checkAgainstHostPath(device: { opts: ProviderOptions; target: GraphTarget }, tol: number, cases: HostCase[]): void {
   for (const [name, makeModel, optName, spec, method] of cases) {
     it(`${method}, ${name}, ${optName}: three steps equal the host path on the CPU (parameters, optimizer state, buffers, losses; ${tol})`, async () => {
       const model = makeModel();
@@ -202,7 +194,7 @@ describe("device step (CPU provider)", () => {
   checkAgainstHostPath(
     { opts: cpu, target: PORTABLE_TARGET },
     1e-5,
-    MODELS.flatMap(([name, makeModel]) => OPTIMIZERS.flatMap(([optName, spec]) => METHODS.map((m) => [name, makeModel, optName, spec, m] as [string, () => Model, string, OptimizerSpec, DeviceStepMethod]))),
+    MODELS.flatMap(([name, makeModel]) => OPTIMIZERS.flatMap(([optName, spec]) => METHODS.map((m): HostCase => [name, makeModel, optName, spec, m]))),
   );
 
   // The CPU target's own formulations (NCHWc convs, unfold weight gradients), as `sideways run`

@@ -34,22 +34,12 @@ import { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep } from "../src/train/device-step.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
-import { fourBlockModel, normModel, randomClips } from "./helpers/tiny-models.js";
+import { fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
 
 const script = fileURLToPath(new URL("../../bench/torch_sideways.py", import.meta.url));
 const SGD = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
 const STEPS = 2;
 const TOL = 1e-4;
-
-function offByMovement(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    m += (b[i] - start[i]) ** 2;
-  }
-  return Math.sqrt(d) / Math.max(Math.sqrt(m), 1e-30);
-}
 
 /** PyTorch's Sideways: weights after the steps, losses, n_k and each num_batches_tracked. */
 function torchSideways(dir: string, model: Model, weights: Weights, batch: ClipBatch) {

@@ -54,8 +54,7 @@ export function blockFrames(method: DeviceStepMethod, model: Model, T: number): 
   let backward = 0;
   for (let k = 0; k < L; k++) {
     forward += forwardFrames(method, model, T, k);
-    const { backwardStart, forwardEnd } = sidewaysClipFrames(L, T, k);
-    backward += method === "bp" ? T : forwardEnd - backwardStart;
+    backward += method === "bp" ? T : forwardFrames(method, model, T, k) - sidewaysClipFrames(L, T, k).backwardStart;
   }
   return { forward, backward };
 }

@@ -73,6 +73,17 @@ export function randomClips(model: Model, B: number, T: number, seed: number, st
   return { clips, labels, dims: [B, T, C, H, W] };
 }
 
+/** ||a - b|| / ||moved - start||: disagreement measured against the size of the update. */
+export function offByMovement(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    m += (b[i] - start[i]) ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(m), 1e-30);
+}
+
 /** ||a - b|| / max(||a||, ||b||) over all entries. */
 export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
