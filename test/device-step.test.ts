@@ -18,6 +18,7 @@
  * float32 here: a few ulp of a step).
  */
 import { expect } from "chai";
+import { onnx } from "../src/graph/onnx.js";
 import type { ClipBatch } from "../src/data/source.js";
 import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
@@ -30,7 +31,7 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js";
-import type { DeviceStepMethod } from "../src/train/device-step-graph.js";
+import { buildDeviceStepGraph, carriedNames, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
@@ -208,6 +209,22 @@ describe("device step (CPU provider)", () => {
     ["every-layer-kind (CPU target)", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
     ["four-block (CPU target)", fourBlockModel, ...OPTIMIZERS[0], "bp"],
   ]);
+
+  it("steps every parameter with one set of optimizer nodes on one flat vector per carried value", () => {
+    // Momentum adds a Mul and an Add to SGD's step: once for the whole vector, not once per
+    // parameter (four-block has 8), and the step's carried inputs are the vector and its buffer.
+    const model = fourBlockModel();
+    const graph = (spec: OptimizerSpec) => onnx.ModelProto.decode(buildDeviceStepGraph(model, spec, 3, PORTABLE_TARGET)).graph!;
+    const arithmetic = (spec: OptimizerSpec) => graph(spec).node!.filter((n) => ["Add", "Mul", "Sub", "Div"].includes(n.opType!)).length;
+    const plain = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
+    const momentum = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+    expect(model.params.length).to.equal(8);
+    expect(arithmetic(momentum) - arithmetic(plain)).to.equal(2);
+    const inputs = graph(momentum).input!.map((i) => i.name);
+    expect(inputs.filter((n) => model.params.some((p) => n!.startsWith(p.name)))).to.deep.equal([]);
+    expect(inputs).to.include.members(carriedNames(momentum));
+    expect(carriedNames(momentum)).to.have.length(2);
+  });
 
   it("carries its values in host memory on the CPU", async () => {
     const model = fourBlockModel();

@@ -97,6 +97,13 @@ export function savedValueName(block: Block, layerIndex: number): string {
   return layerIndex === last ? blockValueNames(block.index).y : `b${block.index}.s${layerIndex}`;
 }
 
+/**
+ * Where a graph body finds the parameters: "inputs" declares each as a graph input named after it;
+ * "values" means the caller has already made values of those names (e.g. the device step's views
+ * of one flat parameter vector, train/device-step-graph.ts).
+ */
+export type ParamsSource = "inputs" | "values";
+
 interface ForwardOptions {
   /** Make the values the VJPs reuse (e.g. max-pool indices): a backward follows. */
   training: boolean;
@@ -309,17 +316,18 @@ export function buildFusedBpGraph(model: Model, opts: Pick<BlockGraphOptions, "t
 
 /**
  * buildFusedBpGraph's body on rows `x` with their one-hot labels `onehot` and the head's gradient
- * scale `scale`: declares the parameters as graph inputs and logits, d{param} and the statistics as
- * graph outputs (a caller may dropOutput the d{param} and read them as values instead).
+ * scale `scale`: declares the parameters as graph inputs (unless `params` is "values") and logits,
+ * d{param} and the statistics as graph outputs (a caller may dropOutput the d{param} and read them
+ * as values instead).
  */
-export function addFusedBp(g: GraphBuilder, model: Model, x: string, onehot: string, scale: string): void {
+export function addFusedBp(g: GraphBuilder, model: Model, x: string, onehot: string, scale: string, params: ParamsSource = "inputs"): void {
   // handOver[k] > 0: block k gives its input gradient to block k-1 as phases of that stride.
   const handOver = model.blocks.map((_, k) => (k > 0 ? phasedHandOver(g, model, k) : 0));
   const steps = model.blocks.map((block, k) => {
     // A block given its gradient as phases forms it without saved forward values (only conv and
     // ReLU take phases, and conv's saved unfold serves the plain gradient): a plain forward then.
     const takesPhases = (handOver[k + 1] ?? 0) > 0;
-    const s = addForward(g, block, { training: !takesPhases, input: x });
+    const s = addForward(g, block, { training: !takesPhases, input: x, paramsDeclared: params === "values" });
     outputStats(g, block, s);
     x = s[s.length - 1].result.y;
     return s;
@@ -402,10 +410,11 @@ function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readon
  *   rows `x` (T frames, time-major), `onehot` (the top block's T-L+1 frames), `scale` (1/B)
  *     -> logits (T-L+1 frames), per-frame statistics, d{param} = the SUM of block k's n_k
  *        backwards (the caller divides by n_k)
+ * The parameters are graph inputs, or values the caller made (`params`, as addFusedBp).
  * Needs T >= 2L-1 (every block gets a gradient). Equals the tick-by-tick rule to float32 rounding
  * (test/device-step.test.ts).
  */
-export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames: number, onehot: string, scale: string): void {
+export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames: number, onehot: string, scale: string, params: ParamsSource = "inputs"): void {
   const L = model.blocks.length;
   if (frames < 2 * L - 1) throw new Error(`BUG: Sideways on a whole clip needs at least ${2 * L - 1} frames for ${L} blocks, got ${frames}`);
   const lastY = (steps: Recomputed[]) => steps[steps.length - 1].result.y;
@@ -415,8 +424,9 @@ export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames
   for (const block of model.blocks) {
     const k = block.index;
     const { backwardStart: s, forwardEnd: e } = sidewaysClipFrames(L, frames, k);
-    const early = s > 0 ? addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s) }) : null;
-    const late = addForward(g, block, { training: true, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: early !== null });
+    const declared = params === "values";
+    const early = s > 0 ? addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s), paramsDeclared: declared }) : null;
+    const late = addForward(g, block, { training: true, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: declared || early !== null });
     backwardSteps.push(late);
     if (early) outputStats(g, block, early, late);
     else outputStats(g, block, late);

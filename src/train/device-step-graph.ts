@@ -1,14 +1,23 @@
 /**
  * One whole BP training step as one graph, for the device step (device-step.ts):
- *   (clips [B, T, ...frame], onehot [B, classes], dlogits_scale [1] = 1/B, parameters, optimizer
- *    state, the optimizer's per-step scalars)
- *     -> (logits [T*B, classes] time-major, per-frame statistics, next.{param}, next.{param}/{slot})
+ *   (clips [B, T, ...frame], onehot [B, classes], dlogits_scale [1] = 1/B, the flat parameter
+ *    vector, its optimizer state, the optimizer's per-step scalars)
+ *     -> (logits [T*B, classes] time-major, per-frame statistics, the stepped parameter vector
+ *         and state)
  * The clips are put time-major inside the graph (row t*B + b is frame t of clip b, as
  * bp-stage.ts timeMajorFrames does on the host), every frame goes through the fused BP pass at once
  * (buildFusedBpGraph's body, addFusedBp), each parameter's gradient is the mean over the T frames
  * (G_k = (1/T) sum of contributions, executor.ts combineStageResults) and the optimizer step
  * (optim/optimizer-graph.ts) follows, so that nothing but the clips, the labels and a few scalars
  * goes in and nothing but the logits and statistics has to come out.
+ *
+ * The parameters travel as one flat vector (model.params order, paramLayout), and so does each
+ * optimizer state slot: the graph splits the vector into the parameters' shapes, concatenates
+ * their gradients, and steps the whole vector with one set of optimizer nodes, as PyTorch's
+ * multi-tensor ("foreach") optimizers do. Per element the arithmetic is the same as stepping each
+ * parameter alone; what changes is the number of nodes (one set instead of one per parameter: on
+ * a GPU each node is a kernel launch) and of tensors carried between calls (one per slot instead
+ * of one per parameter and slot: on CUDA each is a copy each way). docs/PERFORMANCE.md attempt 66.
  *
  * Sideways (method "sideways") is the same step around the whole clip's Sideways pass instead
  * (block-graphs.ts addSidewaysClip): the logits are then those of the top block's T-L+1 frames and
@@ -32,10 +41,19 @@ export function nextName(input: string): string {
   return `next.${input}`;
 }
 
-/** Names of every value the step carries from one call to the next: parameters, then state slots. */
-export function carriedNames(model: Model, optimizer: OptimizerSpec): string[] {
-  const slots = optimizerSlots(optimizer);
-  return [...model.params.map((p) => p.name), ...model.params.flatMap((p) => slots.map((s) => stateName(p.name, s)))];
+/** Graph input name of the flat parameter vector; its state slots are stateName(FLAT_PARAMS, slot). */
+export const FLAT_PARAMS = "flat.params";
+
+/** Names of every value the step carries from one call to the next: the parameter vector, then its state slots. */
+export function carriedNames(optimizer: OptimizerSpec): string[] {
+  return [FLAT_PARAMS, ...optimizerSlots(optimizer).map((s) => stateName(FLAT_PARAMS, s))];
+}
+
+/** Where each parameter sits in the flat vector: model.params order, each as its elements in row-major order. */
+export function paramLayout(model: Model): { offsets: number[]; sizes: number[]; total: number } {
+  const sizes = model.params.map((p) => p.shape.reduce((a, b) => a * b, 1));
+  const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  return { offsets, sizes, total: sizes.reduce((a, b) => a + b, 0) };
 }
 
 /** The rules the device step runs: those whose weights change only after the clip batch. */
@@ -66,19 +84,32 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
   const x = g.op("Reshape", [timeMajor, g.constInt64("rows", [-1, ...frame])]);
   const onehot = g.op("Tile", [g.input(DEVICE_STEP_NAMES.onehot, [model.classes]), g.constInt64("repeats", [lossFrames(method, model, frames), 1])]);
   const scale = g.inputFixed(DEVICE_STEP_NAMES.scale, [1]);
-  if (method === "bp") addFusedBp(g, model, x, onehot, scale);
-  else addSidewaysClip(g, model, x, frames, onehot, scale);
+
+  // The parameters as values of their own names: views of the flat vector.
+  const { sizes, total } = paramLayout(model);
+  const flat = g.inputFixed(FLAT_PARAMS, [total]);
+  const pieces = model.params.length > 1 ? g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 }) : [flat];
+  model.params.forEach((p, i) => g.node("Reshape", [pieces[i], g.constInt64("param_shape", p.shape)], [p.name]));
+
+  if (method === "bp") addFusedBp(g, model, x, onehot, scale, "values");
+  else addSidewaysClip(g, model, x, frames, onehot, scale, "values");
+
+  // G_k: each block's gradient sum over its own count, one divisor per element unless they all agree.
+  const flatShape = g.constInt64("flat", [-1]);
+  const grads = model.params.map((p) => {
+    g.dropOutput(gradName(p.name));
+    return g.op("Reshape", [gradName(p.name), flatShape]);
+  });
+  const counts = model.params.map((p) => contributions(method, model, frames, p.blockIndex));
+  const divisor = counts.every((n) => n === counts[0])
+    ? g.constFloat("contributions", [counts[0]], [])
+    : g.constFloat("contributions", Float32Array.from(model.params.flatMap((_, i) => Array<number>(sizes[i]).fill(counts[i]))), [total]);
+  const grad = g.op("Div", [g.op("Concat", grads, { axis: 0 }), divisor]);
+
   const slots = optimizerSlots(optimizer);
-  for (const block of model.blocks) {
-    const count = g.constFloat("contributions", [contributions(method, model, frames, block.index)], []);
-    for (const p of block.params) {
-      g.dropOutput(gradName(p.name));
-      const grad = g.op("Div", [gradName(p.name), count]);
-      const state = Object.fromEntries(slots.map((s) => [s, g.inputFixed(stateName(p.name, s), p.shape)]));
-      const stepped = addOptimizerStep(g, optimizer, p.name, grad, state);
-      g.outputFixed(stepped.param, p.shape, nextName(p.name));
-      for (const s of slots) g.outputFixed(stepped.state[s], p.shape, nextName(stateName(p.name, s)));
-    }
-  }
+  const state = Object.fromEntries(slots.map((s) => [s, g.inputFixed(stateName(FLAT_PARAMS, s), [total])]));
+  const stepped = addOptimizerStep(g, optimizer, flat, grad, state);
+  g.outputFixed(stepped.param, [total], nextName(FLAT_PARAMS));
+  for (const s of slots) g.outputFixed(stepped.state[s], [total], nextName(stateName(FLAT_PARAMS, s)));
   return g.toBytes();
 }

@@ -23,7 +23,7 @@ import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
-import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, forwardFrames, lossFrames, nextName, stateName, type DeviceStepMethod } from "./device-step-graph.js";
+import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type DeviceStepMethod } from "./device-step-graph.js";
 
 /**
  * Why a run the spec allows the device step for (experiment-spec.ts deviceStepBlocker) still cannot
@@ -52,6 +52,7 @@ export class DeviceStep {
   private readonly names: string[];
   private readonly nextNames: string[];
   private readonly statKeys: Map<number, string[]>;
+  private readonly layout: ReturnType<typeof paramLayout>;
 
   private constructor(
     private readonly model: Model,
@@ -60,14 +61,15 @@ export class DeviceStep {
     private readonly session: GraphSession,
     readonly method: DeviceStepMethod,
   ) {
-    this.names = carriedNames(model, optimizer);
+    this.names = carriedNames(optimizer);
+    this.layout = paramLayout(model);
     this.nextNames = this.names.map(nextName);
     this.statKeys = new Map(model.blocks.map((b) => [b.index, blockStatKeys(b)]));
   }
 
   /** The step graph of `method` for clips of `frames` frames, built for `target` and placed on `provider`. */
   static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp"): Promise<DeviceStep> {
-    const names = carriedNames(model, optimizer).map(nextName);
+    const names = carriedNames(optimizer).map(nextName);
     const graph = buildDeviceStepGraph(model, optimizer, frames, target, method);
     const session = await GraphSession.create(graph, `${model.name} ${method} device step`, provider, names);
     return new DeviceStep(model, optimizer, frames, session, method);
@@ -85,15 +87,20 @@ export class DeviceStep {
     }
     this.steps = [...counts][0] ?? 0;
     this.disposeCarried();
-    for (const p of this.model.params) {
+    const { offsets, total } = this.layout;
+    const params = new Float32Array(total);
+    const slots = new Map(optimizerSlots(this.optimizer).map((slot) => [slot, new Float32Array(total)]));
+    this.model.params.forEach((p, i) => {
       const w = weights.get(p.name);
       if (!w) throw new Error(`BUG: no weights for ${p.name}`);
-      this.carried[p.name] = this.session.toDevice({ data: Float32Array.from(w), dims: p.shape });
-      for (const slot of optimizerSlots(this.optimizer)) {
-        const name = stateName(p.name, slot);
-        this.carried[name] = this.session.toDevice({ data: Float32Array.from(state.get(name) ?? new Float32Array(w.length)), dims: p.shape });
+      params.set(w, offsets[i]);
+      for (const [slot, values] of slots) {
+        const s = state.get(stateName(p.name, slot));
+        if (s) values.set(s, offsets[i]);
       }
-    }
+    });
+    this.carried[FLAT_PARAMS] = this.session.toDevice({ data: params, dims: [total] });
+    for (const [slot, values] of slots) this.carried[stateName(FLAT_PARAMS, slot)] = this.session.toDevice({ data: values, dims: [total] });
   }
 
   /** One step of the rule on `batch` at learning rate `lr`: its forwards and backwards of the clip batch, then the optimizer. */
@@ -135,12 +142,14 @@ export class DeviceStep {
   /** Copies the device's parameters into `weights` and its optimizer state into `optimizer`. */
   async sync(weights: Weights, optimizer: Optimizer): Promise<void> {
     const values = await this.session.read(this.carried);
-    for (const p of this.model.params) weights.get(p.name)!.set(values[p.name].data);
+    const { offsets, sizes } = this.layout;
+    const part = (name: string, i: number) => values[name].data.slice(offsets[i], offsets[i] + sizes[i]);
     const state = new Map<string, Float32Array>();
-    for (const p of this.model.params) {
-      for (const slot of optimizerSlots(this.optimizer)) state.set(stateName(p.name, slot), values[stateName(p.name, slot)].data);
+    this.model.params.forEach((p, i) => {
+      weights.get(p.name)!.set(part(FLAT_PARAMS, i));
+      for (const slot of optimizerSlots(this.optimizer)) state.set(stateName(p.name, slot), part(stateName(FLAT_PARAMS, slot), i));
       if (this.optimizer.kind === "adam") state.set(stateName(p.name, "step"), Float32Array.of(this.steps));
-    }
+    });
     // Before the first step there is no state to give back (optimizer.ts creates it on a first step).
     if (this.steps > 0) optimizer.importState(state);
   }
