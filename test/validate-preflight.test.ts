@@ -75,6 +75,14 @@ describe("validate = run's checks before training", function () {
     }
   });
 
+  it("runtime.device_id other than 0 on webgpu: exit 2 naming the key (the WebGPU EP cannot choose an adapter, so it would be ignored)", async () => {
+    // Checked by the schema, before any session: the same on machines with and without WebGPU.
+    await bothReject(["runtime.provider=webgpu", "runtime.device_id=1"], /runtime\.device_id: expected 0 with runtime\.provider webgpu/);
+    await bothReject(["runtime.provider=webgpu", "runtime.device_id=[0, 1]", "runtime.workers=2"], /runtime\.device_id: expected 0 with runtime\.provider webgpu/);
+    // The same index lists stay valid where they mean something.
+    expect(await main(["validate", GOOD, "runtime.device_id=[0, 1]", "runtime.workers=2"], captureIo())).to.equal(0);
+  });
+
   it("clip length against depth: an error unless --allow-warnings", async () => {
     await bothReject(["data.clip_length=1"], /data.clip_length: with 1-frame clips and 2 blocks, Sideways never sends a gradient[\s\S]*--allow-warnings/, false);
     const io = captureIo();

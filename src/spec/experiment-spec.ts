@@ -143,6 +143,12 @@ export const ExperimentSpec = z.strictObject({
   if (replicas > spec.train.batch_size) {
     ctx.addIssue({ code: "custom", path: ["train", "batch_size"], message: `expected at least runtime.replicas (${replicas}) clips per batch` });
   }
+  // onnxruntime-node's WebGPU EP takes no device option (it rejects `deviceId`): every session of
+  // a process runs on the default adapter, so another GPU index would be silently ignored.
+  const devices = [spec.runtime.device_id].flat();
+  if (spec.runtime.provider === "webgpu" && devices.some((d) => d !== 0)) {
+    ctx.addIssue({ code: "custom", path: ["runtime", "device_id"], message: `expected 0 with runtime.provider webgpu (onnxruntime-node's WebGPU EP runs every session on the default adapter and cannot choose another; docs/GPU.md)` });
+  }
   const blocker = deviceStepBlocker(spec);
   if (spec.runtime.device_step === true && blocker !== null) {
     ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
