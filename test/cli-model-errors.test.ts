@@ -13,6 +13,9 @@ const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
 const base = "name: bad\ninput: { channels: 1, height: 8, width: 8 }\n";
 const cases: { name: string; yaml: string; expect: RegExp }[] = [
+  { name: "an empty file says so", yaml: "", expect: /bad-model.yaml: the file is empty/ },
+  { name: "a file of comments only says so", yaml: "# a model\n# to be written\n", expect: /bad-model.yaml: the file is empty/ },
+  { name: "a list instead of a mapping: the expected keys, no crash", yaml: "- conv2d\n", expect: /bad-model.yaml: / },
   {
     name: "a misspelt layer key: did you mean, the layer's valid keys, no zod text",
     yaml: `${base}classes: 2\nlayers:\n  - { type: conv2d, out_chanels: 4, kernel: 3 }\n  - { type: global_avg_pool }\n  - { type: linear, out_features: 2 }\n`,
@@ -78,6 +81,19 @@ describe("a model file given where an experiment file belongs, and the reverse",
     const r = spawnSync(process.execPath, [cli, "validate", join(dir, "exp.yaml")], { encoding: "utf8", timeout: 20_000 });
     expect(r.status, r.stderr).to.equal(2);
     expect(r.stderr).to.include("other.yaml: this is an experiment file (it has model:, data:), not a model file");
+  });
+
+  it("an experiment's model: naming an empty or comment-only file says the file is empty: exit 2, no crash", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+    writeFileSync(join(dir, "exp.yaml"), "name: exp\nmodel: m.yaml\ndata: { kind: shapes }\n");
+    for (const text of ["", "# nothing yet\n"]) {
+      writeFileSync(join(dir, "m.yaml"), text);
+      for (const args of [["validate", join(dir, "exp.yaml")], ["model", "summary", join(dir, "m.yaml")]]) {
+        const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 20_000 });
+        expect(r.status, r.stderr).to.equal(2);
+        expect(r.stderr).to.include("m.yaml: the file is empty").and.not.include("BUG");
+      }
+    }
   });
 
   it("run and validate say it is a model file and how to use it: exit 2", () => {

@@ -30,6 +30,9 @@ export function loadModelFile(path: string): Model {
   } catch (err) {
     throw new ModelError(`${path}: not valid YAML: ${err instanceof Error ? err.message : err}`, path);
   }
+  if (doc === null || doc === undefined) {
+    throw new ModelError(`${path}: the file is empty (or only comments); a model file has name:, input:, classes: and layers: (see models/small-cnn.yaml)`, path);
+  }
   checkNotExperiment(doc, path);
   return resolveModel(doc, path);
 }
@@ -101,7 +104,7 @@ function checkLayerTypes(spec: unknown, source: string): void {
  * an unknown key suggested for it (a typo) is said once, by the suggestion.
  */
 function schemaError(error: z.ZodError, spec: unknown, source: string): ModelError {
-  const layers = (spec as { layers?: unknown }).layers;
+  const layers = (spec as { layers?: unknown } | null)?.layers;
   const typeOf = (i: number) => (Array.isArray(layers) ? ((layers[i] as { type?: string } | undefined)?.type ?? "?") : "?");
   const lines = formatIssues(error.issues, spec, source, ModelSpec);
   const suggested = new Set(lines.flatMap((l) => [...l.matchAll(/^(.*): unknown key '[^']*' \(did you mean '([^']*)'\?\)/g)].map((m) => (m[1].endsWith("(top level)") ? m[1].slice(0, -"(top level)".length) : `${m[1]}.`) + m[2])));
