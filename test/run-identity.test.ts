@@ -55,6 +55,29 @@ describe("run identity and reproducible run folders", function () {
     expect(runFolders(join(dir, "results", "good"))).to.have.length(2);
   });
 
+  it("`sideways run <sweep run folder>/config.yaml` finds that sweep run: no second copy of it in the sweep's folder", async () => {
+    cpSync(join(FIXTURES, "sweep-good.yaml"), join(dir, "exp", "sweep-good.yaml"));
+    const sweep = captureIo();
+    expect(await main(["sweep", "exp/sweep-good.yaml", "sweep.seeds=[0]", "--quiet"], sweep), sweep.stderr).to.equal(0);
+    const root = join(dir, "results", "sweep-good");
+    const before = runFolders(root);
+    expect(before).to.have.length(2);
+    const bp = before.find((id) => id.startsWith("method-bp_"))!;
+    const weights = readFileSync(join(root, bp, "final.safetensors"));
+    // The documented way to run a run again: its folder's config.yaml, here in place.
+    const again = captureIo();
+    expect(await main(["run", join(root, bp, "config.yaml")], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include(`${join(root, bp)}: already completed`);
+    // Nothing new in the sweep's folder (a copy under the bare hash would count in its table twice).
+    expect(runFolders(root)).to.deep.equal(before);
+    expect(readFileSync(join(root, bp, "final.safetensors")).equals(weights)).to.equal(true);
+    // The base config of a sweep file is one of its runs too.
+    const base = captureIo();
+    expect(await main(["run", "exp/sweep-good.yaml", "train.method=sideways", "sweep.seeds=[0]"], base), base.stderr).to.equal(0);
+    expect(base.stderr).to.include("already completed");
+    expect(runFolders(root)).to.deep.equal(before);
+  });
+
   it("output.dir is the experiment folder: runs with other settings get their own folders, nothing is replaced", async () => {
     for (const o of [[], ["train.method=bp"], ["train.steps=4"]]) {
       const io = captureIo();

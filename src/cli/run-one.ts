@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
-import { type RunMeta, SUMMARY_FILE, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
@@ -33,8 +33,13 @@ export function experimentRoot(exp: LoadedExperiment): string {
  */
 export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
   const hash = configHash(exp.spec, exp.model, exp.baseDir);
+  const root = experimentRoot(exp);
+  // The same config run by a sweep into this folder is this run: its folder, id and sweep record.
+  const swept = existsSync(join(root, hash, RUN_META_FILE)) ? null : findRunFolderByHash(root, hash);
+  const sweptMeta = swept === null ? null : readRunMeta(join(root, swept));
+  if (swept !== null && sweptMeta !== null) return { runId: sweptMeta.run_id, runDir: join(root, swept), meta: { ...sweptMeta, experiment: exp.spec.name } };
   const runId = hash;
-  const runDir = join(experimentRoot(exp), runId);
+  const runDir = join(root, runId);
   // Runs of the same config with other seeds are replicates: same config_id.
   const configId = replicateId(exp.spec, exp.model, exp.baseDir);
   return { runId, runDir, meta: { run_id: runId, config_id: configId, config_hash: hash, experiment: exp.spec.name, index: 0, params: {}, seed: exp.spec.seed, method: exp.spec.train.method } };

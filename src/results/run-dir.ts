@@ -57,6 +57,21 @@ export function isRunInProgress(runDir: string): boolean {
   return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS) !== null;
 }
 
+/**
+ * The run folder under `root` that holds the run of config `hash` under another name than the
+ * bare hash: a sweep's run, named `<swept values>_<hash>`. `sideways run` on that run's
+ * config.yaml (or on the sweep file's base config) is the same run and must find it, not train a
+ * second copy beside it that the sweep's table would count twice.
+ */
+export function findRunFolderByHash(root: string, hash: string): string | null {
+  if (!existsSync(root)) return null;
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.endsWith(`_${hash}`)) continue;
+    if (readRunMeta(join(root, entry.name))?.config_hash === hash) return entry.name;
+  }
+  return null;
+}
+
 /** A run may only be written where nothing else lives: an absent, empty or earlier run directory. */
 export function checkRunDirUsable(runDir: string): void {
   if (existsSync(runDir) && readdirSync(runDir).length > 0 && !existsSync(join(runDir, RUN_META_FILE)))
