@@ -100,4 +100,19 @@ describe("run failures (CLI, child process)", function () {
     expect(r.stderr).not.to.match(/\bat .*\.js:\d+/); // no stack trace
     expect(existsSync(join(dir, "run"))).to.equal(false);
   });
+
+  it("an output folder that cannot be made (a file is in its path): exit 2 naming the path, no stack trace, the file untouched", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-outdir-"));
+    const blocker = join(dir, "afile");
+    writeFileSync(blocker, "keep me");
+    for (const out of [join(blocker, "sub"), blocker]) {
+      const file = experiment(dir, { output: { dir: out } });
+      const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.include(blocker).and.include("check the paths given: output.dir");
+      expect(r.stderr).not.to.include("BUG");
+      expect(r.stderr).not.to.match(/\bat .*\.js:\d+/);
+      expect(readFileSync(blocker, "utf8")).to.equal("keep me");
+    }
+  });
 });
