@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 
-function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[]): RunRecord {
+function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
   const dir = join(root, id);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "metrics.csv"), "step,train_loss\n" + losses.map((l, i) => `${i + 1},${l}`).join("\n") + "\n");
   writeFileSync(join(dir, "eval.csv"), "step,eval_clip_top1\n" + acc.map((a, i) => `${(i + 1) * 2},${a}`).join("\n") + "\n");
-  const meta = { run_id: id, config_id: method, config_hash: id, experiment: "t", index: 0, params, seed: (params.seed as number) ?? 0, method };
+  const meta = { run_id: id, config_id: configId, config_hash: id, experiment: "t", index: 0, params, seed: (params.seed as number) ?? 0, method };
   return { dir, meta, summary: null, status: "completed" };
 }
 
@@ -37,10 +37,23 @@ describe("plot: learning curves", function () {
     expect(pts.filter((p) => p.config === "method=sideways").map((p) => [p.method, p.mean, p.lo])).to.deep.equal([["sideways", 4, 4], ["sideways", 4, 4]]);
   });
 
+  it("configurations with the same label (a setting neither sweep swept) stay apart: one line each, the config id in the label", () => {
+    const runs = [
+      fakeRun(root, "a0", "bp", { "train.method": "bp", seed: 0 }, [1, 1], [0.5], "aaaaaaaa1111"),
+      fakeRun(root, "a1", "bp", { "train.method": "bp", seed: 1 }, [3, 3], [0.5], "aaaaaaaa1111"),
+      fakeRun(root, "b0", "bp", { "train.method": "bp", seed: 0 }, [10, 10], [0.5], "bbbbbbbb2222"),
+      fakeRun(root, "s0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1], "cccccccc3333"),
+    ];
+    const pts = curvePoints(runs, "metrics.csv", "train_loss");
+    expect([...new Set(pts.map((p) => p.config))].sort()).to.deep.equal(["method=bp [aaaaaaaa]", "method=bp [bbbbbbbb]", "method=sideways"]);
+    expect(pts.find((p) => p.config === "method=bp [aaaaaaaa]" && p.step === 1)).to.include({ mean: 2, n: 2 });
+    expect(pts.find((p) => p.config === "method=bp [bbbbbbbb]" && p.step === 1)).to.include({ mean: 10, n: 1 });
+  });
+
   it("a Sideways-only chart: one legend, no 'bp' anywhere, no dashes", async () => {
     const runs = [
-      fakeRun(root, "s0", "sideways", { "data.frame_stride": 1, seed: 0 }, [2, 1.5, 1], [0.3, 0.5]),
-      fakeRun(root, "s1", "sideways", { "data.frame_stride": 2, seed: 0 }, [2, 1.6, 1.1], [0.3, 0.45]),
+      fakeRun(root, "s0", "sideways", { "data.frame_stride": 1, seed: 0 }, [2, 1.5, 1], [0.3, 0.5], "stride-1"),
+      fakeRun(root, "s1", "sideways", { "data.frame_stride": 2, seed: 0 }, [2, 1.6, 1.1], [0.3, 0.45], "stride-2"),
     ];
     const svgs = new Map<string, string>();
     await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));

@@ -39,10 +39,24 @@ export function configLabel(r: RunRecord): string {
 }
 
 /**
+ * One legend label per configuration (config_id: the runs that differ only in their seed): its
+ * swept values, or its method. Configurations whose labels agree (e.g. two sweeps into one folder
+ * that differ in a setting neither swept) get their config id appended, so that no line averages
+ * runs of different configurations.
+ */
+export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
+  const base = new Map(runs.map((r) => [r.meta.config_id, configLabel(r)]));
+  const uses = new Map<string, number>();
+  for (const label of base.values()) uses.set(label, (uses.get(label) ?? 0) + 1);
+  return new Map([...base].map(([id, label]) => [id, uses.get(label)! > 1 ? `${label} [${id.slice(0, 8)}]` : label]));
+}
+
+/**
  * Mean and ±1 std band over the runs of each configuration, at every step any of them logged.
  * `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
  */
 export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step"): CurvePoint[] {
+  const labels = configLabels(runs);
   const byConfig = new Map<string, { method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
     const path = join(r.dir, file);
@@ -58,7 +72,7 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
         xs.set(step, x);
       }
     }
-    const label = configLabel(r);
+    const label = labels.get(r.meta.config_id)!;
     const entry = byConfig.get(label) ?? { method: r.meta.method, series: [], xs: [] };
     entry.series.push(series);
     entry.xs.push(xs);
@@ -129,6 +143,7 @@ export interface CosinePoint {
  * steps, then mean and ±1 std over the configuration's runs. Empty without diagnostics.
  */
 export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
+  const labels = configLabels(runs);
   const byConfig = new Map<string, Map<number, number[]>>();
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
@@ -136,7 +151,7 @@ export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
     const { columns, rows } = readCsv(path);
     const blocks = columns.filter((c) => /^cos_b\d+$/.test(c));
     if (blocks.length === 0) continue;
-    const perBlock = byConfig.get(configLabel(r)) ?? new Map<number, number[]>();
+    const perBlock = byConfig.get(labels.get(r.meta.config_id)!) ?? new Map<number, number[]>();
     for (const c of blocks) {
       const values = rows.map((row) => row[c]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
       const runMean = meanStd(values).mean;
@@ -144,7 +159,7 @@ export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
       const k = Number(c.slice("cos_b".length));
       perBlock.set(k, [...(perBlock.get(k) ?? []), runMean]);
     }
-    byConfig.set(configLabel(r), perBlock);
+    byConfig.set(labels.get(r.meta.config_id)!, perBlock);
   }
   const points: CosinePoint[] = [];
   for (const [config, perBlock] of byConfig) {
