@@ -36,8 +36,7 @@ export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
   const root = experimentRoot(exp);
   // The same config run by a sweep into this folder is this run: its folder, id and sweep record.
   const swept = existsSync(join(root, hash, RUN_META_FILE)) ? null : findRunFolderByHash(root, hash);
-  const sweptMeta = swept === null ? null : readRunMeta(join(root, swept));
-  if (swept !== null && sweptMeta !== null) return { runId: sweptMeta.run_id, runDir: join(root, swept), meta: { ...sweptMeta, experiment: exp.spec.name } };
+  if (swept !== null) return { runId: swept.meta.run_id, runDir: swept.dir, meta: { ...swept.meta, experiment: exp.spec.name } };
   const runId = hash;
   const runDir = join(root, runId);
   // Runs of the same config with other seeds are replicates: same config_id.

@@ -63,11 +63,13 @@ export function isRunInProgress(runDir: string): boolean {
  * config.yaml (or on the sweep file's base config) is the same run and must find it, not train a
  * second copy beside it that the sweep's table would count twice.
  */
-export function findRunFolderByHash(root: string, hash: string): string | null {
+export function findRunFolderByHash(root: string, hash: string): { dir: string; meta: RunMeta } | null {
   if (!existsSync(root)) return null;
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     if (!entry.isDirectory() || !entry.name.endsWith(`_${hash}`)) continue;
-    if (readRunMeta(join(root, entry.name))?.config_hash === hash) return entry.name;
+    const dir = join(root, entry.name);
+    const meta = readRunMeta(dir);
+    if (meta?.config_hash === hash) return { dir, meta };
   }
   return null;
 }
