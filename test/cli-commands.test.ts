@@ -70,6 +70,13 @@ describe("CLI commands", function () {
     expect(await main(["results", "collect", "merged", "b"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("4 runs (4 completed), 2 copied in");
     expect(readCsv(join(dir, "merged", "runs.csv")).rows).to.have.length(4);
+    // collect refreshes the sweep's own table and curves: they were shard a's (one seed per
+    // method, n=1) and now cover the runs of both shards (two seeds per method).
+    const collected = readFileSync(join(dir, "merged", "table.md"), "utf8");
+    expect(collected).to.match(/\| bp \| .*\(n=2\)/).and.to.match(/\| sideways \| .*\(n=2\)/).and.not.include("(n=1)");
+    expect(readCsv(join(dir, "merged", "table.csv")).rows).to.have.length(2);
+    expect(readFileSync(join(dir, "merged", "loss.svg"), "utf8")).not.to.equal(readFileSync(join(dir, "a", "loss.svg"), "utf8"));
+    expect(io.stderr).to.include("wrote table.csv, table.md, table.tex, loss.svg");
     const table = captureIo();
     expect(await main(["results", "table", "merged"], table)).to.equal(0);
     for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { tableMarkdown } from "../../results/paper-table.js";
-import { defaultTableMetrics, writePaperTables } from "../../results/sweep-report.js";
+import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { readRunMeta, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
@@ -71,7 +71,7 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
   return {
     command: "collect <dir> [from..]",
-    describe: "Regenerate DIR/runs.csv from its run directories, first copying in runs from other shard directories",
+    describe: "Regenerate DIR/runs.csv, the table (table.*) and the curves from its run directories, first copying in runs from other shard directories",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory of an experiment" })
@@ -91,6 +91,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
       io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} runs (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
+      // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
+      // table.* and the plots copied in with a shard would still show that shard alone.
+      const report = await writeSweepReport(dir);
+      if (report.length > 0) io.err(`wrote ${report.join(", ")} to ${argv.dir}\n`);
       const conflicts = sum((r) => r.conflicts);
       if (conflicts > 0) {
         io.err(`${conflicts} conflict(s): the same run id holds different configs; those runs were left where they are\n`);
