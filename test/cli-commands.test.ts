@@ -118,7 +118,7 @@ describe("CLI commands", function () {
     const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
     for (const mode of ["plain", "tty", "quiet"] as const) {
       const board = new ProgressBoard(mode, (t) => (texts[mode] += t));
-      board.setCounts({ total: 2, done: 0, failed: 0, skipped: 0 });
+      board.setCounts({ total: 2, done: 0, failed: 0, interrupted: 0, skipped: 0 });
       const r = board.reporter("run-a");
       r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
       r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
@@ -130,6 +130,14 @@ describe("CLI commands", function () {
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("progress: an interrupted run is counted once, as interrupted, not also as failed", () => {
+    let text = "";
+    const board = new ProgressBoard("plain", (t) => (text += t));
+    board.setCounts({ total: 4, done: 1, failed: 0, interrupted: 2, skipped: 0 });
+    board.finish();
+    expect(text).to.equal("sweep: 3/4 (1 done, 0 failed, 2 interrupted, 0 skipped), 0 running\n");
   });
 
   it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {
