@@ -105,6 +105,32 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
+  it("results table and collect: a bad --digits or an empty --metric, or a missing shard folder, is exit 2 and changes nothing", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const files = readdirSync(join(dir, "a")).sort();
+    const table = readFileSync(join(dir, "a", "table.csv"), "utf8");
+    for (const [args, message] of [
+      [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found -1"],
+      [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found 1.5"],
+      [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found something that is not a number"],
+      [["--metric"], "--metric: expected one or more runs.csv columns"],
+    ] as const) {
+      const io = captureIo();
+      expect(await main(["results", "table", "a", ...args], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include(message).and.not.include("BUG");
+    }
+    // b holds one run a lacks; the missing shard folder named after it stops the merge before b is copied.
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [onlyInB] = files.filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
+    rmSync(join(dir, "a", onlyInB), { recursive: true });
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b", "missing"], io)).to.equal(2);
+    expect(io.stderr).to.include("missing does not exist; nothing was copied");
+    expect(existsSync(join(dir, "a", onlyInB))).to.equal(false);
+    expect(readdirSync(join(dir, "a")).sort()).to.deep.equal(files.filter((f) => f !== onlyInB));
+    expect(readFileSync(join(dir, "a", "table.csv"), "utf8")).to.equal(table);
+  });
+
   it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.

@@ -81,6 +81,8 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
+      // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
+      for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
       const runs = await writeRunsCsv(dir);
@@ -116,6 +118,12 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
+      // Checked before anything is written: toFixed throws on -1 (after table.csv was replaced)
+      // and silently reads a non-number as 0.
+      if (!Number.isInteger(argv.digits) || argv.digits < 0 || argv.digits > 20)
+        throw new InputError(`results table: --digits: expected an integer from 0 to 20, found ${Number.isNaN(argv.digits) ? "something that is not a number" : argv.digits}`);
+      if (argv.metric !== undefined && argv.metric.length === 0)
+        throw new InputError("results table: --metric: expected one or more runs.csv columns (--metric eval_clip_top1 --metric wall_s), found none");
       const dir = resolve(argv.dir);
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
