@@ -138,6 +138,11 @@ describe("CLI commands", function () {
     expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) failed");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss"]);
+    // No completed run: results table says so (exit 2) rather than writing a table of no rows.
+    const table = captureIo();
+    expect(await main(["results", "table", join("results", "sweep-good")], table)).to.equal(2);
+    expect(table.stderr).to.include("runs.csv has no completed run (1 run: 1 nan_loss)");
+    expect(existsSync(join(dir, "results", "sweep-good", "table.md"))).to.equal(false);
   });
 
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {

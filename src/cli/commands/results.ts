@@ -2,6 +2,7 @@ import { cpSync, existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
+import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { readRunMeta, readSummary } from "../../results/run-dir.js";
@@ -128,6 +129,14 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
+      // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
+      const statuses = readCsv(runsCsv).rows.map((r) => String(r.status));
+      if (!statuses.includes("completed")) {
+        const byStatus = new Map<string, number>();
+        for (const st of statuses) byStatus.set(st, (byStatus.get(st) ?? 0) + 1);
+        const found = statuses.length === 0 ? "no runs" : `${statuses.length} run${statuses.length === 1 ? "" : "s"}: ${[...byStatus].map(([st, n]) => `${n} ${st}`).join(", ")}`;
+        throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
+      }
       const metrics = argv.metric ?? defaultTableMetrics(dir);
       // Other metrics get their own files: the sweep's full table.md is never replaced by a subset.
       const base = argv.metric === undefined ? "table" : `table-${metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
