@@ -41,6 +41,7 @@ function valueAt(raw: unknown, path: Path): unknown {
 
 const TYPE_NAMES: Record<string, string> = {
   object: "a mapping",
+  record: "a mapping",
   array: "a list",
   number: "a number",
   int: "an integer",
