@@ -147,7 +147,8 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
   });
 
   it("Ctrl-C on a sweep running 2 runs: the summary counts them once, as interrupted, none as failed", async () => {
-    const args = ["sweep", SWEEP, "train.steps=2000", "train.checkpoint_every=0", "--jobs", "2"];
+    // Far more steps than either run can take before the second starts, even on a loaded machine.
+    const args = ["sweep", SWEEP, "train.steps=100000", "train.checkpoint_every=0", "--jobs", "2"];
     const root = join(dir, "results", "sweep-good");
     const child = start(args, dir);
     const done = finished(child);
