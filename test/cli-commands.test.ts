@@ -105,7 +105,7 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
-  it("results table and collect: a bad --digits or an empty --metric, or a missing shard folder, is exit 2 and changes nothing", async () => {
+  it("results table and collect: a bad --digits, an empty --metric, a run's folder or a missing shard folder is exit 2 and changes nothing", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     const files = readdirSync(join(dir, "a")).sort();
     const table = readFileSync(join(dir, "a", "table.csv"), "utf8");
@@ -118,6 +118,15 @@ describe("CLI commands", function () {
       const io = captureIo();
       expect(await main(["results", "table", "a", ...args], io), io.stderr).to.equal(2);
       expect(io.stderr).to.include(message).and.not.include("BUG");
+    }
+    // One run's folder given for the experiment's: named as such, nothing written into it.
+    const [runId] = files.filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
+    const runFiles = readdirSync(join(dir, "a", runId)).sort();
+    for (const command of ["table", "collect"]) {
+      const io = captureIo();
+      expect(await main(["results", command, join("a", runId)], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include(`is one run's folder (it has run-meta.json); give the experiment's folder that holds the runs: sideways results ${command} a`);
+      expect(readdirSync(join(dir, "a", runId)).sort()).to.deep.equal(runFiles);
     }
     // b holds one run a lacks; the missing shard folder named after it stops the merge before b is copied.
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });

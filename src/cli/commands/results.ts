@@ -1,11 +1,11 @@
 import { cpSync, existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { readRunMeta, readSummary } from "../../results/run-dir.js";
+import { RUN_META_FILE, readRunMeta, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -20,6 +20,12 @@ interface TableArgs {
   metric?: string[];
   digits: number;
   out?: string;
+}
+
+/** One run's folder where an experiment's folder belongs: name the folder that was meant. */
+function checkNotRunFolder(command: string, dir: string, given: string): void {
+  if (existsSync(join(dir, RUN_META_FILE)))
+    throw new InputError(`results ${command}: ${given} is one run's folder (it has ${RUN_META_FILE}); give the experiment's folder that holds the runs: sideways results ${command} ${dirname(given)}`);
 }
 
 /** What merging one shard folder did with each of its runs. */
@@ -81,6 +87,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         .example("$0 results collect results/exp shard0/results/exp shard1/results/exp", "merge shards run on separate disks") as unknown as Argv<CollectArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
+      checkNotRunFolder("collect", dir, argv.dir);
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
       for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
@@ -126,6 +133,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       if (argv.metric !== undefined && argv.metric.length === 0)
         throw new InputError("results table: --metric: expected one or more runs.csv columns (--metric eval_clip_top1 --metric wall_s), found none");
       const dir = resolve(argv.dir);
+      checkNotRunFolder("table", dir, argv.dir);
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
