@@ -70,6 +70,13 @@ describe("CLI commands", function () {
     expect(await main(["results", "collect", "merged", "b"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("4 runs (4 completed), 2 copied in");
     expect(readCsv(join(dir, "merged", "runs.csv")).rows).to.have.length(4);
+    // collect refreshes the sweep's own table and curves: they were shard a's (one seed per
+    // method, n=1) and now cover the runs of both shards (two seeds per method).
+    const collected = readFileSync(join(dir, "merged", "table.md"), "utf8");
+    expect(collected).to.match(/\| bp \| .*\(n=2\)/).and.to.match(/\| sideways \| .*\(n=2\)/).and.not.include("(n=1)");
+    expect(readCsv(join(dir, "merged", "table.csv")).rows).to.have.length(2);
+    expect(readFileSync(join(dir, "merged", "loss.svg"), "utf8")).not.to.equal(readFileSync(join(dir, "a", "loss.svg"), "utf8"));
+    expect(io.stderr).to.include("wrote table.csv, table.md, table.tex, loss.svg");
     const table = captureIo();
     expect(await main(["results", "table", "merged"], table)).to.equal(0);
     for (const f of ["table.csv", "table.md", "table.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
@@ -98,6 +105,41 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
+  it("results table and collect: a bad --digits, an empty --metric, a run's folder or a missing shard folder is exit 2 and changes nothing", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const files = readdirSync(join(dir, "a")).sort();
+    const table = readFileSync(join(dir, "a", "table.csv"), "utf8");
+    for (const [args, message] of [
+      [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found -1"],
+      [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found 1.5"],
+      [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found something that is not a number"],
+      [["--metric"], "--metric: expected one or more runs.csv columns"],
+    ] as const) {
+      const io = captureIo();
+      expect(await main(["results", "table", "a", ...args], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include(message).and.not.include("BUG");
+    }
+    // One run's folder given for the experiment's: named as such, nothing written into it.
+    const [runId] = files.filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
+    const runFiles = readdirSync(join(dir, "a", runId)).sort();
+    for (const command of ["table", "collect"]) {
+      const io = captureIo();
+      expect(await main(["results", command, join("a", runId)], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include(`is one run's folder (it has run-meta.json); give the experiment's folder that holds the runs: sideways results ${command} a`);
+      expect(readdirSync(join(dir, "a", runId)).sort()).to.deep.equal(runFiles);
+    }
+    // b holds one run a lacks; the missing shard folder named after it stops the merge before b is copied.
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [onlyInB] = files.filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
+    rmSync(join(dir, "a", onlyInB), { recursive: true });
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b", "missing"], io)).to.equal(2);
+    expect(io.stderr).to.include("missing does not exist; nothing was copied");
+    expect(existsSync(join(dir, "a", onlyInB))).to.equal(false);
+    expect(readdirSync(join(dir, "a")).sort()).to.deep.equal(files.filter((f) => f !== onlyInB));
+    expect(readFileSync(join(dir, "a", "table.csv"), "utf8")).to.equal(table);
+  });
+
   it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.
@@ -105,13 +147,18 @@ describe("CLI commands", function () {
     expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) failed");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss"]);
+    // No completed run: results table says so (exit 2) rather than writing a table of no rows.
+    const table = captureIo();
+    expect(await main(["results", "table", join("results", "sweep-good")], table)).to.equal(2);
+    expect(table.stderr).to.include("runs.csv has no completed run (1 run: 1 nan_loss)");
+    expect(existsSync(join(dir, "results", "sweep-good", "table.md"))).to.equal(false);
   });
 
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
     const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
     for (const mode of ["plain", "tty", "quiet"] as const) {
       const board = new ProgressBoard(mode, (t) => (texts[mode] += t));
-      board.setCounts({ total: 2, done: 0, failed: 0, skipped: 0 });
+      board.setCounts({ total: 2, done: 0, failed: 0, interrupted: 0, skipped: 0 });
       const r = board.reporter("run-a");
       r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
       r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
@@ -123,6 +170,14 @@ describe("CLI commands", function () {
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("progress: an interrupted run is counted once, as interrupted, not also as failed", () => {
+    let text = "";
+    const board = new ProgressBoard("plain", (t) => (text += t));
+    board.setCounts({ total: 4, done: 1, failed: 0, interrupted: 2, skipped: 0 });
+    board.finish();
+    expect(text).to.equal("sweep: 3/4 (1 done, 0 failed, 2 interrupted, 0 skipped), 0 running\n");
   });
 
   it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {

@@ -15,11 +15,11 @@ function summary(status: RunSummary["status"], top1: number | null, extra: Parti
   return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, data_wait_share: 0.01, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, eval_on_train: false, skipped_files: [], ...extra };
 }
 
-function writeRun(root: string, id: string, params: Record<string, unknown>, s: RunSummary | null, index = 0): void {
+function writeRun(root: string, id: string, params: Record<string, unknown>, s: RunSummary | null, index = 0, configId?: string): void {
   const dir = join(root, id);
   mkdirSync(dir, { recursive: true });
   const { seed, ...rest } = params;
-  const meta: RunMeta = { run_id: id, config_id: JSON.stringify(rest), config_hash: id, experiment: "t", index, params, seed: (seed as number) ?? 0, method: "bp" };
+  const meta: RunMeta = { run_id: id, config_id: configId ?? JSON.stringify(rest), config_hash: id, experiment: "t", index, params, seed: (seed as number) ?? 0, method: "bp" };
   writeJsonAtomic(join(dir, "run-meta.json"), meta);
   if (s) writeJsonAtomic(join(dir, "summary.json"), { ...s, run_id: id });
 }
@@ -83,6 +83,31 @@ describe("results: CSV and paper table", () => {
     expect(csv[0].final_eval_clip_top1_std as number).to.be.closeTo(0.2, 1e-12);
     expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |").and.include("| 0.01 | 0.250 (n=1) |");
     expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1");
+  });
+
+  it("configurations with the same swept values (two sweeps into one folder) stay apart, told apart by config_id", async () => {
+    // Both sweeps swept only the method; they differ in a setting neither swept (config ids c1, c2).
+    // c1: top-1 0.2, 0.4 -> mean 0.3, std sqrt(2 * 0.1^2 / 1) = 0.141; c2: 0.8, 1.0 -> mean 0.9, std 0.141.
+    // Each is its own row (rows group by config id), but both rows would read just "bp".
+    [0.2, 0.4].forEach((v, seed) => writeRun(root, `c1-${seed}`, { "train.method": "bp", seed }, summary("completed", v), seed, "c1aaaaaa"));
+    [0.8, 1.0].forEach((v, seed) => writeRun(root, `c2-${seed}`, { "train.method": "bp", seed }, summary("completed", v), seed + 2, "c2bbbbbb"));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["train.method", "config_id"]);
+    const md = tableMarkdown(table);
+    expect(md).to.include("| bp | c1aaaaaa | 0.300 ± 0.141 (n=2) |").and.include("| bp | c2bbbbbb | 0.900 ± 0.141 (n=2) |");
+    // Distinct swept values need no config_id column.
+    const other = mkdtempSync(join(tmpdir(), "sideways-results-"));
+    try {
+      writeRun(other, "a", { "train.method": "bp", seed: 0 }, summary("completed", 0.5), 0, "c1aaaaaa");
+      writeRun(other, "b", { "train.method": "sideways", seed: 0 }, summary("completed", 0.5), 1, "c2bbbbbb");
+      await writeRunsCsv(other);
+      const csv = readCsv(join(other, "runs.csv"));
+      expect(paperTable(csv.columns, csv.rows, ["eval_clip_top1"]).paramColumns).to.deep.equal(["train.method"]);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it("an unknown metric is an input error with a suggestion", async () => {

@@ -63,6 +63,33 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     });
   });
 
+  // A value of the wrong kind on the command line is the override's fault, not the file's: the
+  // message names the override, the key and what was expected (zod's own wording never shows).
+  const badOverrides: [string, string][] = [
+    ["model=[]", "override 'model=[]': model: expected a string or a mapping, found an empty list"],
+    ["model=", "override 'model=': model: expected a string or a mapping, found null"],
+    ["data=[]", "override 'data=[]': data: expected a mapping, found an empty list"],
+    ["train.steps=[]", "override 'train.steps=[]': train.steps: expected a number, found an empty list"],
+    ["seed=[1]", "override 'seed=[1]': seed: expected a number, found a list of 1 item"],
+    ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp, found an empty list"],
+    ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 items, found an empty list"],
+    ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 items, found an empty list"],
+    ["sweep.grid=[]", "override 'sweep.grid=[]': sweep.grid: expected a mapping, found an empty list"],
+    // data.kind picks the data branch, so the whole-file check lists every kind.
+    ["data.kind=[]", "good.yaml: data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
+  ];
+  for (const [override, expected] of badOverrides) {
+    it(`command-line override ${override}: exit 2, names the key and what was expected, creates nothing`, async () => {
+      await inTempDir(async (dir) => {
+        const io = captureIo();
+        expect(await main(["run", join(FIXTURES, "good.yaml"), override], io), io.stderr).to.equal(2);
+        expect(io.stderr.trimEnd().split("\n"), io.stderr).to.have.length(1);
+        expect(io.stderr, io.stderr).to.match(/^error: /).and.include(`${expected}\n`);
+        expect(readdirSync(dir)).to.deep.equal([]);
+      });
+    });
+  }
+
   it("an unknown command-line option: exit 2", async () => {
     const io = captureIo();
     expect(await main(["run", join(FIXTURES, "good.yaml"), "--bogus"], io)).to.equal(2);

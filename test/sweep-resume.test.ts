@@ -145,6 +145,25 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(existsSync(join(root, interrupted[0], "resume.safetensors"))).to.equal(true);
     expect(readdirSync(root).filter((f) => f.endsWith(".lock") && f !== "runs.csv.lock")).to.deep.equal([]);
   });
+
+  it("Ctrl-C on a sweep running 2 runs: the summary counts them once, as interrupted, none as failed", async () => {
+    // Far more steps than either run can take before the second starts, even on a loaded machine.
+    const args = ["sweep", SWEEP, "train.steps=100000", "train.checkpoint_every=0", "--jobs", "2"];
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    const logging = () => (existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, d.name, "metrics.csv"))).length : 0);
+    await until("both runs to log steps", () => logging() >= 2);
+    child.kill("SIGINT");
+    const { code, stderr } = await done;
+    expect(code, stderr).to.equal(130);
+    const interrupted = readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json")) && summaryStatus(root, d) === "interrupted");
+    expect(interrupted, stderr).to.have.length(2);
+    // The counter line and the closing line agree: 2 interrupted, 0 failed.
+    expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
+    expect(stderr).to.include("2 interrupted (each saved a resume checkpoint); run the sweep again to finish");
+    expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
+  });
 });
 
 function summaryStatus(root: string, runDir: string): string {

@@ -73,6 +73,8 @@ export interface SweepCounts {
   total: number;
   done: number;
   failed: number;
+  /** stopped by Ctrl-C with a resume checkpoint: not failed, and counted only here */
+  interrupted: number;
   skipped: number;
 }
 
@@ -187,7 +189,8 @@ export class ProgressBoard {
 
   private countsText(): string {
     const c = this.counts!;
-    return `sweep: ${c.done + c.failed + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed, ${c.skipped} skipped), ${this.runs.size} running`;
+    const interrupted = c.interrupted > 0 ? `, ${c.interrupted} interrupted` : "";
+    return `sweep: ${c.done + c.failed + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${interrupted}, ${c.skipped} skipped), ${this.runs.size} running`;
   }
 
   private barText(l: RunLine): string {

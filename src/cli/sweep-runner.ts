@@ -79,7 +79,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     else queue.push(run);
   }
   const total = queue.length + outcome.skipped.length + waiting.size;
-  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length + outcome.interrupted.length, skipped: outcome.skipped.length });
+  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length, interrupted: outcome.interrupted.length, skipped: outcome.skipped.length });
   board.setCounts(counts());
   for (const id of waiting.keys()) board.message(`${id}: running in another process; waiting for it`);
 

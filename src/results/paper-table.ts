@@ -54,6 +54,11 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
     const id = String(row.config_id);
     groups.set(id, [...(groups.get(id) ?? []), row]);
   }
+  // Configurations whose swept values agree (two sweeps into one folder that differ in a setting
+  // neither swept) would read as duplicate rows: the config_id column tells them apart, as the
+  // plots' legends do (src/results/plot.ts configLabels).
+  const shown = new Set([...groups.values()].map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
+  if (shown.size < groups.size) paramColumns.push("config_id");
   return {
     paramColumns,
     metrics,

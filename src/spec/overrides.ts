@@ -11,8 +11,8 @@
 import { parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
 import { SpecError } from "../errors.js";
-import { describeValue } from "./spec-issues.js";
-import { schemaAccepts, schemaAtPath, schemaDef } from "./schema-path.js";
+import { describeValue, formatIssues } from "./spec-issues.js";
+import { schemaAccepts, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
 
 export interface Override {
   text: string;
@@ -53,7 +53,34 @@ export function parseOverride(text: string, root: z.ZodType, raw: unknown): Over
   }
   const kind = typeof value;
   if ((kind === "number" || kind === "boolean") && !schemaAccepts(at.schema, kind) && schemaAccepts(at.schema, "string")) value = valueText;
+  if (!isDiscriminator(root, at.keys, raw)) checkOverrideValue(text, at.keys, value, at.schema, root);
   return { text, keys: at.keys, value };
+}
+
+/**
+ * `data.kind=...` picks the branch itself: the schema found for it is the current kind's literal,
+ * so only the whole-file check can list every kind.
+ */
+function isDiscriminator(root: z.ZodType, keys: readonly string[], raw: unknown): boolean {
+  const parent = schemaAtPath(root, keys.slice(0, -1), raw);
+  if (!parent.ok) return false;
+  const d = schemaDef(unwrapSchema(parent.schema)) as { type: string; discriminator?: string };
+  return d.type === "union" && d.discriminator === keys[keys.length - 1];
+}
+
+/**
+ * A value of the wrong kind (`model=[]`, `train.steps=[]`, `model=`) is reported against the
+ * override, not the file, whose own value may be fine: "override 'model=[]': model: expected a
+ * string or a mapping, found an empty list". Mappings are left to the whole-file check, since a
+ * later override may complete one (`data={kind: npy} data.clips=c.npy`).
+ */
+function checkOverrideValue(text: string, keys: readonly string[], value: unknown, schema: z.ZodType, root: z.ZodType): void {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return;
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (parsed.success) return;
+  const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [...keys, ...issue.path] }));
+  const nested = keys.reduceRight<unknown>((inner, k) => ({ [k]: inner }), value);
+  throw new SpecError(formatIssues(issues, nested, `override '${text}'`, root).join("\n"), undefined, keys.join("."));
 }
 
 /** A deep copy of `raw` with the overrides applied in order (later ones win). */

@@ -25,7 +25,7 @@ export function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "number") return Number.isNaN(v) ? ".nan" : v === Infinity ? ".inf" : v === -Infinity ? "-.inf" : String(v);
   if (typeof v === "string") return `'${v}'`;
-  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (Array.isArray(v)) return v.length === 0 ? "an empty list" : `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
   if (typeof v === "object") return "a mapping";
   return String(v);
 }
@@ -41,6 +41,7 @@ function valueAt(raw: unknown, path: Path): unknown {
 
 const TYPE_NAMES: Record<string, string> = {
   object: "a mapping",
+  record: "a mapping",
   array: "a list",
   number: "a number",
   int: "an integer",
@@ -92,8 +93,11 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
       const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
       if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
+      // Each branch is named by what it expects. Only its type and value issues say that: zod
+      // also runs a branch's other checks on a value of the wrong type (z.string().min(1) on []
+      // adds "Too small: expected array to have >=1 items"), which named no branch.
       const expected = issue.errors.flatMap((branch) =>
-        branch.filter((e) => e.path.length === 0).map((e) => (e.code === "invalid_type" ? typeName(e.expected) : e.code === "invalid_value" ? optionList(e.values) : e.message)),
+        branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : [])),
       );
       return one(`expected ${[...new Set(expected)].join(" or ")}, ${found}`);
     }

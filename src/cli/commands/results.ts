@@ -1,10 +1,11 @@
 import { cpSync, existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
+import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
-import { defaultTableMetrics, writePaperTables } from "../../results/sweep-report.js";
-import { readRunMeta, readSummary } from "../../results/run-dir.js";
+import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
+import { RUN_META_FILE, readRunMeta, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -19,6 +20,12 @@ interface TableArgs {
   metric?: string[];
   digits: number;
   out?: string;
+}
+
+/** One run's folder where an experiment's folder belongs: name the folder that was meant. */
+function checkNotRunFolder(command: string, dir: string, given: string): void {
+  if (existsSync(join(dir, RUN_META_FILE)))
+    throw new InputError(`results ${command}: ${given} is one run's folder (it has ${RUN_META_FILE}); give the experiment's folder that holds the runs: sideways results ${command} ${dirname(given)}`);
 }
 
 /** What merging one shard folder did with each of its runs. */
@@ -71,7 +78,7 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
   return {
     command: "collect <dir> [from..]",
-    describe: "Regenerate DIR/runs.csv from its run directories, first copying in runs from other shard directories",
+    describe: "Regenerate DIR/runs.csv, the table (table.*) and the curves from its run directories, first copying in runs from other shard directories",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory of an experiment" })
@@ -80,7 +87,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         .example("$0 results collect results/exp shard0/results/exp shard1/results/exp", "merge shards run on separate disks") as unknown as Argv<CollectArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
+      checkNotRunFolder("collect", dir, argv.dir);
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
+      // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
+      for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
       const runs = await writeRunsCsv(dir);
@@ -91,6 +101,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
       io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} runs (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
+      // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
+      // table.* and the plots copied in with a shard would still show that shard alone.
+      const report = await writeSweepReport(dir);
+      if (report.length > 0) io.err(`wrote ${report.join(", ")} to ${argv.dir}\n`);
       const conflicts = sum((r) => r.conflicts);
       if (conflicts > 0) {
         io.err(`${conflicts} conflict(s): the same run id holds different configs; those runs were left where they are\n`);
@@ -112,10 +126,25 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
+      // Checked before anything is written: toFixed throws on -1 (after table.csv was replaced)
+      // and silently reads a non-number as 0.
+      if (!Number.isInteger(argv.digits) || argv.digits < 0 || argv.digits > 20)
+        throw new InputError(`results table: --digits: expected an integer from 0 to 20, found ${Number.isNaN(argv.digits) ? "something that is not a number" : argv.digits}`);
+      if (argv.metric !== undefined && argv.metric.length === 0)
+        throw new InputError("results table: --metric: expected one or more runs.csv columns (--metric eval_clip_top1 --metric wall_s), found none");
       const dir = resolve(argv.dir);
+      checkNotRunFolder("table", dir, argv.dir);
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
+      // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
+      const statuses = readCsv(runsCsv).rows.map((r) => String(r.status));
+      if (!statuses.includes("completed")) {
+        const byStatus = new Map<string, number>();
+        for (const st of statuses) byStatus.set(st, (byStatus.get(st) ?? 0) + 1);
+        const found = statuses.length === 0 ? "no runs" : `${statuses.length} run${statuses.length === 1 ? "" : "s"}: ${[...byStatus].map(([st, n]) => `${n} ${st}`).join(", ")}`;
+        throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
+      }
       const metrics = argv.metric ?? defaultTableMetrics(dir);
       // Other metrics get their own files: the sweep's full table.md is never replaced by a subset.
       const base = argv.metric === undefined ? "table" : `table-${metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
