@@ -151,8 +151,10 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
             board.message(`${run.runId}: failed (${signal ?? `exit status ${code}`})${stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : ""}`);
             if (opts.failFast && !stopping) {
               stopping = true;
-              board.message("--fail-fast: stopping the other runs");
-              for (const c of running) c.kill("SIGTERM");
+              // As Ctrl-C does: each saves a resume checkpoint and is counted as interrupted, not
+              // failed (a SIGTERM lost their work and counted them as failures of their own).
+              board.message("--fail-fast: stopping the other runs (each saves a resume checkpoint)");
+              for (const c of running) c.kill("SIGINT");
             }
           }
           board.setCounts(counts());
