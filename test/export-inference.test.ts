@@ -4,9 +4,9 @@
  * the logits our own block-by-block forward gives.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
@@ -128,6 +128,16 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const weights = readCheckpoint(final, model);
     const frames = Float32Array.from(randomArray(seededRandom(1), 3 * 64));
     expectClose((await onnxLogits(join(dir, "deploy", "model.onnx"), frames, [3, 1, 8, 8])).logits, await ourLogits(model, weights, frames, 3));
+
+    // The run's folder stands for its final.safetensors: the same model.onnx.
+    const viaFolder = captureIo();
+    expect(await main(["export", "--checkpoint", dirname(final), "--out", "folder"], viaFolder), viaFolder.stderr).to.equal(0);
+    expect(readFileSync(join(dir, "folder", "model.onnx")).equals(readFileSync(join(dir, "deploy", "model.onnx")))).to.equal(true);
+    // A folder with no weights in it: exit 2 naming it, nothing written.
+    const empty = captureIo();
+    expect(await main(["export", "--checkpoint", join(dir, "results"), "--out", "none"], empty)).to.equal(2);
+    expect(empty.stderr).to.include("is a folder with no final.safetensors or resume.safetensors in it");
+    expect(existsSync(join(dir, "none"))).to.equal(false);
 
     // An experiment file with train.init_checkpoint: those weights go into model.onnx.
     const viaInit = captureIo();

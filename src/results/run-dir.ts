@@ -14,6 +14,8 @@ import { liveLockHolder, tryLock } from "./file-lock.js";
 
 export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
+/** A completed run's trained weights. */
+export const FINAL_WEIGHTS_FILE = "final.safetensors";
 
 export interface RunMeta {
   run_id: string;

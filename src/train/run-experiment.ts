@@ -21,6 +21,7 @@ import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
+import { FINAL_WEIGHTS_FILE } from "../results/run-dir.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
@@ -290,7 +291,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
     if (!interrupted) {
       await syncHost();
-      writeCheckpoint(join(runDir, "final.safetensors"), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
+      writeCheckpoint(join(runDir, FINAL_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });
     }
     return summary;

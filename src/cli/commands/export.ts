@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
@@ -8,6 +8,8 @@ import { loadModelFile } from "../../model/load-model.js";
 import type { Model } from "../../model/model.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
+import { FINAL_WEIGHTS_FILE } from "../../results/run-dir.js";
+import { RESUME_FILE } from "../../train/resume-checkpoint.js";
 import { resolvePath } from "../../train/run-experiment.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -18,8 +20,19 @@ interface ExportArgs {
   checkpoint?: string;
 }
 
+/**
+ * --checkpoint as given, or, for a run's folder, the weights it holds: final.safetensors of a
+ * completed run, else resume.safetensors of an interrupted one.
+ */
+function checkpointFile(path: string): string {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return path;
+  for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
+  throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it; give a run's folder or a weights file`, path);
+}
+
 /** The model (and the weights file, if any) an export is of. */
 function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null } {
+  if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: checkpointFile(argv.checkpoint) };
   if (argv.file === undefined) {
     // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
     if (argv.checkpoint === undefined) throw new InputError("export: give a model or experiment file, or --checkpoint of a run (see sideways export --help)");
@@ -43,7 +56,7 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
       y
         .positional("file", { type: "string", describe: "model YAML (has layers:) or experiment YAML; optional with --checkpoint of a run folder" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files)" })
-        .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
+        .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors, or the run's folder): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
         .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
         .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
