@@ -7,18 +7,21 @@
  * fails: the EP calls cudaSetDevice when it is created).
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exitCodeFor } from "../src/cli/exit-codes.js";
+import { main } from "../src/cli/main.js";
 import { checkProvider, preflight, type ProviderSessionOpener } from "../src/cli/preflight.js";
 import { placeSingleRun, runOne } from "../src/cli/run-one.js";
 import { InputError, ProviderError } from "../src/errors.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
+const TINY_MODEL = resolve("test/fixtures/specs/models/tiny.yaml");
 
 /** A fake opener for a machine with `gpus` CUDA devices; records every (provider, device) opened. */
 function machineWith(gpus: number): { open: ProviderSessionOpener; opened: ProviderOptions[] } {
@@ -102,5 +105,39 @@ describe("the provider check opens every GPU of runtime.device_id", function () 
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("runtime.provider: cuda on a machine without the CUDA build", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  const saved = process.env.SIDEWAYS_CUDA_DIR;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-no-cuda-"));
+    process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build"); // the same on every machine
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.SIDEWAYS_CUDA_DIR;
+    else process.env.SIDEWAYS_CUDA_DIR = saved;
+  });
+
+  it("validate and run: exit 2 naming the experiment file, the setting, the install command and the alternatives; nothing written", async () => {
+    const file = join(dir, "exp.yaml");
+    writeFileSync(file, readFileSync(GOOD, "utf8").replace("models/tiny.yaml", TINY_MODEL) + "runtime: { provider: cuda }\n");
+    for (const command of ["validate", "run"]) {
+      const io = captureIo();
+      expect(await main(command === "run" ? [command, file, "--quiet"] : [command, file], io), io.stderr).to.equal(2);
+      const text = io.stderr;
+      expect(text, command).to.include(`error: ${file}: runtime.provider: cuda: the CUDA execution provider is not installed on this machine`);
+      expect(text, command).to.include(join(dir, "no-cuda-build", "sideways-cuda13.json"));
+      expect(text, command).to.include("`sideways gpu install cuda13`");
+      expect(text, command).to.match(/runtime\.provider: cpu .*webgpu/);
+      expect(text, command).not.to.match(/\bat .*\.js:\d+/);
+    }
+    expect(readdirSync(dir).sort()).to.deep.equal(["exp.yaml"]);
   });
 });

@@ -63,9 +63,28 @@ export function cudaInstallDir(): string {
 
 export const CUDA_INSTALL_HELP = "Install the CUDA build once with `sideways gpu install cuda13` (docs/GPU.md), or use runtime.provider=webgpu or cpu.";
 
-export function readCudaInstall(dir = cudaInstallDir()): CudaInstall {
+/**
+ * The installed build's manifest. `askedBy` is the setting that wants the CUDA build
+ * ("runtime.provider: cuda", "SIDEWAYS_ORT=cuda13"): a missing build is reported against it, as
+ * an error with no file of its own, so that the command adds the experiment file it came from.
+ */
+export function readCudaInstall(dir = cudaInstallDir(), askedBy = "runtime.provider: cuda"): CudaInstall {
   const file = join(dir, MANIFEST);
-  if (!existsSync(file)) throw new ProviderError(`the CUDA execution provider is not installed (no ${file}).\n${CUDA_INSTALL_HELP}`, file);
+  if (!existsSync(file)) {
+    const where = `no ${file}${process.env.SIDEWAYS_CUDA_DIR ? ", in the folder SIDEWAYS_CUDA_DIR names" : ""}`;
+    const instead = askedBy.startsWith("runtime.provider")
+      ? "or set runtime.provider: cpu (or webgpu, any Vulkan GPU) in the experiment file, or as an override: runtime.provider=cpu."
+      : "or unset SIDEWAYS_ORT to use the bundled onnxruntime (runtime.provider cpu and webgpu).";
+    throw new ProviderError(
+      [
+        `${askedBy}: the CUDA execution provider is not installed on this machine (${where}).`,
+        `Install it once with \`sideways gpu install cuda13\` (it needs CUDA 13 and cuDNN 9; docs/GPU.md; \`sideways doctor\` lists what this machine has),`,
+        instead,
+      ].join("\n"),
+      undefined,
+      askedBy.startsWith("runtime.provider") ? "runtime.provider" : undefined,
+    );
+  }
   let manifest: { ortVersion?: string; libraries?: [string, string][] };
   try {
     manifest = JSON.parse(readFileSync(file, "utf8"));
