@@ -76,4 +76,26 @@ describe("gpu install cuda13: bad input named before any download", function () 
     expect(r.stderr).to.match(/^error: SIDEWAYS_PYTHON=\/nonexistent\/python3: not found/m);
     expect(existsSync(target)).to.equal(false);
   });
+
+  it("--cuda-lib-dir naming no folder: exit 2 naming it (it was silently left out of the search)", async () => {
+    const build = standInBuild(join(dir, "build"));
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    for (const bad of [join(dir, "no-such-folder"), file]) {
+      const r = await install("--cuda-lib-dir", bad, "--dir", build);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.include(`--cuda-lib-dir ${bad}: `).and.include("expected a folder holding CUDA 13 / cuDNN 9 libraries");
+      expect(r.stderr).not.to.include("CUDA libraries missing");
+    }
+  });
+
+  it("an option given without a value (--dir, --python, --from; an empty --cuda-lib-dir): exit 2 naming it, not a BUG stack trace", async () => {
+    const build = standInBuild(join(dir, "build"));
+    for (const args of [["--dir"], ["--python", "--dir", build], ["--from", "--dir", build], ["--cuda-lib-dir", "", "--dir", build]]) {
+      const r = await install(...args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr).to.match(new RegExp(`^error: ${args[0]}: expected a `, "m"));
+      expect(r.stderr).not.to.include("BUG");
+    }
+  });
 });

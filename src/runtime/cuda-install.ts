@@ -254,6 +254,19 @@ function pythonNote(python: string): string {
   return problem === null ? "" : ` (${python}: ${problem})`;
 }
 
+/**
+ * Refuses a --cuda-lib-dir that names no folder: the search would leave it out silently, and the
+ * error would then blame missing libraries instead of the mistyped path.
+ */
+function checkCudaLibDirs(dirs: readonly string[]): void {
+  const expected = "expected a folder holding CUDA 13 / cuDNN 9 libraries (libcudart.so.13, libcublas.so.13, libcudnn.so.9, ...)";
+  for (const d of dirs) {
+    if (d === "") throw new ProviderError(`--cuda-lib-dir: ${expected}, found nothing`);
+    if (!existsSync(d)) throw new ProviderError(`--cuda-lib-dir ${d}: no such folder; ${expected}`);
+    if (!isDir(d)) throw new ProviderError(`--cuda-lib-dir ${d}: a file, not a folder; ${expected}`);
+  }
+}
+
 /** Refuses an interpreter the user named that cannot run, saying what to pass instead. */
 function checkPython(python: string, from: string | null): void {
   if (from === null) return;
@@ -289,6 +302,7 @@ export function installCuda13(opts: InstallOptions): CudaInstall {
     throw new ProviderError(`the CUDA-13 build is for linux x64; this machine is ${process.platform} ${process.arch}. Use runtime.provider=webgpu or cpu.`);
   }
   // Everything the user named is checked before anything is downloaded or written.
+  checkCudaLibDirs(opts.cudaLibDirs);
   checkPython(opts.python, opts.pythonFrom);
   const tarballs = opts.from && !hasCudaBuild(opts.dir) ? [CUDA13.ortPackage, CUDA13.providerPackage].map((s) => tarballFor(opts.from!, s)) : null;
   mkdirSync(opts.dir, { recursive: true });

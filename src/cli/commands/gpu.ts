@@ -69,6 +69,11 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         return;
       }
       if (argv.target !== "cuda13") throw new ProviderError(`gpu install: expected cuda13 (the one build offered; docs/GPU.md), found ${argv.target ?? "nothing"}`);
+      // `--dir` with no value reaches us as "" (yargs), which no file system call would explain.
+      const expected = { dir: "a folder to install into", from: "a folder holding the two npm tarballs", python: "a Python interpreter (a path, or a command on PATH)" } as const;
+      for (const [name, what] of Object.entries(expected)) {
+        if (argv[name as keyof typeof expected] === "") throw new ProviderError(`--${name}: expected ${what}, found nothing`);
+      }
       const dir = argv.dir ?? cudaInstallDir();
       const envPython = process.env.SIDEWAYS_PYTHON || undefined;
       const python = argv.python ?? envPython ?? "python3";
