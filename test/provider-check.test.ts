@@ -141,3 +141,54 @@ describe("runtime.provider: cuda on a machine without the CUDA build", function 
     expect(readdirSync(dir).sort()).to.deep.equal(["exp.yaml"]);
   });
 });
+
+describe("runtime.device_id: GPUs no part of the run would use", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-unused-gpu-"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Checked before any session is made: the same outcome on machines with and without CUDA.
+  it("replicas, a single stage, fewer stages than GPUs: exit 2 naming runtime.device_id and the idle GPUs (validate and run)", async () => {
+    const cases: [string[], RegExp][] = [
+      [["runtime.device_id=[0, 1]", "runtime.replicas=2"], /runtime\.device_id: \[0, 1\]: GPU 1 would never be used: with runtime\.replicas: 2 every data-parallel replica runs on GPU 0/],
+      [["runtime.device_id=[0, 1]"], /runtime\.device_id: \[0, 1\]: GPU 1 would never be used: with one stage \(runtime\.workers: 1\) everything runs on GPU 0/],
+      [["runtime.device_id=[3, 1, 2]", "runtime.workers=2"], /runtime\.device_id: \[3, 1, 2\]: GPU 2 would never be used: 2 depth-parallel stages \(runtime\.workers: 2\) run on device_id\[s mod 3\]/],
+    ];
+    for (const [overrides, expected] of cases) {
+      for (const command of ["validate", "run"]) {
+        const io = captureIo();
+        expect(await main([command, GOOD, "runtime.provider=cuda", ...overrides, ...(command === "run" ? ["--quiet"] : [])], io), `${command} ${overrides}: ${io.stderr}`).to.equal(2);
+        expect(io.stderr, `${command} ${overrides}`).to.match(new RegExp(`^error: ${GOOD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: ${expected.source}`));
+      }
+    }
+    expect(readdirSync(dir)).to.deep.equal([]);
+    // The CPU provider places nothing on a GPU: the list means nothing there and is not refused.
+    expect(await main(["validate", GOOD, "runtime.device_id=[0, 1]", "runtime.replicas=2"], captureIo())).to.equal(0);
+  });
+});
+
+describe("validate on a sweep checks each run that differs in what the pre-run checks look at", function () {
+  this.timeout(60_000);
+  it("a grid over runtime.device_step: the later value is checked too (the runs were told apart by provider and device_id, not workers, replicas, device_step)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-sweep-preflight-"));
+    try {
+      const file = join(dir, "sweep.yaml");
+      const base = readFileSync(GOOD, "utf8").replace("models/tiny.yaml", TINY_MODEL).replace("name: good", "name: sweep-preflight");
+      // 2-frame clips: the device step needs 2L-1 = 3; only its run is refused (exit 2), the other is fine.
+      writeFileSync(file, base.replace("clip_length: 4", "clip_length: 2") + "sweep: { grid: { runtime.device_step: [false, true] } }\n");
+      const io = captureIo();
+      expect(await main(["validate", file, "--allow-warnings"], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include("runtime.device_step: expected false or auto");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

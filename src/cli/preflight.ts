@@ -14,6 +14,7 @@ import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
 import { deviceStepModelBlocker } from "../train/device-step.js";
+import { resolveWorkerCount } from "../train/create-executor.js";
 
 /** Opens and releases a session with `opts`; the provider check's one use of onnxruntime (tests pass a fake). */
 export type ProviderSessionOpener = (opts: ProviderOptions, label: string) => Promise<void>;
@@ -68,6 +69,34 @@ export async function checkProvider(spec: ExperimentSpec, open: ProviderSessionO
 }
 
 /**
+ * GPUs of a runtime.device_id list that no part of the run would use, said as an error naming
+ * the key (a list that is silently cut short is a setting silently ignored). Stage s runs on
+ * device_id[s mod n] (runtime/providers.ts stageProvider); data-parallel replicas and a single
+ * stage all run on device_id[0]. Only CUDA places sessions on GPUs (WebGPU takes only 0, the CPU none).
+ */
+export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
+  const { provider, device_id, replicas, workers } = spec.runtime;
+  if (provider !== "cuda" || !Array.isArray(device_id)) return;
+  const stages = replicas > 1 ? 1 : resolveWorkerCount(workers, model);
+  const used = new Set(Array.from({ length: stages }, (_, s) => device_id[s % device_id.length]));
+  const unused = [...new Set(device_id)].filter((id) => !used.has(id));
+  if (unused.length === 0) return;
+  const list = JSON.stringify(device_id).replace(/,/g, ", ");
+  const gpus = `GPU${unused.length > 1 ? "s" : ""} ${unused.join(", ")}`;
+  const why =
+    replicas > 1
+      ? `with runtime.replicas: ${replicas} every data-parallel replica runs on GPU ${device_id[0]} (a list places depth-parallel stages, runtime.workers)`
+      : stages === 1
+        ? `with one stage (runtime.workers: ${workers}${workers === "auto" ? ` = ${stages} on this model and machine` : ""}) everything runs on GPU ${device_id[0]}`
+        : `${stages} depth-parallel stages (runtime.workers: ${workers}${workers === "auto" ? ` = ${stages} on this model and machine` : ""}) run on device_id[s mod ${device_id.length}]`;
+  throw new SpecError(
+    `runtime.device_id: ${list}: ${gpus} would never be used: ${why}. Expected one index per stage (runtime.workers), or a single index.`,
+    undefined,
+    "runtime.device_id",
+  );
+}
+
+/**
  * Runs every pre-training check for one resolved spec; returns the warnings (clip length), which
  * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming `file`.
  */
@@ -77,6 +106,7 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
     const data = await openRunData(spec, model, baseDir);
     const frames = data.clipShape[0];
     await data.close();
+    checkDevicePlacement(spec, model);
     await checkProvider(spec, openSession);
     const deviceBlocker = spec.runtime.device_step === true ? deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) : null;
     if (deviceBlocker !== null) throw new SpecError(`${file}: runtime.device_step: expected false or auto: ${deviceBlocker}`, file, "runtime.device_step");
@@ -90,12 +120,12 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
   }
 }
 
-/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, provider, method). */
+/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, method, provider and its GPUs, stages, device step). */
 export function distinctForPreflight<R extends { spec: ExperimentSpec; model: Model }>(runs: readonly R[]): R[] {
   const seen = new Map<string, R>();
   for (const r of runs) {
     const s = r.spec;
-    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id]);
+    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id, s.runtime.workers, s.runtime.replicas, s.runtime.device_step]);
     if (!seen.has(key)) seen.set(key, r);
   }
   return [...seen.values()];
