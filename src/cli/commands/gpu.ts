@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Argv, CommandModule } from "yargs";
 import { ProviderError } from "../../errors.js";
-import { cudaInstallDir, installCuda13 } from "../../runtime/cuda-install.js";
+import { cudaInstallDir, defaultInstallPython, installCuda13 } from "../../runtime/cuda-install.js";
 import { loadedOrtBuild } from "../../runtime/ort-loader.js";
 import { probeProvider } from "../../runtime/probe.js";
 import { PROVIDERS, type Provider } from "../../runtime/providers.js";
@@ -75,9 +75,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         if (argv[name as keyof typeof expected] === "") throw new ProviderError(`--${name}: expected ${what}, found nothing`);
       }
       const dir = argv.dir ?? cudaInstallDir();
-      const envPython = process.env.SIDEWAYS_PYTHON || undefined;
-      const python = argv.python ?? envPython ?? "python3";
-      const pythonFrom = argv.python !== undefined ? "--python" : envPython !== undefined ? "SIDEWAYS_PYTHON" : null;
+      const { python, from: pythonFrom } = argv.python !== undefined ? { python: argv.python, from: "--python" } : defaultInstallPython();
       installCuda13({ dir, from: argv.from, cudaLibDirs: argv["cuda-lib-dir"], python, pythonFrom, log: (l) => io.err(l + "\n") });
       const probe = probeInChild("cuda", { SIDEWAYS_CUDA_DIR: dir, SIDEWAYS_ORT: "cuda13" });
       if (!probe.ok) throw new ProviderError(`installed in ${dir}, but a CUDA session does not run: ${probe.reason}`);
