@@ -161,6 +161,7 @@ describe("runtime.device_id: GPUs no part of the run would use", function () {
       [["runtime.device_id=[0, 1]", "runtime.replicas=2"], /runtime\.device_id: \[0, 1\]: GPU 1 would never be used: with runtime\.replicas: 2 every data-parallel replica runs on GPU 0/],
       [["runtime.device_id=[0, 1]"], /runtime\.device_id: \[0, 1\]: GPU 1 would never be used: with one stage \(runtime\.workers: 1\) everything runs on GPU 0/],
       [["runtime.device_id=[3, 1, 2]", "runtime.workers=2"], /runtime\.device_id: \[3, 1, 2\]: GPU 2 would never be used: 2 depth-parallel stages \(runtime\.workers: 2\) run on device_id\[s mod 3\]/],
+      [["runtime.device_id=[0, 1, 2]", "runtime.workers=4"], /runtime\.device_id: \[0, 1, 2\]: GPU 2 would never be used: 2 depth-parallel stages \(runtime\.workers: 4 = 2 stages here: at most one per block of 2\) run on device_id\[s mod 3\]/],
     ];
     for (const [overrides, expected] of cases) {
       for (const command of ["validate", "run"]) {

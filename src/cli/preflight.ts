@@ -83,12 +83,14 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
   if (unused.length === 0) return;
   const list = JSON.stringify(device_id).replace(/,/g, ", ");
   const gpus = `GPU${unused.length > 1 ? "s" : ""} ${unused.join(", ")}`;
+  // runtime.workers as resolved: auto is the core count, and there is at most one stage per block.
+  const resolved = workers === stages ? "" : ` = ${stages} stage${stages > 1 ? "s" : ""} here: ${workers === "auto" ? "one per core, " : ""}at most one per block of ${model.blocks.length}`;
   const why =
     replicas > 1
       ? `with runtime.replicas: ${replicas} every data-parallel replica runs on GPU ${device_id[0]} (a list places depth-parallel stages, runtime.workers)`
       : stages === 1
-        ? `with one stage (runtime.workers: ${workers}${workers === "auto" ? ` = ${stages} on this model and machine` : ""}) everything runs on GPU ${device_id[0]}`
-        : `${stages} depth-parallel stages (runtime.workers: ${workers}${workers === "auto" ? ` = ${stages} on this model and machine` : ""}) run on device_id[s mod ${device_id.length}]`;
+        ? `with one stage (runtime.workers: ${workers}${resolved}) everything runs on GPU ${device_id[0]}`
+        : `${stages} depth-parallel stages (runtime.workers: ${workers}${resolved}) run on device_id[s mod ${device_id.length}]`;
   throw new SpecError(
     `runtime.device_id: ${list}: ${gpus} would never be used: ${why}. Expected one index per stage (runtime.workers), or a single index.`,
     undefined,
