@@ -8,31 +8,108 @@ import { InputError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
+import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
 import { deviceStepModelBlocker } from "../train/device-step.js";
+import { resolveWorkerCount } from "../train/create-executor.js";
 
-/** Creates (and releases) a session of a one-node Identity graph on the configured provider. */
-export async function checkProvider(spec: ExperimentSpec): Promise<void> {
+/** Opens and releases a session with `opts`; the provider check's one use of onnxruntime (tests pass a fake). */
+export type ProviderSessionOpener = (opts: ProviderOptions, label: string) => Promise<void>;
+
+/** A session of a one-node Identity graph on `opts`' provider and device. */
+export const openIdentitySession: ProviderSessionOpener = async (opts, label) => {
   const g = new GraphBuilder("provider-check");
   g.output(g.op("Identity", [g.input("x", [1])]), [1], "y");
-  const session = await GraphSession.create(g.toBytes(), `the provider check (runtime.provider: ${spec.runtime.provider})`, { ...providerOptionsFor(spec.runtime), threads: 1 });
+  const session = await GraphSession.create(g.toBytes(), label, { ...opts, threads: 1 });
   await session.release();
+};
+
+/**
+ * Creates (and releases) a session on the configured provider, on every distinct GPU that
+ * runtime.device_id names: a list puts depth-parallel stages on several GPUs, and a bad later
+ * index would otherwise be found only when its stage's worker starts, as a failed run (exit 1).
+ * The CPU provider takes no device, and WebGPU only GPU 0 (the schema says so): one session each.
+ * When some listed GPUs work and others do not, the index is what is wrong (a SpecError naming
+ * runtime.device_id); when none works, the provider's own error stands (not installed, no GPU).
+ */
+export async function checkProvider(spec: ExperimentSpec, open: ProviderSessionOpener = openIdentitySession): Promise<void> {
+  const { provider, device_id } = spec.runtime;
+  const base = providerOptionsFor(spec.runtime);
+  if (provider !== "cuda") {
+    await open(base, `the provider check (runtime.provider: ${provider})`);
+    return;
+  }
+  const ids = [...new Set([device_id].flat())];
+  const working: number[] = [];
+  const failed: { id: number; err: unknown }[] = [];
+  for (const id of ids) {
+    try {
+      await open({ ...base, deviceId: id }, `the provider check (runtime.provider: cuda, runtime.device_id: GPU ${id})`);
+      working.push(id);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      failed.push({ id, err });
+    }
+  }
+  if (failed.length === 0) return;
+  if (working.length === 0) throw failed[0].err;
+  // onnxruntime's own words, without session.ts's "cannot create a CUDA session for <label>: " and advice.
+  const reason = (err: unknown) => (err as Error).message.split("\n")[0].replace(/^cannot create a CUDA session for the provider check \([^)]*\): /, "");
+  const why = failed.length === 1 ? reason(failed[0].err) : failed.map(({ id, err }) => `GPU ${id}: ${reason(err)}`).join("; ");
+  const bad = failed.map((f) => `GPU ${f.id}`).join(", ");
+  throw new SpecError(
+    `runtime.device_id: ${JSON.stringify(device_id).replace(/,/g, ", ")}: ${bad} cannot run a CUDA session (GPU ${working.join(", GPU ")} can): ${why}.\n` +
+      "Expected the indices of GPUs this machine has (`nvidia-smi -L` lists them; CUDA_VISIBLE_DEVICES renumbers them from 0).",
+    undefined,
+    "runtime.device_id",
+  );
+}
+
+/**
+ * GPUs of a runtime.device_id list that no part of the run would use, said as an error naming
+ * the key (a list that is silently cut short is a setting silently ignored). Stage s runs on
+ * device_id[s mod n] (runtime/providers.ts stageProvider); data-parallel replicas and a single
+ * stage all run on device_id[0]. Only CUDA places sessions on GPUs (WebGPU takes only 0, the CPU none).
+ */
+export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
+  const { provider, device_id, replicas, workers } = spec.runtime;
+  if (provider !== "cuda" || !Array.isArray(device_id)) return;
+  const stages = replicas > 1 ? 1 : resolveWorkerCount(workers, model);
+  const used = new Set(Array.from({ length: stages }, (_, s) => device_id[s % device_id.length]));
+  const unused = [...new Set(device_id)].filter((id) => !used.has(id));
+  if (unused.length === 0) return;
+  const list = JSON.stringify(device_id).replace(/,/g, ", ");
+  const gpus = `GPU${unused.length > 1 ? "s" : ""} ${unused.join(", ")}`;
+  // runtime.workers as resolved: auto is the core count, and there is at most one stage per block.
+  const resolved = workers === stages ? "" : ` = ${stages} stage${stages > 1 ? "s" : ""} here: ${workers === "auto" ? "one per core, " : ""}at most one per block of ${model.blocks.length}`;
+  const why =
+    replicas > 1
+      ? `with runtime.replicas: ${replicas} every data-parallel replica runs on GPU ${device_id[0]} (a list places depth-parallel stages, runtime.workers)`
+      : stages === 1
+        ? `with one stage (runtime.workers: ${workers}${resolved}) everything runs on GPU ${device_id[0]}`
+        : `${stages} depth-parallel stages (runtime.workers: ${workers}${resolved}) run on device_id[s mod ${device_id.length}]`;
+  throw new SpecError(
+    `runtime.device_id: ${list}: ${gpus} would never be used: ${why}. Expected one index per stage (runtime.workers), or a single index.`,
+    undefined,
+    "runtime.device_id",
+  );
 }
 
 /**
  * Runs every pre-training check for one resolved spec; returns the warnings (clip length), which
  * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming `file`.
  */
-export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean): Promise<string[]> {
+export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean, openSession: ProviderSessionOpener = openIdentitySession): Promise<string[]> {
   try {
     if (spec.train.init_checkpoint !== null) readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model);
     const data = await openRunData(spec, model, baseDir);
     const frames = data.clipShape[0];
     await data.close();
-    await checkProvider(spec);
+    checkDevicePlacement(spec, model);
+    await checkProvider(spec, openSession);
     const deviceBlocker = spec.runtime.device_step === true ? deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) : null;
     if (deviceBlocker !== null) throw new SpecError(`${file}: runtime.device_step: expected false or auto: ${deviceBlocker}`, file, "runtime.device_step");
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
@@ -45,12 +122,12 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
   }
 }
 
-/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, provider, method). */
+/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, method, provider and its GPUs, stages, device step). */
 export function distinctForPreflight<R extends { spec: ExperimentSpec; model: Model }>(runs: readonly R[]): R[] {
   const seen = new Map<string, R>();
   for (const r of runs) {
     const s = r.spec;
-    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id]);
+    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id, s.runtime.workers, s.runtime.replicas, s.runtime.device_step]);
     if (!seen.has(key)) seen.set(key, r);
   }
   return [...seen.values()];

@@ -14,6 +14,7 @@ import { runExperiment } from "../train/run-experiment.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { InputError, NonFiniteLossError } from "../errors.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
+import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 
 export interface RunPlacement {
   runId: string;
@@ -58,6 +59,7 @@ export async function runOne(
   progress: ProgressReporter,
   force: boolean,
   recordEarlyFailures = false,
+  openSession: ProviderSessionOpener = openIdentitySession,
 ): Promise<RunOutcome> {
   if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
   if (!force) checkNoOtherRun(place.runDir, place.meta);
@@ -68,6 +70,12 @@ export async function runOne(
     release ??= startRunDir(place.runDir, place.meta, { keep: resume, force });
   };
   try {
+    // Every GPU of a runtime.device_id list, before any stage's worker starts (a bad index there
+    // would otherwise end the run with exit 1); the other providers are checked by the set-up itself.
+    if (exp.spec.runtime.provider === "cuda") {
+      checkDevicePlacement(exp.spec, exp.model);
+      await checkProvider(exp.spec, openSession);
+    }
     const summary = await runExperiment(exp.spec, {
       specFile: resolve(exp.file),
       baseDir: exp.baseDir,

@@ -63,9 +63,28 @@ export function cudaInstallDir(): string {
 
 export const CUDA_INSTALL_HELP = "Install the CUDA build once with `sideways gpu install cuda13` (docs/GPU.md), or use runtime.provider=webgpu or cpu.";
 
-export function readCudaInstall(dir = cudaInstallDir()): CudaInstall {
+/**
+ * The installed build's manifest. `askedBy` is the setting that wants the CUDA build
+ * ("runtime.provider: cuda", "SIDEWAYS_ORT=cuda13"): a missing build is reported against it, as
+ * an error with no file of its own, so that the command adds the experiment file it came from.
+ */
+export function readCudaInstall(dir = cudaInstallDir(), askedBy = "runtime.provider: cuda"): CudaInstall {
   const file = join(dir, MANIFEST);
-  if (!existsSync(file)) throw new ProviderError(`the CUDA execution provider is not installed (no ${file}).\n${CUDA_INSTALL_HELP}`, file);
+  if (!existsSync(file)) {
+    const where = `no ${file}${process.env.SIDEWAYS_CUDA_DIR ? ", in the folder SIDEWAYS_CUDA_DIR names" : ""}`;
+    const instead = askedBy.startsWith("runtime.provider")
+      ? "or set runtime.provider: cpu (or webgpu, any Vulkan GPU) in the experiment file, or as an override: runtime.provider=cpu."
+      : "or unset SIDEWAYS_ORT to use the bundled onnxruntime (runtime.provider cpu and webgpu).";
+    throw new ProviderError(
+      [
+        `${askedBy}: the CUDA execution provider is not installed on this machine (${where}).`,
+        `Install it once with \`sideways gpu install cuda13\` (it needs CUDA 13 and cuDNN 9; docs/GPU.md; \`sideways doctor\` lists what this machine has),`,
+        instead,
+      ].join("\n"),
+      undefined,
+      askedBy.startsWith("runtime.provider") ? "runtime.provider" : undefined,
+    );
+  }
   let manifest: { ortVersion?: string; libraries?: [string, string][] };
   try {
     manifest = JSON.parse(readFileSync(file, "utf8"));
@@ -197,6 +216,11 @@ export interface InstallOptions {
   cudaLibDirs: string[];
   /** Python whose nvidia-* packages are searched. */
   python: string;
+  /**
+   * Who chose `python`, for messages ("--python", "SIDEWAYS_PYTHON"): then it must run. Null for
+   * the default, which may be missing (the CUDA libraries can come from a toolkit instead).
+   */
+  pythonFrom: string | null;
   log: (line: string) => void;
 }
 
@@ -208,6 +232,67 @@ export function hasCudaBuild(dir: string): boolean {
   if (!existsSync(pkg)) return false;
   const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version?: string }).version;
   return version === CUDA13.ortVersion && CUDA13.providerLibs.every((lib) => existsSync(join(dir, ORT_BIN, lib)));
+}
+
+/**
+ * The Python whose nvidia-* packages `gpu install` searches when --python is not given
+ * ($SIDEWAYS_PYTHON, else python3 on PATH, where a virtual environment with PyTorch's cu130
+ * wheels puts it), and who chose it (null: the default, which may be missing). `doctor` uses the
+ * same, so that what it reports is what the install will find.
+ */
+export function defaultInstallPython(): { python: string; from: string | null } {
+  const env = process.env.SIDEWAYS_PYTHON || undefined;
+  return env !== undefined ? { python: env, from: "SIDEWAYS_PYTHON" } : { python: "python3", from: null };
+}
+
+/** Why `python` cannot serve as a Python 3 interpreter, or null when it runs. */
+export function pythonProblem(python: string): string | null {
+  const r = spawnSync(python, ["-c", "import sys; print(sys.version_info[0])"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "not found";
+    if (code === "EACCES") return "cannot be run (permission denied, or not a program: a folder?)";
+    return `cannot be run (${r.error.message})`;
+  }
+  if (r.status === 0 && r.stdout.trim() === "3") return null;
+  const said = (r.stderr ?? "").trim().split("\n").pop();
+  return `did not run as Python 3 (${r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`}${said ? `: ${said}` : ""})`;
+}
+
+/** " (python3: not found)" where the default interpreter does not run, else "". */
+function pythonNote(python: string): string {
+  const problem = pythonProblem(python);
+  return problem === null ? "" : ` (${python}: ${problem})`;
+}
+
+/**
+ * Refuses a --cuda-lib-dir that names no folder: the search would leave it out silently, and the
+ * error would then blame missing libraries instead of the mistyped path.
+ */
+function checkCudaLibDirs(dirs: readonly string[]): void {
+  const expected = "expected a folder holding CUDA 13 / cuDNN 9 libraries (libcudart.so.13, libcublas.so.13, libcudnn.so.9, ...)";
+  for (const d of dirs) {
+    if (d === "") throw new ProviderError(`--cuda-lib-dir: ${expected}, found nothing`);
+    if (!existsSync(d)) throw new ProviderError(`--cuda-lib-dir ${d}: no such folder; ${expected}`);
+    if (!isDir(d)) throw new ProviderError(`--cuda-lib-dir ${d}: a file, not a folder; ${expected}`);
+  }
+}
+
+/** Refuses an interpreter the user named that cannot run, saying what to pass instead. */
+function checkPython(python: string, from: string | null): void {
+  if (from === null) return;
+  const problem = pythonProblem(python);
+  if (problem === null) return;
+  const named = from === "--python" ? `--python ${python}` : `${from}=${python}`;
+  throw new ProviderError(
+    [
+      `${named}: ${problem}. It is the Python whose nvidia-* packages (those PyTorch's cu130 wheels install) are searched for the CUDA libraries.`,
+      from === "--python"
+        ? "Pass --python PATH of an interpreter that exists (`command -v python3` prints yours; e.g. --python /usr/bin/python3 or a virtual environment's bin/python),"
+        : `Set ${from} to an interpreter that exists (\`command -v python3\` prints yours) or unset it, or pass --python PATH,`,
+      "or, with a CUDA 13 toolkit and cuDNN 9 instead, name their library folders with --cuda-lib-dir DIR.",
+    ].join("\n"),
+  );
 }
 
 /** The tarball in `from` for an npm spec name@version (npm pack's file name). */
@@ -227,12 +312,16 @@ export function installCuda13(opts: InstallOptions): CudaInstall {
   if (process.platform !== "linux" || process.arch !== "x64") {
     throw new ProviderError(`the CUDA-13 build is for linux x64; this machine is ${process.platform} ${process.arch}. Use runtime.provider=webgpu or cpu.`);
   }
+  // Everything the user named is checked before anything is downloaded or written.
+  checkCudaLibDirs(opts.cudaLibDirs);
+  checkPython(opts.python, opts.pythonFrom);
+  const tarballs = opts.from && !hasCudaBuild(opts.dir) ? [CUDA13.ortPackage, CUDA13.providerPackage].map((s) => tarballFor(opts.from!, s)) : null;
   mkdirSync(opts.dir, { recursive: true });
   if (hasCudaBuild(opts.dir)) {
     opts.log(`onnxruntime-node ${CUDA13.ortVersion} with the CUDA provider: already in ${opts.dir}`);
   } else {
     const specs = [CUDA13.ortPackage, CUDA13.providerPackage];
-    const sources = opts.from ? specs.map((s) => tarballFor(opts.from!, s)) : specs;
+    const sources = tarballs ?? specs;
     const pkgJson = join(opts.dir, "package.json");
     if (!existsSync(pkgJson)) writeFileSync(pkgJson, JSON.stringify({ name: "sideways-ort-cuda13", private: true, description: "made by `sideways gpu install cuda13`" }, null, 2) + "\n");
     opts.log(`installing ${specs.join(" and ")} into ${opts.dir} (about 300 MB to download)`);
@@ -254,7 +343,7 @@ export function installCuda13(opts: InstallOptions): CudaInstall {
     throw new ProviderError(
       [
         `CUDA libraries missing: ${search.missing.join(", ")} (the CUDA build itself is in ${opts.dir}).`,
-        `Searched: ${search.searched.length > 0 ? search.searched.join(", ") : "(no folder exists)"} and the nvidia-* packages of ${opts.python}.`,
+        `Searched: ${search.searched.length > 0 ? search.searched.join(", ") : "(no folder exists)"} and the nvidia-* packages of ${opts.python}${pythonNote(opts.python)}.`,
         "The CUDA-13 provider needs CUDA 13 runtime, cuBLAS and cuRAND, and cuDNN 9: a CUDA 13 toolkit with cuDNN,",
         "or the Python packages that PyTorch's cu130 wheels bring (pip install nvidia-cuda-runtime nvidia-cublas nvidia-curand nvidia-cudnn-cu13).",
         "Name another folder with --cuda-lib-dir DIR (or --python for another interpreter's packages), then run this again.",

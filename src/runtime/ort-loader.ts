@@ -47,7 +47,7 @@ export async function ortFor(provider: Provider): Promise<Ort> {
     }
     return loaded.ort;
   }
-  const ort = want === "cuda13" ? loadCuda13() : ((await import("onnxruntime-node")).default as unknown as Ort);
+  const ort = want === "cuda13" ? loadCuda13(provider === "cuda" ? "runtime.provider: cuda" : "SIDEWAYS_ORT=cuda13") : ((await import("onnxruntime-node")).default as unknown as Ort);
   // onnxruntime's own log lines (e.g. a missing CUDA library) would duplicate the errors we raise
   // with advice attached; its default logger is process-wide and set before first use.
   ort.env.logLevel = "fatal";
@@ -55,8 +55,9 @@ export async function ortFor(provider: Provider): Promise<Ort> {
   return ort;
 }
 
-function loadCuda13(): Ort {
-  const install = readCudaInstall();
+/** `askedBy`: the setting that wants the CUDA build, named if it is not installed (readCudaInstall). */
+function loadCuda13(askedBy: string): Ort {
+  const install = readCudaInstall(undefined, askedBy);
   preloadCudaLibraries(install);
   const require = createRequire(install.packageJson);
   return require("onnxruntime-node") as Ort;

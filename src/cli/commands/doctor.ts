@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { peerPython } from "../../bench/torch-peer-process.js";
 import { findFfmpegTools } from "../../data/video/ffmpeg-tools.js";
-import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, MANIFEST } from "../../runtime/cuda-install.js";
+import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, defaultInstallPython, MANIFEST, pythonProblem } from "../../runtime/cuda-install.js";
 import type { CliIo } from "../cli-io.js";
 import { probeInChild } from "./gpu.js";
 
@@ -53,7 +53,7 @@ async function collect(): Promise<Check[]> {
     const cuda = probeInChild("cuda", { SIDEWAYS_ORT: "cuda13" });
     checks.push({ what: "provider cuda", ok: cuda.ok, detail: `${cuda.ok ? "works" : cuda.reason} (build in ${dir})` });
   } else {
-    const libs = findCudaLibraries(cudaLibrarySearchDirs([], peerPython()));
+    const libs = findCudaLibraries(cudaLibrarySearchDirs([], defaultInstallPython().python));
     const found = libs.found.map(([s]) => s);
     checks.push({
       what: "provider cuda",
@@ -69,8 +69,12 @@ async function collect(): Promise<Check[]> {
     checks.push({ what: "ffmpeg (video folders)", ok: false, detail: (err instanceof Error ? err.message : String(err)).split(". ")[0] });
   }
   const python = peerPython();
+  const named = process.env.SIDEWAYS_PYTHON !== undefined ? `SIDEWAYS_PYTHON=${python}` : python;
   const torch = firstLine(python, ["-c", "import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"]);
-  checks.push({ what: "python for --peer torch", ok: torch !== null, detail: torch === null ? `${python}: cannot import torch (set SIDEWAYS_PYTHON)` : `${python}: torch ${torch}` });
+  // An interpreter that does not run at all is said as such, not as a missing torch.
+  const why = torch === null ? (pythonProblem(python) ?? "cannot import torch") : null;
+  const fix = "set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml";
+  checks.push({ what: "python for --peer torch", ok: torch !== null, detail: why !== null ? `${named}: ${why}; ${fix}` : `${named}: torch ${torch}` });
   return checks;
 }
 

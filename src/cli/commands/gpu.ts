@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Argv, CommandModule } from "yargs";
 import { ProviderError } from "../../errors.js";
-import { cudaInstallDir, installCuda13 } from "../../runtime/cuda-install.js";
+import { cudaInstallDir, defaultInstallPython, installCuda13 } from "../../runtime/cuda-install.js";
 import { loadedOrtBuild } from "../../runtime/ort-loader.js";
 import { probeProvider } from "../../runtime/probe.js";
 import { PROVIDERS, type Provider } from "../../runtime/providers.js";
@@ -42,7 +42,7 @@ interface GpuArgs {
   dir?: string;
   from?: string;
   "cuda-lib-dir": string[];
-  python: string;
+  python?: string;
 }
 
 export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
@@ -56,7 +56,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("dir", { type: "string", describe: `install here (default $SIDEWAYS_CUDA_DIR, else ${cudaInstallDir()})` })
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
-        .option("python", { type: "string", default: process.env.SIDEWAYS_PYTHON ?? "python3", describe: "Python whose nvidia-* packages hold CUDA libraries" })
+        .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3)" })
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
     handler: async (argv) => {
@@ -69,8 +69,14 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         return;
       }
       if (argv.target !== "cuda13") throw new ProviderError(`gpu install: expected cuda13 (the one build offered; docs/GPU.md), found ${argv.target ?? "nothing"}`);
+      // `--dir` with no value reaches us as "" (yargs), which no file system call would explain.
+      const expected = { dir: "a folder to install into", from: "a folder holding the two npm tarballs", python: "a Python interpreter (a path, or a command on PATH)" } as const;
+      for (const [name, what] of Object.entries(expected)) {
+        if (argv[name as keyof typeof expected] === "") throw new ProviderError(`--${name}: expected ${what}, found nothing`);
+      }
       const dir = argv.dir ?? cudaInstallDir();
-      installCuda13({ dir, from: argv.from, cudaLibDirs: argv["cuda-lib-dir"], python: argv.python, log: (l) => io.err(l + "\n") });
+      const { python, from: pythonFrom } = argv.python !== undefined ? { python: argv.python, from: "--python" } : defaultInstallPython();
+      installCuda13({ dir, from: argv.from, cudaLibDirs: argv["cuda-lib-dir"], python, pythonFrom, log: (l) => io.err(l + "\n") });
       const probe = probeInChild("cuda", { SIDEWAYS_CUDA_DIR: dir, SIDEWAYS_ORT: "cuda13" });
       if (!probe.ok) throw new ProviderError(`installed in ${dir}, but a CUDA session does not run: ${probe.reason}`);
       io.err(`ok: a CUDA session ran on GPU 0 and matched the expected values.${dir === cudaInstallDir() ? "" : ` Set SIDEWAYS_CUDA_DIR=${dir} to use this folder.`}\n`);

@@ -1,0 +1,58 @@
+/** `sideways doctor` on a machine set up wrongly: each line says what is wrong with what. */
+import { expect } from "chai";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
+
+interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+describe("doctor", function () {
+  this.timeout(120_000);
+  const saved = { SIDEWAYS_PYTHON: process.env.SIDEWAYS_PYTHON, PATH: process.env.PATH, SIDEWAYS_CUDA_DIR: process.env.SIDEWAYS_CUDA_DIR };
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it("SIDEWAYS_PYTHON naming a missing interpreter: said as not found, naming SIDEWAYS_PYTHON (not 'cannot import torch')", async () => {
+    process.env.SIDEWAYS_PYTHON = "/nonexistent/python3";
+    const io = captureIo();
+    expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
+    const checks = JSON.parse(io.stdout) as Check[];
+    const python = checks.find((c) => c.what === "python for --peer torch");
+    expect(python?.ok).to.equal(false);
+    expect(python?.detail).to.equal("SIDEWAYS_PYTHON=/nonexistent/python3: not found; set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml");
+    // The CPU provider works everywhere; its line is there and ok.
+    expect(checks.find((c) => c.what === "provider cpu")?.ok).to.equal(true);
+  });
+
+  it("the CUDA libraries line searches the Python `gpu install` would (python3 on PATH), not the peer benchmark's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-doctor-"));
+    try {
+      // A stand-in python3 first on PATH whose `nvidia` package holds cuRAND (as PyTorch's cu130 wheels lay it out).
+      const lib = join(dir, "site", "nvidia", "cu13", "lib");
+      mkdirSync(lib, { recursive: true });
+      writeFileSync(join(lib, "libcurand.so.10"), "");
+      mkdirSync(join(dir, "bin"));
+      writeFileSync(join(dir, "bin", "python3"), `#!/bin/sh\necho '${JSON.stringify([join(dir, "site", "nvidia")])}'\n`);
+      chmodSync(join(dir, "bin", "python3"), 0o755);
+      process.env.PATH = `${join(dir, "bin")}${delimiter}${process.env.PATH}`;
+      delete process.env.SIDEWAYS_PYTHON;
+      process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build");
+      const io = captureIo();
+      expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
+      const cuda = (JSON.parse(io.stdout) as Check[]).find((c) => c.what === "provider cuda");
+      expect(cuda?.detail).to.match(/^not installed .*CUDA libraries found: [^;]*libcurand\.so\.10/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
