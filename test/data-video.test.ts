@@ -112,7 +112,9 @@ describe("data: video-folder", function () {
     const batch = (await source.trainBatches(3).next()).value as ClipBatch;
     expect(batch.dims[0]).to.equal(3);
     expect(source.stats!().skippedFiles).to.equal(1);
-    expect(source.skipped!().map((f) => [f.file, f.reason.includes("cannot decode video")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
+    expect(source.skipped!().map((f) => [f.file, f.reason.startsWith("cannot decode video: ")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
+    // The recorded reason is why, not the error's advice to turn on the option that skipped it.
+    expect(source.skipped!()[0]!.reason).not.to.include("skip_bad_files");
     // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
     expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
   });
@@ -181,6 +183,16 @@ describe("data: video-folder", function () {
     for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
     // Two test videos, two uniformly spread windows each, interleaved by class.
     expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("max_frames shorter than a clip's span (every clip would end in repeated frames): an error naming the key", async () => {
+    const spec = { kind: "video-folder", root: "videos", clip_length: 4, frame_stride: 3, eval_fraction: 0 };
+    const err = await firstBatch({ ...spec, max_frames: 9 }, ctx()).then(() => null, (e: DataError) => e);
+    expect(err).to.be.instanceOf(DataError);
+    expect(err!.keyPath).to.equal("data.max_frames");
+    expect(err!.message).to.include("data.max_frames: 9 frames per video, but a clip spans 10 (clip_length 4, frame_stride 3)");
+    // One frame more is exactly the span: clips of distinct frames.
+    expect((await firstBatch({ ...spec, max_frames: 10 }, ctx())).dims).to.deep.equal([4, 4, 1, 12, 16]);
   });
 
   it("rejects a class count that does not match the model", async () => {
