@@ -46,12 +46,12 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
-    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs kept | kept MB at batch size |",
-    "|---|---|---|---|---|---|---|---|",
+    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   blockFacts(s, every, stashing).forEach((f, k) => {
     const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
-    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.versionMismatch.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);
