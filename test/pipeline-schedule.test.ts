@@ -244,6 +244,13 @@ describe("schedule tables", () => {
       }
     });
 
+    it("a sweep file: the base configuration's table, with a note saying so (its runs may use other rules)", async () => {
+      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
+      expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration");
+      expect((await run([])).stderr).to.equal("");
+    });
+
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {
       const bad = await run(["train.method=gpipe"]);
       expect(bad.code).to.equal(2);
