@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
-import { isRunInProgress, type RunMeta } from "../../results/run-dir.js";
+import { isRunInProgress, runLockPath, type RunMeta } from "../../results/run-dir.js";
 import { RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
@@ -84,7 +84,8 @@ const HELD_RUN_POLL_MS = 500;
 async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<RunOutcome>, say: (m: string) => void): Promise<RunOutcome> {
   for (;;) {
     if (isRunInProgress(place.runDir)) {
-      say(`${place.runId}: running in another process; waiting for it (Ctrl-C stops waiting)`);
+      // A lock from another machine is never judged stale (docs/SWEEPS.md): say which file it is.
+      say(`${place.runId}: running in another process; waiting for it (Ctrl-C stops waiting; if that process died on another machine, delete ${runLockPath(place.runDir)})`);
       while (isRunInProgress(place.runDir)) await new Promise((r) => setTimeout(r, HELD_RUN_POLL_MS));
     }
     try {
