@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
 import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
+import { frameCacheRoot } from "../../data/video/frame-cache.js";
 import { InputError } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { CliIo } from "../cli-io.js";
@@ -32,7 +33,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       const exp = loadExperiment(argv.file, argv.overrides);
       const outDir = resolve(argv.out);
       if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
-      const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: join(exp.baseDir, ".cache", "sideways") };
+      const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
       const { files } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
       io.err(`wrote ${files.join(", ")}\n`);
     },
