@@ -6,6 +6,7 @@ import { InputError, ModelError } from "../src/errors.js";
 import { decodeWeights, encodeWeights, readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
 import type { Model, ParamInfo, Weights } from "../src/model/model.js";
 import { float32Tensor, parseSafetensors, serializeSafetensors, type RawTensor } from "../src/model/safetensors.js";
+import { writeResumeCheckpoint } from "../src/train/resume-checkpoint.js";
 
 /** conv2d(1->2, k3) relu global_avg_pool linear(2->3), as model/ would resolve it. */
 function tinyModel(): Model {
@@ -81,6 +82,22 @@ describe("checkpoints", () => {
     expect(call).to.throw(/missing tensor "3\.bias" \(shape \[3\]\)/);
     expect(call).to.throw(/unexpected tensor "4\.bias" \(shape \[3\]\)/);
     expect(call).to.throw(/The model's parameters are: 0\.weight, 0\.bias, 3\.weight, 3\.bias/);
+  });
+
+  // An interrupted run leaves resume.safetensors, no final.safetensors: `export --checkpoint` and
+  // train.init_checkpoint on it used to fail with a list of "unexpected tensor optimizer/...".
+  it("reads the weights of a run's resume checkpoint, leaving its optimizer state out", () => {
+    const model = tinyModel();
+    const weights = tinyWeights(model);
+    const path = join(dir, "resume.safetensors");
+    const optimizer = new Map(model.params.map((p) => [`${p.name}/exp_avg`, new Float32Array(weights.get(p.name)!.length).fill(7)] as const));
+    writeResumeCheckpoint(path, model, { step: 3, weights, optimizer, trainFrames: 1, trainSeconds: 1, dataWaitSeconds: 0, wallSeconds: 1, configHash: "abc" });
+    const back = readCheckpoint(path, model);
+    expect([...back.keys()].sort()).to.deep.equal(model.params.map((p) => p.name).sort());
+    for (const [name, values] of weights) expect([...back.get(name)!]).to.deep.equal([...values]);
+    // The same tensors without the resume format's mark are a file that does not fit the model.
+    const { tensors } = parseSafetensors(readFileSync(path), path);
+    expect(() => decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "plain.safetensors")).to.throw(ModelError, 'unexpected tensor "optimizer/0.bias/exp_avg"');
   });
 
   it("reports an unreadable or corrupt file as an InputError naming it", () => {

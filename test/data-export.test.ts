@@ -1,13 +1,16 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
+import { stringify } from "yaml";
+import { main } from "../src/cli/main.js";
 import { createDataSource } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
 import { exportDataSample, SHEET_GAP } from "../src/data/export-sample.js";
-import { readNpy } from "../src/data/npy.js";
+import { encodeNpy, readNpy } from "../src/data/npy.js";
 import type { ClipBatch } from "../src/data/source.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 describe("data: exportDataSample", function () {
   this.timeout(20_000);
@@ -43,5 +46,42 @@ describe("data: exportDataSample", function () {
       if (v > 0) checked++;
     }
     expect(checked).to.be.above(10);
+  });
+
+  // The sample's files have the names npy data conventionally has: --out at the experiment's own
+  // data folder used to replace its training set with a few preprocessed clips, silently.
+  it("CLI: never replaces files already in --out (the experiment's own npy data included) without --force", async () => {
+    const data = join(dir, "npy-data");
+    mkdirSync(data);
+    const clips = Float32Array.from({ length: 4 * 6 * 1 * 8 * 8 }, (_, i) => (i % 7) / 7);
+    writeFileSync(join(data, "clips.npy"), encodeNpy(clips, [4, 6, 1, 8, 8]));
+    writeFileSync(join(data, "labels.npy"), encodeNpy(BigInt64Array.from([0n, 1n, 0n, 1n]), [4]));
+    const before = readdirSync(data).map((f) => [f, readFileSync(join(data, f))] as const);
+    const exp = join(dir, "npy-exp.yaml");
+    writeFileSync(exp, stringify({
+      name: "npy-sample",
+      model: { name: "m", input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [
+        { type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "global_avg_pool" }, { type: "linear", out_features: 2 }] },
+      data: { kind: "npy", clips: "npy-data/clips.npy", labels: "npy-data/labels.npy", eval_on_train: true, clip_length: 3, frame_stride: 2 },
+      train: { method: "bp", batch_size: 2, steps: 1 },
+    }));
+
+    const refused = captureIo();
+    expect(await main(["data", exp, "--out", data, "--clips", "2"], refused)).to.equal(2);
+    expect(refused.stderr).to.include("clips.npy (this experiment's data.clips), labels.npy (this experiment's data.labels) already exist");
+    expect(refused.stderr).to.include("nothing was written");
+    for (const [f, bytes] of before) expect(readFileSync(join(data, f)).equals(bytes), `${f} unchanged`).to.equal(true);
+    expect(readdirSync(data).sort()).to.deep.equal(["clips.npy", "labels.npy"]);
+
+    // A fresh folder is written; a second export into it is refused too, and --force replaces it.
+    const out = join(dir, "sample");
+    expect(await main(["data", exp, "--out", out, "--clips", "2"], captureIo())).to.equal(0);
+    expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([2, 3, 1, 8, 8]);
+    const again = captureIo();
+    expect(await main(["data", exp, "--out", out, "--clips", "3"], again)).to.equal(2);
+    expect(again.stderr).to.include("clips.npy, labels.npy, contact-sheet.png already exist");
+    expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([2, 3, 1, 8, 8]);
+    expect(await main(["data", exp, "--out", out, "--clips", "3", "--force"], captureIo())).to.equal(0);
+    expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([3, 3, 1, 8, 8]);
   });
 });

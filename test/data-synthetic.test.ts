@@ -172,6 +172,19 @@ describe("data: moving-mnist", function () {
     const badNorm = await tryCreate({ kind: "shapes", normalize: { mean: [0.5, 0.5], std: [1, 1] } }, ctx(32, 4));
     expect((badNorm as DataError).message).to.match(/one per input channel \(1\)/);
   });
+
+  it("task direction without motion (speed [0, 0], 1-frame clips) is an error: no clip would show its label", async () => {
+    const tryCreate = (raw: object, c: DataContext) => createDataSource(DataSpec.parse(raw), c).then(() => null, (e: unknown) => e);
+    const still = await tryCreate({ kind: "moving-mnist", task: "direction", speed: [0, 0], clip_length: 8 }, ctx(32, 4));
+    expect(still).to.be.instanceOf(DataError);
+    expect((still as DataError).keyPath).to.equal("data.speed");
+    expect((still as DataError).message).to.include("speed [0, 0] never moves the digits");
+    const oneFrame = await tryCreate({ kind: "moving-mnist", task: "direction", clip_length: 1 }, ctx(32, 4));
+    expect((oneFrame as DataError).keyPath).to.equal("data.clip_length");
+    // Still digits are fine for task digit (static clips: the Sideways = BP check), and some motion for direction.
+    expect(await tryCreate({ kind: "moving-mnist", speed: [0, 0], clip_length: 8 }, ctx(32, 10))).to.equal(null);
+    expect(await tryCreate({ kind: "moving-mnist", task: "direction", speed: [0, 1], clip_length: 2 }, ctx(32, 4))).to.equal(null);
+  });
 });
 
 describe("data: shapes, normalisation and prefetch", function () {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,8 +30,11 @@ describe("data: video-folder", function () {
   const firstBatch = async (raw: object, c: DataContext, size = 4): Promise<ClipBatch> =>
     (await (await createDataSource(DataSpec.parse(raw), c)).trainBatches(size).next()).value as ClipBatch;
 
+  const savedCacheEnv = process.env.SIDEWAYS_CACHE_DIR;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "sideways-video-"));
+    // Runs through the CLI cache decoded frames here, not in the user's cache.
+    process.env.SIDEWAYS_CACHE_DIR = join(dir, "frame-cache");
     const layout = { ApplyEyeMakeup: [VIDEOS.avi, VIDEOS.short], ArmWrestling: [VIDEOS.kinetics, VIDEOS.ava] };
     for (const [cls, files] of Object.entries(layout)) {
       mkdirSync(join(dir, "videos", cls), { recursive: true });
@@ -46,7 +49,11 @@ describe("data: video-folder", function () {
     const avi = readFileSync(join(FIXTURES, VIDEOS.avi));
     writeFileSync(join(dir, "truncated.avi"), avi.subarray(0, avi.length >> 1));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    if (savedCacheEnv === undefined) delete process.env.SIDEWAYS_CACHE_DIR;
+    else process.env.SIDEWAYS_CACHE_DIR = savedCacheEnv;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it("decodes every fixture to within one frame of ffprobe's count, at the requested size", async () => {
     const tools = await findFfmpegTools();
@@ -112,7 +119,9 @@ describe("data: video-folder", function () {
     const batch = (await source.trainBatches(3).next()).value as ClipBatch;
     expect(batch.dims[0]).to.equal(3);
     expect(source.stats!().skippedFiles).to.equal(1);
-    expect(source.skipped!().map((f) => [f.file, f.reason.includes("cannot decode video")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
+    expect(source.skipped!().map((f) => [f.file, f.reason.startsWith("cannot decode video: ")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
+    // The recorded reason is why, not the error's advice to turn on the option that skipped it.
+    expect(source.skipped!()[0]!.reason).not.to.include("skip_bad_files");
     // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
     expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
   });
@@ -153,6 +162,36 @@ describe("data: video-folder", function () {
     expect(evalCsv[1].split(",").at(-1)).to.equal("1");
   });
 
+  // The cache used to sit in .cache/sideways beside the experiment file: for a run trained again
+  // from its folder's config.yaml, inside that earlier run's folder (decoding every video again).
+  it("a run trained again from its folder's config.yaml leaves that folder as it was; the frame cache is shared", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const { readdirSync, statSync } = await import("node:fs");
+    const exp = join(dir, "again.yaml");
+    writeFileSync(exp, [
+      "name: again",
+      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+      "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 2 }",
+      "eval: { every: 0, clips: 2 }",
+      `output: { dir: ${join(dir, "again-out")} }`,
+    ].join("\n"));
+    const io = () => ({ out: () => undefined, err: () => undefined, errIsTTY: false, exitCode: 0 });
+    const entries = () => (existsSync(join(dir, "frame-cache", "video-frames")) ? readdirSync(join(dir, "frame-cache", "video-frames")).filter((f) => f.endsWith(".json")).sort() : []);
+    const earlier = entries().length;
+    expect(await main(["run", exp, "--quiet"], io())).to.equal(0);
+    const cached = entries();
+    expect(cached.length - earlier, "the 4 videos, decoded into SIDEWAYS_CACHE_DIR").to.equal(4);
+    expect(existsSync(join(dir, ".cache")), "nothing beside the experiment file").to.equal(false);
+    const runDir = join(dir, "again-out", readdirSync(join(dir, "again-out"))[0]);
+    const before = readdirSync(runDir).sort();
+    expect(await main(["run", join(runDir, "config.yaml"), `output.dir=${join(dir, "again-elsewhere")}`, "--quiet"], io())).to.equal(0);
+    expect(readdirSync(runDir).sort(), "the earlier run's folder").to.deep.equal(before);
+    expect(statSync(join(dir, "again-elsewhere")).isDirectory()).to.equal(true);
+    // Decoded once: the second run read the same entries.
+    expect(entries()).to.deep.equal(cached);
+  });
+
   it("reads UCF101 and HMDB51 split files and evaluates on the test videos", async () => {
     const splits = join(dir, "splits");
     mkdirSync(splits, { recursive: true });
@@ -181,6 +220,16 @@ describe("data: video-folder", function () {
     for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
     // Two test videos, two uniformly spread windows each, interleaved by class.
     expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("max_frames shorter than a clip's span (every clip would end in repeated frames): an error naming the key", async () => {
+    const spec = { kind: "video-folder", root: "videos", clip_length: 4, frame_stride: 3, eval_fraction: 0 };
+    const err = await firstBatch({ ...spec, max_frames: 9 }, ctx()).then(() => null, (e: DataError) => e);
+    expect(err).to.be.instanceOf(DataError);
+    expect(err!.keyPath).to.equal("data.max_frames");
+    expect(err!.message).to.include("data.max_frames: 9 frames per video, but a clip spans 10 (clip_length 4, frame_stride 3)");
+    // One frame more is exactly the span: clips of distinct frames.
+    expect((await firstBatch({ ...spec, max_frames: 10 }, ctx())).dims).to.deep.equal([4, 4, 1, 12, 16]);
   });
 
   it("rejects a class count that does not match the model", async () => {

@@ -53,9 +53,11 @@ describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips",
       "runtime.workers=2",
       `output.dir=${join(dir, "run")}`,
     ];
-    const validate = spawnSync(process.execPath, [cli, "validate", TEMPLATE, ...overrides], { encoding: "utf8" });
+    // Decoded frames go to this test's folder, not the user's cache.
+    const env = { ...process.env, SIDEWAYS_CACHE_DIR: join(dir, "frame-cache") };
+    const validate = spawnSync(process.execPath, [cli, "validate", TEMPLATE, ...overrides], { encoding: "utf8", env });
     expect(validate.status, validate.stderr).to.equal(0);
-    const run = spawnSync(process.execPath, [cli, "run", TEMPLATE, ...overrides, "--quiet"], { encoding: "utf8", timeout: 100_000 });
+    const run = spawnSync(process.execPath, [cli, "run", TEMPLATE, ...overrides, "--quiet"], { encoding: "utf8", timeout: 100_000, env });
     expect(run.status, run.stderr).to.equal(0);
     const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary).to.include({ status: "completed", steps_done: 3 });

@@ -58,6 +58,11 @@ describe("model zoo and `sideways model summary`", () => {
     expect(io.stdout).to.match(/total: 77,658 parameters/);
     expect(lines.filter((l) => /^ {2}stage \d: blocks \d-\d/.test(l))).to.have.length(2);
     expect(io.stdout).to.match(/at least 2L-1 = 9 frames/);
+    // More workers than blocks: a run uses one stage per block, and the plan says so.
+    const more = captureIo();
+    expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--workers", "9"], more)).to.equal(0);
+    expect(more.stdout).to.contain("stage plan for 9 worker(s) (5 stages: at most one per block)");
+    expect(more.stdout.split("\n").filter((l) => /^ {2}stage \d: blocks \d-\d/.test(l))).to.have.length(5);
   });
 
   const bad = [

@@ -191,7 +191,7 @@ describe("schedule tables", () => {
       const L = 2; // models/tiny.yaml
       expect(r.stdout).to.contain(`${5 + 2 * L - 2} ticks per clip batch`);
       expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
-      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
+      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
       expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
     });
 
@@ -218,6 +218,37 @@ describe("schedule tables", () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    // The share of backwards on inputs a forward computed with other weights (in-clip updates without
+    // stashing; docs/design/sideways.md, "Diagnostics every rule reports") was computed but shown nowhere.
+    it("in-clip updates without stashing: the share of backwards on inputs from other weights, in the table and the diagnostics", async () => {
+      const facts = blockFacts(pipelinedBpSchedule(2, 4), 2, false);
+      expect(facts[0].versionMismatch, "the case has such backwards").to.be.above(0);
+      const printed = await run(["train.method=pipelined-bp", "train.update_every=2"]);
+      expect(printed.code).to.equal(0);
+      expect(printed.stdout).to.contain("| inputs from other weights |");
+      expect(printed.stdout).to.contain(`| 1 | 4 | ${facts[0].steps} | 2.00 | 0.00 | 0.00 | ${facts[0].versionMismatch.toFixed(2)} |`);
+      const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
+      try {
+        const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+        const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "diagnostics.every=1", `output.dir=${dir}`, "--quiet"];
+        expect(await main(args, io as CliIo), io.stderr).to.equal(0);
+        const rows = readCsv(join(dir, readdirSync(dir)[0], "metrics.csv")).rows;
+        for (const row of rows) {
+          expect(Number(row.stale_input_frac_b0)).to.equal(facts[0].versionMismatch);
+          expect(Number(row.stale_input_frac_b1)).to.equal(facts[1].versionMismatch);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a sweep file: the base configuration's table, with a note saying so (its runs may use other rules)", async () => {
+      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
+      expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration");
+      expect((await run([])).stderr).to.equal("");
     });
 
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {

@@ -17,6 +17,11 @@ export const SHEET_MAX_CLIPS = 8;
 export const SHEET_MAX_FRAMES = 16;
 export const SHEET_GAP = 2;
 
+/** The files `exportDataSample` writes into `outDir`, in this order. */
+export function sampleFiles(outDir: string): string[] {
+  return [join(outDir, "clips.npy"), join(outDir, "labels.npy"), join(outDir, "contact-sheet.png")];
+}
+
 export async function exportDataSample(
   spec: DataSpec,
   ctx: DataContext,
@@ -33,7 +38,7 @@ export async function exportDataSample(
   } finally {
     await source.close();
   }
-  const files = [join(outDir, "clips.npy"), join(outDir, "labels.npy"), join(outDir, "contact-sheet.png")];
+  const files = sampleFiles(outDir);
   writeFileAtomic(files[0]!, encodeNpy(batch.clips, batch.dims));
   writeFileAtomic(files[1]!, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
   writeFileAtomic(files[2]!, contactSheet(batch));

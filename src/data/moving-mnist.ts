@@ -47,6 +47,12 @@ export async function createMovingMnist(
     );
   }
   const [, maxSpeed] = spec.speed;
+  if (spec.task === "direction" && (maxSpeed === 0 || frames < 2)) {
+    // The label is the labelled digit's direction of motion: without motion, or in one frame, no
+    // clip shows it, and training would fit noise.
+    const [key, what] = maxSpeed === 0 ? ["speed", `speed [${spec.speed.join(", ")}] never moves the digits`] : ["clip_length", "a 1-frame clip cannot show motion"];
+    throw new DataError(`${KEY}.${key}: task direction labels the direction of motion, but ${what}; expected a max speed above 0 and clip_length >= 2`, undefined, `${KEY}.${key}`);
+  }
   const room = Math.min(roomX, roomY);
   const displacement = maxSpeed * (frames - 1) * spec.frame_stride;
   if ((spec.task === "direction" || !spec.bounce) && displacement > room) {

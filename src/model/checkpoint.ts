@@ -9,6 +9,13 @@ import { writeFileAtomic } from "../results/atomic-write.js";
 import type { Model, Weights } from "./model.js";
 import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
 
+/**
+ * A run's resume checkpoint (src/train/resume-checkpoint.ts) is marked by this metadata format and
+ * holds the weights under their checkpoint names, plus optimizer state under this prefix.
+ */
+export const RESUME_FORMAT = "sideways-resume-1";
+export const RESUME_OPTIMIZER_PREFIX = "optimizer/";
+
 /** Reads a checkpoint for `model`; see decodeWeights for the checks. */
 export function readCheckpoint(path: string, model: Model): Weights {
   let bytes: Uint8Array;
@@ -54,9 +61,12 @@ export function encodeWeights(model: Model, weights: Weights, metadata?: Record<
  * Weights for `model` from safetensors bytes. Every model parameter must be present with its
  * exact shape and no other tensor may be in the file (like PyTorch's strict load_state_dict);
  * all problems are listed in one ModelError. F16/BF16/F64 tensors are converted to float32.
+ * A resume checkpoint gives its weights (an interrupted run's, to export or start from); its
+ * optimizer state is the run's own, for resuming it.
  */
 export function decodeWeights(bytes: Uint8Array, model: Model, source: string): Weights {
-  const { tensors } = parseSafetensors(bytes, source);
+  const { tensors, metadata } = parseSafetensors(bytes, source);
+  if (metadata?.format === RESUME_FORMAT) for (const name of [...tensors.keys()]) if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) tensors.delete(name);
   const problems: string[] = [];
   const weights: Weights = new Map();
   for (const param of stateEntries(model)) {

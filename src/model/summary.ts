@@ -108,7 +108,7 @@ export function modelSummaryText(model: Model, workers: number): string {
     ...lines,
     `total: ${params.toLocaleString("en-US")} parameters, ${buffers.toLocaleString("en-US")} buffer values, ${(flops / 1e9).toFixed(3)} GFLOPs forward+backward per frame (conv2d and linear multiply-adds)`,
     `Sideways needs clips of at least 2L-1 = ${2 * rows.length - 1} frames for every block to learn.`,
-    `stage plan for ${workers} worker(s), balanced by FLOPs (a run balances measured times):`,
+    `stage plan for ${workers} worker(s)${stages.length < workers ? ` (${stages.length} stages: at most one per block)` : ""}, balanced by FLOPs (a run balances measured times):`,
     ...plan,
     "",
   ].join("\n");

@@ -30,6 +30,19 @@ export function describeValue(v: unknown): string {
   return String(v);
 }
 
+/**
+ * A missing key, and the likeliest reason when the mapping has it glued to its value: YAML reads
+ * `{kind:adam}` (no space after the colon) as one key, "kind:adam", with no value.
+ */
+function missingKey(raw: unknown, path: Path): string {
+  const key = path.at(-1);
+  const parent = valueAt(raw, path.slice(0, -1));
+  if (typeof key !== "string" || typeof parent !== "object" || parent === null || Array.isArray(parent)) return describeValue(undefined);
+  const glued = Object.keys(parent).find((k) => k.startsWith(`${key}:`));
+  if (glued === undefined) return describeValue(undefined);
+  return `nothing (the key is missing; there is a key '${glued}': YAML needs a space after the colon, '${key}: ${glued.slice(key.length + 1)}')`;
+}
+
 function valueAt(raw: unknown, path: Path): unknown {
   let v = raw;
   for (const k of path) {
@@ -56,7 +69,7 @@ const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v =
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
   const path = [...prefix, ...issue.path];
   const value = valueAt(raw, path);
-  const found = `found ${describeValue(value)}`;
+  const found = `found ${value === undefined ? missingKey(raw, path) : describeValue(value)}`;
   const one = (text: string) => [{ path, text }];
   switch (issue.code) {
     case "invalid_type":

@@ -51,7 +51,8 @@ export function scheduleDiagnostics(model: Model, method: Method, frames: number
 /**
  * metrics.csv columns when diagnostics are on: per block the cosine with the reference rule's
  * gradient (cos_b), gradients received (n_b), gradient delay in ticks, weight lag in optimizer
- * steps and weight staleness in ticks (src/schedule/analysis.ts BlockFacts); per stage the
+ * steps, weight staleness in ticks and the share of backwards on inputs computed with other weights
+ * than they use (src/schedule/analysis.ts BlockFacts); per stage the
  * measured busy fraction, the idle fraction the table predicts and the stashed MB.
  */
 export function diagnosticColumns(model: Model, stages: number): string[] {
@@ -63,6 +64,7 @@ export function diagnosticColumns(model: Model, stages: number): string[] {
     ...perBlock("grad_delay_ticks"),
     ...perBlock("weight_lag_steps"),
     ...perBlock("weight_stale_ticks"),
+    ...perBlock("stale_input_frac"),
     ...perStage("busy_frac"),
     ...perStage("idle_pred_frac"),
     ...perStage("stash_mb"),
@@ -83,6 +85,7 @@ export function diagnosticRow(model: Model, method: Method, result: BatchResult,
     row[`grad_delay_ticks_b${b.index}`] = facts.blocks[b.index].gradDelayTicks;
     row[`weight_lag_steps_b${b.index}`] = facts.blocks[b.index].weightLagSteps;
     row[`weight_stale_ticks_b${b.index}`] = facts.blocks[b.index].weightStaleTicks;
+    row[`stale_input_frac_b${b.index}`] = facts.blocks[b.index].versionMismatch;
   }
   result.stageBusySeconds.forEach((busy, s) => {
     row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s];

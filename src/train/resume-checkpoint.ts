@@ -5,13 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import { RunError } from "../errors.js";
+import { RESUME_FORMAT, RESUME_OPTIMIZER_PREFIX } from "../model/checkpoint.js";
 import type { Model, Weights } from "../model/model.js";
 import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "../model/safetensors.js";
 import { writeFileAtomic } from "../results/atomic-write.js";
 
 export const RESUME_FILE = "resume.safetensors";
-const FORMAT = "sideways-resume-1";
-const OPTIMIZER_PREFIX = "optimizer/";
+const FORMAT = RESUME_FORMAT;
+const OPTIMIZER_PREFIX = RESUME_OPTIMIZER_PREFIX;
 
 export interface ResumeState {
   /** Optimizer updates done. */

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { createDataSource } from "../data/create-source.js";
+import { frameCacheRoot } from "../data/video/frame-cache.js";
 import type { DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
 import { applyBlockStats } from "../model/buffers.js";
@@ -321,5 +322,5 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
 
 /** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
 export function openRunData(spec: ExperimentSpec, model: Model, baseDir: string): ReturnType<typeof createDataSource> {
-  return createDataSource(spec.data, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: join(baseDir, ".cache", "sideways") });
+  return createDataSource(spec.data, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: frameCacheRoot() });
 }

@@ -1,6 +1,9 @@
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { exportDataSample } from "../../data/export-sample.js";
+import type { DataSpec } from "../../data/data-spec.js";
+import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
+import { frameCacheRoot } from "../../data/video/frame-cache.js";
 import { InputError } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { CliIo } from "../cli-io.js";
@@ -10,6 +13,7 @@ interface DataArgs {
   overrides: string[];
   out: string;
   clips: number;
+  force: boolean;
 }
 
 export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
@@ -22,13 +26,37 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. data.frame_stride=2" })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
         .option("clips", { type: "number", default: 8, describe: "number of clips" })
+        .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy and contact-sheet.png already in --out" })
         .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png") as unknown as Argv<DataArgs>,
     handler: async (argv) => {
       if (!Number.isInteger(argv.clips) || argv.clips < 1) throw new InputError(`--clips: expected an integer >= 1, found ${argv.clips}`);
       const exp = loadExperiment(argv.file, argv.overrides);
-      const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: join(exp.baseDir, ".cache", "sideways") };
-      const { files } = await exportDataSample(exp.spec.data, ctx, resolve(argv.out), argv.clips);
+      const outDir = resolve(argv.out);
+      if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
+      const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
+      const { files } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
       io.err(`wrote ${files.join(", ")}\n`);
     },
   };
+}
+
+/**
+ * The sample's files keep the names npy data conventionally has (clips.npy, labels.npy), so --out
+ * pointed at a data folder (this experiment's own, or another's) would replace a data set with a
+ * few preprocessed clips: existing files are never replaced without --force, and nothing is written.
+ */
+function refuseToReplace(outDir: string, data: DataSpec, baseDir: string): void {
+  const existing = sampleFiles(outDir).filter((f) => existsSync(f));
+  if (existing.length === 0) return;
+  const own = new Map<string, string>();
+  if (data.kind === "npy") {
+    const keys = { clips: data.clips, labels: data.labels, eval_clips: data.eval_clips, eval_labels: data.eval_labels };
+    for (const [key, path] of Object.entries(keys)) if (path) own.set(resolve(baseDir, path), `data.${key}`);
+  }
+  const named = existing.map((f) => (own.has(f) ? `${basename(f)} (this experiment's ${own.get(f)})` : basename(f)));
+  throw new InputError(
+    `--out ${relative(process.cwd(), outDir) || "."}: ${named.join(", ")} already exist${existing.length === 1 ? "s" : ""} there; ` +
+      "nothing was written (choose another --out, or --force to replace them)",
+    outDir,
+  );
 }

@@ -1,13 +1,14 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
-import type { RunMeta } from "../../results/run-dir.js";
+import { isRunInProgress, runLockPath, type RunMeta } from "../../results/run-dir.js";
+import { RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
-import { placeSingleRun, runOne, type RunPlacement } from "../run-one.js";
+import { placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
 
 interface RunArgs {
   file: string;
@@ -50,7 +51,10 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);
       try {
-        const outcome = await runOne(exp, place, progress, argv.force, argv.child);
+        // A sweep's child never waits: its sweep waits for runs other processes hold.
+        const outcome = argv.child
+          ? await runOne(exp, place, progress, argv.force, true)
+          : await runOnceHeldRunsEnd(place, () => runOne(exp, place, progress, argv.force), (m) => board.message(m));
         if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
         else if (outcome.summary.status === "interrupted") {
           // Ctrl-C: the trainer saved a resume checkpoint; the same command continues from it.
@@ -68,4 +72,28 @@ function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacemen
   if (!argv["run-id"] || !argv["run-dir"] || !argv["sweep-meta"]) throw new Error("BUG: --child needs --run-id, --run-dir and --sweep-meta");
   const sweep = JSON.parse(argv["sweep-meta"]) as Pick<RunMeta, "index" | "params" | "config_id">;
   return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash } };
+}
+
+const HELD_RUN_POLL_MS = 500;
+
+/**
+ * Two `sideways run`s of one config (two terminals): the second waits while the first holds the
+ * run, as a sweep does, then finds it completed (skipped), or resumes it from its checkpoint when
+ * the first was interrupted. `attempt` losing the race for the run's lock is the same case.
+ */
+async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<RunOutcome>, say: (m: string) => void): Promise<RunOutcome> {
+  for (;;) {
+    if (isRunInProgress(place.runDir)) {
+      // A lock from another machine is never judged stale (docs/SWEEPS.md): say which file it is.
+      say(`${place.runId}: running in another process; waiting for it (Ctrl-C stops waiting; if that process died on another machine, delete ${runLockPath(place.runDir)})`);
+      while (isRunInProgress(place.runDir)) await new Promise((r) => setTimeout(r, HELD_RUN_POLL_MS));
+    }
+    try {
+      return await attempt();
+    } catch (err) {
+      // Our own failure released the lock; a lock held now is another process's.
+      if (err instanceof RunError && isRunInProgress(place.runDir)) continue;
+      throw err;
+    }
+  }
 }

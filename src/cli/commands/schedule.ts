@@ -27,6 +27,8 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
         .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
     handler: (argv) => {
       const { spec, model } = loadExperiment(argv.file, argv.overrides);
+      // As `run` says: a sweep's runs may use other rules than the base configuration shown here.
+      if (spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration (override the swept keys to see a run's)\n`);
       io.out(describeSchedule(spec, model));
     },
   };
@@ -46,12 +48,12 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
-    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs kept | kept MB at batch size |",
-    "|---|---|---|---|---|---|---|---|",
+    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   blockFacts(s, every, stashing).forEach((f, k) => {
     const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
-    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.versionMismatch.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);

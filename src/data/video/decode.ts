@@ -36,9 +36,19 @@ export interface VideoProbe {
   fps: number | null;
 }
 
-/** A DataError for an unreadable video: names the file and ffmpeg's complaint. */
-export function unreadable(file: string, why: string): DataError {
-  return new DataError(`${file}: cannot decode video: ${why} (skip such files with data.skip_bad_files: true)`, file, "data.root");
+/** A video that cannot be read: the message names the file and says how to skip such files. */
+export class UnreadableVideoError extends DataError {
+  /** Why, without the file name or the hint: what a run that skipped the file records. */
+  readonly reason: string;
+  constructor(file: string, why: string) {
+    super(`${file}: cannot decode video: ${why} (skip such files with data.skip_bad_files: true)`, file, "data.root");
+    this.reason = `cannot decode video: ${why}`;
+  }
+}
+
+/** An UnreadableVideoError naming the file and ffmpeg's complaint. */
+export function unreadable(file: string, why: string): UnreadableVideoError {
+  return new UnreadableVideoError(file, why);
 }
 
 export async function probeVideo(tools: FfmpegTools, file: string): Promise<VideoProbe> {

@@ -8,12 +8,24 @@
  */
 import { createHash } from "node:crypto";
 import { open, readFile, stat } from "node:fs/promises";
+import { homedir } from "node:os";
 import { resolve, join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../../results/atomic-write.js";
 import { decodeVideo, unreadable, type DecodeParams } from "./decode.js";
 import type { FfmpegTools } from "./ffmpeg-tools.js";
 
 const FORMAT = 1;
+
+/**
+ * Where decoded videos are cached unless a caller says otherwise: $SIDEWAYS_CACHE_DIR, else
+ * $XDG_CACHE_HOME/sideways, else ~/.cache/sideways. Entries are keyed by the video's absolute
+ * path, mtime, size and decode parameters, so every experiment file can share them; a folder next
+ * to the experiment file would put the cache inside a run folder when a run is trained again from
+ * its config.yaml (and decode every video again there).
+ */
+export function frameCacheRoot(): string {
+  return process.env.SIDEWAYS_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "sideways");
+}
 
 export interface CachedVideo {
   file: string;

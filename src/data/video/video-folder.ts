@@ -14,6 +14,7 @@ import type { ClipProducer, ClipShape, RawClip } from "../clip.js";
 import type { VideoFolderDataSpec } from "../data-spec.js";
 import { EpochOrder } from "../epoch-order.js";
 import { findFfmpegTools } from "./ffmpeg-tools.js";
+import { UnreadableVideoError } from "./decode.js";
 import { FrameCache, type CachedVideo } from "./frame-cache.js";
 import { indexVideos, type LabelledVideo } from "./video-index.js";
 
@@ -43,6 +44,16 @@ export async function createVideoFolder(
       root, "data.eval_fraction",
     );
   }
+  const span = (shape.frames - 1) * spec.frame_stride + 1;
+  if (spec.max_frames !== null && spec.max_frames < span) {
+    // Shorter videos repeat their last frame (clipFrom); with max_frames below a clip's span every
+    // clip would, which is a setting to fix, not data to train on.
+    throw new DataError(
+      `data.max_frames: ${spec.max_frames} frames per video, but a clip spans ${span} (clip_length ${shape.frames}, frame_stride ` +
+        `${spec.frame_stride}), so every clip would end in copies of its last frame; expected max_frames >= ${span} or null`,
+      undefined, "data.max_frames",
+    );
+  }
   const tools = await findFfmpegTools();
   const cache = new FrameCache(
     cacheDir, tools,
@@ -50,7 +61,6 @@ export async function createVideoFolder(
     spec.decode_concurrency,
   );
   const bad = new Map<string, string>();
-  const span = (shape.frames - 1) * spec.frame_stride + 1;
 
   /** The video at `position` of `list`, or with skip_bad_files the next readable one. */
   const readable = async (list: LabelledVideo[], position: number): Promise<{ video: CachedVideo; label: number }> => {
@@ -61,7 +71,9 @@ export async function createVideoFolder(
         return { video: await cache.get(item.file), label: item.label };
       } catch (err) {
         if (!spec.skip_bad_files || !(err instanceof DataError)) throw err;
-        bad.set(item.file, err.message);
+        // Recorded with the file (summary.json, the run's log): the reason alone, without the
+        // message's hint to turn skip_bad_files on.
+        bad.set(item.file, err instanceof UnreadableVideoError ? err.reason : err.message);
       }
     }
     throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");

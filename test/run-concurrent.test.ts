@@ -1,0 +1,106 @@
+/**
+ * Two `sideways run`s of the same config at once (two terminals): the second waits while the
+ * first holds the run, as a sweep does, instead of failing with exit 1. When the first completes,
+ * the second finds it completed (exit 0); when the first is interrupted (Ctrl-C), the second
+ * resumes it from its checkpoint, and the weights equal an uninterrupted run's bit for bit.
+ */
+import { expect } from "chai";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { runFolderIn } from "./helpers/run-folder.js";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+const STEPS = 3000;
+
+function writeExperiment(dir: string): void {
+  writeFileSync(join(dir, "exp.yaml"), stringify({
+    name: "concurrent",
+    model: {
+      name: "concurrent-cnn",
+      input: { channels: 1, height: 16, width: 16 },
+      classes: 3,
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 },
+        { type: "relu" },
+        { type: "global_avg_pool" },
+        { type: "linear", out_features: 3 },
+      ],
+    },
+    data: { kind: "shapes", clip_length: 4 },
+    train: { method: "sideways", batch_size: 4, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
+    eval: { every: 50, clips: 4 },
+    output: { dir: "run" },
+  }));
+}
+
+interface Finished { code: number | null; stderr: string }
+
+function start(dir: string): { child: ChildProcess; stderr: () => string; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const done = new Promise<Finished>((res) => child.on("close", (code) => res({ code, stderr })));
+  return { child, stderr: () => stderr, done };
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const stepsLogged = (dir: string) =>
+  readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+
+describe("two `sideways run`s of one config at once", function () {
+  this.timeout(120_000);
+  const dirs: string[] = [];
+  const newDir = () => {
+    const d = mkdtempSync(join(tmpdir(), "sideways-concurrent-"));
+    dirs.push(d);
+    writeExperiment(d);
+    return d;
+  };
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it("the second waits for the first: both exit 0, the run trained once", async () => {
+    const dir = newDir();
+    const first = start(dir);
+    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "run-meta.json")), "the first run to take its folder");
+    const second = start(dir);
+    const [a, b] = await Promise.all([first.done, second.done]);
+    expect(a.code, a.stderr).to.equal(0);
+    // It used to exit 1 ("run failed: ... already running in another process").
+    expect(b.code, b.stderr).to.equal(0);
+    expect(b.stderr).to.include("waiting for it");
+    expect(b.stderr).to.include("already completed");
+    expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+  });
+
+  it("the first interrupted by Ctrl-C: the waiting second resumes it, bit-identical to an uninterrupted run", async () => {
+    const refDir = newDir();
+    const ref = spawnSync(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: refDir, encoding: "utf8", timeout: 60_000 });
+    expect(ref.status, ref.stderr).to.equal(0);
+    const reference = readFileSync(join(runFolderIn(join(refDir, "run")), "final.safetensors"));
+
+    const dir = newDir();
+    const first = start(dir);
+    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");
+    const second = start(dir);
+    await waitFor(() => second.stderr().includes("waiting for it"), "the second run to wait");
+    first.child.kill("SIGINT");
+    const a = await first.done;
+    expect(a.code, a.stderr).to.equal(130);
+    const b = await second.done;
+    expect(b.code, b.stderr).to.equal(0);
+    expect(b.stderr).to.match(/resuming from step [1-9]/);
+    expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);
+    expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+  });
+});
