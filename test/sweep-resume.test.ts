@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
@@ -128,6 +128,23 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
       const steps_logged = readFileSync(join(root, String(r.run_id), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
       expect(steps_logged, String(r.run_id)).to.deep.equal(Array.from({ length: steps }, (_, i) => i + 1));
     }
+  });
+
+  it("a run held from another machine is left to it: the sweep ends (exit 130) naming the host and the lock file, the rest done", async () => {
+    const args = ["sweep", SWEEP, "sweep.seeds=[0]", "--quiet"];
+    const root = join(dir, "results", "sweep-good");
+    expect((await finished(start(args, dir))).code).to.equal(0);
+    // One of the 2 runs is now held by a process on another node (its pid cannot be checked
+    // from here; a lock from another host never goes stale): waiting for it would never end.
+    const [held, other] = readdirSync(root).filter((d) => existsSync(join(root, d, "run-meta.json"))).sort();
+    rmSync(join(root, held), { recursive: true });
+    writeFileSync(join(root, `${held}.lock`), JSON.stringify({ pid: 1, host: "other-node-of-the-cluster" }));
+    const again = await finished(start(["sweep", SWEEP, "sweep.seeds=[0]"], dir));
+    expect(again.code, again.stderr).to.equal(130);
+    expect(again.stderr).to.include(`${held}: running on other-node-of-the-cluster (pid 1); left to it (if that process died, delete ${join(root, held)}.lock`);
+    expect(again.stderr).to.include("1 still running in another process");
+    expect(existsSync(join(root, held))).to.equal(false);
+    expect(summaryStatus(root, other)).to.equal("completed");
   });
 
   it("Ctrl-C (SIGINT) on a sweep: exit 130, the running run saves a resume checkpoint and stops", async () => {

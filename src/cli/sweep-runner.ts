@@ -1,13 +1,15 @@
 /**
  * Runs a planned sweep: each run in a child process (`sideways run ... --child`), at most `jobs`
- * at a time. Completed runs are skipped (unless forced), runs in progress elsewhere are waited
- * for, and runs.csv is regenerated after every run. A child notices when its parent dies (its
+ * at a time. Completed runs are skipped (unless forced), runs in progress in another process on
+ * this machine are waited for (on another machine: left to it), and runs.csv is regenerated after
+ * every run. A child notices when its parent dies (its
  * stdin closes) and stops, so killing a sweep never leaves orphans writing into run directories.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isRunInProgress, runState } from "../results/run-dir.js";
+import { heldFromAnotherHost } from "../results/file-lock.js";
+import { isRunInProgress, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
@@ -34,7 +36,10 @@ export interface SweepOutcome {
   failed: string[];
   /** already completed before this sweep started them, here or in another process */
   skipped: string[];
-  /** runs another process was running and had not finished when this sweep stopped waiting */
+  /**
+   * runs held by a process on another machine (left to it: its liveness cannot be checked from
+   * here), or on this one and not finished when this sweep stopped waiting
+   */
   elsewhere: string[];
   /** runs stopped by Ctrl-C, each with a resume checkpoint */
   interrupted: string[];
@@ -60,11 +65,13 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
 }
 
 /**
- * A run held by another live process (another sweep of the same folder, a second terminal, a node
- * without --shard) is not failed: the sweep waits for it, takes it as done when the other process
- * completes it, and runs it itself when that process stops without completing it. Ctrl-C (SIGINT)
- * is passed on to the runs (children sit in their own process group, so they get it once): each
- * writes a resume checkpoint and stops; the sweep then records runs.csv and reports them as
+ * A run held by another live process on this machine (another sweep of the same folder, a second
+ * terminal) is not failed: the sweep waits for it, takes it as done when the other process
+ * completes it, and runs it itself when that process stops without completing it. A run held from
+ * another machine (a cluster node) is left to it and reported as such: a lock from another host
+ * never goes stale (src/results/run-dir.ts), so waiting for a node that died would never end.
+ * Ctrl-C (SIGINT) is passed on to the runs (children sit in their own process group, so they get
+ * it once): each writes a resume checkpoint and stops; the sweep then records runs.csv and reports them as
  * interrupted. A second Ctrl-C aborts the runs without waiting.
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
@@ -72,16 +79,30 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
-  for (const run of shardRuns(runs, opts.shard)) {
+  /** A run another process holds: waited for when that process is on this machine. */
+  const heldElsewhere = (run: PlannedRun) => {
     const dir = join(root, run.runId);
-    if (isRunInProgress(dir)) waiting.set(run.runId, run);
+    const holder = runLockHolderNow(dir);
+    if (holder !== null && heldFromAnotherHost(holder)) {
+      outcome.elsewhere.push(run.runId);
+      board.message(`${run.runId}: running on ${holder.host} (pid ${holder.pid}); left to it (if that process died, delete ${runLockPath(dir)} and run the sweep again)`);
+    } else {
+      waiting.set(run.runId, run);
+      board.message(`${run.runId}: running in another process; waiting for it`);
+    }
+  };
+  const planned = shardRuns(runs, opts.shard);
+  const held: PlannedRun[] = [];
+  for (const run of planned) {
+    const dir = join(root, run.runId);
+    if (isRunInProgress(dir)) held.push(run);
     else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
     else queue.push(run);
   }
-  const total = queue.length + outcome.skipped.length + waiting.size;
+  const total = planned.length;
   const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length, interrupted: outcome.interrupted.length, skipped: outcome.skipped.length });
   board.setCounts(counts());
-  for (const id of waiting.keys()) board.message(`${id}: running in another process; waiting for it`);
+  held.forEach(heldElsewhere);
 
   const running = new Set<ChildProcess>();
   let stopping = false;
@@ -141,11 +162,9 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           if (code === EXIT_OK) outcome.completed.push(run.runId);
           // (killed by the SIGINT itself: interrupted before its trainer could catch it)
           else if (code === EXIT_INTERRUPTED || signal === "SIGINT") outcome.interrupted.push(run.runId);
-          else if (isRunInProgress(dir)) {
-            // Another process took the run's lock between our check and the child's start.
-            waiting.set(run.runId, run);
-            board.message(`${run.runId}: running in another process; waiting for it`);
-          } else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
+          // Another process took the run's lock between our check and the child's start.
+          else if (isRunInProgress(dir)) heldElsewhere(run);
+          else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
           else {
             outcome.failed.push(run.runId);
             board.message(`${run.runId}: failed (${signal ?? `exit status ${code}`})${stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : ""}`);

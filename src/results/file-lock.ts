@@ -39,6 +39,12 @@ export function lockHolder(path: string): LockHolder | null {
   }
 }
 
+/** A lock whose holder is not yet written down, as liveLockHolder reports it. */
+const BEING_WRITTEN: LockHolder = Object.freeze({ pid: -1, host: "?" });
+
+/** Whether a live holder runs on another host, where its pid cannot be checked from here. */
+export const heldFromAnotherHost = (holder: LockHolder) => holder !== BEING_WRITTEN && holder.host !== hostname();
+
 /** The live holder of a lock, or null when the lock is free or stale. */
 export function liveLockHolder(path: string, staleAfterMs: number): LockHolder | null {
   let ageMs: number;
@@ -48,7 +54,7 @@ export function liveLockHolder(path: string, staleAfterMs: number): LockHolder |
     return null;
   }
   const holder = lockHolder(path);
-  if (holder === null) return ageMs < 5000 ? { pid: -1, host: "?" } : null; // being written, or garbage
+  if (holder === null) return ageMs < 5000 ? BEING_WRITTEN : null; // being written, or garbage
   if (holder.host === hostname()) return pidAlive(holder.pid) ? holder : null;
   return ageMs < staleAfterMs ? holder : null;
 }

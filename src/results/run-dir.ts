@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { InputError, RunError } from "../errors.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
-import { liveLockHolder, tryLock } from "./file-lock.js";
+import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
 
 export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
@@ -56,7 +56,12 @@ export function runState(runDir: string, configHash: string): RunState {
 }
 
 export function isRunInProgress(runDir: string): boolean {
-  return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS) !== null;
+  return runLockHolderNow(runDir) !== null;
+}
+
+/** The process holding the run's lock now (pid, host), or null when none does. */
+export function runLockHolderNow(runDir: string): LockHolder | null {
+  return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS);
 }
 
 /**
