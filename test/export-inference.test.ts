@@ -139,6 +139,15 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expect(empty.stderr).to.include("is a folder with no final.safetensors or resume.safetensors in it");
     expect(existsSync(join(dir, "none"))).to.equal(false);
 
+    // An earlier export is never replaced without --force: exit 2, model.onnx unchanged.
+    const initial = readFileSync(join(dir, "deploy", "model.onnx"));
+    const untrained = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), "--out", "deploy"], untrained)).to.equal(2);
+    expect(untrained.stderr).to.include("export: --out deploy: block0.forward.onnx").and.include("already exist there (an earlier export); nothing was written");
+    expect(readFileSync(join(dir, "deploy", "model.onnx")).equals(initial)).to.equal(true);
+    const forced = captureIo();
+    expect(await main(["export", "--checkpoint", dirname(final), "--out", "deploy", "--force"], forced), forced.stderr).to.equal(0);
+
     // An experiment file with train.init_checkpoint: those weights go into model.onnx.
     const viaInit = captureIo();
     expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), `train.init_checkpoint=${final}`, "--out", "init"], viaInit), viaInit.stderr).to.equal(0);

@@ -60,6 +60,12 @@ export function exportManifest(model: Model): Manifest {
 }
 
 /** Writes the graphs (every backward graph with its input gradient) and manifest.json into outDir. */
+/** The files exportModel writes into outDir (and exportInferenceModel's, when `inference`). */
+export function exportFileNames(model: Model, inference: boolean): string[] {
+  const graphs = exportManifest(model).blocks.flatMap((entry) => [entry.forward.file, entry.backward.file]);
+  return [...graphs, "manifest.json", ...(inference ? [INFERENCE_FILE] : [])];
+}
+
 export function exportModel(model: Model, outDir: string): { files: string[] } {
   const manifest = exportManifest(model);
   const files: string[] = [];

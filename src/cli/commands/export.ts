@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCheckpoint } from "../../model/checkpoint.js";
-import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportInferenceModel, exportModel } from "../../model/export.js";
+import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exportInferenceModel, exportModel } from "../../model/export.js";
 import { loadModelFile } from "../../model/load-model.js";
 import type { Model } from "../../model/model.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
@@ -18,6 +18,7 @@ interface ExportArgs {
   overrides: string[];
   out: string;
   checkpoint?: string;
+  force: boolean;
 }
 
 /**
@@ -58,12 +59,14 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files)" })
         .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors, or the run's folder): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
+        .option("force", { type: "boolean", default: false, describe: "replace files an earlier export left in --out" })
         .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
         .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
     handler: (argv) => {
       const { model, weightsPath } = exportSource(argv);
       // Read (and shape-check) the weights before anything is written.
       const weights = weightsPath === null ? null : readCheckpoint(resolve(weightsPath), model);
+      if (!argv.force) refuseToReplace(resolve(argv.out), exportFileNames(model, weights !== null), argv.out);
       const { files } = exportModel(model, resolve(argv.out));
       io.err(`wrote ${files.length} files (per-block training graphs, manifest.json) to ${argv.out}\n`);
       if (weights !== null) {
@@ -73,4 +76,12 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
       }
     },
   };
+}
+
+/** An earlier export (maybe of other weights) is never replaced without --force; nothing is written. */
+function refuseToReplace(outDir: string, names: string[], given: string): void {
+  const existing = names.filter((f) => existsSync(join(outDir, f)));
+  if (existing.length === 0) return;
+  const shown = existing.length > 3 ? `${existing.slice(0, 3).join(", ")} and ${existing.length - 3} more` : existing.join(", ");
+  throw new InputError(`export: --out ${given}: ${shown} already exist${existing.length === 1 ? "s" : ""} there (an earlier export); nothing was written (choose another --out, or --force to replace them)`, outDir);
 }
