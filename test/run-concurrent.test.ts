@@ -2,7 +2,8 @@
  * Two `sideways run`s of the same config at once (two terminals): the second waits while the
  * first holds the run, as a sweep does, instead of failing with exit 1. When the first completes,
  * the second finds it completed (exit 0); when the first is interrupted (Ctrl-C), the second
- * resumes it from its checkpoint, and the weights equal an uninterrupted run's bit for bit.
+ * resumes it from its checkpoint, and the weights equal an uninterrupted run's bit for bit. A run
+ * held from another machine is left to it.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -81,6 +82,22 @@ describe("two `sideways run`s of one config at once", function () {
     expect(b.stderr).to.include("waiting for it");
     expect(b.stderr).to.include("already completed");
     expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+  });
+
+  it("a run held from another machine is left to it: exit 130 naming the host and the lock file, no waiting", async () => {
+    const dir = newDir();
+    const first = start(dir);
+    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "run-meta.json")), "the first run to take its folder");
+    first.child.kill("SIGKILL");
+    await first.done;
+    // Its lock, as a process on a cluster node would leave it (a dead node's pid cannot be
+    // checked from here, and such a lock never goes stale): waiting for it would never end.
+    const lock = `${runFolderIn(join(dir, "run"))}.lock`;
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: "other-node-of-the-cluster" }));
+    const again = spawnSync(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(again.status, again.stderr).to.equal(130);
+    expect(again.stderr).to.include(`running on other-node-of-the-cluster (pid 1); left to it (if that process died, delete ${lock}`);
+    expect(existsSync(lock)).to.equal(true);
   });
 
   it("the first interrupted by Ctrl-C: the waiting second resumes it, bit-identical to an uninterrupted run", async () => {

@@ -1,7 +1,8 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
-import { isRunInProgress, runLockPath, type RunMeta } from "../../results/run-dir.js";
+import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
+import { isRunInProgress, runLockHolderNow, runLockPath, type RunMeta } from "../../results/run-dir.js";
 import { RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
@@ -55,7 +56,11 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         const outcome = argv.child
           ? await runOne(exp, place, progress, argv.force, true)
           : await runOnceHeldRunsEnd(place, () => runOne(exp, place, progress, argv.force), (m) => board.message(m));
-        if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
+        if ("heldFrom" in outcome) {
+          // As a sweep does (src/cli/sweep-runner.ts): its liveness cannot be checked from here.
+          board.message(`${place.runId}: running on ${outcome.heldFrom.host} (pid ${outcome.heldFrom.pid}); left to it (if that process died, delete ${runLockPath(place.runDir)} and run this again)`);
+          io.exitCode = EXIT_INTERRUPTED;
+        } else if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
         else if (outcome.summary.status === "interrupted") {
           // Ctrl-C: the trainer saved a resume checkpoint; the same command continues from it.
           board.message(`interrupted at step ${outcome.summary.steps_done}: ${join(place.runDir, RESUME_FILE)} written; run the same command again to resume`);
@@ -79,13 +84,16 @@ const HELD_RUN_POLL_MS = 500;
 /**
  * Two `sideways run`s of one config (two terminals): the second waits while the first holds the
  * run, as a sweep does, then finds it completed (skipped), or resumes it from its checkpoint when
- * the first was interrupted. `attempt` losing the race for the run's lock is the same case.
+ * the first was interrupted. `attempt` losing the race for the run's lock is the same case. A run
+ * held from another machine is not waited for (a lock from another host never goes stale, so a
+ * dead node's lock would hold this process forever): its holder is returned.
  */
-async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<RunOutcome>, say: (m: string) => void): Promise<RunOutcome> {
+async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<RunOutcome>, say: (m: string) => void): Promise<RunOutcome | { heldFrom: LockHolder }> {
   for (;;) {
-    if (isRunInProgress(place.runDir)) {
-      // A lock from another machine is never judged stale (docs/SWEEPS.md): say which file it is.
-      say(`${place.runId}: running in another process; waiting for it (Ctrl-C stops waiting; if that process died on another machine, delete ${runLockPath(place.runDir)})`);
+    const holder = runLockHolderNow(place.runDir);
+    if (holder !== null && heldFromAnotherHost(holder)) return { heldFrom: holder };
+    if (holder !== null) {
+      say(`${place.runId}: running in another process; waiting for it (Ctrl-C stops waiting)`);
       while (isRunInProgress(place.runDir)) await new Promise((r) => setTimeout(r, HELD_RUN_POLL_MS));
     }
     try {
