@@ -50,6 +50,8 @@ describe("data: .npy files", () => {
     const bigEndian = Buffer.from(v1.toString("latin1").replace("'<f4'", "'>f4'"), "latin1");
     expect(() => parseNpy(bigEndian, "be.npy")).to.throw(DataError, /be\.npy: dtype '>f4' is not supported/);
     expect(() => parseNpy(v1.subarray(0, v1.length - 3), "cut.npy")).to.throw(DataError, /cut\.npy.*truncated/);
+    const cutVector = Buffer.from(NUMPY_SAVED.uint8x3, "base64");
+    expect(() => parseNpy(cutVector.subarray(0, cutVector.length - 1), "cut3.npy")).to.throw(DataError, /cut3\.npy: .*shape \(3,\) of \|u1 needs 3 data bytes, the file has 2/);
     expect(() => parseNpy(Buffer.from("not numpy"), "x.npy")).to.throw(DataError, /magic/);
   });
 });
@@ -69,6 +71,8 @@ describe("data: npy source", function () {
     writeFileSync(join(dir, "labels.npy"), encodeNpy(new BigInt64Array([0n, 1n, 2n, 0n, 1n]), [N]));
     writeFileSync(join(dir, "labels32.npy"), encodeNpy(new Int32Array([2, 2, 1, 1, 0]), [N]));
     writeFileSync(join(dir, "bad-labels.npy"), encodeNpy(new Uint8Array([0, 1, 7, 0, 1]), [N]));
+    writeFileSync(join(dir, "three-labels.npy"), encodeNpy(new Uint8Array([0, 1, 2]), [3]));
+    writeFileSync(join(dir, "labels-2d.npy"), encodeNpy(new Uint8Array(N), [N, 1]));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -134,6 +138,13 @@ describe("data: npy source", function () {
     expect(range!.message).to.match(/bad-labels\.npy \(data\.labels\): label 7 at index 2 is out of range, expected 0\.\.2/);
     const shape = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 }, { ...ctx(), input: { channels: 3, height: 2, width: 3 } });
     expect(shape!.message).to.match(/clips\.npy \(data\.clips\): frames are \[C=1, H=2, W=3\], the model input is \[3, 2, 3\]/);
+    // Both shapes in numpy's notation ((3,) as np.load(f).shape prints it), never "(3), expected (5,)".
+    const count = await fail({ kind: "npy", clips: "clips.npy", labels: "three-labels.npy", clip_length: 1 });
+    expect(count!.message).to.include("three-labels.npy (data.labels): labels have shape (3,), expected (5,) to match the clips");
+    const rank = await fail({ kind: "npy", clips: "clips.npy", labels: "labels-2d.npy", clip_length: 1 });
+    expect(rank!.message).to.include("labels-2d.npy (data.labels): labels have shape (5, 1), expected (5,) to match the clips");
+    const flat = await fail({ kind: "npy", clips: "labels.npy", labels: "labels.npy", clip_length: 1 });
+    expect(flat!.message).to.include("labels.npy (data.clips): clips have shape (5,), expected 5 dimensions");
     const frames = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 3, frame_stride: 2 });
     expect(frames!.keyPath).to.equal("data.clip_length");
     const missing = await fail({ kind: "npy", clips: "nope.npy", labels: "labels.npy" });

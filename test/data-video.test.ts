@@ -237,4 +237,21 @@ describe("data: video-folder", function () {
       .then(() => null, (e: DataError) => e);
     expect(err!.message).to.match(/2 classes \(ApplyEyeMakeup, ArmWrestling\), the model has 5/);
   });
+
+  it("an empty class folder is an error naming it, not a class counted with no videos", async () => {
+    // A folder holding only a non-video file is as empty as one holding nothing.
+    for (const cls of ["ApplyEyeMakeup", "ArmWrestling", "Empty"]) mkdirSync(join(dir, "with-empty", cls), { recursive: true });
+    copyFileSync(join(FIXTURES, VIDEOS.short), join(dir, "with-empty", "ApplyEyeMakeup", VIDEOS.short));
+    copyFileSync(join(FIXTURES, VIDEOS.ava), join(dir, "with-empty", "ArmWrestling", VIDEOS.ava));
+    writeFileSync(join(dir, "with-empty", "Empty", "notes.txt"), "not a video\n");
+    // Whatever the model's class count (3 would have matched the folders), the folder is named.
+    for (const classes of [2, 3]) {
+      const err = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "with-empty", eval_fraction: 0 }), { ...ctx(), classes })
+        .then(() => null, (e: DataError) => e);
+      expect(err, `classes ${classes}`).to.be.instanceOf(DataError);
+      expect(err!.keyPath).to.equal("data.root");
+      expect(err!.message).to.include(`(data.root): class folder with no videos (extensions .avi, `);
+      expect(err!.message).to.include(`: ${join(dir, "with-empty", "Empty")}; a class without videos cannot be learnt`);
+    }
+  });
 });

@@ -95,7 +95,7 @@ describe("docs/sweeps-k8s-indexed-job.yaml", function () {
     const env = { ...process.env, JOB_COMPLETION_INDEX: "0", SHARDS: container.env[0].value };
     const r = spawnSync(container.command[0], [...container.command.slice(1), script], { cwd: ROOT, env, encoding: "utf8" });
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^1 runs in shard 0\/6 of 6, into /);
+    expect(r.stdout).to.match(/^1 run in shard 0\/6 of 6, into /);
     expect(r.stdout).to.match(/\n\s+0\s+\S+\s+todo\s/);
   });
 });

@@ -62,7 +62,25 @@ describe("model zoo and `sideways model summary`", () => {
     const more = captureIo();
     expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--workers", "9"], more)).to.equal(0);
     expect(more.stdout).to.contain("stage plan for 9 worker(s) (5 stages: at most one per block)");
-    expect(more.stdout.split("\n").filter((l) => /^ {2}stage \d: blocks \d-\d/.test(l))).to.have.length(5);
+    // One block per stage reads "block 3", not "blocks 3-3".
+    expect(more.stdout.split("\n").filter((l) => /^ {2}stage \d: block \d  /.test(l))).to.have.length(5);
+  });
+
+  it("a one-block model: singular nouns in the summary and in validate's ok line (never '1 blocks')", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+    const model = join(dir, "one.yaml");
+    writeFileSync(model, "name: one\ninput: { channels: 1, height: 8, width: 8 }\nclasses: 3\nlayers:\n  - { type: flatten }\n  - { type: linear, out_features: 3 }\n");
+    const io = captureIo();
+    expect(await main(["model", "summary", model], io), io.stderr).to.equal(0);
+    expect(io.stdout).to.include("3 classes, 1 block\n");
+    expect(io.stdout).to.include("at least 2L-1 = 1 frame for every block");
+    expect(io.stdout).to.match(/^ {2}stage 0: block 0 {2}/m);
+    const experiment = join(dir, "exp.yaml");
+    writeFileSync(experiment, `name: one\nmodel: ${model}\ndata: { kind: shapes, clip_length: 1, frame_size: [8, 8] }\ntrain: { batch_size: 2, steps: 1 }\n`);
+    const v = captureIo();
+    expect(await main(["validate", experiment], v), v.stderr).to.equal(0);
+    expect(v.stderr).to.include("(model one: 2 layers, 1 block)");
+    expect(v.stderr).not.to.match(/\b1 (blocks|layers)\b/);
   });
 
   const bad = [

@@ -70,10 +70,10 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["model=", "override 'model=': model: expected a string or a mapping, found null"],
     ["data=[]", "override 'data=[]': data: expected a mapping, found an empty list"],
     ["train.steps=[]", "override 'train.steps=[]': train.steps: expected a number, found an empty list"],
-    ["seed=[1]", "override 'seed=[1]': seed: expected a number, found a list of 1 item"],
+    ["seed=[1]", "override 'seed=[1]': seed: expected a number, found [1] (1 item)"],
     ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp, found an empty list"],
-    ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 items, found an empty list"],
-    ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 items, found an empty list"],
+    ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 item, found an empty list"],
+    ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 item, found an empty list"],
     ["sweep.grid=[]", "override 'sweep.grid=[]': sweep.grid: expected a mapping, found an empty list"],
     // data.kind picks the data branch, so the whole-file check lists every kind.
     ["data.kind=[]", "good.yaml: data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],

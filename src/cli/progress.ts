@@ -157,7 +157,7 @@ export class ProgressBoard {
       },
       runEnded: (s) => {
         this.runs.delete(runId);
-        this.message(`${runId}: ${s.status} after ${s.steps_done} steps in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
+        this.message(`${runId}: ${s.status} after ${s.steps_done} step${s.steps_done === 1 ? "" : "s"} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
       },
       log: (message) => this.message(`${runId}: ${message}`),
     };

@@ -41,10 +41,11 @@ export const NpyDataSpec = z.strictObject({
 });
 
 /** [height, width] in pixels; null = the model input's. */
-const frameSize = z.tuple([z.number().int().min(4), z.number().int().min(4)]).nullable().default(null);
+const frameSize = z.tuple([z.number().int().min(4), z.number().int().min(4)]).describe("[height, width]").nullable().default(null);
 const speedRange = z
   .tuple([finite().min(0), finite().min(0)])
-  .refine(([lo, hi]) => lo <= hi, "speed range must be [min, max] with min <= max");
+  .refine(([lo, hi]) => lo <= hi, "expected [min, max] with min <= max")
+  .describe("[min, max]");
 
 export const ShapesDataSpec = z.strictObject({
   kind: z.literal("shapes"),

@@ -10,7 +10,7 @@ import type { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
 import type { NpyDataSpec } from "./data-spec.js";
 import { EpochOrder } from "./epoch-order.js";
-import { readNpy } from "./npy.js";
+import { formatShape, readNpy } from "./npy.js";
 
 interface ClipTable {
   file: string;
@@ -79,7 +79,7 @@ async function readTable(
   const labelKey = key === "clips" ? "labels" : "eval_labels";
   const [n, fileFrames, c, h, w] = clips.shape;
   if (clips.shape.length !== 5 || n === undefined || fileFrames === undefined) {
-    throw new DataError(`${clipsFile} (data.${key}): clips have shape (${clips.shape.join(", ")}), expected 5 dimensions [N, T, C, H, W]`, clipsFile, `data.${key}`);
+    throw new DataError(`${clipsFile} (data.${key}): clips have shape ${formatShape(clips.shape)}, expected 5 dimensions [N, T, C, H, W]`, clipsFile, `data.${key}`);
   }
   if (c !== shape.channels || h !== shape.height || w !== shape.width) {
     throw new DataError(
@@ -102,7 +102,7 @@ async function readTable(
 
   const labels = await readNpy(labelsFile);
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
-    throw new DataError(`${labelsFile} (data.${labelKey}): labels have shape (${labels.shape.join(", ")}), expected (${n},) to match the clips`, labelsFile, `data.${labelKey}`);
+    throw new DataError(`${labelsFile} (data.${labelKey}): labels have shape ${formatShape(labels.shape)}, expected ${formatShape([n])} to match the clips`, labelsFile, `data.${labelKey}`);
   }
   if (labels.data instanceof Float32Array || labels.data instanceof Float64Array) {
     throw new DataError(`${labelsFile} (data.${labelKey}): dtype ${labels.dtype}, expected integers (int64, int32 or uint8)`, labelsFile, `data.${labelKey}`);

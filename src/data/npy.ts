@@ -96,13 +96,22 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const byteLength = count * ctor.BYTES_PER_ELEMENT;
   if (dataStart + byteLength > bytes.length) {
     throw fail(
-      `shape (${shape.join(", ")}) of ${descr} needs ${byteLength} data bytes, the file has ${bytes.length - dataStart} (truncated?)`,
+      `shape ${formatShape(shape)} of ${descr} needs ${byteLength} data bytes, the file has ${bytes.length - dataStart} (truncated?)`,
     );
   }
   // Copy into a fresh buffer: the data offset need not be aligned for the typed array.
   const copy = new Uint8Array(byteLength);
   copy.set(bytes.subarray(dataStart, dataStart + byteLength));
   return { dtype, shape, data: new ctor(copy.buffer, 0, count) };
+}
+
+/**
+ * A shape as numpy writes it (`np.load(f).shape`, and the .npy header): (24,) for one dimension,
+ * (24, 8, 1, 32, 32) for more, () for a scalar. Every message about an .npy shape uses this, so
+ * that "has shape (10,), expected (24,)" compares like with like.
+ */
+export function formatShape(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
 }
 
 function dtypeOf(data: NpyArrayData): NpyDtype {
@@ -114,12 +123,11 @@ function dtypeOf(data: NpyArrayData): NpyDtype {
 export function encodeNpy(data: NpyArrayData, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
-    throw new Error(`BUG: .npy shape (${shape}) needs ${count} elements, data has ${data.length}`);
+    throw new Error(`BUG: .npy shape ${formatShape(shape)} needs ${count} elements, data has ${data.length}`);
   }
   const dtype = dtypeOf(data);
   const order = dtype.endsWith("1") ? "|" : "<";
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  const dict = `{'descr': '${order}${dtype}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const dict = `{'descr': '${order}${dtype}', 'fortran_order': False, 'shape': ${formatShape(shape)}, }`;
   const prefixFor = (major: number) => (major === 1 ? 10 : 12);
   const major = prefixFor(1) + dict.length + 1 <= 65535 ? 1 : 2;
   const unpadded = prefixFor(major) + dict.length + 1;

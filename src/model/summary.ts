@@ -101,14 +101,14 @@ export function modelSummaryText(model: Model, workers: number): string {
   const stages = balancedStages(rows.map((r) => r.flops), workers);
   const plan = stages.map((blocks, s) => {
     const f = blocks.reduce((sum, k) => sum + rows[k].flops, 0);
-    return `  stage ${s}: blocks ${blocks[0]}-${blocks[blocks.length - 1]}  ${(f / 1e6).toFixed(2)} MFLOPs/frame (${((100 * f) / flops).toFixed(0)}%)`;
+    return `  stage ${s}: ${blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`}  ${(f / 1e6).toFixed(2)} MFLOPs/frame (${((100 * f) / flops).toFixed(0)}%)`;
   });
   return [
-    `${model.name} (${model.source}): input [${model.input.channels},${model.input.height},${model.input.width}], ${model.classes} classes, ${rows.length} blocks`,
+    `${model.name} (${model.source}): input [${model.input.channels},${model.input.height},${model.input.width}], ${model.classes} classes, ${rows.length} block${rows.length === 1 ? "" : "s"}`,
     ...lines,
     `total: ${params.toLocaleString("en-US")} parameters, ${buffers.toLocaleString("en-US")} buffer values, ${(flops / 1e9).toFixed(3)} GFLOPs forward+backward per frame (conv2d and linear multiply-adds)`,
-    `Sideways needs clips of at least 2L-1 = ${2 * rows.length - 1} frames for every block to learn.`,
-    `stage plan for ${workers} worker(s)${stages.length < workers ? ` (${stages.length} stages: at most one per block)` : ""}, balanced by FLOPs (a run balances measured times):`,
+    `Sideways needs clips of at least 2L-1 = ${2 * rows.length - 1} frame${rows.length === 1 ? "" : "s"} for every block to learn.`,
+    `stage plan for ${workers} worker(s)${stages.length < workers ? ` (${stages.length} stage${stages.length === 1 ? "" : "s"}: at most one per block)` : ""}, balanced by FLOPs (a run balances measured times):`,
     ...plan,
     "",
   ].join("\n");

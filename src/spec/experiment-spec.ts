@@ -21,7 +21,7 @@ export const OptimizerSpec = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("adam"),
     lr: finite().positive().default(0.001),
-    betas: z.tuple([finite().min(0).lt(1), finite().min(0).lt(1)]).default([0.9, 0.999]),
+    betas: z.tuple([finite().min(0).lt(1), finite().min(0).lt(1)]).describe("[beta1, beta2]").default([0.9, 0.999]),
     eps: finite().positive().default(1e-8),
     weight_decay: finite().min(0).default(0),
   }),

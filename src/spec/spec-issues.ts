@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
-import { objectKeys, narrowUnion, schemaAtPath } from "./schema-path.js";
+import { objectKeys, narrowUnion, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -25,7 +25,12 @@ export function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "number") return Number.isNaN(v) ? ".nan" : v === Infinity ? ".inf" : v === -Infinity ? "-.inf" : String(v);
   if (typeof v === "string") return `'${v}'`;
-  if (Array.isArray(v)) return v.length === 0 ? "an empty list" : `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "an empty list";
+    // A short list of plain values is shown as written, so that "found [2, 1]" says what is wrong.
+    const plain = v.length <= 8 && v.every((x) => x === null || ["number", "string", "boolean"].includes(typeof x));
+    return plain ? `[${v.map(describeValue).join(", ")}] (${items(v.length)})` : `a list of ${items(v.length)}`;
+  }
   if (typeof v === "object") return "a mapping";
   return String(v);
 }
@@ -64,6 +69,21 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const typeName = (t: string) => TYPE_NAMES[t] ?? t;
+const items = (n: number | bigint) => `${n} item${n === 1 || n === 1n ? "" : "s"}`;
+
+/**
+ * What the fixed-length list (a zod tuple) at `path` must be, if the schema has one there:
+ * "a list of exactly 2 items", led by the schema's description when it has one ("[min, max]: ...").
+ */
+function tupleExpected(root: z.ZodType, path: Path, raw: unknown): string | undefined {
+  const at = schemaAtPath(root, path.map(String), raw);
+  if (!at.ok) return undefined;
+  const tuple = unwrapSchema(at.schema);
+  const d = schemaDef(tuple);
+  if (d.type !== "tuple") return undefined;
+  const list = `a list of exactly ${items((d.items ?? []).length)}`;
+  return tuple.description ? `${tuple.description}, ${list}` : list;
+}
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
 
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
@@ -74,13 +94,18 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
   switch (issue.code) {
     case "invalid_type":
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
+      if (issue.expected === "tuple") return one(`expected ${tupleExpected(root, path, raw) ?? "a list"}, ${found}`);
       return one(`expected ${typeName(issue.expected)}, ${found}`);
     case "too_small":
     case "too_big": {
       const small = issue.code === "too_small";
       const bound = small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum;
       const op = small ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
-      if (issue.origin === "array") return one(`expected a list of ${small ? "at least" : "at most"} ${bound} items, ${found}`);
+      if (issue.origin === "array") {
+        // A tuple reports its length as a minimum or maximum; it needs exactly that many items.
+        const tuple = tupleExpected(root, path, raw);
+        return one(`expected ${tuple ?? `a list of ${small ? "at least" : "at most"} ${items(bound)}`}, ${found}`);
+      }
       if (issue.origin === "string") return one(`expected a string of ${small ? "at least" : "at most"} ${bound} characters, ${found}`);
       return one(`expected a number ${op} ${bound}, ${found}`);
     }

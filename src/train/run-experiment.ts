@@ -236,7 +236,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${model.blocks.length} blocks, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
+      description: `${method} on ${model.name} (${model.blocks.length} block${model.blocks.length === 1 ? "" : "s"}, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);

@@ -75,7 +75,7 @@ function makeLinks(): StageLinks {
 }
 
 function describe(err: unknown): string {
-  const where = `${data.label} (blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]})`;
+  const where = `${data.label} (${data.blocks.length === 1 ? `block ${data.blocks[0]}` : `blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]}`})`;
   return `${where}: ${err instanceof Error ? err.message : String(err)}`;
 }
 

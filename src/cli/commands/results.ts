@@ -100,7 +100,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       const merged = argv.from.length
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
-      io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} runs (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
+      io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} run${runs.length === 1 ? "" : "s"} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
       const report = await writeSweepReport(dir);

@@ -56,7 +56,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const root = sweepRoot(exp);
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);
-        io.out(`${mine.length} runs${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
+        io.out(`${mine.length} run${mine.length === 1 ? "" : "s"}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
         for (const r of mine) {
           const status = runState(join(root, r.runId), r.configHash);
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");

@@ -43,7 +43,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
       }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
-      io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layers, ${exp.model.blocks.length} blocks${runs ? `; sweep of ${runs.length} runs` : ""})\n`);
+      io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layer${exp.model.layers.length === 1 ? "" : "s"}, ${exp.model.blocks.length} block${exp.model.blocks.length === 1 ? "" : "s"}${runs ? `; sweep of ${runs.length} run${runs.length === 1 ? "" : "s"}` : ""})\n`);
     },
   };
 }

@@ -47,7 +47,28 @@ export async function indexVideos(
   if (index.train.length === 0) {
     throw new DataError(`${root} (data.root): no training videos found (extensions ${spec.extensions.join(", ")})`, root, "data.root");
   }
+  rejectClassesWithoutVideos(index, root, spec);
   return { ...index, eval: interleaveByClass(index.eval) };
+}
+
+/**
+ * A class with no training video cannot be learnt, and counting it silently changes the number
+ * of classes and the label of every class sorted after it: an error naming its folder.
+ */
+function rejectClassesWithoutVideos(index: VideoIndex, root: string, spec: VideoFolderDataSpec): void {
+  const counts = new Array<number>(index.classNames.length).fill(0);
+  for (const v of index.train) counts[v.label]++;
+  const empty = index.classNames.filter((_, label) => counts[label] === 0);
+  if (empty.length === 0) return;
+  const folders = empty.slice(0, 5).map((name) => join(root, name)).join(", ") + (empty.length > 5 ? `, ... (${empty.length} in all)` : "");
+  const what = spec.split === null
+    ? `no videos (extensions ${spec.extensions.join(", ")})`
+    : `no training videos in the ${spec.split.format} split ${spec.split.index}`;
+  throw new DataError(
+    `${root} (data.root): class folder${empty.length === 1 ? "" : "s"} with ${what}: ${folders}; a class without videos cannot be learnt ` +
+      "and would change the number of classes and the labels: add videos or remove the folder",
+    join(root, empty[0]), "data.root",
+  );
 }
 
 async function classFolders(root: string): Promise<string[]> {
