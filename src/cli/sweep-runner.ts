@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost } from "../results/file-lock.js";
-import { isRunInProgress, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
+import { isRunInProgress, leftToAnotherHost, runLockHolderNow, runState } from "../results/run-dir.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
@@ -85,7 +85,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     const holder = runLockHolderNow(dir);
     if (holder !== null && heldFromAnotherHost(holder)) {
       outcome.elsewhere.push(run.runId);
-      board.message(`${run.runId}: running on ${holder.host} (pid ${holder.pid}); left to it (if that process died, delete ${runLockPath(dir)} and run the sweep again)`);
+      board.message(leftToAnotherHost(run.runId, dir, holder, "run the sweep again"));
     } else {
       waiting.set(run.runId, run);
       board.message(`${run.runId}: running in another process; waiting for it`);

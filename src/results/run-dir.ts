@@ -59,6 +59,14 @@ export function isRunInProgress(runDir: string): boolean {
   return runLockHolderNow(runDir) !== null;
 }
 
+/**
+ * What `sweep` and `run` say of a run they leave to a process on another machine: a lock from
+ * another host never goes stale (RUN_LOCK_STALE_MS), so only the user can say its holder died.
+ */
+export function leftToAnotherHost(runId: string, runDir: string, holder: LockHolder, rerun: string): string {
+  return `${runId}: running on ${holder.host} (pid ${holder.pid}); left to it (if that process died, delete ${runLockPath(runDir)} and ${rerun})`;
+}
+
 /** The process holding the run's lock now (pid, host), or null when none does. */
 export function runLockHolderNow(runDir: string): LockHolder | null {
   return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS);

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
-import { isRunInProgress, runLockHolderNow, runLockPath, type RunMeta } from "../../results/run-dir.js";
+import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
 import { RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
@@ -58,7 +58,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
           : await runOnceHeldRunsEnd(place, () => runOne(exp, place, progress, argv.force), (m) => board.message(m));
         if ("heldFrom" in outcome) {
           // As a sweep does (src/cli/sweep-runner.ts): its liveness cannot be checked from here.
-          board.message(`${place.runId}: running on ${outcome.heldFrom.host} (pid ${outcome.heldFrom.pid}); left to it (if that process died, delete ${runLockPath(place.runDir)} and run this again)`);
+          board.message(leftToAnotherHost(place.runId, place.runDir, outcome.heldFrom, "run this again"));
           io.exitCode = EXIT_INTERRUPTED;
         } else if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
         else if (outcome.summary.status === "interrupted") {
