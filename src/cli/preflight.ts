@@ -15,6 +15,7 @@ import { openRunData, providerOptionsFor, resolvePath } from "../train/run-exper
 import { clipLengthWarning } from "../train/sideways-stage.js";
 import { deviceStepModelBlocker } from "../train/device-step.js";
 import { resolveWorkerCount } from "../train/create-executor.js";
+import { count } from "../util/count.js";
 
 /** Opens and releases a session with `opts`; the provider check's one use of onnxruntime (tests pass a fake). */
 export type ProviderSessionOpener = (opts: ProviderOptions, label: string) => Promise<void>;
@@ -84,7 +85,7 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
   const list = JSON.stringify(device_id).replace(/,/g, ", ");
   const gpus = `GPU${unused.length > 1 ? "s" : ""} ${unused.join(", ")}`;
   // runtime.workers as resolved: auto is the core count, and there is at most one stage per block.
-  const resolved = workers === stages ? "" : ` = ${stages} stage${stages > 1 ? "s" : ""} here: ${workers === "auto" ? "one per core, " : ""}at most one per block of ${model.blocks.length}`;
+  const resolved = workers === stages ? "" : ` = ${count(stages, "stage")} here: ${workers === "auto" ? "one per core, " : ""}at most one per block of ${model.blocks.length}`;
   const why =
     replicas > 1
       ? `with runtime.replicas: ${replicas} every data-parallel replica runs on GPU ${device_id[0]} (a list places depth-parallel stages, runtime.workers)`

@@ -13,6 +13,7 @@
  * stream object (cursorTo, clearLine), where this board writes through a function tests capture.
  */
 import type { EvalMetrics, ProgressReporter, RunSummary, StepMetrics } from "../train/run-types.js";
+import { count } from "../util/count.js";
 
 export type ProgressEvent =
   | { event: "runStarted"; info: Parameters<ProgressReporter["runStarted"]>[0] }
@@ -157,7 +158,7 @@ export class ProgressBoard {
       },
       runEnded: (s) => {
         this.runs.delete(runId);
-        this.message(`${runId}: ${s.status} after ${s.steps_done} step${s.steps_done === 1 ? "" : "s"} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
+        this.message(`${runId}: ${s.status} after ${count(s.steps_done, "step")} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
       },
       log: (message) => this.message(`${runId}: ${message}`),
     };

@@ -19,6 +19,7 @@ import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
 import type { MovingMnistDataSpec } from "./data-spec.js";
 import { loadMnistDigits, MNIST_SIDE, resizeSquare, type MnistPools } from "./mnist-digits.js";
 import { path1d, startInside } from "./motion.js";
+import { count } from "../util/count.js";
 
 const KEY = "data";
 
@@ -68,7 +69,7 @@ export async function createMovingMnist(
   }
   const pools = await loadMnistDigits();
   const description =
-    `moving-mnist (${spec.task}, ${spec.digits} digit${spec.digits > 1 ? "s" : ""}, ${height}x${width}, ` +
+    `moving-mnist (${spec.task}, ${count(spec.digits, "digit")}, ${height}x${width}, ` +
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
   const make = (stream: "train" | "eval", index: number) =>
     renderClip(spec, shape, digitSize, pools, rng.fork(stream).fork(index), stream);

@@ -12,6 +12,7 @@
 import { balancedStages } from "../train/stage-plan.js";
 import type { LayerSpec } from "./model-spec.js";
 import type { Model } from "./model.js";
+import { count } from "../util/count.js";
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const strideOf = (s: LayerSpec) => (s.type === "conv2d" ? s.stride : s.type === "maxpool2d" || s.type === "avgpool2d" ? (s.stride ?? s.kernel) : 1);
@@ -104,11 +105,11 @@ export function modelSummaryText(model: Model, workers: number): string {
     return `  stage ${s}: ${blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`}  ${(f / 1e6).toFixed(2)} MFLOPs/frame (${((100 * f) / flops).toFixed(0)}%)`;
   });
   return [
-    `${model.name} (${model.source}): input [${model.input.channels},${model.input.height},${model.input.width}], ${model.classes} classes, ${rows.length} block${rows.length === 1 ? "" : "s"}`,
+    `${model.name} (${model.source}): input [${model.input.channels},${model.input.height},${model.input.width}], ${model.classes} classes, ${count(rows.length, "block")}`,
     ...lines,
     `total: ${params.toLocaleString("en-US")} parameters, ${buffers.toLocaleString("en-US")} buffer values, ${(flops / 1e9).toFixed(3)} GFLOPs forward+backward per frame (conv2d and linear multiply-adds)`,
-    `Sideways needs clips of at least 2L-1 = ${2 * rows.length - 1} frame${rows.length === 1 ? "" : "s"} for every block to learn.`,
-    `stage plan for ${workers} worker(s)${stages.length < workers ? ` (${stages.length} stage${stages.length === 1 ? "" : "s"}: at most one per block)` : ""}, balanced by FLOPs (a run balances measured times):`,
+    `Sideways needs clips of at least 2L-1 = ${count(2 * rows.length - 1, "frame")} for every block to learn.`,
+    `stage plan for ${workers} worker(s)${stages.length < workers ? ` (${count(stages.length, "stage")}: at most one per block)` : ""}, balanced by FLOPs (a run balances measured times):`,
     ...plan,
     "",
   ].join("\n");

@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
 import { objectKeys, narrowUnion, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
+import { count } from "../util/count.js";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -69,7 +70,7 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const typeName = (t: string) => TYPE_NAMES[t] ?? t;
-const items = (n: number | bigint) => `${n} item${n === 1 || n === 1n ? "" : "s"}`;
+const items = (n: number | bigint) => count(n, "item");
 
 /**
  * What the fixed-length list (a zod tuple) at `path` must be, if the schema has one there:

@@ -11,8 +11,6 @@ import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type 
 import { writeFileAtomic } from "../results/atomic-write.js";
 
 export const RESUME_FILE = "resume.safetensors";
-const FORMAT = RESUME_FORMAT;
-const OPTIMIZER_PREFIX = RESUME_OPTIMIZER_PREFIX;
 
 export interface ResumeState {
   /** Optimizer updates done. */
@@ -34,9 +32,9 @@ export function writeResumeCheckpoint(path: string, model: Model, state: ResumeS
   const tensors = new Map<string, RawTensor>();
   // Parameters and buffers (all float32 here: this file is only read back by readResumeCheckpoint).
   for (const p of [...model.params, ...model.buffers]) tensors.set(p.name, float32Tensor(p.shape, state.weights.get(p.name)!));
-  for (const [name, value] of state.optimizer) tensors.set(OPTIMIZER_PREFIX + name, float32Tensor([value.length], value));
+  for (const [name, value] of state.optimizer) tensors.set(RESUME_OPTIMIZER_PREFIX + name, float32Tensor([value.length], value));
   const metadata = {
-    format: FORMAT,
+    format: RESUME_FORMAT,
     step: String(state.step),
     train_frames: String(state.trainFrames),
     train_seconds: String(state.trainSeconds),
@@ -49,7 +47,7 @@ export function writeResumeCheckpoint(path: string, model: Model, state: ResumeS
 
 export function readResumeCheckpoint(path: string, model: Model): ResumeState {
   const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(path)), path);
-  if (metadata?.format !== FORMAT) throw new RunError(`${path} is not a sideways resume checkpoint (format ${metadata?.format ?? "missing"})`);
+  if (metadata?.format !== RESUME_FORMAT) throw new RunError(`${path} is not a sideways resume checkpoint (format ${metadata?.format ?? "missing"})`);
   const weights: Weights = new Map();
   for (const p of [...model.params, ...model.buffers]) {
     const t = tensors.get(p.name);
@@ -58,7 +56,7 @@ export function readResumeCheckpoint(path: string, model: Model): ResumeState {
   }
   const optimizer = new Map<string, Float32Array>();
   for (const [name, t] of tensors) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) optimizer.set(name.slice(OPTIMIZER_PREFIX.length), toFloat32(name, t, path));
+    if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) optimizer.set(name.slice(RESUME_OPTIMIZER_PREFIX.length), toFloat32(name, t, path));
   }
   const num = (key: string) => {
     const v = Number(metadata[key]);

@@ -39,6 +39,7 @@ import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import { usesDeviceStep } from "../spec/experiment-spec.js";
 import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
 import type { DeviceStepMethod } from "./device-step-graph.js";
+import { count } from "../util/count.js";
 
 export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
@@ -236,7 +237,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${model.blocks.length} block${model.blocks.length === 1 ? "" : "s"}, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
+      description: `${method} on ${model.name} (${count(model.blocks.length, "block")}, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);

@@ -9,6 +9,7 @@ import { RUN_META_FILE, readRunMeta, readSummary } from "../../results/run-dir.j
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
+import { count, tally } from "../../util/count.js";
 
 interface CollectArgs {
   dir: string;
@@ -94,13 +95,11 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
       const runs = await writeRunsCsv(dir);
-      const byStatus = new Map<string, number>();
-      for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
       const sum = (f: (r: MergeReport) => number) => reports.reduce((n, r) => n + f(r), 0);
       const merged = argv.from.length
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
-      io.err(`${join(argv.dir, RUNS_CSV)}: ${runs.length} run${runs.length === 1 ? "" : "s"} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(", ") || "none"})${merged}\n`);
+      io.err(`${join(argv.dir, RUNS_CSV)}: ${count(runs.length, "run")} (${tally(runs.map((r) => r.status)) || "none"})${merged}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
       const report = await writeSweepReport(dir);
@@ -140,9 +139,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
       const statuses = readCsv(runsCsv).rows.map((r) => String(r.status));
       if (!statuses.includes("completed")) {
-        const byStatus = new Map<string, number>();
-        for (const st of statuses) byStatus.set(st, (byStatus.get(st) ?? 0) + 1);
-        const found = statuses.length === 0 ? "no runs" : `${statuses.length} run${statuses.length === 1 ? "" : "s"}: ${[...byStatus].map(([st, n]) => `${n} ${st}`).join(", ")}`;
+        const found = statuses.length === 0 ? "no runs" : `${count(statuses.length, "run")}: ${tally(statuses)}`;
         throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
       }
       const metrics = argv.metric ?? defaultTableMetrics(dir);

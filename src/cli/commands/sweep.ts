@@ -9,6 +9,7 @@ import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+import { count } from "../../util/count.js";
 
 interface SweepArgs {
   file: string;
@@ -56,7 +57,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const root = sweepRoot(exp);
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);
-        io.out(`${mine.length} run${mine.length === 1 ? "" : "s"}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
+        io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
         for (const r of mine) {
           const status = runState(join(root, r.runId), r.configHash);
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");

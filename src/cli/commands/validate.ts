@@ -7,6 +7,7 @@ import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
 import { distinctForPreflight, preflight } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
+import { count } from "../../util/count.js";
 
 interface ValidateArgs {
   file: string;
@@ -43,7 +44,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
       }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
-      io.err(`ok: ${argv.file} (model ${exp.model.name}: ${exp.model.layers.length} layer${exp.model.layers.length === 1 ? "" : "s"}, ${exp.model.blocks.length} block${exp.model.blocks.length === 1 ? "" : "s"}${runs ? `; sweep of ${runs.length} run${runs.length === 1 ? "" : "s"}` : ""})\n`);
+      io.err(`ok: ${argv.file} (model ${exp.model.name}: ${count(exp.model.layers.length, "layer")}, ${count(exp.model.blocks.length, "block")}${runs ? `; sweep of ${count(runs.length, "run")}` : ""})\n`);
     },
   };
 }
