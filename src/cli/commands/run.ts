@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
+import { ineffectiveSettings } from "../../spec/ineffective-settings.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
 import { RunError } from "../../errors.js";
@@ -46,8 +47,9 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         // Launched by `sideways sweep`: stop if the sweep process dies (its end of stdin closes).
         process.stdin.on("end", () => process.exit(EXIT_RUN_FAILED)).resume();
         place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model, exp.baseDir));
-      } else if (exp.spec.sweep !== null && !argv.quiet) {
-        io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
+      } else if (!argv.quiet) {
+        if (exp.spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
+        for (const n of ineffectiveSettings(exp.spec)) io.err(`note: ${argv.file}: ${n}\n`);
       }
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);

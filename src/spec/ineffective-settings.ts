@@ -1,0 +1,33 @@
+/**
+ * Settings a valid experiment may hold that change nothing in its configuration. They are notes,
+ * not errors: a sweep may cross such a setting with others under which it matters (the rules
+ * study zips weight_stashing with update_every), and a run with them is still the run asked for.
+ * Saying so keeps a researcher from reporting, say, PipeDream's weight stashing for runs that
+ * never used it.
+ */
+import type { ExperimentSpec } from "./experiment-spec.js";
+
+export function ineffectiveSettings(spec: ExperimentSpec): string[] {
+  const notes: string[] = [];
+  const { train, runtime } = spec;
+  if (train.weight_stashing && train.update_every === "clip") {
+    notes.push(
+      "train.weight_stashing: true changes nothing with train.update_every: clip (the weights do not change inside a clip batch, so every backward already reads the weights its forward used; stashing matters with in-clip updates, train.update_every: N)",
+    );
+  }
+  const devices = [runtime.device_id].flat();
+  if (runtime.provider === "cpu" && devices.some((d) => d !== 0)) {
+    notes.push(`runtime.device_id: ${JSON.stringify(runtime.device_id)} changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)`);
+  }
+  return notes;
+}
+
+/**
+ * The notes of a sweep's runs, each once, with how many runs it applies to when that is not
+ * all of them ("(3 of 12 runs)").
+ */
+export function ineffectiveSettingsOfRuns(specs: readonly ExperimentSpec[]): string[] {
+  const runsPerNote = new Map<string, number>();
+  for (const s of specs) for (const n of ineffectiveSettings(s)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
+  return [...runsPerNote].map(([n, runs]) => (runs === specs.length ? n : `${n} (${runs} of ${specs.length} runs)`));
+}

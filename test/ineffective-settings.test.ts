@@ -1,0 +1,79 @@
+/** Settings that change nothing in their configuration are said as notes by validate, run and sweep, never as errors. */
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import { loadExperiment } from "../src/spec/load-experiment.js";
+import { ineffectiveSettings, ineffectiveSettingsOfRuns } from "../src/spec/ineffective-settings.js";
+import { captureIo } from "./helpers/capture-io.js";
+
+const GOOD = resolve("test/fixtures/specs/good.yaml");
+const SWEEP = resolve("test/fixtures/specs/sweep-good.yaml");
+const notesOf = (...overrides: string[]) => ineffectiveSettings(loadExperiment(GOOD, overrides).spec);
+
+describe("ineffective settings", function () {
+  this.timeout(60_000);
+
+  it("weight stashing is a note with updates once per clip batch and nothing with in-clip updates", () => {
+    const [note, ...rest] = notesOf("train.method=pipelined-bp", "train.weight_stashing=true");
+    expect(rest).to.deep.equal([]);
+    expect(note).to.match(/^train\.weight_stashing: true changes nothing with train\.update_every: clip/);
+    expect(notesOf("train.method=pipelined-bp", "train.weight_stashing=true", "train.update_every=2")).to.deep.equal([]);
+    expect(notesOf("train.method=pipelined-bp", "train.weight_stashing=false")).to.deep.equal([]);
+  });
+
+  it("a GPU index is a note on the CPU provider and nothing on CUDA", () => {
+    expect(notesOf("runtime.device_id=[0,1]")).to.deep.equal(["runtime.device_id: [0,1] changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)"]);
+    expect(notesOf("runtime.device_id=0")).to.deep.equal([]);
+    // Loading a spec opens no session, so the CUDA case needs no CUDA build.
+    expect(notesOf("runtime.provider=cuda", "runtime.device_id=1")).to.deep.equal([]);
+  });
+
+  it("a sweep says each note once, with the share of runs it applies to", () => {
+    const specs = ["clip", "2"].map((every) => loadExperiment(GOOD, ["train.method=pipelined-bp", "train.weight_stashing=true", `train.update_every=${every}`]).spec);
+    const [note, ...rest] = ineffectiveSettingsOfRuns([...specs, specs[0]]);
+    expect(rest).to.deep.equal([]);
+    expect(note).to.match(/^train\.weight_stashing: .* \(2 of 3 runs\)$/);
+    expect(ineffectiveSettingsOfRuns([specs[0], specs[0]])[0]).to.not.match(/ of \d+ runs\)$/);
+  });
+
+  describe("on the command line", () => {
+    let dir: string;
+    const cwd = process.cwd();
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "sideways-notes-"));
+      process.chdir(dir);
+    });
+    afterEach(() => {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("validate prints the note naming the file and still exits 0", async () => {
+      const io = captureIo();
+      expect(await main(["validate", GOOD, "train.method=pipelined-bp", "train.weight_stashing=true"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.contain(`note: ${GOOD}: train.weight_stashing: true changes nothing`);
+      const plain = captureIo();
+      expect(await main(["validate", GOOD], plain)).to.equal(0);
+      expect(plain.stderr).to.not.contain("note:");
+    });
+
+    it("sweep --dry-run says a note of some runs with their count; --quiet says none", async () => {
+      const overrides = ["sweep.grid={train.update_every: [clip, 2]}", "train.method=pipelined-bp", "train.weight_stashing=true"];
+      const io = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides, "--dry-run"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.match(/note: .*train\.weight_stashing: true changes nothing .* \(2 of 4 runs\)/);
+      const quiet = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides, "--dry-run", "--quiet"], quiet)).to.equal(0);
+      expect(quiet.stderr).to.not.contain("note:");
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
+
+    it("run prints the note before training", async () => {
+      const io = captureIo();
+      expect(await main(["run", GOOD, "runtime.device_id=2"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.contain(`note: ${GOOD}: runtime.device_id: 2 changes nothing with runtime.provider: cpu`);
+    });
+  });
+});
