@@ -4,12 +4,13 @@
  * updates, staleness, stash, predicted idle) on small cases worked out by hand.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
 import { checkSchedule } from "../src/schedule/action.js";
 import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
@@ -249,6 +250,32 @@ describe("schedule tables", () => {
       expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
       expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration");
       expect((await run([])).stderr).to.equal("");
+    });
+
+    it("an experiment whose data is elsewhere (video-folder, data.root absent): the table, exit 0; validate still exits 2 naming data.root", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-schedule-"));
+      try {
+        const absent = join(dir, "no-such-UCF-101");
+        const file = join(dir, "ucf101.yaml");
+        const text = readFileSync("experiments/ucf101.yaml", "utf8");
+        expect(text, "the copy moves data.root").to.contain("root: /data/UCF-101\n");
+        writeFileSync(file, text.replace("root: /data/UCF-101\n", `root: ${absent}\n`));
+        const shown = captureIo();
+        expect(await main(["schedule", file], shown), shown.stderr).to.equal(0);
+        expect(shown.stdout).to.contain("model ucf101-cnn: 5 blocks; clips of 16 frames");
+        expect(shown.stdout).to.contain("| block | gradients |");
+        const checked = captureIo();
+        expect(await main(["validate", file], checked)).to.equal(2);
+        expect(checked.stderr).to.contain(`${file}: data.root: file not found: '${absent}'`);
+        // Every other check still applies to schedule: a misspelt key is exit 2 naming file and key.
+        const typo = join(dir, "typo.yaml");
+        writeFileSync(typo, text.replace("  frame_stride: 1\n", "  frame_strid: 1\n"));
+        const bad = captureIo();
+        expect(await main(["schedule", typo], bad)).to.equal(2);
+        expect(bad.stderr).to.contain(typo).and.to.contain("data: unknown key 'frame_strid' (did you mean 'frame_stride'?)");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {

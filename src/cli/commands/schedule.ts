@@ -26,7 +26,9 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
         .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "1F1B pipelined BP over 6 frames")
         .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
     handler: (argv) => {
-      const { spec, model } = loadExperiment(argv.file, argv.overrides);
+      // The table needs the model and the settings, not the data or the checkpoint: a file written
+      // for another machine's data (experiments/ucf101.yaml) can be inspected anywhere.
+      const { spec, model } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
       // As `run` says: a sweep's runs may use other rules than the base configuration shown here.
       if (spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration (override the swept keys to see a run's)\n`);
       io.out(describeSchedule(spec, model));
