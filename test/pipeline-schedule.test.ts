@@ -4,12 +4,13 @@
  * updates, staleness, stash, predicted idle) on small cases worked out by hand.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
 import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
 import { checkSchedule } from "../src/schedule/action.js";
 import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
@@ -168,12 +169,15 @@ describe("schedule tables", () => {
     for (const idle of bp) expect(idle).to.be.closeTo(1 - 1 / 4, 0.01);
   });
 
-  it("formatGrid prints ticks x blocks, 1-based, with Sideways' input<gradient frames and update lines", () => {
+  it("formatGrid prints ticks x blocks, counting ticks, blocks and frames from 0, with Sideways' input<gradient frames and update lines", () => {
+    // Frame f at block k: forward at tick f+k, backward at tick f+2(L-1)-k (0-based; L = 2).
     expect(formatGrid(pipelinedBpSchedule(2, 3))).to.equal(
-      ["tick  block 1  block 2", "1     F1       .", "2     F2       F1 L B1", "3     F3 B1    F2 L B2", "4     B2       F3 L B3", "5     B3       ."].join("\n") + "\n",
+      ["tick  block 0  block 1", "0     F0       .", "1     F1       F0 L B0", "2     F2 B0    F1 L B1", "3     B1       F2 L B2", "4     B2       ."].join("\n") + "\n",
     );
+    // Sideways at tick 3: block 0 takes frame 3 and the gradient block 1 formed at tick 2 on frame 1.
     const sideways = formatGrid(sidewaysSchedule(2, 4), 2);
     expect(sideways).to.contain("F3@0 B3<1@0");
+    expect(sideways).to.contain("F2@0 B2<0@0");
     expect(sideways.split("\n").filter((l) => l.endsWith("update"))).to.have.length(2);
   });
 
@@ -185,14 +189,70 @@ describe("schedule tables", () => {
       return { code, ...io };
     };
 
-    it("prints the rule's grid (1-based ticks x blocks), per-block facts and the predicted idle per stage", async () => {
+    it("prints the rule's grid (ticks x blocks from 0), per-block facts and the predicted idle per stage", async () => {
       const r = await run(["train.method=pipelined-bp", "data.clip_length=5", "runtime.workers=2"]);
       expect(r.code).to.equal(0);
       const L = 2; // models/tiny.yaml
       expect(r.stdout).to.contain(`${5 + 2 * L - 2} ticks per clip batch`);
       expect(r.stdout).to.contain(formatGrid(pipelinedBpSchedule(L, 5)));
-      expect(r.stdout).to.match(/\| 1 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
-      expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 1 \(blocks 1-1\) 0\.\d\d, stage 2 \(blocks 2-2\)/);
+      expect(r.stdout).to.match(/\| 0 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
+      expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 0 \(blocks 0-0\) 0\.\d\d, stage 1 \(blocks 1-1\) 0\.\d\d$/m);
+      expect(r.stdout).to.contain("the paper's 1-based k, t and frames (docs/design/sideways.md) are these plus 1");
+    });
+
+    // The block a row of the table names is the block whose metrics.csv columns end in _b<that
+    // number>, and likewise for the grid's columns and the stages (all count from 0). The cases
+    // differ between blocks (Sideways' n_k, the share of inputs from other weights without
+    // stashing), so a table numbered from 1 would fail here.
+    it("the table's block k is metrics.csv's _b<k>, the grid's column 'block k' and stage s the _s<s> columns, for every rule with per-block differences", async () => {
+      const tableColumns: Record<string, string> = {
+        gradients: "n",
+        "gradient delay (ticks)": "grad_delay_ticks",
+        "weight lag (steps)": "weight_lag_steps",
+        "weights stale (ticks)": "weight_stale_ticks",
+        "inputs from other weights": "stale_input_frac",
+      };
+      const cases = [
+        { overrides: ["train.method=sideways"], differs: "gradients" },
+        { overrides: ["train.method=pipelined-bp", "train.update_every=2"], differs: "inputs from other weights" },
+        { overrides: ["train.method=pipelined-bp", "train.update_every=2", "train.weight_stashing=true"], differs: "weights stale (ticks)" },
+      ];
+      for (const { overrides, differs } of cases) {
+        const printed = await run([...overrides, "runtime.workers=2"]);
+        expect(printed.code, printed.stderr).to.equal(0);
+        const lines = printed.stdout.split("\n");
+        const header = lines.find((l) => l.startsWith("| block |"))!.split("|").slice(1, -1).map((c) => c.trim());
+        const table = lines.filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+        expect(table.map((r) => r[0]), `${overrides}: the table's block column`).to.deep.equal(["0", "1"]);
+        const column = (name: string) => table.map((r) => r[header.indexOf(name)]);
+        expect(new Set(column(differs)).size, `${overrides}: ${differs} differs between blocks`).to.equal(2);
+        // The grid: the backwards ("B<f>") in column 'block k' are block k's gradients.
+        const gridHeader = lines.find((l) => l.startsWith("tick  "))!.split(/ {2,}/);
+        expect(gridHeader).to.deep.equal(["tick", "block 0", "block 1"]);
+        const gridRows = lines.filter((l) => /^\d+ {2,}/.test(l)).map((l) => l.split(/ {2,}/));
+        const gridBackwards = [1, 2].map((c) => gridRows.reduce((n, r) => n + (r[c].match(/B\d/g) ?? []).length, 0));
+        const stages = [...printed.stdout.matchAll(/stage (\d+) \(blocks (\d+)-(\d+)\) (\d\.\d\d)/g)];
+        expect(stages.map((m) => [m[1], m[2], m[3]])).to.deep.equal([["0", "0", "0"], ["1", "1", "1"]]);
+
+        const dir = mkdtempSync(join(tmpdir(), "sideways-numbering-"));
+        try {
+          const io = captureIo();
+          expect(await main(["run", GOOD, ...overrides, "runtime.workers=2", "diagnostics.every=1", `output.dir=${dir}`, "--quiet"], io), io.stderr).to.equal(0);
+          const rows = readCsv(join(dir, readdirSync(dir)[0], "metrics.csv")).rows;
+          expect(rows).to.have.length(3);
+          for (const row of rows) {
+            table.forEach((r) => {
+              const k = r[0];
+              // The table prints two decimals; the run logs the same analysis (src/train/diagnostics.ts) unrounded.
+              for (const [name, prefix] of Object.entries(tableColumns)) expect(Number(row[`${prefix}_b${k}`]).toFixed(name === "gradients" ? 0 : 2), `${overrides}: ${prefix}_b${k}`).to.equal(r[header.indexOf(name)]);
+              expect(Number(row[`n_b${k}`]), `${overrides}: grid column block ${k}`).to.equal(gridBackwards[Number(k)]);
+            });
+            for (const m of stages) expect(Number(row[`idle_pred_frac_s${m[1]}`]).toFixed(2), `${overrides}: idle_pred_frac_s${m[1]}`).to.equal(m[4]);
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
     });
 
     it("sideways run with pipelined-bp, in-clip updates and stashing on 2 workers: completes, logging the table's staleness per block", async () => {
@@ -228,7 +288,7 @@ describe("schedule tables", () => {
       const printed = await run(["train.method=pipelined-bp", "train.update_every=2"]);
       expect(printed.code).to.equal(0);
       expect(printed.stdout).to.contain("| inputs from other weights |");
-      expect(printed.stdout).to.contain(`| 1 | 4 | ${facts[0].steps} | 2.00 | 0.00 | 0.00 | ${facts[0].versionMismatch.toFixed(2)} |`);
+      expect(printed.stdout).to.contain(`| 0 | 4 | ${facts[0].steps} | 2.00 | 0.00 | 0.00 | ${facts[0].versionMismatch.toFixed(2)} |`);
       const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
       try {
         const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
@@ -249,6 +309,44 @@ describe("schedule tables", () => {
       expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
       expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration");
       expect((await run([])).stderr).to.equal("");
+    });
+
+    it("the excerpt of the grid in docs/design/sideways.md is what `schedule experiments/quickstart.yaml` prints", async () => {
+      const doc = readFileSync("docs/design/sideways.md", "utf8");
+      const excerpt = /`sideways schedule experiments\/quickstart.yaml`[^\n]*\n```\n([^`]*)```/.exec(doc);
+      expect(excerpt, "the excerpt after its command in docs/design/sideways.md").to.not.equal(null);
+      const io = captureIo();
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml")], io), io.stderr).to.equal(0);
+      const printed = io.stdout.split("\n");
+      const shown = excerpt![1].split("\n").filter((l) => l !== "" && l !== "...");
+      expect(shown).to.have.length.above(2);
+      for (const line of shown) expect(printed, line).to.include(line);
+    });
+
+    it("an experiment whose data is elsewhere (video-folder, data.root absent): the table, exit 0; validate still exits 2 naming data.root", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-schedule-"));
+      try {
+        const absent = join(dir, "no-such-UCF-101");
+        const file = join(dir, "ucf101.yaml");
+        const text = readFileSync("experiments/ucf101.yaml", "utf8");
+        expect(text, "the copy moves data.root").to.contain("root: /data/UCF-101\n");
+        writeFileSync(file, text.replace("root: /data/UCF-101\n", `root: ${absent}\n`));
+        const shown = captureIo();
+        expect(await main(["schedule", file], shown), shown.stderr).to.equal(0);
+        expect(shown.stdout).to.contain("model ucf101-cnn: 5 blocks; clips of 16 frames");
+        expect(shown.stdout).to.contain("| block | gradients |");
+        const checked = captureIo();
+        expect(await main(["validate", file], checked)).to.equal(2);
+        expect(checked.stderr).to.contain(`${file}: data.root: file not found: '${absent}'`);
+        // Every other check still applies to schedule: a misspelt key is exit 2 naming file and key.
+        const typo = join(dir, "typo.yaml");
+        writeFileSync(typo, text.replace("  frame_stride: 1\n", "  frame_strid: 1\n"));
+        const bad = captureIo();
+        expect(await main(["schedule", typo], bad)).to.equal(2);
+        expect(bad.stderr).to.contain(typo).and.to.contain("data: unknown key 'frame_strid' (did you mean 'frame_stride'?)");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {

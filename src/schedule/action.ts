@@ -3,7 +3,8 @@
  * frames, an update rule generates the list of actions every block takes at every tick. One
  * interpreter (src/train/schedule-stage.ts) runs any list; `sideways schedule` prints it.
  *
- * Indices here are 0-based (tick, block, frame); the design document and the printed grid are 1-based.
+ * Indices here are 0-based (tick, block, frame), as the printed grid is; the design document states
+ * the rules 1-based, as the paper does (its k, t and frame are these plus one).
  */
 
 export type ActionOp = "forward" | "loss" | "backward";

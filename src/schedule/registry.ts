@@ -29,7 +29,7 @@ export interface Rule {
 export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   sideways: {
     name: "sideways",
-    describe: "depth-parallel, each block pairs its newest input with the newest gradient (stale by 2(L-k) frames)",
+    describe: "depth-parallel, each block pairs its newest input with the newest gradient (block k's gradient is 2(L-1-k) frames older than its input)",
     generate: sidewaysSchedule,
     inClipUpdates: true,
     weightStashing: false,

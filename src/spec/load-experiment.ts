@@ -2,7 +2,8 @@
  * An experiment file (plus command-line overrides) to a validated ExperimentSpec: YAML parsed
  * safely, overrides applied, the whole file checked by the schema (all problems reported at
  * once), then every file it names checked to exist and the model loaded (shape inference), so a
- * bad experiment fails here, before anything is created on disk.
+ * bad experiment fails here, before anything is created on disk. A command that reads only the
+ * model and the settings (`sideways schedule`) may leave out the data and checkpoint files.
  */
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -25,7 +26,17 @@ export interface LoadedExperiment {
   model: Model;
 }
 
-export function loadExperiment(file: string, overrides: readonly string[] = []): LoadedExperiment {
+export interface LoadOptions {
+  /**
+   * Whether the files a run reads besides the model (data.*, train.init_checkpoint) must exist
+   * (default true: run, validate, sweep). False for a command that needs only the model and the
+   * settings, so that a file written for another machine's data can still be inspected there;
+   * every schema check and the model's still apply.
+   */
+  checkRunInputs?: boolean;
+}
+
+export function loadExperiment(file: string, overrides: readonly string[] = [], options: LoadOptions = {}): LoadedExperiment {
   const raw = readYamlFile(file, "experiment file");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
@@ -33,7 +44,7 @@ export function loadExperiment(file: string, overrides: readonly string[] = []):
   const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec);
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file);
-  const model = checkExperimentFiles(spec, baseDir, file);
+  const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true);
   return { file, baseDir, raw: withOverrides, spec, model };
 }
 
@@ -56,15 +67,13 @@ export function validateExperiment(raw: unknown, file: string, context = ""): Ex
   throw new SpecError((context ? `${context}:\n` : "") + lines.join("\n"), file, first);
 }
 
-/** Every path the spec names must exist; the model must load. Returns the loaded model. */
-export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string): Model {
-  const paths: [string, string | null | undefined][] = [
-    ["model", typeof spec.model === "string" ? spec.model : null],
-    ["train.init_checkpoint", spec.train.init_checkpoint],
-  ];
-  const data = spec.data;
-  if (data.kind === "npy") paths.push(["data.clips", data.clips], ["data.labels", data.labels], ["data.eval_clips", data.eval_clips], ["data.eval_labels", data.eval_labels]);
-  if (data.kind === "video-folder") paths.push(["data.root", data.root]);
+/**
+ * Every path the spec names must exist (with `runInputs` false, only the model file); the model
+ * must load. Returns the loaded model.
+ */
+export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string, runInputs = true): Model {
+  const paths: [string, string | null | undefined][] = [["model", typeof spec.model === "string" ? spec.model : null]];
+  if (runInputs) paths.push(...runInputPaths(spec));
   for (const [key, p] of paths) {
     if (p === null || p === undefined) continue;
     const full = resolvePath(baseDir, p);
@@ -77,4 +86,13 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     if (!(err instanceof ModelError) || typeof spec.model !== "string") throw err;
     throw new ModelError(`${file}: model: ${err.message}`, err.file, err.keyPath ? `model(${spec.model}).${err.keyPath}` : "model");
   }
+}
+
+/** The files a run reads besides the model: the initial checkpoint and the data, by spec key. */
+function runInputPaths(spec: ExperimentSpec): [string, string | null | undefined][] {
+  const paths: [string, string | null | undefined][] = [["train.init_checkpoint", spec.train.init_checkpoint]];
+  const data = spec.data;
+  if (data.kind === "npy") paths.push(["data.clips", data.clips], ["data.labels", data.labels], ["data.eval_clips", data.eval_clips], ["data.eval_labels", data.eval_labels]);
+  if (data.kind === "video-folder") paths.push(["data.root", data.root]);
+  return paths;
 }

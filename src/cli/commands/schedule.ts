@@ -26,13 +26,29 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
         .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "1F1B pipelined BP over 6 frames")
         .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
     handler: (argv) => {
-      const { spec, model } = loadExperiment(argv.file, argv.overrides);
+      // The table needs the model and the settings, not the data or the checkpoint: a file written
+      // for another machine's data (experiments/ucf101.yaml) can be inspected anywhere.
+      const { spec, model } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
       // As `run` says: a sweep's runs may use other rules than the base configuration shown here.
       if (spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration (override the swept keys to see a run's)\n`);
       io.out(describeSchedule(spec, model));
     },
   };
 }
+
+/**
+ * One convention for every index the command prints, the one `sideways model summary`, the stage
+ * plans, the clip-length warning and metrics.csv's columns use, so that a block's row here is the
+ * block whose columns end in _b<k> there (docs/design/sideways.md keeps the paper's 1-based rules).
+ */
+const INDEX_LEGEND =
+  "ticks, frames, blocks and stages count from 0, as in `sideways model summary` and metrics.csv (block k's columns end in _b<k>, stage s's in _s<s>); " +
+  "the paper's 1-based k, t and frames (docs/design/sideways.md) are these plus 1";
+
+/** Where a run logs what the per-block table predicts (src/train/diagnostics.ts, diagnostics.every). */
+const METRICS_COLUMNS =
+  "a run with diagnostics logs these per block k in metrics.csv: gradients n_b<k>, gradient delay grad_delay_ticks_b<k>, weight lag weight_lag_steps_b<k>, " +
+  "weights stale weight_stale_ticks_b<k>, inputs from other weights stale_input_frac_b<k>";
 
 /** The grid, per-block facts and the predicted idle fraction of each stage, as text. */
 export function describeSchedule(spec: ExperimentSpec, model: Model): string {
@@ -45,6 +61,7 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     `${method}: ${rule.describe}`,
     `model ${model.name}: ${L} blocks; clips of ${T} frames; ${s.ticks} ticks per clip batch; updates ${every === "clip" ? "once per clip batch" : `every ${every} ticks`}${rule.weightStashing ? `; weight stashing ${stashing ? "on" : "off"}` : ""}`,
     "",
+    INDEX_LEGEND,
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
@@ -53,15 +70,17 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   ];
   blockFacts(s, every, stashing).forEach((f, k) => {
     const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
-    lines.push(`| ${k + 1} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.versionMismatch.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    lines.push(`| ${k} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.versionMismatch.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);
   const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;
   lines.push(
     "",
+    METRICS_COLUMNS,
+    "",
     `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive: ` +
-      stages.map((blocks, i) => `stage ${i + 1} (blocks ${blocks[0] + 1}-${blocks[blocks.length - 1] + 1}) ${idle[i].toFixed(2)}`).join(", "),
+      stages.map((blocks, i) => `stage ${i} (blocks ${blocks[0]}-${blocks[blocks.length - 1]}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
 }
