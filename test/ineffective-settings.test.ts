@@ -1,4 +1,4 @@
-/** Settings that change nothing in their configuration are said as notes by validate, run and sweep, never as errors. */
+/** Settings that change nothing in their configuration are said as notes by validate, run, sweep and schedule, never as errors. */
 import { expect } from "chai";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,6 +68,13 @@ describe("ineffective settings", function () {
       expect(await main(["sweep", SWEEP, ...overrides, "--dry-run", "--quiet"], quiet)).to.equal(0);
       expect(quiet.stderr).to.not.contain("note:");
       expect(readdirSync(dir)).to.deep.equal([]);
+    });
+
+    it("schedule prints it beside the table", async () => {
+      const io = captureIo();
+      expect(await main(["schedule", GOOD, "train.method=pipelined-bp", "train.weight_stashing=true"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.contain(`note: ${GOOD}: train.weight_stashing: true changes nothing`);
+      expect(io.stdout).to.contain("weight stashing on");
     });
 
     it("run prints the note before training", async () => {
