@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -220,6 +220,44 @@ describe("data: video-folder", function () {
     for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
     // Two test videos, two uniformly spread windows each, interleaved by class.
     expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("split files whose class and video names hold spaces (UCF101 and HMDB51 formats): whole names, not their first word", async () => {
+    const root = join(dir, "spaced");
+    const layout = { "Apply Eye": ["v a 01.avi", "v a 02.mp4"], "Arm Wrestling": ["w 1.mp4", "w 2.mp4"] };
+    for (const [cls, files] of Object.entries(layout)) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (const f of files) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, f));
+    }
+    const splits = join(dir, "spaced-splits");
+    mkdirSync(splits, { recursive: true });
+    writeFileSync(join(splits, "classInd.txt"), "1 Arm Wrestling\n2 Apply Eye\n");
+    writeFileSync(join(splits, "trainlist01.txt"), "Apply Eye/v a 01.avi 2\nArm Wrestling/w 1.mp4 1\n");
+    writeFileSync(join(splits, "testlist01.txt"), "Apply Eye/v a 02.mp4\nArm Wrestling/w 2.mp4\n");
+    const ucf = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "ucf101", dir: splits } }), root, splits);
+    expect(ucf.classNames).to.deep.equal(["Arm Wrestling", "Apply Eye"]);
+    expect(ucf.train).to.deep.equal([{ file: join(root, "Apply Eye", "v a 01.avi"), label: 1 }, { file: join(root, "Arm Wrestling", "w 1.mp4"), label: 0 }]);
+    expect(ucf.eval).to.deep.equal([{ file: join(root, "Arm Wrestling", "w 2.mp4"), label: 0 }, { file: join(root, "Apply Eye", "v a 02.mp4"), label: 1 }]);
+
+    writeFileSync(join(splits, "Apply Eye_test_split1.txt"), "v a 01.avi 1\nv a 02.mp4 2\n");
+    writeFileSync(join(splits, "Arm Wrestling_test_split1.txt"), "w 1.mp4 1\nw 2.mp4 2\n");
+    const hmdb = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "hmdb51", dir: splits } }), root, splits);
+    expect(hmdb.train.map((v) => v.file)).to.deep.equal([join(root, "Apply Eye", "v a 01.avi"), join(root, "Arm Wrestling", "w 1.mp4")]);
+    expect(hmdb.eval.map((v) => v.file)).to.deep.equal([join(root, "Apply Eye", "v a 02.mp4"), join(root, "Arm Wrestling", "w 2.mp4")]);
+  });
+
+  it("class folders that are symbolic links (a subset assembled with ln -s) count as classes; a dangling link does not", async () => {
+    const linked = join(dir, "linked");
+    mkdirSync(linked, { recursive: true });
+    for (const cls of ["ApplyEyeMakeup", "ArmWrestling"]) symlinkSync(join(dir, "videos", cls), join(linked, cls), "dir");
+    symlinkSync(join(dir, "no-such-folder"), join(linked, "Dangling"), "dir");
+    const spec = VideoFolderDataSpec.parse({ kind: "video-folder", root: linked, eval_fraction: 0.5 });
+    const viaLinks = await indexVideos(spec, linked, null);
+    const direct = await indexVideos(spec, join(dir, "videos"), null);
+    expect(viaLinks.classNames).to.deep.equal(["ApplyEyeMakeup", "ArmWrestling"]);
+    const rel = (vs: { file: string; label: number }[], root: string) => vs.map((v) => [v.file.slice(root.length), v.label]);
+    expect(rel(viaLinks.train, linked)).to.deep.equal(rel(direct.train, join(dir, "videos")));
+    expect(rel(viaLinks.eval, linked)).to.deep.equal(rel(direct.eval, join(dir, "videos")));
   });
 
   it("max_frames shorter than a clip's span (every clip would end in repeated frames): an error naming the key", async () => {
