@@ -162,6 +162,21 @@ describe("data: video-folder", function () {
     expect(evalCsv[1].split(",").at(-1)).to.equal("1");
   });
 
+  it("`sideways data` with skip_bad_files names each skipped file, as a run does (its clips come from another video)", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const exp = join(dir, "sample.yaml");
+    writeFileSync(exp, [
+      "name: sample",
+      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+      "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+    ].join("\n"));
+    let stderr = "";
+    const io = { out: () => undefined, err: (t: string) => void (stderr += t), errIsTTY: false, exitCode: 0 };
+    expect(await main(["data", exp, "--out", join(dir, "sample-out"), "--clips", "3"], io), stderr).to.equal(0);
+    expect(stderr).to.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}: cannot decode video: `);
+    expect(existsSync(join(dir, "sample-out", "clips.npy"))).to.equal(true);
+  });
+
   // The cache used to sit in .cache/sideways beside the experiment file: for a run trained again
   // from its folder's config.yaml, inside that earlier run's folder (decoding every video again).
   it("a run trained again from its folder's config.yaml leaves that folder as it was; the frame cache is shared", async () => {
