@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +78,50 @@ describe("data: video-folder", function () {
       // Real footage: not blank, with a spread of intensities.
       expect(new Set(b.clips).size).to.be.above(50);
       expect(Array.from(b.labels).every((l) => l === 0 || l === 1)).to.equal(true);
+    }
+  });
+
+  it("clips are windows of ffmpeg's own decode (fps, scale, centre crop, RGB): frame stride, planar layout, normalisation", async () => {
+    const tools = await findFfmpegTools();
+    const [h, w, fps, stride, T] = [12, 16, 10, 2, 3];
+    const mean = [0.1, 0.2, 0.3];
+    const std = [0.5, 0.25, 2];
+    // ffmpeg run here, not through decode.ts: [F, H, W, 3] bytes per video.
+    const ffmpegFrames = (file: string): Uint8Array => {
+      const r = spawnSync(tools.ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
+        `fps=${fps},scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
+      { maxBuffer: 1 << 26 });
+      expect(r.status, String(r.stderr)).to.equal(0);
+      return new Uint8Array(r.stdout);
+    };
+    const videos = [join("ApplyEyeMakeup", VIDEOS.short), join("ApplyEyeMakeup", VIDEOS.avi), join("ArmWrestling", VIDEOS.ava), join("ArmWrestling", VIDEOS.kinetics)];
+    const decoded = videos.map((v) => ffmpegFrames(join(dir, "videos", v)));
+    // The training clip of shuffle: false visits the videos in order (class, then name).
+    const b = await firstBatch({ kind: "video-folder", root: "videos", clip_length: T, frame_stride: stride, fps, eval_fraction: 0, shuffle: false,
+      normalize: { mean, std } }, ctx(3, h, w), 4);
+    expect(Array.from(b.labels)).to.deep.equal([0, 0, 1, 1]);
+    const plane = h * w;
+    for (let n = 0; n < 4; n++) {
+      const frames = decoded[n].length / (plane * 3);
+      // Undo the normalisation: (x * std + mean) * 255 must be a whole byte (float32 rounding: 1e-3 of a level).
+      const bytes = new Uint8Array(T * 3 * plane);
+      for (let t = 0; t < T; t++) {
+        for (let c = 0; c < 3; c++) {
+          for (let i = 0; i < plane; i++) {
+            const v = (b.clips[((n * T + t) * 3 + c) * plane + i] * std[c] + mean[c]) * 255;
+            expect(Math.abs(v - Math.round(v)), `clip ${n} frame ${t} channel ${c} pixel ${i}`).to.be.below(1e-3);
+            bytes[(t * 3 + c) * plane + i] = Math.round(v);
+          }
+        }
+      }
+      // Some start s: frame t of the clip is ffmpeg's frame s + t*stride, channel c its byte c of each pixel.
+      const windowAt = (s: number) => Array.from({ length: T }, (_, t) => t).every((t) => {
+        const f = s + t * stride;
+        for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) if (bytes[(t * 3 + c) * plane + i] !== decoded[n][(f * plane + i) * 3 + c]) return false;
+        return true;
+      });
+      const starts = Array.from({ length: frames - (T - 1) * stride }, (_, s) => s).filter(windowAt);
+      expect(starts.length, `clip ${n} (${videos[n]}, ${frames} frames at ${fps} fps)`).to.be.above(0);
     }
   });
 
