@@ -167,8 +167,27 @@ describe("data: video-folder", function () {
     expect(source.skipped!().map((f) => [f.file, f.reason.startsWith("cannot decode video: ")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
     // The recorded reason is why, not the error's advice to turn on the option that skipped it.
     expect(source.skipped!()[0]!.reason).not.to.include("skip_bad_files");
-    // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
-    expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
+    // File order: A/short, B/ava, B/truncated -> replaced by the next readable video of its
+    // class (B/ava), not by the next in the list (A/short), which would shift the class balance.
+    expect(Array.from(batch.labels)).to.deep.equal([0, 1, 1]);
+  });
+
+  it("skip_bad_files replaces an unreadable evaluation video by one of its class, not by the next class's (counted twice)", async () => {
+    // Four videos per class, the last two by name held out: A/a3, A/a4, B/b3 (truncated), B/b4.
+    const root = join(dir, "bad-eval");
+    for (const cls of ["A", "B"]) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (const i of [1, 2, 3, 4]) copyFileSync(join(FIXTURES, cls === "A" ? VIDEOS.short : VIDEOS.ava), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
+    }
+    const bytes = readFileSync(join(FIXTURES, VIDEOS.short));
+    writeFileSync(join(root, "B", "b3.mp4"), bytes.subarray(0, bytes.length >> 1));
+    const source = await createDataSource(
+      DataSpec.parse({ kind: "video-folder", root: "bad-eval", clip_length: 2, eval_fraction: 0.5, skip_bad_files: true, max_frames: 8 }), ctx());
+    const labels: number[] = [];
+    for await (const b of source.evalBatches(4, 4)) labels.push(...b.labels);
+    // Interleaved by class: a3, b3 -> b4, a4, b4; the next in the list (a4) would give [0, 0, 0, 1].
+    expect(labels).to.deep.equal([0, 1, 0, 1]);
+    expect(source.skipped!().map((f) => f.file)).to.deep.equal([join(root, "B", "b3.mp4")]);
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {

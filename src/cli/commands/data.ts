@@ -35,7 +35,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
       const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
       const { files, skipped } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
-      // As a run logs them: clips of a skipped file come from the next readable video instead.
+      // As a run logs them: clips of a skipped file come from another video of its class instead.
       for (const s of skipped) io.err(`skipped unreadable file ${s.file}: ${s.reason}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
     },
