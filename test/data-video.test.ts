@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +81,50 @@ describe("data: video-folder", function () {
     }
   });
 
+  it("clips are windows of ffmpeg's own decode (fps, scale, centre crop, RGB): frame stride, planar layout, normalisation", async () => {
+    const tools = await findFfmpegTools();
+    const [h, w, fps, stride, T] = [12, 16, 10, 2, 3];
+    const mean = [0.1, 0.2, 0.3];
+    const std = [0.5, 0.25, 2];
+    // ffmpeg run here, not through decode.ts: [F, H, W, 3] bytes per video.
+    const ffmpegFrames = (file: string): Uint8Array => {
+      const r = spawnSync(tools.ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
+        `fps=${fps},scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
+      { maxBuffer: 1 << 26 });
+      expect(r.status, String(r.stderr)).to.equal(0);
+      return new Uint8Array(r.stdout);
+    };
+    const videos = [join("ApplyEyeMakeup", VIDEOS.short), join("ApplyEyeMakeup", VIDEOS.avi), join("ArmWrestling", VIDEOS.ava), join("ArmWrestling", VIDEOS.kinetics)];
+    const decoded = videos.map((v) => ffmpegFrames(join(dir, "videos", v)));
+    // The training clip of shuffle: false visits the videos in order (class, then name).
+    const b = await firstBatch({ kind: "video-folder", root: "videos", clip_length: T, frame_stride: stride, fps, eval_fraction: 0, shuffle: false,
+      normalize: { mean, std } }, ctx(3, h, w), 4);
+    expect(Array.from(b.labels)).to.deep.equal([0, 0, 1, 1]);
+    const plane = h * w;
+    for (let n = 0; n < 4; n++) {
+      const frames = decoded[n].length / (plane * 3);
+      // Undo the normalisation: (x * std + mean) * 255 must be a whole byte (float32 rounding: 1e-3 of a level).
+      const bytes = new Uint8Array(T * 3 * plane);
+      for (let t = 0; t < T; t++) {
+        for (let c = 0; c < 3; c++) {
+          for (let i = 0; i < plane; i++) {
+            const v = (b.clips[((n * T + t) * 3 + c) * plane + i] * std[c] + mean[c]) * 255;
+            expect(Math.abs(v - Math.round(v)), `clip ${n} frame ${t} channel ${c} pixel ${i}`).to.be.below(1e-3);
+            bytes[(t * 3 + c) * plane + i] = Math.round(v);
+          }
+        }
+      }
+      // Some start s: frame t of the clip is ffmpeg's frame s + t*stride, channel c its byte c of each pixel.
+      const windowAt = (s: number) => Array.from({ length: T }, (_, t) => t).every((t) => {
+        const f = s + t * stride;
+        for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) if (bytes[(t * 3 + c) * plane + i] !== decoded[n][(f * plane + i) * 3 + c]) return false;
+        return true;
+      });
+      const starts = Array.from({ length: frames - (T - 1) * stride }, (_, s) => s).filter(windowAt);
+      expect(starts.length, `clip ${n} (${videos[n]}, ${frames} frames at ${fps} fps)`).to.be.above(0);
+    }
+  });
+
   it("serves later reads from the disk cache, with identical tensors", async () => {
     const tools = await findFfmpegTools();
     const params = { height: 12, width: 16, channels: 1 as const, fps: null, maxFrames: 20 };
@@ -122,8 +167,27 @@ describe("data: video-folder", function () {
     expect(source.skipped!().map((f) => [f.file, f.reason.startsWith("cannot decode video: ")])).to.deep.equal([[join(dir, "with-bad", "B", "truncated.mp4"), true]]);
     // The recorded reason is why, not the error's advice to turn on the option that skipped it.
     expect(source.skipped!()[0]!.reason).not.to.include("skip_bad_files");
-    // File order: A/short, B/ava, B/truncated -> replaced by the next readable video (A/short).
-    expect(Array.from(batch.labels)).to.deep.equal([0, 1, 0]);
+    // File order: A/short, B/ava, B/truncated -> replaced by the next readable video of its
+    // class (B/ava), not by the next in the list (A/short), which would shift the class balance.
+    expect(Array.from(batch.labels)).to.deep.equal([0, 1, 1]);
+  });
+
+  it("skip_bad_files replaces an unreadable evaluation video by one of its class, not by the next class's (counted twice)", async () => {
+    // Four videos per class, the last two by name held out: A/a3, A/a4, B/b3 (truncated), B/b4.
+    const root = join(dir, "bad-eval");
+    for (const cls of ["A", "B"]) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (const i of [1, 2, 3, 4]) copyFileSync(join(FIXTURES, cls === "A" ? VIDEOS.short : VIDEOS.ava), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
+    }
+    const bytes = readFileSync(join(FIXTURES, VIDEOS.short));
+    writeFileSync(join(root, "B", "b3.mp4"), bytes.subarray(0, bytes.length >> 1));
+    const source = await createDataSource(
+      DataSpec.parse({ kind: "video-folder", root: "bad-eval", clip_length: 2, eval_fraction: 0.5, skip_bad_files: true, max_frames: 8 }), ctx());
+    const labels: number[] = [];
+    for await (const b of source.evalBatches(4, 4)) labels.push(...b.labels);
+    // Interleaved by class: a3, b3 -> b4, a4, b4; the next in the list (a4) would give [0, 0, 0, 1].
+    expect(labels).to.deep.equal([0, 1, 0, 1]);
+    expect(source.skipped!().map((f) => f.file)).to.deep.equal([join(root, "B", "b3.mp4")]);
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {
@@ -160,6 +224,21 @@ describe("data: video-folder", function () {
     const evalCsv = readFileSync(join(runDir, "eval.csv"), "utf8").trim().split("\n");
     expect(evalCsv[0].split(",").at(-1)).to.equal("eval_on_train");
     expect(evalCsv[1].split(",").at(-1)).to.equal("1");
+  });
+
+  it("`sideways data` with skip_bad_files names each skipped file, as a run does (its clips come from another video)", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const exp = join(dir, "sample.yaml");
+    writeFileSync(exp, [
+      "name: sample",
+      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+      "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+    ].join("\n"));
+    let stderr = "";
+    const io = { out: () => undefined, err: (t: string) => void (stderr += t), errIsTTY: false, exitCode: 0 };
+    expect(await main(["data", exp, "--out", join(dir, "sample-out"), "--clips", "3"], io), stderr).to.equal(0);
+    expect(stderr).to.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}: cannot decode video: `);
+    expect(existsSync(join(dir, "sample-out", "clips.npy"))).to.equal(true);
   });
 
   // The cache used to sit in .cache/sideways beside the experiment file: for a run trained again
@@ -220,6 +299,44 @@ describe("data: video-folder", function () {
     for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
     // Two test videos, two uniformly spread windows each, interleaved by class.
     expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("split files whose class and video names hold spaces (UCF101 and HMDB51 formats): whole names, not their first word", async () => {
+    const root = join(dir, "spaced");
+    const layout = { "Apply Eye": ["v a 01.avi", "v a 02.mp4"], "Arm Wrestling": ["w 1.mp4", "w 2.mp4"] };
+    for (const [cls, files] of Object.entries(layout)) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (const f of files) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, f));
+    }
+    const splits = join(dir, "spaced-splits");
+    mkdirSync(splits, { recursive: true });
+    writeFileSync(join(splits, "classInd.txt"), "1 Arm Wrestling\n2 Apply Eye\n");
+    writeFileSync(join(splits, "trainlist01.txt"), "Apply Eye/v a 01.avi 2\nArm Wrestling/w 1.mp4 1\n");
+    writeFileSync(join(splits, "testlist01.txt"), "Apply Eye/v a 02.mp4\nArm Wrestling/w 2.mp4\n");
+    const ucf = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "ucf101", dir: splits } }), root, splits);
+    expect(ucf.classNames).to.deep.equal(["Arm Wrestling", "Apply Eye"]);
+    expect(ucf.train).to.deep.equal([{ file: join(root, "Apply Eye", "v a 01.avi"), label: 1 }, { file: join(root, "Arm Wrestling", "w 1.mp4"), label: 0 }]);
+    expect(ucf.eval).to.deep.equal([{ file: join(root, "Arm Wrestling", "w 2.mp4"), label: 0 }, { file: join(root, "Apply Eye", "v a 02.mp4"), label: 1 }]);
+
+    writeFileSync(join(splits, "Apply Eye_test_split1.txt"), "v a 01.avi 1\nv a 02.mp4 2\n");
+    writeFileSync(join(splits, "Arm Wrestling_test_split1.txt"), "w 1.mp4 1\nw 2.mp4 2\n");
+    const hmdb = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "hmdb51", dir: splits } }), root, splits);
+    expect(hmdb.train.map((v) => v.file)).to.deep.equal([join(root, "Apply Eye", "v a 01.avi"), join(root, "Arm Wrestling", "w 1.mp4")]);
+    expect(hmdb.eval.map((v) => v.file)).to.deep.equal([join(root, "Apply Eye", "v a 02.mp4"), join(root, "Arm Wrestling", "w 2.mp4")]);
+  });
+
+  it("class folders that are symbolic links (a subset assembled with ln -s) count as classes; a dangling link does not", async () => {
+    const linked = join(dir, "linked");
+    mkdirSync(linked, { recursive: true });
+    for (const cls of ["ApplyEyeMakeup", "ArmWrestling"]) symlinkSync(join(dir, "videos", cls), join(linked, cls), "dir");
+    symlinkSync(join(dir, "no-such-folder"), join(linked, "Dangling"), "dir");
+    const spec = VideoFolderDataSpec.parse({ kind: "video-folder", root: linked, eval_fraction: 0.5 });
+    const viaLinks = await indexVideos(spec, linked, null);
+    const direct = await indexVideos(spec, join(dir, "videos"), null);
+    expect(viaLinks.classNames).to.deep.equal(["ApplyEyeMakeup", "ArmWrestling"]);
+    const rel = (vs: { file: string; label: number }[], root: string) => vs.map((v) => [v.file.slice(root.length), v.label]);
+    expect(rel(viaLinks.train, linked)).to.deep.equal(rel(direct.train, join(dir, "videos")));
+    expect(rel(viaLinks.eval, linked)).to.deep.equal(rel(direct.eval, join(dir, "videos")));
   });
 
   it("max_frames shorter than a clip's span (every clip would end in repeated frames): an error naming the key", async () => {

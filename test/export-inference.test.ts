@@ -154,6 +154,36 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expectClose((await onnxLogits(join(dir, "init", "model.onnx"), frames, [3, 1, 8, 8])).logits, await ourLogits(model, weights, frames, 3));
   });
 
+  it("says what frames model.onnx expects: the training data's values and its data.normalize, which the graph does not apply", async () => {
+    const good = resolve(cwd, "test/fixtures/specs/good.yaml");
+    const normalize = "data.normalize={mean: [0.5], std: [0.25]}";
+    expect(await main(["run", good, normalize, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const io = captureIo();
+    expect(await main(["export", "--checkpoint", join(dir, "results", "good", id), "--out", "deploy"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("frames: intensities in [0, 1], then per channel (x - mean) / std with mean [0.5], std [0.25] (data.normalize); model.onnx does not normalise");
+
+    // What the message says is what the trainer was fed: the same clips without normalize, put
+    // through (x - 0.5) / 0.25, are the normalised clips `sideways data` writes (float32 rounding).
+    const clipsOf = async (out: string, ...overrides: string[]): Promise<Float32Array> => {
+      expect(await main(["data", good, ...overrides, "--out", out, "--clips", "2"], captureIo())).to.equal(0);
+      const npy = readFileSync(join(dir, out, "clips.npy"));
+      const headerEnd = 10 + npy.readUInt16LE(8);
+      return new Float32Array(npy.buffer.slice(npy.byteOffset + headerEnd, npy.byteOffset + npy.length));
+    };
+    const raw = await clipsOf("raw");
+    const normalised = await clipsOf("normalised", normalize);
+    expect(normalised.length).to.equal(raw.length);
+    for (let i = 0; i < raw.length; i++) expect(Math.abs(normalised[i] - (raw[i] - 0.5) / 0.25), `value ${i}`).to.be.below(1e-6);
+
+    const plain = captureIo();
+    expect(await main(["export", good, `train.init_checkpoint=${join(dir, "results", "good", id, "final.safetensors")}`, "--out", "plain"], plain), plain.stderr).to.equal(0);
+    expect(plain.stderr).to.include("frames: intensities in [0, 1], not normalised (the experiment has no data.normalize)");
+    const modelOnly = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(dir, "results", "good", id), "--out", "model-only"], modelOnly), modelOnly.stderr).to.equal(0);
+    expect(modelOnly.stderr).to.include("frames: as the training data gave them, after its data.normalize (a model file does not say which)");
+  });
+
   it("weights of another model: exit 2 before anything is written", async () => {
     writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
     const other = resolveModel({ ...everyLayerKindSpec, classes: 4, layers: [...everyLayerKindSpec.layers.slice(0, -1), { type: "linear", out_features: 4 }] }, "other");

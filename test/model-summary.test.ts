@@ -4,7 +4,7 @@
  * and bad residual / normalisation layers exit 2 naming the layer and the shapes.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
@@ -64,6 +64,25 @@ describe("model zoo and `sideways model summary`", () => {
     expect(more.stdout).to.contain("stage plan for 9 worker(s) (5 stages: at most one per block)");
     // One block per stage reads "block 3", not "blocks 3-3".
     expect(more.stdout.split("\n").filter((l) => /^ {2}stage \d: block \d  /.test(l))).to.have.length(5);
+  });
+
+  it("an experiment file: the summary of its model (inline in ucf101.yaml, whose data is not here), overrides applied", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+    // The same model as a model file, with the override applied by hand.
+    const { parse, stringify } = await import("yaml");
+    const inline = (parse(readFileSync("experiments/ucf101.yaml", "utf8")) as { model: { input: { height: number } } }).model;
+    writeFileSync(join(dir, "m.yaml"), stringify({ ...inline, input: { ...inline.input, height: 32 } }));
+    const viaModel = captureIo();
+    expect(await main(["model", "summary", join(dir, "m.yaml")], viaModel), viaModel.stderr).to.equal(0);
+    const viaExperiment = captureIo();
+    expect(await main(["model", "summary", "experiments/ucf101.yaml", "model.input.height=32"], viaExperiment), viaExperiment.stderr).to.equal(0);
+    expect(viaExperiment.stdout.split("\n")[0]).to.equal("ucf101-cnn (experiments/ucf101.yaml: model): input [3,32,64], 101 classes, 5 blocks");
+    // Everything after the title line (blocks, totals, plan) is the model file's.
+    expect(viaExperiment.stdout.split("\n").slice(1)).to.deep.equal(viaModel.stdout.split("\n").slice(1));
+    // Overrides belong to experiment files.
+    const onModel = captureIo();
+    expect(await main(["model", "summary", "models/resnet-mnist.yaml", "classes=3"], onModel)).to.equal(2);
+    expect(onModel.stderr).to.include("models/resnet-mnist.yaml: overrides (classes=3) apply to experiment files; this is a model file");
   });
 
   it("a one-block model: singular nouns in the summary and in validate's ok line (never '1 blocks')", async () => {

@@ -34,7 +34,9 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       const outDir = resolve(argv.out);
       if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
       const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
-      const { files } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
+      const { files, skipped } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
+      // As a run logs them: clips of a skipped file come from another video of its class instead.
+      for (const s of skipped) io.err(`skipped unreadable file ${s.file}: ${s.reason}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
     },
   };

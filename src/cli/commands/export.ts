@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { DataSpec } from "../../data/data-spec.js";
 import { InputError } from "../../errors.js";
 import { readCheckpoint } from "../../model/checkpoint.js";
 import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exportInferenceModel, exportModel } from "../../model/export.js";
@@ -31,8 +32,11 @@ function checkpointFile(path: string): string {
   throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it; give a run's folder or a weights file`, path);
 }
 
-/** The model (and the weights file, if any) an export is of. */
-function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null } {
+/**
+ * The model (and the weights file, if any) an export is of, and its training data when an
+ * experiment or a run's config.yaml says (undefined for a model file).
+ */
+function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec } {
   if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: checkpointFile(argv.checkpoint) };
   if (argv.file === undefined) {
     // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
@@ -40,13 +44,14 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
     const config = join(dirname(argv.checkpoint), "config.yaml");
     if (!existsSync(config))
       throw new InputError(`export: ${argv.checkpoint}: no config.yaml beside it to say which model it holds; give the model or experiment file too (sideways export MODEL.yaml --checkpoint ${argv.checkpoint})`, argv.checkpoint);
-    return { model: loadExperiment(config, argv.overrides).model, weightsPath: argv.checkpoint };
+    const run = loadExperiment(config, argv.overrides);
+    return { model: run.model, weightsPath: argv.checkpoint, data: run.spec.data };
   }
   const doc = readYamlFile(argv.file, "file");
   if (typeof doc === "object" && doc !== null && "layers" in doc) return { model: loadModelFile(argv.file), weightsPath: argv.checkpoint ?? null };
   const exp = loadExperiment(argv.file, argv.overrides);
   const init = exp.spec.train.init_checkpoint;
-  return { model: exp.model, weightsPath: argv.checkpoint ?? (init === null ? null : resolvePath(exp.baseDir, init)) };
+  return { model: exp.model, weightsPath: argv.checkpoint ?? (init === null ? null : resolvePath(exp.baseDir, init)), data: exp.spec.data };
 }
 
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
@@ -63,7 +68,7 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
         .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
     handler: (argv) => {
-      const { model, weightsPath } = exportSource(argv);
+      const { model, weightsPath, data } = exportSource(argv);
       // Read (and shape-check) the weights before anything is written.
       const weights = weightsPath === null ? null : readCheckpoint(resolve(weightsPath), model);
       if (!argv.force) refuseToReplace(resolve(argv.out), exportFileNames(model, weights !== null), argv.out);
@@ -73,6 +78,7 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         exportInferenceModel(model, weights, resolve(argv.out));
         const { channels, height, width } = model.input;
         io.err(`wrote ${join(argv.out, INFERENCE_FILE)} (weights of ${weightsPath} inside): ${INFERENCE_INPUT} [N,${channels},${height},${width}] -> ${INFERENCE_OUTPUT} [N,${model.classes}]\n`);
+        io.err(`${INFERENCE_INPUT}: ${framesPreprocessing(data)}\n`);
       }
     },
   };
@@ -84,4 +90,25 @@ function refuseToReplace(outDir: string, names: string[], given: string): void {
   if (existing.length === 0) return;
   const shown = existing.length > 3 ? `${existing.slice(0, 3).join(", ")} and ${existing.length - 3} more` : existing.join(", ");
   throw new InputError(`export: --out ${given}: ${shown} already exist${existing.length === 1 ? "s" : ""} there (an earlier export); nothing was written (choose another --out, or --force to replace them)`, outDir);
+}
+
+/**
+ * What model.onnx expects as frames: the training data's preprocessing is not inside the graph,
+ * so, say, video frames scaled to [0, 1] but not normalised would be classified silently worse.
+ * `data` is undefined when only a model file says what to export (the data is not known).
+ */
+export function framesPreprocessing(data: DataSpec | undefined): string {
+  if (data === undefined) {
+    return "as the training data gave them, after its data.normalize (a model file does not say which); model.onnx does not normalise";
+  }
+  const values = {
+    "video-folder": "pixel values / 255 (RGB or gray, in [0, 1])",
+    npy: "values as in the clips file (uint8 / 255, float as stored)",
+    "moving-mnist": "intensities in [0, 1]",
+    shapes: "intensities in [0, 1]",
+  }[data.kind];
+  if (data.normalize === null) return `${values}, not normalised (the experiment has no data.normalize)`;
+  const list = (v: number[]) => `[${v.join(", ")}]`;
+  return `${values}, then per channel (x - mean) / std with mean ${list(data.normalize.mean)}, std ${list(data.normalize.std)} ` +
+    "(data.normalize); model.onnx does not normalise";
 }

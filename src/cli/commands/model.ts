@@ -1,27 +1,51 @@
-/** `sideways model summary FILE`: a model file's blocks, shapes, parameters, FLOPs and stage plan. */
+/**
+ * `sideways model summary FILE`: a model's blocks, shapes, parameters, FLOPs and stage plan; FILE
+ * is a model file or an experiment file (its model, inline or a file, with overrides applied).
+ */
+import { dirname, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { SpecError } from "../../errors.js";
 import { loadModelFile } from "../../model/load-model.js";
+import type { Model } from "../../model/model.js";
 import { modelSummaryText } from "../../model/summary.js";
+import { ExperimentSpec } from "../../spec/experiment-spec.js";
+import { validateExperiment } from "../../spec/load-experiment.js";
+import { applyOverrides } from "../../spec/overrides.js";
+import { readYamlFile } from "../../spec/yaml-file.js";
+import { loadExperimentModel } from "../../train/run-experiment.js";
 import type { CliIo } from "../cli-io.js";
 
 interface SummaryArgs {
   file: string;
+  overrides: string[];
   workers: number;
+}
+
+/** The model of a model file, or of an experiment file (whose model may be inline: ucf101.yaml). */
+function modelOf(file: string, overrides: string[]): Model {
+  const doc = readYamlFile(file, "file");
+  const isExperiment = typeof doc === "object" && doc !== null && !("layers" in doc) && "model" in doc;
+  if (!isExperiment && overrides.length > 0) throw new SpecError(`${file}: overrides (${overrides.join(" ")}) apply to experiment files; this is a model file`, file);
+  if (!isExperiment) return loadModelFile(file);
+  // Only the model is needed: the data need not be at hand (ucf101.yaml's /data/UCF-101).
+  const spec = validateExperiment(applyOverrides(doc as Record<string, unknown>, overrides, ExperimentSpec), file);
+  return loadExperimentModel(spec, dirname(resolve(file)), file);
 }
 
 function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
   return {
-    command: "summary <file>",
+    command: "summary <file> [overrides..]",
     describe: "Per block: layers, output shape, parameters, forward+backward FLOPs per frame; and the stage plan",
     builder: (y: Argv) =>
       y
-        .positional("file", { type: "string", demandOption: true, describe: "model YAML" })
+        .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. model.input.height=32" })
         .option("workers", { type: "number", default: 1, describe: "depth-parallel workers to plan stages for" })
-        .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan") as unknown as Argv<SummaryArgs>,
+        .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
+        .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
       if (!Number.isInteger(argv.workers) || argv.workers < 1) throw new SpecError(`--workers: expected a positive integer, found ${argv.workers}`);
-      io.out(modelSummaryText(loadModelFile(argv.file), argv.workers));
+      io.out(modelSummaryText(modelOf(argv.file, argv.overrides), argv.workers));
     },
   };
 }

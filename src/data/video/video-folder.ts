@@ -6,7 +6,7 @@
  * evaluation clip i takes video i mod V and, of the ceil(count / V) windows spread uniformly over
  * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame.
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
- * lists it in summary.json) and replaced by the next readable one in the list.
+ * lists it in summary.json) and replaced by the next readable one of its class in the list.
  */
 import { DataError } from "../../errors.js";
 import type { Rng } from "../../util/rng.js";
@@ -62,18 +62,26 @@ export async function createVideoFolder(
   );
   const bad = new Map<string, string>();
 
-  /** The video at `position` of `list`, or with skip_bad_files the next readable one. */
+  /**
+   * The video at `position` of `list`, or with skip_bad_files the next readable one of the same
+   * class (then of any class, if none of its class can be read): a replacement from another class
+   * would shift the class balance, and in the evaluation list (interleaved by class) it would
+   * count the next class's video twice.
+   */
   const readable = async (list: LabelledVideo[], position: number): Promise<{ video: CachedVideo; label: number }> => {
-    for (let k = 0; k < list.length; k++) {
-      const item = list[(position + k) % list.length]!;
-      if (bad.has(item.file)) continue;
-      try {
-        return { video: await cache.get(item.file), label: item.label };
-      } catch (err) {
-        if (!spec.skip_bad_files || !(err instanceof DataError)) throw err;
-        // Recorded with the file (summary.json, the run's log): the reason alone, without the
-        // message's hint to turn skip_bad_files on.
-        bad.set(item.file, err instanceof UnreadableVideoError ? err.reason : err.message);
+    const wanted = list[position % list.length]!.label;
+    for (const sameClass of [true, false]) {
+      for (let k = 0; k < list.length; k++) {
+        const item = list[(position + k) % list.length]!;
+        if (bad.has(item.file) || (sameClass && item.label !== wanted)) continue;
+        try {
+          return { video: await cache.get(item.file), label: item.label };
+        } catch (err) {
+          if (!spec.skip_bad_files || !(err instanceof DataError)) throw err;
+          // Recorded with the file (summary.json, the run's log): the reason alone, without the
+          // message's hint to turn skip_bad_files on.
+          bad.set(item.file, err instanceof UnreadableVideoError ? err.reason : err.message);
+        }
       }
     }
     throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");

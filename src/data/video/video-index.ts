@@ -10,7 +10,7 @@
  * - hmdb51: <class>_test_splitN.txt per class ("video.avi 1": 1 = train, 2 = test, 0 = unused).
  */
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { DataError } from "../../errors.js";
 import type { VideoFolderDataSpec } from "../data-spec.js";
@@ -78,7 +78,13 @@ async function classFolders(root: string): Promise<string[]> {
   } catch (err) {
     throw new DataError(`${root} (data.root): cannot list the class folders: ${(err as Error).message}`, root, "data.root");
   }
-  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  // A class folder may be a symbolic link (a subset of UCF101 assembled with `ln -s`): a Dirent
+  // says only that it is a link, so ask what it points at; a dangling link is not a folder.
+  const isFolder = async (e: (typeof entries)[number]): Promise<boolean> =>
+    e.isDirectory() || (e.isSymbolicLink() && (await stat(join(root, e.name)).then((s) => s.isDirectory(), () => false)));
+  const visible = entries.filter((e) => !e.name.startsWith("."));
+  const flags = await Promise.all(visible.map(isFolder));
+  const folders = visible.filter((_, i) => flags[i]).map((e) => e.name).sort();
   if (folders.length === 0) {
     throw new DataError(`${root} (data.root): expected one folder per class, found none`, root, "data.root");
   }
@@ -118,7 +124,7 @@ async function ucf101Split(root: string, folders: string[], dir: string, n: numb
   const read = async (listName: string): Promise<LabelledVideo[]> => {
     const listFile = join(dir, listName);
     return (await readLines(listFile)).map((line) => {
-      const rel = line.split(/\s+/)[0]!;
+      const rel = withoutTrailingNumber(line);
       const className = rel.split("/")[0]!;
       const label = labelOf.get(className);
       if (label === undefined || !rel.includes("/")) {
@@ -138,7 +144,8 @@ async function ucf101Split(root: string, folders: string[], dir: string, n: numb
 async function readClassInd(file: string): Promise<string[]> {
   const classNames: string[] = [];
   for (const line of await readLines(file)) {
-    const [id, name] = line.split(/\s+/);
+    // The name is the rest of the line: class folder names may hold spaces.
+    const [, id, name] = /^(\S+)\s+(.+)$/.exec(line) ?? [];
     if (name === undefined || !Number.isInteger(Number(id)) || Number(id) < 1) {
       throw new DataError(`${file} (data.split): line "${line}" is not "<1-based index> <class name>"`, file, "data.split");
     }
@@ -163,7 +170,8 @@ async function hmdb51Split(root: string, folders: string[], dir: string, n: numb
   for (const [label, name] of classNames.entries()) {
     const splitFile = join(dir, splitFiles[label]!);
     for (const line of await readLines(splitFile)) {
-      const [video, use] = line.split(/\s+/);
+      // "<video> <use>": the video is everything before the last field (names may hold spaces).
+      const [, video, use] = /^(.+?)\s+(\S+)$/.exec(line) ?? [];
       if (video === undefined || !["0", "1", "2"].includes(use ?? "")) {
         throw new DataError(`${splitFile} (data.split): line "${line}" is not "<video> <0|1|2>"`, splitFile, "data.split");
       }
@@ -172,6 +180,14 @@ async function hmdb51Split(root: string, folders: string[], dir: string, n: numb
     }
   }
   return { classNames, train, eval: evalSet, evalIsTrain: false };
+}
+
+/**
+ * A UCF101 list line's video path: trainlist lines end in " <class number>", testlist lines hold
+ * the path alone. Only a trailing number is removed, so paths with spaces stay whole.
+ */
+function withoutTrailingNumber(line: string): string {
+  return /^(.*\S)\s+\d+$/.exec(line)?.[1] ?? line;
 }
 
 function interleaveByClass(videos: LabelledVideo[]): LabelledVideo[] {
