@@ -154,6 +154,21 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expectClose((await onnxLogits(join(dir, "init", "model.onnx"), frames, [3, 1, 8, 8])).logits, await ourLogits(model, weights, frames, 3));
   });
 
+  it("a run folder exports where its training data is not (copied off the machine that trained it)", async () => {
+    const good = resolve(cwd, "test/fixtures/specs/good.yaml");
+    expect(await main(["data", good, "--out", "npy-data", "--clips", "4"], captureIo())).to.equal(0);
+    const at = (f: string) => join(dir, "npy-data", f);
+    const npy = [`data={kind: npy, clips: ${at("clips.npy")}, labels: ${at("labels.npy")}, eval_on_train: true, clip_length: 4}`, "output.dir=trained"];
+    expect(await main(["run", good, ...npy, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "trained"));
+    rmSync(join(dir, "npy-data"), { recursive: true });
+    const io = captureIo();
+    expect(await main(["export", "--checkpoint", join(dir, "trained", id), "--out", "deploy"], io), io.stderr).to.equal(0);
+    expect(existsSync(join(dir, "deploy", "model.onnx"))).to.equal(true);
+    // A run needs its data still: the same config cannot train here.
+    expect(await main(["validate", join(dir, "trained", id, "config.yaml")], captureIo())).to.equal(2);
+  });
+
   it("says what frames model.onnx expects: the training data's values and its data.normalize, which the graph does not apply", async () => {
     const good = resolve(cwd, "test/fixtures/specs/good.yaml");
     const normalize = "data.normalize={mean: [0.5], std: [0.25]}";

@@ -44,7 +44,8 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
     const config = join(dirname(argv.checkpoint), "config.yaml");
     if (!existsSync(config))
       throw new InputError(`export: ${argv.checkpoint}: no config.yaml beside it to say which model it holds; give the model or experiment file too (sideways export MODEL.yaml --checkpoint ${argv.checkpoint})`, argv.checkpoint);
-    const run = loadExperiment(config, argv.overrides);
+    // The data it trained on need not be at hand: a run folder copied off the cluster exports anywhere.
+    const run = loadExperiment(config, argv.overrides, { checkRunInputs: false });
     return { model: run.model, weightsPath: argv.checkpoint, data: run.spec.data };
   }
   const doc = readYamlFile(argv.file, "file");

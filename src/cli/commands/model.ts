@@ -2,17 +2,13 @@
  * `sideways model summary FILE`: a model's blocks, shapes, parameters, FLOPs and stage plan; FILE
  * is a model file or an experiment file (its model, inline or a file, with overrides applied).
  */
-import { dirname, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { SpecError } from "../../errors.js";
 import { loadModelFile } from "../../model/load-model.js";
 import type { Model } from "../../model/model.js";
 import { modelSummaryText } from "../../model/summary.js";
-import { ExperimentSpec } from "../../spec/experiment-spec.js";
-import { validateExperiment } from "../../spec/load-experiment.js";
-import { applyOverrides } from "../../spec/overrides.js";
+import { loadExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
-import { loadExperimentModel } from "../../train/run-experiment.js";
 import type { CliIo } from "../cli-io.js";
 
 interface SummaryArgs {
@@ -28,8 +24,7 @@ function modelOf(file: string, overrides: string[]): Model {
   if (!isExperiment && overrides.length > 0) throw new SpecError(`${file}: overrides (${overrides.join(" ")}) apply to experiment files; this is a model file`, file);
   if (!isExperiment) return loadModelFile(file);
   // Only the model is needed: the data need not be at hand (ucf101.yaml's /data/UCF-101).
-  const spec = validateExperiment(applyOverrides(doc as Record<string, unknown>, overrides, ExperimentSpec), file);
-  return loadExperimentModel(spec, dirname(resolve(file)), file);
+  return loadExperiment(file, overrides, { checkRunInputs: false }).model;
 }
 
 function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
