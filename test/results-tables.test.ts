@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
 import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
-import { STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
+import { EVAL_ON_TRAIN_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
@@ -146,6 +146,28 @@ describe("results: CSV and paper table", () => {
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+  });
+
+  it("runs evaluated on their training clips say so in runs.csv and in the paper table", async () => {
+    // Config A evaluates on held-out clips, config B (npy without eval_clips) on its training clips.
+    writeRun(root, "a0", { "data.clips": "a.npy", seed: 0 }, summary("completed", 0.4), 0, "aaaaaaaa");
+    writeRun(root, "b0", { "data.clips": "b.npy", seed: 0 }, summary("completed", 0.9, { eval_on_train: true }), 1, "bbbbbbbb");
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns[columns.length - 1]).to.equal("eval_on_train");
+    expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
+    const md = tableMarkdown(table);
+    expect(md).to.include("| a.npy | 0 | 0.400 (n=1) |").and.include("| b.npy | 1 | 0.900 (n=1) |").and.include(EVAL_ON_TRAIN_NOTE);
+    expect(tableLatex(table)).to.include(`% ${EVAL_ON_TRAIN_NOTE}`);
+    // Held-out evaluation everywhere: no such column, no note.
+    rmSync(join(root, "b0"), { recursive: true });
+    await writeRunsCsv(root);
+    const held = readCsv(join(root, "runs.csv"));
+    const plain = paperTable(held.columns, held.rows, ["eval_clip_top1"]);
+    expect(plain.paramColumns).to.deep.equal(["data.clips"]);
+    expect(tableMarkdown(plain)).not.to.include("eval_on_train");
   });
 
   it("table.tex compiles with pdflatex, booktabs and the characters LaTeX reserves in names and values", async function () {

@@ -65,6 +65,8 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   // config_id column tells them apart, as the plots' legends do (src/results/plot.ts configLabels).
   const shown = new Set(configs.map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
   if (shown.size < groups.size || outside) paramColumns.push("config_id");
+  // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.
+  if (configs.some((runs) => runs.some((r) => r.eval_on_train === 1))) paramColumns.push("eval_on_train");
   return {
     paramColumns,
     metrics,
@@ -105,6 +107,8 @@ function cellText(s: MetricStats, digits: number, pm: string): string {
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
 /** Said under every table: which standard deviation, and what n counts. */
+export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of that row are on the training clips, not held-out ones";
+
 export const STD_NOTE = "mean ± sample standard deviation (n - 1 in the denominator) over seeds; n = completed runs with the metric";
 
 export function tableMarkdown(t: PaperTable, digits = 3): string {
@@ -115,6 +119,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
     lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))].join(" | ")} |`);
   // Which std: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", STD_NOTE);
+  if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   return lines.join("\n") + "\n";
 }
 
@@ -143,5 +148,6 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\bottomrule",
     "\\end{tabular}",
     `% mean $\\pm$ sample standard deviation (n - 1 in the denominator) over seeds; in parentheses n, the completed runs with the metric`,
+    ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
   ].join("\n") + "\n";
 }
