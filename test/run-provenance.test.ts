@@ -45,6 +45,8 @@ describe("run provenance in run-meta.json", function () {
     expect(p.sideways_version).to.equal(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
     const ortPkg = createRequire(join(REPO, "package.json")).resolve("onnxruntime-node/package.json");
     expect(p.onnxruntime_node).to.equal(JSON.parse(readFileSync(ortPkg, "utf8")).version);
+    // A CPU run in this process: the bundled build (the CUDA one would say cuda13 and its own version).
+    expect(p.onnxruntime_build).to.equal("bundled");
     expect(p.node).to.equal(process.version);
     expect(p.cpus).to.equal(cpus().length);
     // Stamped by this run: within the last minute.

@@ -11,6 +11,8 @@ import { createRequire } from "node:module";
 import { cpus, hostname, release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CUDA13 } from "../runtime/cuda-install.js";
+import { loadedOrtBuild } from "../runtime/ort-loader.js";
 
 export interface Provenance {
   /** when this attempt took the run folder (ISO 8601, UTC) */
@@ -21,8 +23,10 @@ export interface Provenance {
   /** the checkout differs from git_commit (changed, staged or untracked files); null without git */
   git_dirty: boolean | null;
   node: string;
-  /** the onnxruntime-node package bundled with sideways (the CUDA build is `sideways gpu install`'s, docs/GPU.md) */
+  /** the onnxruntime-node version of the build this process runs */
   onnxruntime_node: string | null;
+  /** which build (src/runtime/ort-loader.ts): "bundled", or "cuda13" from `sideways gpu install`; null if none was loaded yet */
+  onnxruntime_build: string | null;
   os: string;
   cpu: string;
   cpus: number;
@@ -61,7 +65,15 @@ export function gitState(dir: string): { commit: string | null; dirty: boolean |
   return { commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim().length > 0 : null };
 }
 
-let cached: Omit<Provenance, "started_at"> | null = null;
+let cached: Omit<Provenance, "started_at" | "onnxruntime_node" | "onnxruntime_build"> | null = null;
+
+function bundledOrtVersion(): string | null {
+  try {
+    return packageVersion(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  } catch {
+    return null;
+  }
+}
 
 /** This process's provenance (git is asked once per process), stamped with the time now. */
 export function runProvenance(): Provenance {
@@ -71,24 +83,24 @@ export function runProvenance(): Provenance {
     // someone else's repository is not that repository's code.
     const inRepo = root !== null && existsSync(join(root, ".git"));
     const { commit, dirty } = inRepo ? gitState(root) : { commit: null, dirty: null };
-    let ort: string | null = null;
-    try {
-      ort = packageVersion(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-    } catch {
-      ort = null;
-    }
     const cpuList = cpus();
     cached = {
       sideways_version: packageVersion(root === null ? null : join(root, "package.json")),
       git_commit: commit,
       git_dirty: dirty,
       node: process.version,
-      onnxruntime_node: ort,
       os: `${process.platform} ${release()} ${process.arch}`,
       cpu: cpuList[0]?.model.trim() ?? "unknown",
       cpus: cpuList.length,
       host: hostname(),
     };
   }
-  return { started_at: new Date().toISOString(), ...cached };
+  // The build is known once the run's sessions are open (run-dir.ts writes run-meta.json after that).
+  const build = loadedOrtBuild();
+  return {
+    started_at: new Date().toISOString(),
+    ...cached,
+    onnxruntime_node: build === "cuda13" ? CUDA13.ortVersion : bundledOrtVersion(),
+    onnxruntime_build: build,
+  };
 }
