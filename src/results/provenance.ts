@@ -61,7 +61,8 @@ export function gitState(dir: string): { commit: string | null; dirty: boolean |
   const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", timeout: 10_000 });
   const head = git("rev-parse", "HEAD");
   if (head.status !== 0) return { commit: null, dirty: null };
-  const status = git("status", "--porcelain");
+  // --no-optional-locks: runs started together (sweep --jobs) must not race for index.lock with each other or the user's git.
+  const status = git("--no-optional-locks", "status", "--porcelain");
   return { commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim().length > 0 : null };
 }
 
