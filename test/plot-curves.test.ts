@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BAND_NOTE, WALL_AXIS_TITLE, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
@@ -121,6 +121,9 @@ describe("plot: learning curves", function () {
       expect(svg, file).to.include(BAND_NOTE);
     }
     expect(svgs.get("clip_accuracy_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
+    // Only the training-loss chart, where the rules' losses average different frames, says so.
+    expect(svgs.get("loss.svg")).to.include(SIDEWAYS_LOSS_NOTE);
+    expect(svgs.get("clip_accuracy.svg")).not.to.include(SIDEWAYS_LOSS_NOTE);
     expect(svgs.get("loss.svg")).to.include("Y-axis titled 'train loss'").and.include("X-axis titled 'step'");
   });
 
