@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
@@ -83,6 +83,50 @@ describe("plot: learning curves", function () {
     }
   });
 
+  it("the drawn lines, read back from the SVG in data units, are the means over seeds of the CSVs; vs-time uses eval.csv's wall_s", async () => {
+    // Two seeds of BP, one of Sideways; eval.csv with the wall_s the runs recorded.
+    const evalCsv = (dir: string, rows: [number, number, number][]) =>
+      writeFileSync(join(dir, "eval.csv"), "step,eval_clip_top1,wall_s\n" + rows.map((r) => r.join(",")).join("\n") + "\n");
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [2.2, 1.8, 1.2, 1.0], []),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [2.4, 2.0, 1.6, 1.4], []),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2.3, 2.1, 1.9, 1.7], []),
+    ];
+    evalCsv(runs[0].dir, [[2, 0.2, 3.0], [4, 0.6, 7.0]]);
+    evalCsv(runs[1].dir, [[2, 0.4, 5.0], [4, 0.8, 9.0]]);
+    evalCsv(runs[2].dir, [[2, 0.1, 2.0], [4, 0.3, 4.0]]);
+    const svgs = new Map<string, string>();
+    await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    const expected: Record<string, Record<string, [number, number][]>> = {
+      "loss.svg": { "method=bp": [[1, 2.3], [2, 1.9], [3, 1.4], [4, 1.2]], "method=sideways": [[1, 2.3], [2, 2.1], [3, 1.9], [4, 1.7]] },
+      "clip_accuracy.svg": { "method=bp": [[2, 0.3], [4, 0.7]], "method=sideways": [[2, 0.1], [4, 0.3]] },
+      // x: the mean over seeds of the wall_s each run recorded at that evaluation.
+      "clip_accuracy_vs_time.svg": { "method=bp": [[4, 0.3], [8, 0.7]], "method=sideways": [[2, 0.1], [4, 0.3]] },
+    };
+    for (const [file, lines] of Object.entries(expected)) {
+      const svg = svgs.get(file)!;
+      const x = axisScale(svg, "X");
+      const y = axisScale(svg, "Y");
+      const drawn = linesIn(svg);
+      expect(Object.keys(drawn).sort(), file).to.deep.equal(Object.keys(lines).sort());
+      for (const [config, points] of Object.entries(lines)) {
+        const got = drawn[config].map(([px, py]) => [x.value(px), y.value(py)]);
+        expect(got, `${file} ${config}`).to.have.length(points.length);
+        // Tick marks are drawn at whole (or half) pixels: a point is read back to within 1 px of its axis.
+        got.forEach(([gx, gy], i) => {
+          expect(gx, `${file} ${config} x ${i}`).to.be.closeTo(points[i][0], x.perPixel);
+          expect(gy, `${file} ${config} y ${i}`).to.be.closeTo(points[i][1], y.perPixel);
+        });
+      }
+      expect(svg, file).to.include(BAND_NOTE);
+    }
+    expect(svgs.get("clip_accuracy_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
+    // Only the training-loss chart, where the rules' losses average different frames, says so.
+    expect(svgs.get("loss.svg")).to.include(SIDEWAYS_LOSS_NOTE);
+    expect(svgs.get("clip_accuracy.svg")).not.to.include(SIDEWAYS_LOSS_NOTE);
+    expect(svgs.get("loss.svg")).to.include("Y-axis titled 'train loss'").and.include("X-axis titled 'step'");
+  });
+
   it("gradient cosine per block: mean over a run's diagnostic steps, then mean and std over its seeds", async () => {
     const withCos = (id: string, seed: number, rows: string[]) => {
       const r = fakeRun(root, id, "sideways", { "data.frame_stride": 2, seed }, [1], [0.5]);
@@ -104,3 +148,27 @@ describe("plot: learning curves", function () {
     expect(svgs.get("gradient_cosine.svg")).to.include("frame_stride=2");
   });
 });
+
+/** The pixel -> data map of a vega axis ("X" or "Y"), from its tick marks and their labels. */
+function axisScale(svg: string, axis: "X" | "Y"): { value: (px: number) => number; perPixel: number } {
+  const at = svg.indexOf(`aria-label="${axis}-axis`);
+  const block = (role: string) => {
+    const from = svg.indexOf(`role-axis-${role}"`, at);
+    return svg.slice(from, svg.indexOf("</g>", from));
+  };
+  const ticks = [...block("tick").matchAll(/<line transform="translate\(([-\d.]+),([-\d.]+)\)"/g)].map((m) => Number(m[axis === "X" ? 1 : 2]));
+  const labels = [...block("label").matchAll(/>([-\d.]+)<\/text>/g)].map((m) => Number(m[1]));
+  expect(ticks.length, `${axis} ticks`).to.equal(labels.length).and.to.be.above(1);
+  const slope = (labels[labels.length - 1] - labels[0]) / (ticks[ticks.length - 1] - ticks[0]);
+  return { value: (px) => labels[0] + (px - ticks[0]) * slope, perPixel: Math.abs(slope) };
+}
+
+/** Each line mark's points in pixels (inside the plot's frame), by the configuration its label names. */
+function linesIn(svg: string): Record<string, [number, number][]> {
+  const out: Record<string, [number, number][]> = {};
+  for (const m of svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)"/g)) {
+    const config = /configuration: ([^;]*);/.exec(m[1])![1];
+    out[config] = [...m[2].matchAll(/[ML]([-\d.e]+),([-\d.e]+)/g)].map((p) => [Number(p[1]), Number(p[2])]);
+  }
+  return out;
+}

@@ -1,12 +1,13 @@
 /** runs.csv and the paper table: CSV round trips, mean/std against a hand-computed example. */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
 import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
-import { paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
+import { EVAL_ON_TRAIN_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
@@ -83,6 +84,9 @@ describe("results: CSV and paper table", () => {
     expect(csv[0].final_eval_clip_top1_std as number).to.be.closeTo(0.2, 1e-12);
     expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |").and.include("| 0.01 | 0.250 (n=1) |");
     expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1");
+    // Which std it is, said with the table: sqrt(0.08 / 2) = 0.2 above is the sample std (the population std would be 0.163).
+    expect(tableMarkdown(table).trimEnd().split("\n").pop()).to.equal(STD_NOTE).and.include("sample standard deviation (n - 1");
+    expect(tableLatex(table)).to.match(/^% needs \\usepackage\{booktabs\}/).and.include("sample standard deviation (n - 1 in the denominator)");
   });
 
   it("configurations with the same swept values (two sweeps into one folder) stay apart, told apart by config_id", async () => {
@@ -108,6 +112,80 @@ describe("results: CSV and paper table", () => {
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+  });
+
+  it("a run outside the sweep (no swept values) is named by its method and config id, not a blank row", async () => {
+    // A sweep over lr (config ids s1, s2) and a `sideways run` with another setting into the same
+    // folder (config id x1, params {}): before, its row read "|  | 0.900 (n=1) |".
+    writeRun(root, "s1", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0, "s1aaaaaa");
+    writeRun(root, "s2", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.6), 1, "s2bbbbbb");
+    writeRun(root, "x1", { seed: 0 }, summary("completed", 0.9), 0, "x1cccccc");
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["train.optimizer.lr", "method", "config_id"]);
+    expect(tableMarkdown(table)).to.include("|  | bp | x1cccccc | 0.900 (n=1) |").and.include("| 0.1 | bp | s1aaaaaa | 0.500 (n=1) |");
+    // A sweep of the method: the outside run's train.method cell is its method, not blank.
+    writeRun(root, "s3", { "train.method": "sideways", "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.4), 2, "s3dddddd");
+    await writeRunsCsv(root);
+    const swept = readCsv(join(root, "runs.csv"));
+    const withMethod = paperTable(swept.columns, swept.rows, ["eval_clip_top1"]);
+    expect(withMethod.paramColumns).to.deep.equal(["train.optimizer.lr", "train.method", "config_id"]);
+    expect(tableMarkdown(withMethod)).to.include("|  | bp | x1cccccc | 0.900 (n=1) |").and.include("| 0.1 | sideways | s3dddddd | 0.400 (n=1) |");
+    // Runs of several methods, none sweeping train.method (a folder of single runs): the method is a column, and enough.
+    const other = mkdtempSync(join(tmpdir(), "sideways-results-"));
+    try {
+      writeRun(other, "a", { seed: 0 }, summary("completed", 0.5), 0, "aaaaaaaa");
+      writeRun(other, "b", { seed: 0 }, summary("completed", 0.7, { method: "sideways" }), 0, "bbbbbbbb");
+      writeJsonAtomic(join(other, "b", "run-meta.json"), { ...JSON.parse(readFileSync(join(other, "b", "run-meta.json"), "utf8")), method: "sideways" });
+      await writeRunsCsv(other);
+      const csv = readCsv(join(other, "runs.csv"));
+      const t = paperTable(csv.columns, csv.rows, ["eval_clip_top1"]);
+      expect(t.paramColumns).to.deep.equal(["method"]);
+      expect(tableMarkdown(t)).to.include("| bp | 0.500 (n=1) |").and.include("| sideways | 0.700 (n=1) |");
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it("runs evaluated on their training clips say so in runs.csv and in the paper table", async () => {
+    // Config A evaluates on held-out clips, config B (npy without eval_clips) on its training clips.
+    writeRun(root, "a0", { "data.clips": "a.npy", seed: 0 }, summary("completed", 0.4), 0, "aaaaaaaa");
+    writeRun(root, "b0", { "data.clips": "b.npy", seed: 0 }, summary("completed", 0.9, { eval_on_train: true }), 1, "bbbbbbbb");
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns[columns.length - 1]).to.equal("eval_on_train");
+    expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
+    const md = tableMarkdown(table);
+    expect(md).to.include("| a.npy | 0 | 0.400 (n=1) |").and.include("| b.npy | 1 | 0.900 (n=1) |").and.include(EVAL_ON_TRAIN_NOTE);
+    expect(tableLatex(table)).to.include(`% ${EVAL_ON_TRAIN_NOTE}`);
+    // Held-out evaluation everywhere: no such column, no note.
+    rmSync(join(root, "b0"), { recursive: true });
+    await writeRunsCsv(root);
+    const held = readCsv(join(root, "runs.csv"));
+    const plain = paperTable(held.columns, held.rows, ["eval_clip_top1"]);
+    expect(plain.paramColumns).to.deep.equal(["data.clips"]);
+    expect(tableMarkdown(plain)).not.to.include("eval_on_train");
+  });
+
+  it("table.tex compiles with pdflatex, booktabs and the characters LaTeX reserves in names and values", async function () {
+    const pdflatex = spawnSync("pdflatex", ["--version"]);
+    if (pdflatex.status !== 0) {
+      console.log("    (skipped: no pdflatex on PATH; Debian: apt-get install texlive-latex-base texlive-latex-recommended)");
+      this.skip();
+    }
+    // Values a sweep can hold: underscores, %, &, #, $, ~, ^, braces, a backslash; a metric column with underscores.
+    const values = ["a_b", "50%", "x&y", "#1", "$5", "~t", "2^3", "{z}", "c\\d"];
+    values.forEach((v, seed) => writeRun(root, `v${seed}`, { "data.root": v, seed: 0 }, summary("completed", 0.5 + seed / 100), seed, `cfg${seed}`));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    writeFileSync(join(root, "table.tex"), tableLatex(paperTable(columns, rows, ["eval_clip_top1", "wall_s"])));
+    writeFileSync(join(root, "doc.tex"), "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n");
+    const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "doc.tex"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stdout.slice(-2000)).to.equal(0);
+    expect(existsSync(join(root, "doc.pdf"))).to.equal(true);
   });
 
   it("an unknown metric is an input error with a suggestion", async () => {

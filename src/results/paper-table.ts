@@ -54,17 +54,26 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
     const id = String(row.config_id);
     groups.set(id, [...(groups.get(id) ?? []), row]);
   }
+  const configs = [...groups.values()];
+  // A run outside the sweep (`sideways run` with another setting into the sweep's folder) has no
+  // swept values: its row would be blank where the others say what they are.
+  const outside = paramColumns.length > 0 && configs.some((runs) => paramColumns.every((p) => runs[0][p] === null || runs[0][p] === undefined));
+  // Its method then names it, as in the plots' legends; so does a folder of runs of several methods none of which swept it.
+  if (!paramColumns.includes("train.method") && (outside || new Set(configs.map((runs) => runs[0].method)).size > 1)) paramColumns.push("method");
   // Configurations whose swept values agree (two sweeps into one folder that differ in a setting
-  // neither swept) would read as duplicate rows: the config_id column tells them apart, as the
-  // plots' legends do (src/results/plot.ts configLabels).
-  const shown = new Set([...groups.values()].map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
-  if (shown.size < groups.size) paramColumns.push("config_id");
+  // neither swept), and runs outside the sweep, would read as duplicate or unexplained rows: the
+  // config_id column tells them apart, as the plots' legends do (src/results/plot.ts configLabels).
+  const shown = new Set(configs.map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
+  if (shown.size < groups.size || outside) paramColumns.push("config_id");
+  // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.
+  if (configs.some((runs) => runs.some((r) => r.eval_on_train === 1))) paramColumns.push("eval_on_train");
   return {
     paramColumns,
     metrics,
     rows: [...groups].map(([configId, runs]) => ({
       configId,
-      params: Object.fromEntries(paramColumns.map((p) => [p, runs[0][p]])),
+      // train.method is known for every run, swept or not (runs.csv's method column).
+      params: Object.fromEntries(paramColumns.map((p) => [p, p === "train.method" ? (runs[0][p] ?? runs[0].method) : runs[0][p]])),
       stats: Object.fromEntries(
         metrics.map((m) => [m, meanStd(runs.map((r) => r[m]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)))]),
       ),
@@ -97,12 +106,20 @@ function cellText(s: MetricStats, digits: number, pm: string): string {
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
+/** Said under every table: which standard deviation, and what n counts. */
+export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of that row are on the training clips, not held-out ones";
+
+export const STD_NOTE = "mean ± sample standard deviation (n - 1 in the denominator) over seeds; n = completed runs with the metric";
+
 export function tableMarkdown(t: PaperTable, digits = 3): string {
   const header = [...t.paramColumns, ...t.metrics];
   const escape = (s: string) => s.replace(/\|/g, "\\|");
   const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => (i < t.paramColumns.length ? " --- " : " ---: ")).join("|")}|`];
   for (const r of t.rows)
     lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))].join(" | ")} |`);
+  // Which std: a reader of the table alone (or of a paper quoting it) must be able to tell.
+  lines.push("", STD_NOTE);
+  if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   return lines.join("\n") + "\n";
 }
 
@@ -122,6 +139,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     return `${[...params, ...metrics].join(" & ")} \\\\`;
   });
   return [
+    "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
     `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(t.metrics.length)}}`,
     "\\toprule",
     `${header.join(" & ")} \\\\`,
@@ -129,6 +147,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     ...body,
     "\\bottomrule",
     "\\end{tabular}",
-    `% mean $\\pm$ sample standard deviation over seeds (number of runs in parentheses)`,
+    `% mean $\\pm$ sample standard deviation (n - 1 in the denominator) over seeds; in parentheses n, the completed runs with the metric`,
+    ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
   ].join("\n") + "\n";
 }

@@ -98,7 +98,20 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
 }
 
 /** `zeroBased`: include 0 on the y axis (accuracy) or fit the data (loss). */
-export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step"): TopLevelSpec {
+/** Said in every curve's subtitle (the band is meanStd's: n - 1 in the denominator). */
+export const BAND_NOTE = "line: mean over seeds, band: ±1 sample std";
+
+/** The x axis of clip_accuracy_vs_time.svg: eval.csv's wall_s, taken after each evaluation. */
+export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evaluations included (mean over seeds)";
+
+/**
+ * Said on loss.svg when Sideways is drawn beside a BP rule: their training losses average
+ * different frames (docs/design/sideways.md: Sideways' top block sees frames 1..T-L+1 within a clip).
+ */
+export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame";
+
+/** `sidewaysLossNote`: a training-loss chart, where the rules' losses cover different frames. */
+export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step", sidewaysLossNote = false): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
@@ -107,7 +120,14 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
   const dashNames = { sideways: "solid: Sideways", bp: "dashed: BP", "pipelined-bp": "dotted: pipelined BP" };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: methods.length > 1 ? { text: title, subtitle: methods.map((m) => dashNames[m]).join(", ") } : title,
+    // What the line and the band are, on the figure itself: a paper's caption must say it.
+    title: {
+      text: title,
+      subtitle: [
+        [BAND_NOTE, ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
+        ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
+      ],
+    },
     width: 560,
     height: 320,
     // Full configuration names in the legend, drawn as solid lines rather than the faint band.
@@ -177,7 +197,7 @@ export function cosineSpec(points: readonly CosinePoint[]): TopLevelSpec {
   const y = (field: string) => ({ field, type: "quantitative", title: "cosine(G_k Sideways, G_k BP)", scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)",
+    title: { text: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)", subtitle: "point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std" },
     width: 560,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
@@ -210,7 +230,7 @@ export interface PlotOutput {
  */
 export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
   const charts = [
-    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step" },
+    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
     { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
     // The trade-off Sideways is about: accuracy against the time it took to get there.
     { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
@@ -219,7 +239,7 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column, c.x);
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : "wall-clock seconds (mean over seeds)")));
+    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, "lossNote" in c)));
     out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
   }
   const cosines = cosinePoints(runs);

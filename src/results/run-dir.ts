@@ -11,6 +11,7 @@ import { InputError, RunError } from "../errors.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
+import { type Provenance, runProvenance } from "./provenance.js";
 
 export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
@@ -29,6 +30,8 @@ export interface RunMeta {
   params: Record<string, unknown>;
   seed: number;
   method: string;
+  /** one entry per attempt that trained the run (a resumed run has several): code, runtime, machine */
+  provenance?: Provenance[];
 }
 
 function readJson<T>(path: string): T | null {
@@ -115,6 +118,7 @@ export function checkNoOtherRun(runDir: string, meta: RunMeta): void {
  * Takes the run's lock, clears what an earlier attempt of the same run left (unless `keep`: a run
  * resuming from its checkpoint keeps its files) and writes run-meta.json. Refuses a non-empty
  * directory that is not a run directory, and one that holds a different run unless `force`.
+ * run-meta.json records this attempt's provenance after those of the attempts it resumes.
  * Returns the lock's release.
  */
 export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false } = {}): () => void {
@@ -129,9 +133,10 @@ export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force
     throw new RunCompletedElsewhere(`run ${meta.run_id} was completed by another process`);
   }
   try {
+    const earlier = keep ? (readRunMeta(runDir)?.provenance ?? []) : [];
     if (existsSync(runDir) && !keep) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
-    writeJsonAtomic(join(runDir, RUN_META_FILE), meta);
+    writeJsonAtomic(join(runDir, RUN_META_FILE), { ...meta, provenance: [...earlier, runProvenance()] });
     return release;
   } catch (err) {
     release();

@@ -36,6 +36,8 @@ export const RESULT_COLUMNS = [
   "frames_per_s",
   "data_wait_share",
   "message",
+  // Last, so that the columns before it keep their places in scripts that cut by position.
+  "eval_on_train",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 
@@ -82,6 +84,8 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       frames_per_s: s?.frames_per_s,
       data_wait_share: s?.data_wait_share,
       message: s?.message,
+      // 1: the eval metrics are on the training clips (as eval.csv says it).
+      eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
     };
     for (const p of params) row[p] = r.meta.params[p] as CellValue;
     return row;

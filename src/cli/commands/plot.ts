@@ -16,11 +16,11 @@ interface PlotArgs {
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
   return {
     command: "plot <dir>",
-    describe: "SVG learning curves (loss, clip accuracy vs step; mean and band over seeds per configuration)",
+    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics; mean and ±1 sample std band over seeds per configuration)",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
-        .option("out", { type: "string", describe: "where to write loss.svg and clip_accuracy.svg (default: DIR)" })
+        .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg and gradient_cosine.svg (default: DIR)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);

@@ -1,0 +1,107 @@
+/**
+ * What a paper must say about where a run's numbers came from, recorded in run-meta.json by
+ * every attempt of a run (a resumed run may have been continued by other code): the code (the
+ * sideways version, and the git commit of the checkout running, with whether its tree had
+ * changes), the runtime (Node, the onnxruntime-node package) and the machine. The provider, seed
+ * and every setting are in config.yaml; the wall time in summary.json.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, hostname, release } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CUDA13 } from "../runtime/cuda-install.js";
+import { loadedOrtBuild } from "../runtime/ort-loader.js";
+
+export interface Provenance {
+  /** when this attempt took the run folder (ISO 8601, UTC) */
+  started_at: string;
+  sideways_version: string | null;
+  /** HEAD of the git checkout the code runs from; null when it is not one (an npm install) */
+  git_commit: string | null;
+  /** the checkout differs from git_commit (changed, staged or untracked files); null without git */
+  git_dirty: boolean | null;
+  node: string;
+  /** the onnxruntime-node version of the build this process runs */
+  onnxruntime_node: string | null;
+  /** which build (src/runtime/ort-loader.ts): "bundled", or "cuda13" from `sideways gpu install`; null if none was loaded yet */
+  onnxruntime_build: string | null;
+  os: string;
+  cpu: string;
+  cpus: number;
+  host: string;
+}
+
+/** The folder holding sideways' package.json, found upwards from this module (src/ or dist/src/). */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "sideways") return dir;
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function packageVersion(pkgJson: string | null): string | null {
+  try {
+    return pkgJson === null ? null : ((JSON.parse(readFileSync(pkgJson, "utf8")) as { version?: string }).version ?? null);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The commit checked out in `dir` and whether the tree differs from it, or nulls when `dir` is
+ * not in a git checkout (or git is missing).
+ */
+export function gitState(dir: string): { commit: string | null; dirty: boolean | null } {
+  const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", timeout: 10_000 });
+  const head = git("rev-parse", "HEAD");
+  if (head.status !== 0) return { commit: null, dirty: null };
+  // --no-optional-locks: runs started together (sweep --jobs) must not race for index.lock with each other or the user's git.
+  const status = git("--no-optional-locks", "status", "--porcelain");
+  return { commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim().length > 0 : null };
+}
+
+let cached: Omit<Provenance, "started_at" | "onnxruntime_node" | "onnxruntime_build"> | null = null;
+
+function bundledOrtVersion(): string | null {
+  try {
+    return packageVersion(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  } catch {
+    return null;
+  }
+}
+
+/** This process's provenance (git is asked once per process), stamped with the time now. */
+export function runProvenance(): Provenance {
+  if (cached === null) {
+    const root = packageRoot();
+    // Only a checkout whose top level is sideways' own: a package installed under node_modules of
+    // someone else's repository is not that repository's code.
+    const inRepo = root !== null && existsSync(join(root, ".git"));
+    const { commit, dirty } = inRepo ? gitState(root) : { commit: null, dirty: null };
+    const cpuList = cpus();
+    cached = {
+      sideways_version: packageVersion(root === null ? null : join(root, "package.json")),
+      git_commit: commit,
+      git_dirty: dirty,
+      node: process.version,
+      os: `${process.platform} ${release()} ${process.arch}`,
+      cpu: cpuList[0]?.model.trim() ?? "unknown",
+      cpus: cpuList.length,
+      host: hostname(),
+    };
+  }
+  // The build is known once the run's sessions are open (run-dir.ts writes run-meta.json after that).
+  const build = loadedOrtBuild();
+  return {
+    started_at: new Date().toISOString(),
+    ...cached,
+    onnxruntime_node: build === "cuda13" ? CUDA13.ortVersion : bundledOrtVersion(),
+    onnxruntime_build: build,
+  };
+}

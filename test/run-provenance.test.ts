@@ -1,0 +1,85 @@
+/**
+ * run-meta.json says where a run's numbers came from (src/results/provenance.ts): the git commit
+ * the code was checked out at and whether the tree had changes, the versions, the machine; and a
+ * resumed run keeps the provenance of the attempts before it.
+ */
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import { gitState } from "../src/results/provenance.js";
+import { type RunMeta, startRunDir } from "../src/results/run-dir.js";
+import { captureIo } from "./helpers/capture-io.js";
+
+const REPO = resolve(".");
+const git = (dir: string, ...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
+const readMeta = (dir: string) => JSON.parse(readFileSync(join(dir, "run-meta.json"), "utf8")) as RunMeta;
+
+describe("run provenance in run-meta.json", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-provenance-"))));
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a run records this checkout's HEAD and dirty flag as git reports them, the versions and the machine", async () => {
+    cpSync(resolve("test/fixtures/specs/good.yaml"), join(dir, "exp", "good.yaml"));
+    cpSync(resolve("test/fixtures/specs/models/tiny.yaml"), join(dir, "exp", "models", "tiny.yaml"));
+    // What git says of the repository the tests run from, asked before the run (the run writes only under dir).
+    const head = git(REPO, "rev-parse", "HEAD");
+    const dirty = git(REPO, "status", "--porcelain").length > 0;
+    process.chdir(dir);
+    const io = captureIo();
+    expect(await main(["run", "exp/good.yaml", "--quiet"], io), io.stderr).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const [p, ...more] = readMeta(join(dir, "results", "good", id)).provenance!;
+    expect(more).to.have.length(0);
+    expect(p.git_commit).to.equal(head);
+    expect(p.git_dirty).to.equal(dirty);
+    expect(p.sideways_version).to.equal(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
+    const ortPkg = createRequire(join(REPO, "package.json")).resolve("onnxruntime-node/package.json");
+    expect(p.onnxruntime_node).to.equal(JSON.parse(readFileSync(ortPkg, "utf8")).version);
+    // A CPU run in this process: the bundled build (the CUDA one would say cuda13 and its own version).
+    expect(p.onnxruntime_build).to.equal("bundled");
+    expect(p.node).to.equal(process.version);
+    expect(p.cpus).to.equal(cpus().length);
+    // Stamped by this run: within the last minute.
+    expect(Date.now() - Date.parse(p.started_at)).to.be.within(0, 60_000);
+  });
+
+  it("gitState: nulls outside git; the commit, then dirty after a change to a tracked file or a new file", () => {
+    expect(gitState(dir)).to.deep.equal({ commit: null, dirty: null });
+    git(dir, "init", "-q");
+    writeFileSync(join(dir, "a.txt"), "one\n");
+    git(dir, "add", "a.txt");
+    git(dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one");
+    expect(gitState(dir)).to.deep.equal({ commit: git(dir, "rev-parse", "HEAD"), dirty: false });
+    writeFileSync(join(dir, "a.txt"), "two\n");
+    expect(gitState(dir).dirty).to.equal(true);
+    git(dir, "checkout", "--", "a.txt");
+    expect(gitState(dir).dirty).to.equal(false);
+    writeFileSync(join(dir, "b.txt"), "new\n");
+    expect(gitState(dir).dirty).to.equal(true);
+  });
+
+  it("a resumed attempt appends its provenance; a fresh start has only its own", () => {
+    const runDir = join(dir, "run");
+    const meta: RunMeta = { run_id: "r", config_id: "r", config_hash: "r", experiment: "t", index: 0, params: {}, seed: 0, method: "bp" };
+    startRunDir(runDir, meta)();
+    const first = readMeta(runDir).provenance!;
+    expect(first).to.have.length(1);
+    startRunDir(runDir, meta, { keep: true })();
+    const resumed = readMeta(runDir).provenance!;
+    expect(resumed).to.have.length(2);
+    expect(resumed[0]).to.deep.equal(first[0]);
+    // A meta that carries provenance of its own (read from an older folder) does not smuggle it in.
+    startRunDir(runDir, { ...meta, provenance: resumed })();
+    expect(readMeta(runDir).provenance).to.have.length(1);
+  });
+});
