@@ -201,6 +201,22 @@ describe("CLI commands", function () {
     expect(stages.stderr).to.match(/started, sideways on tiny \(2 blocks, 2 depth-parallel stages\)/);
   });
 
+  it("a value that does not exist is an empty CSV cell, never 'nan' (clips too short for the loss: no train_loss, no cosines)", async () => {
+    // 1-frame clips through 2 blocks: Sideways never takes a loss, and no block gets a gradient.
+    const io = captureIo();
+    expect(await main(["run", GOOD, "data.clip_length=1", "diagnostics.every=1", "--quiet"], io), io.stderr).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const { rows } = readCsv(join(dir, "results", "good", id, "metrics.csv"));
+    expect(rows).to.have.length(3);
+    for (const r of rows) {
+      // readCsv reads an empty cell as null and "nan" as NaN.
+      expect(r.train_loss, "train_loss").to.equal(null);
+      expect([r.cos_b0, r.cos_b1], "cos_b*").to.deep.equal([null, null]);
+      expect(Object.values(r).some((v) => typeof v === "number" && Number.isNaN(v)), JSON.stringify(r)).to.equal(false);
+    }
+    expect(JSON.parse(readFileSync(join(dir, "results", "good", id, "summary.json"), "utf8")).final_train_loss).to.equal(null);
+  });
+
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();

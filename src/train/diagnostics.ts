@@ -75,12 +75,13 @@ export function diagnosticColumns(model: Model, stages: number): string[] {
  * One diagnostic row. `reference` ran the rule named by the registry's diagnosticReference on the
  * same batch and weights; n_b are the counts of the stale side (Sideways when the method is BP).
  */
-export function diagnosticRow(model: Model, method: Method, result: BatchResult, reference: BatchResult, facts: ScheduleDiagnostics): Record<string, number> {
-  const row: Record<string, number> = {};
+export function diagnosticRow(model: Model, method: Method, result: BatchResult, reference: BatchResult, facts: ScheduleDiagnostics): Record<string, number | null> {
+  const row: Record<string, number | null> = {};
   const cos = blockCosines(model, result.grads, reference.grads);
   const counted = method === "bp" ? reference : result;
   for (const b of model.blocks) {
-    row[`cos_b${b.index}`] = cos[b.index];
+    // A block without a gradient on one side has no cosine: an empty cell, not "nan".
+    row[`cos_b${b.index}`] = Number.isNaN(cos[b.index]) ? null : cos[b.index];
     row[`n_b${b.index}`] = counted.counts[b.index];
     row[`grad_delay_ticks_b${b.index}`] = facts.blocks[b.index].gradDelayTicks;
     row[`weight_lag_steps_b${b.index}`] = facts.blocks[b.index].weightLagSteps;
@@ -89,7 +90,7 @@ export function diagnosticRow(model: Model, method: Method, result: BatchResult,
   }
   result.stageBusySeconds.forEach((busy, s) => {
     row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s];
-    row[`idle_pred_frac_s${s}`] = facts.predictedIdle[s] ?? NaN;
+    row[`idle_pred_frac_s${s}`] = facts.predictedIdle[s] ?? null;
     row[`stash_mb_s${s}`] = (result.stashPeakBytes[s] ?? 0) / 2 ** 20;
   });
   return row;

@@ -71,8 +71,9 @@ function parallelismText(spec: ExperimentSpec, stages: number): string {
   return replicas > 1 ? `${replicas} data-parallel replicas` : stages === 1 ? "1 stage" : `${stages} depth-parallel stages`;
 }
 
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+/** null where there is nothing to average: an empty CSV cell, never "nan" (which reads as divergence). */
+function mean(xs: number[]): number | null {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
 
 export function metricColumns(model: Model, stages: number, diagnostics: boolean): string[] {

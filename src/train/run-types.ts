@@ -7,13 +7,13 @@ import type { Method } from "../schedule/registry.js";
 export interface StepMetrics {
   step: number; // 1-based optimizer update count
   total_steps: number;
-  train_loss: number; // mean loss over the losses computed in this clip batch
+  train_loss: number | null; // mean loss over the losses computed in this clip batch; null (an empty CSV cell) when no frame reached the loss
   lr: number;
   wall_s: number; // since the run started
   step_s: number; // this step's wall time
   frames_per_s: number; // training frames (B*T) per second of this step
   data_wait_s: number; // time this step waited for its batch
-  [diagnostic: string]: number; // e.g. cos_b0, n_b0, busy_s0 when diagnostics are on
+  [diagnostic: string]: number | null; // e.g. cos_b0, n_b0, busy_s0 when diagnostics are on; null where there is no value
 }
 
 export interface EvalMetrics {
