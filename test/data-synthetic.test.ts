@@ -245,3 +245,32 @@ describe("data: shapes, normalisation and prefetch", function () {
     expect(Array.from(train.clips)).to.not.deep.equal(Array.from(first[0]!.clips));
   });
 });
+
+describe("data: eval_seed holds the evaluation clips fixed across run seeds", function () {
+  this.timeout(30_000);
+  /** Every evaluation clip and label of a source, in order. */
+  async function evalSet(source: DataSource): Promise<number[][]> {
+    const out: number[][] = [];
+    for await (const b of source.evalBatches(6, 4)) out.push(Array.from(b.clips), Array.from(b.labels));
+    return out;
+  }
+  for (const base of [
+    { kind: "moving-mnist", clip_length: 4, shuffle_frames: true, classes: 10 },
+    { kind: "shapes", clip_length: 4, shuffle_frames: true, classes: 4 },
+  ]) {
+    const { classes, ...data } = base;
+    it(`${base.kind}: with eval_seed two run seeds share the evaluation clips (frame order too) and still differ in training clips; without it they differ`, async () => {
+      const withKey = DataSpec.parse({ ...data, eval_seed: 7 });
+      const [a, b] = [await createDataSource(withKey, ctx(32, classes, 1, 1)), await createDataSource(withKey, ctx(32, classes, 2, 1))];
+      expect(await evalSet(a)).to.deep.equal(await evalSet(b));
+      expect(Array.from((await firstBatch(a, 2)).clips)).to.not.deep.equal(Array.from((await firstBatch(b, 2)).clips));
+      const plain = DataSpec.parse(data);
+      expect(await evalSet(await createDataSource(plain, ctx(32, classes, 1, 1)))).to.not.deep.equal(await evalSet(await createDataSource(plain, ctx(32, classes, 2, 1))));
+      // eval_seed equal to the run seed is the run seed's own evaluation set: without the key,
+      // runs keep the clips (and, the key being absent from their config, the ids) they had.
+      const same = await createDataSource(DataSpec.parse({ ...data, eval_seed: 1 }), ctx(32, classes, 1, 1));
+      expect(await evalSet(same)).to.deep.equal(await evalSet(await createDataSource(plain, ctx(32, classes, 1, 1))));
+      expect(plain).to.not.have.property("eval_seed");
+    });
+  }
+});

@@ -38,14 +38,16 @@ export interface ClipShape {
 export interface Preprocess {
   shuffleFrames: boolean;
   normalize: NormalizeSpec | null;
-  /** Root of the frame-shuffle permutations (one fork per clip). */
+  /** Root of the training clips' frame-shuffle permutations (one fork per clip). */
   rng: Rng;
+  /** The same for the evaluation clips (data.eval_seed's, or `rng` itself). */
+  evalRng: Rng;
 }
 
 /** The frame order of one clip: identity, or a seeded permutation when frames are shuffled. */
 export function frameOrder(frames: number, pre: Preprocess, stream: string, index: number): number[] {
   const order = Array.from({ length: frames }, (_, t) => t);
-  return pre.shuffleFrames ? pre.rng.fork(stream).fork(index).shuffle(order) : order;
+  return pre.shuffleFrames ? (stream === "eval" ? pre.evalRng : pre.rng).fork(stream).fork(index).shuffle(order) : order;
 }
 
 /**

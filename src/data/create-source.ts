@@ -28,8 +28,11 @@ export interface DataContext {
 export async function createDataSource(spec: DataSpec, ctx: DataContext): Promise<DataSource> {
   const shape = clipShape(spec, ctx);
   const rng = new Rng(ctx.seed).fork("data");
-  const pre: Preprocess = { shuffleFrames: spec.shuffle_frames, normalize: spec.normalize, rng: rng.fork("frames") };
-  const producer = await createProducer(spec, shape, ctx, rng.fork("clips"));
+  // data.eval_seed holds the evaluation clips fixed across the run seeds of a sweep; without it
+  // they come from the run's seed, as they did before the key existed.
+  const evalRng = spec.eval_seed === undefined ? rng : new Rng(spec.eval_seed).fork("data");
+  const pre: Preprocess = { shuffleFrames: spec.shuffle_frames, normalize: spec.normalize, rng: rng.fork("frames"), evalRng: evalRng.fork("frames") };
+  const producer = await createProducer(spec, shape, ctx, rng.fork("clips"), evalRng.fork("clips"));
   return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
 }
 
@@ -57,13 +60,13 @@ function clipShape(spec: DataSpec, ctx: DataContext): ClipShape {
   return { frames: spec.clip_length, channels, height, width };
 }
 
-function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng: Rng): Promise<ClipProducer> {
+function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng: Rng, evalRng: Rng): Promise<ClipProducer> {
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
   switch (spec.kind) {
     case "moving-mnist":
-      return createMovingMnist(spec, shape, ctx.classes, rng);
+      return createMovingMnist(spec, shape, ctx.classes, rng, evalRng);
     case "shapes":
-      return Promise.resolve(createShapes(spec, shape, ctx.classes, rng));
+      return Promise.resolve(createShapes(spec, shape, ctx.classes, rng, evalRng));
     case "npy":
       return createNpySource(spec, shape, ctx.classes, rng, resolvePath);
     case "video-folder":

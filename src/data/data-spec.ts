@@ -24,6 +24,13 @@ const common = {
   /** Order of training clips; false = file / index order. */
   shuffle: z.boolean().default(true),
   normalize: NormalizeSpec.nullable().default(null),
+  /**
+   * Seed of the evaluation clips (the synthetic kinds draw them from it, and shuffle_frames'
+   * permutations of them), so every seed of a sweep is evaluated on the same clips. Absent: the
+   * run's seed. Optional rather than defaulted: a key with a default would enter every resolved
+   * config and change every existing run's id.
+   */
+  eval_seed: z.number().int().min(0).optional(),
   /** Batches prepared ahead of the one being trained on. */
   prefetch: z.number().int().min(0).max(64).default(2),
 };

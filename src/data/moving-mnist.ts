@@ -10,8 +10,9 @@
  *   the middle half of the bucket. The first digit's path is kept inside the frame so it never
  *   bounces and the direction holds for the whole clip; a single frame cannot tell it.
  *
- * Every clip is a pure function of (seed, train|eval, clip index); evaluation clips use held-out
- * digits (see mnist-digits.ts). Overlapping digits combine by maximum.
+ * Every clip is a pure function of (seed, train|eval, clip index), the seed of evaluation clips
+ * being data.eval_seed where given; evaluation clips use held-out digits (see mnist-digits.ts).
+ * Overlapping digits combine by maximum.
  */
 import { DataError } from "../errors.js";
 import type { Rng } from "../util/rng.js";
@@ -29,6 +30,7 @@ export async function createMovingMnist(
   shape: ClipShape,
   classes: number,
   rng: Rng,
+  evalRng: Rng = rng,
 ): Promise<ClipProducer> {
   const { height, width, frames } = shape;
   const digitSize = spec.digit_size ?? Math.min(MNIST_SIDE, Math.floor(Math.min(height, width) / 2));
@@ -72,7 +74,7 @@ export async function createMovingMnist(
     `moving-mnist (${spec.task}, ${count(spec.digits, "digit")}, ${height}x${width}, ` +
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
   const make = (stream: "train" | "eval", index: number) =>
-    renderClip(spec, shape, digitSize, pools, rng.fork(stream).fork(index), stream);
+    renderClip(spec, shape, digitSize, pools, (stream === "eval" ? evalRng : rng).fork(stream).fork(index), stream);
   return {
     description,
     trainClip: async (index) => make("train", index),

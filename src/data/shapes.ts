@@ -26,7 +26,7 @@ const INSIDE: Record<(typeof SHAPE_KINDS)[number], (dx: number, dy: number, r: n
   diamond: (dx, dy, r) => Math.abs(dx) + Math.abs(dy) <= r,
 };
 
-export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: number, rng: Rng): ClipProducer {
+export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: number, rng: Rng, evalRng: Rng = rng): ClipProducer {
   if (classes < 2 || classes > SHAPE_KINDS.length) {
     throw new DataError(
       `data.kind: the shapes source has ${SHAPE_KINDS.length} shape kinds (${SHAPE_KINDS.join(", ")}); the model has ${classes} classes (expected 2 to ${SHAPE_KINDS.length})`,
@@ -37,7 +37,7 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
   if (side < 8) {
     throw new DataError(`data.frame_size: shapes need frames of at least 8x8, got ${shape.height}x${shape.width}`, undefined, "data.frame_size");
   }
-  const make = (stream: string, index: number) => renderShapeClip(spec, shape, classes, rng.fork(stream).fork(index));
+  const make = (stream: string, index: number) => renderShapeClip(spec, shape, classes, (stream === "eval" ? evalRng : rng).fork(stream).fork(index));
   return {
     description: `shapes (${classes} kinds, ${shape.height}x${shape.width}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     trainClip: async (index) => make("train", index),

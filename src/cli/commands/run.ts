@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
-import { ineffectiveSettings } from "../../spec/ineffective-settings.js";
+import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
 import { RunError } from "../../errors.js";

@@ -4,7 +4,7 @@ import type { Model } from "../../model/model.js";
 import { blockFacts } from "../../schedule/analysis.js";
 import { formatGrid } from "../../schedule/format-grid.js";
 import { RULES } from "../../schedule/registry.js";
-import { ineffectiveSettings } from "../../spec/ineffective-settings.js";
+import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";

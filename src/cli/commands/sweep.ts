@@ -5,7 +5,7 @@ import { runState } from "../../results/run-dir.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
-import { ineffectiveSettingsOfRuns } from "../../spec/ineffective-settings.js";
+import { ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
@@ -56,7 +56,10 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = planSweep(exp);
       const root = sweepRoot(exp);
-      if (!argv.quiet) for (const n of ineffectiveSettingsOfRuns(runs.map((r) => r.spec))) io.err(`note: ${argv.file}: ${n}\n`);
+      if (!argv.quiet) {
+        const specs = runs.map((r) => r.spec);
+        for (const n of [...ineffectiveSettingsOfRuns(specs), seedDependentEvaluation(specs)]) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
+      }
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);

@@ -5,7 +5,7 @@ import { checkNoOtherRun } from "../../results/run-dir.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
-import { ineffectiveSettings, ineffectiveSettingsOfRuns } from "../../spec/ineffective-settings.js";
+import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
 import { distinctForPreflight, preflight } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
@@ -45,7 +45,8 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
       }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
-      for (const n of runs === null ? ineffectiveSettings(exp.spec) : ineffectiveSettingsOfRuns(runs.map((r) => r.spec))) io.err(`note: ${argv.file}: ${n}\n`);
+      const notes = runs === null ? ineffectiveSettings(exp.spec) : [...ineffectiveSettingsOfRuns(runs.map((r) => r.spec)), seedDependentEvaluation(runs.map((r) => r.spec))];
+      for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${count(exp.model.layers.length, "layer")}, ${count(exp.model.blocks.length, "block")}${runs ? `; sweep of ${count(runs.length, "run")}` : ""})\n`);
     },
   };

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
-import { ineffectiveSettings, ineffectiveSettingsOfRuns } from "../src/spec/ineffective-settings.js";
+import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../src/spec/setting-notes.js";
 import { captureIo } from "./helpers/capture-io.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
@@ -38,6 +38,13 @@ describe("ineffective settings", function () {
     expect(ineffectiveSettingsOfRuns([specs[0], specs[0]])[0]).to.not.match(/ of \d+ runs\)$/);
   });
 
+  it("a sweep over seeds of synthetic data without data.eval_seed is told its evaluation clips differ by seed", () => {
+    const specs = (overrides: string[], seeds: number[]) => seeds.map((seed) => loadExperiment(GOOD, [...overrides, `seed=${seed}`]).spec);
+    expect(seedDependentEvaluation(specs([], [0, 1]))).to.match(/each seed is evaluated on clips of its own .* data\.eval_seed: N/);
+    expect(seedDependentEvaluation(specs(["data.eval_seed=0"], [0, 1]))).to.equal(null);
+    expect(seedDependentEvaluation(specs([], [0, 0]))).to.equal(null);
+  });
+
   describe("on the command line", () => {
     let dir: string;
     const cwd = process.cwd();
@@ -64,6 +71,7 @@ describe("ineffective settings", function () {
       const io = captureIo();
       expect(await main(["sweep", SWEEP, ...overrides, "--dry-run"], io), io.stderr).to.equal(0);
       expect(io.stderr).to.match(/note: .*train\.weight_stashing: true changes nothing .* \(2 of 4 runs\)/);
+      expect(io.stderr).to.contain("each seed is evaluated on clips of its own");
       const quiet = captureIo();
       expect(await main(["sweep", SWEEP, ...overrides, "--dry-run", "--quiet"], quiet)).to.equal(0);
       expect(quiet.stderr).to.not.contain("note:");

@@ -1,4 +1,7 @@
 /**
+ * Notes on settings of a valid experiment that a researcher would want told, said by validate,
+ * run, sweep and schedule. Not errors: the run asked for is still a valid run.
+ *
  * Settings a valid experiment may hold that change nothing in its configuration. They are notes,
  * not errors: a sweep may cross such a setting with others under which it matters (the rules
  * study zips weight_stashing with update_every), and a run with them is still the run asked for.
@@ -30,4 +33,14 @@ export function ineffectiveSettingsOfRuns(specs: readonly ExperimentSpec[]): str
   const runsPerNote = new Map<string, number>();
   for (const s of specs) for (const n of ineffectiveSettings(s)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
   return [...runsPerNote].map(([n, runs]) => (runs === specs.length ? n : `${n} (${runs} of ${specs.length} runs)`));
+}
+
+/**
+ * A sweep over several seeds of a synthetic data set without data.eval_seed evaluates each seed
+ * on clips of its own, so the spread over seeds mixes in the sampling of the evaluation set.
+ */
+export function seedDependentEvaluation(specs: readonly ExperimentSpec[]): string | null {
+  const synthetic = specs.filter((s) => (s.data.kind === "moving-mnist" || s.data.kind === "shapes") && s.data.eval_seed === undefined);
+  if (new Set(synthetic.map((s) => s.seed)).size < 2) return null;
+  return "each seed is evaluated on clips of its own (the synthetic data draws them from the run's seed), so the std over seeds includes the sampling of the evaluation set; data.eval_seed: N evaluates every seed on the same clips";
 }
