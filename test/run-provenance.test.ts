@@ -83,3 +83,35 @@ describe("run provenance in run-meta.json", function () {
     expect(readMeta(runDir).provenance).to.have.length(1);
   });
 });
+
+describe("summary.json execution: what the run's settings resolved to", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const cwd = process.cwd();
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-execution-"));
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The execution record of one run of good.yaml (tiny: 2 blocks; clips of 4 frames, batches of 2) with overrides. */
+  async function executionOf(...overrides: string[]): Promise<Record<string, unknown>> {
+    const out = `o${readdirSync(dir).length}`;
+    const io = captureIo();
+    expect(await main(["run", resolve(cwd, "test/fixtures/specs/good.yaml"), ...overrides, `output.dir=${out}`, "--quiet"], io), io.stderr).to.equal(0);
+    const [id] = readdirSync(join(dir, out));
+    return JSON.parse(readFileSync(join(dir, out, id, "summary.json"), "utf8")).execution;
+  }
+
+  it("stages, replicas, device step, BP's frames per pass and the graph target, as the run used them", async () => {
+    const staged = await executionOf("train.method=bp", "runtime.workers=2", "train.bp_frames_per_pass=3");
+    expect(staged).to.deep.include({ provider: "cpu", device_id: 0, threads: 1, stages: [[0], [1]], replicas: 1, device_step: false, bp_frames_per_pass: 3 });
+    expect(staged.graph_target).to.include({ cpu: true });
+    expect(await executionOf("train.method=bp", "train.bp_frames_per_pass=all")).to.deep.include({ stages: [[0, 1]], bp_frames_per_pass: 4 });
+    expect(await executionOf("train.method=bp", "runtime.replicas=2")).to.deep.include({ stages: [[0, 1], [0, 1]], replicas: 2, device_step: false });
+    expect(await executionOf("train.method=sideways", "runtime.device_step=true")).to.deep.include({ device_step: true, bp_frames_per_pass: null });
+  });
+});

@@ -34,8 +34,10 @@ import { evaluate } from "./evaluate.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
-import { newRunSummary, type EvalMetrics, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
+import { newRunSummary, type EvalMetrics, type ExecutionRecord, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
+import type { GraphTarget } from "../graph/graph-builder.js";
+import { framesPerPass } from "./bp-stage.js";
 import { usesDeviceStep } from "../spec/experiment-spec.js";
 import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
 import type { DeviceStepMethod } from "./device-step-graph.js";
@@ -91,6 +93,7 @@ interface RunSetup {
   executor: ExecutorChoice;
   /** BP's whole step on the device (runtime.device_step), or null: the executor and the TypeScript optimizer. */
   deviceStep: DeviceStep | null;
+  target: GraphTarget;
 }
 
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
@@ -113,7 +116,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     const frames = data.clipShape[0];
     const onDevice = usesDeviceStep(spec) && deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) === null;
     const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod) : null;
-    return { model, weights, data, mainRunner, executor, deviceStep };
+    return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
     throw err;
@@ -152,6 +155,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const totalSteps = spec.train.steps;
   const started = performance.now();
   const summary = newRunSummary(ctx.runId, method);
+  summary.execution = executionRecord(spec, setup, data.clipShape[0]);
 
   ctx.prepareRunDir?.();
   mkdirSync(runDir, { recursive: true });
@@ -312,6 +316,23 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
 }
 
 /** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */
+/** What this attempt's `auto` settings and provider became (summary.json `execution`). */
+function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number): ExecutionRecord {
+  const { runtime, train } = spec;
+  const largestShare = Math.ceil(train.batch_size / runtime.replicas);
+  const passes = setup.deviceStep !== null ? frames : framesPerPass(train.bp_frames_per_pass, largestShare, frames, setup.model);
+  return {
+    provider: runtime.provider,
+    device_id: runtime.device_id,
+    threads: runtime.threads,
+    stages: setup.executor.stages.map((blocks) => [...blocks]),
+    replicas: runtime.replicas,
+    device_step: setup.deviceStep !== null,
+    bp_frames_per_pass: train.method === "bp" ? passes : null,
+    graph_target: { ...setup.target },
+  };
+}
+
 export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): ProviderOptions {
   const devices = runtime.device_id;
   return {

@@ -44,6 +44,30 @@ export interface RunSummary {
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
   skipped_files: { file: string; reason: string }[];
+  /** How the last attempt ran: what the `auto` settings became on its machine (absent in runs older than this field). */
+  execution?: ExecutionRecord;
+}
+
+/**
+ * What a run's settings resolved to where it ran. `runtime.workers: auto`, measured stage
+ * balancing, `train.bp_frames_per_pass: auto`, `runtime.device_step: auto` and the graph
+ * formulations chosen for the provider depend on the machine, and they decide the frames/s (and
+ * the float32 rounding) a paper reports.
+ */
+export interface ExecutionRecord {
+  provider: string;
+  device_id: number | number[];
+  /** intra-op threads per session */
+  threads: number;
+  /** block indices of each stage: a depth-parallel stage, or a data-parallel replica (every block) */
+  stages: number[][];
+  replicas: number;
+  /** the whole step as one graph call (runtime.device_step) */
+  device_step: boolean;
+  /** frames of each clip per BP pass (on the largest replica's share of the batch); null for other methods */
+  bp_frames_per_pass: number | null;
+  /** the graph formulations for this provider (src/graph/graph-builder.ts GraphTarget) */
+  graph_target: Record<string, unknown>;
 }
 
 export interface ProgressReporter {
