@@ -160,10 +160,10 @@ describe("CLI commands", function () {
     // running then, whether its trainer has started or not, so --fail-fast must stop it.
     const args = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "sweep.seeds=[0]", "train.steps=100000", "--jobs", "2", "--fail-fast"];
     expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(1);
-    expect(io.stderr).to.include("1 run(s) failed, 1 interrupted").and.not.include("2 run(s) failed").and.not.include("SIGTERM");
+    expect(io.stderr, io.stderr).to.include("1 run(s) failed, 1 interrupted").and.not.include("2 run(s) failed").and.not.include("SIGTERM");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The stopped run has a row (interrupted) only if its trainer had started when the signal came.
-    expect(rows.map((r) => r.status).filter((st) => st !== "interrupted")).to.deep.equal(["nan_loss"]);
+    expect(rows.map((r) => r.status).filter((st) => st !== "interrupted"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
   });
 
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
