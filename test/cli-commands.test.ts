@@ -217,6 +217,19 @@ describe("CLI commands", function () {
     expect(JSON.parse(readFileSync(join(dir, "results", "good", id, "summary.json"), "utf8")).final_train_loss).to.equal(null);
   });
 
+  it("eval.clips larger than an npy evaluation set is said at the start; no note when it fits", async () => {
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
+    const npy = `data={kind: npy, clips: ${join(dir, "d", "clips.npy")}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    const io = captureIo();
+    expect(await main(["run", GOOD, npy, "eval.clips=256"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("eval.clips is 256, but the evaluation set has 6 clips");
+    const [id] = readdirSync(join(dir, "results", "good"));
+    expect(readCsv(join(dir, "results", "good", id, "eval.csv")).rows.map((r) => r.eval_clips)).to.deep.equal([6]);
+    const fits = captureIo();
+    expect(await main(["run", GOOD, npy, "eval.clips=6"], fits), fits.stderr).to.equal(0);
+    expect(fits.stderr).to.not.include("eval.clips is");
+  });
+
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();

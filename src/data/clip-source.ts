@@ -43,6 +43,10 @@ export class ClipSource implements DataSource {
     return { next: () => loader.next() };
   }
 
+  evalCount(clips: number): number {
+    return this.producer.evalCount(clips);
+  }
+
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch> {
     checkBatchSize(batchSize);
     const count = this.producer.evalCount(clips);

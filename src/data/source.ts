@@ -23,6 +23,8 @@ export interface DataSource {
   trainBatches(batchSize: number, startBatch?: number): AsyncIterator<ClipBatch>;
   /** The fixed evaluation set (disjoint from training where the source allows), in batches. */
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch>;
+  /** How many clips evalBatches(clips) gives: fewer than asked when the evaluation set is smaller. */
+  evalCount?(clips: number): number;
   close(): Promise<void>;
   /** Loader counters so far (optional: test doubles may leave it out). */
   stats?(): DataSourceStats;

@@ -195,6 +195,8 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
   if (summary.eval_on_train) progress.log("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
+  const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
+  if (evalClips < spec.eval.clips) progress.log(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`);
   /** Reports files the data source skipped since the last call. */
   const reportSkipped = () => {
     const skipped = data.skipped?.() ?? [];
