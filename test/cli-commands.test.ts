@@ -1,7 +1,6 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -9,6 +8,7 @@ import { main } from "../src/cli/main.js";
 import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = join(FIXTURES, "good.yaml");
@@ -18,14 +18,7 @@ describe("CLI commands", function () {
   this.timeout(60_000);
   let dir: string;
   const cwd = process.cwd();
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sideways-cli-"));
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  inFreshFolderEachTest("sideways-cli-", (d) => (dir = d));
 
   it("validate --print shows the resolved config with defaults and overrides, creating nothing", async () => {
     const io = captureIo();

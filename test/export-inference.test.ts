@@ -4,8 +4,7 @@
  * the logits our own block-by-block forward gives.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { stringify } from "yaml";
@@ -19,6 +18,7 @@ import { frameLogits } from "../src/train/evaluate.js";
 import { everyLayerKindSpec } from "./helpers/tiny-models.js";
 import { randomArray, seededRandom } from "./reference/numeric.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 /** Logits of `frames` [n, C, H, W] from model.onnx with onnxruntime-node alone. */
 async function onnxLogits(file: string, frames: Float32Array, dims: number[]): Promise<{ names: [readonly string[], readonly string[]]; logits: Float32Array }> {
@@ -57,14 +57,7 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
   this.timeout(60_000);
   let dir: string;
   const cwd = process.cwd();
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sideways-export-"));
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  inFreshFolderEachTest("sideways-export-", (d) => (dir = d));
 
   it("every layer kind: frames in, logits out, weights inside, equal to our own forward", async () => {
     const model = resolveModel(everyLayerKindSpec, "every-layer-kind");

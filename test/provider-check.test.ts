@@ -19,6 +19,7 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 const TINY_MODEL = resolve("test/fixtures/specs/models/tiny.yaml");
@@ -145,15 +146,7 @@ describe("runtime.provider: cuda on a machine without the CUDA build", function 
 describe("runtime.device_id: GPUs no part of the run would use", function () {
   this.timeout(60_000);
   let dir: string;
-  const cwd = process.cwd();
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sideways-unused-gpu-"));
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  inFreshFolderEachTest("sideways-unused-gpu-", (d) => (dir = d));
 
   // Checked before any session is made: the same outcome on machines with and without CUDA.
   it("replicas, a single stage, fewer stages than GPUs: exit 2 naming runtime.device_id and the idle GPUs (validate and run)", async () => {

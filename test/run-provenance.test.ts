@@ -13,6 +13,7 @@ import { main } from "../src/cli/main.js";
 import { gitState } from "../src/results/provenance.js";
 import { type RunMeta, startRunDir } from "../src/results/run-dir.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const REPO = resolve(".");
 const git = (dir: string, ...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
@@ -88,14 +89,7 @@ describe("summary.json execution: what the run's settings resolved to", function
   this.timeout(60_000);
   let dir: string;
   const cwd = process.cwd();
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sideways-execution-"));
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  inFreshFolderEachTest("sideways-execution-", (d) => (dir = d));
 
   /** The execution record of one run of good.yaml (tiny: 2 blocks; clips of 4 frames, batches of 2) with overrides. */
   async function executionOf(...overrides: string[]): Promise<Record<string, unknown>> {

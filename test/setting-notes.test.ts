@@ -1,12 +1,12 @@
 /** Settings that change nothing in their configuration are said as notes by validate, run, sweep and schedule, never as errors. */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readdirSync } from "node:fs";
+import { resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../src/spec/setting-notes.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 const SWEEP = resolve("test/fixtures/specs/sweep-good.yaml");
@@ -47,15 +47,7 @@ describe("ineffective settings", function () {
 
   describe("on the command line", () => {
     let dir: string;
-    const cwd = process.cwd();
-    beforeEach(() => {
-      dir = mkdtempSync(join(tmpdir(), "sideways-notes-"));
-      process.chdir(dir);
-    });
-    afterEach(() => {
-      process.chdir(cwd);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    inFreshFolderEachTest("sideways-notes-", (d) => (dir = d));
 
     it("validate prints the note naming the file and still exits 0", async () => {
       const io = captureIo();

@@ -4,27 +4,19 @@
  * nothing. Clips too short for Sideways to reach every block are an error unless --allow-warnings.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { encodeNpy } from "../src/data/npy.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 
 describe("validate = run's checks before training", function () {
   this.timeout(60_000);
   let dir: string;
-  const cwd = process.cwd();
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sideways-validate-"));
-    process.chdir(dir);
-  });
-  afterEach(() => {
-    process.chdir(cwd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  inFreshFolderEachTest("sideways-validate-", (d) => (dir = d));
 
   /** validate and run both exit 2 with `expected` in the message, and leave the folder empty. */
   async function bothReject(overrides: string[], expected: string | RegExp, alsoRun = true): Promise<void> {
