@@ -160,6 +160,19 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expect(existsSync(join(dir, "deploy", "model.onnx"))).to.equal(true);
     // A run needs its data still: the same config cannot train here.
     expect(await main(["validate", join(dir, "trained", id, "config.yaml")], captureIo())).to.equal(2);
+    // An experiment file exports its training graphs without its data too, and with the weights
+    // its train.init_checkpoint names; a missing init_checkpoint is named, nothing written.
+    const graphs = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), npy[0], "--out", "graphs"], graphs), graphs.stderr).to.equal(0);
+    expect(existsSync(join(dir, "graphs", "manifest.json"))).to.equal(true);
+    const final = join(dir, "trained", id, "final.safetensors");
+    const withInit = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), npy[0], `train.init_checkpoint=${final}`, "--out", "init"], withInit), withInit.stderr).to.equal(0);
+    expect(readFileSync(join(dir, "init", "model.onnx")).equals(readFileSync(join(dir, "deploy", "model.onnx")))).to.equal(true);
+    const missing = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), npy[0], `train.init_checkpoint=${join(dir, "nope.safetensors")}`, "--out", "none"], missing)).to.equal(2);
+    expect(missing.stderr).to.include("train.init_checkpoint: file not found");
+    expect(existsSync(join(dir, "none"))).to.equal(false);
   });
 
   it("says what frames model.onnx expects: the training data's values and its data.normalize, which the graph does not apply", async () => {

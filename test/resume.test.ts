@@ -108,7 +108,10 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
       expect(stepsLogged(dir).length).to.be.lessThan(STEPS);
 
       runToEnd(dir);
-      expect(JSON.parse(readFileSync(summaryPath, "utf8")).status).to.equal("completed");
+      const summary = JSON.parse(readFileSync(summaryPath, "utf8"));
+      expect(summary.status).to.equal("completed");
+      // One execution record per attempt that wrote a summary: a killed attempt wrote none.
+      expect(summary.execution).to.have.length(signal === "SIGINT" ? 2 : 1);
       expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);
       expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
     });

@@ -97,7 +97,9 @@ describe("summary.json execution: what the run's settings resolved to", function
     const io = captureIo();
     expect(await main(["run", resolve(cwd, "test/fixtures/specs/good.yaml"), ...overrides, `output.dir=${out}`, "--quiet"], io), io.stderr).to.equal(0);
     const [id] = readdirSync(join(dir, out));
-    return JSON.parse(readFileSync(join(dir, out, id, "summary.json"), "utf8")).execution;
+    const { execution } = JSON.parse(readFileSync(join(dir, out, id, "summary.json"), "utf8"));
+    expect(execution).to.have.length(1);
+    return execution[0];
   }
 
   it("stages, replicas, device step, BP's frames per pass and the graph target, as the run used them", async () => {

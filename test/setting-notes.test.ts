@@ -43,6 +43,13 @@ describe("ineffective settings", function () {
     expect(seedDependentEvaluation(specs([], [0, 1]))).to.match(/each seed is evaluated on clips of its own .* data\.eval_seed: N/);
     expect(seedDependentEvaluation(specs(["data.eval_seed=0"], [0, 1]))).to.equal(null);
     expect(seedDependentEvaluation(specs([], [0, 0]))).to.equal(null);
+    // npy data: fixed evaluation clips, unless shuffle_frames orders their frames by the seed.
+    const npy = "data={kind: npy, clips: c.npy, labels: l.npy, eval_on_train: true, clip_length: 4}";
+    const npySpecs = (extra: string[], seeds: number[]) => seeds.map((seed) => loadExperiment(GOOD, [npy, ...extra, `seed=${seed}`], { checkRunInputs: false }).spec);
+    expect(seedDependentEvaluation(npySpecs([], [0, 1]))).to.equal(null);
+    expect(seedDependentEvaluation(npySpecs(["data.shuffle_frames=true"], [0, 1]))).to.match(/each seed is evaluated on clips of its own/);
+    expect(ineffectiveSettings(npySpecs(["data.eval_seed=3"], [0])[0])).to.deep.equal(["data.eval_seed changes nothing for npy data without data.shuffle_frames (its evaluation clips come from files, not from a seed)"]);
+    expect(ineffectiveSettings(npySpecs(["data.eval_seed=3", "data.shuffle_frames=true"], [0])[0])).to.deep.equal([]);
   });
 
   describe("on the command line", () => {

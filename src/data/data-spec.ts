@@ -25,9 +25,9 @@ const common = {
   shuffle: z.boolean().default(true),
   normalize: NormalizeSpec.nullable().default(null),
   /**
-   * Seed of the evaluation clips (the synthetic kinds draw them from it, and shuffle_frames'
-   * permutations of them), so every seed of a sweep is evaluated on the same clips. Absent: the
-   * run's seed. Optional rather than defaulted: a key with a default would enter every resolved
+   * Seed of the evaluation clips: the generated kinds (moving-mnist, shapes) draw them from it,
+   * and shuffle_frames permutes every kind's evaluation clips with it, so every seed of a sweep
+   * is evaluated on the same clips. Absent: the run's seed. Optional rather than defaulted: a key with a default would enter every resolved
    * config and change every existing run's id.
    */
   eval_seed: z.number().int().min(0).optional(),

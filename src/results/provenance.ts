@@ -23,7 +23,7 @@ export interface Provenance {
   /** the checkout differs from git_commit (changed, staged or untracked files); null without git */
   git_dirty: boolean | null;
   node: string;
-  /** the onnxruntime-node version of the build this process runs */
+  /** the onnxruntime-node version of the build this process runs; null if none was loaded yet */
   onnxruntime_node: string | null;
   /** which build (src/runtime/ort-loader.ts): "bundled", or "cuda13" from `sideways gpu install`; null if none was loaded yet */
   onnxruntime_build: string | null;
@@ -101,7 +101,8 @@ export function runProvenance(): Provenance {
   return {
     started_at: new Date().toISOString(),
     ...cached,
-    onnxruntime_node: build === "cuda13" ? CUDA13.ortVersion : bundledOrtVersion(),
+    // No build loaded yet (a run recorded as failed before its sessions opened): no version to claim.
+    onnxruntime_node: build === null ? null : build === "cuda13" ? CUDA13.ortVersion : bundledOrtVersion(),
     onnxruntime_build: build,
   };
 }

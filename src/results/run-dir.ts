@@ -30,7 +30,7 @@ export interface RunMeta {
   params: Record<string, unknown>;
   seed: number;
   method: string;
-  /** one entry per attempt that trained the run (a resumed run has several): code, runtime, machine */
+  /** one entry per attempt at the run (a resumed run has several; one that failed in its set-up too): code, runtime, machine */
   provenance?: Provenance[];
 }
 

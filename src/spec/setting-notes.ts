@@ -18,6 +18,10 @@ export function ineffectiveSettings(spec: ExperimentSpec): string[] {
       "train.weight_stashing: true changes nothing with train.update_every: clip (the weights do not change inside a clip batch, so every backward already reads the weights its forward used; stashing matters with in-clip updates, train.update_every: N)",
     );
   }
+  const generated = spec.data.kind === "moving-mnist" || spec.data.kind === "shapes";
+  if (spec.data.eval_seed !== undefined && !generated && !spec.data.shuffle_frames) {
+    notes.push(`data.eval_seed changes nothing for ${spec.data.kind} data without data.shuffle_frames (its evaluation clips come from files, not from a seed)`);
+  }
   const devices = [runtime.device_id].flat();
   if (runtime.provider === "cpu" && devices.some((d) => d !== 0)) {
     notes.push(`runtime.device_id: ${JSON.stringify(runtime.device_id)} changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)`);
@@ -36,11 +40,11 @@ export function ineffectiveSettingsOfRuns(specs: readonly ExperimentSpec[]): str
 }
 
 /**
- * A sweep over several seeds of a synthetic data set without data.eval_seed evaluates each seed
- * on clips of its own, so the spread over seeds mixes in the sampling of the evaluation set.
+ * A sweep over several seeds of generated data, or with shuffle_frames, without data.eval_seed
+ * evaluates each seed on clips (or frame orders) of its own, so the spread over seeds mixes in the sampling of the evaluation set.
  */
 export function seedDependentEvaluation(specs: readonly ExperimentSpec[]): string | null {
-  const synthetic = specs.filter((s) => (s.data.kind === "moving-mnist" || s.data.kind === "shapes") && s.data.eval_seed === undefined);
-  if (new Set(synthetic.map((s) => s.seed)).size < 2) return null;
-  return "each seed is evaluated on clips of its own (the synthetic data draws them from the run's seed), so the std over seeds includes the sampling of the evaluation set; data.eval_seed: N evaluates every seed on the same clips";
+  const seeded = specs.filter((s) => (s.data.kind === "moving-mnist" || s.data.kind === "shapes" || s.data.shuffle_frames) && s.data.eval_seed === undefined);
+  if (new Set(seeded.map((s) => s.seed)).size < 2) return null;
+  return "each seed is evaluated on clips of its own (generated data, and shuffle_frames' frame order, are drawn from the run's seed), so the std over seeds includes the sampling of the evaluation set; data.eval_seed: N evaluates every seed on the same clips";
 }

@@ -22,7 +22,8 @@ import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
-import { FINAL_WEIGHTS_FILE } from "../results/run-dir.js";
+import { FINAL_WEIGHTS_FILE, readSummary } from "../results/run-dir.js";
+import { splitClips } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
@@ -155,12 +156,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   const totalSteps = spec.train.steps;
   const started = performance.now();
   const summary = newRunSummary(ctx.runId, method);
-  summary.execution = executionRecord(spec, setup, data.clipShape[0]);
 
   ctx.prepareRunDir?.();
   mkdirSync(runDir, { recursive: true });
   const optimizer: Optimizer = createOptimizer(spec.train.optimizer);
   const resumed = findResumeState(ctx, model);
+  // One entry per attempt: a resumed run's frames/s covers every attempt, which may have run
+  // on other machines with other stages.
+  const earlier = resumed ? (readSummary(runDir)?.execution ?? []) : [];
+  summary.execution = [...earlier, executionRecord(spec, setup, data.clipShape[0])];
   let trainFrames = 0;
   let trainSeconds = 0;
   let dataWaitSeconds = 0;
@@ -317,11 +321,10 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   }
 }
 
-/** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */
-/** What this attempt's `auto` settings and provider became (summary.json `execution`). */
+/** What this attempt's `auto` settings and provider became (an entry of summary.json `execution`). */
 function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number): ExecutionRecord {
   const { runtime, train } = spec;
-  const largestShare = Math.ceil(train.batch_size / runtime.replicas);
+  const largestShare = Math.max(...splitClips(train.batch_size, runtime.replicas).map((s) => s.count));
   const passes = setup.deviceStep !== null ? frames : framesPerPass(train.bp_frames_per_pass, largestShare, frames, setup.model);
   return {
     provider: runtime.provider,
@@ -335,6 +338,7 @@ function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number):
   };
 }
 
+/** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */
 export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): ProviderOptions {
   const devices = runtime.device_id;
   return {

@@ -44,8 +44,12 @@ export interface RunSummary {
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
   skipped_files: { file: string; reason: string }[];
-  /** How the last attempt ran: what the `auto` settings became on its machine (absent in runs older than this field). */
-  execution?: ExecutionRecord;
+  /**
+   * How each attempt ran (a resumed run has several, in order; frames_per_s covers them all; an
+   * attempt killed before writing its summary leaves none, its run-meta.json provenance stays):
+   * what the `auto` settings became on its machine. Absent in runs older than this field.
+   */
+  execution?: ExecutionRecord[];
 }
 
 /**

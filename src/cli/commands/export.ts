@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
-import { InputError } from "../../errors.js";
+import { InputError, SpecError } from "../../errors.js";
 import { readCheckpoint } from "../../model/checkpoint.js";
 import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exportInferenceModel, exportModel } from "../../model/export.js";
 import { loadModelFile } from "../../model/load-model.js";
@@ -50,9 +50,13 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
   }
   const doc = readYamlFile(argv.file, "file");
   if (typeof doc === "object" && doc !== null && "layers" in doc) return { model: loadModelFile(argv.file), weightsPath: argv.checkpoint ?? null };
-  const exp = loadExperiment(argv.file, argv.overrides);
+  // Only the model (and the weights read below) are needed: the data may be on another machine.
+  const exp = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
   const init = exp.spec.train.init_checkpoint;
-  return { model: exp.model, weightsPath: argv.checkpoint ?? (init === null ? null : resolvePath(exp.baseDir, init)), data: exp.spec.data };
+  if (argv.checkpoint !== undefined || init === null) return { model: exp.model, weightsPath: argv.checkpoint ?? null, data: exp.spec.data };
+  const initPath = resolvePath(exp.baseDir, init);
+  if (!existsSync(initPath)) throw new SpecError(`${argv.file}: train.init_checkpoint: file not found: '${init}' (looked for ${initPath}); the export would put those weights into ${INFERENCE_FILE}`, argv.file, "train.init_checkpoint");
+  return { model: exp.model, weightsPath: initPath, data: exp.spec.data };
 }
 
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
