@@ -12,8 +12,14 @@ import { findFfmpegTools } from "../src/data/video/ffmpeg-tools.js";
 import { FrameCache } from "../src/data/video/frame-cache.js";
 import { indexVideos } from "../src/data/video/video-index.js";
 import { DataError } from "../src/errors.js";
+import { captureIo } from "./helpers/capture-io.js";
 
 // Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
+/** The model and data lines of the small experiments run on the with-bad folder (one truncated video). */
+const WITH_BAD_EXPERIMENT = [
+  "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+  "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+];
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/videos", import.meta.url));
 const VIDEOS = {
   avi: "ucf101_apply_eye_makeup.avi", // 164 frames
@@ -206,16 +212,14 @@ describe("data: video-folder", function () {
     const exp = join(dir, "exp.yaml");
     writeFileSync(exp, [
       "name: marks",
-      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
-      "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+      ...WITH_BAD_EXPERIMENT,
       "train: { batch_size: 3, steps: 2 }",
       "eval: { every: 0, clips: 3 }",
       `output: { dir: ${join(dir, "marks-out")} }`,
     ].join("\n"));
-    let stderr = "";
-    const io = { out: () => undefined, err: (t: string) => void (stderr += t), errIsTTY: false, exitCode: 0 };
-    expect(await main(["run", exp], io), stderr).to.equal(0);
-    expect(stderr).to.include("evaluating on the training clips").and.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}`);
+    const io = captureIo();
+    expect(await main(["run", exp], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("evaluating on the training clips").and.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}`);
     const { readdirSync } = await import("node:fs");
     const runDir = join(dir, "marks-out", readdirSync(join(dir, "marks-out"))[0]);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
@@ -231,13 +235,11 @@ describe("data: video-folder", function () {
     const exp = join(dir, "sample.yaml");
     writeFileSync(exp, [
       "name: sample",
-      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
-      "data: { kind: video-folder, root: with-bad, clip_length: 3, eval_fraction: 0, skip_bad_files: true, shuffle: false, max_frames: 8 }",
+      ...WITH_BAD_EXPERIMENT,
     ].join("\n"));
-    let stderr = "";
-    const io = { out: () => undefined, err: (t: string) => void (stderr += t), errIsTTY: false, exitCode: 0 };
-    expect(await main(["data", exp, "--out", join(dir, "sample-out"), "--clips", "3"], io), stderr).to.equal(0);
-    expect(stderr).to.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}: cannot decode video: `);
+    const io = captureIo();
+    expect(await main(["data", exp, "--out", join(dir, "sample-out"), "--clips", "3"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}: cannot decode video: `);
     expect(existsSync(join(dir, "sample-out", "clips.npy"))).to.equal(true);
   });
 
