@@ -11,7 +11,7 @@
  * (the bound asked for; observed errors are near 1e-7).
  */
 import { expect } from "chai";
-import { CUDA_CONV_WGRAD_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
 import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
@@ -201,6 +201,54 @@ describe("layer gradients with conv2d's weight gradient as one dilated Conv (con
         const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, convWeightGrad: "conv" } });
         expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, block ${cpu.nchwcBlock}`).to.equal(true);
       }
+    }
+  });
+});
+
+// CUDA_TARGET's own formulations (staged channel sums, relu's mask as Sign: docs/PERFORMANCE.md
+// attempt 67) are portable ONNX: the whole table on the CPU provider, same tolerances, so that a
+// machine without a GPU checks the arithmetic the CUDA provider runs.
+describe("layer gradients in CUDA_TARGET's graph forms (staged channel sums, Sign mask), CPU provider", () => {
+  CASES.forEach((c, caseIndex) => {
+    if (!c.nchwc && !c.cpu) it(c.name, () => checkLayerCase(c, caseIndex, CUDA_TARGET, threads));
+  });
+
+  it("every ReduceSum over a conv2d's or normalisation's dy sums contiguous axes, and relu's mask is one Sign", () => {
+    for (const c of CASES.filter((c) => !c.nchwc && !c.cpu)) {
+      const spec = LayerSpec.parse(c.spec);
+      const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
+      const kinds = JSON.stringify(c.spec);
+      for (const [target, staged] of [[CUDA_TARGET, true], [PORTABLE_TARGET, false]] as const) {
+        const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target }).backward).graph!;
+        const axesOf = (n: { input?: string[] | null }) => {
+          const raw = graph.initializer!.find((t) => t.name === n.input![1])!.rawData!;
+          return Array.from(new BigInt64Array(Uint8Array.from(raw).buffer), Number);
+        };
+        const interleaved = graph.node!.filter((n) => n.opType === "ReduceSum").map(axesOf).filter((axes) => axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1));
+        if (staged) expect(interleaved, `${c.name}: ReduceSum axes with a kept axis between them`).to.deep.equal([]);
+        const ops = graph.node!.map((n) => n.opType);
+        if (kinds.includes('"relu"')) {
+          expect(ops.includes("Sign"), `${c.name}: Sign mask`).to.equal(staged);
+          if (staged && c.spec.type === "relu") expect(ops, `${c.name}: no Cast mask`).to.not.include("Cast");
+        }
+        // The portable graphs of a conv2d with bias still sum its dy over (N, h, w) in one ReduceSum.
+        if (!staged && c.spec.type === "conv2d" && (c.spec as { bias?: boolean }).bias !== false) expect(interleaved, `${c.name}: portable bias gradient`).to.deep.include([0, 2, 3]);
+      }
+    }
+  });
+
+  it("relu's Sign mask passes dy exactly where x > 0: zero, -0, a denormal and the largest float", async () => {
+    const spec = LayerSpec.parse({ type: "relu" });
+    const model = oneLayerModel(spec, [6]);
+    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: CUDA_TARGET });
+    const backward = await GraphSession.create(graphs.backward, "relu sign mask", threads);
+    try {
+      const x = Float32Array.of(-1, -0, 0, 1e-40, 2, 3.4e38);
+      const dy = Float32Array.of(5, 6, 7, -8, 9, 10);
+      const out = await backward.run({ "b0.x": { data: x, dims: [1, 6] }, "b0.dy": { data: dy, dims: [1, 6] } });
+      expect(Array.from(out["b0.dx"].data).map(Math.abs)).to.deep.equal([0, 0, 0, 8, 9, 10]);
+    } finally {
+      await backward.release();
     }
   });
 });

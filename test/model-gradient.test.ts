@@ -6,7 +6,7 @@
  * (||a - b|| / max(||a||, ||b||)): float32 rounding through 12 layers; observed at most 3e-7.
  */
 import { expect } from "chai";
-import { CUDA_CONV_WGRAD_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { blockValueNames, buildBlockGraphs, buildFusedBpGraph, gradName } from "../src/layers/block-graphs.js";
 import { softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
@@ -146,6 +146,17 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
     const reorderedBack = fused.filter((n) => n.opType === "ReorderInput" && fused.some((p) => p.opType === "ReorderOutput" && p.output![0] === n.input![0]));
     expect(reorderedBack, "ReorderInput of a ReorderOutput").to.have.length(0);
     await checkModelGradient(NCHWC_SPEC, 4, target);
+  });
+});
+
+// CUDA_TARGET (the CUDA provider's default graphs: staged channel sums, relu's mask as Sign) is
+// portable ONNX: checked here on the CPU provider, chained and fused.
+describe("model gradient in CUDA_TARGET's graph forms, CPU provider", () => {
+  it("5 blocks: every pooling kind, stride 2 with padding 1 on an odd size, a 1x1 conv", async () => {
+    await checkModelGradient(SPEC, 5, CUDA_TARGET);
+  });
+  it("batch_norm, group_norm and residual units (a strided conv shortcut), 4 blocks", async () => {
+    await checkModelGradient(NORM_SPEC, 4, CUDA_TARGET);
   });
 });
 

@@ -48,18 +48,42 @@ export interface GraphTarget {
    * Slice/Concat/ReduceSum kernels. Ignored where `cpu` is set: the CPU target keeps its own.
    */
   convWeightGrad?: "unfold" | "conv";
+  /**
+   * How a sum over every axis but the channel (conv2d's bias gradient, the normalisations'
+   * parameter gradients) is reduced: "direct", one ReduceSum over those axes (the default), or
+   * "staged", a ReduceSum over the contiguous trailing axes and then one over the leading ones, as
+   * src/layers/norm-grads.ts meanOver does for means. onnxruntime's CUDA EP runs a reduction over
+   * contiguous axes with its own matrix kernels and one over axes interleaved with a kept one with
+   * cuDNN's ReduceTensor, which took 1.4 of the 6.4 ms of kernel time in quickstart-wide's BP
+   * step at 256 x 8 clips on an H100 (docs/PERFORMANCE.md attempt 67).
+   */
+  channelSums?: "direct" | "staged";
+  /**
+   * How relu's VJP forms its mask float(y > 0) from the ReLU output y: "cast", Cast(Cast(y, bool),
+   * float) (the default; the fastest on the CPU provider, docs/PERFORMANCE.md attempt 35), or
+   * "sign", Sign(y), one elementwise kernel instead of two (y >= 0, so Sign(y) is 1 where y > 0
+   * and 0 where y is 0 or -0).
+   */
+  reluMask?: "cast" | "sign";
 }
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
+
+/**
+ * onnxruntime's CUDA EP: portable ONNX with reductions and masks formed as its kernels run them
+ * fastest (docs/PERFORMANCE.md attempt 67); the default on `provider: cuda`.
+ */
+export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign" };
 
 /** onnxruntime's WebGPU EP: portable ONNX, and no MaxPool Indices output (docs/GPU.md). */
 export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows" };
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate
- * against PORTABLE_TARGET, chosen only by SIDEWAYS_CUDA_WGRAD=conv (src/runtime/nchwc-probe.ts).
+ * against CUDA_TARGET, chosen only by SIDEWAYS_CUDA_WGRAD=conv (src/runtime/nchwc-probe.ts); 5.6x
+ * slower than the unfold forms on an H100 (docs/PERFORMANCE.md attempt 64).
  */
-export const CUDA_CONV_WGRAD_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, convWeightGrad: "conv" };
+export const CUDA_CONV_WGRAD_TARGET: GraphTarget = { ...CUDA_TARGET, convWeightGrad: "conv" };
 
 /** Domain of onnxruntime's NCHWc CPU ops (contrib ops, version 1). */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";

@@ -14,6 +14,7 @@ import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { nchwcConv, nchwcFits } from "./conv-nchwc.js";
 import { param, type PlacedLayer, type VjpInputs } from "./layer-def.js";
+import { sumPerChannel } from "./norm-grads.js";
 import { spaceToDepth } from "./phases.js";
 
 export type Conv2dLayer = PlacedLayer<Extract<LayerSpec, { type: "conv2d" }>>;
@@ -366,7 +367,7 @@ export function phasedDyWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpIn
 /** db: dy summed over everything but its channel, in either layout. */
 export function biasGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
   const s = v.dyPhases ?? 0;
-  if (s === 0) return g.op("ReduceSum", [v.dy, g.constInt64("axes_nhw", [0, 2, 3])], { keepdims: 0 });
+  if (s === 0) return sumPerChannel(g, v.dy, 4, 1);
   const byPhase = g.op("Reshape", [v.dy, g.constInt64("n_ss_m_l", [0, s * s, layer.spec.out_channels, -1])]);
   return g.op("ReduceSum", [byPhase, g.constInt64("axes_n_ss_l", [0, 1, 3])], { keepdims: 0 });
 }

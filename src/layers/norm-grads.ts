@@ -64,5 +64,10 @@ export function perChannel(g: GraphBuilder, value: string, channels: number, tra
 /** Sum of `value` over every axis but the channel axis `channelAxis` of a `rank`-D tensor, as [C]. */
 export function sumPerChannel(g: GraphBuilder, value: string, rank: number, channelAxis: number): string {
   const axes = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== channelAxis);
-  return g.op("ReduceSum", [value, g.constInt64("axes", axes)], { keepdims: 0 });
+  const sum = (x: string, over: number[]) => g.op("ReduceSum", [x, g.constInt64("axes", over)], { keepdims: 0 });
+  const trailing = axes.filter((a) => a > channelAxis);
+  const leading = axes.filter((a) => a < channelAxis);
+  if (g.target.channelSums !== "staged" || trailing.length === 0 || leading.length === 0) return sum(value, axes);
+  // The trailing axes first (contiguous), leaving [..leading, C]; then the leading ones (contiguous too).
+  return sum(sum(value, trailing), leading);
 }

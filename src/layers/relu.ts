@@ -27,8 +27,9 @@ export const relu = defineLayer<ReluSpec>({
     // y > 0 is computed as bool(y): y is a ReLU output, so y >= 0 and y > 0 exactly where y != 0
     // (-0 included); the float -> bool Cast is faster than Greater against a broadcast zero
     // (attempt 35).
+    // On a GPU target, Sign(y) is the same mask in one kernel (GraphTarget.reluMask).
     const { BOOL, FLOAT } = onnx.TensorProto.DataType;
-    const mask = g.op("Cast", [g.op("Cast", [y], { to: BOOL })], { to: FLOAT });
+    const mask = g.target.reluMask === "sign" ? g.op("Sign", [y]) : g.op("Cast", [g.op("Cast", [y], { to: BOOL })], { to: FLOAT });
     // A gradient that an Expand spread out (global_avg_pool's VJP) is broadcast by the Mul instead:
     // the same values, without writing the expanded tensor first (docs/PERFORMANCE.md attempt 34).
     // The mask has y's shape, which is the expanded shape, so the product's shape is unchanged.

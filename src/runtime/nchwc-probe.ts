@@ -8,11 +8,11 @@
  *
  * SIDEWAYS_CUDA_WGRAD=conv builds the CUDA provider's graphs with conv2d's weight gradient as one
  * dilated Conv (CUDA_CONV_WGRAD_TARGET; src/layers/conv-grads.ts convWeightGrad) instead of the
- * portable unfold/phase forms; unset (or "unfold") keeps PORTABLE_TARGET. An A/B switch for a GPU
+ * portable unfold/phase forms; unset (or "unfold") keeps CUDA_TARGET. An A/B switch for a GPU
  * session (docs/PERFORMANCE.md attempt 64), not a default; other providers ignore it.
  */
 import { ProviderError } from "../errors.js";
-import { CUDA_CONV_WGRAD_TARGET, GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import { onnx } from "../graph/onnx.js";
 import type { ProviderOptions } from "./providers.js";
 import { cpuOptimizedGraph } from "./session.js";
@@ -21,7 +21,7 @@ let probed: Promise<number> | null = null;
 
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
   if (opts.provider === "webgpu") return WEBGPU_TARGET;
-  if (opts.provider === "cuda") return cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : PORTABLE_TARGET;
+  if (opts.provider === "cuda") return cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : CUDA_TARGET;
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
   return { nchwcBlock: await probed, cpu: true };
