@@ -9,6 +9,11 @@
  * reference checks both methods. Tolerance 1e-4 relative per parameter tensor: float32 rounding
  * through a dozen layers, as test/model-gradient.test.ts on the CPU (observed there 3e-7; the GPU
  * kernels sum in other orders, hence the margin), ten times inside the 1e-3 asked of a GPU update.
+ * On CUDA the bound is that 1e-3 itself: on an H100 the Sideways gradients came out 1.7e-4 and
+ * 2.3e-4 from float64 in 2 of 10 runs (under 1e-4 in the others; docs/GPU.md run 6), while the same
+ * graphs on the CPU provider are 2e-7 from it. onnxruntime-node leaves cuDNN's algorithm search at
+ * onnxruntime's default (timed per session), so which conv kernels run can change from run to run.
+ * The worst distance is printed on CUDA, so that each GPU check records the spread.
  * The graphs are those the trainers run on that provider: the fused BP pass and Sideways tick
  * graphs, built for its graph target (WebGPU: max pooling without MaxPool's Indices output).
  */
@@ -31,9 +36,10 @@ const MODELS: [string, () => Model][] = [
 ];
 
 describeOnGpus("training on a GPU provider against the float64 reference", (gpu) => {
+  const tolerance = () => (gpu.provider === "cuda" ? 1e-3 : 1e-4);
   for (const [name, makeModel] of MODELS) {
     for (const workers of [1, 2]) {
-      it(`${name}: BP and Sideways gradients of a static clip batch, ${workers === 1 ? "one thread" : "2 worker stages"} (relative 1e-4)`, async () => {
+      it(`${name}: BP and Sideways gradients of a static clip batch, ${workers === 1 ? "one thread" : "2 worker stages"} (relative ${gpu.provider === "cuda" ? "1e-3" : "1e-4"})`, async () => {
         const model = makeModel();
         const L = model.blocks.length;
         const B = 2;
@@ -53,14 +59,18 @@ describeOnGpus("training on a GPU provider against the float64 reference", (gpu)
             ? await SequentialExecutor.create(model, graphs, gpu.opts)
             : await ParallelExecutor.create(model, graphs, [model.blocks.slice(0, half).map((b) => b.index), model.blocks.slice(half).map((b) => b.index)], gpu.opts);
         try {
+          let worst = { d: 0, at: "" };
           for (const method of ["bp", "sideways"] as const) {
             const r = await exec.runBatch(method, batch, weights);
             for (const p of model.params) {
               const g = r.grads.get(p.name);
               expect(g, `${method} ${p.name}`).to.not.equal(undefined);
-              expect(relDiff(g!, ref.grads.get(p.name)!), `${method} ${p.name}`).to.be.below(1e-4);
+              const d = relDiff(g!, ref.grads.get(p.name)!);
+              if (d > worst.d) worst = { d, at: `${method} ${p.name}` };
+              expect(d, `${method} ${p.name}`).to.be.below(tolerance());
             }
           }
+          if (gpu.provider === "cuda") console.log(`      worst relative distance from float64: ${worst.d.toExponential(1)} (${worst.at})`);
         } finally {
           await exec.close();
         }
