@@ -75,12 +75,20 @@ done
 step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
   --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
 # Containers often mount the NVIDIA driver's Vulkan library (libGLX_nvidia.so.0) without the ICD
-# file that tells the Vulkan loader about it: write one.
-if [ -z "${VK_ICD_FILENAMES:-}" ] && ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1 \
-  && ldconfig -p | grep -q libGLX_nvidia.so.0; then
-  printf '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3.0"}}\n' > "$OUT/nvidia_icd.json"
-  export VK_ICD_FILENAMES="$PWD/$OUT/nvidia_icd.json"
-  echo "registered the NVIDIA Vulkan driver: $VK_ICD_FILENAMES"
+# file that tells the Vulkan loader about it: use the one the runtime mounts, or write one.
+# That library also needs libglvnd's libGLdispatch.so.0; without it the loader finds no driver
+# ("Could not get 'vkCreateInstance'", docs/GPU.md "WebGPU on an NVIDIA GPU").
+if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && ldconfig -p | grep -q libGLX_nvidia.so.0; then
+  if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  elif ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
+    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3.0"}}\n' > "$OUT/nvidia_icd.json"
+    export VK_DRIVER_FILES="$(cd "$OUT" && pwd)/nvidia_icd.json"
+  fi
+  echo "NVIDIA Vulkan driver: ${VK_DRIVER_FILES:-found by the loader}"
+  for lib in libvulkan.so.1 libGLdispatch.so.0; do
+    ldconfig -p | grep -q "$lib" || echo "warning: $lib is missing, so WebGPU will find no NVIDIA adapter (apt-get install libvulkan1 libglvnd0)"
+  done
 fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
 step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { nvidiaVulkanHint } from "../src/cli/commands/doctor.js";
 import { main } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 
@@ -54,5 +55,17 @@ describe("doctor", function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("WebGPU on an NVIDIA GPU: names the Vulkan loader or libglvnd when ldconfig lacks them, else says nothing", () => {
+    // ldconfig -p lines as on the H100 machine before and after libglvnd0 was unpacked (docs/GPU.md).
+    const driver = "\tlibGLX_nvidia.so.0 (libc6,x86-64) => /usr/local/nvidia/lib64/libGLX_nvidia.so.0\n";
+    const loader = "\tlibvulkan.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libvulkan.so.1\n";
+    const glvnd = "\tlibGLdispatch.so.0 (libc6,x86-64) => /lib/x86_64-linux-gnu/libGLdispatch.so.0\n";
+    expect(nvidiaVulkanHint(driver + loader, true)).to.match(/needs libGLdispatch\.so\.0, missing here.*libglvnd0/);
+    expect(nvidiaVulkanHint(driver, true)).to.match(/needs libvulkan\.so\.1 and libGLdispatch\.so\.0/);
+    expect(nvidiaVulkanHint(driver + loader + glvnd, true)).to.equal(null);
+    expect(nvidiaVulkanHint(driver, false), "no NVIDIA GPU: not this cause").to.equal(null);
+    expect(nvidiaVulkanHint(null, true), "no ldconfig: nothing to say").to.equal(null);
   });
 });

@@ -33,6 +33,20 @@ function bundledOrtVersion(): string {
   }
 }
 
+/**
+ * Why NVIDIA's Vulkan driver may find no device, from `ldconfig -p`'s output: its library
+ * (libGLX_nvidia.so.0, which the container runtime mounts) dispatches through libglvnd's
+ * libGLdispatch.so.0, and without it the Vulkan loader reports no driver at all (seen on an H100
+ * machine: docs/GPU.md "WebGPU on an NVIDIA GPU"). null when nothing points there.
+ */
+export function nvidiaVulkanHint(ldconfig: string | null, nvidiaGpu: boolean): string | null {
+  if (!nvidiaGpu || ldconfig === null) return null;
+  const has = (lib: string) => ldconfig.includes(lib);
+  const missing = ["libvulkan.so.1", "libGLdispatch.so.0"].filter((lib) => !has(lib));
+  if (missing.length === 0) return null;
+  return `NVIDIA's Vulkan driver needs ${missing.join(" and ")}, missing here (Debian/Ubuntu: apt-get install libvulkan1 libglvnd0)`;
+}
+
 async function collect(): Promise<Check[]> {
   const checks: Check[] = [];
   checks.push({ what: "node", ok: true, detail: `${process.version} (${process.platform} ${process.arch})` });
@@ -41,12 +55,13 @@ async function collect(): Promise<Check[]> {
   const cpu = probeInChild("cpu");
   checks.push({ what: "provider cpu", ok: cpu.ok, detail: cpu.ok ? "works" : cpu.reason ?? "" });
 
+  const gpus = firstLine("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]);
   const vulkan = firstLine("vulkaninfo", ["--summary"]);
   const adapters = vulkan === null ? "vulkaninfo not found" : [...vulkan.matchAll(/deviceName\s*=\s*(.+)/g)].map((m) => m[1].trim()).join(", ") || "no Vulkan device";
   const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
-  checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}` });
+  const hint = webgpu.ok ? null : nvidiaVulkanHint(firstLine("ldconfig", ["-p"]), gpus !== null);
+  checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}${hint === null ? "" : `; ${hint}`}` });
 
-  const gpus = firstLine("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]);
   checks.push({ what: "NVIDIA GPUs", ok: gpus !== null, detail: gpus?.replace(/\n/g, "; ") ?? "nvidia-smi not found" });
   const dir = cudaInstallDir();
   if (existsSync(join(dir, MANIFEST))) {
