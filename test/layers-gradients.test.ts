@@ -155,20 +155,7 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
     });
   });
 
-  it("relu passes dy exactly where x > 0: zero, -0, a denormal and the largest float", async () => {
-    const spec = LayerSpec.parse({ type: "relu" });
-    const model = oneLayerModel(spec, [6]);
-    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true });
-    const backward = await GraphSession.create(graphs.backward, "relu mask", threads);
-    try {
-      const x = Float32Array.of(-1, -0, 0, 1e-40, 2, 3.4e38);
-      const dy = Float32Array.of(5, 6, 7, -8, 9, 10);
-      const out = await backward.run({ "b0.x": { data: x, dims: [1, 6] }, "b0.dy": { data: dy, dims: [1, 6] } });
-      expect(Array.from(out["b0.dx"].data).map(Math.abs)).to.deep.equal([0, 0, 0, 8, 9, 10]);
-    } finally {
-      await backward.release();
-    }
-  });
+  it("relu passes dy exactly where x > 0: zero, -0, a denormal and the largest float", () => checkReluMaskExact(PORTABLE_TARGET));
 });
 
 // The same table on each GPU provider, with the graphs built for its target (the NCHWc cases are
@@ -237,21 +224,24 @@ describe("layer gradients in CUDA_TARGET's graph forms (staged channel sums, Sig
     }
   });
 
-  it("relu's Sign mask passes dy exactly where x > 0: zero, -0, a denormal and the largest float", async () => {
-    const spec = LayerSpec.parse({ type: "relu" });
-    const model = oneLayerModel(spec, [6]);
-    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: CUDA_TARGET });
-    const backward = await GraphSession.create(graphs.backward, "relu sign mask", threads);
-    try {
-      const x = Float32Array.of(-1, -0, 0, 1e-40, 2, 3.4e38);
-      const dy = Float32Array.of(5, 6, 7, -8, 9, 10);
-      const out = await backward.run({ "b0.x": { data: x, dims: [1, 6] }, "b0.dy": { data: dy, dims: [1, 6] } });
-      expect(Array.from(out["b0.dx"].data).map(Math.abs)).to.deep.equal([0, 0, 0, 8, 9, 10]);
-    } finally {
-      await backward.release();
-    }
-  });
+  it("relu's Sign mask passes dy exactly where x > 0: zero, -0, a denormal and the largest float", () => checkReluMaskExact(CUDA_TARGET));
 });
+
+/** relu's backward, built for `target`, passes dy exactly where x > 0 and nowhere else. */
+async function checkReluMaskExact(target: GraphTarget): Promise<void> {
+  const spec = LayerSpec.parse({ type: "relu" });
+  const model = oneLayerModel(spec, [6]);
+  const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target });
+  const backward = await GraphSession.create(graphs.backward, "relu mask", threads);
+  try {
+    const x = Float32Array.of(-1, -0, 0, 1e-40, 2, 3.4e38);
+    const dy = Float32Array.of(5, 6, 7, -8, 9, 10);
+    const out = await backward.run({ "b0.x": { data: x, dims: [1, 6] }, "b0.dy": { data: dy, dims: [1, 6] } });
+    expect(Array.from(out["b0.dx"].data).map(Math.abs)).to.deep.equal([0, 0, 0, 8, 9, 10]);
+  } finally {
+    await backward.release();
+  }
+}
 
 /** How many conv2d layers a case's spec holds (a residual unit's inner layers and conv shortcut). */
 function conv2dCount(spec: Record<string, unknown>): number {
