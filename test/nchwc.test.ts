@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { InputError } from "../src/errors.js";
-import { GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET } from "../src/graph/graph-builder.js";
+import { CUDA_TARGET, GraphBuilder, NCHWC_DOMAIN } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { nchwcFilter } from "../src/layers/conv-nchwc.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
@@ -45,10 +45,10 @@ describe("NCHWc graph target", function () {
       for (const v of [undefined, "", "unfold"]) {
         if (v === undefined) delete process.env.SIDEWAYS_CUDA_WGRAD;
         else process.env.SIDEWAYS_CUDA_WGRAD = v;
-        expect(await graphTargetFor({ provider: "cuda" }), `SIDEWAYS_CUDA_WGRAD=${v}`).to.equal(PORTABLE_TARGET);
+        expect(await graphTargetFor({ provider: "cuda" }), `SIDEWAYS_CUDA_WGRAD=${v}`).to.equal(CUDA_TARGET);
       }
       process.env.SIDEWAYS_CUDA_WGRAD = "conv";
-      expect(await graphTargetFor({ provider: "cuda" })).to.deep.equal({ nchwcBlock: 0, cpu: false, convWeightGrad: "conv" });
+      expect(await graphTargetFor({ provider: "cuda" })).to.deep.equal({ nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign", convWeightGrad: "conv" });
       expect((await graphTargetFor({ provider: "cpu" })).convWeightGrad).to.equal(undefined);
       expect((await graphTargetFor({ provider: "webgpu" })).convWeightGrad).to.equal(undefined);
       process.env.SIDEWAYS_CUDA_WGRAD = "im2col";
