@@ -20,7 +20,7 @@
 import { expect } from "chai";
 import { onnx } from "../src/graph/onnx.js";
 import type { ClipBatch } from "../src/data/source.js";
-import { PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_TARGET, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
@@ -208,6 +208,17 @@ describe("device step (CPU provider)", () => {
     ["norm-tiny (CPU target)", normModel, ...OPTIMIZERS[1], "sideways"],
     ["every-layer-kind (CPU target)", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
     ["four-block (CPU target)", fourBlockModel, ...OPTIMIZERS[0], "bp"],
+  ]);
+
+  // The CUDA provider's graphs with the candidate forms of attempt 68 (SIDEWAYS_GRAPH_FORMS;
+  // portable ONNX and one contrib op): sub-pixel input gradients handed down as phases, forwards
+  // over the unfold, conv + ReLU as FusedConv, weight gradients from the strided unfold.
+  const candidate: GraphTarget = { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns" };
+  const everyKind = () => resolveModel(everyLayerKindSpec, "every-layer-kind");
+  checkAgainstHostPath({ opts: cpu, target: candidate }, 1e-5, [
+    ["every-layer-kind (CUDA_TARGET and every candidate form)", everyKind, ...OPTIMIZERS[2], "sideways"],
+    ["every-layer-kind (CUDA_TARGET and every candidate form)", everyKind, ...OPTIMIZERS[1], "bp"],
+    ["four-block (CUDA_TARGET and every candidate form)", fourBlockModel, ...OPTIMIZERS[0], "bp"],
   ]);
 
   it("steps every parameter with one set of optimizer nodes on one flat vector per carried value", () => {

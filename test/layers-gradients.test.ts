@@ -11,9 +11,10 @@
  * (the bound asked for; observed errors are near 1e-7).
  */
 import { expect } from "chai";
-import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphForms, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { subPixelPlan, type Conv2dLayer } from "../src/layers/conv-grads.js";
 import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
 import { layerDef } from "../src/layers/registry.js";
 import type { Model, ResolvedLayer } from "../src/model/model.js";
@@ -118,6 +119,13 @@ const CASES: LayerCase[] = [
   { name: "conv2d k2 s3 p0 (stride over kernel), r = 2 > P", spec: { type: "conv2d", out_channels: 2, kernel: 2, stride: 3 }, inShape: fixed([3, 7, 10]) },
   { name: "conv2d k5 s1 p2", spec: { type: "conv2d", out_channels: 3, kernel: 5, padding: 2 }, inShape: image(2, 5, 8) },
   { name: "conv2d k4 s2 p2 no bias, odd size", spec: { type: "conv2d", out_channels: 2, kernel: 4, stride: 2, padding: 2, bias: false }, inShape: fixed([2, 7, 9]) },
+  // Attempt 68 (appended likewise): strided convs whose input splits evenly into phases, so the
+  // sub-pixel input gradient applies (conv-grads.ts subPixelPlan), with 1 or 2 taps per phase and
+  // axis, and a stride-1 conv padded by K - 1 (its flipped conv has no padding).
+  { name: "conv2d k4 s2 p1 on 8x6: two taps in every phase", spec: { type: "conv2d", out_channels: 3, kernel: 4, stride: 2, padding: 1 }, inShape: fixed([2, 8, 6]) },
+  { name: "conv2d k3 s2 p0 no bias on 8x10: phase 0 has two taps, phase 1 one", spec: { type: "conv2d", out_channels: 2, kernel: 3, stride: 2, bias: false }, inShape: fixed([3, 8, 10]) },
+  { name: "conv2d k2 s2 p0 on 6x4: one tap per phase", spec: { type: "conv2d", out_channels: 4, kernel: 2, stride: 2 }, inShape: fixed([2, 6, 4]) },
+  { name: "conv2d k3 s1 p2: padded by K - 1", spec: { type: "conv2d", out_channels: 2, kernel: 3, padding: 2 }, inShape: fixed([2, 4, 5]) },
 ];
 
 const BATCH = 2;
@@ -169,6 +177,11 @@ describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gp
   CASES.forEach((c, caseIndex) => {
     if (!c.nchwc && !c.cpu && conv2dCount(c.spec) > 0) it(`${c.name}, weight gradient as one dilated Conv`, () => checkLayerCase(c, caseIndex, { ...gpu.target, convWeightGrad: "conv" }, gpu.opts));
   });
+  // The candidates of attempt 68 (SIDEWAYS_GRAPH_FORMS), on each GPU's kernels too.
+  CASES.forEach((c, caseIndex) => {
+    const forms = { convInputGrad: "subpixel", unfoldForwardChannels: 64, convWeightGrad: "columns" } as const;
+    if (!c.nchwc && !c.cpu && conv2dCount(c.spec) > 0) it(`${c.name}, sub-pixel input gradient, forward over the unfold, unfold weight gradient`, () => checkLayerCase(c, caseIndex, { ...gpu.target, ...forms }, gpu.opts));
+  });
 });
 
 // conv2d's weight gradient as one dilated Conv (GraphTarget.convWeightGrad "conv", the CUDA A/B
@@ -177,18 +190,6 @@ describeOnGpus("layer gradients: ONNX graphs against the float64 reference", (gp
 describe("layer gradients with conv2d's weight gradient as one dilated Conv (convWeightGrad), CPU provider", () => {
   CASES.forEach((c, caseIndex) => {
     if (conv2dCount(c.spec) > 0) it(c.name, () => checkLayerCase(c, caseIndex, CUDA_CONV_WGRAD_TARGET, threads));
-  });
-
-  it("the CPU target ignores convWeightGrad: the same graphs, byte for byte", () => {
-    for (const c of CASES.filter((c) => conv2dCount(c.spec) > 0)) {
-      const spec = LayerSpec.parse(c.spec);
-      const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
-      for (const cpu of [{ nchwcBlock: 0, cpu: true }, { nchwcBlock: 8, cpu: true }]) {
-        const plain = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: cpu });
-        const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, convWeightGrad: "conv" } });
-        expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, block ${cpu.nchwcBlock}`).to.equal(true);
-      }
-    }
   });
 });
 
@@ -225,6 +226,74 @@ describe("layer gradients in CUDA_TARGET's graph forms (staged channel sums, Sig
   });
 
   it("relu's Sign mask passes dy exactly where x > 0: zero, -0, a denormal and the largest float", () => checkReluMaskExact(CUDA_TARGET));
+});
+
+// The GPU candidates of attempt 68 (GraphTarget.convInputGrad, unfoldForwardChannels; chosen on a GPU
+// provider by SIDEWAYS_GRAPH_FORMS) are portable ONNX: every case with a conv2d on the CPU provider,
+// same tolerances. unfoldForwardChannels 64 takes every stride-1 conv of the table through the unfold.
+const CANDIDATE_FORMS: { name: string; target: GraphTarget }[] = [
+  { name: "conv2d's input gradient as the sub-pixel Conv (convInputGrad subpixel)", target: { ...CUDA_TARGET, convInputGrad: "subpixel" } },
+  { name: "the stride-1 training forward over the unfold (unfoldForwardChannels 64)", target: { ...CUDA_TARGET, unfoldForwardChannels: 64 } },
+  { name: "the unfold weight gradient at every stride (convWeightGrad columns)", target: { ...CUDA_TARGET, convWeightGrad: "columns" } },
+];
+for (const form of CANDIDATE_FORMS) {
+  describe(`layer gradients with ${form.name}, CPU provider`, () => {
+    CASES.forEach((c, caseIndex) => {
+      if (!c.nchwc && !c.cpu && conv2dCount(c.spec) > 0) it(c.name, () => checkLayerCase(c, caseIndex, form.target, threads));
+    });
+  });
+}
+
+describe("the GPU candidate forms' graphs (attempt 68)", () => {
+  const graphsOf = (c: LayerCase, target: GraphTarget) => {
+    const spec = LayerSpec.parse(c.spec);
+    const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
+    const ops = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType);
+    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target });
+    return { layer: model.layers[0], forward: ops(graphs.forward), backward: ops(graphs.backward) };
+  };
+  const plainConvs = CASES.filter((c) => !c.nchwc && !c.cpu && c.spec.type === "conv2d");
+
+  it("convInputGrad subpixel: no ConvTranspose wherever the sub-pixel plan applies, DepthToSpace at stride S > 1; ConvTranspose elsewhere", () => {
+    let applied = 0;
+    for (const c of plainConvs) {
+      const { layer, backward } = graphsOf(c, { ...CUDA_TARGET, convInputGrad: "subpixel" });
+      const plan = subPixelPlan(layer as Conv2dLayer, true);
+      const strided = (c.spec as { stride?: number }).stride ?? 1;
+      expect(backward.includes("ConvTranspose"), `${c.name}: ConvTranspose`).to.equal(plan === null);
+      expect(backward.includes("DepthToSpace"), `${c.name}: DepthToSpace`).to.equal(plan !== null && strided > 1);
+      if (plan !== null) applied++;
+      expect(graphsOf(c, CUDA_TARGET).backward, `${c.name}, CUDA_TARGET`).to.include("ConvTranspose");
+    }
+    expect(applied, "cases the sub-pixel form applies to").to.be.at.least(8);
+  });
+
+  it("convWeightGrad columns: a strided conv's weight gradient from its strided unfold, not from input phases", () => {
+    const strided = plainConvs.filter((c) => ((c.spec as { stride?: number }).stride ?? 1) > 1);
+    expect(strided.length).to.be.at.least(8);
+    for (const c of strided) {
+      expect(graphsOf(c, CUDA_TARGET).backward, `${c.name}, CUDA_TARGET`).to.include("SpaceToDepth");
+      const columns = graphsOf(c, { ...CUDA_TARGET, convWeightGrad: "columns" }).backward;
+      expect(columns, `${c.name}, columns`).to.not.include("SpaceToDepth");
+      expect(columns.filter((op) => op === "Slice"), `${c.name}, columns: one strided Slice a tap`).to.have.length((c.spec as { kernel: number }).kernel ** 2);
+    }
+  });
+
+  it("the CPU target ignores every GPU form (convWeightGrad, convInputGrad, unfoldForwardChannels, convRelu): the same graphs, byte for byte", () => {
+    for (const c of CASES.filter((c) => conv2dCount(c.spec) > 0)) {
+      const spec = LayerSpec.parse(c.spec);
+      const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
+      for (const cpu of [{ nchwcBlock: 0, cpu: true }, { nchwcBlock: 8, cpu: true }]) {
+        const plain = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: cpu });
+        const fields: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 0 }, { convRelu: "fused" }];
+        for (const forms of fields) {
+          const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, ...forms } });
+          expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, ${JSON.stringify(forms)}: backward`).to.equal(true);
+          expect(Buffer.from(asked.forward).equals(Buffer.from(plain.forward)), `${c.name}, ${JSON.stringify(forms)}: forward`).to.equal(true);
+        }
+      }
+    }
+  });
 });
 
 /** relu's backward, built for `target`, passes dy exactly where x > 0 and nowhere else. */

@@ -179,6 +179,66 @@ describe("model gradient with conv2d's weight gradient as one dilated Conv (conv
   });
 });
 
+// The GPU candidates of attempt 68 (conv2d's input gradient as the sub-pixel Conv, interleaved or
+// handed to the block below as phases; a stride-1 training forward over the unfold), chosen on a GPU
+// provider by SIDEWAYS_GRAPH_FORMS: portable ONNX, checked on the CPU provider, chained and fused.
+const CANDIDATE_TARGETS: Record<string, GraphTarget> = {
+  "convInputGrad=subpixel": { ...CUDA_TARGET, convInputGrad: "subpixel" },
+  "convInputGrad=phases": { ...CUDA_TARGET, convInputGrad: "phases" },
+  "convInputGrad=phases,unfoldForwardChannels=64": { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64 },
+  "convRelu=fused": { ...CUDA_TARGET, convRelu: "fused" },
+  "convRelu=fused,unfoldForwardChannels=64": { ...CUDA_TARGET, convRelu: "fused", unfoldForwardChannels: 64 },
+  "convWeightGrad=columns": { ...CUDA_TARGET, convWeightGrad: "columns" },
+};
+describe("model gradient in the GPU candidate forms of attempt 68, CPU provider", () => {
+  for (const [name, target] of Object.entries(CANDIDATE_TARGETS)) {
+    it(`${name}: 5 blocks, the strided convs after a conv stem, and the normalisation and residual model`, async () => {
+      await checkModelGradient(SPEC, 5, target);
+      for (const spec of handOverSpecs) await checkModelGradient(spec, 3, target);
+      await checkModelGradient(NORM_SPEC, 4, target);
+    });
+  }
+
+  it("convInputGrad=phases hands block 0 its gradient as phases where the CPU target does; subpixel interleaves it", () => {
+    for (const spec of handOverSpecs) {
+      const model = resolveModel(spec, "inline");
+      const ops = (t: GraphTarget) => onnx.ModelProto.decode(buildFusedBpGraph(model, { target: t })).graph!.node!.map((n) => n.opType);
+      expect(ops(CANDIDATE_TARGETS["convInputGrad=phases"]), `${spec.name}, phases`).to.not.include.members(["ConvTranspose", "DepthToSpace"]);
+      const subpixel = ops(CANDIDATE_TARGETS["convInputGrad=subpixel"]);
+      expect(subpixel, `${spec.name}, subpixel`).to.include("DepthToSpace");
+      expect(subpixel, `${spec.name}, subpixel`).to.not.include("ConvTranspose");
+    }
+  });
+
+  it("convRelu=fused: every conv2d with a ReLU right after it in its block is one com.microsoft FusedConv, over the unfold where asked", () => {
+    for (const spec of [SPEC, NORM_SPEC, ...handOverSpecs]) {
+      const model = resolveModel(spec, "inline");
+      const pairs = model.blocks.reduce((n, b) => n + b.layers.filter((l, i) => l.spec.type === "conv2d" && b.layers[i + 1]?.spec.type === "relu").length, 0);
+      for (const limit of [0, 64]) {
+        const nodes = onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_TARGET, convRelu: "fused", unfoldForwardChannels: limit } })).graph!.node!;
+        const fused = nodes.filter((n) => n.opType === "FusedConv");
+        expect(fused, `${spec.name}: FusedConv nodes`).to.have.length(pairs);
+        expect(fused.every((n) => n.domain === "com.microsoft" && n.attribute!.some((a) => a.name === "activation" && new TextDecoder().decode(a.s!) === "Relu")), spec.name).to.equal(true);
+        if (limit > 0) expect(fused.some((n) => Array.from(n.attribute!.find((a) => a.name === "kernel_shape")!.ints!, Number).join("x") === "1x1"), `${spec.name}: over the unfold`).to.equal(pairs > 0);
+      }
+      expect(pairs, spec.name).to.be.at.least(spec === NORM_SPEC ? 0 : 1);
+    }
+  });
+
+  it("unfoldForwardChannels: the stride-1 convs with at most that many input channels run their training forward as a 1x1 Conv over the unfold", () => {
+    // SPEC's convs: the 3x3 stem on 2 channels, a stride-2 3x3 (never unfolded), a 1x1 on 6 channels.
+    const model = resolveModel(SPEC, "inline");
+    const kernels = (limit: number) =>
+      onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_TARGET, unfoldForwardChannels: limit } }))
+        .graph!.node!.filter((n) => n.opType === "Conv")
+        .map((n) => n.attribute!.find((a) => a.name === "kernel_shape")!.ints!.map(Number).join("x"))
+        .sort();
+    expect(kernels(0), "none").to.deep.equal(["1x1", "3x3", "3x3"]);
+    expect(kernels(1), "below the stem's 2 channels").to.deep.equal(["1x1", "3x3", "3x3"]);
+    expect(kernels(2), "the stem's 2 channels: its forward a 1x1 Conv over 18 columns").to.deep.equal(["1x1", "1x1", "3x3"]);
+  });
+});
+
 /** The fused BP graph forms every conv2d's weight gradient as one dilated Conv (none else has dilations). */
 function expectDilatedConvs(spec: GradientSpec, target: GraphTarget): void {
   const model = resolveModel(spec, "inline");
@@ -200,6 +260,10 @@ describeOnGpus("model gradient: chained block graphs and the fused BP pass vs th
       expectDilatedConvs(spec, target);
       await checkModelGradient(spec, blocks, target, gpu.opts);
     }
+  });
+  it("both, with the candidate forms of attempt 68 (sub-pixel input gradients as phases, forwards over the unfold, FusedConv, unfold weight gradients)", async () => {
+    const target: GraphTarget = { ...gpu.target, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns" };
+    for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) await checkModelGradient(spec, blocks, target, gpu.opts);
   });
 });
 

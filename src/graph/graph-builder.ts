@@ -43,11 +43,13 @@ export interface GraphTarget {
   /**
    * How conv2d forms its weight gradient on a non-CPU target: "unfold", the formulations chosen
    * on the CPU provider (an unfold and a batched MatMul at stride 1, input phases at stride S;
-   * the default), or "conv", one Conv of x against dy as its kernel, dilated by the stride
-   * (src/layers/conv-grads.ts convWeightGrad), for a GPU EP whose conv kernels beat many small
-   * Slice/Concat/ReduceSum kernels. Ignored where `cpu` is set: the CPU target keeps its own.
+   * the default); "columns", the unfold at every stride (K*K strided Slices, one batched MatMul,
+   * a sum over the batch: no SpaceToDepth, Pad or shifted copies of dy); or "conv", one Conv of
+   * x against dy as its kernel, dilated by the stride (src/layers/conv-grads.ts convWeightGrad),
+   * for a GPU EP whose conv kernels beat many small Slice/Concat/ReduceSum kernels. Ignored where
+   * `cpu` is set: the CPU target keeps its own.
    */
-  convWeightGrad?: "unfold" | "conv";
+  convWeightGrad?: "unfold" | "columns" | "conv";
   /**
    * How a sum over every axis but the channel (conv2d's bias gradient, the normalisations'
    * parameter gradients) is reduced: "direct", one ReduceSum over those axes (the default), or
@@ -65,7 +67,40 @@ export interface GraphTarget {
    * and 0 where y is 0 or -0).
    */
   reluMask?: "cast" | "sign";
+  /**
+   * How conv2d forms its input gradient on a non-CPU target: "transpose", one ConvTranspose (the
+   * default); "subpixel", one Conv of dy with a kernel gathered from W (src/layers/conv-grads.ts
+   * subPixelInputGrad: the flipped, channel-swapped W at stride 1; at stride S one stride-1 conv
+   * giving dx's S x S phases), the phases interleaved by DepthToSpace; "phases", the same Conv,
+   * with the phases handed as they are to the layers below that take them in a fused graph (the
+   * CPU target's rule, docs/PERFORMANCE.md attempt 37), else interleaved. Where the sub-pixel form
+   * does not apply (an input that does not split evenly, P > K - 1), ConvTranspose. Ignored where
+   * `cpu` is set: the CPU target keeps its own.
+   */
+  convInputGrad?: "transpose" | "subpixel" | "phases";
+  /**
+   * The most input channels for which a stride-1 conv2d's training forward is a 1x1 Conv over the
+   * unfolded columns its weight gradient builds anyway (src/layers/conv-grads.ts unfoldColumns),
+   * instead of a K x K Conv (0, the default: never). The CPU target does so at every channel count
+   * (docs/PERFORMANCE.md attempt 31).
+   */
+  unfoldForwardChannels?: number;
+  /**
+   * How conv2d and a ReLU right after it run on a non-CPU target: "separate", a Conv then a Relu
+   * (the default; onnxruntime's CUDA EP adds the conv's bias in a cuDNN kernel of its own, and its
+   * Conv+Relu fusion did not happen in docs/GPU.md run 6's profile), or "fused", one
+   * com.microsoft FusedConv with activation Relu (ORT_CONTRIB_DOMAIN: the contrib op onnxruntime's
+   * CPU and CUDA EPs register; CUDA runs bias and ReLU inside the conv's cuDNN call; the WebGPU EP
+   * has none and runs it on the CPU: docs/design/onnxruntime-node.md).
+   */
+  convRelu?: "separate" | "fused";
 }
+
+/** Domain of onnxruntime's contrib ops (version 1), e.g. FusedConv. */
+export const ORT_CONTRIB_DOMAIN = "com.microsoft";
+
+/** The GraphTarget fields that choose a formulation: the ones SIDEWAYS_GRAPH_FORMS may set (src/runtime/graph-forms.ts). */
+export type GraphForms = Omit<GraphTarget, "nchwcBlock" | "cpu">;
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 

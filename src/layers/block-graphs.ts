@@ -131,12 +131,12 @@ function addForward(g: GraphBuilder, block: Block, opts: ForwardOptions): Recomp
   const steps: Recomputed[] = [];
   for (let i = 0; i < block.layers.length; i++) {
     const layer = block.layers[i];
-    const fused = fusedWithNext(g, block, i, x, fed);
+    const fused = fusedWithNext(g, block, i, x, fed, training);
     if (fused) {
       // The layer's own output never exists: a name nothing defines, so a reader fails loudly.
-      steps.push({ layer, x, result: { y: `${g.name}:fused-away:${layer.index}`, saved: {} } });
-      steps.push({ layer: block.layers[i + 1], x: steps[steps.length - 1].result.y, result: { y: fused, saved: {} } });
-      x = fused;
+      steps.push({ layer, x, result: { y: `${g.name}:fused-away:${layer.index}`, saved: fused.saved } });
+      steps.push({ layer: block.layers[i + 1], x: steps[steps.length - 1].result.y, result: { y: fused.y, saved: {} } });
+      x = fused.y;
       i++;
       continue;
     }
@@ -154,12 +154,12 @@ function addForward(g: GraphBuilder, block: Block, opts: ForwardOptions): Recomp
  * target and neither output is fed. Safe because ReLU's VJP reads only its own output, and no
  * VJP reads a parameterised layer's output, so layer i's pre-activation output is never needed.
  */
-function fusedWithNext(g: GraphBuilder, block: Block, i: number, x: string, fed: ReadonlySet<number>): string | null {
+function fusedWithNext(g: GraphBuilder, block: Block, i: number, x: string, fed: ReadonlySet<number>, training: boolean): ForwardResult | null {
   const layer = block.layers[i];
   const next = block.layers[i + 1];
   const def = layerDef(layer.spec);
   if (!next || next.spec.type !== "relu" || !def.forwardFused || fed.has(layer.index) || fed.has(next.index)) return null;
-  return def.forwardFused(g, layer, x, paramsOfLayer(block.params, layer.index), "Relu");
+  return def.forwardFused(g, layer, x, paramsOfLayer(block.params, layer.index), "Relu", training);
 }
 
 /** Each built forward graph's layer output values, by layer index (for the saved outputs). */

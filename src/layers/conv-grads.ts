@@ -5,7 +5,9 @@
  *   weight gradient, stride 1:  unfold + one batched MatMul (unfoldWeightGrad);
  *   weight gradient, stride S:  input phases against shifted dy (phaseWeightGrad);
  *   input gradient:             ConvTranspose (in conv2d.ts), or as phases by a sub-pixel conv
- *                               (subPixelInputGrad) for a fused graph's layers below;
+ *                               (subPixelInputGrad) for a fused graph's layers below, or that
+ *                               conv interleaved (interleavedSubPixelInputGrad) on a GPU target
+ *                               asking for it (GraphTarget.convInputGrad; attempt 68);
  *   from a phase-split dy:      phasedDyWeightGrad and biasGrad;
  *   weight gradient, one Conv:  convWeightGrad, only on a non-CPU target asking for it
  *                               (GraphTarget.convWeightGrad "conv"; unmeasured, attempt 64).
@@ -257,13 +259,15 @@ interface SubPixelPlan {
 
 /**
  * The sub-pixel form of a strided conv's input gradient, or null where it does not apply: the
- * input must split evenly into S x S phases and dy's padding must not be negative.
+ * input must split evenly into S x S phases and dy's padding must not be negative. With
+ * `strideOne`, a stride-1 conv has one too (one phase: the Conv of dy with W's taps flipped and its
+ * channels swapped, padded by K - 1 - P), for a target that asks (GraphTarget.convInputGrad).
  */
-export function subPixelPlan(layer: Conv2dLayer): SubPixelPlan | null {
+export function subPixelPlan(layer: Conv2dLayer, strideOne = false): SubPixelPlan | null {
   const { kernel, stride, padding } = layer.spec;
   const [, h, w] = layer.inShape;
   const [, oh, ow] = layer.outShape;
-  if (stride < 2 || h % stride !== 0 || w % stride !== 0) return null;
+  if (stride < (strideOne ? 1 : 2) || h % stride !== 0 || w % stride !== 0) return null;
   const taps = tapPhases(kernel, stride, padding);
   const shifts = taps.map((t) => t.shift);
   const maxShift = Math.max(...shifts);
@@ -284,7 +288,7 @@ export function subPixelPlan(layer: Conv2dLayer): SubPixelPlan | null {
  * runs on the NCHWc kernels where the channel counts fit (attempt 37).
  */
 export function subPixelInputGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
-  const plan = subPixelPlan(layer);
+  const plan = subPixelPlan(layer, true);
   if (!plan) throw new Error(`BUG: graph ${g.name}: layer ${layer.index} has no sub-pixel input gradient`);
   const { kernel, stride, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
@@ -368,6 +372,19 @@ export function phasedDyWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpIn
 export function biasGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
   const s = v.dyPhases ?? 0;
   if (s === 0) return sumPerChannel(g, v.dy, 4, 1);
+  // Phases (N, S*S*M, hg, wg) as (N, S*S, M, hg*wg): the channel between the phases and the pixels.
   const byPhase = g.op("Reshape", [v.dy, g.constInt64("n_ss_m_l", [0, s * s, layer.spec.out_channels, -1])]);
+  if (g.target.channelSums === "staged") return sumPerChannel(g, byPhase, 4, 2);
   return g.op("ReduceSum", [byPhase, g.constInt64("axes_n_ss_l", [0, 1, 3])], { keepdims: 0 });
+}
+
+/**
+ * A conv's input gradient by the sub-pixel Conv (subPixelInputGrad) as plain (N, C, H, W): its
+ * S x S phases interleaved by DepthToSpace (ONNX's DCR order is the phase order of layers/phases.ts);
+ * at stride 1 the Conv's output is dx itself.
+ */
+export function interleavedSubPixelInputGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const phases = subPixelInputGrad(g, layer, v);
+  const { stride } = layer.spec;
+  return stride === 1 ? phases : g.op("DepthToSpace", [phases], { blocksize: stride, mode: "DCR" });
 }

@@ -4,17 +4,19 @@
  * on the CPU provider, stride 1, a 1x1 Conv over the unfolded columns the weight gradient reuses.
  * VJP (conv-grads.ts for the pieces):
  *   dx = ConvTranspose(dy, W) with output_padding (H + 2P - K) mod S; or, asked for phases
- *        (a fused graph's layers below take them, layers/phases.ts), a sub-pixel conv;
+ *        (a fused graph's layers below take them, layers/phases.ts), a sub-pixel conv; or, on a
+ *        GPU target asking for it (GraphTarget.convInputGrad), the sub-pixel conv interleaved;
  *   dW = for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy
  *        (from dy as phases: phasedDyWeightGrad); for strided convs, x split into its S*S phases
- *        against shifted copies of dy (phaseWeightGrad);
+ *        against shifted copies of dy (phaseWeightGrad), or on a GPU target asking for it the
+ *        strided unfold (GraphTarget.convWeightGrad "columns");
  *        or, on a GPU target asking for it (GraphTarget.convWeightGrad), one Conv of x against dy
  *        dilated by the stride (convWeightGrad);
  *   db = ReduceSum(dy) over (N, h, w).
  */
-import type { GraphBuilder } from "../graph/graph-builder.js";
+import { ORT_CONTRIB_DOMAIN, type Attrs, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
-import { biasGrad, convWeightGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
+import { biasGrad, convWeightGrad, interleavedSubPixelInputGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
 import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type ForwardResult, type VjpInputs } from "./layer-def.js";
 import { splitsEvenly } from "./phases.js";
@@ -37,48 +39,30 @@ export const conv2d = defineLayer<Conv2dSpec>({
   },
   forward(g, layer, x, params, training): ForwardResult {
     if (nchwcFits(g, layer.inShape[0], layer.spec.out_channels)) return { y: forwardNchwc(g, layer, x, params, null), saved: {} };
-    const { kernel, stride, padding } = layer.spec;
-    if (training && stride === 1 && g.target.cpu) {
-      // onnxruntime's CPU Conv is im2col + GEMM; the weight gradient builds the same columns
-      // (unfoldWeightGrad), so build them once and run the forward as a 1x1 conv over them
-      // (bit-identical output; docs/PERFORMANCE.md attempt 31).
-      const cols = unfoldColumns(g, layer, x);
-      const [c] = layer.inShape;
-      const [m, oh, ow] = layer.outShape;
-      const ckk = c * kernel * kernel;
-      const inputs = [g.op("Reshape", [cols, g.constInt64("n_ckk_h_w", [0, ckk, oh, ow])]), g.op("Reshape", [param(params, "weight", layer), g.constInt64("m_ckk_1_1", [m, ckk, 1, 1])])];
-      if (layer.spec.bias) inputs.push(param(params, "bias", layer));
-      return { y: g.op("Conv", inputs, { kernel_shape: [1, 1] }), saved: { cols } };
-    }
-    const inputs = [x, param(params, "weight", layer)];
-    if (layer.spec.bias) inputs.push(param(params, "bias", layer));
-    const y = g.op("Conv", inputs, {
-      kernel_shape: [kernel, kernel],
-      strides: [stride, stride],
-      pads: [padding, padding, padding, padding],
-    });
-    return { y, saved: {} };
+    return portableForward(g, layer, x, params, training, false);
   },
-  forwardFused(g, layer, x, params, activation) {
-    // onnxruntime already fuses Conv + Relu into FusedConv on the portable path.
-    return nchwcFits(g, layer.inShape[0], layer.spec.out_channels) ? forwardNchwc(g, layer, x, params, activation) : null;
+  forwardFused(g, layer, x, params, activation, training) {
+    if (nchwcFits(g, layer.inShape[0], layer.spec.out_channels)) return { y: forwardNchwc(g, layer, x, params, activation), saved: {} };
+    // Elsewhere onnxruntime's optimizer may fuse Conv + Relu itself; a GPU target can ask for the
+    // fused op outright (GraphTarget.convRelu).
+    return !g.target.cpu && g.target.convRelu === "fused" ? portableForward(g, layer, x, params, training, true) : null;
   },
   phasedDx(g, layer) {
-    return g.target.cpu && subPixelPlan(layer) ? layer.spec.stride : 0;
+    return handsOverPhases(g) && subPixelPlan(layer) ? layer.spec.stride : 0;
   },
   takesPhasedDy(g, layer, stride, needDx) {
     // Only the weight and bias gradients are formed from phases; dx would need them interleaved.
-    return g.target.cpu && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
+    return handsOverPhases(g) && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
   },
   vjp(g, layer, v, needDx, dxPhases = 0) {
     const dyPhases = v.dyPhases ?? 0;
-    const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
+    const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : subPixelOn(g, layer) ? interleavedSubPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
     const dW =
       dyPhases > 0
         ? phasedDyWeightGrad(g, layer, v)
         : convWeightGradOn(g)
           ? convWeightGrad(g, layer, v)
-          : layer.spec.stride === 1
+          : layer.spec.stride === 1 || stridedColumnsOn(g)
             ? unfoldWeightGrad(g, layer, v)
             : phaseWeightGrad(g, layer, v);
     const dParams: { weight: string; bias?: string } = { weight: dW };
@@ -94,6 +78,61 @@ export const conv2d = defineLayer<Conv2dSpec>({
  */
 function convWeightGradOn(g: GraphBuilder): boolean {
   return g.target.convWeightGrad === "conv" && !g.target.cpu;
+}
+
+/** The target's choice of the unfold for strided convs' weight gradients too (GraphTarget.convWeightGrad "columns"; GPU EPs). */
+function stridedColumnsOn(g: GraphBuilder): boolean {
+  return g.target.convWeightGrad === "columns" && !g.target.cpu;
+}
+
+/**
+ * Whether a strided conv's input gradient may go to the layers below as phases (the sub-pixel
+ * Conv's output as it is): on the CPU target (attempt 37), and on a target asking for it
+ * (GraphTarget.convInputGrad "phases").
+ */
+function handsOverPhases(g: GraphBuilder): boolean {
+  return g.target.cpu || g.target.convInputGrad === "phases";
+}
+
+/** The target's choice of the sub-pixel Conv for a plain input gradient (GraphTarget.convInputGrad), where it applies. */
+function subPixelOn(g: GraphBuilder, layer: Conv2dLayer): boolean {
+  const form = g.target.convInputGrad;
+  return !g.target.cpu && (form === "subpixel" || form === "phases") && subPixelPlan(layer, true) !== null;
+}
+
+/** Whether a stride-1 conv's training forward runs over the unfolded columns (GraphTarget.unfoldForwardChannels). */
+function unfoldsForward(g: GraphBuilder, layer: Conv2dLayer): boolean {
+  return g.target.cpu || layer.inShape[0] <= (g.target.unfoldForwardChannels ?? 0);
+}
+
+/**
+ * The Conv forward in portable ops: over the unfolded columns where the target asks
+ * (unfoldsForward), else a K x K Conv; with `relu`, as one com.microsoft FusedConv with the ReLU.
+ */
+function portableForward(g: GraphBuilder, layer: Conv2dLayer, x: string, params: VjpInputs["params"], training: boolean, relu: boolean): ForwardResult {
+  const { kernel, stride, padding } = layer.spec;
+  const conv = (inputs: string[], attrs: Attrs) => (relu ? g.opIn(ORT_CONTRIB_DOMAIN, "FusedConv", inputs, { ...attrs, activation: "Relu" }) : g.op("Conv", inputs, attrs));
+  if (training && stride === 1 && unfoldsForward(g, layer)) {
+    // onnxruntime's CPU Conv is im2col + GEMM; the weight gradient builds the same columns
+    // (unfoldWeightGrad), so build them once and run the forward as a 1x1 conv over them
+    // (bit-identical output; docs/PERFORMANCE.md attempt 31). A GPU target may ask for it for
+    // few input channels (GraphTarget.unfoldForwardChannels), where a K x K conv kernel is slow.
+    const cols = unfoldColumns(g, layer, x);
+    const [c] = layer.inShape;
+    const [m, oh, ow] = layer.outShape;
+    const ckk = c * kernel * kernel;
+    const inputs = [g.op("Reshape", [cols, g.constInt64("n_ckk_h_w", [0, ckk, oh, ow])]), g.op("Reshape", [param(params, "weight", layer), g.constInt64("m_ckk_1_1", [m, ckk, 1, 1])])];
+    if (layer.spec.bias) inputs.push(param(params, "bias", layer));
+    return { y: conv(inputs, { kernel_shape: [1, 1] }), saved: { cols } };
+  }
+  const inputs = [x, param(params, "weight", layer)];
+  if (layer.spec.bias) inputs.push(param(params, "bias", layer));
+  const y = conv(inputs, {
+    kernel_shape: [kernel, kernel],
+    strides: [stride, stride],
+    pads: [padding, padding, padding, padding],
+  });
+  return { y, saved: {} };
 }
 
 function forwardNchwc(g: GraphBuilder, layer: Conv2dLayer, x: string, params: VjpInputs["params"], activation: "Relu" | null): string {

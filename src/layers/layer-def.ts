@@ -109,11 +109,12 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
    */
   forward(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], training: boolean, buffers?: Record<string, string>): ForwardResult;
   /**
-   * The forward with `activation` applied in the same kernel, returning the activation's output;
-   * null where this layer cannot fuse it for the graph's target. Only for layers whose own output
-   * no VJP reads (the block builder never lets anything read it).
+   * The forward with `activation` applied in the same kernel: `y` is the activation's output and
+   * `saved` this layer's own values for its VJP (as forward's); null where this layer cannot fuse
+   * it for the graph's target. Only for layers whose own output no VJP reads (the block builder
+   * never lets anything read it).
    */
-  forwardFused?(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], activation: "Relu"): string | null;
+  forwardFused?(g: GraphBuilder, layer: PlacedLayer<S>, x: string, params: VjpInputs["params"], activation: "Relu", training: boolean): ForwardResult | null;
   /**
    * The VJP. `dxPhases` > 1 asks for dx as its S x S phases (layers/phases.ts); only a stride
    * phasedDx allows is asked for. A layer given dy as phases (v.dyPhases) returns dx likewise.

@@ -10,21 +10,29 @@
  * dilated Conv (CUDA_CONV_WGRAD_TARGET; src/layers/conv-grads.ts convWeightGrad) instead of the
  * portable unfold/phase forms; unset (or "unfold") keeps CUDA_TARGET. An A/B switch for a GPU
  * session (docs/PERFORMANCE.md attempt 64), not a default; other providers ignore it.
+ * SIDEWAYS_GRAPH_FORMS sets any formulation of a GPU provider's target (src/runtime/graph-forms.ts).
  */
 import { ProviderError } from "../errors.js";
 import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, GraphBuilder, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import { onnx } from "../graph/onnx.js";
+import { graphFormsFromEnv } from "./graph-forms.js";
 import type { ProviderOptions } from "./providers.js";
 import { cpuOptimizedGraph } from "./session.js";
 
 let probed: Promise<number> | null = null;
 
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
-  if (opts.provider === "webgpu") return WEBGPU_TARGET;
-  if (opts.provider === "cuda") return cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : CUDA_TARGET;
+  if (opts.provider === "webgpu") return withForms(WEBGPU_TARGET);
+  if (opts.provider === "cuda") return withForms(cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : CUDA_TARGET);
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
   return { nchwcBlock: await probed, cpu: true };
+}
+
+/** A GPU provider's target with the forms SIDEWAYS_GRAPH_FORMS asks for (src/runtime/graph-forms.ts); the target itself where none. */
+function withForms(target: GraphTarget): GraphTarget {
+  const forms = graphFormsFromEnv();
+  return Object.keys(forms).length === 0 ? target : { ...target, ...forms };
 }
 
 /** conv2d's weight-gradient form SIDEWAYS_CUDA_WGRAD asks for on the CUDA provider. */
