@@ -6,13 +6,14 @@
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
 #      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
 #      each step as ours are), and each rule's host path against its device step (BP and
-#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU), and conv2d's
-#      weight gradient as one dilated Conv against the default forms (SIDEWAYS_CUDA_WGRAD=conv)
+#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU), and the candidate
+#      graph forms (SIDEWAYS_GRAPH_FORMS) against the default ones
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
-#   7. sideways doctor                       what works here
+#   7. the BP step's timeline under Nsight Systems (scripts/gpu-timeline.sh), where nsys or ncu is found
+#   8. sideways doctor                       what works here
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
 # (default gpu-check-out/), and the last lines say which steps passed.
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
@@ -57,11 +58,18 @@ for batch in ${PEER_BATCHES:-64 256}; do
   step "step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/step-cuda-b$batch.json"
 done
-# conv2d's weight gradient as one dilated Conv (docs/PERFORMANCE.md attempt 64) against the
-# default forms: the fused BP graph alone (both forms agree first), then the peer step with it.
-step "wgrad-ab-cuda" 100 env SIDEWAYS_ORT=cuda13 node scripts/wgrad-form-ab.mjs --provider cuda --rows 2048 --rounds 20 --json "$OUT/wgrad-ab-cuda.json"
-step "peer-cuda-wgrad-conv-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_CUDA_WGRAD=conv node bin/sideways.js bench --peer torch --provider cuda \
-  --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-wgrad-conv-b256.json"
+# The candidate graph forms of docs/PERFORMANCE.md attempt 68 (SIDEWAYS_GRAPH_FORMS) against the
+# CUDA provider's default graphs: each rule's device step, every arm in one process on the same
+# batches (how far each arm's weights end from the default's is printed too), then the peer step
+# with the forms PEER_FORMS names. (Attempt 64's dilated-Conv weight gradient was measured in run 6
+# and rejected: `scripts/wgrad-form-ab.mjs` and SIDEWAYS_CUDA_WGRAD=conv still run it.)
+CANDIDATES=convInputGrad=phases,unfoldForwardChannels=1,convRelu=fused,convWeightGrad=columns
+step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . .:convInputGrad=subpixel .:convInputGrad=phases \
+  .:unfoldForwardChannels=1 .:convRelu=fused .:convWeightGrad=columns ".:$CANDIDATES" --provider cuda --model models/quickstart-wide.yaml \
+  --batch 256 --frames 8 --rounds 20 --json "$OUT/forms-ab-cuda-b256.json"
+step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$CANDIDATES}" \
+  node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
+  --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
   --model models/quickstart-wide.yaml --batch 128 --frames 16 --rounds 20 --json "$OUT/step-cuda-b128-f16.json"
 # The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
@@ -93,5 +101,7 @@ fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
 step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/step-webgpu.json"
+# Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
+step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"
