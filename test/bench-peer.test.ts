@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { judgeDraw, maxRelDiff, NEAR_TIE_MARGIN, peerBench, PEER_TOLERANCE } from "../src/bench/bench-peer.js";
+import { formatPeerBench, judgeDraw, maxRelDiff, NEAR_TIE_MARGIN, peerBench, PEER_TOLERANCE } from "../src/bench/bench-peer.js";
 import { layerMacs, trainingStepFlops } from "../src/bench/peer-flops.js";
 import { TorchPeer, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import { encodeNpy } from "../src/data/npy.js";
@@ -16,6 +16,8 @@ import { initWeights } from "../src/model/init.js";
 import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { RunError } from "../src/errors.js";
+import { formatGraphTarget } from "../src/runtime/graph-forms.js";
+import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 
 const layers = [
   { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
@@ -91,6 +93,9 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.ratio_ours_over_torch).to.equal(r.rows[0].ratio_ours_over_torch);
     expect(r.checks[0].draws).to.equal(1);
     expect(r.torch_uploads_each_step).to.equal(false);
+    // The report names the graphs our side ran: the CPU provider's target here.
+    expect(r.graph_target).to.deep.equal(await graphTargetFor({ provider: "cpu" }));
+    expect(formatPeerBench(r)).to.include(`Our graphs: ${formatGraphTarget(r.graph_target)}.`).and.include("cpu=true");
   });
 
   it("peerUploads: PyTorch keeps its clips in host memory and moves each step's batch inside the timed step; agreement unchanged", async () => {

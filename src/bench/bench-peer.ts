@@ -33,6 +33,7 @@ import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
 import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./peer-flops.js";
 import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
+import { formatGraphTarget } from "../runtime/graph-forms.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { Provider } from "../runtime/providers.js";
 
@@ -130,6 +131,8 @@ export interface PeerBenchResult {
   provider: Provider;
   /** host: executor + TypeScript SGD; device step: runtime.device_step (the default on a GPU). */
   our_path: "host" | "device step";
+  /** The graph target our side's graphs were built for, with any SIDEWAYS_GRAPH_FORMS (src/runtime/graph-forms.ts). */
+  graph_target: GraphTarget;
   /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
   torch_uploads_each_step: boolean;
   torch_device: string;
@@ -518,6 +521,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       model: fx.model.name,
       provider,
       our_path: deviceStep ? "device step" : "host",
+      graph_target: { ...target },
       torch_uploads_each_step: started.hello.upload_each_step === true,
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
@@ -562,6 +566,7 @@ export function formatPeerBench(r: PeerBenchResult): string {
     .map((k) => `${k.threads}t: loss ${k.worst_loss_rel_diff.toExponential(1)}, weights ${k.worst_weight_rel_diff.toExponential(1)}, updates ${k.worst_update_rel_diff.toExponential(1)}; from float64: ours ${k.worst_ours_vs_float64.toExponential(1)}, PyTorch ${k.worst_torch_vs_float64.toExponential(1)}${k.draws > 1 ? ` (on batch ${k.draws} drawn: the earlier ones disagreed at a near-tie)` : ""}`)
     .join("; ");
   lines.push("", `Agreement before timing, worst relative differences ours vs PyTorch float32, and each from PyTorch float64 (ours must be within ${PEER_TOLERANCE} of float64 or twice PyTorch's distance): ${c}.`);
+  lines.push(`Our graphs: ${formatGraphTarget(r.graph_target)}.`);
   lines.push(`Load average before/after: ${r.load_average_before.map((x) => x.toFixed(2)).join(" ")} / ${r.load_average_after.map((x) => x.toFixed(2)).join(" ")}`);
   return lines.join("\n");
 }
