@@ -42,6 +42,7 @@ import { framesPerPass } from "./bp-stage.js";
 import { usesDeviceStep } from "../spec/experiment-spec.js";
 import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
 import type { DeviceStepMethod } from "./device-step-graph.js";
+import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { count } from "../util/count.js";
 
 export function resolvePath(baseDir: string, p: string): string {
@@ -242,6 +243,12 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     process.removeListener("SIGINT", onSigint);
   };
   process.on("SIGINT", onSigint);
+  // A sweep's child may have been stopped while it started (src/train/early-interrupt.ts).
+  if (takeEarlyInterrupt()) {
+    interrupted = true;
+    progress.log("interrupt: came during set-up; stopping before the next step");
+    process.removeListener("SIGINT", onSigint);
+  }
 
   try {
     progress.runStarted({
