@@ -1,9 +1,14 @@
 /**
  * A sweep's child run (`sideways run --child`) can get the sweep's SIGINT (Ctrl-C, --fail-fast)
- * before its trainer listens for one: while Node starts or the run is set up. Where the process
- * inherited SIGINT as ignored (a background job of a non-interactive shell starts so, and its
- * children inherit it), that signal was lost and the run went on to its last step. So a child
- * listens from the first line of bin/sideways.js, and the trainer asks whether one came.
+ * before its trainer listens for one, while the run is set up. With no listener the signal kills
+ * the child (counted interrupted), but during set-up write-file-atomic's signal-exit adds a
+ * listener around each write and removes it after: a SIGINT that libuv catches while that
+ * listener exists is dropped if the listener goes before the event loop dispatches it (checked
+ * with Node 20: add a listener, process.kill(process.pid, "SIGINT"), remove the listener in the
+ * same tick: the process lives on). The child then trained to its last step (test/cli-commands
+ * "sweep --fail-fast with 2 jobs", twice). So a child listens from the first line of
+ * bin/sideways.js, which keeps the signal handle open throughout, and the trainer asks whether
+ * one came.
  */
 let came = false;
 const remember = () => {
