@@ -63,9 +63,10 @@ done
 # batches (how far each arm's weights end from the default's is printed too), then the peer step
 # with the forms PEER_FORMS names. (Attempt 64's dilated-Conv weight gradient was measured in run 6
 # and rejected: `scripts/wgrad-form-ab.mjs` and SIDEWAYS_CUDA_WGRAD=conv still run it.)
-CANDIDATES=convInputGrad=phases,unfoldForwardChannels=1,convRelu=fused,convWeightGrad=columns
+CANDIDATES=convInputGrad=phases,unfoldForwardChannels=1,convRelu=fused,convWeightGrad=columns,paramSplit=slices
 step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . .:convInputGrad=subpixel .:convInputGrad=phases \
-  .:unfoldForwardChannels=1 .:convRelu=fused .:convWeightGrad=columns ".:$CANDIDATES" --provider cuda --model models/quickstart-wide.yaml \
+  .:unfoldForwardChannels=1 .:convRelu=fused .:convWeightGrad=columns .:paramSplit=slices ".:$CANDIDATES" \
+  --provider cuda --model models/quickstart-wide.yaml \
   --batch 256 --frames 8 --rounds 20 --json "$OUT/forms-ab-cuda-b256.json"
 step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$CANDIDATES}" \
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \

@@ -34,7 +34,7 @@ import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js"
 import { buildDeviceStepGraph, carriedNames, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
-import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
+import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
 import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
@@ -213,7 +213,7 @@ describe("device step (CPU provider)", () => {
   // The CUDA provider's graphs with the candidate forms of attempt 68 (SIDEWAYS_GRAPH_FORMS;
   // portable ONNX and one contrib op): sub-pixel input gradients handed down as phases, forwards
   // over the unfold, conv + ReLU as FusedConv, weight gradients from the strided unfold.
-  const candidate: GraphTarget = { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns" };
+  const candidate: GraphTarget = { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns", paramSplit: "slices" };
   const everyKind = () => resolveModel(everyLayerKindSpec, "every-layer-kind");
   checkAgainstHostPath({ opts: cpu, target: candidate }, 1e-5, [
     ["every-layer-kind (CUDA_TARGET and every candidate form)", everyKind, ...OPTIMIZERS[2], "sideways"],
@@ -235,6 +235,20 @@ describe("device step (CPU provider)", () => {
     expect(inputs.filter((n) => model.params.some((p) => n!.startsWith(p.name)))).to.deep.equal([]);
     expect(inputs).to.include.members(carriedNames(momentum));
     expect(carriedNames(momentum)).to.have.length(2);
+  });
+
+  it("paramSplit slices: a Slice per parameter instead of one Split, and the same steps bit for bit", async () => {
+    const model = fourBlockModel();
+    const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+    const slicing: GraphTarget = { ...PORTABLE_TARGET, paramSplit: "slices" };
+    const ops = onnx.ModelProto.decode(buildDeviceStepGraph(model, spec, 3, slicing)).graph!.node!.map((n) => n.opType);
+    expect(ops).to.not.include("Split");
+    expect(ops.filter((op) => op === "Slice").length).to.be.at.least(model.params.length);
+    for (const method of METHODS) {
+      const batches = [1, 2].map((seed) => randomClips(model, 2, method === "bp" ? 3 : 2 * model.blocks.length, seed));
+      const [split, sliced] = [await deviceSteps(model, initWeights(model, 2), batches, spec, cpu, PORTABLE_TARGET, method), await deviceSteps(model, initWeights(model, 2), batches, spec, cpu, slicing, method)];
+      for (const p of model.params) expect(sameBits(sliced.weights.get(p.name)!, split.weights.get(p.name)!), `${method} ${p.name}`).to.equal(true);
+    }
   });
 
   it("carries its values in host memory on the CPU", async () => {

@@ -26,7 +26,7 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
   it("parses key=value pairs, spaces and empty items allowed, numbers as numbers", () => {
     expect(parseGraphForms(" convInputGrad=phases , unfoldForwardChannels=1,,")).to.deep.equal({ convInputGrad: "phases", unfoldForwardChannels: 1 });
     expect(parseGraphForms("")).to.deep.equal({});
-    expect(parseGraphForms("reluMask=cast,channelSums=direct,convWeightGrad=conv,maxPoolVjp=windows")).to.deep.equal({ reluMask: "cast", channelSums: "direct", convWeightGrad: "conv", maxPoolVjp: "windows" });
+    expect(parseGraphForms("reluMask=cast,channelSums=direct,convWeightGrad=conv,maxPoolVjp=windows,paramSplit=slices")).to.deep.equal({ reluMask: "cast", channelSums: "direct", convWeightGrad: "conv", maxPoolVjp: "windows", paramSplit: "slices" });
   });
 
   it("a bad item, key or value is a ProviderError (exit 2) naming it and what was expected", () => {
@@ -34,7 +34,7 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
       ["convInputGrad=sub", /^SIDEWAYS_GRAPH_FORMS: convInputGrad=sub: expected transpose or subpixel or phases$/],
       ["unfoldForwardChannels=-1", /unfoldForwardChannels=-1: expected a whole number >= 0$/],
       ["unfoldForwardChannels=1.5", /unfoldForwardChannels=1.5: expected a whole number >= 0$/],
-      ["convInputgrad=phases", /: convInputgrad=phases: expected one of the keys maxPoolVjp, .*convInputGrad, unfoldForwardChannels, convRelu$/],
+      ["convInputgrad=phases", /: convInputgrad=phases: expected one of the keys maxPoolVjp, .*convInputGrad, unfoldForwardChannels, convRelu, paramSplit$/],
       ["nchwcBlock=8", /: nchwcBlock=8: expected one of the keys/],
       ["convInputGrad", /"convInputGrad" is not key=value/],
       ["reluMask=sign,reluMask=cast", /reluMask is given twice/],

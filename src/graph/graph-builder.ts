@@ -94,6 +94,13 @@ export interface GraphTarget {
    * has none and runs it on the CPU: docs/design/onnxruntime-node.md).
    */
   convRelu?: "separate" | "fused";
+  /**
+   * How the device step (src/train/device-step-graph.ts) cuts its flat parameter vector into the
+   * parameters: "split", one Split (the default), or "slices", a Slice per parameter. onnxruntime's
+   * CUDA Split with parts of unequal sizes copies its size tables through pinned host memory on
+   * every call; it took 300 us of host time, the most of any node, in docs/GPU.md run 6's profile.
+   */
+  paramSplit?: "split" | "slices";
 }
 
 /** Domain of onnxruntime's contrib ops (version 1), e.g. FusedConv. */

@@ -21,6 +21,7 @@ const FORMS_SCHEMA = z
     convInputGrad: z.enum(["transpose", "subpixel", "phases"]),
     unfoldForwardChannels: z.coerce.number().int().min(0),
     convRelu: z.enum(["separate", "fused"]),
+    paramSplit: z.enum(["split", "slices"]),
   })
   .partial()
   .strict();

@@ -76,6 +76,16 @@ function contributions(method: DeviceStepMethod, model: Model, frames: number, k
   return forwardEnd - backwardStart;
 }
 
+/** The flat vector's consecutive pieces of `sizes` elements, a Slice each (GraphTarget.paramSplit "slices"). */
+function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
+  let start = 0;
+  return sizes.map((size) => {
+    const piece = g.op("Slice", [flat, g.constInt64("from", [start]), g.constInt64("to", [start + size]), g.constInt64("axis0", [0])]);
+    start += size;
+    return piece;
+  });
+}
+
 export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp"): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
@@ -88,7 +98,7 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
   // The parameters as values of their own names: views of the flat vector.
   const { sizes, total } = paramLayout(model);
   const flat = g.inputFixed(FLAT_PARAMS, [total]);
-  const pieces = model.params.length > 1 ? g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 }) : [flat];
+  const pieces = model.params.length === 1 ? [flat] : target.paramSplit === "slices" ? paramSlices(g, flat, sizes) : g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 });
   model.params.forEach((p, i) => g.node("Reshape", [pieces[i], g.constInt64("param_shape", p.shape)], [p.name]));
 
   if (method === "bp") addFusedBp(g, model, x, onehot, scale, "values");
