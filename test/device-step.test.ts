@@ -20,7 +20,7 @@
 import { expect } from "chai";
 import { onnx } from "../src/graph/onnx.js";
 import type { ClipBatch } from "../src/data/source.js";
-import { CUDA_TARGET, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_TARGET, PORTABLE_TARGET, type GraphForms, type GraphTarget } from "../src/graph/graph-builder.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
@@ -38,6 +38,9 @@ import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomCli
 import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
+
+/** Every candidate form of docs/PERFORMANCE.md attempt 68 at once (SIDEWAYS_GRAPH_FORMS). */
+const CANDIDATE_FORMS: GraphForms = { convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns", paramSplit: "slices" };
 
 const METHODS: DeviceStepMethod[] = ["bp", "sideways"];
 
@@ -213,7 +216,7 @@ describe("device step (CPU provider)", () => {
   // The CUDA provider's graphs with the candidate forms of attempt 68 (SIDEWAYS_GRAPH_FORMS;
   // portable ONNX and one contrib op): sub-pixel input gradients handed down as phases, forwards
   // over the unfold, conv + ReLU as FusedConv, weight gradients from the strided unfold.
-  const candidate: GraphTarget = { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns", paramSplit: "slices" };
+  const candidate: GraphTarget = { ...CUDA_TARGET, ...CANDIDATE_FORMS };
   const everyKind = () => resolveModel(everyLayerKindSpec, "every-layer-kind");
   checkAgainstHostPath({ opts: cpu, target: candidate }, 1e-5, [
     ["every-layer-kind (CUDA_TARGET and every candidate form)", everyKind, ...OPTIMIZERS[2], "sideways"],
@@ -265,6 +268,12 @@ describeOnGpus("device step", (gpu) => {
     ["norm-tiny", normModel, ...OPTIMIZERS[0], "sideways"],
     ["every-layer-kind", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
     ["norm-tiny", normModel, ...OPTIMIZERS[1], "bp"],
+  ]);
+
+  // The candidate forms on this GPU's kernels (gpu.target is set in a before hook: read it late).
+  checkAgainstHostPath({ opts: gpu.opts, get target() { return { ...gpu.target, ...CANDIDATE_FORMS }; } }, 1e-4, [
+    ["every-layer-kind (every candidate form)", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
+    ["four-block (every candidate form)", fourBlockModel, ...OPTIMIZERS[1], "bp"],
   ]);
 
   it("keeps the weights and optimizer state in GPU memory between steps where the provider can (WebGPU)", async () => {

@@ -32,8 +32,13 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
   it("a bad item, key or value is a ProviderError (exit 2) naming it and what was expected", () => {
     const cases: [string, RegExp][] = [
       ["convInputGrad=sub", /^SIDEWAYS_GRAPH_FORMS: convInputGrad=sub: expected transpose or subpixel or phases$/],
-      ["unfoldForwardChannels=-1", /unfoldForwardChannels=-1: expected a whole number >= 0$/],
-      ["unfoldForwardChannels=1.5", /unfoldForwardChannels=1.5: expected a whole number >= 0$/],
+      ["unfoldForwardChannels=-1", /unfoldForwardChannels=-1: expected a whole number >= 0 \(digits\)$/],
+      ["unfoldForwardChannels=1.5", /unfoldForwardChannels=1.5: expected a whole number >= 0/],
+      ["unfoldForwardChannels=", /unfoldForwardChannels=: expected a whole number >= 0/],
+      ["unfoldForwardChannels=0x10", /unfoldForwardChannels=0x10: expected a whole number >= 0/],
+      ["unfoldForwardChannels=1e3", /unfoldForwardChannels=1e3: expected a whole number >= 0/],
+      ["constructor=x", /: constructor=x: expected one of the keys/],
+      ["__proto__=x", /: __proto__=x: expected one of the keys/],
       ["convInputgrad=phases", /: convInputgrad=phases: expected one of the keys maxPoolVjp, .*convInputGrad, unfoldForwardChannels, convRelu, paramSplit$/],
       ["nchwcBlock=8", /: nchwcBlock=8: expected one of the keys/],
       ["convInputGrad", /"convInputGrad" is not key=value/],
@@ -61,6 +66,12 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
       expect(await graphTargetFor({ provider: "cuda" })).to.deep.equal({ ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 1 });
       expect(await graphTargetFor({ provider: "webgpu" })).to.deep.equal({ ...WEBGPU_TARGET, convInputGrad: "phases", unfoldForwardChannels: 1 });
       expect(await graphTargetFor({ provider: "cpu" })).to.deep.equal(cpu);
+    });
+    await withForms("convWeightGrad=conv", async () => {
+      const err = await graphTargetFor({ provider: "webgpu" }).then(() => null, (e: unknown) => e);
+      expect(err, "the dilated-Conv weight gradient on WebGPU").to.be.instanceOf(ProviderError);
+      expect((err as Error).message).to.match(/convWeightGrad=conv cannot run on webgpu: .*batch rows/);
+      expect((await graphTargetFor({ provider: "cuda" })).convWeightGrad).to.equal("conv");
     });
     await withForms("reluMask=cats", async () => {
       const err = await graphTargetFor({ provider: "cuda" }).then(() => null, (e: unknown) => e);

@@ -11,9 +11,10 @@
  * (the bound asked for; observed errors are near 1e-7).
  */
 import { expect } from "chai";
-import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, type GraphForms, type GraphTarget } from "../src/graph/graph-builder.js";
+import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphForms, type GraphTarget } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
+import { hitsWebGpuChannelFault } from "../src/layers/webgpu-conv-faults.js";
 import { subPixelPlan, type Conv2dLayer } from "../src/layers/conv-grads.js";
 import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
 import { layerDef } from "../src/layers/registry.js";
@@ -126,6 +127,14 @@ const CASES: LayerCase[] = [
   { name: "conv2d k3 s2 p0 no bias on 8x10: phase 0 has two taps, phase 1 one", spec: { type: "conv2d", out_channels: 2, kernel: 3, stride: 2, bias: false }, inShape: fixed([3, 8, 10]) },
   { name: "conv2d k2 s2 p0 on 6x4: one tap per phase", spec: { type: "conv2d", out_channels: 4, kernel: 2, stride: 2 }, inShape: fixed([2, 6, 4]) },
   { name: "conv2d k3 s1 p2: padded by K - 1", spec: { type: "conv2d", out_channels: 2, kernel: 3, padding: 2 }, inShape: fixed([2, 4, 5]) },
+  // onnxruntime's WebGPU Conv miscomputes with C > 3 input channels, C % 3 = 0, C % 4 != 0 and a
+  // multiple of 4 output channels (docs/GPU.md "WebGPU EP faults"): forward, and the sub-pixel
+  // input gradient's Conv over dy's 6 channels.
+  { name: "conv2d k3 s1 p1, 6 to 8 channels", spec: { type: "conv2d", out_channels: 8, kernel: 3, padding: 1 }, inShape: fixed([6, 5, 4]) },
+  { name: "conv2d k3 s2 p1 no bias, 9 to 4 channels", spec: { type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1, bias: false }, inShape: fixed([9, 6, 6]) },
+  { name: "conv2d k3 s2 p1, 4 to 6 channels on 8x8 (sub-pixel Conv over 6 channels of dy)", spec: { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, inShape: fixed([4, 8, 8]) },
+  // ... and with an input exactly K x K padded only after it: the sub-pixel Conv over a 2x2 dy.
+  { name: "conv2d k3 s2 p1 on 4x4 (sub-pixel Conv over a 2x2 dy, padded after only)", spec: { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1 }, inShape: fixed([4, 4, 4]) },
 ];
 
 const BATCH = 2;
@@ -279,13 +288,14 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
     }
   });
 
+  // One-layer blocks: convRelu and the phase hand-over need more; test/model-gradient.test.ts checks those.
   it("the CPU target ignores every GPU form (convWeightGrad, convInputGrad, unfoldForwardChannels, convRelu): the same graphs, byte for byte", () => {
     for (const c of CASES.filter((c) => conv2dCount(c.spec) > 0)) {
       const spec = LayerSpec.parse(c.spec);
       const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
       for (const cpu of [{ nchwcBlock: 0, cpu: true }, { nchwcBlock: 8, cpu: true }]) {
         const plain = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: cpu });
-        const fields: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 0 }, { convRelu: "fused" }];
+        const fields: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 64 }, { convRelu: "fused" }];
         for (const forms of fields) {
           const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, ...forms } });
           expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, ${JSON.stringify(forms)}: backward`).to.equal(true);
@@ -293,6 +303,48 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
         }
       }
     }
+  });
+});
+
+describe("WebGPU's Conv fault: zero channels added where its Conv miscomputes (webgpu-conv-faults.ts)", () => {
+  it("is the observed set: C > 3, C % 3 = 0, C % 4 != 0, a multiple of 4 output channels, a kernel over 1x1", () => {
+    const hits = Array.from({ length: 40 }, (_, i) => i + 1).filter((c) => hitsWebGpuChannelFault(c, 4, 3));
+    expect(hits).to.deep.equal([6, 9, 15, 18, 21, 27, 30, 33, 39]);
+    expect([hitsWebGpuChannelFault(6, 6, 3), hitsWebGpuChannelFault(6, 4, 1), hitsWebGpuChannelFault(6, 12, 2)]).to.deep.equal([false, false, true]);
+  });
+
+  it("WEBGPU_TARGET pads the input and weight of exactly those Convs (forward and the sub-pixel input gradient), other targets none", () => {
+    // Each Pad that feeds a Conv: the channels it adds at the end of axis 1.
+    const channelPads = (c: LayerCase, target: GraphTarget, which: "forward" | "backward") => {
+      const model = oneLayerModel(LayerSpec.parse(c.spec), c.inShape(seededRandom(1)));
+      const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target })[which]).graph!;
+      const values = (name: string) => Array.from(new BigInt64Array(Uint8Array.from(graph.initializer!.find((t) => t.name === name)!.rawData!).buffer), Number);
+      const convInputs = new Set(graph.node!.filter((n) => n.opType === "Conv").flatMap((n) => n.input!));
+      return graph.node!.filter((n) => n.opType === "Pad" && convInputs.has(n.output![0]) && n.input![1].startsWith("channel_pads")).map((n) => values(n.input![1])[5]);
+    };
+    const byName = (name: string) => CASES.find((c) => c.name.startsWith(name))!;
+    expect(channelPads(byName("conv2d k3 s1 p1, 6 to 8 channels"), WEBGPU_TARGET, "forward"), "6 -> 8: x and W to 8 channels").to.deep.equal([2, 2]);
+    expect(channelPads(byName("conv2d k3 s2 p1 no bias, 9 to 4 channels"), WEBGPU_TARGET, "forward"), "9 -> 4: to 12").to.deep.equal([3, 3]);
+    expect(channelPads(byName("conv2d k3 s1 p1 bias"), WEBGPU_TARGET, "forward"), "3 -> 4: none").to.deep.equal([]);
+    const subPixel = byName("conv2d k3 s2 p1, 4 to 6 channels on 8x8");
+    expect(channelPads(subPixel, { ...WEBGPU_TARGET, convInputGrad: "subpixel" }, "backward"), "sub-pixel Conv over dy's 6 channels into 16").to.deep.equal([2, 2]);
+    for (const target of [CUDA_TARGET, PORTABLE_TARGET]) {
+      expect(channelPads(byName("conv2d k3 s1 p1, 6 to 8 channels"), target, "forward")).to.deep.equal([]);
+      expect(channelPads(subPixel, { ...target, convInputGrad: "subpixel" }, "backward")).to.deep.equal([]);
+    }
+  });
+
+  it("WEBGPU_TARGET pads the sub-pixel Conv over a K x K dy padded after only before too, and drops those outputs", () => {
+    const c = CASES.find((c) => c.name.startsWith("conv2d k3 s2 p1 on 4x4"))!;
+    const model = oneLayerModel(LayerSpec.parse(c.spec), c.inShape(seededRandom(1)));
+    const convPads = (target: GraphTarget) => {
+      const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...target, convInputGrad: "subpixel" } }).backward).graph!;
+      const conv = graph.node!.find((n) => n.opType === "Conv")!;
+      const cropped = graph.node!.some((n) => n.opType === "Slice" && n.input![0] === conv.output![0]);
+      return { pads: Array.from(conv.attribute!.find((a) => a.name === "pads")!.ints!, Number), cropped };
+    };
+    expect(convPads(WEBGPU_TARGET)).to.deep.equal({ pads: [1, 1, 1, 1], cropped: true });
+    expect(convPads(CUDA_TARGET)).to.deep.equal({ pads: [0, 0, 1, 1], cropped: false });
   });
 });
 

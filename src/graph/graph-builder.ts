@@ -90,7 +90,8 @@ export interface GraphTarget {
    * (the default; onnxruntime's CUDA EP adds the conv's bias in a cuDNN kernel of its own, and its
    * Conv+Relu fusion did not happen in docs/GPU.md run 6's profile), or "fused", one
    * com.microsoft FusedConv with activation Relu (ORT_CONTRIB_DOMAIN: the contrib op onnxruntime's
-   * CPU and CUDA EPs register; CUDA runs bias and ReLU inside the conv's cuDNN call; the WebGPU EP
+   * CPU and CUDA EPs register; CUDA runs bias and ReLU inside the conv's cuDNN call where cuDNN
+   * takes the fused call, else as the Conv, bias and activation kernels of before; the WebGPU EP
    * has none and runs it on the CPU: docs/design/onnxruntime-node.md).
    */
   convRelu?: "separate" | "fused";
@@ -99,15 +100,21 @@ export interface GraphTarget {
    * parameters: "split", one Split (the default), or "slices", a Slice per parameter. onnxruntime's
    * CUDA Split with parts of unequal sizes copies its size tables through pinned host memory on
    * every call; it took 300 us of host time, the most of any node, in docs/GPU.md run 6's profile.
+   * Ignored where `cpu` is set.
    */
   paramSplit?: "split" | "slices";
+  /**
+   * Whether the Conv shapes onnxruntime's WebGPU Conv miscomputes are written another way with
+   * the same values (src/layers/webgpu-conv-faults.ts): WebGPU's target.
+   */
+  avoidWebGpuConvFaults?: boolean;
 }
 
 /** Domain of onnxruntime's contrib ops (version 1), e.g. FusedConv. */
 export const ORT_CONTRIB_DOMAIN = "com.microsoft";
 
 /** The GraphTarget fields that choose a formulation: the ones SIDEWAYS_GRAPH_FORMS may set (src/runtime/graph-forms.ts). */
-export type GraphForms = Omit<GraphTarget, "nchwcBlock" | "cpu">;
+export type GraphForms = Omit<GraphTarget, "nchwcBlock" | "cpu" | "avoidWebGpuConvFaults">;
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 
@@ -117,8 +124,11 @@ export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
  */
 export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign" };
 
-/** onnxruntime's WebGPU EP: portable ONNX, and no MaxPool Indices output (docs/GPU.md). */
-export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows" };
+/**
+ * onnxruntime's WebGPU EP: portable ONNX, no MaxPool Indices output, and the Conv shapes it
+ * miscomputes written another way (docs/GPU.md "WebGPU EP faults").
+ */
+export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true };
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate

@@ -18,6 +18,7 @@ import { nchwcConv, nchwcFits } from "./conv-nchwc.js";
 import { param, type PlacedLayer, type VjpInputs } from "./layer-def.js";
 import { sumPerChannel } from "./norm-grads.js";
 import { spaceToDepth } from "./phases.js";
+import { convInputsFor, convPaddingFor, cropLeading } from "./webgpu-conv-faults.js";
 
 export type Conv2dLayer = PlacedLayer<Extract<LayerSpec, { type: "conv2d" }>>;
 
@@ -315,7 +316,9 @@ export function subPixelInputGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInp
   const kernelValue = g.op("Reshape", [g.op("Gather", [flatWeight, g.constInt64("sub_pixel_entries", entries)], { axis: 0 }), g.constInt64("sub_pixel_shape", [stride * stride * c, m, d, d])]);
   const pads: [number, number, number, number] = [before, before, after[0], after[1]];
   if (nchwcFits(g, m, stride * stride * c)) return nchwcConv(g, v.dy, kernelValue, null, { m: stride * stride * c, c: m, kernel: d, stride: 1, pads });
-  return g.op("Conv", [v.dy, kernelValue], { kernel_shape: [d, d], pads });
+  const [dy, weight] = convInputsFor(g, v.dy, kernelValue, { c: m, m: stride * stride * c, kernel: d });
+  const padding = convPaddingFor(g, pads, [layer.outShape[1], layer.outShape[2]], d);
+  return cropLeading(g, g.op("Conv", [dy, weight], { kernel_shape: [d, d], pads: padding.pads }), padding.crop);
 }
 
 /**

@@ -20,6 +20,7 @@ import { biasGrad, convWeightGrad, interleavedSubPixelInputGrad, phasedDyWeightG
 import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type ForwardResult, type VjpInputs } from "./layer-def.js";
 import { splitsEvenly } from "./phases.js";
+import { convInputsFor } from "./webgpu-conv-faults.js";
 
 type Conv2dSpec = Extract<LayerSpec, { type: "conv2d" }>;
 
@@ -125,7 +126,7 @@ function portableForward(g: GraphBuilder, layer: Conv2dLayer, x: string, params:
     if (layer.spec.bias) inputs.push(param(params, "bias", layer));
     return { y: conv(inputs, { kernel_shape: [1, 1] }), saved: { cols } };
   }
-  const inputs = [x, param(params, "weight", layer)];
+  const inputs = [...convInputsFor(g, x, param(params, "weight", layer), { c: layer.inShape[0], m: layer.spec.out_channels, kernel })];
   if (layer.spec.bias) inputs.push(param(params, "bias", layer));
   const y = conv(inputs, {
     kernel_shape: [kernel, kernel],

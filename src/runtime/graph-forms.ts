@@ -19,7 +19,8 @@ const FORMS_SCHEMA = z
     channelSums: z.enum(["direct", "staged"]),
     reluMask: z.enum(["cast", "sign"]),
     convInputGrad: z.enum(["transpose", "subpixel", "phases"]),
-    unfoldForwardChannels: z.coerce.number().int().min(0),
+    // Digits only: Number("") is 0 and Number("0x10") is 16, neither a channel count anyone wrote.
+    unfoldForwardChannels: z.string().regex(/^\d+$/).transform(Number),
     convRelu: z.enum(["separate", "fused"]),
     paramSplit: z.enum(["split", "slices"]),
   })
@@ -30,12 +31,12 @@ const KEYS = Object.keys(FORMS_SCHEMA.shape);
 
 /** The forms `text` sets (SIDEWAYS_GRAPH_FORMS's syntax); a bad key or value is a ProviderError naming it. */
 export function parseGraphForms(text: string, source = "SIDEWAYS_GRAPH_FORMS"): GraphForms {
-  const entries: Record<string, string> = {};
+  const entries: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
     const eq = item.indexOf("=");
     if (eq <= 0) throw new ProviderError(`${source}: "${item}" is not key=value (keys: ${KEYS.join(", ")})`);
     const key = item.slice(0, eq).trim();
-    if (key in entries) throw new ProviderError(`${source}: ${key} is given twice`);
+    if (Object.hasOwn(entries, key)) throw new ProviderError(`${source}: ${key} is given twice`);
     entries[key] = item.slice(eq + 1).trim();
   }
   const parsed = FORMS_SCHEMA.safeParse(entries);
@@ -43,7 +44,7 @@ export function parseGraphForms(text: string, source = "SIDEWAYS_GRAPH_FORMS"): 
     const issue = parsed.error.issues[0];
     const key = issue.path.length > 0 ? String(issue.path[0]) : ((issue as { keys?: string[] }).keys ?? []).join(", ");
     const expected = KEYS.includes(key) ? describeValues(key) : `one of the keys ${KEYS.join(", ")}`;
-    throw new ProviderError(`${source}: ${key}${key in entries ? `=${entries[key]}` : ""}: expected ${expected}`);
+    throw new ProviderError(`${source}: ${key}${Object.hasOwn(entries, key) ? `=${entries[key]}` : ""}: expected ${expected}`);
   }
   return parsed.data;
 }
@@ -51,7 +52,7 @@ export function parseGraphForms(text: string, source = "SIDEWAYS_GRAPH_FORMS"): 
 function describeValues(key: string): string {
   const field = FORMS_SCHEMA.shape[key as keyof typeof FORMS_SCHEMA.shape];
   const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
-  return inner instanceof z.ZodEnum ? (inner.options as string[]).join(" or ") : "a whole number >= 0";
+  return inner instanceof z.ZodEnum ? (inner.options as string[]).join(" or ") : "a whole number >= 0 (digits)";
 }
 
 /** The forms the environment asks for (SIDEWAYS_GRAPH_FORMS), or none. */

@@ -22,16 +22,21 @@ import { cpuOptimizedGraph } from "./session.js";
 let probed: Promise<number> | null = null;
 
 export async function graphTargetFor(opts: ProviderOptions): Promise<GraphTarget> {
-  if (opts.provider === "webgpu") return withForms(WEBGPU_TARGET);
-  if (opts.provider === "cuda") return withForms(cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : CUDA_TARGET);
+  if (opts.provider === "webgpu") return withForms(WEBGPU_TARGET, "webgpu");
+  if (opts.provider === "cuda") return withForms(cudaWeightGradForm() === "conv" ? CUDA_CONV_WGRAD_TARGET : CUDA_TARGET, "cuda");
   if (opts.provider !== "cpu" || process.env.SIDEWAYS_NCHWC === "0") return PORTABLE_TARGET;
   probed ??= probeNchwcBlock();
   return { nchwcBlock: await probed, cpu: true };
 }
 
 /** A GPU provider's target with the forms SIDEWAYS_GRAPH_FORMS asks for (src/runtime/graph-forms.ts); the target itself where none. */
-function withForms(target: GraphTarget): GraphTarget {
+function withForms(target: GraphTarget, provider: "cuda" | "webgpu"): GraphTarget {
   const forms = graphFormsFromEnv();
+  if (provider === "webgpu" && forms.convWeightGrad === "conv") {
+    // Its Conv takes the batch rows as input channels, a count known only at run time, so
+    // src/layers/webgpu-conv-faults.ts cannot add channels ahead where WebGPU's Conv miscomputes.
+    throw new ProviderError(`SIDEWAYS_GRAPH_FORMS: convWeightGrad=conv cannot run on webgpu: onnxruntime's WebGPU Conv miscomputes some input channel counts and this form's are the batch rows (docs/GPU.md "WebGPU EP faults")`);
+  }
   return Object.keys(forms).length === 0 ? target : { ...target, ...forms };
 }
 
