@@ -12,8 +12,9 @@
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
-#   7. the BP step's timeline under Nsight Systems (scripts/gpu-timeline.sh), where nsys or ncu is found
-#   8. sideways doctor                       what works here
+#   7. sideways doctor                       what works here
+# and, after step 3, the BP step's timeline under Nsight Systems (scripts/gpu-timeline.sh), where
+# nsys or ncu is found.
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
 # (default gpu-check-out/), and the last lines say which steps passed.
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
@@ -71,6 +72,8 @@ step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-a
 step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$CANDIDATES}" \
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
   --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
+# Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
+step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
   --model models/quickstart-wide.yaml --batch 128 --frames 16 --rounds 20 --json "$OUT/step-cuda-b128-f16.json"
 # The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
@@ -102,7 +105,5 @@ fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
 step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/step-webgpu.json"
-# Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
-step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"

@@ -12,7 +12,7 @@ OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 export SIDEWAYS_ORT=cuda13 NVIDIA_TF32_OVERRIDE=0
-ROUNDS=${ROUNDS:-20}
+ROUNDS=${ROUNDS:-30}
 # One arm, A against itself: the medians printed are the step's wall time under the profiler.
 ARM=".${FORMS:+:$FORMS}"
 APP=(node scripts/device-step-ab.mjs "$ARM" "$ARM" --methods bp --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "$ROUNDS")
@@ -22,6 +22,8 @@ NCU=$(find_tool ncu)
 echo "nsys: ${NSYS:-none}; ncu: ${NCU:-none}; steps: 2 x ($ROUNDS + 3 warm-up); arm $ARM"
 if [ -n "$NSYS" ]; then
   "$NSYS" profile --trace=cuda --sample=none --cpuctxsw=none --force-overwrite=true -o "$OUT/timeline" "${APP[@]}" 2>&1 | tail -8
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 0 ] || { echo "nsys profile failed (exit $rc)"; exit "$rc"; }
   for report in cuda_gpu_kern_sum cuda_gpu_mem_time_sum cuda_api_sum; do
     "$NSYS" stats --report "$report" --format csv --output "$OUT/timeline" "$OUT/timeline.nsys-rep" > /dev/null 2>&1
     echo "--- $report (top 25)"
@@ -31,9 +33,13 @@ if [ -n "$NSYS" ]; then
   gzip -f "$OUT/timeline_cuda_gpu_trace.csv" 2>/dev/null
   rm -f "$OUT/timeline.sqlite"
 elif [ -n "$NCU" ]; then
+  # Past the sessions' cuDNN algorithm searches and the warm-up steps (run 6: about 104 kernels a
+  # step; the searches launch a few thousand), then about ten steps.
   "$NCU" --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --page raw \
-    --launch-count 1500 --log-file "$OUT/ncu-warm.csv" "${APP[@]}" 2>&1 | tail -6
+    --launch-skip "${NCU_SKIP:-3000}" --launch-count 1000 --log-file "$OUT/ncu-warm.csv" "${APP[@]}" 2>&1 | tail -6
+  rc=${PIPESTATUS[0]}
   gzip -f "$OUT/ncu-warm.csv"
+  exit "$rc"
 else
   echo "neither nsys nor ncu found: nothing to profile"
   exit 1

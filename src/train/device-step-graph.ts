@@ -98,7 +98,7 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
   // The parameters as values of their own names: views of the flat vector.
   const { sizes, total } = paramLayout(model);
   const flat = g.inputFixed(FLAT_PARAMS, [total]);
-  const pieces = model.params.length === 1 ? [flat] : target.paramSplit === "slices" ? paramSlices(g, flat, sizes) : g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 });
+  const pieces = model.params.length === 1 ? [flat] : !target.cpu && target.paramSplit === "slices" ? paramSlices(g, flat, sizes) : g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 });
   model.params.forEach((p, i) => g.node("Reshape", [pieces[i], g.constInt64("param_shape", p.shape)], [p.name]));
 
   if (method === "bp") addFusedBp(g, model, x, onehot, scale, "values");

@@ -13,9 +13,12 @@
 let came = false;
 const remember = () => {
   came = true;
+  // Once is enough: a second SIGINT then acts as the default, and aborts (the sweep's "Ctrl-C
+  // again aborts the runs", src/cli/sweep-runner.ts), as the trainer's own listener does.
+  process.removeListener("SIGINT", remember);
 };
 
-/** From now until takeEarlyInterrupt, a SIGINT is remembered instead of acted on. */
+/** From now until takeEarlyInterrupt, the first SIGINT is remembered instead of acted on. */
 export function listenForEarlyInterrupt(): void {
   process.on("SIGINT", remember);
 }
