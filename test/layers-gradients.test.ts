@@ -135,6 +135,9 @@ const CASES: LayerCase[] = [
   { name: "conv2d k3 s2 p1, 4 to 6 channels on 8x8 (sub-pixel Conv over 6 channels of dy)", spec: { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, inShape: fixed([4, 8, 8]) },
   // ... and with an input exactly K x K padded only after it: the sub-pixel Conv over a 2x2 dy.
   { name: "conv2d k3 s2 p1 on 4x4 (sub-pixel Conv over a 2x2 dy, padded after only)", spec: { type: "conv2d", out_channels: 5, kernel: 3, stride: 2, padding: 1 }, inShape: fixed([4, 4, 4]) },
+  // The channel fault holds for 1x1 kernels too, except pointwise (stride 1, no padding): a
+  // residual unit's strided 1x1 conv shortcut from 6 channels.
+  { name: "residual conv shortcut (1x1 stride 2) from 6 to 8 channels", spec: { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 8, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "relu" }] }, inShape: fixed([6, 5, 6]) },
 ];
 
 const BATCH = 2;
@@ -307,10 +310,11 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
 });
 
 describe("WebGPU's Conv fault: zero channels added where its Conv miscomputes (webgpu-conv-faults.ts)", () => {
-  it("is the observed set: C > 3, C % 3 = 0, C % 4 != 0, a multiple of 4 output channels, a kernel over 1x1", () => {
-    const hits = Array.from({ length: 40 }, (_, i) => i + 1).filter((c) => hitsWebGpuChannelFault(c, 4, 3));
+  it("is the observed set: C > 3, C % 3 = 0, C % 4 != 0, a multiple of 4 output channels, not a pointwise conv", () => {
+    const conv = (c: number, m: number, kernel: number, stride = 1, p = 0) => hitsWebGpuChannelFault({ c, m, kernel, stride, pads: [p, p, p, p] });
+    const hits = Array.from({ length: 40 }, (_, i) => i + 1).filter((c) => conv(c, 4, 3, 1, 1));
     expect(hits).to.deep.equal([6, 9, 15, 18, 21, 27, 30, 33, 39]);
-    expect([hitsWebGpuChannelFault(6, 6, 3), hitsWebGpuChannelFault(6, 4, 1), hitsWebGpuChannelFault(6, 12, 2)]).to.deep.equal([false, false, true]);
+    expect([conv(6, 6, 3), conv(6, 12, 2), conv(6, 4, 1), conv(6, 4, 1, 2), conv(6, 4, 1, 1, 1)]).to.deep.equal([false, true, false, true, true]);
   });
 
   it("WEBGPU_TARGET pads the input and weight of exactly those Convs (forward and the sub-pixel input gradient), other targets none", () => {

@@ -316,8 +316,8 @@ export function subPixelInputGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInp
   const kernelValue = g.op("Reshape", [g.op("Gather", [flatWeight, g.constInt64("sub_pixel_entries", entries)], { axis: 0 }), g.constInt64("sub_pixel_shape", [stride * stride * c, m, d, d])]);
   const pads: [number, number, number, number] = [before, before, after[0], after[1]];
   if (nchwcFits(g, m, stride * stride * c)) return nchwcConv(g, v.dy, kernelValue, null, { m: stride * stride * c, c: m, kernel: d, stride: 1, pads });
-  const [dy, weight] = convInputsFor(g, v.dy, kernelValue, { c: m, m: stride * stride * c, kernel: d });
   const padding = convPaddingFor(g, pads, [layer.outShape[1], layer.outShape[2]], d);
+  const [dy, weight] = convInputsFor(g, v.dy, kernelValue, { c: m, m: stride * stride * c, kernel: d, stride: 1, pads: padding.pads });
   return cropLeading(g, g.op("Conv", [dy, weight], { kernel_shape: [d, d], pads: padding.pads }), padding.crop);
 }
 

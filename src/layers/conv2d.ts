@@ -126,13 +126,10 @@ function portableForward(g: GraphBuilder, layer: Conv2dLayer, x: string, params:
     if (layer.spec.bias) inputs.push(param(params, "bias", layer));
     return { y: conv(inputs, { kernel_shape: [1, 1] }), saved: { cols } };
   }
-  const inputs = [...convInputsFor(g, x, param(params, "weight", layer), { c: layer.inShape[0], m: layer.spec.out_channels, kernel })];
+  const pads = [padding, padding, padding, padding];
+  const inputs = [...convInputsFor(g, x, param(params, "weight", layer), { c: layer.inShape[0], m: layer.spec.out_channels, kernel, stride, pads })];
   if (layer.spec.bias) inputs.push(param(params, "bias", layer));
-  const y = conv(inputs, {
-    kernel_shape: [kernel, kernel],
-    strides: [stride, stride],
-    pads: [padding, padding, padding, padding],
-  });
+  const y = conv(inputs, { kernel_shape: [kernel, kernel], strides: [stride, stride], pads });
   return { y, saved: {} };
 }
 

@@ -3,8 +3,8 @@
  * faults"; found 2026-11-27 on lavapipe against the CPU provider, relative errors 0.5-4;
  * ConvTranspose has neither fault):
  *   channels: C > 3 input channels with C % 3 = 0 and C % 4 != 0, a multiple of 4 output
- *     channels, a kernel larger than 1x1 (any stride, padding or size; every C from 1 to 72
- *     compared at K = 3, and K 1-5 at C = 6);
+ *     channels, and anything but a pointwise conv (1x1, stride 1, no padding): every C from 1 to
+ *     72 compared at K = 3, K 1-5 at C = 6, and every C 1-24 at K 1-2 and strides 1-3;
  *   end padding: an input exactly K x K with no padding before and some after (K 2-4 compared).
  * A target that sets GraphTarget.avoidWebGpuConvFaults writes such a Conv another way with the
  * same values: zero channels added to its input and weight up to a multiple of 4 (a zero channel
@@ -12,14 +12,25 @@
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
 
-/** Whether a Conv of `c` input and `m` output channels with a `kernel` x `kernel` kernel is one the WebGPU EP miscomputes. */
-export function hitsWebGpuChannelFault(c: number, m: number, kernel: number): boolean {
-  return c > 3 && c % 3 === 0 && c % 4 !== 0 && m % 4 === 0 && kernel > 1;
+/** A Conv's channels and geometry, as the fault rules read them. */
+export interface ConvShape {
+  c: number;
+  m: number;
+  kernel: number;
+  stride: number;
+  /** The `pads` attribute, [top, left, bottom, right]. */
+  pads: readonly number[];
+}
+
+/** Whether the WebGPU EP miscomputes this Conv (the channel fault). */
+export function hitsWebGpuChannelFault({ c, m, kernel, stride, pads }: ConvShape): boolean {
+  const pointwise = kernel === 1 && stride === 1 && pads.every((p) => p === 0);
+  return c > 3 && c % 3 === 0 && c % 4 !== 0 && m % 4 === 0 && !pointwise;
 }
 
 /** A Conv's input (N, C, H, W) and weight (M, C, K, K) as the target needs them (the channel fault). */
-export function convInputsFor(g: GraphBuilder, x: string, weight: string, shape: { c: number; m: number; kernel: number }): [string, string] {
-  if (!g.target.avoidWebGpuConvFaults || !hitsWebGpuChannelFault(shape.c, shape.m, shape.kernel)) return [x, weight];
+export function convInputsFor(g: GraphBuilder, x: string, weight: string, shape: ConvShape): [string, string] {
+  if (!g.target.avoidWebGpuConvFaults || !hitsWebGpuChannelFault(shape)) return [x, weight];
   const pads = g.constInt64("channel_pads", [0, 0, 0, 0, 0, 4 - (shape.c % 4), 0, 0]);
   return [g.op("Pad", [x, pads]), g.op("Pad", [weight, pads])];
 }
