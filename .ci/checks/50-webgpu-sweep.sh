@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The WebGPU graphs against the CPU provider on random layer shapes (scripts/webgpu-fault-sweep.mjs):
-# a fixed seed and 60 layers, about a minute on lavapipe. It guards the workarounds for the WebGPU
+# a fixed seed and 60 layers, a few seconds on lavapipe. It guards the workarounds for the WebGPU
 # EP's Conv faults (docs/GPU.md "WebGPU EP faults") on shapes the layer table does not name.
 # Needs the WebGPU adapter .ci/system/20-webgpu.sh installs (.ci/run sets XDG_RUNTIME_DIR) and a
 # built dist/ (npm test builds).
