@@ -73,7 +73,7 @@ for (let t = 0; t < count; t++) {
     continue; // a shape the layer refuses (kernel larger than its input, ...)
   }
   const block = model.blocks[0];
-  const rows = layer.type === "batch_norm" ? int(1, 7) : int(1, 7);
+  const rows = int(1, 7);
   const [c, h, w] = [model.input.channels, model.input.height, model.input.width];
   const feeds = {
     "b0.x": { data: Float32Array.from({ length: rows * c * h * w }, () => 2 * rnd() - 1), dims: [rows, c, h, w] },

@@ -8,19 +8,10 @@ import { ProviderError } from "../src/errors.js";
 import { CUDA_TARGET, WEBGPU_TARGET } from "../src/graph/graph-builder.js";
 import { parseGraphForms } from "../src/runtime/graph-forms.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
+import { withEnv } from "./helpers/env.js";
 
-/** Runs `body` with SIDEWAYS_GRAPH_FORMS set to `value` (unset for undefined), restoring it after. */
-async function withForms<T>(value: string | undefined, body: () => Promise<T>): Promise<T> {
-  const saved = process.env.SIDEWAYS_GRAPH_FORMS;
-  if (value === undefined) delete process.env.SIDEWAYS_GRAPH_FORMS;
-  else process.env.SIDEWAYS_GRAPH_FORMS = value;
-  try {
-    return await body();
-  } finally {
-    if (saved === undefined) delete process.env.SIDEWAYS_GRAPH_FORMS;
-    else process.env.SIDEWAYS_GRAPH_FORMS = saved;
-  }
-}
+/** Runs `body` with SIDEWAYS_GRAPH_FORMS set to `value` (unset for undefined). */
+const withForms = <T>(value: string | undefined, body: () => Promise<T>) => withEnv({ SIDEWAYS_GRAPH_FORMS: value }, body);
 
 describe("SIDEWAYS_GRAPH_FORMS", () => {
   it("parses key=value pairs, spaces and empty items allowed, numbers as numbers", () => {

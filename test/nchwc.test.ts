@@ -14,6 +14,7 @@ import { nchwcFilter } from "../src/layers/conv-nchwc.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import { cpuOptimizedGraph, GraphSession } from "../src/runtime/session.js";
 import { seededRandom, randomArray } from "./reference/numeric.js";
+import { withEnv } from "./helpers/env.js";
 import { sameBits } from "./helpers/tiny-models.js";
 
 describe("NCHWc graph target", function () {
@@ -29,36 +30,25 @@ describe("NCHWc graph target", function () {
 
   it("GPU providers and SIDEWAYS_NCHWC=0 get portable graphs", async () => {
     expect((await graphTargetFor({ provider: "webgpu" })).nchwcBlock).to.equal(0);
-    const saved = process.env.SIDEWAYS_NCHWC;
-    process.env.SIDEWAYS_NCHWC = "0";
-    try {
+    await withEnv({ SIDEWAYS_NCHWC: "0" }, async () => {
       expect((await graphTargetFor({ provider: "cpu" })).nchwcBlock).to.equal(0);
-    } finally {
-      if (saved === undefined) delete process.env.SIDEWAYS_NCHWC;
-      else process.env.SIDEWAYS_NCHWC = saved;
-    }
+    });
   });
 
   it("SIDEWAYS_CUDA_WGRAD=conv gives CUDA (only) conv2d's weight gradient as one dilated Conv; a bad value is an input error", async () => {
-    const saved = process.env.SIDEWAYS_CUDA_WGRAD;
-    try {
-      for (const v of [undefined, "", "unfold"]) {
-        if (v === undefined) delete process.env.SIDEWAYS_CUDA_WGRAD;
-        else process.env.SIDEWAYS_CUDA_WGRAD = v;
-        expect(await graphTargetFor({ provider: "cuda" }), `SIDEWAYS_CUDA_WGRAD=${v}`).to.equal(CUDA_TARGET);
-      }
-      process.env.SIDEWAYS_CUDA_WGRAD = "conv";
+    for (const v of [undefined, "", "unfold"]) {
+      await withEnv({ SIDEWAYS_CUDA_WGRAD: v }, async () => expect(await graphTargetFor({ provider: "cuda" }), `SIDEWAYS_CUDA_WGRAD=${v}`).to.equal(CUDA_TARGET));
+    }
+    await withEnv({ SIDEWAYS_CUDA_WGRAD: "conv" }, async () => {
       expect(await graphTargetFor({ provider: "cuda" })).to.deep.equal({ nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign", convWeightGrad: "conv" });
       expect((await graphTargetFor({ provider: "cpu" })).convWeightGrad).to.equal(undefined);
       expect((await graphTargetFor({ provider: "webgpu" })).convWeightGrad).to.equal(undefined);
-      process.env.SIDEWAYS_CUDA_WGRAD = "im2col";
+    });
+    await withEnv({ SIDEWAYS_CUDA_WGRAD: "im2col" }, async () => {
       const err = await graphTargetFor({ provider: "cuda" }).then(() => null, (e: unknown) => e);
       expect(err).to.be.instanceOf(InputError);
       expect((err as Error).message).to.match(/SIDEWAYS_CUDA_WGRAD=im2col: expected conv .* or unfold/);
-    } finally {
-      if (saved === undefined) delete process.env.SIDEWAYS_CUDA_WGRAD;
-      else process.env.SIDEWAYS_CUDA_WGRAD = saved;
-    }
+    });
   });
 
   // [M, C, K]: C < block (NCHW input, OIHWBo) and C a multiple of the block (OIHWBiBo), with M

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { encodeNpy } from "../src/data/npy.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
@@ -57,14 +58,10 @@ describe("validate = run's checks before training", function () {
   });
 
   it("the execution provider: cuda without its libraries", async () => {
-    const saved = process.env.SIDEWAYS_CUDA_DIR;
-    process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build"); // the same on every machine
-    try {
-      await bothReject(["runtime.provider=cuda"], /the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/, false);
-    } finally {
-      if (saved === undefined) delete process.env.SIDEWAYS_CUDA_DIR;
-      else process.env.SIDEWAYS_CUDA_DIR = saved;
-    }
+    // The same missing build on every machine.
+    await withEnv({ SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") }, () =>
+      bothReject(["runtime.provider=cuda"], /the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/, false),
+    );
   });
 
   it("runtime.device_id other than 0 on webgpu: exit 2 naming the key (the WebGPU EP cannot choose an adapter, so it would be ignored)", async () => {
