@@ -23,6 +23,7 @@ import { LayerSpec } from "../src/model/model-spec.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
+import { CUDA_ATTEMPT_67_TARGET } from "./helpers/cuda-targets.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
 import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
@@ -244,9 +245,10 @@ describe("layer gradients in CUDA_TARGET's graph forms (staged channel sums, Sig
 // provider by SIDEWAYS_GRAPH_FORMS) are portable ONNX: every case with a conv2d on the CPU provider,
 // same tolerances. unfoldForwardChannels 64 takes every stride-1 conv of the table through the unfold.
 const CANDIDATE_FORMS: { name: string; target: GraphTarget }[] = [
-  { name: "conv2d's input gradient as the sub-pixel Conv (convInputGrad subpixel)", target: { ...CUDA_TARGET, convInputGrad: "subpixel" } },
-  { name: "the stride-1 training forward over the unfold (unfoldForwardChannels 64)", target: { ...CUDA_TARGET, unfoldForwardChannels: 64 } },
-  { name: "the unfold weight gradient at every stride (convWeightGrad columns)", target: { ...CUDA_TARGET, convWeightGrad: "columns" } },
+  { name: "conv2d's input gradient as the sub-pixel Conv (convInputGrad subpixel)", target: { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "subpixel" } },
+  { name: "the stride-1 training forward over the unfold (unfoldForwardChannels 64)", target: { ...CUDA_ATTEMPT_67_TARGET, unfoldForwardChannels: 64 } },
+  { name: "the unfold weight gradient at every stride (convWeightGrad columns)", target: { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "columns" } },
+  { name: "the weight gradient as one GEMM at every stride (convWeightGrad gemm)", target: { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "gemm" } },
 ];
 for (const form of CANDIDATE_FORMS) {
   describe(`layer gradients with ${form.name}, CPU provider`, () => {
@@ -269,13 +271,13 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
   it("convInputGrad subpixel: no ConvTranspose wherever the sub-pixel plan applies, DepthToSpace at stride S > 1; ConvTranspose elsewhere", () => {
     let applied = 0;
     for (const c of plainConvs) {
-      const { layer, backward } = graphsOf(c, { ...CUDA_TARGET, convInputGrad: "subpixel" });
+      const { layer, backward } = graphsOf(c, { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "subpixel" });
       const plan = subPixelPlan(layer as Conv2dLayer, true);
       const strided = (c.spec as { stride?: number }).stride ?? 1;
       expect(backward.includes("ConvTranspose"), `${c.name}: ConvTranspose`).to.equal(plan === null);
       expect(backward.includes("DepthToSpace"), `${c.name}: DepthToSpace`).to.equal(plan !== null && strided > 1);
       if (plan !== null) applied++;
-      expect(graphsOf(c, CUDA_TARGET).backward, `${c.name}, CUDA_TARGET`).to.include("ConvTranspose");
+      expect(graphsOf(c, CUDA_ATTEMPT_67_TARGET).backward, `${c.name}, ConvTranspose before attempt 69`).to.include("ConvTranspose");
     }
     expect(applied, "cases the sub-pixel form applies to").to.be.at.least(8);
   });
@@ -291,6 +293,30 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
     }
   });
 
+  it("convWeightGrad gemm: every conv's weight gradient is one 2-D MatMul over K*K taps of x, no batched product summed over N", () => {
+    const backwardNodes = (c: LayerCase, target: GraphTarget) => {
+      const model = oneLayerModel(LayerSpec.parse(c.spec), c.inShape(seededRandom(1)));
+      return onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target }).backward).graph!.node!;
+    };
+    // A ReduceSum of a MatMul's output: the unfold's per-example products summed over N.
+    const summedProducts = (nodes: onnx.INodeProto[]) => {
+      const matmuls = new Set(nodes.filter((n) => n.opType === "MatMul").flatMap((n) => n.output!));
+      return nodes.filter((n) => n.opType === "ReduceSum" && matmuls.has(n.input![0])).length;
+    };
+    let strided = 0;
+    for (const c of plainConvs) {
+      const gemm = backwardNodes(c, { ...CUDA_TARGET, convWeightGrad: "gemm" });
+      const ops = gemm.map((n) => n.opType);
+      expect(ops, `${c.name}, gemm`).to.not.include("SpaceToDepth");
+      expect(ops.filter((op) => op === "MatMul"), `${c.name}, gemm: one MatMul`).to.have.length(1);
+      expect(ops.filter((op) => op === "Slice"), `${c.name}, gemm: one Slice a tap`).to.have.length((c.spec as { kernel: number }).kernel ** 2);
+      expect(summedProducts(gemm), `${c.name}, gemm`).to.equal(0);
+      if (((c.spec as { stride?: number }).stride ?? 1) > 1) strided++;
+      else expect(summedProducts(backwardNodes(c, CUDA_TARGET)), `${c.name}, CUDA_TARGET: the unfold's sum over N`).to.equal(1);
+    }
+    expect(strided, "strided cases").to.be.at.least(8);
+  });
+
   // One-layer blocks: convRelu and the phase hand-over need more; test/model-gradient.test.ts checks those.
   it("the CPU target ignores every GPU form (convWeightGrad, convInputGrad, unfoldForwardChannels, convRelu): the same graphs, byte for byte", () => {
     for (const c of CASES.filter((c) => conv2dCount(c.spec) > 0)) {
@@ -298,7 +324,7 @@ describe("the GPU candidate forms' graphs (attempt 68)", () => {
       const model = oneLayerModel(spec, c.inShape(seededRandom(1)));
       for (const cpu of [{ nchwcBlock: 0, cpu: true }, { nchwcBlock: 8, cpu: true }]) {
         const plain = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: cpu });
-        const fields: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 64 }, { convRelu: "fused" }];
+        const fields: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convWeightGrad: "gemm" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 64 }, { convRelu: "fused" }];
         for (const forms of fields) {
           const asked = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target: { ...cpu, ...forms } });
           expect(Buffer.from(asked.backward).equals(Buffer.from(plain.backward)), `${c.name}, ${JSON.stringify(forms)}: backward`).to.equal(true);

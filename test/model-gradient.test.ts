@@ -16,6 +16,7 @@ import { resolveModel } from "../src/model/load-model.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
+import { CUDA_ATTEMPT_67_TARGET } from "./helpers/cuda-targets.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import type { Tensor } from "../src/tensor.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
@@ -153,11 +154,15 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
   });
 });
 
-// CUDA_TARGET (the CUDA provider's default graphs: staged channel sums, relu's mask as Sign) is
-// portable ONNX: checked here on the CPU provider, chained and fused.
+// CUDA_TARGET (the CUDA provider's default graphs: staged channel sums, relu's mask as Sign,
+// sub-pixel input gradients handed down as phases, FusedConv) is portable ONNX: checked here on
+// the CPU provider, chained and fused.
 describe("model gradient in CUDA_TARGET's graph forms, CPU provider", () => {
   it("5 blocks: every pooling kind, stride 2 with padding 1 on an odd size, a 1x1 conv", async () => {
     await checkModelGradient(SPEC, 5, CUDA_TARGET);
+  });
+  it(`strided convs of kernels 2-5 handing their input gradients down as phases (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
+    for (const spec of handOverSpecs) await checkModelGradient(spec, 3, CUDA_TARGET);
   });
   it("batch_norm, group_norm and residual units (a strided conv shortcut), 4 blocks", async () => {
     await checkModelGradient(NORM_SPEC, 4, CUDA_TARGET);
@@ -187,12 +192,14 @@ describe("model gradient with conv2d's weight gradient as one dilated Conv (conv
 // handed to the block below as phases; a stride-1 training forward over the unfold), chosen on a GPU
 // provider by SIDEWAYS_GRAPH_FORMS: portable ONNX, checked on the CPU provider, chained and fused.
 const CANDIDATE_TARGETS: Record<string, GraphTarget> = {
-  "convInputGrad=subpixel": { ...CUDA_TARGET, convInputGrad: "subpixel" },
-  "convInputGrad=phases": { ...CUDA_TARGET, convInputGrad: "phases" },
-  "convInputGrad=phases,unfoldForwardChannels=64": { ...CUDA_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64 },
-  "convRelu=fused": { ...CUDA_TARGET, convRelu: "fused" },
-  "convRelu=fused,unfoldForwardChannels=64": { ...CUDA_TARGET, convRelu: "fused", unfoldForwardChannels: 64 },
-  "convWeightGrad=columns": { ...CUDA_TARGET, convWeightGrad: "columns" },
+  "convInputGrad=subpixel": { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "subpixel" },
+  "convInputGrad=phases": { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "phases" },
+  "convInputGrad=phases,unfoldForwardChannels=64": { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "phases", unfoldForwardChannels: 64 },
+  "convRelu=fused": { ...CUDA_ATTEMPT_67_TARGET, convRelu: "fused" },
+  "convRelu=fused,unfoldForwardChannels=64": { ...CUDA_ATTEMPT_67_TARGET, convRelu: "fused", unfoldForwardChannels: 64 },
+  "convWeightGrad=columns": { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "columns" },
+  "convWeightGrad=gemm": { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "gemm" },
+  "convInputGrad=phases,convRelu=fused,unfoldForwardChannels=64,convWeightGrad=gemm": { ...CUDA_ATTEMPT_67_TARGET, convInputGrad: "phases", convRelu: "fused", unfoldForwardChannels: 64, convWeightGrad: "gemm" },
 };
 describe("model gradient in the GPU candidate forms of attempt 68, CPU provider", () => {
   for (const [name, target] of Object.entries(CANDIDATE_TARGETS)) {
@@ -221,7 +228,7 @@ describe("model gradient in the GPU candidate forms of attempt 68, CPU provider"
       const model = resolveModel(spec, "inline");
       const pairs = model.blocks.reduce((n, b) => n + b.layers.filter((l, i) => l.spec.type === "conv2d" && b.layers[i + 1]?.spec.type === "relu").length, 0);
       for (const limit of [0, 64]) {
-        const nodes = onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_TARGET, convRelu: "fused", unfoldForwardChannels: limit } })).graph!.node!;
+        const nodes = onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_ATTEMPT_67_TARGET, convRelu: "fused", unfoldForwardChannels: limit } })).graph!.node!;
         const fused = nodes.filter((n) => n.opType === "FusedConv");
         expect(fused, `${spec.name}: FusedConv nodes`).to.have.length(pairs);
         expect(fused.every((n) => n.domain === "com.microsoft" && n.attribute!.some((a) => a.name === "activation" && new TextDecoder().decode(a.s!) === "Relu")), spec.name).to.equal(true);
@@ -232,7 +239,7 @@ describe("model gradient in the GPU candidate forms of attempt 68, CPU provider"
   });
 
   it("the CPU target ignores every GPU form: fused BP graphs, both device steps and block graphs the same, byte for byte", () => {
-    const forms: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 64 }, { convRelu: "fused" }, { paramSplit: "slices" }];
+    const forms: GraphForms[] = [{ convWeightGrad: "conv" }, { convWeightGrad: "columns" }, { convWeightGrad: "gemm" }, { convInputGrad: "subpixel" }, { convInputGrad: "phases" }, { unfoldForwardChannels: 64 }, { convRelu: "fused" }, { paramSplit: "slices" }];
     const sgd = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
     for (const spec of [SPEC, NORM_SPEC, ...handOverSpecs]) {
       const model = resolveModel(spec, "inline");
@@ -255,7 +262,7 @@ describe("model gradient in the GPU candidate forms of attempt 68, CPU provider"
     // SPEC's convs: the 3x3 stem on 2 channels, a stride-2 3x3 (never unfolded), a 1x1 on 6 channels.
     const model = resolveModel(SPEC, "inline");
     const kernels = (limit: number) =>
-      onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_TARGET, unfoldForwardChannels: limit } }))
+      onnx.ModelProto.decode(buildFusedBpGraph(model, { target: { ...CUDA_ATTEMPT_67_TARGET, unfoldForwardChannels: limit } }))
         .graph!.node!.filter((n) => n.opType === "Conv")
         .map((n) => n.attribute!.find((a) => a.name === "kernel_shape")!.ints!.map(Number).join("x"))
         .sort();
@@ -267,7 +274,23 @@ describe("model gradient in the GPU candidate forms of attempt 68, CPU provider"
     const unfolds = (target: GraphTarget) =>
       onnx.ModelProto.decode(buildFusedBpGraph(model, { target })).graph!.node!.filter((n) => n.opType === "Concat" && Number(n.attribute!.find((a) => a.name === "axis")!.i) === 2).length;
     for (const convRelu of ["separate", "fused"] as const) {
-      for (const limit of [0, 2]) expect(unfolds({ ...CUDA_TARGET, convRelu, unfoldForwardChannels: limit }), `convRelu ${convRelu}, limit ${limit}`).to.equal(2);
+      for (const limit of [0, 2]) expect(unfolds({ ...CUDA_ATTEMPT_67_TARGET, convRelu, unfoldForwardChannels: limit }), `convRelu ${convRelu}, limit ${limit}`).to.equal(2);
+    }
+  });
+
+  it("unfoldForwardChannels: a block given its gradient as phases (a plain forward) unfolds its stem too", () => {
+    // The hand-over specs' stems (1 or 2 channels, stride 1) are forwards without saved values
+    // under convInputGrad=phases; the limit still takes them through the unfold.
+    for (const spec of handOverSpecs) {
+      const model = resolveModel(spec, "inline");
+      const stem = (target: GraphTarget) => {
+        const nodes = onnx.ModelProto.decode(buildFusedBpGraph(model, { target })).graph!.node!;
+        const first = nodes.find((n) => n.opType === "Conv" || n.opType === "FusedConv")!;
+        return Array.from(first.attribute!.find((a) => a.name === "kernel_shape")!.ints!, Number).join("x");
+      };
+      const k = spec.layers[0] as { kernel: number };
+      expect(stem({ ...CUDA_TARGET, convInputGrad: "phases" }), `${spec.name}: no limit`).to.equal(`${k.kernel}x${k.kernel}`);
+      for (const convRelu of ["separate", "fused"] as const) expect(stem({ ...CUDA_TARGET, convInputGrad: "phases", convRelu, unfoldForwardChannels: 64 }), `${spec.name}, ${convRelu}`).to.equal("1x1");
     }
   });
 });
@@ -289,14 +312,22 @@ describeOnGpus("model gradient: chained block graphs and the fused BP pass vs th
   });
   it("both, with conv2d's weight gradient as one dilated Conv (convWeightGrad; SIDEWAYS_CUDA_WGRAD=conv on CUDA)", async () => {
     const target: GraphTarget = { ...gpu.target, convWeightGrad: "conv" };
+    // On CUDA, cuDNN's exhaustive search picks each session's conv algorithms anew, and for this
+    // form's Convs (dy as a kernel as large as the image) some it picks round float32 more
+    // coarsely: docs/GPU.md run 7 saw 2.4e-4 on a weight gradient in one run and 1.1e-4 between
+    // the fused and chained logits in another, where the default forms stay within 2.2e-7. The
+    // goals' tolerance there (1e-3); the rejected form is an A/B switch only.
+    const tol = gpu.provider === "cuda" ? { grads: 1e-3, logits: 1e-3 } : TIGHT;
     for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) {
       expectDilatedConvs(spec, target);
-      await checkModelGradient(spec, blocks, target, gpu.opts);
+      await checkModelGradient(spec, blocks, target, gpu.opts, tol);
     }
   });
-  it("both, with the candidate forms of attempt 68 (sub-pixel input gradients as phases, forwards over the unfold, FusedConv, unfold weight gradients)", async () => {
-    const target: GraphTarget = { ...gpu.target, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns" };
-    for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) await checkModelGradient(spec, blocks, target, gpu.opts);
+  it("both, with the candidate forms of attempt 68 (sub-pixel input gradients as phases, forwards over the unfold, FusedConv, weight gradients by the unfold and by one GEMM)", async () => {
+    for (const convWeightGrad of ["columns", "gemm"] as const) {
+      const target: GraphTarget = { ...gpu.target, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad };
+      for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) await checkModelGradient(spec, blocks, target, gpu.opts);
+    }
   });
 });
 
@@ -307,7 +338,14 @@ interface GradientSpec {
   layers: Record<string, unknown>[];
 }
 
-async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget, opts: ProviderOptions = { provider: "cpu", threads: 1 }): Promise<void> {
+/** Relative tolerances: each gradient from float64, and the fused graph's logits from the chained graphs'. */
+interface GradientTolerances {
+  grads: number;
+  logits: number;
+}
+const TIGHT: GradientTolerances = { grads: 1e-4, logits: 1e-6 };
+
+async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget, opts: ProviderOptions = { provider: "cpu", threads: 1 }, tol: GradientTolerances = TIGHT): Promise<void> {
   const model = resolveModel(spec, "inline");
   expect(model.blocks).to.have.length(blocks);
   const rng = seededRandom(7);
@@ -342,7 +380,7 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
     const n = blockValueNames(k);
     const out = await sessions[k].backward.run({ [n.x]: inputs[k], ...paramFeeds(k), [n.dy]: dy });
     for (const p of model.blocks[k].params) {
-      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(1e-4);
+      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(tol.grads);
     }
     if (k > 0) dy = out[n.dx];
     else expect(out).to.not.have.property(n.dx);
@@ -359,9 +397,9 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
     labels.forEach((label, row) => (onehot[row * spec.classes + label] = 1));
     const feeds = { ...Object.fromEntries(model.blocks.flatMap((b) => Object.entries(paramFeeds(b.index)))), ...(model.buffers.length > 0 ? clips : {}), x: inputs[0], onehot: { data: onehot, dims: [BATCH, spec.classes] }, dlogits_scale: { data: Float32Array.of(1 / BATCH), dims: [1] } };
     const out = await fused.run(feeds);
-    expect(relativeError(out.logits.data, inputs[model.blocks.length].data), "fused logits").to.be.below(1e-6);
+    expect(relativeError(out.logits.data, inputs[model.blocks.length].data), "fused logits").to.be.below(tol.logits);
     for (const p of model.params) {
-      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), `fused ${p.name}`).to.be.below(1e-4);
+      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), `fused ${p.name}`).to.be.below(tol.grads);
     }
   } finally {
     await fused.release();

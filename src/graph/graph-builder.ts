@@ -46,10 +46,12 @@ export interface GraphTarget {
    * the default); "columns", the unfold at every stride (K*K strided Slices, one batched MatMul,
    * a sum over the batch: no SpaceToDepth, Pad or shifted copies of dy); or "conv", one Conv of
    * x against dy as its kernel, dilated by the stride (src/layers/conv-grads.ts convWeightGrad),
-   * for a GPU EP whose conv kernels beat many small Slice/Concat/ReduceSum kernels. Ignored where
-   * `cpu` is set: the CPU target keeps its own.
+   * for a GPU EP whose conv kernels beat many small Slice/Concat/ReduceSum kernels; or "gemm", one
+   * MatMul of dy as (M, N*h*w) against columns unfolded from x as (C*K*K, N*h*w), at every stride
+   * (src/layers/conv-grads.ts gemmWeightGrad: one GEMM with a long inner dimension instead of N
+   * thin products and their sum). Ignored where `cpu` is set: the CPU target keeps its own.
    */
-  convWeightGrad?: "unfold" | "columns" | "conv";
+  convWeightGrad?: "unfold" | "columns" | "conv" | "gemm";
   /**
    * How a sum over every axis but the channel (conv2d's bias gradient, the normalisations'
    * parameter gradients) is reduced: "direct", one ReduceSum over those axes (the default), or
@@ -79,10 +81,11 @@ export interface GraphTarget {
    */
   convInputGrad?: "transpose" | "subpixel" | "phases";
   /**
-   * The most input channels for which a stride-1 conv2d's training forward is a 1x1 Conv over the
-   * unfolded columns its weight gradient builds anyway (src/layers/conv-grads.ts unfoldColumns),
-   * instead of a K x K Conv (0, the default: never). The CPU target does so at every channel count
-   * (docs/PERFORMANCE.md attempt 31).
+   * The most input channels for which a stride-1 conv2d's forward is a 1x1 Conv over the unfolded
+   * columns (src/layers/conv-grads.ts unfoldColumns), instead of a K x K Conv (0, the default:
+   * never): in a training forward its weight gradient reuses them; a plain forward (a block given
+   * its gradient as phases, an evaluation) builds them for the forward alone. The CPU target does
+   * so in every training forward (docs/PERFORMANCE.md attempt 31).
    */
   unfoldForwardChannels?: number;
   /**
@@ -120,9 +123,11 @@ export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 
 /**
  * onnxruntime's CUDA EP: portable ONNX with reductions and masks formed as its kernels run them
- * fastest (docs/PERFORMANCE.md attempt 67); the default on `provider: cuda`.
+ * fastest (docs/PERFORMANCE.md attempt 67), conv2d's input gradient as the sub-pixel Conv handed
+ * down as phases and each conv2d + ReLU as one FusedConv (attempt 69: the BP device step 1.24x
+ * faster at 256 x 8 clips on an H200); the default on `provider: cuda`.
  */
-export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign" };
+export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign", convInputGrad: "phases", convRelu: "fused" };
 
 /**
  * onnxruntime's WebGPU EP: portable ONNX, no MaxPool Indices output, and the Conv shapes it

@@ -10,7 +10,9 @@
  *                               asking for it (GraphTarget.convInputGrad; attempt 68);
  *   from a phase-split dy:      phasedDyWeightGrad and biasGrad;
  *   weight gradient, one Conv:  convWeightGrad, only on a non-CPU target asking for it
- *                               (GraphTarget.convWeightGrad "conv"; unmeasured, attempt 64).
+ *                               (GraphTarget.convWeightGrad "conv"; attempt 64);
+ *   weight gradient, one GEMM:  gemmWeightGrad (CPU: stride 1 on small images; a non-CPU target
+ *                               asking for it at every stride, GraphTarget.convWeightGrad "gemm").
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
@@ -63,23 +65,29 @@ export function unfoldWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInpu
 }
 
 /**
- * A stride-1 weight gradient on a small image (more output channels than output pixels, so the
- * per-example products of unfoldWeightGrad outnumber its columns and their sum over N costs more
- * than the MatMul): columns unfolded from x transposed to (C, N, H, W) as (C*K*K, N*h*w), and one
- * MatMul with dy as (M, N*h*w) (docs/PERFORMANCE.md attempt 42; attempt 22 took this form for
- * every stride-1 conv and lost on the large images).
+ * The weight gradient as one MatMul: columns unfolded from x transposed to (C, N, H, W) as
+ * (C*K*K, N*h*w), against dy as (M, N*h*w). On the CPU target for a stride-1 conv on a small image
+ * (more output channels than output pixels, so the per-example products of unfoldWeightGrad
+ * outnumber its columns and their sum over N costs more than the MatMul; docs/PERFORMANCE.md
+ * attempt 42; attempt 22 took this form for every stride-1 conv and lost on the large images); on
+ * a GPU target asking for it (GraphTarget.convWeightGrad "gemm"), at every stride, where one GEMM
+ * with a long inner dimension replaces a batched MatMul of N thin products and their sum.
  */
-function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
-  const { kernel, padding, out_channels: m } = layer.spec;
+export function gemmWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  const { kernel, stride, padding, out_channels: m } = layer.spec;
   const [c] = layer.inShape;
   const [, oh, ow] = layer.outShape;
   const xT = g.op("Transpose", [v.x], { perm: [1, 0, 2, 3] });
   const xp = padding > 0 ? g.op("Pad", [xT, g.constInt64("pads", [0, 0, padding, padding, 0, 0, padding, padding])]) : xT;
   const axes = g.constInt64("axes_hw", [2, 3]);
+  // Strided taps take every S-th position; a stride-1 graph keeps the Slice without steps.
+  const steps = stride > 1 ? [g.constInt64("steps", [stride, stride])] : [];
   const taps: string[] = [];
   for (let kh = 0; kh < kernel; kh++) {
     for (let kw = 0; kw < kernel; kw++) {
-      const tap = g.op("Slice", [xp, g.constInt64("starts", [kh, kw]), g.constInt64("ends", [kh + oh, kw + ow]), axes]);
+      const starts = g.constInt64("starts", [kh, kw]);
+      const ends = g.constInt64("ends", [kh + stride * (oh - 1) + 1, kw + stride * (ow - 1) + 1]);
+      const tap = g.op("Slice", [xp, starts, ends, axes, ...steps]);
       taps.push(g.op("Unsqueeze", [tap, g.constInt64("axis1", [1])]));
     }
   }

@@ -16,7 +16,7 @@
  */
 import { ORT_CONTRIB_DOMAIN, type Attrs, type GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
-import { biasGrad, convWeightGrad, interleavedSubPixelInputGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
+import { biasGrad, convWeightGrad, gemmWeightGrad, interleavedSubPixelInputGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
 import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
 import { checkKernelFits, defineLayer, imageShape, outputPadding, param, windowOut, type ForwardResult, type VjpInputs } from "./layer-def.js";
 import { splitsEvenly } from "./phases.js";
@@ -52,8 +52,9 @@ export const conv2d = defineLayer<Conv2dSpec>({
     return handsOverPhases(g) && subPixelPlan(layer) ? layer.spec.stride : 0;
   },
   takesPhasedDy(g, layer, stride, needDx) {
-    // Only the weight and bias gradients are formed from phases; dx would need them interleaved.
-    return handsOverPhases(g) && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
+    // Only the weight and bias gradients are formed from phases; dx would need them interleaved,
+    // and so would the weight gradient as one Conv (convWeightGrad "conv").
+    return handsOverPhases(g) && !convWeightGradOn(g) && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
   },
   vjp(g, layer, v, needDx, dxPhases = 0) {
     const dyPhases = v.dyPhases ?? 0;
@@ -63,7 +64,9 @@ export const conv2d = defineLayer<Conv2dSpec>({
         ? phasedDyWeightGrad(g, layer, v)
         : convWeightGradOn(g)
           ? convWeightGrad(g, layer, v)
-          : layer.spec.stride === 1 || stridedColumnsOn(g)
+          : gemmWeightGradOn(g)
+            ? gemmWeightGrad(g, layer, v)
+            : layer.spec.stride === 1 || stridedColumnsOn(g)
             ? unfoldWeightGrad(g, layer, v)
             : phaseWeightGrad(g, layer, v);
     const dParams: { weight: string; bias?: string } = { weight: dW };
@@ -74,11 +77,16 @@ export const conv2d = defineLayer<Conv2dSpec>({
 
 /**
  * The target's choice of conv2d's weight gradient as one Conv (GraphTarget.convWeightGrad; for
- * GPU EPs). Never on the CPU target, which keeps its measured forms. A dy given as phases (a CPU
- * target's fused graphs only) keeps phasedDyWeightGrad: the Conv form needs dy interleaved.
+ * GPU EPs). Never on the CPU target, which keeps its measured forms. The Conv form needs dy
+ * interleaved, so such a conv takes no dy as phases (takesPhasedDy).
  */
 function convWeightGradOn(g: GraphBuilder): boolean {
   return g.target.convWeightGrad === "conv" && !g.target.cpu;
+}
+
+/** The target's choice of one GEMM for every conv's weight gradient (GraphTarget.convWeightGrad "gemm"; GPU EPs). */
+function gemmWeightGradOn(g: GraphBuilder): boolean {
+  return g.target.convWeightGrad === "gemm" && !g.target.cpu;
 }
 
 /** The target's choice of the unfold for strided convs' weight gradients too (GraphTarget.convWeightGrad "columns"; GPU EPs). */
@@ -101,9 +109,15 @@ function subPixelOn(g: GraphBuilder, layer: Conv2dLayer): boolean {
   return !g.target.cpu && (form === "subpixel" || form === "phases") && subPixelPlan(layer, true) !== null;
 }
 
-/** Whether a stride-1 conv's training forward runs over the unfolded columns (GraphTarget.unfoldForwardChannels). */
-function unfoldsForward(g: GraphBuilder, layer: Conv2dLayer): boolean {
-  return g.target.cpu || layer.inShape[0] <= (g.target.unfoldForwardChannels ?? 0);
+/**
+ * Whether a stride-1 conv's forward runs over the unfolded columns: the CPU target's training
+ * forwards, whose weight gradients reuse the columns; on another target, every forward of a conv
+ * with at most GraphTarget.unfoldForwardChannels input channels, also a plain one whose weight
+ * gradient does not read them (a block given its gradient as phases), since the gain there is
+ * the K x K kernel avoided.
+ */
+function unfoldsForward(g: GraphBuilder, layer: Conv2dLayer, training: boolean): boolean {
+  return g.target.cpu ? training : layer.inShape[0] <= (g.target.unfoldForwardChannels ?? 0);
 }
 
 /**
@@ -113,7 +127,7 @@ function unfoldsForward(g: GraphBuilder, layer: Conv2dLayer): boolean {
 function portableForward(g: GraphBuilder, layer: Conv2dLayer, x: string, params: VjpInputs["params"], training: boolean, relu: boolean): ForwardResult {
   const { kernel, stride, padding } = layer.spec;
   const conv = (inputs: string[], attrs: Attrs) => (relu ? g.opIn(ORT_CONTRIB_DOMAIN, "FusedConv", inputs, { ...attrs, activation: "Relu" }) : g.op("Conv", inputs, attrs));
-  if (training && stride === 1 && unfoldsForward(g, layer)) {
+  if (stride === 1 && unfoldsForward(g, layer, training)) {
     // onnxruntime's CPU Conv is im2col + GEMM; the weight gradient builds the same columns
     // (unfoldWeightGrad), so build them once and run the forward as a 1x1 conv over them
     // (bit-identical output; docs/PERFORMANCE.md attempt 31). A GPU target may ask for it for

@@ -15,7 +15,7 @@ import type { GraphForms } from "../graph/graph-builder.js";
 const FORMS_SCHEMA = z
   .object({
     maxPoolVjp: z.enum(["indices", "windows"]),
-    convWeightGrad: z.enum(["unfold", "columns", "conv"]),
+    convWeightGrad: z.enum(["unfold", "columns", "conv", "gemm"]),
     channelSums: z.enum(["direct", "staged"]),
     reluMask: z.enum(["cast", "sign"]),
     convInputGrad: z.enum(["transpose", "subpixel", "phases"]),
