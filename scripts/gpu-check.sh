@@ -5,9 +5,9 @@
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
 #      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
-#      each step as ours are), and each rule's host path against its device step (BP and
-#      Sideways: the figure for "Sideways at least BP's frames/s" on one GPU), and the candidate
-#      graph forms (SIDEWAYS_GRAPH_FORMS) against the default ones
+#      each step as ours are), each rule's host path against its device step, and the graph forms
+#      (SIDEWAYS_GRAPH_FORMS) against the default ones, whose BP and Sideways device steps in one
+#      process without a host path between them give "Sideways at least BP's frames/s" on one GPU
 #   4. the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
@@ -59,17 +59,18 @@ for batch in ${PEER_BATCHES:-64 256}; do
   step "step-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
     --model models/quickstart-wide.yaml --batch "$batch" --frames 8 --rounds 20 --json "$OUT/step-cuda-b$batch.json"
 done
-# The candidate graph forms of docs/PERFORMANCE.md attempt 68 (SIDEWAYS_GRAPH_FORMS) against the
-# CUDA provider's default graphs: each rule's device step, every arm in one process on the same
-# batches (how far each arm's weights end from the default's is printed too), then the peer step
-# with the forms PEER_FORMS names. (Attempt 64's dilated-Conv weight gradient was measured in run 6
-# and rejected: `scripts/wgrad-form-ab.mjs` and SIDEWAYS_CUDA_WGRAD=conv still run it.)
-CANDIDATES=convInputGrad=phases,unfoldForwardChannels=1,convRelu=fused,convWeightGrad=columns,paramSplit=slices
-step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . .:convInputGrad=subpixel .:convInputGrad=phases \
-  .:unfoldForwardChannels=1 .:convRelu=fused .:convWeightGrad=columns .:paramSplit=slices ".:$CANDIDATES" \
-  --provider cuda --model models/quickstart-wide.yaml \
-  --batch 256 --frames 8 --rounds 20 --json "$OUT/forms-ab-cuda-b256.json"
-step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$CANDIDATES}" \
+# CUDA_TARGET's graph forms (docs/PERFORMANCE.md attempts 67-69) against the ones it left out and
+# the ones it replaced (SIDEWAYS_GRAPH_FORMS): each rule's device step, every arm in one process on
+# the same batches (how far each arm's weights end from the default's is printed too; the bp and
+# sideways rows of arm A are also the device steps' Sideways-against-BP figure, with no host path
+# interleaved), then the peer step with the forms PEER_FORMS names (by default attempt 67's, the
+# before of attempt 69). Attempt 64's dilated-Conv and attempt 69's GEMM weight gradients were
+# measured and rejected: `SIDEWAYS_GRAPH_FORMS=convWeightGrad=conv|gemm` still runs them.
+BEFORE_69=convInputGrad=transpose,convRelu=separate
+step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . ".:$BEFORE_69" .:unfoldForwardChannels=1 \
+  .:paramSplit=slices .:convWeightGrad=columns --provider cuda --model models/quickstart-wide.yaml \
+  --batch 256 --frames 8 --rounds 30 --json "$OUT/forms-ab-cuda-b256.json"
+step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$BEFORE_69}" \
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
   --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
 # Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
