@@ -124,7 +124,7 @@ export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 /**
  * onnxruntime's CUDA EP: portable ONNX with reductions and masks formed as its kernels run them
  * fastest (docs/PERFORMANCE.md attempt 67), conv2d's input gradient as the sub-pixel Conv handed
- * down as phases and each conv2d + ReLU as one FusedConv (attempt 69: the BP device step 1.24x
+ * down as phases and each conv2d + ReLU as one FusedConv (attempt 69: the BP device step 1.22x
  * faster at 256 x 8 clips on an H200); the default on `provider: cuda`.
  */
 export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums: "staged", reluMask: "sign", convInputGrad: "phases", convRelu: "fused" };

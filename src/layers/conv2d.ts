@@ -1,17 +1,19 @@
 /**
  * conv2d: torch.nn.Conv2d with a square kernel, stride, zero padding, optional bias.
  * Forward: Conv; where onnxruntime's NCHWc kernels fit, those (conv-nchwc.ts); in training graphs
- * on the CPU provider, stride 1, a 1x1 Conv over the unfolded columns the weight gradient reuses.
+ * on the CPU provider, stride 1, a 1x1 Conv over the unfolded columns the weight gradient reuses
+ * (on a GPU target, where GraphTarget.unfoldForwardChannels asks); followed by a ReLU on a GPU
+ * target asking for it (GraphTarget.convRelu), one FusedConv.
  * VJP (conv-grads.ts for the pieces):
  *   dx = ConvTranspose(dy, W) with output_padding (H + 2P - K) mod S; or, asked for phases
- *        (a fused graph's layers below take them, layers/phases.ts), a sub-pixel conv; or, on a
- *        GPU target asking for it (GraphTarget.convInputGrad), the sub-pixel conv interleaved;
+ *        (a fused graph's layers below take them, layers/phases.ts; on a GPU target where
+ *        GraphTarget.convInputGrad is "phases", CUDA's default), a sub-pixel conv; or, on a GPU
+ *        target asking for it, the sub-pixel conv interleaved;
  *   dW = for stride-1 convs, an unfold of x into per-example columns and a batched MatMul with dy
  *        (from dy as phases: phasedDyWeightGrad); for strided convs, x split into its S*S phases
- *        against shifted copies of dy (phaseWeightGrad), or on a GPU target asking for it the
- *        strided unfold (GraphTarget.convWeightGrad "columns");
- *        or, on a GPU target asking for it (GraphTarget.convWeightGrad), one Conv of x against dy
- *        dilated by the stride (convWeightGrad);
+ *        against shifted copies of dy (phaseWeightGrad); on a GPU target asking for it
+ *        (GraphTarget.convWeightGrad), the strided unfold ("columns"), one GEMM over the whole
+ *        batch ("gemm") or one Conv of x against dy dilated by the stride ("conv");
  *   db = ReduceSum(dy) over (N, h, w).
  */
 import { ORT_CONTRIB_DOMAIN, type Attrs, type GraphBuilder } from "../graph/graph-builder.js";
@@ -57,18 +59,8 @@ export const conv2d = defineLayer<Conv2dSpec>({
     return handsOverPhases(g) && !convWeightGradOn(g) && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
   },
   vjp(g, layer, v, needDx, dxPhases = 0) {
-    const dyPhases = v.dyPhases ?? 0;
     const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : subPixelOn(g, layer) ? interleavedSubPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
-    const dW =
-      dyPhases > 0
-        ? phasedDyWeightGrad(g, layer, v)
-        : convWeightGradOn(g)
-          ? convWeightGrad(g, layer, v)
-          : gemmWeightGradOn(g)
-            ? gemmWeightGrad(g, layer, v)
-            : layer.spec.stride === 1 || stridedColumnsOn(g)
-            ? unfoldWeightGrad(g, layer, v)
-            : phaseWeightGrad(g, layer, v);
+    const dW = weightGrad(g, layer, v);
     const dParams: { weight: string; bias?: string } = { weight: dW };
     if (layer.spec.bias) dParams.bias = biasGrad(g, layer, v);
     return { dx, dxPhases, dParams };
@@ -76,22 +68,22 @@ export const conv2d = defineLayer<Conv2dSpec>({
 });
 
 /**
- * The target's choice of conv2d's weight gradient as one Conv (GraphTarget.convWeightGrad; for
- * GPU EPs). Never on the CPU target, which keeps its measured forms. The Conv form needs dy
- * interleaved, so such a conv takes no dy as phases (takesPhasedDy).
+ * The weight gradient in the form the target asks for (GraphTarget.convWeightGrad; GPU EPs only:
+ * the CPU target keeps its measured forms): from dy as phases where it came so; else the unfold at
+ * stride 1 and input phases at stride S ("unfold", the default), the unfold at every stride
+ * ("columns"), one GEMM over the whole batch ("gemm"), or one dilated Conv ("conv").
  */
+function weightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
+  if ((v.dyPhases ?? 0) > 0) return phasedDyWeightGrad(g, layer, v);
+  const form = g.target.cpu ? "unfold" : (g.target.convWeightGrad ?? "unfold");
+  if (form === "conv") return convWeightGrad(g, layer, v);
+  if (form === "gemm") return gemmWeightGrad(g, layer, v);
+  return layer.spec.stride === 1 || form === "columns" ? unfoldWeightGrad(g, layer, v) : phaseWeightGrad(g, layer, v);
+}
+
+/** Whether the weight gradient is one Conv (weightGrad), which needs dy interleaved: such a conv takes no dy as phases. */
 function convWeightGradOn(g: GraphBuilder): boolean {
   return g.target.convWeightGrad === "conv" && !g.target.cpu;
-}
-
-/** The target's choice of one GEMM for every conv's weight gradient (GraphTarget.convWeightGrad "gemm"; GPU EPs). */
-function gemmWeightGradOn(g: GraphBuilder): boolean {
-  return g.target.convWeightGrad === "gemm" && !g.target.cpu;
-}
-
-/** The target's choice of the unfold for strided convs' weight gradients too (GraphTarget.convWeightGrad "columns"; GPU EPs). */
-function stridedColumnsOn(g: GraphBuilder): boolean {
-  return g.target.convWeightGrad === "columns" && !g.target.cpu;
 }
 
 /**
