@@ -361,6 +361,14 @@ class PeerServer:
         # --upload-each-step: the clips stay in host memory and each timed step moves its batch to
         # the device, as a training loop fed by a data loader does (and as our side does).
         self.upload_each_step = args.upload_each_step
+        # --upload-pixels (with --upload-each-step): the clips are 8-bit pixels scaled by 1/255; each
+        # step moves the pixels and makes them float32 on the device (a float32 multiply by
+        # float32(1/255), the values of the float clips exactly), as our side does with 8-bit clips.
+        self.upload_pixels = args.upload_pixels
+        if self.upload_pixels and not self.upload_each_step:
+            raise PeerError("--upload-pixels needs --upload-each-step")
+        self.pixel_scale = torch.tensor(1.0 / 255.0, dtype=torch.float32)
+        self.dtype = torch.float32
         self.model, model_input = build_model(args.model)
         self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
@@ -372,8 +380,17 @@ class PeerServer:
 
     def load_data(self, clips, labels):
         batches, self.batch_size, self.frames = load_batches(clips, labels, self.batch_size_arg, self.model_input)
+        if self.upload_pixels:
+            batches = [(self.as_pixels(x), y) for x, y in batches]
         self.batches = batches if self.upload_each_step else [(x.to(self.device), y.to(self.device)) for x, y in batches]
         set_frames(self.model, self.frames // self.batch_size)
+
+    def as_pixels(self, x):
+        """float32 clips that are 8-bit pixels times float32(1/255), as those uint8 pixels."""
+        pixels = torch.round(x.to(torch.float64) * 255.0).clamp(0, 255).to(torch.uint8)
+        if not torch.equal(pixels.to(torch.float32) * self.pixel_scale, x):
+            raise PeerError("--upload-pixels: the clips are not 8-bit pixels times float32(1/255)")
+        return pixels
 
     def reset(self, dtype="float32"):
         """Weights back to --init in `dtype` (float64: the reference the agreement check compares both
@@ -383,7 +400,8 @@ class PeerServer:
         dt = getattr(torch, dtype)
         self.model.to(dt)  # floating-point parameters and buffers only; counters stay int64
         load_init(self.model, self.init)
-        self.inputs = [(x.to(dt), y) for x, y in self.batches]
+        self.dtype = dt
+        self.inputs = [(x if self.upload_pixels else x.to(dt), y) for x, y in self.batches]
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.lr)
         self.step_index = 0
         # The float64 run (the agreement check's reference) records its near-ties; timed runs do not.
@@ -398,6 +416,8 @@ class PeerServer:
         start = time.perf_counter()
         if self.upload_each_step:
             x, y = x.to(self.device), y.to(self.device)
+            if self.upload_pixels:
+                x = (x.to(torch.float32) * self.pixel_scale.to(self.device)).to(self.dtype)
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_fn(self.model(x), y)
         loss.backward()
@@ -431,7 +451,7 @@ class PeerServer:
 
     def serve(self, stdin, stdout):
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name, "upload_each_step": self.upload_each_step}
+        reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name, "upload_each_step": self.upload_each_step, "upload_pixels": self.upload_pixels}
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
         for line in stdin:
@@ -458,6 +478,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1, help="first steps left out of median_ms (default 1)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="torch device (--serve only; default cpu)")
     parser.add_argument("--upload-each-step", action="store_true", help="--serve: keep the clips in host memory and move each step's batch to the device inside the timed step")
+    parser.add_argument("--upload-pixels", action="store_true", help="--serve with --upload-each-step: keep the clips as their 8-bit pixels and make them float32 on the device")
     args = parser.parse_args(argv)
     if args.device == "cuda":
         if not torch.cuda.is_available():

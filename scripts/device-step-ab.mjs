@@ -7,15 +7,18 @@
 // provider's target after a colon (SIDEWAYS_GRAPH_FORMS's syntax, src/runtime/graph-forms.ts):
 // `.` and `.:convInputGrad=subpixel` compare one build's default graphs with a candidate form.
 // For a change to the step's graph that should not change its arithmetic (docs/PERFORMANCE.md
-// attempt 66), or a form that changes only its float32 rounding (attempt 68).
+// attempt 66), or a form that changes only its float32 rounding (attempt 68). With
+// `--clips float32,uint8` every arm runs twice, taking the clips as float32 and as their 8-bit
+// pixels (docs/GPU.md "Clips as 8-bit pixels"), which must give the same weights bit for bit.
+// The clips are 8-bit pixels scaled to [0, 1] by the first arm's src/data/clip.js assembleBatch.
 // Usage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] [--model FILE] [--batch B] [--frames T]
-//        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--json OUT]
+//        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 function usage(message) {
-  console.error(`${message}\nusage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--json OUT]`);
+  console.error(`${message}\nusage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]`);
   process.exit(2);
 }
 let parsed;
@@ -29,6 +32,7 @@ try {
       rounds: { type: "string", default: "30" },
       provider: { type: "string", default: "cpu" },
       methods: { type: "string", default: "bp,sideways" },
+      clips: { type: "string", default: "float32" },
       json: { type: "string" },
     },
   });
@@ -36,7 +40,9 @@ try {
   usage(err.message);
 }
 const { values: args, positionals } = parsed;
-if (positionals.length < 2) usage("expected two or more arms, each a checkout DIR or DIR:FORMS");
+const clipInputs = args.clips.split(",");
+if (clipInputs.some((c) => !["float32", "uint8"].includes(c))) usage(`--clips ${args.clips}: expected float32 and/or uint8`);
+if (positionals.length * clipInputs.length < 2) usage("expected two or more arms (each a checkout DIR or DIR:FORMS), or one with --clips float32,uint8");
 const count = (key) => {
   const n = Number(args[key]);
   if (!Number.isInteger(n) || n < 1) usage(`--${key} ${args[key]}: expected a positive integer`);
@@ -52,7 +58,7 @@ async function build(arm) {
   const [dir, forms] = colon < 0 ? [arm, ""] : [arm.slice(0, colon), arm.slice(colon + 1)];
   const d = (p) => import(new URL(`dist/src/${p}`, `file://${resolve(dir)}/`).href);
   try {
-    const m = { arm, dir, ...(await d("train/device-step.js")), ...(await d("runtime/nchwc-probe.js")), ...(await d("spec/experiment-spec.js")), ...(await d("optim/optimizer.js")), ...(await d("model/init.js")), ...(await d("model/load-model.js")) };
+    const m = { arm, dir, ...(await d("train/device-step.js")), ...(await d("runtime/nchwc-probe.js")), ...(await d("spec/experiment-spec.js")), ...(await d("optim/optimizer.js")), ...(await d("model/init.js")), ...(await d("model/load-model.js")), ...(await d("data/clip.js")) };
     m.forms = forms === "" ? {} : (await d("runtime/graph-forms.js")).parseGraphForms(forms, arm);
     return m;
   } catch (err) {
@@ -60,7 +66,10 @@ async function build(arm) {
   }
 }
 const builds = [];
-for (const arm of positionals) builds.push(await build(arm));
+for (const arm of positionals) {
+  const m = await build(arm);
+  for (const clipInput of clipInputs) builds.push({ ...m, arm: clipInputs.length > 1 ? `${arm} [${clipInput}]` : arm, clipInput });
+}
 const provider = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { provider: args.provider };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -71,15 +80,16 @@ for (const method of methods) {
     const model = m.loadModelFile(args.model);
     const spec = m.OptimizerSpec.parse({ kind: "sgd", lr: 0.01, momentum: 0.9 });
     const target = { ...(await m.graphTargetFor(provider)), ...m.forms };
-    const step = await m.DeviceStep.create(model, spec, frames, provider, target, method);
+    const step = await m.DeviceStep.create(model, spec, frames, provider, target, method, m.clipInput);
     const weights = m.initWeights(model, 1);
     const optimizer = m.createOptimizer(spec);
     step.load(weights, optimizer);
     runs.push({ model, step, weights, optimizer, ms: [] });
   }
   const { channels, height, width } = runs[0].model.input;
-  const clips = Float32Array.from({ length: batch * frames * channels * height * width }, (_, i) => 0.5 * Math.sin(i));
-  const clipBatch = { clips, labels: Int32Array.from({ length: batch }, (_, i) => i % runs[0].model.classes), dims: [batch, frames, channels, height, width] };
+  const size = frames * channels * height * width;
+  const raw = Array.from({ length: batch }, (_, b) => ({ pixels: Uint8Array.from({ length: size }, (_, i) => (b * 131 + i * 37) % 256), label: b % runs[0].model.classes }));
+  const clipBatch = builds[0].assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
   for (let r = 0; r < rounds + 3; r++) {
     for (const run of runs) {
       const t0 = performance.now();
@@ -112,7 +122,7 @@ for (const method of methods) {
 }
 
 console.log(`device step of ${args.model}, ${batch} clips x ${frames} frames, ${args.provider}, SGD momentum, ${rounds} interleaved rounds (medians)`);
-console.log(positionals.map((arm, i) => `${String.fromCharCode(65 + i)} = ${arm}`).join(", ") + "\n");
+console.log(builds.map((b, i) => `${String.fromCharCode(65 + i)} = ${b.arm}`).join(", ") + "\n");
 console.log("| method | arm | ms | A / arm | same weights and state as A |");
 console.log("|---|---|---|---|---|");
 for (const r of rows) {
@@ -121,4 +131,5 @@ for (const r of rows) {
     console.log(`| ${r.method} | ${String.fromCharCode(65 + i)} | ${x.ms.toFixed(2)} | ${x.a_over_arm.toFixed(3)} | ${same} |`);
   });
 }
-if (args.json) writeFileSync(args.json, JSON.stringify({ arms: positionals, a: positionals[0], b: positionals[1], model: args.model, batch, frames, provider: args.provider, rounds, rows }, null, 1) + "\n");
+const armNames = builds.map((b) => b.arm);
+if (args.json) writeFileSync(args.json, JSON.stringify({ arms: armNames, a: armNames[0], b: armNames[1], clips: clipInputs, model: args.model, batch, frames, provider: args.provider, rounds, rows }, null, 1) + "\n");

@@ -15,7 +15,7 @@ import { encodeNpy } from "../src/data/npy.js";
 import { initWeights } from "../src/model/init.js";
 import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { resolveModel } from "../src/model/load-model.js";
-import { RunError } from "../src/errors.js";
+import { InputError, RunError } from "../src/errors.js";
 import { formatGraphTarget } from "../src/runtime/graph-forms.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 
@@ -103,6 +103,21 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.torch_uploads_each_step).to.equal(true);
     expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
     expect(r.rows[0].torch_ms_median).to.be.greaterThan(0);
+  });
+
+  it("pixelClips: 8-bit clips into our device step, and with peerUploads into PyTorch's step as 8-bit pixels; agreement unchanged", async () => {
+    for (const peerUploads of [false, true]) {
+      const r = await peerBench({ ...options(), deviceStep: true, pixelClips: true, peerUploads });
+      expect(r.pixel_clips).to.equal(true);
+      expect(r.torch_uploads_each_step).to.equal(peerUploads);
+      expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+      expect(r.checks[0].worst_weight_rel_diff).to.be.at.most(PEER_TOLERANCE);
+      expect(formatPeerBench(r)).to.include("device step, clips as 8-bit pixels");
+      if (peerUploads) expect(formatPeerBench(r)).to.include("batch uploaded each step as 8-bit pixels");
+    }
+    const err = await peerBench({ ...options(), deviceStep: false, pixelClips: true }).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.match(/--pixel-clips: .*device step/);
   });
 
   // The small zoo models: batch_norm (per-frame statistics, running statistics compared too),

@@ -90,6 +90,7 @@ describe("data: npy source", function () {
     expect(Array.from(bs[1]!.clips.subarray(0, 2 * FRAME))).to.deep.equal([...Array(FRAME).fill(20), ...Array(FRAME).fill(22)]);
     expect(bs[2]!.clips[FRAME * 2]).to.equal(0); // after clip 4 the next epoch starts at clip 0
     expect(bs[0]!.dims).to.deep.equal([2, 2, 1, 2, 3]);
+    expect(bs[0]!.pixels, "float32 clips have no 8-bit pixels").to.equal(undefined);
   });
 
   it("scales uint8 clips to [0, 1] and reads int32 labels", async () => {
@@ -98,6 +99,8 @@ describe("data: npy source", function () {
     // x / 255 computed as x * (1/255) in float32: within 1 ulp of 1 (6e-8).
     b!.clips.forEach((v, i) => expect(v).to.be.closeTo(expected[i]!, 1e-7));
     expect(Array.from(b!.labels)).to.deep.equal([2]);
+    // The 8-bit pixels travel with the batch (a CUDA device step uploads those).
+    expect(Array.from(b!.pixels!.data)).to.deep.equal(Array.from({ length: T * FRAME }, (_, i) => 10 * Math.floor(i / FRAME) + (i % FRAME)));
   });
 
   it("shuffles with the seed: every clip once per epoch, same order for the same seed", async () => {

@@ -31,7 +31,9 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js";
-import { buildDeviceStepGraph, carriedNames, type DeviceStepMethod } from "../src/train/device-step-graph.js";
+import { buildDeviceStepGraph, carriedNames, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
+import { assembleBatch } from "../src/data/clip.js";
+import { Rng } from "../src/util/rng.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
@@ -89,8 +91,8 @@ function refTwoSteps(model: Model, weights: Weights, batch: ClipBatch, spec: Opt
   return w64;
 }
 
-async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp") {
-  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method);
+async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32") {
+  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method, clipInput);
   const optimizer = createOptimizer(spec);
   const out = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const losses: number[] = [];
@@ -261,8 +263,64 @@ describe("device step (CPU provider)", () => {
   });
 });
 
+/** A 3-channel model, for the per-channel scale and shift of 8-bit clips. */
+function rgbModel(): Model {
+  const conv = (out_channels: number, stride = 1) => ({ type: "conv2d", out_channels, kernel: 3, stride, padding: 1 });
+  return resolveModel({ name: "rgb", input: { channels: 3, height: 8, width: 8 }, classes: 3, layers: [conv(4), { type: "relu" }, conv(6, 2), { type: "relu" }, { type: "global_avg_pool" }, { type: "linear", out_features: 3 }] }, "rgb");
+}
+
+/** Batches of random 8-bit clips through the data pipeline's assembly (src/data/clip.ts): float clips and their pixels, normalised per channel. */
+function pixelBatches(model: Model, B: number, T: number, seeds: number[]): ClipBatch[] {
+  const { channels, height, width } = model.input;
+  const shape = { frames: T, channels, height, width };
+  const normalize = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+  return seeds.map((seed) => {
+    const rng = new Rng(seed);
+    const raw = Array.from({ length: B }, (_, b) => ({ pixels: Uint8Array.from({ length: T * channels * height * width }, () => rng.int(256)), label: b % model.classes }));
+    return assembleBatch(raw, shape, { shuffleFrames: false, normalize, rng, evalRng: rng }, "train", 0);
+  });
+}
+
+/**
+ * The device step taking 8-bit clips (ClipInput uint8) against the same batches' float clips:
+ * the graph's float32 Mul and Add give the host's values exactly, so every step matches bit for bit.
+ */
+function checkPixelInput(gpu: { opts: ProviderOptions; target: GraphTarget } | null): void {
+  for (const method of METHODS) {
+    it(`${method}: 8-bit clips step the weights and state bit for bit as their float clips`, async () => {
+      const model = rgbModel();
+      const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+      const batches = pixelBatches(model, 3, method === "bp" ? 3 : 2 * model.blocks.length - 1, [1, 2]);
+      const [opts, target] = gpu ? [gpu.opts, gpu.target] : [cpu, CUDA_TARGET];
+      const float = await deviceSteps(model, initWeights(model, 3), batches, spec, opts, target, method, "float32");
+      const bytes = await deviceSteps(model, initWeights(model, 3), batches, spec, opts, target, method, "uint8");
+      expect(bytes.losses).to.deep.equal(float.losses);
+      for (const p of model.params) expect(sameBits(bytes.weights.get(p.name)!, float.weights.get(p.name)!), `${method} ${p.name}`).to.equal(true);
+      const state = [float.optimizer.exportState(), bytes.optimizer.exportState()];
+      for (const [name, s] of state[0]) expect(sameBits(state[1].get(name)!, s), name).to.equal(true);
+    });
+  }
+}
+
+describe("device step on 8-bit clips, CPU provider (CUDA_TARGET's graphs)", () => {
+  checkPixelInput(null);
+
+  it("declares the clips uint8 with a per-channel scale and shift, and refuses a batch without pixels", async () => {
+    const model = rgbModel();
+    const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
+    const inputs = onnx.ModelProto.decode(buildDeviceStepGraph(model, spec, 3, CUDA_TARGET, "bp", "uint8")).graph!.input!;
+    const byName = new Map(inputs.map((i) => [i.name, i.type!.tensorType!]));
+    expect(byName.get("clips")!.elemType).to.equal(onnx.TensorProto.DataType.UINT8);
+    for (const n of ["clip_scale", "clip_shift"]) expect(byName.get(n)!.shape!.dim!.map((d) => Number(d.dimValue))).to.deep.equal([3, 1, 1]);
+    const floatBatch = { ...pixelBatches(model, 2, 3, [4])[0]!, pixels: undefined };
+    const err = await deviceSteps(model, initWeights(model, 1), [floatBatch], spec, cpu, CUDA_TARGET, "bp", "uint8").then(() => null, (e: unknown) => e);
+    expect(String(err)).to.match(/device step built for 8-bit clips got a batch without pixels/);
+  });
+});
+
 describeOnGpus("device step", (gpu) => {
   checkAgainstReference(gpu);
+  checkPixelInput(gpu);
   // 1e-4: the GPU's float32 reductions run in other orders than the CPU's (the float64 check above is 1e-4 too).
   checkAgainstHostPath(gpu, 1e-4, [
     ["norm-tiny", normModel, ...OPTIMIZERS[0], "sideways"],

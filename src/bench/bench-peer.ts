@@ -13,7 +13,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { RunError } from "../errors.js";
+import { InputError, RunError } from "../errors.js";
+import { assembleBatch } from "../data/clip.js";
+import type { ClipBatch } from "../data/source.js";
 import { encodeNpy } from "../data/npy.js";
 import { applyBlockStats } from "../model/buffers.js";
 import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
@@ -26,6 +28,7 @@ import { buildAllBlockGraphs, type BlockGraphBytes } from "../train/block-runner
 import type { Executor } from "../train/executor.js";
 import { ReplicaExecutor } from "../train/replica-executor.js";
 import { DeviceStep } from "../train/device-step.js";
+import type { ClipInput } from "../train/device-step-graph.js";
 import type { GraphTarget } from "../graph/graph-builder.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
@@ -84,6 +87,13 @@ export interface PeerBenchOptions {
    * the device for the whole benchmark.
    */
   peerUploads?: boolean;
+  /**
+   * The clips are 8-bit pixels scaled to [0, 1], and our device step takes them as such (a quarter
+   * of the bytes to upload, as training on CUDA does with 8-bit data: docs/GPU.md "Clips as 8-bit
+   * pixels"); with peerUploads PyTorch moves them as 8-bit pixels too and makes them float32 on its
+   * device. Both sides compute on the same float32 values. Needs our device step.
+   */
+  pixelClips?: boolean;
   log?: (line: string) => void;
 }
 
@@ -135,6 +145,8 @@ export interface PeerBenchResult {
   graph_target: GraphTarget;
   /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
   torch_uploads_each_step: boolean;
+  /** Whether the clips were 8-bit pixels, our device step taking them so (and PyTorch uploading them so, when it uploads). */
+  pixel_clips: boolean;
   torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
@@ -180,7 +192,7 @@ interface Fixture {
   dir: string;
   model: Model;
   init: Weights;
-  batch: { clips: Float32Array; labels: Int32Array; dims: [number, number, number, number, number] };
+  batch: ClipBatch;
 }
 
 /** Init checkpoint, clips and labels in a temp dir: the same inputs for both sides. */
@@ -194,16 +206,28 @@ function writeFixture(opts: PeerBenchOptions): Fixture {
   return { dir, model, init, batch };
 }
 
-/** Random clips and labels for `seed` (uniform [0, 1) pixels), also written as DIR/{prefix}clips.npy and labels.npy. */
+/**
+ * Random clips and labels for `seed` (uniform [0, 1) pixels; with pixelClips, uniform 8-bit pixels
+ * scaled by the data pipeline's assembleBatch, carrying them too), also written as
+ * DIR/{prefix}clips.npy (float32) and labels.npy.
+ */
 function writeClips(dir: string, prefix: string, model: Model, opts: PeerBenchOptions, seed: number): Fixture["batch"] {
   const rng = new Rng(seed).fork("peer-bench-clips");
   const { channels: C, height: H, width: W } = model.input;
   const dims: [number, number, number, number, number] = [opts.batch, opts.frames, C, H, W];
-  const clips = Float32Array.from({ length: dims.reduce((a, b) => a * b) }, () => rng.next());
-  const labels = Int32Array.from({ length: opts.batch }, () => rng.int(model.classes));
-  writeFileSync(join(dir, `${prefix}clips.npy`), encodeNpy(clips, dims));
-  writeFileSync(join(dir, `${prefix}labels.npy`), encodeNpy(labels, [opts.batch]));
-  return { clips, labels, dims };
+  const size = opts.frames * C * H * W;
+  const batch: ClipBatch = opts.pixelClips
+    ? assembleBatch(
+        Array.from({ length: opts.batch }, () => ({ pixels: Uint8Array.from({ length: size }, () => rng.int(256)), label: rng.int(model.classes) })),
+        { frames: opts.frames, channels: C, height: H, width: W },
+        { shuffleFrames: false, normalize: null, rng, evalRng: rng },
+        "train",
+        0,
+      )
+    : { clips: Float32Array.from({ length: opts.batch * size }, () => rng.next()), labels: Int32Array.from({ length: opts.batch }, () => rng.int(model.classes)), dims };
+  writeFileSync(join(dir, `${prefix}clips.npy`), encodeNpy(batch.clips, dims));
+  writeFileSync(join(dir, `${prefix}labels.npy`), encodeNpy(batch.labels, [opts.batch]));
+  return batch;
 }
 
 /**
@@ -275,8 +299,8 @@ class DeviceSide implements OurSide {
  * replicas refuse batch_norm (replica-executor.ts), so a model with it gets them instead, and so
  * does the device step, which runs on one stage.
  */
-async function ourSide(model: Model, graphs: BlockGraphBytes[], target: GraphTarget, threads: number, provider: Provider, frames: number, deviceStep: boolean): Promise<OurSide> {
-  if (deviceStep) return new DeviceSide(await DeviceStep.create(model, { kind: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0 }, frames, { provider, threads }, target), model);
+async function ourSide(model: Model, graphs: BlockGraphBytes[], target: GraphTarget, threads: number, provider: Provider, frames: number, deviceStep: boolean, clipInput: ClipInput): Promise<OurSide> {
+  if (deviceStep) return new DeviceSide(await DeviceStep.create(model, { kind: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0 }, frames, { provider, threads }, target, "bp", clipInput), model);
   // Models with buffers (batch norm) refuse data-parallel replicas: their threads go to onnxruntime's intra-op pool.
   if (threads === 1 || model.buffers.length > 0) return new HostSide(await SequentialExecutor.create(model, graphs, { provider, threads }), model, provider);
   return new HostSide(await ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 }), model, provider);
@@ -423,6 +447,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   const onGpu = provider !== "cpu";
   if (onGpu && opts.threads.some((t) => t !== 1)) throw new RunError(`BUG: a ${provider} peer benchmark runs one stage (threads [1])`);
   const deviceStep = opts.deviceStep ?? onGpu;
+  if (opts.pixelClips && !deviceStep) throw new InputError("--pixel-clips: our side takes 8-bit clips in its device step only; use a GPU provider or --device-step");
   const fx = writeFixture(opts);
   const target = await graphTargetFor({ provider });
   const graphs = buildAllBlockGraphs(fx.model, target);
@@ -438,9 +463,10 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       lr,
       device: onGpu ? "cuda" : "cpu",
       uploadEachStep: opts.peerUploads ?? false,
+      uploadPixels: (opts.peerUploads ?? false) && (opts.pixelClips ?? false),
     });
     peer = started.peer;
-    for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep));
+    for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep, opts.pixelClips ? "uint8" : "float32"));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
@@ -523,6 +549,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       our_path: deviceStep ? "device step" : "host",
       graph_target: { ...target },
       torch_uploads_each_step: started.hello.upload_each_step === true,
+      pixel_clips: opts.pixelClips ?? false,
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
@@ -548,7 +575,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? ", batch uploaded each step" : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}${r.pixel_clips ? ", clips as 8-bit pixels" : ""}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? `, batch uploaded each step${r.pixel_clips ? " as 8-bit pixels" : ""}` : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -582,6 +609,7 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     provider: args.provider,
     deviceStep: args.deviceStep,
     peerUploads: args.peerUpload,
+    pixelClips: args.pixelClips,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

@@ -33,6 +33,8 @@ export interface BenchArgs {
   deviceStep?: boolean;
   /** --peer: PyTorch moves each step's batch from host memory to its device inside the timed step. */
   peerUpload?: boolean;
+  /** --peer: the clips are 8-bit pixels, which our device step (and PyTorch, when it uploads) take as such. */
+  pixelClips?: boolean;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {

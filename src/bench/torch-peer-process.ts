@@ -37,6 +37,8 @@ export interface TorchPeerFiles {
   device?: "cpu" | "cuda";
   /** Keep the clips in host memory and move each step's batch to the device inside the timed step. */
   uploadEachStep?: boolean;
+  /** With uploadEachStep: the clips travel as their 8-bit pixels, made float32 on the device. */
+  uploadPixels?: boolean;
 }
 
 export interface TorchStep {
@@ -61,7 +63,7 @@ export class TorchPeer {
 
   /** Starts the peer and waits for its greeting ({torch_version, batch_size, frames_per_step}). */
   static async start(files: TorchPeerFiles, python = peerPython()): Promise<{ peer: TorchPeer; hello: Record<string, unknown> }> {
-    const args = [TORCH_PEER_SCRIPT, "--serve", "--model", files.model, "--init", files.init, "--clips", files.clips, "--labels", files.labels, "--lr", String(files.lr), "--device", files.device ?? "cpu", ...(files.uploadEachStep ? ["--upload-each-step"] : [])];
+    const args = [TORCH_PEER_SCRIPT, "--serve", "--model", files.model, "--init", files.init, "--clips", files.clips, "--labels", files.labels, "--lr", String(files.lr), "--device", files.device ?? "cpu", ...(files.uploadEachStep ? ["--upload-each-step"] : []), ...(files.uploadPixels ? ["--upload-pixels"] : [])];
     const peer = new TorchPeer(spawn(python, args, { stdio: ["pipe", "pipe", "pipe"] }));
     const hello = await peer.reply("start");
     return { peer, hello };

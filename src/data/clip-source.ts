@@ -29,6 +29,10 @@ export class ClipSource implements DataSource {
     return this.producer.evalIsTrain;
   }
 
+  get pixelClips(): boolean {
+    return this.producer.uint8Pixels;
+  }
+
   skipped(): readonly SkippedFile[] {
     return this.producer.skippedFiles();
   }

@@ -25,6 +25,8 @@ export interface ClipProducer {
   skippedFiles(): readonly SkippedFile[];
   /** True when evaluation uses the training clips (chosen explicitly, or npy without eval_clips). */
   readonly evalIsTrain: boolean;
+  /** True when every clip's pixels are 8-bit (Uint8Array). */
+  readonly uint8Pixels: boolean;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,9 @@ export function frameOrder(frames: number, pre: Preprocess, stream: string, inde
 /**
  * Builds one batch from raw clips. `stream` ("train" / "eval") and `firstIndex` pick each clip's
  * frame permutation so that it depends only on the seed and the clip's position in its stream.
+ * Where every clip is 8-bit, the batch carries those pixels too (ClipBatch.pixels), and its float
+ * clips are computed from them as a GPU graph does: a float32 multiply, then a float32 add
+ * (Math.fround of a float64 product or sum of two float32 values is the float32 result).
  */
 export function assembleBatch(
   clips: readonly RawClip[],
@@ -69,24 +74,35 @@ export function assembleBatch(
   const labels = new Int32Array(clips.length);
   const mean = pre.normalize?.mean ?? new Array<number>(channels).fill(0);
   const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
+  const bytes = clips.length > 0 && clips.every((c) => c.pixels instanceof Uint8Array) ? new Uint8Array(out.length) : null;
+  const scale = Float32Array.from(std, (s) => 1 / (255 * s));
+  const shift = Float32Array.from(mean, (m, c) => -m / std[c]!);
   clips.forEach((clip, b) => {
     if (clip.pixels.length !== clipSize) {
       throw new Error(`BUG: clip has ${clip.pixels.length} values, expected ${clipSize} for [${frames},${channels},${height},${width}]`);
     }
     labels[b] = clip.label;
-    const scale = clip.pixels instanceof Uint8Array ? 1 / 255 : 1;
     const order = frameOrder(frames, pre, stream, firstIndex + b);
     for (let t = 0; t < frames; t++) {
       const src = order[t]! * frameSize;
       const dst = b * clipSize + t * frameSize;
+      if (bytes) {
+        bytes.set(clip.pixels.subarray(src, src + frameSize) as Uint8Array, dst);
+        for (let c = 0; c < channels; c++) {
+          const [k, d, base] = [scale[c]!, shift[c]!, dst + c * plane];
+          for (let i = base; i < base + plane; i++) out[i] = Math.fround(bytes[i]! * k) + d;
+        }
+        continue;
+      }
       for (let c = 0; c < channels; c++) {
         const m = mean[c]!;
-        const k = scale / std[c]!;
         const invStd = 1 / std[c]!;
         const base = c * plane;
-        for (let i = 0; i < plane; i++) out[dst + base + i] = clip.pixels[src + base + i]! * k - m * invStd;
+        for (let i = 0; i < plane; i++) out[dst + base + i] = clip.pixels[src + base + i]! * invStd - m * invStd;
       }
     }
   });
-  return { clips: out, labels, dims: [clips.length, frames, channels, height, width] };
+  const batch: ClipBatch = { clips: out, labels, dims: [clips.length, frames, channels, height, width] };
+  if (bytes) batch.pixels = { data: bytes, scale, shift };
+  return batch;
 }

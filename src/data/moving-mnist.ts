@@ -82,6 +82,7 @@ export async function createMovingMnist(
     evalClip: async (index) => make("eval", index),
     skippedFiles: () => [],
     evalIsTrain: false,
+    uint8Pixels: true,
     close: async () => undefined,
   };
 }

@@ -63,6 +63,7 @@ export async function createNpySource(
     evalClip: async (index) => clipAt(evalSet, index),
     skippedFiles: () => [],
     evalIsTrain: evalSet === train,
+    uint8Pixels: train.pixels instanceof Uint8Array,
     close: async () => undefined,
   };
 }

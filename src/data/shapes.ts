@@ -45,6 +45,7 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
     evalClip: async (index) => make("eval", index),
     skippedFiles: () => [],
     evalIsTrain: false,
+    uint8Pixels: true,
     close: async () => undefined,
   };
 }

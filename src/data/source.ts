@@ -7,6 +7,22 @@ export interface ClipBatch {
   labels: Int32Array;
   /** [B, T, C, H, W] */
   dims: [number, number, number, number, number];
+  /** The same clips as the 8-bit pixels they came from, where the source has them (DataSource.pixelClips). */
+  pixels?: ClipPixels;
+}
+
+/**
+ * A batch's clips as 8-bit pixels: clips[i] = fround(fround(data[i] * scale[c]) + shift[c]) for
+ * element i of channel c, exactly (float32 multiply, then float32 add: what a GPU graph computes
+ * from them, docs/GPU.md "Clips as 8-bit pixels"). A quarter of the float clips' bytes to upload.
+ */
+export interface ClipPixels {
+  /** [B, T, C, H, W], the frames in the batch's order (shuffled where the clips are). */
+  data: Uint8Array;
+  /** Per channel [C]: 1 / (255 * std). */
+  scale: Float32Array;
+  /** Per channel [C]: -mean / std. */
+  shift: Float32Array;
 }
 
 export interface DataSource {
@@ -32,6 +48,8 @@ export interface DataSource {
   skipped?(): readonly SkippedFile[];
   /** True when evaluation uses the training clips: results say so (summary.json, eval.csv). */
   readonly evalIsTrain?: boolean;
+  /** True when every training batch carries its clips as 8-bit pixels too (ClipBatch.pixels). */
+  readonly pixelClips?: boolean;
 }
 
 export interface SkippedFile {

@@ -178,12 +178,12 @@ function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
   return { name, type: T.TENSOR, t: value.tensor };
 }
 
-function valueInfo(name: string, dims: readonly (number | string)[]): onnx.IValueInfoProto {
+function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = onnx.TensorProto.DataType.FLOAT): onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
       },
     },
@@ -231,6 +231,12 @@ export class GraphBuilder {
   /** A float32 graph input shaped [N, ...dims]. */
   input(name: string, dims: readonly number[]): string {
     this.inputs.push(valueInfo(this.claim(name), [BATCH_DIM, ...dims]));
+    return name;
+  }
+
+  /** A uint8 graph input shaped [N, ...dims] (8-bit pixels). */
+  inputBytes(name: string, dims: readonly number[]): string {
+    this.inputs.push(valueInfo(this.claim(name), [BATCH_DIM, ...dims], onnx.TensorProto.DataType.UINT8));
     return name;
   }
 

@@ -8,13 +8,13 @@ import { join } from "node:path";
 import type ortTypes from "onnxruntime-node";
 import { InputError, ProviderError, RunError } from "../errors.js";
 import { GraphBuilder, PORTABLE_TARGET } from "../graph/graph-builder.js";
-import type { Tensor } from "../tensor.js";
+import type { ByteTensor, Tensor } from "../tensor.js";
 import { cudaProviderLoadError } from "./cuda-install.js";
 import { withDeviceLock } from "./device-lock.js";
 import { type Ort, ortFor } from "./ort-loader.js";
 import { CUDA_HELP, type ProviderOptions } from "./providers.js";
 
-export type Feeds = Record<string, Tensor>;
+export type Feeds = Record<string, Tensor | ByteTensor>;
 export type Outputs = Record<string, Tensor>;
 
 /** Runs `fn` under the process-wide WebGPU lock when `opts` is WebGPU (device-lock.ts). */
@@ -146,7 +146,7 @@ export class GraphSession {
   /** Host feeds as onnxruntime tensors (views of the same arrays, no copy). */
   private ortFeeds(feeds: Feeds): Record<string, ortTypes.Tensor> {
     const out: Record<string, ortTypes.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) out[name] = new this.ort.Tensor("float32", t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds)) out[name] = t.data instanceof Uint8Array ? new this.ort.Tensor("uint8", t.data, t.dims) : new this.ort.Tensor("float32", t.data, t.dims);
     return out;
   }
 

@@ -29,7 +29,14 @@ import type { Model } from "../model/model.js";
 import { addOptimizerStep, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 
-export const DEVICE_STEP_NAMES = { clips: "clips", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, logits: FUSED_BP_NAMES.logits } as const;
+export const DEVICE_STEP_NAMES = { clips: "clips", clipScale: "clip_scale", clipShift: "clip_shift", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, logits: FUSED_BP_NAMES.logits } as const;
+
+/**
+ * How the step takes its clips: float32, or the 8-bit pixels they came from with a per-channel
+ * scale and shift (ClipPixels: a quarter of the bytes to upload each step), made float32 in the
+ * graph by a float32 Mul and Add, the values the host computes (src/data/clip.ts assembleBatch).
+ */
+export type ClipInput = "float32" | "uint8";
 
 /** Graph input name of a parameter's optimizer state slot: optimizer.ts exportState's "{param}/{slot}". */
 export function stateName(param: string, slot: string): string {
@@ -76,6 +83,14 @@ function contributions(method: DeviceStepMethod, model: Model, frames: number, k
   return forwardEnd - backwardStart;
 }
 
+/** 8-bit rows [N, C, ...] as float32: Cast, then a Mul and an Add by the channel's scale and shift (ClipInput). */
+function pixelsToFloat(g: GraphBuilder, rows: string, channels: number): string {
+  const perChannel = [channels, 1, 1];
+  const scale = g.inputFixed(DEVICE_STEP_NAMES.clipScale, perChannel);
+  const shift = g.inputFixed(DEVICE_STEP_NAMES.clipShift, perChannel);
+  return g.op("Add", [g.op("Mul", [g.op("Cast", [rows], { to: 1 /* FLOAT */ }), scale]), shift]);
+}
+
 /** The flat vector's consecutive pieces of `sizes` elements, a Slice each (GraphTarget.paramSplit "slices"). */
 function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
   let start = 0;
@@ -86,12 +101,13 @@ function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
   });
 }
 
-export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp"): Uint8Array {
+export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
-  const clips = g.input(DEVICE_STEP_NAMES.clips, [frames, ...frame]);
+  const clips = clipInput === "uint8" ? g.inputBytes(DEVICE_STEP_NAMES.clips, [frames, ...frame]) : g.input(DEVICE_STEP_NAMES.clips, [frames, ...frame]);
   const timeMajor = g.op("Transpose", [clips], { perm: [1, 0, ...frame.map((_, i) => i + 2)] });
-  const x = g.op("Reshape", [timeMajor, g.constInt64("rows", [-1, ...frame])]);
+  const rows = g.op("Reshape", [timeMajor, g.constInt64("rows", [-1, ...frame])]);
+  const x = clipInput === "uint8" ? pixelsToFloat(g, rows, frame[0]) : rows;
   const onehot = g.op("Tile", [g.input(DEVICE_STEP_NAMES.onehot, [model.classes]), g.constInt64("repeats", [lossFrames(method, model, frames), 1])]);
   const scale = g.inputFixed(DEVICE_STEP_NAMES.scale, [1]);
 

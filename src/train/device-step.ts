@@ -23,7 +23,7 @@ import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
-import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type DeviceStepMethod } from "./device-step-graph.js";
+import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
 
 /**
  * Why a run the spec allows the device step for (experiment-spec.ts deviceStepBlocker) still cannot
@@ -60,6 +60,8 @@ export class DeviceStep {
     private readonly frames: number,
     private readonly session: GraphSession,
     readonly method: DeviceStepMethod,
+    /** How each step takes its clips: float32, or as their 8-bit pixels (every batch must carry them). */
+    readonly clipInput: ClipInput,
   ) {
     this.names = carriedNames(optimizer);
     this.layout = paramLayout(model);
@@ -67,12 +69,12 @@ export class DeviceStep {
     this.statKeys = new Map(model.blocks.map((b) => [b.index, blockStatKeys(b)]));
   }
 
-  /** The step graph of `method` for clips of `frames` frames, built for `target` and placed on `provider`. */
-  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp"): Promise<DeviceStep> {
+  /** The step graph of `method` for clips of `frames` frames taken as `clipInput`, built for `target` and placed on `provider`. */
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Promise<DeviceStep> {
     const names = carriedNames(optimizer).map(nextName);
-    const graph = buildDeviceStepGraph(model, optimizer, frames, target, method);
+    const graph = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput);
     const session = await GraphSession.create(graph, `${model.name} ${method} device step`, provider, names);
-    return new DeviceStep(model, optimizer, frames, session, method);
+    return new DeviceStep(model, optimizer, frames, session, method, clipInput);
   }
 
   /**
@@ -108,11 +110,7 @@ export class DeviceStep {
     const [B, T] = batch.dims;
     if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
     if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.step before load");
-    const feeds: Feeds = {
-      [DEVICE_STEP_NAMES.clips]: { data: batch.clips, dims: [...batch.dims] },
-      [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes),
-      [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] },
-    };
+    const feeds: Feeds = { ...this.clipFeeds(batch), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
     for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lr, this.steps + 1))) feeds[name] = { data: Float32Array.of(value), dims: [1] };
     if (this.session.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
     const t0 = performance.now();
@@ -132,6 +130,18 @@ export class DeviceStep {
       if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
     }
     return { losses, stats, busySeconds };
+  }
+
+  /** The batch's clips as this step takes them (clipInput). */
+  private clipFeeds(batch: ClipBatch): Feeds {
+    if (this.clipInput === "float32") return { [DEVICE_STEP_NAMES.clips]: { data: batch.clips, dims: [...batch.dims] } };
+    if (!batch.pixels) throw new Error("BUG: a device step built for 8-bit clips got a batch without pixels");
+    const perChannel = [batch.dims[2], 1, 1];
+    return {
+      [DEVICE_STEP_NAMES.clips]: { data: batch.pixels.data, dims: [...batch.dims] },
+      [DEVICE_STEP_NAMES.clipScale]: { data: batch.pixels.scale, dims: perChannel },
+      [DEVICE_STEP_NAMES.clipShift]: { data: batch.pixels.shift, dims: perChannel },
+    };
   }
 
   /** Where the carried weights and state are between steps: GPU memory (WebGPU) or host memory. */

@@ -41,7 +41,7 @@ import type { GraphTarget } from "../graph/graph-builder.js";
 import { framesPerPass } from "./bp-stage.js";
 import { usesDeviceStep } from "../spec/experiment-spec.js";
 import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
-import type { DeviceStepMethod } from "./device-step-graph.js";
+import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { count } from "../util/count.js";
 
@@ -117,7 +117,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     // auto falls back to the executor where this model and clip length rule it out (preflight refuses `true` there).
     const frames = data.clipShape[0];
     const onDevice = usesDeviceStep(spec) && deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) === null;
-    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod) : null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
@@ -340,9 +340,20 @@ function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number):
     stages: setup.executor.stages.map((blocks) => [...blocks]),
     replicas: runtime.replicas,
     device_step: setup.deviceStep !== null,
+    device_step_clips: setup.deviceStep?.clipInput ?? null,
     bp_frames_per_pass: train.method === "bp" ? passes : null,
     graph_target: { ...setup.target },
   };
+}
+
+/**
+ * How a run's device step takes its clips: as their 8-bit pixels where the source has them and
+ * the step runs on CUDA, where each step uploads the clips from host memory and a quarter of the
+ * bytes is the point (docs/GPU.md "Clips as 8-bit pixels"); else float32. The CPU provider reads
+ * the host's floats in place, and onnxruntime's WebGPU EP has no 8-bit kernels.
+ */
+export function deviceStepClipInput(provider: ProviderOptions, data: Pick<DataSource, "pixelClips">): ClipInput {
+  return provider.provider === "cuda" && data.pixelClips === true ? "uint8" : "float32";
 }
 
 /** The session options a run's `runtime` section asks for (device_id a GPU, or one per stage). */

@@ -68,6 +68,8 @@ export interface ExecutionRecord {
   replicas: number;
   /** the whole step as one graph call (runtime.device_step) */
   device_step: boolean;
+  /** how the device step took its clips: float32, or their 8-bit pixels (CUDA); null without it */
+  device_step_clips: "float32" | "uint8" | null;
   /** frames of each clip per BP pass (on the largest replica's share of the batch); null for other methods */
   bp_frames_per_pass: number | null;
   /** the graph formulations for this provider (src/graph/graph-builder.ts GraphTarget) */

@@ -12,6 +12,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("peer", { type: "string", choices: ["torch"], describe: "compare our BP step with PyTorch's" })
         .option("device-step", { type: "boolean", describe: "with --peer: our BP step as runtime.device_step (default: on a GPU provider, as training does) or the host path (--no-device-step)" })
         .option("peer-upload", { type: "boolean", default: false, describe: "with --peer: PyTorch moves each step's batch from host memory to its device inside the timed step, as our side does (default: its batches stay on the device)" })
+        .option("pixel-clips", { type: "boolean", default: false, describe: "with --peer: the clips are 8-bit pixels, which our device step takes as such, as training on CUDA does with 8-bit data (with --peer-upload PyTorch uploads them so too)" })
         .option("step", { type: "boolean", default: false, alias: "bp-step", describe: "only the training step of BP and Sideways, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames; Sideways where clips have 2L-1 frames or more)" })
         .option("workers", { type: "number", describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "fewer rounds (a smoke test)" })

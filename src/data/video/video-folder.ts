@@ -117,6 +117,7 @@ export async function createVideoFolder(
     },
     skippedFiles: () => [...bad].map(([file, reason]) => ({ file, reason })),
     evalIsTrain: index.evalIsTrain,
+    uint8Pixels: true,
     close: async () => undefined,
   };
 }
