@@ -9,8 +9,10 @@
 // For a change to the step's graph that should not change its arithmetic (docs/PERFORMANCE.md
 // attempt 66), or a form that changes only its float32 rounding (attempt 68). With
 // `--clips float32,uint8` every arm runs twice, taking the clips as float32 and as their 8-bit
-// pixels (docs/GPU.md "Clips as 8-bit pixels"), which must give the same weights bit for bit.
-// The clips are 8-bit pixels scaled to [0, 1] by the first arm's src/data/clip.js assembleBatch.
+// pixels (docs/GPU.md "Clips as 8-bit pixels"), which must give the same weights bit for bit: the
+// script exits 1 where an arm's two inputs do not. The clips are 8-bit pixels scaled to [0, 1] by
+// this checkout's src/data/clip.js assembleBatch (before attempt 70 they were 0.5 sin(i): weight
+// differences printed since are not comparable with earlier ones).
 // Usage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] [--model FILE] [--batch B] [--frames T]
 //        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]
 import { writeFileSync } from "node:fs";
@@ -58,17 +60,18 @@ async function build(arm) {
   const [dir, forms] = colon < 0 ? [arm, ""] : [arm.slice(0, colon), arm.slice(colon + 1)];
   const d = (p) => import(new URL(`dist/src/${p}`, `file://${resolve(dir)}/`).href);
   try {
-    const m = { arm, dir, ...(await d("train/device-step.js")), ...(await d("runtime/nchwc-probe.js")), ...(await d("spec/experiment-spec.js")), ...(await d("optim/optimizer.js")), ...(await d("model/init.js")), ...(await d("model/load-model.js")), ...(await d("data/clip.js")) };
+    const m = { arm, dir, ...(await d("train/device-step.js")), ...(await d("runtime/nchwc-probe.js")), ...(await d("spec/experiment-spec.js")), ...(await d("optim/optimizer.js")), ...(await d("model/init.js")), ...(await d("model/load-model.js")) };
     m.forms = forms === "" ? {} : (await d("runtime/graph-forms.js")).parseGraphForms(forms, arm);
     return m;
   } catch (err) {
     usage(`${arm}: ${err.message} (is ${dir} a checkout with \`npm run build\` done, and are its forms SIDEWAYS_GRAPH_FORMS's syntax?)`);
   }
 }
+const { assembleBatch } = await import(new URL("../dist/src/data/clip.js", import.meta.url).href);
 const builds = [];
 for (const arm of positionals) {
   const m = await build(arm);
-  for (const clipInput of clipInputs) builds.push({ ...m, arm: clipInputs.length > 1 ? `${arm} [${clipInput}]` : arm, clipInput });
+  for (const clipInput of clipInputs) builds.push({ ...m, arm: clipInputs.length > 1 ? `${arm} [${clipInput}]` : arm, base: arm, clipInput });
 }
 const provider = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { provider: args.provider };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -89,7 +92,7 @@ for (const method of methods) {
   const { channels, height, width } = runs[0].model.input;
   const size = frames * channels * height * width;
   const raw = Array.from({ length: batch }, (_, b) => ({ pixels: Uint8Array.from({ length: size }, (_, i) => (b * 131 + i * 37) % 256), label: b % runs[0].model.classes }));
-  const clipBatch = builds[0].assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
+  const clipBatch = assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
   for (let r = 0; r < rounds + 3; r++) {
     for (const run of runs) {
       const t0 = performance.now();
@@ -116,6 +119,16 @@ for (const method of methods) {
     for (const [name, s] of stateA) if (!state.has(name) || s.some((v, j) => !Object.is(v, state.get(name)[j]))) identical = false;
     return { arm: builds[i].arm, ms: median(run.ms), bit_identical: identical, max_relative_weight_difference: maxRelative };
   });
+  // An arm's 8-bit and float32 inputs must end bit for bit alike (the step's ClipInput contract).
+  for (const [i, run] of runs.entries()) {
+    const twin = runs.findIndex((r, j) => j !== i && builds[j].base === builds[i].base);
+    if (builds[i].clipInput !== "uint8" || twin < 0) continue;
+    const differs = [...runs[twin].weights].some(([name, w]) => Buffer.compare(bytes(w), bytes(run.weights.get(name))) !== 0);
+    if (differs) {
+      console.error(`${method}: ${builds[i].arm} ended with other weights than ${builds[twin].arm}: 8-bit clips must train bit for bit as their float32 clips`);
+      process.exitCode = 1;
+    }
+  }
   for (const run of runs) await run.step.release();
   for (const arm of arms) arm.a_over_arm = arms[0].ms / arm.ms;
   rows.push({ method, arms, a_ms: arms[0].ms, b_ms: arms[1].ms, a_over_b: arms[0].ms / arms[1].ms, bit_identical: arms.slice(1).every((x) => x.bit_identical) });

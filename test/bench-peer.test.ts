@@ -93,6 +93,7 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect(r.ratio_ours_over_torch).to.equal(r.rows[0].ratio_ours_over_torch);
     expect(r.checks[0].draws).to.equal(1);
     expect(r.torch_uploads_each_step).to.equal(false);
+    expect([r.pixel_clips, r.torch_uploads_pixels]).to.deep.equal([false, false]);
     // The report names the graphs our side ran: the CPU provider's target here.
     expect(r.graph_target).to.deep.equal(await graphTargetFor({ provider: "cpu" }));
     expect(formatPeerBench(r)).to.include(`Our graphs: ${formatGraphTarget(r.graph_target)}.`).and.include("cpu=true");
@@ -108,8 +109,10 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
   it("pixelClips: 8-bit clips into our device step, and with peerUploads into PyTorch's step as 8-bit pixels; agreement unchanged", async () => {
     for (const peerUploads of [false, true]) {
       const r = await peerBench({ ...options(), deviceStep: true, pixelClips: true, peerUploads });
+      // From what each side did: our device step's ClipInput, and PyTorch's reply.
       expect(r.pixel_clips).to.equal(true);
       expect(r.torch_uploads_each_step).to.equal(peerUploads);
+      expect(r.torch_uploads_pixels).to.equal(peerUploads);
       expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
       expect(r.checks[0].worst_weight_rel_diff).to.be.at.most(PEER_TOLERANCE);
       expect(formatPeerBench(r)).to.include("device step, clips as 8-bit pixels");

@@ -86,4 +86,13 @@ describe("sideways bench (CLI)", function () {
     expect(short.out.rows.map((row: { method: string }) => row.method)).to.deep.equal(["bp", "bp"]);
     expect(short.stdout).to.include("not measured: sideways: Sideways' device step needs clips of at least 2L-1 = 7 frames");
   });
+
+  it("--peer-upload and --pixel-clips without --peer: exit 2 naming the flag, nothing run", () => {
+    for (const flag of ["--peer-upload", "--pixel-clips"]) {
+      const r = spawnSync(process.execPath, [cli, "bench", flag, "--quick"], { encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.include(`${flag}: only with --peer torch`);
+      expect(r.stdout).to.equal("");
+    }
+  });
 });

@@ -104,10 +104,11 @@ describe("summary.json execution: what the run's settings resolved to", function
 
   it("stages, replicas, device step, BP's frames per pass and the graph target, as the run used them", async () => {
     const staged = await executionOf("train.method=bp", "runtime.workers=2", "train.bp_frames_per_pass=3");
-    expect(staged).to.deep.include({ provider: "cpu", device_id: 0, threads: 1, stages: [[0], [1]], replicas: 1, device_step: false, bp_frames_per_pass: 3 });
+    expect(staged).to.deep.include({ provider: "cpu", device_id: 0, threads: 1, stages: [[0], [1]], replicas: 1, device_step: false, device_step_clips: null, bp_frames_per_pass: 3 });
     expect(staged.graph_target).to.include({ cpu: true });
     expect(await executionOf("train.method=bp", "train.bp_frames_per_pass=all")).to.deep.include({ stages: [[0, 1]], bp_frames_per_pass: 4 });
     expect(await executionOf("train.method=bp", "runtime.replicas=2")).to.deep.include({ stages: [[0, 1], [0, 1]], replicas: 2, device_step: false });
-    expect(await executionOf("train.method=sideways", "runtime.device_step=true")).to.deep.include({ device_step: true, bp_frames_per_pass: null });
+    // The data here are 8-bit, but the CPU provider reads the float clips in place (deviceStepClipInput).
+    expect(await executionOf("train.method=sideways", "runtime.device_step=true")).to.deep.include({ device_step: true, device_step_clips: "float32", bp_frames_per_pass: null });
   });
 });

@@ -145,8 +145,10 @@ export interface PeerBenchResult {
   graph_target: GraphTarget;
   /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
   torch_uploads_each_step: boolean;
-  /** Whether the clips were 8-bit pixels, our device step taking them so (and PyTorch uploading them so, when it uploads). */
+  /** Whether our device step took the clips as their 8-bit pixels (its ClipInput). */
   pixel_clips: boolean;
+  /** Whether PyTorch's timed step moved them as 8-bit pixels, made float32 on its device (its reply). */
+  torch_uploads_pixels: boolean;
   torch_device: string;
   clips_per_step: number;
   frames_per_clip: number;
@@ -243,12 +245,15 @@ interface OurSide {
   step(batch: Fixture["batch"], lr: number): Promise<number>;
   /** The current weights and buffers (brought back to the host for the device step). */
   weights(): Promise<Weights>;
+  /** How the step takes its clips (the host path: float32). */
+  readonly clipInput: ClipInput;
   close(): Promise<void>;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 class HostSide implements OurSide {
+  readonly clipInput = "float32";
   private current: Weights = new Map();
   private readonly sgd = new Sgd(0, false, 0);
   constructor(private readonly exec: Executor, private readonly model: Model, private readonly provider: Provider) {}
@@ -274,6 +279,9 @@ class DeviceSide implements OurSide {
   private current: Weights = new Map();
   private readonly sgd = new Sgd(0, false, 0);
   constructor(private readonly device: DeviceStep, private readonly model: Model) {}
+  get clipInput(): ClipInput {
+    return this.device.clipInput;
+  }
   reset(weights: Weights): void {
     this.current = cloneWeights(weights);
     this.device.load(this.current, this.sgd);
@@ -549,7 +557,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       our_path: deviceStep ? "device step" : "host",
       graph_target: { ...target },
       torch_uploads_each_step: started.hello.upload_each_step === true,
-      pixel_clips: opts.pixelClips ?? false,
+      pixel_clips: sides.every((s) => s.clipInput === "uint8"),
+      torch_uploads_pixels: started.hello.upload_pixels === true,
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
       frames_per_clip: opts.frames,
@@ -575,7 +584,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}${r.pixel_clips ? ", clips as 8-bit pixels" : ""}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? `, batch uploaded each step${r.pixel_clips ? " as 8-bit pixels" : ""}` : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}${r.pixel_clips ? ", clips as 8-bit pixels" : ""}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? `, batch uploaded each step${r.torch_uploads_pixels ? " as 8-bit pixels" : ""}` : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",

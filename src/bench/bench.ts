@@ -4,6 +4,7 @@
  */
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { InputError } from "../errors.js";
 import type { Provider } from "../runtime/providers.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { loadModelFile } from "../model/load-model.js";
@@ -38,6 +39,9 @@ export interface BenchArgs {
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {
+  for (const [flag, set] of [["--peer-upload", args.peerUpload], ["--pixel-clips", args.pixelClips]] as const) {
+    if (set && !args.peer) throw new InputError(`${flag}: only with --peer torch (it sets how the peer benchmark's sides take their clips)`);
+  }
   if (args.peer) {
     const { runPeerBench } = await import("./bench-peer.js");
     await runPeerBench(args);

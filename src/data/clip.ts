@@ -25,7 +25,7 @@ export interface ClipProducer {
   skippedFiles(): readonly SkippedFile[];
   /** True when evaluation uses the training clips (chosen explicitly, or npy without eval_clips). */
   readonly evalIsTrain: boolean;
-  /** True when every clip's pixels are 8-bit (Uint8Array). */
+  /** True when every training clip's pixels are 8-bit (Uint8Array). */
   readonly uint8Pixels: boolean;
   close(): Promise<void>;
 }
@@ -74,7 +74,9 @@ export function assembleBatch(
   const labels = new Int32Array(clips.length);
   const mean = pre.normalize?.mean ?? new Array<number>(channels).fill(0);
   const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
-  const bytes = clips.length > 0 && clips.every((c) => c.pixels instanceof Uint8Array) ? new Uint8Array(out.length) : null;
+  const eightBit = clips.filter((c) => c.pixels instanceof Uint8Array).length;
+  if (eightBit > 0 && eightBit < clips.length) throw new Error("BUG: a batch mixes 8-bit and float clips");
+  const bytes = eightBit > 0 ? new Uint8Array(out.length) : null;
   const scale = Float32Array.from(std, (s) => 1 / (255 * s));
   const shift = Float32Array.from(mean, (m, c) => -m / std[c]!);
   clips.forEach((clip, b) => {

@@ -137,8 +137,10 @@ export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVj
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate
- * against CUDA_TARGET, chosen only by SIDEWAYS_CUDA_WGRAD=conv (src/runtime/nchwc-probe.ts); 5.6x
- * slower than the unfold forms on an H100 (docs/PERFORMANCE.md attempt 64).
+ * against CUDA_TARGET, chosen only by SIDEWAYS_CUDA_WGRAD=conv (src/runtime/nchwc-probe.ts; the
+ * same as SIDEWAYS_GRAPH_FORMS=convWeightGrad=conv, kept for the commands of docs/GPU.md run 6).
+ * 5.6x slower than the unfold forms on an H100 with attempt 67's other forms (docs/PERFORMANCE.md
+ * attempt 64); with CUDA_TARGET's phases and FusedConv since attempt 69, unmeasured.
  */
 export const CUDA_CONV_WGRAD_TARGET: GraphTarget = { ...CUDA_TARGET, convWeightGrad: "conv" };
 

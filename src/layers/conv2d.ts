@@ -16,7 +16,7 @@
  *        batch ("gemm") or one Conv of x against dy dilated by the stride ("conv");
  *   db = ReduceSum(dy) over (N, h, w).
  */
-import { ORT_CONTRIB_DOMAIN, type Attrs, type GraphBuilder } from "../graph/graph-builder.js";
+import { ORT_CONTRIB_DOMAIN, type Attrs, type GraphBuilder, type GraphTarget } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 import { biasGrad, convWeightGrad, gemmWeightGrad, interleavedSubPixelInputGrad, phasedDyWeightGrad, phaseWeightGrad, subPixelInputGrad, subPixelPlan, unfoldColumns, unfoldWeightGrad, type Conv2dLayer } from "./conv-grads.js";
 import { nchwcConv, nchwcConvFiltered, nchwcFits, nchwcTransposedFilter } from "./conv-nchwc.js";
@@ -56,7 +56,7 @@ export const conv2d = defineLayer<Conv2dSpec>({
   takesPhasedDy(g, layer, stride, needDx) {
     // Only the weight and bias gradients are formed from phases; dx would need them interleaved,
     // and so would the weight gradient as one Conv (convWeightGrad "conv").
-    return handsOverPhases(g) && !convWeightGradOn(g) && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
+    return handsOverPhases(g) && weightGradForm(g) !== "conv" && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
   },
   vjp(g, layer, v, needDx, dxPhases = 0) {
     const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : subPixelOn(g, layer) ? interleavedSubPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
@@ -75,15 +75,15 @@ export const conv2d = defineLayer<Conv2dSpec>({
  */
 function weightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInputs): string {
   if ((v.dyPhases ?? 0) > 0) return phasedDyWeightGrad(g, layer, v);
-  const form = g.target.cpu ? "unfold" : (g.target.convWeightGrad ?? "unfold");
+  const form = weightGradForm(g);
   if (form === "conv") return convWeightGrad(g, layer, v);
   if (form === "gemm") return gemmWeightGrad(g, layer, v);
   return layer.spec.stride === 1 || form === "columns" ? unfoldWeightGrad(g, layer, v) : phaseWeightGrad(g, layer, v);
 }
 
-/** Whether the weight gradient is one Conv (weightGrad), which needs dy interleaved: such a conv takes no dy as phases. */
-function convWeightGradOn(g: GraphBuilder): boolean {
-  return g.target.convWeightGrad === "conv" && !g.target.cpu;
+/** The target's weight-gradient form; the CPU target keeps its own ("unfold"). */
+function weightGradForm(g: GraphBuilder): NonNullable<GraphTarget["convWeightGrad"]> {
+  return g.target.cpu ? "unfold" : (g.target.convWeightGrad ?? "unfold");
 }
 
 /**

@@ -83,7 +83,12 @@ function contributions(method: DeviceStepMethod, model: Model, frames: number, k
   return forwardEnd - backwardStart;
 }
 
-/** 8-bit rows [N, C, ...] as float32: Cast, then a Mul and an Add by the channel's scale and shift (ClipInput). */
+/**
+ * 8-bit rows [N, C, ...] as float32: Cast, then a Mul and an Add by the channel's scale and shift
+ * (ClipInput). Scale and shift stay graph inputs: as constants, an optimizer could fold the Mul and
+ * Add into one op that rounds once (onnxruntime's MulAddFusion, a BatchNormalization), and the
+ * values would no longer be the host's two float32 roundings.
+ */
 function pixelsToFloat(g: GraphBuilder, rows: string, channels: number): string {
   const perChannel = [channels, 1, 1];
   const scale = g.inputFixed(DEVICE_STEP_NAMES.clipScale, perChannel);
