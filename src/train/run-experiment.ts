@@ -350,7 +350,7 @@ function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number):
  * How a run's device step takes its clips: as their 8-bit pixels where the source has them and
  * the step runs on CUDA, where each step uploads the clips from host memory and a quarter of the
  * bytes is the point (docs/GPU.md "Clips as 8-bit pixels"); else float32. The CPU provider reads
- * the host's floats in place, and onnxruntime's WebGPU EP has no 8-bit kernels.
+ * the host's floats in place; on WebGPU the 8-bit input is tested but unmeasured, so it keeps float32.
  */
 export function deviceStepClipInput(provider: ProviderOptions, data: Pick<DataSource, "pixelClips">): ClipInput {
   return provider.provider === "cuda" && data.pixelClips === true ? "uint8" : "float32";
