@@ -10,14 +10,17 @@ import { createDataSource } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
 import { deviceStepClipInput } from "../src/train/run-experiment.js";
 import { Rng } from "../src/util/rng.js";
+import { randomByteClips } from "./helpers/tiny-models.js";
 
 const shape = { frames: 4, channels: 3, height: 5, width: 6 };
 const clipSize = shape.frames * shape.channels * shape.height * shape.width;
 const pre = (normalize: Preprocess["normalize"], shuffleFrames = true): Preprocess => ({ shuffleFrames, normalize, rng: new Rng(4), evalRng: new Rng(5) });
 
+/** Random 8-bit clips with the extremes 0 and 255 at every 97th pixel. */
 function byteClips(n: number, seed: number): RawClip[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, (_, b) => ({ pixels: Uint8Array.from({ length: clipSize }, (_, i) => (i % 97 === 0 ? 255 * (i % 2) : rng.int(256))), label: b }));
+  const clips = randomByteClips(n, clipSize, seed, n);
+  for (const { pixels } of clips) for (let i = 0; i < clipSize; i += 97) pixels[i] = 255 * (i % 2);
+  return clips;
 }
 
 describe("clips as 8-bit pixels", () => {

@@ -36,7 +36,7 @@ import { assembleBatch } from "../src/data/clip.js";
 import { Rng } from "../src/util/rng.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
-import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
+import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomByteClips, randomClips, sameBits } from "./helpers/tiny-models.js";
 import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
@@ -274,11 +274,8 @@ function pixelBatches(model: Model, B: number, T: number, seeds: number[]): Clip
   const { channels, height, width } = model.input;
   const shape = { frames: T, channels, height, width };
   const normalize = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-  return seeds.map((seed) => {
-    const rng = new Rng(seed);
-    const raw = Array.from({ length: B }, (_, b) => ({ pixels: Uint8Array.from({ length: T * channels * height * width }, () => rng.int(256)), label: b % model.classes }));
-    return assembleBatch(raw, shape, { shuffleFrames: false, normalize, rng, evalRng: rng }, "train", 0);
-  });
+  const rng = new Rng(0); // unread: the frames are not shuffled
+  return seeds.map((seed) => assembleBatch(randomByteClips(B, T * channels * height * width, seed, model.classes), shape, { shuffleFrames: false, normalize, rng, evalRng: rng }, "train", 0));
 }
 
 /**

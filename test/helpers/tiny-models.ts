@@ -1,4 +1,5 @@
 /** Small models and clip batches shared by the trainer tests. */
+import type { RawClip } from "../../src/data/clip.js";
 import type { ClipBatch } from "../../src/data/source.js";
 import { resolveModel } from "../../src/model/load-model.js";
 import type { Model } from "../../src/model/model.js";
@@ -71,6 +72,12 @@ export function randomClips(model: Model, B: number, T: number, seed: number, st
   const labels = new Int32Array(B);
   for (let b = 0; b < B; b++) labels[b] = rng.int(model.classes);
   return { clips, labels, dims: [B, T, C, H, W] };
+}
+
+/** `count` raw clips of `clipSize` uniform random 8-bit pixels, labelled 0, 1, ... mod `classes` (the data pipeline's input, src/data/clip.ts). */
+export function randomByteClips(count: number, clipSize: number, seed: number, classes: number): RawClip[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, (_, b) => ({ pixels: Uint8Array.from({ length: clipSize }, () => rng.int(256)), label: b % classes }));
 }
 
 /** ||a - b|| / ||moved - start||: disagreement measured against the size of the update. */
