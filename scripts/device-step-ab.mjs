@@ -7,10 +7,12 @@
 // provider's target after a colon (SIDEWAYS_GRAPH_FORMS's syntax, src/runtime/graph-forms.ts):
 // `.` and `.:convInputGrad=subpixel` compare one build's default graphs with a candidate form.
 // For a change to the step's graph that should not change its arithmetic (docs/PERFORMANCE.md
-// attempt 66), or a form that changes only its float32 rounding (attempt 68). With
-// `--clips float32,uint8` every arm runs twice, taking the clips as float32 and as their 8-bit
-// pixels (docs/GPU.md "Clips as 8-bit pixels"), which must give the same weights bit for bit: the
-// script exits 1 where an arm's two inputs do not. The clips are 8-bit pixels scaled to [0, 1] by
+// attempt 66), or a form that changes only its float32 rounding (attempt 68). On CUDA two sessions
+// of one graph can end apart (cuDNN picks each session's kernels by timing them): `. .` shows by how
+// much. With `--clips float32,uint8` every arm runs twice, taking the clips as float32 and as their
+// 8-bit pixels (docs/GPU.md "Clips as 8-bit pixels"); before timing, the script checks on the
+// provider that the step's clip input makes the pixels the float clips bit for bit, and exits 1
+// where it does not (each arm's weights are compared as above). The clips are 8-bit pixels scaled to [0, 1] by
 // this checkout's src/data/clip.js assembleBatch (before attempt 70 they were 0.5 sin(i): weight
 // differences printed since are not comparable with earlier ones).
 // Usage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] [--model FILE] [--batch B] [--frames T]
@@ -74,6 +76,24 @@ for (const arm of positionals) {
   for (const clipInput of clipInputs) builds.push({ ...m, arm: clipInputs.length > 1 ? `${arm} [${clipInput}]` : arm, base: arm, clipInput });
 }
 const provider = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { provider: args.provider };
+
+/** Each build taking 8-bit clips: its step's clip input on the provider must give the batch's float clips, time-major, bit for bit. */
+async function checkClipRows(batch) {
+  const [B, T] = batch.dims;
+  const frame = batch.clips.length / (B * T);
+  const expected = new Float32Array(batch.clips.length);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) expected.set(batch.clips.subarray((b * T + t) * frame, (b * T + t + 1) * frame), (t * B + b) * frame);
+  for (const dir of new Set(builds.filter((b) => b.clipInput === "uint8").map((b) => b.dir))) {
+    const m = builds.find((b) => b.dir === dir);
+    if (typeof m.clipRowsOnDevice !== "function") usage(`${dir}: its build has no clipRowsOnDevice (src/train/device-step.ts) to check its 8-bit clip input with`);
+    const rows = await m.clipRowsOnDevice(batch, provider);
+    const differ = rows.reduce((n, v, i) => n + (Object.is(v, expected[i]) ? 0 : 1), 0);
+    if (differ > 0) {
+      console.error(`${dir}: the step's clip input made ${differ} of ${rows.length} values other than the host's float clips: 8-bit clips must give them bit for bit`);
+      process.exitCode = 1;
+    } else console.log(`${dir}: the step's clip input gives the host's float clips bit for bit (${rows.length} values, ${args.provider})`);
+  }
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const rows = [];
@@ -93,6 +113,7 @@ for (const method of methods) {
   const size = frames * channels * height * width;
   const raw = Array.from({ length: batch }, (_, b) => ({ pixels: Uint8Array.from({ length: size }, (_, i) => (b * 131 + i * 37) % 256), label: b % runs[0].model.classes }));
   const clipBatch = assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
+  if (method === methods[0]) await checkClipRows(clipBatch);
   for (let r = 0; r < rounds + 3; r++) {
     for (const run of runs) {
       const t0 = performance.now();
@@ -119,16 +140,6 @@ for (const method of methods) {
     for (const [name, s] of stateA) if (!state.has(name) || s.some((v, j) => !Object.is(v, state.get(name)[j]))) identical = false;
     return { arm: builds[i].arm, ms: median(run.ms), bit_identical: identical, max_relative_weight_difference: maxRelative };
   });
-  // An arm's 8-bit and float32 inputs must end bit for bit alike (the step's ClipInput contract).
-  for (const [i, run] of runs.entries()) {
-    const twin = runs.findIndex((r, j) => j !== i && builds[j].base === builds[i].base);
-    if (builds[i].clipInput !== "uint8" || twin < 0) continue;
-    const differs = [...runs[twin].weights].some(([name, w]) => Buffer.compare(bytes(w), bytes(run.weights.get(name))) !== 0);
-    if (differs) {
-      console.error(`${method}: ${builds[i].arm} ended with other weights than ${builds[twin].arm}: 8-bit clips must train bit for bit as their float32 clips`);
-      process.exitCode = 1;
-    }
-  }
   for (const run of runs) await run.step.release();
   for (const arm of arms) arm.a_over_arm = arms[0].ms / arm.ms;
   rows.push({ method, arms, a_ms: arms[0].ms, b_ms: arms[1].ms, a_over_b: arms[0].ms / arms[1].ms, bit_identical: arms.slice(1).every((x) => x.bit_identical) });

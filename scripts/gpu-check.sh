@@ -74,9 +74,11 @@ step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
   --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
 # Clips as 8-bit pixels (docs/GPU.md "Clips as 8-bit pixels"): the device step taking them against
-# float32 clips (the weights must agree bit for bit), then the peer step with our side taking them,
-# against PyTorch's resident batches and against PyTorch uploading the same 8-bit pixels.
-step "clips-ab-cuda-b256" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . --clips float32,uint8 --provider cuda \
+# float32 clips (the step's clip input must give the float clips bit for bit; the weights of two
+# sessions of the same graph, arms A and C, show how far CUDA's sessions drift apart anyway), then
+# the peer step with our side taking them, against PyTorch's resident batches and against PyTorch
+# uploading the same 8-bit pixels.
+step "clips-ab-cuda-b256" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . . --clips float32,uint8 --provider cuda \
   --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds 30 --json "$OUT/clips-ab-cuda-b256.json"
 for upload in "" --peer-upload; do
   step "peer-cuda-pixels${upload:+-upload}-b256" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda --pixel-clips $upload \

@@ -30,12 +30,12 @@ import { createOptimizer } from "../src/optim/optimizer.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { ExperimentSpec, OptimizerSpec, usesDeviceStep } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
-import { DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js";
+import { clipRowsOnDevice, DeviceStep, deviceStepModelBlocker } from "../src/train/device-step.js";
 import { buildDeviceStepGraph, carriedNames, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { assembleBatch } from "../src/data/clip.js";
 import { Rng } from "../src/util/rng.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
-import { describeOnGpus } from "./helpers/gpu-providers.js";
+import { convTolerance, describeOnGpus, type GpuUnderTest } from "./helpers/gpu-providers.js";
 import { everyLayerKindSpec, fourBlockModel, normModel, offByMovement, randomByteClips, randomClips, sameBits } from "./helpers/tiny-models.js";
 import { refModelGradient } from "./reference/model-ref.js";
 
@@ -126,17 +126,17 @@ function framesFor(method: DeviceStepMethod, model: Model): number {
  * Static clips (every frame of a clip the same) make Sideways' G_k equal BP's (docs/design/sideways.md),
  * so the one float64 reference of BP's two steps checks both rules.
  */
-function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget }): void {
+function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget }, tol = 1e-4): void {
   for (const [name, makeModel] of MODELS.filter(([n]) => n !== "norm-tiny")) {
     for (const [optName, spec] of OPTIMIZERS) for (const method of METHODS) {
-      it(`${method}, ${name}, ${optName}: two steps equal the float64 reference (1e-4 of the update)`, async () => {
+      it(`${method}, ${name}, ${optName}: two steps equal the float64 reference (${tol} of the update)`, async () => {
         const model = makeModel();
         const weights = initWeights(model, 3);
         const batch = randomClips(model, 3, framesFor(method, model), 11, true);
         const ref = refTwoSteps(model, weights, batch, spec);
         const got = await deviceSteps(model, weights, [batch, batch], spec, gpu.opts, gpu.target, method);
         for (const p of model.params) {
-          expect(offByMovement(got.weights.get(p.name)!, ref.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-4);
+          expect(offByMovement(got.weights.get(p.name)!, ref.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(tol);
         }
       });
     }
@@ -280,20 +280,40 @@ function pixelBatches(model: Model, B: number, T: number, seeds: number[]): Clip
 
 /**
  * The device step taking 8-bit clips (ClipInput uint8) against the same batches' float clips:
- * the graph's float32 Mul and Add give the host's values exactly, so every step matches bit for bit.
+ * its Cast, Mul and Add give the host's float clips exactly (checked alone, bit for bit), so every
+ * step matches bit for bit, except on CUDA, where two sessions (here of two graphs) may pick
+ * different cuDNN kernels: there the steps agree within convTolerance.
  */
-function checkPixelInput(gpu: { opts: ProviderOptions; target: GraphTarget } | null): void {
+function checkPixelInput(gpu: GpuUnderTest | null): void {
+  const opts = gpu?.opts ?? cpu;
+  it("the step's clip input makes 8-bit pixels the host's float clips bit for bit, frame-major", async () => {
+    const model = rgbModel();
+    const [B, T] = [5, 3];
+    const batch = pixelBatches(model, B, T, [9])[0];
+    const rows = await clipRowsOnDevice(batch, opts);
+    const frame = batch.clips.length / (B * T);
+    const expected = new Float32Array(batch.clips.length);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) expected.set(batch.clips.subarray((b * T + t) * frame, (b * T + t + 1) * frame), (t * B + b) * frame);
+    expect(new Set(batch.pixels!.data).size, "pixel values covered").to.be.above(250);
+    expect(sameBits(rows, expected)).to.equal(true);
+  });
   for (const method of METHODS) {
-    it(`${method}: 8-bit clips step the weights and state bit for bit as their float clips`, async () => {
+    it(`${method}: 8-bit clips step the weights and state as their float clips (bit for bit; within 1e-3 on CUDA)`, async () => {
       const model = rgbModel();
       const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
       const batches = pixelBatches(model, 3, method === "bp" ? 3 : 2 * model.blocks.length - 1, [1, 2]);
-      const [opts, target] = gpu ? [gpu.opts, gpu.target] : [cpu, CUDA_TARGET];
+      const target = gpu?.target ?? CUDA_TARGET;
       const float = await deviceSteps(model, initWeights(model, 3), batches, spec, opts, target, method, "float32");
       const bytes = await deviceSteps(model, initWeights(model, 3), batches, spec, opts, target, method, "uint8");
+      const state = [float.optimizer.exportState(), bytes.optimizer.exportState()];
+      if (gpu?.provider === "cuda") {
+        const tol = convTolerance(gpu, 0);
+        bytes.losses.forEach((l, i) => expect(Math.abs(l - float.losses[i]), `loss ${i}`).to.be.below(tol * Math.max(1, Math.abs(l))));
+        for (const p of model.params) expect(offByMovement(bytes.weights.get(p.name)!, float.weights.get(p.name)!, initWeights(model, 3).get(p.name)!), p.name).to.be.below(tol);
+        return;
+      }
       expect(bytes.losses).to.deep.equal(float.losses);
       for (const p of model.params) expect(sameBits(bytes.weights.get(p.name)!, float.weights.get(p.name)!), `${method} ${p.name}`).to.equal(true);
-      const state = [float.optimizer.exportState(), bytes.optimizer.exportState()];
       for (const [name, s] of state[0]) expect(sameBits(state[1].get(name)!, s), name).to.equal(true);
     });
   }
@@ -316,17 +336,18 @@ describe("device step on 8-bit clips, CPU provider (CUDA_TARGET's graphs)", () =
 });
 
 describeOnGpus("device step", (gpu) => {
-  checkAgainstReference(gpu);
+  // 1e-4: the GPU's float32 reductions run in other orders than the CPU's; on CUDA 1e-3, since
+  // cuDNN's kernels are picked anew in each session (test/helpers/gpu-providers.ts convTolerance).
+  checkAgainstReference(gpu, convTolerance(gpu, 1e-4));
   checkPixelInput(gpu);
-  // 1e-4: the GPU's float32 reductions run in other orders than the CPU's (the float64 check above is 1e-4 too).
-  checkAgainstHostPath(gpu, 1e-4, [
+  checkAgainstHostPath(gpu, convTolerance(gpu, 1e-4), [
     ["norm-tiny", normModel, ...OPTIMIZERS[0], "sideways"],
     ["every-layer-kind", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
     ["norm-tiny", normModel, ...OPTIMIZERS[1], "bp"],
   ]);
 
   // The candidate forms on this GPU's kernels (gpu.target is set in a before hook: read it late).
-  checkAgainstHostPath({ opts: gpu.opts, get target() { return { ...gpu.target, ...CANDIDATE_FORMS }; } }, 1e-4, [
+  checkAgainstHostPath({ opts: gpu.opts, get target() { return { ...gpu.target, ...CANDIDATE_FORMS }; } }, convTolerance(gpu, 1e-4), [
     ["every-layer-kind (every candidate form)", () => resolveModel(everyLayerKindSpec, "every-layer-kind"), ...OPTIMIZERS[2], "sideways"],
     ["four-block (every candidate form)", fourBlockModel, ...OPTIMIZERS[1], "bp"],
   ]);

@@ -17,7 +17,7 @@ import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { CUDA_ATTEMPT_67_TARGET } from "./helpers/cuda-targets.js";
-import { describeOnGpus } from "./helpers/gpu-providers.js";
+import { convTolerance, describeOnGpus } from "./helpers/gpu-providers.js";
 import type { Tensor } from "../src/tensor.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { randomArray, relativeError, seededRandom } from "./reference/numeric.js";
@@ -306,27 +306,26 @@ function expectDilatedConvs(spec: GradientSpec, target: GraphTarget): void {
 
 // The same checks with each GPU provider's graphs (its target's formulations) and kernels.
 describeOnGpus("model gradient: chained block graphs and the fused BP pass vs the float64 reference", (gpu) => {
-  it("5 blocks with every pooling kind (relative 1e-4)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts));
+  // On CUDA each session's conv kernels are cuDNN's timed picks, and two sessions' graphs may round
+  // differently: the goals' 1e-3 for gradients and for the fused graph's logits against the chained
+  // graphs' (test/helpers/gpu-providers.ts convTolerance). The CPU provider runs the same graphs
+  // (CUDA_TARGET's included) at TIGHT above.
+  const tol = (): GradientTolerances => ({ grads: convTolerance(gpu, TIGHT.grads), logits: convTolerance(gpu, TIGHT.logits) });
+  it("5 blocks with every pooling kind (relative 1e-4; 1e-3 on CUDA)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts, tol()));
   it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
-    for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts);
+    for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts, tol());
   });
   it("both, with conv2d's weight gradient as one dilated Conv (convWeightGrad; SIDEWAYS_CUDA_WGRAD=conv on CUDA)", async () => {
     const target: GraphTarget = { ...gpu.target, convWeightGrad: "conv" };
-    // On CUDA, cuDNN's exhaustive search picks each session's conv algorithms anew, and for this
-    // form's Convs (dy as a kernel as large as the image) some of its picks round float32 more
-    // coarsely: docs/GPU.md run 7 saw a weight gradient 2.4e-4 from float64, where the default
-    // forms stay within 2.2e-7. The goals' tolerance for its gradients (1e-3); the rejected form
-    // is an A/B switch only. The logits come from the forward, the default's: they keep 1e-6.
-    const tol = gpu.provider === "cuda" ? { ...TIGHT, grads: 1e-3 } : TIGHT;
     for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) {
       expectDilatedConvs(spec, target);
-      await checkModelGradient(spec, blocks, target, gpu.opts, tol);
+      await checkModelGradient(spec, blocks, target, gpu.opts, tol());
     }
   });
   it("both, with the candidate forms of attempt 68 (sub-pixel input gradients as phases, forwards over the unfold, FusedConv, weight gradients by the unfold and by one GEMM)", async () => {
     for (const convWeightGrad of ["columns", "gemm"] as const) {
       const target: GraphTarget = { ...gpu.target, convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad };
-      for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) await checkModelGradient(spec, blocks, target, gpu.opts);
+      for (const [spec, blocks] of [[SPEC, 5], ...handOverSpecs.map((s) => [s, 3] as const)] as const) await checkModelGradient(spec, blocks, target, gpu.opts, tol());
     }
   });
 });
@@ -354,6 +353,12 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
   const x = { data: randomArray(rng, BATCH * inShape.reduce((a, b) => a * b, 1)), dims: [BATCH, ...inShape] };
   const labels = Int32Array.from([0, 3, spec.classes - 1]);
   const ref = refModelGradient(model, weights, x, labels);
+  const worst = { grads: 0, logits: 0 };
+  const seen = (what: string, distance: number) => {
+    const key = what === "fused logits" ? "logits" : "grads";
+    worst[key] = Math.max(worst[key], distance);
+    return distance;
+  };
 
   const sessions = await Promise.all(
     model.blocks.map(async (b) => {
@@ -380,7 +385,7 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
     const n = blockValueNames(k);
     const out = await sessions[k].backward.run({ [n.x]: inputs[k], ...paramFeeds(k), [n.dy]: dy });
     for (const p of model.blocks[k].params) {
-      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), p.name).to.be.below(tol.grads);
+      expect(seen(p.name, relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array)), p.name).to.be.below(tol.grads);
     }
     if (k > 0) dy = out[n.dx];
     else expect(out).to.not.have.property(n.dx);
@@ -397,11 +402,13 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
     labels.forEach((label, row) => (onehot[row * spec.classes + label] = 1));
     const feeds = { ...Object.fromEntries(model.blocks.flatMap((b) => Object.entries(paramFeeds(b.index)))), ...(model.buffers.length > 0 ? clips : {}), x: inputs[0], onehot: { data: onehot, dims: [BATCH, spec.classes] }, dlogits_scale: { data: Float32Array.of(1 / BATCH), dims: [1] } };
     const out = await fused.run(feeds);
-    expect(relativeError(out.logits.data, inputs[model.blocks.length].data), "fused logits").to.be.below(tol.logits);
+    expect(seen("fused logits", relativeError(out.logits.data, inputs[model.blocks.length].data)), "fused logits").to.be.below(tol.logits);
     for (const p of model.params) {
-      expect(relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array), `fused ${p.name}`).to.be.below(tol.grads);
+      expect(seen(`fused ${p.name}`, relativeError(out[gradName(p.name)].data, ref.grads.get(p.name) as Float64Array)), `fused ${p.name}`).to.be.below(tol.grads);
     }
   } finally {
     await fused.release();
   }
+  // On CUDA the distances change from session to session (convTolerance): each GPU check records them.
+  if (opts.provider === "cuda") console.log(`      ${spec.name}: worst gradient ${worst.grads.toExponential(1)} from float64, fused logits ${worst.logits.toExponential(1)} from the chained graphs'`);
 }

@@ -96,6 +96,32 @@ function pixelsToFloat(g: GraphBuilder, rows: string, channels: number): string 
   return g.op("Add", [g.op("Mul", [g.op("Cast", [rows], { to: 1 /* FLOAT */ }), scale]), shift]);
 }
 
+/**
+ * The step's clip input: the batch [B, T, ...frame] as it comes, made time-major rows [T B, ...frame]
+ * (frame t of every clip together) in float32.
+ */
+function addClipRows(g: GraphBuilder, frames: number, frame: readonly number[], clipInput: ClipInput): string {
+  const clips = clipInput === "uint8" ? g.inputBytes(DEVICE_STEP_NAMES.clips, [frames, ...frame]) : g.input(DEVICE_STEP_NAMES.clips, [frames, ...frame]);
+  const timeMajor = g.op("Transpose", [clips], { perm: [1, 0, ...frame.map((_, i) => i + 2)] });
+  const rows = g.op("Reshape", [timeMajor, g.constInt64("rows", [-1, ...frame])]);
+  return clipInput === "uint8" ? pixelsToFloat(g, rows, frame[0]) : rows;
+}
+
+/**
+ * The device step's clip input alone, for 8-bit clips: pixels [B, T, ...frame] in, the float32
+ * time-major rows the step trains on out (DEVICE_STEP_NAMES.clips). For checking on a provider that
+ * the graph's conversion gives the host's float clips bit for bit (docs/GPU.md "Clips as 8-bit
+ * pixels"): the whole step cannot show it on CUDA, whose sessions differ in rounding.
+ */
+export function buildClipRowsGraph(frames: number, frame: readonly number[]): Uint8Array {
+  const g = new GraphBuilder("clip-rows");
+  g.output(addClipRows(g, frames, frame, "uint8"), [...frame], CLIP_ROWS);
+  return g.toBytes();
+}
+
+/** The output of buildClipRowsGraph. */
+export const CLIP_ROWS = "clip_rows";
+
 /** The flat vector's consecutive pieces of `sizes` elements, a Slice each (GraphTarget.paramSplit "slices"). */
 function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
   let start = 0;
@@ -109,10 +135,7 @@ function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
 export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
-  const clips = clipInput === "uint8" ? g.inputBytes(DEVICE_STEP_NAMES.clips, [frames, ...frame]) : g.input(DEVICE_STEP_NAMES.clips, [frames, ...frame]);
-  const timeMajor = g.op("Transpose", [clips], { perm: [1, 0, ...frame.map((_, i) => i + 2)] });
-  const rows = g.op("Reshape", [timeMajor, g.constInt64("rows", [-1, ...frame])]);
-  const x = clipInput === "uint8" ? pixelsToFloat(g, rows, frame[0]) : rows;
+  const x = addClipRows(g, frames, frame, clipInput);
   const onehot = g.op("Tile", [g.input(DEVICE_STEP_NAMES.onehot, [model.classes]), g.constInt64("repeats", [lossFrames(method, model, frames), 1])]);
   const scale = g.inputFixed(DEVICE_STEP_NAMES.scale, [1]);
 

@@ -23,7 +23,7 @@ import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
-import { buildDeviceStepGraph, carriedNames, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
+import { buildClipRowsGraph, buildDeviceStepGraph, carriedNames, CLIP_ROWS, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
 
 /**
  * Why a run the spec allows the device step for (experiment-spec.ts deviceStepBlocker) still cannot
@@ -110,7 +110,7 @@ export class DeviceStep {
     const [B, T] = batch.dims;
     if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
     if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.step before load");
-    const feeds: Feeds = { ...this.clipFeeds(batch), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
+    const feeds: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
     for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lr, this.steps + 1))) feeds[name] = { data: Float32Array.of(value), dims: [1] };
     if (this.session.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
     const t0 = performance.now();
@@ -132,17 +132,6 @@ export class DeviceStep {
     return { losses, stats, busySeconds };
   }
 
-  /** The batch's clips as this step takes them (clipInput). */
-  private clipFeeds(batch: ClipBatch): Feeds {
-    if (this.clipInput === "float32") return { [DEVICE_STEP_NAMES.clips]: { data: batch.clips, dims: [...batch.dims] } };
-    if (!batch.pixels) throw new Error("BUG: a device step built for 8-bit clips got a batch without pixels");
-    const perChannel = [batch.dims[2], 1, 1];
-    return {
-      [DEVICE_STEP_NAMES.clips]: { data: batch.pixels.data, dims: [...batch.dims] },
-      [DEVICE_STEP_NAMES.clipScale]: { data: batch.pixels.scale, dims: perChannel },
-      [DEVICE_STEP_NAMES.clipShift]: { data: batch.pixels.shift, dims: perChannel },
-    };
-  }
 
   /** Where the carried weights and state are between steps: GPU memory (WebGPU) or host memory. */
   get placement(): "gpu" | "host" {
@@ -172,5 +161,31 @@ export class DeviceStep {
   async release(): Promise<void> {
     this.disposeCarried();
     await this.session.release();
+  }
+}
+
+/** The batch's clips as a step taking `clipInput` is fed them. */
+function clipFeeds(batch: ClipBatch, clipInput: ClipInput): Feeds {
+  if (clipInput === "float32") return { [DEVICE_STEP_NAMES.clips]: { data: batch.clips, dims: [...batch.dims] } };
+  if (!batch.pixels) throw new Error("BUG: a device step built for 8-bit clips got a batch without pixels");
+  const perChannel = [batch.dims[2], 1, 1];
+  return {
+    [DEVICE_STEP_NAMES.clips]: { data: batch.pixels.data, dims: [...batch.dims] },
+    [DEVICE_STEP_NAMES.clipScale]: { data: batch.pixels.scale, dims: perChannel },
+    [DEVICE_STEP_NAMES.clipShift]: { data: batch.pixels.shift, dims: perChannel },
+  };
+}
+
+/**
+ * The float32 time-major rows [T B, ...frame] that a step taking 8-bit clips makes of `batch`'s
+ * pixels on `provider` (buildClipRowsGraph): to compare, bit for bit, with the host's float clips.
+ */
+export async function clipRowsOnDevice(batch: ClipBatch, provider: ProviderOptions): Promise<Float32Array> {
+  const [, T, ...frame] = batch.dims;
+  const session = await GraphSession.create(buildClipRowsGraph(T, frame), "8-bit clip input", provider);
+  try {
+    return (await session.run(clipFeeds(batch, "uint8")))[CLIP_ROWS].data;
+  } finally {
+    await session.release();
   }
 }
