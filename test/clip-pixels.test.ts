@@ -55,6 +55,16 @@ describe("clips as 8-bit pixels", () => {
     });
   }
 
+  it("an 8-bit batch makes its float clips on first read only, once, and a spread or a structured clone carries them", () => {
+    const batch = assembleBatch(byteClips(2, 3), shape, pre(null), "train", 0);
+    const clips = Object.getOwnPropertyDescriptor(batch, "clips")!;
+    expect(clips.get, "a getter until read: a step taking the pixels never pays for the float clips").to.be.a("function");
+    const first = batch.clips;
+    expect(batch.clips, "the same array on every read").to.equal(first);
+    expect({ ...batch }.clips).to.equal(first);
+    expect(Array.from(structuredClone(batch).clips)).to.deep.equal(Array.from(first));
+  });
+
   it("float32 raw clips give no pixels, and their values as before: (x - mean) / std", () => {
     const raw: RawClip[] = [{ pixels: Float32Array.from({ length: clipSize }, (_, i) => (i % 13) / 13), label: 0 }];
     const normalize = { mean: [0.5, 0.25, 0], std: [2, 0.5, 1] };

@@ -4,7 +4,7 @@
  * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation.
  */
 import { Rng } from "../util/rng.js";
-import type { ClipBatch, SkippedFile } from "./source.js";
+import type { ClipBatch, ClipPixels, SkippedFile } from "./source.js";
 import type { NormalizeSpec } from "./data-spec.js";
 
 /** One clip as a producer returns it: [T, C, H, W]; uint8 pixels mean value/255. */
@@ -57,7 +57,10 @@ export function frameOrder(frames: number, pre: Preprocess, stream: string, inde
  * frame permutation so that it depends only on the seed and the clip's position in its stream.
  * Where every clip is 8-bit, the batch carries those pixels too (ClipBatch.pixels), and its float
  * clips are computed from them as a GPU graph does: a float32 multiply, then a float32 add
- * (Math.fround of a float64 product or sum of two float32 values is the float32 result).
+ * (Math.fround of a float64 product or sum of two float32 values is the float32 result), on first
+ * read: a device step taking the pixels (CUDA) never reads them, and they cost about 4 ms of this
+ * thread, the one that runs the step, per batch of 256 x 8 frames of 32 x 32 (docs/PERFORMANCE.md
+ * attempt 71).
  */
 export function assembleBatch(
   clips: readonly RawClip[],
@@ -70,13 +73,13 @@ export function assembleBatch(
   const plane = height * width;
   const frameSize = channels * plane;
   const clipSize = frames * frameSize;
-  const out = new Float32Array(clips.length * clipSize);
   const labels = new Int32Array(clips.length);
   const mean = pre.normalize?.mean ?? new Array<number>(channels).fill(0);
   const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
   const eightBit = clips.filter((c) => c.pixels instanceof Uint8Array).length;
   if (eightBit > 0 && eightBit < clips.length) throw new Error("BUG: a batch mixes 8-bit and float clips");
-  const bytes = eightBit > 0 ? new Uint8Array(out.length) : null;
+  const bytes = eightBit > 0 ? new Uint8Array(clips.length * clipSize) : null;
+  const out = bytes ? null : new Float32Array(clips.length * clipSize);
   const scale = Float32Array.from(std, (s) => 1 / (255 * s));
   const shift = Float32Array.from(mean, (m, c) => -m / std[c]!);
   clips.forEach((clip, b) => {
@@ -90,21 +93,34 @@ export function assembleBatch(
       const dst = b * clipSize + t * frameSize;
       if (bytes) {
         bytes.set(clip.pixels.subarray(src, src + frameSize) as Uint8Array, dst);
-        for (let c = 0; c < channels; c++) {
-          const [k, d, base] = [scale[c]!, shift[c]!, dst + c * plane];
-          for (let i = base; i < base + plane; i++) out[i] = Math.fround(bytes[i]! * k) + d;
-        }
         continue;
       }
       for (let c = 0; c < channels; c++) {
         const m = mean[c]!;
         const invStd = 1 / std[c]!;
         const base = c * plane;
-        for (let i = 0; i < plane; i++) out[dst + base + i] = clip.pixels[src + base + i]! * invStd - m * invStd;
+        for (let i = 0; i < plane; i++) out![dst + base + i] = clip.pixels[src + base + i]! * invStd - m * invStd;
       }
     }
   });
-  const batch: ClipBatch = { clips: out, labels, dims: [clips.length, frames, channels, height, width] };
-  if (bytes) batch.pixels = { data: bytes, scale, shift };
+  const dims: ClipBatch["dims"] = [clips.length, frames, channels, height, width];
+  if (!bytes) return { clips: out!, labels, dims };
+  const pixels = { data: bytes, scale, shift };
+  let floats: Float32Array | undefined;
+  const batch = { labels, dims, pixels } as ClipBatch;
+  // Enumerable, so that a spread or a structured clone of the batch carries the float clips too.
+  Object.defineProperty(batch, "clips", { enumerable: true, get: () => (floats ??= floatClips(pixels, plane)) });
   return batch;
+}
+
+/** The float clips of 8-bit pixels [B, T, C, H, W] (ClipPixels' formula), planes of `plane` values. */
+function floatClips({ data, scale, shift }: ClipPixels, plane: number): Float32Array {
+  const out = new Float32Array(data.length);
+  const channels = scale.length;
+  for (let start = 0; start < data.length; start += plane) {
+    const c = (start / plane) % channels;
+    const [k, d] = [scale[c]!, shift[c]!];
+    for (let i = start; i < start + plane; i++) out[i] = Math.fround(data[i]! * k) + d;
+  }
+  return out;
 }
