@@ -19,15 +19,11 @@
 //        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
-function usage(message) {
-  console.error(`${message}\nusage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]`);
-  process.exit(2);
-}
-let parsed;
-try {
-  parsed = parseArgs({
+const usage = usageExit("node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]");
+const { values: args, positionals } = await parseOptions(
+  {
     allowPositionals: true,
     options: {
       model: { type: "string", default: "models/quickstart-cnn.yaml" },
@@ -39,20 +35,13 @@ try {
       clips: { type: "string", default: "float32" },
       json: { type: "string" },
     },
-  });
-} catch (err) {
-  usage(err.message);
-}
-const { values: args, positionals } = parsed;
+  },
+  usage,
+);
 const clipInputs = args.clips.split(",");
 if (clipInputs.some((c) => !["float32", "uint8"].includes(c))) usage(`--clips ${args.clips}: expected float32 and/or uint8`);
 if (positionals.length * clipInputs.length < 2) usage("expected two or more arms (each a checkout DIR or DIR:FORMS), or one with --clips float32,uint8");
-const count = (key) => {
-  const n = Number(args[key]);
-  if (!Number.isInteger(n) || n < 1) usage(`--${key} ${args[key]}: expected a positive integer`);
-  return n;
-};
-const [batch, frames, rounds] = [count("batch"), count("frames"), count("rounds")];
+const [batch, frames, rounds] = positiveInts(args, ["batch", "frames", "rounds"], usage);
 if (!["cpu", "cuda", "webgpu"].includes(args.provider)) usage(`--provider ${args.provider}: expected cpu, cuda or webgpu`);
 const methods = args.methods.split(",");
 if (methods.some((m) => !["bp", "sideways"].includes(m))) usage(`--methods ${args.methods}: expected bp and/or sideways`);

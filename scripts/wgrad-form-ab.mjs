@@ -8,7 +8,7 @@
 // Usage: node scripts/wgrad-form-ab.mjs [--model FILE] [--provider cpu|cuda|webgpu] [--rows N]
 //        [--rounds R] [--threads T] [--json OUT]
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
 const root = new URL("../dist/src/", import.meta.url);
 const { buildFusedBpGraph, gradName } = await import(new URL("layers/block-graphs.js", root).href);
@@ -16,13 +16,9 @@ const { loadModelFile } = await import(new URL("model/load-model.js", root).href
 const { GraphSession } = await import(new URL("runtime/session.js", root).href);
 const { PORTABLE_TARGET, CUDA_CONV_WGRAD_TARGET } = await import(new URL("graph/graph-builder.js", root).href);
 
-function usage(message) {
-  console.error(`${message}\nusage: node scripts/wgrad-form-ab.mjs [--model FILE] [--provider cpu|cuda|webgpu] [--rows N] [--rounds R] [--threads T] [--json OUT]`);
-  process.exit(2);
-}
-let args;
-try {
-  args = parseArgs({
+const usage = usageExit("node scripts/wgrad-form-ab.mjs [--model FILE] [--provider cpu|cuda|webgpu] [--rows N] [--rounds R] [--threads T] [--json OUT]");
+const { values: args } = await parseOptions(
+  {
     options: {
       model: { type: "string", default: "models/quickstart-wide.yaml" },
       provider: { type: "string", default: "cpu" },
@@ -31,16 +27,10 @@ try {
       threads: { type: "string", default: "1" },
       json: { type: "string" },
     },
-  }).values;
-} catch (err) {
-  usage(err.message);
-}
-const count = (key) => {
-  const n = Number(args[key]);
-  if (!Number.isInteger(n) || n < 1) usage(`--${key} ${args[key]}: expected a positive integer`);
-  return n;
-};
-const [rows, rounds, threads] = [count("rows"), count("rounds"), count("threads")];
+  },
+  usage,
+);
+const [rows, rounds, threads] = positiveInts(args, ["rows", "rounds", "threads"], usage);
 if (!["cpu", "cuda", "webgpu"].includes(args.provider)) usage(`--provider ${args.provider}: expected cpu, cuda or webgpu`);
 let model;
 try {

@@ -3,7 +3,7 @@
  * common preprocessing and prefetched ahead of the consumer.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { assembleBatch, type ClipProducer, type ClipShape, type Preprocess, type RawClip } from "./clip.js";
+import { assembleBatch, type ClipProducer, type ClipShape, type ClipStream, type Preprocess, type RawClip } from "./clip.js";
 import { Prefetcher } from "./prefetch.js";
 import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./source.js";
 
@@ -40,7 +40,7 @@ export class ClipSource implements DataSource {
   trainBatches(batchSize: number, startBatch = 0): AsyncIterator<ClipBatch> {
     checkBatchSize(batchSize);
     const loader = new Prefetcher(
-      (k) => this.batch("train", (startBatch + k) * batchSize, batchSize, (i) => this.producer.trainClip(i)),
+      (k) => this.batch("train", (startBatch + k) * batchSize, batchSize, 0),
       this.prefetchDepth,
     );
     this.trainLoaders.push(loader);
@@ -60,7 +60,7 @@ export class ClipSource implements DataSource {
         const loader = new Prefetcher(
           (k) => {
             const first = k * batchSize;
-            return this.batch("eval", first, Math.min(batchSize, count - first), (i) => this.producer.evalClip(i, count));
+            return this.batch("eval", first, Math.min(batchSize, count - first), count);
           },
           this.prefetchDepth,
           batches,
@@ -82,15 +82,13 @@ export class ClipSource implements DataSource {
     return this.producer.close();
   }
 
-  private async batch(
-    stream: string,
-    first: number,
-    size: number,
-    clip: (index: number) => Promise<RawClip>,
-  ): Promise<ClipBatch> {
-    // Let the caller's current step run first; synthetic clips are generated on this thread.
+  /** Clips first..first+size-1 of `stream` as a batch (evalTotal: the evaluation set's size). */
+  private async batch(stream: ClipStream, first: number, size: number, evalTotal: number): Promise<ClipBatch> {
+    // Let the caller's current step run first; without data workers, clips are generated on this thread.
     await yieldToEventLoop();
-    const clips = await Promise.all(Array.from({ length: size }, (_, b) => clip(first + b)));
+    const p = this.producer;
+    const clip = (i: number): Promise<RawClip> => (stream === "train" ? p.trainClip(i) : p.evalClip(i, evalTotal));
+    const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clip(first + b)));
     return assembleBatch(clips, this.shape, this.pre, stream, first);
   }
 }

@@ -13,6 +13,9 @@ export interface RawClip {
   label: number;
 }
 
+/** The two streams of clips a producer makes. */
+export type ClipStream = "train" | "eval";
+
 export interface ClipProducer {
   readonly description: string;
   /** Training clip number `index` of the run (0, 1, 2, ... across epochs). */
@@ -27,6 +30,11 @@ export interface ClipProducer {
   readonly evalIsTrain: boolean;
   /** True when every training clip's pixels are 8-bit (Uint8Array). */
   readonly uint8Pixels: boolean;
+  /**
+   * Where a producer makes many clips at once faster than one by one (data workers): clips
+   * first..first+count-1 of `stream`, in order; evalTotal as evalClip's `count`.
+   */
+  clipRange?(stream: ClipStream, first: number, count: number, evalTotal: number): Promise<RawClip[]>;
   close(): Promise<void>;
 }
 

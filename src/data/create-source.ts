@@ -7,6 +7,7 @@ import { DataError } from "../errors.js";
 import { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, Preprocess } from "./clip.js";
 import { ClipSource } from "./clip-source.js";
+import { ClipWorkers } from "./clip-workers.js";
 import type { DataSpec } from "./data-spec.js";
 import { createMovingMnist } from "./moving-mnist.js";
 import { createNpySource } from "./npy-source.js";
@@ -26,14 +27,34 @@ export interface DataContext {
 }
 
 export async function createDataSource(spec: DataSpec, ctx: DataContext): Promise<DataSource> {
+  const { shape, pre } = dataPlan(spec, ctx);
+  const workers = spec.workers ?? 0;
+  if (workers > 0 && spec.kind !== "moving-mnist" && spec.kind !== "shapes") {
+    throw new DataError(
+      `data.workers: ${workers} worker threads generate clips for moving-mnist and shapes only; ${spec.kind} clips are ${spec.kind === "npy" ? "copies of arrays already in memory" : "decoded by ffmpeg processes"} (expected workers absent or 0)`,
+      undefined, "data.workers",
+    );
+  }
+  const local = await createLocalProducer(spec, ctx);
+  const producer = workers > 0 ? await ClipWorkers.start(local, spec, ctx, workers) : local;
+  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
+}
+
+/** `spec`'s clip producer in this thread: a data worker builds its own with this too, so its clips are these. */
+export function createLocalProducer(spec: DataSpec, ctx: DataContext): Promise<ClipProducer> {
+  const { shape, clipRng, evalClipRng } = dataPlan(spec, ctx);
+  return createProducer(spec, shape, ctx, clipRng, evalClipRng);
+}
+
+/** The clip shape, the preprocessing and the clips' random streams of a spec and seed. */
+function dataPlan(spec: DataSpec, ctx: DataContext): { shape: ClipShape; pre: Preprocess; clipRng: Rng; evalClipRng: Rng } {
   const shape = clipShape(spec, ctx);
   const rng = new Rng(ctx.seed).fork("data");
   // data.eval_seed holds the evaluation clips fixed across the run seeds of a sweep; without it
   // they come from the run's seed, as they did before the key existed.
   const evalRng = spec.eval_seed === undefined ? rng : new Rng(spec.eval_seed).fork("data");
   const pre: Preprocess = { shuffleFrames: spec.shuffle_frames, normalize: spec.normalize, rng: rng.fork("frames"), evalRng: evalRng.fork("frames") };
-  const producer = await createProducer(spec, shape, ctx, rng.fork("clips"), evalRng.fork("clips"));
-  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
+  return { shape, pre, clipRng: rng.fork("clips"), evalClipRng: evalRng.fork("clips") };
 }
 
 function clipShape(spec: DataSpec, ctx: DataContext): ClipShape {

@@ -33,6 +33,12 @@ const common = {
   eval_seed: z.number().int().min(0).optional(),
   /** Batches prepared ahead of the one being trained on. */
   prefetch: z.number().int().min(0).max(64).default(2),
+  /**
+   * Worker threads that generate the clips (moving-mnist and shapes); absent or 0: the thread that
+   * runs the training step does. The batches are the same either way. Optional rather than
+   * defaulted, like eval_seed, so that existing runs keep their ids.
+   */
+  workers: z.number().int().min(0).max(64).optional(),
 };
 
 export const NpyDataSpec = z.strictObject({

@@ -1,0 +1,35 @@
+/**
+ * Worker-thread entry of `data.workers` (src/data/clip-workers.ts): builds the spec's clip producer
+ * in this thread and answers each request with its clips' pixels in one buffer (transferred).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { ClipProducer, RawClip } from "./clip.js";
+import type { ClipRequest, ClipWorkerData, FromClipWorker } from "./clip-workers.js";
+import { createLocalProducer } from "./create-source.js";
+
+const port = parentPort!;
+const { spec, ctx } = workerData as ClipWorkerData;
+const post = (msg: FromClipWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+let producer: ClipProducer;
+try {
+  producer = await createLocalProducer(spec, ctx);
+  post({ type: "ready" });
+} catch (err) {
+  post({ type: "error", id: null, message: message(err) });
+  process.exit(0);
+}
+
+port.on("message", async (req: ClipRequest) => {
+  try {
+    const make = (i: number): Promise<RawClip> => (req.stream === "train" ? producer.trainClip(req.first + i) : producer.evalClip(req.first + i, req.evalTotal));
+    const clips = await Promise.all(Array.from({ length: req.count }, (_, i) => make(i)));
+    const size = clips[0]!.pixels.length;
+    const pixels = clips[0]!.pixels instanceof Uint8Array ? new Uint8Array(size * clips.length) : new Float32Array(size * clips.length);
+    clips.forEach((c, i) => pixels.set(c.pixels, i * size));
+    post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label) }, [pixels.buffer as ArrayBuffer]);
+  } catch (err) {
+    post({ type: "error", id: req.id, message: message(err) });
+  }
+});

@@ -1,0 +1,62 @@
+/**
+ * data.workers (src/data/clip-workers.ts): clips generated in worker threads give the batches of
+ * one thread bit for bit (every generated clip is a pure function of seed, stream and index), for
+ * training batches across epochs of indices and for the evaluation set; kinds that gain nothing
+ * refuse the key with exit-2 errors naming it.
+ */
+import { expect } from "chai";
+import { createDataSource, type DataContext } from "../src/data/create-source.js";
+import { DataSpec } from "../src/data/data-spec.js";
+import { DataError } from "../src/errors.js";
+import type { ClipBatch, DataSource } from "../src/data/source.js";
+
+const ctx: DataContext = { input: { channels: 1, height: 16, width: 16 }, classes: 10, seed: 5, baseDir: ".", cacheDir: "unused" };
+
+async function batchesOf(source: DataSource, batchSize: number, count: number, start = 0): Promise<{ train: ClipBatch[]; evaluation: ClipBatch[] }> {
+  try {
+    const it = source.trainBatches(batchSize, start);
+    const train: ClipBatch[] = [];
+    for (let k = 0; k < count; k++) train.push((await it.next()).value as ClipBatch);
+    const evaluation: ClipBatch[] = [];
+    for await (const b of source.evalBatches(7, 3)) evaluation.push(b);
+    return { train, evaluation };
+  } finally {
+    await source.close();
+  }
+}
+
+function expectSameBatches(got: ClipBatch[], want: ClipBatch[], what: string): void {
+  expect(got.length, what).to.equal(want.length);
+  got.forEach((b, k) => {
+    expect(b.dims, `${what} ${k}`).to.deep.equal(want[k]!.dims);
+    expect(Array.from(b.labels), `${what} ${k} labels`).to.deep.equal(Array.from(want[k]!.labels));
+    expect(Buffer.from(b.clips.buffer, b.clips.byteOffset, b.clips.byteLength).equals(Buffer.from(want[k]!.clips.buffer, want[k]!.clips.byteOffset, want[k]!.clips.byteLength)), `${what} ${k} clips`).to.equal(true);
+    expect(b.pixels?.data, `${what} ${k} pixels`).to.deep.equal(want[k]!.pixels?.data);
+  });
+}
+
+describe("data workers", () => {
+  for (const spec of [
+    { kind: "moving-mnist", clip_length: 3, digits: 2, shuffle_frames: true },
+    { kind: "shapes", clip_length: 4 },
+  ]) {
+    it(`${spec.kind}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
+      const c = spec.kind === "shapes" ? { ...ctx, classes: 4 } : ctx;
+      const one = await batchesOf(await createDataSource(DataSpec.parse(spec), c), 5, 3, 2);
+      const three = await batchesOf(await createDataSource(DataSpec.parse({ ...spec, workers: 3 }), c), 5, 3, 2);
+      expectSameBatches(three.train, one.train, "train batch");
+      expectSameBatches(three.evaluation, one.evaluation, "eval batch");
+      expect(one.evaluation.map((b) => b.dims[0])).to.deep.equal([3, 3, 1]);
+      // Not a degenerate stream: the batches differ from one another.
+      expect(Array.from(one.train[0]!.clips)).to.not.deep.equal(Array.from(one.train[1]!.clips));
+    });
+  }
+
+  it("npy refuses data.workers with an exit-2 error naming the key, before reading any file", async () => {
+    const spec = DataSpec.parse({ kind: "npy", clips: "absent-clips.npy", labels: "absent-labels.npy", clip_length: 3, workers: 2 });
+    const err = await createDataSource(spec, ctx).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(DataError);
+    expect((err as DataError).keyPath).to.equal("data.workers");
+    expect(String(err)).to.match(/data\.workers: 2 worker threads generate clips for moving-mnist and shapes only; npy clips are copies/);
+  });
+});
