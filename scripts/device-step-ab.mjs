@@ -11,8 +11,9 @@
 // of one graph can end apart (cuDNN picks each session's kernels by timing them): `. .` shows by how
 // much. With `--clips float32,uint8` every arm runs twice, taking the clips as float32 and as their
 // 8-bit pixels (docs/GPU.md "Clips as 8-bit pixels"); before timing, the script checks on the
-// provider that the step's clip input makes the pixels the float clips bit for bit, and exits 1
-// where it does not (each arm's weights are compared as above). The clips are 8-bit pixels scaled to [0, 1] by
+// provider that the step's clip input, run alone, makes the pixels the float clips bit for bit,
+// and exits 1 where it does not; on the CPU and WebGPU it exits 1 too where an arm's two inputs
+// end with other weights (on CUDA their weights are compared as any arm's). The clips are 8-bit pixels scaled to [0, 1] by
 // this checkout's src/data/clip.js assembleBatch (before attempt 70 they were 0.5 sin(i): weight
 // differences printed since are not comparable with earlier ones).
 // Usage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] [--model FILE] [--batch B] [--frames T]
@@ -129,6 +130,18 @@ for (const method of methods) {
     for (const [name, s] of stateA) if (!state.has(name) || s.some((v, j) => !Object.is(v, state.get(name)[j]))) identical = false;
     return { arm: builds[i].arm, ms: median(run.ms), bit_identical: identical, max_relative_weight_difference: maxRelative };
   });
+  // Where sessions are deterministic (not CUDA), an arm's 8-bit and float32 inputs must also end
+  // with the same weights bit for bit.
+  if (args.provider !== "cuda") {
+    for (const [i, run] of runs.entries()) {
+      const twin = runs.findIndex((_, j) => j !== i && builds[j].base === builds[i].base && builds[j].clipInput === "float32");
+      if (builds[i].clipInput !== "uint8" || twin < 0) continue;
+      if ([...runs[twin].weights].some(([name, w]) => Buffer.compare(bytes(w), bytes(run.weights.get(name))) !== 0)) {
+        console.error(`${method}: ${builds[i].arm} ended with other weights than ${builds[twin].arm}: on ${args.provider} 8-bit clips must train bit for bit as their float32 clips`);
+        process.exitCode = 1;
+      }
+    }
+  }
   for (const run of runs) await run.step.release();
   for (const arm of arms) arm.a_over_arm = arms[0].ms / arm.ms;
   rows.push({ method, arms, a_ms: arms[0].ms, b_ms: arms[1].ms, a_over_b: arms[0].ms / arms[1].ms, bit_identical: arms.slice(1).every((x) => x.bit_identical) });

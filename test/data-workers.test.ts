@@ -5,9 +5,14 @@
  * refuse the key with exit-2 errors naming it.
  */
 import { expect } from "chai";
-import { createDataSource, type DataContext } from "../src/data/create-source.js";
+import type { Worker } from "node:worker_threads";
+import type { ClipSource } from "../src/data/clip-source.js";
+import { ClipWorkers } from "../src/data/clip-workers.js";
+import { createDataSource, createLocalProducer, type DataContext } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
-import { DataError } from "../src/errors.js";
+import { DataError, RunError } from "../src/errors.js";
+import { loadExperiment } from "../src/spec/load-experiment.js";
+import { configHash } from "../src/spec/resolved-config.js";
 import type { ClipBatch, DataSource } from "../src/data/source.js";
 
 const ctx: DataContext = { input: { channels: 1, height: 16, width: 16 }, classes: 10, seed: 5, baseDir: ".", cacheDir: "unused" };
@@ -42,8 +47,10 @@ describe("data workers", () => {
   ]) {
     it(`${spec.kind}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
       const c = spec.kind === "shapes" ? { ...ctx, classes: 4 } : ctx;
-      const one = await batchesOf(await createDataSource(DataSpec.parse(spec), c), 5, 3, 2);
-      const three = await batchesOf(await createDataSource(DataSpec.parse({ ...spec, workers: 3 }), c), 5, 3, 2);
+      const [oneThread, threeWorkers] = [await createDataSource(DataSpec.parse(spec), c), await createDataSource(DataSpec.parse({ ...spec, workers: 3 }), c)];
+      expect([(oneThread as ClipSource).dataWorkers, (threeWorkers as ClipSource).dataWorkers]).to.deep.equal([0, 3]);
+      const one = await batchesOf(oneThread, 5, 3, 2);
+      const three = await batchesOf(threeWorkers, 5, 3, 2);
       expectSameBatches(three.train, one.train, "train batch");
       expectSameBatches(three.evaluation, one.evaluation, "eval batch");
       expect(one.evaluation.map((b) => b.dims[0])).to.deep.equal([3, 3, 1]);
@@ -51,6 +58,28 @@ describe("data workers", () => {
       expect(Array.from(one.train[0]!.clips)).to.not.deep.equal(Array.from(one.train[1]!.clips));
     });
   }
+
+  it("a worker that dies fails every later request with a RunError naming it; close still returns", async () => {
+    const spec = DataSpec.parse({ kind: "shapes", clip_length: 2 });
+    const c = { ...ctx, classes: 4 };
+    const workers = await ClipWorkers.start(await createLocalProducer(spec, c), spec, c, 2);
+    expect((await workers.clipRange("train", 0, 4, 0)).map((clip) => clip.label)).to.have.length(4);
+    // The private field, reached on purpose: nothing outside a worker's own crash ends it early.
+    await (workers as unknown as { workers: Worker[] }).workers[1]!.terminate();
+    const err = await workers.clipRange("train", 4, 4, 0).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(RunError);
+    expect(String(err)).to.match(/data worker 1 exited with status 1/);
+    await workers.close();
+  });
+
+  it("a run's id leaves data.workers out: the same run, resumable with or without workers", () => {
+    const hash = (overrides: string[]) => {
+      const { spec, model, baseDir } = loadExperiment("experiments/quickstart.yaml", overrides);
+      return configHash(spec, model, baseDir);
+    };
+    expect(hash(["data.workers=4"])).to.equal(hash([]));
+    expect(hash(["data.prefetch=3"]), "other data keys still count").to.not.equal(hash([]));
+  });
 
   it("npy refuses data.workers with an exit-2 error naming the key, before reading any file", async () => {
     const spec = DataSpec.parse({ kind: "npy", clips: "absent-clips.npy", labels: "absent-labels.npy", clip_length: 3, workers: 2 });

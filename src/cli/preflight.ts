@@ -4,6 +4,7 @@
  * clip length, every file readable and finite), the initial checkpoint against the model, the
  * execution provider (a one-node session on it), and the clip length against the model's depth.
  */
+import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
@@ -106,7 +107,10 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
 export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean, openSession: ProviderSessionOpener = openIdentitySession): Promise<string[]> {
   try {
     if (spec.train.init_checkpoint !== null) readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model);
-    const data = await openRunData(spec, model, baseDir);
+    // data.workers checked, then left out: this thread's producer makes every other check, and
+    // starting workers only to close them cost seconds (each loads its own digits).
+    checkDataWorkers(spec.data);
+    const data = await openRunData({ ...spec, data: { ...spec.data, workers: undefined } }, model, baseDir);
     const frames = data.clipShape[0];
     await data.close();
     checkDevicePlacement(spec, model);

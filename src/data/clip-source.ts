@@ -4,6 +4,7 @@
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { assembleBatch, type ClipProducer, type ClipShape, type ClipStream, type Preprocess, type RawClip } from "./clip.js";
+import { ClipWorkers } from "./clip-workers.js";
 import { Prefetcher } from "./prefetch.js";
 import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./source.js";
 
@@ -31,6 +32,11 @@ export class ClipSource implements DataSource {
 
   get pixelClips(): boolean {
     return this.producer.uint8Pixels;
+  }
+
+  /** Worker threads making the clips (data.workers); 0 where this thread makes them. */
+  get dataWorkers(): number {
+    return this.producer instanceof ClipWorkers ? this.producer.threads : 0;
   }
 
   skipped(): readonly SkippedFile[] {

@@ -3,8 +3,9 @@
  * generated kinds make every clip as a pure function of (seed, stream, index), so each worker
  * builds the same producer from the same spec and seed (src/data/clip-worker.ts) and makes a
  * contiguous share of each batch's clips. The batches are then bit for bit those of one thread.
- * The thread that runs the training step only copies the pixels into the batch; at 256 clips x
- * 8 frames of 32 x 32, Moving MNIST took 22 ms a batch there (docs/PERFORMANCE.md attempt 72).
+ * The thread that runs the training step only copies the pixels into the batch; without workers,
+ * generating a batch of 256 clips x 8 frames of 32 x 32 of Moving MNIST there took 22 ms
+ * (docs/PERFORMANCE.md attempt 72).
  * The producer built in this thread still answers everything but the clips (description, counts,
  * and the spec's checks, which must fail here, with exit status 2).
  */
@@ -62,11 +63,13 @@ export class ClipWorkers implements ClipProducer {
             new Promise<void>((resolve, reject) => {
               w.once("message", (msg: FromClipWorker) => (msg.type === "ready" ? resolve() : reject(new RunError(`data worker ${i}: ${msg.type === "error" ? msg.message : "unexpected first message"}`))));
               w.once("error", (err) => reject(new RunError(`data worker ${i} failed to start: ${err.message}`)));
+              w.once("exit", (code) => reject(new RunError(`data worker ${i} exited with status ${code} before it was ready`)));
             }),
         ),
       );
     } catch (err) {
       await Promise.all(workers.map((w) => w.terminate()));
+      await local.close();
       throw err;
     }
     return new ClipWorkers(local, workers);
@@ -98,6 +101,11 @@ export class ClipWorkers implements ClipProducer {
 
   async evalClip(index: number, count: number): Promise<RawClip> {
     return (await this.clipRange("eval", index, 1, count))[0]!;
+  }
+
+  /** How many worker threads make the clips. */
+  get threads(): number {
+    return this.workers.length;
   }
 
   /** The clips split into one contiguous share per worker, made in parallel, returned in order. */

@@ -66,7 +66,7 @@ export function frameOrder(frames: number, pre: Preprocess, stream: string, inde
  * Where every clip is 8-bit, the batch carries those pixels too (ClipBatch.pixels), and its float
  * clips are computed from them as a GPU graph does: a float32 multiply, then a float32 add
  * (Math.fround of a float64 product or sum of two float32 values is the float32 result), on first
- * read: a device step taking the pixels (CUDA) never reads them, and they cost about 4 ms of this
+ * read: a device step taking the pixels (CUDA) never reads them, and they cost 4-11 ms of this
  * thread, the one that runs the step, per batch of 256 x 8 frames of 32 x 32 (docs/PERFORMANCE.md
  * attempt 71).
  */

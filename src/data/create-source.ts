@@ -28,6 +28,15 @@ export interface DataContext {
 
 export async function createDataSource(spec: DataSpec, ctx: DataContext): Promise<DataSource> {
   const { shape, pre } = dataPlan(spec, ctx);
+  checkDataWorkers(spec);
+  const workers = spec.workers ?? 0;
+  const local = await createLocalProducer(spec, ctx);
+  const producer = workers > 0 ? await ClipWorkers.start(local, spec, ctx, workers) : local;
+  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
+}
+
+/** data.workers on a kind whose clips workers would not make faster: an exit-2 error naming the key. */
+export function checkDataWorkers(spec: DataSpec): void {
   const workers = spec.workers ?? 0;
   if (workers > 0 && spec.kind !== "moving-mnist" && spec.kind !== "shapes") {
     throw new DataError(
@@ -35,9 +44,6 @@ export async function createDataSource(spec: DataSpec, ctx: DataContext): Promis
       undefined, "data.workers",
     );
   }
-  const local = await createLocalProducer(spec, ctx);
-  const producer = workers > 0 ? await ClipWorkers.start(local, spec, ctx, workers) : local;
-  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
 }
 
 /** `spec`'s clip producer in this thread: a data worker builds its own with this too, so its clips are these. */

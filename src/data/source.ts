@@ -3,7 +3,8 @@
  * preprocessed: stride, resize, normalisation, frame shuffling applied), labels int32 [B].
  */
 export interface ClipBatch {
-  clips: Float32Array;
+  /** Read-only: on a batch of 8-bit clips a getter that makes them on first read (src/data/clip.ts). */
+  readonly clips: Float32Array;
   labels: Int32Array;
   /** [B, T, C, H, W] */
   dims: [number, number, number, number, number];

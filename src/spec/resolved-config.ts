@@ -55,7 +55,10 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
  */
 export function configHash(spec: ExperimentSpec, model: Model, baseDir: string): string {
   const { output: _output, sweep: _sweep, name: _name, ...rest } = resolvedConfig(spec, model, baseDir);
-  return shortHash(rest);
+  // data.workers changes which threads make the clips, not the clips (src/data/clip-workers.ts):
+  // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
+  const { workers: _workers, ...data } = rest.data;
+  return shortHash({ ...rest, data });
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */
