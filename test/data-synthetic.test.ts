@@ -1,9 +1,12 @@
 import { expect } from "chai";
+import type { ClipProducer } from "../src/data/clip.js";
+import { ClipSource } from "../src/data/clip-source.js";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
 import { loadMnistDigits, MNIST_SIDE, resizeSquare } from "../src/data/mnist-digits.js";
 import type { ClipBatch, DataSource } from "../src/data/source.js";
 import { DataError } from "../src/errors.js";
+import { Rng } from "../src/util/rng.js";
 
 const ctx = (size: number, classes: number, seed = 3, channels = 1): DataContext => ({
   input: { channels, height: size, width: size }, classes, seed, baseDir: ".", cacheDir: "unused",
@@ -228,6 +231,43 @@ describe("data: shapes, normalisation and prefetch", function () {
     expect(settled, "second batch was prepared during the step").to.equal(true);
     await pending;
     expect(source.stats!().batches).to.equal(2);
+  });
+
+  it("counts the step's thread's time on data: batches made between its awaits, not only the waits for them", async () => {
+    // A producer that spends 2 ms of this thread on every clip, as a generated kind does; the
+    // "training step" in between only yields, so without the made time the waits would be ~0
+    // (the prefetcher makes the next batches inside the step's awaits).
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const [B, clipMs, steps] = [3, 2, 6];
+    const producer: ClipProducer = {
+      description: "spinning",
+      trainClip: async () => (spin(clipMs), { pixels: new Uint8Array(2 * 4 * 4), label: 0 }),
+      evalCount: (n) => n,
+      evalClip: async () => ({ pixels: new Uint8Array(2 * 4 * 4), label: 0 }),
+      skippedFiles: () => [],
+      evalIsTrain: false,
+      uint8Pixels: true,
+      synchronous: true,
+      close: async () => undefined,
+    };
+    const source = new ClipSource(producer, { frames: 2, channels: 1, height: 4, width: 4 }, 1, { shuffleFrames: false, normalize: null, rng: new Rng(0), evalRng: new Rng(0) }, 2);
+    const it = source.trainBatches(B);
+    const started = performance.now();
+    let counted = 0;
+    for (let step = 0; step < steps; step++) {
+      const before = source.stats().dataS;
+      await it.next();
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      counted += source.stats().dataS - before;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    // Every consumed batch was made on this thread inside the loop: at least steps x B x 2 ms.
+    expect(counted).to.be.at.least((steps * B * clipMs) / 1000);
+    expect(counted, "no time counted twice").to.be.at.most(elapsed);
+    expect(source.stats().waitS, "most of it outside the waits").to.be.below(counted / 2);
   });
 
   it("gives evaluation clips that differ from training clips and are the same on every pass", async () => {

@@ -11,6 +11,8 @@ import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./sour
 export class ClipSource implements DataSource {
   readonly clipShape: [number, number, number, number];
   private readonly trainLoaders: Prefetcher<ClipBatch>[] = [];
+  /** Seconds this thread spent making training batches while no next() of theirs was waiting. */
+  private makeSeconds = 0;
 
   constructor(
     private readonly producer: ClipProducer,
@@ -77,8 +79,10 @@ export class ClipSource implements DataSource {
   }
 
   stats(): DataSourceStats {
+    const waitS = this.trainLoaders.reduce((s, l) => s + l.waitS, 0);
     return {
-      waitS: this.trainLoaders.reduce((s, l) => s + l.waitS, 0),
+      waitS,
+      dataS: waitS + this.makeSeconds,
       batches: this.trainLoaders.reduce((s, l) => s + l.delivered, 0),
       skippedFiles: this.producer.skippedFiles().length,
     };
@@ -94,8 +98,15 @@ export class ClipSource implements DataSource {
     await yieldToEventLoop();
     const p = this.producer;
     const clip = (i: number): Promise<RawClip> => (stream === "train" ? p.trainClip(i) : p.evalClip(i, evalTotal));
+    // This thread's share of the work: a synchronous producer makes the clips here in one stretch
+    // (its awaits only chain settled promises); data workers, or reads from files, do not hold it.
+    let t0 = performance.now();
     const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clip(first + b)));
-    return assembleBatch(clips, this.shape, this.pre, stream, first);
+    if (p.clipRange || !p.synchronous) t0 = performance.now();
+    const batch = assembleBatch(clips, this.shape, this.pre, stream, first);
+    // A batch made while next() waits is in that wait already (waitS): not counted twice.
+    if (stream === "train" && !this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
+    return batch;
   }
 }
 

@@ -35,6 +35,8 @@ export interface ClipProducer {
    * first..first+count-1 of `stream`, in order; evalTotal as evalClip's `count`.
    */
   clipRange?(stream: ClipStream, first: number, count: number, evalTotal: number): Promise<RawClip[]>;
+  /** True when trainClip and evalClip compute in the calling thread and await no I/O (their time is that thread's). */
+  readonly synchronous?: boolean;
   close(): Promise<void>;
 }
 

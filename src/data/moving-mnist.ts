@@ -83,6 +83,7 @@ export async function createMovingMnist(
     skippedFiles: () => [],
     evalIsTrain: false,
     uint8Pixels: true,
+    synchronous: true,
     close: async () => undefined,
   };
 }

@@ -64,6 +64,7 @@ export async function createNpySource(
     skippedFiles: () => [],
     evalIsTrain: evalSet === train,
     uint8Pixels: train.pixels instanceof Uint8Array,
+    synchronous: true,
     close: async () => undefined,
   };
 }

@@ -8,6 +8,7 @@ export class Prefetcher<T> {
   private nextIndex = 0;
   private waitSeconds = 0;
   private handedOut = 0;
+  private waitingNow = false;
 
   /** `make(i)` prepares item i; `count` bounds the stream (Infinity = endless). */
   constructor(
@@ -22,6 +23,11 @@ export class Prefetcher<T> {
     return this.waitSeconds;
   }
 
+  /** True while next() waits for an item. */
+  get waiting(): boolean {
+    return this.waitingNow;
+  }
+
   get delivered(): number {
     return this.handedOut;
   }
@@ -32,11 +38,13 @@ export class Prefetcher<T> {
     const head = this.queue.shift();
     if (head === undefined) return { done: true, value: undefined };
     const started = performance.now();
+    this.waitingNow = true;
     try {
       const value = await head;
       this.handedOut += 1;
       return { done: false, value };
     } finally {
+      this.waitingNow = false;
       this.waitSeconds += (performance.now() - started) / 1000;
       this.fill();
     }

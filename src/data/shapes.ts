@@ -46,6 +46,7 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
     skippedFiles: () => [],
     evalIsTrain: false,
     uint8Pixels: true,
+    synchronous: true,
     close: async () => undefined,
   };
 }

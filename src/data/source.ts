@@ -61,6 +61,13 @@ export interface SkippedFile {
 export interface DataSourceStats {
   /** Seconds `next()` of the training iterator spent waiting for a batch not yet prepared. */
   waitS: number;
+  /**
+   * Seconds the calling thread has spent on training data: waitS, plus the time it spent making
+   * batches outside those waits (the prefetcher makes them on this thread between the consumer's
+   * awaits: without data workers, the clips themselves; always their assembly). What a step's
+   * thread gave to data rather than training; the trainer's data_wait_s is its growth over a step.
+   */
+  dataS: number;
   /** Training batches handed out. */
   batches: number;
   /** Files skipped as unreadable (video-folder with skip_bad_files). */

@@ -261,10 +261,11 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
     for (let step = firstStep; step <= totalSteps && !interrupted; step++) {
       const t0 = performance.now();
+      const dataBefore = data.stats?.().dataS;
       const next = await batches.next();
       if (next.done) throw new Error("BUG: training batches ended");
       const batch = next.value;
-      const dataWait = (performance.now() - t0) / 1000;
+      const waited = (performance.now() - t0) / 1000;
       const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
       const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
       const row: StepMetrics = {} as StepMetrics;
@@ -283,6 +284,9 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       }
       applyBlockStats(model, weights, result.stats);
       const stepSeconds = (performance.now() - t0) / 1000;
+      // The step's thread on data: waiting for this batch, and making later ones meanwhile
+      // (without data.workers the prefetcher makes them here, inside this step's awaits).
+      const dataWait = dataBefore === undefined ? waited : data.stats!().dataS - dataBefore;
       const frames = batch.dims[0] * batch.dims[1];
       trainFrames += frames;
       trainSeconds += stepSeconds;
