@@ -8,8 +8,9 @@
 #      each step as ours are), each rule's host path against its device step, and the graph forms
 #      (SIDEWAYS_GRAPH_FORMS) against the default ones, whose BP and Sideways device steps in one
 #      process without a host path between them give "Sideways at least BP's frames/s" on one GPU
-#   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time),
-#      and the small zoo models against PyTorch, on the GPU and on the CPU (agreement first)
+#   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
+#      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
+#      CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
 #   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
@@ -88,6 +89,7 @@ done
 # Training as a user runs it (experiments/gpu-wide.yaml, 256 x 8 clips of Moving MNIST): the clips
 # made on the step's thread, then by 8 data workers; median step and data time (docs/GPU.md run 8).
 for w in 0 8; do
+  rm -rf "$OUT/train-w$w" # a finished run in the folder would be skipped, and its old steps read
   step "train-cuda-w$w" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js run experiments/gpu-wide.yaml data.workers=$w output.dir="$OUT/train-w$w" --quiet
 done
 step train-cuda-medians 30 node scripts/run-step-medians.mjs "$OUT/train-w0" "$OUT/train-w8" --json "$OUT/train-cuda-medians.json"

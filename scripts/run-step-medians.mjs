@@ -11,8 +11,8 @@ import { parseOptions, usageExit } from "./script-options.mjs";
 
 const usage = usageExit("node scripts/run-step-medians.mjs RUN_DIR [RUN_DIR ...] [--skip N] [--json OUT]");
 const { values: args, positionals } = await parseOptions({ allowPositionals: true, options: { skip: { type: "string", default: "10" }, json: { type: "string" } } }, usage);
+if (!/^\d+$/.test(args.skip)) usage(`--skip ${args.skip}: expected a count of steps (0 or more)`);
 const skip = Number(args.skip);
-if (!Number.isInteger(skip) || skip < 0) usage(`--skip ${args.skip}: expected a count of steps (0 or more)`);
 if (positionals.length === 0) usage("expected one or more run folders");
 
 /** The run folder `dir` names: itself, or its one run. */
@@ -22,22 +22,44 @@ function runFolder(dir) {
   if (runs.length !== 1) usage(`${dir}: expected a run folder (with metrics.csv) or a folder holding exactly one, found ${runs.length}`);
   return join(dir, runs[0]);
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** The median; of an even count, the mean of the two middle values. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function readText(file) {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    usage(`${file}: cannot read it (${err.code ?? err.message})`);
+  }
+}
 const rows = positionals.map((dir) => {
   const run = runFolder(dir);
-  const [head, ...lines] = readFileSync(join(run, "metrics.csv"), "utf8").trim().split("\n").map((l) => l.split(","));
+  const [head, ...lines] = readText(join(run, "metrics.csv")).trim().split("\n").map((l) => l.split(","));
   const kept = lines.slice(skip);
   if (kept.length === 0) usage(`${run}: ${lines.length} steps, none left after --skip ${skip}`);
-  const col = (name) => {
+  const col = (name, rows = kept) => {
     const i = head.indexOf(name);
     if (i < 0) usage(`${run}/metrics.csv: no column ${name}`);
-    return kept.map((r) => Number(r[i]));
+    return rows.map((r) => {
+      const v = r[i] === undefined || r[i].trim() === "" ? NaN : Number(r[i]);
+      if (!Number.isFinite(v)) usage(`${run}/metrics.csv: ${name} of row ${lines.indexOf(r) + 2} is ${JSON.stringify(r[i] ?? "")}, expected a number`);
+      return v;
+    });
   };
-  const loss = Number(lines.at(-1)[head.indexOf("train_loss")]);
+  const [loss] = col("train_loss", lines.slice(-1));
   return { run, steps: lines.length, step_ms: 1000 * median(col("step_s")), data_ms: 1000 * median(col("data_wait_s")), frames_per_s: median(col("frames_per_s")), last_train_loss: loss };
 });
-console.log(`median of steps ${skip + 1} on, per run\n`);
+console.log(`medians of steps ${skip + 1} on, per run\n`);
 console.log("| run | steps | step ms | data ms | frames/s | last train loss |");
 console.log("|---|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.run} | ${r.steps} | ${r.step_ms.toFixed(2)} | ${r.data_ms.toFixed(2)} | ${r.frames_per_s.toFixed(0)} | ${r.last_train_loss} |`);
-if (args.json) writeFileSync(args.json, JSON.stringify({ skip, rows }, null, 1) + "\n");
+if (args.json) {
+  try {
+    writeFileSync(args.json, JSON.stringify({ skip, rows }, null, 1) + "\n");
+  } catch (err) {
+    usage(`--json ${args.json}: cannot write it (${err.code ?? err.message})`);
+  }
+}

@@ -64,8 +64,12 @@ export interface DataSourceStats {
   /**
    * Seconds the calling thread has spent on training data: waitS, plus the time it spent making
    * batches outside those waits (the prefetcher makes them on this thread between the consumer's
-   * awaits: without data workers, the clips themselves; always their assembly). What a step's
-   * thread gave to data rather than training; the trainer's data_wait_s is its growth over a step.
+   * awaits: without data workers, the clips themselves; always their assembly). The trainer's
+   * data_wait_s is its growth over a step: what the step's thread was busy with besides training,
+   * an upper bound on what data workers can save (with stages or replicas on worker threads, the
+   * making overlaps their compute). Not in it: the float clips an 8-bit batch makes when first read
+   * (inside the step, where the host path reads them), and a video-folder's frame conversion after
+   * its reads.
    */
   dataS: number;
   /** Training batches handed out. */

@@ -12,7 +12,7 @@ export interface StepMetrics {
   wall_s: number; // since the run started
   step_s: number; // this step's wall time
   frames_per_s: number; // training frames (B*T) per second of this step
-  data_wait_s: number; // time this step waited for its batch
+  data_wait_s: number; // time this step's thread gave to data: waiting for its batch, making later ones (DataSourceStats.dataS)
   [diagnostic: string]: number | null; // e.g. cos_b0, n_b0, busy_s0 when diagnostics are on; null where there is no value
 }
 
@@ -34,7 +34,7 @@ export interface RunSummary {
   steps_done: number;
   wall_s: number;
   frames_per_s: number; // training frames per second over the whole run
-  data_wait_share: number; // share of the training steps' time spent waiting for data
+  data_wait_share: number; // share of the training steps' time their thread gave to data (data_wait_s summed)
   final_train_loss: number | null;
   final_eval_loss: number | null;
   final_eval_clip_top1: number | null;
