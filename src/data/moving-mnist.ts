@@ -106,7 +106,7 @@ function renderClip(
   for (let d = 0; d < spec.digits; d++) {
     const digitClass = rng.int(10);
     const pool = stream === "train" ? pools.train[digitClass]! : pools.eval[digitClass]!;
-    const image = resizeSquare(pool[rng.int(pool.length)]!, MNIST_SIDE, digitSize);
+    const image = zeroBordered(resizeSquare(pool[rng.int(pool.length)]!, MNIST_SIDE, digitSize), digitSize);
     const isLabelled = d === 0;
     let angle: number;
     if (isLabelled && spec.task === "direction") {
@@ -126,44 +126,59 @@ function renderClip(
     const xs = path1d(x0, vx, frames, spec.frame_stride, roomX, !keepInside);
     const ys = path1d(y0, vy, frames, spec.frame_stride, roomY, !keepInside);
     const intensity = isLabelled ? 1 : spec.distractor_intensity;
-    for (let t = 0; t < frames; t++) {
-      const sheet = placeSubpixel(image, digitSize, xs[t]!, ys[t]!, intensity);
-      const left = Math.floor(xs[t]!);
-      const top = Math.floor(ys[t]!);
-      const extent = digitSize + 1;
-      for (let c = 0; c < channels; c++) {
-        const base = (t * channels + c) * plane;
-        for (let y = 0; y < extent && top + y < height; y++) {
-          for (let x = 0; x < extent && left + x < width; x++) {
-            const v = sheet[y * extent + x]!;
-            const at = base + (top + y) * width + left + x;
-            if (v > pixels[at]!) pixels[at] = v;
-          }
-        }
-      }
-    }
+    for (let t = 0; t < frames; t++) placeSubpixel(pixels, t, shape, image, digitSize, xs[t]!, ys[t]!, intensity);
   }
   return { pixels, label };
 }
 
+/** A size x size image inside a border of zeros one pixel wide: [size + 2, size + 2]. */
+function zeroBordered(image: Uint8Array, size: number): Uint8Array {
+  const stride = size + 2;
+  const out = new Uint8Array(stride * stride);
+  for (let v = 0; v < size; v++) out.set(image.subarray(v * size, (v + 1) * size), (v + 1) * stride + 1);
+  return out;
+}
+
 /**
- * The digit shifted by the fractional part of (x, y) with bilinear weights, on a (size+1)^2
- * patch whose top-left pixel is (floor(x), floor(y)): sub-pixel motion keeps slow digits smooth
- * (integer rounding would make them jump a whole pixel every few frames). The patch's last row
- * and column carry weight only when the position is fractional, so nothing leaves the frame.
+ * Draws the digit into frame t, shifted by the fractional part of (x, y) with bilinear weights,
+ * on a (size+1)^2 patch whose top-left pixel is (floor(x), floor(y)): sub-pixel motion keeps slow
+ * digits smooth (integer rounding would make them jump a whole pixel every few frames). The
+ * patch's last row and column carry weight only when the position is fractional, so nothing
+ * leaves the frame. Overlapping digits combine by maximum. `bordered` is the digit inside a zero
+ * border (zeroBordered), so every tap is a plain load: this is the generator's inner loop.
  */
-function placeSubpixel(image: Uint8Array, size: number, x: number, y: number, intensity: number): Uint8Array {
-  const fx = x - Math.floor(x);
-  const fy = y - Math.floor(y);
+function placeSubpixel(pixels: Uint8Array, t: number, shape: ClipShape, bordered: Uint8Array, size: number, x: number, y: number, intensity: number): void {
+  const { channels, height, width } = shape;
+  const plane = height * width;
+  const left = Math.floor(x);
+  const top = Math.floor(y);
+  const fx = x - left;
+  const fy = y - top;
+  // The four taps' weights, each the product the bilinear formula multiplies its tap by.
+  const w00 = (1 - fx) * (1 - fy);
+  const w01 = fx * (1 - fy);
+  const w10 = (1 - fx) * fy;
+  const w11 = fx * fy;
   const extent = size + 1;
-  const out = new Uint8Array(extent * extent);
-  const at = (u: number, v: number) => (u >= 0 && v >= 0 && u < size && v < size ? image[v * size + u]! : 0);
-  for (let v = 0; v < extent; v++) {
-    for (let u = 0; u < extent; u++) {
-      const value =
-        (1 - fx) * (1 - fy) * at(u, v) + fx * (1 - fy) * at(u - 1, v) + (1 - fx) * fy * at(u, v - 1) + fx * fy * at(u - 1, v - 1);
-      out[v * extent + u] = Math.round(value * intensity);
+  const stride = size + 2;
+  const rows = Math.min(extent, height - top);
+  const columns = Math.min(extent, width - left);
+  for (let c = 0; c < channels; c++) {
+    const frame = (t * channels + c) * plane + top * width + left;
+    for (let v = 0; v < rows; v++) {
+      const below = (v + 1) * stride; // taps at rows v and v - 1 of the digit
+      const above = v * stride;
+      const out = frame + v * width;
+      for (let u = 0; u < columns; u++) {
+        const tap00 = bordered[below + u + 1]!;
+        const tap01 = bordered[below + u]!;
+        const tap10 = bordered[above + u + 1]!;
+        const tap11 = bordered[above + u]!;
+        if ((tap00 | tap01 | tap10 | tap11) === 0) continue; // black: level 0 never wins the maximum (most of the patch)
+        const value = w00 * tap00 + w01 * tap01 + w10 * tap10 + w11 * tap11;
+        const level = Math.round(value * intensity);
+        if (level > pixels[out + u]!) pixels[out + u] = level;
+      }
     }
   }
-  return out;
 }
