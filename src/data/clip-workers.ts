@@ -5,7 +5,8 @@
  * contiguous share of each batch's clips. The batches are then bit for bit those of one thread.
  * The thread that runs the training step only copies the pixels into the batch; without workers,
  * generating a batch of 256 clips x 8 frames of 32 x 32 of Moving MNIST there took 22 ms
- * (docs/PERFORMANCE.md attempt 72).
+ * (14 ms since attempt 73), two to three times an H100's training step (docs/PERFORMANCE.md
+ * attempt 72).
  * The producer built in this thread still answers everything but the clips (description, counts,
  * and the spec's checks, which must fail here, with exit status 2).
  */
