@@ -60,6 +60,7 @@ async function build(arm) {
   }
 }
 const { assembleBatch } = await import(new URL("../dist/src/data/clip.js", import.meta.url).href);
+const { timeMajorFrames } = await import(new URL("../dist/src/train/bp-stage.js", import.meta.url).href);
 const builds = [];
 for (const arm of positionals) {
   const m = await build(arm);
@@ -69,10 +70,7 @@ const provider = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { p
 
 /** Each build taking 8-bit clips: its step's clip input on the provider must give the batch's float clips, time-major, bit for bit. */
 async function checkClipRows(batch) {
-  const [B, T] = batch.dims;
-  const frame = batch.clips.length / (B * T);
-  const expected = new Float32Array(batch.clips.length);
-  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) expected.set(batch.clips.subarray((b * T + t) * frame, (b * T + t + 1) * frame), (t * B + b) * frame);
+  const expected = timeMajorFrames(batch.clips, batch.dims, 0, batch.dims[1]).data;
   for (const dir of new Set(builds.filter((b) => b.clipInput === "uint8").map((b) => b.dir))) {
     const m = builds.find((b) => b.dir === dir);
     if (typeof m.clipRowsOnDevice !== "function") usage(`${dir}: its build has no clipRowsOnDevice (src/train/device-step.ts) to check its 8-bit clip input with`);

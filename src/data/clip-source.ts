@@ -3,7 +3,7 @@
  * common preprocessing and prefetched ahead of the consumer.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { assembleBatch, type ClipProducer, type ClipShape, type ClipStream, type Preprocess, type RawClip } from "./clip.js";
+import { assembleBatch, clipOf, type ClipProducer, type ClipShape, type ClipStream, type Preprocess } from "./clip.js";
 import { ClipWorkers } from "./clip-workers.js";
 import { Prefetcher } from "./prefetch.js";
 import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./source.js";
@@ -97,11 +97,10 @@ export class ClipSource implements DataSource {
     // Let the caller's current step run first; without data workers, clips are generated on this thread.
     await yieldToEventLoop();
     const p = this.producer;
-    const clip = (i: number): Promise<RawClip> => (stream === "train" ? p.trainClip(i) : p.evalClip(i, evalTotal));
     // This thread's share of the work: a synchronous producer makes the clips here in one stretch
     // (its awaits only chain settled promises); data workers, or reads from files, do not hold it.
     let t0 = performance.now();
-    const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clip(first + b)));
+    const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clipOf(p, stream, first + b, evalTotal)));
     if (p.clipRange || !p.synchronous) t0 = performance.now();
     const batch = assembleBatch(clips, this.shape, this.pre, stream, first);
     // A batch made while next() waits is in that wait already (waitS): not counted twice.

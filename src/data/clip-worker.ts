@@ -3,7 +3,7 @@
  * in this thread and answers each request with its clips' pixels in one buffer (transferred).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { ClipProducer, RawClip } from "./clip.js";
+import { clipOf, type ClipProducer } from "./clip.js";
 import type { ClipRequest, ClipWorkerData, FromClipWorker } from "./clip-workers.js";
 import { createLocalProducer } from "./create-source.js";
 
@@ -23,10 +23,11 @@ try {
 
 port.on("message", async (req: ClipRequest) => {
   try {
-    const make = (i: number): Promise<RawClip> => (req.stream === "train" ? producer.trainClip(req.first + i) : producer.evalClip(req.first + i, req.evalTotal));
-    const clips = await Promise.all(Array.from({ length: req.count }, (_, i) => make(i)));
+    const clips = await Promise.all(Array.from({ length: req.count }, (_, i) => clipOf(producer, req.stream, req.first + i, req.evalTotal)));
+    // Workers serve the generated kinds only (createDataSource checkDataWorkers), whose clips are 8-bit.
+    if (!producer.uint8Pixels) throw new Error("BUG: a data worker for clips that are not 8-bit");
     const size = clips[0]!.pixels.length;
-    const pixels = clips[0]!.pixels instanceof Uint8Array ? new Uint8Array(size * clips.length) : new Float32Array(size * clips.length);
+    const pixels = new Uint8Array(size * clips.length);
     clips.forEach((c, i) => pixels.set(c.pixels, i * size));
     post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label) }, [pixels.buffer as ArrayBuffer]);
   } catch (err) {

@@ -32,7 +32,7 @@ export interface ClipRequest {
 
 export type FromClipWorker =
   | { type: "ready" }
-  | { type: "clips"; id: number; pixels: Uint8Array | Float32Array; labels: number[] }
+  | { type: "clips"; id: number; pixels: Uint8Array; labels: number[] }
   | { type: "error"; id: number | null; message: string };
 
 export class ClipWorkers implements ClipProducer {

@@ -40,6 +40,11 @@ export interface ClipProducer {
   close(): Promise<void>;
 }
 
+/** Clip `index` of `stream` from `producer` (evalTotal: the evaluation set's size, evalClip's `count`). */
+export function clipOf(producer: ClipProducer, stream: ClipStream, index: number, evalTotal: number): Promise<RawClip> {
+  return stream === "train" ? producer.trainClip(index) : producer.evalClip(index, evalTotal);
+}
+
 export interface ClipShape {
   frames: number;
   channels: number;
