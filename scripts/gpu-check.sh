@@ -7,12 +7,13 @@
 #      GPU, model and batches (agreement first; PyTorch's batches on the GPU, then also uploaded
 #      each step as ours are), each rule's host path against its device step, and the graph forms
 #      (SIDEWAYS_GRAPH_FORMS) against the default ones, whose BP and Sideways device steps in one
-#      process without a host path between them give "Sideways at least BP's frames/s" on one GPU
+#      process without a host path between them give "Sideways at least BP's frames/s" on one GPU;
+#      what one onnxruntime call and one node cost there (scripts/node-overhead.mjs)
 #   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
 #      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
 #      CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
-#   6. the same tests and the BP step on WebGPU, where a Vulkan driver is found (the NVIDIA
+#   6. the same tests, the BP step, a graph form and the node cost on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
 #   7. sideways doctor                       what works here
 # and, after step 3, the BP step's timeline under Nsight Systems (scripts/gpu-timeline.sh), where
@@ -70,8 +71,14 @@ done
 # measured and rejected: `SIDEWAYS_GRAPH_FORMS=convWeightGrad=conv|gemm` still runs them.
 BEFORE_69=convInputGrad=transpose,convRelu=separate
 step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . ".:$BEFORE_69" .:unfoldForwardChannels=1 \
-  .:paramSplit=slices .:convWeightGrad=columns --provider cuda --model models/quickstart-wide.yaml \
+  .:paramSplit=slices .:convWeightGrad=columns .:sidewaysClip=split --provider cuda --model models/quickstart-wide.yaml \
   --batch 256 --frames 8 --rounds 30 --json "$OUT/forms-ab-cuda-b256.json"
+# At 64 x 8, where Sideways' device step was slower than BP's (docs/GPU.md run 8): attempt 74's
+# Sideways clip (one forward per block, phases handed down) against the split forwards before it.
+step "forms-ab-cuda-b64" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . .:sidewaysClip=split --provider cuda \
+  --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 30 --json "$OUT/forms-ab-cuda-b64.json"
+# What a call and a node cost on CUDA, and how many kernels each device step launches there.
+step node-overhead-cuda 60 env SIDEWAYS_ORT=cuda13 node scripts/node-overhead.mjs --provider cuda --json "$OUT/node-overhead-cuda.json"
 step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$BEFORE_69}" \
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
   --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
@@ -126,5 +133,10 @@ fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
 step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/step-webgpu.json"
+# WebGPU's phases without SpaceToDepth (attempt 75: the op runs on the CPU between two copies), and
+# what a call and a node cost there.
+step forms-ab-webgpu-b64 120 env SIDEWAYS_ORT=$ORT node scripts/device-step-ab.mjs . .:spaceToDepth=transpose --provider webgpu \
+  --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 5 --json "$OUT/forms-ab-webgpu-b64.json"
+step node-overhead-webgpu 60 env SIDEWAYS_ORT=$ORT node scripts/node-overhead.mjs --provider webgpu --rounds 20 --json "$OUT/node-overhead-webgpu.json"
 step doctor 60 node bin/sideways.js doctor
 printf '%s\n' "=== summary" "${summary[@]}" | tee "$OUT/summary.txt"

@@ -42,8 +42,8 @@ import { refModelGradient } from "./reference/model-ref.js";
 
 const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
 
-/** Every candidate form of docs/PERFORMANCE.md attempt 68 at once (SIDEWAYS_GRAPH_FORMS). */
-const CANDIDATE_FORMS: GraphForms = { convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns", paramSplit: "slices" };
+/** Every candidate form of docs/PERFORMANCE.md attempts 68 and 75 at once (SIDEWAYS_GRAPH_FORMS). */
+const CANDIDATE_FORMS: GraphForms = { convInputGrad: "phases", unfoldForwardChannels: 64, convRelu: "fused", convWeightGrad: "columns", paramSplit: "slices", spaceToDepth: "transpose" };
 
 const METHODS: DeviceStepMethod[] = ["bp", "sideways"];
 
@@ -226,6 +226,31 @@ describe("device step (CPU provider)", () => {
     ["every-layer-kind (CUDA_TARGET and every candidate form)", everyKind, ...OPTIMIZERS[1], "bp"],
     ["four-block (CUDA_TARGET and every candidate form)", fourBlockModel, ...OPTIMIZERS[0], "bp"],
   ]);
+
+  // CUDA_TARGET's Sideways clip as it is (one forward per block shared with its backward, phases
+  // handed down, docs/PERFORMANCE.md attempt 74; every-layer-kind's max-pool block keeps its
+  // indices, so it takes two forwards) and as it was (sidewaysClip split).
+  checkAgainstHostPath({ opts: cpu, target: CUDA_TARGET }, 1e-5, [
+    ["four-block (CUDA_TARGET)", fourBlockModel, ...OPTIMIZERS[1], "sideways"],
+    ["every-layer-kind (CUDA_TARGET)", everyKind, ...OPTIMIZERS[0], "sideways"],
+  ]);
+  checkAgainstHostPath({ opts: cpu, target: { ...CUDA_TARGET, sidewaysClip: "split" } }, 1e-5, [["four-block (CUDA_TARGET, sidewaysClip split)", fourBlockModel, ...OPTIMIZERS[1], "sideways"]]);
+
+  it("Sideways clip, sidewaysClip shared: one forward per block, phases handed down, fewer kernels than split", () => {
+    const model = fourBlockModel();
+    const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+    const ops = (target: GraphTarget) => onnx.ModelProto.decode(buildDeviceStepGraph(model, spec, 8, target, "sideways")).graph!.node!.map((n) => n.opType!);
+    const [shared, split] = [ops(CUDA_TARGET), ops({ ...CUDA_TARGET, sidewaysClip: "split" })];
+    const count = (list: string[], op: string) => list.filter((o) => o === op).length;
+    // Three convs, each fused with its ReLU: once per block shared; blocks 0-2 (s > 0) twice split.
+    expect(count(shared, "FusedConv")).to.equal(3);
+    expect(count(split, "FusedConv")).to.equal(6);
+    // Block 1's stride-2 input gradient reaches block 0 as phases: no interleaving DepthToSpace.
+    expect(count(shared, "DepthToSpace")).to.be.below(count(split, "DepthToSpace"));
+    // Reshape, Flatten, Squeeze and Unsqueeze alias their input on the GPU providers; every other node is a kernel.
+    const kernels = (list: string[]) => list.filter((o) => !["Reshape", "Flatten", "Squeeze", "Unsqueeze"].includes(o)).length;
+    expect(kernels(shared)).to.be.below(kernels(split));
+  });
 
   it("steps every parameter with one set of optimizer nodes on one flat vector per carried value", () => {
     // Momentum adds a Mul and an Add to SGD's step: once for the whole vector, not once per

@@ -4,6 +4,7 @@ import { dumpGraph } from "../src/graph/dump-graph.js";
 import { GraphBuilder, float } from "../src/graph/graph-builder.js";
 import { onnx } from "../src/graph/onnx.js";
 import { buildBlockGraphs } from "../src/layers/block-graphs.js";
+import { phasesShape, spaceToDepth } from "../src/layers/phases.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { GraphSession } from "../src/runtime/session.js";
 
@@ -82,6 +83,29 @@ describe("GraphBuilder", () => {
     const session = await GraphSession.create(graphs.backward, "dump test", { provider: "cpu", threads: 1 });
     expect([...session.outputNames].sort()).to.deep.equal(["d0.bias", "d0.weight"]);
     await session.release();
+  });
+
+  it("spaceToDepth as a Reshape, Transpose and Reshape (WebGPU candidate) gives SpaceToDepth's values bit for bit", async () => {
+    // Pure data movement, so exactly equal: 3 rows of (C, H, W) = (2, 6, 12), strides 2 and 3.
+    const [n, c, h, w] = [3, 2, 6, 12];
+    const data = Float32Array.from({ length: n * c * h * w }, (_, i) => Math.sin(i * 1.7) * 100);
+    for (const stride of [2, 3]) {
+      const phases = (form: "op" | "transpose") => {
+        const g = new GraphBuilder(`phases-${form}`, { nchwcBlock: 0, cpu: false, spaceToDepth: form });
+        g.output(spaceToDepth(g, g.input("x", [c, h, w]), [c, h, w], stride), phasesShape([c, h, w], stride), "y");
+        return g;
+      };
+      expect(dumpGraph(phases("transpose").toBytes())).to.not.contain("SpaceToDepth");
+      const run = async (g: GraphBuilder) => {
+        const session = await GraphSession.create(g.toBytes(), g.name, { provider: "cpu", threads: 1 });
+        const y = (await session.run({ x: { data, dims: [n, c, h, w] } })).y;
+        await session.release();
+        return y;
+      };
+      const [op, moved] = [await run(phases("op")), await run(phases("transpose"))];
+      expect(moved.dims).to.deep.equal([n, ...phasesShape([c, h, w], stride)]);
+      expect(Buffer.from(moved.data.buffer).equals(Buffer.from(op.data.buffer)), `stride ${stride}`).to.equal(true);
+    }
   });
 
   it("expandedFrom finds the data input of an Expand, and nothing for other producers", () => {

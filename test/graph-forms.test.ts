@@ -18,6 +18,7 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
     expect(parseGraphForms(" convInputGrad=phases , unfoldForwardChannels=1,,")).to.deep.equal({ convInputGrad: "phases", unfoldForwardChannels: 1 });
     expect(parseGraphForms("")).to.deep.equal({});
     expect(parseGraphForms("reluMask=cast,channelSums=direct,convWeightGrad=conv,maxPoolVjp=windows,paramSplit=slices")).to.deep.equal({ reluMask: "cast", channelSums: "direct", convWeightGrad: "conv", maxPoolVjp: "windows", paramSplit: "slices" });
+    expect(parseGraphForms("sidewaysClip=split,spaceToDepth=transpose")).to.deep.equal({ sidewaysClip: "split", spaceToDepth: "transpose" });
   });
 
   it("a bad item, key or value is a ProviderError (exit 2) naming it and what was expected", () => {
@@ -30,7 +31,7 @@ describe("SIDEWAYS_GRAPH_FORMS", () => {
       ["unfoldForwardChannels=1e3", /unfoldForwardChannels=1e3: expected a whole number >= 0/],
       ["constructor=x", /: constructor=x: expected one of the keys/],
       ["__proto__=x", /: __proto__=x: expected one of the keys/],
-      ["convInputgrad=phases", /: convInputgrad=phases: expected one of the keys maxPoolVjp, .*convInputGrad, unfoldForwardChannels, convRelu, paramSplit$/],
+      ["convInputgrad=phases", /: convInputgrad=phases: expected one of the keys maxPoolVjp, .*convInputGrad, unfoldForwardChannels, convRelu, paramSplit, sidewaysClip, spaceToDepth$/],
       ["nchwcBlock=8", /: nchwcBlock=8: expected one of the keys/],
       ["convInputGrad", /"convInputGrad" is not key=value/],
       ["reluMask=sign,reluMask=cast", /reluMask is given twice/],

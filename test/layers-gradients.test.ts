@@ -249,6 +249,8 @@ const CANDIDATE_FORMS: { name: string; target: GraphTarget }[] = [
   { name: "the stride-1 training forward over the unfold (unfoldForwardChannels 64)", target: { ...CUDA_ATTEMPT_67_TARGET, unfoldForwardChannels: 64 } },
   { name: "the unfold weight gradient at every stride (convWeightGrad columns)", target: { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "columns" } },
   { name: "the weight gradient as one GEMM at every stride (convWeightGrad gemm)", target: { ...CUDA_ATTEMPT_67_TARGET, convWeightGrad: "gemm" } },
+  // Attempt 75: WebGPU's graphs with phases made without SpaceToDepth (the strided weight gradients).
+  { name: "WebGPU's graphs with phases by Reshape and Transpose (spaceToDepth transpose)", target: { ...WEBGPU_TARGET, spaceToDepth: "transpose" } },
 ];
 for (const form of CANDIDATE_FORMS) {
   describe(`layer gradients with ${form.name}, CPU provider`, () => {

@@ -107,6 +107,25 @@ export interface GraphTarget {
    */
   paramSplit?: "split" | "slices";
   /**
+   * How a tensor is split into its S x S phases (src/layers/phases.ts spaceToDepth): "op", one
+   * SpaceToDepth (the default), or "transpose", a Reshape, a Transpose and a Reshape with the same
+   * values, for onnxruntime's WebGPU EP, which has no SpaceToDepth kernel and runs the op on the
+   * CPU between a copy to the host and one back (the session waits for the GPU at each). A
+   * candidate for WebGPU: on lavapipe, whose "GPU" is the CPU, it is 2% slower (docs/PERFORMANCE.md
+   * attempt 75); a GPU's copies are measured by the next GPU check.
+   */
+  spaceToDepth?: "op" | "transpose";
+  /**
+   * How the Sideways whole-clip graph (src/layers/block-graphs.ts addSidewaysClip) runs a block:
+   * "shared" (the default), one forward over all the block's frames, its backward reading the
+   * frames it pairs as slices of that forward's values (where the block's layers keep no values of
+   * their own for their VJPs, else two forwards), with the input gradient handed down as phases
+   * where BP's fused graph hands them (addFusedBp); "split", two forwards (the frames no backward
+   * reads, then those it reads) and every gradient handed down interleaved: one conv and one Slice
+   * more per block, and a Concat. docs/PERFORMANCE.md attempt 74.
+   */
+  sidewaysClip?: "shared" | "split";
+  /**
    * Whether the Conv shapes onnxruntime's WebGPU Conv miscomputes are written another way with
    * the same values (src/layers/webgpu-conv-faults.ts): WebGPU's target.
    */
@@ -228,6 +247,11 @@ export class GraphBuilder {
     this.names.add(name);
     this.defined.add(name);
     return name;
+  }
+
+  /** Whether `value` exists in the graph (a graph input, an initializer or a node output). */
+  has(value: string): boolean {
+    return this.defined.has(value);
   }
 
   /** A float32 graph input shaped [N, ...dims]. */

@@ -23,6 +23,7 @@
 import { GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import type { Block, BufferInfo, Model, ParamInfo } from "../model/model.js";
 import type { ForwardResult, LayerDef, ParamSuffix, PlacedLayer } from "./layer-def.js";
+import { phasesShape } from "./phases.js";
 import { layerDef } from "./registry.js";
 
 /** Graph value names of block k's input, output and their gradients. */
@@ -392,9 +393,28 @@ export function sidewaysClipFrames(blocks: number, frames: number, k: number): {
 /** Frames [from, to) of `rows`: time-major rows of `frames` frames (row f*B + b), each [...shape]. */
 function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readonly number[], from: number, to: number): string {
   if (from === 0 && to === frames) return rows;
-  const view = g.op("Reshape", [rows, g.constInt64("frame_rows", [frames, -1, ...shape])]);
-  const part = g.op("Slice", [view, g.constInt64("from", [from]), g.constInt64("to", [to]), g.constInt64("axis0", [0])]);
-  return g.op("Reshape", [part, g.constInt64("rows", [-1, ...shape])]);
+  return g.memo(`frames(${rows}, ${frames}, ${from}, ${to})`, () => {
+    const view = g.op("Reshape", [rows, g.constInt64("frame_rows", [frames, -1, ...shape])]);
+    const part = g.op("Slice", [view, g.constInt64("from", [from]), g.constInt64("to", [to]), g.constInt64("axis0", [0])]);
+    return g.op("Reshape", [part, g.constInt64("rows", [-1, ...shape])]);
+  });
+}
+
+/**
+ * A block's forward over `frames` frames as its backward sees frames [from, frames) of it: every
+ * layer's input and output sliced to those frames (only the slices some VJP reads stay in the
+ * graph: GraphBuilder keeps what an output depends on). Only for a forward whose layers keep no
+ * values of their own for their VJPs (`saved`), whose frame layout each layer would have to say.
+ */
+function laterFrames(g: GraphBuilder, steps: readonly Recomputed[], frames: number, from: number): Recomputed[] {
+  // A layer fused with the ReLU after it has no output value (addForward): nothing to slice.
+  const slice = (value: string, shape: readonly number[]) => (g.has(value) ? frameRange(g, value, frames, shape, from, frames) : value);
+  return steps.map(({ layer, x, result }) => ({ layer, x: slice(x, layer.inShape), result: { ...result, y: slice(result.y, layer.outShape) } }));
+}
+
+/** Whether a forward's layers keep values of their own for their VJPs (e.g. max-pool indices). */
+function keepsValues(steps: readonly Recomputed[]): boolean {
+  return steps.some((s) => Object.keys(s.result.saved).length > 0);
 }
 
 /**
@@ -405,8 +425,10 @@ function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readon
  * tick later. So each block runs its forwards and its backwards over many frames at once, as BP's
  * fused pass does (addFusedBp), with the gradient handed down shifted by two frames instead of
  * aligned: one graph call per clip batch instead of one per tick, and kernels of many frames'
- * rows, which is what a GPU needs (docs/GPU.md). Each block's forward runs as two pieces: the
- * frames no backward reads, and the frames its backward reads with the values its VJPs reuse.
+ * rows, which is what a GPU needs (docs/GPU.md). GraphTarget.sidewaysClip says how a block's
+ * forward serves its backward, which reads only its later frames: one forward over every frame,
+ * sliced for the backward ("shared"), or two, the frames no backward reads and then the others
+ * ("split", and "shared" where a layer keeps values of its own for its VJP).
  *   rows `x` (T frames, time-major), `onehot` (the top block's T-L+1 frames), `scale` (1/B)
  *     -> logits (T-L+1 frames), per-frame statistics, d{param} = the SUM of block k's n_k
  *        backwards (the caller divides by n_k)
@@ -417,6 +439,9 @@ function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readon
 export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames: number, onehot: string, scale: string, params: ParamsSource = "inputs"): void {
   const L = model.blocks.length;
   if (frames < 2 * L - 1) throw new Error(`BUG: Sideways on a whole clip needs at least ${2 * L - 1} frames for ${L} blocks, got ${frames}`);
+  const shared = (g.target.sidewaysClip ?? "shared") === "shared";
+  // handOver[k] > 0: block k gives its input gradient to block k-1 as phases of that stride (as addFusedBp).
+  const handOver = model.blocks.map((_, k) => (shared && k > 0 ? phasedHandOver(g, model, k) : 0));
   const lastY = (steps: Recomputed[]) => steps[steps.length - 1].result.y;
   const backwardSteps: Recomputed[][] = [];
   let input = x; // block k's input: frames [0, T-k)
@@ -425,23 +450,36 @@ export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames
     const k = block.index;
     const { backwardStart: s, forwardEnd: e } = sidewaysClipFrames(L, frames, k);
     const declared = params === "values";
-    const early = s > 0 ? addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s), paramsDeclared: declared }) : null;
-    const late = addForward(g, block, { training: true, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: declared || early !== null });
-    backwardSteps.push(late);
-    if (early) outputStats(g, block, early, late);
-    else outputStats(g, block, late);
-    const y = early ? g.op("Concat", [lastY(early), lastY(late)], { axis: 0 }) : lastY(late);
+    // A block given its gradient as phases forms it without saved forward values (addFusedBp).
+    const training = (handOver[k + 1] ?? 0) === 0;
+    const whole = s === 0 || shared ? addForward(g, block, { training, input, paramsDeclared: declared }) : null;
+    let y: string;
+    if (whole && (s === 0 || !keepsValues(whole))) {
+      backwardSteps.push(s === 0 ? whole : laterFrames(g, whole, e, s));
+      outputStats(g, block, whole);
+      y = lastY(whole);
+    } else {
+      // Without `whole`'s values (unread, so left out of the graph) when its layers keep some.
+      const early = addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s), paramsDeclared: declared || whole !== null });
+      const late = addForward(g, block, { training, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: true });
+      backwardSteps.push(late);
+      outputStats(g, block, early, late);
+      y = g.op("Concat", [lastY(early), lastY(late)], { axis: 0 });
+    }
     if (k === L - 1) logits = y;
     else input = frameRange(g, y, e, block.outShape, 0, e - 1);
   }
   // An Identity rather than output()'s in-place rename: the top layer's VJP may read its output by name.
   g.output(g.node("Identity", [logits], [FUSED_BP_NAMES.logits])[0], [model.classes]);
   let dy: string | null = g.op("Mul", [g.op("Sub", [g.op("Softmax", [logits], { axis: 1 }), onehot]), scale]);
+  let dyPhases = 0;
   for (let k = L - 1; k >= 0 && dy !== null; k--) {
     const block = model.blocks[k];
-    const { dx } = addBackward(g, block, backwardSteps[k], dy, k > 0);
+    const { dx, dxPhases } = addBackward(g, block, backwardSteps[k], dy, k > 0, { dy: dyPhases, dx: handOver[k] });
     // Block k-1 pairs its backwards with all of these but the last (it would arrive after the clip).
     const { backwardStart: s, forwardEnd: e } = sidewaysClipFrames(L, frames, k);
-    dy = dx === null ? null : frameRange(g, dx, e - s, block.inShape, 0, e - s - 1);
+    const shape = dxPhases > 0 ? phasesShape(block.inShape, dxPhases) : block.inShape;
+    dy = dx === null ? null : frameRange(g, dx, e - s, shape, 0, e - s - 1);
+    dyPhases = dxPhases;
   }
 }

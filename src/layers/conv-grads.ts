@@ -174,7 +174,7 @@ export function phaseWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpInput
   const wg = gridSize(w, ow);
   const xGrid = hg * stride > h || wg * stride > w ? g.op("Pad", [v.x, g.constInt64("x_to_grid", [0, 0, 0, 0, 0, 0, hg * stride - h, wg * stride - w])]) : v.x;
   // (N, S*S*C, Hg*Wg), rows (rh, rw, c); a ReLU below given its gradient as phases reads the same split
-  const phases = g.op("Reshape", [spaceToDepth(g, xGrid, stride), g.constInt64("n_ssc_l", [0, stride * stride * c, hg * wg])]);
+  const phases = g.op("Reshape", [spaceToDepth(g, xGrid, [c, hg * stride, wg * stride], stride), g.constInt64("n_ssc_l", [0, stride * stride * c, hg * wg])]);
   const dyGrid = hg === oh && wg === ow ? v.dy : g.op("Pad", [v.dy, g.constInt64("dy_to_grid", [0, 0, 0, 0, 0, 0, hg - oh, wg - ow])]);
   const dyFlat = g.op("Reshape", [dyGrid, g.constInt64("n_m_l", [0, m, hg * wg])]);
   const byColumnShift = new Map(
@@ -349,7 +349,7 @@ export function phasedDyWeightGrad(g: GraphBuilder, layer: Conv2dLayer, v: VjpIn
   // padding P before comes first.
   const [hp, wp] = [s * (hg + sigmas - 1), s * (wg + sigmas - 1)];
   const xp = g.op("Pad", [v.x, g.constInt64("pads", [0, 0, padding, padding, 0, 0, hp - h - padding, wp - w - padding])]);
-  const xPhases = spaceToDepth(g, xp, s); // (N, S*S*C, hp/S, wp/S)
+  const xPhases = spaceToDepth(g, xp, [c, hp, wp], s); // (N, S*S*C, hp/S, wp/S)
   const axes = g.constInt64("axes_hw", [2, 3]);
   const windows: string[] = [];
   for (let sh = 0; sh < sigmas; sh++) {

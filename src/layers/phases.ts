@@ -17,7 +17,24 @@ export function splitsEvenly(shape: readonly number[], stride: number): boolean 
   return stride > 1 && shape.length === 3 && shape[1] % stride === 0 && shape[2] % stride === 0;
 }
 
-/** The S x S phases of x (N, C, H, W), made once per graph for each value and stride. */
-export function spaceToDepth(g: GraphBuilder, x: string, stride: number): string {
-  return g.memo(`SpaceToDepth(${x}, ${stride})`, () => g.op("SpaceToDepth", [x], { blocksize: stride }));
+/**
+ * The S x S phases of x (N, C, H, W) (`shape` = (C, H, W)), made once per graph for each value and
+ * stride: one SpaceToDepth, or where the target asks (GraphTarget.spaceToDepth) the same values
+ * as ONNX defines the op, a Reshape to (N, C, H/S, S, W/S, S), a Transpose and a Reshape.
+ */
+export function spaceToDepth(g: GraphBuilder, x: string, shape: readonly number[], stride: number): string {
+  if (!splitsEvenly(shape, stride)) throw new Error(`BUG: ${shape.join("x")} does not split into ${stride}x${stride} phases`);
+  return g.memo(`SpaceToDepth(${x}, ${stride})`, () => {
+    if (g.target.spaceToDepth !== "transpose") return g.op("SpaceToDepth", [x], { blocksize: stride });
+    const [c, h, w] = shape;
+    const grid = g.op("Reshape", [x, g.constInt64("n_c_hg_s_wg_s", [-1, c, h / stride, stride, w / stride, stride])]);
+    const moved = g.op("Transpose", [grid], { perm: [0, 3, 5, 1, 2, 4] });
+    return g.op("Reshape", [moved, g.constInt64("n_ssc_hg_wg", [-1, ...phasesShape(shape, stride)])]);
+  });
+}
+
+/** The per-row shape of the S x S phases of a (C, H, W) tensor: (S*S*C, H/S, W/S). */
+export function phasesShape(shape: readonly number[], stride: number): number[] {
+  if (!splitsEvenly(shape, stride)) throw new Error(`BUG: ${shape.join("x")} does not split into ${stride}x${stride} phases`);
+  return [stride * stride * shape[0], shape[1] / stride, shape[2] / stride];
 }

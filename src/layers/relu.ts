@@ -17,10 +17,10 @@ export const relu = defineLayer<ReluSpec>({
   forward: (g, _layer, x) => ({ y: g.op("Relu", [x]), saved: {} }),
   // Elementwise: dy as phases is masked by y's phases (the strided conv above splits y anyway).
   takesPhasedDy: (_g, layer, stride) => splitsEvenly(layer.outShape, stride),
-  vjp(g, _layer, v, needDx) {
+  vjp(g, layer, v, needDx) {
     if (!needDx) return { dx: null, dParams: {} };
     const dyPhases = v.dyPhases ?? 0;
-    const y = dyPhases > 0 ? spaceToDepth(g, v.y, dyPhases) : v.y;
+    const y = dyPhases > 0 ? spaceToDepth(g, v.y, layer.outShape, dyPhases) : v.y;
     // dy * float(y > 0) rather than Where(y > 0, dy, 0): onnxruntime's Where with a broadcast
     // zero is slower than Cast + Mul (docs/PERFORMANCE.md attempt 15). Both are exact; a masked
     // entry is dy * 0 (-0 for negative dy, NaN for non-finite dy, which fails the step anyway).

@@ -23,6 +23,8 @@ const FORMS_SCHEMA = z
     unfoldForwardChannels: z.string().regex(/^\d+$/).transform(Number),
     convRelu: z.enum(["separate", "fused"]),
     paramSplit: z.enum(["split", "slices"]),
+    sidewaysClip: z.enum(["shared", "split"]),
+    spaceToDepth: z.enum(["op", "transpose"]),
   })
   .partial()
   .strict();

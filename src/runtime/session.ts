@@ -51,20 +51,26 @@ function sessionOptions(opts: ProviderOptions): ortTypes.InferenceSession.Sessio
 }
 
 /**
- * The graph as onnxruntime's CPU optimizer rewrites it (all levels, NCHWc included), serialized.
- * onnxruntime-node can only write the optimized model to a file, so this goes through a temp dir.
+ * The graph as a session of `opts`'s provider rewrites it (all levels: on the CPU NCHWc included,
+ * on a GPU the copies between host and device it inserts), serialized. onnxruntime-node can only
+ * write the optimized model to a file, so this goes through a temp dir.
  */
-export async function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> {
+export async function optimizedGraph(bytes: Uint8Array, opts: ProviderOptions): Promise<Uint8Array> {
   const dir = mkdtempSync(join(tmpdir(), "sideways-opt-"));
   try {
     const file = join(dir, "optimized.onnx");
-    const ort = await ortFor("cpu");
-    const session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ provider: "cpu", threads: 1 }), optimizedModelFilePath: file });
-    await session.release();
+    const ort = await ortFor(opts.provider);
+    const session = await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), optimizedModelFilePath: file }));
+    await onDevice(opts, () => session.release());
     return readFileSync(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The graph as onnxruntime's CPU optimizer rewrites it, on one thread (optimizedGraph). */
+export function cpuOptimizedGraph(bytes: Uint8Array): Promise<Uint8Array> {
+  return optimizedGraph(bytes, { provider: "cpu", threads: 1 });
 }
 
 /**
