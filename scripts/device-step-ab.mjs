@@ -15,14 +15,16 @@
 // and exits 1 where it does not; on the CPU and WebGPU it exits 1 too where an arm's two inputs
 // end with other weights (on CUDA their weights are compared as any arm's). The clips are 8-bit pixels scaled to [0, 1] by
 // this checkout's src/data/clip.js assembleBatch (before attempt 70 they were 0.5 sin(i): weight
-// differences printed since are not comparable with earlier ones).
+// differences printed since are not comparable with earlier ones). `--marks FILE` writes each
+// timed step's start and end on CLOCK_MONOTONIC, labelled "method arm", for reading a CUDA trace
+// taken of the run (scripts/gpu-trace.sh).
 // Usage: node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] [--model FILE] [--batch B] [--frames T]
-//        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]
+//        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT] [--marks OUT]
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
-const usage = usageExit("node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT]");
+const usage = usageExit("node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT] [--marks OUT]");
 const { values: args, positionals } = await parseOptions(
   {
     allowPositionals: true,
@@ -35,6 +37,7 @@ const { values: args, positionals } = await parseOptions(
       methods: { type: "string", default: "bp,sideways" },
       clips: { type: "string", default: "float32" },
       json: { type: "string" },
+      marks: { type: "string" },
     },
   },
   usage,
@@ -85,6 +88,8 @@ async function checkClipRows(batch) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const rows = [];
+/** Each timed step on CLOCK_MONOTONIC, ns as strings (JSON has no BigInt). */
+const marks = [];
 for (const method of methods) {
   const runs = [];
   for (const m of builds) {
@@ -103,10 +108,12 @@ for (const method of methods) {
   const clipBatch = assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
   if (method === methods[0]) await checkClipRows(clipBatch);
   for (let r = 0; r < rounds + 3; r++) {
-    for (const run of runs) {
-      const t0 = performance.now();
+    for (const [i, run] of runs.entries()) {
+      const [t0, m0] = [performance.now(), process.hrtime.bigint()];
       await run.step.step(clipBatch, 0.01);
-      if (r >= 3) run.ms.push(performance.now() - t0); // 3 warm-up steps
+      if (r < 3) continue; // 3 warm-up steps
+      run.ms.push(performance.now() - t0);
+      marks.push({ label: `${method} ${builds[i].arm}`, start: String(m0), end: String(process.hrtime.bigint()) });
     }
   }
   for (const run of runs) await run.step.sync(run.weights, run.optimizer);
@@ -156,4 +163,5 @@ for (const r of rows) {
   });
 }
 const armNames = builds.map((b) => b.arm);
+if (args.marks) writeFileSync(args.marks, JSON.stringify(marks) + "\n");
 if (args.json) writeFileSync(args.json, JSON.stringify({ arms: armNames, a: armNames[0], b: armNames[1], clips: clipInputs, model: args.model, batch, frames, provider: args.provider, rounds, rows }, null, 1) + "\n");

@@ -8,7 +8,8 @@
 #      each step as ours are), each rule's host path against its device step, and the graph forms
 #      (SIDEWAYS_GRAPH_FORMS) against the default ones, whose BP and Sideways device steps in one
 #      process without a host path between them give "Sideways at least BP's frames/s" on one GPU;
-#      what one onnxruntime call and one node cost there (scripts/node-overhead.mjs)
+#      what one onnxruntime call and one node cost there (scripts/node-overhead.mjs), and a CUPTI
+#      timeline of the BP and Sideways device steps (scripts/gpu-trace.sh)
 #   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
 #      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
 #      CPU (agreement first)
@@ -79,6 +80,9 @@ step "forms-ab-cuda-b64" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 30 --json "$OUT/forms-ab-cuda-b64.json"
 # What a call and a node cost on CUDA, and how many kernels each device step launches there.
 step node-overhead-cuda 60 env SIDEWAYS_ORT=cuda13 node scripts/node-overhead.mjs --provider cuda --json "$OUT/node-overhead-cuda.json"
+# Where a device step's time goes on the GPU's clock (CUPTI, without Nsight Systems): GPU busy, the
+# GPU idle waiting for the host's launches, copies, the host's waits (scripts/gpu-trace.sh).
+step trace 180 env OUT="$OUT" bash scripts/gpu-trace.sh
 step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$BEFORE_69}" \
   node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
   --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A CUDA timeline of the device steps without Nsight Systems (docs/GPU.md "A CUDA timeline without
+# Nsight Systems"): builds scripts/cupti-trace.c against this machine's CUPTI, runs quickstart-wide's
+# BP and Sideways device steps (8-bit clips) under it at each batch in BATCHES, and prints where each
+# step's time went (scripts/cuda-trace-summary.mjs): GPU busy, the GPU idle waiting for the host's
+# launches and after them, copies, and the host's time in CUDA calls and waits.
+# Needs a C compiler, CUDA's headers and CUPTI (a CUDA toolkit: CUDA_HOME, default /usr/local/cuda),
+# and `sideways gpu install cuda13`.
+# Usage: OUT=dir BATCHES="64 256" ROUNDS=20 bash scripts/gpu-trace.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-gpu-check-out}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+CUDA=${CUDA_HOME:-/usr/local/cuda}
+first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
+CUPTI_INC=$(dirname "$(first "$CUDA/extras/CUPTI/include/cupti_activity.h" "$CUDA/include/cupti_activity.h" "$CUDA"/targets/*/include/cupti_activity.h)") ||
+  { echo "no CUPTI headers (cupti_activity.h) under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
+CUDA_INC=$(dirname "$(first "$CUDA/include/cuda.h" "$CUDA"/targets/*/include/cuda.h)") || { echo "no cuda.h under $CUDA"; exit 1; }
+CUPTI_LIB=$(dirname "$(first "$CUDA"/extras/CUPTI/lib64/libcupti.so* "$CUDA"/lib64/libcupti.so* "$CUDA"/targets/*/lib/libcupti.so*)") ||
+  { echo "no libcupti.so under $CUDA"; exit 1; }
+CC=${CC:-$(command -v cc || command -v gcc || command -v clang)} || true
+[ -n "$CC" ] || { echo "no C compiler (cc, gcc or clang) to build scripts/cupti-trace.c"; exit 1; }
+# The newest version of each activity record these headers define (CUpti_ActivityKernel9, ...).
+newest() { grep -oE "\} CUpti_Activity$1[0-9]*;" "$CUPTI_INC/cupti_activity.h" | tr -d '}; ' | sort -V | tail -1; }
+RECORDS=(-DKERNEL_RECORD="$(newest Kernel)" -DMEMCPY_RECORD="$(newest Memcpy)" -DMEMSET_RECORD="$(newest Memset)" -DSYNC_RECORD="$(newest Synchronization)")
+echo "CUPTI: $CUPTI_INC, $CUPTI_LIB; records: ${RECORDS[*]}"
+"$CC" -O2 -Wall -shared -fPIC -I"$CUPTI_INC" -I"$CUDA_INC" "${RECORDS[@]}" scripts/cupti-trace.c \
+  -L"$CUPTI_LIB" -lcupti -Wl,-rpath,"$CUPTI_LIB" -o "$OUT/libcupti-trace.so" || { echo "building cupti-trace failed"; exit 1; }
+export SIDEWAYS_ORT=cuda13 NVIDIA_TF32_OVERRIDE=0
+rc=0
+for batch in ${BATCHES:-64 256}; do
+  rm -f "$OUT"/trace-b"$batch"-*.csv
+  CUDA_INJECTION64_PATH="$OUT/libcupti-trace.so" SIDEWAYS_CUPTI_TRACE="$OUT/trace-b$batch-%p.csv" \
+    node scripts/device-step-ab.mjs . . --clips uint8 --methods bp,sideways --provider cuda --model models/quickstart-wide.yaml \
+    --batch "$batch" --frames 8 --rounds "${ROUNDS:-20}" --marks "$OUT/marks-b$batch.json" | tail -7 || rc=1
+  trace=$(ls "$OUT"/trace-b"$batch"-*.csv 2>/dev/null | head -1)
+  [ -n "$trace" ] || { echo "no trace written at $batch clips (did CUDA load $OUT/libcupti-trace.so?)"; rc=1; continue; }
+  node scripts/cuda-trace-summary.mjs "$trace" "$OUT/marks-b$batch.json" --json "$OUT/trace-summary-b$batch.json" || rc=1
+  gzip -f "$trace"
+done
+exit $rc
