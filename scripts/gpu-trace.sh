@@ -5,8 +5,8 @@
 # step's time went (scripts/cuda-trace-summary.mjs): GPU busy, the GPU idle waiting for the host's
 # launches and after them, copies, and the host's time in CUDA calls and waits.
 # Needs a C compiler, CUDA's headers and CUPTI (a CUDA toolkit: CUDA_HOME, default /usr/local/cuda),
-# and `sideways gpu install cuda13`.
-# Usage: OUT=dir BATCHES="64 256" ROUNDS=20 bash scripts/gpu-trace.sh
+# or CUPTI_TRACE_LIB naming a build of cupti-trace.c made elsewhere; and `sideways gpu install cuda13`.
+# Usage: OUT=dir BATCHES="64 256" ROUNDS=20 [CUPTI_TRACE_LIB=libcupti-trace.so] bash scripts/gpu-trace.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
@@ -14,19 +14,27 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 CUDA=${CUDA_HOME:-/usr/local/cuda}
 first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
-CUPTI_INC=$(dirname "$(first "$CUDA/extras/CUPTI/include/cupti_activity.h" "$CUDA/include/cupti_activity.h" "$CUDA"/targets/*/include/cupti_activity.h)") ||
-  { echo "no CUPTI headers (cupti_activity.h) under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
-CUDA_INC=$(dirname "$(first "$CUDA/include/cuda.h" "$CUDA"/targets/*/include/cuda.h)") || { echo "no cuda.h under $CUDA"; exit 1; }
 CUPTI_LIB=$(dirname "$(first "$CUDA"/extras/CUPTI/lib64/libcupti.so* "$CUDA"/lib64/libcupti.so* "$CUDA"/targets/*/lib/libcupti.so*)") ||
-  { echo "no libcupti.so under $CUDA"; exit 1; }
-CC=${CC:-$(command -v cc || command -v gcc || command -v clang)} || true
-[ -n "$CC" ] || { echo "no C compiler (cc, gcc or clang) to build scripts/cupti-trace.c"; exit 1; }
-# The newest version of each activity record these headers define (CUpti_ActivityKernel9, ...).
-newest() { grep -oE "\} CUpti_Activity$1[0-9]*;" "$CUPTI_INC/cupti_activity.h" | tr -d '}; ' | sort -V | tail -1; }
-RECORDS=(-DKERNEL_RECORD="$(newest Kernel)" -DMEMCPY_RECORD="$(newest Memcpy)" -DMEMSET_RECORD="$(newest Memset)" -DSYNC_RECORD="$(newest Synchronization)")
-echo "CUPTI: $CUPTI_INC, $CUPTI_LIB; records: ${RECORDS[*]}"
-"$CC" -O2 -Wall -shared -fPIC -I"$CUPTI_INC" -I"$CUDA_INC" "${RECORDS[@]}" scripts/cupti-trace.c \
-  -L"$CUPTI_LIB" -lcupti -Wl,-rpath,"$CUPTI_LIB" -o "$OUT/libcupti-trace.so" || { echo "building cupti-trace failed"; exit 1; }
+  { echo "no libcupti.so under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
+if [ -n "${CUPTI_TRACE_LIB:-}" ]; then
+  # A build made elsewhere (older headers: it reads each record's leading fields, which CUPTI's
+  # newer record versions keep in place); it finds libcupti through LD_LIBRARY_PATH.
+  cp "$CUPTI_TRACE_LIB" "$OUT/libcupti-trace.so" || exit 1
+  export LD_LIBRARY_PATH="$CUPTI_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "CUPTI: $CUPTI_LIB; cupti-trace built elsewhere: $CUPTI_TRACE_LIB"
+else
+  CUPTI_INC=$(dirname "$(first "$CUDA/extras/CUPTI/include/cupti_activity.h" "$CUDA/include/cupti_activity.h" "$CUDA"/targets/*/include/cupti_activity.h)") ||
+    { echo "no CUPTI headers (cupti_activity.h) under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
+  CUDA_INC=$(dirname "$(first "$CUDA/include/cuda.h" "$CUDA"/targets/*/include/cuda.h)") || { echo "no cuda.h under $CUDA"; exit 1; }
+  CC=${CC:-$(command -v cc || command -v gcc || command -v clang)} || true
+  [ -n "$CC" ] || { echo "no C compiler (cc, gcc or clang) to build scripts/cupti-trace.c (or set CUPTI_TRACE_LIB to a build)"; exit 1; }
+  # The newest version of each activity record these headers define (CUpti_ActivityKernel9, ...).
+  newest() { grep -oE "\} CUpti_Activity$1[0-9]*;" "$CUPTI_INC/cupti_activity.h" | tr -d '}; ' | sort -V | tail -1; }
+  RECORDS=(-DKERNEL_RECORD="$(newest Kernel)" -DMEMCPY_RECORD="$(newest Memcpy)" -DMEMSET_RECORD="$(newest Memset)" -DSYNC_RECORD="$(newest Synchronization)")
+  echo "CUPTI: $CUPTI_INC, $CUPTI_LIB; records: ${RECORDS[*]}"
+  "$CC" -O2 -Wall -shared -fPIC -I"$CUPTI_INC" -I"$CUDA_INC" "${RECORDS[@]}" scripts/cupti-trace.c \
+    -L"$CUPTI_LIB" -lcupti -Wl,-rpath,"$CUPTI_LIB" -o "$OUT/libcupti-trace.so" || { echo "building cupti-trace failed"; exit 1; }
+fi
 export SIDEWAYS_ORT=cuda13 NVIDIA_TF32_OVERRIDE=0
 rc=0
 for batch in ${BATCHES:-64 256}; do
