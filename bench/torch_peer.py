@@ -354,7 +354,10 @@ class PeerServer:
       {"cmd": "near_ties"}                    after float64 steps: their smallest near-tie margin (NearTies)
                                               -> {"margin": m or null (no ReLU or max-pool), "where": module}
       {"cmd": "quit"}
-    Step timing is the same as in the one-shot mode (perf_counter around one whole step)."""
+    Step timing is the same as in the one-shot mode (perf_counter around one whole step).
+    With SIDEWAYS_PEER_MARKS=FILE each step's start and end on CLOCK_MONOTONIC (time.monotonic_ns)
+    are written to FILE at quit, labelled "torch <dtype>", for reading a CUDA trace taken of the
+    process (scripts/gpu-trace.sh, src/bench/cuda-trace.ts)."""
 
     def __init__(self, args):
         self.device = torch.device(args.device)
@@ -369,6 +372,7 @@ class PeerServer:
             raise PeerError("--upload-pixels needs --upload-each-step")
         self.pixel_scale = torch.tensor(1.0 / 255.0, dtype=torch.float32)
         self.dtype = torch.float32
+        self.marks = []  # SIDEWAYS_PEER_MARKS: each step's window on CLOCK_MONOTONIC
         self.model, model_input = build_model(args.model)
         self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
@@ -413,6 +417,7 @@ class PeerServer:
         x, y = self.inputs[self.step_index % len(self.inputs)]
         self.step_index += 1
         sync(self.device)
+        mark = time.monotonic_ns()
         start = time.perf_counter()
         if self.upload_each_step:
             x, y = x.to(self.device), y.to(self.device)
@@ -424,6 +429,7 @@ class PeerServer:
         self.optimizer.step()
         sync(self.device)
         ms = (time.perf_counter() - start) * 1000.0
+        self.marks.append({"label": f"torch {str(self.dtype).removeprefix('torch.')}", "start": str(mark), "end": str(time.monotonic_ns())})
         return {"ms": ms, "loss": loss.item()}
 
     def handle(self, command):
@@ -454,12 +460,18 @@ class PeerServer:
         reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name, "upload_each_step": self.upload_each_step, "upload_pixels": self.upload_pixels}
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
-        for line in stdin:
-            command = json.loads(line)
-            if command.get("cmd") == "quit":
-                return
-            stdout.write(json.dumps(self.handle(command)) + "\n")
-            stdout.flush()
+        try:
+            for line in stdin:
+                command = json.loads(line)
+                if command.get("cmd") == "quit":
+                    return
+                stdout.write(json.dumps(self.handle(command)) + "\n")
+                stdout.flush()
+        finally:
+            marks_path = os.environ.get("SIDEWAYS_PEER_MARKS")
+            if marks_path:
+                with open(marks_path, "w") as f:
+                    json.dump({"pid": os.getpid(), "marks": self.marks}, f)
 
 
 def main(argv=None):

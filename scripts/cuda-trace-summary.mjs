@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Where each marked window of a CUDA trace went (src/bench/cuda-trace.ts): a trace written by
-// scripts/cupti-trace.c and the windows the traced program marked (`device-step-ab.mjs --marks`),
-// the medians of each label's windows: wall time, GPU busy, kernels, the GPU's idle time split into
-// waiting for the host's launch and after it, copies, and the host's time in CUDA calls and waits.
+// scripts/cupti-trace.c and the windows the traced process marked ({pid, marks}, written by
+// `device-step-ab.mjs --marks`, SIDEWAYS_STEP_MARKS in `bench --peer` and SIDEWAYS_PEER_MARKS in
+// its PyTorch peer), the medians of each label's windows: wall time, GPU busy, kernels, the GPU's
+// idle time split into waiting for the host's launch and after it, copies, and the host's time in
+// CUDA calls and waits. A "%p" in TRACE is the marks' process id (cupti-trace's file per process).
 // Usage: node scripts/cuda-trace-summary.mjs TRACE.csv MARKS.json [--top N] [--json OUT]
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
@@ -20,17 +22,21 @@ const read = (path) => {
     usage(`${path}: ${err.message}`);
   }
 };
+let marks;
+let pid;
+try {
+  const written = JSON.parse(read(positionals[1]));
+  pid = written.pid;
+  marks = written.marks.map((m) => ({ label: m.label, start: Number(m.start), end: Number(m.end) }));
+} catch (err) {
+  usage(`${positionals[1]}: not the {pid, marks} that device-step-ab.mjs --marks writes (${err.message})`);
+}
+const tracePath = positionals[0].replaceAll("%p", String(pid));
 let trace;
 try {
-  trace = parseTrace(read(positionals[0]), positionals[0]);
+  trace = parseTrace(read(tracePath), tracePath);
 } catch (err) {
   usage(err.message);
-}
-let marks;
-try {
-  marks = JSON.parse(read(positionals[1])).map((m) => ({ label: m.label, start: Number(m.start), end: Number(m.end) }));
-} catch (err) {
-  usage(`${positionals[1]}: not the marks device-step-ab.mjs --marks writes (${err.message})`);
 }
 if (marks.length === 0) usage(`${positionals[1]}: no windows marked`);
 if (trace.dropped > 0) console.log(`warning: CUPTI dropped ${trace.dropped} records: the trace is incomplete`);
@@ -44,7 +50,7 @@ for (const mark of marks) {
 }
 const summaries = [...byLabel.values()].map(medianSummary);
 const f = (x) => x.toFixed(2);
-console.log(`${positionals[0]}: ${trace.records.length} records; medians over each label's windows, ms\n`);
+console.log(`${tracePath}: ${trace.records.length} records; medians over each label's windows, ms\n`);
 console.log("| label | windows | wall | GPU busy | kernels | kernel time | idle, waiting for the host | idle, after the launch | idle, unattributed | lead | tail |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const s of summaries) {
@@ -58,4 +64,4 @@ const list = (record) =>
 for (const s of summaries) {
   console.log(`\n${s.label}:\n  host in CUDA calls: ${list(s.apiMs)}\n  host waiting: ${list(s.syncMs) || "none"}\n  copies: ${list(s.copyMs) || "none"}`);
 }
-if (args.json) writeFileSync(args.json, JSON.stringify({ trace: positionals[0], records: trace.records.length, dropped: trace.dropped, summaries }, null, 1) + "\n");
+if (args.json) writeFileSync(args.json, JSON.stringify({ trace: tracePath, records: trace.records.length, dropped: trace.dropped, summaries }, null, 1) + "\n");

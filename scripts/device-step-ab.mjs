@@ -163,5 +163,5 @@ for (const r of rows) {
   });
 }
 const armNames = builds.map((b) => b.arm);
-if (args.marks) writeFileSync(args.marks, JSON.stringify(marks) + "\n");
+if (args.marks) writeFileSync(args.marks, JSON.stringify({ pid: process.pid, marks }) + "\n");
 if (args.json) writeFileSync(args.json, JSON.stringify({ arms: armNames, a: armNames[0], b: armNames[1], clips: clipInputs, model: args.model, batch, frames, provider: args.provider, rounds, rows }, null, 1) + "\n");

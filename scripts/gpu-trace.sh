@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A CUDA timeline of the device steps without Nsight Systems (docs/GPU.md "A CUDA timeline without
 # Nsight Systems"): builds scripts/cupti-trace.c against this machine's CUPTI, runs quickstart-wide's
-# BP and Sideways device steps (8-bit clips) under it at each batch in BATCHES, and prints where each
-# step's time went (scripts/cuda-trace-summary.mjs): GPU busy, the GPU idle waiting for the host's
-# launches and after them, copies, and the host's time in CUDA calls and waits.
+# BP and Sideways device steps (8-bit clips) under it at each batch in BATCHES, then our BP step and
+# PyTorch's in one peer benchmark (with SIDEWAYS_PYTHON), and prints where each step's time went
+# (scripts/cuda-trace-summary.mjs): GPU busy, the GPU idle waiting for the host's launches and
+# after them, copies, and the host's time in CUDA calls and waits.
 # Needs a C compiler, CUDA's headers and CUPTI (a CUDA toolkit: CUDA_HOME, default /usr/local/cuda),
 # or CUPTI_TRACE_LIB naming a build of cupti-trace.c made elsewhere; and `sideways gpu install cuda13`.
 # Usage: OUT=dir BATCHES="64 256" ROUNDS=20 [CUPTI_TRACE_LIB=libcupti-trace.so] bash scripts/gpu-trace.sh
@@ -42,9 +43,22 @@ for batch in ${BATCHES:-64 256}; do
   CUDA_INJECTION64_PATH="$OUT/libcupti-trace.so" SIDEWAYS_CUPTI_TRACE="$OUT/trace-b$batch-%p.csv" \
     node scripts/device-step-ab.mjs . . --clips uint8 --methods bp,sideways --provider cuda --model models/quickstart-wide.yaml \
     --batch "$batch" --frames 8 --rounds "${ROUNDS:-20}" --marks "$OUT/marks-b$batch.json" | tail -7 || rc=1
-  trace=$(ls "$OUT"/trace-b"$batch"-*.csv 2>/dev/null | head -1)
-  [ -n "$trace" ] || { echo "no trace written at $batch clips (did CUDA load $OUT/libcupti-trace.so?)"; rc=1; continue; }
-  node scripts/cuda-trace-summary.mjs "$trace" "$OUT/marks-b$batch.json" --json "$OUT/trace-summary-b$batch.json" || rc=1
-  gzip -f "$trace"
+  node scripts/cuda-trace-summary.mjs "$OUT/trace-b$batch-%p.csv" "$OUT/marks-b$batch.json" --json "$OUT/trace-summary-b$batch.json" || rc=1
+  gzip -f "$OUT"/trace-b"$batch"-*.csv
 done
+# Our BP step and PyTorch's in one peer benchmark, both traced (each process writes its own
+# trace and marks its own timed steps): PEER_BATCH clips x 8 frames, both sides uploading 8-bit
+# pixels each step (--peer-upload: the same work on both sides).
+if [ -n "${SIDEWAYS_PYTHON:-}" ]; then
+  rm -f "$OUT"/trace-peer-*.csv
+  CUDA_INJECTION64_PATH="$OUT/libcupti-trace.so" SIDEWAYS_CUPTI_TRACE="$OUT/trace-peer-%p.csv" SIDEWAYS_STEP_MARKS="$OUT/marks-peer-ours.json" \
+    SIDEWAYS_PEER_MARKS="$OUT/marks-peer-torch.json" node bin/sideways.js bench --peer torch --provider cuda --pixel-clips --peer-upload \
+    --model models/quickstart-wide.yaml --batch "${PEER_BATCH:-256}" --frames 8 --rounds 5 | tail -4 || rc=1
+  for side in ours torch; do
+    node scripts/cuda-trace-summary.mjs "$OUT/trace-peer-%p.csv" "$OUT/marks-peer-$side.json" --json "$OUT/trace-summary-peer-$side.json" || rc=1
+  done
+  gzip -f "$OUT"/trace-peer-*.csv
+else
+  echo "SIDEWAYS_PYTHON unset: PyTorch's step is not traced"
+fi
 exit $rc

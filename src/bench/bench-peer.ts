@@ -484,15 +484,20 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
 
     await peer.command({ cmd: "reset" });
     for (const side of sides) side.reset(fx.init);
+    // SIDEWAYS_STEP_MARKS=FILE: our timed steps' windows on CLOCK_MONOTONIC, for reading a CUDA
+    // trace taken of this process (scripts/gpu-trace.sh; the peer writes its own, SIDEWAYS_PEER_MARKS).
+    const stepMarks: { label: string; start: string; end: string }[] = [];
     const samples = sides.map(() => ({ ours: [] as number[], torch: [] as number[] }));
     // Thread counts one after another (switching torch's thread count every step costs it),
     // within one count single steps alternate, the side going first alternating by round.
     for (let i = 0; i < sides.length; i++) {
       await peer.command({ cmd: "threads", n: opts.threads[i] });
       const timeOurs = async () => {
-        const t0 = performance.now();
+        const [t0, m0] = [performance.now(), process.hrtime.bigint()];
         await sides[i].step(fx.batch, lr);
-        return performance.now() - t0;
+        const ms = performance.now() - t0;
+        stepMarks.push({ label: "ours", start: String(m0), end: String(process.hrtime.bigint()) });
+        return ms;
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
       // the first are timed: PyTorch's OpenMP threads keep spinning for a while after its last
@@ -522,6 +527,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       log(`${opts.threads[i]} thread(s), ${opts.rounds} rounds: ours ${s.ours.map((x) => x.toFixed(1)).join(" ")} ms; PyTorch ${s.torch.map((x) => x.toFixed(1)).join(" ")} ms`);
     }
 
+    const marksFile = process.env.SIDEWAYS_STEP_MARKS;
+    if (marksFile) writeFileSync(marksFile, JSON.stringify({ pid: process.pid, marks: stepMarks }) + "\n");
     const framesPerStep = opts.batch * opts.frames;
     const flops = trainingStepFlops(fx.model, framesPerStep);
     const rows: PeerRow[] = [];
