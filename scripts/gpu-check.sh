@@ -67,8 +67,8 @@ done
 # the ones it replaced (SIDEWAYS_GRAPH_FORMS): each rule's device step, every arm in one process on
 # the same batches (how far each arm's weights end from the default's is printed too; the bp and
 # sideways rows of arm A are also the device steps' Sideways-against-BP figure, with no host path
-# interleaved), then the peer step with the forms PEER_FORMS names (by default attempt 67's, the
-# before of attempt 69). Attempt 64's dilated-Conv and attempt 69's GEMM weight gradients were
+# interleaved), then, where PEER_FORMS names forms, the peer step with them (run 8 measured attempt
+# 67's: PEER_FORMS=convInputGrad=transpose,convRelu=separate). Attempt 64's dilated-Conv and attempt 69's GEMM weight gradients were
 # measured and rejected: `SIDEWAYS_GRAPH_FORMS=convWeightGrad=conv|gemm` still runs them.
 BEFORE_69=convInputGrad=transpose,convRelu=separate
 step "forms-ab-cuda-b256" 150 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab.mjs . ".:$BEFORE_69" .:unfoldForwardChannels=1 \
@@ -83,9 +83,11 @@ step node-overhead-cuda 60 env SIDEWAYS_ORT=cuda13 node scripts/node-overhead.mj
 # Where a device step's time goes on the GPU's clock (CUPTI, without Nsight Systems): GPU busy, the
 # GPU idle waiting for the host's launches, copies, the host's waits (scripts/gpu-trace.sh).
 step trace 180 env OUT="$OUT" bash scripts/gpu-trace.sh
-step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="${PEER_FORMS:-$BEFORE_69}" \
-  node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
-  --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
+if [ -n "${PEER_FORMS:-}" ]; then
+  step "peer-cuda-forms-b256" 100 env SIDEWAYS_ORT=cuda13 SIDEWAYS_GRAPH_FORMS="$PEER_FORMS" \
+    node bin/sideways.js bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 256 --frames 8 \
+    --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-forms-b256.json"
+fi
 # Clips as 8-bit pixels (docs/GPU.md "Clips as 8-bit pixels"): the device step taking them against
 # float32 clips (the step's clip input must give the float clips bit for bit; the weights of two
 # sessions of the same graph, arms A and C, show how far CUDA's sessions drift apart anyway), then
@@ -108,12 +110,13 @@ step train-cuda-medians 30 node scripts/run-step-medians.mjs "$OUT/train-w0" "$O
 step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \
   --model models/quickstart-wide.yaml --batch 128 --frames 16 --rounds 20 --json "$OUT/step-cuda-b128-f16.json"
-# The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and on
-# this machine's CPU (one thread each), agreement of losses, weights and buffers first.
+# The small zoo models (batch norm, group norm, residual units) against PyTorch: on the GPU, and
+# with PEER_ZOO_CPU=1 on this machine's CPU too (one thread each; runs 6-8 measured it), agreement
+# of losses, weights and buffers first.
 for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
   step "peer-cuda-$model" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
     --model "models/$model.yaml" --batch 64 --frames 8 --rounds 5 --json "$OUT/peer-cuda-$model.json"
-  step "peer-cpu-$model" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch \
+  [ -n "${PEER_ZOO_CPU:-}" ] && step "peer-cpu-$model" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch \
     --model "models/$model.yaml" --batch 16 --frames 8 --threads 1 --rounds 5 --json "$OUT/peer-cpu-$model.json"
 done
 step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
