@@ -348,16 +348,15 @@ class PeerServer:
     interleave single timed steps of this process with its own (bench-peer.ts). Commands:
       {"cmd": "reset", "dtype": D}            weights back to --init (in float32, or float64), a fresh SGD optimizer
       {"cmd": "threads", "n": N}              torch.set_num_threads(N)
-      {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": ..}
+      {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": .., "window_ns": [start, end]}
       {"cmd": "weights", "path": P}           the current weights as safetensors at P -> {"ok": true}
       {"cmd": "data", "clips": C, "labels": L}  other clips and labels (.npy), weights back to --init in float32
       {"cmd": "near_ties"}                    after float64 steps: their smallest near-tie margin (NearTies)
                                               -> {"margin": m or null (no ReLU or max-pool), "where": module}
       {"cmd": "quit"}
-    Step timing is the same as in the one-shot mode (perf_counter around one whole step).
-    With SIDEWAYS_PEER_MARKS=FILE each step's start and end on CLOCK_MONOTONIC (time.monotonic_ns)
-    are written to FILE at quit, labelled "torch <dtype>", for reading a CUDA trace taken of the
-    process (scripts/gpu-trace.sh, src/bench/cuda-trace.ts)."""
+    Step timing is the same as in the one-shot mode (perf_counter around one whole step). A step's
+    reply also gives its window on CLOCK_MONOTONIC (time.monotonic_ns, "window_ns": [start, end]
+    as strings), for reading a CUDA trace taken of the process (bench-peer.ts SIDEWAYS_PEER_MARKS)."""
 
     def __init__(self, args):
         self.device = torch.device(args.device)
@@ -372,7 +371,6 @@ class PeerServer:
             raise PeerError("--upload-pixels needs --upload-each-step")
         self.pixel_scale = torch.tensor(1.0 / 255.0, dtype=torch.float32)
         self.dtype = torch.float32
-        self.marks = []  # SIDEWAYS_PEER_MARKS: each step's window on CLOCK_MONOTONIC
         self.model, model_input = build_model(args.model)
         self.model.to(self.device)
         self.init, self.lr = args.init, args.lr
@@ -429,8 +427,8 @@ class PeerServer:
         self.optimizer.step()
         sync(self.device)
         ms = (time.perf_counter() - start) * 1000.0
-        self.marks.append({"label": f"torch {str(self.dtype).removeprefix('torch.')}", "start": str(mark), "end": str(time.monotonic_ns())})
-        return {"ms": ms, "loss": loss.item()}
+        window = [str(mark), str(time.monotonic_ns())]
+        return {"ms": ms, "loss": loss.item(), "window_ns": window}
 
     def handle(self, command):
         kind = command.get("cmd")
@@ -460,18 +458,12 @@ class PeerServer:
         reply = {"ok": True, "torch_version": torch.__version__, "batch_size": self.batch_size, "frames_per_step": self.frames, "device": name, "upload_each_step": self.upload_each_step, "upload_pixels": self.upload_pixels}
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
-        try:
-            for line in stdin:
-                command = json.loads(line)
-                if command.get("cmd") == "quit":
-                    return
-                stdout.write(json.dumps(self.handle(command)) + "\n")
-                stdout.flush()
-        finally:
-            marks_path = os.environ.get("SIDEWAYS_PEER_MARKS")
-            if marks_path:
-                with open(marks_path, "w") as f:
-                    json.dump({"pid": os.getpid(), "marks": self.marks}, f)
+        for line in stdin:
+            command = json.loads(line)
+            if command.get("cmd") == "quit":
+                return
+            stdout.write(json.dumps(self.handle(command)) + "\n")
+            stdout.flush()
 
 
 def main(argv=None):

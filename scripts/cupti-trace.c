@@ -51,10 +51,11 @@ static unsigned long long monotonic_ns(void) {
 }
 
 static void write_clock(const char *when) {
-  uint64_t cupti = 0;
-  if (cuptiGetTimestamp(&cupti) != CUPTI_SUCCESS) return;
+  uint64_t timestamp = 0;
+  if (cuptiGetTimestamp(&timestamp) != CUPTI_SUCCESS) return;
+  const unsigned long long cupti = timestamp, monotonic = monotonic_ns();
   pthread_mutex_lock(&out_lock);
-  fprintf(out, "clock,%llu,%llu,0,0,0,%s\n", (unsigned long long)cupti, monotonic_ns(), when);
+  if (out) fprintf(out, "clock,%llu,%llu,0,0,0,%s\n", cupti, monotonic, when);
   pthread_mutex_unlock(&out_lock);
 }
 
@@ -103,7 +104,8 @@ static void CUPTIAPI buffer_completed(CUcontext context, uint32_t stream, uint8_
   (void)size;
   CUpti_Activity *record = NULL;
   pthread_mutex_lock(&out_lock);
-  while (cuptiActivityGetNextRecord(buffer, valid, &record) == CUPTI_SUCCESS) {
+  /* A buffer completed after finish() closed the file (a context torn down later at exit): dropped. */
+  while (out && cuptiActivityGetNextRecord(buffer, valid, &record) == CUPTI_SUCCESS) {
     switch (record->kind) {
       case CUPTI_ACTIVITY_KIND_KERNEL:
       case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
@@ -142,7 +144,7 @@ static void CUPTIAPI buffer_completed(CUcontext context, uint32_t stream, uint8_
     }
   }
   size_t dropped = 0;
-  if (cuptiActivityGetNumDroppedRecords(context, stream, &dropped) == CUPTI_SUCCESS && dropped > 0) fprintf(out, "dropped,0,0,%u,0,%zu,records\n", stream, dropped);
+  if (out && cuptiActivityGetNumDroppedRecords(context, stream, &dropped) == CUPTI_SUCCESS && dropped > 0) fprintf(out, "dropped,0,0,%u,0,%zu,records\n", stream, dropped);
   pthread_mutex_unlock(&out_lock);
   free(buffer);
 }

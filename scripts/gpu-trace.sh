@@ -9,14 +9,16 @@
 # or CUPTI_TRACE_LIB naming a build of cupti-trace.c made elsewhere; and `sideways gpu install cuda13`.
 # Usage: OUT=dir BATCHES="64 256" ROUNDS=20 [CUPTI_TRACE_LIB=libcupti-trace.so] bash scripts/gpu-trace.sh
 set -uo pipefail
+[ -z "${CUPTI_TRACE_LIB:-}" ] || CUPTI_TRACE_LIB=$(realpath "$CUPTI_TRACE_LIB") || exit 1
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 CUDA=${CUDA_HOME:-/usr/local/cuda}
 first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
-CUPTI_LIB=$(dirname "$(first "$CUDA"/extras/CUPTI/lib64/libcupti.so* "$CUDA"/lib64/libcupti.so* "$CUDA"/targets/*/lib/libcupti.so*)") ||
+found=$(first "$CUDA"/extras/CUPTI/lib64/libcupti.so* "$CUDA"/lib64/libcupti.so* "$CUDA"/targets/*/lib/libcupti.so*) ||
   { echo "no libcupti.so under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
+CUPTI_LIB=$(dirname "$found")
 if [ -n "${CUPTI_TRACE_LIB:-}" ]; then
   # A build made elsewhere (older headers: it reads each record's leading fields, which CUPTI's
   # newer record versions keep in place); it finds libcupti through LD_LIBRARY_PATH.
@@ -24,9 +26,11 @@ if [ -n "${CUPTI_TRACE_LIB:-}" ]; then
   export LD_LIBRARY_PATH="$CUPTI_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "CUPTI: $CUPTI_LIB; cupti-trace built elsewhere: $CUPTI_TRACE_LIB"
 else
-  CUPTI_INC=$(dirname "$(first "$CUDA/extras/CUPTI/include/cupti_activity.h" "$CUDA/include/cupti_activity.h" "$CUDA"/targets/*/include/cupti_activity.h)") ||
+  found=$(first "$CUDA/extras/CUPTI/include/cupti_activity.h" "$CUDA/include/cupti_activity.h" "$CUDA"/targets/*/include/cupti_activity.h) ||
     { echo "no CUPTI headers (cupti_activity.h) under $CUDA: set CUDA_HOME to a CUDA toolkit"; exit 1; }
-  CUDA_INC=$(dirname "$(first "$CUDA/include/cuda.h" "$CUDA"/targets/*/include/cuda.h)") || { echo "no cuda.h under $CUDA"; exit 1; }
+  CUPTI_INC=$(dirname "$found")
+  found=$(first "$CUDA/include/cuda.h" "$CUDA"/targets/*/include/cuda.h) || { echo "no cuda.h under $CUDA"; exit 1; }
+  CUDA_INC=$(dirname "$found")
   CC=${CC:-$(command -v cc || command -v gcc || command -v clang)} || true
   [ -n "$CC" ] || { echo "no C compiler (cc, gcc or clang) to build scripts/cupti-trace.c (or set CUPTI_TRACE_LIB to a build)"; exit 1; }
   # The newest version of each activity record these headers define (CUpti_ActivityKernel9, ...).

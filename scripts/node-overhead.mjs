@@ -34,7 +34,7 @@ const { values: args } = await parseOptions(
 if (!["cpu", "cuda", "webgpu"].includes(args.provider)) usage(`--provider ${args.provider}: expected cpu, cuda or webgpu`);
 const [size, rounds, frames] = positiveInts(args, ["size", "rounds", "frames"], usage);
 const lengths = args.nodes.split(",").map((n) => Number(n));
-if (lengths.length < 2 || lengths.some((n) => !Number.isInteger(n) || n < 1)) usage(`--nodes ${args.nodes}: expected two or more positive integers`);
+if (new Set(lengths).size < 2 || lengths.some((n) => !Number.isInteger(n) || n < 1)) usage(`--nodes ${args.nodes}: expected two or more different positive integers`);
 
 const dist = (p) => import(new URL(`../dist/src/${p}`, import.meta.url).href);
 const { GraphBuilder } = await dist("graph/graph-builder.js");
@@ -44,6 +44,7 @@ const { graphTargetFor } = await dist("runtime/nchwc-probe.js");
 const { buildDeviceStepGraph } = await dist("train/device-step-graph.js");
 const { loadModelFile } = await dist("model/load-model.js");
 const { OptimizerSpec } = await dist("spec/experiment-spec.js");
+const { median } = await dist("bench/stats.js");
 const opts = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { provider: args.provider };
 
 /** x + c + c + ... (n Adds) on [size] values. */
@@ -71,7 +72,6 @@ for (let r = 0; r < rounds + 5; r++) {
   }
 }
 for (const chain of chains) await chain.session.release();
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const points = chains.map((c) => ({ nodes: c.n, ms: median(c.ms) }));
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const [mx, my] = [mean(points.map((p) => p.nodes)), mean(points.map((p) => p.ms))];
@@ -83,7 +83,7 @@ console.log("| nodes | ms a call |\n|---|---|");
 for (const p of points) console.log(`| ${p.nodes} | ${p.ms.toFixed(3)} |`);
 console.log(`\nfit: a call ${(perCallMs * 1000).toFixed(1)} us + ${(perNodeMs * 1000).toFixed(2)} us a node\n`);
 
-const ALIASES = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
+const { ALIASING_OPS } = await dist("graph/kernel-count.js");
 const model = loadModelFile(args.model);
 const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.01, momentum: 0.9 });
 const target = await graphTargetFor(opts);
@@ -96,7 +96,7 @@ for (const method of ["bp", "sideways"]) {
   const byOp = {};
   for (const n of nodes) byOp[n.opType] = (byOp[n.opType] ?? 0) + 1;
   const copies = nodes.filter((n) => n.opType.startsWith("Memcpy")).length;
-  const aliasing = nodes.filter((n) => ALIASES.has(n.opType)).length;
+  const aliasing = nodes.filter((n) => ALIASING_OPS.has(n.opType)).length;
   const kernels = nodes.length - copies - aliasing;
   const row = { method, nodes_built: onnx.ModelProto.decode(built).graph.node.length, nodes_run: nodes.length, kernels, aliasing, host_device_copies: copies, by_op: byOp };
   graphs.push(row);

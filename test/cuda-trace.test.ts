@@ -47,6 +47,7 @@ describe("CUDA traces (cupti-trace)", () => {
   it("parses records, quoted kernel names, the clock offset and dropped records", () => {
     const trace = parseTrace(TRACE);
     expect(trace.clockOffset).to.equal(1_000_000);
+    expect(trace.clockDrift, "the exit row's offset, 1,200,000 - 200,000, against the start's").to.equal(0);
     expect(trace.dropped).to.equal(3);
     expect(trace.records).to.have.length(13);
     expect(trace.records.find((r) => r.correlation === 1 && r.kind === "kernel")!.name).to.equal("void a<float, 2>(float const*, int)");
@@ -74,26 +75,66 @@ describe("CUDA traces (cupti-trace)", () => {
     close(w.syncMs.stream_synchronize.ms, 5, "sync");
   });
 
-  it("every window's time adds up: busy + idle (three kinds) + lead + tail = wall, on random traces", () => {
+  /**
+   * Random traces: GPU work on three streams, on an integer grid of nanoseconds, each launched by
+   * a call `lag` ns before it starts (at the record's own start for lag 0); with probability
+   * `withoutCalls` a record has no call. Returns the trace and the window [s, e).
+   */
+  const randomTrace = (rng: () => number, lag: (start: number) => number, withoutCalls = 0.2) => {
+    const records: TraceRecord[] = [];
+    for (let i = 0; i < 40; i++) {
+      const start = Math.floor(rng() * 1000);
+      const kind = rng() < 0.7 ? "kernel" : "memcpy";
+      records.push({ kind, start, end: start + Math.floor(rng() * 50), where: Math.floor(rng() * 3), correlation: i + 1, bytes: 0, name: kind === "memcpy" ? "HtoD" : "k" });
+      if (rng() >= withoutCalls) {
+        const call = start - lag(start);
+        records.push({ kind: rng() < 0.5 ? "runtime" : "driver", start: call, end: call + 2, where: 1, correlation: i + 1, bytes: 0, name: "launch" });
+      }
+    }
+    const trace: Trace = { records, clockOffset: 0, clockDrift: null, dropped: 0 };
+    return { trace, s: Math.floor(rng() * 200), e: 800 + Math.floor(rng() * 400) };
+  };
+  const parts = (w: ReturnType<typeof summarizeWindow>) => [w.gpuBusyMs, w.idleWaitingForHostMs, w.idleAfterLaunchMs, w.idleUnattributedMs, w.leadMs, w.tailMs];
+
+  it("on random traces: GPU busy is the time covered (counted unit by unit), every part >= 0, and the parts add up to the wall time", () => {
     const rng = seededRandom(11);
     for (let t = 0; t < 50; t++) {
-      const records: TraceRecord[] = [];
-      for (let i = 0; i < 40; i++) {
-        const start = Math.floor(rng() * 1_000_000);
-        const kind = rng() < 0.7 ? "kernel" : "memcpy";
-        records.push({ kind, start, end: start + Math.floor(rng() * 50_000), where: Math.floor(rng() * 3), correlation: i + 1, bytes: 0, name: kind === "memcpy" ? "HtoD" : "k" });
-        if (rng() < 0.8) {
-          const call = start - Math.floor((rng() - 0.2) * 100_000);
-          records.push({ kind: rng() < 0.5 ? "runtime" : "driver", start: call, end: call + 5_000, where: 1, correlation: i + 1, bytes: 0, name: "launch" });
-        }
-      }
-      const trace: Trace = { records, clockOffset: 0, dropped: 0 };
-      const [s, e] = [Math.floor(rng() * 200_000), 800_000 + Math.floor(rng() * 400_000)];
+      const { trace, s, e } = randomTrace(rng, () => Math.floor((rng() - 0.2) * 100));
       const w = summarizeWindow(trace, { label: "random", start: s, end: e });
-      const parts = w.gpuBusyMs + w.idleWaitingForHostMs + w.idleAfterLaunchMs + w.idleUnattributedMs + w.leadMs + w.tailMs;
-      expect(parts, `trace ${t}`).to.be.closeTo(w.wallMs, 1e-9);
-      expect(w.gpuBusyMs).to.be.at.most(w.wallMs + 1e-12);
+      let covered = 0;
+      for (let u = s; u < e; u++) if (trace.records.some((r) => (r.kind === "kernel" || r.kind === "memcpy") && r.start <= u && u < r.end)) covered++;
+      expect(w.gpuBusyMs, `trace ${t}: busy`).to.be.closeTo(covered / 1e6, 1e-12);
+      for (const p of parts(w)) expect(p, `trace ${t}: a part`).to.be.at.least(0);
+      expect(parts(w).reduce((a, b) => a + b, 0), `trace ${t}: sum`).to.be.closeTo(w.wallMs, 1e-12);
     }
+  });
+
+  it("on random traces: a host that launches each piece of work as it starts leaves the GPU idle only waiting for it; one far ahead, only after its launches", () => {
+    const rng = seededRandom(12);
+    for (let t = 0; t < 30; t++) {
+      // Every record has its call: just in time (lag 0), or 10,000 ns early.
+      const late = summarizeWindow(randomTrace(rng, () => 0, 0).trace, { label: "late", start: 0, end: 1200 });
+      expect(late.idleAfterLaunchMs, `trace ${t}`).to.equal(0);
+      expect(late.idleUnattributedMs).to.equal(0);
+      const ahead = summarizeWindow(randomTrace(rng, () => 10_000, 0).trace, { label: "ahead", start: 0, end: 1200 });
+      expect(ahead.idleWaitingForHostMs, `trace ${t}`).to.equal(0);
+      expect(ahead.idleUnattributedMs).to.equal(0);
+      expect(ahead.idleAfterLaunchMs + ahead.gpuBusyMs + ahead.leadMs + ahead.tailMs).to.be.closeTo(ahead.wallMs, 1e-12);
+    }
+  });
+
+  it("an idle stretch ended by work on two streams at once takes the earlier call, whichever record has it", () => {
+    // Idle [10, 50) us; at 50 a kernel with no call on stream 1 and one on stream 2 called at 40.
+    const records: TraceRecord[] = [
+      { kind: "kernel", start: 0, end: 10_000, where: 1, correlation: 1, bytes: 0, name: "a" },
+      { kind: "kernel", start: 50_000, end: 60_000, where: 1, correlation: 0, bytes: 0, name: "b" },
+      { kind: "kernel", start: 50_000, end: 55_000, where: 2, correlation: 3, bytes: 0, name: "c" },
+      { kind: "runtime", start: 40_000, end: 41_000, where: 9, correlation: 3, bytes: 0, name: "cudaLaunchKernel" },
+    ];
+    const w = summarizeWindow({ records, clockOffset: 0, clockDrift: null, dropped: 0 }, { label: "two", start: 0, end: 60_000 });
+    expect(w.idleWaitingForHostMs).to.be.closeTo(0.03, 1e-12);
+    expect(w.idleAfterLaunchMs).to.be.closeTo(0.01, 1e-12);
+    expect(w.idleUnattributedMs).to.equal(0);
   });
 
   it("unionOf merges overlapping and touching intervals and drops empty ones", () => {

@@ -446,6 +446,23 @@ async function checkAgreement(side: OurSide, peer: TorchPeer, fx: Fixture, opts:
 /** Steps each side runs back to back per round; all but the first are timed. */
 const BURST_STEPS = 3;
 
+/** A step's start and end on CLOCK_MONOTONIC, ns as decimal strings. */
+type Window = [string, string];
+
+/** A timed step: its time, and its window for a CUDA trace's marks. */
+interface TimedStep {
+  ms: number;
+  window: Window;
+}
+
+/**
+ * The timed steps' windows as the marks scripts/cuda-trace-summary.mjs reads ({pid, marks}), to
+ * `file` if one is named (a CUDA trace of process `pid`, scripts/gpu-trace.sh).
+ */
+function writeMarks(file: string | undefined, pid: number, label: string, windows: readonly Window[]): void {
+  if (file) writeFileSync(file, JSON.stringify({ pid, marks: windows.map(([start, end]) => ({ label, start, end })) }) + "\n");
+}
+
 export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult> {
   requireTorch();
   const log = opts.log ?? (() => {});
@@ -484,34 +501,32 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
 
     await peer.command({ cmd: "reset" });
     for (const side of sides) side.reset(fx.init);
-    // SIDEWAYS_STEP_MARKS=FILE: our timed steps' windows on CLOCK_MONOTONIC, for reading a CUDA
-    // trace taken of this process (scripts/gpu-trace.sh; the peer writes its own, SIDEWAYS_PEER_MARKS).
-    const stepMarks: { label: string; start: string; end: string }[] = [];
+    // Each side's timed steps' windows on CLOCK_MONOTONIC (written where SIDEWAYS_STEP_MARKS and
+    // SIDEWAYS_PEER_MARKS name files), for reading CUDA traces taken of the two processes.
+    const windows = { ours: [] as Window[], torch: [] as Window[] };
     const samples = sides.map(() => ({ ours: [] as number[], torch: [] as number[] }));
     // Thread counts one after another (switching torch's thread count every step costs it),
     // within one count single steps alternate, the side going first alternating by round.
     for (let i = 0; i < sides.length; i++) {
       await peer.command({ cmd: "threads", n: opts.threads[i] });
-      const timeOurs = async () => {
+      const timeOurs = async (): Promise<TimedStep> => {
         const [t0, m0] = [performance.now(), process.hrtime.bigint()];
         await sides[i].step(fx.batch, lr);
-        const ms = performance.now() - t0;
-        stepMarks.push({ label: "ours", start: String(m0), end: String(process.hrtime.bigint()) });
-        return ms;
+        return { ms: performance.now() - t0, window: [String(m0), String(process.hrtime.bigint())] };
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
       // the first are timed: PyTorch's OpenMP threads keep spinning for a while after its last
       // step and would steal the cores of our first step, and a pause instead would put its
       // threads to sleep and slow its first step down.
-      const burst = async (step: () => Promise<number>) => {
-        const times: number[] = [];
+      const burst = async (step: () => Promise<TimedStep>) => {
+        const times: TimedStep[] = [];
         for (let k = 0; k < BURST_STEPS; k++) times.push(await step());
         return times.slice(1);
       };
-      const theirStep = async () => (await peer!.step()).ms;
+      const theirStep = async (): Promise<TimedStep> => peer!.step();
       for (let r = 0; r < warmup + opts.rounds; r++) {
-        let ours: number[];
-        let theirs: number[];
+        let ours: TimedStep[];
+        let theirs: TimedStep[];
         if (r % 2 === 0) {
           ours = await burst(timeOurs);
           theirs = await burst(theirStep);
@@ -520,15 +535,17 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
           ours = await burst(timeOurs);
         }
         if (r < warmup) continue;
-        samples[i].ours.push(...ours);
-        samples[i].torch.push(...theirs);
+        samples[i].ours.push(...ours.map((t) => t.ms));
+        samples[i].torch.push(...theirs.map((t) => t.ms));
+        windows.ours.push(...ours.map((t) => t.window));
+        windows.torch.push(...theirs.map((t) => t.window));
       }
       const s = samples[i];
       log(`${opts.threads[i]} thread(s), ${opts.rounds} rounds: ours ${s.ours.map((x) => x.toFixed(1)).join(" ")} ms; PyTorch ${s.torch.map((x) => x.toFixed(1)).join(" ")} ms`);
     }
 
-    const marksFile = process.env.SIDEWAYS_STEP_MARKS;
-    if (marksFile) writeFileSync(marksFile, JSON.stringify({ pid: process.pid, marks: stepMarks }) + "\n");
+    writeMarks(process.env.SIDEWAYS_STEP_MARKS, process.pid, "ours", windows.ours);
+    writeMarks(process.env.SIDEWAYS_PEER_MARKS, peer.pid, "torch", windows.torch);
     const framesPerStep = opts.batch * opts.frames;
     const flops = trainingStepFlops(fx.model, framesPerStep);
     const rows: PeerRow[] = [];

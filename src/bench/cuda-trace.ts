@@ -27,6 +27,8 @@ export interface Trace {
   records: TraceRecord[];
   /** CUPTI's clock minus CLOCK_MONOTONIC, ns (from the trace's "clock" row at start). */
   clockOffset: number;
+  /** How far that offset moved by the "clock" row at exit, ns (null without one): marks are off by up to this. */
+  clockDrift: number | null;
   /** Records CUPTI dropped (its buffers were full): a trace with any is incomplete. */
   dropped: number;
 }
@@ -38,6 +40,7 @@ const KINDS = new Set([...GPU_KINDS, "runtime", "driver", "sync"]);
 export function parseTrace(text: string, source = "trace"): Trace {
   const records: TraceRecord[] = [];
   let clockOffset: number | null = null;
+  let exitOffset: number | null = null;
   let dropped = 0;
   const lines = text.split("\n");
   lines.forEach((line, i) => {
@@ -58,7 +61,9 @@ export function parseTrace(text: string, source = "trace"): Trace {
       return n;
     };
     if (kind === "clock") {
+      // "clock,<CUPTI ns>,<CLOCK_MONOTONIC ns>,...,start|exit"
       if (name === "start") clockOffset = num(start, "start_ns") - num(end, "end_ns");
+      if (name === "exit") exitOffset = num(start, "start_ns") - num(end, "end_ns");
       return;
     }
     if (kind === "dropped") {
@@ -69,7 +74,7 @@ export function parseTrace(text: string, source = "trace"): Trace {
     records.push({ kind: kind as TraceRecord["kind"], start: num(start, "start_ns"), end: num(end, "end_ns"), where: num(where, "where"), correlation: num(correlation, "correlation"), bytes: num(bytes, "bytes"), name });
   });
   if (clockOffset === null) throw new Error(`${source}: no "clock,...,start" row (not a cupti-trace file?)`);
-  return { records, clockOffset, dropped };
+  return { records, clockOffset, clockDrift: exitOffset === null ? null : exitOffset - clockOffset, dropped };
 }
 
 /** A window of the traced program, on CLOCK_MONOTONIC (process.hrtime), ns. */
@@ -136,9 +141,12 @@ export function summarizeWindow(trace: Trace, mark: Mark, apiByCorrelation: Read
   let [waiting, after, unattributed] = [0, 0, 0];
   for (let i = 1; i < busy.length; i++) {
     const [gapStart, gapEnd] = [busy[i - 1][1], busy[i][0]];
-    // The work that ended the stretch: the GPU record starting there (the earliest if several).
-    const next = gpu.find((r) => Math.max(r.start, s) === gapEnd);
-    const call = next ? apiByCorrelation.get(next.correlation) : undefined;
+    // The work that ended the stretch: of the GPU records starting there (on any stream), the one
+    // whose launching call came first.
+    const call = gpu
+      .filter((r) => Math.max(r.start, s) === gapEnd)
+      .map((r) => apiByCorrelation.get(r.correlation))
+      .reduce<TraceRecord | undefined>((first, c) => (c && (!first || c.start < first.start) ? c : first), undefined);
     if (!call) {
       unattributed += gapEnd - gapStart;
       continue;

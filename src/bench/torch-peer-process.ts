@@ -44,6 +44,8 @@ export interface TorchPeerFiles {
 export interface TorchStep {
   ms: number;
   loss: number;
+  /** The step's start and end on CLOCK_MONOTONIC, ns as decimal strings (for a CUDA trace's marks). */
+  window: [string, string];
 }
 
 export class TorchPeer {
@@ -95,7 +97,13 @@ export class TorchPeer {
 
   async step(): Promise<TorchStep> {
     const r = await this.command({ cmd: "step" });
-    return { ms: Number(r.ms), loss: Number(r.loss) };
+    const [start, end] = (r.window_ns as [string, string] | undefined) ?? ["0", "0"];
+    return { ms: Number(r.ms), loss: Number(r.loss), window: [start, end] };
+  }
+
+  /** The peer's process id (whose CUDA trace its step windows belong to). */
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   async close(): Promise<void> {

@@ -111,20 +111,28 @@ export interface GraphTarget {
    * SpaceToDepth (the default), or "transpose", a Reshape, a Transpose and a Reshape with the same
    * values, for onnxruntime's WebGPU EP, which has no SpaceToDepth kernel and runs the op on the
    * CPU between a copy to the host and one back (the session waits for the GPU at each). A
-   * candidate for WebGPU: on lavapipe, whose "GPU" is the CPU, it is 2% slower (docs/PERFORMANCE.md
-   * attempt 75); a GPU's copies are measured by the next GPU check.
+   * candidate for WebGPU: on lavapipe, whose "GPU" is the CPU, within the noise (0.98-1.04x,
+   * docs/PERFORMANCE.md attempt 75); a GPU's copies are measured by the next GPU check.
    */
   spaceToDepth?: "op" | "transpose";
   /**
    * How the Sideways whole-clip graph (src/layers/block-graphs.ts addSidewaysClip) runs a block:
    * "shared" (the default), one forward over all the block's frames, its backward reading the
-   * frames it pairs as slices of that forward's values (where the block's layers keep no values of
-   * their own for their VJPs, else two forwards), with the input gradient handed down as phases
+   * frames it pairs as slices of that forward's values (the layers' saved values included, each
+   * cut as its layer says: LayerDef.laterFrames), with the input gradient handed down as phases
    * where BP's fused graph hands them (addFusedBp); "split", two forwards (the frames no backward
-   * reads, then those it reads) and every gradient handed down interleaved: one conv and one Slice
-   * more per block, and a Concat. docs/PERFORMANCE.md attempt 74.
+   * reads, then those it reads) and every gradient handed down interleaved: a second forward and a
+   * Concat per block. docs/PERFORMANCE.md attempt 74.
    */
   sidewaysClip?: "shared" | "split";
+  /**
+   * The most outputs one Split node may have (absent: any number). onnxruntime's WebGPU Split
+   * binds its input and every output as storage buffers of one shader, and a shader stage takes
+   * at most 16 of them on lavapipe ("Too many storage buffers in shader. Current: 17, Max is 16"):
+   * the device step's Split of its flat parameter vector into resnet-mnist's 25 parameters failed
+   * there. WebGPU's target: 15.
+   */
+  maxSplitOutputs?: number;
   /**
    * Whether the Conv shapes onnxruntime's WebGPU Conv miscomputes are written another way with
    * the same values (src/layers/webgpu-conv-faults.ts): WebGPU's target.
@@ -136,7 +144,7 @@ export interface GraphTarget {
 export const ORT_CONTRIB_DOMAIN = "com.microsoft";
 
 /** The GraphTarget fields that choose a formulation: the ones SIDEWAYS_GRAPH_FORMS may set (src/runtime/graph-forms.ts). */
-export type GraphForms = Omit<GraphTarget, "nchwcBlock" | "cpu" | "avoidWebGpuConvFaults">;
+export type GraphForms = Omit<GraphTarget, "nchwcBlock" | "cpu" | "avoidWebGpuConvFaults" | "maxSplitOutputs">;
 
 export const PORTABLE_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false };
 
@@ -152,7 +160,7 @@ export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums
  * onnxruntime's WebGPU EP: portable ONNX, no MaxPool Indices output, and the Conv shapes it
  * miscomputes written another way (docs/GPU.md "WebGPU EP faults").
  */
-export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true };
+export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true, maxSplitOutputs: 15 };
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate

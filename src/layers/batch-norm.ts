@@ -81,6 +81,8 @@ export const batchNorm = defineLayer<BatchNormSpec>({
       stats: { mean: g.op("Reshape", [n.mean, perFrame]), var: g.op("Reshape", [n.variance, perFrame]) },
     };
   },
+  // xhat [F, B, C, H, W] and invstd [F, 1, C, 1, 1]: axis 0 is the frame.
+  laterFrames: (_layer, saved, cut) => ({ xhat: cut.frames(saved.xhat), invstd: cut.frames(saved.invstd) }),
   vjp(g, layer, v, needDx) {
     const { xhat, invstd } = v.saved;
     if (xhat === undefined || invstd === undefined) throw new Error(`BUG: layer ${layer.index} (batch_norm) VJP needs the training forward's xhat`);

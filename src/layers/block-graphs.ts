@@ -22,7 +22,7 @@
  */
 import { GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../graph/graph-builder.js";
 import type { Block, BufferInfo, Model, ParamInfo } from "../model/model.js";
-import type { ForwardResult, LayerDef, ParamSuffix, PlacedLayer } from "./layer-def.js";
+import type { ForwardResult, FrameCut, LayerDef, ParamSuffix, PlacedLayer } from "./layer-def.js";
 import { phasesShape } from "./phases.js";
 import { layerDef } from "./registry.js";
 
@@ -402,19 +402,24 @@ function frameRange(g: GraphBuilder, rows: string, frames: number, shape: readon
 
 /**
  * A block's forward over `frames` frames as its backward sees frames [from, frames) of it: every
- * layer's input and output sliced to those frames (only the slices some VJP reads stay in the
- * graph: GraphBuilder keeps what an output depends on). Only for a forward whose layers keep no
- * values of their own for their VJPs (`saved`), whose frame layout each layer would have to say.
+ * layer's input and output, and the values it saved for its VJP (as the layer says they are laid
+ * out: LayerDef.laterFrames), cut to those frames. Only the cuts some VJP reads stay in the graph
+ * (GraphBuilder keeps what an output depends on). Null where a layer cannot cut its saved values.
  */
-function laterFrames(g: GraphBuilder, steps: readonly Recomputed[], frames: number, from: number): Recomputed[] {
-  // A layer fused with the ReLU after it has no output value (addForward): nothing to slice.
-  const slice = (value: string, shape: readonly number[]) => (g.has(value) ? frameRange(g, value, frames, shape, from, frames) : value);
-  return steps.map(({ layer, x, result }) => ({ layer, x: slice(x, layer.inShape), result: { ...result, y: slice(result.y, layer.outShape) } }));
-}
-
-/** Whether a forward's layers keep values of their own for their VJPs (e.g. max-pool indices). */
-function keepsValues(steps: readonly Recomputed[]): boolean {
-  return steps.some((s) => Object.keys(s.result.saved).length > 0);
+function laterFrames(g: GraphBuilder, steps: readonly Recomputed[], frames: number, from: number): Recomputed[] | null {
+  const cut: FrameCut = {
+    rows: (value, shape) => frameRange(g, value, frames, shape, from, frames),
+    frames: (value) => g.memo(`frames(${value}, ${from}, ${frames})`, () => g.op("Slice", [value, g.constInt64("from", [from]), g.constInt64("to", [frames]), g.constInt64("axis0", [0])])),
+  };
+  // A layer fused with the ReLU after it has no output value (addForward): nothing to cut.
+  const rows = (value: string, shape: readonly number[]) => (g.has(value) ? cut.rows(value, shape) : value);
+  const out: Recomputed[] = [];
+  for (const { layer, x, result } of steps) {
+    const saved = Object.keys(result.saved).length === 0 ? result.saved : layerDef(layer.spec).laterFrames?.(layer, result.saved, cut);
+    if (!saved) return null;
+    out.push({ layer, x: rows(x, layer.inShape), result: { ...result, y: rows(result.y, layer.outShape), saved } });
+  }
+  return out;
 }
 
 /**
@@ -427,8 +432,8 @@ function keepsValues(steps: readonly Recomputed[]): boolean {
  * aligned: one graph call per clip batch instead of one per tick, and kernels of many frames'
  * rows, which is what a GPU needs (docs/GPU.md). GraphTarget.sidewaysClip says how a block's
  * forward serves its backward, which reads only its later frames: one forward over every frame,
- * sliced for the backward ("shared"), or two, the frames no backward reads and then the others
- * ("split", and "shared" where a layer keeps values of its own for its VJP).
+ * cut for the backward ("shared"), or two, the frames no backward reads and then the others
+ * ("split", and "shared" where a layer cannot cut the values it saved for its VJP).
  *   rows `x` (T frames, time-major), `onehot` (the top block's T-L+1 frames), `scale` (1/B)
  *     -> logits (T-L+1 frames), per-frame statistics, d{param} = the SUM of block k's n_k
  *        backwards (the caller divides by n_k)
@@ -453,13 +458,14 @@ export function addSidewaysClip(g: GraphBuilder, model: Model, x: string, frames
     // A block given its gradient as phases forms it without saved forward values (addFusedBp).
     const training = (handOver[k + 1] ?? 0) === 0;
     const whole = s === 0 || shared ? addForward(g, block, { training, input, paramsDeclared: declared }) : null;
+    const backward = whole && s > 0 ? laterFrames(g, whole, e, s) : whole;
     let y: string;
-    if (whole && (s === 0 || !keepsValues(whole))) {
-      backwardSteps.push(s === 0 ? whole : laterFrames(g, whole, e, s));
+    if (whole && backward) {
+      backwardSteps.push(backward);
       outputStats(g, block, whole);
       y = lastY(whole);
     } else {
-      // Without `whole`'s values (unread, so left out of the graph) when its layers keep some.
+      // Without `whole`'s values (unread, so left out of the graph) where a layer cannot cut them.
       const early = addForward(g, block, { training: false, input: frameRange(g, input, e, block.inShape, 0, s), paramsDeclared: declared || whole !== null });
       const late = addForward(g, block, { training, input: frameRange(g, input, e, block.inShape, s, e), paramsDeclared: true });
       backwardSteps.push(late);

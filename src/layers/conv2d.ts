@@ -58,6 +58,12 @@ export const conv2d = defineLayer<Conv2dSpec>({
     // and so would the weight gradient as one Conv (convWeightGrad "conv").
     return handsOverPhases(g) && weightGradForm(g) !== "conv" && !needDx && layer.spec.stride === 1 && splitsEvenly(layer.outShape, stride);
   },
+  // The unfolded columns of a forward over them (unfoldColumns): rows (C*K*K, oh*ow).
+  laterFrames(layer, saved, cut) {
+    const [c] = layer.inShape;
+    const [, oh, ow] = layer.outShape;
+    return saved.cols === undefined ? null : { cols: cut.rows(saved.cols, [c * layer.spec.kernel * layer.spec.kernel, oh * ow]) };
+  },
   vjp(g, layer, v, needDx, dxPhases = 0) {
     const dx = !needDx ? null : dxPhases > 0 ? subPixelInputGrad(g, layer, v) : subPixelOn(g, layer) ? interleavedSubPixelInputGrad(g, layer, v) : transposedConv(g, layer, v);
     const dW = weightGrad(g, layer, v);

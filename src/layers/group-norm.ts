@@ -31,6 +31,12 @@ export const groupNorm = defineLayer<GroupNormSpec>({
     const y = g.op("Add", [g.op("Mul", [xhat, perChannel(g, param(params, "weight", layer), c, trailing)]), perChannel(g, param(params, "bias", layer), c, trailing)]);
     return { y, saved: { xhat, xhatGroups: n.xhat, invstd: n.invstd } };
   },
+  // Rows: xhat as the input, xhatGroups [G, C/G * pixels], invstd [G, 1].
+  laterFrames(layer, saved, cut) {
+    const groups = layer.spec.groups;
+    const perGroup = layer.inShape.reduce((a, b) => a * b, 1) / groups;
+    return { xhat: cut.rows(saved.xhat, layer.inShape), xhatGroups: cut.rows(saved.xhatGroups, [groups, perGroup]), invstd: cut.rows(saved.invstd, [groups, 1]) };
+  },
   vjp(g, layer, v, needDx) {
     const { xhat, xhatGroups, invstd } = v.saved;
     if (xhat === undefined || xhatGroups === undefined || invstd === undefined) throw new Error(`BUG: layer ${layer.index} (group_norm) VJP needs the forward's xhat`);

@@ -72,6 +72,14 @@ export interface VjpInputs {
   saved: Record<string, string>;
 }
 
+/** Cuts a frame-major value to the later frames a backward reads (LayerDef.laterFrames). */
+export interface FrameCut {
+  /** A value of rows (frame f's rows together, as the layer's input), each shaped `rowShape`. */
+  rows(value: string, rowShape: readonly number[]): string;
+  /** A value whose axis 0 is the frame (e.g. a statistic per frame). */
+  frames(value: string): string;
+}
+
 export interface VjpResult {
   /** Gradient with respect to x; null only when it was not asked for. */
   dx: string | null;
@@ -120,6 +128,14 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
    * phasedDx allows is asked for. A layer given dy as phases (v.dyPhases) returns dx likewise.
    */
   vjp(g: GraphBuilder, layer: PlacedLayer<S>, v: VjpInputs, needDx: boolean, dxPhases?: number): VjpResult;
+  /**
+   * The values this layer's forward saved for its VJP (`saved`), cut to the later frames a
+   * backward reads of one forward over more frames (block-graphs.ts addSidewaysClip): each value
+   * through `cut`, which knows the frames. The layer says only how each value is laid out. Absent
+   * on a layer whose forward saves nothing; null for a `saved` it cannot cut (the block then runs
+   * two forwards).
+   */
+  laterFrames?(layer: PlacedLayer<S>, saved: Record<string, string>, cut: FrameCut): Record<string, string> | null;
   /** The stride S > 1 of the phases this layer's VJP can give dx in, or 0 (layers/phases.ts). */
   phasedDx?(g: GraphBuilder, layer: PlacedLayer<S>): number;
   /** Whether this layer's VJP can take dy as its S x S phases (with needDx as given). */

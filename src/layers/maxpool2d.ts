@@ -30,6 +30,9 @@ export const maxpool2d = defineLayer<MaxPool2dSpec>({
     const [y, indices] = g.node("MaxPool", [x], 2, attrs);
     return { y, saved: { indices } };
   },
+  // MaxPool's Indices number the whole batch's elements, not a row's, so the later rows' indices
+  // point past a cut input: a block with them runs two forwards.
+  laterFrames: () => null,
   vjp(g, layer, v, needDx) {
     if (!needDx) return { dx: null, dParams: {} };
     return { dx: g.target.maxPoolVjp === "windows" ? windowsVjp(g, layer, v) : indicesVjp(g, layer, v), dParams: {} };

@@ -124,6 +124,31 @@ export const residual = defineLayer<ResidualSpec>({
     }
     return { y: g.op("Add", [h, short]), saved, ...(Object.keys(stats).length > 0 ? { stats } : {}) };
   },
+  // Each inner layer's input and output (rows of its shapes) and its own saved values as that
+  // layer cuts them; the shortcut conv's output and saved values likewise.
+  laterFrames(layer, saved, cut) {
+    const unit = placeUnit(layer.spec, layer.index, layer.inShape);
+    const out: Record<string, string> = {};
+    const cutOwn = (l: PlacedLayer, prefix: string): boolean => {
+      const own = within(saved, prefix);
+      if (Object.keys(own).length === 0) return true;
+      const def: LayerDef = layerDef(l.spec);
+      const later = def.laterFrames?.(l, own, cut) ?? null;
+      if (later === null) return false;
+      prefixed(later, prefix, out);
+      return true;
+    };
+    for (const [j, l] of unit.inner.entries()) {
+      out[`${j}.x`] = cut.rows(saved[`${j}.x`], l.inShape);
+      out[`${j}.y`] = cut.rows(saved[`${j}.y`], l.outShape);
+      if (!cutOwn(l, `${j}.s.`)) return null;
+    }
+    if (unit.shortcut) {
+      out["shortcut.y"] = cut.rows(saved["shortcut.y"], unit.shortcut.outShape);
+      if (!cutOwn(unit.shortcut, "shortcut.s.")) return null;
+    }
+    return out;
+  },
   vjp(g, layer, v, needDx) {
     const unit = placeUnit(layer.spec, layer.index, layer.inShape);
     const dParams: Record<string, string> = {};

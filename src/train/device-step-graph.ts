@@ -132,6 +132,19 @@ function paramSlices(g: GraphBuilder, flat: string, sizes: number[]): string[] {
   });
 }
 
+/**
+ * The flat vector's consecutive pieces of `sizes` elements by Split nodes of at most `most`
+ * outputs each: one Split where that is enough, else a Split into runs of `most` pieces and a
+ * Split of each run (GraphTarget.maxSplitOutputs).
+ */
+function splitPieces(g: GraphBuilder, flat: string, sizes: number[], most: number): string[] {
+  if (sizes.length === 1) return [flat];
+  if (sizes.length <= most) return g.node("Split", [flat, g.constInt64("param_sizes", sizes)], sizes.length, { axis: 0 });
+  const runs = Array.from({ length: Math.ceil(sizes.length / most) }, (_, i) => sizes.slice(i * most, (i + 1) * most));
+  const parts = splitPieces(g, flat, runs.map((run) => run.reduce((a, b) => a + b, 0)), most);
+  return runs.flatMap((run, i) => splitPieces(g, parts[i], run, most));
+}
+
 export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
@@ -142,7 +155,7 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
   // The parameters as values of their own names: views of the flat vector.
   const { sizes, total } = paramLayout(model);
   const flat = g.inputFixed(FLAT_PARAMS, [total]);
-  const pieces = model.params.length === 1 ? [flat] : !target.cpu && target.paramSplit === "slices" ? paramSlices(g, flat, sizes) : g.node("Split", [flat, g.constInt64("param_sizes", sizes)], model.params.length, { axis: 0 });
+  const pieces = model.params.length > 1 && !target.cpu && target.paramSplit === "slices" ? paramSlices(g, flat, sizes) : splitPieces(g, flat, sizes, target.maxSplitOutputs ?? Infinity);
   model.params.forEach((p, i) => g.node("Reshape", [pieces[i], g.constInt64("param_shape", p.shape)], [p.name]));
 
   if (method === "bp") addFusedBp(g, model, x, onehot, scale, "values");
