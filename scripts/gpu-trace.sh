@@ -43,7 +43,7 @@ fi
 export SIDEWAYS_ORT=cuda13 NVIDIA_TF32_OVERRIDE=0
 rc=0
 for batch in ${BATCHES:-64 256}; do
-  rm -f "$OUT"/trace-b"$batch"-*.csv
+  rm -f "$OUT"/trace-b"$batch"-*.csv "$OUT/marks-b$batch.json"
   CUDA_INJECTION64_PATH="$OUT/libcupti-trace.so" SIDEWAYS_CUPTI_TRACE="$OUT/trace-b$batch-%p.csv" \
     node scripts/device-step-ab.mjs . . --clips uint8 --methods bp,sideways --provider cuda --model models/quickstart-wide.yaml \
     --batch "$batch" --frames 8 --rounds "${ROUNDS:-20}" --marks "$OUT/marks-b$batch.json" | tail -7 || rc=1
@@ -54,7 +54,7 @@ done
 # trace and marks its own timed steps): PEER_BATCH clips x 8 frames, both sides uploading 8-bit
 # pixels each step (--peer-upload: the same work on both sides).
 if [ -n "${SIDEWAYS_PYTHON:-}" ]; then
-  rm -f "$OUT"/trace-peer-*.csv
+  rm -f "$OUT"/trace-peer-*.csv "$OUT"/marks-peer-*.json
   CUDA_INJECTION64_PATH="$OUT/libcupti-trace.so" SIDEWAYS_CUPTI_TRACE="$OUT/trace-peer-%p.csv" SIDEWAYS_STEP_MARKS="$OUT/marks-peer-ours.json" \
     SIDEWAYS_PEER_MARKS="$OUT/marks-peer-torch.json" node bin/sideways.js bench --peer torch --provider cuda --pixel-clips --peer-upload \
     --model models/quickstart-wide.yaml --batch "${PEER_BATCH:-256}" --frames 8 --rounds 5 | tail -4 || rc=1
