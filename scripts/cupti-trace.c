@@ -35,6 +35,12 @@
 
 #define BUFFER_BYTES (8u << 20)
 
+/*
+ * CUPTI 12.x and later record a stream or device synchronisation only where it had work to wait
+ * for unless asked for all of them; older CUPTI lacks the call (weak: null there).
+ */
+CUptiResult CUPTIAPI cuptiActivityEnableAllSyncRecords(uint8_t enable) __attribute__((weak));
+
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -192,6 +198,10 @@ int InitializeInjection(void) {
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     status = cuptiActivityEnable(kinds[i]);
     if (status != CUPTI_SUCCESS) fail("cuptiActivityEnable", status);
+  }
+  if (cuptiActivityEnableAllSyncRecords) {
+    status = cuptiActivityEnableAllSyncRecords(1);
+    if (status != CUPTI_SUCCESS) fail("cuptiActivityEnableAllSyncRecords", status);
   }
   atexit(finish);
   return 1;
