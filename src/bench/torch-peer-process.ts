@@ -97,8 +97,10 @@ export class TorchPeer {
 
   async step(): Promise<TorchStep> {
     const r = await this.command({ cmd: "step" });
-    const [start, end] = (r.window_ns as [string, string] | undefined) ?? ["0", "0"];
-    return { ms: Number(r.ms), loss: Number(r.loss), window: [start, end] };
+    const window = r.window_ns;
+    // bench/torch_peer.py always sends it: a reply without it is a mismatched peer script.
+    if (!Array.isArray(window) || window.length !== 2) throw new RunError(`BUG: the PyTorch peer's step reply has no window_ns: ${JSON.stringify(r)}`);
+    return { ms: Number(r.ms), loss: Number(r.loss), window: [String(window[0]), String(window[1])] };
   }
 
   /** The peer's process id (whose CUDA trace its step windows belong to). */

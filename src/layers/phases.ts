@@ -23,13 +23,13 @@ export function splitsEvenly(shape: readonly number[], stride: number): boolean 
  * as ONNX defines the op, a Reshape to (N, C, H/S, S, W/S, S), a Transpose and a Reshape.
  */
 export function spaceToDepth(g: GraphBuilder, x: string, shape: readonly number[], stride: number): string {
-  if (!splitsEvenly(shape, stride)) throw new Error(`BUG: ${shape.join("x")} does not split into ${stride}x${stride} phases`);
+  const phased = phasesShape(shape, stride); // checks that the shape splits
   return g.memo(`SpaceToDepth(${x}, ${stride})`, () => {
     if (g.target.spaceToDepth !== "transpose") return g.op("SpaceToDepth", [x], { blocksize: stride });
     const [c, h, w] = shape;
     const grid = g.op("Reshape", [x, g.constInt64("n_c_hg_s_wg_s", [-1, c, h / stride, stride, w / stride, stride])]);
     const moved = g.op("Transpose", [grid], { perm: [0, 3, 5, 1, 2, 4] });
-    return g.op("Reshape", [moved, g.constInt64("n_ssc_hg_wg", [-1, ...phasesShape(shape, stride)])]);
+    return g.op("Reshape", [moved, g.constInt64("n_ssc_hg_wg", [-1, ...phased])]);
   });
 }
 
