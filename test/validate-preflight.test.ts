@@ -82,10 +82,19 @@ describe("validate = run's checks before training", function () {
   });
 
   it("Sideways' device step asked for with clips shorter than 2L-1: exit 2 naming runtime.device_step, even with --allow-warnings", async () => {
+    // run refused it too; before, it trained on the executor without a word (summary.json: device_step false).
+    await bothReject(["data.clip_length=2", "runtime.device_step=true"], /runtime\.device_step: expected false or auto: Sideways' device step needs clips of at least 2L-1 = 3 frames/);
     const io = captureIo();
     expect(await main(["validate", GOOD, "data.clip_length=2", "runtime.device_step=true", "--allow-warnings"], io)).to.equal(2);
     expect(io.stderr).to.match(/runtime\.device_step: expected false or auto: Sideways' device step needs clips of at least 2L-1 = 3 frames for 2 blocks/);
     expect(await main(["validate", GOOD, "data.clip_length=3", "runtime.device_step=true"], captureIo())).to.equal(0);
+  });
+
+  it("data-parallel replicas of a model with batch_norm: exit 2 naming runtime.replicas", async () => {
+    // Found by the replica executor when it starts (train/replica-executor.ts refuseBatchStatistics).
+    const bn = "model={name: bn, input: {channels: 1, height: 8, width: 8}, classes: 3, layers: [{type: conv2d, out_channels: 4, kernel: 3}, {type: batch_norm}, {type: relu}, {type: global_avg_pool}, {type: linear, out_features: 3}]}";
+    await bothReject([bn, "runtime.replicas=2"], /runtime\.replicas: expected 1 for model bn .*layer 1 \(batch_norm\) normalise/);
+    expect(await main(["validate", GOOD, bn], captureIo())).to.equal(0);
   });
 
   it("a good config: ok, nothing created", async () => {

@@ -2,7 +2,8 @@
  * The checks `sideways run` makes before it trains, made without training, so that `validate`
  * saying "ok" means `run` will start: the data against the model (classes, channels, normalize,
  * clip length, every file readable and finite), the initial checkpoint against the model, the
- * execution provider (a one-node session on it), and the clip length against the model's depth.
+ * execution provider (a one-node session on it), the clip length against the model's depth, and the
+ * model against data-parallel replicas and the device step (the functions `run` itself calls).
  */
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, SpecError } from "../errors.js";
@@ -14,7 +15,8 @@ import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
-import { deviceStepModelBlocker } from "../train/device-step.js";
+import { trainsOnDevice } from "../train/device-step.js";
+import { refuseBatchStatistics } from "../train/replica-executor.js";
 import { resolveWorkerCount } from "../train/create-executor.js";
 import { count } from "../util/count.js";
 
@@ -115,8 +117,8 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
     await data.close();
     checkDevicePlacement(spec, model);
     await checkProvider(spec, openSession);
-    const deviceBlocker = spec.runtime.device_step === true ? deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) : null;
-    if (deviceBlocker !== null) throw new SpecError(`${file}: runtime.device_step: expected false or auto: ${deviceBlocker}`, file, "runtime.device_step");
+    refuseBatchStatistics(model, spec.runtime.replicas);
+    trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
     if (warning === null) return [];
     if (!allowWarnings) throw new SpecError(`${file}: data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, file, "data.clip_length");

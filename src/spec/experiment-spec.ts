@@ -59,7 +59,8 @@ export const TrainSpec = z.strictObject({
   checkpoint_every: z.number().int().min(0).default(250),
   /**
    * BP: frames of every clip per forward/backward pass. 1 = frame by frame; all = the whole clip
-   * batch at once; auto = about 128 rows (frames x clips) per pass. Same gradient up to float32
+   * batch at once; auto = passes whose largest layer output is about 1 MiB, 16-128 rows (frames x
+   * clips; train/bp-stage.ts AUTO_PASS_BYTES). Same gradient up to float32
    * rounding (sideways.md); larger passes make fewer, larger onnxruntime calls and keep more
    * activations in memory.
    */

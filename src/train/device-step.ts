@@ -22,7 +22,8 @@ import type { Optimizer } from "../optim/optimizer.js";
 import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
-import type { OptimizerSpec } from "../spec/experiment-spec.js";
+import { usesDeviceStep, type ExperimentSpec, type OptimizerSpec } from "../spec/experiment-spec.js";
+import { SpecError } from "../errors.js";
 import { buildClipRowsGraph, buildDeviceStepGraph, carriedNames, CLIP_ROWS, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
 
 /**
@@ -35,6 +36,19 @@ export function deviceStepModelBlocker(method: string, blocks: number, frames: n
     return `Sideways' device step needs clips of at least 2L-1 = ${2 * blocks - 1} frames for ${blocks} blocks (every block gets a gradient), got ${frames}`;
   }
   return null;
+}
+
+/**
+ * Whether a run trains with the device step: runtime.device_step as the spec resolves it
+ * (usesDeviceStep), where this model and clip length allow it. `auto` falls back to the executor
+ * where they do not; `true` there is a SpecError naming the key, from `run` as from `validate`.
+ */
+export function trainsOnDevice(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">, blocks: number, frames: number): boolean {
+  if (!usesDeviceStep(spec)) return false;
+  const blocker = deviceStepModelBlocker(spec.train.method, blocks, frames);
+  if (blocker === null) return true;
+  if (spec.runtime.device_step === true) throw new SpecError(`runtime.device_step: expected false or auto: ${blocker}`, undefined, "runtime.device_step");
+  return false;
 }
 
 export interface DeviceStepResult {

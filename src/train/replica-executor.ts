@@ -41,13 +41,16 @@ function sliceBatch(batch: ClipBatch, first: number, count: number, copy: boolea
  * graph (the output of the normalisation depends on the global statistics), which onnxruntime
  * graphs on separate threads cannot do mid-run. group_norm (per example) is fine.
  */
-function refuseBatchStatistics(model: Model, replicas: number): void {
+export function refuseBatchStatistics(model: Model, replicas: number): void {
+  if (replicas < 2) return;
   const layers = model.layers.filter((l) => l.buffers.length > 0);
   if (layers.length === 0) return;
   const which = layers.map((l) => `${l.index} (${l.spec.type})`).join(", ");
   throw new SpecError(
     `runtime.replicas: expected 1 for model ${model.name} (${model.source}), found ${replicas}: layer${layers.length > 1 ? "s" : ""} ${which} normalise each frame over the batch's clips, ` +
       `which data-parallel replicas would split; use runtime.workers for depth parallelism, or group_norm`,
+    undefined,
+    "runtime.replicas",
   );
 }
 

@@ -39,8 +39,7 @@ import { newRunSummary, type EvalMetrics, type ExecutionRecord, type RunContext,
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { GraphTarget } from "../graph/graph-builder.js";
 import { framesPerPass } from "./bp-stage.js";
-import { usesDeviceStep } from "../spec/experiment-spec.js";
-import { DeviceStep, deviceStepModelBlocker } from "./device-step.js";
+import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { count } from "../util/count.js";
@@ -114,10 +113,8 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    // auto falls back to the executor where this model and clip length rule it out (preflight refuses `true` there).
     const frames = data.clipShape[0];
-    const onDevice = usesDeviceStep(spec) && deviceStepModelBlocker(spec.train.method, model.blocks.length, frames) === null;
-    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
+    const deviceStep = trainsOnDevice(spec, model.blocks.length, frames) ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
