@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // What one onnxruntime call and one node of a graph cost on a provider, and how many nodes the
-// device steps' graphs run there (docs/GPU.md "Where a small step's time goes"):
+// device steps' graphs run there (docs/GPU.md "Still to measure", "What one call and one node cost"):
 //   1. chains of N Add nodes on a small tensor, each N its own session, timed interleaved: the
 //      median call fitted as a + b N by least squares, so a is the cost of a call (feeds, fetches,
 //      synchronisation) and b that of a node whose kernel does almost nothing (on a GPU, mostly

@@ -9,8 +9,8 @@
 #   node bin/sideways.js results collect results/<experiment name>     # after the array, or any time
 #   node bin/sideways.js results table results/<experiment name> --metric eval_clip_top1
 #
-# Submit from the repository root (the job runs in the submission directory) after `npm ci` and
-# `npm run build`. Array indices must be 0..n-1; options given to sbatch override the #SBATCH
+# Submit from the repository root (the job runs in the submission directory) after `npm ci`,
+# `npm run build` and `mkdir -p logs` (Slurm does not create the folder of --output below). Array indices must be 0..n-1; options given to sbatch override the #SBATCH
 # lines below, e.g. `sbatch --array=0-3 --cpus-per-task=4 ...`. To rerun only some shards, keep n
 # explicit: `sbatch --array=5 --export=ALL,SIDEWAYS_SHARDS=8 scripts/sweeps-slurm.sh ...`.
 # SIDEWAYS_SWEEP_JOBS (default 2): runs of one shard at a time on its node, each run using
