@@ -7,8 +7,10 @@
  * Errors are ||a - b|| / max(||a||, ||b||) over the whole tensor. Tolerances: the reference
  * backward is float64 and FD on piecewise-linear layers is exact up to rounding (about
  * 1e-16 * |L| / h = 1e-10), so 1e-7; the ONNX graphs compute in float32 (unit roundoff 6e-8,
- * sums of at most a few hundred terms), so 1e-5 for forward values and 1e-3 for gradients
- * (the bound asked for; observed errors are near 1e-7).
+ * sums of at most a few hundred terms), so 1e-5 for forward values. Gradients: 1e-5 on the CPU
+ * provider (observed at most about 1e-6 over every case, the normalisation layers' sums that
+ * cancel included; 1e-6 would leave no margin), and on a GPU provider the goals' 1e-3 (cuDNN's
+ * algorithms, chosen per session, round more: test/helpers/gpu-providers.ts convTolerance).
  */
 import { expect } from "chai";
 import { CUDA_CONV_WGRAD_TARGET, CUDA_TARGET, NCHWC_DOMAIN, PORTABLE_TARGET, WEBGPU_TARGET, type GraphForms, type GraphTarget } from "../src/graph/graph-builder.js";
@@ -27,6 +29,7 @@ import { CUDA_ATTEMPT_67_TARGET } from "./helpers/cuda-targets.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
 import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
 import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
+import { NO_NCHWC, skipBecause } from "./helpers/skip.js";
 
 interface LayerCase {
   name: string;
@@ -171,7 +174,7 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
 
   CASES.forEach((c, caseIndex) => {
     it(c.name, async function () {
-      if (c.nchwc && nchwcTarget.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
+      if (c.nchwc && nchwcTarget.nchwcBlock === 0) skipBecause(this, NO_NCHWC);
       await checkLayerCase(c, caseIndex, c.nchwc || c.cpu ? nchwcTarget : PORTABLE_TARGET, threads);
     });
   });
@@ -444,17 +447,18 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
   const backward = await GraphSession.create(graphs.backward, `${c.name} backward`, opts);
   // Layers with per-frame statistics declare the rows-per-frame input in the training graphs.
   if (forward.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(clips), dims: [1] };
+  const gradTolerance = opts.provider === "cpu" ? 1e-5 : 1e-3;
   try {
     const out = (await forward.run(feeds))["b0.y"];
     expect(out.dims, "ONNX output dims").to.deep.equal(y.dims);
     expect(relativeError(out.data, y.data), "ONNX forward vs reference").to.be.below(1e-5);
     const grads = await backward.run({ ...feeds, "b0.dy": { data: f32(dy.data), dims: dy.dims } });
     expect(grads["b0.dx"].dims).to.deep.equal(x.dims);
-    expect(relativeError(grads["b0.dx"].data, ref.dx.data), "ONNX dx vs FD").to.be.below(1e-3);
+    expect(relativeError(grads["b0.dx"].data, ref.dx.data), "ONNX dx vs FD").to.be.below(gradTolerance);
     for (const p of block.params) {
       const g = grads[gradName(p.name)];
       expect(g.dims, `${gradName(p.name)} dims`).to.deep.equal(p.shape);
-      expect(relativeError(g.data, ref.dParams[suffixOf(p.name)]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(1e-3);
+      expect(relativeError(g.data, ref.dParams[suffixOf(p.name)]), `ONNX ${gradName(p.name)} vs FD`).to.be.below(gradTolerance);
     }
   } finally {
     await forward.release();

@@ -21,6 +21,7 @@ import { convTolerance, describeOnGpus } from "./helpers/gpu-providers.js";
 import type { Tensor } from "../src/tensor.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { randomArray, relativeError, seededRandom } from "./reference/numeric.js";
+import { NO_NCHWC, skipBecause } from "./helpers/skip.js";
 
 // Odd and non-square sizes, overlapping max pooling, stride 2 with and without output padding,
 // a conv without bias, average pooling, flatten and two linear layers.
@@ -142,7 +143,7 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
 
   it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
     const target = await graphTargetFor({ provider: "cpu" });
-    if (target.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
+    if (target.nchwcBlock === 0) skipBecause(this, NO_NCHWC);
     const model = resolveModel(NCHWC_SPEC, "inline");
     const graph = onnx.ModelProto.decode(buildBlockGraphs(model, model.blocks[0], { target }).forward).graph!;
     expect(graph.node!.find((n) => n.domain === NCHWC_DOMAIN && n.opType === "Conv")?.attribute?.map((a) => a.name), "block 0: NCHWc conv with fused ReLU").to.include("activation");

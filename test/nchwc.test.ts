@@ -16,6 +16,7 @@ import { cpuOptimizedGraph, GraphSession } from "../src/runtime/session.js";
 import { seededRandom, randomArray } from "./reference/numeric.js";
 import { withEnv } from "./helpers/env.js";
 import { sameBits } from "./helpers/tiny-models.js";
+import { NO_NCHWC, skipBecause } from "./helpers/skip.js";
 
 describe("NCHWc graph target", function () {
   this.timeout(30_000);
@@ -63,7 +64,7 @@ describe("NCHWc graph target", function () {
   ];
 
   it("the filter reorder equals onnxruntime's own, bit for bit, in both layouts", async function () {
-    if (block === 0) this.skip(); // no NCHWc kernels on this CPU: nothing to compare with
+    if (block === 0) skipBecause(this, `${NO_NCHWC}: nothing to compare with`);
     const rng = seededRandom(31);
     for (const [m, c, k] of shapes(block)) {
       const weight = Float32Array.from(randomArray(rng, m * c * k * k));

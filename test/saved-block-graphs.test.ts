@@ -16,6 +16,7 @@ import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { Tensor } from "../src/tensor.js";
 import { Rng } from "../src/util/rng.js";
 import { everyLayerKindSpec, sameBits } from "./helpers/tiny-models.js";
+import { NO_NCHWC, skipBecause } from "./helpers/skip.js";
 
 const model = resolveModel({ ...everyLayerKindSpec, input: { channels: 2, height: 8, width: 8 } }, "inline");
 
@@ -35,7 +36,7 @@ describe("activation-keeping block graphs (BP)", function () {
 
   it("the same with onnxruntime's NCHWc kernels (fused conv+ReLU in both pairs)", async function () {
     const target = await graphTargetFor({ provider: "cpu" });
-    if (target.nchwcBlock === 0) this.skip(); // this CPU has no NCHWc kernels
+    if (target.nchwcBlock === 0) skipBecause(this, NO_NCHWC);
     const wide = resolveModel({ ...everyLayerKindSpec, input: { channels: 2, height: 8, width: 8 }, layers: everyLayerKindSpec.layers.map((l) => (l.type === "conv2d" ? { ...l, out_channels: 16 } : l)) }, "inline");
     await checkSavedEqualsRecomputed(wide, target);
   });
