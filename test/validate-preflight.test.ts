@@ -19,7 +19,10 @@ describe("validate = run's checks before training", function () {
   let dir: string;
   inFreshFolderEachTest("sideways-validate-", (d) => (dir = d));
 
-  /** validate and run both exit 2 with `expected` in the message, and leave the folder empty. */
+  /**
+   * validate, run and a sweep of two seeds all exit 2 with `expected` in the message, and leave
+   * the folder empty (the sweep starts no run: before, each run failed in a folder of its own).
+   */
   async function bothReject(overrides: string[], expected: string | RegExp, alsoRun = true): Promise<void> {
     const v = captureIo();
     expect(await main(["validate", GOOD, ...overrides], v), v.stderr).to.equal(2);
@@ -29,6 +32,9 @@ describe("validate = run's checks before training", function () {
       const r = captureIo();
       expect(await main(["run", GOOD, ...overrides, "--quiet"], r), r.stderr).to.equal(2);
       expect(r.stderr).to.match(typeof expected === "string" ? new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : expected);
+      const sw = captureIo();
+      expect(await main(["sweep", GOOD, ...overrides, "sweep={seeds: [0, 1]}", "--quiet"], sw), sw.stderr).to.equal(2);
+      expect(sw.stderr).to.match(typeof expected === "string" ? new RegExp(expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : expected);
     }
     expect(readdirSync(dir).filter((f) => f !== "videos")).to.deep.equal([]);
   }

@@ -11,6 +11,7 @@ import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
+import { distinctForPreflight, preflight } from "../preflight.js";
 
 interface SweepArgs {
   file: string;
@@ -40,7 +41,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
-        .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop" })
+        .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
         .option("jobs", { alias: "j", type: "number", default: 1, describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
@@ -70,6 +71,12 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         }
         return;
       }
+      // run's own checks before training (as validate makes them), once for each kind of run this
+      // process will start: bad input is exit 2 with nothing written, not a failed run folder each.
+      const toRun = shardRuns(runs, shard).filter((r) => argv.force || runState(join(root, r.runId), r.configHash) !== "completed");
+      const warnings = new Set<string>();
+      for (const { spec, model } of distinctForPreflight(toRun)) for (const w of await preflight(spec, model, exp.baseDir, argv.file, true)) warnings.add(w);
+      if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
       board.finish();
