@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { stringify } from "yaml";
+import { yamlText } from "../util/yaml-text.js";
 import { createDataSource } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
 import type { DataSource } from "../data/source.js";
@@ -65,7 +65,7 @@ function checkFinite(result: Pick<BatchResult, "losses" | "grads">, step: number
 
 /** config.yaml of a run folder: `sideways run <run folder>/config.yaml` trains the same run again. */
 function configYaml(runId: string, config: unknown): string {
-  return `# Run ${runId}: its fully resolved config (every default, the model inline, absolute paths).\n# 'sideways run' on this file trains the same run again.\n${stringify(config)}`;
+  return `# Run ${runId}: its fully resolved config (every default, the model inline, absolute paths).\n# 'sideways run' on this file trains the same run again.\n${yamlText(config)}`;
 }
 
 /** How the blocks are spread: data-parallel replicas, or depth-parallel stages. */

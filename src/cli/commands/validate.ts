@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from "yargs";
-import { stringify } from "yaml";
 import { join } from "node:path";
 import { checkNoOtherRun } from "../../results/run-dir.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
@@ -9,6 +8,7 @@ import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation
 import { distinctForPreflight, preflight } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
+import { yamlText } from "../../util/yaml-text.js";
 
 interface ValidateArgs {
   file: string;
@@ -32,7 +32,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
-      if (argv.print) io.out(stringify(exp.spec));
+      if (argv.print) io.out(yamlText(exp.spec));
       const checks = runs === null ? [{ spec: exp.spec, model: exp.model }] : distinctForPreflight(runs);
       const warnings = new Set<string>();
       for (const { spec, model } of checks) for (const w of await preflight(spec, model, exp.baseDir, argv.file, argv["allow-warnings"])) warnings.add(w);
