@@ -35,6 +35,24 @@ describe("doctor", function () {
     expect(checks.find((c) => c.what === "provider cpu")?.ok).to.equal(true);
   });
 
+  it("a Python with torch but without yaml: not ok, naming the import that failed (the peer imports torch, numpy and yaml)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-doctor-"));
+    try {
+      // A stand-in that runs as Python 3 and imports torch, but has no yaml module.
+      const python = join(dir, "python3");
+      writeFileSync(python, `#!/bin/sh\ncase "$2" in *yaml*) echo "ModuleNotFoundError: No module named 'yaml'" >&2; exit 1;; *torch*) echo "2.11.0 no cuda";; *version_info*) echo 3;; *) exit 1;; esac\n`);
+      chmodSync(python, 0o755);
+      process.env.SIDEWAYS_PYTHON = python;
+      const io = captureIo();
+      expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
+      const line = (JSON.parse(io.stdout) as Check[]).find((c) => c.what === "python for --peer torch");
+      expect(line?.ok).to.equal(false);
+      expect(line?.detail).to.equal(`SIDEWAYS_PYTHON=${python}: cannot import torch, numpy and yaml: ModuleNotFoundError: No module named 'yaml'; set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the CUDA libraries line searches the Python `gpu install` would (python3 on PATH), not the peer benchmark's", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-doctor-"));
     try {

@@ -160,6 +160,7 @@ function pythonNvidiaLibDirs(python: string): string[] {
   } catch {
     return [];
   }
+  if (!Array.isArray(roots)) return [];
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
     if (depth > 3) return;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { peerPython } from "../../bench/torch-peer-process.js";
+import { peerPython, torchUnavailableReason } from "../../bench/torch-peer-process.js";
 import { findFfmpegTools } from "../../data/video/ffmpeg-tools.js";
 import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, defaultInstallPython, MANIFEST, pythonProblem } from "../../runtime/cuda-install.js";
 import type { CliIo } from "../cli-io.js";
@@ -60,7 +60,9 @@ async function collect(): Promise<Check[]> {
   const adapters = vulkan === null ? "vulkaninfo not found" : [...vulkan.matchAll(/deviceName\s*=\s*(.+)/g)].map((m) => m[1].trim()).join(", ") || "no Vulkan device";
   const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
   const hint = webgpu.ok ? null : nvidiaVulkanHint(firstLine("ldconfig", ["-p"]), gpus !== null);
-  checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}${hint === null ? "" : `; ${hint}`}` });
+  // Mesa's lavapipe (llvmpipe) and SwiftShader are Vulkan on the CPU: WebGPU works there, slowly.
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(adapters) ? " (a software renderer on the CPU: correct, not fast)" : "";
+  checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}${software}${hint === null ? "" : `; ${hint}`}` });
 
   checks.push({ what: "NVIDIA GPUs", ok: gpus !== null, detail: gpus?.replace(/\n/g, "; ") ?? "nvidia-smi not found" });
   const dir = cudaInstallDir();
@@ -85,9 +87,10 @@ async function collect(): Promise<Check[]> {
   }
   const python = peerPython();
   const named = process.env.SIDEWAYS_PYTHON !== undefined ? `SIDEWAYS_PYTHON=${python}` : python;
-  const torch = firstLine(python, ["-c", "import torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"]);
+  // What the peer imports (bench/torch_peer.py): torch alone would say ok where numpy or yaml is missing.
+  const torch = firstLine(python, ["-c", "import numpy, yaml, torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"]);
   // An interpreter that does not run at all is said as such, not as a missing torch.
-  const why = torch === null ? (pythonProblem(python) ?? "cannot import torch") : null;
+  const why = torch === null ? (pythonProblem(python) ?? torchUnavailableReason(python)?.replace(`${python} `, "") ?? "cannot import torch, numpy and yaml") : null;
   const fix = "set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml";
   checks.push({ what: "python for --peer torch", ok: torch !== null, detail: why !== null ? `${named}: ${why}; ${fix}` : `${named}: torch ${torch}` });
   return checks;
