@@ -173,6 +173,13 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expect(await main(["export", resolve(cwd, "test/fixtures/specs/good.yaml"), npy[0], `train.init_checkpoint=${join(dir, "nope.safetensors")}`, "--out", "none"], missing)).to.equal(2);
     expect(missing.stderr).to.include("train.init_checkpoint: file not found");
     expect(existsSync(join(dir, "none"))).to.equal(false);
+    // A --checkpoint that does not exist is said as such (it read as a file with no config.yaml beside it).
+    for (const args of [[], [resolve(cwd, "test/fixtures/specs/good.yaml")]]) {
+      const gone = captureIo();
+      expect(await main(["export", ...args, "--checkpoint", join(dir, "nope.safetensors"), "--out", "none"], gone)).to.equal(2);
+      expect(gone.stderr).to.include(`--checkpoint ${join(dir, "nope.safetensors")}: no such file or folder`);
+      expect(existsSync(join(dir, "none"))).to.equal(false);
+    }
   });
 
   it("says what frames model.onnx expects: the training data's values and its data.normalize, which the graph does not apply", async () => {

@@ -27,7 +27,8 @@ interface ExportArgs {
  * completed run, else resume.safetensors of an interrupted one.
  */
 function checkpointFile(path: string): string {
-  if (!existsSync(path) || !statSync(path).isDirectory()) return path;
+  if (!existsSync(path)) throw new InputError(`export: --checkpoint ${path}: no such file or folder; give a run's folder or a weights file (safetensors)`, path);
+  if (!statSync(path).isDirectory()) return path;
   for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
   throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it; give a run's folder or a weights file`, path);
 }
