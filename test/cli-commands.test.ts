@@ -8,6 +8,7 @@ import { main } from "../src/cli/main.js";
 import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
@@ -53,6 +54,15 @@ describe("CLI commands", function () {
     expect(second.stderr).to.include("already completed");
     expect(await main(["run", GOOD, "seed=1", "--quiet"], captureIo())).to.equal(0);
     expect(readdirSync(join(dir, "results", "good"))).to.have.length(2);
+  });
+
+  it("~/ in a path of the experiment (model, output.dir) is the home folder, not a folder named ~", async () => {
+    const home = join(dir, "home");
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(home, "m", "tiny.yaml"));
+    const io = captureIo();
+    await withEnv({ HOME: home }, async () => expect(await main(["run", GOOD, "model=~/m/tiny.yaml", "output.dir=~/out", "--quiet"], io), io.stderr).to.equal(0));
+    expect(readdirSync(join(home, "out"))).to.have.length(1);
+    expect(existsSync(join(dir, "~"))).to.equal(false);
   });
 
   it("results collect merges run dirs from shard directories and results table writes three formats", async () => {

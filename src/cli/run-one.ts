@@ -15,6 +15,7 @@ import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary }
 import { InputError, NonFiniteLossError } from "../errors.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
+import { resolveUserPath } from "../util/user-path.js";
 
 export interface RunPlacement {
   runId: string;
@@ -24,7 +25,7 @@ export interface RunPlacement {
 
 /** The folder an experiment's runs go under: output.dir (relative to the current directory) or results/<name>. */
 export function experimentRoot(exp: LoadedExperiment): string {
-  return resolve(exp.spec.output.dir ?? join("results", exp.spec.name));
+  return resolveUserPath(process.cwd(), exp.spec.output.dir ?? join("results", exp.spec.name));
 }
 
 /**

@@ -2,7 +2,6 @@
  * The one entry point from a `data:` spec to a DataSource: checks the spec against the model's
  * input, builds the kind's clip producer and wraps it with the shared preprocessing and prefetch.
  */
-import { isAbsolute, resolve } from "node:path";
 import { DataError } from "../errors.js";
 import { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, Preprocess } from "./clip.js";
@@ -14,6 +13,7 @@ import { createNpySource } from "./npy-source.js";
 import { createShapes } from "./shapes.js";
 import type { DataSource } from "./source.js";
 import { createVideoFolder } from "./video/video-folder.js";
+import { resolveUserPath } from "../util/user-path.js";
 
 export interface DataContext {
   /** The model's per-frame input. */
@@ -88,7 +88,7 @@ function clipShape(spec: DataSpec, ctx: DataContext): ClipShape {
 }
 
 function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng: Rng, evalRng: Rng): Promise<ClipProducer> {
-  const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
+  const resolvePath = (p: string) => resolveUserPath(ctx.baseDir, p);
   switch (spec.kind) {
     case "moving-mnist":
       return createMovingMnist(spec, shape, ctx.classes, rng, evalRng);
@@ -97,6 +97,6 @@ function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng:
     case "npy":
       return createNpySource(spec, shape, ctx.classes, rng, resolvePath);
     case "video-folder":
-      return createVideoFolder(spec, shape, ctx.classes, rng, resolvePath, resolve(ctx.baseDir, ctx.cacheDir));
+      return createVideoFolder(spec, shape, ctx.classes, rng, resolvePath, resolvePath(ctx.cacheDir));
   }
 }

@@ -5,14 +5,15 @@
  * anywhere, and its hash is the run's identity: two runs share an id only when everything that
  * determines their result is equal.
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { DataSpec } from "../data/data-spec.js";
 import type { Model } from "../model/model.js";
 import type { ModelSpec } from "../model/model-spec.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
 import { shortHash } from "./run-id.js";
+import { resolveUserPath } from "../util/user-path.js";
 
-const absolute = (baseDir: string, p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+const absolute = resolveUserPath;
 
 /** The model's architecture in model-file form (defaults filled in). */
 export function inlineModel(model: Model): ModelSpec {

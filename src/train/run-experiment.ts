@@ -6,7 +6,7 @@
  * Whole-file writes are atomic; CSVs are appended row by row.
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { yamlText } from "../util/yaml-text.js";
 import { createDataSource } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
@@ -43,9 +43,10 @@ import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { count } from "../util/count.js";
+import { resolveUserPath } from "../util/user-path.js";
 
 export function resolvePath(baseDir: string, p: string): string {
-  return isAbsolute(p) ? p : resolve(baseDir, p);
+  return resolveUserPath(baseDir, p);
 }
 
 export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specFile: string | null): Model {
