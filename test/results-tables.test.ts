@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
 import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
-import { EVAL_ON_TRAIN_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
+import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
@@ -63,15 +63,19 @@ describe("results: CSV and paper table", () => {
 
   it("mean, sample std and count per configuration match a hand-computed example", async () => {
     // Config A (lr 0.1): top-1 0.5, 0.7, 0.9 -> mean 0.7, std sqrt((0.04 + 0 + 0.04) / 2) = 0.2, n 3.
-    // Config B (lr 0.01): 0.25 once -> mean 0.25, std blank, n 1; its failed run is left out.
+    // Config B (lr 0.01): 0.25 once -> mean 0.25, std blank, n 1; its failed run is left out of
+    // the mean and said in the last column. Config C (lr 10): both runs diverged -> a row of dashes.
     [0.5, 0.7, 0.9].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
     writeRun(root, "b0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.25), 3);
     writeRun(root, "b1", { "train.optimizer.lr": 0.01, seed: 1 }, summary("failed", 0.99), 4);
+    [0, 1].forEach((seed) => writeRun(root, `c${seed}`, { "train.optimizer.lr": 10, seed }, summary("nan_loss", 0.5), 5 + seed));
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.metrics).to.deep.equal(["final_eval_clip_top1"]);
-    const [a, b] = table.rows;
+    const [a, b, c] = table.rows;
+    expect(table.rows.map((r) => r.notCompleted)).to.deep.equal(["", "1 failed", "2 nan_loss"]);
+    expect(c.stats.final_eval_clip_top1).to.deep.equal({ mean: null, std: null, n: 0 });
     // Floating-point sums of three values: 1e-12 is far above rounding error (~1e-16) and far below any real difference.
     expect(a.params).to.deep.equal({ "train.optimizer.lr": 0.1 });
     expect(a.stats.final_eval_clip_top1.mean).to.be.closeTo(0.7, 1e-12);
@@ -80,12 +84,15 @@ describe("results: CSV and paper table", () => {
     expect(b.stats.final_eval_clip_top1).to.deep.equal({ mean: 0.25, std: null, n: 1 });
 
     const csv = readCsvFromText(tableCsv(table));
-    expect(csv[1]).to.deep.equal({ "train.optimizer.lr": 0.01, final_eval_clip_top1_mean: 0.25, final_eval_clip_top1_std: null, final_eval_clip_top1_n: 1 });
+    expect(csv[1]).to.deep.equal({ "train.optimizer.lr": 0.01, final_eval_clip_top1_mean: 0.25, final_eval_clip_top1_std: null, final_eval_clip_top1_n: 1, not_completed: "1 failed" });
+    expect(csv[2]).to.deep.equal({ "train.optimizer.lr": 10, final_eval_clip_top1_mean: null, final_eval_clip_top1_std: null, final_eval_clip_top1_n: 0, not_completed: "2 nan_loss" });
     expect(csv[0].final_eval_clip_top1_std as number).to.be.closeTo(0.2, 1e-12);
-    expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |").and.include("| 0.01 | 0.250 (n=1) |");
-    expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1");
+    expect(csv[0].not_completed).to.equal(null);
+    expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |  |").and.include("| 0.01 | 0.250 (n=1) | 1 failed |").and.include("| 10 | – | 2 nan_loss |");
+    expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) &  \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1 & not\\_completed").and.include("10 & -- & 2 nan\\_loss \\\\");
     // Which std it is, said with the table: sqrt(0.08 / 2) = 0.2 above is the sample std (the population std would be 0.163).
-    expect(tableMarkdown(table).trimEnd().split("\n").pop()).to.equal(STD_NOTE).and.include("sample standard deviation (n - 1");
+    expect(tableMarkdown(table)).to.include(`\n${STD_NOTE}\n`).and.include("sample standard deviation (n - 1");
+    expect(tableMarkdown(table).trimEnd().split("\n").pop()).to.equal(NOT_COMPLETED_NOTE);
     expect(tableLatex(table)).to.match(/^% needs \\usepackage\{booktabs\}/).and.include("sample standard deviation (n - 1 in the denominator)");
   });
 

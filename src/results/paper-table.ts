@@ -1,13 +1,16 @@
 /**
  * The paper table: for each configuration (runs that differ only in seed), the mean, sample
  * standard deviation (n - 1 in the denominator; blank when n = 1) and count of each chosen metric
- * over the completed runs, from runs.csv. Written as CSV, Markdown and LaTeX.
+ * over the completed runs, from runs.csv. Written as CSV, Markdown and LaTeX. A configuration with
+ * runs that did not complete (diverged, failed, interrupted, still running) says how many and
+ * why in a last column: one whose every run diverged is a row of dashes, never a missing row.
  */
 import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+import { tally } from "../util/count.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -19,13 +22,21 @@ export interface TableRow {
   configId: string;
   params: Record<string, CsvValue>;
   stats: Record<string, MetricStats>;
+  /** The runs not completed, by status ("2 nan_loss"); "" when every run completed. */
+  notCompleted: string;
 }
 
 export interface PaperTable {
   paramColumns: string[];
   metrics: string[];
   rows: TableRow[];
+  /** Whether any configuration has runs that did not complete: then the table has a NOT_COMPLETED column. */
+  showNotCompleted: boolean;
 }
+
+/** The last column's name, where some runs did not complete, and what it says. */
+export const NOT_COMPLETED = "not_completed";
+export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages); its means are over the completed runs`;
 
 export function meanStd(xs: readonly number[]): MetricStats {
   const n = xs.length;
@@ -50,7 +61,6 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   const paramColumns = columns.filter((c) => !fixed.has(c));
   const groups = new Map<string, CsvRow[]>();
   for (const row of rows) {
-    if (row.status !== "completed") continue;
     const id = String(row.config_id);
     groups.set(id, [...(groups.get(id) ?? []), row]);
   }
@@ -66,26 +76,28 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   const shown = new Set(configs.map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
   if (shown.size < groups.size || outside) paramColumns.push("config_id");
   // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.
-  if (configs.some((runs) => runs.some((r) => r.eval_on_train === 1))) paramColumns.push("eval_on_train");
-  return {
-    paramColumns,
-    metrics,
-    rows: [...groups].map(([configId, runs]) => ({
+  if (configs.some((runs) => runs.some((r) => r.status === "completed" && r.eval_on_train === 1))) paramColumns.push("eval_on_train");
+  const tableRows = [...groups].map(([configId, runs]) => {
+    const completed = runs.filter((r) => r.status === "completed");
+    return {
       configId,
       // train.method is known for every run, swept or not (runs.csv's method column).
       params: Object.fromEntries(paramColumns.map((p) => [p, p === "train.method" ? (runs[0][p] ?? runs[0].method) : runs[0][p]])),
       stats: Object.fromEntries(
-        metrics.map((m) => [m, meanStd(runs.map((r) => r[m]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)))]),
+        metrics.map((m) => [m, meanStd(completed.map((r) => r[m]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)))]),
       ),
-    })),
-  };
+      notCompleted: tally(runs.filter((r) => r.status !== "completed").map((r) => String(r.status))),
+    };
+  });
+  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== "") };
 }
 
 export function tableCsv(t: PaperTable): string {
-  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`])];
+  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`]), ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
   const rows = t.rows.map((r) => ({
     ...r.params,
     ...Object.fromEntries(t.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std], [`${m}_n`, r.stats[m].n]])),
+    ...(t.showNotCompleted ? { [NOT_COMPLETED]: r.notCompleted === "" ? null : r.notCompleted } : {}),
   }));
   return csvText(columns, rows);
 }
@@ -112,14 +124,19 @@ export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of 
 export const STD_NOTE = "mean ± sample standard deviation (n - 1 in the denominator) over seeds; n = completed runs with the metric";
 
 export function tableMarkdown(t: PaperTable, digits = 3): string {
-  const header = [...t.paramColumns, ...t.metrics];
+  const extra = t.showNotCompleted ? [NOT_COMPLETED] : [];
+  const header = [...t.paramColumns, ...t.metrics, ...extra];
   const escape = (s: string) => s.replace(/\|/g, "\\|");
-  const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => (i < t.paramColumns.length ? " --- " : " ---: ")).join("|")}|`];
-  for (const r of t.rows)
-    lines.push(`| ${[...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))].join(" | ")} |`);
+  const align = (i: number) => (i < t.paramColumns.length || i >= t.paramColumns.length + t.metrics.length ? " --- " : " ---: ");
+  const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => align(i)).join("|")}|`];
+  for (const r of t.rows) {
+    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))];
+    lines.push(`| ${[...cells, ...(t.showNotCompleted ? [r.notCompleted] : [])].join(" | ")} |`);
+  }
   // Which std: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", STD_NOTE);
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
+  if (t.showNotCompleted) lines.push("", NOT_COMPLETED_NOTE);
   return lines.join("\n") + "\n";
 }
 
@@ -127,7 +144,7 @@ const latexEscape = (s: string) => s.replace(/([\\&%$#_{}~^])/g, (c) => (c === "
 
 /** A booktabs tabular; cells are `$mean \pm std$`, with the number of runs in parentheses. */
 export function tableLatex(t: PaperTable, digits = 3): string {
-  const header = [...t.paramColumns.map(latexEscape), ...t.metrics.map(latexEscape)];
+  const header = [...t.paramColumns.map(latexEscape), ...t.metrics.map(latexEscape), ...(t.showNotCompleted ? [latexEscape(NOT_COMPLETED)] : [])];
   const body = t.rows.map((r) => {
     const params = t.paramColumns.map((p) => latexEscape(paramText(r.params[p])));
     const metrics = t.metrics.map((m) => {
@@ -136,11 +153,11 @@ export function tableLatex(t: PaperTable, digits = 3): string {
       if (s.mean === null) return "--";
       return `$${fixed(s.mean, d)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d)}`}$ (${s.n})`;
     });
-    return `${[...params, ...metrics].join(" & ")} \\\\`;
+    return `${[...params, ...metrics, ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });
   return [
     "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
-    `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(t.metrics.length)}}`,
+    `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(t.metrics.length)}${t.showNotCompleted ? "l" : ""}}`,
     "\\toprule",
     `${header.join(" & ")} \\\\`,
     "\\midrule",
@@ -149,5 +166,6 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\end{tabular}",
     `% mean $\\pm$ sample standard deviation (n - 1 in the denominator) over seeds; in parentheses n, the completed runs with the metric`,
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
+    ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),
   ].join("\n") + "\n";
 }
