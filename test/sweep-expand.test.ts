@@ -89,4 +89,14 @@ describe("sweep expansion", () => {
     const bad = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,0]"]);
     expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d .*train.batch_size=0[\s\S]*train.batch_size: expected a number >= 1, found 0/);
   });
+
+  it("a run listed twice (a value repeated in a grid, or random draws that repeat) is an error naming both", () => {
+    const twice = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,2]"]);
+    expect(() => planSweep(twice)).to.throw(SpecError, /sweep: run 2 \(.*train.batch_size=2.*\) is the same run as run 0 \(.*train.batch_size=2.*\).*is a value listed twice\?/);
+    // Three draws from two values must repeat one.
+    const drawn = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep={random: {n: 3, seed: 0, params: {train.batch_size: {dist: choice, values: [2, 3]}}}}"]);
+    expect(() => planSweep(drawn)).to.throw(SpecError, /random draws that repeat/);
+    // Different values: every run once.
+    expect(planSweep(loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,3]"])).map((r) => r.runId)).to.satisfy((ids: string[]) => new Set(ids).size === ids.length);
+  });
 });

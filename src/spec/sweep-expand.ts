@@ -105,7 +105,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   if (sweep === null) throw new SpecError(`${exp.file}: sweep: the file has no sweep section (use 'sideways run' for a single run)`, exp.file, "sweep");
   checkSweepKeys(sweep, exp.raw, exp.file);
   const checkedModels = new Map<string, Model>();
-  return expandSweep(sweep).map((params, index) => {
+  const runs = expandSweep(sweep).map((params, index) => {
     const raw = structuredClone({ ...exp.raw, sweep: null });
     for (const [key, value] of Object.entries(params)) {
       const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
@@ -124,4 +124,17 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
     const hash = configHash(spec, model, exp.baseDir);
     return { index, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
   });
+  // Two runs of one config would share a folder: the second would find the first's and skip, and
+  // the sweep would count one run twice. A value listed twice (or a zip or random draw that
+  // repeats one) is what makes them.
+  const first = new Map<string, PlannedRun>();
+  for (const r of runs) {
+    const earlier = first.get(r.runId);
+    if (earlier !== undefined) {
+      const said = (p: PlannedRun) => `run ${p.index} (${Object.entries(p.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+      throw new SpecError(`${exp.file}: sweep: ${said(r)} is the same run as ${said(earlier)} (run id ${r.runId}); expected each run once: ${sweep.random ? "a value listed twice, or random draws that repeat (a choice of few values: use grid)" : "is a value listed twice?"}`, exp.file, "sweep");
+    }
+    first.set(r.runId, r);
+  }
+  return runs;
 }
