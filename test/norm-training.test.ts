@@ -40,6 +40,15 @@ function firstFrames(batch: ClipBatch, frames: number): ClipBatch {
   return { clips, labels: batch.labels, dims: [B, frames, C, H, W] };
 }
 
+/** Frame t of every clip of `batch`, as a batch of 1-frame clips. */
+function frameOf(batch: ClipBatch, t: number): ClipBatch {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const clips = new Float32Array(B * size);
+  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray((b * T + t) * size, (b * T + t + 1) * size), b * size);
+  return { clips, labels: batch.labels, dims: [B, 1, C, H, W] };
+}
+
 async function trainSteps(model: Model, exec: Executor, method: Method, steps: number): Promise<Weights> {
   const weights = initWeights(model, 5);
   const opt = createOptimizer({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: false, weight_decay: 0 });
@@ -147,19 +156,20 @@ describe("training with batch_norm, group_norm and residual units", function () 
           expect(sameBits(sideways.get(name)!, bpWeights.get(name)!), `${name}: Sideways vs BP on ${m} frames`).to.equal(true);
         }
       }
-      // Block 0's statistics against a float64 replay: T static frames, each frame's statistics
-      // over its B clips, running = (1 - 0.1) running + 0.1 stat with the unbiased variance.
+      // Block 0's statistics against a float64 replay on moving clips (each frame its own
+      // statistics, so the order of the updates shows): frame t's statistics over its B clips,
+      // running = (1 - 0.1) running + 0.1 stat with the unbiased variance, for t = 0 .. T-1.
+      const moving = randomClips(model, B, T, 24);
       const bpWeights = new Map([...init].map(([k, v]) => [k, v.slice()]));
-      const bp = await exec.runBatch("bp", batch, init, { bpFramesPerPass: 3 });
+      const bp = await exec.runBatch("bp", moving, init, { bpFramesPerPass: 3 });
       applyBlockStats(model, bpWeights, bp.stats);
       const w64 = new Map([...init].map(([k, v]) => [k, Float64Array.from(v)]));
-      const frame0 = firstFrames(batch, 1);
-      const acts = refModelForward(model, w64, { data: Float64Array.from(frame0.clips), dims: [B, 1, 8, 8] });
-      const { mean, variance } = refFrameStats(acts[1], B);
       const n = B * 8 * 8;
       const rm = new Float64Array(4);
       const rv = new Float64Array(4).fill(1);
       for (let t = 0; t < T; t++) {
+        const acts = refModelForward(model, w64, { data: Float64Array.from(frameOf(moving, t).clips), dims: [B, 1, 8, 8] });
+        const { mean, variance } = refFrameStats(acts[1], B);
         for (let c = 0; c < 4; c++) {
           rm[c] = 0.9 * rm[c] + 0.1 * mean[0][c];
           rv[c] = 0.9 * rv[c] + 0.1 * ((variance[0][c] * n) / (n - 1));
