@@ -30,6 +30,17 @@ describe("ineffective settings", function () {
     expect(notesOf("runtime.provider=cuda", "runtime.device_id=1")).to.deep.equal([]);
   });
 
+  it("a warm-up as long as the run, and a cosine floor above the learning rate, are notes", () => {
+    // good.yaml: 3 steps at lr 0.05.
+    expect(notesOf("train.schedule={kind: constant, warmup_steps: 4}")).to.deep.equal([
+      "train.schedule.warmup_steps: 4 with train.steps: 3: the run ends inside its warm-up (lr * (s + 1) / warmup_steps at update s), so the learning rate never reaches train.optimizer.lr (0.05; it ends at 3/4 of it)",
+    ]);
+    // A warm-up as long as the run reaches the learning rate at its last update.
+    expect(notesOf("train.schedule={kind: constant, warmup_steps: 3}")).to.deep.equal([]);
+    expect(notesOf("train.schedule={kind: cosine, min_lr: 1}")).to.deep.equal(["train.schedule.min_lr: 1 is above train.optimizer.lr: 0.05: the cosine schedule raises the learning rate towards min_lr"]);
+    expect(notesOf("train.schedule={kind: cosine, min_lr: 0.01}")).to.deep.equal([]);
+  });
+
   it("a sweep says each note once, with the share of runs it applies to", () => {
     const specs = ["clip", "2"].map((every) => loadExperiment(GOOD, ["train.method=pipelined-bp", "train.weight_stashing=true", `train.update_every=${every}`]).spec);
     const [note, ...rest] = ineffectiveSettingsOfRuns([...specs, specs[0]]);

@@ -22,6 +22,16 @@ export function ineffectiveSettings(spec: ExperimentSpec): string[] {
   if (spec.data.eval_seed !== undefined && !generated && !spec.data.shuffle_frames) {
     notes.push(`data.eval_seed changes nothing for ${spec.data.kind} data without data.shuffle_frames (its evaluation clips come from files, not from a seed)`);
   }
+  // Schedules that do what was asked but hardly what was meant (both as PyTorch would run them).
+  const { schedule } = train;
+  if (schedule.warmup_steps > train.steps) {
+    notes.push(
+      `train.schedule.warmup_steps: ${schedule.warmup_steps} with train.steps: ${train.steps}: the run ends inside its warm-up (lr * (s + 1) / warmup_steps at update s), so the learning rate never reaches train.optimizer.lr (${train.optimizer.lr}; it ends at ${train.steps}/${schedule.warmup_steps} of it)`,
+    );
+  }
+  if (schedule.kind === "cosine" && schedule.min_lr > train.optimizer.lr) {
+    notes.push(`train.schedule.min_lr: ${schedule.min_lr} is above train.optimizer.lr: ${train.optimizer.lr}: the cosine schedule raises the learning rate towards min_lr`);
+  }
   const devices = [runtime.device_id].flat();
   if (runtime.provider === "cpu" && devices.some((d) => d !== 0)) {
     notes.push(`runtime.device_id: ${JSON.stringify(runtime.device_id)} changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)`);
