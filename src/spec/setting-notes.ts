@@ -24,7 +24,8 @@ export function ineffectiveSettings(spec: ExperimentSpec): string[] {
   }
   // Schedules that do what was asked but hardly what was meant (both as PyTorch would run them).
   const { schedule } = train;
-  if (schedule.warmup_steps > train.steps) {
+  // (With in-clip updates each block counts its own steps, several per clip batch: not this rule.)
+  if (train.update_every === "clip" && schedule.warmup_steps > train.steps) {
     notes.push(
       `train.schedule.warmup_steps: ${schedule.warmup_steps} with train.steps: ${train.steps}: the run ends inside its warm-up (lr * (s + 1) / warmup_steps at update s), so the learning rate never reaches train.optimizer.lr (${train.optimizer.lr}; it ends at ${train.steps}/${schedule.warmup_steps} of it)`,
     );
