@@ -54,6 +54,14 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     });
   }
 
+  it("an integer beyond the safe range: one line with the key's own bound (not also zod's safe-integer bound)", async () => {
+    await inTempDir(async () => {
+      const io = captureIo();
+      expect(await main(["validate", join(FIXTURES, "good.yaml"), "seed=99999999999999999"], io)).to.equal(2);
+      expect(io.stderr.trim().split("\n")).to.deep.equal(["error: override 'seed=99999999999999999': seed: expected a number <= 2147483647, found 100000000000000000"]);
+    });
+  });
+
   it("a missing experiment file: exit 2, names the file", async () => {
     await inTempDir(async (dir) => {
       const io = captureIo();

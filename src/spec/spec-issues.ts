@@ -13,7 +13,23 @@ type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
 export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType): string[] {
-  return issues.flatMap((issue) => describeIssue(issue, [], raw, root)).map(({ path, text }) => `${file}: ${keyPath(path)}: ${text}`);
+  return tightestBounds(issues).flatMap((issue) => describeIssue(issue, [], raw, root)).map(({ path, text }) => `${file}: ${keyPath(path)}: ${text}`);
+}
+
+/**
+ * One bound per key and side: zod's .int() adds its own safe-integer bound, so a huge value
+ * broke both "<= 9007199254740991" and the key's "<= 2147483647", said as two contradictory lines.
+ */
+function tightestBounds(issues: readonly Issue[]): Issue[] {
+  const bound = (i: Issue) => Number((i as { minimum?: number | bigint; maximum?: number | bigint }).minimum ?? (i as { maximum?: number | bigint }).maximum);
+  const side = (i: Issue) => (i.code === "too_small" || i.code === "too_big") && (i.origin === "number" || i.origin === "int") ? `${i.code} ${keyPath(i.path)}` : null;
+  return issues.filter((i) => {
+    const s = side(i);
+    if (s === null) return true;
+    const rivals = issues.filter((j) => j !== i && side(j) === s);
+    // Keep the tightest bound: the largest minimum, the smallest maximum (the first of equals).
+    return rivals.every((j) => (i.code === "too_big" ? bound(i) < bound(j) : bound(i) > bound(j)) || (bound(i) === bound(j) && issues.indexOf(i) < issues.indexOf(j)));
+  });
 }
 
 export function keyPath(path: Path): string {
