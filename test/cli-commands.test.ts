@@ -65,6 +65,19 @@ describe("CLI commands", function () {
     expect(existsSync(join(dir, "~"))).to.equal(false);
   });
 
+  it("a usage error points at the help of the command given; results and model without a subcommand name theirs", async () => {
+    const said = async (...args: string[]) => {
+      const io = captureIo();
+      expect(await main(args, io), args.join(" ")).to.equal(2);
+      return io.stderr.trim();
+    };
+    expect(await said("run", GOOD, "--dry-run")).to.match(/Unknown arguments: dry-run.*\(see sideways run --help\)$/);
+    expect(await said("results")).to.equal("error: a results subcommand is required: collect or table (sideways results --help)");
+    expect(await said("model")).to.equal("error: a model subcommand is required (summary) (see sideways model --help)");
+    expect(await said("gpu")).to.match(/\(see sideways gpu --help\)$/);
+    expect(await said("--bogus")).to.equal("error: a command is required (sideways --help lists them)");
+  });
+
   it("results collect merges run dirs from shard directories and results table writes three formats", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

@@ -2,7 +2,7 @@
  * The `sideways` command line. Every command validates its input completely before creating
  * anything on disk; errors become exit statuses in exit-codes.ts.
  */
-import yargs from "yargs";
+import yargs, { type CommandModule } from "yargs";
 import { InputError } from "../errors.js";
 import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
@@ -23,21 +23,28 @@ import { errorText, exitCodeFor } from "./exit-codes.js";
 export class UsageError extends InputError {}
 
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const commands: CommandModule<object, never>[] = [
+    runCommand(io),
+    sweepCommand(io),
+    validateCommand(io),
+    scheduleCommand(io),
+    exportCommand(io),
+    modelCommand(io),
+    dataCommand(io),
+    benchCommand(),
+    resultsCommand(io),
+    plotCommand(io),
+    gpuCommand(io),
+    doctorCommand(io),
+  ] as CommandModule<object, never>[];
+  // A usage error points at the help of the command it was given to, where that is one of ours.
+  const given = args.find((a) => !a.startsWith("-"));
+  const help = given !== undefined && commands.some((c) => String(c.command).split(" ")[0] === given) ? `sideways ${given} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")
-    .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.")
-    .command(runCommand(io))
-    .command(sweepCommand(io))
-    .command(validateCommand(io))
-    .command(scheduleCommand(io))
-    .command(exportCommand(io))
-    .command(modelCommand(io))
-    .command(dataCommand(io))
-    .command(benchCommand())
-    .command(resultsCommand(io))
-    .command(plotCommand(io))
-    .command(gpuCommand(io))
-    .command(doctorCommand(io))
+    .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.");
+  for (const c of commands) parser.command(c);
+  parser
     .demandCommand(1, "a command is required (sideways --help lists them)")
     .recommendCommands()
     .strict()
@@ -50,7 +57,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((message, err) => {
-      throw err ?? new UsageError(message.includes("--help") ? message : `${message} (see sideways --help)`);
+      throw err ?? new UsageError(message.includes("--help") ? message : `${message} (see ${help})`);
     });
   try {
     await parser.parseAsync();

@@ -47,7 +47,7 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
 
 export function modelCommand(io: CliIo): CommandModule {
   return {
-    command: "model <command>",
+    command: "model",
     describe: "Inspect model files (summary)",
     builder: (y: Argv) => y.command(summaryCommand(io)).demandCommand(1, "a model subcommand is required (summary)"),
     handler: () => {},

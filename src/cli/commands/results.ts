@@ -178,9 +178,9 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
 
 export function resultsCommand(io: CliIo): CommandModule {
   return {
-    command: "results <command>",
+    command: "results",
     describe: "Merge shards into runs.csv; build the paper table",
-    builder: (y: Argv) => y.command(collectCommand(io)).command(tableCommand(io)).demandCommand(1),
+    builder: (y: Argv) => y.command(collectCommand(io)).command(tableCommand(io)).demandCommand(1, "a results subcommand is required: collect or table (sideways results --help)"),
     handler: () => undefined,
   };
 }
