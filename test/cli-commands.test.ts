@@ -76,6 +76,11 @@ describe("CLI commands", function () {
     expect(await said("model")).to.equal("error: a model subcommand is required (summary) (see sideways model --help)");
     expect(await said("gpu")).to.match(/\(see sideways gpu --help\)$/);
     expect(await said("--bogus")).to.equal("error: a command is required (sideways --help lists them)");
+    // Whole-number flags say what was typed (yargs' number type made it NaN), and bench refuses a batch of 0.
+    expect(await said("sweep", GOOD, "--jobs", "abc")).to.equal("error: --jobs: expected an integer >= 1, found 'abc' (see sideways sweep --help)");
+    expect(await said("bench", "--step", "--batch", "0")).to.equal("error: --batch: expected an integer >= 1, found '0' (see sideways bench --help)");
+    expect(await said("data", GOOD, "--clips", "2.5", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '2.5' (see sideways data --help)");
+    expect(readdirSync(dir)).to.deep.equal([]);
   });
 
   it("results collect merges run dirs from shard directories and results table writes three formats", async () => {
@@ -140,9 +145,9 @@ describe("CLI commands", function () {
     const files = readdirSync(join(dir, "a")).sort();
     const table = readFileSync(join(dir, "a", "table.csv"), "utf8");
     for (const [args, message] of [
-      [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found -1"],
-      [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found 1.5"],
-      [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found something that is not a number"],
+      [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found '-1'"],
+      [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found '1.5'"],
+      [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found 'abc'"],
       [["--metric"], "--metric: expected one or more runs.csv columns"],
     ] as const) {
       const io = captureIo();

@@ -57,7 +57,10 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((message, err) => {
-      throw err ?? new UsageError(message.includes("--help") ? message : `${message} (see ${help})`);
+      // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
+      if (err !== undefined && err !== null && err.name !== "YError") throw err;
+      const said = err?.message ?? message;
+      throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });
   try {
     await parser.parseAsync();

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import type { BenchArgs } from "../../bench/bench.js";
 import { PROVIDERS } from "../../runtime/providers.js";
+import { wholeNumber } from "../whole-number.js";
 
 export function benchCommand(): CommandModule<object, BenchArgs> {
   return {
@@ -14,12 +15,12 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("peer-upload", { type: "boolean", default: false, describe: "with --peer: PyTorch moves each step's batch from host memory to its device inside the timed step, as our side does (default: its batches stay on the device)" })
         .option("pixel-clips", { type: "boolean", default: false, describe: "with --peer: the clips are 8-bit pixels, which our device step takes as such, as training on CUDA does with 8-bit data (with --peer-upload PyTorch uploads them so too)" })
         .option("step", { type: "boolean", default: false, alias: "bp-step", describe: "only the training step of BP and Sideways, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames; Sideways where clips have 2L-1 frames or more)" })
-        .option("workers", { type: "number", describe: "most depth-parallel workers to try" })
+        .option("workers", { type: "string", coerce: wholeNumber("--workers", 1), describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "fewer rounds (a smoke test)" })
         .option("model", { type: "string", describe: "model file to benchmark (default: models/bench-8block.yaml; with --peer, models/quickstart-cnn.yaml)" })
-        .option("batch", { type: "number", describe: "clips per batch (default 8; with --peer, 16)" })
-        .option("frames", { type: "number", describe: "frames per clip (default 64; with --peer, 8)" })
-        .option("rounds", { type: "number", describe: "timed rounds per configuration" })
+        .option("batch", { type: "string", coerce: wholeNumber("--batch", 1), describe: "clips per batch (default 8; with --peer, 16)" })
+        .option("frames", { type: "string", coerce: wholeNumber("--frames", 1), describe: "frames per clip (default 64; with --peer, 8)" })
+        .option("rounds", { type: "string", coerce: wholeNumber("--rounds", 1), describe: "timed rounds per configuration" })
         .option("threads", { type: "number", array: true, describe: "intra-op thread counts for the BP-step rows (default 1 2)" })
         .option("provider", { type: "string", choices: [...PROVIDERS], describe: "execution provider of our side (default cpu); with --peer torch, PyTorch runs on CUDA for a GPU provider" })
         .example("$0 bench --quick", "a short benchmark")

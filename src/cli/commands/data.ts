@@ -7,6 +7,7 @@ import { frameCacheRoot } from "../../data/video/frame-cache.js";
 import { InputError } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { CliIo } from "../cli-io.js";
+import { wholeNumber } from "../whole-number.js";
 
 interface DataArgs {
   file: string;
@@ -25,11 +26,10 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. data.frame_stride=2" })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
-        .option("clips", { type: "number", default: 8, describe: "number of clips" })
+        .option("clips", { type: "string", default: "8", coerce: wholeNumber("--clips", 1), describe: "number of clips" })
         .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy and contact-sheet.png already in --out" })
         .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png") as unknown as Argv<DataArgs>,
     handler: async (argv) => {
-      if (!Number.isInteger(argv.clips) || argv.clips < 1) throw new InputError(`--clips: expected an integer >= 1, found ${argv.clips}`);
       const exp = loadExperiment(argv.file, argv.overrides);
       const outDir = resolve(argv.out);
       if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);

@@ -10,6 +10,7 @@ import { modelSummaryText } from "../../model/summary.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import type { CliIo } from "../cli-io.js";
+import { wholeNumber } from "../whole-number.js";
 
 interface SummaryArgs {
   file: string;
@@ -35,11 +36,10 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. model.input.height=32" })
-        .option("workers", { type: "number", default: 1, describe: "depth-parallel workers to plan stages for" })
+        .option("workers", { type: "string", default: "1", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
-      if (!Number.isInteger(argv.workers) || argv.workers < 1) throw new SpecError(`--workers: expected a positive integer, found ${argv.workers}`);
       io.out(modelSummaryText(modelOf(argv.file, argv.overrides), argv.workers));
     },
   };

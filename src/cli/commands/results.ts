@@ -10,6 +10,7 @@ import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { count, tally } from "../../util/count.js";
+import { wholeNumber } from "../whole-number.js";
 
 interface CollectArgs {
   dir: string;
@@ -145,14 +146,11 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory holding runs.csv" })
         .option("metric", { type: "string", array: true, describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1); default: the sweep's own table (table.*); chosen metrics go to table-<metrics>.* so the sweep's table stays" })
-        .option("digits", { type: "number", default: 3, describe: "decimals in the Markdown and LaTeX tables" })
+        // Checked by the parser, before anything is written (toFixed throws on -1).
+        .option("digits", { type: "string", default: "3", coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
-      // Checked before anything is written: toFixed throws on -1 (after table.csv was replaced)
-      // and silently reads a non-number as 0.
-      if (!Number.isInteger(argv.digits) || argv.digits < 0 || argv.digits > 20)
-        throw new InputError(`results table: --digits: expected an integer from 0 to 20, found ${Number.isNaN(argv.digits) ? "something that is not a number" : argv.digits}`);
       if (argv.metric !== undefined && argv.metric.length === 0)
         throw new InputError("results table: --metric: expected one or more runs.csv columns (--metric eval_clip_top1 --metric wall_s), found none");
       const dir = resolve(argv.dir);

@@ -12,6 +12,7 @@ import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
 import { distinctForPreflight, preflight } from "../preflight.js";
+import { wholeNumber } from "../whole-number.js";
 
 interface SweepArgs {
   file: string;
@@ -42,7 +43,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
-        .option("jobs", { alias: "j", type: "number", default: 1, describe: "runs in parallel (one process each)" })
+        .option("jobs", { alias: "j", type: "string", default: "1", coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
@@ -53,7 +54,6 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .example("$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates") as unknown as Argv<SweepArgs>,
     handler: async (argv) => {
       const shard = parseShard(argv.shard);
-      if (!Number.isInteger(argv.jobs) || argv.jobs < 1) throw new InputError(`--jobs: expected an integer >= 1, found ${argv.jobs}`);
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = planSweep(exp);
       const root = sweepRoot(exp);
