@@ -87,6 +87,45 @@ describe("schedule tables", () => {
     });
   }
 
+  // Sizes on both sides of T = 2L-1 (every block learns) and of T = 2L-2, below which a frame
+  // may reach neither the loss nor a gradient before the clip ends.
+  const sidewaysSizes = [
+    { L: 1, T: 1 },
+    { L: 2, T: 2 },
+    { L: 3, T: 2 },
+    { L: 3, T: 3 },
+    { L: 3, T: 4 },
+    { L: 3, T: 5 },
+    { L: 4, T: 5 },
+    { L: 4, T: 6 },
+    { L: 4, T: 7 },
+    { L: 5, T: 7 },
+    { L: 5, T: 12 },
+  ];
+
+  // docs/design/sideways.md, "Diagnostics every rule reports": the gradient delay is the ticks from
+  // block k's forward of the frame whose loss a gradient comes from to the backward using it. 1-based,
+  // block k forwards frame f at tick f+k-1 (its input is frame t-k+1) and uses the gradient of frame
+  // g's loss at tick g+2L-k-1 (its gradient frame is t-2L+k+1): the delay is 2(L-k), 2(L-1-k) for the
+  // 0-based k of the table. Checked here against the rule simulated tick by tick (sidewaysByTheRule),
+  // and the closed form against that simulation.
+  it("sideways: each block's gradient delay is 2(L-1-k) ticks (0-based k), as the rule simulated tick by tick gives", () => {
+    for (const { L, T } of sidewaysSizes) {
+      const sim = sidewaysByTheRule(L, T);
+      const forwardTick = new Map(sim.forwards.map((f) => [`${f.block}:${f.frame}`, f.tick]));
+      const facts = blockFacts(sidewaysSchedule(L, T), "clip", false);
+      for (let k = 0; k < L; k++) {
+        const mine = sim.backwards.filter((b) => b.block === k);
+        for (const b of mine) expect(b.tick - forwardTick.get(`${k}:${b.gradFrame}`)!, `L=${L} T=${T} block ${k}: closed form`).to.equal(2 * (L - 1 - k));
+        // A block without gradients reports 0 (nothing to average).
+        const expected = mine.length ? mine.reduce((s, b) => s + b.tick - forwardTick.get(`${k}:${b.gradFrame}`)!, 0) / mine.length : 0;
+        expect(facts[k].gradients, `L=${L} T=${T} block ${k}: n_k`).to.equal(mine.length);
+        expect(facts[k].gradDelayTicks, `L=${L} T=${T} block ${k}: gradient delay`).to.equal(expected);
+      }
+      if (T >= 2 * L - 1) expect(facts.map((f) => f.gradDelayTicks), `L=${L} T=${T}`).to.deep.equal(Array.from({ length: L }, (_, k) => 2 * (L - 1 - k)));
+    }
+  });
+
   it("every registered rule generates a table the interpreter can run (checkSchedule), and the schema's names are the registry's", () => {
     expect(Object.keys(RULES).sort()).to.deep.equal([...METHOD_NAMES].sort());
     for (const name of METHOD_NAMES) {
@@ -365,4 +404,46 @@ describe("schedule tables", () => {
 
 function costs4() {
   return { forward: [1, 1, 1, 1], backward: [2, 2, 2, 2] };
+}
+
+/**
+ * The Sideways rule of docs/design/sideways.md stepped tick by tick, written from its text (0-based
+ * ticks, blocks, frames), independently of src/schedule/rules.ts: every block with an input runs
+ * its forward (step 2), the top block's gradient is this tick's loss (step 3), block k's the input
+ * gradient block k+1 formed at the tick before (step 4), and a block with both runs its backward
+ * (step 5). Also, per forward, whether anything reads what it computes: the loss (top block), the
+ * block's own backward of that tick (its activations), or block k+1's forward at the next tick
+ * when that forward is itself read.
+ */
+function sidewaysByTheRule(L: number, T: number) {
+  const top = L - 1;
+  const forwards: { tick: number; block: number; frame: number }[] = [];
+  const backwards: { tick: number; block: number; frame: number; gradFrame: number }[] = [];
+  let outPrev: (number | null)[] = new Array(L).fill(null);
+  let downPrev: (number | null)[] = new Array(L).fill(null);
+  for (let t = 0; t < T; t++) {
+    const out: (number | null)[] = new Array(L).fill(null);
+    const down: (number | null)[] = new Array(L).fill(null);
+    for (let k = 0; k < L; k++) {
+      const input = k === 0 ? t : outPrev[k - 1];
+      if (input === null) continue;
+      forwards.push({ tick: t, block: k, frame: input });
+      out[k] = input;
+      const grad = k === top ? input : downPrev[k + 1];
+      if (grad === null) continue;
+      backwards.push({ tick: t, block: k, frame: input, gradFrame: grad });
+      down[k] = grad;
+    }
+    outPrev = out;
+    downPrev = down;
+  }
+  const has = (xs: { tick: number; block: number }[], t: number, k: number) => xs.some((x) => x.tick === t && x.block === k);
+  const read = new Set<string>();
+  for (let t = T - 1; t >= 0; t--) {
+    for (const f of forwards.filter((x) => x.tick === t)) {
+      const k = f.block;
+      if (k === top || has(backwards, t, k) || read.has(`${t + 1}:${k + 1}`)) read.add(`${t}:${k}`);
+    }
+  }
+  return { forwards, backwards, readForwards: forwards.filter((f) => read.has(`${f.tick}:${f.block}`)) };
 }
