@@ -126,6 +126,26 @@ describe("schedule tables", () => {
     }
   });
 
+  // rules.ts leaves out the forwards whose output nobody reads; an extra one costs a block's work
+  // and, with batch norm, a running-statistics update. The table's forwards must be exactly those
+  // of the rule whose output the loss, the block's own backward or a read forward of block k+1 at
+  // the next tick reads, and each of the rule's backwards must be in the table.
+  it("sideways: the table's forwards are exactly the rule's forwards whose output is read, its backwards the rule's", () => {
+    const key = (a: { tick: number; block: number; frame: number }) => `${a.tick}:${a.block}:${a.frame}`;
+    for (const { L, T } of sidewaysSizes) {
+      const sim = sidewaysByTheRule(L, T);
+      const s = sidewaysSchedule(L, T);
+      const table = ofOp(s, "forward").map(key).sort();
+      expect(table, `L=${L} T=${T}: forwards (tick:block:frame)`).to.deep.equal(sim.readForwards.map(key).sort());
+      expect(new Set(table).size, `L=${L} T=${T}: no forward twice`).to.equal(table.length);
+      expect(ofOp(s, "backward").map((a) => `${key(a)}<${a.gradFrame}`).sort(), `L=${L} T=${T}: backwards`).to.deep.equal(sim.backwards.map((b) => `${key(b)}<${b.gradFrame}`).sort());
+    }
+    // By hand, L=3, T=4 (0-based): block 0 forwards frames 0-2 at ticks 0-2 (frame 3 at tick 3 would
+    // go to block 1 after the clip's end, and block 0 has no gradient), block 1 frames 0-2 at ticks
+    // 1-3 (tick 3 with its backward), block 2 frames 0-1 at ticks 2-3: 8 forwards.
+    expect(ofOp(sidewaysSchedule(3, 4), "forward")).to.have.length(8);
+  });
+
   it("every registered rule generates a table the interpreter can run (checkSchedule), and the schema's names are the registry's", () => {
     expect(Object.keys(RULES).sort()).to.deep.equal([...METHOD_NAMES].sort());
     for (const name of METHOD_NAMES) {
