@@ -87,6 +87,65 @@ describe("schedule tables", () => {
     });
   }
 
+  // Sizes on both sides of T = 2L-1 (every block learns) and of T = 2L-2, below which a frame
+  // may reach neither the loss nor a gradient before the clip ends.
+  const sidewaysSizes = [
+    { L: 1, T: 1 },
+    { L: 2, T: 2 },
+    { L: 3, T: 2 },
+    { L: 3, T: 3 },
+    { L: 3, T: 4 },
+    { L: 3, T: 5 },
+    { L: 4, T: 5 },
+    { L: 4, T: 6 },
+    { L: 4, T: 7 },
+    { L: 5, T: 7 },
+    { L: 5, T: 12 },
+  ];
+
+  // docs/design/sideways.md, "Diagnostics every rule reports": the gradient delay is the ticks from
+  // block k's forward of the frame whose loss a gradient comes from to the backward using it. 1-based,
+  // block k forwards frame f at tick f+k-1 (its input is frame t-k+1) and uses the gradient of frame
+  // g's loss at tick g+2L-k-1 (its gradient frame is t-2L+k+1): the delay is 2(L-k), 2(L-1-k) for the
+  // 0-based k of the table. Checked here against the rule simulated tick by tick (sidewaysByTheRule),
+  // and the closed form against that simulation.
+  it("sideways: each block's gradient delay is 2(L-1-k) ticks (0-based k), as the rule simulated tick by tick gives", () => {
+    for (const { L, T } of sidewaysSizes) {
+      const sim = sidewaysByTheRule(L, T);
+      const forwardTick = new Map(sim.forwards.map((f) => [`${f.block}:${f.frame}`, f.tick]));
+      const facts = blockFacts(sidewaysSchedule(L, T), "clip", false);
+      for (let k = 0; k < L; k++) {
+        const mine = sim.backwards.filter((b) => b.block === k);
+        for (const b of mine) expect(b.tick - forwardTick.get(`${k}:${b.gradFrame}`)!, `L=${L} T=${T} block ${k}: closed form`).to.equal(2 * (L - 1 - k));
+        // A block without gradients reports 0 (nothing to average).
+        const expected = mine.length ? mine.reduce((s, b) => s + b.tick - forwardTick.get(`${k}:${b.gradFrame}`)!, 0) / mine.length : 0;
+        expect(facts[k].gradients, `L=${L} T=${T} block ${k}: n_k`).to.equal(mine.length);
+        expect(facts[k].gradDelayTicks, `L=${L} T=${T} block ${k}: gradient delay`).to.equal(expected);
+      }
+      if (T >= 2 * L - 1) expect(facts.map((f) => f.gradDelayTicks), `L=${L} T=${T}`).to.deep.equal(Array.from({ length: L }, (_, k) => 2 * (L - 1 - k)));
+    }
+  });
+
+  // rules.ts leaves out the forwards whose output nobody reads; an extra one costs a block's work
+  // and, with batch norm, a running-statistics update. The table's forwards must be exactly those
+  // of the rule whose output the loss, the block's own backward or a read forward of block k+1 at
+  // the next tick reads, and each of the rule's backwards must be in the table.
+  it("sideways: the table's forwards are exactly the rule's forwards whose output is read, its backwards the rule's", () => {
+    const key = (a: { tick: number; block: number; frame: number }) => `${a.tick}:${a.block}:${a.frame}`;
+    for (const { L, T } of sidewaysSizes) {
+      const sim = sidewaysByTheRule(L, T);
+      const s = sidewaysSchedule(L, T);
+      const table = ofOp(s, "forward").map(key).sort();
+      expect(table, `L=${L} T=${T}: forwards (tick:block:frame)`).to.deep.equal(sim.readForwards.map(key).sort());
+      expect(new Set(table).size, `L=${L} T=${T}: no forward twice`).to.equal(table.length);
+      expect(ofOp(s, "backward").map((a) => `${key(a)}<${a.gradFrame}`).sort(), `L=${L} T=${T}: backwards`).to.deep.equal(sim.backwards.map((b) => `${key(b)}<${b.gradFrame}`).sort());
+    }
+    // By hand, L=3, T=4 (0-based): block 0 forwards frames 0-2 at ticks 0-2 (frame 3 at tick 3 would
+    // go to block 1 after the clip's end, and block 0 has no gradient), block 1 frames 0-2 at ticks
+    // 1-3 (tick 3 with its backward), block 2 frames 0-1 at ticks 2-3: 8 forwards.
+    expect(ofOp(sidewaysSchedule(3, 4), "forward")).to.have.length(8);
+  });
+
   it("every registered rule generates a table the interpreter can run (checkSchedule), and the schema's names are the registry's", () => {
     expect(Object.keys(RULES).sort()).to.deep.equal([...METHOD_NAMES].sort());
     for (const name of METHOD_NAMES) {
@@ -267,12 +326,23 @@ describe("schedule tables", () => {
         const rows = readCsv(join(dir, runs[0], "metrics.csv")).rows;
         expect(rows).to.have.length(3);
         const facts = blockFacts(pipelinedBpSchedule(2, 4), 2, true);
+        // Peak stash per stage (one block each), by the rule (docs/design/sideways.md, "Facts for the
+        // new rules"): block k (1-based) holds min(T, 2(L-k)+1) inputs, 3 for block 1 and 1 for block
+        // 2 at L=2, T=4. Each stashed input holds its B=2 clips' frame and the activations its
+        // backward reads, by hand for models/tiny.yaml: block 0 (conv 3x3 stride 2, relu, global
+        // pool) its 1x8x8 input (the conv's weight gradient) and its 4x4x4 relu output (the relu's
+        // mask; the pool's backward needs only shapes), block 1 (linear) its 4 inputs. float32 bytes,
+        // logged in MiB (2^20 bytes, src/train/diagnostics.ts).
+        const B = 2;
+        const entryBytes = [B * (1 * 8 * 8 + 4 * 4 * 4) * 4, B * 4 * 4];
+        const peakInputs = [1, 2].map((k) => Math.min(4, 2 * (2 - k) + 1));
+        expect(peakInputs).to.deep.equal([3, 1]);
         for (const row of rows) {
+          for (const s of [0, 1]) expect(Number(row[`stash_mb_s${s}`]), `stash_mb_s${s}`).to.equal((peakInputs[s] * entryBytes[s]) / 2 ** 20);
           expect(Number(row.weight_stale_ticks_b0)).to.equal(facts[0].weightStaleTicks);
           expect(Number(row.grad_delay_ticks_b0)).to.equal(2);
           expect(Number(row.n_b1)).to.equal(4);
           expect(Number(row.cos_b1)).to.be.within(-1, 1);
-          expect(Number(row.stash_mb_s0)).to.be.above(0);
         }
         expect(facts[0].weightStaleTicks, "the case has stale weights to report").to.be.above(0);
       } finally {
@@ -365,4 +435,46 @@ describe("schedule tables", () => {
 
 function costs4() {
   return { forward: [1, 1, 1, 1], backward: [2, 2, 2, 2] };
+}
+
+/**
+ * The Sideways rule of docs/design/sideways.md stepped tick by tick, written from its text (0-based
+ * ticks, blocks, frames), independently of src/schedule/rules.ts: every block with an input runs
+ * its forward (step 2), the top block's gradient is this tick's loss (step 3), block k's the input
+ * gradient block k+1 formed at the tick before (step 4), and a block with both runs its backward
+ * (step 5). Also, per forward, whether anything reads what it computes: the loss (top block), the
+ * block's own backward of that tick (its activations), or block k+1's forward at the next tick
+ * when that forward is itself read.
+ */
+function sidewaysByTheRule(L: number, T: number) {
+  const top = L - 1;
+  const forwards: { tick: number; block: number; frame: number }[] = [];
+  const backwards: { tick: number; block: number; frame: number; gradFrame: number }[] = [];
+  let outPrev: (number | null)[] = new Array(L).fill(null);
+  let downPrev: (number | null)[] = new Array(L).fill(null);
+  for (let t = 0; t < T; t++) {
+    const out: (number | null)[] = new Array(L).fill(null);
+    const down: (number | null)[] = new Array(L).fill(null);
+    for (let k = 0; k < L; k++) {
+      const input = k === 0 ? t : outPrev[k - 1];
+      if (input === null) continue;
+      forwards.push({ tick: t, block: k, frame: input });
+      out[k] = input;
+      const grad = k === top ? input : downPrev[k + 1];
+      if (grad === null) continue;
+      backwards.push({ tick: t, block: k, frame: input, gradFrame: grad });
+      down[k] = grad;
+    }
+    outPrev = out;
+    downPrev = down;
+  }
+  const has = (xs: { tick: number; block: number }[], t: number, k: number) => xs.some((x) => x.tick === t && x.block === k);
+  const read = new Set<string>();
+  for (let t = T - 1; t >= 0; t--) {
+    for (const f of forwards.filter((x) => x.tick === t)) {
+      const k = f.block;
+      if (k === top || has(backwards, t, k) || read.has(`${t + 1}:${k + 1}`)) read.add(`${t}:${k}`);
+    }
+  }
+  return { forwards, backwards, readForwards: forwards.filter((f) => read.has(`${f.tick}:${f.block}`)) };
 }
