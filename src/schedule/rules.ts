@@ -27,26 +27,24 @@ export function bpSchedule(L: number, T: number): Schedule {
  * Sideways, simulated tick by tick as the rule states it: block 0 gets frame t, block k the frame
  * block k-1 held at t-1; the top block's gradient comes from this tick's loss, block k's from the
  * input-gradient block k+1 produced at t-1; a block with both runs its backward on its current
- * input. Only T ticks (the pipeline is reset after frame T). A forward whose output nobody reads is
- * left out: one is read by the loss (top block), by its block's backward of the same tick (its
- * activations), or by block k+1's forward at the next tick if that one is kept. So a block below
- * the top drops its last tick's forward unless it has a gradient then, and with T < 2L-2 also
- * earlier forwards of frames that would reach neither the loss nor a gradient before the clip ends.
+ * input. Only T ticks (the pipeline is reset after frame T). A forward whose output nobody reads
+ * (below the top at the last tick) is left out unless the block's backward needs its activations.
  */
 export function sidewaysSchedule(L: number, T: number): Schedule {
+  const actions: Action[] = [];
   const top = L - 1;
-  const ticks: Action[][] = [];
   let held: (number | null)[] = new Array(L).fill(null); // frame each block's output holds after the previous tick
   let sentDown: (number | null)[] = new Array(L).fill(null); // gradient frame each block sent down at the previous tick
   for (let t = 0; t < T; t++) {
     const input = (k: number) => (k === 0 ? t : held[k - 1]);
     const nextHeld: (number | null)[] = new Array(L).fill(null);
     const nextSent: (number | null)[] = new Array(L).fill(null);
-    const actions: Action[] = [];
     for (let k = 0; k < L; k++) {
       const f = input(k);
       if (f === null) continue;
       const gradFrame = k === top ? f : sentDown[k + 1];
+      const outputRead = k === top || t < T - 1;
+      if (gradFrame === null && !outputRead) continue;
       actions.push({ tick: t, block: k, op: "forward", frame: f });
       nextHeld[k] = f;
       if (k === top) actions.push({ tick: t, block: k, op: "loss", frame: f });
@@ -55,19 +53,10 @@ export function sidewaysSchedule(L: number, T: number): Schedule {
         nextSent[k] = gradFrame;
       }
     }
-    ticks.push(actions);
     held = nextHeld;
     sentDown = nextSent;
   }
-  // From the last tick back: keep the forwards something reads.
-  let keptNext = new Set<number>(); // blocks whose forward is kept at tick t+1
-  for (let t = T - 1; t >= 0; t--) {
-    const backward = new Set(ticks[t].filter((a) => a.op === "backward").map((a) => a.block));
-    const kept = new Set(ticks[t].filter((a) => a.op === "forward" && (a.block === top || backward.has(a.block) || keptNext.has(a.block + 1))).map((a) => a.block));
-    ticks[t] = ticks[t].filter((a) => a.op !== "forward" || kept.has(a.block));
-    keptNext = kept;
-  }
-  return makeSchedule("sideways", L, T, ticks.flat());
+  return makeSchedule("sideways", L, T, actions);
 }
 
 /**

@@ -7,7 +7,6 @@
  * tick, so the blocks of one tick are independent and the stages run at the same time.
  */
 import { oneHotRows, softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
-import { sidewaysSchedule } from "../schedule/rules.js";
 import type { Tensor } from "../tensor.js";
 import type { SavedForward } from "./block-runner.js";
 import {
@@ -50,7 +49,6 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   const hi = spec.blocks[spec.blocks.length - 1];
   const top = spec.totalBlocks - 1;
   const T = batch.clipDims[1];
-  const forwards = sidewaysForwards(spec.totalBlocks, T);
 
   // What the previous tick left for this one, by block index.
   let outPrev = new Map<number, Tagged | null>(); // out_k^{t-1}
@@ -69,7 +67,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
     // Each block's input (block 0: frame t; else block k-1's output of tick t-1) and, below the
     // top, its output gradient (block k+1's input gradient of tick t-1); null where none exists.
-    const tick: Tick = { t, top, forwards, head, inputs: new Map(), grads: new Map() };
+    const tick: Tick = { t, T, top, head, inputs: new Map(), grads: new Map() };
     for (const k of spec.blocks) {
       if (k === 0) {
         if (!batch.clips) throw new Error("BUG: the stage holding block 0 got no clips");
@@ -100,9 +98,8 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
 
 interface Tick {
   t: number;
+  T: number;
   top: number;
-  /** The forwards of the rule's table (src/schedule/rules.ts), as tick:block: those whose output something reads. */
-  forwards: ReadonlySet<string>;
   /** The in-graph head's one-hot labels and 1/B, on the stage holding the top block (the same every tick). */
   head: { onehot: Tensor; scale: number } | null;
   /** Without block lo's entry while it is still to come from the stage below (TickIo.inputFromBelow). */
@@ -126,21 +123,9 @@ interface TickOutputs {
   gradNow: Map<number, Tagged | null>;
 }
 
-/**
- * The forward output is read now by the loss at the top, or next tick by block k+1 if the table has
- * that forward: not after the last tick, nor (T < 2L-2) where the frame would reach neither the
- * loss nor a gradient before the clip ends.
- */
+/** The forward output is read next tick by block k+1, or now by the loss at the top; at the last tick only the top's. */
 function outputUsed(tick: Tick, k: number): boolean {
-  return k === tick.top || tick.forwards.has(`${tick.t + 1}:${k + 1}`);
-}
-
-/** Per (L, T), the Sideways table's forwards as tick:block (the table is the same for every batch of a run). */
-const forwardsByShape = new Map<string, ReadonlySet<string>>();
-function sidewaysForwards(L: number, T: number): ReadonlySet<string> {
-  let set = forwardsByShape.get(`${L}:${T}`);
-  if (!set) forwardsByShape.set(`${L}:${T}`, (set = new Set(sidewaysSchedule(L, T).actions.filter((a) => a.op === "forward").map((a) => `${a.tick}:${a.block}`))));
-  return set;
+  return k === tick.top || tick.t < tick.T - 1;
 }
 
 /**
