@@ -7,6 +7,7 @@
  */
 import { expect } from "chai";
 import type { ClipBatch } from "../src/data/source.js";
+import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
@@ -19,7 +20,7 @@ import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
 import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./reference/layers-ref.js";
-import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { fourBlockModel, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -192,6 +193,75 @@ describe("schedule interpreter", function () {
     const perClip = referenceSideways(model, batch, start, Infinity, spec.lr);
     expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
   });
+});
+
+// The interpreter is what in-clip updates and schedule-as-data runs take; the fast Sideways
+// paths (one graph per tick, or two calls per block) are what a plain run takes. With batch norm
+// the forwards a path runs are observable in the running statistics, and below T = 2L-1 the
+// table leaves out last-tick forwards nobody reads (src/schedule/rules.ts): both paths must
+// leave out the same ones.
+describe("schedule interpreter with batch norm: the same gradients, weights and running statistics as the fast Sideways paths", function () {
+  this.timeout(180_000);
+  const model = normModel();
+  const L = model.blocks.length;
+  const graphs = buildAllBlockGraphs(model);
+  let seq: SequentialExecutor;
+  before(async () => {
+    seq = await SequentialExecutor.create(model, graphs, cpu);
+  });
+  after(async () => seq.close());
+
+  /** Two clip batches, each followed by a momentum step and the running-statistics update; every result kept. */
+  async function twoSteps(exec: Executor, T: number, opts: BatchOptions): Promise<{ weights: Weights; results: Awaited<ReturnType<Executor["runBatch"]>>[] }> {
+    const weights = initWeights(model, 31);
+    const optimizer = createOptimizer({ kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: false, weight_decay: 0 });
+    const results = [];
+    for (let step = 0; step < 2; step++) {
+      const r = await exec.runBatch("sideways", randomClips(model, 3, T, 60 + step), weights, opts);
+      optimizer.step(weights, r.grads, 0.1);
+      applyBlockStats(model, weights, r.stats);
+      results.push(r);
+    }
+    return { weights, results };
+  }
+
+  for (const T of [5, 2 * L - 1, 9]) {
+    it(`T = ${T} (${T < 2 * L - 1 ? "below" : "at least"} 2L-1 = ${2 * L - 1}): counts, losses, gradients, weights and buffers (num_batches_tracked exact)`, async () => {
+      const interpreted = await twoSteps(seq, T, { interpret: true });
+      const tickGraph = await twoSteps(seq, T, {});
+      const loop = await twoSteps(seq, T, { sidewaysTickGraph: false });
+      for (const [name, fast] of [["tick graph", tickGraph], ["two calls per block", loop]] as const) {
+        for (let step = 0; step < 2; step++) {
+          const a = interpreted.results[step];
+          const b = fast.results[step];
+          expect(a.counts, `${name}: n_k, step ${step}`).to.deep.equal(b.counts);
+          expect(a.losses.length, `${name}: losses, step ${step}`).to.equal(b.losses.length);
+          // The tick graph fuses a tick's blocks into one onnxruntime graph (float32 rounding of a
+          // different operation order: relative 1e-5, as test/executors.test.ts); the per-block
+          // path makes the interpreter's calls, bit for bit.
+          for (let i = 0; i < a.losses.length; i++) expect(a.losses[i], `${name}: loss ${i}`).to.be.closeTo(b.losses[i], 1e-5 * Math.abs(b.losses[i]));
+          expect([...a.grads.keys()].sort(), `${name}: blocks with gradients`).to.deep.equal([...b.grads.keys()].sort());
+          for (const [p, g] of a.grads) expect(relDiff(g, b.grads.get(p)!), `${name}: gradient ${p}, step ${step}`).to.be.below(1e-5);
+        }
+        for (const p of model.params) expect(relDiff(interpreted.weights.get(p.name)!, fast.weights.get(p.name)!), `${name}: weight ${p.name}`).to.be.below(1e-5);
+        // The frame counts first (exact): a forward run or left out shows there before in the statistics.
+        const tracked = (w: Weights) => model.buffers.filter((b) => b.name.endsWith("num_batches_tracked")).map((b) => w.get(b.name)![0]);
+        expect(tracked(interpreted.weights), `${name}: num_batches_tracked`).to.deep.equal(tracked(fast.weights));
+        for (const buffer of model.buffers) expect(relDiff(interpreted.weights.get(buffer.name)!, fast.weights.get(buffer.name)!), `${name}: ${buffer.name}`).to.be.below(1e-5);
+      }
+      for (const p of model.params) expect(sameBits(interpreted.weights.get(p.name)!, loop.weights.get(p.name)!), `two calls per block, bit for bit: ${p.name}`).to.equal(true);
+      for (const b of model.buffers) expect(sameBits(interpreted.weights.get(b.name)!, loop.weights.get(b.name)!), `two calls per block, bit for bit: ${b.name}`).to.equal(true);
+      if (T >= 2 * L - 1) {
+        // Every block runs a backward at the last tick, so it normalises every frame that reaches
+        // it: frames [0, T-k) of block k (docs/design/sideways.md), two clip batches.
+        for (const layer of model.layers.filter((l) => l.buffers.length > 0)) {
+          const prefix = layer.spec.type === "residual" ? `${layer.index}.layers.4.` : `${layer.index}.`;
+          const k = layer.params[0].blockIndex;
+          expect(interpreted.weights.get(`${prefix}num_batches_tracked`)![0], `block ${k}`).to.equal(2 * (T - k));
+        }
+      }
+    });
+  }
 });
 
 /** Frame f (1-based) of every clip as a float64 [B, C, H, W] tensor. */
