@@ -11,9 +11,10 @@ import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
+import { blockLearningRates, learningRate } from "../src/optim/schedule.js";
 import { blockFacts } from "../src/schedule/analysis.js";
 import { RULES, type Method } from "../src/schedule/registry.js";
-import type { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { ScheduleSpec, type OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions, Executor } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
@@ -193,6 +194,40 @@ describe("schedule interpreter", function () {
     const perClip = referenceSideways(model, batch, start, Infinity, spec.lr);
     expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
   });
+
+  // The learning-rate schedule with in-clip updates counts each block's own steps: a block stepping
+  // S_k times per clip batch takes step c*S_k + j of steps*S_k at its j-th step of clip batch c
+  // (docs/design/sideways.md). The executor gets the rates from blockLearningRates (what a run
+  // passes, src/train/in-clip-updates.ts); the reference counts its own steps and applies the
+  // schedule's formula (learningRate, checked against hand values in test/schedule.test.ts).
+  it("sideways with updates every 2 ticks and a step schedule, clip batch 1 of 3: each block's steps take their own rates (float64 reference, relative 1e-5)", async () => {
+    const batch = randomClips(model, 2, 9, 14);
+    const weights = initWeights(model, 15);
+    const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+    const spec: OptimizerSpec = { kind: "sgd", lr: 0.8, momentum: 0, nesterov: false, weight_decay: 0 };
+    const schedule = ScheduleSpec.parse({ kind: "step", step_size: 1, gamma: 0.5 });
+    const clip = 1;
+    const clips = 3;
+    // Steps per block from the reference's own run (the rates do not change how often a block steps).
+    const { steps } = referenceSidewaysSteps(model, batch, start, 2, 0);
+    const perBlock = model.blocks.map((b) => steps.get(b.index + 1) ?? 0);
+    expect(perBlock.filter((n) => n > 1).length, "blocks stepping more than once per clip batch").to.be.at.least(2);
+    const lr: RefLr = (k, j) => learningRate(schedule, spec.lr, clip * steps.get(k)! + j, clips * steps.get(k)!);
+    const lrs = blockLearningRates(schedule, spec.lr, clip, clips, blockFacts(RULES.sideways.generate(model.blocks.length, 9), 2, false).map((f) => f.steps));
+    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs } });
+    expect(r.updated).to.equal(true);
+    const ref = referenceSideways(model, batch, start, 2, lr);
+    // Compared on the update (the weights minus the start): float32 against float64 over 9 ticks.
+    for (const p of model.params) {
+      const w0 = start.get(p.name)!;
+      expect(relDiff(weights.get(p.name)!.map((v, i) => v - w0[i]), ref.get(p.name)!.map((v, i) => v - w0[i])), p.name).to.be.below(1e-5);
+    }
+    // The rates matter: each block at its first rate of the clip batch, or clip batch 0's rates, ends elsewhere.
+    for (const other of [(k: number) => lr(k, 0), (k: number, j: number) => learningRate(schedule, spec.lr, j, clips * steps.get(k)!)] as RefLr[]) {
+      const moved = referenceSideways(model, batch, start, 2, other);
+      expect(Math.max(...model.params.map((p) => relDiff(moved.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-4);
+    }
+  });
 });
 
 // The interpreter is what in-clip updates and schedule-as-data runs take; the fast Sideways
@@ -273,10 +308,17 @@ function refFrame(batch: ClipBatch, f: number): RefTensor {
   return { data, dims: [B, C, H, W] };
 }
 
-/** Adds a block's gradients to its running sum; plain SGD steps with the means of the blocks that have any. */
+/** Learning rate of block k's (1-based) j-th step (0-based) in the clip batch. */
+type RefLr = (k: number, j: number) => number;
+
+/**
+ * Adds a block's gradients to its running sum; plain SGD steps with the means of the blocks that
+ * have any, each block at its own j-th step with lr(k, j); `taken` counts each block's steps.
+ */
 class RefSgd {
   private readonly sums = new Map<number, { n: number; g: RefWeights }>();
-  constructor(private readonly model: Model, private readonly w: RefWeights, private readonly lr: number) {}
+  readonly taken = new Map<number, number>();
+  constructor(private readonly model: Model, private readonly w: RefWeights, private readonly lr: RefLr) {}
   add(k: number, grads: RefWeights): void {
     const names = this.model.blocks[k - 1].params.map((p) => p.name);
     const s = this.sums.get(k) ?? { n: 0, g: new Map(names.map((n) => [n, new Float64Array(this.w.get(n)!.length)])) };
@@ -286,7 +328,10 @@ class RefSgd {
   }
   step(): void {
     for (const [k, s] of this.sums) {
-      for (const p of this.model.blocks[k - 1].params) this.w.get(p.name)!.forEach((v, i, a) => (a[i] = v - (this.lr * s.g.get(p.name)![i]) / s.n));
+      const j = this.taken.get(k) ?? 0;
+      const lr = this.lr(k, j);
+      for (const p of this.model.blocks[k - 1].params) this.w.get(p.name)!.forEach((v, i, a) => (a[i] = v - (lr * s.g.get(p.name)![i]) / s.n));
+      this.taken.set(k, j + 1);
     }
     this.sums.clear();
   }
@@ -297,13 +342,18 @@ class RefSgd {
  * tick t block 1 gets frame t, block k the output block k-1 produced at t-1; the top's gradient is
  * this tick's loss's, block k's the input gradient block k+1 produced at t-1; a block with both
  * runs B_k on its current input with its current weights; after every `every` ticks and after
- * tick T, blocks with gradients step with their mean.
+ * tick T, blocks with gradients step with their mean. `lr`: a number, or block k's (1-based) rate at its j-th step.
  */
-function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number): RefWeights {
+function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr): RefWeights {
+  return referenceSidewaysSteps(model, batch, start, every, lr).weights;
+}
+
+/** referenceSideways, with the number of steps each block (1-based) took. */
+function referenceSidewaysSteps(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr): { weights: RefWeights; steps: Map<number, number> } {
   const T = batch.dims[1];
   const L = model.blocks.length;
   const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
-  const sgd = new RefSgd(model, w, lr);
+  const sgd = new RefSgd(model, w, typeof lr === "number" ? () => lr : lr);
   let held = new Map<number, RefTensor>(); // out_k of the previous tick
   let sent = new Map<number, RefTensor>(); // input gradient block k produced at the previous tick
   for (let t = 1; t <= T; t++) {
@@ -324,7 +374,7 @@ function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, ev
     sent = nextSent;
     if (t % every === 0 || t === T) sgd.step();
   }
-  return w;
+  return { weights: w, steps: sgd.taken };
 }
 
 type RefWeights = Map<string, Float64Array>;
@@ -368,7 +418,7 @@ function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights,
   const T = batch.dims[1];
   const L = model.blocks.length;
   const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
-  const sgd = new RefSgd(model, w, lr);
+  const sgd = new RefSgd(model, w, () => lr);
   const names = (k: number) => model.blocks[k - 1].params.map((p) => p.name);
   const inputs = new Map<string, { x: RefTensor; w: RefWeights }>(); // k:f -> stashed input and the weights its forward used
   const outputs = new Map<string, RefTensor>();
