@@ -231,9 +231,9 @@ describe("schedule interpreter", function () {
 
 // The interpreter is what in-clip updates and schedule-as-data runs take; the fast Sideways
 // paths (one graph per tick, or two calls per block) are what a plain run takes. With batch norm
-// the forwards a path runs are observable in the running statistics, and below T = 2L-1 the
-// table leaves out last-tick forwards nobody reads (src/schedule/rules.ts): both paths must
-// leave out the same ones.
+// the forwards a path runs are observable in the running statistics, and below T = 2L-1 blocks
+// below the top have no backward at the last tick, where nobody reads their output: both paths
+// must still run the same forwards (test/sideways-short-clips.test.ts checks which).
 describe("schedule interpreter with batch norm: the same gradients, weights and running statistics as the fast Sideways paths", function () {
   this.timeout(180_000);
   const model = normModel();
