@@ -6,7 +6,8 @@
  * batch_norm layer of block k counts T-k frames per clip batch, and its statistics equal BP's on
  * the first T-k frames (same weights, same inputs: the weights do not change inside the clip
  * batch). Checked for every Sideways path (the tick graph, two calls per block, the interpreter),
- * and against the independent PyTorch implementation of the rule (bench/torch_sideways.py).
+ * on depth-parallel workers, and against the independent PyTorch implementation of the rule
+ * (bench/torch_sideways.py).
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
@@ -25,8 +26,9 @@ import type { Weights } from "../src/model/model.js";
 import { parseSafetensors, toFloat32 } from "../src/model/safetensors.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions } from "../src/train/executor.js";
+import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
-import { normModel, randomClips, relDiff } from "./helpers/tiny-models.js";
+import { normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -76,6 +78,24 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
       });
     }
   }
+
+  it("T = 5: two depth-parallel workers give the sequential executor's buffers bit for bit (fast path and interpreter)", async () => {
+    const batch = randomClips(model, 3, 5, 77);
+    const init = initWeights(model, 8);
+    const par = await ParallelExecutor.create(model, graphs, [[0, 1], [2, 3]], cpu);
+    try {
+      for (const opts of [{}, { interpret: true }]) {
+        const a: Weights = new Map([...init].map(([n, v]) => [n, v.slice()]));
+        const b: Weights = new Map([...init].map(([n, v]) => [n, v.slice()]));
+        applyBlockStats(model, a, (await seq.runBatch("sideways", batch, init, opts)).stats);
+        applyBlockStats(model, b, (await par.runBatch("sideways", batch, init, opts)).stats);
+        for (const buffer of model.buffers) expect(sameBits(a.get(buffer.name)!, b.get(buffer.name)!), `${buffer.name}, ${JSON.stringify(opts)}`).to.equal(true);
+        expect(b.get("1.num_batches_tracked")![0]).to.equal(5);
+      }
+    } finally {
+      await par.close();
+    }
+  });
 
   describe("against PyTorch (bench/torch_sideways.py)", function () {
     const reason = torchUnavailableReason();
