@@ -6,20 +6,21 @@
  * stashing match an independent float64 reference of the rule as docs/design/sideways.md states it.
  */
 import { expect } from "chai";
-import type { ClipBatch } from "../src/data/source.js";
+import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
+import { blockLearningRates, learningRate } from "../src/optim/schedule.js";
 import { blockFacts } from "../src/schedule/analysis.js";
 import { RULES, type Method } from "../src/schedule/registry.js";
-import type { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { ScheduleSpec, type OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions, Executor } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
-import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./reference/layers-ref.js";
-import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { referencePipelinedBp, referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
+import { fourBlockModel, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -192,137 +193,107 @@ describe("schedule interpreter", function () {
     const perClip = referenceSideways(model, batch, start, Infinity, spec.lr);
     expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
   });
+
+  // The learning-rate schedule with in-clip updates counts each block's own steps: a block stepping
+  // S_k times per clip batch takes step c*S_k + j of steps*S_k at its j-th step of clip batch c
+  // (docs/design/sideways.md). The executor gets the rates from blockLearningRates (what a run
+  // passes, src/train/in-clip-updates.ts); the reference counts its own steps and applies the
+  // schedule's formula (learningRate, checked against hand values in test/schedule.test.ts).
+  it("sideways with updates every 2 ticks and a step schedule, clip batch 1 of 3: each block's steps take their own rates (float64 reference, relative 1e-5)", async () => {
+    const batch = randomClips(model, 2, 9, 14);
+    const weights = initWeights(model, 15);
+    const start = new Map([...weights].map(([n, w]) => [n, Float64Array.from(w)]));
+    const spec: OptimizerSpec = { kind: "sgd", lr: 0.8, momentum: 0, nesterov: false, weight_decay: 0 };
+    const schedule = ScheduleSpec.parse({ kind: "step", step_size: 1, gamma: 0.5 });
+    const clip = 1;
+    const clips = 3;
+    // Steps per block from the reference's own run (the rates do not change how often a block steps).
+    const { steps } = referenceSidewaysSteps(model, batch, start, 2, 0);
+    const perBlock = model.blocks.map((b) => steps.get(b.index + 1) ?? 0);
+    expect(perBlock.filter((n) => n > 1).length, "blocks stepping more than once per clip batch").to.be.at.least(2);
+    const lr: RefLr = (k, j) => learningRate(schedule, spec.lr, clip * steps.get(k)! + j, clips * steps.get(k)!);
+    const lrs = blockLearningRates(schedule, spec.lr, clip, clips, blockFacts(RULES.sideways.generate(model.blocks.length, 9), 2, false).map((f) => f.steps));
+    const r = await seq.runBatch("sideways", batch, weights, { update: { every: 2, stashing: false, optimizer: createOptimizer(spec), optimizerSpec: spec, lrs } });
+    expect(r.updated).to.equal(true);
+    const ref = referenceSideways(model, batch, start, 2, lr);
+    // Compared on the update (the weights minus the start): float32 against float64 over 9 ticks.
+    for (const p of model.params) {
+      const w0 = start.get(p.name)!;
+      expect(relDiff(weights.get(p.name)!.map((v, i) => v - w0[i]), ref.get(p.name)!.map((v, i) => v - w0[i])), p.name).to.be.below(1e-5);
+    }
+    // The rates matter: each block at its first rate of the clip batch, or clip batch 0's rates, ends elsewhere.
+    for (const other of [(k: number) => lr(k, 0), (k: number, j: number) => learningRate(schedule, spec.lr, j, clips * steps.get(k)!)] as RefLr[]) {
+      const moved = referenceSideways(model, batch, start, 2, other);
+      expect(Math.max(...model.params.map((p) => relDiff(moved.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-4);
+    }
+  });
 });
 
-/** Frame f (1-based) of every clip as a float64 [B, C, H, W] tensor. */
-function refFrame(batch: ClipBatch, f: number): RefTensor {
-  const [B, T, C, H, W] = batch.dims;
-  const size = C * H * W;
-  const data = new Float64Array(B * size);
-  for (let b = 0; b < B; b++) data.set(batch.clips.subarray((b * T + f - 1) * size, (b * T + f) * size), b * size);
-  return { data, dims: [B, C, H, W] };
-}
-
-/** Adds a block's gradients to its running sum; plain SGD steps with the means of the blocks that have any. */
-class RefSgd {
-  private readonly sums = new Map<number, { n: number; g: RefWeights }>();
-  constructor(private readonly model: Model, private readonly w: RefWeights, private readonly lr: number) {}
-  add(k: number, grads: RefWeights): void {
-    const names = this.model.blocks[k - 1].params.map((p) => p.name);
-    const s = this.sums.get(k) ?? { n: 0, g: new Map(names.map((n) => [n, new Float64Array(this.w.get(n)!.length)])) };
-    s.n++;
-    for (const [n, g] of grads) s.g.get(n)!.forEach((_, i, a) => (a[i] += g[i]));
-    this.sums.set(k, s);
-  }
-  step(): void {
-    for (const [k, s] of this.sums) {
-      for (const p of this.model.blocks[k - 1].params) this.w.get(p.name)!.forEach((v, i, a) => (a[i] = v - (this.lr * s.g.get(p.name)![i]) / s.n));
-    }
-    this.sums.clear();
-  }
-}
-
-/**
- * Sideways with in-clip updates as docs/design/sideways.md states it, in float64, 1-based: at
- * tick t block 1 gets frame t, block k the output block k-1 produced at t-1; the top's gradient is
- * this tick's loss's, block k's the input gradient block k+1 produced at t-1; a block with both
- * runs B_k on its current input with its current weights; after every `every` ticks and after
- * tick T, blocks with gradients step with their mean.
- */
-function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number): RefWeights {
-  const T = batch.dims[1];
+// The interpreter is what in-clip updates and schedule-as-data runs take; the fast Sideways
+// paths (one graph per tick, or two calls per block) are what a plain run takes. With batch norm
+// the forwards a path runs are observable in the running statistics, and below T = 2L-1 blocks
+// below the top have no backward at the last tick, where nobody reads their output: both paths
+// must still run the same forwards (test/sideways-short-clips.test.ts checks which).
+describe("schedule interpreter with batch norm: the same gradients, weights and running statistics as the fast Sideways paths", function () {
+  this.timeout(180_000);
+  const model = normModel();
   const L = model.blocks.length;
-  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
-  const sgd = new RefSgd(model, w, lr);
-  let held = new Map<number, RefTensor>(); // out_k of the previous tick
-  let sent = new Map<number, RefTensor>(); // input gradient block k produced at the previous tick
-  for (let t = 1; t <= T; t++) {
-    const nextHeld = new Map<number, RefTensor>();
-    const nextSent = new Map<number, RefTensor>();
-    for (let k = 1; k <= L; k++) {
-      const x = k === 1 ? refFrame(batch, t) : held.get(k - 1);
-      if (!x) continue;
-      const y = blockForward(model, k - 1, w, x);
-      nextHeld.set(k, y);
-      const g = k === L ? refSoftmaxCrossEntropy(y, batch.labels).dLogits : sent.get(k + 1);
-      if (!g) continue;
-      const r = blockBackward(model, k - 1, w, x, g);
-      nextSent.set(k, r.dx);
-      sgd.add(k, r.grads);
+  const graphs = buildAllBlockGraphs(model);
+  let seq: SequentialExecutor;
+  before(async () => {
+    seq = await SequentialExecutor.create(model, graphs, cpu);
+  });
+  after(async () => seq.close());
+
+  /** Two clip batches, each followed by a momentum step and the running-statistics update; every result kept. */
+  async function twoSteps(exec: Executor, T: number, opts: BatchOptions): Promise<{ weights: Weights; results: Awaited<ReturnType<Executor["runBatch"]>>[] }> {
+    const weights = initWeights(model, 31);
+    const optimizer = createOptimizer({ kind: "sgd", lr: 0.1, momentum: 0.9, nesterov: false, weight_decay: 0 });
+    const results = [];
+    for (let step = 0; step < 2; step++) {
+      const r = await exec.runBatch("sideways", randomClips(model, 3, T, 60 + step), weights, opts);
+      optimizer.step(weights, r.grads, 0.1);
+      applyBlockStats(model, weights, r.stats);
+      results.push(r);
     }
-    held = nextHeld;
-    sent = nextSent;
-    if (t % every === 0 || t === T) sgd.step();
+    return { weights, results };
   }
-  return w;
-}
 
-type RefWeights = Map<string, Float64Array>;
-
-/** Block k of a float64 model: its layers in order, forward and backward, with params by PyTorch name. */
-function blockParams(model: Model, k: number, w: RefWeights, layer: number): RefParams {
-  const out: RefParams = {};
-  for (const suffix of ["weight", "bias"]) {
-    const v = w.get(`${model.blocks[k].layers[layer].index}.${suffix}`);
-    if (v) out[suffix] = v;
+  for (const T of [5, 2 * L - 1, 9]) {
+    it(`T = ${T} (${T < 2 * L - 1 ? "below" : "at least"} 2L-1 = ${2 * L - 1}): counts, losses, gradients, weights and buffers (num_batches_tracked exact)`, async () => {
+      const interpreted = await twoSteps(seq, T, { interpret: true });
+      const tickGraph = await twoSteps(seq, T, {});
+      const loop = await twoSteps(seq, T, { sidewaysTickGraph: false });
+      for (const [name, fast] of [["tick graph", tickGraph], ["two calls per block", loop]] as const) {
+        for (let step = 0; step < 2; step++) {
+          const a = interpreted.results[step];
+          const b = fast.results[step];
+          expect(a.counts, `${name}: n_k, step ${step}`).to.deep.equal(b.counts);
+          expect(a.losses.length, `${name}: losses, step ${step}`).to.equal(b.losses.length);
+          // The tick graph fuses a tick's blocks into one onnxruntime graph (float32 rounding of a
+          // different operation order: relative 1e-5, as test/executors.test.ts); the per-block
+          // path makes the interpreter's calls, bit for bit.
+          for (let i = 0; i < a.losses.length; i++) expect(a.losses[i], `${name}: loss ${i}`).to.be.closeTo(b.losses[i], 1e-5 * Math.abs(b.losses[i]));
+          expect([...a.grads.keys()].sort(), `${name}: blocks with gradients`).to.deep.equal([...b.grads.keys()].sort());
+          for (const [p, g] of a.grads) expect(relDiff(g, b.grads.get(p)!), `${name}: gradient ${p}, step ${step}`).to.be.below(1e-5);
+        }
+        for (const p of model.params) expect(relDiff(interpreted.weights.get(p.name)!, fast.weights.get(p.name)!), `${name}: weight ${p.name}`).to.be.below(1e-5);
+        // The frame counts first (exact): a forward run or left out shows there before in the statistics.
+        const tracked = (w: Weights) => model.buffers.filter((b) => b.name.endsWith("num_batches_tracked")).map((b) => w.get(b.name)![0]);
+        expect(tracked(interpreted.weights), `${name}: num_batches_tracked`).to.deep.equal(tracked(fast.weights));
+        for (const buffer of model.buffers) expect(relDiff(interpreted.weights.get(buffer.name)!, fast.weights.get(buffer.name)!), `${name}: ${buffer.name}`).to.be.below(1e-5);
+      }
+      for (const p of model.params) expect(sameBits(interpreted.weights.get(p.name)!, loop.weights.get(p.name)!), `two calls per block, bit for bit: ${p.name}`).to.equal(true);
+      for (const b of model.buffers) expect(sameBits(interpreted.weights.get(b.name)!, loop.weights.get(b.name)!), `two calls per block, bit for bit: ${b.name}`).to.equal(true);
+      if (T >= 2 * L - 1) {
+        // Every block runs a backward at the last tick, so it normalises every frame that reaches
+        // it: frames [0, T-k) of block k (docs/design/sideways.md), two clip batches.
+        for (const layer of model.layers.filter((l) => l.buffers.length > 0)) {
+          const prefix = layer.spec.type === "residual" ? `${layer.index}.layers.4.` : `${layer.index}.`;
+          const k = layer.params[0].blockIndex;
+          expect(interpreted.weights.get(`${prefix}num_batches_tracked`)![0], `block ${k}`).to.equal(2 * (T - k));
+        }
+      }
+    });
   }
-  return out;
-}
-
-function blockForward(model: Model, k: number, w: RefWeights, x: RefTensor): RefTensor {
-  return model.blocks[k].layers.reduce((a, l, i) => refForward(l.spec, a, blockParams(model, k, w, i)), x);
-}
-
-/** B_k(a_{k-1}, θ, g): the block recomputed from its input with these weights, then backprop through its layers. */
-function blockBackward(model: Model, k: number, w: RefWeights, x: RefTensor, dy: RefTensor): { dx: RefTensor; grads: RefWeights } {
-  const layers = model.blocks[k].layers;
-  const acts = [x];
-  layers.forEach((l, i) => acts.push(refForward(l.spec, acts[i], blockParams(model, k, w, i))));
-  const grads: RefWeights = new Map();
-  let g = dy;
-  for (let i = layers.length - 1; i >= 0; i--) {
-    const r = refBackward(layers[i].spec, acts[i], blockParams(model, k, w, i), g);
-    for (const [suffix, v] of Object.entries(r.dParams)) grads.set(`${layers[i].index}.${suffix}`, v);
-    g = r.dx;
-  }
-  return { dx: g, grads };
-}
-
-/**
- * Pipelined BP as docs/design/sideways.md states it, in float64, 1-based: frame f at block k runs
- * forward at tick f+k-1, its loss at f+L-1, block k's backward at f+2L-1-k; after every `every`
- * ticks and after the last (T+2L-2), each block with gradients since its last step takes a plain
- * SGD step with their mean. A backward uses the weights of its forward (stashing) or the current ones.
- */
-function referencePipelinedBp(model: Model, batch: ClipBatch, start: RefWeights, every: number, stashing: boolean, lr: number): RefWeights {
-  const T = batch.dims[1];
-  const L = model.blocks.length;
-  const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
-  const sgd = new RefSgd(model, w, lr);
-  const names = (k: number) => model.blocks[k - 1].params.map((p) => p.name);
-  const inputs = new Map<string, { x: RefTensor; w: RefWeights }>(); // k:f -> stashed input and the weights its forward used
-  const outputs = new Map<string, RefTensor>();
-  const grads = new Map<string, RefTensor>(); // k:f -> gradient arriving at block k's output
-  const ticks = T + 2 * L - 2;
-  for (let t = 1; t <= ticks; t++) {
-    for (let k = 1; k <= L; k++) {
-      const f = t - k + 1;
-      if (f < 1 || f > T) continue;
-      const x = k === 1 ? refFrame(batch, f) : outputs.get(`${k - 1}:${f}`)!;
-      inputs.set(`${k}:${f}`, { x, w: new Map(names(k).map((n) => [n, Float64Array.from(w.get(n)!)])) });
-      const y = blockForward(model, k - 1, w, x);
-      outputs.set(`${k}:${f}`, y);
-      if (k === L) grads.set(`${L}:${f}`, refSoftmaxCrossEntropy(y, batch.labels).dLogits);
-    }
-    for (let k = L; k >= 1; k--) {
-      const f = t - 2 * L + 1 + k;
-      if (f < 1 || f > T) continue;
-      const stashed = inputs.get(`${k}:${f}`)!;
-      const r = blockBackward(model, k - 1, stashing ? new Map([...w, ...stashed.w]) : w, stashed.x, grads.get(`${k}:${f}`)!);
-      if (k > 1) grads.set(`${k - 1}:${f}`, r.dx);
-      sgd.add(k, r.grads);
-    }
-    if (t % every === 0 || t === ticks) sgd.step();
-  }
-  return w;
-}
+});

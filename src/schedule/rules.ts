@@ -27,8 +27,10 @@ export function bpSchedule(L: number, T: number): Schedule {
  * Sideways, simulated tick by tick as the rule states it: block 0 gets frame t, block k the frame
  * block k-1 held at t-1; the top block's gradient comes from this tick's loss, block k's from the
  * input-gradient block k+1 produced at t-1; a block with both runs its backward on its current
- * input. Only T ticks (the pipeline is reset after frame T). A forward whose output nobody reads
- * (below the top at the last tick) is left out unless the block's backward needs its activations.
+ * input. Only T ticks (the pipeline is reset after frame T). Every block with an input runs its
+ * forward, also at the last tick where nobody reads the output below the top: batch norm counts
+ * every frame that reaches a block (docs/design/sideways.md), which matters when T < 2L-1 leaves
+ * such a block without a backward at that tick.
  */
 export function sidewaysSchedule(L: number, T: number): Schedule {
   const actions: Action[] = [];
@@ -43,8 +45,6 @@ export function sidewaysSchedule(L: number, T: number): Schedule {
       const f = input(k);
       if (f === null) continue;
       const gradFrame = k === top ? f : sentDown[k + 1];
-      const outputRead = k === top || t < T - 1;
-      if (gradFrame === null && !outputRead) continue;
       actions.push({ tick: t, block: k, op: "forward", frame: f });
       nextHeld[k] = f;
       if (k === top) actions.push({ tick: t, block: k, op: "loss", frame: f });

@@ -158,7 +158,9 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
     for (const k of blocks) {
       const input = tick.inputs.get(k);
       const grad = tick.grads.get(k);
-      if (!input || (!grad && k !== top && !outputUsed(tick, k))) continue;
+      // Every block with an input runs its forward, even one whose output nobody reads: batch norm
+      // counts every frame that reaches a block (docs/design/sideways.md).
+      if (!input) continue;
       inputs.set(k, input.tensor);
       if (grad) grads.set(k, grad.tensor);
     }
@@ -189,7 +191,7 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
   // The stage's record of the tick, in block order as if it had run in one piece.
   for (const k of spec.blocks) {
     const input = tick.inputs.get(k);
-    if (input && outputUsed(tick, k) && batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
+    if (input && batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
   }
   const gradNow = new Map<number, Tagged | null>();
   for (const k of [...spec.blocks].reverse()) {
@@ -222,7 +224,7 @@ async function tickBlockByBlock(ctx: StageContext, batch: StageBatch, result: St
     const input = tick.inputs.get(k);
     if (!input) continue;
     const backwardFollows = k === top || (tick.grads.get(k) ?? null) !== null;
-    if (!backwardFollows && !outputUsed(tick, k)) continue;
+    // Run even where nobody reads the output (the last tick): batch norm counts every frame that reaches a block.
     let y: Tensor;
     if (backwardFollows) {
       const saved = await runner.forwardSaving(k, input.tensor, weights);
@@ -231,10 +233,8 @@ async function tickBlockByBlock(ctx: StageContext, batch: StageBatch, result: St
     } else {
       y = await runner.forward(k, input.tensor, weights);
     }
-    if (outputUsed(tick, k)) {
-      outNow.set(k, { tensor: y, frame: input.frame });
-      if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
-    }
+    if (outputUsed(tick, k)) outNow.set(k, { tensor: y, frame: input.frame });
+    if (batch.trace) result.trace.push({ tick: t, block: k, kind: "forward", inputFrame: input.frame });
   }
 
   const gradNow = new Map<number, Tagged | null>();
