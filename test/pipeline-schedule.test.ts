@@ -47,7 +47,7 @@ describe("schedule tables", () => {
           expect(a.gradFrame! + 1, "gradient frame").to.equal(t - 2 * L + k + 1);
           expect(a.frame - a.gradFrame!, "offset 2(L-k)").to.equal(2 * (L - k));
         }
-        // Every block computes every tick it has an input (and its output or activations are read).
+        // Every block computes every tick it has an input (docs/design/sideways.md).
         for (const a of ofOp(s, "forward")) expect(a.frame + 1).to.equal(a.tick + 1 - (a.block + 1) + 1);
       });
 
@@ -126,24 +126,23 @@ describe("schedule tables", () => {
     }
   });
 
-  // rules.ts leaves out the forwards whose output nobody reads; an extra one costs a block's work
-  // and, with batch norm, a running-statistics update. The table's forwards must be exactly those
-  // of the rule whose output the loss, the block's own backward or a read forward of block k+1 at
-  // the next tick reads, and each of the rule's backwards must be in the table.
-  it("sideways: the table's forwards are exactly the rule's forwards whose output is read, its backwards the rule's", () => {
+  // docs/design/sideways.md's rule: at every tick, every block that has an input runs its forward
+  // (a frame that reaches a block is one its batch norm normalises, whether or not its output is
+  // read before the clip ends: bench/torch_sideways.py counts the same). The table's forwards must
+  // be exactly the rule's, none twice, and its backwards the rule's.
+  it("sideways: the table's forwards are exactly the rule's (every block with an input, every tick), its backwards the rule's", () => {
     const key = (a: { tick: number; block: number; frame: number }) => `${a.tick}:${a.block}:${a.frame}`;
     for (const { L, T } of sidewaysSizes) {
       const sim = sidewaysByTheRule(L, T);
       const s = sidewaysSchedule(L, T);
       const table = ofOp(s, "forward").map(key).sort();
-      expect(table, `L=${L} T=${T}: forwards (tick:block:frame)`).to.deep.equal(sim.readForwards.map(key).sort());
+      expect(table, `L=${L} T=${T}: forwards (tick:block:frame)`).to.deep.equal(sim.forwards.map(key).sort());
       expect(new Set(table).size, `L=${L} T=${T}: no forward twice`).to.equal(table.length);
       expect(ofOp(s, "backward").map((a) => `${key(a)}<${a.gradFrame}`).sort(), `L=${L} T=${T}: backwards`).to.deep.equal(sim.backwards.map((b) => `${key(b)}<${b.gradFrame}`).sort());
     }
-    // By hand, L=3, T=4 (0-based): block 0 forwards frames 0-2 at ticks 0-2 (frame 3 at tick 3 would
-    // go to block 1 after the clip's end, and block 0 has no gradient), block 1 frames 0-2 at ticks
-    // 1-3 (tick 3 with its backward), block 2 frames 0-1 at ticks 2-3: 8 forwards.
-    expect(ofOp(sidewaysSchedule(3, 4), "forward")).to.have.length(8);
+    // By hand, L=3, T=4 (0-based): block k forwards frames 0..T-1-k at ticks k..T-1 (frame f
+    // reaches block k at tick f+k): 4 + 3 + 2 = 9 forwards.
+    expect(ofOp(sidewaysSchedule(3, 4), "forward")).to.have.length(9);
   });
 
   it("every registered rule generates a table the interpreter can run (checkSchedule), and the schema's names are the registry's", () => {
@@ -468,13 +467,5 @@ function sidewaysByTheRule(L: number, T: number) {
     outPrev = out;
     downPrev = down;
   }
-  const has = (xs: { tick: number; block: number }[], t: number, k: number) => xs.some((x) => x.tick === t && x.block === k);
-  const read = new Set<string>();
-  for (let t = T - 1; t >= 0; t--) {
-    for (const f of forwards.filter((x) => x.tick === t)) {
-      const k = f.block;
-      if (k === top || has(backwards, t, k) || read.has(`${t + 1}:${k + 1}`)) read.add(`${t}:${k}`);
-    }
-  }
-  return { forwards, backwards, readForwards: forwards.filter((f) => read.has(`${f.tick}:${f.block}`)) };
+  return { forwards, backwards };
 }
