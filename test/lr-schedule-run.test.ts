@@ -27,26 +27,9 @@ import type { ProgressReporter } from "../src/train/run-types.js";
 import { refSoftmaxCrossEntropy } from "./reference/layers-ref.js";
 import { refModelForward, refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
-import { randomClips, relDiff } from "./helpers/tiny-models.js";
+import { fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {} };
-
-/** fourBlockModel of test/helpers/tiny-models.ts, as a spec a run file can hold inline. */
-const modelSpec = {
-  name: "four-block",
-  input: { channels: 1, height: 8, width: 8 },
-  classes: 3,
-  layers: [
-    { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-    { type: "relu" },
-    { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 },
-    { type: "relu" },
-    { type: "conv2d", out_channels: 6, kernel: 3, padding: 0 },
-    { type: "relu" },
-    { type: "global_avg_pool" },
-    { type: "linear", out_features: 3 },
-  ],
-};
 
 /** Clips b0 .. b0+B-1 of `all`. */
 function clipsOf(all: ClipBatch, b0: number, B: number): ClipBatch {
@@ -78,7 +61,7 @@ function updateDiff(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike
 
 describe("learning-rate schedules in a run (runExperiment)", function () {
   this.timeout(120_000);
-  const model = resolveModel(modelSpec, "test four-block model");
+  const model = resolveModel(fourBlockSpec, "test four-block model");
 
   it("bp, cosine over 3 steps: metrics.csv's lr is base * (1 + cos(pi s/3)) / 2, and the weights are 3 SGD steps at those rates (float64 reference, relative 1e-4)", async () => {
     const B = 3;
@@ -89,7 +72,7 @@ describe("learning-rate schedules in a run (runExperiment)", function () {
     const base = 0.4;
     const spec = ExperimentSpec.parse({
       name: "lr-cosine",
-      model: modelSpec,
+      model: fourBlockSpec,
       data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: T, shuffle: false },
       train: { method: "bp", batch_size: B, steps, optimizer: { kind: "sgd", lr: base, momentum: 0 }, schedule: { kind: "cosine" }, init_checkpoint: "init.safetensors" },
       eval: { every: 0, clips: B * steps },
@@ -138,7 +121,7 @@ describe("learning-rate schedules in a run (runExperiment)", function () {
     const schedule = { kind: "step", step_size: 1, gamma: 0.5 };
     const spec = ExperimentSpec.parse({
       name: "lr-in-clip",
-      model: modelSpec,
+      model: fourBlockSpec,
       data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: T, shuffle: false },
       train: { method: "sideways", batch_size: B, steps, update_every: 2, optimizer: { kind: "sgd", lr: base, momentum: 0 }, schedule, init_checkpoint: "init.safetensors" },
       eval: { every: 0, clips: B },

@@ -24,30 +24,11 @@ import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { ReplicaExecutor } from "../src/train/replica-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
-import type { ClipBatch } from "../src/data/source.js";
 import { refFrameStats } from "./reference/layers-ref.js";
 import { refModelForward } from "./reference/model-ref.js";
-import { normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { firstFrames, frameOf, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
-
-/** The first `frames` frames of every clip. */
-function firstFrames(batch: ClipBatch, frames: number): ClipBatch {
-  const [B, T, C, H, W] = batch.dims;
-  const size = C * H * W;
-  const clips = new Float32Array(B * frames * size);
-  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray(b * T * size, (b * T + frames) * size), b * frames * size);
-  return { clips, labels: batch.labels, dims: [B, frames, C, H, W] };
-}
-
-/** Frame t of every clip of `batch`, as a batch of 1-frame clips. */
-function frameOf(batch: ClipBatch, t: number): ClipBatch {
-  const [B, T, C, H, W] = batch.dims;
-  const size = C * H * W;
-  const clips = new Float32Array(B * size);
-  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray((b * T + t) * size, (b * T + t + 1) * size), b * size);
-  return { clips, labels: batch.labels, dims: [B, 1, C, H, W] };
-}
 
 async function trainSteps(model: Model, exec: Executor, method: Method, steps: number): Promise<Weights> {
   const weights = initWeights(model, 5);

@@ -17,7 +17,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { peerPython, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
-import type { ClipBatch } from "../src/data/source.js";
 import { encodeNpy } from "../src/data/npy.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { writeCheckpoint } from "../src/model/checkpoint.js";
@@ -28,18 +27,9 @@ import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
-import { normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
+import { firstFrames, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
-
-/** The first `frames` frames of every clip. */
-function firstFrames(batch: ClipBatch, frames: number): ClipBatch {
-  const [B, T, C, H, W] = batch.dims;
-  const size = C * H * W;
-  const clips = new Float32Array(B * frames * size);
-  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray(b * T * size, (b * T + frames) * size), b * frames * size);
-  return { clips, labels: batch.labels, dims: [B, frames, C, H, W] };
-}
 
 describe("Sideways on clips shorter than 2L-1: batch norm counts every frame that reaches a block", function () {
   this.timeout(180_000);

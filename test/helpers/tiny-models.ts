@@ -6,25 +6,42 @@ import type { Model } from "../../src/model/model.js";
 import { Rng } from "../../src/util/rng.js";
 
 /** 4 blocks (conv, conv s2, conv, linear) on 1x8x8 input, 3 classes: cheap but exercises every block kind. */
+export const fourBlockSpec = {
+  name: "four-block",
+  input: { channels: 1, height: 8, width: 8 },
+  classes: 3,
+  layers: [
+    { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+    { type: "relu" },
+    { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 },
+    { type: "relu" },
+    { type: "conv2d", out_channels: 6, kernel: 3, padding: 0 },
+    { type: "relu" },
+    { type: "global_avg_pool" },
+    { type: "linear", out_features: 3 },
+  ],
+};
+
 export function fourBlockModel(): Model {
-  return resolveModel(
-    {
-      name: "four-block",
-      input: { channels: 1, height: 8, width: 8 },
-      classes: 3,
-      layers: [
-        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-        { type: "relu" },
-        { type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 },
-        { type: "relu" },
-        { type: "conv2d", out_channels: 6, kernel: 3, padding: 0 },
-        { type: "relu" },
-        { type: "global_avg_pool" },
-        { type: "linear", out_features: 3 },
-      ],
-    },
-    "test four-block model",
-  );
+  return resolveModel(fourBlockSpec, "test four-block model");
+}
+
+/** The first `frames` frames of every clip. */
+export function firstFrames(batch: ClipBatch, frames: number): ClipBatch {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const clips = new Float32Array(B * frames * size);
+  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray(b * T * size, (b * T + frames) * size), b * frames * size);
+  return { clips, labels: batch.labels, dims: [B, frames, C, H, W] };
+}
+
+/** Frame t of every clip of `batch`, as a batch of 1-frame clips. */
+export function frameOf(batch: ClipBatch, t: number): ClipBatch {
+  const [B, T, C, H, W] = batch.dims;
+  const size = C * H * W;
+  const clips = new Float32Array(B * size);
+  for (let b = 0; b < B; b++) clips.set(batch.clips.subarray((b * T + t) * size, (b * T + t + 1) * size), b * size);
+  return { clips, labels: batch.labels, dims: [B, 1, C, H, W] };
 }
 
 /**
