@@ -183,6 +183,82 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
   });
 });
 
+describe("sweeps: SIGTERM (Slurm, Kubernetes) and a sweep that dies", function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep-stop-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  // 2 runs (bp, sideways) side by side; enough steps (1-2 ms each here) that neither ends before
+  // both have started, few enough that running the sweep again finishes them in seconds.
+  const args = ["sweep", SWEEP, "sweep.seeds=[0]", "train.steps=4000", "train.checkpoint_every=0", "--jobs", "2"];
+  const runDirs = (root: string) => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const logging = (root: string) => existsSync(root) && runDirs(root).filter((d) => existsSync(join(root, d, "metrics.csv"))).length === 2;
+  const locks = (root: string) => readdirSync(root).filter((f) => f.endsWith(".lock") && f !== "runs.csv.lock");
+
+  /** Each run stopped by `cause` after some steps, with its own resume checkpoint and no lock. */
+  function expectStopped(root: string, cause: string, log: string): void {
+    expect(locks(root), log).to.deep.equal([]);
+    for (const d of runDirs(root)) {
+      const s = JSON.parse(readFileSync(join(root, d, "summary.json"), "utf8")) as { status: string; message: string; steps_done: number };
+      expect(s, `${d}\n${log}`).to.include({ status: "interrupted", message: `stopped by ${cause}` });
+      expect(s.steps_done, d).to.be.within(1, 3999);
+      expect(existsSync(join(root, d, "resume.safetensors")), d).to.equal(true);
+    }
+  }
+
+  /** Running the sweep again resumes both runs from their checkpoints and completes them. */
+  async function expectResumed(root: string): Promise<void> {
+    const stoppedAt = new Map(runDirs(root).map((d) => [d, (JSON.parse(readFileSync(join(root, d, "summary.json"), "utf8")) as { steps_done: number }).steps_done]));
+    const again = await finished(start(args, dir));
+    expect(again.code, again.stderr).to.equal(0);
+    for (const [d, step] of stoppedAt) {
+      expect(again.stderr).to.include(`${d}: resuming from step ${step}`);
+      expect(summaryStatus(root, d)).to.equal("completed");
+    }
+  }
+
+  it("SIGTERM to a sweep is passed on to its runs: exit 130, each saves a resume checkpoint and stops; running it again resumes them", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("both runs to log steps", () => logging(root));
+    child.kill("SIGTERM");
+    const { code, stderr } = await done;
+    expect(code, stderr).to.equal(130);
+    expect(stderr).to.include("SIGTERM: the running runs save resume checkpoints and stop");
+    expect(stderr).to.include("2 interrupted (each saved a resume checkpoint)");
+    expectStopped(root, "SIGTERM", stderr);
+    await expectResumed(root);
+  });
+
+  it("SIGTERM to the sweep and to each run at once (as Slurm signals every process of a job): the runs still save and stop", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("both runs to log steps", () => logging(root));
+    const pids = locks(root).map((f) => (JSON.parse(readFileSync(join(root, f), "utf8")) as { pid: number }).pid);
+    expect(pids).to.have.length(2);
+    for (const pid of pids) process.kill(pid, "SIGTERM");
+    child.kill("SIGTERM");
+    const { code, stderr } = await done;
+    // The sweep's SIGTERM reaches each run a second time: that must not abort it.
+    expect(code, stderr).to.equal(130);
+    expectStopped(root, "SIGTERM", stderr);
+  });
+
+  it("a sweep killed with SIGKILL: its runs see their stdin close, save a resume checkpoint and stop; running it again resumes them", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("both runs to log steps", () => logging(root));
+    child.kill("SIGKILL");
+    await done;
+    await until("the orphaned runs to stop", () => locks(root).length === 0 && runDirs(root).every((d) => existsSync(join(root, d, "summary.json"))));
+    expectStopped(root, "the end of its sweep (stdin closed)", "");
+    await expectResumed(root);
+  });
+});
+
 function summaryStatus(root: string, runDir: string): string {
   return (JSON.parse(readFileSync(join(root, runDir, "summary.json"), "utf8")) as { status: string }).status;
 }
