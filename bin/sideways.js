@@ -7,7 +7,8 @@ if (!existsSync(entry)) {
   process.stderr.write("sideways: dist/ is not built: run `npm run build` first (npm ci does not compile: .npmrc sets ignore-scripts)\n");
   process.exit(2);
 }
-// A sweep's child keeps a SIGINT that comes before its trainer listens (src/train/early-interrupt.ts).
+// A sweep's child catches stop signals (SIGINT, SIGTERM) from here on: one that comes before its
+// trainer listens is kept, a repeated one ignored (src/train/early-interrupt.ts).
 if (process.argv.includes("--child")) (await import(new URL("../dist/src/train/early-interrupt.js", import.meta.url).href)).listenForEarlyInterrupt();
 const { main } = await import(entry.href);
 

@@ -3,6 +3,15 @@
 # i mod n. All tasks write into the same results directory on a shared file system (runs.csv is
 # regenerated under a lock, so concurrent tasks never corrupt it). Resubmitting the array skips
 # finished runs and redoes failed or interrupted ones (a run killed mid-way is started again).
+#
+# A cancelled, timed-out or preempted task saves its runs for resubmission: Slurm sends SIGTERM to
+# every process of the job (then SIGKILL after the cluster's KillWait, 30 s by default: see
+# `scontrol show config`); the sweep, exec'd below so it is the batch shell itself, passes it on
+# to its runs, each finishes its step, writes resume.safetensors and an `interrupted`
+# summary.json, and the task exits 130. Resubmitting resumes them bit for bit. Nothing else is
+# needed while a step and a checkpoint take less than KillWait. For more room at the time limit,
+# `sbatch --signal=B:TERM@120 ...` sends the SIGTERM 120 s before it; keep the B: (signal the batch
+# shell): without it Slurm signals only srun steps, and this script starts none.
 # CI runs this script on a one-node Slurm cluster (.ci/checks/20-slurm.sh); limits: docs/SWEEPS.md.
 #
 #   sbatch scripts/sweeps-slurm.sh experiments/bp-vs-sideways.yaml [key=value ...]

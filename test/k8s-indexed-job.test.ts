@@ -88,6 +88,12 @@ describe("docs/sweeps-k8s-indexed-job.yaml", function () {
     expect([spec.completions, spec.parallelism]).to.deep.equal([shards, shards]);
   });
 
+  it("execs the sweep, so that it is the container's main process and gets the pod's SIGTERM", () => {
+    // Debian's sh (dash) runs `sh -c "node ..."` as a child and, as PID 1 without a trap, ignores
+    // SIGTERM: the sweep would never save its runs before the SIGKILL.
+    expect(load().spec.template.spec.containers[0].args[0]).to.match(/^exec node bin\/sideways\.js sweep /);
+  });
+
   it("the pod's command line, run as pod 0 with --dry-run, plans its shard of a real experiment", () => {
     const container = load().spec.template.spec.containers[0];
     const out = mkdtempSync(join(tmpdir(), "sideways-k8s-"));

@@ -1,5 +1,5 @@
 /**
- * Resumable runs: a run killed (SIGKILL) or interrupted (SIGINT) after a resume checkpoint, then
+ * Resumable runs: a run killed (SIGKILL) or interrupted (SIGINT, SIGTERM) after a resume checkpoint, then
  * started again with the same config, ends with weights bit-identical to an uninterrupted run and
  * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
  * must survive the checkpoint for that to hold; a batch_norm layer because its running statistics
@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { parseSafetensors } from "../src/model/safetensors.js";
 import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
@@ -75,6 +76,11 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
+function resumeStep(runDir: string): number {
+  const file = join(runDir, "resume.safetensors");
+  return Number(parseSafetensors(new Uint8Array(readFileSync(file)), file).metadata?.step);
+}
+
 function stepsLogged(dir: string): number[] {
   return readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
 }
@@ -91,7 +97,9 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
     expect(existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
   });
 
-  for (const signal of ["SIGKILL", "SIGINT"] as const) {
+  // SIGTERM: what Slurm (scancel, time limit, preemption) and Kubernetes (eviction) send first.
+  for (const signal of ["SIGKILL", "SIGINT", "SIGTERM"] as const) {
+    const stops = signal !== "SIGKILL";
     it(`${signal} after a checkpoint, then run again: bit-identical final weights, one metrics row per step`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `sideways-resume-${signal}-`));
       writeExperiment(dir, variant);
@@ -99,19 +107,27 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
       const code = exited(child);
       await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");
       child.kill(signal);
-      // Ctrl-C ends `run` with 130 (128 + SIGINT, as for the sweep), so `run x && next` stops.
-      expect(await code).to.equal(signal === "SIGINT" ? 130 : null);
-      const summaryPath = join(runFolderIn(join(dir, "run")), "summary.json");
-      const status = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, "utf8")).status : "none";
+      // A stop signal ends `run` with 130 (128 + SIGINT, as for the sweep), so `run x && next` stops.
+      expect(await code).to.equal(stops ? 130 : null);
+      const runDir = runFolderIn(join(dir, "run"));
+      const summaryPath = join(runDir, "summary.json");
+      const stopped = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, "utf8")) : { status: "none" };
       // The interruption must have happened mid-run for this test to mean anything.
-      expect(status).to.equal(signal === "SIGINT" ? "interrupted" : "none");
+      expect(stopped.status).to.equal(stops ? "interrupted" : "none");
+      if (stops) {
+        expect(stopped.message).to.equal(`stopped by ${signal === "SIGINT" ? "SIGINT (Ctrl-C)" : signal}`);
+        // The stop wrote its own resume checkpoint, at the step it stopped after.
+        expect(resumeStep(runDir)).to.equal(stopped.steps_done);
+      }
       expect(stepsLogged(dir).length).to.be.lessThan(STEPS);
+      // A stopped run released its lock; a killed one could not (the next run finds its holder dead).
+      expect(existsSync(`${runDir}.lock`), "lock left").to.equal(!stops);
 
       runToEnd(dir);
       const summary = JSON.parse(readFileSync(summaryPath, "utf8"));
       expect(summary.status).to.equal("completed");
       // One execution record per attempt that wrote a summary: a killed attempt wrote none.
-      expect(summary.execution).to.have.length(signal === "SIGINT" ? 2 : 1);
+      expect(summary.execution).to.have.length(stops ? 2 : 1);
       expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);
       expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
     });

@@ -1,7 +1,8 @@
 /**
  * Sweeps end to end with the real trainer on a tiny model (each run well under a second):
  * SIGKILL mid-sweep then resume runs exactly the missing runs; two shards at once into one
- * directory give complete, cleanly parsing results.
+ * directory give complete, cleanly parsing results; SIGTERM (src/train/stop-signals.ts) and a
+ * sweep's death stop the runs with resume checkpoints, and a second signal aborts them.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -180,6 +181,123 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
     expect(stderr).to.include("2 interrupted (each saved a resume checkpoint); run the sweep again to finish");
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
+  });
+});
+
+describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep that dies", function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep-stop-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  // 2 runs (bp, sideways) side by side; enough steps (1-2 ms each here) that neither ends before
+  // both have started, few enough that running the sweep again finishes them in seconds.
+  const args = ["sweep", SWEEP, "sweep.seeds=[0]", "train.steps=4000", "train.checkpoint_every=0", "--jobs", "2"];
+  const runDirs = (root: string) => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const logging = (root: string) => existsSync(root) && runDirs(root).filter((d) => existsSync(join(root, d, "metrics.csv"))).length === 2;
+  const locks = (root: string) => readdirSync(root).filter((f) => f.endsWith(".lock") && f !== "runs.csv.lock");
+
+  /** Each run stopped by `cause` after some steps, with its own resume checkpoint and no lock. */
+  function expectStopped(root: string, cause: string, log: string): void {
+    expect(locks(root), log).to.deep.equal([]);
+    for (const d of runDirs(root)) {
+      const s = JSON.parse(readFileSync(join(root, d, "summary.json"), "utf8")) as { status: string; message: string; steps_done: number };
+      expect(s, `${d}\n${log}`).to.include({ status: "interrupted", message: `stopped by ${cause}` });
+      expect(s.steps_done, d).to.be.within(1, 3999);
+      expect(existsSync(join(root, d, "resume.safetensors")), d).to.equal(true);
+    }
+  }
+
+  /** Running the sweep again resumes both runs from their checkpoints and completes them. */
+  async function expectResumed(root: string): Promise<void> {
+    const stoppedAt = new Map(runDirs(root).map((d) => [d, (JSON.parse(readFileSync(join(root, d, "summary.json"), "utf8")) as { steps_done: number }).steps_done]));
+    const again = await finished(start(args, dir));
+    expect(again.code, again.stderr).to.equal(0);
+    for (const [d, step] of stoppedAt) {
+      expect(again.stderr).to.include(`${d}: resuming from step ${step}`);
+      expect(summaryStatus(root, d)).to.equal("completed");
+    }
+  }
+
+  it("SIGTERM to a sweep is passed on to its runs: exit 130, each saves a resume checkpoint and stops; running it again resumes them", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("both runs to log steps", () => logging(root));
+    child.kill("SIGTERM");
+    const { code, stderr } = await done;
+    expect(code, stderr).to.equal(130);
+    expect(stderr).to.include("SIGTERM: the running runs save resume checkpoints and stop");
+    expect(stderr).to.include("2 interrupted (each saved a resume checkpoint)");
+    expectStopped(root, "SIGTERM", stderr);
+    await expectResumed(root);
+  });
+
+  // Slow steps (about 0.3-1 s here), so that a second signal reaches a run while it finishes the
+  // step after taking the first.
+  const slow = ["sweep.seeds=[0]", "train.steps=1000", "train.batch_size=2048", "data.clip_length=48", "train.checkpoint_every=0"];
+  /** Starts `args` in `dir`, keeping its stderr so far in `.stderr`. */
+  function startWatched(args: string[]): { child: ChildProcess; stderr: string } {
+    const watched = { child: start(args, dir), stderr: "" };
+    watched.child.stderr!.on("data", (d) => (watched.stderr += d));
+    return watched;
+  }
+
+  it("a second signal aborts a stopping `run` at once: killed by it, no summary", async () => {
+    const run = startWatched(["run", SWEEP, ...slow, "output.dir=out"]);
+    const ended = new Promise<NodeJS.Signals | null>((res) => run.child.on("close", (_code, signal) => res(signal)));
+    run.child.stdout!.resume();
+    await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some((d) => existsSync(join(dir, "out", d, "metrics.csv"))));
+    run.child.kill("SIGTERM");
+    await until("the run to take the SIGTERM", () => run.stderr.includes("stopped by SIGTERM: saving a resume checkpoint after this step (a second signal aborts)"));
+    run.child.kill("SIGINT");
+    expect(await ended, run.stderr).to.equal("SIGINT");
+    const [id] = runDirs(join(dir, "out"));
+    expect(existsSync(join(dir, "out", id, "summary.json")), "summary.json").to.equal(false);
+  });
+
+  it("a second signal to a stopping sweep aborts its runs (SIGKILL): counted interrupted, not failed, exit 130", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const done = finished(sweep.child);
+    await until("both runs to log steps", () => logging(root));
+    sweep.child.kill("SIGTERM");
+    await until("the sweep to take the SIGTERM", () => sweep.stderr.includes("SIGTERM: the running runs save resume checkpoints and stop (a second signal aborts them)"));
+    sweep.child.kill("SIGTERM");
+    const { code, stderr } = await done;
+    expect(code, stderr).to.equal(130);
+    expect(stderr).to.include("SIGTERM again: aborting the running runs").and.include("2 interrupted");
+    expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
+    // Killed mid-step: neither run wrote a summary or released its lock.
+    expect(locks(root), stderr).to.have.length(2);
+    expect(runDirs(root).filter((d) => existsSync(join(root, d, "summary.json"))), stderr).to.deep.equal([]);
+  });
+
+  it("SIGTERM to each run, then to the sweep, which passes it on (as Slurm signals every process of a job): the second does not abort the runs", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const done = finished(sweep.child);
+    await until("both runs to log steps", () => logging(root));
+    const pids = locks(root).map((f) => (JSON.parse(readFileSync(join(root, f), "utf8")) as { pid: number }).pid);
+    expect(pids).to.have.length(2);
+    for (const pid of pids) process.kill(pid, "SIGTERM");
+    await until("both runs to take the first SIGTERM", () => (sweep.stderr.match(/: stopped by SIGTERM: saving a resume checkpoint after this step/g) ?? []).length === 2);
+    sweep.child.kill("SIGTERM");
+    const end = await done;
+    expect(end.code, end.stderr).to.equal(130);
+    expect(end.stderr).not.to.include("failed (SIGTERM)");
+    expectStopped(root, "SIGTERM", end.stderr);
+  });
+
+  it("a sweep killed with SIGKILL: its runs see their stdin close, save a resume checkpoint and stop; running it again resumes them", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const child = start(args, dir);
+    const done = finished(child);
+    await until("both runs to log steps", () => logging(root));
+    child.kill("SIGKILL");
+    await done;
+    await until("the orphaned runs to stop", () => locks(root).length === 0 && runDirs(root).every((d) => existsSync(join(root, d, "summary.json"))));
+    expectStopped(root, "the end of its sweep (stdin closed)", "");
+    await expectResumed(root);
   });
 });
 

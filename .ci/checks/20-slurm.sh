@@ -3,7 +3,8 @@
 # submit a sweep as a job array with the repository's own scripts/sweeps-slurm.sh, merge with
 # `sideways results collect`, and check the table against a local run of the same sweep. Then
 # kill one array task mid-run (SIGKILL to the task's whole process tree, as when a node dies),
-# resubmit the array and check that only the missing run is redone.
+# resubmit the array and check that only the missing run is redone. Last, scancel the array while
+# both tasks train: the runs must save resume checkpoints (SIGTERM) and resume when resubmitted.
 # Needs root, slurm-wlm and munge (.ci/system/10-slurm.sh) and a built dist/ (npm test builds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -102,5 +103,41 @@ ci_say "only $(basename "$victim") was redone; the 3 finished runs were left unt
 $SW results collect "$dir"
 same_results "$work/local" "$dir" "killed and resubmitted array"
 
-rm -rf "$work/local" "$work/slurm" "$work/killed"
+ci_say "3. submit again into a fresh directory and scancel the array while both tasks train a run"
+dir=$work/cancelled
+job=$(submit "$dir" p4)
+training() { # true when each of the 2 tasks holds a run that has logged steps
+  local n=0 d
+  for d in "$dir"/*/; do d=${d%/}; [ -f "$d.lock" ] && [ -f "$d/metrics.csv" ] && n=$((n + 1)); done
+  [ "$n" = 2 ]
+}
+start=$SECONDS
+until training; do [ $((SECONDS - start)) -lt 180 ] || { show_logs p4; ci_fail "the two tasks never trained at once"; }; sleep 0.5; done
+# Plain scancel: SIGTERM to every process of the job (the sweeps and their runs), SIGKILL after KillWait.
+scancel "$job"
+states=$(slurm_wait_array "$job" 120)
+echo "$states"
+left=$(find "$dir" -maxdepth 1 -name '*.lock' ! -name runs.csv.lock)
+[ -z "$left" ] || { show_logs p4; ci_fail "run locks left after scancel: $left"; }
+stopped=()
+for d in "$dir"/*/; do
+  d=${d%/}
+  grep -q '"status": *"interrupted"' "$d/summary.json" 2>/dev/null || continue
+  grep -q '"message": *"stopped by SIGTERM"' "$d/summary.json" || ci_fail "$d: interrupted, but not by SIGTERM"
+  [ -f "$d/resume.safetensors" ] || ci_fail "$d: interrupted without a resume checkpoint"
+  stopped+=("$(basename "$d")")
+done
+[ "${#stopped[@]}" = 2 ] || { show_logs p4; ci_fail "expected the 2 running runs interrupted by SIGTERM, found: ${stopped[*]:-none}"; }
+ci_say "scancel: ${stopped[*]} interrupted by SIGTERM, each with a resume checkpoint and no lock"
+job=$(submit "$dir" p5)
+states=$(slurm_wait_array "$job" 240)
+echo "$states"
+[ "$(grep -c ' COMPLETED$' <<<"$states")" = 2 ] || { show_logs p5; ci_fail "resubmitted array $job: expected 2 COMPLETED tasks"; }
+for r in "${stopped[@]}"; do
+  grep -q "^$r: resuming from step" "$work"/logs/p5-*.log || { show_logs p5; ci_fail "$r was not resumed from its checkpoint"; }
+done
+$SW results collect "$dir"
+same_results "$work/local" "$dir" "cancelled and resubmitted array (resumed runs)"
+
+rm -rf "$work/local" "$work/slurm" "$work/killed" "$work/cancelled"
 ci_say "Slurm check passed (logs in $work)"

@@ -1,7 +1,8 @@
 /**
  * The one place where errors become exit statuses and messages:
  *   0 ok, 1 a run failed (or a bug), 2 bad input (nothing was run or created), 3 non-finite loss,
- *   130 stopped by Ctrl-C (SIGINT) after writing a resume checkpoint (128 + SIGINT, as shells report).
+ *   130 stopped by SIGINT (Ctrl-C) or SIGTERM after writing a resume checkpoint (128 + SIGINT, as
+ *       shells report for Ctrl-C; the same for SIGTERM: "interrupted, run it again to resume").
  * User errors print their message only; anything unexpected prints "BUG:" with its stack.
  */
 import { InputError, NonFiniteLossError, RunError } from "../errors.js";

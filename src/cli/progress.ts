@@ -74,7 +74,7 @@ export interface SweepCounts {
   total: number;
   done: number;
   failed: number;
-  /** stopped by Ctrl-C with a resume checkpoint: not failed, and counted only here */
+  /** stopped by a stop signal (Ctrl-C, SIGTERM) with a resume checkpoint: not failed, and counted only here */
   interrupted: number;
   skipped: number;
 }

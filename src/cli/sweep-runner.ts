@@ -2,8 +2,9 @@
  * Runs a planned sweep: each run in a child process (`sideways run ... --child`), at most `jobs`
  * at a time. Completed runs are skipped (unless forced), runs in progress in another process on
  * this machine are waited for (on another machine: left to it), and runs.csv is regenerated after
- * every run. A child notices when its parent dies (its
- * stdin closes) and stops, so killing a sweep never leaves orphans writing into run directories.
+ * every run. A child notices when its parent dies (its stdin closes) and stops at its next step
+ * boundary with a resume checkpoint, as on a stop signal, so killing a sweep never leaves orphans
+ * writing into run directories and running the sweep again resumes its runs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import type { LoadedExperiment } from "../spec/load-experiment.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
+import { isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
 export interface Shard {
@@ -41,7 +43,7 @@ export interface SweepOutcome {
    * here), or on this one and not finished when this sweep stopped waiting
    */
   elsewhere: string[];
-  /** runs stopped by Ctrl-C, each with a resume checkpoint */
+  /** runs stopped by a stop signal (Ctrl-C, SIGTERM), each with a resume checkpoint */
   interrupted: string[];
 }
 
@@ -70,9 +72,11 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
  * completes it, and runs it itself when that process stops without completing it. A run held from
  * another machine (a cluster node) is left to it and reported as such: a lock from another host
  * never goes stale (src/results/run-dir.ts), so waiting for a node that died would never end.
- * Ctrl-C (SIGINT) is passed on to the runs (children sit in their own process group, so they get
- * it once): each writes a resume checkpoint and stops; the sweep then records runs.csv and reports them as
- * interrupted. A second Ctrl-C aborts the runs without waiting.
+ * A stop signal (Ctrl-C, SIGTERM: src/train/stop-signals.ts) is passed on to the runs (children sit
+ * in their own process group, so a terminal's Ctrl-C reaches them only this way): each writes a
+ * resume checkpoint and stops; the sweep then records runs.csv and reports them as interrupted.
+ * A child ignores the same stop coming twice (Slurm signals every process of a job, the children
+ * too: src/train/early-interrupt.ts), so a second signal to the sweep aborts the runs with SIGKILL.
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
@@ -106,14 +110,18 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
 
   const running = new Set<ChildProcess>();
   let stopping = false;
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
+  let signals = 0;
+  const stopListening = onStopSignals((signal) => {
+    signals++;
     stopping = true;
-    board.message(interrupts === 1 ? "interrupt: the running runs save resume checkpoints and stop (Ctrl-C again aborts them)" : "interrupt again: aborting the running runs");
-    for (const c of running) c.kill("SIGINT");
-  };
-  process.on("SIGINT", onSigint);
+    if (signals === 1) {
+      board.message(`${stopCauseText(signal)}: the running runs save resume checkpoints and stop (a second signal aborts them)`);
+      for (const c of running) c.kill(signal);
+    } else {
+      board.message(`${signal} again: aborting the running runs`);
+      for (const c of running) c.kill("SIGKILL");
+    }
+  });
   let poll: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((allDone) => {
@@ -137,7 +145,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
       };
       poll = setInterval(checkWaiting, ELSEWHERE_POLL_MS);
       const launch = (run: PlannedRun) => {
-        // detached: its own process group, so a Ctrl-C reaches it once, through onSigint.
+        // detached: its own process group, so a terminal's Ctrl-C reaches it only through us.
         const child = spawn(process.execPath, childArgs(exp, run, root, opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
         running.add(child);
         const reporter = board.reporter(run.runId);
@@ -160,8 +168,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           running.delete(child);
           const dir = join(root, run.runId);
           if (code === EXIT_OK) outcome.completed.push(run.runId);
-          // (killed by the SIGINT itself: interrupted before its trainer could catch it)
-          else if (code === EXIT_INTERRUPTED || signal === "SIGINT") outcome.interrupted.push(run.runId);
+          // (killed by the stop signal itself before it could catch one, or aborted by a second)
+          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && signals > 1)) outcome.interrupted.push(run.runId);
           // Another process took the run's lock between our check and the child's start.
           else if (isRunInProgress(dir)) heldElsewhere(run);
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
@@ -189,7 +197,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     });
   } finally {
     clearInterval(poll);
-    process.removeListener("SIGINT", onSigint);
+    stopListening();
   }
   outcome.elsewhere.push(...waiting.keys());
   await writeRunsCsv(root);

@@ -42,6 +42,7 @@ import { framesPerPass } from "./bp-stage.js";
 import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
+import { onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
 
@@ -234,19 +235,21 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
   };
 
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    progress.log("interrupt: stopping after this step and saving a resume checkpoint (Ctrl-C again aborts)");
-    process.removeListener("SIGINT", onSigint);
+  // A stop (src/train/stop-signals.ts) ends the run after this step with a resume checkpoint.
+  let stopCause: StopCause | null = null;
+  const stop = (cause: StopCause, what: string) => {
+    stopCause = cause;
+    summary.message = `stopped by ${stopCauseText(cause)}`;
+    progress.log(`${summary.message}${what}`);
+    // A second signal then acts as by default: it aborts (a sweep's child's is caught and its
+    // sweep aborts it: src/train/early-interrupt.ts).
+    stopListening();
   };
-  process.on("SIGINT", onSigint);
+  const stopListening = onStopRequests((cause) => stop(cause, ": saving a resume checkpoint after this step (a second signal aborts)"));
   // A sweep's child may have been stopped while it started (src/train/early-interrupt.ts).
-  if (takeEarlyInterrupt()) {
-    interrupted = true;
-    progress.log("interrupt: came during set-up; stopping before the next step");
-    process.removeListener("SIGINT", onSigint);
-  }
+  const early = takeEarlyInterrupt();
+  if (early !== null) stop(early, " during set-up: ending before the next step");
+  const interrupted = () => stopCause !== null;
 
   try {
     progress.runStarted({
@@ -257,7 +260,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
-    for (let step = firstStep; step <= totalSteps && !interrupted; step++) {
+    for (let step = firstStep; step <= totalSteps && !interrupted(); step++) {
       const t0 = performance.now();
       const dataBefore = data.stats?.().dataS;
       const next = await batches.next();
@@ -306,12 +309,12 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       summary.final_train_loss = row.train_loss;
       if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
       const every = spec.train.checkpoint_every;
-      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted) await saveResume(step);
+      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted()) await saveResume(step);
     }
-    summary.status = interrupted ? "interrupted" : "completed";
+    summary.status = interrupted() ? "interrupted" : "completed";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
-    if (!interrupted) {
+    if (!interrupted()) {
       await syncHost();
       writeCheckpoint(join(runDir, FINAL_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });
@@ -322,7 +325,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.message = err instanceof Error ? err.message : String(err);
     throw err;
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    stopListening();
     summary.wall_s = wall();
     // The summary is the run's completion record: written last.
     writeJsonAtomic(join(runDir, "summary.json"), summary);

@@ -7,8 +7,9 @@ import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } fr
 import { RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
-import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
+import { EXIT_INTERRUPTED } from "../exit-codes.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
+import { requestStop } from "../../train/stop-signals.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
 import { placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
 
@@ -44,8 +45,12 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
       const exp = loadExperiment(argv.file, argv.overrides);
       let place = placeSingleRun(exp);
       if (argv.child) {
-        // Launched by `sideways sweep`: stop if the sweep process dies (its end of stdin closes).
-        process.stdin.on("end", () => process.exit(EXIT_RUN_FAILED)).resume();
+        // Launched by `sideways sweep`: when the sweep dies (its end of stdin closes), stop as a
+        // stop signal does (a resume checkpoint after this step), so no orphan trains on and a
+        // resubmitted sweep resumes the run. Its output then goes nowhere: writes fail (EPIPE)
+        // and are dropped instead of ending the process.
+        for (const out of [process.stdout, process.stderr]) out.on("error", () => {});
+        process.stdin.on("end", () => requestStop("sweep-gone")).resume();
         place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model, exp.baseDir));
       } else if (!argv.quiet) {
         if (exp.spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
@@ -64,8 +69,8 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
           io.exitCode = EXIT_INTERRUPTED;
         } else if (outcome.skipped) board.message(`${place.runDir}: already completed (use --force to run it again, or output.dir=DIR to train it again elsewhere)`);
         else if (outcome.summary.status === "interrupted") {
-          // Ctrl-C: the trainer saved a resume checkpoint; the same command continues from it.
-          board.message(`interrupted at step ${outcome.summary.steps_done}: ${join(place.runDir, RESUME_FILE)} written; run the same command again to resume`);
+          // A stop signal: the trainer saved a resume checkpoint; the same command continues from it.
+          board.message(`interrupted at step ${outcome.summary.steps_done} (${outcome.summary.message ?? "stopped"}): ${join(place.runDir, RESUME_FILE)} written; run the same command again to resume`);
           io.exitCode = EXIT_INTERRUPTED;
         } else board.message(`results: ${place.runDir}`);
       } finally {

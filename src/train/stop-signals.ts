@@ -1,0 +1,58 @@
+/**
+ * What stops a run before its last step, the way Ctrl-C always has: the trainer finishes the
+ * step, writes resume.safetensors and an `interrupted` summary.json, releases the run's lock, and
+ * the command exits 130 (src/cli/exit-codes.ts). The stop signals are SIGINT (Ctrl-C) and SIGTERM
+ * (`kill`'s default; what Slurm sends on scancel, at a time limit or on preemption, and Kubernetes
+ * on eviction, each before a SIGKILL some seconds later). A sweep's child also stops when its sweep
+ * dies (its stdin closes, src/cli/commands/run.ts), as if it got one.
+ *
+ * Every place that acts on a stop listens here, so the signals are listed once: the trainer
+ * (src/train/run-experiment.ts), a sweep's child while it starts (src/train/early-interrupt.ts)
+ * and the sweep, which passes the signal on to its runs (src/cli/sweep-runner.ts).
+ */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** Why a run stopped early: a stop signal, or (a sweep's child) the end of the sweep that started it. */
+export type StopCause = StopSignal | "sweep-gone";
+
+export function isStopSignal(signal: string | null): signal is StopSignal {
+  return (STOP_SIGNALS as readonly (string | null)[]).includes(signal);
+}
+
+/** What stopped a run, for "stopped by ..." (messages, summary.json): "SIGINT (Ctrl-C)", "SIGTERM", its sweep's end. */
+export function stopCauseText(cause: StopCause): string {
+  if (cause === "SIGINT") return "SIGINT (Ctrl-C)";
+  if (cause === "sweep-gone") return "the end of its sweep (stdin closed)";
+  return cause;
+}
+
+/**
+ * `handler` hears every stop signal until the returned function is called. While anything listens
+ * Node does not act on the signal; once nothing does, it acts as by default (ends the process),
+ * which is how a second signal aborts.
+ */
+export function onStopSignals(handler: (signal: StopSignal) => void): () => void {
+  const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
+  for (const [signal, listener] of listeners) process.on(signal, listener);
+  return () => {
+    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+  };
+}
+
+const requestListeners = new Set<(cause: StopCause) => void>();
+
+/** `handler` hears every stop signal and every requestStop until the returned function is called. */
+export function onStopRequests(handler: (cause: StopCause) => void): () => void {
+  const offSignals = onStopSignals(handler);
+  requestListeners.add(handler);
+  return () => {
+    offSignals();
+    requestListeners.delete(handler);
+  };
+}
+
+/** Stops the run as a stop signal would, for a cause that is not a signal. */
+export function requestStop(cause: Exclude<StopCause, StopSignal>): void {
+  for (const listener of [...requestListeners]) listener(cause);
+}
