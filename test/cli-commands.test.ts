@@ -83,6 +83,20 @@ describe("CLI commands", function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+  it("a run started again after an attempt that left no resume checkpoint says from which step it starts over", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const [runId] = readdirSync(join(dir, "results", "good"));
+    // As a killed attempt leaves it: metrics.csv with its 3 steps, no summary, no resume checkpoint.
+    rmSync(join(dir, "results", "good", runId, "summary.json"));
+    const again = captureIo();
+    expect(await main(["run", GOOD], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include("an earlier attempt of this run reached step 3 and left no resume checkpoint");
+    // A completed run, or one resumed from its checkpoint, says nothing of the kind.
+    const third = captureIo();
+    expect(await main(["run", GOOD], third)).to.equal(0);
+    expect(third.stderr).to.include("already completed").and.not.include("earlier attempt");
+  });
+
   it("results collect merges run dirs from shard directories and results table writes three formats", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

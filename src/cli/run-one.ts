@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
+import { readCsv } from "../results/csv-read.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
@@ -66,6 +67,9 @@ export async function runOne(
   if (!force) checkNoOtherRun(place.runDir, place.meta);
   // An earlier attempt of this very config that left a resume checkpoint continues from it.
   const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));
+  const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
+  if (lost !== null)
+    progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);
   let release: (() => void) | null = null;
   const prepareRunDir = () => {
     release ??= startRunDir(place.runDir, place.meta, { keep: resume, force });
@@ -107,6 +111,18 @@ export async function runOne(
   } finally {
     (release as (() => void) | null)?.();
   }
+}
+
+/**
+ * The last step an earlier attempt of this config logged in `runDir` when it left no resume
+ * checkpoint (killed, or failed before its first one), or null: restarting it from step 0 is then
+ * said, not silent.
+ */
+function stepsOfUnsavedAttempt(runDir: string, configHash: string): number | null {
+  const metrics = join(runDir, "metrics.csv");
+  if (readRunMeta(runDir)?.config_hash !== configHash || existsSync(join(runDir, RESUME_FILE)) || !existsSync(metrics)) return null;
+  const last = readCsv(metrics).rows.at(-1)?.step;
+  return typeof last === "number" && last > 0 ? last : null;
 }
 
 function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {
