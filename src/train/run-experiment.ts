@@ -178,11 +178,18 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     // Rows logged after the checkpoint are logged again by this attempt.
     truncateCsvAfterStep(join(runDir, "metrics.csv"), resumed.step);
     truncateCsvAfterStep(join(runDir, "eval.csv"), resumed.step);
+    // The summary's final metrics are the last rows' until this attempt logs newer ones (an attempt
+    // stopped after its last step, by an earlier version, has no step left to log them again).
     if (existsSync(join(runDir, "eval.csv"))) {
       for (const row of readCsv(join(runDir, "eval.csv")).rows) {
         summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, Number(row.eval_clip_top1));
+        summary.final_eval_loss = Number(row.eval_loss);
+        summary.final_eval_clip_top1 = Number(row.eval_clip_top1);
+        summary.final_eval_frame_top1 = Number(row.eval_frame_top1);
       }
     }
+    const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
+    if (typeof lastLogged?.train_loss === "number") summary.final_train_loss = lastLogged.train_loss;
     progress.log(`resuming from step ${resumed.step} (${RESUME_FILE})`);
   }
   deviceStep?.load(weights, optimizer);
@@ -309,12 +316,19 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
       summary.final_train_loss = row.train_loss;
       if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
       const every = spec.train.checkpoint_every;
-      if ((every > 0 && step % every === 0 && step < totalSteps) || interrupted()) await saveResume(step);
+      if (step < totalSteps && ((every > 0 && step % every === 0) || interrupted())) await saveResume(step);
     }
-    summary.status = interrupted() ? "interrupted" : "completed";
+    // A stop that came during the last step found nothing left to save for: the run is complete
+    // (as interrupted, its rerun would find no step to do and write a summary without its metrics).
+    const finished = summary.steps_done === totalSteps;
+    if (finished && interrupted()) {
+      progress.log(`the last step was done when the stop came: ${ctx.runId} completed`);
+      delete summary.message;
+    }
+    summary.status = finished ? "completed" : "interrupted";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
-    if (!interrupted()) {
+    if (finished) {
       await syncHost();
       writeCheckpoint(join(runDir, FINAL_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });
