@@ -2,7 +2,7 @@
  * Sweeps end to end with the real trainer on a tiny model (each run well under a second):
  * SIGKILL mid-sweep then resume runs exactly the missing runs; two shards at once into one
  * directory give complete, cleanly parsing results; SIGTERM (src/train/stop-signals.ts) and a
- * sweep's death stop the runs with resume checkpoints, and a second signal aborts them.
+ * sweep's death stop the runs with resume checkpoints, and a second Ctrl-C aborts them.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -179,7 +179,7 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(interrupted, stderr).to.have.length(2);
     // The counter line and the closing line agree: 2 interrupted, 0 failed.
     expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
-    expect(stderr).to.include("2 interrupted (each saved a resume checkpoint); run the sweep again to finish");
+    expect(stderr).to.include("2 interrupted (each resumes from its last resume checkpoint); run the sweep again to finish");
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
   });
 });
@@ -227,7 +227,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     const { code, stderr } = await done;
     expect(code, stderr).to.equal(130);
     expect(stderr).to.include("SIGTERM: the running runs save resume checkpoints and stop");
-    expect(stderr).to.include("2 interrupted (each saved a resume checkpoint)");
+    expect(stderr).to.include("2 interrupted (each resumes from its last resume checkpoint)");
     expectStopped(root, "SIGTERM", stderr);
     await expectResumed(root);
   });
@@ -242,34 +242,51 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     return watched;
   }
 
-  it("a second signal aborts a stopping `run` at once: killed by it, no summary", async () => {
+  it("a second signal aborts a stopping `run` at once: exit 130, no summary, its lock released", async () => {
     const run = startWatched(["run", SWEEP, ...slow, "output.dir=out"]);
-    const ended = new Promise<NodeJS.Signals | null>((res) => run.child.on("close", (_code, signal) => res(signal)));
+    const ended = new Promise<number | null>((res) => run.child.on("close", (code) => res(code)));
     run.child.stdout!.resume();
     await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some((d) => existsSync(join(dir, "out", d, "metrics.csv"))));
     run.child.kill("SIGTERM");
     await until("the run to take the SIGTERM", () => run.stderr.includes("stopped by SIGTERM: saving a resume checkpoint after this step (a second signal aborts)"));
     run.child.kill("SIGINT");
-    expect(await ended, run.stderr).to.equal("SIGINT");
+    expect(await ended, run.stderr).to.equal(130);
+    expect(run.stderr).to.include("SIGINT again: aborting without a resume checkpoint");
     const [id] = runDirs(join(dir, "out"));
     expect(existsSync(join(dir, "out", id, "summary.json")), "summary.json").to.equal(false);
+    // Ended by process.exit, not by the signal: the lock's exit handler removed it.
+    expect(existsSync(join(dir, "out", `${id}.lock`)), "lock left").to.equal(false);
   });
 
-  it("a second signal to a stopping sweep aborts its runs (SIGKILL): counted interrupted, not failed, exit 130", async () => {
+  it("a second Ctrl-C to a stopping sweep aborts its runs (SIGKILL): counted interrupted, not failed, exit 130, their locks removed", async () => {
     const root = join(dir, "results", "sweep-good");
     const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
     const done = finished(sweep.child);
     await until("both runs to log steps", () => logging(root));
     sweep.child.kill("SIGTERM");
-    await until("the sweep to take the SIGTERM", () => sweep.stderr.includes("SIGTERM: the running runs save resume checkpoints and stop (a second signal aborts them)"));
-    sweep.child.kill("SIGTERM");
+    await until("the sweep to take the SIGTERM", () => sweep.stderr.includes("SIGTERM: the running runs save resume checkpoints and stop (a second Ctrl-C aborts them)"));
+    sweep.child.kill("SIGINT");
     const { code, stderr } = await done;
     expect(code, stderr).to.equal(130);
-    expect(stderr).to.include("SIGTERM again: aborting the running runs").and.include("2 interrupted");
+    expect(stderr).to.include("SIGINT again: aborting the running runs").and.include("2 interrupted");
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
-    // Killed mid-step: neither run wrote a summary or released its lock.
-    expect(locks(root), stderr).to.have.length(2);
+    // Killed mid-step: neither run wrote a summary; the sweep removed the locks its runs could not.
+    expect(locks(root), stderr).to.have.length(0);
     expect(runDirs(root).filter((d) => existsSync(join(root, d, "summary.json"))), stderr).to.deep.equal([]);
+  });
+
+  it("a second SIGTERM to a stopping sweep (Slurm's --signal=B:TERM@N, then its time limit) does not abort its runs", async () => {
+    const root = join(dir, "results", "sweep-good");
+    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const done = finished(sweep.child);
+    await until("both runs to log steps", () => logging(root));
+    sweep.child.kill("SIGTERM");
+    await until("the sweep to take the SIGTERM", () => sweep.stderr.includes("SIGTERM: the running runs save resume checkpoints and stop"));
+    sweep.child.kill("SIGTERM");
+    const end = await done;
+    expect(end.code, end.stderr).to.equal(130);
+    expect(end.stderr).to.include("SIGTERM again: the runs are already saving and stopping").and.not.include("aborting");
+    expectStopped(root, "SIGTERM", end.stderr);
   });
 
   it("SIGTERM to each run, then to the sweep, which passes it on (as Slurm signals every process of a job): the second does not abort the runs", async () => {

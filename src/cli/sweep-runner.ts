@@ -7,10 +7,11 @@
  * writing into run directories and running the sweep again resumes its runs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { heldFromAnotherHost } from "../results/file-lock.js";
-import { isRunInProgress, leftToAnotherHost, runLockHolderNow, runState } from "../results/run-dir.js";
+import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
+import { isRunInProgress, leftToAnotherHost, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
@@ -43,7 +44,7 @@ export interface SweepOutcome {
    * here), or on this one and not finished when this sweep stopped waiting
    */
   elsewhere: string[];
-  /** runs stopped by a stop signal (Ctrl-C, SIGTERM), each with a resume checkpoint */
+  /** runs stopped by a stop signal (Ctrl-C, SIGTERM): each resumes from its last resume checkpoint (the stop's own, unless a second Ctrl-C aborted it) */
   interrupted: string[];
 }
 
@@ -111,13 +112,19 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const running = new Set<ChildProcess>();
   let stopping = false;
   let signals = 0;
+  let aborted = false;
   const stopListening = onStopSignals((signal) => {
     signals++;
     stopping = true;
     if (signals === 1) {
-      board.message(`${stopCauseText(signal)}: the running runs save resume checkpoints and stop (a second signal aborts them)`);
+      board.message(`${stopCauseText(signal)}: the running runs save resume checkpoints and stop (a second Ctrl-C aborts them)`);
       for (const c of running) c.kill(signal);
+    } else if (signal === "SIGTERM") {
+      // A scheduler may send SIGTERM again (Slurm's --signal=B:TERM@N, then its time limit): the
+      // runs keep finishing their step; the scheduler's own SIGKILL ends them if it must.
+      board.message("SIGTERM again: the runs are already saving and stopping");
     } else {
+      aborted = true;
       board.message(`${signal} again: aborting the running runs`);
       for (const c of running) c.kill("SIGKILL");
     }
@@ -167,9 +174,12 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
         child.on("close", async (code, signal) => {
           running.delete(child);
           const dir = join(root, run.runId);
+          // A run we killed could not release its lock: it is ours to remove (the run resumes from
+          // its last checkpoint when the sweep runs again, on this machine or another).
+          if (signal === "SIGKILL" && aborted && child.pid !== undefined && lockHolder(runLockPath(dir))?.pid === child.pid) rmSync(runLockPath(dir), { force: true });
           if (code === EXIT_OK) outcome.completed.push(run.runId);
           // (killed by the stop signal itself before it could catch one, or aborted by a second)
-          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && signals > 1)) outcome.interrupted.push(run.runId);
+          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted)) outcome.interrupted.push(run.runId);
           // Another process took the run's lock between our check and the child's start.
           else if (isRunInProgress(dir)) heldElsewhere(run);
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
@@ -179,7 +189,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
             if (opts.failFast && !stopping) {
               stopping = true;
               // As Ctrl-C does: each saves a resume checkpoint and is counted as interrupted, not
-              // failed (a SIGTERM lost their work and counted them as failures of their own).
+              // failed.
               board.message("--fail-fast: stopping the other runs (each saves a resume checkpoint)");
               for (const c of running) c.kill("SIGINT");
             }

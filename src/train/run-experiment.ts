@@ -42,7 +42,7 @@ import { framesPerPass } from "./bp-stage.js";
 import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
-import { onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
+import { abortOnStopSignal, onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
 
@@ -244,13 +244,15 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
 
   // A stop (src/train/stop-signals.ts) ends the run after this step with a resume checkpoint.
   let stopCause: StopCause | null = null;
+  let stopAborting = () => {};
   const stop = (cause: StopCause, what: string) => {
     stopCause = cause;
     summary.message = `stopped by ${stopCauseText(cause)}`;
     progress.log(`${summary.message}${what}`);
-    // A second signal then acts as by default: it aborts (a sweep's child's is caught and its
+    // A second signal then aborts, releasing the run's lock (a sweep's child's is caught and its
     // sweep aborts it: src/train/early-interrupt.ts).
     stopListening();
+    stopAborting = abortOnStopSignal((signal) => progress.log(`${signal} again: aborting without a resume checkpoint`));
   };
   const stopListening = onStopRequests((cause) => stop(cause, ": saving a resume checkpoint after this step (a second signal aborts)"));
   // A sweep's child may have been stopped while it started (src/train/early-interrupt.ts).
@@ -340,6 +342,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     throw err;
   } finally {
     stopListening();
+    stopAborting();
     summary.wall_s = wall();
     // The summary is the run's completion record: written last.
     writeJsonAtomic(join(runDir, "summary.json"), summary);

@@ -52,6 +52,27 @@ export function onStopRequests(handler: (cause: StopCause) => void): () => void 
   };
 }
 
+/**
+ * After a first stop: a stop signal that finds no other listener ends the process at once with
+ * status 130, through process.exit, so that 'exit' handlers still run (the run's lock is released:
+ * src/results/file-lock.ts). Ending by the signal's default action would leave the lock behind.
+ * Where another listener is already there (a sweep's child, src/train/early-interrupt.ts) the
+ * signal stays with it. Returns the function that stops listening.
+ */
+export function abortOnStopSignal(say: (signal: StopSignal) => void): () => void {
+  const listeners = STOP_SIGNALS.filter((signal) => process.listenerCount(signal) === 0).map((signal) => {
+    const listener = () => {
+      say(signal);
+      process.exit(130);
+    };
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return () => {
+    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+  };
+}
+
 /** Stops the run as a stop signal would, for a cause that is not a signal. */
 export function requestStop(cause: Exclude<StopCause, StopSignal>): void {
   for (const listener of [...requestListeners]) listener(cause);

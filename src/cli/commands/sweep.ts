@@ -84,7 +84,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (!argv.quiet) io.err(`results: ${[join(root, "runs.csv"), ...report.map((f) => join(root, f))].join(", ")}\n`);
       const unfinished = [
         outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
-        outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each saved a resume checkpoint)` : "",
+        outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each resumes from its last resume checkpoint)` : "",
         outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
