@@ -65,9 +65,14 @@ describe("validate = run's checks before training", function () {
 
   it("the execution provider: cuda without its libraries", async () => {
     // The same missing build on every machine.
-    await withEnv({ SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") }, () =>
-      bothReject(["runtime.provider=cuda"], /the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/, false),
-    );
+    await withEnv({ SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") }, async () => {
+      await bothReject(["runtime.provider=cuda"], /the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/, false);
+      // A sweep tries the provider in a child process (no GPU context left in the sweep's): the same words, exit 2, nothing written.
+      const sw = captureIo();
+      expect(await main(["sweep", GOOD, "runtime.provider=cuda", "sweep={seeds: [0, 1]}", "--quiet"], sw), sw.stderr).to.equal(2);
+      expect(sw.stderr).to.match(/the CUDA execution provider is not installed[\s\S]*sideways gpu install cuda13/);
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
   });
 
   it("runtime.device_id other than 0 on webgpu: exit 2 naming the key (the WebGPU EP cannot choose an adapter, so it would be ignored)", async () => {

@@ -6,11 +6,12 @@
  * model against data-parallel replicas and the device step (the functions `run` itself calls).
  */
 import { checkDataWorkers } from "../data/create-source.js";
-import { InputError, SpecError } from "../errors.js";
+import { InputError, ProviderError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
-import type { ProviderOptions } from "../runtime/providers.js";
+import { CUDA_HELP, type ProviderOptions } from "../runtime/providers.js";
+import { probeInChild } from "./commands/gpu.js";
 import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
 import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
@@ -127,6 +128,34 @@ export async function preflight(spec: ExperimentSpec, model: Model, baseDir: str
     if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
     throw err;
   }
+}
+
+/**
+ * The provider check made in a child process (`sideways gpu probe`) on a GPU provider, for a
+ * process that lives on after it: a GPU session's context (CUDA, Dawn) would otherwise stay in it,
+ * holding GPU memory for the whole of a sweep whose runs each have their own. The CPU's is
+ * made here.
+ */
+export const openProbeSessionInChild: ProviderSessionOpener = async (opts, label) => {
+  if (opts.provider === "cpu") return openIdentitySession(opts, label);
+  const r = probeInChild(opts.provider, {}, undefined, opts.deviceId ?? 0);
+  if (!r.ok) throw new ProviderError(`cannot create a ${opts.provider} session for ${label}: ${r.reason}${opts.provider === "cuda" ? `\n${CUDA_HELP}` : ""}`);
+};
+
+/**
+ * preflight for each run of a sweep that differs in what it checks (distinctForPreflight); the
+ * warnings, each once.
+ */
+export async function preflightRuns(
+  runs: readonly { spec: ExperimentSpec; model: Model }[],
+  baseDir: string,
+  file: string,
+  allowWarnings: boolean,
+  openSession: ProviderSessionOpener = openIdentitySession,
+): Promise<string[]> {
+  const warnings = new Set<string>();
+  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, file, allowWarnings, openSession)) warnings.add(w);
+  return [...warnings];
 }
 
 /** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, method, provider and its GPUs, stages, device step). */

@@ -14,6 +14,7 @@ import { probeProvider } from "../../runtime/probe.js";
 import { PROVIDERS, type Provider } from "../../runtime/providers.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
+import { wholeNumber } from "../whole-number.js";
 
 const SIDEWAYS_BIN = fileURLToPath(new URL("../../../../bin/sideways.js", import.meta.url));
 
@@ -25,8 +26,8 @@ export interface ProbeReport {
 }
 
 /** Runs `sideways gpu probe PROVIDER` in a child process with `env` added. */
-export function probeInChild(provider: Provider, env: Record<string, string> = {}, timeoutMs = 180_000): ProbeReport {
-  const r = spawnSync(process.execPath, [SIDEWAYS_BIN, "gpu", "probe", provider], { encoding: "utf8", env: { ...process.env, ...env }, timeout: timeoutMs });
+export function probeInChild(provider: Provider, env: Record<string, string> = {}, timeoutMs = 180_000, deviceId = 0): ProbeReport {
+  const r = spawnSync(process.execPath, [SIDEWAYS_BIN, "gpu", "probe", provider, "--device-id", String(deviceId)], { encoding: "utf8", env: { ...process.env, ...env }, timeout: timeoutMs });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as ProbeReport;
@@ -43,6 +44,7 @@ interface GpuArgs {
   from?: string;
   "cuda-lib-dir": string[];
   python?: string;
+  "device-id": number;
 }
 
 export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
@@ -56,6 +58,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("dir", { type: "string", describe: `install here (default $SIDEWAYS_CUDA_DIR, else ${cudaInstallDir()})` })
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
+        .option("device-id", { type: "string", default: "0", coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda)" })
         .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3)" })
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
@@ -63,7 +66,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
       if (argv.action === "probe") {
         const provider = argv.target as Provider;
         if (!(PROVIDERS as readonly string[]).includes(provider)) throw new ProviderError(`gpu probe: expected a provider (${PROVIDERS.join(", ")}), found ${argv.target ?? "none"}`);
-        const r = await probeProvider({ provider, deviceId: 0 });
+        const r = await probeProvider({ provider, deviceId: argv["device-id"] });
         io.out(JSON.stringify({ provider, ...r, build: loadedOrtBuild() }) + "\n");
         if (!r.ok) io.exitCode = EXIT_BAD_INPUT;
         return;

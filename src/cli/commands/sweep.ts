@@ -11,7 +11,7 @@ import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
-import { distinctForPreflight, preflight } from "../preflight.js";
+import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 
 interface SweepArgs {
@@ -72,10 +72,14 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         return;
       }
       // run's own checks before training (as validate makes them), once for each kind of run this
-      // process will start: bad input is exit 2 with nothing written, not a failed run folder each.
-      const toRun = shardRuns(runs, shard).filter((r) => argv.force || runState(join(root, r.runId), r.configHash) !== "completed");
-      const warnings = new Set<string>();
-      for (const { spec, model } of distinctForPreflight(toRun)) for (const w of await preflight(spec, model, exp.baseDir, argv.file, true)) warnings.add(w);
+      // process may start (not those completed, nor those another process holds): bad input is
+      // exit 2 with nothing written, not a failed run folder each. The provider is tried in a child
+      // process, so that this long-lived one holds no GPU context.
+      const mayStart = shardRuns(runs, shard).filter((r) => {
+        const state = runState(join(root, r.runId), r.configHash);
+        return state === "todo" || (argv.force && state === "completed");
+      });
+      const warnings = await preflightRuns(mayStart, exp.baseDir, argv.file, true, openProbeSessionInChild);
       if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);

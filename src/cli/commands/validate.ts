@@ -5,7 +5,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
-import { distinctForPreflight, preflight } from "../preflight.js";
+import { preflightRuns } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
 import { yamlText } from "../../util/yaml-text.js";
@@ -33,9 +33,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
       if (argv.print) io.out(yamlText(exp.spec));
-      const checks = runs === null ? [{ spec: exp.spec, model: exp.model }] : distinctForPreflight(runs);
-      const warnings = new Set<string>();
-      for (const { spec, model } of checks) for (const w of await preflight(spec, model, exp.baseDir, argv.file, argv["allow-warnings"])) warnings.add(w);
+      const warnings = await preflightRuns(runs ?? [{ spec: exp.spec, model: exp.model }], exp.baseDir, argv.file, argv["allow-warnings"]);
       // The folders the runs would write into must not hold other runs (run stops there with exit 2).
       if (runs === null) {
         const place = placeSingleRun(exp);
