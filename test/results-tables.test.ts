@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
 import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
@@ -48,6 +48,9 @@ describe("results: CSV and paper table", () => {
     writeRun(root, "r0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0);
     writeRun(root, "r1", { "train.optimizer.lr": 0.1, seed: 1 }, summary("failed", null, { message: "boom, badly" }), 1);
     writeRun(root, "r2", { "train.optimizer.lr": 0.01, seed: 0 }, null, 2);
+    // A retry training now: its last attempt's summary says failed, its live lock (this process) says running.
+    writeRun(root, "r3", { "train.optimizer.lr": 0.01, seed: 1 }, summary("failed", null), 3);
+    writeFileSync(join(root, "r3.lock"), JSON.stringify({ pid: process.pid, host: hostname() }));
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(columns.slice(0, 4)).to.deep.equal(["run_id", "config_id", "train.optimizer.lr", "seed"]);
@@ -55,6 +58,7 @@ describe("results: CSV and paper table", () => {
       ["r0", 0.1, 0, "completed"],
       ["r1", 0.1, 1, "failed"],
       ["r2", 0.01, 0, "interrupted"],
+      ["r3", 0.01, 1, "running"],
     ]);
     expect(rows[0].final_eval_clip_top1).to.equal(0.5);
     expect(rows[1].message).to.equal("boom, badly");

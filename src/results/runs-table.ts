@@ -50,7 +50,8 @@ export function collectRuns(root: string): RunRecord[] {
     const meta = readRunMeta(dir);
     if (!meta) continue;
     const summary = readSummary(dir);
-    const status = summary?.status ?? (isRunInProgress(dir) ? "running" : "interrupted");
+    // A run training now (a retry, a resumed run) still has its last attempt's summary: it is running.
+    const status = isRunInProgress(dir) ? "running" : (summary?.status ?? "interrupted");
     records.push({ dir, meta, summary, status });
   }
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
