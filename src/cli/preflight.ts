@@ -14,7 +14,8 @@ import { CUDA_HELP, type ProviderOptions } from "../runtime/providers.js";
 import { probeInChild } from "./commands/gpu.js";
 import { GraphSession } from "../runtime/session.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
-import { openRunData, providerOptionsFor, resolvePath } from "../train/run-experiment.js";
+import { openRunData, providerOptionsFor } from "../train/run-experiment.js";
+import { resolveUserPath } from "../util/user-path.js";
 import { clipLengthWarning } from "../train/sideways-stage.js";
 import { trainsOnDevice } from "../train/device-step.js";
 import { refuseBatchStatistics } from "../train/replica-executor.js";
@@ -109,7 +110,7 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
  */
 export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean, openSession: ProviderSessionOpener = openIdentitySession): Promise<string[]> {
   try {
-    if (spec.train.init_checkpoint !== null) readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model);
+    if (spec.train.init_checkpoint !== null) readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model);
     // data.workers checked, then left out: this thread's producer makes every other check, and
     // starting workers only to close them cost seconds (each loads its own digits).
     checkDataWorkers(spec.data);

@@ -8,7 +8,8 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { ModelError, SpecError } from "../errors.js";
-import { loadExperimentModel, resolvePath } from "../train/run-experiment.js";
+import { loadExperimentModel } from "../train/run-experiment.js";
+import { resolveUserPath } from "../util/user-path.js";
 import type { Model } from "../model/model.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { applyOverrides } from "./overrides.js";
@@ -76,7 +77,7 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
   if (runInputs) paths.push(...runInputPaths(spec));
   for (const [key, p] of paths) {
     if (p === null || p === undefined) continue;
-    const full = resolvePath(baseDir, p);
+    const full = resolveUserPath(baseDir, p);
     if (!existsSync(full))
       throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; relative paths are relative to the experiment file)`, file, key);
   }

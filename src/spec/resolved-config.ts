@@ -5,7 +5,6 @@
  * anywhere, and its hash is the run's identity: two runs share an id only when everything that
  * determines their result is equal.
  */
-import { resolve } from "node:path";
 import type { DataSpec } from "../data/data-spec.js";
 import type { Model } from "../model/model.js";
 import type { ModelSpec } from "../model/model-spec.js";
@@ -13,15 +12,13 @@ import type { ExperimentSpec } from "./experiment-spec.js";
 import { shortHash } from "./run-id.js";
 import { resolveUserPath } from "../util/user-path.js";
 
-const absolute = resolveUserPath;
-
 /** The model's architecture in model-file form (defaults filled in). */
 export function inlineModel(model: Model): ModelSpec {
   return { name: model.name, input: { ...model.input }, classes: model.classes, layers: model.layers.map((l) => structuredClone(l.spec)) };
 }
 
 function absoluteDataPaths(data: DataSpec, baseDir: string): DataSpec {
-  const abs = (p: string) => absolute(baseDir, p);
+  const abs = (p: string) => resolveUserPath(baseDir, p);
   if (data.kind === "npy") {
     return {
       ...data,
@@ -44,8 +41,8 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
     ...spec,
     model: inlineModel(model),
     data: absoluteDataPaths(spec.data, baseDir),
-    train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : absolute(baseDir, spec.train.init_checkpoint) },
-    output: { dir: outputRoot ?? (spec.output.dir === null ? null : resolve(spec.output.dir)) },
+    train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : resolveUserPath(baseDir, spec.train.init_checkpoint) },
+    output: { dir: outputRoot ?? (spec.output.dir === null ? null : resolveUserPath(process.cwd(), spec.output.dir)) },
     sweep: null,
   };
 }

@@ -46,13 +46,9 @@ import { abortOnStopSignal, onStopRequests, stopCauseText, type StopCause } from
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
 
-export function resolvePath(baseDir: string, p: string): string {
-  return resolveUserPath(baseDir, p);
-}
-
 export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specFile: string | null): Model {
   return typeof spec.model === "string"
-    ? loadModelFile(resolvePath(baseDir, spec.model))
+    ? loadModelFile(resolveUserPath(baseDir, spec.model))
     : resolveModel(spec.model, `${specFile ?? "experiment"}: model`);
 }
 
@@ -104,7 +100,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
   const provider = providerOptionsFor(spec.runtime);
   const weights: Weights = spec.train.init_checkpoint
-    ? readCheckpoint(resolvePath(baseDir, spec.train.init_checkpoint), model)
+    ? readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
   const data = await openRunData(spec, model, baseDir);
   const release: (() => Promise<void>)[] = [() => data.close()];

@@ -11,7 +11,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import { FINAL_WEIGHTS_FILE } from "../../results/run-dir.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
-import { resolvePath } from "../../train/run-experiment.js";
+import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
 
 interface ExportArgs {
@@ -55,7 +55,7 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
   const exp = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
   const init = exp.spec.train.init_checkpoint;
   if (argv.checkpoint !== undefined || init === null) return { model: exp.model, weightsPath: argv.checkpoint ?? null, data: exp.spec.data };
-  const initPath = resolvePath(exp.baseDir, init);
+  const initPath = resolveUserPath(exp.baseDir, init);
   if (!existsSync(initPath)) throw new SpecError(`${argv.file}: train.init_checkpoint: file not found: '${init}' (looked for ${initPath}); the export would put those weights into ${INFERENCE_FILE}`, argv.file, "train.init_checkpoint");
   return { model: exp.model, weightsPath: initPath, data: exp.spec.data };
 }
