@@ -105,14 +105,16 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   const data = await openRunData(spec, model, baseDir);
   const release: (() => Promise<void>)[] = [() => data.close()];
   try {
+    // Before any graph, session or worker is built: `true` where the clips rule the step out is refused here.
+    const frames = data.clipShape[0];
+    const onDevice = trainsOnDevice(spec, model.blocks.length, frames);
     const target = await graphTargetFor(provider);
     const graphs = buildAllBlockGraphs(model, target);
     const mainRunner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider);
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    const frames = data.clipShape[0];
-    const deviceStep = trainsOnDevice(spec, model.blocks.length, frames) ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
