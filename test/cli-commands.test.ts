@@ -76,6 +76,7 @@ describe("CLI commands", function () {
     expect(await said("model")).to.equal("error: a model subcommand is required (summary) (see sideways model --help)");
     expect(await said("gpu")).to.match(/\(see sideways gpu --help\)$/);
     expect(await said("--bogus")).to.equal("error: a command is required (sideways --help lists them)");
+    expect(await said("results", "table", ".", "--digits", "x")).to.match(/\(see sideways results table --help\)$/);
     // Whole-number flags say what was typed (yargs' number type made it NaN), and bench refuses a batch of 0.
     expect(await said("sweep", GOOD, "--jobs", "abc")).to.equal("error: --jobs: expected an integer >= 1, found 'abc' (see sideways sweep --help)");
     expect(await said("bench", "--step", "--batch", "0")).to.equal("error: --batch: expected an integer >= 1, found '0' (see sideways bench --help)");

@@ -37,9 +37,12 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     gpuCommand(io),
     doctorCommand(io),
   ] as CommandModule<object, never>[];
-  // A usage error points at the help of the command it was given to, where that is one of ours.
-  const given = args.find((a) => !a.startsWith("-"));
-  const help = given !== undefined && commands.some((c) => String(c.command).split(" ")[0] === given) ? `sideways ${given} --help` : "sideways --help";
+  // A usage error points at the help of the command it was given to, where that is one of ours,
+  // with its subcommand where it has them (`sideways results table --help`).
+  const words = args.filter((a) => !a.startsWith("-"));
+  const given = commands.find((c) => String(c.command).split(" ")[0] === words[0]);
+  const sub = given !== undefined && !String(given.command).includes(" ") && /^[a-z]+$/.test(words[1] ?? "") ? ` ${words[1]}` : "";
+  const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")
     .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.");

@@ -36,7 +36,7 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. model.input.height=32" })
-        .option("workers", { type: "string", default: "1", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for" })
+        .option("workers", { type: "string", default: 1, coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
