@@ -441,9 +441,7 @@ function costs4() {
  * ticks, blocks, frames), independently of src/schedule/rules.ts: every block with an input runs
  * its forward (step 2), the top block's gradient is this tick's loss (step 3), block k's the input
  * gradient block k+1 formed at the tick before (step 4), and a block with both runs its backward
- * (step 5). Also, per forward, whether anything reads what it computes: the loss (top block), the
- * block's own backward of that tick (its activations), or block k+1's forward at the next tick
- * when that forward is itself read.
+ * (step 5).
  */
 function sidewaysByTheRule(L: number, T: number) {
   const top = L - 1;
