@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { peerPython, torchUnavailableReason } from "../../bench/torch-peer-process.js";
+import { peerPython } from "../../bench/torch-peer-process.js";
 import { findFfmpegTools } from "../../data/video/ffmpeg-tools.js";
 import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, defaultInstallPython, MANIFEST, pythonProblem } from "../../runtime/cuda-install.js";
 import type { CliIo } from "../cli-io.js";
@@ -88,9 +88,10 @@ async function collect(): Promise<Check[]> {
   const python = peerPython();
   const named = process.env.SIDEWAYS_PYTHON !== undefined ? `SIDEWAYS_PYTHON=${python}` : python;
   // What the peer imports (bench/torch_peer.py): torch alone would say ok where numpy or yaml is missing.
-  const torch = firstLine(python, ["-c", "import numpy, yaml, torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"]);
+  const r = spawnSync(python, ["-c", "import numpy, yaml, torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"], { encoding: "utf8", timeout: 60_000 });
+  const torch = r.status === 0 ? r.stdout.trim() : null;
   // An interpreter that does not run at all is said as such, not as a missing torch.
-  const why = torch === null ? (pythonProblem(python) ?? torchUnavailableReason(python)?.replace(`${python} `, "") ?? "cannot import torch, numpy and yaml") : null;
+  const why = torch === null ? (pythonProblem(python) ?? `cannot import torch, numpy and yaml: ${(r.stderr ?? "").trim().split("\n").pop()}`) : null;
   const fix = "set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml";
   checks.push({ what: "python for --peer torch", ok: torch !== null, detail: why !== null ? `${named}: ${why}; ${fix}` : `${named}: torch ${torch}` });
   return checks;
