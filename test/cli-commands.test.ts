@@ -141,17 +141,18 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
-  it("results collect leaves out runs of another experiment: exit 2, each named, nothing copied", async () => {
+  it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
     // A shard folder given by mistake: a run of the experiment 'good', not of the sweep's.
-    expect(await main(["run", GOOD, "--quiet", "output.dir=b"], captureIo())).to.equal(0);
-    const [other] = readdirSync(join(dir, "b"));
-    const sweepName = JSON.parse(readFileSync(join(dir, "a", readdirSync(join(dir, "a")).find((d) => existsSync(join(dir, "a", d, "run-meta.json")))!, "run-meta.json"), "utf8")).experiment;
+    expect(await main(["run", GOOD, "--quiet", "output.dir=c"], captureIo())).to.equal(0);
+    const before = readdirSync(join(dir, "a")).sort();
     const table = readFileSync(join(dir, "a", "table.md"), "utf8");
     const io = captureIo();
-    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(2);
-    expect(io.stderr).to.include(`${other}: `).and.include(`is a run of experiment 'good', the merge gathers '${sweepName}'; not copied`).and.include("0 copied in");
-    expect(existsSync(join(dir, "a", other))).to.equal(false);
+    // The good shard first: it must not be copied before the bad one is found.
+    expect(await main(["results", "collect", "a", "b", "c"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include("results collect: the folders hold runs of 2 experiments (a: 'sweep-good'; b: 'sweep-good'; c: 'good'); expected one experiment's runs; nothing was copied");
+    expect(readdirSync(join(dir, "a")).sort()).to.deep.equal(before);
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.equal(table);
   });
 

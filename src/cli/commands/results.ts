@@ -5,7 +5,7 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, readRunMeta, readSummary, type RunMeta } from "../../results/run-dir.js";
+import { RUN_META_FILE, readRunMeta, readSummary } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -41,42 +41,43 @@ export interface MergeReport {
   conflicts: number;
 }
 
-/** The run metadata of every run folder directly under `dir` (none when it does not exist). */
-function runMetas(dir: string): RunMeta[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [readRunMeta(join(dir, e.name))] : [])).filter((m): m is RunMeta => m !== null);
-}
-
-/**
- * The experiment a merge gathers: that of the runs already in `dir`, else of the first shard
- * folder's runs (a shard folder given by mistake would otherwise mix another study into the table).
- */
-export function mergedExperiment(dir: string, from: readonly string[]): string | null {
-  for (const d of [dir, ...from]) {
-    const meta = runMetas(d)[0];
-    if (meta !== undefined) return meta.experiment;
+/** The experiments of the run folders directly under `dir` (none when it does not exist). */
+function experimentsIn(dir: string): Set<string> {
+  const names = new Set<string>();
+  if (!existsSync(dir)) return names;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const meta = e.isDirectory() ? readRunMeta(join(dir, e.name)) : null;
+    if (meta !== null) names.add(meta.experiment);
   }
-  return null;
+  return names;
 }
 
 /**
- * Copies run folders from `from` into `dir`. A run is copied when it belongs to `experiment` and
- * the target has no run of that id or only an unfinished attempt of the same config; a completed
+ * Every folder of a merge holds runs of one experiment, or the merge is refused before anything is
+ * copied: a shard folder given by mistake would mix another study into the table, and finding it
+ * run by run, while copying, would leave a half-done merge.
+ */
+export function checkOneExperiment(dir: string, from: readonly string[], given: readonly string[]): void {
+  const found = [dir, ...from].map((d, i) => ({ folder: i === 0 ? given[0] : given[i], names: [...experimentsIn(d)] }));
+  const all = new Set(found.flatMap((f) => f.names));
+  if (all.size <= 1) return;
+  const said = found.filter((f) => f.names.length > 0).map((f) => `${f.folder}: ${f.names.map((n) => `'${n}'`).join(", ")}`);
+  throw new InputError(`results collect: the folders hold runs of ${all.size} experiments (${said.join("; ")}); expected one experiment's runs; nothing was copied`);
+}
+
+/**
+ * Copies run folders from `from` into `dir`. A run is copied when the target has no run of that
+ * id or only an unfinished attempt of the same config; a completed
  * run is never replaced, and a folder holding another config under the same id is never touched.
  * Every run not copied is reported with the reason: nothing is dropped without a word.
  */
-export function mergeRunDirs(from: string, dir: string, experiment: string | null = mergedExperiment(dir, [from])): MergeReport {
+export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
   const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0 };
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const srcMeta = entry.isDirectory() ? readRunMeta(src) : null;
     if (srcMeta === null) continue;
-    if (experiment !== null && srcMeta.experiment !== experiment) {
-      report.notCopied.push(`${entry.name}: ${src} is a run of experiment '${srcMeta.experiment}', the merge gathers '${experiment}'; not copied`);
-      report.conflicts++;
-      continue;
-    }
     const dst = join(dir, entry.name);
     const dstMeta = readRunMeta(dst);
     const srcStatus = readSummary(src)?.status ?? "unfinished";
@@ -116,8 +117,8 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
       for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
-      const experiment = mergedExperiment(dir, argv.from.map((f) => resolve(f)));
-      const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir, experiment));
+      checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
+      const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
       const runs = await writeRunsCsv(dir);
       const sum = (f: (r: MergeReport) => number) => reports.reduce((n, r) => n + f(r), 0);
@@ -131,7 +132,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (report.length > 0) io.err(`wrote ${report.join(", ")} to ${argv.dir}\n`);
       const conflicts = sum((r) => r.conflicts);
       if (conflicts > 0) {
-        io.err(`${conflicts} conflict(s): the same run id holding different configs, or a run of another experiment; those runs were left where they are\n`);
+        io.err(`${conflicts} conflict(s): the same run id holds different configs; those runs were left where they are\n`);
         io.exitCode = EXIT_BAD_INPUT;
       }
     },
