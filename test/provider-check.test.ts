@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exitCodeFor } from "../src/cli/exit-codes.js";
 import { main } from "../src/cli/main.js";
-import { checkProvider, preflight, type ProviderSessionOpener } from "../src/cli/preflight.js";
+import { checkProvider, distinctForPreflight, preflight, preflightRuns, type ProviderSessionOpener } from "../src/cli/preflight.js";
+import { planSweep } from "../src/spec/sweep-expand.js";
 import { placeSingleRun, runOne } from "../src/cli/run-one.js";
 import { InputError, ProviderError } from "../src/errors.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
@@ -82,6 +83,16 @@ describe("the provider check opens every GPU of runtime.device_id", function () 
     expect(err).to.be.instanceOf(ProviderError);
     expect((err as InputError).keyPath).to.equal(undefined);
     expect(err.message).to.match(/^cannot create a CUDA session for the provider check \(runtime\.provider: cuda, runtime\.device_id: GPU 0\)/);
+  });
+
+  it("a sweep's kinds of run (two methods, two worker counts) try each provider and GPU list once", async () => {
+    const exp = loadExperiment(resolve("test/fixtures/specs/sweep-good.yaml"), ["runtime.provider=cuda", "sweep.grid.runtime.workers=[1, 2]"]);
+    const runs = planSweep(exp);
+    const m = machineWith(1);
+    await preflightRuns(runs, exp.baseDir, exp.file, true, m.open);
+    // 8 runs, 4 kinds for preflight (method x workers), one CUDA session.
+    expect(distinctForPreflight(runs)).to.have.length(4);
+    expect(m.opened.map((o) => `${o.provider}:${o.deviceId}`)).to.deep.equal(["cuda:0"]);
   });
 
   it("the CPU provider takes no device: one session, whatever runtime.device_id says", async () => {

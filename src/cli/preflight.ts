@@ -105,20 +105,49 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
 }
 
 /**
+ * What the checks of a sweep's runs found once and need not find again for its other kinds of
+ * run (another method, other stages): the clip length of each data set, the providers that work.
+ * Reading an npy data set or starting a GPU session once per method would repeat seconds of work.
+ */
+export interface PreflightMemo {
+  clipFrames: Map<string, number>;
+  providersChecked: Set<string>;
+}
+
+export const newPreflightMemo = (): PreflightMemo => ({ clipFrames: new Map(), providersChecked: new Set() });
+
+/**
  * Runs every pre-training check for one resolved spec; returns the warnings (clip length), which
  * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming `file`.
  */
-export async function preflight(spec: ExperimentSpec, model: Model, baseDir: string, file: string, allowWarnings: boolean, openSession: ProviderSessionOpener = openIdentitySession): Promise<string[]> {
+export async function preflight(
+  spec: ExperimentSpec,
+  model: Model,
+  baseDir: string,
+  file: string,
+  allowWarnings: boolean,
+  openSession: ProviderSessionOpener = openIdentitySession,
+  memo: PreflightMemo = newPreflightMemo(),
+): Promise<string[]> {
   try {
     if (spec.train.init_checkpoint !== null) readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model);
     // data.workers checked, then left out: this thread's producer makes every other check, and
     // starting workers only to close them cost seconds (each loads its own digits).
     checkDataWorkers(spec.data);
-    const data = await openRunData({ ...spec, data: { ...spec.data, workers: undefined } }, model, baseDir);
-    const frames = data.clipShape[0];
-    await data.close();
+    const dataKey = JSON.stringify([spec.data, model.input, model.classes]);
+    let frames = memo.clipFrames.get(dataKey);
+    if (frames === undefined) {
+      const data = await openRunData({ ...spec, data: { ...spec.data, workers: undefined } }, model, baseDir);
+      frames = data.clipShape[0];
+      await data.close();
+      memo.clipFrames.set(dataKey, frames);
+    }
     checkDevicePlacement(spec, model);
-    await checkProvider(spec, openSession);
+    const providerKey = JSON.stringify([spec.runtime.provider, spec.runtime.device_id]);
+    if (!memo.providersChecked.has(providerKey)) {
+      await checkProvider(spec, openSession);
+      memo.providersChecked.add(providerKey);
+    }
     refuseBatchStatistics(model, spec.runtime.replicas);
     trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
@@ -155,7 +184,8 @@ export async function preflightRuns(
   openSession: ProviderSessionOpener = openIdentitySession,
 ): Promise<string[]> {
   const warnings = new Set<string>();
-  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, file, allowWarnings, openSession)) warnings.add(w);
+  const memo = newPreflightMemo();
+  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, file, allowWarnings, openSession, memo)) warnings.add(w);
   return [...warnings];
 }
 
