@@ -160,7 +160,10 @@ export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums
  * onnxruntime's WebGPU EP: portable ONNX, no MaxPool Indices output, and the Conv shapes it
  * miscomputes written another way (docs/GPU.md "WebGPU EP faults").
  */
-export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true, maxSplitOutputs: 15 };
+// spaceToDepth "transpose": the WebGPU EP runs SpaceToDepth on the CPU, between two copies; on an
+// NVIDIA H200's Vulkan driver the device steps ran 6.9x (BP) and 5.1x (Sideways) faster without it
+// (docs/PERFORMANCE.md attempt 75, docs/GPU.md run 9).
+export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true, maxSplitOutputs: 15, spaceToDepth: "transpose" };
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate
