@@ -246,7 +246,10 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     const run = startWatched(["run", SWEEP, ...slow, "output.dir=out"]);
     const ended = new Promise<number | null>((res) => run.child.on("close", (code) => res(code)));
     run.child.stdout!.resume();
-    await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some((d) => existsSync(join(dir, "out", d, "metrics.csv"))));
+    // A logged step, not only metrics.csv's header: the trainer listens for stops from just before
+    // its first step, and a SIGTERM before then ends a plain `run` at once.
+    const stepsLogged = (d: string) => existsSync(join(dir, "out", d, "metrics.csv")) && readFileSync(join(dir, "out", d, "metrics.csv"), "utf8").trim().split("\n").length > 1;
+    await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some(stepsLogged));
     run.child.kill("SIGTERM");
     await until("the run to take the SIGTERM", () => run.stderr.includes("stopped by SIGTERM: saving a resume checkpoint after this step (a second signal aborts)"));
     run.child.kill("SIGINT");
