@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 source .ci/lib/log.sh
 source .ci/lib/slurm-cluster.sh
 
-EXP=test/fixtures/sweeps/ci-sweep.yaml   # 4 runs (bp, sideways x seeds 0, 1), ~5 s each
+EXP=test/fixtures/sweeps/ci-sweep.yaml   # 4 runs (bp, sideways x seeds 0, 1), about a second each
 SW="node bin/sideways.js"
 work=$(mktemp -d /tmp/sideways-slurm.XXXXXX)
 export SLURM_CI_DIR=$work/cluster
@@ -20,10 +20,12 @@ slurm_cluster_start "$work/cluster"
 mkdir -p "$work/logs"
 
 # Two array tasks (shards 0/2 and 1/2), one run at a time each, one CPU each.
-submit() { # $1: results directory, $2: log prefix
+submit() { # $1: results directory, $2: log prefix, then any overrides of the experiment
+  local dir=$1 prefix=$2
+  shift 2
   sbatch --parsable --array=0-1 --cpus-per-task=1 --mem=1G --time=10 \
-    --output="$work/logs/$2-%A_%a.log" --export=ALL,SIDEWAYS_SWEEP_JOBS=1 \
-    scripts/sweeps-slurm.sh "$EXP" "output.dir=$1"
+    --output="$work/logs/$prefix-%A_%a.log" --export=ALL,SIDEWAYS_SWEEP_JOBS=1 \
+    scripts/sweeps-slurm.sh "$EXP" "output.dir=$dir" "$@"
 }
 show_logs() { for f in "$work"/logs/"$1"-*.log; do echo "--- $f"; tail -n 15 "$f"; done; }
 # The columns that depend only on the computation (not wall_s, frames_per_s, ...), one run a line.
@@ -103,9 +105,13 @@ ci_say "only $(basename "$victim") was redone; the 3 finished runs were left unt
 $SW results collect "$dir"
 same_results "$work/local" "$dir" "killed and resubmitted array"
 
-ci_say "3. submit again into a fresh directory and scancel the array while both tasks train a run"
+ci_say "3. submit again, with 10x longer runs, into a fresh directory and scancel the array while both tasks train a run"
+# The runs above take about a second each: too short for both tasks to be caught training at once
+# (a 0.5 s poll). Ten times the steps, and a local reference sweep of the same.
+LONG=(train.steps=12000 eval.every=4000)
+$SW sweep "$EXP" "output.dir=$work/local-long" "${LONG[@]}" --jobs 2 >"$work/logs/local-long.log" 2>&1 || { tail -n 30 "$work/logs/local-long.log"; ci_fail "local sweep (long runs) failed"; }
 dir=$work/cancelled
-job=$(submit "$dir" p4)
+job=$(submit "$dir" p4 "${LONG[@]}")
 training() { # true when each of the 2 tasks holds a run that has logged steps
   local n=0 d
   for d in "$dir"/*/; do d=${d%/}; [ -f "$d.lock" ] && [ -f "$d/metrics.csv" ] && n=$((n + 1)); done
@@ -120,8 +126,8 @@ echo "$states"
 left=$(find "$dir" -maxdepth 1 -name '*.lock' ! -name runs.csv.lock)
 [ -z "$left" ] || { show_logs p4; ci_fail "run locks left after scancel: $left"; }
 # Every run is completed or interrupted by SIGTERM with a resume checkpoint. A run in its last step
-# when the stop came is completed (nothing was left to save for); the runs are fast (about a second
-# each here), so that can happen to one of the two, and at least one must have been interrupted.
+# when the stop came is completed (nothing was left to save for), which can happen to one of the
+# two; at least one must have been interrupted.
 stopped=()
 for d in "$dir"/*/; do
   d=${d%/}
@@ -133,7 +139,7 @@ for d in "$dir"/*/; do
 done
 [ "${#stopped[@]}" -ge 1 ] || { show_logs p4; ci_fail "expected the running runs interrupted by SIGTERM, found none"; }
 ci_say "scancel: ${stopped[*]} interrupted by SIGTERM, each with a resume checkpoint and no lock"
-job=$(submit "$dir" p5)
+job=$(submit "$dir" p5 "${LONG[@]}")
 states=$(slurm_wait_array "$job" 240)
 echo "$states"
 [ "$(grep -c ' COMPLETED$' <<<"$states")" = 2 ] || { show_logs p5; ci_fail "resubmitted array $job: expected 2 COMPLETED tasks"; }
@@ -141,7 +147,7 @@ for r in "${stopped[@]}"; do
   grep -q "^$r: resuming from step" "$work"/logs/p5-*.log || { show_logs p5; ci_fail "$r was not resumed from its checkpoint"; }
 done
 $SW results collect "$dir"
-same_results "$work/local" "$dir" "cancelled and resubmitted array (resumed runs)"
+same_results "$work/local-long" "$dir" "cancelled and resubmitted array (resumed runs)"
 
-rm -rf "$work/local" "$work/slurm" "$work/killed" "$work/cancelled"
+rm -rf "$work/local" "$work/local-long" "$work/slurm" "$work/killed" "$work/cancelled"
 ci_say "Slurm check passed (logs in $work)"
