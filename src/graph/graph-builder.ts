@@ -126,6 +126,13 @@ export interface GraphTarget {
    */
   sidewaysClip?: "shared" | "split";
   /**
+   * How the device step's in-graph loss (src/train/device-step-graph.ts addFrameLosses) takes the
+   * log-probabilities: "op", one LogSoftmax (the default), or "reductions", x - max - log(sum exp(x
+   * - max)) from ReduceMax, Sub, Exp, ReduceSum and Log: onnxruntime's WebGPU EP has no LogSoftmax
+   * kernel and would run it on the CPU between a copy to the host and one back.
+   */
+  logSoftmax?: "op" | "reductions";
+  /**
    * The most outputs one Split node may have (absent: any number). onnxruntime's WebGPU Split
    * binds its input and every output as storage buffers of one shader, and a shader stage takes
    * at most 16 of them on lavapipe ("Too many storage buffers in shader. Current: 17, Max is 16"):
@@ -163,7 +170,7 @@ export const CUDA_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, channelSums
 // spaceToDepth "transpose": the WebGPU EP runs SpaceToDepth on the CPU, between two copies; on an
 // NVIDIA H200's Vulkan driver the device steps ran 6.9x (BP) and 5.1x (Sideways) faster without it
 // (docs/PERFORMANCE.md attempt 75, docs/GPU.md run 9).
-export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true, maxSplitOutputs: 15, spaceToDepth: "transpose" };
+export const WEBGPU_TARGET: GraphTarget = { nchwcBlock: 0, cpu: false, maxPoolVjp: "windows", avoidWebGpuConvFaults: true, maxSplitOutputs: 15, spaceToDepth: "transpose", logSoftmax: "reductions" };
 
 /**
  * onnxruntime's CUDA EP with conv2d's weight gradient as one dilated Conv: an A/B candidate

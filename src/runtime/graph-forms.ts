@@ -25,6 +25,7 @@ const FORMS_SCHEMA = z
     paramSplit: z.enum(["split", "slices"]),
     sidewaysClip: z.enum(["shared", "split"]),
     spaceToDepth: z.enum(["op", "transpose"]),
+    logSoftmax: z.enum(["op", "reductions"]),
   })
   .partial()
   .strict();

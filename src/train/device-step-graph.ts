@@ -2,14 +2,16 @@
  * One whole BP training step as one graph, for the device step (device-step.ts):
  *   (clips [B, T, ...frame], onehot [B, classes], dlogits_scale [1] = 1/B, the flat parameter
  *    vector, its optimizer state, the optimizer's per-step scalars)
- *     -> (logits [T*B, classes] time-major, per-frame statistics, the stepped parameter vector
+ *     -> (the mean loss of each frame [T], per-frame statistics, the stepped parameter vector
  *         and state)
  * The clips are put time-major inside the graph (row t*B + b is frame t of clip b, as
  * bp-stage.ts timeMajorFrames does on the host), every frame goes through the fused BP pass at once
  * (buildFusedBpGraph's body, addFusedBp), each parameter's gradient is the mean over the T frames
  * (G_k = (1/T) sum of contributions, executor.ts combineStageResults) and the optimizer step
  * (optim/optimizer-graph.ts) follows, so that nothing but the clips, the labels and a few scalars
- * goes in and nothing but the logits and statistics has to come out.
+ * goes in and nothing but the losses and statistics has to come out. The losses are computed in
+ * the graph too (addFrameLosses): on the host they took 0.9 ms of a 5.6 ms CUDA step at 256 x 8
+ * (docs/PERFORMANCE.md attempt 76).
  *
  * The parameters travel as one flat vector (model.params order, paramLayout), and so does each
  * optimizer state slot: the graph splits the vector into the parameters' shapes, concatenates
@@ -20,7 +22,7 @@
  * of one per parameter and slot: on CUDA each is a copy each way). docs/PERFORMANCE.md attempt 66.
  *
  * Sideways (method "sideways") is the same step around the whole clip's Sideways pass instead
- * (block-graphs.ts addSidewaysClip): the logits are then those of the top block's T-L+1 frames and
+ * (block-graphs.ts addSidewaysClip): the losses are then those of the top block's T-L+1 frames and
  * each block's gradient is the mean over its own n_k backwards (sideways.md's G_k).
  */
 import { GraphBuilder, type GraphTarget } from "../graph/graph-builder.js";
@@ -29,7 +31,7 @@ import type { Model } from "../model/model.js";
 import { addOptimizerStep, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 
-export const DEVICE_STEP_NAMES = { clips: "clips", clipScale: "clip_scale", clipShift: "clip_shift", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, logits: FUSED_BP_NAMES.logits } as const;
+export const DEVICE_STEP_NAMES = { clips: "clips", clipScale: "clip_scale", clipShift: "clip_shift", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, losses: "frame_losses" } as const;
 
 /**
  * How the step takes its clips: float32, or the 8-bit pixels they came from with a per-channel
@@ -66,7 +68,7 @@ export function paramLayout(model: Model): { offsets: number[]; sizes: number[];
 /** The rules the device step runs: those whose weights change only after the clip batch. */
 export type DeviceStepMethod = "bp" | "sideways";
 
-/** Frames of each clip whose logits the step outputs (one loss each): all for BP, those that reach the top for Sideways. */
+/** Frames of each clip that reach the loss (one loss each): all for BP, those that reach the top for Sideways. */
 export function lossFrames(method: DeviceStepMethod, model: Model, frames: number): number {
   return method === "bp" ? frames : frames - model.blocks.length + 1;
 }
@@ -145,6 +147,27 @@ function splitPieces(g: GraphBuilder, flat: string, sizes: number[], most: numbe
   return runs.flatMap((run, i) => splitPieces(g, parts[i], run, most));
 }
 
+/**
+ * Each of `n` frames' mean softmax cross-entropy [n] from time-major `logits` [n*B, classes], the
+ * one-hot labels [n*B, classes] and scale [1] = 1/B: -(1/B) sum over the frame's rows of
+ * onehot . LogSoftmax(logits), the host head's loss (softmax-cross-entropy.ts) in float32.
+ * LogSoftmax, not Log(Softmax): a probability that underflows to 0 would make -inf * 0 = NaN.
+ */
+export function addFrameLosses(g: GraphBuilder, logits: string, onehot: string, scale: string, n: number): string {
+  const picked = g.op("Mul", [logSoftmaxRows(g, logits), onehot]);
+  const perFrame = g.op("ReduceSum", [g.op("Reshape", [picked, g.constInt64("frame_rows", [n, -1])]), g.constInt64("axis1", [1])], { keepdims: 0 });
+  return g.op("Neg", [g.op("Mul", [perFrame, scale])]);
+}
+
+/** LogSoftmax over each row of [N, classes], as GraphTarget.logSoftmax says. */
+function logSoftmaxRows(g: GraphBuilder, x: string): string {
+  if ((g.target.logSoftmax ?? "op") === "op") return g.op("LogSoftmax", [x], { axis: 1 });
+  const axis1 = g.constInt64("axis1", [1]);
+  // ReduceMax takes its axes as an attribute before opset 18 (ReduceSum as an input since 13).
+  const shifted = g.op("Sub", [x, g.op("ReduceMax", [x], { axes: [1], keepdims: 1 })]);
+  return g.op("Sub", [shifted, g.op("Log", [g.op("ReduceSum", [g.op("Exp", [shifted]), axis1], { keepdims: 1 })])]);
+}
+
 export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
@@ -160,6 +183,8 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
 
   if (method === "bp") addFusedBp(g, model, x, onehot, scale, "values");
   else addSidewaysClip(g, model, x, frames, onehot, scale, "values");
+  g.dropOutput(FUSED_BP_NAMES.logits);
+  g.outputFixed(addFrameLosses(g, FUSED_BP_NAMES.logits, onehot, scale, lossFrames(method, model, frames)), [lossFrames(method, model, frames)], DEVICE_STEP_NAMES.losses);
 
   // G_k: each block's gradient sum over its own count, one divisor per element unless they all agree.
   const flatShape = g.constInt64("flat", [-1]);

@@ -1,8 +1,8 @@
 /**
  * BP or Sideways training with the weights and optimizer state kept by onnxruntime between steps
  * (`runtime.device_step`; docs/GPU.md "Where the graphs are placed"). Each step is one call of the
- * device step graph (device-step-graph.ts): the clip batch and labels go in, the logits and the
- * batch-norm statistics come out, and the stepped parameters and optimizer state stay where the
+ * device step graph (device-step-graph.ts): the clip batch and labels go in, each frame's loss and
+ * the batch-norm statistics come out, and the stepped parameters and optimizer state stay where the
  * call left them and are fed to the next call as they are. On WebGPU they stay in GPU buffers;
  * on the CUDA and CPU providers onnxruntime-node can only return host tensors, which are still fed
  * back without any work in JavaScript (no gradient accumulation, no TypeScript optimizer).
@@ -14,7 +14,7 @@
 import { type GraphTarget } from "../graph/graph-builder.js";
 import { CLIPS_PER_FRAME } from "../layers/layer-def.js";
 import { blockStatKeys, statValueName } from "../layers/block-graphs.js";
-import { oneHotRows, softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
+import { checkLabels, oneHotRows } from "../layers/softmax-cross-entropy.js";
 import type { BlockStats } from "../model/buffers.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ClipBatch } from "../data/source.js";
@@ -24,7 +24,7 @@ import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import { usesDeviceStep, type ExperimentSpec, type OptimizerSpec } from "../spec/experiment-spec.js";
 import { SpecError } from "../errors.js";
-import { buildClipRowsGraph, buildDeviceStepGraph, carriedNames, CLIP_ROWS, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, lossFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
+import { buildClipRowsGraph, buildDeviceStepGraph, carriedNames, CLIP_ROWS, DEVICE_STEP_NAMES, FLAT_PARAMS, forwardFrames, nextName, paramLayout, stateName, type ClipInput, type DeviceStepMethod } from "./device-step-graph.js";
 
 /**
  * Why a run the spec allows the device step for (experiment-spec.ts deviceStepBlocker) still cannot
@@ -123,6 +123,8 @@ export class DeviceStep {
   async step(batch: ClipBatch, lr: number): Promise<DeviceStepResult> {
     const [B, T] = batch.dims;
     if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
+    // The one-hot rows of an out-of-range label are zero, which the graph's loss would count as 0.
+    checkLabels(batch.labels, this.model.classes);
     if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.step before load");
     const feeds: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
     for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lr, this.steps + 1))) feeds[name] = { data: Float32Array.of(value), dims: [1] };
@@ -135,10 +137,7 @@ export class DeviceStep {
     for (const v of Object.values(previous)) GraphSession.dispose(v);
     this.steps += 1;
 
-    const logits = host[DEVICE_STEP_NAMES.logits];
-    const classes = this.model.classes;
-    const losses: number[] = [];
-    for (let t = 0; t < lossFrames(this.method, this.model, T); t++) losses.push(softmaxCrossEntropy({ data: logits.data.subarray(t * B * classes, (t + 1) * B * classes), dims: [B, classes] }, batch.labels).loss);
+    const losses = Array.from(host[DEVICE_STEP_NAMES.losses].data);
     const stats: BlockStats[] = [];
     for (const [k, keys] of this.statKeys) {
       if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
