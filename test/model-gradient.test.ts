@@ -311,7 +311,8 @@ describeOnGpus("model gradient: chained block graphs and the fused BP pass vs th
   // differently: the goals' 1e-3 for gradients and for the fused graph's logits against the chained
   // graphs' (test/helpers/gpu-providers.ts convTolerance). The CPU provider runs the same graphs
   // (CUDA_TARGET's included) at TIGHT above.
-  const tol = (): GradientTolerances => ({ grads: convTolerance(gpu, TIGHT.grads), logits: convTolerance(gpu, TIGHT.logits) });
+  // The chained graphs' loss too: 1.1e-5 from float64 in one of run 9's reruns (docs/GPU.md).
+  const tol = (): GradientTolerances => ({ grads: convTolerance(gpu, TIGHT.grads), logits: convTolerance(gpu, TIGHT.logits), loss: convTolerance(gpu, TIGHT.loss) });
   it("5 blocks with every pooling kind (relative 1e-4; 1e-3 on CUDA)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts, tol()));
   it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
     for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts, tol());
@@ -338,12 +339,13 @@ interface GradientSpec {
   layers: Record<string, unknown>[];
 }
 
-/** Relative tolerances: each gradient from float64, and the fused graph's logits from the chained graphs'. */
+/** Relative tolerances: each gradient and the loss from float64, and the fused graph's logits from the chained graphs'. */
 interface GradientTolerances {
   grads: number;
   logits: number;
+  loss: number;
 }
-const TIGHT: GradientTolerances = { grads: 1e-4, logits: 1e-6 };
+const TIGHT: GradientTolerances = { grads: 1e-4, logits: 1e-6, loss: 1e-5 };
 
 async function checkModelGradient(spec: GradientSpec, blocks: number, target: GraphTarget, opts: ProviderOptions = { provider: "cpu", threads: 1 }, tol: GradientTolerances = TIGHT): Promise<void> {
   const model = resolveModel(spec, "inline");
@@ -379,7 +381,7 @@ async function checkModelGradient(spec: GradientSpec, blocks: number, target: Gr
     inputs.push((await sessions[b.index].forward.run({ [n.x]: inputs[b.index], ...paramFeeds(b.index) }))[n.y]);
   }
   const head = softmaxCrossEntropy(inputs[model.blocks.length], labels);
-  expect(Math.abs(head.loss - ref.loss) / ref.loss, "loss").to.be.below(1e-5);
+  expect(Math.abs(head.loss - ref.loss) / ref.loss, "loss").to.be.below(tol.loss);
 
   let dy = head.dLogits;
   for (let k = model.blocks.length - 1; k >= 0; k--) {
