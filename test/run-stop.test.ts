@@ -46,3 +46,26 @@ describe("a stop during a run", function () {
     });
   }
 });
+
+describe("a stop signal while the run's directory is being locked", function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-stop-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is heard (the run ends interrupted after the step it reaches), not left to SIGTERM's default action, which would end the process and leave the lock", async () => {
+    const exp = loadExperiment(GOOD, []);
+    const runDir = join(dir, "run");
+    const logged: string[] = [];
+    const progress: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log: (m: string) => void logged.push(m) };
+    // With no listener at this moment, SIGTERM would end this test process.
+    const prepareRunDir = () => void process.kill(process.pid, "SIGTERM");
+    const summary = await runExperiment(exp.spec, { specFile: GOOD, baseDir: exp.baseDir, runDir, runId: "r0", progress, prepareRunDir });
+    // The signal is dispatched at the next turn of the event loop: within the first step.
+    expect(summary.status).to.equal("interrupted");
+    expect(summary.steps_done).to.be.below(3);
+    expect(summary.message).to.equal("stopped by SIGTERM");
+    expect(logged.some((m) => m.startsWith("stopped by SIGTERM"))).to.equal(true);
+    expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).status).to.equal("interrupted");
+  });
+});

@@ -146,14 +146,61 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
   }
 }
 
+/** The run's answer to stops (src/train/stop-signals.ts): whether one came, and how to stop listening. */
+interface StopListener {
+  interrupted(): boolean;
+  off(): void;
+}
+
+/**
+ * From now on a stop ends the run after its current step, with a resume checkpoint, and a second
+ * stop signal aborts (releasing the run's lock); a stop that came while a sweep's child started
+ * (src/train/early-interrupt.ts) counts as one.
+ */
+function listenForStops(summary: RunSummary, progress: RunContext["progress"]): StopListener {
+  let stopCause: StopCause | null = null;
+  let stopAborting = () => {};
+  const stop = (cause: StopCause, what: string) => {
+    stopCause = cause;
+    summary.message = `stopped by ${stopCauseText(cause)}`;
+    progress.log(`${summary.message}${what}`);
+    // A second signal then aborts, releasing the run's lock (a sweep's child's is caught and its
+    // sweep aborts it: src/train/early-interrupt.ts).
+    stopListening();
+    stopAborting = abortOnStopSignal((signal) => progress.log(`${signal} again: aborting without a resume checkpoint`));
+  };
+  const stopListening = onStopRequests((cause) => stop(cause, ": saving a resume checkpoint after this step (a second signal aborts)"));
+  const early = takeEarlyInterrupt();
+  if (early !== null) stop(early, " during set-up: ending before the next step");
+  return {
+    interrupted: () => stopCause !== null,
+    off: () => {
+      stopListening();
+      stopAborting();
+    },
+  };
+}
+
 async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Promise<RunSummary> {
+  const summary = newRunSummary(ctx.runId, spec.train.method);
+  // Listening before the run's directory is locked: a stop signal that finds no listener ends the
+  // process at once, which would leave the lock behind (a lock from another host is never taken
+  // over: src/results/file-lock.ts).
+  const stops = listenForStops(summary, ctx.progress);
+  try {
+    return await trainListening(spec, ctx, setup, summary, stops);
+  } finally {
+    stops.off();
+  }
+}
+
+async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup, summary: RunSummary, stops: StopListener): Promise<RunSummary> {
   const { runDir, progress } = ctx;
   const { model, weights, data, mainRunner, deviceStep } = setup;
   const { executor, stages } = setup.executor;
   const method = spec.train.method;
   const totalSteps = spec.train.steps;
   const started = performance.now();
-  const summary = newRunSummary(ctx.runId, method);
 
   ctx.prepareRunDir?.();
   mkdirSync(runDir, { recursive: true });
@@ -240,23 +287,7 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
   };
 
-  // A stop (src/train/stop-signals.ts) ends the run after this step with a resume checkpoint.
-  let stopCause: StopCause | null = null;
-  let stopAborting = () => {};
-  const stop = (cause: StopCause, what: string) => {
-    stopCause = cause;
-    summary.message = `stopped by ${stopCauseText(cause)}`;
-    progress.log(`${summary.message}${what}`);
-    // A second signal then aborts, releasing the run's lock (a sweep's child's is caught and its
-    // sweep aborts it: src/train/early-interrupt.ts).
-    stopListening();
-    stopAborting = abortOnStopSignal((signal) => progress.log(`${signal} again: aborting without a resume checkpoint`));
-  };
-  const stopListening = onStopRequests((cause) => stop(cause, ": saving a resume checkpoint after this step (a second signal aborts)"));
-  // A sweep's child may have been stopped while it started (src/train/early-interrupt.ts).
-  const early = takeEarlyInterrupt();
-  if (early !== null) stop(early, " during set-up: ending before the next step");
-  const interrupted = () => stopCause !== null;
+  const interrupted = stops.interrupted;
 
   try {
     progress.runStarted({
@@ -339,8 +370,6 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
     summary.message = err instanceof Error ? err.message : String(err);
     throw err;
   } finally {
-    stopListening();
-    stopAborting();
     summary.wall_s = wall();
     // The summary is the run's completion record: written last.
     writeJsonAtomic(join(runDir, "summary.json"), summary);
