@@ -119,8 +119,8 @@ for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
   [ -n "${PEER_ZOO_CPU:-}" ] && step "peer-cpu-$model" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch \
     --model "models/$model.yaml" --batch 16 --frames 8 --threads 1 --rounds 5 --json "$OUT/peer-cpu-$model.json"
 done
-# Three times: run 9's failed once (a CUDA session created while another stage's thread created
-# its own; stage workers now start one at a time on CUDA, src/train/stage-worker-pool.ts).
+# Three times: run 9's failed once (a stage created a CUDA session while another ran its first
+# calls; a session's creation and first run now hold a process-wide lock, src/runtime/device-lock.ts).
 for i in 1 2 3; do
   step "bench-cuda${i#1}" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
     --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda${i#1}.json"

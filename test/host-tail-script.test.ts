@@ -14,7 +14,7 @@ const script = fileURLToPath(new URL("../../scripts/host-tail.mjs", import.meta.
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("scripts/host-tail.mjs", () => {
-  it("cuts each step at the binding's run(): the parts add up to the step, and onnxruntime's model_run lies inside run() and holds its graph", () => {
+  it("cuts each step at the binding's run() (one native run a step), and onnxruntime's model_run lies inside run() and holds its graph", () => {
     const dir = mkdtempSync(join(tmpdir(), "host-tail-"));
     try {
       const json = join(dir, "tail.json");
@@ -22,13 +22,8 @@ describe("scripts/host-tail.mjs", () => {
       expect(r.status, r.stderr).to.equal(0);
       const out = JSON.parse(readFileSync(json, "utf8")) as { timed: Record<string, number>[]; profiled: Record<string, number>[] };
       expect(out.timed).to.have.length(3);
-      for (const rows of [out.timed, out.profiled]) {
-        for (const s of rows) {
-          expect(s.native).to.be.above(0);
-          // hrtime readings in ms: the three parts are differences of the same four readings.
-          expect(Math.abs(s.step - (s.before + s.native + s.after))).to.be.below(1e-6);
-        }
-      }
+      // The script exits 1 unless each step made exactly one native run (status 0 above).
+      for (const s of [...out.timed, ...out.profiled]) expect(s.native).to.be.above(0);
       for (const s of out.profiled) {
         // onnxruntime's spans, microseconds rounded: inside the native call, and Execute inside model_run.
         expect(s.model_run).to.be.at.most(s.native + 0.01);

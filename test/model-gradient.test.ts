@@ -311,8 +311,9 @@ describeOnGpus("model gradient: chained block graphs and the fused BP pass vs th
   // differently: the goals' 1e-3 for gradients and for the fused graph's logits against the chained
   // graphs' (test/helpers/gpu-providers.ts convTolerance). The CPU provider runs the same graphs
   // (CUDA_TARGET's included) at TIGHT above.
-  // The chained graphs' loss too: 1.1e-5 from float64 in one of run 9's reruns (docs/GPU.md).
-  const tol = (): GradientTolerances => ({ grads: convTolerance(gpu, TIGHT.grads), logits: convTolerance(gpu, TIGHT.logits), loss: convTolerance(gpu, TIGHT.loss) });
+  // The chained graphs' loss from float64: 1.1e-5 in one of run 9's reruns on CUDA (docs/GPU.md),
+  // a forward's rounding only (no backward kernel): 1e-4 there, 9x that.
+  const tol = (): GradientTolerances => ({ grads: convTolerance(gpu, TIGHT.grads), logits: convTolerance(gpu, TIGHT.logits), loss: gpu.provider === "cuda" ? 1e-4 : TIGHT.loss });
   it("5 blocks with every pooling kind (relative 1e-4; 1e-3 on CUDA)", () => checkModelGradient(SPEC, 5, gpu.target, gpu.opts, tol()));
   it(`strided convs of kernels 2-5 after a conv stem (${handOverSpecs.map((s) => s.name).join(", ")})`, async () => {
     for (const spec of handOverSpecs) await checkModelGradient(spec, 3, gpu.target, gpu.opts, tol());

@@ -12,6 +12,7 @@ import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
+import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { InputError, NonFiniteLossError } from "../errors.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
@@ -71,7 +72,10 @@ export async function runOne(
   if (lost !== null)
     progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);
   let release: (() => void) | null = null;
+  let unguard: (() => void) | null = null;
   const prepareRunDir = () => {
+    // A stop signal the trainer does not hear (it listens only while it trains) must still release the lock.
+    unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
     release ??= startRunDir(place.runDir, place.meta, { keep: resume, force });
   };
   try {
@@ -110,6 +114,7 @@ export async function runOne(
     throw err;
   } finally {
     (release as (() => void) | null)?.();
+    (unguard as (() => void) | null)?.();
   }
 }
 

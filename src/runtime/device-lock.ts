@@ -1,28 +1,40 @@
 /**
- * One WebGPU call at a time in the whole process. onnxruntime's WebGPU EP runs every session of a
- * process on one shared Dawn device; two threads running sessions at once corrupt its command
- * encoder ("WebGPU validation failed. Command encoding already finished", seen with depth-parallel
- * workers on lavapipe; docs/GPU.md). So runs on that provider take a lock first: a promise queue
- * orders the calls of one thread, and an Atomics spin-wait lock on a SharedArrayBuffer (handed to
- * every worker thread through worker_threads' environment data) orders the threads.
+ * Process-wide locks: one holder at a time across the main thread and every worker thread.
+ *
+ * - "webgpu": every WebGPU call. onnxruntime's WebGPU EP runs every session of a process on one
+ *   shared Dawn device; two threads running sessions at once corrupt its command encoder ("WebGPU
+ *   validation failed. Command encoding already finished", seen with depth-parallel workers on
+ *   lavapipe; docs/GPU.md).
+ * - "cuda-setup": a CUDA session's creation and its first run (where cuDNN times its candidate
+ *   kernels). A depth-parallel stage creating a session (its first use of "forward (saving)") while
+ *   another stage's thread ran its first calls once failed in onnxruntime's cudaDeviceSynchronize
+ *   with "CUDA failure 900: operation not permitted when stream is capturing" (docs/GPU.md run 9,
+ *   1 of 4 such runs). Later runs, every session created and timed, go on side by side.
+ *
+ * A promise queue orders the calls of one thread, and an Atomics spin-wait lock on a
+ * SharedArrayBuffer (handed to every worker thread through worker_threads' environment data)
+ * orders the threads.
  */
 import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worker_threads";
 
-const KEY = "sideways.webgpu-lock";
+export type ProcessLock = "webgpu" | "cuda-setup";
+const LOCKS: readonly ProcessLock[] = ["webgpu", "cuda-setup"];
 
-function sharedLock(): Int32Array {
-  let sab = getEnvironmentData(KEY) as SharedArrayBuffer | undefined;
+const key = (name: ProcessLock) => `sideways.${name}-lock`;
+
+function sharedCell(name: ProcessLock): Int32Array {
+  let sab = getEnvironmentData(key(name)) as SharedArrayBuffer | undefined;
   if (sab === undefined) {
-    if (!isMainThread) throw new Error("BUG: a worker thread has no WebGPU lock (it was created before the main thread's runtime module loaded)");
+    if (!isMainThread) throw new Error(`BUG: a worker thread has no ${name} lock (it was created before the main thread's runtime module loaded)`);
     sab = new SharedArrayBuffer(4);
-    setEnvironmentData(KEY, sab);
+    setEnvironmentData(key(name), sab);
   }
   return new Int32Array(sab);
 }
 
-// Made when this module loads, so that workers started later inherit it.
-const lock = isMainThread ? sharedLock() : null;
-let queue: Promise<unknown> = Promise.resolve();
+// Made when this module loads, so that workers started later inherit them.
+if (isMainThread) for (const name of LOCKS) sharedCell(name);
+const queues = new Map<ProcessLock, Promise<unknown>>();
 
 function acquire(cell: Int32Array): void {
   while (Atomics.compareExchange(cell, 0, 0, 1) !== 0) Atomics.wait(cell, 0, 1, 50);
@@ -33,10 +45,10 @@ function release(cell: Int32Array): void {
   Atomics.notify(cell, 0, 1);
 }
 
-/** Runs `fn` holding the process-wide WebGPU lock. */
-export function withDeviceLock<T>(fn: () => Promise<T>): Promise<T> {
-  const cell = lock ?? sharedLock();
-  const run = queue.then(async () => {
+/** Runs `fn` holding the process-wide lock `name`. */
+export function withProcessLock<T>(name: ProcessLock, fn: () => Promise<T>): Promise<T> {
+  const cell = sharedCell(name);
+  const run = (queues.get(name) ?? Promise.resolve()).then(async () => {
     acquire(cell);
     try {
       return await fn();
@@ -44,6 +56,14 @@ export function withDeviceLock<T>(fn: () => Promise<T>): Promise<T> {
       release(cell);
     }
   });
-  queue = run.catch(() => undefined);
+  queues.set(
+    name,
+    run.catch(() => undefined),
+  );
   return run;
+}
+
+/** Runs `fn` holding the process-wide WebGPU lock. */
+export function withDeviceLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withProcessLock("webgpu", fn);
 }

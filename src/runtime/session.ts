@@ -10,16 +10,21 @@ import { InputError, ProviderError, RunError } from "../errors.js";
 import { GraphBuilder, PORTABLE_TARGET } from "../graph/graph-builder.js";
 import type { ByteTensor, Tensor } from "../tensor.js";
 import { cudaProviderLoadError } from "./cuda-install.js";
-import { withDeviceLock } from "./device-lock.js";
+import { withProcessLock } from "./device-lock.js";
 import { type Ort, ortFor } from "./ort-loader.js";
 import { CUDA_HELP, type ProviderOptions } from "./providers.js";
 
 export type Feeds = Record<string, Tensor | ByteTensor>;
 export type Outputs = Record<string, Tensor>;
 
-/** Runs `fn` under the process-wide WebGPU lock when `opts` is WebGPU (device-lock.ts). */
-function onDevice<T>(opts: ProviderOptions, fn: () => Promise<T>): Promise<T> {
-  return opts.provider === "webgpu" ? withDeviceLock(fn) : fn();
+/**
+ * Runs `fn` under the process-wide lock its provider needs (device-lock.ts): on WebGPU every call;
+ * on CUDA a session's `setup` (its creation and first run).
+ */
+function onDevice<T>(opts: ProviderOptions, fn: () => Promise<T>, setup = false): Promise<T> {
+  if (opts.provider === "webgpu") return withProcessLock("webgpu", fn);
+  if (opts.provider === "cuda" && setup) return withProcessLock("cuda-setup", fn);
+  return fn();
 }
 
 /**
@@ -60,7 +65,7 @@ export async function optimizedGraph(bytes: Uint8Array, opts: ProviderOptions): 
   try {
     const file = join(dir, "optimized.onnx");
     const ort = await ortFor(opts.provider);
-    const session = await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), optimizedModelFilePath: file }));
+    const session = await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), optimizedModelFilePath: file }), true);
     await onDevice(opts, () => session.release());
     return readFileSync(file);
   } finally {
@@ -88,6 +93,8 @@ export interface DeviceValue {
 export class GraphSession {
   /** An Identity graph on the same provider, per list of shapes, that copies GPU buffers to host (read). */
   private readers = new Map<string, GraphSession>();
+  /** Whether a run has been made: the first is part of the session's setup (onDevice). */
+  private ran = false;
 
   private constructor(
     private readonly ort: Ort,
@@ -111,7 +118,7 @@ export class GraphSession {
     try {
       const placement: Partial<ortTypes.InferenceSession.SessionOptions> =
         opts.provider === "webgpu" && deviceOutputs.length > 0 ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((n) => [n, "gpu-buffer" as const])) } : {};
-      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), ...profiling(label), ...placement })), label, opts);
+      return new GraphSession(ort, await onDevice(opts, () => ort.InferenceSession.create(bytes, { ...sessionOptions(opts), ...profiling(label), ...placement }), true), label, opts);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (opts.provider === "cuda") {
@@ -123,6 +130,13 @@ export class GraphSession {
       }
       throw new RunError(`BUG: onnxruntime rejected graph ${label}: ${msg}`, { cause: err });
     }
+  }
+
+  /** One run of the session, its first as setup. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const result = await onDevice(this.opts, fn, !this.ran);
+    this.ran = true;
+    return result;
   }
 
   get inputNames(): readonly string[] {
@@ -137,7 +151,7 @@ export class GraphSession {
   async run(feeds: Feeds): Promise<Outputs> {
     let results: ortTypes.InferenceSession.ReturnType;
     try {
-      results = await onDevice(this.opts, () => this.session.run(this.ortFeeds(feeds)));
+      results = await this.call(() => this.session.run(this.ortFeeds(feeds)));
     } catch (err) {
       const shapes = Object.entries(feeds).map(([n, t]) => `${n}[${t.dims.join(",")}]`).join(" ");
       throw new RunError(`onnxruntime failed in ${this.label} with inputs ${shapes}: ${err instanceof Error ? err.message : err}`, { cause: err });
@@ -170,7 +184,7 @@ export class GraphSession {
     try {
       const ortFeeds = this.ortFeeds(feeds);
       for (const [name, v] of Object.entries(device)) ortFeeds[name] = v.value;
-      results = await onDevice(this.opts, () => this.session.run(ortFeeds));
+      results = await this.call(() => this.session.run(ortFeeds));
     } catch (err) {
       throw new RunError(`onnxruntime failed in ${this.label}: ${err instanceof Error ? err.message : err}`, { cause: err });
     }

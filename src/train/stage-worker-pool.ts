@@ -39,42 +39,35 @@ export class StageWorkerPool {
     });
   }
 
-  /**
-   * Starts one worker per entry (its `label` names it in errors) and waits until all are ready.
-   * On CUDA one at a time: each worker creates its sessions after the one before is ready. A CUDA
-   * session created while another stage's thread created its own once failed in
-   * onnxruntime's cudaDeviceSynchronize with "CUDA failure 900: operation not permitted when
-   * stream is capturing" (docs/GPU.md run 9; 1 of 4 such starts); only startup time is lost.
-   */
+  /** Starts one worker per entry (its `label` names it in errors) and waits until all are ready. */
   static async start(data: StageWorkerData[]): Promise<StageWorkerPool> {
-    const oneAtATime = data.some((d) => d.provider.provider === "cuda");
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
+    for (const workerData of data) {
+      const transferList = [workerData.below, workerData.above].filter((p) => p !== null);
+      const w = new Worker(new URL("./stage-worker.js", import.meta.url), { workerData, transferList });
+      workers.push(w);
+      ready.push(
+        new Promise((resolve, reject) => {
+          const onMsg = (msg: FromWorker) => {
+            if (msg.type === "ready") resolve();
+            else if (msg.type === "error") reject(new RunError(msg.message));
+            else return;
+            w.off("message", onMsg);
+          };
+          w.on("message", onMsg);
+          w.once("error", reject);
+        }),
+      );
+    }
+    const pool = new StageWorkerPool(workers, data.map((d) => d.label));
     try {
-      for (const workerData of data) {
-        const transferList = [workerData.below, workerData.above].filter((p) => p !== null);
-        const w = new Worker(new URL("./stage-worker.js", import.meta.url), { workerData, transferList });
-        workers.push(w);
-        ready.push(
-          new Promise((resolve, reject) => {
-            const onMsg = (msg: FromWorker) => {
-              if (msg.type === "ready") resolve();
-              else if (msg.type === "error") reject(new RunError(msg.message));
-              else return;
-              w.off("message", onMsg);
-            };
-            w.on("message", onMsg);
-            w.once("error", reject);
-          }),
-        );
-        if (oneAtATime) await ready[ready.length - 1];
-      }
       await Promise.all(ready);
     } catch (err) {
-      await new StageWorkerPool(workers, data.map((d) => d.label)).close();
+      await pool.close();
       throw err;
     }
-    return new StageWorkerPool(workers, data.map((d) => d.label));
+    return pool;
   }
 
   get size(): number {

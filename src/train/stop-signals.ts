@@ -7,8 +7,9 @@
  * dies (its stdin closes, src/cli/commands/run.ts), as if it got one.
  *
  * Every place that acts on a stop listens here, so the signals are listed once: the trainer
- * (src/train/run-experiment.ts), a sweep's child while it starts (src/train/early-interrupt.ts)
- * and the sweep, which passes the signal on to its runs (src/cli/sweep-runner.ts).
+ * (src/train/run-experiment.ts), a sweep's child while it starts (src/train/early-interrupt.ts),
+ * the sweep, which passes the signal on to its runs (src/cli/sweep-runner.ts), and a run's lock
+ * while no trainer listens (guardLock, src/cli/run-one.ts).
  */
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -60,7 +61,7 @@ export function onStopRequests(handler: (cause: StopCause) => void): () => void 
  * signal stays with it. Returns the function that stops listening.
  */
 export function abortOnStopSignal(say: (signal: StopSignal) => void): () => void {
-  const listeners = STOP_SIGNALS.filter((signal) => process.listenerCount(signal) === 0).map((signal) => {
+  const listeners = STOP_SIGNALS.filter((signal) => othersListening(signal) === 0).map((signal) => {
     const listener = () => {
       say(signal);
       process.exit(130);
@@ -70,6 +71,41 @@ export function abortOnStopSignal(say: (signal: StopSignal) => void): () => void
   });
   return () => {
     for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+  };
+}
+
+/** The listeners guardLock installed: they act only where no other listener hears the signal. */
+const guards = new Set<(...args: unknown[]) => void>();
+
+/** How many listeners of `signal` are not guardLock's. */
+function othersListening(signal: StopSignal): number {
+  return process.listeners(signal).filter((l) => !guards.has(l as (...args: unknown[]) => void)).length;
+}
+
+/**
+ * While a lock is held (until the returned function is called): a stop signal that no other
+ * listener hears ends the process with status 130 through process.exit, so that its 'exit'
+ * handlers release the lock (src/results/file-lock.ts). Without a listener Node ends the process
+ * by the signal's default action and the lock stays behind; from another host, as on a cluster,
+ * such a lock is never taken over. For the moments a run holds its lock and no trainer listens
+ * (src/cli/run-one.ts: before training starts, and while sessions and workers close after it).
+ */
+export function guardLock(say: (signal: StopSignal) => void): () => void {
+  const listeners = STOP_SIGNALS.map((signal) => {
+    const listener = () => {
+      if (othersListening(signal) > 0) return;
+      say(signal);
+      process.exit(130);
+    };
+    guards.add(listener);
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return () => {
+    for (const [signal, listener] of listeners) {
+      process.removeListener(signal, listener);
+      guards.delete(listener);
+    }
   };
 }
 
