@@ -63,9 +63,14 @@ echo "$states"
 $SW results collect "$work/slurm"
 same_results "$work/local" "$work/slurm" "Slurm job array $job"
 
-ci_say "2. submit again into a fresh directory and kill array task 1 during its second run"
+# Steps 2 and 3 catch runs in progress: the runs above take about a second each, too short for a
+# 0.5 s poll to catch reliably. Ten times the steps, and a local reference sweep of the same.
+LONG=(train.steps=12000 eval.every=4000)
+$SW sweep "$EXP" "output.dir=$work/local-long" "${LONG[@]}" --jobs 2 >"$work/logs/local-long.log" 2>&1 || { tail -n 30 "$work/logs/local-long.log"; ci_fail "local sweep (long runs) failed"; }
+
+ci_say "2. submit again, with 10x longer runs, into a fresh directory and kill array task 1 during its second run"
 dir=$work/killed
-job=$(submit "$dir" p2)
+job=$(submit "$dir" p2 "${LONG[@]}")
 start=$SECONDS; victim=""
 while [ -z "$victim" ]; do
   [ $((SECONDS - start)) -lt 180 ] || { show_logs p2; ci_fail "task 1 never reached its second run"; }
@@ -92,7 +97,7 @@ before=$(finished_runs "$dir")
 [ "$(wc -l <<<"$before")" = 3 ] || ci_fail "expected 3 completed runs before resubmitting, found: $before"
 
 ci_say "resubmit the whole array: finished runs must be skipped, only $(basename "$victim") redone"
-job=$(submit "$dir" p3)
+job=$(submit "$dir" p3 "${LONG[@]}")
 states=$(slurm_wait_array "$job" 240)
 echo "$states"
 [ "$(grep -c ' COMPLETED$' <<<"$states")" = 2 ] || { show_logs p3; ci_fail "resubmitted array $job: expected 2 COMPLETED tasks"; }
@@ -103,13 +108,9 @@ echo "$after"
 comm -23 <(sort <<<"$before") <(sort <<<"$after") | grep -q . && ci_fail "a finished run's summary.json changed on resubmission"
 ci_say "only $(basename "$victim") was redone; the 3 finished runs were left untouched"
 $SW results collect "$dir"
-same_results "$work/local" "$dir" "killed and resubmitted array"
+same_results "$work/local-long" "$dir" "killed and resubmitted array"
 
 ci_say "3. submit again, with 10x longer runs, into a fresh directory and scancel the array while both tasks train a run"
-# The runs above take about a second each: too short for both tasks to be caught training at once
-# (a 0.5 s poll). Ten times the steps, and a local reference sweep of the same.
-LONG=(train.steps=12000 eval.every=4000)
-$SW sweep "$EXP" "output.dir=$work/local-long" "${LONG[@]}" --jobs 2 >"$work/logs/local-long.log" 2>&1 || { tail -n 30 "$work/logs/local-long.log"; ci_fail "local sweep (long runs) failed"; }
 dir=$work/cancelled
 job=$(submit "$dir" p4 "${LONG[@]}")
 training() { # true when each of the 2 tasks holds a run that has logged steps
