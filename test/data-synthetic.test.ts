@@ -290,8 +290,10 @@ describe("data: shapes, normalisation and prefetch", function () {
       await new Promise((r) => setTimeout(r, 3 * clipMs)); // a "step" long enough for the next batches' reads
     }
     // 5 or more batches read, each over 5 ms of timers; the thread only assembled them (tiny).
+    // Counting the timers would give at least 5 x 5 ms; half that leaves room for a GC pause or a
+    // preemption inside the tiny timed sections on a loaded machine.
     const made = source.stats().dataS - source.stats().waitS;
-    expect(made).to.be.below(clipMs / 1000);
+    expect(made).to.be.below((2.5 * clipMs) / 1000);
   });
 
   it("gives evaluation clips that differ from training clips and are the same on every pass", async () => {

@@ -9,59 +9,63 @@ import { withProcessLock } from "../src/runtime/device-lock.js";
 const lockModule = new URL("../src/runtime/device-lock.js", import.meta.url).href;
 
 /**
- * A worker thread that, once `gate` opens, holds `name` `times` times for `holdMs` each (awaiting
- * inside) and posts each [enter, exit] (ms since performance.timeOrigin's epoch). `ready` resolves
- * when it waits at the gate.
+ * Shared counters: [holders inside now, holds that found another holder inside, holds done].
+ * Entering adds 1 to "inside" and counts an overlap where it was not 0; leaving takes the 1 back.
  */
-function holder(name: string, times: number, holdMs: number, gate: Int32Array): { ready: Promise<void>; spans: Promise<[number, number][]> } {
+type Counters = Int32Array;
+
+/**
+ * A worker thread that, once `gate` opens, holds `name` `times` times for `holdMs` each (awaiting
+ * inside), keeping `counters`. `ready` resolves when it waits at the gate, `done` when it is done.
+ */
+function holder(name: string, times: number, holdMs: number, gate: Int32Array, counters: Counters): { ready: Promise<void>; done: Promise<void> } {
   const code = `
     const { parentPort, workerData } = require("node:worker_threads");
     (async () => {
       const { withProcessLock } = await import(workerData.lockModule);
       const gate = new Int32Array(workerData.gate);
+      const c = new Int32Array(workerData.counters);
       parentPort.postMessage("ready");
       Atomics.wait(gate, 0, 0);
-      const spans = [];
-      const now = () => performance.timeOrigin + performance.now();
       await Promise.all(Array.from({ length: workerData.times }, () => withProcessLock(workerData.name, async () => {
-        const enter = now();
+        if (Atomics.add(c, 0, 1) !== 0) Atomics.add(c, 1, 1);
         await new Promise((r) => setTimeout(r, workerData.holdMs));
-        spans.push([enter, now()]);
+        Atomics.sub(c, 0, 1);
+        Atomics.add(c, 2, 1);
       })));
-      parentPort.postMessage(spans);
+      parentPort.postMessage("done");
     })();`;
-  const w = new Worker(code, { eval: true, workerData: { lockModule, name, times, holdMs, gate: gate.buffer } });
+  const w = new Worker(code, { eval: true, workerData: { lockModule, name, times, holdMs, gate: gate.buffer, counters: counters.buffer } });
   let ready!: () => void;
   const readyP = new Promise<void>((r) => (ready = r));
-  const spans = new Promise<[number, number][]>((resolve, reject) => {
-    w.on("message", (m: "ready" | [number, number][]) => (m === "ready" ? ready() : void w.terminate().then(() => resolve(m))));
+  const done = new Promise<void>((resolve, reject) => {
+    w.on("message", (m: "ready" | "done") => (m === "ready" ? ready() : void w.terminate().then(() => resolve())));
     w.once("error", reject);
   });
-  return { ready: readyP, spans };
+  return { ready: readyP, done };
 }
 
 describe("process-wide locks (device-lock.ts)", () => {
   it("cuda-setup: holders in two worker threads and the main thread, started together, never overlap", async () => {
     const gate = new Int32Array(new SharedArrayBuffer(4));
-    const workers = [holder("cuda-setup", 4, 10, gate), holder("cuda-setup", 4, 10, gate)];
+    const counters: Counters = new Int32Array(new SharedArrayBuffer(12));
+    const workers = [holder("cuda-setup", 4, 10, gate, counters), holder("cuda-setup", 4, 10, gate, counters)];
     await Promise.all(workers.map((w) => w.ready));
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
-    const now = () => performance.timeOrigin + performance.now();
-    const main: [number, number][] = [];
     const mainHolds = Promise.all(
       Array.from({ length: 4 }, () =>
         withProcessLock("cuda-setup", async () => {
-          const enter = now();
+          if (Atomics.add(counters, 0, 1) !== 0) Atomics.add(counters, 1, 1);
           await new Promise((r) => setTimeout(r, 10));
-          main.push([enter, now()]);
+          Atomics.sub(counters, 0, 1);
+          Atomics.add(counters, 2, 1);
         }),
       ),
     );
-    const [a, b] = await Promise.all([workers[0].spans, workers[1].spans, mainHolds]);
-    const spans = [...a, ...b, ...main].sort((x, y) => x[0] - y[0]);
-    expect(spans).to.have.length(12);
-    for (let i = 1; i < spans.length; i++) expect(spans[i][0], `hold ${i} entered before hold ${i - 1} left`).to.be.at.least(spans[i - 1][1]);
+    await Promise.all([...workers.map((w) => w.done), mainHolds]);
+    expect(counters[2], "holds done").to.equal(12);
+    expect(counters[1], "holds that found another holder inside").to.equal(0);
   });
 
   it("one thread's calls hold the lock in the order they were made, and a failing one releases it", async () => {

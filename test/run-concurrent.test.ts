@@ -74,7 +74,11 @@ describe("two `sideways run`s of one config at once", function () {
     const dir = newDir();
     const first = start(dir);
     await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "run-meta.json")), "the first run to take its folder");
+    // Paused (alive, holding its lock) until the second waits: however fast the first would train.
+    first.child.kill("SIGSTOP");
     const second = start(dir);
+    await waitFor(() => second.stderr().includes("waiting for it"), "the second run to wait");
+    first.child.kill("SIGCONT");
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(a.code, a.stderr).to.equal(0);
     // It used to exit 1 ("run failed: ... already running in another process").
@@ -109,9 +113,12 @@ describe("two `sideways run`s of one config at once", function () {
     const dir = newDir();
     const first = start(dir);
     await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");
+    // Paused (alive, holding its lock) until the second waits, then stopped: it cannot finish first.
+    first.child.kill("SIGSTOP");
     const second = start(dir);
     await waitFor(() => second.stderr().includes("waiting for it"), "the second run to wait");
     first.child.kill("SIGINT");
+    first.child.kill("SIGCONT");
     const a = await first.done;
     expect(a.code, a.stderr).to.equal(130);
     const b = await second.done;
