@@ -15,8 +15,8 @@ const FIXTURES = resolve("test/fixtures/specs");
 const BIN = resolve("bin/sideways.js");
 const SWEEP = join(FIXTURES, "sweep-good.yaml");
 
-function start(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+function start(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env });
 }
 
 function finished(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
@@ -232,12 +232,13 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     await expectResumed(root);
   });
 
-  // Slow steps (about 0.3-1 s here), so that a second signal reaches a run while it finishes the
-  // step after taking the first.
+  // Slow steps (about 0.3-1 s here), and each run, once it has taken a stop, waits 5 s before it
+  // saves and ends (SIDEWAYS_FAILPOINT=stop:hold, src/train/run-experiment.ts): a second signal
+  // sent when the first is seen lands while the run is still stopping, however fast the machine.
   const slow = ["sweep.seeds=[0]", "train.steps=1000", "train.batch_size=2048", "data.clip_length=48", "train.checkpoint_every=0"];
-  /** Starts `args` in `dir`, keeping its stderr so far in `.stderr`. */
+  /** Starts `args` in `dir` with stops held, keeping its stderr so far in `.stderr`. */
   function startWatched(args: string[]): { child: ChildProcess; stderr: string } {
-    const watched = { child: start(args, dir), stderr: "" };
+    const watched = { child: start(args, dir, { ...process.env, SIDEWAYS_FAILPOINT: "stop:hold:5000" }), stderr: "" };
     watched.child.stderr!.on("data", (d) => (watched.stderr += d));
     return watched;
   }
@@ -246,8 +247,8 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     const run = startWatched(["run", SWEEP, ...slow, "output.dir=out"]);
     const ended = new Promise<number | null>((res) => run.child.on("close", (code) => res(code)));
     run.child.stdout!.resume();
-    // A logged step, not only metrics.csv's header: the trainer listens for stops from just before
-    // its first step, and a SIGTERM before then ends a plain `run` at once.
+    // A logged step: the run is training, so the SIGTERM is the trainer's (one while the run sets
+    // up, before its lock, would end it at once, with nothing to save).
     const stepsLogged = (d: string) => existsSync(join(dir, "out", d, "metrics.csv")) && readFileSync(join(dir, "out", d, "metrics.csv"), "utf8").trim().split("\n").length > 1;
     await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some(stepsLogged));
     run.child.kill("SIGTERM");

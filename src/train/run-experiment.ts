@@ -146,6 +146,16 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
   }
 }
 
+/**
+ * SIDEWAYS_FAILPOINT="stop:hold:MS": once a stop is taken, the trainer waits MS ms before it saves
+ * and ends, so that a test's second signal lands in a window of known length whatever the
+ * machine's speed (test/sweep-resume.test.ts). Off by default.
+ */
+async function holdAfterStop(): Promise<void> {
+  const m = /^stop:hold:(\d+)$/.exec(process.env.SIDEWAYS_FAILPOINT ?? "");
+  if (m) await new Promise((r) => setTimeout(r, Number(m[1])));
+}
+
 /** The run's answer to stops (src/train/stop-signals.ts): whether one came, and how to stop listening. */
 interface StopListener {
   interrupted(): boolean;
@@ -288,6 +298,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   };
 
   const interrupted = stops.interrupted;
+  let held = false;
 
   try {
     progress.runStarted({
@@ -347,6 +358,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       summary.final_train_loss = row.train_loss;
       if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
       const every = spec.train.checkpoint_every;
+      if (interrupted() && !held) {
+        held = true;
+        await holdAfterStop();
+      }
       if (step < totalSteps && ((every > 0 && step % every === 0) || interrupted())) await saveResume(step);
     }
     // A stop that came during the last step found nothing left to save for: the run is complete
