@@ -13,6 +13,7 @@ import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
+import { guardLock } from "../../train/stop-signals.js";
 
 interface SweepArgs {
   file: string;
@@ -82,9 +83,19 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const warnings = await preflightRuns(mayStart, exp.baseDir, argv.file, true, openProbeSessionInChild);
       if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
-      const outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
-      board.finish();
-      const report = await writeSweepReport(root);
+      // Once the runs are over the sweep no longer listens for stops; a signal then (a scheduler's
+      // second SIGTERM while runs.csv and the report are written) ends it with status 130 and
+      // runs.csv's lock released, not by the signal's default action.
+      const unguard = guardLock((signal) => io.err(`${signal}: ending the sweep (\`sideways results collect ${root}\` writes its tables)\n`));
+      let outcome: Awaited<ReturnType<typeof runSweep>>;
+      let report: string[];
+      try {
+        outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
+        board.finish();
+        report = await writeSweepReport(root);
+      } finally {
+        unguard();
+      }
       if (!argv.quiet) io.err(`results: ${[join(root, "runs.csv"), ...report.map((f) => join(root, f))].join(", ")}\n`);
       const unfinished = [
         outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
