@@ -80,6 +80,10 @@ step "forms-ab-cuda-b64" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-ab
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 30 --json "$OUT/forms-ab-cuda-b64.json"
 # What a call and a node cost on CUDA, and how many kernels each device step launches there.
 step node-overhead-cuda 60 env SIDEWAYS_ORT=cuda13 node scripts/node-overhead.mjs --provider cuda --json "$OUT/node-overhead-cuda.json"
+# The device step's host time around onnxruntime's native run (JS before and after, the binding,
+# onnxruntime outside the graph; docs/GPU.md runs 10-11), with V8's self times.
+step host-tail-cuda-b256 60 env SIDEWAYS_ORT=cuda13 node scripts/host-tail.mjs --provider cuda --model models/quickstart-wide.yaml \
+  --batch 256 --frames 8 --steps 40 --cpu-profile --json "$OUT/host-tail-cuda-b256.json"
 # Where a device step's time goes on the GPU's clock (CUPTI, without Nsight Systems): GPU busy, the
 # GPU idle waiting for the host's launches, copies, the host's waits (scripts/gpu-trace.sh).
 step trace 180 env OUT="$OUT" bash scripts/gpu-trace.sh
