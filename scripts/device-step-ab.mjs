@@ -22,6 +22,7 @@
 //        [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT] [--marks OUT]
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { patternedBatch } from "./patterned-batch.mjs";
 import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
 const usage = usageExit("node scripts/device-step-ab.mjs A_ARM B_ARM [C_ARM ...] (ARM: DIR or DIR:FORMS) [--model FILE] [--batch B] [--frames T] [--rounds R] [--provider cpu|webgpu|cuda] [--methods bp,sideways] [--clips float32,uint8] [--json OUT] [--marks OUT]");
@@ -62,7 +63,6 @@ async function build(arm) {
     usage(`${arm}: ${err.message} (is ${dir} a checkout with \`npm run build\` done, and are its forms SIDEWAYS_GRAPH_FORMS's syntax?)`);
   }
 }
-const { assembleBatch } = await import(new URL("../dist/src/data/clip.js", import.meta.url).href);
 const { timeMajorFrames } = await import(new URL("../dist/src/train/bp-stage.js", import.meta.url).href);
 const builds = [];
 for (const arm of positionals) {
@@ -102,10 +102,7 @@ for (const method of methods) {
     step.load(weights, optimizer);
     runs.push({ model, step, weights, optimizer, ms: [] });
   }
-  const { channels, height, width } = runs[0].model.input;
-  const size = frames * channels * height * width;
-  const raw = Array.from({ length: batch }, (_, b) => ({ pixels: Uint8Array.from({ length: size }, (_, i) => (b * 131 + i * 37) % 256), label: b % runs[0].model.classes }));
-  const clipBatch = assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
+  const clipBatch = patternedBatch(runs[0].model, batch, frames);
   if (method === methods[0]) await checkClipRows(clipBatch);
   for (let r = 0; r < rounds + 3; r++) {
     for (const [i, run] of runs.entries()) {

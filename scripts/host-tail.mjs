@@ -21,6 +21,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { patternedBatch } from "./patterned-batch.mjs";
 import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
 const usage = usageExit("node scripts/host-tail.mjs [--provider cpu|cuda|webgpu] [--model FILE] [--batch B] [--frames T] [--steps N] [--method bp|sideways] [--clips uint8|float32] [--cpu-profile] [--json OUT]");
@@ -52,7 +53,6 @@ const { OptimizerSpec } = await dist("spec/experiment-spec.js");
 const { createOptimizer } = await dist("optim/optimizer.js");
 const { initWeights } = await dist("model/init.js");
 const { loadModelFile } = await dist("model/load-model.js");
-const { assembleBatch } = await dist("data/clip.js");
 const { loadedOrtBuild } = await dist("runtime/ort-loader.js");
 const { readCudaInstall } = await dist("runtime/cuda-install.js");
 
@@ -60,10 +60,7 @@ const provider = args.provider === "cpu" ? { provider: "cpu", threads: 1 } : { p
 const model = loadModelFile(args.model);
 const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.01, momentum: 0.9 });
 const target = await graphTargetFor(provider);
-const { channels, height, width } = model.input;
-const size = frames * channels * height * width;
-const raw = Array.from({ length: batch }, (_, b) => ({ pixels: Uint8Array.from({ length: size }, (_, i) => (b * 131 + i * 37) % 256), label: b % model.classes }));
-const clipBatch = assembleBatch(raw, { frames, channels, height, width }, { shuffleFrames: false, normalize: null }, "train", 0);
+const clipBatch = patternedBatch(model, batch, frames);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (ns) => Number(ns) / 1e6;
 

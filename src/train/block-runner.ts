@@ -17,6 +17,7 @@ import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type Feeds } from "../runtime/session.js";
 import type { Tensor } from "../tensor.js";
+import { failpointNumbers } from "../util/failpoint.js";
 
 export interface BlockGraphBytes {
   forward: Uint8Array;
@@ -75,13 +76,13 @@ export interface BackwardResult {
 
 /**
  * Failure injection for tests of the failure path (a worker that throws mid-run):
- * SIDEWAYS_FAILPOINT="block:K:call:N" makes the N-th backward call of block K in a worker thread
- * throw (the main thread's runner, used for evaluation and cost measurement, is left alone).
+ * SIDEWAYS_FAILPOINT="block:K:call:N" (src/util/failpoint.ts) makes the N-th backward call of
+ * block K in a worker thread throw (the main thread's runner, used for evaluation and cost
+ * measurement, is left alone).
  */
 const failpoint = (() => {
-  if (isMainThread) return null;
-  const m = /^block:(\d+):call:(\d+)$/.exec(process.env.SIDEWAYS_FAILPOINT ?? "");
-  return m ? { block: Number(m[1]), call: Number(m[2]) } : null;
+  const n = isMainThread ? null : failpointNumbers(/^block:(\d+):call:(\d+)$/);
+  return n ? { block: n[0], call: n[1] } : null;
 })();
 
 interface BlockSessions {

@@ -45,6 +45,7 @@ import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { abortOnStopSignal, onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
+import { failpointNumbers } from "../util/failpoint.js";
 
 export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specFile: string | null): Model {
   return typeof spec.model === "string"
@@ -146,14 +147,10 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
   }
 }
 
-/**
- * SIDEWAYS_FAILPOINT="stop:hold:MS": once a stop is taken, the trainer waits MS ms before it saves
- * and ends, so that a test's second signal lands in a window of known length whatever the
- * machine's speed (test/sweep-resume.test.ts). Off by default.
- */
+/** SIDEWAYS_FAILPOINT="stop:hold:MS" (src/util/failpoint.ts): once a stop is taken, wait MS ms. */
 async function holdAfterStop(): Promise<void> {
-  const m = /^stop:hold:(\d+)$/.exec(process.env.SIDEWAYS_FAILPOINT ?? "");
-  if (m) await new Promise((r) => setTimeout(r, Number(m[1])));
+  const ms = failpointNumbers(/^stop:hold:(\d+)$/)?.[0];
+  if (ms !== undefined) await new Promise((r) => setTimeout(r, ms));
 }
 
 /** The run's answer to stops (src/train/stop-signals.ts): whether one came, and how to stop listening. */
