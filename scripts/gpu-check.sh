@@ -13,7 +13,8 @@
 #   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
 #      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
 #      CPU (agreement first)
-#   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas)
+#   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas), and with two
+#      GPUs, Sideways' stages on both against both on one (scripts/gpu-pair-check.mjs)
 #   6. the same tests, the BP step, a graph form and the node cost on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
 #   7. sideways doctor                       what works here
@@ -129,6 +130,10 @@ for i in 1 2 3; do
   step "bench-cuda${i#1}" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
     --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda${i#1}.json"
 done
+# runtime.device_id across two GPUs: Sideways' two depth-parallel stages on GPUs 0 and 1 against
+# both on GPU 0 (where each run was seen, the same weights, the step times); says "skipped" and
+# passes on a machine with one GPU.
+step gpu-pair 240 env SIDEWAYS_ORT=cuda13 node scripts/gpu-pair-check.mjs --out "$OUT/gpu-pair" --json "$OUT/gpu-pair.json"
 # Containers often mount the NVIDIA driver's Vulkan library (libGLX_nvidia.so.0) without the ICD
 # file that tells the Vulkan loader about it: use the one the runtime mounts, or write one.
 # That library also needs libglvnd's libGLdispatch.so.0; without it the loader finds no driver
