@@ -153,9 +153,10 @@ fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS
 step step-webgpu 120 env SIDEWAYS_ORT=$ORT node bin/sideways.js bench --step --provider webgpu \
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 10 --json "$OUT/step-webgpu.json"
-# WebGPU's phases without SpaceToDepth (attempt 75: the op runs on the CPU between two copies), and
+# WebGPU's phases without SpaceToDepth (the target's default since attempt 75: the op runs on the
+# CPU between two copies) against the SpaceToDepth op, and
 # what a call and a node cost there.
-step forms-ab-webgpu-b64 120 env SIDEWAYS_ORT=$ORT node scripts/device-step-ab.mjs . .:spaceToDepth=transpose --provider webgpu \
+step forms-ab-webgpu-b64 120 env SIDEWAYS_ORT=$ORT node scripts/device-step-ab.mjs . .:spaceToDepth=op --provider webgpu \
   --model models/quickstart-wide.yaml --batch 64 --frames 8 --rounds 5 --json "$OUT/forms-ab-webgpu-b64.json"
 step node-overhead-webgpu 60 env SIDEWAYS_ORT=$ORT node scripts/node-overhead.mjs --provider webgpu --rounds 20 --json "$OUT/node-overhead-webgpu.json"
 step doctor 60 node bin/sideways.js doctor

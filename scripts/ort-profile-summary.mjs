@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Sums onnxruntime profiles (SIDEWAYS_ORT_PROFILE=DIR, src/runtime/session.ts) by operator and
 // execution provider: where a graph's time goes. Usage: node scripts/ort-profile-summary.mjs DIR [top]
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { parseOptions, usageExit } from "./script-options.mjs";
 
-const [dir, topArg] = process.argv.slice(2);
-if (!dir) {
-  console.error("usage: node scripts/ort-profile-summary.mjs DIR [top]");
-  process.exit(2);
-}
+const usage = usageExit("node scripts/ort-profile-summary.mjs DIR [top]");
+const { positionals } = await parseOptions({ allowPositionals: true, options: {} }, usage);
+const [dir, topArg] = positionals;
+if (dir === undefined || positionals.length > 2) usage("expected a profile folder and, optionally, how many operators to list");
+if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) usage(`${dir}: not a folder (expected SIDEWAYS_ORT_PROFILE's folder of onnxruntime profiles)`);
+if (topArg !== undefined && !/^[1-9]\d*$/.test(topArg)) usage(`${topArg}: expected how many operators to list (a positive integer)`);
 const byOp = new Map();
 let runs = 0;
 let total = 0;

@@ -7,17 +7,22 @@
 // workarounds off, to see that the sweep still finds what they avoid. Needs `npm run build` and a
 // WebGPU adapter (XDG_RUNTIME_DIR set; lavapipe will do).
 // Usage: node scripts/webgpu-fault-sweep.mjs [--count N] [--seed S] [--no-workarounds] [--target-forms key=value,...]
-import { parseArgs } from "node:util";
+import { parseOptions, positiveInts, usageExit } from "./script-options.mjs";
 
-const { values: args } = parseArgs({
-  options: {
-    count: { type: "string", default: "200" },
-    seed: { type: "string", default: "1" },
-    "no-workarounds": { type: "boolean", default: false },
-    "target-forms": { type: "string", default: "" },
+const usage = usageExit("node scripts/webgpu-fault-sweep.mjs [--count N] [--seed S] [--no-workarounds] [--target-forms key=value,...]");
+const { values: args } = await parseOptions(
+  {
+    options: {
+      count: { type: "string", default: "200" },
+      seed: { type: "string", default: "1" },
+      "no-workarounds": { type: "boolean", default: false },
+      "target-forms": { type: "string", default: "" },
+    },
   },
-});
-const count = Number(args.count);
+  usage,
+);
+const [count] = positiveInts(args, ["count"], usage);
+if (!/^\d+$/.test(args.seed)) usage(`--seed ${args.seed}: expected a whole number`);
 const root = new URL("../dist/src/", import.meta.url);
 const d = (p) => import(new URL(p, root).href);
 const { buildBlockGraphs } = await d("layers/block-graphs.js");

@@ -101,7 +101,11 @@ export function doctorCommand(io: CliIo): CommandModule<object, { json: boolean 
   return {
     command: "doctor",
     describe: "List what this machine can run: execution providers (CPU, WebGPU, CUDA), ffmpeg, PyTorch for the peer benchmark",
-    builder: (y: Argv) => y.option("json", { type: "boolean", default: false, describe: "print JSON" }) as unknown as Argv<{ json: boolean }>,
+    builder: (y: Argv) =>
+      y
+        .option("json", { type: "boolean", default: false, describe: "print JSON" })
+        .example("$0 doctor", "one line per check: ok or --, and why")
+        .example("$0 doctor --json", "the same checks as JSON") as unknown as Argv<{ json: boolean }>,
     handler: async (argv) => {
       const checks = await collect();
       if (argv.json) {
