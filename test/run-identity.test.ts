@@ -88,6 +88,35 @@ describe("run identity and reproducible run folders", function () {
     for (const id of ids) expect(JSON.parse(readFileSync(join(dir, "out", id, "summary.json"), "utf8")).status).to.equal("completed");
   });
 
+  it("a run's id follows its init checkpoint's contents, not only its path: a changed file is a new run, the same bytes the same run", async () => {
+    const trained = (steps: number) => {
+      expect(runFolders(join(dir, `w${steps}`))).to.have.length(0);
+      return main(["run", "exp/good.yaml", `train.steps=${steps}`, `output.dir=w${steps}`, "--quiet"], captureIo()).then((code) => {
+        expect(code).to.equal(0);
+        return readFileSync(join(dir, `w${steps}`, runFolders(join(dir, `w${steps}`))[0]!, "final.safetensors"));
+      });
+    };
+    const [three, six] = [await trained(3), await trained(6)];
+    expect(three.equals(six)).to.equal(false);
+    const init = join(dir, "init.safetensors");
+    const fromInit = async () => {
+      const io = captureIo();
+      expect(await main(["run", "exp/good.yaml", `train.init_checkpoint=${init}`, "output.dir=tuned", "--quiet"], io), io.stderr).to.equal(0);
+      return runFolders(join(dir, "tuned"));
+    };
+    writeFileSync(init, three);
+    const [first] = await fromInit();
+    const firstWeights = readFileSync(join(dir, "tuned", first!, "final.safetensors"));
+    // Same path, other weights (as another run's resume.safetensors after it went on): a new run.
+    writeFileSync(init, six);
+    const both = await fromInit();
+    expect(both).to.have.length(2).and.include(first);
+    expect(readFileSync(join(dir, "tuned", first!, "final.safetensors")).equals(firstWeights)).to.equal(true);
+    // The same bytes written again (a new modification time): the same run, already completed.
+    writeFileSync(init, Buffer.from(six));
+    expect(await fromInit()).to.deep.equal(both);
+  });
+
   it("a folder holding another run is never written into: exit 2 naming both ids; --force replaces it", async () => {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
     const [id] = runFolders(join(dir, "out"));

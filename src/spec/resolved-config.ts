@@ -10,6 +10,7 @@ import type { Model } from "../model/model.js";
 import type { ModelSpec } from "../model/model-spec.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
 import { shortHash } from "./run-id.js";
+import { fileDigest } from "../util/file-digest.js";
 import { resolveUserPath } from "../util/user-path.js";
 
 /** The model's architecture in model-file form (defaults filled in). */
@@ -49,14 +50,17 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
 
 /**
  * Hash of everything that determines a run's result: the resolved config without where it is
- * written (output), the sweep it came from, or the experiment's name (which names the folder).
+ * written (output), the sweep it came from, or the experiment's name (which names the folder), and
+ * the contents of its init checkpoint (a path names a file that can change: another run's
+ * resume.safetensors does as that run goes on). Data files are identified by path (README.md).
  */
 export function configHash(spec: ExperimentSpec, model: Model, baseDir: string): string {
   const { output: _output, sweep: _sweep, name: _name, ...rest } = resolvedConfig(spec, model, baseDir);
   // data.workers changes which threads make the clips, not the clips (src/data/clip-workers.ts):
   // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
   const { workers: _workers, ...data } = rest.data;
-  return shortHash({ ...rest, data });
+  const init = rest.train.init_checkpoint;
+  return shortHash({ ...rest, data, ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init) }) });
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */
