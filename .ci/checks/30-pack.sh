@@ -27,6 +27,8 @@ npm init -y >/dev/null
 # The user's npm runs onnxruntime-node's postinstall (npm 10 and 11 alike) unless told not to:
 # skip its CUDA download from NuGet, as a user without a GPU or NuGet access would.
 ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund "$tgz"
+want=$(node -p 'require("./node_modules/sideways/package.json").version')
+[ "$(npx sideways --version)" = "$want" ] || ci_fail "npx sideways --version says $(npx sideways --version), not the package's $want (npm init's project is 1.0.0)"
 ci_say "npx sideways run node_modules/sideways/experiments/quickstart.yaml (30 steps)"
 npx sideways validate node_modules/sideways/experiments/quickstart.yaml
 npx sideways run node_modules/sideways/experiments/quickstart.yaml train.steps=30 eval.every=15 eval.clips=32 \

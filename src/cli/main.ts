@@ -18,6 +18,7 @@ import { scheduleCommand } from "./commands/schedule.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { validateCommand } from "./commands/validate.js";
 import { errorText, exitCodeFor } from "./exit-codes.js";
+import { sidewaysVersion } from "../results/provenance.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -45,6 +46,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")
+    // Our package.json's version: yargs' own guess reads the package.json above the node_modules
+    // that holds yargs, which in an installed copy is the user's project.
+    .version(sidewaysVersion() ?? "unknown")
     .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.");
   for (const c of commands) parser.command(c);
   parser

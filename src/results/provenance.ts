@@ -53,6 +53,12 @@ function packageVersion(pkgJson: string | null): string | null {
   }
 }
 
+/** sideways' own version (its package.json beside src/ or dist/src/); null if not found. */
+export function sidewaysVersion(): string | null {
+  const root = packageRoot();
+  return packageVersion(root === null ? null : join(root, "package.json"));
+}
+
 /**
  * The commit checked out in `dir` and whether the tree differs from it, or nulls when `dir` is
  * not in a git checkout (or git is missing).
@@ -86,7 +92,7 @@ export function runProvenance(): Provenance {
     const { commit, dirty } = inRepo ? gitState(root) : { commit: null, dirty: null };
     const cpuList = cpus();
     cached = {
-      sideways_version: packageVersion(root === null ? null : join(root, "package.json")),
+      sideways_version: sidewaysVersion(),
       git_commit: commit,
       git_dirty: dirty,
       node: process.version,
