@@ -117,6 +117,19 @@ describe("run identity and reproducible run folders", function () {
     expect(await fromInit()).to.deep.equal(both);
   });
 
+  it("output.dir naming a run's own folder is refused by run, sweep and validate (exit 2, naming the key and the folder above), nothing nested", async () => {
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
+    const [id] = runFolders(join(dir, "out"));
+    const files = readdirSync(join(dir, "out", id!)).sort();
+    cpSync(join(FIXTURES, "sweep-good.yaml"), join(dir, "exp", "sweep-good.yaml"));
+    for (const [cmd, file] of [["run", "exp/good.yaml"], ["validate", "exp/good.yaml"], ["sweep", "exp/sweep-good.yaml"]] as const) {
+      const io = captureIo();
+      expect(await main([cmd, file, `output.dir=out/${id}`, "--quiet"].filter((a) => cmd !== "validate" || a !== "--quiet"), io), `${cmd}: ${io.stderr}`).to.equal(2);
+      expect(io.stderr).to.include(`${file}: output.dir: ${join(dir, "out", id)} is one run's folder`).and.include(`such as ${join(dir, "out")}`);
+    }
+    expect(readdirSync(join(dir, "out", id!)).sort()).to.deep.equal(files);
+  });
+
   it("a folder holding another run is never written into: exit 2 naming both ids; --force replaces it", async () => {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
     const [id] = runFolders(join(dir, "out"));

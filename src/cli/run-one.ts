@@ -25,9 +25,20 @@ export interface RunPlacement {
   meta: RunMeta;
 }
 
-/** The folder an experiment's runs go under: output.dir (relative to the current directory) or results/<name>. */
+/**
+ * The folder an experiment's runs go under: output.dir (relative to the current directory) or
+ * results/<name>. A run's own folder is refused: runs would nest inside it (before the run
+ * folders of issue 15, output.dir was the run folder itself).
+ */
 export function experimentRoot(exp: LoadedExperiment): string {
-  return resolveUserPath(process.cwd(), exp.spec.output.dir ?? join("results", exp.spec.name));
+  const root = resolveUserPath(process.cwd(), exp.spec.output.dir ?? join("results", exp.spec.name));
+  if (existsSync(join(root, RUN_META_FILE)))
+    throw new InputError(
+      `${exp.file}: output.dir: ${root} is one run's folder (it has ${RUN_META_FILE}); expected the experiment folder that holds the runs, such as ${dirname(root)}`,
+      exp.file,
+      "output.dir",
+    );
+  return root;
 }
 
 /**
