@@ -130,6 +130,23 @@ describe("run identity and reproducible run folders", function () {
     expect(readdirSync(join(dir, "out", id!)).sort()).to.deep.equal(files);
   });
 
+  it("paths given as overrides are relative to the current directory; paths in the file, swept ones too, to the file", async () => {
+    // From the folder above exp/: the override's path is the one the user sees from here.
+    const v = captureIo();
+    expect(await main(["validate", "exp/good.yaml", "model=exp/models/tiny.yaml"], v), v.stderr).to.equal(0);
+    const missing = captureIo();
+    expect(await main(["validate", "exp/good.yaml", "train.init_checkpoint=w/final.safetensors"], missing)).to.equal(2);
+    expect(missing.stderr).to.include(`looked for ${join(dir, "w", "final.safetensors")}`);
+    // A sweep over model files named in the file, relative to it: each run's child process gets them right.
+    writeFileSync(join(dir, "exp", "models", "tiny5.yaml"), readFileSync(join(dir, "exp", "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
+    const sweepFile = join(dir, "exp", "sweep-models.yaml");
+    writeFileSync(sweepFile, readFileSync(join(dir, "exp", "good.yaml"), "utf8") + "sweep: { grid: { model: [models/tiny.yaml, models/tiny5.yaml] } }\n");
+    const sweep = captureIo();
+    expect(await main(["sweep", "exp/sweep-models.yaml", "output.dir=swept", "--quiet"], sweep), sweep.stderr).to.equal(0);
+    const layers = runFolders(join(dir, "swept")).map((id) => parse(readFileSync(join(dir, "swept", id, "config.yaml"), "utf8")).model.layers[0].out_channels);
+    expect(layers.sort()).to.deep.equal([4, 5]);
+  });
+
   it("a folder holding another run is never written into: exit 2 naming both ids; --force replaces it", async () => {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
     const [id] = runFolders(join(dir, "out"));

@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
 import { writeRunsCsv } from "../results/runs-table.js";
-import type { LoadedExperiment } from "../spec/load-experiment.js";
+import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
+import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
@@ -62,7 +63,9 @@ export const sweepRoot = experimentRoot;
 
 /** The child's command line: the same file and overrides, the run's parameters, no sweep. */
 export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, opts: SweepOptions): string[] {
-  const params = Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  // A swept path is written in the file, so relative to it; the child reads overrides' paths
+  // relative to the current directory (load-experiment.ts), so it gets the path made absolute.
+  const params = Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(EXPERIMENT_PATH_KEYS.has(k) && typeof v === "string" ? resolveUserPath(exp.baseDir, v) : v)}`);
   const meta = { index: run.index, params: run.params, config_id: run.configId };
   return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), ...(opts.force ? ["--force"] : [])];
 }

@@ -37,12 +37,24 @@ export interface LoadOptions {
   checkRunInputs?: boolean;
 }
 
+/** The experiment keys that name files or folders (relative to the file in it; to the current directory in an override). */
+export const EXPERIMENT_PATH_KEYS: ReadonlySet<string> = new Set([
+  "model",
+  "train.init_checkpoint",
+  "data.clips",
+  "data.labels",
+  "data.eval_clips",
+  "data.eval_labels",
+  "data.root",
+  "data.split.dir",
+]);
+
 export function loadExperiment(file: string, overrides: readonly string[] = [], options: LoadOptions = {}): LoadedExperiment {
   const raw = readYamlFile(file, "experiment file");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
   checkNotModelFile(raw as Record<string, unknown>, file);
-  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec);
+  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() });
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file);
   const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true);
@@ -79,7 +91,7 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     if (p === null || p === undefined) continue;
     const full = resolveUserPath(baseDir, p);
     if (!existsSync(full))
-      throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; relative paths are relative to the experiment file)`, file, key);
+      throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
   }
   try {
     return loadExperimentModel(spec, baseDir, file);

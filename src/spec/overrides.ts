@@ -11,6 +11,7 @@
 import { parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
 import { SpecError } from "../errors.js";
+import { resolveUserPath } from "../util/user-path.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { schemaAccepts, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
 
@@ -84,9 +85,24 @@ function checkOverrideValue(text: string, keys: readonly string[], value: unknow
 }
 
 /** A deep copy of `raw` with the overrides applied in order (later ones win). */
-export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType): Record<string, unknown> {
+/** Keys (dotted) whose string values are paths, and the folder such values given as overrides are relative to. */
+export interface OverridePaths {
+  keys: ReadonlySet<string>;
+  relativeTo: string;
+}
+
+/**
+ * `raw` with the overrides applied in order. With `paths`, a path given on the command line is
+ * made absolute against `paths.relativeTo` (the current directory: where the user typed it),
+ * while the file's own paths stay relative to the file.
+ */
+export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths): Record<string, unknown> {
   const out = structuredClone(raw);
-  for (const text of texts) setKeys(out, parseOverride(text, root, out), root);
+  for (const text of texts) {
+    const o = parseOverride(text, root, out);
+    if (paths !== undefined && paths.keys.has(o.keys.join(".")) && typeof o.value === "string" && o.value !== "") o.value = resolveUserPath(paths.relativeTo, o.value);
+    setKeys(out, o, root);
+  }
   return out;
 }
 
