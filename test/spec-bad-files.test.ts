@@ -83,8 +83,11 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 item, found an empty list"],
     ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 item, found an empty list"],
     ["sweep.grid=[]", "override 'sweep.grid=[]': sweep.grid: expected a mapping, found an empty list"],
-    // data.kind picks the data branch, so the whole-file check lists every kind.
-    ["data.kind=[]", "good.yaml: data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
+    // A kind picks a branch, so the whole-file check lists every kind; its line names the override.
+    ["data.kind=[]", "good.yaml with override 'data.kind=[]': data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
+    ["train.optimizer.kind=sgdd", "good.yaml with override 'train.optimizer.kind=sgdd': train.optimizer.kind: expected sgd | adam, found 'sgdd' (did you mean 'sgd'?)"],
+    // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
+    ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
   ];
   for (const [override, expected] of badOverrides) {
     it(`command-line override ${override}: exit 2, names the key and what was expected, creates nothing`, async () => {

@@ -56,7 +56,7 @@ export function loadExperiment(file: string, overrides: readonly string[] = [], 
   checkNotModelFile(raw as Record<string, unknown>, file);
   const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() });
   const baseDir = dirname(resolve(file));
-  const spec = validateExperiment(withOverrides, file);
+  const spec = validateExperiment(withOverrides, file, "", overrides);
   const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true);
   return { file, baseDir, raw: withOverrides, spec, model };
 }
@@ -72,10 +72,10 @@ function checkNotModelFile(raw: Record<string, unknown>, file: string): void {
 }
 
 /** Schema validation of a raw experiment mapping; all issues in one SpecError. */
-export function validateExperiment(raw: unknown, file: string, context = ""): ExperimentSpec {
+export function validateExperiment(raw: unknown, file: string, context = "", overrides: readonly string[] = []): ExperimentSpec {
   const parsed = ExperimentSpec.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const lines = formatIssues(parsed.error.issues, raw, file, ExperimentSpec);
+  const lines = formatIssues(parsed.error.issues, raw, file, ExperimentSpec, overrides);
   const first = parsed.error.issues[0]?.path.join(".");
   throw new SpecError((context ? `${context}:\n` : "") + lines.join("\n"), file, first);
 }

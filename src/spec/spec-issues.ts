@@ -12,8 +12,24 @@ import { count } from "../util/count.js";
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
-export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType): string[] {
-  return tightestBounds(issues).flatMap((issue) => describeIssue(issue, [], raw, root)).map(({ path, text }) => `${file}: ${keyPath(path)}: ${text}`);
+/**
+ * One line per issue, `FILE: key.path: what was expected, what was found`. `overrides` (`key=value`
+ * texts applied over the file) are named on the lines about their keys, above or below them
+ * (`data.kind=shapes` makes `data: unknown key 'task'`, `data.kind=npy` `data.clips: ... missing`), so the file is not blamed for them.
+ */
+export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType, overrides: readonly string[] = []): string[] {
+  const related = (path: string) =>
+    overrides.filter((text) => {
+      // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its section may have.
+      const key = text.slice(0, text.indexOf("=")).replace(/\.kind$/, "");
+      return key === path || key.startsWith(`${path}.`) || path.startsWith(`${key}.`);
+    });
+  return tightestBounds(issues)
+    .flatMap((issue) => describeIssue(issue, [], raw, root))
+    .map(({ path, text }) => {
+      const by = related(keyPath(path));
+      return `${file}${by.length > 0 ? ` with ${by.map((o) => `override '${o}'`).join(", ")}` : ""}: ${keyPath(path)}: ${text}`;
+    });
 }
 
 /**
