@@ -84,4 +84,32 @@ describe("data: exportDataSample", function () {
     expect(await main(["data", exp, "--out", out, "--clips", "3", "--force"], captureIo())).to.equal(0);
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([3, 3, 1, 8, 8]);
   });
+
+  it("CLI: npy data without an evaluation setting (which a run needs) gives its training clips; a data error names the experiment file", async () => {
+    const data = join(dir, "npy-plain");
+    mkdirSync(data);
+    writeFileSync(join(data, "clips.npy"), encodeNpy(Float32Array.from({ length: 4 * 3 * 64 }, (_, i) => (i % 5) / 5), [4, 3, 1, 8, 8]));
+    writeFileSync(join(data, "labels.npy"), encodeNpy(BigInt64Array.from([0n, 1n, 1n, 0n]), [4]));
+    const writeExp = () => {
+      const exp = join(dir, "npy-plain.yaml");
+      writeFileSync(exp, stringify({
+        name: "npy-plain",
+        model: { name: "m", input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: "global_avg_pool" }, { type: "linear", out_features: 2 }] },
+        data: { kind: "npy", clips: "npy-plain/clips.npy", labels: "npy-plain/labels.npy", clip_length: 3 },
+        train: { method: "bp", batch_size: 2, steps: 1 },
+      }));
+      return exp;
+    };
+    const exp = writeExp();
+    const io = captureIo();
+    expect(await main(["data", exp, "--out", join(dir, "plain-sample"), "--clips", "2"], io), io.stderr).to.equal(0);
+    const sample = await readNpy(join(dir, "plain-sample", "clips.npy"));
+    expect(sample.shape).to.deep.equal([2, 3, 1, 8, 8]);
+    // eval_clips without eval_labels: the message starts with the experiment file, as `run`'s does
+    // (a data file's own fault, such as a bad label, names that file and its key instead).
+    const bad = captureIo();
+    expect(await main(["data", exp, `data.eval_clips=${join(data, "clips.npy")}`, "--out", join(dir, "bad-sample")], bad)).to.equal(2);
+    expect(bad.stderr).to.include("eval_clips and eval_labels go together");
+    expect(bad.stderr.startsWith(`error: ${exp}: `), bad.stderr).to.equal(true);
+  });
 });

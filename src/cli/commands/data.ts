@@ -34,7 +34,14 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       const outDir = resolve(argv.out);
       if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
       const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
-      const { files, skipped } = await exportDataSample(exp.spec.data, ctx, outDir, argv.clips);
+      // Only training clips are written: npy data without held-out clips needs no choice of
+      // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
+      const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
+      const { files, skipped } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
+        // As `run` says them: a data error names the experiment file it came from.
+        if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
+        throw err;
+      });
       // As a run logs them: clips of a skipped file come from another video of its class instead.
       for (const s of skipped) io.err(`skipped unreadable file ${s.file}: ${s.reason}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
