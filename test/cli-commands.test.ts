@@ -43,6 +43,23 @@ describe("CLI commands", function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+  it("sweep --dry-run says how an unfinished run's earlier attempt ended, and at which step", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet"], captureIo())).to.equal(0);
+    const root = join(dir, "results", "sweep-good");
+    const [first, second] = readdirSync(root).filter((d) => d.startsWith("method-")).sort();
+    // As a run stopped at step 2 and one that met a NaN at step 1 leave their summaries.
+    for (const [id, status, steps] of [[first, "interrupted", 2], [second, "nan_loss", 1]] as const) {
+      const file = join(root, id!, "summary.json");
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), status, steps_done: steps }));
+    }
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run"], io)).to.equal(0);
+    const statuses = Object.fromEntries(io.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/).slice(1, 3)));
+    expect(statuses[first!]).to.equal("interrupted@2");
+    expect(statuses[second!]).to.equal("nan_loss@1");
+    expect(Object.values(statuses).filter((s) => s === "completed")).to.have.length(2);
+  });
+
   it("run: results/<name>/<config hash>/, and a second run of the same config is skipped", async () => {
     const first = captureIo();
     expect(await main(["run", GOOD, "--quiet"], first), first.stderr).to.equal(0);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { runState } from "../../results/run-dir.js";
+import { readRunMeta, readSummary, runState } from "../../results/run-dir.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
@@ -43,7 +43,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
-        .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status, parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
+        .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status: completed, running, todo, or how an earlier attempt ended, such as interrupted@STEP; parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
         .option("jobs", { alias: "j", type: "string", default: 1, coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
@@ -66,7 +66,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
         for (const r of mine) {
-          const status = runState(join(root, r.runId), r.configHash);
+          const status = dryRunStatus(join(root, r.runId), r.configHash);
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
           io.out(`${String(r.index).padStart(4)}  ${r.runId}  ${status}  ${params}\n`);
         }
@@ -108,4 +108,16 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       }
     },
   };
+}
+
+/**
+ * A run's status as --dry-run lists it: completed, running (another process holds it), todo, or,
+ * for a run an earlier attempt left unfinished, how that ended and at which step
+ * (`interrupted@183` resumes there; `nan_loss@57`, `failed@0` run again).
+ */
+function dryRunStatus(runDir: string, configHash: string): string {
+  const state = runState(runDir, configHash);
+  if (state !== "todo" || readRunMeta(runDir)?.config_hash !== configHash) return state;
+  const summary = readSummary(runDir);
+  return summary === null ? state : `${summary.status}@${summary.steps_done}`;
 }
