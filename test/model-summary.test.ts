@@ -75,7 +75,8 @@ describe("model zoo and `sideways model summary`", () => {
     const viaModel = captureIo();
     expect(await main(["model", "summary", join(dir, "m.yaml")], viaModel), viaModel.stderr).to.equal(0);
     const viaExperiment = captureIo();
-    expect(await main(["model", "summary", "experiments/ucf101.yaml", "model.input.height=32"], viaExperiment), viaExperiment.stderr).to.equal(0);
+    // --workers 1: ucf101.yaml's runtime.workers is auto, one stage per core of this machine.
+    expect(await main(["model", "summary", "experiments/ucf101.yaml", "model.input.height=32", "--workers", "1"], viaExperiment), viaExperiment.stderr).to.equal(0);
     expect(viaExperiment.stdout.split("\n")[0]).to.equal("ucf101-cnn (experiments/ucf101.yaml: model): input [3,32,64], 101 classes, 5 blocks");
     // Everything after the title line (blocks, totals, plan) is the model file's.
     expect(viaExperiment.stdout.split("\n").slice(1)).to.deep.equal(viaModel.stdout.split("\n").slice(1));
@@ -83,6 +84,17 @@ describe("model zoo and `sideways model summary`", () => {
     const onModel = captureIo();
     expect(await main(["model", "summary", "models/resnet-mnist.yaml", "classes=3"], onModel)).to.equal(2);
     expect(onModel.stderr).to.include("models/resnet-mnist.yaml: overrides (classes=3) apply to experiment files; this is a model file");
+  });
+
+  it("an experiment file's stage plan is for its runtime.workers (overrides too); --workers chooses another", async () => {
+    const plan = async (...args: string[]) => {
+      const io = captureIo();
+      expect(await main(["model", "summary", "experiments/quickstart.yaml", ...args], io), io.stderr).to.equal(0);
+      return /stage plan for (\d+) worker/.exec(io.stdout)?.[1];
+    };
+    expect(await plan()).to.equal("1");
+    expect(await plan("runtime.workers=2")).to.equal("2");
+    expect(await plan("runtime.workers=2", "--workers", "3")).to.equal("3");
   });
 
   it("a one-block model: singular nouns in the summary and in validate's ok line (never '1 blocks')", async () => {

@@ -8,6 +8,7 @@ import { loadModelFile } from "../../model/load-model.js";
 import type { Model } from "../../model/model.js";
 import { modelSummaryText } from "../../model/summary.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
+import { resolveWorkerCount } from "../../train/create-executor.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import type { CliIo } from "../cli-io.js";
 import { wholeNumber } from "../whole-number.js";
@@ -15,17 +16,21 @@ import { wholeNumber } from "../whole-number.js";
 interface SummaryArgs {
   file: string;
   overrides: string[];
-  workers: number;
+  workers?: number;
 }
 
-/** The model of a model file, or of an experiment file (whose model may be inline: ucf101.yaml). */
-function modelOf(file: string, overrides: string[]): Model {
+/**
+ * The model of a model file, or of an experiment file (whose model may be inline: ucf101.yaml),
+ * with the stages an experiment's runtime.workers would give it.
+ */
+function modelOf(file: string, overrides: string[]): { model: Model; workers?: number } {
   const doc = readYamlFile(file, "file");
   const isExperiment = typeof doc === "object" && doc !== null && !("layers" in doc) && "model" in doc;
   if (!isExperiment && overrides.length > 0) throw new SpecError(`${file}: overrides (${overrides.join(" ")}) apply to experiment files; this is a model file`, file);
-  if (!isExperiment) return loadModelFile(file);
+  if (!isExperiment) return { model: loadModelFile(file) };
   // Only the model is needed: the data need not be at hand (ucf101.yaml's /data/UCF-101).
-  return loadExperiment(file, overrides, { checkRunInputs: false }).model;
+  const { model, spec } = loadExperiment(file, overrides, { checkRunInputs: false });
+  return { model, workers: resolveWorkerCount(spec.runtime.workers, model) };
 }
 
 function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
@@ -35,12 +40,13 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
-        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. model.input.height=32" })
-        .option("workers", { type: "string", default: 1, coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. runtime.workers=4" })
+        .option("workers", { type: "string", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
-      io.out(modelSummaryText(modelOf(argv.file, argv.overrides), argv.workers));
+      const { model, workers } = modelOf(argv.file, argv.overrides);
+      io.out(modelSummaryText(model, argv.workers ?? workers ?? 1));
     },
   };
 }
