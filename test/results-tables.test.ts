@@ -159,6 +159,16 @@ describe("results: CSV and paper table", () => {
     }
   });
 
+  it("runs.csv: a run outside the sweep gets its swept keys' cells from its config.yaml, not blanks", async () => {
+    writeRun(root, "s1", { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0, "s1aaaaaa");
+    writeRun(root, "x1", { seed: 5 }, summary("completed", 0.9), 0, "x1cccccc");
+    writeFileSync(join(root, "x1", "config.yaml"), "# Run x1\nseed: 5\ntrain: { method: sideways, optimizer: { kind: sgd, lr: 0.05 } }\n");
+    await writeRunsCsv(root);
+    const { rows } = readCsv(join(root, "runs.csv"));
+    const x1 = rows.find((r) => r.run_id === "x1")!;
+    expect([x1["train.method"], x1["train.optimizer.lr"], x1.seed]).to.deep.equal(["sideways", 0.05, 5]);
+  });
+
   it("runs evaluated on their training clips say so in runs.csv and in the paper table", async () => {
     // Config A evaluates on held-out clips, config B (npy without eval_clips) on its training clips.
     writeRun(root, "a0", { "data.clips": "a.npy", seed: 0 }, summary("completed", 0.4), 0, "aaaaaaaa");

@@ -3,8 +3,9 @@
  * (run-meta.json + summary.json) under a lock and replaced atomically, so concurrent sweep
  * processes, shards and killed processes can never leave it half-written or with duplicate rows.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
@@ -88,10 +89,26 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
     };
-    for (const p of params) row[p] = r.meta.params[p] as CellValue;
+    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settingOf(r.dir, p);
     return row;
   });
   return csvText(columns, rows);
+}
+
+/**
+ * A swept key's value for a run that was not one of the sweep's (a single `run` into its folder,
+ * another sweep's run): read from its config.yaml, so its row says what it trained with instead of
+ * an empty cell. undefined where the run has no config.yaml (written by an older version).
+ */
+function settingOf(runDir: string, dottedKey: string): CellValue {
+  let node: unknown;
+  try {
+    node = parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  for (const key of dottedKey.split(".")) node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
+  return node as CellValue;
 }
 
 /** Regenerates root/runs.csv from the run directories; returns the runs it lists. */
