@@ -47,7 +47,7 @@ const dist = (p) => import(new URL(`../dist/src/${p}`, import.meta.url).href);
 const { parse: parseYaml } = await import("yaml");
 const { resolveModel } = await dist("model/load-model.js");
 const { initWeights } = await dist("model/init.js");
-const { parseSafetensors, toFloat32 } = await dist("model/safetensors.js");
+const { readCheckpoint } = await dist("model/checkpoint.js");
 const { median } = await dist("bench/stats.js");
 const TOLERANCE = args.provider === "cpu" ? 0 : 1e-3;
 const SKIP_STEPS = 5; // session creation and cuDNN's kernel timing
@@ -66,6 +66,11 @@ if (gpus.length < 2) {
   console.log(`skipped: ${gpus.length} GPU on this machine; runtime.device_id across two GPUs needs two`);
   process.exit(0);
 }
+// nvidia-smi's indices are the GPUs' PCI bus order; CUDA's device ids are too with this order set
+// in the runs (its default puts the fastest first) and every GPU visible to them.
+const { CUDA_VISIBLE_DEVICES: visible, ...inherited } = process.env;
+if (visible !== undefined) console.log(`note: the runs see every GPU (CUDA_VISIBLE_DEVICES=${visible} is not passed on), so that device ids are nvidia-smi's indices`);
+const runEnv = { ...inherited, CUDA_DEVICE_ORDER: "PCI_BUS_ID" };
 
 /** Used memory (MiB) per GPU index, now. */
 async function memoryNow() {
@@ -92,7 +97,6 @@ function training(outDir) {
 async function train(label, deviceId) {
   const outDir = join(args.out, label);
   rmSync(outDir, { recursive: true, force: true }); // a finished run there would be skipped
-  const before = await memoryNow();
   const cli = [
     repoFile("bin/sideways.js"), "run", repoFile("experiments/gpu-wide.yaml"),
     `runtime.provider=${args.provider}`, "train.method=sideways", "runtime.workers=2", "runtime.device_step=false",
@@ -100,7 +104,7 @@ async function train(label, deviceId) {
     "eval.clips=64", ...overrides, `output.dir=${outDir}`, "--quiet",
   ];
   console.log(`=== ${label}: node ${cli.join(" ")}`);
-  const child = spawn(process.execPath, cli, { stdio: "inherit" });
+  const child = spawn(process.execPath, cli, { stdio: "inherit", env: runEnv });
   const exited = new Promise((done) => child.on("exit", (code, signal) => done(code ?? signal)));
   const seen = { pid: new Set(), memory: new Set() };
   let running = true;
@@ -124,12 +128,6 @@ async function train(label, deviceId) {
   return { label, device_id: deviceId, dir: join(outDir, runs[0]), gpus: [...new Set([...seen.pid, ...seen.memory])].sort(), gpus_by_pid: [...seen.pid].sort(), gpus_by_memory: [...seen.memory].sort() };
 }
 
-function readWeights(dir) {
-  const file = join(dir, "final.safetensors");
-  const { tensors } = parseSafetensors(readFileSync(file), file);
-  return new Map([...tensors].map(([name, t]) => [name, toFloat32(name, t, file)]));
-}
-
 /** The L2 norm of (a - b) over every tensor of `names`. */
 function distance(a, b, names) {
   let sum = 0;
@@ -146,6 +144,8 @@ function stepMedianMs(dir) {
   return 1000 * median(lines.slice(SKIP_STEPS).map((r) => Number(r[col])));
 }
 
+// Before either run: memory the driver frees only after a run has exited cannot hide the next one.
+const before = await memoryNow();
 const pair = await train("stages-on-gpus-0-1", "[0,1]");
 const single = await train("stages-on-gpu-0", "0");
 
@@ -157,7 +157,7 @@ for (const [run, want] of [[pair, [0, 1]], [single, [0]]]) {
 const config = parseYaml(readFileSync(join(pair.dir, "config.yaml"), "utf8"));
 const model = resolveModel(config.model, join(pair.dir, "config.yaml"));
 const init = initWeights(model, config.seed);
-const [wPair, wSingle] = [readWeights(pair.dir), readWeights(single.dir)];
+const [wPair, wSingle] = [pair, single].map((r) => readCheckpoint(join(r.dir, "final.safetensors"), model));
 const names = [...init.keys()];
 const placementGap = distance(wPair, wSingle, names);
 const moved = distance(wSingle, init, names);

@@ -12,6 +12,14 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * An input error found while setting up a run from an experiment file (data, checkpoint,
+ * provider) names its key; where it names no file of its own, say the experiment's first.
+ */
+export function nameExperimentFile(err: unknown, file: string): void {
+  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
+}
+
 /** Experiment or override file is invalid. */
 export class SpecError extends InputError {}
 

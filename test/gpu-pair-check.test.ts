@@ -19,11 +19,13 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 // runtime.device_id lists 1 (unless FAKE_HIDE_GPU1), seen by pid (FAKE_BY=pid) or as 500 MiB more
 // used memory (FAKE_BY=memory, compute apps empty as in a container).
 const FAKE_SMI = `#!/usr/bin/env bash
-runs() { # "COMMAND LINE #PID" of each live run of the script (no pgrep: procps may be missing)
-  for f in /proc/[0-9]*/cmdline; do
-    cmd=$(tr '\\0' ' ' < "$f" 2>/dev/null) || continue
-    [[ $cmd == *sideways.js*output.dir=*stages-on* ]] || continue
-    p=\${f#/proc/}; echo "$cmd #\${p%/cmdline}"
+runs() { # "COMMAND LINE #PID" of each live run the script started (its children: $PPID is the script)
+  for d in /proc/[0-9]*; do # bash builtins only, no pgrep or tr: fast, and procps may be missing
+    read -r _ _ _ ppid _ < "$d/stat" 2>/dev/null || continue
+    [ "$ppid" = "$PPID" ] || continue
+    mapfile -d '' argv < "$d/cmdline" 2>/dev/null || continue
+    cmd="\${argv[*]}"
+    [[ $cmd == *sideways.js*output.dir=*stages-on* ]] && echo "$cmd #\${d#/proc/}"
   done
 }
 on_gpu1() { [[ $1 == *"device_id=[0,1]"* && -z \${FAKE_HIDE_GPU1:-} ]]; }
@@ -67,7 +69,7 @@ describe("scripts/gpu-pair-check.mjs", function () {
     rmSync(json, { force: true });
     const r = spawnSync(
       process.execPath,
-      [script, "--provider", "cpu", "--smi", smi, "--steps", "20", "--poll-ms", "40", "--out", join(dir, "runs"), "--json", json, "train.batch_size=4", "data.workers=0", "eval.clips=8"],
+      [script, "--provider", "cpu", "--smi", smi, "--steps", "30", "--poll-ms", "40", "--out", join(dir, "runs"), "--json", json, "train.batch_size=4", "data.workers=0", "eval.clips=8"],
       { cwd: root, encoding: "utf8", timeout: 240_000, env: { ...process.env, FAKE_GPUS: "2", FAKE_BY: "pid", ...env } },
     );
     return { r, result: () => JSON.parse(readFileSync(json, "utf8")) as PairResult };

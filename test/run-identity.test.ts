@@ -117,6 +117,15 @@ describe("run identity and reproducible run folders", function () {
     expect(await fromInit()).to.deep.equal(both);
   });
 
+  it("a sweep's run whose init checkpoint changed after the sweep planned it is refused (exit 2), not written under the planned id", async () => {
+    const io = captureIo();
+    const meta = JSON.stringify({ index: 0, params: { seed: 0 }, config_id: "c0ffee00" });
+    const args = ["run", "exp/good.yaml", "--child", "--run-id", "seed-0_0badf00d", "--run-dir", join(dir, "planned", "seed-0_0badf00d"), "--sweep-meta", meta, "--quiet"];
+    expect(await main(args, io)).to.equal(2);
+    expect(io.stderr).to.match(/run seed-0_0badf00d's config hash is now [0-9a-f]{8}: an input changed since the sweep planned it/);
+    expect(existsSync(join(dir, "planned"))).to.equal(false);
+  });
+
   it("output.dir naming a run's own folder is refused by run, sweep and validate (exit 2, naming the key and the folder above), nothing nested", async () => {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
     const [id] = runFolders(join(dir, "out"));

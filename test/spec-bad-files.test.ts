@@ -4,7 +4,7 @@
  * A fixture's "# command:" line picks the command (default: run).
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
@@ -89,6 +89,16 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
     ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
   ];
+  it("a mistake in the file is the file's, whatever overrides set beside it (the line names no override)", async () => {
+    await inTempDir(async (dir) => {
+      const file = join(dir, "typo.yaml");
+      writeFileSync(file, readFileSync(join(FIXTURES, "good.yaml"), "utf8").replace("steps: 3", "stepz: 3").replace("models/tiny.yaml", join(FIXTURES, "models", "tiny.yaml")));
+      const io = captureIo();
+      expect(await main(["validate", file, "train.steps=5", "train.optimizer.lr=0.1"], io)).to.equal(2);
+      expect(io.stderr.trim()).to.match(new RegExp(`^error: ${file.replace(/[.*+?^$()|[\]\\]/g, "\\$&")}: train: unknown key 'stepz'`));
+    });
+  });
+
   for (const [override, expected] of badOverrides) {
     it(`command-line override ${override}: exit 2, names the key and what was expected, creates nothing`, async () => {
       await inTempDir(async (dir) => {

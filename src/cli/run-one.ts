@@ -14,7 +14,7 @@ import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
-import { InputError, NonFiniteLossError } from "../errors.js";
+import { InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -110,8 +110,7 @@ export async function runOne(
     return { skipped: false, summary };
   } catch (err) {
     if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
-    // Errors found while setting up (data, checkpoint, provider) name the key; say which file.
-    if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
+    nameExperimentFile(err, exp.file);
     const started = release !== null;
     if (started || recordEarlyFailures) {
       prepareRunDir();

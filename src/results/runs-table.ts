@@ -68,6 +68,7 @@ export function paramColumns(records: readonly RunRecord[]): string[] {
 export function runsCsvText(records: readonly RunRecord[]): string {
   const params = paramColumns(records);
   const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
+  const configs = new Map<string, unknown>(); // each outside run's config.yaml, parsed once
   const rows = records.map((r) => {
     const s = r.summary;
     const row: Record<string, CellValue> = {
@@ -89,7 +90,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
     };
-    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settingOf(r.dir, p);
+    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settingOf(r.dir, p, configs);
     return row;
   });
   return csvText(columns, rows);
@@ -100,13 +101,15 @@ export function runsCsvText(records: readonly RunRecord[]): string {
  * another sweep's run): read from its config.yaml, so its row says what it trained with instead of
  * an empty cell. undefined where the run has no config.yaml (written by an older version).
  */
-function settingOf(runDir: string, dottedKey: string): CellValue {
-  let node: unknown;
-  try {
-    node = parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8"));
-  } catch {
-    return undefined;
+function settingOf(runDir: string, dottedKey: string, configs: Map<string, unknown>): CellValue {
+  if (!configs.has(runDir)) {
+    try {
+      configs.set(runDir, parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8")));
+    } catch {
+      configs.set(runDir, undefined);
+    }
   }
+  let node = configs.get(runDir);
   for (const key of dottedKey.split(".")) node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
   return node as CellValue;
 }

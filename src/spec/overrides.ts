@@ -84,7 +84,6 @@ function checkOverrideValue(text: string, keys: readonly string[], value: unknow
   throw new SpecError(formatIssues(issues, nested, `override '${text}'`, root).join("\n"), undefined, keys.join("."));
 }
 
-/** A deep copy of `raw` with the overrides applied in order (later ones win). */
 /** Keys (dotted) whose string values are paths, and the folder such values given as overrides are relative to. */
 export interface OverridePaths {
   keys: ReadonlySet<string>;
@@ -92,9 +91,11 @@ export interface OverridePaths {
 }
 
 /**
- * `raw` with the overrides applied in order. With `paths`, a path given on the command line is
- * made absolute against `paths.relativeTo` (the current directory: where the user typed it),
- * while the file's own paths stay relative to the file.
+ * A deep copy of `raw` with the overrides applied in order (later ones win). With `paths`, a path
+ * given as the value of one of `paths.keys` (`model=m.yaml`, `data.clips=c.npy`) is made absolute
+ * against `paths.relativeTo` (the current directory: where the user typed it), while the file's
+ * own paths stay relative to the file. Paths inside a mapping or list value (`data={...}`,
+ * `sweep.grid.model=[...]`) are the file's, relative to it.
  */
 export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths): Record<string, unknown> {
   const out = structuredClone(raw);

@@ -60,7 +60,7 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
   const { workers: _workers, ...data } = rest.data;
   const init = rest.train.init_checkpoint;
-  return shortHash({ ...rest, data, ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init) }) });
+  return shortHash({ ...rest, data, ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init, "train.init_checkpoint") }) });
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */

@@ -20,9 +20,11 @@ type Path = readonly PropertyKey[];
 export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType, overrides: readonly string[] = []): string[] {
   const related = (path: string) =>
     overrides.filter((text) => {
-      // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its section may have.
-      const key = text.slice(0, text.indexOf("=")).replace(/\.kind$/, "");
-      return key === path || key.startsWith(`${path}.`) || path.startsWith(`${key}.`);
+      const key = text.slice(0, text.indexOf("="));
+      if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
+      // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
+      const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;
+      return section !== null && (path === section || path.startsWith(`${section}.`));
     });
   return tightestBounds(issues)
     .flatMap((issue) => describeIssue(issue, [], raw, root))

@@ -1,23 +1,42 @@
 /**
  * The SHA-256 of a file's bytes, for a run's identity where a setting names a file whose contents
  * decide the result (train.init_checkpoint: an interrupted run's resume.safetensors changes as that
- * run goes on). Cached by path, size and modification time, so a sweep of many runs from one
- * checkpoint reads it once. null when the file cannot be read (the run's own checks report it).
+ * run goes on). Read in chunks (a checkpoint may pass readFileSync's 2 GiB limit) and cached by
+ * path, inode, size and change time, so a sweep of many runs from one checkpoint reads it once.
+ * null when the file does not exist (the run's own checks report it); any other failure to read
+ * it is an input error naming the key, never an id made from the path alone.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { InputError } from "../errors.js";
 
-const cache = new Map<string, { size: number; mtimeMs: number; digest: string }>();
+const cache = new Map<string, { stamp: string; digest: string }>();
+const CHUNK = 1 << 24;
 
-export function fileDigest(path: string): string | null {
+export function fileDigest(path: string, key: string): string | null {
+  let stamp: string;
   try {
-    const { size, mtimeMs } = statSync(path);
-    const hit = cache.get(path);
-    if (hit !== undefined && hit.size === size && hit.mtimeMs === mtimeMs) return hit.digest;
-    const digest = createHash("sha256").update(readFileSync(path)).digest("hex");
-    cache.set(path, { size, mtimeMs, digest });
-    return digest;
-  } catch {
-    return null;
+    const s = statSync(path);
+    if (!s.isFile()) throw new InputError(`${key}: ${path} is not a file`, undefined, key);
+    stamp = `${s.ino}:${s.size}:${s.ctimeMs}:${s.mtimeMs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err instanceof InputError ? err : new InputError(`${key}: cannot read ${path}: ${(err as Error).message}`, undefined, key);
   }
+  const hit = cache.get(path);
+  if (hit?.stamp === stamp) return hit.digest;
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    for (let n: number; (n = readSync(fd, buf, 0, CHUNK, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } catch (err) {
+    throw new InputError(`${key}: cannot read ${path}: ${(err as Error).message}`, undefined, key);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const digest = hash.digest("hex");
+  cache.set(path, { stamp, digest });
+  return digest;
 }

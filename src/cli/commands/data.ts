@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
 import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
 import { frameCacheRoot } from "../../data/video/frame-cache.js";
-import { InputError } from "../../errors.js";
+import { InputError, nameExperimentFile } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { CliIo } from "../cli-io.js";
 import { wholeNumber } from "../whole-number.js";
@@ -38,8 +38,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
       const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
       const { files, skipped } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
-        // As `run` says them: a data error names the experiment file it came from.
-        if (err instanceof InputError && err.file === undefined && !err.message.startsWith(exp.file)) err.message = `${exp.file}: ${err.message}`;
+        nameExperimentFile(err, exp.file); // as `run` says its data errors
         throw err;
       });
       // As a run logs them: clips of a skipped file come from another video of its class instead.

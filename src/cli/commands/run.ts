@@ -4,7 +4,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
-import { RunError } from "../../errors.js";
+import { InputError, RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED } from "../exit-codes.js";
@@ -83,6 +83,14 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
 function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacement {
   if (!argv["run-id"] || !argv["run-dir"] || !argv["sweep-meta"]) throw new Error("BUG: --child needs --run-id, --run-dir and --sweep-meta");
   const sweep = JSON.parse(argv["sweep-meta"]) as Pick<RunMeta, "index" | "params" | "config_id">;
+  // The sweep named the run by the config hash it computed when it planned the runs; an input
+  // read since (the init checkpoint's contents) may have changed, and then this is another run.
+  if (argv["run-id"] !== hash && !argv["run-id"].endsWith(`_${hash}`))
+    throw new InputError(
+      `${argv.file}: run ${argv["run-id"]}'s config hash is now ${hash}: an input changed since the sweep planned it (train.init_checkpoint's contents); run the sweep again to plan it anew`,
+      argv.file,
+      "train.init_checkpoint",
+    );
   return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash } };
 }
 

@@ -112,8 +112,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
 
 /**
  * A run's status as --dry-run lists it: completed, running (another process holds it), todo, or,
- * for a run an earlier attempt left unfinished, how that ended and at which step
- * (`interrupted@183` resumes there; `nan_loss@57`, `failed@0` run again).
+ * for a run an earlier attempt left unfinished, how its last attempt ended and at which step
+ * (`interrupted@183`, `nan_loss@57`, `failed@0`; the sweep runs it again, from its last resume
+ * checkpoint where it has one).
  */
 function dryRunStatus(runDir: string, configHash: string): string {
   const state = runState(runDir, configHash);
