@@ -7,9 +7,5 @@ if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v
   ci_say "slurm-wlm and munge already installed: $(slurmctld -V)"
   exit 0
 fi
-[ "$(id -u)" = 0 ] || ci_fail "installing slurm-wlm and munge needs root (CI runs as root)"
-ci_say "apt-get install slurm-wlm munge"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+ci_apt_install slurm-wlm munge
 ci_say "installed $(slurmctld -V)"

@@ -12,10 +12,6 @@ if /usr/bin/python3 -c "import torch, numpy, yaml" 2>/dev/null; then
   ci_say "PyTorch already installed: torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
   exit 0
 fi
-[ "$(id -u)" = 0 ] || ci_fail "installing python3-torch needs root (CI runs as root)"
-ci_say "apt-get install python3-torch python3-numpy python3-yaml"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends python3-torch python3-numpy python3-yaml >/dev/null
+ci_apt_install python3-torch python3-numpy python3-yaml
 /usr/bin/python3 -c "import torch, numpy, yaml" || ci_fail "python3-torch installed but /usr/bin/python3 cannot import torch, numpy and yaml"
 ci_say "installed torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"

@@ -9,10 +9,6 @@ if command -v pdflatex >/dev/null && kpsewhich booktabs.sty >/dev/null 2>&1; the
   ci_say "pdflatex already installed: $(pdflatex --version | head -n 1)"
   exit 0
 fi
-[ "$(id -u)" = 0 ] || ci_fail "installing texlive needs root (CI runs as root)"
-ci_say "apt-get install texlive-latex-base texlive-latex-recommended"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends texlive-latex-base texlive-latex-recommended >/dev/null
+ci_apt_install texlive-latex-base texlive-latex-recommended
 kpsewhich booktabs.sty >/dev/null || ci_fail "texlive installed but booktabs.sty is not found"
 ci_say "installed $(pdflatex --version | head -n 1)"
