@@ -25,6 +25,7 @@
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
 # (onnxruntime's CUDA EP enables it by default), and the PyTorch peer turns it off too.
 set -uo pipefail
+. "$(dirname "$0")/script-help.sh"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"

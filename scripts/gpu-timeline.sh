@@ -7,6 +7,7 @@
 # Without nsys, Nsight Compute's per-kernel times with warm caches (--cache-control none) instead.
 # Usage: OUT=dir FORMS=key=value,... bash scripts/gpu-timeline.sh  (after `sideways gpu install cuda13`)
 set -uo pipefail
+. "$(dirname "$0")/script-help.sh"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"

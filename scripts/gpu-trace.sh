@@ -9,6 +9,7 @@
 # or CUPTI_TRACE_LIB naming a build of cupti-trace.c made elsewhere; and `sideways gpu install cuda13`.
 # Usage: OUT=dir BATCHES="64 256" ROUNDS=20 [CUPTI_TRACE_LIB=libcupti-trace.so] bash scripts/gpu-trace.sh
 set -uo pipefail
+. "$(dirname "$0")/script-help.sh"
 [ -z "${CUPTI_TRACE_LIB:-}" ] || CUPTI_TRACE_LIB=$(realpath "$CUPTI_TRACE_LIB") || exit 1
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}

@@ -1,17 +1,24 @@
-// Command-line handling shared by the measurement scripts: node's parseArgs, and every bad option
-// an exit-2 message with the script's usage line.
+// Command-line handling shared by the measurement scripts: node's parseArgs, `--help` (or `-h`)
+// printing the script's usage line, and every bad option an exit-2 message with that line.
 
 /** A function that prints `message` and the usage line, then exits with status 2. */
 export function usageExit(usageLine) {
-  return (message) => {
+  const usage = (message) => {
     console.error(`${message}\nusage: ${usageLine}`);
     process.exit(2);
   };
+  usage.line = usageLine;
+  return usage;
 }
 
-/** parseArgs(config), its errors through `usage`. */
+/** parseArgs(config), its errors through `usage`; `--help` or `-h` prints the usage line and exits 0. */
 export async function parseOptions(config, usage) {
   const { parseArgs } = await import("node:util");
+  const args = config.args ?? process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(`usage: ${usage.line}`);
+    process.exit(0);
+  }
   try {
     return parseArgs(config);
   } catch (err) {

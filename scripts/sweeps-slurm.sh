@@ -33,6 +33,8 @@
 #SBATCH --output=logs/sweep-%A_%a.log
 
 set -euo pipefail
+# Only a local `--help` reads the helper: Slurm runs a spooled copy of this file, beside which it is not.
+case "${1:-}" in -h | --help) . "$(dirname "$0")/script-help.sh" ;; esac
 EXPERIMENT=${1:?usage: sbatch scripts/sweeps-slurm.sh EXPERIMENT.yaml [key=value ...]}
 shift
 : "${SLURM_ARRAY_TASK_ID:?not an array task: submit with sbatch (the script sets --array=0-7)}"

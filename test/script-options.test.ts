@@ -1,0 +1,45 @@
+/**
+ * `--help` on the scripts: the Node scripts' shared option handling (scripts/script-options.mjs)
+ * prints the usage line, the shell scripts' (scripts/script-help.sh) their header comment, and both
+ * exit 0 before anything is measured, installed or downloaded (gpu-check.sh starts by installing
+ * the CUDA build, about 300 MB).
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const scriptsDir = join(root, "scripts");
+const scripts = readdirSync(scriptsDir)
+  .filter((f) => f.endsWith(".mjs") && f !== "script-options.mjs")
+  .filter((f) => readFileSync(join(scriptsDir, f), "utf8").includes("./script-options.mjs"));
+const shellScripts = readdirSync(scriptsDir).filter((f) => f.endsWith(".sh") && f !== "script-help.sh");
+
+describe("scripts --help", () => {
+  it("finds the scripts that use it", () => {
+    expect(scripts.length).to.be.at.least(10);
+  });
+
+  for (const script of scripts) {
+    it(`${script} --help prints its usage line and exits 0`, () => {
+      const r = spawnSync(process.execPath, [join(scriptsDir, script), "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(new RegExp(`^usage: node scripts/${script.replace(".", "\\.")}`));
+    });
+  }
+
+  for (const script of shellScripts) {
+    it(`${script} --help prints its header comment and exits 0`, () => {
+      const file = join(scriptsDir, script);
+      const r = spawnSync("bash", [file, "--help"], { cwd: root, encoding: "utf8", timeout: 30_000 });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr).to.equal("");
+      // The header's second line (after the shebang), without its "# ".
+      const secondLine = readFileSync(file, "utf8").split("\n")[1].replace(/^# ?/, "");
+      expect(r.stdout.split("\n")[0]).to.equal(secondLine);
+      expect(r.stdout).to.not.match(/^(#SBATCH|set -u)/m);
+    });
+  }
+});
