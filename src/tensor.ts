@@ -13,14 +13,3 @@ export interface ByteTensor {
 export function numel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
-
-export function tensor(data: Float32Array, dims: number[]): Tensor {
-  if (data.length !== numel(dims)) {
-    throw new Error(`BUG: tensor data has ${data.length} elements, dims [${dims}] need ${numel(dims)}`);
-  }
-  return { data, dims };
-}
-
-export function zeros(dims: number[]): Tensor {
-  return { data: new Float32Array(numel(dims)), dims };
-}

@@ -62,8 +62,3 @@ export function withProcessLock<T>(name: ProcessLock, fn: () => Promise<T>): Pro
   );
   return run;
 }
-
-/** Runs `fn` holding the process-wide WebGPU lock. */
-export function withDeviceLock<T>(fn: () => Promise<T>): Promise<T> {
-  return withProcessLock("webgpu", fn);
-}

@@ -28,10 +28,6 @@ export class PortQueue<T> {
   send(msg: T, transfer: ArrayBuffer[]): void {
     this.port.postMessage(msg, transfer);
   }
-
-  close(): void {
-    this.port.close();
-  }
 }
 
 /** The buffer to transfer for a tensor; copies first when the data is a view into a larger buffer. */
