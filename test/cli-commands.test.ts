@@ -208,6 +208,38 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", "table.csv"), "utf8")).to.equal(table);
   });
 
+  it("plot: --metric adds a figure and its CSV; a broken metrics.csv, an unknown --metric or runs with no rows yet are exit 2 and change no figure", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const io = captureIo();
+    expect(await main(["plot", "a", "--metric", "eval_loss"], io), io.stderr).to.equal(0);
+    for (const f of ["loss.svg", "loss.csv", "clip_accuracy.csv", "eval_loss.svg", "eval_loss.csv"]) expect(existsSync(join(dir, "a", f)), f).to.equal(true);
+    expect(io.stderr).to.include(`${join("a", "eval_loss.svg")} (2 lines; points in eval_loss.csv)`);
+    const figures = () => Object.fromEntries(readdirSync(join(dir, "a")).filter((f) => /\.(svg|csv)$/.test(f)).map((f) => [f, readFileSync(join(dir, "a", f), "utf8")]));
+    const before = figures();
+    const unknown = captureIo();
+    expect(await main(["plot", "a", "--metric", "eval_clip_top"], unknown), unknown.stderr).to.equal(2);
+    expect(unknown.stderr).to.include("plot --metric eval_clip_top: no run's metrics.csv or eval.csv has that column (did you mean 'eval_clip_top1'?)");
+    const [runId] = readdirSync(join(dir, "a")).filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
+    const metrics = join("a", runId, "metrics.csv");
+    // A copy cut short: the last row loses its cells.
+    writeFileSync(metrics, readFileSync(metrics, "utf8").replace(/\n[^\n]*\n$/, "\n2,2.3"));
+    const cut = captureIo();
+    expect(await main(["plot", "a"], cut), cut.stderr).to.equal(2);
+    expect(cut.stderr).to.match(new RegExp(`metrics\\.csv: line \\d+ has 2 cells, the header has \\d+`)).and.not.include("BUG");
+    expect(figures()).to.deep.equal(before);
+    // Runs that logged nothing yet: nothing to draw is an error, not a silent exit 0.
+    for (const f of readdirSync(join(dir, "a"))) {
+      if (!existsSync(join(dir, "a", f, "run-meta.json"))) continue;
+      for (const csv of ["metrics.csv", "eval.csv"]) {
+        const path = join(dir, "a", f, csv);
+        if (existsSync(path)) writeFileSync(path, readFileSync(path, "utf8").split("\n")[0] + "\n");
+      }
+    }
+    const empty = captureIo();
+    expect(await main(["plot", "a", "--out", "empty"], empty), empty.stderr).to.equal(2);
+    expect(empty.stderr).to.include("plot: nothing to draw in a: its runs' metrics.csv and eval.csv have no rows yet");
+  });
+
   it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
+import { InputError } from "../src/errors.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
   const dir = join(root, id);
@@ -14,6 +15,8 @@ function fakeRun(root: string, id: string, method: string, params: Record<string
   const meta = { run_id: id, config_id: configId, config_hash: id, experiment: "t", index: 0, params, seed: (params.seed as number) ?? 0, method };
   return { dir, meta, summary: null, status: "completed" };
 }
+
+const svgFiles = (files: Map<string, string>) => [...files].filter(([name]) => name.endsWith(".svg")).map(([, svg]) => svg);
 
 describe("plot: learning curves", function () {
   this.timeout(30_000);
@@ -57,7 +60,7 @@ describe("plot: learning curves", function () {
     ];
     const svgs = new Map<string, string>();
     await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
-    for (const svg of svgs.values()) {
+    for (const svg of svgFiles(svgs)) {
       expect(svg).to.include("frame_stride=1").and.include("frame_stride=2");
       expect(svg).not.to.match(/>bp<|>method<|dashed/);
       expect(svg).not.to.match(/stroke-dasharray="6,3"/);
@@ -73,8 +76,12 @@ describe("plot: learning curves", function () {
     ];
     const svgs = new Map<string, string>();
     const out = await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
-    expect(out).to.deep.equal([{ file: "loss.svg", lines: 2 }, { file: "clip_accuracy.svg", lines: 2 }]);
-    for (const svg of svgs.values()) {
+    expect(out).to.deep.equal([
+      { file: "loss.svg", data: "loss.csv", lines: 2 },
+      { file: "clip_accuracy.svg", data: "clip_accuracy.csv", lines: 2 },
+    ]);
+    expect([...svgs.keys()].sort()).to.deep.equal(["clip_accuracy.csv", "clip_accuracy.svg", "loss.csv", "loss.svg"]);
+    for (const svg of svgFiles(svgs)) {
       expect(svg.startsWith("<svg")).to.equal(true);
       expect(svg).to.include("method=bp").and.include("method=sideways");
       expect(svg).to.match(/stroke-dasharray="6,3"/);
@@ -147,6 +154,53 @@ describe("plot: learning curves", function () {
     expect(out.map((o) => o.file)).to.include("gradient_cosine.svg");
     expect(svgs.get("gradient_cosine.svg")).to.include("frame_stride=2");
   });
+  it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [3, 2], [0.7]),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1]),
+    ];
+    writeFileSync(join(runs[0].dir, "eval.csv"), "step,eval_clip_top1,wall_s\n2,0.5,3\n");
+    writeFileSync(join(runs[1].dir, "eval.csv"), "step,eval_clip_top1,wall_s\n2,0.7,5\n");
+    const files = new Map<string, string>();
+    await plotLearningCurves(runs, (name, text) => files.set(name, text));
+    const loss = csvRows(files.get("loss.csv")!);
+    // losses 1 and 3 at step 1: mean 2, sample std sqrt(2), n 2; one Sideways run: no std.
+    expect(loss[0]).to.deep.equal({ config: "method=bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2" });
+    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1" });
+    expect(loss).to.have.length(4);
+    // The CSV has what curvePoints gives, so the figure and its CSV cannot disagree.
+    const pts = curvePoints(runs, "metrics.csv", "train_loss");
+    expect(loss.map((r) => Number(r.mean))).to.deep.equal(pts.map((p) => p.mean));
+    const { std, ...vsTime } = csvRows(files.get("clip_accuracy_vs_time.csv")!)[0];
+    // x: the mean of the runs' wall_s; accuracies 0.5 and 0.7: sample std 0.1414 (to rounding).
+    expect(vsTime).to.deep.equal({ config: "method=bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2" });
+    expect(Number(std)).to.be.closeTo(Math.sqrt(0.02), 1e-15);
+  });
+
+  it("--metric draws another logged column against step, from whichever of metrics.csv and eval.csv has it; an unknown one is an input error with a suggestion", async () => {
+    const runs = [fakeRun(root, "bp0", "bp", { seed: 0 }, [1, 2], [0.5]), fakeRun(root, "bp1", "bp", { seed: 1 }, [3, 2], [0.7])];
+    for (const [r, loss] of [[runs[0], 2.5], [runs[1], 1.5]] as const) writeFileSync(join(r.dir, "eval.csv"), `step,eval_clip_top1,eval_loss\n2,0.5,${loss}\n`);
+    const files = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), ["eval_loss"]);
+    expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "clip_accuracy.svg", "eval_loss.svg"]);
+    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2" }]);
+    expect(files.get("eval_loss.svg")).to.include("eval_loss (eval.csv)");
+    let err: unknown;
+    await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_los"]).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss");
+  });
+
+  it("a run's CSV with text where a number belongs is an input error naming the file, line and column, and no figure is written", async () => {
+    const runs = [fakeRun(root, "bp0", "bp", { seed: 0 }, [1, 2], [0.5]), fakeRun(root, "bp1", "bp", { seed: 1 }, [3, 2], [0.7])];
+    // metrics.csv is fine (loss.svg would be drawn first); eval.csv is not.
+    writeFileSync(join(runs[1].dir, "eval.csv"), "step,eval_clip_top1\n2,0.7\n4,abc\n");
+    let err: unknown;
+    await plotLearningCurves(runs, () => expect.fail("nothing may be written"), []).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.equal(`${join(runs[1].dir, "eval.csv")}: line 3, column 'eval_clip_top1': expected a number, found 'abc'`);
+  });
 });
 
 /** The pixel -> data map of a vega axis ("X" or "Y"), from its tick marks and their labels. */
@@ -171,4 +225,10 @@ function linesIn(svg: string): Record<string, [number, number][]> {
     out[config] = [...m[2].matchAll(/[ML]([-\d.e]+),([-\d.e]+)/g)].map((p) => [Number(p[1]), Number(p[2])]);
   }
   return out;
+}
+
+/** A CSV's rows as text cells by column (the figures' CSVs hold no quoted cells). */
+function csvRows(text: string): Record<string, string>[] {
+  const [header, ...rows] = text.trim().split("\n").map((line) => line.split(","));
+  return rows.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
 }

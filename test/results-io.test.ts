@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../src/results/atomic-write.js";
-import { parseCsvText, readCsv } from "../src/results/csv-read.js";
+import { numericColumn, readCsv } from "../src/results/csv-read.js";
+import { InputError } from "../src/errors.js";
 
 describe("results: atomic writes and CSV reading", () => {
   it("replaces a file whole, creating its directory, and leaves no temp file", () => {
@@ -25,18 +26,39 @@ describe("results: atomic writes and CSV reading", () => {
     expect(readFileSync(join(dir, "target", "keep"), "utf8")).to.equal("kept");
   });
 
-  it("parses quoted cells with commas, doubled quotes and newlines, and CRLF line ends", () => {
-    expect(parseCsvText('a,b\r\n"x,y","say ""hi"""\r\n"l1\nl2",\r\n')).to.deep.equal([["a", "b"], ["x,y", 'say "hi"'], ["l1\nl2", ""]]);
+  it("parses quoted cells with commas, doubled quotes and newlines, and CRLF line ends; each row's line is the one it ends on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const path = join(dir, "t.csv");
+    writeFileSync(path, 'a,b\r\n"x,y","say ""hi"""\r\n"l1\nl2",\r\n');
+    expect(readCsv(path)).to.deep.equal({ columns: ["a", "b"], rows: [{ a: "x,y", b: 'say "hi"' }, { a: "l1\nl2", b: null }], lines: [2, 4] });
   });
 
-  it("a malformed file is an error naming it, not silently merged cells", () => {
+  it("a malformed file is an input error (exit 2) naming it and the line, not silently merged cells", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
     const path = join(dir, "runs.csv");
     writeFileSync(path, 'run_id,status\n"unclosed,completed\nb,failed\n');
-    expect(() => readCsv(path)).to.throw(new RegExp(`^${path}: Quote Not Closed`));
-    writeFileSync(path, "run_id,status\na,completed,extra\n");
-    expect(() => readCsv(path)).to.throw(`${path}: a row has 3 cells, the header has 2`);
+    expect(() => readCsv(path)).to.throw(InputError, new RegExp(`^${path}: Quote Not Closed`));
+    writeFileSync(path, "run_id,status\na,completed\nb,completed,extra\n");
+    expect(() => readCsv(path)).to.throw(InputError, `${path}: line 3 has 3 cells, the header has 2`);
+    // A truncated last row (a copy cut short).
+    writeFileSync(path, "run_id,status\na,completed\nb");
+    expect(() => readCsv(path)).to.throw(InputError, `${path}: line 3 has 1 cells, the header has 2`);
     writeFileSync(path, "run_id,loss\na,0.5\nb,\n");
     expect(readCsv(path).rows).to.deep.equal([{ run_id: "a", loss: 0.5 }, { run_id: "b", loss: null }]);
+  });
+
+  it("a numeric column: numbers, null for empty cells, NaN as written; text is an input error naming the file, line and column", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const path = join(dir, "metrics.csv");
+    writeFileSync(path, "step,train_loss\n1,2.5\n2,\n3,nan\n4,abc\n");
+    const csv = readCsv(path);
+    expect(numericColumn(path, csv, "step")).to.deep.equal([1, 2, 3, 4]);
+    expect(() => numericColumn(path, csv, "train_loss")).to.throw(InputError, `${path}: line 5, column 'train_loss': expected a number, found 'abc'`);
+    writeFileSync(path, "step,train_loss\n1,2.5\n2,\n3,nan\n");
+    const values = numericColumn(path, readCsv(path), "train_loss");
+    expect(values.slice(0, 2)).to.deep.equal([2.5, null]);
+    expect(values[2]).to.be.NaN;
+    // A column the file lacks is all empty.
+    expect(numericColumn(path, readCsv(path), "wall_s")).to.deep.equal([null, null, null]);
   });
 });

@@ -4,8 +4,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { InputError } from "../src/errors.js";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
-import { csvValue, parseCsvText, readCsv } from "../src/results/csv-read.js";
+import { readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
 import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
@@ -214,10 +215,28 @@ describe("results: CSV and paper table", () => {
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(() => paperTable(columns, rows, ["eval_clip_top"])).to.throw(/no such column.*did you mean 'final_eval_clip_top1'/);
+    // Every word of the name in a metric's: each such metric is suggested.
+    expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1'\?/);
+  });
+
+  it("a runs.csv column that is no metric (the method, the seed, a swept setting, the status) is an input error listing the metrics", async () => {
+    writeRun(root, "a0", { seed: 0, "train.optimizer.lr": 0.1 }, summary("completed", 0.5));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns).to.include("train.optimizer.lr");
+    for (const column of ["method", "seed", "status", "message", "eval_on_train", "train.optimizer.lr", "run_id"]) {
+      expect(() => paperTable(columns, rows, [column]), column).to.throw(InputError, new RegExp(`^--metric ${column.replace(/\./g, "\\.")}: that runs.csv column is not a metric .*; metrics: steps_done, final_train_loss`));
+    }
   });
 });
 
+/** The rows of a CSV text, read back as the results commands read their files. */
 function readCsvFromText(text: string) {
-  const [header, ...body] = parseCsvText(text);
-  return body.map((cells) => Object.fromEntries(header.map((h, i) => [h, csvValue(cells[i])])));
+  const dir = mkdtempSync(join(tmpdir(), "sideways-csv-text-"));
+  try {
+    writeFileSync(join(dir, "t.csv"), text);
+    return readCsv(join(dir, "t.csv")).rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -9,14 +9,10 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "csv-parse/sync";
+import { InputError } from "../errors.js";
 
 export type CsvValue = string | number | null;
 export type CsvRow = Record<string, CsvValue>;
-
-/** Rows of cells; rows may differ in length (readCsv checks them against the header). */
-export function parseCsvText(text: string): string[][] {
-  return parse(text, { relax_column_count: true }) as string[][];
-}
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -29,18 +25,37 @@ export function csvValue(cell: string): CsvValue {
   return cell;
 }
 
-export function readCsv(path: string): { columns: string[]; rows: CsvRow[] } {
+/**
+ * A CSV file's header and rows, with the line each row ends on (for errors that name it). A
+ * malformed file is an InputError naming it: results files are input to `plot`, `results` and a
+ * resumed run, and a hand-edited or truncated one is the user's to fix (exit 2), not a bug.
+ */
+export function readCsv(path: string): { columns: string[]; rows: CsvRow[]; lines: number[] } {
   const text = readFileSync(path, "utf8");
-  let table: string[][];
+  let table: { record: string[]; info: { lines: number } }[];
   try {
-    table = parseCsvText(text);
+    table = parse(text, { relax_column_count: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
+    throw new InputError(`${path}: ${(err as Error).message}`, path);
   }
-  const [header = [], ...body] = table;
-  const rows = body.map((cells) => {
-    if (cells.length !== header.length) throw new Error(`${path}: a row has ${cells.length} cells, the header has ${header.length}`);
+  const [head, ...body] = table;
+  const header = head?.record ?? [];
+  const rows = body.map(({ record: cells, info }) => {
+    if (cells.length !== header.length) throw new InputError(`${path}: line ${info.lines} has ${cells.length} cells, the header has ${header.length}`, path);
     return Object.fromEntries(header.map((c, i) => [c, csvValue(cells[i])]));
   });
-  return { columns: header, rows };
+  return { columns: header, rows, lines: body.map(({ info }) => info.lines) };
+}
+
+/**
+ * A numeric column's values, in row order: null for an empty cell (not logged at that row),
+ * NaN and ±Infinity as written; text where a number belongs is an InputError naming the file,
+ * line and column.
+ */
+export function numericColumn(path: string, csv: { rows: CsvRow[]; lines: number[] }, column: string): (number | null)[] {
+  return csv.rows.map((row, i) => {
+    const v = row[column] ?? null;
+    if (v !== null && typeof v !== "number") throw new InputError(`${path}: line ${csv.lines[i]}, column '${column}': expected a number, found '${v}'`, path, column);
+    return v;
+  });
 }

@@ -9,7 +9,7 @@ import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
-import { ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+import { ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { tally } from "../util/count.js";
 
 export interface MetricStats {
@@ -46,13 +46,20 @@ export function meanStd(xs: readonly number[]): MetricStats {
   return { mean, std, n };
 }
 
-/** `eval_clip_top1` is accepted for the `final_eval_clip_top1` column. */
+/**
+ * A runs.csv metric column by name; `eval_clip_top1` is accepted for `final_eval_clip_top1`. A
+ * column that says which run it is or how it ended (a setting, the seed, the status) is no metric.
+ */
 export function resolveMetric(name: string, columns: readonly string[]): string {
-  if (columns.includes(name)) return name;
-  if (columns.includes(`final_${name}`)) return `final_${name}`;
-  const numeric = columns.filter((c) => !(ID_COLUMNS as readonly string[]).includes(c) && !["status", "method", "message"].includes(c));
-  const hint = suggestionSuffix(`final_${name}`, numeric) || suggestionSuffix(name, numeric);
-  throw new InputError(`--metric ${name}: no such column in runs.csv${hint}; metrics: ${numeric.join(", ")}`);
+  const metrics = (METRIC_COLUMNS as readonly string[]).filter((c) => columns.includes(c));
+  if (metrics.includes(name)) return name;
+  if (metrics.includes(`final_${name}`)) return `final_${name}`;
+  if (columns.includes(name)) throw new InputError(`--metric ${name}: that runs.csv column is not a metric (it says which run it is or how it ended); metrics: ${metrics.join(", ")}`, undefined, "--metric");
+  // Every word of the name in a metric's ("eval_top1" -> final_eval_clip_top1, final_eval_frame_top1), else the nearest spelling.
+  const words = name.split("_").filter((w) => w !== "");
+  const containing = metrics.filter((m) => words.length > 0 && words.every((w) => m.split("_").includes(w)));
+  const hint = containing.length > 0 ? ` (did you mean ${containing.map((m) => `'${m}'`).join(" or ")}?)` : suggestionSuffix(`final_${name}`, metrics) || suggestionSuffix(name, metrics);
+  throw new InputError(`--metric ${name}: no such column in runs.csv${hint}; metrics: ${metrics.join(", ")}`, undefined, "--metric");
 }
 
 export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[]): PaperTable {

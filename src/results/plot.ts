@@ -3,14 +3,18 @@
  * clip accuracy against step, one line per configuration (the mean over its seeds) with a band of
  * one standard deviation; colour tells configurations apart (one legend) and the dash tells BP
  * (dashed) from Sideways (solid), said in the subtitle when both are drawn. Blocks are numbered
- * from 0 as in the cos_b{k} columns.
+ * from 0 as in the cos_b{k} columns. Beside each figure, a CSV of the points it draws, for
+ * redrawing it in another tool (pgfplots, matplotlib) without averaging the runs again.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { InputError } from "../errors.js";
+import { suggestionSuffix } from "../spec/did-you-mean.js";
 import { orderedParamKeys } from "../spec/run-id.js";
-import { readCsv } from "./csv-read.js";
+import { numericColumn, readCsv } from "./csv-read.js";
+import { csvText } from "./csv-text.js";
 import { meanStd } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 
@@ -21,6 +25,8 @@ export interface CurvePoint {
   /** The x value drawn: the step, or the mean over runs of another column (e.g. wall_s). */
   x: number;
   mean: number;
+  /** The sample std over runs (null for one run); the band is mean ± std. */
+  std: number | null;
   lo: number;
   hi: number;
   n: number;
@@ -63,15 +69,16 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
     if (!existsSync(path)) continue;
     const series = new Map<number, number>();
     const xs = new Map<number, number>();
-    for (const row of readCsv(path).rows) {
-      const step = row.step;
-      const v = row[column];
-      const x = row[xColumn];
-      if (typeof step === "number" && typeof v === "number" && Number.isFinite(v) && typeof x === "number") {
+    // Empty and non-finite cells are steps without that value (e.g. no diagnostics there); text is an error.
+    const csv = readCsv(path);
+    const [steps, values, xValues] = [numericColumn(path, csv, "step"), numericColumn(path, csv, column), numericColumn(path, csv, xColumn)];
+    steps.forEach((step, i) => {
+      const [v, x] = [values[i], xValues[i]];
+      if (step !== null && v !== null && Number.isFinite(v) && x !== null) {
         series.set(step, v);
         xs.set(step, x);
       }
-    }
+    });
     const label = labels.get(r.meta.config_id)!;
     const entry = byConfig.get(label) ?? { method: r.meta.method, series: [], xs: [] };
     entry.series.push(series);
@@ -91,7 +98,7 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const spread = std ?? 0;
       const step = binSteps[binSteps.length - 1];
       const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
-      points.push({ config, method, step, x, mean, lo: mean - spread, hi: mean + spread, n });
+      points.push({ config, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n });
     }
   }
   return points;
@@ -153,6 +160,8 @@ export interface CosinePoint {
   config: string;
   block: number;
   mean: number;
+  std: number | null;
+  n: number;
   lo: number;
   hi: number;
 }
@@ -168,12 +177,12 @@ export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
     if (!existsSync(path)) continue;
-    const { columns, rows } = readCsv(path);
-    const blocks = columns.filter((c) => /^cos_b\d+$/.test(c));
+    const csv = readCsv(path);
+    const blocks = csv.columns.filter((c) => /^cos_b\d+$/.test(c));
     if (blocks.length === 0) continue;
     const perBlock = byConfig.get(labels.get(r.meta.config_id)!) ?? new Map<number, number[]>();
     for (const c of blocks) {
-      const values = rows.map((row) => row[c]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+      const values = numericColumn(path, csv, c).filter((v): v is number => v !== null && Number.isFinite(v));
       const runMean = meanStd(values).mean;
       if (runMean === null) continue;
       const k = Number(c.slice("cos_b".length));
@@ -184,9 +193,9 @@ export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
   const points: CosinePoint[] = [];
   for (const [config, perBlock] of byConfig) {
     for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
-      const { mean, std } = meanStd(values);
+      const { mean, std, n } = meanStd(values);
       if (mean === null) continue;
-      points.push({ config, block, mean, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+      points.push({ config, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
     }
   }
   return points;
@@ -220,32 +229,84 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 export interface PlotOutput {
+  /** The figure (SVG). */
   file: string;
+  /** The CSV of its points beside it. */
+  data: string;
   lines: number;
 }
 
+/** A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points). */
+function curveCsv(points: readonly CurvePoint[], xColumn: string): string {
+  const columns = ["config", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n"];
+  return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x })));
+}
+
+interface Chart {
+  name: string;
+  file: string;
+  column: string;
+  title: string;
+  y: string;
+  zero: boolean;
+  x: string;
+  lossNote?: boolean;
+}
+
 /**
- * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg and, for runs with
- * diagnostics, gradient_cosine.svg, handing each to `write`; returns what was drawn.
+ * The chart of one more metric (`plot --metric`): the metrics.csv or eval.csv column of that name
+ * against step, as `<metric>.svg`. A column no run's files have is an InputError listing those
+ * they have.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, svg: string) => void): Promise<PlotOutput[]> {
-  const charts = [
+function metricChart(runs: readonly RunRecord[], metric: string): Chart {
+  const available = new Map<string, string>();
+  for (const file of ["metrics.csv", "eval.csv"]) {
+    for (const r of runs) {
+      const path = join(r.dir, file);
+      if (!existsSync(path)) continue;
+      for (const c of readCsv(path).columns) if (c !== "step" && !available.has(c)) available.set(c, file);
+    }
+  }
+  const file = available.get(metric);
+  if (file === undefined) {
+    const names = [...available.keys()];
+    throw new InputError(`plot --metric ${metric}: no run's metrics.csv or eval.csv has that column${suggestionSuffix(metric, names)}; columns: ${names.join(", ")}`, undefined, "--metric");
+  }
+  return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x: "step" };
+}
+
+/**
+ * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, for runs with diagnostics
+ * gradient_cosine.svg, and a `<metric>.svg` for each of `metrics`, each with a `.csv` of its
+ * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
+ * leaves the earlier figures as they were); returns what was drawn.
+ */
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = []): Promise<PlotOutput[]> {
+  const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
     { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
     // The trade-off Sideways is about: accuracy against the time it took to get there.
     { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
+    ...metrics.map((m) => metricChart(runs, m)),
   ];
+  const files: [string, string][] = [];
   const out: PlotOutput[] = [];
+  const add = (name: string, svg: string, csv: string, lines: number) => {
+    const data = name.replace(/\.svg$/, ".csv");
+    files.push([name, svg], [data, csv]);
+    out.push({ file: name, data, lines });
+  };
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column, c.x);
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    write(c.name, await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, "lossNote" in c)));
-    out.push({ file: c.name, lines: new Set(points.map((p) => p.config)).size });
+    const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true));
+    add(c.name, svg, curveCsv(points, c.x), new Set(points.map((p) => p.config)).size);
   }
   const cosines = cosinePoints(runs);
   if (cosines.length > 0) {
-    write("gradient_cosine.svg", await renderSvg(cosineSpec(cosines)));
-    out.push({ file: "gradient_cosine.svg", lines: new Set(cosines.map((p) => p.config)).size });
+    const csv = csvText(["config", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
+    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines)), csv, new Set(cosines.map((p) => p.config)).size);
   }
+  for (const [name, text] of files) write(name, text);
   return out;
 }

@@ -41,6 +41,8 @@ export const RESULT_COLUMNS = [
   "eval_on_train",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
+/** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
+export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train"].includes(c));
 
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];

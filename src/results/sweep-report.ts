@@ -1,6 +1,7 @@
 /**
  * What a finished sweep leaves for the paper next to runs.csv: the mean ± std table over seeds
- * (table.csv, table.md, table.tex) and the learning curves (loss.svg, clip_accuracy.svg).
+ * (table.csv, table.md, table.tex) and the learning curves (loss.svg, clip_accuracy.svg, ..., each
+ * with a .csv of its points).
  * `sideways results table` and `sideways plot` write the same files with other choices.
  */
 import { existsSync } from "node:fs";
@@ -36,5 +37,5 @@ export async function writeSweepReport(root: string): Promise<string[]> {
   if (completed.length === 0 || !existsSync(join(root, RUNS_CSV))) return [];
   writePaperTables(root, defaultTableMetrics(root), root);
   const drawn = await plotLearningCurves(completed, (name, svg) => writeFileAtomic(join(root, name), svg));
-  return ["table.csv", "table.md", "table.tex", ...drawn.map((d) => d.file)];
+  return ["table.csv", "table.md", "table.tex", ...drawn.flatMap((d) => [d.file, d.data])];
 }

@@ -11,17 +11,20 @@ import type { CliIo } from "../cli-io.js";
 interface PlotArgs {
   dir: string;
   out?: string;
+  metric: string[];
 }
 
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
   return {
     command: "plot <dir>",
-    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics; mean and ±1 sample std band over seeds per configuration)",
+    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band over seeds per configuration), each with a CSV of its points",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
-        .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg and gradient_cosine.svg (default: DIR)" })
-        .example("$0 plot results/exp", "curves of every configuration in the sweep") as unknown as Argv<PlotArgs>,
+        .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
+        .option("metric", { type: "string", array: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
+        .example("$0 plot results/exp", "curves of every configuration in the sweep")
+        .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       const single = existsSync(join(dir, RUN_META_FILE));
@@ -30,8 +33,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const runs = completed.length > 0 ? completed : all;
       if (runs.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
       const out = resolve(argv.out ?? argv.dir);
-      const drawn = await plotLearningCurves(runs, (name, svg) => writeFileAtomic(join(out, name), svg));
-      io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines)`).join(", ")}\n`);
+      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), argv.metric);
+      if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
+      io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines; points in ${d.data})`).join(", ")}\n`);
     },
   };
 }
