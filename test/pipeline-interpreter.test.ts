@@ -85,6 +85,24 @@ describe("schedule interpreter", function () {
     expect(piped.stashPeakBytes[0], "inputs stashed").to.be.above(0);
   });
 
+  it("pipelined-bp on one block per worker: block k stashes min(T, 2(L-k)+1) frames at its peak (the executor's own count, T = 9 and 3)", async () => {
+    const L = model.blocks.length;
+    const par = await ParallelExecutor.create(model, graphs, balancedStages([1, 1, 1, 1], L), cpu);
+    try {
+      // One frame's stash per block from a one-frame clip batch; a block's frames all stash the same bytes.
+      const peak = async (T: number) => (await par.runBatch("pipelined-bp", randomClips(model, 2, T, 7), initWeights(model, 3))).stashPeakBytes;
+      const one = await peak(1);
+      for (const bytes of one) expect(bytes).to.be.above(0);
+      for (const T of [9, 3]) {
+        const frames = (await peak(T)).map((bytes, k) => bytes / one[k]);
+        // 1-based block k' = k + 1: min(T, 2(L - k') + 1) = min(T, 2(L - k) - 1). T = 9: [7, 5, 3, 1]; T = 3: [3, 3, 3, 1].
+        expect(frames, `T = ${T}`).to.deep.equal(Array.from({ length: L }, (_, k) => Math.min(T, 2 * (L - k) - 1)));
+      }
+    } finally {
+      await par.close();
+    }
+  });
+
   for (const method of ["bp", "sideways"] as const) {
     it(`the interpreter on ${method}'s table gives the ${method} trainer's gradient, losses and counts bit for bit`, async () => {
       const batch = randomClips(model, 2, 9, 6);
@@ -175,9 +193,11 @@ describe("schedule interpreter", function () {
       // The updates did matter: one per-clip step from the same weights ends elsewhere.
       const perClip = referencePipelinedBp(model, batch, start, Infinity, stashing, spec.lr);
       expect(Math.max(...model.params.map((p) => relDiff(perClip.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-3);
-      // With stashing and without, the rules differ (frames in flight across an update).
+      // With stashing and without, the rules differ (frames in flight across an update): this run's
+      // weights are 100x the tolerance above from the other rule's reference (measured: 1.9e-3 to
+      // 1.2e-1 per parameter), so the two executor runs cannot both pass and agree.
       const other = referencePipelinedBp(model, batch, start, 3, !stashing, spec.lr);
-      expect(Math.max(...model.params.map((p) => relDiff(other.get(p.name)!, ref.get(p.name)!)))).to.be.above(1e-6);
+      expect(Math.max(...model.params.map((p) => relDiff(weights.get(p.name)!, other.get(p.name)!)))).to.be.above(1e-3);
     });
   }
 

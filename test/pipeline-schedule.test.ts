@@ -66,7 +66,7 @@ describe("schedule tables", () => {
           }
         }
         expect(counts(s)).to.deep.equal(new Array(L).fill(T));
-        // 1F1B: at most one forward and one backward per block and tick.
+        // At most one forward and one backward per block and tick (1F1B's alternation).
         const perTick = new Map<string, number>();
         for (const a of s.actions) perTick.set(`${a.tick}:${a.block}:${a.op}`, (perTick.get(`${a.tick}:${a.block}:${a.op}`) ?? 0) + 1);
         expect(Math.max(...perTick.values())).to.equal(1);

@@ -47,7 +47,7 @@ export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   },
   "pipelined-bp": {
     name: "pipelined-bp",
-    describe: "exact BP with frames as micro-batches through depth-parallel blocks in 1F1B order, inputs stashed",
+    describe: "exact BP with frames as micro-batches through depth-parallel blocks, a forward and a backward per block and tick, inputs stashed",
     generate: pipelinedBpSchedule,
     inClipUpdates: true,
     weightStashing: true,

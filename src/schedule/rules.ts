@@ -60,7 +60,9 @@ export function sidewaysSchedule(L: number, T: number): Schedule {
 }
 
 /**
- * Pipelined BP (1F1B): frames are micro-batches through the depth-parallel blocks. 1-based, frame
+ * Pipelined BP: frames are micro-batches through the depth-parallel blocks, one forward and one
+ * backward per block and tick in the steady state (1F1B's alternation, but a micro-batch moves one
+ * block a tick, so block k holds 2(L-k)+1 frames in flight: docs/design/sideways.md). 1-based, frame
  * f at block k runs forward at tick f+k-1, its loss is taken at tick f+L-1, and block k runs its
  * backward at tick f+2L-1-k on the input it stashed for f. A clip batch takes T+2L-2 ticks.
  */

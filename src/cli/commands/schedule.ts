@@ -24,7 +24,7 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
-        .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "1F1B pipelined BP over 6 frames")
+        .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "pipelined BP over 6 frames")
         .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
     handler: (argv) => {
       // The table needs the model and the settings, not the data or the checkpoint: a file written
