@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 import { InputError } from "../src/errors.js";
 
@@ -51,6 +51,23 @@ describe("plot: learning curves", function () {
     expect([...new Set(pts.map((p) => p.config))].sort()).to.deep.equal(["method=bp [aaaaaaaa]", "method=bp [bbbbbbbb]", "method=sideways"]);
     expect(pts.find((p) => p.config === "method=bp [aaaaaaaa]" && p.step === 1)).to.include({ mean: 2, n: 2 });
     expect(pts.find((p) => p.config === "method=bp [bbbbbbbb]" && p.step === 1)).to.include({ mean: 10, n: 1 });
+  });
+
+  it("configurations with the same label are named by the settings of their config.yaml that set them apart (at most three), else by config id", () => {
+    const runs = [
+      fakeRun(root, "a0", "bp", { "train.method": "bp", seed: 0 }, [1, 1], [0.5], "aaaaaaaa1111"),
+      fakeRun(root, "a1", "bp", { "train.method": "bp", seed: 1 }, [3, 3], [0.5], "aaaaaaaa1111"),
+      fakeRun(root, "b0", "bp", { "train.method": "bp", seed: 0 }, [10, 10], [0.5], "bbbbbbbb2222"),
+      fakeRun(root, "s0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1], "cccccccc3333"),
+    ];
+    const config = (steps: number, seed: number, layers: string) => `name: t\nseed: ${seed}\nmodel:\n  layers: ${layers}\ntrain:\n  method: bp\n  steps: ${steps}\n`;
+    writeFileSync(join(root, "a0", "config.yaml"), config(60, 0, "[relu]"));
+    writeFileSync(join(root, "a1", "config.yaml"), config(60, 1, "[relu]"));
+    writeFileSync(join(root, "b0", "config.yaml"), config(200, 0, "[relu, relu, relu, relu, relu, relu]"));
+    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp, layers=[\"relu\",\"relu\",\"relu\",\"…, steps=200", "method=bp, layers=[\"relu\"], steps=60", "method=sideways"]);
+    // One of them without config.yaml (an older run): the config id.
+    rmSync(join(root, "b0", "config.yaml"));
+    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp [aaaaaaaa]", "method=bp [bbbbbbbb]", "method=sideways"]);
   });
 
   it("a Sideways-only chart: one legend, no 'bp' anywhere, no dashes", async () => {

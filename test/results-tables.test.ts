@@ -126,6 +126,22 @@ describe("results: CSV and paper table", () => {
     }
   });
 
+  it("configurations with the same swept values get a column for each setting of their config.yaml that sets them apart, instead of config_id", async () => {
+    // Two sweeps of one experiment into one folder, over the method, one of 60 steps and one of 200.
+    const config = (steps: number, seed: number) => `# Run: its fully resolved config\nname: t\nseed: ${seed}\ntrain:\n  method: bp\n  steps: ${steps}\n  optimizer: { kind: sgd, lr: 0.1 }\noutput:\n  dir: /elsewhere/${steps}\n`;
+    [0.2, 0.4].forEach((v, seed) => writeRun(root, `c1-${seed}`, { "train.method": "bp", seed }, summary("completed", v), seed, "c1aaaaaa"));
+    [0.8, 1.0].forEach((v, seed) => writeRun(root, `c2-${seed}`, { "train.method": "bp", seed }, summary("completed", v), seed + 2, "c2bbbbbb"));
+    for (const [id, steps, seed] of [["c1-0", 60, 0], ["c1-1", 60, 1], ["c2-0", 200, 0], ["c2-1", 200, 1]] as const) writeFileSync(join(root, id, "config.yaml"), config(steps, seed));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    // The seed and output.dir differ too, but set no configuration apart.
+    expect(columns.slice(0, 4)).to.deep.equal(["run_id", "config_id", "train.method", "train.steps"]);
+    expect(rows.map((r) => r["train.steps"])).to.deep.equal([60, 60, 200, 200]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["train.method", "train.steps"]);
+    expect(tableMarkdown(table)).to.include("| bp | 60 | 0.300 ± 0.141 (n=2) |").and.include("| bp | 200 | 0.900 ± 0.141 (n=2) |");
+  });
+
   it("a run outside the sweep (no swept values) is named by its method and config id, not a blank row", async () => {
     // A sweep over lr (config ids s1, s2) and a `sideways run` with another setting into the same
     // folder (config id x1, params {}): before, its row read "|  | 0.900 (n=1) |".

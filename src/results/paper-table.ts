@@ -78,8 +78,9 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   // Its method then names it, as in the plots' legends; so does a folder of runs of several methods none of which swept it.
   if (!paramColumns.includes("train.method") && (outside || new Set(configs.map((runs) => runs[0].method)).size > 1)) paramColumns.push("method");
   // Configurations whose swept values agree (two sweeps into one folder that differ in a setting
-  // neither swept), and runs outside the sweep, would read as duplicate or unexplained rows: the
-  // config_id column tells them apart, as the plots' legends do (src/results/plot.ts configLabels).
+  // neither swept) have runs.csv columns for the settings that set them apart, read from their
+  // config.yaml (src/results/run-settings.ts). Where that cannot tell them apart (runs without a
+  // config.yaml), and for runs outside the sweep, the config_id column does, as in the plots' legends.
   const shown = new Set(configs.map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
   if (shown.size < groups.size || outside) paramColumns.push("config_id");
   // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.

@@ -17,6 +17,7 @@ import { numericColumn, readCsv } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { meanStd } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
+import { RunSettings, settingsSettingApart } from "./run-settings.js";
 
 export interface CurvePoint {
   config: string;
@@ -44,17 +45,36 @@ export function configLabel(r: RunRecord): string {
   return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : r.meta.method;
 }
 
+/** A setting's value in a legend: text as it is, the rest as JSON, cut at 24 characters. */
+function labelValue(v: unknown): string {
+  const text = typeof v === "string" ? v : JSON.stringify(v ?? null);
+  return text.length > 24 ? `${text.slice(0, 23)}…` : text;
+}
+
 /**
  * One legend label per configuration (config_id: the runs that differ only in their seed): its
  * swept values, or its method. Configurations whose labels agree (e.g. two sweeps into one folder
- * that differ in a setting neither swept) get their config id appended, so that no line averages
- * runs of different configurations.
+ * that differ in a setting neither swept) get the settings that set them apart appended, from
+ * their config.yaml (at most three; `steps=60`), or where that does not tell them apart, their
+ * config id: no line averages runs of different configurations.
  */
 export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
   const base = new Map(runs.map((r) => [r.meta.config_id, configLabel(r)]));
-  const uses = new Map<string, number>();
-  for (const label of base.values()) uses.set(label, (uses.get(label) ?? 0) + 1);
-  return new Map([...base].map(([id, label]) => [id, uses.get(label)! > 1 ? `${label} [${id.slice(0, 8)}]` : label]));
+  const byLabel = new Map<string, string[]>();
+  for (const [id, label] of base) byLabel.set(label, [...(byLabel.get(label) ?? []), id]);
+  const settings = new RunSettings();
+  const labels = new Map(base);
+  for (const [label, ids] of byLabel) {
+    if (ids.length < 2) continue;
+    const group = runs.filter((r) => ids.includes(r.meta.config_id));
+    const keys = settingsSettingApart(group, [], settings);
+    const first = (id: string) => group.find((r) => r.meta.config_id === id)!;
+    const shown = keys.slice(0, 3);
+    const named = new Map(ids.map((id) => [id, `${label}, ${shown.map((k) => `${k.split(".").pop()}=${labelValue(settings.value(first(id).dir, k))}`).join(", ")}${keys.length > 3 ? ", …" : ""}`]));
+    const distinct = shown.length > 0 && new Set(named.values()).size === ids.length;
+    for (const id of ids) labels.set(id, distinct ? named.get(id)! : `${label} [${id.slice(0, 8)}]`);
+  }
+  return labels;
 }
 
 /**

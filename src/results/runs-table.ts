@@ -3,14 +3,14 @@
  * (run-meta.json + summary.json) under a lock and replaced atomically, so concurrent sweep
  * processes, shards and killed processes can never leave it half-written or with duplicate rows.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
 import { type RunMeta, isRunInProgress, readRunMeta, readSummary } from "./run-dir.js";
+import { RunSettings, settingsSettingApart } from "./run-settings.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -67,10 +67,16 @@ export function paramColumns(records: readonly RunRecord[]): string[] {
   return [...keys];
 }
 
+/**
+ * runs.csv's text. A swept key's cell of a run that was not one of the sweep's comes from its
+ * config.yaml, so its row says what it trained with instead of an empty cell; configurations
+ * whose swept values agree get a column for each setting that sets them apart (src/results/run-settings.ts).
+ */
 export function runsCsvText(records: readonly RunRecord[]): string {
-  const params = paramColumns(records);
+  const settings = new RunSettings();
+  const swept = paramColumns(records);
+  const params = [...swept, ...settingsSettingApart(records, swept, settings)];
   const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
-  const configs = new Map<string, unknown>(); // each outside run's config.yaml, parsed once
   const rows = records.map((r) => {
     const s = r.summary;
     const row: Record<string, CellValue> = {
@@ -92,28 +98,10 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
     };
-    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settingOf(r.dir, p, configs);
+    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r.dir, p);
     return row;
   });
   return csvText(columns, rows);
-}
-
-/**
- * A swept key's value for a run that was not one of the sweep's (a single `run` into its folder,
- * another sweep's run): read from its config.yaml, so its row says what it trained with instead of
- * an empty cell. undefined where the run has no config.yaml (written by an older version).
- */
-function settingOf(runDir: string, dottedKey: string, configs: Map<string, unknown>): CellValue {
-  if (!configs.has(runDir)) {
-    try {
-      configs.set(runDir, parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8")));
-    } catch {
-      configs.set(runDir, undefined);
-    }
-  }
-  let node = configs.get(runDir);
-  for (const key of dottedKey.split(".")) node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
-  return node as CellValue;
 }
 
 /** Regenerates root/runs.csv from the run directories; returns the runs it lists. */
