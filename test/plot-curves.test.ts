@@ -102,6 +102,9 @@ describe("plot: learning curves", function () {
       expect(svg.startsWith("<svg")).to.equal(true);
       expect(svg).to.include("method=bp").and.include("method=sideways");
       expect(svg).to.match(/stroke-dasharray="6,3"/);
+      // The legend draws each configuration's line as the chart does: BP's symbol dashed, Sideways' solid.
+      const symbols = [...svg.matchAll(/role-legend-symbol"[^>]*><path [^>]*stroke-dasharray="([^"]*)"[^]*?role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => [m[2], m[1]]);
+      expect(symbols).to.deep.equal([["method=bp", "6,3"], ["method=sideways", "1,0"]]);
       expect(svg).to.include("solid: Sideways, dashed: BP");
       expect(svg.match(/class="mark-group role-legend"/g)).to.have.length(1);
     }
@@ -238,7 +241,7 @@ function axisScale(svg: string, axis: "X" | "Y"): { value: (px: number) => numbe
 function linesIn(svg: string): Record<string, [number, number][]> {
   const out: Record<string, [number, number][]> = {};
   for (const m of svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)"/g)) {
-    const config = /configuration: ([^;]*);/.exec(m[1])![1];
+    const config = /configuration: ([^;]*)/.exec(m[1])![1];
     out[config] = [...m[2].matchAll(/[ML]([-\d.e]+),([-\d.e]+)/g)].map((p) => [Number(p[1]), Number(p[2])]);
   }
   return out;

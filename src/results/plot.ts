@@ -145,6 +145,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
   const methods = (["sideways", "bp", "pipelined-bp"] as const).filter((m) => points.some((p) => p.method === m));
   const dashes = { sideways: [1, 0], bp: [6, 3], "pipelined-bp": [2, 2] };
   const dashNames = { sideways: "solid: Sideways", bp: "dashed: BP", "pipelined-bp": "dotted: pipelined BP" };
+  const configs = [...new Map(points.map((p) => [p.config, p])).values()];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     // What the line and the band are, on the figure itself: a paper's caption must say it.
@@ -168,8 +169,9 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
         encoding: {
           y: y("mean"),
           color,
-          // No second legend: the configuration legend names every line; the subtitle says the dashes.
-          strokeDash: { field: "method", type: "nominal", legend: null, scale: { domain: methods, range: methods.map((m) => dashes[m]) } },
+          // The dash by configuration, each its method's, so that the one legend (colour and dash on
+          // the same field merge) draws every line as the chart does; the subtitle says the dashes.
+          strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs.map((c) => c.config), range: configs.map((c) => dashes[c.method as keyof typeof dashes] ?? dashes.sideways) } },
         },
       },
     ],
