@@ -142,6 +142,10 @@ const CASES: LayerCase[] = [
   // The channel fault holds for 1x1 kernels too, except pointwise (stride 1, no padding): a
   // residual unit's strided 1x1 conv shortcut from 6 channels.
   { name: "residual conv shortcut (1x1 stride 2) from 6 to 8 channels", spec: { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 8, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "relu" }] }, inShape: fixed([6, 5, 6]) },
+  // Pools whose stride exceeds the kernel (pixels no window reads get no gradient).
+  { name: "maxpool2d k2 s3 (stride over the kernel)", spec: { type: "maxpool2d", kernel: 2, stride: 3 }, inShape: fixed([2, 8, 7]) },
+  { name: "avgpool2d k3 s3 p1 (stride equal to the kernel, pads counted)", spec: { type: "avgpool2d", kernel: 3, stride: 3, padding: 1 }, inShape: fixed([2, 7, 8]) },
+  { name: "avgpool2d k2 s3 (stride over the kernel)", spec: { type: "avgpool2d", kernel: 2, stride: 3 }, inShape: fixed([1, 8, 8]) },
 ];
 
 const BATCH = 2;
@@ -180,6 +184,10 @@ describe("layer gradients: ONNX graphs and the float64 reference against finite 
   });
 
   it("relu passes dy exactly where x > 0: zero, -0, a denormal and the largest float", () => checkReluMaskExact(PORTABLE_TARGET));
+  // Finite differences cannot check a tie (the max is not differentiable there), and after a ReLU ties are common.
+  for (const [name, target] of [["Indices", PORTABLE_TARGET], ["windows (WebGPU's form)", WEBGPU_TARGET]] as const) {
+    it(`maxpool2d's gradient with tied maxima (${name}) goes to the first maximum of each window in row-major order, as PyTorch's`, () => checkMaxPoolTies(target));
+  }
 });
 
 // The same table on each GPU provider, with the graphs built for its target (the NCHWc cases are
@@ -397,6 +405,37 @@ async function checkReluMaskExact(target: GraphTarget): Promise<void> {
   } finally {
     await backward.release();
   }
+}
+
+/**
+ * maxpool2d's backward, built for `target`, on inputs with tied maxima: a hand case (an all-zero
+ * window gives its first element the whole gradient; overlapping windows add up), then a ReLU'd
+ * input with values from {0, 0.5, 1} against the float64 reference, which takes the first maximum.
+ */
+async function checkMaxPoolTies(target: GraphTarget): Promise<void> {
+  const run = async (spec: Record<string, unknown>, shape: number[], x: Float32Array, dy: Float32Array) => {
+    const model = oneLayerModel(LayerSpec.parse(spec), shape.slice(1));
+    const graphs = buildBlockGraphs(model, model.blocks[0], { inputGrad: true, target });
+    const backward = await GraphSession.create(graphs.backward, "maxpool ties", threads);
+    try {
+      const outShape = [shape[0], ...model.blocks[0].outShape];
+      return (await backward.run({ "b0.x": { data: x, dims: shape }, "b0.dy": { data: dy, dims: outShape } }))["b0.dx"].data;
+    } finally {
+      await backward.release();
+    }
+  };
+  // 1 x 1 x 2 x 3, k2 s1: windows [0 0 | 0 0] and [0 0 | 0 0] overlap at column 1, all zeros.
+  const hand = await run({ type: "maxpool2d", kernel: 2, stride: 1 }, [1, 1, 2, 3], new Float32Array(6), Float32Array.of(5, 7));
+  expect(Array.from(hand)).to.deep.equal([5, 7, 0, 0, 0, 0]);
+  const rng = seededRandom(77);
+  const spec = { type: "maxpool2d", kernel: 3, stride: 2, padding: 1 };
+  const shape = [2, 3, 7, 6];
+  const x = Float32Array.from({ length: 2 * 3 * 7 * 6 }, () => [0, 0, 0, 0.5, 1][Math.floor(rng() * 5)]);
+  const model = oneLayerModel(LayerSpec.parse(spec), shape.slice(1));
+  const dy = Float32Array.from(randomArray(rng, shape[0] * model.blocks[0].outShape.reduce((a, b) => a * b, 1)));
+  const ref = refBackward(LayerSpec.parse(spec), { data: Float64Array.from(x), dims: shape }, {}, { data: Float64Array.from(dy), dims: [shape[0], ...model.blocks[0].outShape] }, shape[0]);
+  // dx is dy routed and summed where windows overlap: float32 sums of at most 4 terms.
+  expect(relativeError(await run(spec, shape, x, dy), ref.dx.data)).to.be.below(1e-6);
 }
 
 /** How many conv2d layers a case's spec holds (a residual unit's inner layers and conv shortcut). */

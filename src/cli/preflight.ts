@@ -10,6 +10,7 @@ import { InputError, ProviderError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
+import { refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { CUDA_HELP, type ProviderOptions } from "../runtime/providers.js";
 import { probeInChild } from "./commands/gpu.js";
 import { GraphSession } from "../runtime/session.js";
@@ -149,6 +150,7 @@ export async function preflight(
       memo.providersChecked.add(providerKey);
     }
     refuseBatchStatistics(model, spec.runtime.replicas);
+    refuseTooFewClipsPerFrame(model, spec.train.batch_size);
     trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
     if (warning === null) return [];

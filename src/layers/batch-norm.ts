@@ -52,10 +52,11 @@ export const batchNorm = defineLayer<BatchNormSpec>({
     ];
   },
   statKeys: () => ["mean", "var"],
+  // PyTorch refuses the same ("Expected more than 1 value per channel when training").
+  minClipsPerFrame: (_spec, inShape) => (inShape[1] * inShape[2] > 1 ? 1 : 2),
   updateBuffers(spec, inShape, buffers, stats, clips) {
     const [c, h, w] = inShape;
     const n = clips * h * w;
-    // PyTorch refuses the same ("Expected more than 1 value per channel when training").
     if (n < 2) throw new LayerShapeError(`batch_norm needs more than 1 value per channel and frame to train, got ${clips} clip(s) of ${h}x${w}`);
     const m = spec.momentum;
     const { running_mean: rm, running_var: rv, num_batches_tracked: count } = buffers;

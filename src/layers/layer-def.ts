@@ -111,6 +111,11 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
    */
   updateBuffers?(spec: S, inShape: readonly number[], buffers: Record<string, Float32Array>, stats: Record<string, Float32Array>, clipsPerFrame: number): void;
   /**
+   * The fewest clips per frame its training forward can normalise over (absent: any number), so
+   * that a batch too small is refused before training, naming train.batch_size.
+   */
+  minClipsPerFrame?(spec: S, inShape: readonly number[]): number;
+  /**
    * The forward. `buffers` (graph inputs named by suffix) is given only to evaluation graphs: a
    * layer with buffers then normalises with them; without it, with each frame's batch statistics
    * (which it returns in `stats`). Layers without buffers ignore it.

@@ -94,6 +94,7 @@ export const residual = defineLayer<ResidualSpec>({
     return out;
   },
   statKeys: (spec) => spec.layers.flatMap((s, j) => (layerDef(s).statKeys?.(s) ?? []).map((k) => innerPrefix(j) + k)),
+  minClipsPerFrame: (spec, inShape) => Math.max(1, ...placeUnit(spec, 0, inShape).inner.map((l) => (layerDef(l.spec) as LayerDef).minClipsPerFrame?.(l.spec, l.inShape) ?? 1)),
   updateBuffers(spec, inShape, buffers, stats, clips) {
     placeUnit(spec, 0, inShape).inner.forEach((l, j) => {
       const def: LayerDef = layerDef(l.spec);

@@ -9,6 +9,7 @@
  * normalise in evaluation), so the result is the same, and stages on worker threads need not send
  * buffers back and forth.
  */
+import { SpecError } from "../errors.js";
 import type { LayerDef } from "../layers/layer-def.js";
 import { layerDef } from "../layers/registry.js";
 import type { Model, Weights } from "./model.js";
@@ -46,5 +47,23 @@ export function applyBlockStats(model: Model, weights: Weights, log: readonly Bl
         def.updateBuffers(layer.spec, layer.inShape, buffers, rows, entry.clipsPerFrame);
       }
     }
+  }
+}
+
+/**
+ * Refuses a batch too small for a layer that normalises each frame over the batch's clips
+ * (LayerDef.minClipsPerFrame: batch_norm on a 1x1 input needs two), before anything is built or
+ * written; training would otherwise stop at its first step with an error from the layer.
+ */
+export function refuseTooFewClipsPerFrame(model: Model, batchSize: number): void {
+  for (const layer of model.layers) {
+    const need = (layerDef(layer.spec) as LayerDef).minClipsPerFrame?.(layer.spec, layer.inShape) ?? 1;
+    if (batchSize >= need) continue;
+    throw new SpecError(
+      `train.batch_size: expected at least ${need} clips for model ${model.name} (${model.source}), found ${batchSize}: layer ${layer.index} (${layer.spec.type}) normalises each frame over the batch's clips, ` +
+        `and its input of ${layer.inShape.join("x")} gives it one value per channel from each clip (PyTorch: "Expected more than 1 value per channel when training")`,
+      undefined,
+      "train.batch_size",
+    );
   }
 }

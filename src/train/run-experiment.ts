@@ -12,7 +12,7 @@ import { createDataSource } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
 import type { DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
-import { applyBlockStats } from "../model/buffers.js";
+import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
@@ -99,6 +99,7 @@ interface RunSetup {
 async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup> {
   const { baseDir } = ctx;
   const model = loadExperimentModel(spec, baseDir, ctx.specFile);
+  refuseTooFewClipsPerFrame(model, spec.train.batch_size);
   const provider = providerOptionsFor(spec.runtime);
   const weights: Weights = spec.train.init_checkpoint
     ? readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model)
