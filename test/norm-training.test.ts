@@ -139,27 +139,33 @@ describe("training with batch_norm, group_norm and residual units", function () 
       }
       // Block 0's statistics against a float64 replay on moving clips (each frame its own
       // statistics, so the order of the updates shows): frame t's statistics over its B clips,
-      // running = (1 - 0.1) running + 0.1 stat with the unbiased variance, for t = 0 .. T-1.
+      // running = (1 - m) running + m stat with the unbiased variance, for t = 0 .. T-1.
       const moving = randomClips(model, B, T, 24);
       const bpWeights = new Map([...init].map(([k, v]) => [k, v.slice()]));
       const bp = await exec.runBatch("bp", moving, init, { bpFramesPerPass: 3 });
       applyBlockStats(model, bpWeights, bp.stats);
       const w64 = new Map([...init].map(([k, v]) => [k, Float64Array.from(v)]));
-      const n = B * 8 * 8;
-      const rm = new Float64Array(4);
-      const rv = new Float64Array(4).fill(1);
-      for (let t = 0; t < T; t++) {
-        const acts = refModelForward(model, w64, { data: Float64Array.from(frameOf(moving, t).clips), dims: [B, 1, 8, 8] });
-        const { mean, variance } = refFrameStats(acts[1], B);
-        for (let c = 0; c < 4; c++) {
-          rm[c] = 0.9 * rm[c] + 0.1 * mean[0][c];
-          rv[c] = 0.9 * rv[c] + 0.1 * ((variance[0][c] * n) / (n - 1));
+      // Layer 1 (momentum 0.1, 4 channels of 8x8) and layer 4 (momentum 0.2, 6 channels of 4x4).
+      for (const { layer, momentum, channels, size } of [
+        { layer: 1, momentum: 0.1, channels: 4, size: 8 },
+        { layer: 4, momentum: 0.2, channels: 6, size: 4 },
+      ]) {
+        const n = B * size * size;
+        const rm = new Float64Array(channels);
+        const rv = new Float64Array(channels).fill(1);
+        for (let t = 0; t < T; t++) {
+          const acts = refModelForward(model, w64, { data: Float64Array.from(frameOf(moving, t).clips), dims: [B, 1, 8, 8] });
+          const { mean, variance } = refFrameStats(acts[layer], B);
+          for (let c = 0; c < channels; c++) {
+            rm[c] = (1 - momentum) * rm[c] + momentum * mean[0][c];
+            rv[c] = (1 - momentum) * rv[c] + momentum * ((variance[0][c] * n) / (n - 1));
+          }
         }
+        // float32 statistics of 48-192 values and 9 float32 updates: relative 1e-5.
+        expect(relDiff(bpWeights.get(`${layer}.running_mean`)!, rm), `layer ${layer} running_mean`).to.be.below(1e-5);
+        expect(relDiff(bpWeights.get(`${layer}.running_var`)!, rv), `layer ${layer} running_var`).to.be.below(1e-5);
+        expect(bpWeights.get(`${layer}.num_batches_tracked`)![0]).to.equal(T);
       }
-      // float32 statistics of 192 values and 9 float32 updates: relative 1e-5.
-      expect(relDiff(bpWeights.get("1.running_mean")!, rm)).to.be.below(1e-5);
-      expect(relDiff(bpWeights.get("1.running_var")!, rv)).to.be.below(1e-5);
-      expect(bpWeights.get("1.num_batches_tracked")![0]).to.equal(T);
     } finally {
       await exec.close();
     }
