@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
@@ -133,6 +133,30 @@ describe("data: npy source", function () {
     expect(both!.message).to.match(/data\.eval_on_train: expected false/);
     const stated = await createDataSource(DataSpec.parse({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 1 }), ctx());
     expect(stated.evalIsTrain).to.equal(true);
+  });
+
+  it("eval_clips naming the training clips (the same path, a link to it or a copy) is an exit-2 DataError, not held-out clips", async () => {
+    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
+    copyFileSync(join(dir, "clips.npy"), join(dir, "clips-copy.npy"));
+    symlinkSync(join(dir, "clips.npy"), join(dir, "clips-link.npy"));
+    // A file of the same size but other values is held-out clips.
+    const other = readFileSync(join(dir, "clips.npy"));
+    other[other.length - 1] ^= 1;
+    writeFileSync(join(dir, "clips-other.npy"), other);
+    try {
+      for (const evalClips of ["clips.npy", "./clips.npy", "clips-copy.npy", "clips-link.npy"]) {
+        const err = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: evalClips, eval_labels: "labels.npy", clip_length: 1 });
+        expect(err, evalClips).to.be.instanceOf(DataError);
+        expect(err!.keyPath).to.equal("data.eval_clips");
+        expect(err!.message).to.equal(
+          `data.eval_clips: ${evalClips} holds the same clips as data.clips (clips.npy): evaluation would be on the training clips while the run records held-out ones; give held-out clips, or leave eval_clips and eval_labels out and set data.eval_on_train: true`,
+        );
+      }
+      const held = await createDataSource(DataSpec.parse({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: "clips-other.npy", eval_labels: "labels.npy", clip_length: 1 }), ctx());
+      expect(held.evalIsTrain).to.equal(false);
+    } finally {
+      for (const f of ["clips-copy.npy", "clips-link.npy", "clips-other.npy"]) rmSync(join(dir, f));
+    }
   });
 
   it("names the file and key for labels out of range, a shape mismatch and too few frames", async () => {

@@ -205,6 +205,45 @@ describe("data: video-folder", function () {
     expect(explicit.evalIsTrain).to.equal(true);
     const heldOut = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "videos", clip_length: 2, eval_fraction: 0.5 }), ctx());
     expect(heldOut.evalIsTrain).to.equal(false);
+    expect(heldOut.description).to.include(", 2 held out,");
+    // A class too small for eval_fraction to hold one of its videos out is named: it is never evaluated.
+    for (const [cls, n] of [["A", 3], ["B", 1]] as const) {
+      mkdirSync(join(dir, "uneven", cls), { recursive: true });
+      for (let i = 0; i < n; i++) copyFileSync(join(FIXTURES, VIDEOS.short), join(dir, "uneven", cls, `${i}.mp4`));
+    }
+    const uneven = await createDataSource(DataSpec.parse({ kind: "video-folder", root: "uneven", clip_length: 2, eval_fraction: 0.5 }), ctx());
+    expect(uneven.description).to.include(", 1 held out (none of class B: too few videos),");
+  });
+
+  it("videos shorter than a clip's span are recorded once each (their clips end in copies of the last frame); a run logs them and lists them in summary.json", async () => {
+    // clip_length 12 at stride 3 spans 34 frames: only the 32-frame video is shorter.
+    const spec = { kind: "video-folder", root: "videos", clip_length: 12, frame_stride: 3, eval_fraction: 0, shuffle: false };
+    const source = await createDataSource(DataSpec.parse(spec), ctx());
+    try {
+      for await (const _ of source.evalBatches(8, 4)) void _;
+      const short = source.shortVideos!();
+      expect(short.map((v) => [v.file, v.span])).to.deep.equal([[join(dir, "videos", "ApplyEyeMakeup", VIDEOS.short), 34]]);
+      expect(short[0].frames).to.be.within(31, 33);
+    } finally {
+      await source.close();
+    }
+    const { main } = await import("../src/cli/main.js");
+    const exp = join(dir, "short.yaml");
+    writeFileSync(exp, [
+      "name: short",
+      WITH_BAD_EXPERIMENT[0],
+      "data: { kind: video-folder, root: videos, clip_length: 12, frame_stride: 3, eval_fraction: 0, shuffle: false }",
+      "train: { method: bp, batch_size: 2, steps: 1 }",
+      "eval: { every: 0, clips: 4 }",
+      `output: { dir: ${join(dir, "short-out")} }`,
+    ].join("\n"));
+    const io = captureIo();
+    expect(await main(["run", exp], io), io.stderr).to.equal(0);
+    const file = join(dir, "videos", "ApplyEyeMakeup", VIDEOS.short);
+    expect(io.stderr.match(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has \\d+ frames, fewer than a clip spans \\(34\\): its clips end in copies of its last frame`, "g"))).to.have.length(1);
+    const { readdirSync } = await import("node:fs");
+    const summary = JSON.parse(readFileSync(join(dir, "short-out", readdirSync(join(dir, "short-out"))[0], "summary.json"), "utf8"));
+    expect(summary.short_videos.map((v: { file: string; span: number }) => [v.file, v.span])).to.deep.equal([[file, 34]]);
   });
 
   it("a run marks evaluation on training videos in summary.json and eval.csv, and lists skipped files", async () => {
@@ -301,6 +340,33 @@ describe("data: video-folder", function () {
     for await (const b of source.evalBatches(4, 4)) evalLabels.push(...b.labels);
     // Two test videos, two uniformly spread windows each, interleaved by class.
     expect(evalLabels).to.deep.equal([0, 1, 0, 1]);
+  });
+
+  it("a split whose evaluation list is empty or shares videos with its training list is an exit-2 DataError naming the list (UCF101 and HMDB51)", async () => {
+    const splits = join(dir, "bad-splits");
+    mkdirSync(splits, { recursive: true });
+    const root = join(dir, "videos");
+    const index = () => indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "ucf101", dir: splits } }), root, splits);
+    const error = () => index().then(() => expect.fail("accepted"), (e: DataError) => e);
+    writeFileSync(join(splits, "trainlist01.txt"), `ApplyEyeMakeup/${VIDEOS.avi} 1
+ArmWrestling/${VIDEOS.kinetics} 2
+`);
+    writeFileSync(join(splits, "testlist01.txt"), "\n");
+    let e = await error();
+    expect(e).to.be.instanceOf(DataError);
+    expect(e.keyPath).to.equal("data.split");
+    expect(e.message).to.equal(`${join(splits, "testlist01.txt")} (data.split): lists no evaluation videos; a split needs held-out videos to evaluate on`);
+    writeFileSync(join(splits, "testlist01.txt"), `ApplyEyeMakeup/${VIDEOS.short}\nArmWrestling/${VIDEOS.kinetics}\n`);
+    e = await error();
+    expect(e.message).to.equal(
+      `${join(splits, "testlist01.txt")} (data.split): 1 of its 2 evaluation videos is also a training video in ${join(splits, "trainlist01.txt")}: ${join(root, "ArmWrestling", VIDEOS.kinetics)}; evaluation must be on held-out videos`,
+    );
+    // HMDB51: a video marked 1 in one line and 2 in another.
+    for (const f of ["trainlist01.txt", "testlist01.txt"]) rmSync(join(splits, f));
+    writeFileSync(join(splits, "ApplyEyeMakeup_test_split1.txt"), `${VIDEOS.avi} 1\n${VIDEOS.short} 2\n`);
+    writeFileSync(join(splits, "ArmWrestling_test_split1.txt"), `${VIDEOS.ava} 1\n${VIDEOS.ava} 2\n`);
+    const hmdb = await indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root, split: { format: "hmdb51", dir: splits } }), root, splits).then(() => expect.fail("accepted"), (err: DataError) => err);
+    expect(hmdb.message).to.match(/_test_split1\.txt \(data\.split\): 1 of its 2 evaluation videos is also a training video .*ArmWrestling/);
   });
 
   it("split files whose class and video names hold spaces (UCF101 and HMDB51 formats): whole names, not their first word", async () => {

@@ -122,10 +122,15 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
       expect(stepsLogged(dir).length).to.be.lessThan(STEPS);
       // A stopped run released its lock; a killed one could not (the next run finds its holder dead).
       expect(existsSync(`${runDir}.lock`), "lock left").to.equal(!stops);
+      // A file the stopped attempt skipped (skip_bad_files; the shapes data has none, so one is
+      // written in) stays listed: the resumed attempt may never read it again.
+      const earlierSkip = { file: "/videos/B/truncated.mp4", reason: "cannot decode video" };
+      if (stops) writeFileSync(summaryPath, JSON.stringify({ ...stopped, skipped_files: [earlierSkip] }));
 
       runToEnd(dir);
       const summary = JSON.parse(readFileSync(summaryPath, "utf8"));
       expect(summary.status).to.equal("completed");
+      expect(summary.skipped_files).to.deep.equal(stops ? [earlierSkip] : []);
       // One execution record per attempt that wrote a summary: a killed attempt wrote none.
       expect(summary.execution).to.have.length(stops ? 2 : 1);
       expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);

@@ -6,7 +6,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { assembleBatch, clipOf, type ClipProducer, type ClipShape, type ClipStream, type Preprocess } from "./clip.js";
 import { ClipWorkers } from "./clip-workers.js";
 import { Prefetcher } from "./prefetch.js";
-import type { ClipBatch, DataSource, DataSourceStats, SkippedFile } from "./source.js";
+import type { ClipBatch, DataSource, DataSourceStats, ShortVideo, SkippedFile } from "./source.js";
 
 export class ClipSource implements DataSource {
   readonly clipShape: [number, number, number, number];
@@ -43,6 +43,10 @@ export class ClipSource implements DataSource {
 
   skipped(): readonly SkippedFile[] {
     return this.producer.skippedFiles();
+  }
+
+  shortVideos(): readonly ShortVideo[] {
+    return this.producer.shortVideos?.() ?? [];
   }
 
   trainBatches(batchSize: number, startBatch = 0): AsyncIterator<ClipBatch> {

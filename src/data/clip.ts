@@ -4,7 +4,7 @@
  * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation.
  */
 import { Rng } from "../util/rng.js";
-import type { ClipBatch, ClipPixels, SkippedFile } from "./source.js";
+import type { ClipBatch, ClipPixels, ShortVideo, SkippedFile } from "./source.js";
 import type { NormalizeSpec } from "./data-spec.js";
 
 /** One clip as a producer returns it: [T, C, H, W]; uint8 pixels mean value/255. */
@@ -26,6 +26,8 @@ export interface ClipProducer {
   evalClip(index: number, count: number): Promise<RawClip>;
   /** Unreadable files skipped so far, with why. */
   skippedFiles(): readonly SkippedFile[];
+  /** Videos read so far that are shorter than a clip's span (absent: none can be). */
+  shortVideos?(): readonly ShortVideo[];
   /** True when evaluation uses the training clips (chosen explicitly, or npy without eval_clips). */
   readonly evalIsTrain: boolean;
   /** True when every training clip's pixels are 8-bit (Uint8Array). */

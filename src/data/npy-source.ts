@@ -5,7 +5,9 @@
  * epoch by epoch, shuffled or in file order; evaluation uses eval_clips/eval_labels when given,
  * else the training clips, in file order.
  */
+import { existsSync, statSync } from "node:fs";
 import { DataError } from "../errors.js";
+import { fileDigest } from "../util/file-digest.js";
 import type { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
 import type { NpyDataSpec } from "./data-spec.js";
@@ -31,6 +33,13 @@ export async function createNpySource(
     throw new DataError("data: eval_clips and eval_labels go together (give both or neither)", undefined, "data.eval_clips");
   }
   const train = await readTable(resolvePath(spec.clips), resolvePath(spec.labels), "clips", shape, classes, spec.frame_stride);
+  if (spec.eval_clips !== undefined && existsSync(resolvePath(spec.eval_clips)) && sameFileContents(resolvePath(spec.clips), resolvePath(spec.eval_clips))) {
+    throw new DataError(
+      `data.eval_clips: ${spec.eval_clips} holds the same clips as data.clips (${spec.clips}): evaluation would be on the training clips while the run records held-out ones; give held-out clips, or leave eval_clips and eval_labels out and set data.eval_on_train: true`,
+      resolvePath(spec.eval_clips),
+      "data.eval_clips",
+    );
+  }
   const evalSet = spec.eval_clips !== undefined && spec.eval_labels !== undefined
     ? await readTable(resolvePath(spec.eval_clips), resolvePath(spec.eval_labels), "eval_clips", shape, classes, spec.frame_stride)
     : train;
@@ -141,4 +150,14 @@ function checkFinite(pixels: Float32Array, file: string, key: string, [frames, c
       file, `data.${key}`,
     );
   }
+}
+
+/**
+ * Whether two paths hold the same bytes: one file (the same path, a link to it) or a copy. Sizes
+ * are compared before any byte is read, so only files of equal size are hashed (file-digest.ts).
+ */
+function sameFileContents(a: string, b: string): boolean {
+  const [sa, sb] = [statSync(a), statSync(b)];
+  if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
+  return sa.size === sb.size && fileDigest(a, "data.clips") === fileDigest(b, "data.eval_clips");
 }

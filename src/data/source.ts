@@ -47,6 +47,8 @@ export interface DataSource {
   stats?(): DataSourceStats;
   /** Files skipped as unreadable so far, with why (video-folder with skip_bad_files). */
   skipped?(): readonly SkippedFile[];
+  /** Videos read so far that are shorter than a clip's span (their clips end in copies of their last frame). */
+  shortVideos?(): readonly ShortVideo[];
   /** True when evaluation uses the training clips: results say so (summary.json, eval.csv). */
   readonly evalIsTrain?: boolean;
   /** True when every training batch carries its clips as 8-bit pixels too (ClipBatch.pixels). */
@@ -56,6 +58,18 @@ export interface DataSource {
 export interface SkippedFile {
   file: string;
   reason: string;
+}
+
+/** A video with fewer frames than a clip spans, (clip_length - 1) x frame_stride + 1 (after fps resampling). */
+export interface ShortVideo {
+  file: string;
+  frames: number;
+  span: number;
+}
+
+/** What a run and `sideways data` say of a short video. */
+export function shortVideoNote(v: ShortVideo): string {
+  return `${v.file} has ${v.frames} frames, fewer than a clip spans (${v.span}): its clips end in copies of its last frame`;
 }
 
 export interface DataSourceStats {

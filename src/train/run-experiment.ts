@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { yamlText } from "../util/yaml-text.js";
 import { createDataSource } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
-import type { DataSource } from "../data/source.js";
+import { shortVideoNote, type DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
 import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
@@ -216,8 +216,13 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const resumed = findResumeState(ctx, model);
   // One entry per attempt: a resumed run's frames/s covers every attempt, which may have run
   // on other machines with other stages.
-  const earlier = resumed ? (readSummary(runDir)?.execution ?? []) : [];
-  summary.execution = [...earlier, executionRecord(spec, setup, data.clipShape[0])];
+  const prior = resumed ? readSummary(runDir) : null;
+  summary.execution = [...(prior?.execution ?? []), executionRecord(spec, setup, data.clipShape[0])];
+  // So do the files earlier attempts skipped: this attempt may not read them again.
+  const earlierSkipped = prior?.skipped_files ?? [];
+  summary.skipped_files = earlierSkipped.map((s) => ({ ...s }));
+  const earlierShort = prior?.short_videos ?? [];
+  summary.short_videos = earlierShort.map((s) => ({ ...s }));
   let trainFrames = 0;
   let trainSeconds = 0;
   let dataWaitSeconds = 0;
@@ -261,11 +266,21 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   if (summary.eval_on_train) progress.log("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
   if (evalClips < spec.eval.clips) progress.log(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`);
-  /** Reports files the data source skipped since the last call. */
+  /**
+   * Reports the files the data source skipped and the videos shorter than a clip it read since the
+   * last call; the summary lists every attempt's.
+   */
+  const reported = { skipped: 0, short: 0 };
   const reportSkipped = () => {
     const skipped = data.skipped?.() ?? [];
-    for (const s of skipped.slice(summary.skipped_files.length)) progress.log(`skipped unreadable file ${s.file}: ${s.reason}`);
-    summary.skipped_files = skipped.map((s) => ({ ...s }));
+    for (const s of skipped.slice(reported.skipped)) progress.log(`skipped unreadable file ${s.file}: ${s.reason}`);
+    const short = data.shortVideos?.() ?? [];
+    for (const v of short.slice(reported.short)) {
+      progress.log(`${shortVideoNote(v)} (summary.json: short_videos)`);
+    }
+    [reported.skipped, reported.short] = [skipped.length, short.length];
+    summary.skipped_files = withEarlier(earlierSkipped, skipped);
+    summary.short_videos = withEarlier(earlierShort, short);
   };
 
   const saveResume = async (step: number) => {
@@ -432,4 +447,10 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
 /** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
 export function openRunData(spec: ExperimentSpec, model: Model, baseDir: string): ReturnType<typeof createDataSource> {
   return createDataSource(spec.data, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: frameCacheRoot() });
+}
+
+/** An earlier attempt's list of files, then this attempt's files it lacks. */
+function withEarlier<T extends { file: string }>(earlier: readonly T[], now: readonly T[]): T[] {
+  const listed = new Set(earlier.map((s) => s.file));
+  return [...earlier, ...now.filter((s) => !listed.has(s.file))].map((s) => ({ ...s }));
 }

@@ -45,6 +45,11 @@ export interface RunSummary {
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
   skipped_files: { file: string; reason: string }[];
   /**
+   * Videos shorter than a clip's span, whose clips end in copies of their last frame (video-folder;
+   * absent in summaries of older versions).
+   */
+  short_videos?: { file: string; frames: number; span: number }[];
+  /**
    * How each attempt ran (a resumed run has several, in order; frames_per_s covers them all; an
    * attempt killed before writing its summary leaves none, its run-meta.json provenance stays):
    * what the `auto` settings became on its machine. Absent in runs older than this field.
@@ -123,5 +128,6 @@ export function newRunSummary(runId: string, method: Method): RunSummary {
     best_eval_clip_top1: null,
     eval_on_train: false,
     skipped_files: [],
+    short_videos: [],
   };
 }

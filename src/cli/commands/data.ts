@@ -3,6 +3,7 @@ import { basename, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
 import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
+import { shortVideoNote } from "../../data/source.js";
 import { frameCacheRoot } from "../../data/video/frame-cache.js";
 import { InputError, nameExperimentFile } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
@@ -37,12 +38,13 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       // Only training clips are written: npy data without held-out clips needs no choice of
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
       const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
-      const { files, skipped } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
+      const { files, skipped, short } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
         nameExperimentFile(err, exp.file); // as `run` says its data errors
         throw err;
       });
       // As a run logs them: clips of a skipped file come from another video of its class instead.
       for (const s of skipped) io.err(`skipped unreadable file ${s.file}: ${s.reason}\n`);
+      for (const v of short) io.err(`${shortVideoNote(v)}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
     },
   };

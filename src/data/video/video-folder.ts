@@ -4,7 +4,8 @@
  * A clip is `clip_length` frames, `frame_stride` apart, of the decoded video (after the optional
  * fps resampling). Training clips start at a random frame (seeded by the clip's index in the run);
  * evaluation clip i takes video i mod V and, of the ceil(count / V) windows spread uniformly over
- * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame.
+ * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame; each
+ * is recorded once (the run logs it and lists it in summary.json's short_videos).
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
  * lists it in summary.json) and replaced by the next readable one of its class in the list.
  */
@@ -86,14 +87,19 @@ export async function createVideoFolder(
     }
     throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");
   };
+  const short = new Map<string, number>();
   const clipFrom = async (video: CachedVideo, label: number, start: number): Promise<RawClip> => {
+    if (video.frames < span) short.set(video.file, video.frames);
     const frames = Array.from({ length: shape.frames }, (_, t) => Math.min(start + t * spec.frame_stride, video.frames - 1));
     return { pixels: await cache.readFrames(video, frames), label };
   };
 
   const order = new EpochOrder(index.train.length, spec.shuffle, rng.fork("order"));
+  // A class with too few videos for eval_fraction to hold one out is never evaluated: say which.
+  const unheld = index.evalIsTrain ? [] : index.classNames.filter((_, label) => !index.eval.some((v) => v.label === label));
+  const unheldText = unheld.length === 0 ? "" : ` (none of class${unheld.length === 1 ? "" : "es"} ${unheld.slice(0, 3).join(", ")}${unheld.length > 3 ? ", ..." : ""}: too few videos)`;
   const splitText = spec.split === null
-    ? (index.evalIsTrain ? "eval = the training videos (eval_fraction: 0)" : `${index.eval.length} held out`)
+    ? (index.evalIsTrain ? "eval = the training videos (eval_fraction: 0)" : `${index.eval.length} held out${unheldText}`)
     : `${spec.split.format} split ${spec.split.index}, ${index.eval.length} test`;
   return {
     cache,
@@ -116,6 +122,7 @@ export async function createVideoFolder(
       return clipFrom(video, label, start);
     },
     skippedFiles: () => [...bad].map(([file, reason]) => ({ file, reason })),
+    shortVideos: () => [...short].map(([file, frames]) => ({ file, frames, span })),
     evalIsTrain: index.evalIsTrain,
     uint8Pixels: true,
     close: async () => undefined,

@@ -137,7 +137,29 @@ async function ucf101Split(root: string, folders: string[], dir: string, n: numb
     });
   };
   const pad = String(n).padStart(2, "0");
-  return { classNames, train: await read(`trainlist${pad}.txt`), eval: await read(`testlist${pad}.txt`), evalIsTrain: false };
+  const index = { classNames, train: await read(`trainlist${pad}.txt`), eval: await read(`testlist${pad}.txt`), evalIsTrain: false };
+  checkHeldOut(index, join(dir, `testlist${pad}.txt`), join(dir, `trainlist${pad}.txt`));
+  return index;
+}
+
+/**
+ * A split's evaluation videos must exist and be held out: an empty test list would leave
+ * evaluation nothing to run (found only at the first evaluation, mid-run), and a video listed
+ * for both would be evaluated on while the run records held-out videos.
+ */
+function checkHeldOut(index: VideoIndex, evalList: string, trainList: string): void {
+  if (index.eval.length === 0) {
+    throw new DataError(`${evalList} (data.split): lists no evaluation videos; a split needs held-out videos to evaluate on`, evalList, "data.split");
+  }
+  const train = new Set(index.train.map((v) => v.file));
+  const both = index.eval.filter((v) => train.has(v.file)).map((v) => v.file);
+  if (both.length > 0) {
+    throw new DataError(
+      `${evalList} (data.split): ${both.length} of its ${index.eval.length} evaluation videos ${both.length === 1 ? "is also a training video" : "are also training videos"} in ${trainList}: ${both.slice(0, 3).join(", ")}${both.length > 3 ? ", ..." : ""}; evaluation must be on held-out videos`,
+      evalList,
+      "data.split",
+    );
+  }
 }
 
 /** UCF101's classInd.txt: "<1-based index> <class name>" per line. */
@@ -179,7 +201,10 @@ async function hmdb51Split(root: string, folders: string[], dir: string, n: numb
       if (use === "2") evalSet.push({ file: join(root, name, video), label });
     }
   }
-  return { classNames, train, eval: evalSet, evalIsTrain: false };
+  const index = { classNames, train, eval: evalSet, evalIsTrain: false };
+  const lists = join(dir, `*${suffix}`);
+  checkHeldOut(index, lists, lists);
+  return index;
 }
 
 /**
