@@ -6,7 +6,8 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,4 +43,21 @@ describe("scripts --help", () => {
       expect(r.stdout).to.not.match(/^(#SBATCH|set -u)/m);
     });
   }
+
+  it("offline-bundle.sh refuses a bad part size or a folder that is not empty (exit 2), writing nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bundle-"));
+    try {
+      const bundle = (...args: string[]) => spawnSync("bash", [join(scriptsDir, "offline-bundle.sh"), ...args], { cwd: root, encoding: "utf8", timeout: 30_000 });
+      let r = bundle(join(dir, "out"), "abc");
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal("PART_MIB: expected a whole number of MiB, found 'abc'\n");
+      writeFileSync(join(dir, "keep"), "kept");
+      r = bundle(dir);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal(`${dir} is not empty: give an empty or new folder (nothing was written)\n`);
+      expect(readdirSync(dir)).to.deep.equal(["keep"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
