@@ -21,7 +21,9 @@
 # and, after step 3, the BP step's timeline under Nsight Systems (scripts/gpu-timeline.sh), where
 # nsys or ncu is found.
 # Every step has its own time limit, so a hang cannot eat the rest; logs and JSON go to $OUT
-# (default gpu-check-out/), and the last lines say which steps passed.
+# (default gpu-check-out/), and the last lines say which steps passed. GPU_CHECK_STEPS="install
+# tests-cuda bench-cuda* gpu-pair" runs only the steps whose names match one of those shell
+# patterns (the others say "skipped"), for a machine lent for less time than the whole check takes.
 # Both sides compute in plain float32: NVIDIA_TF32_OVERRIDE=0 turns TF32 off in cuBLAS and cuDNN
 # (onnxruntime's CUDA EP enables it by default), and the PyTorch peer turns it off too.
 set -uo pipefail
@@ -36,8 +38,21 @@ MOCHA="node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --repor
 TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js dist/test/device-step.test.js"
 summary=()
 
+# Whether GPU_CHECK_STEPS (unset: every step) selects step $1; `read -a` splits without globbing.
+selected() {
+  [ -z "${GPU_CHECK_STEPS:-}" ] && return 0
+  local patterns p
+  read -ra patterns <<< "$GPU_CHECK_STEPS"
+  for p in "${patterns[@]}"; do [[ "$1" == $p ]] && return 0; done
+  return 1
+}
+
 step() { # name, seconds, command...
   local name=$1 limit=$2; shift 2
+  if ! selected "$name"; then
+    summary+=("$name: skipped (GPU_CHECK_STEPS)")
+    return 0
+  fi
   echo "=== $name (limit ${limit}s): $*"
   local t0=$SECONDS
   timeout "$limit" "$@" > >(tee "$OUT/$name.log") 2>&1

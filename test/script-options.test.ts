@@ -60,4 +60,23 @@ describe("scripts --help", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("gpu-check.sh with GPU_CHECK_STEPS runs only the steps it names (shell patterns), and lists the rest as skipped", function () {
+    this.timeout(120_000);
+    const out = mkdtempSync(join(tmpdir(), "sideways-gpu-check-"));
+    try {
+      const r = spawnSync("bash", [join(scriptsDir, "gpu-check.sh")], { cwd: root, encoding: "utf8", timeout: 100_000, env: { ...process.env, OUT: out, GPU_CHECK_STEPS: "doc*" } });
+      expect(r.status, r.stderr).to.equal(0);
+      const summary = readFileSync(join(out, "summary.txt"), "utf8").trim().split("\n");
+      expect(summary[0]).to.equal("=== summary");
+      const ran = summary.slice(1).filter((l) => !l.endsWith(": skipped (GPU_CHECK_STEPS)"));
+      expect(ran).to.have.length(1);
+      expect(ran[0]).to.match(/^doctor: exit 0 in \d+ s$/);
+      // The install (a 300 MB download) was skipped, not run: it left no log.
+      expect(summary).to.include("install: skipped (GPU_CHECK_STEPS)").and.include("gpu-pair: skipped (GPU_CHECK_STEPS)");
+      expect(readdirSync(out).sort()).to.deep.equal(["doctor.log", "gpu.txt", "summary.txt"]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
