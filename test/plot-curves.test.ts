@@ -206,10 +206,17 @@ describe("plot: learning curves", function () {
     expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "clip_accuracy.svg", "eval_loss.svg"]);
     expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2" }]);
     expect(files.get("eval_loss.svg")).to.include("eval_loss (eval.csv)");
+    // Against wall-clock time: x is the mean over runs of the same file's wall_s (1 and 3 here).
+    for (const [r, wall] of [[runs[0], 1], [runs[1], 3]] as const) writeFileSync(join(r.dir, "eval.csv"), `step,eval_clip_top1,eval_loss,wall_s\n2,0.5,2,${wall}\n`);
+    const timed = new Map<string, string>();
+    const vsTime = await plotLearningCurves(runs, (name, text) => timed.set(name, text), ["eval_loss"], "wall_s");
+    expect(vsTime.at(-1)).to.deep.equal({ file: "eval_loss_vs_time.svg", data: "eval_loss_vs_time.csv", lines: 1 });
+    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2" }]);
+    expect(timed.get("eval_loss_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
     let err: unknown;
     await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_los"]).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(InputError);
-    expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss");
+    expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss, wall_s");
   });
 
   it("a run's CSV with text where a number belongs is an input error naming the file, line and column, and no figure is written", async () => {

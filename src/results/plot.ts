@@ -275,12 +275,16 @@ interface Chart {
   lossNote?: boolean;
 }
 
+/** The x axes `plot --metric` draws against: the step, or the wall-clock seconds each row was logged at. */
+export const METRIC_X_AXES = ["step", "wall_s"] as const;
+export type MetricXAxis = (typeof METRIC_X_AXES)[number];
+
 /**
  * The chart of one more metric (`plot --metric`): the metrics.csv or eval.csv column of that name
- * against step, as `<metric>.svg`. A column no run's files have is an InputError listing those
- * they have.
+ * against step, as `<metric>.svg`, or against the wall_s of the same file, as
+ * `<metric>_vs_time.svg`. A column no run's files have is an InputError listing those they have.
  */
-function metricChart(runs: readonly RunRecord[], metric: string): Chart {
+function metricChart(runs: readonly RunRecord[], metric: string, x: MetricXAxis): Chart {
   const available = new Map<string, string>();
   for (const file of ["metrics.csv", "eval.csv"]) {
     for (const r of runs) {
@@ -294,22 +298,23 @@ function metricChart(runs: readonly RunRecord[], metric: string): Chart {
     const names = [...available.keys()];
     throw new InputError(`plot --metric ${metric}: no run's metrics.csv or eval.csv has that column${suggestionSuffix(metric, names)}; columns: ${names.join(", ")}`, undefined, "--metric");
   }
-  return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x: "step" };
+  if (x === "wall_s") return { name: `${metric}_vs_time.svg`, file, column: metric, title: `${metric} (${file}) against wall-clock time`, y: metric, zero: false, x };
+  return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x };
 }
 
 /**
  * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, for runs with diagnostics
- * gradient_cosine.svg, and a `<metric>.svg` for each of `metrics`, each with a `.csv` of its
+ * gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
  * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
  * leaves the earlier figures as they were); returns what was drawn.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = []): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step"): Promise<PlotOutput[]> {
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
     { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
     // The trade-off Sideways is about: accuracy against the time it took to get there.
     { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
-    ...metrics.map((m) => metricChart(runs, m)),
+    ...metrics.map((m) => metricChart(runs, m, x)),
   ];
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
