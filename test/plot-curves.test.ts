@@ -60,11 +60,12 @@ describe("plot: learning curves", function () {
       fakeRun(root, "b0", "bp", { "train.method": "bp", seed: 0 }, [10, 10], [0.5], "bbbbbbbb2222"),
       fakeRun(root, "s0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1], "cccccccc3333"),
     ];
-    const config = (steps: number, seed: number, layers: string) => `name: t\nseed: ${seed}\nmodel:\n  layers: ${layers}\ntrain:\n  method: bp\n  steps: ${steps}\n`;
-    writeFileSync(join(root, "a0", "config.yaml"), config(60, 0, "[relu]"));
-    writeFileSync(join(root, "a1", "config.yaml"), config(60, 1, "[relu]"));
-    writeFileSync(join(root, "b0", "config.yaml"), config(200, 0, "[relu, relu, relu, relu, relu, relu]"));
-    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp, layers=[\"relu\",\"relu\",\"relu\",\"…, steps=200", "method=bp, layers=[\"relu\"], steps=60", "method=sideways"]);
+    const config = (steps: number, seed: number, channels: number) => `name: t${seed}\nseed: ${seed}\nmodel:\n  layers: [{ type: conv2d, out_channels: ${channels} }]\ntrain:\n  method: bp\n  steps: ${steps}\ndata: { workers: ${seed} }\n`;
+    writeFileSync(join(root, "a0", "config.yaml"), config(60, 0, 4));
+    writeFileSync(join(root, "b0", "config.yaml"), config(200, 1, 8));
+    // a1 has no config.yaml: its configuration's other run (a0) speaks for it. The seed, the name
+    // and data.workers differ too, but are no part of a configuration.
+    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp, layers.0.out_channels=4, steps=60", "method=bp, layers.0.out_channels=8, steps=200", "method=sideways"]);
     // One of them without config.yaml (an older run): the config id.
     rmSync(join(root, "b0", "config.yaml"));
     expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp [aaaaaaaa]", "method=bp [bbbbbbbb]", "method=sideways"]);
@@ -213,10 +214,15 @@ describe("plot: learning curves", function () {
     expect(vsTime.at(-1)).to.deep.equal({ file: "eval_loss_vs_time.svg", data: "eval_loss_vs_time.csv", lines: 1 });
     expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2" }]);
     expect(timed.get("eval_loss_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
+    // A figure asked for that would have no point (eval.csv without wall_s) is an error, not left out.
+    for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_loss\n2,0.5,2\n");
+    const empty = await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_loss"], "wall_s").then(() => null, (e: unknown) => e);
+    expect(empty).to.be.instanceOf(InputError);
+    expect((empty as Error).message).to.equal("plot --metric eval_loss --x wall_s: no run's eval.csv has a row with both it and wall_s; nothing was written");
     let err: unknown;
     await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_los"]).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(InputError);
-    expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss, wall_s");
+    expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss");
   });
 
   it("a run's CSV with text where a number belongs is an input error naming the file, line and column, and no figure is written", async () => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../src/results/atomic-write.js";
-import { numericColumn, readCsv } from "../src/results/csv-read.js";
+import { numericColumn, readCsv, readCsvColumns } from "../src/results/csv-read.js";
 import { InputError } from "../src/errors.js";
 
 describe("results: atomic writes and CSV reading", () => {
@@ -58,6 +58,8 @@ describe("results: atomic writes and CSV reading", () => {
     const values = numericColumn(path, readCsv(path), "train_loss");
     expect(values.slice(0, 2)).to.deep.equal([2.5, null]);
     expect(values[2]).to.be.NaN;
+    // The header alone, without parsing the rows.
+    expect(readCsvColumns(path)).to.deep.equal(["step", "train_loss"]);
     // A column the file lacks is all empty.
     expect(numericColumn(path, readCsv(path), "wall_s")).to.deep.equal([null, null, null]);
   });

@@ -53,7 +53,7 @@ export const batchNorm = defineLayer<BatchNormSpec>({
   },
   statKeys: () => ["mean", "var"],
   // PyTorch refuses the same ("Expected more than 1 value per channel when training").
-  minClipsPerFrame: (_spec, inShape) => (inShape[1] * inShape[2] > 1 ? 1 : 2),
+  minClipsPerFrame: (_spec, inShape) => (inShape[1] * inShape[2] > 1 ? null : { clips: 2, layer: "batch_norm", inShape }),
   updateBuffers(spec, inShape, buffers, stats, clips) {
     const [c, h, w] = inShape;
     const n = clips * h * w;

@@ -60,6 +60,15 @@ export interface ForwardResult {
   stats?: Record<string, string>;
 }
 
+/** What a layer that normalises over the batch's clips needs (LayerDef.minClipsPerFrame). */
+export interface ClipsNeed {
+  clips: number;
+  /** The layer that needs them: "batch_norm", or "inner layer 1 (batch_norm)" of a residual unit. */
+  layer: string;
+  /** Its input shape, per clip. */
+  inShape: readonly number[];
+}
+
 export interface VjpInputs {
   /** The layer input and output (recomputed in the backward graph). */
   x: string;
@@ -111,10 +120,11 @@ export interface LayerDef<S extends LayerSpec = LayerSpec> {
    */
   updateBuffers?(spec: S, inShape: readonly number[], buffers: Record<string, Float32Array>, stats: Record<string, Float32Array>, clipsPerFrame: number): void;
   /**
-   * The fewest clips per frame its training forward can normalise over (absent: any number), so
-   * that a batch too small is refused before training, naming train.batch_size.
+   * The fewest clips per frame its training forward can normalise over, where that is more than
+   * one (absent or null: any number), so that a batch too small is refused before training, naming
+   * train.batch_size; `layer` names the layer that needs them (an inner layer of a composite).
    */
-  minClipsPerFrame?(spec: S, inShape: readonly number[]): number;
+  minClipsPerFrame?(spec: S, inShape: readonly number[]): ClipsNeed | null;
   /**
    * The forward. `buffers` (graph inputs named by suffix) is given only to evaluation graphs: a
    * layer with buffers then normalises with them; without it, with each frame's batch statistics

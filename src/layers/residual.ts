@@ -94,7 +94,13 @@ export const residual = defineLayer<ResidualSpec>({
     return out;
   },
   statKeys: (spec) => spec.layers.flatMap((s, j) => (layerDef(s).statKeys?.(s) ?? []).map((k) => innerPrefix(j) + k)),
-  minClipsPerFrame: (spec, inShape) => Math.max(1, ...placeUnit(spec, 0, inShape).inner.map((l) => (layerDef(l.spec) as LayerDef).minClipsPerFrame?.(l.spec, l.inShape) ?? 1)),
+  minClipsPerFrame(spec, inShape) {
+    const needs = placeUnit(spec, 0, inShape).inner.map((l, j) => {
+      const need = (layerDef(l.spec) as LayerDef).minClipsPerFrame?.(l.spec, l.inShape) ?? null;
+      return need === null ? null : { ...need, layer: `inner layer ${j} (${need.layer})` };
+    });
+    return needs.reduce((most, n) => (n !== null && (most === null || n.clips > most.clips) ? n : most), null);
+  },
   updateBuffers(spec, inShape, buffers, stats, clips) {
     placeUnit(spec, 0, inShape).inner.forEach((l, j) => {
       const def: LayerDef = layerDef(l.spec);

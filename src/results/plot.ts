@@ -13,11 +13,14 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import { orderedParamKeys } from "../spec/run-id.js";
-import { numericColumn, readCsv } from "./csv-read.js";
+import { numericColumn, readCsv, readCsvColumns } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { meanStd } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
+
+/** How the plots read a run's CSV: readCsv, or a cache of it while one set of figures is drawn. */
+export type CsvReader = typeof readCsv;
 
 export interface CurvePoint {
   config: string;
@@ -45,6 +48,18 @@ export function configLabel(r: RunRecord): string {
   return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : r.meta.method;
 }
 
+/**
+ * A setting's name in a legend: its last part, with the list and item it is in (`train.steps` ->
+ * `steps`, `model.layers.3.out_channels` -> `layers.3.out_channels`, `model.layers.3` -> `layers.3`).
+ */
+function keyLabel(key: string): string {
+  const parts = key.split(".");
+  const index = (i: number) => /^\d+$/.test(parts[i] ?? "");
+  const last = parts.length - 1;
+  const from = index(last) ? last - 1 : index(last - 1) ? last - 2 : last;
+  return parts.slice(Math.max(from, 0)).join(".");
+}
+
 /** A setting's value in a legend: text as it is, the rest as JSON, cut at 24 characters. */
 function labelValue(v: unknown): string {
   const text = typeof v === "string" ? v : JSON.stringify(v ?? null);
@@ -62,15 +77,14 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
   const base = new Map(runs.map((r) => [r.meta.config_id, configLabel(r)]));
   const byLabel = new Map<string, string[]>();
   for (const [id, label] of base) byLabel.set(label, [...(byLabel.get(label) ?? []), id]);
-  const settings = new RunSettings();
+  const settings = new RunSettings(runs);
   const labels = new Map(base);
   for (const [label, ids] of byLabel) {
     if (ids.length < 2) continue;
     const group = runs.filter((r) => ids.includes(r.meta.config_id));
     const keys = settingsSettingApart(group, [], settings);
-    const first = (id: string) => group.find((r) => r.meta.config_id === id)!;
     const shown = keys.slice(0, 3);
-    const named = new Map(ids.map((id) => [id, `${label}, ${shown.map((k) => `${k.split(".").pop()}=${labelValue(settings.value(first(id).dir, k))}`).join(", ")}${keys.length > 3 ? ", …" : ""}`]));
+    const named = new Map(ids.map((id) => [id, `${label}, ${shown.map((k) => `${keyLabel(k)}=${labelValue(settings.of(id)?.get(k))}`).join(", ")}${keys.length > 3 ? ", …" : ""}`]));
     const distinct = shown.length > 0 && new Set(named.values()).size === ids.length;
     for (const id of ids) labels.set(id, distinct ? named.get(id)! : `${label} [${id.slice(0, 8)}]`);
   }
@@ -81,7 +95,7 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
  * Mean and ±1 std band over the runs of each configuration, at every step any of them logged.
  * `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
  */
-export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step"): CurvePoint[] {
+export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv): CurvePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, { method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
@@ -90,7 +104,7 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
     const series = new Map<number, number>();
     const xs = new Map<number, number>();
     // Empty and non-finite cells are steps without that value (e.g. no diagnostics there); text is an error.
-    const csv = readCsv(path);
+    const csv = read(path);
     const [steps, values, xValues] = [numericColumn(path, csv, "step"), numericColumn(path, csv, column), numericColumn(path, csv, xColumn)];
     steps.forEach((step, i) => {
       const [v, x] = [values[i], xValues[i]];
@@ -193,13 +207,13 @@ export interface CosinePoint {
  * Sideways' and BP's gradient (metrics.csv columns cos_b{k}), averaged over a run's diagnostic
  * steps, then mean and ±1 std over the configuration's runs. Empty without diagnostics.
  */
-export function cosinePoints(runs: readonly RunRecord[]): CosinePoint[] {
+export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv): CosinePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, Map<number, number[]>>();
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
     if (!existsSync(path)) continue;
-    const csv = readCsv(path);
+    const csv = read(path);
     const blocks = csv.columns.filter((c) => /^cos_b\d+$/.test(c));
     if (blocks.length === 0) continue;
     const perBlock = byConfig.get(labels.get(r.meta.config_id)!) ?? new Map<number, number[]>();
@@ -273,6 +287,8 @@ interface Chart {
   zero: boolean;
   x: string;
   lossNote?: boolean;
+  /** Asked for by `--metric`: a figure with no points is an error, not left out. */
+  asked?: boolean;
 }
 
 /** The x axes `plot --metric` draws against: the step, or the wall-clock seconds each row was logged at. */
@@ -290,7 +306,7 @@ function metricChart(runs: readonly RunRecord[], metric: string, x: MetricXAxis)
     for (const r of runs) {
       const path = join(r.dir, file);
       if (!existsSync(path)) continue;
-      for (const c of readCsv(path).columns) if (c !== "step" && !available.has(c)) available.set(c, file);
+      for (const c of readCsvColumns(path)) if (c !== "step" && !available.has(c)) available.set(c, file);
     }
   }
   const file = available.get(metric);
@@ -298,8 +314,8 @@ function metricChart(runs: readonly RunRecord[], metric: string, x: MetricXAxis)
     const names = [...available.keys()];
     throw new InputError(`plot --metric ${metric}: no run's metrics.csv or eval.csv has that column${suggestionSuffix(metric, names)}; columns: ${names.join(", ")}`, undefined, "--metric");
   }
-  if (x === "wall_s") return { name: `${metric}_vs_time.svg`, file, column: metric, title: `${metric} (${file}) against wall-clock time`, y: metric, zero: false, x };
-  return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x };
+  if (x === "wall_s") return { name: `${metric}_vs_time.svg`, file, column: metric, title: `${metric} (${file}) against wall-clock time`, y: metric, zero: false, x, asked: true };
+  return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x, asked: true };
 }
 
 /**
@@ -316,6 +332,9 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
     { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
     ...metrics.map((m) => metricChart(runs, m, x)),
   ];
+  // Each run's metrics.csv and eval.csv are read once for every figure that draws from them.
+  const csvs = new Map<string, ReturnType<CsvReader>>();
+  const read: CsvReader = (path) => csvs.get(path) ?? csvs.set(path, readCsv(path)).get(path)!;
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
   const add = (name: string, svg: string, csv: string, lines: number) => {
@@ -324,12 +343,15 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
     out.push({ file: name, data, lines });
   };
   for (const c of charts) {
-    const points = curvePoints(runs, c.file, c.column, c.x);
+    const points = curvePoints(runs, c.file, c.column, c.x, read);
+    if (points.length === 0 && c.asked) {
+      throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
+    }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
     const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true));
     add(c.name, svg, curveCsv(points, c.x), new Set(points.map((p) => p.config)).size);
   }
-  const cosines = cosinePoints(runs);
+  const cosines = cosinePoints(runs, read);
   if (cosines.length > 0) {
     const csv = csvText(["config", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
     add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines)), csv, new Set(cosines.map((p) => p.config)).size);

@@ -6,42 +6,47 @@
  * experiment gathered in one folder that differ in a setting neither swept (`train.steps=60` and
  * `train.steps=200`): without it their rows and lines read the same but for a hash.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { CellValue } from "./csv-text.js";
 import type { RunRecord } from "./runs-table.js";
 
-/** Settings that differ between runs without setting them apart as configurations. */
-const IGNORED = (key: string) => key === "seed" || key.startsWith("output.");
+/**
+ * Settings that differ between runs without setting them apart as configurations: what the run's
+ * identity leaves out (src/spec/resolved-config.ts configHash: the seed, the experiment's name,
+ * where it is written, the sweep, the data workers).
+ */
+const IGNORED = (key: string) => key === "seed" || key === "name" || key === "data.workers" || key.startsWith("output.") || key.startsWith("sweep.") || key === "sweep";
 
-/** Each run folder's config.yaml, parsed once, as dotted keys to values (lists are values). */
-export class RunSettings {
-  private readonly cache = new Map<string, Map<string, unknown> | undefined>();
+/** At most this many settings become columns or legend entries; past it the config id tells configurations apart. */
+const MAX_SETTINGS = 4;
 
-  /** undefined where the run has no readable config.yaml (written by an older version). */
-  of(runDir: string): Map<string, unknown> | undefined {
-    if (!this.cache.has(runDir)) {
-      let flat: Map<string, unknown> | undefined;
-      try {
-        flat = new Map();
-        flatten(parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8")), "", flat);
-      } catch {
-        flat = undefined;
-      }
-      this.cache.set(runDir, flat);
-    }
-    return this.cache.get(runDir);
-  }
+/**
+ * Each config.yaml parsed once per process (runs.csv is regenerated after every run of a sweep),
+ * kept while its size and modification time stay the same.
+ */
+const parsed = new Map<string, { stamp: string; flat: Map<string, unknown> }>();
 
-  /** One setting of a run: a value, or undefined where it or its config.yaml is missing. */
-  value(runDir: string, dottedKey: string): CellValue {
-    return this.of(runDir)?.get(dottedKey) as CellValue;
+/** A run folder's config.yaml as dotted keys to values (list items by index: `model.layers.3.out_channels`). */
+function readSettings(runDir: string): Map<string, unknown> | undefined {
+  const file = join(runDir, "config.yaml");
+  try {
+    const s = statSync(file);
+    const stamp = `${s.size}:${s.mtimeMs}`;
+    const cached = parsed.get(file);
+    if (cached?.stamp === stamp) return cached.flat;
+    const flat = new Map<string, unknown>();
+    flatten(parseYaml(readFileSync(file, "utf8")), "", flat);
+    parsed.set(file, { stamp, flat });
+    return flat;
+  } catch {
+    return undefined; // no config.yaml (written by an older version, or a run that failed first)
   }
 }
 
 function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void {
-  if (node !== null && typeof node === "object" && !Array.isArray(node)) {
+  if (node !== null && typeof node === "object") {
     for (const [k, v] of Object.entries(node)) flatten(v, prefix === "" ? k : `${prefix}.${k}`, out);
   } else if (prefix !== "") {
     out.set(prefix, node);
@@ -49,27 +54,56 @@ function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void
 }
 
 /**
- * The settings (dotted keys, in config.yaml's order) in which configurations whose `shownKeys`
- * values agree differ from each other, read from each configuration's first run; none where a
- * run of such configurations has no config.yaml (the callers then tell them apart by config id).
- * `shownKeys` and the seed and `output.*` never count.
+ * The settings of the runs in `records`: each configuration's (config_id's) are those of its first
+ * run with a readable config.yaml, for all its runs, since runs of one configuration differ only
+ * in their seed.
+ */
+export class RunSettings {
+  private readonly byConfig = new Map<string, Map<string, unknown> | undefined>();
+
+  constructor(private readonly records: readonly RunRecord[]) {}
+
+  /** The configuration's settings; undefined where none of its runs has a readable config.yaml. */
+  of(configId: string): Map<string, unknown> | undefined {
+    if (!this.byConfig.has(configId)) {
+      let found: Map<string, unknown> | undefined;
+      for (const r of this.records) {
+        if (r.meta.config_id !== configId) continue;
+        found = readSettings(r.dir);
+        if (found !== undefined) break;
+      }
+      this.byConfig.set(configId, found);
+    }
+    return this.byConfig.get(configId);
+  }
+
+  /** One setting of a run's configuration: a value, or undefined where it or every config.yaml is missing. */
+  value(r: RunRecord, dottedKey: string): CellValue {
+    return this.of(r.meta.config_id)?.get(dottedKey) as CellValue;
+  }
+}
+
+/**
+ * The settings (dotted keys, in config.yaml's order, at most MAX_SETTINGS) in which configurations
+ * whose `shownKeys` values agree differ from each other; none where a configuration of such a
+ * group has no config.yaml at all (the callers then tell them apart by config id). `shownKeys`
+ * and what IGNORED lists never count.
  */
 export function settingsSettingApart(records: readonly RunRecord[], shownKeys: readonly string[], settings: RunSettings): string[] {
   const firstOfConfig = new Map<string, RunRecord>();
   for (const r of records) if (!firstOfConfig.has(r.meta.config_id)) firstOfConfig.set(r.meta.config_id, r);
-  const shown = (r: RunRecord) => JSON.stringify(shownKeys.map((k) => (k in r.meta.params ? r.meta.params[k] : settings.value(r.dir, k)) ?? null));
-  const alike = new Map<string, RunRecord[]>();
-  for (const r of firstOfConfig.values()) alike.set(shown(r), [...(alike.get(shown(r)) ?? []), r]);
+  const shown = (r: RunRecord) => JSON.stringify(shownKeys.map((k) => (k in r.meta.params ? r.meta.params[k] : settings.value(r, k)) ?? null));
+  const alike = new Map<string, string[]>();
+  for (const r of firstOfConfig.values()) alike.set(shown(r), [...(alike.get(shown(r)) ?? []), r.meta.config_id]);
   const keys = new Set<string>();
-  for (const group of alike.values()) {
-    if (group.length < 2) continue;
-    const flats = group.map((r) => settings.of(r.dir));
+  for (const ids of alike.values()) {
+    if (ids.length < 2) continue;
+    const flats = ids.map((id) => settings.of(id));
     if (flats.some((f) => f === undefined)) continue;
-    const all = new Set(flats.flatMap((f) => [...f!.keys()]));
-    for (const key of all) {
+    for (const key of new Set(flats.flatMap((f) => [...f!.keys()]))) {
       if (IGNORED(key) || shownKeys.includes(key)) continue;
       if (new Set(flats.map((f) => JSON.stringify(f!.get(key) ?? null))).size > 1) keys.add(key);
     }
   }
-  return [...keys];
+  return [...keys].slice(0, MAX_SETTINGS);
 }

@@ -73,7 +73,7 @@ export function paramColumns(records: readonly RunRecord[]): string[] {
  * whose swept values agree get a column for each setting that sets them apart (src/results/run-settings.ts).
  */
 export function runsCsvText(records: readonly RunRecord[]): string {
-  const settings = new RunSettings();
+  const settings = new RunSettings(records);
   const swept = paramColumns(records);
   const params = [...swept, ...settingsSettingApart(records, swept, settings)];
   const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
@@ -98,7 +98,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
     };
-    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r.dir, p);
+    for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     return row;
   });
   return csvText(columns, rows);

@@ -31,11 +31,17 @@ export function defaultTableMetrics(dir: string): string[] {
   return DEFAULT_TABLE_METRICS.filter((m) => columns.includes(m));
 }
 
-/** Table and curves of the completed runs under `root`; returns the files written (none without completed runs). */
+/**
+ * Table and curves of the completed runs under `root`; returns the files written (none without
+ * completed runs). The curves are drawn before anything is written, so a run's broken CSV (an
+ * InputError) leaves the earlier table and curves as they were.
+ */
 export async function writeSweepReport(root: string): Promise<string[]> {
   const completed = collectRuns(root).filter((r) => r.status === "completed");
   if (completed.length === 0 || !existsSync(join(root, RUNS_CSV))) return [];
+  const figures: [string, string][] = [];
+  const drawn = await plotLearningCurves(completed, (name, text) => figures.push([name, text]));
   writePaperTables(root, defaultTableMetrics(root), root);
-  const drawn = await plotLearningCurves(completed, (name, svg) => writeFileAtomic(join(root, name), svg));
+  for (const [name, text] of figures) writeFileAtomic(join(root, name), text);
   return ["table.csv", "table.md", "table.tex", ...drawn.flatMap((d) => [d.file, d.data])];
 }

@@ -23,7 +23,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
         .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
-        .option("metric", { type: "string", array: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
+        .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
         .option("x", { choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
@@ -36,7 +36,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const runs = completed.length > 0 ? completed : all;
       if (runs.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
       const out = resolve(argv.out ?? argv.dir);
-      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), argv.metric, argv.x);
+      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines; points in ${d.data})`).join(", ")}\n`);
     },

@@ -92,7 +92,13 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       try {
         outcome = await runSweep(exp, runs, { jobs: argv.jobs, failFast: argv["fail-fast"], force: argv.force, shard, overrides: argv.overrides }, board);
         board.finish();
-        report = await writeSweepReport(root);
+        // The runs are done whatever their CSVs hold: a broken one (a hand edit, a full disk) costs
+        // the report, not the sweep's exit status.
+        report = await writeSweepReport(root).catch((err: unknown) => {
+          if (!(err instanceof InputError)) throw err;
+          io.err(`warning: the table and curves were not written: ${err.message}; once the file is mended, \`sideways results collect ${root}\` writes them\n`);
+          return [];
+        });
       } finally {
         unguard();
       }

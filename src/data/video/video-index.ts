@@ -138,7 +138,7 @@ async function ucf101Split(root: string, folders: string[], dir: string, n: numb
   };
   const pad = String(n).padStart(2, "0");
   const index = { classNames, train: await read(`trainlist${pad}.txt`), eval: await read(`testlist${pad}.txt`), evalIsTrain: false };
-  checkHeldOut(index, join(dir, `testlist${pad}.txt`), join(dir, `trainlist${pad}.txt`));
+  checkHeldOut(index, join(dir, `testlist${pad}.txt`), () => join(dir, `trainlist${pad}.txt`));
   return index;
 }
 
@@ -147,16 +147,17 @@ async function ucf101Split(root: string, folders: string[], dir: string, n: numb
  * evaluation nothing to run (found only at the first evaluation, mid-run), and a video listed
  * for both would be evaluated on while the run records held-out videos.
  */
-function checkHeldOut(index: VideoIndex, evalList: string, trainList: string): void {
+function checkHeldOut(index: VideoIndex, evalList: string, trainList: (video: LabelledVideo) => string): void {
   if (index.eval.length === 0) {
     throw new DataError(`${evalList} (data.split): lists no evaluation videos; a split needs held-out videos to evaluate on`, evalList, "data.split");
   }
   const train = new Set(index.train.map((v) => v.file));
-  const both = index.eval.filter((v) => train.has(v.file)).map((v) => v.file);
+  const both = index.eval.filter((v) => train.has(v.file));
   if (both.length > 0) {
+    const list = trainList(both[0]);
     throw new DataError(
-      `${evalList} (data.split): ${both.length} of its ${index.eval.length} evaluation videos ${both.length === 1 ? "is also a training video" : "are also training videos"} in ${trainList}: ${both.slice(0, 3).join(", ")}${both.length > 3 ? ", ..." : ""}; evaluation must be on held-out videos`,
-      evalList,
+      `${list} (data.split): ${both.length} of the split's ${index.eval.length} evaluation videos ${both.length === 1 ? "is" : "are"} listed for training too: ${both.slice(0, 3).map((v) => v.file).join(", ")}${both.length > 3 ? ", ..." : ""}; evaluation must be on held-out videos`,
+      list,
       "data.split",
     );
   }
@@ -202,8 +203,8 @@ async function hmdb51Split(root: string, folders: string[], dir: string, n: numb
     }
   }
   const index = { classNames, train, eval: evalSet, evalIsTrain: false };
-  const lists = join(dir, `*${suffix}`);
-  checkHeldOut(index, lists, lists);
+  // A video marked both 1 and 2 can only be in its own class's file.
+  checkHeldOut(index, join(dir, `*${suffix}`), (video) => join(dir, splitFiles[video.label]!));
   return index;
 }
 
