@@ -60,18 +60,18 @@ function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void
  */
 export class RunSettings {
   private readonly byConfig = new Map<string, Map<string, unknown> | undefined>();
+  /** Each configuration's run folders, in the records' order. */
+  private readonly dirs = new Map<string, string[]>();
 
-  constructor(private readonly records: readonly RunRecord[]) {}
+  constructor(records: readonly RunRecord[]) {
+    for (const r of records) this.dirs.set(r.meta.config_id, [...(this.dirs.get(r.meta.config_id) ?? []), r.dir]);
+  }
 
   /** The configuration's settings; undefined where none of its runs has a readable config.yaml. */
   of(configId: string): Map<string, unknown> | undefined {
     if (!this.byConfig.has(configId)) {
       let found: Map<string, unknown> | undefined;
-      for (const r of this.records) {
-        if (r.meta.config_id !== configId) continue;
-        found = readSettings(r.dir);
-        if (found !== undefined) break;
-      }
+      for (const dir of this.dirs.get(configId) ?? []) if ((found = readSettings(dir)) !== undefined) break;
       this.byConfig.set(configId, found);
     }
     return this.byConfig.get(configId);
