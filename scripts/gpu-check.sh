@@ -13,7 +13,8 @@
 #   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
 #      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
 #      CPU (agreement first)
-#   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas), and with two
+#   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas), whether the
+#      cuda-setup lock ends that benchmark's intermittent failure (scripts/cuda-setup-lock-ab.sh), and with two
 #      GPUs, Sideways' stages on both against both on one (scripts/gpu-pair-check.mjs)
 #   6. the same tests, the BP step, a graph form and the node cost on WebGPU, where a Vulkan driver is found (the NVIDIA
 #      driver's own Vulkan library is registered if no ICD file names it)
@@ -140,12 +141,12 @@ for model in ${PEER_ZOO:-vgg-bn-mnist resnet-mnist}; do
   [ -n "${PEER_ZOO_CPU:-}" ] && step "peer-cpu-$model" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch \
     --model "models/$model.yaml" --batch 16 --frames 8 --threads 1 --rounds 5 --json "$OUT/peer-cpu-$model.json"
 done
-# Three times: run 9's failed once (a stage created a CUDA session while another ran its first
-# calls; a session's creation and first run now hold a process-wide lock, src/runtime/device-lock.ts).
-for i in 1 2 3; do
-  step "bench-cuda${i#1}" 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
-    --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda${i#1}.json"
-done
+step bench-cuda 150 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --provider cuda --model models/quickstart-wide.yaml \
+  --batch 64 --frames 16 --workers 2 --rounds 3 --json "$OUT/bench-cuda.json"
+# Run 9's bench-cuda failed once (a stage created a CUDA session while another ran its first calls).
+# A session's creation and first run now hold a process-wide lock (src/runtime/device-lock.ts): 15
+# benchmark processes with it against 15 without, 6 at a time (scripts/cuda-setup-lock-ab.sh).
+step cuda-setup-lock-ab 200 env SIDEWAYS_ORT=cuda13 OUT="$OUT/cuda-setup-lock-ab" ROUNDS=5 PAIRS=3 bash scripts/cuda-setup-lock-ab.sh
 # runtime.device_id across two GPUs: Sideways' two depth-parallel stages on GPUs 0 and 1 against
 # both on GPU 0 (where each run was seen, the same weights, the step times); says "skipped" and
 # passes on a machine with one GPU.

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,6 +56,32 @@ describe("scripts --help", () => {
       expect(r.status).to.equal(2);
       expect(r.stderr).to.equal(`${dir} is not empty: give an empty or new folder (nothing was written)\n`);
       expect(readdirSync(dir)).to.deep.equal(["keep"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cuda-setup-lock-ab.sh refuses a bad round count (exit 2), and tallies each arm's failures and capture errors", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-lock-ab-"));
+    try {
+      const ab = (env: Record<string, string>) =>
+        spawnSync("bash", [join(scriptsDir, "cuda-setup-lock-ab.sh")], { cwd: root, encoding: "utf8", timeout: 30_000, env: { ...process.env, OUT: join(dir, "out"), ...env } });
+      let r = ab({ ROUNDS: "0" });
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal("ROUNDS: expected a whole number above 0, found '0'\n");
+      // A stand-in `node` whose runs without the lock fail, the first pair's with the capture error.
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, "node"),
+        '#!/usr/bin/env bash\n[ "${SIDEWAYS_CUDA_SETUP_LOCK:-}" = off ] || exit 0\n[ -e "$OUT/first" ] || { touch "$OUT/first"; echo "CUDA failure 900: operation not permitted when stream is capturing"; }\nexit 1\n',
+        { mode: 0o755 },
+      );
+      r = ab({ PATH: `${bin}:${process.env.PATH}`, ROUNDS: "2", PAIRS: "1" });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.include("| with the lock | 2 | 0 | 0 |").and.include("| without (SIDEWAYS_CUDA_SETUP_LOCK=off) | 2 | 2 | 1 |");
+      const json = JSON.parse(readFileSync(join(dir, "out", "cuda-setup-lock-ab.json"), "utf8"));
+      expect(json.nolock).to.deep.equal({ runs: 2, failed: 2, capture_errors: 1 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

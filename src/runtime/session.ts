@@ -19,11 +19,12 @@ export type Outputs = Record<string, Tensor>;
 
 /**
  * Runs `fn` under the process-wide lock its provider needs (device-lock.ts): on WebGPU every call;
- * on CUDA a session's `setup` (its creation and first run).
+ * on CUDA a session's `setup` (its creation and first run). SIDEWAYS_CUDA_SETUP_LOCK=off drops the
+ * CUDA one, only for its A/B (scripts/cuda-setup-lock-ab.sh, docs/GPU.md).
  */
 function onDevice<T>(opts: ProviderOptions, fn: () => Promise<T>, setup = false): Promise<T> {
   if (opts.provider === "webgpu") return withProcessLock("webgpu", fn);
-  if (opts.provider === "cuda" && setup) return withProcessLock("cuda-setup", fn);
+  if (opts.provider === "cuda" && setup && process.env.SIDEWAYS_CUDA_SETUP_LOCK !== "off") return withProcessLock("cuda-setup", fn);
   return fn();
 }
 
