@@ -9,7 +9,9 @@
  *   kernels). A depth-parallel stage creating a session (its first use of "forward (saving)") while
  *   another stage's thread ran its first calls once failed in onnxruntime's cudaDeviceSynchronize
  *   with "CUDA failure 900: operation not permitted when stream is capturing" (docs/GPU.md run 9,
- *   1 of 4 such runs). Later runs, every session created and timed, go on side by side.
+ *   1 of 4 such runs). Without this lock 7 of 39 benchmark processes failed so, with it none of 39
+ *   (run 13, scripts/cuda-setup-lock-ab.sh). Later runs, every session created and timed, go on
+ *   side by side.
  *
  * A promise queue orders the calls of one thread, and an Atomics spin-wait lock on a
  * SharedArrayBuffer (handed to every worker thread through worker_threads' environment data)
