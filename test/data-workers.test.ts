@@ -78,7 +78,7 @@ describe("data workers", () => {
       return configHash(spec, model, baseDir);
     };
     expect(hash(["data.workers=4"])).to.equal(hash([]));
-    expect(hash(["data.prefetch=3"]), "other data keys still count").to.not.equal(hash([]));
+    expect(hash(["data.eval_seed=3"]), "other data keys still count").to.not.equal(hash([]));
   });
 
   it("npy refuses data.workers with an exit-2 error naming the key, before reading any file", async () => {

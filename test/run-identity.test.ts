@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { main } from "../src/cli/main.js";
+import { loadExperiment } from "../src/spec/load-experiment.js";
+import { configHash, resolvedConfig } from "../src/spec/resolved-config.js";
+import { shortHash } from "../src/spec/run-id.js";
 import { captureIo } from "./helpers/capture-io.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
@@ -86,6 +89,37 @@ describe("run identity and reproducible run folders", function () {
     const ids = runFolders(join(dir, "out"));
     expect(ids).to.have.length(3);
     for (const id of ids) expect(JSON.parse(readFileSync(join(dir, "out", id, "summary.json"), "utf8")).status).to.equal("completed");
+  });
+
+  it("how often a run checkpoints and how far ahead it makes batches leave its id and weights alone; runtime.threads does not", async () => {
+    const run = async (...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["run", "exp/good.yaml", ...o, "--quiet"], io), io.stderr).to.equal(0);
+    };
+    await run("output.dir=a");
+    const [id] = runFolders(join(dir, "a"));
+    const finalA = join(dir, "a", id!, "final.safetensors");
+    const before = readFileSync(finalA);
+    // The same run: found completed, not trained again.
+    await run("output.dir=a", "train.checkpoint_every=1", "data.prefetch=0");
+    expect(runFolders(join(dir, "a"))).to.deep.equal([id]);
+    expect(readFileSync(finalA).equals(before)).to.equal(true);
+    // Trained elsewhere with those settings: the same id and the same file, byte for byte.
+    await run("output.dir=b", "train.checkpoint_every=1", "data.prefetch=0");
+    expect(runFolders(join(dir, "b"))).to.deep.equal([id]);
+    expect(readFileSync(join(dir, "b", id!, "final.safetensors")).equals(before)).to.equal(true);
+    await run("output.dir=a", "runtime.threads=2");
+    expect(runFolders(join(dir, "a"))).to.have.length(2);
+  });
+
+  it("runs at the default checkpoint_every and prefetch keep the ids they had before those two were hashed at their defaults", () => {
+    for (const o of [[], ["train.method=bp", "data.workers=2"]]) {
+      const { spec, model, baseDir } = loadExperiment("exp/good.yaml", o);
+      // The hash as it was: the resolved config without output, sweep, name and data.workers.
+      const { output: _o, sweep: _s, name: _n, ...rest } = resolvedConfig(spec, model, baseDir);
+      const { workers: _w, ...data } = rest.data;
+      expect(configHash(spec, model, baseDir)).to.equal(shortHash({ ...rest, data }));
+    }
   });
 
   it("a run's id follows its init checkpoint's contents, not only its path: a changed file is a new run, the same bytes the same run", async () => {

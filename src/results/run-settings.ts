@@ -14,10 +14,11 @@ import type { RunRecord } from "./runs-table.js";
 
 /**
  * Settings that differ between runs without setting them apart as configurations: what the run's
- * identity leaves out (src/spec/resolved-config.ts configHash: the seed, the experiment's name,
- * where it is written, the sweep, the data workers).
+ * identity leaves out or hashes at a default (src/spec/resolved-config.ts configHash: the seed, the
+ * experiment's name, where it is written, the sweep, the data workers, checkpoint_every, prefetch).
  */
-const IGNORED = (key: string) => key === "seed" || key === "name" || key === "data.workers" || key.startsWith("output.") || key.startsWith("sweep.") || key === "sweep";
+const IGNORED = (key: string) =>
+  key === "seed" || key === "name" || key === "data.workers" || key === "data.prefetch" || key === "train.checkpoint_every" || key.startsWith("output.") || key.startsWith("sweep.") || key === "sweep";
 
 /** At most this many settings become columns or legend entries; past it the config id tells configurations apart. */
 const MAX_SETTINGS = 4;

@@ -5,10 +5,10 @@
  * anywhere, and its hash is the run's identity: two runs share an id only when everything that
  * determines their result is equal.
  */
-import type { DataSpec } from "../data/data-spec.js";
+import { type DataSpec, ShapesDataSpec } from "../data/data-spec.js";
 import type { Model } from "../model/model.js";
 import type { ModelSpec } from "../model/model-spec.js";
-import type { ExperimentSpec } from "./experiment-spec.js";
+import { type ExperimentSpec, TrainSpec } from "./experiment-spec.js";
 import { shortHash } from "./run-id.js";
 import { fileDigest } from "../util/file-digest.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -48,6 +48,12 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
   };
 }
 
+/** Settings that cannot change a run's numbers, at the defaults they are hashed as (configHash). */
+export const RESULT_NEUTRAL = {
+  checkpoint_every: TrainSpec.shape.checkpoint_every.parse(undefined),
+  prefetch: ShapesDataSpec.shape.prefetch.parse(undefined),
+} as const;
+
 /**
  * Hash of everything that determines a run's result: the resolved config without where it is
  * written (output), the sweep it came from, or the experiment's name (which names the folder), and
@@ -59,8 +65,19 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   // data.workers changes which threads make the clips, not the clips (src/data/clip-workers.ts):
   // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
   const { workers: _workers, ...data } = rest.data;
+  // How often resume.safetensors is written and how many batches are made ahead change when work
+  // happens, not a number of the run (the same weights bit for bit, test/run-identity.test.ts): hashed at
+  // their defaults, so a run with another value is the same run (and resumes), and runs at the
+  // defaults keep their ids. runtime.threads stays in: onnxruntime's thread count changes float
+  // rounding.
+  const train = { ...rest.train, checkpoint_every: RESULT_NEUTRAL.checkpoint_every };
   const init = rest.train.init_checkpoint;
-  return shortHash({ ...rest, data, ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init, "train.init_checkpoint") }) });
+  return shortHash({
+    ...rest,
+    data: { ...data, prefetch: RESULT_NEUTRAL.prefetch },
+    train,
+    ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init, "train.init_checkpoint") }),
+  });
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */
