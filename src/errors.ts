@@ -47,3 +47,12 @@ export class NonFiniteLossError extends RunError {
     this.name = "NonFiniteLossError";
   }
 }
+
+/** A run of this config stopped at a non-finite loss before (run-dir.ts runState "diverged"): not trained again. */
+export class DivergedEarlierError extends NonFiniteLossError {
+  constructor(step: number, runDir: string, earlier: string | undefined) {
+    super(step, NaN);
+    this.message = `${runDir} stopped at a non-finite loss in an earlier attempt${earlier ? ` (${earlier})` : ""}; the same config diverges the same way, so it is not run again: lower the learning rate, or --force runs it again`;
+    this.name = "DivergedEarlierError";
+  }
+}

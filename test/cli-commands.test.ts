@@ -1,6 +1,6 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -246,11 +246,11 @@ describe("CLI commands", function () {
     expect(empty.stderr).to.include("plot: nothing to draw in a: its runs' metrics.csv and eval.csv have no rows yet");
   });
 
-  it("sweep --fail-fast stops at the first failed run: exit 1, the failure recorded in runs.csv", async () => {
+  it("sweep --fail-fast stops at the first run that diverges: exit 3, its nan_loss recorded in runs.csv", async () => {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.
-    expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(1);
-    expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) failed");
+    expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(3);
+    expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) stopped at a non-finite loss").and.not.include("failed (");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss"]);
     // No completed run: results table says so (exit 2) rather than writing a table of no rows.
@@ -265,18 +265,46 @@ describe("CLI commands", function () {
     // One run's loss is NaN at step 2 (lr 1e30); the other (lr 1e-3, 100000 steps) is still
     // running then, whether its trainer has started or not, so --fail-fast must stop it.
     const args = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "sweep.seeds=[0]", "train.steps=100000", "--jobs", "2", "--fail-fast"];
-    expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(1);
-    expect(io.stderr, io.stderr).to.include("1 run(s) failed, 1 interrupted").and.not.include("2 run(s) failed").and.not.include("SIGTERM");
+    expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(130);
+    expect(io.stderr, io.stderr).to.include("1 interrupted").and.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The stopped run has a row (interrupted) only if its trainer had started when the signal came.
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
+  });
+
+  it("a run that diverged is final, as a completed one is: the sweep run again leaves it (exit 3, not retrained), run says so, --force trains it again", async () => {
+    const args = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "sweep.seeds=[0]", "train.steps=20"];
+    const first = captureIo();
+    expect(await main(["sweep", SWEEP, ...args], first), first.stderr).to.equal(3);
+    expect(first.stderr).to.include("1 run(s) stopped at a non-finite loss").and.not.include("run the sweep again");
+    const root = join(dir, "results", "sweep-good");
+    const diverged = readdirSync(root).find((d) => d.includes("_lr-1e") && !d.endsWith(".lock"))!;
+    const summaryPath = join(root, diverged, "summary.json");
+    const before = readFileSync(summaryPath, "utf8");
+    expect(JSON.parse(before).status).to.equal("nan_loss");
+    const metricsBefore = statSync(join(root, diverged, "metrics.csv")).mtimeMs;
+
+    const again = captureIo();
+    expect(await main(["sweep", SWEEP, ...args], again), again.stderr).to.equal(3);
+    expect(again.stderr).to.include(`${diverged}: stopped at a non-finite loss in an earlier attempt (nan_loss); not run again (--force does)`);
+    expect(readFileSync(summaryPath, "utf8")).to.equal(before);
+    expect(statSync(join(root, diverged, "metrics.csv")).mtimeMs).to.equal(metricsBefore);
+
+    const runIo = captureIo();
+    expect(await main(["run", join(root, diverged, "config.yaml")], runIo)).to.equal(3);
+    expect(runIo.stderr).to.include("stopped at a non-finite loss in an earlier attempt").and.include("--force runs it again");
+    expect(readFileSync(summaryPath, "utf8")).to.equal(before);
+
+    const forced = captureIo();
+    expect(await main(["sweep", SWEEP, ...args, "--force"], forced), forced.stderr).to.equal(3);
+    expect(statSync(join(root, diverged, "metrics.csv")).mtimeMs).to.not.equal(metricsBefore);
   });
 
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
     const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
     for (const mode of ["plain", "tty", "quiet"] as const) {
       const board = new ProgressBoard(mode, (t) => (texts[mode] += t));
-      board.setCounts({ total: 2, done: 0, failed: 0, interrupted: 0, skipped: 0 });
+      board.setCounts({ total: 2, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 });
       const r = board.reporter("run-a");
       r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
       r.stepDone({ step: 2, total_steps: 4, train_loss: 0.5, lr: 0.1, wall_s: 1, step_s: 0.5, frames_per_s: 100, data_wait_s: 0 });
@@ -293,9 +321,13 @@ describe("CLI commands", function () {
   it("progress: an interrupted run is counted once, as interrupted, not also as failed", () => {
     let text = "";
     const board = new ProgressBoard("plain", (t) => (text += t));
-    board.setCounts({ total: 4, done: 1, failed: 0, interrupted: 2, skipped: 0 });
+    board.setCounts({ total: 4, done: 1, failed: 0, diverged: 0, interrupted: 2, skipped: 0 });
     board.finish();
     expect(text).to.equal("sweep: 3/4 (1 done, 0 failed, 2 interrupted, 0 skipped), 0 running\n");
+    text = "";
+    board.setCounts({ total: 4, done: 1, failed: 0, diverged: 1, interrupted: 0, skipped: 1 });
+    board.finish();
+    expect(text).to.equal("sweep: 3/4 (1 done, 0 failed, 1 diverged, 1 skipped), 0 running\n");
   });
 
   it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {

@@ -74,6 +74,8 @@ export interface SweepCounts {
   total: number;
   done: number;
   failed: number;
+  /** stopped at a non-finite loss (nan_loss), now or before: final unless --force */
+  diverged: number;
   /** stopped by a stop signal (Ctrl-C, SIGTERM) with a resume checkpoint: not failed, and counted only here */
   interrupted: number;
   skipped: number;
@@ -191,7 +193,8 @@ export class ProgressBoard {
   private countsText(): string {
     const c = this.counts!;
     const interrupted = c.interrupted > 0 ? `, ${c.interrupted} interrupted` : "";
-    return `sweep: ${c.done + c.failed + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${interrupted}, ${c.skipped} skipped), ${this.runs.size} running`;
+    const diverged = c.diverged > 0 ? `, ${c.diverged} diverged` : "";
+    return `sweep: ${c.done + c.failed + c.diverged + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${diverged}${interrupted}, ${c.skipped} skipped), ${this.runs.size} running`;
   }
 
   private barText(l: RunLine): string {

@@ -14,7 +14,7 @@ import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
-import { InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
+import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -75,7 +75,12 @@ export async function runOne(
   recordEarlyFailures = false,
   openSession: ProviderSessionOpener = openIdentitySession,
 ): Promise<RunOutcome> {
-  if (!force && runState(place.runDir, place.meta.config_hash) === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  const state = force ? "todo" : runState(place.runDir, place.meta.config_hash);
+  if (state === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  if (state === "diverged") {
+    const earlier = readSummary(place.runDir);
+    throw new DivergedEarlierError(earlier?.steps_done ?? 0, place.runDir, earlier?.message);
+  }
   if (!force) checkNoOtherRun(place.runDir, place.meta);
   // An earlier attempt of this very config that left a resume checkpoint continues from it.
   const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));

@@ -16,7 +16,7 @@ import { writeRunsCsv } from "../results/runs-table.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
-import { EXIT_INTERRUPTED, EXIT_OK } from "./exit-codes.js";
+import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
 import { isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
@@ -47,6 +47,11 @@ export interface SweepOutcome {
   elsewhere: string[];
   /** runs stopped by a stop signal (Ctrl-C, SIGTERM): each resumes from its last resume checkpoint (the stop's own, unless a second Ctrl-C aborted it) */
   interrupted: string[];
+  /**
+   * runs stopped at a non-finite loss (nan_loss), in this sweep or an earlier attempt of the same
+   * config: final, as a completed run is (run-dir.ts runState), unless --force
+   */
+  diverged: string[];
 }
 
 /** How often a sweep looks whether runs held by another process have finished. */
@@ -84,7 +89,7 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
-  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [] };
+  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], diverged: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
   /** A run another process holds: waited for when that process is on this machine. */
@@ -103,12 +108,23 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const held: PlannedRun[] = [];
   for (const run of planned) {
     const dir = join(root, run.runId);
+    const state = opts.force ? "todo" : runState(dir, run.configHash);
     if (isRunInProgress(dir)) held.push(run);
-    else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
-    else queue.push(run);
+    else if (state === "completed") outcome.skipped.push(run.runId);
+    else if (state === "diverged") {
+      outcome.diverged.push(run.runId);
+      board.message(`${run.runId}: stopped at a non-finite loss in an earlier attempt (nan_loss); not run again (--force does)`);
+    } else queue.push(run);
   }
   const total = planned.length;
-  const counts = () => ({ total, done: outcome.completed.length, failed: outcome.failed.length, interrupted: outcome.interrupted.length, skipped: outcome.skipped.length });
+  const counts = () => ({
+    total,
+    done: outcome.completed.length,
+    failed: outcome.failed.length,
+    diverged: outcome.diverged.length,
+    interrupted: outcome.interrupted.length,
+    skipped: outcome.skipped.length,
+  });
   board.setCounts(counts());
   held.forEach(heldElsewhere);
 
@@ -145,9 +161,13 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           const dir = join(root, id);
           if (isRunInProgress(dir)) continue;
           waiting.delete(id);
-          if (runState(dir, run.configHash) === "completed") {
+          const state = runState(dir, run.configHash);
+          if (state === "completed") {
             outcome.skipped.push(id);
             board.message(`${id}: completed by another process`);
+          } else if (state === "diverged") {
+            outcome.diverged.push(id);
+            board.message(`${id}: stopped at a non-finite loss in another process (nan_loss)`);
           } else queue.push(run);
         }
         board.setCounts(counts());
@@ -187,8 +207,10 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           else if (isRunInProgress(dir)) heldElsewhere(run);
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
           else {
-            outcome.failed.push(run.runId);
-            board.message(`${run.runId}: failed (${signal ?? `exit status ${code}`})${stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : ""}`);
+            const diverged = code === EXIT_NON_FINITE_LOSS;
+            (diverged ? outcome.diverged : outcome.failed).push(run.runId);
+            const said = stderrTail.trim() ? `:\n${indent(stderrTail.trim())}` : "";
+            board.message(diverged ? `${run.runId}: stopped at a non-finite loss (nan_loss)${said}` : `${run.runId}: failed (${signal ?? `exit status ${code}`})${said}`);
             if (opts.failFast && !stopping) {
               stopping = true;
               // As Ctrl-C does: each saves a resume checkpoint and is counted as interrupted, not

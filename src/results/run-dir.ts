@@ -50,12 +50,18 @@ export const runLockPath = (runDir: string) => `${runDir.replace(/[/\\]+$/, "")}
 /** Runs last days; a run lock from another host is never judged stale by age. */
 const RUN_LOCK_STALE_MS = Number.POSITIVE_INFINITY;
 
-export type RunState = "completed" | "running" | "todo";
+/**
+ * diverged: an attempt of this very config stopped at a non-finite loss (nan_loss). Runs are
+ * deterministic, so running it again would only diverge again: `run` and `sweep` leave it as it
+ * is, an outcome like completed, unless --force.
+ */
+export type RunState = "completed" | "diverged" | "running" | "todo";
 
 export function runState(runDir: string, configHash: string): RunState {
   if (liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS)) return "running";
-  const meta = readRunMeta(runDir);
-  return readSummary(runDir)?.status === "completed" && meta?.config_hash === configHash ? "completed" : "todo";
+  if (readRunMeta(runDir)?.config_hash !== configHash) return "todo";
+  const status = readSummary(runDir)?.status;
+  return status === "completed" ? "completed" : status === "nan_loss" ? "diverged" : "todo";
 }
 
 export function isRunInProgress(runDir: string): boolean {

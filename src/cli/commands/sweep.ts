@@ -7,7 +7,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import { ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
 import type { CliIo } from "../cli-io.js";
-import { EXIT_INTERRUPTED, EXIT_RUN_FAILED } from "../exit-codes.js";
+import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
@@ -45,7 +45,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status: completed, running, todo, or how an earlier attempt ended, such as interrupted@STEP; parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
         .option("jobs", { alias: "j", type: "string", default: 1, coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
-        .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first failed run (default: continue)" })
+        .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first run that fails or stops at a non-finite loss (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
         .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
@@ -112,6 +112,11 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         io.err(`${unfinished.join(", ")}; run the sweep again to ${outcome.failed.length ? "retry" : "finish"}\n`);
         io.exitCode = outcome.failed.length > 0 ? EXIT_RUN_FAILED : EXIT_INTERRUPTED;
       }
+      if (outcome.diverged.length > 0) {
+        // Runs are deterministic: the sweep leaves these as they are when run again (--force reruns them).
+        io.err(`${outcome.diverged.length} run(s) stopped at a non-finite loss (nan_loss in runs.csv; not run again unless --force)\n`);
+        if (unfinished.length === 0) io.exitCode = EXIT_NON_FINITE_LOSS;
+      }
     },
   };
 }
@@ -119,12 +124,12 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
 /**
  * A run's status as --dry-run lists it: completed, running (another process holds it), todo, or,
  * for a run an earlier attempt left unfinished, how its last attempt ended and at which step
- * (`interrupted@183`, `nan_loss@57`, `failed@0`; the sweep runs it again, from its last resume
- * checkpoint where it has one).
+ * (`interrupted@183`, `failed@0`: the sweep runs it again, from its last resume checkpoint where it
+ * has one; `nan_loss@57`: the sweep leaves it, as it leaves a completed run, unless --force).
  */
 function dryRunStatus(runDir: string, configHash: string): string {
   const state = runState(runDir, configHash);
-  if (state !== "todo" || readRunMeta(runDir)?.config_hash !== configHash) return state;
+  if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
   const summary = readSummary(runDir);
   return summary === null ? state : `${summary.status}@${summary.steps_done}`;
 }
