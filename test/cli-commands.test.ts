@@ -368,6 +368,34 @@ describe("CLI commands", function () {
     expect(fits.stderr).to.not.include("eval.clips is");
   });
 
+  it("a completed run whose npy files were regenerated at the same path is still found, with a warning naming the file; --force trains on the new one", async () => {
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
+    const clips = join(dir, "d", "clips.npy");
+    const npy = `data={kind: npy, clips: ${clips}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const quiet = captureIo();
+    expect(await main(["run", GOOD, npy], quiet), quiet.stderr).to.equal(0);
+    expect(quiet.stderr).to.include("already completed").and.not.include("warning:");
+    // Other clips under the same path (8 instead of 6): the id is the same, the files are not.
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "8", "--force"], captureIo())).to.equal(0);
+    const again = captureIo();
+    expect(await main(["run", GOOD, npy], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include("already completed").and.match(/warning: .* completed on data files that have changed since \(.*clips\.npy is \d+ bytes, was \d+/);
+    const sweep = captureIo();
+    expect(await main(["sweep", SWEEP, npy, "sweep.grid.train.method=[bp]", "sweep.seeds=[0]"], sweep), sweep.stderr).to.equal(0);
+    expect(await main(["sweep", SWEEP, npy, "sweep.grid.train.method=[bp]", "sweep.seeds=[0]"], sweep), sweep.stderr).to.equal(0);
+    expect(sweep.stderr).to.not.include("warning:");
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6", "--force"], captureIo())).to.equal(0);
+    const stale = captureIo();
+    expect(await main(["sweep", SWEEP, npy, "sweep.grid.train.method=[bp]", "sweep.seeds=[0]"], stale), stale.stderr).to.equal(0);
+    expect(stale.stderr).to.match(/warning: .* completed on data files that have changed since/);
+    const forced = captureIo();
+    expect(await main(["run", GOOD, npy, "--force"], forced), forced.stderr).to.equal(0);
+    const after = captureIo();
+    expect(await main(["run", GOOD, npy], after), after.stderr).to.equal(0);
+    expect(after.stderr).to.include("already completed").and.not.include("warning:");
+  });
+
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
+import { dataFileStamps, staleDataWarning } from "../results/data-files.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
@@ -75,8 +76,13 @@ export async function runOne(
   recordEarlyFailures = false,
   openSession: ProviderSessionOpener = openIdentitySession,
 ): Promise<RunOutcome> {
+  const resolved = resolvedConfig(exp.spec, exp.model, exp.baseDir, dirname(place.runDir));
   const state = force ? "todo" : runState(place.runDir, place.meta.config_hash);
-  if (state === "completed") return { skipped: true, summary: readSummary(place.runDir) };
+  if (state === "completed") {
+    const stale = staleDataWarning(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data);
+    if (stale !== null) progress.log(stale);
+    return { skipped: true, summary: readSummary(place.runDir) };
+  }
   if (state === "diverged") {
     const earlier = readSummary(place.runDir);
     throw new DivergedEarlierError(earlier?.steps_done ?? 0, place.runDir, earlier?.message);
@@ -92,7 +98,7 @@ export async function runOne(
   const prepareRunDir = () => {
     // A stop signal the trainer does not hear (it listens only while it trains) must still release the lock.
     unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
-    release ??= startRunDir(place.runDir, place.meta, { keep: resume, force });
+    release ??= startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data) }, { keep: resume, force });
   };
   try {
     // Every GPU of a runtime.device_id list, before any stage's worker starts (a bad index there
@@ -110,7 +116,7 @@ export async function runOne(
       prepareRunDir,
       resume,
       configHash: place.meta.config_hash,
-      resolvedConfig: resolvedConfig(exp.spec, exp.model, exp.baseDir, dirname(place.runDir)),
+      resolvedConfig: resolved,
     });
     return { skipped: false, summary };
   } catch (err) {

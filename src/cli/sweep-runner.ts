@@ -11,7 +11,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
-import { isRunInProgress, leftToAnotherHost, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
+import { staleDataWarning } from "../results/data-files.js";
+import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
+import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -110,7 +112,11 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     const dir = join(root, run.runId);
     const state = opts.force ? "todo" : runState(dir, run.configHash);
     if (isRunInProgress(dir)) held.push(run);
-    else if (state === "completed") outcome.skipped.push(run.runId);
+    else if (state === "completed") {
+      outcome.skipped.push(run.runId);
+      const stale = staleDataWarning(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, exp.baseDir).data);
+      if (stale !== null) board.message(stale);
+    }
     else if (state === "diverged") {
       outcome.diverged.push(run.runId);
       board.message(`${run.runId}: stopped at a non-finite loss in an earlier attempt (nan_loss); not run again (--force does)`);

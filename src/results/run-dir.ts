@@ -11,6 +11,7 @@ import { InputError, RunError } from "../errors.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
+import type { DataFileStamps } from "./data-files.js";
 import { type Provenance, runProvenance } from "./provenance.js";
 
 export const RUN_META_FILE = "run-meta.json";
@@ -32,6 +33,8 @@ export interface RunMeta {
   method: string;
   /** one entry per attempt at the run (a resumed run has several; one that failed in its set-up too): code, runtime, machine */
   provenance?: Provenance[];
+  /** the npy files it reads, by size and modification time when its last attempt started (data-files.ts) */
+  data_files?: DataFileStamps;
 }
 
 function readJson<T>(path: string): T | null {
