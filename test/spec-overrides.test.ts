@@ -21,7 +21,7 @@ describe("overrides", () => {
     ["a mapping value", ["train.optimizer={kind: adam, lr: 0.001}"], { train: { method: "sideways", optimizer: { kind: "adam", lr: 0.001 } } }],
     ["a dotted key inside a record", ["sweep.grid.train.method=[bp,sideways]"], { sweep: { grid: { "train.method": ["bp", "sideways"] } } }],
     ["empty = null", ["output.dir="], { output: { dir: null } }],
-    ["the later override wins", ["seed=1", "seed=2"], { seed: 2 }],
+    ["a key, then a key inside it", ["data={kind: npy}", "data.clips=c.npy"], { data: { kind: "npy", clips: "c.npy" } }],
     ["'auto' for workers", ["runtime.workers=auto"], { runtime: { workers: "auto" } }],
   ];
   for (const [name, texts, expected] of cases) {
@@ -53,6 +53,15 @@ describe("overrides", () => {
       expect(() => applyOverrides(structuredClone(base), [text], ExperimentSpec)).to.throw(SpecError, pattern);
     });
   }
+
+  it("a key given twice is an error naming both overrides (Hydra's rule); a sweep's run, whose swept values follow the user's, takes the last", () => {
+    expect(() => applyOverrides(structuredClone(base), ["seed=1", "train.steps=3", "seed=2"], ExperimentSpec)).to.throw(
+      SpecError,
+      "override 'seed=2': seed is already set by 'seed=1'; give each key once",
+    );
+    expect(applyOverrides(structuredClone(base), ["seed=1", "seed=2"], ExperimentSpec, undefined, false).seed).to.equal(2);
+    expect(loadExperiment(GOOD, ["train.method=bp", "train.method=sideways"], { oneValuePerKey: false }).spec.train.method).to.equal("sideways");
+  });
 
   it("take precedence over the file and are validated with it", () => {
     const exp = loadExperiment(GOOD, ["train.steps=9", "train.method=bp"]);

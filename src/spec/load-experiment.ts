@@ -35,6 +35,11 @@ export interface LoadOptions {
    * every schema check and the model's still apply.
    */
   checkRunInputs?: boolean;
+  /**
+   * Whether a key given twice in `overrides` is an error (default true). False for a sweep's run,
+   * whose swept values follow the user's overrides and win over them.
+   */
+  oneValuePerKey?: boolean;
 }
 
 /** The experiment keys that name files or folders (relative to the file in it; to the current directory in an override). */
@@ -54,7 +59,7 @@ export function loadExperiment(file: string, overrides: readonly string[] = [], 
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
   checkNotModelFile(raw as Record<string, unknown>, file);
-  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() });
+  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() }, options.oneValuePerKey ?? true);
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file, "", overrides);
   const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true);

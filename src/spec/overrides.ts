@@ -97,10 +97,16 @@ export interface OverridePaths {
  * own paths stay relative to the file. Paths inside a mapping or list value (`data={...}`,
  * `sweep.grid.model=[...]`) are the file's, relative to it.
  */
-export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths): Record<string, unknown> {
+export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths, oneValuePerKey = true): Record<string, unknown> {
   const out = structuredClone(raw);
+  const given = new Map<string, string>();
   for (const text of texts) {
     const o = parseOverride(text, root, out);
+    const key = o.keys.join(".");
+    // As Hydra does: a key given twice is a mistake (which value was meant?), not a silent last-wins.
+    const earlier = given.get(key);
+    if (oneValuePerKey && earlier !== undefined) throw new SpecError(`override '${text}': ${key} is already set by '${earlier}'; give each key once`, undefined, key);
+    given.set(key, text);
     if (paths !== undefined && paths.keys.has(o.keys.join(".")) && typeof o.value === "string" && o.value !== "") o.value = resolveUserPath(paths.relativeTo, o.value);
     setKeys(out, o, root);
   }

@@ -42,7 +42,8 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
         .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
     handler: async (argv) => {
-      const exp = loadExperiment(argv.file, argv.overrides);
+      // A sweep's run gets the user's overrides, then its swept values, which may set the same keys.
+      const exp = loadExperiment(argv.file, argv.overrides, { oneValuePerKey: !argv.child });
       let place = placeSingleRun(exp);
       if (argv.child) {
         // Launched by `sideways sweep`: when the sweep dies (its end of stdin closes), stop as a
