@@ -57,7 +57,8 @@ async function collect(): Promise<Check[]> {
 
   const gpus = firstLine("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]);
   const vulkan = firstLine("vulkaninfo", ["--summary"]);
-  const adapters = vulkan === null ? "vulkaninfo not found" : [...vulkan.matchAll(/deviceName\s*=\s*(.+)/g)].map((m) => m[1].trim()).join(", ") || "no Vulkan device";
+  // vulkaninfo (the vulkan-tools package) only names the devices; WebGPU works without it.
+  const adapters = vulkan === null ? "not listed (vulkaninfo, from vulkan-tools, is not installed)" : [...vulkan.matchAll(/deviceName\s*=\s*(.+)/g)].map((m) => m[1].trim()).join(", ") || "no Vulkan device";
   const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
   const hint = webgpu.ok ? null : nvidiaVulkanHint(firstLine("ldconfig", ["-p"]), gpus !== null);
   // Mesa's lavapipe (llvmpipe) and SwiftShader are Vulkan on the CPU: WebGPU works there, slowly.
