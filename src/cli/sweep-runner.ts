@@ -116,8 +116,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
       outcome.skipped.push(run.runId);
       const stale = staleDataWarning(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, exp.baseDir).data);
       if (stale !== null) board.message(stale);
-    }
-    else if (state === "diverged") {
+    } else if (state === "diverged") {
       outcome.diverged.push(run.runId);
       board.message(`${run.runId}: stopped at a non-finite loss in an earlier attempt (nan_loss); not run again (--force does)`);
     } else queue.push(run);
