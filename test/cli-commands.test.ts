@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { main } from "../src/cli/main.js";
+import { divergedWithoutNaN } from "../src/train/run-experiment.js";
 import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -270,6 +271,25 @@ describe("CLI commands", function () {
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The stopped run has a row (interrupted) only if its trainer had started when the signal came.
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
+  });
+
+  it("a run whose loss blows up without a NaN completes with a warning in its output and summary.json; a run that learns has none", async () => {
+    const io = captureIo();
+    expect(await main(["run", GOOD, "train.optimizer={kind: sgd, lr: 1000000}"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/warning: the last training loss, .* is .*x ln\(3\), a uniform guess's: the run diverged/);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const summary = JSON.parse(readFileSync(join(dir, "results", "good", id!, "summary.json"), "utf8"));
+    expect(summary.status).to.equal("completed");
+    expect(summary.warnings).to.have.length(1);
+    const fine = captureIo();
+    expect(await main(["run", GOOD, "output.dir=fine"], fine), fine.stderr).to.equal(0);
+    expect(fine.stderr).to.not.include("warning");
+    const [fineId] = readdirSync(join(dir, "fine"));
+    expect(JSON.parse(readFileSync(join(dir, "fine", fineId!, "summary.json"), "utf8")).warnings).to.equal(undefined);
+    // The rule's edge: 10x ln(classes), the mean loss of a model that gives the true class 1/classes^10.
+    expect(divergedWithoutNaN(10 * Math.log(3) * 0.999, 3)).to.equal(null);
+    expect(divergedWithoutNaN(10 * Math.log(3) * 1.001, 3)).to.be.a("string");
+    expect(divergedWithoutNaN(null, 3)).to.equal(null);
   });
 
   it("a run that diverged is final, as a completed one is: the sweep run again leaves it (exit 3, not retrained), run says so, --force trains it again", async () => {

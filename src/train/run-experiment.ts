@@ -387,6 +387,11 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     summary.status = finished ? "completed" : "interrupted";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
+    const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
+    if (diverged !== null) {
+      summary.warnings = [diverged];
+      progress.log(`warning: ${diverged}`);
+    }
     if (finished) {
       await syncHost();
       writeCheckpoint(join(runDir, FINAL_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
@@ -403,6 +408,18 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     writeJsonAtomic(join(runDir, "summary.json"), summary);
     progress.runEnded(summary);
   }
+}
+
+/**
+ * A completed run whose last training loss is over 10x ln(classes), the loss of a uniform guess,
+ * diverged without reaching NaN (a learning rate far too high): its model gives the true class a
+ * probability under classes^-10 on average, which no model that learned anything does. Said, not
+ * an error: the run and its numbers stand, and the rule is for a reader of the results.
+ */
+export function divergedWithoutNaN(finalTrainLoss: number | null, classes: number): string | null {
+  const chance = Math.log(classes);
+  if (finalTrainLoss === null || !(finalTrainLoss > 10 * chance)) return null;
+  return `the last training loss, ${finalTrainLoss.toPrecision(3)}, is ${(finalTrainLoss / chance).toPrecision(3)}x ln(${classes}), a uniform guess's: the run diverged (lower the learning rate?)`;
 }
 
 /** What this attempt's `auto` settings and provider became (an entry of summary.json `execution`). */

@@ -55,6 +55,8 @@ export interface RunSummary {
    * what the `auto` settings became on its machine. Absent in runs older than this field.
    */
   execution?: ExecutionRecord[];
+  /** What a reader of the results must know although the run completed (divergedWithoutNaN). */
+  warnings?: string[];
 }
 
 /**
