@@ -47,6 +47,8 @@ describe("overrides", () => {
     ["no '='", "train.steps", /missing '='/],
     ["a bad key character", "train-steps=3", /invalid key\n  train-steps=3\n       \^/],
     ["a key below a model path", "model.classes=3", /model is 'm.yaml', not a mapping/],
+    ["a kind where its mapping belongs", "train.optimizer=adam", /train.optimizer: expected a mapping, found 'adam' \(write \{kind: adam\}, with its settings beside kind\)/],
+    ["a string that names no kind", "train.optimizer=adamw", /train.optimizer: expected a mapping, found 'adamw'$/],
   ];
   for (const [name, text, pattern] of errors) {
     it(`rejects ${name}`, () => {

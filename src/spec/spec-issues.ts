@@ -119,6 +119,22 @@ function tupleExpected(root: z.ZodType, path: Path, raw: unknown): string | unde
   const list = `a list of exactly ${items((d.items ?? []).length)}`;
   return tuple.description ? `${tuple.description}, ${list}` : list;
 }
+/**
+ * `optimizer: adam` where `optimizer: {kind: adam}` was meant: the hint, when the mapping at `path`
+ * is picked by a key (a discriminated union: train.optimizer, train.schedule, data) and `value`
+ * names one of its kinds; "" otherwise.
+ */
+function kindHint(root: z.ZodType, path: Path, raw: unknown, value: unknown): string {
+  if (typeof value !== "string") return "";
+  const at = schemaAtPath(root, path.map(String), raw);
+  if (!at.ok) return "";
+  const d = schemaDef(unwrapSchema(at.schema)) as { type: string; discriminator?: string; options?: z.ZodType[] };
+  if (d.type !== "union" || d.discriminator === undefined) return "";
+  const key = d.discriminator;
+  const kinds = (d.options ?? []).flatMap((o) => (schemaDef((o as z.ZodObject).shape[key] as z.ZodType) as { values?: unknown[] }).values ?? []);
+  return kinds.includes(value) ? ` (write {${key}: ${value}}, with its settings beside ${key})` : "";
+}
+
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
 
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
@@ -130,7 +146,7 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
     case "invalid_type":
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
       if (issue.expected === "tuple") return one(`expected ${tupleExpected(root, path, raw) ?? "a list"}, ${found}`);
-      return one(`expected ${typeName(issue.expected)}, ${found}`);
+      return one(`expected ${typeName(issue.expected)}, ${found}${kindHint(root, path, raw, value)}`);
     case "too_small":
     case "too_big": {
       const small = issue.code === "too_small";
