@@ -97,11 +97,15 @@ function training(outDir) {
 async function train(label, deviceId) {
   const outDir = join(args.out, label);
   rmSync(outDir, { recursive: true, force: true }); // a finished run there would be skipped
+  const defaults = [
+    `runtime.provider=${args.provider}`, "train.method=sideways", "runtime.workers=2", "runtime.device_step=false",
+    `runtime.device_id=${deviceId}`, "data.workers=4", "train.batch_size=64", `train.steps=${steps}`, `eval.every=${steps}`, "eval.clips=64",
+  ];
+  // The caller's overrides replace these defaults (`sideways run` refuses a key given twice).
+  const given = new Set(overrides.map((o) => o.split("=")[0]));
   const cli = [
     repoFile("bin/sideways.js"), "run", repoFile("experiments/gpu-wide.yaml"),
-    `runtime.provider=${args.provider}`, "train.method=sideways", "runtime.workers=2", "runtime.device_step=false",
-    `runtime.device_id=${deviceId}`, "data.workers=4", "train.batch_size=64", `train.steps=${steps}`, `eval.every=${steps}`,
-    "eval.clips=64", ...overrides, `output.dir=${outDir}`, "--quiet",
+    ...defaults.filter((d) => !given.has(d.split("=")[0])), ...overrides, `output.dir=${outDir}`, "--quiet",
   ];
   console.log(`=== ${label}: node ${cli.join(" ")}`);
   const child = spawn(process.execPath, cli, { stdio: "inherit", env: runEnv });
