@@ -10,15 +10,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { CellValue } from "./csv-text.js";
+import { outsideConfiguration } from "../spec/resolved-config.js";
 import type { RunRecord } from "./runs-table.js";
 
-/**
- * Settings that differ between runs without setting them apart as configurations: what the run's
- * identity leaves out or hashes at a default (src/spec/resolved-config.ts configHash: the seed, the
- * experiment's name, where it is written, the sweep, the data workers, checkpoint_every, prefetch).
- */
-const IGNORED = (key: string) =>
-  key === "seed" || key === "name" || key === "data.workers" || key === "data.prefetch" || key === "train.checkpoint_every" || key.startsWith("output.") || key.startsWith("sweep.") || key === "sweep";
 
 /** At most this many settings become columns or legend entries; past it the config id tells configurations apart. */
 const MAX_SETTINGS = 4;
@@ -88,7 +82,7 @@ export class RunSettings {
  * The settings (dotted keys, in config.yaml's order, at most MAX_SETTINGS) in which configurations
  * whose `shownKeys` values agree differ from each other; none where a configuration of such a
  * group has no config.yaml at all (the callers then tell them apart by config id). `shownKeys`
- * and what IGNORED lists never count.
+ * and the keys outsideConfiguration names never count.
  */
 export function settingsSettingApart(records: readonly RunRecord[], shownKeys: readonly string[], settings: RunSettings): string[] {
   const firstOfConfig = new Map<string, RunRecord>();
@@ -102,7 +96,7 @@ export function settingsSettingApart(records: readonly RunRecord[], shownKeys: r
     const flats = ids.map((id) => settings.of(id));
     if (flats.some((f) => f === undefined)) continue;
     for (const key of new Set(flats.flatMap((f) => [...f!.keys()]))) {
-      if (IGNORED(key) || shownKeys.includes(key)) continue;
+      if (outsideConfiguration(key) || shownKeys.includes(key)) continue;
       if (new Set(flats.map((f) => JSON.stringify(f!.get(key) ?? null))).size > 1) keys.add(key);
     }
   }

@@ -107,7 +107,7 @@ export function applyOverrides(raw: Record<string, unknown>, texts: readonly str
     const earlier = given.get(key);
     if (oneValuePerKey && earlier !== undefined) throw new SpecError(`override '${text}': ${key} is already set by '${earlier}'; give each key once`, undefined, key);
     given.set(key, text);
-    if (paths !== undefined && paths.keys.has(o.keys.join(".")) && typeof o.value === "string" && o.value !== "") o.value = resolveUserPath(paths.relativeTo, o.value);
+    if (paths !== undefined && paths.keys.has(key) && typeof o.value === "string" && o.value !== "") o.value = resolveUserPath(paths.relativeTo, o.value);
     setKeys(out, o, root);
   }
   return out;

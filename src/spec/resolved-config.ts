@@ -49,10 +49,18 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
 }
 
 /** Settings that cannot change a run's numbers, at the defaults they are hashed as (configHash). */
-export const RESULT_NEUTRAL = {
+const RESULT_NEUTRAL = {
   checkpoint_every: TrainSpec.shape.checkpoint_every.parse(undefined),
   prefetch: ShapesDataSpec.shape.prefetch.parse(undefined),
 } as const;
+
+/**
+ * Keys in which runs of one configuration may differ: the seed (replicates, replicateId) and what
+ * configHash leaves out or hashes at a default (name, where it is written, the sweep, the data
+ * workers, checkpoint_every, prefetch).
+ */
+export const outsideConfiguration = (key: string) =>
+  key === "seed" || key === "name" || key === "data.workers" || key === "data.prefetch" || key === "train.checkpoint_every" || key === "sweep" || key.startsWith("output.") || key.startsWith("sweep.");
 
 /**
  * Hash of everything that determines a run's result: the resolved config without where it is

@@ -119,6 +119,7 @@ function tupleExpected(root: z.ZodType, path: Path, raw: unknown): string | unde
   const list = `a list of exactly ${items((d.items ?? []).length)}`;
   return tuple.description ? `${tuple.description}, ${list}` : list;
 }
+
 /**
  * `optimizer: adam` where `optimizer: {kind: adam}` was meant: the hint, when the mapping at `path`
  * is picked by a key (a discriminated union: train.optimizer, train.schedule, data) and `value`
