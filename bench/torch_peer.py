@@ -348,7 +348,8 @@ class PeerServer:
     interleave single timed steps of this process with its own (bench-peer.ts). Commands:
       {"cmd": "reset", "dtype": D}            weights back to --init (in float32, or float64), a fresh SGD optimizer
       {"cmd": "threads", "n": N}              torch.set_num_threads(N)
-      {"cmd": "step"}                         one step on the next batch -> {"ms": .., "loss": .., "window_ns": [start, end]}
+      {"cmd": "step", "n": N}                 N steps (default 1) on the next batches, one timed window
+                                              -> {"ms": .., "loss": last, "losses": [..], "window_ns": [start, end]}
       {"cmd": "weights", "path": P}           the current weights as safetensors at P -> {"ok": true}
       {"cmd": "data", "clips": C, "labels": L}  other clips and labels (.npy), weights back to --init in float32
       {"cmd": "near_ties"}                    after float64 steps: their smallest near-tie margin (NearTies)
@@ -411,24 +412,32 @@ class PeerServer:
             self.near_ties.remove()
         self.near_ties = NearTies(self.model) if dtype == "float64" else None
 
-    def step(self):
-        x, y = self.inputs[self.step_index % len(self.inputs)]
-        self.step_index += 1
+    def step(self, n=1):
+        """`n` steps back to back on the next batches, timed as one window: the device is synchronised
+        before the first and after the last only, as a training loop that reads its losses afterwards
+        does (bench-peer.ts --steps-per-call, where our side takes `n` steps in one call)."""
+        if n < 1:
+            raise PeerError(f"step: n must be at least 1, got {n}")
         sync(self.device)
         mark = time.monotonic_ns()
         start = time.perf_counter()
-        if self.upload_each_step:
-            x, y = x.to(self.device), y.to(self.device)
-            if self.upload_pixels:
-                x = (x.to(torch.float32) * self.pixel_scale.to(self.device)).to(self.dtype)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(x), y)
-        loss.backward()
-        self.optimizer.step()
+        losses = []
+        for _ in range(n):
+            x, y = self.inputs[self.step_index % len(self.inputs)]
+            self.step_index += 1
+            if self.upload_each_step:
+                x, y = x.to(self.device), y.to(self.device)
+                if self.upload_pixels:
+                    x = (x.to(torch.float32) * self.pixel_scale.to(self.device)).to(self.dtype)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(loss.detach())
         sync(self.device)
         ms = (time.perf_counter() - start) * 1000.0
         window = [str(mark), str(time.monotonic_ns())]
-        return {"ms": ms, "loss": loss.item(), "window_ns": window}
+        return {"ms": ms, "loss": losses[-1].item(), "losses": [l.item() for l in losses], "window_ns": window}
 
     def handle(self, command):
         kind = command.get("cmd")
@@ -439,7 +448,7 @@ class PeerServer:
             torch.set_num_threads(int(command["n"]))
             return {"ok": True, "threads": torch.get_num_threads()}
         if kind == "step":
-            return self.step()
+            return self.step(int(command.get("n", 1)))
         if kind == "data":
             self.load_data(command["clips"], command["labels"])
             self.reset()

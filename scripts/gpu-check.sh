@@ -36,7 +36,7 @@ export NVIDIA_TF32_OVERRIDE=0
 export SIDEWAYS_PYTHON=${SIDEWAYS_PYTHON:-$(command -v python3)}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 MOCHA="node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter dot"
-TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js dist/test/device-step.test.js"
+TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js dist/test/device-step.test.js dist/test/chain-calls.test.js"
 summary=()
 
 # Whether GPU_CHECK_STEPS (unset: every step) selects step $1; `read -a` splits without globbing.
@@ -120,6 +120,14 @@ step "clips-ab-cuda-b256" 100 env SIDEWAYS_ORT=cuda13 node scripts/device-step-a
 for upload in "" --peer-upload; do
   step "peer-cuda-pixels${upload:+-upload}-b256" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda --pixel-clips $upload \
     --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-pixels${upload:+-upload}-b256.json"
+done
+# Several steps a call (bench --steps-per-call, src/graph/chain-calls.ts): onnxruntime's start and
+# end of a run paid once per K steps, PyTorch synchronising once per K steps; times per step.
+for k in ${STEPS_PER_CALL:-2 4 8}; do
+  for upload in "" --peer-upload; do
+    step "peer-cuda-pixels${upload:+-upload}-k$k-b256" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda --pixel-clips $upload \
+      --steps-per-call "$k" --model models/quickstart-wide.yaml --batch 256 --frames 8 --rounds "${PEER_ROUNDS:-10}" --json "$OUT/peer-cuda-pixels${upload:+-upload}-k$k-b256.json"
+  done
 done
 # Training as a user runs it (experiments/gpu-wide.yaml, 256 x 8 clips of Moving MNIST): the clips
 # made on the step's thread, then by 8 data workers; median step and data time (docs/GPU.md run 8).

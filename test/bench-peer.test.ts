@@ -123,6 +123,20 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     expect((err as Error).message).to.match(/--pixel-clips: .*device step/);
   });
 
+  it("stepsPerCall: our device step takes 3 steps a call, PyTorch 3 between synchronisations; the agreement spans whole calls", async () => {
+    const r = await peerBench({ ...options(), deviceStep: true, pixelClips: true, peerUploads: true, stepsPerCall: 3 });
+    expect(r.steps_per_call).to.equal(3);
+    // The check's 2 steps round up to one whole call of 3, on both sides.
+    expect(r.checks[0].steps).to.equal(3);
+    expect(r.checks[0].worst_loss_rel_diff).to.be.at.most(PEER_TOLERANCE);
+    expect(r.checks[0].worst_weight_rel_diff).to.be.at.most(PEER_TOLERANCE);
+    expect(formatPeerBench(r)).to.include("3 steps a call");
+    expect(formatPeerBench(r)).to.include("synchronised every 3 steps");
+    const err = await peerBench({ ...options(), deviceStep: false, stepsPerCall: 2 }).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.match(/--steps-per-call: .*device step/);
+  });
+
   // The small zoo models: batch_norm (per-frame statistics, running statistics compared too),
   // group_norm-free residual units with identity and 1x1 conv shortcuts. 4 clips x 3 frames.
   for (const zoo of ["models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"]) {

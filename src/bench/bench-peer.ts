@@ -94,6 +94,11 @@ export interface PeerBenchOptions {
    * device. Both sides compute on the same float32 values. Needs our device step.
    */
   pixelClips?: boolean;
+  /**
+   * Steps per call of our device step (graph/chain-calls.ts), default 1; PyTorch then takes as many
+   * steps between two synchronisations of its device. Both sides' times are per step.
+   */
+  stepsPerCall?: number;
   log?: (line: string) => void;
 }
 
@@ -146,6 +151,8 @@ export interface PeerBenchResult {
   /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
   torch_uploads_each_step: boolean;
   /** Whether our device step took the clips as their 8-bit pixels (its ClipInput). */
+  /** Steps per timed call of our side and per timed window of PyTorch's (PeerBenchOptions.stepsPerCall); times are per step. */
+  steps_per_call: number;
   pixel_clips: boolean;
   /** Whether PyTorch's timed step moved them as 8-bit pixels, made float32 on its device (its reply). */
   torch_uploads_pixels: boolean;
@@ -241,8 +248,10 @@ function writeClips(dir: string, prefix: string, model: Model, opts: PeerBenchOp
 interface OurSide {
   /** Starts again from `weights` (copied). */
   reset(weights: Weights): void;
-  /** One step on `batch`; the mean loss. */
-  step(batch: Fixture["batch"], lr: number): Promise<number>;
+  /** Steps each call of steps() takes. */
+  readonly stepsPerCall: number;
+  /** stepsPerCall steps on `batch`; each step's mean loss. */
+  steps(batch: Fixture["batch"], lr: number): Promise<number[]>;
   /** The current weights and buffers (brought back to the host for the device step). */
   weights(): Promise<Weights>;
   /** How the step takes its clips (the host path: float32). */
@@ -260,12 +269,13 @@ class HostSide implements OurSide {
   reset(weights: Weights): void {
     this.current = cloneWeights(weights);
   }
-  async step(batch: Fixture["batch"], lr: number): Promise<number> {
+  readonly stepsPerCall = 1;
+  async steps(batch: Fixture["batch"], lr: number): Promise<number[]> {
     // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
     const res = await this.exec.runBatch("bp", batch, this.current, { bpFramesPerPass: this.provider === "cpu" ? "auto" : "all" });
     this.sgd.step(this.current, res.grads, lr);
     applyBlockStats(this.model, this.current, res.stats);
-    return mean(res.losses);
+    return [mean(res.losses)];
   }
   async weights(): Promise<Weights> {
     return this.current;
@@ -286,11 +296,15 @@ class DeviceSide implements OurSide {
     this.current = cloneWeights(weights);
     this.device.load(this.current, this.sgd);
   }
-  async step(batch: Fixture["batch"], lr: number): Promise<number> {
-    const res = await this.device.step(batch, lr);
+  get stepsPerCall(): number {
+    return this.device.stepsPerCall;
+  }
+  async steps(batch: Fixture["batch"], lr: number): Promise<number[]> {
+    const K = this.device.stepsPerCall;
+    const results = await this.device.steps(Array<Fixture["batch"]>(K).fill(batch), Array<number>(K).fill(lr));
     // Buffers stay on the host (model/buffers.ts): the statistics come out of the graph.
-    applyBlockStats(this.model, this.current, res.stats);
-    return mean(res.losses);
+    for (const res of results) applyBlockStats(this.model, this.current, res.stats);
+    return results.map((res) => mean(res.losses));
   }
   async weights(): Promise<Weights> {
     await this.device.sync(this.current, this.sgd);
@@ -307,8 +321,8 @@ class DeviceSide implements OurSide {
  * replicas refuse batch_norm (replica-executor.ts), so a model with it gets them instead, and so
  * does the device step, which runs on one stage.
  */
-async function ourSide(model: Model, graphs: BlockGraphBytes[], target: GraphTarget, threads: number, provider: Provider, frames: number, deviceStep: boolean, clipInput: ClipInput): Promise<OurSide> {
-  if (deviceStep) return new DeviceSide(await DeviceStep.create(model, { kind: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0 }, frames, { provider, threads }, target, "bp", clipInput), model);
+async function ourSide(model: Model, graphs: BlockGraphBytes[], target: GraphTarget, threads: number, provider: Provider, frames: number, deviceStep: boolean, clipInput: ClipInput, stepsPerCall: number): Promise<OurSide> {
+  if (deviceStep) return new DeviceSide(await DeviceStep.create(model, { kind: "sgd", lr: 0.1, momentum: 0, nesterov: false, weight_decay: 0 }, frames, { provider, threads }, target, "bp", clipInput, stepsPerCall), model);
   // Models with buffers (batch norm) refuse data-parallel replicas: their threads go to onnxruntime's intra-op pool.
   if (threads === 1 || model.buffers.length > 0) return new HostSide(await SequentialExecutor.create(model, graphs, { provider, threads }), model, provider);
   return new HostSide(await ReplicaExecutor.create(model, graphs, threads, { provider, threads: 1 }), model, provider);
@@ -348,12 +362,15 @@ async function compareDraw(side: OurSide, peer: TorchPeer, fx: Fixture, batch: F
   const ourLosses: number[] = [];
   // How far the steps moved each tensor, summed over steps (max-norm of each step's change).
   const moved = new Map<string, number>();
-  for (let s = 0; s < steps; s++) {
+  // Whole calls of our side: at least `steps` steps (with several steps a call, the weights are
+  // seen after each call only, and a call's movement is counted as one step's).
+  while (ourLosses.length < steps) {
     const before = ours;
-    ourLosses.push(await side.step(batch, lr));
+    ourLosses.push(...(await side.steps(batch, lr)));
     ours = cloneWeights(await side.weights());
     for (const [name, w] of ours) moved.set(name, (moved.get(name) ?? 0) + maxAbs(difference(w, before.get(name)!)));
   }
+  steps = ourLosses.length;
   const t32 = await torchRun("float32");
   const t64 = await torchRun("float64");
   const ties = await peer.command({ cmd: "near_ties" });
@@ -473,6 +490,8 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
   if (onGpu && opts.threads.some((t) => t !== 1)) throw new RunError(`BUG: a ${provider} peer benchmark runs one stage (threads [1])`);
   const deviceStep = opts.deviceStep ?? onGpu;
   if (opts.pixelClips && !deviceStep) throw new InputError("--pixel-clips: our side takes 8-bit clips in its device step only; use a GPU provider or --device-step");
+  const stepsPerCall = opts.stepsPerCall ?? 1;
+  if (stepsPerCall > 1 && !deviceStep) throw new InputError("--steps-per-call: our side chains steps in its device step only; use a GPU provider or --device-step");
   const fx = writeFixture(opts);
   const target = await graphTargetFor({ provider });
   const graphs = buildAllBlockGraphs(fx.model, target);
@@ -491,7 +510,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       uploadPixels: (opts.peerUploads ?? false) && (opts.pixelClips ?? false),
     });
     peer = started.peer;
-    for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep, opts.pixelClips ? "uint8" : "float32"));
+    for (const threads of opts.threads) sides.push(await ourSide(fx.model, graphs, target, threads, provider, opts.frames, deviceStep, opts.pixelClips ? "uint8" : "float32", stepsPerCall));
 
     const checks: PeerCheck[] = [];
     for (let i = 0; i < opts.threads.length; i++) {
@@ -509,10 +528,11 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
     // within one count single steps alternate, the side going first alternating by round.
     for (let i = 0; i < sides.length; i++) {
       await peer.command({ cmd: "threads", n: opts.threads[i] });
+      // With several steps a call, a sample is a call's (or PyTorch's window's) time per step.
       const timeOurs = async (): Promise<TimedStep> => {
         const [t0, m0] = [performance.now(), process.hrtime.bigint()];
-        await sides[i].step(fx.batch, lr);
-        return { ms: performance.now() - t0, window: [String(m0), String(process.hrtime.bigint())] };
+        await sides[i].steps(fx.batch, lr);
+        return { ms: (performance.now() - t0) / stepsPerCall, window: [String(m0), String(process.hrtime.bigint())] };
       };
       // Each side runs a burst of steps back to back, as in training, and only the steps after
       // the first are timed: PyTorch's OpenMP threads keep spinning for a while after its last
@@ -523,7 +543,10 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
         for (let k = 0; k < BURST_STEPS; k++) times.push(await step());
         return times.slice(1);
       };
-      const theirStep = async (): Promise<TimedStep> => peer!.step();
+      const theirStep = async (): Promise<TimedStep> => {
+        const t = await peer!.step(stepsPerCall);
+        return { ...t, ms: t.ms / stepsPerCall };
+      };
       for (let r = 0; r < warmup + opts.rounds; r++) {
         let ours: TimedStep[];
         let theirs: TimedStep[];
@@ -582,6 +605,7 @@ export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult
       graph_target: { ...target },
       torch_uploads_each_step: started.hello.upload_each_step === true,
       pixel_clips: sides.every((s) => s.clipInput === "uint8"),
+      steps_per_call: stepsPerCall,
       torch_uploads_pixels: started.hello.upload_pixels === true,
       torch_device: String(started.hello.device ?? "cpu"),
       clips_per_step: opts.batch,
@@ -608,7 +632,7 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 export function formatPeerBench(r: PeerBenchResult): string {
   const lines = [
-    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}${r.pixel_clips ? ", clips as 8-bit pixels" : ""}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? `, batch uploaded each step${r.torch_uploads_pixels ? " as 8-bit pixels" : ""}` : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
+    `BP step, ours (onnxruntime, ${r.provider}, ${r.our_path === "device step" ? "device step" : "host path"}${r.pixel_clips ? ", clips as 8-bit pixels" : ""}${r.steps_per_call > 1 ? `, ${r.steps_per_call} steps a call` : ""}) vs PyTorch ${r.torch_version} (${r.torch_device}${r.torch_uploads_each_step ? `, batch uploaded each step${r.torch_uploads_pixels ? " as 8-bit pixels" : ""}` : ""}${r.steps_per_call > 1 ? `, synchronised every ${r.steps_per_call} steps` : ""}): ${r.model}, ${r.clips_per_step} clips x ${r.frames_per_clip} frames, ` +
       `${(r.flops_per_step / 1e9).toFixed(3)} GFLOP per step; medians of ${r.rounds} interleaved rounds [quartiles]`,
     "",
     "| model | batch | threads | ours ms | PyTorch ms | ratio ours/PyTorch | ours % of peak | PyTorch % of peak | peak GFLOP/s |",
@@ -643,6 +667,7 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     deviceStep: args.deviceStep,
     peerUploads: args.peerUpload,
     pixelClips: args.pixelClips,
+    stepsPerCall: args.stepsPerCall,
     rounds: args.rounds ?? (args.quick ? 5 : 30),
     log: (line) => process.stderr.write(line + "\n"),
   });

@@ -36,12 +36,15 @@ export interface BenchArgs {
   peerUpload?: boolean;
   /** --peer: the clips are 8-bit pixels, which our device step (and PyTorch, when it uploads) take as such. */
   pixelClips?: boolean;
+  /** --peer: training steps per call of our device step, and per synchronisation of PyTorch's device. */
+  stepsPerCall?: number;
 }
 
 export async function runBench(args: BenchArgs): Promise<void> {
   for (const [flag, set] of [["--peer-upload", args.peerUpload], ["--pixel-clips", args.pixelClips]] as const) {
     if (set && !args.peer) throw new InputError(`${flag}: only with --peer torch (it sets how the peer benchmark's sides take their clips)`);
   }
+  if ((args.stepsPerCall ?? 1) > 1 && !args.peer) throw new InputError("--steps-per-call: only with --peer torch (it sets how many steps each side takes between synchronisations)");
   if (args.peer) {
     const { runPeerBench } = await import("./bench-peer.js");
     await runPeerBench(args);

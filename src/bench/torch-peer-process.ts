@@ -44,6 +44,8 @@ export interface TorchPeerFiles {
 export interface TorchStep {
   ms: number;
   loss: number;
+  /** Each step's loss, where one window held several (step(n)). */
+  losses: number[];
   /** The step's start and end on CLOCK_MONOTONIC, ns as decimal strings (for a CUDA trace's marks). */
   window: [string, string];
 }
@@ -95,12 +97,14 @@ export class TorchPeer {
     return this.reply(String(cmd.cmd));
   }
 
-  async step(): Promise<TorchStep> {
-    const r = await this.command({ cmd: "step" });
+  /** `n` steps back to back in one timed window, the device synchronised before and after only. */
+  async step(n = 1): Promise<TorchStep> {
+    const r = await this.command({ cmd: "step", n });
     const window = r.window_ns;
     // bench/torch_peer.py always sends it: a reply without it is a mismatched peer script.
     if (!Array.isArray(window) || window.length !== 2) throw new RunError(`BUG: the PyTorch peer's step reply has no window_ns: ${JSON.stringify(r)}`);
-    return { ms: Number(r.ms), loss: Number(r.loss), window: [String(window[0]), String(window[1])] };
+    const losses = Array.isArray(r.losses) ? r.losses.map(Number) : [Number(r.loss)];
+    return { ms: Number(r.ms), loss: Number(r.loss), losses, window: [String(window[0]), String(window[1])] };
   }
 
   /** The peer's process id (whose CUDA trace its step windows belong to). */

@@ -11,6 +11,7 @@
  * device's values back before anything reads them (evaluation, checkpoints, the final weights),
  * and load() puts host values on the device (the start, a resume).
  */
+import { callName, chainCalls } from "../graph/chain-calls.js";
 import { type GraphTarget } from "../graph/graph-builder.js";
 import { CLIPS_PER_FRAME } from "../layers/layer-def.js";
 import { blockStatKeys, statValueName } from "../layers/block-graphs.js";
@@ -62,7 +63,7 @@ export interface DeviceStepResult {
 export class DeviceStep {
   private carried: Record<string, DeviceValue> = {};
   /** Optimizer steps taken so far (Adam's bias correction); every parameter steps every time. */
-  private steps = 0;
+  private stepsTaken = 0;
   private readonly names: string[];
   private readonly nextNames: string[];
   private readonly statKeys: Map<number, string[]>;
@@ -76,6 +77,8 @@ export class DeviceStep {
     readonly method: DeviceStepMethod,
     /** How each step takes its clips: float32, or as their 8-bit pixels (every batch must carry them). */
     readonly clipInput: ClipInput,
+    /** Steps each call of the session takes (graph/chain-calls.ts): step() takes one, steps() this many. */
+    readonly stepsPerCall: number,
   ) {
     this.names = carriedNames(optimizer);
     this.layout = paramLayout(model);
@@ -83,12 +86,17 @@ export class DeviceStep {
     this.statKeys = new Map(model.blocks.map((b) => [b.index, blockStatKeys(b)]));
   }
 
-  /** The step graph of `method` for clips of `frames` frames taken as `clipInput`, built for `target` and placed on `provider`. */
-  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Promise<DeviceStep> {
-    const names = carriedNames(optimizer).map(nextName);
-    const graph = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput);
-    const session = await GraphSession.create(graph, `${model.name} ${method} device step`, provider, names);
-    return new DeviceStep(model, optimizer, frames, session, method, clipInput);
+  /**
+   * The step graph of `method` for clips of `frames` frames taken as `clipInput`, built for `target`
+   * and placed on `provider`; with `stepsPerCall` > 1, that many steps chained in one graph
+   * (graph/chain-calls.ts), each on its own clip batch, for steps().
+   */
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1): Promise<DeviceStep> {
+    const carried = carriedNames(optimizer).map((input) => ({ input, output: nextName(input) }));
+    const graph = chainCalls(buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput), stepsPerCall, carried);
+    const label = `${model.name} ${method} device step${stepsPerCall > 1 ? ` x${stepsPerCall}` : ""}`;
+    const session = await GraphSession.create(graph, label, provider, carried.map((c) => c.output));
+    return new DeviceStep(model, optimizer, frames, session, method, clipInput, stepsPerCall);
   }
 
   /**
@@ -101,7 +109,7 @@ export class DeviceStep {
     if (this.optimizer.kind === "adam" && counts.size > 1) {
       throw new Error(`BUG: the device step needs one Adam step count for every parameter, found ${[...counts].join(", ")}`);
     }
-    this.steps = [...counts][0] ?? 0;
+    this.stepsTaken = [...counts][0] ?? 0;
     this.disposeCarried();
     const { offsets, total } = this.layout;
     const params = new Float32Array(total);
@@ -121,30 +129,48 @@ export class DeviceStep {
 
   /** One step of the rule on `batch` at learning rate `lr`: its forwards and backwards of the clip batch, then the optimizer. */
   async step(batch: ClipBatch, lr: number): Promise<DeviceStepResult> {
-    const [B, T] = batch.dims;
-    if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
-    // The one-hot rows of an out-of-range label are zero, which the graph's loss would count as 0.
-    checkLabels(batch.labels, this.model.classes);
-    if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.step before load");
-    const feeds: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
-    for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lr, this.steps + 1))) feeds[name] = { data: Float32Array.of(value), dims: [1] };
-    if (this.session.inputNames.includes(CLIPS_PER_FRAME)) feeds[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
+    if (this.stepsPerCall !== 1) throw new Error(`BUG: step() on a device step of ${this.stepsPerCall} steps per call; use steps()`);
+    return (await this.steps([batch], [lr]))[0];
+  }
+
+  /**
+   * stepsPerCall steps in one call, step j on `batches[j]` at `lrs[j]`: the same as that many
+   * step() calls, one after another. Each result's busySeconds is its share of the call's.
+   */
+  async steps(batches: readonly ClipBatch[], lrs: readonly number[]): Promise<DeviceStepResult[]> {
+    if (batches.length !== this.stepsPerCall || lrs.length !== this.stepsPerCall) throw new Error(`BUG: a device step of ${this.stepsPerCall} steps per call got ${batches.length} batches and ${lrs.length} learning rates`);
+    if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.steps before load");
+    // Call j's own input or output: under its name in one step's graph, callName's in a chain.
+    const at = (name: string, j: number) => (this.stepsPerCall === 1 ? name : callName(name, j));
+    const feeds: Feeds = {};
+    batches.forEach((batch, j) => {
+      const [B, T] = batch.dims;
+      if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
+      // The one-hot rows of an out-of-range label are zero, which the graph's loss would count as 0.
+      checkLabels(batch.labels, this.model.classes);
+      const own: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
+      for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lrs[j], this.stepsTaken + j + 1))) own[name] = { data: Float32Array.of(value), dims: [1] };
+      if (this.session.inputNames.includes(at(CLIPS_PER_FRAME, j))) own[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
+      for (const [name, value] of Object.entries(own)) feeds[at(name, j)] = value;
+    });
     const t0 = performance.now();
     const { host, device } = await this.session.runDevice(feeds, this.carried, this.nextNames);
-    const busySeconds = (performance.now() - t0) / 1000;
+    const busySeconds = (performance.now() - t0) / 1000 / this.stepsPerCall;
     const previous = this.carried;
     this.carried = Object.fromEntries(this.names.map((n, i) => [n, device[this.nextNames[i]]]));
     for (const v of Object.values(previous)) GraphSession.dispose(v);
-    this.steps += 1;
+    this.stepsTaken += this.stepsPerCall;
 
-    const losses = Array.from(host[DEVICE_STEP_NAMES.losses].data);
-    const stats: BlockStats[] = [];
-    for (const [k, keys] of this.statKeys) {
-      if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[statValueName(k, key)].data])) });
-    }
-    return { losses, stats, busySeconds };
+    return batches.map((batch, j) => {
+      const [B, T] = batch.dims;
+      const losses = Array.from(host[at(DEVICE_STEP_NAMES.losses, j)].data);
+      const stats: BlockStats[] = [];
+      for (const [k, keys] of this.statKeys) {
+        if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[at(statValueName(k, key), j)].data])) });
+      }
+      return { losses, stats, busySeconds };
+    });
   }
-
 
   /** Where the carried weights and state are between steps: GPU memory (WebGPU) or host memory. */
   get placement(): "gpu" | "host" {
@@ -160,10 +186,10 @@ export class DeviceStep {
     this.model.params.forEach((p, i) => {
       weights.get(p.name)!.set(part(FLAT_PARAMS, i));
       for (const slot of optimizerSlots(this.optimizer)) state.set(stateName(p.name, slot), part(stateName(FLAT_PARAMS, slot), i));
-      if (this.optimizer.kind === "adam") state.set(stateName(p.name, "step"), Float32Array.of(this.steps));
+      if (this.optimizer.kind === "adam") state.set(stateName(p.name, "step"), Float32Array.of(this.stepsTaken));
     });
     // Before the first step there is no state to give back (optimizer.ts creates it on a first step).
-    if (this.steps > 0) optimizer.importState(state);
+    if (this.stepsTaken > 0) optimizer.importState(state);
   }
 
   private disposeCarried(): void {

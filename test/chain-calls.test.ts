@@ -1,0 +1,181 @@
+/**
+ * Several device steps in one call (src/graph/chain-calls.ts, DeviceStep's stepsPerCall): K steps
+ * chained in one graph must do what K calls of the one-step graph do, one after another. On the
+ * CPU provider with one thread both run the same float32 kernels on the same values in the same
+ * order, so the check is bit for bit: parameters, optimizer state (Adam's bias correction counts
+ * the steps inside the call), losses and batch norm's per-step statistics. On a GPU provider the
+ * chained graph is another session, whose cuDNN kernels may be others (docs/GPU.md run 8):
+ * within convTolerance there.
+ */
+import { expect } from "chai";
+import type { ClipBatch } from "../src/data/source.js";
+import { chainCalls, callName } from "../src/graph/chain-calls.js";
+import { CUDA_TARGET, GraphBuilder, PORTABLE_TARGET, type GraphTarget } from "../src/graph/graph-builder.js";
+import { onnx } from "../src/graph/onnx.js";
+import { applyBlockStats } from "../src/model/buffers.js";
+import { initWeights } from "../src/model/init.js";
+import type { Model } from "../src/model/model.js";
+import { createOptimizer } from "../src/optim/optimizer.js";
+import type { ProviderOptions } from "../src/runtime/providers.js";
+import { GraphSession } from "../src/runtime/session.js";
+import { OptimizerSpec } from "../src/spec/experiment-spec.js";
+import { DeviceStep } from "../src/train/device-step.js";
+import { buildDeviceStepGraph, carriedNames, nextName, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
+import { convTolerance, describeOnGpus, type GpuUnderTest } from "./helpers/gpu-providers.js";
+import { fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
+
+const cpu: ProviderOptions = { provider: "cpu", threads: 1 };
+
+describe("chainCalls: K calls of a graph as one graph", () => {
+  // acc' = acc * w + x, carried acc -> acc'; each call also outputs its own y = x + 1.
+  function accumulator(): Uint8Array {
+    const g = new GraphBuilder("acc");
+    const acc = g.inputFixed("acc", [2]);
+    const x = g.inputFixed("x", [2]);
+    const w = g.constFloat("w", [3], []);
+    g.outputFixed(g.op("Add", [g.op("Mul", [acc, w]), x]), [2], "next.acc");
+    g.outputFixed(g.op("Add", [x, g.constFloat("one", [1], [])]), [2], "y");
+    return g.toBytes();
+  }
+
+  it("one call is the graph itself, byte for byte", () => {
+    const bytes = accumulator();
+    expect(chainCalls(bytes, 1, [{ input: "acc", output: "next.acc" }])).to.equal(bytes);
+  });
+
+  it("three calls: the carried value chains through, each call keeps its own inputs and outputs", async () => {
+    const chained = chainCalls(accumulator(), 3, [{ input: "acc", output: "next.acc" }]);
+    const graph = onnx.ModelProto.decode(chained).graph!;
+    expect(graph.input!.map((v) => v.name)).to.deep.equal(["acc", callName("x", 0), callName("x", 1), callName("x", 2)]);
+    expect(graph.output!.map((v) => v.name)).to.deep.equal([callName("y", 0), callName("y", 1), "next.acc", callName("y", 2)]);
+    const session = await GraphSession.create(chained, "chain", cpu);
+    try {
+      const feeds = { acc: { data: Float32Array.of(1, 2), dims: [2] }, [callName("x", 0)]: { data: Float32Array.of(10, 20), dims: [2] }, [callName("x", 1)]: { data: Float32Array.of(100, 200), dims: [2] }, [callName("x", 2)]: { data: Float32Array.of(1000, 2000), dims: [2] } };
+      const out = await session.run(feeds);
+      // ((1*3 + 10)*3 + 100)*3 + 1000 = 1417; ((2*3 + 20)*3 + 200)*3 + 2000 = 2834
+      expect(Array.from(out["next.acc"].data)).to.deep.equal([1417, 2834]);
+      expect(Array.from(out[callName("y", 1)].data)).to.deep.equal([101, 201]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("refuses a carried pair that is not an input and an output of the graph, and a count below 1", () => {
+    expect(() => chainCalls(accumulator(), 2, [{ input: "acc", output: "next.nothing" }])).to.throw(/next.nothing/);
+    expect(() => chainCalls(accumulator(), 0, [])).to.throw(/calls >= 1/);
+  });
+});
+
+interface Case {
+  name: string;
+  model: () => Model;
+  spec: OptimizerSpec;
+  method: DeviceStepMethod;
+  clipInput: ClipInput;
+}
+
+const CASES: Case[] = [
+  { name: "bp, sgd momentum nesterov decay", model: fourBlockModel, spec: OptimizerSpec.parse({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01 }), method: "bp", clipInput: "float32" },
+  { name: "sideways, adam decay", model: fourBlockModel, spec: OptimizerSpec.parse({ kind: "adam", lr: 0.01, weight_decay: 0.001 }), method: "sideways", clipInput: "float32" },
+  { name: "bp with batch norm, sgd momentum", model: normModel, spec: OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 }), method: "bp", clipInput: "float32" },
+];
+
+/** `batches.length` steps at per-step learning rates `lrs`: `perCall` steps a call. */
+async function stepInCalls(c: Case, batches: ClipBatch[], lrs: number[], perCall: number, opts: ProviderOptions, target: GraphTarget) {
+  const model = c.model();
+  const step = await DeviceStep.create(model, c.spec, batches[0].dims[1], opts, target, c.method, c.clipInput, perCall);
+  const optimizer = createOptimizer(c.spec);
+  const weights = initWeights(model, 4);
+  const losses: number[] = [];
+  const stats: Float32Array[] = [];
+  try {
+    step.load(weights, optimizer);
+    for (let i = 0; i < batches.length; i += perCall) {
+      const results = perCall === 1 ? [await step.step(batches[i], lrs[i])] : await step.steps(batches.slice(i, i + perCall), lrs.slice(i, i + perCall));
+      for (const r of results) {
+        losses.push(...r.losses);
+        for (const s of r.stats) stats.push(...s.values.values());
+        applyBlockStats(model, weights, r.stats);
+      }
+    }
+    await step.sync(weights, optimizer);
+    return { model, weights, state: optimizer.exportState(), losses, stats };
+  } finally {
+    await step.release();
+  }
+}
+
+function framesFor(c: Case): number {
+  return c.method === "bp" ? 3 : 2 * c.model().blocks.length - 1;
+}
+
+function checkChained(gpu: GpuUnderTest | null): void {
+  const opts = gpu?.opts ?? cpu;
+  const target = gpu?.target ?? PORTABLE_TARGET;
+  for (const c of CASES) {
+    it(`${c.name}: 4 steps as 2 calls of 2 equal 4 calls of 1${gpu?.provider === "cuda" ? " (within convTolerance on CUDA)" : ", bit for bit"}`, async () => {
+      const model = c.model();
+      const batches = [11, 12, 13, 14].map((seed) => randomClips(model, 3, framesFor(c), seed));
+      // A learning rate per step, as a schedule gives: each call's steps must each take their own.
+      const lrs = [1, 0.5, 0.25, 0.125].map((f) => f * c.spec.lr);
+      const one = await stepInCalls(c, batches, lrs, 1, opts, target);
+      const two = await stepInCalls(c, batches, lrs, 2, opts, target);
+      expect(two.losses.length).to.equal(one.losses.length);
+      if (gpu?.provider === "cuda") {
+        const tol = convTolerance(gpu, 0);
+        two.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]), `loss ${i}`).to.be.below(tol * Math.max(1, Math.abs(l))));
+        const init = initWeights(model, 4);
+        for (const p of model.params) expect(offByMovement(two.weights.get(p.name)!, one.weights.get(p.name)!, init.get(p.name)!), p.name).to.be.below(tol);
+        return;
+      }
+      expect(two.losses).to.deep.equal(one.losses);
+      expect(two.stats.length).to.equal(one.stats.length);
+      two.stats.forEach((s, i) => expect(sameBits(s, one.stats[i]), `statistics ${i}`).to.equal(true));
+      for (const [name, w] of one.weights) expect(sameBits(two.weights.get(name)!, w), name).to.equal(true);
+      expect([...two.state.keys()].sort()).to.deep.equal([...one.state.keys()].sort());
+      for (const [name, s] of one.state) expect(sameBits(two.state.get(name)!, s), name).to.equal(true);
+    });
+  }
+}
+
+describe("device step, several steps a call (CPU provider)", () => {
+  checkChained(null);
+
+  it("the chained graph has each step's nodes once per step, and its initializers once", () => {
+    const model = fourBlockModel();
+    const single = buildDeviceStepGraph(model, CASES[0].spec, 3, CUDA_TARGET, "bp", "uint8");
+    const carried = carriedNames(CASES[0].spec).map((input) => ({ input, output: nextName(input) }));
+    const [g1, g3] = [single, chainCalls(single, 3, carried)].map((b) => onnx.ModelProto.decode(b).graph!);
+    expect(g3.node!.length).to.equal(3 * g1.node!.length);
+    expect(g3.initializer!.length).to.equal(g1.initializer!.length);
+    expect(new Set(g3.node!.map((n) => n.name)).size, "node names unique").to.equal(g3.node!.length);
+  });
+
+  it("step() and steps() refuse a count of batches other than the session's steps per call", async () => {
+    const model = fourBlockModel();
+    const one = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 1);
+    const three = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 3);
+    try {
+      expect(three.stepsPerCall).to.equal(3);
+      await expectAsyncThrow(() => three.step(randomClips(model, 2, 3, 1), 0.1), /use steps\(\)/);
+      await expectAsyncThrow(() => one.steps([randomClips(model, 2, 3, 1), randomClips(model, 2, 3, 2)], [0.1, 0.1]), /1 steps per call got 2 batches/);
+    } finally {
+      await one.release();
+      await three.release();
+    }
+  });
+});
+
+async function expectAsyncThrow(f: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  let error: unknown = null;
+  try {
+    await f();
+  } catch (e) {
+    error = e;
+  }
+  expect(String(error)).to.match(pattern);
+}
+
+describeOnGpus("device step, several steps a call", (gpu) => {
+  checkChained(gpu);
+});
