@@ -135,7 +135,10 @@ for w in 0 8; do
   rm -rf "$OUT/train-w$w" # a finished run in the folder would be skipped, and its old steps read
   step "train-cuda-w$w" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js run experiments/gpu-wide.yaml data.workers=$w output.dir="$OUT/train-w$w" --quiet
 done
-step train-cuda-medians 30 node scripts/run-step-medians.mjs "$OUT/train-w0" "$OUT/train-w8" --json "$OUT/train-cuda-medians.json"
+# The same run with 4 steps a call (runtime.steps_per_call): each metrics row is its call's time / 4.
+rm -rf "$OUT/train-w8-k4"
+step "train-cuda-w8-k4" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js run experiments/gpu-wide.yaml runtime.steps_per_call=4 output.dir="$OUT/train-w8-k4" --quiet
+step train-cuda-medians 30 node scripts/run-step-medians.mjs "$OUT/train-w0" "$OUT/train-w8" "$OUT/train-w8-k4" --json "$OUT/train-cuda-medians.json"
 # Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
 step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \

@@ -20,6 +20,7 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { DeviceStep } from "../src/train/device-step.js";
+import { callSteps } from "../src/train/run-experiment.js";
 import { buildDeviceStepGraph, carriedNames, nextName, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { convTolerance, describeOnGpus, type GpuUnderTest } from "./helpers/gpu-providers.js";
 import { fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
@@ -92,6 +93,7 @@ async function stepInCalls(c: Case, batches: ClipBatch[], lrs: number[], perCall
     step.load(weights, optimizer);
     for (let i = 0; i < batches.length; i += perCall) {
       const results = perCall === 1 ? [await step.step(batches[i], lrs[i])] : await step.steps(batches.slice(i, i + perCall), lrs.slice(i, i + perCall));
+      expect(results.length).to.equal(Math.min(perCall, batches.length - i));
       for (const r of results) {
         losses.push(...r.losses);
         for (const s of r.stats) stats.push(...s.values.values());
@@ -113,13 +115,14 @@ function checkChained(gpu: GpuUnderTest | null): void {
   const opts = gpu?.opts ?? cpu;
   const target = gpu?.target ?? PORTABLE_TARGET;
   for (const c of CASES) {
-    it(`${c.name}: 4 steps as 2 calls of 2 equal 4 calls of 1${gpu?.provider === "cuda" ? " (within convTolerance on CUDA)" : ", bit for bit"}`, async () => {
+    it(`${c.name}: 4 steps as calls of 3 and 1 equal 4 calls of 1${gpu?.provider === "cuda" ? " (within convTolerance on CUDA)" : ", bit for bit"}`, async () => {
       const model = c.model();
       const batches = [11, 12, 13, 14].map((seed) => randomClips(model, 3, framesFor(c), seed));
       // A learning rate per step, as a schedule gives: each call's steps must each take their own.
       const lrs = [1, 0.5, 0.25, 0.125].map((f) => f * c.spec.lr);
       const one = await stepInCalls(c, batches, lrs, 1, opts, target);
-      const two = await stepInCalls(c, batches, lrs, 2, opts, target);
+      // A call of 3, then one of 1 (a session of its own, as a run's last step before an evaluation gets).
+      const two = await stepInCalls(c, batches, lrs, 3, opts, target);
       expect(two.losses.length).to.equal(one.losses.length);
       if (gpu?.provider === "cuda") {
         const tol = convTolerance(gpu, 0);
@@ -151,17 +154,15 @@ describe("device step, several steps a call (CPU provider)", () => {
     expect(new Set(g3.node!.map((n) => n.name)).size, "node names unique").to.equal(g3.node!.length);
   });
 
-  it("step() and steps() refuse a count of batches other than the session's steps per call", async () => {
+  it("steps() refuses more batches than its steps per call, or a learning rate per batch missing", async () => {
     const model = fourBlockModel();
     const one = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 1);
-    const three = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 3);
     try {
-      expect(three.stepsPerCall).to.equal(3);
-      await expectAsyncThrow(() => three.step(randomClips(model, 2, 3, 1), 0.1), /use steps\(\)/);
-      await expectAsyncThrow(() => one.steps([randomClips(model, 2, 3, 1), randomClips(model, 2, 3, 2)], [0.1, 0.1]), /1 steps per call got 2 batches/);
+      one.load(initWeights(model, 1), createOptimizer(CASES[0].spec));
+      await expectAsyncThrow(() => one.steps([randomClips(model, 2, 3, 1), randomClips(model, 2, 3, 2)], [0.1, 0.1]), /at most 1 steps per call got 2 batches/);
+      await expectAsyncThrow(() => one.steps([randomClips(model, 2, 3, 1)], []), /got 1 batches and 0 learning rates/);
     } finally {
       await one.release();
-      await three.release();
     }
   });
 });
@@ -178,4 +179,23 @@ async function expectAsyncThrow(f: () => Promise<unknown>, pattern: RegExp): Pro
 
 describeOnGpus("device step, several steps a call", (gpu) => {
   checkChained(gpu);
+});
+
+describe("callSteps: how many steps a run's call takes", () => {
+  it("up to runtime.steps_per_call, ending at the first step after which the host reads the weights", () => {
+    // An evaluation every 3 steps, a checkpoint every 5, 7 steps in all.
+    const reads = (s: number) => s === 7 || s % 3 === 0 || s % 5 === 0;
+    const calls = (perCall: number) => {
+      const lengths: number[] = [];
+      for (let step = 1; step <= 7; step += lengths.at(-1)!) lengths.push(callSteps(step, perCall, reads));
+      return lengths;
+    };
+    expect(calls(1)).to.deep.equal([1, 1, 1, 1, 1, 1, 1]);
+    expect(calls(2)).to.deep.equal([2, 1, 2, 1, 1]);
+    expect(calls(3)).to.deep.equal([3, 2, 1, 1]);
+    expect(calls(8)).to.deep.equal([3, 2, 1, 1]);
+    // No reads but the last: calls of K, then what is left.
+    expect(callSteps(1, 4, (s) => s === 10)).to.equal(4);
+    expect(callSteps(9, 4, (s) => s === 10)).to.equal(2);
+  });
 });

@@ -25,6 +25,8 @@ const VARIANTS = [
   { label: "sideways", train: { method: "sideways" }, runtime: {} },
   { label: "bp, device step", train: { method: "bp" }, runtime: { device_step: true } },
   { label: "sideways, device step", train: { method: "sideways" }, runtime: { device_step: true } },
+  // Calls of 4 steps and 1 (checkpoints every 5): a stop lands after a whole call, never inside one.
+  { label: "bp, device step, 4 steps a call", train: { method: "bp" }, runtime: { device_step: true, steps_per_call: 4 } },
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 

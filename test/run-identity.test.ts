@@ -112,13 +112,46 @@ describe("run identity and reproducible run folders", function () {
     expect(runFolders(join(dir, "a"))).to.have.length(2);
   });
 
+  it("runtime.steps_per_call chains the device step's steps in fewer calls: the same id, the same weights byte for byte, a metrics row per step", async () => {
+    // 7 steps, an evaluation every 3 and a checkpoint every 5: calls of 3, 2, 1 and 1 steps (callSteps).
+    const run = async (out: string, ...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["run", "exp/good.yaml", "runtime.device_step=true", "train.steps=7", "eval.every=3", "train.checkpoint_every=5", `output.dir=${out}`, ...o, "--quiet"], io), io.stderr).to.equal(0);
+      const [id] = runFolders(join(dir, out));
+      const folder = join(dir, out, id!);
+      const summary = JSON.parse(readFileSync(join(folder, "summary.json"), "utf8"));
+      const steps = readFileSync(join(folder, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+      const evals = readFileSync(join(folder, "eval.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+      return { id, weights: readFileSync(join(folder, "final.safetensors")), summary, steps, evals };
+    };
+    const one = await run("k1");
+    const three = await run("k3", "runtime.steps_per_call=3");
+    expect(three.id).to.equal(one.id);
+    expect(three.weights.equals(one.weights)).to.equal(true);
+    expect(three.steps).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    expect(three.evals).to.deep.equal(one.evals);
+    expect(three.evals).to.deep.equal([3, 6, 7]);
+    expect(three.summary.execution.at(-1).steps_per_call).to.equal(3);
+    expect(one.summary.execution.at(-1).steps_per_call).to.equal(1);
+  });
+
+  it("runtime.steps_per_call above 1 without the device step: exit 2 naming the key and why", async () => {
+    const io = captureIo();
+    expect(await main(["run", "exp/good.yaml", "runtime.steps_per_call=4", "output.dir=none"], io)).to.equal(2);
+    expect(io.stderr).to.include("runtime.steps_per_call");
+    expect(io.stderr).to.include("set it to true on the CPU");
+    expect(existsSync(join(dir, "none"))).to.equal(false);
+  });
+
   it("runs at the default checkpoint_every and prefetch keep the ids they had before those two were hashed at their defaults", () => {
     for (const o of [[], ["train.method=bp", "data.workers=2"]]) {
       const { spec, model, baseDir } = loadExperiment("exp/good.yaml", o);
-      // The hash as it was: the resolved config without output, sweep, name and data.workers.
+      // The hash as it was: the resolved config without output, sweep, name and data.workers (and
+      // without runtime.steps_per_call, a key added since).
       const { output: _o, sweep: _s, name: _n, ...rest } = resolvedConfig(spec, model, baseDir);
       const { workers: _w, ...data } = rest.data;
-      expect(configHash(spec, model, baseDir)).to.equal(shortHash({ ...rest, data }));
+      const { steps_per_call: _k, ...runtime } = rest.runtime;
+      expect(configHash(spec, model, baseDir)).to.equal(shortHash({ ...rest, runtime, data }));
     }
   });
 

@@ -98,6 +98,13 @@ export const RuntimeSpec = z.strictObject({
    * per clip batch (train/device-step.ts; Sideways also needs clips of at least 2L-1 frames).
    */
   device_step: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+  /**
+   * Training steps the device step takes in one onnxruntime call, each on its own clip batch
+   * (graph/chain-calls.ts): a run's start and end cost onnxruntime about a fifth of a step on CUDA
+   * (docs/GPU.md run 14), paid once per this many steps. A call ends early at an evaluation, a
+   * checkpoint or the last step, where the host reads the weights. Needs the device step.
+   */
+  steps_per_call: z.number().int().min(1).max(64).default(1),
 });
 
 export const EvalSpec = z.strictObject({
@@ -153,6 +160,10 @@ export const ExperimentSpec = z.strictObject({
   const blocker = deviceStepBlocker(spec);
   if (spec.runtime.device_step === true && blocker !== null) {
     ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
+  }
+  if (spec.runtime.steps_per_call > 1 && !usesDeviceStep(spec)) {
+    const why = blocker ?? (spec.runtime.device_step === false ? "runtime.device_step is false" : "runtime.device_step auto uses it on GPU providers only (set it to true on the CPU)");
+    ctx.addIssue({ code: "custom", path: ["runtime", "steps_per_call"], message: `expected 1: only the device step chains steps in one call, and this run trains without it (${why})` });
   }
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

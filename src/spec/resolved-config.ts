@@ -57,10 +57,10 @@ const RESULT_NEUTRAL = {
 /**
  * Keys in which runs of one configuration may differ: the seed (replicates, replicateId) and what
  * configHash leaves out or hashes at a default (name, where it is written, the sweep, the data
- * workers, checkpoint_every, prefetch).
+ * workers, steps_per_call, checkpoint_every, prefetch).
  */
 export const outsideConfiguration = (key: string) =>
-  key === "seed" || key === "name" || key === "data.workers" || key === "data.prefetch" || key === "train.checkpoint_every" || key === "sweep" || key.startsWith("output.") || key.startsWith("sweep.");
+  key === "seed" || key === "name" || key === "data.workers" || key === "runtime.steps_per_call" || key === "data.prefetch" || key === "train.checkpoint_every" || key === "sweep" || key.startsWith("output.") || key.startsWith("sweep.");
 
 /**
  * Hash of everything that determines a run's result: the resolved config without where it is
@@ -79,9 +79,14 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   // defaults keep their ids. runtime.threads stays in: onnxruntime's thread count changes float
   // rounding.
   const train = { ...rest.train, checkpoint_every: RESULT_NEUTRAL.checkpoint_every };
+  // runtime.steps_per_call chains the same steps in fewer onnxruntime calls: the same weights bit
+  // for bit on the CPU and WebGPU (test/chain-calls.test.ts); on CUDA another session's kernel
+  // choice, as between any two runs there. Left out, as data.workers is.
+  const { steps_per_call: _stepsPerCall, ...runtime } = rest.runtime;
   const init = rest.train.init_checkpoint;
   return shortHash({
     ...rest,
+    runtime,
     data: { ...data, prefetch: RESULT_NEUTRAL.prefetch },
     train,
     ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init, "train.init_checkpoint") }),

@@ -49,6 +49,7 @@ export function trainsOnDevice(spec: Pick<ExperimentSpec, "train" | "runtime" | 
   const blocker = deviceStepModelBlocker(spec.train.method, blocks, frames);
   if (blocker === null) return true;
   if (spec.runtime.device_step === true) throw new SpecError(`runtime.device_step: expected false or auto: ${blocker}`, undefined, "runtime.device_step");
+  if (spec.runtime.steps_per_call > 1) throw new SpecError(`runtime.steps_per_call: expected 1: only the device step chains steps in one call, and this run falls back from it: ${blocker}`, undefined, "runtime.steps_per_call");
   return false;
 }
 
@@ -69,6 +70,9 @@ export class DeviceStep {
   private readonly statKeys: Map<number, string[]>;
   private readonly layout: ReturnType<typeof paramLayout>;
 
+  /** The session of each number of steps per call used so far (the first: stepsPerCall's). */
+  private readonly sessions = new Map<number, GraphSession>();
+
   private constructor(
     private readonly model: Model,
     private readonly optimizer: OptimizerSpec,
@@ -77,9 +81,12 @@ export class DeviceStep {
     readonly method: DeviceStepMethod,
     /** How each step takes its clips: float32, or as their 8-bit pixels (every batch must carry them). */
     readonly clipInput: ClipInput,
-    /** Steps each call of the session takes (graph/chain-calls.ts): step() takes one, steps() this many. */
+    /** Steps a call takes at most (graph/chain-calls.ts): a call of fewer (a run's last steps before an evaluation) gets a session of its own. */
     readonly stepsPerCall: number,
+    /** The session of `k` steps per call. */
+    private readonly createSession: (k: number) => Promise<GraphSession>,
   ) {
+    this.sessions.set(stepsPerCall, session);
     this.names = carriedNames(optimizer);
     this.layout = paramLayout(model);
     this.nextNames = this.names.map(nextName);
@@ -93,10 +100,9 @@ export class DeviceStep {
    */
   static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1): Promise<DeviceStep> {
     const carried = carriedNames(optimizer).map((input) => ({ input, output: nextName(input) }));
-    const graph = chainCalls(buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput), stepsPerCall, carried);
-    const label = `${model.name} ${method} device step${stepsPerCall > 1 ? ` x${stepsPerCall}` : ""}`;
-    const session = await GraphSession.create(graph, label, provider, carried.map((c) => c.output));
-    return new DeviceStep(model, optimizer, frames, session, method, clipInput, stepsPerCall);
+    const step = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput);
+    const createSession = (k: number) => GraphSession.create(chainCalls(step, k, carried), `${model.name} ${method} device step${k > 1 ? ` x${k}` : ""}`, provider, carried.map((c) => c.output));
+    return new DeviceStep(model, optimizer, frames, await createSession(stepsPerCall), method, clipInput, stepsPerCall, createSession);
   }
 
   /**
@@ -129,19 +135,22 @@ export class DeviceStep {
 
   /** One step of the rule on `batch` at learning rate `lr`: its forwards and backwards of the clip batch, then the optimizer. */
   async step(batch: ClipBatch, lr: number): Promise<DeviceStepResult> {
-    if (this.stepsPerCall !== 1) throw new Error(`BUG: step() on a device step of ${this.stepsPerCall} steps per call; use steps()`);
     return (await this.steps([batch], [lr]))[0];
   }
 
   /**
-   * stepsPerCall steps in one call, step j on `batches[j]` at `lrs[j]`: the same as that many
-   * step() calls, one after another. Each result's busySeconds is its share of the call's.
+   * batches.length steps (at most stepsPerCall) in one call, step j on `batches[j]` at `lrs[j]`:
+   * the same as that many step() calls, one after another. Each result's busySeconds is its share
+   * of the call's.
    */
   async steps(batches: readonly ClipBatch[], lrs: readonly number[]): Promise<DeviceStepResult[]> {
-    if (batches.length !== this.stepsPerCall || lrs.length !== this.stepsPerCall) throw new Error(`BUG: a device step of ${this.stepsPerCall} steps per call got ${batches.length} batches and ${lrs.length} learning rates`);
+    const k = batches.length;
+    if (k < 1 || k > this.stepsPerCall || lrs.length !== k) throw new Error(`BUG: a device step of at most ${this.stepsPerCall} steps per call got ${k} batches and ${lrs.length} learning rates`);
     if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.steps before load");
+    let session = this.sessions.get(k);
+    if (!session) this.sessions.set(k, (session = await this.createSession(k)));
     // Call j's own input or output: under its name in one step's graph, callName's in a chain.
-    const at = (name: string, j: number) => (this.stepsPerCall === 1 ? name : callName(name, j));
+    const at = (name: string, j: number) => (k === 1 ? name : callName(name, j));
     const feeds: Feeds = {};
     batches.forEach((batch, j) => {
       const [B, T] = batch.dims;
@@ -150,16 +159,16 @@ export class DeviceStep {
       checkLabels(batch.labels, this.model.classes);
       const own: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
       for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lrs[j], this.stepsTaken + j + 1))) own[name] = { data: Float32Array.of(value), dims: [1] };
-      if (this.session.inputNames.includes(at(CLIPS_PER_FRAME, j))) own[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
+      if (session.inputNames.includes(at(CLIPS_PER_FRAME, j))) own[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
       for (const [name, value] of Object.entries(own)) feeds[at(name, j)] = value;
     });
     const t0 = performance.now();
-    const { host, device } = await this.session.runDevice(feeds, this.carried, this.nextNames);
-    const busySeconds = (performance.now() - t0) / 1000 / this.stepsPerCall;
+    const { host, device } = await session.runDevice(feeds, this.carried, this.nextNames);
+    const busySeconds = (performance.now() - t0) / 1000 / k;
     const previous = this.carried;
     this.carried = Object.fromEntries(this.names.map((n, i) => [n, device[this.nextNames[i]]]));
     for (const v of Object.values(previous)) GraphSession.dispose(v);
-    this.stepsTaken += this.stepsPerCall;
+    this.stepsTaken += k;
 
     return batches.map((batch, j) => {
       const [B, T] = batch.dims;
@@ -199,7 +208,7 @@ export class DeviceStep {
 
   async release(): Promise<void> {
     this.disposeCarried();
-    await this.session.release();
+    for (const session of this.sessions.values()) await session.release();
   }
 }
 

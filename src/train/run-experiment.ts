@@ -39,6 +39,7 @@ import { newRunSummary, type EvalMetrics, type ExecutionRecord, type RunContext,
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { GraphTarget } from "../graph/graph-builder.js";
 import { framesPerPass } from "./bp-stage.js";
+import type { ClipBatch } from "../data/source.js";
 import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
 import { takeEarlyInterrupt } from "./early-interrupt.js";
@@ -116,7 +117,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data)) : null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data), spec.runtime.steps_per_call) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
@@ -318,64 +319,78 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       runId: ctx.runId,
       totalSteps,
       method,
-      description: `${method} on ${model.name} (${count(model.blocks.length, "block")}, ${parallelismText(spec, stages.length)}${deviceStep ? ", whole step on the device" : ""}), data ${data.description}`,
+      description: `${method} on ${model.name} (${count(model.blocks.length, "block")}, ${parallelismText(spec, stages.length)}${deviceStep ? `, whole step on the device${spec.runtime.steps_per_call > 1 ? `, up to ${spec.runtime.steps_per_call} steps a call` : ""}` : ""}), data ${data.description}`,
     });
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
-    for (let step = firstStep; step <= totalSteps && !interrupted(); step++) {
+    const every = spec.train.checkpoint_every;
+    const hostReads = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0) || (every > 0 && s % every === 0);
+    const perCall = deviceStep ? spec.runtime.steps_per_call : 1;
+    for (let step = firstStep; step <= totalSteps && !interrupted(); ) {
+      // One call: one step, or with runtime.steps_per_call several on the device, each on its own batch.
+      const k = callSteps(step, perCall, hostReads);
       const t0 = performance.now();
       const dataBefore = data.stats?.().dataS;
-      const next = await batches.next();
-      if (next.done) throw new Error("BUG: training batches ended");
-      const batch = next.value;
+      const taken: ClipBatch[] = [];
+      for (let j = 0; j < k; j++) {
+        const next = await batches.next();
+        if (next.done) throw new Error("BUG: training batches ended");
+        taken.push(next.value);
+      }
       const waited = (performance.now() - t0) / 1000;
-      const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
-      const lr = learningRate(spec.train.schedule, spec.train.optimizer.lr, step - 1, totalSteps);
-      const row: StepMetrics = {} as StepMetrics;
-      let result: Pick<BatchResult, "losses" | "stats">;
+      const lrs = taken.map((_, j) => learningRate(spec.train.schedule, spec.train.optimizer.lr, step + j - 1, totalSteps));
+      let results: { losses: number[]; stats: BatchResult["stats"]; row: Partial<StepMetrics> }[];
       if (deviceStep) {
-        result = await deviceStep.step(batch, lr);
-        checkFinite({ losses: result.losses, grads: new Map() }, step);
+        results = (await deviceStep.steps(taken, lrs)).map((r) => ({ losses: r.losses, stats: r.stats, row: {} }));
       } else {
+        const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
+        const row: Partial<StepMetrics> = {};
         // The reference rule runs first: with in-clip updates the weights change during the batch.
-        const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, batch, weights, batchOptions) : null;
-        const batchResult = await executor.runBatch(method, batch, weights, { ...batchOptions, update: inClip?.(step - 1) });
+        const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, taken[0], weights, batchOptions) : null;
+        const batchResult = await executor.runBatch(method, taken[0], weights, { ...batchOptions, update: inClip?.(step - 1) });
         checkFinite(batchResult, step);
         if (reference) Object.assign(row, diagnosticRow(model, method, batchResult, reference, facts!));
-        if (!batchResult.updated) optimizer.step(weights, batchResult.grads, lr);
-        result = batchResult;
+        if (!batchResult.updated) optimizer.step(weights, batchResult.grads, lrs[0]);
+        results = [{ losses: batchResult.losses, stats: batchResult.stats, row }];
       }
-      applyBlockStats(model, weights, result.stats);
-      const stepSeconds = (performance.now() - t0) / 1000;
+      // A call's time and data wait, shared evenly by its steps.
+      const stepSeconds = (performance.now() - t0) / 1000 / k;
       // The step's thread on data: waiting for this batch, and making later ones meanwhile
       // (without data.workers the prefetcher makes them here, inside this step's awaits).
-      const dataWait = dataBefore === undefined ? waited : data.stats!().dataS - dataBefore;
-      const frames = batch.dims[0] * batch.dims[1];
-      trainFrames += frames;
-      trainSeconds += stepSeconds;
-      dataWaitSeconds += dataWait;
-      Object.assign(row, {
-        step,
-        total_steps: totalSteps,
-        train_loss: mean(result.losses),
-        lr,
-        wall_s: wall(),
-        step_s: stepSeconds,
-        frames_per_s: frames / stepSeconds,
-        data_wait_s: dataWait,
-      });
-      metrics.append(row);
-      reportSkipped();
-      progress.stepDone(row);
-      summary.steps_done = step;
-      summary.final_train_loss = row.train_loss;
-      if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
-      const every = spec.train.checkpoint_every;
+      const dataWait = (dataBefore === undefined ? waited : data.stats!().dataS - dataBefore) / k;
+      for (let j = 0; j < k; j++, step++) {
+        const { losses, stats, row: extra } = results[j];
+        if (deviceStep) checkFinite({ losses, grads: new Map() }, step);
+        applyBlockStats(model, weights, stats);
+        const frames = taken[j].dims[0] * taken[j].dims[1];
+        trainFrames += frames;
+        trainSeconds += stepSeconds;
+        dataWaitSeconds += dataWait;
+        const row: StepMetrics = {
+          ...extra,
+          step,
+          total_steps: totalSteps,
+          train_loss: mean(losses),
+          lr: lrs[j],
+          wall_s: wall(),
+          step_s: stepSeconds,
+          frames_per_s: frames / stepSeconds,
+          data_wait_s: dataWait,
+        } as StepMetrics;
+        metrics.append(row);
+        reportSkipped();
+        progress.stepDone(row);
+        summary.steps_done = step;
+        summary.final_train_loss = row.train_loss;
+        // Only a call's last step can be one (callSteps): the host reads the weights there.
+        if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
+      }
+      const done = step - 1;
       if (interrupted() && !held) {
         held = true;
         await holdAfterStop();
       }
-      if (step < totalSteps && ((every > 0 && step % every === 0) || interrupted())) await saveResume(step);
+      if (done < totalSteps && ((every > 0 && done % every === 0) || interrupted())) await saveResume(done);
     }
     // A stop that came during the last step found nothing left to save for: the run is complete
     // (as interrupted, its rerun would find no step to do and write a summary without its metrics).
@@ -411,6 +426,17 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
 }
 
 /**
+ * How many steps the call starting at `step` takes: up to `perCall`, ending at the first step
+ * after which the host reads the weights (`hostReads`: an evaluation, a checkpoint, the last
+ * step), so that every read sees the weights of exactly that step.
+ */
+export function callSteps(step: number, perCall: number, hostReads: (step: number) => boolean): number {
+  let k = 1;
+  while (k < perCall && !hostReads(step + k - 1)) k++;
+  return k;
+}
+
+/**
  * A completed run whose last training loss is over 10x ln(classes), the loss of a uniform guess,
  * diverged without reaching NaN (a learning rate far too high): its model gives the true class a
  * probability under classes^-10 on average, which no model that learned anything does. Said, not
@@ -435,6 +461,7 @@ function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number):
     replicas: runtime.replicas,
     device_step: setup.deviceStep !== null,
     device_step_clips: setup.deviceStep?.clipInput ?? null,
+    steps_per_call: setup.deviceStep?.stepsPerCall ?? 1,
     bp_frames_per_pass: train.method === "bp" ? passes : null,
     graph_target: { ...setup.target },
   };

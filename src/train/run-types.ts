@@ -77,6 +77,8 @@ export interface ExecutionRecord {
   device_step: boolean;
   /** how the device step took its clips: float32, or their 8-bit pixels (CUDA); null without it */
   device_step_clips: "float32" | "uint8" | null;
+  /** steps the device step took per onnxruntime call at most (runtime.steps_per_call); 1 without it */
+  steps_per_call: number;
   /** frames of each clip per BP pass (on the largest replica's share of the batch); null for other methods */
   bp_frames_per_pass: number | null;
   /** the graph formulations for this provider (src/graph/graph-builder.ts GraphTarget) */
