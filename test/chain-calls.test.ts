@@ -20,7 +20,7 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { DeviceStep } from "../src/train/device-step.js";
-import { callSteps } from "../src/train/run-experiment.js";
+import { callSteps, runPrefetch } from "../src/train/run-experiment.js";
 import { buildDeviceStepGraph, carriedNames, nextName, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { convTolerance, describeOnGpus, type GpuUnderTest } from "./helpers/gpu-providers.js";
 import { fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
@@ -197,5 +197,15 @@ describe("callSteps: how many steps a run's call takes", () => {
     // No reads but the last: calls of K, then what is left.
     expect(callSteps(1, 4, (s) => s === 10)).to.equal(4);
     expect(callSteps(9, 4, (s) => s === 10)).to.equal(2);
+  });
+});
+
+describe("runPrefetch: batches made ahead with several steps a call", () => {
+  it("data.prefetch, raised to 2K with K steps a call so that the next call's batches are made during this one", () => {
+    const at = (prefetch: number, steps_per_call: number) => runPrefetch({ data: { prefetch } as never, runtime: { steps_per_call } as never });
+    expect(at(2, 1)).to.equal(2);
+    expect(at(0, 1)).to.equal(0);
+    expect(at(2, 4)).to.equal(8);
+    expect(at(20, 4)).to.equal(20);
   });
 });

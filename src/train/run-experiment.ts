@@ -489,8 +489,20 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
 }
 
 /** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
+/** Batches the run's data source makes ahead: data.prefetch, and at least 2K with K steps a call (openRunData). */
+export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime">): number {
+  const perCall = spec.runtime.steps_per_call;
+  return perCall > 1 ? Math.max(spec.data.prefetch, 2 * perCall) : spec.data.prefetch;
+}
+
+/**
+ * The run's data source. A call of runtime.steps_per_call K steps takes K batches at once, so the
+ * source then makes at least 2K ahead: the next call's batches are made while this call trains.
+ * Measured (docs/GPU.md run 14): with the default 2 ahead, 4 steps a call were slower than 1;
+ * with 8, faster. data.prefetch changes when batches are made, not which (resolved-config.ts).
+ */
 export function openRunData(spec: ExperimentSpec, model: Model, baseDir: string): ReturnType<typeof createDataSource> {
-  return createDataSource(spec.data, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: frameCacheRoot() });
+  return createDataSource({ ...spec.data, prefetch: runPrefetch(spec) }, { input: model.input, classes: model.classes, seed: spec.seed, baseDir, cacheDir: frameCacheRoot() });
 }
 
 /** An earlier attempt's list of files, then this attempt's files it lacks. */
