@@ -3,7 +3,7 @@
  * output Y), copy j-1's Y as its X, so that one run of the chained graph does what K runs of the
  * graph do when each run's Y is fed to the next as X (the device step's parameters and optimizer
  * state, device-step.ts). Each call costs onnxruntime its run's start and end (the inputs' copies
- * to the device, the outputs' copies back, a stream synchronisation): on CUDA about a fifth of the
+ * to the device, the outputs' copies back, a stream synchronisation): on CUDA about a sixth of the
  * device step at 256 x 8 clips (docs/GPU.md, run 14), which K calls in one pay once. It is what
  * Keras calls steps_per_execution.
  *

@@ -100,7 +100,7 @@ export const RuntimeSpec = z.strictObject({
   device_step: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /**
    * Training steps the device step takes in one onnxruntime call, each on its own clip batch
-   * (graph/chain-calls.ts): a run's start and end cost onnxruntime about a fifth of a step on CUDA
+   * (graph/chain-calls.ts): a run's start and end cost onnxruntime about a sixth of a step on CUDA
    * (docs/GPU.md run 14), paid once per this many steps. A call ends early at an evaluation, a
    * checkpoint or the last step, where the host reads the weights. Needs the device step.
    */
