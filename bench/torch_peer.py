@@ -418,17 +418,20 @@ class PeerServer:
         does (bench-peer.ts --steps-per-call, where our side takes `n` steps in one call)."""
         if n < 1:
             raise PeerError(f"step: n must be at least 1, got {n}")
+        batches = [self.inputs[(self.step_index + i) % len(self.inputs)] for i in range(n)]
+        self.step_index += n
         sync(self.device)
         mark = time.monotonic_ns()
         start = time.perf_counter()
+        if self.upload_each_step:
+            # The window's batches go to the device at its start, as our side sends a call's K
+            # batches with the call: a copy from pageable memory waits for the stream, so moving
+            # each batch before its own step would synchronise every step.
+            batches = [(x.to(self.device), y.to(self.device)) for x, y in batches]
         losses = []
-        for _ in range(n):
-            x, y = self.inputs[self.step_index % len(self.inputs)]
-            self.step_index += 1
-            if self.upload_each_step:
-                x, y = x.to(self.device), y.to(self.device)
-                if self.upload_pixels:
-                    x = (x.to(torch.float32) * self.pixel_scale.to(self.device)).to(self.dtype)
+        for x, y in batches:
+            if self.upload_pixels:
+                x = (x.to(torch.float32) * self.pixel_scale.to(self.device)).to(self.dtype)
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.loss_fn(self.model(x), y)
             loss.backward()

@@ -20,7 +20,7 @@ import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { DeviceStep } from "../src/train/device-step.js";
-import { callSteps, runPrefetch } from "../src/train/run-experiment.js";
+import { callLengths, callSteps, runPrefetch } from "../src/train/run-experiment.js";
 import { buildDeviceStepGraph, carriedNames, nextName, type ClipInput, type DeviceStepMethod } from "../src/train/device-step-graph.js";
 import { convTolerance, describeOnGpus, type GpuUnderTest } from "./helpers/gpu-providers.js";
 import { fourBlockModel, normModel, offByMovement, randomClips, sameBits } from "./helpers/tiny-models.js";
@@ -56,6 +56,43 @@ describe("chainCalls: K calls of a graph as one graph", () => {
       // ((1*3 + 10)*3 + 100)*3 + 1000 = 1417; ((2*3 + 20)*3 + 200)*3 + 2000 = 2834
       expect(Array.from(out["next.acc"].data)).to.deep.equal([1417, 2834]);
       expect(Array.from(out[callName("y", 1)].data)).to.deep.equal([101, 201]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("a carried input with an initializer as its default still chains; an omitted optional output stays omitted", async () => {
+    // acc' = Dropout(acc + x), its optional mask output left out (""); acc and x both have an
+    // initializer as their default: acc's must not replace the carried value, x's is shared.
+    const vec = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } });
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: "", version: 17 }],
+      graph: {
+        name: "defaults",
+        node: [
+          { name: "add", opType: "Add", input: ["acc", "x"], output: ["sum"] },
+          { name: "drop", opType: "Dropout", input: ["sum"], output: ["next.acc", ""] },
+        ],
+        input: [vec("acc"), vec("x")],
+        output: [vec("next.acc")],
+        initializer: [
+          { name: "acc", dims: [2], dataType: 1, floatData: [100, 100] },
+          { name: "x", dims: [2], dataType: 1, floatData: [1, 2] },
+        ],
+      },
+    });
+    const chained = chainCalls(onnx.ModelProto.encode(model).finish().slice(), 3, [{ input: "acc", output: "next.acc" }]);
+    const decoded = onnx.ModelProto.decode(chained).graph!;
+    expect(decoded.input!.map((v) => v.name)).to.deep.equal(["acc", "x"]);
+    expect(decoded.node!.filter((n) => n.opType === "Dropout").map((n) => n.output![1])).to.deep.equal(["", "", ""]);
+    const session = await GraphSession.create(chained, "defaults", cpu);
+    try {
+      // onnxruntime-node feeds only inputs without a default, so acc starts at its initializer
+      // [100, 100]: three calls add x three times. Had the later copies read acc's initializer
+      // instead of the call before's output, the result would be [101, 102].
+      const out = await session.run({});
+      expect(Array.from(out["next.acc"].data)).to.deep.equal([103, 106]);
     } finally {
       await session.release();
     }
@@ -154,6 +191,24 @@ describe("device step, several steps a call (CPU provider)", () => {
     expect(new Set(g3.node!.map((n) => n.name)).size, "node names unique").to.equal(g3.node!.length);
   });
 
+  it("prepare() builds the sessions of the call lengths asked for; steps() of a prepared length builds none", async () => {
+    const model = fourBlockModel();
+    const step = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 4);
+    try {
+      expect(step.builtLengths).to.deep.equal([4]);
+      await step.prepare([1, 2, 4]);
+      expect(step.builtLengths).to.deep.equal([1, 2, 4]);
+      step.load(initWeights(model, 1), createOptimizer(CASES[0].spec));
+      await step.steps([randomClips(model, 2, 3, 1), randomClips(model, 2, 3, 2)], [0.1, 0.1]);
+      expect(step.builtLengths).to.deep.equal([1, 2, 4]);
+      // An unprepared length still works, building its session then.
+      await step.steps([1, 2, 3].map((s) => randomClips(model, 2, 3, s)), [0.1, 0.1, 0.1]);
+      expect(step.builtLengths).to.deep.equal([1, 2, 3, 4]);
+    } finally {
+      await step.release();
+    }
+  });
+
   it("steps() refuses more batches than its steps per call, or a learning rate per batch missing", async () => {
     const model = fourBlockModel();
     const one = await DeviceStep.create(model, CASES[0].spec, 3, cpu, CUDA_TARGET, "bp", "float32", 1);
@@ -193,19 +248,36 @@ describe("callSteps: how many steps a run's call takes", () => {
     expect(calls(1)).to.deep.equal([1, 1, 1, 1, 1, 1, 1]);
     expect(calls(2)).to.deep.equal([2, 1, 2, 1, 1]);
     expect(calls(3)).to.deep.equal([3, 2, 1, 1]);
-    expect(calls(8)).to.deep.equal([3, 2, 1, 1]);
-    // No reads but the last: calls of K, then what is left.
+    // Short of a read, the largest power of two that does not pass it: 3 steps to step 3 are 2 + 1.
+    expect(calls(8)).to.deep.equal([2, 1, 2, 1, 1]);
+    // No reads but the last: calls of K, then what is left, in powers of two.
     expect(callSteps(1, 4, (s) => s === 10)).to.equal(4);
     expect(callSteps(9, 4, (s) => s === 10)).to.equal(2);
+    expect(callSteps(1, 6, (s) => s === 5)).to.equal(4);
+  });
+
+  it("callLengths: the sessions a run needs, at most floor(log2 K) + 2 of them however its evaluations and checkpoints fall", () => {
+    expect(callLengths(1, 100, 8, (s) => s % 10 === 0)).to.deep.equal([2, 8]);
+    // 64 steps a call and the default checkpoint every 250: 250 = 3 x 64 + 32 + 16 + 8 + 2.
+    const lengths = callLengths(1, 1000, 64, (s) => s % 250 === 0 || s === 1000);
+    expect(lengths).to.deep.equal([2, 8, 16, 32, 64]);
+    for (const [K, every] of [[64, 7], [48, 100], [5, 3], [100, 97]]) {
+      const ls = callLengths(1, 2000, K, (s) => s % every === 0 || s === 2000);
+      expect(ls.length, `K ${K}, reads every ${every}: ${ls}`).to.be.at.most(Math.floor(Math.log2(K)) + 2);
+      for (const k of ls) expect(k === K || Number.isInteger(Math.log2(k)), `length ${k}`).to.equal(true);
+    }
+    // A resumed run plans from its first step.
+    expect(callLengths(9, 10, 8, (s) => s === 10)).to.deep.equal([2]);
   });
 });
 
 describe("runPrefetch: batches made ahead with several steps a call", () => {
-  it("data.prefetch, raised to 2K with K steps a call so that the next call's batches are made during this one", () => {
+  it("data.prefetch, raised to 2K (at most 64) with K steps a call so that the next call's batches are made during this one", () => {
     const at = (prefetch: number, steps_per_call: number) => runPrefetch({ data: { prefetch } as never, runtime: { steps_per_call } as never });
     expect(at(2, 1)).to.equal(2);
     expect(at(0, 1)).to.equal(0);
     expect(at(2, 4)).to.equal(8);
     expect(at(20, 4)).to.equal(20);
+    expect(at(2, 64)).to.equal(64);
   });
 });

@@ -363,7 +363,8 @@ async function compareDraw(side: OurSide, peer: TorchPeer, fx: Fixture, batch: F
   // How far the steps moved each tensor, summed over steps (max-norm of each step's change).
   const moved = new Map<string, number>();
   // Whole calls of our side: at least `steps` steps (with several steps a call, the weights are
-  // seen after each call only, and a call's movement is counted as one step's).
+  // seen after each call only, and a call's movement is counted as one step's: the tolerance's
+  // scale can only shrink with it, so the check is as strict or stricter).
   while (ourLosses.length < steps) {
     const before = ours;
     ourLosses.push(...(await side.steps(batch, lr)));

@@ -38,19 +38,23 @@ export function chainCalls(bytes: Uint8Array, calls: number, carried: readonly C
   const outputs = new Set((graph.output ?? []).map((v) => v.name as string));
   for (const c of carried) {
     if (!inputs.has(c.input) || !outputs.has(c.output)) throw new Error(`BUG: chainCalls: carried ${c.input} -> ${c.output} is not an input and an output of the graph`);
+    // An output that is an input as it is (no node makes it) would be the next call's input under two names.
+    if (inputs.has(c.output)) throw new Error(`BUG: chainCalls: carried output ${c.output} is an input of the graph, passed through`);
   }
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name as string));
   const carriedIn = new Map(carried.map((c) => [c.input, c.output]));
   const carriedOut = new Set(carried.map((c) => c.output));
 
-  // Copy `call`'s name for a value of the graph: a carried output keeps its name at the last call.
-  const name = (value: string, call: number): string => (call === calls - 1 && carriedOut.has(value) ? value : callName(value, call));
-  // ... and for a value it reads: a carried input is the call before's output (at call 0, its own name).
+  // Copy `call`'s name for a value of the graph: a carried output keeps its name at the last call;
+  // "" (an omitted optional output) stays "".
+  const name = (value: string, call: number): string => (value === "" || (call === calls - 1 && carriedOut.has(value)) ? value : callName(value, call));
+  // ... and for a value it reads: a carried input is the call before's output (at call 0, its own
+  // name), even where an initializer gives it a default; an initializer is shared by every call.
   const read = (value: string, call: number): string => {
-    if (value === "" || initializers.has(value)) return value; // "" is an omitted optional input
     const from = carriedIn.get(value);
-    if (from === undefined) return name(value, call);
-    return call === 0 ? value : name(from, call - 1);
+    if (from !== undefined) return call === 0 ? value : name(from, call - 1);
+    if (value === "" || initializers.has(value)) return value;
+    return name(value, call);
   };
   const nodes: onnx.INodeProto[] = [];
   const input: onnx.IValueInfoProto[] = [];
@@ -60,7 +64,9 @@ export function chainCalls(bytes: Uint8Array, calls: number, carried: readonly C
       if ((node.attribute ?? []).some((a) => a.g || (a.graphs?.length ?? 0) > 0)) throw new Error(`BUG: chainCalls cannot copy subgraphs (node ${node.name})`);
       nodes.push({ ...node, name: node.name ? callName(node.name, j) : node.name, input: (node.input ?? []).map((v) => read(v, j)), output: (node.output ?? []).map((v) => name(v, j)) });
     }
-    for (const v of graph.input ?? []) if (!carriedIn.has(v.name as string) || j === 0) input.push({ ...v, name: read(v.name as string, j) });
+    // A carried input, and one an initializer stands behind (shared), is the chain's input once.
+    const once = (input: string) => carriedIn.has(input) || initializers.has(input);
+    for (const v of graph.input ?? []) if (!once(v.name as string) || j === 0) input.push({ ...v, name: read(v.name as string, j) });
     for (const v of graph.output ?? []) if (!carriedOut.has(v.name as string) || j === calls - 1) output.push({ ...v, name: name(v.name as string, j) });
   }
   const chained = onnx.ModelProto.create({ ...model, graph: { ...graph, node: nodes, input, output, valueInfo: [] } });

@@ -81,7 +81,7 @@ export class DeviceStep {
     readonly method: DeviceStepMethod,
     /** How each step takes its clips: float32, or as their 8-bit pixels (every batch must carry them). */
     readonly clipInput: ClipInput,
-    /** Steps a call takes at most (graph/chain-calls.ts): a call of fewer (a run's last steps before an evaluation) gets a session of its own. */
+    /** Steps a call takes at most (graph/chain-calls.ts): a call of fewer (a run's steps before an evaluation) gets a session of its own (prepare). */
     readonly stepsPerCall: number,
     /** The session of `k` steps per call. */
     private readonly createSession: (k: number) => Promise<GraphSession>,
@@ -147,8 +147,7 @@ export class DeviceStep {
     const k = batches.length;
     if (k < 1 || k > this.stepsPerCall || lrs.length !== k) throw new Error(`BUG: a device step of at most ${this.stepsPerCall} steps per call got ${k} batches and ${lrs.length} learning rates`);
     if (Object.keys(this.carried).length === 0) throw new Error("BUG: DeviceStep.steps before load");
-    let session = this.sessions.get(k);
-    if (!session) this.sessions.set(k, (session = await this.createSession(k)));
+    const session = await this.sessionOf(k);
     // Call j's own input or output: under its name in one step's graph, callName's in a chain.
     const at = (name: string, j: number) => (k === 1 ? name : callName(name, j));
     const feeds: Feeds = {};
@@ -179,6 +178,22 @@ export class DeviceStep {
       }
       return { losses, stats, busySeconds };
     });
+  }
+
+  /** Builds the sessions of calls of `lengths` steps now, so that no step waits for one (a run's calls before evaluations and checkpoints). */
+  async prepare(lengths: readonly number[]): Promise<void> {
+    for (const k of lengths) await this.sessionOf(k);
+  }
+
+  /** The call lengths whose sessions are built, shortest first. */
+  get builtLengths(): number[] {
+    return [...this.sessions.keys()].sort((a, b) => a - b);
+  }
+
+  private async sessionOf(k: number): Promise<GraphSession> {
+    let session = this.sessions.get(k);
+    if (!session) this.sessions.set(k, (session = await this.createSession(k)));
+    return session;
   }
 
   /** Where the carried weights and state are between steps: GPU memory (WebGPU) or host memory. */

@@ -326,6 +326,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const every = spec.train.checkpoint_every;
     const hostReads = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0) || (every > 0 && s % every === 0);
     const perCall = deviceStep ? spec.runtime.steps_per_call : 1;
+    // Every call length's session, built before the first step's timer starts.
+    if (deviceStep && perCall > 1) await deviceStep.prepare(callLengths(firstStep, totalSteps, perCall, hostReads));
     for (let step = firstStep; step <= totalSteps && !interrupted(); ) {
       // One call: one step, or with runtime.steps_per_call several on the device, each on its own batch.
       const k = callSteps(step, perCall, hostReads);
@@ -426,14 +428,31 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
 }
 
 /**
- * How many steps the call starting at `step` takes: up to `perCall`, ending at the first step
- * after which the host reads the weights (`hostReads`: an evaluation, a checkpoint, the last
- * step), so that every read sees the weights of exactly that step.
+ * How many steps the call starting at `step` takes: `perCall` where no step before the call's last
+ * is one after which the host reads the weights (`hostReads`: an evaluation, a checkpoint, the last
+ * step), so that every read sees the weights of exactly its step. Closer to a read, the largest
+ * power of two that does not pass it: each length is a session of its own, and this keeps them
+ * to floor(log2(perCall)) + 2 at most, whatever the intervals (DeviceStep.prepare builds them
+ * before training).
  */
 export function callSteps(step: number, perCall: number, hostReads: (step: number) => boolean): number {
+  let toRead = 1;
+  while (toRead < perCall && !hostReads(step + toRead - 1)) toRead++;
+  if (toRead === perCall) return perCall;
   let k = 1;
-  while (k < perCall && !hostReads(step + k - 1)) k++;
+  while (2 * k <= toRead) k *= 2;
   return k;
+}
+
+/** The call lengths of steps `first`..`last` (callSteps), each once. */
+export function callLengths(first: number, last: number, perCall: number, hostReads: (step: number) => boolean): number[] {
+  const lengths = new Set<number>();
+  for (let step = first; step <= last; ) {
+    const k = callSteps(step, perCall, hostReads);
+    lengths.add(k);
+    step += k;
+  }
+  return [...lengths].sort((a, b) => a - b);
 }
 
 /**
@@ -489,11 +508,17 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
 }
 
 /** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
-/** Batches the run's data source makes ahead: data.prefetch, and at least 2K with K steps a call (openRunData). */
+/**
+ * Batches the run's data source makes ahead: data.prefetch, and with K steps a call at least 2K,
+ * up to data.prefetch's own limit of 64 (openRunData).
+ */
 export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime">): number {
   const perCall = spec.runtime.steps_per_call;
-  return perCall > 1 ? Math.max(spec.data.prefetch, 2 * perCall) : spec.data.prefetch;
+  return perCall > 1 ? Math.max(spec.data.prefetch, Math.min(2 * perCall, MAX_PREFETCH)) : spec.data.prefetch;
 }
+
+/** data.prefetch's largest value (data-spec.ts). */
+const MAX_PREFETCH = 64;
 
 /**
  * The run's data source. A call of runtime.steps_per_call K steps takes K batches at once, so the
