@@ -162,8 +162,8 @@ export const ExperimentSpec = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
   }
   if (spec.runtime.steps_per_call > 1 && !usesDeviceStep(spec)) {
-    const why = blocker ?? (spec.runtime.device_step === false ? "runtime.device_step is false" : "runtime.device_step auto uses it on GPU providers only (set it to true on the CPU)");
-    ctx.addIssue({ code: "custom", path: ["runtime", "steps_per_call"], message: `expected 1: only the device step chains steps in one call, and this run trains without it (${why})` });
+    const why = blocker ?? (spec.runtime.device_step === false ? "runtime.device_step is false" : "runtime.device_step auto uses it on GPU providers only; set it to true on the CPU");
+    ctx.addIssue({ code: "custom", path: ["runtime", "steps_per_call"], message: `expected 1: only the device step chains steps in one call, and this run trains without it: ${why}` });
   }
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
