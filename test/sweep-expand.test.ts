@@ -87,7 +87,8 @@ describe("sweep expansion", () => {
     const exp = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.seeds=3"]);
     expect(planSweep(exp)).to.have.length(6);
     const bad = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,0]"]);
-    expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d .*train.batch_size=0[\s\S]*train.batch_size: expected a number >= 1, found 0/);
+    // The run, and the part of the sweep its bad value came from.
+    expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d \(sweep.grid: [^;]*train.batch_size=0.*; seed=\d\)[\s\S]*train.batch_size: expected a number >= 1, found 0/);
   });
 
   it("a run listed twice (a value repeated in a grid, or random draws that repeat) is an error naming both", () => {

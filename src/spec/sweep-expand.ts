@@ -59,6 +59,20 @@ export function expandSweep(sweep: SweepSpec): Params[] {
 /** Keys a sweep may not vary: they say where and how the sweep itself runs. */
 const FIXED_PREFIXES = ["name", "output", "sweep"];
 
+/**
+ * A run's swept values by the part of the sweep they come from, as an error names them:
+ * "sweep.grid: train.optimizer.lr=0.1, train.batch_size=\"x\"; seed=1".
+ */
+function sweptValues(sweep: SweepSpec, params: Params): string {
+  const section = (key: string) => (key in sweep.grid ? "sweep.grid" : key in sweep.zip ? "sweep.zip" : key in (sweep.random?.params ?? {}) ? "sweep.random.params" : "sweep.seeds");
+  const groups = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(params)) {
+    const s = section(key);
+    groups.set(s, [...(groups.get(s) ?? []), `${key}=${JSON.stringify(value)}`]);
+  }
+  return [...groups].map(([s, values]) => (s === "sweep.seeds" ? values.join(", ") : `${s}: ${values.join(", ")}`)).join("; ");
+}
+
 /** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */
 export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): void {
   const seen = new Map<string, string>();
@@ -112,7 +126,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
       setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value }, ExperimentSpec);
     }
-    const context = `sweep run ${index} (${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})`;
+    const context = `sweep run ${index} (${sweptValues(sweep, params)})`;
     const spec = validateExperiment(raw, exp.file, `${exp.file}: ${context}`);
     // Files are checked (and the model loaded) once per distinct model/data/checkpoint combination.
     const fileKey = JSON.stringify([spec.model, spec.data, spec.train.init_checkpoint]);
