@@ -150,9 +150,9 @@ export interface PeerBenchResult {
   graph_target: GraphTarget;
   /** Whether PyTorch's timed step includes moving its batch from host memory to its device. */
   torch_uploads_each_step: boolean;
-  /** Whether our device step took the clips as their 8-bit pixels (its ClipInput). */
   /** Steps per timed call of our side and per timed window of PyTorch's (PeerBenchOptions.stepsPerCall); times are per step. */
   steps_per_call: number;
+  /** Whether our device step took the clips as their 8-bit pixels (its ClipInput). */
   pixel_clips: boolean;
   /** Whether PyTorch's timed step moved them as 8-bit pixels, made float32 on its device (its reply). */
   torch_uploads_pixels: boolean;
@@ -248,9 +248,7 @@ function writeClips(dir: string, prefix: string, model: Model, opts: PeerBenchOp
 interface OurSide {
   /** Starts again from `weights` (copied). */
   reset(weights: Weights): void;
-  /** Steps each call of steps() takes. */
-  readonly stepsPerCall: number;
-  /** stepsPerCall steps on `batch`; each step's mean loss. */
+  /** One call's steps on `batch` (several with the device step's stepsPerCall); each step's mean loss. */
   steps(batch: Fixture["batch"], lr: number): Promise<number[]>;
   /** The current weights and buffers (brought back to the host for the device step). */
   weights(): Promise<Weights>;
@@ -269,7 +267,6 @@ class HostSide implements OurSide {
   reset(weights: Weights): void {
     this.current = cloneWeights(weights);
   }
-  readonly stepsPerCall = 1;
   async steps(batch: Fixture["batch"], lr: number): Promise<number[]> {
     // "auto" sizes passes for CPU caches; a GPU takes the whole clip batch as one pass.
     const res = await this.exec.runBatch("bp", batch, this.current, { bpFramesPerPass: this.provider === "cpu" ? "auto" : "all" });
@@ -295,9 +292,6 @@ class DeviceSide implements OurSide {
   reset(weights: Weights): void {
     this.current = cloneWeights(weights);
     this.device.load(this.current, this.sgd);
-  }
-  get stepsPerCall(): number {
-    return this.device.stepsPerCall;
   }
   async steps(batch: Fixture["batch"], lr: number): Promise<number[]> {
     const K = this.device.stepsPerCall;

@@ -44,8 +44,6 @@ export interface TorchPeerFiles {
 export interface TorchStep {
   ms: number;
   loss: number;
-  /** Each step's loss, where one window held several (step(n)). */
-  losses: number[];
   /** The step's start and end on CLOCK_MONOTONIC, ns as decimal strings (for a CUDA trace's marks). */
   window: [string, string];
 }
@@ -103,8 +101,7 @@ export class TorchPeer {
     const window = r.window_ns;
     // bench/torch_peer.py always sends it: a reply without it is a mismatched peer script.
     if (!Array.isArray(window) || window.length !== 2) throw new RunError(`BUG: the PyTorch peer's step reply has no window_ns: ${JSON.stringify(r)}`);
-    const losses = Array.isArray(r.losses) ? r.losses.map(Number) : [Number(r.loss)];
-    return { ms: Number(r.ms), loss: Number(r.loss), losses, window: [String(window[0]), String(window[1])] };
+    return { ms: Number(r.ms), loss: Number(r.loss), window: [String(window[0]), String(window[1])] };
   }
 
   /** The peer's process id (whose CUDA trace its step windows belong to). */

@@ -64,25 +64,28 @@ const FIXED_PREFIXES = ["name", "output", "sweep"];
  * "sweep.grid: train.optimizer.lr=0.1, train.batch_size=\"x\"; seed=1".
  */
 function sweptValues(sweep: SweepSpec, params: Params): string {
-  const section = (key: string) => (key in sweep.grid ? "sweep.grid" : key in sweep.zip ? "sweep.zip" : key in (sweep.random?.params ?? {}) ? "sweep.random.params" : "sweep.seeds");
-  const groups = new Map<string, string[]>();
-  for (const [key, value] of Object.entries(params)) {
-    const s = section(key);
-    groups.set(s, [...(groups.get(s) ?? []), `${key}=${JSON.stringify(value)}`]);
-  }
-  return [...groups].map(([s, values]) => (s === "sweep.seeds" ? values.join(", ") : `${s}: ${values.join(", ")}`)).join("; ");
+  return sweepSections(sweep)
+    .map(([section, keys]) => [section, keys.filter((k) => k in params).map((k) => `${k}=${JSON.stringify(params[k])}`)] as const)
+    .filter(([, values]) => values.length > 0)
+    .map(([section, values]) => (section === "seeds" ? values.join(", ") : `sweep.${section}: ${values.join(", ")}`))
+    .join("; ");
 }
 
-/** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */
-export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): void {
-  const seen = new Map<string, string>();
+/** Each part of the sweep (under `sweep.`) with the keys it sets, in expandSweep's order. */
+function sweepSections(sweep: SweepSpec): [string, string[]][] {
   const sections: [string, string[]][] = [
     ["grid", Object.keys(sweep.grid)],
     ["zip", Object.keys(sweep.zip)],
     ["random.params", Object.keys(sweep.random?.params ?? {})],
   ];
   if (sweep.seeds !== null) sections.push(["seeds", ["seed"]]);
-  for (const [section, keys] of sections) {
+  return sections;
+}
+
+/** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */
+export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): void {
+  const seen = new Map<string, string>();
+  for (const [section, keys] of sweepSections(sweep)) {
     for (const key of keys) {
       const where = `${file}: sweep.${section}${section === "seeds" ? "" : `.${key}`}`;
       if (FIXED_PREFIXES.some((p) => key === p || key.startsWith(`${p}.`)))

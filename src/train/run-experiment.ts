@@ -324,7 +324,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
     const every = spec.train.checkpoint_every;
-    const hostReads = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0) || (every > 0 && s % every === 0);
+    const evaluates = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0);
+    const checkpoints = (s: number) => every > 0 && s % every === 0;
+    const hostReads = (s: number) => evaluates(s) || checkpoints(s);
     const perCall = deviceStep ? spec.runtime.steps_per_call : 1;
     // Every call length's session, built before the first step's timer starts.
     if (deviceStep && perCall > 1) await deviceStep.prepare(callLengths(firstStep, totalSteps, perCall, hostReads));
@@ -385,14 +387,14 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         summary.steps_done = step;
         summary.final_train_loss = row.train_loss;
         // Only a call's last step can be one (callSteps): the host reads the weights there.
-        if ((spec.eval.every > 0 && step % spec.eval.every === 0) || step === totalSteps) await runEval(step);
+        if (evaluates(step)) await runEval(step);
       }
       const done = step - 1;
       if (interrupted() && !held) {
         held = true;
         await holdAfterStop();
       }
-      if (done < totalSteps && ((every > 0 && done % every === 0) || interrupted())) await saveResume(done);
+      if (done < totalSteps && (checkpoints(done) || interrupted())) await saveResume(done);
     }
     // A stop that came during the last step found nothing left to save for: the run is complete
     // (as interrupted, its rerun would find no step to do and write a summary without its metrics).
