@@ -85,8 +85,9 @@ class FrameBatchNorm2d(torch.nn.BatchNorm2d):
 
 
 class Residual(torch.nn.Module):
-    """The model file's residual unit: layers(x) + shortcut(x), shortcut None (identity) or a 1x1
-    Conv2d; state_dict names {i}.layers.{j}.* and {i}.shortcut.*."""
+    """The model file's residual unit: layers(x) + shortcut(x), shortcut None (identity), a 1x1
+    Conv2d or an nn.Sequential of the shortcut's layers; state_dict names {i}.layers.{j}.* and
+    {i}.shortcut.* ({i}.shortcut.{j}.*)."""
 
     def __init__(self, layers, shortcut):
         super().__init__()
@@ -291,9 +292,16 @@ def build_layer(path, where, layer, x):
             m, h = build_layer(path, f"{where} inner layer {j}", sub, h)
             inner.append(m)
         shortcut = None
-        if layer.get("shortcut", "identity") == "conv":
+        kind = layer.get("shortcut", "identity")
+        if kind == "conv":
             stride = math.prod(layer_stride(sub) for sub in layer["layers"])
             shortcut = torch.nn.Conv2d(x.shape[1], h.shape[1], 1, stride=stride)
+        elif isinstance(kind, list):
+            modules, s = [], x
+            for j, sub in enumerate(kind):
+                m, s = build_layer(path, f"{where} shortcut layer {j}", sub, s)
+                modules.append(m)
+            shortcut = torch.nn.Sequential(*modules)
         module = Residual(inner, shortcut)
     else:
         raise PeerError(f"{path}: {where}: unknown type {kind!r}, expected one of conv2d, relu, maxpool2d, "

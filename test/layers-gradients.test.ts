@@ -146,6 +146,25 @@ const CASES: LayerCase[] = [
   { name: "maxpool2d k2 s3 (stride over the kernel)", spec: { type: "maxpool2d", kernel: 2, stride: 3 }, inShape: fixed([2, 8, 7]) },
   { name: "avgpool2d k3 s3 p1 (stride equal to the kernel, pads counted)", spec: { type: "avgpool2d", kernel: 3, stride: 3, padding: 1 }, inShape: fixed([2, 7, 8]) },
   { name: "avgpool2d k2 s3 (stride over the kernel)", spec: { type: "avgpool2d", kernel: 2, stride: 3 }, inShape: fixed([1, 8, 8]) },
+  // Shortcuts as lists of layers (appended likewise): torchvision's downsample, a bias-free strided
+  // 1x1 conv and a batch_norm (2 frames of 2 clips: each frame its own statistics, on both paths);
+  // ResNet-D's, an average pool before a pointwise conv.
+  {
+    name: "residual shortcut [conv 1x1 s2 no bias, batch_norm], odd size",
+    spec: {
+      type: "residual",
+      shortcut: [{ type: "conv2d", out_channels: 4, kernel: 1, stride: 2, bias: false }, { type: "batch_norm" }],
+      layers: [{ type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }, { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false }, { type: "batch_norm" }],
+    },
+    inShape: fixed([3, 5, 6]),
+    batch: 4,
+    clips: 2,
+  },
+  {
+    name: "residual shortcut [avgpool2d k2, conv 1x1]",
+    spec: { type: "residual", shortcut: [{ type: "avgpool2d", kernel: 2 }, { type: "conv2d", out_channels: 3, kernel: 1 }], layers: [{ type: "conv2d", out_channels: 3, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] },
+    inShape: fixed([2, 6, 4]),
+  },
 ];
 
 const BATCH = 2;
@@ -438,12 +457,13 @@ async function checkMaxPoolTies(target: GraphTarget): Promise<void> {
   expect(relativeError(await run(spec, shape, x, dy), ref.dx.data)).to.be.below(1e-6);
 }
 
-/** How many conv2d layers a case's spec holds (a residual unit's inner layers and conv shortcut). */
+/** How many conv2d layers a case's spec holds (a residual unit's inner layers and its shortcut's). */
 function conv2dCount(spec: Record<string, unknown>): number {
   if (spec.type === "conv2d") return 1;
   if (spec.type !== "residual") return 0;
-  const inner = (spec.layers as Record<string, unknown>[]).reduce((n, l) => n + conv2dCount(l), 0);
-  return inner + (spec.shortcut === "conv" ? 1 : 0);
+  const count = (layers: Record<string, unknown>[]) => layers.reduce((n, l) => n + conv2dCount(l), 0);
+  const shortcut = Array.isArray(spec.shortcut) ? count(spec.shortcut as Record<string, unknown>[]) : spec.shortcut === "conv" ? 1 : 0;
+  return count(spec.layers as Record<string, unknown>[]) + shortcut;
 }
 
 /** Conv nodes with a dilations attribute: only convWeightGrad makes them in our graphs. */

@@ -29,12 +29,15 @@ describe("model zoo and `sideways model summary`", () => {
     });
   }
 
-  it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, shortcuts where the shape changes", () => {
+  it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, torchvision's downsample where the shape changes", () => {
     const model = loadModelFile("models/resnet-112.yaml");
     const names = model.params.map((p) => p.name);
-    expect(names).to.include.members(["4.layers.0.weight", "4.layers.1.weight", "4.layers.4.bias", "8.shortcut.weight", "8.shortcut.bias", "21.weight"]);
-    expect(names.filter((n) => n.includes("shortcut.weight"))).to.deep.equal(["8.shortcut.weight", "12.shortcut.weight", "16.shortcut.weight"]);
-    expect(model.buffers.map((b) => b.name)).to.include.members(["1.num_batches_tracked", "18.layers.4.running_var"]);
+    expect(names).to.include.members(["4.layers.0.weight", "4.layers.1.weight", "4.layers.4.bias", "8.shortcut.0.weight", "8.shortcut.1.weight", "8.shortcut.1.bias", "21.weight"]);
+    expect(names.filter((n) => n.includes("shortcut"))).to.deep.equal(["8", "12", "16"].flatMap((i) => [`${i}.shortcut.0.weight`, `${i}.shortcut.1.weight`, `${i}.shortcut.1.bias`]));
+    expect(model.buffers.map((b) => b.name)).to.include.members(["1.num_batches_tracked", "18.layers.4.running_var", "16.shortcut.1.running_mean"]);
+    // torchvision's resnet18 has 11,689,512 parameters with its 1000-class fc (its model table);
+    // with a 101-class one, 512 x 899 weights and 899 biases fewer.
+    expect(model.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0)).to.equal(11_689_512 - 512 * 899 - 899);
     expect(model.blocks).to.have.length(10);
     expect(model.blocks[9].outShape).to.deep.equal([101]);
   });
@@ -124,6 +127,14 @@ describe("model zoo and `sideways model summary`", () => {
     { name: "group_norm groups", layer: "{ type: group_norm, groups: 3 }", expect: /layer 0 \(group_norm\): 2 channels do not split into 3 groups/ },
     { name: "nested residual", layer: "{ type: residual, layers: [{ type: residual, layers: [{ type: relu }] }] }", expect: /layer 0 \(residual\)/ },
     { name: "batch_norm momentum", layer: "{ type: batch_norm, momentum: 0 }", expect: /layer 0 \(batch_norm\): momentum/ },
+    { name: "shortcut neither a kind nor a list", layer: "{ type: residual, shortcut: projection, layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut: expected identity \| conv or a list, found 'projection'/ },
+    {
+      name: "shortcut list whose output is not the inner layers'",
+      layer: "{ type: residual, shortcut: [{ type: conv2d, out_channels: 4, kernel: 1 }], layers: [{ type: conv2d, out_channels: 4, kernel: 3, stride: 2, padding: 1 }] }",
+      expect: /layer 0 \(residual\): the shortcut's layers output \[4,8,8\], but the inner layers output \[4,4,4\]/,
+    },
+    { name: "bad shortcut layer", layer: "{ type: residual, shortcut: [{ type: avgpool2d, kernel: 9 }], layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut layer 0 \(avgpool2d\): kernel 9 is larger/ },
+    { name: "unknown shortcut layer kind", layer: "{ type: residual, shortcut: [{ type: batchnorm }], layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut\.0\.type: expected .*found 'batchnorm' \(did you mean 'batch_norm'\?\)/ },
   ];
   for (const c of bad) {
     it(`bad model (${c.name}): exit 2 naming the layer and the shapes`, async () => {

@@ -127,6 +127,32 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
           "test shortcut model",
         ),
     ],
+    // torchvision's downsample: a shortcut of its own layers, a bias-free strided 1x1 conv and a
+    // batch norm whose running statistics Sideways updates from the frames it forwards.
+    [
+      "downsample (residual with a [1x1 conv, batch_norm] shortcut)",
+      () =>
+        resolveModel(
+          {
+            name: "downsample",
+            input: { channels: 2, height: 6, width: 6 },
+            classes: 4,
+            layers: [
+              { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
+              { type: "relu" },
+              {
+                type: "residual",
+                shortcut: [{ type: "conv2d", out_channels: 6, kernel: 1, stride: 2, bias: false }, { type: "batch_norm" }],
+                layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }],
+              },
+              { type: "relu" },
+              { type: "global_avg_pool" },
+              { type: "linear", out_features: 4 },
+            ],
+          },
+          "test downsample model",
+        ),
+    ],
   ];
   for (const [name, makeModel] of cases) {
     for (const path of ["executor", "device step"] as const) {

@@ -1,29 +1,38 @@
 /**
  * residual: output = layers(x) + shortcut(x), with the inner layers any kinds but residual, and
- * the shortcut the identity or a 1x1 conv2d (bias) with the inner layers' total stride and output
- * channels. Parameters and buffers are named as the PyTorch module that holds the inner layers in
- * an nn.Sequential `layers` and the conv in `shortcut` names them: "layers.{j}.weight",
- * "shortcut.bias". Forward and VJP are the inner layers' own, chained, plus the shortcut's; the
- * input gradient is the sum of both paths'.
+ * the shortcut the identity, a 1x1 conv2d (bias) with the inner layers' total stride and output
+ * channels, or a list of layers of its own (torchvision's downsample: a bias-free 1x1 conv and a
+ * batch_norm). Parameters and buffers are named as the PyTorch module that holds the inner layers
+ * in an nn.Sequential `layers` and the shortcut in `shortcut` (the conv, or an nn.Sequential of
+ * the list) names them: "layers.{j}.weight", "shortcut.bias", "shortcut.{j}.running_mean".
+ * Each path is a chain of layers whose forwards and VJPs are their own, chained; the input
+ * gradient is the sum of both paths'.
  */
 import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { InnerLayerSpec, LayerSpec } from "../model/model-spec.js";
-import { conv2d } from "./conv2d.js";
 import { defineLayer, LayerShapeError, shapeText, type BufferShape, type LayerDef, type ParamShape, type PlacedLayer, type VjpInputs } from "./layer-def.js";
 import { layerDef } from "./registry.js";
 
 type ResidualSpec = Extract<LayerSpec, { type: "residual" }>;
 type Conv2dSpec = Extract<LayerSpec, { type: "conv2d" }>;
 
-interface Unit {
-  inner: PlacedLayer<InnerLayerSpec>[];
-  /** The 1x1 conv of a `conv` shortcut, placed on the unit's input; null for identity. */
-  shortcut: PlacedLayer<Conv2dSpec> | null;
-  outShape: number[];
+/** A layer of one of a unit's two paths, and the prefixes of its parameter and saved-value names. */
+interface PathLayer {
+  placed: PlacedLayer<InnerLayerSpec>;
+  /** Of its parameters, buffers and statistics: "layers.{j}.", "shortcut." or "shortcut.{j}.". */
+  names: string;
+  /** Of its input "x", output "y" and own saved values "s.{key}" in the unit's saved values: "{j}.", "shortcut." or "shortcut.{j}.". */
+  saved: string;
+  /** In error messages: "inner layer {j}", "shortcut conv" or "shortcut layer {j}". */
+  label: string;
 }
 
-const innerPrefix = (j: number) => `layers.${j}.`;
-const SHORTCUT = "shortcut.";
+interface Unit {
+  inner: PathLayer[];
+  /** Empty for the identity. */
+  shortcut: PathLayer[];
+  outShape: number[];
+}
 
 /** The stride of a layer that has one (pooling's defaults to its kernel), else 1. */
 function strideOf(spec: InnerLayerSpec): number {
@@ -32,35 +41,59 @@ function strideOf(spec: InnerLayerSpec): number {
   return 1;
 }
 
-/** The unit's inner layers and shortcut placed on `inShape`; throws LayerShapeError naming the culprit. */
-function placeUnit(spec: ResidualSpec, index: number, inShape: readonly number[]): Unit {
-  const inner: PlacedLayer<InnerLayerSpec>[] = [];
+/** `specs` chained from `inShape`; throws LayerShapeError naming the layer. */
+function placePath(specs: readonly InnerLayerSpec[], index: number, inShape: readonly number[], names: (j: number) => string, saved: (j: number) => string, label: (j: number) => string): { path: PathLayer[]; outShape: number[] } {
+  const path: PathLayer[] = [];
   let shape = [...inShape];
-  spec.layers.forEach((s, j) => {
+  specs.forEach((s, j) => {
     let out: number[];
     try {
       out = layerDef(s).outShape(s, shape);
     } catch (err) {
-      if (err instanceof LayerShapeError) throw new LayerShapeError(`inner layer ${j} (${s.type}): ${err.message}`);
+      if (err instanceof LayerShapeError) throw new LayerShapeError(`${label(j)} (${s.type}): ${err.message}`);
       throw err;
     }
-    inner.push({ index, spec: s, inShape: shape, outShape: out });
+    path.push({ placed: { index, spec: s, inShape: shape, outShape: out }, names: names(j), saved: saved(j), label: label(j) });
     shape = out;
   });
+  return { path, outShape: shape };
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The unit's two paths placed on `inShape`; throws LayerShapeError naming the culprit. */
+function placeUnit(spec: ResidualSpec, index: number, inShape: readonly number[]): Unit {
+  const { path: inner, outShape } = placePath(spec.layers, index, inShape, (j) => `layers.${j}.`, (j) => `${j}.`, (j) => `inner layer ${j}`);
   if (spec.shortcut === "identity") {
-    if (shape.length !== inShape.length || shape.some((d, i) => d !== inShape[i])) {
-      throw new LayerShapeError(`shortcut identity needs the inner layers' output shape ${shapeText(shape)} to equal the input shape ${shapeText(inShape)} (use shortcut: conv)`);
+    if (!sameShape(outShape, inShape)) {
+      throw new LayerShapeError(`shortcut identity needs the inner layers' output shape ${shapeText(outShape)} to equal the input shape ${shapeText(inShape)} (use shortcut: conv, or a list of layers)`);
     }
-    return { inner, shortcut: null, outShape: shape };
+    return { inner, shortcut: [], outShape };
   }
-  if (inShape.length !== 3 || shape.length !== 3) throw new LayerShapeError(`shortcut conv needs [channels,height,width] input and output, found ${shapeText(inShape)} and ${shapeText(shape)}`);
-  const stride = spec.layers.reduce((s, l) => s * strideOf(l), 1);
-  const scSpec: Conv2dSpec = { type: "conv2d", out_channels: shape[0], kernel: 1, stride, padding: 0, bias: true };
-  const scOut = conv2d.outShape(scSpec, inShape);
-  if (scOut.some((d, i) => d !== shape[i])) {
-    throw new LayerShapeError(`shortcut conv (1x1, stride ${stride}) outputs ${shapeText(scOut)}, but the inner layers output ${shapeText(shape)}`);
+  if (spec.shortcut === "conv") {
+    if (inShape.length !== 3 || outShape.length !== 3) throw new LayerShapeError(`shortcut conv needs [channels,height,width] input and output, found ${shapeText(inShape)} and ${shapeText(outShape)}`);
+    const stride = spec.layers.reduce((s, l) => s * strideOf(l), 1);
+    const conv: Conv2dSpec = { type: "conv2d", out_channels: outShape[0], kernel: 1, stride, padding: 0, bias: true };
+    const { path, outShape: convOut } = placePath([conv], index, inShape, () => "shortcut.", () => "shortcut.", () => "shortcut conv");
+    if (!sameShape(convOut, outShape)) {
+      throw new LayerShapeError(`shortcut conv (1x1, stride ${stride}) outputs ${shapeText(convOut)}, but the inner layers output ${shapeText(outShape)}`);
+    }
+    return { inner, shortcut: path, outShape };
   }
-  return { inner, shortcut: { index, spec: scSpec, inShape: [...inShape], outShape: scOut }, outShape: shape };
+  const { path, outShape: shortOut } = placePath(spec.shortcut, index, inShape, (j) => `shortcut.${j}.`, (j) => `shortcut.${j}.`, (j) => `shortcut layer ${j}`);
+  if (!sameShape(shortOut, outShape)) {
+    throw new LayerShapeError(`the shortcut's layers output ${shapeText(shortOut)}, but the inner layers output ${shapeText(outShape)}: the two paths are added`);
+  }
+  return { inner, shortcut: path, outShape };
+}
+
+/** Both paths' layers, the inner ones first. */
+const pathLayers = (unit: Unit): PathLayer[] => [...unit.inner, ...unit.shortcut];
+
+/** The layers the spec lists (the inner ones and a list shortcut's) with their name prefixes: what needs no shapes. */
+function listedLayers(spec: ResidualSpec): { spec: InnerLayerSpec; names: string }[] {
+  const shortcut = Array.isArray(spec.shortcut) ? spec.shortcut : [];
+  return [...spec.layers.map((s, j) => ({ spec: s, names: `layers.${j}.` })), ...shortcut.map((s, j) => ({ spec: s, names: `shortcut.${j}.` }))];
 }
 
 /** The entries of `record` whose key starts with `prefix`, the prefix removed. */
@@ -78,117 +111,87 @@ export const residual = defineLayer<ResidualSpec>({
   type: "residual",
   parameterised: true,
   outShape: (spec, inShape) => placeUnit(spec, 0, inShape).outShape,
-  params(spec, inShape) {
-    const unit = placeUnit(spec, 0, inShape);
-    const out: ParamShape[] = [];
-    unit.inner.forEach((l, j) => out.push(...layerDef(l.spec).params(l.spec, l.inShape).map((p) => ({ ...p, suffix: innerPrefix(j) + p.suffix }))));
-    if (unit.shortcut) out.push(...conv2d.params(unit.shortcut.spec, inShape).map((p) => ({ ...p, suffix: SHORTCUT + p.suffix })));
-    return out;
-  },
-  buffers(spec, inShape) {
-    const out: BufferShape[] = [];
-    placeUnit(spec, 0, inShape).inner.forEach((l, j) => {
-      const def: LayerDef = layerDef(l.spec);
-      out.push(...(def.buffers?.(l.spec, l.inShape) ?? []).map((b) => ({ ...b, suffix: innerPrefix(j) + b.suffix })));
-    });
-    return out;
-  },
-  statKeys: (spec) => spec.layers.flatMap((s, j) => (layerDef(s).statKeys?.(s) ?? []).map((k) => innerPrefix(j) + k)),
+  params: (spec, inShape) =>
+    pathLayers(placeUnit(spec, 0, inShape)).flatMap(({ placed: l, names }) => layerDef(l.spec).params(l.spec, l.inShape).map((p): ParamShape => ({ ...p, suffix: names + p.suffix }))),
+  buffers: (spec, inShape) =>
+    pathLayers(placeUnit(spec, 0, inShape)).flatMap(({ placed: l, names }) => ((layerDef(l.spec) as LayerDef).buffers?.(l.spec, l.inShape) ?? []).map((b): BufferShape => ({ ...b, suffix: names + b.suffix }))),
+  statKeys: (spec) => listedLayers(spec).flatMap(({ spec: s, names }) => (layerDef(s).statKeys?.(s) ?? []).map((k) => names + k)),
   minClipsPerFrame(spec, inShape) {
-    const needs = placeUnit(spec, 0, inShape).inner.map((l, j) => {
+    const needs = pathLayers(placeUnit(spec, 0, inShape)).map(({ placed: l, label }) => {
       const need = (layerDef(l.spec) as LayerDef).minClipsPerFrame?.(l.spec, l.inShape) ?? null;
-      return need === null ? null : { ...need, layer: `inner layer ${j} (${need.layer})` };
+      return need === null ? null : { ...need, layer: `${label} (${need.layer})` };
     });
     return needs.reduce((most, n) => (n !== null && (most === null || n.clips > most.clips) ? n : most), null);
   },
   updateBuffers(spec, inShape, buffers, stats, clips) {
-    placeUnit(spec, 0, inShape).inner.forEach((l, j) => {
-      const def: LayerDef = layerDef(l.spec);
-      def.updateBuffers?.(l.spec, l.inShape, within(buffers, innerPrefix(j)), within(stats, innerPrefix(j)), clips);
-    });
+    for (const { placed: l, names } of pathLayers(placeUnit(spec, 0, inShape))) {
+      (layerDef(l.spec) as LayerDef).updateBuffers?.(l.spec, l.inShape, within(buffers, names), within(stats, names), clips);
+    }
   },
   forward(g, layer, x, params, training, buffers) {
     const unit = placeUnit(layer.spec, layer.index, layer.inShape);
-    // saved: "{j}.x", "{j}.y" and "{j}.s.{key}" of inner layer j; "shortcut.y", "shortcut.s.{key}".
+    // saved: each path layer's input "{saved}x", output "{saved}y" and own values "{saved}s.{key}".
     const saved: Record<string, string> = {};
     const stats: Record<string, string> = {};
-    let h = x;
-    unit.inner.forEach((l, j) => {
-      const def: LayerDef = layerDef(l.spec);
-      const r = def.forward(g, l, h, within(params, innerPrefix(j)), training, buffers && within(buffers, innerPrefix(j)));
-      saved[`${j}.x`] = h;
-      saved[`${j}.y`] = r.y;
-      prefixed(r.saved, `${j}.s.`, saved);
-      prefixed(r.stats ?? {}, innerPrefix(j), stats);
-      h = r.y;
-    });
-    let short = x;
-    if (unit.shortcut) {
-      const r = conv2d.forward(g, unit.shortcut, x, within(params, SHORTCUT), training);
-      saved["shortcut.y"] = r.y;
-      prefixed(r.saved, "shortcut.s.", saved);
-      short = r.y;
-    }
-    return { y: g.op("Add", [h, short]), saved, ...(Object.keys(stats).length > 0 ? { stats } : {}) };
+    const forwardPath = (path: PathLayer[]) =>
+      path.reduce((h, { placed: l, names, saved: at }) => {
+        const r = (layerDef(l.spec) as LayerDef).forward(g, l, h, within(params, names), training, buffers && within(buffers, names));
+        saved[`${at}x`] = h;
+        saved[`${at}y`] = r.y;
+        prefixed(r.saved, `${at}s.`, saved);
+        prefixed(r.stats ?? {}, names, stats);
+        return r.y;
+      }, x);
+    const y = g.op("Add", [forwardPath(unit.inner), forwardPath(unit.shortcut)]);
+    return { y, saved, ...(Object.keys(stats).length > 0 ? { stats } : {}) };
   },
-  // Each inner layer's input and output (rows of its shapes) and its own saved values as that
-  // layer cuts them; the shortcut conv's output and saved values likewise.
+  // Each path layer's input and output (rows of its shapes) and its own saved values as that layer cuts them.
   laterFrames(layer, saved, cut) {
-    const unit = placeUnit(layer.spec, layer.index, layer.inShape);
     const out: Record<string, string> = {};
-    const cutOwn = (l: PlacedLayer, prefix: string): boolean => {
-      const own = within(saved, prefix);
-      if (Object.keys(own).length === 0) return true;
-      const def: LayerDef = layerDef(l.spec);
-      const later = def.laterFrames?.(l, own, cut) ?? null;
-      if (later === null) return false;
-      prefixed(later, prefix, out);
-      return true;
-    };
-    for (const [j, l] of unit.inner.entries()) {
-      out[`${j}.x`] = cut.rows(saved[`${j}.x`], l.inShape);
-      out[`${j}.y`] = cut.rows(saved[`${j}.y`], l.outShape);
-      if (!cutOwn(l, `${j}.s.`)) return null;
-    }
-    if (unit.shortcut) {
-      out["shortcut.y"] = cut.rows(saved["shortcut.y"], unit.shortcut.outShape);
-      if (!cutOwn(unit.shortcut, "shortcut.s.")) return null;
+    for (const { placed: l, saved: at } of pathLayers(placeUnit(layer.spec, layer.index, layer.inShape))) {
+      out[`${at}x`] = cut.rows(savedValue(saved, `${at}x`, layer), l.inShape);
+      out[`${at}y`] = cut.rows(savedValue(saved, `${at}y`, layer), l.outShape);
+      const own = within(saved, `${at}s.`);
+      if (Object.keys(own).length === 0) continue;
+      const later = (layerDef(l.spec) as LayerDef).laterFrames?.(l, own, cut) ?? null;
+      if (later === null) return null;
+      prefixed(later, `${at}s.`, out);
     }
     return out;
   },
   vjp(g, layer, v, needDx) {
     const unit = placeUnit(layer.spec, layer.index, layer.inShape);
     const dParams: Record<string, string> = {};
-    const innerDx = innerVjp(g, unit.inner, v, needDx, dParams);
-    let shortDx: string | null = needDx ? v.dy : null;
-    if (unit.shortcut) {
-      const r = conv2d.vjp(g, unit.shortcut, { x: v.x, y: savedValue(v, "shortcut.y", layer), dy: v.dy, params: within(v.params, SHORTCUT), saved: within(v.saved, "shortcut.s.") }, needDx);
-      prefixed(r.dParams as Record<string, string>, SHORTCUT, dParams);
-      shortDx = r.dx;
-    }
+    const innerDx = pathVjp(g, layer, unit.inner, v, needDx, dParams);
+    const shortDx = pathVjp(g, layer, unit.shortcut, v, needDx, dParams);
     return { dx: needDx ? g.op("Add", [innerDx as string, shortDx as string]) : null, dParams };
   },
 });
 
-function savedValue(v: VjpInputs, key: string, layer: PlacedLayer): string {
-  const value = v.saved[key];
-  if (value === undefined) throw new Error(`BUG: layer ${layer.index} (residual) VJP needs the forward's ${key}`);
+function savedValue(saved: Record<string, string>, key: string, layer: PlacedLayer): string {
+  const value = saved[key];
+  if (value === undefined) throw new Error(`BUG: layer ${layer.index} (residual) needs the forward's ${key}`);
   return value;
 }
 
-/** The inner layers' VJPs top down (as a block's, block-graphs.ts); returns the inner path's dx. */
-function innerVjp(g: GraphBuilder, inner: PlacedLayer<InnerLayerSpec>[], v: VjpInputs, needDx: boolean, dParams: Record<string, string>): string | null {
+/**
+ * A path's VJPs top down (as a block's, block-graphs.ts), its parameters' gradients added to
+ * `dParams`; returns the path's input gradient (v.dy through an empty path, the identity), or null
+ * where no one needs it.
+ */
+function pathVjp(g: GraphBuilder, unit: PlacedLayer, path: PathLayer[], v: VjpInputs, needDx: boolean, dParams: Record<string, string>): string | null {
   const needs: boolean[] = [];
-  inner.forEach((_, j) => (needs[j] = j === 0 ? needDx : needs[j - 1] || layerDef(inner[j - 1].spec).parameterised));
+  path.forEach((_, j) => (needs[j] = j === 0 ? needDx : needs[j - 1] || layerDef(path[j - 1].placed.spec).parameterised));
   let dy = v.dy;
-  for (let j = inner.length - 1; j >= 0; j--) {
-    const def: LayerDef = layerDef(inner[j].spec);
+  for (let j = path.length - 1; j >= 0; j--) {
+    const { placed: l, names, saved: at } = path[j];
+    const def: LayerDef = layerDef(l.spec);
     if (!def.parameterised && !needs[j]) return null;
-    const inputs = { x: savedValue(v, `${j}.x`, inner[j]), y: savedValue(v, `${j}.y`, inner[j]), dy, params: within(v.params, innerPrefix(j)), saved: within(v.saved, `${j}.s.`) };
-    const r = def.vjp(g, inner[j], inputs, needs[j]);
-    prefixed(r.dParams as Record<string, string>, innerPrefix(j), dParams);
+    const inputs = { x: savedValue(v.saved, `${at}x`, unit), y: savedValue(v.saved, `${at}y`, unit), dy, params: within(v.params, names), saved: within(v.saved, `${at}s.`) };
+    const r = def.vjp(g, l, inputs, needs[j]);
+    prefixed(r.dParams as Record<string, string>, names, dParams);
     if (r.dx === null) return null;
     dy = r.dx;
   }
-  return dy;
+  return needDx ? dy : null;
 }

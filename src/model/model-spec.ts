@@ -29,8 +29,13 @@ export type InnerLayerSpec = z.infer<typeof InnerLayerSpec>;
 
 export const LayerSpec = z.discriminatedUnion("type", [
   ...PLAIN_LAYERS,
-  // output = layers(x) + shortcut(x); shortcut conv: 1x1 with the inner stride and out channels.
-  z.strictObject({ type: z.literal("residual"), layers: z.array(InnerLayerSpec).min(1), shortcut: z.enum(["identity", "conv"]).default("identity") }),
+  // output = layers(x) + shortcut(x); shortcut conv: 1x1 with the inner stride and out channels;
+  // a list: those layers (torchvision's downsample: a bias-free 1x1 conv and a batch_norm).
+  z.strictObject({
+    type: z.literal("residual"),
+    layers: z.array(InnerLayerSpec).min(1),
+    shortcut: z.union([z.enum(["identity", "conv"]), z.array(InnerLayerSpec).min(1)]).default("identity"),
+  }),
 ]);
 export type LayerSpec = z.infer<typeof LayerSpec>;
 

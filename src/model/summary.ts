@@ -3,7 +3,7 @@
  * FLOPs per frame, and a stage plan for a number of workers.
  *
  * FLOPs count the multiply-adds of conv2d and linear layers (inside residual units too, and their
- * 1x1 shortcut convs), 2 FLOPs each, as src/bench/peer-flops.ts does: forward, weight gradient
+ * shortcuts' convs), 2 FLOPs each, as src/bench/peer-flops.ts does: forward, weight gradient
  * (= forward) and input gradient (= forward, except for the model's first block starter, whose
  * input gradient nobody needs). Normalisation, ReLU, pooling and bias arithmetic are elementwise
  * and left out (a few percent on the zoo models). The stage plan splits the blocks by these FLOPs
@@ -25,19 +25,24 @@ export function forwardMacs(spec: LayerSpec, inShape: readonly number[], outShap
     case "linear":
       return inShape[0] * outShape[0];
     case "residual": {
-      let macs = 0;
-      let shape = [...inShape];
-      for (const inner of spec.layers) {
-        const out = innerOutShape(inner, shape);
-        macs += forwardMacs(inner, shape, out);
-        shape = out;
-      }
-      if (spec.shortcut === "conv") macs += numel(outShape) * inShape[0];
-      return macs;
+      const shortcut = Array.isArray(spec.shortcut) ? pathMacs(spec.shortcut, inShape) : spec.shortcut === "conv" ? numel(outShape) * inShape[0] : 0;
+      return pathMacs(spec.layers, inShape) + shortcut;
     }
     default:
       return 0;
   }
+}
+
+/** The multiply-adds of layers chained from `inShape` (a residual unit's path). */
+function pathMacs(layers: readonly LayerSpec[], inShape: readonly number[]): number {
+  let macs = 0;
+  let shape = [...inShape];
+  for (const layer of layers) {
+    const out = innerOutShape(layer, shape);
+    macs += forwardMacs(layer, shape, out);
+    shape = out;
+  }
+  return macs;
 }
 
 /** The output shape of a layer inside a residual unit (the model only records the unit's). */
@@ -67,7 +72,8 @@ export interface BlockSummary {
 
 function layerText(spec: LayerSpec): string {
   if (spec.type !== "residual") return spec.type;
-  return `residual(${spec.layers.map((l) => l.type).join(",")}; shortcut ${spec.shortcut})`;
+  const types = (layers: readonly LayerSpec[]) => layers.map((l) => l.type).join(",");
+  return `residual(${types(spec.layers)}; shortcut ${Array.isArray(spec.shortcut) ? `(${types(spec.shortcut)})` : spec.shortcut})`;
 }
 
 export function summariseBlocks(model: Model): BlockSummary[] {

@@ -45,7 +45,7 @@ function* windows(h: number, w: number, k: number, s: number, p: number) {
 /**
  * `clips`: rows per frame for batch_norm's training statistics (rows f*clips .. f*clips+clips-1
  * are frame f); default all rows one frame. Parameters of a residual unit's inner layers are
- * "layers.{j}.weight" etc., of its shortcut "shortcut.weight".
+ * "layers.{j}.weight" etc., of its shortcut "shortcut.weight" (conv) or "shortcut.{j}.weight" (a list).
  */
 export function refForward(spec: LayerSpec, x: RefTensor, params: RefParams, clips?: number): RefTensor {
   return refLayer(spec, x, params, null, clips ?? x.dims[0]).y;
@@ -140,27 +140,33 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
     case "residual": {
       const within = (prefix: string): RefParams =>
         Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-      const xs = [x];
-      spec.layers.forEach((l, j) => xs.push(refLayer(l, xs[j], within(`layers.${j}.`), null, clips).y));
-      const inner = xs[xs.length - 1];
-      let shortcut: LayerSpec | null = null;
+      const dParams: RefParams = {};
+      // A path, as (layer, its parameters' prefix), on x: its output and, with dy, its input
+      // gradient (its parameters' gradients into dParams). The identity is the empty path.
+      const path = (layers: [LayerSpec, string][]): { y: RefTensor; dx: RefTensor | null } => {
+        const xs = [x];
+        layers.forEach(([l, prefix], j) => xs.push(refLayer(l, xs[j], within(prefix), null, clips).y));
+        if (!dy) return { y: xs[layers.length], dx: null };
+        let g = dy;
+        for (let j = layers.length - 1; j >= 0; j--) {
+          const [l, prefix] = layers[j];
+          const r = refLayer(l, xs[j], within(prefix), g, clips);
+          for (const [k, v] of Object.entries(r.dParams)) dParams[prefix + k] = v;
+          g = r.dx as RefTensor;
+        }
+        return { y: xs[layers.length], dx: g };
+      };
+      const inner = path(spec.layers.map((l, j) => [l, `layers.${j}.`]));
+      let shortcut: [LayerSpec, string][] = [];
       if (spec.shortcut === "conv") {
         const stride = spec.layers.reduce((s, l) => s * (l.type === "conv2d" ? l.stride : l.type === "maxpool2d" || l.type === "avgpool2d" ? (l.stride ?? l.kernel) : 1), 1);
-        shortcut = { type: "conv2d", out_channels: inner.dims[1], kernel: 1, stride, padding: 0, bias: true };
+        shortcut = [[{ type: "conv2d", out_channels: inner.y.dims[1], kernel: 1, stride, padding: 0, bias: true }, "shortcut."]];
+      } else if (Array.isArray(spec.shortcut)) {
+        shortcut = spec.shortcut.map((l, j) => [l, `shortcut.${j}.`]);
       }
-      const short = shortcut ? refLayer(shortcut, x, within("shortcut."), dy, clips) : { y: x, dx: dy, dParams: {} };
-      const y: RefTensor = { data: inner.data.map((v, i) => v + short.y.data[i]), dims: inner.dims };
-      const dParams: RefParams = {};
-      for (const [k, v] of Object.entries(short.dParams)) dParams[`shortcut.${k}`] = v;
-      if (!dy) return { y, dx: null, dParams };
-      let g = dy;
-      for (let j = spec.layers.length - 1; j >= 0; j--) {
-        const r = refLayer(spec.layers[j], xs[j], within(`layers.${j}.`), g, clips);
-        for (const [k, v] of Object.entries(r.dParams)) dParams[`layers.${j}.${k}`] = v;
-        g = r.dx as RefTensor;
-      }
-      const dxShort = short.dx as RefTensor;
-      return { y, dx: { data: g.data.map((v, i) => v + dxShort.data[i]), dims: g.dims }, dParams };
+      const short = path(shortcut);
+      const add = (a: RefTensor, b: RefTensor): RefTensor => ({ data: a.data.map((v, i) => v + b.data[i]), dims: a.dims });
+      return { y: add(inner.y, short.y), dx: dy ? add(inner.dx as RefTensor, short.dx as RefTensor) : null, dParams };
     }
     case "conv2d": {
       const [, c, h, w] = x.dims;

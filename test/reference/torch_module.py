@@ -1,6 +1,7 @@
 """The PyTorch module a model file describes, written from docs/design/conventions.md alone (plain
 torch.nn layers, nothing of ours): torch.nn.Sequential with one module per layer, a residual unit
-as a module holding an nn.Sequential `layers` and a 1x1 conv `shortcut`. Used by
+as a module holding an nn.Sequential `layers` and a `shortcut`: a 1x1 conv, or an nn.Sequential
+of the shortcut's layers. Used by
 test/zoo-torch.test.ts:
 
   torch_module.py MODEL.yaml CHECKPOINT.safetensors FRAMES.f32 N OUT.json
@@ -76,7 +77,17 @@ def build_layer(spec, shape):
                 stride *= s.get("stride", 1)
             elif s["type"] in ("maxpool2d", "avgpool2d"):
                 stride *= s.get("stride") or s["kernel"]
-        shortcut = torch.nn.Conv2d(shape[0], out[0], 1, stride=stride) if spec.get("shortcut", "identity") == "conv" else None
+        kind = spec.get("shortcut", "identity")
+        shortcut = None
+        if kind == "conv":
+            shortcut = torch.nn.Conv2d(shape[0], out[0], 1, stride=stride)
+        elif isinstance(kind, list):
+            modules, short = [], shape
+            for s in kind:
+                module, short = build_layer(s, short)
+                modules.append(module)
+            assert short == out, f"the shortcut outputs {short}, the inner layers {out}"
+            shortcut = torch.nn.Sequential(*modules)
         return Residual(inner, shortcut), out
     raise ValueError(f"unknown layer type {kind}")
 
