@@ -94,6 +94,12 @@ async function oursSideways(model: Model, weights: Weights, batch: ClipBatch, pa
   return { weights: w, losses, counts };
 }
 
+/** Two blocks on 2x6x6 frames: a conv and ReLU, then `unit` (a residual unit), pooled and classified. */
+function unitModel(name: string, unit: Record<string, unknown>): Model {
+  const layers = [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "relu" }, unit, { type: "global_avg_pool" }, { type: "linear", out_features: 4 }];
+  return resolveModel({ name, input: { channels: 2, height: 6, width: 6 }, classes: 4, layers }, `test ${name} model`);
+}
+
 describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", function () {
   this.timeout(180_000);
   const reason = torchUnavailableReason();
@@ -110,48 +116,18 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
     // A 2-block model whose first block gathers several layers, and a residual unit with a conv shortcut.
     [
       "shortcut (residual with a 1x1 conv shortcut)",
-      () =>
-        resolveModel(
-          {
-            name: "shortcut",
-            input: { channels: 2, height: 6, width: 6 },
-            classes: 4,
-            layers: [
-              { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-              { type: "relu" },
-              { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] },
-              { type: "global_avg_pool" },
-              { type: "linear", out_features: 4 },
-            ],
-          },
-          "test shortcut model",
-        ),
+      () => unitModel("shortcut", { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] }),
     ],
     // torchvision's downsample: a shortcut of its own layers, a bias-free strided 1x1 conv and a
     // batch norm whose running statistics Sideways updates from the frames it forwards.
     [
       "downsample (residual with a [1x1 conv, batch_norm] shortcut)",
       () =>
-        resolveModel(
-          {
-            name: "downsample",
-            input: { channels: 2, height: 6, width: 6 },
-            classes: 4,
-            layers: [
-              { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
-              { type: "relu" },
-              {
-                type: "residual",
-                shortcut: [{ type: "conv2d", out_channels: 6, kernel: 1, stride: 2, bias: false }, { type: "batch_norm" }],
-                layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }],
-              },
-              { type: "relu" },
-              { type: "global_avg_pool" },
-              { type: "linear", out_features: 4 },
-            ],
-          },
-          "test downsample model",
-        ),
+        unitModel("downsample", {
+          type: "residual",
+          shortcut: [{ type: "conv2d", out_channels: 6, kernel: 1, stride: 2, bias: false }, { type: "batch_norm" }],
+          layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1, bias: false }, { type: "batch_norm" }, { type: "relu" }],
+        }),
     ],
   ];
   for (const [name, makeModel] of cases) {
