@@ -3,6 +3,7 @@
  * bad user input (spec, model, data, runtime set-up) exits 2; a failed run exits 1; a run stopped
  * by a non-finite loss exits 3. Internal invariants throw plain Errors whose message starts "BUG:".
  */
+import { settingSource } from "./spec/override-source.js";
 
 /** Something the user wrote is wrong: a file, a key, a value. Exit status 2. */
 export class InputError extends Error {
@@ -14,10 +15,11 @@ export class InputError extends Error {
 
 /**
  * An input error found while setting up a run from an experiment file (data, checkpoint,
- * provider) names its key; where it names no file of its own, say the experiment's first.
+ * provider) names its key; where it names no file of its own, say the experiment's first, with
+ * the overrides that set its key (spec/override-source.ts).
  */
-export function nameExperimentFile(err: unknown, file: string): void {
-  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
+export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = []): void {
+  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${settingSource(file, overrides, err.keyPath)}: ${err.message}`;
 }
 
 /** Experiment or override file is invalid. */

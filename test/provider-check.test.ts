@@ -50,15 +50,15 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 describe("the provider check opens every GPU of runtime.device_id", function () {
   this.timeout(30_000);
 
-  it("[0, 7] on a 1-GPU machine: exit 2 before training, naming runtime.device_id and GPU 7, from the experiment file", async () => {
+  it("[0, 7] on a 1-GPU machine: exit 2 before training, naming runtime.device_id and GPU 7, from the experiment file and the override that set it", async () => {
     const exp = loadExperiment(GOOD, ["runtime.provider=cuda", "runtime.device_id=[0, 7]", "runtime.workers=2"]);
     const m = machineWith(1);
-    const err = await rejection(preflight(exp.spec, exp.model, exp.baseDir, GOOD, false, m.open));
+    const err = await rejection(preflight(exp.spec, exp.model, exp.baseDir, exp, false, m.open));
     expect(m.opened.map((o) => o.deviceId)).to.deep.equal([0, 7]);
     expect(err).to.be.instanceOf(InputError);
     expect(exitCodeFor(err)).to.equal(2);
     expect((err as InputError).keyPath).to.equal("runtime.device_id");
-    expect(err.message).to.match(new RegExp(`^${GOOD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: runtime\\.device_id: \\[0, 7\\]: GPU 7 cannot run a CUDA session \\(GPU 0 can\\)`));
+    expect(err.message).to.match(new RegExp(`^${GOOD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} with override 'runtime\\.device_id=\\[0, 7\\]': runtime\\.device_id: \\[0, 7\\]: GPU 7 cannot run a CUDA session \\(GPU 0 can\\)`));
     expect(err.message).to.include("invalid device ordinal").and.include("nvidia-smi -L");
   });
 
@@ -89,7 +89,7 @@ describe("the provider check opens every GPU of runtime.device_id", function () 
     const exp = loadExperiment(resolve("test/fixtures/specs/sweep-good.yaml"), ["runtime.provider=cuda", "sweep.grid.runtime.workers=[1, 2]"]);
     const runs = planSweep(exp);
     const m = machineWith(1);
-    await preflightRuns(runs, exp.baseDir, exp.file, true, m.open);
+    await preflightRuns(runs, exp.baseDir, exp, true, m.open);
     // 8 runs, 4 kinds for preflight (method x workers), one CUDA session.
     expect(distinctForPreflight(runs)).to.have.length(4);
     expect(m.opened.map((o) => `${o.provider}:${o.deviceId}`)).to.deep.equal(["cuda:0"]);
@@ -112,7 +112,7 @@ describe("the provider check opens every GPU of runtime.device_id", function () 
       expect(m.opened.map((o) => o.deviceId)).to.deep.equal([0, 7]);
       expect(exitCodeFor(err)).to.equal(2);
       expect((err as InputError).keyPath).to.equal("runtime.device_id");
-      expect(err.message).to.match(/good\.yaml: runtime\.device_id: \[0, 7\]: GPU 7 cannot run a CUDA session/);
+      expect(err.message).to.match(/good\.yaml with override 'runtime\.device_id=\[0, 7\]': runtime\.device_id: \[0, 7\]: GPU 7 cannot run a CUDA session/);
       expect(readdirSync(out)).to.deep.equal([]);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -171,7 +171,9 @@ describe("runtime.device_id: GPUs no part of the run would use", function () {
       for (const command of ["validate", "run"]) {
         const io = captureIo();
         expect(await main([command, GOOD, "runtime.provider=cuda", ...overrides, ...(command === "run" ? ["--quiet"] : [])], io), `${command} ${overrides}: ${io.stderr}`).to.equal(2);
-        expect(io.stderr, `${command} ${overrides}`).to.match(new RegExp(`^error: ${GOOD.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: ${expected.source}`));
+        // The override that set runtime.device_id is named beside the file (spec/override-source.ts).
+        const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        expect(io.stderr, `${command} ${overrides}`).to.match(new RegExp(`^error: ${escape(GOOD)} with override '${escape(overrides[0])}': ${expected.source}`));
       }
     }
     expect(readdirSync(dir)).to.deep.equal([]);

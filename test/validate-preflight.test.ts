@@ -4,8 +4,8 @@
  * nothing. Clips too short for Sideways to reach every block are an error unless --allow-warnings.
  */
 import { expect } from "chai";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { encodeNpy } from "../src/data/npy.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -83,8 +83,15 @@ describe("validate = run's checks before training", function () {
     expect(await main(["validate", GOOD, "runtime.device_id=[0, 1]", "runtime.workers=2"], captureIo())).to.equal(0);
   });
 
-  it("clip length against depth: an error unless --allow-warnings", async () => {
-    await bothReject(["data.clip_length=1"], /data.clip_length: with 1-frame clips and 2 blocks, Sideways never sends a gradient[\s\S]*--allow-warnings/, false);
+  it("clip length against depth: an error unless --allow-warnings, naming the override that set it or the file", async () => {
+    await bothReject(["data.clip_length=1"], /good\.yaml with override 'data\.clip_length=1': data\.clip_length: with 1-frame clips and 2 blocks, Sideways never sends a gradient[\s\S]*--allow-warnings/, false);
+    // Set in the file itself: the file alone is named, not an unrelated override.
+    const own = join(dir, "short.yaml");
+    writeFileSync(own, readFileSync(GOOD, "utf8").replace("models/tiny.yaml", join(dirname(GOOD), "models/tiny.yaml")).replace(/clip_length: \d+/, "clip_length: 1"));
+    const fromFile = captureIo();
+    expect(await main(["validate", own, "train.steps=3"], fromFile)).to.equal(2);
+    expect(fromFile.stderr).to.match(new RegExp(`^error: ${own.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: data\\.clip_length: with 1-frame clips`));
+    rmSync(own);
     const io = captureIo();
     expect(await main(["validate", GOOD, "data.clip_length=1", "--allow-warnings"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("warning: with 1-frame clips").and.include("ok:");

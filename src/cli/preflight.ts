@@ -6,7 +6,7 @@
  * model against data-parallel replicas and the device step (the functions `run` itself calls).
  */
 import { checkDataWorkers } from "../data/create-source.js";
-import { InputError, ProviderError, SpecError } from "../errors.js";
+import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
@@ -117,15 +117,22 @@ export interface PreflightMemo {
 
 export const newPreflightMemo = (): PreflightMemo => ({ clipFrames: new Map(), providersChecked: new Set() });
 
+/** The experiment file a run's settings come from, and the overrides applied over it (named in errors about their keys). */
+export interface SettingsOrigin {
+  file: string;
+  overrides: readonly string[];
+}
+
 /**
  * Runs every pre-training check for one resolved spec; returns the warnings (clip length), which
- * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming `file`.
+ * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming the file, and the
+ * overrides that set their key.
  */
 export async function preflight(
   spec: ExperimentSpec,
   model: Model,
   baseDir: string,
-  file: string,
+  origin: SettingsOrigin,
   allowWarnings: boolean,
   openSession: ProviderSessionOpener = openIdentitySession,
   memo: PreflightMemo = newPreflightMemo(),
@@ -154,10 +161,10 @@ export async function preflight(
     trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
     if (warning === null) return [];
-    if (!allowWarnings) throw new SpecError(`${file}: data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, file, "data.clip_length");
+    if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, undefined, "data.clip_length");
     return [warning];
   } catch (err) {
-    if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${file}: ${err.message}`;
+    nameExperimentFile(err, origin.file, origin.overrides);
     throw err;
   }
 }
@@ -181,13 +188,13 @@ export const openProbeSessionInChild: ProviderSessionOpener = async (opts, label
 export async function preflightRuns(
   runs: readonly { spec: ExperimentSpec; model: Model }[],
   baseDir: string,
-  file: string,
+  origin: SettingsOrigin,
   allowWarnings: boolean,
   openSession: ProviderSessionOpener = openIdentitySession,
 ): Promise<string[]> {
   const warnings = new Set<string>();
   const memo = newPreflightMemo();
-  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, file, allowWarnings, openSession, memo)) warnings.add(w);
+  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, origin, allowWarnings, openSession, memo)) warnings.add(w);
   return [...warnings];
 }
 

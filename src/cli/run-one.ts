@@ -121,7 +121,7 @@ export async function runOne(
     return { skipped: false, summary };
   } catch (err) {
     if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
-    nameExperimentFile(err, exp.file);
+    nameExperimentFile(err, exp.file, exp.overrides);
     const started = release !== null;
     if (started || recordEarlyFailures) {
       prepareRunDir();

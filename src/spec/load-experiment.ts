@@ -13,6 +13,7 @@ import { resolveUserPath } from "../util/user-path.js";
 import type { Model } from "../model/model.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { applyOverrides } from "./overrides.js";
+import { settingSource } from "./override-source.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { readYamlFile } from "./yaml-file.js";
 
@@ -21,6 +22,8 @@ export interface LoadedExperiment {
   file: string;
   /** directory that relative paths in the spec resolve against */
   baseDir: string;
+  /** the `key=value` overrides applied over the file, as given (named in messages about their keys) */
+  overrides: readonly string[];
   /** the file's contents with overrides applied, before defaults */
   raw: Record<string, unknown>;
   spec: ExperimentSpec;
@@ -62,8 +65,8 @@ export function loadExperiment(file: string, overrides: readonly string[] = [], 
   const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() }, options.oneValuePerKey ?? true);
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file, "", overrides);
-  const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true);
-  return { file, baseDir, raw: withOverrides, spec, model };
+  const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true, overrides);
+  return { file, baseDir, overrides, raw: withOverrides, spec, model };
 }
 
 /** A model file given where an experiment file belongs: say so instead of listing its keys as unknown. */
@@ -89,14 +92,14 @@ export function validateExperiment(raw: unknown, file: string, context = "", ove
  * Every path the spec names must exist (with `runInputs` false, only the model file); the model
  * must load. Returns the loaded model.
  */
-export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string, runInputs = true): Model {
+export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string, runInputs = true, overrides: readonly string[] = []): Model {
   const paths: [string, string | null | undefined][] = [["model", typeof spec.model === "string" ? spec.model : null]];
   if (runInputs) paths.push(...runInputPaths(spec));
   for (const [key, p] of paths) {
     if (p === null || p === undefined) continue;
     const full = resolveUserPath(baseDir, p);
     if (!existsSync(full))
-      throw new SpecError(`${file}: ${key}: file not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
+      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: file not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
   }
   try {
     return loadExperimentModel(spec, baseDir, file);

@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
+import { settingSource } from "./override-source.js";
 import { objectKeys, narrowUnion, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
 import { count } from "../util/count.js";
 
@@ -18,20 +19,9 @@ type Path = readonly PropertyKey[];
  * (`data.kind=shapes` makes `data: unknown key 'task'`, `data.kind=npy` `data.clips: ... missing`), so the file is not blamed for them.
  */
 export function formatIssues(issues: readonly Issue[], raw: unknown, file: string, root: z.ZodType, overrides: readonly string[] = []): string[] {
-  const related = (path: string) =>
-    overrides.filter((text) => {
-      const key = text.slice(0, text.indexOf("="));
-      if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
-      // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
-      const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;
-      return section !== null && (path === section || path.startsWith(`${section}.`));
-    });
   return tightestBounds(issues)
     .flatMap((issue) => describeIssue(issue, [], raw, root))
-    .map(({ path, text }) => {
-      const by = related(keyPath(path));
-      return `${file}${by.length > 0 ? ` with ${by.map((o) => `override '${o}'`).join(", ")}` : ""}: ${keyPath(path)}: ${text}`;
-    });
+    .map(({ path, text }) => `${settingSource(file, overrides, keyPath(path))}: ${keyPath(path)}: ${text}`);
 }
 
 /**

@@ -39,7 +39,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
       const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
       const { files, skipped, short } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
-        nameExperimentFile(err, exp.file); // as `run` says its data errors
+        nameExperimentFile(err, exp.file, exp.overrides); // as `run` says its data errors
         throw err;
       });
       // As a run logs them: clips of a skipped file come from another video of its class instead.

@@ -80,7 +80,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
-      const warnings = await preflightRuns(mayStart, exp.baseDir, argv.file, true, openProbeSessionInChild);
+      const warnings = await preflightRuns(mayStart, exp.baseDir, exp, true, openProbeSessionInChild);
       if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       // Once the runs are over the sweep no longer listens for stops; a signal then (a scheduler's

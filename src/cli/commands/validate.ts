@@ -33,7 +33,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
       if (argv.print) io.out(yamlText(exp.spec));
-      const warnings = await preflightRuns(runs ?? [{ spec: exp.spec, model: exp.model }], exp.baseDir, argv.file, argv["allow-warnings"]);
+      const warnings = await preflightRuns(runs ?? [{ spec: exp.spec, model: exp.model }], exp.baseDir, exp, argv["allow-warnings"]);
       // The folders the runs would write into must not hold other runs (run stops there with exit 2).
       if (runs === null) {
         const place = placeSingleRun(exp);

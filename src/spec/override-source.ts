@@ -1,0 +1,22 @@
+/**
+ * Which `key=value` overrides set a key, so that a message about the key names them beside the
+ * experiment file instead of blaming the file for a value it does not hold:
+ *   exp.yaml with override 'data.clip_length=3': data.clip_length: ...
+ */
+
+/** The overrides that set `path` or a key above it, or whose section kind decides its keys. */
+export function overridesAbout(path: string, overrides: readonly string[]): string[] {
+  return overrides.filter((text) => {
+    const key = text.slice(0, text.indexOf("="));
+    if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
+    // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
+    const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;
+    return section !== null && (path === section || path.startsWith(`${section}.`));
+  });
+}
+
+/** `file`, and the overrides about `path` where there are any: the source a message about `path` names. */
+export function settingSource(file: string, overrides: readonly string[], path: string | undefined): string {
+  const by = path === undefined ? [] : overridesAbout(path, overrides);
+  return `${file}${by.length > 0 ? ` with ${by.map((o) => `override '${o}'`).join(", ")}` : ""}`;
+}
