@@ -105,11 +105,12 @@ describe("data: exportDataSample", function () {
     expect(await main(["data", exp, "--out", join(dir, "plain-sample"), "--clips", "2"], io), io.stderr).to.equal(0);
     const sample = await readNpy(join(dir, "plain-sample", "clips.npy"));
     expect(sample.shape).to.deep.equal([2, 3, 1, 8, 8]);
-    // eval_clips without eval_labels: the message starts with the experiment file, as `run`'s does
-    // (a data file's own fault, such as a bad label, names that file and its key instead).
+    // eval_clips without eval_labels: the message starts with the experiment file and the override
+    // that set the key, as `run`'s does (a data file's own fault, such as a bad label, names that
+    // file and its key instead).
     const bad = captureIo();
     expect(await main(["data", exp, `data.eval_clips=${join(data, "clips.npy")}`, "--out", join(dir, "bad-sample")], bad)).to.equal(2);
     expect(bad.stderr).to.include("eval_clips and eval_labels go together");
-    expect(bad.stderr.startsWith(`error: ${exp}: `), bad.stderr).to.equal(true);
+    expect(bad.stderr.startsWith(`error: ${exp} with override 'data.eval_clips=${join(data, "clips.npy")}': `), bad.stderr).to.equal(true);
   });
 });
