@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBlockGraphs } from "../src/layers/block-graphs.js";
+import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
 import { exportModel, type Manifest } from "../src/model/export.js";
 import { loadModelFile } from "../src/model/load-model.js";
 import { GraphSession, type Feeds } from "../src/runtime/session.js";
@@ -39,28 +40,48 @@ describe("exportModel", () => {
     });
   });
 
-  it("every exported graph loads in a fresh session with the manifest's names and reproduces the in-process graph", async () => {
-    const model = loadModelFile("models/small-cnn.yaml");
-    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
-    const rng = seededRandom(11);
-    for (const entry of manifest.blocks) {
-      const block = model.blocks[entry.index];
-      const inProcess = buildBlockGraphs(model, block, { inputGrad: true });
-      const feeds: Feeds = { [entry.forward.inputs[0]]: f32(rng, [2, ...entry.inShape]) };
-      for (const p of entry.params) feeds[p.name] = f32(rng, p.shape);
-      const backwardFeeds: Feeds = { ...feeds, [entry.backward.inputs[entry.backward.inputs.length - 1]]: f32(rng, [2, ...entry.outShape]) };
-      for (const [kind, bytes, graphFeeds] of [["forward", inProcess.forward, feeds], ["backward", inProcess.backward, backwardFeeds]] as const) {
-        const spec = entry[kind];
-        const exported = await GraphSession.create(readFileSync(join(dir, spec.file)), spec.file, opts);
-        const fresh = await GraphSession.create(bytes, `${spec.file} in process`, opts);
-        expect([...exported.inputNames].sort(), `${spec.file} inputs`).to.deep.equal([...spec.inputs].sort());
-        expect([...exported.outputNames].sort(), `${spec.file} outputs`).to.deep.equal([...spec.outputs].sort());
-        const a = await exported.run(graphFeeds);
-        const b = await fresh.run(graphFeeds);
-        for (const name of spec.outputs) expect(Array.from(a[name].data), `${spec.file} ${name}`).to.deep.equal(Array.from(b[name].data));
-        await exported.release();
-        await fresh.release();
+  // resnet-mnist: batch norm (clips_per_frame in, per-frame statistics out) and residual units.
+  for (const file of ["models/small-cnn.yaml", "models/resnet-mnist.yaml"]) {
+    it(`${file}: every exported graph loads in a fresh session with exactly the manifest's inputs and outputs, fed by them alone, and reproduces the in-process graph`, async () => {
+      const model = loadModelFile(file);
+      const out = file === "models/small-cnn.yaml" ? dir : mkdtempSync(join(tmpdir(), "export-"));
+      try {
+        if (out !== dir) exportModel(model, out);
+        const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
+        const rng = seededRandom(11);
+        for (const entry of manifest.blocks) {
+          const block = model.blocks[entry.index];
+          const inProcess = buildBlockGraphs(model, block, { inputGrad: true });
+          // Every input the manifest lists, and nothing else: 4 rows, 2 frames of 2 clips.
+          const value = (name: string) => {
+            if (name === `b${entry.index}.x`) return f32(rng, [4, ...entry.inShape]);
+            if (name === `b${entry.index}.dy`) return f32(rng, [4, ...entry.outShape]);
+            if (name === CLIPS_PER_FRAME) return { data: Float32Array.of(2), dims: [1] };
+            const p = entry.params.find((q) => q.name === name);
+            if (!p) throw new Error(`the manifest lists ${name}, which is neither a block value, ${CLIPS_PER_FRAME} nor a parameter`);
+            return f32(rng, p.shape);
+          };
+          const feeds: Feeds = {};
+          for (const name of new Set([...entry.forward.inputs, ...entry.backward.inputs])) feeds[name] = value(name);
+          for (const [kind, bytes] of [["forward", inProcess.forward], ["backward", inProcess.backward]] as const) {
+            const spec = entry[kind];
+            const graphFeeds = Object.fromEntries(spec.inputs.map((n) => [n, feeds[n]]));
+            const exported = await GraphSession.create(readFileSync(join(out, spec.file)), spec.file, opts);
+            const fresh = await GraphSession.create(bytes, `${spec.file} in process`, opts);
+            expect([...exported.inputNames].sort(), `${spec.file} inputs`).to.deep.equal([...spec.inputs].sort());
+            expect([...exported.outputNames].sort(), `${spec.file} outputs`).to.deep.equal([...spec.outputs].sort());
+            const a = await exported.run(graphFeeds);
+            const b = await fresh.run(graphFeeds);
+            for (const name of spec.outputs) expect(Array.from(a[name].data), `${spec.file} ${name}`).to.deep.equal(Array.from(b[name].data));
+            await exported.release();
+            await fresh.release();
+          }
+        }
+        // Each kind of name the graphs use is explained once.
+        if (out !== dir) expect(Object.keys(manifest.names)).to.include.members([CLIPS_PER_FRAME, "b{k}.stat.{layer}.{mean|var}", "d{param}"]);
+      } finally {
+        if (out !== dir) rmSync(out, { recursive: true, force: true });
       }
-    }
-  });
+    });
+  }
 });

@@ -8,7 +8,9 @@
  * training's evaluation).
  */
 import { join } from "node:path";
-import { blockValueNames, buildBlockGraphs, gradName } from "../layers/block-graphs.js";
+import { buildBlockGraphs } from "../layers/block-graphs.js";
+import { CLIPS_PER_FRAME } from "../layers/layer-def.js";
+import { onnx } from "../graph/onnx.js";
 import { BATCH_DIM, GraphBuilder } from "../graph/graph-builder.js";
 import type { ParamSuffix, VjpInputs } from "../layers/layer-def.js";
 import { layerDef } from "../layers/registry.js";
@@ -19,14 +21,21 @@ export const INFERENCE_FILE = "model.onnx";
 export const INFERENCE_INPUT = "frames";
 export const INFERENCE_OUTPUT = "logits";
 
+/** A graph file and its inputs and outputs, as the graph declares them (what a caller feeds and fetches). */
+export interface ManifestGraph {
+  file: string;
+  inputs: string[];
+  outputs: string[];
+}
+
 export interface ManifestBlock {
   index: number;
   layers: { index: number; type: string }[];
   inShape: number[];
   outShape: number[];
   params: { name: string; shape: number[] }[];
-  forward: { file: string; inputs: string[]; outputs: string[] };
-  backward: { file: string; inputs: string[]; outputs: string[] };
+  forward: ManifestGraph;
+  backward: ManifestGraph;
 }
 
 export interface Manifest {
@@ -35,43 +44,66 @@ export interface Manifest {
   batchDim: string;
   input: Model["input"];
   classes: number;
+  /** What the graphs' names mean, for the kinds of name these graphs use. */
+  names: Record<string, string>;
   blocks: ManifestBlock[];
 }
 
-export function exportManifest(model: Model): Manifest {
-  const blocks = model.blocks.map((block): ManifestBlock => {
-    const names = blockValueNames(block.index);
-    const paramNames = block.params.map((p) => p.name);
-    return {
-      index: block.index,
-      layers: block.layers.map((l) => ({ index: l.index, type: l.spec.type })),
-      inShape: block.inShape,
-      outShape: block.outShape,
-      params: block.params.map((p) => ({ name: p.name, shape: p.shape })),
-      forward: { file: `block${block.index}.forward.onnx`, inputs: [names.x, ...paramNames], outputs: [names.y] },
-      backward: {
-        file: `block${block.index}.backward.onnx`,
-        inputs: [names.x, ...paramNames, names.dy],
-        outputs: [...paramNames.map(gradName), names.dx],
-      },
-    };
-  });
-  return { model: model.name, source: model.source, batchDim: BATCH_DIM, input: model.input, classes: model.classes, blocks };
+/** The meaning of each kind of graph input and output, for the manifest (block-graphs.ts names them). */
+const NAME_GLOSSARY: [RegExp, string, string][] = [
+  [/^b\d+\.x$/, "b{k}.x", "block k's input, [N, ...inShape]: the rows of N = frames x clips, frame f's clips together (time-major)"],
+  [/^b\d+\.y$/, "b{k}.y", "block k's output, [N, ...outShape]"],
+  [/^b\d+\.dy$/, "b{k}.dy", "the loss gradient with respect to b{k}.y"],
+  [/^b\d+\.dx$/, "b{k}.dx", "the loss gradient with respect to b{k}.x"],
+  [/^d\d+\./, "d{param}", "the loss gradient with respect to parameter {param}, summed over the rows"],
+  [new RegExp(`^${CLIPS_PER_FRAME}$`), CLIPS_PER_FRAME, "float32 [1]: how many rows make one frame (the clips of a batch); layers with per-frame statistics (batch_norm) normalise each frame's rows together"],
+  [/^b\d+\.stat\./, "b{k}.stat.{layer}.{mean|var}", "a batch_norm layer's per-frame batch mean and biased variance, frame after frame, flat: what updates its running statistics (momentum, PyTorch's unbiased variance)"],
+];
+
+/** The graph's inputs (those without a default) and outputs, in its order. */
+function graphNames(file: string, bytes: Uint8Array): ManifestGraph {
+  const graph = onnx.ModelProto.decode(bytes).graph;
+  const defaults = new Set((graph?.initializer ?? []).map((t) => t.name));
+  const inputs = (graph?.input ?? []).map((v) => v.name ?? "").filter((n) => !defaults.has(n));
+  return { file, inputs, outputs: (graph?.output ?? []).map((v) => v.name ?? "") };
 }
 
-/** Writes the graphs (every backward graph with its input gradient) and manifest.json into outDir. */
+const graphFile = (block: number, kind: "forward" | "backward") => `block${block}.${kind}.onnx`;
+
+/**
+ * The manifest of the exported graphs: per block its layers, shapes, parameters, and each graph's
+ * file, inputs and outputs read from the graph itself, so that it lists what the graph needs
+ * (clips_per_frame, batch_norm's statistics) as well as the block's own values.
+ */
+export function exportManifest(model: Model, graphs: readonly { forward: Uint8Array; backward: Uint8Array }[]): Manifest {
+  const blocks = model.blocks.map((block): ManifestBlock => ({
+    index: block.index,
+    layers: block.layers.map((l) => ({ index: l.index, type: l.spec.type })),
+    inShape: block.inShape,
+    outShape: block.outShape,
+    params: block.params.map((p) => ({ name: p.name, shape: p.shape })),
+    forward: graphNames(graphFile(block.index, "forward"), graphs[block.index].forward),
+    backward: graphNames(graphFile(block.index, "backward"), graphs[block.index].backward),
+  }));
+  const used = blocks.flatMap((b) => [b.forward, b.backward].flatMap((g) => [...g.inputs, ...g.outputs]));
+  const names = Object.fromEntries(NAME_GLOSSARY.filter(([pattern]) => used.some((n) => pattern.test(n))).map(([, name, meaning]) => [name, meaning]));
+  for (const n of used) if (!NAME_GLOSSARY.some(([pattern]) => pattern.test(n)) && !model.params.some((p) => p.name === n)) throw new Error(`BUG: the manifest has no meaning for the graph name ${n}`);
+  return { model: model.name, source: model.source, batchDim: BATCH_DIM, input: model.input, classes: model.classes, names, blocks };
+}
+
 /** The files exportModel writes into outDir (and exportInferenceModel's, when `inference`). */
 export function exportFileNames(model: Model, inference: boolean): string[] {
-  const graphs = exportManifest(model).blocks.flatMap((entry) => [entry.forward.file, entry.backward.file]);
+  const graphs = model.blocks.flatMap((b) => [graphFile(b.index, "forward"), graphFile(b.index, "backward")]);
   return [...graphs, "manifest.json", ...(inference ? [INFERENCE_FILE] : [])];
 }
 
+/** Writes the graphs (every backward graph with its input gradient) and manifest.json into outDir. */
 export function exportModel(model: Model, outDir: string): { files: string[] } {
-  const manifest = exportManifest(model);
+  const graphs = model.blocks.map((block) => buildBlockGraphs(model, block, { inputGrad: true }));
+  const manifest = exportManifest(model, graphs);
   const files: string[] = [];
   for (const entry of manifest.blocks) {
-    const graphs = buildBlockGraphs(model, model.blocks[entry.index], { inputGrad: true });
-    for (const [bytes, file] of [[graphs.forward, entry.forward.file], [graphs.backward, entry.backward.file]] as const) {
+    for (const [bytes, file] of [[graphs[entry.index].forward, entry.forward.file], [graphs[entry.index].backward, entry.backward.file]] as const) {
       writeFileAtomic(join(outDir, file), bytes);
       files.push(join(outDir, file));
     }
