@@ -52,6 +52,17 @@ describe("model zoo and `sideways model summary`", () => {
     expect(rows[4].flops).to.equal(2 * 3 * 64 * 10);
   });
 
+  it("several files (models/*.yaml): one summary each, in the order given; a bad one is exit 2 with nothing printed", async () => {
+    const io = captureIo();
+    expect(await main(["model", "summary", ...ZOO], io), io.stderr).to.equal(0);
+    const heads = io.stdout.split("\n").filter((l) => /^\S+ \(models\/.*\.yaml\): input/.test(l));
+    expect(heads.map((l) => l.slice(0, l.indexOf(" ")))).to.deep.equal(ZOO.map((f) => f.slice("models/".length, -".yaml".length)));
+    const bad = captureIo();
+    expect(await main(["model", "summary", ZOO[0], "test/fixtures/specs/models/bad-shapes.yaml"], bad)).to.equal(2);
+    expect(bad.stderr).to.include("bad-shapes.yaml");
+    expect(bad.stdout).to.equal("");
+  });
+
   it("prints a row per block, totals and a stage plan for --workers", async () => {
     const io = captureIo();
     expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--workers", "2"], io)).to.equal(0);

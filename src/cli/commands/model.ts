@@ -1,6 +1,7 @@
 /**
- * `sideways model summary FILE`: a model's blocks, shapes, parameters, FLOPs and stage plan; FILE
- * is a model file or an experiment file (its model, inline or a file, with overrides applied).
+ * `sideways model summary FILE...`: a model's blocks, shapes, parameters, FLOPs and stage plan;
+ * each FILE is a model file or an experiment file (its model, inline or a file, with overrides
+ * applied). Several files (`models/*.yaml`) get one summary each.
  */
 import type { Argv, CommandModule } from "yargs";
 import { SpecError } from "../../errors.js";
@@ -15,7 +16,8 @@ import { wholeNumber } from "../whole-number.js";
 
 interface SummaryArgs {
   file: string;
-  overrides: string[];
+  /** More files, and key=value overrides (those with '='). */
+  rest: string[];
   workers?: number;
 }
 
@@ -26,7 +28,7 @@ interface SummaryArgs {
 function modelOf(file: string, overrides: string[]): { model: Model; workers?: number } {
   const doc = readYamlFile(file, "file");
   const isExperiment = typeof doc === "object" && doc !== null && !("layers" in doc) && "model" in doc;
-  if (!isExperiment && overrides.length > 0) throw new SpecError(`${file}: overrides (${overrides.join(" ")}) apply to experiment files; this is a model file`, file);
+  if (!isExperiment && overrides.length > 0) throw new SpecError(`${file}: overrides (${overrides.join(" ")}) apply to experiment files; this is a model file (give the overrides with experiment files only)`, file);
   if (!isExperiment) return { model: loadModelFile(file) };
   // Only the model is needed: the data need not be at hand (ucf101.yaml's /data/UCF-101).
   const { model, spec } = loadExperiment(file, overrides, { checkRunInputs: false });
@@ -35,18 +37,25 @@ function modelOf(file: string, overrides: string[]): { model: Model; workers?: n
 
 function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
   return {
-    command: "summary <file> [overrides..]",
+    command: "summary <file> [rest..]",
     describe: "Per block: layers, output shape, parameters, forward+backward FLOPs per frame; and the stage plan",
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
-        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files), e.g. runtime.workers=4" })
+        .positional("rest", { type: "string", array: true, default: [], describe: "more files (one summary each), and key=value overrides for experiment files, e.g. runtime.workers=4" })
         .option("workers", { type: "string", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
+        .example("$0 model summary models/*.yaml", "every model of the zoo")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
-      const { model, workers } = modelOf(argv.file, argv.overrides);
-      io.out(modelSummaryText(model, argv.workers ?? workers ?? 1));
+      const overrides = argv.rest.filter((a) => a.includes("="));
+      const files = [argv.file, ...argv.rest.filter((a) => !a.includes("="))];
+      // Every file is read before anything is printed: a bad one is exit 2 with no partial output.
+      const texts = files.map((file) => {
+        const { model, workers } = modelOf(file, overrides);
+        return modelSummaryText(model, argv.workers ?? workers ?? 1);
+      });
+      io.out(texts.join("\n"));
     },
   };
 }
