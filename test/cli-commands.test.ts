@@ -273,6 +273,17 @@ describe("CLI commands", function () {
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
   });
 
+  it("Sideways on clips too short for every block to learn: the sweep trains it, and summary.json and runs.csv's warnings say so", async () => {
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, "data.clip_length=1", "sweep.grid.train.method=[sideways, bp]", "sweep.seeds=[0]", "train.steps=2", "--quiet"], io), io.stderr).to.equal(0);
+    const { columns, rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
+    expect(columns.at(-1)).to.equal("warnings");
+    const warning = (method: string) => rows.find((r) => r.method === method)?.warnings;
+    expect(warning("sideways")).to.match(/^with 1-frame clips and 2 blocks, Sideways never sends a gradient to blocks 0, 1/);
+    // BP learns from any clip length: no warning.
+    expect(warning("bp")).to.equal(null);
+  });
+
   it("a run whose loss blows up without a NaN completes with a warning in its output and summary.json; a run that learns has none", async () => {
     const io = captureIo();
     expect(await main(["run", GOOD, "train.optimizer={kind: sgd, lr: 1000000}"], io), io.stderr).to.equal(0);

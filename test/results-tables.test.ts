@@ -8,7 +8,7 @@ import { InputError } from "../src/errors.js";
 import { writeJsonAtomic } from "../src/results/atomic-write.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
-import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
+import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, WARNINGS, WARNINGS_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
@@ -177,6 +177,23 @@ describe("results: CSV and paper table", () => {
     }
   });
 
+  it("runs that warned (clips too short for Sideways): runs.csv's warnings, and the paper table counts them per configuration with a note", async () => {
+    const short = "with 1-frame clips and 2 blocks, Sideways never sends a gradient to blocks 0, 1 (they stay at their initial weights)";
+    writeRun(root, "a0", { "data.clip_length": 1, seed: 0 }, summary("completed", 0.3, { warnings: [short] }), 0, "aaaaaaaa");
+    writeRun(root, "a1", { "data.clip_length": 1, seed: 1 }, summary("completed", 0.4, { warnings: [short, "the run diverged"] }), 1, "aaaaaaaa");
+    writeRun(root, "b0", { "data.clip_length": 8, seed: 0 }, summary("completed", 0.9), 2, "bbbbbbbb");
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(rows.map((r) => r.warnings)).to.deep.equal([short, `${short}; the run diverged`, null]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["data.clip_length", WARNINGS]);
+    expect(table.rows.map((r) => r.params[WARNINGS])).to.deep.equal([2, 0]);
+    expect(tableMarkdown(table)).to.include("| 1 | 2 | 0.350 ± 0.071 (n=2) |").and.include(WARNINGS_NOTE);
+    expect(tableLatex(table)).to.include(`% ${WARNINGS_NOTE}`);
+    // None warned: no column.
+    expect(paperTable(columns, rows.filter((r) => r.run_id === "b0"), ["eval_clip_top1"]).paramColumns).to.deep.equal(["data.clip_length"]);
+  });
+
   it("runs.csv: a run outside the sweep gets its swept keys' cells from its config.yaml, not blanks", async () => {
     writeRun(root, "s1", { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0, "s1aaaaaa");
     writeRun(root, "x1", { seed: 5 }, summary("completed", 0.9), 0, "x1cccccc");
@@ -193,7 +210,7 @@ describe("results: CSV and paper table", () => {
     writeRun(root, "b0", { "data.clips": "b.npy", seed: 0 }, summary("completed", 0.9, { eval_on_train: true }), 1, "bbbbbbbb");
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
-    expect(columns[columns.length - 1]).to.equal("eval_on_train");
+    expect(columns.slice(-2)).to.deep.equal(["eval_on_train", "warnings"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);

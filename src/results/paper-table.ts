@@ -85,12 +85,15 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   if (shown.size < groups.size || outside) paramColumns.push("config_id");
   // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.
   if (configs.some((runs) => runs.some((r) => r.status === "completed" && r.eval_on_train === 1))) paramColumns.push("eval_on_train");
+  // Nor a completed run that warned (runs.csv's warnings): its row counts them.
+  const warned = (runs: readonly CsvRow[]) => runs.filter((r) => r.status === "completed" && typeof r.warnings === "string" && r.warnings !== "").length;
+  if (configs.some((runs) => warned(runs) > 0)) paramColumns.push(WARNINGS);
   const tableRows = [...groups].map(([configId, runs]) => {
     const completed = runs.filter((r) => r.status === "completed");
     return {
       configId,
       // train.method is known for every run, swept or not (runs.csv's method column).
-      params: Object.fromEntries(paramColumns.map((p) => [p, p === "train.method" ? (runs[0][p] ?? runs[0].method) : runs[0][p]])),
+      params: Object.fromEntries(paramColumns.map((p) => [p, p === "train.method" ? (runs[0][p] ?? runs[0].method) : p === WARNINGS ? warned(runs) : runs[0][p]])),
       stats: Object.fromEntries(
         metrics.map((m) => [m, meanStd(completed.map((r) => r[m]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)))]),
       ),
@@ -126,6 +129,10 @@ function cellText(s: MetricStats, digits: number, pm: string): string {
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
+/** The column of a table whose configurations have completed runs that warned, and what it says. */
+export const WARNINGS = "warnings";
+export const WARNINGS_NOTE = `${WARNINGS}: how many of that row's completed runs warned (runs.csv's warnings column says what: clips too short for Sideways to reach every block, a loss that diverged)`;
+
 /** Said under every table: which standard deviation, and what n counts. */
 export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of that row are on the training clips, not held-out ones";
 
@@ -144,6 +151,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
   // Which std: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", STD_NOTE);
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
+  if (t.paramColumns.includes(WARNINGS)) lines.push("", WARNINGS_NOTE);
   if (t.showNotCompleted) lines.push("", NOT_COMPLETED_NOTE);
   return lines.join("\n") + "\n";
 }
@@ -174,6 +182,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\end{tabular}",
     `% mean $\\pm$ sample standard deviation (n - 1 in the denominator) over seeds; in parentheses n, the completed runs with the metric`,
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
+    ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),
     ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),
   ].join("\n") + "\n";
 }

@@ -37,12 +37,13 @@ export const RESULT_COLUMNS = [
   "frames_per_s",
   "data_wait_share",
   "message",
-  // Last, so that the columns before it keep their places in scripts that cut by position.
+  // Last, so that the columns before them keep their places in scripts that cut by position.
   "eval_on_train",
+  "warnings",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
-export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train"].includes(c));
+export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings"].includes(c));
 
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];
@@ -97,6 +98,8 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       message: s?.message,
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
+      // What a reader must know about a completed run (summary.json warnings), one after another.
+      warnings: s?.warnings?.join("; "),
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     return row;

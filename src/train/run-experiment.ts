@@ -256,7 +256,11 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const syncHost = async () => deviceStep?.sync(weights, optimizer);
   const wall = () => priorWall + (performance.now() - started) / 1000;
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
-  if (shortClips) progress.log(shortClips);
+  if (shortClips) {
+    progress.log(shortClips);
+    // In the results too: a table row of a run whose lower blocks never learned must say so.
+    summary.warnings = [...(summary.warnings ?? []), shortClips.replace(/^warning: /, "")];
+  }
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
@@ -408,7 +412,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
     if (diverged !== null) {
-      summary.warnings = [diverged];
+      summary.warnings = [...(summary.warnings ?? []), diverged];
       progress.log(`warning: ${diverged}`);
     }
     if (finished) {

@@ -55,7 +55,7 @@ export interface RunSummary {
    * what the `auto` settings became on its machine. Absent in runs older than this field.
    */
   execution?: ExecutionRecord[];
-  /** What a reader of the results must know although the run completed (divergedWithoutNaN). */
+  /** What a reader of the results must know about the run (clips too short for Sideways to reach every block, divergedWithoutNaN); runs.csv's `warnings`. */
   warnings?: string[];
 }
 
