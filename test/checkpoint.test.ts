@@ -78,10 +78,19 @@ describe("checkpoints", () => {
     const bytes = serializeSafetensors({ tensors, metadata: null });
     const call = () => decodeWeights(bytes, model, "other.safetensors");
     expect(call).to.throw(ModelError, /^checkpoint other\.safetensors does not fit model tiny \(tiny\.yaml\): /);
-    expect(call).to.throw(/tensor "3\.weight" has shape \[2, 3\], expected \[3, 2\]/);
-    expect(call).to.throw(/missing tensor "3\.bias" \(shape \[3\]\)/);
-    expect(call).to.throw(/unexpected tensor "4\.bias" \(shape \[3\]\)/);
-    expect(call).to.throw(/The model's parameters are: 0\.weight, 0\.bias, 3\.weight, 3\.bias/);
+    expect(call).to.throw(/1 tensor with another shape: "3\.weight" has shape \[2, 3\], expected \[3, 2\]/);
+    expect(call).to.throw(/1 missing tensor: "3\.bias" \[3\]/);
+    expect(call).to.throw(/1 unexpected tensor: "4\.bias" \[3\]/);
+    expect(call).to.throw(/; 2 of the model's 4 tensors fit$/);
+  });
+
+  it("a checkpoint of another model: counts, the first four names of each kind, and a hint, not every name", () => {
+    const model = tinyModel();
+    const tensors = new Map<string, RawTensor>(Array.from({ length: 9 }, (_, i) => [`other.${i}`, float32Tensor([1], Float32Array.of(i))]));
+    const call = () => decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "other.safetensors");
+    expect(call).to.throw(/4 missing tensors: "0\.weight" \[2, 1, 3, 3\], "0\.bias" \[2\], "3\.weight" \[3, 2\], "3\.bias" \[3\];/);
+    expect(call).to.throw(/9 unexpected tensors: "other\.0" \[1\], "other\.1" \[1\], "other\.2" \[1\], "other\.3" \[1\], \.\.\. \(5 more\); none of its 9 tensors fits the model's 4: a checkpoint of another model\?/);
+    expect(call).not.to.throw(/other\.4/);
   });
 
   // An interrupted run leaves resume.safetensors, no final.safetensors: `export --checkpoint` and
@@ -97,7 +106,7 @@ describe("checkpoints", () => {
     for (const [name, values] of weights) expect([...back.get(name)!]).to.deep.equal([...values]);
     // The same tensors without the resume format's mark are a file that does not fit the model.
     const { tensors } = parseSafetensors(readFileSync(path), path);
-    expect(() => decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "plain.safetensors")).to.throw(ModelError, 'unexpected tensor "optimizer/0.bias/exp_avg"');
+    expect(() => decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "plain.safetensors")).to.throw(ModelError, /\d+ unexpected tensors: "optimizer\//);
   });
 
   it("reports an unreadable or corrupt file as an InputError naming it", () => {

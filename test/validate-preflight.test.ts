@@ -8,6 +8,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { dirname, join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { encodeNpy } from "../src/data/npy.js";
+import { writeCheckpoint } from "../src/model/checkpoint.js";
+import { initWeights } from "../src/model/init.js";
+import { loadModelFile } from "../src/model/load-model.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
@@ -81,6 +84,21 @@ describe("validate = run's checks before training", function () {
     await bothReject(["runtime.provider=webgpu", "runtime.device_id=[0, 1]", "runtime.workers=2"], /runtime\.device_id: expected 0 with runtime\.provider webgpu/);
     // The same index lists stay valid where they mean something.
     expect(await main(["validate", GOOD, "runtime.device_id=[0, 1]", "runtime.workers=2"], captureIo())).to.equal(0);
+  });
+
+  it("a train.init_checkpoint of another model: exit 2 naming the key and the override that set it, counts and a hint, not every name", async () => {
+    const other = loadModelFile(join(dirname(GOOD), "../../../models/small-cnn.yaml"));
+    const path = join(dir, "other.safetensors");
+    writeCheckpoint(path, other, initWeights(other, 0));
+    for (const command of ["validate", "run"]) {
+      const io = captureIo();
+      expect(await main([command, GOOD, `train.init_checkpoint=${path}`, ...(command === "run" ? ["--quiet"] : [])], io), io.stderr).to.equal(2);
+      expect(io.stderr, command).to.match(/good\.yaml with override 'train\.init_checkpoint=[^']*other\.safetensors': train\.init_checkpoint: checkpoint \S+ does not fit model tiny/);
+      expect(io.stderr, command).to.match(/none of its 6 tensors fits the model's \d+: a checkpoint of another model\?/);
+    }
+    // Nothing written: no run folder.
+    expect(readdirSync(dir)).to.deep.equal(["other.safetensors"]);
+    rmSync(path);
   });
 
   it("clip length against depth: an error unless --allow-warnings, naming the override that set it or the file", async () => {

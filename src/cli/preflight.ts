@@ -8,7 +8,7 @@
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
-import { readCheckpoint } from "../model/checkpoint.js";
+import { readInitCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
 import { refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { CUDA_HELP, type ProviderOptions } from "../runtime/providers.js";
@@ -138,7 +138,7 @@ export async function preflight(
   memo: PreflightMemo = newPreflightMemo(),
 ): Promise<string[]> {
   try {
-    if (spec.train.init_checkpoint !== null) readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model);
+    if (spec.train.init_checkpoint !== null) readInitCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model);
     // data.workers checked, then left out: this thread's producer makes every other check, and
     // starting workers only to close them cost seconds (each loads its own digits).
     checkDataWorkers(spec.data);

@@ -8,6 +8,7 @@ import { InputError, ModelError } from "../errors.js";
 import { writeFileAtomic } from "../results/atomic-write.js";
 import type { Model, Weights } from "./model.js";
 import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
+import { count } from "../util/count.js";
 
 /**
  * A run's resume checkpoint (src/train/resume-checkpoint.ts) is marked by this metadata format and
@@ -25,6 +26,20 @@ export function readCheckpoint(path: string, model: Model): Weights {
     throw new InputError(`cannot read checkpoint ${path}: ${(e as Error).message}`, path);
   }
   return decodeWeights(bytes, model, path);
+}
+
+/**
+ * The weights a run starts from (`train.init_checkpoint`, its path resolved): a checkpoint that
+ * cannot be read or does not fit names the key, so that the experiment file (and the override
+ * that set it) is named before it (errors.ts nameExperimentFile).
+ */
+export function readInitCheckpoint(path: string, model: Model): Weights {
+  try {
+    return readCheckpoint(path, model);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`train.init_checkpoint: ${err.message}`, undefined, "train.init_checkpoint");
+    throw err;
+  }
 }
 
 /** Writes `weights` of `model` as a safetensors file, atomically (temp file + rename). */
@@ -67,14 +82,15 @@ export function encodeWeights(model: Model, weights: Weights, metadata?: Record<
 export function decodeWeights(bytes: Uint8Array, model: Model, source: string): Weights {
   const { tensors, metadata } = parseSafetensors(bytes, source);
   if (metadata?.format === RESUME_FORMAT) for (const name of [...tensors.keys()]) if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) tensors.delete(name);
-  const problems: string[] = [];
+  const missing: string[] = [];
+  const reshaped: string[] = [];
   const weights: Weights = new Map();
   for (const param of stateEntries(model)) {
     const tensor = tensors.get(param.name);
     if (tensor === undefined) {
-      problems.push(`missing tensor "${param.name}" (shape [${param.shape.join(", ")}])`);
+      missing.push(`"${param.name}" [${param.shape.join(", ")}]`);
     } else if (!sameShape(tensor.shape, param.shape)) {
-      problems.push(`tensor "${param.name}" has shape [${tensor.shape.join(", ")}], expected [${param.shape.join(", ")}]`);
+      reshaped.push(`"${param.name}" has shape [${tensor.shape.join(", ")}], expected [${param.shape.join(", ")}]`);
     } else if (param.dtype === "I64" && tensor.dtype === "I64") {
       weights.set(param.name, int64Values(tensor));
     } else {
@@ -82,14 +98,17 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
     }
   }
   const expected = new Set(stateEntries(model).map((p) => p.name));
-  for (const [name, tensor] of tensors) {
-    if (!expected.has(name)) problems.push(`unexpected tensor "${name}" (shape [${tensor.shape.join(", ")}])`);
-  }
-  if (problems.length > 0) {
-    const names = stateEntries(model).map((p) => p.name).join(", ");
+  const unexpected = [...tensors].filter(([name]) => !expected.has(name)).map(([name, tensor]) => `"${name}" [${tensor.shape.join(", ")}]`);
+  if (missing.length + reshaped.length + unexpected.length > 0) {
+    // A checkpoint of another model lists dozens of names: the first few of each kind say enough.
+    const some = (what: string, items: string[]) => (items.length === 0 ? [] : [`${count(items.length, what)}: ${items.slice(0, 4).join(", ")}${items.length > 4 ? `, ... (${items.length - 4} more)` : ""}`]);
+    const fitting = weights.size;
+    const hint =
+      fitting === 0
+        ? `none of its ${count(tensors.size, "tensor")} fits the model's ${expected.size}: a checkpoint of another model? (\`sideways model summary\` lists a model's parameters)`
+        : `${fitting} of the model's ${expected.size} tensors fit`;
     throw new ModelError(
-      `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${problems.join("; ")}. ` +
-        `The model's parameters are: ${names}`,
+      `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${[...some("tensor with another shape", reshaped), ...some("missing tensor", missing), ...some("unexpected tensor", unexpected)].join("; ")}; ${hint}`,
       source,
     );
   }

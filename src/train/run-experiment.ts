@@ -13,7 +13,7 @@ import { frameCacheRoot } from "../data/video/frame-cache.js";
 import { shortVideoNote, type DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
 import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
-import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
+import { readInitCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
@@ -103,7 +103,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
   refuseTooFewClipsPerFrame(model, spec.train.batch_size);
   const provider = providerOptionsFor(spec.runtime);
   const weights: Weights = spec.train.init_checkpoint
-    ? readCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model)
+    ? readInitCheckpoint(resolveUserPath(baseDir, spec.train.init_checkpoint), model)
     : initWeights(model, spec.seed);
   const data = await openRunData(spec, model, baseDir);
   const release: (() => Promise<void>)[] = [() => data.close()];
