@@ -148,6 +148,8 @@ describe("data: npy source", function () {
         const err = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: evalClips, eval_labels: "labels.npy", clip_length: 1 });
         expect(err, evalClips).to.be.instanceOf(DataError);
         expect(err!.keyPath).to.equal("data.eval_clips");
+        // The experiment's setting is at fault, not a file: `run` and `validate` name the experiment file before it.
+        expect(err!.file).to.equal(undefined);
         expect(err!.message).to.equal(
           `data.eval_clips: ${evalClips} holds the same clips as data.clips (clips.npy): evaluation would be on the training clips while the run records held-out ones; give held-out clips, or leave eval_clips and eval_labels out and set data.eval_on_train: true`,
         );

@@ -36,7 +36,8 @@ export async function createNpySource(
   if (spec.eval_clips !== undefined && existsSync(resolvePath(spec.eval_clips)) && sameFileContents(resolvePath(spec.clips), resolvePath(spec.eval_clips))) {
     throw new DataError(
       `data.eval_clips: ${spec.eval_clips} holds the same clips as data.clips (${spec.clips}): evaluation would be on the training clips while the run records held-out ones; give held-out clips, or leave eval_clips and eval_labels out and set data.eval_on_train: true`,
-      resolvePath(spec.eval_clips),
+      // A setting of the experiment, not a fault of either file: the experiment file is named (errors.ts nameExperimentFile).
+      undefined,
       "data.eval_clips",
     );
   }
