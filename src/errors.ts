@@ -16,10 +16,11 @@ export class InputError extends Error {
 /**
  * An input error found while setting up a run from an experiment file (data, checkpoint,
  * provider) names its key; where it names no file of its own, say the experiment's first, with
- * the overrides that set its key (spec/override-source.ts).
+ * the overrides that set its key (spec/override-source.ts) and the `context` of the run (which
+ * run of a sweep).
  */
-export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = []): void {
-  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${settingSource(file, overrides, err.keyPath)}: ${err.message}`;
+export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = [], context?: string): void {
+  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${settingSource(file, overrides, err.keyPath)}: ${context === undefined ? "" : `${context}: `}${err.message}`;
 }
 
 /** Experiment or override file is invalid. */

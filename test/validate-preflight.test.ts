@@ -110,6 +110,13 @@ describe("validate = run's checks before training", function () {
     expect(await main(["validate", own, "train.steps=3"], fromFile)).to.equal(2);
     expect(fromFile.stderr).to.match(new RegExp(`^error: ${own.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: data\\.clip_length: with 1-frame clips`));
     rmSync(own);
+    // From a sweep's value: the run of the sweep it came from is named; an error about an unswept key names none.
+    const sweep = captureIo();
+    expect(await main(["validate", GOOD, "sweep.grid.data.clip_length=[4, 1]", "sweep.seeds=[0]"], sweep)).to.equal(2);
+    expect(sweep.stderr).to.match(/good\.yaml: sweep run 1 \(sweep\.grid: data\.clip_length=1; seed=0\): data\.clip_length: with 1-frame clips/);
+    const unswept = captureIo();
+    expect(await main(["validate", GOOD, "sweep.grid.train.optimizer.lr=[0.1, 0.2]", "sweep.seeds=[0]", "data.clip_length=1"], unswept)).to.equal(2);
+    expect(unswept.stderr).to.match(/good\.yaml with override 'data\.clip_length=1': data\.clip_length: with 1-frame clips/);
     const io = captureIo();
     expect(await main(["validate", GOOD, "data.clip_length=1", "--allow-warnings"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("warning: with 1-frame clips").and.include("ok:");

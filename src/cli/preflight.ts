@@ -7,6 +7,7 @@
  */
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
+import { overridesAbout } from "../spec/override-source.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readInitCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
@@ -121,6 +122,8 @@ export const newPreflightMemo = (): PreflightMemo => ({ clipFrames: new Map(), p
 export interface SettingsOrigin {
   file: string;
   overrides: readonly string[];
+  /** Which run of a sweep ("sweep run 1 (sweep.grid: ...)") and its swept keys: said after the file in an error about one of them. */
+  sweepRun?: { context: string; keys: readonly string[] };
 }
 
 /**
@@ -164,7 +167,9 @@ export async function preflight(
     if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, undefined, "data.clip_length");
     return [warning];
   } catch (err) {
-    nameExperimentFile(err, origin.file, origin.overrides);
+    const { sweepRun } = origin;
+    const swept = sweepRun !== undefined && err instanceof InputError && err.keyPath !== undefined && overridesAbout(err.keyPath, sweepRun.keys.map((k) => `${k}=`)).length > 0;
+    nameExperimentFile(err, origin.file, origin.overrides, swept ? sweepRun.context : undefined);
     throw err;
   }
 }
@@ -186,7 +191,7 @@ export const openProbeSessionInChild: ProviderSessionOpener = async (opts, label
  * warnings, each once.
  */
 export async function preflightRuns(
-  runs: readonly { spec: ExperimentSpec; model: Model }[],
+  runs: readonly { spec: ExperimentSpec; model: Model; context?: string; params?: Record<string, unknown> }[],
   baseDir: string,
   origin: SettingsOrigin,
   allowWarnings: boolean,
@@ -194,7 +199,10 @@ export async function preflightRuns(
 ): Promise<string[]> {
   const warnings = new Set<string>();
   const memo = newPreflightMemo();
-  for (const { spec, model } of distinctForPreflight(runs)) for (const w of await preflight(spec, model, baseDir, origin, allowWarnings, openSession, memo)) warnings.add(w);
+  for (const { spec, model, context, params } of distinctForPreflight(runs)) {
+    const sweepRun = context === undefined ? undefined : { context, keys: Object.keys(params ?? {}) };
+    for (const w of await preflight(spec, model, baseDir, { ...origin, sweepRun }, allowWarnings, openSession, memo)) warnings.add(w);
+  }
   return [...warnings];
 }
 

@@ -104,6 +104,8 @@ export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): vo
 
 export interface PlannedRun {
   index: number;
+  /** Which run of the sweep, and its swept values, for messages: "sweep run 1 (sweep.grid: lr=0.1)". */
+  context: string;
   runId: string;
   configId: string;
   params: Params;
@@ -139,7 +141,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       checkedModels.set(fileKey, model);
     }
     const hash = configHash(spec, model, exp.baseDir);
-    return { index, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
+    return { index, context, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
   });
   // Two runs of one config would share a folder: the second would find the first's and skip, and
   // the sweep would count one run twice. A value listed twice (or a zip or random draw that
