@@ -105,6 +105,17 @@ describe("data: exportDataSample", function () {
     expect(await main(["data", exp, "--out", join(dir, "plain-sample"), "--clips", "2"], io), io.stderr).to.equal(0);
     const sample = await readNpy(join(dir, "plain-sample", "clips.npy"));
     expect(sample.shape).to.deep.equal([2, 3, 1, 8, 8]);
+    expect(io.stderr).not.to.include("more than once");
+    // More clips than the file's 4: written, with a warning that some come twice (the epoch order goes on).
+    const more = captureIo();
+    expect(await main(["data", exp, "--out", join(dir, "more-sample"), "--clips", "6"], more), more.stderr).to.equal(0);
+    expect(more.stderr).to.include("warning: --clips 6 is more than the 4 training clips: the sample holds some clips more than once");
+    // A run whose batches are bigger than the file: trained, warned, and recorded in summary.json.
+    const run = captureIo();
+    expect(await main(["run", exp, "data.eval_on_train=true", "train.batch_size=5", `output.dir=${join(dir, "out")}`], run), run.stderr).to.equal(0);
+    expect(run.stderr).to.include("warning: train.batch_size 5 is more than the 4 training clips: each batch holds some clips more than once");
+    const runDir = /results: (\S+)/.exec(run.stderr)?.[1];
+    expect(JSON.parse(readFileSync(join(runDir!, "summary.json"), "utf8")).warnings).to.deep.equal(["train.batch_size 5 is more than the 4 training clips: each batch holds some clips more than once"]);
     // eval_clips without eval_labels: the message starts with the experiment file and the override
     // that set the key, as `run`'s does (a data file's own fault, such as a bad label, names that
     // file and its key instead).

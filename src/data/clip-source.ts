@@ -32,6 +32,10 @@ export class ClipSource implements DataSource {
     return this.producer.evalIsTrain;
   }
 
+  get trainClips(): number | undefined {
+    return this.producer.trainClips;
+  }
+
   get pixelClips(): boolean {
     return this.producer.uint8Pixels;
   }

@@ -84,6 +84,10 @@ export class ClipWorkers implements ClipProducer {
     return this.local.evalIsTrain;
   }
 
+  get trainClips(): number | undefined {
+    return this.local.trainClips;
+  }
+
   get uint8Pixels(): boolean {
     return this.local.uint8Pixels;
   }

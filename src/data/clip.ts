@@ -30,6 +30,8 @@ export interface ClipProducer {
   shortVideos?(): readonly ShortVideo[];
   /** True when evaluation uses the training clips (chosen explicitly, or npy without eval_clips). */
   readonly evalIsTrain: boolean;
+  /** How many distinct training clips there are, where a batch of more repeats some (npy); absent where every clip is drawn anew. */
+  readonly trainClips?: number;
   /** True when every training clip's pixels are 8-bit (Uint8Array). */
   readonly uint8Pixels: boolean;
   /**

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../results/atomic-write.js";
 import { createDataSource, type DataContext } from "./create-source.js";
 import type { DataSpec } from "./data-spec.js";
 import { encodeNpy } from "./npy.js";
-import type { ClipBatch, ShortVideo, SkippedFile } from "./source.js";
+import { repeatedClipsNote, type ClipBatch, type ShortVideo, type SkippedFile } from "./source.js";
 
 export const SHEET_MAX_CLIPS = 8;
 export const SHEET_MAX_FRAMES = 16;
@@ -27,12 +27,13 @@ export async function exportDataSample(
   ctx: DataContext,
   outDir: string,
   clips: number,
-): Promise<{ files: string[]; skipped: readonly SkippedFile[]; short: readonly ShortVideo[] }> {
+): Promise<{ files: string[]; skipped: readonly SkippedFile[]; short: readonly ShortVideo[]; repeated: string | null }> {
   if (!Number.isSafeInteger(clips) || clips < 1) throw new Error(`BUG: exportDataSample needs clips >= 1, got ${clips}`);
   const source = await createDataSource({ ...spec, prefetch: 0 }, ctx);
   let batch: ClipBatch;
   let skipped: readonly SkippedFile[];
   let short: readonly ShortVideo[];
+  const repeated = repeatedClipsNote("--clips", clips, source.trainClips, "the sample");
   try {
     const first = await source.trainBatches(clips).next();
     if (first.done) throw new Error("BUG: training batches ended before the first");
@@ -47,7 +48,7 @@ export async function exportDataSample(
   writeFileAtomic(files[0]!, encodeNpy(batch.clips, batch.dims));
   writeFileAtomic(files[1]!, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
   writeFileAtomic(files[2]!, contactSheet(batch));
-  return { files, skipped, short };
+  return { files, skipped, short, repeated };
 }
 
 /**

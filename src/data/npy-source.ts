@@ -73,6 +73,7 @@ export async function createNpySource(
     evalClip: async (index) => clipAt(evalSet, index),
     skippedFiles: () => [],
     evalIsTrain: evalSet === train,
+    trainClips: train.labels.length,
     uint8Pixels: train.pixels instanceof Uint8Array,
     synchronous: true,
     close: async () => undefined,

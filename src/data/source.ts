@@ -51,6 +51,8 @@ export interface DataSource {
   shortVideos?(): readonly ShortVideo[];
   /** True when evaluation uses the training clips: results say so (summary.json, eval.csv). */
   readonly evalIsTrain?: boolean;
+  /** How many distinct training clips there are, where a batch of more repeats some (npy). */
+  readonly trainClips?: number;
   /** True when every training batch carries its clips as 8-bit pixels too (ClipBatch.pixels). */
   readonly pixelClips?: boolean;
 }
@@ -65,6 +67,16 @@ export interface ShortVideo {
   file: string;
   frames: number;
   span: number;
+}
+
+/**
+ * What a run (for train.batch_size) and `sideways data` (for --clips) say when one batch of `size`
+ * clips takes more than the source's `trainClips` distinct ones, or null: the batch goes on into
+ * the next epoch's order, so it holds some clips twice.
+ */
+export function repeatedClipsNote(what: string, size: number, trainClips: number | undefined, batch = "each batch"): string | null {
+  if (trainClips === undefined || size <= trainClips) return null;
+  return `${what} ${size} is more than the ${trainClips} training clips: ${batch} holds some clips more than once`;
 }
 
 /** What a run and `sideways data` say of a short video. */

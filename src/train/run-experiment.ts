@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { yamlText } from "../util/yaml-text.js";
 import { createDataSource } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
-import { shortVideoNote, type DataSource } from "../data/source.js";
+import { repeatedClipsNote, shortVideoNote, type DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
 import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { readInitCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
@@ -256,10 +256,12 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const syncHost = async () => deviceStep?.sync(weights, optimizer);
   const wall = () => priorWall + (performance.now() - started) / 1000;
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
-  if (shortClips) {
-    progress.log(shortClips);
-    // In the results too: a table row of a run whose lower blocks never learned must say so.
-    summary.warnings = [...(summary.warnings ?? []), shortClips.replace(/^warning: /, "")];
+  // In the results too: a table row of a run whose lower blocks never learned, or whose batches
+  // repeat clips, must say so.
+  for (const warning of [shortClips?.replace(/^warning: /, ""), repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
+    if (!warning) continue;
+    progress.log(`warning: ${warning}`);
+    summary.warnings = [...(summary.warnings ?? []), warning];
   }
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;

@@ -38,13 +38,14 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       // Only training clips are written: npy data without held-out clips needs no choice of
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
       const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
-      const { files, skipped, short } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
+      const { files, skipped, short, repeated } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
         nameExperimentFile(err, exp.file, exp.overrides); // as `run` says its data errors
         throw err;
       });
       // As a run logs them: clips of a skipped file come from another video of its class instead.
       for (const s of skipped) io.err(`skipped unreadable file ${s.file}: ${s.reason}\n`);
       for (const v of short) io.err(`${shortVideoNote(v)}\n`);
+      if (repeated !== null) io.err(`warning: ${repeated}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
     },
   };
