@@ -148,7 +148,8 @@ export const ExperimentSpec = z.strictObject({
     const allowed = Object.values(RULES).filter((r) => r.weightStashing).map((r) => r.name).join(", ");
     ctx.addIssue({ code: "custom", path: ["train", "weight_stashing"], message: `expected false for method ${rule.name} (weight stashing applies to ${allowed})` });
   }
-  if (replicas > spec.train.batch_size) {
+  // (A batch_size below 1 has its own issue: this one would repeat it.)
+  if (spec.train.batch_size >= 1 && replicas > spec.train.batch_size) {
     ctx.addIssue({ code: "custom", path: ["train", "batch_size"], message: `expected at least runtime.replicas (${replicas}) clips per batch` });
   }
   // onnxruntime-node's WebGPU EP takes no device option (it rejects `deviceId`): every session of
@@ -163,7 +164,7 @@ export const ExperimentSpec = z.strictObject({
   }
   if (spec.runtime.steps_per_call > 1 && !usesDeviceStep(spec)) {
     const why = blocker ?? (spec.runtime.device_step === false ? "runtime.device_step is false" : "runtime.device_step auto uses it on GPU providers only; set it to true on the CPU");
-    ctx.addIssue({ code: "custom", path: ["runtime", "steps_per_call"], message: `expected 1: only the device step chains steps in one call, and this run trains without it: ${why}` });
+    ctx.addIssue({ code: "custom", path: ["runtime", "steps_per_call"], message: `expected 1 (only the device step chains steps in one call, and this run trains without it: ${why})` });
   }
 });
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;

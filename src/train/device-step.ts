@@ -49,7 +49,7 @@ export function trainsOnDevice(spec: Pick<ExperimentSpec, "train" | "runtime" | 
   const blocker = deviceStepModelBlocker(spec.train.method, blocks, frames);
   if (blocker === null) return true;
   if (spec.runtime.device_step === true) throw new SpecError(`runtime.device_step: expected false or auto: ${blocker}`, undefined, "runtime.device_step");
-  if (spec.runtime.steps_per_call > 1) throw new SpecError(`runtime.steps_per_call: expected 1: only the device step chains steps in one call, and this run falls back from it: ${blocker}`, undefined, "runtime.steps_per_call");
+  if (spec.runtime.steps_per_call > 1) throw new SpecError(`runtime.steps_per_call: expected 1 (only the device step chains steps in one call, and this run falls back from it: ${blocker}), found ${spec.runtime.steps_per_call}`, undefined, "runtime.steps_per_call");
   return false;
 }
 
