@@ -35,6 +35,18 @@ describe("overrides", () => {
     });
   }
 
+  it("~key removes a key the file sets (Hydra's syntax): its default applies, an optional key is unset", () => {
+    const out = applyOverrides(structuredClone(base), ["~train.optimizer.lr", "~model"], ExperimentSpec);
+    expect(out.train).to.deep.equal({ method: "sideways", optimizer: { kind: "sgd" } });
+    expect("model" in out).to.equal(false);
+    // The default fills the removed key when the spec is parsed.
+    const exp = loadExperiment(GOOD, ["~train.batch_size"]);
+    expect(exp.spec.train.batch_size).to.equal(ExperimentSpec.parse({ ...exp.raw }).train.batch_size);
+    expect(exp.raw.train).not.to.have.property("batch_size");
+    // Messages about the removed key name the override, as for key=value (spec/override-source.ts).
+    expect(() => loadExperiment(GOOD, ["~model"])).to.throw(SpecError, /good\.yaml with override '~model': model: /);
+  });
+
   it("a missing section starts from its default (optimizer kind kept)", () => {
     const out = applyOverrides({ name: "x" }, ["train.optimizer.lr=0.3"], ExperimentSpec);
     expect(out.train).to.deep.include({ optimizer: { kind: "sgd", lr: 0.3, momentum: 0.9, nesterov: false, weight_decay: 0 } });
@@ -49,6 +61,9 @@ describe("overrides", () => {
     ["a key below a model path", "model.classes=3", /model is 'm.yaml', not a mapping/],
     ["a kind where its mapping belongs", "train.optimizer=adam", /train.optimizer: expected a mapping, found 'adam' \(write \{kind: adam\}, with its settings beside kind\)/],
     ["a string that names no kind", "train.optimizer=adamw", /train.optimizer: expected a mapping, found 'adamw'$/],
+    ["~ of a key the file does not set", "~train.schedule", /override '~train.schedule': train.schedule is not set \(by the file or an override before this one\), so there is nothing to remove/],
+    ["~ of an unknown key", "~train.optimzer", /unknown key 'optimzer' in train \(did you mean 'optimizer'\?\)/],
+    ["~ with a value", "~seed=1", /invalid key\n  ~seed=1\n  \^[\s\S]*or ~key to remove a key the file sets/],
   ];
   for (const [name, text, pattern] of errors) {
     it(`rejects ${name}`, () => {

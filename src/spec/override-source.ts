@@ -1,13 +1,18 @@
 /**
- * Which `key=value` overrides set a key, so that a message about the key names them beside the
+ * Which `key=value` (or `~key`) overrides set a key, so that a message about the key names them beside the
  * experiment file instead of blaming the file for a value it does not hold:
  *   exp.yaml with override 'data.clip_length=3': data.clip_length: ...
  */
 
+/** The dotted key an override text sets or removes ("train.optimizer.lr=0.1", "~data.eval_clips"). */
+export function overrideKey(text: string): string {
+  return text.startsWith("~") ? text.slice(1) : text.slice(0, Math.max(0, text.indexOf("=")));
+}
+
 /** The overrides that set `path` or a key above it, or whose section kind decides its keys. */
 export function overridesAbout(path: string, overrides: readonly string[]): string[] {
   return overrides.filter((text) => {
-    const key = text.slice(0, text.indexOf("="));
+    const key = overrideKey(text);
     if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
     // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
     const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;

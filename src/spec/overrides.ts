@@ -2,7 +2,8 @@
  * Command-line overrides `key=value` (Hydra-style), applied to the parsed experiment file before
  * validation. The key must exist in the schema; the value is YAML (`0.1`, `bp`, `[0, 1, 2]`,
  * `{kind: adam}`, empty = null), and where the schema wants a string a number-looking value stays
- * text (`name=123` is the string "123").
+ * text (`name=123` is the string "123"). `~key` removes a key the file sets (Hydra's syntax), so
+ * that its default applies or an optional key is unset.
  *
  *   train.optimizer.lr=0.1        -> train: { optimizer: { lr: 0.1 } }
  *   sweep.seeds=[0,1,2]           -> sweep: { seeds: [0, 1, 2] }
@@ -20,9 +21,14 @@ export interface Override {
   /** keys of nested mappings, e.g. ["train", "optimizer", "lr"] */
   keys: string[];
   value: unknown;
+  /** `~key`: the key is removed from the file's mapping (its default applies), no value set. */
+  remove?: boolean;
 }
 
-const OVERRIDE = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)=(.*)$/s;
+const KEY = "[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_]+)*";
+const OVERRIDE = new RegExp(`^(${KEY})=(.*)$`, "s");
+const REMOVAL = new RegExp(`^~(${KEY})$`);
+
 
 function syntaxError(text: string): SpecError {
   const eq = text.indexOf("=");
@@ -34,13 +40,19 @@ function syntaxError(text: string): SpecError {
       `override '${text}': ${eq < 0 ? "missing '='" : "invalid key"}`,
       `  ${text}`,
       `  ${caret}`,
-      "expected key=value with a dotted key, e.g. train.optimizer.lr=0.1, train.method=bp, sweep.seeds=[0,1,2]",
+      "expected key=value with a dotted key, e.g. train.optimizer.lr=0.1, train.method=bp, sweep.seeds=[0,1,2]; or ~key to remove a key the file sets",
     ].join("\n"),
   );
 }
 
 /** Parses one override against the schema; `raw` (the file so far) picks union branches. */
 export function parseOverride(text: string, root: z.ZodType, raw: unknown): Override {
+  const removal = REMOVAL.exec(text);
+  if (removal) {
+    const at = schemaAtPath(root, removal[1].split("."), raw);
+    if (!at.ok) throw new SpecError(`override '${text}': ${at.message}`, undefined, removal[1]);
+    return { text, keys: at.keys, value: undefined, remove: true };
+  }
   const m = OVERRIDE.exec(text);
   if (!m) throw syntaxError(text);
   const [, key, valueText] = m;
@@ -119,6 +131,7 @@ export function applyOverrides(raw: Record<string, unknown>, texts: readonly str
  * section keeps the default optimizer kind rather than failing for want of one.
  */
 export function setKeys(target: Record<string, unknown>, o: Override, root: z.ZodType): void {
+  if (o.remove) return removeKey(target, o);
   let node: Record<string, unknown> = target;
   o.keys.forEach((k, i) => {
     if (i === o.keys.length - 1) {
@@ -131,6 +144,17 @@ export function setKeys(target: Record<string, unknown>, o: Override, root: z.Zo
       throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a mapping, so it has no key '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
     node = node[k] as Record<string, unknown>;
   });
+}
+
+/** `~key`: deletes the key from its mapping; a key the file does not set is an error (as Hydra's), since removing it would change nothing. */
+function removeKey(target: Record<string, unknown>, o: Override): void {
+  let node: unknown = target;
+  for (const k of o.keys.slice(0, -1)) node = typeof node === "object" && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[k] : undefined;
+  const last = o.keys[o.keys.length - 1];
+  if (typeof node !== "object" || node === null || Array.isArray(node) || !(last in node)) {
+    throw new SpecError(`override '${o.text}': ${o.keys.join(".")} is not set (by the file or an override before this one), so there is nothing to remove`, undefined, o.keys.join("."));
+  }
+  delete (node as Record<string, unknown>)[last];
 }
 
 function mappingDefault(root: z.ZodType, keys: string[], raw: unknown): Record<string, unknown> {

@@ -48,8 +48,9 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
         .example("$0 model summary models/*.yaml", "every model of the zoo")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
-      const overrides = argv.rest.filter((a) => a.includes("="));
-      const files = [argv.file, ...argv.rest.filter((a) => !a.includes("="))];
+      const isOverride = (a: string) => a.includes("=") || a.startsWith("~");
+      const overrides = argv.rest.filter(isOverride);
+      const files = [argv.file, ...argv.rest.filter((a) => !isOverride(a))];
       // Every file is read before anything is printed: a bad one is exit 2 with no partial output.
       const texts = files.map((file) => {
         const { model, workers } = modelOf(file, overrides);
