@@ -58,7 +58,13 @@ describe("run failures (CLI, child process)", function () {
     });
     expect(r.signal, "the process ended by itself").to.equal(null);
     expect(r.status, r.stderr).to.equal(1);
-    expect(r.stderr).to.match(/stage 1 \(blocks [0-9]-3\)/); // the split is balanced by measured cost
+    // The split is balanced by measured cost, so block 2 sits in stage 0 or 1 depending on the
+    // machine's timings: the stage named must be the one that holds it.
+    const stage = /stage ([01]) \(blocks ([0-9])-([0-9])\)/.exec(r.stderr);
+    expect(stage, r.stderr).to.not.equal(null);
+    const [, s, first, last] = stage!.map(Number);
+    expect(first <= 2 && 2 <= last, `stage ${s} holds blocks ${first}-${last}`).to.equal(true);
+    expect(s === 0 ? first : last, `stage ${s} of 2 starts at block 0 or ends at block 3`).to.equal(s === 0 ? 0 : 3);
     expect(r.stderr).to.match(/block 2/);
     const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");
