@@ -7,7 +7,7 @@
  */
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
-import { overridesAbout } from "../spec/override-source.js";
+import { keyDecides } from "../spec/override-source.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readInitCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
@@ -168,7 +168,8 @@ export async function preflight(
     return [warning];
   } catch (err) {
     const { sweepRun } = origin;
-    const swept = sweepRun !== undefined && err instanceof InputError && err.keyPath !== undefined && overridesAbout(err.keyPath, sweepRun.keys.map((k) => `${k}=`)).length > 0;
+    const path = err instanceof InputError ? err.keyPath : undefined;
+    const swept = sweepRun !== undefined && path !== undefined && sweepRun.keys.some((k) => keyDecides(k, path));
     nameExperimentFile(err, origin.file, origin.overrides, swept ? sweepRun.context : undefined);
     throw err;
   }

@@ -9,15 +9,17 @@ export function overrideKey(text: string): string {
   return text.startsWith("~") ? text.slice(1) : text.slice(0, Math.max(0, text.indexOf("=")));
 }
 
+/** Whether setting `key` decides `path`: the same key or one above it, or a kind whose section holds it. */
+export function keyDecides(key: string, path: string): boolean {
+  if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
+  // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
+  const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;
+  return section !== null && (path === section || path.startsWith(`${section}.`));
+}
+
 /** The overrides that set `path` or a key above it, or whose section kind decides its keys. */
 export function overridesAbout(path: string, overrides: readonly string[]): string[] {
-  return overrides.filter((text) => {
-    const key = overrideKey(text);
-    if (key === path || path.startsWith(`${key}.`)) return true; // the issue is in what it set
-    // A kind (`data.kind`, `train.optimizer.kind`) decides which keys its whole section may have.
-    const section = key.endsWith(".kind") ? key.slice(0, -".kind".length) : null;
-    return section !== null && (path === section || path.startsWith(`${section}.`));
-  });
+  return overrides.filter((text) => keyDecides(overrideKey(text), path));
 }
 
 /** `file`, and the overrides about `path` where there are any: the source a message about `path` names. */
