@@ -166,7 +166,10 @@ describe("data: npy source", function () {
     const range = await fail({ kind: "npy", clips: "clips.npy", labels: "bad-labels.npy" , clip_length: 1 });
     expect(range!.message).to.match(/bad-labels\.npy \(data\.labels\): label 7 at index 2 is out of range, expected 0\.\.2/);
     const shape = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 }, { ...ctx(), input: { channels: 3, height: 2, width: 3 } });
-    expect(shape!.message).to.match(/clips\.npy \(data\.clips\): frames are \[C=1, H=2, W=3\], the model input is \[3, 2, 3\]/);
+    expect(shape!.message).to.match(/clips\.npy \(data\.clips\): frames are \[C=1, H=2, W=3\], the model input is \[3, 2, 3\]$/);
+    // The file's [1, 2, 3] frames read as channels-last for a [3, 1, 2] model: said, with the transpose.
+    const last = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 }, { ...ctx(), input: { channels: 3, height: 1, width: 2 } });
+    expect(last!.message).to.include("the model input is [3, 1, 2]: the file looks channels-last [N, T, H, W, C]; expected [N, T, C, H, W] (numpy: clips.transpose(0, 1, 4, 2, 3))");
     // Both shapes in numpy's notation ((3,) as np.load(f).shape prints it), never "(3), expected (5,)".
     const count = await fail({ kind: "npy", clips: "clips.npy", labels: "three-labels.npy", clip_length: 1 });
     expect(count!.message).to.include("three-labels.npy (data.labels): labels have shape (3,), expected (5,) to match the clips");

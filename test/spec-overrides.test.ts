@@ -91,6 +91,12 @@ describe("overrides", () => {
 });
 
 describe("didYouMean", () => {
+  it("other frameworks' names: learning_rate -> lr, numpy -> npy, fc -> linear; only where ours is a candidate", () => {
+    expect(didYouMean("learning_rate", ["lr", "momentum", "weight_decay"])).to.equal("lr");
+    expect(didYouMean("numpy", ["moving-mnist", "shapes", "npy", "video-folder"])).to.equal("npy");
+    expect(didYouMean("fc", ["conv2d", "linear", "relu"])).to.equal("linear");
+    expect(didYouMean("learning_rate", ["steps", "batch_size"])).to.equal(undefined);
+  });
   const cases: [string, string[], string | undefined][] = [
     ["optimzer", ["optimizer", "method"], "optimizer"],
     ["trian", ["train", "data"], "train"],

@@ -95,8 +95,11 @@ async function readTable(
     throw new DataError(`${clipsFile} (data.${key}): clips have shape ${formatShape(clips.shape)}, expected 5 dimensions [N, T, C, H, W]`, clipsFile, `data.${key}`);
   }
   if (c !== shape.channels || h !== shape.height || w !== shape.width) {
+    // Clips saved channels-last ([N, T, H, W, C], as images usually are) read as C=H, H=W, W=C.
+    const channelsLast = c === shape.height && h === shape.width && w === shape.channels;
+    const hint = channelsLast ? `: the file looks channels-last [N, T, H, W, C]; expected [N, T, C, H, W] (numpy: clips.transpose(0, 1, 4, 2, 3))` : "";
     throw new DataError(
-      `${clipsFile} (data.${key}): frames are [C=${c}, H=${h}, W=${w}], the model input is [${shape.channels}, ${shape.height}, ${shape.width}]`,
+      `${clipsFile} (data.${key}): frames are [C=${c}, H=${h}, W=${w}], the model input is [${shape.channels}, ${shape.height}, ${shape.width}]${hint}`,
       clipsFile, `data.${key}`,
     );
   }

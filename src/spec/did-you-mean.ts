@@ -16,10 +16,32 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
+ * Other frameworks' names for ours (PyTorch, Keras, NumPy), which no edit distance finds: a
+ * researcher's `learning_rate` is our `lr`. Suggested only where the name is among the candidates.
+ */
+const OTHER_NAMES: Readonly<Record<string, string>> = {
+  learning_rate: "lr",
+  wd: "weight_decay",
+  numpy: "npy",
+  np: "npy",
+  dense: "linear",
+  fc: "linear",
+  bn: "batch_norm",
+  batchnorm2d: "batch_norm",
+  gn: "group_norm",
+  gap: "global_avg_pool",
+  adaptive_avg_pool: "global_avg_pool",
+  backprop: "bp",
+};
+
+/**
  * The closest candidate, if it is close enough to be a plausible typo: at most a third of the
- * word's letters wrong (at least 1, so "lr" -> "l" still counts), or one contains the other.
+ * word's letters wrong (at least 1, so "lr" -> "l" still counts), or one contains the other; or
+ * our name for another framework's (OTHER_NAMES).
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const ours = OTHER_NAMES[word.toLowerCase()];
+  if (ours !== undefined && candidates.includes(ours)) return ours;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
