@@ -63,6 +63,15 @@ describe("model zoo and `sideways model summary`", () => {
     expect(bad.stdout).to.equal("");
   });
 
+  it("--tensors lists what its checkpoints hold: PyTorch's names, shapes, dtypes (counters I64)", async () => {
+    const io = captureIo();
+    expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--tensors"], io), io.stderr).to.equal(0);
+    const model = loadModelFile("models/resnet-mnist.yaml");
+    const listed = io.stdout.split("\n").filter((l) => l.startsWith("  ") && /\] (F32|I64)$/.test(l));
+    expect(listed).to.have.length(model.params.length + model.buffers.length);
+    expect(io.stdout).to.include("checkpoint tensors (").and.include("  5.shortcut.weight [32, 16, 1, 1] F32\n").and.include("  1.num_batches_tracked [] I64\n");
+  });
+
   it("prints a row per block, totals and a stage plan for --workers", async () => {
     const io = captureIo();
     expect(await main(["model", "summary", "models/resnet-mnist.yaml", "--workers", "2"], io)).to.equal(0);

@@ -11,6 +11,8 @@ import { encodeNpy } from "../src/data/npy.js";
 import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import { loadModelFile } from "../src/model/load-model.js";
+import { loadExperiment } from "../src/spec/load-experiment.js";
+import { configHash } from "../src/spec/resolved-config.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
@@ -96,6 +98,10 @@ describe("validate = run's checks before training", function () {
       expect(io.stderr, command).to.match(/good\.yaml with override 'train\.init_checkpoint=[^']*other\.safetensors': train\.init_checkpoint: checkpoint \S+ does not fit model tiny/);
       expect(io.stderr, command).to.match(/none of its 6 tensors fits the model's \d+: a checkpoint of another model\?/);
     }
+    // export reads an experiment's train.init_checkpoint the same way, naming it, before writing anything.
+    const exported = captureIo();
+    expect(await main(["export", GOOD, `train.init_checkpoint=${path}`, "--out", join(dir, "x")], exported)).to.equal(2);
+    expect(exported.stderr).to.match(/good\.yaml with override 'train\.init_checkpoint=[^']*other\.safetensors': train\.init_checkpoint: checkpoint \S+ does not fit model tiny/);
     // Nothing written: no run folder.
     expect(readdirSync(dir)).to.deep.equal(["other.safetensors"]);
     rmSync(path);
@@ -151,6 +157,25 @@ describe("validate = run's checks before training", function () {
       await bothReject([bn(norm), "train.batch_size=1", "data.clip_length=6"], `found 1: ${which} normalises each frame over the batch's clips, and its input of 4x1x1 gives it one value per channel`);
       expect(await main(["validate", GOOD, bn(norm), "train.batch_size=2", "data.clip_length=6"], captureIo())).to.equal(0);
     }
+    // Swept: the run of batch size 1 is checked though a run of 2 comes first (the kinds of run
+    // preflight tells apart include the batch size), and named as the sweep's run.
+    for (const command of ["validate", "sweep"]) {
+      const io = captureIo();
+      expect(await main([command, GOOD, bn("{type: batch_norm}"), "data.clip_length=6", "sweep.grid.train.batch_size=[2, 1]", "sweep.seeds=[0]", ...(command === "sweep" ? ["--quiet"] : [])], io), `${command}: ${io.stderr}`).to.equal(2);
+      expect(io.stderr, command).to.match(/good\.yaml: sweep run 1 \(sweep\.grid: train\.batch_size=1; seed=0\): train\.batch_size: .*found 1: layer 1 \(batch_norm\)/);
+    }
+    expect(readdirSync(dir).filter((f) => f !== "videos")).to.deep.equal([]);
+    // A sweep's run process (`run --child`, as sweep-runner.ts starts it) gets the swept value as an
+    // override; its error names the sweep's run, not an override the user never typed.
+    const swept = [bn("{type: batch_norm}"), "data.clip_length=6", "train.batch_size=1", "sweep=null"];
+    const child = loadExperiment(GOOD, swept, { oneValuePerKey: false });
+    const runId = `batch_size-1_${configHash(child.spec, child.model, child.baseDir)}`;
+    const meta = { index: 1, params: { "train.batch_size": 1, seed: 0 }, config_id: "c", context: "sweep run 1 (sweep.grid: train.batch_size=1; seed=0)" };
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...swept, "--child", "--run-id", runId, "--run-dir", join(dir, "runs", runId), "--sweep-meta", JSON.stringify(meta)], io)).to.equal(2);
+    expect(io.stderr).to.match(/good\.yaml: sweep run 1 \(sweep\.grid: train\.batch_size=1; seed=0\): train\.batch_size: .*found 1/);
+    expect(io.stderr).not.to.include("with override 'train.batch_size=1'");
+    rmSync(join(dir, "runs"), { recursive: true, force: true });
     // The inner batch_norm's own input is named, not the unit's (4x2x2 here, halved by the inner conv).
     const unit = bn("{type: residual, shortcut: conv, layers: [{type: conv2d, out_channels: 4, kernel: 2, stride: 2}, {type: batch_norm}]}").replace("kernel: 8}", "kernel: 7}");
     await bothReject([unit, "train.batch_size=1", "data.clip_length=6"], "layer 1 (residual): its inner layer 1 (batch_norm) normalises each frame over the batch's clips, and its input of 4x1x1", false);

@@ -7,7 +7,7 @@
  */
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
-import { keyDecides } from "../spec/override-source.js";
+import { sweptContext } from "../spec/override-source.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readInitCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
@@ -167,10 +167,8 @@ export async function preflight(
     if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, undefined, "data.clip_length");
     return [warning];
   } catch (err) {
-    const { sweepRun } = origin;
     const path = err instanceof InputError ? err.keyPath : undefined;
-    const swept = sweepRun !== undefined && path !== undefined && sweepRun.keys.some((k) => keyDecides(k, path));
-    nameExperimentFile(err, origin.file, origin.overrides, swept ? sweepRun.context : undefined);
+    nameExperimentFile(err, origin.file, origin.overrides, sweptContext(path, origin.sweepRun?.keys ?? [], origin.sweepRun?.context));
     throw err;
   }
 }
@@ -207,12 +205,12 @@ export async function preflightRuns(
   return [...warnings];
 }
 
-/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, method, provider and its GPUs, stages, device step). */
+/** The runs of a sweep that differ in what preflight checks (model, data, checkpoint, method, provider and its GPUs, stages, device step, clips per batch, steps per call). */
 export function distinctForPreflight<R extends { spec: ExperimentSpec; model: Model }>(runs: readonly R[]): R[] {
   const seen = new Map<string, R>();
   for (const r of runs) {
     const s = r.spec;
-    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id, s.runtime.workers, s.runtime.replicas, s.runtime.device_step]);
+    const key = JSON.stringify([s.model, s.data, s.train.init_checkpoint, s.train.method, s.runtime.provider, s.runtime.device_id, s.runtime.workers, s.runtime.replicas, s.runtime.device_step, s.train.batch_size, s.runtime.steps_per_call]);
     if (!seen.has(key)) seen.set(key, r);
   }
   return [...seen.values()];

@@ -16,6 +16,7 @@ import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
+import { sweptContext } from "../spec/override-source.js";
 import { METHOD_NAMES } from "../schedule/registry.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -24,6 +25,8 @@ export interface RunPlacement {
   runId: string;
   runDir: string;
   meta: RunMeta;
+  /** A sweep's run: which one, and its swept values ("sweep run 1 (sweep.grid: ...)"), named in errors about a swept key. */
+  sweepContext?: string;
 }
 
 /**
@@ -121,7 +124,8 @@ export async function runOne(
     return { skipped: false, summary };
   } catch (err) {
     if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
-    nameExperimentFile(err, exp.file, exp.overrides);
+    const swept = sweptContext(err instanceof InputError ? err.keyPath : undefined, Object.keys(place.meta.params), place.sweepContext);
+    nameExperimentFile(err, exp.file, exp.overrides, swept);
     const started = release !== null;
     if (started || recordEarlyFailures) {
       prepareRunDir();

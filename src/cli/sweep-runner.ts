@@ -73,7 +73,7 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
   // A swept path is written in the file, so relative to it; the child reads overrides' paths
   // relative to the current directory (load-experiment.ts), so it gets the path made absolute.
   const params = Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(EXPERIMENT_PATH_KEYS.has(k) && typeof v === "string" ? resolveUserPath(exp.baseDir, v) : v)}`);
-  const meta = { index: run.index, params: run.params, config_id: run.configId };
+  const meta = { index: run.index, params: run.params, config_id: run.configId, context: run.context };
   return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), ...(opts.force ? ["--force"] : [])];
 }
 

@@ -48,7 +48,7 @@ export function writeCheckpoint(path: string, model: Model, weights: Weights, me
 }
 
 /** What a checkpoint holds: every parameter (F32) and buffer (F32, or I64 for counters). */
-function stateEntries(model: Model): { name: string; shape: number[]; dtype: "F32" | "I64" }[] {
+export function stateEntries(model: Model): { name: string; shape: number[]; dtype: "F32" | "I64" }[] {
   return [...model.params.map((p) => ({ name: p.name, shape: p.shape, dtype: "F32" as const })), ...model.buffers];
 }
 
@@ -105,7 +105,7 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
     const fitting = weights.size;
     const hint =
       fitting === 0
-        ? `none of its ${count(tensors.size, "tensor")} fits the model's ${expected.size}: a checkpoint of another model? (\`sideways model summary\` lists a model's parameters)`
+        ? `none of its ${count(tensors.size, "tensor")} fits the model's ${expected.size}: a checkpoint of another model? (\`sideways model summary MODEL --tensors\` lists the tensors a model's checkpoint holds)`
         : `${fitting} of the model's ${expected.size} tensors fit`;
     throw new ModelError(
       `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${[...some("tensor with another shape", reshaped), ...some("missing tensor", missing), ...some("unexpected tensor", unexpected)].join("; ")}; ${hint}`,

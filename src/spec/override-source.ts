@@ -22,6 +22,11 @@ export function overridesAbout(path: string, overrides: readonly string[]): stri
   return overrides.filter((text) => keyDecides(overrideKey(text), path));
 }
 
+/** `context` (which run of a sweep) where setting one of its swept `keys` decides `path`, else undefined. */
+export function sweptContext(path: string | undefined, keys: readonly string[], context: string | undefined): string | undefined {
+  return context !== undefined && path !== undefined && keys.some((k) => keyDecides(k, path)) ? context : undefined;
+}
+
 /** `file`, and the overrides about `path` where there are any: the source a message about `path` names. */
 export function settingSource(file: string, overrides: readonly string[], path: string | undefined): string {
   const by = path === undefined ? [] : overridesAbout(path, overrides);

@@ -29,6 +29,9 @@ const KEY = "[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_]+)*";
 const OVERRIDE = new RegExp(`^(${KEY})=(.*)$`, "s");
 const REMOVAL = new RegExp(`^~(${KEY})$`);
 
+/** Whether a command-line argument is an override (`key=value` or `~key`), not a file such as `~/m.yaml`. */
+export const isOverrideText = (text: string): boolean => OVERRIDE.test(text) || REMOVAL.test(text);
+
 
 function syntaxError(text: string): SpecError {
   const eq = text.indexOf("=");

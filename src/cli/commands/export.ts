@@ -2,12 +2,12 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
-import { InputError, SpecError } from "../../errors.js";
-import { readCheckpoint } from "../../model/checkpoint.js";
+import { InputError, nameExperimentFile, SpecError } from "../../errors.js";
+import { readCheckpoint, readInitCheckpoint } from "../../model/checkpoint.js";
 import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exportInferenceModel, exportModel } from "../../model/export.js";
 import { loadModelFile } from "../../model/load-model.js";
-import type { Model } from "../../model/model.js";
-import { loadExperiment } from "../../spec/load-experiment.js";
+import type { Model, Weights } from "../../model/model.js";
+import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import { FINAL_WEIGHTS_FILE } from "../../results/run-dir.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
@@ -37,7 +37,7 @@ function checkpointFile(path: string): string {
  * The model (and the weights file, if any) an export is of, and its training data when an
  * experiment or a run's config.yaml says (undefined for a model file).
  */
-function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec } {
+function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec; initOf?: LoadedExperiment } {
   if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: checkpointFile(argv.checkpoint) };
   if (argv.file === undefined) {
     // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
@@ -57,7 +57,7 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
   if (argv.checkpoint !== undefined || init === null) return { model: exp.model, weightsPath: argv.checkpoint ?? null, data: exp.spec.data };
   const initPath = resolveUserPath(exp.baseDir, init);
   if (!existsSync(initPath)) throw new SpecError(`${argv.file}: train.init_checkpoint: file not found: '${init}' (looked for ${initPath}); the export would put those weights into ${INFERENCE_FILE}`, argv.file, "train.init_checkpoint");
-  return { model: exp.model, weightsPath: initPath, data: exp.spec.data };
+  return { model: exp.model, weightsPath: initPath, data: exp.spec.data, initOf: exp };
 }
 
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
@@ -74,9 +74,16 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
         .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
     handler: (argv) => {
-      const { model, weightsPath, data } = exportSource(argv);
+      const { model, weightsPath, data, initOf } = exportSource(argv);
       // Read (and shape-check) the weights before anything is written.
-      const weights = weightsPath === null ? null : readCheckpoint(resolve(weightsPath), model);
+      let weights: Weights | null = null;
+      try {
+        // The experiment's train.init_checkpoint names that key (and the file, and the override that set it).
+        if (weightsPath !== null) weights = initOf ? readInitCheckpoint(resolve(weightsPath), model) : readCheckpoint(resolve(weightsPath), model);
+      } catch (err) {
+        if (initOf) nameExperimentFile(err, initOf.file, initOf.overrides);
+        throw err;
+      }
       if (!argv.force) refuseToReplace(resolve(argv.out), exportFileNames(model, weights !== null), argv.out);
       const { files } = exportModel(model, resolve(argv.out));
       io.err(`wrote ${files.length} files (per-block training graphs, manifest.json) to ${argv.out}\n`);

@@ -5,10 +5,12 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { SpecError } from "../../errors.js";
+import { stateEntries } from "../../model/checkpoint.js";
 import { loadModelFile } from "../../model/load-model.js";
 import type { Model } from "../../model/model.js";
 import { modelSummaryText } from "../../model/summary.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
+import { isOverrideText } from "../../spec/overrides.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import type { CliIo } from "../cli-io.js";
@@ -16,9 +18,10 @@ import { wholeNumber } from "../whole-number.js";
 
 interface SummaryArgs {
   file: string;
-  /** More files, and key=value overrides (those with '='). */
+  /** More files, and overrides (`key=value`, `~key`). */
   rest: string[];
   workers?: number;
+  tensors: boolean;
 }
 
 /**
@@ -44,17 +47,19 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
         .positional("rest", { type: "string", array: true, default: [], describe: "more files (one summary each), and key=value overrides for experiment files, e.g. runtime.workers=4" })
         .option("workers", { type: "string", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
+        .option("tensors", { type: "boolean", default: false, describe: "also list the tensors its checkpoints hold (name, shape, dtype), as PyTorch's state_dict names them" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
         .example("$0 model summary models/*.yaml", "every model of the zoo")
+        .example("$0 model summary models/resnet-mnist.yaml --tensors", "and the tensors of its checkpoints")
         .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
     handler: (argv) => {
-      const isOverride = (a: string) => a.includes("=") || a.startsWith("~");
-      const overrides = argv.rest.filter(isOverride);
-      const files = [argv.file, ...argv.rest.filter((a) => !isOverride(a))];
+      const overrides = argv.rest.filter(isOverrideText);
+      const files = [argv.file, ...argv.rest.filter((a) => !isOverrideText(a))];
       // Every file is read before anything is printed: a bad one is exit 2 with no partial output.
       const texts = files.map((file) => {
         const { model, workers } = modelOf(file, overrides);
-        return modelSummaryText(model, argv.workers ?? workers ?? 1);
+        const tensors = argv.tensors ? stateEntries(model).map((t) => `  ${t.name} [${t.shape.join(", ")}] ${t.dtype}\n`).join("") : "";
+        return modelSummaryText(model, argv.workers ?? workers ?? 1) + (tensors && `checkpoint tensors (${stateEntries(model).length}):\n${tensors}`);
       });
       io.out(texts.join("\n"));
     },

@@ -6,6 +6,7 @@ import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
 import { InputError, RunError } from "../../errors.js";
 import { configHash } from "../../spec/resolved-config.js";
+import { overrideKey } from "../../spec/override-source.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED } from "../exit-codes.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
@@ -43,8 +44,9 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
     handler: async (argv) => {
       // A sweep's run gets the user's overrides, then its swept values, which may set the same keys.
-      const exp = loadExperiment(argv.file, argv.overrides, { oneValuePerKey: !argv.child });
-      let place = placeSingleRun(exp);
+      const loaded = loadExperiment(argv.file, argv.overrides, { oneValuePerKey: !argv.child });
+      let place = placeSingleRun(loaded);
+      let exp = loaded;
       if (argv.child) {
         // Launched by `sideways sweep`: when the sweep dies (its end of stdin closes), stop as a
         // stop signal does (a resume checkpoint after this step), so no orphan trains on and a
@@ -53,6 +55,10 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         for (const out of [process.stdout, process.stderr]) out.on("error", () => {});
         process.stdin.on("end", () => requestStop("sweep-gone")).resume();
         place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model, exp.baseDir));
+        // The swept values (and sweep=null) came from the sweep, not the user: errors about them
+        // name the sweep's run (place.sweepContext), not overrides nobody typed.
+        const swept = new Set([...Object.keys(place.meta.params), "sweep"]);
+        exp = { ...loaded, overrides: loaded.overrides.filter((o) => !swept.has(overrideKey(o))) };
       } else if (!argv.quiet) {
         if (exp.spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
         for (const n of ineffectiveSettings(exp.spec)) io.err(`note: ${argv.file}: ${n}\n`);
@@ -83,7 +89,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
 
 function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacement {
   if (!argv["run-id"] || !argv["run-dir"] || !argv["sweep-meta"]) throw new Error("BUG: --child needs --run-id, --run-dir and --sweep-meta");
-  const sweep = JSON.parse(argv["sweep-meta"]) as Pick<RunMeta, "index" | "params" | "config_id">;
+  const { context, ...sweep } = JSON.parse(argv["sweep-meta"]) as Pick<RunMeta, "index" | "params" | "config_id"> & { context?: string };
   // The sweep named the run by the config hash it computed when it planned the runs; an input
   // read since (the init checkpoint's contents) may have changed, and then this is another run.
   if (argv["run-id"] !== hash && !argv["run-id"].endsWith(`_${hash}`))
@@ -92,7 +98,7 @@ function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacemen
       argv.file,
       "train.init_checkpoint",
     );
-  return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash } };
+  return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash }, sweepContext: context };
 }
 
 const HELD_RUN_POLL_MS = 500;
