@@ -164,8 +164,8 @@ export async function preflight(
     trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
     if (warning === null) return [];
-    if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning.replace(/^warning: /, "")} (--allow-warnings accepts this)`, undefined, "data.clip_length");
-    return [warning];
+    if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning} (--allow-warnings accepts this)`, undefined, "data.clip_length");
+    return [`warning: ${warning}`];
   } catch (err) {
     const path = err instanceof InputError ? err.keyPath : undefined;
     nameExperimentFile(err, origin.file, origin.overrides, sweptContext(path, origin.sweepRun?.keys ?? [], origin.sweepRun?.context));

@@ -258,7 +258,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   // In the results too: a table row of a run whose lower blocks never learned, or whose batches
   // repeat clips, must say so.
-  for (const warning of [shortClips?.replace(/^warning: /, ""), repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
+  for (const warning of [shortClips, repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
     if (!warning) continue;
     progress.log(`warning: ${warning}`);
     summary.warnings = [...(summary.warnings ?? []), warning];

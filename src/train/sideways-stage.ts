@@ -27,12 +27,12 @@ export function blocksWithoutGradient(blocks: number, frames: number): number[] 
   return Array.from({ length: blocks }, (_, i) => i).filter((i) => frames - 2 * blocks + (i + 1) + 1 <= 0);
 }
 
-/** A warning for a Sideways run whose clips are too short for every block to learn, or null. */
+/** Why a Sideways run's clips are too short for every block to learn (callers say it as a warning or an error), or null. */
 export function clipLengthWarning(blocks: number, frames: number): string | null {
   const idle = blocksWithoutGradient(blocks, frames);
   if (idle.length === 0) return null;
   return (
-    `warning: with ${frames}-frame clips and ${blocks} blocks, Sideways never sends a gradient to ` +
+    `with ${frames}-frame clips and ${blocks} blocks, Sideways never sends a gradient to ` +
     `block${idle.length > 1 ? "s" : ""} ${idle.join(", ")} (they stay at their initial weights); ` +
     `data.clip_length >= ${2 * blocks - 1} (2L-1) lets every block learn`
   );

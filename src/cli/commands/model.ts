@@ -58,8 +58,10 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
       // Every file is read before anything is printed: a bad one is exit 2 with no partial output.
       const texts = files.map((file) => {
         const { model, workers } = modelOf(file, overrides);
-        const tensors = argv.tensors ? stateEntries(model).map((t) => `  ${t.name} [${t.shape.join(", ")}] ${t.dtype}\n`).join("") : "";
-        return modelSummaryText(model, argv.workers ?? workers ?? 1) + (tensors && `checkpoint tensors (${stateEntries(model).length}):\n${tensors}`);
+        const summary = modelSummaryText(model, argv.workers ?? workers ?? 1);
+        if (!argv.tensors) return summary;
+        const entries = stateEntries(model);
+        return `${summary}checkpoint tensors (${entries.length}):\n${entries.map((t) => `  ${t.name} [${t.shape.join(", ")}] ${t.dtype}\n`).join("")}`;
       });
       io.out(texts.join("\n"));
     },
