@@ -59,6 +59,60 @@ describe("data workers", () => {
     });
   }
 
+  for (const workers of [0, 2]) {
+    it(`released batches' memory holds later ones, which stay those of a source that releases none (${workers} workers; unshuffled and shuffled frames)`, async () => {
+      for (const shuffle_frames of [false, true]) {
+        const spec = { kind: "moving-mnist", clip_length: 3, digits: 2, shuffle_frames, prefetch: 1 };
+        const kept = await batchesOf(await createDataSource(DataSpec.parse(spec), ctx), 4, 6);
+        const source = await createDataSource(DataSpec.parse({ ...spec, ...(workers > 0 ? { workers } : {}) }), ctx);
+        const released = new Set<ArrayBufferLike>();
+        let reused = 0;
+        try {
+          const it = source.trainBatches(4);
+          for (let k = 0; k < 6; k++) {
+            const b = (await it.next()).value as ClipBatch;
+            if (released.has(b.pixels!.data.buffer)) reused += 1;
+            // Copies, read before the release: the batch's memory is about to hold another.
+            const copy = { dims: b.dims, labels: b.labels.slice(), clips: b.clips.slice(), pixels: { ...b.pixels!, data: b.pixels!.data.slice() } } as ClipBatch;
+            expectSameBatches([copy], [kept.train[k]!], `${shuffle_frames ? "shuffled" : "unshuffled"} batch ${k}`);
+            released.add(b.pixels!.data.buffer);
+            b.pixels!.data.fill(0xff); // so that a byte a later batch leaves unwritten shows
+            b.release!();
+            b.release!(); // a second release changes nothing
+            expect(() => b.pixels, "pixels after release").to.throw(/read after its release/);
+            expect(() => b.clips, "clips after release").to.throw(/read after its release/);
+            expect(Object.keys(b), "release is not enumerable").to.not.include("release");
+          }
+        } finally {
+          await source.close();
+        }
+        // Batches 2-5 are made after batches 0-3 were released (1 made ahead: 2 in flight).
+        expect(reused, "later batches in released memory").to.be.at.least(3);
+      }
+    });
+  }
+
+  it("buffers handed back to the workers hold later clips, the same as one thread's; the handed-back views are detached", async () => {
+    const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 3, digits: 2 });
+    const local = await createLocalProducer(spec, ctx);
+    const workers = await ClipWorkers.start(await createLocalProducer(spec, ctx), spec, ctx, 2);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const clips = await workers.clipRange("train", round * 6, 6, 0);
+        for (const [i, clip] of clips.entries()) {
+          const want = await local.trainClip(round * 6 + i);
+          expect(Buffer.from(clip.pixels as Uint8Array).equals(Buffer.from(want.pixels as Uint8Array)), `round ${round} clip ${i}`).to.equal(true);
+        }
+        for (const clip of clips) clip.pixels.fill(0xff); // so that a byte a later clip leaves unwritten shows
+        workers.recycle(clips);
+        expect(clips.map((c) => c.pixels.length), "handed back: detached here").to.deep.equal([0, 0, 0, 0, 0, 0]);
+      }
+    } finally {
+      await workers.close();
+      await local.close();
+    }
+  });
+
   it("a worker that dies fails every later request with a RunError naming it; close still returns", async () => {
     const spec = DataSpec.parse({ kind: "shapes", clip_length: 2 });
     const c = { ...ctx, classes: 4 };

@@ -13,6 +13,8 @@ export class ClipSource implements DataSource {
   private readonly trainLoaders: Prefetcher<ClipBatch>[] = [];
   /** Seconds this thread spent making training batches while no next() of theirs was waiting. */
   private makeSeconds = 0;
+  /** The pixel memory of released training batches, for later ones (releasable). */
+  private readonly spareBytes: Uint8Array[] = [];
 
   constructor(
     private readonly producer: ClipProducer,
@@ -110,12 +112,51 @@ export class ClipSource implements DataSource {
     let t0 = performance.now();
     const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clipOf(p, stream, first + b, evalTotal)));
     if (p.clipRange || !p.synchronous) t0 = performance.now();
-    const batch = assembleBatch(clips, this.shape, this.pre, stream, first);
+    const train = stream === "train";
+    const bytes = size * this.clipShape.reduce((a, b) => a * b, 1);
+    const reuse = train && clips[0]?.pixels instanceof Uint8Array ? this.takeSpare(bytes) : undefined;
+    const batch = assembleBatch(clips, this.shape, this.pre, stream, first, reuse);
+    if (p.clipRange) p.recycle?.(clips);
+    if (train && batch.pixels) this.releasable(batch);
     // A batch made while next() waits is in that wait already (waitS): not counted twice.
     if (stream === "train" && !this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
     return batch;
   }
+
+  private takeSpare(bytes: number): Uint8Array | undefined {
+    const i = this.spareBytes.findIndex((b) => b.length === bytes);
+    return i >= 0 ? this.spareBytes.splice(i, 1)[0] : undefined;
+  }
+
+  /**
+   * Gives a training batch of 8-bit clips its release(): the trainer hands each batch back after
+   * its step, and a later batch is assembled in its memory. A new 2 MB buffer a batch (256 x 8
+   * frames of 32 x 32) cost the step's thread page faults and garbage collections, more than the
+   * copy into it (docs/PERFORMANCE.md attempt 78). A released batch throws where it is read, so
+   * that a read after release is an error, never another batch's pixels.
+   */
+  private releasable(batch: ClipBatch): void {
+    const data = batch.pixels!.data;
+    const gone = (): never => {
+      throw new Error("BUG: a training batch read after its release()");
+    };
+    let released = false;
+    Object.defineProperty(batch, "release", {
+      enumerable: false,
+      value: () => {
+        if (released) return;
+        released = true;
+        Object.defineProperty(batch, "pixels", { enumerable: true, get: gone });
+        Object.defineProperty(batch, "clips", { enumerable: true, get: gone });
+        // A buffer moved to another thread meanwhile is detached (length 0): never reused.
+        if (data.length > 0 && this.spareBytes.length < SPARE_BATCHES) this.spareBytes.push(data);
+      },
+    });
+  }
 }
+
+/** Released batches' memory kept for later ones: more than a run has in flight (data.prefetch is at most 64). */
+const SPARE_BATCHES = 72;
 
 function checkBatchSize(batchSize: number): void {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { clipOf, type ClipProducer } from "./clip.js";
-import type { ClipRequest, ClipWorkerData, FromClipWorker } from "./clip-workers.js";
+import type { ClipWorkerData, FromClipWorker, ToClipWorker } from "./clip-workers.js";
 import { createLocalProducer } from "./create-source.js";
 
 const port = parentPort!;
@@ -21,13 +21,23 @@ try {
   process.exit(0);
 }
 
-port.on("message", async (req: ClipRequest) => {
+/** Buffers handed back (ClipWorkers.recycle), to be filled again; a few, as many as are in flight. */
+const spare: ArrayBuffer[] = [];
+const SPARE_MAX = 8;
+
+port.on("message", async (req: ToClipWorker) => {
+  if (req.type === "recycle") {
+    if (spare.length < SPARE_MAX) spare.push(req.buffer);
+    return;
+  }
   try {
     const clips = await Promise.all(Array.from({ length: req.count }, (_, i) => clipOf(producer, req.stream, req.first + i, req.evalTotal)));
     // Workers serve the generated kinds only (createDataSource checkDataWorkers), whose clips are 8-bit.
     if (!producer.uint8Pixels) throw new Error("BUG: a data worker for clips that are not 8-bit");
     const size = clips[0]!.pixels.length;
-    const pixels = new Uint8Array(size * clips.length);
+    const bytes = size * clips.length;
+    const reused = spare.findIndex((b) => b.byteLength === bytes);
+    const pixels = reused >= 0 ? new Uint8Array(spare.splice(reused, 1)[0]!) : new Uint8Array(bytes);
     clips.forEach((c, i) => pixels.set(c.pixels, i * size));
     post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label) }, [pixels.buffer as ArrayBuffer]);
   } catch (err) {

@@ -23,12 +23,21 @@ export interface ClipWorkerData {
 
 /** Clips first..first+count-1 of a stream (evalTotal: the evaluation set's size, as evalClip takes it). */
 export interface ClipRequest {
+  type: "clips";
   id: number;
   stream: ClipStream;
   first: number;
   count: number;
   evalTotal: number;
 }
+
+/** A buffer of the worker's own clips handed back, read, for it to fill again (transferred). */
+export interface RecycledBuffer {
+  type: "recycle";
+  buffer: ArrayBuffer;
+}
+
+export type ToClipWorker = ClipRequest | RecycledBuffer;
 
 export type FromClipWorker =
   | { type: "ready" }
@@ -38,6 +47,8 @@ export type FromClipWorker =
 export class ClipWorkers implements ClipProducer {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (clips: RawClip[]) => void; reject: (err: Error) => void }>();
+  /** Each buffer of clips received and not yet handed back, with the worker that made it. */
+  private readonly owners = new WeakMap<ArrayBuffer, Worker>();
   private failure: Error | null = null;
 
   private constructor(
@@ -45,7 +56,7 @@ export class ClipWorkers implements ClipProducer {
     private readonly workers: Worker[],
   ) {
     for (const [i, w] of workers.entries()) {
-      w.on("message", (msg: FromClipWorker) => this.onMessage(msg));
+      w.on("message", (msg: FromClipWorker) => this.onMessage(w, msg));
       w.on("error", (err) => this.fail(new RunError(`data worker ${i} failed: ${err.message}`)));
       w.on("exit", (code) => {
         if (code !== 0) this.fail(new RunError(`data worker ${i} exited with status ${code}`));
@@ -119,9 +130,27 @@ export class ClipWorkers implements ClipProducer {
     const parts = this.workers.map((w, i) => {
       const start = i * share;
       const n = Math.min(share, count - start);
-      return n > 0 ? this.request(w, { id: this.nextId++, stream, first: first + start, count: n, evalTotal }) : Promise.resolve([]);
+      return n > 0 ? this.request(w, { type: "clips", id: this.nextId++, stream, first: first + start, count: n, evalTotal }) : Promise.resolve([]);
     });
     return (await Promise.all(parts)).flat();
+  }
+
+  /**
+   * Hands the buffers behind `clips` (from clipRange) back to the workers that made them, to be
+   * filled again: the caller has copied the pixels and keeps no view of them (they are detached
+   * here). Without it each batch's buffers are new memory, and on the step's thread the garbage
+   * collections of the batches' worth of memory they add took more time than copying them
+   * (docs/PERFORMANCE.md attempt 78).
+   */
+  recycle(clips: readonly RawClip[]): void {
+    for (const clip of clips) {
+      const buffer = clip.pixels.buffer as ArrayBuffer;
+      const worker = this.owners.get(buffer);
+      if (!worker) continue; // handed back already (the clips share one buffer per worker)
+      this.owners.delete(buffer);
+      if (this.failure) continue;
+      worker.postMessage({ type: "recycle", buffer } satisfies ToClipWorker, [buffer]);
+    }
   }
 
   async close(): Promise<void> {
@@ -138,7 +167,7 @@ export class ClipWorkers implements ClipProducer {
     });
   }
 
-  private onMessage(msg: FromClipWorker): void {
+  private onMessage(worker: Worker, msg: FromClipWorker): void {
     if (msg.type === "ready") return;
     const waiting = msg.id === null ? undefined : this.pending.get(msg.id);
     if (msg.type === "error") {
@@ -151,6 +180,7 @@ export class ClipWorkers implements ClipProducer {
     }
     if (!waiting) return;
     this.pending.delete(msg.id);
+    this.owners.set(msg.pixels.buffer as ArrayBuffer, worker);
     const size = msg.pixels.length / msg.labels.length;
     waiting.resolve(msg.labels.map((label, i) => ({ pixels: msg.pixels.subarray(i * size, (i + 1) * size), label })));
   }

@@ -39,6 +39,8 @@ export interface ClipProducer {
    * first..first+count-1 of `stream`, in order; evalTotal as evalClip's `count`.
    */
   clipRange?(stream: ClipStream, first: number, count: number, evalTotal: number): Promise<RawClip[]>;
+  /** Where clipRange's memory can be filled again: its clips, read, with no view of them kept. */
+  recycle?(clips: readonly RawClip[]): void;
   /** True when trainClip and evalClip compute in the calling thread and await no I/O (their time is that thread's). */
   readonly synchronous?: boolean;
   close(): Promise<void>;
@@ -87,6 +89,8 @@ export function assembleBatch(
   pre: Preprocess,
   stream: string,
   firstIndex: number,
+  /** Where the clips are 8-bit: memory of a released batch to hold this one's pixels (ClipSource's pool). */
+  reuse?: Uint8Array,
 ): ClipBatch {
   const { frames, channels, height, width } = shape;
   const plane = height * width;
@@ -97,7 +101,8 @@ export function assembleBatch(
   const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
   const eightBit = clips.filter((c) => c.pixels instanceof Uint8Array).length;
   if (eightBit > 0 && eightBit < clips.length) throw new Error("BUG: a batch mixes 8-bit and float clips");
-  const bytes = eightBit > 0 ? new Uint8Array(clips.length * clipSize) : null;
+  if (reuse && reuse.length !== clips.length * clipSize) throw new Error(`BUG: reused pixel memory of ${reuse.length} bytes for a batch of ${clips.length * clipSize}`);
+  const bytes = eightBit > 0 ? (reuse ?? new Uint8Array(clips.length * clipSize)) : null;
   const out = bytes ? null : new Float32Array(clips.length * clipSize);
   const scale = Float32Array.from(std, (s) => 1 / (255 * s));
   const shift = Float32Array.from(mean, (m, c) => -m / std[c]!);
@@ -106,30 +111,53 @@ export function assembleBatch(
       throw new Error(`BUG: clip has ${clip.pixels.length} values, expected ${clipSize} for [${frames},${channels},${height},${width}]`);
     }
     labels[b] = clip.label;
-    const order = frameOrder(frames, pre, stream, firstIndex + b);
-    for (let t = 0; t < frames; t++) {
-      const src = order[t]! * frameSize;
-      const dst = b * clipSize + t * frameSize;
-      if (bytes) {
-        bytes.set(clip.pixels.subarray(src, src + frameSize) as Uint8Array, dst);
-        continue;
-      }
-      for (let c = 0; c < channels; c++) {
-        const m = mean[c]!;
-        const invStd = 1 / std[c]!;
-        const base = c * plane;
-        for (let i = 0; i < plane; i++) out![dst + base + i] = clip.pixels[src + base + i]! * invStd - m * invStd;
-      }
-    }
   });
+  if (bytes && !pre.shuffleFrames) copyClipRuns(clips as readonly { pixels: Uint8Array }[], bytes, clipSize);
+  else {
+    clips.forEach((clip, b) => {
+      const order = frameOrder(frames, pre, stream, firstIndex + b);
+      for (let t = 0; t < frames; t++) {
+        const src = order[t]! * frameSize;
+        const dst = b * clipSize + t * frameSize;
+        if (bytes) {
+          bytes.set(clip.pixels.subarray(src, src + frameSize) as Uint8Array, dst);
+          continue;
+        }
+        for (let c = 0; c < channels; c++) {
+          const m = mean[c]!;
+          const invStd = 1 / std[c]!;
+          const base = c * plane;
+          for (let i = 0; i < plane; i++) out![dst + base + i] = clip.pixels[src + base + i]! * invStd - m * invStd;
+        }
+      }
+    });
+  }
   const dims: ClipBatch["dims"] = [clips.length, frames, channels, height, width];
   if (!bytes) return { clips: out!, labels, dims };
   const pixels = { data: bytes, scale, shift };
   let floats: Float32Array | undefined;
   const batch = { labels, dims, pixels } as ClipBatch;
   // Enumerable, so that a spread or a structured clone of the batch carries the float clips too.
-  Object.defineProperty(batch, "clips", { enumerable: true, get: () => (floats ??= floatClips(pixels, plane)) });
+  Object.defineProperty(batch, "clips", { enumerable: true, configurable: true, get: () => (floats ??= floatClips(pixels, plane)) });
   return batch;
+}
+
+/**
+ * Unshuffled 8-bit clips into a batch, one copy per run of clips that lie back to back in one
+ * buffer (a data worker's share of a batch is one), else one per clip.
+ */
+function copyClipRuns(clips: readonly { pixels: Uint8Array }[], bytes: Uint8Array, clipSize: number): void {
+  for (let b = 0; b < clips.length; ) {
+    const first = clips[b]!.pixels;
+    let end = b + 1;
+    while (end < clips.length) {
+      const next = clips[end]!.pixels;
+      if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + (end - b) * clipSize) break;
+      end += 1;
+    }
+    bytes.set(new Uint8Array(first.buffer, first.byteOffset, (end - b) * clipSize), b * clipSize);
+    b = end;
+  }
 }
 
 /** The float clips of 8-bit pixels [B, T, C, H, W] (ClipPixels' formula), planes of `plane` values. */

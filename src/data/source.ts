@@ -10,6 +10,13 @@ export interface ClipBatch {
   dims: [number, number, number, number, number];
   /** The same clips as the 8-bit pixels they came from, where the source has them (DataSource.pixelClips). */
   pixels?: ClipPixels;
+  /**
+   * Where the source can reuse the batch's memory (a training batch of 8-bit clips): hands it back
+   * for a later batch. The caller reads the batch no more, and its clips and pixels then throw.
+   * Optional to call: a batch not released is garbage collected. Not enumerable, so a spread or a
+   * structured clone of the batch leaves it behind.
+   */
+  release?(): void;
 }
 
 /**

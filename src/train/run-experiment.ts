@@ -363,6 +363,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         if (!batchResult.updated) optimizer.step(weights, batchResult.grads, lrs[0]);
         results = [{ losses: batchResult.losses, stats: batchResult.stats, row }];
       }
+      // The step has read its batches: their memory holds later ones (ClipBatch.release).
+      const frameCounts = taken.map((b) => b.dims[0] * b.dims[1]);
+      for (const b of taken) b.release?.();
       // A call's time and data wait, shared evenly by its steps.
       const stepSeconds = (performance.now() - t0) / 1000 / k;
       // The step's thread on data: waiting for this batch, and making later ones meanwhile
@@ -372,7 +375,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         const { losses, stats, row: extra } = results[j];
         if (deviceStep) checkFinite({ losses, grads: new Map() }, step);
         applyBlockStats(model, weights, stats);
-        const frames = taken[j].dims[0] * taken[j].dims[1];
+        const frames = frameCounts[j]!;
         trainFrames += frames;
         trainSeconds += stepSeconds;
         dataWaitSeconds += dataWait;
