@@ -11,7 +11,7 @@
 #      what one onnxruntime call and one node cost there (scripts/node-overhead.mjs), and a CUPTI
 #      timeline of the BP and Sideways device steps (scripts/gpu-trace.sh)
 #   4. training runs of experiments/gpu-wide.yaml with and without data workers (step and data time;
-#      before the timeline below), and the small zoo models against PyTorch, on the GPU and on the
+#      before the timeline below), what making the batches costs the step's thread, and the small zoo models against PyTorch, on the GPU and on the
 #      CPU (agreement first)
 #   5. Sideways against BP on the GPU (sequential, 2 depth-parallel stages, 2 replicas), whether the
 #      cuda-setup lock ends that benchmark's intermittent failure (scripts/cuda-setup-lock-ab.sh), and with two
@@ -139,6 +139,10 @@ done
 rm -rf "$OUT/train-w8-k4"
 step "train-cuda-w8-k4" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js run experiments/gpu-wide.yaml runtime.steps_per_call=4 output.dir="$OUT/train-w8-k4" --quiet
 step train-cuda-medians 30 node scripts/run-step-medians.mjs "$OUT/train-w0" "$OUT/train-w8" "$OUT/train-w8-k4" --json "$OUT/train-cuda-medians.json"
+# What making the batches costs the step's thread while onnxruntime's synchronous run holds it,
+# 8 workers, each batch released after its step (as training does) or left to the garbage
+# collector (docs/PERFORMANCE.md attempt 78); on this machine's CPU cores, no GPU.
+step step-thread-data 90 node scripts/step-thread-data.mjs --workers 8 --step-ms 5 --json "$OUT/step-thread-data.json"
 # Where the BP step's time goes on the GPU's clock (kernels, copies, waits): scripts/gpu-timeline.sh.
 step timeline 150 env OUT="$OUT" bash scripts/gpu-timeline.sh
 step "step-cuda-b128-f16" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --step --provider cuda \

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Median step time and data time of training runs, from each run folder's metrics.csv: a table,
-// and JSON with --json. The first `--skip` steps (warm-up: session creation, cuDNN's algorithm
+// Median and mean step time and data time of training runs, from each run folder's metrics.csv: a
+// table, and JSON with --json. The mean shows what the median leaves out, rare long steps (garbage
+// collection pauses: docs/PERFORMANCE.md attempt 78), and the throughput is the steps' frames over
+// their total time. The first `--skip` steps (warm-up: session creation, cuDNN's algorithm
 // search) are left out. For comparing runs of one config that differ in a setting that should not
 // change the result (data.workers, runtime.device_step); docs/GPU.md run 8.
 // Usage: node scripts/run-step-medians.mjs RUN_DIR [RUN_DIR ...] [--skip N] [--json OUT]
@@ -50,12 +52,29 @@ const rows = positionals.map((dir) => {
     });
   };
   const [loss] = col("train_loss", lines.slice(-1));
-  return { run, steps: lines.length, step_ms: 1000 * median(col("step_s")), data_ms: 1000 * median(col("data_wait_s")), frames_per_s: median(col("frames_per_s")), last_train_loss: loss };
+  const [stepS, dataS, rate] = [col("step_s"), col("data_wait_s"), col("frames_per_s")];
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // Each row's frames are its frames/s times its step time.
+  const throughput = rate.reduce((sum, r, i) => sum + r * stepS[i], 0) / stepS.reduce((a, b) => a + b, 0);
+  return {
+    run,
+    steps: lines.length,
+    step_ms: 1000 * median(stepS),
+    step_ms_mean: 1000 * mean(stepS),
+    data_ms: 1000 * median(dataS),
+    data_ms_mean: 1000 * mean(dataS),
+    frames_per_s: median(rate),
+    throughput_frames_per_s: throughput,
+    last_train_loss: loss,
+  };
 });
-console.log(`medians of steps ${skip + 1} on, per run\n`);
-console.log("| run | steps | step ms | data ms | frames/s | last train loss |");
-console.log("|---|---|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.run} | ${r.steps} | ${r.step_ms.toFixed(2)} | ${r.data_ms.toFixed(2)} | ${r.frames_per_s.toFixed(0)} | ${r.last_train_loss} |`);
+console.log(`medians (and means) of steps ${skip + 1} on, per run; throughput: their frames over their time\n`);
+console.log("| run | steps | step ms | step ms, mean | data ms | data ms, mean | frames/s | throughput frames/s | last train loss |");
+console.log("|---|---|---|---|---|---|---|---|---|");
+for (const r of rows) {
+  const f = (x) => x.toFixed(2);
+  console.log(`| ${r.run} | ${r.steps} | ${f(r.step_ms)} | ${f(r.step_ms_mean)} | ${f(r.data_ms)} | ${f(r.data_ms_mean)} | ${r.frames_per_s.toFixed(0)} | ${r.throughput_frames_per_s.toFixed(0)} | ${r.last_train_loss} |`);
+}
 if (args.json) {
   try {
     writeFileSync(args.json, JSON.stringify({ skip, rows }, null, 1) + "\n");
