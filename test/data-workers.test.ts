@@ -8,7 +8,7 @@ import { expect } from "chai";
 import type { Worker } from "node:worker_threads";
 import type { ClipSource } from "../src/data/clip-source.js";
 import { ClipWorkers } from "../src/data/clip-workers.js";
-import { createDataSource, createLocalProducer, type DataContext } from "../src/data/create-source.js";
+import { createDataSource, createLocalProducer, dataBoundNote, type DataContext } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
 import { DataError, RunError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
@@ -133,6 +133,17 @@ describe("data workers", () => {
     };
     expect(hash(["data.workers=4"])).to.equal(hash([]));
     expect(hash(["data.eval_seed=3"]), "other data keys still count").to.not.equal(hash([]));
+  });
+
+  it("a finished run whose steps spent over 30% on data made on their thread is told of data.workers, where workers can make its clips and 4 cores or more exist", () => {
+    const mnist = DataSpec.parse({ kind: "moving-mnist", clip_length: 8 });
+    const note = dataBoundNote(mnist, 0.67, 16);
+    expect(note).to.match(/spent 67% of their time making moving-mnist batches on the step's thread \(summary\.json data_wait_share\); data\.workers=8 makes the clips in 8 worker threads/);
+    expect(dataBoundNote(mnist, 0.67, 6), "two cores left to the step and onnxruntime").to.match(/data\.workers=4 /);
+    expect(dataBoundNote(mnist, 0.3, 16), "at the threshold").to.equal(null);
+    expect(dataBoundNote(DataSpec.parse({ kind: "moving-mnist", clip_length: 8, workers: 2 }), 0.67, 16), "workers already").to.equal(null);
+    expect(dataBoundNote(DataSpec.parse({ kind: "npy", clips: "c.npy", labels: "l.npy", clip_length: 3 }), 0.67, 16), "npy: no workers for it").to.equal(null);
+    expect(dataBoundNote(mnist, 0.67, 2), "2 cores: one worker was slower than none").to.equal(null);
   });
 
   it("npy refuses data.workers with an exit-2 error naming the key, before reading any file", async () => {

@@ -35,15 +35,37 @@ export async function createDataSource(spec: DataSpec, ctx: DataContext): Promis
   return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
 }
 
+/** The kinds whose clips data workers make (data.workers): generated ones, a pure function of seed and index. */
+function workersMake(kind: DataSpec["kind"]): boolean {
+  return kind === "moving-mnist" || kind === "shapes";
+}
+
 /** data.workers on a kind whose clips workers would not make faster: an exit-2 error naming the key. */
 export function checkDataWorkers(spec: DataSpec): void {
   const workers = spec.workers ?? 0;
-  if (workers > 0 && spec.kind !== "moving-mnist" && spec.kind !== "shapes") {
+  if (workers > 0 && !workersMake(spec.kind)) {
     throw new DataError(
       `data.workers: ${workers} worker threads generate clips for moving-mnist and shapes only; ${spec.kind} clips are ${spec.kind === "npy" ? "copies of arrays already in memory" : "decoded by ffmpeg processes"} (expected workers absent or 0)`,
       undefined, "data.workers",
     );
   }
+}
+
+/** The share of the steps' time on data over which a finished run suggests data.workers. */
+export const DATA_BOUND_SHARE = 0.3;
+
+/**
+ * What a run that finished with `share` of its steps' time on data (summary.json data_wait_share)
+ * could do about it, where data workers can make its clips and it has none; null otherwise. On
+ * 2 cores one worker was slower than none (docs/PERFORMANCE.md attempt 72), so the note needs 4.
+ */
+export function dataBoundNote(spec: DataSpec, share: number, cores: number): string | null {
+  if (share <= DATA_BOUND_SHARE || (spec.workers ?? 0) > 0 || !workersMake(spec.kind) || cores < 4) return null;
+  const suggested = Math.min(8, cores - 2);
+  return (
+    `the training steps spent ${Math.round(100 * share)}% of their time making ${spec.kind} batches on the step's thread ` +
+    `(summary.json data_wait_share); data.workers=${suggested} makes the clips in ${suggested} worker threads, the same batches bit for bit`
+  );
 }
 
 /** `spec`'s clip producer in this thread: a data worker builds its own with this too, so its clips are these. */

@@ -6,9 +6,10 @@
  * Whole-file writes are atomic; CSVs are appended row by row.
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { yamlText } from "../util/yaml-text.js";
-import { createDataSource } from "../data/create-source.js";
+import { createDataSource, dataBoundNote } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
 import { repeatedClipsNote, shortVideoNote, type DataSource } from "../data/source.js";
 import { NonFiniteLossError } from "../errors.js";
@@ -415,6 +416,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     summary.status = finished ? "completed" : "interrupted";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
+    const dataNote = finished ? dataBoundNote(spec.data, summary.data_wait_share, availableParallelism()) : null;
+    if (dataNote !== null) progress.log(`note: ${dataNote}`);
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
     if (diverged !== null) {
       summary.warnings = [...(summary.warnings ?? []), diverged];
