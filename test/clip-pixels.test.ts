@@ -55,6 +55,33 @@ describe("clips as 8-bit pixels", () => {
     });
   }
 
+  it("unshuffled 8-bit clips land in the batch in order, whatever memory they share, in new memory and in a reused batch's", () => {
+    // Clips as separate arrays, views of one buffer back to back (one run, as a data worker's
+    // share), views of it with a gap, a view of it repeated, and views in reverse order.
+    const one = new Uint8Array(6 * clipSize).map((_, i) => (i * 7 + 3) % 256);
+    const view = (k: number) => one.subarray(k * clipSize, (k + 1) * clipSize);
+    const separate = byteClips(2, 9).map((c) => c.pixels as Uint8Array);
+    const layouts: Record<string, Uint8Array[]> = {
+      "separate arrays": separate,
+      "back to back": [view(0), view(1), view(2), view(3)],
+      "with a gap": [view(0), view(1), view(3), view(4)],
+      "a clip twice": [view(2), view(2), view(3)],
+      "reversed": [view(4), view(3), view(2)],
+      "mixed": [view(1), separate[0]!, view(2), view(3), separate[1]!],
+    };
+    for (const [name, pixels] of Object.entries(layouts)) {
+      const raw = pixels.map((p, i) => ({ pixels: p, label: i }));
+      const want = Buffer.concat(pixels);
+      const reused = new Uint8Array(want.length).fill(0xff); // a byte left unwritten shows
+      for (const [memory, batch] of [["new", assembleBatch(raw, shape, pre(null, false), "train", 0)], ["reused", assembleBatch(raw, shape, pre(null, false), "train", 0, reused)]] as const) {
+        expect(Buffer.from(batch.pixels!.data).equals(want), `${name}, ${memory} memory`).to.equal(true);
+        expect(Array.from(batch.labels), `${name} labels`).to.deep.equal(raw.map((c) => c.label));
+      }
+      expect(assembleBatch(raw, shape, pre(null, false), "train", 0, reused).pixels!.data.buffer, "the reused memory itself").to.equal(reused.buffer);
+    }
+    expect(() => assembleBatch(byteClips(2, 1), shape, pre(null, false), "train", 0, new Uint8Array(clipSize))).to.throw(/BUG: reused pixel memory of \d+ bytes for a batch of \d+/);
+  });
+
   it("an 8-bit batch makes its float clips on first read only, once, and a spread or a structured clone carries them", () => {
     const batch = assembleBatch(byteClips(2, 3), shape, pre(null), "train", 0);
     // Only a build on first read sees a pixel changed before that read.

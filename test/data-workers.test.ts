@@ -103,10 +103,15 @@ describe("data workers", () => {
           const want = await local.trainClip(round * 6 + i);
           expect(Buffer.from(clip.pixels as Uint8Array).equals(Buffer.from(want.pixels as Uint8Array)), `round ${round} clip ${i}`).to.equal(true);
         }
+        // Round 0's replies are new memory; each later round's, the buffers handed back before it.
+        expect(workers.reusedBuffers, `replies in handed-back buffers before round ${round + 1}`).to.equal(2 * round);
         for (const clip of clips) clip.pixels.fill(0xff); // so that a byte a later clip leaves unwritten shows
         workers.recycle(clips);
         expect(clips.map((c) => c.pixels.length), "handed back: detached here").to.deep.equal([0, 0, 0, 0, 0, 0]);
       }
+      // Clips of another size (an evaluation batch's last share) come in new memory.
+      await workers.clipRange("train", 100, 2, 0);
+      expect(workers.reusedBuffers).to.equal(4);
     } finally {
       await workers.close();
       await local.close();

@@ -132,8 +132,9 @@ export class ClipSource implements DataSource {
    * Gives a training batch of 8-bit clips its release(): the trainer hands each batch back after
    * its step, and a later batch is assembled in its memory. A new 2 MB buffer a batch (256 x 8
    * frames of 32 x 32) cost the step's thread page faults and garbage collections, more than the
-   * copy into it (docs/PERFORMANCE.md attempt 78). A released batch throws where it is read, so
-   * that a read after release is an error, never another batch's pixels.
+   * copy into it (docs/PERFORMANCE.md attempt 78). Reading a released batch's clips or pixels
+   * throws; a reference to its pixels kept elsewhere (a spread copy shares them) would see a
+   * later batch's, so only the one consumer that is done with a batch releases it.
    */
   private releasable(batch: ClipBatch): void {
     const data = batch.pixels!.data;
@@ -155,7 +156,11 @@ export class ClipSource implements DataSource {
   }
 }
 
-/** Released batches' memory kept for later ones: more than a run has in flight (data.prefetch is at most 64). */
+/**
+ * Released batches' memory kept for later ones. It holds the batches released and not yet reused,
+ * about a call's (runtime.steps_per_call); the cap only bounds what a consumer that releases
+ * more than it takes could pile up.
+ */
 const SPARE_BATCHES = 72;
 
 function checkBatchSize(batchSize: number): void {

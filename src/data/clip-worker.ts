@@ -21,7 +21,12 @@ try {
   process.exit(0);
 }
 
-/** Buffers handed back (ClipWorkers.recycle), to be filled again; a few, as many as are in flight. */
+/**
+ * Buffers handed back (ClipWorkers.recycle), to be filled again. A share's buffer comes back as
+ * soon as its batch is assembled, before the request for a batch made later (a port delivers in
+ * order), so a few suffice; more would hold memory no request takes (the last, smaller
+ * evaluation batch's may sit here a while).
+ */
 const spare: ArrayBuffer[] = [];
 const SPARE_MAX = 8;
 
@@ -39,7 +44,7 @@ port.on("message", async (req: ToClipWorker) => {
     const reused = spare.findIndex((b) => b.byteLength === bytes);
     const pixels = reused >= 0 ? new Uint8Array(spare.splice(reused, 1)[0]!) : new Uint8Array(bytes);
     clips.forEach((c, i) => pixels.set(c.pixels, i * size));
-    post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label) }, [pixels.buffer as ArrayBuffer]);
+    post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label), reused: reused >= 0 }, [pixels.buffer as ArrayBuffer]);
   } catch (err) {
     post({ type: "error", id: req.id, message: message(err) });
   }

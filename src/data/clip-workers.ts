@@ -41,7 +41,8 @@ export type ToClipWorker = ClipRequest | RecycledBuffer;
 
 export type FromClipWorker =
   | { type: "ready" }
-  | { type: "clips"; id: number; pixels: Uint8Array; labels: number[] }
+  /** reused: the pixels were written into a buffer handed back (ClipWorkers.recycle), not new memory. */
+  | { type: "clips"; id: number; pixels: Uint8Array; labels: number[]; reused: boolean }
   | { type: "error"; id: number | null; message: string };
 
 export class ClipWorkers implements ClipProducer {
@@ -49,6 +50,8 @@ export class ClipWorkers implements ClipProducer {
   private readonly pending = new Map<number, { resolve: (clips: RawClip[]) => void; reject: (err: Error) => void }>();
   /** Each buffer of clips received and not yet handed back, with the worker that made it. */
   private readonly owners = new WeakMap<ArrayBuffer, Worker>();
+  /** How many replies came in a buffer handed back to its worker (recycle), rather than new memory. */
+  private reusedReplies = 0;
   private failure: Error | null = null;
 
   private constructor(
@@ -119,6 +122,11 @@ export class ClipWorkers implements ClipProducer {
     return (await this.clipRange("eval", index, 1, count))[0]!;
   }
 
+  /** How many replies so far the workers wrote into buffers handed back to them (recycle). */
+  get reusedBuffers(): number {
+    return this.reusedReplies;
+  }
+
   /** How many worker threads make the clips. */
   get threads(): number {
     return this.workers.length;
@@ -137,8 +145,8 @@ export class ClipWorkers implements ClipProducer {
 
   /**
    * Hands the buffers behind `clips` (from clipRange) back to the workers that made them, to be
-   * filled again: the caller has copied the pixels and keeps no view of them (they are detached
-   * here). Without it each batch's buffers are new memory, and on the step's thread the garbage
+   * filled again: the caller has copied the pixels and keeps no view of them (views of them are
+   * detached here, length 0). Without it each batch's buffers are new memory, and on the step's thread the garbage
    * collections of the batches' worth of memory they add took more time than copying them
    * (docs/PERFORMANCE.md attempt 78).
    */
@@ -181,6 +189,7 @@ export class ClipWorkers implements ClipProducer {
     if (!waiting) return;
     this.pending.delete(msg.id);
     this.owners.set(msg.pixels.buffer as ArrayBuffer, worker);
+    if (msg.reused) this.reusedReplies += 1;
     const size = msg.pixels.length / msg.labels.length;
     waiting.resolve(msg.labels.map((label, i) => ({ pixels: msg.pixels.subarray(i * size, (i + 1) * size), label })));
   }

@@ -12,7 +12,8 @@ export interface ClipBatch {
   pixels?: ClipPixels;
   /**
    * Where the source can reuse the batch's memory (a training batch of 8-bit clips): hands it back
-   * for a later batch. The caller reads the batch no more, and its clips and pixels then throw.
+   * for a later batch. The caller reads the batch no more: its clips and pixels then throw, and a
+   * reference to its pixels kept elsewhere (a spread copy shares them) sees a later batch's.
    * Optional to call: a batch not released is garbage collected. Not enumerable, so a spread or a
    * structured clone of the batch leaves it behind.
    */
