@@ -3,7 +3,7 @@
  * common preprocessing and prefetched ahead of the consumer.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { assembleBatch, clipOf, type ClipProducer, type ClipShape, type ClipStream, type Preprocess } from "./clip.js";
+import { assembleBatch, clipOf, pixelBatch, type ClipProducer, type ClipShape, type ClipStream, type Preprocess } from "./clip.js";
 import { ClipWorkers } from "./clip-workers.js";
 import { Prefetcher } from "./prefetch.js";
 import type { ClipBatch, DataSource, DataSourceStats, ShortVideo, SkippedFile } from "./source.js";
@@ -110,6 +110,15 @@ export class ClipSource implements DataSource {
     // This thread's share of the work: a synchronous producer makes the clips here in one stretch
     // (its awaits only chain settled promises); data workers, or reads from files, do not hold it.
     let t0 = performance.now();
+    if (stream === "train" && p.trainPixelBatch) {
+      // A worker made and assembled the whole batch: its memory goes back to it on release.
+      const { pixels, labels } = await p.trainPixelBatch(first, size);
+      t0 = performance.now();
+      const batch = pixelBatch(pixels, labels, this.shape, this.pre);
+      this.releasable(batch, (data) => p.recycle?.([{ pixels: data }]));
+      if (!this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
+      return batch;
+    }
     const clips = p.clipRange ? await p.clipRange(stream, first, size, evalTotal) : await Promise.all(Array.from({ length: size }, (_, b) => clipOf(p, stream, first + b, evalTotal)));
     if (p.clipRange || !p.synchronous) t0 = performance.now();
     const train = stream === "train";
@@ -117,7 +126,11 @@ export class ClipSource implements DataSource {
     const reuse = train && clips[0]?.pixels instanceof Uint8Array ? this.takeSpare(bytes) : undefined;
     const batch = assembleBatch(clips, this.shape, this.pre, stream, first, reuse);
     if (p.clipRange) p.recycle?.(clips);
-    if (train && batch.pixels) this.releasable(batch);
+    if (train && batch.pixels) {
+      this.releasable(batch, (data) => {
+        if (this.spareBytes.length < SPARE_BATCHES) this.spareBytes.push(data);
+      });
+    }
     // A batch made while next() waits is in that wait already (waitS): not counted twice.
     if (stream === "train" && !this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
     return batch;
@@ -129,14 +142,15 @@ export class ClipSource implements DataSource {
   }
 
   /**
-   * Gives a training batch of 8-bit clips its release(): the trainer hands each batch back after
-   * its step, and a later batch is assembled in its memory. A new 2 MB buffer a batch (256 x 8
+   * Gives a training batch of 8-bit clips its release(), which passes its memory to `reuse`: the
+   * trainer hands each batch back after its step, and a later batch is assembled in its memory
+   * (here, or by the data worker that made it). A new 2 MB buffer a batch (256 x 8
    * frames of 32 x 32) cost the step's thread page faults and garbage collections, more than the
    * copy into it (docs/PERFORMANCE.md attempt 78). Reading a released batch's clips or pixels
    * throws; a reference to its pixels kept elsewhere (a spread copy shares them) would see a
    * later batch's, so only the one consumer that is done with a batch releases it.
    */
-  private releasable(batch: ClipBatch): void {
+  private releasable(batch: ClipBatch, reuse: (data: Uint8Array) => void): void {
     const data = batch.pixels!.data;
     const gone = (): never => {
       throw new Error("BUG: a training batch read after its release()");
@@ -150,7 +164,7 @@ export class ClipSource implements DataSource {
         Object.defineProperty(batch, "pixels", { enumerable: true, get: gone });
         Object.defineProperty(batch, "clips", { enumerable: true, get: gone });
         // A buffer moved to another thread meanwhile is detached (length 0): never reused.
-        if (data.length > 0 && this.spareBytes.length < SPARE_BATCHES) this.spareBytes.push(data);
+        if (data.length > 0) reuse(data);
       },
     });
   }

@@ -1,12 +1,14 @@
 /**
  * Clips generated in worker threads (`data.workers`), like PyTorch's DataLoader workers: the
  * generated kinds make every clip as a pure function of (seed, stream, index), so each worker
- * builds the same producer from the same spec and seed (src/data/clip-worker.ts) and makes a
- * contiguous share of each batch's clips. The batches are then bit for bit those of one thread.
- * The thread that runs the training step only copies the pixels into the batch; without workers,
- * generating a batch of 256 clips x 8 frames of 32 x 32 of Moving MNIST there took 22 ms
- * (14 ms since attempt 73), two to three times an H100's training step (docs/PERFORMANCE.md
- * attempt 72).
+ * builds the same producer from the same spec and seed (src/data/clip-worker.ts). The batches are
+ * then bit for bit those of one thread. As PyTorch's workers do, each worker makes whole training
+ * batches, assembled there (frame order included), so the thread that runs the training step only
+ * receives one buffer a batch and later hands it back for another (docs/PERFORMANCE.md attempt
+ * 79); evaluation clips, and single clips, come as one contiguous share per worker, made in
+ * parallel, which the step's thread assembles. Without workers, generating a batch of 256 clips x
+ * 8 frames of 32 x 32 of Moving MNIST on the step's thread took 22 ms (14 ms since attempt 73),
+ * two to three times an H100's training step (attempt 72).
  * The producer built in this thread still answers everything but the clips (description, counts,
  * and the spec's checks, which must fail here, with exit status 2).
  */
@@ -31,23 +33,37 @@ export interface ClipRequest {
   evalTotal: number;
 }
 
+/** Training batch first..first+count-1 (clip indices), assembled by the worker. */
+export interface BatchRequest {
+  type: "batch";
+  id: number;
+  first: number;
+  count: number;
+}
+
 /** A buffer of the worker's own clips handed back, read, for it to fill again (transferred). */
 export interface RecycledBuffer {
   type: "recycle";
   buffer: ArrayBuffer;
 }
 
-export type ToClipWorker = ClipRequest | RecycledBuffer;
+export type ToClipWorker = ClipRequest | BatchRequest | RecycledBuffer;
 
 export type FromClipWorker =
   | { type: "ready" }
   /** reused: the pixels were written into a buffer handed back (ClipWorkers.recycle), not new memory. */
   | { type: "clips"; id: number; pixels: Uint8Array; labels: number[]; reused: boolean }
+  /** A training batch's pixels [B, T, C, H, W] in its frame order, and its labels. */
+  | { type: "batch"; id: number; pixels: Uint8Array; labels: Int32Array; reused: boolean }
   | { type: "error"; id: number | null; message: string };
+
+type Reply = Extract<FromClipWorker, { type: "clips" | "batch" }>;
 
 export class ClipWorkers implements ClipProducer {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (clips: RawClip[]) => void; reject: (err: Error) => void }>();
+  /** Where trainPixelBatch starts looking for the least busy worker: round robin among equals. */
+  private nextWorker = 0;
+  private readonly pending = new Map<number, { worker: Worker; resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
   /** Each buffer of clips received and not yet handed back, with the worker that made it. */
   private readonly owners = new WeakMap<ArrayBuffer, Worker>();
   /** How many replies came in a buffer handed back to its worker (recycle), rather than new memory. */
@@ -135,22 +151,39 @@ export class ClipWorkers implements ClipProducer {
   /** The clips split into one contiguous share per worker, made in parallel, returned in order. */
   async clipRange(stream: ClipStream, first: number, count: number, evalTotal: number): Promise<RawClip[]> {
     const share = Math.ceil(count / this.workers.length);
-    const parts = this.workers.map((w, i) => {
+    const parts = this.workers.map(async (w, i) => {
       const start = i * share;
       const n = Math.min(share, count - start);
-      return n > 0 ? this.request(w, { type: "clips", id: this.nextId++, stream, first: first + start, count: n, evalTotal }) : Promise.resolve([]);
+      if (n <= 0) return [];
+      const reply = await this.request(w, { type: "clips", id: this.nextId++, stream, first: first + start, count: n, evalTotal });
+      const size = reply.pixels.length / reply.labels.length;
+      return Array.from(reply.labels, (label, j) => ({ pixels: reply.pixels.subarray(j * size, (j + 1) * size), label }));
     });
     return (await Promise.all(parts)).flat();
   }
 
   /**
-   * Hands the buffers behind `clips` (from clipRange) back to the workers that made them, to be
-   * filled again: the caller has copied the pixels and keeps no view of them (views of them are
-   * detached here, length 0). Without it each batch's buffers are new memory, and on the step's thread the garbage
-   * collections of the batches' worth of memory they add took more time than copying them
-   * (docs/PERFORMANCE.md attempt 78).
+   * Training batch first..first+count-1, made and assembled by one worker (the one with the fewest
+   * requests waiting): its pixels [B, T, C, H, W] in the batch's frame order, and its labels. Its
+   * buffer goes back to that worker with recycle.
    */
-  recycle(clips: readonly RawClip[]): void {
+  async trainPixelBatch(first: number, count: number): Promise<{ pixels: Uint8Array; labels: Int32Array }> {
+    const waiting = (w: Worker) => [...this.pending.values()].filter((p) => p.worker === w).length;
+    const start = this.nextWorker++ % this.workers.length;
+    const order = this.workers.map((_, i) => this.workers[(start + i) % this.workers.length]!);
+    const worker = order.reduce((best, w) => (waiting(w) < waiting(best) ? w : best));
+    const reply = await this.request(worker, { type: "batch", id: this.nextId++, first, count });
+    return { pixels: reply.pixels, labels: reply.labels as Int32Array };
+  }
+
+  /**
+   * Hands the buffers behind `clips` (from clipRange or trainPixelBatch) back to the workers that
+   * made them, to be filled again: the caller has copied the pixels or released the batch, and
+   * keeps no view of them (views of them are detached here, length 0). Without it each batch's
+   * buffers are new memory, whose page faults and garbage collections on the step's thread took
+   * more time than copying them (docs/PERFORMANCE.md attempt 78).
+   */
+  recycle(clips: readonly { pixels: ArrayBufferView }[]): void {
     for (const clip of clips) {
       const buffer = clip.pixels.buffer as ArrayBuffer;
       const worker = this.owners.get(buffer);
@@ -167,11 +200,11 @@ export class ClipWorkers implements ClipProducer {
     await this.local.close();
   }
 
-  private request(w: Worker, req: ClipRequest): Promise<RawClip[]> {
+  private request(worker: Worker, req: ClipRequest | BatchRequest): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.pending.set(req.id, { resolve, reject });
-      w.postMessage(req);
+      this.pending.set(req.id, { worker, resolve, reject });
+      worker.postMessage(req satisfies ToClipWorker);
     });
   }
 
@@ -190,8 +223,7 @@ export class ClipWorkers implements ClipProducer {
     this.pending.delete(msg.id);
     this.owners.set(msg.pixels.buffer as ArrayBuffer, worker);
     if (msg.reused) this.reusedReplies += 1;
-    const size = msg.pixels.length / msg.labels.length;
-    waiting.resolve(msg.labels.map((label, i) => ({ pixels: msg.pixels.subarray(i * size, (i + 1) * size), label })));
+    waiting.resolve(msg);
   }
 
   /** Rejects every waiting request and any later one with `err`. */

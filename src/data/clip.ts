@@ -39,8 +39,13 @@ export interface ClipProducer {
    * first..first+count-1 of `stream`, in order; evalTotal as evalClip's `count`.
    */
   clipRange?(stream: ClipStream, first: number, count: number, evalTotal: number): Promise<RawClip[]>;
-  /** Where clipRange's memory can be filled again: its clips, read, with no view of them kept. */
-  recycle?(clips: readonly RawClip[]): void;
+  /**
+   * Where a producer makes whole training batches elsewhere (data workers): the pixels [B, T, C,
+   * H, W] of clips first..first+count-1, frames in the batch's order (assembleBatch's), and labels.
+   */
+  trainPixelBatch?(first: number, count: number): Promise<{ pixels: Uint8Array; labels: Int32Array }>;
+  /** Where clipRange's or trainPixelBatch's memory can be filled again: it, read, with no view of it kept. */
+  recycle?(clips: readonly { pixels: ArrayBufferView }[]): void;
   /** True when trainClip and evalClip compute in the calling thread and await no I/O (their time is that thread's). */
   readonly synchronous?: boolean;
   close(): Promise<void>;
@@ -104,8 +109,6 @@ export function assembleBatch(
   if (reuse && reuse.length !== clips.length * clipSize) throw new Error(`BUG: reused pixel memory of ${reuse.length} bytes for a batch of ${clips.length * clipSize}`);
   const bytes = eightBit > 0 ? (reuse ?? new Uint8Array(clips.length * clipSize)) : null;
   const out = bytes ? null : new Float32Array(clips.length * clipSize);
-  const scale = Float32Array.from(std, (s) => 1 / (255 * s));
-  const shift = Float32Array.from(mean, (m, c) => -m / std[c]!);
   clips.forEach((clip, b) => {
     if (clip.pixels.length !== clipSize) {
       throw new Error(`BUG: clip has ${clip.pixels.length} values, expected ${clipSize} for [${frames},${channels},${height},${width}]`);
@@ -132,13 +135,26 @@ export function assembleBatch(
       }
     });
   }
-  const dims: ClipBatch["dims"] = [clips.length, frames, channels, height, width];
-  if (!bytes) return { clips: out!, labels, dims };
-  const pixels = { data: bytes, scale, shift };
+  if (!bytes) return { clips: out!, labels, dims: [clips.length, frames, channels, height, width] };
+  return pixelBatch(bytes, labels, shape, pre);
+}
+
+/**
+ * A batch of 8-bit clips from its pixels [B, T, C, H, W] (frames in the batch's order) and labels,
+ * assembled here or by a data worker: the pixels' per-channel scale and shift, and the float
+ * clips made from them on first read.
+ */
+export function pixelBatch(bytes: Uint8Array, labels: Int32Array, shape: ClipShape, pre: Preprocess): ClipBatch {
+  const { frames, channels, height, width } = shape;
+  const mean = pre.normalize?.mean ?? new Array<number>(channels).fill(0);
+  const std = pre.normalize?.std ?? new Array<number>(channels).fill(1);
+  const dims: ClipBatch["dims"] = [labels.length, frames, channels, height, width];
+  if (bytes.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`BUG: ${bytes.length} pixels for a batch of [${dims}]`);
+  const pixels = { data: bytes, scale: Float32Array.from(std, (s) => 1 / (255 * s)), shift: Float32Array.from(mean, (m, c) => -m / std[c]!) };
   let floats: Float32Array | undefined;
   const batch = { labels, dims, pixels } as ClipBatch;
   // Enumerable, so that a spread or a structured clone of the batch carries the float clips too.
-  Object.defineProperty(batch, "clips", { enumerable: true, configurable: true, get: () => (floats ??= floatClips(pixels, plane)) });
+  Object.defineProperty(batch, "clips", { enumerable: true, configurable: true, get: () => (floats ??= floatClips(pixels, height * width)) });
   return batch;
 }
 

@@ -32,7 +32,8 @@ export async function createDataSource(spec: DataSpec, ctx: DataContext): Promis
   const workers = spec.workers ?? 0;
   const local = await createLocalProducer(spec, ctx);
   const producer = workers > 0 ? await ClipWorkers.start(local, spec, ctx, workers) : local;
-  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
+  // Each worker makes whole training batches: as many in preparation as workers keep them all busy.
+  return new ClipSource(producer, shape, ctx.classes, pre, Math.max(spec.prefetch, workers));
 }
 
 /** The kinds whose clips data workers make (data.workers): generated ones, a pure function of seed and index. */
@@ -66,6 +67,12 @@ export function dataBoundNote(spec: DataSpec, share: number, cores: number): str
     `the training steps spent ${Math.round(100 * share)}% of their time making ${spec.kind} batches on the step's thread ` +
     `(summary.json data_wait_share); data.workers=${suggested} makes the clips in ${suggested} worker threads, the same batches bit for bit`
   );
+}
+
+/** The clip shape and the preprocessing of a spec and seed: a data worker assembling batches needs them too. */
+export function clipPlan(spec: DataSpec, ctx: DataContext): { shape: ClipShape; pre: Preprocess } {
+  const { shape, pre } = dataPlan(spec, ctx);
+  return { shape, pre };
 }
 
 /** `spec`'s clip producer in this thread: a data worker builds its own with this too, so its clips are these. */
