@@ -147,6 +147,55 @@ describe("data workers", () => {
     }
   });
 
+  /** Counts each worker's requests by type, spying on what the main thread posts to it. */
+  function countRequests(workers: ClipWorkers): Map<string, number>[] {
+    // The private field, reached on purpose: which worker gets which request is not observable otherwise.
+    return (workers as unknown as { workers: Worker[] }).workers.map((w) => {
+      const counts = new Map<string, number>();
+      const post = w.postMessage.bind(w);
+      w.postMessage = (msg: { type: string }, transfer?: Parameters<Worker["postMessage"]>[1]) => {
+        counts.set(msg.type, (counts.get(msg.type) ?? 0) + 1);
+        post(msg, transfer);
+      };
+      return counts;
+    });
+  }
+
+  it("each of 3 workers gets one of 3 whole batches asked for at once (the least busy one), and a 4th goes round", async () => {
+    const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 3, digits: 2 });
+    const workers = await ClipWorkers.start(await createLocalProducer(spec, ctx), spec, ctx, 3);
+    try {
+      const counts = countRequests(workers);
+      await Promise.all([0, 1, 2].map((k) => workers.trainPixelBatch(4 * k, 4)));
+      expect(counts.map((c) => c.get("batch") ?? 0)).to.deep.equal([1, 1, 1]);
+      await workers.trainPixelBatch(12, 4);
+      expect(counts.map((c) => c.get("batch") ?? 0).reduce((a, b) => a + b)).to.equal(4);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it("training batches are made whole, at least one a worker in preparation, where batches are made ahead; with data.prefetch 0, split among the workers", async () => {
+    for (const prefetch of [1, 0]) {
+      const source = (await createDataSource(DataSpec.parse({ kind: "moving-mnist", clip_length: 3, digits: 2, workers: 3, prefetch }), ctx)) as ClipSource;
+      try {
+        const counts = countRequests((source as unknown as { producer: ClipWorkers }).producer);
+        const it = source.trainBatches(6);
+        await it.next();
+        const [batches, shares] = ["batch", "clips"].map((type) => counts.reduce((n, c) => n + (c.get(type) ?? 0), 0));
+        if (prefetch === 1) {
+          // The one asked for and 3 behind it (one a worker, not data.prefetch's 1); the next is
+          // asked for on the event loop's next turn.
+          expect([batches, shares], "whole batches: [batch requests, share requests]").to.deep.equal([4, 0]);
+        } else {
+          expect([batches, shares], "shares: [batch requests, share requests]").to.deep.equal([0, 3]);
+        }
+      } finally {
+        await source.close();
+      }
+    }
+  });
+
   it("a worker that dies fails every later request with a RunError naming it; close still returns", async () => {
     const spec = DataSpec.parse({ kind: "shapes", clip_length: 2 });
     const c = { ...ctx, classes: 4 };

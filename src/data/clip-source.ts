@@ -13,7 +13,7 @@ export class ClipSource implements DataSource {
   private readonly trainLoaders: Prefetcher<ClipBatch>[] = [];
   /** Seconds this thread spent making training batches while no next() of theirs was waiting. */
   private makeSeconds = 0;
-  /** The pixel memory of released training batches, for later ones (releasable). */
+  /** The pixel memory of released training batches assembled here, for later ones (releasable); a worker keeps its own. */
   private readonly spareBytes: Uint8Array[] = [];
 
   constructor(
@@ -57,9 +57,14 @@ export class ClipSource implements DataSource {
 
   trainBatches(batchSize: number, startBatch = 0): AsyncIterator<ClipBatch> {
     checkBatchSize(batchSize);
+    // With data workers and batches made ahead, each worker makes whole batches (as PyTorch's
+    // DataLoader workers do), at least one per worker in preparation to keep them all busy
+    // (docs/PERFORMANCE.md attempt 79). With none ahead (data.prefetch 0; `sideways data --out`'s
+    // one batch), each batch is split among the workers instead, made as soon as possible.
+    const whole = this.prefetchDepth > 0 && this.producer.trainPixelBatch !== undefined;
     const loader = new Prefetcher(
-      (k) => this.batch("train", (startBatch + k) * batchSize, batchSize, 0),
-      this.prefetchDepth,
+      (k) => this.batch("train", (startBatch + k) * batchSize, batchSize, 0, whole),
+      whole ? Math.max(this.prefetchDepth, this.dataWorkers) : this.prefetchDepth,
     );
     this.trainLoaders.push(loader);
     return { next: () => loader.next() };
@@ -78,7 +83,7 @@ export class ClipSource implements DataSource {
         const loader = new Prefetcher(
           (k) => {
             const first = k * batchSize;
-            return this.batch("eval", first, Math.min(batchSize, count - first), count);
+            return this.batch("eval", first, Math.min(batchSize, count - first), count, false);
           },
           this.prefetchDepth,
           batches,
@@ -102,17 +107,20 @@ export class ClipSource implements DataSource {
     return this.producer.close();
   }
 
-  /** Clips first..first+size-1 of `stream` as a batch (evalTotal: the evaluation set's size). */
-  private async batch(stream: ClipStream, first: number, size: number, evalTotal: number): Promise<ClipBatch> {
+  /**
+   * Clips first..first+size-1 of `stream` as a batch (evalTotal: the evaluation set's size);
+   * `whole`: made by one data worker (trainBatches).
+   */
+  private async batch(stream: ClipStream, first: number, size: number, evalTotal: number, whole: boolean): Promise<ClipBatch> {
     // Let the caller's current step run first; without data workers, clips are generated on this thread.
     await yieldToEventLoop();
     const p = this.producer;
     // This thread's share of the work: a synchronous producer makes the clips here in one stretch
     // (its awaits only chain settled promises); data workers, or reads from files, do not hold it.
     let t0 = performance.now();
-    if (stream === "train" && p.trainPixelBatch) {
+    if (whole) {
       // A worker made and assembled the whole batch: its memory goes back to it on release.
-      const { pixels, labels } = await p.trainPixelBatch(first, size);
+      const { pixels, labels } = await p.trainPixelBatch!(first, size);
       t0 = performance.now();
       const batch = pixelBatch(pixels, labels, this.shape, this.pre);
       this.releasable(batch, (data) => p.recycle?.([{ pixels: data }]));
@@ -132,7 +140,7 @@ export class ClipSource implements DataSource {
       });
     }
     // A batch made while next() waits is in that wait already (waitS): not counted twice.
-    if (stream === "train" && !this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
+    if (train && !this.trainLoaders.some((l) => l.waiting)) this.makeSeconds += (performance.now() - t0) / 1000;
     return batch;
   }
 
@@ -144,9 +152,9 @@ export class ClipSource implements DataSource {
   /**
    * Gives a training batch of 8-bit clips its release(), which passes its memory to `reuse`: the
    * trainer hands each batch back after its step, and a later batch is assembled in its memory
-   * (here, or by the data worker that made it). A new 2 MB buffer a batch (256 x 8
-   * frames of 32 x 32) cost the step's thread page faults and garbage collections, more than the
-   * copy into it (docs/PERFORMANCE.md attempt 78). Reading a released batch's clips or pixels
+   * (here, or by the data worker that made it). A new 2 MB buffer a batch (256 x 8 frames of 32 x
+   * 32) cost the step's thread page faults and garbage collections, more than the copy into it
+   * (docs/PERFORMANCE.md attempt 78). Reading a released batch's clips or pixels
    * throws; a reference to its pixels kept elsewhere (a spread copy shares them) would see a
    * later batch's, so only the one consumer that is done with a batch releases it.
    */

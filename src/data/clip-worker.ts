@@ -14,8 +14,10 @@ const post = (msg: FromClipWorker, transfer: ArrayBuffer[] = []) => port.postMes
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 let producer: ClipProducer;
+let plan: ReturnType<typeof clipPlan>;
 try {
   producer = await createLocalProducer(spec, ctx);
+  plan = clipPlan(spec, ctx);
   post({ type: "ready" });
 } catch (err) {
   post({ type: "error", id: null, message: message(err) });
@@ -23,15 +25,16 @@ try {
 }
 
 /**
- * Buffers handed back (ClipWorkers.recycle), to be filled again. A share's buffer comes back as
- * soon as its batch is assembled, before the request for a batch made later (a port delivers in
- * order), so a few suffice; more would hold memory no request takes (the last, smaller
- * evaluation batch's may sit here a while).
+ * Buffers handed back (ClipWorkers.recycle), to be filled again: a share's as soon as the step's
+ * thread has assembled its batch, a whole batch's when the trainer releases it after its step.
+ * Requests outnumber what comes back (a batch is asked for before an earlier one is released),
+ * so spares do not pile up; the cap bounds buffers of sizes no request takes (the last, smaller
+ * evaluation batch's).
  */
 const spare: ArrayBuffer[] = [];
 const SPARE_MAX = 8;
 
-const { shape, pre } = clipPlan(spec, ctx);
+const { shape, pre } = plan;
 const clipSize = shape.frames * shape.channels * shape.height * shape.width;
 
 /** A spare buffer of `bytes` bytes, or null. */

@@ -168,12 +168,14 @@ export class ClipWorkers implements ClipProducer {
    * buffer goes back to that worker with recycle.
    */
   async trainPixelBatch(first: number, count: number): Promise<{ pixels: Uint8Array; labels: Int32Array }> {
-    const waiting = (w: Worker) => [...this.pending.values()].filter((p) => p.worker === w).length;
+    const waiting = new Map(this.workers.map((w) => [w, 0]));
+    for (const { worker } of this.pending.values()) waiting.set(worker, waiting.get(worker)! + 1);
     const start = this.nextWorker++ % this.workers.length;
     const order = this.workers.map((_, i) => this.workers[(start + i) % this.workers.length]!);
-    const worker = order.reduce((best, w) => (waiting(w) < waiting(best) ? w : best));
+    const worker = order.reduce((best, w) => (waiting.get(w)! < waiting.get(best)! ? w : best));
     const reply = await this.request(worker, { type: "batch", id: this.nextId++, first, count });
-    return { pixels: reply.pixels, labels: reply.labels as Int32Array };
+    if (reply.type !== "batch") throw new Error(`BUG: a data worker answered a batch request with ${reply.type}`);
+    return { pixels: reply.pixels, labels: reply.labels };
   }
 
   /**

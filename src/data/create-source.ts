@@ -32,8 +32,7 @@ export async function createDataSource(spec: DataSpec, ctx: DataContext): Promis
   const workers = spec.workers ?? 0;
   const local = await createLocalProducer(spec, ctx);
   const producer = workers > 0 ? await ClipWorkers.start(local, spec, ctx, workers) : local;
-  // Each worker makes whole training batches: as many in preparation as workers keep them all busy.
-  return new ClipSource(producer, shape, ctx.classes, pre, Math.max(spec.prefetch, workers));
+  return new ClipSource(producer, shape, ctx.classes, pre, spec.prefetch);
 }
 
 /** The kinds whose clips data workers make (data.workers): generated ones, a pure function of seed and index. */

@@ -521,10 +521,10 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
   };
 }
 
-/** The run's data source, as `run` and `validate` (cli/preflight.ts) open it. */
 /**
  * Batches the run's data source makes ahead: data.prefetch, and with K steps a call at least 2K,
- * up to data.prefetch's own limit of 64 (openRunData).
+ * up to data.prefetch's own limit of 64 (openRunData); with data workers, the source keeps at
+ * least one per worker in preparation (ClipSource.trainBatches).
  */
 export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime">): number {
   const perCall = spec.runtime.steps_per_call;
@@ -535,7 +535,8 @@ export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime">): num
 const MAX_PREFETCH = 64;
 
 /**
- * The run's data source. A call of runtime.steps_per_call K steps takes K batches at once, so the
+ * The run's data source, as `run` and `validate` (cli/preflight.ts) open it. A call of
+ * runtime.steps_per_call K steps takes K batches at once, so the
  * source then makes at least 2K ahead: the next call's batches are made while this call trains.
  * Measured (docs/GPU.md run 14): with the default 2 ahead, 4 steps a call were slower than 1;
  * with 8, faster. data.prefetch changes when batches are made, not which (resolved-config.ts).
