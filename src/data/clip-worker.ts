@@ -63,10 +63,10 @@ port.on("message", async (req: ToClipWorker) => {
       return;
     }
     const clips = await clipsOf(req.stream, req.first, req.count, req.evalTotal);
-    const pixels = takeSpare(req.count * clipSize);
-    const out = pixels ?? new Uint8Array(req.count * clipSize);
-    clips.forEach((c, i) => out.set(c.pixels, i * clipSize));
-    post({ type: "clips", id: req.id, pixels: out, labels: clips.map((c) => c.label), reused: pixels !== null }, [out.buffer as ArrayBuffer]);
+    const reuse = takeSpare(req.count * clipSize);
+    const pixels = reuse ?? new Uint8Array(req.count * clipSize);
+    clips.forEach((c, i) => pixels.set(c.pixels, i * clipSize));
+    post({ type: "clips", id: req.id, pixels, labels: clips.map((c) => c.label), reused: reuse !== null }, [pixels.buffer as ArrayBuffer]);
   } catch (err) {
     post({ type: "error", id: req.id, message: message(err) });
   }

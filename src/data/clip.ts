@@ -94,7 +94,7 @@ export function assembleBatch(
   pre: Preprocess,
   stream: string,
   firstIndex: number,
-  /** Where the clips are 8-bit: memory of a released batch to hold this one's pixels (ClipSource's pool). */
+  /** Where the clips are 8-bit: memory of a released batch to hold this one's pixels (ClipSource's or a data worker's spares). */
   reuse?: Uint8Array,
 ): ClipBatch {
   const { frames, channels, height, width } = shape;

@@ -52,7 +52,7 @@ export function checkDataWorkers(spec: DataSpec): void {
 }
 
 /** The share of the steps' time on data over which a finished run suggests data.workers. */
-export const DATA_BOUND_SHARE = 0.3;
+const DATA_BOUND_SHARE = 0.3;
 
 /**
  * What a run that finished with `share` of its steps' time on data (summary.json data_wait_share)
