@@ -9,6 +9,7 @@ import type { Worker } from "node:worker_threads";
 import type { ClipSource } from "../src/data/clip-source.js";
 import { ClipWorkers } from "../src/data/clip-workers.js";
 import { assembleBatch } from "../src/data/clip.js";
+import { childArgs } from "../src/cli/sweep-runner.js";
 import { clipPlan, createDataSource, createLocalProducer, dataBoundNote, type DataContext } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
 import { DataError, RunError } from "../src/errors.js";
@@ -218,15 +219,35 @@ describe("data workers", () => {
     expect(hash(["data.eval_seed=3"]), "other data keys still count").to.not.equal(hash([]));
   });
 
-  it("a finished run whose steps spent over 30% on data made on their thread is told of data.workers, where workers can make its clips and 4 cores or more exist", () => {
+  it("a finished run whose steps spent over 30% on data made on their thread is told of data.workers, where workers can make its clips and the run has 4 cores or more of its own", () => {
     const mnist = DataSpec.parse({ kind: "moving-mnist", clip_length: 8 });
-    const note = dataBoundNote(mnist, 0.67, 16);
-    expect(note).to.match(/spent 67% of their time making moving-mnist batches on the step's thread \(summary\.json data_wait_share\); data\.workers=8 makes the clips in 8 worker threads/);
-    expect(dataBoundNote(mnist, 0.67, 6), "two cores left to the step and onnxruntime").to.match(/data\.workers=4 /);
-    expect(dataBoundNote(mnist, 0.3, 16), "at the threshold").to.equal(null);
-    expect(dataBoundNote(DataSpec.parse({ kind: "moving-mnist", clip_length: 8, workers: 2 }), 0.67, 16), "workers already").to.equal(null);
-    expect(dataBoundNote(DataSpec.parse({ kind: "npy", clips: "c.npy", labels: "l.npy", clip_length: 3 }), 0.67, 16), "npy: no workers for it").to.equal(null);
-    expect(dataBoundNote(mnist, 0.67, 2), "2 cores: one worker was slower than none").to.equal(null);
+    const alone = (cores: number) => ({ cores, concurrentRuns: 1, steppingThreads: 1 });
+    const note = dataBoundNote(mnist, 0.67, alone(16));
+    expect(note).to.match(/spent 67% of their time making moving-mnist batches on the step's thread \(summary\.json data_wait_share\); data\.workers=8 makes the clips in 8 worker threads, the same/);
+    expect(dataBoundNote(mnist, 0.67, alone(6)), "two cores left to the step and the main thread").to.match(/data\.workers=4 /);
+    expect(dataBoundNote(mnist, 0.3, alone(16)), "at the threshold").to.equal(null);
+    expect(dataBoundNote(DataSpec.parse({ kind: "moving-mnist", clip_length: 8, workers: 2 }), 0.67, alone(16)), "workers already").to.equal(null);
+    expect(dataBoundNote(DataSpec.parse({ kind: "npy", clips: "c.npy", labels: "l.npy", clip_length: 3 }), 0.67, alone(16)), "npy: no workers for it").to.equal(null);
+    expect(dataBoundNote(mnist, 0.67, alone(2)), "2 cores: one worker was slower than none").to.equal(null);
+  });
+
+  it("the data-workers note counts a sweep's runs at once and the threads that step the blocks", () => {
+    const mnist = DataSpec.parse({ kind: "moving-mnist", clip_length: 8 });
+    // 16 cores, 2 runs at once: 8 each, less the main thread and the step's.
+    expect(dataBoundNote(mnist, 0.67, { cores: 16, concurrentRuns: 2, steppingThreads: 1 })).to.match(/data\.workers=6 makes the clips in 6 worker threads \(8 cores of this machine's 16 for each of the sweep's 2 runs at once\)/);
+    expect(dataBoundNote(mnist, 0.67, { cores: 16, concurrentRuns: 3, steppingThreads: 1 }), "5 cores a run").to.match(/data\.workers=3 /);
+    expect(dataBoundNote(mnist, 0.67, { cores: 16, concurrentRuns: 8, steppingThreads: 1 }), "2 cores a run").to.equal(null);
+    // Four depth-parallel stages, each on its own thread: 16 - 1 - 4.
+    expect(dataBoundNote(mnist, 0.67, { cores: 16, concurrentRuns: 1, steppingThreads: 4 })).to.match(/data\.workers=8 /);
+    expect(dataBoundNote(mnist, 0.67, { cores: 8, concurrentRuns: 1, steppingThreads: 4 }), "8 cores, 4 stages").to.match(/data\.workers=3 /);
+    expect(dataBoundNote(mnist, 0.67, { cores: 6, concurrentRuns: 1, steppingThreads: 5 }), "no core left for a worker").to.equal(null);
+  });
+
+  it("a sweep's child is told how many runs train at once", () => {
+    const exp = loadExperiment("experiments/quickstart.yaml", []);
+    const run = { index: 0, runId: "r0", params: {}, configId: "c", configHash: "h", context: "" } as unknown as Parameters<typeof childArgs>[1];
+    const args = childArgs(exp, run, "/tmp/root", { jobs: 4, failFast: false, force: false, shard: null, overrides: [] }, 3);
+    expect(args.slice(args.indexOf("--sweep-jobs"), args.indexOf("--sweep-jobs") + 2)).to.deep.equal(["--sweep-jobs", "3"]);
   });
 
   it("npy refuses data.workers with an exit-2 error naming the key, before reading any file", async () => {

@@ -27,6 +27,8 @@ export interface RunPlacement {
   meta: RunMeta;
   /** A sweep's run: which one, and its swept values ("sweep run 1 (sweep.grid: ...)"), named in errors about a swept key. */
   sweepContext?: string;
+  /** Runs the sweep trains at once (its --jobs), which share this machine's cores; absent for a single run. */
+  concurrentRuns?: number;
 }
 
 /**
@@ -120,6 +122,7 @@ export async function runOne(
       resume,
       configHash: place.meta.config_hash,
       resolvedConfig: resolved,
+      concurrentRuns: place.concurrentRuns,
     });
     return { skipped: false, summary };
   } catch (err) {

@@ -68,13 +68,16 @@ export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): Pla
 
 export const sweepRoot = experimentRoot;
 
-/** The child's command line: the same file and overrides, the run's parameters, no sweep. */
-export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, opts: SweepOptions): string[] {
+/**
+ * The child's command line: the same file and overrides, the run's parameters, no sweep, and how
+ * many runs train at once as it starts (they share the machine's cores: its data-workers note).
+ */
+export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, opts: SweepOptions, concurrentRuns: number): string[] {
   // A swept path is written in the file, so relative to it; the child reads overrides' paths
   // relative to the current directory (load-experiment.ts), so it gets the path made absolute.
   const params = Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(EXPERIMENT_PATH_KEYS.has(k) && typeof v === "string" ? resolveUserPath(exp.baseDir, v) : v)}`);
   const meta = { index: run.index, params: run.params, config_id: run.configId, context: run.context };
-  return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), ...(opts.force ? ["--force"] : [])];
+  return [BIN, "run", exp.file, ...opts.overrides, ...params, "sweep=null", "--child", "--run-id", run.runId, "--run-dir", join(root, run.runId), "--sweep-meta", JSON.stringify(meta), "--sweep-jobs", String(concurrentRuns), ...(opts.force ? ["--force"] : [])];
 }
 
 /**
@@ -181,7 +184,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
       poll = setInterval(checkWaiting, ELSEWHERE_POLL_MS);
       const launch = (run: PlannedRun) => {
         // detached: its own process group, so a terminal's Ctrl-C reaches it only through us.
-        const child = spawn(process.execPath, childArgs(exp, run, root, opts), { stdio: ["pipe", "pipe", "pipe"], detached: true });
+        const child = spawn(process.execPath, childArgs(exp, run, root, opts, Math.min(opts.jobs, running.size + 1 + queue.length)), { stdio: ["pipe", "pipe", "pipe"], detached: true });
         running.add(child);
         const reporter = board.reporter(run.runId);
         let stdoutRest = "";

@@ -4,6 +4,7 @@
  */
 import { DataError } from "../errors.js";
 import { Rng } from "../util/rng.js";
+import { count } from "../util/count.js";
 import type { ClipProducer, ClipShape, Preprocess } from "./clip.js";
 import { ClipSource } from "./clip-source.js";
 import { ClipWorkers } from "./clip-workers.js";
@@ -54,17 +55,32 @@ export function checkDataWorkers(spec: DataSpec): void {
 /** The share of the steps' time on data over which a finished run suggests data.workers. */
 const DATA_BOUND_SHARE = 0.3;
 
+/** What else runs beside a run's data: the cores it may count as its own, and the threads that step its blocks. */
+export interface CoreShare {
+  /** the machine's cores (os.availableParallelism) */
+  cores: number;
+  /** runs of this machine's sweep training at once (sweep --jobs); 1 for a single run */
+  concurrentRuns: number;
+  /** threads that step the blocks: 1 on one thread, one per stage or replica on worker threads */
+  steppingThreads: number;
+}
+
 /**
  * What a run that finished with `share` of its steps' time on data (summary.json data_wait_share)
- * could do about it, where data workers can make its clips and it has none; null otherwise. On
- * 2 cores one worker was slower than none (docs/PERFORMANCE.md attempt 72), so the note needs 4.
+ * could do about it, where data workers can make its clips and it has none; null otherwise. The
+ * count leaves a core to the main thread and one to each thread that steps blocks, out of the
+ * run's share of the machine's cores (a sweep's --jobs runs share them). Under 4 cores of its own
+ * a run gets no note: on 2 cores one worker was slower than none (docs/PERFORMANCE.md attempt 72).
  */
-export function dataBoundNote(spec: DataSpec, share: number, cores: number): string | null {
-  if (share <= DATA_BOUND_SHARE || (spec.workers ?? 0) > 0 || !workersMake(spec.kind) || cores < 4) return null;
-  const suggested = Math.min(8, cores - 2);
+export function dataBoundNote(spec: DataSpec, share: number, room: CoreShare): string | null {
+  if (share <= DATA_BOUND_SHARE || (spec.workers ?? 0) > 0 || !workersMake(spec.kind)) return null;
+  const ownCores = Math.floor(room.cores / Math.max(1, room.concurrentRuns));
+  const suggested = Math.min(8, ownCores - 1 - Math.max(1, room.steppingThreads));
+  if (ownCores < 4 || suggested < 1) return null;
+  const shared = room.concurrentRuns > 1 ? ` (${count(ownCores, "core")} of this machine's ${room.cores} for each of the sweep's ${room.concurrentRuns} runs at once)` : "";
   return (
     `the training steps spent ${Math.round(100 * share)}% of their time making ${spec.kind} batches on the step's thread ` +
-    `(summary.json data_wait_share); data.workers=${suggested} makes the clips in ${suggested} worker threads, the same batches bit for bit`
+    `(summary.json data_wait_share); data.workers=${suggested} makes the clips in ${suggested} worker threads${shared}, the same batches bit for bit`
   );
 }
 

@@ -416,8 +416,12 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     summary.status = finished ? "completed" : "interrupted";
     summary.frames_per_s = trainSeconds > 0 ? trainFrames / trainSeconds : 0;
     summary.data_wait_share = trainSeconds > 0 ? dataWaitSeconds / trainSeconds : 0;
-    const dataNote = finished ? dataBoundNote(spec.data, summary.data_wait_share, availableParallelism()) : null;
-    if (dataNote !== null) progress.log(`note: ${dataNote}`);
+    const room = { cores: availableParallelism(), concurrentRuns: ctx.concurrentRuns ?? 1, steppingThreads: setup.executor.stages.length };
+    const dataNote = finished ? dataBoundNote(spec.data, summary.data_wait_share, room) : null;
+    if (dataNote !== null) {
+      summary.notes = [...(summary.notes ?? []), dataNote];
+      progress.log(`note: ${dataNote}`);
+    }
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
     if (diverged !== null) {
       summary.warnings = [...(summary.warnings ?? []), diverged];

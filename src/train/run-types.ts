@@ -57,6 +57,8 @@ export interface RunSummary {
   execution?: ExecutionRecord[];
   /** What a reader of the results must know about the run (clips too short for Sideways to reach every block, divergedWithoutNaN); runs.csv's `warnings`. */
   warnings?: string[];
+  /** Advice on running it again, which does not change how to read its results (data.workers for a data-bound run); printed at its end too. */
+  notes?: string[];
 }
 
 /**
@@ -113,6 +115,8 @@ export interface RunContext {
   configHash?: string;
   /** The self-contained config written as config.yaml (model inline, absolute paths); else `spec`. */
   resolvedConfig?: unknown;
+  /** Runs training on this machine at once, this one among them (a sweep's --jobs); 1 when absent. */
+  concurrentRuns?: number;
 }
 
 /** A summary before anything has happened: status failed until the run says otherwise. */

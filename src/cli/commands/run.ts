@@ -23,6 +23,7 @@ interface RunArgs {
   "run-id"?: string;
   "run-dir"?: string;
   "sweep-meta"?: string;
+  "sweep-jobs"?: number;
 }
 
 export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
@@ -39,6 +40,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         .option("run-id", { type: "string", hidden: true })
         .option("run-dir", { type: "string", hidden: true })
         .option("sweep-meta", { type: "string", hidden: true })
+        .option("sweep-jobs", { type: "number", hidden: true, describe: "runs the sweep trains at once (they share the cores)" })
         .example("$0 run experiments/quickstart.yaml", "train with the file's settings (the quickstart: about 20 s on an idle machine)")
         .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
         .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
@@ -98,7 +100,7 @@ function childPlacement(argv: RunArgs, base: RunMeta, hash: string): RunPlacemen
       argv.file,
       "train.init_checkpoint",
     );
-  return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash }, sweepContext: context };
+  return { runId: argv["run-id"], runDir: join(argv["run-dir"]), meta: { ...base, ...sweep, run_id: argv["run-id"], config_hash: hash }, sweepContext: context, concurrentRuns: argv["sweep-jobs"] };
 }
 
 const HELD_RUN_POLL_MS = 500;
