@@ -51,6 +51,26 @@ export interface ClipProducer {
   close(): Promise<void>;
 }
 
+/**
+ * A producer of clips drawn from random streams (moving-mnist, shapes): clip `index` of a stream
+ * is rendered from its own fork of that stream's generator, so any clip can be made alone, in any
+ * order and in any thread (data workers), and is the same every time. 8-bit, in this thread.
+ */
+export function generatedClips(description: string, rng: Rng, evalRng: Rng, render: (clipRng: Rng, stream: ClipStream) => RawClip): ClipProducer {
+  const make = (stream: ClipStream, index: number) => render((stream === "eval" ? evalRng : rng).fork(stream).fork(index), stream);
+  return {
+    description,
+    trainClip: async (index) => make("train", index),
+    evalCount: (requested) => requested,
+    evalClip: async (index) => make("eval", index),
+    skippedFiles: () => [],
+    evalIsTrain: false,
+    uint8Pixels: true,
+    synchronous: true,
+    close: async () => undefined,
+  };
+}
+
 /** Clip `index` of `stream` from `producer` (evalTotal: the evaluation set's size, evalClip's `count`). */
 export function clipOf(producer: ClipProducer, stream: ClipStream, index: number, evalTotal: number): Promise<RawClip> {
   return stream === "train" ? producer.trainClip(index) : producer.evalClip(index, evalTotal);

@@ -16,7 +16,7 @@
  */
 import { DataError } from "../errors.js";
 import type { Rng } from "../util/rng.js";
-import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
+import { generatedClips, type ClipProducer, type ClipShape, type RawClip } from "./clip.js";
 import type { MovingMnistDataSpec } from "./data-spec.js";
 import { loadMnistDigits, MNIST_SIDE, resizeSquare, type MnistPools } from "./mnist-digits.js";
 import { path1d, startInside } from "./motion.js";
@@ -73,19 +73,7 @@ export async function createMovingMnist(
   const description =
     `moving-mnist (${spec.task}, ${count(spec.digits, "digit")}, ${height}x${width}, ` +
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
-  const make = (stream: "train" | "eval", index: number) =>
-    renderClip(spec, shape, digitSize, pools, (stream === "eval" ? evalRng : rng).fork(stream).fork(index), stream);
-  return {
-    description,
-    trainClip: async (index) => make("train", index),
-    evalCount: (requested) => requested,
-    evalClip: async (index) => make("eval", index),
-    skippedFiles: () => [],
-    evalIsTrain: false,
-    uint8Pixels: true,
-    synchronous: true,
-    close: async () => undefined,
-  };
+  return generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream));
 }
 
 function renderClip(

@@ -6,7 +6,7 @@
  */
 import { DataError } from "../errors.js";
 import type { Rng } from "../util/rng.js";
-import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
+import { generatedClips, type ClipProducer, type ClipShape, type RawClip } from "./clip.js";
 import type { ShapesDataSpec } from "./data-spec.js";
 import { path1d } from "./motion.js";
 
@@ -37,18 +37,8 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
   if (side < 8) {
     throw new DataError(`data.frame_size: shapes need frames of at least 8x8, got ${shape.height}x${shape.width}`, undefined, "data.frame_size");
   }
-  const make = (stream: string, index: number) => renderShapeClip(spec, shape, classes, (stream === "eval" ? evalRng : rng).fork(stream).fork(index));
-  return {
-    description: `shapes (${classes} kinds, ${shape.height}x${shape.width}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
-    trainClip: async (index) => make("train", index),
-    evalCount: (requested) => requested,
-    evalClip: async (index) => make("eval", index),
-    skippedFiles: () => [],
-    evalIsTrain: false,
-    uint8Pixels: true,
-    synchronous: true,
-    close: async () => undefined,
-  };
+  const description = `shapes (${classes} kinds, ${shape.height}x${shape.width}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
+  return generatedClips(description, rng, evalRng, (clipRng) => renderShapeClip(spec, shape, classes, clipRng));
 }
 
 function renderShapeClip(spec: ShapesDataSpec, shape: ClipShape, classes: number, rng: Rng): RawClip {
