@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -143,3 +143,43 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
     });
   }
 });
+
+describe("an interrupted run whose npy files changed since it started (CLI, child processes)", function () {
+  this.timeout(120_000);
+
+  it("is not resumed: exit 2 naming the file, its checkpoint and recorded stamps kept; --force trains it again from step 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-data-"));
+    const file = writeExperiment(dir, VARIANTS[0]);
+    const data = (clips: number, force: boolean) => {
+      const r = spawnSync(process.execPath, [cli, "data", file, "--out", "d", "--clips", String(clips), ...(force ? ["--force"] : [])], { cwd: dir, encoding: "utf8" });
+      expect(r.status, r.stderr).to.equal(0);
+    };
+    data(16, false);
+    const npy = `data={kind: npy, clips: d/clips.npy, labels: d/labels.npy, eval_on_train: true, clip_length: 6}`;
+    const child = spawn(process.execPath, [cli, "run", "exp.yaml", npy, "--quiet"], { cwd: dir, stdio: "ignore" });
+    const code = exited(child);
+    await waitFor(() => existsSync(join(dir, "run")) && runFoldersWithResume(join(dir, "run")), "the first resume checkpoint");
+    child.kill("SIGINT");
+    expect(await code).to.equal(130);
+    const runDir = runFolderIn(join(dir, "run"));
+    const meta = readFileSync(join(runDir, "run-meta.json"), "utf8");
+    const checkpoint = readFileSync(join(runDir, "resume.safetensors"));
+
+    data(24, true);
+    const refused = spawnSync(process.execPath, [cli, "run", "exp.yaml", npy], { cwd: dir, encoding: "utf8" });
+    expect(refused.status, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.match(/this interrupted run would resume from its checkpoint, but its data files changed since it started \(.*clips\.npy is \d+ bytes, was \d+/);
+    expect(readFileSync(join(runDir, "run-meta.json"), "utf8"), "the stamps of the files it trained on").to.equal(meta);
+    expect(readFileSync(join(runDir, "resume.safetensors")).equals(checkpoint)).to.equal(true);
+
+    const forced = spawnSync(process.execPath, [cli, "run", "exp.yaml", npy, "--force", "--quiet"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(forced.status, forced.stderr).to.equal(0);
+    expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+    expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).execution, "one attempt, from step 0").to.have.length(1);
+  });
+});
+
+/** Whether some run folder under `root` holds a resume checkpoint yet. */
+function runFoldersWithResume(root: string): boolean {
+  return readdirSync(root).some((d) => existsSync(join(root, d, "resume.safetensors")));
+}

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
-import { dataFileStamps, staleDataWarning } from "../results/data-files.js";
+import { dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
@@ -95,6 +95,8 @@ export async function runOne(
   if (!force) checkNoOtherRun(place.runDir, place.meta);
   // An earlier attempt of this very config that left a resume checkpoint continues from it.
   const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));
+  const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
+  if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
   if (lost !== null)
     progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);

@@ -5,7 +5,8 @@
  * same path leaves the id as it was: a completed run would be found and skipped for data it never
  * read. Where a run is found completed, its stamps are compared with the files now, and a change is
  * said. Not an error: the run's results stand for the file it read; --force trains it again on the
- * new one, and a new path makes it another run. Video folders are not stamped (thousands of files).
+ * new one, and a new path makes it another run. An interrupted run whose files changed is not
+ * resumed (resumeOnChangedData). Video folders are not stamped (thousands of files).
  */
 import { statSync } from "node:fs";
 import type { DataSpec } from "../data/data-spec.js";
@@ -39,6 +40,17 @@ export function changedDataFiles(recorded: DataFileStamps | undefined, now: Data
     else if (current.mtime_ms !== then.mtime_ms) changes.push(`${path} was modified at ${new Date(current.mtime_ms).toISOString()}, after the run read it`);
   }
   return changes;
+}
+
+/**
+ * Why an interrupted run must not resume, or null: its data files changed since it started, and
+ * resuming would train one run on two datasets and record only the second's stamps. An error,
+ * unlike a completed run's warning: nothing has been trained on the new files yet.
+ */
+export function resumeOnChangedData(runDir: string, recorded: DataFileStamps | undefined, data: DataSpec): string | null {
+  const changes = changedDataFiles(recorded, dataFileStamps(data));
+  if (changes.length === 0) return null;
+  return `${runDir}: this interrupted run would resume from its checkpoint, but its data files changed since it started (${changes.join("; ")}), so one run would train on two datasets; put the files back to resume it, --force trains it again from step 0 on these, or give the new data another path`;
 }
 
 /** The warning for a completed run whose data files changed since it read them, or null. */
