@@ -91,6 +91,28 @@ describe("sweep expansion", () => {
     expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d \(sweep.grid: [^;]*train.batch_size=0.*; seed=\d\)[\s\S]*train.batch_size: expected a number >= 1, found 0/);
   });
 
+  it("an override of a key the sweep sets is refused (exit 2), with the override of the sweep that narrows it", () => {
+    const plan = (...overrides: string[]) => () => planSweep(loadExperiment(join(FIXTURES, "sweep-good.yaml"), overrides));
+    expect(plan("train.method=bp")).to.throw(SpecError, /override 'train\.method=bp': sweep\.grid sets train\.method in every run of the sweep, so this value would never be used\. To narrow the sweep to that value, override its list: sweep\.grid\.train\.method=\[bp\]/);
+    expect(plan("seed=5")).to.throw(SpecError, /override 'seed=5': sweep\.seeds sets seed .* sweep\.seeds=\[5\]/);
+    // What the messages suggest plans what was asked for.
+    expect(plan("sweep.grid.train.method=[bp]")()).to.have.length(2);
+    expect(plan("sweep.seeds=[5]")().map((r) => r.spec.seed)).to.deep.equal([5, 5]);
+    // A key inside a swept mapping, and a mapping that holds a swept key.
+    expect(plan("sweep.grid={train.optimizer: [{kind: sgd}, {kind: adam}]}", "train.optimizer.lr=0.1")).to.throw(SpecError, /sweep\.grid sets train\.optimizer \(the whole mapping\) in every run of the sweep, so this value would never be used/);
+    expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "train.optimizer={kind: adam, lr: 0.3}")).to.throw(SpecError, /this value's train\.optimizer\.lr would be replaced/);
+    expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "sweep.seeds=[0]", "train.optimizer={kind: adam}")(), "a mapping without the swept key").to.have.length(2);
+    // Keys beside the swept ones, and zip and random sections.
+    expect(plan("train.batch_size=3")()).to.have.length(4);
+    expect(plan("sweep.zip={train.batch_size: [2, 3]}", "train.batch_size=4")).to.throw(SpecError, /sweep\.zip sets train\.batch_size/);
+    expect(plan("sweep.random={n: 2, params: {train.steps: {dist: int_uniform, low: 2, high: 9}}}", "train.steps=4")).to.throw(SpecError, /sweep\.random\.params sets train\.steps/);
+  });
+
+  it("a sweep section that sets no key is refused, as a missing one is", () => {
+    for (const o of ["sweep={}", "sweep={grid: {}}"])
+      expect(() => planSweep(loadExperiment(join(FIXTURES, "sweep-good.yaml"), [o])), o).to.throw(SpecError, /sweep: the sweep section sets no key/);
+  });
+
   it("a run listed twice (a value repeated in a grid, or random draws that repeat) is an error naming both", () => {
     const twice = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,2]"]);
     expect(() => planSweep(twice)).to.throw(SpecError, /sweep: run 2 \(.*train.batch_size=2.*\) is the same run as run 0 \(.*train.batch_size=2.*\).*is a value listed twice\?/);

@@ -14,7 +14,7 @@ import { Rng } from "../util/rng.js";
 import type { RandomParam, SweepSpec } from "./sweep-spec.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { type LoadedExperiment, checkExperimentFiles, validateExperiment } from "./load-experiment.js";
-import { setKeys } from "./overrides.js";
+import { parseOverride, setKeys } from "./overrides.js";
 import { configHash, replicateId } from "./resolved-config.js";
 import { runIdFor } from "./run-id.js";
 import { schemaAtPath } from "./schema-path.js";
@@ -102,6 +102,54 @@ export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): vo
     throw new SpecError(`${file}: sweep.zip: lists varied together must have the same length, found ${zipLengths.join(", ")}`, file, "sweep.zip");
 }
 
+/**
+ * A command-line override of a key the sweep sets is refused: each run's swept value replaces it,
+ * so `sweep exp.yaml train.method=bp` would still train every method the grid lists. (Hydra lets
+ * such an override win; here the sweep's section says what runs, and narrowing it is one override
+ * away: sweep.grid.train.method=[bp].) A key under a swept mapping, or a mapping value holding a
+ * swept key, is the same case.
+ */
+export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperiment, "file" | "raw" | "overrides">): void {
+  const swept = sweepSections(sweep).flatMap(([section, keys]) =>
+    keys.map((key) => {
+      const at = schemaAtPath(ExperimentSpec, key.split("."), exp.raw);
+      return { section, key, keys: at.ok ? at.keys : key.split(".") };
+    }),
+  );
+  for (const text of exp.overrides) {
+    const o = parseOverride(text, ExperimentSpec, exp.raw);
+    if (o.keys[0] === "sweep") continue;
+    for (const s of swept) {
+      const within = startsWith(o.keys, s.keys);
+      const holds = !within && !o.remove && startsWith(s.keys, o.keys) && hasPath(o.value, s.keys.slice(o.keys.length));
+      if (!within && !holds) continue;
+      const whole = o.keys.length > s.keys.length ? " (the whole mapping)" : "";
+      const what = holds ? `this value's ${s.key} would be replaced` : "this value would never be used";
+      throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${narrowing(s.section, s.key, text, o.keys.length === s.keys.length && !o.remove)}`, exp.file, `sweep.${s.section}`);
+    }
+  }
+}
+
+const startsWith = (keys: readonly string[], prefix: readonly string[]) => prefix.length <= keys.length && prefix.every((k, i) => keys[i] === k);
+
+function hasPath(value: unknown, keys: readonly string[]): boolean {
+  let node = value;
+  for (const k of keys) {
+    if (typeof node !== "object" || node === null || Array.isArray(node) || !(k in node)) return false;
+    node = (node as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+/** How to run fewer of the sweep's values instead: its own list overridden, or a single run. */
+function narrowing(section: string, key: string, text: string, sameKey: boolean): string {
+  const value = text.slice(text.indexOf("=") + 1);
+  const single = "or use 'sideways run' for one configuration";
+  if (sameKey && section === "seeds") return `To run that seed alone, override the sweep's: sweep.seeds=[${value}]; ${single}`;
+  if (sameKey && section === "grid") return `To narrow the sweep to that value, override its list: sweep.grid.${key}=[${value}]; ${single}`;
+  return `Change sweep.${section} in the file or as an override of its own, ${single}`;
+}
+
 export interface PlannedRun {
   index: number;
   /** Which run of the sweep, and its swept values, for messages: "sweep run 1 (sweep.grid: lr=0.1)". */
@@ -122,7 +170,12 @@ export interface PlannedRun {
 export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   const sweep = exp.spec.sweep;
   if (sweep === null) throw new SpecError(`${exp.file}: sweep: the file has no sweep section (use 'sideways run' for a single run)`, exp.file, "sweep");
+  // `sweep: {}` (or a grid emptied by an override) would be one run under a sweep's name: as
+  // likely a mistake as no section at all.
+  if (sweepSections(sweep).every(([, keys]) => keys.length === 0))
+    throw new SpecError(`${exp.file}: sweep: the sweep section sets no key (expected keys in sweep.grid, sweep.zip or sweep.random.params, or sweep.seeds; use 'sideways run' for a single run)`, exp.file, "sweep");
   checkSweepKeys(sweep, exp.raw, exp.file);
+  checkOverridesNotSwept(sweep, exp);
   const checkedModels = new Map<string, Model>();
   const runs = expandSweep(sweep).map((params, index) => {
     const raw = structuredClone({ ...exp.raw, sweep: null });
