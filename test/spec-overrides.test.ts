@@ -6,6 +6,7 @@ import { ExperimentSpec } from "../src/spec/experiment-spec.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { applyOverrides } from "../src/spec/overrides.js";
 import { didYouMean } from "../src/spec/did-you-mean.js";
+import { planSweep } from "../src/spec/sweep-expand.js";
 const FIXTURES = resolve("test/fixtures/specs");
 
 const GOOD = join(FIXTURES, "good.yaml");
@@ -51,6 +52,27 @@ describe("overrides", () => {
   it("a missing section starts from its default (optimizer kind kept)", () => {
     const out = applyOverrides({ name: "x" }, ["train.optimizer.lr=0.3"], ExperimentSpec);
     expect(out.train).to.deep.include({ optimizer: { kind: "sgd", lr: 0.3, momentum: 0.9, nesterov: false, weight_decay: 0 } });
+  });
+
+  it("a kind changed on a section filled in from its default takes the new kind's defaults, keeping keys set since; keys the file wrote stay", () => {
+    const optimizer = (raw: Record<string, unknown>, texts: string[]) => ExperimentSpec.parse(applyOverrides(raw, texts, ExperimentSpec)).train.optimizer;
+    const adam = { kind: "adam", lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 };
+    const file = { name: "x", model: "m.yaml", data: { kind: "shapes", clip_length: 4 } };
+    expect(optimizer(file, ["train.optimizer.kind=adam"])).to.deep.equal(adam);
+    expect(optimizer(file, ["train.optimizer.lr=0.1", "train.optimizer.kind=adam"]), "lr set before").to.deep.equal({ ...adam, lr: 0.1 });
+    expect(optimizer(file, ["train.optimizer.kind=adam", "train.optimizer.lr=0.1"]), "lr set after").to.deep.equal({ ...adam, lr: 0.1 });
+    expect(optimizer(file, ["train.optimizer.kind=sgd"]), "the same kind: the default SGD").to.deep.include({ momentum: 0.9 });
+    expect(optimizer({ ...file, train: { steps: 3 } }, ["train.optimizer.kind=adam"]), "a train section without an optimizer").to.deep.equal(adam);
+    // Written in the file: a key Adam does not take is still an error, not dropped.
+    expect(() => optimizer({ ...file, train: { optimizer: { kind: "sgd", momentum: 0.5 } } }, ["train.optimizer.kind=adam"])).to.throw(/unrecognized_key[\s\S]*momentum/);
+  });
+
+  it("a sweep over a kind, after an override filled the section in from its default, takes each kind's defaults", () => {
+    const exp = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["~train.optimizer", "train.optimizer.lr=0.2", "sweep.grid={train.optimizer.kind: [sgd, adam]}", "sweep.seeds=[0]"]);
+    expect(planSweep(exp).map((r) => r.spec.train.optimizer)).to.deep.equal([
+      { kind: "sgd", lr: 0.2, momentum: 0.9, nesterov: false, weight_decay: 0 },
+      { kind: "adam", lr: 0.2, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
+    ]);
   });
 
   const errors: [string, string, RegExp][] = [

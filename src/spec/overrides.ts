@@ -113,7 +113,7 @@ export interface OverridePaths {
  * `sweep.grid.model=[...]`) are the file's, relative to it.
  */
 export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths, oneValuePerKey = true): Record<string, unknown> {
-  const out = structuredClone(raw);
+  const out = cloneRaw(raw);
   const given = new Map<string, string>();
   for (const text of texts) {
     const o = parseOverride(text, root, out);
@@ -129,6 +129,34 @@ export function applyOverrides(raw: Record<string, unknown>, texts: readonly str
 }
 
 /**
+ * Keys of mappings that setKeys filled in from a schema default, not the file or an override:
+ * `train.optimizer.lr=0.1` in a file without an optimizer section fills in the default SGD's
+ * momentum and nesterov. When an override then changes such a mapping's kind, those keys belong
+ * to the old kind and are dropped, so the new kind's own defaults apply: `train.optimizer.kind=adam`
+ * is Adam with Adam's defaults, not Adam refused for SGD's momentum. A key set since is kept.
+ */
+const filledFromDefault = new WeakMap<object, Set<string>>();
+
+function markFilled(value: unknown): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+  filledFromDefault.set(value, new Set(Object.keys(value)));
+  for (const v of Object.values(value)) markFilled(v);
+}
+
+/** structuredClone, keeping which keys were filled in from defaults (a sweep's runs start from the overridden file). */
+export function cloneRaw<T>(raw: T): T {
+  const copy = structuredClone(raw);
+  const carry = (from: unknown, to: unknown) => {
+    if (typeof from !== "object" || from === null || typeof to !== "object" || to === null) return;
+    const filled = filledFromDefault.get(from);
+    if (filled !== undefined) filledFromDefault.set(to, new Set(filled));
+    for (const [k, v] of Object.entries(from)) carry(v, (to as Record<string, unknown>)[k]);
+  };
+  carry(raw, copy);
+  return copy;
+}
+
+/**
  * Sets a value at o.keys, creating missing mappings on the way. A missing mapping starts as its
  * schema default when it has one, so `train.optimizer.lr=0.1` in a file without an optimizer
  * section keeps the default optimizer kind rather than failing for want of one.
@@ -137,10 +165,17 @@ export function setKeys(target: Record<string, unknown>, o: Override, root: z.Zo
   if (o.remove) return removeKey(target, o);
   let node: Record<string, unknown> = target;
   o.keys.forEach((k, i) => {
+    const filled = filledFromDefault.get(node);
     if (i === o.keys.length - 1) {
+      if (filled !== undefined && node[k] !== o.value && isDiscriminator(root, o.keys, target)) {
+        for (const key of filled) if (key !== k) delete node[key];
+        filled.clear();
+      }
+      filled?.delete(k);
       node[k] = o.value;
       return;
     }
+    filled?.delete(k);
     const next = node[k];
     if (next === undefined || next === null) node[k] = mappingDefault(root, o.keys.slice(0, i + 1), target);
     else if (typeof next !== "object")
@@ -165,5 +200,8 @@ function mappingDefault(root: z.ZodType, keys: string[], raw: unknown): Record<s
   if (!at.ok) return {};
   const d = schemaDef(at.schema) as { type: string; defaultValue?: unknown };
   const value = d.type === "default" ? d.defaultValue : undefined;
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? structuredClone(value as Record<string, unknown>) : {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  const filled = structuredClone(value as Record<string, unknown>);
+  markFilled(filled);
+  return filled;
 }

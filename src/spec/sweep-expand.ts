@@ -14,7 +14,7 @@ import { Rng } from "../util/rng.js";
 import type { RandomParam, SweepSpec } from "./sweep-spec.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { type LoadedExperiment, checkExperimentFiles, validateExperiment } from "./load-experiment.js";
-import { parseOverride, setKeys } from "./overrides.js";
+import { cloneRaw, parseOverride, setKeys } from "./overrides.js";
 import { configHash, replicateId } from "./resolved-config.js";
 import { runIdFor } from "./run-id.js";
 import { schemaAtPath } from "./schema-path.js";
@@ -178,7 +178,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   checkOverridesNotSwept(sweep, exp);
   const checkedModels = new Map<string, Model>();
   const runs = expandSweep(sweep).map((params, index) => {
-    const raw = structuredClone({ ...exp.raw, sweep: null });
+    const raw = cloneRaw({ ...exp.raw, sweep: null });
     for (const [key, value] of Object.entries(params)) {
       const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
       if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
