@@ -21,7 +21,7 @@ export const RandomParam = z.discriminatedUnion("dist", [
   z.strictObject({ dist: z.literal("choice"), values: ValueList }),
 ]).superRefine((p, ctx) => {
   if (p.dist !== "choice" && !(p.low < p.high))
-    ctx.addIssue({ code: "custom", path: ["high"], message: `expected high > low (${p.low}), found ${p.high}` });
+    ctx.addIssue({ code: "custom", path: ["high"], message: `expected high > low (${p.low})` });
 });
 export type RandomParam = z.infer<typeof RandomParam>;
 
