@@ -247,6 +247,19 @@ describe("CLI commands", function () {
     expect(empty.stderr).to.include("plot: nothing to draw in a: its runs' metrics.csv and eval.csv have no rows yet");
   });
 
+  it("plot draws the completed runs and names the runs it left out, with their status", async () => {
+    const args = ["sweep.grid={train.optimizer.lr: [1e30, 0.05]}", "sweep.seeds=[0]", "train.steps=4", "output.dir=p", "--quiet"];
+    expect(await main(["sweep", SWEEP, ...args], captureIo()), "a run stopped at a non-finite loss").to.equal(3);
+    const [diverged] = readCsv(join(dir, "p", "runs.csv")).rows.filter((r) => r.status === "nan_loss").map((r) => r.run_id);
+    const io = captureIo();
+    expect(await main(["plot", "p"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`${join("p", "loss.svg")} (1 lines;`).and.include(`note: the curves are of the 1 completed run; 1 run not drawn (1 nan_loss: ${diverged})`);
+    const completedOnly = captureIo();
+    rmSync(join(dir, "p", String(diverged)), { recursive: true });
+    expect(await main(["plot", "p"], completedOnly), completedOnly.stderr).to.equal(0);
+    expect(completedOnly.stderr).to.not.include("note:");
+  });
+
   it("sweep --fail-fast stops at the first run that diverges: exit 3, its nan_loss recorded in runs.csv", async () => {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { RUN_META_FILE } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
+import { count, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 
 interface PlotArgs {
@@ -39,6 +40,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines; points in ${d.data})`).join(", ")}\n`);
+      // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so.
+      const left = all.filter((r) => !runs.includes(r));
+      if (left.length > 0) io.err(`note: the curves are of the ${count(runs.length, "completed run")}; ${count(left.length, "run")} not drawn (${tally(left.map((r) => r.status))}: ${left.map((r) => basename(r.dir)).join(", ")})\n`);
     },
   };
 }
