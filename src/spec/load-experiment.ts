@@ -40,7 +40,8 @@ export interface LoadOptions {
   checkRunInputs?: boolean;
   /**
    * Whether a key given twice in `overrides` is an error (default true). False for a sweep's run,
-   * whose swept values follow the user's overrides and win over them.
+   * whose swept values and `sweep=null` follow the user's overrides (`sweep={...}` among them) and
+   * win; planSweep has refused overrides of swept keys, so only `sweep` can repeat there.
    */
   oneValuePerKey?: boolean;
 }
