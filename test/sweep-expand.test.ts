@@ -102,6 +102,13 @@ describe("sweep expansion", () => {
     expect(plan("sweep.grid={train.optimizer: [{kind: sgd}, {kind: adam}]}", "train.optimizer.lr=0.1")).to.throw(SpecError, /sweep\.grid sets train\.optimizer \(the whole mapping\) in every run of the sweep, so this value would never be used/);
     expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "train.optimizer={kind: adam, lr: 0.3}")).to.throw(SpecError, /this value's train\.optimizer\.lr would be replaced/);
     expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "sweep.seeds=[0]", "train.optimizer={kind: adam}")(), "a mapping without the swept key").to.have.length(2);
+    // A list that holds a swept item: its other items are suggested one by one, and that plans.
+    const beta1 = ["sweep.grid={train.optimizer.betas.0: [0.8, 0.9]}", "sweep.seeds=[0]", "train.optimizer.kind=adam"];
+    expect(plan(...beta1, "train.optimizer.betas=[0.5,0.99]")).to.throw(SpecError, /this value's train\.optimizer\.betas\.0 would be replaced\. To set the rest, give each as an override of its own: train\.optimizer\.betas\.1=0\.99$/);
+    expect(plan(...beta1, "train.optimizer.betas.1=0.99")().map((r) => r.spec.train.optimizer), "a default list's item swept, another overridden").to.deep.include.members([
+      { kind: "adam", lr: 0.05, betas: [0.8, 0.99], eps: 1e-8, weight_decay: 0 },
+      { kind: "adam", lr: 0.05, betas: [0.9, 0.99], eps: 1e-8, weight_decay: 0 },
+    ]);
     // Keys beside the swept ones, and zip and random sections.
     expect(plan("train.batch_size=3")()).to.have.length(4);
     expect(plan("sweep.zip={train.batch_size: [2, 3]}", "train.batch_size=4")).to.throw(SpecError, /sweep\.zip sets train\.batch_size/);

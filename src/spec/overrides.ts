@@ -165,6 +165,7 @@ export function setKeys(target: Record<string, unknown>, o: Override, root: z.Zo
   if (o.remove) return removeKey(target, o);
   let node: Record<string, unknown> = target;
   o.keys.forEach((k, i) => {
+    if (Array.isArray(node)) checkListIndex(node, o, i);
     const filled = filledFromDefault.get(node);
     if (i === o.keys.length - 1) {
       if (filled !== undefined && node[k] !== o.value && isDiscriminator(root, o.keys, target)) {
@@ -177,29 +178,58 @@ export function setKeys(target: Record<string, unknown>, o: Override, root: z.Zo
     }
     filled?.delete(k);
     const next = node[k];
-    if (next === undefined || next === null) node[k] = mappingDefault(root, o.keys.slice(0, i + 1), target);
+    const item = isListIndex(o.keys[i + 1]);
+    if (next === undefined || next === null) node[k] = sectionDefault(root, o, i, target);
     else if (typeof next !== "object")
-      throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a mapping, so it has no key '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
+      throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a ${item ? "list" : "mapping"}, so it has no ${item ? "item" : "key"} '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
     node = node[k] as Record<string, unknown>;
   });
+}
+
+/** schemaAtPath lets a digit key through only into a list (a mapping's keys are names). */
+const isListIndex = (key: string | undefined): boolean => key !== undefined && /^\d+$/.test(key);
+
+/**
+ * `sweep.seeds.5=7` on a list of two would leave items 2 to 4 empty, which the whole-file check
+ * then reports as three missing numbers; an index up to the list's length (the next item) is fine.
+ */
+function checkListIndex(list: unknown[], o: Override, i: number): void {
+  const index = Number(o.keys[i]);
+  if (index <= list.length) return;
+  const where = o.keys.slice(0, i).join(".");
+  throw new SpecError(`override '${o.text}': ${where} has ${list.length} item${list.length === 1 ? "" : "s"}, so item ${index} would leave a gap; expected an index up to ${list.length} (${list.length} adds an item at the end)`, undefined, o.keys.join("."));
 }
 
 /** `~key`: deletes the key from its mapping; a key the file does not set is an error (as Hydra's), since removing it would change nothing. */
 function removeKey(target: Record<string, unknown>, o: Override): void {
   let node: unknown = target;
-  for (const k of o.keys.slice(0, -1)) node = typeof node === "object" && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[k] : undefined;
+  for (const k of o.keys.slice(0, -1)) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[k] : undefined;
   const last = o.keys[o.keys.length - 1];
+  if (Array.isArray(node)) {
+    const list = o.keys.slice(0, -1).join(".");
+    throw new SpecError(`override '${o.text}': ${o.keys.join(".")} is an item of the list ${list}, and a list's items are not removed one by one; expected the whole list instead: ${list}=[...]`, undefined, o.keys.join("."));
+  }
   if (typeof node !== "object" || node === null || Array.isArray(node) || !(last in node)) {
     throw new SpecError(`override '${o.text}': ${o.keys.join(".")} is not set (by the file or an override before this one), so there is nothing to remove`, undefined, o.keys.join("."));
   }
   delete (node as Record<string, unknown>)[last];
 }
 
-function mappingDefault(root: z.ZodType, keys: string[], raw: unknown): Record<string, unknown> {
+/**
+ * What a missing mapping or list at o.keys[0..i] starts as: its schema default, so that
+ * `train.optimizer.betas.1=0.99` changes one of the default betas. A list without a default list
+ * has no items to keep, so an item of it is refused in favour of the whole list.
+ */
+function sectionDefault(root: z.ZodType, o: Override, i: number, raw: unknown): Record<string, unknown> {
+  const keys = o.keys.slice(0, i + 1);
   const at = schemaAtPath(root, keys, raw);
-  if (!at.ok) return {};
-  const d = schemaDef(at.schema) as { type: string; defaultValue?: unknown };
-  const value = d.type === "default" ? d.defaultValue : undefined;
+  const d = at.ok ? (schemaDef(at.schema) as { type: string; defaultValue?: unknown }) : undefined;
+  const value = d?.type === "default" ? d.defaultValue : undefined;
+  if (isListIndex(o.keys[i + 1])) {
+    if (Array.isArray(value)) return structuredClone(value) as unknown as Record<string, unknown>;
+    const list = keys.join(".");
+    throw new SpecError(`override '${o.text}': ${list} is not set (by the file or an override before this one), so it has no item ${o.keys[i + 1]} to change; expected the whole list instead: ${list}=[...]`, undefined, o.keys.join("."));
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
   const filled = structuredClone(value as Record<string, unknown>);
   markFilled(filled);

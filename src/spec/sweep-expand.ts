@@ -125,7 +125,8 @@ export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperim
       if (!within && !holds) continue;
       const whole = o.keys.length > s.keys.length ? " (the whole mapping)" : "";
       const what = holds ? `this value's ${s.key} would be replaced` : "this value would never be used";
-      throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${narrowing(s.section, s.key, text, o.keys.length === s.keys.length && !o.remove)}`, exp.file, `sweep.${s.section}`);
+      const instead = holds ? keptApart(o.keys, o.value, s.keys.slice(o.keys.length)) : narrowing(s.section, s.key, text, o.keys.length === s.keys.length && !o.remove);
+      throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${instead}`, exp.file, `sweep.${s.section}`);
     }
   }
 }
@@ -135,10 +136,32 @@ const startsWith = (keys: readonly string[], prefix: readonly string[]) => prefi
 function hasPath(value: unknown, keys: readonly string[]): boolean {
   let node = value;
   for (const k of keys) {
-    if (typeof node !== "object" || node === null || Array.isArray(node) || !(k in node)) return false;
+    const has = Array.isArray(node) ? /^\d+$/.test(k) && Number(k) < node.length : typeof node === "object" && node !== null && k in node;
+    if (!has) return false;
     node = (node as Record<string, unknown>)[k];
   }
   return true;
+}
+
+/**
+ * For a mapping or list value that holds a swept key: its other values as overrides of their own
+ * (`train.optimizer.betas=[0.5,0.99]` with beta1 swept: `train.optimizer.betas.1=0.99`).
+ */
+function keptApart(keys: readonly string[], value: unknown, swept: readonly string[]): string {
+  const leaves = (at: readonly string[], v: unknown, rest: readonly string[]): string[] => {
+    if (rest.length === 0) return [];
+    const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v as Record<string, unknown>);
+    return entries.flatMap(([k, item]) => (k === rest[0] ? leaves([...at, k], item, rest.slice(1)) : [`${[...at, k].join(".")}=${overrideValue(item)}`]));
+  };
+  const others = leaves(keys, value, swept);
+  return others.length === 0 ? "Leave it to the sweep" : `To set the rest, give each as an override of its own: ${others.join(" ")}`;
+}
+
+/** A value as override text that parses back to it: a plain scalar as typed, anything else as JSON (which YAML reads). */
+function overrideValue(v: unknown): string {
+  if (v === null) return "";
+  if ((typeof v === "string" && /^[A-Za-z_][A-Za-z0-9_./-]*$/.test(v) && !["true", "false", "null", "yes", "no", "on", "off"].includes(v.toLowerCase())) || typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
 }
 
 /** How to run fewer of the sweep's values instead: its own list overridden, or a single run. */
