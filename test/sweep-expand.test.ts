@@ -102,6 +102,10 @@ describe("sweep expansion", () => {
     expect(plan("sweep.grid={train.optimizer: [{kind: sgd}, {kind: adam}]}", "train.optimizer.lr=0.1")).to.throw(SpecError, /sweep\.grid sets train\.optimizer \(the whole mapping\) in every run of the sweep, so this value would never be used/);
     expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "train.optimizer={kind: adam, lr: 0.3}")).to.throw(SpecError, /this value's train\.optimizer\.lr would be replaced/);
     expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "sweep.seeds=[0]", "train.optimizer={kind: adam}")(), "a mapping without the swept key").to.have.length(2);
+    // Each override is checked as it was parsed, against the file the overrides before it left:
+    // a later kind change does not make an earlier removal unknown (sweep-good writes sgd's lr).
+    expect(plan("train.optimizer.nesterov=true", "train.optimizer={kind: adam, lr: 0.1}")().map((r) => r.spec.train.optimizer.kind)).to.deep.equal(["adam", "adam", "adam", "adam"]);
+    expect(plan("sweep.zip={train.batch_size: [2, 3]}", "~train.batch_size")).to.throw(SpecError, /override '~train\.batch_size': sweep\.zip sets train\.batch_size in every run of the sweep, so removing it would change nothing/);
     // A list that holds a swept item: its other items are suggested one by one, and that plans.
     const beta1 = ["sweep.grid={train.optimizer.betas.0: [0.8, 0.9]}", "sweep.seeds=[0]", "train.optimizer.kind=adam"];
     expect(plan(...beta1, "train.optimizer.betas=[0.5,0.99]")).to.throw(SpecError, /this value's train\.optimizer\.betas\.0 would be replaced\. To set the rest, give each as an override of its own: train\.optimizer\.betas\.1=0\.99$/);

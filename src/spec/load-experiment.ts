@@ -12,7 +12,7 @@ import { loadExperimentModel } from "../train/run-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { Model } from "../model/model.js";
 import { ExperimentSpec } from "./experiment-spec.js";
-import { applyOverrides } from "./overrides.js";
+import { applyOverrides, type Override } from "./overrides.js";
 import { settingSource } from "./override-source.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { readYamlFile } from "./yaml-file.js";
@@ -24,6 +24,8 @@ export interface LoadedExperiment {
   baseDir: string;
   /** the `key=value` overrides applied over the file, as given (named in messages about their keys) */
   overrides: readonly string[];
+  /** the same overrides as parsed, each against the file as the ones before it left it */
+  parsedOverrides: readonly Override[];
   /** the file's contents with overrides applied, before defaults */
   raw: Record<string, unknown>;
   spec: ExperimentSpec;
@@ -63,11 +65,12 @@ export function loadExperiment(file: string, overrides: readonly string[] = [], 
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new SpecError(`${file}: expected a mapping of keys (name:, model:, data:, ...) at the top level, found ${describeValue(raw)}`, file);
   checkNotModelFile(raw as Record<string, unknown>, file);
-  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() }, options.oneValuePerKey ?? true);
+  const parsedOverrides: Override[] = [];
+  const withOverrides = applyOverrides(raw as Record<string, unknown>, overrides, ExperimentSpec, { keys: EXPERIMENT_PATH_KEYS, relativeTo: process.cwd() }, options.oneValuePerKey ?? true, parsedOverrides);
   const baseDir = dirname(resolve(file));
   const spec = validateExperiment(withOverrides, file, "", overrides);
   const model = checkExperimentFiles(spec, baseDir, file, options.checkRunInputs ?? true, overrides);
-  return { file, baseDir, overrides, raw: withOverrides, spec, model };
+  return { file, baseDir, overrides, parsedOverrides, raw: withOverrides, spec, model };
 }
 
 /** A model file given where an experiment file belongs: say so instead of listing its keys as unknown. */

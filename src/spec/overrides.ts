@@ -110,13 +110,17 @@ export interface OverridePaths {
  * given as the value of one of `paths.keys` (`model=m.yaml`, `data.clips=c.npy`) is made absolute
  * against `paths.relativeTo` (the current directory: where the user typed it), while the file's
  * own paths stay relative to the file. Paths inside a mapping or list value (`data={...}`,
- * `sweep.grid.model=[...]`) are the file's, relative to it.
+ * `sweep.grid.model=[...]`) are the file's, relative to it. `parsed`, when given, receives each
+ * override as parsed, in order.
  */
-export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths, oneValuePerKey = true): Record<string, unknown> {
+export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths, oneValuePerKey = true, parsed?: Override[]): Record<string, unknown> {
   const out = cloneRaw(raw);
   const given = new Map<string, string>();
   for (const text of texts) {
+    // Parsed against the file as the overrides before it left it: a later kind change can make an
+    // earlier override's key unknown (`~train.optimizer.momentum train.optimizer.kind=adam`).
     const o = parseOverride(text, root, out);
+    parsed?.push(o);
     const key = o.keys.join(".");
     // As Hydra does: a key given twice is a mistake (which value was meant?), not a silent last-wins.
     const earlier = given.get(key);

@@ -80,7 +80,8 @@ export function schemaAtPath(schema: z.ZodType, segments: readonly string[], raw
     case "tuple": {
       const index = Number(key);
       const items = d.type === "tuple" ? d.items ?? [] : null;
-      if (!/^\d+$/.test(key) || (items !== null && index >= items.length))
+      // "00" would pass Number() yet name no item of a JavaScript array: only canonical indices.
+      if (!/^(0|[1-9]\d*)$/.test(key) || (items !== null && index >= items.length))
         return { ok: false, message: `${here} is a list; expected an index${items ? ` below ${items.length}` : ""}, found '${key}'` };
       const element = items ? items[index] : d.element!;
       return schemaAtPath(element, rest, Array.isArray(raw) ? raw[index] : undefined, [...where, key]);

@@ -14,7 +14,7 @@ import { Rng } from "../util/rng.js";
 import type { RandomParam, SweepSpec } from "./sweep-spec.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { type LoadedExperiment, checkExperimentFiles, validateExperiment } from "./load-experiment.js";
-import { cloneRaw, parseOverride, setKeys } from "./overrides.js";
+import { cloneRaw, setKeys } from "./overrides.js";
 import { configHash, replicateId } from "./resolved-config.js";
 import { runIdFor } from "./run-id.js";
 import { schemaAtPath } from "./schema-path.js";
@@ -109,22 +109,22 @@ export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): vo
  * away: sweep.grid.train.method=[bp].) A key under a swept mapping, or a mapping value holding a
  * swept key, is the same case.
  */
-export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperiment, "file" | "raw" | "overrides">): void {
+export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperiment, "file" | "raw" | "parsedOverrides">): void {
   const swept = sweepSections(sweep).flatMap(([section, keys]) =>
     keys.map((key) => {
       const at = schemaAtPath(ExperimentSpec, key.split("."), exp.raw);
       return { section, key, keys: at.ok ? at.keys : key.split(".") };
     }),
   );
-  for (const text of exp.overrides) {
-    const o = parseOverride(text, ExperimentSpec, exp.raw);
+  for (const o of exp.parsedOverrides) {
+    const text = o.text;
     if (o.keys[0] === "sweep") continue;
     for (const s of swept) {
       const within = startsWith(o.keys, s.keys);
       const holds = !within && !o.remove && startsWith(s.keys, o.keys) && hasPath(o.value, s.keys.slice(o.keys.length));
       if (!within && !holds) continue;
       const whole = o.keys.length > s.keys.length ? " (the whole mapping)" : "";
-      const what = holds ? `this value's ${s.key} would be replaced` : "this value would never be used";
+      const what = holds ? `this value's ${s.key} would be replaced` : o.remove ? "removing it would change nothing" : "this value would never be used";
       const instead = holds ? keptApart(o.keys, o.value, s.keys.slice(o.keys.length)) : narrowing(s.section, s.key, text, o.keys.length === s.keys.length && !o.remove);
       throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${instead}`, exp.file, `sweep.${s.section}`);
     }
