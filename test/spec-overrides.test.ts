@@ -63,6 +63,8 @@ describe("overrides", () => {
     expect(optimizer(file, ["train.optimizer.kind=adam", "train.optimizer.lr=0.1"]), "lr set after").to.deep.equal({ ...adam, lr: 0.1 });
     expect(optimizer(file, ["train.optimizer.kind=sgd"]), "the same kind: the default SGD").to.deep.include({ momentum: 0.9 });
     expect(optimizer({ ...file, train: { steps: 3 } }, ["train.optimizer.kind=adam"]), "a train section without an optimizer").to.deep.equal(adam);
+    // The former workaround names the override that dropped the key.
+    expect(() => optimizer(file, ["train.optimizer.kind=adam", "~train.optimizer.momentum"])).to.throw(SpecError, /override '~train\.optimizer\.momentum': train\.optimizer\.momentum was a default of kind sgd, which 'train\.optimizer\.kind=adam' dropped with that kind, so there is nothing to remove/);
     // Written in the file: a key Adam does not take is still an error, not dropped.
     expect(() => optimizer({ ...file, train: { optimizer: { kind: "sgd", momentum: 0.5 } } }, ["train.optimizer.kind=adam"])).to.throw(/unrecognized_key[\s\S]*momentum/);
   });

@@ -116,10 +116,11 @@ export interface OverridePaths {
 export function applyOverrides(raw: Record<string, unknown>, texts: readonly string[], root: z.ZodType, paths?: OverridePaths, oneValuePerKey = true, parsed?: Override[]): Record<string, unknown> {
   const out = cloneRaw(raw);
   const given = new Map<string, string>();
+  const dropped = new Map<string, { by: string; kind: unknown }>();
   for (const text of texts) {
     // Parsed against the file as the overrides before it left it: a later kind change can make an
     // earlier override's key unknown (`~train.optimizer.momentum train.optimizer.kind=adam`).
-    const o = parseOverride(text, root, out);
+    const o = parseDroppedAware(text, root, out, dropped);
     parsed?.push(o);
     const key = o.keys.join(".");
     // As Hydra does: a key given twice is a mistake (which value was meant?), not a silent last-wins.
@@ -127,9 +128,25 @@ export function applyOverrides(raw: Record<string, unknown>, texts: readonly str
     if (oneValuePerKey && earlier !== undefined) throw new SpecError(`override '${text}': ${key} is already set by '${earlier}'; give each key once`, undefined, key);
     given.set(key, text);
     if (paths !== undefined && paths.keys.has(key) && typeof o.value === "string" && o.value !== "") o.value = resolveUserPath(paths.relativeTo, o.value);
-    setKeys(out, o, root);
+    for (const d of setKeys(out, o, root)) dropped.set(d.key, { by: text, kind: d.kind });
   }
   return out;
+}
+
+/**
+ * parseOverride, saying why where `~key` names a key that an earlier override's kind change
+ * dropped with the old kind's defaults: `train.optimizer.kind=adam ~train.optimizer.momentum`
+ * (the workaround before a changed kind took its own defaults).
+ */
+function parseDroppedAware(text: string, root: z.ZodType, raw: Record<string, unknown>, dropped: ReadonlyMap<string, { by: string; kind: unknown }>): Override {
+  try {
+    return parseOverride(text, root, raw);
+  } catch (err) {
+    const key = text.replace(/^~/, "").replace(/=[\s\S]*$/, "");
+    const d = dropped.get(key);
+    if (!(err instanceof SpecError) || d === undefined || !text.startsWith("~")) throw err;
+    throw new SpecError(`override '${text}': ${key} was a default of kind ${String(d.kind)}, which '${d.by}' dropped with that kind, so there is nothing to remove; leave this override out`, undefined, key);
+  }
 }
 
 /**
@@ -165,15 +182,23 @@ export function cloneRaw<T>(raw: T): T {
  * schema default when it has one, so `train.optimizer.lr=0.1` in a file without an optimizer
  * section keeps the default optimizer kind rather than failing for want of one.
  */
-export function setKeys(target: Record<string, unknown>, o: Override, root: z.ZodType): void {
-  if (o.remove) return removeKey(target, o);
+export function setKeys(target: Record<string, unknown>, o: Override, root: z.ZodType): { key: string; kind: unknown }[] {
+  const dropped: { key: string; kind: unknown }[] = [];
+  if (o.remove) {
+    removeKey(target, o);
+    return dropped;
+  }
   let node: Record<string, unknown> = target;
   o.keys.forEach((k, i) => {
     if (Array.isArray(node)) checkListIndex(node, o, i);
     const filled = filledFromDefault.get(node);
     if (i === o.keys.length - 1) {
       if (filled !== undefined && node[k] !== o.value && isDiscriminator(root, o.keys, target)) {
-        for (const key of filled) if (key !== k) delete node[key];
+        for (const key of filled) {
+          if (key === k) continue;
+          delete node[key];
+          dropped.push({ key: [...o.keys.slice(0, -1), key].join("."), kind: node[k] });
+        }
         filled.clear();
       }
       filled?.delete(k);
@@ -188,6 +213,7 @@ export function setKeys(target: Record<string, unknown>, o: Override, root: z.Zo
       throw new SpecError(`override '${o.text}': ${o.keys.slice(0, i + 1).join(".")} is ${describeValue(next)}, not a ${item ? "list" : "mapping"}, so it has no ${item ? "item" : "key"} '${o.keys[i + 1]}'`, undefined, o.keys.join("."));
     node = node[k] as Record<string, unknown>;
   });
+  return dropped;
 }
 
 /** schemaAtPath lets a digit key through only into a list (a mapping's keys are names). */
