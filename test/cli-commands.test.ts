@@ -1,6 +1,6 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -420,6 +420,20 @@ describe("CLI commands", function () {
     const quiet = captureIo();
     expect(await main(["run", GOOD, npy], quiet), quiet.stderr).to.equal(0);
     expect(quiet.stderr).to.include("already completed").and.not.include("warning:");
+    // The same bytes written again (a copy to scratch): a new modification time, the same file.
+    const bytes = readFileSync(clips);
+    writeFileSync(clips, bytes);
+    utimesSync(clips, new Date(), new Date(Date.now() + 60_000));
+    const copied = captureIo();
+    expect(await main(["run", GOOD, npy], copied), copied.stderr).to.equal(0);
+    expect(copied.stderr).to.include("already completed").and.not.include("warning:");
+    // One byte of a pixel changed in place: the same size, other contents.
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(clips, bytes);
+    utimesSync(clips, new Date(), new Date(Date.now() + 120_000));
+    const edited = captureIo();
+    expect(await main(["run", GOOD, npy], edited), edited.stderr).to.equal(0);
+    expect(edited.stderr).to.match(/warning: .* completed on data files that have changed since \(.*clips\.npy was modified at \S+ with other contents, after the run read it\)/);
     // Other clips under the same path (8 instead of 6): the id is the same, the files are not.
     expect(await main(["data", GOOD, "--out", "d", "--clips", "8", "--force"], captureIo())).to.equal(0);
     const again = captureIo();

@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -176,6 +176,40 @@ describe("an interrupted run whose npy files changed since it started (CLI, chil
     expect(forced.status, forced.stderr).to.equal(0);
     expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).execution, "one attempt, from step 0").to.have.length(1);
+  });
+
+
+  it("in a sweep: refused before any run starts (exit 2), --dry-run says so, and removing the folder as the message says trains it from step 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-data-sweep-"));
+    const file = writeExperiment(dir, VARIANTS[0]);
+    const data = (clips: number, force: boolean) => {
+      const r = spawnSync(process.execPath, [cli, "data", file, "--out", "d", "--clips", String(clips), ...(force ? ["--force"] : [])], { cwd: dir, encoding: "utf8" });
+      expect(r.status, r.stderr).to.equal(0);
+    };
+    data(16, false);
+    const args = ["exp.yaml", "data={kind: npy, clips: d/clips.npy, labels: d/labels.npy, eval_on_train: true, clip_length: 6}", "sweep={seeds: [0]}"];
+    const sweep = spawn(process.execPath, [cli, "sweep", ...args, "--quiet"], { cwd: dir, stdio: "ignore" });
+    const code = exited(sweep);
+    await waitFor(() => existsSync(join(dir, "run")) && runFoldersWithResume(join(dir, "run")), "the first resume checkpoint");
+    sweep.kill("SIGINT");
+    expect(await code).to.equal(130);
+    const runDir = runFolderIn(join(dir, "run"));
+    const meta = readFileSync(join(runDir, "run-meta.json"), "utf8");
+
+    data(24, true);
+    const planned = spawnSync(process.execPath, [cli, "sweep", ...args, "--dry-run"], { cwd: dir, encoding: "utf8" });
+    expect(planned.status, planned.stderr).to.equal(0);
+    expect(planned.stdout).to.match(/interrupted@\d+ \(its data files changed since: not resumed\)/);
+    const refused = spawnSync(process.execPath, [cli, "sweep", ...args], { cwd: dir, encoding: "utf8" });
+    expect(refused.status, refused.stderr).to.equal(2);
+    const advice = /1 interrupted run would resume from its checkpoint, but its data files changed since it started, so one run would train on two datasets: \S+ \(.*clips\.npy is \d+ bytes, was \d+.*\)\. Put the files back to resume; to train it again from step 0 on these files, remove its folder first \(rm -r (\S+)\)/.exec(refused.stderr);
+    expect(advice, refused.stderr).to.not.equal(null);
+    expect(readFileSync(join(runDir, "run-meta.json"), "utf8"), "nothing started").to.equal(meta);
+
+    rmSync(advice![1], { recursive: true });
+    const again = spawnSync(process.execPath, [cli, "sweep", ...args, "--quiet"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(again.status, again.stderr).to.equal(0);
+    expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
   });
 });
 

@@ -67,6 +67,9 @@ export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
 
 export type RunOutcome = { skipped: true; summary: RunSummary | null } | { skipped: false; summary: RunSummary };
 
+/** Whether a run started now continues from an earlier attempt's resume checkpoint (without --force). */
+export const wouldResume = (runDir: string, configHash: string): boolean => readRunMeta(runDir)?.config_hash === configHash && existsSync(join(runDir, RESUME_FILE));
+
 /**
  * The run directory is created (and locked) only when training is about to start, after the
  * model, data, checkpoint and execution provider have all been set up: bad input found on the
@@ -94,7 +97,7 @@ export async function runOne(
   }
   if (!force) checkNoOtherRun(place.runDir, place.meta);
   // An earlier attempt of this very config that left a resume checkpoint continues from it.
-  const resume = !force && readRunMeta(place.runDir)?.config_hash === place.meta.config_hash && existsSync(join(place.runDir, RESUME_FILE));
+  const resume = !force && wouldResume(place.runDir, place.meta.config_hash);
   const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
   if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
@@ -105,7 +108,7 @@ export async function runOne(
   const prepareRunDir = () => {
     // A stop signal the trainer does not hear (it listens only while it trains) must still release the lock.
     unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
-    release ??= startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data) }, { keep: resume, force });
+    release ??= startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force });
   };
   try {
     // Every GPU of a runtime.device_id list, before any stage's worker starts (a bad index there

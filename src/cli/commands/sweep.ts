@@ -4,12 +4,12 @@ import { InputError } from "../../errors.js";
 import { readRunMeta, readSummary, runState } from "../../results/run-dir.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
-import { planSweep } from "../../spec/sweep-expand.js";
+import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
 import { ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
-import { type Shard, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+import { type Shard, resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
@@ -65,8 +65,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
+        const notResumed = new Set(resumesOnChangedData(mine, root, exp.baseDir).map((c) => c.run.runId));
         for (const r of mine) {
-          const status = dryRunStatus(join(root, r.runId), r.configHash);
+          const status = dryRunStatus(join(root, r.runId), r.configHash) + (notResumed.has(r.runId) ? " (its data files changed since: not resumed)" : "");
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
           io.out(`${String(r.index).padStart(4)}  ${r.runId}  ${status}  ${params}\n`);
         }
@@ -80,6 +81,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
+      if (!argv.force) refuseResumesOnChangedData(mayStart, root, exp.baseDir, argv.file);
       const warnings = await preflightRuns(mayStart, exp.baseDir, exp, true, openProbeSessionInChild);
       if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
@@ -119,6 +121,19 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       }
     },
   };
+}
+
+/** Exit 2 before any run starts, naming each run that would resume on changed data and how to redo just those. */
+function refuseResumesOnChangedData(runs: readonly PlannedRun[], root: string, baseDir: string, file: string): void {
+  const changed = resumesOnChangedData(runs, root, baseDir);
+  if (changed.length === 0) return;
+  const each = changed.map((c) => `${c.run.runId} (${c.changes.join("; ")})`).join(", ");
+  throw new InputError(
+    `${file}: ${count(changed.length, "interrupted run")} would resume from ${changed.length === 1 ? "its checkpoint" : "their checkpoints"}, but ${changed.length === 1 ? "its" : "their"} data files changed since ${changed.length === 1 ? "it" : "they"} started, so one run would train on two datasets: ${each}. ` +
+      `Put the files back to resume; to train ${changed.length === 1 ? "it" : "them"} again from step 0 on these files, remove ${changed.length === 1 ? "its folder" : "their folders"} first (rm -r ${changed.map((c) => c.dir).join(" ")}); or give the new data another path (--force trains every run of the sweep again)`,
+    file,
+    "data",
+  );
 }
 
 /**
