@@ -11,6 +11,7 @@ import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+import { firstFew } from "../src/util/count.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = join(FIXTURES, "good.yaml");
@@ -254,6 +255,12 @@ describe("CLI commands", function () {
     const io = captureIo();
     expect(await main(["plot", "p"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include(`${join("p", "loss.svg")} (1 lines;`).and.include(`note: the curves are of the 1 completed run; 1 run not drawn (1 nan_loss: ${diverged})`);
+    // No run completed: the curves are of what there is, and the note says so.
+    const unfinished = captureIo();
+    expect(await main(["plot", join("p", String(diverged)), "--out", "u"], unfinished), unfinished.stderr).to.equal(0);
+    expect(unfinished.stderr).to.include("note: no run has completed; the curves are of an unfinished run (1 nan_loss), up to the step each reached");
+    expect(firstFew(["a", "b", "c"], 2)).to.equal("a, b and 1 more");
+    expect(firstFew(["a", "b"], 2)).to.equal("a, b");
     const completedOnly = captureIo();
     rmSync(join(dir, "p", String(diverged)), { recursive: true });
     expect(await main(["plot", "p"], completedOnly), completedOnly.stderr).to.equal(0);

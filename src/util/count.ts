@@ -9,3 +9,8 @@ export function tally(values: readonly string[]): string {
   for (const v of values) n.set(v, (n.get(v) ?? 0) + 1);
   return [...n].map(([v, k]) => `${k} ${v}`).join(", ");
 }
+
+/** "a, b, c and 7 more": a long list (a big sweep's run names) capped so that a note stays a line or two. */
+export function firstFew(names: readonly string[], shown = 10): string {
+  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
+}

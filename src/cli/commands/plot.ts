@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { RUN_META_FILE } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
-import { count, tally } from "../../util/count.js";
+import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 
 interface PlotArgs {
@@ -42,7 +42,8 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${d.lines} lines; points in ${d.data})`).join(", ")}\n`);
       // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so.
       const left = all.filter((r) => !runs.includes(r));
-      if (left.length > 0) io.err(`note: the curves are of the ${count(runs.length, "completed run")}; ${count(left.length, "run")} not drawn (${tally(left.map((r) => r.status))}: ${left.map((r) => basename(r.dir)).join(", ")})\n`);
+      if (left.length > 0) io.err(`note: the curves are of the ${count(runs.length, "completed run")}; ${count(left.length, "run")} not drawn (${tally(left.map((r) => r.status))}: ${firstFew(left.map((r) => basename(r.dir)))})\n`);
+      if (completed.length === 0) io.err(`note: no run has completed; the curves are of ${runs.length === 1 ? "an unfinished run" : "unfinished runs"} (${tally(runs.map((r) => r.status))}), up to the step each reached\n`);
     },
   };
 }
