@@ -100,6 +100,8 @@ describe("CLI commands", function () {
     expect(await said("sweep", GOOD, "--jobs", "abc")).to.equal("error: --jobs: expected an integer >= 1, found 'abc' (see sideways sweep --help)");
     expect(await said("bench", "--step", "--batch", "0")).to.equal("error: --batch: expected an integer >= 1, found '0' (see sideways bench --help)");
     expect(await said("data", GOOD, "--clips", "2.5", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '2.5' (see sideways data --help)");
+    // The hidden option a sweep passes its runs (a NaN would have reached the cores-per-run note).
+    expect(await said("run", GOOD, "--sweep-jobs", "abc")).to.equal("error: --sweep-jobs: expected an integer >= 1, found 'abc' (see sideways run --help)");
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
