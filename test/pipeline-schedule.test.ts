@@ -256,6 +256,15 @@ describe("schedule tables", () => {
       expect(r.stdout).to.match(/\| 0 \| 5 \| 1 \| 2\.00 \| 0\.00 \| 0\.00 \| 0\.00 \| 3 \|/);
       expect(r.stdout).to.match(/predicted idle fraction per stage on 2 worker\(s\).*stage 0 \(blocks 0-0\) 0\.\d\d, stage 1 \(blocks 1-1\) 0\.\d\d$/m);
       expect(r.stdout).to.contain("the paper's 1-based k, t and frames (docs/design/sideways.md) are these plus 1");
+      expect(r.stdout).to.contain("| kept MB at batch size 2 |").and.not.contain("warning:"); // good.yaml's batch
+    });
+
+    it("clips too short for Sideways: the blocks without a gradient show '-' for their delays, and a warning names them, as validate does", async () => {
+      const r = await run(["train.method=sideways", "data.clip_length=2"]);
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.match(/^\| 0 \| 0 \| 0 \| - \| - \| - \| - \| 0 \|/m);
+      expect(r.stdout).to.match(/^\| 1 \| 1 \| 1 \| 0\.00 \|/m);
+      expect(r.stdout).to.contain("warning: 1 block (0) never gets a gradient on 2-frame clips, so it keeps its initial weights");
     });
 
     // The block a row of the table names is the block whose metrics.csv columns end in _b<that

@@ -9,6 +9,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages } from "../../train/stage-plan.js";
+import { count } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 
 interface ScheduleArgs {
@@ -49,8 +50,8 @@ const INDEX_LEGEND =
 
 /** Where a run logs what the per-block table predicts (src/train/diagnostics.ts, diagnostics.every). */
 const METRICS_COLUMNS =
-  "a run with diagnostics logs these per block k in metrics.csv: gradients n_b<k>, gradient delay grad_delay_ticks_b<k>, weight lag weight_lag_steps_b<k>, " +
-  "weights stale weight_stale_ticks_b<k>, inputs from other weights stale_input_frac_b<k>";
+  "a run with diagnostics logs these per block k in metrics.csv: gradients n_b<k> (for bp, the counts of Sideways, its diagnostic reference), gradient delay grad_delay_ticks_b<k>, weight lag weight_lag_steps_b<k>, " +
+  "weights stale weight_stale_ticks_b<k>, inputs from other weights stale_input_frac_b<k>; and per stage s stash_mb_s<s>, the peak of the kept inputs and the forward intermediates their backwards need (kept MB counts the inputs alone)";
 
 /** The grid, per-block facts and the predicted idle fraction of each stage, as text. */
 export function describeSchedule(spec: ExperimentSpec, model: Model): string {
@@ -67,13 +68,18 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
-    "| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size |",
+    `| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size ${B} |`,
     "|---|---|---|---|---|---|---|---|---|",
   ];
   blockFacts(s, every, stashing).forEach((f, k) => {
     const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
-    lines.push(`| ${k} | ${f.gradients} | ${f.steps} | ${f.gradDelayTicks.toFixed(2)} | ${f.weightLagSteps.toFixed(2)} | ${f.weightStaleTicks.toFixed(2)} | ${f.versionMismatch.toFixed(2)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    // A block that gets no gradient has no delay, lag or staleness to state.
+    const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
+    lines.push(`| ${k} | ${f.gradients} | ${f.steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
+  const untrained = blockFacts(s, every, stashing).flatMap((f, k) => (f.gradients === 0 ? [k] : []));
+  if (untrained.length > 0)
+    lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; a run refuses this unless --allow-warnings (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);
   const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;
