@@ -100,6 +100,9 @@ describe("CLI commands", function () {
     expect(await said("sweep", GOOD, "--jobs", "abc")).to.equal("error: --jobs: expected an integer >= 1, found 'abc' (see sideways sweep --help)");
     expect(await said("bench", "--step", "--batch", "0")).to.equal("error: --batch: expected an integer >= 1, found '0' (see sideways bench --help)");
     expect(await said("data", GOOD, "--clips", "2.5", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '2.5' (see sideways data --help)");
+    // As typed: not read as hexadecimal or exponent notation first.
+    expect(await said("sweep", GOOD, "--jobs", "0x10")).to.equal("error: --jobs: expected an integer >= 1, found '0x10' (see sideways sweep --help)");
+    expect(await said("data", GOOD, "--clips=1e1", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '1e1' (see sideways data --help)");
     // The hidden option a sweep passes its runs (a NaN would have reached the cores-per-run note).
     expect(await said("run", GOOD, "--sweep-jobs", "abc")).to.equal("error: --sweep-jobs: expected an integer >= 1, found 'abc' (see sideways run --help)");
     expect(readdirSync(dir)).to.deep.equal([]);
@@ -470,6 +473,9 @@ describe("CLI commands", function () {
       const r = spawnSync(process.execPath, [bin, ...command.split(" ").filter(Boolean), "--help"], { cwd, encoding: "utf8" });
       expect(r.status, `${command} --help: ${r.stderr}`).to.equal(0);
       for (const m of r.stdout.matchAll(/\b(?:experiments|models)\/[A-Za-z0-9_-]+\.yaml\b/g)) named.add(m[0]);
+      // Whole-number options are not shown as [string] (they once had yargs' string type).
+      for (const flag of ["--jobs", "--clips", "--digits", "--workers", "--rounds", "--batch"])
+        expect(r.stdout.split("\n").find((l) => l.includes(`${flag} `)) ?? "", `${command} ${flag}`).to.not.include("[string]");
     }
     expect(named.size).to.be.greaterThan(2);
     for (const f of named) expect(existsSync(resolve(cwd, f)), f).to.equal(true);

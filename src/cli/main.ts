@@ -55,7 +55,10 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .demandCommand(1, "a command is required (sideways --help lists them)")
     .recommendCommands()
     .strict()
-    .parserConfiguration({ "parse-positional-numbers": false })
+    // Whole-number options have no yargs type (it would show them as [string] or, as numbers, turn
+    // "abc" into NaN before wholeNumber could name it); without number parsing "0x10" and "1e1"
+    // reach wholeNumber as typed and are refused, not taken as 16 and 10.
+    .parserConfiguration({ "parse-positional-numbers": false, "parse-numbers": false })
     .example("$0 run experiments/quickstart.yaml train.steps=100", "train once")
     .example("$0 sweep experiments/bp-vs-sideways.yaml --jobs 2", "run a sweep")
     .example("$0 results table results/bp-vs-sideways", "mean ± std over seeds")

@@ -58,7 +58,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("dir", { type: "string", describe: `install here (default $SIDEWAYS_CUDA_DIR, else ${cudaInstallDir()})` })
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
-        .option("device-id", { type: "string", default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda)" })
+        .option("device-id", { default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda)" })
         .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3)" })
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,

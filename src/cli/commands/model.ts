@@ -46,7 +46,7 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
       y
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
         .positional("rest", { type: "string", array: true, default: [], describe: "more files (one summary each), and key=value overrides for experiment files, e.g. runtime.workers=4" })
-        .option("workers", { type: "string", coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
+        .option("workers", { coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
         .option("tensors", { type: "boolean", default: false, describe: "also list the tensors its checkpoints hold (name, shape, dtype), as PyTorch's state_dict names them" })
         .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
         .example("$0 model summary models/*.yaml", "every model of the zoo")

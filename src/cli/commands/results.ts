@@ -148,7 +148,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .positional("dir", { type: "string", demandOption: true, describe: "results directory holding runs.csv" })
         .option("metric", { type: "string", array: true, describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1); default: the sweep's own table (table.*); chosen metrics go to table-<metrics>.* so the sweep's table stays" })
         // Checked by the parser, before anything is written (toFixed throws on -1).
-        .option("digits", { type: "string", default: 3, coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
+        .option("digits", { default: 3, coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
     handler: async (argv) => {

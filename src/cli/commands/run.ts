@@ -41,7 +41,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         .option("run-id", { type: "string", hidden: true })
         .option("run-dir", { type: "string", hidden: true })
         .option("sweep-meta", { type: "string", hidden: true })
-        .option("sweep-jobs", { type: "string", coerce: wholeNumber("--sweep-jobs", 1), hidden: true, describe: "runs the sweep trains at once (they share the cores)" })
+        .option("sweep-jobs", { coerce: wholeNumber("--sweep-jobs", 1), hidden: true, describe: "runs the sweep trains at once (they share the cores)" })
         .example("$0 run experiments/quickstart.yaml", "train with the file's settings (the quickstart: about 20 s on an idle machine)")
         .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
         .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,

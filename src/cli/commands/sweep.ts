@@ -44,7 +44,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status: completed, running, todo, or how an earlier attempt ended, such as interrupted@STEP; parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
-        .option("jobs", { alias: "j", type: "string", default: 1, coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
+        .option("jobs", { alias: "j", default: 1, coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first run that fails or stops at a non-finite loss (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
