@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { nvidiaVulkanHint } from "../src/cli/commands/doctor.js";
+import { nvidiaVulkanHint, softwareOnlyHint } from "../src/cli/commands/doctor.js";
 import { main } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 
@@ -85,5 +85,11 @@ describe("doctor", function () {
     expect(nvidiaVulkanHint(driver + loader + glvnd, true)).to.equal(null);
     expect(nvidiaVulkanHint(driver, false), "no NVIDIA GPU: not this cause").to.equal(null);
     expect(nvidiaVulkanHint(null, true), "no ldconfig: nothing to say").to.equal(null);
+  });
+
+  it("without vulkaninfo, a machine with no GPU device node is said to run WebGPU on a software renderer", () => {
+    expect(softwareOnlyHint([])).to.match(/no GPU device in \/dev\/dri or \/dev\/nvidia\*, so a software renderer on the CPU/);
+    expect(softwareOnlyHint(["/dev/dri/renderD128"])).to.equal("");
+    expect(softwareOnlyHint(["/dev/nvidia0"])).to.equal("");
   });
 });

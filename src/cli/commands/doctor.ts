@@ -3,7 +3,7 @@
  * process (`sideways gpu probe`), so a crashing driver cannot end the report; the rest are lookups.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
@@ -47,6 +47,26 @@ export function nvidiaVulkanHint(ldconfig: string | null, nvidiaGpu: boolean): s
   return `NVIDIA's Vulkan driver needs ${missing.join(" and ")}, missing here (Debian/Ubuntu: apt-get install libvulkan1 libglvnd0)`;
 }
 
+/** The GPU device nodes a hardware Vulkan driver opens: DRM render nodes (Mesa's drivers) and NVIDIA's. */
+function gpuDeviceNodes(): string[] {
+  const list = (dir: string, pattern: RegExp) => {
+    try {
+      return readdirSync(dir).filter((f) => pattern.test(f)).map((f) => join(dir, f));
+    } catch {
+      return [];
+    }
+  };
+  return [...list("/dev/dri", /^renderD\d+$/), ...list("/dev", /^nvidia\d+$/)];
+}
+
+/**
+ * Without vulkaninfo to name the device: where the machine has no GPU device node, the only
+ * Vulkan device WebGPU can have found is a software one (Mesa's lavapipe), which runs on the CPU.
+ */
+export function softwareOnlyHint(deviceNodes: readonly string[]): string {
+  return deviceNodes.length > 0 ? "" : " (no GPU device in /dev/dri or /dev/nvidia*, so a software renderer on the CPU such as Mesa's lavapipe: correct, not fast)";
+}
+
 async function collect(): Promise<Check[]> {
   const checks: Check[] = [];
   checks.push({ what: "node", ok: true, detail: `${process.version} (${process.platform} ${process.arch})` });
@@ -62,7 +82,7 @@ async function collect(): Promise<Check[]> {
   const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
   const hint = webgpu.ok ? null : nvidiaVulkanHint(firstLine("ldconfig", ["-p"]), gpus !== null);
   // Mesa's lavapipe (llvmpipe) and SwiftShader are Vulkan on the CPU: WebGPU works there, slowly.
-  const software = /llvmpipe|lavapipe|swiftshader/i.test(adapters) ? " (a software renderer on the CPU: correct, not fast)" : "";
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(adapters) ? " (a software renderer on the CPU: correct, not fast)" : vulkan === null ? softwareOnlyHint(gpuDeviceNodes()) : "";
   checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}${software}${hint === null ? "" : `; ${hint}`}` });
 
   checks.push({ what: "NVIDIA GPUs", ok: gpus !== null, detail: gpus?.replace(/\n/g, "; ") ?? "nvidia-smi not found" });
