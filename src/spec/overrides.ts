@@ -239,7 +239,7 @@ function removeKey(target: Record<string, unknown>, o: Override): void {
     const list = o.keys.slice(0, -1).join(".");
     throw new SpecError(`override '${o.text}': ${o.keys.join(".")} is an item of the list ${list}, and a list's items are not removed one by one; expected the whole list instead: ${list}=[...]`, undefined, o.keys.join("."));
   }
-  if (typeof node !== "object" || node === null || Array.isArray(node) || !(last in node)) {
+  if (typeof node !== "object" || node === null || !(last in node)) {
     throw new SpecError(`override '${o.text}': ${o.keys.join(".")} is not set (by the file or an override before this one), so there is nothing to remove`, undefined, o.keys.join("."));
   }
   delete (node as Record<string, unknown>)[last];
