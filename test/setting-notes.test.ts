@@ -10,7 +10,10 @@ import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 const SWEEP = resolve("test/fixtures/specs/sweep-good.yaml");
-const notesOf = (...overrides: string[]) => ineffectiveSettings(loadExperiment(GOOD, overrides).spec);
+const notesOf = (...overrides: string[]) => {
+  const exp = loadExperiment(GOOD, overrides);
+  return ineffectiveSettings(exp.spec, exp.model);
+};
 
 describe("ineffective settings", function () {
   this.timeout(60_000);
@@ -21,6 +24,19 @@ describe("ineffective settings", function () {
     expect(note).to.match(/^train\.weight_stashing: true changes nothing with train\.update_every: clip/);
     expect(notesOf("train.method=pipelined-bp", "train.weight_stashing=true", "train.update_every=2")).to.deep.equal([]);
     expect(notesOf("train.method=pipelined-bp", "train.weight_stashing=false")).to.deep.equal([]);
+  });
+
+  it("in-clip updates no more often than once per clip batch are a note naming update_every: clip", () => {
+    // good.yaml: models/tiny.yaml (L = 2) on 4-frame clips: Sideways takes T = 4 ticks a clip
+    // batch, pipelined-bp T + 2L - 2 = 6 (it drains its pipeline; sideways.md).
+    for (const [method, ticks] of [["sideways", 4], ["pipelined-bp", 6]] as const) {
+      expect(notesOf(`train.method=${method}`, `train.update_every=${ticks}`), method).to.deep.equal([
+        `train.update_every: ${ticks} is at least the ${ticks} ticks of a clip batch under ${method}, so each block steps once per clip batch, after its last tick: the rule of train.update_every: clip (equal up to float32 rounding, under another run id, by the slower in-clip path); update_every: clip says so`,
+      ]);
+      expect(notesOf(`train.method=${method}`, `train.update_every=${ticks - 1}`), `${method}: a step inside the clip batch`).to.deep.equal([]);
+    }
+    // Without the model the number of ticks is unknown: no note rather than a wrong one.
+    expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=6"]).spec)).to.deep.equal([]);
   });
 
   it("a GPU index is a note on the CPU provider and nothing on CUDA", () => {
@@ -42,7 +58,7 @@ describe("ineffective settings", function () {
   });
 
   it("a sweep says each note once, with the share of runs it applies to", () => {
-    const specs = ["clip", "2"].map((every) => loadExperiment(GOOD, ["train.method=pipelined-bp", "train.weight_stashing=true", `train.update_every=${every}`]).spec);
+    const specs = ["clip", "2"].map((every) => ({ spec: loadExperiment(GOOD, ["train.method=pipelined-bp", "train.weight_stashing=true", `train.update_every=${every}`]).spec }));
     const [note, ...rest] = ineffectiveSettingsOfRuns([...specs, specs[0]]);
     expect(rest).to.deep.equal([]);
     expect(note).to.match(/^train\.weight_stashing: .* \(2 of 3 runs\)$/);

@@ -8,11 +8,21 @@
  * Saying so keeps a researcher from reporting, say, PipeDream's weight stashing for runs that
  * never used it.
  */
+import type { Model } from "../model/model.js";
+import { RULES } from "../schedule/registry.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
 
-export function ineffectiveSettings(spec: ExperimentSpec): string[] {
+/** `model`, where known, lets the notes that depend on the number of blocks be said. */
+export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "blocks">): string[] {
   const notes: string[] = [];
   const { train, runtime } = spec;
+  const rule = RULES[train.method];
+  const ticks = model === undefined ? null : rule.generate(model.blocks.length, spec.data.clip_length).ticks;
+  if (train.update_every !== "clip" && rule.inClipUpdates && ticks !== null && train.update_every >= ticks) {
+    notes.push(
+      `train.update_every: ${train.update_every} is at least the ${ticks} ticks of a clip batch under ${train.method}, so each block steps once per clip batch, after its last tick: the rule of train.update_every: clip (equal up to float32 rounding, under another run id, by the slower in-clip path); update_every: clip says so`,
+    );
+  }
   if (train.weight_stashing && train.update_every === "clip") {
     notes.push(
       "train.weight_stashing: true changes nothing with train.update_every: clip (the weights do not change inside a clip batch, so every backward already reads the weights its forward used; stashing matters with in-clip updates, train.update_every: N)",
@@ -44,10 +54,10 @@ export function ineffectiveSettings(spec: ExperimentSpec): string[] {
  * The notes of a sweep's runs, each once, with how many runs it applies to when that is not
  * all of them ("(3 of 12 runs)").
  */
-export function ineffectiveSettingsOfRuns(specs: readonly ExperimentSpec[]): string[] {
+export function ineffectiveSettingsOfRuns(runs: readonly { spec: ExperimentSpec; model?: Pick<Model, "blocks"> }[]): string[] {
   const runsPerNote = new Map<string, number>();
-  for (const s of specs) for (const n of ineffectiveSettings(s)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
-  return [...runsPerNote].map(([n, runs]) => (runs === specs.length ? n : `${n} (${runs} of ${specs.length} runs)`));
+  for (const r of runs) for (const n of ineffectiveSettings(r.spec, r.model)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
+  return [...runsPerNote].map(([n, k]) => (k === runs.length ? n : `${n} (${k} of ${runs.length} runs)`));
 }
 
 /**

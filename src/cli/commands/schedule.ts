@@ -33,7 +33,7 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       const { spec, model } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
       // As `run` says: a sweep's runs may use other rules than the base configuration shown here.
       if (spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration (override the swept keys to see a run's)\n`);
-      for (const n of ineffectiveSettings(spec)) io.err(`note: ${argv.file}: ${n}\n`);
+      for (const n of ineffectiveSettings(spec, model)) io.err(`note: ${argv.file}: ${n}\n`);
       io.out(describeSchedule(spec, model));
     },
   };

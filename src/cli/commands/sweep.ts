@@ -60,7 +60,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const root = sweepRoot(exp);
       if (!argv.quiet) {
         const specs = runs.map((r) => r.spec);
-        for (const n of [...ineffectiveSettingsOfRuns(specs), seedDependentEvaluation(specs)]) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
+        for (const n of [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(specs)]) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       }
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);

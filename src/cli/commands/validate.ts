@@ -43,7 +43,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
       }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
-      const notes = runs === null ? ineffectiveSettings(exp.spec) : [...ineffectiveSettingsOfRuns(runs.map((r) => r.spec)), seedDependentEvaluation(runs.map((r) => r.spec))];
+      const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
       for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${count(exp.model.layers.length, "layer")}, ${count(exp.model.blocks.length, "block")}${runs ? `; sweep of ${count(runs.length, "run")}` : ""})\n`);
     },
