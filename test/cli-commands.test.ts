@@ -101,6 +101,7 @@ describe("CLI commands", function () {
     expect(await said("bench", "--step", "--batch", "0")).to.equal("error: --batch: expected an integer >= 1, found '0' (see sideways bench --help)");
     expect(await said("data", GOOD, "--clips", "2.5", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '2.5' (see sideways data --help)");
     // As typed: not read as hexadecimal or exponent notation first.
+    expect(await said("bench", "--step", "--threads", "1", "abc")).to.equal("error: --threads: expected an integer >= 1, found 'abc' (see sideways bench --help)");
     expect(await said("sweep", GOOD, "--jobs", "0x10")).to.equal("error: --jobs: expected an integer >= 1, found '0x10' (see sideways sweep --help)");
     expect(await said("data", GOOD, "--clips=1e1", "--out", "x")).to.equal("error: --clips: expected an integer >= 1, found '1e1' (see sideways data --help)");
     // The hidden option a sweep passes its runs (a NaN would have reached the cores-per-run note).
@@ -469,7 +470,7 @@ describe("CLI commands", function () {
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();
-    for (const command of ["", "run", "sweep", "validate", "export", "data", "bench", "results collect", "results table", "plot"]) {
+    for (const command of ["", "run", "sweep", "validate", "export", "data", "bench", "results collect", "results table", "plot", "model summary", "gpu probe"]) {
       const r = spawnSync(process.execPath, [bin, ...command.split(" ").filter(Boolean), "--help"], { cwd, encoding: "utf8" });
       expect(r.status, `${command} --help: ${r.stderr}`).to.equal(0);
       for (const m of r.stdout.matchAll(/\b(?:experiments|models)\/[A-Za-z0-9_-]+\.yaml\b/g)) named.add(m[0]);

@@ -88,8 +88,9 @@ describe("doctor", function () {
   });
 
   it("without vulkaninfo, a machine with no GPU device node is said to run WebGPU on a software renderer", () => {
-    expect(softwareOnlyHint([])).to.match(/no GPU device in \/dev\/dri or \/dev\/nvidia\*, so a software renderer on the CPU/);
-    expect(softwareOnlyHint(["/dev/dri/renderD128"])).to.equal("");
-    expect(softwareOnlyHint(["/dev/nvidia0"])).to.equal("");
+    expect(softwareOnlyHint(true, [])).to.match(/no GPU device in \/dev\/dri or \/dev\/nvidia\*, so a software renderer on the CPU/);
+    expect(softwareOnlyHint(true, ["/dev/dri/renderD128"])).to.equal("");
+    expect(softwareOnlyHint(true, ["/dev/nvidia0"])).to.equal("");
+    expect(softwareOnlyHint(false, []), "WebGPU failed: no renderer to speak of").to.equal("");
   });
 });

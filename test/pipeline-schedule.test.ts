@@ -264,7 +264,7 @@ describe("schedule tables", () => {
       expect(r.code).to.equal(0);
       expect(r.stdout).to.match(/^\| 0 \| 0 \| 0 \| - \| - \| - \| - \| 0 \|/m);
       expect(r.stdout).to.match(/^\| 1 \| 1 \| 1 \| 0\.00 \|/m);
-      expect(r.stdout).to.contain("warning: 1 block (0) never gets a gradient on 2-frame clips, so it keeps its initial weights");
+      expect(r.stdout).to.contain("warning: 1 block (0) never gets a gradient on 2-frame clips, so it keeps its initial weights; validate refuses this unless --allow-warnings, run and sweep train with a warning");
     });
 
     // The block a row of the table names is the block whose metrics.csv columns end in _b<that

@@ -199,7 +199,7 @@ describe("an interrupted run whose npy files changed since it started (CLI, chil
     data(24, true);
     const planned = spawnSync(process.execPath, [cli, "sweep", ...args, "--dry-run"], { cwd: dir, encoding: "utf8" });
     expect(planned.status, planned.stderr).to.equal(0);
-    expect(planned.stdout).to.match(/interrupted@\d+ \(its data files changed since: not resumed\)/);
+    expect(planned.stdout).to.match(/interrupted@\d+ \(its data files changed since: the sweep refuses to resume it\)/);
     const refused = spawnSync(process.execPath, [cli, "sweep", ...args], { cwd: dir, encoding: "utf8" });
     expect(refused.status, refused.stderr).to.equal(2);
     const advice = /1 interrupted run would resume from its checkpoint, but its data files changed since it started, so one run would train on two datasets: \S+ \(.*clips\.npy is \d+ bytes, was \d+.*\)\. Put the files back to resume; to train it again from step 0 on these files, remove its folder first \(rm -r (\S+)\)/.exec(refused.stderr);

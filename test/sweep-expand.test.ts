@@ -48,6 +48,7 @@ describe("sweep expansion", () => {
   it("run ids: readable swept parameters, independent of key order, ending in the config hash", () => {
     expect(runIdFor({ "train.method": "bp", seed: 2, "train.optimizer.lr": 0.1 }, "0badf00d")).to.equal(runIdFor({ "train.optimizer.lr": 0.1, seed: 2, "train.method": "bp" }, "0badf00d"));
     expect(runIdFor({ "train.method": "bp", seed: 2 }, "0badf00d")).to.equal("method-bp_seed-2_0badf00d");
+    expect(runIdFor({ "train.optimizer.betas.0": 0.8, seed: 2 }, "0badf00d"), "a list item keeps its list's name").to.equal("betas.0-0.8_seed-2_0badf00d");
     expect(runIdFor({}, "0badf00d")).to.equal("0badf00d");
   });
 
@@ -105,7 +106,9 @@ describe("sweep expansion", () => {
     // Each override is checked as it was parsed, against the file the overrides before it left:
     // a later kind change does not make an earlier removal unknown (sweep-good writes sgd's lr).
     expect(plan("train.optimizer.nesterov=true", "train.optimizer={kind: adam, lr: 0.1}")().map((r) => r.spec.train.optimizer.kind)).to.deep.equal(["adam", "adam", "adam", "adam"]);
-    expect(plan("sweep.zip={train.batch_size: [2, 3]}", "~train.batch_size")).to.throw(SpecError, /override '~train\.batch_size': sweep\.zip sets train\.batch_size in every run of the sweep, so removing it would change nothing/);
+    expect(plan("sweep.zip={train.batch_size: [2, 3]}", "~train.batch_size")).to.throw(SpecError, /override '~train\.batch_size': sweep\.zip sets train\.batch_size in every run of the sweep, so removing it would change nothing\. Leave this override out$/);
+    // A mapping holding the swept key is not split into keys (they would keep keys of the file's mapping that the value drops).
+    expect(plan("sweep.grid={train.optimizer.lr: [0.1, 0.2]}", "train.optimizer={kind: adam, lr: 0.3}")).to.throw(SpecError, /would be replaced\. Change sweep\.grid in the file or as an override of its own/);
     // A list that holds a swept item: its other items are suggested one by one, and that plans.
     const beta1 = ["sweep.grid={train.optimizer.betas.0: [0.8, 0.9]}", "sweep.seeds=[0]", "train.optimizer.kind=adam"];
     expect(plan(...beta1, "train.optimizer.betas=[0.5,0.99]")).to.throw(SpecError, /this value's train\.optimizer\.betas\.0 would be replaced\. To set the rest, give each as an override of its own: train\.optimizer\.betas\.1=0\.99$/);

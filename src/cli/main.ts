@@ -42,7 +42,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   // with its subcommand where it has them (`sideways results table --help`).
   const words = args.filter((a) => !a.startsWith("-"));
   const given = commands.find((c) => String(c.command).split(" ")[0] === words[0]);
-  const sub = given !== undefined && !String(given.command).includes(" ") && /^[a-z]+$/.test(words[1] ?? "") ? ` ${words[1]}` : "";
+  // A subcommand follows its command directly (`results table`); a word after an option is that option's value (`bench --threads abc`).
+  const next = args[args.indexOf(words[0]) + 1];
+  const sub = given !== undefined && !String(given.command).includes(" ") && next === words[1] && /^[a-z]+$/.test(next ?? "") ? ` ${next}` : "";
   const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")

@@ -44,25 +44,44 @@ export function changedDataFiles(recorded: DataFileStamps | undefined, now: Data
     const current = now[path];
     if (current === undefined) changes.push(`${path} is gone`);
     else if (current.size !== then.size) changes.push(`${path} is ${current.size} bytes, was ${then.size}`);
-    else if (current.mtime_ms !== then.mtime_ms && !sameContents(path, then.sha256)) {
-      const how = then.sha256 === undefined ? "" : " with other contents";
+    else if (current.mtime_ms !== then.mtime_ms) {
+      const same = then.sha256 === undefined ? false : sameContents(path, then.sha256);
+      if (same === true) continue;
+      const how = then.sha256 === undefined ? "" : same === null ? " (and cannot be read to compare its contents)" : " with other contents";
       changes.push(`${path} was modified at ${new Date(current.mtime_ms).toISOString()}${how}, after the run read it`);
     }
   }
   return changes;
 }
 
-function sameContents(path: string, sha256: string | undefined): boolean {
-  if (sha256 === undefined) return false;
+/** Whether the file now has the recorded contents; null where it cannot be read to compare. */
+function sameContents(path: string, sha256: string): boolean | null {
   try {
     return fileSha256(path) === sha256;
   } catch {
-    return false;
+    return null;
   }
 }
 
+/**
+ * Hashes by path, size and modification time, for this process: a sweep compares every completed
+ * run's stamps with the same files (after a copy, each of them differs in time only), and should
+ * read each file once, not once per run.
+ */
+const hashed = new Map<string, string>();
+
 /** Read in chunks: a clip file can exceed what one Buffer may hold. */
 function fileSha256(path: string): string {
+  const { size, mtimeMs, ino } = statSync(path);
+  const key = JSON.stringify([path, size, mtimeMs, ino]);
+  const known = hashed.get(key);
+  if (known !== undefined) return known;
+  const digest = readSha256(path);
+  hashed.set(key, digest);
+  return digest;
+}
+
+function readSha256(path: string): string {
   const hash = createHash("sha256");
   const chunk = Buffer.allocUnsafe(8 << 20);
   const fd = openSync(path, "r");

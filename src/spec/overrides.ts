@@ -256,6 +256,8 @@ function sectionDefault(root: z.ZodType, o: Override, i: number, raw: unknown): 
   const d = at.ok ? (schemaDef(at.schema) as { type: string; defaultValue?: unknown }) : undefined;
   const value = d?.type === "default" ? d.defaultValue : undefined;
   if (isListIndex(o.keys[i + 1])) {
+    // (A list the current kind does not have: schemaAtPath's unknown-key message, not "not set".)
+    if (!at.ok) throw new SpecError(`override '${o.text}': ${at.message}`, undefined, o.keys.join("."));
     if (Array.isArray(value)) return structuredClone(value) as unknown as Record<string, unknown>;
     const list = keys.join(".");
     throw new SpecError(`override '${o.text}': ${list} is not set (by the file or an override before this one), so it has no item ${o.keys[i + 1]} to change; expected the whole list instead: ${list}=[...]`, undefined, o.keys.join("."));

@@ -29,10 +29,16 @@ export function orderedParamKeys(params: Record<string, unknown>): string[] {
 
 const MAX_SLUG = 80;
 
+/** A swept key's last name; a list item keeps its list's name (`betas.0`, not `0`). */
+function slugKey(key: string): string {
+  const parts = key.split(".");
+  return /^\d+$/.test(parts[parts.length - 1]) && parts.length > 1 ? parts.slice(-2).join(".") : parts[parts.length - 1];
+}
+
 /** `hash` is the run's config hash (resolved-config.ts). */
 export function runIdFor(params: Record<string, unknown>, hash: string): string {
   const slug = orderedParamKeys(params)
-    .map((k) => `${k.split(".").pop()}-${typeof params[k] === "string" ? params[k] : canonicalJson(params[k])}`)
+    .map((k) => `${slugKey(k)}-${typeof params[k] === "string" ? params[k] : canonicalJson(params[k])}`)
     .join("_")
     .replace(/[^A-Za-z0-9.+-]+/g, (m) => (m.includes("_") ? "_" : ""))
     .slice(0, MAX_SLUG);

@@ -125,7 +125,9 @@ export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperim
       if (!within && !holds) continue;
       const whole = o.keys.length > s.keys.length ? " (the whole mapping)" : "";
       const what = holds ? `this value's ${s.key} would be replaced` : o.remove ? "removing it would change nothing" : "this value would never be used";
-      const instead = holds ? keptApart(o.keys, o.value, s.keys.slice(o.keys.length)) : narrowing(s.section, s.key, text, o.keys.length === s.keys.length && !o.remove);
+      // A list's other items can be set one by one; a mapping's keys, split out, would keep keys
+      // of the file's mapping that the whole value dropped (and its kind's checks with them).
+      const instead = holds && Array.isArray(o.value) ? keptApart(o.keys, o.value, s.keys.slice(o.keys.length)) : o.remove ? "Leave this override out" : narrowing(s.section, s.key, text, o.keys.length === s.keys.length);
       throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${instead}`, exp.file, `sweep.${s.section}`);
     }
   }
@@ -144,7 +146,7 @@ function hasPath(value: unknown, keys: readonly string[]): boolean {
 }
 
 /**
- * For a mapping or list value that holds a swept key: its other values as overrides of their own
+ * For a list value that holds a swept item: its other items as overrides of their own
  * (`train.optimizer.betas=[0.5,0.99]` with beta1 swept: `train.optimizer.betas.1=0.99`).
  */
 function keptApart(keys: readonly string[], value: unknown, swept: readonly string[]): string {

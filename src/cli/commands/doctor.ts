@@ -60,11 +60,11 @@ function gpuDeviceNodes(): string[] {
 }
 
 /**
- * Without vulkaninfo to name the device: where the machine has no GPU device node, the only
- * Vulkan device WebGPU can have found is a software one (Mesa's lavapipe), which runs on the CPU.
+ * Without vulkaninfo to name the device: where WebGPU works on a machine with no GPU device node,
+ * the only Vulkan device it can have found is a software one (Mesa's lavapipe), which runs on the CPU.
  */
-export function softwareOnlyHint(deviceNodes: readonly string[]): string {
-  return deviceNodes.length > 0 ? "" : " (no GPU device in /dev/dri or /dev/nvidia*, so a software renderer on the CPU such as Mesa's lavapipe: correct, not fast)";
+export function softwareOnlyHint(webgpuWorks: boolean, deviceNodes: readonly string[]): string {
+  return !webgpuWorks || deviceNodes.length > 0 ? "" : " (no GPU device in /dev/dri or /dev/nvidia*, so a software renderer on the CPU such as Mesa's lavapipe: correct, not fast)";
 }
 
 async function collect(): Promise<Check[]> {
@@ -82,7 +82,7 @@ async function collect(): Promise<Check[]> {
   const webgpu = probeInChild("webgpu", { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" });
   const hint = webgpu.ok ? null : nvidiaVulkanHint(firstLine("ldconfig", ["-p"]), gpus !== null);
   // Mesa's lavapipe (llvmpipe) and SwiftShader are Vulkan on the CPU: WebGPU works there, slowly.
-  const software = /llvmpipe|lavapipe|swiftshader/i.test(adapters) ? " (a software renderer on the CPU: correct, not fast)" : vulkan === null ? softwareOnlyHint(gpuDeviceNodes()) : "";
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(adapters) ? " (a software renderer on the CPU: correct, not fast)" : vulkan === null ? softwareOnlyHint(webgpu.ok, gpuDeviceNodes()) : "";
   checks.push({ what: "provider webgpu", ok: webgpu.ok, detail: `${webgpu.ok ? "works" : webgpu.reason}; Vulkan devices: ${adapters}${software}${hint === null ? "" : `; ${hint}`}` });
 
   checks.push({ what: "NVIDIA GPUs", ok: gpus !== null, detail: gpus?.replace(/\n/g, "; ") ?? "nvidia-smi not found" });

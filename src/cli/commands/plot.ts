@@ -43,7 +43,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so.
       const left = all.filter((r) => !runs.includes(r));
       if (left.length > 0) io.err(`note: the curves are of the ${count(runs.length, "completed run")}; ${count(left.length, "run")} not drawn (${tally(left.map((r) => r.status))}: ${firstFew(left.map((r) => basename(r.dir)))})\n`);
-      if (completed.length === 0) io.err(`note: no run has completed; the curves are of ${runs.length === 1 ? "an unfinished run" : "unfinished runs"} (${tally(runs.map((r) => r.status))}), up to the step each reached\n`);
+      if (completed.length === 0) io.err(`note: no run has completed; the curves are of ${runs.length === 1 ? "an unfinished run" : "unfinished runs"} (${tally(runs.map((r) => r.status))}), up to the step ${runs.length === 1 ? "it" : "each"} reached\n`);
     },
   };
 }

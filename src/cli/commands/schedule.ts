@@ -79,7 +79,7 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   });
   const untrained = blockFacts(s, every, stashing).flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
-    lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; a run refuses this unless --allow-warnings (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
+    lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; validate refuses this unless --allow-warnings, run and sweep train with a warning (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
   const workers = resolveWorkerCount(spec.runtime.workers, model);
   const stages = balancedStages(new Array(L).fill(1), workers);
   const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;

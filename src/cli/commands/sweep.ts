@@ -65,9 +65,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (argv["dry-run"]) {
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
-        const notResumed = new Set(resumesOnChangedData(mine, root, exp.baseDir).map((c) => c.run.runId));
+        const notResumed = new Set(argv.force ? [] : resumesOnChangedData(mine, root, exp.baseDir).map((c) => c.run.runId));
         for (const r of mine) {
-          const status = dryRunStatus(join(root, r.runId), r.configHash) + (notResumed.has(r.runId) ? " (its data files changed since: not resumed)" : "");
+          const status = dryRunStatus(join(root, r.runId), r.configHash) + (notResumed.has(r.runId) ? " (its data files changed since: the sweep refuses to resume it)" : "");
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
           io.out(`${String(r.index).padStart(4)}  ${r.runId}  ${status}  ${params}\n`);
         }
