@@ -146,23 +146,32 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
 
 describe("an interrupted run whose npy files changed since it started (CLI, child processes)", function () {
   this.timeout(120_000);
-
-  it("is not resumed: exit 2 naming the file, its checkpoint and recorded stamps kept; --force trains it again from step 0", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-data-"));
+  /** A fresh folder with exp.yaml and 16 clips in d/; data(n, true) writes n other clips over them. */
+  const npyExperiment = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
     const file = writeExperiment(dir, VARIANTS[0]);
     const data = (clips: number, force: boolean) => {
       const r = spawnSync(process.execPath, [cli, "data", file, "--out", "d", "--clips", String(clips), ...(force ? ["--force"] : [])], { cwd: dir, encoding: "utf8" });
       expect(r.status, r.stderr).to.equal(0);
     };
     data(16, false);
-    const npy = `data={kind: npy, clips: d/clips.npy, labels: d/labels.npy, eval_on_train: true, clip_length: 6}`;
-    const child = spawn(process.execPath, [cli, "run", "exp.yaml", npy, "--quiet"], { cwd: dir, stdio: "ignore" });
+    return { dir, data };
+  };
+  /** Starts the command, stops it with SIGINT after its first resume checkpoint; the run's folder and run-meta.json then. */
+  const interruptAfterCheckpoint = async (dir: string, args: string[]) => {
+    const child = spawn(process.execPath, [cli, ...args, "--quiet"], { cwd: dir, stdio: "ignore" });
     const code = exited(child);
     await waitFor(() => existsSync(join(dir, "run")) && runFoldersWithResume(join(dir, "run")), "the first resume checkpoint");
     child.kill("SIGINT");
     expect(await code).to.equal(130);
     const runDir = runFolderIn(join(dir, "run"));
-    const meta = readFileSync(join(runDir, "run-meta.json"), "utf8");
+    return { runDir, meta: readFileSync(join(runDir, "run-meta.json"), "utf8") };
+  };
+
+  it("is not resumed: exit 2 naming the file, its checkpoint and recorded stamps kept; --force trains it again from step 0", async () => {
+    const { dir, data } = npyExperiment("sideways-resume-data-");
+    const npy = `data={kind: npy, clips: d/clips.npy, labels: d/labels.npy, eval_on_train: true, clip_length: 6}`;
+    const { runDir, meta } = await interruptAfterCheckpoint(dir, ["run", "exp.yaml", npy]);
     const checkpoint = readFileSync(join(runDir, "resume.safetensors"));
 
     data(24, true);
@@ -178,23 +187,10 @@ describe("an interrupted run whose npy files changed since it started (CLI, chil
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).execution, "one attempt, from step 0").to.have.length(1);
   });
 
-
   it("in a sweep: refused before any run starts (exit 2), --dry-run says so, and removing the folder as the message says trains it from step 0", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-data-sweep-"));
-    const file = writeExperiment(dir, VARIANTS[0]);
-    const data = (clips: number, force: boolean) => {
-      const r = spawnSync(process.execPath, [cli, "data", file, "--out", "d", "--clips", String(clips), ...(force ? ["--force"] : [])], { cwd: dir, encoding: "utf8" });
-      expect(r.status, r.stderr).to.equal(0);
-    };
-    data(16, false);
+    const { dir, data } = npyExperiment("sideways-resume-data-sweep-");
     const args = ["exp.yaml", "data={kind: npy, clips: d/clips.npy, labels: d/labels.npy, eval_on_train: true, clip_length: 6}", "sweep={seeds: [0]}"];
-    const sweep = spawn(process.execPath, [cli, "sweep", ...args, "--quiet"], { cwd: dir, stdio: "ignore" });
-    const code = exited(sweep);
-    await waitFor(() => existsSync(join(dir, "run")) && runFoldersWithResume(join(dir, "run")), "the first resume checkpoint");
-    sweep.kill("SIGINT");
-    expect(await code).to.equal(130);
-    const runDir = runFolderIn(join(dir, "run"));
-    const meta = readFileSync(join(runDir, "run-meta.json"), "utf8");
+    const { runDir, meta } = await interruptAfterCheckpoint(dir, ["sweep", ...args]);
 
     data(24, true);
     const planned = spawnSync(process.execPath, [cli, "sweep", ...args, "--dry-run"], { cwd: dir, encoding: "utf8" });
