@@ -2,7 +2,8 @@
 # One sweep split across a Slurm job array: array task i of n runs the runs whose index is
 # i mod n. All tasks write into the same results directory on a shared file system (runs.csv is
 # regenerated under a lock, so concurrent tasks never corrupt it). Resubmitting the array skips
-# finished runs and redoes failed or interrupted ones (a run killed mid-way is started again).
+# finished runs and redoes failed or interrupted ones (a run killed mid-way resumes from its last
+# resume checkpoint, or starts again where it has none).
 #
 # A cancelled, timed-out or preempted task saves its runs for resubmission: Slurm sends SIGTERM to
 # every process of the job (then SIGKILL after the cluster's KillWait, 30 s by default: see
@@ -40,6 +41,12 @@ shift
 : "${SLURM_ARRAY_TASK_ID:?not an array task: submit with sbatch (the script sets --array=0-7)}"
 SHARDS=${SIDEWAYS_SHARDS:-$((SLURM_ARRAY_TASK_MAX + 1))}
 SHARD=$SLURM_ARRAY_TASK_ID
+# n is taken from the array's last index: an array that does not hold every index 0..n-1
+# (--array=1-8, --array=0,2) would leave shards that no task runs, without a word.
+if [ -z "${SIDEWAYS_SHARDS:-}" ] && { [ "${SLURM_ARRAY_TASK_MIN:-0}" != 0 ] || [ "${SLURM_ARRAY_TASK_COUNT:-$SHARDS}" != "$SHARDS" ]; }; then
+  echo "sweeps-slurm.sh: the array holds ${SLURM_ARRAY_TASK_COUNT:-?} task(s) from index ${SLURM_ARRAY_TASK_MIN:-?} to $SLURM_ARRAY_TASK_MAX, so of the $SHARDS shards 0..$SLURM_ARRAY_TASK_MAX some would never run; submit --array=0-$((SHARDS - 1)), or set SIDEWAYS_SHARDS=n to rerun some shards of n" >&2
+  exit 2
+fi
 if [ "$SHARD" -ge "$SHARDS" ]; then
   echo "sweeps-slurm.sh: array task $SHARD but $SHARDS shards: array indices must be 0..n-1 (set SIDEWAYS_SHARDS=n when rerunning some)" >&2
   exit 2

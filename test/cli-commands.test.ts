@@ -12,6 +12,8 @@ import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 import { firstFew } from "../src/util/count.js";
+import { tryLock } from "../src/results/file-lock.js";
+import { runLockPath } from "../src/results/run-dir.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = join(FIXTURES, "good.yaml");
@@ -164,6 +166,38 @@ describe("CLI commands", function () {
     expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(2);
     expect(io.stderr).to.include(`${ids[0]}: CONFLICT`).and.include("0badf00d").and.include("0 copied in, 3 already present, 1 not copied");
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
+  });
+
+  it("results collect leaves a run a process holds, keeps the attempt further along, and replaces a folder whole", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [held, behind, ahead] = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    const setSummary = (folder: string, id: string, status: string, steps: number) => {
+      const path = join(dir, folder, id, "summary.json");
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), status, steps_done: steps }));
+    };
+    // held: interrupted in a, completed in b, but a process holds a's (a sweep training it again).
+    setSummary("a", held, "interrupted", 1);
+    // behind: b's copy stopped earlier than a's.
+    setSummary("a", behind, "interrupted", 2);
+    setSummary("b", behind, "interrupted", 1);
+    // ahead: b's copy completed; a's attempt left a file that b's folder lacks.
+    setSummary("a", ahead, "interrupted", 1);
+    writeFileSync(join(dir, "a", ahead, "resume.safetensors"), "stale");
+    const release = tryLock(runLockPath(join(dir, "a", held)), Number.POSITIVE_INFINITY)!;
+    const io = captureIo();
+    try {
+      expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    } finally {
+      release();
+    }
+    expect(io.stderr).to.include(`${held}: ${join(dir, "a", held)} is running in another process (pid ${process.pid}`);
+    expect(io.stderr).to.include(`${behind}: ${join(dir, "b", behind)} is interrupted at step 1, ${join(dir, "a", behind)} is interrupted at step 2; kept the one further along`);
+    expect(io.stderr).to.include("1 copied in, 1 already present, 2 not copied");
+    const status = (id: string) => JSON.parse(readFileSync(join(dir, "a", id, "summary.json"), "utf8")).status;
+    expect([status(held), status(behind), status(ahead)]).to.deep.equal(["interrupted", "interrupted", "completed"]);
+    expect(existsSync(join(dir, "a", ahead, "resume.safetensors")), "the copy replaced the folder whole").to.equal(false);
+    expect(readdirSync(join(dir, "a")).filter((d) => /\.(collect|replaced)-\d+$/.test(d)), "no folder left from the swap").to.deep.equal([]);
   });
 
   it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {

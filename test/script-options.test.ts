@@ -106,3 +106,25 @@ describe("scripts --help", () => {
     }
   });
 });
+
+describe("scripts/sweeps-slurm.sh", () => {
+  // Slurm's variables for a task of the array given to sbatch; the script checks them before it starts the sweep.
+  const task = (env: Record<string, string>) =>
+    spawnSync("bash", [join(scriptsDir, "sweeps-slurm.sh"), "experiments/quickstart.yaml"], { cwd: root, encoding: "utf8", env: { ...process.env, SLURM_ARRAY_JOB_ID: "7", ...env }, timeout: 60_000 });
+
+  it("refuses an array that leaves shards without a task (--array=1-8, --array=0,2), unless SIDEWAYS_SHARDS names n", () => {
+    const late = task({ SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_MIN: "1", SLURM_ARRAY_TASK_MAX: "2", SLURM_ARRAY_TASK_COUNT: "2" });
+    expect(late.status).to.equal(2);
+    expect(late.stderr).to.include("the array holds 2 task(s) from index 1 to 2, so of the 3 shards 0..2 some would never run; submit --array=0-2");
+    const gap = task({ SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "2", SLURM_ARRAY_TASK_COUNT: "2" });
+    expect(gap.status).to.equal(2);
+    // A rerun of some shards names n, and the task goes on to start its shard of the sweep.
+    const rerun = spawnSync("bash", [join(scriptsDir, "sweeps-slurm.sh"), "experiments/quickstart.yaml", "--dry-run"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, SLURM_ARRAY_JOB_ID: "7", SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_MIN: "2", SLURM_ARRAY_TASK_MAX: "2", SLURM_ARRAY_TASK_COUNT: "1", SIDEWAYS_SHARDS: "3" },
+      timeout: 60_000,
+    });
+    expect(rerun.stdout + rerun.stderr).to.include("shard 2/3 of experiments/quickstart.yaml");
+  });
+});

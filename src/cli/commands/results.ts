@@ -1,11 +1,11 @@
-import { cpSync, existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, readRunMeta, readSummary } from "../../results/run-dir.js";
+import { RUN_META_FILE, readRunMeta, readSummary, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -67,9 +67,11 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
 
 /**
  * Copies run folders from `from` into `dir`. A run is copied when the target has no run of that
- * id or only an unfinished attempt of the same config; a completed
- * run is never replaced, and a folder holding another config under the same id is never touched.
- * Every run not copied is reported with the reason: nothing is dropped without a word.
+ * id, or an unfinished attempt of the same config that the copy is further along than (a
+ * completed copy, or more steps done); a completed run is never replaced, a run that a process
+ * holds (in either folder) is never touched, and neither is a folder holding another config under
+ * the same id. A copy replaces the target's folder whole, never a mix of the two. Every run not
+ * copied is reported with the reason: nothing is dropped without a word.
  */
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
@@ -80,9 +82,14 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     if (srcMeta === null) continue;
     const dst = join(dir, entry.name);
     const dstMeta = readRunMeta(dst);
-    const srcStatus = readSummary(src)?.status ?? "unfinished";
-    const dstStatus = readSummary(dst)?.status ?? "unfinished";
-    if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
+    const srcSummary = readSummary(src);
+    const dstSummary = readSummary(dst);
+    const srcStatus = srcSummary?.status ?? "unfinished";
+    const dstStatus = dstSummary?.status ?? "unfinished";
+    const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
+    if (held !== undefined) {
+      report.notCopied.push(`${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
+    } else if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
       report.notCopied.push(`${entry.name}: ${dst} exists and is not a run folder; not copied`);
       report.conflicts++;
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
@@ -93,12 +100,29 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
       else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
     } else if (srcStatus === "unfinished") {
       report.notCopied.push(`${entry.name}: ${src} is unfinished (no summary.json); not copied`);
+    } else if (srcStatus !== "completed" && dstSummary !== null && srcSummary!.steps_done <= dstSummary.steps_done) {
+      report.notCopied.push(`${entry.name}: ${src} is ${srcStatus} at step ${srcSummary!.steps_done}, ${dst} is ${dstStatus} at step ${dstSummary.steps_done}; kept the one further along`);
     } else {
-      cpSync(src, dst, { recursive: true, force: true });
+      replaceRunFolder(src, dst);
       report.copied.push(entry.name);
     }
   }
   return report;
+}
+
+/**
+ * dst becomes a copy of src: copied beside it first and renamed into place, so that a merge
+ * stopped midway leaves the old folder or the new one, never files of both (a resume checkpoint
+ * of one attempt beside the metrics of another).
+ */
+function replaceRunFolder(src: string, dst: string): void {
+  const incoming = `${dst}.collect-${process.pid}`;
+  const outgoing = `${dst}.replaced-${process.pid}`;
+  rmSync(incoming, { recursive: true, force: true });
+  cpSync(src, incoming, { recursive: true });
+  if (existsSync(dst)) renameSync(dst, outgoing);
+  renameSync(incoming, dst);
+  rmSync(outgoing, { recursive: true, force: true });
 }
 
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
