@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -144,6 +144,16 @@ describe("data: video-folder", function () {
     expect(second.decodes).to.equal(0);
     const frames = [0, 7, 19];
     expect(Buffer.from(await second.readFrames(b, frames)).equals(Buffer.from(await first.readFrames(a, frames)))).to.equal(true);
+    // A frame file deleted before a run finds it, or cut short while a run reads it (a cleaner of
+    // old large files on scratch): decoded again, the same frames.
+    const expected = Buffer.from(await first.readFrames(a, frames));
+    rmSync(b.dataPath);
+    const afterDelete = new FrameCache(cacheDir, tools, params, 1);
+    const c = await afterDelete.get(join(dir, "videos", "ArmWrestling", VIDEOS.kinetics));
+    expect(afterDelete.decodes, "a deleted frame file is decoded again").to.equal(1);
+    truncateSync(c.dataPath, c.frameBytes * 3);
+    expect(Buffer.from(await afterDelete.readFrames(c, frames)).equals(expected), "a frame file cut short under a run").to.equal(true);
+    expect(afterDelete.decodes).to.equal(2);
     const other = new FrameCache(cacheDir, tools, { ...params, width: 14 }, 1);
     await other.get(join(dir, "videos", "ArmWrestling", VIDEOS.kinetics));
     expect(other.decodes, "different preprocessing is a different cache entry").to.equal(1);

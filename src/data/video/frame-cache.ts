@@ -60,15 +60,33 @@ export class FrameCache {
     return entry;
   }
 
-  /** Frames `indices` (each in [0, frames)) of a cached video, concatenated: [n, C, H, W]. */
+  /**
+   * Frames `indices` (each in [0, frames)) of a cached video, concatenated: [n, C, H, W]. A frame
+   * file deleted or cut short since it was found (a scratch purge, a tmp cleaner) is decoded again.
+   */
   async readFrames(video: CachedVideo, indices: readonly number[]): Promise<Uint8Array> {
+    try {
+      return await this.readCached(video, indices);
+    } catch (err) {
+      if (!(err instanceof DamagedCacheFile)) throw err;
+      this.entries.delete(video.file);
+      return this.readCached(await this.get(video.file), indices);
+    }
+  }
+
+  private async readCached(video: CachedVideo, indices: readonly number[]): Promise<Uint8Array> {
     const first = Math.min(...indices);
     const last = Math.max(...indices);
     const span = new Uint8Array((last - first + 1) * video.frameBytes);
-    const handle = await open(video.dataPath, "r");
+    let handle;
+    try {
+      handle = await open(video.dataPath, "r");
+    } catch (err) {
+      throw new DamagedCacheFile(`${video.dataPath}: ${(err as Error).message}`);
+    }
     try {
       const { bytesRead } = await handle.read(span, 0, span.length, first * video.frameBytes);
-      if (bytesRead !== span.length) throw new Error(`BUG: cache file ${video.dataPath} is shorter than its index says`);
+      if (bytesRead !== span.length) throw new DamagedCacheFile(`${video.dataPath} is shorter than its index says`);
     } finally {
       await handle.close();
     }
@@ -91,7 +109,9 @@ export class FrameCache {
     const { channels, height, width } = this.params;
     const frameBytes = channels * height * width;
     const hit = await readIndex(indexPath, key);
-    if (hit !== null) return { file, frames: hit, dataPath, frameBytes };
+    // An index whose frame file is gone or of another size (deleted or cut short by a cleaner of
+    // old large files) is no entry: the video is decoded again.
+    if (hit !== null && (await fileSize(dataPath)) === hit * frameBytes) return { file, frames: hit, dataPath, frameBytes };
 
     const decoded = await this.limited(() => decodeVideo(this.tools, file, this.params));
     this.decodes += 1;
@@ -110,6 +130,17 @@ export class FrameCache {
       this.running -= 1;
       this.waiting.shift()?.();
     }
+  }
+}
+
+/** A cache frame file that is missing or shorter than its index says. */
+class DamagedCacheFile extends Error {}
+
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return null;
   }
 }
 
