@@ -206,6 +206,35 @@ describe("data: video-folder", function () {
     expect(source.skipped!().map((f) => f.file)).to.deep.equal([join(root, "B", "b3.mp4")]);
   });
 
+  it("a run whose held-out videos are all unreadable fails naming the evaluation list and files, and its summary lists them", async () => {
+    // a3, a4, b3, b4 (held out by name) are all cut in half.
+    const root = join(dir, "all-bad-eval");
+    const half = readFileSync(join(FIXTURES, VIDEOS.short));
+    for (const cls of ["A", "B"]) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (const i of [1, 2]) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
+      for (const i of [3, 4]) writeFileSync(join(root, cls, `${cls.toLowerCase()}${i}.mp4`), half.subarray(0, half.length >> 1));
+    }
+    const { main } = await import("../src/cli/main.js");
+    const exp = join(dir, "all-bad-eval.yaml");
+    writeFileSync(exp, [
+      "name: all-bad-eval",
+      WITH_BAD_EXPERIMENT[0],
+      "data: { kind: video-folder, root: all-bad-eval, clip_length: 3, eval_fraction: 0.5, skip_bad_files: true, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 2 }",
+      "eval: { every: 1, clips: 2 }",
+      `output: { dir: ${join(dir, "all-bad-out")} }`,
+    ].join("\n"));
+    const io = captureIo();
+    expect(await main(["run", exp], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.match(/none of the 4 evaluation videos could be decoded \(skip_bad_files skipped them all: .*a3\.mp4: cannot decode video/);
+    const { readdirSync } = await import("node:fs");
+    const runDir = join(dir, "all-bad-out", readdirSync(join(dir, "all-bad-out"))[0]);
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
+    expect(summary.status).to.equal("failed");
+    expect(summary.skipped_files.map((f: { file: string }) => f.file).sort()).to.deep.equal(["a3", "a4", "b3", "b4"].map((v) => join(root, v[0].toUpperCase(), `${v}.mp4`)));
+  });
+
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {
     // Two videos per class: 0.2 of them is none.
     const failed = await firstBatch({ kind: "video-folder", root: "videos", clip_length: 2 }, ctx()).then(() => null, (e: DataError) => e);

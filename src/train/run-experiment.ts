@@ -434,6 +434,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     }
     return summary;
   } catch (err) {
+    // The files skipped on the way are part of why a run failed (all of a list unreadable).
+    reportSkipped();
     summary.status = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
     summary.message = err instanceof Error ? err.message : String(err);
     throw err;

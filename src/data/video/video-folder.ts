@@ -69,7 +69,7 @@ export async function createVideoFolder(
    * would shift the class balance, and in the evaluation list (interleaved by class) it would
    * count the next class's video twice.
    */
-  const readable = async (list: LabelledVideo[], position: number): Promise<{ video: CachedVideo; label: number }> => {
+  const readable = async (list: LabelledVideo[], which: "training" | "evaluation", position: number): Promise<{ video: CachedVideo; label: number }> => {
     const wanted = list[position % list.length]!.label;
     for (const sameClass of [true, false]) {
       for (let k = 0; k < list.length; k++) {
@@ -85,7 +85,8 @@ export async function createVideoFolder(
         }
       }
     }
-    throw new DataError(`${root} (data.root): none of the ${list.length} videos could be decoded (skip_bad_files skipped them all)`, root, "data.root");
+    const some = list.slice(0, 3).map((v) => `${v.file}: ${bad.get(v.file)}`).join("; ");
+    throw new DataError(`${root} (data.root): none of the ${list.length} ${which} videos could be decoded (skip_bad_files skipped them all: ${some}${list.length > 3 ? "; ..." : ""})`, root, "data.root");
   };
   const short = new Map<string, number>();
   const clipFrom = async (video: CachedVideo, label: number, start: number): Promise<RawClip> => {
@@ -108,14 +109,14 @@ export async function createVideoFolder(
       `${shape.height}x${shape.width}x${shape.channels}, T=${shape.frames}, stride ${spec.frame_stride}` +
       `${spec.fps !== null ? `, ${spec.fps} fps` : ""}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     async trainClip(i) {
-      const { video, label } = await readable(index.train, order.at(i));
+      const { video, label } = await readable(index.train, "training", order.at(i));
       const start = rng.fork("start").fork(i).int(Math.max(video.frames - span + 1, 1));
       return clipFrom(video, label, start);
     },
     evalCount: (requested) => requested,
     async evalClip(i, count) {
       const videos = index.eval.length;
-      const { video, label } = await readable(index.eval, i % videos);
+      const { video, label } = await readable(index.eval, "evaluation", i % videos);
       const windows = Math.ceil(count / videos);
       const slack = Math.max(video.frames - span, 0);
       const start = Math.min(Math.floor(((Math.floor(i / videos) + 0.5) * (slack + 1)) / windows), slack);
