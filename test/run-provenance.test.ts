@@ -5,11 +5,12 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
+import { RunError } from "../src/errors.js";
 import { gitState } from "../src/results/provenance.js";
 import { type RunMeta, startRunDir } from "../src/results/run-dir.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -82,6 +83,18 @@ describe("run provenance in run-meta.json", function () {
     // A meta that carries provenance of its own (read from an older folder) does not smuggle it in.
     startRunDir(runDir, { ...meta, provenance: resumed })();
     expect(readMeta(runDir).provenance).to.have.length(1);
+  });
+
+  it("a fresh start under the lock leaves a resume checkpoint that another process wrote since the run was looked at", () => {
+    const runDir = join(dir, "run");
+    const meta: RunMeta = { run_id: "r", config_id: "r", config_hash: "r", experiment: "t", index: 0, params: {}, seed: 0, method: "bp" };
+    startRunDir(runDir, meta)();
+    writeFileSync(join(runDir, "resume.safetensors"), "another process's checkpoint");
+    expect(() => startRunDir(runDir, meta)).to.throw(RunError, /was started and stopped with a resume checkpoint by another process while this one set up; nothing was removed/);
+    expect(readFileSync(join(runDir, "resume.safetensors"), "utf8")).to.equal("another process's checkpoint");
+    startRunDir(runDir, meta, { keep: true })(); // resuming it, as the next attempt does
+    startRunDir(runDir, meta, { force: true })(); // --force starts afresh
+    expect(existsSync(join(runDir, "resume.safetensors"))).to.equal(false);
   });
 });
 

@@ -101,14 +101,16 @@ export async function runOne(
   const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
   if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
-  if (lost !== null)
-    progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);
   let release: (() => void) | null = null;
   let unguard: (() => void) | null = null;
   const prepareRunDir = () => {
     // A stop signal the trainer does not hear (it listens only while it trains) must still release the lock.
     unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
-    release ??= startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force });
+    if (release !== null) return;
+    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force });
+    // Said once the lock is ours: before, the "earlier attempt" may have been a process still running it.
+    if (lost !== null)
+      progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);
   };
   try {
     // Every GPU of a runtime.device_id list, before any stage's worker starts (a bad index there

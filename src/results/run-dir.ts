@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, RunError } from "../errors.js";
+import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
@@ -140,6 +141,12 @@ export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force
   if (!force && readSummary(runDir)?.status === "completed" && readRunMeta(runDir)?.config_hash === meta.config_hash) {
     release();
     throw new RunCompletedElsewhere(`run ${meta.run_id} was completed by another process`);
+  }
+  // And a run that another process started and stopped, with a resume checkpoint, since we looked
+  // (two shards starting one run): starting afresh would delete that checkpoint.
+  if (!force && !keep && readRunMeta(runDir)?.config_hash === meta.config_hash && existsSync(join(runDir, RESUME_FILE))) {
+    release();
+    throw new RunError(`run ${meta.run_id} was started and stopped with a resume checkpoint by another process while this one set up; nothing was removed: run it again to resume from that checkpoint`);
   }
   try {
     const earlier = keep ? (readRunMeta(runDir)?.provenance ?? []) : [];
