@@ -362,6 +362,16 @@ describe("data: video-folder", function () {
     expect(ucf.classNames).to.deep.equal(["ArmWrestling", "ApplyEyeMakeup"]);
     expect(ucf.train.map((v) => [v.file.endsWith(VIDEOS.avi) || v.file.endsWith(VIDEOS.kinetics), v.label])).to.deep.equal([[true, 1], [true, 0]]);
     expect(ucf.eval.map((v) => v.label)).to.deep.equal([0, 1]);
+    // Listed videos missing under data.root: all of them (a wrong root), or some (a partial copy,
+    // which skip_bad_files trains without).
+    const partial = join(dir, "partial");
+    for (const cls of ["ArmWrestling", "ApplyEyeMakeup"]) mkdirSync(join(partial, cls), { recursive: true });
+    const ucfAt = (at: string, skip = false) => indexVideos(VideoFolderDataSpec.parse({ kind: "video-folder", root: at, split: { format: "ucf101", dir: splits }, skip_bad_files: skip }), at, splits).then(() => null, (e: DataError) => e);
+    expect((await ucfAt(partial))?.message).to.match(/partial \(data\.root\): 4 of the 4 videos the ucf101 split lists do not exist \(.*\); is data\.root the folder that holds the class folders\?$/);
+    expect((await ucfAt(partial, true))?.message, "skip_bad_files: not all of them").to.include("4 of the 4 videos");
+    copyFileSync(join(FIXTURES, VIDEOS.avi), join(partial, "ApplyEyeMakeup", VIDEOS.avi));
+    expect((await ucfAt(partial))?.message).to.include("3 of the 4 videos the ucf101 split lists do not exist").and.include("or set data.skip_bad_files: true");
+    expect(await ucfAt(partial, true), "skip_bad_files trains without the missing ones").to.equal(null);
 
     for (const [cls, train, test] of [["ApplyEyeMakeup", VIDEOS.avi, VIDEOS.short], ["ArmWrestling", VIDEOS.ava, VIDEOS.kinetics]]) {
       writeFileSync(join(splits, `${cls}_test_split1.txt`), `${train} 1 \n${test} 2 \nmissing.avi 0 \n`);

@@ -48,7 +48,25 @@ export async function indexVideos(
     throw new DataError(`${root} (data.root): no training videos found (extensions ${spec.extensions.join(", ")})`, root, "data.root");
   }
   rejectClassesWithoutVideos(index, root, spec);
+  if (spec.split !== null) rejectMissingListedVideos(index, root, spec);
   return { ...index, eval: interleaveByClass(index.eval) };
+}
+
+/**
+ * Split files name videos by path under data.root; a wrong root (or a partial copy of the
+ * dataset) would otherwise pass every check and fail only when the run first decodes them. With
+ * skip_bad_files some may be missing (skipped as unreadable, and listed), not all.
+ */
+function rejectMissingListedVideos(index: VideoIndex, root: string, spec: VideoFolderDataSpec): void {
+  const listed = [...index.train, ...index.eval];
+  const missing = listed.filter((v) => !existsSync(v.file));
+  if (missing.length === 0 || (spec.skip_bad_files && missing.length < listed.length)) return;
+  const some = missing.slice(0, 3).map((v) => v.file).join(", ") + (missing.length > 3 ? ", ..." : "");
+  throw new DataError(
+    `${root} (data.root): ${missing.length} of the ${listed.length} videos the ${spec.split!.format} split lists do not exist (${some}); ` +
+      (missing.length === listed.length ? "is data.root the folder that holds the class folders?" : "copy them in, or set data.skip_bad_files: true to train without them"),
+    root, "data.root",
+  );
 }
 
 /**
