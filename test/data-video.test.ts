@@ -233,6 +233,15 @@ describe("data: video-folder", function () {
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");
     expect(summary.skipped_files.map((f: { file: string }) => f.file).sort()).to.deep.equal(["a3", "a4", "b3", "b4"].map((v) => join(root, v[0].toUpperCase(), `${v}.mp4`)));
+    // The evaluation after step 1 failed: step 1's weights are kept, and once the videos are
+    // mended the run goes on from there (train.checkpoint_every alone would have saved none).
+    expect(io.stderr).to.include("saved a resume checkpoint at step 1: mend the data and run again to go on from it");
+    expect(summary.message).to.include("a resume checkpoint of step 1 was saved");
+    for (const cls of ["A", "B"]) for (const i of [3, 4]) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
+    const again = captureIo();
+    expect(await main(["run", exp], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include("resuming from step 1");
+    expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).status).to.equal("completed");
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {

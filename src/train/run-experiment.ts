@@ -12,7 +12,7 @@ import { yamlText } from "../util/yaml-text.js";
 import { createDataSource, dataBoundNote } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
 import { repeatedClipsNote, shortVideoNote, type DataSource } from "../data/source.js";
-import { NonFiniteLossError } from "../errors.js";
+import { DataError, NonFiniteLossError } from "../errors.js";
 import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { readInitCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
@@ -438,6 +438,19 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     reportSkipped();
     summary.status = err instanceof NonFiniteLossError ? "nan_loss" : "failed";
     summary.message = err instanceof Error ? err.message : String(err);
+    // A data error (a video that cannot be decoded, skip_bad_files off) ends the run between steps,
+    // with the weights of its last step: kept as a resume checkpoint, so that once the data is
+    // mended the run goes on from there, not from its last periodic one (up to
+    // train.checkpoint_every steps back).
+    if (err instanceof DataError && summary.steps_done > 0 && summary.steps_done < totalSteps) {
+      try {
+        await saveResume(summary.steps_done);
+        summary.message += `; a resume checkpoint of step ${summary.steps_done} was saved: mend the data and run again to go on from it`;
+        progress.log(`saved a resume checkpoint at step ${summary.steps_done}: mend the data and run again to go on from it`);
+      } catch {
+        // The data error is what the run reports.
+      }
+    }
     throw err;
   } finally {
     summary.wall_s = wall();
