@@ -298,7 +298,7 @@ describe("CLI commands", function () {
     // No run completed: the curves are of what there is, and the note says so.
     const unfinished = captureIo();
     expect(await main(["plot", join("p", String(diverged)), "--out", "u"], unfinished), unfinished.stderr).to.equal(0);
-    expect(unfinished.stderr).to.include("note: no run has completed; the curves are of an unfinished run (1 nan_loss), up to the step each reached");
+    expect(unfinished.stderr).to.include("note: no run has completed; the curves are of an unfinished run (1 nan_loss), up to the step it reached");
     expect(firstFew(["a", "b", "c"], 2)).to.equal("a, b and 1 more");
     expect(firstFew(["a", "b"], 2)).to.equal("a, b");
     const completedOnly = captureIo();
