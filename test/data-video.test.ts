@@ -36,6 +36,12 @@ describe("data: video-folder", function () {
   });
   const firstBatch = async (raw: object, c: DataContext, size = 4): Promise<ClipBatch> =>
     (await (await createDataSource(DataSpec.parse(raw), c)).trainBatches(size).next()).value as ClipBatch;
+  /** `<name>.yaml` in the test folder: the tiny 8x8 model with these data, train and eval lines, writing into `<name>-out`. */
+  const writeVideoExperiment = (name: string, ...lines: string[]): string => {
+    const exp = join(dir, `${name}.yaml`);
+    writeFileSync(exp, [`name: ${name}`, WITH_BAD_EXPERIMENT[0], ...lines, `output: { dir: ${join(dir, `${name}-out`)} }`].join("\n"));
+    return exp;
+  };
 
   const savedCacheEnv = process.env.SIDEWAYS_CACHE_DIR;
   before(() => {
@@ -216,20 +222,17 @@ describe("data: video-folder", function () {
       for (const i of [3, 4]) writeFileSync(join(root, cls, `${cls.toLowerCase()}${i}.mp4`), half.subarray(0, half.length >> 1));
     }
     const { main } = await import("../src/cli/main.js");
-    const exp = join(dir, "all-bad-eval.yaml");
-    writeFileSync(exp, [
-      "name: all-bad-eval",
-      WITH_BAD_EXPERIMENT[0],
+    const exp = writeVideoExperiment(
+      "all-bad-eval",
       "data: { kind: video-folder, root: all-bad-eval, clip_length: 3, eval_fraction: 0.5, skip_bad_files: true, max_frames: 8 }",
       "train: { batch_size: 2, steps: 2 }",
       "eval: { every: 1, clips: 2 }",
-      `output: { dir: ${join(dir, "all-bad-out")} }`,
-    ].join("\n"));
+    );
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(2);
     expect(io.stderr).to.match(/none of the 4 evaluation videos could be decoded \(skip_bad_files skipped them all: .*a3\.mp4: cannot decode video/);
     const { readdirSync } = await import("node:fs");
-    const runDir = join(dir, "all-bad-out", readdirSync(join(dir, "all-bad-out"))[0]);
+    const runDir = join(dir, "all-bad-eval-out", readdirSync(join(dir, "all-bad-eval-out"))[0]);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");
     expect(summary.skipped_files.map((f: { file: string }) => f.file).sort()).to.deep.equal(["a3", "a4", "b3", "b4"].map((v) => join(root, v[0].toUpperCase(), `${v}.mp4`)));
@@ -276,15 +279,12 @@ describe("data: video-folder", function () {
       await source.close();
     }
     const { main } = await import("../src/cli/main.js");
-    const exp = join(dir, "short.yaml");
-    writeFileSync(exp, [
-      "name: short",
-      WITH_BAD_EXPERIMENT[0],
+    const exp = writeVideoExperiment(
+      "short",
       "data: { kind: video-folder, root: videos, clip_length: 12, frame_stride: 3, eval_fraction: 0, shuffle: false }",
       "train: { method: bp, batch_size: 2, steps: 1 }",
       "eval: { every: 0, clips: 4 }",
-      `output: { dir: ${join(dir, "short-out")} }`,
-    ].join("\n"));
+    );
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(0);
     const file = join(dir, "videos", "ApplyEyeMakeup", VIDEOS.short);
@@ -296,14 +296,7 @@ describe("data: video-folder", function () {
 
   it("a run marks evaluation on training videos in summary.json and eval.csv, and lists skipped files", async () => {
     const { main } = await import("../src/cli/main.js");
-    const exp = join(dir, "exp.yaml");
-    writeFileSync(exp, [
-      "name: marks",
-      ...WITH_BAD_EXPERIMENT,
-      "train: { batch_size: 3, steps: 2 }",
-      "eval: { every: 0, clips: 3 }",
-      `output: { dir: ${join(dir, "marks-out")} }`,
-    ].join("\n"));
+    const exp = writeVideoExperiment("marks", WITH_BAD_EXPERIMENT[1], "train: { batch_size: 3, steps: 2 }", "eval: { every: 0, clips: 3 }");
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("evaluating on the training clips").and.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}`);
@@ -335,15 +328,12 @@ describe("data: video-folder", function () {
   it("a run trained again from its folder's config.yaml leaves that folder as it was; the frame cache is shared", async () => {
     const { main } = await import("../src/cli/main.js");
     const { readdirSync, statSync } = await import("node:fs");
-    const exp = join(dir, "again.yaml");
-    writeFileSync(exp, [
-      "name: again",
-      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 2, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 2 }] }",
+    const exp = writeVideoExperiment(
+      "again",
       "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8 }",
       "train: { batch_size: 2, steps: 2 }",
       "eval: { every: 0, clips: 2 }",
-      `output: { dir: ${join(dir, "again-out")} }`,
-    ].join("\n"));
+    );
     const io = () => ({ out: () => undefined, err: () => undefined, errIsTTY: false, exitCode: 0 });
     const entries = () => (existsSync(join(dir, "frame-cache", "video-frames")) ? readdirSync(join(dir, "frame-cache", "video-frames")).filter((f) => f.endsWith(".json")).sort() : []);
     const earlier = entries().length;
