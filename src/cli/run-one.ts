@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
 import { dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
-import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
@@ -66,9 +66,6 @@ export function placeSingleRun(exp: LoadedExperiment): RunPlacement {
 }
 
 export type RunOutcome = { skipped: true; summary: RunSummary | null } | { skipped: false; summary: RunSummary };
-
-/** Whether a run started now continues from an earlier attempt's resume checkpoint (without --force). */
-export const wouldResume = (runDir: string, configHash: string): boolean => readRunMeta(runDir)?.config_hash === configHash && existsSync(join(runDir, RESUME_FILE));
 
 /**
  * The run directory is created (and locked) only when training is about to start, after the

@@ -11,15 +11,15 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
-import { resumeDataChanges, staleDataWarning } from "../results/data-files.js";
-import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState } from "../results/run-dir.js";
+import { dataChangesSince, staleDataWarning } from "../results/data-files.js";
+import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState, wouldResume } from "../results/run-dir.js";
 import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
-import { experimentRoot, wouldResume } from "./run-one.js";
+import { experimentRoot } from "./run-one.js";
 import { isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
@@ -81,6 +81,20 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
 }
 
 /**
+ * The sweep's runs that would resume from a checkpoint on data files changed since they started,
+ * each with what changed. `run` refuses such a run (run-one.ts); a sweep refuses them all before
+ * any run starts, rather than each child failing as if a retry could mend it.
+ */
+export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, baseDir: string): { run: PlannedRun; dir: string; changes: string[] }[] {
+  return runs.flatMap((run) => {
+    const dir = join(root, run.runId);
+    if (!wouldResume(dir, run.configHash)) return [];
+    const changes = dataChangesSince(readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, baseDir).data);
+    return changes.length === 0 ? [] : [{ run, dir, changes }];
+  });
+}
+
+/**
  * A run held by another live process on this machine (another sweep of the same folder, a second
  * terminal) is not failed: the sweep waits for it, takes it as done when the other process
  * completes it, and runs it itself when that process stops without completing it. A run held from
@@ -92,20 +106,6 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
  * A child ignores the same stop coming twice (Slurm signals every process of a job, the children
  * too: src/train/early-interrupt.ts), so a second signal to the sweep aborts the runs with SIGKILL.
  */
-/**
- * The sweep's runs that would resume from a checkpoint on data files changed since they started,
- * each with what changed. `run` refuses such a run (run-one.ts); a sweep refuses them all before
- * any run starts, rather than each child failing as if a retry could mend it.
- */
-export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, baseDir: string): { run: PlannedRun; dir: string; changes: string[] }[] {
-  return runs.flatMap((run) => {
-    const dir = join(root, run.runId);
-    if (!wouldResume(dir, run.configHash)) return [];
-    const changes = resumeDataChanges(readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, baseDir).data);
-    return changes.length === 0 ? [] : [{ run, dir, changes }];
-  });
-}
-
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
   const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], diverged: [] };

@@ -1,9 +1,10 @@
 /**
  * The npy files a run reads, stamped by size, modification time and SHA-256 in its run-meta.json
  * when it starts (hashing costs about 0.8 s a GB, measured with node's sha256 on this project's
- * 2-core CI machine, beside the whole read the run makes anyway). A file whose time changed but whose bytes did not (`cp` to scratch
- * at a job's start) is the file the run read; only a time change is checked by its hash. A run's id names data files by their path (README.md "Run identity"; hashing every
- * clip file's bytes would mean reading gigabytes before each run), so a file regenerated at the
+ * 2-core CI machine, beside the whole read the run makes anyway). A file whose time changed but
+ * whose bytes did not (`cp` to scratch at a job's start) is the file the run read; only a time
+ * change is checked by its hash. A run's id names data files by their path (README.md "Run
+ * identity"; hashing every clip file's bytes would mean reading gigabytes before each run), so a file regenerated at the
  * same path leaves the id as it was: a completed run would be found and skipped for data it never
  * read. Where a run is found completed, its stamps are compared with the files now, and a change is
  * said. Not an error: the run's results stand for the file it read; --force trains it again on the
@@ -93,11 +94,8 @@ function readSha256(path: string): string {
   return hash.digest("hex");
 }
 
-/**
- * The data changes that stop an interrupted run from resuming ([] where it may), for a sweep's
- * check of all its runs before any starts; recorded: its run-meta.json's data_files.
- */
-export const resumeDataChanges = (recorded: DataFileStamps | undefined, data: DataSpec): string[] => changedDataFiles(recorded, dataFileStamps(data));
+/** What changed in `data`'s files since a run recorded them (its run-meta.json's data_files), one phrase per file. */
+export const dataChangesSince = (recorded: DataFileStamps | undefined, data: DataSpec): string[] => changedDataFiles(recorded, dataFileStamps(data));
 
 /**
  * Why an interrupted run must not resume, or null: its data files changed since it started, and
@@ -105,14 +103,14 @@ export const resumeDataChanges = (recorded: DataFileStamps | undefined, data: Da
  * unlike a completed run's warning: nothing has been trained on the new files yet.
  */
 export function resumeOnChangedData(runDir: string, recorded: DataFileStamps | undefined, data: DataSpec): string | null {
-  const changes = changedDataFiles(recorded, dataFileStamps(data));
+  const changes = dataChangesSince(recorded, data);
   if (changes.length === 0) return null;
   return `${runDir}: this interrupted run would resume from its checkpoint, but its data files changed since it started (${changes.join("; ")}), so one run would train on two datasets; put the files back to resume it, --force trains it again from step 0 on these, or give the new data another path`;
 }
 
 /** The warning for a completed run whose data files changed since it read them, or null. */
 export function staleDataWarning(runDir: string, recorded: DataFileStamps | undefined, data: DataSpec): string | null {
-  const changes = changedDataFiles(recorded, dataFileStamps(data));
+  const changes = dataChangesSince(recorded, data);
   if (changes.length === 0) return null;
   return `warning: ${runDir} completed on data files that have changed since (${changes.join("; ")}): its results are for the files it read; --force trains it again on these, or give the new data another path`;
 }

@@ -131,6 +131,9 @@ export function checkNoOtherRun(runDir: string, meta: RunMeta): void {
  * run-meta.json records this attempt's provenance after those of the attempts it resumes.
  * Returns the lock's release.
  */
+/** Whether a run started now continues from an earlier attempt's resume checkpoint (without --force). */
+export const wouldResume = (runDir: string, configHash: string): boolean => readRunMeta(runDir)?.config_hash === configHash && existsSync(join(runDir, RESUME_FILE));
+
 export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false } = {}): () => void {
   checkRunDirUsable(runDir);
   if (!force) checkNoOtherRun(runDir, meta);
@@ -144,7 +147,7 @@ export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force
   }
   // And a run that another process started and stopped, with a resume checkpoint, since we looked
   // (two shards starting one run): starting afresh would delete that checkpoint.
-  if (!force && !keep && readRunMeta(runDir)?.config_hash === meta.config_hash && existsSync(join(runDir, RESUME_FILE))) {
+  if (!force && !keep && wouldResume(runDir, meta.config_hash)) {
     release();
     throw new RunError(`run ${meta.run_id} was started and stopped with a resume checkpoint by another process while this one set up; nothing was removed: run it again to resume from that checkpoint`);
   }

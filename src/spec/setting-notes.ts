@@ -17,8 +17,8 @@ export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "b
   const notes: string[] = [];
   const { train, runtime } = spec;
   const rule = RULES[train.method];
-  const ticks = model === undefined ? null : rule.generate(model.blocks.length, spec.data.clip_length).ticks;
-  if (train.update_every !== "clip" && rule.inClipUpdates && ticks !== null && train.update_every >= ticks) {
+  const ticks = model === undefined || train.update_every === "clip" || !rule.inClipUpdates ? null : rule.generate(model.blocks.length, spec.data.clip_length).ticks;
+  if (train.update_every !== "clip" && ticks !== null && train.update_every >= ticks) {
     notes.push(
       `train.update_every: ${train.update_every} is at least the ${ticks} ticks of a clip batch under ${train.method}, so each block steps once per clip batch, after its last tick: the rule of train.update_every: clip (equal up to float32 rounding, under another run id, by the slower in-clip path); update_every: clip says so`,
     );

@@ -127,7 +127,8 @@ export function checkOverridesNotSwept(sweep: SweepSpec, exp: Pick<LoadedExperim
       const what = holds ? `this value's ${s.key} would be replaced` : o.remove ? "removing it would change nothing" : "this value would never be used";
       // A list's other items can be set one by one; a mapping's keys, split out, would keep keys
       // of the file's mapping that the whole value dropped (and its kind's checks with them).
-      const instead = holds && Array.isArray(o.value) ? keptApart(o.keys, o.value, s.keys.slice(o.keys.length)) : o.remove ? "Leave this override out" : narrowing(s.section, s.key, text, o.keys.length === s.keys.length);
+      const item = s.keys.length === o.keys.length + 1 ? s.keys[o.keys.length] : null;
+      const instead = holds && Array.isArray(o.value) && item !== null ? keptApart(o.keys, o.value, item) : o.remove ? "Leave this override out" : narrowing(s.section, s.key, text, o.keys.length === s.keys.length);
       throw new SpecError(`${exp.file}: override '${text}': sweep.${s.section} sets ${s.key}${whole} in every run of the sweep, so ${what}. ${instead}`, exp.file, `sweep.${s.section}`);
     }
   }
@@ -146,16 +147,11 @@ function hasPath(value: unknown, keys: readonly string[]): boolean {
 }
 
 /**
- * For a list value that holds a swept item: its other items as overrides of their own
+ * For a list value whose item `swept` the sweep sets: its other items as overrides of their own
  * (`train.optimizer.betas=[0.5,0.99]` with beta1 swept: `train.optimizer.betas.1=0.99`).
  */
-function keptApart(keys: readonly string[], value: unknown, swept: readonly string[]): string {
-  const leaves = (at: readonly string[], v: unknown, rest: readonly string[]): string[] => {
-    if (rest.length === 0) return [];
-    const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v as Record<string, unknown>);
-    return entries.flatMap(([k, item]) => (k === rest[0] ? leaves([...at, k], item, rest.slice(1)) : [`${[...at, k].join(".")}=${overrideValue(item)}`]));
-  };
-  const others = leaves(keys, value, swept);
+function keptApart(keys: readonly string[], list: readonly unknown[], swept: string): string {
+  const others = list.flatMap((item, i) => (String(i) === swept ? [] : [`${[...keys, i].join(".")}=${overrideValue(item)}`]));
   return others.length === 0 ? "Leave it to the sweep" : `To set the rest, give each as an override of its own: ${others.join(" ")}`;
 }
 
