@@ -14,6 +14,9 @@ import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 import { firstFew } from "../src/util/count.js";
 import { tryLock } from "../src/results/file-lock.js";
 import { runLockPath } from "../src/results/run-dir.js";
+import { RESUME_FILE } from "../src/train/resume-checkpoint.js";
+import { RESUME_FORMAT } from "../src/model/checkpoint.js";
+import { serializeSafetensors } from "../src/model/safetensors.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 const GOOD = join(FIXTURES, "good.yaml");
@@ -62,6 +65,27 @@ describe("CLI commands", function () {
     expect(statuses[first!]).to.equal("interrupted@2");
     expect(statuses[second!]).to.equal("nan_loss@1");
     expect(Object.values(statuses).filter((s) => s === "completed")).to.have.length(2);
+  });
+
+  it("sweep --dry-run: a run killed outright (no summary.json of its own) is interrupted at its resume checkpoint's step", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet"], captureIo())).to.equal(0);
+    const root = join(dir, "results", "sweep-good");
+    const runs = readdirSync(root).filter((d) => d.startsWith("method-")).sort();
+    // A resume checkpoint's header is all the listing reads: one with no tensors stands for it.
+    const checkpointAt = (id: string, step: number) =>
+      writeFileSync(join(root, id, RESUME_FILE), serializeSafetensors({ tensors: new Map(), metadata: { format: RESUME_FORMAT, step: String(step) } }));
+    const summaryOf = (id: string) => join(root, id, "summary.json");
+    // Killed after its checkpoint of step 3; killed before its first checkpoint; and a resumed run
+    // (its first attempt's summary says interrupted at step 2) killed after a checkpoint of step 5.
+    rmSync(summaryOf(runs[0]!));
+    checkpointAt(runs[0]!, 3);
+    rmSync(summaryOf(runs[1]!));
+    writeFileSync(summaryOf(runs[2]!), JSON.stringify({ ...JSON.parse(readFileSync(summaryOf(runs[2]!), "utf8")), status: "interrupted", steps_done: 2 }));
+    checkpointAt(runs[2]!, 5);
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run"], io)).to.equal(0);
+    const statuses = Object.fromEntries(io.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/).slice(1, 3)));
+    expect([runs[0], runs[1], runs[2], runs[3]].map((id) => statuses[id!])).to.deep.equal(["interrupted@3", "interrupted@0", "interrupted@5", "completed"]);
   });
 
   it("run: results/<name>/<config hash>/, and a second run of the same config is skipped", async () => {

@@ -1,8 +1,12 @@
 import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InputError } from "../src/errors.js";
 import {
   float32Tensor,
   parseSafetensors,
+  readSafetensorsMetadata,
   serializeSafetensors,
   toFloat32,
   type RawTensor,
@@ -128,6 +132,24 @@ describe("safetensors", () => {
     }
     expect(() => parseSafetensors(PY_FILE.subarray(0, PY_FILE.length - 1), "t")).to.throw(/tensor "10\.bias".*truncated/);
     expect(() => parseSafetensors(PY_FILE.subarray(0, 100), "t")).to.throw(/runs past the end/);
+  });
+
+  it("reads the metadata from the header alone, and rejects a file cut inside its header", () => {
+    const dir = mkdtempSync(join(tmpdir(), "safetensors-"));
+    try {
+      const path = join(dir, "w.safetensors");
+      // Cut after the header, inside the tensors: the header still reads whole.
+      writeFileSync(path, PY_FILE.subarray(0, 8 + 216 + 4));
+      expect(readSafetensorsMetadata(path)).to.deep.equal({ format: "pt" });
+      writeFileSync(path, MIXED_FILE);
+      expect(readSafetensorsMetadata(path)).to.equal(null);
+      for (const cut of [0, 7, 100]) {
+        writeFileSync(path, PY_FILE.subarray(0, cut));
+        expect(() => readSafetensorsMetadata(path), `cut at ${cut}`).to.throw(InputError, /w\.safetensors: not a valid safetensors file: /);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const corrupt: Array<[string, Uint8Array, RegExp]> = [

@@ -16,6 +16,7 @@
  * arbitrary); reading then writing any file with at most one metadata entry, or one we wrote,
  * gives identical bytes (JSON.parse keeps key order except for integer-like keys such as "7").
  */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { InputError } from "../errors.js";
 
 /** dtypes of the format, in the Rust core's order (increasing alignment; the sort uses it). */
@@ -56,36 +57,8 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   const fail = (what: string): never => {
     throw new InputError(`${source}: not a valid safetensors file: ${what}`, source);
   };
-  if (bytes.length < 8) fail(`${bytes.length} bytes, expected at least 8 (the header length)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength} exceeds ${MAX_HEADER_BYTES} bytes`);
-  const n = Number(headerLength);
-  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes, truncated?)`);
-
-  let headerText: string;
-  try {
-    headerText = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
-  } catch {
-    return fail("header is not valid UTF-8");
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(headerText);
-  } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
-
-  let metadata: Record<string, string> | null = null;
-  const entries: Array<{ name: string; info: RawTensorInfo }> = [];
-  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      metadata = checkMetadata(value, fail);
-    } else {
-      entries.push({ name, info: checkTensorInfo(name, value, fail) });
-    }
-  }
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, fail);
+  const { metadata, entries } = parseHeader(bytes.subarray(8, 8 + n), fail);
 
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
@@ -115,6 +88,66 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
     fail(`data section has ${dataLength} bytes but the tensors cover ${expectedBegin}`);
   }
   return { tensors, metadata };
+}
+
+/** The header's length N from the file's first 8 bytes, checked against the file's size. */
+function headerLength(first8: Uint8Array, fileSize: number, fail: (what: string) => never): number {
+  if (first8.length < 8) fail(`${fileSize} bytes, expected at least 8 (the header length)`);
+  const length = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_BYTES)) fail(`header length ${length} exceeds ${MAX_HEADER_BYTES} bytes`);
+  const n = Number(length);
+  if (8 + n > fileSize) fail(`header length ${n} runs past the end of the file (${fileSize} bytes, truncated?)`);
+  return n;
+}
+
+/** The header's metadata and tensor entries, checked (the header bytes only). */
+function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): { metadata: Record<string, string> | null; entries: Array<{ name: string; info: RawTensorInfo }> } {
+  let headerText: string;
+  try {
+    headerText = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
+  } catch {
+    return fail("header is not valid UTF-8");
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch (e) {
+    return fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
+
+  let metadata: Record<string, string> | null = null;
+  const entries: Array<{ name: string; info: RawTensorInfo }> = [];
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      metadata = checkMetadata(value, fail);
+    } else {
+      entries.push({ name, info: checkTensorInfo(name, value, fail) });
+    }
+  }
+  return { metadata, entries };
+}
+
+/**
+ * Only the "__metadata__" of a safetensors file, reading its header and not its tensors (a resume
+ * checkpoint's step, for a listing of many runs whose weights may be hundreds of MB each).
+ */
+export function readSafetensorsMetadata(path: string): Record<string, string> | null {
+  const fail = (what: string): never => {
+    throw new InputError(`${path}: not a valid safetensors file: ${what}`, path);
+  };
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const lengthBytes = new Uint8Array(8);
+    readSync(fd, lengthBytes, 0, Math.min(8, size), 0);
+    const n = headerLength(lengthBytes.subarray(0, Math.min(8, size)), size, fail);
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    return parseHeader(header, fail).metadata;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Serializes tensors (and optional metadata) exactly as the Python package would. */

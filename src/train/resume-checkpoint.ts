@@ -3,11 +3,11 @@
  * safetensors file (written atomically, so weights and optimizer state always belong to the same
  * step). Weights keep their PyTorch names; optimizer state is stored as "optimizer/{param}/{slot}".
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { RunError } from "../errors.js";
 import { RESUME_FORMAT, RESUME_OPTIMIZER_PREFIX } from "../model/checkpoint.js";
 import type { Model, Weights } from "../model/model.js";
-import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "../model/safetensors.js";
+import { float32Tensor, parseSafetensors, readSafetensorsMetadata, serializeSafetensors, toFloat32, type RawTensor } from "../model/safetensors.js";
 import { writeFileAtomic } from "../results/atomic-write.js";
 
 export const RESUME_FILE = "resume.safetensors";
@@ -73,4 +73,19 @@ export function readResumeCheckpoint(path: string, model: Model): ResumeState {
     wallSeconds: num("wall_seconds"),
     configHash: metadata.config_hash ?? "",
   };
+}
+
+/**
+ * The step a resume checkpoint holds, read from its header alone; null without one, or when it is
+ * not a readable resume checkpoint (for listings: resuming from it says what is wrong).
+ */
+export function resumeCheckpointStep(path: string): number | null {
+  if (!existsSync(path)) return null;
+  try {
+    const metadata = readSafetensorsMetadata(path);
+    const step = Number(metadata?.step);
+    return metadata?.format === RESUME_FORMAT && Number.isSafeInteger(step) ? step : null;
+  } catch {
+    return null;
+  }
 }

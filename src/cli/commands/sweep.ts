@@ -14,6 +14,7 @@ import { count } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 import { guardLock } from "../../train/stop-signals.js";
+import { RESUME_FILE, resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 
 interface SweepArgs {
   file: string;
@@ -141,10 +142,15 @@ function refuseResumesOnChangedData(runs: readonly PlannedRun[], root: string, b
  * for a run an earlier attempt left unfinished, how its last attempt ended and at which step
  * (`interrupted@183`, `failed@0`: the sweep runs it again, from its last resume checkpoint where it
  * has one; `nan_loss@57`: the sweep leaves it, as it leaves a completed run, unless --force).
+ * An attempt killed outright (SIGKILL, a lost node) writes no summary.json, so none is there, or
+ * an earlier attempt's: it shows as interrupted at the step of its resume checkpoint, where the
+ * sweep goes on from (0 without one), as runs.csv calls such a run interrupted.
  */
 function dryRunStatus(runDir: string, configHash: string): string {
   const state = runState(runDir, configHash);
   if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
   const summary = readSummary(runDir);
-  return summary === null ? state : `${summary.status}@${summary.steps_done}`;
+  const resumeStep = resumeCheckpointStep(join(runDir, RESUME_FILE));
+  if (summary === null || (resumeStep !== null && resumeStep > summary.steps_done)) return `interrupted@${resumeStep ?? 0}`;
+  return `${summary.status}@${summary.steps_done}`;
 }
