@@ -178,6 +178,44 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "merged", "table.md"), "utf8")).to.equal(fullTable);
   });
 
+  it("runs.csv and the table list the sweep's planned runs that have no folder: another shard's, and one never started", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    const rowsOf = (folder: string) => readCsv(join(dir, folder, "runs.csv")).rows;
+    const statusById = (folder: string) => Object.fromEntries(rowsOf(folder).map((r) => [r.run_id, r.status]));
+    // Shard 0 of 2 wrote the whole plan: its runs completed, shard 1's are rows that say whose they are.
+    expect(Object.values(statusById("a")).sort()).to.deep.equal(["completed", "completed", "other_shard", "other_shard"]);
+    const other = rowsOf("a").find((r) => r.status === "other_shard")!;
+    expect(other.method).to.be.oneOf(["bp", "sideways"]);
+    expect(other.config_id).to.be.a("string").and.not.equal("");
+    // Each configuration (method) has a completed run and one of the other shard: the table counts it.
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/\| bp \| .*\(n=1\) .*\| 1 other_shard \|/);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
+    // A run of shard 0 that never started (its task died first): no folder, but shard 0 was given it.
+    const [lost] = Object.keys(statusById("a")).filter((id) => statusById("a")[id] === "completed");
+    rmSync(join(dir, "a", lost!), { recursive: true });
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(statusById("a")[lost!]).to.equal("not_started");
+    expect(Object.values(statusById("a")).filter((s) => s === "completed")).to.have.length(3);
+    expect(io.stderr).to.match(/4 runs \((3 completed, 1 not_started|1 not_started, 3 completed)\), 2 copied in/).and.include("note: 1 planned run never started (runs.csv: not_started): run the sweep, or its shard, again");
+    // Running shard 0 again starts it; the folder then has every run of the sweep.
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(Object.values(statusById("a"))).to.deep.equal(["completed", "completed", "completed", "completed"]);
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8")).not.to.include("not_completed");
+  });
+
+  it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b", "train.steps=2"], captureIo())).to.equal(0);
+    const planBefore = readFileSync(join(dir, "a", "sweep-plan.json"), "utf8");
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/note: .*b\/sweep-plan\.json plans other runs than .*a\/sweep-plan\.json \(was the sweep file changed between the shards\?\): its runs were collected, its plan was not/);
+    expect(readFileSync(join(dir, "a", "sweep-plan.json"), "utf8")).to.equal(planBefore);
+    // b's two runs are in; a's plan still counts shard 1's runs of a's sweep as another shard's.
+    expect(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => r.status).sort()).to.deep.equal(["completed", "completed", "completed", "completed", "other_shard", "other_shard"]);
+  });
+
   it("results collect reports every run it does not copy, and a conflict (same id, other config) exits 2 touching nothing", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
@@ -327,8 +365,13 @@ describe("CLI commands", function () {
     expect(firstFew(["a", "b"], 2)).to.equal("a, b");
     const completedOnly = captureIo();
     rmSync(join(dir, "p", String(diverged)), { recursive: true });
+    // A planned run without a folder (sweep-plan.json) is named too; without a plan, every run is drawn.
     expect(await main(["plot", "p"], completedOnly), completedOnly.stderr).to.equal(0);
-    expect(completedOnly.stderr).to.not.include("note:");
+    expect(completedOnly.stderr).to.include(`1 run not drawn (1 not_started: ${diverged})`);
+    rmSync(join(dir, "p", "sweep-plan.json"));
+    const noPlan = captureIo();
+    expect(await main(["plot", "p"], noPlan), noPlan.stderr).to.equal(0);
+    expect(noPlan.stderr).to.not.include("note:");
   });
 
   it("sweep --fail-fast stops at the first run that diverges: exit 3, its nan_loss recorded in runs.csv", async () => {
@@ -337,11 +380,12 @@ describe("CLI commands", function () {
     expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(3);
     expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) stopped at a non-finite loss").and.not.include("failed (");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
-    expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss"]);
+    // The runs it never started are rows that say so (sweep-plan.json).
+    expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss", "not_started", "not_started", "not_started"]);
     // No completed run: results table says so (exit 2) rather than writing a table of no rows.
     const table = captureIo();
     expect(await main(["results", "table", join("results", "sweep-good")], table)).to.equal(2);
-    expect(table.stderr).to.include("runs.csv has no completed run (1 run: 1 nan_loss)");
+    expect(table.stderr).to.include("runs.csv has no completed run (4 runs: 1 nan_loss, 3 not_started)");
     expect(existsSync(join(dir, "results", "sweep-good", "table.md"))).to.equal(false);
   });
 
@@ -353,8 +397,8 @@ describe("CLI commands", function () {
     expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(130);
     expect(io.stderr, io.stderr).to.include("1 interrupted").and.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
-    // The stopped run has a row (interrupted) only if its trainer had started when the signal came.
-    expect(rows.map((r) => r.status).filter((st) => st !== "interrupted"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
+    // The stopped run is interrupted if its trainer had started when the signal came, else not_started.
+    expect(rows.map((r) => r.status).filter((st) => st !== "interrupted" && st !== "not_started"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
   });
 
   it("Sideways on clips too short for every block to learn: the sweep trains it, and summary.json and runs.csv's warnings say so", async () => {

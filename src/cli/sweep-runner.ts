@@ -15,6 +15,7 @@ import { dataChangesSince, staleDataWarning } from "../results/data-files.js";
 import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState, wouldResume } from "../results/run-dir.js";
 import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
+import { type PlanEntry, recordSweepPlan } from "../results/sweep-plan.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
@@ -67,6 +68,18 @@ export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): Pla
 }
 
 export const sweepRoot = experimentRoot;
+
+/** A run as sweep-plan.json lists it: what its run-meta.json will say of it. */
+const planEntry = (run: PlannedRun): PlanEntry => ({
+  run_id: run.runId,
+  config_id: run.configId,
+  config_hash: run.configHash,
+  experiment: run.spec.name,
+  index: run.index,
+  params: run.params,
+  seed: run.spec.seed,
+  method: run.spec.train.method,
+});
 
 /**
  * The child's command line: the same file and overrides, the run's parameters, no sweep, and how
@@ -124,6 +137,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     }
   };
   const planned = shardRuns(runs, opts.shard);
+  // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
+  await recordSweepPlan(root, exp.spec.name, runs.map(planEntry), planned.map((r) => r.runId));
   const held: PlannedRun[] = [];
   for (const run of planned) {
     const dir = join(root, run.runId);

@@ -11,6 +11,7 @@ import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { tally } from "../util/count.js";
+import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -36,7 +37,7 @@ export interface PaperTable {
 
 /** The last column's name, where some runs did not complete, and what it says. */
 export const NOT_COMPLETED = "not_completed";
-export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages); its means are over the completed runs`;
+export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here ended before starting it; ${OTHER_SHARD}: another shard's run, not collected here); its means are over the completed runs`;
 
 export function meanStd(xs: readonly number[]): MetricStats {
   const n = xs.length;

@@ -1,7 +1,8 @@
 /**
- * results/<experiment>/runs.csv: one row per run directory, regenerated from the run directories
- * (run-meta.json + summary.json) under a lock and replaced atomically, so concurrent sweep
- * processes, shards and killed processes can never leave it half-written or with duplicate rows.
+ * results/<experiment>/runs.csv: one row per run directory, and per run the sweep planned that has
+ * none (sweep-plan.json), regenerated from the run directories (run-meta.json + summary.json)
+ * under a lock and replaced atomically, so concurrent sweep processes, shards and killed processes
+ * can never leave it half-written or with duplicate rows.
  */
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
 import { type RunMeta, isRunInProgress, readRunMeta, readSummary } from "./run-dir.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
+import { absentPlannedRuns } from "./sweep-plan.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -18,7 +20,7 @@ export interface RunRecord {
   dir: string;
   meta: RunMeta;
   summary: RunSummary | null;
-  /** summary status, or "running" / "interrupted" when there is no summary */
+  /** summary status, or "running" / "interrupted" when there is no summary; "not_started" / "other_shard" for a planned run without a folder (sweep-plan.ts) */
   status: string;
 }
 
@@ -58,6 +60,9 @@ export function collectRuns(root: string): RunRecord[] {
     const status = isRunInProgress(dir) ? "running" : (summary?.status ?? "interrupted");
     records.push({ dir, meta, summary, status });
   }
+  // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
+  for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id))))
+    records.push({ dir: join(root, entry.run_id), meta: { ...entry }, summary: null, status });
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
 }
 

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { RUN_META_FILE } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
+import { isUnstarted } from "../../results/sweep-plan.js";
 import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -34,8 +35,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const single = existsSync(join(dir, RUN_META_FILE));
       const all = single ? collectRuns(dirname(dir)).filter((r) => basename(r.dir) === basename(dir)) : collectRuns(dir);
       const completed = all.filter((r) => r.status === "completed");
-      const runs = completed.length > 0 ? completed : all;
-      if (runs.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
+      const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status));
+      if (runs.length === 0)
+        throw new InputError(all.length === 0 ? `plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})` : `plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);
       const out = resolve(argv.out ?? argv.dir);
       const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);

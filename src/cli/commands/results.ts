@@ -7,6 +7,7 @@ import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { RUN_META_FILE, readRunMeta, readSummary, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
+import { isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { count, tally } from "../../util/count.js";
@@ -41,7 +42,7 @@ export interface MergeReport {
   conflicts: number;
 }
 
-/** The experiments of the run folders directly under `dir` (none when it does not exist). */
+/** The experiments of the run folders directly under `dir`, and of its sweep plan (none when it does not exist). */
 function experimentsIn(dir: string): Set<string> {
   const names = new Set<string>();
   if (!existsSync(dir)) return names;
@@ -49,6 +50,9 @@ function experimentsIn(dir: string): Set<string> {
     const meta = e.isDirectory() ? readRunMeta(join(dir, e.name)) : null;
     if (meta !== null) names.add(meta.experiment);
   }
+  // A shard's plan counts even where the shard started no run.
+  const plan = readSweepPlan(dir);
+  if (plan !== null) names.add(plan.experiment);
   return names;
 }
 
@@ -144,12 +148,18 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
+      for (const f of argv.from) {
+        const note = await mergeSweepPlan(resolve(f), dir);
+        if (note !== null) io.err(`note: ${note}\n`);
+      }
       const runs = await writeRunsCsv(dir);
       const sum = (f: (r: MergeReport) => number) => reports.reduce((n, r) => n + f(r), 0);
       const merged = argv.from.length
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
       io.err(`${join(argv.dir, RUNS_CSV)}: ${count(runs.length, "run")} (${tally(runs.map((r) => r.status)) || "none"})${merged}\n`);
+      const unstarted = runs.filter((r) => isUnstarted(r.status));
+      if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
       const report = await writeSweepReport(dir);

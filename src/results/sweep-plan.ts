@@ -1,0 +1,101 @@
+/**
+ * sweep-plan.json: every run a sweep plans, written into its results folder by each sweep process
+ * (each shard) before it starts any, with the runs that process was given. runs.csv then lists a
+ * planned run that has no folder too, so that a run never started (a shard's task that died before
+ * starting it, or one that never ran) is a row that says so, and the paper table counts it, instead
+ * of a seed or a whole configuration missing without a word:
+ * - `not_started`: a sweep process writing here was given it and ended before starting it;
+ * - `other_shard`: no sweep process writing here was given it (another shard's run, in another
+ *   folder: `results collect` merges that folder's runs and plan).
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "./atomic-write.js";
+import { withLock } from "./file-lock.js";
+import type { RunMeta } from "./run-dir.js";
+import { count } from "../util/count.js";
+
+export const SWEEP_PLAN_FILE = "sweep-plan.json";
+
+/** What runs.csv says of a planned run without a folder (see the module comment). */
+export const NOT_STARTED = "not_started";
+export const OTHER_SHARD = "other_shard";
+/** A runs.csv status of a run with no folder: nothing to draw or read. */
+export const isUnstarted = (status: string) => status === NOT_STARTED || status === OTHER_SHARD;
+
+/** A planned run: what runs.csv shows of it before it has a folder. */
+export type PlanEntry = Pick<RunMeta, "run_id" | "config_id" | "config_hash" | "experiment" | "index" | "params" | "seed" | "method">;
+
+export interface SweepPlan {
+  experiment: string;
+  runs: PlanEntry[];
+  /** The run ids that sweep processes writing into this folder were given (their shards'). */
+  given: string[];
+}
+
+const planPath = (root: string) => join(root, SWEEP_PLAN_FILE);
+const planLock = (root: string) => `${planPath(root)}.lock`;
+
+export function readSweepPlan(root: string): SweepPlan | null {
+  try {
+    const plan = JSON.parse(readFileSync(planPath(root), "utf8")) as SweepPlan;
+    return Array.isArray(plan.runs) && Array.isArray(plan.given) ? plan : null;
+  } catch {
+    return null;
+  }
+}
+
+const sameRuns = (a: SweepPlan, b: SweepPlan) =>
+  JSON.stringify(a.runs.map((r) => r.run_id).sort()) === JSON.stringify(b.runs.map((r) => r.run_id).sort());
+
+/** Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up), else replacing it. */
+function writePlan(root: string, incoming: SweepPlan): void {
+  const there = readSweepPlan(root);
+  const given = there !== null && sameRuns(there, incoming) ? [...new Set([...there.given, ...incoming.given])] : incoming.given;
+  writeJsonAtomic(planPath(root), { ...incoming, given });
+}
+
+/**
+ * Called by each sweep process before it starts runs: the sweep's runs, and `given`, the ids of
+ * those this process runs (its shard's). A plan of other runs (the sweep file changed since) is
+ * replaced: the table then counts the runs of the sweep as it is now.
+ */
+export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[]): Promise<void> {
+  mkdirSync(root, { recursive: true });
+  await withLock(planLock(root), () => writePlan(root, { experiment, runs, given }));
+}
+
+/**
+ * `results collect`: a shard folder's plan into `dir`. The same sweep's plans merge (the runs
+ * given to each shard add up); a plan of other runs is left out, and the returned note says so.
+ */
+export async function mergeSweepPlan(from: string, dir: string): Promise<string | null> {
+  const incoming = readSweepPlan(from);
+  if (incoming === null) return null;
+  mkdirSync(dir, { recursive: true });
+  return withLock(planLock(dir), () => {
+    const there = readSweepPlan(dir);
+    if (there !== null && !sameRuns(there, incoming))
+      return `${join(from, SWEEP_PLAN_FILE)} plans other runs than ${join(dir, SWEEP_PLAN_FILE)} (was the sweep file changed between the shards?): its runs were collected, its plan was not`;
+    writePlan(dir, incoming);
+    return null;
+  });
+}
+
+/** The planned runs of `root` without a folder (ids not in `present`), each with what runs.csv says of it. */
+export function absentPlannedRuns(root: string, present: ReadonlySet<string>): Array<{ entry: PlanEntry; status: string }> {
+  const plan = readSweepPlan(root);
+  if (plan === null || !existsSync(root)) return [];
+  const given = new Set(plan.given);
+  return plan.runs.filter((r) => !present.has(r.run_id)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
+}
+
+/** What to do about planned runs without a folder, given their statuses. */
+export function unstartedNote(statuses: readonly string[]): string {
+  const other = statuses.filter((s) => s === OTHER_SHARD).length;
+  const notStarted = statuses.filter((s) => s === NOT_STARTED).length;
+  return [
+    other > 0 ? `${count(other, "planned run")} of other shards (runs.csv: ${OTHER_SHARD}): no sweep process writing here was given ${other === 1 ? "it" : "them"}; run ${other === 1 ? "its shard" : "their shards"} into this folder, or collect the folder${other === 1 ? "" : "s"} ${other === 1 ? "it" : "they"} wrote into (sideways results collect DIR SHARD_DIR...)` : "",
+    notStarted > 0 ? `${count(notStarted, "planned run")} never started (runs.csv: ${NOT_STARTED}): run the sweep, or its shard, again` : "",
+  ].filter(Boolean).join("; ");
+}
