@@ -184,6 +184,25 @@ describe("data: npy source", function () {
     expect(missing!.file).to.equal(join(dir, "nope.npy"));
   });
 
+  it("says the numpy conversion for float64 clips, float labels, big-endian files and grayscale clips without a channel axis", async () => {
+    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
+    writeFileSync(join(dir, "clips-f8.npy"), encodeNpy(new Float64Array(N * T * FRAME), [N, T, 1, 2, 3]));
+    writeFileSync(join(dir, "labels-f4.npy"), encodeNpy(new Float32Array(N), [N]));
+    writeFileSync(join(dir, "clips-thw.npy"), encodeNpy(new Float32Array(N * T * FRAME), [N, T, 2, 3]));
+    writeFileSync(join(dir, "clips-tw.npy"), encodeNpy(new Float32Array(N * T * 3), [N, T, 3]));
+    const f8 = await fail({ kind: "npy", clips: "clips-f8.npy", labels: "labels.npy", clip_length: 1 });
+    expect(f8!.message).to.include("clips-f8.npy (data.clips): dtype f8, expected float32 (f4) or uint8 (u1) (numpy: np.save(path, clips.astype(np.float32)))");
+    const floatLabels = await fail({ kind: "npy", clips: "clips.npy", labels: "labels-f4.npy", clip_length: 1 });
+    expect(floatLabels!.message).to.include("labels-f4.npy (data.labels): dtype f4, expected integers (int64, int32 or uint8) (numpy: np.save(path, labels.astype(np.int64)))");
+    const thw = await fail({ kind: "npy", clips: "clips-thw.npy", labels: "labels.npy", clip_length: 1 });
+    expect(thw!.message).to.include("clips have shape (5, 4, 2, 3), expected 5 dimensions [N, T, C, H, W] (the file looks like grayscale clips without a channel axis, [N, T, H, W]; numpy: clips[:, :, None] adds it)");
+    // Four dimensions that are not [N, T, H, W] of the model's frames: no such hint.
+    const tw = await fail({ kind: "npy", clips: "clips-tw.npy", labels: "labels.npy", clip_length: 1 });
+    expect(tw!.message).to.match(/clips have shape \(5, 4, 3\), expected 5 dimensions \[N, T, C, H, W\]$/);
+    const bigEndian = Buffer.from(Buffer.from(encodeNpy(new Float32Array(2), [2])).toString("latin1").replace("'<f4'", "'>f4'"), "latin1");
+    expect(() => parseNpy(bigEndian, "be.npy")).to.throw(DataError, "be.npy: dtype '>f4' is not supported (expected little-endian one of f4, f8, u1, i1, u2, i2, u4, i4, i8, u8; numpy: np.save(path, a.astype('<f4')))");
+  });
+
   it("reads back what it writes through the file system", async () => {
     const path = join(dir, "rt.npy");
     writeFileSync(path, encodeNpy(new Int32Array([5, -1]), [2]));

@@ -92,7 +92,10 @@ async function readTable(
   const labelKey = key === "clips" ? "labels" : "eval_labels";
   const [n, fileFrames, c, h, w] = clips.shape;
   if (clips.shape.length !== 5 || n === undefined || fileFrames === undefined) {
-    throw new DataError(`${clipsFile} (data.${key}): clips have shape ${formatShape(clips.shape)}, expected 5 dimensions [N, T, C, H, W]`, clipsFile, `data.${key}`);
+    // Grayscale clips saved without their channel axis ([N, T, H, W]) for a one-channel model.
+    const noChannelAxis = clips.shape.length === 4 && shape.channels === 1 && clips.shape[2] === shape.height && clips.shape[3] === shape.width;
+    const hint = noChannelAxis ? ` (the file looks like grayscale clips without a channel axis, [N, T, H, W]; numpy: clips[:, :, None] adds it)` : "";
+    throw new DataError(`${clipsFile} (data.${key}): clips have shape ${formatShape(clips.shape)}, expected 5 dimensions [N, T, C, H, W]${hint}`, clipsFile, `data.${key}`);
   }
   if (c !== shape.channels || h !== shape.height || w !== shape.width) {
     // Clips saved channels-last ([N, T, H, W, C], as images usually are) read as C=H, H=W, W=C.
@@ -113,7 +116,8 @@ async function readTable(
   if (n < 1) throw new DataError(`${clipsFile} (data.${key}): the file holds no clips`, clipsFile, `data.${key}`);
   let pixels: Uint8Array | Float32Array;
   if (clips.data instanceof Uint8Array || clips.data instanceof Float32Array) pixels = clips.data;
-  else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)`, clipsFile, `data.${key}`);
+  // numpy's default float is float64: say the conversion rather than only the dtype.
+  else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)${clips.dtype === "f8" ? " (numpy: np.save(path, clips.astype(np.float32)))" : ""}`, clipsFile, `data.${key}`);
   if (pixels instanceof Float32Array) checkFinite(pixels, clipsFile, key, [fileFrames, c!, h!, w!]);
 
   const labels = await readNpy(labelsFile);
@@ -121,7 +125,7 @@ async function readTable(
     throw new DataError(`${labelsFile} (data.${labelKey}): labels have shape ${formatShape(labels.shape)}, expected ${formatShape([n])} to match the clips`, labelsFile, `data.${labelKey}`);
   }
   if (labels.data instanceof Float32Array || labels.data instanceof Float64Array) {
-    throw new DataError(`${labelsFile} (data.${labelKey}): dtype ${labels.dtype}, expected integers (int64, int32 or uint8)`, labelsFile, `data.${labelKey}`);
+    throw new DataError(`${labelsFile} (data.${labelKey}): dtype ${labels.dtype}, expected integers (int64, int32 or uint8) (numpy: np.save(path, labels.astype(np.int64)))`, labelsFile, `data.${labelKey}`);
   }
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -84,7 +84,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const code = descr.slice(1);
   if (!(code in DTYPES) || order === ">" || (order !== "<" && order !== "|" && order !== "=")) {
     throw new DataError(
-      `${file}: dtype '${descr}' is not supported (expected little-endian one of ${Object.keys(DTYPES).join(", ")})`,
+      `${file}: dtype '${descr}' is not supported (expected little-endian one of ${Object.keys(DTYPES).join(", ")}${order === ">" && code in DTYPES ? `; numpy: np.save(path, a.astype('<${code}'))` : ""})`,
       file,
     );
   }
