@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -243,7 +243,8 @@ describe("data: video-folder", function () {
     for (const cls of ["A", "B"]) for (const i of [3, 4]) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
     const again = captureIo();
     expect(await main(["run", exp], again), again.stderr).to.equal(0);
-    expect(again.stderr).to.include("resuming from step 1");
+    // The mended videos changed the folder's stamp; a checkpoint saved at a data error resumes on them.
+    expect(again.stderr).to.include("resuming from step 1 (resume.safetensors, saved when a data error ended the last attempt: on the data as it is now)");
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).status).to.equal("completed");
   });
 
@@ -348,6 +349,52 @@ describe("data: video-folder", function () {
     expect(statSync(join(dir, "again-elsewhere")).isDirectory()).to.equal(true);
     // Decoded once: the second run read the same entries.
     expect(entries()).to.deep.equal(cached);
+  });
+
+  it("a completed run whose video folder changed is still found, with a warning; a copy of the folder is the same data", async () => {
+    const { main } = await import("../src/cli/main.js");
+    cpSync(join(dir, "videos"), join(dir, "stamped"), { recursive: true });
+    const exp = writeVideoExperiment(
+      "stamped",
+      "data: { kind: video-folder, root: stamped, clip_length: 3, eval_fraction: 0, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 2 }",
+      "eval: { every: 0, clips: 2 }",
+    );
+    expect(await main(["run", exp, "--quiet"], captureIo())).to.equal(0);
+    const again = async () => {
+      const io = captureIo();
+      expect(await main(["run", exp], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.include("already completed");
+      return io.stderr;
+    };
+    expect(await again()).to.not.include("warning:");
+    // Copied again (new modification times, as a copy to a node's scratch): the same videos.
+    rmSync(join(dir, "stamped"), { recursive: true });
+    cpSync(join(dir, "videos"), join(dir, "stamped"), { recursive: true });
+    utimesSync(join(dir, "stamped", "ApplyEyeMakeup", VIDEOS.avi), new Date(), new Date(Date.now() + 60_000));
+    expect(await again()).to.not.include("warning:");
+    // One more video in a class.
+    const added = join(dir, "stamped", "ApplyEyeMakeup", `more${VIDEOS.avi}`);
+    copyFileSync(join(dir, "stamped", "ApplyEyeMakeup", VIDEOS.avi), added);
+    expect(await again()).to.match(/warning: .* completed on data files that have changed since \(.*stamped: its videos changed after the run read them \(4 videos, [0-9.]+ \w+ then, 5 videos, [0-9.]+ \w+ now\)\)/);
+    // Back to four, one of them renamed: the same count and total size.
+    rmSync(added);
+    renameSync(join(dir, "stamped", "ArmWrestling", VIDEOS.ava), join(dir, "stamped", "ArmWrestling", `renamed-${VIDEOS.ava}`));
+    expect(await again()).to.match(/stamped: its videos were renamed, or replaced by others of the same sizes, after the run read them \(4 videos, /);
+  });
+
+  it("a video folder's split files are stamped by their contents, as npy files are", async () => {
+    const { changedDataFiles, dataFileStamps } = await import("../src/results/data-files.js");
+    const splits = join(dir, "stamp-splits");
+    mkdirSync(splits, { recursive: true });
+    writeFileSync(join(splits, "trainlist01.txt"), "ApplyEyeMakeup/a.avi 1\n");
+    const data = VideoFolderDataSpec.parse({ kind: "video-folder", root: join(dir, "videos"), split: { format: "ucf101", dir: splits } });
+    const then = dataFileStamps(data, true);
+    expect(Object.keys(then).sort()).to.deep.equal([join(dir, "videos"), join(splits, "trainlist01.txt")].sort());
+    expect(changedDataFiles(then, dataFileStamps(data))).to.deep.equal([]);
+    writeFileSync(join(splits, "trainlist01.txt"), "ApplyEyeMakeup/b.avi 1\n");
+    utimesSync(join(splits, "trainlist01.txt"), new Date(), new Date(Date.now() + 60_000));
+    expect(changedDataFiles(then, dataFileStamps(data))).to.have.length(1).and.match(/trainlist01\.txt was modified at \S+ with other contents, after the run read it/);
   });
 
   it("reads UCF101 and HMDB51 split files and evaluates on the test videos", async () => {

@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
-import { dataChangesSince, staleDataWarning } from "../results/data-files.js";
+import { changesBarringResume, staleDataWarning, stampsOncePerData } from "../results/data-files.js";
 import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState, wouldResume } from "../results/run-dir.js";
 import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
@@ -99,10 +99,11 @@ export function childArgs(exp: LoadedExperiment, run: PlannedRun, root: string, 
  * any run starts, rather than each child failing as if a retry could mend it.
  */
 export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, baseDir: string): { run: PlannedRun; dir: string; changes: string[] }[] {
+  const now = stampsOncePerData();
   return runs.flatMap((run) => {
     const dir = join(root, run.runId);
     if (!wouldResume(dir, run.configHash)) return [];
-    const changes = dataChangesSince(readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, baseDir).data);
+    const changes = changesBarringResume(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, baseDir).data, now);
     return changes.length === 0 ? [] : [{ run, dir, changes }];
   });
 }
@@ -140,13 +141,14 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
   await recordSweepPlan(root, exp.spec.name, runs.map(planEntry), planned.map((r) => r.runId));
   const held: PlannedRun[] = [];
+  const dataNow = stampsOncePerData();
   for (const run of planned) {
     const dir = join(root, run.runId);
     const state = opts.force ? "todo" : runState(dir, run.configHash);
     if (isRunInProgress(dir)) held.push(run);
     else if (state === "completed") {
       outcome.skipped.push(run.runId);
-      const stale = staleDataWarning(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, exp.baseDir).data);
+      const stale = staleDataWarning(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, exp.baseDir).data, dataNow);
       if (stale !== null) board.message(stale);
     } else if (state === "diverged") {
       outcome.diverged.push(run.runId);

@@ -11,6 +11,7 @@ import { float32Tensor, parseSafetensors, readSafetensorsMetadata, serializeSafe
 import { writeFileAtomic } from "../results/atomic-write.js";
 
 export const RESUME_FILE = "resume.safetensors";
+const DATA_ERROR = "data_error";
 
 export interface ResumeState {
   /** Optimizer updates done. */
@@ -26,6 +27,11 @@ export interface ResumeState {
   wallSeconds: number;
   /** The config hash of the run that wrote it: a changed config never resumes from it. */
   configHash: string;
+  /**
+   * Saved as a data error ended the run (an unreadable video), to go on once the data is mended:
+   * a change to the data is then what the run waits for, not another dataset (savedAtDataError).
+   */
+  atDataError?: boolean;
 }
 
 export function writeResumeCheckpoint(path: string, model: Model, state: ResumeState): void {
@@ -41,6 +47,7 @@ export function writeResumeCheckpoint(path: string, model: Model, state: ResumeS
     data_wait_seconds: String(state.dataWaitSeconds),
     wall_seconds: String(state.wallSeconds),
     config_hash: state.configHash,
+    ...(state.atDataError ? { saved_at: DATA_ERROR } : {}),
   };
   writeFileAtomic(path, serializeSafetensors({ tensors, metadata }));
 }
@@ -72,20 +79,26 @@ export function readResumeCheckpoint(path: string, model: Model): ResumeState {
     dataWaitSeconds: num("data_wait_seconds"),
     wallSeconds: num("wall_seconds"),
     configHash: metadata.config_hash ?? "",
+    atDataError: metadata.saved_at === DATA_ERROR,
   };
 }
 
-/**
- * The step a resume checkpoint holds, read from its header alone; null without one, or when it is
- * not a readable resume checkpoint (for listings: resuming from it says what is wrong).
- */
-export function resumeCheckpointStep(path: string): number | null {
+/** A resume checkpoint's metadata, from its header alone; null without one, or when it is not a readable resume checkpoint. */
+function resumeMetadata(path: string): Record<string, string> | null {
   if (!existsSync(path)) return null;
   try {
     const metadata = readSafetensorsMetadata(path);
-    const step = Number(metadata?.step);
-    return metadata?.format === RESUME_FORMAT && Number.isSafeInteger(step) ? step : null;
+    return metadata?.format === RESUME_FORMAT ? metadata : null;
   } catch {
-    return null;
+    return null; // for listings and checks: resuming from it says what is wrong
   }
 }
+
+/** The step a resume checkpoint holds; null without a readable one. */
+export function resumeCheckpointStep(path: string): number | null {
+  const step = Number(resumeMetadata(path)?.step);
+  return Number.isSafeInteger(step) ? step : null;
+}
+
+/** Whether the resume checkpoint was saved as a data error ended its run (ResumeState.atDataError). */
+export const savedAtDataError = (path: string): boolean => resumeMetadata(path)?.saved_at === DATA_ERROR;

@@ -250,7 +250,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     }
     const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
     if (typeof lastLogged?.train_loss === "number") summary.final_train_loss = lastLogged.train_loss;
-    progress.log(`resuming from step ${resumed.step} (${RESUME_FILE})`);
+    progress.log(`resuming from step ${resumed.step} (${RESUME_FILE}${resumed.atDataError ? ", saved when a data error ended the last attempt: on the data as it is now" : ""})`);
   }
   deviceStep?.load(weights, optimizer);
   /** Brings the device step's weights and optimizer state back before anything reads them. */
@@ -291,7 +291,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     summary.short_videos = withEarlier(earlierShort, short);
   };
 
-  const saveResume = async (step: number) => {
+  const saveResume = async (step: number, atDataError = false) => {
     await syncHost();
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
       step,
@@ -302,6 +302,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       dataWaitSeconds,
       wallSeconds: wall(),
       configHash: ctx.configHash ?? "",
+      atDataError,
     });
   };
 
@@ -444,7 +445,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     // train.checkpoint_every steps back).
     if (err instanceof DataError && summary.steps_done > 0 && summary.steps_done < totalSteps) {
       try {
-        await saveResume(summary.steps_done);
+        await saveResume(summary.steps_done, true);
         summary.message += `; a resume checkpoint of step ${summary.steps_done} was saved: mend the data and run again to go on from it`;
         progress.log(`saved a resume checkpoint at step ${summary.steps_done}: mend the data and run again to go on from it`);
       } catch {
