@@ -101,6 +101,21 @@ describe("results: CSV and paper table", () => {
     expect(tableLatex(table)).to.match(/^% needs \\usepackage\{booktabs\}/).and.include("sample standard deviation (n - 1 in the denominator)");
   });
 
+  it("a huge value (a diverged loss) is in scientific notation with the digits asked for, in Markdown and LaTeX", async () => {
+    // toFixed alone gives "1.043231143876293e+22" from 1e21 on, whatever the digits.
+    writeRun(root, "h0", { "train.optimizer.lr": 1e6, seed: 0 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 }), 0);
+    writeRun(root, "h1", { "train.optimizer.lr": 1e6, seed: 1 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 + 2e21 }), 1);
+    writeRun(root, "s0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5, { final_train_loss: 123456789.5 }), 2);
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["final_train_loss"]);
+    // mean 1.1432e22, std sqrt(2 * 1e21^2) = 1.414e21; 1.2e8 is below the switch and stays fixed.
+    expect(tableMarkdown(table, 2)).to.include("| 1000000 | 1.14e22 ± 1.41e21 (n=2) |").and.include("| 0.1 | 123456789.50 (n=1) |");
+    expect(tableLatex(table, 3)).to.include("$1.143 \\times 10^{22} \\pm 1.414 \\times 10^{21}$ (2)");
+    // The CSV keeps the full numbers.
+    expect(readCsvFromText(tableCsv(table))[0]!.final_train_loss_mean as number).to.be.closeTo(1.1432e22, 1e7);
+  });
+
   it("configurations with the same swept values (two sweeps into one folder) stay apart, told apart by config_id", async () => {
     // Both sweeps swept only the method; they differ in a setting neither swept (config ids c1, c2).
     // c1: top-1 0.2, 0.4 -> mean 0.3, std sqrt(2 * 0.1^2 / 1) = 0.141; c2: 0.8, 1.0 -> mean 0.9, std 0.141.

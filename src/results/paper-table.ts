@@ -114,7 +114,19 @@ export function tableCsv(t: PaperTable): string {
   return csvText(columns, rows);
 }
 
-const fixed = (x: number | null, digits: number) => (x === null ? "" : x.toFixed(digits));
+/**
+ * From this magnitude a cell is in scientific notation with `digits` decimals: toFixed switches
+ * to exponent form at 1e21 by itself, ignoring the digits ("1.043231143876293e+22", a diverged
+ * run's loss), and a LaTeX cell would set its e in italics.
+ */
+const SCIENTIFIC_FROM = 1e9;
+
+function fixed(x: number | null, digits: number, latex = false): string {
+  if (x === null) return "";
+  if (Math.abs(x) < SCIENTIFIC_FROM) return x.toFixed(digits);
+  const [mantissa, exponent] = x.toExponential(Math.max(digits, 2)).split("e");
+  return latex ? `${mantissa} \\times 10^{${Number(exponent)}}` : `${mantissa}e${Number(exponent)}`;
+}
 
 /** Decimals for a metric: counts and rates are whole numbers, seconds have one; the rest `digits`. */
 export function metricDigits(metric: string, digits: number): number {
@@ -168,7 +180,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
       const s = r.stats[m];
       const d = metricDigits(m, digits);
       if (s.mean === null) return "--";
-      return `$${fixed(s.mean, d)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d)}`}$ (${s.n})`;
+      return `$${fixed(s.mean, d, true)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d, true)}`}$ (${s.n})`;
     });
     return `${[...params, ...metrics, ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });
