@@ -395,10 +395,13 @@ describe("CLI commands", function () {
     // running then, whether its trainer has started or not, so --fail-fast must stop it.
     const args = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "sweep.seeds=[0]", "train.steps=100000", "--jobs", "2", "--fail-fast"];
     expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(130);
-    expect(io.stderr, io.stderr).to.include("1 interrupted").and.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
+    expect(io.stderr, io.stderr).to.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
-    // The stopped run is interrupted if its trainer had started when the signal came, else not_started.
+    // The stopped run is interrupted if it had made its folder when the signal came, else
+    // not_started; the sweep's count says the same as runs.csv.
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted" && st !== "not_started"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
+    const stopped = rows.find((r) => r.status !== "nan_loss")!.status;
+    expect(io.stderr, io.stderr).to.include(stopped === "interrupted" ? "1 interrupted (each resumes" : "1 stopped before it started (not_started in runs.csv)");
   });
 
   it("Sideways on clips too short for every block to learn: the sweep trains it, and summary.json and runs.csv's warnings say so", async () => {

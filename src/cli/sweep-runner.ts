@@ -50,6 +50,8 @@ export interface SweepOutcome {
   elsewhere: string[];
   /** runs stopped by a stop signal (Ctrl-C, SIGTERM): each resumes from its last resume checkpoint (the stop's own, unless a second Ctrl-C aborted it) */
   interrupted: string[];
+  /** runs a stop signal ended before they began (no run folder of theirs: runs.csv's not_started); run again, the sweep starts them */
+  notStarted: string[];
   /**
    * runs stopped at a non-finite loss (nan_loss), in this sweep or an earlier attempt of the same
    * config: final, as a completed run is (run-dir.ts runState), unless --force
@@ -122,7 +124,7 @@ export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, 
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
-  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], diverged: [] };
+  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], diverged: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
   /** A run another process holds: waited for when that process is on this machine. */
@@ -241,7 +243,9 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           if (signal === "SIGKILL" && aborted && child.pid !== undefined && lockHolder(runLockPath(dir))?.pid === child.pid) rmSync(runLockPath(dir), { force: true });
           if (code === EXIT_OK) outcome.completed.push(run.runId);
           // (killed by the stop signal itself before it could catch one, or aborted by a second)
-          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted)) outcome.interrupted.push(run.runId);
+          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted))
+            // A stop while the child set up, before it made the run's folder: nothing of it to resume.
+            (readRunMeta(dir)?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
           // Another process took the run's lock between our check and the child's start.
           else if (isRunInProgress(dir)) heldElsewhere(run);
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);

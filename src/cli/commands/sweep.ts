@@ -109,6 +109,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const unfinished = [
         outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
         outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each resumes from its last resume checkpoint)` : "",
+        outcome.notStarted.length ? `${outcome.notStarted.length} stopped before ${outcome.notStarted.length === 1 ? "it" : "they"} started (not_started in runs.csv)` : "",
         outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
