@@ -5,13 +5,13 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { RunError } from "../src/errors.js";
-import { gitState } from "../src/results/provenance.js";
+import { CODE_PATHS, gitState } from "../src/results/provenance.js";
 import { type RunMeta, startRunDir } from "../src/results/run-dir.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
@@ -35,7 +35,7 @@ describe("run provenance in run-meta.json", function () {
     cpSync(resolve("test/fixtures/specs/models/tiny.yaml"), join(dir, "exp", "models", "tiny.yaml"));
     // What git says of the repository the tests run from, asked before the run (the run writes only under dir).
     const head = git(REPO, "rev-parse", "HEAD");
-    const dirty = git(REPO, "status", "--porcelain").length > 0;
+    const dirty = git(REPO, "status", "--porcelain", "--", ...CODE_PATHS).length > 0;
     process.chdir(dir);
     const io = captureIo();
     expect(await main(["run", "exp/good.yaml", "--quiet"], io), io.stderr).to.equal(0);
@@ -55,18 +55,27 @@ describe("run provenance in run-meta.json", function () {
     expect(Date.now() - Date.parse(p.started_at)).to.be.within(0, 60_000);
   });
 
-  it("gitState: nulls outside git; the commit, then dirty after a change to a tracked file or a new file", () => {
+  it("gitState: nulls outside git; the commit, then dirty after a change to a tracked code file or a new one, not for the user's own experiment files", () => {
     expect(gitState(dir)).to.deep.equal({ commit: null, dirty: null });
     git(dir, "init", "-q");
-    writeFileSync(join(dir, "a.txt"), "one\n");
-    git(dir, "add", "a.txt");
+    mkdirSync(join(dir, "src"));
+    writeFileSync(join(dir, "src", "a.ts"), "one\n");
+    writeFileSync(join(dir, "package.json"), "{}\n");
+    git(dir, "add", "src/a.ts", "package.json");
     git(dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one");
     expect(gitState(dir)).to.deep.equal({ commit: git(dir, "rev-parse", "HEAD"), dirty: false });
-    writeFileSync(join(dir, "a.txt"), "two\n");
+    writeFileSync(join(dir, "src", "a.ts"), "two\n");
     expect(gitState(dir).dirty).to.equal(true);
-    git(dir, "checkout", "--", "a.txt");
+    git(dir, "checkout", "--", "src/a.ts");
     expect(gitState(dir).dirty).to.equal(false);
-    writeFileSync(join(dir, "b.txt"), "new\n");
+    // A new experiment or model file of the user's: its run's config.yaml holds it, whole.
+    mkdirSync(join(dir, "experiments"));
+    writeFileSync(join(dir, "experiments", "mine.yaml"), "name: mine\n");
+    expect(gitState(dir).dirty).to.equal(false);
+    writeFileSync(join(dir, "src", "b.ts"), "new\n");
+    expect(gitState(dir).dirty).to.equal(true);
+    rmSync(join(dir, "src", "b.ts"));
+    writeFileSync(join(dir, "package.json"), '{"dependencies": {}}\n');
     expect(gitState(dir).dirty).to.equal(true);
   });
 

@@ -20,7 +20,7 @@ export interface Provenance {
   sideways_version: string | null;
   /** HEAD of the git checkout the code runs from; null when it is not one (an npm install) */
   git_commit: string | null;
-  /** the checkout differs from git_commit (changed, staged or untracked files); null without git */
+  /** the checkout's code (CODE_PATHS) differs from git_commit (changed, staged or untracked files); null without git */
   git_dirty: boolean | null;
   node: string;
   /** the onnxruntime-node version of the build this process runs; null if none was loaded yet */
@@ -60,15 +60,22 @@ export function sidewaysVersion(): string | null {
 }
 
 /**
- * The commit checked out in `dir` and whether the tree differs from it, or nulls when `dir` is
- * not in a git checkout (or git is missing).
+ * What git_dirty looks at: the code a run executes, under the package root. Not experiments/,
+ * models/ or the user's own files beside them (a new experiment file made every run "dirty"):
+ * a run's config.yaml holds its whole resolved config, the model inline.
+ */
+export const CODE_PATHS = ["src", "bin", "package.json", "package-lock.json", "tsconfig.json"];
+
+/**
+ * The commit checked out in `dir` (the package root) and whether its code (CODE_PATHS) differs
+ * from it, or nulls when `dir` is not in a git checkout (or git is missing).
  */
 export function gitState(dir: string): { commit: string | null; dirty: boolean | null } {
   const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", timeout: 10_000 });
   const head = git("rev-parse", "HEAD");
   if (head.status !== 0) return { commit: null, dirty: null };
   // --no-optional-locks: runs started together (sweep --jobs) must not race for index.lock with each other or the user's git.
-  const status = git("--no-optional-locks", "status", "--porcelain");
+  const status = git("--no-optional-locks", "status", "--porcelain", "--", ...CODE_PATHS);
   return { commit: head.stdout.trim(), dirty: status.status === 0 ? status.stdout.trim().length > 0 : null };
 }
 
