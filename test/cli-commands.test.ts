@@ -356,7 +356,9 @@ describe("CLI commands", function () {
     const [diverged] = readCsv(join(dir, "p", "runs.csv")).rows.filter((r) => r.status === "nan_loss").map((r) => r.run_id);
     const io = captureIo();
     expect(await main(["plot", "p"], io), io.stderr).to.equal(0);
-    expect(io.stderr).to.include(`${join("p", "loss.svg")} (1 lines;`).and.include(`note: the curves are of the 1 completed run; 1 run not drawn (1 nan_loss: ${diverged})`);
+    expect(io.stderr).to.include(`${join("p", "loss.svg")} (1 line;`).and.include(`note: the curves are of the 1 completed run; 1 run not drawn (1 nan_loss: ${diverged})`);
+    // The figure says it too, for whoever sees only the figure; the sweep's own figures did already.
+    for (const svg of [join(dir, "p", "loss.svg"), join(dir, "p", "clip_accuracy.svg")]) expect(readFileSync(svg, "utf8"), svg).to.include("not drawn: 1 run that did not complete (1 nan_loss; runs.csv says why)");
     // No run completed: the curves are of what there is, and the note says so.
     const unfinished = captureIo();
     expect(await main(["plot", join("p", String(diverged)), "--out", "u"], unfinished), unfinished.stderr).to.equal(0);

@@ -71,6 +71,24 @@ describe("plot: learning curves", function () {
     expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp [aaaaaaaa]", "method=bp [bbbbbbbb]", "method=sideways"]);
   });
 
+  it("a run outside the sweep (no swept values) is labelled by the sweep's keys and what sets it apart, leaving out settings it does not have", () => {
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 1], [0.5], "bp-config"),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [4, 4], [0.1], "sw-config"),
+      fakeRun(root, "own", "bp", {}, [2, 2], [0.5], "own-config"),
+    ];
+    const config = (method: string, steps: number, optimizer: string) => `name: t\nseed: 0\ntrain:\n  method: ${method}\n  steps: ${steps}\n  optimizer: ${optimizer}\n`;
+    const sgd = "{ kind: sgd, lr: 0.1, momentum: 0.9 }";
+    writeFileSync(join(root, "bp0", "config.yaml"), config("bp", 40, sgd));
+    writeFileSync(join(root, "sw0", "config.yaml"), config("sideways", 40, sgd));
+    // `sideways run <bp0>/config.yaml train.steps=50` into the sweep's folder: a bare "bp" said neither.
+    writeFileSync(join(root, "own", "config.yaml"), config("bp", 50, sgd));
+    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp, steps=40", "method=bp, steps=50", "method=sideways"]);
+    // With Adam, which has no momentum: the key is left out of its label, not "momentum=null".
+    writeFileSync(join(root, "own", "config.yaml"), config("bp", 40, "{ kind: adam, lr: 0.001 }"));
+    expect([...configLabels(runs).values()].sort()).to.deep.equal(["method=bp, kind=adam, lr=0.001", "method=bp, kind=sgd, lr=0.1, momentum=0.9", "method=sideways"]);
+  });
+
   it("a Sideways-only chart: one legend, no 'bp' anywhere, no dashes", async () => {
     const runs = [
       fakeRun(root, "s0", "sideways", { "data.frame_stride": 1, seed: 0 }, [2, 1.5, 1], [0.3, 0.5], "stride-1"),

@@ -18,6 +18,7 @@ import { csvText } from "./csv-text.js";
 import { meanStd } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
+import { count, tally } from "../util/count.js";
 
 /** How the plots read a run's CSV: readCsv, or a cache of it while one set of figures is drawn. */
 export type CsvReader = typeof readCsv;
@@ -74,17 +75,28 @@ function labelValue(v: unknown): string {
  * config id: no line averages runs of different configurations.
  */
 export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
-  const base = new Map(runs.map((r) => [r.meta.config_id, configLabel(r)]));
+  const settings = new RunSettings(runs);
+  // A run outside the sweep (`sideways run` into its folder, no swept values) is labelled by the
+  // sweep's keys too, from its config.yaml, as runs.csv fills its cells: a bare method beside
+  // `method=bp` would not say that it is another configuration, nor how it differs.
+  const swept = [...new Set(runs.flatMap((r) => Object.keys(r.meta.params)))].filter((k) => k !== "seed");
+  const labelOf = (r: RunRecord) => {
+    if (swept.length === 0 || Object.keys(r.meta.params).length > 0) return configLabel(r);
+    const own = Object.fromEntries(swept.map((k) => [k, settings.value(r, k)]).filter(([, v]) => v !== undefined));
+    return Object.keys(own).length > 0 ? configLabel({ ...r, meta: { ...r.meta, params: own } }) : configLabel(r);
+  };
+  const base = new Map(runs.map((r) => [r.meta.config_id, labelOf(r)]));
   const byLabel = new Map<string, string[]>();
   for (const [id, label] of base) byLabel.set(label, [...(byLabel.get(label) ?? []), id]);
-  const settings = new RunSettings(runs);
   const labels = new Map(base);
   for (const [label, ids] of byLabel) {
     if (ids.length < 2) continue;
     const group = runs.filter((r) => ids.includes(r.meta.config_id));
-    const keys = settingsSettingApart(group, [], settings);
+    const keys = settingsSettingApart(group, swept, settings);
     const shown = keys.slice(0, 3);
-    const named = new Map(ids.map((id) => [id, `${label}, ${shown.map((k) => `${keyLabel(k)}=${labelValue(settings.of(id)?.get(k))}`).join(", ")}${keys.length > 3 ? ", …" : ""}`]));
+    // A setting a configuration does not have (momentum for Adam) is left out of its label.
+    const parts = (id: string) => shown.filter((k) => settings.of(id)?.get(k) != null).map((k) => `${keyLabel(k)}=${labelValue(settings.of(id)?.get(k))}`);
+    const named = new Map(ids.map((id) => [id, [label, ...parts(id)].join(", ") + (keys.length > 3 ? ", …" : "")]));
     const distinct = shown.length > 0 && new Set(named.values()).size === ids.length;
     for (const id of ids) labels.set(id, distinct ? named.get(id)! : `${label} [${id.slice(0, 8)}]`);
   }
@@ -152,7 +164,8 @@ export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evalua
 export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame";
 
 /** `sidewaysLossNote`: a training-loss chart, where the rules' losses cover different frames. */
-export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step", sidewaysLossNote = false): TopLevelSpec {
+/** `notes`: more subtitle lines (the runs not drawn: notDrawnNote). */
+export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes: readonly string[] = []): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
@@ -168,6 +181,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
       subtitle: [
         [BAND_NOTE, ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
         ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
+        ...notes,
       ],
     },
     width: 560,
@@ -237,12 +251,12 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
   return points;
 }
 
-export function cosineSpec(points: readonly CosinePoint[]): TopLevelSpec {
+export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = []): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
   const y = (field: string) => ({ field, type: "quantitative", title: "cosine(G_k Sideways, G_k BP)", scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)", subtitle: "point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std" },
+    title: { text: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)", subtitle: ["point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std", ...notes] },
     width: 560,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
@@ -319,12 +333,21 @@ function metricChart(runs: readonly RunRecord[], metric: string, x: MetricXAxis)
 }
 
 /**
+ * Said on each figure drawn without some runs (those that did not complete), so that a figure
+ * copied into a paper carries it: a configuration whose every seed diverged has no line at all.
+ */
+export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
+  return `not drawn: ${count(notDrawn.length, "run")} that did not complete (${tally(notDrawn.map((r) => r.status))}; runs.csv says why)`;
+}
+
+/**
  * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, for runs with diagnostics
  * gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
  * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
  * leaves the earlier figures as they were); returns what was drawn.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step"): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = []): Promise<PlotOutput[]> {
+  const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
     { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
@@ -348,13 +371,13 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
       throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
     }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true));
+    const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true, notes));
     add(c.name, svg, curveCsv(points, c.x), new Set(points.map((p) => p.config)).size);
   }
   const cosines = cosinePoints(runs, read);
   if (cosines.length > 0) {
     const csv = csvText(["config", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
-    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines)), csv, new Set(cosines.map((p) => p.config)).size);
+    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes)), csv, new Set(cosines.map((p) => p.config)).size);
   }
   for (const [name, text] of files) write(name, text);
   return out;

@@ -37,10 +37,11 @@ export function defaultTableMetrics(dir: string): string[] {
  * InputError) leaves the earlier table and curves as they were.
  */
 export async function writeSweepReport(root: string): Promise<string[]> {
-  const completed = collectRuns(root).filter((r) => r.status === "completed");
+  const all = collectRuns(root);
+  const completed = all.filter((r) => r.status === "completed");
   if (completed.length === 0 || !existsSync(join(root, RUNS_CSV))) return [];
   const figures: [string, string][] = [];
-  const drawn = await plotLearningCurves(completed, (name, text) => figures.push([name, text]));
+  const drawn = await plotLearningCurves(completed, (name, text) => figures.push([name, text]), [], "step", all.filter((r) => r.status !== "completed"));
   writePaperTables(root, defaultTableMetrics(root), root);
   for (const [name, text] of figures) writeFileAtomic(join(root, name), text);
   return ["table.csv", "table.md", "table.tex", ...drawn.flatMap((d) => [d.file, d.data])];
