@@ -262,6 +262,30 @@ describe("CLI commands", function () {
     expect(readdirSync(join(dir, "a")).filter((d) => /\.(collect|replaced)-\d+$/.test(d)), "no folder left from the swap").to.deep.equal([]);
   });
 
+  it("results collect: a run killed outright (no summary.json) counts by its resume checkpoint's step; one killed before its first is not copied", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [killed, early] = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    const setSummary = (folder: string, id: string, status: string, steps: number) => {
+      const path = join(dir, folder, id, "summary.json");
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), status, steps_done: steps }));
+    };
+    // killed: a's copy interrupted at step 1; b's resumed from there and was killed after its checkpoint of step 2.
+    setSummary("a", killed, "interrupted", 1);
+    setSummary("b", killed, "interrupted", 1);
+    writeFileSync(join(dir, "b", killed, RESUME_FILE), serializeSafetensors({ tensors: new Map(), metadata: { format: RESUME_FORMAT, step: "2" } }));
+    // early: a's copy interrupted at step 1; b's killed before any checkpoint, its summary gone.
+    setSummary("a", early, "interrupted", 1);
+    rmSync(join(dir, "b", early, "summary.json"));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(existsSync(join(dir, "a", killed, RESUME_FILE)), "b's attempt, further along, was copied in").to.equal(true);
+    // runs.csv says where it got to as collect did, not its first attempt's summary.
+    expect(readCsv(join(dir, "a", "runs.csv")).rows.find((r) => r.run_id === killed)).to.include({ status: "interrupted", steps_done: 2 });
+    expect(io.stderr).to.include(`${early}: ${join(dir, "b", early)} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`);
+    expect(io.stderr).to.include("1 copied in, 2 already present, 1 not copied");
+  });
+
   it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

@@ -13,7 +13,7 @@ function fakeRun(root: string, id: string, method: string, params: Record<string
   writeFileSync(join(dir, "metrics.csv"), "step,train_loss\n" + losses.map((l, i) => `${i + 1},${l}`).join("\n") + "\n");
   writeFileSync(join(dir, "eval.csv"), "step,eval_clip_top1\n" + acc.map((a, i) => `${(i + 1) * 2},${a}`).join("\n") + "\n");
   const meta = { run_id: id, config_id: configId, config_hash: id, experiment: "t", index: 0, params, seed: (params.seed as number) ?? 0, method };
-  return { dir, meta, summary: null, status: "completed" };
+  return { dir, meta, summary: null, status: "completed", stepsDone: null };
 }
 
 const svgFiles = (files: Map<string, string>) => [...files].filter(([name]) => name.endsWith(".svg")).map(([, svg]) => svg);

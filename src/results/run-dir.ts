@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, RunError } from "../errors.js";
-import { RESUME_FILE } from "../train/resume-checkpoint.js";
+import { RESUME_FILE, resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
@@ -66,6 +66,20 @@ export function runState(runDir: string, configHash: string): RunState {
   if (readRunMeta(runDir)?.config_hash !== configHash) return "todo";
   const status = readSummary(runDir)?.status;
   return status === "completed" ? "completed" : status === "nan_loss" ? "diverged" : "todo";
+}
+
+/**
+ * How a run folder's last attempt ended, as runs.csv calls it, and the step it got to; null for an
+ * attempt that left neither a summary nor a resume checkpoint (killed before its first). An
+ * attempt killed outright (SIGKILL, a lost node) writes no summary.json: none is there, or an
+ * earlier attempt's, and its resume checkpoint, where a next attempt goes on from, is the newest
+ * word: interrupted at that step.
+ */
+export function lastAttempt(runDir: string): { status: string; steps: number } | null {
+  const summary = readSummary(runDir);
+  const resumeStep = resumeCheckpointStep(join(runDir, RESUME_FILE));
+  if (resumeStep !== null && (summary === null || resumeStep > summary.steps_done)) return { status: "interrupted", steps: resumeStep };
+  return summary === null ? null : { status: summary.status, steps: summary.steps_done };
 }
 
 export function isRunInProgress(runDir: string): boolean {

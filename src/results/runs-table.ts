@@ -10,7 +10,7 @@ import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
-import { type RunMeta, isRunInProgress, readRunMeta, readSummary } from "./run-dir.js";
+import { type RunMeta, isRunInProgress, lastAttempt, readRunMeta, readSummary } from "./run-dir.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns } from "./sweep-plan.js";
 
@@ -22,6 +22,8 @@ export interface RunRecord {
   summary: RunSummary | null;
   /** summary status, or "running" / "interrupted" when there is no summary; "not_started" / "other_shard" for a planned run without a folder (sweep-plan.ts) */
   status: string;
+  /** the step its last attempt got to (run-dir.ts lastAttempt); null when unknown */
+  stepsDone: number | null;
 }
 
 /** Columns after the swept parameters; the parameters sit between config_id and seed. */
@@ -56,13 +58,15 @@ export function collectRuns(root: string): RunRecord[] {
     const meta = readRunMeta(dir);
     if (!meta) continue;
     const summary = readSummary(dir);
-    // A run training now (a retry, a resumed run) still has its last attempt's summary: it is running.
-    const status = isRunInProgress(dir) ? "running" : (summary?.status ?? "interrupted");
-    records.push({ dir, meta, summary, status });
+    // A run training now (a retry, a resumed run) still has its last attempt's summary: it is
+    // running. One killed outright has no summary of its own attempt: its checkpoint says (lastAttempt).
+    const attempt = lastAttempt(dir);
+    const status = isRunInProgress(dir) ? "running" : (attempt?.status ?? "interrupted");
+    records.push({ dir, meta, summary, status, stepsDone: attempt?.steps ?? null });
   }
   // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
   for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id))))
-    records.push({ dir: join(root, entry.run_id), meta: { ...entry }, summary: null, status });
+    records.push({ dir: join(root, entry.run_id), meta: { ...entry }, summary: null, status, stepsDone: null });
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
 }
 
@@ -91,7 +95,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       seed: r.meta.seed,
       method: r.meta.method,
       status: r.status,
-      steps_done: s?.steps_done,
+      steps_done: r.stepsDone,
       final_train_loss: s?.final_train_loss,
       final_eval_loss: s?.final_eval_loss,
       final_eval_clip_top1: s?.final_eval_clip_top1,

@@ -5,7 +5,7 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, readRunMeta, readSummary, runLockHolderNow } from "../../results/run-dir.js";
+import { RUN_META_FILE, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
@@ -86,10 +86,10 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     if (srcMeta === null) continue;
     const dst = join(dir, entry.name);
     const dstMeta = readRunMeta(dst);
-    const srcSummary = readSummary(src);
-    const dstSummary = readSummary(dst);
-    const srcStatus = srcSummary?.status ?? "unfinished";
-    const dstStatus = dstSummary?.status ?? "unfinished";
+    const srcAttempt = lastAttempt(src);
+    const dstAttempt = lastAttempt(dst);
+    const srcStatus = srcAttempt?.status ?? "unfinished";
+    const dstStatus = dstAttempt?.status ?? "unfinished";
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
     if (held !== undefined) {
       report.notCopied.push(`${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
@@ -102,10 +102,10 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (dstStatus === "completed") {
       if (srcStatus === "completed") report.present.push(entry.name);
       else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
-    } else if (srcStatus === "unfinished") {
-      report.notCopied.push(`${entry.name}: ${src} is unfinished (no summary.json); not copied`);
-    } else if (srcStatus !== "completed" && dstSummary !== null && srcSummary!.steps_done <= dstSummary.steps_done) {
-      report.notCopied.push(`${entry.name}: ${src} is ${srcStatus} at step ${srcSummary!.steps_done}, ${dst} is ${dstStatus} at step ${dstSummary.steps_done}; kept the one further along`);
+    } else if (srcAttempt === null) {
+      report.notCopied.push(`${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`);
+    } else if (srcStatus !== "completed" && dstAttempt !== null && srcAttempt.steps <= dstAttempt.steps) {
+      report.notCopied.push(`${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
     } else {
       replaceRunFolder(src, dst);
       report.copied.push(entry.name);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { readRunMeta, readSummary, runState } from "../../results/run-dir.js";
+import { lastAttempt, readRunMeta, runState } from "../../results/run-dir.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -14,7 +14,6 @@ import { count } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 import { guardLock } from "../../train/stop-signals.js";
-import { RESUME_FILE, resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 
 interface SweepArgs {
   file: string;
@@ -142,16 +141,13 @@ function refuseResumesOnChangedData(runs: readonly PlannedRun[], root: string, b
  * A run's status as --dry-run lists it: completed, running (another process holds it), todo, or,
  * for a run an earlier attempt left unfinished, how its last attempt ended and at which step
  * (`interrupted@183`, `failed@0`: the sweep runs it again, from its last resume checkpoint where it
- * has one; `nan_loss@57`: the sweep leaves it, as it leaves a completed run, unless --force).
- * An attempt killed outright (SIGKILL, a lost node) writes no summary.json, so none is there, or
- * an earlier attempt's: it shows as interrupted at the step of its resume checkpoint, where the
- * sweep goes on from (0 without one), as runs.csv calls such a run interrupted.
+ * has one; `nan_loss@57`: the sweep leaves it, as it leaves a completed run, unless --force). An
+ * attempt killed outright shows as interrupted at its resume checkpoint's step (lastAttempt), or
+ * at 0 without one, as runs.csv calls such a run interrupted.
  */
 function dryRunStatus(runDir: string, configHash: string): string {
   const state = runState(runDir, configHash);
   if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
-  const summary = readSummary(runDir);
-  const resumeStep = resumeCheckpointStep(join(runDir, RESUME_FILE));
-  if (summary === null || (resumeStep !== null && resumeStep > summary.steps_done)) return `interrupted@${resumeStep ?? 0}`;
-  return `${summary.status}@${summary.steps_done}`;
+  const attempt = lastAttempt(runDir);
+  return attempt === null ? "interrupted@0" : `${attempt.status}@${attempt.steps}`;
 }
