@@ -4,7 +4,7 @@
  * the logits our own block-by-block forward gives.
  */
 import { expect } from "chai";
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { stringify } from "yaml";
@@ -19,6 +19,7 @@ import { everyLayerKindSpec } from "./helpers/tiny-models.js";
 import { randomArray, seededRandom } from "./reference/numeric.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+import { RESUME_FILE, writeResumeCheckpoint } from "../src/train/resume-checkpoint.js";
 
 /** Logits of `frames` [n, C, H, W] from model.onnx with onnxruntime-node alone. */
 async function onnxLogits(file: string, frames: Float32Array, dims: number[]): Promise<{ names: [readonly string[], readonly string[]]; logits: Float32Array }> {
@@ -126,6 +127,16 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const viaFolder = captureIo();
     expect(await main(["export", "--checkpoint", dirname(final), "--out", "folder"], viaFolder), viaFolder.stderr).to.equal(0);
     expect(readFileSync(join(dir, "folder", "model.onnx")).equals(readFileSync(join(dir, "deploy", "model.onnx")))).to.equal(true);
+    // An interrupted run's folder gives its resume checkpoint, said as such with its step.
+    const unfinishedRun = join(dir, "unfinished-run");
+    cpSync(dirname(final), unfinishedRun, { recursive: true });
+    rmSync(join(unfinishedRun, "final.safetensors"));
+    writeResumeCheckpoint(join(unfinishedRun, RESUME_FILE), model, { step: 2, weights, optimizer: new Map(), trainFrames: 0, trainSeconds: 0, dataWaitSeconds: 0, wallSeconds: 0, configHash: id });
+    const interrupted = captureIo();
+    expect(await main(["export", "--checkpoint", unfinishedRun, "--out", "unfinished"], interrupted), interrupted.stderr).to.equal(0);
+    expect(interrupted.stderr).to.include(`note: ${join(unfinishedRun, RESUME_FILE)} is a resume checkpoint: the weights of an unfinished run at step 2, not its final ones`);
+    expect(readFileSync(join(dir, "unfinished", "model.onnx")).equals(readFileSync(join(dir, "deploy", "model.onnx"))), "the same weights").to.equal(true);
+    expect(viaFolder.stderr).to.not.include("resume checkpoint");
     // A folder with no weights in it: exit 2 naming it, nothing written.
     const empty = captureIo();
     expect(await main(["export", "--checkpoint", join(dir, "results"), "--out", "none"], empty)).to.equal(2);

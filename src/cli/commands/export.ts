@@ -10,7 +10,7 @@ import type { Model, Weights } from "../../model/model.js";
 import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import { FINAL_WEIGHTS_FILE } from "../../results/run-dir.js";
-import { RESUME_FILE } from "../../train/resume-checkpoint.js";
+import { RESUME_FILE, resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -92,6 +92,9 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         const { channels, height, width } = model.input;
         io.err(`wrote ${join(argv.out, INFERENCE_FILE)} (weights of ${weightsPath} inside): ${INFERENCE_INPUT} [N,${channels},${height},${width}] -> ${INFERENCE_OUTPUT} [N,${model.classes}]\n`);
         io.err(`${INFERENCE_INPUT}: ${framesPreprocessing(data)}\n`);
+        // An interrupted run's folder gives its resume checkpoint: exported, but not as if final.
+        const step = weightsPath === null ? null : resumeCheckpointStep(weightsPath);
+        if (step !== null) io.err(`note: ${weightsPath} is a resume checkpoint: the weights of an unfinished run at step ${step}, not its final ones\n`);
       }
     },
   };
