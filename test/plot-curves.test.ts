@@ -40,6 +40,54 @@ describe("plot: learning curves", function () {
     expect(pts.filter((p) => p.config === "method=sideways").map((p) => [p.method, p.mean, p.lo])).to.deep.equal([["sideways", 4, 4], ["sideways", 4, 4]]);
   });
 
+  it("a seed that stopped early is left out of the later points (n counts the runs with a value there), not averaged in as 0", () => {
+    // seed 0 logged steps 1-4, seed 1 stopped after step 2 (a killed or shorter run).
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2, 5, 7], []),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [3, 4], []),
+    ];
+    const pts = curvePoints(runs, "metrics.csv", "train_loss");
+    // Steps 1-2: both runs (means 2 and 3); steps 3-4: seed 0 alone, its own values, no band.
+    expect(pts.map((p) => [p.step, p.mean, p.n, p.std])).to.deep.equal([[1, 2, 2, Math.SQRT2], [2, 3, 2, Math.SQRT2], [3, 5, 1, null], [4, 7, 1, null]]);
+  });
+
+  it("NaN and ±Infinity cells (a diverged step) are steps without a value: no point is NaN, the other seeds still count there", () => {
+    // The trainer writes a diverged loss as nan/inf; the reader keeps them as NaN/±Infinity.
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [], []),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [3, 4, 5, 6], []),
+    ];
+    writeFileSync(join(runs[0].dir, "metrics.csv"), "step,train_loss\n1,1\n2,nan\n3,inf\n4,-Infinity\n");
+    const pts = curvePoints(runs, "metrics.csv", "train_loss");
+    // Step 1: both seeds (1 and 3); steps 2-4: seed 1 alone.
+    expect(pts.map((p) => [p.step, p.mean, p.n])).to.deep.equal([[1, 2, 2], [2, 4, 1], [3, 5, 1], [4, 6, 1]]);
+    for (const p of pts) expect([p.mean, p.lo, p.hi].every(Number.isFinite), `step ${p.step}`).to.equal(true);
+    // A run whose only values are non-finite draws nothing at all rather than a NaN line.
+    const alone = curvePoints([runs[0]], "metrics.csv", "train_loss");
+    expect(alone.map((p) => [p.step, p.mean])).to.deep.equal([[1, 1]]);
+  });
+
+  it("past 100 steps, consecutive steps are averaged in bins of ceil(steps / 100): at most 100 points, each at its bin's last step", () => {
+    // 250 steps, loss = step²: bins of ceil(250 / 100) = 3 steps (bins of 2 would make 125 points),
+    // so 84 points, the last bin holding step 250 alone. The mean of a bin of squares is worked out
+    // here term by term, independent of the binning code.
+    const losses = Array.from({ length: 250 }, (_, i) => (i + 1) ** 2);
+    const pts = curvePoints([fakeRun(root, "bp0", "bp", { seed: 0 }, losses, [])], "metrics.csv", "train_loss");
+    expect(pts.length).to.be.at.most(100);
+    expect(pts).to.have.length(84);
+    pts.forEach((p, k) => {
+      const bin = [3 * k + 1, 3 * k + 2, 3 * k + 3].filter((s) => s <= 250);
+      // Labelled with the bin's last step, so a curve never seems to get somewhere before it did.
+      expect(p.step, `point ${k}`).to.equal(bin[bin.length - 1]);
+      expect(p.x, `point ${k}`).to.equal(p.step);
+      // Sums of at most three squares below 250² are exact in float64; the division rounds once.
+      expect(p.mean, `point ${k}`).to.be.closeTo(bin.reduce((a, s) => a + s * s, 0) / bin.length, 1e-9);
+      expect(p.n).to.equal(1);
+    });
+    expect(pts[0]).to.include({ step: 3, mean: 14 / 3 });
+    expect(pts[83]).to.include({ step: 250, mean: 62500 });
+  });
+
   it("configurations with the same label (a setting neither sweep swept) stay apart: one line each, the config id in the label", () => {
     const runs = [
       fakeRun(root, "a0", "bp", { "train.method": "bp", seed: 0 }, [1, 1], [0.5], "aaaaaaaa1111"),
@@ -179,8 +227,9 @@ describe("plot: learning curves", function () {
       writeFileSync(join(r.dir, "metrics.csv"), "step,train_loss,cos_b0,cos_b1\n" + rows.join("\n") + "\n");
       return r;
     };
-    // seed 0: block 0 cosines 0.8 and 0.6 (mean 0.7), the step without diagnostics is skipped; seed 1: 0.9.
-    const runs = [withCos("a", 0, ["1,2.0,0.8,1", "2,1.9,,", "3,1.8,0.6,1"]), withCos("b", 1, ["1,2.0,0.9,0.98"])];
+    // seed 0: block 0 cosines 0.8 and 0.6 (mean 0.7), the step without diagnostics and the nan one are skipped; seed 1: 0.9.
+    // A nan/inf cosine (a zero gradient somewhere) is skipped like an empty one, not averaged in.
+    const runs = [withCos("a", 0, ["1,2.0,0.8,1", "2,1.9,,", "3,1.8,0.6,1", "4,1.7,nan,inf"]), withCos("b", 1, ["1,2.0,0.9,0.98"])];
     const pts = cosinePoints(runs);
     // Blocks numbered as the cos_b{k} columns: from 0.
     const b0 = pts.find((p) => p.block === 0)!;
