@@ -101,6 +101,31 @@ describe("results: CSV and paper table", () => {
     expect(tableLatex(table)).to.match(/^% needs \\usepackage\{booktabs\}/).and.include("sample standard deviation (n - 1 in the denominator)");
   });
 
+  it("a completed run with a non-finite metric (an eval loss of inf, a nan) is left out of that metric's mean and n, and still counts for the others", async () => {
+    // Config A: three completed runs, eval losses 0.6, inf and nan (runs.csv writes them as inf/nan,
+    // and reads them back as numbers); top-1 0.5, 0.7, 0.9. Config B: one completed run, loss -inf.
+    [0.5, 0.7, 0.9].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
+    writeRun(root, "b0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.25), 3);
+    await writeRunsCsv(root);
+    const runsCsv = readCsv(join(root, "runs.csv"));
+    const loss = new Map([["a1", Infinity], ["a2", NaN], ["b0", -Infinity]]);
+    const edited = runsCsv.rows.map((r) => (loss.has(String(r.run_id)) ? { ...r, final_eval_loss: loss.get(String(r.run_id))! } : r));
+    const rows = readCsvFromText(csvText(runsCsv.columns, edited));
+    expect(rows.map((r) => r.final_eval_loss)).to.deep.equal([0.6, Infinity, NaN, -Infinity]);
+    const table = paperTable(runsCsv.columns, rows, ["eval_loss", "eval_clip_top1"]);
+    const [a, b] = table.rows;
+    // The finite loss alone: its value, no std, n 1 (not a mean of inf or nan over 3 runs).
+    expect(a.stats.final_eval_loss).to.deep.equal({ mean: 0.6, std: null, n: 1 });
+    expect(b.stats.final_eval_loss).to.deep.equal({ mean: null, std: null, n: 0 });
+    // The same runs' top-1 is finite and counts: mean 0.7 over all three (1e-12: rounding of a three-term sum).
+    expect(a.stats.final_eval_clip_top1.n).to.equal(3);
+    expect(a.stats.final_eval_clip_top1.mean).to.be.closeTo(0.7, 1e-12);
+    // Completed runs, not failures: nothing in the not-completed column, and the table shows a dash, not "NaN" or "Infinity".
+    expect(table.rows.map((r) => r.notCompleted)).to.deep.equal(["", ""]);
+    expect(tableMarkdown(table)).to.include("| 0.1 | 0.600 (n=1) | 0.700 ± 0.200 (n=3) |").and.include("| 0.01 | – | 0.250 (n=1) |");
+    expect(tableMarkdown(table)).not.to.match(/NaN|Infinity/);
+  });
+
   it("a huge value (a diverged loss) is in scientific notation with the digits asked for, in Markdown and LaTeX", async () => {
     // toFixed alone gives "1.043231143876293e+22" from 1e21 on, whatever the digits.
     writeRun(root, "h0", { "train.optimizer.lr": 1e6, seed: 0 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 }), 0);
