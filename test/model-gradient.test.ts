@@ -93,6 +93,32 @@ const NORM_SPEC = {
   ],
 };
 
+// A model that opens with a residual unit: block 0's input is the data, so no input gradient is
+// asked of it, yet inside the unit each layer above a parameterised one must still pass its input
+// gradient down (conv -> batch_norm -> relu -> conv -> group_norm: every inner conv's gradient
+// goes through the layers above it). The shortcut is a 1x1 conv (2 -> 4 channels).
+const RESIDUAL_FIRST_SPEC = {
+  name: "residual-first-gradient-check",
+  input: { channels: 2, height: 7, width: 6 },
+  classes: 4,
+  layers: [
+    {
+      type: "residual",
+      shortcut: "conv",
+      layers: [
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false },
+        { type: "batch_norm" },
+        { type: "relu" },
+        { type: "conv2d", out_channels: 4, kernel: 3, padding: 1, bias: false },
+        { type: "group_norm", groups: 2 },
+      ],
+    },
+    { type: "relu" },
+    { type: "global_avg_pool" },
+    { type: "linear", out_features: 4 },
+  ],
+};
+
 const BATCH = 3;
 
 // Block 1's strided conv hands its input gradient to block 0 (conv + ReLU) as phases: a sub-pixel
@@ -139,6 +165,15 @@ describe("model gradient: chained ONNX block graphs + head vs the float64 refere
   it("batch_norm, group_norm and residual units, 4 blocks, portable and CPU graphs", async () => {
     await checkModelGradient(NORM_SPEC, 4, PORTABLE_TARGET);
     await checkModelGradient(NORM_SPEC, 4, await graphTargetFor({ provider: "cpu" }));
+  });
+
+  it("a model that opens with a residual unit (no input gradient for block 0): every inner layer's gradient, 2 blocks, portable and CPU graphs", async () => {
+    const model = resolveModel(RESIDUAL_FIRST_SPEC, "inline");
+    expect(model.blocks[0].layers[0].spec.type).to.equal("residual");
+    // The inner convs and norms are parameters of block 0, checked below like every other one.
+    expect(model.blocks[0].params.map((p) => p.name)).to.include.members(["0.layers.0.weight", "0.layers.1.weight", "0.layers.3.weight", "0.layers.4.weight", "0.shortcut.weight"]);
+    await checkModelGradient(RESIDUAL_FIRST_SPEC, 2, PORTABLE_TARGET);
+    await checkModelGradient(RESIDUAL_FIRST_SPEC, 2, await graphTargetFor({ provider: "cpu" }));
   });
 
   it("the same through onnxruntime's NCHWc kernels (fused conv+ReLU), 4 blocks", async function () {
