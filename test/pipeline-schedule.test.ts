@@ -160,6 +160,58 @@ describe("schedule tables", () => {
     expect(() => checkSchedule(broken)).to.throw(/BUG: pipelined-bp schedule, tick 0 block 0 backward frame 0/);
   });
 
+  // Hand-made tables, each one rule away from a valid one (its twin, which passes): checkSchedule
+  // names the action and what is wrong with it, as the interpreter could not run it.
+  it("checkSchedule rejects a gradient used twice, a forward whose input came in the same tick, a gradient from above of the same tick, and a backward before its input", () => {
+    // Rows [tick, block, op, frame, gradFrame?], in interpreter order.
+    type Row = [number, number, Action["op"], number, number?];
+    const table = (L: number, T: number, rows: Row[]): Schedule => ({
+      method: "hand-made",
+      blocks: L,
+      frames: T,
+      ticks: rows[rows.length - 1][0] + 1,
+      actions: rows.map(([tick, block, op, frame, gradFrame]) => ({ tick, block, op, frame, ...(gradFrame === undefined ? {} : { gradFrame }) })),
+    });
+    const cases: { why: RegExp; broken: Row[]; twin: Row[]; L: number; T: number }[] = [
+      {
+        // L=1: frame 1's backward takes frame 0's loss again (twin: its own).
+        why: /^BUG: hand-made schedule, tick 1 block 0 backward frame 1: gradient used twice$/,
+        L: 1,
+        T: 2,
+        broken: [[0, 0, "forward", 0], [0, 0, "loss", 0], [0, 0, "backward", 0, 0], [1, 0, "forward", 1], [1, 0, "loss", 1], [1, 0, "backward", 1, 0]],
+        twin: [[0, 0, "forward", 0], [0, 0, "loss", 0], [0, 0, "backward", 0, 0], [1, 0, "forward", 1], [1, 0, "loss", 1], [1, 0, "backward", 1, 1]],
+      },
+      {
+        // L=2: block 1 forwards frame 0 at the tick block 0 does (an input travels one block a tick).
+        why: /^BUG: hand-made schedule, tick 0 block 1 forward frame 0: input not produced at an earlier tick$/,
+        L: 2,
+        T: 1,
+        broken: [[0, 0, "forward", 0], [0, 1, "forward", 0], [0, 1, "loss", 0], [0, 1, "backward", 0, 0], [1, 0, "backward", 0, 0]],
+        twin: [[0, 0, "forward", 0], [1, 1, "forward", 0], [1, 1, "loss", 0], [1, 1, "backward", 0, 0], [2, 0, "backward", 0, 0]],
+      },
+      {
+        // L=2: block 0 uses the gradient block 1 sends down in the same tick (it arrives the tick after).
+        why: /^BUG: hand-made schedule, tick 1 block 0 backward frame 0: gradient not produced at an earlier tick$/,
+        L: 2,
+        T: 1,
+        broken: [[0, 0, "forward", 0], [1, 1, "forward", 0], [1, 1, "loss", 0], [1, 1, "backward", 0, 0], [1, 0, "backward", 0, 0]],
+        twin: [[0, 0, "forward", 0], [1, 1, "forward", 0], [1, 1, "loss", 0], [1, 1, "backward", 0, 0], [2, 0, "backward", 0, 0]],
+      },
+      {
+        // L=1: a backward on frame 1's input one tick before the forward computes it (the same tick is fine: Sideways does that).
+        why: /^BUG: hand-made schedule, tick 0 block 0 backward frame 1: input not computed yet$/,
+        L: 1,
+        T: 2,
+        broken: [[0, 0, "forward", 0], [0, 0, "loss", 0], [0, 0, "backward", 1, 0], [1, 0, "forward", 1], [1, 0, "loss", 1]],
+        twin: [[0, 0, "forward", 0], [0, 0, "loss", 0], [1, 0, "forward", 1], [1, 0, "loss", 1], [1, 0, "backward", 1, 0]],
+      },
+    ];
+    for (const c of cases) {
+      expect(() => checkSchedule(table(c.L, c.T, c.twin)), `twin of ${c.why}`).not.to.throw();
+      expect(() => checkSchedule(table(c.L, c.T, c.broken))).to.throw(c.why);
+    }
+  });
+
   it("weight versions with in-clip updates (pipelined-bp, L=2, T=4, update every 2 ticks), worked out by hand", () => {
     // Block 1 (0-based 0): forwards of frames 0-3 at ticks 0-3, backwards at ticks 2-5; block 2:
     // forwards and backwards at ticks 1-4. Updates after ticks 1, 3, 5: block 2 steps at all three,
