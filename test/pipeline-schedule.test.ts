@@ -247,6 +247,30 @@ describe("schedule tables", () => {
     expect(predictedIdleFractions(pipelinedBpSchedule(L, 8), [[0, 1, 2, 3]])).to.deep.equal([0]);
   });
 
+  // Stages that differ, so each fraction must be its own stage's. BP, L=4, stages [0] and [1,2,3],
+  // unit costs (forward 1, backward 2): a frame is 7 ticks with one block busy, 12 units of work,
+  // 3 of them block 0's (idle 9/12) and 9 the other stage's (idle 3/12). Pipelined BP, L=2, T=2,
+  // block 1 three times as costly (forward 3, backward 6): ticks 0-3 hold [F0 | -], [F1 | F0 B0],
+  // [B0 | F1 B1], [B1 | -] for stages [0] | [1], lasting 1, 9, 9, 2 = 21; busy 6 and 18.
+  it("predicted idle per stage, stages of unequal work: BP on [0] | [1,2,3] and pipelined-bp with a costlier top block (worked by hand)", () => {
+    const bp = predictedIdleFractions(bpSchedule(4, 5), [[0], [1, 2, 3]]);
+    expect(bp[0]).to.be.closeTo(9 / 12, 1e-12);
+    expect(bp[1]).to.be.closeTo(3 / 12, 1e-12);
+    const pb = predictedIdleFractions(pipelinedBpSchedule(2, 2), [[0], [1]], { forward: [1, 3], backward: [2, 6] });
+    expect(pb[0]).to.be.closeTo(15 / 21, 1e-12);
+    expect(pb[1]).to.be.closeTo(3 / 21, 1e-12);
+  });
+
+  // A block steps at an update point only if it received a gradient since its last step. BP, L=2,
+  // T=3, update_every 1: a frame is 3 ticks (F b0 | F b1, loss, B b1 | B b0); block 1 gets its
+  // gradients at ticks 1, 4, 7 and block 0 at 2, 5, 8, so each steps once per frame and frame f's
+  // forwards and backwards compute with version f, though an update point follows every tick.
+  it("weight versions: a block steps only at update points after a new gradient (BP, L=2, T=3, update every tick)", () => {
+    const acts = withWeightVersions(bpSchedule(2, 3), 1, false);
+    for (const a of acts) expect(a.version, `tick ${a.tick} block ${a.block} ${a.op} frame ${a.frame}`).to.equal(a.frame);
+    expect(blockFacts(bpSchedule(2, 3), 1, false).map((f) => [f.steps, f.weightLagSteps, f.versionMismatch])).to.deep.equal([[3, 0, 0], [3, 0, 0]]);
+  });
+
   // Worked by hand (forward 1, backward 2, blocks on stages [0] and [1]). pipelined-bp, T = 2:
   // stage 1 runs F(0) at [1,2], B(0) at [2,4], F(1) at [4,5], B(1) at [5,7]; stage 0 F(0) [0,1],
   // F(1) [1,2], B(0) waits for stage 1's gradient until 4: [4,6], B(1) [7,9]. Busy 6 of 9 and 6
