@@ -85,13 +85,21 @@ describe("Sideways rule (sequential executor)", function () {
     });
   }
 
-  it("blocksWithoutGradient predicts exactly the blocks the trainer leaves without gradient", async () => {
-    for (const T of [2, 4, 5, 7, 9]) {
+  it("blocksWithoutGradient predicts exactly the blocks the trainer leaves without gradient; the warning names the shortest clip that works", async () => {
+    const learnsAll: number[] = [];
+    for (const T of [2, 4, 5, 6, 7, 9]) {
       const r = await exec.runBatch("sideways", randomClips(model, 1, T, 6), weights);
       const idle = r.counts.flatMap((n, k) => (n === 0 ? [k] : []));
       expect(blocksWithoutGradient(L, T), `T=${T}`).to.deep.equal(idle);
       expect(clipLengthWarning(L, T) === null, `T=${T}`).to.equal(idle.length === 0);
+      if (idle.length === 0) learnsAll.push(T);
     }
+    // The clip length the warning asks for is the shortest with which the trainer gave every block a gradient (6 frames leave block 0 out).
+    expect(clipLengthWarning(L, 5)).to.equal(
+      "with 5-frame clips and 4 blocks, Sideways never sends a gradient to blocks 0, 1 (they stay at their initial weights); data.clip_length >= 7 (2L-1) lets every block learn",
+    );
+    expect(clipLengthWarning(L, 6)).to.match(/to block 0 \(.*data\.clip_length >= 7 \(2L-1\)/);
+    expect(Math.min(...learnsAll)).to.equal(7);
   });
 
   it("blocks with n_k = 0 get no gradient at all (no update)", async () => {
