@@ -126,6 +126,17 @@ describe("results: CSV and paper table", () => {
     expect(tableMarkdown(table)).not.to.match(/NaN|Infinity/);
   });
 
+  it("decimals per metric: seconds with one, rates and step counts whole, the rest with the digits asked for", async () => {
+    // wall_s 1.25 and 1.75: mean 1.5, std 0.354; frames_per_s 1000 and 1004: mean 1002, std 2.83.
+    writeRun(root, "r0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5, { wall_s: 1.25, frames_per_s: 1000 }), 0);
+    writeRun(root, "r1", { "train.optimizer.lr": 0.1, seed: 1 }, summary("completed", 0.7, { wall_s: 1.75, frames_per_s: 1004 }), 1);
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["wall_s", "frames_per_s", "steps_done", "eval_clip_top1"]);
+    expect(tableMarkdown(table, 4)).to.include("| 0.1 | 1.5 ± 0.4 (n=2) | 1002 ± 3 (n=2) | 10 ± 0 (n=2) | 0.6000 ± 0.1414 (n=2) |");
+    expect(tableLatex(table, 2)).to.include("0.1 & $1.5 \\pm 0.4$ (2) & $1002 \\pm 3$ (2) & $10 \\pm 0$ (2) & $0.60 \\pm 0.14$ (2)");
+  });
+
   it("a huge value (a diverged loss) is in scientific notation with the digits asked for, in Markdown and LaTeX", async () => {
     // toFixed alone gives "1.043231143876293e+22" from 1e21 on, whatever the digits.
     writeRun(root, "h0", { "train.optimizer.lr": 1e6, seed: 0 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 }), 0);
