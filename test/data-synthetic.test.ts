@@ -2,8 +2,9 @@ import { expect } from "chai";
 import type { ClipProducer } from "../src/data/clip.js";
 import { ClipSource } from "../src/data/clip-source.js";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
-import { DataSpec } from "../src/data/data-spec.js";
+import { DataSpec, MovingMnistDataSpec } from "../src/data/data-spec.js";
 import { loadMnistDigits, MNIST_SIDE, resizeSquare } from "../src/data/mnist-digits.js";
+import { createMovingMnist } from "../src/data/moving-mnist.js";
 import type { ClipBatch, DataSource } from "../src/data/source.js";
 import { DataError } from "../src/errors.js";
 import { Rng } from "../src/util/rng.js";
@@ -33,6 +34,52 @@ function frame(b: ClipBatch, clip: number, t: number): Float32Array {
   const [, T, c, h, w] = b.dims;
   const f = c * h * w;
   return b.clips.subarray((clip * T + t) * f, (clip * T + t + 1) * f);
+}
+
+
+/** A frame's pixels back as the uint8 levels they were made from (clips hold level/255 in float32). */
+const levels = (f: Float32Array): number[] => Array.from(f, (v) => Math.round(v * 255));
+
+/**
+ * Independent reference for sub-pixel placement: a side x side digit whose top-left corner sits at
+ * (x, y) of an h x w frame, each digit pixel splatted onto the four frame pixels around its shifted
+ * position with the tent (bilinear) kernel. Unrounded levels.
+ */
+function shiftedDigit(img: Uint8Array, side: number, x: number, y: number, h: number, w: number): Float64Array {
+  const out = new Float64Array(h * w);
+  for (let py = 0; py < side; py++) for (let px = 0; px < side; px++) {
+    const v = img[py * side + px]!;
+    if (v === 0) continue;
+    const [X, Y] = [px + x, py + y];
+    const [x0, y0] = [Math.floor(X), Math.floor(Y)];
+    for (const [xx, wx] of [[x0, 1 - (X - x0)], [x0 + 1, X - x0]] as const) {
+      for (const [yy, wy] of [[y0, 1 - (Y - y0)], [y0 + 1, Y - y0]] as const) if (wx * wy > 0) out[yy * w + xx] += v * wx * wy;
+    }
+  }
+  return out;
+}
+
+/** Centre of mass (x, y) of a w-wide image. */
+function centreOfMass(img: ArrayLike<number>, w: number): [number, number] {
+  let m = 0, x = 0, y = 0;
+  for (let p = 0; p < img.length; p++) { m += img[p]!; x += img[p]! * (p % w); y += img[p]! * Math.floor(p / w); }
+  return [x / m, y / m];
+}
+
+/**
+ * A generator whose every draw is `c` (forks too): int(n) = floor(c n), uniform(lo, hi) = lo + c (hi - lo).
+ * Whatever order moving-mnist draws in, the digit's class, sample and position are then known.
+ */
+class ConstantRng extends Rng {
+  constructor(private readonly draw: number) {
+    super(0);
+  }
+  override next(): number {
+    return this.draw;
+  }
+  override fork(): Rng {
+    return new ConstantRng(this.draw);
+  }
 }
 
 describe("data: moving-mnist", function () {
@@ -161,6 +208,121 @@ describe("data: moving-mnist", function () {
     expect(trainImages.size + evalImages.length).to.be.at.least(9_900);
     const shared = evalImages.filter((img) => trainImages.has(Buffer.from(img).toString("base64")));
     expect(shared.length).to.equal(0);
+  });
+
+  it("draws evaluation clips' digits from the held-out pool and training clips' from the training pool (no test-set leakage)", async () => {
+    const pools = await loadMnistDigits();
+    const size = 32;
+    // One still 28-pixel digit (not resized): every frame is one pool image at a sub-pixel offset.
+    const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 1, speed: [0, 0], digit_size: MNIST_SIDE });
+    const source = await createDataSource(spec, ctx(size, 10, 4));
+    const centres = { train: pools.train.map((c) => c.map((img) => centreOfMass(img, MNIST_SIDE))), eval: pools.eval.map((c) => c.map((img) => centreOfMass(img, MNIST_SIDE))) };
+    /**
+     * The image of the labelled class, from either pool, that best explains a frame: each candidate
+     * is placed where its centre of mass lands on the frame's (bilinear shifting moves the centre of
+     * mass by exactly the offset) and compared with the frame, as mean absolute difference in levels.
+     */
+    const bestMatch = (f: Float32Array, label: number) => {
+      const frame = levels(f);
+      const [fx, fy] = centreOfMass(frame, size);
+      const ranked: { pool: "train" | "eval"; mad: number }[] = [];
+      for (const pool of ["train", "eval"] as const) {
+        pools[pool][label]!.forEach((img, k) => {
+          const [ix, iy] = centres[pool][label]![k]!;
+          const [x, y] = [fx - ix, fy - iy];
+          if (x < 0 || y < 0 || x > size - MNIST_SIDE || y > size - MNIST_SIDE) return; // the digit would not fit: not this one
+          const ref = shiftedDigit(img, MNIST_SIDE, x, y, size, size);
+          let mad = 0;
+          for (let p = 0; p < frame.length; p++) mad += Math.abs(Math.round(ref[p]!) - frame[p]!);
+          ranked.push({ pool, mad: mad / frame.length });
+        });
+      }
+      return ranked.sort((a, b) => a.mad - b.mad);
+    };
+    const clips = 12;
+    const streams: [string, ClipBatch][] = [["train", await firstBatch(source, clips)]];
+    for await (const b of source.evalBatches(clips, clips)) streams.push(["eval", b]);
+    for (const [stream, b] of streams) {
+      for (let i = 0; i < clips; i++) {
+        const [best, next] = bestMatch(frame(b, i, 0), b.labels[i]!);
+        // The digit itself matches to within the uint8 rounding and the centre-of-mass estimate
+        // (measured: at most 0.05 levels on average); any other handwritten digit, even of the same
+        // class, differs by more (measured: 1.5 levels or more, most above 5), so the match is the digit.
+        expect(best!.mad, `${stream} clip ${i}: no pool image explains the frame`).to.be.below(0.25);
+        expect(next!.mad, `${stream} clip ${i}: the runner-up is as close as the match`).to.be.above(1);
+        expect(best!.pool, `${stream} clip ${i}'s digit`).to.equal(stream);
+      }
+    }
+  });
+
+  it("shifts a digit by its fractional position with bilinear weights, along the right axis", async () => {
+    const pools = await loadMnistDigits();
+    const spec = MovingMnistDataSpec.parse({ kind: "moving-mnist", clip_length: 1, speed: [0, 0], digit_size: MNIST_SIDE });
+    const [h, w] = [32, 34]; // free room: 4 pixels down, 6 across, so one draw c gives different x and y fractions
+    // c = 0.25: digit class 2 at (x, y) = (1.5, 1), half a pixel across and whole down; c = 0.125:
+    // class 1 at (0.75, 0.5). Weights that are multiples of 1/8 make both sides exact in float64,
+    // so the rounded levels must agree exactly.
+    for (const c of [0.25, 0.125]) {
+      const rng = new ConstantRng(c);
+      const producer = await createMovingMnist(spec, { frames: 1, channels: 1, height: h, width: w }, 10, rng, rng);
+      const digitClass = Math.floor(10 * c);
+      const [x, y] = [c * (w - MNIST_SIDE), c * (h - MNIST_SIDE)];
+      for (const stream of ["train", "eval"] as const) {
+        const { pixels, label } = stream === "train" ? await producer.trainClip(0) : await producer.evalClip(0, 1);
+        expect(label).to.equal(digitClass);
+        // Evaluation clips draw from the held-out pool (mnist-digits.ts), training clips from the other.
+        const pool = pools[stream][digitClass]!;
+        const expected = shiftedDigit(pool[Math.floor(c * pool.length)]!, MNIST_SIDE, x, y, h, w);
+        let worst = 0;
+        expected.forEach((v, p) => (worst = Math.max(worst, Math.abs(Math.round(v) - pixels[p]!))));
+        expect(worst, `c=${c} ${stream}: largest level difference from the bilinear shift to (${x}, ${y})`).to.equal(0);
+      }
+    }
+  });
+
+  it("draws the digits after the first at distractor_intensity", async () => {
+    // The same seed draws the same digits and paths whatever their brightness, and the first
+    // digit is drawn first, so one digit alone (L) and both at full brightness (F) tell where the
+    // distractor shows and its full level; at intensity k it must show at k times that.
+    const k = 0.3;
+    const make = async (raw: object) => firstBatch(await createDataSource(DataSpec.parse({ kind: "moving-mnist", clip_length: 3, ...raw }), ctx(32, 10, 8)), 16);
+    const alone = await make({ digits: 1 });
+    const full = await make({ digits: 2, distractor_intensity: 1 });
+    const dim = await make({ digits: 2, distractor_intensity: k });
+    const [L, F, D] = [levels(alone.clips), levels(full.clips), levels(dim.clips)];
+    let shown = 0;
+    for (let p = 0; p < L.length; p++) {
+      // Where the distractor is not above the labelled digit at full brightness, it is not above it dimmed.
+      if (F[p]! <= L[p]!) {
+        expect(D[p], `pixel ${p}`).to.equal(L[p]);
+        continue;
+      }
+      if (F[p]! >= 20) shown++;
+      // round(k v) against round(k round(v)): k <= 1 keeps the two within 1 level.
+      expect(Math.abs(D[p]! - Math.max(L[p]!, Math.round(k * F[p]!))), `pixel ${p}: ${F[p]} at intensity ${k}`).to.be.at.most(1);
+    }
+    // The check above must have seen distractors (16 clips x 3 frames, ~100 inked pixels each).
+    expect(shown).to.be.above(1000);
+  });
+
+  it("task direction: the first digit's angle lies within the middle half of its bucket, and uses all of it", async () => {
+    const spec = DataSpec.parse({ kind: "moving-mnist", task: "direction", digits: 1, clip_length: 8, speed: [1, 2] });
+    const b = await firstBatch(await createDataSource(spec, ctx(48, 4, 12)), 200);
+    const [n, t, , , w] = b.dims;
+    const bucket = 90; // degrees, 4 directions
+    let widest = 0;
+    for (let i = 0; i < n; i++) {
+      const [x0, y0] = centreOfMass(frame(b, i, 0), w);
+      const [x1, y1] = centreOfMass(frame(b, i, t - 1), w);
+      const angle = (Math.atan2(y1 - y0, x1 - x0) * 180) / Math.PI;
+      const off = ((angle - b.labels[i]! * bucket + 540) % 360) - 180; // signed degrees from the bucket's centre
+      widest = Math.max(widest, Math.abs(off));
+      // The digit moves 7 to 14 pixels; uint8 rounding moves its centre of mass by ~0.01 pixel,
+      // under 0.1 degree: 0.5 degrees of slack.
+      expect(Math.abs(off), `clip ${i}: ${angle.toFixed(1)} degrees, bucket ${b.labels[i]}`).to.be.at.most(bucket / 4 + 0.5);
+    }
+    // Uniform within +-22.5 degrees: 200 clips all within 20 degrees has chance (20/22.5)^200 < 1e-10.
+    expect(widest).to.be.above(20);
   });
 
   it("rejects a class count, a path that cannot fit, or a frame size that do not match the model", async () => {
