@@ -45,6 +45,20 @@ describe("sweep expansion", () => {
     expect(other[0].u).not.to.equal(runs[0].u);
   });
 
+  it("uniform draws spread over the whole [low, high), away from 0 too, and choice draws every value", () => {
+    const n = 400;
+    const runs = expandSweep(sweep({ random: { n, seed: 1, params: { u: { dist: "uniform", low: 2, high: 5 }, c: { dist: "choice", values: ["a", "b", "c", "d"] } } } }));
+    const u = runs.map((r) => r.u as number);
+    for (const v of u) expect(v).to.be.within(2, 5);
+    // Each third of [2, 5) expects n/3 = 133 draws (sd 9.4): at least 90 is 4.6 sd below, so a
+    // range that misses a part, or is shifted or stretched, fails.
+    for (const lo of [2, 3, 4]) expect(u.filter((v) => v >= lo && v < lo + 1).length, `draws in [${lo}, ${lo + 1})`).to.be.at.least(90);
+    // Mean 3.5, sd of the mean (3 / sqrt(12)) / sqrt(400) = 0.043: 0.2 is 4.6 sd.
+    expect(u.reduce((a, b) => a + b, 0) / n).to.be.closeTo(3.5, 0.2);
+    // Each of 4 values expects 100 draws (sd 8.7): at least 65 is 4 sd below; the last value is not special.
+    for (const v of ["a", "b", "c", "d"]) expect(runs.filter((r) => r.c === v).length, `draws of ${v}`).to.be.at.least(65);
+  });
+
   it("run ids: readable swept parameters, independent of key order, ending in the config hash", () => {
     expect(runIdFor({ "train.method": "bp", seed: 2, "train.optimizer.lr": 0.1 }, "0badf00d")).to.equal(runIdFor({ "train.optimizer.lr": 0.1, seed: 2, "train.method": "bp" }, "0badf00d"));
     expect(runIdFor({ "train.method": "bp", seed: 2 }, "0badf00d")).to.equal("method-bp_seed-2_0badf00d");
