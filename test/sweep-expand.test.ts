@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { join, resolve } from "node:path";
 import { SpecError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
-import { runIdFor } from "../src/spec/run-id.js";
+import { canonicalJson, runIdFor, shortHash } from "../src/spec/run-id.js";
 import { expandSweep, planSweep } from "../src/spec/sweep-expand.js";
 import { SweepSpec } from "../src/spec/sweep-spec.js";
 const FIXTURES = resolve("test/fixtures/specs");
@@ -64,6 +64,18 @@ describe("sweep expansion", () => {
     expect(runIdFor({ "train.method": "bp", seed: 2 }, "0badf00d")).to.equal("method-bp_seed-2_0badf00d");
     expect(runIdFor({ "train.optimizer.betas.0": 0.8, seed: 2 }, "0badf00d"), "a list item keeps its list's name").to.equal("betas.0-0.8_seed-2_0badf00d");
     expect(runIdFor({}, "0badf00d")).to.equal("0badf00d");
+  });
+
+  it("config hashes and run ids do not depend on the order keys were written in, at any depth; list order counts", () => {
+    const a = { train: { optimizer: { kind: "adam", lr: 0.1, betas: [0.9, 0.99] }, steps: 3 }, layers: [{ type: "conv", out: 4 }], seed: 1 };
+    const b = { seed: 1, layers: [{ out: 4, type: "conv" }], train: { steps: 3, optimizer: { betas: [0.9, 0.99], lr: 0.1, kind: "adam" } } };
+    // Written out by hand: keys sorted by code unit at every level, lists left in order.
+    expect(canonicalJson(a)).to.equal('{"layers":[{"out":4,"type":"conv"}],"seed":1,"train":{"optimizer":{"betas":[0.9,0.99],"kind":"adam","lr":0.1},"steps":3}}');
+    expect(canonicalJson(b)).to.equal(canonicalJson(a));
+    expect(shortHash(b)).to.equal(shortHash(a));
+    expect(shortHash({ ...a, layers: [{ type: "conv", out: 4 }, { type: "relu" }] })).not.to.equal(shortHash({ ...a, layers: [{ type: "relu" }, { type: "conv", out: 4 }] }));
+    // A swept mapping written with its keys in another order is the same run: a sweep run again finds it.
+    expect(runIdFor({ "train.optimizer": { lr: 0.1, kind: "adam" }, seed: 0 }, "0badf00d")).to.equal(runIdFor({ "train.optimizer": { kind: "adam", lr: 0.1 }, seed: 0 }, "0badf00d"));
   });
 
   it("run ids change with any setting, swept or not (issue 15: train.steps=60 and =200 no longer share an id)", () => {
