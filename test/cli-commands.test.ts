@@ -404,7 +404,8 @@ describe("CLI commands", function () {
     const io = captureIo();
     // lr 1e30 makes the loss non-finite at step 2 (the child exits 3); the sweep stops there.
     expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(3);
-    expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) stopped at a non-finite loss").and.not.include("failed (");
+    // The runs it kept from starting are counted as runs.csv lists them; the divergence is why it ended (exit 3).
+    expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) stopped at a non-finite loss").and.include("3 not started (not_started in runs.csv)").and.not.include("failed (");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The runs it never started are rows that say so (sweep-plan.json).
     expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss", "not_started", "not_started", "not_started"]);
@@ -413,6 +414,10 @@ describe("CLI commands", function () {
     expect(await main(["results", "table", join("results", "sweep-good")], table)).to.equal(2);
     expect(table.stderr).to.include("runs.csv has no completed run (4 runs: 1 nan_loss, 3 not_started)");
     expect(existsSync(join(dir, "results", "sweep-good", "table.md"))).to.equal(false);
+    // plot draws the diverged run, the only one there is, and does not call it completed.
+    const plotted = captureIo();
+    expect(await main(["plot", join("results", "sweep-good")], plotted), plotted.stderr).to.equal(0);
+    expect(plotted.stderr).to.include("note: the curves are of the 1 unfinished run; 3 runs not drawn (3 not_started:").and.not.include("completed run");
   });
 
   it("sweep --fail-fast with 2 jobs stops the other run as Ctrl-C does: counted interrupted with a resume checkpoint, not failed", async () => {
@@ -427,7 +432,7 @@ describe("CLI commands", function () {
     // not_started; the sweep's count says the same as runs.csv.
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted" && st !== "not_started"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
     const stopped = rows.find((r) => r.status !== "nan_loss")!.status;
-    expect(io.stderr, io.stderr).to.include(stopped === "interrupted" ? "1 interrupted (each resumes" : "1 stopped before it started (not_started in runs.csv)");
+    expect(io.stderr, io.stderr).to.include(stopped === "interrupted" ? "1 interrupted (each resumes" : "1 not started (not_started in runs.csv)");
   });
 
   it("Sideways on clips too short for every block to learn: the sweep trains it, and summary.json and runs.csv's warnings say so", async () => {

@@ -395,6 +395,19 @@ describe("data: video-folder", function () {
     writeFileSync(join(splits, "trainlist01.txt"), "ApplyEyeMakeup/b.avi 1\n");
     utimesSync(join(splits, "trainlist01.txt"), new Date(), new Date(Date.now() + 60_000));
     expect(changedDataFiles(then, dataFileStamps(data))).to.have.length(1).and.match(/trainlist01\.txt was modified at \S+ with other contents, after the run read it/);
+    // One video of 5 MB grown by 10 bytes (the stamp reads sizes, not frames: stand-in files do):
+    // the same count and a total that rounds alike, so exact bytes are said, not "renamed".
+    const folder = join(dir, "stamp-grow");
+    for (const [cls, mb] of [["A", 2], ["B", 3]] as const) {
+      mkdirSync(join(folder, cls), { recursive: true });
+      writeFileSync(join(folder, cls, `${cls}.avi`), Buffer.alloc(mb * 1e6));
+    }
+    const grow = VideoFolderDataSpec.parse({ kind: "video-folder", root: folder });
+    const before = dataFileStamps(grow, true);
+    writeFileSync(join(folder, "A", "A.avi"), Buffer.alloc(2e6 + 10));
+    expect(changedDataFiles(before, dataFileStamps(grow))).to.deep.equal([`${folder}: its videos changed after the run read them (2 videos, 5000000 bytes then, 2 videos, 5000010 bytes now)`]);
+    writeFileSync(join(folder, "B", "B.avi"), Buffer.alloc(4e6));
+    expect(changedDataFiles(before, dataFileStamps(grow))).to.deep.equal([`${folder}: its videos changed after the run read them (2 videos, 5.0 MB then, 2 videos, 6.0 MB now)`]);
   });
 
   it("reads UCF101 and HMDB51 split files and evaluates on the test videos", async () => {

@@ -142,12 +142,17 @@ describe("results: CSV and paper table", () => {
     writeRun(root, "h0", { "train.optimizer.lr": 1e6, seed: 0 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 }), 0);
     writeRun(root, "h1", { "train.optimizer.lr": 1e6, seed: 1 }, summary("completed", 0.5, { final_train_loss: 1.0432e22 + 2e21 }), 1);
     writeRun(root, "s0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5, { final_train_loss: 123456789.5 }), 2);
+    // A mean past the switch with a std below it: the cell reads in one notation.
+    writeRun(root, "m0", { "train.optimizer.lr": 10, seed: 0 }, summary("completed", 0.5, { final_train_loss: 1.6e9 }), 3);
+    writeRun(root, "m1", { "train.optimizer.lr": 10, seed: 1 }, summary("completed", 0.5, { final_train_loss: 2.4e9 }), 4);
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     const table = paperTable(columns, rows, ["final_train_loss"]);
     // mean 1.1432e22, std sqrt(2 * 1e21^2) = 1.414e21; 1.2e8 is below the switch and stays fixed.
     expect(tableMarkdown(table, 2)).to.include("| 1000000 | 1.14e22 ± 1.41e21 (n=2) |").and.include("| 0.1 | 123456789.50 (n=1) |");
     expect(tableLatex(table, 3)).to.include("$1.143 \\times 10^{22} \\pm 1.414 \\times 10^{21}$ (2)");
+    // mean 2e9, std sqrt(2 * 4e8^2) = 5.657e8; --digits 1 gives one decimal, as asked.
+    expect(tableMarkdown(table, 1)).to.include("| 10 | 2.0e9 ± 5.7e8 (n=2) |");
     // The CSV keeps the full numbers.
     expect(readCsvFromText(tableCsv(table))[0]!.final_train_loss_mean as number).to.be.closeTo(1.1432e22, 1e7);
   });

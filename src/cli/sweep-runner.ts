@@ -50,8 +50,10 @@ export interface SweepOutcome {
   elsewhere: string[];
   /** runs stopped by a stop signal (Ctrl-C, SIGTERM): each resumes from its last resume checkpoint (the stop's own, unless a second Ctrl-C aborted it) */
   interrupted: string[];
-  /** runs a stop signal ended before they began (no run folder of theirs: runs.csv's not_started); run again, the sweep starts them */
+  /** runs a stop (a signal, --fail-fast) ended or kept from starting before they made their folder (runs.csv's not_started); run again, the sweep starts them */
   notStarted: string[];
+  /** --fail-fast stopped the sweep at a failed or diverged run (not a signal) */
+  failFastStopped: boolean;
   /**
    * runs stopped at a non-finite loss (nan_loss), in this sweep or an earlier attempt of the same
    * config: final, as a completed run is (run-dir.ts runState), unless --force
@@ -124,7 +126,7 @@ export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, 
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
-  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], diverged: [] };
+  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], failFastStopped: false, diverged: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
   /** A run another process holds: waited for when that process is on this machine. */
@@ -139,6 +141,13 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
       board.message(`${run.runId}: running in another process; waiting for it`);
     }
   };
+  /**
+   * A run a stop ended or kept from starting: interrupted where it has a folder of its config (it
+   * resumes from its last checkpoint), else not started (a stop while its child set up, or before
+   * it was launched: runs.csv's not_started).
+   */
+  const countStopped = (run: PlannedRun) =>
+    (readRunMeta(join(root, run.runId))?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
   const planned = shardRuns(runs, opts.shard);
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
   await recordSweepPlan(root, exp.spec.name, runs.map(planEntry), planned.map((r) => r.runId));
@@ -243,9 +252,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           if (signal === "SIGKILL" && aborted && child.pid !== undefined && lockHolder(runLockPath(dir))?.pid === child.pid) rmSync(runLockPath(dir), { force: true });
           if (code === EXIT_OK) outcome.completed.push(run.runId);
           // (killed by the stop signal itself before it could catch one, or aborted by a second)
-          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted))
-            // A stop while the child set up, before it made the run's folder: nothing of it to resume.
-            (readRunMeta(dir)?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
+          else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted)) countStopped(run);
           // Another process took the run's lock between our check and the child's start.
           else if (isRunInProgress(dir)) heldElsewhere(run);
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
@@ -256,6 +263,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
             board.message(diverged ? `${run.runId}: stopped at a non-finite loss (nan_loss)${said}` : `${run.runId}: failed (${signal ?? `exit status ${code}`})${said}`);
             if (opts.failFast && !stopping) {
               stopping = true;
+              outcome.failFastStopped = true;
               // As Ctrl-C does: each saves a resume checkpoint and is counted as interrupted, not
               // failed.
               board.message("--fail-fast: stopping the other runs (each saves a resume checkpoint)");
@@ -278,6 +286,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     stopListening();
   }
   outcome.elsewhere.push(...waiting.keys());
+  // Runs a stop (a signal, --fail-fast) left in the queue: counted, as runs.csv lists them.
+  queue.forEach(countStopped);
   await writeRunsCsv(root);
   return outcome;
 }

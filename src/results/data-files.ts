@@ -70,11 +70,12 @@ function visibleEntries(dir: string): string[] {
  * Class folders may be links (stat follows them), as video-index.ts allows.
  */
 function videoFolderStamp(root: string, extensions: readonly string[]): DataFileStamps[string] | null {
-  if (visibleEntries(root).length === 0) return null;
+  const classes = visibleEntries(root);
+  if (classes.length === 0) return null;
   const wanted = new Set(extensions.map((e) => e.toLowerCase()));
   const hash = createHash("sha256");
   let videos = 0, size = 0, newest = 0;
-  for (const cls of visibleEntries(root)) {
+  for (const cls of classes) {
     for (const name of visibleEntries(join(root, cls))) {
       if (!wanted.has(extname(name).toLowerCase())) continue;
       let s;
@@ -99,11 +100,11 @@ const sizeText = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)}
 function videoFolderChange(root: string, then: DataFileStamps[string], now: DataFileStamps[string] | undefined): string | null {
   if (now === undefined) return `${root} is gone`;
   if (now.sha256 === then.sha256) return null;
-  const was = `${then.videos} videos, ${sizeText(then.size)}`;
-  const is = `${now.videos} videos, ${sizeText(now.size)}`;
-  return was === is
-    ? `${root}: its videos were renamed, or replaced by others of the same sizes, after the run read them (${is})`
-    : `${root}: its videos changed after the run read them (${was} then, ${is} now)`;
+  if (now.videos === then.videos && now.size === then.size)
+    return `${root}: its videos were renamed, or replaced by others of the same sizes, after the run read them (${now.videos} videos, ${sizeText(now.size)})`;
+  // Exact bytes where the rounded sizes would read the same (a re-encode of one video in 6.5 GB).
+  const size = (bytes: number, other: number) => (sizeText(bytes) === sizeText(other) ? `${bytes} bytes` : sizeText(bytes));
+  return `${root}: its videos changed after the run read them (${then.videos} videos, ${size(then.size, now.size)} then, ${now.videos} videos, ${size(now.size, then.size)} now)`;
 }
 
 /** What changed between a run's recorded stamps and the files now, one phrase per file; [] for a run recorded without stamps. */

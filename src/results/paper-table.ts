@@ -37,7 +37,7 @@ export interface PaperTable {
 
 /** The last column's name, where some runs did not complete, and what it says. */
 export const NOT_COMPLETED = "not_completed";
-export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here ended before starting it; ${OTHER_SHARD}: another shard's run, not collected here); its means are over the completed runs`;
+export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here was given it and has not started it; ${OTHER_SHARD}: another shard's run, not collected here); its means are over the completed runs`;
 
 export function meanStd(xs: readonly number[]): MetricStats {
   const n = xs.length;
@@ -121,12 +121,15 @@ export function tableCsv(t: PaperTable): string {
  */
 const SCIENTIFIC_FROM = 1e9;
 
-function fixed(x: number | null, digits: number, latex = false): string {
+/** `scientific`: the cell's notation, chosen once from its mean so that mean and std read alike. */
+function fixed(x: number | null, digits: number, scientific: boolean, latex = false): string {
   if (x === null) return "";
-  if (Math.abs(x) < SCIENTIFIC_FROM) return x.toFixed(digits);
-  const [mantissa, exponent] = x.toExponential(Math.max(digits, 2)).split("e");
+  if (!scientific) return x.toFixed(digits);
+  const [mantissa, exponent] = x.toExponential(digits).split("e");
   return latex ? `${mantissa} \\times 10^{${Number(exponent)}}` : `${mantissa}e${Number(exponent)}`;
 }
+
+const scientificCell = (s: MetricStats) => s.mean !== null && Math.max(Math.abs(s.mean), s.std ?? 0) >= SCIENTIFIC_FROM;
 
 /** Decimals for a metric: counts and rates are whole numbers, seconds have one; the rest `digits`. */
 export function metricDigits(metric: string, digits: number): number {
@@ -137,7 +140,8 @@ export function metricDigits(metric: string, digits: number): number {
 
 function cellText(s: MetricStats, digits: number, pm: string): string {
   if (s.mean === null) return "–";
-  return `${fixed(s.mean, digits)}${s.std === null ? "" : ` ${pm} ${fixed(s.std, digits)}`} (n=${s.n})`;
+  const sci = scientificCell(s);
+  return `${fixed(s.mean, digits, sci)}${s.std === null ? "" : ` ${pm} ${fixed(s.std, digits, sci)}`} (n=${s.n})`;
 }
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
@@ -180,7 +184,8 @@ export function tableLatex(t: PaperTable, digits = 3): string {
       const s = r.stats[m];
       const d = metricDigits(m, digits);
       if (s.mean === null) return "--";
-      return `$${fixed(s.mean, d, true)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d, true)}`}$ (${s.n})`;
+      const sci = scientificCell(s);
+      return `$${fixed(s.mean, d, sci, true)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d, sci, true)}`}$ (${s.n})`;
     });
     return `${[...params, ...metrics, ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });

@@ -34,7 +34,7 @@ export interface RunMeta {
   method: string;
   /** one entry per attempt at the run (a resumed run has several; one that failed in its set-up too): code, runtime, machine */
   provenance?: Provenance[];
-  /** the npy files it reads, by size and modification time when its last attempt started (data-files.ts) */
+  /** the data it reads as its last attempt started: npy and split files by size, time and SHA-256, a video folder by its listing (data-files.ts) */
   data_files?: DataFileStamps;
 }
 

@@ -4,11 +4,12 @@
  * planned run that has no folder too, so that a run never started (a shard's task that died before
  * starting it, or one that never ran) is a row that says so, and the paper table counts it, instead
  * of a seed or a whole configuration missing without a word:
- * - `not_started`: a sweep process writing here was given it and ended before starting it;
+ * - `not_started`: a sweep process writing here was given it and has not started it (it ended
+ *   first: a task that died, Ctrl-C, --fail-fast; or, while shards run, it is still to come);
  * - `other_shard`: no sweep process writing here was given it (another shard's run, in another
  *   folder: `results collect` merges that folder's runs and plan).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
@@ -85,7 +86,7 @@ export async function mergeSweepPlan(from: string, dir: string): Promise<string 
 /** The planned runs of `root` without a folder (ids not in `present`), each with what runs.csv says of it. */
 export function absentPlannedRuns(root: string, present: ReadonlySet<string>): Array<{ entry: PlanEntry; status: string }> {
   const plan = readSweepPlan(root);
-  if (plan === null || !existsSync(root)) return [];
+  if (plan === null) return [];
   const given = new Set(plan.given);
   return plan.runs.filter((r) => !present.has(r.run_id)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
 }

@@ -108,7 +108,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const unfinished = [
         outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
         outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each resumes from its last resume checkpoint)` : "",
-        outcome.notStarted.length ? `${outcome.notStarted.length} stopped before ${outcome.notStarted.length === 1 ? "it" : "they"} started (not_started in runs.csv)` : "",
+        outcome.notStarted.length ? `${outcome.notStarted.length} not started (not_started in runs.csv)` : "",
         outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
@@ -118,7 +118,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (outcome.diverged.length > 0) {
         // Runs are deterministic: the sweep leaves these as they are when run again (--force reruns them).
         io.err(`${outcome.diverged.length} run(s) stopped at a non-finite loss (nan_loss in runs.csv; not run again unless --force)\n`);
-        if (unfinished.length === 0) io.exitCode = EXIT_NON_FINITE_LOSS;
+        // --fail-fast at a diverged run leaves the rest not started: the divergence is why it ended.
+        const onlyKeptFromStarting = outcome.failed.length + outcome.interrupted.length + outcome.elsewhere.length === 0;
+        if (onlyKeptFromStarting && (unfinished.length === 0 || outcome.failFastStopped)) io.exitCode = EXIT_NON_FINITE_LOSS;
       }
     },
   };
