@@ -218,29 +218,38 @@ describe("training with batch_norm, group_norm and residual units", function () 
     expect((err as Error).message).to.match(/runtime\.replicas: expected 1 .*layers 1 \(batch_norm\), 4 \(batch_norm\), 6 \(residual\)/);
   });
 
-  it("evaluation normalises with the running statistics (float64 reference with BN in evaluation mode)", async () => {
+  /**
+   * Block 0 (conv, batch norm, relu) run in evaluation mode and in training mode with these
+   * running statistics, and the float64 reference of the evaluation output for a given eps.
+   */
+  async function withRunningStats(rm: Float32Array, rv: Float32Array) {
     const runner = await BlockRunner.create(model, [0], graphs, cpu);
     try {
       const weights = initWeights(model, 6);
-      const rm = Float32Array.of(0.3, -0.2, 0.1, 0.5);
-      const rv = Float32Array.of(0.5, 2, 1.5, 0.8);
       weights.set("1.running_mean", rm);
       weights.set("1.running_var", rv);
       const x = randomClips(model, 2, 1, 7);
-      const y = await runner.forwardEval(0, { data: x.clips, dims: [2, 1, 8, 8] }, weights);
+      const input = { data: x.clips, dims: [2, 1, 8, 8] };
+      const evaluated = (await runner.forwardEval(0, input, weights)).data;
+      const trained = (await runner.forward(0, input, weights)).data;
       const w64 = new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
       const conv = refModelForward({ ...model, layers: model.layers.slice(0, 1) }, w64, { data: Float64Array.from(x.clips), dims: [2, 1, 8, 8] })[1];
-      const expected = conv.data.map((v, i) => {
-        const c = Math.floor(i / 64) % 4;
-        return Math.max(0, ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * w64.get("1.weight")![c] + w64.get("1.bias")![c]);
-      });
-      expect(relDiff(y.data, expected)).to.be.below(1e-5);
-      // The training forward normalises by the batch instead: a different output.
-      const train = await runner.forward(0, { data: x.clips, dims: [2, 1, 8, 8] }, weights);
-      expect(relDiff(train.data, expected)).to.be.above(1e-2);
+      const reference = (eps: number) =>
+        conv.data.map((v, i) => {
+          const c = Math.floor(i / 64) % 4;
+          return Math.max(0, ((v - rm[c]) / Math.sqrt(rv[c] + eps)) * w64.get("1.weight")![c] + w64.get("1.bias")![c]);
+        });
+      return { evaluated, trained, reference };
     } finally {
       await runner.release();
     }
+  }
+
+  it("evaluation normalises with the running statistics (float64 reference with BN in evaluation mode)", async () => {
+    const { evaluated, trained, reference } = await withRunningStats(Float32Array.of(0.3, -0.2, 0.1, 0.5), Float32Array.of(0.5, 2, 1.5, 0.8));
+    expect(relDiff(evaluated, reference(1e-5))).to.be.below(1e-5);
+    // The training forward normalises by the batch instead: a different output.
+    expect(relDiff(trained, reference(1e-5))).to.be.above(1e-2);
   });
 
   it("evaluation adds eps to the running variance: a running_var near eps normalises by sqrt(running_var + eps) (float64 reference)", async () => {
@@ -248,31 +257,13 @@ describe("training with batch_norm, group_norm and residual units", function () 
     // float32 tolerance; a channel that barely varied (running_var 1e-5 .. 1e-3) is where eps matters.
     const eps = model.layers[1].spec.type === "batch_norm" ? model.layers[1].spec.eps : NaN;
     expect(eps).to.equal(1e-5); // PyTorch's BatchNorm2d default
-    const runner = await BlockRunner.create(model, [0], graphs, cpu);
-    try {
-      const weights = initWeights(model, 6);
-      const rm = Float32Array.of(0.3, -0.2, 0.1, 0.5);
-      const rv = Float32Array.of(1e-4, 1e-5, 1e-3, 4e-5);
-      weights.set("1.running_mean", rm);
-      weights.set("1.running_var", rv);
-      const x = randomClips(model, 2, 1, 7);
-      const y = await runner.forwardEval(0, { data: x.clips, dims: [2, 1, 8, 8] }, weights);
-      const w64 = new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
-      const conv = refModelForward({ ...model, layers: model.layers.slice(0, 1) }, w64, { data: Float64Array.from(x.clips), dims: [2, 1, 8, 8] })[1];
-      const reference = (e: number) =>
-        conv.data.map((v, i) => {
-          const c = Math.floor(i / 64) % 4;
-          return Math.max(0, ((v - rm[c]) / Math.sqrt(rv[c] + e)) * w64.get("1.weight")![c] + w64.get("1.bias")![c]);
-        });
-      // float32 against float64: the inputs are the same float32 values, so only rounding in the
-      // graph (~1e-7 relative per op) separates them; 1e-5 is far above it.
-      expect(relDiff(y.data, reference(eps))).to.be.below(1e-5);
-      // Without eps the output would be off by 0.5-41% per channel (sqrt(1 + eps / running_var) - 1): the check above tells them apart.
-      expect(relDiff(reference(0), reference(eps))).to.be.above(0.05);
-      expect(relDiff(y.data, reference(0))).to.be.above(0.05);
-    } finally {
-      await runner.release();
-    }
+    const { evaluated, reference } = await withRunningStats(Float32Array.of(0.3, -0.2, 0.1, 0.5), Float32Array.of(1e-4, 1e-5, 1e-3, 4e-5));
+    // float32 against float64: the inputs are the same float32 values, so only rounding in the
+    // graph (~1e-7 relative per op) separates them; 1e-5 is far above it.
+    expect(relDiff(evaluated, reference(eps))).to.be.below(1e-5);
+    // Without eps the output would be off by 0.5-41% per channel (sqrt(1 + eps / running_var) - 1): the check above tells them apart.
+    expect(relDiff(reference(0), reference(eps))).to.be.above(0.05);
+    expect(relDiff(evaluated, reference(0))).to.be.above(0.05);
   });
 
   it("checkpoints hold parameters and buffers under PyTorch's names, num_batches_tracked as I64, and read back", () => {
