@@ -177,9 +177,11 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(code, stderr).to.equal(130);
     const interrupted = readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json")) && summaryStatus(root, d) === "interrupted");
     expect(interrupted, stderr).to.have.length(2);
-    // The counter line and the closing line agree: 2 interrupted, 0 failed.
+    // The counter line and the closing line agree: 2 interrupted, 0 failed; the 2 runs still
+    // queued are said as not started, as runs.csv lists them.
     expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
-    expect(stderr).to.include("2 interrupted (each resumes from its last resume checkpoint); run the sweep again to finish");
+    expect(stderr).to.include("2 interrupted (each resumes from its last resume checkpoint), 2 not started (not_started in runs.csv); run the sweep again to finish");
+    expect(readCsv(join(root, "runs.csv")).rows.map((r) => r.status).sort()).to.deep.equal(["interrupted", "interrupted", "not_started", "not_started"]);
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
   });
 });
