@@ -63,6 +63,8 @@ describe("data: npy source", function () {
   let dir: string;
   const ctx = (classes = 3): DataContext => ({ input: { channels: 1, height: 2, width: 3 }, classes, seed: 0, baseDir: dir, cacheDir: "cache" });
   const N = 5, T = 4, FRAME = 6;
+  /** The DataError making a source of `raw` ends in, or null when it makes one. */
+  const fail = (raw: object, c = ctx()) => createDataSource(DataSpec.parse(raw), c).then(() => null, (e: DataError) => e);
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "sideways-npy-"));
     // Clip n, frame t, pixel p holds 10n + t (float32) or 50n + 10t + p (uint8).
@@ -129,7 +131,6 @@ describe("data: npy source", function () {
   });
 
   it("evaluating on the training clips is stated, not assumed: exit-2 DataError without eval_clips or eval_on_train", async () => {
-    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
     const silent = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 });
     expect(silent).to.be.instanceOf(DataError);
     expect(silent!.keyPath).to.equal("data.eval_on_train");
@@ -141,7 +142,6 @@ describe("data: npy source", function () {
   });
 
   it("eval_clips naming the training clips (the same path, a link to it or a copy) is an exit-2 DataError, not held-out clips", async () => {
-    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
     copyFileSync(join(dir, "clips.npy"), join(dir, "clips-copy.npy"));
     symlinkSync(join(dir, "clips.npy"), join(dir, "clips-link.npy"));
     // A file of the same size but other values is held-out clips.
@@ -167,7 +167,6 @@ describe("data: npy source", function () {
   });
 
   it("names the file and key for labels out of range, a shape mismatch and too few frames", async () => {
-    const fail = (raw: object, c = ctx()) => createDataSource(DataSpec.parse(raw), c).then(() => null, (e: DataError) => e);
     const range = await fail({ kind: "npy", clips: "clips.npy", labels: "bad-labels.npy" , clip_length: 1 });
     expect(range!.message).to.match(/bad-labels\.npy \(data\.labels\): label 7 at index 2 is out of range, expected 0\.\.2/);
     const shape = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 }, { ...ctx(), input: { channels: 3, height: 2, width: 3 } });
@@ -190,7 +189,6 @@ describe("data: npy source", function () {
   });
 
   it("says the numpy conversion for float64 clips, float labels, big-endian files and grayscale clips without a channel axis", async () => {
-    const fail = (raw: object) => createDataSource(DataSpec.parse(raw), ctx()).then(() => null, (e: DataError) => e);
     writeFileSync(join(dir, "clips-f8.npy"), encodeNpy(new Float64Array(N * T * FRAME), [N, T, 1, 2, 3]));
     writeFileSync(join(dir, "labels-f4.npy"), encodeNpy(new Float32Array(N), [N]));
     writeFileSync(join(dir, "clips-thw.npy"), encodeNpy(new Float32Array(N * T * FRAME), [N, T, 2, 3]));
