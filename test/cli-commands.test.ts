@@ -135,6 +135,26 @@ describe("CLI commands", function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+  it("an option of one value given twice is a usage error naming it and both values, before anything is written", async () => {
+    const said = async (...args: string[]) => {
+      const io = captureIo();
+      expect(await main(args, io), args.join(" ")).to.equal(2);
+      expect(io.stderr).not.to.include("BUG");
+      return io.stderr.trim();
+    };
+    // A path option given twice reached path.resolve as a list (a TypeError, "BUG").
+    expect(await said("data", GOOD, "--out", "a", "--out", "b")).to.equal("error: --out given 2 times ('a', 'b'); expected it once (see sideways data --help)");
+    expect(await said("export", join(FIXTURES, "models", "tiny.yaml"), "--out", "a", "--out", "b")).to.match(/^error: --out given 2 times \('a', 'b'\)/);
+    expect(await said("plot", ".", "--out", "a", "--out", "b")).to.match(/^error: --out given 2 times/);
+    expect(await said("results", "table", ".", "--out", "a", "--out", "b")).to.match(/^error: --out given 2 times .*\(see sideways results table --help\)$/);
+    // An alias counts as the option itself; a short option is named as typed.
+    expect(await said("sweep", SWEEP, "-j", "2", "--jobs", "3", "--dry-run")).to.equal("error: --jobs given 2 times ('2', '3'); expected it once (see sideways sweep --help)");
+    expect(await said("plot", ".", "-x", "step", "-x", "wall_s")).to.match(/^error: -x given 2 times/);
+    expect(readdirSync(dir)).to.deep.equal([]);
+    // Options that take lists still do.
+    expect(await main(["validate", GOOD, "train.steps=2", "seed=1"], captureIo())).to.equal(0);
+  });
+
   it("a run started again after an attempt that left no resume checkpoint says from which step it starts over", async () => {
     expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
     const [runId] = readdirSync(join(dir, "results", "good"));

@@ -2,7 +2,7 @@
  * The `sideways` command line. Every command validates its input completely before creating
  * anything on disk; errors become exit statuses in exit-codes.ts.
  */
-import yargs, { type CommandModule } from "yargs";
+import yargs, { type CommandModule, type MiddlewareFunction } from "yargs";
 import { InputError } from "../errors.js";
 import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
@@ -54,6 +54,18 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.");
   for (const c of commands) parser.command(c);
   parser
+    // An option of one value given twice (`--out a ... --out b`) reaches yargs as a list, which
+    // the handlers would take for a path (a TypeError, "BUG"); say which one was meant instead.
+    // yargs passes its instance too (untyped): the options of the command being run.
+    .middleware(((argv: Record<string, unknown>, y: { getOptions(): { array: string[]; key: Record<string, unknown> } }) => {
+      const options = y.getOptions();
+      const lists = new Set(options.array);
+      for (const [key, value] of Object.entries(argv)) {
+        if (key === "_" || key === "$0" || !Array.isArray(value) || lists.has(key) || !(key in options.key)) continue;
+        const given = value.map((v) => `'${String(v)}'`).join(", ");
+        throw new UsageError(`${key.length === 1 ? "-" : "--"}${key} given ${value.length} times (${given}); expected it once (see ${help})`);
+      }
+    }) as unknown as MiddlewareFunction, true)
     .demandCommand(1, "a command is required (sideways --help lists them)")
     .recommendCommands()
     .strict()
