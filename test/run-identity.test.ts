@@ -242,4 +242,22 @@ describe("run identity and reproducible run folders", function () {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet", "--force"], captureIo())).to.equal(0);
     expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal(id);
   });
+
+  it("a run folder whose run-meta.json cannot be read is not deleted to start afresh: exit 2 naming the file; --force replaces it", async () => {
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet"], captureIo())).to.equal(0);
+    const [id] = runFolders(join(dir, "out"));
+    const metaPath = join(dir, "out", id, "run-meta.json");
+    // Cut short by hand or by a damaged disk: which run the folder holds is unknown.
+    writeFileSync(metaPath, '{"run_id": "');
+    const weights = readFileSync(join(dir, "out", id, "final.safetensors"));
+    for (const command of ["validate", "run"]) {
+      const io = captureIo();
+      expect(await main([command, "exp/good.yaml", "output.dir=out", "--quiet"].filter((a) => command === "run" || a !== "--quiet"), io), command).to.equal(2);
+      expect(io.stderr).to.include(`${metaPath} cannot be read`).and.include("--force").and.not.include("BUG");
+    }
+    expect(readFileSync(join(dir, "out", id, "final.safetensors")).equals(weights)).to.equal(true);
+    expect(readFileSync(metaPath, "utf8")).to.equal('{"run_id": "');
+    expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet", "--force"], captureIo())).to.equal(0);
+    expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal(id);
+  });
 });

@@ -130,6 +130,14 @@ export class RunDirConflictError extends InputError {}
 
 export function checkNoOtherRun(runDir: string, meta: RunMeta): void {
   const there = readRunMeta(runDir);
+  // An unreadable record (edited by hand, a damaged disk) says nothing of which run the folder
+  // holds: taken for none, the folder (final weights, a resume checkpoint) was deleted to start afresh.
+  if (there === null && existsSync(join(runDir, RUN_META_FILE)))
+    throw new RunDirConflictError(
+      `${join(runDir, RUN_META_FILE)} cannot be read (expected the JSON record of the run the folder holds), so which run ${runDir} holds is unknown; ` +
+        "nothing was written (mend or delete that file, use --force to replace the folder, or another output.dir)",
+      undefined, "output.dir",
+    );
   if (there !== null && there.config_hash !== meta.config_hash)
     throw new RunDirConflictError(
       `${runDir} holds run ${there.run_id} (config ${there.config_hash}), not run ${meta.run_id} (config ${meta.config_hash}); ` +
