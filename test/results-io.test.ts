@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../src/results/atomic-write.js";
 import { numericColumn, readCsv, readCsvColumns } from "../src/results/csv-read.js";
 import { InputError } from "../src/errors.js";
+import { csvText } from "../src/results/csv-text.js";
 
 describe("results: atomic writes and CSV reading", () => {
   it("replaces a file whole, creating its directory, and leaves no temp file", () => {
@@ -31,6 +32,14 @@ describe("results: atomic writes and CSV reading", () => {
     const path = join(dir, "t.csv");
     writeFileSync(path, 'a,b\r\n"x,y","say ""hi"""\r\n"l1\nl2",\r\n');
     expect(readCsv(path)).to.deep.equal({ columns: ["a", "b"], rows: [{ a: "x,y", b: 'say "hi"' }, { a: "l1\nl2", b: null }], lines: [2, 4] });
+  });
+
+  it("a CSV of no rows is its header alone, and reads back as no rows (an empty runs.csv was unreadable: 'line 2 has 1 cells')", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const path = join(dir, "empty.csv");
+    expect(csvText(["run_id", "status"], [])).to.equal("run_id,status\n");
+    writeFileSync(path, csvText(["run_id", "status"], []));
+    expect(readCsv(path)).to.deep.equal({ columns: ["run_id", "status"], rows: [], lines: [] });
   });
 
   it("a malformed file is an input error (exit 2) naming it and the line, not silently merged cells", () => {

@@ -13,5 +13,6 @@ export function cellText(v: CellValue): string | number | boolean | null | undef
 export function csvText(columns: readonly string[], rows: readonly Record<string, CellValue>[]): string {
   const stringifier = createObjectCsvStringifier({ header: columns.map((c) => ({ id: c, title: c })) });
   const records = rows.map((r) => Object.fromEntries(columns.map((c) => [c, cellText(r[c])])));
-  return stringifier.getHeaderString() + stringifier.stringifyRecords(records);
+  // csv-writer's records of an empty list are "\n": a blank line 2 that readCsv rightly refuses.
+  return stringifier.getHeaderString() + (records.length > 0 ? stringifier.stringifyRecords(records) : "");
 }
