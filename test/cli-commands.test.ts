@@ -356,6 +356,18 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", "table.csv"), "utf8")).to.equal(table);
   });
 
+  it("results collect of a folder holding no runs (the results folder above the experiments') is exit 2 naming the experiment folders, nothing written", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const before = readdirSync(join(dir, "results")).sort();
+    const io = captureIo();
+    expect(await main(["results", "collect", "results"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include("results collect: results holds no runs").and.include(`it holds experiment folders: ${join("results", "good")} (sideways results collect ${join("results", "good")})`);
+    expect(readdirSync(join(dir, "results")).sort()).to.deep.equal(before);
+    // The experiment's own folder collects as before.
+    expect(await main(["results", "collect", join("results", "good")], captureIo())).to.equal(0);
+    expect(existsSync(join(dir, "results", "good", "runs.csv"))).to.equal(true);
+  });
+
   it("plot: --metric adds a figure and its CSV; a broken metrics.csv, an unknown --metric or runs with no rows yet are exit 2 and change no figure", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     const io = captureIo();

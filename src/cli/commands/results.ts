@@ -7,7 +7,7 @@ import { tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { RUN_META_FILE, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
-import { isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
+import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { count, tally } from "../../util/count.js";
@@ -29,6 +29,20 @@ interface TableArgs {
 function checkNotRunFolder(command: string, dir: string, given: string): void {
   if (existsSync(join(dir, RUN_META_FILE)))
     throw new InputError(`results ${command}: ${given} is one run's folder (it has ${RUN_META_FILE}); give the experiment's folder that holds the runs: sideways results ${command} ${dirname(given)}`);
+}
+
+/**
+ * A folder with no runs, no sweep plan and no runs.csv is not an experiment's results folder (the
+ * results folder above the experiments', a typo'd path that exists): collecting it would leave an
+ * empty runs.csv there and say all is well. Names the experiment folders inside it, if any.
+ */
+function checkHoldsRuns(dir: string, given: string): void {
+  if (collectRuns(dir).length > 0 || existsSync(join(dir, RUNS_CSV))) return;
+  const inside = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && collectRuns(join(dir, e.name)).length > 0)
+    .map((e) => join(given, e.name));
+  const hint = inside.length > 0 ? `; it holds experiment folders: ${inside.join(", ")} (sideways results collect ${inside[0]})` : "";
+  throw new InputError(`results collect: ${given} holds no runs (expected run folders with ${RUN_META_FILE}, or a sweep's ${SWEEP_PLAN_FILE}); nothing was written${hint}`);
 }
 
 /** What merging one shard folder did with each of its runs. */
@@ -145,6 +159,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
       for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
+      if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
