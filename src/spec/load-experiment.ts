@@ -5,7 +5,7 @@
  * bad experiment fails here, before anything is created on disk. A command that reads only the
  * model and the settings (`sideways schedule`) may leave out the data and checkpoint files.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { ModelError, SpecError } from "../errors.js";
 import { loadExperimentModel } from "../train/run-experiment.js";
@@ -104,6 +104,10 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     const full = resolveUserPath(baseDir, p);
     if (!existsSync(full))
       throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: file not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
+    // data.root is a folder of class folders; every other path a file (else "EISDIR" without the key).
+    const wantsFolder = key === "data.root";
+    if (statSync(full).isDirectory() !== wantsFolder)
+      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: expected a ${wantsFolder ? "folder" : "file"}, found a ${wantsFolder ? "file" : "folder"}: ${p === full ? full : `'${p}' (${full})`}`, file, key);
   }
   try {
     return loadExperimentModel(spec, baseDir, file);
