@@ -87,6 +87,21 @@ describe("sideways bench (CLI)", function () {
     expect(short.stdout).to.include("not measured: sideways: Sideways' device step needs clips of at least 2L-1 = 7 frames");
   });
 
+  it("a bad --model or --json is exit 2 before anything is timed, not after the quickstart step's benchmark", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
+    writeFileSync(join(dir, "file"), "x");
+    for (const [args, said] of [
+      [["--model", join(dir, "missing.yaml")], "missing.yaml"],
+      [["--json", dir], `--json ${dir}: this is a folder`],
+      [["--json", join(dir, "file", "b.json")], `${join(dir, "file")} is a file, not a folder`],
+    ] as const) {
+      const r = spawnSync(process.execPath, [cli, "bench", "--quick", ...args], { encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.include(said).and.not.include("BUG");
+      expect(r.stdout, args.join(" ")).to.equal("");
+    }
+  });
+
   it("--peer-upload and --pixel-clips without --peer: exit 2 naming the flag, nothing run", () => {
     for (const flag of ["--peer-upload", "--pixel-clips"]) {
       const r = spawnSync(process.execPath, [cli, "bench", flag, "--quick"], { encoding: "utf8", timeout: 60_000 });

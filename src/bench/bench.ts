@@ -2,6 +2,8 @@
  * `sideways bench`: the depth-parallel benchmark (BP vs Sideways, sequential vs worker stages) and,
  * with --peer torch, our BP step against PyTorch's on the same machine (bench-peer.ts).
  */
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.js";
@@ -40,11 +42,29 @@ export interface BenchArgs {
   stepsPerCall?: number;
 }
 
+/**
+ * --json is written when the benchmark ends, minutes later: a folder there, or a file where its
+ * folder belongs, is said before anything is timed.
+ */
+function checkJsonTarget(json: string | undefined): void {
+  if (json === undefined) return;
+  const path = resolve(json);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`--json ${json}: this is a folder; expected a file to write the results to (e.g. ${join(json, "bench.json")})`);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new InputError(`--json ${json}: ${dir} is a file, not a folder; nothing was run`);
+      return;
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
 export async function runBench(args: BenchArgs): Promise<void> {
   for (const [flag, set] of [["--peer-upload", args.peerUpload], ["--pixel-clips", args.pixelClips]] as const) {
     if (set && !args.peer) throw new InputError(`${flag}: only with --peer torch (it sets how the peer benchmark's sides take their clips)`);
   }
   if ((args.stepsPerCall ?? 1) > 1 && !args.peer) throw new InputError("--steps-per-call: only with --peer torch (it sets how many steps each side takes between synchronisations)");
+  checkJsonTarget(args.json);
   if (args.peer) {
     const { runPeerBench } = await import("./bench-peer.js");
     await runPeerBench(args);
@@ -64,12 +84,13 @@ export async function runBench(args: BenchArgs): Promise<void> {
     return;
   }
   const quickstart = loadModelFile(QUICKSTART_MODEL);
+  // Loaded before the quickstart step is timed: a bad --model is said at once, not after it.
+  const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
   // The quickstart experiment's own batch: 16 clips x 8 frames.
   // The quickstart experiment's step, both rules by both paths (on a GPU the device step is what training runs).
   const stepRows = await benchStep(quickstart, 16, 8, threads, args.quick ? 3 : 20, provider, stepMethods(quickstart, 8, ["bp", "sideways"]));
   process.stdout.write(formatStep(quickstart, 16, 8, stepRows) + "\n\n");
 
-  const model = loadModelFile(args.model ?? DEFAULT_BENCH_MODEL);
   const result = await benchExecutors(
     {
       model,
