@@ -241,6 +241,8 @@ describe("plot: learning curves", function () {
     const out = await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
     expect(out.map((o) => o.file)).to.include("gradient_cosine.svg");
     expect(svgs.get("gradient_cosine.svg")).to.include("frame_stride=2");
+    // Its CSV keys each row by the configuration's id too (runs.csv's config_id), not its label alone.
+    expect(csvRows(svgs.get("gradient_cosine.csv")!)[0]).to.include({ config: "frame_stride=2", config_id: "sideways", block: "0", n: "2" });
   });
   it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
     const runs = [
@@ -254,15 +256,15 @@ describe("plot: learning curves", function () {
     await plotLearningCurves(runs, (name, text) => files.set(name, text));
     const loss = csvRows(files.get("loss.csv")!);
     // losses 1 and 3 at step 1: mean 2, sample std sqrt(2), n 2; one Sideways run: no std.
-    expect(loss[0]).to.deep.equal({ config: "method=bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2" });
-    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1" });
+    expect(loss[0]).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2" });
+    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", config_id: "sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1" });
     expect(loss).to.have.length(4);
     // The CSV has what curvePoints gives, so the figure and its CSV cannot disagree.
     const pts = curvePoints(runs, "metrics.csv", "train_loss");
     expect(loss.map((r) => Number(r.mean))).to.deep.equal(pts.map((p) => p.mean));
     const { std, ...vsTime } = csvRows(files.get("clip_accuracy_vs_time.csv")!)[0];
     // x: the mean of the runs' wall_s; accuracies 0.5 and 0.7: sample std 0.1414 (to rounding).
-    expect(vsTime).to.deep.equal({ config: "method=bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2" });
+    expect(vsTime).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2" });
     expect(Number(std)).to.be.closeTo(Math.sqrt(0.02), 1e-15);
   });
 
@@ -272,14 +274,14 @@ describe("plot: learning curves", function () {
     const files = new Map<string, string>();
     const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), ["eval_loss"]);
     expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "clip_accuracy.svg", "eval_loss.svg"]);
-    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2" }]);
+    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2" }]);
     expect(files.get("eval_loss.svg")).to.include("eval_loss (eval.csv)");
     // Against wall-clock time: x is the mean over runs of the same file's wall_s (1 and 3 here).
     for (const [r, wall] of [[runs[0], 1], [runs[1], 3]] as const) writeFileSync(join(r.dir, "eval.csv"), `step,eval_clip_top1,eval_loss,wall_s\n2,0.5,2,${wall}\n`);
     const timed = new Map<string, string>();
     const vsTime = await plotLearningCurves(runs, (name, text) => timed.set(name, text), ["eval_loss"], "wall_s");
     expect(vsTime.at(-1)).to.deep.equal({ file: "eval_loss_vs_time.svg", data: "eval_loss_vs_time.csv", lines: 1 });
-    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2" }]);
+    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2" }]);
     expect(timed.get("eval_loss_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
     // A figure asked for that would have no point (eval.csv without wall_s) is an error, not left out.
     for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_loss\n2,0.5,2\n");

@@ -24,7 +24,10 @@ import { count, tally } from "../util/count.js";
 export type CsvReader = typeof readCsv;
 
 export interface CurvePoint {
+  /** The legend label. */
   config: string;
+  /** The configuration's id (runs.csv's config_id), to key on where a label is not enough. */
+  config_id: string;
   method: string;
   step: number;
   /** The x value drawn: the step, or the mean over runs of another column (e.g. wall_s). */
@@ -109,7 +112,7 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
  */
 export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv): CurvePoint[] {
   const labels = configLabels(runs);
-  const byConfig = new Map<string, { method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
+  const byConfig = new Map<string, { configId: string; method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
     const path = join(r.dir, file);
     if (!existsSync(path)) continue;
@@ -126,13 +129,13 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       }
     });
     const label = labels.get(r.meta.config_id)!;
-    const entry = byConfig.get(label) ?? { method: r.meta.method, series: [], xs: [] };
+    const entry = byConfig.get(label) ?? { configId: r.meta.config_id, method: r.meta.method, series: [], xs: [] };
     entry.series.push(series);
     entry.xs.push(xs);
     byConfig.set(label, entry);
   }
   const points: CurvePoint[] = [];
-  for (const [config, { method, series, xs }] of byConfig) {
+  for (const [config, { configId, method, series, xs }] of byConfig) {
     const steps = [...new Set(series.flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
     const bin = Math.max(1, Math.ceil(steps.length / MAX_POINTS));
     for (let i = 0; i < steps.length; i += bin) {
@@ -144,7 +147,7 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const spread = std ?? 0;
       const step = binSteps[binSteps.length - 1];
       const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
-      points.push({ config, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n });
+      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n });
     }
   }
   return points;
@@ -208,6 +211,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
 
 export interface CosinePoint {
   config: string;
+  config_id: string;
   block: number;
   mean: number;
   std: number | null;
@@ -223,14 +227,15 @@ export interface CosinePoint {
  */
 export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv): CosinePoint[] {
   const labels = configLabels(runs);
-  const byConfig = new Map<string, Map<number, number[]>>();
+  const byConfig = new Map<string, { configId: string; perBlock: Map<number, number[]> }>();
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
     if (!existsSync(path)) continue;
     const csv = read(path);
     const blocks = csv.columns.filter((c) => /^cos_b\d+$/.test(c));
     if (blocks.length === 0) continue;
-    const perBlock = byConfig.get(labels.get(r.meta.config_id)!) ?? new Map<number, number[]>();
+    const label = labels.get(r.meta.config_id)!;
+    const perBlock = byConfig.get(label)?.perBlock ?? new Map<number, number[]>();
     for (const c of blocks) {
       const values = numericColumn(path, csv, c).filter((v): v is number => v !== null && Number.isFinite(v));
       const runMean = meanStd(values).mean;
@@ -238,14 +243,14 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
       const k = Number(c.slice("cos_b".length));
       perBlock.set(k, [...(perBlock.get(k) ?? []), runMean]);
     }
-    byConfig.set(labels.get(r.meta.config_id)!, perBlock);
+    byConfig.set(label, { configId: r.meta.config_id, perBlock });
   }
   const points: CosinePoint[] = [];
-  for (const [config, perBlock] of byConfig) {
+  for (const [config, { configId, perBlock }] of byConfig) {
     for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
       const { mean, std, n } = meanStd(values);
       if (mean === null) continue;
-      points.push({ config, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+      points.push({ config, config_id: configId, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
     }
   }
   return points;
@@ -288,7 +293,7 @@ export interface PlotOutput {
 
 /** A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points). */
 function curveCsv(points: readonly CurvePoint[], xColumn: string): string {
-  const columns = ["config", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n"];
+  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n"];
   return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x })));
 }
 
@@ -376,7 +381,7 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   }
   const cosines = cosinePoints(runs, read);
   if (cosines.length > 0) {
-    const csv = csvText(["config", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
+    const csv = csvText(["config", "config_id", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
     add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes)), csv, new Set(cosines.map((p) => p.config)).size);
   }
   for (const [name, text] of files) write(name, text);
