@@ -376,6 +376,12 @@ describe("CLI commands", function () {
     expect(io.stderr.match(/eval_loss\.svg/g)).to.have.length(1);
     for (const f of ["loss.svg", "loss.csv", "clip_accuracy.csv", "eval_loss.svg", "eval_loss.csv"]) expect(existsSync(join(dir, "a", f)), f).to.equal(true);
     expect(io.stderr).to.include(`${join("a", "eval_loss.svg")} (2 lines; points in eval_loss.csv)`);
+    // The x axis by its long name (which --help shows) and by `--x`, as the docs write it.
+    for (const flag of ["--x-axis", "--x"]) {
+      rmSync(join(dir, "a", "eval_loss_vs_time.svg"), { force: true });
+      expect(await main(["plot", "a", "--metric", "eval_loss", flag, "wall_s"], captureIo())).to.equal(0);
+      expect(existsSync(join(dir, "a", "eval_loss_vs_time.svg")), flag).to.equal(true);
+    }
     const figures = () => Object.fromEntries(readdirSync(join(dir, "a")).filter((f) => /\.(svg|csv)$/.test(f)).map((f) => [f, readFileSync(join(dir, "a", f), "utf8")]));
     const before = figures();
     const unknown = captureIo();
@@ -645,6 +651,8 @@ describe("CLI commands", function () {
       // Whole-number options are not shown as [string] (they once had yargs' string type).
       for (const flag of ["--jobs", "--clips", "--digits", "--workers", "--rounds", "--batch"])
         expect(r.stdout.split("\n").find((l) => l.includes(`${flag} `)) ?? "", `${command} ${flag}`).to.not.include("[string]");
+      // Every option is shown by a long name (yargs shows a one-letter option as `-x` alone).
+      expect(r.stdout.split("\n").filter((l) => /^\s+-[A-Za-z]\s/.test(l)), `${command} --help`).to.deep.equal([]);
     }
     expect(named.size).to.be.greaterThan(2);
     for (const f of named) expect(existsSync(resolve(cwd, f)), f).to.equal(true);

@@ -26,7 +26,8 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
         .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
         .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
-        .option("x", { choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
+        // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
+        .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
         .example("$0 plot results/exp --metric train_loss --x wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
