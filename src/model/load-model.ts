@@ -13,6 +13,7 @@ import { blockIndexOfLayers, groupBlocks } from "./blocks.js";
 import type { BufferInfo, Model, ParamInfo, ResolvedLayer } from "./model.js";
 import { ModelSpec } from "./model-spec.js";
 import { formatIssues } from "../spec/spec-issues.js";
+import { suggestionSuffix } from "../spec/did-you-mean.js";
 
 /** YAML aliases allowed per file: plenty for a model, too few for an alias bomb. */
 const MAX_ALIAS_COUNT = 100;
@@ -92,7 +93,8 @@ function checkLayerTypes(spec: unknown, source: string): void {
     if (typeof layer !== "object" || layer === null) return;
     const type = (layer as { type?: unknown }).type;
     if (!isLayerType(type)) {
-      const found = type === undefined ? "no type" : `unknown layer type ${JSON.stringify(type)}`;
+      // The same suggestion zod's message gives a residual unit's inner layers (relux -> relu, BatchNorm2d -> batch_norm).
+      const found = type === undefined ? "no type" : `unknown layer type ${JSON.stringify(type)}${typeof type === "string" ? suggestionSuffix(type, LAYER_TYPES) : ""}`;
       throw new ModelError(`${source}: layer ${i}: ${found}; valid types: ${LAYER_TYPES.join(", ")}`, source, `layers.${i}.type`);
     }
   });
