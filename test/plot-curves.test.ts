@@ -244,6 +244,26 @@ describe("plot: learning curves", function () {
     // Its CSV keys each row by the configuration's id too (runs.csv's config_id), not its label alone.
     expect(csvRows(svgs.get("gradient_cosine.csv")!)[0]).to.include({ config: "frame_stride=2", config_id: "sideways", block: "0", n: "2" });
   });
+  it("gradient cosine of a rules study: each rule against BP, not 'Sideways' for pipelined-bp", async () => {
+    const withCos = (id: string, method: string, cos: number) => {
+      const r = fakeRun(root, id, method, { "train.method": method, seed: 0 }, [1], [0.5], method);
+      writeFileSync(join(r.dir, "metrics.csv"), `step,train_loss,cos_b0\n1,2.0,${cos}\n`);
+      return r;
+    };
+    const draw = async (runs: RunRecord[]) => {
+      const svgs = new Map<string, string>();
+      await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+      return svgs.get("gradient_cosine.svg")!;
+    };
+    const mixed = await draw([withCos("bp", "bp", 0.3), withCos("pbp", "pipelined-bp", 0.99), withCos("sw", "sideways", 0.4)]);
+    expect(mixed).to.include("Y-axis titled 'cosine(G_k of the rule, G_k BP)'").and.include("How close each rule's gradient is to BP's");
+    expect(mixed).to.include("bp: BP's gradient against Sideways' on the same batch");
+    expect(mixed).not.to.include("cosine(G_k Sideways, G_k BP)");
+    // Sideways against BP alone keeps its titles.
+    const sidewaysOnly = await draw([withCos("bp2", "bp", 0.3), withCos("sw2", "sideways", 0.4)]);
+    expect(sidewaysOnly).to.include("Y-axis titled 'cosine(G_k Sideways, G_k BP)'").and.include("How close Sideways' gradient is to BP's");
+    expect(sidewaysOnly).not.to.include("bp: BP's gradient against");
+  });
   it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
     const runs = [
       fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]),

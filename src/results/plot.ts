@@ -212,6 +212,8 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
 export interface CosinePoint {
   config: string;
   config_id: string;
+  /** The configuration's train.method: what the figure's titles say is compared with BP. */
+  method: string;
   block: number;
   mean: number;
   std: number | null;
@@ -222,12 +224,12 @@ export interface CosinePoint {
 
 /**
  * The diagnostic of `diagnostics.every`: per configuration and block, the cosine between
- * Sideways' and BP's gradient (metrics.csv columns cos_b{k}), averaged over a run's diagnostic
+ * the rule's and BP's gradient (bp: BP's and Sideways'; metrics.csv columns cos_b{k}), averaged over a run's diagnostic
  * steps, then mean and ±1 std over the configuration's runs. Empty without diagnostics.
  */
 export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv): CosinePoint[] {
   const labels = configLabels(runs);
-  const byConfig = new Map<string, { configId: string; perBlock: Map<number, number[]> }>();
+  const byConfig = new Map<string, { configId: string; method: string; perBlock: Map<number, number[]> }>();
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
     if (!existsSync(path)) continue;
@@ -243,14 +245,14 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
       const k = Number(c.slice("cos_b".length));
       perBlock.set(k, [...(perBlock.get(k) ?? []), runMean]);
     }
-    byConfig.set(label, { configId: r.meta.config_id, perBlock });
+    byConfig.set(label, { configId: r.meta.config_id, method: r.meta.method, perBlock });
   }
   const points: CosinePoint[] = [];
-  for (const [config, { configId, perBlock }] of byConfig) {
+  for (const [config, { configId, method, perBlock }] of byConfig) {
     for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
       const { mean, std, n } = meanStd(values);
       if (mean === null) continue;
-      points.push({ config, config_id: configId, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+      points.push({ config, config_id: configId, method, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
     }
   }
   return points;
@@ -258,10 +260,17 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
 
 export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = []): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
-  const y = (field: string) => ({ field, type: "quantitative", title: "cosine(G_k Sideways, G_k BP)", scale: { zero: false } }) as const;
+  // A bp run's cos_b columns compare it with Sideways (its diagnostic reference), every other
+  // rule's with BP: with only those two the figure is Sideways against BP; with another rule
+  // (pipelined-bp) each configuration is its own rule against BP.
+  const otherRules = points.some((p) => p.method !== "sideways" && p.method !== "bp");
+  const yTitle = otherRules ? "cosine(G_k of the rule, G_k BP)" : "cosine(G_k Sideways, G_k BP)";
+  const title = otherRules ? "How close each rule's gradient is to BP's, per block (0 = lowest, as in cos_b0)" : "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)";
+  const bpNote = otherRules && points.some((p) => p.method === "bp") ? ["bp: BP's gradient against Sideways' on the same batch"] : [];
+  const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)", subtitle: ["point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std", ...notes] },
+    title: { text: title, subtitle: ["point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std", ...bpNote, ...notes] },
     width: 560,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
@@ -381,7 +390,7 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   }
   const cosines = cosinePoints(runs, read);
   if (cosines.length > 0) {
-    const csv = csvText(["config", "config_id", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
+    const csv = csvText(["config", "config_id", "method", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
     add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes)), csv, new Set(cosines.map((p) => p.config)).size);
   }
   for (const [name, text] of files) write(name, text);
