@@ -46,7 +46,7 @@ function values(n: number, seed: number): Float32Array {
   });
 }
 
-function batchResult(grads: Map<string, Float32Array>, counts: number[], stashPeakBytes: number[]): BatchResult {
+function batchResult(grads: Map<string, Float32Array>, counts: number[], stashPeakBytes: (number | null)[]): BatchResult {
   const stages = stashPeakBytes.length;
   return {
     grads,
@@ -135,7 +135,9 @@ describe("diagnostics: cosine with the reference rule's gradient", function () {
     expect([row.stash_mb_s0, row.stash_mb_s1]).to.deep.equal([3, 1536 / 2 ** 20]);
     expect([row.busy_frac_s0, row.idle_pred_frac_s1]).to.deep.equal([0.25, 0.125]);
     // BP's row compares BP with Sideways (the registry's reference for bp) and logs Sideways' counts.
-    const bpRow = diagnosticRow(model, "bp", batchResult(reference, [4, 4], [0, 0]), batchResult(rule, [1, 3], [0, 0]), facts);
+    const bpRow = diagnosticRow(model, "bp", batchResult(reference, [4, 4], [null, null]), batchResult(rule, [1, 3], [0, 0]), facts);
+    // BP's one-graph pass measures no stash: empty cells, not 0 MB.
+    expect([bpRow.stash_mb_s0, bpRow.stash_mb_s1]).to.deep.equal([null, null]);
     expect(bpRow.cos_b1).to.be.closeTo(cosineOfBlock(model, 1, rule, reference), 1e-12);
     expect([bpRow.n_b0, bpRow.n_b1]).to.deep.equal([1, 3]);
     // A block the rule gave no gradient: an empty cell.

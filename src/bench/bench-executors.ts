@@ -227,7 +227,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.send.push(res.stageSendSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.outside.push(res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]);
-        m.stashBytes = res.stashPeakBytes;
+        m.stashBytes = res.stashPeakBytes.map((b) => b ?? 0);
       }
       log(`round ${r + 1}/${opts.rounds} done`);
     }

@@ -91,7 +91,9 @@ export function diagnosticRow(model: Model, method: Method, result: BatchResult,
   result.stageBusySeconds.forEach((busy, s) => {
     row[`busy_frac_s${s}`] = busy / result.stageWallSeconds[s];
     row[`idle_pred_frac_s${s}`] = facts.predictedIdle[s] ?? null;
-    row[`stash_mb_s${s}`] = (result.stashPeakBytes[s] ?? 0) / 2 ** 20;
+    // Not measured on a one-graph path (bp, sideways per clip): an empty cell, not a 0 MB stash.
+    const stash = result.stashPeakBytes[s] ?? null;
+    row[`stash_mb_s${s}`] = stash === null ? null : stash / 2 ** 20;
   });
   return row;
 }

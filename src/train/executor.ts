@@ -64,8 +64,11 @@ export interface BatchResult {
   stats: BlockStats[];
   /** True when the weights were already stepped inside the clip batch (BatchOptions.update): grads are then only a diagnostic. */
   updated: boolean;
-  /** Interpreter only: per stage, the most bytes of stashed inputs held at once (0 for fused paths). */
-  stashPeakBytes: number[];
+  /**
+   * Interpreter only: per stage, the most bytes of stashed inputs held at once; null where the
+   * stage ran a one-graph path (BP's pass, a Sideways tick), which does not measure it.
+   */
+  stashPeakBytes: (number | null)[];
 }
 
 export interface Executor {
@@ -109,7 +112,7 @@ export function combineStageResults(model: Model, results: StageResult[]): Batch
     trace,
     stats,
     updated: results.some((r) => r.updated !== undefined),
-    stashPeakBytes: results.map((r) => r.stashPeakBytes ?? 0),
+    stashPeakBytes: results.map((r) => r.stashPeakBytes ?? null),
   };
 }
 
