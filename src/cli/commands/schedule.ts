@@ -88,7 +88,8 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     METRICS_COLUMNS,
     "",
     `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive: ` +
-      stages.map((blocks, i) => `stage ${i} (blocks ${blocks[0]}-${blocks[blocks.length - 1]}) ${idle[i].toFixed(2)}`).join(", "),
+      // A one-block stage is `block k`, as `sideways model summary`'s stage plan says it.
+      stages.map((blocks, i) => `stage ${i} (${blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
 }
