@@ -116,6 +116,17 @@ describe("sweep expansion", () => {
     const bad = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,0]"]);
     // The run, and the part of the sweep its bad value came from.
     expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d \(sweep.grid: [^;]*train.batch_size=0.*; seed=\d\)[\s\S]*train.batch_size: expected a number >= 1, found 0/);
+    // A value invalid in every run is not the grid's crossing: no hint about sweep.zip.
+    expect(() => planSweep(bad)).to.throw(SpecError).with.property("message").that.does.not.include("sweep.zip");
+  });
+
+  it("a grid whose crossing makes an invalid combination of valid values says to list the combinations under sweep.zip", () => {
+    const crossed = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.method=[sideways,pipelined-bp]", "sweep.grid.train.weight_stashing=[false,true]"]);
+    // weight_stashing=true is valid with pipelined-bp, not with sideways.
+    expect(() => planSweep(crossed)).to.throw(
+      SpecError,
+      /sweep run \d \(sweep.grid: train.method="sideways", train.weight_stashing=true; seed=0\)[\s\S]*train.weight_stashing: expected false for method sideways[\s\S]*\(sweep.grid crosses every value of each of its keys, and train.weight_stashing=true is valid in other runs of it; to run only some combinations, list them under sweep.zip instead/,
+    );
   });
 
   it("an override of a key the sweep sets is refused (exit 2), with the override of the sweep that narrows it", () => {

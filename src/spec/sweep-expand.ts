@@ -184,6 +184,20 @@ export interface PlannedRun {
 }
 
 /**
+ * A grid crosses every value of each key, so two keys that constrain each other (weight stashing
+ * is for pipelined-bp only) make runs no one meant. Where a run is invalid in a key the grid sets
+ * and another run of the sweep is valid with that very value, the combination is what fails: say
+ * how to list only the wanted combinations.
+ */
+function gridHint(err: unknown, sweep: SweepSpec, params: Params, all: readonly Params[], rawFor: (p: Params) => unknown): void {
+  if (!(err instanceof SpecError) || err.keyPath === undefined || Object.keys(sweep.grid).length < 2 || !(err.keyPath in sweep.grid)) return;
+  const key = err.keyPath;
+  const value = JSON.stringify(params[key]);
+  if (all.some((p) => p !== params && JSON.stringify(p[key]) === value && ExperimentSpec.safeParse(rawFor(p)).success))
+    err.message += `\n(sweep.grid crosses every value of each of its keys, and ${key}=${value} is valid in other runs of it; to run only some combinations, list them under sweep.zip instead, as experiments/rules-study.yaml does)`;
+}
+
+/**
  * Every run of the experiment's sweep, each validated in full (a bad value anywhere in the grid
  * fails before anything runs). A run's id is its swept parameters and the hash of its fully
  * resolved config, so changing any setting (swept or not) gives other ids.
@@ -198,15 +212,26 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   checkSweepKeys(sweep, exp.raw, exp.file);
   checkOverridesNotSwept(sweep, exp);
   const checkedModels = new Map<string, Model>();
-  const runs = expandSweep(sweep).map((params, index) => {
+  const rawFor = (params: Params) => {
     const raw = cloneRaw({ ...exp.raw, sweep: null });
     for (const [key, value] of Object.entries(params)) {
       const at = schemaAtPath(ExperimentSpec, key.split("."), raw);
       if (!at.ok) throw new Error(`BUG: sweep key ${key} passed checkSweepKeys but not schemaAtPath`);
       setKeys(raw, { text: `sweep ${key}`, keys: at.keys, value }, ExperimentSpec);
     }
+    return raw;
+  };
+  const all = expandSweep(sweep);
+  const runs = all.map((params, index) => {
+    const raw = rawFor(params);
     const context = `sweep run ${index} (${sweptValues(sweep, params)})`;
-    const spec = validateExperiment(raw, exp.file, `${exp.file}: ${context}`);
+    let spec: ExperimentSpec;
+    try {
+      spec = validateExperiment(raw, exp.file, `${exp.file}: ${context}`);
+    } catch (err) {
+      gridHint(err, sweep, params, all, rawFor);
+      throw err;
+    }
     // Files are checked (and the model loaded) once per distinct model/data/checkpoint combination.
     const fileKey = JSON.stringify([spec.model, spec.data, spec.train.init_checkpoint]);
     let model = checkedModels.get(fileKey);
