@@ -87,6 +87,10 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     // A kind picks a branch, so the whole-file check lists every kind; its line names the override.
     ["data.kind=[]", "good.yaml with override 'data.kind=[]': data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
     ["train.optimizer.kind=sgdd", "good.yaml with override 'train.optimizer.kind=sgdd': train.optimizer.kind: expected sgd | adam, found 'sgdd' (did you mean 'sgd'?)"],
+    // A key that takes a name or a number: the name is said beside the number's bound, and a near miss of the name gets a suggestion.
+    ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or a number >= 1, found 0"],
+    ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or a number >= 1, found 0"],
+    ["train.update_every=clips", "override 'train.update_every=clips': train.update_every: expected clip or a number, found 'clips' (did you mean 'clip'?)"],
     // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
     ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
   ];

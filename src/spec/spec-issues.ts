@@ -126,6 +126,20 @@ function kindHint(root: z.ZodType, path: Path, raw: unknown, value: unknown): st
   return kinds.includes(value) ? ` (write {${key}: ${value}}, with its settings beside ${key})` : "";
 }
 
+/** The named values a union at `path` also takes (`clip` of `clip | integer >= 1`); [] where there is no union. */
+function namedAlternatives(root: z.ZodType, path: Path, raw: unknown): string[] {
+  const at = schemaAtPath(root, path.map(String), raw);
+  if (!at.ok) return [];
+  const d = schemaDef(unwrapSchema(at.schema)) as { type: string; options?: z.ZodType[] };
+  if (d.type !== "union") return [];
+  return (d.options ?? []).flatMap((o) => {
+    const od = schemaDef(unwrapSchema(o)) as { type: string; values?: unknown[]; entries?: Record<string, unknown> };
+    if (od.type === "literal") return [optionList(od.values ?? [])];
+    if (od.type === "enum") return [optionList(Object.values(od.entries ?? {}))];
+    return [];
+  });
+}
+
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
 
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
@@ -149,7 +163,9 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
         return one(`expected ${tuple ?? `a list of ${small ? "at least" : "at most"} ${items(bound)}`}, ${found}`);
       }
       if (issue.origin === "string") return one(`expected a string of ${small ? "at least" : "at most"} ${bound} characters, ${found}`);
-      return one(`expected a number ${op} ${bound}, ${found}`);
+      // `update_every: 0` is a number too small, but `clip` is as valid (zod reports the branch the value's type fits alone).
+      const or = namedAlternatives(root, path, raw).map((a) => `${a} or `).join("");
+      return one(`expected ${or}a number ${op} ${bound}, ${found}`);
     }
     case "invalid_value": {
       const hint = typeof value === "string" ? suggestionSuffix(value, issue.values.map(String)) : "";
@@ -170,16 +186,17 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
         const hint = typeof value === "string" ? suggestionSuffix(value, options.map(String)) : "";
         return one(`expected ${optionList(options)}, ${found}${hint}`);
       }
-      // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
-      const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
-      if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
       // Each branch is named by what it expects. Only its type and value issues say that: zod
       // also runs a branch's other checks on a value of the wrong type (z.string().min(1) on []
       // adds "Too small: expected array to have >=1 items"), which named no branch.
-      const expected = issue.errors.flatMap((branch) =>
-        branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : [])),
-      );
-      return one(`expected ${[...new Set(expected)].join(" or ")}, ${found}`);
+      const expects = (branch: readonly Issue[]) =>
+        branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : []));
+      // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
+      const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
+      if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
+      const options = issue.errors.flatMap((b) => b.flatMap((e) => (e.path.length === 0 && e.code === "invalid_value" ? e.values.map(String) : [])));
+      const hint = typeof value === "string" ? suggestionSuffix(value, options) : "";
+      return one(`expected ${[...new Set(issue.errors.flatMap(expects))].join(" or ")}, ${found}${hint}`);
     }
     case "invalid_format":
       return one(`expected ${issue.message}, ${found}`);
