@@ -224,6 +224,20 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).not.to.include("not_completed");
   });
 
+  it("a run folder whose summary.json or run-meta.json is not JSON is listed as such, not as interrupted or never started", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const ids = readCsv(join(dir, "a", "runs.csv")).rows.map((r) => String(r.run_id));
+    // Cut short (a full disk, an edit by hand): the first two runs lose the end of a record each.
+    const cut = (file: string) => writeFileSync(file, readFileSync(file, "utf8").slice(0, 20));
+    cut(join(dir, "a", ids[0], "summary.json"));
+    cut(join(dir, "a", ids[1], "run-meta.json"));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a"], io), io.stderr).to.equal(0);
+    const status = Object.fromEntries(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => [r.run_id, r.status]));
+    expect(status).to.deep.equal({ [ids[0]]: "unreadable_summary", [ids[1]]: "unreadable_run_meta", [ids[2]]: "completed", [ids[3]]: "completed" });
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/1 unreadable_(summary|run_meta) \|/);
+  });
+
   it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b", "train.steps=2"], captureIo())).to.equal(0);

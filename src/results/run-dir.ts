@@ -46,6 +46,12 @@ function readJson<T>(path: string): T | null {
   }
 }
 
+/** A file that is there but is not JSON (cut short, edited by hand): not the same as no file. */
+export function unreadableJson(path: string): boolean {
+  if (!existsSync(path)) return false;
+  return readJson<unknown>(path) === null;
+}
+
 export const readRunMeta = (dir: string) => readJson<RunMeta>(join(dir, RUN_META_FILE));
 export const readSummary = (dir: string) => readJson<RunSummary>(join(dir, SUMMARY_FILE));
 

@@ -10,7 +10,7 @@ import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
-import { type RunMeta, isRunInProgress, lastAttempt, readRunMeta, readSummary } from "./run-dir.js";
+import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns } from "./sweep-plan.js";
 
@@ -49,6 +49,10 @@ export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
 export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings"].includes(c));
 
+/** runs.csv's status of a run folder whose summary.json, or (a planned run's) run-meta.json, is there but is not JSON. */
+export const UNREADABLE_SUMMARY = "unreadable_summary";
+export const UNREADABLE_RUN_META = "unreadable_run_meta";
+
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];
   const records: RunRecord[] = [];
@@ -61,12 +65,16 @@ export function collectRuns(root: string): RunRecord[] {
     // A run training now (a retry, a resumed run) still has its last attempt's summary: it is
     // running. One killed outright has no summary of its own attempt: its checkpoint says (lastAttempt).
     const attempt = lastAttempt(dir);
-    const status = isRunInProgress(dir) ? "running" : (attempt?.status ?? "interrupted");
+    // A summary.json that cannot be read is said as such, not taken for an interrupted run's missing one.
+    const status = isRunInProgress(dir) ? "running" : summary === null && unreadableJson(join(dir, SUMMARY_FILE)) ? UNREADABLE_SUMMARY : (attempt?.status ?? "interrupted");
     records.push({ dir, meta, summary, status, stepsDone: attempt?.steps ?? null });
   }
   // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
-  for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id))))
-    records.push({ dir: join(root, entry.run_id), meta: { ...entry }, summary: null, status, stepsDone: null });
+  // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
+  for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id)))) {
+    const dir = join(root, entry.run_id);
+    records.push({ dir, meta: { ...entry }, summary: null, status: unreadableJson(join(dir, RUN_META_FILE)) ? UNREADABLE_RUN_META : status, stepsDone: null });
+  }
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
 }
 
