@@ -120,6 +120,10 @@ describe("CLI commands", function () {
     expect(await said("results")).to.equal("error: a results subcommand is required: collect or table (sideways results --help)");
     expect(await said("model")).to.equal("error: a model subcommand is required (summary) (see sideways model --help)");
     expect(await said("gpu")).to.match(/\(see sideways gpu --help\)$/);
+    // A word that is no subcommand is not one in the help named: that help does not exist.
+    expect(await said("doctor", "extra")).to.match(/\(see sideways doctor --help\)$/);
+    expect(await said("model", "sumary", "x.yaml")).to.match(/\(see sideways model --help\)$/);
+    expect(await said("model", "summary", "x.yaml", "--bogus")).to.match(/\(see sideways model summary --help\)$/);
     expect(await said("--bogus")).to.equal("error: a command is required (sideways --help lists them)");
     expect(await said("results", "table", ".", "--digits", "x")).to.match(/\(see sideways results table --help\)$/);
     // Whole-number flags say what was typed (yargs' number type made it NaN), and bench refuses a batch of 0.

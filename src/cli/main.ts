@@ -10,9 +10,9 @@ import { dataCommand } from "./commands/data.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { exportCommand } from "./commands/export.js";
 import { gpuCommand } from "./commands/gpu.js";
-import { modelCommand } from "./commands/model.js";
+import { MODEL_SUBCOMMANDS, modelCommand } from "./commands/model.js";
 import { plotCommand } from "./commands/plot.js";
-import { resultsCommand } from "./commands/results.js";
+import { RESULTS_SUBCOMMANDS, resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
 import { scheduleCommand } from "./commands/schedule.js";
 import { sweepCommand } from "./commands/sweep.js";
@@ -44,7 +44,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   const given = commands.find((c) => String(c.command).split(" ")[0] === words[0]);
   // A subcommand follows its command directly (`results table`); a word after an option is that option's value (`bench --threads abc`).
   const next = args[args.indexOf(words[0]) + 1];
-  const sub = given !== undefined && !String(given.command).includes(" ") && next === words[1] && /^[a-z]+$/.test(next ?? "") ? ` ${next}` : "";
+  const subcommands: Record<string, readonly string[]> = { results: RESULTS_SUBCOMMANDS, model: MODEL_SUBCOMMANDS };
+  // Only a real subcommand: `doctor extra` and `model sumary` have no help of their own.
+  const sub = given !== undefined && next === words[1] && (subcommands[words[0]] ?? []).includes(next ?? "") ? ` ${next}` : "";
   const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")

@@ -68,11 +68,14 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
   };
 }
 
+/** The words after `model` that name a subcommand (main.ts points a usage error at its help). */
+export const MODEL_SUBCOMMANDS = ["summary"] as const;
+
 export function modelCommand(io: CliIo): CommandModule {
   return {
     command: "model",
     describe: "Inspect model files (summary)",
-    builder: (y: Argv) => y.command(summaryCommand(io)).demandCommand(1, "a model subcommand is required (summary)"),
+    builder: (y: Argv) => y.command(summaryCommand(io)).demandCommand(1, `a model subcommand is required (${MODEL_SUBCOMMANDS.join(", ")})`),
     handler: () => {},
   };
 }

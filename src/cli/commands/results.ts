@@ -224,11 +224,14 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
   };
 }
 
+/** The words after `results` that name a subcommand (main.ts points a usage error at its help). */
+export const RESULTS_SUBCOMMANDS = ["collect", "table"] as const;
+
 export function resultsCommand(io: CliIo): CommandModule {
   return {
     command: "results",
     describe: "Merge shards into runs.csv; build the paper table",
-    builder: (y: Argv) => y.command(collectCommand(io)).command(tableCommand(io)).demandCommand(1, "a results subcommand is required: collect or table (sideways results --help)"),
+    builder: (y: Argv) => y.command(collectCommand(io)).command(tableCommand(io)).demandCommand(1, `a results subcommand is required: ${RESULTS_SUBCOMMANDS.join(" or ")} (sideways results --help)`),
     handler: () => undefined,
   };
 }
