@@ -173,6 +173,21 @@ describe("CLI commands", function () {
     expect(third.stderr).to.include("already completed").and.not.include("earlier attempt");
   });
 
+  it("a resume checkpoint cut short is exit 2 saying how to go on: delete it, or --force", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const [runId] = readdirSync(join(dir, "results", "good"));
+    const runDir = join(dir, "results", "good", runId);
+    // As an interrupted attempt leaves it, but the checkpoint lost its end (a full disk).
+    rmSync(join(runDir, "summary.json"));
+    writeFileSync(join(runDir, RESUME_FILE), serializeSafetensors({ tensors: new Map(), metadata: { format: RESUME_FORMAT, step: "2" } }).subarray(0, 20));
+    const io = captureIo();
+    expect(await main(["run", GOOD], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include(`${join(runDir, RESUME_FILE)}: not a valid safetensors file`).and.include(`the run cannot resume from it: delete ${join(runDir, RESUME_FILE)} to train the run again from step 0, or use --force`);
+    expect(existsSync(join(runDir, "final.safetensors"))).to.equal(true);
+    rmSync(join(runDir, RESUME_FILE));
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+  });
+
   it("results collect merges run dirs from shard directories and results table writes three formats", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

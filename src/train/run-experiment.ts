@@ -12,7 +12,7 @@ import { yamlText } from "../util/yaml-text.js";
 import { createDataSource, dataBoundNote } from "../data/create-source.js";
 import { frameCacheRoot } from "../data/video/frame-cache.js";
 import { repeatedClipsNote, shortVideoNote, type DataSource } from "../data/source.js";
-import { DataError, NonFiniteLossError } from "../errors.js";
+import { DataError, InputError, NonFiniteLossError, RunError } from "../errors.js";
 import { applyBlockStats, refuseTooFewClipsPerFrame } from "../model/buffers.js";
 import { readInitCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
@@ -137,7 +137,14 @@ async function closeRun(setup: RunSetup): Promise<void> {
 function findResumeState(ctx: RunContext, model: Model): ResumeState | null {
   const path = join(ctx.runDir, RESUME_FILE);
   if (!ctx.resume || !existsSync(path)) return null;
-  const state = readResumeCheckpoint(path, model);
+  let state: ResumeState;
+  try {
+    state = readResumeCheckpoint(path, model);
+  } catch (err) {
+    // A checkpoint cut short (a full disk) or written for another model: say what the user can do.
+    if (!(err instanceof InputError || err instanceof RunError)) throw err;
+    throw new InputError(`${err.message}; the run cannot resume from it: delete ${path} to train the run again from step 0, or use --force to replace the run's folder`, path);
+  }
   return state.configHash === (ctx.configHash ?? "") ? state : null;
 }
 
