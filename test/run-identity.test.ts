@@ -260,4 +260,23 @@ describe("run identity and reproducible run folders", function () {
     expect(await main(["run", "exp/good.yaml", "output.dir=out", "--quiet", "--force"], captureIo())).to.equal(0);
     expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal(id);
   });
+
+  it("a sweep whose run folder has an unreadable run-meta.json is exit 2 before any run starts, not a failed run to retry", async () => {
+    cpSync(join(FIXTURES, "sweep-good.yaml"), join(dir, "exp", "sweep-good.yaml"));
+    const args = ["sweep", "exp/sweep-good.yaml", "sweep.seeds=[0]", "output.dir=out", "--quiet"];
+    expect(await main(args, captureIo())).to.equal(0);
+    const [id, other] = runFolders(join(dir, "out"));
+    const metaPath = join(dir, "out", id, "run-meta.json");
+    writeFileSync(metaPath, '{"run_id": "');
+    // The other run is left to train again: the sweep must stop before it, not after.
+    rmSync(join(dir, "out", other, "summary.json"));
+    const weights = readFileSync(join(dir, "out", id, "final.safetensors"));
+    const io = captureIo();
+    expect(await main(args, io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include(`${metaPath} cannot be read`).and.not.include("run the sweep again");
+    expect(existsSync(join(dir, "out", other, "summary.json")), "no run started").to.equal(false);
+    expect(readFileSync(join(dir, "out", id, "final.safetensors")).equals(weights)).to.equal(true);
+    expect(await main([...args, "--force"], captureIo())).to.equal(0);
+    expect(JSON.parse(readFileSync(metaPath, "utf8")).run_id).to.equal(id);
+  });
 });

@@ -134,7 +134,7 @@ export class RunCompletedElsewhere extends Error {}
 /** A run folder that holds another run (another config hash): never written into without --force. */
 export class RunDirConflictError extends InputError {}
 
-export function checkNoOtherRun(runDir: string, meta: RunMeta): void {
+export function checkNoOtherRun(runDir: string, meta: Pick<RunMeta, "run_id" | "config_hash">): void {
   const there = readRunMeta(runDir);
   // An unreadable record (edited by hand, a damaged disk) says nothing of which run the folder
   // holds: taken for none, the folder (final weights, a resume checkpoint) was deleted to start afresh.

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { lastAttempt, readRunMeta, runState } from "../../results/run-dir.js";
+import { checkNoOtherRun, lastAttempt, readRunMeta, runState } from "../../results/run-dir.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -81,6 +81,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
+      // A folder holding another run, or whose run-meta.json cannot be read, is exit 2 before any
+      // run starts, as `run` and `validate` say it: not a failed run that running the sweep again would not mend.
+      if (!argv.force) for (const r of mayStart) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       if (!argv.force) refuseResumesOnChangedData(mayStart, root, exp.baseDir, argv.file);
       const warnings = await preflightRuns(mayStart, exp.baseDir, exp, true, openProbeSessionInChild);
       if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);

@@ -40,7 +40,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         checkNoOtherRun(place.runDir, place.meta);
       } else {
         const root = experimentRoot(exp);
-        for (const r of runs) checkNoOtherRun(join(root, r.runId), { ...placeSingleRun(exp).meta, run_id: r.runId, config_hash: r.configHash });
+        for (const r of runs) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       }
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
