@@ -307,7 +307,7 @@ describe("plot: learning curves", function () {
     for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_loss\n2,0.5,2\n");
     const empty = await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_loss"], "wall_s").then(() => null, (e: unknown) => e);
     expect(empty).to.be.instanceOf(InputError);
-    expect((empty as Error).message).to.equal("plot --metric eval_loss --x wall_s: no run's eval.csv has a row with both it and wall_s; nothing was written");
+    expect((empty as Error).message).to.equal("plot --metric eval_loss --x-axis wall_s: no run's eval.csv has a row with both it and wall_s; nothing was written");
     let err: unknown;
     await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_los"]).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(InputError);

@@ -382,7 +382,7 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column, c.x, read);
     if (points.length === 0 && c.asked) {
-      throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
+      throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x-axis ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
     }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
     const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true, notes));

@@ -30,7 +30,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
-        .example("$0 plot results/exp --metric train_loss --x wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
+        .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       const single = existsSync(join(dir, RUN_META_FILE));
