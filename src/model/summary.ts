@@ -9,7 +9,7 @@
  * and left out (a few percent on the zoo models). The stage plan splits the blocks by these FLOPs
  * (train/stage-plan.ts balancedStages); a run splits by measured time instead, which can differ.
  */
-import { balancedStages } from "../train/stage-plan.js";
+import { balancedStages, stageBlocksText } from "../train/stage-plan.js";
 import type { LayerSpec } from "./model-spec.js";
 import type { Model } from "./model.js";
 import { count } from "../util/count.js";
@@ -108,7 +108,7 @@ export function modelSummaryText(model: Model, workers: number): string {
   const stages = balancedStages(rows.map((r) => r.flops), workers);
   const plan = stages.map((blocks, s) => {
     const f = blocks.reduce((sum, k) => sum + rows[k].flops, 0);
-    return `  stage ${s}: ${blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`}  ${(f / 1e6).toFixed(2)} MFLOPs/frame (${((100 * f) / flops).toFixed(0)}%)`;
+    return `  stage ${s}: ${stageBlocksText(blocks)}  ${(f / 1e6).toFixed(2)} MFLOPs/frame (${((100 * f) / flops).toFixed(0)}%)`;
   });
   return [
     `${model.name} (${model.source}): input [${model.input.channels},${model.input.height},${model.input.width}], ${model.classes} classes, ${count(rows.length, "block")}`,

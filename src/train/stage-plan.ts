@@ -35,3 +35,8 @@ export function balancedStages(costs: readonly number[], stages: number): number
   }
   return out;
 }
+
+/** A stage's contiguous blocks as messages say them: `block 2`, `blocks 0-3`. */
+export function stageBlocksText(blocks: readonly number[]): string {
+  return blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`;
+}

@@ -11,6 +11,7 @@ import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
 import { PortQueue, taggedForTransfer } from "./port-link.js";
 import { runStage } from "./run-stage.js";
 import { stageSpec } from "./sequential-executor.js";
+import { stageBlocksText } from "./stage-plan.js";
 import type { DownMessage, StageBatch, StageLinks, StageResult, UpMessage } from "./stage.js";
 
 export interface StageWorkerData {
@@ -75,7 +76,7 @@ function makeLinks(): StageLinks {
 }
 
 function describe(err: unknown): string {
-  const where = `${data.label} (${data.blocks.length === 1 ? `block ${data.blocks[0]}` : `blocks ${data.blocks[0]}-${data.blocks[data.blocks.length - 1]}`})`;
+  const where = `${data.label} (${stageBlocksText(data.blocks)})`;
   return `${where}: ${err instanceof Error ? err.message : String(err)}`;
 }
 

@@ -8,7 +8,7 @@ import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";
-import { balancedStages } from "../../train/stage-plan.js";
+import { balancedStages, stageBlocksText } from "../../train/stage-plan.js";
 import { count } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -88,8 +88,7 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     METRICS_COLUMNS,
     "",
     `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive: ` +
-      // A one-block stage is `block k`, as `sideways model summary`'s stage plan says it.
-      stages.map((blocks, i) => `stage ${i} (${blocks.length === 1 ? `block ${blocks[0]}` : `blocks ${blocks[0]}-${blocks[blocks.length - 1]}`}) ${idle[i].toFixed(2)}`).join(", "),
+      stages.map((blocks, i) => `stage ${i} (${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
 }
