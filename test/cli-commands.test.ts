@@ -182,7 +182,7 @@ describe("CLI commands", function () {
     writeFileSync(join(runDir, RESUME_FILE), serializeSafetensors({ tensors: new Map(), metadata: { format: RESUME_FORMAT, step: "2" } }).subarray(0, 20));
     const io = captureIo();
     expect(await main(["run", GOOD], io), io.stderr).to.equal(2);
-    expect(io.stderr).to.include(`${join(runDir, RESUME_FILE)}: not a valid safetensors file`).and.include(`the run cannot resume from it: delete ${join(runDir, RESUME_FILE)} to train the run again from step 0, or use --force`);
+    expect(io.stderr).to.include(`${join(runDir, RESUME_FILE)}: not a valid safetensors file`).and.include(`the run cannot resume from it: delete ${join(runDir, RESUME_FILE)} to train the run again from step 0`);
     expect(existsSync(join(runDir, "final.safetensors"))).to.equal(true);
     rmSync(join(runDir, RESUME_FILE));
     expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);

@@ -143,7 +143,7 @@ function findResumeState(ctx: RunContext, model: Model): ResumeState | null {
   } catch (err) {
     // A checkpoint cut short (a full disk) or written for another model: say what the user can do.
     if (!(err instanceof InputError || err instanceof RunError)) throw err;
-    throw new InputError(`${err.message}; the run cannot resume from it: delete ${path} to train the run again from step 0, or use --force to replace the run's folder`, path);
+    throw new InputError(`${err.message}; the run cannot resume from it: delete ${path} to train the run again from step 0`, path);
   }
   return state.configHash === (ctx.configHash ?? "") ? state : null;
 }
