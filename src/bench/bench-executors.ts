@@ -77,8 +77,8 @@ export interface ExecutorBenchRow {
   predicted_idle_measured_work_per_stage: number[];
   /** The same table with every tick a barrier lasting as long as the busiest stage's work in it (src/schedule/analysis.ts). */
   predicted_idle_tick_barrier_per_stage: number[];
-  /** Most bytes of stashed inputs per stage (schedule interpreter; 0 on the fused paths). */
-  stash_mb_per_stage: number[];
+  /** Most MB of stashed inputs per stage (schedule interpreter); null where a stage ran a one-graph path, which does not measure it. */
+  stash_mb_per_stage: (number | null)[];
   /**
    * Median over rounds of the cores other processes on the machine took while this
    * configuration's batch ran (src/bench/machine-load.ts); null where /proc/stat is missing.
@@ -152,7 +152,7 @@ interface Measured {
   others: (number | null)[];
   /** Per round, stage 0's seconds outside onnxruntime and not waiting on its neighbours. */
   outside: number[];
-  stashBytes: number[];
+  stashBytes: (number | null)[];
   memoryBytes: number;
 }
 
@@ -227,7 +227,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
         m.wait.push(res.stageWaitSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.send.push(res.stageSendSeconds.map((w, s) => w / res.stageWallSeconds[s]));
         m.outside.push(res.stageWallSeconds[0] - res.stageBusySeconds[0] - res.stageWaitSeconds[0]);
-        m.stashBytes = res.stashPeakBytes.map((b) => b ?? 0);
+        m.stashBytes = res.stashPeakBytes;
       }
       log(`round ${r + 1}/${opts.rounds} done`);
     }
@@ -261,7 +261,7 @@ export async function benchExecutors(opts: ExecutorBenchOptions, log: (line: str
       send_fraction_per_stage: m.send[0].map((_, s) => median(m.send.map((w) => w[s]))),
       ...predictions(m, model.blocks.length, T, opCosts, outsidePerAction(m)),
       outside_ms_per_action: outsidePerAction(m) * 1000,
-      stash_mb_per_stage: m.stashBytes.map((b) => b / 2 ** 20),
+      stash_mb_per_stage: m.stashBytes.map((b) => (b === null ? null : b / 2 ** 20)),
       other_processes_cores: m.others.some((o) => o === null) ? null : median(m.others as number[]),
       memory_mb: m.memoryBytes / 2 ** 20,
     };
@@ -380,7 +380,7 @@ export function formatExecutorBench(r: ExecutorBenchResult): string {
   ];
   for (const row of r.rows) {
     lines.push(
-      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.busy_fraction_per_stage.map((b, s) => `${(1 - b).toFixed(2)} (${row.wait_fraction_per_stage[s].toFixed(2)}, ${row.send_fraction_per_stage[s].toFixed(2)})`).join(" ")} | ${row.predicted_idle_per_stage.map((p, s) => `${p.toFixed(2)} (${row.predicted_idle_measured_work_per_stage[s].toFixed(2)}; ${row.predicted_idle_tick_barrier_per_stage[s].toFixed(2)})`).join(" ")} | ${row.stash_mb_per_stage.map((b) => b.toFixed(1)).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
+      `| ${row.method} | ${row.executor} | ${row.workers} | ${row.intra_op_threads} | ${row.stages} | ${row.frames_per_s.toFixed(1)} | ${row.step_ms_median.toFixed(1)} | ${row.busy_fraction_per_stage.map((b) => b.toFixed(2)).join(" ")} | ${row.busy_fraction_per_stage.map((b, s) => `${(1 - b).toFixed(2)} (${row.wait_fraction_per_stage[s].toFixed(2)}, ${row.send_fraction_per_stage[s].toFixed(2)})`).join(" ")} | ${row.predicted_idle_per_stage.map((p, s) => `${p.toFixed(2)} (${row.predicted_idle_measured_work_per_stage[s].toFixed(2)}; ${row.predicted_idle_tick_barrier_per_stage[s].toFixed(2)})`).join(" ")} | ${row.stash_mb_per_stage.map((b) => (b === null ? "-" : b.toFixed(1))).join(" ")} | ${row.memory_mb.toFixed(0)} |`,
     );
   }
   lines.push(
