@@ -263,6 +263,9 @@ describe("plot: learning curves", function () {
     const sidewaysOnly = await draw([withCos("bp2", "bp", 0.3), withCos("sw2", "sideways", 0.4)]);
     expect(sidewaysOnly).to.include("Y-axis titled 'cosine(G_k Sideways, G_k BP)'").and.include("How close Sideways' gradient is to BP's");
     expect(sidewaysOnly).not.to.include("bp: BP's gradient against");
+    // One rule other than Sideways against BP alone: the titles name it (the registry's diagnostic reference).
+    const pipelinedOnly = await draw([withCos("pbp2", "pipelined-bp", 0.99)]);
+    expect(pipelinedOnly).to.include("Y-axis titled 'cosine(G_k pipelined BP, G_k BP)'").and.include("How close pipelined BP's gradient is to BP's");
   });
   it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
     const runs = [

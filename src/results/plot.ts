@@ -19,6 +19,10 @@ import { meanStd } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
+import { ruleFor } from "../schedule/registry.js";
+
+/** How the figures name a rule (train.method) in titles and notes. */
+const RULE_NAMES: Record<string, string> = { sideways: "Sideways", bp: "BP", "pipelined-bp": "pipelined BP" };
 
 /** How the plots read a run's CSV: readCsv, or a cache of it while one set of figures is drawn. */
 export type CsvReader = typeof readCsv;
@@ -260,13 +264,19 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
 
 export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = []): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration" } as const;
-  // A bp run's cos_b columns compare it with Sideways (its diagnostic reference), every other
-  // rule's with BP: with only those two the figure is Sideways against BP; with another rule
-  // (pipelined-bp) each configuration is its own rule against BP.
-  const otherRules = points.some((p) => p.method !== "sideways" && p.method !== "bp");
-  const yTitle = otherRules ? "cosine(G_k of the rule, G_k BP)" : "cosine(G_k Sideways, G_k BP)";
-  const title = otherRules ? "How close each rule's gradient is to BP's, per block (0 = lowest, as in cos_b0)" : "How close Sideways' gradient is to BP's, per block (0 = lowest, as in cos_b0)";
-  const bpNote = otherRules && points.some((p) => p.method === "bp") ? ["bp: BP's gradient against Sideways' on the same batch"] : [];
+  // Each run's cos_b columns compare its rule with that rule's diagnostic reference (the registry:
+  // exact BP; Sideways for bp itself). Where every configuration compares the same two rules the
+  // figure is that pair, BP second; otherwise each rule against BP, and a note for a rule whose
+  // reference is another.
+  const methods = [...new Set(points.map((p) => p.method))];
+  const reference = (m: string) => ruleFor(m).diagnosticReference;
+  const named = (m: string) => RULE_NAMES[m] ?? m;
+  const possessive = (m: string) => (named(m).endsWith("s") ? `${named(m)}'` : `${named(m)}'s`);
+  const pairs = new Set(methods.map((m) => [m, reference(m)].sort().join(" ")));
+  const first = pairs.size === 1 ? (methods.flatMap((m) => [m, reference(m)]).find((m) => m !== "bp") ?? null) : null;
+  const yTitle = first !== null ? `cosine(G_k ${named(first)}, G_k BP)` : "cosine(G_k of the rule, G_k BP)";
+  const title = `How close ${first !== null ? possessive(first) : "each rule's"} gradient is to BP's, per block (0 = lowest, as in cos_b0)`;
+  const bpNote = first !== null ? [] : methods.filter((m) => reference(m) !== "bp").map((m) => `${m}: ${possessive(m)} gradient against ${possessive(reference(m))} on the same batch`);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
