@@ -125,8 +125,11 @@ describe("sweep expansion", () => {
     // weight_stashing=true is valid with pipelined-bp, not with sideways.
     expect(() => planSweep(crossed)).to.throw(
       SpecError,
-      /sweep run \d \(sweep.grid: train.method="sideways", train.weight_stashing=true; seed=0\)[\s\S]*train.weight_stashing: expected false for method sideways[\s\S]*\(sweep.grid crosses every value of each of its keys, and train.weight_stashing=true is valid in other runs of it; to run only some combinations, list them under sweep.zip instead/,
+      /sweep run \d \(sweep.grid: train.method="sideways", train.weight_stashing=true; seed=0\)[\s\S]*train.weight_stashing: expected false for method sideways[\s\S]*\(sweep.grid crosses each of its values with every other swept value, and train.weight_stashing=true is valid in other runs of the sweep; to run only some combinations, list them as rows of sweep.zip instead/,
     );
+    // The grid crossed with a zip's rows makes the same combinations.
+    const withZip = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.method=[sideways,pipelined-bp]", "sweep.zip.train.weight_stashing=[false,true]", "sweep.zip.train.update_every=[2,2]"]);
+    expect(() => planSweep(withZip)).to.throw(SpecError, /train.weight_stashing: expected false for method sideways[\s\S]*list them as rows of sweep.zip instead/);
   });
 
   it("an override of a key the sweep sets is refused (exit 2), with the override of the sweep that narrows it", () => {

@@ -190,11 +190,14 @@ export interface PlannedRun {
  * how to list only the wanted combinations.
  */
 function gridHint(err: unknown, sweep: SweepSpec, params: Params, all: readonly Params[], rawFor: (p: Params) => unknown): void {
-  if (!(err instanceof SpecError) || err.keyPath === undefined || Object.keys(sweep.grid).length < 2 || !(err.keyPath in sweep.grid)) return;
+  if (!(err instanceof SpecError) || err.keyPath === undefined) return;
   const key = err.keyPath;
+  // Crossed: a grid key with another grid key or the zip's rows, or a zip key with a grid.
+  const [grid, zip] = [Object.keys(sweep.grid), Object.keys(sweep.zip)];
+  if (!((grid.includes(key) && grid.length + zip.length >= 2) || (zip.includes(key) && grid.length >= 1))) return;
   const value = JSON.stringify(params[key]);
   if (all.some((p) => p !== params && JSON.stringify(p[key]) === value && ExperimentSpec.safeParse(rawFor(p)).success))
-    err.message += `\n(sweep.grid crosses every value of each of its keys, and ${key}=${value} is valid in other runs of it; to run only some combinations, list them under sweep.zip instead, as experiments/rules-study.yaml does)`;
+    err.message += `\n(sweep.grid crosses each of its values with every other swept value, and ${key}=${value} is valid in other runs of the sweep; to run only some combinations, list them as rows of sweep.zip instead, as experiments/rules-study.yaml does)`;
 }
 
 /**
