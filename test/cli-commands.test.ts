@@ -255,6 +255,10 @@ describe("CLI commands", function () {
     const status = Object.fromEntries(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => [r.run_id, r.status]));
     expect(status).to.deep.equal({ [ids[0]]: "unreadable_summary", [ids[1]]: "unreadable_run_meta", [ids[2]]: "completed", [ids[3]]: "completed" });
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/1 unreadable_(summary|run_meta) \|/);
+    // --dry-run says it too (the sweep itself refuses to start over that folder).
+    const listed = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run", "output.dir=a"], listed), listed.stderr).to.equal(0);
+    expect(listed.stdout.split("\n").find((l) => l.includes(ids[1]))).to.match(/ unreadable_run_meta /);
   });
 
   it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { checkNoOtherRun, lastAttempt, readRunMeta, runState } from "../../results/run-dir.js";
+import { RUN_META_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
+import { UNREADABLE_RUN_META } from "../../results/runs-table.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -151,6 +152,8 @@ function refuseResumesOnChangedData(runs: readonly PlannedRun[], root: string, b
  * at 0 without one, as runs.csv calls such a run interrupted.
  */
 function dryRunStatus(runDir: string, configHash: string): string {
+  // As runs.csv says it; the sweep itself refuses to start over such a folder (checkNoOtherRun).
+  if (unreadableJson(join(runDir, RUN_META_FILE))) return UNREADABLE_RUN_META;
   const state = runState(runDir, configHash);
   if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
   const attempt = lastAttempt(runDir);
