@@ -184,10 +184,10 @@ export interface PlannedRun {
 }
 
 /**
- * A grid crosses every value of each key, so two keys that constrain each other (weight stashing
- * is for pipelined-bp only) make runs no one meant. Where a run is invalid in a key the grid sets
- * and another run of the sweep is valid with that very value, the combination is what fails: say
- * how to list only the wanted combinations.
+ * A grid crosses every value of each key with the other keys' and the zip's rows, so two keys that
+ * constrain each other (weight stashing is for pipelined-bp only) make runs no one meant. Where a
+ * run is invalid in a key so crossed and another run of the sweep is valid with that very value,
+ * the combination is what fails: say how to list only the wanted combinations.
  */
 function gridHint(err: unknown, sweep: SweepSpec, params: Params, all: readonly Params[], rawFor: (p: Params) => unknown): void {
   if (!(err instanceof SpecError) || err.keyPath === undefined) return;
