@@ -10,15 +10,16 @@ import { dataCommand } from "./commands/data.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { exportCommand } from "./commands/export.js";
 import { gpuCommand } from "./commands/gpu.js";
-import { MODEL_SUBCOMMANDS, modelCommand } from "./commands/model.js";
+import { modelCommand } from "./commands/model.js";
 import { plotCommand } from "./commands/plot.js";
-import { RESULTS_SUBCOMMANDS, resultsCommand } from "./commands/results.js";
+import { resultsCommand } from "./commands/results.js";
 import { runCommand } from "./commands/run.js";
 import { scheduleCommand } from "./commands/schedule.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { validateCommand } from "./commands/validate.js";
 import { errorText, exitCodeFor } from "./exit-codes.js";
 import { sidewaysVersion } from "../results/provenance.js";
+import { commandName, commandNames, isParentCommand } from "./subcommands.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -41,12 +42,12 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   // A usage error points at the help of the command it was given to, where that is one of ours,
   // with its subcommand where it has them (`sideways results table --help`).
   const words = args.filter((a) => !a.startsWith("-"));
-  const given = commands.find((c) => String(c.command).split(" ")[0] === words[0]);
+  const given = commands.find((c) => commandName(c) === words[0]);
   // A subcommand follows its command directly (`results table`); a word after an option is that option's value (`bench --threads abc`).
   const next = args[args.indexOf(words[0]) + 1];
-  const subcommands: Record<string, readonly string[]> = { results: RESULTS_SUBCOMMANDS, model: MODEL_SUBCOMMANDS };
   // Only a real subcommand: `doctor extra` and `model sumary` have no help of their own.
-  const sub = given !== undefined && next === words[1] && (subcommands[words[0]] ?? []).includes(next ?? "") ? ` ${next}` : "";
+  const subcommands = given !== undefined && isParentCommand(given) ? commandNames(given.subcommands) : [];
+  const sub = next === words[1] && subcommands.includes(next ?? "") ? ` ${next}` : "";
   const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
   const parser = yargs([...args])
     .scriptName("sideways")

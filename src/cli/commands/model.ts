@@ -14,6 +14,7 @@ import { isOverrideText } from "../../spec/overrides.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import type { CliIo } from "../cli-io.js";
+import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
 import { wholeNumber } from "../whole-number.js";
 
 interface SummaryArgs {
@@ -68,14 +69,13 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
   };
 }
 
-/** The words after `model` that name a subcommand (main.ts points a usage error at its help). */
-export const MODEL_SUBCOMMANDS = ["summary"] as const;
-
-export function modelCommand(io: CliIo): CommandModule {
+export function modelCommand(io: CliIo): ParentCommand {
+  const subcommands = [summaryCommand(io)] as AnyCommand[];
   return {
     command: "model",
     describe: "Inspect model files (summary)",
-    builder: (y: Argv) => y.command(summaryCommand(io)).demandCommand(1, `a model subcommand is required (${MODEL_SUBCOMMANDS.join(", ")})`),
+    subcommands,
+    builder: (y: Argv) => withSubcommands(y, subcommands).demandCommand(1, `a model subcommand is required (${commandNames(subcommands).join(", ")})`),
     handler: () => {},
   };
 }

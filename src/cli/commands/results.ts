@@ -9,6 +9,7 @@ import { RUN_META_FILE, lastAttempt, readRunMeta, runLockHolderNow } from "../..
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
+import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { count, tally } from "../../util/count.js";
 import { wholeNumber } from "../whole-number.js";
@@ -224,14 +225,13 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
   };
 }
 
-/** The words after `results` that name a subcommand (main.ts points a usage error at its help). */
-export const RESULTS_SUBCOMMANDS = ["collect", "table"] as const;
-
-export function resultsCommand(io: CliIo): CommandModule {
+export function resultsCommand(io: CliIo): ParentCommand {
+  const subcommands = [collectCommand(io), tableCommand(io)] as AnyCommand[];
   return {
     command: "results",
     describe: "Merge shards into runs.csv; build the paper table",
-    builder: (y: Argv) => y.command(collectCommand(io)).command(tableCommand(io)).demandCommand(1, `a results subcommand is required: ${RESULTS_SUBCOMMANDS.join(" or ")} (sideways results --help)`),
+    subcommands,
+    builder: (y: Argv) => withSubcommands(y, subcommands).demandCommand(1, `a results subcommand is required: ${commandNames(subcommands).join(" or ")} (sideways results --help)`),
     handler: () => undefined,
   };
 }
