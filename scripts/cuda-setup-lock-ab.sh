@@ -9,6 +9,7 @@
 #   default cuda, `cpu` checks the script itself on a machine without a GPU; ROUNDS; PAIRS)
 set -uo pipefail
 . "$(dirname "$0")/script-help.sh"
+no_arguments "OUT, PROVIDER, ROUNDS, PAIRS" "$@"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-cuda-setup-lock-ab-out}
 PROVIDER=${PROVIDER:-cuda}

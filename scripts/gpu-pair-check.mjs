@@ -42,6 +42,8 @@ const { values: args, positionals: overrides } = await parseOptions(
 );
 if (!["cuda", "cpu"].includes(args.provider)) usage(`--provider ${args.provider}: expected cuda or cpu`);
 const [steps, memoryMib, pollMs] = positiveInts(args, ["steps", "memory-mib", "poll-ms"], usage);
+// Every other argument is an override (key=value): anything else is refused here, before a run folder is cleared.
+for (const o of overrides) if (!/^[^=]+=/.test(o)) usage(`${o}: expected an override key=value (as \`sideways run\` takes them)`);
 const repoFile = (p) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const dist = (p) => import(new URL(`../dist/src/${p}`, import.meta.url).href);
 const { parse: parseYaml } = await import("yaml");

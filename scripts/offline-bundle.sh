@@ -17,6 +17,11 @@
 # the npm registry.
 set -euo pipefail
 . "$(dirname "$0")/script-help.sh"
+# Two arguments at most, neither an option: a third, or `--out x`, was silently taken as a folder or ignored.
+[ $# -le 2 ] || { echo "offline-bundle.sh: unexpected argument '$3': it takes at most OUT_DIR and PART_MIB; see \`bash scripts/offline-bundle.sh --help\`" >&2; exit 2; }
+for a in "$@"; do
+  case "$a" in -*) echo "offline-bundle.sh: unexpected option '$a': it takes only OUT_DIR and PART_MIB (and -h/--help); see \`bash scripts/offline-bundle.sh --help\`" >&2; exit 2 ;; esac
+done
 cd "$(dirname "$0")/.."
 OUT=${1:-.offline-parts}
 PART_MIB=${2:-56}

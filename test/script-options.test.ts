@@ -44,6 +44,63 @@ describe("scripts --help", () => {
     });
   }
 
+  // The shell scripts that take arguments; every other one is configured by its environment only.
+  const takesArguments = ["offline-bundle.sh", "sweeps-slurm.sh"];
+  it("knows which shell scripts take arguments", () => {
+    for (const s of takesArguments) expect(shellScripts).to.include(s);
+  });
+  for (const script of shellScripts.filter((s) => !takesArguments.includes(s))) {
+    it(`${script} refuses an argument (exit 2), naming it, before doing anything`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-noargs-"));
+      try {
+        const out = join(dir, "out");
+        for (const args of [["--bogus"], ["x", "--help"]]) {
+          const r = spawnSync("bash", [join(scriptsDir, script), ...args], { cwd: root, encoding: "utf8", timeout: 30_000, env: { ...process.env, OUT: out } });
+          expect(r.status, r.stderr).to.equal(2);
+          expect(r.stderr).to.match(new RegExp(`^${script.replace(".", "\\.")}: unexpected argument '${args[0]}': it takes no arguments, only environment variables \\(OUT, [A-Z_, ]+\\); see \`bash scripts/${script.replace(".", "\\.")} --help\`\n$`));
+          expect(r.stdout).to.equal("");
+        }
+        if (script === "gpu-check.sh") {
+          const r = spawnSync("bash", [join(scriptsDir, script), "--bogus"], { cwd: root, encoding: "utf8", timeout: 30_000, env: { ...process.env, OUT: out } });
+          expect(r.stderr).to.include("(OUT, GPU_CHECK_STEPS,");
+        }
+        // Nothing ran: the output folder every one of them creates first is not there.
+        expect(readdirSync(dir)).to.deep.equal([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("offline-bundle.sh refuses a third argument or an option (exit 2), writing nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bundle-"));
+    try {
+      const bundle = (...args: string[]) => spawnSync("bash", [join(scriptsDir, "offline-bundle.sh"), ...args], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+      let r = bundle(join(dir, "out"), "56", "extra");
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal("offline-bundle.sh: unexpected argument 'extra': it takes at most OUT_DIR and PART_MIB; see `bash scripts/offline-bundle.sh --help`\n");
+      r = bundle("--out", join(dir, "out"));
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.equal("offline-bundle.sh: unexpected option '--out': it takes only OUT_DIR and PART_MIB (and -h/--help); see `bash scripts/offline-bundle.sh --help`\n");
+      expect(readdirSync(dir)).to.deep.equal([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // parseArgs refuses a positional argument unless the script allows them (strict mode); those
+  // that do check theirs (gpu-pair-check.mjs: each an override key=value).
+  for (const script of scripts) {
+    const text = readFileSync(join(scriptsDir, script), "utf8");
+    if (text.includes("allowPositionals: true") && script !== "gpu-pair-check.mjs") continue;
+    it(`${script} refuses a stray positional argument (exit 2) with its usage line`, () => {
+      const r = spawnSync(process.execPath, [join(scriptsDir, script), "stray"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).to.equal(2);
+      const why = script === "gpu-pair-check.mjs" ? "stray: expected an override key=value (as `sideways run` takes them)" : "Unexpected argument 'stray'. This command does not take positional arguments";
+      expect(r.stderr).to.equal(`${why}\nusage: ${text.match(/usageExit\(\s*"([^"]+)"/)![1]}\n`);
+    });
+  }
+
   it("offline-bundle.sh refuses a bad part size or a folder that is not empty (exit 2), writing nothing", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bundle-"));
     try {
