@@ -99,3 +99,44 @@ describe("gpu install cuda13: bad input named before any download", function () 
     }
   });
 });
+
+describe("gpu probe: what cannot be probed is said, not probed", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const saved = { dir: process.env.SIDEWAYS_CUDA_DIR, ort: process.env.SIDEWAYS_ORT };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sideways-gpu-probe-"));
+    process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build"); // the same on every machine
+    delete process.env.SIDEWAYS_ORT;
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const [key, value] of [["SIDEWAYS_CUDA_DIR", saved.dir], ["SIDEWAYS_ORT", saved.ort]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  async function probe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const io = captureIo();
+    const code = await main(["gpu", "probe", ...args], io);
+    return { code, stdout: io.stdout, stderr: io.stderr };
+  }
+
+  it("webgpu --device-id 1: exit 2 saying the WebGPU EP runs on the default adapter (expected 0), as runtime.device_id does", async () => {
+    const r = await probe("webgpu", "--device-id", "1");
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stdout).to.equal("");
+    expect(r.stderr).to.include("error: --device-id 1: expected 0 with gpu probe webgpu (onnxruntime-node's WebGPU EP runs every session on the default adapter");
+  });
+
+  it("cuda without the CUDA build: exit 2, its JSON line naming the missing manifest and the install command", async () => {
+    const r = await probe("cuda");
+    expect(r.code, r.stderr).to.equal(2);
+    const line = JSON.parse(r.stdout.trim());
+    expect(line).to.include({ provider: "cuda", ok: false });
+    expect(line.reason).to.equal(
+      `the CUDA build is not installed (no ${join(dir, "no-cuda-build", "sideways-cuda13.json")}, in the folder SIDEWAYS_CUDA_DIR names): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)`,
+    );
+  });
+});

@@ -2,7 +2,10 @@
  * Whether an execution provider works in this process: one small graph (a convolution and a ReLU,
  * the kinds of kernel training needs) run on it and checked against values computed here.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { GraphBuilder } from "../graph/graph-builder.js";
+import { cudaInstallDir, MANIFEST } from "./cuda-install.js";
 import type { ProviderOptions } from "./providers.js";
 import { GraphSession } from "./session.js";
 
@@ -21,6 +24,15 @@ export async function probeProvider(opts: ProviderOptions): Promise<ProbeResult>
     const at = (r: number, c: number) => input[r * 3 + c];
     return Math.max(0, at(i, j) - at(i, j + 1) + 0.5 * at(i + 1, j) + 2 * at(i + 1, j + 1));
   });
+  // Without the CUDA build, loading it would fail with a message written for an experiment file
+  // (src/runtime/cuda-install.ts readCudaInstall), of which a probe reason keeps one line.
+  if (opts.provider === "cuda" && process.env.SIDEWAYS_ORT !== "bundled") {
+    const manifest = join(cudaInstallDir(), MANIFEST);
+    if (!existsSync(manifest)) {
+      const named = process.env.SIDEWAYS_CUDA_DIR ? ", in the folder SIDEWAYS_CUDA_DIR names" : "";
+      return { ok: false, reason: `the CUDA build is not installed (no ${manifest}${named}): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)` };
+    }
+  }
   let session: GraphSession | null = null;
   try {
     session = await GraphSession.create(g.toBytes(), `${opts.provider} probe`, { ...opts, threads: 1 });

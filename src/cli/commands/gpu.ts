@@ -66,6 +66,11 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
       if (argv.action === "probe") {
         const provider = argv.target as Provider;
         if (!(PROVIDERS as readonly string[]).includes(provider)) throw new ProviderError(`gpu probe: expected a provider (${PROVIDERS.join(", ")}), found ${argv.target ?? "none"}`);
+        // As runtime.device_id with runtime.provider webgpu (src/spec/experiment-spec.ts): the EP
+        // has no device option, so probing "GPU 1" would silently probe the default adapter.
+        if (provider === "webgpu" && argv["device-id"] !== 0) {
+          throw new ProviderError(`--device-id ${argv["device-id"]}: expected 0 with gpu probe webgpu (onnxruntime-node's WebGPU EP runs every session on the default adapter and cannot choose another; docs/GPU.md)`);
+        }
         const r = await probeProvider({ provider, deviceId: argv["device-id"] });
         io.out(JSON.stringify({ provider, ...r, build: loadedOrtBuild() }) + "\n");
         if (!r.ok) io.exitCode = EXIT_BAD_INPUT;
