@@ -91,6 +91,14 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or a number >= 1, found 0"],
     ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or a number >= 1, found 0"],
     ["train.update_every=clips", "override 'train.update_every=clips': train.update_every: expected clip or a number, found 'clips' (did you mean 'clip'?)"],
+    // runtime.device_id: one expectation for a negative, a fractional, a non-number and an empty list
+    // (they were "a number >= 0", "an integer or a list", "a number or a list", "a list of at least 1 item").
+    ...["-1", "1.5", "abc", "[]"].map((v): [string, string] => [
+      `runtime.device_id=${v}`,
+      `override 'runtime.device_id=${v}': runtime.device_id: expected a whole number >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length), found ${v === "abc" ? "'abc'" : v === "[]" ? "an empty list" : v}`,
+    ]),
+    ["runtime.device_id=[0,-1]", "override 'runtime.device_id=[0,-1]': runtime.device_id.1: expected a whole number >= 0, found -1"],
+    ["runtime.device_id=[0,1.5]", "override 'runtime.device_id=[0,1.5]': runtime.device_id.1: expected a whole number >= 0, found 1.5"],
     // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
     ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
   ];

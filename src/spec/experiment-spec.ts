@@ -9,6 +9,8 @@ import { METHOD_NAMES, RULES } from "../schedule/registry.js";
 import { SweepSpec } from "./sweep-spec.js";
 
 const finite = () => z.number().finite();
+/** One GPU's index (runtime.device_id). */
+const GPU_INDEX = z.number().int().min(0).describe("a whole number >= 0");
 
 export const OptimizerSpec = z.discriminatedUnion("kind", [
   z.strictObject({
@@ -82,7 +84,12 @@ export const TrainSpec = z.strictObject({
 export const RuntimeSpec = z.strictObject({
   provider: z.enum(["cpu", "cuda", "webgpu"]).default("cpu"),
   /** GPU index; a list places depth-parallel stage s on device_id[s mod n] (docs/GPU.md). */
-  device_id: z.union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).default(0),
+  // The descriptions are what a bad value is told it should be (src/spec/spec-issues.ts), the same
+  // for -1, 1.5, 'abc' and [] (zod alone said "a number >= 0", "an integer or a list", ...).
+  device_id: z
+    .union([GPU_INDEX, z.array(GPU_INDEX).min(1)])
+    .describe("a whole number >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length)")
+    .default(0),
   workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
   /** intra-op threads per session; docs/design/onnxruntime-node.md: 1 is fastest with many sessions. */
   threads: z.number().int().min(1).max(256).default(1),

@@ -110,6 +110,14 @@ function tupleExpected(root: z.ZodType, path: Path, raw: unknown): string | unde
   return tuple.description ? `${tuple.description}, ${list}` : list;
 }
 
+/** The description of the schema at `path`, unless it is a tuple's (see tupleExpected); undefined where none. */
+function describedExpectation(root: z.ZodType, path: Path, raw: unknown): string | undefined {
+  const at = schemaAtPath(root, path.map(String), raw);
+  if (!at.ok) return undefined;
+  const schema = unwrapSchema(at.schema);
+  return schemaDef(schema).type === "tuple" ? undefined : schema.description;
+}
+
 /**
  * `optimizer: adam` where `optimizer: {kind: adam}` was meant: the hint, when the mapping at `path`
  * is picked by a key (a discriminated union: train.optimizer, train.schedule, data) and `value`
@@ -147,6 +155,14 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
   const value = valueAt(raw, path);
   const found = `found ${value === undefined ? missingKey(raw, path) : describeValue(value)}`;
   const one = (text: string) => [{ path, text }];
+  // A key whose schema has a description (runtime.device_id) is told that, whatever check failed,
+  // so that -1, 1.5 and 'abc' get the same expectation. Not its custom checks (their own reason),
+  // nor a tuple's description, which tupleExpected puts beside the list's length.
+  // (A union's is told below, where no branch fits the value's type: [0, 1.5] is told about its item.)
+  if (["invalid_type", "too_small", "too_big", "not_multiple_of"].includes(issue.code)) {
+    const expected = describedExpectation(root, path, raw);
+    if (expected !== undefined) return one(`expected ${expected}, ${found}`);
+  }
   switch (issue.code) {
     case "invalid_type":
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
@@ -194,6 +210,8 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
       const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
       if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
+      const described = describedExpectation(root, path, raw);
+      if (described !== undefined) return one(`expected ${described}, ${found}`);
       const options = issue.errors.flatMap((b) => b.flatMap((e) => (e.path.length === 0 && e.code === "invalid_value" ? e.values.map(String) : [])));
       const hint = typeof value === "string" ? suggestionSuffix(value, options) : "";
       return one(`expected ${[...new Set(issue.errors.flatMap(expects))].join(" or ")}, ${found}${hint}`);
