@@ -136,7 +136,7 @@ describe("gpu probe: what cannot be probed is said, not probed", function () {
     const line = JSON.parse(r.stdout.trim());
     expect(line).to.include({ provider: "cuda", ok: false });
     expect(line.reason).to.equal(
-      `the CUDA build is not installed (no ${join(dir, "no-cuda-build", "sideways-cuda13.json")}, in the folder SIDEWAYS_CUDA_DIR names): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)`,
+      `the CUDA execution provider is not installed on this machine (no ${join(dir, "no-cuda-build", "sideways-cuda13.json")}, in the folder SIDEWAYS_CUDA_DIR names): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)`,
     );
   });
 });

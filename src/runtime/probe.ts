@@ -30,7 +30,7 @@ export async function probeProvider(opts: ProviderOptions): Promise<ProbeResult>
     const manifest = join(cudaInstallDir(), MANIFEST);
     if (!existsSync(manifest)) {
       const named = process.env.SIDEWAYS_CUDA_DIR ? ", in the folder SIDEWAYS_CUDA_DIR names" : "";
-      return { ok: false, reason: `the CUDA build is not installed (no ${manifest}${named}): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)` };
+      return { ok: false, reason: `the CUDA execution provider is not installed on this machine (no ${manifest}${named}): install it once with \`sideways gpu install cuda13\` (docs/GPU.md)` };
     }
   }
   let session: GraphSession | null = null;
