@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check (docs/GPU.md), one command on a Linux x64 machine with an NVIDIA GPU,
-# Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark:
+# Node.js 20+, `npm ci` done, and Python with PyTorch (CUDA) for the peer benchmark (SIDEWAYS_PYTHON,
+# else python3 on PATH; the check prints which):
 #   1. sideways gpu install cuda13           the CUDA build (skips what is installed)
 #   2. gradient and training tests on CUDA against the float64 reference (SIDEWAYS_ORT=cuda13)
 #   3. our BP step (the device step, as training runs it on a GPU) against PyTorch CUDA on the same
@@ -34,7 +35,13 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"
 export NVIDIA_TF32_OVERRIDE=0
-export SIDEWAYS_PYTHON=${SIDEWAYS_PYTHON:-$(command -v python3)}
+# The Python of the peer benchmarks and of the install's CUDA library search: as `sideways` picks
+# it (src/runtime/python.ts), SIDEWAYS_PYTHON, else python3 on PATH (a virtual environment's first).
+if [ -n "${SIDEWAYS_PYTHON:-}" ]; then python_from=SIDEWAYS_PYTHON
+elif SIDEWAYS_PYTHON=$(command -v python3); then python_from="python3 on PATH"
+else python_from="no python3 on PATH: the PyTorch peer steps fail"; fi
+export SIDEWAYS_PYTHON
+echo "python: ${SIDEWAYS_PYTHON:-none} ($python_from)"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 MOCHA="node node_modules/mocha/bin/mocha.js --no-config --timeout 300000 --reporter dot"
 TESTS="dist/test/layers-gradients.test.js dist/test/model-gradient.test.js dist/test/gpu-training.test.js dist/test/device-step.test.js dist/test/chain-calls.test.js"
@@ -65,7 +72,7 @@ step() { # name, seconds, command...
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 # The most informative steps first, so that a slow machine still gives them.
-if step install 120 node bin/sideways.js gpu install cuda13 --python "$SIDEWAYS_PYTHON"; then ORT=cuda13; else ORT=bundled; fi
+if step install 120 node bin/sideways.js gpu install cuda13; then ORT=cuda13; else ORT=bundled; fi
 step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
 for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \

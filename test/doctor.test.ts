@@ -4,7 +4,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { nvidiaVulkanHint, softwareOnlyHint } from "../src/cli/commands/doctor.js";
+import { peerPython } from "../src/bench/torch-peer-process.js";
 import { main } from "../src/cli/main.js";
+import { defaultPython } from "../src/runtime/python.js";
 import { captureIo } from "./helpers/capture-io.js";
 
 interface Check {
@@ -53,7 +55,7 @@ describe("doctor", function () {
     }
   });
 
-  it("the CUDA libraries line searches the Python `gpu install` would (python3 on PATH), not the peer benchmark's", async () => {
+  it("the CUDA libraries line searches the Python `gpu install` would (python3 on PATH), which the peer benchmark runs too", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-doctor-"));
     try {
       // A stand-in python3 first on PATH whose `nvidia` package holds cuRAND (as PyTorch's cu130 wheels lay it out).
@@ -68,8 +70,36 @@ describe("doctor", function () {
       process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build");
       const io = captureIo();
       expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
-      const cuda = (JSON.parse(io.stdout) as Check[]).find((c) => c.what === "provider cuda");
+      const checks = JSON.parse(io.stdout) as Check[];
+      const cuda = checks.find((c) => c.what === "provider cuda");
       expect(cuda?.detail).to.match(/^not installed .*CUDA libraries found: [^;]*libcurand\.so\.10/);
+      // The peer benchmark's interpreter is the same one, named with where it came from.
+      const python = checks.find((c) => c.what === "python for --peer torch");
+      expect(python?.detail.startsWith(`${join(dir, "bin", "python3")} (python3 on PATH): `), python?.detail).to.equal(true);
+      expect(peerPython()).to.equal(join(dir, "bin", "python3"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("one default interpreter: SIDEWAYS_PYTHON (empty is unset), else python3 on PATH, else python3 said as not found", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-python-"));
+    try {
+      mkdirSync(join(dir, "venv", "bin"), { recursive: true });
+      writeFileSync(join(dir, "venv", "bin", "python3"), "#!/bin/sh\n", { mode: 0o755 });
+      mkdirSync(join(dir, "empty"));
+      process.env.PATH = `${join(dir, "empty")}${delimiter}${join(dir, "venv", "bin")}${delimiter}/usr/bin`;
+      process.env.SIDEWAYS_PYTHON = "/opt/py/bin/python3";
+      expect(defaultPython()).to.deep.equal({ python: "/opt/py/bin/python3", from: "SIDEWAYS_PYTHON", source: "SIDEWAYS_PYTHON" });
+      for (const unset of ["", undefined]) {
+        if (unset === undefined) delete process.env.SIDEWAYS_PYTHON;
+        else process.env.SIDEWAYS_PYTHON = unset;
+        // A virtual environment's python3 first on PATH wins over /usr/bin/python3.
+        expect(defaultPython()).to.deep.equal({ python: join(dir, "venv", "bin", "python3"), from: null, source: "python3 on PATH" });
+        expect(peerPython()).to.equal(join(dir, "venv", "bin", "python3"));
+      }
+      process.env.PATH = join(dir, "empty");
+      expect(defaultPython()).to.deep.equal({ python: "python3", from: null, source: "python3, not found on PATH" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -150,6 +150,8 @@ describe("scripts --help", () => {
     try {
       const r = spawnSync("bash", [join(scriptsDir, "gpu-check.sh")], { cwd: root, encoding: "utf8", timeout: 100_000, env: { ...process.env, OUT: out, GPU_CHECK_STEPS: "doc*" } });
       expect(r.status, r.stderr).to.equal(0);
+      // It says which Python the peer steps and the CUDA search use, and where that came from.
+      expect(r.stdout).to.match(/^python: \S+ \((SIDEWAYS_PYTHON|python3 on PATH)\)$/m);
       const summary = readFileSync(join(out, "summary.txt"), "utf8").trim().split("\n");
       expect(summary[0]).to.equal("=== summary");
       const ran = summary.slice(1).filter((l) => !l.endsWith(": skipped (GPU_CHECK_STEPS)"));

@@ -2,7 +2,7 @@
 # Debian's PyTorch (1.13 on bookworm) for the peer-benchmark tests (test/bench-peer.test.ts): the
 # agreement of our BP with PyTorch's float32 and float64 runs on the small zoo models, and the
 # near-tie detection of bench/torch_peer.py. They skip, saying why, where torch is missing.
-# bench/torch_peer.py runs under /usr/bin/python3, where python3-torch installs.
+# python3-torch installs into /usr/bin/python3; .ci/run sets SIDEWAYS_PYTHON to it for the tests.
 # Cost: on the development machine the same install (with recommends: 234 packages, 185 MB of
 # .debs) unpacked in 47 s; the tests it enables take about 30 s. Skips apt when /usr/bin/python3
 # already imports torch, numpy and yaml (a developer's machine, a warm CI image).

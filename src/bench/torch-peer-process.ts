@@ -7,12 +7,13 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { InputError, RunError } from "../errors.js";
+import { defaultPython } from "../runtime/python.js";
 
 export const TORCH_PEER_SCRIPT = fileURLToPath(new URL("../../../bench/torch_peer.py", import.meta.url));
 
-/** The interpreter that runs the peer: $SIDEWAYS_PYTHON, else Debian's /usr/bin/python3 (where python3-torch installs). */
+/** The interpreter that runs the peer: src/runtime/python.ts defaultPython ($SIDEWAYS_PYTHON, else python3 on PATH). */
 export function peerPython(): string {
-  return process.env.SIDEWAYS_PYTHON ?? "/usr/bin/python3";
+  return defaultPython().python;
 }
 
 export const TORCH_INSTALL_HELP =

@@ -235,17 +235,6 @@ export function hasCudaBuild(dir: string): boolean {
   return version === CUDA13.ortVersion && CUDA13.providerLibs.every((lib) => existsSync(join(dir, ORT_BIN, lib)));
 }
 
-/**
- * The Python whose nvidia-* packages `gpu install` searches when --python is not given
- * ($SIDEWAYS_PYTHON, else python3 on PATH, where a virtual environment with PyTorch's cu130
- * wheels puts it), and who chose it (null: the default, which may be missing). `doctor` uses the
- * same, so that what it reports is what the install will find.
- */
-export function defaultInstallPython(): { python: string; from: string | null } {
-  const env = process.env.SIDEWAYS_PYTHON || undefined;
-  return env !== undefined ? { python: env, from: "SIDEWAYS_PYTHON" } : { python: "python3", from: null };
-}
-
 /** Why `python` cannot serve as a Python 3 interpreter, or null when it runs. */
 export function pythonProblem(python: string): string | null {
   const r = spawnSync(python, ["-c", "import sys; print(sys.version_info[0])"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });

@@ -7,9 +7,9 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { peerPython } from "../../bench/torch-peer-process.js";
 import { findFfmpegTools } from "../../data/video/ffmpeg-tools.js";
-import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, defaultInstallPython, MANIFEST, pythonProblem } from "../../runtime/cuda-install.js";
+import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, MANIFEST, pythonProblem } from "../../runtime/cuda-install.js";
+import { defaultPython } from "../../runtime/python.js";
 import type { CliIo } from "../cli-io.js";
 import { probeInChild } from "./gpu.js";
 
@@ -91,7 +91,7 @@ async function collect(): Promise<Check[]> {
     const cuda = probeInChild("cuda", { SIDEWAYS_ORT: "cuda13" });
     checks.push({ what: "provider cuda", ok: cuda.ok, detail: `${cuda.ok ? "works" : cuda.reason} (build in ${dir})` });
   } else {
-    const libs = findCudaLibraries(cudaLibrarySearchDirs([], defaultInstallPython().python));
+    const libs = findCudaLibraries(cudaLibrarySearchDirs([], defaultPython().python));
     const found = libs.found.map(([s]) => s);
     checks.push({
       what: "provider cuda",
@@ -106,8 +106,10 @@ async function collect(): Promise<Check[]> {
   } catch (err) {
     checks.push({ what: "ffmpeg (video folders)", ok: false, detail: (err instanceof Error ? err.message : String(err)).split(". ")[0] });
   }
-  const python = peerPython();
-  const named = process.env.SIDEWAYS_PYTHON !== undefined ? `SIDEWAYS_PYTHON=${python}` : python;
+  // The one interpreter the peer benchmark runs and the CUDA search reads (src/runtime/python.ts),
+  // said with where it came from: SIDEWAYS_PYTHON, or python3 on PATH (a virtual environment's).
+  const { python, from, source } = defaultPython();
+  const named = from !== null ? `${from}=${python}` : `${python} (${source})`;
   // What the peer imports (bench/torch_peer.py): torch alone would say ok where numpy or yaml is missing.
   const r = spawnSync(python, ["-c", "import numpy, yaml, torch; print(torch.__version__, 'cuda' if torch.cuda.is_available() else 'no cuda')"], { encoding: "utf8", timeout: 60_000 });
   const torch = r.status === 0 ? r.stdout.trim() : null;

@@ -8,9 +8,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Argv, CommandModule } from "yargs";
 import { ProviderError } from "../../errors.js";
-import { cudaInstallDir, defaultInstallPython, installCuda13 } from "../../runtime/cuda-install.js";
+import { cudaInstallDir, installCuda13 } from "../../runtime/cuda-install.js";
 import { loadedOrtBuild } from "../../runtime/ort-loader.js";
 import { probeProvider } from "../../runtime/probe.js";
+import { defaultPython } from "../../runtime/python.js";
 import { PROVIDERS, type Provider } from "../../runtime/providers.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -59,7 +60,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
         .option("device-id", { default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda)" })
-        .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3)" })
+        .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3 on PATH)" })
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
     handler: async (argv) => {
@@ -83,7 +84,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         if (argv[name as keyof typeof expected] === "") throw new ProviderError(`--${name}: expected ${what}, found nothing`);
       }
       const dir = argv.dir ?? cudaInstallDir();
-      const { python, from: pythonFrom } = argv.python !== undefined ? { python: argv.python, from: "--python" } : defaultInstallPython();
+      const { python, from: pythonFrom } = argv.python !== undefined ? { python: argv.python, from: "--python" } : defaultPython();
       installCuda13({ dir, from: argv.from, cudaLibDirs: argv["cuda-lib-dir"], python, pythonFrom, log: (l) => io.err(l + "\n") });
       const probe = probeInChild("cuda", { SIDEWAYS_CUDA_DIR: dir, SIDEWAYS_ORT: "cuda13" });
       if (!probe.ok) throw new ProviderError(`installed in ${dir}, but a CUDA session does not run: ${probe.reason}`);
