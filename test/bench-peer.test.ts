@@ -18,6 +18,7 @@ import { resolveModel } from "../src/model/load-model.js";
 import { InputError, RunError } from "../src/errors.js";
 import { formatGraphTarget } from "../src/runtime/graph-forms.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
+import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const layers = [
   { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 },
@@ -71,8 +72,7 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
 
   before(function () {
     if (reason) {
-      console.log(`      skipped: ${reason} (the peer benchmark needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
-      this.skip();
+      skipBecause(this, `${reason} (${NEEDS_TORCH})`);
     }
     dir = mkdtempSync(join(tmpdir(), "sideways-peer-test-"));
     writeFileSync(join(dir, "model.yaml"), stringify(modelYaml));

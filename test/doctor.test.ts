@@ -30,7 +30,7 @@ describe("doctor", function () {
     const io = captureIo();
     expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
     const checks = JSON.parse(io.stdout) as Check[];
-    const python = checks.find((c) => c.what === "python for --peer torch");
+    const python = checks.find((c) => c.what === "python (--peer torch, CUDA search)");
     expect(python?.ok).to.equal(false);
     expect(python?.detail).to.equal("SIDEWAYS_PYTHON=/nonexistent/python3: not found; set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml");
     // The CPU provider works everywhere; its line is there and ok.
@@ -47,7 +47,7 @@ describe("doctor", function () {
       process.env.SIDEWAYS_PYTHON = python;
       const io = captureIo();
       expect(await main(["doctor", "--json"], io), io.stderr).to.equal(0);
-      const line = (JSON.parse(io.stdout) as Check[]).find((c) => c.what === "python for --peer torch");
+      const line = (JSON.parse(io.stdout) as Check[]).find((c) => c.what === "python (--peer torch, CUDA search)");
       expect(line?.ok).to.equal(false);
       expect(line?.detail).to.equal(`SIDEWAYS_PYTHON=${python}: cannot import torch, numpy and yaml: ModuleNotFoundError: No module named 'yaml'; set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml`);
     } finally {
@@ -74,7 +74,7 @@ describe("doctor", function () {
       const cuda = checks.find((c) => c.what === "provider cuda");
       expect(cuda?.detail).to.match(/^not installed .*CUDA libraries found: [^;]*libcurand\.so\.10/);
       // The peer benchmark's interpreter is the same one, named with where it came from.
-      const python = checks.find((c) => c.what === "python for --peer torch");
+      const python = checks.find((c) => c.what === "python (--peer torch, CUDA search)");
       expect(python?.detail.startsWith(`${join(dir, "bin", "python3")} (python3 on PATH): `), python?.detail).to.equal(true);
       expect(peerPython()).to.equal(join(dir, "bin", "python3"));
     } finally {

@@ -28,7 +28,7 @@ import type { BatchOptions } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { firstFrames, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
-import { skipBecause } from "./helpers/skip.js";
+import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const cpu = { provider: "cpu" as const, threads: 1 };
 
@@ -91,7 +91,7 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
   describe("against PyTorch (bench/torch_sideways.py)", function () {
     const reason = torchUnavailableReason();
     before(function () {
-      if (reason) skipBecause(this, `${reason} (this check needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
+      if (reason) skipBecause(this, `${reason} (${NEEDS_TORCH})`);
     });
 
     // Tolerance as test/torch-sideways.test.ts: both sides float32, different reduction orders: 1e-4.

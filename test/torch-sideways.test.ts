@@ -35,6 +35,7 @@ import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { DeviceStep } from "../src/train/device-step.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
+import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const script = fileURLToPath(new URL("../../bench/torch_sideways.py", import.meta.url));
 const SGD = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
@@ -105,8 +106,7 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
   const reason = torchUnavailableReason();
   before(function () {
     if (reason) {
-      console.log(`      skipped: ${reason} (this check needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
-      this.skip();
+      skipBecause(this, `${reason} (${NEEDS_TORCH})`);
     }
   });
 

@@ -23,6 +23,7 @@ import { loadModelFile } from "../src/model/load-model.js";
 import { summariseBlocks } from "../src/model/summary.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { randomArray, seededRandom } from "./reference/numeric.js";
+import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const script = fileURLToPath(new URL("../../test/reference/torch_module.py", import.meta.url));
 const ZOO = ["models/resnet-mnist.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-112.yaml", "models/vgg-bn-112.yaml"];
@@ -33,8 +34,7 @@ describe("model zoo against torch.nn modules built from the YAML (test/reference
   let dir: string;
   before(function () {
     if (reason) {
-      console.log(`      skipped: ${reason} (this check needs PyTorch: apt-get install python3-torch python3-numpy python3-yaml, as .ci/system/30-torch.sh does)`);
-      this.skip();
+      skipBecause(this, `${reason} (${NEEDS_TORCH})`);
     }
     dir = mkdtempSync(join(tmpdir(), "sideways-zoo-torch-"));
   });

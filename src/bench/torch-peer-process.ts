@@ -16,9 +16,12 @@ export function peerPython(): string {
   return defaultPython().python;
 }
 
+// Debian's packages install into /usr/bin/python3 only, which need not be the python3 on PATH
+// (src/runtime/python.ts), hence SIDEWAYS_PYTHON beside them.
 export const TORCH_INSTALL_HELP =
-  "Install PyTorch for that interpreter, e.g. on Debian/Ubuntu: apt-get install -y python3-torch python3-numpy python3-yaml " +
-  "(or point SIDEWAYS_PYTHON at a Python with torch, numpy and pyyaml).";
+  "Install PyTorch, NumPy and PyYAML for that interpreter (pip install torch numpy pyyaml), or point SIDEWAYS_PYTHON at a Python " +
+  "that has them (on Debian/Ubuntu apt-get install -y python3-torch python3-numpy python3-yaml puts them in /usr/bin/python3: " +
+  "SIDEWAYS_PYTHON=/usr/bin/python3).";
 
 /** null when `python` can import torch, numpy and yaml; otherwise why not. */
 export function torchUnavailableReason(python = peerPython()): string | null {

@@ -116,7 +116,7 @@ async function collect(): Promise<Check[]> {
   // An interpreter that does not run at all is said as such, not as a missing torch.
   const why = torch === null ? (pythonProblem(python) ?? `cannot import torch, numpy and yaml: ${(r.stderr ?? "").trim().split("\n").pop()}`) : null;
   const fix = "set SIDEWAYS_PYTHON to a Python 3 with torch, numpy and pyyaml";
-  checks.push({ what: "python for --peer torch", ok: torch !== null, detail: why !== null ? `${named}: ${why}; ${fix}` : `${named}: torch ${torch}` });
+  checks.push({ what: "python (--peer torch, CUDA search)", ok: torch !== null, detail: why !== null ? `${named}: ${why}; ${fix}` : `${named}: torch ${torch}` });
   return checks;
 }
 
