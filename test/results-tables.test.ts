@@ -101,6 +101,16 @@ describe("results: CSV and paper table", () => {
     expect(tableLatex(table)).to.match(/^% needs \\usepackage\{booktabs\}/).and.include("sample standard deviation (n - 1 in the denominator)");
   });
 
+  it("a metric asked for twice, by its name and by its short name, is one column", async () => {
+    // `results table --metric final_eval_clip_top1 --metric eval_clip_top1` (the help's alias) drew the same column twice.
+    [0.5, 0.7].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    const table = paperTable(columns, rows, ["final_eval_clip_top1", "eval_clip_top1", "wall_s", "wall_s"]);
+    expect(table.metrics).to.deep.equal(["final_eval_clip_top1", "wall_s"]);
+    expect(tableMarkdown(table).split("\n")[0]).to.equal("| train.optimizer.lr | final_eval_clip_top1 | wall_s |");
+  });
+
   it("a completed run with a non-finite metric (an eval loss of inf, a nan) is left out of that metric's mean and n, and still counts for the others", async () => {
     // Config A: three completed runs, eval losses 0.6, inf and nan (runs.csv writes them as inf/nan,
     // and reads them back as numbers); top-1 0.5, 0.7, 0.9. Config B: one completed run, loss -inf.

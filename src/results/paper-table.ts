@@ -64,7 +64,8 @@ export function resolveMetric(name: string, columns: readonly string[]): string 
 }
 
 export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[]): PaperTable {
-  const metrics = metricNames.map((m) => resolveMetric(m, columns));
+  // A metric asked for twice (by its name and its short name, eval_clip_top1) is one column.
+  const metrics = [...new Set(metricNames.map((m) => resolveMetric(m, columns)))];
   const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS]);
   const paramColumns = columns.filter((c) => !fixed.has(c));
   const groups = new Map<string, CsvRow[]>();
