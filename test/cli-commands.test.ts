@@ -421,6 +421,11 @@ describe("CLI commands", function () {
     }
     const figures = () => Object.fromEntries(readdirSync(join(dir, "a")).filter((f) => /\.(svg|csv)$/.test(f)).map((f) => [f, readFileSync(join(dir, "a", f), "utf8")]));
     const before = figures();
+    // --x-axis sets the --metric figures' axis: alone it drew the usual figures and ignored it.
+    const alone = captureIo();
+    expect(await main(["plot", "a", "--x-axis", "wall_s"], alone), alone.stderr).to.equal(2);
+    expect(alone.stderr).to.include("plot: --x-axis wall_s sets the x axis of the --metric figures, and no --metric was given");
+    expect(figures()).to.deep.equal(before);
     const unknown = captureIo();
     expect(await main(["plot", "a", "--metric", "eval_clip_top"], unknown), unknown.stderr).to.equal(2);
     expect(unknown.stderr).to.include("plot --metric eval_clip_top: no run's metrics.csv or eval.csv has that column (did you mean 'eval_clip_top1'?)");

@@ -32,6 +32,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
         .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
+      // Alone, --x-axis would be ignored: the usual figures have fixed axes.
+      if (argv.x !== "step" && argv.metric.length === 0)
+        throw new InputError(`plot: --x-axis ${argv.x} sets the x axis of the --metric figures, and no --metric was given; add --metric COLUMN (e.g. --metric train_loss --x-axis ${argv.x}). clip_accuracy_vs_time.svg is always drawn against wall-clock time`);
       const dir = resolve(argv.dir);
       const single = existsSync(join(dir, RUN_META_FILE));
       const all = single ? collectRuns(dirname(dir)).filter((r) => basename(r.dir) === basename(dir)) : collectRuns(dir);
