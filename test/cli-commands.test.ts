@@ -500,12 +500,13 @@ describe("CLI commands", function () {
     expect(plotted.stderr).to.include("note: the curves are of the 1 unfinished run; 3 runs not drawn (3 not_started:").and.not.include("completed run");
   });
 
-  it("sweep --fail-fast with 2 jobs stops the other run as Ctrl-C does: counted interrupted with a resume checkpoint, not failed", async () => {
+  it("sweep --fail-fast with 2 jobs stops the other run as Ctrl-C does: counted interrupted with a resume checkpoint, not failed; exit 3 as with 1 job", async () => {
     const io = captureIo();
     // One run's loss is NaN at step 2 (lr 1e30); the other (lr 1e-3, 100000 steps) is still
     // running then, whether its trainer has started or not, so --fail-fast must stop it.
     const args = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "sweep.seeds=[0]", "train.steps=100000", "--jobs", "2", "--fail-fast"];
-    expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(130);
+    // Exit 3, the divergence that ended the sweep, whether the other run was stopped or kept from starting.
+    expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(3);
     expect(io.stderr, io.stderr).to.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The stopped run is interrupted if it had made its folder when the signal came, else

@@ -122,9 +122,12 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (outcome.diverged.length > 0) {
         // Runs are deterministic: the sweep leaves these as they are when run again (--force reruns them).
         io.err(`${outcome.diverged.length} run(s) stopped at a non-finite loss (nan_loss in runs.csv; not run again unless --force)\n`);
-        // --fail-fast at a diverged run leaves the rest not started: the divergence is why it ended.
-        const onlyKeptFromStarting = outcome.failed.length + outcome.interrupted.length + outcome.elsewhere.length === 0;
-        if (onlyKeptFromStarting && (unfinished.length === 0 || outcome.failFastStopped)) io.exitCode = EXIT_NON_FINITE_LOSS;
+        // --fail-fast at a diverged run stops the runs still running and keeps the rest from
+        // starting: the divergence is why the sweep ended, whether the other runs had started
+        // (interrupted) or not (with --jobs 2 that is a matter of timing), so the status is 3.
+        const stoppedByFailFast = outcome.failFastStopped ? 0 : outcome.interrupted.length;
+        const nothingElseEnded = outcome.failed.length + stoppedByFailFast + outcome.elsewhere.length === 0;
+        if (nothingElseEnded && (unfinished.length === 0 || outcome.failFastStopped)) io.exitCode = EXIT_NON_FINITE_LOSS;
       }
     },
   };
