@@ -512,8 +512,13 @@ describe("CLI commands", function () {
     // The stopped run is interrupted if it had made its folder when the signal came, else
     // not_started; the sweep's count says the same as runs.csv.
     expect(rows.map((r) => r.status).filter((st) => st !== "interrupted" && st !== "not_started"), `${JSON.stringify(rows)}\n${io.stderr}`).to.deep.equal(["nan_loss"]);
-    const stopped = rows.find((r) => r.status !== "nan_loss")!.status;
-    expect(io.stderr, io.stderr).to.include(stopped === "interrupted" ? "1 interrupted (each resumes" : "1 not started (not_started in runs.csv)");
+    const stopped = rows.find((r) => r.status !== "nan_loss")!;
+    expect(io.stderr, io.stderr).to.include(stopped.status === "interrupted" ? "1 interrupted (each resumes" : "1 not started (not_started in runs.csv)");
+    // Its record names --fail-fast, not a Ctrl-C nobody pressed.
+    if (stopped.status === "interrupted") {
+      const summary = JSON.parse(readFileSync(join(dir, "results", "sweep-good", String(stopped.run_id), "summary.json"), "utf8")) as { message: string };
+      expect(summary.message).to.equal("stopped by its sweep's --fail-fast (another run failed or diverged)");
+    }
   });
 
   it("Sideways on clips too short for every block to learn: the sweep trains it, and summary.json and runs.csv's warnings say so", async () => {

@@ -1,6 +1,6 @@
 /**
  * A sweep's child run stopped while it starts (src/train/early-interrupt.ts): the stop signal its
- * sweep sends (Ctrl-C, SIGTERM, --fail-fast) before the trainer listens is kept, and the run stops
+ * sweep sends (Ctrl-C, SIGTERM; --fail-fast's line on stdin) before the trainer listens is kept, and the run stops
  * before its first step as an interrupted run (exit 130), instead of being lost and training to
  * the end. Later stop signals are caught and ignored (the same stop can reach a child twice).
  */

@@ -21,7 +21,7 @@ import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
-import { isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
+import { FAIL_FAST_STOP_LINE, isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
 export interface Shard {
@@ -228,6 +228,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
         // detached: its own process group, so a terminal's Ctrl-C reaches it only through us.
         const child = spawn(process.execPath, childArgs(exp, run, root, opts, Math.min(opts.jobs, running.size + 1 + queue.length)), { stdio: ["pipe", "pipe", "pipe"], detached: true });
         running.add(child);
+        // A stop line (--fail-fast) written as the child ends meets a closed pipe: nothing to tell it then.
+        child.stdin!.on("error", () => {});
         const reporter = board.reporter(run.runId);
         let stdoutRest = "";
         let stderrTail = "";
@@ -265,9 +267,9 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
               stopping = true;
               outcome.failFastStopped = true;
               // As Ctrl-C does: each saves a resume checkpoint and is counted as interrupted, not
-              // failed.
+              // failed; told by a line on its stdin, so that its summary.json names --fail-fast.
               board.message("--fail-fast: stopping the other runs (each saves a resume checkpoint)");
-              for (const c of running) c.kill("SIGINT");
+              for (const c of running) c.stdin!.write(`${FAIL_FAST_STOP_LINE}\n`);
             }
           }
           board.setCounts(counts());

@@ -2,8 +2,8 @@
  * A sweep's child run (`sideways run --child`) listens for stops (src/train/stop-signals.ts) from
  * the first line of bin/sideways.js for its whole life, for two reasons.
  *
- * It can get the sweep's signal (Ctrl-C, SIGTERM, --fail-fast) before its trainer listens for one,
- * while the run is set up. With no listener the signal kills the child (counted interrupted), but
+ * It can get the sweep's stop (a signal for Ctrl-C and SIGTERM; a line on stdin for --fail-fast,
+ * src/cli/commands/run.ts) before its trainer listens for one, while the run is set up. With no listener the signal kills the child (counted interrupted), but
  * during set-up write-file-atomic's signal-exit adds a listener around each write and removes it
  * after: a signal that libuv catches while that listener exists is dropped if the listener goes
  * before the event loop dispatches it (checked with Node 20: add a listener,

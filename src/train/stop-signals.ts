@@ -14,8 +14,18 @@
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
-/** Why a run stopped early: a stop signal, or (a sweep's child) the end of the sweep that started it. */
-export type StopCause = StopSignal | "sweep-gone";
+/**
+ * Why a run stopped early: a stop signal, or (a sweep's child) the end of the sweep that started
+ * it, or that sweep's --fail-fast after another run failed or diverged.
+ */
+export type StopCause = StopSignal | "sweep-gone" | "sweep-fail-fast";
+
+/**
+ * The line a sweep writes to its children's stdin to stop them for --fail-fast (src/cli/sweep-runner.ts,
+ * src/cli/commands/run.ts). A line, not SIGINT, so that the run's summary.json says why it stopped
+ * rather than "SIGINT (Ctrl-C)", which nobody pressed.
+ */
+export const FAIL_FAST_STOP_LINE = "stop: fail-fast";
 
 export function isStopSignal(signal: string | null): signal is StopSignal {
   return (STOP_SIGNALS as readonly (string | null)[]).includes(signal);
@@ -25,6 +35,7 @@ export function isStopSignal(signal: string | null): signal is StopSignal {
 export function stopCauseText(cause: StopCause): string {
   if (cause === "SIGINT") return "SIGINT (Ctrl-C)";
   if (cause === "sweep-gone") return "the end of its sweep (stdin closed)";
+  if (cause === "sweep-fail-fast") return "its sweep's --fail-fast (another run failed or diverged)";
   return cause;
 }
 

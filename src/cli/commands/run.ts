@@ -10,7 +10,7 @@ import { overrideKey } from "../../spec/override-source.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED } from "../exit-codes.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
-import { requestStop } from "../../train/stop-signals.js";
+import { FAIL_FAST_STOP_LINE, requestStop } from "../../train/stop-signals.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
 import { placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
 import { wholeNumber } from "../whole-number.js";
@@ -55,8 +55,18 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         // stop signal does (a resume checkpoint after this step), so no orphan trains on and a
         // resubmitted sweep resumes the run. Its output then goes nowhere: writes fail (EPIPE)
         // and are dropped instead of ending the process.
+        // Its sweep's --fail-fast comes as a line on stdin (FAIL_FAST_STOP_LINE), and stops it the same way.
         for (const out of [process.stdout, process.stderr]) out.on("error", () => {});
-        process.stdin.on("end", () => requestStop("sweep-gone")).resume();
+        let stdinRest = "";
+        process.stdin
+          .setEncoding("utf8")
+          .on("data", (chunk: string) => {
+            const lines = (stdinRest + chunk).split("\n");
+            stdinRest = lines.pop()!;
+            if (lines.includes(FAIL_FAST_STOP_LINE)) requestStop("sweep-fail-fast");
+          })
+          .on("end", () => requestStop("sweep-gone"))
+          .resume();
         place = childPlacement(argv, place.meta, configHash(exp.spec, exp.model, exp.baseDir));
         // The swept values (and sweep=null) came from the sweep, not the user: errors about them
         // name the sweep's run (place.sweepContext), not overrides nobody typed.
