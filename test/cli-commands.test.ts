@@ -35,6 +35,11 @@ describe("CLI commands", function () {
     expect(printed.train.optimizer).to.deep.equal({ kind: "sgd", lr: 0.2, momentum: 0.9, nesterov: false, weight_decay: 0 });
     expect(printed.runtime.provider).to.equal("cpu");
     expect(readdirSync(dir)).to.deep.equal([]);
+    // A config that a later check refuses (Sideways on 1-frame clips, without --allow-warnings) is not printed.
+    const refused = captureIo();
+    expect(await main(["validate", GOOD, "train.method=sideways", "data.clip_length=1", "--print"], refused), refused.stderr).to.equal(2);
+    expect(refused.stdout).to.equal("");
+    expect(refused.stderr).to.include("data.clip_length");
   });
 
   it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {
@@ -215,6 +220,9 @@ describe("CLI commands", function () {
     // A table of other metrics gets its own files; the sweep's full table stays as it was.
     for (const f of ["table-final_train_loss.csv", "table-final_train_loss.md", "table-final_train_loss.tex"]) expect(existsSync(join(dir, "merged", f)), f).to.equal(true);
     expect(readFileSync(join(dir, "merged", "table.md"), "utf8")).to.equal(fullTable);
+    // One metric asked for twice (its short name, then its name) is one column, and named once in the files' name.
+    expect(await main(["results", "table", "merged", "--metric", "train_loss", "--metric", "final_train_loss"], captureIo())).to.equal(0);
+    expect(readdirSync(join(dir, "merged")).filter((f) => f.startsWith("table-train_loss"))).to.deep.equal(["table-train_loss.csv", "table-train_loss.md", "table-train_loss.tex"]);
   });
 
   it("runs.csv and the table list the sweep's planned runs that have no folder: another shard's, and one never started", async () => {

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
-import { tableMarkdown } from "../../results/paper-table.js";
+import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { RUN_META_FILE, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
@@ -210,12 +210,13 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
       // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
-      const statuses = readCsv(runsCsv).rows.map((r) => String(r.status));
+      const csv = readCsv(runsCsv);
+      const statuses = csv.rows.map((r) => String(r.status));
       if (!statuses.includes("completed")) {
         const found = statuses.length === 0 ? "no runs" : `${count(statuses.length, "run")}: ${tally(statuses)}`;
         throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
       }
-      const metrics = argv.metric ?? defaultTableMetrics(dir);
+      const metrics = argv.metric === undefined ? defaultTableMetrics(dir) : firstNameOfEachMetric(argv.metric, csv.columns);
       // Other metrics get their own files: the sweep's full table.md is never replaced by a subset.
       const base = argv.metric === undefined ? "table" : `table-${metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
       const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base);
@@ -223,6 +224,19 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       io.err(`wrote ${base}.csv, ${base}.md, ${base}.tex to ${argv.out ?? argv.dir}\n`);
     },
   };
+}
+
+/**
+ * The metrics asked for, each once, as first spelled: `--metric eval_clip_top1 --metric
+ * final_eval_clip_top1` is one column (src/results/paper-table.ts) and names its files once.
+ */
+function firstNameOfEachMetric(names: readonly string[], columns: readonly string[]): string[] {
+  const byColumn = new Map<string, string>();
+  for (const name of names) {
+    const column = resolveMetric(name, columns);
+    if (!byColumn.has(column)) byColumn.set(column, name);
+  }
+  return [...byColumn.values()];
 }
 
 export function resultsCommand(io: CliIo): ParentCommand {

@@ -32,7 +32,6 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
-      if (argv.print) io.out(yamlText(exp.spec));
       const warnings = await preflightRuns(runs ?? [{ spec: exp.spec, model: exp.model }], exp.baseDir, exp, argv["allow-warnings"]);
       // The folders the runs would write into must not hold other runs (run stops there with exit 2).
       if (runs === null) {
@@ -42,6 +41,8 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         const root = experimentRoot(exp);
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       }
+      // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
+      if (argv.print) io.out(yamlText(exp.spec));
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
       for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
