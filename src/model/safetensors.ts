@@ -16,7 +16,7 @@
  * arbitrary); reading then writing any file with at most one metadata entry, or one we wrote,
  * gives identical bytes (JSON.parse keeps key order except for integer-like keys such as "7").
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { InputError } from "../errors.js";
 
 /** dtypes of the format, in the Rust core's order (increasing alignment; the sort uses it). */
@@ -133,21 +133,52 @@ function parseHeader(headerBytes: Uint8Array, fail: (what: string) => never): { 
  * checkpoint's step, for a listing of many runs whose weights may be hundreds of MB each).
  */
 export function readSafetensorsMetadata(path: string): Record<string, string> | null {
-  const fail = (what: string): never => {
-    throw new InputError(`${path}: not a valid safetensors file: ${what}`, path);
-  };
   const fd = openSync(path, "r");
   try {
-    const size = fstatSync(fd).size;
-    const lengthBytes = new Uint8Array(8);
-    readSync(fd, lengthBytes, 0, Math.min(8, size), 0);
-    const n = headerLength(lengthBytes.subarray(0, Math.min(8, size)), size, fail);
-    const header = Buffer.alloc(n);
-    readSync(fd, header, 0, n, 8);
-    return parseHeader(header, fail).metadata;
+    return readHeaderOf(fd, path).metadata;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Why a safetensors file cannot be whole, from its header alone (not its tensors: a listing of
+ * many runs checks each run's final weights this way), or null when its size is what the header
+ * says: 8 + the header's length + the largest tensor end offset. A file cut short (a full disk, a
+ * copy stopped midway) is shorter than that; one that is missing, or whose header cannot be
+ * read, is named as such.
+ */
+export function safetensorsDamage(path: string): string | null {
+  if (!existsSync(path)) return `${path} is missing`;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const { size, n, entries } = readHeaderOf(fd, path);
+      const dataEnd = entries.reduce((m, e) => Math.max(m, e.info.end), 0);
+      const expected = 8 + n + dataEnd;
+      if (size < expected) return `${path} is truncated: ${size} bytes, expected ${expected} (8 + a ${n}-byte header + ${dataEnd} bytes of tensors)`;
+      if (size > expected) return `${path} is damaged: ${size} bytes, expected ${expected} (8 + a ${n}-byte header + ${dataEnd} bytes of tensors)`;
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return err instanceof InputError ? err.message : `${path} cannot be read (${(err as Error).message})`;
+  }
+}
+
+/** The file's size, header length and parsed header, checked (InputError naming `path`). */
+function readHeaderOf(fd: number, path: string): { size: number; n: number } & ReturnType<typeof parseHeader> {
+  const fail = (what: string): never => {
+    throw new InputError(`${path}: not a valid safetensors file: ${what}`, path);
+  };
+  const size = fstatSync(fd).size;
+  const lengthBytes = new Uint8Array(8);
+  readSync(fd, lengthBytes, 0, Math.min(8, size), 0);
+  const n = headerLength(lengthBytes.subarray(0, Math.min(8, size)), size, fail);
+  const header = Buffer.alloc(n);
+  readSync(fd, header, 0, n, 8);
+  return { size, n, ...parseHeader(header, fail) };
 }
 
 /** Serializes tensors (and optional metadata) exactly as the Python package would. */

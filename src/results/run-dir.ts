@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, RunError } from "../errors.js";
+import { safetensorsDamage } from "../model/safetensors.js";
 import { RESUME_FILE, resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
@@ -19,6 +20,12 @@ export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
 /** A completed run's trained weights. */
 export const FINAL_WEIGHTS_FILE = "final.safetensors";
+/**
+ * runs.csv's status of a run folder whose summary.json says completed but whose final.safetensors
+ * is missing or not whole (cut short by a full disk or a copy stopped midway): its figures are
+ * there, its trained weights are not, so it is not counted, copied or exported as completed.
+ */
+export const UNREADABLE_WEIGHTS = "unreadable_weights";
 
 export interface RunMeta {
   run_id: string;
@@ -71,7 +78,17 @@ export function runState(runDir: string, configHash: string): RunState {
   if (liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS)) return "running";
   if (readRunMeta(runDir)?.config_hash !== configHash) return "todo";
   const status = readSummary(runDir)?.status;
-  return status === "completed" ? "completed" : status === "nan_loss" ? "diverged" : "todo";
+  // Completed without whole final weights is not done: `run` and `sweep` then refuse the folder (checkNoOtherRun).
+  if (status === "completed") return finalWeightsDamage(runDir) === null ? "completed" : "todo";
+  return status === "nan_loss" ? "diverged" : "todo";
+}
+
+/**
+ * Why a run folder's final.safetensors is not whole (missing, cut short, a header that cannot be
+ * read), or null when it is: read from its header alone, so a listing of many runs stays fast.
+ */
+export function finalWeightsDamage(runDir: string): string | null {
+  return safetensorsDamage(join(runDir, FINAL_WEIGHTS_FILE));
 }
 
 /**
@@ -81,11 +98,14 @@ export function runState(runDir: string, configHash: string): RunState {
  * earlier attempt's, and its resume checkpoint, where a next attempt goes on from, is the newest
  * word: interrupted at that step.
  */
-export function lastAttempt(runDir: string): { status: string; steps: number } | null {
+export function lastAttempt(runDir: string): { status: string; steps: number; damage?: string } | null {
   const summary = readSummary(runDir);
   const resumeStep = resumeCheckpointStep(join(runDir, RESUME_FILE));
   if (resumeStep !== null && (summary === null || resumeStep > summary.steps_done)) return { status: "interrupted", steps: resumeStep };
-  return summary === null ? null : { status: summary.status, steps: summary.steps_done };
+  if (summary === null) return null;
+  // A completed summary beside missing or cut-short final weights: said as such (damage says why), never completed.
+  const damage = summary.status === "completed" ? finalWeightsDamage(runDir) : null;
+  return damage === null ? { status: summary.status, steps: summary.steps_done } : { status: UNREADABLE_WEIGHTS, steps: summary.steps_done, damage };
 }
 
 export function isRunInProgress(runDir: string): boolean {
@@ -142,6 +162,15 @@ export function checkNoOtherRun(runDir: string, meta: Pick<RunMeta, "run_id" | "
     throw new RunDirConflictError(
       `${join(runDir, RUN_META_FILE)} cannot be read (expected the JSON record of the run the folder holds), so which run ${runDir} holds is unknown; ` +
         "nothing was written (mend or delete that file, use --force to replace the folder, or another output.dir)",
+      undefined, "output.dir",
+    );
+  // A completed record whose final weights are missing or cut short: training again would delete
+  // the folder, and with it what is left to mend or restore.
+  const damage = there !== null && there.config_hash === meta.config_hash && readSummary(runDir)?.status === "completed" ? finalWeightsDamage(runDir) : null;
+  if (damage !== null)
+    throw new RunDirConflictError(
+      `${damage}, but ${join(runDir, SUMMARY_FILE)} says run ${meta.run_id} completed (runs.csv: ${UNREADABLE_WEIGHTS}); ` +
+        "nothing was written (restore that file from a copy, delete the folder to train the run again, or use --force to replace it)",
       undefined, "output.dir",
     );
   if (there !== null && there.config_hash !== meta.config_hash)

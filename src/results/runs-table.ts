@@ -10,7 +10,7 @@ import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
-import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
+import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns } from "./sweep-plan.js";
 
@@ -24,6 +24,8 @@ export interface RunRecord {
   status: string;
   /** the step its last attempt got to (run-dir.ts lastAttempt); null when unknown */
   stepsDone: number | null;
+  /** runs.csv's message where it is not the summary's: why the final weights of an unreadable_weights run are not whole */
+  message?: string;
 }
 
 /** Columns after the swept parameters; the parameters sit between config_id and seed. */
@@ -52,6 +54,7 @@ export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "
 /** runs.csv's status of a run folder whose summary.json, or (a planned run's) run-meta.json, is there but is not JSON. */
 export const UNREADABLE_SUMMARY = "unreadable_summary";
 export const UNREADABLE_RUN_META = "unreadable_run_meta";
+export { UNREADABLE_WEIGHTS };
 
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];
@@ -67,7 +70,7 @@ export function collectRuns(root: string): RunRecord[] {
     const attempt = lastAttempt(dir);
     // A summary.json that cannot be read is said as such, not taken for an interrupted run's missing one.
     const status = isRunInProgress(dir) ? "running" : summary === null && unreadableJson(join(dir, SUMMARY_FILE)) ? UNREADABLE_SUMMARY : (attempt?.status ?? "interrupted");
-    records.push({ dir, meta, summary, status, stepsDone: attempt?.steps ?? null });
+    records.push({ dir, meta, summary, status, stepsDone: attempt?.steps ?? null, ...(status === UNREADABLE_WEIGHTS && attempt?.damage !== undefined ? { message: attempt.damage } : {}) });
   }
   // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
   // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
@@ -112,7 +115,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       wall_s: s?.wall_s,
       frames_per_s: s?.frames_per_s,
       data_wait_share: s?.data_wait_share,
-      message: s?.message,
+      message: r.message ?? s?.message,
       // 1: the eval metrics are on the training clips (as eval.csv says it).
       eval_on_train: s === null || s.eval_on_train === undefined ? null : s.eval_on_train ? 1 : 0,
       // What a reader must know about a completed run (summary.json warnings), one after another.

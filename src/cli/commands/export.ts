@@ -9,7 +9,7 @@ import { loadModelFile } from "../../model/load-model.js";
 import type { Model, Weights } from "../../model/model.js";
 import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
-import { FINAL_WEIGHTS_FILE } from "../../results/run-dir.js";
+import { FINAL_WEIGHTS_FILE, SUMMARY_FILE, UNREADABLE_WEIGHTS, finalWeightsDamage, readSummary } from "../../results/run-dir.js";
 import { RESUME_FILE, resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
@@ -29,6 +29,13 @@ interface ExportArgs {
 function checkpointFile(path: string): string {
   if (!existsSync(path)) throw new InputError(`export: --checkpoint ${path}: no such file or folder; give a run's folder or a weights file (safetensors)`, path);
   if (!statSync(path).isDirectory()) return path;
+  // Final weights cut short are refused as such (runs.csv says unreadable_weights), not read as far
+  // as they go; missing ones under a completed summary too, unless a resume checkpoint is there
+  // (exported with a note that it is not the final weights).
+  const completed = readSummary(path)?.status === "completed";
+  const damage = completed && (existsSync(join(path, FINAL_WEIGHTS_FILE)) || !existsSync(join(path, RESUME_FILE))) ? finalWeightsDamage(path) : null;
+  if (damage !== null)
+    throw new InputError(`export: --checkpoint ${path}: ${damage}, though the run's ${SUMMARY_FILE} says it completed (runs.csv: ${UNREADABLE_WEIGHTS}); expected the run's whole trained weights; nothing was written`, join(path, FINAL_WEIGHTS_FILE));
   for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
   throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it; give a run's folder or a weights file`, path);
 }

@@ -5,7 +5,7 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
+import { RUN_META_FILE, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
@@ -114,6 +114,11 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
       report.notCopied.push(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
       report.conflicts++;
+    } else if (srcAttempt?.damage !== undefined) {
+      // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
+      report.notCopied.push(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
+    } else if (dstAttempt?.damage !== undefined) {
+      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}): delete that folder to collect the copy in its place`);
     } else if (dstStatus === "completed") {
       if (srcStatus === "completed") report.present.push(entry.name);
       else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);

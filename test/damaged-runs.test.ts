@@ -1,0 +1,92 @@
+/**
+ * Run folders whose records are damaged: a completed summary beside final weights that are cut
+ * short or missing (unreadable_weights). Each is listed with its status, never taken for completed, copied
+ * or exported as such, and never deleted.
+ */
+import { expect } from "chai";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import { readCsv } from "../src/results/csv-read.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+
+const GOOD = resolve("test/fixtures/specs/good.yaml");
+const SWEEP = resolve("test/fixtures/specs/sweep-good.yaml");
+
+describe("damaged run folders", function () {
+  this.timeout(120_000);
+  let dir: string;
+  inFreshFolderEachTest("sideways-damaged-", (d) => (dir = d));
+
+  const statusById = (folder: string) => Object.fromEntries(readCsv(join(dir, folder, "runs.csv")).rows.map((r) => [String(r.run_id), r]));
+
+  it("a completed run whose final.safetensors is cut short or missing is unreadable_weights in runs.csv, the table and --dry-run", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const ids = Object.keys(statusById("a")).sort();
+    const cutFile = join(dir, "a", ids[0]!, "final.safetensors");
+    truncateSync(cutFile, statSync(cutFile).size - 5);
+    // One run of each configuration (ids sort bp before sideways).
+    rmSync(join(dir, "a", ids[2]!, "final.safetensors"));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a"], io), io.stderr).to.equal(0);
+    const rows = statusById("a");
+    expect(ids.map((id) => rows[id]!.status)).to.deep.equal(["unreadable_weights", "completed", "unreadable_weights", "completed"]);
+    expect(String(rows[ids[0]!]!.message)).to.include(`${cutFile} is truncated`);
+    expect(String(rows[ids[2]!]!.message)).to.include("final.safetensors is missing");
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8").match(/\| 1 unreadable_weights \|/g)).to.have.length(2);
+    // Nothing was removed: the summary and what is left of the weights stay for the user to mend.
+    expect(existsSync(cutFile)).to.equal(true);
+    const listed = captureIo();
+    expect(await main(["sweep", SWEEP, "--dry-run", "output.dir=a"], listed), listed.stderr).to.equal(0);
+    expect(listed.stdout.split("\n").find((l) => l.includes(ids[0]!))).to.match(/ unreadable_weights@3 /);
+    // The sweep itself refuses to train over it (that would delete the folder): exit 2 naming the file.
+    const again = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], again)).to.equal(2);
+    expect(again.stderr).to.include(`${cutFile} is truncated`);
+    expect(existsSync(cutFile)).to.equal(true);
+  });
+
+  it("sideways run over a completed run with cut-short weights is exit 2 naming the file, the folder kept; export refuses it", async () => {
+    expect(await main(["run", GOOD], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const runDir = join(dir, "results", "good", id!);
+    const weights = join(runDir, "final.safetensors");
+    truncateSync(weights, statSync(weights).size - 1);
+    const size = statSync(weights).size;
+    const io = captureIo();
+    expect(await main(["run", GOOD], io)).to.equal(2);
+    expect(io.stderr).to.include(`${weights} is truncated`).and.include("nothing was written");
+    expect(statSync(weights).size).to.equal(size);
+    const exported = captureIo();
+    expect(await main(["export", "--checkpoint", runDir, "--out", "deploy"], exported)).to.equal(2);
+    expect(exported.stderr).to.include(`${weights} is truncated`);
+    expect(existsSync(join(dir, "deploy"))).to.equal(false);
+    // Missing under a completed summary (and no resume checkpoint): the same.
+    rmSync(weights);
+    const missing = captureIo();
+    expect(await main(["export", "--checkpoint", runDir, "--out", "deploy"], missing)).to.equal(2);
+    expect(missing.stderr).to.include(`${weights} is missing, though the run's summary.json says it completed`);
+    expect(existsSync(join(dir, "deploy"))).to.equal(false);
+    const plot = captureIo();
+    await main(["plot", join("results", "good")], plot);
+    expect(plot.stderr).to.include("unreadable_weights");
+  });
+
+  it("results collect does not copy a shard's run whose weights are cut short as a completed run", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
+    const [cut, whole] = readdirSync(join(dir, "b")).filter((d) => statSync(join(dir, "b", d)).isDirectory()).sort();
+    const cutFile = join(dir, "b", cut!, "final.safetensors");
+    truncateSync(cutFile, 100);
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`${cut}: ${cutFile}: not a valid safetensors file: header length`).and.include("summary.json says completed (unreadable_weights); not copied");
+    expect(existsSync(join(dir, "a", cut!))).to.equal(false);
+    expect(existsSync(join(dir, "a", whole!))).to.equal(true);
+    expect(statusById("a")[cut!]?.status).to.be.oneOf(["other_shard", "not_started"]);
+    expect(Object.values(statusById("a")).filter((r) => r.status === "completed")).to.have.length(3);
+    // The shard's folder is left as it was.
+    expect(statSync(cutFile).size).to.equal(100);
+  });
+});
