@@ -1,10 +1,11 @@
 /**
  * Run folders whose records are damaged: a completed summary beside final weights that are cut
- * short or missing (unreadable_weights). Each is listed with its status, never taken for completed, copied
+ * short or missing (unreadable_weights), and a `sideways run` folder whose run-meta.json is not
+ * JSON (unreadable_run_meta). Each is listed with its status, never taken for completed, copied
  * or exported as such, and never deleted.
  */
 import { expect } from "chai";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { readCsv } from "../src/results/csv-read.js";
@@ -88,5 +89,24 @@ describe("damaged run folders", function () {
     expect(Object.values(statusById("a")).filter((r) => r.status === "completed")).to.have.length(3);
     // The shard's folder is left as it was.
     expect(statSync(cutFile).size).to.equal(100);
+  });
+
+  it("a `sideways run` folder whose run-meta.json is not JSON is listed as unreadable_run_meta in runs.csv", async () => {
+    expect(await main(["run", GOOD], captureIo())).to.equal(0);
+    expect(await main(["run", GOOD, "seed=1"], captureIo())).to.equal(0);
+    const root = join(dir, "results", "good");
+    const [first, second] = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
+    const meta = join(root, first!, "run-meta.json");
+    writeFileSync(meta, readFileSync(meta, "utf8").slice(0, 20));
+    const io = captureIo();
+    expect(await main(["results", "collect", root], io), io.stderr).to.equal(0);
+    const rows = statusById(join("results", "good"));
+    expect(rows[first!]?.status).to.equal("unreadable_run_meta");
+    // Its seed and method from its config.yaml, which is whole.
+    expect([rows[first!]?.seed, rows[first!]?.method]).to.deep.equal([0, "sideways"]);
+    expect(rows[second!]?.status).to.equal("completed");
+    expect(io.stderr).to.include("2 runs (");
+    // The damaged record stays as it was.
+    expect(readFileSync(meta, "utf8")).to.have.length(20);
   });
 });

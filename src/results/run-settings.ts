@@ -24,7 +24,7 @@ const MAX_SETTINGS = 4;
 const parsed = new Map<string, { stamp: string; flat: Map<string, unknown> }>();
 
 /** A run folder's config.yaml as dotted keys to values (list items by index: `model.layers.3.out_channels`). */
-function readSettings(runDir: string): Map<string, unknown> | undefined {
+export function readSettings(runDir: string): Map<string, unknown> | undefined {
   const file = join(runDir, "config.yaml");
   try {
     const s = statSync(file);

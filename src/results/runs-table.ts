@@ -11,7 +11,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
-import { RunSettings, settingsSettingApart } from "./run-settings.js";
+import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns } from "./sweep-plan.js";
 
 export const RUNS_CSV = "runs.csv";
@@ -51,7 +51,7 @@ export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
 export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings"].includes(c));
 
-/** runs.csv's status of a run folder whose summary.json, or (a planned run's) run-meta.json, is there but is not JSON. */
+/** runs.csv's status of a run folder whose summary.json, or run-meta.json, is there but is not JSON. */
 export const UNREADABLE_SUMMARY = "unreadable_summary";
 export const UNREADABLE_RUN_META = "unreadable_run_meta";
 export { UNREADABLE_WEIGHTS };
@@ -59,11 +59,16 @@ export { UNREADABLE_WEIGHTS };
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];
   const records: RunRecord[] = [];
+  /** Run folders whose run-meta.json is there but is not JSON: rows too, whether a sweep planned them or not. */
+  const unreadableMeta: string[] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const dir = join(root, entry.name);
     const meta = readRunMeta(dir);
-    if (!meta) continue;
+    if (!meta) {
+      if (unreadableJson(join(dir, RUN_META_FILE))) unreadableMeta.push(entry.name);
+      continue;
+    }
     const summary = readSummary(dir);
     // A run training now (a retry, a resumed run) still has its last attempt's summary: it is
     // running. One killed outright has no summary of its own attempt: its checkpoint says (lastAttempt).
@@ -74,9 +79,24 @@ export function collectRuns(root: string): RunRecord[] {
   }
   // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
   // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
+  const planned = new Set<string>();
   for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id)))) {
     const dir = join(root, entry.run_id);
+    planned.add(entry.run_id);
     records.push({ dir, meta: { ...entry }, summary: null, status: unreadableJson(join(dir, RUN_META_FILE)) ? UNREADABLE_RUN_META : status, stepsDone: null });
+  }
+  // One no sweep planned (a `sideways run`'s folder, a plan since replaced) is a row too, named by
+  // its folder: its config id is in the unreadable file (blank); seed and method come from its
+  // config.yaml where that can be read.
+  for (const name of unreadableMeta.filter((n) => !planned.has(n))) {
+    const config = readSettings(join(root, name));
+    const seed = config?.get("seed");
+    const method = config?.get("train.method");
+    const meta: RunMeta = {
+      run_id: name, config_id: "", config_hash: "", experiment: "", index: Number.MAX_SAFE_INTEGER, params: {},
+      seed: (typeof seed === "number" ? seed : null) as number, method: typeof method === "string" ? method : "",
+    };
+    records.push({ dir: join(root, name), meta, summary: null, status: UNREADABLE_RUN_META, stepsDone: null, message: `${RUN_META_FILE} is not JSON` });
   }
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
 }
