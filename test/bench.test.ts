@@ -90,6 +90,22 @@ describe("sideways bench (CLI)", function () {
     expect(short.stdout).to.include("not measured: sideways: Sideways' device step needs clips of at least 2L-1 = 7 frames");
   });
 
+  it("--json: an earlier file is kept by a bench that fails, and replaced by one that ends, with a note", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-json-"));
+    const model = fourBlockModel();
+    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    const json = join(dir, "step.json");
+    writeFileSync(json, "{\"earlier\": true}\n");
+    const bench = (...extra: string[]) => spawnSync(process.execPath, [cli, "bench", "--step", "--batch", "2", "--frames", "3", "--rounds", "1", "--threads", "1", "--json", json, ...extra], { encoding: "utf8", timeout: 100_000 });
+    const failed = bench("--model", join(dir, "missing.yaml"));
+    expect(failed.status, failed.stderr).to.equal(2);
+    expect(readFileSync(json, "utf8")).to.equal("{\"earlier\": true}\n");
+    const r = bench("--model", join(dir, "model.yaml"));
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(json, "utf8")).rows).to.have.length(2);
+    expect(r.stderr).to.include(`note: --json ${json} was there already; replaced it with these results`);
+  });
+
   it("a bad --model or --json is exit 2 before anything is timed, not after the quickstart step's benchmark", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
     writeFileSync(join(dir, "file"), "x");

@@ -22,7 +22,7 @@ import { readCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
-import { writeJsonAtomic } from "../results/atomic-write.js";
+import { writeFileAtomic } from "../results/atomic-write.js";
 import { Sgd } from "../optim/optimizer.js";
 import { buildAllBlockGraphs, type BlockGraphBytes } from "../train/block-runner.js";
 import type { Executor } from "../train/executor.js";
@@ -32,7 +32,7 @@ import type { ClipInput } from "../train/device-step-graph.js";
 import type { GraphTarget } from "../graph/graph-builder.js";
 import { SequentialExecutor } from "../train/sequential-executor.js";
 import { Rng } from "../util/rng.js";
-import { QUICKSTART_MODEL, type BenchArgs } from "./bench.js";
+import { QUICKSTART_MODEL, type BenchArgs, writeBenchJson } from "./bench.js";
 import { measurePeakFlops, trainingStepFlops, type PeakMeasurement } from "./peer-flops.js";
 import { quantile } from "./stats.js";
 import { requireTorch, TorchPeer } from "./torch-peer-process.js";
@@ -472,7 +472,7 @@ interface TimedStep {
  * `file` if one is named (a CUDA trace of process `pid`, scripts/gpu-trace.sh).
  */
 function writeMarks(file: string | undefined, pid: number, label: string, windows: readonly Window[]): void {
-  if (file) writeFileSync(file, JSON.stringify({ pid, marks: windows.map(([start, end]) => ({ label, start, end })) }) + "\n");
+  if (file) writeFileAtomic(file, JSON.stringify({ pid, marks: windows.map(([start, end]) => ({ label, start, end })) }) + "\n");
 }
 
 export async function peerBench(opts: PeerBenchOptions): Promise<PeerBenchResult> {
@@ -667,5 +667,5 @@ export async function runPeerBench(args: BenchArgs): Promise<void> {
     log: (line) => process.stderr.write(line + "\n"),
   });
   process.stdout.write(formatPeerBench(result) + "\n");
-  if (args.json) writeJsonAtomic(args.json, result);
+  if (args.json) writeBenchJson(args.json, result);
 }

@@ -59,6 +59,16 @@ function checkJsonTarget(json: string | undefined): void {
   }
 }
 
+/**
+ * --json's results, written once they exist and atomically (a bench that fails or is stopped
+ * leaves an earlier file as it was); an earlier file is replaced, as scripts expect, and stderr says so.
+ */
+export function writeBenchJson(json: string, results: unknown): void {
+  const replaced = existsSync(json);
+  writeJsonAtomic(json, results);
+  if (replaced) process.stderr.write(`note: --json ${json} was there already; replaced it with these results\n`);
+}
+
 export async function runBench(args: BenchArgs): Promise<void> {
   for (const [flag, set] of [["--peer-upload", args.peerUpload], ["--pixel-clips", args.pixelClips]] as const) {
     if (set && !args.peer) throw new InputError(`${flag}: only with --peer torch (it sets how the peer benchmark's sides take their clips)`);
@@ -80,7 +90,7 @@ export async function runBench(args: BenchArgs): Promise<void> {
     const skipped = methods.includes("sideways") ? [] : [`sideways: ${deviceStepModelBlocker("sideways", stepModel.blocks.length, T)}`];
     const rows = await benchStep(stepModel, B, T, threads, args.rounds ?? (args.quick ? 3 : 20), provider, methods);
     process.stdout.write(formatStep(stepModel, B, T, rows, skipped) + "\n");
-    if (args.json) writeJsonAtomic(args.json, { model: stepModel.name, provider, clips: B, frames: T, rows, not_measured: skipped, load_average: loadavg() });
+    if (args.json) writeBenchJson(args.json, { model: stepModel.name, provider, clips: B, frames: T, rows, not_measured: skipped, load_average: loadavg() });
     return;
   }
   const quickstart = loadModelFile(QUICKSTART_MODEL);
@@ -105,5 +115,5 @@ export async function runBench(args: BenchArgs): Promise<void> {
     log,
   );
   process.stdout.write(formatExecutorBench(result) + "\n");
-  if (args.json) writeJsonAtomic(args.json, { ...result, step_quickstart: stepRows });
+  if (args.json) writeBenchJson(args.json, { ...result, step_quickstart: stepRows });
 }

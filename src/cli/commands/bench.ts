@@ -9,7 +9,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
     describe: "Benchmark BP vs Sideways, sequential vs depth-parallel stages (and against PyTorch)",
     builder: (y: Argv) =>
       y
-        .option("json", { type: "string", describe: "also write the results to this JSON file" })
+        .option("json", { type: "string", describe: "also write the results to this JSON file, once they exist (a bench that fails or is stopped leaves an earlier file as it was; one that ends replaces it, and says so)" })
         .option("peer", { type: "string", choices: ["torch"], describe: "compare our BP step with PyTorch's" })
         .option("device-step", { type: "boolean", describe: "with --peer: our BP step as runtime.device_step (default: on a GPU provider, as training does) or the host path (--no-device-step)" })
         .option("peer-upload", { type: "boolean", default: false, describe: "with --peer: PyTorch moves each step's batch from host memory to its device inside the timed step, as our side does (default: its batches stay on the device)" })
