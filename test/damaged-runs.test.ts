@@ -91,6 +91,18 @@ describe("damaged run folders", function () {
     expect(statSync(cutFile).size).to.equal(100);
   });
 
+  it("results collect says it does not copy a shard's run folder whose run-meta.json is not JSON", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
+    const [cut] = readdirSync(join(dir, "b")).filter((d) => statSync(join(dir, "b", d)).isDirectory()).sort();
+    const meta = join(dir, "b", cut!, "run-meta.json");
+    writeFileSync(meta, readFileSync(meta, "utf8").slice(0, 20));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`${cut}: ${meta} is not JSON (unreadable_run_meta), so which run it holds is unknown; not copied`).and.include("1 not copied");
+    expect(existsSync(join(dir, "a", cut!))).to.equal(false);
+  });
+
   it("a `sideways run` folder whose run-meta.json is not JSON is listed as unreadable_run_meta in runs.csv", async () => {
     expect(await main(["run", GOOD], captureIo())).to.equal(0);
     expect(await main(["run", GOOD, "seed=1"], captureIo())).to.equal(0);

@@ -24,7 +24,7 @@ export interface RunRecord {
   status: string;
   /** the step its last attempt got to (run-dir.ts lastAttempt); null when unknown */
   stepsDone: number | null;
-  /** runs.csv's message where it is not the summary's: why the final weights of an unreadable_weights run are not whole */
+  /** runs.csv's message where it is not the summary's: why an unreadable_weights run's final weights are not whole, or that run-meta.json is not JSON */
   message?: string;
 }
 

@@ -5,8 +5,8 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow } from "../../results/run-dir.js";
-import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
+import { RUN_META_FILE, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
+import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -98,6 +98,9 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const srcMeta = entry.isDirectory() ? readRunMeta(src) : null;
+    // A run folder whose record of what it ran cannot be read is not copied, and not passed over without a word.
+    if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
+      report.notCopied.push(`${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
     if (srcMeta === null) continue;
     const dst = join(dir, entry.name);
     const dstMeta = readRunMeta(dst);
