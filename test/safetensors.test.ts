@@ -7,6 +7,7 @@ import {
   float32Tensor,
   parseSafetensors,
   readSafetensorsMetadata,
+  safetensorsDamage,
   serializeSafetensors,
   toFloat32,
   type RawTensor,
@@ -147,6 +148,25 @@ describe("safetensors", () => {
         writeFileSync(path, PY_FILE.subarray(0, cut));
         expect(() => readSafetensorsMetadata(path), `cut at ${cut}`).to.throw(InputError, /w\.safetensors: not a valid safetensors file: /);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("safetensorsDamage: a whole file is null; cut short, with trailing bytes, cut in its header or missing, each said", () => {
+    const dir = mkdtempSync(join(tmpdir(), "safetensors-"));
+    try {
+      const path = join(dir, "w.safetensors");
+      writeFileSync(path, PY_FILE);
+      expect(safetensorsDamage(path)).to.equal(null);
+      writeFileSync(path, PY_FILE.subarray(0, PY_FILE.length - 1));
+      expect(safetensorsDamage(path)).to.equal(`${path} is truncated: ${PY_FILE.length - 1} bytes, expected ${PY_FILE.length} (8 + a 216-byte header + ${PY_FILE.length - 224} bytes of tensors)`);
+      writeFileSync(path, concat(PY_FILE, new Uint8Array(4)));
+      expect(safetensorsDamage(path)).to.match(/is damaged: \d+ bytes, expected \d+/);
+      writeFileSync(path, PY_FILE.subarray(0, 100));
+      expect(safetensorsDamage(path)).to.match(/w\.safetensors: not a valid safetensors file: header length 216 runs past the end of the file/);
+      rmSync(path);
+      expect(safetensorsDamage(path)).to.equal(`${path} is missing`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
