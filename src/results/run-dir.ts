@@ -22,8 +22,9 @@ export const SUMMARY_FILE = "summary.json";
 export const FINAL_WEIGHTS_FILE = "final.safetensors";
 /**
  * runs.csv's status of a run folder whose summary.json says completed but whose final.safetensors
- * is missing or not whole (cut short by a full disk or a copy stopped midway): its figures are
- * there, its trained weights are not, so it is not counted, copied or exported as completed.
+ * is not whole (cut short by a full disk or a copy stopped midway): its figures are there, its
+ * trained weights are not, so it is not counted, copied or exported as completed. A missing file
+ * is not this (finalWeightsDamage).
  */
 export const UNREADABLE_WEIGHTS = "unreadable_weights";
 
@@ -78,17 +79,21 @@ export function runState(runDir: string, configHash: string): RunState {
   if (liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS)) return "running";
   if (readRunMeta(runDir)?.config_hash !== configHash) return "todo";
   const status = readSummary(runDir)?.status;
-  // Completed without whole final weights is not done: `run` and `sweep` then refuse the folder (checkNoOtherRun).
+  // Completed with damaged final weights is not done: `run` and `sweep` then refuse the folder (checkNoOtherRun).
   if (status === "completed") return finalWeightsDamage(runDir) === null ? "completed" : "todo";
   return status === "nan_loss" ? "diverged" : "todo";
 }
 
 /**
- * Why a run folder's final.safetensors is not whole (missing, cut short, a header that cannot be
- * read), or null when it is: read from its header alone, so a listing of many runs stays fast.
+ * Why a run folder's final.safetensors is not whole (cut short, a header that cannot be read), or
+ * null when it is or is not there at all: read from its header alone, so a listing of many runs
+ * stays fast. A completed run writes its final weights before its summary (src/train/run-experiment.ts),
+ * each atomically, so a missing file was removed after the run completed (to save disk, say): its
+ * figures still stand, and `export` says the weights are gone. A cut-short one was damaged.
  */
 export function finalWeightsDamage(runDir: string): string | null {
-  return safetensorsDamage(join(runDir, FINAL_WEIGHTS_FILE));
+  const weights = join(runDir, FINAL_WEIGHTS_FILE);
+  return existsSync(weights) ? safetensorsDamage(weights) : null;
 }
 
 /**
@@ -103,7 +108,7 @@ export function lastAttempt(runDir: string): { status: string; steps: number; da
   const resumeStep = resumeCheckpointStep(join(runDir, RESUME_FILE));
   if (resumeStep !== null && (summary === null || resumeStep > summary.steps_done)) return { status: "interrupted", steps: resumeStep };
   if (summary === null) return null;
-  // A completed summary beside missing or cut-short final weights: said as such (damage says why), never completed.
+  // A completed summary beside cut-short final weights: said as such (damage says why), never completed.
   const damage = summary.status === "completed" ? finalWeightsDamage(runDir) : null;
   return damage === null ? { status: summary.status, steps: summary.steps_done } : { status: UNREADABLE_WEIGHTS, steps: summary.steps_done, damage };
 }
@@ -164,7 +169,7 @@ export function checkNoOtherRun(runDir: string, meta: Pick<RunMeta, "run_id" | "
         "nothing was written (mend or delete that file, use --force to replace the folder, or another output.dir)",
       undefined, "output.dir",
     );
-  // A completed record whose final weights are missing or cut short: training again would delete
+  // A completed record whose final weights are cut short: training again would delete
   // the folder, and with it what is left to mend or restore.
   const damage = there !== null && there.config_hash === meta.config_hash && readSummary(runDir)?.status === "completed" ? finalWeightsDamage(runDir) : null;
   if (damage !== null)

@@ -30,14 +30,15 @@ function checkpointFile(path: string): string {
   if (!existsSync(path)) throw new InputError(`export: --checkpoint ${path}: no such file or folder; give a run's folder or a weights file (safetensors)`, path);
   if (!statSync(path).isDirectory()) return path;
   // Final weights cut short are refused as such (runs.csv says unreadable_weights), not read as far
-  // as they go; missing ones under a completed summary too, unless a resume checkpoint is there
-  // (exported with a note that it is not the final weights).
+  // as they go. Missing ones under a completed summary were removed since: a resume checkpoint
+  // there is exported with a note that it is not the final weights.
   const completed = readSummary(path)?.status === "completed";
-  const damage = completed && (existsSync(join(path, FINAL_WEIGHTS_FILE)) || !existsSync(join(path, RESUME_FILE))) ? finalWeightsDamage(path) : null;
+  const damage = completed ? finalWeightsDamage(path) : null;
   if (damage !== null)
     throw new InputError(`export: --checkpoint ${path}: ${damage}, though the run's ${SUMMARY_FILE} says it completed (runs.csv: ${UNREADABLE_WEIGHTS}); expected the run's whole trained weights; nothing was written`, join(path, FINAL_WEIGHTS_FILE));
   for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
-  throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it; give a run's folder or a weights file`, path);
+  const removed = completed ? ` (its ${SUMMARY_FILE} says it completed: its ${FINAL_WEIGHTS_FILE} was removed since)` : "";
+  throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it${removed}; give a run's folder or a weights file`, path);
 }
 
 /**
