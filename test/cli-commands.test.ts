@@ -267,6 +267,16 @@ describe("CLI commands", function () {
     const listed = captureIo();
     expect(await main(["sweep", SWEEP, "--dry-run", "output.dir=a"], listed), listed.stderr).to.equal(0);
     expect(listed.stdout.split("\n").find((l) => l.includes(ids[1]))).to.match(/ unreadable_run_meta /);
+    expect(listed.stdout.split("\n").find((l) => l.includes(ids[0]))).to.match(/ unreadable_summary /);
+    // The sweep refuses to train over an unreadable summary (it would delete the folder and whatever it holds), before any run.
+    const finalWeights = join(dir, "a", ids[0], "final.safetensors");
+    const before = readFileSync(finalWeights);
+    rmSync(join(dir, "a", ids[1]), { recursive: true });
+    const again = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], again)).to.equal(2);
+    expect(again.stderr).to.include(`${join(dir, "a", ids[0], "summary.json")} cannot be read`).and.include("nothing was written");
+    expect(readFileSync(finalWeights)).to.deep.equal(before);
+    expect(existsSync(join(dir, "a", ids[1]))).to.equal(false);
   });
 
   it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {

@@ -37,7 +37,7 @@ export interface PaperTable {
 
 /** The last column's name, where some runs did not complete, and what it says. */
 export const NOT_COMPLETED = "not_completed";
-export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here was given it and has not started it; ${OTHER_SHARD}: another shard's run, not collected here); its means are over the completed runs`;
+export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here was given it and has not started it; ${OTHER_SHARD}: another shard's run, not collected here; unreadable_*: a file of its record cannot be read); its means are over the completed runs`;
 
 export function meanStd(xs: readonly number[]): MetricStats {
   const n = xs.length;

@@ -27,6 +27,9 @@ export const FINAL_WEIGHTS_FILE = "final.safetensors";
  * is not this (finalWeightsDamage).
  */
 export const UNREADABLE_WEIGHTS = "unreadable_weights";
+/** runs.csv's status of a run folder whose summary.json, or run-meta.json, is there but is not JSON. */
+export const UNREADABLE_SUMMARY = "unreadable_summary";
+export const UNREADABLE_RUN_META = "unreadable_run_meta";
 
 export interface RunMeta {
   run_id: string;
@@ -167,6 +170,14 @@ export function checkNoOtherRun(runDir: string, meta: Pick<RunMeta, "run_id" | "
     throw new RunDirConflictError(
       `${join(runDir, RUN_META_FILE)} cannot be read (expected the JSON record of the run the folder holds), so which run ${runDir} holds is unknown; ` +
         "nothing was written (mend or delete that file, use --force to replace the folder, or another output.dir)",
+      undefined, "output.dir",
+    );
+  // A summary that cannot be read says nothing of how the run ended (completed, perhaps): taken for
+  // none, training again deleted the folder with the figures and weights it may hold.
+  if (there !== null && there.config_hash === meta.config_hash && unreadableJson(join(runDir, SUMMARY_FILE)))
+    throw new RunDirConflictError(
+      `${join(runDir, SUMMARY_FILE)} cannot be read (expected the JSON record of how run ${meta.run_id} ended; runs.csv: ${UNREADABLE_SUMMARY}), so whether it completed is unknown; ` +
+        "nothing was written (mend that file, or delete it to resume the run from its resume checkpoint or train it again, or use --force to replace the folder)",
       undefined, "output.dir",
     );
   // A completed record whose final weights are cut short: training again would delete

@@ -10,7 +10,7 @@ import type { RunSummary } from "../train/run-types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
-import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
+import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns } from "./sweep-plan.js";
 
@@ -51,10 +51,7 @@ export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
 export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings"].includes(c));
 
-/** runs.csv's status of a run folder whose summary.json, or run-meta.json, is there but is not JSON. */
-export const UNREADABLE_SUMMARY = "unreadable_summary";
-export const UNREADABLE_RUN_META = "unreadable_run_meta";
-export { UNREADABLE_WEIGHTS };
+export { UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS };
 
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];

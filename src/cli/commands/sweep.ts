@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { RUN_META_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
-import { UNREADABLE_RUN_META } from "../../results/runs-table.js";
+import { RUN_META_FILE, SUMMARY_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
+import { UNREADABLE_RUN_META, UNREADABLE_SUMMARY } from "../../results/runs-table.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -155,10 +155,12 @@ function refuseResumesOnChangedData(runs: readonly PlannedRun[], root: string, b
  * at 0 without one, as runs.csv calls such a run interrupted.
  */
 function dryRunStatus(runDir: string, configHash: string): string {
-  // As runs.csv says it; the sweep itself refuses to start over such a folder (checkNoOtherRun).
+  // As runs.csv says them; the sweep itself refuses to start over such a folder (checkNoOtherRun).
   if (unreadableJson(join(runDir, RUN_META_FILE))) return UNREADABLE_RUN_META;
   const state = runState(runDir, configHash);
   if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
+  if (unreadableJson(join(runDir, SUMMARY_FILE))) return UNREADABLE_SUMMARY;
+  if (unreadableJson(join(runDir, SUMMARY_FILE))) return UNREADABLE_SUMMARY;
   const attempt = lastAttempt(runDir);
   return attempt === null ? "interrupted@0" : `${attempt.status}@${attempt.steps}`;
 }
