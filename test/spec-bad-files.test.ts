@@ -59,7 +59,7 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     await inTempDir(async () => {
       const io = captureIo();
       expect(await main(["validate", join(FIXTURES, "good.yaml"), "seed=99999999999999999"], io)).to.equal(2);
-      expect(io.stderr.trim().split("\n")).to.deep.equal(["error: override 'seed=99999999999999999': seed: expected a number <= 2147483647, found 100000000000000000"]);
+      expect(io.stderr.trim().split("\n")).to.deep.equal(["error: override 'seed=99999999999999999': seed: expected an integer from 0 to 2147483647, found 100000000000000000"]);
     });
   });
 
@@ -88,17 +88,21 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["data.kind=[]", "good.yaml with override 'data.kind=[]': data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
     ["train.optimizer.kind=sgdd", "good.yaml with override 'train.optimizer.kind=sgdd': train.optimizer.kind: expected sgd | adam, found 'sgdd' (did you mean 'sgd'?)"],
     // A key that takes a name or a number: the name is said beside the number's bound, and a near miss of the name gets a suggestion.
-    ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or a number >= 1, found 0"],
-    ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or a number >= 1, found 0"],
+    ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or an integer >= 1, found 0"],
+    ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or an integer >= 1, found 0"],
     ["train.update_every=clips", "override 'train.update_every=clips': train.update_every: expected clip or a number, found 'clips' (did you mean 'clip'?)"],
     // runtime.device_id: one expectation for a negative, a fractional, a non-number and an empty list
     // (they were "a number >= 0", "an integer or a list", "a number or a list", "a list of at least 1 item").
     ...["-1", "1.5", "abc", "[]"].map((v): [string, string] => [
       `runtime.device_id=${v}`,
-      `override 'runtime.device_id=${v}': runtime.device_id: expected a whole number >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length), found ${v === "abc" ? "'abc'" : v === "[]" ? "an empty list" : v}`,
+      `override 'runtime.device_id=${v}': runtime.device_id: expected an integer >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length), found ${v === "abc" ? "'abc'" : v === "[]" ? "an empty list" : v}`,
     ]),
-    ["runtime.device_id=[0,-1]", "override 'runtime.device_id=[0,-1]': runtime.device_id.1: expected a whole number >= 0, found -1"],
-    ["runtime.device_id=[0,1.5]", "override 'runtime.device_id=[0,1.5]': runtime.device_id.1: expected a whole number >= 0, found 1.5"],
+    // An integer key says its range, the same for a value below it, above it, and between two integers.
+    ...["0", "65", "1.5"].map((v): [string, string] => [`runtime.steps_per_call=${v}`, `override 'runtime.steps_per_call=${v}': runtime.steps_per_call: expected an integer from 1 to 64, found ${v}`]),
+    ["train.update_every=2.5", "override 'train.update_every=2.5': train.update_every: expected clip or an integer >= 1, found 2.5"],
+    ["runtime.workers=1.5", "override 'runtime.workers=1.5': runtime.workers: expected auto or an integer from 1 to 256, found 1.5"],
+    ["runtime.device_id=[0,-1]", "override 'runtime.device_id=[0,-1]': runtime.device_id.1: expected an integer >= 0, found -1"],
+    ["runtime.device_id=[0,1.5]", "override 'runtime.device_id=[0,1.5]': runtime.device_id.1: expected an integer >= 0, found 1.5"],
     // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
     ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
   ];

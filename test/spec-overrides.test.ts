@@ -124,7 +124,7 @@ describe("overrides", () => {
     expect(exp.spec.train.steps).to.equal(9);
     expect(exp.spec.train.method).to.equal("bp");
     expect(exp.spec.train.batch_size).to.equal(2); // from the file
-    expect(() => loadExperiment(GOOD, ["train.steps=-1"])).to.throw(SpecError, /train.steps: expected a number >= 1, found -1/);
+    expect(() => loadExperiment(GOOD, ["train.steps=-1"])).to.throw(SpecError, /train.steps: expected an integer >= 1, found -1/);
     expect(() => loadExperiment(GOOD, ["train.steps=.nan"])).to.throw(SpecError, /expected a finite number, found .nan/);
   });
 });

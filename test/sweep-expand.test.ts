@@ -115,7 +115,7 @@ describe("sweep expansion", () => {
     expect(planSweep(exp)).to.have.length(6);
     const bad = loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,0]"]);
     // The run, and the part of the sweep its bad value came from.
-    expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d \(sweep.grid: [^;]*train.batch_size=0.*; seed=\d\)[\s\S]*train.batch_size: expected a number >= 1, found 0/);
+    expect(() => planSweep(bad)).to.throw(SpecError, /sweep run \d \(sweep.grid: [^;]*train.batch_size=0.*; seed=\d\)[\s\S]*train.batch_size: expected an integer from 1 to 65536, found 0/);
     // A value invalid in every run is not the grid's crossing: no hint about sweep.zip.
     expect(() => planSweep(bad)).to.throw(SpecError).with.property("message").that.does.not.include("sweep.zip");
   });

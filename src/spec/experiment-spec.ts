@@ -10,7 +10,7 @@ import { SweepSpec } from "./sweep-spec.js";
 
 const finite = () => z.number().finite();
 /** One GPU's index (runtime.device_id). */
-const GPU_INDEX = z.number().int().min(0).describe("a whole number >= 0");
+const GPU_INDEX = z.number().int().min(0);
 
 export const OptimizerSpec = z.discriminatedUnion("kind", [
   z.strictObject({
@@ -88,7 +88,7 @@ export const RuntimeSpec = z.strictObject({
   // for -1, 1.5, 'abc' and [] (zod alone said "a number >= 0", "an integer or a list", ...).
   device_id: z
     .union([GPU_INDEX, z.array(GPU_INDEX).min(1)])
-    .describe("a whole number >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length)")
+    .describe("an integer >= 0, or a non-empty list of them (depth-parallel stage s runs on item s mod its length)")
     .default(0),
   workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
   /** intra-op threads per session; docs/design/onnxruntime-node.md: 1 is fastest with many sessions. */

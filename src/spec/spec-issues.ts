@@ -148,6 +148,36 @@ function namedAlternatives(root: z.ZodType, path: Path, raw: unknown): string[] 
   });
 }
 
+/**
+ * "an integer from 1 to 64", "an integer >= 1" or "an integer" for an integer key at `path` (also
+ * the integer branch of a union such as `clip | integer >= 1`), from the schema's own bounds, so
+ * that 0, 65 and 1.5 are told the same expectation; undefined for a key that is no integer.
+ * Bounds beyond the safe-integer range are zod's own (.int()), not the key's, and are left out.
+ */
+function integerExpectation(root: z.ZodType, path: Path, raw: unknown): string | undefined {
+  const at = schemaAtPath(root, path.map(String), raw);
+  if (!at.ok) return undefined;
+  const schema = unwrapSchema(at.schema);
+  const d = schemaDef(schema) as { type: string; options?: z.ZodType[] };
+  const branches = d.type === "union" ? (d.options ?? []).map(unwrapSchema) : [schema];
+  const int = branches.find((b) => schemaDef(b).type === "number" && (b as unknown as { isInt?: boolean }).isInt === true);
+  if (int === undefined) return undefined;
+  type Bound = { check: string; value: number; inclusive: boolean };
+  const checks = ((schemaDef(int) as { checks?: { _zod: { def: Bound } }[] }).checks ?? []).map((c) => c._zod.def);
+  let lo = -Number.MAX_SAFE_INTEGER;
+  let hi = Number.MAX_SAFE_INTEGER;
+  for (const c of checks) {
+    if (c.check === "greater_than") lo = Math.max(lo, c.inclusive ? Math.ceil(c.value) : Math.floor(c.value) + 1);
+    if (c.check === "less_than") hi = Math.min(hi, c.inclusive ? Math.floor(c.value) : Math.ceil(c.value) - 1);
+  }
+  const hasLo = lo > -Number.MAX_SAFE_INTEGER;
+  const hasHi = hi < Number.MAX_SAFE_INTEGER;
+  if (hasLo && hasHi) return `an integer from ${lo} to ${hi}`;
+  if (hasLo) return `an integer >= ${lo}`;
+  if (hasHi) return `an integer <= ${hi}`;
+  return "an integer";
+}
+
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
 
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
@@ -166,6 +196,7 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
   switch (issue.code) {
     case "invalid_type":
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
+      if (issue.expected === "int") return one(`expected ${integerExpectation(root, path, raw) ?? "an integer"}, ${found}`);
       if (issue.expected === "tuple") return one(`expected ${tupleExpected(root, path, raw) ?? "a list"}, ${found}`);
       return one(`expected ${typeName(issue.expected)}, ${found}${kindHint(root, path, raw, value)}`);
     case "too_small":
@@ -181,7 +212,7 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       if (issue.origin === "string") return one(`expected a string of ${small ? "at least" : "at most"} ${bound} characters, ${found}`);
       // `update_every: 0` is a number too small, but `clip` is as valid (zod reports the branch the value's type fits alone).
       const or = namedAlternatives(root, path, raw).map((a) => `${a} or `).join("");
-      return one(`expected ${or}a number ${op} ${bound}, ${found}`);
+      return one(`expected ${or}${integerExpectation(root, path, raw) ?? `a number ${op} ${bound}`}, ${found}`);
     }
     case "invalid_value": {
       const hint = typeof value === "string" ? suggestionSuffix(value, issue.values.map(String)) : "";
@@ -212,6 +243,9 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
       const described = describedExpectation(root, path, raw);
       if (described !== undefined) return one(`expected ${described}, ${found}`);
+      // A number no branch takes (`update_every: 2.5`): as when it is out of range, "clip or an integer >= 1".
+      const integer = typeof value === "number" ? integerExpectation(root, path, raw) : undefined;
+      if (integer !== undefined) return one(`expected ${namedAlternatives(root, path, raw).map((a) => `${a} or `).join("")}${integer}, ${found}`);
       const options = issue.errors.flatMap((b) => b.flatMap((e) => (e.path.length === 0 && e.code === "invalid_value" ? e.values.map(String) : [])));
       const hint = typeof value === "string" ? suggestionSuffix(value, options) : "";
       return one(`expected ${[...new Set(issue.errors.flatMap(expects))].join(" or ")}, ${found}${hint}`);
