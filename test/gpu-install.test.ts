@@ -130,6 +130,16 @@ describe("gpu probe: what cannot be probed is said, not probed", function () {
     expect(r.stderr).to.include("error: --device-id 1: expected 0 with gpu probe webgpu (onnxruntime-node's WebGPU EP runs every session on the default adapter");
   });
 
+  it("cpu --device-id 1: exit 2 (the CPU provider has no devices); --device-id 0 probes it", async () => {
+    const r = await probe("cpu", "--device-id", "1");
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stdout).to.equal("");
+    expect(r.stderr).to.include("error: --device-id 1: expected 0 with gpu probe cpu (the CPU provider has no devices");
+    const ok = await probe("cpu", "--device-id", "0");
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(JSON.parse(ok.stdout.trim())).to.include({ provider: "cpu", ok: true });
+  });
+
   it("cuda without the CUDA build: exit 2, its JSON line naming the missing manifest and the install command", async () => {
     const r = await probe("cuda");
     expect(r.code, r.stderr).to.equal(2);

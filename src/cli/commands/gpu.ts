@@ -59,7 +59,7 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("dir", { type: "string", describe: `install here (default $SIDEWAYS_CUDA_DIR, else ${cudaInstallDir()})` })
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
-        .option("device-id", { default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda)" })
+        .option("device-id", { default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda; 0 for cpu and webgpu)" })
         .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3 on PATH)" })
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
@@ -72,6 +72,8 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         if (provider === "webgpu" && argv["device-id"] !== 0) {
           throw new ProviderError(`--device-id ${argv["device-id"]}: expected 0 with gpu probe webgpu (onnxruntime-node's WebGPU EP runs every session on the default adapter and cannot choose another; docs/GPU.md)`);
         }
+        // The CPU has no device to choose: "cpu GPU 1 works" would answer a question nobody can ask.
+        if (provider === "cpu" && argv["device-id"] !== 0) throw new ProviderError(`--device-id ${argv["device-id"]}: expected 0 with gpu probe cpu (the CPU provider has no devices; --device-id picks a GPU for cuda)`);
         const r = await probeProvider({ provider, deviceId: argv["device-id"] });
         io.out(JSON.stringify({ provider, ...r, build: loadedOrtBuild() }) + "\n");
         if (!r.ok) io.exitCode = EXIT_BAD_INPUT;
