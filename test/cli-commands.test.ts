@@ -707,6 +707,26 @@ describe("CLI commands", function () {
     expect(after.stderr).to.include("already completed").and.not.include("warning:");
   });
 
+  it("a copied run folder's config.yaml trained elsewhere warns when the data at its paths are not the files that run read", async () => {
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
+    const clips = join(dir, "d", "clips.npy");
+    const npy = `data={kind: npy, clips: ${clips}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    cpSync(join(dir, "results", "good", id), join(dir, "copy", id), { recursive: true });
+    const config = join(dir, "copy", id, "config.yaml");
+    const same = captureIo();
+    expect(await main(["run", config, "output.dir=again1"], same), same.stderr).to.equal(0);
+    expect(same.stderr).to.not.include("warning:");
+    expect(existsSync(join(dir, "again1", id, "final.safetensors"))).to.equal(true);
+    // Other clips at the same path (a colleague's machine): the same id, other files.
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "8", "--force"], captureIo())).to.equal(0);
+    const other = captureIo();
+    expect(await main(["run", config, "output.dir=again2"], other), other.stderr).to.equal(0);
+    expect(existsSync(join(dir, "again2", id, "final.safetensors"))).to.equal(true);
+    expect(other.stderr).to.match(/warning: .*config\.yaml is the config of the run in .*, whose data files differ from the files here \(.*clips\.npy is \d+ bytes, was \d+/);
+  });
+
   it("every experiment and model file named in --help exists", () => {
     const bin = resolve(cwd, "bin/sideways.js");
     const named = new Set<string>();

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
-import { dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
+import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
@@ -98,6 +98,8 @@ export async function runOne(
   const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
   if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
+  const copied = dataOfCopiedRun(exp, place, resolved.data);
+  if (copied !== null) progress.log(copied);
   let release: (() => void) | null = null;
   let unguard: (() => void) | null = null;
   const prepareRunDir = () => {
@@ -155,6 +157,22 @@ export async function runOne(
  * checkpoint (killed, or failed before its first one), or null: restarting it from step 0 is then
  * said, not silent.
  */
+/**
+ * A run folder's config.yaml trained into another folder (a colleague's run copied here, as
+ * README.md's Re-runnable configs says): the same config hash names the same data paths, but the
+ * files there may not be the ones that run read. Its run-meta.json recorded their stamps; a warning
+ * names each file that differs, or null.
+ */
+function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Parameters<typeof staleDataWarning>[2]): string | null {
+  const sourceDir = dirname(resolve(exp.file));
+  if (sourceDir === resolve(place.runDir)) return null;
+  const source = readRunMeta(sourceDir);
+  if (source === null || source.config_hash !== place.meta.config_hash) return null;
+  const changes = dataChangesSince(source.data_files, data);
+  if (changes.length === 0) return null;
+  return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
+}
+
 function stepsOfUnsavedAttempt(runDir: string, configHash: string): number | null {
   const metrics = join(runDir, "metrics.csv");
   if (readRunMeta(runDir)?.config_hash !== configHash || existsSync(join(runDir, RESUME_FILE)) || !existsSync(metrics)) return null;
