@@ -153,11 +153,6 @@ export async function runOne(
 }
 
 /**
- * The last step an earlier attempt of this config logged in `runDir` when it left no resume
- * checkpoint (killed, or failed before its first one), or null: restarting it from step 0 is then
- * said, not silent.
- */
-/**
  * A run folder's config.yaml trained into another folder (a colleague's run copied here, as
  * README.md's Re-runnable configs says): the same config hash names the same data paths, but the
  * files there may not be the ones that run read. Its run-meta.json recorded their stamps; a warning
@@ -173,6 +168,11 @@ function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Param
   return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
 }
 
+/**
+ * The last step an earlier attempt of this config logged in `runDir` when it left no resume
+ * checkpoint (killed, or failed before its first one), or null: restarting it from step 0 is then
+ * said, not silent.
+ */
 function stepsOfUnsavedAttempt(runDir: string, configHash: string): number | null {
   const metrics = join(runDir, "metrics.csv");
   if (readRunMeta(runDir)?.config_hash !== configHash || existsSync(join(runDir, RESUME_FILE)) || !existsSync(metrics)) return null;
