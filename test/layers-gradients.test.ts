@@ -165,6 +165,16 @@ const CASES: LayerCase[] = [
     spec: { type: "residual", shortcut: [{ type: "avgpool2d", kernel: 2 }, { type: "conv2d", out_channels: 3, kernel: 1 }], layers: [{ type: "conv2d", out_channels: 3, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] },
     inShape: fixed([2, 6, 4]),
   },
+  // leaky_relu (appended likewise): the default slope, a slope over 1, slope 0 (relu), and inside a residual unit.
+  { name: "leaky_relu (slope 0.01)", spec: { type: "leaky_relu" }, inShape: image(3, 3, 7) },
+  { name: "leaky_relu slope 0.2 on features, odd size", spec: { type: "leaky_relu", slope: 0.2 }, inShape: fixed([13]) },
+  { name: "leaky_relu slope 1.5", spec: { type: "leaky_relu", slope: 1.5 }, inShape: fixed([2, 5, 3]) },
+  { name: "leaky_relu slope 0 (relu)", spec: { type: "leaky_relu", slope: 0 }, inShape: fixed([3, 3, 5]) },
+  {
+    name: "residual identity: conv-leaky_relu-conv",
+    spec: { type: "residual", layers: [{ type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "leaky_relu", slope: 0.1 }, { type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }] },
+    inShape: fixed([2, 5, 4]),
+  },
 ];
 
 const BATCH = 2;

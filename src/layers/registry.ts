@@ -7,6 +7,7 @@ import { flatten } from "./flatten.js";
 import { globalAvgPool } from "./global-avg-pool.js";
 import { groupNorm } from "./group-norm.js";
 import type { LayerDef } from "./layer-def.js";
+import { leakyRelu } from "./leaky-relu.js";
 import { linear } from "./linear.js";
 import { maxpool2d } from "./maxpool2d.js";
 import { relu } from "./relu.js";
@@ -17,6 +18,7 @@ type LayerType = LayerSpec["type"];
 const LAYERS: { readonly [T in LayerType]: LayerDef<Extract<LayerSpec, { type: T }>> } = Object.freeze({
   conv2d,
   relu,
+  leaky_relu: leakyRelu,
   maxpool2d,
   avgpool2d,
   global_avg_pool: globalAvgPool,

@@ -14,6 +14,8 @@ const PLAIN_LAYERS = [
     bias: z.boolean().default(true),
   }),
   z.strictObject({ type: z.literal("relu") }),
+  // PyTorch's LeakyReLU: y = x for x > 0, slope * x otherwise (negative_slope, here at least 0).
+  z.strictObject({ type: z.literal("leaky_relu"), slope: z.number().min(0).default(0.01) }),
   z.strictObject({ type: z.literal("maxpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("avgpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("global_avg_pool") }),

@@ -242,6 +242,15 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
       });
       return { y, dx, dParams: {} };
     }
+    case "leaky_relu": {
+      const y = zerosLike(x);
+      const dx = zerosLike(x);
+      x.data.forEach((v, i) => {
+        y.data[i] = v > 0 ? v : spec.slope * v;
+        dx.data[i] = dy ? (v > 0 ? 1 : spec.slope) * dy.data[i] : 0;
+      });
+      return { y, dx, dParams: {} };
+    }
     case "global_avg_pool": {
       const [, c, h, w] = x.dims;
       const y: RefTensor = { data: new Float64Array(n * c), dims: [n, c] };

@@ -62,6 +62,8 @@ def build_layer(spec, shape):
         return torch.nn.GroupNorm(spec["groups"], shape[0], eps=spec.get("eps", 1e-5)), shape
     if kind == "relu":
         return torch.nn.ReLU(), shape
+    if kind == "leaky_relu":
+        return torch.nn.LeakyReLU(spec.get("slope", 0.01)), shape
     if kind == "global_avg_pool":
         return GlobalAvgPool(), shape[:1]
     if kind == "flatten":
