@@ -118,6 +118,11 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
       "shortcut (residual with a 1x1 conv shortcut)",
       () => unitModel("shortcut", { type: "residual", shortcut: "conv", layers: [{ type: "conv2d", out_channels: 6, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }] }),
     ],
+    // leaky_relu (PyTorch's LeakyReLU) inside a unit, with a slope far from 0, so its backward's factor counts.
+    [
+      "leaky (leaky_relu, slope 0.2, in a residual unit)",
+      () => unitModel("leaky", { type: "residual", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "leaky_relu", slope: 0.2 }] }),
+    ],
     // torchvision's downsample: a shortcut of its own layers, a bias-free strided 1x1 conv and a
     // batch norm whose running statistics Sideways updates from the frames it forwards.
     [
