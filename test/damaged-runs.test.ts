@@ -5,9 +5,11 @@
  * or exported as such, and never deleted.
  */
 import { expect } from "chai";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
+import { RESUME_FORMAT } from "../src/model/checkpoint.js";
+import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
@@ -89,6 +91,33 @@ describe("damaged run folders", function () {
     expect(Object.values(statusById("a")).filter((r) => r.status === "completed")).to.have.length(3);
     // The shard's folder is left as it was.
     expect(statSync(cutFile).size).to.equal(100);
+  });
+
+  it("results collect neither replaces a run whose summary.json is not JSON nor copies one, keeping its final weights", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [id] = Object.keys(statusById("a")).sort();
+    // The target's copy completed, and its summary.json was since cut short; the shard's copy is an
+    // earlier attempt, interrupted at step 1 (a resume checkpoint, no summary, no final weights).
+    const summary = join(dir, "a", id!, "summary.json");
+    writeFileSync(summary, readFileSync(summary, "utf8").slice(0, 20));
+    const weights = join(dir, "a", id!, "final.safetensors");
+    const before = readFileSync(weights);
+    for (const f of ["summary.json", "final.safetensors"]) rmSync(join(dir, "b", id!, f));
+    writeFileSync(join(dir, "b", id!, "resume.safetensors"), serializeSafetensors({ tensors: new Map([["w", float32Tensor([1], new Float32Array([0]))]]), metadata: { format: RESUME_FORMAT, step: "1" } }));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`${id}: ${summary} is not JSON (unreadable_summary), so how its run ended is unknown; left as it is`);
+    expect(readFileSync(weights)).to.deep.equal(before);
+    expect(statusById("a")[id!]?.status).to.equal("unreadable_summary");
+    // The other way round: a shard's run whose summary is not JSON is not copied, and said as such
+    // (not as a run "stopped before its first resume checkpoint (no summary.json)").
+    mkdirSync(join(dir, "c"));
+    cpSync(join(dir, "a", id!), join(dir, "c", id!), { recursive: true });
+    const back = captureIo();
+    expect(await main(["results", "collect", "b", "c"], back), back.stderr).to.equal(0);
+    expect(back.stderr).to.include(`${id}: ${join(dir, "c", id!, "summary.json")} is not JSON (unreadable_summary), so how its run ended is unknown; not copied`);
+    expect(existsSync(join(dir, "b", id!, "resume.safetensors"))).to.equal(true);
   });
 
   it("results collect says it does not copy a shard's run folder whose run-meta.json is not JSON", async () => {

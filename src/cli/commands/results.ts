@@ -5,7 +5,7 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
-import { RUN_META_FILE, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
+import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
@@ -117,6 +117,12 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
       report.notCopied.push(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
       report.conflicts++;
+    } else if (unreadableJson(join(src, SUMMARY_FILE))) {
+      // How either run ended is unknown (completed, perhaps: its final weights are there): a copy
+      // would pass for what it is not, and replacing the target's folder would delete its weights.
+      report.notCopied.push(`${entry.name}: ${join(src, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; not copied: mend that file, then collect again`);
+    } else if (unreadableJson(join(dst, SUMMARY_FILE))) {
+      report.notCopied.push(`${entry.name}: ${join(dst, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; left as it is (${src} is ${srcStatus}): mend that file, or delete that folder to collect the copy in its place`);
     } else if (srcAttempt?.damage !== undefined) {
       // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
       report.notCopied.push(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
