@@ -160,7 +160,6 @@ function dryRunStatus(runDir: string, configHash: string): string {
   const state = runState(runDir, configHash);
   if (state === "completed" || state === "running" || readRunMeta(runDir)?.config_hash !== configHash) return state;
   if (unreadableJson(join(runDir, SUMMARY_FILE))) return UNREADABLE_SUMMARY;
-  if (unreadableJson(join(runDir, SUMMARY_FILE))) return UNREADABLE_SUMMARY;
   const attempt = lastAttempt(runDir);
   return attempt === null ? "interrupted@0" : `${attempt.status}@${attempt.steps}`;
 }
