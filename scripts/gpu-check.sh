@@ -30,7 +30,7 @@
 # (onnxruntime's CUDA EP enables it by default), and the PyTorch peer turns it off too.
 set -uo pipefail
 . "$(dirname "$0")/script-help.sh"
-no_arguments "OUT, GPU_CHECK_STEPS, SIDEWAYS_PYTHON" "$@"
+no_arguments "OUT, GPU_CHECK_STEPS, SIDEWAYS_PYTHON, PEER_BATCHES, PEER_ROUNDS, PEER_ZOO, PEER_ZOO_CPU, PEER_FORMS, STEPS_PER_CALL" "$@"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"

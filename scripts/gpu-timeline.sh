@@ -8,7 +8,7 @@
 # Usage: OUT=dir FORMS=key=value,... bash scripts/gpu-timeline.sh  (after `sideways gpu install cuda13`)
 set -uo pipefail
 . "$(dirname "$0")/script-help.sh"
-no_arguments "OUT, FORMS, ROUNDS" "$@"
+no_arguments "OUT, FORMS, ROUNDS, NCU, NSYS, NCU_SKIP" "$@"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"

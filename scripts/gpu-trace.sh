@@ -10,7 +10,7 @@
 # Usage: OUT=dir BATCHES="64 256" ROUNDS=20 [CUPTI_TRACE_LIB=libcupti-trace.so] bash scripts/gpu-trace.sh
 set -uo pipefail
 . "$(dirname "$0")/script-help.sh"
-no_arguments "OUT, BATCHES, ROUNDS, CUPTI_TRACE_LIB, CUDA_HOME" "$@"
+no_arguments "OUT, BATCHES, ROUNDS, PEER_BATCH, CUPTI_TRACE_LIB, CUDA_HOME, CC, SIDEWAYS_PYTHON" "$@"
 [ -z "${CUPTI_TRACE_LIB:-}" ] || CUPTI_TRACE_LIB=$(realpath "$CUPTI_TRACE_LIB") || exit 1
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}

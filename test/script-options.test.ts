@@ -49,6 +49,17 @@ describe("scripts --help", () => {
   it("knows which shell scripts take arguments", () => {
     for (const s of takesArguments) expect(shellScripts).to.include(s);
   });
+  // Variables a script reads from the environment that are the machine's, not the script's settings.
+  const ambient = new Set(["VK_DRIVER_FILES", "VK_ICD_FILENAMES", "XDG_RUNTIME_DIR", "PIPESTATUS", "SECONDS", "LD_LIBRARY_PATH"]);
+  for (const script of shellScripts.filter((s) => !takesArguments.includes(s))) {
+    it(`${script}'s refusal names every variable it reads with a default`, () => {
+      const text = readFileSync(join(scriptsDir, script), "utf8");
+      const listed = /^no_arguments "([^"]*)"/m.exec(text)?.[1].split(", ") ?? [];
+      const read = new Set([...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)(:?[-+=])/g)].map((m) => m[1]).filter((v) => !ambient.has(v)));
+      expect(read.size, "reads no settings").to.be.greaterThan(0);
+      expect([...read].filter((v) => !listed.includes(v)), "read but not listed").to.deep.equal([]);
+    });
+  }
   for (const script of shellScripts.filter((s) => !takesArguments.includes(s))) {
     it(`${script} refuses an argument (exit 2), naming it, before doing anything`, () => {
       const dir = mkdtempSync(join(tmpdir(), "sideways-noargs-"));
