@@ -5,13 +5,16 @@
  * without its final metrics).
  */
 import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { EXIT_INTERRUPTED } from "../src/cli/exit-codes.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
+import { configHash } from "../src/spec/resolved-config.js";
 import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter, StepMetrics } from "../src/train/run-types.js";
-import { requestStop } from "../src/train/stop-signals.js";
+import { FAIL_FAST_STOP_LINE, requestStop } from "../src/train/stop-signals.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 
@@ -67,5 +70,60 @@ describe("a stop signal while the run's directory is being locked", function () 
     expect(summary.message).to.equal("stopped by SIGTERM");
     expect(logged.some((m) => m.startsWith("stopped by SIGTERM"))).to.equal(true);
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).status).to.equal("interrupted");
+  });
+});
+
+describe("a sweep's run in its own process (run --child)", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-stop-"))));
+  afterEach(() => {
+    // A run the line failed to stop would train its 100000 steps on past a failed test.
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // The sweep's --fail-fast reaches a running child only as this line on its stdin
+  // (src/cli/sweep-runner.ts); the sweep tests cannot tell whether the child had started.
+  it("stops at the fail-fast line on its stdin, split across writes, and not at another line: interrupted, its summary naming --fail-fast", async () => {
+    const overrides = ["sweep=null", "train.steps=100000"];
+    const exp = loadExperiment(GOOD, overrides, { oneValuePerKey: false });
+    const runId = configHash(exp.spec, exp.model, exp.baseDir);
+    const runDir = join(dir, runId);
+    const meta = JSON.stringify({ index: 0, params: {}, config_id: "c0ffee00" });
+    const proc = spawn(process.execPath, [resolve("bin/sideways.js"), "run", GOOD, ...overrides, "--child", "--run-id", runId, "--run-dir", runDir, "--sweep-meta", meta], { stdio: ["pipe", "pipe", "pipe"] });
+    child = proc;
+    let stderr = "";
+    proc.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const steps: number[] = [];
+    let pending = "";
+    const stepsSeen = (n: number) =>
+      new Promise<void>((done) => {
+        const check = () => steps.length >= n && (proc.stdout.off("data", check), done());
+        proc.stdout.on("data", check);
+        check();
+      });
+    proc.stdout.setEncoding("utf8").on("data", (s: string) => {
+      const lines = (pending + s).split("\n");
+      pending = lines.pop()!;
+      for (const l of lines) {
+        const e = JSON.parse(l) as { event: string; m?: { step: number } };
+        if (e.event === "stepDone") steps.push(e.m!.step);
+      }
+    });
+    const exited = new Promise<number | null>((done) => proc.on("close", (code) => done(code)));
+    await stepsSeen(1);
+    // Another line, and the stop line's first half: the run goes on.
+    proc.stdin.write(`stop: something else\n${FAIL_FAST_STOP_LINE.slice(0, 5)}`);
+    const before = steps.length;
+    await stepsSeen(before + 3);
+    proc.stdin.write(`${FAIL_FAST_STOP_LINE.slice(5)}\n`);
+    expect(await exited, stderr).to.equal(EXIT_INTERRUPTED);
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as { status: string; message: string; steps_done: number };
+    expect(summary.status).to.equal("interrupted");
+    expect(summary.message).to.equal("stopped by its sweep's --fail-fast (another run failed or diverged)");
+    expect(summary.steps_done).to.be.at.least(before + 3).and.below(100000);
+    expect(existsSync(join(runDir, "resume.safetensors")), "resume checkpoint").to.equal(true);
   });
 });
