@@ -78,8 +78,8 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["model=[]", "override 'model=[]': model: expected a string or a mapping, found an empty list"],
     ["model=", "override 'model=': model: expected a string or a mapping, found null"],
     ["data=[]", "override 'data=[]': data: expected a mapping, found an empty list"],
-    ["train.steps=[]", "override 'train.steps=[]': train.steps: expected a number, found an empty list"],
-    ["seed=[1]", "override 'seed=[1]': seed: expected a number, found [1] (1 item)"],
+    ["train.steps=[]", "override 'train.steps=[]': train.steps: expected an integer >= 1, found an empty list"],
+    ["seed=[1]", "override 'seed=[1]': seed: expected an integer from 0 to 2147483647, found [1] (1 item)"],
     ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp, found an empty list"],
     ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 item, found an empty list"],
     ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 item, found an empty list"],
@@ -90,7 +90,14 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     // A key that takes a name or a number: the name is said beside the number's bound, and a near miss of the name gets a suggestion.
     ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or an integer >= 1, found 0"],
     ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or an integer >= 1, found 0"],
-    ["train.update_every=clips", "override 'train.update_every=clips': train.update_every: expected clip or a number, found 'clips' (did you mean 'clip'?)"],
+    ["train.update_every=clips", "override 'train.update_every=clips': train.update_every: expected clip or an integer >= 1, found 'clips' (did you mean 'clip'?)"],
+    // A word where an integer (or a name) belongs says the integer's range too, as 0 and 1.5 do
+    // (it was "a number or auto", "a number": no range, and no "integer").
+    ["runtime.workers=abc", "override 'runtime.workers=abc': runtime.workers: expected auto or an integer from 1 to 256, found 'abc'"],
+    ["runtime.workers=", "override 'runtime.workers=': runtime.workers: expected auto or an integer from 1 to 256, found null"],
+    ["train.bp_frames_per_pass=abc", "override 'train.bp_frames_per_pass=abc': train.bp_frames_per_pass: expected all | auto or an integer >= 1, found 'abc'"],
+    ["runtime.replicas=abc", "override 'runtime.replicas=abc': runtime.replicas: expected an integer from 1 to 256, found 'abc'"],
+    ["sweep.seeds=abc", "override 'sweep.seeds=abc': sweep.seeds: expected a list or an integer from 1 to 10000, found 'abc'"],
     // runtime.device_id: one expectation for a negative, a fractional, a non-number and an empty list
     // (they were "a number >= 0", "an integer or a list", "a number or a list", "a list of at least 1 item").
     ...["-1", "1.5", "abc", "[]"].map((v): [string, string] => [

@@ -197,6 +197,8 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
     case "invalid_type":
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
       if (issue.expected === "int") return one(`expected ${integerExpectation(root, path, raw) ?? "an integer"}, ${found}`);
+      // An integer key given a string or a list says its range, as for 0 or 1.5 ("a number" was all 'abc' got).
+      if (issue.expected === "number" && integerExpectation(root, path, raw) !== undefined) return one(`expected ${integerExpectation(root, path, raw)}, ${found}`);
       if (issue.expected === "tuple") return one(`expected ${tupleExpected(root, path, raw) ?? "a list"}, ${found}`);
       return one(`expected ${typeName(issue.expected)}, ${found}${kindHint(root, path, raw, value)}`);
     case "too_small":
@@ -233,21 +235,26 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
         const hint = typeof value === "string" ? suggestionSuffix(value, options.map(String)) : "";
         return one(`expected ${optionList(options)}, ${found}${hint}`);
       }
-      // Each branch is named by what it expects. Only its type and value issues say that: zod
-      // also runs a branch's other checks on a value of the wrong type (z.string().min(1) on []
-      // adds "Too small: expected array to have >=1 items"), which named no branch.
-      const expects = (branch: readonly Issue[]) =>
-        branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : []));
       // A union such as `model: path | mapping`: report the branch that fits the value's type, if any.
       const fitting = issue.errors.find((branch) => !branch.some((e) => e.path.length === 0 && (e.code === "invalid_type" || e.code === "invalid_value")));
       if (fitting) return fitting.flatMap((e) => describeIssue(e, path, raw, root));
       const described = describedExpectation(root, path, raw);
       if (described !== undefined) return one(`expected ${described}, ${found}`);
-      // A number no branch takes (`update_every: 2.5`): as when it is out of range, "clip or an integer >= 1".
-      const integer = typeof value === "number" ? integerExpectation(root, path, raw) : undefined;
-      if (integer !== undefined) return one(`expected ${namedAlternatives(root, path, raw).map((a) => `${a} or `).join("")}${integer}, ${found}`);
       const options = issue.errors.flatMap((b) => b.flatMap((e) => (e.path.length === 0 && e.code === "invalid_value" ? e.values.map(String) : [])));
       const hint = typeof value === "string" ? suggestionSuffix(value, options) : "";
+      // A value no branch takes (`update_every: 2.5` or `workers: many`) of a key that is an integer
+      // or a name: as when it is out of range, "clip or an integer >= 1". A number is told the
+      // integer's range also where another branch is a list (sweep.seeds).
+      const integer = integerExpectation(root, path, raw);
+      const named = namedAlternatives(root, path, raw);
+      if (integer !== undefined && (typeof value === "number" || named.length + 1 === issue.errors.length)) {
+        return one(`expected ${named.map((a) => `${a} or `).join("")}${integer}, ${found}${hint}`);
+      }
+      // Each branch is named by what it expects. Only its type and value issues say that: zod
+      // also runs a branch's other checks on a value of the wrong type (z.string().min(1) on []
+      // adds "Too small: expected array to have >=1 items"), which named no branch.
+      const expects = (branch: readonly Issue[]) =>
+        branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [e.expected === "number" ? (integer ?? "a number") : typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : []));
       return one(`expected ${[...new Set(issue.errors.flatMap(expects))].join(" or ")}, ${found}${hint}`);
     }
     case "invalid_format":
