@@ -20,6 +20,7 @@ import { validateCommand } from "./commands/validate.js";
 import { errorText, exitCodeFor } from "./exit-codes.js";
 import { sidewaysVersion } from "../results/provenance.js";
 import { commandName, commandNames, isParentCommand } from "./subcommands.js";
+import { type KnownOptions, optionValueProblem } from "./option-values.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -60,8 +61,10 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     // An option of one value given twice (`--out a ... --out b`) reaches yargs as a list, which
     // the handlers would take for a path (a TypeError, "BUG"); say which one was meant instead.
     // yargs passes its instance too (untyped): the options of the command being run.
-    .middleware(((argv: Record<string, unknown>, y: { getOptions(): { array: string[]; key: Record<string, unknown> } }) => {
+    .middleware(((argv: Record<string, unknown>, y: { getOptions(): KnownOptions }) => {
       const options = y.getOptions();
+      const problem = optionValueProblem(args, options);
+      if (problem !== undefined) throw new UsageError(`${problem} (see ${help})`);
       const lists = new Set(options.array);
       for (const [key, value] of Object.entries(argv)) {
         if (key === "_" || key === "$0" || !Array.isArray(value) || lists.has(key) || !(key in options.key)) continue;

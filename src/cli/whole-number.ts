@@ -8,10 +8,13 @@ import { InputError } from "../errors.js";
 /** A yargs `coerce` for `flag`: an integer in [min, max], else an InputError naming the flag and the text given. */
 export function wholeNumber(flag: string, min: number, max?: number): (raw: unknown) => number {
   return (raw) => {
+    // yargs passes `true` for an option given no value (`--workers` last on the line).
+    if (raw === true) throw new InputError(`${flag}: expected ${expectation(min, max)}, found nothing`);
     const text = String(raw).trim();
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
     if (Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max)) return n;
-    const expected = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-    throw new InputError(`${flag}: expected ${expected}, found '${text}'`);
+    throw new InputError(`${flag}: expected ${expectation(min, max)}, found '${text}'`);
   };
 }
+
+const expectation = (min: number, max?: number) => (max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);

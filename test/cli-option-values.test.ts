@@ -1,0 +1,53 @@
+/**
+ * An option given without its value, with an empty one, or a flag given a value that is none of
+ * true/false: exit 2 naming the option, and nothing written. Before, `data ... --out` wrote the
+ * clips into the current folder, `sweep --jobs` took its default and `sweep --dry-run=abc` ran the
+ * sweep; an override after `--` was dropped without a word.
+ */
+import { expect } from "chai";
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+
+const FIXTURES = resolve("test/fixtures/specs");
+const GOOD = join(FIXTURES, "good.yaml");
+const SWEEP = join(FIXTURES, "sweep-good.yaml");
+
+describe("CLI options without a value", function () {
+  this.timeout(60_000);
+  let dir: string;
+  inFreshFolderEachTest("sideways-options-", (d) => (dir = d));
+
+  const cases: [string[], string][] = [
+    [["data", GOOD, "--out"], "error: --out: expected a value after it, found nothing (see sideways data --help)"],
+    [["data", GOOD, "--out", ""], "error: --out: expected a value, found '' (see sideways data --help)"],
+    [["data", GOOD, "--out="], "error: --out: expected a value, found nothing after '=' (see sideways data --help)"],
+    [["data", GOOD, "--out", "o", "--clips"], "error: --clips: expected a value after it, found nothing (see sideways data --help)"],
+    [["export", join(FIXTURES, "models", "tiny.yaml"), "--out"], "error: --out: expected a value after it, found nothing (see sideways export --help)"],
+    [["sweep", SWEEP, "--jobs"], "error: --jobs: expected a value after it, found nothing (see sideways sweep --help)"],
+    [["sweep", SWEEP, "-j", "--quiet"], "error: -j: expected a value after it, found the option '--quiet' (see sideways sweep --help)"],
+    [["sweep", SWEEP, "--dry-run=abc"], "error: --dry-run: expected no value (or =true, =false), found 'abc' (see sideways sweep --help)"],
+    [["sweep", SWEEP, "--dry-run", "--shard", "-1/2"], "error: --shard: expected a value after it, found '-1/2', read as an option (if that is the value, write --shard=-1/2) (see sideways sweep --help)"],
+    [["run", GOOD, "--quiet", "--", "train.steps=abc"], "error: --: expected nothing after it, found 'train.steps=abc' (sideways reads nothing after '--'; give overrides after the file without it) (see sideways run --help)"],
+    [["model", "summary", join(FIXTURES, "models", "tiny.yaml"), "--workers"], "error: --workers: expected a value after it, found nothing (see sideways model summary --help)"],
+  ];
+  for (const [args, expected] of cases) {
+    it(`${args.map((a) => (a.startsWith("/") ? a.split("/").pop() : a === "" ? "''" : a)).join(" ")}: exit 2, one line naming the option, nothing written`, async () => {
+      const io = captureIo();
+      expect(await main(args, io), io.stderr).to.equal(2);
+      expect(io.stderr).to.equal(`${expected}\n`);
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+
+  it("still takes a negative number as a value, and =true / =false for a flag", async () => {
+    const negative = captureIo();
+    expect(await main(["sweep", SWEEP, "--jobs", "-1"], negative)).to.equal(2);
+    expect(negative.stderr).to.equal("error: --jobs: expected an integer >= 1, found '-1' (see sideways sweep --help)\n");
+    const io = captureIo();
+    expect(await main(["validate", GOOD, "--print=false"], io), io.stderr).to.equal(0);
+    expect(io.stdout).to.equal("");
+  });
+});
