@@ -121,8 +121,8 @@ describe("sideways bench (CLI)", function () {
     }
   });
 
-  it("--peer-upload and --pixel-clips without --peer: exit 2 naming the flag, nothing run", () => {
-    for (const flag of ["--peer-upload", "--pixel-clips"]) {
+  it("--peer-upload, --pixel-clips and --[no-]device-step without --peer: exit 2 naming the flag, nothing run", () => {
+    for (const flag of ["--peer-upload", "--pixel-clips", "--device-step", "--no-device-step"]) {
       const r = spawnSync(process.execPath, [cli, "bench", flag, "--quick"], { encoding: "utf8", timeout: 60_000 });
       expect(r.status, r.stderr).to.equal(2);
       expect(r.stderr).to.include(`${flag}: only with --peer torch`);

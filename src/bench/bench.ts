@@ -73,6 +73,9 @@ export async function runBench(args: BenchArgs): Promise<void> {
   for (const [flag, set] of [["--peer-upload", args.peerUpload], ["--pixel-clips", args.pixelClips]] as const) {
     if (set && !args.peer) throw new InputError(`${flag}: only with --peer torch (it sets how the peer benchmark's sides take their clips)`);
   }
+  // --no-device-step is a choice too: either form was ignored without --peer.
+  if (args.deviceStep !== undefined && !args.peer)
+    throw new InputError(`--${args.deviceStep ? "" : "no-"}device-step: only with --peer torch (it sets how our side of the peer benchmark steps; 'bench --step' times both)`);
   if ((args.stepsPerCall ?? 1) > 1 && !args.peer) throw new InputError("--steps-per-call: only with --peer torch (it sets how many steps each side takes between synchronisations)");
   checkJsonTarget(args.json);
   if (args.peer) {
