@@ -58,7 +58,11 @@ describe("loadModelFile", () => {
     }
 
     it("a missing file", () => {
-      expect(() => loadModelFile(join(dir, "none.yaml"))).to.throw(ModelError, /cannot read model file .*none\.yaml/);
+      expect(() => loadModelFile(join(dir, "none.yaml"))).to.throw(ModelError, /^model file .*none\.yaml does not exist or cannot be read \(ENOENT\)$/);
+    });
+
+    it("a folder", () => {
+      expect(() => loadModelFile(dir)).to.throw(ModelError, /^model file .* is not a file$/);
     });
   });
 });

@@ -23,7 +23,9 @@ export function loadModelFile(path: string): Model {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ModelError(`cannot read model file ${path}: ${err instanceof Error ? err.message : err}`, path);
+    // Worded as an experiment file's (src/spec/yaml-file.ts), not as Node's "ENOENT: no such file ...".
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ModelError(code === "EISDIR" ? `model file ${path} is not a file` : `model file ${path} does not exist or cannot be read (${code ?? err})`, path);
   }
   let doc: unknown;
   try {
