@@ -130,6 +130,18 @@ describe("damaged run folders", function () {
     expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include(`${cut}: ${meta} is not JSON (unreadable_run_meta), so which run it holds is unknown; not copied`).and.include("1 not copied");
     expect(existsSync(join(dir, "a", cut!))).to.equal(false);
+    // The other way round: the target's copy has the unreadable record, a shard a whole one.
+    const [own] = readdirSync(join(dir, "a")).filter((d) => statSync(join(dir, "a", d)).isDirectory()).sort();
+    mkdirSync(join(dir, "c"));
+    cpSync(join(dir, "a", own!), join(dir, "c", own!), { recursive: true });
+    const ownMeta = join(dir, "a", own!, "run-meta.json");
+    writeFileSync(ownMeta, readFileSync(ownMeta, "utf8").slice(0, 20));
+    const back = captureIo();
+    expect(await main(["results", "collect", "a", "c"], back)).to.equal(2);
+    expect(back.stderr).to.include(`${own}: ${ownMeta} is not JSON (unreadable_run_meta), so which run that folder holds is unknown; not copied`);
+    expect(readFileSync(ownMeta, "utf8")).to.have.length(20);
+    // A sweep's planned run says why, as a folder no sweep planned does.
+    expect(statusById("a")[own!]).to.include({ status: "unreadable_run_meta", message: "run-meta.json is not JSON" });
   });
 
   it("a `sideways run` folder whose run-meta.json is not JSON is listed as unreadable_run_meta in runs.csv", async () => {

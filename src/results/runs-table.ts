@@ -80,7 +80,8 @@ export function collectRuns(root: string): RunRecord[] {
   for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id)))) {
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);
-    records.push({ dir, meta: { ...entry }, summary: null, status: unreadableJson(join(dir, RUN_META_FILE)) ? UNREADABLE_RUN_META : status, stepsDone: null });
+    const unreadable = unreadableJson(join(dir, RUN_META_FILE));
+    records.push({ dir, meta: { ...entry }, summary: null, status: unreadable ? UNREADABLE_RUN_META : status, stepsDone: null, ...(unreadable ? { message: UNREADABLE_RUN_META_MESSAGE } : {}) });
   }
   // One no sweep planned (a `sideways run`'s folder, a plan since replaced) is a row too, named by
   // its folder: its config id is in the unreadable file (blank); seed and method come from its
@@ -93,10 +94,13 @@ export function collectRuns(root: string): RunRecord[] {
       run_id: name, config_id: "", config_hash: "", experiment: "", index: Number.MAX_SAFE_INTEGER, params: {},
       seed: (typeof seed === "number" ? seed : null) as number, method: typeof method === "string" ? method : "",
     };
-    records.push({ dir: join(root, name), meta, summary: null, status: UNREADABLE_RUN_META, stepsDone: null, message: `${RUN_META_FILE} is not JSON` });
+    records.push({ dir: join(root, name), meta, summary: null, status: UNREADABLE_RUN_META, stepsDone: null, message: UNREADABLE_RUN_META_MESSAGE });
   }
   return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
 }
+
+/** runs.csv's message for an unreadable_run_meta row, planned by a sweep or not. */
+const UNREADABLE_RUN_META_MESSAGE = `${RUN_META_FILE} is not JSON`;
 
 /** Swept parameter names in order of first appearance (seed has its own column). */
 export function paramColumns(records: readonly RunRecord[]): string[] {
