@@ -384,7 +384,7 @@ describe("CLI commands", function () {
       [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found '-1'"],
       [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found '1.5'"],
       [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found 'abc'"],
-      [["--metric"], "--metric: expected one or more runs.csv columns"],
+      [["--metric"], "--metric: expected one or more values after it, found nothing"],
     ] as const) {
       const io = captureIo();
       expect(await main(["results", "table", "a", ...args], io), io.stderr).to.equal(2);

@@ -32,6 +32,12 @@ describe("CLI options without a value", function () {
     [["sweep", SWEEP, "--dry-run", "--shard", "-1/2"], "error: --shard: expected a value after it, found '-1/2', read as an option (if that is the value, write --shard=-1/2) (see sideways sweep --help)"],
     [["run", GOOD, "--quiet", "--", "train.steps=abc"], "error: --: expected nothing after it, found 'train.steps=abc' (sideways reads nothing after '--'; give overrides after the file without it) (see sideways run --help)"],
     [["model", "summary", join(FIXTURES, "models", "tiny.yaml"), "--workers"], "error: --workers: expected a value after it, found nothing (see sideways model summary --help)"],
+    // List options: given no item, bench ran its default thread counts, gpu install searched no extra folder.
+    [["bench", "--threads", "--quick"], "error: --threads: expected one or more values after it, found the option '--quick' (see sideways bench --help)"],
+    [["bench", "--quick", "--threads"], "error: --threads: expected one or more values after it, found nothing (see sideways bench --help)"],
+    [["gpu", "install", "cuda13", "--dir", "d", "--cuda-lib-dir"], "error: --cuda-lib-dir: expected one or more values after it, found nothing (see sideways gpu --help)"],
+    [["results", "table", "r", "--metric="], "error: --metric: expected one or more values, found nothing after '=' (see sideways results table --help)"],
+    [["plot", "r", "--metric"], "error: --metric: expected one or more values after it, found nothing (see sideways plot --help)"],
   ];
   for (const [args, expected] of cases) {
     it(`${args.map((a) => (a.startsWith("/") ? a.split("/").pop() : a === "" ? "''" : a)).join(" ")}: exit 2, one line naming the option, nothing written`, async () => {
@@ -46,6 +52,9 @@ describe("CLI options without a value", function () {
     const negative = captureIo();
     expect(await main(["sweep", SWEEP, "--jobs", "-1"], negative)).to.equal(2);
     expect(negative.stderr).to.equal("error: --jobs: expected an integer >= 1, found '-1' (see sideways sweep --help)\n");
+    const threads = captureIo();
+    expect(await main(["bench", "--threads", "-2", "1"], threads)).to.equal(2);
+    expect(threads.stderr).to.match(/^error: --threads: expected an integer >= 1, found '-2'/);
     const io = captureIo();
     expect(await main(["validate", GOOD, "--print=false"], io), io.stderr).to.equal(0);
     expect(io.stdout).to.equal("");

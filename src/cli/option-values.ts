@@ -42,8 +42,17 @@ export function optionValueProblem(args: readonly string[], options: KnownOption
       if (inline !== undefined && !["true", "false"].includes(inline)) return `${typed}: expected no value (or =true, =false), found '${inline}'`;
       continue;
     }
-    // A list option given no item is its command's to say, with what the items are (`results table --metric`).
-    if (options.array.includes(key)) continue;
+    // A list option given no item took its default (`bench --threads` ran 1 and 2 threads, `gpu
+    // install --cuda-lib-dir` searched no extra folder) or, as `results table --metric`, []:
+    if (options.array.includes(key)) {
+      const next = args[i + 1];
+      const expected = `${typed}: expected one or more values`;
+      if (inline !== undefined) {
+        if (inline.trim() === "") return `${expected}, found nothing after '='`;
+      } else if (next === undefined || next === "--") return `${expected} after it, found nothing`;
+      else if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) return `${expected} after it, found the option '${next}'`;
+      continue;
+    }
     if (inline !== undefined) {
       if (inline.trim() === "") return `${typed}: expected a value, found nothing after '='`;
       continue;

@@ -220,8 +220,6 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
-      if (argv.metric !== undefined && argv.metric.length === 0)
-        throw new InputError("results table: --metric: expected one or more runs.csv columns (--metric eval_clip_top1 --metric wall_s), found none");
       const dir = resolve(argv.dir);
       checkNotRunFolder("table", dir, argv.dir);
       if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
