@@ -60,3 +60,30 @@ describe("CLI options without a value", function () {
     expect(io.stdout).to.equal("");
   });
 });
+
+describe("yargs' own refusals, in the words of every other bad option", function () {
+  this.timeout(60_000);
+  let dir: string;
+  inFreshFolderEachTest("sideways-options-", (d) => (dir = d));
+
+  const cases: [string[], string][] = [
+    // Was "Invalid values:\n  Argument: x-axis, Given: "bogus", Choices: "step", "wall_s"".
+    [["plot", "r", "-x", "bogus"], "error: --x-axis: expected step or wall_s, found 'bogus' (see sideways plot --help)"],
+    [["bench", "--peer", "tensorflow", "--provider", "tpu"], "error: --peer: expected torch, found 'tensorflow'; --provider: expected cpu, cuda or webgpu, found 'tpu' (see sideways bench --help)"],
+    [["gpu", "fly"], "error: gpu: expected install or probe, found 'fly' (see sideways gpu --help)"],
+    [["gpu"], "error: gpu: expected install or probe, found nothing (see sideways gpu --help)"],
+    // Was "Not enough non-option arguments: got 0, need at least 1".
+    [["run"], "error: run: expected <file>, found nothing (see sideways run --help)"],
+    [["results", "table"], "error: results table: expected <dir>, found nothing (see sideways results table --help)"],
+    // Was "Missing required argument: out".
+    [["export", join(FIXTURES, "models", "tiny.yaml")], "error: export: expected --out, found nothing (see sideways export --help)"],
+  ];
+  for (const [args, expected] of cases) {
+    it(`${args.map((a) => (a.startsWith("/") ? a.split("/").pop() : a)).join(" ")}: exit 2, one line`, async () => {
+      const io = captureIo();
+      expect(await main(args, io), io.stderr).to.equal(2);
+      expect(io.stderr).to.equal(`${expected}\n`);
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+});

@@ -19,7 +19,7 @@ import { sweepCommand } from "./commands/sweep.js";
 import { validateCommand } from "./commands/validate.js";
 import { errorText, exitCodeFor } from "./exit-codes.js";
 import { sidewaysVersion } from "../results/provenance.js";
-import { commandName, commandNames, isParentCommand } from "./subcommands.js";
+import { type AnyCommand, commandName, commandNames, isParentCommand } from "./subcommands.js";
 import { type KnownOptions, optionValueProblem } from "./option-values.js";
 
 /** A bad command line (unknown option, missing argument). */
@@ -50,6 +50,9 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   const subcommands = given !== undefined && isParentCommand(given) ? commandNames(given.subcommands) : [];
   const sub = next === words[1] && subcommands.includes(next ?? "") ? ` ${next}` : "";
   const help = given !== undefined ? `sideways ${words[0]}${sub} --help` : "sideways --help";
+  // The module that was run, for yargs' messages about its positionals.
+  const usedCommand = given !== undefined && sub !== "" && isParentCommand(given) ? given.subcommands.find((c) => commandName(c) === next) : given;
+  const commandWords = `${words[0]}${sub}`;
   const parser = yargs([...args])
     .scriptName("sideways")
     // Our package.json's version: yargs' own guess reads the package.json above the node_modules
@@ -89,7 +92,7 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
       if (err !== undefined && err !== null && err.name !== "YError") throw err;
-      const said = err?.message ?? message;
+      const said = missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message), usedCommand, commandWords);
       throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });
   try {
@@ -99,4 +102,38 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     io.err(errorText(err) + "\n");
     return exitCodeFor(err);
   }
+}
+
+/**
+ * yargs' refusal of a value outside an option's choices ("Invalid values:\n  Argument: x-axis,
+ * Given: "bogus", Choices: "step", "wall_s"") in the words of every other bad option:
+ * `--x-axis: expected step or wall_s, found 'bogus'`. Every option with choices is a dashed one
+ * (a positional's choices are checked by its command).
+ */
+export function choicesInOurWords(said: string): string {
+  const lines = [...said.matchAll(/Argument: ([\w-]+), Given: "((?:[^"\\]|\\.)*)", Choices: (.*)$/gm)];
+  if (!said.startsWith("Invalid values:") || lines.length === 0) return said;
+  return lines
+    .map(([, name, given, choices]) => {
+      const names = [...choices.matchAll(/"([^"]*)"/g)].map((c) => c[1]);
+      const expected = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+      return `--${name}: expected ${expected}, found '${given}'`;
+    })
+    .join("; ");
+}
+
+/**
+ * yargs' "Not enough non-option arguments: got 0, need at least 1" and "Missing required argument:
+ * out" as what is missing: `run: expected <file>, found nothing`, `export: expected --out, found
+ * nothing`, the positionals' names read from the command's own yargs string.
+ */
+export function missingPositionalsInOurWords(said: string, command: AnyCommand | undefined, words: string): string {
+  const options = /^Missing required arguments?: (.+)$/.exec(said);
+  if (options !== null) return `${words}: expected ${options[1].split(", ").map((o) => `--${o}`).join(" and ")}, found nothing`;
+  const m = /^Not enough non-option arguments: got (\d+), need at least \d+$/.exec(said);
+  if (m === null || command === undefined) return said;
+  const required = String(command.command).match(/<[^>]+>/g) ?? [];
+  const missing = required.slice(Number(m[1]));
+  if (missing.length === 0) return said;
+  return `${words}: expected ${missing.join(" and ")}, found nothing`;
 }
