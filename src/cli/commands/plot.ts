@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { writeFileAtomic } from "../../results/atomic-write.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
-import { RUN_META_FILE } from "../../results/run-dir.js";
+import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
 import { count, firstFew, tally } from "../../util/count.js";
@@ -39,7 +39,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const single = existsSync(join(dir, RUN_META_FILE));
       const all = single ? collectRuns(dirname(dir)).filter((r) => basename(r.dir) === basename(dir)) : collectRuns(dir);
       const completed = all.filter((r) => r.status === "completed");
-      const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status));
+      // With none completed, the unfinished runs are drawn; not one whose run-meta.json is not JSON:
+      // which configuration it ran is unknown, so it has no legend entry to go under.
+      const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status) && r.status !== UNREADABLE_RUN_META);
       if (runs.length === 0)
         throw new InputError(all.length === 0 ? `plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})` : `plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);
       const out = resolve(argv.out ?? argv.dir);
