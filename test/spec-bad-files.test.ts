@@ -81,7 +81,8 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["train.steps=[]", "override 'train.steps=[]': train.steps: expected an integer >= 1, found an empty list"],
     ["seed=[1]", "override 'seed=[1]': seed: expected an integer from 0 to 2147483647, found [1] (1 item)"],
     ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp, found an empty list"],
-    ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a list of at least 1 item, found an empty list"],
+    ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a non-empty list of seeds (integers from 0 to 2147483647), or how many (an integer from 1 to 10000: seeds 0 to n-1), found an empty list"],
+    ["sweep.seeds=0", "override 'sweep.seeds=0': sweep.seeds: expected a non-empty list of seeds (integers from 0 to 2147483647), or how many (an integer from 1 to 10000: seeds 0 to n-1), found 0"],
     ["sweep.grid.train.method=[]", "override 'sweep.grid.train.method=[]': sweep.grid.train.method: expected a list of at least 1 item, found an empty list"],
     ["sweep.grid=[]", "override 'sweep.grid=[]': sweep.grid: expected a mapping, found an empty list"],
     // A kind picks a branch, so the whole-file check lists every kind; its line names the override.
@@ -97,7 +98,7 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["runtime.workers=", "override 'runtime.workers=': runtime.workers: expected auto or an integer from 1 to 256, found null"],
     ["train.bp_frames_per_pass=abc", "override 'train.bp_frames_per_pass=abc': train.bp_frames_per_pass: expected all | auto or an integer >= 1, found 'abc'"],
     ["runtime.replicas=abc", "override 'runtime.replicas=abc': runtime.replicas: expected an integer from 1 to 256, found 'abc'"],
-    ["sweep.seeds=abc", "override 'sweep.seeds=abc': sweep.seeds: expected a list or an integer from 1 to 10000, found 'abc'"],
+    ["sweep.seeds=abc", "override 'sweep.seeds=abc': sweep.seeds: expected a non-empty list of seeds (integers from 0 to 2147483647), or how many (an integer from 1 to 10000: seeds 0 to n-1), found 'abc'"],
     // runtime.device_id: one expectation for a negative, a fractional, a non-number and an empty list
     // (they were "a number >= 0", "an integer or a list", "a number or a list", "a list of at least 1 item").
     ...["-1", "1.5", "abc", "[]"].map((v): [string, string] => [

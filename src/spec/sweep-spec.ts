@@ -35,6 +35,11 @@ export const SweepSpec = z.strictObject({
   grid: z.record(DottedKey, ValueList).default({}),
   zip: z.record(DottedKey, ValueList).default({}),
   random: RandomSweepSpec.nullable().default(null),
-  seeds: z.union([z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1), z.number().int().min(1).max(10_000)]).nullable().default(null),
+  // The description is what any bad value is told (src/spec/spec-issues.ts): 0 and 'abc' alike.
+  seeds: z
+    .union([z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1), z.number().int().min(1).max(10_000)])
+    .describe("a non-empty list of seeds (integers from 0 to 2147483647), or how many (an integer from 1 to 10000: seeds 0 to n-1)")
+    .nullable()
+    .default(null),
 });
 export type SweepSpec = z.infer<typeof SweepSpec>;
