@@ -178,6 +178,12 @@ function integerExpectation(root: z.ZodType, path: Path, raw: unknown): string |
   return "an integer";
 }
 
+/** "true, false or auto" for ["true or false", "auto"]: each alternative once, the last after "or". */
+function alternatives(expected: readonly string[]): string {
+  const each = [...new Set(expected.flatMap((e) => e.split(" or ")))];
+  return each.length <= 2 ? each.join(" or ") : `${each.slice(0, -1).join(", ")} or ${each.at(-1)}`;
+}
+
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
 
 function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType): { path: Path; text: string }[] {
@@ -255,7 +261,7 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       // adds "Too small: expected array to have >=1 items"), which named no branch.
       const expects = (branch: readonly Issue[]) =>
         branch.flatMap((e) => (e.path.length > 0 ? [] : e.code === "invalid_type" ? [e.expected === "number" ? (integer ?? "a number") : typeName(e.expected)] : e.code === "invalid_value" ? [optionList(e.values)] : []));
-      return one(`expected ${[...new Set(issue.errors.flatMap(expects))].join(" or ")}, ${found}${hint}`);
+      return one(`expected ${alternatives(issue.errors.flatMap(expects))}, ${found}${hint}`);
     }
     case "invalid_format":
       return one(`expected ${issue.message}, ${found}`);
