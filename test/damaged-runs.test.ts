@@ -144,34 +144,35 @@ describe("damaged run folders", function () {
     expect(statusById("a")[own!]).to.include({ status: "unreadable_run_meta", message: "run-meta.json is not JSON" });
   });
 
-  it("plot with no completed run draws the unfinished ones, not one whose run-meta.json is not JSON (its configuration is unknown)", async () => {
+  /** Two `sideways run`s of good.yaml (seeds 0 and 1); the first's run-meta.json cut to 20 bytes. */
+  async function twoRunsFirstMetaCut() {
     expect(await main(["run", GOOD], captureIo())).to.equal(0);
     expect(await main(["run", GOOD, "seed=1"], captureIo())).to.equal(0);
     const root = join(dir, "results", "good");
     const [first, second] = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
     const meta = join(root, first!, "run-meta.json");
     writeFileSync(meta, readFileSync(meta, "utf8").slice(0, 20));
+    return { root, first: first!, second: second!, meta };
+  }
+
+  it("plot with no completed run draws the unfinished ones, not one whose run-meta.json is not JSON (its configuration is unknown)", async () => {
+    const { root, first, second } = await twoRunsFirstMetaCut();
     // The other, as if stopped before it ended: no summary, no final weights.
-    for (const f of ["summary.json", "final.safetensors"]) rmSync(join(root, second!, f));
+    for (const f of ["summary.json", "final.safetensors"]) rmSync(join(root, second, f));
     const io = captureIo();
     expect(await main(["plot", root], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("loss.svg (1 line;").and.include(`1 run not drawn (1 unreadable_run_meta: ${first})`);
   });
 
   it("a `sideways run` folder whose run-meta.json is not JSON is listed as unreadable_run_meta in runs.csv", async () => {
-    expect(await main(["run", GOOD], captureIo())).to.equal(0);
-    expect(await main(["run", GOOD, "seed=1"], captureIo())).to.equal(0);
-    const root = join(dir, "results", "good");
-    const [first, second] = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
-    const meta = join(root, first!, "run-meta.json");
-    writeFileSync(meta, readFileSync(meta, "utf8").slice(0, 20));
+    const { root, first, second, meta } = await twoRunsFirstMetaCut();
     const io = captureIo();
     expect(await main(["results", "collect", root], io), io.stderr).to.equal(0);
     const rows = statusById(join("results", "good"));
-    expect(rows[first!]?.status).to.equal("unreadable_run_meta");
+    expect(rows[first]?.status).to.equal("unreadable_run_meta");
     // Its seed and method from its config.yaml, which is whole.
-    expect([rows[first!]?.seed, rows[first!]?.method]).to.deep.equal([0, "sideways"]);
-    expect(rows[second!]?.status).to.equal("completed");
+    expect([rows[first]?.seed, rows[first]?.method]).to.deep.equal([0, "sideways"]);
+    expect(rows[second]?.status).to.equal("completed");
     expect(io.stderr).to.include("2 runs (");
     // The damaged record stays as it was.
     expect(readFileSync(meta, "utf8")).to.have.length(20);
