@@ -25,7 +25,15 @@ import { type KnownOptions, optionValueProblem } from "./option-values.js";
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
 
-export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+/** Thrown after the command line has passed every check, when main() is asked only to parse it. */
+class ParsedOnly extends Error {}
+
+/**
+ * Runs the command line `args`. With `parseOnly`, it stops once yargs and our option checks have
+ * accepted it, before any command runs (0), or says why not (2): test/docs-commands.test.ts checks
+ * the command lines the docs show that way.
+ */
+export async function main(args: readonly string[], io: CliIo = processIo(), { parseOnly = false } = {}): Promise<number> {
   const commands: CommandModule<object, never>[] = [
     runCommand(io),
     sweepCommand(io),
@@ -95,10 +103,16 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       const said = missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message), usedCommand, commandWords);
       throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });
+  // After validation, before the command's handler.
+  if (parseOnly)
+    parser.middleware(() => {
+      throw new ParsedOnly();
+    });
   try {
     await parser.parseAsync();
     return io.exitCode;
   } catch (err) {
+    if (err instanceof ParsedOnly) return 0;
     io.err(errorText(err) + "\n");
     return exitCodeFor(err);
   }
