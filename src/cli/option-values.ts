@@ -43,28 +43,20 @@ export function optionValueProblem(args: readonly string[], options: KnownOption
       continue;
     }
     // A list option given no item took its default (`bench --threads` ran 1 and 2 threads, `gpu
-    // install --cuda-lib-dir` searched no extra folder) or, as `results table --metric`, []:
-    if (options.array.includes(key)) {
-      const next = args[i + 1];
-      const expected = `${typed}: expected one or more values`;
-      if (inline !== undefined) {
-        if (inline.trim() === "") return `${expected}, found nothing after '='`;
-      } else if (next === undefined || next === "--") return `${expected} after it, found nothing`;
-      else if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) return `${expected} after it, found the option '${next}'`;
-      continue;
-    }
-    if (inline !== undefined) {
-      if (inline.trim() === "") return `${typed}: expected a value, found nothing after '='`;
-      continue;
-    }
-    const next = args[i + 1];
-    if (next === undefined || next === "--") return `${typed}: expected a value after it, found nothing`;
-    if (next.trim() === "") return `${typed}: expected a value, found ''`;
-    if (next.startsWith("--")) return `${typed}: expected a value after it, found the option '${next}'`;
-    if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) {
-      return `${typed}: expected a value after it, found '${next}', read as an option (if that is the value, write ${typed}=${next})`;
-    }
+    // install --cuda-lib-dir` searched no extra folder) or, as `results table --metric`, [].
+    const problem = missingValue(typed, options.array.includes(key) ? "one or more values" : "a value", inline, args[i + 1]);
+    if (problem !== undefined) return problem;
   }
+  return undefined;
+}
+
+/** Why `typed` (an option that takes `expected`) has no value, given its `=value` and the word after it; undefined when it has one. */
+function missingValue(typed: string, expected: string, inline: string | undefined, next: string | undefined): string | undefined {
+  if (inline !== undefined) return inline.trim() === "" ? `${typed}: expected ${expected}, found nothing after '='` : undefined;
+  if (next === undefined || next === "--") return `${typed}: expected ${expected} after it, found nothing`;
+  if (next.trim() === "") return `${typed}: expected ${expected}, found ''`;
+  if (next.startsWith("--")) return `${typed}: expected ${expected} after it, found the option '${next}'`;
+  if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) return `${typed}: expected ${expected} after it, found '${next}', read as an option (if that is the value, write ${typed}=${next})`;
   return undefined;
 }
 
