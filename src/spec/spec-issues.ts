@@ -200,13 +200,14 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
     if (expected !== undefined) return one(`expected ${expected}, ${found}`);
   }
   switch (issue.code) {
-    case "invalid_type":
+    case "invalid_type": {
       if (typeof value === "number" && !Number.isFinite(value)) return one(`expected a finite number, ${found}`);
-      if (issue.expected === "int") return one(`expected ${integerExpectation(root, path, raw) ?? "an integer"}, ${found}`);
       // An integer key given a string or a list says its range, as for 0 or 1.5 ("a number" was all 'abc' got).
-      if (issue.expected === "number" && integerExpectation(root, path, raw) !== undefined) return one(`expected ${integerExpectation(root, path, raw)}, ${found}`);
+      const integer = issue.expected === "int" || issue.expected === "number" ? integerExpectation(root, path, raw) : undefined;
+      if (integer !== undefined || issue.expected === "int") return one(`expected ${integer ?? "an integer"}, ${found}`);
       if (issue.expected === "tuple") return one(`expected ${tupleExpected(root, path, raw) ?? "a list"}, ${found}`);
       return one(`expected ${typeName(issue.expected)}, ${found}${kindHint(root, path, raw, value)}`);
+    }
     case "too_small":
     case "too_big": {
       const small = issue.code === "too_small";
