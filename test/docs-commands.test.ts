@@ -61,6 +61,32 @@ describe("command lines in the docs", () => {
   });
 });
 
+/**
+ * The `sideways ...` spans in the docs' prose: often a reference to a command (`sideways run`) or
+ * an option (`bench --peer`), or with placeholders (`--device-id N`, `[--peer-upload]`), which are
+ * filled in here. Each must parse, or lack only its file, folder or an option's value.
+ */
+const PLACEHOLDERS: Record<string, string> = { N: "1", K: "2", B: "8", P: "cpu", FILE: "f.yaml", DIR: "d", D: "d" };
+function inlineCommands(file: string): { args: string[]; text: string }[] {
+  return [...readFileSync(file, "utf8").matchAll(/`(?:sideways|node bin\/sideways\.js) ([a-z][^`]*)`/g)].map((m) => ({
+    text: m[1]!.replace(/\s+/g, " "),
+    args: shellWords(m[1]!.replace(/\s+/g, " ")).map((w) => PLACEHOLDERS[w] ?? w.replace(/^\[(--[a-z-]+)\]$/, "$1")),
+  }));
+}
+
+describe("command spans in the docs' prose", () => {
+  const all = DOCS.flatMap((file) => inlineCommands(file).map((c) => ({ file, ...c })));
+  it("finds them", () => expect(all.length).to.be.greaterThan(50));
+  for (const { file, text, args } of all) {
+    it(`${file}: \`sideways ${text.slice(0, 80)}\``, async () => {
+      const io = captureIo();
+      const code = await main(args, io, { parseOnly: true });
+      // A reference to a command or an option leaves out what follows it; nothing else may be wrong.
+      if (code !== 0) expect(io.stderr, text).to.match(/, found nothing \(see sideways /);
+    });
+  }
+});
+
 describe("command lines in the scripts", () => {
   it("sets a line's variables as the script does", () => {
     const script = ['OUT=${OUT:-out}', 'for k in ${KS:-2 4}; do', '  for up in "" --peer-upload; do', '    node bin/sideways.js bench --pixel-clips $up \\', '      --steps-per-call "$k" --json "$OUT/k$k${up:+-up}.json" > "$OUT/log" 2>&1', "  done", "done"].join("\n");
