@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { main } from "../src/cli/main.js";
 import { divergedWithoutNaN } from "../src/train/run-experiment.js";
 import { ProgressBoard, RATE_WINDOW_S, addStep, windowRate } from "../src/cli/progress.js";
+import type { RunSummary } from "../src/train/run-types.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
@@ -613,6 +614,55 @@ describe("CLI commands", function () {
     expect(texts.plain).not.to.include("\x1b[");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
+  });
+
+  it("progress: a sweep's ETA, from the runs completed from their first step, the running runs' own ETAs and --jobs; off a terminal, a line each time a run ends", () => {
+    let t = 0;
+    let text = "";
+    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const counts = { total: 5, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 };
+    board.setCounts(counts, 2);
+    const step = (r: ReturnType<ProgressBoard["reporter"]>, s: number) => r.stepDone({ step: s, total_steps: 10, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
+    const completed = { status: "completed", method: "bp", steps_done: 10, wall_s: 60, frames_per_s: 1, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] } satisfies Omit<RunSummary, "run_id">;
+    // A resumed run (its first step here is 6) completes first: no run has been timed whole yet.
+    const resumed = board.reporter("resumed");
+    resumed.runStarted({ runId: "resumed", totalSteps: 10, method: "bp", description: "bp on tiny" });
+    for (let s = 6; s <= 10; s++) step(resumed, s);
+    resumed.runEnded({ ...completed, run_id: "resumed" });
+    board.setCounts({ ...counts, done: 1 }, 2);
+    expect(board.sweepEta()).to.equal(null);
+    expect(text).to.include("sweep: 1/5 (1 done, 0 failed, 0 skipped), 0 running\n");
+    // a: 10 steps in 60 s. c: 5 of 10 steps in 60 s, so 60 s left.
+    const [a, c] = ["a", "c"].map((id) => board.reporter(id));
+    for (const [r, id] of [[a, "a"], [c, "c"]] as const) r!.runStarted({ runId: id, totalSteps: 10, method: "bp", description: "bp on tiny" });
+    for (let s = 1; s <= 10; s++) {
+      t += 6000;
+      step(a!, s);
+      if (s <= 5) step(c!, s);
+    }
+    a!.runEnded({ ...completed, run_id: "a" });
+    board.setCounts({ ...counts, done: 2 }, 2);
+    // 2 runs not started at a's 60 s, and c's 60 s left, two at a time: 90 s.
+    expect(board.sweepEta()).to.equal(90);
+    expect(text).to.include("sweep: 2/5 (2 done, 0 failed, 0 skipped), 1 running, ETA 1:30\n");
+    // With one run at a time, they follow each other: 180 s.
+    board.setCounts({ ...counts, done: 2 }, 1);
+    expect(board.sweepEta()).to.equal(180);
+  });
+
+  it("progress: a resumed run's ETA is at the pace of its steps in this process, not over the steps of earlier attempts", () => {
+    let t = 0;
+    let text = "";
+    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const r = board.reporter("resumed");
+    r.runStarted({ runId: "resumed", totalSteps: 1000, method: "bp", description: "bp on tiny" });
+    // Resumed at step 500: ten steps of 1 s, the last after the plain line's 10 s.
+    for (let s = 501; s <= 510; s++) {
+      t += 1000;
+      r.stepDone({ step: s, total_steps: 1000, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
+    }
+    // 490 steps left at 1 s each (not 10 s / 510 steps x 490).
+    expect(text).to.include("resumed: step 510/1000").and.include("ETA 8:10");
   });
 
   it("progress: an interrupted run is counted once, as interrupted, not also as failed", () => {

@@ -67,7 +67,11 @@ interface RunLine {
   /** recent steps' frames and seconds, for frames/s over RATE_WINDOW_S */
   recent: { frames: number; seconds: number }[];
   startedAt: number;
+  /** when its reporter was made: as a sweep launches the run's process, before it loads anything */
+  launchedAt: number;
   lastPlainAt: number;
+  /** the first step this process saw it do: 1 for a run trained from the start, more for a resumed one */
+  firstStep: number | null;
 }
 
 export interface SweepCounts {
@@ -119,6 +123,10 @@ export function windowRate(recent: readonly { frames: number; seconds: number }[
 export class ProgressBoard {
   private readonly runs = new Map<string, RunLine>();
   private counts: SweepCounts | null = null;
+  /** runs a sweep trains at once (its --jobs), for its ETA */
+  private jobs = 1;
+  /** seconds each run took that this board saw completed from its first step (a sweep's ETA is their mean) */
+  private readonly wholeRunSeconds: number[] = [];
   private drawnLines = 0;
   private lastDraw = 0;
 
@@ -126,28 +134,54 @@ export class ProgressBoard {
     readonly mode: DisplayMode,
     private readonly write: (text: string) => void,
     private readonly columns = 100,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  setCounts(counts: SweepCounts): void {
+  /**
+   * A sweep's counts (and how many runs it trains at once). Off a terminal, a line says them each
+   * time another run has ended, with the sweep's ETA: a log file shows how far a sweep has come.
+   */
+  setCounts(counts: SweepCounts, jobs?: number): void {
+    const ended = (c: SweepCounts | null) => (c === null ? 0 : c.done + c.failed + c.diverged + c.interrupted + c.skipped);
+    const more = this.counts !== null && ended(counts) > ended(this.counts) && ended(counts) < counts.total;
     this.counts = { ...counts };
+    if (jobs !== undefined) this.jobs = jobs;
+    if (more) this.plain(this.countsText());
     this.redraw(true);
+  }
+
+  /**
+   * Seconds until the sweep ends, or null before any run has completed here from its first step:
+   * the runs not started yet at the mean of those runs' times, and each running run at its own
+   * ETA, shared among the runs it trains at once. Runs of other settings may take longer or less.
+   */
+  sweepEta(): number | null {
+    const c = this.counts;
+    if (c === null || this.wholeRunSeconds.length === 0) return null;
+    const mean = this.wholeRunSeconds.reduce((a, b) => a + b, 0) / this.wholeRunSeconds.length;
+    const running = [...this.runs.values()];
+    const notStarted = Math.max(0, c.total - (c.done + c.failed + c.diverged + c.interrupted + c.skipped) - running.length);
+    if (notStarted + running.length === 0) return null;
+    const runningLeft = running.reduce((sum, l) => sum + (this.runEta(l) ?? mean), 0);
+    return (notStarted * mean + runningLeft) / Math.max(1, Math.min(this.jobs, notStarted + running.length));
   }
 
   /** A reporter for one run; `runId` names it until the run reports its own. */
   reporter(runId: string): ProgressReporter {
-    const line: RunLine = { runId, method: "", step: 0, total: 0, loss: null, evalTop1: null, evalStep: 0, recent: [], startedAt: Date.now(), lastPlainAt: Date.now() };
+    const line: RunLine = { runId, method: "", step: 0, total: 0, loss: null, evalTop1: null, evalStep: 0, recent: [], startedAt: this.now(), launchedAt: this.now(), lastPlainAt: this.now(), firstStep: null };
     return {
       runStarted: (info) => {
-        Object.assign(line, { method: info.method, total: info.totalSteps, startedAt: Date.now() });
+        Object.assign(line, { method: info.method, total: info.totalSteps, startedAt: this.now() });
         this.runs.set(runId, line);
         this.plain(`${runId}: started, ${info.description}`);
         this.redraw(true);
       },
       stepDone: (m) => {
         Object.assign(line, { step: m.step, total: m.total_steps, loss: m.train_loss });
+        line.firstStep ??= m.step;
         addStep(line.recent, m.frames_per_s * m.step_s, m.step_s);
-        if (this.mode === "plain" && Date.now() - line.lastPlainAt >= PLAIN_EVERY_MS) {
-          line.lastPlainAt = Date.now();
+        if (this.mode === "plain" && this.now() - line.lastPlainAt >= PLAIN_EVERY_MS) {
+          line.lastPlainAt = this.now();
           this.plain(this.statusText(line));
         }
         this.redraw(false);
@@ -159,7 +193,7 @@ export class ProgressBoard {
         this.redraw(false);
       },
       runEnded: (s) => {
-        this.runs.delete(runId);
+        if (this.runs.delete(runId) && s.status === "completed" && line.firstStep === 1) this.wholeRunSeconds.push((this.now() - line.launchedAt) / 1000);
         this.message(`${runId}: ${s.status} after ${count(s.steps_done, "step")} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
       },
       log: (message) => this.message(`${runId}: ${message}`),
@@ -184,26 +218,29 @@ export class ProgressBoard {
     if (this.mode === "plain") this.write(text + "\n");
   }
 
+  /** Seconds left of one run at the pace of its steps so far in this process, or null before its first. */
+  private runEta(l: RunLine): number | null {
+    const steps = l.firstStep === null ? 0 : l.step - l.firstStep + 1;
+    return steps > 0 ? (((this.now() - l.startedAt) / 1000) * (l.total - l.step)) / steps : null;
+  }
+
   private statusText(l: RunLine): string {
-    const elapsed = (Date.now() - l.startedAt) / 1000;
-    const eta = l.step > 0 ? (elapsed / l.step) * (l.total - l.step) : NaN;
-    return `${l.runId}: step ${l.step}/${l.total} loss ${fmt(l.loss, 4)} ${evalText(l)} ${fmt(windowRate(l.recent), 0)} frames/s ETA ${duration(eta)}`;
+    return `${l.runId}: step ${l.step}/${l.total} loss ${fmt(l.loss, 4)} ${evalText(l)} ${fmt(windowRate(l.recent), 0)} frames/s ETA ${duration(this.runEta(l) ?? NaN)}`;
   }
 
   private countsText(): string {
     const c = this.counts!;
     const interrupted = c.interrupted > 0 ? `, ${c.interrupted} interrupted` : "";
     const diverged = c.diverged > 0 ? `, ${c.diverged} diverged` : "";
-    return `sweep: ${c.done + c.failed + c.diverged + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${diverged}${interrupted}, ${c.skipped} skipped), ${this.runs.size} running`;
+    const eta = this.sweepEta();
+    return `sweep: ${c.done + c.failed + c.diverged + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${diverged}${interrupted}, ${c.skipped} skipped), ${this.runs.size} running${eta === null ? "" : `, ETA ${duration(eta)}`}`;
   }
 
   private barText(l: RunLine): string {
     const width = 20;
     const filled = l.total > 0 ? Math.round((width * l.step) / l.total) : 0;
     const bar = "█".repeat(filled) + "░".repeat(width - filled);
-    const elapsed = (Date.now() - l.startedAt) / 1000;
-    const eta = l.step > 0 ? (elapsed / l.step) * (l.total - l.step) : NaN;
-    const text = `${bar} ${l.step}/${l.total} loss ${fmt(l.loss, 4)} ${evalText(l)} ${fmt(windowRate(l.recent), 0)} fr/s ETA ${duration(eta)} ${l.runId}`;
+    const text = `${bar} ${l.step}/${l.total} loss ${fmt(l.loss, 4)} ${evalText(l)} ${fmt(windowRate(l.recent), 0)} fr/s ETA ${duration(this.runEta(l) ?? NaN)} ${l.runId}`;
     return text.slice(0, this.columns - 1);
   }
 
@@ -215,7 +252,7 @@ export class ProgressBoard {
 
   private redraw(force: boolean) {
     if (this.mode !== "tty") return;
-    const now = Date.now();
+    const now = this.now();
     if (!force && now - this.lastDraw < TTY_EVERY_MS) return;
     this.lastDraw = now;
     this.clear();

@@ -175,7 +175,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     interrupted: outcome.interrupted.length,
     skipped: outcome.skipped.length,
   });
-  board.setCounts(counts());
+  board.setCounts(counts(), opts.jobs);
   held.forEach(heldElsewhere);
 
   const running = new Set<ChildProcess>();
