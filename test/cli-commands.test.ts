@@ -377,11 +377,17 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.equal(table);
   });
 
-  it("results table and collect: a bad --digits, an empty --metric, a run's folder or a missing shard folder is exit 2 and changes nothing", async () => {
+  it("results table and collect: a bad --digits, an unknown or empty --metric, a run's folder or a missing shard folder is exit 2 and changes nothing", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     const files = readdirSync(join(dir, "a")).sort();
     const table = readFileSync(join(dir, "a", "table.csv"), "utf8");
+    // runs.csv is not even written anew (with the same text) before a refusal.
+    const runsCsv = join(dir, "a", "runs.csv");
+    utimesSync(runsCsv, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    const runsCsvTime = statSync(runsCsv).mtimeMs;
     for (const [args, message] of [
+      [["--metric", "eval_clip_top"], "--metric eval_clip_top: no such column in runs.csv (did you mean 'final_eval_clip_top1'?)"],
+      [["--metric", "seed"], "--metric seed: that runs.csv column is not a metric"],
       [["--digits", "-1"], "--digits: expected an integer from 0 to 20, found '-1'"],
       [["--digits", "1.5"], "--digits: expected an integer from 0 to 20, found '1.5'"],
       [["--digits", "abc"], "--digits: expected an integer from 0 to 20, found 'abc'"],
@@ -390,6 +396,7 @@ describe("CLI commands", function () {
       const io = captureIo();
       expect(await main(["results", "table", "a", ...args], io), io.stderr).to.equal(2);
       expect(io.stderr).to.include(message).and.not.include("BUG");
+      expect(statSync(runsCsv).mtimeMs, args.join(" ")).to.equal(runsCsvTime);
     }
     // One run's folder given for the experiment's: named as such, nothing written into it.
     const [runId] = files.filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));

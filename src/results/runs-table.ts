@@ -109,6 +109,17 @@ export function paramColumns(records: readonly RunRecord[]): string[] {
   return [...keys];
 }
 
+/** The columns runsCsvText writes for `records`, without writing them. */
+export function runsCsvColumns(records: readonly RunRecord[]): string[] {
+  return [...ID_COLUMNS, ...paramAndSettingColumns(records, new RunSettings(records)), ...RESULT_COLUMNS];
+}
+
+/** The swept keys, then the settings that set configurations with the same swept values apart. */
+function paramAndSettingColumns(records: readonly RunRecord[], settings: RunSettings): string[] {
+  const swept = paramColumns(records);
+  return [...swept, ...settingsSettingApart(records, swept, settings)];
+}
+
 /**
  * runs.csv's text. A swept key's cell of a run that was not one of the sweep's comes from its
  * config.yaml, so its row says what it trained with instead of an empty cell; configurations
@@ -116,8 +127,7 @@ export function paramColumns(records: readonly RunRecord[]): string[] {
  */
 export function runsCsvText(records: readonly RunRecord[]): string {
   const settings = new RunSettings(records);
-  const swept = paramColumns(records);
-  const params = [...swept, ...settingsSettingApart(records, swept, settings)];
+  const params = paramAndSettingColumns(records, settings);
   const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
   const rows = records.map((r) => {
     const s = r.summary;

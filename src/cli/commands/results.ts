@@ -6,7 +6,7 @@ import { readCsv } from "../../results/csv-read.js";
 import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
-import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
+import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -222,7 +222,10 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       checkNotRunFolder("table", dir, argv.dir);
-      if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
+      const records = collectRuns(dir);
+      // A metric runs.csv will not have is refused before runs.csv is written anew.
+      if (records.length > 0 && argv.metric !== undefined) firstNameOfEachMetric(argv.metric, runsCsvColumns(records));
+      if (records.length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
       // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
