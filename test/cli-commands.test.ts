@@ -657,6 +657,16 @@ describe("CLI commands", function () {
     expect(board.sweepEta()).to.equal(180);
   });
 
+  it("progress: a run whose process ended without saying how (killed, or failed before its summary) is no longer counted running", () => {
+    let text = "";
+    const board = new ProgressBoard("plain", (s) => (text += s));
+    board.setCounts({ total: 2, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 });
+    board.reporter("killed").runStarted({ runId: "killed", totalSteps: 4, method: "bp", description: "bp on tiny" });
+    board.runGone("killed");
+    board.setCounts({ total: 2, done: 0, failed: 1, diverged: 0, interrupted: 0, skipped: 0 });
+    expect(text).to.include("sweep: 1/2 (0 done, 1 failed, 0 skipped), 0 running\n");
+  });
+
   it("progress: a resumed run's ETA is at the pace of its steps in this process, not over the steps of earlier attempts", () => {
     let t = 0;
     let text = "";

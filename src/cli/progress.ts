@@ -166,6 +166,14 @@ export class ProgressBoard {
     return (notStarted * mean + runningLeft) / Math.max(1, Math.min(this.jobs, notStarted + running.length));
   }
 
+  /**
+   * A run whose process has ended: its bar goes, whether or not it said how it ended (a process
+   * killed or failed before its summary sends no runEnded, and would be counted running still).
+   */
+  runGone(runId: string): void {
+    if (this.runs.delete(runId)) this.redraw(true);
+  }
+
   /** A reporter for one run; `runId` names it until the run reports its own. */
   reporter(runId: string): ProgressReporter {
     const line: RunLine = { runId, method: "", step: 0, total: 0, loss: null, evalTop1: null, evalStep: 0, recent: [], startedAt: this.now(), launchedAt: this.now(), lastPlainAt: this.now(), firstStep: null };

@@ -248,6 +248,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
         child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
         child.on("close", async (code, signal) => {
           running.delete(child);
+          board.runGone(run.runId);
           const dir = join(root, run.runId);
           // A run we killed could not release its lock: it is ours to remove (the run resumes from
           // its last checkpoint when the sweep runs again, on this machine or another).
