@@ -657,7 +657,7 @@ describe("CLI commands", function () {
     expect(board.sweepEta()).to.equal(180);
   });
 
-  it("progress: a run whose process ended without saying how (killed, or failed before its summary) is no longer counted running", () => {
+  it("progress: a run whose process ended without saying how (killed, or crashed in native code) is no longer counted running", () => {
     let text = "";
     const board = new ProgressBoard("plain", (s) => (text += s));
     board.setCounts({ total: 2, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 });

@@ -168,7 +168,7 @@ export class ProgressBoard {
 
   /**
    * A run whose process has ended: its bar goes, whether or not it said how it ended (a process
-   * killed or failed before its summary sends no runEnded, and would be counted running still).
+   * killed, or crashed in native code, sends no runEnded, and would be counted running still).
    */
   runGone(runId: string): void {
     if (this.runs.delete(runId)) this.redraw(true);
