@@ -30,7 +30,9 @@ describe("CLI options without a value", function () {
     [["sweep", SWEEP, "-j", "--quiet"], "error: -j: expected a value after it, found the option '--quiet' (see sideways sweep --help)"],
     [["sweep", SWEEP, "--dry-run=abc"], "error: --dry-run: expected no value (or =true, =false), found 'abc' (see sideways sweep --help)"],
     [["sweep", SWEEP, "--dry-run", "--shard", "-1/2"], "error: --shard: expected a value after it, found '-1/2', read as an option (if that is the value, write --shard=-1/2) (see sideways sweep --help)"],
-    [["run", GOOD, "--quiet", "--", "train.steps=abc"], "error: --: expected nothing after it, found 'train.steps=abc' (sideways reads nothing after '--'; give overrides after the file without it) (see sideways run --help)"],
+    [["run", GOOD, "--quiet", "--", "train.steps=abc"], "error: --: expected nothing after it, found 'train.steps=abc' (sideways reads nothing after '--': give what follows it without '--') (see sideways run --help)"],
+    // What yargs' parser does not take for a negative number it splits into short options ("Unknown arguments: 1, e").
+    [["sweep", SWEEP, "--dry-run", "--shard", "-1e3"], "error: --shard: expected a value after it, found '-1e3', read as an option (if that is the value, write --shard=-1e3) (see sideways sweep --help)"],
     [["model", "summary", join(FIXTURES, "models", "tiny.yaml"), "--workers"], "error: --workers: expected a value after it, found nothing (see sideways model summary --help)"],
     // List options: given no item, bench ran its default thread counts, gpu install searched no extra folder.
     [["bench", "--threads", "--quick"], "error: --threads: expected one or more values after it, found the option '--quick' (see sideways bench --help)"],
@@ -71,13 +73,18 @@ describe("yargs' own refusals, in the words of every other bad option", function
     [["plot", "r", "-x", "bogus"], "error: --x-axis: expected step or wall_s, found 'bogus' (see sideways plot --help)"],
     [["bench", "--peer", "tensorflow", "--provider", "tpu"], "error: --peer: expected torch, found 'tensorflow'; --provider: expected cpu, cuda or webgpu, found 'tpu' (see sideways bench --help)"],
     [["gpu", "fly"], "error: gpu: expected install or probe, found 'fly' (see sideways gpu --help)"],
-    [["gpu"], "error: gpu: expected install or probe, found nothing (see sideways gpu --help)"],
+    [["gpu"], "error: gpu: expected <action>, found nothing (see sideways gpu --help)"],
     // Was "Not enough non-option arguments: got 0, need at least 1".
     [["run"], "error: run: expected <file>, found nothing (see sideways run --help)"],
     [["results", "table"], "error: results table: expected <dir>, found nothing (see sideways results table --help)"],
     // Was "Missing required argument: out".
     [["export", join(FIXTURES, "models", "tiny.yaml")], "error: export: expected --out, found nothing (see sideways export --help)"],
   ];
+  it("refuses them when only parsing too (test/docs-commands.test.ts), as a misspelt doc line", async () => {
+    const io = captureIo();
+    expect(await main(["gpu", "instal", "cuda13"], io, { parseOnly: true })).to.equal(2);
+    expect(io.stderr).to.equal("error: gpu: expected install or probe, found 'instal' (see sideways gpu --help)\n");
+  });
   for (const [args, expected] of cases) {
     it(`${args.map((a) => (a.startsWith("/") ? a.split("/").pop() : a)).join(" ")}: exit 2, one line`, async () => {
       const io = captureIo();

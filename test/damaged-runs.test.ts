@@ -137,8 +137,9 @@ describe("damaged run folders", function () {
     const ownMeta = join(dir, "a", own!, "run-meta.json");
     writeFileSync(ownMeta, readFileSync(ownMeta, "utf8").slice(0, 20));
     const back = captureIo();
-    expect(await main(["results", "collect", "a", "c"], back)).to.equal(2);
-    expect(back.stderr).to.include(`${own}: ${ownMeta} is not JSON (unreadable_run_meta), so which run that folder holds is unknown; not copied`);
+    // Not copied, as a shard's unreadable record is (exit 0), and not called a conflict of configs.
+    expect(await main(["results", "collect", "a", "c"], back), back.stderr).to.equal(0);
+    expect(back.stderr).to.include(`${own}: ${ownMeta} is not JSON (unreadable_run_meta), so which run that folder holds is unknown; not copied`).and.not.include("conflict");
     expect(readFileSync(ownMeta, "utf8")).to.have.length(20);
     // A sweep's planned run says why, as a folder no sweep planned does.
     expect(statusById("a")[own!]).to.include({ status: "unreadable_run_meta", message: "run-meta.json is not JSON" });
@@ -162,6 +163,11 @@ describe("damaged run folders", function () {
     const io = captureIo();
     expect(await main(["plot", root], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("loss.svg (1 line;").and.include(`1 run not drawn (1 unreadable_run_meta: ${first})`);
+    // With that run alone, plot says why there is nothing to draw (it did start).
+    rmSync(join(root, second), { recursive: true });
+    const alone = captureIo();
+    expect(await main(["plot", root], alone)).to.equal(2);
+    expect(alone.stderr).to.include(`1 run has a run-meta.json that is not JSON (unreadable_run_meta: ${first}), so which configuration it ran is unknown`).and.not.include("has started");
   });
 
   it("a `sideways run` folder whose run-meta.json is not JSON is listed as unreadable_run_meta in runs.csv", async () => {

@@ -100,7 +100,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
       if (err !== undefined && err !== null && err.name !== "YError") throw err;
-      const said = missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message), usedCommand, commandWords);
+      const said = missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message, usedCommand, commandWords), usedCommand, commandWords);
       throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });
   // After validation, before the command's handler.
@@ -121,17 +121,18 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
 /**
  * yargs' refusal of a value outside an option's choices ("Invalid values:\n  Argument: x-axis,
  * Given: "bogus", Choices: "step", "wall_s"") in the words of every other bad option:
- * `--x-axis: expected step or wall_s, found 'bogus'`. Every option with choices is a dashed one
- * (a positional's choices are checked by its command).
+ * `--x-axis: expected step or wall_s, found 'bogus'`; a positional of `command` is named by its
+ * command's words (`gpu: expected install or probe, found 'fly'`).
  */
-export function choicesInOurWords(said: string): string {
+export function choicesInOurWords(said: string, command?: AnyCommand, words = ""): string {
   const lines = [...said.matchAll(/Argument: ([\w-]+), Given: "((?:[^"\\]|\\.)*)", Choices: (.*)$/gm)];
   if (!said.startsWith("Invalid values:") || lines.length === 0) return said;
   return lines
     .map(([, name, given, choices]) => {
       const names = [...choices.matchAll(/"([^"]*)"/g)].map((c) => c[1]);
       const expected = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
-      return `--${name}: expected ${expected}, found '${given}'`;
+      const positional = new RegExp(`[<[]${name}(\\.\\.)?[>\\]]`).test(String(command?.command ?? ""));
+      return `${positional ? words : `--${name}`}: expected ${expected}, found '${given}'`;
     })
     .join("; ");
 }

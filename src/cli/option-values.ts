@@ -15,8 +15,11 @@ export interface KnownOptions {
   alias: Record<string, string[]>;
 }
 
-/** A negative number, which yargs takes as an option's value (`--jobs -1`), not as options. */
-const NEGATIVE_NUMBER = /^-\d*\.?\d+([eE][-+]?\d+)?$/;
+/**
+ * A negative number, which yargs takes as an option's value (`--jobs -1`), not as options: its
+ * parser's own pattern, so that what it splits into short options (`-1e3`: -1 -e -3) is told here.
+ */
+const NEGATIVE_NUMBER = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
 
 /**
  * The first problem with an option's value in `args`, said as `--out: expected a value, found
@@ -29,7 +32,7 @@ export function optionValueProblem(args: readonly string[], options: KnownOption
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // yargs would leave what follows `--` out of the command's arguments: an override there was dropped, unsaid.
-    if (arg === "--") return i + 1 < args.length ? `--: expected nothing after it, found ${args.slice(i + 1).map((a) => `'${a}'`).join(" ")} (sideways reads nothing after '--'; give overrides after the file without it)` : undefined;
+    if (arg === "--") return i + 1 < args.length ? `--: expected nothing after it, found ${args.slice(i + 1).map((a) => `'${a}'`).join(" ")} (sideways reads nothing after '--': give what follows it without '--')` : undefined;
     const m = /^(--?)([^=]+)(?:=(.*))?$/s.exec(arg);
     if (m === null || NEGATIVE_NUMBER.test(arg)) continue;
     const [, dashes, name, inline] = m;

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Argv, CommandModule } from "yargs";
-import { InputError, ProviderError } from "../../errors.js";
+import { ProviderError } from "../../errors.js";
 import { cudaInstallDir, installCuda13 } from "../../runtime/cuda-install.js";
 import { loadedOrtBuild } from "../../runtime/ort-loader.js";
 import { probeProvider } from "../../runtime/probe.js";
@@ -39,7 +39,7 @@ export function probeInChild(provider: Provider, env: Record<string, string> = {
 }
 
 interface GpuArgs {
-  action?: string;
+  action: string;
   target?: string;
   dir?: string;
   from?: string;
@@ -50,11 +50,11 @@ interface GpuArgs {
 
 export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
   return {
-    command: "gpu [action] [target]",
+    command: "gpu <action> [target]",
     describe: "Install or check a GPU execution provider (install cuda13; probe cpu|webgpu|cuda)",
     builder: (y: Argv) =>
       y
-        .positional("action", { type: "string", describe: "install or probe" })
+        .positional("action", { type: "string", choices: ["install", "probe"], demandOption: true })
         .positional("target", { type: "string", describe: "install: cuda13; probe: a provider" })
         .option("dir", { type: "string", describe: `install here (default $SIDEWAYS_CUDA_DIR, else ${cudaInstallDir()})` })
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
@@ -64,7 +64,6 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
         .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
     handler: async (argv) => {
-      if (argv.action !== "install" && argv.action !== "probe") throw new InputError(`gpu: expected install or probe, found ${argv.action === undefined ? "nothing" : `'${argv.action}'`} (see sideways gpu --help)`);
       if (argv.action === "probe") {
         const provider = argv.target as Provider;
         if (!(PROVIDERS as readonly string[]).includes(provider)) throw new ProviderError(`gpu probe: expected a provider (${PROVIDERS.join(", ")}), found ${argv.target ?? "none"}`);

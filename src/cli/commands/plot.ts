@@ -42,8 +42,13 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       // With none completed, the unfinished runs are drawn; not one whose run-meta.json is not JSON:
       // which configuration it ran is unknown, so it has no legend entry to go under.
       const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status) && r.status !== UNREADABLE_RUN_META);
-      if (runs.length === 0)
-        throw new InputError(all.length === 0 ? `plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})` : `plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);
+      if (runs.length === 0) {
+        const unreadable = all.filter((r) => r.status === UNREADABLE_RUN_META).map((r) => basename(r.dir));
+        if (all.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
+        if (unreadable.length > 0)
+          throw new InputError(`plot: nothing to draw in ${argv.dir}: ${count(unreadable.length, "run")} ${unreadable.length === 1 ? "has" : "have"} a ${RUN_META_FILE} that is not JSON (${UNREADABLE_RUN_META}: ${firstFew(unreadable)}), so which configuration ${unreadable.length === 1 ? "it" : "each"} ran is unknown; mend it, then plot again${unreadable.length < all.length ? ` (the others: ${tally(all.filter((r) => r.status !== UNREADABLE_RUN_META).map((r) => r.status))})` : ""}`);
+        throw new InputError(`plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);
+      }
       const out = resolve(argv.out ?? argv.dir);
       const left = all.filter((r) => !runs.includes(r));
       const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left);

@@ -111,12 +111,11 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
     if (held !== undefined) {
       report.notCopied.push(`${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
+    } else if (dstMeta === null && existsSync(dst) && unreadableJson(join(dst, RUN_META_FILE))) {
+      // Damage, as an unreadable record on the shard's side is (not copied, exit 0), not a conflict of configs.
+      report.notCopied.push(`${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
-      report.notCopied.push(
-        unreadableJson(join(dst, RUN_META_FILE))
-          ? `${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`
-          : `${entry.name}: ${dst} exists and is not a run folder; not copied`,
-      );
+      report.notCopied.push(`${entry.name}: ${dst} exists and is not a run folder; not copied`);
       report.conflicts++;
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
       report.notCopied.push(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
