@@ -694,6 +694,38 @@ describe("CLI commands", function () {
     expect(text).to.equal("sweep: 3/4 (1 done, 0 failed, 1 diverged, 1 skipped), 0 running\n");
   });
 
+  it("progress: a sweep stopped early (Ctrl-C) says its counter once off a terminal, and its last counter has no ETA", () => {
+    let t = 0;
+    let text = "";
+    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const counts = { total: 4, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 };
+    board.setCounts(counts, 1);
+    const a = board.reporter("a");
+    a.runStarted({ runId: "a", totalSteps: 2, method: "bp", description: "bp on tiny" });
+    for (let s = 1; s <= 2; s++) {
+      t += 1000;
+      a.stepDone({ step: s, total_steps: 2, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
+    }
+    a.runEnded({ status: "completed", run_id: "a", method: "bp", steps_done: 2, wall_s: 2, frames_per_s: 1, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
+    board.setCounts({ ...counts, done: 1 }, 1);
+    // The second run is stopped by Ctrl-C: the line printed as it ends, then the sweep finishes.
+    board.setCounts({ ...counts, done: 1, interrupted: 1 }, 1);
+    board.finish();
+    expect(text.match(/sweep: 2\/4 /g) ?? []).to.have.length(1);
+    expect(text).to.include("sweep: 2/4 (1 done, 0 failed, 1 interrupted, 0 skipped), 0 running, ETA");
+    // On a terminal the counter that stays is the last one, without an ETA.
+    let tty = "";
+    const bars = new ProgressBoard("tty", (s) => (tty += s), 100, () => t);
+    bars.setCounts({ ...counts, done: 1 }, 1);
+    const b = bars.reporter("b");
+    b.runStarted({ runId: "b", totalSteps: 2, method: "bp", description: "bp on tiny" });
+    b.runEnded({ status: "completed", run_id: "b", method: "bp", steps_done: 2, wall_s: 2, frames_per_s: 1, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
+    bars.setCounts({ ...counts, done: 1, interrupted: 1 }, 1);
+    tty = "";
+    bars.finish();
+    expect(tty).to.match(/sweep: 2\/4 \(1 done, 0 failed, 1 interrupted, 0 skipped\), 0 running\n$/);
+  });
+
   it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {
     const replicas = captureIo();
     expect(await main(["run", GOOD, "runtime.replicas=2"], replicas), replicas.stderr).to.equal(0);

@@ -129,6 +129,8 @@ export class ProgressBoard {
   private readonly wholeRunSeconds: number[] = [];
   private drawnLines = 0;
   private lastDraw = 0;
+  /** the counter (without its ETA) as a plain line last said it: finish does not say it again */
+  private lastPlainCounts: string | null = null;
 
   constructor(
     readonly mode: DisplayMode,
@@ -146,7 +148,10 @@ export class ProgressBoard {
     const more = this.counts !== null && ended(counts) > ended(this.counts) && ended(counts) < counts.total;
     this.counts = { ...counts };
     if (jobs !== undefined) this.jobs = jobs;
-    if (more) this.plain(this.countsText());
+    if (more && this.mode === "plain") {
+      this.plain(this.countsText());
+      this.lastPlainCounts = this.countsText(false);
+    }
     this.redraw(true);
   }
 
@@ -216,10 +221,17 @@ export class ProgressBoard {
     this.redraw(true);
   }
 
-  /** Ends the display: the bars are erased, the last counter line stays. */
+  /**
+   * Ends the display: the bars are erased, the last counter line stays, without an ETA (nothing
+   * more runs in this process). Off a terminal it is not repeated when the line printed as the
+   * last run ended already said it (a sweep stopped by Ctrl-C or --fail-fast).
+   */
   finish(): void {
     this.clear();
-    if (this.counts && this.mode !== "quiet") this.write(this.countsText() + "\n");
+    if (!this.counts || this.mode === "quiet") return;
+    const text = this.countsText(false);
+    if (this.mode === "plain" && text === this.lastPlainCounts) return;
+    this.write(text + "\n");
   }
 
   private plain(text: string) {
@@ -236,11 +248,11 @@ export class ProgressBoard {
     return `${l.runId}: step ${l.step}/${l.total} loss ${fmt(l.loss, 4)} ${evalText(l)} ${fmt(windowRate(l.recent), 0)} frames/s ETA ${duration(this.runEta(l) ?? NaN)}`;
   }
 
-  private countsText(): string {
+  private countsText(withEta = true): string {
     const c = this.counts!;
     const interrupted = c.interrupted > 0 ? `, ${c.interrupted} interrupted` : "";
     const diverged = c.diverged > 0 ? `, ${c.diverged} diverged` : "";
-    const eta = this.sweepEta();
+    const eta = withEta ? this.sweepEta() : null;
     return `sweep: ${c.done + c.failed + c.diverged + c.interrupted + c.skipped}/${c.total} (${c.done} done, ${c.failed} failed${diverged}${interrupted}, ${c.skipped} skipped), ${this.runs.size} running${eta === null ? "" : `, ETA ${duration(eta)}`}`;
   }
 
