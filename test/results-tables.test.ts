@@ -212,6 +212,35 @@ describe("results: CSV and paper table", () => {
     expect(tableMarkdown(table)).to.include("| bp | 60 | 0.300 ± 0.141 (n=2) |").and.include("| bp | 200 | 0.900 ± 0.141 (n=2) |");
   });
 
+  it("two sweeps gathered in one folder: each configuration's rows side by side, in sweep order, not interleaved by index", async () => {
+    // Sweep 1 (lr 0.003): bp, sideways x seeds 0, 1 (indexes 0-3). Sweep 2 (lr 0.001): bp, sideways
+    // x seed 0 (indexes 0-1). By index alone: bp/.001, bp/.003, bp/.003, sideways/.001, sideways/.003, ...
+    const config = (lr: number, method: string, seed: number) => `# Run\nname: t\nseed: ${seed}\ntrain:\n  method: ${method}\n  optimizer: { kind: sgd, lr: ${lr} }\n`;
+    const runs = [
+      ["s1-bp-0", "bp", 0, 0, 0.003, "c1bp"],
+      ["s1-bp-1", "bp", 1, 1, 0.003, "c1bp"],
+      ["s1-sw-0", "sideways", 0, 2, 0.003, "c1sw"],
+      ["s1-sw-1", "sideways", 1, 3, 0.003, "c1sw"],
+      ["s2-bp-0", "bp", 0, 0, 0.001, "c2bp"],
+      ["s2-sw-0", "sideways", 0, 1, 0.001, "c2sw"],
+    ] as const;
+    for (const [id, method, seed, index, lr, configId] of runs) {
+      writeRun(root, id, { "train.method": method, seed }, summary("completed", 0.5), index, configId);
+      writeFileSync(join(root, id, "config.yaml"), config(lr, method, seed));
+    }
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    // Within a method, each configuration whole; the one with the lower index first.
+    expect(rows.map((r) => r.run_id)).to.deep.equal(["s1-bp-0", "s1-bp-1", "s2-bp-0", "s2-sw-0", "s1-sw-0", "s1-sw-1"]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.rows.map((r) => [r.params["train.method"], r.params["train.optimizer.lr"]])).to.deep.equal([
+      ["bp", 0.003],
+      ["bp", 0.001],
+      ["sideways", 0.001],
+      ["sideways", 0.003],
+    ]);
+  });
+
   it("a run outside the sweep (no swept values) is named by its method and config id, not a blank row", async () => {
     // A sweep over lr (config ids s1, s2) and a `sideways run` with another setting into the same
     // folder (config id x1, params {}): before, its row read "|  | 0.900 (n=1) |".

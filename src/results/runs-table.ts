@@ -96,7 +96,37 @@ export function collectRuns(root: string): RunRecord[] {
     };
     records.push({ dir: join(root, name), meta, summary: null, status: UNREADABLE_RUN_META, stepsDone: null, message: UNREADABLE_RUN_META_MESSAGE });
   }
-  return records.sort((a, b) => a.meta.index - b.meta.index || (a.meta.run_id < b.meta.run_id ? -1 : 1));
+  return sweepOrder(records);
+}
+
+/**
+ * Records in sweep order, those of the same swept values side by side: two sweeps gathered in one
+ * folder (the same grid at another learning rate) number their runs from 0 each, and by index alone
+ * their configurations would interleave in runs.csv and the paper table. Each swept-values group
+ * takes the place of its lowest index; runs without swept values (`sideways run`'s, unreadable
+ * ones) keep their own.
+ */
+function sweepOrder(records: RunRecord[]): RunRecord[] {
+  const sweptValues = (r: RunRecord) => {
+    const { seed: _seed, ...rest } = r.meta.params;
+    return Object.keys(rest).length === 0 ? null : JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+  };
+  const lowest = (m: Map<string, number>, key: string, index: number) => m.set(key, Math.min(m.get(key) ?? Infinity, index));
+  const groupFirst = new Map<string, number>();
+  const configFirst = new Map<string, number>();
+  for (const r of records) {
+    const key = sweptValues(r);
+    if (key !== null) lowest(groupFirst, key, r.meta.index);
+    lowest(configFirst, r.meta.config_id, r.meta.index);
+  }
+  const keyed = records.map((r) => {
+    const key = sweptValues(r);
+    return { r, key: key ?? "", place: key === null ? r.meta.index : groupFirst.get(key)!, configPlace: configFirst.get(r.meta.config_id)! };
+  });
+  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // Groups, and the configurations within one, are kept whole where their lowest indexes tie.
+  keyed.sort((a, b) => a.place - b.place || text(a.key, b.key) || a.configPlace - b.configPlace || text(a.r.meta.config_id, b.r.meta.config_id) || a.r.meta.index - b.r.meta.index || text(a.r.meta.run_id, b.r.meta.run_id));
+  return keyed.map((k) => k.r);
 }
 
 /** runs.csv's message for an unreadable_run_meta row, planned by a sweep or not. */
