@@ -462,8 +462,22 @@ describe("schedule tables", () => {
     it("a sweep file: the base configuration's table, with a note saying so (its runs may use other rules)", async () => {
       const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
       expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
-      expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration");
+      expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration's train.method, not a run's");
       expect((await run([])).stderr).to.equal("");
+    });
+
+    it("a sweep file whose swept keys the overrides set: one run's table, with no note that it is the base configuration's", async () => {
+      const io = captureIo();
+      expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml"), "train.method=sideways"], io), io.stderr).to.equal(0);
+      expect(io.stdout).to.contain("sideways: depth-parallel");
+      expect(io.stderr).to.not.contain("sweep: section");
+    });
+
+    it("a sweep file with some swept keys overridden: the note names the keys still taken from the base configuration", async () => {
+      const io = captureIo();
+      expect(await main(["schedule", resolve("experiments/rules-study.yaml"), "train.method=pipelined-bp"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.contain("base configuration's train.update_every, train.weight_stashing, not a run's");
+      expect(io.stderr).to.not.contain("train.method,");
     });
 
     it("the excerpt of the grid in docs/design/sideways.md is what `schedule experiments/quickstart.yaml` prints", async () => {

@@ -14,7 +14,7 @@ import { Rng } from "../util/rng.js";
 import type { RandomParam, SweepSpec } from "./sweep-spec.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { type LoadedExperiment, checkExperimentFiles, validateExperiment } from "./load-experiment.js";
-import { cloneRaw, setKeys } from "./overrides.js";
+import { type Override, cloneRaw, setKeys } from "./overrides.js";
 import { configHash, replicateId } from "./resolved-config.js";
 import { runIdFor } from "./run-id.js";
 import { schemaAtPath } from "./schema-path.js";
@@ -80,6 +80,20 @@ function sweepSections(sweep: SweepSpec): [string, string[]][] {
   ];
   if (sweep.seeds !== null) sections.push(["seeds", ["seed"]]);
   return sections;
+}
+
+/**
+ * The keys the sweep sets (grid, zip, random; not the seed) that no override sets: what a table of
+ * the base configuration (`sideways schedule`) still takes from the file rather than from a run.
+ * An override of a key, of a mapping above it or of a key inside it counts as setting it.
+ */
+export function sweptKeysNotOverridden(sweep: SweepSpec, overrides: readonly Pick<Override, "keys">[]): string[] {
+  const set = overrides.map((o) => o.keys.join("."));
+  const covers = (o: string, key: string) => o === key || key.startsWith(o + ".") || o.startsWith(key + ".");
+  return sweepSections(sweep)
+    .filter(([section]) => section !== "seeds")
+    .flatMap(([, keys]) => keys)
+    .filter((key) => !set.some((o) => covers(o, key)));
 }
 
 /** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */

@@ -6,6 +6,7 @@ import { formatGrid } from "../../schedule/format-grid.js";
 import { RULES } from "../../schedule/registry.js";
 import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
+import { sweptKeysNotOverridden } from "../../spec/sweep-expand.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages, stageBlocksText } from "../../train/stage-plan.js";
@@ -30,9 +31,11 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
     handler: (argv) => {
       // The table needs the model and the settings, not the data or the checkpoint: a file written
       // for another machine's data (experiments/ucf101.yaml) can be inspected anywhere.
-      const { spec, model } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
-      // As `run` says: a sweep's runs may use other rules than the base configuration shown here.
-      if (spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration (override the swept keys to see a run's)\n`);
+      const { spec, model, parsedOverrides } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
+      // As `run` says: a sweep's runs may use other rules than the base configuration shown here,
+      // unless the overrides set every swept key (then this is one run's table: nothing to say).
+      const fromBase = spec.sweep === null ? [] : sweptKeysNotOverridden(spec.sweep, parsedOverrides);
+      if (fromBase.length > 0) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration's ${fromBase.join(", ")}, not a run's (override ${fromBase.length === 1 ? "it" : "them"} to see a run's)\n`);
       for (const n of ineffectiveSettings(spec, model)) io.err(`note: ${argv.file}: ${n}\n`);
       io.out(describeSchedule(spec, model));
     },
