@@ -93,6 +93,20 @@ describe("damaged run folders", function () {
     expect(statSync(cutFile).size).to.equal(100);
   });
 
+  it("results collect leaves a target run whose weights are cut short, even for a shard's whole completed copy", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [id] = Object.keys(statusById("a")).sort();
+    const cutFile = join(dir, "a", id!, "final.safetensors");
+    truncateSync(cutFile, 100);
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    // What is left is the user's to restore or delete: a copy in its place would delete it unasked.
+    expect(io.stderr).to.include(`${id}: ${cutFile}: not a valid safetensors file`).and.include(`(unreadable_weights); left as it is (${join(dir, "b", id!)} is completed)`);
+    expect(statSync(cutFile).size).to.equal(100);
+    expect(statusById("a")[id!]?.status).to.equal("unreadable_weights");
+  });
+
   it("results collect neither replaces a run whose summary.json is not JSON nor copies one, keeping its final weights", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
@@ -126,6 +140,8 @@ describe("damaged run folders", function () {
     const [cut] = readdirSync(join(dir, "b")).filter((d) => statSync(join(dir, "b", d)).isDirectory()).sort();
     const meta = join(dir, "b", cut!, "run-meta.json");
     writeFileSync(meta, readFileSync(meta, "utf8").slice(0, 20));
+    // A folder with no run-meta.json at all is no run: passed over, not said to hold an unreadable one.
+    mkdirSync(join(dir, "b", "notes"));
     const io = captureIo();
     expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include(`${cut}: ${meta} is not JSON (unreadable_run_meta), so which run it holds is unknown; not copied`).and.include("1 not copied");
