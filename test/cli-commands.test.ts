@@ -41,6 +41,14 @@ describe("CLI commands", function () {
     expect(await main(["validate", GOOD, "train.method=sideways", "data.clip_length=1", "--print"], refused), refused.stderr).to.equal(2);
     expect(refused.stdout).to.equal("");
     expect(refused.stderr).to.include("data.clip_length");
+    // Nor is one whose run folder holds a record that cannot be read (run would stop there with exit 2).
+    expect(await main(["run", GOOD], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    writeFileSync(join(dir, "results", "good", id!, "run-meta.json"), "{");
+    const taken = captureIo();
+    expect(await main(["validate", GOOD, "--print"], taken), taken.stderr).to.equal(2);
+    expect(taken.stdout).to.equal("");
+    expect(taken.stderr).to.include("run-meta.json cannot be read");
   });
 
   it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {
@@ -261,7 +269,10 @@ describe("CLI commands", function () {
     cut(join(dir, "a", ids[1], "run-meta.json"));
     const io = captureIo();
     expect(await main(["results", "collect", "a"], io), io.stderr).to.equal(0);
-    const status = Object.fromEntries(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => [r.run_id, r.status]));
+    const rows = readCsv(join(dir, "a", "runs.csv")).rows;
+    // One row each: the planned run whose run-meta.json is cut is not listed again as a folder no sweep planned.
+    expect(rows).to.have.length(4);
+    const status = Object.fromEntries(rows.map((r) => [r.run_id, r.status]));
     expect(status).to.deep.equal({ [ids[0]]: "unreadable_summary", [ids[1]]: "unreadable_run_meta", [ids[2]]: "completed", [ids[3]]: "completed" });
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/1 unreadable_(summary|run_meta) \|/);
     // --dry-run says it too (the sweep itself refuses to start over that folder).
