@@ -39,6 +39,11 @@ describe("loadModelFile", () => {
     expect(bench.layers[0].inShape).to.deep.equal([3, 32, 32]);
   });
 
+  it("leaky_relu's slope defaults to PyTorch's negative_slope, 0.01", () => {
+    const m = resolveModel(model([{ type: "conv2d", out_channels: 10, kernel: 3 }, { type: "leaky_relu" }, { type: "global_avg_pool" }]), "x.yaml");
+    expect(m.layers[1]!.spec).to.deep.equal({ type: "leaky_relu", slope: 0.01 });
+  });
+
   describe("rejects bad files with a ModelError naming the file", () => {
     let dir: string;
     before(() => (dir = mkdtempSync(join(tmpdir(), "model-load-"))));
@@ -97,6 +102,8 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
     },
     { name: "zero size", spec: model([{ type: "conv2d", out_channels: 0, kernel: 3 }]), message: /^x\.yaml: layer 0 \(conv2d\): out_channels: expected an integer >= 1, found 0$/ },
     { name: "negative size", spec: model([{ type: "linear", out_features: -2 }]), message: /^x\.yaml: layer 0 \(linear\): out_features: expected an integer >= 1, found -2$/ },
+    // Below 0 the backward's mask, which reads the output's sign, would be wrong (src/layers/leaky-relu.ts).
+    { name: "negative leaky_relu slope", spec: model([{ type: "leaky_relu", slope: -0.1 }]), message: /^x\.yaml: layer 0 \(leaky_relu\): slope: expected a number >= 0, found -0\.1$/ },
     { name: "negative input size", spec: model([{ type: "relu" }], { input: { channels: 1, height: -8, width: 8 } }), message: /^x\.yaml: input\.height: / },
     {
       name: "classes not matching the last layer",
