@@ -88,7 +88,11 @@ describe("doctor", function () {
       mkdirSync(join(dir, "venv", "bin"), { recursive: true });
       writeFileSync(join(dir, "venv", "bin", "python3"), "#!/bin/sh\n", { mode: 0o755 });
       mkdirSync(join(dir, "empty"));
-      process.env.PATH = `${join(dir, "empty")}${delimiter}${join(dir, "venv", "bin")}${delimiter}/usr/bin`;
+      // Before it on PATH, a python3 that is a folder and one that is not executable: passed over, as a shell does.
+      mkdirSync(join(dir, "folder", "python3"), { recursive: true });
+      mkdirSync(join(dir, "noexec"));
+      writeFileSync(join(dir, "noexec", "python3"), "#!/bin/sh\n", { mode: 0o644 });
+      process.env.PATH = [join(dir, "empty"), join(dir, "folder"), join(dir, "noexec"), join(dir, "venv", "bin"), "/usr/bin"].join(delimiter);
       process.env.SIDEWAYS_PYTHON = "/opt/py/bin/python3";
       expect(defaultPython()).to.deep.equal({ python: "/opt/py/bin/python3", from: "SIDEWAYS_PYTHON", source: "SIDEWAYS_PYTHON" });
       for (const unset of ["", undefined]) {
