@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { main } from "../src/cli/main.js";
+import { main, missingPositionalsInOurWords } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
@@ -24,11 +24,17 @@ describe("CLI options without a value", function () {
     [["data", GOOD, "--out"], "error: --out: expected a value after it, found nothing (see sideways data --help)"],
     [["data", GOOD, "--out", ""], "error: --out: expected a value, found '' (see sideways data --help)"],
     [["data", GOOD, "--out="], "error: --out: expected a value, found nothing after '=' (see sideways data --help)"],
+    // Blank is no value too: with "--out= " or "--out ' '" the clips went to a folder named ' '.
+    [["data", GOOD, "--out= "], "error: --out: expected a value, found nothing after '=' (see sideways data --help)"],
+    [["data", GOOD, "--out", " "], "error: --out: expected a value, found ' ' (see sideways data --help)"],
+    [["data", GOOD, "--out", "--"], "error: --out: expected a value after it, found nothing (see sideways data --help)"],
     [["data", GOOD, "--out", "o", "--clips"], "error: --clips: expected a value after it, found nothing (see sideways data --help)"],
     [["export", join(FIXTURES, "models", "tiny.yaml"), "--out"], "error: --out: expected a value after it, found nothing (see sideways export --help)"],
     [["sweep", SWEEP, "--jobs"], "error: --jobs: expected a value after it, found nothing (see sideways sweep --help)"],
     [["sweep", SWEEP, "-j", "--quiet"], "error: -j: expected a value after it, found the option '--quiet' (see sideways sweep --help)"],
     [["sweep", SWEEP, "--dry-run=abc"], "error: --dry-run: expected no value (or =true, =false), found 'abc' (see sideways sweep --help)"],
+    // yargs takes an option's camelCase name too; --dryRun=abc was read as false, so the sweep ran.
+    [["sweep", SWEEP, "--dryRun=abc"], "error: --dryRun: expected no value (or =true, =false), found 'abc' (see sideways sweep --help)"],
     [["sweep", SWEEP, "--dry-run", "--shard", "-1/2"], "error: --shard: expected a value after it, found '-1/2', read as an option (if that is the value, write --shard=-1/2) (see sideways sweep --help)"],
     [["run", GOOD, "--quiet", "--", "train.steps=abc"], "error: --: expected nothing after it, found 'train.steps=abc' (sideways reads nothing after '--': give what follows it without '--') (see sideways run --help)"],
     // What yargs' parser does not take for a negative number it splits into short options ("Unknown arguments: 1, e").
@@ -60,6 +66,12 @@ describe("CLI options without a value", function () {
     const io = captureIo();
     expect(await main(["validate", GOOD, "--print=false"], io), io.stderr).to.equal(0);
     expect(io.stdout).to.equal("");
+  });
+
+  it("takes a '--' that ends the line, with nothing after it", async () => {
+    const io = captureIo();
+    expect(await main(["validate", GOOD, "--"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/^ok: /);
   });
 });
 
@@ -93,4 +105,14 @@ describe("yargs' own refusals, in the words of every other bad option", function
       expect(readdirSync(dir)).to.deep.equal([]);
     });
   }
+});
+
+describe("missingPositionalsInOurWords", () => {
+  // No command has two required positionals or a subcommand a required option yet; these pin the wording they will get.
+  it("names only the positionals not given, and every required option", () => {
+    const command = { command: "pair <left> <right> [rest..]", describe: "", handler: () => {} };
+    expect(missingPositionalsInOurWords("Not enough non-option arguments: got 1, need at least 2", command, "x pair")).to.equal("x pair: expected <right>, found nothing");
+    expect(missingPositionalsInOurWords("Not enough non-option arguments: got 0, need at least 2", command, "x pair")).to.equal("x pair: expected <left> and <right>, found nothing");
+    expect(missingPositionalsInOurWords("Missing required arguments: out, dir", undefined, "gpu install")).to.equal("gpu install: expected --out and --dir, found nothing");
+  });
 });

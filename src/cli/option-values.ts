@@ -57,7 +57,7 @@ export function optionValueProblem(args: readonly string[], options: KnownOption
 function missingValue(typed: string, expected: string, inline: string | undefined, next: string | undefined): string | undefined {
   if (inline !== undefined) return inline.trim() === "" ? `${typed}: expected ${expected}, found nothing after '='` : undefined;
   if (next === undefined || next === "--") return `${typed}: expected ${expected} after it, found nothing`;
-  if (next.trim() === "") return `${typed}: expected ${expected}, found ''`;
+  if (next.trim() === "") return `${typed}: expected ${expected}, found '${next}'`;
   if (next.startsWith("--")) return `${typed}: expected ${expected} after it, found the option '${next}'`;
   if (next.startsWith("-") && !NEGATIVE_NUMBER.test(next)) return `${typed}: expected ${expected} after it, found '${next}', read as an option (if that is the value, write ${typed}=${next})`;
   return undefined;
