@@ -7,7 +7,9 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { z } from "zod";
 import { main } from "../src/cli/main.js";
+import { formatIssues } from "../src/spec/spec-issues.js";
 import { captureIo } from "./helpers/capture-io.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
@@ -142,5 +144,21 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     const io = captureIo();
     expect(await main(["run", join(FIXTURES, "good.yaml"), "--bogus"], io)).to.equal(2);
     expect(io.stderr).to.include("bogus");
+  });
+});
+
+describe("formatIssues: a union with an integer branch and no description", () => {
+  // sweep.seeds has a description now, which says every bad value's expectation; a union without
+  // one is still told the integer's range (a number) or each branch (another value).
+  const schema = z.strictObject({ n: z.union([z.array(z.number()), z.number().int().min(1)]) });
+  const said = (n: unknown) => {
+    const parsed = schema.safeParse({ n });
+    expect(parsed.success).to.equal(false);
+    return formatIssues(parsed.error!.issues, { n }, "f.yaml", schema);
+  };
+
+  it("a number no branch takes is told the integer's range; another value each branch", () => {
+    expect(said(1.5)).to.deep.equal(["f.yaml: n: expected an integer >= 1, found 1.5"]);
+    expect(said(true)).to.deep.equal(["f.yaml: n: expected a list or an integer >= 1, found true"]);
   });
 });
