@@ -177,6 +177,25 @@ describe("plot: learning curves", function () {
     }
   });
 
+  it("the legend lists the configurations in the runs' order (runs.csv's sweep order), not sorted as text", async () => {
+    // A sweep over blocks: [2, 10, 4]. Sorted as text the legend would read 10, 2, 4.
+    const runs = [2, 10, 4].map((blocks) => {
+      const r = fakeRun(root, `b${blocks}`, blocks === 10 ? "bp" : "sideways", { "model.blocks": blocks, seed: 0 }, [2, 1.5], [0.3], `blocks-${blocks}`);
+      writeFileSync(join(r.dir, "metrics.csv"), "step,train_loss,cos_b0\n1,2.0,0.9\n2,1.5,0.8\n");
+      return r;
+    });
+    const svgs = new Map<string, string>();
+    await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    expect([...svgs.keys()]).to.include("gradient_cosine.svg");
+    for (const svg of svgFiles(svgs)) {
+      const labels = [...svg.matchAll(/role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
+      expect(labels).to.deep.equal(["blocks=2", "blocks=10", "blocks=4"]);
+    }
+    // Each legend symbol keeps its own configuration's dash: blocks=10 is BP's (dashed), the others solid.
+    const symbols = [...svgs.get("loss.svg")!.matchAll(/role-legend-symbol"[^>]*><path [^>]*stroke-dasharray="([^"]*)"[^]*?role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => [m[2], m[1]]);
+    expect(symbols).to.deep.equal([["blocks=2", "1,0"], ["blocks=10", "6,3"], ["blocks=4", "1,0"]]);
+  });
+
   it("the drawn lines, read back from the SVG in data units, are the means over seeds of the CSVs; vs-time uses eval.csv's wall_s", async () => {
     // Two seeds of BP, one of Sideways; eval.csv with the wall_s the runs recorded.
     const evalCsv = (dir: string, rows: [number, number, number][]) =>

@@ -157,6 +157,15 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
   return points;
 }
 
+/**
+ * Colour by configuration, the legend in the order the points come: the runs' order, which is
+ * runs.csv's and the paper table's (sweep order, src/results/runs-table.ts). vega's default domain
+ * is sorted as text, which puts `blocks=10` before `blocks=2` and the legend out of the table's order.
+ */
+function configColor(points: readonly { config: string }[]) {
+  return { field: "config", type: "nominal", title: "configuration", scale: { domain: [...new Set(points.map((p) => p.config))] } } as const;
+}
+
 /** `zeroBased`: include 0 on the y axis (accuracy) or fit the data (loss). */
 /** Said in every curve's subtitle (the band is meanStd's: n - 1 in the denominator). */
 export const BAND_NOTE = "line: mean over seeds, band: ±1 sample std";
@@ -173,7 +182,7 @@ export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach 
 /** `sidewaysLossNote`: a training-loss chart, where the rules' losses cover different frames. */
 /** `notes`: more subtitle lines (the runs not drawn: notDrawnNote). */
 export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes: readonly string[] = []): TopLevelSpec {
-  const color = { field: "config", type: "nominal", title: "configuration" } as const;
+  const color = configColor(points);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
   const methods = (["sideways", "bp", "pipelined-bp"] as const).filter((m) => points.some((p) => p.method === m));
@@ -263,7 +272,7 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
 }
 
 export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = []): TopLevelSpec {
-  const color = { field: "config", type: "nominal", title: "configuration" } as const;
+  const color = configColor(points);
   // Each run's cos_b columns compare its rule with that rule's diagnostic reference (the registry:
   // exact BP; Sideways for bp itself). Where every configuration compares the same two rules the
   // figure is that pair, BP second; otherwise each rule against BP, and a note for a rule whose
