@@ -84,8 +84,24 @@ describe("plot: learning curves", function () {
       expect(p.mean, `point ${k}`).to.be.closeTo(bin.reduce((a, s) => a + s * s, 0) / bin.length, 1e-9);
       expect(p.n).to.equal(1);
     });
-    expect(pts[0]).to.include({ step: 3, mean: 14 / 3 });
-    expect(pts[83]).to.include({ step: 250, mean: 62500 });
+    expect(pts[0]).to.include({ step: 3, mean: 14 / 3, bin_steps: 3 });
+    // The last bin holds step 250 alone, and says so.
+    expect(pts[83]).to.include({ step: 250, mean: 62500, bin_steps: 1 });
+  });
+
+  it("a binned curve says so on the figure and in its CSV (bin_steps); an unbinned one says nothing of bins", async () => {
+    const long = fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, Array.from({ length: 250 }, (_, i) => 1 / (i + 1)), [0.5]);
+    const files = new Map<string, string>();
+    await plotLearningCurves([long], (name, text) => files.set(name, text));
+    expect(files.get("loss.svg")).to.include("each point: the mean of 3 consecutive logged steps (the CSV's bin_steps), drawn at the last of them");
+    expect(csvRows(files.get("loss.csv")!).map((r) => r.bin_steps).slice(-2)).to.deep.equal(["3", "1"]);
+    // One evaluation: no bin, no note.
+    expect(files.get("clip_accuracy.svg")).not.to.include("consecutive logged steps");
+    // A shorter configuration beside it, binned in 2s (150 steps): the note says "up to 3".
+    const both = new Map<string, string>();
+    await plotLearningCurves([long, fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, Array.from({ length: 150 }, () => 1), [0.4])], (name, text) => both.set(name, text));
+    expect(both.get("loss.svg")).to.include("each point: the mean of up to 3 consecutive logged steps");
+    expect(new Set(csvRows(both.get("loss.csv")!).filter((r) => r.config === "method=sideways").map((r) => r.bin_steps))).to.deep.equal(new Set(["2"]));
   });
 
   it("configurations with the same label (a setting neither sweep swept) stay apart: one line each, the config id in the label", () => {
@@ -298,15 +314,15 @@ describe("plot: learning curves", function () {
     await plotLearningCurves(runs, (name, text) => files.set(name, text));
     const loss = csvRows(files.get("loss.csv")!);
     // losses 1 and 3 at step 1: mean 2, sample std sqrt(2), n 2; one Sideways run: no std.
-    expect(loss[0]).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2" });
-    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", config_id: "sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1" });
+    expect(loss[0]).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2", bin_steps: "1" });
+    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", config_id: "sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1", bin_steps: "1" });
     expect(loss).to.have.length(4);
     // The CSV has what curvePoints gives, so the figure and its CSV cannot disagree.
     const pts = curvePoints(runs, "metrics.csv", "train_loss");
     expect(loss.map((r) => Number(r.mean))).to.deep.equal(pts.map((p) => p.mean));
     const { std, ...vsTime } = csvRows(files.get("clip_accuracy_vs_time.csv")!)[0];
     // x: the mean of the runs' wall_s; accuracies 0.5 and 0.7: sample std 0.1414 (to rounding).
-    expect(vsTime).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2" });
+    expect(vsTime).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2", bin_steps: "1" });
     expect(Number(std)).to.be.closeTo(Math.sqrt(0.02), 1e-15);
   });
 
@@ -316,14 +332,14 @@ describe("plot: learning curves", function () {
     const files = new Map<string, string>();
     const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), ["eval_loss"]);
     expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "clip_accuracy.svg", "eval_loss.svg"]);
-    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2" }]);
+    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2", bin_steps: "1" }]);
     expect(files.get("eval_loss.svg")).to.include("eval_loss (eval.csv)");
     // Against wall-clock time: x is the mean over runs of the same file's wall_s (1 and 3 here).
     for (const [r, wall] of [[runs[0], 1], [runs[1], 3]] as const) writeFileSync(join(r.dir, "eval.csv"), `step,eval_clip_top1,eval_loss,wall_s\n2,0.5,2,${wall}\n`);
     const timed = new Map<string, string>();
     const vsTime = await plotLearningCurves(runs, (name, text) => timed.set(name, text), ["eval_loss"], "wall_s");
     expect(vsTime.at(-1)).to.deep.equal({ file: "eval_loss_vs_time.svg", data: "eval_loss_vs_time.csv", lines: 1 });
-    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2" }]);
+    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2", bin_steps: "1" }]);
     expect(timed.get("eval_loss_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
     // A figure asked for that would have no point (eval.csv without wall_s) is an error, not left out.
     for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_loss\n2,0.5,2\n");

@@ -42,6 +42,8 @@ export interface CurvePoint {
   lo: number;
   hi: number;
   n: number;
+  /** How many consecutive logged steps the point averages (1 unless the curve is binned, MAX_POINTS). */
+  bin_steps: number;
 }
 
 /**
@@ -151,10 +153,25 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const spread = std ?? 0;
       const step = binSteps[binSteps.length - 1];
       const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
-      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n });
+      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n, bin_steps: binSteps.length });
     }
   }
   return points;
+}
+
+/**
+ * Said where a curve is binned (past MAX_POINTS logged steps): a point is then not one step's value,
+ * and a reader comparing the figure with metrics.csv must know. A curve's bin is its largest
+ * point's (its last bin may hold fewer steps, as bin_steps says); curves that logged different
+ * numbers of steps have different bins, hence "up to".
+ */
+export function binNote(points: readonly CurvePoint[]): string[] {
+  const bins = new Map<string, number>();
+  for (const p of points) bins.set(p.config, Math.max(bins.get(p.config) ?? 1, p.bin_steps));
+  const most = Math.max(1, ...bins.values());
+  if (most === 1) return [];
+  const upTo = new Set(bins.values()).size > 1 ? "up to " : "";
+  return [`each point: the mean of ${upTo}${most} consecutive logged steps (the CSV's bin_steps), drawn at the last of them`];
 }
 
 /**
@@ -197,6 +214,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
       subtitle: [
         [BAND_NOTE, ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
         ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
+        ...binNote(points),
         ...notes,
       ],
     },
@@ -319,9 +337,9 @@ export interface PlotOutput {
   lines: number;
 }
 
-/** A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points). */
+/** A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points; bin_steps says how many). */
 function curveCsv(points: readonly CurvePoint[], xColumn: string): string {
-  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n"];
+  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n", "bin_steps"];
   return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x })));
 }
 
