@@ -232,6 +232,23 @@ describe("CLI commands", function () {
     // One metric asked for twice (its short name, then its name) is one column, and named once in the files' name.
     expect(await main(["results", "table", "merged", "--metric", "train_loss", "--metric", "final_train_loss"], captureIo())).to.equal(0);
     expect(readdirSync(join(dir, "merged")).filter((f) => f.startsWith("table-train_loss"))).to.deep.equal(["table-train_loss.csv", "table-train_loss.md", "table-train_loss.tex"]);
+    // Another ± gets its own files too: mean ± the 95% confidence interval's half-width, t(0.975, 1)
+    // = 12.7062047361747 (published tables; n = 2 seeds) x std / sqrt(2), from the CSV's std column.
+    const ci = captureIo();
+    expect(await main(["results", "table", "merged", "--spread", "ci95"], ci), ci.stderr).to.equal(0);
+    expect(ci.stderr).to.include("wrote table-ci95.csv, table-ci95.md, table-ci95.tex");
+    expect(readFileSync(join(dir, "merged", "table.md"), "utf8")).to.equal(fullTable);
+    for (const row of readCsv(join(dir, "merged", "table-ci95.csv")).rows) {
+      const [std, half] = [Number(row.final_train_loss_std), Number(row.final_train_loss_ci95)];
+      expect(std).to.be.greaterThan(0);
+      expect(half).to.be.closeTo((12.7062047361747 * std) / Math.SQRT2, 1e-9 * half);
+    }
+    expect(readFileSync(join(dir, "merged", "table-ci95.md"), "utf8")).to.include("mean ± half-width of the mean's 95% confidence interval");
+    expect(await main(["results", "table", "merged", "--metric", "final_train_loss", "--spread", "sem"], captureIo())).to.equal(0);
+    expect(existsSync(join(dir, "merged", "table-final_train_loss-sem.md"))).to.equal(true);
+    const bad = captureIo();
+    expect(await main(["results", "table", "merged", "--spread", "95"], bad)).to.equal(2);
+    expect(bad.stderr).to.include("--spread").and.include("std, sem or ci95");
   });
 
   it("runs.csv and the table list the sweep's planned runs that have no folder: another shard's, and one never started", async () => {

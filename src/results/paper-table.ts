@@ -1,10 +1,12 @@
 /**
  * The paper table: for each configuration (runs that differ only in seed), the mean, sample
  * standard deviation (n - 1 in the denominator; blank when n = 1) and count of each chosen metric
- * over the completed runs, from runs.csv. Written as CSV, Markdown and LaTeX. A configuration with
+ * over the completed runs, from runs.csv; the cells' ± is that std, or the standard error of the
+ * mean, or a 95% confidence interval's half-width (`Spread`). Written as CSV, Markdown and LaTeX. A configuration with
  * runs that did not complete (diverged, failed, interrupted, still running) says how many and
  * why in a last column: one whose every run diverged is a row of dashes, never a missing row.
  */
+import jStat from "jstat";
 import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import type { CsvRow, CsvValue } from "./csv-read.js";
@@ -27,12 +29,44 @@ export interface TableRow {
   notCompleted: string;
 }
 
+/**
+ * What a cell's ± says, over a configuration's n seeds (sample std s, n - 1 in its denominator):
+ *   std:  s
+ *   sem:  s / sqrt(n), the standard error of the mean
+ *   ci95: t(0.975, n - 1) * s / sqrt(n), the half-width of the mean's 95% confidence interval
+ *         (Student's t; with 3 seeds t = 4.30, so the interval is much wider than ± s/sqrt(n))
+ */
+export const SPREADS = ["std", "sem", "ci95"] as const;
+export type Spread = (typeof SPREADS)[number];
+
+/** A cell's ± for `spread` (null with fewer than two runs, as the std). */
+export function spreadOf(s: MetricStats, spread: Spread): number | null {
+  if (s.std === null || s.n < 2) return null;
+  if (spread === "std") return s.std;
+  const sem = s.std / Math.sqrt(s.n);
+  // jstat's Student t quantile (dist/jstat.js, no dependencies): a hand-written inverse of the
+  // incomplete beta function is what it would replace, and stdlib's is 233 packages.
+  return spread === "sem" ? sem : jStat.studentt.inv(0.975, s.n - 1) * sem;
+}
+
+/** Said under the table: what mean ± x means, and what n counts. */
+export function spreadNote(spread: Spread): string {
+  const what = {
+    std: "sample standard deviation (n - 1 in the denominator)",
+    sem: "standard error of the mean (sample standard deviation, n - 1 in its denominator, / sqrt(n))",
+    ci95: "half-width of the mean's 95% confidence interval (Student's t with n - 1 degrees of freedom x sample standard deviation / sqrt(n))",
+  }[spread];
+  return `mean ± ${what} over seeds; n = completed runs with the metric`;
+}
+
 export interface PaperTable {
   paramColumns: string[];
   metrics: string[];
   rows: TableRow[];
   /** Whether any configuration has runs that did not complete: then the table has a NOT_COMPLETED column. */
   showNotCompleted: boolean;
+  /** What the cells' ± is. */
+  spread: Spread;
 }
 
 /** The last column's name, where some runs did not complete, and what it says. */
@@ -63,7 +97,7 @@ export function resolveMetric(name: string, columns: readonly string[]): string 
   throw new InputError(`--metric ${name}: no such column in runs.csv${hint}; metrics: ${metrics.join(", ")}`, undefined, "--metric");
 }
 
-export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[]): PaperTable {
+export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[], spread: Spread = "std"): PaperTable {
   // A metric asked for twice (by its name and its short name, eval_clip_top1) is one column.
   const metrics = [...new Set(metricNames.map((m) => resolveMetric(m, columns)))];
   const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS]);
@@ -102,14 +136,16 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
       notCompleted: tally(runs.filter((r) => r.status !== "completed").map((r) => String(r.status))),
     };
   });
-  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== "") };
+  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== ""), spread };
 }
 
+/** The CSV has mean, std and n of every metric, and the cells' ± (`<metric>_sem`, `_ci95`) where it is not the std. */
 export function tableCsv(t: PaperTable): string {
-  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_n`]), ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
+  const extra = t.spread === "std" ? [] : [t.spread];
+  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, ...extra.map((x) => `${m}_${x}`), `${m}_n`]), ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
   const rows = t.rows.map((r) => ({
     ...r.params,
-    ...Object.fromEntries(t.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std], [`${m}_n`, r.stats[m].n]])),
+    ...Object.fromEntries(t.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std], ...extra.map((x) => [`${m}_${x}`, spreadOf(r.stats[m], t.spread)]), [`${m}_n`, r.stats[m].n]])),
     ...(t.showNotCompleted ? { [NOT_COMPLETED]: r.notCompleted === "" ? null : r.notCompleted } : {}),
   }));
   return csvText(columns, rows);
@@ -122,7 +158,7 @@ export function tableCsv(t: PaperTable): string {
  */
 const SCIENTIFIC_FROM = 1e9;
 
-/** `scientific`: the cell's notation, chosen once from its mean so that mean and std read alike. */
+/** `scientific`: the cell's notation, chosen once from its mean so that mean and its ± read alike. */
 function fixed(x: number | null, digits: number, scientific: boolean, latex = false): string {
   if (x === null) return "";
   if (!scientific) return x.toFixed(digits);
@@ -130,7 +166,7 @@ function fixed(x: number | null, digits: number, scientific: boolean, latex = fa
   return latex ? `${mantissa} \\times 10^{${Number(exponent)}}` : `${mantissa}e${Number(exponent)}`;
 }
 
-const scientificCell = (s: MetricStats) => s.mean !== null && Math.max(Math.abs(s.mean), s.std ?? 0) >= SCIENTIFIC_FROM;
+const scientificCell = (s: MetricStats, pm: number | null) => s.mean !== null && Math.max(Math.abs(s.mean), pm ?? 0) >= SCIENTIFIC_FROM;
 
 /** Decimals for a metric: counts and rates are whole numbers, seconds have one; the rest `digits`. */
 export function metricDigits(metric: string, digits: number): number {
@@ -139,10 +175,11 @@ export function metricDigits(metric: string, digits: number): number {
   return digits;
 }
 
-function cellText(s: MetricStats, digits: number, pm: string): string {
+function cellText(s: MetricStats, digits: number, spread: Spread): string {
   if (s.mean === null) return "–";
-  const sci = scientificCell(s);
-  return `${fixed(s.mean, digits, sci)}${s.std === null ? "" : ` ${pm} ${fixed(s.std, digits, sci)}`} (n=${s.n})`;
+  const pm = spreadOf(s, spread);
+  const sci = scientificCell(s, pm);
+  return `${fixed(s.mean, digits, sci)}${pm === null ? "" : ` ± ${fixed(pm, digits, sci)}`} (n=${s.n})`;
 }
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
@@ -151,10 +188,10 @@ const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 export const WARNINGS = "warnings";
 export const WARNINGS_NOTE = `${WARNINGS}: how many of that row's completed runs warned (runs.csv's warnings column says what: clips too short for Sideways to reach every block, a loss that diverged)`;
 
-/** Said under every table: which standard deviation, and what n counts. */
 export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of that row are on the training clips, not held-out ones";
 
-export const STD_NOTE = "mean ± sample standard deviation (n - 1 in the denominator) over seeds; n = completed runs with the metric";
+/** Said under every table with the default spread: which standard deviation, and what n counts. */
+export const STD_NOTE = spreadNote("std");
 
 export function tableMarkdown(t: PaperTable, digits = 3): string {
   const extra = t.showNotCompleted ? [NOT_COMPLETED] : [];
@@ -163,11 +200,11 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
   const align = (i: number) => (i < t.paramColumns.length || i >= t.paramColumns.length + t.metrics.length ? " --- " : " ---: ");
   const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => align(i)).join("|")}|`];
   for (const r of t.rows) {
-    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), "±"))];
+    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), t.spread))];
     lines.push(`| ${[...cells, ...(t.showNotCompleted ? [r.notCompleted] : [])].join(" | ")} |`);
   }
-  // Which std: a reader of the table alone (or of a paper quoting it) must be able to tell.
-  lines.push("", STD_NOTE);
+  // What ± is: a reader of the table alone (or of a paper quoting it) must be able to tell.
+  lines.push("", spreadNote(t.spread));
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   if (t.paramColumns.includes(WARNINGS)) lines.push("", WARNINGS_NOTE);
   if (t.showNotCompleted) lines.push("", NOT_COMPLETED_NOTE);
@@ -176,7 +213,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
 
 const latexEscape = (s: string) => s.replace(/([\\&%$#_{}~^])/g, (c) => (c === "\\" ? "\\textbackslash{}" : c === "~" ? "\\textasciitilde{}" : c === "^" ? "\\textasciicircum{}" : `\\${c}`));
 
-/** A booktabs tabular; cells are `$mean \pm std$`, with the number of runs in parentheses. */
+/** A booktabs tabular; cells are `$mean \pm spread$`, with the number of runs in parentheses. */
 export function tableLatex(t: PaperTable, digits = 3): string {
   const header = [...t.paramColumns.map(latexEscape), ...t.metrics.map(latexEscape), ...(t.showNotCompleted ? [latexEscape(NOT_COMPLETED)] : [])];
   const body = t.rows.map((r) => {
@@ -185,8 +222,9 @@ export function tableLatex(t: PaperTable, digits = 3): string {
       const s = r.stats[m];
       const d = metricDigits(m, digits);
       if (s.mean === null) return "--";
-      const sci = scientificCell(s);
-      return `$${fixed(s.mean, d, sci, true)}${s.std === null ? "" : ` \\pm ${fixed(s.std, d, sci, true)}`}$ (${s.n})`;
+      const pm = spreadOf(s, t.spread);
+      const sci = scientificCell(s, pm);
+      return `$${fixed(s.mean, d, sci, true)}${pm === null ? "" : ` \\pm ${fixed(pm, d, sci, true)}`}$ (${s.n})`;
     });
     return `${[...params, ...metrics, ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });
@@ -199,7 +237,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     ...body,
     "\\bottomrule",
     "\\end{tabular}",
-    `% mean $\\pm$ sample standard deviation (n - 1 in the denominator) over seeds; in parentheses n, the completed runs with the metric`,
+    `% ${spreadNote(t.spread).replace("±", "$\\pm$").replace(/; n = .*/, "; in parentheses n, the completed runs with the metric")}`,
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
     ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),
     ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),

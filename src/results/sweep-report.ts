@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
-import { paperTable, tableCsv, tableLatex, tableMarkdown, type PaperTable } from "./paper-table.js";
+import { paperTable, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
 
@@ -16,9 +16,9 @@ import { RUNS_CSV, collectRuns } from "./runs-table.js";
 export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_top1", "final_train_loss", "frames_per_s", "wall_s"];
 
 /** Writes <base>.csv, <base>.md and <base>.tex for `metrics` of DIR/runs.csv into `out`. */
-export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table"): PaperTable {
+export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = "std"): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
-  const table = paperTable(columns, rows, metrics);
+  const table = paperTable(columns, rows, metrics, spread);
   writeFileAtomic(join(out, `${base}.csv`), tableCsv(table));
   writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits));
   writeFileAtomic(join(out, `${base}.tex`), tableLatex(table, digits));

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
-import { resolveMetric, tableMarkdown } from "../../results/paper-table.js";
+import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
@@ -23,6 +23,7 @@ interface TableArgs {
   dir: string;
   metric?: string[];
   digits: number;
+  spread: Spread;
   out?: string;
 }
 
@@ -209,15 +210,17 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
 function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
   return {
     command: "table <dir>",
-    describe: "Mean, standard deviation and count over seeds per configuration: table.csv, table.md, table.tex",
+    describe: "Mean, standard deviation (or --spread) and count over seeds per configuration: table.csv, table.md, table.tex",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory holding runs.csv" })
         .option("metric", { type: "string", array: true, describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1); default: the sweep's own table (table.*); chosen metrics go to table-<metrics>.* so the sweep's table stays" })
         // Checked by the parser, before anything is written (toFixed throws on -1).
         .option("digits", { default: 3, coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
+        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
-        .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics") as unknown as Argv<TableArgs>,
+        .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics")
+        .example("$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       checkNotRunFolder("table", dir, argv.dir);
@@ -235,9 +238,11 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
       }
       const metrics = argv.metric === undefined ? defaultTableMetrics(dir) : firstNameOfEachMetric(argv.metric, csv.columns);
-      // Other metrics get their own files: the sweep's full table.md is never replaced by a subset.
-      const base = argv.metric === undefined ? "table" : `table-${metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
-      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base);
+      // Other metrics, or another spread, get their own files: the sweep's table.md (mean ± std of
+      // its metrics) is never replaced by a subset or by another ±.
+      const named = [...(argv.metric === undefined ? [] : [metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")]), ...(argv.spread === "std" ? [] : [argv.spread])];
+      const base = ["table", ...named].join("-");
+      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base, argv.spread);
       io.out(tableMarkdown(table, argv.digits));
       io.err(`wrote ${base}.csv, ${base}.md, ${base}.tex to ${argv.out ?? argv.dir}\n`);
     },
