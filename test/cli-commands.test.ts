@@ -473,6 +473,13 @@ describe("CLI commands", function () {
       expect(await main(["plot", "a", "--metric", "eval_loss", flag, "wall_s"], captureIo())).to.equal(0);
       expect(existsSync(join(dir, "a", "eval_loss_vs_time.svg")), flag).to.equal(true);
     }
+    // Another band: files of their own, the sweep's figures left as they were.
+    const lossSvg = readFileSync(join(dir, "a", "loss.svg"), "utf8");
+    const sem = captureIo();
+    expect(await main(["plot", "a", "--spread", "sem", "--metric", "eval_loss"], sem), sem.stderr).to.equal(0);
+    expect(sem.stderr).to.include(`${join("a", "loss-sem.svg")} (2 lines; points in loss-sem.csv)`).and.include("eval_loss-sem.svg");
+    expect(readFileSync(join(dir, "a", "loss-sem.svg"), "utf8")).to.include("band: ± standard error of the mean");
+    expect(readFileSync(join(dir, "a", "loss.svg"), "utf8")).to.equal(lossSvg);
     const figures = () => Object.fromEntries(readdirSync(join(dir, "a")).filter((f) => /\.(svg|csv)$/.test(f)).map((f) => [f, readFileSync(join(dir, "a", f), "utf8")]));
     const before = figures();
     // --x-axis sets the --metric figures' axis: alone it drew the usual figures and ignored it.

@@ -212,6 +212,36 @@ describe("plot: learning curves", function () {
     expect(symbols).to.deep.equal([["blocks=2", "1,0"], ["blocks=10", "6,3"], ["blocks=4", "1,0"]]);
   });
 
+  it("--spread: the band is the standard error or the mean's 95% confidence interval, said on the figure, in a column of its CSV and in the files' names", async () => {
+    // Two seeds: losses 1 and 3 at step 1 (std sqrt(2)); cosines 0.8 and 0.6 (std 0.1 sqrt(2)).
+    const runs = [0, 1].map((seed) => {
+      const r = fakeRun(root, `bp${seed}`, "bp", { "train.method": "bp", seed }, [1 + 2 * seed, 2], [0.5]);
+      writeFileSync(join(r.dir, "metrics.csv"), `step,train_loss,cos_b0\n1,${1 + 2 * seed},${0.8 - 0.2 * seed}\n2,2,\n`);
+      return r;
+    });
+    // t(0.975, 1) = 12.7062047361747 from published tables.
+    const t1 = 12.7062047361747;
+    const ci = curvePoints(runs, "metrics.csv", "train_loss", "step", undefined, "ci95");
+    // std sqrt(2), n 2: sem sqrt(2) / sqrt(2) = 1, the half-width t1 x 1.
+    expect(ci[0].hi - ci[0].mean).to.be.closeTo(t1, 1e-9);
+    expect(ci[0].mean - ci[0].lo).to.be.closeTo(t1, 1e-9);
+    const sem = curvePoints(runs, "metrics.csv", "train_loss", "step", undefined, "sem");
+    expect(sem[0].hi - sem[0].mean).to.be.closeTo(1, 1e-12);
+    // Step 2: the seeds agree, no band.
+    expect(sem[1]).to.include({ lo: 2, hi: 2 });
+    const files = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), [], "step", [], "ci95");
+    expect(out.map((o) => o.file)).to.deep.equal(["loss-ci95.svg", "clip_accuracy-ci95.svg", "gradient_cosine-ci95.svg"]);
+    expect([...files.keys()].filter((f) => !f.includes("-ci95."))).to.deep.equal([]);
+    expect(files.get("loss-ci95.svg")).to.include("band: 95% confidence interval of the mean (Student's t").and.not.include(BAND_NOTE);
+    expect(files.get("gradient_cosine-ci95.svg")).to.include("bar: 95% confidence interval of the mean");
+    const loss = csvRows(files.get("loss-ci95.csv")!);
+    expect(Number(loss[0].ci95)).to.be.closeTo(t1, 1e-9);
+    expect(Number(loss[0].std)).to.be.closeTo(Math.SQRT2, 1e-12);
+    const cos = csvRows(files.get("gradient_cosine-ci95.csv")!);
+    expect(Number(cos[0].ci95)).to.be.closeTo(t1 * 0.1, 1e-9);
+  });
+
   it("the drawn lines, read back from the SVG in data units, are the means over seeds of the CSVs; vs-time uses eval.csv's wall_s", async () => {
     // Two seeds of BP, one of Sideways; eval.csv with the wall_s the runs recorded.
     const evalCsv = (dir: string, rows: [number, number, number][]) =>

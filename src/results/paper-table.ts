@@ -49,6 +49,11 @@ export function spreadOf(s: MetricStats, spread: Spread): number | null {
   return spread === "sem" ? sem : jStat.studentt.inv(0.975, s.n - 1) * sem;
 }
 
+/** What a band or error bar of `spread` is, in a figure's subtitle (src/results/plot.ts). */
+export function spreadPhrase(spread: Spread): string {
+  return { std: "±1 sample std", sem: "± standard error of the mean (std / sqrt(n))", ci95: "95% confidence interval of the mean (Student's t, n - 1 degrees of freedom)" }[spread];
+}
+
 /** Said under the table: what mean ± x means, and what n counts. */
 export function spreadNote(spread: Spread): string {
   const what = {

@@ -15,7 +15,7 @@ import { suggestionSuffix } from "../spec/did-you-mean.js";
 import { orderedParamKeys } from "../spec/run-id.js";
 import { numericColumn, readCsv, readCsvColumns } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
-import { meanStd } from "./paper-table.js";
+import { meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
@@ -37,7 +37,7 @@ export interface CurvePoint {
   /** The x value drawn: the step, or the mean over runs of another column (e.g. wall_s). */
   x: number;
   mean: number;
-  /** The sample std over runs (null for one run); the band is mean ± std. */
+  /** The sample std over runs (null for one run); the band is mean ± std, or ± another spread (lo, hi). */
   std: number | null;
   lo: number;
   hi: number;
@@ -113,10 +113,10 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
 }
 
 /**
- * Mean and ±1 std band over the runs of each configuration, at every step any of them logged.
- * `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
+ * Mean and ±1 std band (or ± `spread`) over the runs of each configuration, at every step any of
+ * them logged. `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
  */
-export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv): CurvePoint[] {
+export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv, spread: Spread = "std"): CurvePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, { configId: string; method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
@@ -150,10 +150,10 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const perRun = series.map((s) => binSteps.filter((st) => s.has(st)).map((st) => s.get(st)!)).filter((v) => v.length > 0).map((v) => meanStd(v).mean!);
       const { mean, std, n } = meanStd(perRun);
       if (mean === null) continue;
-      const spread = std ?? 0;
+      const band = spreadOf({ mean, std, n }, spread) ?? 0;
       const step = binSteps[binSteps.length - 1];
       const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
-      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - spread, hi: mean + spread, n, bin_steps: binSteps.length });
+      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - band, hi: mean + band, n, bin_steps: binSteps.length });
     }
   }
   return points;
@@ -183,9 +183,9 @@ function configColor(points: readonly { config: string }[]) {
   return { field: "config", type: "nominal", title: "configuration", scale: { domain: [...new Set(points.map((p) => p.config))] } } as const;
 }
 
-/** `zeroBased`: include 0 on the y axis (accuracy) or fit the data (loss). */
-/** Said in every curve's subtitle (the band is meanStd's: n - 1 in the denominator). */
-export const BAND_NOTE = "line: mean over seeds, band: ±1 sample std";
+/** Said in every curve's subtitle: what the line and the band are (the std is meanStd's: n - 1 in the denominator). */
+export const bandNote = (spread: Spread) => `line: mean over seeds, band: ${spreadPhrase(spread)}`;
+export const BAND_NOTE = bandNote("std");
 
 /** The x axis of clip_accuracy_vs_time.svg: eval.csv's wall_s, taken after each evaluation. */
 export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evaluations included (mean over seeds)";
@@ -196,9 +196,22 @@ export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evalua
  */
 export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame";
 
-/** `sidewaysLossNote`: a training-loss chart, where the rules' losses cover different frames. */
-/** `notes`: more subtitle lines (the runs not drawn: notDrawnNote). */
-export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: string, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes: readonly string[] = []): TopLevelSpec {
+export interface CurveFigure {
+  title: string;
+  yTitle: string;
+  /** Include 0 on the y axis (accuracy) or fit the data (loss). */
+  zeroBased?: boolean;
+  xTitle?: string;
+  /** A training-loss chart, where the rules' losses cover different frames. */
+  sidewaysLossNote?: boolean;
+  /** More subtitle lines (the runs not drawn: notDrawnNote). */
+  notes?: readonly string[];
+  /** What the band is (curvePoints' spread). */
+  spread?: Spread;
+}
+
+export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): TopLevelSpec {
+  const { title, yTitle, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes = [], spread = "std" } = figure;
   const color = configColor(points);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
@@ -212,7 +225,7 @@ export function curveSpec(points: readonly CurvePoint[], title: string, yTitle: 
     title: {
       text: title,
       subtitle: [
-        [BAND_NOTE, ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
+        [bandNote(spread), ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
         ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
         ...binNote(points),
         ...notes,
@@ -256,9 +269,9 @@ export interface CosinePoint {
 /**
  * The diagnostic of `diagnostics.every`: per configuration and block, the cosine between
  * the rule's and BP's gradient (bp: BP's and Sideways'; metrics.csv columns cos_b{k}), averaged over a run's diagnostic
- * steps, then mean and ±1 std over the configuration's runs. Empty without diagnostics.
+ * steps, then mean and ±1 std (or ± `spread`) over the configuration's runs. Empty without diagnostics.
  */
-export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv): CosinePoint[] {
+export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv, spread: Spread = "std"): CosinePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, { configId: string; method: string; perBlock: Map<number, number[]> }>();
   for (const r of runs) {
@@ -283,13 +296,14 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
     for (const [block, values] of [...perBlock].sort((a, b) => a[0] - b[0])) {
       const { mean, std, n } = meanStd(values);
       if (mean === null) continue;
-      points.push({ config, config_id: configId, method, block, mean, std, n, lo: mean - (std ?? 0), hi: mean + (std ?? 0) });
+      const bar = spreadOf({ mean, std, n }, spread) ?? 0;
+      points.push({ config, config_id: configId, method, block, mean, std, n, lo: mean - bar, hi: mean + bar });
     }
   }
   return points;
 }
 
-export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = []): TopLevelSpec {
+export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = [], spread: Spread = "std"): TopLevelSpec {
   const color = configColor(points);
   // Each run's cos_b columns compare its rule with that rule's diagnostic reference (the registry:
   // exact BP; Sideways for bp itself). Where every configuration compares the same two rules the
@@ -307,14 +321,14 @@ export function cosineSpec(points: readonly CosinePoint[], notes: readonly strin
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: ["point: mean over seeds of each run's mean over its diagnostic steps, bar: ±1 sample std", ...bpNote, ...notes] },
+    title: { text: title, subtitle: [`point: mean over seeds of each run's mean over its diagnostic steps, bar: ${spreadPhrase(spread)}`, ...bpNote, ...notes] },
     width: 560,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     data: { values: points as unknown as Record<string, unknown>[] },
     encoding: { x: { field: "block", type: "ordinal", title: "block (cos_b column)", axis: { labelAngle: 0 } } },
     layer: [
-      { mark: { type: "rule", strokeWidth: 1.2 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } }, // ±1 std over seeds
+      { mark: { type: "rule", strokeWidth: 1.2 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } }, // ±1 std (or the spread) over seeds
       { mark: { type: "line", point: true, strokeWidth: 1.6 }, encoding: { y: y("mean"), color } },
     ],
   };
@@ -337,11 +351,19 @@ export interface PlotOutput {
   lines: number;
 }
 
-/** A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points; bin_steps says how many). */
-function curveCsv(points: readonly CurvePoint[], xColumn: string): string {
-  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", "n", "bin_steps"];
-  return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x })));
+/**
+ * A curve's points as CSV: what the figure draws (bins of consecutive steps past 100 points;
+ * bin_steps says how many), with the band's half-width in a column named by its spread where that
+ * is not the std.
+ */
+function curveCsv(points: readonly CurvePoint[], xColumn: string, spread: Spread): string {
+  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", ...spreadColumn(spread), "n", "bin_steps"];
+  return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x, ...spreadCell(p, spread) })));
 }
+
+/** The CSV column of a band other than the std (`sem`, `ci95`), and its cell: hi - mean, blank for one run. */
+const spreadColumn = (spread: Spread) => (spread === "std" ? [] : [spread]);
+const spreadCell = (p: { std: number | null; hi: number; mean: number }, spread: Spread) => (spread === "std" ? {} : { [spread]: p.std === null ? null : p.hi - p.mean });
 
 interface Chart {
   name: string;
@@ -395,9 +417,10 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
  * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, for runs with diagnostics
  * gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
  * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
- * leaves the earlier figures as they were); returns what was drawn.
+ * leaves the earlier figures as they were); returns what was drawn. With a `spread` other than
+ * the std, every name ends in `-<spread>` (loss-ci95.svg), so the sweep's own figures stay.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = []): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = "std"): Promise<PlotOutput[]> {
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
@@ -411,24 +434,25 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const read: CsvReader = (path) => csvs.get(path) ?? csvs.set(path, readCsv(path)).get(path)!;
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
-  const add = (name: string, svg: string, csv: string, lines: number) => {
+  const add = (chart: string, svg: string, csv: string, lines: number) => {
+    const name = spread === "std" ? chart : chart.replace(/\.svg$/, `-${spread}.svg`);
     const data = name.replace(/\.svg$/, ".csv");
     files.push([name, svg], [data, csv]);
     out.push({ file: name, data, lines });
   };
   for (const c of charts) {
-    const points = curvePoints(runs, c.file, c.column, c.x, read);
+    const points = curvePoints(runs, c.file, c.column, c.x, read, spread);
     if (points.length === 0 && c.asked) {
       throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x-axis ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
     }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    const svg = await renderSvg(curveSpec(points, c.title, c.y, c.zero, c.x === "step" ? "step" : WALL_AXIS_TITLE, c.lossNote === true, notes));
-    add(c.name, svg, curveCsv(points, c.x), new Set(points.map((p) => p.config)).size);
+    const figure = { title: c.title, yTitle: c.y, zeroBased: c.zero, xTitle: c.x === "step" ? "step" : WALL_AXIS_TITLE, sidewaysLossNote: c.lossNote === true, notes, spread };
+    add(c.name, await renderSvg(curveSpec(points, figure)), curveCsv(points, c.x, spread), new Set(points.map((p) => p.config)).size);
   }
-  const cosines = cosinePoints(runs, read);
+  const cosines = cosinePoints(runs, read, spread);
   if (cosines.length > 0) {
-    const csv = csvText(["config", "config_id", "method", "block", "mean", "std", "n"], cosines as unknown as Record<string, number | string | null>[]);
-    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes)), csv, new Set(cosines.map((p) => p.config)).size);
+    const csv = csvText(["config", "config_id", "method", "block", "mean", "std", ...spreadColumn(spread), "n"], cosines.map((p) => ({ ...p, ...spreadCell(p, spread) })) as unknown as Record<string, number | string | null>[]);
+    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes, spread)), csv, new Set(cosines.map((p) => p.config)).size);
   }
   for (const [name, text] of files) write(name, text);
   return out;

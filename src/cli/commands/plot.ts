@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { writeFileAtomic } from "../../results/atomic-write.js";
+import { SPREADS, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
@@ -15,12 +16,13 @@ interface PlotArgs {
   out?: string;
   metric: string[];
   x: MetricXAxis;
+  spread: Spread;
 }
 
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
   return {
     command: "plot <dir>",
-    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band over seeds per configuration), each with a CSV of its points",
+    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
@@ -28,7 +30,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
+        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "the band: std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
+        .example("$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
         .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
@@ -51,7 +55,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       }
       const out = resolve(argv.out ?? argv.dir);
       const left = all.filter((r) => !runs.includes(r));
-      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left);
+      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}; points in ${d.data})`).join(", ")}\n`);
       // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so (on each figure too).
