@@ -32,7 +32,7 @@ describe("paper table: --spread", () => {
       expect(md).to.include(`\n${spreadNote(spread)}\n`);
       const tex = tableLatex(table);
       expect(tex).to.include(`$${expected[spread].replace(" ± ", " \\pm ").replace(" (n=3)", "$ (3)")}`);
-      expect(tex).to.include(`% ${spreadNote(spread).replace("±", "$\\pm$").replace(/; n = .*/, "")}; in parentheses n`);
+      expect(tex).to.include(`% ${spreadNote(spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}\n`);
       const [header, first] = tableCsv(table).split("\n");
       // The CSV keeps mean, std and n, and adds the ± where it is not the std.
       const extra = spread === "std" ? [] : [`final_eval_clip_top1_${spread}`];
@@ -40,7 +40,7 @@ describe("paper table: --spread", () => {
       if (spread !== "std") expect(Number(first.split(",")[3])).to.be.closeTo(Number(expected[spread].split(" ± ")[1].split(" ")[0]), 5e-4);
     }
     // Each note says what it is, and no two say the same.
-    expect(new Set(SPREADS.map(spreadNote)).size).to.equal(3);
+    expect(new Set(SPREADS.map((s) => spreadNote(s))).size).to.equal(3);
     expect(spreadNote("ci95")).to.include("95% confidence interval").and.include("Student's t");
     expect(spreadNote("sem")).to.include("standard error of the mean");
   });

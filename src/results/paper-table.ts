@@ -54,14 +54,14 @@ export function spreadPhrase(spread: Spread): string {
   return { std: "±1 sample std", sem: "± standard error of the mean (std / sqrt(n))", ci95: "95% confidence interval of the mean (Student's t, n - 1 degrees of freedom)" }[spread];
 }
 
-/** Said under the table: what mean ± x means, and what n counts. */
-export function spreadNote(spread: Spread): string {
+/** Said under the table: what mean ± x means (`pm`: how ± is written, `$\\pm$` in LaTeX), and what n counts. */
+export function spreadNote(spread: Spread, pm = "±", n = "n = completed runs with the metric"): string {
   const what = {
     std: "sample standard deviation (n - 1 in the denominator)",
     sem: "standard error of the mean (sample standard deviation, n - 1 in its denominator, / sqrt(n))",
     ci95: "half-width of the mean's 95% confidence interval (Student's t with n - 1 degrees of freedom x sample standard deviation / sqrt(n))",
   }[spread];
-  return `mean ± ${what} over seeds; n = completed runs with the metric`;
+  return `mean ${pm} ${what} over seeds; ${n}`;
 }
 
 export interface PaperTable {
@@ -242,7 +242,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     ...body,
     "\\bottomrule",
     "\\end{tabular}",
-    `% ${spreadNote(t.spread).replace("±", "$\\pm$").replace(/; n = .*/, "; in parentheses n, the completed runs with the metric")}`,
+    `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
     ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),
     ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),
