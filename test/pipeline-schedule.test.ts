@@ -519,9 +519,9 @@ describe("schedule tables", () => {
     });
 
     it("a method outside the registry or stashing for a rule without it: exit 2 naming the key", async () => {
-      const bad = await run(["train.method=gpipe"]);
+      const bad = await run(["train.method=interleaved-1f1b"]);
       expect(bad.code).to.equal(2);
-      expect(bad.stderr).to.contain("train.method: expected one of sideways | bp | pipelined-bp");
+      expect(bad.stderr).to.contain("train.method: expected one of sideways | bp | pipelined-bp | gpipe");
       const stash = await run(["train.weight_stashing=true"]);
       expect(stash.code).to.equal(2);
       expect(stash.stderr).to.contain("train.weight_stashing: expected false for method sideways");

@@ -332,6 +332,21 @@ describe("plot: learning curves", function () {
     const pipelinedOnly = await draw([withCos("pbp2", "pipelined-bp", 0.99)]);
     expect(pipelinedOnly).to.include("Y-axis titled 'cosine(G_k pipelined BP, G_k BP)'").and.include("How close pipelined BP's gradient is to BP's");
   });
+
+  it("every rule's lines, dash and name come from the registry: a four-rule study draws four dashes, each named in the subtitle", async () => {
+    const runs = ["sideways", "bp", "pipelined-bp", "gpipe"].map((m) => fakeRun(root, m, m, { "train.method": m, seed: 0 }, [2, 1], [0.5, 0.6], m));
+    const svgs = new Map<string, string>();
+    await plotLearningCurves(runs, (name, svg) => svgs.set(name, svg));
+    const svg = svgs.get("loss.svg")!;
+    const symbols = [...svg.matchAll(/role-legend-symbol"[^>]*><path [^>]*stroke-dasharray="([^"]*)"[^]*?role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => [m[2], m[1]]);
+    expect(symbols).to.deep.equal([["method=sideways", "1,0"], ["method=bp", "6,3"], ["method=pipelined-bp", "2,2"], ["method=gpipe", "8,3,2,3"]]);
+    expect(svg).to.include("solid: Sideways, dashed: BP, dotted: pipelined BP, dash-dot: GPipe");
+    // GPipe's cosine against BP alone: its name in the titles.
+    writeFileSync(join(runs[3].dir, "metrics.csv"), "step,train_loss,cos_b0\n1,2.0,1\n");
+    const cos = new Map<string, string>();
+    await plotLearningCurves([runs[3]], (name, text) => cos.set(name, text));
+    expect(cos.get("gradient_cosine.svg")).to.include("How close GPipe's gradient is to BP's");
+  });
   it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
     const runs = [
       fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]),

@@ -82,7 +82,7 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["data=[]", "override 'data=[]': data: expected a mapping, found an empty list"],
     ["train.steps=[]", "override 'train.steps=[]': train.steps: expected an integer >= 1, found an empty list"],
     ["seed=[1]", "override 'seed=[1]': seed: expected an integer from 0 to 2147483647, found [1] (1 item)"],
-    ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp, found an empty list"],
+    ["train.method=[]", "override 'train.method=[]': train.method: expected one of sideways | bp | pipelined-bp | gpipe, found an empty list"],
     ["sweep.seeds=[]", "override 'sweep.seeds=[]': sweep.seeds: expected a non-empty list of seeds (integers from 0 to 2147483647), or how many (an integer from 1 to 10000: seeds 0 to n-1), found an empty list"],
     // Three alternatives read as a list ("true or false or auto" before).
     ["runtime.device_step=maybe", "override 'runtime.device_step=maybe': runtime.device_step: expected true, false or auto, found 'maybe'"],

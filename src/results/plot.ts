@@ -19,10 +19,12 @@ import { meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
-import { ruleFor } from "../schedule/registry.js";
+import { METHOD_NAMES, RULES, ruleFor, type Method, type Rule } from "../schedule/registry.js";
 
+/** A run's rule from the registry (its label and line), or null for a method this version does not know. */
+const knownRule = (method: string): Rule | null => ((METHOD_NAMES as readonly string[]).includes(method) ? ruleFor(method) : null);
 /** How the figures name a rule (train.method) in titles and notes. */
-const RULE_NAMES: Record<string, string> = { sideways: "Sideways", bp: "BP", "pipelined-bp": "pipelined BP" };
+const ruleLabel = (method: string) => knownRule(method)?.label ?? method;
 
 /** How the plots read a run's CSV: readCsv, or a cache of it while one set of figures is drawn. */
 export type CsvReader = typeof readCsv;
@@ -214,10 +216,10 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
   const { title, yTitle, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes = [], spread = "std" } = figure;
   const color = configColor(points);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
-  // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere.
-  const methods = (["sideways", "bp", "pipelined-bp"] as const).filter((m) => points.some((p) => p.method === m));
-  const dashes = { sideways: [1, 0], bp: [6, 3], "pipelined-bp": [2, 2] };
-  const dashNames = { sideways: "solid: Sideways", bp: "dashed: BP", "pipelined-bp": "dotted: pipelined BP" };
+  // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere. Each rule's dash is the registry's.
+  const methods = METHOD_NAMES.filter((m) => points.some((p) => p.method === m));
+  const dash = (method: string) => (knownRule(method) ?? RULES.sideways).line.dash;
+  const dashName = (m: Method) => `${RULES[m].line.name}: ${RULES[m].label}`;
   const configs = [...new Map(points.map((p) => [p.config, p])).values()];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -225,7 +227,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
     title: {
       text: title,
       subtitle: [
-        [bandNote(spread), ...(methods.length > 1 ? [methods.map((m) => dashNames[m]).join(", ")] : [])].join("; "),
+        [bandNote(spread), ...(methods.length > 1 ? [methods.map(dashName).join(", ")] : [])].join("; "),
         ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
         ...binNote(points),
         ...notes,
@@ -246,7 +248,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
           color,
           // The dash by configuration, each its method's, so that the one legend (colour and dash on
           // the same field merge) draws every line as the chart does; the subtitle says the dashes.
-          strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs.map((c) => c.config), range: configs.map((c) => dashes[c.method as keyof typeof dashes] ?? dashes.sideways) } },
+          strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs.map((c) => c.config), range: configs.map((c) => [...dash(c.method)]) } },
         },
       },
     ],
@@ -311,11 +313,10 @@ export function cosineSpec(points: readonly CosinePoint[], notes: readonly strin
   // reference is another.
   const methods = [...new Set(points.map((p) => p.method))];
   const reference = (m: string) => ruleFor(m).diagnosticReference;
-  const named = (m: string) => RULE_NAMES[m] ?? m;
-  const possessive = (m: string) => (named(m).endsWith("s") ? `${named(m)}'` : `${named(m)}'s`);
+  const possessive = (m: string) => (ruleLabel(m).endsWith("s") ? `${ruleLabel(m)}'` : `${ruleLabel(m)}'s`);
   const pairs = new Set(methods.map((m) => [m, reference(m)].sort().join(" ")));
   const first = pairs.size === 1 ? (methods.flatMap((m) => [m, reference(m)]).find((m) => m !== "bp") ?? null) : null;
-  const yTitle = first !== null ? `cosine(G_k ${named(first)}, G_k BP)` : "cosine(G_k of the rule, G_k BP)";
+  const yTitle = first !== null ? `cosine(G_k ${ruleLabel(first)}, G_k BP)` : "cosine(G_k of the rule, G_k BP)";
   const title = `How close ${first !== null ? possessive(first) : "each rule's"} gradient is to BP's, per block (0 = lowest, as in cos_b0)`;
   const bpNote = first !== null ? [] : methods.filter((m) => reference(m) !== "bp").map((m) => `${m}: ${possessive(m)} gradient against ${possessive(reference(m))} on the same batch`);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: false } }) as const;

@@ -4,14 +4,18 @@
  * a generator in rules.ts and an entry here.
  */
 import type { Schedule } from "./action.js";
-import { bpSchedule, pipelinedBpSchedule, sidewaysSchedule } from "./rules.js";
+import { bpSchedule, gpipeSchedule, pipelinedBpSchedule, sidewaysSchedule } from "./rules.js";
 
-export const METHOD_NAMES = ["sideways", "bp", "pipelined-bp"] as const;
+export const METHOD_NAMES = ["sideways", "bp", "pipelined-bp", "gpipe"] as const;
 export type Method = (typeof METHOD_NAMES)[number];
 
 export interface Rule {
   name: Method;
   describe: string;
+  /** How figures and notes name it ("pipelined BP"). */
+  label: string;
+  /** Its lines in the figures (src/results/plot.ts): the dash pattern and the word for it in the subtitle. */
+  line: { dash: readonly number[]; name: string };
   generate(blocks: number, frames: number): Schedule;
   /** Whether train.update_every may be an integer (steps inside a clip batch). */
   inClipUpdates: boolean;
@@ -30,6 +34,8 @@ export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   sideways: {
     name: "sideways",
     describe: "depth-parallel, each block pairs its newest input with the newest gradient (block k's gradient is 2(L-1-k) frames older than its input)",
+    label: "Sideways",
+    line: { dash: [1, 0], name: "solid" },
     generate: sidewaysSchedule,
     inClipUpdates: true,
     weightStashing: false,
@@ -39,6 +45,8 @@ export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   bp: {
     name: "bp",
     describe: "synchronous backprop, frame after frame through all blocks",
+    label: "BP",
+    line: { dash: [6, 3], name: "dashed" },
     generate: bpSchedule,
     inClipUpdates: false,
     weightStashing: false,
@@ -48,9 +56,23 @@ export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   "pipelined-bp": {
     name: "pipelined-bp",
     describe: "exact BP with frames as micro-batches through depth-parallel blocks, a forward and a backward per block and tick, inputs stashed",
+    label: "pipelined BP",
+    line: { dash: [2, 2], name: "dotted" },
     generate: pipelinedBpSchedule,
     inClipUpdates: true,
     weightStashing: true,
+    fusedPath: null,
+    diagnosticReference: "bp",
+  },
+  gpipe: {
+    name: "gpipe",
+    describe: "exact BP with frames as micro-batches, all forwards through the depth-parallel blocks and then all backwards (fill and drain), inputs stashed",
+    label: "GPipe",
+    line: { dash: [8, 3, 2, 3], name: "dash-dot" },
+    generate: gpipeSchedule,
+    // GPipe flushes the pipeline before its one update: a step inside the clip batch is another rule.
+    inClipUpdates: false,
+    weightStashing: false,
     fusedPath: null,
     diagnosticReference: "bp",
   },

@@ -76,3 +76,24 @@ export function pipelinedBpSchedule(L: number, T: number): Schedule {
   }
   return makeSchedule("pipelined-bp", L, T, actions);
 }
+
+/**
+ * GPipe (Huang et al., NeurIPS 2019): frames are micro-batches, all forwards first, then all
+ * backwards (fill and drain), one update per clip batch. The forwards move as in pipelined BP
+ * (frame f at block k at tick f+k, 0-based; its loss at tick f+L-1). The top block turns around on
+ * the last frame: it runs frame T-1's backward in the tick of its forward, then one frame a tick in
+ * reverse order, and each gradient moves down one block a tick: block k runs frame f's backward at
+ * tick (T+L-2) + (T-1-f) + (L-1-k). A clip batch takes 2T+2L-3 ticks and every block stashes all
+ * T inputs (the memory GPipe's re-materialisation would trade for compute; not done here).
+ */
+export function gpipeSchedule(L: number, T: number): Schedule {
+  const actions: Action[] = [];
+  const top = L - 1;
+  const turn = T - 1 + top; // the tick of the last frame's top forward
+  for (let f = 0; f < T; f++) {
+    for (let k = 0; k < L; k++) actions.push({ tick: f + k, block: k, op: "forward", frame: f });
+    actions.push({ tick: f + top, block: top, op: "loss", frame: f });
+    for (let k = 0; k < L; k++) actions.push({ tick: turn + (T - 1 - f) + (top - k), block: k, op: "backward", frame: f, gradFrame: f });
+  }
+  return makeSchedule("gpipe", L, T, actions);
+}
