@@ -29,7 +29,7 @@ describe("sideways bench (CLI)", function () {
     const out = JSON.parse(readFileSync(json, "utf8"));
     const workers = Math.min(availableParallelism(), model.blocks.length);
     const methods = new Set(out.rows.map((row: { method: string }) => row.method));
-    expect([...methods].sort()).to.deep.equal(["bp (auto passes)", "bp (frame by frame)", "pipelined-bp", "sideways"].sort());
+    expect([...methods].sort()).to.deep.equal(["bp (auto passes)", "bp (frame by frame)", "gpipe", "pipelined-bp", "sideways"].sort());
     for (const row of out.rows) {
       expect(row.frames_per_s, row.method).to.be.greaterThan(0);
       expect(row.busy_fraction_per_stage).to.have.length(row.executor === "sequential" ? 1 : row.workers);
@@ -43,9 +43,10 @@ describe("sideways bench (CLI)", function () {
       if (row.executor !== "parallel") for (const w of row.wait_fraction_per_stage) expect(w).to.equal(0);
       expect(row.outside_ms_per_action).to.be.a("number").and.to.be.at.least(0);
       if (row.other_processes_cores !== null) expect(row.other_processes_cores).to.be.at.least(0);
-      // The stash is measured by the schedule interpreter (pipelined-bp here); BP's pass and Sideways' tick
-      // run as one graph and measure none: null, not a 0 MB stash beside pipelined-bp's.
-      for (const mb of row.stash_mb_per_stage) row.method === "pipelined-bp" ? expect(mb, row.method).to.be.greaterThan(0) : expect(mb, row.method).to.equal(null);
+      // The stash is measured by the schedule interpreter (pipelined-bp and gpipe here); BP's pass and
+      // Sideways' tick run as one graph and measure none: null, not a 0 MB stash beside pipelined-bp's.
+      const interpreted = ["pipelined-bp", "gpipe"].includes(row.method);
+      for (const mb of row.stash_mb_per_stage) interpreted ? expect(mb, row.method).to.be.greaterThan(0) : expect(mb, row.method).to.equal(null);
     }
     if (workers > 1) {
       for (const executor of ["parallel", "replicas"]) {

@@ -125,8 +125,10 @@ function variants(): Variant[] {
     { label: "bp (auto passes)", method: "bp", options: { bpFramesPerPass: "auto" } },
     { label: "bp (frame by frame)", method: "bp", options: { bpFramesPerPass: 1 } },
     { label: "sideways", method: "sideways", options: {} },
-    // Exact BP through the depth-parallel stages, frames as micro-batches (the schedule interpreter).
+    // Exact BP through the depth-parallel stages, frames as micro-batches (the schedule interpreter):
+    // one forward and one backward a tick, and GPipe's all forwards, then all backwards.
     { label: "pipelined-bp", method: "pipelined-bp", options: {} },
+    { label: "gpipe", method: "gpipe", options: {} },
   ];
 }
 
