@@ -24,6 +24,7 @@ import type { Executor, Method } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { ReplicaExecutor } from "../src/train/replica-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
+import { METHOD_NAMES } from "../src/schedule/registry.js";
 import { refFrameStats } from "./reference/layers-ref.js";
 import { refModelForward } from "./reference/model-ref.js";
 import { firstFrames, frameOf, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
@@ -171,23 +172,27 @@ describe("training with batch_norm, group_norm and residual units", function () 
     }
   });
 
-  it("pipelined-bp: the schedule interpreter updates the running statistics exactly as BP frame by frame", async () => {
-    const exec = await SequentialExecutor.create(model, blockByBlock, cpu);
-    try {
-      const batch = randomClips(model, 3, 7, 23);
-      const init = initWeights(model, 4);
-      const pipelined = new Map([...init].map(([k, v]) => [k, v.slice()]));
-      applyBlockStats(model, pipelined, (await exec.runBatch("pipelined-bp", batch, init)).stats);
-      const bp = new Map([...init].map(([k, v]) => [k, v.slice()]));
-      applyBlockStats(model, bp, (await exec.runBatch("bp", batch, init, { bpFramesPerPass: 1 })).stats);
-      for (const b of model.buffers) expect(sameBits(pipelined.get(b.name)!, bp.get(b.name)!), b.name).to.equal(true);
-      expect(pipelined.get("1.num_batches_tracked")![0]).to.equal(7);
-    } finally {
-      await exec.close();
-    }
-  });
+  // The exact pipelined rules run every block's forwards in frame order, as BP does.
+  for (const method of ["pipelined-bp", "gpipe"] as const) {
+    it(`${method}: the schedule interpreter updates the running statistics exactly as BP frame by frame`, async () => {
+      const exec = await SequentialExecutor.create(model, blockByBlock, cpu);
+      try {
+        const batch = randomClips(model, 3, 7, 23);
+        const init = initWeights(model, 4);
+        const pipelined = new Map([...init].map(([k, v]) => [k, v.slice()]));
+        applyBlockStats(model, pipelined, (await exec.runBatch(method, batch, init)).stats);
+        const bp = new Map([...init].map(([k, v]) => [k, v.slice()]));
+        applyBlockStats(model, bp, (await exec.runBatch("bp", batch, init, { bpFramesPerPass: 1 })).stats);
+        for (const b of model.buffers) expect(sameBits(pipelined.get(b.name)!, bp.get(b.name)!), b.name).to.equal(true);
+        expect(pipelined.get("1.num_batches_tracked")![0]).to.equal(7);
+      } finally {
+        await exec.close();
+      }
+    });
+  }
 
-  for (const method of ["bp", "sideways", "pipelined-bp"] as const) {
+  // Every rule of the registry, so that a rule added there is checked here too.
+  for (const method of METHOD_NAMES) {
     it(`${method}: sequential and 2-worker depth-parallel runs give bit-identical weights and buffers after 2 updates`, async () => {
       const seq = await SequentialExecutor.create(model, blockByBlock, cpu);
       const reference = await trainSteps(model, seq, method, 2);

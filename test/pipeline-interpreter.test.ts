@@ -143,6 +143,7 @@ describe("schedule interpreter", function () {
     { method: "sideways", every: 3, stashing: false, optimizer: adam },
     { method: "pipelined-bp", every: 4, stashing: false, optimizer: momentum },
     { method: "pipelined-bp", every: 4, stashing: true, optimizer: adam },
+    { method: "gpipe", every: "clip", stashing: false, optimizer: adam },
   ];
   for (const c of cases) {
     it(`${c.method}${c.interpret ? " (interpreted)" : ""}, update every ${c.every}${c.stashing ? ", weight stashing" : ""}, ${c.optimizer.kind}: sequential, 2 and 3 workers give bit-identical weights`, async () => {
