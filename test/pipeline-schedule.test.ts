@@ -152,6 +152,11 @@ describe("schedule tables", () => {
       expect(s.method).to.equal(name);
       expect(() => checkSchedule(s)).not.to.throw();
     }
+    // The figures tell rules apart by their lines (src/results/plot.ts): no two alike.
+    const lines = METHOD_NAMES.map((m) => RULES[m].line);
+    expect(new Set(lines.map((l) => l.dash.join(","))).size).to.equal(lines.length);
+    expect(new Set(lines.map((l) => l.name)).size).to.equal(lines.length);
+    expect(new Set(METHOD_NAMES.map((m) => RULES[m].label)).size).to.equal(METHOD_NAMES.length);
   });
 
   it("checkSchedule rejects a backward that reads a gradient not produced yet", () => {
