@@ -340,6 +340,30 @@ describe("schedule tables", () => {
       expect(r.stdout).to.contain("| kept MB at batch size 2 |").and.not.contain("warning:"); // good.yaml's batch
     });
 
+    it("--compare: one row per rule, with the ticks, gradient, stash and predicted idle each rule's formulas give", async () => {
+      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      const [L, T] = [4, 8]; // quickstart-cnn's 4 blocks
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", `data.clip_length=${T}`, "runtime.workers=4", "train.update_every=2"], io as CliIo), io.stderr).to.equal(0);
+      const rows = new Map(io.stdout.split("\n").filter((l) => /^\| [a-z-]+ \| (exact|approx)/.test(l)).map((l) => { const c = l.split("|").slice(1, -1).map((x) => x.trim()); return [c[0], c]; }));
+      expect([...rows.keys()]).to.deep.equal([...METHOD_NAMES]);
+      // Ticks per clip batch (docs/design/sideways.md): T, T(2L-1), T+2L-2, 2T+2L-3.
+      expect(METHOD_NAMES.map((m) => Number(rows.get(m)![2]))).to.deep.equal([T, T * (2 * L - 1), T + 2 * L - 2, 2 * T + 2 * L - 3]);
+      expect(METHOD_NAMES.map((m) => rows.get(m)![1])).to.deep.equal(["approximate", "exact (BP's)", "exact (BP's)", "exact (BP's)"]);
+      // The most inputs a block keeps: pipelined BP's bottom block min(T, 2L-1), GPipe every block T.
+      expect(rows.get("pipelined-bp")![5]).to.equal(String(Math.min(T, 2 * L - 1)));
+      expect(rows.get("gpipe")![5]).to.equal(String(T));
+      // T >= 2L-1: every block learns under Sideways too.
+      for (const m of METHOD_NAMES) expect(rows.get(m)![3], m).to.equal(`${L} of ${L}`);
+      // GPipe on one block per stage: stage k idles 1 - 3T/(3(T+L-1) - 2k) (test/gpipe.test.ts).
+      expect(rows.get("gpipe")![7]).to.equal(Array.from({ length: L }, (_, k) => (1 - (3 * T) / (3 * (T + L - 1) - 2 * k)).toFixed(2)).join(" "));
+      // Per-clip updates whatever the file or overrides say, and it says so.
+      expect(io.stderr).to.contain("--compare shows every train.method with updates once per clip batch");
+      // Short clips: Sideways' block k learns only if T >= 2L-1-k (T = 4: the top block alone).
+      io.stdout = "";
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", "data.clip_length=4"], io as CliIo)).to.equal(0);
+      expect(io.stdout).to.match(/^\| sideways \| approximate \| 4 \| 1 of 4 \|/m);
+    });
+
     it("clips too short for Sideways: the blocks without a gradient show '-' for their delays, and a warning names them, as validate does", async () => {
       const r = await run(["train.method=sideways", "data.clip_length=2"]);
       expect(r.code).to.equal(0);

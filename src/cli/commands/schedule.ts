@@ -3,7 +3,7 @@ import type { ExperimentSpec } from "../../spec/experiment-spec.js";
 import type { Model } from "../../model/model.js";
 import { blockFacts } from "../../schedule/analysis.js";
 import { formatGrid } from "../../schedule/format-grid.js";
-import { RULES } from "../../schedule/registry.js";
+import { METHOD_NAMES, RULES } from "../../schedule/registry.js";
 import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { sweptKeysNotOverridden } from "../../spec/sweep-expand.js";
@@ -16,6 +16,7 @@ import type { CliIo } from "../cli-io.js";
 interface ScheduleArgs {
   file: string;
   overrides: string[];
+  compare: boolean;
 }
 
 export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> {
@@ -26,7 +27,9 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
+        .option("compare", { type: "boolean", default: false, describe: "one row per rule instead of one rule's table: ticks, gradient delay, stash and predicted idle of every train.method on this model, clip length, batch and workers (updates once per clip batch)" })
         .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "pipelined BP over 6 frames")
+        .example("$0 schedule exp.yaml --compare runtime.workers=4", "every rule side by side on 4 workers")
         .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
     handler: (argv) => {
       // The table needs the model and the settings, not the data or the checkpoint: a file written
@@ -35,6 +38,12 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       // As `run` says: a sweep's runs may use other rules than the base configuration shown here,
       // unless the overrides set every swept key (then this is one run's table: nothing to say).
       const fromBase = spec.sweep === null ? [] : sweptKeysNotOverridden(spec.sweep, parsedOverrides);
+      if (argv.compare) {
+        // Every rule, so the file's own train.method and update settings are not what is shown.
+        io.err(`note: --compare shows every train.method with updates once per clip batch; ${argv.file}'s train.method (${spec.train.method}), update_every and weight_stashing are left out\n`);
+        io.out(compareRules(spec, model));
+        return;
+      }
       if (fromBase.length > 0) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration's ${fromBase.join(", ")}, not a run's (override ${fromBase.length === 1 ? "it" : "them"} to see a run's)\n`);
       for (const n of ineffectiveSettings(spec, model)) io.err(`note: ${argv.file}: ${n}\n`);
       io.out(describeSchedule(spec, model));
@@ -75,7 +84,7 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "|---|---|---|---|---|---|---|---|---|",
   ];
   blockFacts(s, every, stashing).forEach((f, k) => {
-    const mb = (f.stashedInputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
+    const mb = keptMiB(model, k, f.stashedInputs, B);
     // A block that gets no gradient has no delay, lag or staleness to state.
     const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
     lines.push(`| ${k} | ${f.gradients} | ${f.steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
@@ -83,15 +92,54 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   const untrained = blockFacts(s, every, stashing).flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
     lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; validate refuses this unless --allow-warnings, run and sweep train with a warning (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
-  const workers = resolveWorkerCount(spec.runtime.workers, model);
-  const stages = balancedStages(new Array(L).fill(1), workers);
+  const { workers, stages } = plannedStages(spec, model);
   const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;
   lines.push(
     "",
     METRICS_COLUMNS,
     "",
-    `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive: ` +
-      stages.map((blocks, i) => `stage ${i} (${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
+    `${IDLE_ASSUMPTIONS(workers)}: ` + stages.map((blocks, i) => `stage ${i} (${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
   );
+  return lines.join("\n") + "\n";
+}
+
+const IDLE_ASSUMPTIONS = (workers: number) => `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive`;
+
+/** The stages runtime.workers gives: blocks of equal cost, balanced. */
+function plannedStages(spec: ExperimentSpec, model: Model) {
+  const workers = resolveWorkerCount(spec.runtime.workers, model);
+  return { workers, stages: balancedStages(new Array(model.blocks.length).fill(1), workers) };
+}
+
+/** MiB of `inputs` inputs of block k at batch size B (float32): what the tables' "kept MB" columns say. */
+const keptMiB = (model: Model, k: number, inputs: number, B: number) => (inputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
+
+/**
+ * `schedule --compare`: every rule on this model, clip length, batch and workers, one row each,
+ * with updates once per clip batch. "exact" where every backward pairs a frame's input with that
+ * frame's own gradient and every block gets all T frames' gradients: the rule's gradient is BP's.
+ */
+export function compareRules(spec: ExperimentSpec, model: Model): string {
+  const L = model.blocks.length;
+  const T = spec.data.clip_length;
+  const B = spec.train.batch_size;
+  const { workers, stages } = plannedStages(spec, model);
+  const lines = [
+    `model ${model.name}: ${L} blocks; clips of ${T} frames; batch size ${B}; every rule with updates once per clip batch`,
+    "",
+    `| rule | gradient | ticks per clip batch | blocks that learn | mean gradient delay (ticks) | most inputs a block keeps | kept MB, all blocks | predicted idle per stage on ${workers} worker(s) |`,
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const method of METHOD_NAMES) {
+    const s = RULES[method].generate(L, T);
+    const facts = blockFacts(s, "clip", false);
+    const learning = facts.filter((f) => f.gradients > 0);
+    const exact = facts.every((f) => f.gradients === T) && s.actions.every((a) => a.op !== "backward" || a.gradFrame === a.frame);
+    const delay = learning.length === 0 ? "-" : (learning.reduce((sum, f) => sum + f.gradDelayTicks, 0) / learning.length).toFixed(2);
+    const kept = facts.reduce((sum, f, k) => sum + keptMiB(model, k, f.stashedInputs, B), 0);
+    const idle = scheduleDiagnostics(model, method, T, "clip", false, stages).predictedIdle;
+    lines.push(`| ${method} | ${exact ? "exact (BP's)" : "approximate"} | ${s.ticks} | ${learning.length} of ${L} | ${delay} | ${Math.max(...facts.map((f) => f.stashedInputs))} | ${kept.toFixed(2)} | ${idle.map((x) => x.toFixed(2)).join(" ")} |`);
+  }
+  lines.push("", `${IDLE_ASSUMPTIONS(workers)}; stages ${stages.map(stageBlocksText).join(" / ")}. \`sideways schedule FILE train.method=<rule>\` prints one rule's table and per-block facts.`);
   return lines.join("\n") + "\n";
 }
