@@ -1,12 +1,12 @@
 /**
  * Training on the GPU execution providers (test/helpers/gpu-providers.ts says where each runs):
- * one clip batch of both methods, on one thread and on two depth-parallel worker stages, against
- * the float64 reference gradient (test/reference/model-ref.ts).
+ * one clip batch of every rule (train.method), on one thread and on two depth-parallel worker
+ * stages, against the float64 reference gradient (test/reference/model-ref.ts).
  *
  * The clips are static (every frame of a clip the same) and T = 2L-1, so every block of Sideways
  * gets a gradient and, by the static-clip property (docs/design/sideways.md), Sideways' G_k equals
- * BP's, which equals the gradient of the mean loss over the B distinct frames. So one float64
- * reference checks both methods. Tolerance 1e-4 relative per parameter tensor: float32 rounding
+ * BP's, which equals the gradient of the mean loss over the B distinct frames; the exact rules
+ * (pipelined-bp, gpipe) give BP's gradient on any clip. So one float64 reference checks every rule. Tolerance 1e-4 relative per parameter tensor: float32 rounding
  * through a dozen layers, as test/model-gradient.test.ts on the CPU (observed there 3e-7; the GPU
  * kernels sum in other orders, hence the margin), ten times inside the 1e-3 asked of a GPU update.
  * On CUDA the bound is that 1e-3 itself: on an H100 the Sideways gradients came out 1.7e-4 and
@@ -16,12 +16,14 @@
  * (test/helpers/gpu-providers.ts convTolerance).
  * The worst distance is printed on CUDA, so that each GPU check records the spread.
  * The graphs are those the trainers run on that provider: the fused BP pass and Sideways tick
- * graphs, built for its graph target (WebGPU: max pooling without MaxPool's Indices output).
+ * graphs, and the per-block graphs the schedule interpreter runs for the other rules, built for its
+ * graph target (WebGPU: max pooling without MaxPool's Indices output).
  */
 import { expect } from "chai";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import type { Model } from "../src/model/model.js";
+import { METHOD_NAMES } from "../src/schedule/registry.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { Executor } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
@@ -40,7 +42,7 @@ describeOnGpus("training on a GPU provider against the float64 reference", (gpu)
   const tolerance = () => convTolerance(gpu, 1e-4);
   for (const [name, makeModel] of MODELS) {
     for (const workers of [1, 2]) {
-      it(`${name}: BP and Sideways gradients of a static clip batch, ${workers === 1 ? "one thread" : "2 worker stages"} (relative ${gpu.provider === "cuda" ? "1e-3" : "1e-4"})`, async () => {
+      it(`${name}: every rule's gradient of a static clip batch (${METHOD_NAMES.join(", ")}), ${workers === 1 ? "one thread" : "2 worker stages"} (relative ${gpu.provider === "cuda" ? "1e-3" : "1e-4"})`, async () => {
         const model = makeModel();
         const L = model.blocks.length;
         const B = 2;
@@ -61,7 +63,7 @@ describeOnGpus("training on a GPU provider against the float64 reference", (gpu)
             : await ParallelExecutor.create(model, graphs, [model.blocks.slice(0, half).map((b) => b.index), model.blocks.slice(half).map((b) => b.index)], gpu.opts);
         try {
           let worst = { d: 0, at: "" };
-          for (const method of ["bp", "sideways"] as const) {
+          for (const method of METHOD_NAMES) {
             const r = await exec.runBatch(method, batch, weights);
             for (const p of model.params) {
               const g = r.grads.get(p.name);
