@@ -51,5 +51,8 @@ describe("paper table: --spread", () => {
     expect(tableMarkdown(table)).to.include("| 1.000e8 ± 1.271e9 (n=2) |");
     // The same runs with the std ((2e8 - 1) / sqrt(2) = 1.414e8, under 1e9): fixed notation.
     expect(tableMarkdown(paperTable(COLUMNS, runs([1, 2e8]), ["final_eval_clip_top1"], "std"))).to.include("| 100000000.500 ± 141421355.530 (n=2) |");
+    // The switch is at 1e9 itself: a mean of exactly 1e9 is in e-notation, one just below it is not.
+    expect(tableMarkdown(paperTable(COLUMNS, runs([1e9]), ["final_eval_clip_top1"]))).to.include("| 1.000e9 (n=1) |");
+    expect(tableMarkdown(paperTable(COLUMNS, runs([999999999.5]), ["final_eval_clip_top1"]))).to.include("| 999999999.500 (n=1) |");
   });
 });
