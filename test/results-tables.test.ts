@@ -10,7 +10,7 @@ import { readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
 import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, WARNINGS, WARNINGS_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
-import { writeRunsCsv } from "../src/results/runs-table.js";
+import { ID_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
 import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
 
@@ -349,6 +349,22 @@ describe("results: CSV and paper table", () => {
     expect(() => paperTable(columns, rows, ["eval_clip_top"])).to.throw(/no such column.*did you mean 'final_eval_clip_top1'/);
     // Every word of the name in a metric's: each such metric is suggested.
     expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1'\?/);
+  });
+
+  it("an unknown metric's hint: each metric with every word of the name, even one alone; a name of no words suggests nothing", () => {
+    const columns = [...ID_COLUMNS, ...RESULT_COLUMNS];
+    const hint = (name: string) => {
+      try {
+        paperTable(columns, [], [name]);
+      } catch (e) {
+        return (e as Error).message.split("; metrics:")[0];
+      }
+      throw new Error(`${name} was taken`);
+    };
+    expect(hint("per_s")).to.equal("--metric per_s: no such column in runs.csv (did you mean 'frames_per_s'?)");
+    // A stray underscore is no word of its own.
+    expect(hint("eval_top1_")).to.equal("--metric eval_top1_: no such column in runs.csv (did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1'?)");
+    expect(hint("_")).to.equal("--metric _: no such column in runs.csv");
   });
 
   it("a runs.csv column that is no metric (the method, the seed, a swept setting, the status) is an input error listing the metrics", async () => {
