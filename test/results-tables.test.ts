@@ -292,6 +292,33 @@ describe("results: CSV and paper table", () => {
     expect(paperTable(columns, rows.filter((r) => r.run_id === "b0"), ["eval_clip_top1"]).paramColumns).to.deep.equal(["data.clip_length"]);
   });
 
+  it("warnings and evaluation on training clips of runs that did not complete add no column; one completed run that warned is enough for one", async () => {
+    // Config A: one of its two completed runs warned. Config B: its diverged run warned and evaluated on its
+    // training clips, its completed run neither: B's warnings cell is 0, and no row evaluated on training clips.
+    writeRun(root, "a0", { "data.clip_length": 1, seed: 0 }, summary("completed", 0.3, { warnings: ["clips too short"] }), 0, "aaaaaaaa");
+    writeRun(root, "a1", { "data.clip_length": 1, seed: 1 }, summary("completed", 0.4), 1, "aaaaaaaa");
+    writeRun(root, "b0", { "data.clip_length": 8, seed: 0 }, summary("nan_loss", null, { warnings: ["the run diverged"], eval_on_train: true }), 2, "bbbbbbbb");
+    writeRun(root, "b1", { "data.clip_length": 8, seed: 1 }, summary("completed", 0.9), 3, "bbbbbbbb");
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(rows.map((r) => [r.run_id, r.eval_on_train, r.warnings])).to.deep.equal([["a0", 0, "clips too short"], ["a1", 0, null], ["b0", 1, "the run diverged"], ["b1", 0, null]]);
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["data.clip_length", WARNINGS]);
+    expect(table.rows.map((r) => r.params[WARNINGS])).to.deep.equal([1, 0]);
+    // Without A's run that warned: nothing completed warned, so no warnings column (B's diverged run is in not_completed).
+    expect(paperTable(columns, rows.filter((r) => r.run_id !== "a0"), ["eval_clip_top1"]).paramColumns).to.deep.equal(["data.clip_length"]);
+  });
+
+  it("a swept value that is empty for some configurations (a setting swept over null and a file) is no run outside the sweep", () => {
+    // Outside the sweep means every swept cell empty; one empty cell of two is a swept null.
+    const columns = ["run_id", "config_id", "train.init_checkpoint", "data.clip_length", "seed", "method", "status", "final_eval_clip_top1"];
+    const row = (id: string, config: string, init: string | null, clip: number, v: number) => ({ run_id: id, config_id: config, "train.init_checkpoint": init, "data.clip_length": clip, seed: 0, method: "bp", status: "completed", final_eval_clip_top1: v });
+    const rows = [row("a", "aaaaaaaa", null, 8, 0.5), row("b", "bbbbbbbb", "w.safetensors", 8, 0.7), row("c", "cccccccc", null, 16, 0.6)];
+    const table = paperTable(columns, rows, ["eval_clip_top1"]);
+    expect(table.paramColumns).to.deep.equal(["train.init_checkpoint", "data.clip_length"]);
+    expect(tableMarkdown(table)).to.include("|  | 8 | 0.500 (n=1) |").and.include("| w.safetensors | 8 | 0.700 (n=1) |");
+  });
+
   it("runs.csv: a run outside the sweep gets its swept keys' cells from its config.yaml, not blanks", async () => {
     writeRun(root, "s1", { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0, "s1aaaaaa");
     writeRun(root, "x1", { seed: 5 }, summary("completed", 0.9), 0, "x1cccccc");
