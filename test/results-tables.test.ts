@@ -319,6 +319,25 @@ describe("results: CSV and paper table", () => {
     expect(tableMarkdown(table)).to.include("|  | 8 | 0.500 (n=1) |").and.include("| w.safetensors | 8 | 0.700 (n=1) |");
   });
 
+  it("Markdown: a | in a value is escaped, and the not_completed column is left-aligned like the settings", () => {
+    const columns = ["run_id", "config_id", "data.root", "seed", "method", "status", "final_eval_clip_top1"];
+    const rows = [
+      { run_id: "a0", config_id: "a", "data.root": "x|y", seed: 0, method: "bp", status: "completed", final_eval_clip_top1: 0.5 },
+      { run_id: "a1", config_id: "a", "data.root": "x|y", seed: 1, method: "bp", status: "failed", final_eval_clip_top1: null },
+    ];
+    const lines = tableMarkdown(paperTable(columns, rows, ["eval_clip_top1"])).split("\n");
+    expect(lines.slice(0, 3)).to.deep.equal(["| data.root | final_eval_clip_top1 | not_completed |", "| --- | ---: | --- |", "| x\\|y | 0.500 (n=1) | 1 failed |"]);
+  });
+
+  it("LaTeX: a backslash, ~ and ^ in a value are written as text commands, and the not_completed column has its own column type", () => {
+    // \\ would end the row, \~ and \^ put accents on the next letter: each compiles, and each reads wrong.
+    const columns = ["run_id", "config_id", "data.root", "seed", "method", "status", "final_eval_clip_top1"];
+    const row = (id: string, config: string, root: string, status: string) => ({ run_id: id, config_id: config, "data.root": root, seed: 0, method: "bp", status, final_eval_clip_top1: 0.5 });
+    const tex = tableLatex(paperTable(columns, [row("a", "a", "c\\d", "completed"), row("b", "b", "~t", "completed"), row("c", "c", "2^3", "failed")], ["eval_clip_top1"]));
+    expect(tex).to.include("\\begin{tabular}{lrl}\n");
+    expect(tex).to.include("c\\textbackslash{}d & $0.500$ (1) &  \\\\").and.include("\\textasciitilde{}t & $0.500$ (1) &  \\\\").and.include("2\\textasciicircum{}3 & -- & 1 failed \\\\");
+  });
+
   it("runs.csv: a run outside the sweep gets its swept keys' cells from its config.yaml, not blanks", async () => {
     writeRun(root, "s1", { "train.method": "bp", "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5), 0, "s1aaaaaa");
     writeRun(root, "x1", { seed: 5 }, summary("completed", 0.9), 0, "x1cccccc");
