@@ -212,6 +212,43 @@ describe("results: CSV and paper table", () => {
     expect(tableMarkdown(table)).to.include("| bp | 60 | 0.300 ± 0.141 (n=2) |").and.include("| bp | 200 | 0.900 ± 0.141 (n=2) |");
   });
 
+  it("runs.csv: at most four settings that set configurations apart become columns, the first four in config.yaml's order", async () => {
+    // Two sweeps over the method that differ in five settings neither swept.
+    const config = (v: number, seed: number) => `name: t\nseed: ${seed}\ndata:\n  clip_length: ${4 * v}\n  frame_stride: ${v}\ntrain:\n  method: bp\n  steps: ${60 * v}\n  batch_size: ${2 * v}\n  optimizer: { kind: sgd, lr: ${0.1 * v} }\n`;
+    writeRun(root, "c1", { "train.method": "bp", seed: 0 }, summary("completed", 0.2), 0, "c1aaaaaa");
+    writeRun(root, "c2", { "train.method": "bp", seed: 0 }, summary("completed", 0.8), 0, "c2bbbbbb");
+    writeFileSync(join(root, "c1", "config.yaml"), config(1, 0));
+    writeFileSync(join(root, "c2", "config.yaml"), config(2, 0));
+    await writeRunsCsv(root);
+    const { columns } = readCsv(join(root, "runs.csv"));
+    expect(columns.slice(0, columns.indexOf("seed"))).to.deep.equal(["run_id", "config_id", "train.method", "data.clip_length", "data.frame_stride", "train.steps", "train.batch_size"]);
+  });
+
+  it("runs.csv: a setting that is null in one configuration's config.yaml and absent from another's (an older version's) sets nothing apart", async () => {
+    // The null also must not make the config.yaml unreadable (the columns would fall back to config_id).
+    const config = (steps: number, extra: string) => `name: t\nseed: 0\ntrain:\n  method: bp\n  steps: ${steps}\n${extra}`;
+    writeRun(root, "c1", { "train.method": "bp", seed: 0 }, summary("completed", 0.2), 0, "c1aaaaaa");
+    writeRun(root, "c2", { "train.method": "bp", seed: 0 }, summary("completed", 0.8), 0, "c2bbbbbb");
+    writeFileSync(join(root, "c1", "config.yaml"), config(60, "  init_checkpoint: null\n"));
+    writeFileSync(join(root, "c2", "config.yaml"), config(200, ""));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns.slice(0, columns.indexOf("seed"))).to.deep.equal(["run_id", "config_id", "train.method", "train.steps"]);
+    expect(rows.map((r) => r["train.steps"])).to.deep.equal([60, 200]);
+  });
+
+  it("runs.csv: a sweep over model files (config.yaml holds each model inline) has the model column, not columns of the models' layers", async () => {
+    const config = (channels: number) => `name: t\nseed: 0\nmodel:\n  name: m\n  layers: [{ type: conv2d, out_channels: ${channels} }]\ntrain: { method: bp }\n`;
+    writeRun(root, "a", { model: "models/a.yaml", seed: 0 }, summary("completed", 0.2), 0, "aaaaaaaa");
+    writeRun(root, "b", { model: "models/b.yaml", seed: 0 }, summary("completed", 0.8), 1, "bbbbbbbb");
+    writeFileSync(join(root, "a", "config.yaml"), config(4));
+    writeFileSync(join(root, "b", "config.yaml"), config(8));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns.slice(0, columns.indexOf("seed"))).to.deep.equal(["run_id", "config_id", "model"]);
+    expect(rows.map((r) => r.model)).to.deep.equal(["models/a.yaml", "models/b.yaml"]);
+  });
+
   it("two sweeps gathered in one folder: each configuration's rows side by side, in sweep order, not interleaved by index", async () => {
     // Sweep 1 (lr 0.003): bp, sideways x seeds 0, 1 (indexes 0-3). Sweep 2 (lr 0.001): bp, sideways
     // x seed 0 (indexes 0-1). By index alone: bp/.001, bp/.003, bp/.003, sideways/.001, sideways/.003, ...
