@@ -1,7 +1,7 @@
 /** runs.csv and the paper table: CSV round trips, mean/std against a hand-computed example. */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../src/errors.js";
@@ -10,6 +10,7 @@ import { readCsv } from "../src/results/csv-read.js";
 import { csvText } from "../src/results/csv-text.js";
 import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, WARNINGS, WARNINGS_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
+import { readSettings } from "../src/results/run-settings.js";
 import { ID_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-table.js";
 import type { RunSummary } from "../src/train/run-types.js";
 import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
@@ -247,6 +248,22 @@ describe("results: CSV and paper table", () => {
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(columns.slice(0, columns.indexOf("seed"))).to.deep.equal(["run_id", "config_id", "model"]);
     expect(rows.map((r) => r.model)).to.deep.equal(["models/a.yaml", "models/b.yaml"]);
+  });
+
+  it("a run's config.yaml rewritten with the same size, or within the same modification time, is read again (its settings are cached by both)", () => {
+    const dir = join(root, "r");
+    mkdirSync(dir);
+    const file = join(dir, "config.yaml");
+    writeFileSync(file, "train: { steps: 60 }\n");
+    utimesSync(file, 1_000_000, 1_000_000);
+    expect(readSettings(dir)?.get("train.steps")).to.equal(60);
+    writeFileSync(file, "train: { steps: 90 }\n");
+    utimesSync(file, 2_000_000, 2_000_000);
+    expect(readSettings(dir)?.get("train.steps")).to.equal(90);
+    // And one rewritten within the same modification time (a file system that keeps whole seconds) with another size.
+    writeFileSync(file, "train: { steps: 120 }\n");
+    utimesSync(file, 2_000_000, 2_000_000);
+    expect(readSettings(dir)?.get("train.steps")).to.equal(120);
   });
 
   it("two sweeps gathered in one folder: each configuration's rows side by side, in sweep order, not interleaved by index", async () => {
