@@ -12,6 +12,7 @@ import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, WARNINGS, WARNINGS_NO
 import type { RunMeta } from "../src/results/run-dir.js";
 import { readSettings } from "../src/results/run-settings.js";
 import { ID_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-table.js";
+import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../src/results/sweep-report.js";
 import type { RunSummary } from "../src/train/run-types.js";
 import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
 
@@ -422,6 +423,40 @@ describe("results: CSV and paper table", () => {
     const plain = paperTable(held.columns, held.rows, ["eval_clip_top1"]);
     expect(plain.paramColumns).to.deep.equal(["data.clips"]);
     expect(tableMarkdown(plain)).not.to.include("eval_on_train");
+  });
+
+  it("results table's digits reach the table files, not only the table it prints", async () => {
+    // top-1 0.5 and 0.7: mean 0.6, std 0.141 -> with one decimal 0.6 ± 0.1.
+    [0.5, 0.7].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
+    await writeRunsCsv(root);
+    writePaperTables(root, ["eval_clip_top1"], root, 1);
+    expect(readFileSync(join(root, "table.md"), "utf8")).to.include("| 0.1 | 0.6 ± 0.1 (n=2) |");
+    expect(readFileSync(join(root, "table.tex"), "utf8")).to.include("0.1 & $0.6 \\pm 0.1$ (2)");
+  });
+
+  it("the default table's metrics are those of DEFAULT_TABLE_METRICS that runs.csv has (an older runs.csv may lack some)", () => {
+    writeFileSync(join(root, "runs.csv"), "run_id,config_id,seed,method,status,final_train_loss,wall_s\nr0,c,0,bp,completed,0.5,1.5\n");
+    expect(defaultTableMetrics(root)).to.deep.equal(["final_train_loss", "wall_s"]);
+  });
+
+  it("a sweep's report: its curves name the runs that did not complete, and a run's broken metrics.csv leaves the earlier table and curves as they were", async () => {
+    const metrics = (id: string, text: string) => writeFileSync(join(root, id, "metrics.csv"), text);
+    [0.5, 0.7].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
+    writeRun(root, "b0", { "train.optimizer.lr": 10, seed: 0 }, summary("nan_loss", null), 2);
+    for (const id of ["a0", "a1", "b0"]) metrics(id, "step,train_loss\n1,2\n2,1.5\n");
+    await writeRunsCsv(root);
+    expect(await writeSweepReport(root)).to.include.members(["table.csv", "table.md", "table.tex", "loss.svg", "loss.csv"]);
+    expect(readFileSync(join(root, "loss.svg"), "utf8")).to.include("not drawn: 1 run that did not complete (1 nan_loss");
+    const files = ["table.csv", "table.md", "table.tex", "loss.svg", "loss.csv"];
+    const before = files.map((f) => readFileSync(join(root, f), "utf8"));
+    // A new configuration's completed run whose metrics.csv was cut short: its row would change the table.
+    writeRun(root, "c0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.9), 3);
+    metrics("c0", "step,train_loss\n1,2\n2\n");
+    await writeRunsCsv(root);
+    let error: unknown;
+    await writeSweepReport(root).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(InputError);
+    expect(files.map((f) => readFileSync(join(root, f), "utf8"))).to.deep.equal(before);
   });
 
   it("table.tex compiles with pdflatex, booktabs and the characters LaTeX reserves in names and values", async function () {
