@@ -8,6 +8,7 @@
  */
 import jStat from "jstat";
 import { InputError } from "../errors.js";
+import type { Against, PairedCell } from "./paired-diff.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
@@ -49,6 +50,11 @@ export function spreadOf(s: MetricStats, spread: Spread): number | null {
   return spread === "sem" ? sem : jStat.studentt.inv(0.975, s.n - 1) * sem;
 }
 
+/** What `spread` is, as a noun ("the standard error"): the paired differences' note says it. */
+export function spreadName(spread: Spread): string {
+  return { std: "the sample standard deviation", sem: "the standard error", ci95: "the half-width of the 95% confidence interval (Student's t, n - 1 degrees of freedom)" }[spread];
+}
+
 /** What a band or error bar of `spread` is, in a figure's subtitle (src/results/plot.ts). */
 export function spreadPhrase(spread: Spread): string {
   return { std: "±1 sample std", sem: "± standard error of the mean (std / sqrt(n))", ci95: "95% confidence interval of the mean (Student's t, n - 1 degrees of freedom)" }[spread];
@@ -72,6 +78,8 @@ export interface PaperTable {
   showNotCompleted: boolean;
   /** What the cells' ± is. */
   spread: Spread;
+  /** With `--against`: each row's differences from its baseline (src/results/paired-diff.ts), a Δ column per metric. */
+  paired?: { against: Against; cells: Map<string, PairedCell>; note: string };
 }
 
 /** The last column's name, where some runs did not complete, and what it says. */
@@ -147,10 +155,19 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
 /** The CSV has mean, std and n of every metric, and the cells' ± (`<metric>_sem`, `_ci95`) where it is not the std. */
 export function tableCsv(t: PaperTable): string {
   const extra = t.spread === "std" ? [] : [t.spread];
-  const columns = [...t.paramColumns, ...t.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, ...extra.map((x) => `${m}_${x}`), `${m}_n`]), ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
+  const statColumns = (prefix: string) => [`${prefix}_mean`, `${prefix}_std`, ...extra.map((x) => `${prefix}_${x}`), `${prefix}_n`];
+  const statCells = (prefix: string, s: MetricStats | null) => [[`${prefix}_mean`, s?.mean ?? null], [`${prefix}_std`, s?.std ?? null], ...extra.map((x) => [`${prefix}_${x}`, s === null ? null : spreadOf(s, t.spread)]), [`${prefix}_n`, s?.n ?? null]];
+  // With --against, a row's Δ columns (<metric>_delta_*); blank for the baseline and a row without one.
+  const deltas = t.paired ? t.metrics.map((m) => `${m}_delta`) : [];
+  const delta = (r: TableRow, m: string) => {
+    const cell = t.paired!.cells.get(r.configId);
+    return cell === "baseline" || cell === null || cell === undefined ? null : cell[m];
+  };
+  const columns = [...t.paramColumns, ...t.metrics.flatMap(statColumns), ...deltas.flatMap(statColumns), ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
   const rows = t.rows.map((r) => ({
     ...r.params,
-    ...Object.fromEntries(t.metrics.flatMap((m) => [[`${m}_mean`, r.stats[m].mean], [`${m}_std`, r.stats[m].std], ...extra.map((x) => [`${m}_${x}`, spreadOf(r.stats[m], t.spread)]), [`${m}_n`, r.stats[m].n]])),
+    ...Object.fromEntries(t.metrics.flatMap((m) => statCells(m, r.stats[m]))),
+    ...Object.fromEntries(t.paired ? t.metrics.flatMap((m) => statCells(`${m}_delta`, delta(r, m))) : []),
     ...(t.showNotCompleted ? { [NOT_COMPLETED]: r.notCompleted === "" ? null : r.notCompleted } : {}),
   }));
   return csvText(columns, rows);
@@ -180,12 +197,29 @@ export function metricDigits(metric: string, digits: number): number {
   return digits;
 }
 
-function cellText(s: MetricStats, digits: number, spread: Spread): string {
-  if (s.mean === null) return "–";
+/** A metric's cell: `mean ± spread (n=N)`, or in LaTeX `$mean \pm spread$ (N)`; `signed`: a difference, "+" before a positive mean. */
+function statsCell(s: MetricStats, digits: number, spread: Spread, latex: boolean, signed = false): string {
+  if (s.mean === null) return latex ? "--" : "–";
   const pm = spreadOf(s, spread);
   const sci = scientificCell(s, pm);
-  return `${fixed(s.mean, digits, sci)}${pm === null ? "" : ` ± ${fixed(pm, digits, sci)}`} (n=${s.n})`;
+  // A difference that rounds to zero is written without a sign ("0.000", not "+0.000" or "-0.000").
+  const rounded = fixed(s.mean, digits, sci, latex);
+  const zero = !sci && Number(rounded) === 0;
+  const mean = zero ? rounded.replace(/^-/, "") : `${signed && s.mean > 0 ? "+" : ""}${rounded}`;
+  if (latex) return `$${mean}${pm === null ? "" : ` \\pm ${fixed(pm, digits, sci, true)}`}$ (${s.n})`;
+  return `${mean}${pm === null ? "" : ` ± ${fixed(pm, digits, sci)}`} (n=${s.n})`;
 }
+
+/** A row's metric cells, then with --against its Δ cells ("(baseline)" for the baseline, a dash without one). */
+function metricCells(t: PaperTable, r: TableRow, digits: number, latex: boolean): string[] {
+  const cells = t.metrics.map((m) => statsCell(r.stats[m], metricDigits(m, digits), t.spread, latex));
+  if (!t.paired) return cells;
+  const cell = t.paired.cells.get(r.configId);
+  return [...cells, ...t.metrics.map((m) => (cell === "baseline" ? "(baseline)" : cell === null || cell === undefined ? (latex ? "--" : "–") : statsCell(cell[m], metricDigits(m, digits), t.spread, latex, true)))];
+}
+
+/** The metric columns' names: each metric, then with --against each metric's Δ. */
+const metricHeaders = (t: PaperTable) => [...t.metrics, ...(t.paired ? t.metrics.map((m) => `Δ ${m}`) : [])];
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
@@ -200,16 +234,18 @@ export const STD_NOTE = spreadNote("std");
 
 export function tableMarkdown(t: PaperTable, digits = 3): string {
   const extra = t.showNotCompleted ? [NOT_COMPLETED] : [];
-  const header = [...t.paramColumns, ...t.metrics, ...extra];
+  const numeric = metricHeaders(t);
+  const header = [...t.paramColumns, ...numeric, ...extra];
   const escape = (s: string) => s.replace(/\|/g, "\\|");
-  const align = (i: number) => (i < t.paramColumns.length || i >= t.paramColumns.length + t.metrics.length ? " --- " : " ---: ");
+  const align = (i: number) => (i < t.paramColumns.length || i >= t.paramColumns.length + numeric.length ? " --- " : " ---: ");
   const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => align(i)).join("|")}|`];
   for (const r of t.rows) {
-    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...t.metrics.map((m) => cellText(r.stats[m], metricDigits(m, digits), t.spread))];
+    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...metricCells(t, r, digits, false)];
     lines.push(`| ${[...cells, ...(t.showNotCompleted ? [r.notCompleted] : [])].join(" | ")} |`);
   }
   // What ± is: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", spreadNote(t.spread));
+  if (t.paired) lines.push("", t.paired.note);
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   if (t.paramColumns.includes(WARNINGS)) lines.push("", WARNINGS_NOTE);
   if (t.showNotCompleted) lines.push("", NOT_COMPLETED_NOTE);
@@ -220,22 +256,15 @@ const latexEscape = (s: string) => s.replace(/([\\&%$#_{}~^])/g, (c) => (c === "
 
 /** A booktabs tabular; cells are `$mean \pm spread$`, with the number of runs in parentheses. */
 export function tableLatex(t: PaperTable, digits = 3): string {
-  const header = [...t.paramColumns.map(latexEscape), ...t.metrics.map(latexEscape), ...(t.showNotCompleted ? [latexEscape(NOT_COMPLETED)] : [])];
+  const numeric = metricHeaders(t);
+  const header = [...t.paramColumns.map(latexEscape), ...numeric.map((h) => latexEscape(h).replace(/^Δ /, "$\\Delta$ ")), ...(t.showNotCompleted ? [latexEscape(NOT_COMPLETED)] : [])];
   const body = t.rows.map((r) => {
     const params = t.paramColumns.map((p) => latexEscape(paramText(r.params[p])));
-    const metrics = t.metrics.map((m) => {
-      const s = r.stats[m];
-      const d = metricDigits(m, digits);
-      if (s.mean === null) return "--";
-      const pm = spreadOf(s, t.spread);
-      const sci = scientificCell(s, pm);
-      return `$${fixed(s.mean, d, sci, true)}${pm === null ? "" : ` \\pm ${fixed(pm, d, sci, true)}`}$ (${s.n})`;
-    });
-    return `${[...params, ...metrics, ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
+    return `${[...params, ...metricCells(t, r, digits, true), ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });
   return [
     "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
-    `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(t.metrics.length)}${t.showNotCompleted ? "l" : ""}}`,
+    `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(numeric.length)}${t.showNotCompleted ? "l" : ""}}`,
     "\\toprule",
     `${header.join(" & ")} \\\\`,
     "\\midrule",
@@ -243,6 +272,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\bottomrule",
     "\\end{tabular}",
     `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
+    ...(t.paired ? [`% ${t.paired.note}`] : []),
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
     ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),
     ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),

@@ -13,8 +13,10 @@ import type { CellValue } from "./csv-text.js";
 import { outsideConfiguration } from "../spec/resolved-config.js";
 import type { RunRecord } from "./runs-table.js";
 
-
-/** At most this many settings become columns or legend entries; past it the config id tells configurations apart. */
+/**
+ * At most this many settings become columns or legend entries; where the ones shown still do not
+ * tell configurations apart, the table adds the config id (src/results/paper-table.ts).
+ */
 const MAX_SETTINGS = 4;
 
 /**

@@ -8,17 +8,23 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
-import { paperTable, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
+import { paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
+import { pairedDifferences, pairedNote, type Against } from "./paired-diff.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
 
 /** The metrics a sweep's own table shows, where runs.csv has them. */
 export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_top1", "final_train_loss", "frames_per_s", "wall_s"];
 
-/** Writes <base>.csv, <base>.md and <base>.tex for `metrics` of DIR/runs.csv into `out`. */
-export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = "std"): PaperTable {
+/**
+ * Writes <base>.csv, <base>.md and <base>.tex for `metrics` of DIR/runs.csv into `out`; with
+ * `against`, each row's differences from its baseline too (src/results/paired-diff.ts), checked
+ * before anything is written.
+ */
+export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = "std", against?: Against): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
   const table = paperTable(columns, rows, metrics, spread);
+  if (against) table.paired = { against, cells: pairedDifferences(table, rows, against), note: pairedNote(against, spreadName(spread)) };
   writeFileAtomic(join(out, `${base}.csv`), tableCsv(table));
   writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits));
   writeFileAtomic(join(out, `${base}.tex`), tableLatex(table, digits));

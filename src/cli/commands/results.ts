@@ -5,6 +5,7 @@ import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
 import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
+import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
@@ -24,6 +25,7 @@ interface TableArgs {
   metric?: string[];
   digits: number;
   spread: Spread;
+  against?: Against;
   out?: string;
 }
 
@@ -218,8 +220,11 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         // Checked by the parser, before anything is written (toFixed throws on -1).
         .option("digits", { default: 3, coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
         .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
+        // Checked by the parser: KEY=VALUE; the key and value against the table before anything is written.
+        .option("against", { type: "string", coerce: (v: string) => parseAgainst(v), describe: "KEY=VALUE: add each metric's difference from the configuration with KEY = VALUE and the row's other settings, paired by seed (Δ columns; the files end in -vs-KEY_VALUE)" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
         .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics")
+        .example("$0 results table results/exp --against train.method=bp", "each rule's difference from BP at the same seed and settings")
         .example("$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
@@ -238,11 +243,16 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         throw new InputError(`results table: ${join(argv.dir, RUNS_CSV)} has no completed run (${found}); the table is over completed runs, so nothing was written`);
       }
       const metrics = argv.metric === undefined ? defaultTableMetrics(dir) : firstNameOfEachMetric(argv.metric, csv.columns);
-      // Other metrics, or another spread, get their own files: the sweep's table.md (mean ± std of
-      // its metrics) is never replaced by a subset or by another ±.
-      const named = [...(argv.metric === undefined ? [] : [metrics.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")]), ...(argv.spread === "std" ? [] : [argv.spread])];
+      // Other metrics, another spread or a baseline get their own files: the sweep's table.md (mean ± std
+      // of its metrics) is never replaced by a subset, another ± or added columns.
+      const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, "_");
+      const named = [
+        ...(argv.metric === undefined ? [] : [safe(metrics.join("-"))]),
+        ...(argv.spread === "std" ? [] : [argv.spread]),
+        ...(argv.against === undefined ? [] : [`vs-${safe(`${argv.against.key}_${argv.against.value}`)}`]),
+      ];
       const base = ["table", ...named].join("-");
-      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base, argv.spread);
+      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base, argv.spread, argv.against);
       io.out(tableMarkdown(table, argv.digits));
       io.err(`wrote ${base}.csv, ${base}.md, ${base}.tex to ${argv.out ?? argv.dir}\n`);
     },
