@@ -364,6 +364,28 @@ describe("schedule tables", () => {
       expect(io.stdout).to.match(/^\| sideways \| approximate \| 4 \| 1 of 4 \|/m);
     });
 
+    it("--compare of a sweep file: a note names the swept keys its rows take from the base configuration, but not the rule settings it sets itself", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-compare-"));
+      try {
+        // A sweep over clip lengths: the rows are of the base file's 8 frames, not a run's 4 or 16.
+        const file = join(dir, "clips.yaml");
+        writeFileSync(file, `name: clips\nmodel: ${resolve("models/quickstart-cnn.yaml")}\ndata: { kind: shapes, clip_length: 8 }\nsweep:\n  grid: { data.clip_length: [4, 16], train.method: [bp, sideways] }\n`);
+        const io = captureIo();
+        expect(await main(["schedule", file, "--compare"], io), io.stderr).to.equal(0);
+        expect(io.stdout).to.contain("clips of 8 frames");
+        expect(io.stderr).to.contain(`${file} has a sweep: section; these rows are of its base configuration's data.clip_length, not a run's (override it to see a run's)`);
+        // Overridden: one run's rows, no note; a sweep over the rules alone (sweep-good.yaml) needs none either.
+        const one = captureIo();
+        expect(await main(["schedule", file, "--compare", "data.clip_length=16"], one), one.stderr).to.equal(0);
+        expect(one.stderr).to.not.contain("sweep: section");
+        const rules = captureIo();
+        expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml"), "--compare"], rules), rules.stderr).to.equal(0);
+        expect(rules.stderr).to.not.contain("sweep: section");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("clips too short for Sideways: the blocks without a gradient show '-' for their delays, and a warning names them, as validate does", async () => {
       const r = await run(["train.method=sideways", "data.clip_length=2"]);
       expect(r.code).to.equal(0);

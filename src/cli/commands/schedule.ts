@@ -41,6 +41,9 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       if (argv.compare) {
         // Every rule, so the file's own train.method and update settings are not what is shown.
         io.err(`note: --compare shows every train.method with updates once per clip batch; ${argv.file}'s train.method (${spec.train.method}), update_every and weight_stashing are left out\n`);
+        // The other swept keys (clip length, model, workers) do change the rows: they are the base configuration's.
+        const baseKeys = fromBase.filter((k) => !COMPARE_SETS.some((c) => k === c || k.startsWith(`${c}.`)));
+        if (baseKeys.length > 0) io.err(`note: ${argv.file} has a sweep: section; these rows are of its base configuration's ${baseKeys.join(", ")}, not a run's (override ${baseKeys.length === 1 ? "it" : "them"} to see a run's)\n`);
         io.out(compareRules(spec, model));
         return;
       }
@@ -102,6 +105,9 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   );
   return lines.join("\n") + "\n";
 }
+
+/** The settings `--compare` sets itself, for every rule: a sweep over them needs no note. */
+const COMPARE_SETS = ["train.method", "train.update_every", "train.weight_stashing"];
 
 const IDLE_ASSUMPTIONS = (workers: number) => `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive`;
 
