@@ -347,6 +347,25 @@ describe("plot: learning curves", function () {
     await plotLearningCurves([runs[3]], (name, text) => cos.set(name, text));
     expect(cos.get("gradient_cosine.svg")).to.include("How close GPipe's gradient is to BP's");
   });
+  it("a run of a rule this version does not know (another branch's): its curves and cosines are drawn, and the cosine figure says its reference is not known", async () => {
+    const runs = [
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1], [0.5]),
+      fakeRun(root, "x0", "interleaved-1f1b", { "train.method": "interleaved-1f1b", seed: 0 }, [2, 1], [0.6]),
+    ];
+    for (const r of runs) writeFileSync(join(r.dir, "metrics.csv"), "step,train_loss,cos_b0\n1,2.0,0.9\n2,1.0,0.8\n");
+    const files = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, text) => files.set(name, text));
+    expect(out.map((o) => o.file)).to.include("gradient_cosine.svg");
+    const cos = files.get("gradient_cosine.svg")!;
+    expect(cos).to.include("interleaved-1f1b: not a rule of this version (src/schedule/registry.ts), so what its cos_b columns compare with is not known here");
+    expect(cos).to.include("cosine(G_k of the rule, G_k BP)");
+    expect(csvRows(files.get("gradient_cosine.csv")!).map((r) => r.method)).to.deep.equal(["sideways", "interleaved-1f1b"]);
+    // Alone, it is not taken for a rule compared with BP either.
+    const alone = new Map<string, string>();
+    await plotLearningCurves([runs[1]], (name, text) => alone.set(name, text));
+    expect(alone.get("gradient_cosine.svg")).to.include("cosine(G_k of the rule, G_k BP)").and.include("not a rule of this version");
+  });
+
   it("beside each figure, a CSV of the points it draws: mean, sample std and n per configuration and step (wall_s where that is the x axis)", async () => {
     const runs = [
       fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]),

@@ -312,13 +312,18 @@ export function cosineSpec(points: readonly CosinePoint[], notes: readonly strin
   // figure is that pair, BP second; otherwise each rule against BP, and a note for a rule whose
   // reference is another.
   const methods = [...new Set(points.map((p) => p.method))];
-  const reference = (m: string) => ruleFor(m).diagnosticReference;
+  // null: a rule this version does not know (a run of another branch's or version's rule); its
+  // points are drawn and a note says that what its cos_b columns compare with is not known here.
+  const reference = (m: string) => knownRule(m)?.diagnosticReference ?? null;
   const possessive = (m: string) => (ruleLabel(m).endsWith("s") ? `${ruleLabel(m)}'` : `${ruleLabel(m)}'s`);
   const pairs = new Set(methods.map((m) => [m, reference(m)].sort().join(" ")));
-  const first = pairs.size === 1 ? (methods.flatMap((m) => [m, reference(m)]).find((m) => m !== "bp") ?? null) : null;
+  const first = pairs.size === 1 && methods.every((m) => reference(m) !== null) ? (methods.flatMap((m) => [m, reference(m)!]).find((m) => m !== "bp") ?? null) : null;
   const yTitle = first !== null ? `cosine(G_k ${ruleLabel(first)}, G_k BP)` : "cosine(G_k of the rule, G_k BP)";
   const title = `How close ${first !== null ? possessive(first) : "each rule's"} gradient is to BP's, per block (0 = lowest, as in cos_b0)`;
-  const bpNote = first !== null ? [] : methods.filter((m) => reference(m) !== "bp").map((m) => `${m}: ${possessive(m)} gradient against ${possessive(reference(m))} on the same batch`);
+  const bpNote = first !== null ? [] : methods.filter((m) => reference(m) !== "bp").map((m) => {
+    const r = reference(m);
+    return r === null ? `${m}: not a rule of this version (src/schedule/registry.ts), so what its cos_b columns compare with is not known here` : `${m}: ${possessive(m)} gradient against ${possessive(r)} on the same batch`;
+  });
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: false } }) as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
