@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { meanStd, spreadOf } from "../src/results/paper-table.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 import { InputError } from "../src/errors.js";
 
@@ -240,6 +241,19 @@ describe("plot: learning curves", function () {
     expect(Number(loss[0].std)).to.be.closeTo(Math.SQRT2, 1e-12);
     const cos = csvRows(files.get("gradient_cosine-ci95.csv")!);
     expect(Number(cos[0].ci95)).to.be.closeTo(t1 * 0.1, 1e-9);
+  });
+
+  it("--spread: the CSV's sem and ci95 are the paper table's for the same values, to the last digit", async () => {
+    // Three seeds whose mean + sem - mean is not the sem in float64 (0.06333333333333335, not ...34).
+    const values = [0.31, 0.47, 0.52];
+    const runs = values.map((v, seed) => fakeRun(root, `bp${seed}`, "bp", { "train.method": "bp", seed }, [v], [v]));
+    for (const spread of ["sem", "ci95"] as const) {
+      const files = new Map<string, string>();
+      await plotLearningCurves(runs, (name, text) => files.set(name, text), [], "step", [], spread);
+      const expected = spreadOf(meanStd(values), spread)!;
+      expect(csvRows(files.get(`loss-${spread}.csv`)!)[0][spread], spread).to.equal(String(expected));
+      expect(csvRows(files.get(`clip_accuracy-${spread}.csv`)!)[0][spread], spread).to.equal(String(expected));
+    }
   });
 
   it("the drawn lines, read back from the SVG in data units, are the means over seeds of the CSVs; vs-time uses eval.csv's wall_s", async () => {

@@ -367,9 +367,13 @@ function curveCsv(points: readonly CurvePoint[], xColumn: string, spread: Spread
   return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x, ...spreadCell(p, spread) })));
 }
 
-/** The CSV column of a band other than the std (`sem`, `ci95`), and its cell: hi - mean, blank for one run. */
+/**
+ * The CSV column of a band other than the std (`sem`, `ci95`), and its cell: the band's half-width,
+ * blank for one run. spreadOf again rather than hi - mean, whose rounding would make it differ in
+ * the last digits from the same value in table-<spread>.csv.
+ */
 const spreadColumn = (spread: Spread) => (spread === "std" ? [] : [spread]);
-const spreadCell = (p: { std: number | null; hi: number; mean: number }, spread: Spread) => (spread === "std" ? {} : { [spread]: p.std === null ? null : p.hi - p.mean });
+const spreadCell = (p: { mean: number; std: number | null; n: number }, spread: Spread) => (spread === "std" ? {} : { [spread]: spreadOf(p, spread) });
 
 interface Chart {
   name: string;
