@@ -12,6 +12,7 @@ import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+import { boardOnFakeClock } from "./helpers/progress-board.js";
 import { firstFew } from "../src/util/count.js";
 import { tryLock } from "../src/results/file-lock.js";
 import { runLockPath } from "../src/results/run-dir.js";
@@ -659,9 +660,7 @@ describe("CLI commands", function () {
   });
 
   it("progress: a sweep's ETA, from the runs completed from their first step, the running runs' own ETAs and --jobs; off a terminal, a line each time a run ends", () => {
-    let t = 0;
-    let text = "";
-    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const { board, out, clock } = boardOnFakeClock("plain");
     const counts = { total: 5, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 };
     board.setCounts(counts, 2);
     const step = (r: ReturnType<ProgressBoard["reporter"]>, s: number) => r.stepDone({ step: s, total_steps: 10, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
@@ -673,12 +672,12 @@ describe("CLI commands", function () {
     resumed.runEnded({ ...completed, run_id: "resumed" });
     board.setCounts({ ...counts, done: 1 }, 2);
     expect(board.sweepEta()).to.equal(null);
-    expect(text).to.include("sweep: 1/5 (1 done, 0 failed, 0 skipped), 0 running\n");
+    expect(out.text).to.include("sweep: 1/5 (1 done, 0 failed, 0 skipped), 0 running\n");
     // a: 10 steps in 60 s. c: 5 of 10 steps in 60 s, so 60 s left.
     const [a, c] = ["a", "c"].map((id) => board.reporter(id));
     for (const [r, id] of [[a, "a"], [c, "c"]] as const) r!.runStarted({ runId: id, totalSteps: 10, method: "bp", description: "bp on tiny" });
     for (let s = 1; s <= 10; s++) {
-      t += 6000;
+      clock.ms += 6000;
       step(a!, s);
       if (s <= 5) step(c!, s);
     }
@@ -686,7 +685,7 @@ describe("CLI commands", function () {
     board.setCounts({ ...counts, done: 2 }, 2);
     // 2 runs not started at a's 60 s, and c's 60 s left, two at a time: 90 s.
     expect(board.sweepEta()).to.equal(90);
-    expect(text).to.include("sweep: 2/5 (2 done, 0 failed, 0 skipped), 1 running, ETA 1:30\n");
+    expect(out.text).to.include("sweep: 2/5 (2 done, 0 failed, 0 skipped), 1 running, ETA 1:30\n");
     // With one run at a time, they follow each other: 180 s.
     board.setCounts({ ...counts, done: 2 }, 1);
     expect(board.sweepEta()).to.equal(180);
@@ -703,18 +702,16 @@ describe("CLI commands", function () {
   });
 
   it("progress: a resumed run's ETA is at the pace of its steps in this process, not over the steps of earlier attempts", () => {
-    let t = 0;
-    let text = "";
-    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const { board, out, clock } = boardOnFakeClock("plain");
     const r = board.reporter("resumed");
     r.runStarted({ runId: "resumed", totalSteps: 1000, method: "bp", description: "bp on tiny" });
     // Resumed at step 500: ten steps of 1 s, the last after the plain line's 10 s.
     for (let s = 501; s <= 510; s++) {
-      t += 1000;
+      clock.ms += 1000;
       r.stepDone({ step: s, total_steps: 1000, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
     }
     // 490 steps left at 1 s each (not 10 s / 510 steps x 490).
-    expect(text).to.include("resumed: step 510/1000").and.include("ETA 8:10");
+    expect(out.text).to.include("resumed: step 510/1000").and.include("ETA 8:10");
   });
 
   it("progress: an interrupted run is counted once, as interrupted, not also as failed", () => {
@@ -730,15 +727,13 @@ describe("CLI commands", function () {
   });
 
   it("progress: a sweep stopped early (Ctrl-C) says its counter once off a terminal, and its last counter has no ETA", () => {
-    let t = 0;
-    let text = "";
-    const board = new ProgressBoard("plain", (s) => (text += s), 100, () => t);
+    const { board, out, clock } = boardOnFakeClock("plain");
     const counts = { total: 4, done: 0, failed: 0, diverged: 0, interrupted: 0, skipped: 0 };
     board.setCounts(counts, 1);
     const a = board.reporter("a");
     a.runStarted({ runId: "a", totalSteps: 2, method: "bp", description: "bp on tiny" });
     for (let s = 1; s <= 2; s++) {
-      t += 1000;
+      clock.ms += 1000;
       a.stepDone({ step: s, total_steps: 2, train_loss: 1, lr: 0.1, wall_s: 1, step_s: 1, frames_per_s: 1, data_wait_s: 0 });
     }
     a.runEnded({ status: "completed", run_id: "a", method: "bp", steps_done: 2, wall_s: 2, frames_per_s: 1, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
@@ -746,19 +741,18 @@ describe("CLI commands", function () {
     // The second run is stopped by Ctrl-C: the line printed as it ends, then the sweep finishes.
     board.setCounts({ ...counts, done: 1, interrupted: 1 }, 1);
     board.finish();
-    expect(text.match(/sweep: 2\/4 /g) ?? []).to.have.length(1);
-    expect(text).to.include("sweep: 2/4 (1 done, 0 failed, 1 interrupted, 0 skipped), 0 running, ETA");
+    expect(out.text.match(/sweep: 2\/4 /g) ?? []).to.have.length(1);
+    expect(out.text).to.include("sweep: 2/4 (1 done, 0 failed, 1 interrupted, 0 skipped), 0 running, ETA");
     // On a terminal the counter that stays is the last one, without an ETA.
-    let tty = "";
-    const bars = new ProgressBoard("tty", (s) => (tty += s), 100, () => t);
+    const { board: bars, out: tty } = boardOnFakeClock("tty", clock);
     bars.setCounts({ ...counts, done: 1 }, 1);
     const b = bars.reporter("b");
     b.runStarted({ runId: "b", totalSteps: 2, method: "bp", description: "bp on tiny" });
     b.runEnded({ status: "completed", run_id: "b", method: "bp", steps_done: 2, wall_s: 2, frames_per_s: 1, data_wait_share: 0, final_train_loss: 0.3, final_eval_loss: 0.4, final_eval_clip_top1: 0.75, final_eval_frame_top1: 0.7, best_eval_clip_top1: 0.75, eval_on_train: false, skipped_files: [] });
     bars.setCounts({ ...counts, done: 1, interrupted: 1 }, 1);
-    tty = "";
+    tty.text = "";
     bars.finish();
-    expect(tty).to.match(/sweep: 2\/4 \(1 done, 0 failed, 1 interrupted, 0 skipped\), 0 running\n$/);
+    expect(tty.text).to.match(/sweep: 2\/4 \(1 done, 0 failed, 1 interrupted, 0 skipped\), 0 running\n$/);
   });
 
   it("the start line names data-parallel replicas as replicas and depth-parallel stages as stages", async () => {
