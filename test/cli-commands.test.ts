@@ -13,16 +13,13 @@ import { captureIo } from "./helpers/capture-io.js";
 import { withEnv } from "./helpers/env.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 import { boardOnFakeClock } from "./helpers/progress-board.js";
+import { FIXTURES, GOOD, SWEEP } from "./helpers/spec-fixtures.js";
 import { firstFew } from "../src/util/count.js";
 import { tryLock } from "../src/results/file-lock.js";
 import { runLockPath } from "../src/results/run-dir.js";
 import { RESUME_FILE } from "../src/train/resume-checkpoint.js";
 import { RESUME_FORMAT } from "../src/model/checkpoint.js";
 import { serializeSafetensors } from "../src/model/safetensors.js";
-
-const FIXTURES = resolve("test/fixtures/specs");
-const GOOD = join(FIXTURES, "good.yaml");
-const SWEEP = join(FIXTURES, "sweep-good.yaml");
 
 describe("CLI commands", function () {
   this.timeout(60_000);

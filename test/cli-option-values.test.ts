@@ -6,14 +6,11 @@
  */
 import { expect } from "chai";
 import { readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { main, missingPositionalsInOurWords } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
-
-const FIXTURES = resolve("test/fixtures/specs");
-const GOOD = join(FIXTURES, "good.yaml");
-const SWEEP = join(FIXTURES, "sweep-good.yaml");
+import { FIXTURES, GOOD, SWEEP } from "./helpers/spec-fixtures.js";
 
 describe("CLI options without a value", function () {
   this.timeout(60_000);
