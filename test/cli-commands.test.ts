@@ -306,6 +306,18 @@ describe("CLI commands", function () {
     expect(existsSync(join(dir, "a", ids[1]))).to.equal(false);
   });
 
+  it("a second sweep into the folder: a configuration none of whose runs started still shows the setting that sets it apart", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    // Shard 0 of 2 with one seed runs bp alone: sideways at 2 steps is planned, with no folder at all.
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "sweep.seeds=[0]", "train.steps=2", "output.dir=a"], captureIo())).to.equal(0);
+    const rows = readCsv(join(dir, "a", "runs.csv")).rows;
+    const unstarted = rows.filter((r) => r.status === "other_shard");
+    expect(unstarted.map((r) => r.method)).to.deep.equal(["sideways"]);
+    // Before, its train.steps cell was blank: the table's row could not say which sweep's it was.
+    expect(unstarted[0]!["train.steps"]).to.equal(2);
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/\| sideways \| 2 \| .*\| 1 other_shard \|/);
+  });
+
   it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b", "train.steps=2"], captureIo())).to.equal(0);

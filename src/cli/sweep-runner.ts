@@ -74,7 +74,7 @@ export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): Pla
 export const sweepRoot = experimentRoot;
 
 /** A run as sweep-plan.json lists it: what its run-meta.json will say of it. */
-const planEntry = (run: PlannedRun): PlanEntry => ({
+const planEntry = (run: PlannedRun, baseDir: string, root: string): PlanEntry => ({
   run_id: run.runId,
   config_id: run.configId,
   config_hash: run.configHash,
@@ -83,6 +83,7 @@ const planEntry = (run: PlannedRun): PlanEntry => ({
   params: run.params,
   seed: run.spec.seed,
   method: run.spec.train.method,
+  config: resolvedConfig(run.spec, run.model, baseDir, root),
 });
 
 /**
@@ -150,7 +151,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     (readRunMeta(join(root, run.runId))?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
   const planned = shardRuns(runs, opts.shard);
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
-  await recordSweepPlan(root, exp.spec.name, runs.map(planEntry), planned.map((r) => r.runId));
+  await recordSweepPlan(root, exp.spec.name, runs.map((r) => planEntry(r, exp.baseDir, root)), planned.map((r) => r.runId));
   const held: PlannedRun[] = [];
   const dataNow = stampsOncePerData();
   for (const run of planned) {

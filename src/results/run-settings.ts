@@ -33,13 +33,19 @@ export function readSettings(runDir: string): Map<string, unknown> | undefined {
     const stamp = `${s.size}:${s.mtimeMs}`;
     const cached = parsed.get(file);
     if (cached?.stamp === stamp) return cached.flat;
-    const flat = new Map<string, unknown>();
-    flatten(parseYaml(readFileSync(file, "utf8")), "", flat);
+    const flat = flatSettings(parseYaml(readFileSync(file, "utf8")));
     parsed.set(file, { stamp, flat });
     return flat;
   } catch {
     return undefined; // no config.yaml (written by an older version, or a run that failed first)
   }
+}
+
+/** A config as dotted keys to values. */
+function flatSettings(config: unknown): Map<string, unknown> {
+  const flat = new Map<string, unknown>();
+  flatten(config, "", flat);
+  return flat;
 }
 
 function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void {
@@ -53,22 +59,29 @@ function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void
 /**
  * The settings of the runs in `records`: each configuration's (config_id's) are those of its first
  * run with a readable config.yaml, for all its runs, since runs of one configuration differ only
- * in their seed.
+ * in their seed; for a configuration none of whose runs has started, those its sweep planned
+ * (sweep-plan.json), so that its rows say which sweep's they are.
  */
 export class RunSettings {
   private readonly byConfig = new Map<string, Map<string, unknown> | undefined>();
   /** Each configuration's run folders, in the records' order. */
   private readonly dirs = new Map<string, string[]>();
+  /** Each configuration's first planned config (a run without a folder). */
+  private readonly planned = new Map<string, unknown>();
 
   constructor(records: readonly RunRecord[]) {
-    for (const r of records) this.dirs.set(r.meta.config_id, [...(this.dirs.get(r.meta.config_id) ?? []), r.dir]);
+    for (const r of records) {
+      this.dirs.set(r.meta.config_id, [...(this.dirs.get(r.meta.config_id) ?? []), r.dir]);
+      if (r.plannedConfig !== undefined && !this.planned.has(r.meta.config_id)) this.planned.set(r.meta.config_id, r.plannedConfig);
+    }
   }
 
-  /** The configuration's settings; undefined where none of its runs has a readable config.yaml. */
+  /** The configuration's settings; undefined where none of its runs has a readable config.yaml or a planned config. */
   of(configId: string): Map<string, unknown> | undefined {
     if (!this.byConfig.has(configId)) {
       let found: Map<string, unknown> | undefined;
       for (const dir of this.dirs.get(configId) ?? []) if ((found = readSettings(dir)) !== undefined) break;
+      if (found === undefined && this.planned.has(configId)) found = flatSettings(this.planned.get(configId));
       this.byConfig.set(configId, found);
     }
     return this.byConfig.get(configId);

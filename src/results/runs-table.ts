@@ -26,6 +26,8 @@ export interface RunRecord {
   stepsDone: number | null;
   /** runs.csv's message where it is not the summary's: why an unreadable_weights run's final weights are not whole, or that run-meta.json is not JSON */
   message?: string;
+  /** a planned run without a folder: the resolved config its sweep planned (sweep-plan.ts), standing in for its config.yaml */
+  plannedConfig?: unknown;
 }
 
 /** Columns after the swept parameters; the parameters sit between config_id and seed. */
@@ -78,10 +80,11 @@ export function collectRuns(root: string): RunRecord[] {
   // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
   const planned = new Set<string>();
   for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id)))) {
+    const { config, ...meta } = entry;
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);
     const unreadable = unreadableJson(join(dir, RUN_META_FILE));
-    records.push({ dir, meta: { ...entry }, summary: null, status: unreadable ? UNREADABLE_RUN_META : status, stepsDone: null, ...(unreadable ? { message: UNREADABLE_RUN_META_MESSAGE } : {}) });
+    records.push({ dir, meta, summary: null, status: unreadable ? UNREADABLE_RUN_META : status, stepsDone: null, ...(unreadable ? { message: UNREADABLE_RUN_META_MESSAGE } : {}), ...(config === undefined ? {} : { plannedConfig: config }) });
   }
   // One no sweep planned (a `sideways run`'s folder, a plan since replaced) is a row too, named by
   // its folder: its config id is in the unreadable file (blank); seed and method come from its
