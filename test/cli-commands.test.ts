@@ -469,6 +469,28 @@ describe("CLI commands", function () {
     expect(existsSync(join(dir, "results", "good", "runs.csv"))).to.equal(true);
   });
 
+  it("results table and plot of the results folder above the experiments' name the experiment folders; of a missing folder, say it is missing", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const before = readdirSync(join(dir, "results")).sort();
+    const good = join("results", "good");
+    // Before, table said "results/runs.csv does not exist (run a sweep...)" and plot "no runs in results", though a sweep had run.
+    const table = captureIo();
+    expect(await main(["results", "table", "results"], table)).to.equal(2);
+    expect(table.stderr).to.include(`it holds experiment folders: ${good} (sideways results table ${good})`).and.not.include("run a sweep");
+    const plot = captureIo();
+    expect(await main(["plot", "results"], plot)).to.equal(2);
+    expect(plot.stderr).to.include("plot: no runs in results").and.include(`it holds experiment folders: ${good} (sideways plot ${good})`);
+    expect(readdirSync(join(dir, "results")).sort()).to.deep.equal(before);
+    // A typo'd folder is named as missing, not as a folder without runs.csv or runs.
+    const missingTable = captureIo();
+    expect(await main(["results", "table", "results/god"], missingTable)).to.equal(2);
+    expect(missingTable.stderr).to.include("results table: results/god does not exist").and.not.include("runs.csv");
+    const missingPlot = captureIo();
+    expect(await main(["plot", "results/god"], missingPlot)).to.equal(2);
+    expect(missingPlot.stderr).to.include("plot: results/god does not exist");
+    expect(existsSync(join(dir, "results", "god"))).to.equal(false);
+  });
+
   it("plot: --metric adds a figure and its CSV; a broken metrics.csv, an unknown --metric or runs with no rows yet are exit 2 and change no figure", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     const io = captureIo();

@@ -55,6 +55,17 @@ export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "
 
 export { UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS };
 
+/**
+ * The experiment folders (holding runs) directly inside `dir`, as `given` followed by their names:
+ * where a command was given the results folder above them, its message names the folders meant.
+ */
+export function experimentFoldersIn(dir: string, given: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && collectRuns(join(dir, e.name)).length > 0)
+    .map((e) => join(given, e.name));
+}
+
 export function collectRuns(root: string): RunRecord[] {
   if (!existsSync(root)) return [];
   const records: RunRecord[] = [];

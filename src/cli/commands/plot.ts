@@ -10,6 +10,7 @@ import { collectRuns } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
 import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
+import { experimentFoldersHint } from "../experiment-folders-hint.js";
 
 interface PlotArgs {
   dir: string;
@@ -48,7 +49,10 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status) && r.status !== UNREADABLE_RUN_META);
       if (runs.length === 0) {
         const unreadable = all.filter((r) => r.status === UNREADABLE_RUN_META).map((r) => basename(r.dir));
-        if (all.length === 0) throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})`);
+        if (all.length === 0) {
+          if (!existsSync(dir)) throw new InputError(`plot: ${argv.dir} does not exist (expected an experiment's results folder, e.g. results/<experiment name>, or one run's)`);
+          throw new InputError(`plot: no runs in ${argv.dir} (expected run directories with ${RUN_META_FILE})${experimentFoldersHint(dir, argv.dir, "plot")}`);
+        }
         if (unreadable.length > 0)
           throw new InputError(`plot: nothing to draw in ${argv.dir}: ${count(unreadable.length, "run")} ${unreadable.length === 1 ? "has" : "have"} a ${RUN_META_FILE} that is not JSON (${UNREADABLE_RUN_META}: ${firstFew(unreadable)}), so which configuration ${unreadable.length === 1 ? "it" : "each"} ran is unknown; mend it, then plot again${unreadable.length < all.length ? ` (the others: ${tally(all.filter((r) => r.status !== UNREADABLE_RUN_META).map((r) => r.status))})` : ""}`);
         throw new InputError(`plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);

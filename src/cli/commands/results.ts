@@ -8,6 +8,7 @@ import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../r
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -42,10 +43,7 @@ function checkNotRunFolder(command: string, dir: string, given: string): void {
  */
 function checkHoldsRuns(dir: string, given: string): void {
   if (collectRuns(dir).length > 0 || existsSync(join(dir, RUNS_CSV))) return;
-  const inside = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && collectRuns(join(dir, e.name)).length > 0)
-    .map((e) => join(given, e.name));
-  const hint = inside.length > 0 ? `; it holds experiment folders: ${inside.join(", ")} (sideways results collect ${inside[0]})` : "";
+  const hint = experimentFoldersHint(dir, given, "results collect");
   throw new InputError(`results collect: ${given} holds no runs (expected run folders with ${RUN_META_FILE}, or a sweep's ${SWEEP_PLAN_FILE}); nothing was written${hint}`);
 }
 
@@ -234,7 +232,11 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       if (records.length > 0 && argv.metric !== undefined) firstNameOfEachMetric(argv.metric, runsCsvColumns(records));
       if (records.length > 0) await writeRunsCsv(dir);
       const runsCsv = join(dir, RUNS_CSV);
-      if (!existsSync(runsCsv)) throw new InputError(`results table: ${runsCsv} does not exist (run a sweep, or 'sideways results collect')`);
+      if (!existsSync(dir)) throw new InputError(`results table: ${argv.dir} does not exist (expected an experiment's results folder, e.g. results/<experiment name>)`);
+      if (!existsSync(runsCsv)) {
+        const hint = experimentFoldersHint(dir, argv.dir, "results table");
+        throw new InputError(`results table: ${runsCsv} does not exist${hint === "" ? " (run a sweep, or 'sideways results collect')" : hint}`);
+      }
       // The table is over completed runs only: with none, say why instead of writing a header-only table over the last one.
       const csv = readCsv(runsCsv);
       const statuses = csv.rows.map((r) => String(r.status));
