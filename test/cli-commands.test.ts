@@ -316,6 +316,15 @@ describe("CLI commands", function () {
     // Before, its train.steps cell was blank: the table's row could not say which sweep's it was.
     expect(unstarted[0]!["train.steps"]).to.equal(2);
     expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.match(/\| sideways \| 2 \| .*\| 1 other_shard \|/);
+    // With two seeds, the plan holds each configuration's config once (its first run), and both of
+    // the unstarted configuration's runs still say their setting.
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/4", "sweep.seeds=[0, 1]", "train.steps=4", "output.dir=a"], captureIo())).to.equal(0);
+    const plan = JSON.parse(readFileSync(join(dir, "a", "sweep-plan.json"), "utf8")) as { runs: { config_id: string; config?: unknown }[] };
+    expect(plan.runs).to.have.length(4);
+    expect(plan.runs.filter((r) => r.config !== undefined).map((r) => r.config_id)).to.deep.equal([...new Set(plan.runs.map((r) => r.config_id))]);
+    const later = readCsv(join(dir, "a", "runs.csv")).rows.filter((r) => r.status === "other_shard");
+    expect(later.length).to.be.at.least(2);
+    for (const r of later) expect(r["train.steps"], String(r.run_id)).to.equal(4);
   });
 
   it("results collect: a shard folder planning other runs (the sweep file changed) keeps the target's plan, with a note", async () => {

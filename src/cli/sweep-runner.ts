@@ -74,7 +74,7 @@ export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): Pla
 export const sweepRoot = experimentRoot;
 
 /** A run as sweep-plan.json lists it: what its run-meta.json will say of it. */
-const planEntry = (run: PlannedRun, baseDir: string, root: string): PlanEntry => ({
+const planEntry = (run: PlannedRun): PlanEntry => ({
   run_id: run.runId,
   config_id: run.configId,
   config_hash: run.configHash,
@@ -83,8 +83,22 @@ const planEntry = (run: PlannedRun, baseDir: string, root: string): PlanEntry =>
   params: run.params,
   seed: run.spec.seed,
   method: run.spec.train.method,
-  config: resolvedConfig(run.spec, run.model, baseDir, root),
 });
+
+/**
+ * The plan's entries; the first run of each configuration also holds its resolved config (its
+ * seeds' differ only in the seed), so that a configuration with no run started still has its
+ * settings (src/results/run-settings.ts). Once per configuration, not per run: a config with the
+ * whole model is a few kB, and a sweep of many seeds would repeat it for each.
+ */
+function planEntries(runs: readonly PlannedRun[], baseDir: string, root: string): PlanEntry[] {
+  const withConfig = new Set<string>();
+  return runs.map((run) => {
+    if (withConfig.has(run.configId)) return planEntry(run);
+    withConfig.add(run.configId);
+    return { ...planEntry(run), config: resolvedConfig(run.spec, run.model, baseDir, root) };
+  });
+}
 
 /**
  * The child's command line: the same file and overrides, the run's parameters, no sweep, and how
@@ -151,7 +165,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     (readRunMeta(join(root, run.runId))?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
   const planned = shardRuns(runs, opts.shard);
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
-  await recordSweepPlan(root, exp.spec.name, runs.map((r) => planEntry(r, exp.baseDir, root)), planned.map((r) => r.runId));
+  await recordSweepPlan(root, exp.spec.name, planEntries(runs, exp.baseDir, root), planned.map((r) => r.runId));
   const held: PlannedRun[] = [];
   const dataNow = stampsOncePerData();
   for (const run of planned) {

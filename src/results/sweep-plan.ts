@@ -25,9 +25,10 @@ export const OTHER_SHARD = "other_shard";
 export const isUnstarted = (status: string) => status === NOT_STARTED || status === OTHER_SHARD;
 
 /**
- * A planned run: what runs.csv shows of it before it has a folder. `config` is its resolved config,
- * as its config.yaml will hold it, for the settings that set its configuration apart from others
- * gathered in the folder (run-settings.ts); absent in plans written by older versions.
+ * A planned run: what runs.csv shows of it before it has a folder. `config`, on the first planned
+ * run of each configuration, is its resolved config, as its config.yaml will hold it, for the
+ * settings that set its configuration apart from others gathered in the folder (run-settings.ts);
+ * absent on the configuration's other runs and in plans written by older versions.
  */
 export type PlanEntry = Pick<RunMeta, "run_id" | "config_id" | "config_hash" | "experiment" | "index" | "params" | "seed" | "method"> & { config?: unknown };
 
