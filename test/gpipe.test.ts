@@ -6,11 +6,10 @@
  */
 import { expect } from "chai";
 import { initWeights } from "../src/model/init.js";
-import { blockFacts } from "../src/schedule/analysis.js";
+import { blockFacts, unitCosts } from "../src/schedule/analysis.js";
 import { RULES } from "../src/schedule/registry.js";
 import { gpipeSchedule } from "../src/schedule/rules.js";
 import { interpreterSteps, simulatedIdleFractions } from "../src/schedule/simulate.js";
-import { unitCosts } from "../src/schedule/analysis.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";

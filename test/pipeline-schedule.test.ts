@@ -357,7 +357,7 @@ describe("schedule tables", () => {
       // GPipe on one block per stage: stage k idles 1 - 3T/(3(T+L-1) - 2k) (test/gpipe.test.ts).
       expect(rows.get("gpipe")![7]).to.equal(Array.from({ length: L }, (_, k) => (1 - (3 * T) / (3 * (T + L - 1) - 2 * k)).toFixed(2)).join(" "));
       // Per-clip updates whatever the file or overrides say, and it says so.
-      expect(io.stderr).to.contain("--compare shows every train.method with updates once per clip batch");
+      expect(io.stderr).to.contain("--compare shows every train.method with updates once per clip batch; ").and.contain("'s train.method (sideways), update_every (2) are left out");
       // Short clips: Sideways' block k learns only if T >= 2L-1-k (T = 4: the top block alone).
       io.stdout = "";
       expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", "data.clip_length=4"], io as CliIo)).to.equal(0);

@@ -50,24 +50,34 @@ export function spreadOf(s: MetricStats, spread: Spread): number | null {
   return spread === "sem" ? sem : jStat.studentt.inv(0.975, s.n - 1) * sem;
 }
 
+/**
+ * Each spread in words, in one place so that the table, its notes and the figures say the same:
+ * `name`, a noun (the paired differences' note); `band`, a figure's band or error bar; `cell`, what
+ * follows "mean ±" under a table.
+ */
+const SPREAD_WORDS: Record<Spread, { name: string; band: string; cell: string }> = {
+  std: { name: "the sample standard deviation", band: "±1 sample std", cell: "sample standard deviation (n - 1 in the denominator)" },
+  sem: {
+    name: "the standard error",
+    band: "± standard error of the mean (std / sqrt(n))",
+    cell: "standard error of the mean (sample standard deviation, n - 1 in its denominator, / sqrt(n))",
+  },
+  ci95: {
+    name: "the half-width of the 95% confidence interval (Student's t, n - 1 degrees of freedom)",
+    band: "95% confidence interval of the mean (Student's t, n - 1 degrees of freedom)",
+    cell: "half-width of the mean's 95% confidence interval (Student's t with n - 1 degrees of freedom x sample standard deviation / sqrt(n))",
+  },
+};
+
 /** What `spread` is, as a noun ("the standard error"): the paired differences' note says it. */
-export function spreadName(spread: Spread): string {
-  return { std: "the sample standard deviation", sem: "the standard error", ci95: "the half-width of the 95% confidence interval (Student's t, n - 1 degrees of freedom)" }[spread];
-}
+export const spreadName = (spread: Spread) => SPREAD_WORDS[spread].name;
 
 /** What a band or error bar of `spread` is, in a figure's subtitle (src/results/plot.ts). */
-export function spreadPhrase(spread: Spread): string {
-  return { std: "±1 sample std", sem: "± standard error of the mean (std / sqrt(n))", ci95: "95% confidence interval of the mean (Student's t, n - 1 degrees of freedom)" }[spread];
-}
+export const spreadPhrase = (spread: Spread) => SPREAD_WORDS[spread].band;
 
 /** Said under the table: what mean ± x means (`pm`: how ± is written, `$\\pm$` in LaTeX), and what n counts. */
 export function spreadNote(spread: Spread, pm = "±", n = "n = completed runs with the metric"): string {
-  const what = {
-    std: "sample standard deviation (n - 1 in the denominator)",
-    sem: "standard error of the mean (sample standard deviation, n - 1 in its denominator, / sqrt(n))",
-    ci95: "half-width of the mean's 95% confidence interval (Student's t with n - 1 degrees of freedom x sample standard deviation / sqrt(n))",
-  }[spread];
-  return `mean ${pm} ${what} over seeds; ${n}`;
+  return `mean ${pm} ${SPREAD_WORDS[spread].cell} over seeds; ${n}`;
 }
 
 export interface PaperTable {
