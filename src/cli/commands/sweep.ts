@@ -27,6 +27,15 @@ interface SweepArgs {
   quiet: boolean;
 }
 
+/**
+ * One word of a command line as a POSIX shell reads it back: as it is when it holds only characters
+ * no shell treats specially, else in single quotes. By hand: two lines, where a package would add a
+ * dependency for a message.
+ */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./=:,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 export function parseShard(text: string | undefined): Shard | null {
   if (text === undefined) return null;
   const m = /^(\d+)\/(\d+)$/.exec(text);
@@ -116,7 +125,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
-        io.err(`${unfinished.join(", ")}; run the sweep again to ${outcome.failed.length ? "retry" : "finish"}\n`);
+        // The same file, overrides and shard: without the overrides the sweep would plan other runs (other ids).
+        const again = ["sideways", "sweep", argv.file, ...argv.overrides, ...(argv.shard === undefined ? [] : ["--shard", argv.shard])].map(shellWord).join(" ");
+        io.err(`${unfinished.join(", ")}; run the sweep again to ${outcome.failed.length ? "retry" : "finish"}: ${again}\n`);
         io.exitCode = outcome.failed.length > 0 ? EXIT_RUN_FAILED : EXIT_INTERRUPTED;
       }
       if (outcome.diverged.length > 0) {
