@@ -833,6 +833,17 @@ describe("CLI commands", function () {
     expect(fits.stderr).to.not.include("eval.clips is");
   });
 
+  it("--quiet prints no progress or notes but keeps warnings: a run and a sweep on clips too short for Sideways' lower block say so", async () => {
+    // models/tiny.yaml has 2 blocks: 2-frame clips leave block 0 without a gradient (2L-1 = 3).
+    const run = captureIo();
+    expect(await main(["run", GOOD, "--quiet", "train.method=sideways", "data.clip_length=2", "train.steps=2"], run), run.stderr).to.equal(0);
+    expect(run.stderr).to.include("warning: with 2-frame clips and 2 blocks, Sideways never sends a gradient to block 0");
+    expect(run.stderr).not.to.match(/completed after|step \d|started/);
+    const sweep = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "sweep.grid.train.method=[sideways]", "data.clip_length=2", "train.steps=2", "sweep.seeds=[0]", "output.dir=q"], sweep), sweep.stderr).to.equal(0);
+    expect(sweep.stderr).to.include("warning: with 2-frame clips and 2 blocks").and.not.include("results:");
+  });
+
   it("a completed run whose npy files were regenerated at the same path is still found, with a warning naming the file; --force trains on the new one", async () => {
     expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
     const clips = join(dir, "d", "clips.npy");

@@ -2,7 +2,7 @@
  * Progress display. On a terminal: a bar per active run (step, loss, last evaluation's clip
  * top-1 and its step, frames/s, ETA) under a sweep counter, redrawn in place. Elsewhere (CI, log
  * files): a plain line per run every few seconds and at each evaluation and end. `--quiet`: only
- * errors. Sweep children report through `JsonlProgress` (one JSON event per stdout line), which
+ * warnings and errors. Sweep children report through `JsonlProgress` (one JSON event per stdout line), which
  * the parent feeds to its board. frames/s is over the steps of the last RATE_WINDOW_S seconds, not
  * one step's (a single step's rate swings several-fold with the data wait and evaluation).
  *
@@ -209,13 +209,15 @@ export class ProgressBoard {
         if (this.runs.delete(runId) && s.status === "completed" && line.firstStep === 1) this.wholeRunSeconds.push((this.now() - line.launchedAt) / 1000);
         this.message(`${runId}: ${s.status} after ${count(s.steps_done, "step")} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
       },
-      log: (message) => this.message(`${runId}: ${message}`),
+      // A run's warnings (clips too short for a block to learn, a loss that diverged) print even
+      // with --quiet: a log kept small must still say why a result is suspect.
+      log: (message) => this.message(`${runId}: ${message}`, message.startsWith("warning: ")),
     };
   }
 
-  /** A line that stays (printed above the bars on a terminal); shown unless quiet. */
-  message(text: string): void {
-    if (this.mode === "quiet") return;
+  /** A line that stays (printed above the bars on a terminal); shown unless quiet, or `always`. */
+  message(text: string, always = false): void {
+    if (this.mode === "quiet" && !always) return;
     this.clear();
     this.write(text + "\n");
     this.redraw(true);

@@ -58,7 +58,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first run that fails or stops at a non-finite loss (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
-        .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
+        .option("quiet", { type: "boolean", default: false, describe: "no progress output or notes; warnings and errors still print" })
         .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
         .example("$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume")
         .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (scripts/sweeps-slurm.sh)")
@@ -96,7 +96,8 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       if (!argv.force) for (const r of mayStart) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       if (!argv.force) refuseResumesOnChangedData(mayStart, root, exp.baseDir, argv.file);
       const warnings = await preflightRuns(mayStart, exp.baseDir, exp, true, openProbeSessionInChild);
-      if (!argv.quiet) for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
+      // Warnings print with --quiet too (a block that cannot learn is not progress).
+      for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       // Once the runs are over the sweep no longer listens for stops; a signal then (a scheduler's
       // second SIGTERM while runs.csv and the report are written) ends it with status 130 and
