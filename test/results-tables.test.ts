@@ -285,15 +285,28 @@ describe("results: CSV and paper table", () => {
     }
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
-    // Within a method, each configuration whole; the one with the lower index first.
-    expect(rows.map((r) => r.run_id)).to.deep.equal(["s1-bp-0", "s1-bp-1", "s2-bp-0", "s2-sw-0", "s1-sw-0", "s1-sw-1"]);
+    // Within a method, each configuration whole; the one with the lower index first (sideways: 1
+    // before 2), and where the indexes tie (bp: 0 and 0), the lower setting that sets them apart (lr).
+    expect(rows.map((r) => r.run_id)).to.deep.equal(["s2-bp-0", "s1-bp-0", "s1-bp-1", "s2-sw-0", "s1-sw-0", "s1-sw-1"]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.rows.map((r) => [r.params["train.method"], r.params["train.optimizer.lr"]])).to.deep.equal([
-      ["bp", 0.003],
       ["bp", 0.001],
+      ["bp", 0.003],
       ["sideways", 0.001],
       ["sideways", 0.003],
     ]);
+  });
+
+  it("configurations whose sweep indexes tie go in the order of the settings that set them apart (steps 80, 300, 2000), not of their config ids", async () => {
+    // Three sweeps of one bp run each into one folder, at train.steps 300, 80 and 2000: all index 0.
+    // Their config ids sort as text a, b, c, which would read 300, 80, 2000.
+    for (const [id, steps] of [["a", 300], ["b", 80], ["c", 2000]] as const) {
+      writeRun(root, id, { "train.method": "bp", seed: 0 }, summary("completed", 0.5), 0, id);
+      writeFileSync(join(root, id, "config.yaml"), `# Run\nname: t\nseed: 0\ntrain:\n  method: bp\n  steps: ${steps}\n`);
+    }
+    await writeRunsCsv(root);
+    const rows = readCsv(join(root, "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r["train.steps"]])).to.deep.equal([["b", 80], ["a", 300], ["c", 2000]]);
   });
 
   it("a run outside the sweep (no swept values) is named by its method and config id, not a blank row", async () => {

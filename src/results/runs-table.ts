@@ -138,8 +138,20 @@ function sweepOrder(records: RunRecord[]): RunRecord[] {
     return { r, key: key ?? "", place: key === null ? r.meta.index : groupFirst.get(key)!, configPlace: configFirst.get(r.meta.config_id)! };
   });
   const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // Configurations whose lowest indexes tie (two sweeps gathered here number from 0) go in the order
+  // of the settings that set them apart (train.steps 80 before 300), not of their config ids' hashes.
+  const settings = new RunSettings(records);
+  const apart = settingsSettingApart(records, paramColumns(records), settings);
+  const bySettings = (a: RunRecord, b: RunRecord) => {
+    for (const key of apart) {
+      const [x, y] = [settings.value(a, key), settings.value(b, key)];
+      const order = typeof x === "number" && typeof y === "number" ? x - y : text(JSON.stringify(x ?? null), JSON.stringify(y ?? null));
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
   // Groups, and the configurations within one, are kept whole where their lowest indexes tie.
-  keyed.sort((a, b) => a.place - b.place || text(a.key, b.key) || a.configPlace - b.configPlace || text(a.r.meta.config_id, b.r.meta.config_id) || a.r.meta.index - b.r.meta.index || text(a.r.meta.run_id, b.r.meta.run_id));
+  keyed.sort((a, b) => a.place - b.place || text(a.key, b.key) || a.configPlace - b.configPlace || bySettings(a.r, b.r) || text(a.r.meta.config_id, b.r.meta.config_id) || a.r.meta.index - b.r.meta.index || text(a.r.meta.run_id, b.r.meta.run_id));
   return keyed.map((k) => k.r);
 }
 
