@@ -217,6 +217,8 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     expect(again.code, again.stderr).to.equal(0);
     for (const [d, step] of stoppedAt) {
       expect(again.stderr).to.include(`${d}: resuming from step ${step}`);
+      // The run's start line first, then what is said of its start.
+      expect(again.stderr.indexOf(`${d}: started, `), again.stderr).to.be.within(0, again.stderr.indexOf(`${d}: resuming from step`));
       expect(summaryStatus(root, d)).to.equal("completed");
     }
   }

@@ -204,14 +204,19 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   // process at once, which would leave the lock behind (a lock from another host is never taken
   // over: src/results/file-lock.ts).
   const stops = listenForStops(summary, ctx.progress);
+  // What is said of the run before it starts training (resuming, warnings, the evaluation set):
+  // said once its start line is out, so that a log reads "started", then these; or, if it never
+  // gets there, as it ends.
+  const atStart: string[] = [];
   try {
-    return await trainListening(spec, ctx, setup, summary, stops);
+    return await trainListening(spec, ctx, setup, summary, stops, atStart);
   } finally {
+    for (const line of atStart.splice(0)) ctx.progress.log(line);
     stops.off();
   }
 }
 
-async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup, summary: RunSummary, stops: StopListener): Promise<RunSummary> {
+async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup, summary: RunSummary, stops: StopListener, atStart: string[]): Promise<RunSummary> {
   const { runDir, progress } = ctx;
   const { model, weights, data, mainRunner, deviceStep } = setup;
   const { executor, stages } = setup.executor;
@@ -257,7 +262,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     }
     const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
     if (typeof lastLogged?.train_loss === "number") summary.final_train_loss = lastLogged.train_loss;
-    progress.log(`resuming from step ${resumed.step} (${RESUME_FILE}${resumed.atDataError ? ", saved when a data error ended the last attempt: on the data as it is now" : ""})`);
+    atStart.push(`resuming from step ${resumed.step} (${RESUME_FILE}${resumed.atDataError ? ", saved when a data error ended the last attempt: on the data as it is now" : ""})`);
   }
   deviceStep?.load(weights, optimizer);
   /** Brings the device step's weights and optimizer state back before anything reads them. */
@@ -268,7 +273,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   // repeat clips, must say so.
   for (const warning of [shortClips, repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
     if (!warning) continue;
-    progress.log(`warning: ${warning}`);
+    atStart.push(`warning: ${warning}`);
     summary.warnings = [...(summary.warnings ?? []), warning];
   }
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
@@ -278,9 +283,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
-  if (summary.eval_on_train) progress.log("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
+  if (summary.eval_on_train) atStart.push("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
-  if (evalClips < spec.eval.clips) progress.log(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`);
+  if (evalClips < spec.eval.clips) atStart.push(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`);
   /**
    * Reports the files the data source skipped and the videos shorter than a clip it read since the
    * last call; the summary lists every attempt's.
@@ -336,6 +341,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       method,
       description: `${method} on ${model.name} (${count(model.blocks.length, "block")}, ${parallelismText(spec, stages.length)}${deviceStep ? `, whole step on the device${spec.runtime.steps_per_call > 1 ? `, up to ${spec.runtime.steps_per_call} steps a call` : ""}` : ""}), data ${data.description}`,
     });
+    for (const line of atStart.splice(0)) progress.log(line);
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
     const every = spec.train.checkpoint_every;
