@@ -82,7 +82,7 @@ export async function mergeSweepPlan(from: string, dir: string): Promise<string 
   return withLock(planLock(dir), () => {
     const there = readSweepPlan(dir);
     if (there !== null && !sameRuns(there, incoming))
-      return `${join(from, SWEEP_PLAN_FILE)} plans other runs than ${join(dir, SWEEP_PLAN_FILE)} (was the sweep file changed between the shards?): its runs were collected, its plan was not`;
+      return `${join(from, SWEEP_PLAN_FILE)} plans other runs than ${join(dir, SWEEP_PLAN_FILE)} (another sweep file or other overrides, or a later sweep into this folder): its runs were collected, its plan was not, so runs.csv does not list its runs that never started`;
     writePlan(dir, incoming);
     return null;
   });
