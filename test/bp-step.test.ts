@@ -19,7 +19,7 @@ import type { ProgressReporter } from "../src/train/run-types.js";
 import { refBackward, refForward, refSoftmaxCrossEntropy, type RefTensor } from "./reference/layers-ref.js";
 import { everyLayerKindSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 
-const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {} };
+const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
 
 /** Mean-CE gradient over all B*T frames (= BP's G, sideways.md) in float64, layer by layer. */

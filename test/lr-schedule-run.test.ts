@@ -29,7 +29,7 @@ import { refModelForward, refModelGradient, type RefWeights } from "./reference/
 import { referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
 import { fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 
-const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {} };
+const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
 /** Clips b0 .. b0+B-1 of `all`. */
 function clipsOf(all: ClipBatch, b0: number, B: number): ClipBatch {

@@ -106,7 +106,7 @@ describe("the provider check opens every GPU of runtime.device_id", function () 
     const out = mkdtempSync(join(tmpdir(), "sideways-devices-"));
     try {
       const exp = loadExperiment(GOOD, ["runtime.provider=cuda", "runtime.device_id=[0, 7]", "runtime.workers=2", `output.dir=${out}`]);
-      const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {} };
+      const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
       const m = machineWith(1);
       const err = await rejection(runOne(exp, placeSingleRun(exp), silent, false, false, m.open));
       expect(m.opened.map((o) => o.deviceId)).to.deep.equal([0, 7]);

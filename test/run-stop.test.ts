@@ -20,7 +20,7 @@ const GOOD = resolve("test/fixtures/specs/good.yaml");
 
 /** A reporter that asks for a stop once `step` is done (inside that step, before its checkpoint). */
 function stoppingAt(step: number): ProgressReporter {
-  return { runStarted() {}, stepDone: (row: StepMetrics) => (row.step === step ? requestStop("sweep-gone") : undefined), evalDone() {}, runEnded() {}, log() {} };
+  return { runStarted() {}, stepDone: (row: StepMetrics) => (row.step === step ? requestStop("sweep-gone") : undefined), evalDone() {}, runEnded() {}, log() {}, warn() {} };
 }
 
 describe("a stop during a run", function () {
@@ -60,7 +60,7 @@ describe("a stop signal while the run's directory is being locked", function () 
     const exp = loadExperiment(GOOD, []);
     const runDir = join(dir, "run");
     const logged: string[] = [];
-    const progress: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log: (m: string) => void logged.push(m) };
+    const progress: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log: (m: string) => void logged.push(m), warn: (m: string) => void logged.push(`warning: ${m}`) };
     // With no listener at this moment, SIGTERM would end this test process.
     const prepareRunDir = () => void process.kill(process.pid, "SIGTERM");
     const summary = await runExperiment(exp.spec, { specFile: GOOD, baseDir: exp.baseDir, runDir, runId: "r0", progress, prepareRunDir });

@@ -20,7 +20,8 @@ export type ProgressEvent =
   | { event: "stepDone"; m: StepMetrics }
   | { event: "evalDone"; m: EvalMetrics }
   | { event: "runEnded"; summary: RunSummary }
-  | { event: "log"; message: string };
+  | { event: "log"; message: string }
+  | { event: "warn"; message: string };
 
 export class JsonlProgress implements ProgressReporter {
   constructor(private readonly write: (line: string) => void) {}
@@ -42,6 +43,9 @@ export class JsonlProgress implements ProgressReporter {
   log(message: string) {
     this.send({ event: "log", message });
   }
+  warn(message: string) {
+    this.send({ event: "warn", message });
+  }
 }
 
 /** Feeds one parsed event to a reporter. */
@@ -50,6 +54,7 @@ export function dispatchEvent(e: ProgressEvent, to: ProgressReporter): void {
   else if (e.event === "stepDone") to.stepDone(e.m);
   else if (e.event === "evalDone") to.evalDone(e.m);
   else if (e.event === "runEnded") to.runEnded(e.summary);
+  else if (e.event === "warn") to.warn(e.message);
   else to.log(e.message);
 }
 
@@ -209,9 +214,9 @@ export class ProgressBoard {
         if (this.runs.delete(runId) && s.status === "completed" && line.firstStep === 1) this.wholeRunSeconds.push((this.now() - line.launchedAt) / 1000);
         this.message(`${runId}: ${s.status} after ${count(s.steps_done, "step")} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + (s.message ? ` (${s.message})` : ""));
       },
-      // A run's warnings (clips too short for a block to learn, a loss that diverged) print even
-      // with --quiet: a log kept small must still say why a result is suspect.
-      log: (message) => this.message(`${runId}: ${message}`, message.startsWith("warning: ")),
+      log: (message) => this.message(`${runId}: ${message}`),
+      // A run's warnings print even with --quiet: a log kept small must still say why a result is suspect.
+      warn: (message) => this.message(`${runId}: warning: ${message}`, true),
     };
   }
 

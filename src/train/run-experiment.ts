@@ -36,7 +36,7 @@ import { evaluate } from "./evaluate.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
-import { newRunSummary, type EvalMetrics, type ExecutionRecord, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
+import { newRunSummary, type EvalMetrics, type ExecutionRecord, type ProgressReporter, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
 import { graphTargetFor } from "../runtime/nchwc-probe.js";
 import type { GraphTarget } from "../graph/graph-builder.js";
 import { framesPerPass } from "./bp-stage.js";
@@ -207,16 +207,24 @@ async function train(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup): Pr
   // What is said of the run before it starts training (resuming, warnings, the evaluation set):
   // said once its start line is out, so that a log reads "started", then these; or, if it never
   // gets there, as it ends.
-  const atStart: string[] = [];
+  const atStart: StartLine[] = [];
   try {
     return await trainListening(spec, ctx, setup, summary, stops, atStart);
   } finally {
-    for (const line of atStart.splice(0)) ctx.progress.log(line);
+    sayAtStart(atStart, ctx.progress);
     stops.off();
   }
 }
 
-async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup, summary: RunSummary, stops: StopListener, atStart: string[]): Promise<RunSummary> {
+/** A line said of a run as it starts: a note, or a warning. */
+type StartLine = { text: string; warning: boolean };
+
+/** Says the lines kept for the start, once (the list is emptied). */
+function sayAtStart(lines: StartLine[], progress: ProgressReporter): void {
+  for (const { text, warning } of lines.splice(0)) (warning ? progress.warn(text) : progress.log(text));
+}
+
+async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunSetup, summary: RunSummary, stops: StopListener, atStart: StartLine[]): Promise<RunSummary> {
   const { runDir, progress } = ctx;
   const { model, weights, data, mainRunner, deviceStep } = setup;
   const { executor, stages } = setup.executor;
@@ -262,7 +270,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     }
     const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
     if (typeof lastLogged?.train_loss === "number") summary.final_train_loss = lastLogged.train_loss;
-    atStart.push(`resuming from step ${resumed.step} (${RESUME_FILE}${resumed.atDataError ? ", saved when a data error ended the last attempt: on the data as it is now" : ""})`);
+    atStart.push({ text: `resuming from step ${resumed.step} (${RESUME_FILE}${resumed.atDataError ? ", saved when a data error ended the last attempt: on the data as it is now" : ""})`, warning: false });
   }
   deviceStep?.load(weights, optimizer);
   /** Brings the device step's weights and optimizer state back before anything reads them. */
@@ -273,7 +281,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   // repeat clips, must say so.
   for (const warning of [shortClips, repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
     if (!warning) continue;
-    atStart.push(`warning: ${warning}`);
+    atStart.push({ text: warning, warning: true });
     summary.warnings = [...(summary.warnings ?? []), warning];
   }
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
@@ -283,9 +291,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
-  if (summary.eval_on_train) atStart.push("evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)");
+  if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
-  if (evalClips < spec.eval.clips) atStart.push(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`);
+  if (evalClips < spec.eval.clips) atStart.push({ text: `eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`, warning: false });
   /**
    * Reports the files the data source skipped and the videos shorter than a clip it read since the
    * last call; the summary lists every attempt's.
@@ -341,7 +349,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       method,
       description: `${method} on ${model.name} (${count(model.blocks.length, "block")}, ${parallelismText(spec, stages.length)}${deviceStep ? `, whole step on the device${spec.runtime.steps_per_call > 1 ? `, up to ${spec.runtime.steps_per_call} steps a call` : ""}` : ""}), data ${data.description}`,
     });
-    for (const line of atStart.splice(0)) progress.log(line);
+    sayAtStart(atStart, progress);
     const firstStep = summary.steps_done + 1;
     const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
     const every = spec.train.checkpoint_every;
@@ -439,7 +447,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
     if (diverged !== null) {
       summary.warnings = [...(summary.warnings ?? []), diverged];
-      progress.log(`warning: ${diverged}`);
+      progress.warn(diverged);
     }
     if (finished) {
       await syncHost();

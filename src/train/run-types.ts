@@ -93,6 +93,8 @@ export interface ProgressReporter {
   evalDone(m: EvalMetrics): void;
   runEnded(summary: RunSummary): void;
   log(message: string): void;
+  /** A warning (why a result is suspect: a block that cannot learn, a loss that diverged); shown with --quiet too. */
+  warn(message: string): void;
 }
 
 export interface RunContext {
