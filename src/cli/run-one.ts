@@ -17,7 +17,7 @@ import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
 import { sweptContext } from "../spec/override-source.js";
-import { METHOD_NAMES } from "../schedule/registry.js";
+import { findRule } from "../schedule/registry.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 import { resolveUserPath } from "../util/user-path.js";
 
@@ -181,7 +181,7 @@ function stepsOfUnsavedAttempt(runDir: string, configHash: string): number | nul
 }
 
 function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {
-  const method = METHOD_NAMES.find((m) => m === place.meta.method) ?? "sideways";
+  const method = findRule(place.meta.method)?.name ?? "sideways";
   const summary = newRunSummary(place.runId, method);
   return { ...summary, status, message: err instanceof Error ? err.message : String(err) };
 }

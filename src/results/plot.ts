@@ -19,12 +19,10 @@ import { meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
-import { METHOD_NAMES, RULES, ruleFor, type Method, type Rule } from "../schedule/registry.js";
+import { METHOD_NAMES, RULES, findRule, type Method } from "../schedule/registry.js";
 
-/** A run's rule from the registry (its label and line), or null for a method this version does not know. */
-const knownRule = (method: string): Rule | null => ((METHOD_NAMES as readonly string[]).includes(method) ? ruleFor(method) : null);
 /** How the figures name a rule (train.method) in titles and notes. */
-const ruleLabel = (method: string) => knownRule(method)?.label ?? method;
+const ruleLabel = (method: string) => findRule(method)?.label ?? method;
 
 /** How the plots read a run's CSV: readCsv, or a cache of it while one set of figures is drawn. */
 export type CsvReader = typeof readCsv;
@@ -218,7 +216,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere. Each rule's dash is the registry's.
   const methods = METHOD_NAMES.filter((m) => points.some((p) => p.method === m));
-  const dash = (method: string) => (knownRule(method) ?? RULES.sideways).line.dash;
+  const dash = (method: string) => (findRule(method) ?? RULES.sideways).line.dash;
   const dashName = (m: Method) => `${RULES[m].line.name}: ${RULES[m].label}`;
   const configs = [...new Map(points.map((p) => [p.config, p])).values()];
   return {
@@ -314,7 +312,7 @@ export function cosineSpec(points: readonly CosinePoint[], notes: readonly strin
   const methods = [...new Set(points.map((p) => p.method))];
   // null: a rule this version does not know (a run of another branch's or version's rule); its
   // points are drawn and a note says that what its cos_b columns compare with is not known here.
-  const reference = (m: string) => knownRule(m)?.diagnosticReference ?? null;
+  const reference = (m: string) => findRule(m)?.diagnosticReference ?? null;
   const possessive = (m: string) => (ruleLabel(m).endsWith("s") ? `${ruleLabel(m)}'` : `${ruleLabel(m)}'s`);
   const pairs = new Set(methods.map((m) => [m, reference(m)].sort().join(" ")));
   const first = pairs.size === 1 && methods.every((m) => reference(m) !== null) ? (methods.flatMap((m) => [m, reference(m)!]).find((m) => m !== "bp") ?? null) : null;

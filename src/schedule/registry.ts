@@ -78,8 +78,13 @@ export const RULES: Readonly<Record<Method, Rule>> = Object.freeze({
   },
 });
 
+/** The rule of `method`, or null for a name this version does not know (a run recorded by another version). */
+export function findRule(method: string): Rule | null {
+  return Object.hasOwn(RULES, method) ? RULES[method as Method] : null;
+}
+
 export function ruleFor(method: string): Rule {
-  const rule = (RULES as Record<string, Rule | undefined>)[method];
+  const rule = findRule(method);
   if (!rule) throw new Error(`BUG: unknown method "${method}" (known: ${METHOD_NAMES.join(", ")})`);
   return rule;
 }
