@@ -142,7 +142,7 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
   // config.yaml), and for runs outside the sweep, the config_id column does, as in the plots' legends.
   const shown = new Set(configs.map((runs) => JSON.stringify(paramColumns.map((p) => runs[0][p]))));
   if (shown.size < groups.size || outside) paramColumns.push("config_id");
-  // Evaluation on the training clips is never silent (README "Results"): not in the paper table either.
+  // Evaluation on the training clips is never silent (docs/RESULT-FILES.md): not in the paper table either.
   if (configs.some((runs) => runs.some((r) => r.status === "completed" && r.eval_on_train === 1))) paramColumns.push("eval_on_train");
   // Nor a completed run that warned (runs.csv's warnings): its row counts them.
   const warned = (runs: readonly CsvRow[]) => runs.filter((r) => r.status === "completed" && typeof r.warnings === "string" && r.warnings !== "").length;
