@@ -135,6 +135,7 @@ describe("didYouMean", () => {
     expect(didYouMean("numpy", ["moving-mnist", "shapes", "npy", "video-folder"])).to.equal("npy");
     expect(didYouMean("fc", ["conv2d", "linear", "relu"])).to.equal("linear");
     expect(didYouMean("learning_rate", ["steps", "batch_size"])).to.equal(undefined);
+    for (const theirs of ["clip_grad", "max_norm", "clip_grad_norm"]) expect(didYouMean(theirs, ["steps", "grad_clip_norm", "optimizer"]), theirs).to.equal("grad_clip_norm");
   });
   const cases: [string, string[], string | undefined][] = [
     ["optimzer", ["optimizer", "method"], "optimizer"],

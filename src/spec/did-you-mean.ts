@@ -32,6 +32,9 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
   gap: "global_avg_pool",
   adaptive_avg_pool: "global_avg_pool",
   backprop: "bp",
+  clip_grad: "grad_clip_norm", // mmaction2's optim_wrapper key
+  max_norm: "grad_clip_norm", // torch.nn.utils.clip_grad_norm_'s argument
+  clip_grad_norm: "grad_clip_norm",
 };
 
 /**

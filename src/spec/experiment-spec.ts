@@ -79,6 +79,14 @@ export const TrainSpec = z.strictObject({
    * (PipeDream) instead of the current ones. No effect with update_every: clip.
    */
   weight_stashing: z.boolean().default(false),
+  /**
+   * Clips the gradient before each optimizer step to this total L2 norm over every parameter, as
+   * torch.nn.utils.clip_grad_norm_(params, max_norm) does: all gradients times
+   * min(1, max_norm / (norm + 1e-6)) (optim/grad-clip.ts). Unset: no clipping (an optional key with
+   * no default, so that configurations without it keep their run ids). metrics.csv then logs the
+   * norm before clipping as grad_norm. Needs update_every: clip.
+   */
+  grad_clip_norm: finite().positive().optional(),
 });
 
 export const RuntimeSpec = z.strictObject({
@@ -150,6 +158,9 @@ export const ExperimentSpec = z.strictObject({
   }
   if (spec.train.update_every !== "clip" && replicas > 1) {
     ctx.addIssue({ code: "custom", path: ["train", "update_every"], message: `expected clip while runtime.replicas is ${replicas} (in-clip updates run on depth-parallel workers, not on replicas)` });
+  }
+  if (spec.train.grad_clip_norm !== undefined && spec.train.update_every !== "clip") {
+    ctx.addIssue({ code: "custom", path: ["train", "grad_clip_norm"], message: `expected no gradient clipping with train.update_every ${spec.train.update_every} (in-clip updates step each block when its own gradients are due, on its stage's thread, so no step sees the norm over every parameter that clipping takes; use train.update_every: clip, or remove the key)` });
   }
   if (spec.train.weight_stashing && !rule.weightStashing) {
     const allowed = Object.values(RULES).filter((r) => r.weightStashing).map((r) => r.name).join(", ");

@@ -28,10 +28,11 @@
 import { GraphBuilder, type GraphTarget } from "../graph/graph-builder.js";
 import { addFusedBp, addSidewaysClip, FUSED_BP_NAMES, gradName, sidewaysClipFrames } from "../layers/block-graphs.js";
 import type { Model } from "../model/model.js";
+import { addGradClip } from "../optim/grad-clip.js";
 import { addOptimizerStep, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 
-export const DEVICE_STEP_NAMES = { clips: "clips", clipScale: "clip_scale", clipShift: "clip_shift", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, losses: "frame_losses" } as const;
+export const DEVICE_STEP_NAMES = { clips: "clips", clipScale: "clip_scale", clipShift: "clip_shift", onehot: "clip_onehot", scale: FUSED_BP_NAMES.scale, losses: "frame_losses", gradNorm: "grad_norm" } as const;
 
 /**
  * How the step takes its clips: float32, or the 8-bit pixels they came from with a per-channel
@@ -168,7 +169,11 @@ function logSoftmaxRows(g: GraphBuilder, x: string): string {
   return g.op("Sub", [shifted, g.op("Log", [g.op("ReduceSum", [g.op("Exp", [shifted]), axis1], { keepdims: 1 })])]);
 }
 
-export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32"): Uint8Array {
+/**
+ * `gradClipNorm` (train.grad_clip_norm): the gradient vector is clipped to that total norm before
+ * the optimizer (optim/grad-clip.ts), and the norm before clipping is an output [1] (DEVICE_STEP_NAMES.gradNorm).
+ */
+export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, frames: number, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", gradClipNorm?: number): Uint8Array {
   const g = new GraphBuilder(`${model.name}.device-step${method === "bp" ? "" : `.${method}`}`, target);
   const frame = model.blocks[0].inShape;
   const x = addClipRows(g, frames, frame, clipInput);
@@ -196,7 +201,12 @@ export function buildDeviceStepGraph(model: Model, optimizer: OptimizerSpec, fra
   const divisor = counts.every((n) => n === counts[0])
     ? g.constFloat("contributions", [counts[0]], [])
     : g.constFloat("contributions", Float32Array.from(model.params.flatMap((_, i) => Array<number>(sizes[i]).fill(counts[i]))), [total]);
-  const grad = g.op("Div", [g.op("Concat", grads, { axis: 0 }), divisor]);
+  let grad = g.op("Div", [g.op("Concat", grads, { axis: 0 }), divisor]);
+  if (gradClipNorm !== undefined) {
+    const clipped = addGradClip(g, grad, gradClipNorm);
+    g.outputFixed(clipped.norm, [1], DEVICE_STEP_NAMES.gradNorm);
+    grad = clipped.grad;
+  }
 
   const slots = optimizerSlots(optimizer);
   const state = Object.fromEntries(slots.map((s) => [s, g.inputFixed(stateName(FLAT_PARAMS, s), [total])]));

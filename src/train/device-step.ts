@@ -59,6 +59,8 @@ export interface DeviceStepResult {
   stats: BlockStats[];
   /** Seconds inside onnxruntime. */
   busySeconds: number;
+  /** With train.grad_clip_norm: the gradient's total norm before clipping. */
+  gradNorm?: number;
 }
 
 export class DeviceStep {
@@ -96,11 +98,12 @@ export class DeviceStep {
   /**
    * The step graph of `method` for clips of `frames` frames taken as `clipInput`, built for `target`
    * and placed on `provider`; with `stepsPerCall` > 1, that many steps chained in one graph
-   * (graph/chain-calls.ts), each on its own clip batch, for steps().
+   * (graph/chain-calls.ts), each on its own clip batch, for steps(). `gradClipNorm`:
+   * train.grad_clip_norm, clipping inside the graph.
    */
-  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1): Promise<DeviceStep> {
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1, gradClipNorm?: number): Promise<DeviceStep> {
     const carried = carriedNames(optimizer).map((input) => ({ input, output: nextName(input) }));
-    const step = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput);
+    const step = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput, gradClipNorm);
     const createSession = (k: number) => GraphSession.create(chainCalls(step, k, carried), `${model.name} ${method} device step${k > 1 ? ` x${k}` : ""}`, provider, carried.map((c) => c.output));
     return new DeviceStep(model, optimizer, frames, await createSession(stepsPerCall), method, clipInput, stepsPerCall, createSession);
   }
@@ -176,7 +179,8 @@ export class DeviceStep {
       for (const [k, keys] of this.statKeys) {
         if (keys.length > 0) stats.push({ block: k, clipsPerFrame: B, frames: forwardFrames(this.method, this.model, T, k), values: new Map(keys.map((key) => [key, host[at(statValueName(k, key), j)].data])) });
       }
-      return { losses, stats, busySeconds };
+      const gradNorm = host[at(DEVICE_STEP_NAMES.gradNorm, j)]?.data[0];
+      return { losses, stats, busySeconds, ...(gradNorm === undefined ? {} : { gradNorm }) };
     });
   }
 

@@ -18,6 +18,7 @@ import { readInitCheckpoint, writeCheckpoint } from "../model/checkpoint.js";
 import { initWeights } from "../model/init.js";
 import { loadModelFile, resolveModel } from "../model/load-model.js";
 import type { Model, Weights } from "../model/model.js";
+import { clipGradNorm } from "../optim/grad-clip.js";
 import { createOptimizer, type Optimizer } from "../optim/optimizer.js";
 import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
@@ -80,8 +81,10 @@ function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
 
-export function metricColumns(model: Model, stages: number, diagnostics: boolean): string[] {
+export function metricColumns(model: Model, stages: number, diagnostics: boolean, gradClipping = false): string[] {
   const cols = ["step", "train_loss", "lr", "wall_s", "step_s", "frames_per_s", "data_wait_s"];
+  // With train.grad_clip_norm, the norm before clipping: how often, and by how much, it clipped.
+  if (gradClipping) cols.push("grad_norm");
   if (diagnostics) cols.push(...diagnosticColumns(model, stages));
   return cols;
 }
@@ -118,7 +121,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data), spec.runtime.steps_per_call) : null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data), spec.runtime.steps_per_call, spec.train.grad_clip_norm) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
@@ -288,7 +291,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const diagEvery = spec.diagnostics.every;
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
   const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
-  const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0));
+  const clipNorm = spec.train.grad_clip_norm;
+  const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0, spec.train.grad_clip_norm !== undefined));
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
   if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
@@ -374,7 +378,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       const lrs = taken.map((_, j) => learningRate(spec.train.schedule, spec.train.optimizer.lr, step + j - 1, totalSteps));
       let results: { losses: number[]; stats: BatchResult["stats"]; row: Partial<StepMetrics> }[];
       if (deviceStep) {
-        results = (await deviceStep.steps(taken, lrs)).map((r) => ({ losses: r.losses, stats: r.stats, row: {} }));
+        results = (await deviceStep.steps(taken, lrs)).map((r) => ({ losses: r.losses, stats: r.stats, row: r.gradNorm === undefined ? {} : { grad_norm: r.gradNorm } }));
       } else {
         const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
         const row: Partial<StepMetrics> = {};
@@ -383,7 +387,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         const batchResult = await executor.runBatch(method, taken[0], weights, { ...batchOptions, update: inClip?.(step - 1) });
         checkFinite(batchResult, step);
         if (reference) Object.assign(row, diagnosticRow(model, method, batchResult, reference, facts!));
-        if (!batchResult.updated) optimizer.step(weights, batchResult.grads, lrs[0]);
+        if (!batchResult.updated) {
+          if (clipNorm !== undefined) row.grad_norm = clipGradNorm(batchResult.grads, clipNorm);
+          optimizer.step(weights, batchResult.grads, lrs[0]);
+        }
         results = [{ losses: batchResult.losses, stats: batchResult.stats, row }];
       }
       // The step has read its batches: their memory holds later ones (ClipBatch.release).
