@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readCsv } from "../src/results/csv-read.js";
 import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
@@ -49,7 +50,7 @@ describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips",
       "model.layers.9.out_features=2",
       "train.batch_size=2",
       "train.steps=3",
-      "eval.clips=2",
+      "eval.clips=4", // two windows of each of the 2 test videos
       "runtime.workers=2",
       `output.dir=${join(dir, "run")}`,
     ];
@@ -62,5 +63,13 @@ describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips",
     const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary).to.include({ status: "completed", steps_done: 3 });
     expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(true);
+    // Video-level accuracy over the test list's videos, each voting with its two clips (its
+    // arithmetic: test/evaluate.test.ts), in eval.csv and as the summary's final value.
+    const evalCsv = readCsv(join(runFolderIn(join(dir, "run")), "eval.csv"));
+    expect(evalCsv.columns).to.include.members(["eval_video_top1", "eval_videos"]);
+    const last = evalCsv.rows.at(-1)!;
+    expect(last).to.include({ eval_clips: 4, eval_videos: 2 });
+    expect([0, 0.5, 1]).to.include(last.eval_video_top1);
+    expect(summary.final_eval_video_top1).to.equal(last.eval_video_top1);
   });
 });

@@ -7,6 +7,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../src/results/atomic-write.js
 import { numericColumn, readCsv, readCsvColumns } from "../src/results/csv-read.js";
 import { InputError } from "../src/errors.js";
 import { csvText } from "../src/results/csv-text.js";
+import { CsvAppender } from "../src/results/csv-append.js";
 
 describe("results: atomic writes and CSV reading", () => {
   it("replaces a file whole, creating its directory, and leaves no temp file", () => {
@@ -71,5 +72,24 @@ describe("results: atomic writes and CSV reading", () => {
     expect(readCsvColumns(path)).to.deep.equal(["step", "train_loss"]);
     // A column the file lacks is all empty.
     expect(numericColumn(path, readCsv(path), "wall_s")).to.deep.equal([null, null, null]);
+  });
+
+  it("CsvAppender writes the header once, and appends to an existing file in that file's own header (a run resumed by a version that logs other columns)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-append-"));
+    const path = join(dir, "eval.csv");
+    const first = new CsvAppender(path, ["step", "eval_loss", "wall_s"]);
+    first.append({ step: 1, eval_loss: 2.5, wall_s: 0.5 });
+    // The resuming version logs one column more and wants another order: its rows follow the file.
+    const resumed = new CsvAppender(path, ["step", "eval_loss", "eval_video_top1", "wall_s"]);
+    expect(resumed.columns).to.deep.equal(["step", "eval_loss", "wall_s"]);
+    resumed.append({ step: 2, eval_video_top1: 0.75, wall_s: 1.5, eval_loss: 2 });
+    expect(readFileSync(path, "utf8")).to.equal("step,eval_loss,wall_s\n1,2.5,0.5\n2,2,1.5\n");
+    // Fewer columns asked for than the file has: those cells stay empty, the file stays one table.
+    new CsvAppender(path, ["step", "wall_s"]).append({ step: 3, wall_s: 2.5 });
+    expect(readCsv(path).rows.at(-1)).to.deep.equal({ step: 3, eval_loss: null, wall_s: 2.5 });
+    // An empty file (cut short before its header) gets the header.
+    writeFileSync(join(dir, "empty.csv"), "");
+    new CsvAppender(join(dir, "empty.csv"), ["a", "b"]).append({ a: 1, b: 2 });
+    expect(readFileSync(join(dir, "empty.csv"), "utf8")).to.equal("a,b\n1,2\n");
   });
 });

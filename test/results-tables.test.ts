@@ -422,7 +422,8 @@ describe("results: CSV and paper table", () => {
     writeRun(root, "b0", { "data.clips": "b.npy", seed: 0 }, summary("completed", 0.9, { eval_on_train: true }), 1, "bbbbbbbb");
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
-    expect(columns.slice(-2)).to.deep.equal(["eval_on_train", "warnings"]);
+    // After every column older versions wrote (scripts cut by position), the video-level accuracy.
+    expect(columns.slice(-3)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
@@ -496,7 +497,7 @@ describe("results: CSV and paper table", () => {
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(() => paperTable(columns, rows, ["eval_clip_top"])).to.throw(/no such column.*did you mean 'final_eval_clip_top1'/);
     // Every word of the name in a metric's: each such metric is suggested.
-    expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1'\?/);
+    expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1'\?/);
   });
 
   it("an unknown metric's hint: each metric with every word of the name, even one alone; a name of no words suggests nothing", () => {
@@ -511,7 +512,7 @@ describe("results: CSV and paper table", () => {
     };
     expect(hint("per_s")).to.equal("--metric per_s: no such column in runs.csv (did you mean 'frames_per_s'?)");
     // A stray underscore is no word of its own.
-    expect(hint("eval_top1_")).to.equal("--metric eval_top1_: no such column in runs.csv (did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1'?)");
+    expect(hint("eval_top1_")).to.equal("--metric eval_top1_: no such column in runs.csv (did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1'?)");
     expect(hint("_")).to.equal("--metric _: no such column in runs.csv");
   });
 

@@ -207,7 +207,7 @@ export class ProgressBoard {
       evalDone: (m) => {
         line.evalTop1 = m.eval_clip_top1;
         line.evalStep = m.step;
-        this.plain(`${runId}: eval at step ${m.step}: loss ${fmt(m.eval_loss, 4)}, clip top-1 ${fmt(m.eval_clip_top1, 3)}, frame top-1 ${fmt(m.eval_frame_top1, 3)}`);
+        this.plain(`${runId}: eval at step ${m.step}: loss ${fmt(m.eval_loss, 4)}, clip top-1 ${fmt(m.eval_clip_top1, 3)}, frame top-1 ${fmt(m.eval_frame_top1, 3)}` + (m.eval_video_top1 === undefined ? "" : `, video top-1 ${fmt(m.eval_video_top1, 3)} (${m.eval_videos} videos)`));
         this.redraw(false);
       },
       runEnded: (s) => {

@@ -74,6 +74,10 @@ export class ClipSource implements DataSource {
     return this.producer.evalCount(clips);
   }
 
+  get evalVideo(): DataSource["evalVideo"] {
+    return this.producer.evalVideo?.bind(this.producer);
+  }
+
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch> {
     checkBatchSize(batchSize);
     const count = this.producer.evalCount(clips);

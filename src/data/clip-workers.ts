@@ -126,6 +126,10 @@ export class ClipWorkers implements ClipProducer {
     return this.local.evalCount(requested);
   }
 
+  get evalVideo(): ClipProducer["evalVideo"] {
+    return this.local.evalVideo?.bind(this.local);
+  }
+
   skippedFiles() {
     return this.local.skippedFiles();
   }

@@ -24,6 +24,11 @@ export interface ClipProducer {
   evalCount(requested: number): number;
   /** Evaluation clip `index` of a set of `count` clips (fixed: the same every call). */
   evalClip(index: number, count: number): Promise<RawClip>;
+  /**
+   * Where several evaluation clips come from one video (video-folder): the video evaluation clip
+   * `index` of `count` comes from, numbered from 0, for video-level accuracy (train/evaluate.ts).
+   */
+  evalVideo?(index: number, count: number): number;
   /** Unreadable files skipped so far, with why. */
   skippedFiles(): readonly SkippedFile[];
   /** Videos read so far that are shorter than a clip's span (absent: none can be). */

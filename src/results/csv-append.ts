@@ -4,7 +4,7 @@
  * (csv-writer's appending writer does the same per call but is asynchronous; metrics rows are
  * written from the training loop where a synchronous, ordered append is simpler.)
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.js";
 import { dirname } from "node:path";
 
@@ -16,12 +16,24 @@ export function csvCell(v: string | number | boolean | null | undefined): string
 }
 
 export class CsvAppender {
+  /** The file's columns: those asked for, or where the file exists already, its own header's. */
+  readonly columns: readonly string[];
+
   constructor(
     readonly path: string,
-    readonly columns: readonly string[],
+    columns: readonly string[],
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    if (!existsSync(path)) appendFileSync(path, columns.join(",") + "\n");
+    // A run resumed by a version that logs other columns (eval.csv's video-level accuracy, say)
+    // appends rows in the header it finds, so the file stays one table: a column the header lacks
+    // is not logged, one the rows lack is left empty.
+    const header = existsSync(path) ? readFileSync(path, "utf8").split("\n", 1)[0]! : "";
+    if (header === "") {
+      writeFileSync(path, columns.join(",") + "\n");
+      this.columns = columns;
+    } else {
+      this.columns = header.split(",");
+    }
   }
 
   append(row: Record<string, string | number | boolean | null | undefined>): void {

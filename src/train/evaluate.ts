@@ -1,6 +1,8 @@
 /**
  * Evaluation, the same for both methods (docs/design/sideways.md): per-frame forward with fixed
- * weights; clip prediction = argmax of the mean of the per-frame logits over the clip.
+ * weights; clip prediction = argmax of the mean of the per-frame logits over the clip; where
+ * several clips come from one video (video-folder), video prediction = argmax of the mean of its
+ * clips' mean logits (multi-clip testing, as video recognition papers report it).
  */
 import type { ClipBatch } from "../data/source.js";
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
@@ -13,6 +15,33 @@ export interface EvalResult {
   clipTop1: number;
   frameTop1: number;
   clips: number;
+  /** With a video for each clip: the share of videos whose clips' mean logits pick their label. */
+  videoTop1?: number;
+  /** How many videos the clips came from. */
+  videos?: number;
+}
+
+/**
+ * Video-level votes: each video's sum of its clips' mean logits (equal-length clips, so the mean
+ * over its clips is the mean over all its frames' logits), and its label.
+ */
+export class VideoVotes {
+  private readonly videos = new Map<number, { sum: Float64Array; label: number }>();
+  constructor(private readonly classes: number) {}
+
+  add(video: number, label: number, clipMeanLogits: ArrayLike<number>): void {
+    let v = this.videos.get(video);
+    if (!v) this.videos.set(video, (v = { sum: new Float64Array(this.classes), label }));
+    if (v.label !== label) throw new Error(`BUG: evaluation video ${video} has clips labelled ${v.label} and ${label}`);
+    for (let k = 0; k < this.classes; k++) v.sum[k] += clipMeanLogits[k];
+  }
+
+  /** The share of videos whose summed logits' argmax is their label, and how many videos. */
+  top1(): { top1: number; videos: number } {
+    let correct = 0;
+    for (const v of this.videos.values()) if (argmax(v.sum, 0, this.classes) === v.label) correct++;
+    return { top1: correct / this.videos.size, videos: this.videos.size };
+  }
 }
 
 /** Logits [B*T, K] for every frame of a clip batch, frames of one clip contiguous. */
@@ -30,13 +59,16 @@ function argmax(a: Float32Array | Float64Array, off: number, n: number): number 
   return best;
 }
 
+/** `videoOf`: the video of the evaluation set's clip i (clips in order, DataSource.evalVideo), for video-level accuracy. */
 export async function evaluate(
   model: Model,
   runner: BlockRunner,
   batches: AsyncIterable<ClipBatch>,
   weights: Weights,
+  videoOf?: (clip: number) => number,
 ): Promise<EvalResult> {
   const K = model.classes;
+  const votes = videoOf ? new VideoVotes(K) : null;
   let clips = 0;
   let clipCorrect = 0;
   let frames = 0;
@@ -57,10 +89,12 @@ export async function evaluate(
         for (let k = 0; k < K; k++) mean[k] += logits.data[off + k];
       }
       if (argmax(mean, 0, K) === batch.labels[i]) clipCorrect++;
+      votes?.add(videoOf!(clips + i), batch.labels[i], mean.map((v) => v / T));
     }
     clips += B;
     frames += B * T;
   }
   if (clips === 0) throw new Error("BUG: evaluation got no clips");
-  return { loss: lossSum / frames, clipTop1: clipCorrect / clips, frameTop1: frameCorrect / frames, clips };
+  const video = votes?.top1();
+  return { loss: lossSum / frames, clipTop1: clipCorrect / clips, frameTop1: frameCorrect / frames, clips, ...(video ? { videoTop1: video.top1, videos: video.videos } : {}) };
 }

@@ -269,6 +269,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         summary.final_eval_loss = Number(row.eval_loss);
         summary.final_eval_clip_top1 = Number(row.eval_clip_top1);
         summary.final_eval_frame_top1 = Number(row.eval_frame_top1);
+        if (typeof row.eval_video_top1 === "number") summary.final_eval_video_top1 = row.eval_video_top1;
       }
     }
     const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
@@ -293,7 +294,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
   const clipNorm = spec.train.grad_clip_norm;
   const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0, spec.train.grad_clip_norm !== undefined));
-  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train"]);
+  // Video-level accuracy where evaluation clips come several to a video (video-folder).
+  const evalVideo = data.evalVideo;
+  const videoColumns = evalVideo ? ["eval_video_top1", "eval_videos"] : [];
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", ...videoColumns, "wall_s", "eval_on_train"]);
   summary.eval_on_train = data.evalIsTrain ?? false;
   if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
@@ -332,14 +336,16 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
 
   const runEval = async (step: number) => {
     await syncHost();
-    const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights);
+    const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights, evalVideo && ((i) => evalVideo(i, evalClips)));
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
+    if (r.videoTop1 !== undefined) Object.assign(m, { eval_video_top1: r.videoTop1, eval_videos: r.videos });
     evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
     reportSkipped();
     progress.evalDone(m);
     summary.final_eval_loss = r.loss;
     summary.final_eval_clip_top1 = r.clipTop1;
     summary.final_eval_frame_top1 = r.frameTop1;
+    if (r.videoTop1 !== undefined) summary.final_eval_video_top1 = r.videoTop1;
     summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
   };
 

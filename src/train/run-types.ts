@@ -22,6 +22,9 @@ export interface EvalMetrics {
   eval_clip_top1: number;
   eval_frame_top1: number;
   eval_clips: number;
+  /** Where evaluation clips come several to a video (video-folder): video-level top-1 and how many videos. */
+  eval_video_top1?: number;
+  eval_videos?: number;
 }
 
 export type RunStatus = "completed" | "failed" | "nan_loss" | "interrupted";
@@ -40,6 +43,8 @@ export interface RunSummary {
   final_eval_clip_top1: number | null;
   final_eval_frame_top1: number | null;
   best_eval_clip_top1: number | null;
+  /** Video-level top-1 of the last evaluation, where evaluation clips come several to a video (video-folder). */
+  final_eval_video_top1?: number;
   /** The evaluation used the training clips (eval_fraction: 0, or npy without eval_clips). */
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */

@@ -4,7 +4,8 @@
  * A clip is `clip_length` frames, `frame_stride` apart, of the decoded video (after the optional
  * fps resampling). Training clips start at a random frame (seeded by the clip's index in the run);
  * evaluation clip i takes video i mod V and, of the ceil(count / V) windows spread uniformly over
- * that video, window floor(i / V). Videos shorter than a clip's span repeat their last frame; each
+ * that video, window floor(i / V), so evaluating k V clips gives each video k windows (video-level
+ * accuracy averages them: evalVideo). Videos shorter than a clip's span repeat their last frame; each
  * is recorded once (the run logs it and lists it in summary.json's short_videos).
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
  * lists it in summary.json) and replaced by the next readable one of its class in the list.
@@ -114,6 +115,8 @@ export async function createVideoFolder(
       return clipFrom(video, label, start);
     },
     evalCount: (requested) => requested,
+    // The eval list's position (a skipped unreadable video's replacement stands in for it).
+    evalVideo: (i) => i % index.eval.length,
     async evalClip(i, count) {
       const videos = index.eval.length;
       const { video, label } = await readable(index.eval, "evaluation", i % videos);
