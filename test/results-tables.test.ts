@@ -453,6 +453,16 @@ describe("results: CSV and paper table", () => {
     expect(defaultTableMetrics(root)).to.deep.equal(["final_train_loss", "wall_s"]);
   });
 
+  it("the default table shows video-level top-1 first where a run has one (video folders), and not where none has", async () => {
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_video_top1: 0.75 }), 0);
+    writeRun(root, "a1", { seed: 1 }, summary("completed", 0.5), 1);
+    await writeRunsCsv(root);
+    expect(defaultTableMetrics(root)[0]).to.equal("final_eval_video_top1");
+    rmSync(join(root, "a0"), { recursive: true });
+    await writeRunsCsv(root);
+    expect(defaultTableMetrics(root)).to.not.include("final_eval_video_top1");
+  });
+
   it("a sweep's report: its curves name the runs that did not complete, and a run's broken metrics.csv leaves the earlier table and curves as they were", async () => {
     const metrics = (id: string, text: string) => writeFileSync(join(root, id, "metrics.csv"), text);
     [0.5, 0.7].forEach((v, seed) => writeRun(root, `a${seed}`, { "train.optimizer.lr": 0.1, seed }, summary("completed", v), seed));
