@@ -308,6 +308,39 @@ describe("schedule tables", () => {
     for (const idle of bp) expect(idle).to.be.closeTo(1 - 1 / 4, 0.01);
   });
 
+  // interpreterSteps names its messages (act:k:frame, grad:k:gradFrame); this restates the run from
+  // the actions alone, so a message named by the wrong frame (Sideways' backward reads a gradient
+  // formed on another frame than its input) shows as a different idle or a stage waiting for ever.
+  it("simulated idle of the interpreter's steps equals the stages run from the table's actions themselves (every rule, Sideways' gradient frames included)", () => {
+    const costs = { forward: [1, 1.5, 1, 2], backward: [2, 3, 2.5, 4] };
+    for (const [L, T] of [[3, 6], [4, 9]]) {
+      const c = { forward: costs.forward.slice(0, L), backward: costs.backward.slice(0, L) };
+      const plans = L === 3 ? [[[0], [1], [2]], [[0, 1], [2]]] : [[[0], [1], [2], [3]], [[0], [1, 2], [3]]];
+      for (const name of METHOD_NAMES) {
+        const s = RULES[name].generate(L, T);
+        for (const stages of plans) {
+          const expected = idleFromActions(s, stages, c);
+          const got = simulatedIdleFractions(interpreterSteps(s, stages, c));
+          expect(got, `${name} L=${L} T=${T} stages ${JSON.stringify(stages)}`).to.have.length(stages.length);
+          got.forEach((x, i) => expect(x, `${name} L=${L} T=${T} stages ${JSON.stringify(stages)}: stage ${i}`).to.be.closeTo(expected[i], 1e-12));
+        }
+      }
+    }
+    // Sideways' lower blocks pair an input with another frame's gradient, so the case can tell the frames apart.
+    expect(ofOp(sidewaysSchedule(3, 6), "backward").some((a) => a.block < 2 && a.frame !== a.gradFrame)).to.equal(true);
+  });
+
+  // Sideways' tick steps on three one-block stages, L = 3, T = 5, forward 1, backward 2: the middle
+  // stage's one block is its lowest, so its call waits for the stage above's gradient of the
+  // previous tick as well as the stage below's output (the two-stage case above has no middle
+  // stage). Worked by hand: tick by tick the stages' work is [1 | 0 | 0], [1 | 1 | 0], [1 | 1 | 3],
+  // [1 | 3 | 3], [3 | 3 | 3]; stage 2's tick 2 ends at 5, so stage 1's tick 3 runs [5,8], stage 2's
+  // [5,8], and every stage's tick 4 [8,11]. Busy 7, 8 and 9 of 11.
+  it("simulated idle: a middle Sideways stage waits for the gradient from above before its lowest block (hand-worked, three one-block stages)", () => {
+    const idle = simulatedIdleFractions(sidewaysTickSteps(sidewaysSchedule(3, 5), [[0], [1], [2]], { forward: [1, 1, 1], backward: [2, 2, 2] }));
+    [4 / 11, 3 / 11, 2 / 11].forEach((x, s) => expect(idle[s], `stage ${s}`).to.be.closeTo(x, 1e-12));
+  });
+
   it("formatGrid prints ticks x blocks, counting ticks, blocks and frames from 0, with Sideways' input<gradient frames and update lines", () => {
     // Frame f at block k: forward at tick f+k, backward at tick f+2(L-1)-k (0-based; L = 2).
     expect(formatGrid(pipelinedBpSchedule(2, 3))).to.equal(
@@ -617,4 +650,40 @@ function sidewaysByTheRule(L: number, T: number) {
     downPrev = down;
   }
   return { forwards, backwards };
+}
+
+/**
+ * Per stage, the idle fraction of a run of the table's forwards and backwards, each stage in table
+ * order and each action as soon as its stage is free and, when its producer is on another stage,
+ * that action has ended: a forward of block k on frame f waits for block k-1's forward of f, a
+ * backward of block k with gradient frame g for block k+1's backward with g (the one action that
+ * forms it: checkSchedule). Idle = 1 - busy / end, as src/schedule/simulate.ts states it.
+ */
+function idleFromActions(s: Schedule, stages: number[][], costs: { forward: number[]; backward: number[] }): number[] {
+  const stageOf = new Map(stages.flatMap((bs, i) => bs.map((k) => [k, i] as const)));
+  const queues = stages.map((_, i) => s.actions.filter((a) => a.op !== "loss" && stageOf.get(a.block) === i));
+  const producer = (a: Action) => (a.op === "forward" ? (a.block > 0 ? `F:${a.block - 1}:${a.frame}` : null) : a.block < s.blocks - 1 ? `B:${a.block + 1}:${a.gradFrame}` : null);
+  const producerBlock = (a: Action) => (a.op === "forward" ? a.block - 1 : a.block + 1);
+  const ended = new Map<string, number>();
+  const clock = stages.map(() => 0);
+  const busy = stages.map(() => 0);
+  const next = stages.map(() => 0);
+  while (next.some((n, i) => n < queues[i].length)) {
+    let moved = false;
+    queues.forEach((q, i) => {
+      for (; next[i] < q.length; next[i]++) {
+        const a = q[next[i]];
+        const from = producer(a);
+        const remote = from !== null && stageOf.get(producerBlock(a)) !== i;
+        if (remote && !ended.has(from)) break;
+        const cost = a.op === "forward" ? costs.forward[a.block] : costs.backward[a.block];
+        clock[i] = Math.max(clock[i], remote ? ended.get(from)! : 0) + cost;
+        busy[i] += cost;
+        ended.set(a.op === "forward" ? `F:${a.block}:${a.frame}` : `B:${a.block}:${a.gradFrame}`, clock[i]);
+        moved = true;
+      }
+    });
+    if (!moved) throw new Error("the stages wait on each other for ever");
+  }
+  return busy.map((b, i) => 1 - b / clock[i]);
 }
