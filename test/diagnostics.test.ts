@@ -189,4 +189,27 @@ describe("diagnostics: cosine with the reference rule's gradient", function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // The registry's diagnosticReference: BP's runs compare with Sideways (comparing with itself
+  // would log 1). The cosine is symmetric, so a BP run's cos_b<k> on its first batch is the Sideways
+  // run's from the same seed (same initial weights and clips). Both runs take the fused paths for
+  // both rules, in the other order: 1e-7 as above, and 1 - cos is far above it on both blocks.
+  it("a BP run's logged cos_b<k> is the cosine with Sideways' gradient: the Sideways run's cos_b<k> on the same first batch", async () => {
+    const cos = async (method: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "sideways-diag-bp-"));
+      try {
+        const io = captureIo();
+        expect(await main(["run", GOOD, `train.method=${method}`, "train.steps=1", "diagnostics.every=1", `output.dir=${dir}`, "--quiet"], io), io.stderr).to.equal(0);
+        const rows = readCsv(join(dir, readdirSync(dir)[0], "metrics.csv")).rows;
+        return model.blocks.map((_, k) => Number(rows[0][`cos_b${k}`]));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const [bp, sideways] = [await cos("bp"), await cos("sideways")];
+    sideways.forEach((c, k) => {
+      expect(1 - c, `block ${k}: Sideways' gradient is not BP's on this batch`).to.be.above(5e-6);
+      expect(bp[k], `bp's cos_b${k}`).to.be.closeTo(c, 1e-7);
+    });
+  });
 });
