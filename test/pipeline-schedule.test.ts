@@ -15,7 +15,7 @@ import type { Action, Schedule } from "../src/schedule/action.js";
 import { checkSchedule } from "../src/schedule/action.js";
 import { blockFacts, predictedIdleFractions, stashedInputs, withWeightVersions } from "../src/schedule/analysis.js";
 import { formatGrid } from "../src/schedule/format-grid.js";
-import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions } from "../src/schedule/simulate.js";
+import { interpreterSteps, sidewaysTickSteps, simulatedIdleFractions, simulatedMakespan } from "../src/schedule/simulate.js";
 import { METHOD_NAMES, RULES } from "../src/schedule/registry.js";
 import { bpSchedule, pipelinedBpSchedule, sidewaysSchedule } from "../src/schedule/rules.js";
 
@@ -339,6 +339,18 @@ describe("schedule tables", () => {
   it("simulated idle: a middle Sideways stage waits for the gradient from above before its lowest block (hand-worked, three one-block stages)", () => {
     const idle = simulatedIdleFractions(sidewaysTickSteps(sidewaysSchedule(3, 5), [[0], [1], [2]], { forward: [1, 1, 1], backward: [2, 2, 2] }));
     [4 / 11, 3 / 11, 2 / 11].forEach((x, s) => expect(idle[s], `stage ${s}`).to.be.closeTo(x, 1e-12));
+  });
+
+  // simulateStages' latency (no caller in src passes one yet): a message read `latency` after it is
+  // sent. The pipelined-bp case above (T = 2, stages [0] | [1]) with latency 1, by hand: stage 1
+  // F(0) [2,3], B(0) [3,5], F(1) [5,6], B(1) [6,8]; stage 0 F(0) [0,1], F(1) [1,2], B(0) [6,8],
+  // B(1) [9,11]. Busy 6 of 11 and 6 of 8.
+  it("simulated idle with a message latency: every read of another stage's message starts that much later (hand-worked)", () => {
+    const steps = interpreterSteps(pipelinedBpSchedule(2, 2), [[0], [1]], { forward: [1, 1], backward: [2, 2] });
+    const idle = simulatedIdleFractions(steps, 1);
+    expect(idle[0]).to.be.closeTo(1 - 6 / 11, 1e-12);
+    expect(idle[1]).to.be.closeTo(1 - 6 / 8, 1e-12);
+    expect(simulatedMakespan(steps, 1)).to.equal(11);
   });
 
   it("formatGrid prints ticks x blocks, counting ticks, blocks and frames from 0, with Sideways' input<gradient frames and update lines", () => {
