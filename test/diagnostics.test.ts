@@ -207,9 +207,9 @@ describe("diagnostics: cosine with the reference rule's gradient", function () {
       }
     };
     const [bp, sideways] = [await cos("bp"), await cos("sideways")];
-    sideways.forEach((c, k) => {
-      expect(1 - c, `block ${k}: Sideways' gradient is not BP's on this batch`).to.be.above(5e-6);
-      expect(bp[k], `bp's cos_b${k}`).to.be.closeTo(c, 1e-7);
-    });
+    // The lowest block's gradient is the stalest (2(L-1) frames): far from BP's, so that a BP run
+    // comparing BP with itself (cosine 1) could not pass. The top block's differs by 9e-6 only.
+    expect(1 - sideways[0], "block 0: Sideways' gradient is not BP's on this batch").to.be.above(1e-3);
+    sideways.forEach((c, k) => expect(bp[k], `bp's cos_b${k}`).to.be.closeTo(c, 1e-7));
   });
 });
