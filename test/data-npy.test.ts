@@ -188,6 +188,15 @@ describe("data: npy source", function () {
     expect(missing!.file).to.equal(join(dir, "nope.npy"));
   });
 
+  it("names the key of a file that is no .npy file, as it does for the npy files it reads", async () => {
+    writeFileSync(join(dir, "sheet.png"), Buffer.from("\x89PNG\r\n\x1a\n not numpy"));
+    const labels = await fail({ kind: "npy", clips: "clips.npy", labels: "sheet.png", clip_length: 1 });
+    expect(labels!.message).to.include("sheet.png (data.labels): not a readable .npy file: missing the \\x93NUMPY magic");
+    expect(labels!.keyPath).to.equal("data.labels");
+    const evalClips = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_clips: "sheet.png", eval_labels: "labels.npy", clip_length: 1 });
+    expect(evalClips!.message).to.include("sheet.png (data.eval_clips): not a readable .npy file");
+  });
+
   it("says the numpy conversion for float64 clips, float labels, big-endian files and grayscale clips without a channel axis", async () => {
     writeFileSync(join(dir, "clips-f8.npy"), encodeNpy(new Float64Array(N * T * FRAME), [N, T, 1, 2, 3]));
     writeFileSync(join(dir, "labels-f4.npy"), encodeNpy(new Float32Array(N), [N]));

@@ -88,7 +88,7 @@ async function readTable(
   classes: number,
   stride: number,
 ): Promise<ClipTable> {
-  const clips = await readNpy(clipsFile);
+  const clips = await readNpy(clipsFile, `data.${key}`);
   const labelKey = key === "clips" ? "labels" : "eval_labels";
   const [n, fileFrames, c, h, w] = clips.shape;
   if (clips.shape.length !== 5 || n === undefined || fileFrames === undefined) {
@@ -120,7 +120,7 @@ async function readTable(
   else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)${clips.dtype === "f8" ? " (numpy: np.save(path, clips.astype(np.float32)))" : ""}`, clipsFile, `data.${key}`);
   if (pixels instanceof Float32Array) checkFinite(pixels, clipsFile, key, [fileFrames, c!, h!, w!]);
 
-  const labels = await readNpy(labelsFile);
+  const labels = await readNpy(labelsFile, `data.${labelKey}`);
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
     throw new DataError(`${labelsFile} (data.${labelKey}): labels have shape ${formatShape(labels.shape)}, expected ${formatShape([n])} to match the clips`, labelsFile, `data.${labelKey}`);
   }

@@ -35,19 +35,22 @@ export type NpyDtype = keyof typeof DTYPES;
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-export async function readNpy(file: string): Promise<NpyArray> {
+/** `keyPath` (e.g. `data.labels`) is the experiment key that named the file, for its errors. */
+export async function readNpy(file: string, keyPath?: string): Promise<NpyArray> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new DataError(`cannot read ${file}: ${(err as Error).message}`, file);
+    throw new DataError(`cannot read ${file}${keyPath === undefined ? "" : ` (${keyPath})`}: ${(err as Error).message}`, file, keyPath);
   }
-  return parseNpy(bytes, file);
+  return parseNpy(bytes, file, keyPath);
 }
 
-/** Parses .npy bytes; `file` only names the source in errors. */
-export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
-  const fail = (what: string) => new DataError(`${file}: not a readable .npy file: ${what}`, file);
+/** Parses .npy bytes; `file` (and `keyPath`, the key that named it) only name the source in errors. */
+export function parseNpy(bytes: Uint8Array, file: string, keyPath?: string): NpyArray {
+  // Named as the npy source's other errors are: "clips.npy (data.clips): ...".
+  const source = keyPath === undefined ? file : `${file} (${keyPath})`;
+  const fail = (what: string) => new DataError(`${source}: not a readable .npy file: ${what}`, file, keyPath);
   if (bytes.length < 10 || !Buffer.from(bytes.subarray(0, 6)).equals(MAGIC)) {
     throw fail("missing the \\x93NUMPY magic (expected a file written by numpy.save)");
   }
@@ -76,16 +79,16 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   }
   if (fortran === "True") {
     throw new DataError(
-      `${file}: array is in Fortran order; save it in C order (numpy.ascontiguousarray(x) before numpy.save)`,
-      file,
+      `${source}: array is in Fortran order; save it in C order (numpy.ascontiguousarray(x) before numpy.save)`,
+      file, keyPath,
     );
   }
   const order = descr[0];
   const code = descr.slice(1);
   if (!(code in DTYPES) || order === ">" || (order !== "<" && order !== "|" && order !== "=")) {
     throw new DataError(
-      `${file}: dtype '${descr}' is not supported (expected little-endian one of ${Object.keys(DTYPES).join(", ")}${order === ">" && code in DTYPES ? `; numpy: np.save(path, a.astype('<${code}'))` : ""})`,
-      file,
+      `${source}: dtype '${descr}' is not supported (expected little-endian one of ${Object.keys(DTYPES).join(", ")}${order === ">" && code in DTYPES ? `; numpy: np.save(path, a.astype('<${code}'))` : ""})`,
+      file, keyPath,
     );
   }
   const dtype = code as NpyDtype;
