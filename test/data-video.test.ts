@@ -246,6 +246,9 @@ describe("data: video-folder", function () {
     // The mended videos changed the folder's stamp; a checkpoint saved at a data error resumes on them.
     expect(again.stderr).to.include("resuming from step 1 (resume.safetensors, saved when a data error ended the last attempt: on the data as it is now)");
     expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).status).to.equal("completed");
+    // The evaluation the data error ended is done on resuming: eval.csv has a row per evaluation.
+    const evalSteps = readFileSync(join(runDir, "eval.csv"), "utf8").trim().split("\n").slice(1).map((line) => line.split(",")[0]);
+    expect(evalSteps).to.deep.equal(["1", "2"]);
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {

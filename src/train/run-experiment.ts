@@ -252,6 +252,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   let trainSeconds = 0;
   let dataWaitSeconds = 0;
   let priorWall = 0;
+  /** The step of eval.csv's last row when resuming (undefined: none). */
+  let lastEvalStep: number | undefined;
   if (resumed) {
     for (const [name, w] of resumed.weights) weights.set(name, w);
     optimizer.importState(resumed.optimizer);
@@ -266,6 +268,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     if (existsSync(join(runDir, "eval.csv"))) {
       for (const row of readCsv(join(runDir, "eval.csv")).rows) {
         summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, Number(row.eval_clip_top1));
+        lastEvalStep = Number(row.step);
         summary.final_eval_loss = Number(row.eval_loss);
         summary.final_eval_clip_top1 = Number(row.eval_clip_top1);
         summary.final_eval_frame_top1 = Number(row.eval_frame_top1);
@@ -369,6 +372,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const perCall = deviceStep ? spec.runtime.steps_per_call : 1;
     // Every call length's session, built before the first step's timer starts.
     if (deviceStep && perCall > 1) await deviceStep.prepare(callLengths(firstStep, totalSteps, perCall, hostReads));
+    // A data error during the evaluation after step s (an undecodable held-out video) saved the
+    // resume checkpoint of step s without that evaluation's row: it is done now, so the eval
+    // curve has no gap.
+    if (resumed && evaluates(resumed.step) && lastEvalStep !== resumed.step) await runEval(resumed.step);
     for (let step = firstStep; step <= totalSteps && !interrupted(); ) {
       // One call: one step, or with runtime.steps_per_call several on the device, each on its own batch.
       const k = callSteps(step, perCall, hostReads);
