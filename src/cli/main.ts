@@ -21,6 +21,7 @@ import { errorText, exitCodeFor } from "./exit-codes.js";
 import { sidewaysVersion } from "../results/provenance.js";
 import { type AnyCommand, commandName, commandNames, isParentCommand } from "./subcommands.js";
 import { type KnownOptions, optionValueProblem } from "./option-values.js";
+import { unknownOptionHint } from "./unknown-option.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -61,6 +62,8 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
   // The module that was run, for yargs' messages about its positionals.
   const usedCommand = given !== undefined && sub !== "" && isParentCommand(given) ? given.subcommands.find((c) => commandName(c) === next) : given;
   const commandWords = `${words[0]}${sub}`;
+  /** The options of the command being run, as the middleware below finds them (for `fail`). */
+  let commandOptions: KnownOptions | undefined;
   const parser = yargs([...args])
     .scriptName("sideways")
     // Our package.json's version: yargs' own guess reads the package.json above the node_modules
@@ -74,6 +77,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     // yargs passes its instance too (untyped): the options of the command being run.
     .middleware(((argv: Record<string, unknown>, y: { getOptions(): KnownOptions }) => {
       const options = y.getOptions();
+      commandOptions = options;
       const problem = optionValueProblem(args, options);
       if (problem !== undefined) throw new UsageError(`${problem} (see ${help})`);
       const lists = new Set(options.array);
@@ -100,7 +104,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
       if (err !== undefined && err !== null && err.name !== "YError") throw err;
-      const said = missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message, usedCommand, commandWords), usedCommand, commandWords);
+      const said = unknownOptionHint(missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message, usedCommand, commandWords), usedCommand, commandWords), args, commandOptions);
       throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });
   // After validation, before the command's handler.
