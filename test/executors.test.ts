@@ -19,8 +19,8 @@ import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
 import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 import { sidewaysSchedule } from "../src/schedule/rules.js";
+import { CPU_ONE_THREAD as cpu, withoutFusedBp } from "./helpers/executors.js";
 
-const cpu = { provider: "cpu" as const, threads: 1 };
 const MODELS = fileURLToPath(new URL("../../models", import.meta.url));
 
 async function trainThreeSteps(model: Model, exec: Executor, method: Method, bpFramesPerPass?: number): Promise<Weights> {
@@ -38,7 +38,7 @@ describe("executors", function () {
   const model = fourBlockModel();
   const graphs = buildAllBlockGraphs(model);
   // The same graphs without the fused BP pass graph: BP block by block on one thread too.
-  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+  const blockByBlock = withoutFusedBp(graphs);
 
   const cases = [
     { method: "bp", bpFramesPerPass: 8 },

@@ -17,8 +17,7 @@ import { balancedStages } from "../src/train/stage-plan.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { InputError } from "../src/errors.js";
 import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
-
-const cpu = { provider: "cpu" as const, threads: 1 };
+import { CPU_ONE_THREAD as cpu, sequentialExecutorForSuite, withoutFusedBp } from "./helpers/executors.js";
 
 describe("gpipe", function () {
   this.timeout(180_000);
@@ -67,10 +66,8 @@ describe("gpipe", function () {
   describe("training", () => {
     const model = fourBlockModel();
     const graphs = buildAllBlockGraphs(model);
-    const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
     let seq: SequentialExecutor;
-    before(async () => (seq = await SequentialExecutor.create(model, blockByBlock, cpu)));
-    after(async () => seq.close());
+    sequentialExecutorForSuite(model, withoutFusedBp(graphs), (e) => (seq = e));
 
     it("gives BP's losses exactly and its gradient to float32 rounding (its frames summed in reverse order); worker stages give the sequential run's bit for bit", async () => {
       const batch = randomClips(model, 3, 9, 21);

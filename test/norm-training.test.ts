@@ -28,8 +28,7 @@ import { METHOD_NAMES } from "../src/schedule/registry.js";
 import { refFrameStats } from "./reference/layers-ref.js";
 import { refModelForward } from "./reference/model-ref.js";
 import { firstFrames, frameOf, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
-
-const cpu = { provider: "cpu" as const, threads: 1 };
+import { CPU_ONE_THREAD as cpu, withoutFusedBp } from "./helpers/executors.js";
 
 async function trainSteps(model: Model, exec: Executor, method: Method, steps: number): Promise<Weights> {
   const weights = initWeights(model, 5);
@@ -46,7 +45,7 @@ describe("training with batch_norm, group_norm and residual units", function () 
   this.timeout(120_000);
   const model = normModel();
   const graphs = buildAllBlockGraphs(model);
-  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+  const blockByBlock = withoutFusedBp(graphs);
 
   it("blocks: conv-BN-ReLU is one block, a residual unit with the layers after it another; PyTorch's state_dict names", () => {
     expect(model.blocks.map((b) => b.layers.map((l) => l.spec.type))).to.deep.equal([

@@ -21,8 +21,7 @@ import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { balancedStages } from "../src/train/stage-plan.js";
 import { referencePipelinedBp, referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
 import { fourBlockModel, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
-
-const cpu = { provider: "cpu" as const, threads: 1 };
+import { CPU_ONE_THREAD as cpu, sequentialExecutorForSuite, withoutFusedBp } from "./helpers/executors.js";
 
 function sameWeights(model: Model, a: Weights, b: Weights, what: string): void {
   for (const p of model.params) expect(sameBits(a.get(p.name)!, b.get(p.name)!), `${p.name}: ${what}`).to.equal(true);
@@ -59,12 +58,9 @@ describe("schedule interpreter", function () {
   const model = fourBlockModel();
   const graphs = buildAllBlockGraphs(model);
   // Without the fused BP graph, BP goes block by block: the same onnxruntime calls as the interpreter.
-  const blockByBlock = graphs.map(({ fusedBp: _, ...g }) => g);
+  const blockByBlock = withoutFusedBp(graphs);
   let seq: SequentialExecutor;
-  before(async () => {
-    seq = await SequentialExecutor.create(model, blockByBlock, cpu);
-  });
-  after(async () => seq.close());
+  sequentialExecutorForSuite(model, blockByBlock, (e) => (seq = e));
 
   it("pipelined-bp with per-clip updates gives BP's gradient and losses bit for bit (frame-by-frame BP), and the fused BP pass's to float32 rounding", async () => {
     const batch = randomClips(model, 3, 9, 5);
@@ -263,10 +259,7 @@ describe("schedule interpreter with batch norm: the same gradients, weights and 
   const L = model.blocks.length;
   const graphs = buildAllBlockGraphs(model);
   let seq: SequentialExecutor;
-  before(async () => {
-    seq = await SequentialExecutor.create(model, graphs, cpu);
-  });
-  after(async () => seq.close());
+  sequentialExecutorForSuite(model, graphs, (e) => (seq = e));
 
   /** Two clip batches, each followed by a momentum step and the running-statistics update; every result kept. */
   async function twoSteps(exec: Executor, T: number, opts: BatchOptions): Promise<{ weights: Weights; results: Awaited<ReturnType<Executor["runBatch"]>>[] }> {

@@ -8,8 +8,7 @@ import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { ReplicaExecutor, splitClips } from "../src/train/replica-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { fourBlockModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
-
-const cpu = { provider: "cpu" as const, threads: 1 };
+import { CPU_ONE_THREAD as cpu } from "./helpers/executors.js";
 
 describe("replica executor (data parallelism)", function () {
   this.timeout(60_000);

@@ -29,8 +29,7 @@ import { ParallelExecutor } from "../src/train/parallel-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { firstFrames, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
-
-const cpu = { provider: "cpu" as const, threads: 1 };
+import { CPU_ONE_THREAD as cpu, sequentialExecutorForSuite } from "./helpers/executors.js";
 
 describe("Sideways on clips shorter than 2L-1: batch norm counts every frame that reaches a block", function () {
   this.timeout(180_000);
@@ -40,10 +39,7 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
   // Each batch_norm layer with its block; the residual unit's batch_norm is its inner layer 4.
   const norms = model.layers.filter((l) => l.buffers.length > 0).map((l) => ({ prefix: l.spec.type === "residual" ? `${l.index}.layers.4.` : `${l.index}.`, block: l.params[0].blockIndex }));
   let seq: SequentialExecutor;
-  before(async () => {
-    seq = await SequentialExecutor.create(model, graphs, cpu);
-  });
-  after(async () => seq.close());
+  sequentialExecutorForSuite(model, graphs, (e) => (seq = e));
 
   const paths: [string, BatchOptions][] = [
     ["tick graph", {}],
