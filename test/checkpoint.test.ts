@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, ModelError } from "../src/errors.js";
 import { decodeWeights, encodeWeights, readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
 import type { Model, ParamInfo, Weights } from "../src/model/model.js";
 import { float32Tensor, parseSafetensors, serializeSafetensors, type RawTensor } from "../src/model/safetensors.js";
 import { writeResumeCheckpoint } from "../src/train/resume-checkpoint.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 /** conv2d(1->2, k3) relu global_avg_pool linear(2->3), as model/ would resolve it. */
 function tinyModel(): Model {
@@ -30,10 +30,7 @@ function tinyWeights(model: Model): Weights {
 
 describe("checkpoints", () => {
   let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ckpt-test-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("ckpt-test-", (d) => (dir = d));
 
   it("writes and reads back the same weights, with metadata, leaving no temp file", () => {
     const model = tinyModel();

@@ -1,12 +1,12 @@
 /** Learning curves: mean and band over seeds per configuration, rendered to SVG headless. */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import { meanStd, spreadOf } from "../src/results/paper-table.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 import { InputError } from "../src/errors.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
   const dir = join(root, id);
@@ -22,8 +22,7 @@ const svgFiles = (files: Map<string, string>) => [...files].filter(([name]) => n
 describe("plot: learning curves", function () {
   this.timeout(30_000);
   let root: string;
-  beforeEach(() => (root = mkdtempSync(join(tmpdir(), "sideways-plot-"))));
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-plot-", (d) => (root = d));
 
   it("mean and ±1 sample std over seeds, one line per configuration", () => {
     const runs = [

@@ -15,6 +15,7 @@ import { ID_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-ta
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../src/results/sweep-report.js";
 import type { RunSummary } from "../src/train/run-types.js";
 import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 function summary(status: RunSummary["status"], top1: number | null, extra: Partial<RunSummary> = {}): RunSummary {
   return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, data_wait_share: 0.01, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, eval_on_train: false, skipped_files: [], ...extra };
@@ -33,8 +34,7 @@ function writeRun(root: string, id: string, params: Record<string, unknown>, s: 
 
 describe("results: CSV and paper table", () => {
   let root: string;
-  beforeEach(() => (root = mkdtempSync(join(tmpdir(), "sideways-results-"))));
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-results-", (d) => (root = d));
 
   it("CSV text parses back to the same values (quotes, commas, newlines, floats, empties)", () => {
     const rows = [

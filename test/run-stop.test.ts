@@ -6,8 +6,7 @@
  */
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EXIT_INTERRUPTED } from "../src/cli/exit-codes.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
@@ -15,6 +14,7 @@ import { configHash } from "../src/spec/resolved-config.js";
 import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter, StepMetrics } from "../src/train/run-types.js";
 import { FAIL_FAST_STOP_LINE, requestStop } from "../src/train/stop-signals.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 
@@ -26,8 +26,7 @@ function stoppingAt(step: number): ProgressReporter {
 describe("a stop during a run", function () {
   this.timeout(60_000);
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-stop-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-stop-", (d) => (dir = d));
 
   for (const [at, expected] of [[1, "interrupted"], [3, "completed"]] as const) {
     it(`during step ${at} of 3: ${expected}`, async () => {
@@ -53,8 +52,7 @@ describe("a stop during a run", function () {
 describe("a stop signal while the run's directory is being locked", function () {
   this.timeout(60_000);
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-stop-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-stop-", (d) => (dir = d));
 
   it("is heard (the run ends interrupted after the step it reaches), not left to SIGTERM's default action, which would end the process and leave the lock", async () => {
     const exp = loadExperiment(GOOD, []);
@@ -77,12 +75,10 @@ describe("a sweep's run in its own process (run --child)", function () {
   this.timeout(120_000);
   let dir: string;
   let child: ChildProcess | undefined;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-stop-"))));
-  afterEach(() => {
-    // A run the line failed to stop would train its 100000 steps on past a failed test.
-    child?.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // A run the line failed to stop would train its 100000 steps on past a failed test. Registered
+  // first, so that it runs before the folder is removed.
+  afterEach(() => child?.kill("SIGKILL"));
+  freshFolderEachTest("sideways-stop-", (d) => (dir = d));
 
   // The sweep's --fail-fast reaches a running child only as this line on its stdin
   // (src/cli/sweep-runner.ts); the sweep tests cannot tell whether the child had started.

@@ -5,9 +5,9 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 const stopSignals = new URL("../src/train/stop-signals.js", import.meta.url).href;
 const fileLock = new URL("../src/results/file-lock.js", import.meta.url).href;
@@ -27,8 +27,7 @@ function lockAndSignal(lock: string, signal: string, otherListener: boolean) {
 
 describe("guardLock: a stop signal while a run holds its lock and no trainer listens", () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-guard-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-guard-", (d) => (dir = d));
 
   for (const signal of ["SIGTERM", "SIGINT"]) {
     it(`${signal} alone: exit status 130 and the lock released`, () => {

@@ -6,10 +6,10 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 const FIXTURES = resolve("test/fixtures/specs");
 
 const BIN = resolve("bin/sideways.js");
@@ -40,8 +40,7 @@ const summaries = (root: string) =>
 describe("sweeps: resume after SIGKILL, concurrent shards", function () {
   this.timeout(90_000);
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-sweep-", (d) => (dir = d));
 
   it("after SIGKILL of the sweep, running it again completes exactly the missing runs", async () => {
     // 8 runs (2 methods x 4 seeds), 2 at a time; kill the sweep once 2 have finished.
@@ -107,8 +106,7 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
 describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
   this.timeout(120_000);
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep2-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-sweep2-", (d) => (dir = d));
 
   it("two sweeps of the same config into one folder (no --shard): both exit 0, every run completed exactly once", async () => {
     const steps = 60;
@@ -190,8 +188,7 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
 describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep that dies", function () {
   this.timeout(120_000);
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "sideways-sweep-stop-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  freshFolderEachTest("sideways-sweep-stop-", (d) => (dir = d));
   // 2 runs (bp, sideways) side by side; enough steps (1-2 ms each here) that neither ends before
   // both have started, few enough that running the sweep again finishes them in seconds.
   const args = ["sweep", SWEEP, "sweep.seeds=[0]", "train.steps=4000", "train.checkpoint_every=0", "--jobs", "2"];
