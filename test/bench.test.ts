@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
 import { fourBlockModel } from "./helpers/tiny-models.js";
+import { writeModelFile } from "./helpers/npy-run-inputs.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
@@ -19,7 +19,7 @@ describe("sideways bench (CLI)", function () {
   it("writes a row per method and configuration, stage busy fractions and the speed-up ratios", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
     const model = fourBlockModel();
-    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    writeModelFile(dir, model);
     const json = join(dir, "bench.json");
     const r = spawnSync(process.execPath, [cli, "bench", "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", "8", "--rounds", "1", "--threads", "1", "--quick", "--json", json], {
       encoding: "utf8",
@@ -67,7 +67,7 @@ describe("sideways bench (CLI)", function () {
   it("--step: BP and Sideways, each by the host path and the device step, on the same model and batch", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bench-step-"));
     const model = fourBlockModel();
-    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    writeModelFile(dir, model);
     const run = (frames: number, flag = "--step") => {
       const json = join(dir, `step-${frames}.json`);
       const r = spawnSync(process.execPath, [cli, "bench", flag, "--model", join(dir, "model.yaml"), "--batch", "2", "--frames", String(frames), "--rounds", "2", "--threads", "1", "--json", json], { encoding: "utf8", timeout: 100_000 });
@@ -94,7 +94,7 @@ describe("sideways bench (CLI)", function () {
   it("--json: an earlier file is kept by a bench that fails, and replaced by one that ends, with a note", () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-bench-json-"));
     const model = fourBlockModel();
-    writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
+    writeModelFile(dir, model);
     const json = join(dir, "step.json");
     writeFileSync(json, "{\"earlier\": true}\n");
     const bench = (...extra: string[]) => spawnSync(process.execPath, [cli, "bench", "--step", "--batch", "2", "--frames", "3", "--rounds", "1", "--threads", "1", "--json", json, ...extra], { encoding: "utf8", timeout: 100_000 });

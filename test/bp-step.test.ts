@@ -8,8 +8,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { encodeNpy } from "../src/data/npy.js";
-import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { readCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import { loadModelFile } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
@@ -18,6 +17,7 @@ import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
 import { refBackward, refForward, refSoftmaxCrossEntropy, type RefTensor } from "./reference/layers-ref.js";
 import { everyLayerKindSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
+import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -56,12 +56,10 @@ describe("one BP step end to end (runExperiment, npy data, init checkpoint)", fu
     const model = loadModelFile(join(dir, "model.yaml"));
     expect(model.blocks.length).to.be.at.least(3);
     const init = initWeights(model, 5);
-    writeCheckpoint(join(dir, "init.safetensors"), model, init);
     const B = 4;
     const T = 3;
     const batch = randomClips(model, B, T, 9);
-    writeFileSync(join(dir, "clips.npy"), encodeNpy(batch.clips, batch.dims));
-    writeFileSync(join(dir, "labels.npy"), encodeNpy(batch.labels, [B]));
+    writeNpyRunInputs(dir, model, init, batch);
     const lr = 0.1;
     const spec = ExperimentSpec.parse({
       name: "bp-step",

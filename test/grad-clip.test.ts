@@ -9,12 +9,11 @@
  *  - a max_norm above the norm changes nothing, bit for bit, against the same run without the key.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
-import { encodeNpy } from "../src/data/npy.js";
-import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { readCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import type { Weights } from "../src/model/model.js";
 import { clipGradNorm } from "../src/optim/grad-clip.js";
@@ -25,6 +24,7 @@ import type { ProgressReporter } from "../src/train/run-types.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways } from "./reference/rules-ref.js";
 import { fourBlockModel, fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
+import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -73,9 +73,7 @@ describe("train.grad_clip_norm: gradient clipping by the total norm", function (
     const init = initWeights(model, 23);
     const init64: RefWeights = new Map([...init].map(([n, w]) => [n, Float64Array.from(w)]));
     const dir = mkdtempSync(join(tmpdir(), "sideways-grad-clip-"));
-    writeCheckpoint(join(dir, "init.safetensors"), model, init);
-    writeFileSync(join(dir, "clips.npy"), encodeNpy(batch.clips, batch.dims));
-    writeFileSync(join(dir, "labels.npy"), encodeNpy(batch.labels, [B]));
+    writeNpyRunInputs(dir, model, init, batch);
 
     /** The rule's gradient G in float64: BP's mean over every frame, Sideways' G_k (one SGD step of lr 1 from init, per clip). */
     function referenceGradient(method: "bp" | "sideways"): RefWeights {

@@ -10,12 +10,11 @@
  *    steps*S_k at its j-th step of clip batch c (docs/design/sideways.md, "In-clip updates").
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
-import { encodeNpy } from "../src/data/npy.js";
-import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { readCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import type { Model } from "../src/model/model.js";
@@ -28,6 +27,7 @@ import { refSoftmaxCrossEntropy } from "./reference/layers-ref.js";
 import { refModelForward, refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
 import { fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
+import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -48,9 +48,7 @@ function framesOf(batch: ClipBatch): { x: { data: Float64Array; dims: number[] }
 function setUp(model: Model, all: ClipBatch, seed: number): { dir: string; init: RefWeights } {
   const dir = mkdtempSync(join(tmpdir(), "sideways-lr-schedule-"));
   const init = initWeights(model, seed);
-  writeCheckpoint(join(dir, "init.safetensors"), model, init);
-  writeFileSync(join(dir, "clips.npy"), encodeNpy(all.clips, all.dims));
-  writeFileSync(join(dir, "labels.npy"), encodeNpy(all.labels, [all.dims[0]]));
+  writeNpyRunInputs(dir, model, init, all);
   return { dir, init: new Map([...init].map(([n, w]) => [n, Float64Array.from(w)])) };
 }
 
