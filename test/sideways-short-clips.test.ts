@@ -10,19 +10,13 @@
  * (bench/torch_sideways.py).
  */
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
-import { peerPython, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
-import { encodeNpy } from "../src/data/npy.js";
+import { torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import { applyBlockStats } from "../src/model/buffers.js";
-import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import type { Weights } from "../src/model/model.js";
-import { parseSafetensors, toFloat32 } from "../src/model/safetensors.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
 import type { BatchOptions } from "../src/train/executor.js";
 import { ParallelExecutor } from "../src/train/parallel-executor.js";
@@ -30,6 +24,7 @@ import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { firstFrames, normModel, randomClips, relDiff, sameBits } from "./helpers/tiny-models.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 import { CPU_ONE_THREAD as cpu, sequentialExecutorForSuite } from "./helpers/executors.js";
+import { torchSideways } from "./helpers/torch-sideways-peer.js";
 
 describe("Sideways on clips shorter than 2L-1: batch norm counts every frame that reaches a block", function () {
   this.timeout(180_000);
@@ -96,23 +91,13 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
       const batch = randomClips(model, 3, T, 75);
       const init = initWeights(model, 8);
       const dir = mkdtempSync(join(tmpdir(), "sideways-short-clips-"));
-      writeFileSync(join(dir, "model.yaml"), stringify({ name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) }));
-      writeCheckpoint(join(dir, "init.safetensors"), model, init);
-      writeFileSync(join(dir, "clips.npy"), encodeNpy(batch.clips, batch.dims));
-      writeFileSync(join(dir, "labels.npy"), encodeNpy(batch.labels, [batch.labels.length]));
-      const script = fileURLToPath(new URL("../../bench/torch_sideways.py", import.meta.url));
-      const args = [script, "--model", join(dir, "model.yaml"), "--init", join(dir, "init.safetensors"), "--clips", join(dir, "clips.npy"), "--labels", join(dir, "labels.npy")];
-      args.push("--lr", "0.1", "--steps", "1", "--weights-out", join(dir, "out.safetensors"), "--out", join(dir, "out.json"));
-      const r = spawnSync(peerPython(), args, { encoding: "utf8", timeout: 120_000 });
-      expect(r.status, r.stderr).to.equal(0);
-      const torch = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as { num_batches_tracked: Record<string, number> };
-      const tensors = parseSafetensors(readFileSync(join(dir, "out.safetensors")), "torch_sideways output").tensors;
+      const torch = torchSideways(dir, model, init, batch, { lr: 0.1, steps: 1 });
       const ours: Weights = new Map([...init].map(([n, v]) => [n, v.slice()]));
       applyBlockStats(model, ours, (await seq.runBatch("sideways", batch, init)).stats);
       for (const { prefix } of norms) {
         expect(ours.get(`${prefix}num_batches_tracked`)![0], `${prefix}num_batches_tracked`).to.equal(torch.num_batches_tracked[`${prefix}num_batches_tracked`]);
         for (const suffix of ["running_mean", "running_var"]) {
-          const theirs = toFloat32(prefix + suffix, tensors.get(prefix + suffix)!, "torch_sideways output");
+          const theirs = torch.tensors.get(prefix + suffix)!;
           expect(relDiff(ours.get(prefix + suffix)!, theirs), prefix + suffix).to.be.below(1e-4);
         }
       }

@@ -13,22 +13,16 @@
  * Debian's, .ci/system/30-torch.sh); skipped with the reason printed where there is none.
  */
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
-import { peerPython, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
+import { torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import type { ClipBatch } from "../src/data/source.js";
-import { encodeNpy } from "../src/data/npy.js";
 import { PORTABLE_TARGET } from "../src/graph/graph-builder.js";
 import { applyBlockStats } from "../src/model/buffers.js";
-import { writeCheckpoint } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
-import { parseSafetensors, toFloat32 } from "../src/model/safetensors.js";
 import { createOptimizer } from "../src/optim/optimizer.js";
 import { OptimizerSpec } from "../src/spec/experiment-spec.js";
 import { buildAllBlockGraphs } from "../src/train/block-runner.js";
@@ -36,28 +30,11 @@ import { DeviceStep } from "../src/train/device-step.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
+import { torchSideways } from "./helpers/torch-sideways-peer.js";
 
-const script = fileURLToPath(new URL("../../bench/torch_sideways.py", import.meta.url));
 const SGD = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
 const STEPS = 2;
 const TOL = 1e-4;
-
-/** PyTorch's Sideways: weights after the steps, losses, n_k and each num_batches_tracked. */
-function torchSideways(dir: string, model: Model, weights: Weights, batch: ClipBatch) {
-  const spec = { name: model.name, input: model.input, classes: model.classes, layers: model.layers.map((l) => l.spec) };
-  writeFileSync(join(dir, "model.yaml"), stringify(spec));
-  writeCheckpoint(join(dir, "init.safetensors"), model, weights);
-  writeFileSync(join(dir, "clips.npy"), encodeNpy(batch.clips, batch.dims));
-  writeFileSync(join(dir, "labels.npy"), encodeNpy(batch.labels, [batch.labels.length]));
-  const args = [script, "--model", join(dir, "model.yaml"), "--init", join(dir, "init.safetensors"), "--clips", join(dir, "clips.npy")];
-  args.push("--labels", join(dir, "labels.npy"), "--lr", String(SGD.lr), "--steps", String(STEPS), "--weights-out", join(dir, "out.safetensors"), "--out", join(dir, "out.json"));
-  const r = spawnSync(peerPython(), args, { encoding: "utf8", timeout: 120_000 });
-  expect(r.status, r.stderr).to.equal(0);
-  const content = parseSafetensors(readFileSync(join(dir, "out.safetensors")), "torch_sideways output");
-  const tensors = new Map([...content.tensors].map(([name, t]) => [name, toFloat32(name, t, "torch_sideways output")]));
-  const out = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as { losses: number[]; counts: number[]; num_batches_tracked: Record<string, number> };
-  return { tensors, ...out };
-}
 
 /** Our Sideways: the executor tick by tick, or the device step; plain SGD, buffers applied after each batch. */
 async function oursSideways(model: Model, weights: Weights, batch: ClipBatch, path: "executor" | "device step") {
@@ -143,7 +120,7 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
         // T = 2L: every block learns, and the blocks hold different numbers of backwards.
         const batch = randomClips(model, 3, 2 * model.blocks.length, 13);
         const dir = mkdtempSync(join(tmpdir(), "sideways-torch-sideways-"));
-        const torch = torchSideways(dir, model, weights, batch);
+        const torch = torchSideways(dir, model, weights, batch, { lr: SGD.lr, steps: STEPS });
         const ours = await oursSideways(model, weights, batch, path);
         const L = model.blocks.length;
         const T = batch.dims[1];
