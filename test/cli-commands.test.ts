@@ -128,7 +128,8 @@ describe("CLI commands", function () {
       expect(await main(args, io), args.join(" ")).to.equal(2);
       return io.stderr.trim();
     };
-    expect(await said("run", GOOD, "--dry-run")).to.equal("error: Unknown argument: dry-run (see sideways run --help)");
+    // An option of another command: where to find what it does.
+    expect(await said("run", GOOD, "--dry-run")).to.equal("error: Unknown argument: dry-run (for a dry run: `sideways validate FILE` makes every check run makes without training; `sideways sweep FILE --dry-run` lists a sweep's runs) (see sideways run --help)");
     // A misspelt option is named once (not also in yargs' camelCase) with the option meant.
     expect(await said("sweep", GOOD, "--dryrun", "--jbos", "2")).to.equal("error: Unknown arguments: dryrun (did you mean --dry-run?), jbos (did you mean --jobs?) (see sideways sweep --help)");
     expect(await said("plot", dir, "--x-axs", "wall_s")).to.equal("error: Unknown argument: x-axs (did you mean --x-axis?) (see sideways plot --help)");
@@ -137,6 +138,9 @@ describe("CLI commands", function () {
     expect(await said("doctor", "quiet")).to.equal("error: Unknown argument: quiet (see sideways doctor --help)");
     expect(await said("results")).to.equal("error: a results subcommand is required: collect or table (sideways results --help)");
     expect(await said("model")).to.equal("error: a model subcommand is required (summary) (see sideways model --help)");
+    // A word that is no subcommand is named as such, with the subcommands (not "Unknown argument").
+    expect(await said("model", "list")).to.equal("error: 'list' is not a model subcommand (expected summary) (see sideways model --help)");
+    expect(await said("results", "tabel", "x")).to.equal("error: 'tabel' is not a results subcommand (expected collect or table; did you mean table?) (see sideways results --help)");
     expect(await said("gpu")).to.match(/\(see sideways gpu --help\)$/);
     // A word that is no subcommand is not one in the help named: that help does not exist.
     expect(await said("doctor", "extra")).to.match(/\(see sideways doctor --help\)$/);

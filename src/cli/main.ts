@@ -22,6 +22,7 @@ import { sidewaysVersion } from "../results/provenance.js";
 import { type AnyCommand, commandName, commandNames, isParentCommand } from "./subcommands.js";
 import { type KnownOptions, optionValueProblem } from "./option-values.js";
 import { unknownOptionHint } from "./unknown-option.js";
+import { didYouMean } from "../spec/did-you-mean.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -104,6 +105,11 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
       if (err !== undefined && err !== null && err.name !== "YError") throw err;
+      // `model list`, `results tabel`: yargs would call the word an unknown argument.
+      if (subcommands.length > 0 && sub === "" && next !== undefined && next === words[1]) {
+        const meant = didYouMean(next, subcommands);
+        throw new UsageError(`'${next}' is not a ${words[0]} subcommand (expected ${subcommands.join(" or ")}${meant ? `; did you mean ${meant}?` : ""}) (see ${help})`);
+      }
       const said = unknownOptionHint(missingPositionalsInOurWords(choicesInOurWords(err?.message ?? message, usedCommand, commandWords), usedCommand, commandWords), args, commandOptions);
       throw new UsageError(said.includes("--help") ? said : `${said} (see ${help})`);
     });

@@ -9,6 +9,11 @@ import type { KnownOptions } from "./option-values.js";
 
 const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** Options another command has that a user reaches for here: where to find what they do. */
+const ELSEWHERE: Readonly<Record<string, string>> = {
+  "dry-run": "for a dry run: `sideways validate FILE` makes every check run makes without training; `sideways sweep FILE --dry-run` lists a sweep's runs",
+};
+
 export function unknownOptionHint(said: string, args: readonly string[], options: KnownOptions | undefined): string {
   const m = /^Unknown arguments?: (.+)$/.exec(said);
   if (m === null) return said;
@@ -19,7 +24,8 @@ export function unknownOptionHint(said: string, args: readonly string[], options
   const names = Object.keys(options?.key ?? {}).filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== "version");
   const described = words.map((word) => {
     const meant = given.has(word) ? didYouMean(word, names) : undefined;
-    return meant === undefined ? word : `${word} (did you mean --${meant}?)`;
+    if (meant !== undefined) return `${word} (did you mean --${meant}?)`;
+    return given.has(word) && ELSEWHERE[word] !== undefined ? `${word} (${ELSEWHERE[word]})` : word;
   });
   return `Unknown argument${words.length === 1 ? "" : "s"}: ${described.join(", ")}`;
 }

@@ -94,7 +94,8 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
 function headerLength(first8: Uint8Array, fileSize: number, fail: (what: string) => never): number {
   if (first8.length < 8) fail(`${fileSize} bytes, expected at least 8 (the header length)`);
   const length = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
-  if (length > BigInt(MAX_HEADER_BYTES)) fail(`header length ${length} exceeds ${MAX_HEADER_BYTES} bytes`);
+  // Any other file (a CSV, a YAML) given for weights reads as an absurd length: say what it should be.
+  if (length > BigInt(MAX_HEADER_BYTES)) fail(`its first 8 bytes give a header length of ${length} bytes, over the ${MAX_HEADER_BYTES} a header may have (expected a weights file such as a run's final.safetensors)`);
   const n = Number(length);
   if (8 + n > fileSize) fail(`header length ${n} runs past the end of the file (${fileSize} bytes, truncated?)`);
   return n;
