@@ -296,7 +296,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
   const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);
   const clipNorm = spec.train.grad_clip_norm;
-  const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0, spec.train.grad_clip_norm !== undefined));
+  const metrics = new CsvAppender(join(runDir, "metrics.csv"), metricColumns(model, stages.length, diagEvery > 0, clipNorm !== undefined));
   // Video-level accuracy where evaluation clips come several to a video (video-folder).
   const evalVideo = data.evalVideo;
   const videoColumns = evalVideo ? ["eval_video_top1", "eval_videos"] : [];
