@@ -94,21 +94,23 @@ function refTwoSteps(model: Model, weights: Weights, batch: ClipBatch, spec: Opt
   return w64;
 }
 
-async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32") {
-  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method, clipInput);
+async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", gradClipNorm?: number) {
+  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method, clipInput, 1, gradClipNorm);
   const optimizer = createOptimizer(spec);
   const out = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const losses: number[] = [];
+  const gradNorms: number[] = [];
   try {
     step.load(out, optimizer);
     for (const batch of batches) {
       const r = await step.step(batch, spec.lr);
       losses.push(...r.losses);
+      if (r.gradNorm !== undefined) gradNorms.push(r.gradNorm);
       applyBlockStats(model, out, r.stats);
     }
     const placement = step.placement;
     await step.sync(out, optimizer);
-    return { weights: out, optimizer, losses, placement };
+    return { weights: out, optimizer, losses, placement, gradNorms };
   } finally {
     await step.release();
   }
@@ -448,6 +450,23 @@ describeOnGpus("device step", (gpu) => {
     const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.01 });
     const got = await deviceSteps(model, initWeights(model, 1), [randomClips(model, 2, 2, 3)], spec, gpu.opts, gpu.target);
     expect(got.losses.every(Number.isFinite)).to.equal(true);
+  });
+
+  it("with train.grad_clip_norm: clipped steps and their norms equal the CPU's device step (the clipping nodes run on this provider)", async () => {
+    const model = fourBlockModel();
+    const spec = OPTIMIZERS[1][1];
+    const weights = initWeights(model, 2);
+    const batches = [1, 2].map((seed) => randomClips(model, 2, 2 * model.blocks.length, seed));
+    for (const method of METHODS) {
+      const free = await deviceSteps(model, weights, batches.slice(0, 1), spec, cpu, PORTABLE_TARGET, method, "float32", 1e9);
+      const clip = free.gradNorms[0] / 4; // every step clipped
+      const host = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET, method, "float32", clip);
+      const got = await deviceSteps(model, weights, batches, spec, gpu.opts, gpu.target, method, "float32", clip);
+      const tol = betweenPathsTolerance(gpu, 1e-4);
+      expect(got.gradNorms).to.have.length(2);
+      got.gradNorms.forEach((n, j) => expect(n, `${method} step ${j + 1}'s norm`).to.be.closeTo(host.gradNorms[j], tol * host.gradNorms[j]));
+      for (const p of model.params) expect(offByMovement(got.weights.get(p.name)!, host.weights.get(p.name)!, weights.get(p.name)!), `${method} ${p.name}`).to.be.below(tol);
+    }
   });
 
   it("keeps the weights and optimizer state in GPU memory between steps where the provider can (WebGPU)", async () => {
