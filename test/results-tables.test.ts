@@ -214,6 +214,26 @@ describe("results: CSV and paper table", () => {
     expect(tableMarkdown(table)).to.include("| bp | 60 | 0.300 ± 0.141 (n=2) |").and.include("| bp | 200 | 0.900 ± 0.141 (n=2) |");
   });
 
+  it("runs.csv: a sweep grown by zip rows lists its runs in the new plan's order, not by the indexes each run had in the plan it ran under", async () => {
+    // grid method [bp, sideways] x zip rows T [8, 16]; then rows T 32 and 64 are added: the plan is
+    // bp 8, 16, 32, 64, then sideways 8, 16, 32, 64 (indexes 0-7), while the first runs kept
+    // their first plan's indexes (sideways 8 and 16 were 2 and 3, as bp 32 and 64 are now).
+    const run = (id: string, index: number) => {
+      const [method, T] = id.split("-");
+      writeRun(root, id, { "train.method": method, "data.clip_length": Number(T), seed: 0 }, summary("completed", 0.5), index);
+    };
+    const order = ["bp-8", "bp-16", "bp-32", "bp-64", "sideways-8", "sideways-16", "sideways-32", "sideways-64"];
+    const firstPlan: Record<string, number> = { "bp-8": 0, "bp-16": 1, "sideways-8": 2, "sideways-16": 3 };
+    order.forEach((id, i) => run(id, firstPlan[id] ?? i));
+    const entry = (id: string, index: number) => {
+      const [method, T] = id.split("-");
+      return { run_id: id, config_id: id, config_hash: id, experiment: "t", index, params: { "train.method": method, "data.clip_length": Number(T), seed: 0 }, seed: 0, method };
+    };
+    writeJsonAtomic(join(root, "sweep-plan.json"), { experiment: "t", runs: order.map(entry), given: order });
+    await writeRunsCsv(root);
+    expect(readCsv(join(root, "runs.csv")).rows.map((r) => r.run_id)).to.deep.equal(order);
+  });
+
   it("runs.csv: at most four settings that set configurations apart become columns, the first four in config.yaml's order", async () => {
     // Two sweeps over the method that differ in five settings neither swept.
     const config = (v: number, seed: number) => `name: t\nseed: ${seed}\ndata:\n  clip_length: ${4 * v}\n  frame_stride: ${v}\ntrain:\n  method: bp\n  steps: ${60 * v}\n  batch_size: ${2 * v}\n  optimizer: { kind: sgd, lr: ${0.1 * v} }\n`;

@@ -12,7 +12,7 @@ import { type CellValue, csvText } from "./csv-text.js";
 import { withLock } from "./file-lock.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
-import { absentPlannedRuns } from "./sweep-plan.js";
+import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -112,7 +112,10 @@ export function collectRuns(root: string): RunRecord[] {
     };
     records.push({ dir: join(root, name), meta, summary: null, status: UNREADABLE_RUN_META, stepsDone: null, message: UNREADABLE_RUN_META_MESSAGE });
   }
-  return sweepOrder(records);
+  // A run the last sweep planned takes its place in that plan: a sweep grown by rows (a zip row
+  // added) would otherwise put its new runs among the old by the indexes they had in each plan.
+  const planIndex = new Map((readSweepPlan(root)?.runs ?? []).map((e) => [e.run_id, e.index]));
+  return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? r.meta.index);
 }
 
 /**
@@ -120,9 +123,9 @@ export function collectRuns(root: string): RunRecord[] {
  * folder (the same grid at another learning rate) number their runs from 0 each, and by index alone
  * their configurations would interleave in runs.csv and the paper table. Each swept-values group
  * takes the place of its lowest index; runs without swept values (`sideways run`'s, unreadable
- * ones) keep their own.
+ * ones) keep their own. `indexOf`: a run's place in its sweep (the last plan's where it has one).
  */
-function sweepOrder(records: RunRecord[]): RunRecord[] {
+function sweepOrder(records: RunRecord[], indexOf: (r: RunRecord) => number): RunRecord[] {
   const sweptValues = (r: RunRecord) => {
     const { seed: _seed, ...rest } = r.meta.params;
     return Object.keys(rest).length === 0 ? null : JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -132,12 +135,12 @@ function sweepOrder(records: RunRecord[]): RunRecord[] {
   const configFirst = new Map<string, number>();
   for (const r of records) {
     const key = sweptValues(r);
-    if (key !== null) lowest(groupFirst, key, r.meta.index);
-    lowest(configFirst, r.meta.config_id, r.meta.index);
+    if (key !== null) lowest(groupFirst, key, indexOf(r));
+    lowest(configFirst, r.meta.config_id, indexOf(r));
   }
   const keyed = records.map((r) => {
     const key = sweptValues(r);
-    return { r, key: key ?? "", place: key === null ? r.meta.index : groupFirst.get(key)!, configPlace: configFirst.get(r.meta.config_id)! };
+    return { r, key: key ?? "", place: key === null ? indexOf(r) : groupFirst.get(key)!, configPlace: configFirst.get(r.meta.config_id)! };
   });
   const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   // Configurations whose lowest indexes tie (two sweeps gathered here number from 0) go in the order
@@ -153,7 +156,7 @@ function sweepOrder(records: RunRecord[]): RunRecord[] {
     return 0;
   };
   // Groups, and the configurations within one, are kept whole where their lowest indexes tie.
-  keyed.sort((a, b) => a.place - b.place || text(a.key, b.key) || a.configPlace - b.configPlace || bySettings(a.r, b.r) || text(a.r.meta.config_id, b.r.meta.config_id) || a.r.meta.index - b.r.meta.index || text(a.r.meta.run_id, b.r.meta.run_id));
+  keyed.sort((a, b) => a.place - b.place || text(a.key, b.key) || a.configPlace - b.configPlace || bySettings(a.r, b.r) || text(a.r.meta.config_id, b.r.meta.config_id) || indexOf(a.r) - indexOf(b.r) || text(a.r.meta.run_id, b.r.meta.run_id));
   return keyed.map((k) => k.r);
 }
 
