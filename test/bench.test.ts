@@ -4,20 +4,22 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fourBlockModel } from "./helpers/tiny-models.js";
 import { writeModelFile } from "./helpers/npy-run-inputs.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
 describe("sideways bench (CLI)", function () {
   this.timeout(120_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
 
   it("writes a row per method and configuration, stage busy fractions and the speed-up ratios", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
+    const dir = tempFolder("sideways-bench-");
     const model = fourBlockModel();
     writeModelFile(dir, model);
     const json = join(dir, "bench.json");
@@ -65,7 +67,7 @@ describe("sideways bench (CLI)", function () {
   });
 
   it("--step: BP and Sideways, each by the host path and the device step, on the same model and batch", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-step-"));
+    const dir = tempFolder("sideways-bench-step-");
     const model = fourBlockModel();
     writeModelFile(dir, model);
     const run = (frames: number, flag = "--step") => {
@@ -92,7 +94,7 @@ describe("sideways bench (CLI)", function () {
   });
 
   it("--json: an earlier file is kept by a bench that fails, and replaced by one that ends, with a note", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-json-"));
+    const dir = tempFolder("sideways-bench-json-");
     const model = fourBlockModel();
     writeModelFile(dir, model);
     const json = join(dir, "step.json");
@@ -108,7 +110,7 @@ describe("sideways bench (CLI)", function () {
   });
 
   it("a bad --model or --json is exit 2 before anything is timed, not after the quickstart step's benchmark", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-bench-"));
+    const dir = tempFolder("sideways-bench-");
     writeFileSync(join(dir, "file"), "x");
     for (const [args, said] of [
       [["--model", join(dir, "missing.yaml")], "missing.yaml"],

@@ -4,8 +4,7 @@
  * reference (test/reference), not from our ONNX graphs.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { readCheckpoint } from "../src/model/checkpoint.js";
@@ -18,6 +17,7 @@ import type { ProgressReporter } from "../src/train/run-types.js";
 import { refBackward, refForward, refSoftmaxCrossEntropy, type RefTensor } from "./reference/layers-ref.js";
 import { everyLayerKindSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -49,9 +49,10 @@ function referenceGradient(model: Model, weights: Weights, clips: Float32Array, 
 
 describe("one BP step end to end (runExperiment, npy data, init checkpoint)", function () {
   this.timeout(60_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
 
   it("final weights equal init - lr * G (G from the float64 reference, relative 1e-4)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-bp-step-"));
+    const dir = tempFolder("sideways-bp-step-");
     writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
     const model = loadModelFile(join(dir, "model.yaml"));
     expect(model.blocks.length).to.be.at.least(3);

@@ -4,10 +4,10 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
@@ -56,9 +56,10 @@ const cases: { name: string; yaml: string; expect: RegExp }[] = [
 
 describe("bad model files through `sideways export`", function () {
   this.timeout(30_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   for (const c of cases) {
     it(`${c.name}: exit 2, names the file and the layer, writes nothing`, () => {
-      const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+      const dir = tempFolder("sideways-model-");
       const file = join(dir, "bad-model.yaml");
       writeFileSync(file, c.yaml);
       const out = join(dir, "onnx");
@@ -74,8 +75,9 @@ describe("bad model files through `sideways export`", function () {
 });
 
 describe("a model file given where an experiment file belongs, and the reverse", () => {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   it("an experiment's model: naming another experiment file says so: exit 2", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+    const dir = tempFolder("sideways-model-");
     writeFileSync(join(dir, "other.yaml"), "name: other\nmodel: m.yaml\ndata: { kind: shapes }\n");
     writeFileSync(join(dir, "exp.yaml"), "name: exp\nmodel: other.yaml\ndata: { kind: shapes }\n");
     const r = spawnSync(process.execPath, [cli, "validate", join(dir, "exp.yaml")], { encoding: "utf8", timeout: 20_000 });
@@ -84,7 +86,7 @@ describe("a model file given where an experiment file belongs, and the reverse",
   });
 
   it("an experiment's model: naming an empty or comment-only file says the file is empty: exit 2, no crash", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-model-"));
+    const dir = tempFolder("sideways-model-");
     writeFileSync(join(dir, "exp.yaml"), "name: exp\nmodel: m.yaml\ndata: { kind: shapes }\n");
     for (const text of ["", "# nothing yet\n"]) {
       writeFileSync(join(dir, "m.yaml"), text);

@@ -5,12 +5,12 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readCsv } from "../src/results/csv-read.js";
 import { runFolderIn } from "./helpers/run-folder.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 // Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
@@ -19,9 +19,10 @@ const TEMPLATE = resolve("experiments/ucf101.yaml");
 
 describe("experiments/ucf101.yaml on a UCF101-layout copy of the fixture clips", function () {
   this.timeout(120_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
 
   it("validates and trains a few steps with the documented overrides", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-ucf-"));
+    const dir = tempFolder("sideways-ucf-");
     const root = join(dir, "UCF-101");
     const splits = join(dir, "ucfTrainTestlist");
     const layout: Record<string, string[]> = {

@@ -10,8 +10,6 @@
  *    steps*S_k at its j-th step of clip batch c (docs/design/sideways.md, "In-clip updates").
  */
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
 import { readCheckpoint } from "../src/model/checkpoint.js";
@@ -28,6 +26,7 @@ import { refModelForward, refModelGradient, type RefWeights } from "./reference/
 import { referenceSideways, referenceSidewaysSteps, type RefLr } from "./reference/rules-ref.js";
 import { fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -44,12 +43,11 @@ function framesOf(batch: ClipBatch): { x: { data: Float64Array; dims: number[] }
   return { x: { data: Float64Array.from(batch.clips), dims: [B * T, C, H, W] }, labels: Array.from({ length: B * T }, (_, i) => batch.labels[Math.floor(i / T)]) };
 }
 
-/** A run folder with the model's init checkpoint and the clips as clips.npy / labels.npy. */
-function setUp(model: Model, all: ClipBatch, seed: number): { dir: string; init: RefWeights } {
-  const dir = mkdtempSync(join(tmpdir(), "sideways-lr-schedule-"));
+/** Writes the model's init checkpoint and the clips as clips.npy / labels.npy into the run folder `dir`; the init weights. */
+function setUp(dir: string, model: Model, all: ClipBatch, seed: number): RefWeights {
   const init = initWeights(model, seed);
   writeNpyRunInputs(dir, model, init, all);
-  return { dir, init: new Map([...init].map(([n, w]) => [n, Float64Array.from(w)])) };
+  return new Map([...init].map(([n, w]) => [n, Float64Array.from(w)]));
 }
 
 /** ||(a - start) - (b - start)|| relative: the disagreement measured on the update, not on the unchanged weights. */
@@ -60,13 +58,15 @@ function updateDiff(a: ArrayLike<number>, b: ArrayLike<number>, start: ArrayLike
 describe("learning-rate schedules in a run (runExperiment)", function () {
   this.timeout(120_000);
   const model = resolveModel(fourBlockSpec, "test four-block model");
+  const tempFolder = tempFoldersRemovedAfterEachTest();
 
   it("bp, cosine over 3 steps: metrics.csv's lr is base * (1 + cos(pi s/3)) / 2, and the weights are 3 SGD steps at those rates (float64 reference, relative 1e-4)", async () => {
     const B = 3;
     const T = 4;
     const steps = 3;
     const all = randomClips(model, B * steps, T, 41);
-    const { dir, init } = setUp(model, all, 17);
+    const dir = tempFolder("sideways-lr-schedule-");
+    const init = setUp(dir, model, all, 17);
     const base = 0.4;
     const spec = ExperimentSpec.parse({
       name: "lr-cosine",
@@ -114,7 +114,8 @@ describe("learning-rate schedules in a run (runExperiment)", function () {
     const T = 9;
     const steps = 2;
     const all = randomClips(model, B * steps, T, 43);
-    const { dir, init } = setUp(model, all, 19);
+    const dir = tempFolder("sideways-lr-schedule-");
+    const init = setUp(dir, model, all, 19);
     const base = 0.6;
     const schedule = { kind: "step", step_size: 1, gamma: 0.5 };
     const spec = ExperimentSpec.parse({

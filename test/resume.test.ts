@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { parseSafetensors } from "../src/model/safetensors.js";
 import { runFolderIn } from "./helpers/run-folder.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 120;
@@ -89,6 +90,7 @@ function stepsLogged(dir: string): number[] {
 
 for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes): ${variant.label}`, function () {
   this.timeout(120_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   let reference: Buffer;
 
   before(() => {
@@ -103,7 +105,7 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
   for (const signal of ["SIGKILL", "SIGINT", "SIGTERM"] as const) {
     const stops = signal !== "SIGKILL";
     it(`${signal} after a checkpoint, then run again: bit-identical final weights, one metrics row per step`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), `sideways-resume-${signal}-`));
+      const dir = tempFolder(`sideways-resume-${signal}-`);
       writeExperiment(dir, variant);
       const child = spawn(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: dir, stdio: "ignore" });
       const code = exited(child);
@@ -146,9 +148,10 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
 
 describe("an interrupted run whose npy files changed since it started (CLI, child processes)", function () {
   this.timeout(120_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   /** A fresh folder with exp.yaml and 16 clips in d/; data(n, true) writes n other clips over them. */
   const npyExperiment = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
+    const dir = tempFolder(prefix);
     const file = writeExperiment(dir, VARIANTS[0]);
     const data = (clips: number, force: boolean) => {
       const r = spawnSync(process.execPath, [cli, "data", file, "--out", "d", "--clips", String(clips), ...(force ? ["--force"] : [])], { cwd: dir, encoding: "utf8" });

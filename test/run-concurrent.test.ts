@@ -7,12 +7,12 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { runFolderIn } from "./helpers/run-folder.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 3000;
@@ -61,14 +61,12 @@ const stepsLogged = (dir: string) =>
 
 describe("two `sideways run`s of one config at once", function () {
   this.timeout(120_000);
-  const dirs: string[] = [];
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   const newDir = () => {
-    const d = mkdtempSync(join(tmpdir(), "sideways-concurrent-"));
-    dirs.push(d);
+    const d = tempFolder("sideways-concurrent-");
     writeExperiment(d);
     return d;
   };
-  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it("the second waits for the first: both exit 0, the run trained once", async () => {
     const dir = newDir();

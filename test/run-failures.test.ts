@@ -5,12 +5,12 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { runFolderIn } from "./helpers/run-folder.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 
@@ -46,9 +46,10 @@ function experiment(dir: string, overrides: Record<string, unknown>): string {
 
 describe("run failures (CLI, child process)", function () {
   this.timeout(60_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
 
   it("a worker that throws mid-run: exit 1, message naming block and stage, process ends, no final weights", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-fail-"));
+    const dir = tempFolder("sideways-fail-");
     const file = experiment(dir, {});
     // Block 2's third backward call throws inside its worker (stage 1 of 2), during step 1 or 2.
     const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], {
@@ -72,14 +73,14 @@ describe("run failures (CLI, child process)", function () {
   });
 
   it("the same run without the failure completes (the failpoint, not the set-up, caused the failure)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-fail-"));
+    const dir = tempFolder("sideways-fail-");
     const r = spawnSync(process.execPath, [cli, "run", experiment(dir, {}), "--quiet"], { encoding: "utf8", timeout: 45_000 });
     expect(r.status, r.stderr).to.equal(0);
     expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(true);
   });
 
   it("a loss that becomes NaN: exit 3, status nan_loss, no final weights, metrics rows all finite", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-nan-"));
+    const dir = tempFolder("sideways-nan-");
     const file = experiment(dir, {
       runtime: { workers: 1 },
       train: { method: "bp", batch_size: 2, steps: 50, optimizer: { kind: "sgd", lr: 1e30 } },
@@ -95,7 +96,7 @@ describe("run failures (CLI, child process)", function () {
   });
 
   it("runtime.provider=cuda without the CUDA build installed: exit 2, what to install, nothing on disk", function () {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-cuda-"));
+    const dir = tempFolder("sideways-cuda-");
     const file = experiment(dir, { runtime: { provider: "cuda", workers: 1 } });
     // An empty install folder: the same outcome on every machine, with or without a GPU.
     const env = { ...process.env, SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") };
@@ -108,7 +109,7 @@ describe("run failures (CLI, child process)", function () {
   });
 
   it("an output folder that cannot be made (a file is in its path): exit 2 naming the path, no stack trace, the file untouched", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-outdir-"));
+    const dir = tempFolder("sideways-outdir-");
     const blocker = join(dir, "afile");
     writeFileSync(blocker, "keep me");
     for (const out of [join(blocker, "sub"), blocker]) {

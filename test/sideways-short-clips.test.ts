@@ -10,9 +10,6 @@
  * (bench/torch_sideways.py).
  */
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import { applyBlockStats } from "../src/model/buffers.js";
 import { initWeights } from "../src/model/init.js";
@@ -25,6 +22,7 @@ import { firstFrames, normModel, randomClips, relDiff, sameBits } from "./helper
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 import { CPU_ONE_THREAD as cpu, sequentialExecutorForSuite } from "./helpers/executors.js";
 import { torchSideways } from "./helpers/torch-sideways-peer.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 describe("Sideways on clips shorter than 2L-1: batch norm counts every frame that reaches a block", function () {
   this.timeout(180_000);
@@ -81,6 +79,7 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
 
   describe("against PyTorch (bench/torch_sideways.py)", function () {
     const reason = torchUnavailableReason();
+    const tempFolder = tempFoldersRemovedAfterEachTest();
     before(function () {
       if (reason) skipBecause(this, `${reason} (${NEEDS_TORCH})`);
     });
@@ -90,7 +89,7 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
       const T = 5;
       const batch = randomClips(model, 3, T, 75);
       const init = initWeights(model, 8);
-      const dir = mkdtempSync(join(tmpdir(), "sideways-short-clips-"));
+      const dir = tempFolder("sideways-short-clips-");
       const torch = torchSideways(dir, model, init, batch, { lr: 0.1, steps: 1 });
       const ours: Weights = new Map([...init].map(([n, v]) => [n, v.slice()]));
       applyBlockStats(model, ours, (await seq.runBatch("sideways", batch, init)).stats);

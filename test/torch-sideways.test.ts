@@ -13,9 +13,6 @@
  * Debian's, .ci/system/30-torch.sh); skipped with the reason printed where there is none.
  */
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import type { ClipBatch } from "../src/data/source.js";
 import { PORTABLE_TARGET } from "../src/graph/graph-builder.js";
@@ -31,6 +28,7 @@ import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { fourBlockModel, normModel, offByMovement, randomClips } from "./helpers/tiny-models.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 import { torchSideways } from "./helpers/torch-sideways-peer.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const SGD = OptimizerSpec.parse({ kind: "sgd", lr: 0.1 });
 const STEPS = 2;
@@ -81,6 +79,7 @@ function unitModel(name: string, unit: Record<string, unknown>): Model {
 describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", function () {
   this.timeout(180_000);
   const reason = torchUnavailableReason();
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   before(function () {
     if (reason) {
       skipBecause(this, `${reason} (${NEEDS_TORCH})`);
@@ -119,7 +118,7 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
         const weights = initWeights(model, 7);
         // T = 2L: every block learns, and the blocks hold different numbers of backwards.
         const batch = randomClips(model, 3, 2 * model.blocks.length, 13);
-        const dir = mkdtempSync(join(tmpdir(), "sideways-torch-sideways-"));
+        const dir = tempFolder("sideways-torch-sideways-");
         const torch = torchSideways(dir, model, weights, batch, { lr: SGD.lr, steps: STEPS });
         const ours = await oursSideways(model, weights, batch, path);
         const L = model.blocks.length;

@@ -19,3 +19,23 @@ export function freshFolderEachTest(prefix: string, use: (dir: string) => void):
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 }
+
+/**
+ * For tests that make their own folders (several, with different prefixes, or inside a helper):
+ * returns a function that makes a fresh temporary folder named `prefix` and a random tail, and
+ * registers an afterEach in the calling describe() that removes every folder it made during the
+ * test. Call the function inside tests only: a folder made in a before hook would be gone after
+ * the first test.
+ */
+export function tempFoldersRemovedAfterEachTest(): (prefix: string) => string {
+  const made: string[] = [];
+  afterEach(() => {
+    // Retries: a child process that a failed test left running may still be writing there.
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  });
+  return (prefix) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
+}
