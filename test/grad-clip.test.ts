@@ -9,8 +9,6 @@
  *  - a max_norm above the norm changes nothing, bit for bit, against the same run without the key.
  */
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
 import { readCheckpoint } from "../src/model/checkpoint.js";
@@ -25,6 +23,7 @@ import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways } from "./reference/rules-ref.js";
 import { fourBlockModel, fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
 import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
+import { freshFolderForAllTests } from "./helpers/temp-folder.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -72,8 +71,11 @@ describe("train.grad_clip_norm: gradient clipping by the total norm", function (
     const batch: ClipBatch = randomClips(model, B, T, 71);
     const init = initWeights(model, 23);
     const init64: RefWeights = new Map([...init].map(([n, w]) => [n, Float64Array.from(w)]));
-    const dir = mkdtempSync(join(tmpdir(), "sideways-grad-clip-"));
-    writeNpyRunInputs(dir, model, init, batch);
+    let dir = "";
+    freshFolderForAllTests("sideways-grad-clip-", (d) => {
+      dir = d;
+      writeNpyRunInputs(dir, model, init, batch);
+    });
 
     /** The rule's gradient G in float64: BP's mean over every frame, Sideways' G_k (one SGD step of lr 1 from init, per clip). */
     function referenceGradient(method: "bp" | "sideways"): RefWeights {

@@ -9,14 +9,13 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { parseSafetensors } from "../src/model/safetensors.js";
 import { runFolderIn } from "./helpers/run-folder.js";
-import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
+import { freshFolderForAllTests, tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 120;
@@ -92,13 +91,14 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
   this.timeout(120_000);
   const tempFolder = tempFoldersRemovedAfterEachTest();
   let reference: Buffer;
+  let refDir = "";
+  freshFolderForAllTests("sideways-resume-ref-", (d) => (refDir = d));
 
   before(() => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-resume-ref-"));
-    writeExperiment(dir, variant);
-    runToEnd(dir);
-    reference = readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors"));
-    expect(existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
+    writeExperiment(refDir, variant);
+    runToEnd(refDir);
+    reference = readFileSync(join(runFolderIn(join(refDir, "run")), "final.safetensors"));
+    expect(existsSync(join(runFolderIn(join(refDir, "run")), "resume.safetensors")), "a completed run keeps no resume checkpoint").to.equal(false);
   });
 
   // SIGTERM: what Slurm (scancel, time limit, preemption) and Kubernetes (eviction) send first.

@@ -21,11 +21,27 @@ export function freshFolderEachTest(prefix: string, use: (dir: string) => void):
 }
 
 /**
+ * One temporary folder (named `prefix` and a random tail) for all the tests of the calling
+ * describe(): made in a before hook, handed to `use` (which may write what the tests share), and
+ * removed after the last test. Made in a hook, not when the describe is defined, so a describe
+ * whose tests are all filtered out (mocha -g) makes none. Hooks run in the order registered:
+ * call this before the describe's own before hooks that use the folder.
+ */
+export function freshFolderForAllTests(prefix: string, use: (dir: string) => void): void {
+  let dir = "";
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    use(dir);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/**
  * For tests that make their own folders (several, with different prefixes, or inside a helper):
  * returns a function that makes a fresh temporary folder named `prefix` and a random tail, and
  * registers an afterEach in the calling describe() that removes every folder it made during the
  * test. Call the function inside tests only: a folder made in a before hook would be gone after
- * the first test.
+ * the first test (freshFolderForAllTests is for those).
  */
 export function tempFoldersRemovedAfterEachTest(): (prefix: string) => string {
   const made: string[] = [];
