@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
-import type { CliIo } from "../src/cli/cli-io.js";
 import { main } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
@@ -368,8 +367,8 @@ describe("schedule tables", () => {
   describe("sideways schedule FILE", () => {
     const GOOD = resolve("test/fixtures/specs/good.yaml");
     const run = async (args: string[]) => {
-      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-      const code = await main(["schedule", GOOD, ...args], io as CliIo);
+      const io = captureIo();
+      const code = await main(["schedule", GOOD, ...args], io);
       return { code, ...io };
     };
 
@@ -386,9 +385,9 @@ describe("schedule tables", () => {
     });
 
     it("--compare: one row per rule, with the ticks, gradient, stash and predicted idle each rule's formulas give", async () => {
-      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+      const io = captureIo();
       const [L, T] = [4, 8]; // quickstart-cnn's 4 blocks
-      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", `data.clip_length=${T}`, "runtime.workers=4", "train.update_every=2"], io as CliIo), io.stderr).to.equal(0);
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", `data.clip_length=${T}`, "runtime.workers=4", "train.update_every=2"], io), io.stderr).to.equal(0);
       const rows = new Map(io.stdout.split("\n").filter((l) => /^\| [a-z-]+ \| (exact|approx)/.test(l)).map((l) => { const c = l.split("|").slice(1, -1).map((x) => x.trim()); return [c[0], c]; }));
       expect([...rows.keys()]).to.deep.equal([...METHOD_NAMES]);
       // Ticks per clip batch (docs/design/sideways.md): T, T(2L-1), T+2L-2, 2T+2L-3.
@@ -405,7 +404,7 @@ describe("schedule tables", () => {
       expect(io.stderr).to.contain("--compare shows every train.method with updates once per clip batch; ").and.contain("'s train.method (sideways), update_every (2) are left out");
       // Short clips: Sideways' block k learns only if T >= 2L-1-k (T = 4: the top block alone).
       io.stdout = "";
-      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", "data.clip_length=4"], io as CliIo)).to.equal(0);
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", "data.clip_length=4"], io)).to.equal(0);
       expect(io.stdout).to.match(/^\| sideways \| approximate \| 4 \| 1 of 4 \|/m);
     });
 
@@ -498,9 +497,9 @@ describe("schedule tables", () => {
     it("sideways run with pipelined-bp, in-clip updates and stashing on 2 workers: completes, logging the table's staleness per block", async () => {
       const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
       try {
-        const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+        const io = captureIo();
         const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "train.weight_stashing=true", "diagnostics.every=1", "runtime.workers=2", `output.dir=${dir}`, "--quiet"];
-        expect(await main(args, io as CliIo), io.stderr).to.equal(0);
+        expect(await main(args, io), io.stderr).to.equal(0);
         // output.dir holds one folder per run (named by its run id).
         const runs = readdirSync(dir);
         expect(runs).to.have.length(1);
@@ -542,9 +541,9 @@ describe("schedule tables", () => {
       expect(printed.stdout).to.contain(`| 0 | 4 | ${facts[0].steps} | 2.00 | 0.00 | 0.00 | ${facts[0].versionMismatch.toFixed(2)} |`);
       const dir = mkdtempSync(join(tmpdir(), "sideways-pipelined-"));
       try {
-        const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+        const io = captureIo();
         const args = ["run", GOOD, "train.method=pipelined-bp", "train.update_every=2", "diagnostics.every=1", `output.dir=${dir}`, "--quiet"];
-        expect(await main(args, io as CliIo), io.stderr).to.equal(0);
+        expect(await main(args, io), io.stderr).to.equal(0);
         const rows = readCsv(join(dir, readdirSync(dir)[0], "metrics.csv")).rows;
         for (const row of rows) {
           expect(Number(row.stale_input_frac_b0)).to.equal(facts[0].versionMismatch);
@@ -556,8 +555,8 @@ describe("schedule tables", () => {
     });
 
     it("a sweep file: the base configuration's table, with a note saying so (its runs may use other rules)", async () => {
-      const io = { stdout: "", stderr: "", errIsTTY: false, exitCode: 0, out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-      expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io as CliIo)).to.equal(0);
+      const io = captureIo();
+      expect(await main(["schedule", resolve("test/fixtures/specs/sweep-good.yaml")], io)).to.equal(0);
       expect(io.stderr).to.contain("has a sweep: section; this is the table of its base configuration's train.method, not a run's");
       expect((await run([])).stderr).to.equal("");
     });
