@@ -52,7 +52,7 @@ describe("loadModelFile", () => {
     const cases: { name: string; yaml: string; message: RegExp }[] = [
       { name: "duplicate key", yaml: "name: a\nname: b\n", message: /bad\.yaml: not valid YAML: .*unique/i },
       { name: "alias bomb", yaml: "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + Array.from({ length: 120 }, (_, i) => `b${i}: *a`).join("\n") + "\n", message: /bad\.yaml: not valid YAML: .*alias/i },
-      { name: "unknown layer type", yaml: "name: m\ninput: {channels: 1, height: 8, width: 8}\nclasses: 3\nlayers:\n  - {type: conv3d, out_channels: 2, kernel: 3}\n", message: /bad\.yaml: layer 0: unknown layer type "conv3d" \(did you mean 'conv2d'\?\); valid types: conv2d, relu, leaky_relu, maxpool2d/ },
+      { name: "unknown layer type", yaml: "name: m\ninput: {channels: 1, height: 8, width: 8}\nclasses: 3\nlayers:\n  - {type: conv3d, out_channels: 2, kernel: 3}\n", message: /bad\.yaml: layers\.0: unknown layer type "conv3d" \(did you mean 'conv2d'\?\); valid types: conv2d, relu, leaky_relu, maxpool2d/ },
     ];
     for (const c of cases) {
       it(c.name, () => {
@@ -77,60 +77,60 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
     {
       name: "unknown layer type",
       spec: model([{ type: "relu" }, { type: "dropout" }]),
-      message: 'x.yaml: layer 1: unknown layer type "dropout"; valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
+      message: 'x.yaml: layers.1: unknown layer type "dropout"; valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
     },
     {
       // As a residual unit's inner layers get it: a typo and another framework's name are suggested.
       name: "a misspelt layer type: did you mean",
       spec: model([{ type: "relux" }, { type: "conv2d", out_channels: 4, kernel: 3 }]),
-      message: 'x.yaml: layer 0: unknown layer type "relux" (did you mean \'relu\'?); valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
+      message: 'x.yaml: layers.0: unknown layer type "relux" (did you mean \'relu\'?); valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
     },
     {
       name: "another framework's layer type: our name suggested",
       spec: model([{ type: "conv2d", out_channels: 4, kernel: 3 }, { type: "BatchNorm2d" }]),
-      message: /x\.yaml: layer 1: unknown layer type "BatchNorm2d" \(did you mean 'batch_norm'\?\); valid types: /,
+      message: /x\.yaml: layers\.1: unknown layer type "BatchNorm2d" \(did you mean 'batch_norm'\?\); valid types: /,
     },
     {
       name: "kernel larger than its input",
       spec: model([{ type: "conv2d", out_channels: 4, kernel: 3 }, { type: "relu" }, { type: "maxpool2d", kernel: 2 }, { type: "maxpool2d", kernel: 5 }]),
-      message: "x.yaml: layer 3 (maxpool2d): kernel 5 is larger than its input 3x3 (padding 0)",
+      message: "x.yaml: layers.3 (maxpool2d): kernel 5 is larger than its input 3x3 (padding 0)",
     },
     {
       name: "conv kernel larger than the padded input",
       spec: model([{ type: "conv2d", out_channels: 4, kernel: 11, padding: 1 }]),
-      message: "x.yaml: layer 0 (conv2d): kernel 11 is larger than its input 8x8 (padding 1)",
+      message: "x.yaml: layers.0 (conv2d): kernel 11 is larger than its input 8x8 (padding 1)",
     },
-    { name: "zero size", spec: model([{ type: "conv2d", out_channels: 0, kernel: 3 }]), message: /^x\.yaml: layer 0 \(conv2d\): out_channels: expected an integer >= 1, found 0$/ },
-    { name: "negative size", spec: model([{ type: "linear", out_features: -2 }]), message: /^x\.yaml: layer 0 \(linear\): out_features: expected an integer >= 1, found -2$/ },
+    { name: "zero size", spec: model([{ type: "conv2d", out_channels: 0, kernel: 3 }]), message: /^x\.yaml: layers\.0 \(conv2d\): out_channels: expected an integer >= 1, found 0$/ },
+    { name: "negative size", spec: model([{ type: "linear", out_features: -2 }]), message: /^x\.yaml: layers\.0 \(linear\): out_features: expected an integer >= 1, found -2$/ },
     // Below 0 the backward's mask, which reads the output's sign, would be wrong (src/layers/leaky-relu.ts).
-    { name: "negative leaky_relu slope", spec: model([{ type: "leaky_relu", slope: -0.1 }]), message: /^x\.yaml: layer 0 \(leaky_relu\): slope: expected a number >= 0, found -0\.1$/ },
+    { name: "negative leaky_relu slope", spec: model([{ type: "leaky_relu", slope: -0.1 }]), message: /^x\.yaml: layers\.0 \(leaky_relu\): slope: expected a number >= 0, found -0\.1$/ },
     { name: "negative input size", spec: model([{ type: "relu" }], { input: { channels: 1, height: -8, width: 8 } }), message: /^x\.yaml: input\.height: / },
     {
       name: "classes not matching the last layer",
       spec: model([{ type: "flatten" }, { type: "linear", out_features: 12 }]),
-      message: "x.yaml: layer 1 (linear) outputs [12], but the model must output [classes] = [10]",
+      message: "x.yaml: layers.1 (linear) outputs [12], but the model must output [classes] = [10]",
     },
     {
       name: "output not 1-D",
       spec: model([{ type: "conv2d", out_channels: 10, kernel: 3 }]),
-      message: /^x\.yaml: layer 0 \(conv2d\) outputs \[10,6,6\], but the model must output \[classes\] = \[10\] \(end with global_avg_pool/,
+      message: /^x\.yaml: layers\.0 \(conv2d\) outputs \[10,6,6\], but the model must output \[classes\] = \[10\] \(end with global_avg_pool/,
     },
     {
       name: "linear on an image",
       spec: model([{ type: "linear", out_features: 10 }]),
-      message: "x.yaml: layer 0 (linear): linear needs a flat [features] input, found [1,8,8]: put a flatten or global_avg_pool before it",
+      message: "x.yaml: layers.0 (linear): linear needs a flat [features] input, found [1,8,8]: put a flatten or global_avg_pool before it",
     },
     {
       name: "conv on features",
       spec: model([{ type: "flatten" }, { type: "conv2d", out_channels: 10, kernel: 1 }]),
-      message: "x.yaml: layer 1 (conv2d): conv2d needs a [channels,height,width] input, found [64]",
+      message: "x.yaml: layers.1 (conv2d): conv2d needs a [channels,height,width] input, found [64]",
     },
     {
       name: "pool padding over half the kernel",
       spec: model([{ type: "avgpool2d", kernel: 2, padding: 2 }]),
-      message: "x.yaml: layer 0 (avgpool2d): padding 2 is more than half of kernel 2",
+      message: "x.yaml: layers.0 (avgpool2d): padding 2 is more than half of kernel 2",
     },
-    { name: "unknown key", spec: model([{ type: "relu", inplace: true }]), message: /^x\.yaml: layer 0 \(relu\): .*inplace/ },
+    { name: "unknown key", spec: model([{ type: "relu", inplace: true }]), message: /^x\.yaml: layers\.0 \(relu\): .*inplace/ },
     { name: "no parameters", spec: model([{ type: "global_avg_pool" }], { input: { channels: 10, height: 4, width: 4 } }), message: /no layer with parameters/ },
   ];
   for (const c of cases) {

@@ -141,20 +141,20 @@ describe("model zoo and `sideways model summary`", () => {
     {
       name: "identity shortcut with a shape change",
       layer: "{ type: residual, layers: [{ type: conv2d, out_channels: 4, kernel: 3, stride: 2, padding: 1 }] }",
-      expect: /layer 0 \(residual\): shortcut identity needs the inner layers' output shape \[4,4,4\] to equal the input shape \[2,8,8\]/,
+      expect: /layers\.0 \(residual\): shortcut identity needs the inner layers' output shape \[4,4,4\] to equal the input shape \[2,8,8\]/,
     },
-    { name: "bad inner layer", layer: "{ type: residual, layers: [{ type: maxpool2d, kernel: 9 }] }", expect: /layer 0 \(residual\): inner layer 0 \(maxpool2d\): kernel 9 is larger/ },
-    { name: "group_norm groups", layer: "{ type: group_norm, groups: 3 }", expect: /layer 0 \(group_norm\): 2 channels do not split into 3 groups/ },
-    { name: "nested residual", layer: "{ type: residual, layers: [{ type: residual, layers: [{ type: relu }] }] }", expect: /layer 0 \(residual\)/ },
-    { name: "batch_norm momentum", layer: "{ type: batch_norm, momentum: 0 }", expect: /layer 0 \(batch_norm\): momentum/ },
-    { name: "shortcut neither a kind nor a list", layer: "{ type: residual, shortcut: projection, layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut: expected identity \| conv or a list, found 'projection'/ },
+    { name: "bad inner layer", layer: "{ type: residual, layers: [{ type: maxpool2d, kernel: 9 }] }", expect: /layers\.0\.layers\.0 \(maxpool2d\): kernel 9 is larger/ },
+    { name: "group_norm groups", layer: "{ type: group_norm, groups: 3 }", expect: /layers\.0 \(group_norm\): 2 channels do not split into 3 groups/ },
+    { name: "nested residual", layer: "{ type: residual, layers: [{ type: residual, layers: [{ type: relu }] }] }", expect: /layers\.0 \(residual\)/ },
+    { name: "batch_norm momentum", layer: "{ type: batch_norm, momentum: 0 }", expect: /layers\.0 \(batch_norm\): momentum/ },
+    { name: "shortcut neither a kind nor a list", layer: "{ type: residual, shortcut: projection, layers: [{ type: relu }] }", expect: /layers\.0 \(residual\): shortcut: expected identity \| conv or a list, found 'projection'/ },
     {
       name: "shortcut list whose output is not the inner layers'",
       layer: "{ type: residual, shortcut: [{ type: conv2d, out_channels: 4, kernel: 1 }], layers: [{ type: conv2d, out_channels: 4, kernel: 3, stride: 2, padding: 1 }] }",
-      expect: /layer 0 \(residual\): the shortcut's layers output \[4,8,8\], but the inner layers output \[4,4,4\]/,
+      expect: /layers\.0 \(residual\): the shortcut's layers output \[4,8,8\], but the inner layers output \[4,4,4\]/,
     },
-    { name: "bad shortcut layer", layer: "{ type: residual, shortcut: [{ type: avgpool2d, kernel: 9 }], layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut layer 0 \(avgpool2d\): kernel 9 is larger/ },
-    { name: "unknown shortcut layer kind", layer: "{ type: residual, shortcut: [{ type: batchnorm }], layers: [{ type: relu }] }", expect: /layer 0 \(residual\): shortcut\.0\.type: expected .*found 'batchnorm' \(did you mean 'batch_norm'\?\)/ },
+    { name: "bad shortcut layer", layer: "{ type: residual, shortcut: [{ type: avgpool2d, kernel: 9 }], layers: [{ type: relu }] }", expect: /layers\.0\.shortcut\.0 \(avgpool2d\): kernel 9 is larger/ },
+    { name: "unknown shortcut layer kind", layer: "{ type: residual, shortcut: [{ type: batchnorm }], layers: [{ type: relu }] }", expect: /layers\.0\.shortcut\.0\.type: expected .*found 'batchnorm' \(did you mean 'batch_norm'\?\)/ },
   ];
   for (const c of bad) {
     it(`bad model (${c.name}): exit 2 naming the layer and the shapes`, async () => {

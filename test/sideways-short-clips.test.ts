@@ -29,7 +29,7 @@ describe("Sideways on clips shorter than 2L-1: batch norm counts every frame tha
   const model = normModel();
   const L = model.blocks.length;
   const graphs = buildAllBlockGraphs(model);
-  // Each batch_norm layer with its block; the residual unit's batch_norm is its inner layer 4.
+  // Each batch_norm layer with its block; the residual unit's batch_norm is its layers.4.
   const norms = model.layers.filter((l) => l.buffers.length > 0).map((l) => ({ prefix: l.spec.type === "residual" ? `${l.index}.layers.4.` : `${l.index}.`, block: l.params[0].blockIndex }));
   let seq: SequentialExecutor;
   sequentialExecutorForSuite(model, graphs, (e) => (seq = e));

@@ -151,8 +151,8 @@ describe("validate = run's checks before training", function () {
     const bn = (norm: string) =>
       `model={name: bn, input: {channels: 1, height: 8, width: 8}, classes: 3, layers: [{type: conv2d, out_channels: 4, kernel: 8}, ${norm}, {type: relu}, {type: flatten}, {type: linear, out_features: 3}]}`;
     for (const [norm, which] of [
-      ["{type: batch_norm}", "layer 1 (batch_norm)"],
-      ["{type: residual, layers: [{type: conv2d, out_channels: 4, kernel: 1}, {type: batch_norm}]}", "layer 1 (residual): its inner layer 1 (batch_norm)"],
+      ["{type: batch_norm}", "layers.1 (batch_norm)"],
+      ["{type: residual, layers: [{type: conv2d, out_channels: 4, kernel: 1}, {type: batch_norm}]}", "layers.1.layers.1 (batch_norm)"],
     ]) {
       await bothReject([bn(norm), "train.batch_size=1", "data.clip_length=6"], `found 1: ${which} normalises each frame over the batch's clips, and its input of 4x1x1 gives it one value per channel`);
       expect(await main(["validate", GOOD, bn(norm), "train.batch_size=2", "data.clip_length=6"], captureIo())).to.equal(0);
@@ -162,7 +162,7 @@ describe("validate = run's checks before training", function () {
     for (const command of ["validate", "sweep"]) {
       const io = captureIo();
       expect(await main([command, GOOD, bn("{type: batch_norm}"), "data.clip_length=6", "sweep.grid.train.batch_size=[2, 1]", "sweep.seeds=[0]", ...(command === "sweep" ? ["--quiet"] : [])], io), `${command}: ${io.stderr}`).to.equal(2);
-      expect(io.stderr, command).to.match(/good\.yaml: sweep run 1 \(sweep\.grid: train\.batch_size=1; seed=0\): train\.batch_size: .*found 1: layer 1 \(batch_norm\)/);
+      expect(io.stderr, command).to.match(/good\.yaml: sweep run 1 \(sweep\.grid: train\.batch_size=1; seed=0\): train\.batch_size: .*found 1: layers\.1 \(batch_norm\)/);
     }
     expect(readdirSync(dir).filter((f) => f !== "videos")).to.deep.equal([]);
     // A sweep's run process (`run --child`, as sweep-runner.ts starts it) gets the swept value as an
@@ -178,7 +178,7 @@ describe("validate = run's checks before training", function () {
     rmSync(join(dir, "runs"), { recursive: true, force: true });
     // The inner batch_norm's own input is named, not the unit's (4x2x2 here, halved by the inner conv).
     const unit = bn("{type: residual, shortcut: conv, layers: [{type: conv2d, out_channels: 4, kernel: 2, stride: 2}, {type: batch_norm}]}").replace("kernel: 8}", "kernel: 7}");
-    await bothReject([unit, "train.batch_size=1", "data.clip_length=6"], "layer 1 (residual): its inner layer 1 (batch_norm) normalises each frame over the batch's clips, and its input of 4x1x1", false);
+    await bothReject([unit, "train.batch_size=1", "data.clip_length=6"], "layers.1.layers.1 (batch_norm) normalises each frame over the batch's clips, and its input of 4x1x1", false);
     // On a larger input one clip is enough (PyTorch's rule: more than one value per channel).
     expect(await main(["validate", GOOD, bn("{type: batch_norm}").replace("kernel: 8", "kernel: 7"), "train.batch_size=1"], captureIo())).to.equal(0);
   });

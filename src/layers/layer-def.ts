@@ -7,7 +7,19 @@ import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { LayerSpec } from "../model/model-spec.js";
 
 /** A shape problem found at load time; the loader adds the file and layer index. */
-export class LayerShapeError extends Error {}
+export class LayerShapeError extends Error {
+  /**
+   * @param layer the layer inside a composite (a residual unit) at fault, as its key path within
+   *   the unit and its type, "layers.1 (group_norm)", so that the model's error can name
+   *   "layers.3.layers.1 (group_norm)"; absent: the layer itself.
+   */
+  constructor(
+    message: string,
+    readonly layer?: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * A parameter's or buffer's name within its layer, as PyTorch's state dict spells it after the
@@ -63,7 +75,7 @@ export interface ForwardResult {
 /** What a layer that normalises over the batch's clips needs (LayerDef.minClipsPerFrame). */
 export interface ClipsNeed {
   clips: number;
-  /** The layer that needs them: "batch_norm", or "inner layer 1 (batch_norm)" of a residual unit. */
+  /** The layer that needs them: "batch_norm", or "layers.1 (batch_norm)" (its key path and type) inside a residual unit. */
   layer: string;
   /** Its input shape, per clip. */
   inShape: readonly number[];

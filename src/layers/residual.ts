@@ -23,7 +23,7 @@ interface PathLayer {
   names: string;
   /** Of its input "x", output "y" and own saved values "s.{key}" in the unit's saved values: "{j}.", "shortcut." or "shortcut.{j}.". */
   saved: string;
-  /** In error messages: "inner layer {j}", "shortcut conv" or "shortcut layer {j}". */
+  /** In error messages, its key path within the unit: "layers.{j}", "shortcut" (the conv) or "shortcut.{j}". */
   label: string;
 }
 
@@ -50,7 +50,7 @@ function placePath(specs: readonly InnerLayerSpec[], index: number, inShape: rea
     try {
       out = layerDef(s).outShape(s, shape);
     } catch (err) {
-      if (err instanceof LayerShapeError) throw new LayerShapeError(`${label(j)} (${s.type}): ${err.message}`);
+      if (err instanceof LayerShapeError) throw new LayerShapeError(err.message, `${label(j)} (${s.type})`);
       throw err;
     }
     path.push({ placed: { index, spec: s, inShape: shape, outShape: out }, names: names(j), saved: saved(j), label: label(j) });
@@ -63,7 +63,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
 
 /** The unit's two paths placed on `inShape`; throws LayerShapeError naming the culprit. */
 function placeUnit(spec: ResidualSpec, index: number, inShape: readonly number[]): Unit {
-  const { path: inner, outShape } = placePath(spec.layers, index, inShape, (j) => `layers.${j}.`, (j) => `${j}.`, (j) => `inner layer ${j}`);
+  const { path: inner, outShape } = placePath(spec.layers, index, inShape, (j) => `layers.${j}.`, (j) => `${j}.`, (j) => `layers.${j}`);
   if (spec.shortcut === "identity") {
     if (!sameShape(outShape, inShape)) {
       throw new LayerShapeError(`shortcut identity needs the inner layers' output shape ${shapeText(outShape)} to equal the input shape ${shapeText(inShape)} (use shortcut: conv, or a list of layers)`);
@@ -74,13 +74,13 @@ function placeUnit(spec: ResidualSpec, index: number, inShape: readonly number[]
     if (inShape.length !== 3 || outShape.length !== 3) throw new LayerShapeError(`shortcut conv needs [channels,height,width] input and output, found ${shapeText(inShape)} and ${shapeText(outShape)}`);
     const stride = spec.layers.reduce((s, l) => s * strideOf(l), 1);
     const conv: Conv2dSpec = { type: "conv2d", out_channels: outShape[0], kernel: 1, stride, padding: 0, bias: true };
-    const { path, outShape: convOut } = placePath([conv], index, inShape, () => "shortcut.", () => "shortcut.", () => "shortcut conv");
+    const { path, outShape: convOut } = placePath([conv], index, inShape, () => "shortcut.", () => "shortcut.", () => "shortcut");
     if (!sameShape(convOut, outShape)) {
       throw new LayerShapeError(`shortcut conv (1x1, stride ${stride}) outputs ${shapeText(convOut)}, but the inner layers output ${shapeText(outShape)}`);
     }
     return { inner, shortcut: path, outShape };
   }
-  const { path, outShape: shortOut } = placePath(spec.shortcut, index, inShape, (j) => `shortcut.${j}.`, (j) => `shortcut.${j}.`, (j) => `shortcut layer ${j}`);
+  const { path, outShape: shortOut } = placePath(spec.shortcut, index, inShape, (j) => `shortcut.${j}.`, (j) => `shortcut.${j}.`, (j) => `shortcut.${j}`);
   if (!sameShape(shortOut, outShape)) {
     throw new LayerShapeError(`the shortcut's layers output ${shapeText(shortOut)}, but the inner layers output ${shapeText(outShape)}: the two paths are added`);
   }

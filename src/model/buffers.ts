@@ -59,9 +59,10 @@ export function refuseTooFewClipsPerFrame(model: Model, batchSize: number): void
   for (const layer of model.layers) {
     const need = (layerDef(layer.spec) as LayerDef).minClipsPerFrame?.(layer.spec, layer.inShape) ?? null;
     if (need === null || batchSize >= need.clips) continue;
-    const which = need.layer === layer.spec.type ? "" : `: its ${need.layer}`;
+    // Named by its key path in the model file, as the model's own errors name layers.
+    const which = need.layer === layer.spec.type ? `layers.${layer.index} (${layer.spec.type})` : `layers.${layer.index}.${need.layer}`;
     throw new SpecError(
-      `train.batch_size: expected at least ${need.clips} clips for model ${model.name} (${model.source}), found ${batchSize}: layer ${layer.index} (${layer.spec.type})${which} normalises each frame over the batch's clips, ` +
+      `train.batch_size: expected at least ${need.clips} clips for model ${model.name} (${model.source}), found ${batchSize}: ${which} normalises each frame over the batch's clips, ` +
         `and its input of ${need.inShape.join("x")} gives it one value per channel from each clip (PyTorch: "Expected more than 1 value per channel when training")`,
       undefined,
       "train.batch_size",

@@ -1,7 +1,9 @@
 /**
  * Model files (models/*.yaml, docs/design/conventions.md) to a resolved Model: schema
  * validation, then shape inference layer by layer, then parameters and blocks. Every error is
- * a ModelError naming the file, the layer index and type, and the shapes involved.
+ * a ModelError naming the file, the layer by its key path in the file and its type
+ * ("layers.3 (conv2d)", "layers.3.layers.1 (group_norm)" inside a residual unit), and the
+ * shapes involved.
  */
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
@@ -56,14 +58,15 @@ export function resolveModel(spec: unknown, source: string): Model {
       shape = outShape;
     } catch (err) {
       if (!(err instanceof LayerShapeError)) throw err;
-      throw new ModelError(`${source}: layer ${i} (${layerSpec.type}): ${err.message}`, source, `layers.${i}`);
+      const at = err.layer === undefined ? `layers.${i} (${layerSpec.type})` : `layers.${i}.${err.layer}`;
+      throw new ModelError(`${source}: ${at}: ${err.message}`, source, `layers.${i}`);
     }
   });
 
   const last = specs.length - 1;
   if (shape.length !== 1 || shape[0] !== classes) {
     throw new ModelError(
-      `${source}: layer ${last} (${specs[last].type}) outputs ${shapeText(shape)}, but the model must output [classes] = [${classes}]` +
+      `${source}: layers.${last} (${specs[last].type}) outputs ${shapeText(shape)}, but the model must output [classes] = [${classes}]` +
         (shape.length !== 1 ? " (end with global_avg_pool, or flatten and linear)" : ""),
       source,
       `layers.${last}`,
@@ -97,25 +100,50 @@ function checkLayerTypes(spec: unknown, source: string): void {
     if (!isLayerType(type)) {
       // The same suggestion zod's message gives a residual unit's inner layers (relux -> relu, BatchNorm2d -> batch_norm).
       const found = type === undefined ? "no type" : `unknown layer type ${JSON.stringify(type)}${typeof type === "string" ? suggestionSuffix(type, LAYER_TYPES) : ""}`;
-      throw new ModelError(`${source}: layer ${i}: ${found}; valid types: ${LAYER_TYPES.join(", ")}`, source, `layers.${i}.type`);
+      throw new ModelError(`${source}: layers.${i}: ${found}; valid types: ${LAYER_TYPES.join(", ")}`, source, `layers.${i}.type`);
     }
   });
 }
 
 /**
  * zod's issues as the experiment file's are printed (spec/spec-issues.ts: expected, found, did you
- * mean, valid keys), with `layers.3` shown as `layer 3 (conv2d)`. A key reported missing next to
- * an unknown key suggested for it (a typo) is said once, by the suggestion.
+ * mean, valid keys), with the layer an issue is in named by its key path and type, as the shape
+ * errors name it: `layers.3.kernel` shown as `layers.3 (conv2d): kernel`, and a residual unit's
+ * `layers.3.layers.1` as `layers.3.layers.1 (group_norm)`. A key reported missing next to an
+ * unknown key suggested for it (a typo) is said once, by the suggestion.
  */
 function schemaError(error: z.ZodError, spec: unknown, source: string): ModelError {
-  const layers = (spec as { layers?: unknown } | null)?.layers;
-  const typeOf = (i: number) => (Array.isArray(layers) ? ((layers[i] as { type?: string } | undefined)?.type ?? "?") : "?");
   const lines = formatIssues(error.issues, spec, source, ModelSpec);
   const suggested = new Set(lines.flatMap((l) => [...l.matchAll(/^(.*): unknown key '[^']*' \(did you mean '([^']*)'\?\)/g)].map((m) => (m[1].endsWith("(top level)") ? m[1].slice(0, -"(top level)".length) : `${m[1]}.`) + m[2])));
   const messages = lines
     .filter((l) => !(/: expected .*, found nothing \(the key is missing\)$/.test(l) && suggested.has(l.slice(0, l.indexOf(": expected")))))
-    .map((l) => l.slice(source.length + 2).replace(/^layers\.(\d+)(?:\.|(?=:))/, (_m, i: string) => `layer ${i} (${typeOf(Number(i))})${_m.endsWith(".") ? ": " : ""}`));
+    .map((l) => withLayerType(l.slice(source.length + 2), spec));
   return new ModelError(`${source}: ${messages.join(`\n${source}: `)}`, source, error.issues[0]?.path.join("."));
+}
+
+/** A layer's key path (top level, or in a residual unit's layers or shortcut list) at the start of an issue line. */
+const LAYER_PATH = /^layers\.(\d+)(?:\.(layers|shortcut)\.(\d+))?(?=[.:])/;
+
+/** An empty list item (`-` alone) is YAML's null: say what belongs there. */
+const EMPTY_ITEM = ": expected a mapping, found null";
+
+/** `line` ("layers.3.kernel: ...") with the type after the innermost layer's path, where the file gives a valid one. */
+function withLayerType(line: string, spec: unknown): string {
+  const m = LAYER_PATH.exec(line);
+  if (m === null) return line;
+  let rest = line.slice(m[0].length);
+  if (rest === EMPTY_ITEM) return `${m[0]}: expected a layer mapping such as {type: conv2d, ...}, found an empty item`;
+  const top = itemAt((spec as { layers?: unknown } | null)?.layers, Number(m[1]));
+  const layer = m[2] === undefined ? top : itemAt((top as Record<string, unknown> | null)?.[m[2]], Number(m[3]));
+  const type = (layer as { type?: unknown } | null)?.type;
+  // An unknown type is the issue itself (`layers.3.type: expected conv2d | ...`): the path alone.
+  if (!isLayerType(type)) return line;
+  if (rest.startsWith(".")) rest = `: ${rest.slice(1)}`;
+  return `${m[0]} (${type})${rest}`;
+}
+
+function itemAt(list: unknown, i: number): unknown {
+  return Array.isArray(list) ? list[i] : undefined;
 }
 
 /** An experiment file given where a model file belongs: say so instead of listing its keys as unknown. */
