@@ -487,8 +487,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     if (err instanceof DataError && summary.steps_done > 0 && summary.steps_done < totalSteps) {
       try {
         await saveResume(summary.steps_done, true);
-        summary.message += `; a resume checkpoint of step ${summary.steps_done} was saved: mend the data and run again to go on from it`;
-        progress.log(`saved a resume checkpoint at step ${summary.steps_done}: mend the data and run again to go on from it`);
+        // Said once, by the error itself (the run's "failed" line leaves the error to it).
+        err.message += `; a resume checkpoint of step ${summary.steps_done} was saved: mend the data and run again to go on from it`;
+        summary.message = err.message;
       } catch {
         // The data error is what the run reports.
       }
