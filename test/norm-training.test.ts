@@ -219,7 +219,7 @@ describe("training with batch_norm, group_norm and residual units", function () 
     }
     expect(err).to.be.instanceOf(SpecError);
     expect(err).to.be.instanceOf(InputError);
-    expect((err as Error).message).to.match(/runtime\.replicas: expected 1 .*layers 1 \(batch_norm\), 4 \(batch_norm\), 6 \(residual\)/);
+    expect((err as Error).message).to.match(/runtime\.replicas: expected 1 .*layers\.1 \(batch_norm\), layers\.4 \(batch_norm\), layers\.6 \(residual\) normalise each frame/);
   });
 
   /**

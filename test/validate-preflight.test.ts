@@ -142,7 +142,7 @@ describe("validate = run's checks before training", function () {
   it("data-parallel replicas of a model with batch_norm: exit 2 naming runtime.replicas", async () => {
     // Found by the replica executor when it starts (train/replica-executor.ts refuseBatchStatistics).
     const bn = "model={name: bn, input: {channels: 1, height: 8, width: 8}, classes: 3, layers: [{type: conv2d, out_channels: 4, kernel: 3}, {type: batch_norm}, {type: relu}, {type: global_avg_pool}, {type: linear, out_features: 3}]}";
-    await bothReject([bn, "runtime.replicas=2"], /runtime\.replicas: expected 1 for model bn .*layer 1 \(batch_norm\) normalise/);
+    await bothReject([bn, "runtime.replicas=2"], /runtime\.replicas: expected 1 for model bn .*: layers\.1 \(batch_norm\) normalises each frame/);
     expect(await main(["validate", GOOD, bn], captureIo())).to.equal(0);
   });
 

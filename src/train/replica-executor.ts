@@ -45,9 +45,10 @@ export function refuseBatchStatistics(model: Model, replicas: number): void {
   if (replicas < 2) return;
   const layers = model.layers.filter((l) => l.buffers.length > 0);
   if (layers.length === 0) return;
-  const which = layers.map((l) => `${l.index} (${l.spec.type})`).join(", ");
+  // Named by their key paths in the model file, as the model's own errors name layers.
+  const which = layers.map((l) => `layers.${l.index} (${l.spec.type})`).join(", ");
   throw new SpecError(
-    `runtime.replicas: expected 1 for model ${model.name} (${model.source}), found ${replicas}: layer${layers.length > 1 ? "s" : ""} ${which} normalise each frame over the batch's clips, ` +
+    `runtime.replicas: expected 1 for model ${model.name} (${model.source}), found ${replicas}: ${which} normalise${layers.length > 1 ? "" : "s"} each frame over the batch's clips, ` +
       `which data-parallel replicas would split; use runtime.workers for depth parallelism, or group_norm`,
     undefined,
     "runtime.replicas",
