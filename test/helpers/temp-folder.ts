@@ -6,18 +6,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** A folder named `prefix` and a random tail, made by the hook `setUp`, handed to `use`, removed by `tearDown`. */
+function folderBetween(setUp: Mocha.HookFunction, tearDown: Mocha.HookFunction, prefix: string, use: (dir: string) => void): void {
+  let dir = "";
+  setUp(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    use(dir);
+  });
+  tearDown(() => rmSync(dir, { recursive: true, force: true }));
+}
+
 /**
  * Makes a fresh temporary folder (named `prefix` and a random tail) before each test of the
  * calling describe(), hands it to `use`, and removes it after the test. Its afterEach is
  * registered here: an afterEach the describe registers before calling this runs first.
  */
 export function freshFolderEachTest(prefix: string, use: (dir: string) => void): void {
-  let dir = "";
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), prefix));
-    use(dir);
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  folderBetween(beforeEach, afterEach, prefix, use);
 }
 
 /**
@@ -28,12 +33,7 @@ export function freshFolderEachTest(prefix: string, use: (dir: string) => void):
  * call this before the describe's own before hooks that use the folder.
  */
 export function freshFolderForAllTests(prefix: string, use: (dir: string) => void): void {
-  let dir = "";
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), prefix));
-    use(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  folderBetween(before, after, prefix, use);
 }
 
 /**
