@@ -4,7 +4,7 @@
  * saying why, where there is none (CI installs Debian's, .ci/system/30-torch.sh).
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -77,6 +77,9 @@ describe("peer benchmark against PyTorch (bench/torch_peer.py --serve)", functio
     dir = mkdtempSync(join(tmpdir(), "sideways-peer-test-"));
     writeFileSync(join(dir, "model.yaml"), stringify(modelYaml));
     writeFileSync(join(dir, "other.yaml"), stringify(otherYaml));
+  });
+  after(() => {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
   const options = () => ({ modelPath: join(dir, "model.yaml"), batch: 3, frames: 2, threads: [1], rounds: 2, warmupRounds: 1, skipPeak: true });

@@ -1,10 +1,11 @@
 /** Lock files: exclusive while the holder lives; a dead holder's lock is taken over. */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { liveLockHolder, tryLock, withLock } from "../src/results/file-lock.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 /** A pid that is certainly not running: a child that has already exited. */
 function deadPid(): number {
@@ -13,8 +14,9 @@ function deadPid(): number {
 }
 
 describe("file locks", () => {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   it("is exclusive while held and free once released", () => {
-    const path = join(mkdtempSync(join(tmpdir(), "sideways-lock-")), "x.lock");
+    const path = join(tempFolder("sideways-lock-"), "x.lock");
     const release = tryLock(path, 60_000);
     expect(release).to.be.a("function");
     expect(tryLock(path, 60_000)).to.equal(null);
@@ -24,7 +26,7 @@ describe("file locks", () => {
   });
 
   it("takes over a lock left by a killed process on this host (as a SIGKILLed sweep leaves runs.csv.lock)", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "sideways-lock-")), "runs.csv.lock");
+    const path = join(tempFolder("sideways-lock-"), "runs.csv.lock");
     writeFileSync(path, JSON.stringify({ pid: deadPid(), host: hostname() }));
     expect(liveLockHolder(path, 60_000)).to.equal(null);
     const value = await withLock(path, () => 42, 60_000, 2_000);

@@ -8,13 +8,13 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { parse } from "yaml";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const require = createRequire(import.meta.url);
 const { Job } = require("kubernetes-models/batch/v1/Job") as typeof import("kubernetes-models/batch/v1/Job");
@@ -48,6 +48,7 @@ function typeErrors(obj: Manifest): string[] {
 }
 
 describe("docs/sweeps-k8s-indexed-job.yaml", function () {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   this.timeout(60_000);
 
   it("is a batch/v1 Job that the Kubernetes schema accepts", () => {
@@ -96,7 +97,7 @@ describe("docs/sweeps-k8s-indexed-job.yaml", function () {
 
   it("the pod's command line, run as pod 0 with --dry-run, plans its shard of a real experiment", () => {
     const container = load().spec.template.spec.containers[0];
-    const out = mkdtempSync(join(tmpdir(), "sideways-k8s-"));
+    const out = tempFolder("sideways-k8s-");
     const script = `${container.args[0].replace("/results/", `${out}/`)} --dry-run`;
     const env = { ...process.env, JOB_COMPLETION_INDEX: "0", SHARDS: container.env[0].value };
     const r = spawnSync(container.command[0], [...container.command.slice(1), script], { cwd: ROOT, env, encoding: "utf8" });

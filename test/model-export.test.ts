@@ -9,11 +9,13 @@ import { exportModel, type Manifest } from "../src/model/export.js";
 import { loadModelFile } from "../src/model/load-model.js";
 import { GraphSession, type Feeds } from "../src/runtime/session.js";
 import { randomArray, seededRandom } from "./reference/numeric.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const opts = { provider: "cpu" as const, threads: 1 };
 const f32 = (rng: () => number, dims: number[]) => ({ data: Float32Array.from(randomArray(rng, dims.reduce((a, b) => a * b, 1))), dims });
 
 describe("exportModel", () => {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   let dir: string;
   let files: string[];
   before(() => {
@@ -44,7 +46,7 @@ describe("exportModel", () => {
   for (const file of ["models/small-cnn.yaml", "models/resnet-mnist.yaml"]) {
     it(`${file}: every exported graph loads in a fresh session with exactly the manifest's inputs and outputs, fed by them alone, and reproduces the in-process graph`, async () => {
       const model = loadModelFile(file);
-      const out = file === "models/small-cnn.yaml" ? dir : mkdtempSync(join(tmpdir(), "export-"));
+      const out = file === "models/small-cnn.yaml" ? dir : tempFolder("export-");
       try {
         if (out !== dir) exportModel(model, out);
         const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;

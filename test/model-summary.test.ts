@@ -4,17 +4,18 @@
  * and bad residual / normalisation layers exit 2 naming the layer and the shapes.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { loadModelFile } from "../src/model/load-model.js";
 import { summariseBlocks } from "../src/model/summary.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const ZOO = ["models/vgg-bn-112.yaml", "models/resnet-112.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"];
 
 describe("model zoo and `sideways model summary`", () => {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   for (const file of ZOO) {
     it(`${file}: loads; every block but the classifier normalises; summary totals equal the parameter shapes`, () => {
       const model = loadModelFile(file);
@@ -90,7 +91,7 @@ describe("model zoo and `sideways model summary`", () => {
   });
 
   it("an experiment file: the summary of its model (inline in ucf101.yaml, whose data is not here), overrides applied", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+    const dir = tempFolder("sideways-summary-");
     // The same model as a model file, with the override applied by hand.
     const { parse, stringify } = await import("yaml");
     const inline = (parse(readFileSync("experiments/ucf101.yaml", "utf8")) as { model: { input: { height: number } } }).model;
@@ -121,7 +122,7 @@ describe("model zoo and `sideways model summary`", () => {
   });
 
   it("a one-block model: singular nouns in the summary and in validate's ok line (never '1 blocks')", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+    const dir = tempFolder("sideways-summary-");
     const model = join(dir, "one.yaml");
     writeFileSync(model, "name: one\ninput: { channels: 1, height: 8, width: 8 }\nclasses: 3\nlayers:\n  - { type: flatten }\n  - { type: linear, out_features: 3 }\n");
     const io = captureIo();
@@ -158,7 +159,7 @@ describe("model zoo and `sideways model summary`", () => {
   ];
   for (const c of bad) {
     it(`bad model (${c.name}): exit 2 naming the layer and the shapes`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "sideways-summary-"));
+      const dir = tempFolder("sideways-summary-");
       const file = join(dir, "bad.yaml");
       writeFileSync(file, `name: bad\ninput: { channels: 2, height: 8, width: 8 }\nclasses: 2\nlayers:\n  - ${c.layer}\n  - { type: conv2d, out_channels: 2, kernel: 1 }\n  - { type: global_avg_pool }\n`);
       const io = captureIo();

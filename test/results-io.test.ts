@@ -1,17 +1,18 @@
 /** The results writers and readers built on write-file-atomic and csv-parse (src/results/). */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../src/results/atomic-write.js";
 import { numericColumn, readCsv, readCsvColumns } from "../src/results/csv-read.js";
 import { InputError } from "../src/errors.js";
 import { csvText } from "../src/results/csv-text.js";
 import { CsvAppender } from "../src/results/csv-append.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 describe("results: atomic writes and CSV reading", () => {
+  const tempFolder = tempFoldersRemovedAfterEachTest();
   it("replaces a file whole, creating its directory, and leaves no temp file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-atomic-"));
+    const dir = tempFolder("sideways-atomic-");
     const path = join(dir, "a", "b", "x.json");
     writeJsonAtomic(path, { v: 1 });
     writeFileAtomic(path, new Uint8Array([123, 125, 10]).subarray(0, 2)); // a view: only "{}"
@@ -20,7 +21,7 @@ describe("results: atomic writes and CSV reading", () => {
   });
 
   it("a failed write (the target is a directory) leaves the target and no temp file behind", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-atomic-"));
+    const dir = tempFolder("sideways-atomic-");
     mkdirSync(join(dir, "target"));
     writeFileSync(join(dir, "target", "keep"), "kept");
     expect(() => writeFileAtomic(join(dir, "target"), "data")).to.throw();
@@ -29,14 +30,14 @@ describe("results: atomic writes and CSV reading", () => {
   });
 
   it("parses quoted cells with commas, doubled quotes and newlines, and CRLF line ends; each row's line is the one it ends on", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const dir = tempFolder("sideways-csv-");
     const path = join(dir, "t.csv");
     writeFileSync(path, 'a,b\r\n"x,y","say ""hi"""\r\n"l1\nl2",\r\n');
     expect(readCsv(path)).to.deep.equal({ columns: ["a", "b"], rows: [{ a: "x,y", b: 'say "hi"' }, { a: "l1\nl2", b: null }], lines: [2, 4] });
   });
 
   it("a CSV of no rows is its header alone, and reads back as no rows (an empty runs.csv was unreadable: 'line 2 has 1 cells')", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const dir = tempFolder("sideways-csv-");
     const path = join(dir, "empty.csv");
     expect(csvText(["run_id", "status"], [])).to.equal("run_id,status\n");
     writeFileSync(path, csvText(["run_id", "status"], []));
@@ -44,7 +45,7 @@ describe("results: atomic writes and CSV reading", () => {
   });
 
   it("a malformed file is an input error (exit 2) naming it and the line, not silently merged cells", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const dir = tempFolder("sideways-csv-");
     const path = join(dir, "runs.csv");
     writeFileSync(path, 'run_id,status\n"unclosed,completed\nb,failed\n');
     expect(() => readCsv(path)).to.throw(InputError, new RegExp(`^${path}: Quote Not Closed`));
@@ -58,7 +59,7 @@ describe("results: atomic writes and CSV reading", () => {
   });
 
   it("a numeric column: numbers, null for empty cells, NaN as written; text is an input error naming the file, line and column", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-"));
+    const dir = tempFolder("sideways-csv-");
     const path = join(dir, "metrics.csv");
     writeFileSync(path, "step,train_loss\n1,2.5\n2,\n3,nan\n4,abc\n");
     const csv = readCsv(path);
@@ -75,7 +76,7 @@ describe("results: atomic writes and CSV reading", () => {
   });
 
   it("CsvAppender writes the header once, and appends to an existing file in that file's own header (a run resumed by a version that logs other columns)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sideways-csv-append-"));
+    const dir = tempFolder("sideways-csv-append-");
     const path = join(dir, "eval.csv");
     const first = new CsvAppender(path, ["step", "eval_loss", "wall_s"]);
     first.append({ step: 1, eval_loss: 2.5, wall_s: 0.5 });
