@@ -92,7 +92,8 @@ export function collectRuns(root: string): RunRecord[] {
   // The sweep's planned runs that have no folder (src/results/sweep-plan.ts) are rows too.
   // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
   const planned = new Set<string>();
-  for (const { entry, status } of absentPlannedRuns(root, new Set(records.map((r) => r.meta.run_id)))) {
+  const plan = readSweepPlan(root);
+  for (const { entry, status } of absentPlannedRuns(plan, new Set(records.map((r) => r.meta.run_id)))) {
     const { config, ...meta } = entry;
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);
@@ -114,7 +115,7 @@ export function collectRuns(root: string): RunRecord[] {
   }
   // A run the last sweep planned takes its place in that plan: a sweep grown by rows (a zip row
   // added) would otherwise put its new runs among the old by the indexes they had in each plan.
-  const planIndex = new Map((readSweepPlan(root)?.runs ?? []).map((e) => [e.run_id, e.index]));
+  const planIndex = new Map((plan?.runs ?? []).map((e) => [e.run_id, e.index]));
   return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? r.meta.index);
 }
 

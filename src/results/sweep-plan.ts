@@ -88,9 +88,8 @@ export async function mergeSweepPlan(from: string, dir: string): Promise<string 
   });
 }
 
-/** The planned runs of `root` without a folder (ids not in `present`), each with what runs.csv says of it. */
-export function absentPlannedRuns(root: string, present: ReadonlySet<string>): Array<{ entry: PlanEntry; status: string }> {
-  const plan = readSweepPlan(root);
+/** The runs `plan` (readSweepPlan of a results folder) lists without a folder (ids not in `present`), each with what runs.csv says of it. */
+export function absentPlannedRuns(plan: SweepPlan | null, present: ReadonlySet<string>): Array<{ entry: PlanEntry; status: string }> {
   if (plan === null) return [];
   const given = new Set(plan.given);
   return plan.runs.filter((r) => !present.has(r.run_id)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
