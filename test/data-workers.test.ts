@@ -46,8 +46,9 @@ describe("data workers", () => {
   for (const spec of [
     { kind: "moving-mnist", clip_length: 3, digits: 2, shuffle_frames: true },
     { kind: "shapes", clip_length: 4 },
+    { kind: "moving-mnist", clip_length: 3, digits: 2, augment: { flip: true, pad_crop: 3 }, train_clips: 7 },
   ]) {
-    it(`${spec.kind}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
+    it(`${spec.kind}${"augment" in spec ? " with data.augment and data.train_clips" : ""}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
       const c = spec.kind === "shapes" ? { ...ctx, classes: 4 } : ctx;
       const [oneThread, threeWorkers] = [await createDataSource(DataSpec.parse(spec), c), await createDataSource(DataSpec.parse({ ...spec, workers: 3 }), c)];
       expect([(oneThread as ClipSource).dataWorkers, (threeWorkers as ClipSource).dataWorkers]).to.deep.equal([0, 3]);

@@ -27,7 +27,10 @@ export class ClipSource implements DataSource {
   }
 
   get description(): string {
-    return this.producer.description;
+    const aug = this.pre.augment;
+    if (!aug) return this.producer.description;
+    const what = [...(aug.flip ? ["mirrored at random"] : []), ...(aug.pad > 0 ? [`shifted up to ${aug.pad} px`] : [])];
+    return `${this.producer.description}; training clips ${what.join(" and ")} (data.augment)`;
   }
 
   get evalIsTrain(): boolean {

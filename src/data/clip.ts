@@ -1,9 +1,12 @@
 /**
  * The common middle of every data source: a producer yields raw clips (frames already sampled
  * with the frame stride), and `assembleBatch` turns a list of them into a ClipBatch, applying the
- * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation.
+ * steps every kind shares: uint8 scaling to [0, 1], the seeded frame shuffle, normalisation, and
+ * the training clips' augmentation (data.augment, src/data/augment.ts).
  */
 import { Rng } from "../util/rng.js";
+import { EpochOrder } from "./epoch-order.js";
+import { drawTransform, transformClip, type ClipAugment } from "./augment.js";
 import type { ClipBatch, ClipPixels, ShortVideo, SkippedFile } from "./source.js";
 import type { NormalizeSpec } from "./data-spec.js";
 
@@ -60,16 +63,27 @@ export interface ClipProducer {
  * A producer of clips drawn from random streams (moving-mnist, shapes): clip `index` of a stream
  * is rendered from its own fork of that stream's generator, so any clip can be made alone, in any
  * order and in any thread (data workers), and is the same every time. 8-bit, in this thread.
+ * With `finite` (data.train_clips), training clip `index` of the run is one of a fixed set of
+ * `finite.clips` clips, epoch after epoch (in a seeded order each epoch where `finite.shuffle`):
+ * a training set of known size, for studies of overfitting and augmentation.
  */
-export function generatedClips(description: string, rng: Rng, evalRng: Rng, render: (clipRng: Rng, stream: ClipStream) => RawClip): ClipProducer {
+export function generatedClips(
+  description: string,
+  rng: Rng,
+  evalRng: Rng,
+  render: (clipRng: Rng, stream: ClipStream) => RawClip,
+  finite?: { clips: number; shuffle: boolean },
+): ClipProducer {
   const make = (stream: ClipStream, index: number) => render((stream === "eval" ? evalRng : rng).fork(stream).fork(index), stream);
+  const order = finite === undefined ? null : new EpochOrder(finite.clips, finite.shuffle, rng.fork("order"));
   return {
-    description,
-    trainClip: async (index) => make("train", index),
+    description: finite === undefined ? description : description.replace(/\)$/, `, ${finite.clips} training clips)`),
+    trainClip: async (index) => make("train", order === null ? index : order.at(index)),
     evalCount: (requested) => requested,
     evalClip: async (index) => make("eval", index),
     skippedFiles: () => [],
     evalIsTrain: false,
+    ...(finite === undefined ? {} : { trainClips: finite.clips }),
     uint8Pixels: true,
     synchronous: true,
     close: async () => undefined,
@@ -95,6 +109,8 @@ export interface Preprocess {
   rng: Rng;
   /** The same for the evaluation clips (data.eval_seed's, or `rng` itself). */
   evalRng: Rng;
+  /** data.augment: the training clips' flips and shifts; absent or null: none. */
+  augment?: ClipAugment | null;
 }
 
 /** The frame order of one clip: identity, or a seeded permutation when frames are shuffled. */
@@ -160,8 +176,28 @@ export function assembleBatch(
       }
     });
   }
+  if (stream === "train" && pre.augment) augmentBatch((bytes ?? out)!, clips.length, shape, pre.augment, firstIndex, bytes ? () => 0 : (p) => normalisedZero(mean[p % channels]!, std[p % channels]!));
   if (!bytes) return { clips: out!, labels, dims: [clips.length, frames, channels, height, width] };
   return pixelBatch(bytes, labels, shape, pre);
+}
+
+/** A 0 pixel normalised as the float path above computes it (x * invStd - m * invStd). */
+function normalisedZero(m: number, s: number): number {
+  const invStd = 1 / s;
+  return 0 * invStd - m * invStd;
+}
+
+/**
+ * Each of a batch's `count` clips (training clips firstIndex, firstIndex + 1, ...) flipped and
+ * shifted in place by its own draw; `fill(p)`: the value of a pixel from outside plane p of a clip.
+ */
+function augmentBatch<A extends Uint8Array | Float32Array>(data: A, count: number, shape: ClipShape, aug: ClipAugment, firstIndex: number, fill: (plane: number) => number): void {
+  const planes = shape.frames * shape.channels;
+  const size = shape.height * shape.width;
+  const scratch = new (data.constructor as new (n: number) => A)(size);
+  for (let b = 0; b < count; b++) {
+    transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b), fill, scratch);
+  }
 }
 
 /**

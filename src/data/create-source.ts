@@ -5,6 +5,7 @@
 import { DataError } from "../errors.js";
 import { Rng } from "../util/rng.js";
 import { count } from "../util/count.js";
+import { clipAugment } from "./augment.js";
 import type { ClipProducer, ClipShape, Preprocess } from "./clip.js";
 import { ClipSource } from "./clip-source.js";
 import { ClipWorkers } from "./clip-workers.js";
@@ -103,7 +104,13 @@ function dataPlan(spec: DataSpec, ctx: DataContext): { shape: ClipShape; pre: Pr
   // data.eval_seed holds the evaluation clips fixed across the run seeds of a sweep; without it
   // they come from the run's seed, as they did before the key existed.
   const evalRng = spec.eval_seed === undefined ? rng : new Rng(spec.eval_seed).fork("data");
-  const pre: Preprocess = { shuffleFrames: spec.shuffle_frames, normalize: spec.normalize, rng: rng.fork("frames"), evalRng: evalRng.fork("frames") };
+  const pre: Preprocess = {
+    shuffleFrames: spec.shuffle_frames,
+    normalize: spec.normalize,
+    rng: rng.fork("frames"),
+    evalRng: evalRng.fork("frames"),
+    augment: clipAugment(spec.augment, rng.fork("augment")),
+  };
   return { shape, pre, clipRng: rng.fork("clips"), evalClipRng: evalRng.fork("clips") };
 }
 
@@ -128,7 +135,27 @@ function clipShape(spec: DataSpec, ctx: DataContext): ClipShape {
       );
     }
   }
+  checkAugment(spec, height, width);
   return { frames: spec.clip_length, channels, height, width };
+}
+
+/** data.augment against the data and the frame size: exit-2 errors naming the key. */
+function checkAugment(spec: DataSpec, height: number, width: number): void {
+  if (spec.augment === undefined) return;
+  if (spec.augment.flip && spec.kind === "moving-mnist" && spec.task === "direction") {
+    // A mirrored clip moves the other way along x: its direction bucket would no longer be its label.
+    throw new DataError(
+      "data.augment.flip: a mirrored clip's digit moves the other way along x, so task direction's label would be wrong for it; expected flip: false with task: direction",
+      undefined, "data.augment.flip",
+    );
+  }
+  const most = Math.floor(Math.min(height, width) / 2);
+  if (spec.augment.pad_crop > most) {
+    throw new DataError(
+      `data.augment.pad_crop: ${spec.augment.pad_crop} pixels would shift a ${height}x${width} frame mostly out of view; expected at most ${most} (half the smaller side)`,
+      undefined, "data.augment.pad_crop",
+    );
+  }
 }
 
 function createProducer(spec: DataSpec, shape: ClipShape, ctx: DataContext, rng: Rng, evalRng: Rng): Promise<ClipProducer> {

@@ -14,6 +14,19 @@ export const NormalizeSpec = z.strictObject({
 });
 export type NormalizeSpec = z.infer<typeof NormalizeSpec>;
 
+/**
+ * Training-clip augmentation, one draw per clip shared by all its frames (src/data/augment.ts).
+ * Optional in `common` rather than defaulted, like eval_seed: a key with a default would enter
+ * every resolved config and change every existing run's id.
+ */
+export const AugmentSpec = z.strictObject({
+  /** Mirror each training clip left-right with probability 1/2. */
+  flip: z.boolean().default(false),
+  /** Shift each training clip by a random (dy, dx) in [-pad_crop, pad_crop]^2, zero pixels coming in (RandomCrop with padding). */
+  pad_crop: z.number().int().min(0).max(1024).default(0),
+});
+export type AugmentSpec = z.infer<typeof AugmentSpec>;
+
 const common = {
   /** T: frames per clip as the model sees them. */
   clip_length: z.number().int().min(1).max(4096).default(16),
@@ -31,6 +44,8 @@ const common = {
    * config and change every existing run's id.
    */
   eval_seed: z.number().int().min(0).optional(),
+  /** Training clips mirrored and shifted (absent: none). Evaluation clips never are. */
+  augment: AugmentSpec.optional(),
   /** Batches prepared ahead of the one being trained on. */
   prefetch: z.number().int().min(0).max(64).default(2),
   /**
@@ -60,11 +75,23 @@ const speedRange = z
   .refine(([lo, hi]) => lo <= hi, "expected [min, max] with min <= max")
   .describe("[min, max]");
 
+/**
+ * The generated kinds' training set size: absent, every training clip is drawn anew (an endless
+ * set); N, the run trains on N fixed clips, epoch after epoch. Optional, so existing runs keep their ids.
+ */
+const trainClips = z.number().int().min(1).max(1e9).optional();
+
+/** data.train_clips of a generated kind as generatedClips (src/data/clip.ts) takes it. */
+export function finiteTrainingSet(spec: { train_clips?: number; shuffle: boolean }): { clips: number; shuffle: boolean } | undefined {
+  return spec.train_clips === undefined ? undefined : { clips: spec.train_clips, shuffle: spec.shuffle };
+}
+
 export const ShapesDataSpec = z.strictObject({
   kind: z.literal("shapes"),
   frame_size: frameSize,
   /** Pixels per frame (before frame_stride). */
   speed: speedRange.default([0.5, 1.5]),
+  train_clips: trainClips,
   ...common,
 });
 
@@ -87,6 +114,7 @@ export const MovingMnistDataSpec = z.strictObject({
   speed: speedRange.default([0.5, 1.5]),
   /** true: digits bounce off the frame edges; false: start positions keep every path inside. */
   bounce: z.boolean().default(true),
+  train_clips: trainClips,
   ...common,
 });
 

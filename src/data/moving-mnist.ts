@@ -17,7 +17,7 @@
 import { DataError } from "../errors.js";
 import type { Rng } from "../util/rng.js";
 import { generatedClips, type ClipProducer, type ClipShape, type RawClip } from "./clip.js";
-import type { MovingMnistDataSpec } from "./data-spec.js";
+import { finiteTrainingSet, type MovingMnistDataSpec } from "./data-spec.js";
 import { loadMnistDigits, MNIST_SIDE, resizeSquare, type MnistPools } from "./mnist-digits.js";
 import { path1d, startInside } from "./motion.js";
 import { count } from "../util/count.js";
@@ -73,7 +73,7 @@ export async function createMovingMnist(
   const description =
     `moving-mnist (${spec.task}, ${count(spec.digits, "digit")}, ${height}x${width}, ` +
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
-  return generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream));
+  return generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream), finiteTrainingSet(spec));
 }
 
 function renderClip(

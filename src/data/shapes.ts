@@ -7,7 +7,7 @@
 import { DataError } from "../errors.js";
 import type { Rng } from "../util/rng.js";
 import { generatedClips, type ClipProducer, type ClipShape, type RawClip } from "./clip.js";
-import type { ShapesDataSpec } from "./data-spec.js";
+import { finiteTrainingSet, type ShapesDataSpec } from "./data-spec.js";
 import { path1d } from "./motion.js";
 
 export const SHAPE_KINDS = ["square", "circle", "triangle", "cross", "ring", "diamond"] as const;
@@ -38,7 +38,7 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
     throw new DataError(`data.frame_size: shapes need frames of at least 8x8, got ${shape.height}x${shape.width}`, undefined, "data.frame_size");
   }
   const description = `shapes (${classes} kinds, ${shape.height}x${shape.width}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
-  return generatedClips(description, rng, evalRng, (clipRng) => renderShapeClip(spec, shape, classes, clipRng));
+  return generatedClips(description, rng, evalRng, (clipRng) => renderShapeClip(spec, shape, classes, clipRng), finiteTrainingSet(spec));
 }
 
 function renderShapeClip(spec: ShapesDataSpec, shape: ClipShape, classes: number, rng: Rng): RawClip {
