@@ -137,6 +137,76 @@ describe("data: video-folder", function () {
     }
   });
 
+  it("data.decode_size: training clips are random windows of the model's size cut from the larger decode, one window for all a clip's frames; evaluation clips the centre one", async () => {
+    const tools = await findFfmpegTools();
+    const [h, w, dh, dw, fps, T] = [12, 16, 16, 20, 10, 3];
+    // ffmpeg run here at the decode size, gray: [F, dh, dw] bytes per video.
+    const ffmpegFrames = (file: string): Uint8Array => {
+      const r = spawnSync(tools.ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
+        `fps=${fps},scale=${dw}:${dh}:force_original_aspect_ratio=increase,crop=${dw}:${dh}`, "-pix_fmt", "gray", "-f", "rawvideo", "pipe:1"],
+      { maxBuffer: 1 << 26 });
+      expect(r.status, String(r.stderr)).to.equal(0);
+      return new Uint8Array(r.stdout);
+    };
+    const videos = [join("ApplyEyeMakeup", VIDEOS.short), join("ApplyEyeMakeup", VIDEOS.avi), join("ArmWrestling", VIDEOS.ava), join("ArmWrestling", VIDEOS.kinetics)];
+    const decoded = videos.map((v) => ffmpegFrames(join(dir, "videos", v)));
+    /** Every (start, y, x) at which `clip` [T, h, w] is video n's frames start.. cut at (y, x). */
+    const placements = (clip: Uint8Array, n: number): { start: number; y: number; x: number }[] => {
+      const frames = decoded[n]!.length / (dh * dw);
+      const found = [];
+      for (let start = 0; start + T <= frames; start++) {
+        for (let y = 0; y <= dh - h; y++) {
+          for (let x = 0; x <= dw - w; x++) {
+            let same = true;
+            for (let t = 0; t < T && same; t++) {
+              for (let r = 0; r < h && same; r++) {
+                for (let c = 0; c < w; c++) {
+                  if (clip[(t * h + r) * w + c] !== decoded[n]![((start + t) * dh + y + r) * dw + x + c]) { same = false; break; }
+                }
+              }
+            }
+            if (same) found.push({ start, y, x });
+          }
+        }
+      }
+      return found;
+    };
+    const spec = { kind: "video-folder", root: "videos", clip_length: T, fps, eval_fraction: 0, shuffle: false, decode_size: [dh, dw] };
+    const source = await createDataSource(DataSpec.parse(spec), ctx(1, h, w));
+    try {
+      expect(source.description).to.include(`${h}x${w}x1 windows of frames decoded at ${dh}x${dw}`);
+      // 8 training clips: two rounds of the 4 videos in order (shuffle: false).
+      const train = (await source.trainBatches(8).next()).value as ClipBatch;
+      const clipBytes = T * h * w;
+      const [ys, xs] = [new Set<number>(), new Set<number>()];
+      for (let b = 0; b < 8; b++) {
+        const found = placements(train.pixels!.data.subarray(b * clipBytes, (b + 1) * clipBytes), b % 4);
+        expect(found.length, `training clip ${b}`).to.be.above(0);
+        for (const f of found) {
+          ys.add(f.y);
+          xs.add(f.x);
+        }
+      }
+      expect([ys.size, xs.size], "windows move down and across from clip to clip").to.satisfy(([a, b]: number[]) => a > 1 && b > 1);
+      let seen = 0;
+      for await (const batch of source.evalBatches(4, 4)) {
+        for (let b = 0; b < batch.labels.length; b++) {
+          const clip = batch.pixels!.data.subarray(b * clipBytes, (b + 1) * clipBytes);
+          const found = [0, 1, 2, 3].flatMap((n) => placements(clip, n));
+          expect(found.length, `evaluation clip ${b}`).to.be.above(0);
+          expect(found.every((f) => f.y === (dh - h) / 2 && f.x === (dw - w) / 2), `evaluation clip ${b}: ${JSON.stringify(found)}`).to.equal(true);
+          seen += 1;
+        }
+      }
+      expect(seen).to.equal(4);
+    } finally {
+      await source.close();
+    }
+    const small = await createDataSource(DataSpec.parse({ ...spec, decode_size: [10, 20] }), ctx(1, h, w)).then(() => null, (e: unknown) => e);
+    expect(small).to.be.instanceOf(DataError);
+    expect((small as DataError).message).to.match(/^data\.decode_size: \[10, 20\] is smaller than the model input 12x16; expected at least \[12, 16\]/);
+  });
+
   it("serves later reads from the disk cache, with identical tensors", async () => {
     const tools = await findFfmpegTools();
     const params = { height: 12, width: 16, channels: 1 as const, fps: null, maxFrames: 20 };

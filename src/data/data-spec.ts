@@ -79,7 +79,8 @@ const speedRange = z
  * The generated kinds' training set size: absent, every training clip is drawn anew (an endless
  * set); N, the run trains on N fixed clips, epoch after epoch. Optional, so existing runs keep their ids.
  */
-const trainClips = z.number().int().min(1).max(1e9).optional();
+// At most a million: a shuffled epoch holds a permutation of them (8 bytes a clip).
+const trainClips = z.number().int().min(1).max(1_000_000).optional();
 
 /** data.train_clips of a generated kind as generatedClips (src/data/clip.ts) takes it. */
 export function finiteTrainingSet(spec: { train_clips?: number; shuffle: boolean }): { clips: number; shuffle: boolean } | undefined {
@@ -146,6 +147,13 @@ export const VideoFolderDataSpec = z.strictObject({
   max_frames: z.number().int().min(1).nullable().default(null),
   extensions: z.array(z.string().regex(/^\.[A-Za-z0-9]+$/)).min(1)
     .default([".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v"]),
+  /**
+   * Decode frames at [height, width], at least the model input's: training clips take a random
+   * window of the model's size (one per clip, every frame alike), evaluation clips the centre one,
+   * as torchvision's RandomCrop / CenterCrop after a resize. Absent: decode at the model's size.
+   * Optional, so existing runs keep their ids.
+   */
+  decode_size: z.tuple([z.number().int().min(4).max(4096), z.number().int().min(4).max(4096)]).describe("[height, width]").optional(),
   /** Skip (and count) videos ffmpeg cannot decode instead of failing. */
   skip_bad_files: z.boolean().default(false),
   /** ffmpeg processes decoding at once. */

@@ -7,6 +7,9 @@
  * that video, window floor(i / V), so evaluating k V clips gives each video k windows (video-level
  * accuracy averages them: evalVideo). Videos shorter than a clip's span repeat their last frame; each
  * is recorded once (the run logs it and lists it in summary.json's short_videos).
+ * With data.decode_size larger than the model input, frames are decoded at that size and each
+ * clip is a window of the model's size: random per training clip (every frame alike), the centre
+ * for evaluation clips.
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
  * lists it in summary.json) and replaced by the next readable one of its class in the list.
  */
@@ -31,6 +34,7 @@ export async function createVideoFolder(
   if (shape.channels !== 1 && shape.channels !== 3) {
     throw new DataError(`data.kind: video-folder gives 1 (grayscale) or 3 (RGB) channels, the model input has ${shape.channels}`, undefined, "data.kind");
   }
+  const decoded = decodeSize(spec, shape);
   const root = resolvePath(spec.root);
   const index = await indexVideos(spec, root, spec.split === null ? null : resolvePath(spec.split.dir));
   if (index.classNames.length !== classes) {
@@ -59,7 +63,7 @@ export async function createVideoFolder(
   const tools = await findFfmpegTools();
   const cache = new FrameCache(
     cacheDir, tools,
-    { height: shape.height, width: shape.width, channels: shape.channels, fps: spec.fps, maxFrames: spec.max_frames },
+    { height: decoded.height, width: decoded.width, channels: shape.channels, fps: spec.fps, maxFrames: spec.max_frames },
     spec.decode_concurrency,
   );
   const bad = new Map<string, string>();
@@ -90,11 +94,13 @@ export async function createVideoFolder(
     throw new DataError(`${root} (data.root): none of the ${list.length} ${which} videos could be decoded (skip_bad_files skipped them all: ${some}${list.length > 3 ? "; ..." : ""})`, root, "data.root");
   };
   const short = new Map<string, number>();
-  const clipFrom = async (video: CachedVideo, label: number, start: number): Promise<RawClip> => {
+  const clipFrom = async (video: CachedVideo, label: number, start: number, window: Window): Promise<RawClip> => {
     if (video.frames < span) short.set(video.file, video.frames);
     const frames = Array.from({ length: shape.frames }, (_, t) => Math.min(start + t * spec.frame_stride, video.frames - 1));
-    return { pixels: await cache.readFrames(video, frames), label };
+    const pixels = await cache.readFrames(video, frames);
+    return { pixels: decoded.cropped ? cropFrames(pixels, shape, decoded, window) : pixels, label };
   };
+  const centre: Window = { y: Math.floor((decoded.height - shape.height) / 2), x: Math.floor((decoded.width - shape.width) / 2) };
 
   const order = new EpochOrder(index.train.length, spec.shuffle, rng.fork("order"));
   // A class with too few videos for eval_fraction to hold one out is never evaluated: say which.
@@ -107,12 +113,13 @@ export async function createVideoFolder(
     cache,
     description:
       `video-folder (${root}: ${classes} classes, ${index.train.length} train videos, ${splitText}, ` +
-      `${shape.height}x${shape.width}x${shape.channels}, T=${shape.frames}, stride ${spec.frame_stride}` +
+      `${shape.height}x${shape.width}x${shape.channels}${decoded.cropped ? ` windows of frames decoded at ${decoded.height}x${decoded.width} (random in training, the centre in evaluation)` : ""}, T=${shape.frames}, stride ${spec.frame_stride}` +
       `${spec.fps !== null ? `, ${spec.fps} fps` : ""}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     async trainClip(i) {
       const { video, label } = await readable(index.train, "training", order.at(i));
       const start = rng.fork("start").fork(i).int(Math.max(video.frames - span + 1, 1));
-      return clipFrom(video, label, start);
+      const draw = rng.fork("window").fork(i);
+      return clipFrom(video, label, start, decoded.cropped ? { y: draw.int(decoded.height - shape.height + 1), x: draw.int(decoded.width - shape.width + 1) } : centre);
     },
     evalCount: (requested) => requested,
     // The eval list's position (a skipped unreadable video's replacement stands in for it).
@@ -123,7 +130,7 @@ export async function createVideoFolder(
       const windows = Math.ceil(count / videos);
       const slack = Math.max(video.frames - span, 0);
       const start = Math.min(Math.floor(((Math.floor(i / videos) + 0.5) * (slack + 1)) / windows), slack);
-      return clipFrom(video, label, start);
+      return clipFrom(video, label, start, centre);
     },
     skippedFiles: () => [...bad].map(([file, reason]) => ({ file, reason })),
     shortVideos: () => [...short].map(([file, frames]) => ({ file, frames, span })),
@@ -131,4 +138,35 @@ export async function createVideoFolder(
     uint8Pixels: true,
     close: async () => undefined,
   };
+}
+
+/** Where a clip's frames are cut from decoded frames larger than the model's (data.decode_size): the top-left corner. */
+interface Window {
+  y: number;
+  x: number;
+}
+
+/** The size frames are decoded at, and whether clips are windows of them: an exit-2 error for a size below the model's. */
+function decodeSize(spec: VideoFolderDataSpec, shape: ClipShape): { height: number; width: number; cropped: boolean } {
+  const [height, width] = spec.decode_size ?? [shape.height, shape.width];
+  if (height < shape.height || width < shape.width) {
+    throw new DataError(
+      `data.decode_size: [${height}, ${width}] is smaller than the model input ${shape.height}x${shape.width}; expected at least [${shape.height}, ${shape.width}] (clips are windows of the decoded frames) or the key left out`,
+      undefined, "data.decode_size",
+    );
+  }
+  return { height, width, cropped: height !== shape.height || width !== shape.width };
+}
+
+/** Frames [T, C, decoded.height, decoded.width] cut to [T, C, shape.height, shape.width] at `window`. */
+function cropFrames(pixels: Uint8Array, shape: ClipShape, decoded: { height: number; width: number }, window: Window): Uint8Array {
+  const out = new Uint8Array(shape.frames * shape.channels * shape.height * shape.width);
+  const planes = shape.frames * shape.channels;
+  for (let p = 0; p < planes; p++) {
+    for (let y = 0; y < shape.height; y++) {
+      const src = (p * decoded.height + window.y + y) * decoded.width + window.x;
+      out.set(pixels.subarray(src, src + shape.width), (p * shape.height + y) * shape.width);
+    }
+  }
+  return out;
 }
