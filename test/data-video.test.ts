@@ -28,6 +28,18 @@ const VIDEOS = {
   ava: "ava_6fps.mp4", // 57 frames
 };
 
+/**
+ * `file` decoded by ffmpeg run here, not through decode.ts, as decode.ts is meant to: resampled to
+ * `fps`, scaled to fill height x width, centre-cropped; raw bytes [F, H, W(, 3)].
+ */
+function ffmpegDecode(ffmpeg: string, file: string, fps: number, height: number, width: number, pixFmt: "rgb24" | "gray"): Uint8Array {
+  const r = spawnSync(ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
+    `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, "-pix_fmt", pixFmt, "-f", "rawvideo", "pipe:1"],
+  { maxBuffer: 1 << 26 });
+  expect(r.status, String(r.stderr)).to.equal(0);
+  return new Uint8Array(r.stdout);
+}
+
 describe("data: video-folder", function () {
   this.timeout(60_000);
   let dir: string;
@@ -99,13 +111,7 @@ describe("data: video-folder", function () {
     const mean = [0.1, 0.2, 0.3];
     const std = [0.5, 0.25, 2];
     // ffmpeg run here, not through decode.ts: [F, H, W, 3] bytes per video.
-    const ffmpegFrames = (file: string): Uint8Array => {
-      const r = spawnSync(tools.ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
-        `fps=${fps},scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"],
-      { maxBuffer: 1 << 26 });
-      expect(r.status, String(r.stderr)).to.equal(0);
-      return new Uint8Array(r.stdout);
-    };
+    const ffmpegFrames = (file: string) => ffmpegDecode(tools.ffmpeg, file, fps, h, w, "rgb24");
     const videos = [join("ApplyEyeMakeup", VIDEOS.short), join("ApplyEyeMakeup", VIDEOS.avi), join("ArmWrestling", VIDEOS.ava), join("ArmWrestling", VIDEOS.kinetics)];
     const decoded = videos.map((v) => ffmpegFrames(join(dir, "videos", v)));
     // The training clip of shuffle: false visits the videos in order (class, then name).
@@ -141,13 +147,7 @@ describe("data: video-folder", function () {
     const tools = await findFfmpegTools();
     const [h, w, dh, dw, fps, T] = [12, 16, 16, 20, 10, 3];
     // ffmpeg run here at the decode size, gray: [F, dh, dw] bytes per video.
-    const ffmpegFrames = (file: string): Uint8Array => {
-      const r = spawnSync(tools.ffmpeg, ["-nostdin", "-v", "error", "-i", file, "-an", "-vf",
-        `fps=${fps},scale=${dw}:${dh}:force_original_aspect_ratio=increase,crop=${dw}:${dh}`, "-pix_fmt", "gray", "-f", "rawvideo", "pipe:1"],
-      { maxBuffer: 1 << 26 });
-      expect(r.status, String(r.stderr)).to.equal(0);
-      return new Uint8Array(r.stdout);
-    };
+    const ffmpegFrames = (file: string) => ffmpegDecode(tools.ffmpeg, file, fps, dh, dw, "gray");
     const videos = [join("ApplyEyeMakeup", VIDEOS.short), join("ApplyEyeMakeup", VIDEOS.avi), join("ArmWrestling", VIDEOS.ava), join("ArmWrestling", VIDEOS.kinetics)];
     const decoded = videos.map((v) => ffmpegFrames(join(dir, "videos", v)));
     /** Every (start, y, x) at which `clip` [T, h, w] is video n's frames start.. cut at (y, x). */
