@@ -12,6 +12,7 @@ import { findFfmpegTools } from "../src/data/video/ffmpeg-tools.js";
 import { FrameCache } from "../src/data/video/frame-cache.js";
 import { indexVideos } from "../src/data/video/video-index.js";
 import { DataError } from "../src/errors.js";
+import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
 
 // Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
@@ -323,6 +324,26 @@ describe("data: video-folder", function () {
     // The evaluation the data error ended is done on resuming: eval.csv has a row per evaluation.
     const evalSteps = readFileSync(join(runDir, "eval.csv"), "utf8").trim().split("\n").slice(1).map((line) => line.split(",")[0]);
     expect(evalSteps).to.deep.equal(["1", "2"]);
+  });
+
+  it("summary.json's best_eval_video_top1 is the largest eval_video_top1 of eval.csv, final_eval_video_top1 its last", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const { readdirSync } = await import("node:fs");
+    const exp = writeVideoExperiment(
+      "video-best",
+      // Two held-out videos, each voting with two clips, evaluated after every step.
+      "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0.5, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 4, optimizer: { kind: sgd, lr: 0.5 } }",
+      "eval: { every: 1, clips: 4 }",
+    );
+    const io = captureIo();
+    expect(await main(["run", exp, "--quiet"], io), io.stderr).to.equal(0);
+    const runDir = join(dir, "video-best-out", readdirSync(join(dir, "video-best-out"))[0]);
+    const videoTop1 = readCsv(join(runDir, "eval.csv")).rows.map((r) => r.eval_video_top1 as number);
+    expect(videoTop1).to.have.length(4);
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
+    expect(summary.best_eval_video_top1).to.equal(Math.max(...videoTop1));
+    expect(summary.final_eval_video_top1).to.equal(videoTop1.at(-1));
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {

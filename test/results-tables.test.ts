@@ -442,8 +442,9 @@ describe("results: CSV and paper table", () => {
     writeRun(root, "b0", { "data.clips": "b.npy", seed: 0 }, summary("completed", 0.9, { eval_on_train: true }), 1, "bbbbbbbb");
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
-    // After every column older versions wrote (scripts cut by position), the video-level accuracy.
-    expect(columns.slice(-3)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1"]);
+    // After every column older versions wrote (scripts cut by position), the video-level accuracy
+    // (final, then best: each added after the columns before it).
+    expect(columns.slice(-4)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
@@ -471,6 +472,14 @@ describe("results: CSV and paper table", () => {
   it("the default table's metrics are those of DEFAULT_TABLE_METRICS that runs.csv has (an older runs.csv may lack some)", () => {
     writeFileSync(join(root, "runs.csv"), "run_id,config_id,seed,method,status,final_train_loss,wall_s\nr0,c,0,bp,completed,0.5,1.5\n");
     expect(defaultTableMetrics(root)).to.deep.equal(["final_train_loss", "wall_s"]);
+  });
+
+  it("runs.csv's best_eval_video_top1 is the summary's where a run has one (video folders) and blank where it has none", async () => {
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_video_top1: 0.5, best_eval_video_top1: 0.75 }), 0);
+    writeRun(root, "a1", { seed: 1 }, summary("completed", 0.5), 1);
+    await writeRunsCsv(root);
+    const { rows } = readCsv(join(root, "runs.csv"));
+    expect(rows.map((r) => [r.final_eval_video_top1, r.best_eval_video_top1])).to.deep.equal([[0.5, 0.75], [null, null]]);
   });
 
   it("the default table shows video-level top-1 first where a run has one (video folders), and not where none has", async () => {
@@ -527,7 +536,7 @@ describe("results: CSV and paper table", () => {
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(() => paperTable(columns, rows, ["eval_clip_top"])).to.throw(/no such column.*did you mean 'final_eval_clip_top1'/);
     // Every word of the name in a metric's: each such metric is suggested.
-    expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1'\?/);
+    expect(() => paperTable(columns, rows, ["eval_top1"])).to.throw(InputError, /did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1' or 'best_eval_video_top1'\?/);
   });
 
   it("an unknown metric's hint: each metric with every word of the name, even one alone; a name of no words suggests nothing", () => {
@@ -542,7 +551,7 @@ describe("results: CSV and paper table", () => {
     };
     expect(hint("per_s")).to.equal("--metric per_s: no such column in runs.csv (did you mean 'frames_per_s'?)");
     // A stray underscore is no word of its own.
-    expect(hint("eval_top1_")).to.equal("--metric eval_top1_: no such column in runs.csv (did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1'?)");
+    expect(hint("eval_top1_")).to.equal("--metric eval_top1_: no such column in runs.csv (did you mean 'final_eval_clip_top1' or 'final_eval_frame_top1' or 'best_eval_clip_top1' or 'final_eval_video_top1' or 'best_eval_video_top1'?)");
     expect(hint("_")).to.equal("--metric _: no such column in runs.csv");
   });
 

@@ -50,6 +50,7 @@ export const RESULT_COLUMNS = [
   "warnings",
   // Video-level top-1 where evaluation clips come several to a video (video-folder data); blank elsewhere.
   "final_eval_video_top1",
+  "best_eval_video_top1",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
@@ -214,6 +215,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       // What a reader must know about a completed run (summary.json warnings), one after another.
       warnings: s?.warnings?.join("; "),
       final_eval_video_top1: s?.final_eval_video_top1,
+      best_eval_video_top1: s?.best_eval_video_top1,
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     return row;

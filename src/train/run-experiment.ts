@@ -34,6 +34,7 @@ import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
+import { recordEvaluation } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
@@ -267,12 +268,13 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     // stopped after its last step, by an earlier version, has no step left to log them again).
     if (existsSync(join(runDir, "eval.csv"))) {
       for (const row of readCsv(join(runDir, "eval.csv")).rows) {
-        summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, Number(row.eval_clip_top1));
         lastEvalStep = Number(row.step);
-        summary.final_eval_loss = Number(row.eval_loss);
-        summary.final_eval_clip_top1 = Number(row.eval_clip_top1);
-        summary.final_eval_frame_top1 = Number(row.eval_frame_top1);
-        if (typeof row.eval_video_top1 === "number") summary.final_eval_video_top1 = row.eval_video_top1;
+        recordEvaluation(summary, {
+          eval_loss: Number(row.eval_loss),
+          eval_clip_top1: Number(row.eval_clip_top1),
+          eval_frame_top1: Number(row.eval_frame_top1),
+          ...(typeof row.eval_video_top1 === "number" ? { eval_video_top1: row.eval_video_top1 } : {}),
+        });
       }
     }
     const lastLogged = existsSync(join(runDir, "metrics.csv")) ? readCsv(join(runDir, "metrics.csv")).rows.at(-1) : undefined;
@@ -345,11 +347,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
     reportSkipped();
     progress.evalDone(m);
-    summary.final_eval_loss = r.loss;
-    summary.final_eval_clip_top1 = r.clipTop1;
-    summary.final_eval_frame_top1 = r.frameTop1;
-    if (r.videoTop1 !== undefined) summary.final_eval_video_top1 = r.videoTop1;
-    summary.best_eval_clip_top1 = Math.max(summary.best_eval_clip_top1 ?? -Infinity, r.clipTop1);
+    recordEvaluation(summary, m);
   };
 
   const interrupted = stops.interrupted;

@@ -45,6 +45,8 @@ export interface RunSummary {
   best_eval_clip_top1: number | null;
   /** Video-level top-1 of the last evaluation, where evaluation clips come several to a video (video-folder). */
   final_eval_video_top1?: number;
+  /** The largest video-level top-1 of any evaluation of the run (video-folder data, as final_eval_video_top1). */
+  best_eval_video_top1?: number;
   /** The evaluation used the training clips (eval_fraction: 0, or npy without eval_clips). */
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */

@@ -1,0 +1,38 @@
+/**
+ * recordEvaluation: what each evaluation (or, on resuming, each eval.csv row) leaves in
+ * summary.json: the last one's metrics as the final ones, the largest clip top-1 and, where
+ * evaluation clips vote by video (video-folder), the largest video top-1 as the best.
+ */
+import { expect } from "chai";
+import { recordEvaluation } from "../src/train/eval-summary.js";
+import { newRunSummary } from "../src/train/run-types.js";
+
+describe("recordEvaluation: a run's final and best evaluation metrics", () => {
+  it("keeps the largest video top-1 of any evaluation as best_eval_video_top1, the last as final_eval_video_top1", () => {
+    const summary = newRunSummary("r", "bp");
+    // The video best (step 2) is not at the clip best (step 1), and neither is the last evaluation.
+    const evals = [
+      { eval_loss: 2, eval_clip_top1: 0.6, eval_frame_top1: 0.5, eval_video_top1: 0.5 },
+      { eval_loss: 1.5, eval_clip_top1: 0.55, eval_frame_top1: 0.5, eval_video_top1: 0.75 },
+      { eval_loss: 1.8, eval_clip_top1: 0.4, eval_frame_top1: 0.45, eval_video_top1: 0.25 },
+    ];
+    for (const m of evals) recordEvaluation(summary, m);
+    expect(summary).to.include({
+      final_eval_loss: 1.8,
+      final_eval_clip_top1: 0.4,
+      final_eval_frame_top1: 0.45,
+      best_eval_clip_top1: 0.6,
+      final_eval_video_top1: 0.25,
+      best_eval_video_top1: 0.75,
+    });
+  });
+
+  it("leaves both video-level keys out where evaluations have no video votes (generated or npy data)", () => {
+    const summary = newRunSummary("r", "sideways");
+    recordEvaluation(summary, { eval_loss: 2, eval_clip_top1: 0.25, eval_frame_top1: 0.2 });
+    recordEvaluation(summary, { eval_loss: 1, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
+    expect(summary.best_eval_clip_top1).to.equal(0.5);
+    expect(summary).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
+    expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
+  });
+});
