@@ -598,6 +598,8 @@ describe("CLI commands", function () {
     expect(await main(["sweep", SWEEP, "train.optimizer.lr=1e30", "train.steps=20", "--fail-fast"], io), io.stderr).to.equal(3);
     // The runs it kept from starting are counted as runs.csv lists them; the divergence is why it ended (exit 3).
     expect(io.stderr).to.include("--fail-fast: stopping").and.include("1 run(s) stopped at a non-finite loss").and.include("3 not started (not_started in runs.csv)").and.not.include("failed (");
+    // The run's error is said once, in the sweep's line with its stderr, not in its "nan_loss after" line too.
+    expect(io.stderr.split("stopping the run before the update"), io.stderr).to.have.length(2);
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The runs it never started are rows that say so (sweep-plan.json).
     expect(rows.map((r) => r.status)).to.deep.equal(["nan_loss", "not_started", "not_started", "not_started"]);

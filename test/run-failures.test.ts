@@ -85,11 +85,16 @@ describe("run failures (CLI, child process)", function () {
       runtime: { workers: 1 },
       train: { method: "bp", batch_size: 2, steps: 50, optimizer: { kind: "sgd", lr: 1e30 } },
     });
-    const r = spawnSync(process.execPath, [cli, "run", file, "--quiet"], { encoding: "utf8", timeout: 45_000 });
+    // Not --quiet: the progress lines are shown too.
+    const r = spawnSync(process.execPath, [cli, "run", file], { encoding: "utf8", timeout: 45_000 });
     expect(r.status, r.stderr).to.equal(3);
     expect(r.stderr).to.match(/not finite|NaN|Infinity/);
     const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "run")), "summary.json"), "utf8"));
     expect(summary.status).to.equal("nan_loss");
+    // The error is said once, as the last line; the run's "nan_loss after" line leaves it to that.
+    expect(r.stderr.split(summary.message), r.stderr).to.have.length(2);
+    expect(r.stderr.trimEnd().split("\n").at(-1)).to.equal(`run failed: ${summary.message}`);
+    expect(r.stderr).to.match(/: nan_loss after 1 step in [\d.]+ s\n/);
     expect(existsSync(join(runFolderIn(join(dir, "run")), "final.safetensors"))).to.equal(false);
     const rows = readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1);
     for (const row of rows) expect(row).not.to.match(/nan|inf/i);

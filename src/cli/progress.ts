@@ -212,9 +212,10 @@ export class ProgressBoard {
       },
       runEnded: (s) => {
         if (this.runs.delete(runId) && s.status === "completed" && line.firstStep === 1) this.wholeRunSeconds.push((this.now() - line.launchedAt) / 1000);
-        // A failed run's message is its error, which follows (main's "error:" line, or the sweep's line
-        // with the run's stderr): said there only.
-        const why = s.message && s.status !== "failed" ? ` (${s.message})` : "";
+        // A failed or diverged (nan_loss) run's message is its error, which follows (main's "error:" or
+        // "run failed:" line, or the sweep's line with the run's stderr): said there only.
+        const errorFollows = s.status === "failed" || s.status === "nan_loss";
+        const why = s.message && !errorFollows ? ` (${s.message})` : "";
         this.message(`${runId}: ${s.status} after ${count(s.steps_done, "step")} in ${s.wall_s.toFixed(1)} s` + (s.final_eval_clip_top1 === null ? "" : `, clip top-1 ${fmt(s.final_eval_clip_top1, 3)}`) + why);
       },
       log: (message) => this.message(`${runId}: ${message}`),
