@@ -1,7 +1,7 @@
 /** Settings that change nothing in their configuration are said as notes by validate, run, sweep and schedule, never as errors. */
 import { expect } from "chai";
-import { readdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../src/spec/setting-notes.js";
@@ -102,6 +102,27 @@ describe("ineffective settings", function () {
       expect(await main(["sweep", SWEEP, ...overrides, "--dry-run", "--quiet"], quiet)).to.equal(0);
       expect(quiet.stderr).to.not.contain("note:");
       expect(readdirSync(dir)).to.deep.equal([]);
+    });
+
+    it("sweep says its notes when it will train runs, not again when called on a sweep whose runs are all over", async () => {
+      const overrides = ["sweep.grid.train.method=[bp]", "train.steps=2", "output.dir=out"];
+      const NOTE = "each seed is evaluated on clips of its own";
+      const first = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides], first), first.stderr).to.equal(0);
+      expect(first.stderr).to.contain(`note: ${SWEEP}: ${NOTE}`);
+      // Every run completed: this call only writes runs.csv and the report again.
+      const again = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides], again), again.stderr).to.equal(0);
+      expect(again.stderr).to.contain("results: ").and.not.contain(NOTE);
+      // A --dry-run is a plan to read: it says them whatever the runs' states.
+      const dry = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides, "--dry-run"], dry), dry.stderr).to.equal(0);
+      expect(dry.stderr).to.contain(NOTE);
+      // One run left to train (its folder removed): said again.
+      rmSync(join(dir, "out", readdirSync(join(dir, "out")).find((f) => f.includes("_seed-1_"))!), { recursive: true });
+      const resumed = captureIo();
+      expect(await main(["sweep", SWEEP, ...overrides], resumed), resumed.stderr).to.equal(0);
+      expect(resumed.stderr).to.contain(`note: ${SWEEP}: ${NOTE}`);
     });
 
     it("schedule prints it beside the table", async () => {

@@ -68,11 +68,16 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = planSweep(exp);
       const root = sweepRoot(exp);
-      if (!argv.quiet) {
+      // Notes on the sweep's settings (over all its runs: the spread over seeds is the whole
+      // sweep's) are advice before training: said by a --dry-run and by a call that will train,
+      // not again by every later call of a sweep whose runs are all over (to write its report).
+      const sayNotes = () => {
+        if (argv.quiet) return;
         const specs = runs.map((r) => r.spec);
         for (const n of [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(specs)]) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
-      }
+      };
       if (argv["dry-run"]) {
+        sayNotes();
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
         const notResumed = new Set(argv.force ? [] : resumesOnChangedData(mine, root, exp.baseDir).map((c) => c.run.runId));
@@ -91,6 +96,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
+      if (mayStart.length > 0) sayNotes();
       // A folder holding another run, or whose run-meta.json cannot be read, is exit 2 before any
       // run starts, as `run` and `validate` say it: not a failed run that running the sweep again would not mend.
       if (!argv.force) for (const r of mayStart) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
