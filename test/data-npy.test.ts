@@ -256,6 +256,18 @@ describe("data: epoch order", () => {
     expect(epochsOf(new EpochOrder(size, true, new Rng(8)), 1)[0], "another seed, another order").to.not.deep.equal(epochs[0]);
   });
 
+  it("holds at most two epochs' permutations, also when asked as a data worker asks (every n-th batch, skipping epochs), and gives the same items", () => {
+    // data.train_clips 5 and batches of 16 from 2 workers: a worker's batches are 32 clips (6 epochs) apart.
+    const [clips, batch, workers] = [5, 16, 2];
+    const worker = new EpochOrder(clips, true, new Rng(7));
+    const oneThread = new EpochOrder(clips, true, new Rng(7));
+    for (let b = 0; b < 200; b += workers) {
+      for (let i = b * batch; i < (b + 1) * batch; i++) expect(worker.at(i), `clip ${i}`).to.equal(oneThread.at(i));
+      expect(worker.heldPermutations, `after batch ${b}`).to.be.at.most(2);
+    }
+    expect(oneThread.heldPermutations).to.be.at.most(2);
+  });
+
   it("shuffle: false is file order, epoch after epoch", () => {
     expect(epochsOf(new EpochOrder(size, false, new Rng(7)), 2)).to.deep.equal([fileOrder, fileOrder]);
   });

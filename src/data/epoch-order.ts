@@ -24,10 +24,19 @@ export class EpochOrder {
     let perm = this.permutations.get(epoch);
     if (perm === undefined) {
       perm = this.rng.fork(epoch).shuffle(Array.from({ length: this.size }, (_, i) => i));
+      // Only this epoch and the one before are kept: prefetching reaches at most one epoch ahead of
+      // the oldest clip still being assembled, and one dropped too soon is drawn again, the same.
+      // Every older one goes, not epoch - 2 alone: a data worker makes every n-th batch, so with a
+      // set smaller than the batches between its own it skips epochs, and each skipped-to epoch's
+      // epoch - 2 may never have been drawn while older ones stay (one permutation a batch, kept).
+      for (const old of this.permutations.keys()) if (old < epoch - 1) this.permutations.delete(old);
       this.permutations.set(epoch, perm);
-      // Prefetching reaches at most one epoch ahead of the oldest clip still being assembled.
-      this.permutations.delete(epoch - 2);
     }
     return perm[position]!;
+  }
+
+  /** Permutations held (at most 2): what this order keeps in memory, for tests. */
+  get heldPermutations(): number {
+    return this.permutations.size;
   }
 }
