@@ -116,7 +116,7 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["runtime.device_id=[0,-1]", "override 'runtime.device_id=[0,-1]': runtime.device_id.1: expected an integer >= 0, found -1"],
     ["runtime.device_id=[0,1.5]", "override 'runtime.device_id=[0,1.5]': runtime.device_id.1: expected an integer >= 0, found 1.5"],
     // A valid kind whose branch rejects the file's other keys: the line about them names the override too.
-    ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum'; valid keys: kind, lr, betas, eps, weight_decay"],
+    ["train.optimizer.kind=adam", "good.yaml with override 'train.optimizer.kind=adam': train.optimizer: unknown key 'momentum' (a key of kind sgd, not adam); valid keys: kind, lr, betas, eps, weight_decay"],
   ];
   it("a mistake in the file is the file's, whatever overrides set beside it (the line names no override)", async () => {
     await inTempDir(async (dir) => {

@@ -65,7 +65,12 @@ export function schemaAtPath(schema: z.ZodType, segments: readonly string[], raw
       const options = d.options ?? [];
       if (d.discriminator && isRecord(raw)) {
         const chosen = options.find((o) => discriminatorValues(o, d.discriminator!).includes(raw[d.discriminator!] as string));
-        if (chosen) return schemaAtPath(chosen, segments, raw, where);
+        if (chosen) {
+          const found = schemaAtPath(chosen, segments, raw, where);
+          const elsewhere = found.ok ? "" : otherKindsWithKey(s, raw, key);
+          if (elsewhere === "") return found;
+          return { ok: false, message: `unknown key '${key}' in ${here}${elsewhere}; valid keys: ${objectKeys(chosen).join(", ")}` };
+        }
       }
       const results = options.map((o) => schemaAtPath(o, segments, raw, where));
       const found = results.find((r) => r.ok);
@@ -97,6 +102,21 @@ export function narrowUnion(schema: z.ZodType, value: unknown): z.ZodType {
   if (d.type !== "union" || !d.discriminator || !isRecord(value)) return schema;
   const chosen = (d.options ?? []).find((o) => discriminatorValues(o, d.discriminator!).includes(value[d.discriminator!] as string));
   return chosen ?? schema;
+}
+
+/**
+ * Where `schema` is a discriminated union (data: by kind) and `value` picks one branch that lacks
+ * `key` while other branches have it: " (a key of kind video-folder, not shapes)", so that a key
+ * of another kind is told as such rather than as a typo; "" otherwise.
+ */
+export function otherKindsWithKey(schema: z.ZodType, value: unknown, key: string): string {
+  const d = schemaDef(unwrapSchema(schema));
+  if (d.type !== "union" || !d.discriminator || !isRecord(value)) return "";
+  const kind = value[d.discriminator];
+  const values = (d.options ?? [])
+    .filter((o) => objectKeys(o).includes(key) && !discriminatorValues(o, d.discriminator!).includes(kind as string))
+    .flatMap((o) => discriminatorValues(o, d.discriminator!).map(String));
+  return values.length > 0 ? ` (a key of ${d.discriminator} ${values.join(" and ")}, not ${String(kind)})` : "";
 }
 
 /** Keys of an object schema (after unwrapping), [] for anything else. */

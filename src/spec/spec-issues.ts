@@ -7,7 +7,7 @@
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
 import { settingSource } from "./override-source.js";
-import { objectKeys, narrowUnion, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
+import { objectKeys, narrowUnion, otherKindsWithKey, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
 import { count } from "../util/count.js";
 
 type Issue = z.core.$ZodIssue;
@@ -233,7 +233,8 @@ function describeIssue(issue: Issue, prefix: Path, raw: unknown, root: z.ZodType
       const valid = at.ok ? objectKeys(narrowUnion(at.schema, value)) : [];
       return issue.keys.map((k) => ({
         path,
-        text: `unknown key '${k}'${suggestionSuffix(k, valid)}${valid.length ? `; valid keys: ${valid.join(", ")}` : ""}`,
+        // A key of another kind (`root` under kind shapes) is no typo: say which kinds have it.
+        text: `unknown key '${k}'${(at.ok ? otherKindsWithKey(at.schema, value, k) : "") || suggestionSuffix(k, valid)}${valid.length ? `; valid keys: ${valid.join(", ")}` : ""}`,
       }));
     }
     case "invalid_union": {
