@@ -144,7 +144,7 @@ describe("data: video-folder", function () {
     }
   });
 
-  it("data.decode_size: training clips are random windows of the model's size cut from the larger decode, one window for all a clip's frames; evaluation clips the centre one", async () => {
+  it("data.decode_size: training clips are random windows of the model's size cut from the larger decode, one window for all a clip's frames; evaluation clips the centre one, or with eval_crops: 3 three crops of one temporal window", async () => {
     const tools = await findFfmpegTools();
     const [h, w, dh, dw, fps, T] = [12, 16, 16, 20, 10, 3];
     // ffmpeg run here at the decode size, gray: [F, dh, dw] bytes per video.
@@ -173,12 +173,12 @@ describe("data: video-folder", function () {
       return found;
     };
     const spec = { kind: "video-folder", root: "videos", clip_length: T, fps, eval_fraction: 0, shuffle: false, decode_size: [dh, dw] };
+    const clipBytes = T * h * w;
     const source = await createDataSource(DataSpec.parse(spec), ctx(1, h, w));
     try {
       expect(source.description).to.include(`${h}x${w}x1 windows of frames decoded at ${dh}x${dw}`);
       // 8 training clips: two rounds of the 4 videos in order (shuffle: false).
       const train = (await source.trainBatches(8).next()).value as ClipBatch;
-      const clipBytes = T * h * w;
       const [ys, xs] = [new Set<number>(), new Set<number>()];
       for (let b = 0; b < 8; b++) {
         const found = placements(train.pixels!.data.subarray(b * clipBytes, (b + 1) * clipBytes), b % 4);
@@ -203,6 +203,29 @@ describe("data: video-folder", function () {
     } finally {
       await source.close();
     }
+    // Three-crop testing: each video's views 0, 1, 2 are one temporal window at the centre, the
+    // left and the right (the longer spare side: 4 px across, as down; across wins a tie).
+    const threeCrops = await createDataSource(DataSpec.parse({ ...spec, eval_crops: 3 }), ctx(1, h, w));
+    try {
+      expect(threeCrops.description).to.include("3 along the longer side in evaluation");
+      const clips: Uint8Array[] = [];
+      for await (const batch of threeCrops.evalBatches(12, 12)) {
+        for (let b = 0; b < batch.labels.length; b++) clips.push(batch.pixels!.data.slice(b * clipBytes, (b + 1) * clipBytes));
+      }
+      expect(clips).to.have.length(12);
+      for (let i = 0; i < 12; i++) {
+        const found = [0, 1, 2, 3].flatMap((n) => placements(clips[i]!, n).map((f) => ({ ...f, n })));
+        const crop = Math.floor(i / 4);
+        expect(found.length, `evaluation clip ${i}`).to.be.above(0);
+        expect(found.every((f) => f.y === (dh - h) / 2 && f.x === ([1, 0, 2][crop]! * (dw - w)) / 2), `evaluation clip ${i} (crop ${crop}): ${JSON.stringify(found)}`).to.equal(true);
+        // The three crops of a video share its temporal window.
+        if (crop > 0) expect(placements(clips[i]!, found[0]!.n).map((f) => f.start)).to.deep.equal(placements(clips[i - 4]!, found[0]!.n).map((f) => f.start));
+      }
+    } finally {
+      await threeCrops.close();
+    }
+    const uncropped = await createDataSource(DataSpec.parse({ ...spec, decode_size: [h, w], eval_crops: 3 }), ctx(1, h, w)).then(() => null, (e: unknown) => e);
+    expect((uncropped as DataError).message).to.match(/^data\.eval_crops: 3 crops per evaluation window need frames decoded larger than the model input/);
     const small = await createDataSource(DataSpec.parse({ ...spec, decode_size: [10, 20] }), ctx(1, h, w)).then(() => null, (e: unknown) => e);
     expect(small).to.be.instanceOf(DataError);
     expect((small as DataError).message).to.match(/^data\.decode_size: \[10, 20\] is smaller than the model input 12x16; expected at least \[12, 16\]/);

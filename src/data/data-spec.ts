@@ -154,6 +154,12 @@ export const VideoFolderDataSpec = z.strictObject({
    * Optional, so existing runs keep their ids.
    */
   decode_size: z.tuple([z.number().int().min(4).max(4096), z.number().int().min(4).max(4096)]).describe("[height, width]").optional(),
+  /**
+   * Spatial crops per evaluation window, with decode_size: 1 (the centre) or 3 (the start, centre
+   * and end of the longer side: three-crop testing). Each video's evaluation clips then cycle
+   * through the crops of one temporal window before the next (eval.clips = windows x 3 x videos).
+   */
+  eval_crops: z.union([z.literal(1), z.literal(3)]).optional(),
   /** Skip (and count) videos ffmpeg cannot decode instead of failing. */
   skip_bad_files: z.boolean().default(false),
   /** ffmpeg processes decoding at once. */

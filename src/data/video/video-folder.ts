@@ -9,7 +9,9 @@
  * is recorded once (the run logs it and lists it in summary.json's short_videos).
  * With data.decode_size larger than the model input, frames are decoded at that size and each
  * clip is a window of the model's size: random per training clip (every frame alike), the centre
- * for evaluation clips.
+ * for evaluation clips, or with eval_crops: 3 three crops along the longer side (centre, start,
+ * end), each of a video's
+ * views (view floor(i / V)) being temporal window floor(view / 3) at crop view mod 3.
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
  * lists it in summary.json) and replaced by the next readable one of its class in the list.
  */
@@ -101,6 +103,7 @@ export async function createVideoFolder(
     return { pixels: decoded.cropped ? cropFrames(pixels, shape, decoded, window) : pixels, label };
   };
   const centre: Window = { y: Math.floor((decoded.height - shape.height) / 2), x: Math.floor((decoded.width - shape.width) / 2) };
+  const crops = evalCrops(spec, decoded);
 
   const order = new EpochOrder(index.train.length, spec.shuffle, rng.fork("order"));
   // A class with too few videos for eval_fraction to hold one out is never evaluated: say which.
@@ -113,7 +116,7 @@ export async function createVideoFolder(
     cache,
     description:
       `video-folder (${root}: ${classes} classes, ${index.train.length} train videos, ${splitText}, ` +
-      `${shape.height}x${shape.width}x${shape.channels}${decoded.cropped ? ` windows of frames decoded at ${decoded.height}x${decoded.width} (random in training, the centre in evaluation)` : ""}, T=${shape.frames}, stride ${spec.frame_stride}` +
+      `${shape.height}x${shape.width}x${shape.channels}${decoded.cropped ? ` windows of frames decoded at ${decoded.height}x${decoded.width} (random in training, ${crops === 1 ? "the centre" : `${crops} along the longer side`} in evaluation)` : ""}, T=${shape.frames}, stride ${spec.frame_stride}` +
       `${spec.fps !== null ? `, ${spec.fps} fps` : ""}${spec.shuffle_frames ? ", shuffled frames" : ""})`,
     async trainClip(i) {
       const { video, label } = await readable(index.train, "training", order.at(i));
@@ -127,10 +130,12 @@ export async function createVideoFolder(
     async evalClip(i, count) {
       const videos = index.eval.length;
       const { video, label } = await readable(index.eval, "evaluation", i % videos);
-      const windows = Math.ceil(count / videos);
+      // View floor(i / V) of its video: temporal window floor(view / crops), spatial crop view mod crops.
+      const view = Math.floor(i / videos);
+      const windows = Math.ceil(Math.ceil(count / videos) / crops);
       const slack = Math.max(video.frames - span, 0);
-      const start = Math.min(Math.floor(((Math.floor(i / videos) + 0.5) * (slack + 1)) / windows), slack);
-      return clipFrom(video, label, start, centre);
+      const start = Math.min(Math.floor(((Math.floor(view / crops) + 0.5) * (slack + 1)) / windows), slack);
+      return clipFrom(video, label, start, crops === 1 ? centre : spatialCrop(view % crops, shape, decoded));
     },
     skippedFiles: () => [...bad].map(([file, reason]) => ({ file, reason })),
     shortVideos: () => [...short].map(([file, frames]) => ({ file, frames, span })),
@@ -169,4 +174,30 @@ function cropFrames(pixels: Uint8Array, shape: ClipShape, decoded: { height: num
     }
   }
   return out;
+}
+
+/** Where evaluation crop k sits along the longer side, in halves of its spare pixels: centre, start, end. */
+const CROP_HALVES = [1, 0, 2];
+
+/** data.eval_crops, checked against the decode: several crops need frames larger than the model input. */
+function evalCrops(spec: VideoFolderDataSpec, decoded: { height: number; width: number; cropped: boolean }): number {
+  const crops = spec.eval_crops ?? 1;
+  if (crops > 1 && !decoded.cropped) {
+    throw new DataError(
+      `data.eval_crops: ${crops} crops per evaluation window need frames decoded larger than the model input, but they are decoded at its size; expected data.decode_size larger than the input (e.g. [72, 96] for 64x64) or eval_crops: 1`,
+      undefined, "data.eval_crops",
+    );
+  }
+  return crops;
+}
+
+/**
+ * Evaluation crop k of 3 (SlowFast's and X3D's three-crop testing): the centre, the start and the
+ * end of the longer spare side (centre, left, right of a landscape frame), centred on the other.
+ * The centre comes first so that evaluating fewer clips than 3 per video still takes centre crops.
+ */
+function spatialCrop(k: number, shape: ClipShape, decoded: { height: number; width: number }): Window {
+  const [spareY, spareX] = [decoded.height - shape.height, decoded.width - shape.width];
+  const along = (spare: number) => Math.floor((CROP_HALVES[k]! * spare) / 2);
+  return spareX >= spareY ? { y: Math.floor(spareY / 2), x: along(spareX) } : { y: along(spareY), x: Math.floor(spareX / 2) };
 }
