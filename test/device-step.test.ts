@@ -94,8 +94,8 @@ function refTwoSteps(model: Model, weights: Weights, batch: ClipBatch, spec: Opt
   return w64;
 }
 
-async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", gradClipNorm?: number) {
-  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method, clipInput, 1, gradClipNorm);
+async function deviceSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, opts: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", gradClipNorm?: number, labelSmoothing = 0) {
+  const step = await DeviceStep.create(model, spec, batches[0].dims[1], opts, target, method, clipInput, 1, gradClipNorm, labelSmoothing);
   const optimizer = createOptimizer(spec);
   const out = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const losses: number[] = [];
@@ -177,14 +177,14 @@ function checkAgainstReference(gpu: { opts: ProviderOptions; target: GraphTarget
 }
 
 /** The executor's path (tick by tick for Sideways) and the TypeScript optimizer, on the CPU. */
-async function hostSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, method: DeviceStepMethod) {
+async function hostSteps(model: Model, weights: Weights, batches: ClipBatch[], spec: OptimizerSpec, method: DeviceStepMethod, labelSmoothing = 0) {
   const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const optimizer = createOptimizer(spec);
   const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), cpu);
   const losses: number[] = [];
   try {
     for (const batch of batches) {
-      const r = await exec.runBatch(method, batch, host, { bpFramesPerPass: "all" });
+      const r = await exec.runBatch(method, batch, host, { bpFramesPerPass: "all", labelSmoothing });
       losses.push(...r.losses);
       optimizer.step(host, r.grads, spec.lr);
       applyBlockStats(model, host, r.stats);
@@ -411,6 +411,26 @@ describe("device step on 8-bit clips, CPU provider (CUDA_TARGET's graphs)", () =
     const err = await deviceSteps(model, initWeights(model, 1), [floatBatch], spec, cpu, CUDA_TARGET, "bp", "uint8").then(() => null, (e: unknown) => e);
     expect(String(err)).to.match(/device step built for 8-bit clips got a batch without pixels/);
   });
+});
+
+describe("device step: train.label_smoothing", () => {
+  for (const method of ["bp", "sideways"] as const) {
+    it(`${method}: two steps with ε = 0.1 equal the host path's with it (1e-5 of the update; losses 1e-5), not the one-hot steps`, async () => {
+      const model = fourBlockModel();
+      const weights = initWeights(model, 4);
+      const batches = [1, 2].map((seed) => randomClips(model, 3, 2 * model.blocks.length, seed));
+      const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+      const cpuTarget = await graphTargetFor(cpu);
+      const got = await deviceSteps(model, weights, batches, spec, cpu, cpuTarget, method, "float32", undefined, 0.1);
+      const host = await hostSteps(model, weights, batches, spec, method, 0.1);
+      const oneHot = await hostSteps(model, weights, batches, spec, method, 0);
+      for (const p of model.params) {
+        expect(offByMovement(got.weights.get(p.name)!, host.weights.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-5);
+        expect(offByMovement(got.weights.get(p.name)!, oneHot.weights.get(p.name)!, weights.get(p.name)!), `${p.name} against one-hot`).to.be.above(1e-3);
+      }
+      got.losses.forEach((l, i) => expect(Math.abs(l - host.losses[i]!)).to.be.below(1e-5 * Math.max(1, host.losses[i]!)));
+    });
+  }
 });
 
 describe("device step: labels", () => {

@@ -35,6 +35,8 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
   clip_grad: "grad_clip_norm", // mmaction2's optim_wrapper key
   max_norm: "grad_clip_norm", // torch.nn.utils.clip_grad_norm_'s argument
   clip_grad_norm: "grad_clip_norm",
+  smoothing: "label_smoothing", // timm's --smoothing
+  label_smooth: "label_smoothing",
 };
 
 /**

@@ -87,6 +87,13 @@ export const TrainSpec = z.strictObject({
    * norm before clipping as grad_norm. Needs update_every: clip.
    */
   grad_clip_norm: finite().positive().optional(),
+  /**
+   * The head's targets (1 - ε) onehot + ε / K instead of one-hot, as
+   * torch.nn.CrossEntropyLoss(label_smoothing=ε) (layers/softmax-cross-entropy.ts): the training
+   * loss and its gradient on every rule and path; evaluation's loss stays the plain cross-entropy.
+   * Optional, so configurations without it keep their run ids.
+   */
+  label_smoothing: finite().min(0).max(1).optional(),
 });
 
 export const RuntimeSpec = z.strictObject({

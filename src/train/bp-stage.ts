@@ -76,7 +76,7 @@ async function framesPass(ctx: StageContext, batch: StageBatch, result: StageRes
     const dLogits = new Float32Array(logits.data.length);
     for (let i = 0; i < end - first; i++) {
       const rows = { data: logits.data.subarray(i * B * classes, (i + 1) * B * classes), dims: [B, classes] };
-      const head = softmaxCrossEntropy(rows, labelsOf(batch));
+      const head = softmaxCrossEntropy(rows, labelsOf(batch), batch.labelSmoothing);
       result.losses.push(head.loss);
       dLogits.set(head.dLogits.data, i * B * classes);
     }
@@ -95,10 +95,10 @@ async function fusedFramesPass(ctx: StageContext, batch: StageBatch, result: Sta
   const frames = end - first;
   const classes = ctx.runner.classes;
   const x = timeMajorFrames(clipsOf(batch), batch.clipDims, first, end);
-  const { logits, dParams } = await runner.fusedBpPass(x, oneHotRows(labels, classes, frames * B), 1 / B, weights);
+  const { logits, dParams } = await runner.fusedBpPass(x, oneHotRows(labels, classes, frames * B, batch.labelSmoothing), 1 / B, weights);
   for (let i = 0; i < frames; i++) {
     const rows = { data: logits.data.subarray(i * B * classes, (i + 1) * B * classes), dims: [B, classes] };
-    result.losses.push(softmaxCrossEntropy(rows, labels).loss);
+    result.losses.push(softmaxCrossEntropy(rows, labels, batch.labelSmoothing).loss);
   }
   for (const k of [...spec.blocks].reverse()) accumulate(result, k, dParams.get(k)!, frames);
   if (batch.trace) {

@@ -87,6 +87,8 @@ export class DeviceStep {
     readonly stepsPerCall: number,
     /** The session of `k` steps per call. */
     private readonly createSession: (k: number) => Promise<GraphSession>,
+    /** train.label_smoothing: the targets fed to the graph's head (softmax-cross-entropy.ts oneHotRows). */
+    private readonly labelSmoothing: number,
   ) {
     this.sessions.set(stepsPerCall, session);
     this.names = carriedNames(optimizer);
@@ -99,13 +101,14 @@ export class DeviceStep {
    * The step graph of `method` for clips of `frames` frames taken as `clipInput`, built for `target`
    * and placed on `provider`; with `stepsPerCall` > 1, that many steps chained in one graph
    * (graph/chain-calls.ts), each on its own clip batch, for steps(). `gradClipNorm`:
-   * train.grad_clip_norm, clipping inside the graph.
+   * train.grad_clip_norm, clipping inside the graph; `labelSmoothing`: train.label_smoothing, in
+   * the targets fed to the graph (its loss and gradient are the host head's with them).
    */
-  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1, gradClipNorm?: number): Promise<DeviceStep> {
+  static async create(model: Model, optimizer: OptimizerSpec, frames: number, provider: ProviderOptions, target: GraphTarget, method: DeviceStepMethod = "bp", clipInput: ClipInput = "float32", stepsPerCall = 1, gradClipNorm?: number, labelSmoothing = 0): Promise<DeviceStep> {
     const carried = carriedNames(optimizer).map((input) => ({ input, output: nextName(input) }));
     const step = buildDeviceStepGraph(model, optimizer, frames, target, method, clipInput, gradClipNorm);
     const createSession = (k: number) => GraphSession.create(chainCalls(step, k, carried), `${model.name} ${method} device step${k > 1 ? ` x${k}` : ""}`, provider, carried.map((c) => c.output));
-    return new DeviceStep(model, optimizer, frames, await createSession(stepsPerCall), method, clipInput, stepsPerCall, createSession);
+    return new DeviceStep(model, optimizer, frames, await createSession(stepsPerCall), method, clipInput, stepsPerCall, createSession, labelSmoothing);
   }
 
   /**
@@ -159,7 +162,7 @@ export class DeviceStep {
       if (T !== this.frames) throw new Error(`BUG: device step built for ${this.frames}-frame clips got ${T}`);
       // The one-hot rows of an out-of-range label are zero, which the graph's loss would count as 0.
       checkLabels(batch.labels, this.model.classes);
-      const own: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
+      const own: Feeds = { ...clipFeeds(batch, this.clipInput), [DEVICE_STEP_NAMES.onehot]: oneHotRows(batch.labels, this.model.classes, batch.labels.length, this.labelSmoothing), [DEVICE_STEP_NAMES.scale]: { data: Float32Array.of(1 / B), dims: [1] } };
       for (const [name, value] of Object.entries(optimizerScalars(this.optimizer, lrs[j], this.stepsTaken + j + 1))) own[name] = { data: Float32Array.of(value), dims: [1] };
       if (session.inputNames.includes(at(CLIPS_PER_FRAME, j))) own[CLIPS_PER_FRAME] = { data: Float32Array.of(B), dims: [1] };
       for (const [name, value] of Object.entries(own)) feeds[at(name, j)] = value;

@@ -42,6 +42,13 @@ export interface BatchOptions {
   interpret?: boolean;
   /** Step inside the clip batch; absent: the caller steps once with BatchResult.grads. */
   update?: InClipUpdateOptions;
+  /** train.label_smoothing: the head's targets (1 - ε) onehot + ε / K; absent or 0: one-hot. */
+  labelSmoothing?: number;
+}
+
+/** The options every stage of a batch takes as they are (StageBatch's fields of the same names). */
+export function stageBatchOptions(opts: BatchOptions): Pick<BatchOptions, "bpFramesPerPass" | "sidewaysTickGraph" | "interpret" | "labelSmoothing"> {
+  return { bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph, interpret: opts.interpret, labelSmoothing: opts.labelSmoothing };
 }
 
 export interface BatchResult {

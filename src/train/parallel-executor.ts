@@ -10,7 +10,7 @@ import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
 import { stageProvider, type ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes } from "./block-runner.js";
-import { applyStageUpdates, combineStageResults, stageUpdate, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { applyStageUpdates, combineStageResults, stageBatchOptions, stageUpdate, stageWeights, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
 
 export class ParallelExecutor implements Executor {
@@ -51,9 +51,7 @@ export class ParallelExecutor implements Executor {
           clipDims: batch.dims,
           labels: s === last ? batch.labels : null,
           trace: opts.trace ?? false,
-          bpFramesPerPass: opts.bpFramesPerPass,
-          sidewaysTickGraph: opts.sidewaysTickGraph,
-          interpret: opts.interpret,
+          ...stageBatchOptions(opts),
           update: opts.update && stageUpdate(this.model, blocks, opts.update),
         },
       })),

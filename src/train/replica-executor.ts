@@ -11,7 +11,7 @@ import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { BlockGraphBytes, BlockRunner } from "./block-runner.js";
 import { SequentialExecutor } from "./sequential-executor.js";
-import { combineStageResults, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { combineStageResults, stageBatchOptions, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { StageWorkerPool } from "./stage-worker-pool.js";
 
 /** Contiguous shares of `total` clips for `parts` replicas, sizes differing by at most one. */
@@ -124,7 +124,7 @@ export class ReplicaExecutor implements Executor {
           // The slices are this call's own copies: move them to the worker.
           transfer: [part.clips.buffer as ArrayBuffer, part.labels.buffer as ArrayBuffer],
           weights,
-          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph, interpret: opts.interpret },
+          batch: { method, clips: part.clips, clipDims: part.dims, labels: part.labels, trace: false, ...stageBatchOptions(opts) },
         };
       }),
     );

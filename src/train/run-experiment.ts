@@ -122,7 +122,7 @@ async function setUpRun(spec: ExperimentSpec, ctx: RunContext): Promise<RunSetup
     release.push(() => mainRunner.release());
     const executor = await createExecutor(model, graphs, mainRunner, weights, spec.runtime, provider, spec.train.batch_size);
     release.push(() => executor.executor.close());
-    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data), spec.runtime.steps_per_call, spec.train.grad_clip_norm) : null;
+    const deviceStep = onDevice ? await DeviceStep.create(model, spec.train.optimizer, frames, provider, target, spec.train.method as DeviceStepMethod, deviceStepClipInput(provider, data), spec.runtime.steps_per_call, spec.train.grad_clip_norm, spec.train.label_smoothing) : null;
     return { model, weights, data, mainRunner, executor, deviceStep, target };
   } catch (err) {
     for (const r of release.reverse()) await r();
@@ -391,7 +391,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       if (deviceStep) {
         results = (await deviceStep.steps(taken, lrs)).map((r) => ({ losses: r.losses, stats: r.stats, row: r.gradNorm === undefined ? {} : { grad_norm: r.gradNorm } }));
       } else {
-        const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass };
+        const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass, labelSmoothing: spec.train.label_smoothing };
         const row: Partial<StepMetrics> = {};
         // The reference rule runs first: with in-clip updates the weights change during the batch.
         const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, taken[0], weights, batchOptions) : null;

@@ -151,7 +151,7 @@ class StageInterpreter {
 
   loss(tick: number, frame: number): void {
     if (!this.batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
-    const { loss, dLogits } = softmaxCrossEntropy(take(this.outputs, key(this.top, frame), "logits"), this.batch.labels);
+    const { loss, dLogits } = softmaxCrossEntropy(take(this.outputs, key(this.top, frame), "logits"), this.batch.labels, this.batch.labelSmoothing);
     this.result.losses.push(loss);
     this.grads.set(key(this.top, frame), dLogits);
     if (this.batch.trace) this.result.trace.push({ tick, block: this.top, kind: "loss", inputFrame: frame });

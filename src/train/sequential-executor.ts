@@ -3,7 +3,7 @@ import type { ClipBatch } from "../data/source.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { BlockRunner, type BlockGraphBytes } from "./block-runner.js";
-import { applyStageUpdates, combineStageResults, stageUpdate, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
+import { applyStageUpdates, combineStageResults, stageBatchOptions, stageUpdate, type BatchOptions, type BatchResult, type Executor, type Method } from "./executor.js";
 import { runStage } from "./run-stage.js";
 import type { StageSpec } from "./stage.js";
 
@@ -39,7 +39,7 @@ export class SequentialExecutor implements Executor {
   async runBatch(method: Method, batch: ClipBatch, weights: Weights, opts: BatchOptions = {}): Promise<BatchResult> {
     const ctx = { spec: stageSpec(this.model, this.stages[0]), runner: this.runner, links: { below: null, above: null }, weights };
     const update = opts.update && stageUpdate(this.model, this.stages[0], opts.update);
-    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, bpFramesPerPass: opts.bpFramesPerPass, sidewaysTickGraph: opts.sidewaysTickGraph, interpret: opts.interpret, update };
+    const stageBatch = { method, clips: batch.clips, clipDims: batch.dims, labels: batch.labels, trace: opts.trace ?? false, ...stageBatchOptions(opts), update };
     const result = await runStage(ctx, stageBatch);
     if (opts.update) applyStageUpdates([result], weights, opts.update);
     return combineStageResults(this.model, [result]);

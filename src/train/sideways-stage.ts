@@ -54,7 +54,7 @@ export async function runSidewaysStage(ctx: StageContext, batch: StageBatch): Pr
   let outPrev = new Map<number, Tagged | null>(); // out_k^{t-1}
   let gradPrev = new Map<number, Tagged | null>(); // g_down of block k at t-1 (goes to block k-1)
 
-  const head = spec.blocks.includes(top) && batch.labels ? { onehot: oneHotRows(batch.labels, runner.classes), scale: 1 / batch.labels.length } : null;
+  const head = spec.blocks.includes(top) && batch.labels ? { onehot: oneHotRows(batch.labels, runner.classes, batch.labels.length, batch.labelSmoothing), scale: 1 / batch.labels.length } : null;
   for (let t = 0; t < T; t++) {
     // This tick's boundary values go to the neighbours for tick t+1 (nobody reads tick T-1's).
     const sends = t < T - 1;
@@ -198,7 +198,7 @@ async function tickInOneGraph(ctx: StageContext, batch: StageBatch, result: Stag
     const input = tick.inputs.get(k) ?? null;
     if (!input) continue;
     if (k === top && logits) {
-      result.losses.push(softmaxCrossEntropy(logits, batch.labels!).loss);
+      result.losses.push(softmaxCrossEntropy(logits, batch.labels!, batch.labelSmoothing).loss);
       if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: input.frame });
     }
     const r = ran.get(k);
@@ -245,7 +245,7 @@ async function tickBlockByBlock(ctx: StageContext, batch: StageBatch, result: St
       const logits = outNow.get(k) ?? null;
       if (logits) {
         if (!batch.labels) throw new Error("BUG: the stage holding the top block got no labels");
-        const { loss, dLogits } = softmaxCrossEntropy(logits.tensor, batch.labels);
+        const { loss, dLogits } = softmaxCrossEntropy(logits.tensor, batch.labels, batch.labelSmoothing);
         result.losses.push(loss);
         if (batch.trace) result.trace.push({ tick: t, block: k, kind: "loss", inputFrame: logits.frame });
         grad = { tensor: dLogits, frame: logits.frame };

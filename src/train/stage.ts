@@ -88,6 +88,8 @@ export interface StageBatch {
   /** Run the rule's table with the interpreter even where a fused path exists (schedule-stage.ts). */
   interpret?: boolean;
   update?: StageUpdate;
+  /** train.label_smoothing, for the stage holding the top block (softmax-cross-entropy.ts); absent: 0. */
+  labelSmoothing?: number;
 }
 
 export interface StageResult {

@@ -295,7 +295,11 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
 }
 
 /** Mean softmax cross-entropy over the batch and its gradient, in float64. */
-export function refSoftmaxCrossEntropy(logits: RefTensor, labels: ArrayLike<number>): { loss: number; dLogits: RefTensor } {
+/**
+ * With `smoothing` ε the target row is (1 - ε) onehot + ε / k (torch.nn.CrossEntropyLoss's
+ * label_smoothing), written here as the smoothed mixture of the one-hot loss and the uniform one.
+ */
+export function refSoftmaxCrossEntropy(logits: RefTensor, labels: ArrayLike<number>, smoothing = 0): { loss: number; dLogits: RefTensor } {
   const [b, k] = logits.dims;
   const dLogits = zerosLike(logits);
   let loss = 0;
@@ -304,8 +308,10 @@ export function refSoftmaxCrossEntropy(logits: RefTensor, labels: ArrayLike<numb
     const max = Math.max(...row);
     const exps = row.map((v) => Math.exp(v - max));
     const sum = exps.reduce((a, c) => a + c, 0);
-    loss += -(row[labels[r]] - max - Math.log(sum)) / b;
-    exps.forEach((e, j) => (dLogits.data[r * k + j] = (e / sum - (j === labels[r] ? 1 : 0)) / b));
+    const logProb = (j: number) => row[j] - max - Math.log(sum);
+    const uniform = -row.reduce((a, _, j) => a + logProb(j), 0) / k;
+    loss += ((1 - smoothing) * -logProb(labels[r]) + smoothing * uniform) / b;
+    exps.forEach((e, j) => (dLogits.data[r * k + j] = (e / sum - (1 - smoothing) * (j === labels[r] ? 1 : 0) - smoothing / k) / b));
   }
   return { loss, dLogits };
 }

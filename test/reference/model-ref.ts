@@ -24,9 +24,9 @@ export function refModelForward(model: Model, weights: RefWeights, x: RefTensor,
 }
 
 /** Mean loss over the batch and its gradient for every parameter, by PyTorch name. */
-export function refModelGradient(model: Model, weights: RefWeights, x: RefTensor, labels: ArrayLike<number>, clips?: number): { loss: number; grads: RefWeights } {
+export function refModelGradient(model: Model, weights: RefWeights, x: RefTensor, labels: ArrayLike<number>, clips?: number, smoothing = 0): { loss: number; grads: RefWeights } {
   const activations = refModelForward(model, weights, x, clips);
-  const head = refSoftmaxCrossEntropy(activations[activations.length - 1], labels);
+  const head = refSoftmaxCrossEntropy(activations[activations.length - 1], labels, smoothing);
   const grads: RefWeights = new Map();
   let dy = head.dLogits;
   for (let i = model.layers.length - 1; i >= 0; i--) {

@@ -53,12 +53,12 @@ class RefSgd {
  * runs B_k on its current input with its current weights; after every `every` ticks and after
  * tick T, blocks with gradients step with their mean. `lr`: a number, or block k's (1-based) rate at its j-th step.
  */
-export function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr): RefWeights {
-  return referenceSidewaysSteps(model, batch, start, every, lr).weights;
+export function referenceSideways(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr, smoothing = 0): RefWeights {
+  return referenceSidewaysSteps(model, batch, start, every, lr, smoothing).weights;
 }
 
 /** referenceSideways, with the number of steps each block (1-based) took. */
-export function referenceSidewaysSteps(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr): { weights: RefWeights; steps: Map<number, number> } {
+export function referenceSidewaysSteps(model: Model, batch: ClipBatch, start: RefWeights, every: number, lr: number | RefLr, smoothing = 0): { weights: RefWeights; steps: Map<number, number> } {
   const T = batch.dims[1];
   const L = model.blocks.length;
   const w: RefWeights = new Map([...start].map(([n, v]) => [n, Float64Array.from(v)]));
@@ -73,7 +73,7 @@ export function referenceSidewaysSteps(model: Model, batch: ClipBatch, start: Re
       if (!x) continue;
       const y = blockForward(model, k - 1, w, x);
       nextHeld.set(k, y);
-      const g = k === L ? refSoftmaxCrossEntropy(y, batch.labels).dLogits : sent.get(k + 1);
+      const g = k === L ? refSoftmaxCrossEntropy(y, batch.labels, smoothing).dLogits : sent.get(k + 1);
       if (!g) continue;
       const r = blockBackward(model, k - 1, w, x, g);
       nextSent.set(k, r.dx);
