@@ -12,9 +12,9 @@ describe("recordEvaluation: a run's final and best evaluation metrics", () => {
     const summary = newRunSummary("r", "bp");
     // The video best (step 2) is not at the clip best (step 1), and neither is the last evaluation.
     const evals = [
-      { eval_loss: 2, eval_clip_top1: 0.6, eval_frame_top1: 0.5, eval_video_top1: 0.5 },
-      { eval_loss: 1.5, eval_clip_top1: 0.55, eval_frame_top1: 0.5, eval_video_top1: 0.75 },
-      { eval_loss: 1.8, eval_clip_top1: 0.4, eval_frame_top1: 0.45, eval_video_top1: 0.25 },
+      { step: 1, eval_loss: 2, eval_clip_top1: 0.6, eval_frame_top1: 0.5, eval_video_top1: 0.5 },
+      { step: 2, eval_loss: 1.5, eval_clip_top1: 0.55, eval_frame_top1: 0.5, eval_video_top1: 0.75 },
+      { step: 3, eval_loss: 1.8, eval_clip_top1: 0.4, eval_frame_top1: 0.45, eval_video_top1: 0.25 },
     ];
     for (const m of evals) recordEvaluation(summary, m);
     expect(summary).to.include({
@@ -24,14 +24,19 @@ describe("recordEvaluation: a run's final and best evaluation metrics", () => {
       best_eval_clip_top1: 0.6,
       final_eval_video_top1: 0.25,
       best_eval_video_top1: 0.75,
+      // The best evaluation is the video best's, not the clip best's.
+      best_eval_step: 2,
     });
   });
 
   it("leaves both video-level keys out where evaluations have no video votes (generated or npy data)", () => {
     const summary = newRunSummary("r", "sideways");
-    recordEvaluation(summary, { eval_loss: 2, eval_clip_top1: 0.25, eval_frame_top1: 0.2 });
-    recordEvaluation(summary, { eval_loss: 1, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
+    recordEvaluation(summary, { step: 10, eval_loss: 2, eval_clip_top1: 0.25, eval_frame_top1: 0.2 });
+    recordEvaluation(summary, { step: 20, eval_loss: 1, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
+    // An equal clip top-1 later does not move the best evaluation: the first of equal ones stays.
+    recordEvaluation(summary, { step: 30, eval_loss: 0.9, eval_clip_top1: 0.5, eval_frame_top1: 0.45 });
     expect(summary.best_eval_clip_top1).to.equal(0.5);
+    expect(summary.best_eval_step).to.equal(20);
     expect(summary).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
     expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
   });

@@ -20,6 +20,8 @@ export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
 /** A completed run's trained weights. */
 export const FINAL_WEIGHTS_FILE = "final.safetensors";
+/** With output.keep_best: the weights of the run's best evaluation so far (summary.json best_eval_step). */
+export const BEST_WEIGHTS_FILE = "best.safetensors";
 /**
  * runs.csv's status of a run folder whose summary.json says completed but whose final.safetensors
  * is not whole (cut short by a full disk or a copy stopped midway): its figures are there, its

@@ -140,6 +140,12 @@ export const DiagnosticsSpec = z.strictObject({
 
 export const OutputSpec = z.strictObject({
   dir: z.string().min(1).nullable().default(null),
+  /**
+   * Also keep the weights of the best evaluation so far as best.safetensors (by video-level top-1
+   * on video folders, else clip top-1; the first of equal ones). Like every output key it is no part
+   * of the run's id. Optional, so that resolved configs without it read as they did.
+   */
+  keep_best: z.boolean().optional(),
 });
 
 export const ExperimentSpec = z.strictObject({

@@ -43,7 +43,7 @@ export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: stri
     model: inlineModel(model),
     data: absoluteDataPaths(spec.data, baseDir),
     train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : resolveUserPath(baseDir, spec.train.init_checkpoint) },
-    output: { dir: outputRoot ?? (spec.output.dir === null ? null : resolveUserPath(process.cwd(), spec.output.dir)) },
+    output: { ...spec.output, dir: outputRoot ?? (spec.output.dir === null ? null : resolveUserPath(process.cwd(), spec.output.dir)) },
     sweep: null,
   };
 }

@@ -24,7 +24,7 @@ import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
-import { FINAL_WEIGHTS_FILE, readSummary } from "../results/run-dir.js";
+import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, readSummary } from "../results/run-dir.js";
 import { splitClips } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
@@ -34,7 +34,7 @@ import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
-import { recordEvaluation } from "./eval-summary.js";
+import { improvesBest, recordEvaluation } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
@@ -270,6 +270,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       for (const row of readCsv(join(runDir, "eval.csv")).rows) {
         lastEvalStep = Number(row.step);
         recordEvaluation(summary, {
+          step: Number(row.step),
           eval_loss: Number(row.eval_loss),
           eval_clip_top1: Number(row.eval_clip_top1),
           eval_frame_top1: Number(row.eval_frame_top1),
@@ -344,6 +345,12 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights, evalVideo && ((i) => evalVideo(i, evalClips)));
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
     if (r.videoTop1 !== undefined) Object.assign(m, { eval_video_top1: r.videoTop1, eval_videos: r.videos });
+    // Written before eval.csv's row: a run stopped between the two evaluates that step again when
+    // resumed (the same weights), so best.safetensors is never behind the best eval.csv row.
+    if (spec.output.keep_best && improvesBest(summary, m)) {
+      const [metric, value] = m.eval_video_top1 !== undefined ? ["eval_video_top1", m.eval_video_top1] : ["eval_clip_top1", m.eval_clip_top1];
+      writeCheckpoint(join(runDir, BEST_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, step: String(step), method, [metric]: String(value) });
+    }
     evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
     reportSkipped();
     progress.evalDone(m);

@@ -47,6 +47,11 @@ export interface RunSummary {
   final_eval_video_top1?: number;
   /** The largest video-level top-1 of any evaluation of the run (video-folder data, as final_eval_video_top1). */
   best_eval_video_top1?: number;
+  /**
+   * The step of the best evaluation: by best_eval_video_top1 where there is one, else by
+   * best_eval_clip_top1 (the first of equal ones); the weights of best.safetensors with output.keep_best.
+   */
+  best_eval_step?: number;
   /** The evaluation used the training clips (eval_fraction: 0, or npy without eval_clips). */
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
