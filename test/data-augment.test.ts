@@ -63,14 +63,14 @@ describe("data.augment", () => {
           for (let dy = -pad; dy <= pad; dy++) {
             for (let dx = -pad; dx <= pad; dx++) {
               const t = { flip, dy, dx };
-              // The clip sits after 4 values of another one: only its own planes may change.
-              const data = kind === "8-bit" ? Uint8Array.from([9, 9, 9, 9, ...values]) : Float32Array.from([9, 9, 9, 9, ...values]);
-              const scratch = kind === "8-bit" ? new Uint8Array(h * w) : new Float32Array(h * w);
-              transformClip(data, 4, planes, h, w, t, fill, scratch);
+              // The clip sits between 4 values of other clips on each side: only its own planes may change.
+              const data = kind === "8-bit" ? Uint8Array.from([9, 9, 9, 9, ...values, 9, 9, 9, 9]) : Float32Array.from([9, 9, 9, 9, ...values, 9, 9, 9, 9]);
+              transformClip(data, 4, planes, h, w, t, fill);
               expect(Array.from(data.subarray(0, 4))).to.deep.equal([9, 9, 9, 9]);
+              expect(Array.from(data.subarray(4 + planes * h * w))).to.deep.equal([9, 9, 9, 9]);
               const stored = Array.from(kind === "8-bit" ? values : Float32Array.from(values));
               const want = planesOf(stored, planes, h, w).map((plane, p) => reference(plane, pad, t, Math.fround(fill(p))));
-              expect(planesOf(data.subarray(4), planes, h, w), JSON.stringify(t)).to.deep.equal(want);
+              expect(planesOf(data.subarray(4, 4 + planes * h * w), planes, h, w), JSON.stringify(t)).to.deep.equal(want);
             }
           }
         }

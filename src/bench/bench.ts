@@ -10,6 +10,7 @@ import { InputError } from "../errors.js";
 import type { Provider } from "../runtime/providers.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { loadModelFile } from "../model/load-model.js";
+import { benchAugment, formatAugment } from "./bench-augment.js";
 import { benchStep, formatStep, stepMethods } from "./bench-step.js";
 import { deviceStepModelBlocker } from "../train/device-step.js";
 import { benchExecutors, formatExecutorBench } from "./bench-executors.js";
@@ -40,6 +41,8 @@ export interface BenchArgs {
   pixelClips?: boolean;
   /** --peer: training steps per call of our device step, and per synchronisation of PyTorch's device. */
   stepsPerCall?: number;
+  /** Only the cost of data.augment on the thread that assembles training batches (bench-augment.ts). */
+  augment?: boolean;
 }
 
 /**
@@ -81,6 +84,14 @@ export async function runBench(args: BenchArgs): Promise<void> {
   if (args.peer) {
     const { runPeerBench } = await import("./bench-peer.js");
     await runPeerBench(args);
+    return;
+  }
+  if (args.augment) {
+    const model = loadModelFile(args.model ?? QUICKSTART_MODEL);
+    const [B, T] = [args.batch ?? 256, args.frames ?? 8];
+    const rows = benchAugment(model, B, T, args.rounds ?? (args.quick ? 3 : 30));
+    process.stdout.write(formatAugment(model, B, T, rows) + "\n");
+    if (args.json) writeBenchJson(args.json, { model: model.name, clips: B, frames: T, rows, load_average: loadavg() });
     return;
   }
   const log = (line: string) => process.stderr.write(line + "\n");

@@ -52,37 +52,53 @@ export function drawTransform(aug: ClipAugment, index: number): ClipTransform {
  * Applies `t` in place to the `planes` consecutive planes of height x width values starting at
  * `offset` of `data` (one clip: frames x channels planes). `fill(p)` is the value of a pixel from
  * outside the frame in plane p (0 for 8-bit pixels; for float clips already normalised, the
- * normalised 0 of that plane's channel). `scratch` holds one plane.
+ * normalised 0 of that plane's channel).
+ *
+ * In place, without a copy of the plane (docs/PERFORMANCE.md attempt 80): a mirror is the shift by
+ * (dy, -dx) followed by reversing each row (mirror(S shifted by -dx) = S' shifted by dx).
  */
-export function transformClip<A extends Uint8Array | Float32Array>(
-  data: A,
-  offset: number,
-  planes: number,
-  height: number,
-  width: number,
-  t: ClipTransform,
-  fill: (plane: number) => number,
-  scratch: A,
-): void {
+export function transformClip(data: Uint8Array | Float32Array, offset: number, planes: number, height: number, width: number, t: ClipTransform, fill: (plane: number) => number): void {
   if (!t.flip && t.dy === 0 && t.dx === 0) return;
-  const size = height * width;
-  // The output columns x whose source column x + dx lies inside the frame, and the rows likewise.
-  const x0 = Math.max(0, -t.dx);
-  const x1 = Math.min(width, width - t.dx);
-  const y0 = Math.max(0, -t.dy);
-  const y1 = Math.min(height, height - t.dy);
+  const dx = t.flip ? -t.dx : t.dx;
   for (let p = 0; p < planes; p++) {
-    const base = offset + p * size;
-    scratch.set(data.subarray(base, base + size));
-    data.fill(fill(p), base, base + size);
-    for (let y = y0; y < y1; y++) {
-      const src = (y + t.dy) * width;
-      const dst = base + y * width;
-      if (t.flip) {
-        for (let x = x0; x < x1; x++) data[dst + x] = scratch[src + width - 1 - (x + t.dx)]!;
-      } else {
-        data.set(scratch.subarray(src + x0 + t.dx, src + x1 + t.dx), dst + x0);
-      }
+    const base = offset + p * height * width;
+    shiftPlane(data, base, height, width, t.dy, dx, fill(p));
+    if (t.flip) mirrorRows(data, base, height, width);
+  }
+}
+
+/**
+ * Plane[y][x] = plane[y + dy][x + dx] in place, `value` where that lies outside the plane: one
+ * copyWithin of the whole plane by dy rows and dx pixels (overlap-safe), which is right inside the
+ * columns whose source lies in the frame and brings the neighbouring row's pixels into the |dx|
+ * columns at one edge, then fills of what came from outside. Per plane, not per row: a frame's
+ * rows are short (32 pixels at 32 x 32), where a native call per row cost more than the copy
+ * (docs/PERFORMANCE.md attempt 80).
+ */
+function shiftPlane(data: Uint8Array | Float32Array, base: number, height: number, width: number, dy: number, dx: number, value: number): void {
+  const x0 = Math.max(0, -dx);
+  const x1 = Math.min(width, width - dx);
+  const y0 = Math.max(0, -dy);
+  const y1 = Math.min(height, height - dy);
+  const shift = dy * width + dx;
+  if (shift !== 0) data.copyWithin(base + y0 * width + x0, base + y0 * width + x0 + shift, base + (y1 - 1) * width + x1 + shift);
+  data.fill(value, base, base + y0 * width);
+  data.fill(value, base + y1 * width, base + height * width);
+  if (dx === 0) return;
+  for (let y = y0; y < y1; y++) {
+    const row = base + y * width;
+    for (let x = 0; x < x0; x++) data[row + x] = value;
+    for (let x = x1; x < width; x++) data[row + x] = value;
+  }
+}
+
+/** Each row of the plane reversed in place (left-right mirror). */
+function mirrorRows(data: Uint8Array | Float32Array, base: number, height: number, width: number): void {
+  for (let y = 0; y < height; y++) {
+    for (let i = base + y * width, j = i + width - 1; i < j; i++, j--) {
+      const v = data[i]!;
+      data[i] = data[j]!;
+      data[j] = v;
     }
   }
 }

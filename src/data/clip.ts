@@ -191,12 +191,11 @@ function normalisedZero(m: number, s: number): number {
  * Each of a batch's `count` clips (training clips firstIndex, firstIndex + 1, ...) flipped and
  * shifted in place by its own draw; `fill(p)`: the value of a pixel from outside plane p of a clip.
  */
-function augmentBatch<A extends Uint8Array | Float32Array>(data: A, count: number, shape: ClipShape, aug: ClipAugment, firstIndex: number, fill: (plane: number) => number): void {
+function augmentBatch(data: Uint8Array | Float32Array, count: number, shape: ClipShape, aug: ClipAugment, firstIndex: number, fill: (plane: number) => number): void {
   const planes = shape.frames * shape.channels;
   const size = shape.height * shape.width;
-  const scratch = new (data.constructor as new (n: number) => A)(size);
   for (let b = 0; b < count; b++) {
-    transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b), fill, scratch);
+    transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b), fill);
   }
 }
 

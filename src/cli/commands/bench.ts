@@ -16,6 +16,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("pixel-clips", { type: "boolean", default: false, describe: "with --peer: the clips are 8-bit pixels, which our device step takes as such, as training on CUDA does with 8-bit data (with --peer-upload PyTorch uploads them so too)" })
         .option("steps-per-call", { coerce: wholeNumber("--steps-per-call", 1), describe: "with --peer and our device step: that many training steps chained in one onnxruntime call (each on its own batch), and PyTorch synchronising its device once per that many steps; times are per step (default 1)" })
         .option("step", { type: "boolean", default: false, alias: "bp-step", describe: "only the training step of BP and Sideways, host path against runtime.device_step (default model models/quickstart-cnn.yaml, 16 clips x 8 frames; Sideways where clips have 2L-1 frames or more)" })
+        .option("augment", { type: "boolean", default: false, describe: "only the cost of data.augment on the thread that assembles training batches: a batch of the model's 8-bit clips without augmentation, with shifts, mirrors and both (default model models/quickstart-cnn.yaml, 256 clips x 8 frames)" })
         .option("workers", { coerce: wholeNumber("--workers", 1), describe: "most depth-parallel workers to try" })
         .option("quick", { type: "boolean", default: false, describe: "a smoke test: fewer rounds, and the executor comparison on clips of 4L frames instead of 64 (--frames still wins)" })
         .option("model", { type: "string", describe: "model file to benchmark (default: models/bench-8block.yaml; with --peer, models/quickstart-cnn.yaml)" })
@@ -27,6 +28,7 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .example("$0 bench --quick", "a short benchmark")
         .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON")
         .example("$0 bench --step --provider webgpu", "BP's and Sideways' steps with and without the device step, on WebGPU")
+        .example("$0 bench --augment --json augment.json", "what data.augment costs a training batch of 256 x 8 frames")
         .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)")
         .example("$0 bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 64", "the same on a GPU (docs/GPU.md)") as unknown as Argv<BenchArgs>,
     handler: async (argv) => {
