@@ -14,6 +14,7 @@ import { indexVideos } from "../src/data/video/video-index.js";
 import { DataError } from "../src/errors.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { captureIo } from "./helpers/capture-io.js";
+import { runFolderIn } from "./helpers/run-folder.js";
 
 // Real clips from mmaction2 (licence and provenance: test/fixtures/videos/README.md).
 /** The model and data lines of the small experiments run on the with-bad folder (one truncated video). */
@@ -325,8 +326,7 @@ describe("data: video-folder", function () {
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(2);
     expect(io.stderr).to.match(/none of the 4 evaluation videos could be decoded \(skip_bad_files skipped them all: .*a3\.mp4: cannot decode video/);
-    const { readdirSync } = await import("node:fs");
-    const runDir = join(dir, "all-bad-eval-out", readdirSync(join(dir, "all-bad-eval-out"))[0]);
+    const runDir = runFolderIn(join(dir, "all-bad-eval-out"));
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.status).to.equal("failed");
     expect(summary.skipped_files.map((f: { file: string }) => f.file).sort()).to.deep.equal(["a3", "a4", "b3", "b4"].map((v) => join(root, v[0].toUpperCase(), `${v}.mp4`)));
@@ -351,7 +351,6 @@ describe("data: video-folder", function () {
 
   it("summary.json's best_eval_video_top1 is the largest eval_video_top1 of eval.csv, final_eval_video_top1 its last", async () => {
     const { main } = await import("../src/cli/main.js");
-    const { readdirSync } = await import("node:fs");
     const exp = writeVideoExperiment(
       "video-best",
       // Two held-out videos, each voting with two clips, evaluated after every step.
@@ -361,7 +360,7 @@ describe("data: video-folder", function () {
     );
     const io = captureIo();
     expect(await main(["run", exp, "--quiet"], io), io.stderr).to.equal(0);
-    const runDir = join(dir, "video-best-out", readdirSync(join(dir, "video-best-out"))[0]);
+    const runDir = runFolderIn(join(dir, "video-best-out"));
     const videoTop1 = readCsv(join(runDir, "eval.csv")).rows.map((r) => r.eval_video_top1 as number);
     expect(videoTop1).to.have.length(4);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
@@ -411,8 +410,7 @@ describe("data: video-folder", function () {
     expect(await main(["run", exp], io), io.stderr).to.equal(0);
     const file = join(dir, "videos", "ApplyEyeMakeup", VIDEOS.short);
     expect(io.stderr.match(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has \\d+ frames, fewer than a clip spans \\(34\\): its clips end in copies of its last frame`, "g"))).to.have.length(1);
-    const { readdirSync } = await import("node:fs");
-    const summary = JSON.parse(readFileSync(join(dir, "short-out", readdirSync(join(dir, "short-out"))[0], "summary.json"), "utf8"));
+    const summary = JSON.parse(readFileSync(join(runFolderIn(join(dir, "short-out")), "summary.json"), "utf8"));
     expect(summary.short_videos.map((v: { file: string; span: number }) => [v.file, v.span])).to.deep.equal([[file, 34]]);
   });
 
@@ -422,8 +420,7 @@ describe("data: video-folder", function () {
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(0);
     expect(io.stderr).to.include("evaluating on the training clips").and.include(`skipped unreadable file ${join(dir, "with-bad", "B", "truncated.mp4")}`);
-    const { readdirSync } = await import("node:fs");
-    const runDir = join(dir, "marks-out", readdirSync(join(dir, "marks-out"))[0]);
+    const runDir = runFolderIn(join(dir, "marks-out"));
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.eval_on_train).to.equal(true);
     expect(summary.skipped_files.map((f: { file: string }) => f.file)).to.deep.equal([join(dir, "with-bad", "B", "truncated.mp4")]);
@@ -452,7 +449,8 @@ describe("data: video-folder", function () {
     const { readdirSync, statSync } = await import("node:fs");
     const exp = writeVideoExperiment(
       "again",
-      "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8 }",
+      // max_frames 7: decode settings no other test uses, so that this run's decodes are new entries.
+      "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 7 }",
       "train: { batch_size: 2, steps: 2 }",
       "eval: { every: 0, clips: 2 }",
     );
@@ -463,7 +461,7 @@ describe("data: video-folder", function () {
     const cached = entries();
     expect(cached.length - earlier, "the 4 videos, decoded into SIDEWAYS_CACHE_DIR").to.equal(4);
     expect(existsSync(join(dir, ".cache")), "nothing beside the experiment file").to.equal(false);
-    const runDir = join(dir, "again-out", readdirSync(join(dir, "again-out"))[0]);
+    const runDir = runFolderIn(join(dir, "again-out"));
     const before = readdirSync(runDir).sort();
     expect(await main(["run", join(runDir, "config.yaml"), `output.dir=${join(dir, "again-elsewhere")}`, "--quiet"], io())).to.equal(0);
     expect(readdirSync(runDir).sort(), "the earlier run's folder").to.deep.equal(before);

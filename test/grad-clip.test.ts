@@ -10,9 +10,7 @@
  */
 import { expect } from "chai";
 import { join } from "node:path";
-import type { ClipBatch } from "../src/data/source.js";
 import { readCheckpoint } from "../src/model/checkpoint.js";
-import { initWeights } from "../src/model/init.js";
 import type { Weights } from "../src/model/model.js";
 import { clipGradNorm } from "../src/optim/grad-clip.js";
 import { readCsv } from "../src/results/csv-read.js";
@@ -21,9 +19,8 @@ import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways } from "./reference/rules-ref.js";
-import { fourBlockModel, fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
-import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
-import { freshFolderForAllTests } from "./helpers/temp-folder.js";
+import { fourBlockSpec, relDiff } from "./helpers/tiny-models.js";
+import { oneStepRunInputs } from "./helpers/one-step-run.js";
 
 const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
 
@@ -64,18 +61,9 @@ describe("train.grad_clip_norm: gradient clipping by the total norm", function (
   });
 
   describe("in a run: one SGD step against the float64 references", () => {
-    const model = fourBlockModel();
-    const B = 4;
-    const T = 9; // >= 2L-1 for the Sideways device step, with every block getting gradients
+    const inputs = oneStepRunInputs("sideways-grad-clip-");
+    const { model, B, T, batch, init64 } = inputs;
     const lr = 0.5;
-    const batch: ClipBatch = randomClips(model, B, T, 71);
-    const init = initWeights(model, 23);
-    const init64: RefWeights = new Map([...init].map(([n, w]) => [n, Float64Array.from(w)]));
-    let dir = "";
-    freshFolderForAllTests("sideways-grad-clip-", (d) => {
-      dir = d;
-      writeNpyRunInputs(dir, model, init, batch);
-    });
 
     /** The rule's gradient G in float64: BP's mean over every frame, Sideways' G_k (one SGD step of lr 1 from init, per clip). */
     function referenceGradient(method: "bp" | "sideways"): RefWeights {
@@ -99,8 +87,8 @@ describe("train.grad_clip_norm: gradient clipping by the total norm", function (
         runtime,
         eval: { every: 0, clips: B },
       });
-      const runDir = join(dir, `run-${runs++}`);
-      const summary = await runExperiment(spec, { specFile: null, baseDir: dir, runDir, runId: `r${runs}`, progress: silent });
+      const runDir = join(inputs.dir, `run-${runs++}`);
+      const summary = await runExperiment(spec, { specFile: null, baseDir: inputs.dir, runDir, runId: `r${runs}`, progress: silent });
       expect(summary.status, summary.message).to.equal("completed");
       const csv = readCsv(join(runDir, "metrics.csv"));
       const cell = csv.rows[0].grad_norm;

@@ -8,15 +8,13 @@
  */
 import { expect } from "chai";
 import { join } from "node:path";
-import type { ClipBatch } from "../src/data/source.js";
 import { readCheckpoint } from "../src/model/checkpoint.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { runExperiment } from "../src/train/run-experiment.js";
 import type { ProgressReporter } from "../src/train/run-types.js";
 import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
 import { referenceSideways } from "./reference/rules-ref.js";
-import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
-import { freshFolderForAllTests } from "./helpers/temp-folder.js";
+import { oneStepRunInputs } from "./helpers/one-step-run.js";
 import { oneHotRows, softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { initWeights } from "../src/model/init.js";
 import type { Weights } from "../src/model/model.js";
@@ -142,16 +140,9 @@ describe("train.label_smoothing", function () {
   });
 
   describe("in a run: one SGD step against the float64 references with ε = 0.2", () => {
-    const model = fourBlockModel();
-    const [B, T, lr, eps] = [4, 9, 0.5, 0.2]; // T >= 2L-1: Sideways' device step, every block learning
-    const batch: ClipBatch = randomClips(model, B, T, 71);
-    const init = initWeights(model, 23);
-    const init64: RefWeights = new Map([...init].map(([n, w]) => [n, Float64Array.from(w)]));
-    let dir = "";
-    freshFolderForAllTests("sideways-label-smoothing-", (d) => {
-      dir = d;
-      writeNpyRunInputs(dir, model, init, batch);
-    });
+    const inputs = oneStepRunInputs("sideways-label-smoothing-");
+    const { model, B, T, batch, init64 } = inputs;
+    const [lr, eps] = [0.5, 0.2];
 
     /** The weights after one SGD step of `lr` from init, in float64, and BP's loss. */
     function reference(method: "bp" | "sideways"): { weights: RefWeights; loss?: number } {
@@ -183,8 +174,8 @@ describe("train.label_smoothing", function () {
           runtime,
           eval: { every: 0, clips: B },
         });
-        const runDir = join(dir, `run-${runs++}`);
-        const summary = await runExperiment(spec, { specFile: null, baseDir: dir, runDir, runId: `r${runs}`, progress: silent });
+        const runDir = join(inputs.dir, `run-${runs++}`);
+        const summary = await runExperiment(spec, { specFile: null, baseDir: inputs.dir, runDir, runId: `r${runs}`, progress: silent });
         expect(summary.status, summary.message).to.equal("completed");
         const weights = readCheckpoint(join(runDir, "final.safetensors"), model);
         const want = reference(method);
