@@ -143,6 +143,25 @@ describe("run identity and reproducible run folders", function () {
     expect(existsSync(join(dir, "none"))).to.equal(false);
   });
 
+  it("train.label_smoothing: 0 is the run without the key (one-hot targets, the same weights): found completed, not trained again; 0.1 is another run; output.keep_best is no part of the id", async () => {
+    const run = async (...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["run", "exp/good.yaml", "output.dir=a", ...o, "--quiet"], io), io.stderr).to.equal(0);
+    };
+    await run();
+    const [id] = runFolders(join(dir, "a"));
+    await run("train.label_smoothing=0");
+    await run("output.keep_best=true");
+    expect(runFolders(join(dir, "a"))).to.deep.equal([id]);
+    // Trained elsewhere with ε = 0: the same id and the same weights, byte for byte.
+    const io = captureIo();
+    expect(await main(["run", "exp/good.yaml", "output.dir=b", "train.label_smoothing=0", "--quiet"], io), io.stderr).to.equal(0);
+    expect(runFolders(join(dir, "b"))).to.deep.equal([id]);
+    expect(readFileSync(join(dir, "b", id!, "final.safetensors")).equals(readFileSync(join(dir, "a", id!, "final.safetensors")))).to.equal(true);
+    await run("train.label_smoothing=0.1");
+    expect(runFolders(join(dir, "a"))).to.have.length(2);
+  });
+
   it("runs at the default checkpoint_every and prefetch keep the ids they had before those two were hashed at their defaults", () => {
     for (const o of [[], ["train.method=bp", "data.workers=2"]]) {
       const { spec, model, baseDir } = loadExperiment("exp/good.yaml", o);
