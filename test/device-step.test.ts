@@ -489,6 +489,24 @@ describeOnGpus("device step", (gpu) => {
     }
   });
 
+  it("with train.label_smoothing: steps and losses equal the CPU's device step with it (the smoothed targets reach this provider's head), not the one-hot steps", async () => {
+    const model = fourBlockModel();
+    const spec = OPTIMIZERS[1][1];
+    const weights = initWeights(model, 3);
+    const batches = [1, 2].map((seed) => randomClips(model, 2, 2 * model.blocks.length, seed));
+    const tol = betweenPathsTolerance(gpu, 1e-4);
+    for (const method of METHODS) {
+      const host = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET, method, "float32", undefined, 0.1);
+      const oneHot = await deviceSteps(model, weights, batches, spec, cpu, PORTABLE_TARGET, method, "float32", undefined, 0);
+      const got = await deviceSteps(model, weights, batches, spec, gpu.opts, gpu.target, method, "float32", undefined, 0.1);
+      got.losses.forEach((l, i) => expect(Math.abs(l - host.losses[i]!), `${method} loss ${i}`).to.be.below(tol * Math.max(1, host.losses[i]!)));
+      for (const p of model.params) {
+        expect(offByMovement(got.weights.get(p.name)!, host.weights.get(p.name)!, weights.get(p.name)!), `${method} ${p.name}`).to.be.below(tol);
+        expect(offByMovement(got.weights.get(p.name)!, oneHot.weights.get(p.name)!, weights.get(p.name)!), `${method} ${p.name} against one-hot`).to.be.above(10 * tol);
+      }
+    }
+  });
+
   it("keeps the weights and optimizer state in GPU memory between steps where the provider can (WebGPU)", async () => {
     const model = fourBlockModel();
     const spec = OPTIMIZERS[2][1];
