@@ -6,12 +6,14 @@
 import { expect } from "chai";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readCheckpoint } from "../src/model/checkpoint.js";
+import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { initWeights } from "../src/model/init.js";
 import { readSafetensorsMetadata } from "../src/model/safetensors.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { ExperimentSpec } from "../src/spec/experiment-spec.js";
+import { staleBestCheckpoint } from "../src/train/eval-summary.js";
 import { runExperiment } from "../src/train/run-experiment.js";
-import type { ProgressReporter } from "../src/train/run-types.js";
+import { newRunSummary, type ProgressReporter } from "../src/train/run-types.js";
 import { freshFolderForAllTests } from "./helpers/temp-folder.js";
 import { fourBlockModel, fourBlockSpec, sameBits } from "./helpers/tiny-models.js";
 
@@ -46,6 +48,7 @@ describe("output.keep_best: best.safetensors", function () {
     const bestStep = rows.find((r) => r.top1 === best)!.step;
     expect(bestStep, "the best evaluation is not the last (else this test would not tell best from final)").to.be.below(12);
     expect(summary.best_eval_step).to.equal(bestStep);
+    expect(summary.warnings ?? [], "a run with keep_best throughout has the right file").to.deep.equal([]);
     expect(readSafetensorsMetadata(join(runDir, "best.safetensors"))).to.include({ step: String(bestStep), eval_clip_top1: String(best) });
     const shorter = await run("stopped-at-best", bestStep, false);
     const model = fourBlockModel();
@@ -54,5 +57,18 @@ describe("output.keep_best: best.safetensors", function () {
     // Without the key: no best.safetensors, the same best_eval_step.
     expect(existsSync(join(shorter.runDir, "best.safetensors"))).to.equal(false);
     expect(shorter.summary.best_eval_step).to.equal(bestStep);
+  });
+
+  it("a best.safetensors of another step than best_eval_step (keep_best switched at a resume) is a warning naming both steps; the right one, or none without keep_best, is not", () => {
+    const model = fourBlockModel();
+    const file = join(dir, "best.safetensors");
+    const summary = { ...newRunSummary("r", "bp"), best_eval_step: 3 };
+    expect(staleBestCheckpoint(file, summary, true)).to.match(/best\.safetensors is missing, not those of the best evaluation \(step 3, .*switched on at a resume.*train\.steps=3/);
+    expect(staleBestCheckpoint(file, summary, false), "no file and no keep_best: nothing to say").to.equal(null);
+    writeCheckpoint(file, model, initWeights(model, 1), { step: "5" });
+    expect(staleBestCheckpoint(file, summary, true)).to.match(/holds the weights of step 5, not those of the best evaluation \(step 3/);
+    expect(staleBestCheckpoint(file, summary, false)).to.match(/holds the weights of step 5, .*on in an earlier attempt and is off now/);
+    expect(staleBestCheckpoint(file, { ...summary, best_eval_step: 5 }, true)).to.equal(null);
+    expect(staleBestCheckpoint(file, newRunSummary("r", "bp"), true), "no evaluation yet").to.equal(null);
   });
 });

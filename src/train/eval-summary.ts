@@ -4,6 +4,8 @@
  * evaluation. A resumed run replays eval.csv's rows through it, so the summary's best values cover
  * every attempt.
  */
+import { existsSync } from "node:fs";
+import { readSafetensorsMetadata } from "../model/safetensors.js";
 import type { EvalMetrics, RunSummary } from "./run-types.js";
 
 export type EvalRecord = Pick<EvalMetrics, "step" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1">;
@@ -28,4 +30,23 @@ export function recordEvaluation(summary: RunSummary, m: EvalRecord): void {
     summary.final_eval_video_top1 = m.eval_video_top1;
     summary.best_eval_video_top1 = Math.max(summary.best_eval_video_top1 ?? -Infinity, m.eval_video_top1);
   }
+}
+
+/**
+ * Where a finished run's best.safetensors (`bestFile`, metadata `step`) does not hold the weights
+ * of its best evaluation (summary best_eval_step): what to say in summary.json's warnings, else
+ * null. output.keep_best is no part of the run id, so a run resumed with it switched on has no
+ * file for a best evaluation of an earlier attempt, or one of a later, worse step; switched off,
+ * an earlier attempt's file stays behind.
+ */
+export function staleBestCheckpoint(bestFile: string, summary: RunSummary, keepBest: boolean): string | null {
+  const best = summary.best_eval_step;
+  const step = existsSync(bestFile) ? readSafetensorsMetadata(bestFile)?.step : undefined;
+  if (best === undefined || (step === undefined && !keepBest) || step === String(best)) return null;
+  const holds = step === undefined ? "is missing" : `holds the weights of step ${step}`;
+  return (
+    `${bestFile} ${holds}, not those of the best evaluation (step ${best}, summary.json best_eval_step): output.keep_best was ` +
+    `${keepBest ? "off when that step was evaluated (switched on at a resume)" : "on in an earlier attempt and is off now"}; ` +
+    `the same settings with train.steps=${best} end with those weights`
+  );
 }

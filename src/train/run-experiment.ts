@@ -34,7 +34,7 @@ import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
-import { improvesBest, recordEvaluation } from "./eval-summary.js";
+import { improvesBest, recordEvaluation, staleBestCheckpoint } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
@@ -470,9 +470,11 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       progress.log(`note: ${dataNote}`);
     }
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
-    if (diverged !== null) {
-      summary.warnings = [...(summary.warnings ?? []), diverged];
-      progress.warn(diverged);
+    const staleBest = finished ? staleBestCheckpoint(join(runDir, BEST_WEIGHTS_FILE), summary, spec.output.keep_best ?? false) : null;
+    for (const warning of [diverged, staleBest]) {
+      if (warning === null) continue;
+      summary.warnings = [...(summary.warnings ?? []), warning];
+      progress.warn(warning);
     }
     if (finished) {
       await syncHost();
