@@ -178,6 +178,7 @@ describe("data: video-folder", function () {
     const source = await createDataSource(DataSpec.parse(spec), ctx(1, h, w));
     try {
       expect(source.description).to.include(`${h}x${w}x1 windows of frames decoded at ${dh}x${dw}`);
+      expect(source.evalNote!(10), "one crop: nothing to say").to.equal(null);
       // 8 training clips: two rounds of the 4 videos in order (shuffle: false).
       const train = (await source.trainBatches(8).next()).value as ClipBatch;
       const [ys, xs] = [new Set<number>(), new Set<number>()];
@@ -209,6 +210,10 @@ describe("data: video-folder", function () {
     const threeCrops = await createDataSource(DataSpec.parse({ ...spec, eval_crops: 3 }), ctx(1, h, w));
     try {
       expect(threeCrops.description).to.include("3 along the longer side in evaluation");
+      // 4 videos x 3 crops: 12 clips give every video all three; 10 leave two with two, said at the start of a run.
+      expect(threeCrops.evalNote!(12)).to.equal(null);
+      expect(threeCrops.evalNote!(10)).to.equal("eval.clips is 10: with data.eval_crops 3 and 4 evaluation videos, some videos get fewer crops than others; eval.clips=12 gives each one temporal window in all 3 crops");
+      expect(threeCrops.evalNote!(30)).to.include("eval.clips=36 gives each 3 temporal windows in all 3 crops");
       const clips: Uint8Array[] = [];
       for await (const batch of threeCrops.evalBatches(12, 12)) {
         for (let b = 0; b < batch.labels.length; b++) clips.push(batch.pixels!.data.slice(b * clipBytes, (b + 1) * clipBytes));

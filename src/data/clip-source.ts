@@ -77,6 +77,10 @@ export class ClipSource implements DataSource {
     return this.producer.evalCount(clips);
   }
 
+  evalNote(clips: number): string | null {
+    return this.producer.evalNote?.(this.producer.evalCount(clips)) ?? null;
+  }
+
   get evalVideo(): DataSource["evalVideo"] {
     return this.producer.evalVideo?.bind(this.producer);
   }

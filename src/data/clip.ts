@@ -32,6 +32,8 @@ export interface ClipProducer {
    * `index` of `count` comes from, numbered from 0, for video-level accuracy (train/evaluate.ts).
    */
   evalVideo?(index: number, count: number): number;
+  /** What a run evaluating `count` clips should be told about how they fall on the videos (video-folder's crops), or null. */
+  evalNote?(count: number): string | null;
   /** Unreadable files skipped so far, with why. */
   skippedFiles(): readonly SkippedFile[];
   /** Videos read so far that are shorter than a clip's span (absent: none can be). */

@@ -50,6 +50,8 @@ export interface DataSource {
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch>;
   /** How many clips evalBatches(clips) gives: fewer than asked when the evaluation set is smaller. */
   evalCount?(clips: number): number;
+  /** A note for a run evaluating `clips` clips (ClipProducer.evalNote), or null. */
+  evalNote?(clips: number): string | null;
   /** Where evaluation clips come several to a video: the video of clip `index` of `count` (ClipProducer.evalVideo). */
   readonly evalVideo?: (index: number, count: number) => number;
   close(): Promise<void>;

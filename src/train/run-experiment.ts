@@ -307,6 +307,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   summary.eval_on_train = data.evalIsTrain ?? false;
   if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
+  const evalNote = data.evalNote?.(spec.eval.clips) ?? null;
+  if (evalNote !== null) atStart.push({ text: evalNote, warning: false });
   if (evalClips < spec.eval.clips) atStart.push({ text: `eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evalClips, "clip")}: every evaluation uses those ${evalClips} (eval.csv's eval_clips)`, warning: false });
   /**
    * Reports the files the data source skipped and the videos shorter than a clip it read since the

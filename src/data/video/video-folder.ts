@@ -125,6 +125,14 @@ export async function createVideoFolder(
       return clipFrom(video, label, start, decoded.cropped ? { y: draw.int(decoded.height - shape.height + 1), x: draw.int(decoded.width - shape.width + 1) } : centre);
     },
     evalCount: (requested) => requested,
+    evalNote: (count) => {
+      // Three-crop testing cycles each video through its crops: a count that is no multiple of
+      // 3 x the videos leaves some videos with fewer crops (and the last views at start crops).
+      const videos = index.eval.length;
+      if (crops === 1 || count % (crops * videos) === 0) return null;
+      const whole = Math.max(1, Math.round(count / (crops * videos)));
+      return `eval.clips is ${count}: with data.eval_crops ${crops} and ${videos} evaluation videos, some videos get fewer crops than others; eval.clips=${whole * crops * videos} gives each ${whole === 1 ? "one temporal window" : `${whole} temporal windows`} in all ${crops} crops`;
+    },
     // The eval list's position (a skipped unreadable video's replacement stands in for it).
     evalVideo: (i) => i % index.eval.length,
     async evalClip(i, count) {
