@@ -11,7 +11,7 @@ import { csvText } from "../src/results/csv-text.js";
 import { EVAL_ON_TRAIN_NOTE, NOT_COMPLETED_NOTE, STD_NOTE, WARNINGS, WARNINGS_NOTE, paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { readSettings } from "../src/results/run-settings.js";
-import { ID_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-table.js";
+import { ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS, writeRunsCsv } from "../src/results/runs-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../src/results/sweep-report.js";
 import type { RunSummary } from "../src/train/run-types.js";
 import { float32Tensor, serializeSafetensors } from "../src/model/safetensors.js";
@@ -444,7 +444,7 @@ describe("results: CSV and paper table", () => {
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     // After every column older versions wrote (scripts cut by position), the video-level accuracy
     // (final, then best: each added after the columns before it).
-    expect(columns.slice(-4)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1"]);
+    expect(columns.slice(-5)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
@@ -475,11 +475,14 @@ describe("results: CSV and paper table", () => {
   });
 
   it("runs.csv's best_eval_video_top1 is the summary's where a run has one (video folders) and blank where it has none", async () => {
-    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_video_top1: 0.5, best_eval_video_top1: 0.75 }), 0);
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_video_top1: 0.5, best_eval_video_top1: 0.75, best_eval_step: 40 }), 0);
     writeRun(root, "a1", { seed: 1 }, summary("completed", 0.5), 1);
     await writeRunsCsv(root);
     const { rows } = readCsv(join(root, "runs.csv"));
     expect(rows.map((r) => [r.final_eval_video_top1, r.best_eval_video_top1])).to.deep.equal([[0.5, 0.75], [null, null]]);
+    // best_eval_step: the summary's, blank for a summary without it (an older version's); never averaged by a table.
+    expect(rows.map((r) => r.best_eval_step)).to.deep.equal([40, null]);
+    expect(METRIC_COLUMNS).to.not.include("best_eval_step");
   });
 
   it("the default table shows video-level top-1 first where a run has one (video folders), and not where none has", async () => {

@@ -51,10 +51,12 @@ export const RESULT_COLUMNS = [
   // Video-level top-1 where evaluation clips come several to a video (video-folder data); blank elsewhere.
   "final_eval_video_top1",
   "best_eval_video_top1",
+  // The step of the best evaluation (summary.json; by video top-1 where there is one): where best.safetensors is, with output.keep_best.
+  "best_eval_step",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
-export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings"].includes(c));
+export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings", "best_eval_step"].includes(c));
 
 export { UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS };
 
@@ -216,6 +218,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       warnings: s?.warnings?.join("; "),
       final_eval_video_top1: s?.final_eval_video_top1,
       best_eval_video_top1: s?.best_eval_video_top1,
+      best_eval_step: s?.best_eval_step,
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     return row;
