@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { main } from "../src/cli/main.js";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
 import { DataSpec, VideoFolderDataSpec } from "../src/data/data-spec.js";
 import type { ClipBatch } from "../src/data/source.js";
@@ -321,7 +322,6 @@ describe("data: video-folder", function () {
       for (const i of [1, 2]) copyFileSync(join(FIXTURES, VIDEOS.short), join(root, cls, `${cls.toLowerCase()}${i}.mp4`));
       for (const i of [3, 4]) writeFileSync(join(root, cls, `${cls.toLowerCase()}${i}.mp4`), half.subarray(0, half.length >> 1));
     }
-    const { main } = await import("../src/cli/main.js");
     const exp = writeVideoExperiment(
       "all-bad-eval",
       "data: { kind: video-folder, root: all-bad-eval, clip_length: 3, eval_fraction: 0.5, skip_bad_files: true, max_frames: 8 }",
@@ -355,7 +355,6 @@ describe("data: video-folder", function () {
   });
 
   it("summary.json's best_eval_video_top1 is the largest eval_video_top1 of eval.csv, final_eval_video_top1 its last", async () => {
-    const { main } = await import("../src/cli/main.js");
     const exp = writeVideoExperiment(
       "video-best",
       // Two held-out videos, each voting with two clips, evaluated after every step.
@@ -404,7 +403,6 @@ describe("data: video-folder", function () {
     } finally {
       await source.close();
     }
-    const { main } = await import("../src/cli/main.js");
     const exp = writeVideoExperiment(
       "short",
       "data: { kind: video-folder, root: videos, clip_length: 12, frame_stride: 3, eval_fraction: 0, shuffle: false }",
@@ -420,7 +418,6 @@ describe("data: video-folder", function () {
   });
 
   it("a run marks evaluation on training videos in summary.json and eval.csv, and lists skipped files", async () => {
-    const { main } = await import("../src/cli/main.js");
     const exp = writeVideoExperiment("marks", WITH_BAD_EXPERIMENT[1], "train: { batch_size: 3, steps: 2 }", "eval: { every: 0, clips: 3 }");
     const io = captureIo();
     expect(await main(["run", exp], io), io.stderr).to.equal(0);
@@ -435,7 +432,6 @@ describe("data: video-folder", function () {
   });
 
   it("`sideways data` with skip_bad_files names each skipped file, as a run does (its clips come from another video)", async () => {
-    const { main } = await import("../src/cli/main.js");
     const exp = join(dir, "sample.yaml");
     writeFileSync(exp, [
       "name: sample",
@@ -450,7 +446,6 @@ describe("data: video-folder", function () {
   // The cache used to sit in .cache/sideways beside the experiment file: for a run trained again
   // from its folder's config.yaml, inside that earlier run's folder (decoding every video again).
   it("a run trained again from its folder's config.yaml leaves that folder as it was; the frame cache is shared", async () => {
-    const { main } = await import("../src/cli/main.js");
     const { readdirSync, statSync } = await import("node:fs");
     const exp = writeVideoExperiment(
       "again",
@@ -476,7 +471,6 @@ describe("data: video-folder", function () {
   });
 
   it("a completed run whose video folder changed is still found, with a warning; a copy of the folder is the same data", async () => {
-    const { main } = await import("../src/cli/main.js");
     cpSync(join(dir, "videos"), join(dir, "stamped"), { recursive: true });
     const exp = writeVideoExperiment(
       "stamped",
