@@ -10,13 +10,15 @@ import type { EvalMetrics, RunSummary } from "./run-types.js";
 
 export type EvalRecord = Pick<EvalMetrics, "step" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1">;
 
-/**
- * Whether `m` is better than every evaluation the summary has recorded: by video-level top-1 where
- * the data gives it (what papers report on video), else by clip top-1; the first of equal ones stays.
- */
+/** What ranks evaluations: video-level top-1 where the data gives it (what papers report on video), else clip top-1. */
+export function bestMetric(m: EvalRecord): { name: "eval_video_top1" | "eval_clip_top1"; value: number } {
+  return typeof m.eval_video_top1 === "number" ? { name: "eval_video_top1", value: m.eval_video_top1 } : { name: "eval_clip_top1", value: m.eval_clip_top1 };
+}
+
+/** Whether `m` is better than every evaluation the summary has recorded (bestMetric); the first of equal ones stays. */
 export function improvesBest(summary: RunSummary, m: EvalRecord): boolean {
-  if (typeof m.eval_video_top1 === "number") return m.eval_video_top1 > (summary.best_eval_video_top1 ?? -Infinity);
-  return m.eval_clip_top1 > (summary.best_eval_clip_top1 ?? -Infinity);
+  const { name, value } = bestMetric(m);
+  return value > ((name === "eval_video_top1" ? summary.best_eval_video_top1 : summary.best_eval_clip_top1) ?? -Infinity);
 }
 
 export function recordEvaluation(summary: RunSummary, m: EvalRecord): void {

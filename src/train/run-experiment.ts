@@ -34,7 +34,7 @@ import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
 import { evaluate } from "./evaluate.js";
-import { improvesBest, recordEvaluation, staleBestCheckpoint } from "./eval-summary.js";
+import { bestMetric, improvesBest, recordEvaluation, staleBestCheckpoint } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
@@ -350,8 +350,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     // Written before eval.csv's row: a run stopped between the two evaluates that step again when
     // resumed (the same weights), so best.safetensors is never behind the best eval.csv row.
     if (spec.output.keep_best && improvesBest(summary, m)) {
-      const [metric, value] = m.eval_video_top1 !== undefined ? ["eval_video_top1", m.eval_video_top1] : ["eval_clip_top1", m.eval_clip_top1];
-      writeCheckpoint(join(runDir, BEST_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, step: String(step), method, [metric]: String(value) });
+      const { name, value } = bestMetric(m);
+      writeCheckpoint(join(runDir, BEST_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, step: String(step), method, [name]: String(value) });
     }
     evalCsv.append({ ...m, wall_s: wall(), eval_on_train: summary.eval_on_train ? 1 : 0 });
     reportSkipped();

@@ -10,8 +10,7 @@
  * With data.decode_size larger than the model input, frames are decoded at that size and each
  * clip is a window of the model's size: random per training clip (every frame alike), the centre
  * for evaluation clips, or with eval_crops: 3 three crops along the longer side (centre, start,
- * end), each of a video's
- * views (view floor(i / V)) being temporal window floor(view / 3) at crop view mod 3.
+ * end): a video's view floor(i / V) is temporal window floor(view / 3) at crop view mod 3.
  * With skip_bad_files an unreadable video is recorded once (file and why: the run logs it and
  * lists it in summary.json) and replaced by the next readable one of its class in the list.
  */
