@@ -47,8 +47,9 @@ describe("data workers", () => {
     { kind: "moving-mnist", clip_length: 3, digits: 2, shuffle_frames: true },
     { kind: "shapes", clip_length: 4 },
     { kind: "moving-mnist", clip_length: 3, digits: 2, augment: { flip: true, pad_crop: 3 }, train_clips: 7 },
+    { kind: "shapes", clip_length: 3, augment: { scale: [0.3, 0.9], flip: true } },
   ]) {
-    it(`${spec.kind}${"augment" in spec ? " with data.augment and data.train_clips" : ""}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
+    it(`${spec.kind}${"augment" in spec ? ` with data.augment ${JSON.stringify(spec.augment)}` : ""}${"train_clips" in spec ? " and data.train_clips" : ""}: 3 workers give the batches of one thread, bit for bit (training from batch 2, and the evaluation set)`, async () => {
       const c = spec.kind === "shapes" ? { ...ctx, classes: 4 } : ctx;
       const [oneThread, threeWorkers] = [await createDataSource(DataSpec.parse(spec), c), await createDataSource(DataSpec.parse({ ...spec, workers: 3 }), c)];
       expect([(oneThread as ClipSource).dataWorkers, (threeWorkers as ClipSource).dataWorkers]).to.deep.equal([0, 3]);

@@ -29,8 +29,13 @@ export class ClipSource implements DataSource {
   get description(): string {
     const aug = this.pre.augment;
     if (!aug) return this.producer.description;
-    const what = [...(aug.flip ? ["mirrored at random"] : []), ...(aug.pad > 0 ? [`shifted up to ${aug.pad} px`] : [])];
-    return `${this.producer.description}; training clips ${what.join(" and ")} (data.augment)`;
+    const what = [
+      ...(aug.scale ? [`cropped to ${percent(aug.scale[0])}-${percent(aug.scale[1])} of their area and resized back`] : []),
+      ...(aug.flip ? ["mirrored at random"] : []),
+      ...(aug.pad > 0 ? [`shifted up to ${aug.pad} px`] : []),
+    ];
+    const listed = what.length > 2 ? `${what.slice(0, -1).join(", ")} and ${what.at(-1)}` : what.join(" and ");
+    return `${this.producer.description}; training clips ${listed} (data.augment)`;
   }
 
   get evalIsTrain(): boolean {
@@ -200,4 +205,9 @@ function checkBatchSize(batchSize: number): void {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new Error(`BUG: batch size must be a positive integer, got ${batchSize}`);
   }
+}
+
+/** An area fraction as a whole percent, else with the decimals it needs (0.08 -> "8%", 0.125 -> "12.5%"). */
+function percent(fraction: number): string {
+  return `${Number((100 * fraction).toPrecision(6))}%`;
 }

@@ -111,7 +111,7 @@ export interface Preprocess {
   rng: Rng;
   /** The same for the evaluation clips (data.eval_seed's, or `rng` itself). */
   evalRng: Rng;
-  /** data.augment: the training clips' flips and shifts; absent or null: none. */
+  /** data.augment: the training clips' resized crops, flips and shifts; absent or null: none. */
   augment?: ClipAugment | null;
 }
 
@@ -190,14 +190,16 @@ function normalisedZero(m: number, s: number): number {
 }
 
 /**
- * Each of a batch's `count` clips (training clips firstIndex, firstIndex + 1, ...) flipped and
- * shifted in place by its own draw; `fill(p)`: the value of a pixel from outside plane p of a clip.
+ * Each of a batch's `count` clips (training clips firstIndex, firstIndex + 1, ...) zoomed, flipped
+ * and shifted in place by its own draw; `fill(p)`: the value of a pixel from outside plane p of a
+ * clip. One scratch plane for the whole batch where the draws zoom.
  */
 function augmentBatch(data: Uint8Array | Float32Array, count: number, shape: ClipShape, aug: ClipAugment, firstIndex: number, fill: (plane: number) => number): void {
   const planes = shape.frames * shape.channels;
   const size = shape.height * shape.width;
+  const scratch = aug.scale === null ? undefined : data instanceof Uint8Array ? new Uint8Array(size) : new Float32Array(size);
   for (let b = 0; b < count; b++) {
-    transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b), fill);
+    transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b, shape.height, shape.width), fill, scratch);
   }
 }
 

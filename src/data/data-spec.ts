@@ -24,6 +24,16 @@ export const AugmentSpec = z.strictObject({
   flip: z.boolean().default(false),
   /** Shift each training clip by a random (dy, dx) in [-pad_crop, pad_crop]^2, zero pixels coming in (RandomCrop with padding). */
   pad_crop: z.number().int().min(0).max(1024).default(0),
+  /**
+   * Zoom each training clip in on a random window of area fraction s ~ U[min, max] of its frame,
+   * the frame's aspect ratio, resized back bilinearly (RandomResizedCrop). Optional rather than
+   * defaulted so that existing runs keep their ids; [1, 1] zooms nowhere, the same as absent.
+   */
+  scale: z
+    .tuple([finite(), finite()])
+    .refine(([lo, hi]) => lo > 0 && lo <= hi && hi <= 1, "expected [min, max] area fractions with 0 < min <= max <= 1")
+    .describe("[min, max]")
+    .optional(),
 });
 export type AugmentSpec = z.infer<typeof AugmentSpec>;
 
@@ -44,7 +54,7 @@ const common = {
    * config and change every existing run's id.
    */
   eval_seed: z.number().int().min(0).optional(),
-  /** Training clips mirrored and shifted (absent: none). Evaluation clips never are. */
+  /** Training clips zoomed, mirrored and shifted (absent: none). Evaluation clips never are. */
   augment: AugmentSpec.optional(),
   /** Batches prepared ahead of the one being trained on. */
   prefetch: z.number().int().min(0).max(64).default(2),
