@@ -93,14 +93,14 @@ describe("sideways bench (CLI)", function () {
     expect(short.stdout).to.include("not measured: sideways: Sideways' device step needs clips of at least 2L-1 = 7 frames");
   });
 
-  it("--augment: a training batch assembled without augmentation, with shifts, mirrors and both, in the same rounds", () => {
+  it("--augment: a training batch assembled without augmentation, with shifts, mirrors, both and resized crops, in the same rounds", () => {
     const dir = tempFolder("sideways-bench-augment-");
     const json = join(dir, "augment.json");
     const r = spawnSync(process.execPath, [cli, "bench", "--augment", "--batch", "4", "--frames", "2", "--rounds", "2", "--json", json], { encoding: "utf8", timeout: 100_000 });
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(readFileSync(json, "utf8"));
     expect(out).to.include({ model: "quickstart-cnn", clips: 4, frames: 2 });
-    expect(out.rows.map((row: { augment: string }) => row.augment)).to.deep.equal(["none", "pad_crop 4", "flip", "flip + pad_crop 4"]);
+    expect(out.rows.map((row: { augment: string }) => row.augment)).to.deep.equal(["none", "pad_crop 4", "flip", "flip + pad_crop 4", "scale 0.25-1"]);
     for (const row of out.rows) {
       expect(row.batch_ms_median).to.be.greaterThan(0);
       expect(row.ratio_to_none).to.be.closeTo(row.batch_ms_median / out.rows[0].batch_ms_median, 1e-9);

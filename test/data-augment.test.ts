@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { clipAugment, drawTransform, transformClip, type ClipAugment, type ClipTransform, type CropWindow } from "../src/data/augment.js";
+import { clipAugment, cropScratch, drawTransform, transformClip, type ClipAugment, type ClipTransform, type CropWindow } from "../src/data/augment.js";
 import { peerPython, torchUnavailableReason } from "../src/bench/torch-peer-process.js";
 import { assembleBatch, type Preprocess, type RawClip } from "../src/data/clip.js";
 import type { ClipSource } from "../src/data/clip-source.js";
@@ -172,7 +172,7 @@ describe("data.augment", () => {
         const values = kind === "8-bit" ? bytes : floats;
         for (const crop of crops) {
           const data = kind === "8-bit" ? Uint8Array.from([9, 9, ...values, 9, 9]) : Float32Array.from([9, 9, ...values, 9, 9]);
-          transformClip(data, 2, planes, h, w, { flip: false, dy: 0, dx: 0, crop }, () => 0, kind === "8-bit" ? new Uint8Array(h * w) : new Float32Array(h * w));
+          transformClip(data, 2, planes, h, w, { flip: false, dy: 0, dx: 0, crop }, () => 0, cropScratch(h, w));
           expect([...data.subarray(0, 2), ...data.subarray(2 + planes * h * w)]).to.deep.equal([9, 9, 9, 9]);
           const got = planesOf(data.subarray(2), planes, h, w);
           const want = planesOf(values, planes, h, w).map((plane) => resizedReference(plane, crop));
@@ -198,7 +198,7 @@ describe("data.augment", () => {
       // A 1 x 2 crop of [0, 1] resized to 4 wide reads the crop at 0, 0.25, 0.75 and 1 (clamped): 0, 0.25, 0.75, 1.
       // A 2 x 2 crop of [[0, 1], [1, 2]] to 4 x 4: row 1 column 1 reads (0.25, 0.25): 0.5, an exact tie.
       const data = Uint8Array.from([0, 1, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-      transformClip(data, 0, 1, 4, 4, { flip: false, dy: 0, dx: 0, crop: { area: 0.25, top: 0, left: 0, height: 2, width: 2 } }, () => 0, new Uint8Array(16));
+      transformClip(data, 0, 1, 4, 4, { flip: false, dy: 0, dx: 0, crop: { area: 0.25, top: 0, left: 0, height: 2, width: 2 } }, () => 0, cropScratch(4, 4));
       // Reference values: [[0, .25, .75, 1], [.25, .5, 1, 1.25], [.75, 1, 1.5, 1.75], [1, 1.25, 1.75, 2]].
       expect(Array.from(data)).to.deep.equal([0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 2, 2, 1, 1, 2, 2]);
     });
@@ -208,7 +208,7 @@ describe("data.augment", () => {
       const crop = cropAt(h, w, 0.4, 1, 2);
       for (const t of [{ flip: true, dy: 1, dx: -2, crop }, { flip: false, dy: -2, dx: 1, crop }]) {
         const data = Float32Array.from(floats);
-        transformClip(data, 0, planes, h, w, t, (p) => -1 - p, new Float32Array(h * w));
+        transformClip(data, 0, planes, h, w, t, (p) => -1 - p, cropScratch(h, w));
         const want = planesOf(floats, planes, h, w).map((plane, p) => reference(resizedReference(plane, crop), pad, t, -1 - p));
         const got = planesOf(data, planes, h, w);
         got.forEach((plane, p) => plane.forEach((row, y) => row.forEach((v, x) => expect(v, `${JSON.stringify(t)} ${p} ${y} ${x}`).to.be.closeTo(want[p]![y]![x]!, 1e-6 * Math.max(1, Math.abs(want[p]![y]![x]!))))));
@@ -227,7 +227,7 @@ describe("data.augment", () => {
         crops.forEach((crop, k) => {
           for (const [kind, values, theirs] of [["float", floats, theirsFloat[k]!], ["8-bit", bytes, theirsBytes[k]!]] as const) {
             const data = kind === "8-bit" ? Uint8Array.from(values) : Float32Array.from(values);
-            transformClip(data, 0, planes, h, w, { flip: false, dy: 0, dx: 0, crop }, () => 0, kind === "8-bit" ? new Uint8Array(h * w) : new Float32Array(h * w));
+            transformClip(data, 0, planes, h, w, { flip: false, dy: 0, dx: 0, crop }, () => 0, cropScratch(h, w));
             planesOf(data, planes, h, w).forEach((plane, p) =>
               plane.forEach((row, y) =>
                 row.forEach((v, x) => {

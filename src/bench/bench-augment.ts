@@ -2,7 +2,7 @@
  * `sideways bench --augment`: what data.augment costs the thread that assembles training batches
  * (the step's thread without data.workers): a batch of 8-bit clips of the model's input assembled
  * as training does (src/data/clip.ts assembleBatch), without augmentation, with shifts, mirrors,
- * and both, in the same rounds (each round times every setting once, in turn), as medians.
+ * both, and resized crops (scale), in the same rounds (each round times every setting once, in turn), as medians.
  */
 import type { Model } from "../model/model.js";
 import { clipAugment } from "../data/augment.js";
@@ -23,6 +23,7 @@ const SETTINGS: [string, AugmentSpec | undefined][] = [
   ["pad_crop 4", { flip: false, pad_crop: 4 }],
   ["flip", { flip: true, pad_crop: 0 }],
   ["flip + pad_crop 4", { flip: true, pad_crop: 4 }],
+  ["scale 0.25-1", { flip: false, pad_crop: 0, scale: [0.25, 1] }],
 ];
 
 export function benchAugment(model: Model, clips: number, frames: number, rounds: number): AugmentRow[] {

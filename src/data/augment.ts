@@ -93,17 +93,17 @@ export function drawTransform(aug: ClipAugment, index: number, height: number, w
  * Applies `t` in place to the `planes` consecutive planes of height x width values starting at
  * `offset` of `data` (one clip: frames x channels planes). `fill(p)` is the value of a pixel from
  * outside the frame in plane p (0 for 8-bit pixels; for float clips already normalised, the
- * normalised 0 of that plane's channel). `scratch`: a plane of the same kind as `data`, needed
- * where `t` has a crop (a zoom reads pixels that it has to overwrite); the caller allocates it
- * once for many clips.
+ * normalised 0 of that plane's channel). `scratch`: height x width float64 values, needed where
+ * `t` has a crop (a zoom reads pixels that it has to overwrite; cropScratch); the caller
+ * allocates it once for many clips.
  *
  * Mirror and shift in place, without a copy of the plane (docs/PERFORMANCE.md attempt 80): a
  * mirror is the shift by (dy, -dx) followed by reversing each row (mirror(S shifted by -dx) = S'
  * shifted by dx).
  */
-export function transformClip(data: Uint8Array | Float32Array, offset: number, planes: number, height: number, width: number, t: ClipTransform, fill: (plane: number) => number, scratch?: Uint8Array | Float32Array): void {
+export function transformClip(data: Uint8Array | Float32Array, offset: number, planes: number, height: number, width: number, t: ClipTransform, fill: (plane: number) => number, scratch?: Float64Array): void {
   if (t.crop) {
-    if (!scratch || scratch.length !== height * width || scratch.constructor !== data.constructor) throw new Error("BUG: a resized crop needs a scratch plane of the clip's kind and size");
+    if (!scratch || scratch.length < t.crop.height * width) throw new Error("BUG: a resized crop needs a float64 scratch of at least crop height x frame width values");
     const rows = bilinearTaps(t.crop.height, height);
     const cols = bilinearTaps(t.crop.width, width);
     for (let p = 0; p < planes; p++) resizeCrop(data, offset + p * height * width, width, t.crop, rows, cols, scratch);
@@ -115,6 +115,11 @@ export function transformClip(data: Uint8Array | Float32Array, offset: number, p
     shiftPlane(data, base, height, width, t.dy, dx, fill(p));
     if (t.flip) mirrorRows(data, base, height, width);
   }
+}
+
+/** The scratch transformClip needs for resized crops in frames of height x width (any crop fits). */
+export function cropScratch(height: number, width: number): Float64Array {
+  return new Float64Array(height * width);
 }
 
 /** Where each of `size` output positions reads a source of `from` positions: the two taps and the second one's weight. */
@@ -145,29 +150,38 @@ function bilinearTaps(from: number, size: number): Taps {
 }
 
 /**
- * The plane at `base` replaced by its `crop` window resized to the plane's size through `scratch`
- * (8-bit: rounded to nearest, an exact .5 up; float32: as computed, in float64, rounded once).
+ * The plane at `base` replaced by its `crop` window resized to the plane's size (8-bit: rounded
+ * to nearest, an exact .5 up; float32: as computed in float64, rounded once). Separable: each crop
+ * row resized to the plane's width into `rows` (float64, ch x W), then each output row a blend of
+ * two of those, written straight into the plane, since `rows` holds all that the output needs
+ * from it. Each output value is the same float64 expression as the 2 x 2 blend
+ * lerp(lerp(a, b, wx), lerp(c, d, wx), wy), only without computing a source row's lerps twice.
  */
-function resizeCrop(data: Uint8Array | Float32Array, base: number, width: number, crop: CropWindow, rows: Taps, cols: Taps, scratch: Uint8Array | Float32Array): void {
-  const round = data instanceof Uint8Array;
-  const origin = base + crop.top * width + crop.left;
-  const outWidth = cols.first.length;
-  for (let y = 0; y < rows.first.length; y++) {
-    const r0 = origin + rows.first[y]! * width;
-    const r1 = origin + rows.second[y]! * width;
-    const wy = rows.weight[y]!;
+function resizeCrop(data: Uint8Array | Float32Array, base: number, width: number, crop: CropWindow, vertical: Taps, horizontal: Taps, rows: Float64Array): void {
+  const { first: x0, second: x1, weight: wx } = horizontal;
+  const outWidth = x0.length;
+  const [cropHeight, cropTop, cropLeft] = [crop.height, crop.top, crop.left];
+  for (let y = 0; y < cropHeight; y++) {
+    const src = base + (cropTop + y) * width + cropLeft;
     const out = y * outWidth;
     for (let x = 0; x < outWidth; x++) {
-      const c0 = cols.first[x]!;
-      const c1 = cols.second[x]!;
-      const wx = cols.weight[x]!;
-      const top = data[r0 + c0]! + wx * (data[r0 + c1]! - data[r0 + c0]!);
-      const bottom = data[r1 + c0]! + wx * (data[r1 + c1]! - data[r1 + c0]!);
-      const v = top + wy * (bottom - top);
-      scratch[out + x] = round ? Math.floor(v + 0.5) : v;
+      const a = data[src + x0[x]!]!;
+      rows[out + x] = a + wx[x]! * (data[src + x1[x]!]! - a);
     }
   }
-  data.set(scratch, base);
+  const round = data instanceof Uint8Array;
+  const { first: y0, second: y1, weight: wy } = vertical;
+  for (let y = 0; y < y0.length; y++) {
+    const r0 = y0[y]! * outWidth;
+    const r1 = y1[y]! * outWidth;
+    const w = wy[y]!;
+    const out = base + y * width;
+    for (let x = 0; x < outWidth; x++) {
+      const top = rows[r0 + x]!;
+      const v = top + w * (rows[r1 + x]! - top);
+      data[out + x] = round ? Math.floor(v + 0.5) : v;
+    }
+  }
 }
 
 /**

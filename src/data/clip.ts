@@ -6,7 +6,7 @@
  */
 import { Rng } from "../util/rng.js";
 import { EpochOrder } from "./epoch-order.js";
-import { drawTransform, transformClip, type ClipAugment } from "./augment.js";
+import { cropScratch, drawTransform, transformClip, type ClipAugment } from "./augment.js";
 import type { ClipBatch, ClipPixels, ShortVideo, SkippedFile } from "./source.js";
 import type { NormalizeSpec } from "./data-spec.js";
 
@@ -197,7 +197,7 @@ function normalisedZero(m: number, s: number): number {
 function augmentBatch(data: Uint8Array | Float32Array, count: number, shape: ClipShape, aug: ClipAugment, firstIndex: number, fill: (plane: number) => number): void {
   const planes = shape.frames * shape.channels;
   const size = shape.height * shape.width;
-  const scratch = aug.scale === null ? undefined : data instanceof Uint8Array ? new Uint8Array(size) : new Float32Array(size);
+  const scratch = aug.scale === null ? undefined : cropScratch(shape.height, shape.width);
   for (let b = 0; b < count; b++) {
     transformClip(data, b * planes * size, planes, shape.height, shape.width, drawTransform(aug, firstIndex + b, shape.height, shape.width), fill, scratch);
   }
