@@ -311,6 +311,22 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     expectStopped(root, "SIGTERM", end.stderr);
   });
 
+  it("Ctrl-C while --fail-fast stops the runs (after one diverged): exit 130, the interrupt, not 3", async () => {
+    // One run's loss is NaN at step 2 (lr 1e30); the other is still running and holds 5 s once
+    // told to stop, so the Ctrl-C reaches the sweep while it waits for that run.
+    const grid = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "--jobs", "2", "--fail-fast"];
+    const sweep = startWatched(["sweep", SWEEP, ...slow, ...grid]);
+    const done = finished(sweep.child);
+    await until("--fail-fast to stop the other run", () => sweep.stderr.includes("--fail-fast: stopping the other runs"), 60_000);
+    sweep.child.kill("SIGINT");
+    const { code, stderr } = await done;
+    // Taken by the sweep while its run was stopping (not after the runs, when any signal ends it with 130).
+    expect(stderr).to.include("SIGINT (Ctrl-C): the running runs save resume checkpoints and stop").and.include("1 run(s) stopped at a non-finite loss");
+    expect(code, stderr).to.equal(130);
+    const root = join(dir, "results", "sweep-good");
+    expect(locks(root), stderr).to.deep.equal([]);
+  });
+
   it("a sweep killed with SIGKILL: its runs see their stdin close, save a resume checkpoint and stop; running it again resumes them", async () => {
     const root = join(dir, "results", "sweep-good");
     const child = start(args, dir);

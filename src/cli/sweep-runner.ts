@@ -21,7 +21,7 @@ import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
-import { FAIL_FAST_STOP_LINE, isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
+import { FAIL_FAST_STOP_LINE, type StopSignal, isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
 export interface Shard {
@@ -54,6 +54,11 @@ export interface SweepOutcome {
   notStarted: string[];
   /** --fail-fast stopped the sweep at a failed or diverged run (not a signal) */
   failFastStopped: boolean;
+  /**
+   * the first stop signal (Ctrl-C, SIGTERM) the sweep took while its runs ran, or null: the sweep
+   * was interrupted, even where --fail-fast had already begun to stop its runs
+   */
+  stopSignal: StopSignal | null;
   /**
    * runs stopped at a non-finite loss (nan_loss), in this sweep or an earlier attempt of the same
    * config: final, as a completed run is (run-dir.ts runState), unless --force
@@ -141,7 +146,7 @@ export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, 
  */
 export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[], opts: SweepOptions, board: ProgressBoard): Promise<SweepOutcome> {
   const root = sweepRoot(exp);
-  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], failFastStopped: false, diverged: [] };
+  const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], failFastStopped: false, stopSignal: null, diverged: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
   /** A run another process holds: waited for when that process is on this machine. */
@@ -200,6 +205,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const stopListening = onStopSignals((signal) => {
     signals++;
     stopping = true;
+    outcome.stopSignal ??= signal;
     if (signals === 1) {
       board.message(`${stopCauseText(signal)}: the running runs save resume checkpoints and stop (a second Ctrl-C aborts them)`);
       for (const c of running) c.kill(signal);

@@ -143,9 +143,11 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         // --fail-fast at a diverged run stops the runs still running and keeps the rest from
         // starting: the divergence is why the sweep ended, whether the other runs had started
         // (interrupted) or not (with --jobs 2 that is a matter of timing), so the status is 3.
-        const stoppedByFailFast = outcome.failFastStopped ? 0 : outcome.interrupted.length;
+        // A Ctrl-C or SIGTERM while it stops them is an interrupt all the same: 130, as without --fail-fast.
+        const endedByFailFast = outcome.failFastStopped && outcome.stopSignal === null;
+        const stoppedByFailFast = endedByFailFast ? 0 : outcome.interrupted.length;
         const nothingElseEnded = outcome.failed.length + stoppedByFailFast + outcome.elsewhere.length === 0;
-        if (nothingElseEnded && (unfinished.length === 0 || outcome.failFastStopped)) io.exitCode = EXIT_NON_FINITE_LOSS;
+        if (nothingElseEnded && (unfinished.length === 0 || endedByFailFast)) io.exitCode = EXIT_NON_FINITE_LOSS;
       }
     },
   };
