@@ -5,6 +5,8 @@
  * refuse the key with exit-2 errors naming it.
  */
 import { expect } from "chai";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { ClipSource } from "../src/data/clip-source.js";
 import { ClipWorkers } from "../src/data/clip-workers.js";
@@ -16,6 +18,10 @@ import { DataError, RunError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { configHash } from "../src/spec/resolved-config.js";
 import type { ClipBatch, DataSource } from "../src/data/source.js";
+import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { withCores } from "./helpers/fake-cores.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 const ctx: DataContext = { input: { channels: 1, height: 16, width: 16 }, classes: 10, seed: 5, baseDir: ".", cacheDir: "unused" };
 
@@ -258,5 +264,40 @@ describe("data workers", () => {
     expect(err).to.be.instanceOf(DataError);
     expect((err as DataError).keyPath).to.equal("data.workers");
     expect(String(err)).to.match(/data\.workers: 2 worker threads generate clips for moving-mnist and shapes only; npy clips are copies/);
+  });
+});
+
+describe("the data-workers note end to end", function () {
+  this.timeout(120_000);
+  let dir: string;
+  freshFolderEachTest("sideways-data-note-", (d) => (dir = d));
+
+  // One step that waits for its batch and makes 32 more meanwhile (data.prefetch: made on the
+  // step's thread, inside its awaits): data is most of the step's time on any machine, far over the
+  // note's 30%, and the tiny model's one step cannot outweigh 33 batches of shapes.
+  const dataBound = ["test/fixtures/specs/sweep-good.yaml", "sweep=null", "train.method=bp", "train.steps=1", "train.batch_size=16", "data.clip_length=8", "data.prefetch=32"];
+  /** `run` with `overrides` into `outName` on a machine of 16 cores; its summary.json and what it printed. */
+  async function runOn16Cores(outName: string, ...overrides: string[]): Promise<{ summary: { status: string; data_wait_share: number; notes?: string[] }; stderr: string }> {
+    const io = captureIo();
+    const out = join(dir, outName);
+    expect(await withCores(16, () => main(["run", ...dataBound, ...overrides, `output.dir=${out}`], io)), io.stderr).to.equal(0);
+    const [runId] = readdirSync(out).filter((f) => !f.endsWith(".lock"));
+    return { summary: JSON.parse(readFileSync(join(out, runId!, "summary.json"), "utf8")), stderr: io.stderr };
+  }
+
+  it("a data-bound run on a machine of 16 cores gets the note in summary.json notes and says it; with data.workers set, none", async () => {
+    const bound = await runOn16Cores("bound");
+    expect(bound.summary.status).to.equal("completed");
+    expect(bound.summary.data_wait_share, "the run is data-bound").to.be.greaterThan(0.3);
+    // 16 cores, less the main thread and the step's: 8 workers at most.
+    expect(bound.summary.notes, JSON.stringify(bound.summary)).to.have.length(1);
+    expect(bound.summary.notes![0]).to.match(/^the training steps spent \d+% of their time making shapes batches on the step's thread \(summary\.json data_wait_share\); data\.workers=8 makes the clips in 8 worker threads, the same batches bit for bit$/);
+    expect(bound.stderr).to.include(`note: ${bound.summary.notes![0]}`);
+
+    // data.workers is not part of the run id: another folder, or this would be the same, completed run.
+    const withWorkers = await runOn16Cores("workers", "data.workers=2");
+    expect(withWorkers.summary.status).to.equal("completed");
+    expect(withWorkers.summary, "no notes key").to.not.have.property("notes");
+    expect(withWorkers.stderr).to.not.include("data.workers=");
   });
 });
