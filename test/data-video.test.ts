@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../src/cli/main.js";
 import { createDataSource, type DataContext } from "../src/data/create-source.js";
@@ -499,6 +499,35 @@ describe("data: video-folder", function () {
     rmSync(added);
     renameSync(join(dir, "stamped", "ArmWrestling", VIDEOS.ava), join(dir, "stamped", "ArmWrestling", `renamed-${VIDEOS.ava}`));
     expect(await again()).to.match(/stamped: its videos were renamed, or replaced by others of the same sizes, after the run read them \(4 videos, /);
+  });
+
+  it("data.decode_size equal to the model input and data.eval_crops: 1 are the run without them (the same id and weights); a larger decode_size is another run", async () => {
+    const { readdirSync } = await import("node:fs");
+    const data = "kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8";
+    const exp = writeVideoExperiment(
+      "noop-decode",
+      `data: { ${data} }`,
+      "train: { batch_size: 2, steps: 2 }",
+      "eval: { every: 0, clips: 2 }",
+    );
+    const run = async (out: string, ...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["run", exp, `output.dir=${join(dir, out)}`, ...o], io), io.stderr).to.equal(0);
+      return io.stderr;
+    };
+    await run("noop-a");
+    const runDir = runFolderIn(join(dir, "noop-a"));
+    // The model input is 8x8: the same decode, the same clips.
+    expect(await run("noop-a", "data.decode_size=[8, 8]", "data.eval_crops=1")).to.include("already completed");
+    expect(runFolderIn(join(dir, "noop-a"))).to.equal(runDir);
+    // Trained elsewhere with the keys spelled out: the same id and the same weights, byte for byte.
+    await run("noop-b", "data.decode_size=[8, 8]", "data.eval_crops=1");
+    const spelled = runFolderIn(join(dir, "noop-b"));
+    expect(basename(spelled)).to.equal(basename(runDir));
+    expect(readFileSync(join(spelled, "final.safetensors")).equals(readFileSync(join(runDir, "final.safetensors")))).to.equal(true);
+    // Random 8x8 windows of frames decoded at 10x12: a run of its own beside the first.
+    expect(await run("noop-a", "data.decode_size=[10, 12]")).to.not.include("already completed");
+    expect(readdirSync(join(dir, "noop-a")).filter((e) => existsSync(join(dir, "noop-a", e, "run-meta.json")))).to.have.length(2);
   });
 
   it("a video folder's split files are stamped by their contents, as npy files are", async () => {

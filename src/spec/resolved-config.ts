@@ -72,7 +72,7 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   const { output: _output, sweep: _sweep, name: _name, ...rest } = resolvedConfig(spec, model, baseDir);
   // data.workers changes which threads make the clips, not the clips (src/data/clip-workers.ts):
   // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
-  const { workers: _workers, ...data } = rest.data;
+  const { workers: _workers, ...data } = withoutNoOpVideoKeys(rest.data, model);
   // How often resume.safetensors is written and how many batches are made ahead change when work
   // happens, not a number of the run (the same weights bit for bit, test/run-identity.test.ts): hashed at
   // their defaults, so a run with another value is the same run (and resumes), and runs at the
@@ -94,6 +94,21 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
     train,
     ...(init === null ? {} : { init_checkpoint_sha256: fileDigest(init, "train.init_checkpoint") }),
   });
+}
+
+/**
+ * A video folder's data.decode_size equal to the model input decodes frames at the size the key's
+ * absence does (no windows), and data.eval_crops: 1 is the absence's centre crop: the same clips
+ * bit for bit (src/data/video/video-folder.ts), so both are hashed as absent and a config that
+ * spells out the default finds the runs made without it. (A no-op data.augment is not: the
+ * augment study sweeps pad_crop: [0, 4], and hashing {flip: false, pad_crop: 0} as absent would
+ * give its pad_crop 0 runs new ids.)
+ */
+function withoutNoOpVideoKeys(data: DataSpec, model: Model): DataSpec {
+  if (data.kind !== "video-folder") return data;
+  const { decode_size: size, eval_crops: crops, ...rest } = data;
+  const modelSize = size !== undefined && size[0] === model.input.height && size[1] === model.input.width;
+  return { ...rest, ...(size === undefined || modelSize ? {} : { decode_size: size }), ...(crops === undefined || crops === 1 ? {} : { eval_crops: crops }) };
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */
