@@ -49,6 +49,46 @@ describe("CLI commands", function () {
     expect(taken.stderr).to.include("run-meta.json cannot be read");
   });
 
+  it("validate --print shows the optional keys at their defaults (or, where no written value is their absence, as comments), and the printed file is the same run, or sweep, as the original", async () => {
+    const model = `model=${join(FIXTURES, "models", "tiny.yaml")}`;
+    const printed = async (file: string, ...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["validate", file, model, ...o, "--print"], io), io.stderr).to.equal(0);
+      return io.stdout;
+    };
+    const text = await printed(GOOD);
+    const config = parse(text);
+    expect(config.train.label_smoothing).to.equal(0);
+    expect(config.output.keep_best).to.equal(false);
+    expect(config.data.workers).to.equal(0);
+    for (const key of ["eval_seed", "augment", "train_clips", "grad_clip_norm"]) expect(text).to.match(new RegExp(`^ +# ${key}: unset \\(`, "m"));
+    // Set keys are shown as set, without a comment.
+    const set = await printed(GOOD, "data.augment.pad_crop=2", "train.grad_clip_norm=1");
+    expect(parse(set).data.augment).to.deep.equal({ flip: false, pad_crop: 2 });
+    expect(set).to.not.include("# augment").and.not.include("# grad_clip_norm");
+    // Saved and run: the run of the original, found completed.
+    expect(await main(["run", GOOD, model, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    writeFileSync(join(dir, "printed.yaml"), text);
+    const again = captureIo();
+    expect(await main(["run", join(dir, "printed.yaml")], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include(`${id}: already completed`);
+    expect(readdirSync(join(dir, "results", "good"))).to.deep.equal([id]);
+    // A sweep's printed file plans the same run ids.
+    writeFileSync(join(dir, "printed-sweep.yaml"), await printed(SWEEP));
+    const ids = async (file: string, ...o: string[]) => {
+      const io = captureIo();
+      expect(await main(["sweep", file, ...o, "--dry-run"], io), io.stderr).to.equal(0);
+      return io.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/)[1]);
+    };
+    const planned = await ids(SWEEP, model);
+    expect(planned).to.have.length(4);
+    expect(await ids(join(dir, "printed-sweep.yaml"))).to.deep.equal(planned);
+    // A key the sweep sets is set in every run: no "unset" comment for it.
+    expect(await printed(SWEEP)).to.include("# augment: unset");
+    expect(await printed(SWEEP, "sweep.grid.data.augment.pad_crop=[0, 2]")).to.not.include("# augment");
+  });
+
   it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {
     const io = captureIo();
     expect(await main(["sweep", SWEEP, "--dry-run"], io)).to.equal(0);

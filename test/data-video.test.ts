@@ -501,7 +501,7 @@ describe("data: video-folder", function () {
     expect(await again()).to.match(/stamped: its videos were renamed, or replaced by others of the same sizes, after the run read them \(4 videos, /);
   });
 
-  it("data.decode_size equal to the model input and data.eval_crops: 1 are the run without them (the same id and weights); a larger decode_size is another run", async () => {
+  it("data.decode_size equal to the model input and data.eval_crops: 1 are the run without them (the same id and weights), as is `validate --print`'s config saved and run; a larger decode_size is another run", async () => {
     const { readdirSync } = await import("node:fs");
     const data = "kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8";
     const exp = writeVideoExperiment(
@@ -525,6 +525,14 @@ describe("data: video-folder", function () {
     const spelled = runFolderIn(join(dir, "noop-b"));
     expect(basename(spelled)).to.equal(basename(runDir));
     expect(readFileSync(join(spelled, "final.safetensors")).equals(readFileSync(join(runDir, "final.safetensors")))).to.equal(true);
+    // `validate --print` shows eval_crops at its default, decode_size as a comment; saved and run, the same run.
+    const printed = captureIo();
+    expect(await main(["validate", exp, `output.dir=${join(dir, "noop-a")}`, "--print"], printed), printed.stderr).to.equal(0);
+    expect(printed.stdout).to.match(/^ {2}eval_crops: 1$/m).and.match(/^ {2}# decode_size: unset \(/m);
+    writeFileSync(join(dir, "noop-printed.yaml"), printed.stdout);
+    const again = captureIo();
+    expect(await main(["run", join(dir, "noop-printed.yaml")], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include(`${runDir}: already completed`);
     // Random 8x8 windows of frames decoded at 10x12: a run of its own beside the first.
     expect(await run("noop-a", "data.decode_size=[10, 12]")).to.not.include("already completed");
     expect(readdirSync(join(dir, "noop-a")).filter((e) => existsSync(join(dir, "noop-a", e, "run-meta.json")))).to.have.length(2);

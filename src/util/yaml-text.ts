@@ -6,7 +6,7 @@
  * as the string '1e-8'. Written here as 1.0e-8; YAML 1.2 readers read both forms alike, so
  * `sideways run` on the file trains the same run.
  */
-import { stringify, type ScalarTag } from "yaml";
+import { Document, stringify, type ScalarTag } from "yaml";
 
 /** `x` as a YAML 1.1 float: a '.' in the mantissa, a signed exponent; .nan, .inf and -.inf. */
 export function yaml11Float(x: number): string {
@@ -33,4 +33,9 @@ const PY_FLOAT: ScalarTag = {
 
 export function yamlText(value: unknown): string {
   return stringify(value, { customTags: (tags) => [PY_FLOAT, ...tags] });
+}
+
+/** The document yamlText writes, for a caller that adds comments to it before writing it. */
+export function yamlDocument(value: unknown): Document {
+  return new Document(value, { customTags: (tags) => [PY_FLOAT, ...tags] });
 }

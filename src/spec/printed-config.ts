@@ -1,0 +1,53 @@
+/**
+ * The config `validate --print` shows: the experiment with every default filled in, including the
+ * optional keys that the schema leaves out when they are not written (so that configs without
+ * them keep their run ids, and a run folder's config.yaml reads as it did). Without them a
+ * researcher reading the printed config could not tell those settings exist.
+ *
+ * Each such key is shown at its default where the printed file, run, is the same run (the same
+ * id): keys the run id hashes as absent at that value (train.label_smoothing: 0, eval_crops: 1) or
+ * leaves out (output.keep_best, data.workers). The others are shown as comments, since no written
+ * value is the key's absence: data.augment's no-op value is another run id (resolved-config.ts
+ * says why), eval_seed's and decode_size's defaults follow the seed and the model, and
+ * grad_clip_norm and train_clips have no value that means "none".
+ */
+import type { YAMLMap } from "yaml";
+import type { ExperimentSpec } from "./experiment-spec.js";
+import { yamlDocument } from "../util/yaml-text.js";
+
+/** Comments under a section: `key: what its absence means`. */
+type Absences = Record<string, string[]>;
+
+export function printedConfigText(spec: ExperimentSpec): string {
+  const filled = structuredClone(spec);
+  const absences: Absences = { data: [], train: [] };
+  // A sweep that sets the kind of data (or the whole section) may reach kinds without these keys.
+  const kindFixed = !sweptKeys(spec).some((k) => k === "data" || k === "data.kind");
+  const data = filled.data;
+  const generated = data.kind === "moving-mnist" || data.kind === "shapes";
+  if (generated && kindFixed && data.workers === undefined) data.workers = 0;
+  if (data.kind === "video-folder" && kindFixed && data.eval_crops === undefined) data.eval_crops = 1;
+  if (data.eval_seed === undefined) absences.data!.push("eval_seed: unset (the run's seed draws the evaluation clips)");
+  if (data.augment === undefined) absences.data!.push("augment: unset (none; {flip: false, pad_crop: 0} trains the same, under another run id)");
+  if (data.kind === "video-folder" && data.decode_size === undefined) absences.data!.push("decode_size: unset (frames decoded at the model input's size)");
+  if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
+  if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
+  if (filled.train.grad_clip_norm === undefined) absences.train!.push("grad_clip_norm: unset (no clipping)");
+  if (filled.output.keep_best === undefined) filled.output.keep_best = false;
+
+  const doc = yamlDocument(filled);
+  for (const [section, lines] of Object.entries(absences)) {
+    // A key the sweep sets is set in every run: "unset" would tell of none of them.
+    const shown = lines.filter((l) => !sweptKeys(spec).some((k) => `${k}.`.startsWith(`${section}.${l.slice(0, l.indexOf(":"))}.`)));
+    if (shown.length === 0) continue;
+    const node = doc.get(section, true) as YAMLMap;
+    node.comment = shown.map((l) => ` ${l}`).join("\n");
+  }
+  return doc.toString();
+}
+
+/** The keys a sweep section sets (grid, zip, random). */
+function sweptKeys(spec: ExperimentSpec): string[] {
+  const s = spec.sweep;
+  return s === null ? [] : [...Object.keys(s.grid), ...Object.keys(s.zip), ...Object.keys(s.random?.params ?? {})];
+}
