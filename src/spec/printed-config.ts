@@ -27,7 +27,7 @@ export function printedConfigText(spec: ExperimentSpec): string {
   const generated = data.kind === "moving-mnist" || data.kind === "shapes";
   if (generated && kindFixed && data.workers === undefined) data.workers = 0;
   if (data.kind === "video-folder" && kindFixed && data.eval_crops === undefined) data.eval_crops = 1;
-  if (data.eval_seed === undefined) absences.data!.push("eval_seed: unset (the run's seed draws the evaluation clips)");
+  if (data.eval_seed === undefined) absences.data!.push(`eval_seed: unset (the run's seed ${generated ? "draws the evaluation clips" : "orders their frames with shuffle_frames"})`);
   if (data.augment === undefined) absences.data!.push("augment: unset (none; {flip: false, pad_crop: 0} trains the same, under another run id)");
   if (data.kind === "video-folder" && data.decode_size === undefined) absences.data!.push("decode_size: unset (frames decoded at the model input's size)");
   if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
