@@ -28,7 +28,7 @@ export function printedConfigText(spec: ExperimentSpec): string {
   if (generated && kindFixed && data.workers === undefined) data.workers = 0;
   if (data.kind === "video-folder" && kindFixed && data.eval_crops === undefined) data.eval_crops = 1;
   if (data.eval_seed === undefined) absences.data!.push(`eval_seed: unset (the run's seed ${generated ? "draws the evaluation clips" : "orders their frames with shuffle_frames"})`);
-  if (data.augment === undefined) absences.data!.push("augment: unset (none; {flip: false, pad_crop: 0} trains the same, under another run id)");
+  if (data.augment === undefined) absences.data!.push("augment: unset (no flips, shifts or zooms: flip, pad_crop, scale; {flip: false, pad_crop: 0} trains the same, under another run id)");
   if (data.kind === "video-folder" && data.decode_size === undefined) absences.data!.push("decode_size: unset (frames decoded at the model input's size)");
   if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
   if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
