@@ -2,10 +2,11 @@
 import { expect } from "chai";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
+import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, UNKNOWN_RULE_LINE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import { meanStd, spreadOf } from "../src/results/paper-table.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 import { InputError } from "../src/errors.js";
+import { METHOD_NAMES, RULES } from "../src/schedule/registry.js";
 import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
 function fakeRun(root: string, id: string, method: string, params: Record<string, unknown>, losses: number[], acc: number[], configId = method): RunRecord {
@@ -360,6 +361,22 @@ describe("plot: learning curves", function () {
     await plotLearningCurves([runs[3]], (name, text) => cos.set(name, text));
     expect(cos.get("gradient_cosine.svg")).to.include("How close GPipe's gradient is to BP's");
   });
+  it("a run of a rule this version does not know is drawn dash-dot-dot, a dash no rule has, and the subtitle names it, alone or beside known rules", async () => {
+    const sw = fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1], [0.5]);
+    const other = fakeRun(root, "x0", "interleaved-1f1b", { "train.method": "interleaved-1f1b", seed: 0 }, [2, 1], [0.6]);
+    const legend = (svg: string) => [...svg.matchAll(/role-legend-symbol"[^>]*><path [^>]*stroke-dasharray="([^"]*)"[^]*?role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => [m[2], m[1]]);
+    const both = new Map<string, string>();
+    await plotLearningCurves([sw, other], (name, text) => both.set(name, text));
+    const svg = both.get("loss.svg")!;
+    expect(legend(svg)).to.deep.equal([["method=sideways", "1,0"], ["method=interleaved-1f1b", "8,2,2,2,2,2"]]);
+    expect(svg).to.include("solid: Sideways, dash-dot-dot: interleaved-1f1b (not a rule of this version)");
+    expect(METHOD_NAMES.map((m) => RULES[m].line.dash.join(","))).not.to.include(UNKNOWN_RULE_LINE.dash.join(","));
+    // Alone, it is not taken for Sideways' solid line either.
+    const alone = new Map<string, string>();
+    await plotLearningCurves([other], (name, text) => alone.set(name, text));
+    expect(alone.get("loss.svg")).to.include("dash-dot-dot: interleaved-1f1b (not a rule of this version)").and.include('stroke-dasharray="8,2,2,2,2,2"');
+  });
+
   it("a run of a rule this version does not know (another branch's): its curves and cosines are drawn, and the cosine figure says its reference is not known", async () => {
     const runs = [
       fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1], [0.5]),

@@ -1,8 +1,9 @@
 /**
  * Learning curves as SVG, rendered headless with vega-lite + vega: training loss and evaluation
  * clip accuracy against step, one line per configuration (the mean over its seeds) with a band of
- * one standard deviation; colour tells configurations apart (one legend) and the dash tells BP
- * (dashed) from Sideways (solid), said in the subtitle when both are drawn. Blocks are numbered
+ * one standard deviation; colour tells configurations apart (one legend) and the dash tells the
+ * rules apart (the registry's: BP dashed, Sideways solid; a rule not in it dash-dot-dot), said in
+ * the subtitle when more than one is drawn or one is not in the registry. Blocks are numbered
  * from 0 as in the cos_b{k} columns. Beside each figure, a CSV of the points it draws, for
  * redrawing it in another tool (pgfplots, matplotlib) without averaging the runs again.
  */
@@ -19,7 +20,7 @@ import { meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
-import { METHOD_NAMES, RULES, findRule, type Method } from "../schedule/registry.js";
+import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -196,6 +197,13 @@ export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evalua
  */
 export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame";
 
+/**
+ * The line of a run whose train.method is not in the registry (another version's or branch's
+ * rule): a dash no rule of the registry has, named in the subtitle even where it is the only rule
+ * drawn, so that it is not taken for Sideways' solid line.
+ */
+export const UNKNOWN_RULE_LINE = { dash: [8, 2, 2, 2, 2, 2], name: "dash-dot-dot" } as const;
+
 export interface CurveFigure {
   title: string;
   yTitle: string;
@@ -215,9 +223,14 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
   const color = configColor(points);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere. Each rule's dash is the registry's.
-  const methods = METHOD_NAMES.filter((m) => points.some((p) => p.method === m));
-  const dash = (method: string) => (findRule(method) ?? RULES.sideways).line.dash;
-  const dashName = (m: Method) => `${RULES[m].line.name}: ${RULES[m].label}`;
+  const known = METHOD_NAMES.filter((m) => points.some((p) => p.method === m));
+  const unknown = [...new Set(points.map((p) => p.method))].filter((m) => findRule(m) === null).sort();
+  const methods: string[] = [...known, ...unknown];
+  const dash = (method: string) => (findRule(method)?.line ?? UNKNOWN_RULE_LINE).dash;
+  const dashName = (m: string) => {
+    const rule = findRule(m);
+    return rule === null ? `${UNKNOWN_RULE_LINE.name}: ${m} (not a rule of this version)` : `${rule.line.name}: ${rule.label}`;
+  };
   const configs = [...new Map(points.map((p) => [p.config, p])).values()];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -225,7 +238,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
     title: {
       text: title,
       subtitle: [
-        [bandNote(spread), ...(methods.length > 1 ? [methods.map(dashName).join(", ")] : [])].join("; "),
+        [bandNote(spread), ...(methods.length > 1 || unknown.length > 0 ? [methods.map(dashName).join(", ")] : [])].join("; "),
         ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
         ...binNote(points),
         ...notes,
