@@ -93,18 +93,35 @@ describe("damaged run folders", function () {
     expect(statSync(cutFile).size).to.equal(100);
   });
 
-  it("results collect leaves a target run whose weights are cut short, even for a shard's whole completed copy", async () => {
+  it("results collect replaces a target run whose weights are cut short by a shard's whole completed copy, moving the damaged folder aside", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
-    const [id] = Object.keys(statusById("a")).sort();
-    const cutFile = join(dir, "a", id!, "final.safetensors");
+    const ids = Object.keys(statusById("a")).sort();
+    const id = ids[0]!;
+    const cutFile = join(dir, "a", id, "final.safetensors");
     truncateSync(cutFile, 100);
     const io = captureIo();
     expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
-    // What is left is the user's to restore or delete: a copy in its place would delete it unasked.
-    expect(io.stderr).to.include(`${id}: ${cutFile}: not a valid safetensors file`).and.include(`(unreadable_weights); left as it is (${join(dir, "b", id!)} is completed)`);
+    const aside = join(dir, "a", "collect-replaced", id);
+    expect(io.stderr).to.include(`${id}: ${cutFile}: not a valid safetensors file`).and.include(`(unreadable_weights); replaced by ${join(dir, "b", id)} (completed), the damaged folder moved to ${aside}`);
+    expect(readFileSync(cutFile)).to.deep.equal(readFileSync(join(dir, "b", id, "final.safetensors")));
+    // Nothing is deleted unasked: the damaged folder is kept whole, and is not read as a run.
+    expect(statSync(join(aside, "final.safetensors")).size).to.equal(100);
+    expect(Object.keys(statusById("a")).sort()).to.deep.equal(ids);
+    expect(Object.values(statusById("a")).map((r) => r.status)).to.deep.equal(ids.map(() => "completed"));
+    // Cut short again and collected again: the first damaged folder is not overwritten.
+    truncateSync(cutFile, 50);
+    expect(await main(["results", "collect", "a", "b"], captureIo())).to.equal(0);
+    expect(statSync(join(aside, "final.safetensors")).size).to.equal(100);
+    expect(statSync(join(`${aside}-2`, "final.safetensors")).size).to.equal(50);
+    // A shard's copy that is not completed does not replace it: the target is left as it is.
+    truncateSync(cutFile, 100);
+    rmSync(join(dir, "b", id, "summary.json"));
+    const kept = captureIo();
+    expect(await main(["results", "collect", "a", "b"], kept), kept.stderr).to.equal(0);
+    expect(kept.stderr).to.include(`(unreadable_weights); left as it is (${join(dir, "b", id)} is`);
     expect(statSync(cutFile).size).to.equal(100);
-    expect(statusById("a")[id!]?.status).to.equal("unreadable_weights");
+    expect(statusById("a")[id]?.status).to.equal("unreadable_weights");
   });
 
   it("results collect neither replaces a run whose summary.json is not JSON nor copies one, keeping its final weights", async () => {

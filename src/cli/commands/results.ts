@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
@@ -56,6 +56,19 @@ export interface MergeReport {
   notCopied: string[];
   /** how many of notCopied are real conflicts: the same id holding different configs */
   conflicts: number;
+  /** target runs whose final weights were cut short, replaced by a completed copy (also in copied), each with where the damaged folder went */
+  replacedDamaged: string[];
+}
+
+/** Where `collect` moves a target's run folder that a completed copy replaces: beside the runs, never read as one. */
+export const COLLECT_REPLACED_DIR = "collect-replaced";
+
+/** A free folder for run `id` under DIR/collect-replaced/ (`id`, else `id-2`, `id-3`, ...): an earlier one is never overwritten. */
+function asidePath(dir: string, id: string): string {
+  const base = join(dir, COLLECT_REPLACED_DIR, id);
+  let path = base;
+  for (let n = 2; existsSync(path); n++) path = `${base}-${n}`;
+  return path;
 }
 
 /** The experiments of the run folders directly under `dir`, and of its sweep plan (none when it does not exist). */
@@ -95,7 +108,7 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
  */
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
-  const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0 };
+  const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const srcMeta = entry.isDirectory() ? readRunMeta(src) : null;
@@ -130,8 +143,15 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (srcAttempt?.damage !== undefined) {
       // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
       report.notCopied.push(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
+    } else if (dstAttempt?.damage !== undefined && srcStatus === "completed") {
+      // The same config, completed with whole weights: the copy wins, and the damaged folder is
+      // moved aside, not deleted (its weights may be only partly lost: the user decides).
+      const aside = asidePath(dir, entry.name);
+      replaceRunFolder(src, dst, aside);
+      report.copied.push(entry.name);
+      report.replacedDamaged.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); replaced by ${src} (completed), the damaged folder moved to ${aside}: delete it once it is not needed`);
     } else if (dstAttempt?.damage !== undefined) {
-      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}): delete that folder to collect the copy in its place`);
+      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}, not a completed copy): restore that file, or delete that folder to collect the copy in its place`);
     } else if (dstStatus === "completed") {
       if (srcStatus === "completed") report.present.push(entry.name);
       else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
@@ -150,16 +170,18 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
 /**
  * dst becomes a copy of src: copied beside it first and renamed into place, so that a merge
  * stopped midway leaves the old folder or the new one, never files of both (a resume checkpoint
- * of one attempt beside the metrics of another).
+ * of one attempt beside the metrics of another). With `keepAt`, the old folder is moved there
+ * instead of deleted.
  */
-function replaceRunFolder(src: string, dst: string): void {
+function replaceRunFolder(src: string, dst: string, keepAt?: string): void {
   const incoming = `${dst}.collect-${process.pid}`;
-  const outgoing = `${dst}.replaced-${process.pid}`;
+  const outgoing = keepAt ?? `${dst}.replaced-${process.pid}`;
   rmSync(incoming, { recursive: true, force: true });
   cpSync(src, incoming, { recursive: true });
+  if (keepAt !== undefined) mkdirSync(dirname(keepAt), { recursive: true });
   if (existsSync(dst)) renameSync(dst, outgoing);
   renameSync(incoming, dst);
-  rmSync(outgoing, { recursive: true, force: true });
+  if (keepAt === undefined) rmSync(outgoing, { recursive: true, force: true });
 }
 
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
@@ -181,7 +203,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
-      for (const line of reports.flatMap((r) => r.notCopied)) io.err(`${line}\n`);
+      for (const line of reports.flatMap((r) => [...r.replacedDamaged, ...r.notCopied])) io.err(`${line}\n`);
       for (const f of argv.from) {
         const note = await mergeSweepPlan(resolve(f), dir);
         if (note !== null) io.err(`note: ${note}\n`);
