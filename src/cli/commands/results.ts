@@ -101,7 +101,9 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
 /**
  * Copies run folders from `from` into `dir`. A run is copied when the target has no run of that
  * id, or an unfinished attempt of the same config that the copy is further along than (a
- * completed copy, or more steps done); a completed run is never replaced, a run that a process
+ * completed copy, or more steps done), or a completed run whose final weights are cut short that
+ * the copy is the completed run of (moved aside to collect-replaced/, not deleted); a completed
+ * run whose weights are whole is never replaced, a run that a process
  * holds (in either folder) is never touched, and neither is a folder holding another config under
  * the same id. A copy replaces the target's folder whole, never a mix of the two. Every run not
  * copied is reported with the reason: nothing is dropped without a word.
