@@ -200,6 +200,8 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       run_id: r.meta.run_id,
       config_id: r.meta.config_id,
       seed: r.meta.seed,
+      // Also in the train.method column where the method is swept: kept both, since the table and
+      // --against read the swept key's column and scripts read this one (docs/RESULT-FILES.md).
       method: r.meta.method,
       status: r.status,
       steps_done: r.stepsDone,
