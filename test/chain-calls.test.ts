@@ -273,11 +273,20 @@ describe("callSteps: how many steps a run's call takes", () => {
 
 describe("runPrefetch: batches made ahead with several steps a call", () => {
   it("data.prefetch, raised to 2K (at most 64) with K steps a call so that the next call's batches are made during this one", () => {
-    const at = (prefetch: number, steps_per_call: number) => runPrefetch({ data: { prefetch } as never, runtime: { steps_per_call } as never });
+    const at = (prefetch: number, steps_per_call: number, accumulate?: number) => runPrefetch({ data: { prefetch } as never, runtime: { steps_per_call } as never, train: { accumulate } as never });
     expect(at(2, 1)).to.equal(2);
     expect(at(0, 1)).to.equal(0);
     expect(at(2, 4)).to.equal(8);
     expect(at(20, 4)).to.equal(20);
     expect(at(2, 64)).to.equal(64);
+  });
+
+  it("train.accumulate K batches a step counts as K batches a call: 2K ahead, at most 64", () => {
+    const at = (prefetch: number, accumulate: number | undefined) => runPrefetch({ data: { prefetch } as never, runtime: { steps_per_call: 1 } as never, train: { accumulate } as never });
+    expect(at(2, undefined)).to.equal(2);
+    expect(at(2, 1)).to.equal(2);
+    expect(at(2, 4)).to.equal(8);
+    expect(at(20, 4)).to.equal(20);
+    expect(at(2, 40)).to.equal(64);
   });
 });

@@ -59,6 +59,7 @@ describe("CLI commands", function () {
     const text = await printed(GOOD);
     const config = parse(text);
     expect(config.train.label_smoothing).to.equal(0);
+    expect(config.train.accumulate).to.equal(1);
     expect(config.output.keep_best).to.equal(false);
     expect(config.data.workers).to.equal(0);
     for (const key of ["eval_seed", "augment", "train_clips", "grad_clip_norm"]) expect(text).to.match(new RegExp(`^ +# ${key}: unset \\(`, "m"));

@@ -37,6 +37,9 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
   clip_grad_norm: "grad_clip_norm",
   smoothing: "label_smoothing", // timm's --smoothing
   label_smooth: "label_smoothing",
+  gradient_accumulation_steps: "accumulate", // Hugging Face Trainer's
+  accumulate_grad_batches: "accumulate", // PyTorch Lightning's
+  accum_iter: "accumulate", // MAE's and VideoMAE's
 };
 
 /**

@@ -94,6 +94,14 @@ export const TrainSpec = z.strictObject({
    * Optional, so configurations without it keep their run ids.
    */
   label_smoothing: finite().min(0).max(1).optional(),
+  /**
+   * Gradient accumulation: each optimizer step averages the gradients of this many consecutive clip
+   * batches of batch_size clips (each run through the rule's pipeline, which is reset after each),
+   * the clips a run with batch_size x accumulate would take at that step (train/accumulate.ts).
+   * train.steps counts optimizer steps. Needs update_every: clip and the host path (not
+   * runtime.device_step). Optional, and 1 hashes as absent, so configurations keep their run ids.
+   */
+  accumulate: z.number().int().min(1).max(65536).optional(),
 });
 
 export const RuntimeSpec = z.strictObject({
@@ -117,7 +125,7 @@ export const RuntimeSpec = z.strictObject({
    * The whole step of BP or Sideways (every forward and backward of the clip batch, the optimizer)
    * in one graph whose weights and optimizer state stay with onnxruntime between steps (on WebGPU,
    * in GPU memory): auto uses it on GPU providers for bp and sideways on one stage with one update
-   * per clip batch (train/device-step.ts; Sideways also needs clips of at least 2L-1 frames).
+   * per clip batch and train.accumulate 1 (train/device-step.ts; Sideways also needs clips of at least 2L-1 frames).
    */
   device_step: z.union([z.boolean(), z.literal("auto")]).default("auto"),
   /**
@@ -175,6 +183,10 @@ export const ExperimentSpec = z.strictObject({
   if (spec.train.grad_clip_norm !== undefined && spec.train.update_every !== "clip") {
     ctx.addIssue({ code: "custom", path: ["train", "grad_clip_norm"], message: `expected no gradient clipping with train.update_every ${spec.train.update_every} (in-clip updates step each block when its own gradients are due, on its stage's thread, so no step sees the norm over every parameter that clipping takes; use train.update_every: clip, or remove the key)` });
   }
+  const accumulate = spec.train.accumulate ?? 1;
+  if (accumulate > 1 && spec.train.update_every !== "clip") {
+    ctx.addIssue({ code: "custom", path: ["train", "accumulate"], message: `expected 1 with train.update_every ${spec.train.update_every} (in-clip updates step during a clip batch, so there is no one step after several batches to sum their gradients into; use train.update_every: clip, or remove the key)` });
+  }
   if (spec.train.weight_stashing && !rule.weightStashing) {
     const allowed = Object.values(RULES).filter((r) => r.weightStashing).map((r) => r.name).join(", ");
     ctx.addIssue({ code: "custom", path: ["train", "weight_stashing"], message: `expected false for method ${rule.name} (weight stashing applies to ${allowed})` });
@@ -191,7 +203,12 @@ export const ExperimentSpec = z.strictObject({
   }
   const blocker = deviceStepBlocker(spec);
   if (spec.runtime.device_step === true && blocker !== null) {
-    ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
+    // Said once, at the key the conflict is about where accumulation is all that rules the step out.
+    if (blocker === ACCUMULATE_BLOCKER) {
+      ctx.addIssue({ code: "custom", path: ["train", "accumulate"], message: `expected 1 with runtime.device_step: true (the device step's one graph takes one clip batch per optimizer step; set runtime.device_step: auto or false to accumulate on the host path)` });
+    } else {
+      ctx.addIssue({ code: "custom", path: ["runtime", "device_step"], message: `expected false or auto: ${blocker}` });
+    }
   }
   if (spec.runtime.steps_per_call > 1 && !usesDeviceStep(spec)) {
     const why = blocker ?? (spec.runtime.device_step === false ? "runtime.device_step is false" : "runtime.device_step auto uses it on GPU providers only; set it to true on the CPU");
@@ -207,8 +224,21 @@ export function deviceStepBlocker(spec: Pick<ExperimentSpec, "train" | "runtime"
   if (spec.runtime.workers !== 1 || spec.runtime.replicas !== 1) return "the device step runs on one stage: runtime.workers and runtime.replicas must be 1";
   if (spec.train.update_every !== "clip") return "the device step updates once per clip batch: train.update_every must be clip";
   if (spec.diagnostics.every !== 0) return "diagnostics compare gradients, which the device step never forms: diagnostics.every must be 0";
+  if ((spec.train.accumulate ?? 1) > 1) return ACCUMULATE_BLOCKER;
   return null;
 }
+
+/**
+ * What a run says at its start where runtime.device_step auto would take the device step (a GPU
+ * provider) but train.accumulate > 1 keeps it on the host path; null otherwise.
+ */
+export function accumulateHostPathNote(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): string | null {
+  if (spec.runtime.device_step !== "auto" || spec.runtime.provider === "cpu" || deviceStepBlocker(spec) !== ACCUMULATE_BLOCKER) return null;
+  return `runtime.device_step auto: training on the host path (the executor and the host optimizer), since train.accumulate is ${spec.train.accumulate} and ${ACCUMULATE_BLOCKER.replace(": train.accumulate must be 1", "")}`;
+}
+
+/** Why train.accumulate > 1 trains on the host path (device_step auto falls back; true is refused). */
+const ACCUMULATE_BLOCKER = "the device step takes one clip batch per optimizer step: train.accumulate must be 1";
 
 /** Whether a run trains with the device step: as asked, and with auto on GPU providers wherever it can. */
 export function usesDeviceStep(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): boolean {

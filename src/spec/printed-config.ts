@@ -5,7 +5,7 @@
  * researcher reading the printed config could not tell those settings exist.
  *
  * Each such key is shown at its default where the printed file, run, is the same run (the same
- * id): keys the run id hashes as absent at that value (train.label_smoothing: 0, eval_crops: 1) or
+ * id): keys the run id hashes as absent at that value (train.label_smoothing: 0, train.accumulate: 1, eval_crops: 1) or
  * leaves out (output.keep_best, data.workers). The others are shown as comments, since no written
  * value is the key's absence: data.augment's no-op value is another run id (resolved-config.ts
  * says why), eval_seed's and decode_size's defaults follow the seed and the model, and
@@ -32,6 +32,7 @@ export function printedConfigText(spec: ExperimentSpec): string {
   if (data.kind === "video-folder" && data.decode_size === undefined) absences.data!.push("decode_size: unset (frames decoded at the model input's size)");
   if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
   if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
+  if (filled.train.accumulate === undefined) filled.train.accumulate = 1;
   if (filled.train.grad_clip_norm === undefined) absences.train!.push("grad_clip_norm: unset (no clipping)");
   if (filled.output.keep_best === undefined) filled.output.keep_best = false;
 

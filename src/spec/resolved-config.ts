@@ -80,8 +80,14 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   // rounding.
   // train.label_smoothing 0 trains as the key's absence does, bit for bit (one-hot targets): hashed
   // as absent, so a config that spells out the default finds the runs made without the key.
-  const { label_smoothing: smoothing, ...trainRest } = rest.train;
-  const train = { ...trainRest, ...(smoothing ? { label_smoothing: smoothing } : {}), checkpoint_every: RESULT_NEUTRAL.checkpoint_every };
+  // train.accumulate 1 is one batch a step, the key's absence: hashed as absent too.
+  const { label_smoothing: smoothing, accumulate, ...trainRest } = rest.train;
+  const train = {
+    ...trainRest,
+    ...(smoothing ? { label_smoothing: smoothing } : {}),
+    ...(accumulate !== undefined && accumulate > 1 ? { accumulate } : {}),
+    checkpoint_every: RESULT_NEUTRAL.checkpoint_every,
+  };
   // runtime.steps_per_call chains the same steps in fewer onnxruntime calls: the same weights bit
   // for bit on the CPU and WebGPU (test/chain-calls.test.ts); on CUDA another session's kernel
   // choice, as between any two runs there. Left out, as data.workers is.

@@ -27,7 +27,7 @@ import { readCsv } from "../results/csv-read.js";
 import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, readSummary } from "../results/run-dir.js";
 import { splitClips } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
-import type { ExperimentSpec } from "../spec/experiment-spec.js";
+import { accumulateHostPathNote, type ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { clipLengthWarning } from "./sideways-stage.js";
 import { RULES } from "../schedule/registry.js";
@@ -36,6 +36,7 @@ import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnos
 import { evaluate } from "./evaluate.js";
 import { bestMetric, improvesBest, recordEvaluation, staleBestCheckpoint } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
+import { runAccumulated } from "./accumulate.js";
 import type { BatchResult } from "./executor.js";
 import { RESUME_FILE, readResumeCheckpoint, writeResumeCheckpoint, type ResumeState } from "./resume-checkpoint.js";
 import { newRunSummary, type EvalMetrics, type ExecutionRecord, type ProgressReporter, type RunContext, type RunSummary, type StepMetrics } from "./run-types.js";
@@ -294,6 +295,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     atStart.push({ text: warning, warning: true });
     summary.warnings = [...(summary.warnings ?? []), warning];
   }
+  const hostPath = accumulateHostPathNote(spec);
+  if (hostPath !== null) atStart.push({ text: hostPath, warning: false });
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
@@ -371,12 +374,16 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     });
     sayAtStart(atStart, progress);
     const firstStep = summary.steps_done + 1;
-    const batches = data.trainBatches(spec.train.batch_size, firstStep - 1);
+    // train.accumulate: each step takes that many batches of batch_size clips, the clips one batch
+    // of batch_size x accumulate would hold at that step (clip c of the stream in batch c / B).
+    const perStep = spec.train.accumulate ?? 1;
+    const batches = data.trainBatches(spec.train.batch_size, (firstStep - 1) * perStep);
     const every = spec.train.checkpoint_every;
     const evaluates = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0);
     const checkpoints = (s: number) => every > 0 && s % every === 0;
     const hostReads = (s: number) => evaluates(s) || checkpoints(s);
     const perCall = deviceStep ? spec.runtime.steps_per_call : 1;
+    if (deviceStep && perStep > 1) throw new Error("BUG: the device step with train.accumulate > 1");
     // Every call length's session, built before the first step's timer starts.
     if (deviceStep && perCall > 1) await deviceStep.prepare(callLengths(firstStep, totalSteps, perCall, hostReads));
     // A data error during the evaluation after step s (an undecodable held-out video) saved the
@@ -389,13 +396,14 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       const t0 = performance.now();
       const dataBefore = data.stats?.().dataS;
       const taken: ClipBatch[] = [];
-      for (let j = 0; j < k; j++) {
+      // (The spec keeps the device step to one batch a step: perStep > 1 is the host path, k = 1.)
+      for (let j = 0; j < k * perStep; j++) {
         const next = await batches.next();
         if (next.done) throw new Error("BUG: training batches ended");
         taken.push(next.value);
       }
       const waited = (performance.now() - t0) / 1000;
-      const lrs = taken.map((_, j) => learningRate(spec.train.schedule, spec.train.optimizer.lr, step + j - 1, totalSteps));
+      const lrs = Array.from({ length: k }, (_, j) => learningRate(spec.train.schedule, spec.train.optimizer.lr, step + j - 1, totalSteps));
       let results: { losses: number[]; stats: BatchResult["stats"]; row: Partial<StepMetrics> }[];
       if (deviceStep) {
         results = (await deviceStep.steps(taken, lrs)).map((r) => ({ losses: r.losses, stats: r.stats, row: r.gradNorm === undefined ? {} : { grad_norm: r.gradNorm } }));
@@ -403,8 +411,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         const batchOptions = { bpFramesPerPass: spec.train.bp_frames_per_pass, labelSmoothing: spec.train.label_smoothing };
         const row: Partial<StepMetrics> = {};
         // The reference rule runs first: with in-clip updates the weights change during the batch.
-        const reference = facts && step % diagEvery === 0 ? await executor.runBatch(RULES[method].diagnosticReference, taken[0], weights, batchOptions) : null;
-        const batchResult = await executor.runBatch(method, taken[0], weights, { ...batchOptions, update: inClip?.(step - 1) });
+        const reference = facts && step % diagEvery === 0 ? await runAccumulated(executor, RULES[method].diagnosticReference, taken, weights, batchOptions) : null;
+        const batchResult = await runAccumulated(executor, method, taken, weights, { ...batchOptions, update: inClip?.(step - 1) });
         checkFinite(batchResult, step);
         if (reference) Object.assign(row, diagnosticRow(model, method, batchResult, reference, facts!));
         if (!batchResult.updated) {
@@ -414,7 +422,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         results = [{ losses: batchResult.losses, stats: batchResult.stats, row }];
       }
       // The step has read its batches: their memory holds later ones (ClipBatch.release).
-      const frameCounts = taken.map((b) => b.dims[0] * b.dims[1]);
+      const frameCounts = Array.from({ length: k }, (_, j) => taken.slice(j * perStep, (j + 1) * perStep).reduce((n, b) => n + b.dims[0] * b.dims[1], 0));
       for (const b of taken) b.release?.();
       // A call's time and data wait, shared evenly by its steps.
       const stepSeconds = (performance.now() - t0) / 1000 / k;
@@ -593,12 +601,13 @@ export function providerOptionsFor(runtime: ExperimentSpec["runtime"]): Provider
 }
 
 /**
- * Batches the run's data source makes ahead: data.prefetch, and with K steps a call at least 2K,
- * up to data.prefetch's own limit of 64 (openRunData); with data workers, the source keeps at
- * least one per worker in preparation (ClipSource.trainBatches).
+ * Batches the run's data source makes ahead: data.prefetch, and with K batches a call (K steps a
+ * call, or train.accumulate K batches a step) at least 2K, up to data.prefetch's own limit of 64
+ * (openRunData); with data workers, the source keeps at least one per worker in preparation
+ * (ClipSource.trainBatches).
  */
-export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime">): number {
-  const perCall = spec.runtime.steps_per_call;
+export function runPrefetch(spec: Pick<ExperimentSpec, "data" | "runtime" | "train">): number {
+  const perCall = spec.runtime.steps_per_call * (spec.train.accumulate ?? 1);
   return perCall > 1 ? Math.max(spec.data.prefetch, Math.min(2 * perCall, MAX_PREFETCH)) : spec.data.prefetch;
 }
 
