@@ -1,6 +1,6 @@
 /** The CLI in-process: validate --print, sweep --dry-run, run twice (skip), collect from shard dirs, progress output. */
 import { expect } from "chai";
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -527,6 +527,21 @@ describe("CLI commands", function () {
     // The experiment's own folder collects as before.
     expect(await main(["results", "collect", join("results", "good")], captureIo())).to.equal(0);
     expect(existsSync(join(dir, "results", "good", "runs.csv"))).to.equal(true);
+  });
+
+  it("an experiment folder whose only run folders are in collect-replaced/ holds no runs: collect and table do not point to collect-replaced/ as an experiment folder", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const good = join(dir, "results", "good");
+    const [id] = readdirSync(good);
+    // What `results collect` leaves where a shard's completed copy replaced a damaged run, and the run was then deleted.
+    mkdirSync(join(good, "collect-replaced"));
+    renameSync(join(good, id!), join(good, "collect-replaced", id!));
+    const collect = captureIo();
+    expect(await main(["results", "collect", join("results", "good")], collect)).to.equal(2);
+    expect(collect.stderr).to.include(`results collect: ${join("results", "good")} holds no runs`).and.not.include("collect-replaced");
+    const table = captureIo();
+    expect(await main(["results", "table", join("results", "good")], table)).to.equal(2);
+    expect(table.stderr).to.include("runs.csv does not exist (run a sweep").and.not.include("collect-replaced");
   });
 
   it("results table and plot of the results folder above the experiments' name the experiment folders; of a missing folder, say it is missing", async () => {

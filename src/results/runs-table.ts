@@ -61,13 +61,21 @@ export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "
 export { UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS };
 
 /**
+ * Where `results collect` moves a target's run folder that a shard's completed copy replaces
+ * (src/cli/commands/results.ts): inside the experiment's folder, beside its runs, never read as one.
+ */
+export const COLLECT_REPLACED_DIR = "collect-replaced";
+
+/**
  * The experiment folders (holding runs) directly inside `dir`, as `given` followed by their names:
  * where a command was given the results folder above them, its message names the folders meant.
+ * An experiment's collect-replaced/ holds run folders too, but is no experiment: a folder whose
+ * runs were all moved or deleted is not pointed to the damaged copies kept there.
  */
 export function experimentFoldersIn(dir: string, given: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && collectRuns(join(dir, e.name)).length > 0)
+    .filter((e) => e.isDirectory() && e.name !== COLLECT_REPLACED_DIR && collectRuns(join(dir, e.name)).length > 0)
     .map((e) => join(given, e.name));
 }
 

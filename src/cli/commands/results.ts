@@ -7,7 +7,7 @@ import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../result
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
-import { RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { COLLECT_REPLACED_DIR, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
@@ -59,9 +59,6 @@ export interface MergeReport {
   /** target runs whose final weights were cut short, replaced by a completed copy (also in copied), each with where the damaged folder went */
   replacedDamaged: string[];
 }
-
-/** Where `collect` moves a target's run folder that a completed copy replaces: beside the runs, never read as one. */
-export const COLLECT_REPLACED_DIR = "collect-replaced";
 
 /** A free folder for run `id` under DIR/collect-replaced/ (`id`, else `id-2`, `id-3`, ...): an earlier one is never overwritten. */
 function asidePath(dir: string, id: string): string {
