@@ -124,6 +124,22 @@ describe("damaged run folders", function () {
     expect(statusById("a")[id]?.status).to.equal("unreadable_weights");
   });
 
+  it("results collect keeps a target run whose weights are cut short where the shard's completed copy has its final weights removed", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const id = Object.keys(statusById("a")).sort()[0]!;
+    const cutFile = join(dir, "a", id, "final.safetensors");
+    truncateSync(cutFile, 100);
+    // Removed to save disk: the copy stays completed, but has no weights to put in the target's place.
+    rmSync(join(dir, "b", id, "final.safetensors"));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`(unreadable_weights); left as it is (${join(dir, "b", id)} is completed, but its final.safetensors was removed`);
+    expect(statSync(cutFile).size).to.equal(100);
+    expect(existsSync(join(dir, "a", "collect-replaced"))).to.equal(false);
+    expect(statusById("a")[id]?.status).to.equal("unreadable_weights");
+  });
+
   it("results collect neither replaces a run whose summary.json is not JSON nor copies one, keeping its final weights", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });

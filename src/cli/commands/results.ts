@@ -6,7 +6,7 @@ import { readCsv } from "../../results/csv-read.js";
 import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
-import { RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
+import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { COLLECT_REPLACED_DIR, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
@@ -99,7 +99,8 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
  * Copies run folders from `from` into `dir`. A run is copied when the target has no run of that
  * id, or an unfinished attempt of the same config that the copy is further along than (a
  * completed copy, or more steps done), or a completed run whose final weights are cut short that
- * the copy is the completed run of (moved aside to collect-replaced/, not deleted); a completed
+ * the copy is the completed run of, with its final weights there and whole (moved aside to
+ * collect-replaced/, not deleted); a completed
  * run whose weights are whole is never replaced, a run that a process
  * holds (in either folder) is never touched, and neither is a folder holding another config under
  * the same id. A copy replaces the target's folder whole, never a mix of the two. Every run not
@@ -142,6 +143,10 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (srcAttempt?.damage !== undefined) {
       // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
       report.notCopied.push(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
+    } else if (dstAttempt?.damage !== undefined && srcStatus === "completed" && !existsSync(join(src, FINAL_WEIGHTS_FILE))) {
+      // A completed copy whose final weights were removed (to save disk) has none to give: in the
+      // target's place it would leave the run with no weights at all, where some may be mended.
+      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is completed, but its ${FINAL_WEIGHTS_FILE} was removed, so it has no weights to replace it with): restore either folder's ${FINAL_WEIGHTS_FILE}, then collect again`);
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed") {
       // The same config, completed with whole weights: the copy wins, and the damaged folder is
       // moved aside, not deleted (its weights may be only partly lost: the user decides).
