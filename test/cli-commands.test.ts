@@ -436,6 +436,30 @@ describe("CLI commands", function () {
     expect(readdirSync(join(dir, "a")).filter((d) => /\.(collect|replaced)-\d+$/.test(d)), "no folder left from the swap").to.deep.equal([]);
   });
 
+  it("results collect after one killed between its renames: the temporary folders left are said, not read as runs or copied, and kept", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [moved, kept] = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    // Killed after moving a's folder out and before moving the copy in: the run has no folder in a.
+    renameSync(join(dir, "a", moved!), join(dir, "a", `${moved}.replaced-99999`));
+    cpSync(join(dir, "b", moved!), join(dir, "a", `${moved}.collect-99999`), { recursive: true });
+    // And one a shard holds (a collect into it that was stopped): not copied under that name.
+    cpSync(join(dir, "b", kept!), join(dir, "b", `${kept}.collect-88888`), { recursive: true });
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`note: ${join("a", `${moved}.collect-99999`)} is a copy of run ${moved} that a results collect (pid 99999) was putting in place`);
+    expect(io.stderr).to.include(`note: ${join("a", `${moved}.replaced-99999`)} is the folder of run ${moved}`).and.include(`note: ${join("b", `${kept}.collect-88888`)} is a copy`);
+    // The run is collected again from the shard, once: not a second row (the table would count its seed twice).
+    const ids = readCsv(join(dir, "a", "runs.csv")).rows.map((r) => String(r.run_id));
+    expect(ids.filter((id) => id === moved)).to.have.length(1);
+    expect(ids).to.have.length(4);
+    expect(existsSync(join(dir, "a", moved!, "final.safetensors"))).to.equal(true);
+    expect(existsSync(join(dir, "a", `${kept}.collect-88888`))).to.equal(false);
+    // Nothing is deleted unasked.
+    expect(existsSync(join(dir, "a", `${moved}.replaced-99999`, "run-meta.json"))).to.equal(true);
+    expect(existsSync(join(dir, "a", `${moved}.collect-99999`, "run-meta.json"))).to.equal(true);
+  });
+
   it("results collect: a run killed outright (no summary.json) counts by its resume checkpoint's step; one killed before its first is not copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });

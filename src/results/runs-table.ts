@@ -13,6 +13,7 @@ import { withLock } from "./file-lock.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, isRunInProgress, lastAttempt, readRunMeta, readSummary, unreadableJson } from "./run-dir.js";
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
+import { isCollectLeftover } from "./collect-leftovers.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -85,7 +86,8 @@ export function collectRuns(root: string): RunRecord[] {
   /** Run folders whose run-meta.json is there but is not JSON: rows too, whether a sweep planned them or not. */
   const unreadableMeta: string[] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
+    // A collect's temporary folder holds a copy of a run's record, but is no run (collect-leftovers.ts).
+    if (!entry.isDirectory() || isCollectLeftover(entry.name)) continue;
     const dir = join(root, entry.name);
     const meta = readRunMeta(dir);
     if (!meta) {

@@ -9,6 +9,7 @@ import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { COLLECT_REPLACED_DIR, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
+import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -111,7 +112,8 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
   const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
-    const srcMeta = entry.isDirectory() ? readRunMeta(src) : null;
+    // A collect's temporary folder in a shard is no run of its own (the note on the shard says what it is).
+    const srcMeta = entry.isDirectory() && !isCollectLeftover(entry.name) ? readRunMeta(src) : null;
     // A run folder whose record of what it ran cannot be read is not copied, and not passed over without a word.
     if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
       report.notCopied.push(`${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
@@ -178,8 +180,8 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
  * instead of deleted.
  */
 function replaceRunFolder(src: string, dst: string, keepAt?: string): void {
-  const incoming = `${dst}.collect-${process.pid}`;
-  const outgoing = keepAt ?? `${dst}.replaced-${process.pid}`;
+  const incoming = collectTempPath(dst, "collect");
+  const outgoing = keepAt ?? collectTempPath(dst, "replaced");
   rmSync(incoming, { recursive: true, force: true });
   cpSync(src, incoming, { recursive: true });
   if (keepAt !== undefined) mkdirSync(dirname(keepAt), { recursive: true });
@@ -207,6 +209,9 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
+      // Left by a collect killed between its renames: said, never read as runs, never deleted unasked.
+      for (const [folder, given] of [[dir, argv.dir], ...argv.from.map((f) => [resolve(f), f])] as const)
+        for (const l of collectLeftoversIn(folder)) io.err(`note: ${leftoverNote(folder, given, l)}\n`);
       for (const line of reports.flatMap((r) => [...r.replacedDamaged, ...r.notCopied])) io.err(`${line}\n`);
       for (const f of argv.from) {
         const note = await mergeSweepPlan(resolve(f), dir);
