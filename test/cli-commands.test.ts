@@ -67,6 +67,8 @@ describe("CLI commands", function () {
     const set = await printed(GOOD, "data.augment.pad_crop=2", "train.grad_clip_norm=1");
     expect(parse(set).data.augment).to.deep.equal({ flip: false, pad_crop: 2 });
     expect(set).to.not.include("# augment").and.not.include("# grad_clip_norm");
+    // Not where the key is refused (in-clip updates): the printed comment would invite an exit 2.
+    expect(await printed(GOOD, "train.update_every=2")).to.not.include("grad_clip_norm");
     // Saved and run: the run of the original, found completed.
     expect(await main(["run", GOOD, model, "--quiet"], captureIo())).to.equal(0);
     const [id] = readdirSync(join(dir, "results", "good"));

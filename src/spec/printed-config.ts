@@ -5,11 +5,13 @@
  * researcher reading the printed config could not tell those settings exist.
  *
  * Each such key is shown at its default where the printed file, run, is the same run (the same
- * id): keys the run id hashes as absent at that value (train.label_smoothing: 0, train.accumulate: 1, eval_crops: 1) or
- * leaves out (output.keep_best, data.workers). The others are shown as comments, since no written
- * value is the key's absence: data.augment's no-op value is another run id (resolved-config.ts
+ * id): keys the run id hashes as absent at that value (train.label_smoothing: 0, train.accumulate: 1,
+ * eval_crops: 1) or leaves out (output.keep_best, data.workers; the latter for generated data only,
+ * since npy and video-folder take no other value: create-source.ts checkDataWorkers). The others
+ * are shown as comments, since no written value is the key's absence: data.augment's no-op value is another run id (resolved-config.ts
  * says why), eval_seed's and decode_size's defaults follow the seed and the model, and
- * grad_clip_norm and train_clips have no value that means "none".
+ * grad_clip_norm and train_clips have no value that means "none" (grad_clip_norm is shown only
+ * where update_every allows it).
  */
 import type { YAMLMap } from "yaml";
 import type { ExperimentSpec } from "./experiment-spec.js";
@@ -33,7 +35,9 @@ export function printedConfigText(spec: ExperimentSpec): string {
   if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
   if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
   if (filled.train.accumulate === undefined) filled.train.accumulate = 1;
-  if (filled.train.grad_clip_norm === undefined) absences.train!.push("grad_clip_norm: unset (no clipping)");
+  // Refused beside in-clip updates (experiment-spec.ts): shown only where a run may set it.
+  const updateEverySwept = sweptKeys(spec).some((k) => k === "train" || k === "train.update_every");
+  if (filled.train.grad_clip_norm === undefined && (filled.train.update_every === "clip" || updateEverySwept)) absences.train!.push("grad_clip_norm: unset (no clipping)");
   if (filled.output.keep_best === undefined) filled.output.keep_best = false;
 
   const doc = yamlDocument(filled);
