@@ -8,7 +8,9 @@
  * In this order, each step on the previous one's output:
  * 1. Resized crop (scale: [min, max], video recipes' "random resized crop": torchvision's
  *    RandomResizedCrop with the frame's own aspect ratio). The area fraction s is uniform in
- *    [min, max); the crop is ch = max(1, round(H sqrt(s))) by cw = max(1, round(W sqrt(s)))
+ *    [min, max) (Rng.uniform, as torch's uniform_: max is drawn only where float64 rounding
+ *    makes it so, or where min = max); the crop is ch = max(1, round(H sqrt(s))) by
+ *    cw = max(1, round(W sqrt(s)))
  *    pixels, its top-left corner uniform over the (H - ch + 1) x (W - cw + 1) valid positions, and
  *    it is resized back to H x W by bilinear interpolation with half-pixel centres (PyTorch's
  *    F.interpolate(mode="bilinear", align_corners=False)): output row y reads source row

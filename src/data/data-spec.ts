@@ -25,7 +25,7 @@ export const AugmentSpec = z.strictObject({
   /** Shift each training clip by a random (dy, dx) in [-pad_crop, pad_crop]^2, zero pixels coming in (RandomCrop with padding). */
   pad_crop: z.number().int().min(0).max(1024).default(0),
   /**
-   * Zoom each training clip in on a random window of area fraction s ~ U[min, max] of its frame,
+   * Zoom each training clip in on a random window of area fraction s ~ U[min, max) of its frame,
    * the frame's aspect ratio, resized back bilinearly (RandomResizedCrop). Optional rather than
    * defaulted so that existing runs keep their ids; [1, 1] zooms nowhere, the same as absent.
    */
