@@ -116,6 +116,10 @@ describe("data: exportDataSample", function () {
     expect(run.stderr).to.include("warning: train.batch_size 5 is more than the 4 training clips: each batch holds some clips more than once");
     const runDir = /results: (\S+)/.exec(run.stderr)?.[1];
     expect(JSON.parse(readFileSync(join(runDir!, "summary.json"), "utf8")).warnings).to.deep.equal(["train.batch_size 5 is more than the 4 training clips: each batch holds some clips more than once"]);
+    // With train.accumulate a step's batches together hold batch_size x accumulate clips: 3 x 2 > 4.
+    const accumulated = captureIo();
+    expect(await main(["run", exp, "data.eval_on_train=true", "train.batch_size=3", "train.accumulate=2", "train.steps=2", `output.dir=${join(dir, "out-acc")}`], accumulated), accumulated.stderr).to.equal(0);
+    expect(accumulated.stderr).to.include("warning: train.batch_size x train.accumulate 6 is more than the 4 training clips: each step holds some clips more than once");
     // eval_clips without eval_labels: the message starts with the experiment file and the override
     // that set the key, as `run`'s does (a data file's own fault, such as a bad label, names that
     // file and its key instead).

@@ -290,7 +290,12 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   // In the results too: a table row of a run whose lower blocks never learned, or whose batches
   // repeat clips, must say so.
-  for (const warning of [shortClips, repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips)]) {
+  // With train.accumulate a step's k batches are the clips of one batch of k x batch_size.
+  const accumulate = spec.train.accumulate ?? 1;
+  const repeated = accumulate > 1
+    ? repeatedClipsNote("train.batch_size x train.accumulate", spec.train.batch_size * accumulate, data.trainClips, "each step")
+    : repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips);
+  for (const warning of [shortClips, repeated]) {
     if (!warning) continue;
     atStart.push({ text: warning, warning: true });
     summary.warnings = [...(summary.warnings ?? []), warning];
