@@ -110,6 +110,19 @@ describe("overrides", () => {
     });
   }
 
+  it("an unknown key below a key the data kind has is told as that typo, not as a key of other kinds", () => {
+    // augment is a key of every kind; the message once said 'augment' belonged to the other kinds.
+    for (const kind of ["moving-mnist", "shapes"]) {
+      const file = { ...structuredClone(base), data: { kind } };
+      expect(() => applyOverrides(file, ["data.augment.scales=[0.5,1]"], ExperimentSpec), kind).to.throw(
+        SpecError,
+        /^override 'data\.augment\.scales=\[0\.5,1\]': unknown key 'scales' in data\.augment \(did you mean 'scale'\?\); valid keys: flip, pad_crop, scale$/,
+      );
+    }
+    // A key of another kind is still told as such.
+    expect(() => applyOverrides({ ...structuredClone(base), data: { kind: "shapes" } }, ["data.root=videos"], ExperimentSpec)).to.throw(SpecError, /unknown key 'root' in data \(a key of kind video-folder, not shapes\)/);
+  });
+
   it("a key given twice is an error naming both overrides (Hydra's rule); a sweep's run, whose swept values follow the user's, takes the last", () => {
     expect(() => applyOverrides(structuredClone(base), ["seed=1", "train.steps=3", "seed=2"], ExperimentSpec)).to.throw(
       SpecError,

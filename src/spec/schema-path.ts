@@ -112,6 +112,9 @@ export function narrowUnion(schema: z.ZodType, value: unknown): z.ZodType {
 export function otherKindsWithKey(schema: z.ZodType, value: unknown, key: string): string {
   const d = schemaDef(unwrapSchema(schema));
   if (d.type !== "union" || !d.discriminator || !isRecord(value)) return "";
+  // A key the chosen kind has is no key of another kind: what failed lies below it
+  // (data.augment.scales=... under moving-mnist is a typo inside augment, which every kind has).
+  if (objectKeys(narrowUnion(schema, value)).includes(key)) return "";
   const kind = value[d.discriminator];
   const values = (d.options ?? [])
     .filter((o) => objectKeys(o).includes(key) && !discriminatorValues(o, d.discriminator!).includes(kind as string))
