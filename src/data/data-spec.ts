@@ -27,7 +27,8 @@ export const AugmentSpec = z.strictObject({
   /**
    * Zoom each training clip in on a random window of area fraction s ~ U[min, max) of its frame,
    * the frame's aspect ratio, resized back bilinearly (RandomResizedCrop). Optional rather than
-   * defaulted so that existing runs keep their ids; [1, 1] zooms nowhere, the same as absent.
+   * defaulted so that existing runs keep their ids; [1, 1] zooms nowhere (the clips of no
+   * scale, under another run id, as a no-op augment's).
    */
   scale: z
     .tuple([finite(), finite()])
