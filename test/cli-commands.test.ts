@@ -90,6 +90,13 @@ describe("CLI commands", function () {
     // A key the sweep sets is set in every run: no "unset" comment for it.
     expect(await printed(SWEEP)).to.include("# augment: unset");
     expect(await printed(SWEEP, "sweep.grid.data.augment.pad_crop=[0, 2]")).to.not.include("# augment");
+    // Nor where the sweep sets the whole section: each run's data is the sweep's value, whose augment the comment would misreport.
+    const wholeData = await printed(SWEEP, "sweep.zip.data=[{kind: shapes, clip_length: 4}, {kind: shapes, clip_length: 4, augment: {flip: true}}]");
+    expect(wholeData).to.not.include("# augment").and.not.include("# eval_seed").and.not.include("# train_clips");
+    expect(wholeData).to.include("# grad_clip_norm: unset");
+    const wholeTrain = await printed(SWEEP, "sweep.grid={}", "sweep.zip.train=[{method: bp, batch_size: 2, steps: 3, optimizer: {kind: sgd, lr: 0.05}}]");
+    expect(wholeTrain).to.not.include("# grad_clip_norm");
+    expect(wholeTrain).to.include("# augment: unset");
   });
 
   it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {

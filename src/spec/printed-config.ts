@@ -36,19 +36,25 @@ export function printedConfigText(spec: ExperimentSpec): string {
   if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
   if (filled.train.accumulate === undefined) filled.train.accumulate = 1;
   // Refused beside in-clip updates (experiment-spec.ts): shown only where a run may set it.
-  const updateEverySwept = sweptKeys(spec).some((k) => k === "train" || k === "train.update_every");
+  const updateEverySwept = sweptKeys(spec).includes("train.update_every");
   if (filled.train.grad_clip_norm === undefined && (filled.train.update_every === "clip" || updateEverySwept)) absences.train!.push("grad_clip_norm: unset (no clipping)");
   if (filled.output.keep_best === undefined) filled.output.keep_best = false;
 
   const doc = yamlDocument(filled);
   for (const [section, lines] of Object.entries(absences)) {
-    // A key the sweep sets is set in every run: "unset" would tell of none of them.
-    const shown = lines.filter((l) => !sweptKeys(spec).some((k) => `${k}.`.startsWith(`${section}.${l.slice(0, l.indexOf(":"))}.`)));
+    // A key the sweep sets is set in every run: "unset" would tell of none of them. A sweep of the
+    // whole section (sweep.zip: { data: [...] }) replaces it in every run, the key's absence too.
+    const shown = lines.filter((l) => !sweptKeys(spec).some((k) => sweepSets(k, `${section}.${l.slice(0, l.indexOf(":"))}`)));
     if (shown.length === 0) continue;
     const node = doc.get(section, true) as YAMLMap;
     node.comment = shown.map((l) => ` ${l}`).join("\n");
   }
   return doc.toString();
+}
+
+/** Whether sweeping `swept` sets `key`: the key itself, a key inside it, or a section holding it. */
+function sweepSets(swept: string, key: string): boolean {
+  return `${swept}.`.startsWith(`${key}.`) || `${key}.`.startsWith(`${swept}.`);
 }
 
 /** The keys a sweep section sets (grid, zip, random). */
