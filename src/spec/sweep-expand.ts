@@ -96,7 +96,7 @@ export function sweptKeysNotOverridden(sweep: SweepSpec, overrides: readonly Pic
     .filter((key) => !set.some((o) => covers(o, key)));
 }
 
-/** Structural checks the schema cannot express: known keys, no key swept twice, equal zip lengths. */
+/** Structural checks the schema cannot express: known keys, no key swept twice (nor inside another swept key), equal zip lengths. */
 export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): void {
   const seen = new Map<string, string>();
   for (const [section, keys] of sweepSections(sweep)) {
@@ -108,6 +108,11 @@ export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): vo
       if (!at.ok) throw new SpecError(`${where}: ${at.message}`, file, `sweep.${section}.${key}`);
       const before = seen.get(key);
       if (before) throw new SpecError(`${where}: '${key}' is already swept in sweep.${before}; sweep each key in one place`, file, `sweep.${section}.${key}`);
+      // A mapping and a key inside it (train and train.method): one run's value of the mapping
+      // would replace the other's value of the key, and the run id would still name both.
+      const nested = [...seen].find(([k]) => key.startsWith(`${k}.`) || k.startsWith(`${key}.`));
+      if (nested)
+        throw new SpecError(`${where}: '${key}' and '${nested[0]}' (swept in sweep.${nested[1]}) are one inside the other, so one's values would overwrite the other's; sweep each key in one place (the inner key's values inside the mapping's)`, file, `sweep.${section}.${key}`);
       seen.set(key, section);
     }
   }
