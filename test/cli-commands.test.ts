@@ -467,6 +467,14 @@ describe("CLI commands", function () {
     // Nothing is deleted unasked.
     expect(existsSync(join(dir, "a", `${moved}.replaced-99999`, "run-meta.json"))).to.equal(true);
     expect(existsSync(join(dir, "a", `${moved}.collect-99999`, "run-meta.json"))).to.equal(true);
+    // Collected without the shard, the run whose folder is in the leftover is not_started in runs.csv, but
+    // collect does not say to train it again: its note says to move the folder back.
+    rmSync(join(dir, "a", moved!), { recursive: true });
+    const alone = captureIo();
+    expect(await main(["results", "collect", "a"], alone), alone.stderr).to.equal(0);
+    expect(readCsv(join(dir, "a", "runs.csv")).rows.find((r) => r.run_id === moved)?.status).to.equal("not_started");
+    expect(alone.stderr).to.include(`has no folder: collect from its shard again, or move it back (mv ${join("a", `${moved}.replaced-99999`)} ${join("a", moved!)})`);
+    expect(alone.stderr).to.not.include("never started");
   });
 
   it("results collect: a run killed outright (no summary.json) counts by its resume checkpoint's step; one killed before its first is not copied", async () => {

@@ -223,7 +223,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
         : "";
       io.err(`${join(argv.dir, RUNS_CSV)}: ${count(runs.length, "run")} (${tally(runs.map((r) => r.status)) || "none"})${merged}\n`);
-      const unstarted = runs.filter((r) => isUnstarted(r.status));
+      // A planned run whose folder is in a stopped collect's leftover (its note above says to move it
+      // back, or collect it again) is not one to train again, as the unstarted note would say.
+      const inLeftover = new Set(collectLeftoversIn(dir).filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId));
+      const unstarted = runs.filter((r) => isUnstarted(r.status) && !inLeftover.has(r.meta.run_id));
       if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
