@@ -99,6 +99,43 @@ describe("CLI commands", function () {
     expect(wholeTrain).to.include("# augment: unset");
   });
 
+  it("validate --print > FILE saved in another folder is the same run, or sweep: the file's relative paths are printed absolute (a sweep's values as written: run ids name them)", async () => {
+    mkdirSync(join(dir, "exp", "models"), { recursive: true });
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "exp", "models", "tiny.yaml"));
+    writeFileSync(join(dir, "exp", "models", "tiny4.yaml"), readFileSync(join(FIXTURES, "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
+    const base = readFileSync(GOOD, "utf8");
+    writeFileSync(join(dir, "exp", "one.yaml"), base);
+    writeFileSync(join(dir, "exp", "swept.yaml"), `${base}sweep: { grid: { train.method: [bp, sideways] }, seeds: [0, 1] }\n`);
+    writeFileSync(join(dir, "exp", "swept-models.yaml"), `${base}sweep: { grid: { model: [models/tiny.yaml, models/tiny4.yaml] } }\n`);
+    const print = async (file: string) => {
+      const io = captureIo();
+      expect(await main(["validate", file, "--print"], io), io.stderr).to.equal(0);
+      return io.stdout;
+    };
+    const text = await print(join("exp", "one.yaml"));
+    expect(parse(text).model).to.equal(join(dir, "exp", "models", "tiny.yaml"));
+    writeFileSync(join(dir, "printed.yaml"), text);
+    expect(await main(["run", join("exp", "one.yaml"), "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const again = captureIo();
+    expect(await main(["run", "printed.yaml"], again), again.stderr).to.equal(0);
+    expect(again.stderr).to.include(`${id}: already completed`);
+    const ids = async (file: string) => {
+      const io = captureIo();
+      expect(await main(["sweep", file, "--dry-run"], io), io.stderr).to.equal(0);
+      return io.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/)[1]);
+    };
+    writeFileSync(join(dir, "printed-sweep.yaml"), await print(join("exp", "swept.yaml")));
+    const planned = await ids(join("exp", "swept.yaml"));
+    expect(planned).to.have.length(4);
+    expect(await ids("printed-sweep.yaml")).to.deep.equal(planned);
+    // Swept paths stay relative to the original file: saved beside it, its ids are the original's.
+    const models = await print(join("exp", "swept-models.yaml"));
+    expect(parse(models).sweep.grid.model).to.deep.equal(["models/tiny.yaml", "models/tiny4.yaml"]);
+    writeFileSync(join(dir, "exp", "printed-models.yaml"), models);
+    expect(await ids(join("exp", "printed-models.yaml"))).to.deep.equal(await ids(join("exp", "swept-models.yaml")));
+  });
+
   it("sweep --dry-run lists every run with id, status and parameters; --shard selects i mod n", async () => {
     const io = captureIo();
     expect(await main(["sweep", SWEEP, "--dry-run"], io)).to.equal(0);

@@ -15,13 +15,21 @@
  */
 import type { YAMLMap } from "yaml";
 import type { ExperimentSpec } from "./experiment-spec.js";
+import { EXPERIMENT_PATH_KEYS } from "./load-experiment.js";
+import { resolveUserPath } from "../util/user-path.js";
 import { yamlDocument } from "../util/yaml-text.js";
 
 /** Comments under a section: `key: what its absence means`. */
 type Absences = Record<string, string[]>;
 
-export function printedConfigText(spec: ExperimentSpec): string {
-  const filled = structuredClone(spec);
+/**
+ * `baseDir`: the folder the file's relative paths resolve against. The printed paths are absolute
+ * (as a run folder's config.yaml's are), so that `validate --print > config.yaml` saved anywhere
+ * reads the same model and data files: relative ones would resolve against the new file's folder.
+ * Paths among a sweep's values stay relative (withAbsolutePaths says why).
+ */
+export function printedConfigText(spec: ExperimentSpec, baseDir: string): string {
+  const filled = withAbsolutePaths(structuredClone(spec), baseDir);
   const absences: Absences = { data: [], train: [] };
   // A sweep that sets the kind of data (or the whole section) may reach kinds without these keys.
   const kindFixed = !sweptKeys(spec).some((k) => k === "data" || k === "data.kind");
@@ -50,6 +58,23 @@ export function printedConfigText(spec: ExperimentSpec): string {
     node.comment = shown.map((l) => ` ${l}`).join("\n");
   }
   return doc.toString();
+}
+
+/** `value` at `key` with each path key in it (EXPERIMENT_PATH_KEYS) made absolute; other values as they are. */
+function absolutePathsAt(key: string, value: unknown, baseDir: string): unknown {
+  if (EXPERIMENT_PATH_KEYS.has(key)) return typeof value === "string" ? resolveUserPath(baseDir, value) : value;
+  const holdsPathKey = [...EXPERIMENT_PATH_KEYS].some((k) => k.startsWith(`${key}.`));
+  if (!holdsPathKey || value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, absolutePathsAt(`${key}.${k}`, v, baseDir)]));
+}
+
+/**
+ * The spec's paths absolute. A sweep's values stay as written: a run id names its swept values
+ * (model-models/a.yaml_...), so absolute ones would be other ids for the same runs.
+ */
+function withAbsolutePaths(spec: ExperimentSpec, baseDir: string): ExperimentSpec {
+  const abs = <T>(key: string, value: T) => absolutePathsAt(key, value, baseDir) as T;
+  return { ...spec, model: abs("model", spec.model), data: abs("data", spec.data), train: abs("train", spec.train) };
 }
 
 /** Whether sweeping `swept` sets `key`: the key itself, a key inside it, or a section holding it. */

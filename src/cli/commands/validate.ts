@@ -42,7 +42,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         for (const r of runs) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       }
       // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
-      if (argv.print) io.out(printedConfigText(exp.spec));
+      if (argv.print) io.out(printedConfigText(exp.spec, exp.baseDir));
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
       const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
       for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
