@@ -514,6 +514,27 @@ describe("CLI commands", function () {
     expect(alone.stderr).to.not.include("never started");
   });
 
+  it("results collect whose pid a stopped collect had (pids repeat in containers): the folders that collect left under that pid are neither deleted nor in the way of a swap halfway", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
+    const [moved, other] = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    // Killed between its renames: the run's folder is only in .replaced-<pid>, which is this process's pid.
+    renameSync(join(dir, "a", moved!), join(dir, "a", `${moved}.replaced-${process.pid}`));
+    // And one whose old folder was being deleted when it was killed, the run in place but behind the shard's copy.
+    cpSync(join(dir, "a", other!), join(dir, "a", `${other}.replaced-${process.pid}`), { recursive: true });
+    rmSync(join(dir, "a", other!, "final.safetensors"));
+    const summary = join(dir, "a", other!, "summary.json");
+    writeFileSync(summary, JSON.stringify({ ...JSON.parse(readFileSync(summary, "utf8")), status: "interrupted" }));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.not.include("BUG");
+    for (const id of [moved, other]) {
+      expect(io.stderr).to.include(`${id}: ${join(dir, "a", `${id}.replaced-${process.pid}`)} is in the way`);
+      expect(existsSync(join(dir, "a", `${id}.replaced-${process.pid}`, "run-meta.json")), id).to.equal(true);
+    }
+    expect(existsSync(join(dir, "a", moved!)), "not collected while its folder is in the way").to.equal(false);
+  });
+
   it("results collect: a run killed outright (no summary.json) counts by its resume checkpoint's step; one killed before its first is not copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });
