@@ -88,6 +88,9 @@ describe("damaged run folders", function () {
     expect(existsSync(join(dir, "a", cut!))).to.equal(false);
     expect(existsSync(join(dir, "a", whole!))).to.equal(true);
     expect(statusById("a")[cut!]?.status).to.be.oneOf(["other_shard", "not_started"]);
+    // Said above with why it was not copied: not also told to be trained again, or collected from a shard.
+    expect(io.stderr).to.not.include("never started");
+    expect(io.stderr).to.not.include("of other shards");
     expect(Object.values(statusById("a")).filter((r) => r.status === "completed")).to.have.length(3);
     // The shard's folder is left as it was.
     expect(statSync(cutFile).size).to.equal(100);

@@ -55,6 +55,8 @@ export interface MergeReport {
   present: string[];
   /** runs not copied, each with the reason (another run under the same id, an unfinished copy) */
   notCopied: string[];
+  /** the run ids of notCopied whose line says what to do instead of training the run again */
+  notCopiedIds: string[];
   /** how many of notCopied are real conflicts: the same id holding different configs */
   conflicts: number;
   /** target runs whose final weights were cut short, replaced by a completed copy (also in copied), each with where the damaged folder went */
@@ -109,14 +111,18 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
  */
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
-  const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
+  const report: MergeReport = { copied: [], present: [], notCopied: [], notCopiedIds: [], conflicts: 0, replacedDamaged: [] };
+  const notCopy = (id: string, line: string) => {
+    report.notCopied.push(line);
+    report.notCopiedIds.push(id);
+  };
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     // A collect's temporary folder in a shard is no run of its own (the note on the shard says what it is).
     const srcMeta = entry.isDirectory() && !isCollectLeftover(entry.name) ? readRunMeta(src) : null;
     // A run folder whose record of what it ran cannot be read is not copied, and not passed over without a word.
     if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
-      report.notCopied.push(`${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
     if (srcMeta === null) continue;
     const dst = join(dir, entry.name);
     const dstMeta = readRunMeta(dst);
@@ -126,33 +132,33 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     const dstStatus = dstAttempt?.status ?? "unfinished";
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
     if (held !== undefined) {
-      report.notCopied.push(`${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
+      notCopy(entry.name, `${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
     } else if (tempNameTaken(dst) !== null) {
       // A stopped collect whose pid this one has (pids repeat: a container's process is often pid 1)
       // left a folder under the name the swap would use: the swap would delete it or fail halfway.
-      report.notCopied.push(`${entry.name}: ${tempNameTaken(dst)} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${tempNameTaken(dst)} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && unreadableJson(join(dst, RUN_META_FILE))) {
       // Damage, as an unreadable record on the shard's side is (not copied, exit 0), not a conflict of configs.
-      report.notCopied.push(`${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
-      report.notCopied.push(`${entry.name}: ${dst} exists and is not a run folder; not copied`);
+      notCopy(entry.name, `${entry.name}: ${dst} exists and is not a run folder; not copied`);
       report.conflicts++;
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
-      report.notCopied.push(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
+      notCopy(entry.name, `${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
       report.conflicts++;
     } else if (unreadableJson(join(src, SUMMARY_FILE))) {
       // How either run ended is unknown (completed, perhaps: its final weights are there): a copy
       // would pass for what it is not, and replacing the target's folder would delete its weights.
-      report.notCopied.push(`${entry.name}: ${join(src, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; not copied: mend that file, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${join(src, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; not copied: mend that file, then collect again`);
     } else if (unreadableJson(join(dst, SUMMARY_FILE))) {
-      report.notCopied.push(`${entry.name}: ${join(dst, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; left as it is (${src} is ${srcStatus}): mend that file, or delete that folder to collect the copy in its place`);
+      notCopy(entry.name, `${entry.name}: ${join(dst, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; left as it is (${src} is ${srcStatus}): mend that file, or delete that folder to collect the copy in its place`);
     } else if (srcAttempt?.damage !== undefined) {
       // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
-      report.notCopied.push(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed" && !existsSync(join(src, FINAL_WEIGHTS_FILE))) {
       // A completed copy whose final weights were removed (to save disk) has none to give: in the
       // target's place it would leave the run with no weights at all, where some may be mended.
-      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is completed, but its ${FINAL_WEIGHTS_FILE} was removed, so it has no weights to replace it with): restore either folder's ${FINAL_WEIGHTS_FILE}, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is completed, but its ${FINAL_WEIGHTS_FILE} was removed, so it has no weights to replace it with): restore either folder's ${FINAL_WEIGHTS_FILE}, then collect again`);
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed") {
       // The same config, completed with whole weights: the copy wins, and the damaged folder is
       // moved aside, not deleted (its weights may be only partly lost: the user decides).
@@ -161,14 +167,15 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
       report.copied.push(entry.name);
       report.replacedDamaged.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); replaced by ${src} (completed), the damaged folder moved to ${aside}: delete it once it is not needed`);
     } else if (dstAttempt?.damage !== undefined) {
-      report.notCopied.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}, not a completed copy): restore that file, or delete that folder to collect the copy in its place`);
+      notCopy(entry.name, `${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}, not a completed copy): restore that file, or delete that folder to collect the copy in its place`);
     } else if (dstStatus === "completed") {
       if (srcStatus === "completed") report.present.push(entry.name);
-      else report.notCopied.push(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
+      else notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
     } else if (srcAttempt === null) {
+      // Nothing to collect: training it again is what to do, as the unstarted note says (not in notCopiedIds).
       report.notCopied.push(`${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`);
     } else if (srcStatus !== "completed" && dstAttempt !== null && srcAttempt.steps <= dstAttempt.steps) {
-      report.notCopied.push(`${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
+      notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
     } else {
       replaceRunFolder(src, dst);
       report.copied.push(entry.name);
@@ -233,9 +240,13 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         : "";
       io.err(`${join(argv.dir, RUNS_CSV)}: ${count(runs.length, "run")} (${tally(runs.map((r) => r.status)) || "none"})${merged}\n`);
       // A planned run whose folder is in a stopped collect's leftover (its note above says to move it
-      // back, or collect it again) is not one to train again, as the unstarted note would say.
-      const inLeftover = new Set(collectLeftoversIn(dir).filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId));
-      const unstarted = runs.filter((r) => isUnstarted(r.status) && !inLeftover.has(r.meta.run_id));
+      // back, or collect it again), or in a shard that it was not copied from (said above, with why:
+      // weights cut short, ...), is not one to train again, as the unstarted note would say.
+      const saidAbove = new Set([
+        ...collectLeftoversIn(dir).filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId),
+        ...reports.flatMap((r) => r.notCopiedIds),
+      ]);
+      const unstarted = runs.filter((r) => isUnstarted(r.status) && !saidAbove.has(r.meta.run_id));
       if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
