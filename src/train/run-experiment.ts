@@ -290,10 +290,11 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const shortClips = method === "sideways" ? clipLengthWarning(model.blocks.length, data.clipShape[0]) : null;
   // In the results too: a table row of a run whose lower blocks never learned, or whose batches
   // repeat clips, must say so.
-  // With train.accumulate a step's k batches are the clips of one batch of k x batch_size.
-  const accumulate = spec.train.accumulate ?? 1;
-  const repeated = accumulate > 1
-    ? repeatedClipsNote("train.batch_size x train.accumulate", spec.train.batch_size * accumulate, data.trainClips, "each step")
+  // train.accumulate: each step takes that many batches of batch_size clips, the clips one batch
+  // of batch_size x accumulate would hold at that step (clip c of the stream in batch c / B).
+  const perStep = spec.train.accumulate ?? 1;
+  const repeated = perStep > 1
+    ? repeatedClipsNote("train.batch_size x train.accumulate", spec.train.batch_size * perStep, data.trainClips, "each step")
     : repeatedClipsNote("train.batch_size", spec.train.batch_size, data.trainClips);
   for (const warning of [shortClips, repeated]) {
     if (!warning) continue;
@@ -379,9 +380,6 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     });
     sayAtStart(atStart, progress);
     const firstStep = summary.steps_done + 1;
-    // train.accumulate: each step takes that many batches of batch_size clips, the clips one batch
-    // of batch_size x accumulate would hold at that step (clip c of the stream in batch c / B).
-    const perStep = spec.train.accumulate ?? 1;
     const batches = data.trainBatches(spec.train.batch_size, (firstStep - 1) * perStep);
     const every = spec.train.checkpoint_every;
     const evaluates = (s: number) => s === totalSteps || (spec.eval.every > 0 && s % spec.eval.every === 0);
