@@ -514,6 +514,34 @@ describe("CLI commands", function () {
     expect(alone.stderr).to.not.include("never started");
   });
 
+  it("sweep and --dry-run over a run whose only folder is a stopped collect's leftover: named with what to do, and not trained again (exit 2, nothing started)", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const [moved, copied] = readdirSync(join(dir, "a")).filter((d) => existsSync(join(dir, "a", d, "run-meta.json")));
+    // A collect killed between its renames: the completed run is only in .replaced-<pid>.
+    renameSync(join(dir, "a", moved!), join(dir, "a", `${moved}.replaced-99999`));
+    // Killed while copying a run that had no folder: only a (maybe partial) copy.
+    renameSync(join(dir, "a", copied!), join(dir, "a", `${copied}.collect-88888`));
+    const root = join(dir, "a");
+    const listed = captureIo();
+    expect(await main(["sweep", SWEEP, "output.dir=a", "--dry-run"], listed), listed.stderr).to.equal(0);
+    expect(listed.stderr).to.include(`note: ${join(root, `${moved}.replaced-99999`)} is the folder of run ${moved}`);
+    expect(listed.stderr).to.include(`or move it back (mv ${join(root, `${moved}.replaced-99999`)} ${join(root, moved!)})`);
+    expect(listed.stderr).to.include(`note: ${join(root, `${copied}.collect-88888`)} is a copy of run ${copied}`);
+    for (const id of [moved, copied]) expect(listed.stdout.split("\n").find((l) => l.includes(id!))).to.include("the sweep refuses to start it");
+    expect(listed.stdout.split("\n").filter((l) => l.includes("refuses to start"))).to.have.length(2);
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include("2 runs of the sweep").and.include("nothing was started").and.include(`mv ${join(root, `${moved}.replaced-99999`)} ${join(root, moved!)}`);
+    for (const id of [moved, copied]) expect(existsSync(join(root, id!)), `${id} not trained again`).to.equal(false);
+    expect(existsSync(join(root, `${moved}.replaced-99999`, "final.safetensors"))).to.equal(true);
+    // Moved back, the run is completed again: the sweep goes on with the other.
+    renameSync(join(root, `${moved}.replaced-99999`), join(root, moved!));
+    rmSync(join(root, `${copied}.collect-88888`), { recursive: true });
+    const again = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], again), again.stderr).to.equal(0);
+    expect(readCsv(join(root, "runs.csv")).rows.map((r) => r.status)).to.deep.equal(["completed", "completed", "completed", "completed"]);
+  });
+
   it("results collect whose pid a stopped collect had (pids repeat in containers): the folders that collect left under that pid are neither deleted nor in the way of a swap halfway", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });

@@ -60,3 +60,12 @@ export function leftoverNote(dir: string, given: string, l: CollectLeftover): st
       : `${l.runId} has no folder: collect from its shard again, or move it back (mv ${path} ${join(given, l.runId)})`;
   return `${path} is ${what}, left by a collect stopped midway (or still running); not read as a run: ${todo}`;
 }
+
+/**
+ * The leftovers under `dir` of runs `runIds` that have no folder of their own there: a sweep would
+ * see such a run as never started, though the leftover may hold it completed.
+ */
+export function leftoversOfMissingRuns(dir: string, runIds: readonly string[]): CollectLeftover[] {
+  const wanted = new Set(runIds);
+  return collectLeftoversIn(dir).filter((l) => wanted.has(l.runId) && !existsSync(join(dir, l.runId)));
+}

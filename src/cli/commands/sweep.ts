@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { RUN_META_FILE, SUMMARY_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
 import { UNREADABLE_RUN_META, UNREADABLE_SUMMARY } from "../../results/runs-table.js";
+import { leftoverNote, leftoversOfMissingRuns } from "../../results/collect-leftovers.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -81,8 +82,13 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
         const notResumed = new Set(argv.force ? [] : resumesOnChangedData(mine, root, exp.baseDir).map((c) => c.run.runId));
+        const leftovers = leftoversOfMissingRuns(root, mine.map((r) => r.runId));
+        for (const l of leftovers) io.err(`note: ${leftoverNote(root, root, l)}\n`);
+        const inLeftover = new Set(leftovers.map((l) => l.runId));
         for (const r of mine) {
-          const status = dryRunStatus(join(root, r.runId), r.configHash) + (notResumed.has(r.runId) ? " (its data files changed since: the sweep refuses to resume it)" : "");
+          const status = dryRunStatus(join(root, r.runId), r.configHash) +
+            (notResumed.has(r.runId) ? " (its data files changed since: the sweep refuses to resume it)" : "") +
+            (inLeftover.has(r.runId) ? " (its folder is in a stopped results collect's leftover, noted above: the sweep refuses to start it)" : "");
           const params = Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
           io.out(`${String(r.index).padStart(4)}  ${r.runId}  ${status}  ${params}\n`);
         }
@@ -96,6 +102,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
+      refuseRunsInLeftovers(mayStart, root, argv.file);
       if (mayStart.length > 0) sayNotes();
       // A folder holding another run, or whose run-meta.json cannot be read, is exit 2 before any
       // run starts, as `run` and `validate` say it: not a failed run that running the sweep again would not mend.
@@ -151,6 +158,23 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
       }
     },
   };
+}
+
+/**
+ * Exit 2 before any run starts where a run to start has no folder but a stopped `results collect`
+ * left one beside it (collect-leftovers.ts): that may be the run completed, which training it from
+ * step 0 would silently repeat. --force too: the leftover is no run folder it is asked to replace.
+ */
+function refuseRunsInLeftovers(runs: readonly PlannedRun[], root: string, file: string): void {
+  const leftovers = leftoversOfMissingRuns(root, runs.map((r) => r.runId));
+  if (leftovers.length === 0) return;
+  const ids = [...new Set(leftovers.map((l) => l.runId))];
+  const one = ids.length === 1;
+  throw new InputError(
+    `${file}: ${count(ids.length, "run")} of the sweep (${ids.join(", ")}) ${one ? "has" : "have"} no folder, but a results collect stopped midway left ${one ? "a copy of it" : "copies of them"} beside the runs, ` +
+      `so the sweep would train ${one ? "it" : "them"} again from step 0 over what may be a completed run; nothing was started: ${leftovers.map((l) => leftoverNote(root, root, l)).join("; ")}. Then run the sweep again`,
+    file,
+  );
 }
 
 /** Exit 2 before any run starts, naming each run that would resume on changed data and how to redo just those. */
