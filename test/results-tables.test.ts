@@ -259,6 +259,26 @@ describe("results: CSV and paper table", () => {
     expect(rows.map((r) => r["train.steps"])).to.deep.equal([60, 200]);
   });
 
+  it("runs.csv and the table: a run whose config.yaml lacks train.accumulate or train.label_smoothing has the value it trained with (1, 0), not a blank", async () => {
+    // A run made without the keys beside runs that set them (a second sweep into the same folder).
+    const config = (train: string, data = "{ kind: shapes, clip_length: 4 }") => `name: t\nseed: 0\ndata: ${data}\ntrain:\n  method: bp\n  steps: 60\n${train}`;
+    writeRun(root, "plain", { "train.method": "bp", seed: 0 }, summary("completed", 0.2), 0, "c1aaaaaa");
+    writeRun(root, "acc", { "train.method": "bp", seed: 0 }, summary("completed", 0.4), 1, "c2bbbbbb");
+    writeRun(root, "ls", { "train.method": "bp", seed: 0 }, summary("completed", 0.6), 2, "c3cccccc");
+    writeFileSync(join(root, "plain", "config.yaml"), config(""));
+    writeFileSync(join(root, "acc", "config.yaml"), config("  accumulate: 2\n"));
+    writeFileSync(join(root, "ls", "config.yaml"), config("  label_smoothing: 0.1\n"));
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(columns.slice(0, columns.indexOf("seed"))).to.deep.equal(["run_id", "config_id", "train.method", "train.accumulate", "train.label_smoothing"]);
+    expect(rows.map((r) => [r.run_id, r["train.accumulate"], r["train.label_smoothing"]])).to.deep.equal([["plain", 1, 0], ["acc", 2, 0], ["ls", 1, 0.1]]);
+    expect(tableMarkdown(paperTable(columns, rows, ["eval_clip_top1"]))).to.include("| bp | 1 | 0 | 0.200 (n=1) |").and.include("| bp | 2 | 0 |");
+    // Only where the absence is that value: data.eval_crops is 1 for video folders alone.
+    expect(readSettings(join(root, "plain"))?.has("data.eval_crops")).to.equal(false);
+    writeFileSync(join(root, "plain", "config.yaml"), config("", "{ kind: video-folder, root: /v, clip_length: 4 }"));
+    expect(readSettings(join(root, "plain"))?.get("data.eval_crops")).to.equal(1);
+  });
+
   it("runs.csv: a sweep over model files (config.yaml holds each model inline) has the model column, not columns of the models' layers", async () => {
     const config = (channels: number) => `name: t\nseed: 0\nmodel:\n  name: m\n  layers: [{ type: conv2d, out_channels: ${channels} }]\ntrain: { method: bp }\n`;
     writeRun(root, "a", { model: "models/a.yaml", seed: 0 }, summary("completed", 0.2), 0, "aaaaaaaa");

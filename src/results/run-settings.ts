@@ -41,12 +41,26 @@ export function readSettings(runDir: string): Map<string, unknown> | undefined {
   }
 }
 
-/** A config as dotted keys to values. */
+/** A config as dotted keys to values, with the keys that NO_OP_ABSENCES fills. */
 function flatSettings(config: unknown): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   flatten(config, "", flat);
+  for (const [key, value, applies] of NO_OP_ABSENCES) if (!flat.has(key) && applies(flat)) flat.set(key, value);
   return flat;
 }
+
+/**
+ * Optional keys whose absence from a config.yaml is exactly one value: the run id hashes the key at
+ * that value as absent (src/spec/resolved-config.ts configHash), and `validate --print` shows it
+ * (printed-config.ts). Filled, so that a run written without the key (or by a version before it)
+ * has that value in runs.csv and the table, not a blank beside runs that set it. Keys whose absence
+ * is no fixed value (data.decode_size follows the model; data.augment's no-op is another run id) are not.
+ */
+const NO_OP_ABSENCES: readonly (readonly [string, unknown, (flat: Map<string, unknown>) => boolean])[] = [
+  ["train.accumulate", 1, (f) => f.has("train.method")],
+  ["train.label_smoothing", 0, (f) => f.has("train.method")],
+  ["data.eval_crops", 1, (f) => f.get("data.kind") === "video-folder"],
+];
 
 function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void {
   if (node !== null && typeof node === "object") {
