@@ -384,6 +384,19 @@ describe("schedule tables", () => {
       expect(r.stdout).to.contain("| kept MB at batch size 2 |").and.not.contain("warning:"); // good.yaml's batch
     });
 
+    it("train.accumulate k: updates once every k clip batches, and each block's steps per clip batch are 1/k", async () => {
+      const r = await run(["train.method=pipelined-bp", "data.clip_length=5", "train.accumulate=2"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("updates once every 2 clip batches (train.accumulate 2").and.not.contain("once per clip batch");
+      expect(r.stdout).to.contain("| block | gradients | steps per clip batch |");
+      expect(r.stdout).to.match(/^\| 0 \| 5 \| 1\/2 \| 2\.00 \|/m).and.match(/^\| 1 \| 5 \| 1\/2 \|/m);
+      const one = await run(["train.method=pipelined-bp", "data.clip_length=5"]);
+      expect(one.stdout).to.contain("updates once per clip batch").and.match(/^\| 0 \| 5 \| 1 \| 2\.00 \|/m);
+      // --compare's rows are per clip batch whatever the file accumulates: it says it leaves it out.
+      const compared = await run(["--compare", "train.accumulate=2"]);
+      expect(compared.stderr).to.contain("accumulate (2) are left out");
+    });
+
     it("--compare: one row per rule, with the ticks, gradient, stash and predicted idle each rule's formulas give", async () => {
       const io = captureIo();
       const [L, T] = [4, 8]; // quickstart-cnn's 4 blocks

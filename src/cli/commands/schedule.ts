@@ -41,7 +41,8 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       if (argv.compare) {
         // Every rule, so the file's own train.method and update settings are not what is shown.
         const { method, update_every: every, weight_stashing: stashing } = spec.train;
-        const leftOut = [`train.method (${method})`, ...(every === "clip" ? [] : [`update_every (${every})`]), ...(stashing ? ["weight_stashing (true)"] : [])];
+        const accumulate = spec.train.accumulate ?? 1;
+        const leftOut = [`train.method (${method})`, ...(every === "clip" ? [] : [`update_every (${every})`]), ...(stashing ? ["weight_stashing (true)"] : []), ...(accumulate === 1 ? [] : [`accumulate (${accumulate})`])];
         io.err(`note: --compare shows every train.method with updates once per clip batch; ${argv.file}'s ${leftOut.join(", ")} ${leftOut.length === 1 ? "is" : "are"} left out\n`);
         // The other swept keys (clip length, model, workers) do change the rows: they are the base configuration's.
         const baseKeys = fromBase.filter((k) => !COMPARE_SETS.some((c) => k === c || k.startsWith(`${c}.`)));
@@ -73,26 +74,31 @@ const METRICS_COLUMNS =
 /** The grid, per-block facts and the predicted idle fraction of each stage, as text. */
 export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   const { method, update_every: every, weight_stashing: stashing, batch_size: B } = spec.train;
+  // With train.accumulate k (refused beside in-clip updates) one optimizer step takes k clip
+  // batches: the grid is one clip batch's, so each block steps 1/k times per batch shown.
+  const k = spec.train.accumulate ?? 1;
   const L = model.blocks.length;
   const T = spec.data.clip_length;
   const rule = RULES[method];
   const s = rule.generate(L, T);
+  const updates = every !== "clip" ? `every ${every} ticks` : k === 1 ? "once per clip batch" : `once every ${k} clip batches (train.accumulate ${k}: a step sums their gradients; the grid is one clip batch's)`;
   const lines = [
     `${method}: ${rule.describe}`,
-    `model ${model.name}: ${L} blocks; clips of ${T} frames; ${s.ticks} ticks per clip batch; updates ${every === "clip" ? "once per clip batch" : `every ${every} ticks`}${rule.weightStashing ? `; weight stashing ${stashing ? "on" : "off"}` : ""}`,
+    `model ${model.name}: ${L} blocks; clips of ${T} frames; ${s.ticks} ticks per clip batch; updates ${updates}${rule.weightStashing ? `; weight stashing ${stashing ? "on" : "off"}` : ""}`,
     "",
     INDEX_LEGEND,
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
-    `| block | gradients | steps | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size ${B} |`,
+    `| block | gradients | steps per clip batch | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size ${B} |`,
     "|---|---|---|---|---|---|---|---|---|",
   ];
-  blockFacts(s, every, stashing).forEach((f, k) => {
-    const mb = keptMiB(model, k, f.stashedInputs, B);
+  blockFacts(s, every, stashing).forEach((f, b) => {
+    const mb = keptMiB(model, b, f.stashedInputs, B);
     // A block that gets no gradient has no delay, lag or staleness to state.
     const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
-    lines.push(`| ${k} | ${f.gradients} | ${f.steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    const steps = k === 1 || f.steps === 0 ? String(f.steps) : `${f.steps}/${k}`;
+    lines.push(`| ${b} | ${f.gradients} | ${steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
   const untrained = blockFacts(s, every, stashing).flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
@@ -109,7 +115,7 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
 }
 
 /** The settings `--compare` sets itself, for every rule: a sweep over them needs no note. */
-const COMPARE_SETS = ["train.method", "train.update_every", "train.weight_stashing"];
+const COMPARE_SETS = ["train.method", "train.update_every", "train.weight_stashing", "train.accumulate"];
 
 const IDLE_ASSUMPTIONS = (workers: number) => `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive`;
 
