@@ -15,8 +15,8 @@
  */
 import type { YAMLMap } from "yaml";
 import type { ExperimentSpec } from "./experiment-spec.js";
-import { EXPERIMENT_PATH_KEYS } from "./load-experiment.js";
-import { resolveUserPath } from "../util/user-path.js";
+import { withAbsolutePaths } from "./resolved-config.js";
+import { keysOverlap, sweptKeys } from "./sweep-expand.js";
 import { yamlDocument } from "../util/yaml-text.js";
 
 /** Comments under a section: `key: what its absence means`. */
@@ -26,13 +26,15 @@ type Absences = Record<string, string[]>;
  * `baseDir`: the folder the file's relative paths resolve against. The printed paths are absolute
  * (as a run folder's config.yaml's are), so that `validate --print > config.yaml` saved anywhere
  * reads the same model and data files: relative ones would resolve against the new file's folder.
- * Paths among a sweep's values stay relative (withAbsolutePaths says why).
+ * Paths among a sweep's values stay as written: a run id names its swept values
+ * (model-models/a.yaml_...), so absolute ones would be other ids for the same runs.
  */
 export function printedConfigText(spec: ExperimentSpec, baseDir: string): string {
   const filled = withAbsolutePaths(structuredClone(spec), baseDir);
   const absences: Absences = { data: [], train: [] };
+  const swept = spec.sweep === null ? [] : sweptKeys(spec.sweep);
   // A sweep that sets the kind of data (or the whole section) may reach kinds without these keys.
-  const kindFixed = !sweptKeys(spec).some((k) => k === "data" || k === "data.kind");
+  const kindFixed = !swept.some((k) => k === "data" || k === "data.kind");
   const data = filled.data;
   const generated = data.kind === "moving-mnist" || data.kind === "shapes";
   if (generated && kindFixed && data.workers === undefined) data.workers = 0;
@@ -44,7 +46,7 @@ export function printedConfigText(spec: ExperimentSpec, baseDir: string): string
   if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
   if (filled.train.accumulate === undefined) filled.train.accumulate = 1;
   // Refused beside in-clip updates (experiment-spec.ts): shown only where a run may set it.
-  const updateEverySwept = sweptKeys(spec).includes("train.update_every");
+  const updateEverySwept = swept.includes("train.update_every");
   if (filled.train.grad_clip_norm === undefined && (filled.train.update_every === "clip" || updateEverySwept)) absences.train!.push("grad_clip_norm: unset (no clipping)");
   if (filled.output.keep_best === undefined) filled.output.keep_best = false;
 
@@ -52,38 +54,10 @@ export function printedConfigText(spec: ExperimentSpec, baseDir: string): string
   for (const [section, lines] of Object.entries(absences)) {
     // A key the sweep sets is set in every run: "unset" would tell of none of them. A sweep of the
     // whole section (sweep.zip: { data: [...] }) replaces it in every run, the key's absence too.
-    const shown = lines.filter((l) => !sweptKeys(spec).some((k) => sweepSets(k, `${section}.${l.slice(0, l.indexOf(":"))}`)));
+    const shown = lines.filter((l) => !swept.some((k) => keysOverlap(k, `${section}.${l.slice(0, l.indexOf(":"))}`)));
     if (shown.length === 0) continue;
     const node = doc.get(section, true) as YAMLMap;
     node.comment = shown.map((l) => ` ${l}`).join("\n");
   }
   return doc.toString();
-}
-
-/** `value` at `key` with each path key in it (EXPERIMENT_PATH_KEYS) made absolute; other values as they are. */
-function absolutePathsAt(key: string, value: unknown, baseDir: string): unknown {
-  if (EXPERIMENT_PATH_KEYS.has(key)) return typeof value === "string" ? resolveUserPath(baseDir, value) : value;
-  const holdsPathKey = [...EXPERIMENT_PATH_KEYS].some((k) => k.startsWith(`${key}.`));
-  if (!holdsPathKey || value === null || typeof value !== "object" || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, absolutePathsAt(`${key}.${k}`, v, baseDir)]));
-}
-
-/**
- * The spec's paths absolute. A sweep's values stay as written: a run id names its swept values
- * (model-models/a.yaml_...), so absolute ones would be other ids for the same runs.
- */
-function withAbsolutePaths(spec: ExperimentSpec, baseDir: string): ExperimentSpec {
-  const abs = <T>(key: string, value: T) => absolutePathsAt(key, value, baseDir) as T;
-  return { ...spec, model: abs("model", spec.model), data: abs("data", spec.data), train: abs("train", spec.train) };
-}
-
-/** Whether sweeping `swept` sets `key`: the key itself, a key inside it, or a section holding it. */
-function sweepSets(swept: string, key: string): boolean {
-  return `${swept}.`.startsWith(`${key}.`) || `${key}.`.startsWith(`${swept}.`);
-}
-
-/** The keys a sweep section sets (grid, zip, random). */
-function sweptKeys(spec: ExperimentSpec): string[] {
-  const s = spec.sweep;
-  return s === null ? [] : [...Object.keys(s.grid), ...Object.keys(s.zip), ...Object.keys(s.random?.params ?? {})];
 }

@@ -33,16 +33,24 @@ function absoluteDataPaths(data: DataSpec, baseDir: string): DataSpec {
   return data;
 }
 
+/** The spec with its data and checkpoint paths, and its model's where it is a file, resolved against `baseDir`; nothing else changed (the sweep's values neither). */
+export function withAbsolutePaths(spec: ExperimentSpec, baseDir: string): ExperimentSpec {
+  return {
+    ...spec,
+    model: typeof spec.model === "string" ? resolveUserPath(baseDir, spec.model) : spec.model,
+    data: absoluteDataPaths(spec.data, baseDir),
+    train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : resolveUserPath(baseDir, spec.train.init_checkpoint) },
+  };
+}
+
 /**
  * The self-contained config of one run: model inline, data and checkpoint paths absolute,
  * output.dir absolute (where the run's experiment folder is), no sweep (a run is one point of it).
  */
 export function resolvedConfig(spec: ExperimentSpec, model: Model, baseDir: string, outputRoot: string | null = null): ExperimentSpec {
   return {
-    ...spec,
+    ...withAbsolutePaths(spec, baseDir),
     model: inlineModel(model),
-    data: absoluteDataPaths(spec.data, baseDir),
-    train: { ...spec.train, init_checkpoint: spec.train.init_checkpoint === null ? null : resolveUserPath(baseDir, spec.train.init_checkpoint) },
     output: { ...spec.output, dir: outputRoot ?? (spec.output.dir === null ? null : resolveUserPath(process.cwd(), spec.output.dir)) },
     sweep: null,
   };

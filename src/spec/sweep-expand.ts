@@ -89,11 +89,19 @@ function sweepSections(sweep: SweepSpec): [string, string[]][] {
  */
 export function sweptKeysNotOverridden(sweep: SweepSpec, overrides: readonly Pick<Override, "keys">[]): string[] {
   const set = overrides.map((o) => o.keys.join("."));
-  const covers = (o: string, key: string) => o === key || key.startsWith(o + ".") || o.startsWith(key + ".");
+  return sweptKeys(sweep).filter((key) => !set.some((o) => keysOverlap(o, key)));
+}
+
+/** The keys the sweep sets in grid, zip and random (not the seed), in expandSweep's order. */
+export function sweptKeys(sweep: SweepSpec): string[] {
   return sweepSections(sweep)
     .filter(([section]) => section !== "seeds")
-    .flatMap(([, keys]) => keys)
-    .filter((key) => !set.some((o) => covers(o, key)));
+    .flatMap(([, keys]) => keys);
+}
+
+/** Whether setting dotted key `a` sets `b` or part of it: the same key, or one inside the other (train and train.method). */
+export function keysOverlap(a: string, b: string): boolean {
+  return `${a}.`.startsWith(`${b}.`) || `${b}.`.startsWith(`${a}.`);
 }
 
 /** Structural checks the schema cannot express: known keys, no key swept twice (nor inside another swept key), equal zip lengths. */
@@ -110,7 +118,7 @@ export function checkSweepKeys(sweep: SweepSpec, raw: unknown, file: string): vo
       if (before) throw new SpecError(`${where}: '${key}' is already swept in sweep.${before}; sweep each key in one place`, file, `sweep.${section}.${key}`);
       // A mapping and a key inside it (train and train.method): one run's value of the mapping
       // would replace the other's value of the key, and the run id would still name both.
-      const nested = [...seen].find(([k]) => key.startsWith(`${k}.`) || k.startsWith(`${key}.`));
+      const nested = [...seen].find(([k]) => keysOverlap(k, key));
       if (nested)
         throw new SpecError(`${where}: '${key}' and '${nested[0]}' (swept in sweep.${nested[1]}) are one inside the other, so one's values would overwrite the other's; sweep each key in one place (the inner key's values inside the mapping's)`, file, `sweep.${section}.${key}`);
       seen.set(key, section);
