@@ -234,11 +234,12 @@ export function deviceStepBlocker(spec: Pick<ExperimentSpec, "train" | "runtime"
  */
 export function accumulateHostPathNote(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): string | null {
   if (spec.runtime.device_step !== "auto" || spec.runtime.provider === "cpu" || deviceStepBlocker(spec) !== ACCUMULATE_BLOCKER) return null;
-  return `runtime.device_step auto: training on the host path (the executor and the host optimizer), since train.accumulate is ${spec.train.accumulate} and ${ACCUMULATE_BLOCKER.replace(": train.accumulate must be 1", "")}`;
+  return `runtime.device_step auto: training on the host path (the executor and the host optimizer), since train.accumulate is ${spec.train.accumulate} and ${ONE_BATCH_A_STEP}`;
 }
 
 /** Why train.accumulate > 1 trains on the host path (device_step auto falls back; true is refused). */
-const ACCUMULATE_BLOCKER = "the device step takes one clip batch per optimizer step: train.accumulate must be 1";
+const ONE_BATCH_A_STEP = "the device step takes one clip batch per optimizer step";
+const ACCUMULATE_BLOCKER = `${ONE_BATCH_A_STEP}: train.accumulate must be 1`;
 
 /** Whether a run trains with the device step: as asked, and with auto on GPU providers wherever it can. */
 export function usesDeviceStep(spec: Pick<ExperimentSpec, "train" | "runtime" | "diagnostics">): boolean {
