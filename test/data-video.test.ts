@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -446,7 +446,6 @@ describe("data: video-folder", function () {
   // The cache used to sit in .cache/sideways beside the experiment file: for a run trained again
   // from its folder's config.yaml, inside that earlier run's folder (decoding every video again).
   it("a run trained again from its folder's config.yaml leaves that folder as it was; the frame cache is shared", async () => {
-    const { readdirSync, statSync } = await import("node:fs");
     const exp = writeVideoExperiment(
       "again",
       // max_frames 7: decode settings no other test uses, so that this run's decodes are new entries.
@@ -502,7 +501,6 @@ describe("data: video-folder", function () {
   });
 
   it("data.decode_size equal to the model input and data.eval_crops: 1 are the run without them (the same id and weights), as is `validate --print`'s config saved and run; a larger decode_size is another run", async () => {
-    const { readdirSync } = await import("node:fs");
     const data = "kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0, max_frames: 8";
     const exp = writeVideoExperiment(
       "noop-decode",
