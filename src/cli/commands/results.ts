@@ -131,12 +131,13 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     const srcStatus = srcAttempt?.status ?? "unfinished";
     const dstStatus = dstAttempt?.status ?? "unfinished";
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
+    const inTheWay = tempNameTaken(dst);
     if (held !== undefined) {
       notCopy(entry.name, `${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
-    } else if (tempNameTaken(dst) !== null) {
+    } else if (inTheWay !== null) {
       // A stopped collect whose pid this one has (pids repeat: a container's process is often pid 1)
       // left a folder under the name the swap would use: the swap would delete it or fail halfway.
-      notCopy(entry.name, `${entry.name}: ${tempNameTaken(dst)} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
+      notCopy(entry.name, `${entry.name}: ${inTheWay} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && unreadableJson(join(dst, RUN_META_FILE))) {
       // Damage, as an unreadable record on the shard's side is (not copied, exit 0), not a conflict of configs.
       notCopy(entry.name, `${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
