@@ -4,6 +4,7 @@
  */
 import yargs, { type CommandModule, type MiddlewareFunction } from "yargs";
 import { InputError } from "../errors.js";
+import { listed } from "../util/count.js";
 import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
 import { dataCommand } from "./commands/data.js";
@@ -139,8 +140,8 @@ export function choicesInOurWords(said: string, command?: AnyCommand, words = ""
   if (!said.startsWith("Invalid values:") || lines.length === 0) return said;
   return lines
     .map(([, name, given, choices]) => {
-      const names = [...choices.matchAll(/"([^"]*)"/g)].map((c) => c[1]);
-      const expected = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+      const names = [...choices.matchAll(/"([^"]*)"/g)].map((c) => c[1]!);
+      const expected = listed(names, "or");
       const positional = new RegExp(`[<[]${name}(\\.\\.)?[>\\]]`).test(String(command?.command ?? ""));
       return `${positional ? words : `--${name}`}: expected ${expected}, found '${given}'`;
     })

@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { assembleBatch, clipOf, pixelBatch, type ClipProducer, type ClipShape, type ClipStream, type Preprocess } from "./clip.js";
 import { ClipWorkers } from "./clip-workers.js";
 import { Prefetcher } from "./prefetch.js";
+import { listed } from "../util/count.js";
 import type { ClipBatch, DataSource, DataSourceStats, ShortVideo, SkippedFile } from "./source.js";
 
 export class ClipSource implements DataSource {
@@ -34,8 +35,7 @@ export class ClipSource implements DataSource {
       ...(aug.flip ? ["mirrored at random"] : []),
       ...(aug.pad > 0 ? [`shifted up to ${aug.pad} px`] : []),
     ];
-    const listed = what.length > 2 ? `${what.slice(0, -1).join(", ")} and ${what.at(-1)}` : what.join(" and ");
-    return `${this.producer.description}; training clips ${listed} (data.augment)`;
+    return `${this.producer.description}; training clips ${listed(what, "and")} (data.augment)`;
   }
 
   get evalIsTrain(): boolean {

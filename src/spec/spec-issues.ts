@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
 import { settingSource } from "./override-source.js";
 import { objectKeys, narrowUnion, otherKindsWithKey, schemaAtPath, schemaDef, unwrapSchema } from "./schema-path.js";
-import { count } from "../util/count.js";
+import { count, listed } from "../util/count.js";
 
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
@@ -181,7 +181,7 @@ function integerExpectation(root: z.ZodType, path: Path, raw: unknown): string |
 /** "true, false or auto" for ["true or false", "auto"]: each alternative once, the last after "or". */
 function alternatives(expected: readonly string[]): string {
   const each = [...new Set(expected.flatMap((e) => e.split(" or ")))];
-  return each.length <= 2 ? each.join(" or ") : `${each.slice(0, -1).join(", ")} or ${each.at(-1)}`;
+  return listed(each, "or");
 }
 
 const optionList = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" | ");
