@@ -54,13 +54,18 @@ export interface MergeReport {
   /** the same run, already completed in the target: nothing to do */
   present: string[];
   /** runs not copied, each with the reason (another run under the same id, an unfinished copy) */
-  notCopied: string[];
-  /** the run ids of notCopied whose line says what to do instead of training the run again */
-  notCopiedIds: string[];
+  notCopied: NotCopied[];
   /** how many of notCopied are real conflicts: the same id holding different configs */
   conflicts: number;
   /** target runs whose final weights were cut short, replaced by a completed copy (also in copied), each with where the damaged folder went */
   replacedDamaged: string[];
+}
+
+/** A run not copied: its id, the line saying why, and whether that line says to train it again (else what to do instead). */
+export interface NotCopied {
+  runId: string;
+  line: string;
+  trainAgain: boolean;
 }
 
 /** A free folder for run `id` under DIR/collect-replaced/ (`id`, else `id-2`, `id-3`, ...): an earlier one is never overwritten. */
@@ -111,11 +116,8 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
  */
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
-  const report: MergeReport = { copied: [], present: [], notCopied: [], notCopiedIds: [], conflicts: 0, replacedDamaged: [] };
-  const notCopy = (id: string, line: string) => {
-    report.notCopied.push(line);
-    report.notCopiedIds.push(id);
-  };
+  const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
+  const notCopy = (runId: string, line: string, trainAgain = false) => report.notCopied.push({ runId, line, trainAgain });
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     // A collect's temporary folder in a shard is no run of its own (the note on the shard says what it is).
@@ -173,8 +175,8 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
       if (srcStatus === "completed") report.present.push(entry.name);
       else notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
     } else if (srcAttempt === null) {
-      // Nothing to collect: training it again is what to do, as the unstarted note says (not in notCopiedIds).
-      report.notCopied.push(`${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`);
+      // Nothing to collect: training it again is what to do, as the unstarted note says.
+      notCopy(entry.name, `${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`, true);
     } else if (srcStatus !== "completed" && dstAttempt !== null && srcAttempt.steps <= dstAttempt.steps) {
       notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
     } else {
@@ -227,9 +229,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       // Left by a collect killed between its renames: said, never read as runs, never deleted unasked.
-      for (const [folder, given] of [[dir, argv.dir], ...argv.from.map((f) => [resolve(f), f])] as const)
-        for (const l of collectLeftoversIn(folder)) io.err(`note: ${leftoverNote(folder, given, l)}\n`);
-      for (const line of reports.flatMap((r) => [...r.replacedDamaged, ...r.notCopied])) io.err(`${line}\n`);
+      const targetLeftovers = collectLeftoversIn(dir);
+      for (const l of targetLeftovers) io.err(`note: ${leftoverNote(dir, argv.dir, l)}\n`);
+      for (const f of argv.from) for (const l of collectLeftoversIn(resolve(f))) io.err(`note: ${leftoverNote(resolve(f), f, l)}\n`);
+      for (const line of reports.flatMap((r) => [...r.replacedDamaged, ...r.notCopied.map((n) => n.line)])) io.err(`${line}\n`);
       for (const f of argv.from) {
         const note = await mergeSweepPlan(resolve(f), dir);
         if (note !== null) io.err(`note: ${note}\n`);
@@ -244,8 +247,8 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       // back, or collect it again), or in a shard that it was not copied from (said above, with why:
       // weights cut short, ...), is not one to train again, as the unstarted note would say.
       const saidAbove = new Set([
-        ...collectLeftoversIn(dir).filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId),
-        ...reports.flatMap((r) => r.notCopiedIds),
+        ...targetLeftovers.filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId),
+        ...reports.flatMap((r) => r.notCopied.filter((n) => !n.trainAgain).map((n) => n.runId)),
       ]);
       const unstarted = runs.filter((r) => isUnstarted(r.status) && !saidAbove.has(r.meta.run_id));
       if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
