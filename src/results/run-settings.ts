@@ -10,6 +10,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { CellValue } from "./csv-text.js";
+import { ABSENT_AS, appliesTo } from "../spec/absent-as.js";
 import { outsideConfiguration } from "../spec/resolved-config.js";
 import type { RunRecord } from "./runs-table.js";
 
@@ -41,26 +42,21 @@ export function readSettings(runDir: string): Map<string, unknown> | undefined {
   }
 }
 
-/** A config as dotted keys to values, with the keys that NO_OP_ABSENCES fills. */
+/**
+ * A config as dotted keys to values. A key whose absence is one written value (absent-as.ts) and
+ * that the config.yaml lacks (a run written without it, or by a version before it) reads as that
+ * value: in runs.csv and the table, not a blank beside runs that set it.
+ */
 function flatSettings(config: unknown): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   flatten(config, "", flat);
-  for (const [key, value, applies] of NO_OP_ABSENCES) if (!flat.has(key) && applies(flat)) flat.set(key, value);
+  for (const e of ABSENT_AS) {
+    const key = `${e.section}.${e.key}`;
+    const present = e.section === "train" ? flat.has("train.method") : flat.has("data.kind") && appliesTo(e, flat.get("data.kind") as string);
+    if (!flat.has(key) && present) flat.set(key, e.value);
+  }
   return flat;
 }
-
-/**
- * Optional keys whose absence from a config.yaml is exactly one value: the run id hashes the key at
- * that value as absent (src/spec/resolved-config.ts configHash), and `validate --print` shows it
- * (printed-config.ts). Filled, so that a run written without the key (or by a version before it)
- * has that value in runs.csv and the table, not a blank beside runs that set it. Keys whose absence
- * is no fixed value (data.decode_size follows the model; data.augment's no-op is another run id) are not.
- */
-const NO_OP_ABSENCES: readonly (readonly [string, unknown, (flat: Map<string, unknown>) => boolean])[] = [
-  ["train.accumulate", 1, (f) => f.has("train.method")],
-  ["train.label_smoothing", 0, (f) => f.has("train.method")],
-  ["data.eval_crops", 1, (f) => f.get("data.kind") === "video-folder"],
-];
 
 function flatten(node: unknown, prefix: string, out: Map<string, unknown>): void {
   if (node !== null && typeof node === "object") {

@@ -18,6 +18,7 @@ import type { ExperimentSpec } from "./experiment-spec.js";
 import { withAbsolutePaths } from "./resolved-config.js";
 import { keysOverlap, sweptKeys } from "./sweep-expand.js";
 import { yamlDocument } from "../util/yaml-text.js";
+import { ABSENT_AS, appliesTo } from "./absent-as.js";
 
 /** Comments under a section: `key: what its absence means`. */
 type Absences = Record<string, string[]>;
@@ -38,13 +39,16 @@ export function printedConfigText(spec: ExperimentSpec, baseDir: string): string
   const data = filled.data;
   const generated = data.kind === "moving-mnist" || data.kind === "shapes";
   if (generated && kindFixed && data.workers === undefined) data.workers = 0;
-  if (data.kind === "video-folder" && kindFixed && data.eval_crops === undefined) data.eval_crops = 1;
+  // Keys whose absence is one written value (absent-as.ts), shown at it: a data key only where the
+  // sweep cannot change the kind of data.
+  for (const e of ABSENT_AS) {
+    const section = (e.section === "train" ? filled.train : data) as Record<string, unknown>;
+    if (section[e.key] === undefined && (e.section === "train" || (kindFixed && appliesTo(e, data.kind)))) section[e.key] = e.value;
+  }
   if (data.eval_seed === undefined) absences.data!.push(`eval_seed: unset (the run's seed ${generated ? "draws the evaluation clips" : "orders their frames with shuffle_frames"})`);
   if (data.augment === undefined) absences.data!.push("augment: unset (no flips, shifts or zooms: flip, pad_crop, scale; {flip: false, pad_crop: 0} trains the same, under another run id)");
   if (data.kind === "video-folder" && data.decode_size === undefined) absences.data!.push("decode_size: unset (frames decoded at the model input's size)");
   if (generated && data.train_clips === undefined) absences.data!.push("train_clips: unset (a new clip every time, no fixed training set)");
-  if (filled.train.label_smoothing === undefined) filled.train.label_smoothing = 0;
-  if (filled.train.accumulate === undefined) filled.train.accumulate = 1;
   // Refused beside in-clip updates (experiment-spec.ts): shown only where a run may set it.
   const updateEverySwept = swept.includes("train.update_every");
   if (filled.train.grad_clip_norm === undefined && (filled.train.update_every === "clip" || updateEverySwept)) absences.train!.push("grad_clip_norm: unset (no clipping)");

@@ -9,6 +9,7 @@ import { type DataSpec, ShapesDataSpec } from "../data/data-spec.js";
 import type { Model } from "../model/model.js";
 import type { ModelSpec } from "../model/model-spec.js";
 import { type ExperimentSpec, TrainSpec } from "./experiment-spec.js";
+import { withoutAbsentAs } from "./absent-as.js";
 import { shortHash } from "./run-id.js";
 import { fileDigest } from "../util/file-digest.js";
 import { resolveUserPath } from "../util/user-path.js";
@@ -86,16 +87,10 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   // their defaults, so a run with another value is the same run (and resumes), and runs at the
   // defaults keep their ids. runtime.threads stays in: onnxruntime's thread count changes float
   // rounding.
-  // train.label_smoothing 0 trains as the key's absence does, bit for bit (one-hot targets): hashed
-  // as absent, so a config that spells out the default finds the runs made without the key.
-  // train.accumulate 1 is one batch a step, the key's absence: hashed as absent too.
-  const { label_smoothing: smoothing, accumulate, ...trainRest } = rest.train;
-  const train = {
-    ...trainRest,
-    ...(smoothing ? { label_smoothing: smoothing } : {}),
-    ...(accumulate !== undefined && accumulate > 1 ? { accumulate } : {}),
-    checkpoint_every: RESULT_NEUTRAL.checkpoint_every,
-  };
+  // Keys whose absence trains as one written value does (label_smoothing 0, accumulate 1,
+  // absent-as.ts) are hashed as absent at that value, so a config that spells out the default
+  // finds the runs made without the key.
+  const train = { ...withoutAbsentAs("train", rest.train), checkpoint_every: RESULT_NEUTRAL.checkpoint_every };
   // runtime.steps_per_call chains the same steps in fewer onnxruntime calls: the same weights bit
   // for bit on the CPU and WebGPU (test/chain-calls.test.ts); on CUDA another session's kernel
   // choice, as between any two runs there. Left out, as data.workers is.
@@ -112,17 +107,17 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
 
 /**
  * A video folder's data.decode_size equal to the model input decodes frames at the size the key's
- * absence does (no windows), and data.eval_crops: 1 is the absence's centre crop: the same clips
- * bit for bit (src/data/video/video-folder.ts), so both are hashed as absent and a config that
- * spells out the default finds the runs made without it. (A no-op data.augment is not: the
- * augment study sweeps pad_crop: [0, 4], and hashing {flip: false, pad_crop: 0} as absent would
- * give its pad_crop 0 runs new ids.)
+ * absence does (no windows), and data.eval_crops: 1 is the absence's centre crop (absent-as.ts):
+ * the same clips bit for bit (src/data/video/video-folder.ts), so both are hashed as absent and a
+ * config that spells out the default finds the runs made without it. (A no-op data.augment is
+ * not: the augment study sweeps pad_crop: [0, 4], and hashing {flip: false, pad_crop: 0} as absent
+ * would give its pad_crop 0 runs new ids.)
  */
 function withoutNoOpVideoKeys(data: DataSpec, model: Model): DataSpec {
   if (data.kind !== "video-folder") return data;
-  const { decode_size: size, eval_crops: crops, ...rest } = data;
+  const { decode_size: size, ...rest } = withoutAbsentAs("data", data);
   const modelSize = size !== undefined && size[0] === model.input.height && size[1] === model.input.width;
-  return { ...rest, ...(size === undefined || modelSize ? {} : { decode_size: size }), ...(crops === undefined || crops === 1 ? {} : { eval_crops: crops }) };
+  return { ...rest, ...(size === undefined || modelSize ? {} : { decode_size: size }) };
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */
