@@ -9,6 +9,7 @@ import { type CliIo, processIo } from "./cli-io.js";
 import { benchCommand } from "./commands/bench.js";
 import { dataCommand } from "./commands/data.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { evaluateCommand } from "./commands/evaluate.js";
 import { exportCommand } from "./commands/export.js";
 import { gpuCommand } from "./commands/gpu.js";
 import { modelCommand } from "./commands/model.js";
@@ -42,6 +43,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     sweepCommand(io),
     validateCommand(io),
     scheduleCommand(io),
+    evaluateCommand(io),
     exportCommand(io),
     modelCommand(io),
     dataCommand(io),

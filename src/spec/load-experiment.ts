@@ -37,9 +37,10 @@ export interface LoadOptions {
    * Whether the files a run reads besides the model (data.*, train.init_checkpoint) must exist
    * (default true: run, validate, sweep). False for a command that needs only the model and the
    * settings, so that a file written for another machine's data can still be inspected there;
-   * every schema check and the model's still apply.
+   * every schema check and the model's still apply. "data": the data's files only (`evaluate`,
+   * which starts from trained weights, not from train.init_checkpoint).
    */
-  checkRunInputs?: boolean;
+  checkRunInputs?: boolean | "data";
   /**
    * Whether a key given twice in `overrides` is an error (default true). False for a sweep's run,
    * whose swept values and `sweep=null` follow the user's overrides (`sweep={...}` among them) and
@@ -96,9 +97,9 @@ export function validateExperiment(raw: unknown, file: string, context = "", ove
  * Every path the spec names must exist (with `runInputs` false, only the model file); the model
  * must load. Returns the loaded model.
  */
-export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string, runInputs = true, overrides: readonly string[] = []): Model {
+export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file: string, runInputs: boolean | "data" = true, overrides: readonly string[] = []): Model {
   const paths: [string, string | null | undefined][] = [["model", typeof spec.model === "string" ? spec.model : null]];
-  if (runInputs) paths.push(...runInputPaths(spec));
+  if (runInputs !== false) paths.push(...runInputPaths(spec).filter(([key]) => runInputs === true || key.startsWith("data.")));
   for (const [key, p] of paths) {
     if (p === null || p === undefined) continue;
     const full = resolveUserPath(baseDir, p);

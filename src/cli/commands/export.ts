@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
@@ -9,8 +9,8 @@ import { loadModelFile } from "../../model/load-model.js";
 import type { Model, Weights } from "../../model/model.js";
 import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
-import { FINAL_WEIGHTS_FILE, SUMMARY_FILE, UNREADABLE_WEIGHTS, finalWeightsDamage, readSummary } from "../../results/run-dir.js";
-import { RESUME_FILE, resumeCheckpointStep } from "../../train/resume-checkpoint.js";
+import { runWeightsFile } from "../../results/run-weights.js";
+import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -23,30 +23,11 @@ interface ExportArgs {
 }
 
 /**
- * --checkpoint as given, or, for a run's folder, the weights it holds: final.safetensors of a
- * completed run, else resume.safetensors of an interrupted one.
- */
-function checkpointFile(path: string): string {
-  if (!existsSync(path)) throw new InputError(`export: --checkpoint ${path}: no such file or folder; give a run's folder or a weights file (safetensors)`, path);
-  if (!statSync(path).isDirectory()) return path;
-  // Final weights cut short are refused as such (runs.csv says unreadable_weights), not read as far
-  // as they go. Missing ones under a completed summary were removed since: a resume checkpoint
-  // there is exported with a note that it is not the final weights.
-  const completed = readSummary(path)?.status === "completed";
-  const damage = completed ? finalWeightsDamage(path) : null;
-  if (damage !== null)
-    throw new InputError(`export: --checkpoint ${path}: ${damage}, though the run's ${SUMMARY_FILE} says it completed (runs.csv: ${UNREADABLE_WEIGHTS}); expected the run's whole trained weights; nothing was written`, join(path, FINAL_WEIGHTS_FILE));
-  for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
-  const removed = completed ? ` (its ${SUMMARY_FILE} says it completed: its ${FINAL_WEIGHTS_FILE} was removed since)` : "";
-  throw new InputError(`export: --checkpoint ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it${removed}; give a run's folder or a weights file`, path);
-}
-
-/**
  * The model (and the weights file, if any) an export is of, and its training data when an
  * experiment or a run's config.yaml says (undefined for a model file).
  */
 function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec; initOf?: LoadedExperiment } {
-  if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: checkpointFile(argv.checkpoint) };
+  if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: runWeightsFile(argv.checkpoint, "export: --checkpoint") };
   if (argv.file === undefined) {
     // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
     if (argv.checkpoint === undefined) throw new InputError("export: give a model or experiment file, or --checkpoint of a run (see sideways export --help)");

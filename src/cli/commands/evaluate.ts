@@ -1,0 +1,150 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { InputError, nameExperimentFile } from "../../errors.js";
+import { readCheckpoint } from "../../model/checkpoint.js";
+import type { Weights } from "../../model/model.js";
+import { readSafetensorsMetadata } from "../../model/safetensors.js";
+import { writeJsonAtomic } from "../../results/atomic-write.js";
+import { sidewaysVersion } from "../../results/provenance.js";
+import { runWeightsFile } from "../../results/run-weights.js";
+import { loadExperiment } from "../../spec/load-experiment.js";
+import { evaluateWeights } from "../../train/evaluate-weights.js";
+import type { EvalResult } from "../../train/evaluate.js";
+import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
+import { count } from "../../util/count.js";
+import type { CliIo } from "../cli-io.js";
+
+interface EvaluateArgs {
+  weights: string;
+  overrides: string[];
+  experiment?: string;
+  json?: string;
+  force: boolean;
+}
+
+/** Seconds between progress lines: a long evaluation (thousands of video clips) says how far it is. */
+const PROGRESS_EVERY_S = 10;
+
+/** What --json holds: eval.csv's column names for the figures, so the two files join. */
+export interface EvaluationRecord {
+  weights: string;
+  /** The step the weights are of, as their file says (final: the run's steps; best, resume: their step). */
+  weights_step: number | null;
+  run_id: string | null;
+  experiment: string;
+  overrides: string[];
+  provider: string;
+  eval_clips: number;
+  eval_loss: number;
+  eval_clip_top1: number;
+  eval_frame_top1: number;
+  eval_video_top1?: number;
+  eval_videos?: number;
+  eval_on_train: boolean;
+  sideways_version: string | null;
+  evaluated_at: string;
+}
+
+export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> {
+  return {
+    command: "evaluate <weights> [overrides..]",
+    describe: "Evaluate trained weights (a run's folder or a safetensors file) on an experiment's evaluation set, as a run's evaluations do",
+    builder: (y: Argv) =>
+      y
+        .positional("weights", { type: "string", demandOption: true, describe: "a run's folder (its final.safetensors, else resume.safetensors) or a weights file (e.g. best.safetensors)" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides of the experiment, e.g. eval.clips=1000 data.eval_crops=3" })
+        .option("experiment", { type: "string", describe: "the experiment whose model, data and eval keys to use (default: the config.yaml beside the weights, the run's own)" })
+        .option("json", { type: "string", describe: "also write the figures, the weights and the settings to this JSON file (eval.csv's column names)" })
+        .option("force", { type: "boolean", default: false, describe: "replace the --json file if it exists" })
+        .example("$0 evaluate results/ucf101/<run id>/ data.eval_crops=3 eval.clips=11349", "the run's final weights on every UCF101 test video (split 1), 3 crops each")
+        .example("$0 evaluate results/quickstart/<run id>/best.safetensors --json best-eval.json", "the best evaluation's weights again, written as JSON") as unknown as Argv<EvaluateArgs>,
+    handler: async (argv) => {
+      const weightsFile = runWeightsFile(argv.weights, "evaluate:");
+      const configFile = argv.experiment ?? join(dirname(weightsFile), "config.yaml");
+      if (!existsSync(configFile)) {
+        throw new InputError(`evaluate: ${weightsFile}: no config.yaml beside it to say which model and data it was trained with; give the experiment with --experiment FILE`, weightsFile);
+      }
+      // The data must be here; the run's train.init_checkpoint need not be (the weights replace it).
+      const exp = loadExperiment(configFile, argv.overrides, { checkRunInputs: "data" });
+      if (exp.spec.sweep !== null) {
+        throw new InputError(`${configFile}: sweep: evaluate takes one run's settings, found a sweep; give the run's folder (its config.yaml) or an experiment without sweep:`, configFile, "sweep");
+      }
+      const jsonFile = argv.json === undefined ? null : resolve(argv.json);
+      if (jsonFile !== null && existsSync(jsonFile) && !argv.force) {
+        throw new InputError(`evaluate: --json ${argv.json} already exists; nothing was evaluated or written (choose another file, or --force to replace it)`, jsonFile);
+      }
+      let weights: Weights;
+      try {
+        weights = readCheckpoint(resolve(weightsFile), exp.model);
+      } catch (err) {
+        if (err instanceof InputError) err.message = `${err.message} (evaluate: expected the weights of model ${exp.model.name}, from ${configFile})`;
+        throw err;
+      }
+      const resumeStep = resumeCheckpointStep(weightsFile);
+      if (resumeStep !== null) io.err(`note: ${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones\n`);
+
+      const spec = exp.spec;
+      io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
+      let lastReport = performance.now();
+      const progress = (done: number, total: number) => {
+        if (performance.now() - lastReport < PROGRESS_EVERY_S * 1000 || done >= total) return;
+        lastReport = performance.now();
+        io.err(`evaluate: ${done}/${total} clips\n`);
+      };
+      const evaluation = await evaluateWeights(spec, exp.model, weights, exp.baseDir, progress).catch((err: unknown) => {
+        nameExperimentFile(err, configFile, argv.overrides); // a data error names the file and key, as `run` does
+        throw err;
+      });
+      if (evaluation.note !== null) io.err(`note: ${evaluation.note}\n`);
+      if (evaluation.evalOnTrain) io.err(`note: the evaluation set is the training clips (eval_on_train)\n`);
+      if (evaluation.result.clips < spec.eval.clips) io.err(`note: eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used\n`);
+
+      const metadata = readSafetensorsMetadata(weightsFile) ?? {};
+      const stepText = metadata.step ?? metadata.steps;
+      const record: EvaluationRecord = {
+        weights: resolve(weightsFile),
+        weights_step: stepText !== undefined && Number.isSafeInteger(Number(stepText)) ? Number(stepText) : null,
+        run_id: metadata.run_id ?? null,
+        experiment: resolve(configFile),
+        overrides: argv.overrides,
+        provider: spec.runtime.provider,
+        ...evalColumns(evaluation.result),
+        eval_on_train: evaluation.evalOnTrain,
+        sideways_version: sidewaysVersion(),
+        evaluated_at: new Date().toISOString(),
+      };
+      io.out(evaluationText(record));
+      if (jsonFile !== null) {
+        writeJsonAtomic(jsonFile, record);
+        io.err(`wrote ${argv.json}\n`);
+      }
+    },
+  };
+}
+
+/** The figures under eval.csv's names. */
+function evalColumns(r: EvalResult): Pick<EvaluationRecord, "eval_clips" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1" | "eval_videos"> {
+  return {
+    eval_clips: r.clips,
+    eval_loss: r.loss,
+    eval_clip_top1: r.clipTop1,
+    eval_frame_top1: r.frameTop1,
+    ...(r.videoTop1 !== undefined ? { eval_video_top1: r.videoTop1, eval_videos: r.videos } : {}),
+  };
+}
+
+/** The figures, one a line, as standard output shows them. */
+export function evaluationText(r: EvaluationRecord): string {
+  const of = [r.run_id === null ? null : `run ${r.run_id}`, r.weights_step === null ? null : `step ${r.weights_step}`].filter((s) => s !== null);
+  const rows: [string, string][] = [
+    ["weights", `${r.weights}${of.length > 0 ? ` (${of.join(", ")})` : ""}`],
+    ["clips", `${r.eval_clips}${r.eval_on_train ? " (the training clips)" : ""}`],
+    ["loss", r.eval_loss.toFixed(4)],
+    ["clip top-1", r.eval_clip_top1.toFixed(4)],
+    ["frame top-1", r.eval_frame_top1.toFixed(4)],
+  ];
+  if (r.eval_video_top1 !== undefined) rows.push(["video top-1", `${r.eval_video_top1.toFixed(4)} (${count(r.eval_videos ?? 0, "video")})`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join("");
+}

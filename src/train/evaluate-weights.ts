@@ -1,0 +1,58 @@
+/**
+ * Trained weights evaluated on an experiment's evaluation set, as a run's evaluations do
+ * (train/evaluate.ts over the same clips: data.evalBatches(eval.clips, train.batch_size), the same
+ * provider and graphs), for `sideways evaluate`: a run's final weights give its last eval.csv row.
+ */
+import type { ClipBatch } from "../data/source.js";
+import type { Model, Weights } from "../model/model.js";
+import { graphTargetFor } from "../runtime/nchwc-probe.js";
+import type { ExperimentSpec } from "../spec/experiment-spec.js";
+import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
+import { evaluate, type EvalResult } from "./evaluate.js";
+import { openRunData, providerOptionsFor } from "./run-experiment.js";
+
+export interface WeightsEvaluation {
+  result: EvalResult;
+  /** The evaluation set is the training clips (data.eval_on_train, or npy data without held-out clips). */
+  evalOnTrain: boolean;
+  /** What the data source says of its evaluation set (e.g. a video folder's clips per video), or null. */
+  note: string | null;
+}
+
+/** `progress(clipsDone, clipsInAll)` is called after each batch. */
+export async function evaluateWeights(
+  spec: ExperimentSpec,
+  model: Model,
+  weights: Weights,
+  baseDir: string,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<WeightsEvaluation> {
+  const provider = providerOptionsFor(spec.runtime);
+  const data = await openRunData(spec, model, baseDir);
+  try {
+    const graphs = buildAllBlockGraphs(model, await graphTargetFor(provider));
+    const runner = await BlockRunner.create(model, model.blocks.map((b) => b.index), graphs, provider, false);
+    try {
+      const total = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
+      const evalVideo = data.evalVideo;
+      const videoOf = evalVideo && ((i: number) => evalVideo(i, total));
+      const batches = reporting(data.evalBatches(spec.eval.clips, spec.train.batch_size), (done) => progress(done, total));
+      const result = await evaluate(model, runner, batches, weights, videoOf);
+      return { result, evalOnTrain: data.evalIsTrain ?? false, note: data.evalNote?.(spec.eval.clips) ?? null };
+    } finally {
+      await runner.release();
+    }
+  } finally {
+    await data.close();
+  }
+}
+
+/** The batches as they come, telling `done` the clips handed out so far after each. */
+async function* reporting(batches: AsyncIterable<ClipBatch>, done: (clips: number) => void): AsyncIterable<ClipBatch> {
+  let clips = 0;
+  for await (const batch of batches) {
+    yield batch;
+    clips += batch.dims[0];
+    done(clips);
+  }
+}
