@@ -34,6 +34,10 @@ describe("CLI commands", function () {
     expect(printed.train.optimizer).to.deep.equal({ kind: "sgd", lr: 0.2, momentum: 0.9, nesterov: false, weight_decay: 0 });
     expect(printed.runtime.provider).to.equal("cpu");
     expect(readdirSync(dir)).to.deep.equal([]);
+    // AdamW's defaults are torch.optim.AdamW's, weight decay 0.01 among them.
+    const adamw = captureIo();
+    expect(await main(["validate", GOOD, "train.optimizer={kind: adamw}", "--print"], adamw), adamw.stderr).to.equal(0);
+    expect(parse(adamw.stdout).train.optimizer).to.deep.equal({ kind: "adamw", lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01 });
     // A config that a later check refuses (Sideways on 1-frame clips, without --allow-warnings) is not printed.
     const refused = captureIo();
     expect(await main(["validate", GOOD, "train.method=sideways", "data.clip_length=1", "--print"], refused), refused.stderr).to.equal(2);

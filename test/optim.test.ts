@@ -12,7 +12,7 @@ const gradAt = (t: number) => Float32Array.from({ length: SIZE }, (_, i) => Math
 const lrAt = (base: number, t: number) => base * (1 - 0.1 * t);
 
 /**
- * PyTorch's update formulas (torch.optim.SGD / torch.optim.Adam docs, dampening 0, amsgrad
+ * PyTorch's update formulas (torch.optim.SGD / Adam / AdamW docs, dampening 0, amsgrad
  * False), written independently in float64 with no rounding of parameters or state.
  */
 function referenceTrajectory(spec: OptimizerSpec): number[][] {
@@ -25,7 +25,9 @@ function referenceTrajectory(spec: OptimizerSpec): number[][] {
     const g = [...gradAt(t)];
     const lr = lrAt(spec.lr, t);
     for (let i = 0; i < SIZE; i++) {
-      const gi = g[i]! + spec.weight_decay * p[i]!;
+      // AdamW's decay is decoupled: the parameter shrinks, the gradient stays as it is.
+      const gi = spec.kind === "adamw" ? g[i]! : g[i]! + spec.weight_decay * p[i]!;
+      if (spec.kind === "adamw") p[i] = p[i]! * (1 - lr * spec.weight_decay);
       if (spec.kind === "sgd") {
         let d = gi;
         if (spec.momentum !== 0) {
@@ -66,6 +68,9 @@ const CASES: Array<[string, unknown]> = [
   ["sgd, weight decay 0.1 without momentum", { kind: "sgd", lr: 0.3, weight_decay: 0.1 }],
   ["adam, defaults", { kind: "adam", lr: 0.01 }],
   ["adam, betas [0.8, 0.99], eps 1e-6, weight decay 0.1", { kind: "adam", lr: 0.05, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.1 }],
+  // Default weight decay 0.01: lr 0.01 shrinks p by 1e-4 of itself a step, ~3e-4 over the steps here.
+  ["adamw, defaults (weight decay 0.01)", { kind: "adamw", lr: 0.01 }],
+  ["adamw, betas [0.8, 0.99], eps 1e-6, weight decay 0.5", { kind: "adamw", lr: 0.05, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.5 }],
 ];
 
 describe("optimizers against a float64 reference of PyTorch's formulas", () => {
@@ -95,7 +100,7 @@ describe("optimizers against a float64 reference of PyTorch's formulas", () => {
 });
 
 describe("optimizer state per parameter", () => {
-  for (const raw of [{ kind: "sgd", lr: 0.1, momentum: 0.9, weight_decay: 0.01 }, { kind: "adam", lr: 0.01 }]) {
+  for (const raw of [{ kind: "sgd", lr: 0.1, momentum: 0.9, weight_decay: 0.01 }, { kind: "adam", lr: 0.01 }, { kind: "adamw", lr: 0.01, weight_decay: 0.1 }]) {
     it(`${raw.kind}: a parameter absent from grads is untouched, and its state starts when it first gets one`, () => {
       const spec = OptimizerSpec.parse(raw);
       const both = createOptimizer(spec);
@@ -131,8 +136,8 @@ describe("optimizer state per parameter", () => {
       for (let t = 0; t < 3; t++) original.step(weights, new Map([["w", gradAt(t)], ["b", gradAt(t + 7)]]), lrAt(spec.lr, t));
       const state = original.exportState();
       const at3 = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
-      expect([...state.keys()].sort()).to.deep.equal(spec.kind === "adam" ? ["b/exp_avg", "b/exp_avg_sq", "b/step", "w/exp_avg", "w/exp_avg_sq", "w/step"] : ["b/momentum_buffer", "w/momentum_buffer"]);
-      if (spec.kind === "adam") expect([...state.get("w/step")!]).to.deep.equal([3]);
+      expect([...state.keys()].sort()).to.deep.equal(spec.kind !== "sgd" ? ["b/exp_avg", "b/exp_avg_sq", "b/step", "w/exp_avg", "w/exp_avg_sq", "w/step"] : ["b/momentum_buffer", "w/momentum_buffer"]);
+      if (spec.kind !== "sgd") expect([...state.get("w/step")!]).to.deep.equal([3]);
       const resumed = createOptimizer(spec);
       const exported = original.exportState();
       resumed.importState(exported);
@@ -147,7 +152,7 @@ describe("optimizer state per parameter", () => {
       }
       // Not vacuous: the same m and v with the step count started again (a fresh optimizer's
       // bias correction) move the parameters elsewhere, by ~1e-3 at lr 0.01.
-      if (spec.kind === "adam") {
+      if (spec.kind !== "sgd") {
         const next = (step: number) => {
           const o = createOptimizer(spec);
           o.importState(new Map([...state].map(([k, v]) => [k, k.endsWith("/step") ? Float32Array.of(step) : v])));
@@ -169,6 +174,14 @@ describe("optimizer state per parameter", () => {
     expect([...optimizer.exportState().keys()]).to.deep.equal([]);
   });
 
+  it("adamw: torch.optim.AdamW's defaults; without weight decay it is Adam bit for bit, with it not Adam's L2 decay", () => {
+    expect(OptimizerSpec.parse({ kind: "adamw" })).to.deep.equal({ kind: "adamw", lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01 });
+    const final = (raw: unknown) => ourTrajectory(OptimizerSpec.parse(raw))[STEPS - 1]!;
+    expect(final({ kind: "adamw", lr: 0.05, weight_decay: 0 })).to.deep.equal(final({ kind: "adam", lr: 0.05, weight_decay: 0 }));
+    const [decoupled, l2] = [final({ kind: "adamw", lr: 0.05, weight_decay: 0.5 }), final({ kind: "adam", lr: 0.05, weight_decay: 0.5 })];
+    expect(Math.max(...decoupled.map((x, i) => Math.abs(x - l2[i]!)))).to.be.greaterThan(1e-3);
+  });
+
   it("rejects Nesterov without momentum, as torch.optim.SGD does", () => {
     expect(() => createOptimizer(OptimizerSpec.parse({ kind: "sgd", nesterov: true }))).to.throw(SpecError, /nesterov: true needs momentum > 0/);
   });
@@ -183,7 +196,7 @@ describe("optimizer state per parameter", () => {
 
 /**
  * Final parameters printed by Debian's PyTorch 1.13.1 (torch.__version__ "1.13.0a0") running
- * torch.optim.SGD / Adam on float32 tensors with the same initial values, gradients and
+ * torch.optim.SGD / Adam / AdamW on float32 tensors with the same initial values, gradients and
  * per-step lr as initial(), gradAt(t) and lrAt(base, t) above.
  */
 const TORCH_FINAL: Array<[string, unknown, number[]]> = [
@@ -206,5 +219,15 @@ const TORCH_FINAL: Array<[string, unknown, number[]]> = [
     "adam defaults",
     { kind: "adam", lr: 0.01 },
     [0.4860934019088745, 0.27393460273742676, 0.0790138989686966, -0.11168454587459564, -0.28994473814964294],
+  ],
+  [
+    "adamw defaults",
+    { kind: "adamw", lr: 0.01 },
+    [0.48587146401405334, 0.2738063335418701, 0.07897421717643738, -0.11163683980703354, -0.2898150086402893],
+  ],
+  [
+    "adamw weight decay 0.5",
+    { kind: "adamw", lr: 0.05, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.5 },
+    [0.38581353425979614, 0.155312180519104, -0.0032347189262509346, -0.14656752347946167, -0.23354896903038025],
   ],
 ];

@@ -91,7 +91,7 @@ describe("bad experiment files (test/fixtures/specs)", function () {
     ["sweep.grid=[]", "override 'sweep.grid=[]': sweep.grid: expected a mapping, found an empty list"],
     // A kind picks a branch, so the whole-file check lists every kind; its line names the override.
     ["data.kind=[]", "good.yaml with override 'data.kind=[]': data.kind: expected moving-mnist | shapes | npy | video-folder, found an empty list"],
-    ["train.optimizer.kind=sgdd", "good.yaml with override 'train.optimizer.kind=sgdd': train.optimizer.kind: expected sgd | adam, found 'sgdd' (did you mean 'sgd'?)"],
+    ["train.optimizer.kind=sgdd", "good.yaml with override 'train.optimizer.kind=sgdd': train.optimizer.kind: expected sgd | adam | adamw, found 'sgdd' (did you mean 'sgd'?)"],
     // A key that takes a name or a number: the name is said beside the number's bound, and a near miss of the name gets a suggestion.
     ["train.update_every=0", "override 'train.update_every=0': train.update_every: expected clip or an integer >= 1, found 0"],
     ["train.bp_frames_per_pass=0", "override 'train.bp_frames_per_pass=0': train.bp_frames_per_pass: expected all | auto or an integer >= 1, found 0"],

@@ -5,7 +5,8 @@
  * ulp per step, tested in test/device-step.test.ts).
  *
  * Per-step scalars come in as graph inputs [1] so that one graph serves every step: the learning
- * rate (SGD) or Adam's lr / (1 - beta1^t) and sqrt(1 - beta2^t), which depend on the step count.
+ * rate (SGD) or Adam's lr / (1 - beta1^t) and sqrt(1 - beta2^t), which depend on the step count,
+ * and AdamW's decay factor 1 - lr * weight_decay, which depends on the (scheduled) rate.
  * Every parameter steps at every step here (BP with one update per clip batch), so one step count
  * serves all of them.
  */
@@ -13,12 +14,22 @@ import type { GraphBuilder } from "../graph/graph-builder.js";
 import type { OptimizerSpec } from "../spec/experiment-spec.js";
 
 /** Graph input names of the per-step scalars. */
-export const OPTIMIZER_SCALARS = { lr: "opt.lr", stepSize: "opt.step_size", bias2Sqrt: "opt.bias2_sqrt" } as const;
+export const OPTIMIZER_SCALARS = { lr: "opt.lr", stepSize: "opt.step_size", bias2Sqrt: "opt.bias2_sqrt", decayFactor: "opt.decay_factor" } as const;
 
-/** State slots per parameter, in optimizer.ts exportState's names ("{param}/{slot}"). */
+/** Whether the optimizer counts its steps (Adam's and AdamW's bias correction): a "{param}/step" state slot. */
+export function countsSteps(spec: OptimizerSpec): boolean {
+  return spec.kind === "adam" || spec.kind === "adamw";
+}
+
+/** State slots per parameter, in optimizer.ts exportState's names ("{param}/{slot}"), the step count aside. */
 export function optimizerSlots(spec: OptimizerSpec): string[] {
-  if (spec.kind === "adam") return ["exp_avg", "exp_avg_sq"];
+  if (spec.kind !== "sgd") return ["exp_avg", "exp_avg_sq"];
   return spec.momentum !== 0 ? ["momentum_buffer"] : [];
+}
+
+/** Whether the step scales the parameters by AdamW's decay factor (none without weight decay: a factor of 1). */
+function decouplesDecay(spec: OptimizerSpec): boolean {
+  return spec.kind === "adamw" && spec.weight_decay !== 0;
 }
 
 /** Host values of the per-step scalars for the optimizer's `step`-th step (1-based) at rate `lr`. */
@@ -27,6 +38,8 @@ export function optimizerScalars(spec: OptimizerSpec, lr: number, step: number):
   return {
     [OPTIMIZER_SCALARS.stepSize]: lr / (1 - spec.betas[0] ** step),
     [OPTIMIZER_SCALARS.bias2Sqrt]: Math.sqrt(1 - spec.betas[1] ** step),
+    // In float64 and rounded once, as torch.optim.AdamW's Python float 1 - lr * weight_decay.
+    ...(decouplesDecay(spec) ? { [OPTIMIZER_SCALARS.decayFactor]: 1 - lr * spec.weight_decay } : {}),
   };
 }
 
@@ -50,8 +63,9 @@ function constant(g: GraphBuilder, value: number): string {
  * slot name); returns the stepped parameter and state values.
  */
 export function addOptimizerStep(g: GraphBuilder, spec: OptimizerSpec, p: string, grad: string, state: Record<string, string>): StepValues {
-  // d = g + weightDecay * p (L2 decay added to the gradient, as torch.optim.SGD and Adam).
-  const d = spec.weight_decay !== 0 ? g.op("Add", [grad, g.op("Mul", [p, constant(g, spec.weight_decay)])]) : grad;
+  // d = g + weightDecay * p (L2 decay added to the gradient, as torch.optim.SGD and Adam; AdamW
+  // scales p instead, below).
+  const d = spec.weight_decay !== 0 && spec.kind !== "adamw" ? g.op("Add", [grad, g.op("Mul", [p, constant(g, spec.weight_decay)])]) : grad;
   if (spec.kind === "sgd") {
     const lr = scalar(g, OPTIMIZER_SCALARS.lr);
     if (spec.momentum === 0) return { param: g.op("Sub", [p, g.op("Mul", [d, lr])]), state: {} };
@@ -65,5 +79,7 @@ export function addOptimizerStep(g: GraphBuilder, spec: OptimizerSpec, p: string
   const v = g.op("Add", [g.op("Mul", [state.exp_avg_sq, constant(g, beta2)]), g.op("Mul", [g.op("Mul", [d, d]), constant(g, 1 - beta2)])]);
   const denom = g.op("Add", [g.op("Div", [g.op("Sqrt", [v]), scalar(g, OPTIMIZER_SCALARS.bias2Sqrt)]), constant(g, spec.eps)]);
   const update = g.op("Div", [g.op("Mul", [m, scalar(g, OPTIMIZER_SCALARS.stepSize)]), denom]);
-  return { param: g.op("Sub", [p, update]), state: { exp_avg: m, exp_avg_sq: v } };
+  // AdamW: p * (1 - lr * weightDecay) before the update (decoupled weight decay).
+  const decayed = decouplesDecay(spec) ? g.op("Mul", [p, scalar(g, OPTIMIZER_SCALARS.decayFactor)]) : p;
+  return { param: g.op("Sub", [decayed, update]), state: { exp_avg: m, exp_avg_sq: v } };
 }

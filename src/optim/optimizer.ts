@@ -1,5 +1,5 @@
 /**
- * Optimizers with PyTorch's update formulas (torch.optim.SGD and torch.optim.Adam, defaults
+ * Optimizers with PyTorch's update formulas (torch.optim.SGD, Adam and AdamW, defaults
  * maximize=False, amsgrad=False, dampening=0). Arithmetic is done in float64 per element and
  * stored as float32 (PyTorch rounds after every float32 op; the difference is a few ulp).
  *
@@ -51,7 +51,9 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       }
       return new Sgd(spec.momentum, spec.nesterov, spec.weight_decay);
     case "adam":
-      return new Adam(spec.betas[0], spec.betas[1], spec.eps, spec.weight_decay);
+      return new Adam(spec.betas[0], spec.betas[1], spec.eps, spec.weight_decay, "l2");
+    case "adamw":
+      return new Adam(spec.betas[0], spec.betas[1], spec.eps, spec.weight_decay, "decoupled");
   }
 }
 
@@ -98,15 +100,24 @@ export class Sgd implements Optimizer {
 }
 
 /**
- * torch.optim.Adam (L2 weight decay added to the gradient, not AdamW), per parameter:
- *   t = t + 1;  g = g + weightDecay * p
+ * How Adam applies weight decay: "l2" as torch.optim.Adam (added to the gradient, so it passes
+ * through m and v), "decoupled" as torch.optim.AdamW (the parameter scaled before the update).
+ */
+export type AdamWeightDecay = "l2" | "decoupled";
+
+/**
+ * torch.optim.Adam ("l2") and torch.optim.AdamW ("decoupled"), per parameter:
+ *   t = t + 1
+ *   l2:        g = g + weightDecay * p
+ *   decoupled: p = p * (1 - lr * weightDecay)
  *   m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g^2
  *   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * The state (exp_avg, exp_avg_sq, step) is the same for both, as in PyTorch.
  */
 export class Adam implements Optimizer {
   private readonly state = new Map<string, { step: number; m: Float32Array; v: Float32Array }>();
 
-  constructor(readonly beta1: number, readonly beta2: number, readonly eps: number, readonly weightDecay: number) {}
+  constructor(readonly beta1: number, readonly beta2: number, readonly eps: number, readonly weightDecay: number, readonly decay: AdamWeightDecay) {}
 
   step(weights: Weights, grads: Map<string, Float32Array>, lr: number): void {
     for (const [name, g] of grads) {
@@ -120,11 +131,13 @@ export class Adam implements Optimizer {
       const stepSize = lr / (1 - this.beta1 ** s.step);
       const correction2Sqrt = Math.sqrt(1 - this.beta2 ** s.step);
       const { m, v } = s;
+      const l2 = this.decay === "l2" ? this.weightDecay : 0;
+      const shrink = this.decay === "decoupled" ? 1 - lr * this.weightDecay : 1;
       for (let i = 0; i < p.length; i++) {
-        const gi = g[i]! + this.weightDecay * p[i]!;
+        const gi = g[i]! + l2 * p[i]!;
         m[i] = this.beta1 * m[i]! + (1 - this.beta1) * gi;
         v[i] = this.beta2 * v[i]! + (1 - this.beta2) * gi * gi;
-        p[i] = p[i]! - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / correction2Sqrt + this.eps);
+        p[i] = p[i]! * shrink - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / correction2Sqrt + this.eps);
       }
     }
   }

@@ -27,6 +27,15 @@ export const OptimizerSpec = z.discriminatedUnion("kind", [
     eps: finite().positive().default(1e-8),
     weight_decay: finite().min(0).default(0),
   }),
+  // torch.optim.AdamW: Adam with decoupled weight decay (p scaled by 1 - lr * weight_decay before
+  // the update, not L2 in the gradient), with torch's defaults, weight_decay 0.01 among them.
+  z.strictObject({
+    kind: z.literal("adamw"),
+    lr: finite().positive().default(0.001),
+    betas: z.tuple([finite().min(0).lt(1), finite().min(0).lt(1)]).describe("[beta1, beta2]").default([0.9, 0.999]),
+    eps: finite().positive().default(1e-8),
+    weight_decay: finite().min(0).default(0.01),
+  }),
 ]);
 export type OptimizerSpec = z.infer<typeof OptimizerSpec>;
 

@@ -20,7 +20,7 @@ import type { BlockStats } from "../model/buffers.js";
 import type { Model, Weights } from "../model/model.js";
 import type { ClipBatch } from "../data/source.js";
 import type { Optimizer } from "../optim/optimizer.js";
-import { optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
+import { countsSteps, optimizerScalars, optimizerSlots } from "../optim/optimizer-graph.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { GraphSession, type DeviceValue, type Feeds } from "../runtime/session.js";
 import { usesDeviceStep, type ExperimentSpec, type OptimizerSpec } from "../spec/experiment-spec.js";
@@ -118,7 +118,7 @@ export class DeviceStep {
   load(weights: Weights, optimizer: Optimizer): void {
     const state = optimizer.exportState();
     const counts = new Set(this.model.params.map((p) => state.get(stateName(p.name, "step"))?.[0] ?? 0));
-    if (this.optimizer.kind === "adam" && counts.size > 1) {
+    if (countsSteps(this.optimizer) && counts.size > 1) {
       throw new Error(`BUG: the device step needs one Adam step count for every parameter, found ${[...counts].join(", ")}`);
     }
     this.stepsTaken = [...counts][0] ?? 0;
@@ -217,7 +217,7 @@ export class DeviceStep {
     this.model.params.forEach((p, i) => {
       weights.get(p.name)!.set(part(FLAT_PARAMS, i));
       for (const slot of optimizerSlots(this.optimizer)) state.set(stateName(p.name, slot), part(stateName(FLAT_PARAMS, slot), i));
-      if (this.optimizer.kind === "adam") state.set(stateName(p.name, "step"), Float32Array.of(this.stepsTaken));
+      if (countsSteps(this.optimizer)) state.set(stateName(p.name, "step"), Float32Array.of(this.stepsTaken));
     });
     // Before the first step there is no state to give back (optimizer.ts creates it on a first step).
     if (this.stepsTaken > 0) optimizer.importState(state);
