@@ -115,6 +115,8 @@ interface Case {
 const CASES: Case[] = [
   { name: "bp, sgd momentum nesterov decay", model: fourBlockModel, spec: OptimizerSpec.parse({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01 }), method: "bp", clipInput: "float32" },
   { name: "sideways, adam decay", model: fourBlockModel, spec: OptimizerSpec.parse({ kind: "adam", lr: 0.01, weight_decay: 0.001 }), method: "sideways", clipInput: "float32" },
+  // AdamW's decay factor 1 - lr * weight_decay is a per-step input: each chained step takes its own rate's.
+  { name: "bp, adamw decay", model: fourBlockModel, spec: OptimizerSpec.parse({ kind: "adamw", lr: 0.01, weight_decay: 0.5 }), method: "bp", clipInput: "float32" },
   { name: "bp with batch norm, sgd momentum", model: normModel, spec: OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 }), method: "bp", clipInput: "float32" },
 ];
 

@@ -4,7 +4,7 @@
  *  - against an independent float64 reference: the float64 model gradient (test/reference) and
  *    the optimizers' formulas written out here in float64, over two steps of static clips;
  *  - against the host path (executor + TypeScript optimizer + buffers) over three steps of moving
- *    clips, for SGD (plain; momentum, Nesterov, weight decay) and Adam (weight decay), parameters,
+ *    clips, for SGD (plain; momentum, Nesterov, weight decay), Adam and AdamW (weight decay), parameters,
  *    optimizer state, buffers and losses;
  *  - on each GPU provider the same float64 check, and on WebGPU that the carried values stay in GPU
  *    memory between steps.
@@ -53,13 +53,17 @@ const OPTIMIZERS: [string, OptimizerSpec][] = [
   ["sgd", OptimizerSpec.parse({ kind: "sgd", lr: 0.1 })],
   ["sgd momentum nesterov decay", OptimizerSpec.parse({ kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01 })],
   ["adam decay", OptimizerSpec.parse({ kind: "adam", lr: 0.01, weight_decay: 0.001 })],
+  // Decay large enough that leaving it out moves the weights by several percent of the update.
+  ["adamw decay", OptimizerSpec.parse({ kind: "adamw", lr: 0.01, weight_decay: 0.5 })],
 ];
 
 /** optimizer.ts's formulas in float64 (independent of both float32 implementations), state per parameter. */
 function refOptimizerStep(spec: OptimizerSpec, w: Float64Array, g: Float64Array, state: Map<string, Float64Array>, step: number): void {
   const slot = (name: string) => state.get(name) ?? state.set(name, new Float64Array(w.length)).get(name)!;
   for (let i = 0; i < w.length; i++) {
-    const d = g[i] + spec.weight_decay * w[i];
+    // AdamW decays the weight itself (decoupled), the others add the decay to the gradient.
+    const d = spec.kind === "adamw" ? g[i] : g[i] + spec.weight_decay * w[i];
+    if (spec.kind === "adamw") w[i] *= 1 - spec.lr * spec.weight_decay;
     if (spec.kind === "sgd") {
       if (spec.momentum === 0) {
         w[i] -= spec.lr * d;
@@ -270,6 +274,46 @@ describe("device step (CPU provider)", () => {
     ["norm-tiny (CUDA_TARGET)", normModel, ...OPTIMIZERS[2], "sideways"],
   ]);
   checkAgainstHostPath({ opts: cpu, target: { ...CUDA_TARGET, sidewaysClip: "split" } }, 1e-5, [["four-block (CUDA_TARGET, sidewaysClip split)", fourBlockModel, ...OPTIMIZERS[1], "sideways"]]);
+
+  it("adamw at a rate that changes every step (a schedule): the device's decay factor follows each step's rate, as the host AdamW's", async () => {
+    const model = fourBlockModel();
+    const spec = OptimizerSpec.parse({ kind: "adamw", lr: 0.01, weight_decay: 0.5 });
+    const lrs = [0.01, 0.002, 0.03];
+    const weights = initWeights(model, 4);
+    const batches = [1, 2, 3].map((seed) => randomClips(model, 3, 4, seed));
+    const step = await DeviceStep.create(model, spec, 4, cpu, PORTABLE_TARGET, "bp");
+    const got = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+    const gotOptimizer = createOptimizer(spec);
+    try {
+      step.load(got, gotOptimizer);
+      for (const [j, batch] of batches.entries()) applyBlockStats(model, got, (await step.step(batch, lrs[j])).stats);
+      await step.sync(got, gotOptimizer);
+    } finally {
+      await step.release();
+    }
+    const hostAt = async (rates: number[]) => {
+      const host = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
+      const optimizer = createOptimizer(spec);
+      const exec = await SequentialExecutor.create(model, buildAllBlockGraphs(model, PORTABLE_TARGET), cpu);
+      try {
+        for (const [j, batch] of batches.entries()) {
+          const r = await exec.runBatch("bp", batch, host, { bpFramesPerPass: "all" });
+          optimizer.step(host, r.grads, rates[j]);
+          applyBlockStats(model, host, r.stats);
+        }
+      } finally {
+        await exec.close();
+      }
+      return host;
+    };
+    const host = await hostAt(lrs);
+    for (const p of model.params) expect(offByMovement(got.get(p.name)!, host.get(p.name)!, weights.get(p.name)!), p.name).to.be.below(1e-5);
+    expect([...gotOptimizer.exportState().get(`${model.params[0].name}/step`)!]).to.deep.equal([3]);
+    // Not vacuous: the same steps at the first rate throughout end elsewhere.
+    const constant = await hostAt(lrs.map(() => lrs[0]));
+    const p0 = model.params[0].name;
+    expect(offByMovement(constant.get(p0)!, host.get(p0)!, weights.get(p0)!)).to.be.above(0.1);
+  });
 
   it("Sideways clip, sidewaysClip shared: one forward per block, phases handed down, fewer kernels than split", () => {
     const spec = OptimizerSpec.parse({ kind: "sgd", lr: 0.1, momentum: 0.9 });
