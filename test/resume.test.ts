@@ -1,7 +1,7 @@
 /**
  * Resumable runs: a run killed (SIGKILL) or interrupted (SIGINT, SIGTERM) after a resume checkpoint, then
  * started again with the same config, ends with weights bit-identical to an uninterrupted run and
- * with exactly one metrics row per step. Adam is used because its state (moments, step counts)
+ * with exactly one metrics row per step. Adam (and AdamW) is used because its state (moments, step counts)
  * must survive the checkpoint for that to hold; a batch_norm layer because its running statistics
  * (buffers, in final.safetensors) must too. Sideways runs through the executor and the
  * TypeScript optimizer; BP and Sideways with runtime.device_step through the device step, whose
@@ -27,6 +27,9 @@ const VARIANTS = [
   { label: "sideways, device step", train: { method: "sideways" }, runtime: { device_step: true } },
   // Calls of 4 steps and 1 (checkpoints every 5): a stop lands after a whole call, never inside one.
   { label: "bp, device step, 4 steps a call", train: { method: "bp" }, runtime: { device_step: true, steps_per_call: 4 } },
+  // AdamW keeps Adam's state (moments, step counts); its decay must resume at the same rate too.
+  { label: "sideways, adamw", train: { method: "sideways", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 } }, runtime: {} },
+  { label: "bp, device step, adamw", train: { method: "bp", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 } }, runtime: { device_step: true } },
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 
@@ -52,7 +55,7 @@ function writeExperiment(dir: string, variant: Variant): string {
         ],
       },
       data: { kind: "shapes", clip_length: 6 },
-      train: { ...variant.train, batch_size: 8, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
+      train: { optimizer: { kind: "adam", lr: 0.01 }, ...variant.train, batch_size: 8, steps: STEPS, checkpoint_every: 5 },
       runtime: variant.runtime,
       eval: { every: 40, clips: 8 },
       output: { dir: "run" },
