@@ -86,7 +86,7 @@ describe("overrides", () => {
     refused(["sweep.seeds=[0,1]", "sweep.seeds.5=7"], /override 'sweep\.seeds\.5=7': sweep\.seeds has 2 items, so item 5 would leave a gap; expected an index up to 2/);
     refused(["sweep.seeds=[0,1]", "sweep.seeds.00=7"], /sweep\.seeds is a list; expected an index, found '00'/);
     refused(["sweep.seeds.0=7"], /sweep\.seeds is not set \(by the file or an override before this one\), so it has no item 0 to change; expected the whole list instead: sweep\.seeds=\[\.\.\.\]/);
-    refused(["train.optimizer.betas.1=0.99"], /override 'train\.optimizer\.betas\.1=0\.99': unknown key 'betas' in train\.optimizer \(a key of kind adam and adamw, not sgd\)/); // base's SGD has no betas
+    refused(["train.optimizer.betas.1=0.99"], /override 'train\.optimizer\.betas\.1=0\.99': unknown key 'betas' in train\.optimizer \(a key of kinds adam and adamw, not sgd\)/); // base's SGD has no betas
     refused(["runtime.device_id=0", "runtime.device_id.1=1"], /runtime\.device_id is 0, not a list, so it has no item '1'/);
     refused(["train.optimizer={kind: adam, betas: [0.5, 0.6]}", "~train.optimizer.betas.1"], /train\.optimizer\.betas\.1 is an item of the list train\.optimizer\.betas, and a list's items are not removed one by one; expected the whole list instead/);
   });

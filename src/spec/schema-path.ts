@@ -3,6 +3,7 @@
  * against the schema before any value is validated ("train.optimzer.lr": unknown key 'optimzer'
  * in train, did you mean 'optimizer'?), and so that error messages can list the valid keys.
  */
+import { listed } from "../util/count.js";
 import type { z } from "zod";
 import { suggestionSuffix } from "./did-you-mean.js";
 
@@ -119,7 +120,7 @@ export function otherKindsWithKey(schema: z.ZodType, value: unknown, key: string
   const values = (d.options ?? [])
     .filter((o) => objectKeys(o).includes(key) && !discriminatorValues(o, d.discriminator!).includes(kind as string))
     .flatMap((o) => discriminatorValues(o, d.discriminator!).map(String));
-  return values.length > 0 ? ` (a key of ${d.discriminator} ${values.join(" and ")}, not ${String(kind)})` : "";
+  return values.length > 0 ? ` (a key of ${d.discriminator}${values.length > 1 ? "s" : ""} ${listed(values, "and")}, not ${String(kind)})` : "";
 }
 
 /** Keys of an object schema (after unwrapping), [] for anything else. */
