@@ -53,6 +53,17 @@ describe("CLI commands", function () {
     expect(taken.stderr).to.include("run-meta.json cannot be read");
   });
 
+  it("validate --print shows a multistep or linear schedule with its defaults filled in (gamma 0.1, end_lr 0)", async () => {
+    for (const [schedule, expected] of [
+      ["{kind: multistep, milestones: [1, 2]}", { kind: "multistep", warmup_steps: 0, milestones: [1, 2], gamma: 0.1 }],
+      ["{kind: linear, warmup_steps: 1}", { kind: "linear", warmup_steps: 1, end_lr: 0 }],
+    ] as const) {
+      const io = captureIo();
+      expect(await main(["validate", GOOD, `train.schedule=${schedule}`, "--print"], io), io.stderr).to.equal(0);
+      expect(parse(io.stdout).train.schedule).to.deep.equal(expected);
+    }
+  });
+
   it("validate --print shows the optional keys at their defaults (or, where no written value is their absence, as comments), and the printed file is the same run, or sweep, as the original", async () => {
     const model = `model=${join(FIXTURES, "models", "tiny.yaml")}`;
     const printed = async (file: string, ...o: string[]) => {

@@ -148,4 +148,30 @@ describe("learning-rate schedules in a run (runExperiment)", function () {
     const again = replay(() => rate(0));
     expect(Math.max(...model.params.map((p) => updateDiff(again.get(p.name)!, expected.get(p.name)!, init.get(p.name)!)))).to.be.above(1e-2);
   });
+  for (const [method, schedule, rates] of [
+    // multistep [1, 3], gamma 0.5: 1 | 0.5 0.5 | 0.25 (times base)
+    ["bp", { kind: "multistep", milestones: [1, 3], gamma: 0.5 }, [1, 0.5, 0.5, 0.25]],
+    // linear to 0.2 base over 4 updates: 1 0.8 0.6 0.4 (times base); the device step (Sideways, one stage) reads the same rates
+    ["sideways", { kind: "linear", end_lr: 0.08 }, [1, 0.8, 0.6, 0.4]],
+  ] as const) {
+    it(`${method}, ${schedule.kind}: metrics.csv's lr column is the schedule's rate at each update`, async () => {
+      const [B, T, steps, base] = [2, 7, 4, 0.4];
+      const all = randomClips(model, B * steps, T, 5);
+      const dir = tempFolder("sideways-lr-schedule-");
+      setUp(dir, model, all, 3);
+      const spec = ExperimentSpec.parse({
+        name: `lr-${schedule.kind}`,
+        model: fourBlockSpec,
+        data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: T, shuffle: false },
+        train: { method, batch_size: B, steps, optimizer: { kind: "sgd", lr: base, momentum: 0 }, schedule, init_checkpoint: "init.safetensors" },
+        runtime: { device_step: method === "sideways" },
+        eval: { every: 0, clips: B },
+      });
+      const runDir = join(dir, "run");
+      expect((await runExperiment(spec, { specFile: null, baseDir: dir, runDir, runId: "r0", progress: silent })).status).to.equal("completed");
+      const rows = readCsv(join(runDir, "metrics.csv")).rows;
+      expect(rows.map((r) => Number(r.lr))).to.have.length(steps);
+      rows.forEach((r, s) => expect(Number(r.lr), `lr of step ${s + 1}`).to.be.closeTo(rates[s] * base, 1e-12));
+    });
+  }
 });

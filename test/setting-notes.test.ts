@@ -55,6 +55,8 @@ describe("ineffective settings", function () {
     expect(notesOf("train.schedule={kind: constant, warmup_steps: 3}")).to.deep.equal([]);
     expect(notesOf("train.schedule={kind: cosine, min_lr: 1}")).to.deep.equal(["train.schedule.min_lr: 1 is above train.optimizer.lr: 0.05: the cosine schedule raises the learning rate towards min_lr"]);
     expect(notesOf("train.schedule={kind: cosine, min_lr: 0.01}")).to.deep.equal([]);
+    expect(notesOf("train.schedule={kind: linear, end_lr: 1}")).to.deep.equal(["train.schedule.end_lr: 1 is above train.optimizer.lr: 0.05: the linear schedule raises the learning rate towards end_lr"]);
+    expect(notesOf("train.schedule={kind: linear, end_lr: 0.05}")).to.deep.equal([]);
   });
 
   it("a sweep says each note once, with the share of runs it applies to", () => {

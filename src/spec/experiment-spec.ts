@@ -52,6 +52,26 @@ export const ScheduleSpec = z.discriminatedUnion("kind", [
     warmup_steps: z.number().int().min(0).default(0),
     min_lr: finite().min(0).default(0),
   }),
+  z.strictObject({
+    kind: z.literal("multistep"),
+    warmup_steps: z.number().int().min(0).default(0),
+    // Updates after warm-up; whether each can take effect needs train.steps (ExperimentSpec below).
+    milestones: z
+      .array(z.number().int().min(1))
+      .min(1)
+      .superRefine((ms, ctx) => {
+        const at = ms.findIndex((m, i) => i > 0 && m <= ms[i - 1]);
+        if (at > 0) ctx.addIssue({ code: "custom", message: `expected strictly increasing milestones, each above the one before (${ms[at]} follows ${ms[at - 1]})` });
+      })
+      // What a value of the wrong kind, or an empty list, is told (src/spec/spec-issues.ts).
+      .describe("a non-empty list of strictly increasing integers >= 1 (updates after warm-up)"),
+    gamma: finite().positive().default(0.1),
+  }),
+  z.strictObject({
+    kind: z.literal("linear"),
+    warmup_steps: z.number().int().min(0).default(0),
+    end_lr: finite().min(0).default(0),
+  }),
 ]);
 export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
@@ -180,6 +200,20 @@ export const ExperimentSpec = z.strictObject({
   const { replicas, workers } = spec.runtime;
   if (replicas > 1 && workers !== 1) {
     ctx.addIssue({ code: "custom", path: ["runtime", "replicas"], message: `expected 1 while runtime.workers is ${workers} (use depth-parallel workers or data-parallel replicas, not both)` });
+  }
+  const { schedule } = spec.train;
+  // Update s is update s - warmup_steps after warm-up, the last one train.steps - 1 - warmup_steps:
+  // a milestone from train.steps - warmup_steps on never takes effect. (With in-clip updates
+  // each block counts its own steps, several per clip batch, so this bound is not theirs.)
+  if (schedule.kind === "multistep" && spec.train.update_every === "clip") {
+    const after = spec.train.steps - schedule.warmup_steps;
+    const late = schedule.milestones.filter((m) => m >= after);
+    const left = `train.steps ${spec.train.steps} - train.schedule.warmup_steps ${schedule.warmup_steps}`;
+    const message =
+      after <= 0
+        ? `expected train.steps above train.schedule.warmup_steps for a milestone to take effect (milestones count updates after warm-up, and ${left} leaves none)`
+        : `expected each milestone below ${after} (milestones count updates after warm-up, and ${left} leaves ${after}: updates 0 to ${after - 1}; ${late.join(", ")} would never take effect: raise train.steps or remove ${late.length === 1 ? "it" : "them"})`;
+    if (late.length > 0) ctx.addIssue({ code: "custom", path: ["train", "schedule", "milestones"], message });
   }
   const rule = RULES[spec.train.method];
   if (spec.train.update_every !== "clip" && !rule.inClipUpdates) {

@@ -43,6 +43,9 @@ export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "b
   if (schedule.kind === "cosine" && schedule.min_lr > train.optimizer.lr) {
     notes.push(`train.schedule.min_lr: ${schedule.min_lr} is above train.optimizer.lr: ${train.optimizer.lr}: the cosine schedule raises the learning rate towards min_lr`);
   }
+  if (schedule.kind === "linear" && schedule.end_lr > train.optimizer.lr) {
+    notes.push(`train.schedule.end_lr: ${schedule.end_lr} is above train.optimizer.lr: ${train.optimizer.lr}: the linear schedule raises the learning rate towards end_lr`);
+  }
   const devices = [runtime.device_id].flat();
   if (runtime.provider === "cpu" && devices.some((d) => d !== 0)) {
     notes.push(`runtime.device_id: ${JSON.stringify(runtime.device_id)} changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)`);
