@@ -1,5 +1,7 @@
 /** Sweep expansion: counts, order, deterministic ids and random samples, validation of every run. */
 import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SpecError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
@@ -175,5 +177,33 @@ describe("sweep expansion", () => {
     expect(() => planSweep(drawn)).to.throw(SpecError, /random draws that repeat/);
     // Different values: every run once.
     expect(planSweep(loadExperiment(join(FIXTURES, "sweep-good.yaml"), ["sweep.grid.train.batch_size=[2,3]"])).map((r) => r.runId)).to.satisfy((ids: string[]) => new Set(ids).size === ids.length);
+  });
+  it("a list-valued key (train.schedule.milestones): a list of lists sweeps each inner list as one value", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-sweep-"));
+    try {
+      // The file's own milestones make its base valid; each run's list replaces them whole.
+      const file = join(dir, "milestones.yaml");
+      const text = readFileSync(join(FIXTURES, "sweep-good.yaml"), "utf8")
+        .replace("models/tiny.yaml", join(FIXTURES, "models", "tiny.yaml"))
+        .replace("steps: 3,", "steps: 40, schedule: { kind: multistep, milestones: [30] },")
+        .replace("grid: { train.method: [bp, sideways] }", "grid: { train.schedule.milestones: [[10, 20], [15]] }");
+      writeFileSync(file, text);
+      const runs = planSweep(loadExperiment(file, ["sweep.seeds=[0]"]));
+      expect(runs.map((r) => r.params)).to.deep.equal([
+        { "train.schedule.milestones": [10, 20], seed: 0 },
+        { "train.schedule.milestones": [15], seed: 0 },
+      ]);
+      expect(runs.map((r) => r.spec.train.schedule)).to.deep.equal([
+        { kind: "multistep", warmup_steps: 0, milestones: [10, 20], gamma: 0.1 },
+        { kind: "multistep", warmup_steps: 0, milestones: [15], gamma: 0.1 },
+      ]);
+      expect(runs[0].configId).not.to.equal(runs[1].configId);
+      // A flat list sweeps its numbers, each refused as milestones, naming the run.
+      expect(() => planSweep(loadExperiment(file, ["sweep.grid={train.schedule.milestones: [10, 20]}"]))).to.throw(SpecError, /sweep run 0 \(sweep.grid: train.schedule.milestones=10; seed=0\)[\s\S]*train.schedule.milestones: expected a non-empty list of strictly increasing integers >= 1 \(updates after warm-up\), found 10/);
+      // Each run's list is checked against that run's train.steps.
+      expect(() => planSweep(loadExperiment(file, ["sweep={zip: {train.schedule.milestones: [[10], [35]], train.steps: [40, 30]}}"]))).to.throw(SpecError, /sweep run 1 [\s\S]*train.schedule.milestones: expected each milestone below 30 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
