@@ -2,21 +2,27 @@
  * Evaluation, the same for both methods (docs/design/sideways.md): per-frame forward with fixed
  * weights; clip prediction = argmax of the mean of the per-frame logits over the clip; where
  * several clips come from one video (video-folder), video prediction = argmax of the mean of its
- * clips' mean logits (multi-clip testing, as video recognition papers report it).
+ * clips' mean logits (multi-clip testing, as video recognition papers report it). With more than
+ * TOP_K classes, clip and video top-5 as well (src/train/top-k.ts says how ties count).
  */
 import type { ClipBatch } from "../data/source.js";
 import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Model, Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { BlockRunner } from "./block-runner.js";
+import { TOP_K, hasTopK, inTopK } from "./top-k.js";
 
 export interface EvalResult {
   loss: number;
   clipTop1: number;
   frameTop1: number;
   clips: number;
+  /** Share of clips whose label is among the TOP_K largest mean logits; absent with TOP_K classes or fewer (it would be 1). */
+  clipTop5?: number;
   /** With a video for each clip: the share of videos whose clips' mean logits pick their label. */
   videoTop1?: number;
+  /** With a video for each clip and more than TOP_K classes: video top-5, on the same summed logits as videoTop1. */
+  videoTop5?: number;
   /** How many videos the clips came from. */
   videos?: number;
 }
@@ -36,11 +42,19 @@ export class VideoVotes {
     for (let k = 0; k < this.classes; k++) v.sum[k] += clipMeanLogits[k];
   }
 
-  /** The share of videos whose summed logits' argmax is their label, and how many videos. */
-  top1(): { top1: number; videos: number } {
+  /**
+   * The share of videos whose summed logits' argmax is their label, how many videos, and with more
+   * than TOP_K classes the share whose label is among the TOP_K largest (src/train/top-k.ts).
+   */
+  accuracy(): { top1: number; top5?: number; videos: number } {
     let correct = 0;
-    for (const v of this.videos.values()) if (argmax(v.sum, 0, this.classes) === v.label) correct++;
-    return { top1: correct / this.videos.size, videos: this.videos.size };
+    let correct5 = 0;
+    for (const v of this.videos.values()) {
+      if (argmax(v.sum, 0, this.classes) === v.label) correct++;
+      if (inTopK(v.sum, 0, this.classes, v.label, TOP_K)) correct5++;
+    }
+    const n = this.videos.size;
+    return { top1: correct / n, ...(hasTopK(this.classes) ? { top5: correct5 / n } : {}), videos: n };
   }
 }
 
@@ -71,6 +85,7 @@ export async function evaluate(
   const votes = videoOf ? new VideoVotes(K) : null;
   let clips = 0;
   let clipCorrect = 0;
+  let clipCorrect5 = 0;
   let frames = 0;
   let frameCorrect = 0;
   let lossSum = 0;
@@ -89,12 +104,21 @@ export async function evaluate(
         for (let k = 0; k < K; k++) mean[k] += logits.data[off + k];
       }
       if (argmax(mean, 0, K) === batch.labels[i]) clipCorrect++;
+      if (inTopK(mean, 0, K, batch.labels[i], TOP_K)) clipCorrect5++;
       votes?.add(videoOf!(clips + i), batch.labels[i], mean.map((v) => v / T));
     }
     clips += B;
     frames += B * T;
   }
   if (clips === 0) throw new Error("BUG: evaluation got no clips");
-  const video = votes?.top1();
-  return { loss: lossSum / frames, clipTop1: clipCorrect / clips, frameTop1: frameCorrect / frames, clips, ...(video ? { videoTop1: video.top1, videos: video.videos } : {}) };
+  const video = votes?.accuracy();
+  return {
+    loss: lossSum / frames,
+    clipTop1: clipCorrect / clips,
+    frameTop1: frameCorrect / frames,
+    clips,
+    ...(hasTopK(K) ? { clipTop5: clipCorrect5 / clips } : {}),
+    ...(video ? { videoTop1: video.top1, videos: video.videos } : {}),
+    ...(video?.top5 !== undefined ? { videoTop5: video.top5 } : {}),
+  };
 }

@@ -1,0 +1,106 @@
+/**
+ * Top-5 accuracy (src/train/top-k.ts, src/train/evaluate.ts): the rule on hand-built logits, ties
+ * and NaN, no top-5 with 5 classes or fewer, and video top-5 on the sum of a video's clips' logits.
+ * Evaluation runs a model whose logits are its input frame's pixels (flatten, then an identity
+ * linear layer), so each clip's mean logits are written by hand.
+ */
+import { expect } from "chai";
+import type { ClipBatch } from "../src/data/source.js";
+import { resolveModel } from "../src/model/load-model.js";
+import type { Model, Weights } from "../src/model/model.js";
+import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
+import { VideoVotes, evaluate } from "../src/train/evaluate.js";
+import { hasTopK, inTopK } from "../src/train/top-k.js";
+
+/** Logits = the frame's K pixels: input 1x1xK, flatten, linear with the identity weight. */
+function identityModel(K: number): { model: Model; weights: Weights } {
+  const model = resolveModel({ name: `identity-${K}`, input: { channels: 1, height: 1, width: K }, classes: K, layers: [{ type: "flatten" }, { type: "linear", out_features: K }] }, `identity-${K}`);
+  const eye = new Float32Array(K * K);
+  for (let k = 0; k < K; k++) eye[k * K + k] = 1;
+  return { model, weights: new Map([["1.weight", eye], ["1.bias", new Float32Array(K)]]) };
+}
+
+/** One batch of clips whose frames are `frames[clip][t]` (each K logits). */
+async function* batchOf(frames: number[][][], labels: number[]): AsyncIterable<ClipBatch> {
+  const [B, T, K] = [frames.length, frames[0].length, frames[0][0].length];
+  yield { clips: Float32Array.from(frames.flat(2)), labels: Int32Array.from(labels), dims: [B, T, 1, 1, K] };
+}
+
+async function evaluated(K: number, frames: number[][][], labels: number[], videoOf?: (clip: number) => number) {
+  const { model, weights } = identityModel(K);
+  const runner = await BlockRunner.create(model, model.blocks.map((b) => b.index), buildAllBlockGraphs(model), { provider: "cpu", threads: 1 }, false);
+  return evaluate(model, runner, batchOf(frames, labels), weights, videoOf).finally(() => runner.release());
+}
+
+describe("top-5 accuracy", function () {
+  this.timeout(60_000);
+
+  it("inTopK: in when fewer than k logits are strictly greater than the label's; a tie with the k-th is in; NaN is out", () => {
+    const logits = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3];
+    expect([0, 1, 2, 3, 4, 5, 6].map((c) => inTopK(logits, 0, 7, c, 5))).to.deep.equal([true, true, true, true, true, false, false]);
+    // Classes 4 and 5 tie for 5th place: both in (four are greater than each); 6 has five above it.
+    const tied = [9, 8, 7, 6, 5, 5, 4];
+    expect([4, 5, 6].map((c) => inTopK(tied, 0, 7, c, 5))).to.deep.equal([true, true, false]);
+    // Every logit equal: no class is greater than any other, so every label is in.
+    expect(inTopK([1, 1, 1, 1, 1, 1, 1], 0, 7, 6, 5)).to.equal(true);
+    // The label's logit NaN: out, though no logit compares greater; another class's NaN is not above it.
+    expect(inTopK([1, 2, 3, 4, 5, 6, NaN], 0, 7, 6, 5)).to.equal(false);
+    expect(inTopK([NaN, 2, 3, 4, 5, 6, 1], 0, 7, 1, 5)).to.equal(true);
+    // An offset into a longer array: the second row's.
+    expect(inTopK([9, 9, 9, 1, 2, 3, 4, 5, 6, 7], 3, 7, 2, 5)).to.equal(true);
+    expect(inTopK([9, 9, 9, 1, 2, 3, 4, 5, 6, 7], 3, 7, 1, 5)).to.equal(false);
+    expect([5, 6].map((K) => hasTopK(K))).to.deep.equal([false, true]);
+  });
+
+  it("clip top-5 is on the mean of the frames' logits: a clip top-1 gets wrong can be right in top-5, one outside the five is wrong", async () => {
+    // 7 classes, 2 frames a clip. Clip 0: label 3 ties for 2nd by the mean (top-1 wrong, top-5
+    // right), though its first frame alone puts it last. Clip 1: label 6 is last (wrong in both).
+    // Clip 2: label 0 first (right in both). Clip 3: label 2 tied with class 5 for 5th (in).
+    const frames = [
+      [[5, 4, 3, 0, 1, 2, 9], [5, 4, 3, 8, 1, 2, -9]], // mean [5, 4, 3, 4, 1, 2, 0]
+      [[7, 6, 5, 4, 3, 2, 1], [7, 6, 5, 4, 3, 2, 1]],
+      [[9, 1, 1, 1, 1, 1, 1], [9, 1, 1, 1, 1, 1, 1]],
+      [[6, 5, 1, 4, 3, 1, 0], [6, 5, 1, 4, 3, 1, 0]], // four greater than 2 (and 5)
+    ];
+    const r = await evaluated(7, frames, [3, 6, 0, 2]);
+    expect(r.clipTop1, "clip top-1").to.equal(1 / 4);
+    expect(r.clipTop5, "clip top-5").to.equal(3 / 4);
+    expect(r.videoTop5, "no videos given: no video top-5").to.equal(undefined);
+  });
+
+  it("with 5 classes or fewer there is no top-5 (it would be 1): clip and video top-5 absent", async () => {
+    const frames = [[[1, 2, 3, 4, 5]], [[5, 4, 3, 2, 1]]];
+    const r = await evaluated(5, frames, [0, 0], (c) => c);
+    expect(r.clipTop1).to.equal(1 / 2);
+    expect(r.videoTop1).to.equal(1 / 2);
+    expect(r).to.not.have.any.keys("clipTop5", "videoTop5");
+  });
+
+  it("video top-5 ranks the sum of a video's clips' mean logits, not each clip's top-5", async () => {
+    // 7 classes, label 6 everywhere, one frame a clip. Video 0: each clip has 6 in its top-5 (2 and
+    // 3 greater), their sum [10, 10, 10, 10, 10, 0, 3] has five greater: out. Video 1: each clip
+    // has five greater (out), their sum [-9, 2, 2, 2, 2, -9, 0] four: in.
+    const frames = [
+      [[10, 10, 0, 0, 0, 0, 1]],
+      [[0, 0, 10, 10, 10, 0, 2]],
+      [[1, 1, 1, 1, 1, -10, 0]],
+      [[-10, 1, 1, 1, 1, 1, 0]],
+    ];
+    const r = await evaluated(7, frames, [6, 6, 6, 6], (c) => (c < 2 ? 0 : 1));
+    expect(r.clipTop5, "clip top-5: the first two clips").to.equal(2 / 4);
+    expect(r.videos).to.equal(2);
+    expect(r.videoTop5, "video top-5: video 1 only").to.equal(1 / 2);
+    expect(r.videoTop1, "video top-1: neither").to.equal(0);
+  });
+
+  it("VideoVotes: top-5 with the classes' count above five only, on the summed clip means", () => {
+    const votes = new VideoVotes(6);
+    votes.add(0, 2, [6, 5, 0, 4, 3, 2]);
+    votes.add(0, 2, [6, 5, 9, 4, 3, 2]); // sum [12, 10, 9, 8, 6, 4]: 2 is 3rd
+    votes.add(1, 0, [0, 1, 1, 1, 1, 1]); // 0 is last of six
+    expect(votes.accuracy()).to.deep.equal({ top1: 0, top5: 1 / 2, videos: 2 });
+    const few = new VideoVotes(5);
+    few.add(0, 0, [0, 1, 1, 1, 1]);
+    expect(few.accuracy()).to.deep.equal({ top1: 0, videos: 1 });
+  });
+});
