@@ -837,7 +837,7 @@ describe("CLI commands", function () {
     const io = captureIo();
     expect(await main(["sweep", SWEEP, "data.clip_length=1", "sweep.grid.train.method=[sideways, bp]", "sweep.seeds=[0]", "train.steps=2", "--quiet"], io), io.stderr).to.equal(0);
     const { columns, rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
-    expect(columns.slice(-4)).to.deep.equal(["warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step"]);
+    expect(columns.slice(-6)).to.deep.equal(["warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5"]);
     const warning = (method: string) => rows.find((r) => r.method === method)?.warnings;
     expect(warning("sideways")).to.match(/^with 1-frame clips and 2 blocks, Sideways never sends a gradient to blocks 0, 1/);
     // BP learns from any clip length: no warning.
@@ -891,6 +891,16 @@ describe("CLI commands", function () {
     expect(statSync(join(root, diverged, "metrics.csv")).mtimeMs).to.not.equal(metricsBefore);
   });
 
+  it("progress: an evaluation with top-5 (more than 5 classes) says it after each level's top-1", () => {
+    let text = "";
+    const board = new ProgressBoard("plain", (t) => (text += t));
+    const r = board.reporter("run-a");
+    r.runStarted({ runId: "run-a", totalSteps: 4, method: "bp", description: "bp on tiny" });
+    r.evalDone({ step: 2, eval_loss: 0.4, eval_clip_top1: 0.5, eval_frame_top1: 0.25, eval_clips: 8, eval_clip_top5: 0.875, eval_video_top1: 0.5, eval_videos: 4, eval_video_top5: 1 });
+    board.finish();
+    expect(text).to.include("run-a: eval at step 2: loss 0.4000, clip top-1 0.500, top-5 0.875, frame top-1 0.250, video top-1 0.500, top-5 1.000 (4 videos)");
+  });
+
   it("progress: plain lines off a terminal, bars redrawn in place on one, nothing when quiet", () => {
     const texts: Record<string, string> = { plain: "", tty: "", quiet: "" };
     for (const mode of ["plain", "tty", "quiet"] as const) {
@@ -905,6 +915,8 @@ describe("CLI commands", function () {
     }
     expect(texts.plain).to.include("run-a: eval at step 2: loss 0.4000, clip top-1 0.750").and.include("run-a: completed after 4 steps");
     expect(texts.plain).not.to.include("\x1b[");
+    // Without top-5 (5 classes or fewer) the eval line says none.
+    expect(texts.plain).not.to.include("top-5");
     expect(texts.tty).to.include("\x1b[").and.include("░").and.include("sweep: 0/2");
     expect(texts.quiet).to.equal("");
   });

@@ -370,6 +370,41 @@ describe("data: video-folder", function () {
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.best_eval_video_top1).to.equal(Math.max(...videoTop1));
     expect(summary.final_eval_video_top1).to.equal(videoTop1.at(-1));
+    // 2 classes: top-5 columns there, empty (top-5 would be 1), and no top-5 in the summary.
+    const csv = readCsv(join(runDir, "eval.csv"));
+    expect(csv.columns.slice(-2)).to.deep.equal(["eval_clip_top5", "eval_video_top5"]);
+    expect(csv.rows.every((r) => r.eval_clip_top5 === null && r.eval_video_top5 === null)).to.equal(true);
+    expect(summary).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
+  });
+
+  it("video top-5 with more than 5 classes: eval.csv's last columns eval_clip_top5, eval_video_top5; summary.json's final ones the last row's", async () => {
+    // 6 classes of two videos (copies of the fixtures), one held out of each: 6 test videos, 2 clips each.
+    const files = Object.values(VIDEOS);
+    for (let c = 0; c < 6; c++) {
+      mkdirSync(join(dir, "six", `c${c}`), { recursive: true });
+      for (const f of [files[c % files.length], files[(c + 1) % files.length]]) copyFileSync(join(FIXTURES, f), join(dir, "six", `c${c}`, f));
+    }
+    const exp = join(dir, "six.yaml");
+    writeFileSync(exp, [
+      "name: six",
+      "model: { name: m, input: { channels: 1, height: 8, width: 8 }, classes: 6, layers: [{ type: conv2d, out_channels: 2, kernel: 3 }, { type: global_avg_pool }, { type: linear, out_features: 6 }] }",
+      "data: { kind: video-folder, root: six, clip_length: 2, eval_fraction: 0.5, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 2 }",
+      "eval: { every: 1, clips: 12 }",
+      `output: { dir: ${join(dir, "six-out")} }`,
+    ].join("\n"));
+    const io = captureIo();
+    expect(await main(["run", exp, "--quiet"], io), io.stderr).to.equal(0);
+    const runDir = runFolderIn(join(dir, "six-out"));
+    const csv = readCsv(join(runDir, "eval.csv"));
+    expect(csv.columns.slice(-4)).to.deep.equal(["wall_s", "eval_on_train", "eval_clip_top5", "eval_video_top5"]);
+    for (const r of csv.rows) {
+      expect(r.eval_videos).to.equal(6);
+      expect(r.eval_video_top5).to.be.a("number").within(r.eval_video_top1 as number, 1);
+      expect(Number.isInteger((r.eval_video_top5 as number) * 6), "a share of the 6 videos").to.equal(true);
+    }
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
+    expect([summary.final_eval_clip_top5, summary.final_eval_video_top5]).to.deep.equal([csv.rows.at(-1)!.eval_clip_top5, csv.rows.at(-1)!.eval_video_top5]);
   });
 
   it("evaluation on the training videos is an explicit choice: eval_fraction that holds out nothing is an error", async () => {
@@ -426,9 +461,8 @@ describe("data: video-folder", function () {
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
     expect(summary.eval_on_train).to.equal(true);
     expect(summary.skipped_files.map((f: { file: string }) => f.file)).to.deep.equal([join(dir, "with-bad", "B", "truncated.mp4")]);
-    const evalCsv = readFileSync(join(runDir, "eval.csv"), "utf8").trim().split("\n");
-    expect(evalCsv[0].split(",").at(-1)).to.equal("eval_on_train");
-    expect(evalCsv[1].split(",").at(-1)).to.equal("1");
+    const evalCsv = readCsv(join(runDir, "eval.csv"));
+    expect(evalCsv.rows.map((r) => r.eval_on_train)).to.deep.equal([1]);
   });
 
   it("`sideways data` with skip_bad_files names each skipped file, as a run does (its clips come from another video)", async () => {

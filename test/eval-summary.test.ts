@@ -40,4 +40,14 @@ describe("recordEvaluation: a run's final and best evaluation metrics", () => {
     expect(summary).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
     expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_video_top1", "best_eval_video_top1");
   });
+
+  it("keeps the last evaluation's top-5 as final_eval_clip_top5 and final_eval_video_top5; without top-5 (5 classes or fewer) no key", () => {
+    const summary = newRunSummary("r", "bp");
+    recordEvaluation(summary, { step: 1, eval_loss: 2, eval_clip_top1: 0.5, eval_frame_top1: 0.4, eval_clip_top5: 0.9, eval_video_top1: 0.5, eval_video_top5: 1 });
+    recordEvaluation(summary, { step: 2, eval_loss: 1, eval_clip_top1: 0.25, eval_frame_top1: 0.2, eval_clip_top5: 0.75, eval_video_top1: 0.5, eval_video_top5: 0.5 });
+    expect(summary).to.include({ final_eval_clip_top5: 0.75, final_eval_video_top5: 0.5 });
+    const few = newRunSummary("r", "bp");
+    recordEvaluation(few, { step: 1, eval_loss: 2, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
+    expect(JSON.parse(JSON.stringify(few))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
+  });
 });

@@ -463,8 +463,8 @@ describe("results: CSV and paper table", () => {
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     // After every column older versions wrote (scripts cut by position), the video-level accuracy
-    // (final, then best: each added after the columns before it).
-    expect(columns.slice(-5)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step"]);
+    // (final, then best: each added after the columns before it), then top-5.
+    expect(columns.slice(-7)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
@@ -503,6 +503,33 @@ describe("results: CSV and paper table", () => {
     // best_eval_step: the summary's, blank for a summary without it (an older version's); never averaged by a table.
     expect(rows.map((r) => r.best_eval_step)).to.deep.equal([40, null]);
     expect(METRIC_COLUMNS).to.not.include("best_eval_step");
+  });
+
+  it("runs.csv's top-5 columns are the summary's, blank where it has none (5 classes or fewer, an older version's); results table takes them as metrics", async () => {
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_clip_top5: 0.75, final_eval_video_top5: 1 }), 0);
+    writeRun(root, "a1", { seed: 1 }, summary("completed", 0.3, { final_eval_clip_top5: 0.25 }), 1);
+    writeRun(root, "a2", { seed: 2 }, summary("completed", 0.4), 2);
+    await writeRunsCsv(root);
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(rows.map((r) => [r.final_eval_clip_top5, r.final_eval_video_top5])).to.deep.equal([[0.75, 1], [0.25, null], [null, null]]);
+    // A blank cell is no run's value: the mean is over the runs that have one.
+    const table = paperTable(columns, rows, ["eval_clip_top5", "final_eval_video_top5"]);
+    expect(table.metrics).to.deep.equal(["final_eval_clip_top5", "final_eval_video_top5"]);
+    expect(table.rows[0].stats.final_eval_clip_top5).to.deep.include({ mean: 0.5, n: 2 });
+    expect(table.rows[0].stats.final_eval_video_top5).to.deep.include({ mean: 1, n: 1 });
+  });
+
+  it("an older runs.csv without the top-5 columns still makes the default table; asked for, top-5 is an input error naming the metrics there are", async () => {
+    // runs.csv as the version before top-5 wrote it (its last column best_eval_step).
+    const old = "run_id,config_id,seed,method,status,steps_done,final_train_loss,final_eval_loss,final_eval_clip_top1,final_eval_frame_top1,best_eval_clip_top1,wall_s,frames_per_s,data_wait_share,message,eval_on_train,warnings,final_eval_video_top1,best_eval_video_top1,best_eval_step\n";
+    writeFileSync(join(root, "runs.csv"), old + "r0,c,0,bp,completed,4,0.5,0.6,0.75,0.5,0.75,1.5,100,0.1,,0,,,,4\nr1,c,1,bp,completed,4,0.7,0.8,0.25,0.5,0.5,1.5,100,0.1,,0,,,,2\n");
+    const metrics = defaultTableMetrics(root);
+    expect(metrics).to.deep.equal(["final_eval_clip_top1", "final_eval_frame_top1", "final_train_loss", "frames_per_s", "wall_s"]);
+    const table = writePaperTables(root, metrics, root);
+    expect(table.rows[0].stats.final_eval_clip_top1).to.deep.include({ mean: 0.5, n: 2 });
+    expect(readFileSync(join(root, "table.md"), "utf8")).to.include("0.500 ± 0.354 (n=2)");
+    const { columns, rows } = readCsv(join(root, "runs.csv"));
+    expect(() => paperTable(columns, rows, ["final_eval_clip_top5"])).to.throw(InputError, /^--metric final_eval_clip_top5: no such column in runs\.csv .*; metrics: steps_done, final_train_loss, final_eval_loss, final_eval_clip_top1,/);
   });
 
   it("the default table shows video-level top-1 first where a run has one (video folders), and not where none has", async () => {

@@ -5,12 +5,19 @@
  * linear layer), so each clip's mean logits are written by hand.
  */
 import { expect } from "chai";
+import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
 import { resolveModel } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
 import { BlockRunner, buildAllBlockGraphs } from "../src/train/block-runner.js";
 import { VideoVotes, evaluate } from "../src/train/evaluate.js";
 import { hasTopK, inTopK } from "../src/train/top-k.js";
+import { readCsv } from "../src/results/csv-read.js";
+import { ExperimentSpec } from "../src/spec/experiment-spec.js";
+import { runExperiment } from "../src/train/run-experiment.js";
+import type { ProgressReporter } from "../src/train/run-types.js";
+import { freshFolderForAllTests } from "./helpers/temp-folder.js";
+import { fourBlockSpec } from "./helpers/tiny-models.js";
 
 /** Logits = the frame's K pixels: input 1x1xK, flatten, linear with the identity weight. */
 function identityModel(K: number): { model: Model; weights: Weights } {
@@ -102,5 +109,48 @@ describe("top-5 accuracy", function () {
     const few = new VideoVotes(5);
     few.add(0, 0, [0, 1, 1, 1, 1]);
     expect(few.accuracy()).to.deep.equal({ top1: 0, videos: 1 });
+  });
+});
+
+describe("top-5 in a run's files", function () {
+  this.timeout(120_000);
+  let dir = "";
+  freshFolderForAllTests("sideways-top5-", (d) => (dir = d));
+  const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
+
+  /** The four-block test model with `classes` classes, on shapes (which has 6 kinds), 3 steps of BP, evaluated at each. */
+  async function run(name: string, classes: number) {
+    const layers = fourBlockSpec.layers.map((l, i) => (i === fourBlockSpec.layers.length - 1 ? { ...l, out_features: classes } : l));
+    const spec = ExperimentSpec.parse({
+      name: "top5",
+      model: { ...fourBlockSpec, classes, layers },
+      data: { kind: "shapes", clip_length: 2 },
+      train: { method: "bp", batch_size: 4, steps: 3, optimizer: { kind: "sgd", lr: 0.1 } },
+      eval: { every: 1, clips: 16 },
+    });
+    const runDir = join(dir, name);
+    const summary = await runExperiment(spec, { specFile: null, baseDir: dir, runDir, runId: name, progress: silent });
+    expect(summary.status, summary.message).to.equal("completed");
+    return { summary, eval: readCsv(join(runDir, "eval.csv")) };
+  }
+
+  it("6 classes: eval.csv's last column eval_clip_top5 (after every older column), at least clip top-1 each row; summary.json's final_eval_clip_top5 the last row's", async () => {
+    const { summary, eval: csv } = await run("six", 6);
+    expect(csv.columns).to.deep.equal(["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", "wall_s", "eval_on_train", "eval_clip_top5"]);
+    expect(csv.rows.map((r) => r.step)).to.deep.equal([1, 2, 3]);
+    for (const r of csv.rows) {
+      expect(r.eval_clip_top5).to.be.a("number").within(r.eval_clip_top1 as number, 1);
+      // A share of the 16 clips.
+      expect(Number.isInteger((r.eval_clip_top5 as number) * 16)).to.equal(true);
+    }
+    expect(summary.final_eval_clip_top5).to.equal(csv.rows.at(-1)!.eval_clip_top5);
+    expect(summary).to.not.have.any.keys("final_eval_video_top5");
+  });
+
+  it("3 classes: the eval_clip_top5 column is there but empty, and summary.json has no top-5", async () => {
+    const { summary, eval: csv } = await run("three", 3);
+    expect(csv.columns.at(-1)).to.equal("eval_clip_top5");
+    expect(csv.rows.map((r) => r.eval_clip_top5)).to.deep.equal([null, null, null]);
+    expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
   });
 });

@@ -207,7 +207,12 @@ export class ProgressBoard {
       evalDone: (m) => {
         line.evalTop1 = m.eval_clip_top1;
         line.evalStep = m.step;
-        this.plain(`${runId}: eval at step ${m.step}: loss ${fmt(m.eval_loss, 4)}, clip top-1 ${fmt(m.eval_clip_top1, 3)}, frame top-1 ${fmt(m.eval_frame_top1, 3)}` + (m.eval_video_top1 === undefined ? "" : `, video top-1 ${fmt(m.eval_video_top1, 3)} (${m.eval_videos} videos)`));
+        // Each level's top-5 right after its top-1, where the model has more than 5 classes.
+        const top5 = (v: number | undefined) => (v === undefined ? "" : `, top-5 ${fmt(v, 3)}`);
+        this.plain(
+          `${runId}: eval at step ${m.step}: loss ${fmt(m.eval_loss, 4)}, clip top-1 ${fmt(m.eval_clip_top1, 3)}${top5(m.eval_clip_top5)}, frame top-1 ${fmt(m.eval_frame_top1, 3)}` +
+            (m.eval_video_top1 === undefined ? "" : `, video top-1 ${fmt(m.eval_video_top1, 3)}${top5(m.eval_video_top5)} (${m.eval_videos} videos)`),
+        );
         this.redraw(false);
       },
       runEnded: (s) => {

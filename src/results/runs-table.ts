@@ -54,6 +54,9 @@ export const RESULT_COLUMNS = [
   "best_eval_video_top1",
   // The step of the best evaluation (summary.json; by video top-1 where there is one): where best.safetensors is, with output.keep_best.
   "best_eval_step",
+  // Top-5 of the last evaluation, with more than 5 classes (blank with fewer, and in older summaries); video top-5 on video-folder data.
+  "final_eval_clip_top5",
+  "final_eval_video_top5",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
@@ -231,6 +234,8 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       final_eval_video_top1: s?.final_eval_video_top1,
       best_eval_video_top1: s?.best_eval_video_top1,
       best_eval_step: s?.best_eval_step,
+      final_eval_clip_top5: s?.final_eval_clip_top5,
+      final_eval_video_top5: s?.final_eval_video_top5,
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     return row;

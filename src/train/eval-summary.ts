@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { readSafetensorsMetadata } from "../model/safetensors.js";
 import type { EvalMetrics, RunSummary } from "./run-types.js";
 
-export type EvalRecord = Pick<EvalMetrics, "step" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1">;
+export type EvalRecord = Pick<EvalMetrics, "step" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1" | "eval_clip_top5" | "eval_video_top5">;
 
 /** What ranks evaluations: video-level top-1 where the data gives it (what papers report on video), else clip top-1. */
 export function bestMetric(m: EvalRecord): { name: "eval_video_top1" | "eval_clip_top1"; value: number } {
@@ -32,6 +32,9 @@ export function recordEvaluation(summary: RunSummary, m: EvalRecord): void {
     summary.final_eval_video_top1 = m.eval_video_top1;
     summary.best_eval_video_top1 = Math.max(summary.best_eval_video_top1 ?? -Infinity, m.eval_video_top1);
   }
+  // Top-5 only with more than 5 classes (src/train/top-k.ts); the last evaluation's, like the other final metrics.
+  if (typeof m.eval_clip_top5 === "number") summary.final_eval_clip_top5 = m.eval_clip_top5;
+  if (typeof m.eval_video_top5 === "number") summary.final_eval_video_top5 = m.eval_video_top5;
 }
 
 /**

@@ -276,6 +276,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
           eval_clip_top1: Number(row.eval_clip_top1),
           eval_frame_top1: Number(row.eval_frame_top1),
           ...(typeof row.eval_video_top1 === "number" ? { eval_video_top1: row.eval_video_top1 } : {}),
+          // An eval.csv of an older version has no top-5 columns; an empty cell (5 classes or fewer) reads as null.
+          ...(typeof row.eval_clip_top5 === "number" ? { eval_clip_top5: row.eval_clip_top5 } : {}),
+          ...(typeof row.eval_video_top5 === "number" ? { eval_video_top5: row.eval_video_top5 } : {}),
         });
       }
     }
@@ -312,7 +315,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   // Video-level accuracy where evaluation clips come several to a video (video-folder).
   const evalVideo = data.evalVideo;
   const videoColumns = evalVideo ? ["eval_video_top1", "eval_videos"] : [];
-  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", ...videoColumns, "wall_s", "eval_on_train"]);
+  // Top-5 columns last, so that the columns before them keep their places in scripts that cut by
+  // position; their cells are empty with 5 classes or fewer (top-5 would be 1 there).
+  const top5Columns = ["eval_clip_top5", ...(evalVideo ? ["eval_video_top5"] : [])];
+  const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", ...videoColumns, "wall_s", "eval_on_train", ...top5Columns]);
   summary.eval_on_train = data.evalIsTrain ?? false;
   if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
@@ -356,6 +362,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights, evalVideo && ((i) => evalVideo(i, evalClips)));
     const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
     if (r.videoTop1 !== undefined) Object.assign(m, { eval_video_top1: r.videoTop1, eval_videos: r.videos });
+    if (r.clipTop5 !== undefined) m.eval_clip_top5 = r.clipTop5;
+    if (r.videoTop5 !== undefined) m.eval_video_top5 = r.videoTop5;
     // Written before eval.csv's row: a run stopped between the two evaluates that step again when
     // resumed (the same weights), so best.safetensors is never behind the best eval.csv row.
     if (spec.output.keep_best && improvesBest(summary, m)) {

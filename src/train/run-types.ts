@@ -25,6 +25,9 @@ export interface EvalMetrics {
   /** Where evaluation clips come several to a video (video-folder): video-level top-1 and how many videos. */
   eval_video_top1?: number;
   eval_videos?: number;
+  /** With more than 5 classes (src/train/top-k.ts): clip top-5, and on video-folder data video top-5. */
+  eval_clip_top5?: number;
+  eval_video_top5?: number;
 }
 
 export type RunStatus = "completed" | "failed" | "nan_loss" | "interrupted";
@@ -47,6 +50,10 @@ export interface RunSummary {
   final_eval_video_top1?: number;
   /** The largest video-level top-1 of any evaluation of the run (video-folder data, as final_eval_video_top1). */
   best_eval_video_top1?: number;
+  /** Clip top-5 of the last evaluation, with more than 5 classes (absent with 5 or fewer: it would be 1). */
+  final_eval_clip_top5?: number;
+  /** Video top-5 of the last evaluation: video-folder data with more than 5 classes. */
+  final_eval_video_top5?: number;
   /**
    * The step of the best evaluation: by best_eval_video_top1 where there is one, else by
    * best_eval_clip_top1 (the first of equal ones); the weights of best.safetensors with output.keep_best.
