@@ -105,14 +105,16 @@ describe("sideways evaluate", function () {
     expect(alone.io.stderr).to.include("no config.yaml beside it").and.include("--experiment FILE");
   });
 
-  it("needs the run's data but not its train.init_checkpoint; npy data evaluated on its training clips says so", async () => {
-    const model = resolveModel(fourBlockSpec, "test four-block model");
+  it("needs the run's data but not its train.init_checkpoint; npy data evaluated on its training clips says so; 7 classes: top-5 too", async () => {
+    // Seven classes, so that top-5 is measured (with 5 or fewer it is 1 by definition and left out).
+    const modelSpec = { ...fourBlockSpec, name: "seven-class", classes: 7, layers: [...fourBlockSpec.layers.slice(0, -1), { type: "linear", out_features: 7 }] };
+    const model = resolveModel(modelSpec, "test seven-class model");
     writeNpyRunInputs(dir, model, initWeights(model, 3), randomClips(model, 6, 4, 5));
     writeFileSync(
       join(dir, "npy.yaml"),
       stringify({
         name: "npy",
-        model: fourBlockSpec,
+        model: modelSpec,
         data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 4 },
         train: { method: "bp", batch_size: 3, steps: 2, init_checkpoint: "init.safetensors" },
         eval: { every: 0, clips: 6 },
@@ -124,7 +126,10 @@ describe("sideways evaluate", function () {
     rmSync(join(dir, "init.safetensors"));
     const ok = await evaluate(runDir, "--json", "e.json");
     expect(ok.status, ok.io.stderr).to.equal(0);
-    expect(ok.record()).to.include({ eval_on_train: true, eval_loss: evalRows(runDir).at(-1)!.eval_loss });
+    const last = evalRows(runDir).at(-1)!;
+    expect(typeof last.eval_clip_top5, "the run measured top-5").to.equal("number");
+    expect(ok.record()).to.include({ eval_on_train: true, eval_loss: last.eval_loss, eval_clip_top1: last.eval_clip_top1, eval_clip_top5: last.eval_clip_top5 });
+    expect(ok.io.stdout).to.match(/\nclip top-1 +\d\.\d{4}\nclip top-5 +\d\.\d{4}\nframe top-1/);
     expect(ok.io.stderr).to.include("the evaluation set is the training clips");
     expect(ok.io.stdout).to.match(/\nclips +6 \(the training clips\)\n/);
 

@@ -10,6 +10,7 @@ import { softmaxCrossEntropy } from "../layers/softmax-cross-entropy.js";
 import type { Model, Weights } from "../model/model.js";
 import type { Tensor } from "../tensor.js";
 import type { BlockRunner } from "./block-runner.js";
+import type { EvalMetrics } from "./run-types.js";
 import { TOP_K, hasTopK, inTopK } from "./top-k.js";
 
 export interface EvalResult {
@@ -25,6 +26,19 @@ export interface EvalResult {
   videoTop5?: number;
   /** How many videos the clips came from. */
   videos?: number;
+}
+
+/** An evaluation's figures under eval.csv's column names (EvalMetrics without its step). */
+export function evalColumns(r: EvalResult): Omit<EvalMetrics, "step"> {
+  return {
+    eval_loss: r.loss,
+    eval_clip_top1: r.clipTop1,
+    eval_frame_top1: r.frameTop1,
+    eval_clips: r.clips,
+    ...(r.videoTop1 !== undefined ? { eval_video_top1: r.videoTop1, eval_videos: r.videos } : {}),
+    ...(r.clipTop5 !== undefined ? { eval_clip_top5: r.clipTop5 } : {}),
+    ...(r.videoTop5 !== undefined ? { eval_video_top5: r.videoTop5 } : {}),
+  };
 }
 
 /**

@@ -33,7 +33,7 @@ import { clipLengthWarning } from "./sideways-stage.js";
 import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
-import { evaluate } from "./evaluate.js";
+import { evalColumns, evaluate } from "./evaluate.js";
 import { bestMetric, improvesBest, recordEvaluation, staleBestCheckpoint } from "./eval-summary.js";
 import { inClipUpdatePlan } from "./in-clip-updates.js";
 import { runAccumulated } from "./accumulate.js";
@@ -360,10 +360,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const runEval = async (step: number) => {
     await syncHost();
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights, evalVideo && ((i) => evalVideo(i, evalClips)));
-    const m: EvalMetrics = { step, eval_loss: r.loss, eval_clip_top1: r.clipTop1, eval_frame_top1: r.frameTop1, eval_clips: r.clips };
-    if (r.videoTop1 !== undefined) Object.assign(m, { eval_video_top1: r.videoTop1, eval_videos: r.videos });
-    if (r.clipTop5 !== undefined) m.eval_clip_top5 = r.clipTop5;
-    if (r.videoTop5 !== undefined) m.eval_video_top5 = r.videoTop5;
+    const m: EvalMetrics = { step, ...evalColumns(r) };
     // Written before eval.csv's row: a run stopped between the two evaluates that step again when
     // resumed (the same weights), so best.safetensors is never behind the best eval.csv row.
     if (spec.output.keep_best && improvesBest(summary, m)) {

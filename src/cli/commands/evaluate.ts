@@ -10,7 +10,7 @@ import { sidewaysVersion } from "../../results/provenance.js";
 import { runWeightsFile } from "../../results/run-weights.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { evaluateWeights } from "../../train/evaluate-weights.js";
-import type { EvalResult } from "../../train/evaluate.js";
+import { evalColumns } from "../../train/evaluate.js";
 import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { count } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
@@ -41,6 +41,9 @@ export interface EvaluationRecord {
   eval_frame_top1: number;
   eval_video_top1?: number;
   eval_videos?: number;
+  /** With more than 5 classes (src/train/top-k.ts). */
+  eval_clip_top5?: number;
+  eval_video_top5?: number;
   eval_on_train: boolean;
   sideways_version: string | null;
   evaluated_at: string;
@@ -123,17 +126,6 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
   };
 }
 
-/** The figures under eval.csv's names. */
-function evalColumns(r: EvalResult): Pick<EvaluationRecord, "eval_clips" | "eval_loss" | "eval_clip_top1" | "eval_frame_top1" | "eval_video_top1" | "eval_videos"> {
-  return {
-    eval_clips: r.clips,
-    eval_loss: r.loss,
-    eval_clip_top1: r.clipTop1,
-    eval_frame_top1: r.frameTop1,
-    ...(r.videoTop1 !== undefined ? { eval_video_top1: r.videoTop1, eval_videos: r.videos } : {}),
-  };
-}
-
 /** The figures, one a line, as standard output shows them. */
 export function evaluationText(r: EvaluationRecord): string {
   const of = [r.run_id === null ? null : `run ${r.run_id}`, r.weights_step === null ? null : `step ${r.weights_step}`].filter((s) => s !== null);
@@ -142,9 +134,11 @@ export function evaluationText(r: EvaluationRecord): string {
     ["clips", `${r.eval_clips}${r.eval_on_train ? " (the training clips)" : ""}`],
     ["loss", r.eval_loss.toFixed(4)],
     ["clip top-1", r.eval_clip_top1.toFixed(4)],
-    ["frame top-1", r.eval_frame_top1.toFixed(4)],
   ];
+  if (r.eval_clip_top5 !== undefined) rows.push(["clip top-5", r.eval_clip_top5.toFixed(4)]);
+  rows.push(["frame top-1", r.eval_frame_top1.toFixed(4)]);
   if (r.eval_video_top1 !== undefined) rows.push(["video top-1", `${r.eval_video_top1.toFixed(4)} (${count(r.eval_videos ?? 0, "video")})`]);
+  if (r.eval_video_top5 !== undefined) rows.push(["video top-5", r.eval_video_top5.toFixed(4)]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join("");
 }
