@@ -27,9 +27,11 @@ const VARIANTS = [
   { label: "sideways, device step", train: { method: "sideways" }, runtime: { device_step: true } },
   // Calls of 4 steps and 1 (checkpoints every 5): a stop lands after a whole call, never inside one.
   { label: "bp, device step, 4 steps a call", train: { method: "bp" }, runtime: { device_step: true, steps_per_call: 4 } },
-  // AdamW keeps Adam's state (moments, step counts); its decay must resume at the same rate too.
-  { label: "sideways, adamw", train: { method: "sideways", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 } }, runtime: {} },
-  { label: "bp, device step, adamw", train: { method: "bp", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 } }, runtime: { device_step: true } },
+  // AdamW keeps Adam's state (moments, step counts); its decay must resume at the same rate too,
+  // so its rate changes every step (a linear schedule after a warm-up the first checkpoint, at step
+  // 5, falls inside): a resumed attempt whose first step took another step's rate ends elsewhere.
+  { label: "sideways, adamw", train: { method: "sideways", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 }, schedule: { kind: "linear", warmup_steps: 10 } }, runtime: {} },
+  { label: "bp, device step, adamw", train: { method: "bp", optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 }, schedule: { kind: "linear", warmup_steps: 10 } }, runtime: { device_step: true } },
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 
@@ -86,8 +88,19 @@ function resumeStep(runDir: string): number {
   return Number(parseSafetensors(new Uint8Array(readFileSync(file)), file).metadata?.step);
 }
 
+function metricsRows(dir: string): string[][] {
+  return readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").map((l) => l.split(","));
+}
+
 function stepsLogged(dir: string): number[] {
-  return readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+  return metricsRows(dir).slice(1).map((cells) => Number(cells[0]));
+}
+
+/** metrics.csv's lr column, a row per step: the schedule's rate at each step. */
+function ratesLogged(dir: string): string[] {
+  const [header, ...rows] = metricsRows(dir);
+  const at = header!.indexOf("lr");
+  return rows.map((cells) => cells[at]!);
 }
 
 for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes): ${variant.label}`, function () {
@@ -145,6 +158,8 @@ for (const variant of VARIANTS) describe(`resumable runs (CLI, child processes):
       expect(summary.execution).to.have.length(stops ? 2 : 1);
       expect(readFileSync(join(runFolderIn(join(dir, "run")), "final.safetensors")).equals(reference)).to.equal(true);
       expect(stepsLogged(dir)).to.deep.equal(Array.from({ length: STEPS }, (_, i) => i + 1));
+      // The resumed attempt's steps took the uninterrupted run's rates, from its first step on.
+      expect(ratesLogged(dir)).to.deep.equal(ratesLogged(refDir));
     });
   }
 });
