@@ -4,7 +4,9 @@
  * k-th largest counts as in (torch.topk would break such a tie either way; exact ties of float
  * logits are rare, and this rule does not depend on the classes' order). A NaN logit of the
  * label is never in: a model that outputs NaN must not score top-k 1. Top-1 keeps its own rule
- * (argmax, the first of equal logits), and whatever top-1 counts right, top-k does too.
+ * (argmax, the first of equal logits), and with logits that are not NaN whatever top-1 counts
+ * right, top-k does too (top-1's argmax keeps a NaN first logit as its pick, so a label 0 with a
+ * NaN logit is top-1 right and top-k wrong).
  */
 
 /** The k of the top-k accuracy evaluation reports besides top-1, as video recognition papers do. */
