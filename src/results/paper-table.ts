@@ -12,7 +12,7 @@ import type { Against, PairedCell } from "./paired-diff.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
 import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
-import { ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { tally } from "../util/count.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 
@@ -88,6 +88,8 @@ export interface PaperTable {
   showNotCompleted: boolean;
   /** What the cells' ± is. */
   spread: Spread;
+  /** Where the figures are not the runs' own (`sideways evaluate <sweep folder>`'s runs.csv): what they are. */
+  source?: string;
   /** With `--against`: each row's differences from its baseline (src/results/paired-diff.ts), a Δ column per metric. */
   paired?: { against: Against; cells: Map<string, PairedCell>; note: string };
 }
@@ -123,7 +125,7 @@ export function resolveMetric(name: string, columns: readonly string[]): string 
 export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[], spread: Spread = "std"): PaperTable {
   // A metric asked for twice (by its name and its short name, eval_clip_top1) is one column.
   const metrics = [...new Set(metricNames.map((m) => resolveMetric(m, columns)))];
-  const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS]);
+  const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS, EVAL_OVERRIDES_COLUMN]);
   const paramColumns = columns.filter((c) => !fixed.has(c));
   const groups = new Map<string, CsvRow[]>();
   for (const row of rows) {
@@ -159,7 +161,15 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
       notCompleted: tally(runs.filter((r) => r.status !== "completed").map((r) => String(r.status))),
     };
   });
-  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== ""), spread };
+  const source = columns.includes(EVAL_OVERRIDES_COLUMN) ? evaluatedAgainNote(rows) : undefined;
+  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== ""), spread, ...(source === undefined ? {} : { source }) };
+}
+
+/** The note under a table of `sideways evaluate <sweep folder>`'s runs.csv: which figures are new, with which overrides. */
+function evaluatedAgainNote(rows: readonly CsvRow[]): string {
+  const said = [...new Set(rows.filter((r) => r.status === "completed").map((r) => String(r[EVAL_OVERRIDES_COLUMN] ?? "")))];
+  const overrides = said.length === 0 ? "" : said.map((o) => (o === "" ? "none" : o)).join("; ");
+  return `final_eval_*: each run's final weights evaluated again by sideways evaluate with its config.yaml and overrides: ${overrides || "none"} (runs.csv's ${EVAL_OVERRIDES_COLUMN}); the other metrics are the runs' training's`;
 }
 
 /** The CSV has mean, std and n of every metric, and the cells' ± (`<metric>_sem`, `_ci95`) where it is not the std. */
@@ -255,6 +265,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
   }
   // What ± is: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", spreadNote(t.spread));
+  if (t.source !== undefined) lines.push("", t.source);
   if (t.paired) lines.push("", t.paired.note);
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   if (t.paramColumns.includes(WARNINGS)) lines.push("", WARNINGS_NOTE);
@@ -282,6 +293,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\bottomrule",
     "\\end{tabular}",
     `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
+    ...(t.source !== undefined ? [`% ${t.source}`] : []),
     ...(t.paired ? [`% ${t.paired.note}`] : []),
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
     ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),

@@ -59,6 +59,12 @@ export const RESULT_COLUMNS = [
   "final_eval_video_top5",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
+/**
+ * The last column of the runs.csv that `sideways evaluate <sweep folder> --out DIR` writes (never a
+ * sweep's own): the overrides its final_eval_* figures were evaluated with, space-separated ("" for
+ * none). Not a setting of the paper table; the table's note names them (src/results/paper-table.ts).
+ */
+export const EVAL_OVERRIDES_COLUMN = "eval_overrides";
 /** The result columns a paper table can average over seeds (the rest say which run and how it ended). */
 export const METRIC_COLUMNS = RESULT_COLUMNS.filter((c) => !["seed", "method", "status", "message", "eval_on_train", "warnings", "best_eval_step"].includes(c));
 
@@ -203,10 +209,10 @@ function paramAndSettingColumns(records: readonly RunRecord[], settings: RunSett
  * config.yaml, so its row says what it trained with instead of an empty cell; configurations
  * whose swept values agree get a column for each setting that sets them apart (src/results/run-settings.ts).
  */
-export function runsCsvText(records: readonly RunRecord[]): string {
+export function runsCsvText(records: readonly RunRecord[], extraColumns: Record<string, (r: RunRecord) => CellValue> = {}): string {
   const settings = new RunSettings(records);
   const params = paramAndSettingColumns(records, settings);
-  const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS];
+  const columns = [...ID_COLUMNS, ...params, ...RESULT_COLUMNS, ...Object.keys(extraColumns)];
   const rows = records.map((r) => {
     const s = r.summary;
     const row: Record<string, CellValue> = {
@@ -238,6 +244,7 @@ export function runsCsvText(records: readonly RunRecord[]): string {
       final_eval_video_top5: s?.final_eval_video_top5,
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
+    for (const [name, cell] of Object.entries(extraColumns)) row[name] = cell(r);
     return row;
   });
   return csvText(columns, rows);

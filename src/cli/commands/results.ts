@@ -7,7 +7,8 @@ import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../result
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
-import { COLLECT_REPLACED_DIR, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
@@ -43,6 +44,9 @@ function checkNotRunFolder(command: string, dir: string, given: string): void {
  * empty runs.csv there and say all is well. Names the experiment folders inside it, if any.
  */
 function checkHoldsRuns(dir: string, given: string): void {
+  // `sideways evaluate <sweep folder> --out DIR`'s runs.csv holds no run folders to regenerate it from.
+  if (isEvaluationRunsCsv(join(dir, RUNS_CSV)))
+    throw new InputError(`results collect: ${given} holds sideways evaluate's figures of a sweep's runs (its ${RUNS_CSV} has ${EVAL_OVERRIDES_COLUMN}), not run folders; nothing was written ('sideways results table ${given}' makes its table; 'sideways evaluate' again rebuilds it)`);
   if (collectRuns(dir).length > 0 || existsSync(join(dir, RUNS_CSV))) return;
   const hint = experimentFoldersHint(dir, given, "results collect");
   throw new InputError(`results collect: ${given} holds no runs (expected run folders with ${RUN_META_FILE}, or a sweep's ${SWEEP_PLAN_FILE}); nothing was written${hint}`);
