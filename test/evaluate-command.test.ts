@@ -139,3 +139,113 @@ describe("sideways evaluate", function () {
     expect(noData.io.stderr).to.match(/config\.yaml: data\.clips: file not found/);
   });
 });
+
+/**
+ * `sideways evaluate <sweep folder> --out DIR`: each completed run's final weights again. The
+ * reference is the sweep itself: without overrides each run's JSON is its last eval.csv row, and
+ * DIR's table is the sweep's table (same runs.csv columns, same numbers).
+ */
+describe("sideways evaluate of a sweep's folder", function () {
+  this.timeout(300_000);
+  let dir = "";
+  inFreshFolderEachTest("sideways-evaluate-sweep-", (d) => (dir = d));
+  beforeEach(() => {
+    cpSync(join(FIXTURES, "good.yaml"), join(dir, "good.yaml"));
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "models", "tiny.yaml"));
+  });
+
+  /** 2 methods x 2 seeds of good.yaml; the sweep's folder. */
+  const sweep = async () => {
+    const io = captureIo();
+    const args = ["sweep", "good.yaml", "sweep.grid.train.method=[sideways, bp]", "sweep.seeds=[0, 1]", "eval.clips=16", "train.steps=4", "train.optimizer.lr=0.5", "--quiet"];
+    expect(await main(args, io), io.stderr).to.equal(0);
+    return join(dir, "results", "good");
+  };
+  const run = async (...args: string[]) => {
+    const io = captureIo();
+    return { status: await main(args, io), io };
+  };
+  const json = (file: string) => JSON.parse(readFileSync(file, "utf8")) as EvaluationRecord;
+  const runIds = (root: string) => readCsv(join(root, "runs.csv")).rows.map((r) => String(r.run_id));
+
+  it("without overrides: each run's JSON is its last eval.csv row, and results table DIR (--against, --spread ci95) has the sweep's numbers; eval.clips=8 elsewhere differs", async () => {
+    const root = await sweep();
+    const ev = await run("evaluate", root, "--out", "ev");
+    expect(ev.status, ev.io.stderr).to.equal(0);
+    for (const id of runIds(root)) {
+      const last = readCsv(join(root, id, "eval.csv")).rows.at(-1)!;
+      const r = json(join(dir, "ev", `${id}.json`));
+      expect([r.eval_loss, r.eval_clip_top1, r.eval_frame_top1, r.eval_clips], id).to.deep.equal([last.eval_loss, last.eval_clip_top1, last.eval_frame_top1, last.eval_clips]);
+      expect(r.run_id).to.equal(id);
+    }
+    expect(ev.io.stderr).to.match(/evaluate: 1\/4 runs: method-[\w-]+ \(\w+, seed \d\): clip top-1 \d\.\d{4}\n/);
+    const ours = readCsv(join(root, "runs.csv"));
+    const theirs = readCsv(join(dir, "ev", "runs.csv"));
+    expect(theirs.columns).to.deep.equal([...ours.columns, "eval_overrides"]);
+    expect(theirs.rows.map((r) => [r.run_id, r.final_eval_clip_top1, r.final_eval_loss])).to.deep.equal(ours.rows.map((r) => [r.run_id, r.final_eval_clip_top1, r.final_eval_loss]));
+    // The sweep's table and DIR's: the same file, but for the note saying where DIR's figures came from.
+    expect(readFileSync(join(dir, "ev", "table.csv"), "utf8")).to.equal(readFileSync(join(root, "table.csv"), "utf8"));
+    expect(readFileSync(join(dir, "ev", "table.md"), "utf8")).to.include("final_eval_*: each run's final weights evaluated again by sideways evaluate with its config.yaml and overrides: none");
+    for (const folder of [root, join(dir, "ev")]) {
+      const t = await run("results", "table", folder, "--against", "train.method=bp", "--spread", "ci95");
+      expect(t.status, t.io.stderr).to.equal(0);
+    }
+    const pairedCsv = (folder: string) => readFileSync(join(folder, "table-ci95-vs-train.method_bp.csv"), "utf8");
+    expect(pairedCsv(join(dir, "ev"))).to.equal(pairedCsv(root));
+
+    const fewer = await run("evaluate", root, "eval.clips=8", "--out", "ev8");
+    expect(fewer.status, fewer.io.stderr).to.equal(0);
+    for (const id of runIds(root)) expect(json(join(dir, "ev8", `${id}.json`))).to.include({ eval_clips: 8 });
+    expect(readCsv(join(dir, "ev8", "runs.csv")).rows.map((r) => r.eval_overrides)).to.deep.equal(["eval.clips=8", "eval.clips=8", "eval.clips=8", "eval.clips=8"]);
+    expect(readFileSync(join(dir, "ev8", "table.md"), "utf8")).to.include("overrides: eval.clips=8");
+    expect(readdirSync(root).filter((n) => n.endsWith(".json")), "no JSON written into the sweep's folder").to.deep.equal(["sweep-plan.json"]);
+  });
+
+  it("resumes: runs already in DIR with the same overrides and weights are not evaluated again; a run's JSON of other overrides is refused (exit 2, nothing written) unless --force", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "eval.clips=8", "--out", "ev")).status).to.equal(0);
+    const [kept, gone] = runIds(root);
+    const keptText = readFileSync(join(dir, "ev", `${kept}.json`), "utf8");
+    rmSync(join(dir, "ev", `${gone}.json`)); // as a Ctrl-C during that run leaves DIR
+    const again = await run("evaluate", root, "eval.clips=8", "--out", "ev");
+    expect(again.status, again.io.stderr).to.equal(0);
+    expect(again.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(3);
+    expect(again.io.stderr).to.match(new RegExp(`runs: ${gone} .*clip top-1`));
+    expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8"), "not rewritten").to.equal(keptText);
+    expect(json(join(dir, "ev", `${gone}.json`))).to.include({ eval_clips: 8 });
+
+    const other = await run("evaluate", root, "eval.clips=12", "--out", "ev");
+    expect(other.status).to.equal(2);
+    expect(other.io.stderr).to.include("--out ev holds another evaluation: 4 runs evaluated with overrides 'eval.clips=8' (here: 'eval.clips=12'); nothing was evaluated or written");
+    expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8")).to.equal(keptText);
+    const forced = await run("evaluate", root, "eval.clips=12", "--out", "ev", "--force");
+    expect(forced.status, forced.io.stderr).to.equal(0);
+    expect(json(join(dir, "ev", `${kept}.json`))).to.include({ eval_clips: 12 });
+
+    const inside = await run("evaluate", root, "--out", join(root, "ev"));
+    expect(inside.status).to.equal(2);
+    expect(inside.io.stderr).to.include("is inside the sweep's folder");
+    const noOut = await run("evaluate", root);
+    expect(noOut.status).to.equal(2);
+    expect(noOut.io.stderr).to.include("is a sweep's folder: give --out DIR");
+  });
+
+  it("a run that did not complete is a row without figures; results collect refuses DIR rather than empty its runs.csv", async () => {
+    const root = await sweep();
+    const [, broken] = runIds(root);
+    rmSync(join(root, broken, "summary.json")); // as a run killed outright leaves it: interrupted
+    const ev = await run("evaluate", root, "--out", "ev");
+    expect(ev.status, ev.io.stderr).to.equal(0);
+    expect(ev.io.stderr).to.include("evaluate: 3/3 runs").and.include("1 run did not complete (1 interrupted)");
+    const row = readCsv(join(dir, "ev", "runs.csv")).rows.find((r) => r.run_id === broken)!;
+    expect(row).to.include({ status: "interrupted", final_eval_clip_top1: null, final_eval_loss: null, eval_overrides: null });
+    expect(existsSync(join(dir, "ev", `${broken}.json`))).to.equal(false);
+    expect(readFileSync(join(dir, "ev", "table.md"), "utf8")).to.include("1 interrupted");
+
+    const before = readFileSync(join(dir, "ev", "runs.csv"), "utf8");
+    const collect = await run("results", "collect", "ev");
+    expect(collect.status).to.equal(2);
+    expect(collect.io.stderr).to.include("holds sideways evaluate's figures of a sweep's runs");
+    expect(readFileSync(join(dir, "ev", "runs.csv"), "utf8")).to.equal(before);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * `sideways evaluate <sweep folder> [overrides] --out DIR`: every completed run of a sweep evaluated
+ * again, each run's final.safetensors with its own config.yaml plus the overrides (the one-run
+ * path, evaluate.ts), without training again (eval settings are part of a run's id, so changing
+ * them in the sweep would train new runs). Written to DIR, never to the sweep's folders: a
+ * `<run id>.json` per run (the one-run record), as soon as it is evaluated; then runs.csv
+ * (src/results/evaluated-runs.ts) and the table, which `results table DIR` reads as a sweep's.
+ * Resumable: a run whose JSON in DIR has the same overrides and weights is not evaluated again, so
+ * a Ctrl-C loses at most the run being evaluated.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { InputError } from "../../errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../../results/atomic-write.js";
+import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
+import { tableMarkdown } from "../../results/paper-table.js";
+import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../../results/run-dir.js";
+import { RUNS_CSV, type RunRecord, collectRuns } from "../../results/runs-table.js";
+import { SWEEP_PLAN_FILE } from "../../results/sweep-plan.js";
+import { defaultTableMetrics, writePaperTables } from "../../results/sweep-report.js";
+import { count, firstFew, tally } from "../../util/count.js";
+import { fileDigest } from "../../util/file-digest.js";
+import type { CliIo } from "../cli-io.js";
+import { type EvaluationRecord, type LoadedEvaluation, evaluateLoaded, loadEvaluation, readWeights } from "./evaluate.js";
+
+export interface SweepEvaluationArgs {
+  sweep: string;
+  overrides: string[];
+  out?: string;
+  force: boolean;
+  experiment?: string;
+  json?: string;
+}
+
+/** A folder holding run folders, or a sweep's runs.csv or sweep-plan.json, that is not itself a run's folder. */
+export function isSweepFolder(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isDirectory() || existsSync(join(path, RUN_META_FILE))) return false;
+  return existsSync(join(path, RUNS_CSV)) || existsSync(join(path, SWEEP_PLAN_FILE)) || collectRuns(path).length > 0;
+}
+
+export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<void> {
+  const sweepDir = resolve(a.sweep);
+  if (a.out === undefined) throw new InputError(`evaluate: ${a.sweep} is a sweep's folder: give --out DIR, a folder for each run's JSON, runs.csv and the table (the sweep's folder is not written to)`, a.sweep);
+  if (a.json !== undefined) throw new InputError(`evaluate: --json FILE is for one run; with a sweep's folder (${a.sweep}) each run's JSON goes to --out DIR`, a.sweep);
+  if (a.experiment !== undefined) throw new InputError(`evaluate: --experiment is for one run; each run of a sweep's folder (${a.sweep}) is evaluated with its own config.yaml (give overrides to change its settings)`, a.sweep);
+  const outDir = resolve(a.out);
+  checkOutFolder(sweepDir, outDir, a.out, a.sweep);
+
+  const records = collectRuns(sweepDir);
+  const completed = records.filter((r) => r.status === "completed");
+  if (completed.length === 0)
+    throw new InputError(`evaluate: ${a.sweep} has no completed run (${tally(records.map((r) => r.status)) || "no runs"}); nothing was evaluated or written`, a.sweep);
+  // A completed run whose final weights were removed since (to save disk) is a row saying so.
+  const missing = new Map(completed.filter((r) => !existsSync(join(r.dir, FINAL_WEIGHTS_FILE))).map((r) => [r.meta.run_id, `not evaluated again: its ${FINAL_WEIGHTS_FILE} was removed`]));
+  // Every run's experiment with the overrides is checked before any run is evaluated (a misspelt key, missing data).
+  const loaded = completed.filter((r) => !missing.has(r.meta.run_id)).map((r) => ({ r, l: loadEvaluation(join(r.dir, FINAL_WEIGHTS_FILE), join(r.dir, "config.yaml"), a.overrides) }));
+  const earlier = earlierRecords(outDir);
+  checkSameEvaluation(earlier, new Set(records.map((r) => r.meta.run_id)), a);
+
+  mkdirSync(outDir, { recursive: true });
+  const evaluations = new Map<string, EvaluationRecord>();
+  for (const [i, { r, l }] of loaded.entries()) {
+    const id = r.meta.run_id;
+    const said = `evaluate: ${i + 1}/${count(loaded.length, "run")}: ${id} (${runLabel(r)})`;
+    const before = earlier.get(id);
+    const digest = fileDigest(l.weightsFile, "evaluate: weights");
+    if (before !== undefined && before !== null && sameOverrides(before, a.overrides) && before.weights_sha256 === digest) {
+      evaluations.set(id, before);
+      io.err(`${said}: already in ${a.out}, not evaluated again\n`);
+      continue;
+    }
+    const record = await evaluateRun(io, l);
+    writeJsonAtomic(join(outDir, `${id}.json`), record);
+    evaluations.set(id, record);
+    const why = before === undefined || !sameOverrides(before ?? undefined, a.overrides) ? "" : ` (its weights changed since ${id}.json was written: evaluated again)`;
+    io.err(`${said}: clip top-1 ${record.eval_clip_top1.toFixed(4)}${why}\n`);
+  }
+  for (const [id, why] of missing) io.err(`note: ${id}: ${why}; its row in ${RUNS_CSV} says ${NOT_EVALUATED}\n`);
+
+  writeFileAtomic(join(outDir, RUNS_CSV), evaluatedRunsCsvText(records, evaluations, missing, a.overrides));
+  const notCompleted = records.filter((r) => r.status !== "completed");
+  if (notCompleted.length > 0) io.err(`note: ${count(notCompleted.length, "run")} did not complete (${tally(notCompleted.map((r) => r.status))}): rows in ${RUNS_CSV} without figures\n`);
+  const table = evaluations.size > 0 ? writePaperTables(outDir, defaultTableMetrics(outDir), outDir) : null;
+  if (table !== null) io.out(tableMarkdown(table));
+  io.err(`wrote ${count(evaluations.size, "run JSON")} (<run id>.json), ${RUNS_CSV}${table === null ? "" : ", table.csv, table.md, table.tex"} to ${a.out}\n`);
+}
+
+async function evaluateRun(io: CliIo, l: LoadedEvaluation): Promise<EvaluationRecord> {
+  return evaluateLoaded(io, l, readWeights(l));
+}
+
+/** "sideways, seed 1": which run of the sweep, for the progress lines. */
+function runLabel(r: RunRecord): string {
+  const swept = Object.entries(r.meta.params).filter(([k]) => k !== "seed" && k !== "train.method").map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return [r.meta.method, ...swept, `seed ${r.meta.seed}`].join(", ");
+}
+
+/**
+ * --out is never the sweep's folder or inside it (a sweep or `results collect` rewrites its
+ * runs.csv and tables), nor a run's folder, nor another sweep's (its runs.csv would be replaced).
+ */
+function checkOutFolder(sweepDir: string, outDir: string, given: string, sweepGiven: string): void {
+  const inside = relative(sweepDir, outDir);
+  if (inside === "" || !inside.startsWith("..")) throw new InputError(`evaluate: --out ${given} is ${inside === "" ? "" : "inside "}the sweep's folder ${sweepGiven}; expected a folder outside it (e.g. ${sweepGiven.replace(/\/+$/, "")}-eval); nothing was evaluated or written`, outDir);
+  if (!existsSync(outDir)) return;
+  const runsCsv = join(outDir, RUNS_CSV);
+  const ownRunsCsv = existsSync(runsCsv) && !isEvaluationRunsCsv(runsCsv);
+  if (existsSync(join(outDir, RUN_META_FILE)) || collectRuns(outDir).length > 0 || ownRunsCsv)
+    throw new InputError(`evaluate: --out ${given} is a run's or a sweep's folder; expected a folder of its own for the evaluation (its runs.csv would be replaced); nothing was evaluated or written`, outDir);
+}
+
+/** The <run id>.json records already in DIR by run id: null for a JSON that is not a record (read as absent: evaluated again). */
+function earlierRecords(outDir: string): Map<string, EvaluationRecord | null> {
+  const found = new Map<string, EvaluationRecord | null>();
+  if (!existsSync(outDir)) return found;
+  for (const name of readdirSync(outDir).filter((n) => n.endsWith(".json"))) {
+    let record: EvaluationRecord | null = null;
+    try {
+      const parsed = JSON.parse(readFileSync(join(outDir, name), "utf8")) as EvaluationRecord;
+      if (Array.isArray(parsed.overrides) && typeof parsed.eval_clip_top1 === "number") record = parsed;
+    } catch {
+      // not JSON: not a record this command wrote (those are written whole)
+    }
+    found.set(name.slice(0, -".json".length), record);
+  }
+  return found;
+}
+
+const sameOverrides = (r: EvaluationRecord | undefined, overrides: readonly string[]) => r !== undefined && JSON.stringify(r.overrides) === JSON.stringify(overrides);
+
+/**
+ * DIR holding records of other overrides, or of runs that are not the sweep's, holds another
+ * evaluation: refused (exit 2, nothing written) unless --force, so that one table never mixes two.
+ */
+function checkSameEvaluation(earlier: Map<string, EvaluationRecord | null>, runIds: ReadonlySet<string>, a: SweepEvaluationArgs): void {
+  if (a.force) return;
+  const records = [...earlier].filter((e): e is [string, EvaluationRecord] => e[1] !== null);
+  const otherOverrides = records.filter(([, r]) => !sameOverrides(r, a.overrides));
+  const otherRuns = records.filter(([id]) => !runIds.has(id));
+  if (otherOverrides.length === 0 && otherRuns.length === 0) return;
+  const words = (o: string[]) => (o.length === 0 ? "none" : `'${o.join(" ")}'`);
+  const said = [
+    ...(otherOverrides.length > 0 ? [`${count(otherOverrides.length, "run")} evaluated with overrides ${[...new Set(otherOverrides.map(([, r]) => words(r.overrides)))].join(", ")} (here: ${words(a.overrides)})`] : []),
+    ...(otherRuns.length > 0 ? [`${count(otherRuns.length, "run")} not in ${a.sweep} (${firstFew(otherRuns.map(([id]) => id), 3)})`] : []),
+  ];
+  throw new InputError(`evaluate: --out ${a.out} holds another evaluation: ${said.join("; ")}; nothing was evaluated or written (choose another --out folder, or --force to evaluate into it, replacing those runs' JSONs)`, resolve(a.out!));
+}
