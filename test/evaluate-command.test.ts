@@ -12,7 +12,7 @@ import { main } from "../src/cli/main.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { readCsv } from "../src/results/csv-read.js";
-import type { EvaluationRecord } from "../src/cli/commands/evaluate.js";
+import type { EvaluationRecord } from "../src/train/evaluate-weights.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";

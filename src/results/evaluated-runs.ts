@@ -6,7 +6,7 @@
  * beside new figures of other settings; training's figures (loss, time, speed) stay.
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { EvaluationRecord } from "../cli/commands/evaluate.js";
+import type { EvaluationRecord } from "../train/evaluate-weights.js";
 import type { RunSummary } from "../train/run-types.js";
 import { EVAL_OVERRIDES_COLUMN, type RunRecord, runsCsvText } from "./runs-table.js";
 

@@ -11,6 +11,31 @@ import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { openRunData, providerOptionsFor } from "./run-experiment.js";
 
+/** What --json holds: eval.csv's column names for the figures, so the two files join. */
+export interface EvaluationRecord {
+  weights: string;
+  /** The step the weights are of, as their file says (final: the run's steps; best, resume: their step). */
+  weights_step: number | null;
+  /** The weights file's SHA-256 (hex): a sweep's evaluation folder tells weights trained again from those it evaluated. */
+  weights_sha256: string;
+  run_id: string | null;
+  experiment: string;
+  overrides: string[];
+  provider: string;
+  eval_clips: number;
+  eval_loss: number;
+  eval_clip_top1: number;
+  eval_frame_top1: number;
+  eval_video_top1?: number;
+  eval_videos?: number;
+  /** With more than 5 classes (src/train/top-k.ts). */
+  eval_clip_top5?: number;
+  eval_video_top5?: number;
+  eval_on_train: boolean;
+  sideways_version: string | null;
+  evaluated_at: string;
+}
+
 export interface WeightsEvaluation {
   result: EvalResult;
   /** The evaluation set is the training clips (data.eval_on_train, or npy data without held-out clips). */

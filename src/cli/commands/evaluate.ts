@@ -1,21 +1,12 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { InputError, nameExperimentFile } from "../../errors.js";
-import { readCheckpoint } from "../../model/checkpoint.js";
-import type { Weights } from "../../model/model.js";
-import { readSafetensorsMetadata } from "../../model/safetensors.js";
+import { InputError } from "../../errors.js";
 import { writeJsonAtomic } from "../../results/atomic-write.js";
-import { sidewaysVersion } from "../../results/provenance.js";
 import { runWeightsFile } from "../../results/run-weights.js";
-import { loadExperiment } from "../../spec/load-experiment.js";
-import { evaluateWeights } from "../../train/evaluate-weights.js";
-import { evalColumns } from "../../train/evaluate.js";
-import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
-import { count } from "../../util/count.js";
-import { fileDigest } from "../../util/file-digest.js";
-import { evaluateSweep, isSweepFolder } from "./evaluate-sweep.js";
 import type { CliIo } from "../cli-io.js";
+import { evaluateLoaded, evaluationText, loadEvaluation, readWeights } from "../evaluate-one.js";
+import { evaluateSweep, isSweepFolder } from "../evaluate-sweep.js";
 
 interface EvaluateArgs {
   weights: string;
@@ -24,34 +15,6 @@ interface EvaluateArgs {
   json?: string;
   force: boolean;
   out?: string;
-}
-
-/** Seconds between progress lines: a long evaluation (thousands of video clips) says how far it is. */
-const PROGRESS_EVERY_S = 10;
-
-/** What --json holds: eval.csv's column names for the figures, so the two files join. */
-export interface EvaluationRecord {
-  weights: string;
-  /** The step the weights are of, as their file says (final: the run's steps; best, resume: their step). */
-  weights_step: number | null;
-  /** The weights file's SHA-256 (hex): a sweep's evaluation folder tells weights trained again from those it evaluated. */
-  weights_sha256: string;
-  run_id: string | null;
-  experiment: string;
-  overrides: string[];
-  provider: string;
-  eval_clips: number;
-  eval_loss: number;
-  eval_clip_top1: number;
-  eval_frame_top1: number;
-  eval_video_top1?: number;
-  eval_videos?: number;
-  /** With more than 5 classes (src/train/top-k.ts). */
-  eval_clip_top5?: number;
-  eval_video_top5?: number;
-  eval_on_train: boolean;
-  sideways_version: string | null;
-  evaluated_at: string;
 }
 
 export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> {
@@ -89,89 +52,3 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
   };
 }
 
-/** What one evaluation needs, checked before anything is evaluated: the experiment with the overrides applied. */
-export interface LoadedEvaluation {
-  weightsFile: string;
-  configFile: string;
-  overrides: string[];
-  exp: ReturnType<typeof loadExperiment>;
-}
-
-/** The experiment of `weightsFile` (its config.yaml, or `configFile`) with `overrides`; bad input is an InputError naming the file and key. */
-export function loadEvaluation(weightsFile: string, configFile: string, overrides: string[]): LoadedEvaluation {
-  if (!existsSync(configFile)) {
-    throw new InputError(`evaluate: ${weightsFile}: no config.yaml beside it to say which model and data it was trained with; give the experiment with --experiment FILE`, weightsFile);
-  }
-  // The data must be here; the run's train.init_checkpoint need not be (the weights replace it).
-  const exp = loadExperiment(configFile, overrides, { checkRunInputs: "data" });
-  if (exp.spec.sweep !== null) {
-    throw new InputError(`${configFile}: sweep: evaluate takes one run's settings, found a sweep; give the run's folder (its config.yaml) or an experiment without sweep:`, configFile, "sweep");
-  }
-  return { weightsFile, configFile, overrides, exp };
-}
-
-/** The weights, refused where they are not the experiment's model's. */
-export function readWeights({ weightsFile, configFile, exp }: LoadedEvaluation): Weights {
-  try {
-    return readCheckpoint(resolve(weightsFile), exp.model);
-  } catch (err) {
-    if (err instanceof InputError) err.message = `${err.message} (evaluate: expected the weights of model ${exp.model.name}, from ${configFile})`;
-    throw err;
-  }
-}
-
-/** Evaluates the weights as a run's evaluations do; notes and progress to standard error; the record --json writes. */
-export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights): Promise<EvaluationRecord> {
-  const { weightsFile, configFile, overrides, exp } = loaded;
-  const resumeStep = resumeCheckpointStep(weightsFile);
-  if (resumeStep !== null) io.err(`note: ${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones\n`);
-
-  const spec = exp.spec;
-  io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
-  let lastReport = performance.now();
-  const progress = (done: number, total: number) => {
-    if (performance.now() - lastReport < PROGRESS_EVERY_S * 1000 || done >= total) return;
-    lastReport = performance.now();
-    io.err(`evaluate: ${done}/${total} clips\n`);
-  };
-  const evaluation = await evaluateWeights(spec, exp.model, weights, exp.baseDir, progress).catch((err: unknown) => {
-    nameExperimentFile(err, configFile, overrides); // a data error names the file and key, as `run` does
-    throw err;
-  });
-  if (evaluation.note !== null) io.err(`note: ${evaluation.note}\n`);
-  if (evaluation.evalOnTrain) io.err(`note: the evaluation set is the training clips (eval_on_train)\n`);
-  if (evaluation.result.clips < spec.eval.clips) io.err(`note: eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used\n`);
-
-  const metadata = readSafetensorsMetadata(weightsFile) ?? {};
-  const stepText = metadata.step ?? metadata.steps;
-  return {
-    weights: resolve(weightsFile),
-    weights_step: stepText !== undefined && Number.isSafeInteger(Number(stepText)) ? Number(stepText) : null,
-    weights_sha256: fileDigest(weightsFile, "evaluate: weights") ?? "",
-    run_id: metadata.run_id ?? null,
-    experiment: resolve(configFile),
-    overrides,
-    provider: spec.runtime.provider,
-    ...evalColumns(evaluation.result),
-    eval_on_train: evaluation.evalOnTrain,
-    sideways_version: sidewaysVersion(),
-    evaluated_at: new Date().toISOString(),
-  };
-}
-
-/** The figures, one a line, as standard output shows them. */
-export function evaluationText(r: EvaluationRecord): string {
-  const of = [r.run_id === null ? null : `run ${r.run_id}`, r.weights_step === null ? null : `step ${r.weights_step}`].filter((s) => s !== null);
-  const rows: [string, string][] = [
-    ["weights", `${r.weights}${of.length > 0 ? ` (${of.join(", ")})` : ""}`],
-    ["clips", `${r.eval_clips}${r.eval_on_train ? " (the training clips)" : ""}`],
-    ["loss", r.eval_loss.toFixed(4)],
-    ["clip top-1", r.eval_clip_top1.toFixed(4)],
-  ];
-  if (r.eval_clip_top5 !== undefined) rows.push(["clip top-5", r.eval_clip_top5.toFixed(4)]);
-  rows.push(["frame top-1", r.eval_frame_top1.toFixed(4)]);
-  if (r.eval_video_top1 !== undefined) rows.push(["video top-1", `${r.eval_video_top1.toFixed(4)} (${count(r.eval_videos ?? 0, "video")})`]);
-  if (r.eval_video_top5 !== undefined) rows.push(["video top-5", r.eval_video_top5.toFixed(4)]);
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join("");
-}

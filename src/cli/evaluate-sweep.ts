@@ -1,7 +1,7 @@
 /**
  * `sideways evaluate <sweep folder> [overrides] --out DIR`: every completed run of a sweep evaluated
  * again, each run's final.safetensors with its own config.yaml plus the overrides (the one-run
- * path, evaluate.ts), without training again (eval settings are part of a run's id, so changing
+ * path, evaluate-one.ts), without training again (eval settings are part of a run's id, so changing
  * them in the sweep would train new runs). Written to DIR, never to the sweep's folders: a
  * `<run id>.json` per run (the one-run record), as soon as it is evaluated; then runs.csv
  * (src/results/evaluated-runs.ts) and the table, which `results table DIR` reads as a sweep's.
@@ -10,18 +10,19 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { InputError } from "../../errors.js";
-import { writeFileAtomic, writeJsonAtomic } from "../../results/atomic-write.js";
-import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
-import { tableMarkdown } from "../../results/paper-table.js";
-import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../../results/run-dir.js";
-import { RUNS_CSV, type RunRecord, collectRuns } from "../../results/runs-table.js";
-import { SWEEP_PLAN_FILE } from "../../results/sweep-plan.js";
-import { defaultTableMetrics, writePaperTables } from "../../results/sweep-report.js";
-import { count, firstFew, tally } from "../../util/count.js";
-import { fileDigest } from "../../util/file-digest.js";
-import type { CliIo } from "../cli-io.js";
-import { type EvaluationRecord, type LoadedEvaluation, evaluateLoaded, loadEvaluation, readWeights } from "./evaluate.js";
+import { InputError } from "../errors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
+import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../results/evaluated-runs.js";
+import { tableMarkdown } from "../results/paper-table.js";
+import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../results/run-dir.js";
+import { RUNS_CSV, type RunRecord, collectRuns } from "../results/runs-table.js";
+import { SWEEP_PLAN_FILE } from "../results/sweep-plan.js";
+import { defaultTableMetrics, writePaperTables } from "../results/sweep-report.js";
+import { count, firstFew, tally } from "../util/count.js";
+import { fileDigest } from "../util/file-digest.js";
+import type { CliIo } from "./cli-io.js";
+import type { EvaluationRecord } from "../train/evaluate-weights.js";
+import { type LoadedEvaluation, evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
 
 export interface SweepEvaluationArgs {
   sweep: string;
