@@ -837,7 +837,7 @@ describe("CLI commands", function () {
     const io = captureIo();
     expect(await main(["sweep", SWEEP, "data.clip_length=1", "sweep.grid.train.method=[sideways, bp]", "sweep.seeds=[0]", "train.steps=2", "--quiet"], io), io.stderr).to.equal(0);
     const { columns, rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
-    expect(columns.slice(-6)).to.deep.equal(["warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5"]);
+    expect(columns.slice(-8)).to.deep.equal(["warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5", "best_eval_clip_top5", "best_eval_video_top5"]);
     const warning = (method: string) => rows.find((r) => r.method === method)?.warnings;
     expect(warning("sideways")).to.match(/^with 1-frame clips and 2 blocks, Sideways never sends a gradient to blocks 0, 1/);
     // BP learns from any clip length: no warning.

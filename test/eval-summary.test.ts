@@ -50,4 +50,22 @@ describe("recordEvaluation: a run's final and best evaluation metrics", () => {
     recordEvaluation(few, { step: 1, eval_loss: 2, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
     expect(JSON.parse(JSON.stringify(few))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
   });
+
+  it("keeps the top-5 of the best evaluation (best_eval_step's) as best_eval_clip_top5 / best_eval_video_top5, not the largest top-5", () => {
+    const summary = newRunSummary("r", "bp");
+    // Step 2 is best by video top-1; step 1 has the larger top-5s, step 3 the last ones.
+    recordEvaluation(summary, { step: 1, eval_loss: 2, eval_clip_top1: 0.6, eval_frame_top1: 0.4, eval_clip_top5: 0.95, eval_video_top1: 0.5, eval_video_top5: 1 });
+    recordEvaluation(summary, { step: 2, eval_loss: 1, eval_clip_top1: 0.5, eval_frame_top1: 0.4, eval_clip_top5: 0.8, eval_video_top1: 0.75, eval_video_top5: 0.875 });
+    recordEvaluation(summary, { step: 3, eval_loss: 1, eval_clip_top1: 0.25, eval_frame_top1: 0.2, eval_clip_top5: 0.7, eval_video_top1: 0.5, eval_video_top5: 0.625 });
+    expect(summary).to.include({ best_eval_step: 2, best_eval_clip_top5: 0.8, best_eval_video_top5: 0.875, final_eval_clip_top5: 0.7, best_eval_clip_top1: 0.6 });
+  });
+
+  it("drops the best top-5 when a later best evaluation has none (an older version's eval.csv row): never an earlier evaluation's", () => {
+    const summary = newRunSummary("r", "bp");
+    recordEvaluation(summary, { step: 1, eval_loss: 2, eval_clip_top1: 0.25, eval_frame_top1: 0.2, eval_clip_top5: 0.6 });
+    expect(summary.best_eval_clip_top5).to.equal(0.6);
+    recordEvaluation(summary, { step: 2, eval_loss: 1, eval_clip_top1: 0.5, eval_frame_top1: 0.4 });
+    expect(summary.best_eval_step).to.equal(2);
+    expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("best_eval_clip_top5", "best_eval_video_top5");
+  });
 });

@@ -463,8 +463,8 @@ describe("results: CSV and paper table", () => {
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     // After every column older versions wrote (scripts cut by position), the video-level accuracy
-    // (final, then best: each added after the columns before it), then top-5.
-    expect(columns.slice(-7)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5"]);
+    // (final, then best: each added after the columns before it), then top-5 (final, then best).
+    expect(columns.slice(-9)).to.deep.equal(["eval_on_train", "warnings", "final_eval_video_top1", "best_eval_video_top1", "best_eval_step", "final_eval_clip_top5", "final_eval_video_top5", "best_eval_clip_top5", "best_eval_video_top5"]);
     expect(rows.map((r) => r.eval_on_train)).to.deep.equal([0, 1]);
     const table = paperTable(columns, rows, ["eval_clip_top1"]);
     expect(table.paramColumns).to.deep.equal(["data.clips", "eval_on_train"]);
@@ -506,12 +506,16 @@ describe("results: CSV and paper table", () => {
   });
 
   it("runs.csv's top-5 columns are the summary's, blank where it has none (5 classes or fewer, an older version's); results table takes them as metrics", async () => {
-    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_clip_top5: 0.75, final_eval_video_top5: 1 }), 0);
-    writeRun(root, "a1", { seed: 1 }, summary("completed", 0.3, { final_eval_clip_top5: 0.25 }), 1);
+    writeRun(root, "a0", { seed: 0 }, summary("completed", 0.5, { final_eval_clip_top5: 0.75, final_eval_video_top5: 1, best_eval_clip_top5: 0.875, best_eval_video_top5: 0.5 }), 0);
+    writeRun(root, "a1", { seed: 1 }, summary("completed", 0.3, { final_eval_clip_top5: 0.25, best_eval_clip_top5: 0.375 }), 1);
     writeRun(root, "a2", { seed: 2 }, summary("completed", 0.4), 2);
     await writeRunsCsv(root);
     const { columns, rows } = readCsv(join(root, "runs.csv"));
     expect(rows.map((r) => [r.final_eval_clip_top5, r.final_eval_video_top5])).to.deep.equal([[0.75, 1], [0.25, null], [null, null]]);
+    // The best evaluation's top-5, after them.
+    expect(columns.slice(-2)).to.deep.equal(["best_eval_clip_top5", "best_eval_video_top5"]);
+    expect(rows.map((r) => [r.best_eval_clip_top5, r.best_eval_video_top5])).to.deep.equal([[0.875, 0.5], [0.375, null], [null, null]]);
+    expect(paperTable(columns, rows, ["best_eval_clip_top5"]).rows[0].stats.best_eval_clip_top5).to.deep.include({ mean: 0.625, n: 2 });
     // A blank cell is no run's value: the mean is over the runs that have one.
     const table = paperTable(columns, rows, ["eval_clip_top5", "final_eval_video_top5"]);
     expect(table.metrics).to.deep.equal(["final_eval_clip_top5", "final_eval_video_top5"]);

@@ -144,13 +144,17 @@ describe("top-5 in a run's files", function () {
       expect(Number.isInteger((r.eval_clip_top5 as number) * 16)).to.equal(true);
     }
     expect(summary.final_eval_clip_top5).to.equal(csv.rows.at(-1)!.eval_clip_top5);
-    expect(summary).to.not.have.any.keys("final_eval_video_top5");
+    // The best evaluation's top-5: the eval.csv row at best_eval_step.
+    const best = csv.rows.find((r) => r.step === summary.best_eval_step);
+    expect(best, "an eval.csv row at best_eval_step").to.not.equal(undefined);
+    expect(summary.best_eval_clip_top5).to.be.a("number").and.equal(best!.eval_clip_top5);
+    expect(summary).to.not.have.any.keys("final_eval_video_top5", "best_eval_video_top5");
   });
 
   it("3 classes: the eval_clip_top5 column is there but empty, and summary.json has no top-5", async () => {
     const { summary, eval: csv } = await run("three", 3);
     expect(csv.columns.at(-1)).to.equal("eval_clip_top5");
     expect(csv.rows.map((r) => r.eval_clip_top5)).to.deep.equal([null, null, null]);
-    expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
+    expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5", "best_eval_clip_top5", "best_eval_video_top5");
   });
 });

@@ -57,6 +57,9 @@ export const RESULT_COLUMNS = [
   // Top-5 of the last evaluation, with more than 5 classes (blank with fewer, and in older summaries); video top-5 on video-folder data.
   "final_eval_clip_top5",
   "final_eval_video_top5",
+  // Top-5 of the best evaluation (the one best_eval_step names), as summary.json has them.
+  "best_eval_clip_top5",
+  "best_eval_video_top5",
 ] as const;
 export const ID_COLUMNS = ["run_id", "config_id"] as const;
 /**
@@ -242,6 +245,8 @@ export function runsCsvText(records: readonly RunRecord[], extraColumns: Record<
       best_eval_step: s?.best_eval_step,
       final_eval_clip_top5: s?.final_eval_clip_top5,
       final_eval_video_top5: s?.final_eval_video_top5,
+      best_eval_clip_top5: s?.best_eval_clip_top5,
+      best_eval_video_top5: s?.best_eval_video_top5,
     };
     for (const p of params) row[p] = p in r.meta.params ? (r.meta.params[p] as CellValue) : settings.value(r, p);
     for (const [name, cell] of Object.entries(extraColumns)) row[name] = cell(r);

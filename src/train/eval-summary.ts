@@ -1,7 +1,7 @@
 /**
  * What an evaluation adds to a run's summary: its metrics become the final ones, and the best
  * clip (and, on video-folder data, video) top-1 so far is kept, with the step of the best
- * evaluation. A resumed run replays eval.csv's rows through it, so the summary's best values cover
+ * evaluation and that evaluation's top-5. A resumed run replays eval.csv's rows through it, so the summary's best values cover
  * every attempt.
  */
 import { existsSync } from "node:fs";
@@ -22,7 +22,14 @@ export function improvesBest(summary: RunSummary, m: EvalRecord): boolean {
 }
 
 export function recordEvaluation(summary: RunSummary, m: EvalRecord): void {
-  if (improvesBest(summary, m)) summary.best_eval_step = m.step;
+  if (improvesBest(summary, m)) {
+    summary.best_eval_step = m.step;
+    // The best evaluation's own top-5 (papers quote top-5 of the checkpoint they quote top-1 of),
+    // not the largest over evaluations: a best evaluation without top-5 (an older version's
+    // eval.csv row, 5 classes or fewer) leaves none, never an earlier evaluation's.
+    setOrDelete(summary, "best_eval_clip_top5", m.eval_clip_top5);
+    setOrDelete(summary, "best_eval_video_top5", m.eval_video_top5);
+  }
   summary.final_eval_loss = m.eval_loss;
   summary.final_eval_clip_top1 = m.eval_clip_top1;
   summary.final_eval_frame_top1 = m.eval_frame_top1;
@@ -35,6 +42,11 @@ export function recordEvaluation(summary: RunSummary, m: EvalRecord): void {
   // Top-5 only with more than 5 classes (src/train/top-k.ts); the last evaluation's, like the other final metrics.
   if (typeof m.eval_clip_top5 === "number") summary.final_eval_clip_top5 = m.eval_clip_top5;
   if (typeof m.eval_video_top5 === "number") summary.final_eval_video_top5 = m.eval_video_top5;
+}
+
+function setOrDelete(summary: RunSummary, key: "best_eval_clip_top5" | "best_eval_video_top5", value: number | undefined): void {
+  if (typeof value === "number") summary[key] = value;
+  else delete summary[key];
 }
 
 /**

@@ -59,6 +59,12 @@ export interface RunSummary {
    * best_eval_clip_top1 (the first of equal ones); the weights of best.safetensors with output.keep_best.
    */
   best_eval_step?: number;
+  /**
+   * Clip (video) top-5 of the evaluation best_eval_step names, not the largest top-5 of any
+   * evaluation: what a paper quotes beside that evaluation's top-1. Absent where it has none.
+   */
+  best_eval_clip_top5?: number;
+  best_eval_video_top5?: number;
   /** The evaluation used the training clips (eval_fraction: 0, or npy without eval_clips). */
   eval_on_train: boolean;
   /** Files skipped as unreadable (video-folder with skip_bad_files), with why. */
