@@ -5,6 +5,7 @@
  * linear layer), so each clip's mean logits are written by hand.
  */
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClipBatch } from "../src/data/source.js";
 import { resolveModel } from "../src/model/load-model.js";
@@ -15,7 +16,8 @@ import { hasTopK, inTopK } from "../src/train/top-k.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { ExperimentSpec } from "../src/spec/experiment-spec.js";
 import { runExperiment } from "../src/train/run-experiment.js";
-import type { ProgressReporter } from "../src/train/run-types.js";
+import type { ProgressReporter, StepMetrics } from "../src/train/run-types.js";
+import { requestStop } from "../src/train/stop-signals.js";
 import { freshFolderForAllTests } from "./helpers/temp-folder.js";
 import { fourBlockSpec } from "./helpers/tiny-models.js";
 
@@ -156,5 +158,33 @@ describe("top-5 in a run's files", function () {
     expect(csv.columns.at(-1)).to.equal("eval_clip_top5");
     expect(csv.rows.map((r) => r.eval_clip_top5)).to.deep.equal([null, null, null]);
     expect(JSON.parse(JSON.stringify(summary))).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5", "best_eval_clip_top5", "best_eval_video_top5");
+  });
+
+  it("a resumed attempt that logs no evaluation of its own keeps the top-5 read back from eval.csv in summary.json (final and best)", async () => {
+    const layers = fourBlockSpec.layers.map((l, i) => (i === fourBlockSpec.layers.length - 1 ? { ...l, out_features: 6 } : l));
+    const spec = ExperimentSpec.parse({
+      name: "top5-resume",
+      model: { ...fourBlockSpec, classes: 6, layers },
+      data: { kind: "shapes", clip_length: 2 },
+      train: { method: "bp", batch_size: 4, steps: 6, optimizer: { kind: "sgd", lr: 0.1 } },
+      eval: { every: 2, clips: 16 },
+    });
+    const runDir = join(dir, "resumed");
+    // A reporter that asks for a stop once `step` is done: the run ends interrupted after it, with a resume checkpoint.
+    const stoppingAt = (step: number): ProgressReporter => ({ ...silent, stepDone: (row: StepMetrics) => (row.step === step ? requestStop("sweep-gone") : undefined) });
+    const ctx = { specFile: null, baseDir: dir, runDir, runId: "resumed", resume: true };
+    // First attempt: steps 1-4, evaluated at 2 and 4.
+    const first = await runExperiment(spec, { ...ctx, progress: stoppingAt(4) });
+    expect(first.status).to.equal("interrupted");
+    // Second attempt: step 5 only, which is no evaluation step.
+    const second = await runExperiment(spec, { ...ctx, progress: stoppingAt(5) });
+    expect([second.status, second.steps_done]).to.deep.equal(["interrupted", 5]);
+    const rows = readCsv(join(runDir, "eval.csv")).rows;
+    expect(rows.map((r) => r.step), "the first attempt's evaluations only").to.deep.equal([2, 4]);
+    const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8"));
+    const best = rows.find((r) => r.step === summary.best_eval_step);
+    expect(best, "an eval.csv row at best_eval_step").to.not.equal(undefined);
+    expect(summary.final_eval_clip_top5).to.be.a("number").and.equal(rows.at(-1)!.eval_clip_top5);
+    expect(summary.best_eval_clip_top5).to.be.a("number").and.equal(best!.eval_clip_top5);
   });
 });
