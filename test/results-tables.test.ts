@@ -523,6 +523,28 @@ describe("results: CSV and paper table", () => {
     expect(table.rows[0].stats.final_eval_video_top5).to.deep.include({ mean: 1, n: 1 });
   });
 
+  it("a top-5 metric no completed run of a row has is a dash there, and the table says why under it (5 classes or fewer, an older version); none where every row has it", async () => {
+    // Config A's runs have top-5; config B's (an older version's, or 5 classes) have none; config C's only run failed.
+    writeRun(root, "a0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.5, { final_eval_clip_top5: 0.75 }), 0);
+    writeRun(root, "b0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.5), 1);
+    writeRun(root, "c0", { "train.optimizer.lr": 1, seed: 0 }, summary("failed", null), 2);
+    await writeRunsCsv(root);
+    const table = writePaperTables(root, ["eval_clip_top5", "eval_clip_top1"], root, 3, "table-top5");
+    // Only B: C's dash is its not_completed column's; top-1 every completed row has.
+    const note = "final_eval_clip_top5: – in 1 row with completed runs, as none of those runs has it (runs.csv's cells are blank): top-5 is measured only with more than 5 classes (with 5 or fewer it would be 1), by sideways versions after 0.1.0";
+    expect(table.absentNotes).to.deep.equal([note]);
+    expect(table.rows.map((r) => r.stats.final_eval_clip_top5.n)).to.deep.equal([1, 0, 0]);
+    expect(readFileSync(join(root, "table-top5.md"), "utf8")).to.include(`\n\n${note}\n`);
+    expect(readFileSync(join(root, "table-top5.tex"), "utf8")).to.include(`% ${note.replace("–", "--")}\n`);
+    // Where no row has it: "every row"; a video metric says where video accuracy is measured.
+    const none = writePaperTables(root, ["final_eval_video_top5"], root, 3, "table-video5");
+    expect(none.absentNotes).to.have.length(1);
+    expect(none.absentNotes[0]).to.match(/^final_eval_video_top5: – in every row with completed runs, as none of those runs has it \(runs\.csv's cells are blank\): video-level accuracy is measured on video-folder data only; top-5 is measured only with more than 5 classes/);
+    // A metric every completed row has: no such note.
+    expect(writePaperTables(root, ["final_eval_clip_top1"], root, 3, "table-top1").absentNotes).to.deep.equal([]);
+    expect(readFileSync(join(root, "table-top1.md"), "utf8")).to.not.include("none of those runs has it");
+  });
+
   it("an older runs.csv without the top-5 columns still makes the default table; asked for, top-5 is an input error naming the metrics there are", async () => {
     // runs.csv as the version before top-5 wrote it (its last column best_eval_step).
     const old = "run_id,config_id,seed,method,status,steps_done,final_train_loss,final_eval_loss,final_eval_clip_top1,final_eval_frame_top1,best_eval_clip_top1,wall_s,frames_per_s,data_wait_share,message,eval_on_train,warnings,final_eval_video_top1,best_eval_video_top1,best_eval_step\n";

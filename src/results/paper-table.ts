@@ -92,6 +92,8 @@ export interface PaperTable {
   source?: string;
   /** With `--against`: each row's differences from its baseline (src/results/paired-diff.ts), a Δ column per metric. */
   paired?: { against: Against; cells: Map<string, PairedCell>; note: string };
+  /** What is said under the table of metrics that some row's completed runs all lack (absentMetricNote). */
+  absentNotes: string[];
 }
 
 /** The last column's name, where some runs did not complete, and what it says. */
@@ -161,8 +163,15 @@ export function paperTable(columns: readonly string[], rows: readonly CsvRow[], 
       notCompleted: tally(runs.filter((r) => r.status !== "completed").map((r) => String(r.status))),
     };
   });
+  // A row whose completed runs all lack a metric is a dash there, which alone reads like a row
+  // whose runs did not complete (NOT_COMPLETED_NOTE): the table says why under it.
+  const completedRows = tableRows.filter((_, i) => configs[i].some((r) => r.status === "completed"));
+  const absentNotes = metrics.flatMap((m) => {
+    const lacking = completedRows.filter((r) => r.stats[m].n === 0).length;
+    return lacking === 0 ? [] : [absentMetricNote(m, lacking === completedRows.length ? null : lacking)];
+  });
   const source = columns.includes(EVAL_OVERRIDES_COLUMN) ? evaluatedAgainNote(rows) : undefined;
-  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== ""), spread, ...(source === undefined ? {} : { source }) };
+  return { paramColumns, metrics, rows: tableRows, showNotCompleted: tableRows.some((r) => r.notCompleted !== ""), spread, absentNotes, ...(source === undefined ? {} : { source }) };
 }
 
 /** The note under a table of `sideways evaluate <sweep folder>`'s runs.csv: which figures are new, with which overrides. */
@@ -170,6 +179,30 @@ function evaluatedAgainNote(rows: readonly CsvRow[]): string {
   const said = [...new Set(rows.filter((r) => r.status === "completed").map((r) => String(r[EVAL_OVERRIDES_COLUMN] ?? "")))];
   const overrides = said.length === 0 ? "" : said.map((o) => (o === "" ? "none" : o)).join("; ");
   return `final_eval_*: each run's final weights evaluated again by sideways evaluate with its config.yaml and overrides: ${overrides || "none"} (runs.csv's ${EVAL_OVERRIDES_COLUMN}); the other metrics are the runs' training's`;
+}
+
+/** The first sideways version that measures top-5 is the one after this (CHANGELOG.md). */
+const LAST_VERSION_WITHOUT_TOP5 = "0.1.0";
+
+/**
+ * Why a run has no value of `metric` in runs.csv, where that is known from its name: top-5 and
+ * video-level accuracy are measured only for some models, data and versions.
+ */
+function whyAbsent(metric: string): string | null {
+  const why: string[] = [];
+  if (metric.includes("video")) why.push("video-level accuracy is measured on video-folder data only");
+  if (metric.includes("top5")) why.push(`top-5 is measured only with more than 5 classes (with 5 or fewer it would be 1), by sideways versions after ${LAST_VERSION_WITHOUT_TOP5}`);
+  return why.length === 0 ? null : why.join("; ");
+}
+
+/**
+ * Said under a table where `metric` is a dash in rows that have completed runs (`rows` of them, or
+ * every such row where null): no completed run there has a value of it, and why where known.
+ */
+export function absentMetricNote(metric: string, rows: number | null): string {
+  const where = rows === null ? "every row" : `${rows} ${rows === 1 ? "row" : "rows"}`;
+  const why = whyAbsent(metric);
+  return `${metric}: – in ${where} with completed runs, as none of those runs has it (runs.csv's cells are blank)${why === null ? "" : `: ${why}`}`;
 }
 
 /** The CSV has mean, std and n of every metric, and the cells' ± (`<metric>_sem`, `_ci95`) where it is not the std. */
@@ -267,6 +300,7 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
   lines.push("", spreadNote(t.spread));
   if (t.source !== undefined) lines.push("", t.source);
   if (t.paired) lines.push("", t.paired.note);
+  for (const note of t.absentNotes) lines.push("", note);
   if (t.paramColumns.includes("eval_on_train")) lines.push("", EVAL_ON_TRAIN_NOTE);
   if (t.paramColumns.includes(WARNINGS)) lines.push("", WARNINGS_NOTE);
   if (t.showNotCompleted) lines.push("", NOT_COMPLETED_NOTE);
@@ -295,6 +329,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
     ...(t.source !== undefined ? [`% ${t.source}`] : []),
     ...(t.paired ? [`% ${t.paired.note}`] : []),
+    ...t.absentNotes.map((note) => `% ${note.replace("–", "--")}`),
     ...(t.paramColumns.includes("eval_on_train") ? [`% ${EVAL_ON_TRAIN_NOTE}`] : []),
     ...(t.paramColumns.includes(WARNINGS) ? [`% ${WARNINGS_NOTE}`] : []),
     ...(t.showNotCompleted ? [`% ${NOT_COMPLETED_NOTE}`] : []),
