@@ -739,6 +739,15 @@ describe("CLI commands", function () {
     const unknown = captureIo();
     expect(await main(["plot", "a", "--metric", "eval_clip_top"], unknown), unknown.stderr).to.equal(2);
     expect(unknown.stderr).to.include("plot --metric eval_clip_top: no run's metrics.csv or eval.csv has that column (did you mean 'eval_clip_top1'?)");
+    // Top-5 of a 3-class model: its column is empty; the message says why, and no figure changes.
+    const top5 = captureIo();
+    expect(await main(["plot", "a", "--metric", "eval_clip_top5"], top5), top5.stderr).to.equal(2);
+    expect(top5.stderr).to.include("plot --metric eval_clip_top5: no run's eval.csv has a row with a value of it (top-5 is measured only with more than 5 classes (with 5 or fewer it would be 1)");
+    expect(figures()).to.deep.equal(before);
+    // The table of it: dashes, and under them why.
+    const table = captureIo();
+    expect(await main(["results", "table", "a", "--metric", "eval_clip_top5", "--out", "top5-table"], table), table.stderr).to.equal(0);
+    expect(table.stdout).to.include("final_eval_clip_top5: – in every row with completed runs, as none of those runs has it (runs.csv's cells are blank): top-5 is measured only with more than 5 classes");
     const [runId] = readdirSync(join(dir, "a")).filter((f) => existsSync(join(dir, "a", f, "run-meta.json")));
     const metrics = join("a", runId, "metrics.csv");
     // A copy cut short: the last row loses its cells.

@@ -446,6 +446,37 @@ describe("plot: learning curves", function () {
     expect((err as Error).message).to.equal("plot --metric eval_los: no run's metrics.csv or eval.csv has that column (did you mean 'eval_loss'?); columns: train_loss, eval_clip_top1, eval_loss");
   });
 
+  it("--metric eval_clip_top5 on runs without top-5: an input error saying why (5 classes or fewer, an older version), nothing written; a configuration without it has no line, and the figure names it", async () => {
+    const runs = [fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [1, 2], [0.5]), fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [3, 2], [0.7])];
+    const why = "(top-5 is measured only with more than 5 classes (with 5 or fewer it would be 1), by sideways versions after 0.1.0)";
+    // 5 classes or fewer: the column is there, every cell empty.
+    for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_clip_top5\n2,0.5,\n");
+    const empty = await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_clip_top5"]).then(() => null, (e: unknown) => e);
+    expect(empty).to.be.instanceOf(InputError);
+    expect((empty as Error).message).to.equal(`plot --metric eval_clip_top5: no run's eval.csv has a row with a value of it ${why}; nothing was written`);
+    // An older version's eval.csv: no such column.
+    for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1\n2,0.5\n");
+    const old = await plotLearningCurves(runs, () => expect.fail("nothing may be written"), ["eval_clip_top5"]).then(() => null, (e: unknown) => e);
+    expect(old).to.be.instanceOf(InputError);
+    expect((old as Error).message).to.include(`plot --metric eval_clip_top5: no run's metrics.csv or eval.csv has that column`).and.include(`${why}; columns: train_loss, eval_clip_top1`);
+    // BP's run has top-5, Sideways' (an older version's) not: one line, and the figure says whose is missing.
+    writeFileSync(join(runs[0].dir, "eval.csv"), "step,eval_clip_top1,eval_clip_top5\n2,0.5,0.75\n");
+    const files = new Map<string, string>();
+    const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), ["eval_clip_top5"]);
+    const top5 = out.find((o) => o.file === "eval_clip_top5.svg")!;
+    const note = `no line for method=sideways: no value of eval_clip_top5 in its runs' eval.csv ${why}`;
+    expect(top5).to.deep.include({ lines: 1, noLine: note });
+    expect(csvRows(files.get("eval_clip_top5.csv")!).map((r) => r.config)).to.deep.equal(["method=bp"]);
+    expect(files.get("eval_clip_top5.svg")).to.include("no line for method=sideways: no value of eval_clip_top5 in its runs");
+    // Figures with every configuration's line say nothing of it.
+    expect(out.filter((o) => o.noLine !== undefined).map((o) => o.file)).to.deep.equal(["eval_clip_top5.svg"]);
+    // Against wall-clock time, Sideways' eval.csv without wall_s (an older version's): no line there, said so.
+    writeFileSync(join(runs[0].dir, "eval.csv"), "step,eval_clip_top1,eval_clip_top5,wall_s\n2,0.5,0.75,1.5\n");
+    writeFileSync(join(runs[1].dir, "eval.csv"), "step,eval_clip_top1\n2,0.5\n");
+    const timed = await plotLearningCurves(runs, () => undefined, ["eval_clip_top5"], "wall_s");
+    expect(timed.find((o) => o.file === "clip_accuracy_vs_time.svg")!.noLine).to.equal("no line for method=sideways: no row with both eval_clip_top1 and wall_s in its runs' eval.csv");
+  });
+
   it("a run's CSV with text where a number belongs is an input error naming the file, line and column, and no figure is written", async () => {
     const runs = [fakeRun(root, "bp0", "bp", { seed: 0 }, [1, 2], [0.5]), fakeRun(root, "bp1", "bp", { seed: 1 }, [3, 2], [0.7])];
     // metrics.csv is fine (loss.svg would be drawn first); eval.csv is not.

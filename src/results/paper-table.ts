@@ -14,6 +14,7 @@ import type { CsvRow, CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { tally } from "../util/count.js";
+import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 
 export interface MetricStats {
@@ -179,20 +180,6 @@ function evaluatedAgainNote(rows: readonly CsvRow[]): string {
   const said = [...new Set(rows.filter((r) => r.status === "completed").map((r) => String(r[EVAL_OVERRIDES_COLUMN] ?? "")))];
   const overrides = said.length === 0 ? "" : said.map((o) => (o === "" ? "none" : o)).join("; ");
   return `final_eval_*: each run's final weights evaluated again by sideways evaluate with its config.yaml and overrides: ${overrides || "none"} (runs.csv's ${EVAL_OVERRIDES_COLUMN}); the other metrics are the runs' training's`;
-}
-
-/** The first sideways version that measures top-5 is the one after this (CHANGELOG.md). */
-const LAST_VERSION_WITHOUT_TOP5 = "0.1.0";
-
-/**
- * Why a run has no value of `metric` in runs.csv, where that is known from its name: top-5 and
- * video-level accuracy are measured only for some models, data and versions.
- */
-function whyAbsent(metric: string): string | null {
-  const why: string[] = [];
-  if (metric.includes("video")) why.push("video-level accuracy is measured on video-folder data only");
-  if (metric.includes("top5")) why.push(`top-5 is measured only with more than 5 classes (with 5 or fewer it would be 1), by sideways versions after ${LAST_VERSION_WITHOUT_TOP5}`);
-  return why.length === 0 ? null : why.join("; ");
 }
 
 /**

@@ -21,6 +21,7 @@ import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
 import { METHOD_NAMES, findRule } from "../schedule/registry.js";
+import { whyAbsent } from "./absent-metric.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -366,6 +367,8 @@ export interface PlotOutput {
   /** The CSV of its points beside it. */
   data: string;
   lines: number;
+  /** Where some configurations have no line (no value of the column in their files): what the figure says of them (noLineNote). */
+  noLine?: string;
 }
 
 /**
@@ -420,10 +423,26 @@ function metricChart(runs: readonly RunRecord[], metric: string, x: MetricXAxis)
   const file = available.get(metric);
   if (file === undefined) {
     const names = [...available.keys()];
-    throw new InputError(`plot --metric ${metric}: no run's metrics.csv or eval.csv has that column${suggestionSuffix(metric, names)}; columns: ${names.join(", ")}`, undefined, "--metric");
+    throw new InputError(`plot --metric ${metric}: no run's metrics.csv or eval.csv has that column${suggestionSuffix(metric, names)}${because(metric)}; columns: ${names.join(", ")}`, undefined, "--metric");
   }
   if (x === "wall_s") return { name: `${metric}_vs_time.svg`, file, column: metric, title: `${metric} (${file}) against wall-clock time`, y: metric, zero: false, x, asked: true };
   return { name: `${metric}.svg`, file, column: metric, title: `${metric} (${file})`, y: metric, zero: false, x, asked: true };
+}
+
+/** " (why)" where a column's name says why a run may have no value of it (src/results/absent-metric.ts), else "". */
+function because(column: string): string {
+  const why = whyAbsent(column);
+  return why === null ? "" : ` (${why})`;
+}
+
+/**
+ * Said on a figure that has no line for some configurations (`labels`), as their runs' `file` has
+ * no value of `column` (with `x` other than the step, none in a row with x; an older version's eval.csv without top-5, a model of 5 classes or
+ * fewer): a figure copied into a paper must not pass for a comparison of every configuration.
+ */
+export function noLineNote(labels: readonly string[], column: string, file: string, x = "step"): string {
+  const what = x === "step" ? `value of ${column}` : `row with both ${column} and ${x}`;
+  return `no line for ${labels.join(", ")}: no ${what} in ${labels.length === 1 ? "its runs'" : "their runs'"} ${file}${because(column)}`;
 }
 
 /**
@@ -455,20 +474,25 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const read: CsvReader = (path) => csvs.get(path) ?? csvs.set(path, readCsv(path)).get(path)!;
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
-  const add = (chart: string, svg: string, csv: string, lines: number) => {
+  const add = (chart: string, svg: string, csv: string, lines: number, noLine?: string) => {
     const name = spread === "std" ? chart : chart.replace(/\.svg$/, `-${spread}.svg`);
     const data = name.replace(/\.svg$/, ".csv");
     files.push([name, svg], [data, csv]);
-    out.push({ file: name, data, lines });
+    out.push({ file: name, data, lines, ...(noLine === undefined ? {} : { noLine }) });
   };
+  // Each configuration's legend label, as curvePoints gives them: those a figure has no line for are named on it.
+  const labels = configLabels(runs);
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column, c.x, read, spread);
     if (points.length === 0 && c.asked) {
-      throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x-axis ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}; nothing was written`, undefined, "--metric");
+      throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x-axis ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}${because(c.column)}; nothing was written`, undefined, "--metric");
     }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    const figure = { title: c.title, yTitle: c.y, zeroBased: c.zero, xTitle: c.x === "step" ? "step" : WALL_AXIS_TITLE, sidewaysLossNote: c.lossNote === true, notes, spread };
-    add(c.name, await renderSvg(curveSpec(points, figure)), curveCsv(points, c.x, spread), new Set(points.map((p) => p.config)).size);
+    const drawn = new Set(points.map((p) => p.config));
+    const missing = [...new Set(labels.values())].filter((l) => !drawn.has(l));
+    const noLine = missing.length > 0 ? noLineNote(missing, c.column, c.file, c.x) : undefined;
+    const figure = { title: c.title, yTitle: c.y, zeroBased: c.zero, xTitle: c.x === "step" ? "step" : WALL_AXIS_TITLE, sidewaysLossNote: c.lossNote === true, notes: [...notes, ...(noLine === undefined ? [] : [noLine])], spread };
+    add(c.name, await renderSvg(curveSpec(points, figure)), curveCsv(points, c.x, spread), drawn.size, noLine);
   }
   const cosines = cosinePoints(runs, read, spread);
   if (cosines.length > 0) {

@@ -62,6 +62,8 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}; points in ${d.data})`).join(", ")}\n`);
+      // A figure without some configurations' lines (their files have no value of its column) says so on it, and here.
+      for (const d of drawn) if (d.noLine !== undefined) io.err(`note: ${d.file}: ${d.noLine}\n`);
       // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so (on each figure too).
       if (left.length > 0) io.err(`note: the curves are of the ${count(runs.length, completed.length > 0 ? "completed run" : "unfinished run")}; ${count(left.length, "run")} not drawn (${tally(left.map((r) => r.status))}: ${firstFew(left.map((r) => basename(r.dir)))})\n`);
       if (completed.length === 0) io.err(`note: no run has completed; the curves are of ${runs.length === 1 ? "an unfinished run" : "unfinished runs"} (${tally(runs.map((r) => r.status))}), up to the step ${runs.length === 1 ? "it" : "each"} reached\n`);
