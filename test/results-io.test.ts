@@ -75,7 +75,7 @@ describe("results: atomic writes and CSV reading", () => {
     expect(numericColumn(path, readCsv(path), "wall_s")).to.deep.equal([null, null, null]);
   });
 
-  it("CsvAppender writes the header once, and appends to an existing file in that file's own header (a run resumed by a version that logs other columns)", () => {
+  it("CsvAppender writes the header once, and appends to an existing file in that file's own header (a run resumed by a version that logs other columns, not just more at the end)", () => {
     const dir = tempFolder("sideways-csv-append-");
     const path = join(dir, "eval.csv");
     const first = new CsvAppender(path, ["step", "eval_loss", "wall_s"]);
@@ -92,5 +92,24 @@ describe("results: atomic writes and CSV reading", () => {
     writeFileSync(join(dir, "empty.csv"), "");
     new CsvAppender(join(dir, "empty.csv"), ["a", "b"]).append({ a: 1, b: 2 });
     expect(readFileSync(join(dir, "empty.csv"), "utf8")).to.equal("a,b\n1,2\n");
+  });
+
+  it("CsvAppender widens a header that is the first of the columns asked for (an older version's file): rows kept, padded with empty cells; a later version's file keeps its header", () => {
+    const dir = tempFolder("sideways-csv-widen-");
+    const path = join(dir, "eval.csv");
+    writeFileSync(path, "step,eval_loss,wall_s\n1,2.5,0.5\n2,nan,1.5\n");
+    const resumed = new CsvAppender(path, ["step", "eval_loss", "wall_s", "eval_on_train", "eval_clip_top5"]);
+    expect(resumed.columns).to.deep.equal(["step", "eval_loss", "wall_s", "eval_on_train", "eval_clip_top5"]);
+    resumed.append({ step: 3, eval_loss: 2, wall_s: 2.5, eval_on_train: false, eval_clip_top5: 0.75 });
+    expect(readFileSync(path, "utf8")).to.equal("step,eval_loss,wall_s,eval_on_train,eval_clip_top5\n1,2.5,0.5,,\n2,nan,1.5,,\n3,2,2.5,false,0.75\n");
+    // The same columns again: nothing rewritten, rows appended.
+    new CsvAppender(path, ["step", "eval_loss", "wall_s", "eval_on_train", "eval_clip_top5"]).append({ step: 4, eval_loss: 1, wall_s: 3, eval_on_train: false, eval_clip_top5: 1 });
+    expect(readFileSync(path, "utf8")).to.equal("step,eval_loss,wall_s,eval_on_train,eval_clip_top5\n1,2.5,0.5,,\n2,nan,1.5,,\n3,2,2.5,false,0.75\n4,1,3,false,1\n");
+    // A later version's file (more columns than asked for, those first): its header is kept, the
+    // columns this version lacks are left empty.
+    const later = new CsvAppender(path, ["step", "eval_loss", "wall_s"]);
+    expect(later.columns).to.deep.equal(["step", "eval_loss", "wall_s", "eval_on_train", "eval_clip_top5"]);
+    later.append({ step: 5, eval_loss: 0.5, wall_s: 4 });
+    expect(readFileSync(path, "utf8").split("\n").at(-2)).to.equal("5,0.5,4,,");
   });
 });

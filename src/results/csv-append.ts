@@ -16,7 +16,10 @@ export function csvCell(v: string | number | boolean | null | undefined): string
 }
 
 export class CsvAppender {
-  /** The file's columns: those asked for, or where the file exists already, its own header's. */
+  /**
+   * The file's columns: those asked for; where the file exists already, its own header's, unless
+   * that header is the first of those asked for (an older version's file), which is widened to them.
+   */
   readonly columns: readonly string[];
 
   constructor(
@@ -24,21 +27,46 @@ export class CsvAppender {
     columns: readonly string[],
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    // A run resumed by a version that logs other columns (eval.csv's video-level accuracy, say)
-    // appends rows in the header it finds, so the file stays one table: a column the header lacks
-    // is not logged, one the rows lack is left empty.
-    const header = existsSync(path) ? readFileSync(path, "utf8").split("\n", 1)[0]! : "";
+    const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+    const header = text.split("\n", 1)[0]!;
     if (header === "") {
       writeFileSync(path, columns.join(",") + "\n");
       this.columns = columns;
+      return;
+    }
+    const own = header.split(",");
+    if (isStrictPrefix(own, columns)) {
+      // A run resumed by a version that added columns at the end (eval.csv's top-5): the file is
+      // rewritten whole in the new header, its rows padded with empty cells, so that this
+      // attempt's rows keep the new columns.
+      writeFileAtomic(path, widenedCsv(text, columns, columns.length - own.length));
+      this.columns = columns;
     } else {
-      this.columns = header.split(",");
+      // Columns that differ elsewhere (another order, fewer, a later version's file): rows are
+      // appended in the header the file has, so it stays one table: a column the header lacks is
+      // not logged, one the rows lack is left empty.
+      this.columns = own;
     }
   }
 
   append(row: Record<string, string | number | boolean | null | undefined>): void {
     appendFileSync(this.path, this.columns.map((c) => csvCell(row[c])).join(",") + "\n");
   }
+}
+
+/** Whether `head` is `all`'s first columns, and fewer than all of them. */
+function isStrictPrefix(head: readonly string[], all: readonly string[]): boolean {
+  return head.length < all.length && head.every((c, i) => c === all[i]);
+}
+
+/**
+ * The CSV text with `columns` as its header and `added` empty cells after each row's last. Rows are
+ * lines: the cells written here are numbers and booleans, never text with a line break.
+ */
+function widenedCsv(text: string, columns: readonly string[], added: number): string {
+  const rows = text.split("\n").slice(1).filter((l) => l.length > 0);
+  const pad = ",".repeat(added);
+  return [columns.join(","), ...rows.map((r) => r + pad)].map((l) => l + "\n").join("");
 }
 
 /**
