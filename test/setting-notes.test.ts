@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
+import { blockLearningRates } from "../src/optim/schedule.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../src/spec/setting-notes.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -57,6 +58,27 @@ describe("ineffective settings", function () {
     expect(notesOf("train.schedule={kind: cosine, min_lr: 0.01}")).to.deep.equal([]);
     expect(notesOf("train.schedule={kind: linear, end_lr: 1}")).to.deep.equal(["train.schedule.end_lr: 1 is above train.optimizer.lr: 0.05: the linear schedule raises the learning rate towards end_lr"]);
     expect(notesOf("train.schedule={kind: linear, end_lr: 0.05}")).to.deep.equal([]);
+  });
+
+  it("multistep milestones no block reaches with in-clip updates are a note naming them and the most steps a block takes", () => {
+    // good.yaml: 3 steps; with train.update_every: 1 block 0 steps 2 times a clip batch, block 1 3
+    // times (sideways schedule), so block 1 takes 9 steps, 0 to 8.
+    const schedule = (milestones: number[], warmup = 0) => `train.schedule={kind: multistep, milestones: [${milestones.join(", ")}], gamma: 0.5, warmup_steps: ${warmup}}`;
+    expect(notesOf("train.update_every=1", schedule([7, 8, 9, 20]))).to.deep.equal([
+      "train.schedule.milestones: 9, 20 are reached by no block, so they never lower the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch",
+    ]);
+    // What the run's schedule does (optim/schedule.ts): block 1's last step is at milestone 8's rate, block 0's before milestone 7.
+    const spec = loadExperiment(GOOD, ["train.update_every=1", schedule([7, 8, 9, 20])]).spec;
+    const lastRates = blockLearningRates(spec.train.schedule, 0.05, 2, 3, [2, 3]).map((r) => r.at(-1));
+    expect(lastRates).to.deep.equal([0.05, 0.05 * 0.25]);
+    // Milestone 7 is above every step of block 0 but reached by block 1: no note.
+    expect(notesOf("train.update_every=1", schedule([7, 8]))).to.deep.equal([]);
+    // Milestones count the steps after warm-up: 2 steps of it leave block 1 steps 0 to 6 after it.
+    expect(notesOf("train.update_every=1", schedule([6, 7], 2))).to.deep.equal([
+      "train.schedule.milestones: 7 is reached by no block, so it never lowers the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch",
+    ]);
+    // Without the model the steps per clip batch are unknown: no note rather than a wrong one.
+    expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", schedule([20])]).spec)).to.deep.equal([]);
   });
 
   it("a sweep says each note once, with the share of runs it applies to", () => {
@@ -132,6 +154,15 @@ describe("ineffective settings", function () {
       expect(await main(["schedule", GOOD, "train.method=pipelined-bp", "train.weight_stashing=true"], io), io.stderr).to.equal(0);
       expect(io.stderr).to.contain(`note: ${GOOD}: train.weight_stashing: true changes nothing`);
       expect(io.stdout).to.contain("weight stashing on");
+    });
+
+    it("validate and run print the note on milestones no block reaches with in-clip updates", async () => {
+      const overrides = ["train.update_every=1", "train.schedule={kind: multistep, milestones: [20]}"];
+      for (const command of ["validate", "run"]) {
+        const io = captureIo();
+        expect(await main([command, GOOD, ...overrides], io), io.stderr).to.equal(0);
+        expect(io.stderr, command).to.contain(`note: ${GOOD}: train.schedule.milestones: 20 is reached by no block`);
+      }
     });
 
     it("run prints the note before training", async () => {
