@@ -230,7 +230,7 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(noOut.io.stderr).to.include("is a sweep's folder: give --out DIR");
   });
 
-  it("a run that did not complete is a row without figures; results collect refuses DIR rather than empty its runs.csv", async () => {
+  it("a run that did not complete is a row without figures; results collect refuses DIR (with shard folders too) rather than rebuild its runs.csv", async () => {
     const root = await sweep();
     const [, broken] = runIds(root);
     rmSync(join(root, broken, "summary.json")); // as a run killed outright leaves it: interrupted
@@ -247,5 +247,11 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(collect.status).to.equal(2);
     expect(collect.io.stderr).to.include("holds sideways evaluate's figures of a sweep's runs");
     expect(readFileSync(join(dir, "ev", "runs.csv"), "utf8")).to.equal(before);
+    // With shard folders too: else runs.csv would be rebuilt from the copied runs alone.
+    const withShard = await run("results", "collect", "ev", root);
+    expect(withShard.status).to.equal(2);
+    expect(withShard.io.stderr).to.include("holds sideways evaluate's figures of a sweep's runs");
+    expect(readFileSync(join(dir, "ev", "runs.csv"), "utf8")).to.equal(before);
+    expect(readdirSync(join(dir, "ev")).filter((n) => !/\.(json|csv|md|tex)$/.test(n)), "no run folder copied in").to.deep.equal([]);
   });
 });

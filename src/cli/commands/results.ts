@@ -44,12 +44,19 @@ function checkNotRunFolder(command: string, dir: string, given: string): void {
  * empty runs.csv there and say all is well. Names the experiment folders inside it, if any.
  */
 function checkHoldsRuns(dir: string, given: string): void {
-  // `sideways evaluate <sweep folder> --out DIR`'s runs.csv holds no run folders to regenerate it from.
-  if (isEvaluationRunsCsv(join(dir, RUNS_CSV)))
-    throw new InputError(`results collect: ${given} holds sideways evaluate's figures of a sweep's runs (its ${RUNS_CSV} has ${EVAL_OVERRIDES_COLUMN}), not run folders; nothing was written ('sideways results table ${given}' makes its table; 'sideways evaluate' again rebuilds it)`);
   if (collectRuns(dir).length > 0 || existsSync(join(dir, RUNS_CSV))) return;
   const hint = experimentFoldersHint(dir, given, "results collect");
   throw new InputError(`results collect: ${given} holds no runs (expected run folders with ${RUN_META_FILE}, or a sweep's ${SWEEP_PLAN_FILE}); nothing was written${hint}`);
+}
+
+/**
+ * `sideways evaluate <sweep folder> --out DIR`'s runs.csv holds no run folders to regenerate it
+ * from: refused with or without shard folders (with them, its runs.csv would be rebuilt from the
+ * copied runs alone, its figures lost, and run folders mixed into an evaluation's folder).
+ */
+function checkNotEvaluationFolder(dir: string, given: string): void {
+  if (isEvaluationRunsCsv(join(dir, RUNS_CSV)))
+    throw new InputError(`results collect: ${given} holds sideways evaluate's figures of a sweep's runs (its ${RUNS_CSV} has ${EVAL_OVERRIDES_COLUMN}), not run folders; nothing was written ('sideways results table ${given}' makes its table; 'sideways evaluate' again rebuilds it)`);
 }
 
 /** What merging one shard folder did with each of its runs. */
@@ -229,6 +236,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
       for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
+      checkNotEvaluationFolder(dir, argv.dir);
       if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
