@@ -5,6 +5,7 @@
  * those files must give those rows exactly (same clips, graphs and arithmetic: no tolerance).
  */
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -228,6 +229,29 @@ describe("sideways evaluate of a sweep's folder", function () {
     const noOut = await run("evaluate", root);
     expect(noOut.status).to.equal(2);
     expect(noOut.io.stderr).to.include("is a sweep's folder: give --out DIR");
+  });
+
+  it("the same settings given otherwise (overrides in another order, eval.clips=08) resume; a run whose weights changed since is evaluated again, alone", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "eval.clips=8", "data.eval_seed=3", "--out", "ev")).status).to.equal(0);
+    const [changed, kept] = runIds(root);
+    const keptText = readFileSync(join(dir, "ev", `${kept}.json`), "utf8");
+    const again = await run("evaluate", root, "data.eval_seed=3", "eval.clips=08", "--out", "ev");
+    expect(again.status, again.io.stderr).to.equal(0);
+    expect(again.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
+    expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8")).to.equal(keptText);
+
+    // As training the run again would: other weights of the same model (one float's last bit).
+    const weights = join(root, changed, "final.safetensors");
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(weights, bytes);
+    const changedAgain = await run("evaluate", root, "eval.clips=8", "data.eval_seed=3", "--out", "ev");
+    expect(changedAgain.status, changedAgain.io.stderr).to.equal(0);
+    expect(changedAgain.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(3);
+    expect(changedAgain.io.stderr).to.match(new RegExp(`runs: ${changed} .*clip top-1 \\d\\.\\d{4} \\(its weights changed since ${changed}\\.json was written: evaluated again\\)`));
+    expect(json(join(dir, "ev", `${changed}.json`)).weights_sha256).to.equal(createHash("sha256").update(bytes).digest("hex"));
+    expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8")).to.equal(keptText);
   });
 
   it("a run that did not complete is a row without figures; results collect refuses DIR (with shard folders too) rather than rebuild its runs.csv", async () => {

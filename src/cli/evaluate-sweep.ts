@@ -5,7 +5,7 @@
  * them in the sweep would train new runs). Written to DIR, never to the sweep's folders: a
  * `<run id>.json` per run (the one-run record), as soon as it is evaluated; then runs.csv
  * (src/results/evaluated-runs.ts) and the table, which `results table DIR` reads as a sweep's.
- * Resumable: a run whose JSON in DIR has the same overrides and weights is not evaluated again, so
+ * Resumable: a run whose JSON in DIR has the same settings and weights is not evaluated again, so
  * a Ctrl-C loses at most the run being evaluated.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -23,6 +23,7 @@ import { fileDigest } from "../util/file-digest.js";
 import type { CliIo } from "./cli-io.js";
 import type { EvaluationRecord } from "../train/evaluate-weights.js";
 import { type LoadedEvaluation, evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
+import { sameOverridesAsWritten, settingsHashes } from "./evaluation-settings.js";
 
 export interface SweepEvaluationArgs {
   sweep: string;
@@ -56,7 +57,8 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   // Every run's experiment with the overrides is checked before any run is evaluated (a misspelt key, missing data).
   const loaded = completed.filter((r) => !missing.has(r.meta.run_id)).map((r) => ({ r, l: loadEvaluation(join(r.dir, FINAL_WEIGHTS_FILE), join(r.dir, "config.yaml"), a.overrides) }));
   const earlier = earlierRecords(outDir);
-  checkSameEvaluation(earlier, new Set(records.map((r) => r.meta.run_id)), a);
+  const sameSettings = settingsComparer(records, a.overrides);
+  checkSameEvaluation(earlier, new Set(records.map((r) => r.meta.run_id)), sameSettings, a);
 
   mkdirSync(outDir, { recursive: true });
   const evaluations = new Map<string, EvaluationRecord>();
@@ -65,7 +67,8 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const said = `evaluate: ${i + 1}/${count(loaded.length, "run")}: ${id} (${runLabel(r)})`;
     const before = earlier.get(id);
     const digest = fileDigest(l.weightsFile, "evaluate: weights");
-    if (before !== undefined && before !== null && sameOverrides(before, a.overrides) && before.weights_sha256 === digest) {
+    const sameBefore = before !== undefined && before !== null && sameSettings(id, before);
+    if (sameBefore && before.weights_sha256 === digest) {
       evaluations.set(id, before);
       io.err(`${said}: already in ${a.out}, not evaluated again\n`);
       continue;
@@ -73,7 +76,7 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const record = await evaluateRun(io, l);
     writeJsonAtomic(join(outDir, `${id}.json`), record);
     evaluations.set(id, record);
-    const why = before === undefined || !sameOverrides(before ?? undefined, a.overrides) ? "" : ` (its weights changed since ${id}.json was written: evaluated again)`;
+    const why = sameBefore ? ` (its weights changed since ${id}.json was written: evaluated again)` : "";
     io.err(`${said}: clip top-1 ${record.eval_clip_top1.toFixed(4)}${why}\n`);
   }
   for (const [id, why] of missing) io.err(`note: ${id}: ${why}; its row in ${RUNS_CSV} says ${NOT_EVALUATED}\n`);
@@ -127,16 +130,29 @@ function earlierRecords(outDir: string): Map<string, EvaluationRecord | null> {
   return found;
 }
 
-const sameOverrides = (r: EvaluationRecord | undefined, overrides: readonly string[]) => r !== undefined && JSON.stringify(r.overrides) === JSON.stringify(overrides);
+/**
+ * Whether a run's earlier record is of the same settings as `overrides` give: its config.yaml with
+ * either, compared as configHash compares runs (evaluation-settings.ts), else as written in any order.
+ */
+function settingsComparer(records: readonly RunRecord[], overrides: readonly string[]): (runId: string, before: EvaluationRecord) => boolean {
+  const hashOf = settingsHashes();
+  const configOf = new Map(records.map((r) => [r.meta.run_id, join(r.dir, "config.yaml")]));
+  return (runId, before) => {
+    const config = configOf.get(runId);
+    const then = config === undefined ? null : hashOf(config, before.overrides);
+    const now = config === undefined ? null : hashOf(config, overrides);
+    return then !== null && now !== null ? then === now : sameOverridesAsWritten(before.overrides, overrides);
+  };
+}
 
 /**
  * DIR holding records of other overrides, or of runs that are not the sweep's, holds another
  * evaluation: refused (exit 2, nothing written) unless --force, so that one table never mixes two.
  */
-function checkSameEvaluation(earlier: Map<string, EvaluationRecord | null>, runIds: ReadonlySet<string>, a: SweepEvaluationArgs): void {
+function checkSameEvaluation(earlier: Map<string, EvaluationRecord | null>, runIds: ReadonlySet<string>, sameSettings: (runId: string, before: EvaluationRecord) => boolean, a: SweepEvaluationArgs): void {
   if (a.force) return;
   const records = [...earlier].filter((e): e is [string, EvaluationRecord] => e[1] !== null);
-  const otherOverrides = records.filter(([, r]) => !sameOverrides(r, a.overrides));
+  const otherOverrides = records.filter(([id, r]) => !sameSettings(id, r));
   const otherRuns = records.filter(([id]) => !runIds.has(id));
   if (otherOverrides.length === 0 && otherRuns.length === 0) return;
   const words = (o: string[]) => (o.length === 0 ? "none" : `'${o.join(" ")}'`);
