@@ -254,6 +254,30 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8")).to.equal(keptText);
   });
 
+  it("speaks once of what holds for every run: no 'evaluating ...' line per run, each note once", async () => {
+    const model = resolveModel(fourBlockSpec, "test model");
+    writeNpyRunInputs(dir, model, initWeights(model, 3), randomClips(model, 6, 4, 5));
+    writeFileSync(
+      join(dir, "npy.yaml"),
+      stringify({
+        name: "npy",
+        model: fourBlockSpec,
+        data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 4 },
+        train: { method: "bp", batch_size: 3, steps: 2 },
+        eval: { every: 0, clips: 6 },
+        sweep: { seeds: [0, 1, 2] },
+      }),
+    );
+    const trained = await run("sweep", "npy.yaml", "--quiet");
+    expect(trained.status, trained.io.stderr).to.equal(0);
+    const ev = await run("evaluate", join(dir, "results", "npy"), "eval.clips=100", "--out", "ev");
+    expect(ev.status, ev.io.stderr).to.equal(0);
+    expect(ev.io.stderr.match(/runs: .*clip top-1/g)).to.have.length(3);
+    expect(ev.io.stderr).to.not.include("evaluating ");
+    expect(ev.io.stderr.match(/note: the evaluation set is the training clips/g)).to.have.length(1);
+    expect(ev.io.stderr.match(/note: eval\.clips is 100, but the evaluation set has 6 clips/g)).to.have.length(1);
+  });
+
   it("a run that did not complete is a row without figures; results collect refuses DIR (with shard folders too) rather than rebuild its runs.csv", async () => {
     const root = await sweep();
     const [, broken] = runIds(root);

@@ -52,14 +52,24 @@ export function readWeights({ weightsFile, configFile, exp }: LoadedEvaluation):
   }
 }
 
+/**
+ * How a sweep's evaluation speaks of each run (evaluate-sweep.ts): its own line per run instead of
+ * the "evaluating ..." line, and each note once however many runs it holds for.
+ */
+export interface EvaluationVoice {
+  announce: boolean;
+  note: (text: string) => void;
+}
+
 /** Evaluates the weights as a run's evaluations do; notes and progress to standard error; the record --json writes. */
-export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights): Promise<EvaluationRecord> {
+export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights, voice?: EvaluationVoice): Promise<EvaluationRecord> {
   const { weightsFile, configFile, overrides, exp } = loaded;
+  const note = voice?.note ?? ((text: string) => io.err(`note: ${text}\n`));
   const resumeStep = resumeCheckpointStep(weightsFile);
-  if (resumeStep !== null) io.err(`note: ${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones\n`);
+  if (resumeStep !== null) note(`${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones`);
 
   const spec = exp.spec;
-  io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
+  if (voice?.announce ?? true) io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
   let lastReport = performance.now();
   const progress = (done: number, total: number) => {
     if (performance.now() - lastReport < PROGRESS_EVERY_S * 1000 || done >= total) return;
@@ -70,9 +80,9 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
     nameExperimentFile(err, configFile, overrides); // a data error names the file and key, as `run` does
     throw err;
   });
-  if (evaluation.note !== null) io.err(`note: ${evaluation.note}\n`);
-  if (evaluation.evalOnTrain) io.err(`note: the evaluation set is the training clips (eval_on_train)\n`);
-  if (evaluation.result.clips < spec.eval.clips) io.err(`note: eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used\n`);
+  if (evaluation.note !== null) note(evaluation.note);
+  if (evaluation.evalOnTrain) note(`the evaluation set is the training clips (eval_on_train)`);
+  if (evaluation.result.clips < spec.eval.clips) note(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used`);
 
   const metadata = readSafetensorsMetadata(weightsFile) ?? {};
   const stepText = metadata.step ?? metadata.steps;

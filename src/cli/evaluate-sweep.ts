@@ -22,7 +22,7 @@ import { count, firstFew, tally } from "../util/count.js";
 import { fileDigest } from "../util/file-digest.js";
 import type { CliIo } from "./cli-io.js";
 import type { EvaluationRecord } from "../train/evaluate-weights.js";
-import { type LoadedEvaluation, evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
+import { evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
 import { sameOverridesAsWritten, settingsHashes } from "./evaluation-settings.js";
 
 export interface SweepEvaluationArgs {
@@ -62,6 +62,14 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
 
   mkdirSync(outDir, { recursive: true });
   const evaluations = new Map<string, EvaluationRecord>();
+  // A note (e.g. all clips used, fewer than eval.clips) holds for most runs alike: said once, when first met.
+  const noted = new Set<string>();
+  const noteOnce = (text: string) => {
+    if (noted.has(text)) return;
+    noted.add(text);
+    io.err(`note: ${text}\n`);
+  };
+  const voice = { announce: false, note: noteOnce };
   for (const [i, { r, l }] of loaded.entries()) {
     const id = r.meta.run_id;
     const said = `evaluate: ${i + 1}/${count(loaded.length, "run")}: ${id} (${runLabel(r)})`;
@@ -73,7 +81,7 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
       io.err(`${said}: already in ${a.out}, not evaluated again\n`);
       continue;
     }
-    const record = await evaluateRun(io, l);
+    const record = await evaluateLoaded(io, l, readWeights(l), voice);
     writeJsonAtomic(join(outDir, `${id}.json`), record);
     evaluations.set(id, record);
     const why = sameBefore ? ` (its weights changed since ${id}.json was written: evaluated again)` : "";
@@ -87,10 +95,6 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   const table = evaluations.size > 0 ? writePaperTables(outDir, defaultTableMetrics(outDir), outDir) : null;
   if (table !== null) io.out(tableMarkdown(table));
   io.err(`wrote ${count(evaluations.size, "run JSON")} (<run id>.json), ${RUNS_CSV}${table === null ? "" : ", table.csv, table.md, table.tex"} to ${a.out}\n`);
-}
-
-async function evaluateRun(io: CliIo, l: LoadedEvaluation): Promise<EvaluationRecord> {
-  return evaluateLoaded(io, l, readWeights(l));
 }
 
 /** "sideways, seed 1": which run of the sweep, for the progress lines. */
