@@ -81,6 +81,19 @@ describe("checkpoints", () => {
     expect(call).to.throw(/; 2 of the model's 4 tensors fit$/);
   });
 
+  it("counts tensors of another shape in the plural as English does (\"2 tensors with another shape\")", () => {
+    const model = tinyModel();
+    const weights = tinyWeights(model);
+    const tensors = new Map<string, RawTensor>([
+      ["0.weight", float32Tensor([2, 1, 3, 3], weights.get("0.weight")!)],
+      ["0.bias", float32Tensor([1, 2], weights.get("0.bias")!)],
+      ["3.weight", float32Tensor([2, 3], weights.get("3.weight")!)],
+      ["3.bias", float32Tensor([3], weights.get("3.bias")!)],
+    ]);
+    const call = () => decodeWeights(serializeSafetensors({ tensors, metadata: null }), model, "other.safetensors");
+    expect(call).to.throw(/: 2 tensors with another shape: "0\.bias" has shape \[1, 2\], expected \[2\], "3\.weight"/);
+  });
+
   it("a checkpoint of another model: counts, the first four names of each kind, and a hint, not every name", () => {
     const model = tinyModel();
     const tensors = new Map<string, RawTensor>(Array.from({ length: 9 }, (_, i) => [`other.${i}`, float32Tensor([1], Float32Array.of(i))]));

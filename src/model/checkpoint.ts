@@ -101,14 +101,15 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
   const unexpected = [...tensors].filter(([name]) => !expected.has(name)).map(([name, tensor]) => `"${name}" [${tensor.shape.join(", ")}]`);
   if (missing.length + reshaped.length + unexpected.length > 0) {
     // A checkpoint of another model lists dozens of names: the first few of each kind say enough.
-    const some = (what: string, items: string[]) => (items.length === 0 ? [] : [`${count(items.length, what)}: ${items.slice(0, 4).join(", ")}${items.length > 4 ? `, ... (${items.length - 4} more)` : ""}`]);
+    // `what` is counted ("2 missing tensors"), `which` follows it ("2 tensors with another shape").
+    const some = (what: string, items: string[], which = "") => (items.length === 0 ? [] : [`${count(items.length, what)}${which}: ${items.slice(0, 4).join(", ")}${items.length > 4 ? `, ... (${items.length - 4} more)` : ""}`]);
     const fitting = weights.size;
     const hint =
       fitting === 0
         ? `none of its ${count(tensors.size, "tensor")} fits the model's ${expected.size}: a checkpoint of another model? (\`sideways model summary MODEL --tensors\` lists the tensors a model's checkpoint holds)`
         : `${fitting} of the model's ${expected.size} tensors fit`;
     throw new ModelError(
-      `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${[...some("tensor with another shape", reshaped), ...some("missing tensor", missing), ...some("unexpected tensor", unexpected)].join("; ")}; ${hint}`,
+      `checkpoint ${source} does not fit model ${model.name} (${model.source}): ${[...some("tensor", reshaped, " with another shape"), ...some("missing tensor", missing), ...some("unexpected tensor", unexpected)].join("; ")}; ${hint}`,
       source,
     );
   }
