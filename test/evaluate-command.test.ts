@@ -84,12 +84,15 @@ describe("sideways evaluate", function () {
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.not.equal("earlier\n");
   });
 
-  it("bad input is exit 2 naming what is wrong: weights of another model, a sweep, a folder without weights, no config beside a file", async () => {
+  it("bad input is exit 2 naming what is wrong: weights of another model (by --experiment or an override), a sweep, a folder without weights, no config beside a file", async () => {
     const runDir = await train();
     writeFileSync(join(dir, "models", "tiny.yaml"), readFileSync(join(dir, "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
     const other = await evaluate(runDir, "--experiment", "good.yaml");
     expect(other.status).to.equal(2);
     expect(other.io.stderr).to.include("expected the weights of model tiny, from good.yaml");
+    const overridden = await evaluate(runDir, "model=models/tiny.yaml", "eval.clips=8");
+    expect(overridden.status).to.equal(2);
+    expect(overridden.io.stderr).to.include("3 tensors with another shape").and.include(`expected the weights of model tiny, from ${join(runDir, "config.yaml")} with override 'model=models/tiny.yaml')`);
 
     writeFileSync(join(dir, "sweep.yaml"), `${readFileSync(join(dir, "good.yaml"), "utf8")}sweep: { seeds: [0, 1] }\n`);
     const sweep = await evaluate(runDir, "--experiment", "sweep.yaml");

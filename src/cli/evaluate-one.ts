@@ -11,6 +11,7 @@ import type { Weights } from "../model/model.js";
 import { readSafetensorsMetadata } from "../model/safetensors.js";
 import { sidewaysVersion } from "../results/provenance.js";
 import { loadExperiment } from "../spec/load-experiment.js";
+import { settingSource } from "../spec/override-source.js";
 import { evaluateWeights, type EvaluationRecord } from "../train/evaluate-weights.js";
 import { evalColumns } from "../train/evaluate.js";
 import { resumeCheckpointStep } from "../train/resume-checkpoint.js";
@@ -43,11 +44,12 @@ export function loadEvaluation(weightsFile: string, configFile: string, override
 }
 
 /** The weights, refused where they are not the experiment's model's. */
-export function readWeights({ weightsFile, configFile, exp }: LoadedEvaluation): Weights {
+export function readWeights({ weightsFile, configFile, overrides, exp }: LoadedEvaluation): Weights {
   try {
     return readCheckpoint(resolve(weightsFile), exp.model);
   } catch (err) {
-    if (err instanceof InputError) err.message = `${err.message} (evaluate: expected the weights of model ${exp.model.name}, from ${configFile})`;
+    // An override of the model (model=..., model.layers...) is named: it, not the file, chose the model.
+    if (err instanceof InputError) err.message = `${err.message} (evaluate: expected the weights of model ${exp.model.name}, from ${settingSource(configFile, overrides, "model")})`;
     throw err;
   }
 }
