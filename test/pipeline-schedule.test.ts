@@ -397,6 +397,20 @@ describe("schedule tables", () => {
       expect(compared.stderr).to.contain("accumulate (2) are left out");
     });
 
+    it("with in-clip updates, each block's steps in the run, which train.schedule counts; none with updates once per clip batch", async () => {
+      // models/tiny.yaml (L = 2) on 4-frame clips, updates after every tick: block 0 steps 2 times a
+      // clip batch, block 1 3 times (the table's rows), so over good.yaml's 3 steps 6 and 9.
+      const r = await run(["train.update_every=1"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^\| 0 \| 2 \| 2 \|/m).and.match(/^\| 1 \| 3 \| 3 \|/m);
+      expect(r.stdout).to.contain("steps in the run, train.steps 3 x steps per clip batch: block 0 6, block 1 9; with train.update_every: 1 train.schedule counts each block's own steps");
+      const more = await run(["train.update_every=1", "train.steps=10"]);
+      expect(more.stdout).to.contain("steps in the run, train.steps 10 x steps per clip batch: block 0 20, block 1 30;");
+      const clip = await run([]);
+      expect(clip.code).to.equal(0);
+      expect(clip.stdout).to.not.contain("steps in the run");
+    });
+
     it("--compare: one row per rule, with the ticks, gradient, stash and predicted idle each rule's formulas give", async () => {
       const io = captureIo();
       const [L, T] = [4, 8]; // quickstart-cnn's 4 blocks

@@ -93,14 +93,16 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     `| block | gradients | steps per clip batch | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size ${B} |`,
     "|---|---|---|---|---|---|---|---|---|",
   ];
-  blockFacts(s, every, stashing).forEach((f, b) => {
+  const facts = blockFacts(s, every, stashing);
+  facts.forEach((f, b) => {
     const mb = keptMiB(model, b, f.stashedInputs, B);
     // A block that gets no gradient has no delay, lag or staleness to state.
     const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
     const steps = k === 1 || f.steps === 0 ? String(f.steps) : `${f.steps}/${k}`;
     lines.push(`| ${b} | ${f.gradients} | ${steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
   });
-  const untrained = blockFacts(s, every, stashing).flatMap((f, k) => (f.gradients === 0 ? [k] : []));
+  if (every !== "clip") lines.push("", blockStepsInRun(every, spec.train.steps, facts));
+  const untrained = facts.flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
     lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; validate refuses this unless --allow-warnings, run and sweep train with a warning (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
   const { workers, stages } = plannedStages(spec, model);
@@ -112,6 +114,18 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     `${IDLE_ASSUMPTIONS(workers)}: ` + stages.map((blocks, i) => `stage ${i} (${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
+}
+
+/**
+ * With in-clip updates the learning-rate schedule counts each block's own steps (optim/schedule.ts
+ * blockLearningRates): the counts a researcher sets warmup_steps, step_size and milestones by.
+ */
+function blockStepsInRun(every: number, steps: number, facts: readonly { steps: number }[]): string {
+  return (
+    `steps in the run, train.steps ${steps} x steps per clip batch: ` +
+    facts.map((f, b) => `block ${b} ${steps * f.steps}`).join(", ") +
+    `; with train.update_every: ${every} train.schedule counts each block's own steps (warmup_steps, step_size and milestones count these; cosine and linear end at each block's own count)`
+  );
 }
 
 /** The settings `--compare` sets itself, for every rule: a sweep over them needs no note. */
