@@ -65,7 +65,7 @@ describe("ineffective settings", function () {
     // times (sideways schedule), so block 1 takes 9 steps, 0 to 8.
     const schedule = (milestones: number[], warmup = 0) => `train.schedule={kind: multistep, milestones: [${milestones.join(", ")}], gamma: 0.5, warmup_steps: ${warmup}}`;
     expect(notesOf("train.update_every=1", schedule([7, 8, 9, 20]))).to.deep.equal([
-      "train.schedule.milestones: 9, 20 are reached by no block, so they never lower the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch",
+      "train.schedule.milestones: 9, 20 are reached by no block, so they never lower the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch and in the run",
     ]);
     // What the run's schedule does (optim/schedule.ts): block 1's last step is at milestone 8's rate, block 0's before milestone 7.
     const spec = loadExperiment(GOOD, ["train.update_every=1", schedule([7, 8, 9, 20])]).spec;
@@ -75,10 +75,52 @@ describe("ineffective settings", function () {
     expect(notesOf("train.update_every=1", schedule([7, 8]))).to.deep.equal([]);
     // Milestones count the steps after warm-up: 2 steps of it leave block 1 steps 0 to 6 after it.
     expect(notesOf("train.update_every=1", schedule([6, 7], 2))).to.deep.equal([
-      "train.schedule.milestones: 7 is reached by no block, so it never lowers the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch",
+      "train.schedule.milestones: 7 is reached by no block, so it never lowers the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch and in the run",
     ]);
     // Without the model the steps per clip batch are unknown: no note rather than a wrong one.
     expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", schedule([20])]).spec)).to.deep.equal([]);
+  });
+
+  it("with in-clip updates, a warm-up no block finishes is a note naming it and the most steps a block takes", () => {
+    // good.yaml: 3 steps at lr 0.05; with train.update_every: 1 block 0 takes 6 steps, block 1 9.
+    const warmup = (w: number) => `train.schedule={kind: constant, warmup_steps: ${w}}`;
+    expect(notesOf("train.update_every=1", warmup(10))).to.deep.equal([
+      "train.schedule.warmup_steps: 10 is finished by no block, so the learning rate never reaches train.optimizer.lr (0.05; lr * (s + 1) / warmup_steps at a block's step s, so the furthest block ends at 9/10 of it): with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch and in the run",
+    ]);
+    // What the run's schedule does: block 1's last step ends a 9-step warm-up at lr, not a 10-step one.
+    const lastRate = (w: number) => blockLearningRates(loadExperiment(GOOD, ["train.update_every=1", warmup(w)]).spec.train.schedule, 0.05, 2, 3, [2, 3])[1].at(-1);
+    expect(lastRate(9)).to.equal(0.05);
+    expect(lastRate(10)).to.be.below(0.05);
+    expect(notesOf("train.update_every=1", warmup(9))).to.deep.equal([]);
+    // Longer than train.steps, which the note with update_every: clip compares with, but block 1 finishes it.
+    expect(notesOf("train.update_every=1", warmup(4))).to.deep.equal([]);
+    expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", warmup(10)]).spec)).to.deep.equal([]);
+  });
+
+  it("a step_size no update reaches is a note; with in-clip updates one no block reaches, naming the most steps a block takes", () => {
+    const step = (size: number, warmup = 0) => `train.schedule={kind: step, step_size: ${size}, gamma: 0.5, warmup_steps: ${warmup}}`;
+    // update_every: clip: 3 updates, 0 to 2, so the first drop, at update step_size after warm-up, needs a step_size of 2 or less.
+    expect(notesOf(step(3))).to.deep.equal([
+      "train.schedule.step_size: 3 is reached by no update, so the learning rate stays train.optimizer.lr (0.05) after warm-up, as with kind constant: it is lr * gamma ^ floor(u / step_size) at update u after warm-up, and train.steps 3 leaves updates 0 to 2",
+    ]);
+    expect(notesOf(step(2))).to.deep.equal([]);
+    expect(notesOf(step(1, 2))).to.deep.equal([
+      "train.schedule.step_size: 1 is reached by no update, so the learning rate stays train.optimizer.lr (0.05) after warm-up, as with kind constant: it is lr * gamma ^ floor(u / step_size) at update u after warm-up, and train.steps 3 - train.schedule.warmup_steps 2 leaves update 0 alone",
+    ]);
+    // In-clip updates: block 1 takes 9 steps, 0 to 8; step_size 8 is reached by its last step alone.
+    expect(notesOf("train.update_every=1", step(9))).to.deep.equal([
+      "train.schedule.step_size: 9 is reached by no block, so the learning rate stays train.optimizer.lr (0.05) after warm-up, as with kind constant (lr * gamma ^ floor(u / step_size) at a block's step u after warm-up): with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch and in the run",
+    ]);
+    const lastRates = (size: number) => blockLearningRates(loadExperiment(GOOD, ["train.update_every=1", step(size)]).spec.train.schedule, 0.05, 2, 3, [2, 3]).map((r) => r.at(-1));
+    expect(lastRates(8)).to.deep.equal([0.05, 0.025]);
+    expect(lastRates(9)).to.deep.equal([0.05, 0.05]);
+    expect(notesOf("train.update_every=1", step(8))).to.deep.equal([]);
+    // A step_size of 3, which no update of a per-clip run reaches, is reached by both blocks here.
+    expect(notesOf("train.update_every=1", step(3))).to.deep.equal([]);
+    expect(notesOf("train.update_every=1", step(7, 2))).to.deep.equal([
+      "train.schedule.step_size: 7 is reached by no block, so the learning rate stays train.optimizer.lr (0.05) after warm-up, as with kind constant (lr * gamma ^ floor(u / step_size) at a block's step u after warm-up): with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch and in the run",
+    ]);
+    expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", step(9)]).spec)).to.deep.equal([]);
   });
 
   it("a sweep says each note once, with the share of runs it applies to", () => {

@@ -205,7 +205,7 @@ export const ExperimentSpec = z.strictObject({
   // Update s is update s - warmup_steps after warm-up, the last one train.steps - 1 - warmup_steps:
   // a milestone from train.steps - warmup_steps on never takes effect. (With in-clip updates
   // each block counts its own steps, several per clip batch, so this bound is not theirs; knowing
-  // the model, setting-notes.ts names the milestones no block reaches.)
+  // the model, schedule-notes.ts names the milestones no block reaches.)
   if (schedule.kind === "multistep" && spec.train.update_every === "clip") {
     const after = spec.train.steps - schedule.warmup_steps;
     const late = schedule.milestones.filter((m) => m >= after);

@@ -12,6 +12,7 @@ import type { Model } from "../model/model.js";
 import { blockFacts } from "../schedule/analysis.js";
 import { RULES } from "../schedule/registry.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
+import { scheduleNotes } from "./schedule-notes.js";
 
 /** `model`, where known, lets the notes that depend on the number of blocks be said. */
 export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "blocks">): string[] {
@@ -34,51 +35,15 @@ export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "b
   if (spec.data.eval_seed !== undefined && !generated && !spec.data.shuffle_frames) {
     notes.push(`data.eval_seed changes nothing for ${spec.data.kind} data without data.shuffle_frames (its evaluation clips come from files, not from a seed)`);
   }
-  // Schedules that do what was asked but hardly what was meant (both as PyTorch would run them).
-  const { schedule } = train;
-  // (With in-clip updates each block counts its own steps, several per clip batch: not this rule.)
-  if (train.update_every === "clip" && schedule.warmup_steps > train.steps) {
-    notes.push(
-      `train.schedule.warmup_steps: ${schedule.warmup_steps} with train.steps: ${train.steps}: the run ends inside its warm-up (lr * (s + 1) / warmup_steps at update s), so the learning rate never reaches train.optimizer.lr (${train.optimizer.lr}; it ends at ${train.steps}/${schedule.warmup_steps} of it)`,
-    );
-  }
-  if (schedule.kind === "multistep" && clipSchedule !== null && train.update_every !== "clip") {
-    const note = unreachedMilestones(schedule.milestones, schedule.warmup_steps, train.steps, train.update_every, blockFacts(clipSchedule, train.update_every, train.weight_stashing).map((f) => f.steps));
-    if (note !== null) notes.push(note);
-  }
-  if (schedule.kind === "cosine" && schedule.min_lr > train.optimizer.lr) {
-    notes.push(`train.schedule.min_lr: ${schedule.min_lr} is above train.optimizer.lr: ${train.optimizer.lr}: the cosine schedule raises the learning rate towards min_lr`);
-  }
-  if (schedule.kind === "linear" && schedule.end_lr > train.optimizer.lr) {
-    notes.push(`train.schedule.end_lr: ${schedule.end_lr} is above train.optimizer.lr: ${train.optimizer.lr}: the linear schedule raises the learning rate towards end_lr`);
-  }
+  // Schedules that do what was asked but hardly what was meant; with in-clip updates each block
+  // counts its own steps, so those notes need each block's steps per clip batch.
+  const stepsPerClip = clipSchedule === null || train.update_every === "clip" ? null : blockFacts(clipSchedule, train.update_every, train.weight_stashing).map((f) => f.steps);
+  notes.push(...scheduleNotes(train, stepsPerClip));
   const devices = [runtime.device_id].flat();
   if (runtime.provider === "cpu" && devices.some((d) => d !== 0)) {
     notes.push(`runtime.device_id: ${JSON.stringify(runtime.device_id)} changes nothing with runtime.provider: cpu (it places sessions on GPUs: runtime.provider cuda)`);
   }
   return notes;
-}
-
-/**
- * With in-clip updates block k counts its own steps, train.steps x its steps per clip batch
- * (optim/schedule.ts blockLearningRates), so the spec's check of the milestones against
- * train.steps (experiment-spec.ts) does not apply; with the model known, the most steps any block
- * takes bounds them. A note names the milestones no block reaches, or null.
- */
-function unreachedMilestones(milestones: readonly number[], warmup: number, steps: number, every: number, stepsPerClip: readonly number[]): string | null {
-  const perClip = Math.max(0, ...stepsPerClip);
-  const block = stepsPerClip.indexOf(perClip);
-  const most = steps * perClip;
-  // Milestones count steps after warm-up: the last step, most - 1, is step most - 1 - warmup after it.
-  const after = most - warmup;
-  const late = milestones.filter((m) => m >= after);
-  if (late.length === 0) return null;
-  const afterWarmup = warmup > 0 ? `, ${Math.max(after, 0)} after its train.schedule.warmup_steps ${warmup}` : "";
-  return (
-    `train.schedule.milestones: ${late.join(", ")} ${late.length === 1 ? "is" : "are"} reached by no block, so ${late.length === 1 ? "it" : "they"} never lower${late.length === 1 ? "s" : ""} the learning rate: ` +
-    `with train.update_every: ${every} each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is ${most} ` +
-    `(block ${block}: ${perClip} per clip batch x train.steps ${steps}${afterWarmup}); \`sideways schedule\` shows each block's steps per clip batch`
-  );
 }
 
 /**
