@@ -8,6 +8,7 @@ import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exp
 import { loadModelFile } from "../../model/load-model.js";
 import type { Model, Weights } from "../../model/model.js";
 import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
+import { videoClassOrder, videoFramesRecipe } from "../../data/video/inference-input.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import { runWeightsFile } from "../../results/run-weights.js";
 import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
@@ -26,7 +27,7 @@ interface ExportArgs {
  * The model (and the weights file, if any) an export is of, and its training data when an
  * experiment or a run's config.yaml says (undefined for a model file).
  */
-function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec; initOf?: LoadedExperiment } {
+function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | null; data?: DataSpec; baseDir?: string; initOf?: LoadedExperiment } {
   if (argv.checkpoint !== undefined) argv = { ...argv, checkpoint: runWeightsFile(argv.checkpoint, "export: --checkpoint") };
   if (argv.file === undefined) {
     // A run folder's config.yaml holds the model it trained (inline): the checkpoint alone suffices.
@@ -36,17 +37,17 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
       throw new InputError(`export: ${argv.checkpoint}: no config.yaml beside it to say which model it holds; give the model or experiment file too (sideways export MODEL.yaml --checkpoint ${argv.checkpoint})`, argv.checkpoint);
     // The data it trained on need not be at hand: a run folder copied off the cluster exports anywhere.
     const run = loadExperiment(config, argv.overrides, { checkRunInputs: false });
-    return { model: run.model, weightsPath: argv.checkpoint, data: run.spec.data };
+    return { model: run.model, weightsPath: argv.checkpoint, data: run.spec.data, baseDir: run.baseDir };
   }
   const doc = readYamlFile(argv.file, "file");
   if (typeof doc === "object" && doc !== null && "layers" in doc) return { model: loadModelFile(argv.file), weightsPath: argv.checkpoint ?? null };
   // Only the model (and the weights read below) are needed: the data may be on another machine.
   const exp = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
   const init = exp.spec.train.init_checkpoint;
-  if (argv.checkpoint !== undefined || init === null) return { model: exp.model, weightsPath: argv.checkpoint ?? null, data: exp.spec.data };
+  if (argv.checkpoint !== undefined || init === null) return { model: exp.model, weightsPath: argv.checkpoint ?? null, data: exp.spec.data, baseDir: exp.baseDir };
   const initPath = resolveUserPath(exp.baseDir, init);
   if (!existsSync(initPath)) throw new SpecError(`${argv.file}: train.init_checkpoint: file not found: '${init}' (looked for ${initPath}); the export would put those weights into ${INFERENCE_FILE}`, argv.file, "train.init_checkpoint");
-  return { model: exp.model, weightsPath: initPath, data: exp.spec.data, initOf: exp };
+  return { model: exp.model, weightsPath: initPath, data: exp.spec.data, baseDir: exp.baseDir, initOf: exp };
 }
 
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
@@ -63,7 +64,7 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
         .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
     handler: (argv) => {
-      const { model, weightsPath, data, initOf } = exportSource(argv);
+      const { model, weightsPath, data, baseDir, initOf } = exportSource(argv);
       // Read (and shape-check) the weights before anything is written.
       let weights: Weights | null = null;
       try {
@@ -81,6 +82,10 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         const { channels, height, width } = model.input;
         io.err(`wrote ${join(argv.out, INFERENCE_FILE)} (weights of ${weightsPath} inside): ${INFERENCE_INPUT} [N,${channels},${height},${width}] -> ${INFERENCE_OUTPUT} [N,${model.classes}]\n`);
         io.err(`${INFERENCE_INPUT}: ${framesPreprocessing(data)}\n`);
+        if (data?.kind === "video-folder") {
+          io.err(`${INFERENCE_INPUT} of a video: ${videoFramesRecipe(data, model.input)}\n`);
+          io.err(`${INFERENCE_OUTPUT}: ${videoClassOrder(data, baseDir!)}\n`);
+        }
         // An interrupted run's folder gives its resume checkpoint: exported, but not as if final.
         const step = weightsPath === null ? null : resumeCheckpointStep(weightsPath);
         if (step !== null) io.err(`note: ${weightsPath} is a resume checkpoint: the weights of an unfinished run at step ${step}, not its final ones\n`);
