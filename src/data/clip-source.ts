@@ -90,6 +90,10 @@ export class ClipSource implements DataSource {
     return this.producer.evalVideo?.bind(this.producer);
   }
 
+  get classNames(): readonly string[] | undefined {
+    return this.producer.classNames;
+  }
+
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch> {
     checkBatchSize(batchSize);
     const count = this.producer.evalCount(clips);

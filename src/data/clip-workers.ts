@@ -130,6 +130,10 @@ export class ClipWorkers implements ClipProducer {
     return this.local.evalVideo?.bind(this.local);
   }
 
+  get classNames(): readonly string[] | undefined {
+    return this.local.classNames;
+  }
+
   skippedFiles() {
     return this.local.skippedFiles();
   }

@@ -34,6 +34,8 @@ export interface ClipProducer {
   evalVideo?(index: number, count: number): number;
   /** What a run evaluating `count` clips should be told about how they fall on the videos (video-folder's crops), or null. */
   evalNote?(count: number): string | null;
+  /** The name of each class by label, where the source knows them (video-folder's class folders, digits, shape kinds). */
+  readonly classNames?: readonly string[];
   /** Unreadable files skipped so far, with why. */
   skippedFiles(): readonly SkippedFile[];
   /** Videos read so far that are shorter than a clip's span (absent: none can be). */

@@ -73,7 +73,9 @@ export async function createMovingMnist(
   const description =
     `moving-mnist (${spec.task}, ${count(spec.digits, "digit")}, ${height}x${width}, ` +
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
-  return generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream), finiteTrainingSet(spec));
+  const clips = generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream), finiteTrainingSet(spec));
+  // Task digit's labels are the digits; task direction's are buckets of angle, without names.
+  return spec.task === "digit" ? { ...clips, classNames: Array.from({ length: 10 }, (_, d) => String(d)) } : clips;
 }
 
 function renderClip(

@@ -54,6 +54,8 @@ export interface DataSource {
   evalNote?(clips: number): string | null;
   /** Where evaluation clips come several to a video: the video of clip `index` of `count` (ClipProducer.evalVideo). */
   readonly evalVideo?: (index: number, count: number) => number;
+  /** The name of each class by label, where the source knows them (ClipProducer.classNames). */
+  readonly classNames?: readonly string[];
   close(): Promise<void>;
   /** Loader counters so far (optional: test doubles may leave it out). */
   stats?(): DataSourceStats;

@@ -42,6 +42,8 @@ export interface WeightsEvaluation {
   evalOnTrain: boolean;
   /** What the data source says of its evaluation set (e.g. a video folder's clips per video), or null. */
   note: string | null;
+  /** The name of each class by label, where the data source knows them (DataSource.classNames). */
+  classNames?: readonly string[];
 }
 
 /** `progress(clipsDone, clipsInAll)` is called after each batch. */
@@ -63,7 +65,7 @@ export async function evaluateWeights(
       const videoOf = evalVideo && ((i: number) => evalVideo(i, total));
       const batches = reporting(data.evalBatches(spec.eval.clips, spec.train.batch_size), (done) => progress(done, total));
       const result = await evaluate(model, runner, batches, weights, videoOf);
-      return { result, evalOnTrain: data.evalIsTrain ?? false, note: data.evalNote?.(spec.eval.clips) ?? null };
+      return { result, evalOnTrain: data.evalIsTrain ?? false, note: data.evalNote?.(spec.eval.clips) ?? null, classNames: data.classNames };
     } finally {
       await runner.release();
     }

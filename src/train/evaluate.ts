@@ -26,6 +26,20 @@ export interface EvalResult {
   videoTop5?: number;
   /** How many videos the clips came from. */
   videos?: number;
+  /** The counts behind clip (and video) top-1, class by class: `sideways evaluate --per-class`. */
+  byClass: ClassCounts;
+}
+
+/**
+ * Per-class counts of an evaluation. `clipConfusion[t * K + p]`: clips of true class t whose mean
+ * logits pick p (its diagonal summed is clip top-1's count). With videos, per true class its
+ * videos and those whose summed logits pick it.
+ */
+export interface ClassCounts {
+  classes: number;
+  clipConfusion: Int32Array;
+  videos?: Int32Array;
+  videosCorrect?: Int32Array;
 }
 
 /** An evaluation's figures under eval.csv's column names (EvalMetrics without its step). */
@@ -70,6 +84,17 @@ export class VideoVotes {
     const n = this.videos.size;
     return { top1: correct / n, ...(hasTopK(this.classes) ? { top5: correct5 / n } : {}), videos: n };
   }
+
+  /** Per true class: its videos, and those whose summed logits pick it (accuracy's top-1, class by class). */
+  byClass(): { videos: Int32Array; videosCorrect: Int32Array } {
+    const videos = new Int32Array(this.classes);
+    const videosCorrect = new Int32Array(this.classes);
+    for (const v of this.videos.values()) {
+      videos[v.label]++;
+      if (argmax(v.sum, 0, this.classes) === v.label) videosCorrect[v.label]++;
+    }
+    return { videos, videosCorrect };
+  }
 }
 
 /** Logits [B*T, K] for every frame of a clip batch, frames of one clip contiguous. */
@@ -103,6 +128,7 @@ export async function evaluate(
   let frames = 0;
   let frameCorrect = 0;
   let lossSum = 0;
+  const clipConfusion = new Int32Array(K * K);
   for await (const batch of batches) {
     const [B, T] = batch.dims;
     const logits = await frameLogits(model, runner, batch, weights);
@@ -117,7 +143,9 @@ export async function evaluate(
         if (argmax(logits.data, off, K) === batch.labels[i]) frameCorrect++;
         for (let k = 0; k < K; k++) mean[k] += logits.data[off + k];
       }
-      if (argmax(mean, 0, K) === batch.labels[i]) clipCorrect++;
+      const predicted = argmax(mean, 0, K);
+      if (predicted === batch.labels[i]) clipCorrect++;
+      clipConfusion[batch.labels[i] * K + predicted]++;
       if (inTopK(mean, 0, K, batch.labels[i], TOP_K)) clipCorrect5++;
       votes?.add(videoOf!(clips + i), batch.labels[i], mean.map((v) => v / T));
     }
@@ -134,5 +162,6 @@ export async function evaluate(
     ...(hasTopK(K) ? { clipTop5: clipCorrect5 / clips } : {}),
     ...(video ? { videoTop1: video.top1, videos: video.videos } : {}),
     ...(video?.top5 !== undefined ? { videoTop5: video.top5 } : {}),
+    byClass: { classes: K, clipConfusion, ...(votes ? votes.byClass() : {}) },
   };
 }

@@ -113,6 +113,7 @@ export async function createVideoFolder(
     : `${spec.split.format} split ${spec.split.index}, ${index.eval.length} test`;
   return {
     cache,
+    classNames: index.classNames,
     description:
       `video-folder (${root}: ${classes} classes, ${index.train.length} train videos, ${splitText}, ` +
       `${shape.height}x${shape.width}x${shape.channels}${decoded.cropped ? ` windows of frames decoded at ${decoded.height}x${decoded.width} (random in training, ${crops === 1 ? "the centre" : `${crops} along the longer side`} in evaluation)` : ""}, T=${shape.frames}, stride ${spec.frame_stride}` +
