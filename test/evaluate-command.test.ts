@@ -10,6 +10,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } 
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
+import { evaluateSweep } from "../src/cli/evaluate-sweep.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { readCsv } from "../src/results/csv-read.js";
@@ -82,6 +83,35 @@ describe("sideways evaluate", function () {
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.equal("earlier\n");
     expect((await evaluate(runDir, "--json", "e.json", "--force")).status).to.equal(0);
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.not.equal("earlier\n");
+  });
+
+  it("--per-class FILE: a row per class (the shape kinds' names) whose counts sum to the clips and to clip top-1's, the confusion row of each; never replaced without --force", async () => {
+    const runDir = await train("train.steps=6", "train.optimizer.lr=0.5");
+    const { status, io, record } = await evaluate(runDir, "--json", "e.json", "--per-class", "pc.csv");
+    expect(status, io.stderr).to.equal(0);
+    expect(io.stderr).to.include("wrote pc.csv");
+    const r = record();
+    const { columns, rows } = readCsv(join(dir, "pc.csv"));
+    expect(columns).to.deep.equal(["class", "class_name", "clips", "clip_top1", "predicted_0", "predicted_1", "predicted_2"]);
+    expect(rows.map((x) => [x.class, x.class_name])).to.deep.equal([[0, "square"], [1, "circle"], [2, "triangle"]]);
+    const predicted = (x: (typeof rows)[number]) => [0, 1, 2].map((k) => x[`predicted_${k}`] as number);
+    for (const x of rows) expect(predicted(x).reduce((a, b) => a + b, 0), `class ${x.class}: its row sums to its clips`).to.equal(x.clips);
+    expect(rows.reduce((s, x) => s + (x.clips as number), 0)).to.equal(r.eval_clips);
+    expect(rows.reduce((s, x) => s + predicted(x)[x.class as number], 0) / r.eval_clips, "the diagonal is clip top-1's count").to.equal(r.eval_clip_top1);
+    for (const x of rows) if ((x.clips as number) > 0) expect(x.clip_top1).to.equal(predicted(x)[x.class as number] / (x.clips as number));
+
+    const before = readFileSync(join(dir, "pc.csv"), "utf8");
+    const refused = await evaluate(runDir, "eval.clips=8", "--per-class", "pc.csv");
+    expect(refused.status).to.equal(2);
+    expect(refused.io.stderr).to.include("--per-class pc.csv already exists; nothing was evaluated or written");
+    expect(refused.io.stdout).to.equal("");
+    expect(readFileSync(join(dir, "pc.csv"), "utf8")).to.equal(before);
+    const forced = await evaluate(runDir, "eval.clips=8", "--per-class", "pc.csv", "--force");
+    expect(forced.status, forced.io.stderr).to.equal(0);
+    expect(readCsv(join(dir, "pc.csv")).rows.reduce((s, x) => s + (x.clips as number), 0)).to.equal(8);
+    const sweepOption = await evaluate(runDir, "--per-class-runs");
+    expect(sweepOption.status).to.equal(2);
+    expect(sweepOption.io.stderr).to.include("--per-class-runs is for a sweep's folder").and.include("--per-class FILE.csv");
   });
 
   it("bad input is exit 2 naming what is wrong: weights of another model (by --experiment or an override), a sweep, a folder without weights, no config beside a file", async () => {
@@ -255,6 +285,71 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(changedAgain.io.stderr).to.match(new RegExp(`runs: ${changed} .*clip top-1 \\d\\.\\d{4} \\(its weights changed since ${changed}\\.json was written: evaluated again\\)`));
     expect(json(join(dir, "ev", `${changed}.json`)).weights_sha256).to.equal(createHash("sha256").update(bytes).digest("hex"));
     expect(readFileSync(join(dir, "ev", `${kept}.json`), "utf8")).to.equal(keptText);
+  });
+
+  it("--per-class-runs: each run's <run id>-per-class.csv in DIR, its clips and diagonal matching its JSON; a resumed evaluation without them evaluates again for them", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "--out", "ev")).status).to.equal(0);
+    const ev = await run("evaluate", root, "--out", "ev", "--per-class-runs");
+    expect(ev.status, ev.io.stderr).to.equal(0);
+    expect(ev.io.stderr.match(/evaluated again for it/g)).to.have.length(4);
+    for (const id of runIds(root)) {
+      const r = json(join(dir, "ev", `${id}.json`));
+      const rows = readCsv(join(dir, "ev", `${id}-per-class.csv`)).rows;
+      expect(rows.reduce((s, x) => s + (x.clips as number), 0), id).to.equal(r.eval_clips);
+      expect(rows.reduce((s, x) => s + (x[`predicted_${x.class}`] as number), 0) / r.eval_clips, id).to.equal(r.eval_clip_top1);
+    }
+    const again = await run("evaluate", root, "--out", "ev", "--per-class-runs");
+    expect(again.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
+    const oneRunOption = await run("evaluate", root, "--out", "ev2", "--per-class", "pc.csv");
+    expect(oneRunOption.status).to.equal(2);
+    expect(oneRunOption.io.stderr).to.include("--per-class-runs");
+    expect(existsSync(join(dir, "ev2"))).to.equal(false);
+  });
+
+  it("--force moves the JSONs of runs not in the sweep to DIR/replaced/ (never deleted), so a later plain evaluation is not refused", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "--out", "ev")).status).to.equal(0);
+    const [first] = runIds(root);
+    const stray = readFileSync(join(dir, "ev", `${first}.json`), "utf8");
+    writeFileSync(join(dir, "ev", "elsewhere.json"), stray); // as another sweep's evaluation into the same folder leaves it
+    expect((await run("evaluate", root, "--out", "ev")).status, "refused without --force").to.equal(2);
+    const forced = await run("evaluate", root, "--out", "ev", "--force");
+    expect(forced.status, forced.io.stderr).to.equal(0);
+    expect(forced.io.stderr).to.include("moved 1 file of 1 run not in").and.include("ev/replaced/");
+    expect(existsSync(join(dir, "ev", "elsewhere.json"))).to.equal(false);
+    expect(readFileSync(join(dir, "ev", "replaced", "elsewhere.json"), "utf8")).to.equal(stray);
+    const plain = await run("evaluate", root, "--out", "ev");
+    expect(plain.status, plain.io.stderr).to.equal(0);
+    expect(plain.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
+  });
+
+  it("checks the provider and each run's data before it creates DIR: exit 2 naming the run's config.yaml and the override, nothing written", async () => {
+    const root = await sweep();
+    const saved = process.env.SIDEWAYS_CUDA_DIR;
+    process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build");
+    try {
+      const cuda = await run("evaluate", root, "runtime.provider=cuda", "--out", "ev");
+      expect(cuda.status).to.equal(2);
+      expect(cuda.io.stderr).to.include("runtime.provider: cuda: the CUDA execution provider is not installed");
+    } finally {
+      if (saved === undefined) delete process.env.SIDEWAYS_CUDA_DIR;
+      else process.env.SIDEWAYS_CUDA_DIR = saved;
+    }
+    expect(existsSync(join(dir, "ev"))).to.equal(false);
+    const data = await run("evaluate", root, "data.kind=moving-mnist", "--out", "ev");
+    expect(data.status).to.equal(2);
+    expect(data.io.stderr).to.match(/config\.yaml with override 'data\.kind=moving-mnist'.*data\.task: moving-mnist task digit has 10 classes, the model has 3/);
+    expect(existsSync(join(dir, "ev"))).to.equal(false);
+  });
+
+  it("progress lines name the run: evaluate: run 1/4 (<run id>): 2/16 clips", async () => {
+    const root = await sweep();
+    const io = captureIo();
+    await evaluateSweep(io, { sweep: root, overrides: [], out: join(dir, "ev"), force: false, progressEveryS: 0 });
+    const [first, , , last] = runIds(root);
+    expect(io.stderr).to.include(`evaluate: run 1/4 (${first}): 2/16 clips\n`);
+    expect(io.stderr).to.include(`evaluate: run 4/4 (${last}): 14/16 clips\n`);
   });
 
   it("speaks once of what holds for every run: no 'evaluating ...' line per run, each note once", async () => {

@@ -9,6 +9,7 @@ import { InputError, nameExperimentFile } from "../errors.js";
 import { readCheckpoint } from "../model/checkpoint.js";
 import type { Weights } from "../model/model.js";
 import { readSafetensorsMetadata } from "../model/safetensors.js";
+import { perClassCsvText } from "../results/per-class-csv.js";
 import { sidewaysVersion } from "../results/provenance.js";
 import { loadExperiment } from "../spec/load-experiment.js";
 import { settingSource } from "../spec/override-source.js";
@@ -61,10 +62,20 @@ export function readWeights({ weightsFile, configFile, overrides, exp }: LoadedE
 export interface EvaluationVoice {
   announce: boolean;
   note: (text: string) => void;
+  /** Which run the progress lines are of ("run 3/12 (<run id>)"). */
+  run: string;
+  /** Seconds between progress lines (default PROGRESS_EVERY_S). */
+  progressEveryS?: number;
 }
 
-/** Evaluates the weights as a run's evaluations do; notes and progress to standard error; the record --json writes. */
-export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights, voice?: EvaluationVoice): Promise<EvaluationRecord> {
+/** What one evaluation gives: the record --json writes, and the text of --per-class's CSV (src/results/per-class-csv.ts). */
+export interface EvaluatedWeights {
+  record: EvaluationRecord;
+  perClassCsv: string;
+}
+
+/** Evaluates the weights as a run's evaluations do; notes and progress to standard error. */
+export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights, voice?: EvaluationVoice): Promise<EvaluatedWeights> {
   const { weightsFile, configFile, overrides, exp } = loaded;
   const note = voice?.note ?? ((text: string) => io.err(`note: ${text}\n`));
   const resumeStep = resumeCheckpointStep(weightsFile);
@@ -73,10 +84,11 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
   const spec = exp.spec;
   if (voice?.announce ?? true) io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
   let lastReport = performance.now();
+  const everyS = voice?.progressEveryS ?? PROGRESS_EVERY_S;
   const progress = (done: number, total: number) => {
-    if (performance.now() - lastReport < PROGRESS_EVERY_S * 1000 || done >= total) return;
+    if (performance.now() - lastReport < everyS * 1000 || done >= total) return;
     lastReport = performance.now();
-    io.err(`evaluate: ${done}/${total} clips\n`);
+    io.err(`evaluate: ${voice === undefined ? "" : `${voice.run}: `}${done}/${total} clips\n`);
   };
   const evaluation = await evaluateWeights(spec, exp.model, weights, exp.baseDir, progress).catch((err: unknown) => {
     nameExperimentFile(err, configFile, overrides); // a data error names the file and key, as `run` does
@@ -88,7 +100,7 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
 
   const metadata = readSafetensorsMetadata(weightsFile) ?? {};
   const stepText = metadata.step ?? metadata.steps;
-  return {
+  const record: EvaluationRecord = {
     weights: resolve(weightsFile),
     weights_step: stepText !== undefined && Number.isSafeInteger(Number(stepText)) ? Number(stepText) : null,
     weights_sha256: fileDigest(weightsFile, "evaluate: weights") ?? "",
@@ -101,6 +113,7 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
     sideways_version: sidewaysVersion(),
     evaluated_at: new Date().toISOString(),
   };
+  return { record, perClassCsv: perClassCsvText(evaluation.result.byClass, evaluation.classNames) };
 }
 
 /** The figures, one a line, as standard output shows them. */

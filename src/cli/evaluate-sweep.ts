@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node
 import { join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
+import { REPLACED_FOLDER, moveAside } from "../results/move-aside.js";
 import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../results/evaluated-runs.js";
 import { tableMarkdown } from "../results/paper-table.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../results/run-dir.js";
@@ -23,6 +24,7 @@ import { fileDigest } from "../util/file-digest.js";
 import type { CliIo } from "./cli-io.js";
 import type { EvaluationRecord } from "../train/evaluate-weights.js";
 import { evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
+import { preflightEvaluations } from "./evaluation-preflight.js";
 import { sameOverridesAsWritten, settingsHashes } from "./evaluation-settings.js";
 
 export interface SweepEvaluationArgs {
@@ -32,7 +34,16 @@ export interface SweepEvaluationArgs {
   force: boolean;
   experiment?: string;
   json?: string;
+  /** --per-class FILE: refused here (it is one run's file). */
+  perClass?: string;
+  /** --per-class-runs: each run's `<run id>-per-class.csv` in DIR. */
+  perClassRuns?: boolean;
+  /** Seconds between a run's progress lines (tests: 0, a line per batch). */
+  progressEveryS?: number;
 }
+
+/** A run's --per-class CSV in DIR. */
+export const perClassFileName = (runId: string) => `${runId}-per-class.csv`;
 
 /** A folder holding run folders, or a sweep's runs.csv or sweep-plan.json, that is not itself a run's folder. */
 export function isSweepFolder(path: string): boolean {
@@ -45,6 +56,9 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   if (a.out === undefined) throw new InputError(`evaluate: ${a.sweep} is a sweep's folder: give --out DIR, a folder for each run's JSON, runs.csv and the table (the sweep's folder is not written to)`, a.sweep);
   if (a.json !== undefined) throw new InputError(`evaluate: --json FILE is for one run; with a sweep's folder (${a.sweep}) each run's JSON goes to --out DIR`, a.sweep);
   if (a.experiment !== undefined) throw new InputError(`evaluate: --experiment is for one run; each run of a sweep's folder (${a.sweep}) is evaluated with its own config.yaml (give overrides to change its settings)`, a.sweep);
+  if (a.perClass !== undefined)
+    throw new InputError(`evaluate: --per-class FILE is for one run; with a sweep's folder (${a.sweep}) give --per-class-runs: each run's goes to --out DIR as <run id>-per-class.csv`, a.sweep);
+  const perClass = a.perClassRuns ?? false;
   const outDir = resolve(a.out);
   checkOutFolder(sweepDir, outDir, a.out, a.sweep);
 
@@ -58,9 +72,21 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   const loaded = completed.filter((r) => !missing.has(r.meta.run_id)).map((r) => ({ r, l: loadEvaluation(join(r.dir, FINAL_WEIGHTS_FILE), join(r.dir, "config.yaml"), a.overrides) }));
   const earlier = earlierRecords(outDir);
   const sameSettings = settingsComparer(records, a.overrides);
-  checkSameEvaluation(earlier, new Set(records.map((r) => r.meta.run_id)), sameSettings, a);
+  const runIds = new Set(records.map((r) => r.meta.run_id));
+  checkSameEvaluation(earlier, runIds, sameSettings, a);
+  // The provider and each run's data, as `run` checks them before it trains: DIR is not made if they fail.
+  await preflightEvaluations(loaded.map(({ l }) => l));
 
   mkdirSync(outDir, { recursive: true });
+  if (a.force) {
+    // Records this evaluation will not rewrite (runs not in the sweep, or not evaluated now, of
+    // other settings) would make every later plain rerun refuse DIR: moved aside, with their CSVs.
+    const evaluatedNow = new Set(loaded.map(({ r }) => r.meta.run_id));
+    const stale = [...earlier].filter(([id, before]) => before !== null && (!runIds.has(id) || (!evaluatedNow.has(id) && !sameSettings(id, before)))).map(([id]) => id);
+    const names = stale.flatMap((id) => [`${id}.json`, perClassFileName(id)]).filter((n) => existsSync(join(outDir, n)));
+    moveAside(outDir, names);
+    if (names.length > 0) io.err(`note: moved ${count(names.length, "file")} of ${count(stale.length, "run")} not in ${a.sweep} or of other settings to ${join(a.out, REPLACED_FOLDER)}/ (--force): ${firstFew(names, 3)}\n`);
+  }
   const evaluations = new Map<string, EvaluationRecord>();
   // A note (e.g. all clips used, fewer than eval.clips) holds for most runs alike: said once, when first met.
   const noted = new Set<string>();
@@ -76,15 +102,21 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const before = earlier.get(id);
     const digest = fileDigest(l.weightsFile, "evaluate: weights");
     const sameBefore = before !== undefined && before !== null && sameSettings(id, before);
-    if (sameBefore && before.weights_sha256 === digest) {
+    const perClassFile = join(outDir, perClassFileName(id));
+    const perClassMissing = perClass && !existsSync(perClassFile);
+    if (sameBefore && before.weights_sha256 === digest && !perClassMissing) {
       evaluations.set(id, before);
       io.err(`${said}: already in ${a.out}, not evaluated again\n`);
       continue;
     }
-    const record = await evaluateLoaded(io, l, readWeights(l), voice);
+    const runVoice = { ...voice, run: `run ${i + 1}/${loaded.length} (${id})`, progressEveryS: a.progressEveryS };
+    const { record, perClassCsv } = await evaluateLoaded(io, l, readWeights(l), runVoice);
+    // Before the JSON: a run whose JSON is in DIR has its per-class CSV there too (when asked).
+    if (perClass) writeFileAtomic(perClassFile, perClassCsv);
+    else if (existsSync(perClassFile)) moveAside(outDir, [perClassFileName(id)]).forEach((n) => io.err(`note: ${id}: its per-class CSV, of the evaluation replaced, moved to ${join(a.out!, REPLACED_FOLDER, n)}\n`));
     writeJsonAtomic(join(outDir, `${id}.json`), record);
     evaluations.set(id, record);
-    const why = sameBefore ? ` (its weights changed since ${id}.json was written: evaluated again)` : "";
+    const why = !sameBefore ? "" : before.weights_sha256 !== digest ? ` (its weights changed since ${id}.json was written: evaluated again)` : ` (no ${perClassFileName(id)} in ${a.out}: evaluated again for it)`;
     io.err(`${said}: clip top-1 ${record.eval_clip_top1.toFixed(4)}${why}\n`);
   }
   for (const [id, why] of missing) io.err(`note: ${id}: ${why}; its row in ${RUNS_CSV} says ${NOT_EVALUATED}\n`);
@@ -94,7 +126,8 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   if (notCompleted.length > 0) io.err(`note: ${count(notCompleted.length, "run")} did not complete (${tally(notCompleted.map((r) => r.status))}): rows in ${RUNS_CSV} without figures\n`);
   const table = evaluations.size > 0 ? writePaperTables(outDir, defaultTableMetrics(outDir), outDir) : null;
   if (table !== null) io.out(tableMarkdown(table));
-  io.err(`wrote ${count(evaluations.size, "run JSON")} (<run id>.json), ${RUNS_CSV}${table === null ? "" : ", table.csv, table.md, table.tex"} to ${a.out}\n`);
+  const perClassSaid = perClass ? `, per-class CSVs (<run id>-per-class.csv)` : "";
+  io.err(`wrote ${count(evaluations.size, "run JSON")} (<run id>.json)${perClassSaid}, ${RUNS_CSV}${table === null ? "" : ", table.csv, table.md, table.tex"} to ${a.out}\n`);
 }
 
 /** "sideways, seed 1": which run of the sweep, for the progress lines. */
@@ -164,5 +197,5 @@ function checkSameEvaluation(earlier: Map<string, EvaluationRecord | null>, runI
     ...(otherOverrides.length > 0 ? [`${count(otherOverrides.length, "run")} evaluated with overrides ${[...new Set(otherOverrides.map(([, r]) => words(r.overrides)))].join(", ")} (here: ${words(a.overrides)})`] : []),
     ...(otherRuns.length > 0 ? [`${count(otherRuns.length, "run")} not in ${a.sweep} (${firstFew(otherRuns.map(([id]) => id), 3)})`] : []),
   ];
-  throw new InputError(`evaluate: --out ${a.out} holds another evaluation: ${said.join("; ")}; nothing was evaluated or written (choose another --out folder, or --force to evaluate into it, replacing those runs' JSONs)`, resolve(a.out!));
+  throw new InputError(`evaluate: --out ${a.out} holds another evaluation: ${said.join("; ")}; nothing was evaluated or written (choose another --out folder, or --force to evaluate into it, replacing those runs' JSONs and moving those of other runs to ${join(a.out!, REPLACED_FOLDER)}/)`, resolve(a.out!));
 }
