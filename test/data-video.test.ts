@@ -377,6 +377,28 @@ describe("data: video-folder", function () {
     expect(summary).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
   });
 
+  it("`sideways evaluate` of a video run: its final weights give its last eval.csv row (video top-1 too); three-crop testing is said and counted", async () => {
+    const exp = writeVideoExperiment(
+      "video-evaluate",
+      "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0.5, max_frames: 8 }",
+      "train: { batch_size: 2, steps: 2, optimizer: { kind: sgd, lr: 0.5 } }",
+      "eval: { every: 0, clips: 4 }",
+    );
+    expect(await main(["run", exp, "--quiet"], captureIo())).to.equal(0);
+    const runDir = runFolderIn(join(dir, "video-evaluate-out"));
+    const last = readCsv(join(runDir, "eval.csv")).rows.at(-1)!;
+    const again = captureIo();
+    expect(await main(["evaluate", runDir, "--json", join(dir, "video-evaluate.json")], again), again.stderr).to.equal(0);
+    const r = JSON.parse(readFileSync(join(dir, "video-evaluate.json"), "utf8"));
+    expect([r.eval_loss, r.eval_clip_top1, r.eval_video_top1, r.eval_videos]).to.deep.equal([last.eval_loss, last.eval_clip_top1, last.eval_video_top1, last.eval_videos]);
+    expect(again.stderr).to.not.include("spatial crops");
+    // Decoded larger than the model's 8x8, three crops of one window of each of the 2 held-out videos.
+    const crops = captureIo();
+    expect(await main(["evaluate", runDir, "data.decode_size=[8,12]", "data.eval_crops=3", "eval.clips=6"], crops), crops.stderr).to.equal(0);
+    expect(crops.stderr).to.include("on up to 6 clips (3 spatial crops of each temporal window) of");
+    expect(crops.stdout).to.match(/\nclips +6\n/).and.match(/\nvideo top-1 +\d\.\d{4} \(2 videos\)\n/);
+  });
+
   it("video top-5 with more than 5 classes: eval.csv's last columns eval_clip_top5, eval_video_top5; summary.json's final ones the last row's", async () => {
     // 6 classes of two videos (copies of the fixtures), one held out of each: 6 test videos, 2 clips each.
     const files = Object.values(VIDEOS);

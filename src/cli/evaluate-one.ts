@@ -82,7 +82,9 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
   if (resumeStep !== null) note(`${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones`);
 
   const spec = exp.spec;
-  if (voice?.announce ?? true) io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
+  // Three-crop testing multiplies the clips a video gives: said, as it is the usual reason to evaluate again.
+  const crops = spec.data.kind === "video-folder" && (spec.data.eval_crops ?? 1) > 1 ? ` (${spec.data.eval_crops} spatial crops of each temporal window)` : "";
+  if (voice?.announce ?? true) io.err(`evaluating ${weightsFile} (model ${exp.model.name}) on up to ${count(spec.eval.clips, "clip")}${crops} of ${configFile}'s evaluation set, ${spec.runtime.provider} provider\n`);
   let lastReport = performance.now();
   const everyS = voice?.progressEveryS ?? PROGRESS_EVERY_S;
   const progress = (done: number, total: number) => {
