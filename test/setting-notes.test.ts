@@ -1,16 +1,21 @@
 /** Settings that change nothing in their configuration are said as notes by validate, run, sweep and schedule, never as errors. */
 import { expect } from "chai";
-import { readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { blockLearningRates } from "../src/optim/schedule.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
+import { printedConfigText } from "../src/spec/printed-config.js";
+import { configHash } from "../src/spec/resolved-config.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../src/spec/setting-notes.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
 
 const GOOD = resolve("test/fixtures/specs/good.yaml");
 const SWEEP = resolve("test/fixtures/specs/sweep-good.yaml");
+// A video folder with UCF101 split files; loaded without its data, which this machine lacks.
+const UCF101 = resolve("experiments/ucf101.yaml");
 const notesOf = (...overrides: string[]) => {
   const exp = loadExperiment(GOOD, overrides);
   return ineffectiveSettings(exp.spec, exp.model);
@@ -145,6 +150,46 @@ describe("ineffective settings", function () {
     expect(ineffectiveSettings(npySpecs(["data.eval_seed=3", "data.shuffle_frames=true"], [0])[0])).to.deep.equal([]);
   });
 
+  it("a video folder's eval_fraction beside split files: a note where written, a comment in `validate --print` whose saved config is the same run", () => {
+    const ucf = (...overrides: string[]) => loadExperiment(UCF101, overrides, { checkRunInputs: false });
+    const notes = (...overrides: string[]) => {
+      const exp = ucf(...overrides);
+      return ineffectiveSettings(exp.spec, exp.model, exp.raw);
+    };
+    const NOTE = "data.eval_fraction: 0.2 changes nothing with data.split (the ucf101 split files choose the evaluation videos; eval_fraction holds videos out only without split files)";
+    // Not written: the default is in every video-folder run, so no note.
+    expect(notes()).to.deep.equal([]);
+    // Written, even at the default, or another value: a note.
+    expect(notes("data.eval_fraction=0.2")).to.deep.equal([NOTE]);
+    expect(notes("data.eval_fraction=0.5")).to.deep.equal([NOTE.replace("0.2", "0.5")]);
+    // Without split files it holds videos out.
+    expect(notes("data.split=null", "data.eval_fraction=0.5")).to.deep.equal([]);
+    // A sweep's run carries what was written, so a sweep says it too.
+    const run = ucf("data.eval_fraction=0.2");
+    expect(ineffectiveSettingsOfRuns([{ spec: run.spec, model: run.model, raw: run.raw }])).to.deep.equal([NOTE]);
+
+    // `validate --print`: at the default a comment, saved and loaded the same run id; another
+    // value stays (it is in the run id) with a comment on its line.
+    const dir = mkdtempSync(join(tmpdir(), "sideways-printed-"));
+    try {
+      const printedRuns = (...overrides: string[]) => {
+        const exp = ucf(...overrides);
+        const text = printedConfigText(exp.spec, exp.baseDir);
+        const saved = join(dir, "printed.yaml");
+        writeFileSync(saved, text);
+        const again = loadExperiment(saved, [], { checkRunInputs: false });
+        expect(configHash(again.spec, again.model, again.baseDir), text).to.equal(configHash(exp.spec, exp.model, exp.baseDir));
+        return text;
+      };
+      const atDefault = printedRuns();
+      expect(atDefault).to.match(/^ {2}# eval_fraction: no effect with split \(the ucf101 split files choose the evaluation videos\)$/m).and.not.match(/^ {2}eval_fraction:/m);
+      expect(printedRuns("data.eval_fraction=0.5")).to.match(/^ {2}eval_fraction: 0\.5 # no effect with split /m).and.not.match(/# eval_fraction:/);
+      expect(printedRuns("data.split=null")).to.match(/^ {2}eval_fraction: 0\.2$/m).and.not.match(/no effect with split/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("on the command line", () => {
     let dir: string;
     inFreshFolderEachTest("sideways-notes-", (d) => (dir = d));
@@ -189,6 +234,15 @@ describe("ineffective settings", function () {
       const resumed = captureIo();
       expect(await main(["sweep", SWEEP, ...overrides], resumed), resumed.stderr).to.equal(0);
       expect(resumed.stderr).to.contain(`note: ${SWEEP}: ${NOTE}`);
+    });
+
+    it("schedule says a video folder's eval_fraction written beside split files changes nothing", async () => {
+      const io = captureIo();
+      expect(await main(["schedule", UCF101, "data.eval_fraction=0.3"], io), io.stderr).to.equal(0);
+      expect(io.stderr).to.contain(`note: ${UCF101}: data.eval_fraction: 0.3 changes nothing with data.split`);
+      const plain = captureIo();
+      expect(await main(["schedule", UCF101], plain), plain.stderr).to.equal(0);
+      expect(plain.stderr).to.not.contain("eval_fraction");
     });
 
     it("schedule prints it beside the table", async () => {

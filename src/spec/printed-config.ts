@@ -12,13 +12,21 @@
  * says why), eval_seed's and decode_size's defaults follow the seed and the model, and
  * grad_clip_norm and train_clips have no value that means "none" (grad_clip_norm is shown only
  * where update_every allows it).
+ *
+ * A key the run ignores is shown as a comment saying so where leaving it out is the same run:
+ * a video folder's eval_fraction beside split files (which choose the evaluation videos) at its
+ * default, which the run id hashes in every video-folder run; any other value stays (another run
+ * id) with a line comment that it has no effect.
  */
-import type { YAMLMap } from "yaml";
+import type { Pair, Scalar, YAMLMap } from "yaml";
+import { VideoFolderDataSpec } from "../data/data-spec.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
 import { withAbsolutePaths } from "./resolved-config.js";
 import { keysOverlap, sweptKeys } from "./sweep-expand.js";
 import { yamlDocument } from "../util/yaml-text.js";
 import { ABSENT_AS, appliesTo } from "./absent-as.js";
+
+const EVAL_FRACTION_DEFAULT = VideoFolderDataSpec.shape.eval_fraction.parse(undefined);
 
 /** Comments under a section: `key: what its absence means`. */
 type Absences = Record<string, string[]>;
@@ -53,8 +61,22 @@ export function printedConfigText(spec: ExperimentSpec, baseDir: string): string
   const updateEverySwept = swept.includes("train.update_every");
   if (filled.train.grad_clip_norm === undefined && (filled.train.update_every === "clip" || updateEverySwept)) absences.train!.push("grad_clip_norm: unset (no clipping)");
   if (filled.output.keep_best === undefined) filled.output.keep_best = false;
+  // With split files eval_fraction has no effect; shown so only where every run has the split.
+  const splitFixed = kindFixed && !swept.some((k) => keysOverlap(k, "data.split"));
+  let ignoredFraction: number | null = null;
+  if (data.kind === "video-folder" && data.split !== null && splitFixed) {
+    if (data.eval_fraction === EVAL_FRACTION_DEFAULT) {
+      delete (data as Partial<typeof data>).eval_fraction;
+      absences.data!.push(`eval_fraction: no effect with split (the ${data.split.format} split files choose the evaluation videos)`);
+    } else if (!swept.some((k) => keysOverlap(k, "data.eval_fraction"))) ignoredFraction = data.eval_fraction;
+  }
 
   const doc = yamlDocument(filled);
+  if (ignoredFraction !== null) {
+    const pair = (doc.get("data", true) as YAMLMap).items.find((p: Pair) => (p.key as Scalar).value === "eval_fraction");
+    // Not left out: another value than the default is another run id, even where it has no effect.
+    if (pair) (pair.value as Scalar).comment = " no effect with split (the split files choose the evaluation videos)";
+  }
   for (const [section, lines] of Object.entries(absences)) {
     // A key the sweep sets is set in every run: "unset" would tell of none of them. A sweep of the
     // whole section (sweep.zip: { data: [...] }) replaces it in every run, the key's absence too.

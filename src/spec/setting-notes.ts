@@ -8,14 +8,27 @@
  * Saying so keeps a researcher from reporting, say, PipeDream's weight stashing for runs that
  * never used it.
  */
+import { VideoFolderDataSpec } from "../data/data-spec.js";
 import type { Model } from "../model/model.js";
 import { blockFacts } from "../schedule/analysis.js";
 import { RULES } from "../schedule/registry.js";
 import type { ExperimentSpec } from "./experiment-spec.js";
 import { scheduleNotes } from "./schedule-notes.js";
 
-/** `model`, where known, lets the notes that depend on the number of blocks be said. */
-export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "blocks">): string[] {
+const EVAL_FRACTION_DEFAULT = VideoFolderDataSpec.shape.eval_fraction.parse(undefined);
+
+/** Whether the experiment as written (overrides applied, before defaults) sets data.`key`. */
+function writesDataKey(written: unknown, key: string): boolean {
+  const data = (written as { data?: unknown } | undefined)?.data;
+  return typeof data === "object" && data !== null && key in data;
+}
+
+/**
+ * `model`, where known, lets the notes that depend on the number of blocks be said. `written`,
+ * the experiment before defaults (LoadedExperiment.raw), tells a key set to its default from one
+ * left out: a note on a default no one wrote would be said for every such run.
+ */
+export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "blocks">, written?: unknown): string[] {
   const notes: string[] = [];
   const { train, runtime } = spec;
   const rule = RULES[train.method];
@@ -35,6 +48,10 @@ export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "b
   if (spec.data.eval_seed !== undefined && !generated && !spec.data.shuffle_frames) {
     notes.push(`data.eval_seed changes nothing for ${spec.data.kind} data without data.shuffle_frames (its evaluation clips come from files, not from a seed)`);
   }
+  const data = spec.data;
+  if (data.kind === "video-folder" && data.split !== null && (data.eval_fraction !== EVAL_FRACTION_DEFAULT || writesDataKey(written, "eval_fraction"))) {
+    notes.push(`data.eval_fraction: ${data.eval_fraction} changes nothing with data.split (the ${data.split.format} split files choose the evaluation videos; eval_fraction holds videos out only without split files)`);
+  }
   // Schedules that do what was asked but hardly what was meant; with in-clip updates each block
   // counts its own steps, so those notes need each block's steps per clip batch.
   const stepsPerClip = clipSchedule === null || train.update_every === "clip" ? null : blockFacts(clipSchedule, train.update_every, train.weight_stashing).map((f) => f.steps);
@@ -50,9 +67,9 @@ export function ineffectiveSettings(spec: ExperimentSpec, model?: Pick<Model, "b
  * The notes of a sweep's runs, each once, with how many runs it applies to when that is not
  * all of them ("(3 of 12 runs)").
  */
-export function ineffectiveSettingsOfRuns(runs: readonly { spec: ExperimentSpec; model?: Pick<Model, "blocks"> }[]): string[] {
+export function ineffectiveSettingsOfRuns(runs: readonly { spec: ExperimentSpec; model?: Pick<Model, "blocks">; raw?: unknown }[]): string[] {
   const runsPerNote = new Map<string, number>();
-  for (const r of runs) for (const n of ineffectiveSettings(r.spec, r.model)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
+  for (const r of runs) for (const n of ineffectiveSettings(r.spec, r.model, r.raw)) runsPerNote.set(n, (runsPerNote.get(n) ?? 0) + 1);
   return [...runsPerNote].map(([n, k]) => (k === runs.length ? n : `${n} (${k} of ${runs.length} runs)`));
 }
 

@@ -205,6 +205,8 @@ export interface PlannedRun {
   runId: string;
   configId: string;
   params: Params;
+  /** The run's experiment before defaults (the file, overrides and swept values), as LoadedExperiment.raw. */
+  raw: unknown;
   spec: ExperimentSpec;
   model: Model;
   configHash: string;
@@ -270,7 +272,7 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
       checkedModels.set(fileKey, model);
     }
     const hash = configHash(spec, model, exp.baseDir);
-    return { index, context, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, spec, model, configHash: hash };
+    return { index, context, runId: runIdFor(params, hash), configId: replicateId(spec, model, exp.baseDir), params, raw, spec, model, configHash: hash };
   });
   // Two runs of one config would share a folder: the second would find the first's and skip, and
   // the sweep would count one run twice. A value listed twice (or a zip or random draw that

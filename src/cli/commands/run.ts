@@ -74,7 +74,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         exp = { ...loaded, overrides: loaded.overrides.filter((o) => !swept.has(overrideKey(o))) };
       } else if (!argv.quiet) {
         if (exp.spec.sweep !== null) io.err(`note: ${argv.file} has a sweep: section; 'run' trains the base configuration once ('sideways sweep' runs the sweep)\n`);
-        for (const n of ineffectiveSettings(exp.spec, exp.model)) io.err(`note: ${argv.file}: ${n}\n`);
+        for (const n of ineffectiveSettings(exp.spec, exp.model, exp.raw)) io.err(`note: ${argv.file}: ${n}\n`);
       }
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       const progress = argv.child ? new JsonlProgress(io.out) : board.reporter(place.runId);

@@ -34,7 +34,7 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
     handler: (argv) => {
       // The table needs the model and the settings, not the data or the checkpoint: a file written
       // for another machine's data (experiments/ucf101.yaml) can be inspected anywhere.
-      const { spec, model, parsedOverrides } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
+      const { spec, model, parsedOverrides, raw } = loadExperiment(argv.file, argv.overrides, { checkRunInputs: false });
       // As `run` says: a sweep's runs may use other rules than the base configuration shown here,
       // unless the overrides set every swept key (then this is one run's table: nothing to say).
       const fromBase = spec.sweep === null ? [] : sweptKeysNotOverridden(spec.sweep, parsedOverrides);
@@ -51,7 +51,7 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
         return;
       }
       if (fromBase.length > 0) io.err(`note: ${argv.file} has a sweep: section; this is the table of its base configuration's ${fromBase.join(", ")}, not a run's (override ${fromBase.length === 1 ? "it" : "them"} to see a run's)\n`);
-      for (const n of ineffectiveSettings(spec, model)) io.err(`note: ${argv.file}: ${n}\n`);
+      for (const n of ineffectiveSettings(spec, model, raw)) io.err(`note: ${argv.file}: ${n}\n`);
       io.out(describeSchedule(spec, model));
     },
   };

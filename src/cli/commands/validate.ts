@@ -44,7 +44,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
       if (argv.print) io.out(printedConfigText(exp.spec, exp.baseDir));
       for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
-      const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
+      const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model, exp.raw) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
       for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${count(exp.model.layers.length, "layer")}, ${count(exp.model.blocks.length, "block")}${runs ? `; sweep of ${count(runs.length, "run")}` : ""})\n`);
     },
