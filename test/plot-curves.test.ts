@@ -194,6 +194,31 @@ describe("plot: learning curves", function () {
     }
   });
 
+  it("runs with video-level accuracy (video-folder data) get video_accuracy.svg and video_accuracy_vs_time.svg beside the clip accuracy figures; a configuration without it has no line, said so", async () => {
+    const runs = [
+      fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [2, 1], []),
+      fakeRun(root, "bp1", "bp", { "train.method": "bp", seed: 1 }, [2, 1], []),
+      fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1], []),
+    ];
+    writeFileSync(join(runs[0].dir, "eval.csv"), "step,eval_clip_top1,eval_video_top1,eval_videos,wall_s\n2,0.25,0.5,4,3\n");
+    writeFileSync(join(runs[1].dir, "eval.csv"), "step,eval_clip_top1,eval_video_top1,eval_videos,wall_s\n2,0.5,1,4,5\n");
+    const files = new Map<string, string>();
+    const out = await plotLearningCurves(runs.slice(0, 2), (name, text) => files.set(name, text));
+    expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "video_accuracy.svg", "video_accuracy_vs_time.svg", "clip_accuracy.svg", "clip_accuracy_vs_time.svg"]);
+    // The mean over the two seeds of eval_video_top1, not of the clip accuracy (0.375).
+    expect(csvRows(files.get("video_accuracy.csv")!).map((r) => [r.step, r.mean, r.n])).to.deep.equal([["2", "0.75", "2"]]);
+    expect(csvRows(files.get("video_accuracy_vs_time.csv")!).map((r) => [r.wall_s, r.mean])).to.deep.equal([["4", "0.75"]]);
+    expect(files.get("video_accuracy.svg")).to.include("Evaluation video accuracy").and.include("video top-1");
+    // Sideways' run has clip accuracy alone (not video-folder data): no line on the video figures, named there.
+    writeFileSync(join(runs[2].dir, "eval.csv"), "step,eval_clip_top1,wall_s\n2,0.5,3\n");
+    const mixed = await plotLearningCurves(runs, () => undefined);
+    expect(mixed.find((o) => o.file === "video_accuracy.svg")).to.deep.equal({
+      file: "video_accuracy.svg", data: "video_accuracy.csv", lines: 1,
+      noLine: "no line for method=sideways: no value of eval_video_top1 in its runs' eval.csv (video-level accuracy is measured on video-folder data only)",
+    });
+    expect(mixed.find((o) => o.file === "clip_accuracy.svg")).to.deep.equal({ file: "clip_accuracy.svg", data: "clip_accuracy.csv", lines: 2 });
+  });
+
   it("the legend lists the configurations in the runs' order (runs.csv's sweep order), not sorted as text", async () => {
     // A sweep over blocks: [2, 10, 4]. Sorted as text the legend would read 10, 2, 4.
     const runs = [2, 10, 4].map((blocks) => {

@@ -454,8 +454,9 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
 }
 
 /**
- * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, for runs with diagnostics
- * gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
+ * Renders loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, where runs have video-level
+ * accuracy (video-folder data) video_accuracy.svg and video_accuracy_vs_time.svg, for runs with
+ * diagnostics gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
  * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
  * leaves the earlier figures as they were); returns what was drawn. With a `spread` other than
  * the std, every name ends in `-<spread>` (loss-ci95.svg), so the sweep's own figures stay.
@@ -464,6 +465,10 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
+    // Video-folder runs: the accuracy video papers report, and the sweep's table shows first
+    // (sweep-report.ts); left out where no run's eval.csv has it, as any default figure without points.
+    { name: "video_accuracy.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy", y: "video top-1", zero: true, x: "step" },
+    { name: "video_accuracy_vs_time.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy against wall-clock time", y: "video top-1", zero: true, x: "wall_s" },
     { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
     // The trade-off Sideways is about: accuracy against the time it took to get there.
     { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },

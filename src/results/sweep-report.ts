@@ -1,7 +1,7 @@
 /**
  * What a finished sweep leaves for the paper next to runs.csv: the mean ± std table over seeds
- * (table.csv, table.md, table.tex) and the learning curves (loss.svg, clip_accuracy.svg, ..., each
- * with a .csv of its points).
+ * (table.csv, table.md, table.tex) and the learning curves (loss.svg, clip_accuracy.svg, and
+ * video_accuracy.svg for video-folder runs, ..., each with a .csv of its points).
  * `sideways results table` and `sideways plot` write the same files with other choices.
  */
 import { existsSync } from "node:fs";

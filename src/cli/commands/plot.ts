@@ -23,11 +23,11 @@ interface PlotArgs {
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
   return {
     command: "plot <dir>",
-    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points",
+    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, the same for video accuracy where runs have it (video-folder data), gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
-        .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
+        .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, video_accuracy.svg, video_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
         .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
