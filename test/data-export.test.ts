@@ -22,7 +22,9 @@ describe("data: exportDataSample", function () {
     const spec = DataSpec.parse({ kind: "moving-mnist", clip_length: 5, digit_size: 10 });
     const ctx = { input: { channels: 1, height: 20, width: 24 }, classes: 10, seed: 4, baseDir: dir, cacheDir: "cache" };
     const { files } = await exportDataSample(spec, ctx, join(dir, "out"), 3);
-    expect(files.map((f) => f.slice(dir.length))).to.deep.equal(["/out/clips.npy", "/out/labels.npy", "/out/contact-sheet.png"]);
+    expect(files.map((f) => f.slice(dir.length))).to.deep.equal(["/out/clips.npy", "/out/labels.npy", "/out/contact-sheet.png", "/out/classes.txt"]);
+    // moving-mnist's digits name their classes: line k is label k's.
+    expect(readFileSync(files[3]!, "utf8")).to.equal("0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
 
     const clips = await readNpy(files[0]!);
     const labels = await readNpy(files[1]!);

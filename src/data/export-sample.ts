@@ -4,7 +4,9 @@
  *   clips.npy          float32 [N, T, C, H, W] after all preprocessing
  *   labels.npy         int64 [N]
  *   contact-sheet.png  one row per clip (at most 8), one column per frame (at most 16)
+ *   classes.txt        where the data names its classes: line k is label k's name
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { writeFileAtomic } from "../results/atomic-write.js";
@@ -17,9 +19,20 @@ export const SHEET_MAX_CLIPS = 8;
 export const SHEET_MAX_FRAMES = 16;
 export const SHEET_GAP = 2;
 
-/** The files `exportDataSample` writes into `outDir`, in this order. */
+/**
+ * The files `exportDataSample` may write into `outDir`, in this order; the last, classes.txt, only
+ * where the data names its classes. The caller refuses to replace any of them without --force
+ * (src/cli/commands/data.ts).
+ */
 export function sampleFiles(outDir: string): string[] {
-  return [join(outDir, "clips.npy"), join(outDir, "labels.npy"), join(outDir, "contact-sheet.png")];
+  return [join(outDir, "clips.npy"), join(outDir, "labels.npy"), join(outDir, "contact-sheet.png"), join(outDir, CLASSES_FILE)];
+}
+
+export const CLASSES_FILE = "classes.txt";
+
+/** Label k's name on line k (0-based, as labels.npy counts), so `open(p).read().splitlines()[label]` names it. */
+export function classesText(names: readonly string[]): string {
+  return names.map((n) => `${n}\n`).join("");
 }
 
 export async function exportDataSample(
@@ -33,6 +46,7 @@ export async function exportDataSample(
   let batch: ClipBatch;
   let skipped: readonly SkippedFile[];
   let short: readonly ShortVideo[];
+  const names = source.classNames;
   const repeated = repeatedClipsNote("--clips", clips, source.trainClips, "the sample");
   try {
     const first = await source.trainBatches(clips).next();
@@ -44,10 +58,14 @@ export async function exportDataSample(
   } finally {
     await source.close();
   }
-  const files = sampleFiles(outDir);
-  writeFileAtomic(files[0]!, encodeNpy(batch.clips, batch.dims));
-  writeFileAtomic(files[1]!, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
-  writeFileAtomic(files[2]!, contactSheet(batch));
+  const [clipsFile, labelsFile, sheetFile, classesFile] = sampleFiles(outDir) as [string, string, string, string];
+  writeFileAtomic(clipsFile, encodeNpy(batch.clips, batch.dims));
+  writeFileAtomic(labelsFile, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
+  writeFileAtomic(sheetFile, contactSheet(batch));
+  if (names !== undefined) writeFileAtomic(classesFile, classesText(names));
+  // An earlier sample's names (another data set's, here only by --force) must not pass for these labels'.
+  else rmSync(classesFile, { force: true });
+  const files = names === undefined ? [clipsFile, labelsFile, sheetFile] : [clipsFile, labelsFile, sheetFile, classesFile];
   return { files, skipped, short, repeated };
 }
 

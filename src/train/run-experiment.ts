@@ -320,6 +320,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   const top5Columns = ["eval_clip_top5", ...(evalVideo ? ["eval_video_top5"] : [])];
   const evalCsv = new CsvAppender(join(runDir, "eval.csv"), ["step", "eval_loss", "eval_clip_top1", "eval_frame_top1", "eval_clips", ...videoColumns, "wall_s", "eval_on_train", ...top5Columns]);
   summary.eval_on_train = data.evalIsTrain ?? false;
+  if (data.classNames !== undefined) summary.classes = [...data.classNames];
   if (summary.eval_on_train) atStart.push({ text: "evaluating on the training clips: eval.csv and summary.json mark it (eval_on_train)", warning: false });
   const evalClips = data.evalCount?.(spec.eval.clips) ?? spec.eval.clips;
   const evalNote = data.evalNote?.(spec.eval.clips) ?? null;

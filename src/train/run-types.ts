@@ -80,6 +80,14 @@ export interface RunSummary {
    * what the `auto` settings became on its machine. Absent in runs older than this field.
    */
   execution?: ExecutionRecord[];
+  /**
+   * The name of each class, by label (logit index), where the data names them: a video folder's
+   * (classInd.txt's numbering with a ucf101 split, else the class folders sorted by name), shapes'
+   * and moving-mnist's with task: digit ("0" to "9"). Absent for other data (npy, moving-mnist's
+   * directions) and in older summaries.
+   * Recorded so that a per-class analysis of the run need not work out the label order again.
+   */
+  classes?: string[];
   /** What a reader of the results must know about the run (clips too short for Sideways to reach every block, divergedWithoutNaN); runs.csv's `warnings`. */
   warnings?: string[];
   /** Advice on running it again, which does not change how to read its results (data.workers for a data-bound run); printed at its end too. */

@@ -28,8 +28,8 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. data.frame_stride=2" })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
         .option("clips", { default: 8, coerce: wholeNumber("--clips", 1), describe: "number of clips" })
-        .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy and contact-sheet.png already in --out" })
-        .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png") as unknown as Argv<DataArgs>,
+        .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy, contact-sheet.png and classes.txt already in --out" })
+        .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png, and classes.txt where the data names its classes") as unknown as Argv<DataArgs>,
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const outDir = resolve(argv.out);
