@@ -377,7 +377,7 @@ describe("data: video-folder", function () {
     expect(summary).to.not.have.any.keys("final_eval_clip_top5", "final_eval_video_top5");
   });
 
-  it("`sideways evaluate` of a video run: its final weights give its last eval.csv row (video top-1 too); three-crop testing is said and counted", async () => {
+  it("a video run records its class names; `sideways evaluate` of it: its final weights give its last eval.csv row (video top-1 too); three-crop testing is said and counted", async () => {
     const exp = writeVideoExperiment(
       "video-evaluate",
       "data: { kind: video-folder, root: videos, clip_length: 3, eval_fraction: 0.5, max_frames: 8 }",
@@ -387,6 +387,8 @@ describe("data: video-folder", function () {
     expect(await main(["run", exp, "--quiet"], captureIo())).to.equal(0);
     const runDir = runFolderIn(join(dir, "video-evaluate-out"));
     const last = readCsv(join(runDir, "eval.csv")).rows.at(-1)!;
+    // The class folders' names, in label order (sorted by name without split files), recorded for later analyses.
+    expect(JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).classes).to.deep.equal(["ApplyEyeMakeup", "ArmWrestling"]);
     const again = captureIo();
     expect(await main(["evaluate", runDir, "--json", join(dir, "video-evaluate.json")], again), again.stderr).to.equal(0);
     const r = JSON.parse(readFileSync(join(dir, "video-evaluate.json"), "utf8"));
