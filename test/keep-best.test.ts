@@ -48,7 +48,8 @@ describe("output.keep_best: best.safetensors", function () {
     const bestStep = rows.find((r) => r.top1 === best)!.step;
     expect(bestStep, "the best evaluation is not the last (else this test would not tell best from final)").to.be.below(12);
     expect(summary.best_eval_step).to.equal(bestStep);
-    expect(summary.warnings ?? [], "a run with keep_best throughout has the right file").to.deep.equal([]);
+    // (12 steps at this rate end at chance, which is a warning of its own: only best.safetensors' matter here.)
+    expect((summary.warnings ?? []).filter((w) => w.includes("best.safetensors")), "a run with keep_best throughout has the right file").to.deep.equal([]);
     expect(readSafetensorsMetadata(join(runDir, "best.safetensors"))).to.include({ step: String(bestStep), eval_clip_top1: String(best) });
     const shorter = await run("stopped-at-best", bestStep, false);
     const model = fourBlockModel();

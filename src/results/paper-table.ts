@@ -265,7 +265,7 @@ const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
 /** The column of a table whose configurations have completed runs that warned, and what it says. */
 export const WARNINGS = "warnings";
-export const WARNINGS_NOTE = `${WARNINGS}: how many of that row's completed runs warned (runs.csv's warnings column says what: clips too short for Sideways to reach every block, a loss that diverged)`;
+export const WARNINGS_NOTE = `${WARNINGS}: how many of that row's completed runs warned (runs.csv's warnings column says what: clips too short for Sideways to reach every block, a loss that diverged, a last evaluation at chance)`;
 
 export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of that row are on the training clips, not held-out ones";
 

@@ -30,6 +30,7 @@ import type { ProviderOptions } from "../runtime/providers.js";
 import { accumulateHostPathNote, type ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
 import { clipLengthWarning } from "./sideways-stage.js";
+import { chanceLevelWarning } from "./chance-level.js";
 import { RULES } from "../schedule/registry.js";
 import { createExecutor, type ExecutorChoice } from "./create-executor.js";
 import { diagnosticColumns, diagnosticRow, scheduleDiagnostics } from "./diagnostics.js";
@@ -489,8 +490,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       progress.log(`note: ${dataNote}`);
     }
     const diverged = finished ? divergedWithoutNaN(summary.final_train_loss, model.classes) : null;
+    // The last evaluation, as the results report it: a model at chance there is no result.
+    const atChance = finished ? chanceLevelWarning(summary.final_eval_loss, summary.final_eval_clip_top1, model.classes, evalClips) : null;
     const staleBest = finished ? staleBestCheckpoint(join(runDir, BEST_WEIGHTS_FILE), summary, spec.output.keep_best ?? false) : null;
-    for (const warning of [diverged, staleBest]) {
+    for (const warning of [diverged, atChance, staleBest]) {
       if (warning === null) continue;
       summary.warnings = [...(summary.warnings ?? []), warning];
       progress.warn(warning);

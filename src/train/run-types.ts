@@ -88,7 +88,7 @@ export interface RunSummary {
    * Recorded so that a per-class analysis of the run need not work out the label order again.
    */
   classes?: string[];
-  /** What a reader of the results must know about the run (clips too short for Sideways to reach every block, divergedWithoutNaN); runs.csv's `warnings`. */
+  /** What a reader of the results must know about the run (clips too short for Sideways to reach every block, divergedWithoutNaN, chanceLevelWarning); runs.csv's `warnings`. */
   warnings?: string[];
   /** Advice on running it again, which does not change how to read its results (data.workers for a data-bound run); printed at its end too. */
   notes?: string[];
@@ -126,7 +126,7 @@ export interface ProgressReporter {
   evalDone(m: EvalMetrics): void;
   runEnded(summary: RunSummary): void;
   log(message: string): void;
-  /** A warning (why a result is suspect: a block that cannot learn, a loss that diverged); shown with --quiet too. */
+  /** A warning (why a result is suspect: a block that cannot learn, a loss that diverged, a model at chance); shown with --quiet too. */
   warn(message: string): void;
 }
 

@@ -1,0 +1,53 @@
+/**
+ * A completed run whose model ends no better than a uniform guess: it collapsed (a learning rate
+ * too high that pushed it to the same output for every clip) or never trained (a rate too small,
+ * too few steps). Its loss and accuracy are finite and its status is `completed`, so nothing else
+ * says so: summary.json's `warnings` (runs.csv's `warnings` column) and the end of the run do.
+ */
+
+/**
+ * How far, in nats, the last evaluation's loss may be from ln(classes) to count as a uniform
+ * guess's. The evaluation loss is the mean -ln p(true class) over the frames, so within 0.05 of
+ * ln(K) the geometric mean of the probability the model gives the true class is within e^±0.05,
+ * about ±5%, of 1/K. A model whose logits are equal for every class is at ln(K) exactly; the
+ * zoo's models at their PyTorch-default initialisation sit within 0.031 of ln(10) on Moving MNIST
+ * (quickstart-cnn, small-cnn, vgg-bn-mnist, resnet-mnist, 3 seeds each), and the studies' runs
+ * that stayed at chance within 0.02 (docs/RESULTS.md); the runs there that learned are 0.3 or more
+ * below it.
+ */
+export const CHANCE_LOSS_TOLERANCE = 0.05;
+
+/**
+ * How many binomial standard deviations above chance (1/K) clip top-1 may be and still count as
+ * chance: a model that guesses, or gives every clip one class, gets each of n clips right with
+ * probability about 1/K, so its top-1 has mean 1/K and standard deviation sqrt(p(1-p)/n). Three
+ * of them are passed by chance about once in 700 evaluations.
+ */
+export const CHANCE_TOP1_SIGMAS = 3;
+
+/** The clip top-1 at or under which `evalClips` clips over `classes` classes are at chance. */
+export function chanceTop1Limit(classes: number, evalClips: number): number {
+  const p = 1 / classes;
+  return p + CHANCE_TOP1_SIGMAS * Math.sqrt((p * (1 - p)) / Math.max(evalClips, 1));
+}
+
+/**
+ * The warning for a completed run whose last evaluation is a uniform guess's: its loss within
+ * CHANCE_LOSS_TOLERANCE of ln(classes) and its clip top-1 not above chanceTop1Limit. Both, so
+ * that a model that learned (top-1 above chance) is never flagged, however near ln(K) its loss;
+ * and a model at chance whose loss is far from ln(K) is another failure (divergedWithoutNaN above
+ * 10 ln(K)), not this one. Null where it is not one, or where there was no evaluation.
+ */
+export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: number | null, classes: number, evalClips: number): string | null {
+  if (finalEvalLoss === null || clipTop1 === null || !Number.isFinite(finalEvalLoss) || classes < 2 || evalClips < 1) return null;
+  const chance = Math.log(classes);
+  if (Math.abs(finalEvalLoss - chance) > CHANCE_LOSS_TOLERANCE) return null;
+  const limit = chanceTop1Limit(classes, evalClips);
+  if (clipTop1 > limit) return null;
+  return (
+    `the last evaluation's loss, ${finalEvalLoss.toFixed(4)}, is within ${CHANCE_LOSS_TOLERANCE} of ln(${classes}) = ${chance.toFixed(4)}, ` +
+    `a uniform guess's, and its clip top-1, ${clipTop1.toFixed(3)}, is at chance (1/${classes}; ${evalClips} clips, so above ${limit.toFixed(3)} would not be): ` +
+    `the model predicts about the same for every class, so it collapsed or never trained ` +
+    `(if its training loss jumped before settling, try a lower train.optimizer.lr; if it never fell, more train.steps or a larger lr)`
+  );
+}
