@@ -136,6 +136,7 @@ async function readLines(file: string): Promise<string[]> {
 }
 
 async function ucf101Split(root: string, folders: string[], dir: string, n: number): Promise<VideoIndex> {
+  await requireSplitFiles(dir, "ucf101", n);
   const classInd = join(dir, "classInd.txt");
   const classNames = existsSync(classInd) ? await readClassInd(classInd) : folders;
   const labelOf = new Map(classNames.map((name, i) => [name, i]));
@@ -197,10 +198,7 @@ async function readClassInd(file: string): Promise<string[]> {
 
 async function hmdb51Split(root: string, folders: string[], dir: string, n: number): Promise<VideoIndex> {
   const suffix = `_test_split${n}.txt`;
-  const splitFiles = (await readdir(dir)).filter((f) => f.endsWith(suffix)).sort();
-  if (splitFiles.length === 0) {
-    throw new DataError(`${dir} (data.split): no HMDB51 split files *${suffix} found`, dir, "data.split");
-  }
+  const splitFiles = await requireSplitFiles(dir, "hmdb51", n);
   const classNames = splitFiles.map((f) => f.slice(0, -suffix.length));
   const missing = classNames.filter((c) => !folders.includes(c));
   if (missing.length > 0) {
@@ -224,6 +222,56 @@ async function hmdb51Split(root: string, folders: string[], dir: string, n: numb
   // A video marked both 1 and 2 can only be in its own class's file.
   checkHeldOut(index, join(dir, `*${suffix}`), (video) => join(dir, splitFiles[video.label]!));
   return index;
+}
+
+/** The files split `n` of a format needs, as a message says them. */
+function splitFilesNeeded(format: "ucf101" | "hmdb51", n: number): string {
+  const pad = String(n).padStart(2, "0");
+  return format === "ucf101" ? `trainlist${pad}.txt and testlist${pad}.txt, with classInd.txt for UCF101's class numbering` : `one <class>_test_split${n}.txt per class`;
+}
+
+/** The split numbers of which `names` hold a file: trainlist0N.txt or testlist0N.txt, or any *_test_splitN.txt. */
+function splitsPresent(format: "ucf101" | "hmdb51", names: readonly string[]): number[] {
+  const pattern = format === "ucf101" ? /^(?:train|test)list(\d+)\.txt$/ : /_test_split(\d+)\.txt$/;
+  const found = new Set(names.map((name) => pattern.exec(name)?.[1]).filter((m) => m !== undefined).map(Number));
+  return [...found].sort((a, b) => a - b);
+}
+
+/**
+ * Split `n`'s files in `dir`, or an error naming the setting that is wrong rather than a file
+ * that does not exist: data.split.dir where the folder is missing or holds no split of the
+ * format (a wrong folder), data.split.index where it holds others but not this one. With no file
+ * of its own, the error gets the experiment file, or the override that set the key, before it
+ * (errors.ts nameExperimentFile). Returns hmdb51's per-class files, sorted (ucf101's are read by name).
+ */
+async function requireSplitFiles(dir: string, format: "ucf101" | "hmdb51", n: number): Promise<string[]> {
+  const needed = `split ${n} needs ${splitFilesNeeded(format, n)}`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : (err as Error).message;
+    throw new DataError(`data.split.dir: ${dir}: ${why}; expected the folder of the ${format} split files (${needed})`, undefined, "data.split.dir");
+  }
+  const pad = String(n).padStart(2, "0");
+  const lacking = format === "ucf101" ? [`trainlist${pad}.txt`, `testlist${pad}.txt`].filter((f) => !names.includes(f)) : [];
+  const present = splitsPresent(format, names);
+  if (present.includes(n) && lacking.length === 0) return format === "hmdb51" ? names.filter((f) => f.endsWith(`_test_split${n}.txt`)).sort() : [];
+  if (present.includes(n)) {
+    // Half of split n: the folder is the right one, with a file missing.
+    throw new DataError(`data.split.dir: ${dir} lacks ${lacking.join(" and ")}; expected all of split ${n} (data.split.index) there: ${needed}`, undefined, "data.split.dir");
+  }
+  if (present.length === 0) {
+    throw new DataError(`data.split.dir: ${dir} holds no ${format} split files; expected the folder of them (${needed})`, undefined, "data.split.dir");
+  }
+  const lacks = format === "ucf101" ? lacking.join(" and ") : `*_test_split${n}.txt`;
+  const others = `split${present.length === 1 ? "" : "s"} ${present.join(", ")}`;
+  throw new DataError(
+    `data.split.index: ${n}, but ${dir} (data.split.dir) lacks ${lacks}: it holds ${format} files of ${others} only; ` +
+      `expected data.split.index ${present.length === 1 ? present[0] : `among ${present.join(", ")}`}, or split ${n}'s files there (${needed})`,
+    undefined, "data.split.index",
+  );
 }
 
 /**
