@@ -75,12 +75,10 @@ export class VideoVotes {
    * than TOP_K classes the share whose label is among the TOP_K largest (src/train/top-k.ts).
    */
   accuracy(): { top1: number; top5?: number; videos: number } {
-    let correct = 0;
+    // Top-1 is byClass's per-class counts summed: one argmax rule for both.
+    const correct = this.byClass().videosCorrect.reduce((a, b) => a + b, 0);
     let correct5 = 0;
-    for (const v of this.videos.values()) {
-      if (argmax(v.sum, 0, this.classes) === v.label) correct++;
-      if (inTopK(v.sum, 0, this.classes, v.label, TOP_K)) correct5++;
-    }
+    for (const v of this.videos.values()) if (inTopK(v.sum, 0, this.classes, v.label, TOP_K)) correct5++;
     const n = this.videos.size;
     return { top1: correct / n, ...(hasTopK(this.classes) ? { top5: correct5 / n } : {}), videos: n };
   }
