@@ -465,6 +465,33 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", ids[0], "run-meta.json"), "utf8")).to.equal(before);
   });
 
+  it("results collect: a shard's run it does not copy is not_copied in runs.csv with collect's reason, after later runs.csv rewrites too, until it is collected", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "b")).filter((d) => existsSync(join(dir, "b", d, "run-meta.json")));
+    // In the target, a folder that is no run holds the shard's run id: a conflict, not copied.
+    mkdirSync(join(dir, "a", id!));
+    writeFileSync(join(dir, "a", id!, "notes.txt"), "mine");
+    const rowOf = () => readCsv(join(dir, "a", "runs.csv")).rows.find((r) => r.run_id === id)!;
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(2);
+    const line = `${id}: ${join(dir, "a", id!)} exists and is not a run folder; not copied`;
+    expect(io.stderr).to.include(line);
+    // It ran (completed) in the shard: not a run to start, and its row says where it is and why.
+    expect(rowOf()).to.include({ status: "not_copied", message: `not copied from ${join(dir, "b")} by results collect: ${line}` });
+    expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.include("1 not_copied").and.include("not_copied: a run results collect found in a shard and did not copy here");
+    // runs.csv is regenerated from the folders later: it still says so.
+    expect(await main(["results", "table", "a"], captureIo())).to.equal(0);
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    expect(rowOf().status).to.equal("not_copied");
+    // Resolved: the folder in the way deleted, the shard collected again.
+    rmSync(join(dir, "a", id!), { recursive: true });
+    const again = captureIo();
+    expect(await main(["results", "collect", "a", "b"], again), again.stderr).to.equal(0);
+    expect(rowOf()).to.include({ status: "completed" });
+    expect(existsSync(join(dir, "a", "collect-not-copied.json")), "no record left of a run now copied").to.equal(false);
+  });
+
   it("results collect leaves a run a process holds, keeps the attempt further along, and replaces a folder whole", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     cpSync(join(dir, "a"), join(dir, "b"), { recursive: true });

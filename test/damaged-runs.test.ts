@@ -87,7 +87,9 @@ describe("damaged run folders", function () {
     expect(io.stderr).to.include(`${cut}: ${cutFile}: not a valid safetensors file: header length`).and.include("summary.json says completed (unreadable_weights); not copied");
     expect(existsSync(join(dir, "a", cut!))).to.equal(false);
     expect(existsSync(join(dir, "a", whole!))).to.equal(true);
-    expect(statusById("a")[cut!]?.status).to.be.oneOf(["other_shard", "not_started"]);
+    // It ran in the shard: runs.csv says it was not copied, and why, not that it never started.
+    expect(statusById("a")[cut!]).to.include({ status: "not_copied" });
+    expect(String(statusById("a")[cut!]?.message)).to.include(`not copied from ${join(dir, "b")} by results collect: ${cut}: ${cutFile}: not a valid safetensors file`);
     // Said above with why it was not copied: not also told to be trained again, or collected from a shard.
     expect(io.stderr).to.not.include("never started");
     expect(io.stderr).to.not.include("of other shards");

@@ -16,6 +16,7 @@ import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS } fro
 import { tally } from "../util/count.js";
 import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
+import { NOT_COPIED } from "./not-copied.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -99,7 +100,7 @@ export interface PaperTable {
 
 /** The last column's name, where some runs did not complete, and what it says. */
 export const NOT_COMPLETED = "not_completed";
-export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here was given it and has not started it; ${OTHER_SHARD}: another shard's run, not collected here; unreadable_*: a file of its record cannot be read); its means are over the completed runs`;
+export const NOT_COMPLETED_NOTE = `${NOT_COMPLETED}: that configuration's runs that did not complete, by status (runs.csv has their messages; ${NOT_STARTED}: a sweep process writing here was given it and has not started it; ${OTHER_SHARD}: another shard's run, not collected here; ${NOT_COPIED}: a run results collect found in a shard and did not copy here (runs.csv's message says from where and why); unreadable_*: a file of its record cannot be read); its means are over the completed runs`;
 
 export function meanStd(xs: readonly number[]): MetricStats {
   const n = xs.length;

@@ -14,6 +14,7 @@ import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADA
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
 import { isCollectLeftover } from "./collect-leftovers.js";
+import { NOT_COPIED, notCopiedMessage, pruneNotCopied, readNotCopied } from "./not-copied.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -21,7 +22,7 @@ export interface RunRecord {
   dir: string;
   meta: RunMeta;
   summary: RunSummary | null;
-  /** summary status, or "running" / "interrupted" when there is no summary; "not_started" / "other_shard" for a planned run without a folder (sweep-plan.ts) */
+  /** summary status, or "running" / "interrupted" when there is no summary; "not_started" / "other_shard" for a planned run without a folder (sweep-plan.ts), "not_copied" for one a collect did not copy from a shard (not-copied.ts) */
   status: string;
   /** the step its last attempt got to (run-dir.ts lastAttempt); null when unknown */
   stepsDone: number | null;
@@ -118,12 +119,20 @@ export function collectRuns(root: string): RunRecord[] {
   // A planned run whose folder's run-meta.json cannot be read is there, not unstarted; it is said as such.
   const planned = new Set<string>();
   const plan = readSweepPlan(root);
+  // One a collect found in a shard and did not copy ran there: it is said as such, with collect's reason.
+  const notCopied = readNotCopied(root);
   for (const { entry, status } of absentPlannedRuns(plan, new Set(records.map((r) => r.meta.run_id)))) {
     const { config, ...meta } = entry;
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);
     const unreadable = unreadableJson(join(dir, RUN_META_FILE));
-    records.push({ dir, meta, summary: null, status: unreadable ? UNREADABLE_RUN_META : status, stepsDone: null, ...(unreadable ? { message: UNREADABLE_RUN_META_MESSAGE } : {}), ...(config === undefined ? {} : { plannedConfig: config }) });
+    const notCopiedRecord = notCopied.get(entry.run_id);
+    const said = unreadable
+      ? { status: UNREADABLE_RUN_META, message: UNREADABLE_RUN_META_MESSAGE }
+      : notCopiedRecord !== undefined
+        ? { status: NOT_COPIED, message: notCopiedMessage(notCopiedRecord) }
+        : { status };
+    records.push({ dir, meta, summary: null, stepsDone: null, ...said, ...(config === undefined ? {} : { plannedConfig: config }) });
   }
   // One no sweep planned (a `sideways run`'s folder, a plan since replaced) is a row too, named by
   // its folder: its config id is in the unreadable file (blank); seed and method come from its
@@ -258,6 +267,8 @@ export function runsCsvText(records: readonly RunRecord[], extraColumns: Record<
 /** Regenerates root/runs.csv from the run directories; returns the runs it lists. */
 export async function writeRunsCsv(root: string): Promise<RunRecord[]> {
   mkdirSync(root, { recursive: true });
+  // A run a collect did not copy that has a folder now (copied or trained since) is no longer one.
+  await pruneNotCopied(root);
   return withLock(join(root, `${RUNS_CSV}.lock`), () => {
     const records = collectRuns(root);
     writeFileAtomic(join(root, RUNS_CSV), runsCsvText(records));

@@ -8,6 +8,7 @@ import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../resul
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
+import { NOT_COPIED } from "../../results/not-copied.js";
 import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
@@ -46,7 +47,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       const completed = all.filter((r) => r.status === "completed");
       // With none completed, the unfinished runs are drawn; not one whose run-meta.json is not JSON:
       // which configuration it ran is unknown, so it has no legend entry to go under.
-      const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status) && r.status !== UNREADABLE_RUN_META);
+      const runs = completed.length > 0 ? completed : all.filter((r) => !isUnstarted(r.status) && r.status !== NOT_COPIED && r.status !== UNREADABLE_RUN_META);
       if (runs.length === 0) {
         const unreadable = all.filter((r) => r.status === UNREADABLE_RUN_META).map((r) => basename(r.dir));
         if (all.length === 0) {

@@ -11,6 +11,7 @@ import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_M
 import { isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
+import { recordNotCopied } from "../../results/not-copied.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -240,6 +241,9 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
+      // Kept for runs.csv, which is regenerated from the folders long after this collect: such a run
+      // ran in its shard, and is not_copied there, not not_started. One to train again is not_started.
+      for (const [i, f] of argv.from.entries()) await recordNotCopied(dir, resolve(f), reports[i]!.notCopied.filter((n) => !n.trainAgain));
       // Left by a collect killed between its renames: said, never read as runs, never deleted unasked.
       const targetLeftovers = collectLeftoversIn(dir);
       for (const l of targetLeftovers) io.err(`note: ${leftoverNote(dir, argv.dir, l)}\n`);

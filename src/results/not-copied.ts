@@ -1,0 +1,74 @@
+/**
+ * collect-not-copied.json, in a sweep's folder: the runs `results collect` did not copy in from a
+ * shard (a conflict, a damaged copy, a run a process holds: mergeRunDirs's NotCopied) and that have
+ * no folder there. runs.csv is regenerated from the folders long after collect ends (`results
+ * table`, `sweep`), and without this record such a planned run would read `not_started` or
+ * `other_shard`, though it ran, perhaps to completion, in the shard. With it, its row says
+ * `not_copied`, with collect's own line as the message.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "./atomic-write.js";
+import { withLock } from "./file-lock.js";
+import { RUN_META_FILE } from "./run-dir.js";
+
+export const NOT_COPIED_FILE = "collect-not-copied.json";
+/** runs.csv's status of a planned run without a folder that a collect found in a shard and did not copy. */
+export const NOT_COPIED = "not_copied";
+
+export interface NotCopiedRecord {
+  run_id: string;
+  /** the shard folder (absolute) the run was not copied from */
+  shard: string;
+  /** what collect printed of it: why, and what to do */
+  reason: string;
+}
+
+const recordPath = (root: string) => join(root, NOT_COPIED_FILE);
+
+/** The runs under `root` a collect did not copy, by run id; none where the file is absent or not readable. */
+export function readNotCopied(root: string): Map<string, NotCopiedRecord> {
+  try {
+    const parsed = JSON.parse(readFileSync(recordPath(root), "utf8")) as { runs?: unknown };
+    const runs = Array.isArray(parsed.runs) ? (parsed.runs as NotCopiedRecord[]) : [];
+    return new Map(runs.filter((r) => typeof r?.run_id === "string").map((r) => [r.run_id, r]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** runs.csv's message of a not_copied run. */
+export const notCopiedMessage = (r: NotCopiedRecord) => `not copied from ${r.shard} by results collect: ${r.reason}`;
+
+const hasRunFolder = (root: string, runId: string) => existsSync(join(root, runId, RUN_META_FILE));
+
+/** Writes `records` (those without a run folder in `root`), or removes the file where none is left. */
+function writeRecords(root: string, records: Iterable<NotCopiedRecord>): void {
+  const left = [...records].filter((r) => !hasRunFolder(root, r.run_id)).sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
+  if (left.length > 0) writeJsonAtomic(recordPath(root), { runs: left });
+  else rmSync(recordPath(root), { force: true });
+}
+
+/**
+ * After collecting `shard` into `root`: the runs not copied from it this time replace what an
+ * earlier collect from it recorded (resolved since, or not copied for another reason now); those of
+ * other shards stay. Runs that now have a folder in `root` are dropped.
+ */
+export async function recordNotCopied(root: string, shard: string, notCopied: ReadonlyArray<{ runId: string; line: string }>): Promise<void> {
+  if (notCopied.length === 0 && !existsSync(recordPath(root))) return;
+  mkdirSync(root, { recursive: true });
+  await withLock(`${recordPath(root)}.lock`, () => {
+    const kept = [...readNotCopied(root).values()].filter((r) => r.shard !== shard);
+    const now = notCopied.map((n) => ({ run_id: n.runId, shard, reason: n.line }));
+    writeRecords(root, new Map([...kept, ...now].map((r) => [r.run_id, r])).values());
+  });
+}
+
+/** Drops the records of runs that have a folder in `root` now (copied or trained there since). */
+export async function pruneNotCopied(root: string): Promise<void> {
+  if (!existsSync(recordPath(root))) return;
+  await withLock(`${recordPath(root)}.lock`, () => {
+    const records = readNotCopied(root);
+    if ([...records.keys()].some((id) => hasRunFolder(root, id))) writeRecords(root, records.values());
+  });
+}
