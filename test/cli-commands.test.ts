@@ -484,6 +484,11 @@ describe("CLI commands", function () {
     expect(await main(["results", "table", "a"], captureIo())).to.equal(0);
     expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
     expect(rowOf().status).to.equal("not_copied");
+    // Nothing here to draw: plot says where the not_copied run is, not that its metrics are empty.
+    for (const other of readdirSync(join(dir, "a")).filter((d) => existsSync(join(dir, "a", d, "run-meta.json")))) rmSync(join(dir, "a", other), { recursive: true });
+    const plotted = captureIo();
+    expect(await main(["plot", "a"], plotted)).to.equal(2);
+    expect(plotted.stderr).to.include("plot: no run in a has started here (").and.include("1 not_copied").and.include("each not_copied run's message says in which shard folder it ran");
     // Resolved: the folder in the way deleted, the shard collected again.
     rmSync(join(dir, "a", id!), { recursive: true });
     const again = captureIo();

@@ -56,7 +56,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         }
         if (unreadable.length > 0)
           throw new InputError(`plot: nothing to draw in ${argv.dir}: ${count(unreadable.length, "run")} ${unreadable.length === 1 ? "has" : "have"} a ${RUN_META_FILE} that is not JSON (${UNREADABLE_RUN_META}: ${firstFew(unreadable)}), so which configuration ${unreadable.length === 1 ? "it" : "each"} ran is unknown; mend it, then plot again${unreadable.length < all.length ? ` (the others: ${tally(all.filter((r) => r.status !== UNREADABLE_RUN_META).map((r) => r.status))})` : ""}`);
-        throw new InputError(`plot: no run in ${argv.dir} has started (${tally(all.map((r) => r.status))}: runs.csv lists them)`);
+        // A not_copied run did start, in a shard: where, and why it is not here, is its message.
+        const elsewhere = all.some((r) => r.status === NOT_COPIED) ? `; each ${NOT_COPIED} run's message says in which shard folder it ran and why results collect did not copy it` : "";
+        throw new InputError(`plot: no run in ${argv.dir} has started here (${tally(all.map((r) => r.status))}: runs.csv lists them${elsewhere})`);
       }
       const out = resolve(argv.out ?? argv.dir);
       const left = all.filter((r) => !runs.includes(r));
