@@ -41,7 +41,7 @@ describe("runs at chance", function () {
     // Outside the within-tolerance rule: a loss well above ln(10) + 0.05, at chance top-1 on 64 clips.
     expect(summary.final_eval_loss).to.be.above(Math.log(10) + 2 * CHANCE_LOSS_TOLERANCE);
     expect(summary.final_eval_clip_top1).to.be.at.most(chanceTop1Limit(10, 64));
-    expect(io.stderr).to.match(/warning: the last evaluation's loss, \d\.\d+, is above ln\(10\) \+ 0\.05 = 2\.3526, worse than a uniform guess's, .*: the model is no better than a uniform guess: it gives every clip about the same answer, or diverged/);
+    expect(io.stderr).to.match(/warning: the last evaluation's loss, \d\.\d+, is above ln\(10\) \+ 0\.05 = 2\.3526, worse than a uniform guess's, .*: the model is no better than a uniform guess: it gives every clip about the same answer, or diverged, or fits only its training clips/);
     expect(summary.warnings).to.have.length(1);
     expect(summary.warnings![0]).to.match(/^the last evaluation's loss, .* no better than a uniform guess/);
   });
@@ -77,7 +77,7 @@ describe("runs at chance", function () {
     // 60 steps, ended at 2.397 = ln(10) + 0.095), with its own wording.
     const above = chanceLevelWarning(ln10 + 0.051, 0.1, 10, 256);
     expect(above).to.match(
-      /^the last evaluation's loss, 2\.3536, is above ln\(10\) \+ 0\.05 = 2\.3526, worse than a uniform guess's, and its clip top-1, 0\.100, is at chance \(1\/10; 256 clips, so above 0\.156 would not be\): the model is no better than a uniform guess: it gives every clip about the same answer, or diverged/,
+      /^the last evaluation's loss, 2\.3536, is above ln\(10\) \+ 0\.05 = 2\.3526, worse than a uniform guess's, and its clip top-1, 0\.100, is at chance \(1\/10; 256 clips, so above 0\.156 would not be\): the model is no better than a uniform guess: it gives every clip about the same answer, or diverged, or fits only its training clips/,
     );
     expect(above).to.not.include("within");
     expect(chanceLevelWarning(ln10 + 0.095, 0.1, 10, 256)).to.include("worse than a uniform guess's");

@@ -67,8 +67,8 @@ export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: numbe
     return (
       `the last evaluation's loss, ${finalEvalLoss.toFixed(4)}, is above ln(${classes}) + ${CHANCE_LOSS_TOLERANCE} = ${(chance + CHANCE_LOSS_TOLERANCE).toFixed(4)}, ` +
       `worse than a uniform guess's, and ${top1}: ` +
-      `the model is no better than a uniform guess: it gives every clip about the same answer, or diverged ` +
-      `(try a lower train.optimizer.lr)`
+      `the model is no better than a uniform guess: it gives every clip about the same answer, or diverged, ` +
+      `or fits only its training clips (a training loss far below this says which; try a lower train.optimizer.lr, or more data)`
     );
   }
   return null;
