@@ -1,0 +1,43 @@
+/**
+ * Every `--help` example a command shows (`.example("$0 ...")` in src/cli) parses as a command
+ * line, as test/docs-commands.test.ts checks the docs' lines: an option renamed or a check made
+ * stricter cannot leave a help example that fails as written. Only parsed (main's parseOnly):
+ * the files need not exist and nothing runs.
+ */
+import { expect } from "chai";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../src/cli/main.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { shellWords } from "./helpers/shell-words.js";
+
+/** The .ts files under `dir`, recursively. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+}
+
+/** A shell variable an example leaves to the user's environment, given a value a user's would have. */
+const ENVIRONMENT: Record<string, string> = { $SLURM_ARRAY_TASK_ID: "0" };
+
+const examples = sources("src/cli").flatMap((file) =>
+  [...readFileSync(file, "utf8").matchAll(/\.example\(\s*(["`])\$0 ([^"`]*)\1/g)]
+    // A template literal with a substitution is built at run time: not a literal line to check here.
+    .filter((m) => !m[2]!.includes("${"))
+    .map((m) => ({ file, text: m[2]!, args: shellWords(m[2]!).map((w) => w.replace(/\$[A-Z_]+/g, (v) => ENVIRONMENT[v] ?? v)) })),
+);
+
+describe("the commands' --help examples", () => {
+  it("finds them (every command has some)", () => {
+    expect(examples.length).to.be.greaterThan(40);
+    const commands = new Set(examples.map((e) => e.args[0]));
+    for (const c of ["run", "sweep", "validate", "schedule", "evaluate", "export", "model", "data", "bench", "results", "plot", "gpu", "doctor"]) expect(commands, c).to.include(c);
+  });
+
+  for (const { file, text, args } of examples) {
+    it(`${file}: ${text.slice(0, 90)}`, async () => {
+      const io = captureIo();
+      expect(await main(args, io, { parseOnly: true }), `${text}\n${io.stderr}`).to.equal(0);
+      expect(io.stderr).to.equal("");
+    });
+  }
+});
