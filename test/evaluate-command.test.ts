@@ -22,14 +22,23 @@ import { fourBlockSpec, randomClips } from "./helpers/tiny-models.js";
 
 const FIXTURES = resolve("test/fixtures/specs");
 
-describe("sideways evaluate", function () {
-  this.timeout(120_000);
+/** Each test in a fresh folder (the current directory) holding good.yaml and its model file; `use` gets the folder. */
+function inFolderWithGoodExperiment(prefix: string, use: (dir: string) => void): void {
   let dir = "";
-  inFreshFolderEachTest("sideways-evaluate-", (d) => (dir = d));
+  inFreshFolderEachTest(prefix, (d) => {
+    dir = d;
+    use(d);
+  });
   beforeEach(() => {
     cpSync(join(FIXTURES, "good.yaml"), join(dir, "good.yaml"));
     cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "models", "tiny.yaml"));
   });
+}
+
+describe("sideways evaluate", function () {
+  this.timeout(120_000);
+  let dir = "";
+  inFolderWithGoodExperiment("sideways-evaluate-", (d) => (dir = d));
 
   /** Trains good.yaml with `overrides`; its run folder. */
   const train = async (...overrides: string[]) => {
@@ -182,11 +191,7 @@ describe("sideways evaluate", function () {
 describe("sideways evaluate of a sweep's folder", function () {
   this.timeout(300_000);
   let dir = "";
-  inFreshFolderEachTest("sideways-evaluate-sweep-", (d) => (dir = d));
-  beforeEach(() => {
-    cpSync(join(FIXTURES, "good.yaml"), join(dir, "good.yaml"));
-    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "models", "tiny.yaml"));
-  });
+  inFolderWithGoodExperiment("sideways-evaluate-sweep-", (d) => (dir = d));
 
   /** 2 methods x 2 seeds of good.yaml; the sweep's folder. */
   const sweep = async () => {
