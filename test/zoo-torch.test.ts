@@ -1,5 +1,5 @@
 /**
- * The model zoo against PyTorch: for each models/*.yaml, the torch.nn module built from the YAML
+ * The model zoo against PyTorch: for each of its normalised models (ZOO), the torch.nn module built from the YAML
  * in Python (test/reference/torch_module.py, plain torch.nn layers written from
  * docs/design/conventions.md) has exactly our checkpoint's names, shapes and dtypes, as many
  * parameters as `sideways model summary` counts, loads our checkpoint with
@@ -26,7 +26,7 @@ import { randomArray, seededRandom } from "./reference/numeric.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const script = fileURLToPath(new URL("../../test/reference/torch_module.py", import.meta.url));
-const ZOO = ["models/resnet-mnist.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-112.yaml", "models/vgg-bn-112.yaml"];
+const ZOO = ["models/resnet-mnist.yaml", "models/vgg-bn-mnist.yaml", "models/vgg-gn-mnist.yaml", "models/resnet-112.yaml", "models/vgg-bn-112.yaml"];
 
 describe("model zoo against torch.nn modules built from the YAML (test/reference/torch_module.py)", function () {
   this.timeout(120_000);
