@@ -16,6 +16,8 @@ import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
 const STEPS = 3000;
+/** A hang guard for one whole run in a child process: one took 25 s on a loaded 2-core machine. */
+const RUN_LIMIT_MS = 180_000;
 
 function writeExperiment(dir: string): void {
   writeFileSync(join(dir, "exp.yaml"), stringify({
@@ -60,7 +62,9 @@ const stepsLogged = (dir: string) =>
   readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
 
 describe("two `sideways run`s of one config at once", function () {
-  this.timeout(120_000);
+  // The last test trains the run twice over (the reference, then the first and second runs):
+  // about 50 s on a loaded 2-core machine (load 7.5), whose limit must be well above that.
+  this.timeout(300_000);
   const tempFolder = tempFoldersRemovedAfterEachTest();
   const newDir = () => {
     const d = tempFolder("sideways-concurrent-");
@@ -96,7 +100,7 @@ describe("two `sideways run`s of one config at once", function () {
     // checked from here, and such a lock never goes stale): waiting for it would never end.
     const lock = `${runFolderIn(join(dir, "run"))}.lock`;
     writeFileSync(lock, JSON.stringify({ pid: 1, host: "other-node-of-the-cluster" }));
-    const again = spawnSync(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    const again = spawnSync(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, encoding: "utf8", timeout: RUN_LIMIT_MS });
     expect(again.status, again.stderr).to.equal(130);
     expect(again.stderr).to.include(`running on other-node-of-the-cluster (pid 1); left to it (if that process died, delete ${lock}`);
     expect(existsSync(lock)).to.equal(true);
@@ -104,7 +108,7 @@ describe("two `sideways run`s of one config at once", function () {
 
   it("the first interrupted by Ctrl-C: the waiting second resumes it, bit-identical to an uninterrupted run", async () => {
     const refDir = newDir();
-    const ref = spawnSync(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: refDir, encoding: "utf8", timeout: 60_000 });
+    const ref = spawnSync(process.execPath, [cli, "run", "exp.yaml", "--quiet"], { cwd: refDir, encoding: "utf8", timeout: RUN_LIMIT_MS });
     expect(ref.status, ref.stderr).to.equal(0);
     const reference = readFileSync(join(runFolderIn(join(refDir, "run")), "final.safetensors"));
 
