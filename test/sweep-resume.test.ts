@@ -26,7 +26,8 @@ function finished(child: ChildProcess): Promise<{ code: number | null; stderr: s
   return new Promise((res) => child.on("close", (code) => res({ code, stderr })));
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Waits for `cond`; the deadline covers a sweep's and its runs' start-up on a loaded machine. */
+async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -38,7 +39,8 @@ const summaries = (root: string) =>
   existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json"))) : [];
 
 describe("sweeps: resume after SIGKILL, concurrent shards", function () {
-  this.timeout(90_000);
+  // The first test runs four sweeps one after another: 48 s on a loaded 2-core machine (load 10).
+  this.timeout(300_000);
   let dir: string;
   freshFolderEachTest("sideways-sweep-", (d) => (dir = d));
 
@@ -54,7 +56,7 @@ describe("sweeps: resume after SIGKILL, concurrent shards", function () {
     // Its children notice (stdin closed) and stop; their run locks go with them. (runs.csv.lock
     // may stay behind if the sweep was killed while rewriting runs.csv: a dead holder's lock is
     // taken over by the next writer, which the resumed sweep below exercises.)
-    await until("orphaned children to stop", () => readdirSync(root).every((f) => !f.endsWith(".lock") || f === "runs.csv.lock"), 30_000);
+    await until("orphaned children to stop", () => readdirSync(root).every((f) => !f.endsWith(".lock") || f === "runs.csv.lock"));
     const doneBefore = summaries(root).filter((d) => summaryStatus(root, d) === "completed");
     expect(doneBefore.length).to.be.within(2, 7);
     const mtimes = new Map(doneBefore.map((d) => [d, statSync(join(root, d, "summary.json")).mtimeMs]));
