@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
@@ -92,6 +92,22 @@ describe("sideways evaluate", function () {
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.equal("earlier\n");
     expect((await evaluate(runDir, "--json", "e.json", "--force")).status).to.equal(0);
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.not.equal("earlier\n");
+  });
+
+  it("--json or --per-class naming a folder, or a path through a file, is exit 2 before evaluating, --force or not", async () => {
+    const runDir = await train();
+    mkdirSync(join(dir, "figures"));
+    for (const option of ["--json", "--per-class"]) {
+      const folder = await evaluate(runDir, option, "figures", "--force");
+      expect(folder.status, folder.io.stderr).to.equal(2);
+      expect(folder.io.stderr).to.include(`${option} figures is a folder; expected a file to write`).and.include("nothing was evaluated or written");
+      expect(folder.io.stdout, "nothing evaluated").to.equal("");
+    }
+    const throughFile = await evaluate(runDir, "--json", "good.yaml/e.json");
+    expect(throughFile.status).to.equal(2);
+    expect(throughFile.io.stderr).to.include(`--json good.yaml/e.json: ${join(dir, "good.yaml")} is a file, not a folder`);
+    expect(throughFile.io.stdout).to.equal("");
+    expect(readdirSync(join(dir, "figures"))).to.deep.equal([]);
   });
 
   it("--per-class FILE: a row per class (the shape kinds' names) whose counts sum to the clips and to clip top-1's, the confusion row of each; never replaced without --force", async () => {

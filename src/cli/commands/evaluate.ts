@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
@@ -62,10 +62,26 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
 }
 
 
-/** The absolute path of an output file's option, refused (before anything is evaluated) where it exists and --force is not given. */
+/**
+ * The absolute path of an output file's option, refused (before anything is evaluated) where it
+ * exists and --force is not given, or is a folder (--force or not: it cannot be replaced by a file,
+ * and the write would fail only after an evaluation that may take hours).
+ */
 function outputFile(option: string, given: string | undefined, force: boolean): string | null {
   if (given === undefined) return null;
   const file = resolve(given);
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new InputError(`evaluate: ${option} ${given} is a folder; expected a file to write (e.g. ${join(given, option === "--json" ? "eval.json" : "per-class.csv")}); nothing was evaluated or written`, file);
+  const blocking = fileInPath(dirname(file));
+  if (blocking !== null) throw new InputError(`evaluate: ${option} ${given}: ${blocking} is a file, not a folder; expected a path whose folders can hold the file; nothing was evaluated or written`, blocking);
   if (existsSync(file) && !force) throw new InputError(`evaluate: ${option} ${given} already exists; nothing was evaluated or written (choose another file, or --force to replace it)`, file);
   return file;
+}
+
+/** The nearest existing ancestor of `dir` (itself included) where it is a file, not a folder; else null. */
+function fileInPath(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(d)) return statSync(d).isDirectory() ? null : d;
+    if (dirname(d) === d) return null;
+  }
 }
