@@ -139,7 +139,7 @@ describe("sideways evaluate", function () {
     expect(sweepOption.io.stderr).to.include("--per-class-runs is for a sweep's folder").and.include("--per-class FILE.csv");
   });
 
-  it("bad input is exit 2 naming what is wrong: weights of another model (by --experiment or an override), a sweep, a folder without weights, no config beside a file", async () => {
+  it("bad input is exit 2 naming what is wrong: weights of another model (by --experiment or an override), a sweep, a folder without weights, a nan_loss run's folder, no config beside a file", async () => {
     const runDir = await train();
     writeFileSync(join(dir, "models", "tiny.yaml"), readFileSync(join(dir, "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
     const other = await evaluate(runDir, "--experiment", "good.yaml");
@@ -157,6 +157,15 @@ describe("sideways evaluate", function () {
     const empty = await evaluate(join(dir, "models"));
     expect(empty.status).to.equal(2);
     expect(empty.io.stderr).to.include("is a folder with no final.safetensors or resume.safetensors in it");
+
+    // A run stopped at a non-finite loss writes no weights: the message says how it ended, not only what is missing.
+    const io = captureIo();
+    expect(await main(["run", "good.yaml", "train.optimizer.lr=1e30", "train.steps=20", "train.method=bp", "--quiet"], io), io.stderr).to.equal(3);
+    const root = join(dir, "results", "good");
+    const diverged = join(root, readdirSync(root).find((d) => existsSync(join(root, d, "summary.json")) && !existsSync(join(root, d, "final.safetensors")))!);
+    const nan = await evaluate(diverged);
+    expect(nan.status).to.equal(2);
+    expect(nan.io.stderr).to.include("is a folder with no final.safetensors or resume.safetensors in it (its summary.json says nan_loss: ").and.include("a run that ended so left no weights");
 
     cpSync(join(runDir, "final.safetensors"), join(dir, "w.safetensors"));
     const alone = await evaluate("w.safetensors");

@@ -16,11 +16,14 @@ export function runWeightsFile(path: string, given: string): string {
   if (!statSync(path).isDirectory()) return path;
   // Missing final weights under a completed summary were removed since: a resume checkpoint there
   // is read, and the command says that it is not the final weights (resumeCheckpointStep).
-  const completed = readSummary(path)?.status === "completed";
+  const summary = readSummary(path);
+  const completed = summary?.status === "completed";
   const damage = completed ? finalWeightsDamage(path) : null;
   if (damage !== null)
     throw new InputError(`${given} ${path}: ${damage}, though the run's ${SUMMARY_FILE} says it completed (runs.csv: ${UNREADABLE_WEIGHTS}); expected the run's whole trained weights; nothing was written`, join(path, FINAL_WEIGHTS_FILE));
   for (const name of [FINAL_WEIGHTS_FILE, RESUME_FILE]) if (existsSync(join(path, name))) return join(path, name);
-  const removed = completed ? ` (its ${SUMMARY_FILE} says it completed: its ${FINAL_WEIGHTS_FILE} was removed since)` : "";
+  // A run that stopped at a non-finite loss (or failed before its first checkpoint) writes none: said, with why it ended.
+  const ended = summary === null || completed ? "" : ` (its ${SUMMARY_FILE} says ${summary.status}${summary.message ? `: ${summary.message}` : ""}; a run that ended so left no weights)`;
+  const removed = completed ? ` (its ${SUMMARY_FILE} says it completed: its ${FINAL_WEIGHTS_FILE} was removed since)` : ended;
   throw new InputError(`${given} ${path} is a folder with no ${FINAL_WEIGHTS_FILE} or ${RESUME_FILE} in it${removed}; give a run's folder or a weights file`, path);
 }
