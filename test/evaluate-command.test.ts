@@ -354,7 +354,7 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(plain.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
   });
 
-  it("checks the provider and each run's data before it creates DIR: exit 2 naming the run's config.yaml and the override, nothing written", async () => {
+  it("checks the provider, each run's data and its weights against its model before it creates DIR: exit 2 naming the run's config.yaml and the override, nothing written", async () => {
     const root = await sweep();
     const saved = process.env.SIDEWAYS_CUDA_DIR;
     process.env.SIDEWAYS_CUDA_DIR = join(dir, "no-cuda-build");
@@ -370,6 +370,12 @@ describe("sideways evaluate of a sweep's folder", function () {
     const data = await run("evaluate", root, "data.kind=moving-mnist", "--out", "ev");
     expect(data.status).to.equal(2);
     expect(data.io.stderr).to.match(/config\.yaml with override 'data\.kind=moving-mnist'.*data\.task: moving-mnist task digit has 10 classes, the model has 3/);
+    expect(existsSync(join(dir, "ev"))).to.equal(false);
+    // Weights that do not fit an overridden model: refused before DIR is made, not at run 1 after it.
+    writeFileSync(join(dir, "models", "wider.yaml"), readFileSync(join(dir, "models", "tiny.yaml"), "utf8").replace("out_channels: 4", "out_channels: 5"));
+    const model = await run("evaluate", root, "model=models/wider.yaml", "--out", "ev");
+    expect(model.status).to.equal(2);
+    expect(model.io.stderr).to.include("with override 'model=models/wider.yaml')");
     expect(existsSync(join(dir, "ev"))).to.equal(false);
   });
 

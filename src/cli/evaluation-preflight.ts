@@ -3,19 +3,23 @@
  * `validate` make theirs before training (preflight.ts): each run's data opened against its model
  * (once per distinct data set) and the execution provider (one session per provider and GPUs), so
  * that a missing provider or unreadable data is exit 2 with nothing written, not a failure at run 1
- * after DIR was made. Evaluation trains nothing: the training checks (clip length, stages) are not made.
+ * after DIR was made. Each run's weights are read against its model too (an override of the model,
+ * model=..., that the weights do not fit), then dropped: read again when evaluated, one run's at a time.
+ * Evaluation trains nothing: the training checks (clip length, stages) are not made.
  */
 import { nameExperimentFile } from "../errors.js";
 import { withAbsolutePaths } from "../spec/resolved-config.js";
 import { openRunData } from "../train/run-experiment.js";
-import type { LoadedEvaluation } from "./evaluate-one.js";
+import { readWeights, type LoadedEvaluation } from "./evaluate-one.js";
 import { checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 
 export async function preflightEvaluations(evaluations: readonly LoadedEvaluation[], openSession: ProviderSessionOpener = openIdentitySession): Promise<void> {
   const dataChecked = new Set<string>();
   const providersChecked = new Set<string>();
-  for (const { exp, configFile, overrides } of evaluations) {
+  for (const loaded of evaluations) {
+    const { exp, configFile, overrides } = loaded;
     const { spec, model, baseDir } = exp;
+    readWeights(loaded); // names the override of the model where there is one
     try {
       // Paths made absolute: runs' config.yaml files in different folders may name the same data.
       const dataKey = JSON.stringify([withAbsolutePaths(spec, baseDir).data, model.input, model.classes]);
