@@ -354,6 +354,23 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(plain.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
   });
 
+  it("DIR holding table files of no evaluation (a paper's table.tex) is refused (exit 2, the file kept) unless --force, which moves them to DIR/replaced/", async () => {
+    const root = await sweep();
+    mkdirSync(join(dir, "paper"));
+    writeFileSync(join(dir, "paper", "table.tex"), "my table\n");
+    const refused = await run("evaluate", root, "--out", "paper");
+    expect(refused.status).to.equal(2);
+    expect(refused.io.stderr).to.include("--out paper holds table.tex beside no runs.csv of an evaluation").and.include("nothing was evaluated or written");
+    expect(readdirSync(join(dir, "paper"))).to.deep.equal(["table.tex"]);
+    expect(readFileSync(join(dir, "paper", "table.tex"), "utf8")).to.equal("my table\n");
+    const forced = await run("evaluate", root, "--out", "paper", "--force");
+    expect(forced.status, forced.io.stderr).to.equal(0);
+    expect(forced.io.stderr).to.include("moved table.tex, of no evaluation, to paper/replaced/");
+    expect(readFileSync(join(dir, "paper", "replaced", "table.tex"), "utf8")).to.equal("my table\n");
+    const plain = await run("evaluate", root, "--out", "paper");
+    expect(plain.status, "its own table is no stranger: resumed").to.equal(0);
+  });
+
   it("checks the provider, each run's data and its weights against its model before it creates DIR: exit 2 naming the run's config.yaml and the override, nothing written", async () => {
     const root = await sweep();
     const saved = process.env.SIDEWAYS_CUDA_DIR;

@@ -74,6 +74,9 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   const sameSettings = settingsComparer(records, a.overrides);
   const runIds = new Set(records.map((r) => r.meta.run_id));
   checkSameEvaluation(earlier, runIds, sameSettings, a);
+  const strayTables = foreignTables(outDir);
+  if (strayTables.length > 0 && !a.force)
+    throw new InputError(`evaluate: --out ${a.out} holds ${strayTables.join(", ")} beside no runs.csv of an evaluation: files of something else, which this evaluation's table would replace; nothing was evaluated or written (choose another --out folder, or --force to move them to ${join(a.out, REPLACED_FOLDER)}/)`, outDir);
   // The provider and each run's data, as `run` checks them before it trains: DIR is not made if they fail.
   await preflightEvaluations(loaded.map(({ l }) => l));
 
@@ -86,6 +89,8 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const names = stale.flatMap((id) => [`${id}.json`, perClassFileName(id)]).filter((n) => existsSync(join(outDir, n)));
     moveAside(outDir, names);
     if (names.length > 0) io.err(`note: moved ${count(names.length, "file")} of ${count(stale.length, "run")} not in ${a.sweep} or of other settings to ${join(a.out, REPLACED_FOLDER)}/ (--force): ${firstFew(names, 3)}\n`);
+    moveAside(outDir, strayTables);
+    if (strayTables.length > 0) io.err(`note: moved ${strayTables.join(", ")}, of no evaluation, to ${join(a.out, REPLACED_FOLDER)}/ (--force)\n`);
   }
   const evaluations = new Map<string, EvaluationRecord>();
   // A note (e.g. all clips used, fewer than eval.clips) holds for most runs alike: said once, when first met.
@@ -148,6 +153,17 @@ function checkOutFolder(sweepDir: string, outDir: string, given: string, sweepGi
   const ownRunsCsv = existsSync(runsCsv) && !isEvaluationRunsCsv(runsCsv);
   if (existsSync(join(outDir, RUN_META_FILE)) || collectRuns(outDir).length > 0 || ownRunsCsv)
     throw new InputError(`evaluate: --out ${given} is a run's or a sweep's folder; expected a folder of its own for the evaluation (its runs.csv would be replaced); nothing was evaluated or written`, outDir);
+}
+
+const TABLE_FILES = ["table.csv", "table.md", "table.tex"];
+
+/**
+ * The table files in DIR that no evaluation wrote (no evaluation's runs.csv beside them: a
+ * paper's own table.tex, `results table`'s of something else), which writing the table would replace.
+ */
+function foreignTables(outDir: string): string[] {
+  if (!existsSync(outDir) || isEvaluationRunsCsv(join(outDir, RUNS_CSV))) return [];
+  return TABLE_FILES.filter((name) => existsSync(join(outDir, name)));
 }
 
 /** The <run id>.json records already in DIR by run id: null for a JSON that is not a record (read as absent: evaluated again). */
