@@ -396,6 +396,17 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(existsSync(join(dir, "ev"))).to.equal(false);
   });
 
+  it("a completed run without its config.yaml is exit 2 naming it, advising what works for a sweep (not --experiment, which a sweep refuses)", async () => {
+    const root = await sweep();
+    const [first] = runIds(root);
+    rmSync(join(root, first, "config.yaml"));
+    const ev = await run("evaluate", root, "--out", "ev");
+    expect(ev.status).to.equal(2);
+    expect(ev.io.stderr).to.include(`1 completed run of ${root} has no config.yaml`).and.include(join(root, first, "config.yaml")).and.include("nothing was evaluated or written");
+    expect(ev.io.stderr).to.not.match(/give the experiment with --experiment FILE/);
+    expect(existsSync(join(dir, "ev"))).to.equal(false);
+  });
+
   it("progress lines name the run: evaluate: run 1/4 (<run id>): 2/16 clips", async () => {
     const root = await sweep();
     const io = captureIo();

@@ -68,6 +68,13 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     throw new InputError(`evaluate: ${a.sweep} has no completed run (${tally(records.map((r) => r.status)) || "no runs"}); nothing was evaluated or written`, a.sweep);
   // A completed run whose final weights were removed since (to save disk) is a row saying so.
   const missing = new Map(completed.filter((r) => !existsSync(join(r.dir, FINAL_WEIGHTS_FILE))).map((r) => [r.meta.run_id, `not evaluated again: its ${FINAL_WEIGHTS_FILE} was removed`]));
+  // Each run is evaluated with its own config.yaml (--experiment is for one run): one missing is named here, with what to do.
+  const noConfig = completed.filter((r) => !missing.has(r.meta.run_id) && !existsSync(join(r.dir, "config.yaml")));
+  if (noConfig.length > 0)
+    throw new InputError(
+      `evaluate: ${count(noConfig.length, "completed run")} of ${a.sweep} ${noConfig.length === 1 ? "has" : "have"} no config.yaml to say which model and data ${noConfig.length === 1 ? "it was" : "they were"} trained with (${firstFew(noConfig.map((r) => join(r.dir, "config.yaml")), 3)}); expected every run's folder to hold its config.yaml; nothing was evaluated or written (put it back, or evaluate such a run alone: sideways evaluate <run folder> --experiment FILE)`,
+      join(noConfig[0]!.dir, "config.yaml"),
+    );
   // Every run's experiment with the overrides is checked before any run is evaluated (a misspelt key, missing data).
   const loaded = completed.filter((r) => !missing.has(r.meta.run_id)).map((r) => ({ r, l: loadEvaluation(join(r.dir, FINAL_WEIGHTS_FILE), join(r.dir, "config.yaml"), a.overrides) }));
   const earlier = earlierRecords(outDir);
