@@ -94,6 +94,19 @@ describe("sideways evaluate", function () {
     expect(readFileSync(join(dir, "e.json"), "utf8")).to.not.equal("earlier\n");
   });
 
+  it("--json or --per-class naming the weights or the config.yaml it reads is exit 2, --force or not: the weights stay", async () => {
+    const runDir = await train();
+    const weights = join(runDir, "final.safetensors");
+    const before = readFileSync(weights);
+    for (const [option, target] of [["--json", weights], ["--per-class", join(runDir, "config.yaml")], ["--json", join(runDir, ".", "final.safetensors")]]) {
+      const refused = await evaluate(runDir, option, target, "--force");
+      expect(refused.status, refused.io.stderr).to.equal(2);
+      expect(refused.io.stderr).to.include(`${option} ${target} is `).and.include("which this evaluation reads").and.include("nothing was evaluated or written");
+      expect(refused.io.stdout, "nothing evaluated").to.equal("");
+    }
+    expect(readFileSync(weights).equals(before)).to.equal(true);
+  });
+
   it("--json or --per-class naming a folder, or a path through a file, is exit 2 before evaluating, --force or not", async () => {
     const runDir = await train();
     mkdirSync(join(dir, "figures"));

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
@@ -46,6 +46,10 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
       if (argv["per-class-runs"]) throw new InputError(`evaluate: --per-class-runs is for a sweep's folder; ${argv.weights} is not one: give --per-class FILE.csv for one run's per-class figures`, argv.weights);
       const jsonFile = outputFile("--json", argv.json, argv.force);
       const perClassFile = outputFile("--per-class", perClass, argv.force);
+      for (const [option, file] of [["--json", jsonFile], ["--per-class", perClassFile]] as const) {
+        const input = file === null ? undefined : sameFile(file, [weightsFile, configFile]);
+        if (input !== undefined) throw new InputError(`evaluate: ${option} ${option === "--json" ? argv.json : perClass} is ${input}, which this evaluation reads; expected another file (--force replaces only earlier outputs); nothing was evaluated or written`, file!);
+      }
       if (jsonFile !== null && jsonFile === perClassFile) throw new InputError(`evaluate: --json and --per-class name the same file, ${argv.json}; expected two files; nothing was evaluated or written`, jsonFile);
       const { record, perClassCsv } = await evaluateLoaded(io, loaded, readWeights(loaded));
       io.out(evaluationText(record));
@@ -76,6 +80,13 @@ function outputFile(option: string, given: string | undefined, force: boolean): 
   if (blocking !== null) throw new InputError(`evaluate: ${option} ${given}: ${blocking} is a file, not a folder; expected a path whose folders can hold the file; nothing was evaluated or written`, blocking);
   if (existsSync(file) && !force) throw new InputError(`evaluate: ${option} ${given} already exists; nothing was evaluated or written (choose another file, or --force to replace it)`, file);
   return file;
+}
+
+/** The one of `inputs` that `file` is (by real path, so a link or another spelling counts), else undefined. */
+function sameFile(file: string, inputs: string[]): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const real = realpathSync(file);
+  return inputs.find((input) => existsSync(input) && realpathSync(input) === real);
 }
 
 /** The nearest existing ancestor of `dir` (itself included) where it is a file, not a folder; else null. */
