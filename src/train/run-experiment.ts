@@ -51,7 +51,7 @@ import { takeEarlyInterrupt } from "./early-interrupt.js";
 import { abortOnStopSignal, onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
-import { failpointNumbers } from "../util/failpoint.js";
+import { failpointNumbers, stepWaitFailpoint } from "../util/failpoint.js";
 
 export function loadExperimentModel(spec: ExperimentSpec, baseDir: string, specFile: string | null): Model {
   return typeof spec.model === "string"
@@ -400,6 +400,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     // resume checkpoint of step s without that evaluation's row: it is done now, so the eval
     // curve has no gap.
     if (resumed && evaluates(resumed.step) && lastEvalStep !== resumed.step) await runEval(resumed.step);
+    const stepWait = stepWaitFailpoint();
     for (let step = firstStep; step <= totalSteps && !interrupted(); ) {
       // One call: one step, or with runtime.steps_per_call several on the device, each on its own batch.
       const k = callSteps(step, perCall, hostReads);
@@ -467,6 +468,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
         if (evaluates(step)) await runEval(step);
       }
       const done = step - 1;
+      if (stepWait) await stepWait(done - k + 1, done, interrupted);
       if (interrupted() && !held) {
         held = true;
         await holdAfterStop();
