@@ -3,7 +3,9 @@
  * first holds the run, as a sweep does, instead of failing with exit 1. When the first completes,
  * the second finds it completed (exit 0); when the first is interrupted (Ctrl-C), the second
  * resumes it from its checkpoint, and the weights equal an uninterrupted run's bit for bit. A run
- * held from another machine is left to it.
+ * held from another machine is left to it. The first run waits after step HOLD_AT until the test
+ * lets it go or stops it (SIDEWAYS_FAILPOINT=step:wait, src/util/failpoint.ts): however fast it
+ * trains, it is still running when the second starts, so the runs can be short.
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -15,7 +17,9 @@ import { runFolderIn } from "./helpers/run-folder.js";
 import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
-const STEPS = 3000;
+const STEPS = 20;
+/** The step after which the first run waits (after the checkpoint of step 5, before the evaluation of step 10). */
+const HOLD_AT = 7;
 /** A hang guard for one whole run in a child process: one took 25 s on a loaded 2-core machine. */
 const RUN_LIMIT_MS = 180_000;
 
@@ -35,15 +39,21 @@ function writeExperiment(dir: string): void {
     },
     data: { kind: "shapes", clip_length: 4 },
     train: { method: "sideways", batch_size: 4, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
-    eval: { every: 50, clips: 4 },
+    eval: { every: 10, clips: 4 },
     output: { dir: "run" },
   }));
 }
 
 interface Finished { code: number | null; stderr: string }
 
-function start(dir: string): { child: ChildProcess; stderr: () => string; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+/** The file whose creation lets a run held by `holdingRun` go on. */
+const releaseFile = (dir: string) => join(dir, "release-first-run");
+
+/** The environment of a run that waits after step HOLD_AT until releaseFile(dir) exists or it is stopped. */
+const holdingRun = (dir: string): NodeJS.ProcessEnv => ({ ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${HOLD_AT}:${releaseFile(dir)}` });
+
+function start(dir: string, env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; stderr: () => string; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [cli, "run", "exp.yaml"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
   const done = new Promise<Finished>((res) => child.on("close", (code) => res({ code, stderr })));
@@ -58,12 +68,14 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
+const metricsCsv = (dir: string) => join(runFolderIn(join(dir, "run")), "metrics.csv");
 const stepsLogged = (dir: string) =>
-  readFileSync(join(runFolderIn(join(dir, "run")), "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+  readFileSync(metricsCsv(dir), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+/** Whether the first run has logged step HOLD_AT, after which it waits. */
+const holding = (dir: string) => existsSync(metricsCsv(dir)) && stepsLogged(dir).includes(HOLD_AT);
 
 describe("two `sideways run`s of one config at once", function () {
-  // The last test trains the run twice over (the reference, then the first and second runs):
-  // about 50 s on a loaded 2-core machine (load 7.5), whose limit must be well above that.
+  // The last test trains the run twice over (the reference, then the first and second runs).
   this.timeout(300_000);
   const tempFolder = tempFoldersRemovedAfterEachTest();
   const newDir = () => {
@@ -74,13 +86,12 @@ describe("two `sideways run`s of one config at once", function () {
 
   it("the second waits for the first: both exit 0, the run trained once", async () => {
     const dir = newDir();
-    const first = start(dir);
-    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "run-meta.json")), "the first run to take its folder");
-    // Paused (alive, holding its lock) until the second waits: however fast the first would train.
-    first.child.kill("SIGSTOP");
+    const first = start(dir, holdingRun(dir));
+    // Held after step HOLD_AT (alive, holding its lock) until the second waits: however fast the first would train.
+    await waitFor(() => holding(dir), "the first run to reach its hold");
     const second = start(dir);
     await waitFor(() => second.stderr().includes("waiting for it"), "the second run to wait");
-    first.child.kill("SIGCONT");
+    writeFileSync(releaseFile(dir), "");
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(a.code, a.stderr).to.equal(0);
     // It used to exit 1 ("run failed: ... already running in another process").
@@ -92,8 +103,9 @@ describe("two `sideways run`s of one config at once", function () {
 
   it("a run held from another machine is left to it: exit 130 naming the host and the lock file, no waiting", async () => {
     const dir = newDir();
-    const first = start(dir);
-    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "run-meta.json")), "the first run to take its folder");
+    // Held after step HOLD_AT, so it is still running (not completed) when killed.
+    const first = start(dir, holdingRun(dir));
+    await waitFor(() => holding(dir), "the first run to reach its hold");
     first.child.kill("SIGKILL");
     await first.done;
     // Its lock, as a process on a cluster node would leave it (a dead node's pid cannot be
@@ -113,14 +125,13 @@ describe("two `sideways run`s of one config at once", function () {
     const reference = readFileSync(join(runFolderIn(join(refDir, "run")), "final.safetensors"));
 
     const dir = newDir();
-    const first = start(dir);
-    await waitFor(() => existsSync(join(runFolderIn(join(dir, "run")), "resume.safetensors")), "the first resume checkpoint");
-    // Paused (alive, holding its lock) until the second waits, then stopped: it cannot finish first.
-    first.child.kill("SIGSTOP");
+    const first = start(dir, holdingRun(dir));
+    // Held after step HOLD_AT (past its first resume checkpoint, alive, holding its lock) until the
+    // second waits, then stopped, which ends the hold: it cannot finish first.
+    await waitFor(() => holding(dir), "the first run to reach its hold");
     const second = start(dir);
     await waitFor(() => second.stderr().includes("waiting for it"), "the second run to wait");
     first.child.kill("SIGINT");
-    first.child.kill("SIGCONT");
     const a = await first.done;
     expect(a.code, a.stderr).to.equal(130);
     const b = await second.done;

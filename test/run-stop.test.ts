@@ -75,20 +75,25 @@ describe("a sweep's run in its own process (run --child)", function () {
   this.timeout(120_000);
   let dir: string;
   let child: ChildProcess | undefined;
-  // A run the line failed to stop would train its 100000 steps on past a failed test. Registered
-  // first, so that it runs before the folder is removed.
+  // A run the line failed to stop would wait at its hold past a failed test. Registered first, so
+  // that it runs before the folder is removed.
   afterEach(() => child?.kill("SIGKILL"));
+  const STEPS = 20;
+  // The run waits after this step until it is stopped (SIDEWAYS_FAILPOINT=step:wait,
+  // src/util/failpoint.ts; its release file is never made): the stop line lands mid-run however
+  // fast the run trains.
+  const HOLD_AT = 4;
   freshFolderEachTest("sideways-stop-", (d) => (dir = d));
 
   // The sweep's --fail-fast reaches a running child only as this line on its stdin
   // (src/cli/sweep-runner.ts); the sweep tests cannot tell whether the child had started.
   it("stops at the fail-fast line on its stdin, split across writes, and not at another line: interrupted, its summary naming --fail-fast", async () => {
-    const overrides = ["sweep=null", "train.steps=100000"];
+    const overrides = ["sweep=null", `train.steps=${STEPS}`];
     const exp = loadExperiment(GOOD, overrides, { oneValuePerKey: false });
     const runId = configHash(exp.spec, exp.model, exp.baseDir);
     const runDir = join(dir, runId);
     const meta = JSON.stringify({ index: 0, params: {}, config_id: "c0ffee00" });
-    const proc = spawn(process.execPath, [resolve("bin/sideways.js"), "run", GOOD, ...overrides, "--child", "--run-id", runId, "--run-dir", runDir, "--sweep-meta", meta], { stdio: ["pipe", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [resolve("bin/sideways.js"), "run", GOOD, ...overrides, "--child", "--run-id", runId, "--run-dir", runDir, "--sweep-meta", meta], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${HOLD_AT}:${join(dir, "never-made")}` } });
     child = proc;
     let stderr = "";
     proc.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
@@ -109,17 +114,19 @@ describe("a sweep's run in its own process (run --child)", function () {
       }
     });
     const exited = new Promise<number | null>((done) => proc.on("close", (code) => done(code)));
-    await stepsSeen(1);
-    // Another line, and the stop line's first half: the run goes on.
-    proc.stdin.write(`stop: something else\n${FAIL_FAST_STOP_LINE.slice(0, 5)}`);
+    // Another line, and the stop line's first half, before the run's first step (the child reads
+    // its stdin from its start): the run goes on, to its hold.
     const before = steps.length;
-    await stepsSeen(before + 3);
+    proc.stdin.write(`stop: something else\n${FAIL_FAST_STOP_LINE.slice(0, 5)}`);
+    // (A run that took either as a stop ends first, short of its hold: the checks below say so.)
+    proc.stdin.on("error", () => {});
+    await Promise.race([stepsSeen(HOLD_AT), exited]);
     proc.stdin.write(`${FAIL_FAST_STOP_LINE.slice(5)}\n`);
     expect(await exited, stderr).to.equal(EXIT_INTERRUPTED);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as { status: string; message: string; steps_done: number };
     expect(summary.status).to.equal("interrupted");
     expect(summary.message).to.equal("stopped by its sweep's --fail-fast (another run failed or diverged)");
-    expect(summary.steps_done).to.be.at.least(before + 3).and.below(100000);
+    expect(summary.steps_done).to.be.at.least(before + 3).and.below(STEPS);
     expect(existsSync(join(runDir, "resume.safetensors")), "resume checkpoint").to.equal(true);
   });
 });

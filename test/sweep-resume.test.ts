@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
 import { freshFolderEachTest } from "./helpers/temp-folder.js";
@@ -34,6 +35,13 @@ async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Pro
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * The environment of a sweep whose runs each wait after step `step` until they are stopped
+ * (SIDEWAYS_FAILPOINT=step:wait, src/util/failpoint.ts; the release file is never made): a stop
+ * lands mid-run however fast the runs train, so they can be short.
+ */
+const holdingRunsAt = (step: number): NodeJS.ProcessEnv => ({ ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${step}:${join(tmpdir(), "sideways-test-never-made")}` });
 
 const summaries = (root: string) =>
   existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json"))) : [];
@@ -149,9 +157,9 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
   });
 
   it("Ctrl-C (SIGINT) on a sweep: exit 130, the running run saves a resume checkpoint and stops", async () => {
-    const args = ["sweep", SWEEP, "train.steps=400", "train.checkpoint_every=0", "--quiet"];
+    const args = ["sweep", SWEEP, "train.steps=20", "train.checkpoint_every=0", "--quiet"];
     const root = join(dir, "results", "sweep-good");
-    const child = start(args, dir);
+    const child = start(args, dir, holdingRunsAt(5));
     const done = finished(child);
     await until("the first run to log steps", () => existsSync(root) && readdirSync(root, { withFileTypes: true }).some((d) => d.isDirectory() && existsSync(join(root, d.name, "metrics.csv"))));
     child.kill("SIGINT");
@@ -165,10 +173,10 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
   });
 
   it("Ctrl-C on a sweep running 2 runs: the summary counts them once, as interrupted, none as failed", async () => {
-    // Far more steps than either run can take before the second starts, even on a loaded machine.
-    const args = ["sweep", SWEEP, "train.steps=100000", "train.checkpoint_every=0", "--jobs", "2"];
+    // Each run holds after step 5 until stopped: neither ends before the second starts.
+    const args = ["sweep", SWEEP, "train.steps=20", "train.checkpoint_every=0", "--jobs", "2"];
     const root = join(dir, "results", "sweep-good");
-    const child = start(args, dir);
+    const child = start(args, dir, holdingRunsAt(5));
     const done = finished(child);
     const logging = () => (existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, d.name, "metrics.csv"))).length : 0);
     await until("both runs to log steps", () => logging() >= 2);
@@ -181,7 +189,7 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     // queued are said as not started, as runs.csv lists them.
     expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
     // With the command that finishes it: the same file and overrides (without them the sweep would plan other runs).
-    expect(stderr).to.include(`2 interrupted (each resumes from its last resume checkpoint), 2 not started (not_started in runs.csv); run the sweep again to finish: sideways sweep ${SWEEP} train.steps=100000 train.checkpoint_every=0\n`);
+    expect(stderr).to.include(`2 interrupted (each resumes from its last resume checkpoint), 2 not started (not_started in runs.csv); run the sweep again to finish: sideways sweep ${SWEEP} train.steps=20 train.checkpoint_every=0\n`);
     expect(readCsv(join(root, "runs.csv")).rows.map((r) => r.status).sort()).to.deep.equal(["interrupted", "interrupted", "not_started", "not_started"]);
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
   });
@@ -191,9 +199,12 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
   this.timeout(120_000);
   let dir: string;
   freshFolderEachTest("sideways-sweep-stop-", (d) => (dir = d));
-  // 2 runs (bp, sideways) side by side; enough steps (1-2 ms each here) that neither ends before
-  // both have started, few enough that running the sweep again finishes them in seconds.
-  const args = ["sweep", SWEEP, "sweep.seeds=[0]", "train.steps=4000", "train.checkpoint_every=0", "--jobs", "2"];
+  // 2 runs (bp, sideways) side by side, each holding after step HOLD_AT until stopped (started
+  // with holdingRunsAt): neither ends before both have started. Running the sweep again (no hold)
+  // finishes them.
+  const STEPS = 30;
+  const HOLD_AT = 10;
+  const args = ["sweep", SWEEP, "sweep.seeds=[0]", `train.steps=${STEPS}`, "train.checkpoint_every=0", "--jobs", "2"];
   const runDirs = (root: string) => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   const logging = (root: string) => existsSync(root) && runDirs(root).filter((d) => existsSync(join(root, d, "metrics.csv"))).length === 2;
   const locks = (root: string) => readdirSync(root).filter((f) => f.endsWith(".lock") && f !== "runs.csv.lock");
@@ -204,7 +215,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     for (const d of runDirs(root)) {
       const s = JSON.parse(readFileSync(join(root, d, "summary.json"), "utf8")) as { status: string; message: string; steps_done: number };
       expect(s, `${d}\n${log}`).to.include({ status: "interrupted", message: `stopped by ${cause}` });
-      expect(s.steps_done, d).to.be.within(1, 3999);
+      expect(s.steps_done, d).to.be.within(1, STEPS - 1);
       expect(existsSync(join(root, d, "resume.safetensors")), d).to.equal(true);
     }
   }
@@ -224,7 +235,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
   it("SIGTERM to a sweep is passed on to its runs: exit 130, each saves a resume checkpoint and stops; running it again resumes them", async () => {
     const root = join(dir, "results", "sweep-good");
-    const child = start(args, dir);
+    const child = start(args, dir, holdingRunsAt(HOLD_AT));
     const done = finished(child);
     await until("both runs to log steps", () => logging(root));
     child.kill("SIGTERM");
@@ -331,7 +342,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
   it("a sweep killed with SIGKILL: its runs see their stdin close, save a resume checkpoint and stop; running it again resumes them", async () => {
     const root = join(dir, "results", "sweep-good");
-    const child = start(args, dir);
+    const child = start(args, dir, holdingRunsAt(HOLD_AT));
     const done = finished(child);
     await until("both runs to log steps", () => logging(root));
     child.kill("SIGKILL");
