@@ -453,6 +453,26 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(ev.io.stderr.match(/note: eval\.clips is 100, but the evaluation set has 6 clips/g)).to.have.length(1);
   });
 
+  it("a completed run whose final weights were removed is a not_evaluated row; every one removed is exit 2 with nothing written (an earlier evaluation in DIR kept)", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "--out", "ev")).status).to.equal(0);
+    const ids = runIds(root);
+    const before = new Map(readdirSync(join(dir, "ev")).map((n) => [n, readFileSync(join(dir, "ev", n), "utf8")]));
+    rmSync(join(root, ids[0]!, "final.safetensors"));
+    const some = await run("evaluate", root, "--out", "ev2");
+    expect(some.status, some.io.stderr).to.equal(0);
+    expect(readCsv(join(dir, "ev2", "runs.csv")).rows.find((r) => r.run_id === ids[0])).to.include({ status: "not_evaluated", final_eval_clip_top1: null });
+
+    for (const id of ids.slice(1)) rmSync(join(root, id, "final.safetensors"));
+    const none = await run("evaluate", root, "--out", "ev");
+    expect(none.status).to.equal(2);
+    expect(none.io.stderr).to.include(`evaluate: nothing to evaluate: every completed run of ${root} (4 runs) had its final.safetensors removed (${join(root, ids[0]!, "final.safetensors")}`).and.include("nothing was evaluated or written");
+    expect(new Map(readdirSync(join(dir, "ev")).map((n) => [n, readFileSync(join(dir, "ev", n), "utf8")])), "the earlier evaluation as it was").to.deep.equal(before);
+    const fresh = await run("evaluate", root, "--out", "ev3");
+    expect(fresh.status).to.equal(2);
+    expect(existsSync(join(dir, "ev3"))).to.equal(false);
+  });
+
   it("a run that did not complete is a row without figures; results collect refuses DIR (with shard folders too) rather than rebuild its runs.csv", async () => {
     const root = await sweep();
     const [, broken] = runIds(root);

@@ -68,6 +68,12 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     throw new InputError(`evaluate: ${a.sweep} has no completed run (${tally(records.map((r) => r.status)) || "no runs"}); nothing was evaluated or written`, a.sweep);
   // A completed run whose final weights were removed since (to save disk) is a row saying so.
   const missing = new Map(completed.filter((r) => !existsSync(join(r.dir, FINAL_WEIGHTS_FILE))).map((r) => [r.meta.run_id, `not evaluated again: its ${FINAL_WEIGHTS_FILE} was removed`]));
+  // None left to evaluate is no result (exit 0 says done): refused before DIR is made, or an earlier evaluation's runs.csv there replaced by one of not_evaluated rows.
+  if (missing.size === completed.length)
+    throw new InputError(
+      `evaluate: nothing to evaluate: every completed run of ${a.sweep} (${count(completed.length, "run")}) had its ${FINAL_WEIGHTS_FILE} removed (${firstFew(completed.map((r) => join(r.dir, FINAL_WEIGHTS_FILE)), 3)}); expected at least one completed run with its final weights; nothing was evaluated or written`,
+      join(completed[0]!.dir, FINAL_WEIGHTS_FILE),
+    );
   // Each run is evaluated with its own config.yaml (--experiment is for one run): one missing is named here, with what to do.
   const noConfig = completed.filter((r) => !missing.has(r.meta.run_id) && !existsSync(join(r.dir, "config.yaml")));
   if (noConfig.length > 0)
