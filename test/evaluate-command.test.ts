@@ -367,6 +367,25 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(plain.io.stderr.match(/already in ev, not evaluated again/g)).to.have.length(4);
   });
 
+  it("results table DIR's tables (--against, --spread, --metric) are moved to DIR/replaced/ when an evaluation changes runs.csv's figures, kept when it does not", async () => {
+    const root = await sweep();
+    expect((await run("evaluate", root, "--out", "ev")).status).to.equal(0);
+    for (const options of [["--against", "train.method=bp", "--spread", "ci95"], ["--metric", "final_eval_loss"]]) expect((await run("results", "table", "ev", ...options)).status).to.equal(0);
+    const derived = ["table-ci95-vs-train.method_bp", "table-final_eval_loss"].flatMap((b) => ["csv", "md", "tex"].map((x) => `${b}.${x}`)).sort();
+    const texts = new Map(derived.map((n) => [n, readFileSync(join(dir, "ev", n), "utf8")]));
+    const resumed = await run("evaluate", root, "--out", "ev");
+    expect(resumed.status, resumed.io.stderr).to.equal(0);
+    expect(resumed.io.stderr).to.not.include("figures changed");
+    for (const n of derived) expect(readFileSync(join(dir, "ev", n), "utf8"), `${n}: the same figures, kept`).to.equal(texts.get(n));
+
+    const other = await run("evaluate", root, "eval.clips=8", "--out", "ev", "--force");
+    expect(other.status, other.io.stderr).to.equal(0);
+    expect(other.io.stderr).to.include("note: runs.csv's figures changed: moved 6 table files that results table wrote from the one replaced to ev/replaced/: table-ci95-vs-train.method_bp.csv");
+    expect(readdirSync(join(dir, "ev")).filter((n) => n.startsWith("table-")), "none stale beside the new runs.csv").to.deep.equal([]);
+    for (const n of derived) expect(readFileSync(join(dir, "ev", "replaced", n), "utf8"), n).to.equal(texts.get(n));
+    expect(readFileSync(join(dir, "ev", "table.md"), "utf8")).to.include("overrides: eval.clips=8");
+  });
+
   it("DIR holding table files of no evaluation (a paper's table.tex) is refused (exit 2, the file kept) unless --force, which moves them to DIR/replaced/", async () => {
     const root = await sweep();
     mkdirSync(join(dir, "paper"));

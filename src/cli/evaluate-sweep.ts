@@ -13,6 +13,7 @@ import { join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { REPLACED_FOLDER, moveAside } from "../results/move-aside.js";
+import { derivedTableFiles } from "../results/derived-tables.js";
 import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../results/evaluated-runs.js";
 import { tableMarkdown } from "../results/paper-table.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../results/run-dir.js";
@@ -139,13 +140,30 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   }
   for (const [id, why] of missing) io.err(`note: ${id}: ${why}; its row in ${RUNS_CSV} says ${NOT_EVALUATED}\n`);
 
-  writeFileAtomic(join(outDir, RUNS_CSV), evaluatedRunsCsvText(records, evaluations, missing, a.overrides));
+  const runsCsv = evaluatedRunsCsvText(records, evaluations, missing, a.overrides);
+  setAsideStaleTables(io, outDir, runsCsv, a.out);
+  writeFileAtomic(join(outDir, RUNS_CSV), runsCsv);
   const notCompleted = records.filter((r) => r.status !== "completed");
   if (notCompleted.length > 0) io.err(`note: ${count(notCompleted.length, "run")} did not complete (${tally(notCompleted.map((r) => r.status))}): rows in ${RUNS_CSV} without figures\n`);
   const table = evaluations.size > 0 ? writePaperTables(outDir, defaultTableMetrics(outDir), outDir) : null;
   if (table !== null) io.out(tableMarkdown(table));
   const perClassSaid = perClass ? `, per-class CSVs (<run id>-per-class.csv)` : "";
   io.err(`wrote ${count(evaluations.size, "run JSON")} (<run id>.json)${perClassSaid}, ${RUNS_CSV}${table === null ? "" : ", table.csv, table.md, table.tex"} to ${a.out}\n`);
+}
+
+/**
+ * `results table DIR --metric/--spread/--against`'s tables were computed from the runs.csv this
+ * evaluation replaces: where its figures change, they would stand stale beside the new ones, so
+ * they are moved to DIR/replaced/ (never deleted), saying so, before the new runs.csv is written.
+ * They are not written again here: their options (digits among them) are not all in their names.
+ */
+function setAsideStaleTables(io: CliIo, outDir: string, runsCsv: string, given: string): void {
+  const file = join(outDir, RUNS_CSV);
+  if (!isEvaluationRunsCsv(file) || readFileSync(file, "utf8") === runsCsv) return;
+  const names = derivedTableFiles(outDir);
+  moveAside(outDir, names);
+  if (names.length > 0)
+    io.err(`note: ${RUNS_CSV}'s figures changed: moved ${count(names.length, "table file")} that results table wrote from the one replaced to ${join(given, REPLACED_FOLDER)}/: ${firstFew(names, 3)} (sideways results table ${given} with the same options writes them again)\n`);
 }
 
 /** "sideways, seed 1": which run of the sweep, for the progress lines. */
