@@ -14,6 +14,8 @@ import { evaluateSweep } from "../src/cli/evaluate-sweep.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
 import { readCsv } from "../src/results/csv-read.js";
+import { evaluationChanceWarning } from "../src/results/evaluated-runs.js";
+import { chanceLevelWarning } from "../src/train/chance-level.js";
 import type { EvaluationRecord } from "../src/train/evaluate-weights.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { writeNpyRunInputs } from "./helpers/npy-run-inputs.js";
@@ -470,6 +472,28 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(ev.io.stderr).to.not.include("evaluating ");
     expect(ev.io.stderr.match(/note: the evaluation set is the training clips/g)).to.have.length(1);
     expect(ev.io.stderr.match(/note: eval\.clips is 100, but the evaluation set has 6 clips/g)).to.have.length(1);
+  });
+
+  it("an evaluated row's warnings are of its new figures: the training's chance-level warning gives way, its other warnings stay, figures at chance are warned of", async () => {
+    const root = await sweep();
+    const [warned, zeroed] = runIds(root);
+    const summaryFile = join(root, warned, "summary.json");
+    const other = "a training warning that still holds";
+    writeFileSync(summaryFile, JSON.stringify({ ...JSON.parse(readFileSync(summaryFile, "utf8")), warnings: [chanceLevelWarning(Math.log(3), 0.25, 3, 16)!, other] }));
+    // All-zero weights give every class the same logit: a loss of ln(3) exactly, at chance.
+    const weights = join(root, zeroed, "final.safetensors");
+    const bytes = readFileSync(weights);
+    bytes.fill(0, 8 + Number(bytes.readBigUInt64LE(0)));
+    writeFileSync(weights, bytes);
+    const ev = await run("evaluate", root, "--out", "ev");
+    expect(ev.status, ev.io.stderr).to.equal(0);
+    const rows = readCsv(join(dir, "ev", "runs.csv")).rows;
+    const warnings = (id: string) => String(rows.find((r) => r.run_id === id)!.warnings ?? "");
+    const newOne = evaluationChanceWarning(json(join(dir, "ev", `${warned}.json`)), 3);
+    expect(warnings(warned)).to.equal([other, ...(newOne === null ? [] : [newOne])].join("; "));
+    expect(warnings(zeroed)).to.match(/(^|; )sideways evaluate's loss, 1\.0986, is within 0\.05 of ln\(3\) = 1\.0986, a uniform guess's, and its clip top-1, 0\.\d{3}, is at chance \(1\/3; 16 clips/);
+    for (const id of [warned, zeroed]) expect(warnings(id), id).to.not.include("the last evaluation's loss");
+    expect(ev.io.stderr).to.match(new RegExp(`warning: \\d runs? evaluated at chance, no better than a uniform guess \\(.*${zeroed}`));
   });
 
   it("a completed run whose final weights were removed is a not_evaluated row; every one removed is exit 2 with nothing written (an earlier evaluation in DIR kept)", async () => {

@@ -14,7 +14,7 @@ import { InputError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { REPLACED_FOLDER, moveAside } from "../results/move-aside.js";
 import { derivedTableFiles } from "../results/derived-tables.js";
-import { NOT_EVALUATED, evaluatedRunsCsvText, isEvaluationRunsCsv } from "../results/evaluated-runs.js";
+import { NOT_EVALUATED, evaluatedRunsCsvText, evaluationChanceWarning, isEvaluationRunsCsv } from "../results/evaluated-runs.js";
 import { tableMarkdown } from "../results/paper-table.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE } from "../results/run-dir.js";
 import { RUNS_CSV, type RunRecord, collectRuns } from "../results/runs-table.js";
@@ -140,7 +140,11 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
   }
   for (const [id, why] of missing) io.err(`note: ${id}: ${why}; its row in ${RUNS_CSV} says ${NOT_EVALUATED}\n`);
 
-  const runsCsv = evaluatedRunsCsvText(records, evaluations, missing, a.overrides);
+  const classes = new Map(loaded.map(({ r, l }) => [r.meta.run_id, l.exp.model.classes]));
+  // As a run warns of its last evaluation at chance: these figures are what runs.csv and the table now show.
+  const atChance = [...evaluations].filter(([id, e]) => evaluationChanceWarning(e, classes.get(id)!) !== null).map(([id]) => id);
+  if (atChance.length > 0) io.err(`warning: ${count(atChance.length, "run")} evaluated at chance, no better than a uniform guess (${firstFew(atChance, 3)}): ${RUNS_CSV}'s warnings say how\n`);
+  const runsCsv = evaluatedRunsCsvText(records, evaluations, classes, missing, a.overrides);
   setAsideStaleTables(io, outDir, runsCsv, a.out);
   writeFileAtomic(join(outDir, RUNS_CSV), runsCsv);
   const notCompleted = records.filter((r) => r.status !== "completed");

@@ -3,9 +3,11 @@
  * same records, so the same settings columns), with each evaluated run's final_eval_* figures and
  * eval_on_train replaced by its new evaluation's, and EVAL_OVERRIDES_COLUMN last. The figures of
  * the runs' own evaluations that were not made again (best_eval_*) are left blank rather than set
- * beside new figures of other settings; training's figures (loss, time, speed) stay.
+ * beside new figures of other settings; training's figures (loss, time, speed) stay, and its
+ * warnings but the one about its last evaluation, which one of the new figures replaces.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { chanceLevelWarning, isChanceLevelWarning } from "../train/chance-level.js";
 import type { EvaluationRecord } from "../train/evaluate-weights.js";
 import type { RunSummary } from "../train/run-types.js";
 import { EVAL_OVERRIDES_COLUMN, type RunRecord, runsCsvText } from "./runs-table.js";
@@ -23,19 +25,32 @@ export function isEvaluationRunsCsv(file: string): boolean {
 /** The status of a completed run whose final weights are gone, so it could not be evaluated again. */
 export const NOT_EVALUATED = "not_evaluated";
 
-/** `evaluations` by run id; `missing`: completed runs not evaluated, each with why. */
-export function evaluatedRunsCsvText(records: readonly RunRecord[], evaluations: ReadonlyMap<string, EvaluationRecord>, missing: ReadonlyMap<string, string>, overrides: readonly string[]): string {
+/** The chance-level warning of an evaluation's own figures (src/train/chance-level.ts), or null. */
+export function evaluationChanceWarning(e: EvaluationRecord, classes: number): string | null {
+  return chanceLevelWarning(e.eval_loss, e.eval_clip_top1, classes, e.eval_clips, "sideways evaluate's");
+}
+
+/**
+ * `evaluations` by run id, `classes` (each evaluated run's model's) by run id; `missing`: completed
+ * runs not evaluated, each with why.
+ */
+export function evaluatedRunsCsvText(records: readonly RunRecord[], evaluations: ReadonlyMap<string, EvaluationRecord>, classes: ReadonlyMap<string, number>, missing: ReadonlyMap<string, string>, overrides: readonly string[]): string {
   const rows = records.map((r): RunRecord => {
     const e = evaluations.get(r.meta.run_id);
     const why = missing.get(r.meta.run_id);
-    const summary = r.summary === null ? null : withFigures(r.summary, e);
+    const summary = r.summary === null ? null : withFigures(r.summary, e, classes.get(r.meta.run_id));
     return { ...r, summary, ...(why === undefined ? {} : { status: NOT_EVALUATED, message: why }) };
   });
   return runsCsvText(rows, { [EVAL_OVERRIDES_COLUMN]: (r) => (evaluations.has(r.meta.run_id) ? overrides.join(" ") : null) });
 }
 
-/** The summary with the evaluation's figures, or none (a run not evaluated again). */
-function withFigures(s: RunSummary, e: EvaluationRecord | undefined): RunSummary {
+/**
+ * The summary with the evaluation's figures, or none (a run not evaluated again). An evaluated run's
+ * warnings say what holds beside its new figures: the training's chance-level warning (about its
+ * own last evaluation, whose figures are replaced) gives way to one of the new figures, if they are
+ * at chance; the training's other warnings (clips too short, a diverged loss) still hold.
+ */
+function withFigures(s: RunSummary, e: EvaluationRecord | undefined, classes: number | undefined): RunSummary {
   const blank = {
     final_eval_loss: null, final_eval_clip_top1: null, final_eval_frame_top1: null, best_eval_clip_top1: null,
     final_eval_video_top1: undefined, best_eval_video_top1: undefined, final_eval_clip_top5: undefined, final_eval_video_top5: undefined, best_eval_step: undefined,
@@ -51,5 +66,12 @@ function withFigures(s: RunSummary, e: EvaluationRecord | undefined): RunSummary
     final_eval_clip_top5: e.eval_clip_top5,
     final_eval_video_top5: e.eval_video_top5,
     eval_on_train: e.eval_on_train,
+    warnings: evaluatedWarnings(s.warnings, e, classes),
   };
+}
+
+function evaluatedWarnings(training: readonly string[] | undefined, e: EvaluationRecord, classes: number | undefined): string[] | undefined {
+  const atChance = classes === undefined ? null : evaluationChanceWarning(e, classes);
+  const warnings = [...(training ?? []).filter((w) => !isChanceLevelWarning(w)), ...(atChance === null ? [] : [atChance])];
+  return warnings.length === 0 ? undefined : warnings;
 }

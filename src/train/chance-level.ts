@@ -33,6 +33,12 @@ export function chanceTop1Limit(classes: number, evalClips: number): number {
   return p + CHANCE_TOP1_SIGMAS * Math.sqrt((p * (1 - p)) / Math.max(evalClips, 1));
 }
 
+/** Whose loss a run's own warning speaks of: its last evaluation, as eval.csv's last row and runs.csv's final_eval_* have it. */
+const LAST_EVALUATION = "the last evaluation's";
+
+/** Whether `warning` (one of summary.json's `warnings`) is a run's own chanceLevelWarning: about its last evaluation's figures. */
+export const isChanceLevelWarning = (warning: string) => warning.startsWith(`${LAST_EVALUATION} loss, `);
+
 /**
  * The warning for a completed run whose last evaluation is no better than a uniform guess: its clip
  * top-1 not above chanceTop1Limit, and its loss not below ln(classes) - CHANCE_LOSS_TOLERANCE.
@@ -47,9 +53,10 @@ export function chanceTop1Limit(classes: number, evalClips: number): number {
  *   diverged is here. Only where the top-1 test can judge (chanceTop1Limit < 1): with very few
  *   evaluation clips (4 clips of 3 classes) any top-1 counts as chance, and a loss above ln(K)
  *   alone says nothing about accuracy, so there only the first case is flagged.
- * Null where it is neither, or where there was no evaluation.
+ * Null where it is neither, or where there was no evaluation. `whose` names the evaluation (default:
+ * the run's last; `sideways evaluate`'s figures of a sweep say theirs).
  */
-export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: number | null, classes: number, evalClips: number): string | null {
+export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: number | null, classes: number, evalClips: number, whose = LAST_EVALUATION): string | null {
   if (finalEvalLoss === null || clipTop1 === null || !Number.isFinite(finalEvalLoss) || classes < 2 || evalClips < 1) return null;
   const chance = Math.log(classes);
   const limit = chanceTop1Limit(classes, evalClips);
@@ -57,7 +64,7 @@ export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: numbe
   const top1 = `its clip top-1, ${clipTop1.toFixed(3)}, is at chance (1/${classes}; ${evalClips} clips, so above ${limit.toFixed(3)} would not be)`;
   if (Math.abs(finalEvalLoss - chance) <= CHANCE_LOSS_TOLERANCE) {
     return (
-      `the last evaluation's loss, ${finalEvalLoss.toFixed(4)}, is within ${CHANCE_LOSS_TOLERANCE} of ln(${classes}) = ${chance.toFixed(4)}, ` +
+      `${whose} loss, ${finalEvalLoss.toFixed(4)}, is within ${CHANCE_LOSS_TOLERANCE} of ln(${classes}) = ${chance.toFixed(4)}, ` +
       `a uniform guess's, and ${top1}: ` +
       `the model predicts about the same for every class, so it collapsed or never trained ` +
       `(if its training loss jumped before settling, try a lower train.optimizer.lr; if it never fell, more train.steps or a larger lr)`
@@ -65,7 +72,7 @@ export function chanceLevelWarning(finalEvalLoss: number | null, clipTop1: numbe
   }
   if (finalEvalLoss > chance && limit < 1) {
     return (
-      `the last evaluation's loss, ${finalEvalLoss.toFixed(4)}, is above ln(${classes}) + ${CHANCE_LOSS_TOLERANCE} = ${(chance + CHANCE_LOSS_TOLERANCE).toFixed(4)}, ` +
+      `${whose} loss, ${finalEvalLoss.toFixed(4)}, is above ln(${classes}) + ${CHANCE_LOSS_TOLERANCE} = ${(chance + CHANCE_LOSS_TOLERANCE).toFixed(4)}, ` +
       `worse than a uniform guess's, and ${top1}: ` +
       `the model is no better than a uniform guess: it gives every clip about the same answer, or diverged, ` +
       `or fits only its training clips (a training loss far below this says which; try a lower train.optimizer.lr, or more data)`
