@@ -81,7 +81,7 @@ export interface BackwardResult {
  * measurement, is left alone).
  */
 const failpoint = (() => {
-  const n = isMainThread ? null : failpointNumbers(/^block:(\d+):call:(\d+)$/);
+  const n = isMainThread ? null : failpointNumbers("block:K:call:N");
   return n ? { block: n[0], call: n[1] } : null;
 })();
 

@@ -165,7 +165,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: RunContext): Prom
 
 /** SIDEWAYS_FAILPOINT="stop:hold:MS" (src/util/failpoint.ts): once a stop is taken, wait MS ms. */
 async function holdAfterStop(): Promise<void> {
-  const ms = failpointNumbers(/^stop:hold:(\d+)$/)?.[0];
+  const ms = failpointNumbers("stop:hold:MS")?.[0];
   if (ms !== undefined) await new Promise((r) => setTimeout(r, ms));
 }
 
