@@ -39,9 +39,13 @@ async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Pro
 /**
  * The environment of a sweep whose runs each wait after step `step` until they are stopped
  * (SIDEWAYS_FAILPOINT=step:wait, src/util/failpoint.ts; the release file is never made): a stop
- * lands mid-run however fast the runs train, so they can be short.
+ * lands mid-run however fast the runs train, so they can be short. `otherHooks` join it
+ * (separated by ';').
  */
-const holdingRunsAt = (step: number): NodeJS.ProcessEnv => ({ ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${step}:${join(tmpdir(), "sideways-test-never-made")}` });
+const holdingRunsAt = (step: number, ...otherHooks: string[]): NodeJS.ProcessEnv => ({
+  ...process.env,
+  SIDEWAYS_FAILPOINT: [...otherHooks, `step:wait:${step}:${join(tmpdir(), "sideways-test-never-made")}`].join(";"),
+});
 
 const summaries = (root: string) =>
   existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "summary.json"))) : [];
@@ -247,19 +251,19 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     await expectResumed(root);
   });
 
-  // Slow steps (about 0.3-1 s here), and each run, once it has taken a stop, waits 5 s before it
-  // saves and ends (SIDEWAYS_FAILPOINT=stop:hold, src/train/run-experiment.ts): a second signal
-  // sent when the first is seen lands while the run is still stopping, however fast the machine.
-  const slow = ["sweep.seeds=[0]", "train.steps=1000", "train.batch_size=2048", "data.clip_length=48", "train.checkpoint_every=0"];
-  /** Starts `args` in `dir` with stops held, keeping its stderr so far in `.stderr`. */
+  // Short runs held after step HOLD_AT until stopped, as above, and each run, once it has taken a
+  // stop, waits 5 s before it saves and ends (SIDEWAYS_FAILPOINT=stop:hold, src/train/run-experiment.ts):
+  // a second signal sent when the first is seen lands while the run is still stopping, however fast the machine.
+  const short = ["sweep.seeds=[0]", `train.steps=${STEPS}`, "train.checkpoint_every=0"];
+  /** Starts `args` in `dir` with runs held at HOLD_AT and stops held, keeping its stderr so far in `.stderr`. */
   function startWatched(args: string[]): { child: ChildProcess; stderr: string } {
-    const watched = { child: start(args, dir, { ...process.env, SIDEWAYS_FAILPOINT: "stop:hold:5000" }), stderr: "" };
+    const watched = { child: start(args, dir, holdingRunsAt(HOLD_AT, "stop:hold:5000")), stderr: "" };
     watched.child.stderr!.on("data", (d) => (watched.stderr += d));
     return watched;
   }
 
   it("a second signal aborts a stopping `run` at once: exit 130, no summary, its lock released", async () => {
-    const run = startWatched(["run", SWEEP, ...slow, "output.dir=out"]);
+    const run = startWatched(["run", SWEEP, ...short, "output.dir=out"]);
     const ended = new Promise<number | null>((res) => run.child.on("close", (code) => res(code)));
     run.child.stdout!.resume();
     // A logged step: the run is training, so the SIGTERM is the trainer's (one while the run sets
@@ -279,7 +283,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
   it("a second Ctrl-C to a stopping sweep aborts its runs (SIGKILL): counted interrupted, not failed, exit 130, their locks removed", async () => {
     const root = join(dir, "results", "sweep-good");
-    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const sweep = startWatched(["sweep", SWEEP, ...short, "--jobs", "2"]);
     const done = finished(sweep.child);
     await until("both runs to log steps", () => logging(root));
     sweep.child.kill("SIGTERM");
@@ -296,7 +300,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
   it("a second SIGTERM to a stopping sweep (Slurm's --signal=B:TERM@N, then its time limit) does not abort its runs", async () => {
     const root = join(dir, "results", "sweep-good");
-    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const sweep = startWatched(["sweep", SWEEP, ...short, "--jobs", "2"]);
     const done = finished(sweep.child);
     await until("both runs to log steps", () => logging(root));
     sweep.child.kill("SIGTERM");
@@ -310,7 +314,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
   it("SIGTERM to each run, then to the sweep, which passes it on (as Slurm signals every process of a job): the second does not abort the runs", async () => {
     const root = join(dir, "results", "sweep-good");
-    const sweep = startWatched(["sweep", SWEEP, ...slow, "--jobs", "2"]);
+    const sweep = startWatched(["sweep", SWEEP, ...short, "--jobs", "2"]);
     const done = finished(sweep.child);
     await until("both runs to log steps", () => logging(root));
     const pids = locks(root).map((f) => (JSON.parse(readFileSync(join(root, f), "utf8")) as { pid: number }).pid);
@@ -325,10 +329,10 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
   });
 
   it("Ctrl-C while --fail-fast stops the runs (after one diverged): exit 130, the interrupt, not 3", async () => {
-    // One run's loss is NaN at step 2 (lr 1e30); the other is still running and holds 5 s once
-    // told to stop, so the Ctrl-C reaches the sweep while it waits for that run.
+    // One run's loss is NaN at step 2 (lr 1e30); the other is still running (held at step HOLD_AT)
+    // and holds 5 s once told to stop, so the Ctrl-C reaches the sweep while it waits for that run.
     const grid = ["sweep.grid.train.optimizer.lr=[1e30,0.001]", "sweep.grid.train.method=[bp]", "--jobs", "2", "--fail-fast"];
-    const sweep = startWatched(["sweep", SWEEP, ...slow, ...grid]);
+    const sweep = startWatched(["sweep", SWEEP, ...short, ...grid]);
     const done = finished(sweep.child);
     await until("--fail-fast to stop the other run", () => sweep.stderr.includes("--fail-fast: stopping the other runs"), 60_000);
     sweep.child.kill("SIGINT");
