@@ -82,7 +82,8 @@ describe("SIDEWAYS_FAILPOINT: several hooks in one value", () => {
         const held = wait(3, 3, () => testEnded);
         expect(await stillPending(held), value).to.equal(true);
         writeFileSync(file, "");
-        await held;
+        // (Not `await held`: a wait for the wrong file would last until the test's timeout.)
+        expect(await stillPending(held), `${value}: still held once FILE exists`).to.equal(false);
         rmSync(file);
       });
     }
