@@ -11,8 +11,10 @@ import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
 import { evaluateSweep } from "../src/cli/evaluate-sweep.js";
+import { RESUME_FORMAT } from "../src/model/checkpoint.js";
 import { initWeights } from "../src/model/init.js";
 import { resolveModel } from "../src/model/load-model.js";
+import { parseSafetensors, serializeSafetensors } from "../src/model/safetensors.js";
 import { readCsv } from "../src/results/csv-read.js";
 import { evaluationChanceWarning } from "../src/results/evaluated-runs.js";
 import { chanceLevelWarning } from "../src/train/chance-level.js";
@@ -83,6 +85,32 @@ describe("sideways evaluate", function () {
     const row = evalRows(runDir).find((x) => x.step === r.weights_step)!;
     expect(row, `eval.csv has a row of step ${r.weights_step}`).to.not.equal(undefined);
     expect([r.eval_loss, r.eval_clip_top1]).to.deep.equal([row.eval_loss, row.eval_clip_top1]);
+  });
+
+  it("a run's resume.safetensors (metadata: its config hash, no run id) gets the run id of the run-meta.json beside it of that hash; else null", async () => {
+    const runDir = await train("train.steps=4");
+    const id = runDir.split("/").at(-1)!;
+    const { config_hash } = JSON.parse(readFileSync(join(runDir, "run-meta.json"), "utf8")) as { config_hash: string };
+    const { tensors } = parseSafetensors(readFileSync(join(runDir, "final.safetensors")), "final");
+    const resumeOf = (hash: string) => serializeSafetensors({ tensors, metadata: { format: RESUME_FORMAT, step: "2", config_hash: hash } });
+    // As an interrupted run leaves its folder: resume.safetensors, no final weights or summary.
+    rmSync(join(runDir, "final.safetensors"));
+    rmSync(join(runDir, "summary.json"));
+    writeFileSync(join(runDir, "resume.safetensors"), resumeOf(config_hash));
+    const own = await evaluate(runDir, "--json", "e.json");
+    expect(own.status, own.io.stderr).to.equal(0);
+    expect(own.record()).to.include({ run_id: id, weights_step: 2 });
+    expect(own.io.stdout).to.include(`(run ${id}, step 2)`);
+
+    writeFileSync(join(runDir, "resume.safetensors"), resumeOf("another-configuration"));
+    const other = await evaluate(runDir, "--json", "e.json", "--force");
+    expect(other.status, other.io.stderr).to.equal(0);
+    expect(other.record(), "a checkpoint of another configuration is not taken for this run's").to.include({ run_id: null });
+    mkdirSync("elsewhere");
+    writeFileSync(join("elsewhere", "resume.safetensors"), resumeOf(config_hash));
+    const alone = await evaluate(join("elsewhere", "resume.safetensors"), "--experiment", join(runDir, "config.yaml"), "--json", "e.json", "--force");
+    expect(alone.status, alone.io.stderr).to.equal(0);
+    expect(alone.record(), "no run-meta.json beside it").to.include({ run_id: null });
   });
 
   it("never replaces a --json file without --force (exit 2, nothing evaluated), and then does", async () => {

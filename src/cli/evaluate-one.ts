@@ -11,6 +11,7 @@ import type { Weights } from "../model/model.js";
 import { readSafetensorsMetadata } from "../model/safetensors.js";
 import { perClassCsvText } from "../results/per-class-csv.js";
 import { sidewaysVersion } from "../results/provenance.js";
+import { weightsRunId } from "../results/weights-run-id.js";
 import { loadExperiment } from "../spec/load-experiment.js";
 import { settingSource } from "../spec/override-source.js";
 import { evaluateWeights, type EvaluationRecord } from "../train/evaluate-weights.js";
@@ -106,7 +107,7 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
     weights: resolve(weightsFile),
     weights_step: stepText !== undefined && Number.isSafeInteger(Number(stepText)) ? Number(stepText) : null,
     weights_sha256: fileDigest(weightsFile, "evaluate: weights") ?? "",
-    run_id: metadata.run_id ?? null,
+    run_id: weightsRunId(weightsFile, metadata),
     experiment: resolve(configFile),
     overrides,
     provider: spec.runtime.provider,
