@@ -524,15 +524,19 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(ev.io.stderr).to.match(new RegExp(`warning: \\d runs? evaluated at chance, no better than a uniform guess \\(.*${zeroed}`));
   });
 
-  it("a completed run whose final weights were removed is a not_evaluated row; every one removed is exit 2 with nothing written (an earlier evaluation in DIR kept)", async () => {
+  it("a completed run whose final weights were removed is a not_evaluated row, without its training's chance-level warning; every one removed is exit 2 with nothing written (an earlier evaluation in DIR kept)", async () => {
     const root = await sweep();
     expect((await run("evaluate", root, "--out", "ev")).status).to.equal(0);
     const ids = runIds(root);
     const before = new Map(readdirSync(join(dir, "ev")).map((n) => [n, readFileSync(join(dir, "ev", n), "utf8")]));
     rmSync(join(root, ids[0]!, "final.safetensors"));
+    const summaryFile = join(root, ids[0]!, "summary.json");
+    const other = "a training warning that still holds";
+    writeFileSync(summaryFile, JSON.stringify({ ...JSON.parse(readFileSync(summaryFile, "utf8")), warnings: [chanceLevelWarning(Math.log(3), 0.25, 3, 16)!, other] }));
     const some = await run("evaluate", root, "--out", "ev2");
     expect(some.status, some.io.stderr).to.equal(0);
-    expect(readCsv(join(dir, "ev2", "runs.csv")).rows.find((r) => r.run_id === ids[0])).to.include({ status: "not_evaluated", final_eval_clip_top1: null });
+    // Its figures are blank: the training's warning about its last evaluation's figures goes with them, the others stay.
+    expect(readCsv(join(dir, "ev2", "runs.csv")).rows.find((r) => r.run_id === ids[0])).to.include({ status: "not_evaluated", final_eval_clip_top1: null, warnings: other });
 
     for (const id of ids.slice(1)) rmSync(join(root, id, "final.safetensors"));
     const none = await run("evaluate", root, "--out", "ev");

@@ -4,7 +4,8 @@
  * eval_on_train replaced by its new evaluation's, and EVAL_OVERRIDES_COLUMN last. The figures of
  * the runs' own evaluations that were not made again (best_eval_*) are left blank rather than set
  * beside new figures of other settings; training's figures (loss, time, speed) stay, and its
- * warnings but the one about its last evaluation, which one of the new figures replaces.
+ * warnings but the one about its last evaluation, which one of the new figures replaces (in a row
+ * not evaluated again, nothing replaces it: its figures are blank, so no warning speaks of them).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { chanceLevelWarning, isChanceLevelWarning } from "../train/chance-level.js";
@@ -55,7 +56,9 @@ function withFigures(s: RunSummary, e: EvaluationRecord | undefined, classes: nu
     final_eval_loss: null, final_eval_clip_top1: null, final_eval_frame_top1: null, best_eval_clip_top1: null,
     final_eval_video_top1: undefined, best_eval_video_top1: undefined, final_eval_clip_top5: undefined, final_eval_video_top5: undefined, best_eval_step: undefined,
   };
-  if (e === undefined) return { ...s, ...blank, eval_on_train: undefined as unknown as boolean };
+  // Not evaluated again (not_evaluated, or a run that did not complete): its training's figures of
+  // its last evaluation are blanked, so its warning about them goes too; the rest of its training's stay.
+  if (e === undefined) return { ...s, ...blank, eval_on_train: undefined as unknown as boolean, warnings: trainingWarnings(s.warnings) };
   return {
     ...s,
     ...blank,
@@ -72,6 +75,12 @@ function withFigures(s: RunSummary, e: EvaluationRecord | undefined, classes: nu
 
 function evaluatedWarnings(training: readonly string[] | undefined, e: EvaluationRecord, classes: number | undefined): string[] | undefined {
   const atChance = classes === undefined ? null : evaluationChanceWarning(e, classes);
-  const warnings = [...(training ?? []).filter((w) => !isChanceLevelWarning(w)), ...(atChance === null ? [] : [atChance])];
+  const warnings = [...(trainingWarnings(training) ?? []), ...(atChance === null ? [] : [atChance])];
   return warnings.length === 0 ? undefined : warnings;
+}
+
+/** The training's warnings that still hold beside figures other than its own last evaluation's: all but the chance-level one. */
+function trainingWarnings(training: readonly string[] | undefined): string[] | undefined {
+  const kept = (training ?? []).filter((w) => !isChanceLevelWarning(w));
+  return kept.length === 0 ? undefined : kept;
 }
