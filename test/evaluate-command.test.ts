@@ -68,6 +68,7 @@ describe("sideways evaluate", function () {
     const r = record();
     expect([r.eval_loss, r.eval_clip_top1, r.eval_frame_top1, r.eval_clips]).to.deep.equal([last.eval_loss, last.eval_clip_top1, last.eval_frame_top1, last.eval_clips]);
     expect(r).to.include({ weights: join(runDir, "final.safetensors"), weights_step: 6, run_id: runDir.split("/").at(-1), experiment: join(runDir, "config.yaml"), provider: "cpu", eval_on_train: false });
+    expect(r.weights_sha256, "the SHA-256 of the file's bytes").to.equal(createHash("sha256").update(readFileSync(join(runDir, "final.safetensors"))).digest("hex"));
     expect(io.stdout).to.match(/^weights +.*final\.safetensors \(run \w+, step 6\)\nclips +16\nloss +\d\.\d{4}\nclip top-1 +\d\.\d{4}\nframe top-1 +\d\.\d{4}\n$/);
     expect(io.stderr).to.include("wrote e.json");
 

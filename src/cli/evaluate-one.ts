@@ -3,12 +3,12 @@
  * before anything runs), the weights read against its model, and the evaluation with its notes
  * and progress on standard error (the command, and each run of a sweep's folder: evaluate-sweep.ts).
  */
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError, nameExperimentFile } from "../errors.js";
-import { readCheckpoint } from "../model/checkpoint.js";
+import { checkCheckpointFits, decodeCheckpoint } from "../model/checkpoint.js";
 import type { Weights } from "../model/model.js";
-import { readSafetensorsMetadata } from "../model/safetensors.js";
 import { perClassCsvText } from "../results/per-class-csv.js";
 import { sidewaysVersion } from "../results/provenance.js";
 import { weightsRunId } from "../results/weights-run-id.js";
@@ -18,7 +18,6 @@ import { evaluateWeights, type EvaluationRecord } from "../train/evaluate-weight
 import { evalColumns } from "../train/evaluate.js";
 import { resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import { count } from "../util/count.js";
-import { fileDigest } from "../util/file-digest.js";
 import type { CliIo } from "./cli-io.js";
 
 /** Seconds between progress lines: a long evaluation (thousands of video clips) says how far it is. */
@@ -45,10 +44,43 @@ export function loadEvaluation(weightsFile: string, configFile: string, override
   return { weightsFile, configFile, overrides, exp };
 }
 
-/** The weights, refused where they are not the experiment's model's. */
-export function readWeights({ weightsFile, configFile, overrides, exp }: LoadedEvaluation): Weights {
+/** A weights file read once: its SHA-256 and its metadata and weights, all of the same bytes. */
+export interface WeightsRead {
+  sha256: string;
+  metadata: Record<string, string>;
+  weights: Weights;
+}
+
+/**
+ * The weights, refused where they are not the experiment's model's, read once for the digest, the
+ * metadata and the tensors (three reads of a file of hundreds of MB before), so the digest recorded
+ * is of the bytes evaluated even if the file is replaced meanwhile.
+ */
+export function readWeightsOnce(loaded: LoadedEvaluation): WeightsRead {
+  const path = resolve(loaded.weightsFile);
+  let bytes: Uint8Array;
   try {
-    return readCheckpoint(resolve(weightsFile), exp.model);
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new InputError(`cannot read checkpoint ${path}: ${(e as Error).message}`, path);
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const { weights, metadata } = fittingModel(loaded, () => decodeCheckpoint(bytes, loaded.exp.model, path));
+  return { sha256, metadata: metadata ?? {}, weights };
+}
+
+/**
+ * Whether the weights fit the experiment's model, from the file's header alone: a sweep checks every
+ * run's before it evaluates any (evaluation-preflight.ts), then reads each whole once, as evaluated.
+ */
+export function checkWeightsFit(loaded: LoadedEvaluation): void {
+  fittingModel(loaded, () => checkCheckpointFits(resolve(loaded.weightsFile), loaded.exp.model));
+}
+
+/** `read`, whose error of weights that do not fit names the model and the setting that chose it. */
+function fittingModel<T>({ configFile, overrides, exp }: LoadedEvaluation, read: () => T): T {
+  try {
+    return read();
   } catch (err) {
     // An override of the model (model=..., model.layers...) is named: it, not the file, chose the model.
     if (err instanceof InputError) err.message = `${err.message} (evaluate: expected the weights of model ${exp.model.name}, from ${settingSource(configFile, overrides, "model")})`;
@@ -76,7 +108,7 @@ export interface EvaluatedWeights {
 }
 
 /** Evaluates the weights as a run's evaluations do; notes and progress to standard error. */
-export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weights: Weights, voice?: EvaluationVoice): Promise<EvaluatedWeights> {
+export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, read: WeightsRead, voice?: EvaluationVoice): Promise<EvaluatedWeights> {
   const { weightsFile, configFile, overrides, exp } = loaded;
   const note = voice?.note ?? ((text: string) => io.err(`note: ${text}\n`));
   const resumeStep = resumeCheckpointStep(weightsFile);
@@ -93,7 +125,7 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
     lastReport = performance.now();
     io.err(`evaluate: ${voice === undefined ? "" : `${voice.run}: `}${done}/${total} clips\n`);
   };
-  const evaluation = await evaluateWeights(spec, exp.model, weights, exp.baseDir, progress).catch((err: unknown) => {
+  const evaluation = await evaluateWeights(spec, exp.model, read.weights, exp.baseDir, progress).catch((err: unknown) => {
     nameExperimentFile(err, configFile, overrides); // a data error names the file and key, as `run` does
     throw err;
   });
@@ -101,12 +133,12 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, weight
   if (evaluation.evalOnTrain) note(`the evaluation set is the training clips (eval_on_train)`);
   if (evaluation.result.clips < spec.eval.clips) note(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used`);
 
-  const metadata = readSafetensorsMetadata(weightsFile) ?? {};
+  const metadata = read.metadata;
   const stepText = metadata.step ?? metadata.steps;
   const record: EvaluationRecord = {
     weights: resolve(weightsFile),
     weights_step: stepText !== undefined && Number.isSafeInteger(Number(stepText)) ? Number(stepText) : null,
-    weights_sha256: fileDigest(weightsFile, "evaluate: weights") ?? "",
+    weights_sha256: read.sha256,
     run_id: weightsRunId(weightsFile, metadata),
     experiment: resolve(configFile),
     overrides,

@@ -21,10 +21,9 @@ import { RUNS_CSV, type RunRecord, collectRuns } from "../results/runs-table.js"
 import { SWEEP_PLAN_FILE } from "../results/sweep-plan.js";
 import { defaultTableMetrics, writePaperTables } from "../results/sweep-report.js";
 import { count, firstFew, tally } from "../util/count.js";
-import { fileDigest } from "../util/file-digest.js";
 import type { CliIo } from "./cli-io.js";
 import type { EvaluationRecord } from "../train/evaluate-weights.js";
-import { evaluateLoaded, loadEvaluation, readWeights } from "./evaluate-one.js";
+import { evaluateLoaded, loadEvaluation, readWeightsOnce } from "./evaluate-one.js";
 import { preflightEvaluations } from "./evaluation-preflight.js";
 import { sameOverridesAsWritten, settingsHashes } from "./evaluation-settings.js";
 
@@ -119,7 +118,9 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const id = r.meta.run_id;
     const said = `evaluate: ${i + 1}/${count(loaded.length, "run")}: ${id} (${runLabel(r)})`;
     const before = earlier.get(id);
-    const digest = fileDigest(l.weightsFile, "evaluate: weights");
+    // Read whole once: its digest decides whether to evaluate again, and its weights are evaluated.
+    const read = readWeightsOnce(l);
+    const digest = read.sha256;
     const sameBefore = before !== undefined && before !== null && sameSettings(id, before);
     const perClassFile = join(outDir, perClassFileName(id));
     const perClassMissing = perClass && !existsSync(perClassFile);
@@ -129,7 +130,7 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
       continue;
     }
     const runVoice = { ...voice, run: `run ${i + 1}/${loaded.length} (${id})`, progressEveryS: a.progressEveryS };
-    const { record, perClassCsv } = await evaluateLoaded(io, l, readWeights(l), runVoice);
+    const { record, perClassCsv } = await evaluateLoaded(io, l, read, runVoice);
     // Before the JSON: a run whose JSON is in DIR has its per-class CSV there too (when asked).
     if (perClass) writeFileAtomic(perClassFile, perClassCsv);
     else if (existsSync(perClassFile)) moveAside(outDir, [perClassFileName(id)]).forEach((n) => io.err(`note: ${id}: its per-class CSV, of the evaluation replaced, moved to ${join(a.out!, REPLACED_FOLDER, n)}\n`));

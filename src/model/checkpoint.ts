@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { InputError, ModelError } from "../errors.js";
 import { writeFileAtomic } from "../results/atomic-write.js";
 import type { Model, Weights } from "./model.js";
-import { float32Tensor, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
+import { float32Tensor, parseSafetensors, readSafetensorsHeader, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
 import { count } from "../util/count.js";
 
 /**
@@ -80,21 +80,47 @@ export function encodeWeights(model: Model, weights: Weights, metadata?: Record<
  * optimizer state is the run's own, for resuming it.
  */
 export function decodeWeights(bytes: Uint8Array, model: Model, source: string): Weights {
+  return decodeCheckpoint(bytes, model, source).weights;
+}
+
+/** decodeWeights, with the file's metadata (null where it has none) from the same parse. */
+export function decodeCheckpoint(bytes: Uint8Array, model: Model, source: string): { weights: Weights; metadata: Record<string, string> | null } {
   const { tensors, metadata } = parseSafetensors(bytes, source);
   if (metadata?.format === RESUME_FORMAT) for (const name of [...tensors.keys()]) if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) tensors.delete(name);
+  const weights: Weights = new Map();
+  // Converted before the fit is checked, as before: a tensor of a dtype that cannot be weights is named first.
+  for (const param of stateEntries(model)) {
+    const tensor = tensors.get(param.name);
+    if (tensor === undefined || !sameShape(tensor.shape, param.shape)) continue;
+    weights.set(param.name, param.dtype === "I64" && tensor.dtype === "I64" ? int64Values(tensor) : toFloat32(param.name, tensor, source));
+  }
+  checkFit(tensors, model, source);
+  return { weights, metadata };
+}
+
+/**
+ * Whether a checkpoint fits `model`, from its header alone (the tensors' names and shapes), with
+ * decodeWeights's error: for a check of many files before any is read whole (`evaluate` of a sweep).
+ */
+export function checkCheckpointFits(path: string, model: Model): void {
+  const { tensors, metadata } = readSafetensorsHeader(path);
+  if (metadata?.format === RESUME_FORMAT) for (const name of [...tensors.keys()]) if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) tensors.delete(name);
+  checkFit(tensors, model, path);
+}
+
+/**
+ * Every model parameter present with its exact shape and no other tensor (like PyTorch's strict
+ * load_state_dict), else one ModelError listing all problems.
+ */
+function checkFit(tensors: ReadonlyMap<string, { shape: number[] }>, model: Model, source: string): void {
   const missing: string[] = [];
   const reshaped: string[] = [];
-  const weights: Weights = new Map();
   for (const param of stateEntries(model)) {
     const tensor = tensors.get(param.name);
     if (tensor === undefined) {
       missing.push(`"${param.name}" [${param.shape.join(", ")}]`);
     } else if (!sameShape(tensor.shape, param.shape)) {
       reshaped.push(`"${param.name}" has shape [${tensor.shape.join(", ")}], expected [${param.shape.join(", ")}]`);
-    } else if (param.dtype === "I64" && tensor.dtype === "I64") {
-      weights.set(param.name, int64Values(tensor));
-    } else {
-      weights.set(param.name, toFloat32(param.name, tensor, source));
     }
   }
   const expected = new Set(stateEntries(model).map((p) => p.name));
@@ -103,7 +129,7 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
     // A checkpoint of another model lists dozens of names: the first few of each kind say enough.
     // `what` is counted ("2 missing tensors"), `which` follows it ("2 tensors with another shape").
     const some = (what: string, items: string[], which = "") => (items.length === 0 ? [] : [`${count(items.length, what)}${which}: ${items.slice(0, 4).join(", ")}${items.length > 4 ? `, ... (${items.length - 4} more)` : ""}`]);
-    const fitting = weights.size;
+    const fitting = expected.size - missing.length - reshaped.length;
     const hint =
       fitting === 0
         ? `none of its ${count(tensors.size, "tensor")} fits the model's ${expected.size}: a checkpoint of another model? (\`sideways model summary MODEL --tensors\` lists the tensors a model's checkpoint holds)`
@@ -113,7 +139,6 @@ export function decodeWeights(bytes: Uint8Array, model: Model, source: string): 
       source,
     );
   }
-  return weights;
 }
 
 /**

@@ -142,6 +142,17 @@ export function readSafetensorsMetadata(path: string): Record<string, string> | 
   }
 }
 
+/** The header of a safetensors file (its metadata, and each tensor's dtype and shape), reading it and not its tensors. */
+export function readSafetensorsHeader(path: string): { metadata: Record<string, string> | null; tensors: Map<string, { dtype: SafetensorsDtype; shape: number[] }> } {
+  const fd = openSync(path, "r");
+  try {
+    const { metadata, entries } = readHeaderOf(fd, path);
+    return { metadata, tensors: new Map(entries.map(({ name, info }) => [name, { dtype: info.dtype, shape: info.shape }])) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Why a safetensors file cannot be whole, from its header alone (not its tensors: a listing of
  * many runs checks each run's final weights this way), or null when its size is what the header

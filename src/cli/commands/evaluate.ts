@@ -5,7 +5,7 @@ import { InputError } from "../../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../results/atomic-write.js";
 import { runWeightsFile } from "../../results/run-weights.js";
 import type { CliIo } from "../cli-io.js";
-import { evaluateLoaded, evaluationText, loadEvaluation, readWeights } from "../evaluate-one.js";
+import { evaluateLoaded, evaluationText, loadEvaluation, readWeightsOnce } from "../evaluate-one.js";
 import { evaluateSweep, isSweepFolder } from "../evaluate-sweep.js";
 
 interface EvaluateArgs {
@@ -51,7 +51,7 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
         if (input !== undefined) throw new InputError(`evaluate: ${option} ${option === "--json" ? argv.json : perClass} is ${input}, which this evaluation reads; expected another file (--force replaces only earlier outputs); nothing was evaluated or written`, file!);
       }
       if (jsonFile !== null && jsonFile === perClassFile) throw new InputError(`evaluate: --json and --per-class name the same file, ${argv.json}; expected two files; nothing was evaluated or written`, jsonFile);
-      const { record, perClassCsv } = await evaluateLoaded(io, loaded, readWeights(loaded));
+      const { record, perClassCsv } = await evaluateLoaded(io, loaded, readWeightsOnce(loaded));
       io.out(evaluationText(record));
       if (jsonFile !== null) {
         writeJsonAtomic(jsonFile, record);
