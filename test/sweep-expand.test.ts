@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SpecError } from "../src/errors.js";
 import { loadExperiment } from "../src/spec/load-experiment.js";
-import { canonicalJson, runIdFor, shortHash } from "../src/spec/run-id.js";
+import { canonicalJson, legacyRunId, runIdFor, shortHash } from "../src/spec/run-id.js";
 import { expandSweep, planSweep } from "../src/spec/sweep-expand.js";
 import { SweepSpec } from "../src/spec/sweep-spec.js";
 const FIXTURES = resolve("test/fixtures/specs");
@@ -66,6 +66,22 @@ describe("sweep expansion", () => {
     expect(runIdFor({ "train.method": "bp", seed: 2 }, "0badf00d")).to.equal("method-bp_seed-2_0badf00d");
     expect(runIdFor({ "train.optimizer.betas.0": 0.8, seed: 2 }, "0badf00d"), "a list item keeps its list's name").to.equal("betas.0-0.8_seed-2_0badf00d");
     expect(runIdFor({}, "0badf00d")).to.equal("0badf00d");
+  });
+
+  it("run ids: a path names its file, a list its items with commas, a mapping its keys and values; earlier versions' ids stay computable", () => {
+    const model = { model: "../models/resnet-mnist.yaml", "train.method": "bp", seed: 0 };
+    expect(runIdFor(model, "4d4031ae")).to.equal("model-resnet-mnist_method-bp_seed-0_4d4031ae");
+    expect(legacyRunId(model, "4d4031ae")).to.equal("model-..modelsresnet-mnist.yaml_method-bp_seed-0_4d4031ae");
+    // Any value with a path separator, or a file name with a known extension, is a path.
+    expect(runIdFor({ "data.clips": "data/clips.npy", "train.init_checkpoint": "warm.safetensors", "data.root": "C:\\videos\\ucf101\\" }, "0badf00d")).to.equal("clips-clips_root-ucf101_init_checkpoint-warm_0badf00d");
+    expect(runIdFor({ "data.augment.scale": [0.5, 1] }, "0badf00d")).to.equal("scale-0.5,1_0badf00d");
+    expect(legacyRunId({ "data.augment.scale": [0.5, 1] }, "0badf00d")).to.equal("scale-0.51_0badf00d");
+    expect(runIdFor({ "train.optimizer.schedule.milestones": [10, 20] }, "0badf00d"), "not 1020").to.equal("milestones-10,20_0badf00d");
+    expect(runIdFor({ "train.optimizer.schedule.milestones": [-1, 2] }, "0badf00d")).to.equal("milestones--1,2_0badf00d");
+    expect(runIdFor({ "train.optimizer": { lr: 0.1, kind: "adam", betas: [0.9, 0.99] } }, "0badf00d")).to.equal("optimizer-betas-0.9,0.99,kind-adam,lr-0.1_0badf00d");
+    // Scalars other than paths keep the ids earlier versions gave them.
+    for (const params of [{ "train.method": "pipelined-bp", seed: 2 }, { "train.optimizer.lr": 1e-5, "data.shuffle": false }, { "train.batch_size": 8 }])
+      expect(runIdFor(params, "0badf00d")).to.equal(legacyRunId(params, "0badf00d"));
   });
 
   it("config hashes and run ids do not depend on the order keys were written in, at any depth; list order counts", () => {

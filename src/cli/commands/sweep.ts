@@ -4,6 +4,7 @@ import { InputError } from "../../errors.js";
 import { RUN_META_FILE, SUMMARY_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
 import { UNREADABLE_RUN_META, UNREADABLE_SUMMARY } from "../../results/runs-table.js";
 import { leftoverNote, leftoversOfMissingRuns } from "../../results/collect-leftovers.js";
+import { keepEarlierRunIds } from "../../results/earlier-run-ids.js";
 import { writeSweepReport } from "../../results/sweep-report.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { type PlannedRun, planSweep } from "../../spec/sweep-expand.js";
@@ -67,8 +68,10 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
     handler: async (argv) => {
       const shard = parseShard(argv.shard);
       const exp = loadExperiment(argv.file, argv.overrides);
-      const runs = planSweep(exp);
+      const planned = planSweep(exp);
       const root = sweepRoot(exp);
+      // Runs an earlier version named keep their names (earlier-run-ids.ts).
+      const runs = keepEarlierRunIds(planned, root);
       // Notes on the sweep's settings (over all its runs: the spread over seeds is the whole
       // sweep's) are advice before training: said by a --dry-run and by a call that will train,
       // not again by every later call of a sweep whose runs are all over (to write its report).

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { join } from "node:path";
 import { checkNoOtherRun } from "../../results/run-dir.js";
+import { keepEarlierRunIds } from "../../results/earlier-run-ids.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
@@ -39,7 +40,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         checkNoOtherRun(place.runDir, place.meta);
       } else {
         const root = experimentRoot(exp);
-        for (const r of runs) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
+        for (const r of keepEarlierRunIds(runs, root)) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       }
       // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
       if (argv.print) io.out(printedConfigText(exp.spec, exp.baseDir));

@@ -1,0 +1,27 @@
+/**
+ * Sweep runs keep the ids earlier versions gave them. Before run ids named a path by its file and
+ * a list by its items with commas (spec/run-id.ts), a swept model file made folders such as
+ * `model-..modelsresnet-mnist.yaml_seed-0_4d4031ae`. Renaming them would make a sweep run again
+ * over such a folder train its finished runs anew, and leave `results collect` of its shards, its
+ * sweep-plan.json and runs.csv naming one run two ways. So where the sweep's folder already knows
+ * a run under its earlier id (a folder of that name, an entry of its sweep plan, a stopped
+ * collect's leftover), the run keeps that id; a run it does not know gets the new one. Both ids
+ * end in the same config hash, so this never mixes two configs.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { legacyRunId } from "../spec/run-id.js";
+import type { PlannedRun } from "../spec/sweep-expand.js";
+import { collectLeftoversIn } from "./collect-leftovers.js";
+import { readSweepPlan } from "./sweep-plan.js";
+
+/** `runs` (planSweep's) with each run's earlier id where `root`, the sweep's folder, knows it by that id and not by its new one. */
+export function keepEarlierRunIds(runs: readonly PlannedRun[], root: string): PlannedRun[] {
+  const planned = new Set((readSweepPlan(root)?.runs ?? []).map((r) => r.run_id));
+  const leftovers = new Set(collectLeftoversIn(root).map((l) => l.runId));
+  const known = (id: string) => existsSync(join(root, id)) || planned.has(id) || leftovers.has(id);
+  return runs.map((run) => {
+    const earlier = legacyRunId(run.params, run.configHash);
+    return earlier !== run.runId && !existsSync(join(root, run.runId)) && known(earlier) ? { ...run, runId: earlier } : run;
+  });
+}

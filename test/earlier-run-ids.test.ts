@@ -1,0 +1,74 @@
+/**
+ * Sweep folders written before run ids named paths by their file and lists with commas: a sweep run
+ * again over one finds its runs under their earlier names, and `results collect` merges its shards.
+ */
+import { expect } from "chai";
+import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../src/cli/main.js";
+import { readCsv } from "../src/results/csv-read.js";
+import { RUN_META_FILE, type RunMeta } from "../src/results/run-dir.js";
+import { legacyRunId } from "../src/spec/run-id.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+import { FIXTURES, GOOD } from "./helpers/spec-fixtures.js";
+
+/** A swept model file and a swept mapping holding a list: values whose slugs changed. */
+const SWEPT = "sweep: { grid: { model: [models/tiny.yaml], data.augment: [{ pad_crop: 1, scale: [0.5, 1] }] }, seeds: [0, 1] }\n";
+const NEW_ID = /^augment-pad_crop-1,scale-0.5,1_model-tiny_seed-[01]_[0-9a-f]{8}$/;
+const EARLIER_ID = /^augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-[01]_[0-9a-f]{8}$/;
+
+/** The run folders under `root`, by name. */
+const runFolders = (root: string) => readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+
+/**
+ * `root` as an earlier version left it: each run's folder, and every file naming it (run-meta.json,
+ * summary.json, sweep-plan.json, runs.csv), under the id that version gave it.
+ */
+function asEarlierVersionLeftIt(root: string): void {
+  const renamed = new Map<string, string>();
+  for (const name of runFolders(root)) {
+    const meta = JSON.parse(readFileSync(join(root, name, RUN_META_FILE), "utf8")) as RunMeta;
+    const earlier = legacyRunId(meta.params, meta.config_hash);
+    renamed.set(name, earlier);
+    renameSync(join(root, name), join(root, earlier));
+  }
+  const files = [...renamed.values()].flatMap((id) => [join(root, id, RUN_META_FILE), join(root, id, "summary.json")]);
+  for (const file of [...files, join(root, "sweep-plan.json"), join(root, "runs.csv")]) {
+    let text = readFileSync(file, "utf8");
+    for (const [now, earlier] of renamed) text = text.split(now).join(earlier);
+    writeFileSync(file, text);
+  }
+}
+
+describe("sweep folders with run ids of earlier versions", function () {
+  this.timeout(120_000);
+  let dir: string;
+  inFreshFolderEachTest("sideways-earlier-ids-", (d) => (dir = d));
+  const file = () => join(dir, "exp", "swept.yaml");
+
+  beforeEach(() => {
+    mkdirSync(join(dir, "exp", "models"), { recursive: true });
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "exp", "models", "tiny.yaml"));
+    writeFileSync(file(), `${readFileSync(GOOD, "utf8")}${SWEPT}`);
+  });
+
+  it("new runs get readable ids; a sweep run again over runs under their earlier ids skips them instead of training them anew", async () => {
+    expect(await main(["sweep", file(), "--quiet"], captureIo())).to.equal(0);
+    const root = join(dir, "results", "good");
+    expect(runFolders(root)).to.have.length(2).and.to.satisfy((names: string[]) => names.every((n) => NEW_ID.test(n)));
+    asEarlierVersionLeftIt(root);
+    const before = runFolders(root);
+    expect(before).to.satisfy((names: string[]) => names.every((n) => EARLIER_ID.test(n)));
+    const metrics = before.map((n) => readFileSync(join(root, n, "metrics.csv"), "utf8"));
+    const dry = captureIo();
+    expect(await main(["sweep", file(), "--dry-run"], dry), dry.stderr).to.equal(0);
+    expect(dry.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/ +/).slice(1, 3))).to.deep.equal(before.map((n) => [n, "completed"]));
+    const io = captureIo();
+    expect(await main(["sweep", file()], io), io.stderr).to.equal(0);
+    expect(runFolders(root), "no run trained again under a new id").to.deep.equal(before);
+    expect(before.map((n) => readFileSync(join(root, n, "metrics.csv"), "utf8"))).to.deep.equal(metrics);
+    const rows = readCsv(join(root, "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r.status])).to.deep.equal(before.map((n) => [n, "completed"]));
+  });
+});
