@@ -26,14 +26,10 @@ const runFolders = (root: string) => readdirSync(root, { withFileTypes: true }).
  * summary.json, sweep-plan.json, runs.csv), under the id that version gave it.
  */
 function asEarlierVersionLeftIt(root: string): void {
-  const renamed = new Map<string, string>();
-  for (const name of runFolders(root)) {
-    const meta = JSON.parse(readFileSync(join(root, name, RUN_META_FILE), "utf8")) as RunMeta;
-    const earlier = legacyRunId(meta.params, meta.config_hash);
-    renamed.set(name, earlier);
-    renameSync(join(root, name), join(root, earlier));
-  }
-  const files = [...renamed.values()].flatMap((id) => [join(root, id, RUN_META_FILE), join(root, id, "summary.json")]);
+  const plan = JSON.parse(readFileSync(join(root, "sweep-plan.json"), "utf8")) as { runs: RunMeta[] };
+  const renamed = new Map(plan.runs.map((r) => [r.run_id, legacyRunId(r.params, r.config_hash)]));
+  for (const name of runFolders(root)) renameSync(join(root, name), join(root, renamed.get(name)!));
+  const files = runFolders(root).flatMap((id) => [join(root, id, RUN_META_FILE), join(root, id, "summary.json")]);
   for (const file of [...files, join(root, "sweep-plan.json"), join(root, "runs.csv")]) {
     let text = readFileSync(file, "utf8");
     for (const [now, earlier] of renamed) text = text.split(now).join(earlier);
@@ -70,5 +66,25 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(before.map((n) => readFileSync(join(root, n, "metrics.csv"), "utf8"))).to.deep.equal(metrics);
     const rows = readCsv(join(root, "runs.csv")).rows;
     expect(rows.map((r) => [r.run_id, r.status])).to.deep.equal(before.map((n) => [n, "completed"]));
+  });
+
+  it("results collect merges shards under earlier ids, and a shard under earlier ids with one under new ids, each run once", async () => {
+    const sweep = (shard: string, out: string) => main(["sweep", file(), "--quiet", "--shard", shard, `output.dir=${out}`], captureIo());
+    expect(await sweep("0/2", "a")).to.equal(0);
+    expect(await sweep("1/2", "b")).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    cpSync(join(dir, "a"), join(dir, "a-copy"), { recursive: true });
+    asEarlierVersionLeftIt(join(dir, "b"));
+    const statuses = (root: string) => readCsv(join(root, "runs.csv")).rows.map((r) => [String(r.run_id).replace(/_[0-9a-f]{8}$/, ""), r.status]).sort();
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("2 runs (2 completed), 1 copied in");
+    expect(statuses(join(dir, "a"))).to.deep.equal([["augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-0", "completed"], ["augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-1", "completed"]]);
+    // Shard 1 trained again by this version into a fresh folder: its run has the new id there.
+    expect(await sweep("1/2", "c")).to.equal(0);
+    const mixed = captureIo();
+    expect(await main(["results", "collect", "a-copy", "c"], mixed), mixed.stderr).to.equal(0);
+    expect(mixed.stderr).not.to.include("plans other runs");
+    expect(statuses(join(dir, "a-copy")), "each run once, none other_shard").to.deep.equal([["augment-pad_crop-1,scale-0.5,1_model-tiny_seed-1", "completed"], ["augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-0", "completed"]]);
   });
 });

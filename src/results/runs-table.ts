@@ -121,7 +121,7 @@ export function collectRuns(root: string): RunRecord[] {
   const plan = readSweepPlan(root);
   // One a collect found in a shard and did not copy ran there: it is said as such, with collect's reason.
   const notCopied = readNotCopied(root);
-  for (const { entry, status } of absentPlannedRuns(plan, new Set(records.map((r) => r.meta.run_id)))) {
+  for (const { entry, status } of absentPlannedRuns(plan, records.map((r) => r.meta))) {
     const { config, ...meta } = entry;
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);

@@ -51,13 +51,24 @@ export function readSweepPlan(root: string): SweepPlan | null {
   }
 }
 
+/**
+ * Plans of the same runs: the same config hashes. Not the same ids: a plan an earlier version wrote
+ * names a swept path or list by another slug (earlier-run-ids.ts) than one written now.
+ */
 const sameRuns = (a: SweepPlan, b: SweepPlan) =>
-  JSON.stringify(a.runs.map((r) => r.run_id).sort()) === JSON.stringify(b.runs.map((r) => r.run_id).sort());
+  JSON.stringify(a.runs.map((r) => r.config_hash).sort()) === JSON.stringify(b.runs.map((r) => r.config_hash).sort());
+
+/** `there`'s given ids as `incoming` (a plan of the same runs) names those runs. */
+function givenAs(there: SweepPlan, incoming: SweepPlan): string[] {
+  const hashOf = new Map(there.runs.map((r) => [r.run_id, r.config_hash]));
+  const idOf = new Map(incoming.runs.map((r) => [r.config_hash, r.run_id]));
+  return there.given.map((id) => idOf.get(hashOf.get(id) ?? "") ?? id);
+}
 
 /** Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up), else replacing it. */
 function writePlan(root: string, incoming: SweepPlan): void {
   const there = readSweepPlan(root);
-  const given = there !== null && sameRuns(there, incoming) ? [...new Set([...there.given, ...incoming.given])] : incoming.given;
+  const given = there !== null && sameRuns(there, incoming) ? [...new Set([...givenAs(there, incoming), ...incoming.given])] : incoming.given;
   writeJsonAtomic(planPath(root), { ...incoming, given });
 }
 
@@ -88,11 +99,17 @@ export async function mergeSweepPlan(from: string, dir: string): Promise<string 
   });
 }
 
-/** The runs `plan` (readSweepPlan of a results folder) lists without a folder (ids not in `present`), each with what runs.csv says of it. */
-export function absentPlannedRuns(plan: SweepPlan | null, present: ReadonlySet<string>): Array<{ entry: PlanEntry; status: string }> {
+/**
+ * The runs `plan` (readSweepPlan of a results folder) lists without a folder among `present` (the
+ * folder's runs), each with what runs.csv says of it. A run present under another id (an earlier
+ * version's, earlier-run-ids.ts) has the same config hash: it is there.
+ */
+export function absentPlannedRuns(plan: SweepPlan | null, present: ReadonlyArray<Pick<RunMeta, "run_id" | "config_hash">>): Array<{ entry: PlanEntry; status: string }> {
   if (plan === null) return [];
   const given = new Set(plan.given);
-  return plan.runs.filter((r) => !present.has(r.run_id)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
+  const ids = new Set(present.map((r) => r.run_id));
+  const hashes = new Set(present.map((r) => r.config_hash));
+  return plan.runs.filter((r) => !ids.has(r.run_id) && !hashes.has(r.config_hash)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
 }
 
 /** What to do about planned runs without a folder, given their statuses. */
