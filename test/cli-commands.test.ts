@@ -691,6 +691,27 @@ describe("CLI commands", function () {
     expect(readFileSync(join(dir, "a", "table.csv"), "utf8")).to.equal(table);
   });
 
+  it("plot, results table and results collect given the experiment file for its results folder are exit 2 naming the folder, nothing written", async () => {
+    expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
+    const before = readdirSync(join(dir, "results", "good")).sort();
+    for (const command of [["plot"], ["results", "table"], ["results", "collect"]]) {
+      const io = captureIo();
+      expect(await main([...command, GOOD], io), io.stderr).to.equal(2);
+      const name = command.join(" ");
+      expect(io.stderr).to.include(`${name}: ${GOOD} is a file, not a results folder`).and.include(`that experiment file's results are in results/good: sideways ${name} results/good`);
+      expect(io.stderr).not.to.include("ENOTDIR");
+    }
+    // A shard that is a file is named before anything is copied; a file that is no experiment gets no folder named.
+    const shard = captureIo();
+    expect(await main(["results", "collect", join("results", "good"), GOOD], shard), shard.stderr).to.equal(2);
+    expect(shard.stderr).to.include(`results collect: ${GOOD} is a file, not a results folder`);
+    writeFileSync("notes.txt", "x");
+    const plain = captureIo();
+    expect(await main(["plot", "notes.txt"], plain), plain.stderr).to.equal(2);
+    expect(plain.stderr).to.include("plot: notes.txt is a file, not a results folder").and.not.include("that experiment file's");
+    expect(readdirSync(join(dir, "results", "good")).sort()).to.deep.equal(before);
+  });
+
   it("results collect of a folder holding no runs (the results folder above the experiments') is exit 2 naming the experiment folders, nothing written", async () => {
     expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
     const before = readdirSync(join(dir, "results")).sort();

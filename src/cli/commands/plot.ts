@@ -12,6 +12,7 @@ import { NOT_COPIED } from "../../results/not-copied.js";
 import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
+import { refuseFileForResultsFolder } from "../results-folder-arg.js";
 
 interface PlotArgs {
   dir: string;
@@ -42,6 +43,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       if (argv.x !== "step" && argv.metric.length === 0)
         throw new InputError(`plot: --x-axis ${argv.x} sets the x axis of the --metric figures, and no --metric was given; add --metric COLUMN (e.g. --metric train_loss --x-axis ${argv.x}). clip_accuracy_vs_time.svg is always drawn against wall-clock time`);
       const dir = resolve(argv.dir);
+      refuseFileForResultsFolder("plot", dir, argv.dir);
       const single = existsSync(join(dir, RUN_META_FILE));
       const all = single ? collectRuns(dirname(dir)).filter((r) => basename(r.dir) === basename(dir)) : collectRuns(dir);
       const completed = all.filter((r) => r.status === "completed");

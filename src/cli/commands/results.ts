@@ -10,6 +10,7 @@ import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UN
 import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
+import { refuseFileForResultsFolder } from "../results-folder-arg.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { recordNotCopied } from "../../results/not-copied.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
@@ -233,6 +234,8 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         .example("$0 results collect results/exp shard0/results/exp shard1/results/exp", "merge shards run on separate disks") as unknown as Argv<CollectArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
+      refuseFileForResultsFolder("results collect", dir, argv.dir);
+      for (const f of argv.from) refuseFileForResultsFolder("results collect", resolve(f), f);
       checkNotRunFolder("collect", dir, argv.dir);
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
@@ -300,6 +303,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .example("$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*") as unknown as Argv<TableArgs>,
     handler: async (argv) => {
       const dir = resolve(argv.dir);
+      refuseFileForResultsFolder("results table", dir, argv.dir);
       checkNotRunFolder("table", dir, argv.dir);
       const records = collectRuns(dir);
       // A metric runs.csv will not have is refused before runs.csv is written anew.
