@@ -392,9 +392,9 @@ describe("schedule tables", () => {
       expect(r.stdout).to.match(/^\| 0 \| 5 \| 1\/2 \| 2\.00 \|/m).and.match(/^\| 1 \| 5 \| 1\/2 \|/m);
       const one = await run(["train.method=pipelined-bp", "data.clip_length=5"]);
       expect(one.stdout).to.contain("updates once per clip batch").and.match(/^\| 0 \| 5 \| 1 \| 2\.00 \|/m);
-      // --compare's rows are per clip batch whatever the file accumulates: it says it leaves it out.
+      // --compare's rows are per clip batch whatever the file accumulates: it says the setting does not apply.
       const compared = await run(["--compare", "train.accumulate=2"]);
-      expect(compared.stderr).to.contain("accumulate (2) are left out");
+      expect(compared.stderr).to.contain("accumulate (2) do not apply here");
     });
 
     it("with in-clip updates, each block's steps in the run, which train.schedule counts; none with updates once per clip batch", async () => {
@@ -428,11 +428,13 @@ describe("schedule tables", () => {
       // GPipe on one block per stage: stage k idles 1 - 3T/(3(T+L-1) - 2k) (test/gpipe.test.ts).
       expect(rows.get("gpipe")![7]).to.equal(Array.from({ length: L }, (_, k) => (1 - (3 * T) / (3 * (T + L - 1) - 2 * k)).toFixed(2)).join(" "));
       // Per-clip updates whatever the file or overrides say, and it says so.
-      expect(io.stderr).to.contain("--compare shows every train.method with updates once per clip batch; ").and.contain("'s train.method (sideways), update_every (2) are left out");
+      expect(io.stderr).to.contain("--compare shows a row for every train.method, each with updates once per clip batch; ").and.contain("'s train.method (sideways), update_every (2) do not apply here");
       // Short clips: Sideways' block k learns only if T >= 2L-1-k (T = 4: the top block alone).
       io.stdout = "";
       expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", "data.clip_length=4"], io)).to.equal(0);
       expect(io.stdout).to.match(/^\| sideways \| approximate \| 4 \| 1 of 4 \|/m);
+      // The file's own method alone: it is a row like the others, so the note says it does not select one (not that it is "left out").
+      expect(io.stderr).to.contain("quickstart.yaml's train.method (sideways) does not apply here").and.not.contain("left out");
     });
 
     it("--compare of a sweep file: a note names the swept keys its rows take from the base configuration, but not the rule settings it sets itself", async () => {

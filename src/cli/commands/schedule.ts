@@ -42,8 +42,8 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
         // Every rule, so the file's own train.method and update settings are not what is shown.
         const { method, update_every: every, weight_stashing: stashing } = spec.train;
         const accumulate = spec.train.accumulate ?? 1;
-        const leftOut = [`train.method (${method})`, ...(every === "clip" ? [] : [`update_every (${every})`]), ...(stashing ? ["weight_stashing (true)"] : []), ...(accumulate === 1 ? [] : [`accumulate (${accumulate})`])];
-        io.err(`note: --compare shows every train.method with updates once per clip batch; ${argv.file}'s ${leftOut.join(", ")} ${leftOut.length === 1 ? "is" : "are"} left out\n`);
+        const notApplied = [`train.method (${method})`, ...(every === "clip" ? [] : [`update_every (${every})`]), ...(stashing ? ["weight_stashing (true)"] : []), ...(accumulate === 1 ? [] : [`accumulate (${accumulate})`])];
+        io.err(`note: --compare shows a row for every train.method, each with updates once per clip batch; ${argv.file}'s ${notApplied.join(", ")} ${notApplied.length === 1 ? "does" : "do"} not apply here\n`);
         // The other swept keys (clip length, model, workers) do change the rows: they are the base configuration's.
         const baseKeys = fromBase.filter((k) => !COMPARE_SETS.some((c) => k === c || k.startsWith(`${c}.`)));
         if (baseKeys.length > 0) io.err(`note: ${argv.file} has a sweep: section; these rows are of its base configuration's ${baseKeys.join(", ")}, not a run's (override ${baseKeys.length === 1 ? "it" : "them"} to see a run's)\n`);
