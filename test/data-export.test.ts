@@ -82,6 +82,8 @@ describe("data: exportDataSample", function () {
     const again = captureIo();
     expect(await main(["data", exp, "--out", out, "--clips", "3"], again)).to.equal(2);
     expect(again.stderr).to.include("clips.npy, labels.npy, contact-sheet.png already exist");
+    // --out named as given (here absolute), not as a path relative to the current folder.
+    expect(again.stderr).to.include(`--out ${out}: clips.npy`);
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([2, 3, 1, 8, 8]);
     expect(await main(["data", exp, "--out", out, "--clips", "3", "--force"], captureIo())).to.equal(0);
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([3, 3, 1, 8, 8]);

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { basename, relative, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
 import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
@@ -33,7 +33,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const outDir = resolve(argv.out);
-      if (!argv.force) refuseToReplace(outDir, exp.spec.data, exp.baseDir);
+      if (!argv.force) refuseToReplace(outDir, argv.out, exp.spec.data, exp.baseDir);
       const ctx = { input: exp.model.input, classes: exp.model.classes, seed: exp.spec.seed, baseDir: exp.baseDir, cacheDir: frameCacheRoot() };
       // Only training clips are written: npy data without held-out clips needs no choice of
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
@@ -56,7 +56,8 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
  * pointed at a data folder (this experiment's own, or another's) would replace a data set with a
  * few preprocessed clips: existing files are never replaced without --force, and nothing is written.
  */
-function refuseToReplace(outDir: string, data: DataSpec, baseDir: string): void {
+/** `given` is --out as typed, so the message names the folder the user wrote (not a path relative to here, such as ../../tmp/x). */
+function refuseToReplace(outDir: string, given: string, data: DataSpec, baseDir: string): void {
   const existing = sampleFiles(outDir).filter((f) => existsSync(f));
   if (existing.length === 0) return;
   const own = new Map<string, string>();
@@ -66,7 +67,7 @@ function refuseToReplace(outDir: string, data: DataSpec, baseDir: string): void 
   }
   const named = existing.map((f) => (own.has(f) ? `${basename(f)} (this experiment's ${own.get(f)})` : basename(f)));
   throw new InputError(
-    `--out ${relative(process.cwd(), outDir) || "."}: ${named.join(", ")} already exist${existing.length === 1 ? "s" : ""} there; ` +
+    `--out ${given}: ${named.join(", ")} already exist${existing.length === 1 ? "s" : ""} there; ` +
       "nothing was written (choose another --out, or --force to replace them)",
     outDir,
   );
