@@ -192,8 +192,8 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     // The counter line and the closing line agree: 2 interrupted, 0 failed; the 2 runs still
     // queued are said as not started, as runs.csv lists them.
     expect(stderr).to.include("sweep: 2/4 (0 done, 0 failed, 2 interrupted, 0 skipped)");
-    // With the command that finishes it: the same file and overrides (without them the sweep would plan other runs).
-    expect(stderr).to.include(`2 interrupted (each resumes from its last resume checkpoint), 2 not started (not_started in runs.csv); run the sweep again to finish: sideways sweep ${SWEEP} train.steps=20 train.checkpoint_every=0\n`);
+    // With the command that finishes it: the same file and overrides (without them the sweep would plan other runs), and --jobs.
+    expect(stderr).to.include(`2 interrupted (each resumes from its last resume checkpoint), 2 not started (not_started in runs.csv); run the sweep again to finish: sideways sweep ${SWEEP} train.steps=20 train.checkpoint_every=0 --jobs 2\n`);
     expect(readCsv(join(root, "runs.csv")).rows.map((r) => r.status).sort()).to.deep.equal(["interrupted", "interrupted", "not_started", "not_started"]);
     expect(stderr).not.to.match(/[1-9] failed|run\(s\) failed/);
   });

@@ -34,7 +34,7 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
-        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. train.optimizer.lr=0.1" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. train.optimizer.lr=0.1; ~key removes a key the file sets (its default applies)" })
         .option("force", { type: "boolean", default: false, describe: "run again even if this config already completed, and replace a run folder that holds another run" })
         .option("quiet", { type: "boolean", default: false, describe: "no progress output or notes; warnings and errors still print" })
         .option("child", { type: "boolean", default: false, hidden: true, describe: "run as a sweep's child process (JSON progress on stdout)" })

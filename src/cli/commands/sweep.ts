@@ -54,7 +54,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file with a sweep: section" })
-        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too)" })
+        .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (sweep.seeds=[0,1,2] too); ~key removes a key the file sets" })
         .option("dry-run", { type: "boolean", default: false, describe: "list every run (id, status: completed, running, todo, or how an earlier attempt ended, such as interrupted@STEP; parameters) and stop (schema and files checked; `validate` also makes the checks a run makes before training)" })
         .option("jobs", { alias: "j", default: 1, coerce: wholeNumber("--jobs", 1), describe: "runs in parallel (one process each)" })
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first run that fails or stops at a non-finite loss (default: continue)" })
@@ -142,8 +142,9 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
-        // The same file, overrides and shard: without the overrides the sweep would plan other runs (other ids).
-        const again = ["sideways", "sweep", argv.file, ...argv.overrides, ...(argv.shard === undefined ? [] : ["--shard", argv.shard])].map(shellWord).join(" ");
+        // The same file, overrides and shard: without the overrides the sweep would plan other runs
+        // (other ids); --jobs too, so that the copied command is not a slower sweep.
+        const again = ["sideways", "sweep", argv.file, ...argv.overrides, ...(argv.shard === undefined ? [] : ["--shard", argv.shard]), ...(argv.jobs > 1 ? ["--jobs", String(argv.jobs)] : [])].map(shellWord).join(" ");
         io.err(`${unfinished.join(", ")}; run the sweep again to ${outcome.failed.length ? "retry" : "finish"}: ${again}\n`);
         io.exitCode = outcome.failed.length > 0 ? EXIT_RUN_FAILED : EXIT_INTERRUPTED;
       }
