@@ -3,7 +3,7 @@
  * again over one finds its runs under their earlier names, and `results collect` merges its shards.
  */
 import { expect } from "chai";
-import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { readCsv } from "../src/results/csv-read.js";
@@ -86,5 +86,23 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(await main(["results", "collect", "a-copy", "c"], mixed), mixed.stderr).to.equal(0);
     expect(mixed.stderr).not.to.include("plans other runs");
     expect(statuses(join(dir, "a-copy")), "each run once, none other_shard").to.deep.equal([["augment-pad_crop-1,scale-0.5,1_model-tiny_seed-1", "completed"], ["augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-0", "completed"]]);
+  });
+
+  it("results collect of a shard holding, under its new id, a run the target holds under its earlier id lists that run once", async () => {
+    const sweep = (out: string) => main(["sweep", file(), "--quiet", `output.dir=${out}`], captureIo());
+    expect(await sweep("a")).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    const before = runFolders(join(dir, "a"));
+    // Seed 0 there as if stopped before it ended (no summary.json): the completed copy replaces it.
+    rmSync(join(dir, "a", before[0]!, "summary.json"));
+    // The whole sweep trained again by this version into a fresh folder: the same runs, new ids.
+    expect(await sweep("c")).to.equal(0);
+    const seed0 = runFolders(join(dir, "c")).find((n) => n.includes("_seed-0_"))!;
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "c"], io), io.stderr).to.equal(0);
+    const after = [seed0, before[1]!].sort();
+    expect(runFolders(join(dir, "a")), "no second folder of a run the target has").to.deep.equal(after);
+    const rows = readCsv(join(dir, "a", "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r.status]).sort()).to.deep.equal(after.map((n) => [n, "completed"]));
   });
 });

@@ -10,9 +10,10 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { legacyRunId } from "../spec/run-id.js";
+import { legacyRunId, runIdFor } from "../spec/run-id.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { collectLeftoversIn } from "./collect-leftovers.js";
+import { type RunMeta, readRunMeta } from "./run-dir.js";
 import { readSweepPlan } from "./sweep-plan.js";
 
 /** `runs` (planSweep's) with each run's earlier id where `root`, the sweep's folder, knows it by that id and not by its new one. */
@@ -24,4 +25,17 @@ export function keepEarlierRunIds(runs: readonly PlannedRun[], root: string): Pl
     const earlier = legacyRunId(run.params, run.configHash);
     return earlier !== run.runId && !existsSync(join(root, run.runId)) && known(earlier) ? { ...run, runId: earlier } : run;
   });
+}
+
+/**
+ * The folder in `dir` holding run `meta` (found in folder `name` elsewhere: a shard's) under its
+ * other id, its earlier one or its new one; null where there is none. `results collect` compares a
+ * shard's run with it as with a folder of the same name: copied beside it, the run was listed twice.
+ */
+export function sameRunUnderOtherId(dir: string, name: string, meta: Pick<RunMeta, "params" | "config_hash">): string | null {
+  for (const id of [legacyRunId(meta.params, meta.config_hash), runIdFor(meta.params, meta.config_hash)]) {
+    if (id === name) continue;
+    if (readRunMeta(join(dir, id))?.config_hash === meta.config_hash) return join(dir, id);
+  }
+  return null;
 }

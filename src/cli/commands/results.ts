@@ -1,5 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
@@ -13,6 +13,7 @@ import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { refuseFileForResultsFolder } from "../results-folder-arg.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { recordNotCopied } from "../../results/not-copied.js";
+import { sameRunUnderOtherId } from "../../results/earlier-run-ids.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -139,14 +140,18 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
       notCopy(entry.name, `${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
     if (srcMeta === null) continue;
-    const dst = join(dir, entry.name);
+    // `into` is where the copy goes; `dst`, the target's folder of this run it is compared with:
+    // the same name, or, where the target has none, the run under its other id (an earlier
+    // version's, earlier-run-ids.ts), which a copy replaces as it would a folder of the same name.
+    const into = join(dir, entry.name);
+    const dst = (existsSync(into) ? null : sameRunUnderOtherId(dir, entry.name, srcMeta)) ?? into;
     const dstMeta = readRunMeta(dst);
     const srcAttempt = lastAttempt(src);
     const dstAttempt = lastAttempt(dst);
     const srcStatus = srcAttempt?.status ?? "unfinished";
     const dstStatus = dstAttempt?.status ?? "unfinished";
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
-    const inTheWay = tempNameTaken(dst);
+    const inTheWay = tempNameTaken(dst) ?? tempNameTaken(into);
     if (held !== undefined) {
       notCopy(entry.name, `${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
     } else if (inTheWay !== null) {
@@ -178,8 +183,8 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed") {
       // The same config, completed with whole weights: the copy wins, and the damaged folder is
       // moved aside, not deleted (its weights may be only partly lost: the user decides).
-      const aside = asidePath(dir, entry.name);
-      replaceRunFolder(src, dst, aside);
+      const aside = asidePath(dir, basename(dst));
+      replaceRunFolder(src, into, aside, dst);
       report.copied.push(entry.name);
       report.replacedDamaged.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); replaced by ${src} (completed), the damaged folder moved to ${aside}: delete it once it is not needed`);
     } else if (dstAttempt?.damage !== undefined) {
@@ -193,7 +198,7 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     } else if (srcStatus !== "completed" && dstAttempt !== null && srcAttempt.steps <= dstAttempt.steps) {
       notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
     } else {
-      replaceRunFolder(src, dst);
+      replaceRunFolder(src, into, undefined, dst);
       report.copied.push(entry.name);
     }
   }
@@ -208,16 +213,16 @@ function tempNameTaken(dst: string): string | null {
 /**
  * dst becomes a copy of src: copied beside it first and renamed into place, so that a merge
  * stopped midway leaves the old folder or the new one, never files of both (a resume checkpoint
- * of one attempt beside the metrics of another). With `keepAt`, the old folder is moved there
- * instead of deleted.
+ * of one attempt beside the metrics of another). The old folder is `old` (dst, or the same run
+ * under its other id); with `keepAt`, it is moved there instead of deleted.
  */
-function replaceRunFolder(src: string, dst: string, keepAt?: string): void {
+function replaceRunFolder(src: string, dst: string, keepAt?: string, old = dst): void {
   const incoming = collectTempPath(dst, "collect");
-  const outgoing = keepAt ?? collectTempPath(dst, "replaced");
+  const outgoing = keepAt ?? collectTempPath(old, "replaced");
   rmSync(incoming, { recursive: true, force: true });
   cpSync(src, incoming, { recursive: true });
   if (keepAt !== undefined) mkdirSync(dirname(keepAt), { recursive: true });
-  if (existsSync(dst)) renameSync(dst, outgoing);
+  if (existsSync(old)) renameSync(old, outgoing);
   renameSync(incoming, dst);
   if (keepAt === undefined) rmSync(outgoing, { recursive: true, force: true });
 }
