@@ -459,6 +459,20 @@ describe("sideways evaluate of a sweep's folder", function () {
     expect(existsSync(join(dir, "ev"))).to.equal(false);
   });
 
+  it("a run's weights holding a tensor of a non-float dtype are refused before DIR is made (exit 2, decoding's message), not at that run after others were evaluated", async () => {
+    const root = await sweep();
+    const last = join(root, runIds(root).at(-1)!, "final.safetensors");
+    const file = parseSafetensors(readFileSync(last), last);
+    const [name, tensor] = [...file.tensors.entries()][0]!;
+    // The same bytes read as int32: the file stays whole, only its header's dtype changes.
+    file.tensors.set(name, { ...tensor, dtype: "I32" });
+    writeFileSync(last, serializeSafetensors(file));
+    const bad = await run("evaluate", root, "--out", "ev");
+    expect(bad.status, bad.io.stderr).to.equal(2);
+    expect(bad.io.stderr).to.include(`tensor "${name}" has dtype I32, expected a floating-point dtype`);
+    expect(existsSync(join(dir, "ev")), "nothing written").to.equal(false);
+  });
+
   it("a completed run without its config.yaml is exit 2 naming it, advising what works for a sweep (not --experiment, which a sweep refuses)", async () => {
     const root = await sweep();
     const [first] = runIds(root);

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { InputError, ModelError } from "../errors.js";
 import { writeFileAtomic } from "../results/atomic-write.js";
 import type { Model, Weights } from "./model.js";
-import { float32Tensor, parseSafetensors, readSafetensorsHeader, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
+import { FLOAT_DTYPES, float32Tensor, notFloatError, parseSafetensors, readSafetensorsHeader, serializeSafetensors, toFloat32, type RawTensor } from "./safetensors.js";
 import { count } from "../util/count.js";
 
 /**
@@ -99,12 +99,19 @@ export function decodeCheckpoint(bytes: Uint8Array, model: Model, source: string
 }
 
 /**
- * Whether a checkpoint fits `model`, from its header alone (the tensors' names and shapes), with
- * decodeWeights's error: for a check of many files before any is read whole (`evaluate` of a sweep).
+ * Whether a checkpoint fits `model`, from its header alone (the tensors' names, shapes and dtypes),
+ * with decodeWeights's errors, in its order: for a check of many files before any is read whole
+ * (`evaluate` of a sweep), so that one decodeWeights would refuse is refused before anything is written.
  */
 export function checkCheckpointFits(path: string, model: Model): void {
   const { tensors, metadata } = readSafetensorsHeader(path);
   if (metadata?.format === RESUME_FORMAT) for (const name of [...tensors.keys()]) if (name.startsWith(RESUME_OPTIMIZER_PREFIX)) tensors.delete(name);
+  for (const param of stateEntries(model)) {
+    const tensor = tensors.get(param.name);
+    if (tensor === undefined || !sameShape(tensor.shape, param.shape)) continue;
+    // As decodeCheckpoint: an int64 buffer is kept as it is, any other tensor converted by toFloat32.
+    if (!(param.dtype === "I64" && tensor.dtype === "I64") && !FLOAT_DTYPES.has(tensor.dtype)) throw notFloatError(param.name, tensor.dtype, path);
+  }
   checkFit(tensors, model, path);
 }
 

@@ -264,11 +264,16 @@ export function toFloat32(name: string, tensor: RawTensor, source: string): Floa
       return out;
     }
     default:
-      throw new InputError(
-        `${source}: tensor "${name}" has dtype ${tensor.dtype}, expected a floating-point dtype (F32, or F16/BF16/F64 converted to float32)`,
-        source,
-      );
+      throw notFloatError(name, tensor.dtype, source);
   }
+}
+
+/** The dtypes toFloat32 converts. */
+export const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(["F32", "F64", "F16", "BF16"]);
+
+/** toFloat32's refusal of a tensor of another dtype (also said from a file's header alone: checkpoint.ts). */
+export function notFloatError(name: string, dtype: SafetensorsDtype, source: string): InputError {
+  return new InputError(`${source}: tensor "${name}" has dtype ${dtype}, expected a floating-point dtype (F32, or F16/BF16/F64 converted to float32)`, source);
 }
 
 interface RawTensorInfo {
