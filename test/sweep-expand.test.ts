@@ -79,6 +79,9 @@ describe("sweep expansion", () => {
     expect(runIdFor({ "train.optimizer.schedule.milestones": [10, 20] }, "0badf00d"), "not 1020").to.equal("milestones-10,20_0badf00d");
     expect(runIdFor({ "train.optimizer.schedule.milestones": [-1, 2] }, "0badf00d")).to.equal("milestones--1,2_0badf00d");
     expect(runIdFor({ "train.optimizer": { lr: 0.1, kind: "adam", betas: [0.9, 0.99] } }, "0badf00d")).to.equal("optimizer-betas-0.9,0.99,kind-adam,lr-0.1_0badf00d");
+    // A slug cut at 80 characters does not end in the separator the cut left (here the 80th is a comma).
+    const long = runIdFor({ "data.augment.scale": [0.123456789, 0.23456789, 0.3456789, 0.456789, 0.56789, 0.6789, 0.789, 0.89012345, 0.95] }, "0badf00d");
+    expect(long).to.equal("scale-0.123456789,0.23456789,0.3456789,0.456789,0.56789,0.6789,0.789,0.89012345_0badf00d");
     // Scalars other than paths keep the ids earlier versions gave them.
     for (const params of [{ "train.method": "pipelined-bp", seed: 2 }, { "train.optimizer.lr": 1e-5, "data.shuffle": false }, { "train.batch_size": 8 }])
       expect(runIdFor(params, "0badf00d")).to.equal(legacyRunId(params, "0badf00d"));

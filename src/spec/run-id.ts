@@ -77,7 +77,9 @@ export function runIdFor(params: Record<string, unknown>, hash: string): string 
   const slug = orderedParamKeys(params)
     .map((k) => `${sanitize(slugKey(k))}-${slugValue(params[k])}`)
     .join("_")
-    .slice(0, MAX_SLUG);
+    .slice(0, MAX_SLUG)
+    // A cut slug does not end in a separator (`scale-0.5,_<hash>`).
+    .replace(/[-_,.]+$/, "");
   return slug ? `${slug}_${hash}` : hash;
 }
 
