@@ -44,17 +44,19 @@ export function loadEvaluation(weightsFile: string, configFile: string, override
   return { weightsFile, configFile, overrides, exp };
 }
 
-/** A weights file read once: its SHA-256 and its metadata and weights, all of the same bytes. */
+/**
+ * A weights file read once: its SHA-256, and `decode` giving its metadata and weights from the same
+ * bytes. Decoding waits until asked: a sweep's run whose evaluation is already in DIR needs only the digest.
+ */
 export interface WeightsRead {
   sha256: string;
-  metadata: Record<string, string>;
-  weights: Weights;
+  decode(): { metadata: Record<string, string>; weights: Weights };
 }
 
 /**
- * The weights, refused where they are not the experiment's model's, read once for the digest, the
- * metadata and the tensors (three reads of a file of hundreds of MB before), so the digest recorded
- * is of the bytes evaluated even if the file is replaced meanwhile.
+ * The weights, refused (when decoded) where they are not the experiment's model's, read once for
+ * the digest, the metadata and the tensors (three reads of a file of hundreds of MB before), so the
+ * digest recorded is of the bytes evaluated even if the file is replaced meanwhile.
  */
 export function readWeightsOnce(loaded: LoadedEvaluation): WeightsRead {
   const path = resolve(loaded.weightsFile);
@@ -65,8 +67,13 @@ export function readWeightsOnce(loaded: LoadedEvaluation): WeightsRead {
     throw new InputError(`cannot read checkpoint ${path}: ${(e as Error).message}`, path);
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const { weights, metadata } = fittingModel(loaded, () => decodeCheckpoint(bytes, loaded.exp.model, path));
-  return { sha256, metadata: metadata ?? {}, weights };
+  return {
+    sha256,
+    decode: () => {
+      const { weights, metadata } = fittingModel(loaded, () => decodeCheckpoint(bytes, loaded.exp.model, path));
+      return { metadata: metadata ?? {}, weights };
+    },
+  };
 }
 
 /**
@@ -110,6 +117,7 @@ export interface EvaluatedWeights {
 /** Evaluates the weights as a run's evaluations do; notes and progress to standard error. */
 export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, read: WeightsRead, voice?: EvaluationVoice): Promise<EvaluatedWeights> {
   const { weightsFile, configFile, overrides, exp } = loaded;
+  const { weights, metadata } = read.decode(); // weights that do not fit are refused before any note
   const note = voice?.note ?? ((text: string) => io.err(`note: ${text}\n`));
   const resumeStep = resumeCheckpointStep(weightsFile);
   if (resumeStep !== null) note(`${weightsFile} is a resume checkpoint: the weights of an unfinished run at step ${resumeStep}, not its final ones`);
@@ -125,7 +133,7 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, read: 
     lastReport = performance.now();
     io.err(`evaluate: ${voice === undefined ? "" : `${voice.run}: `}${done}/${total} clips\n`);
   };
-  const evaluation = await evaluateWeights(spec, exp.model, read.weights, exp.baseDir, progress).catch((err: unknown) => {
+  const evaluation = await evaluateWeights(spec, exp.model, weights, exp.baseDir, progress).catch((err: unknown) => {
     nameExperimentFile(err, configFile, overrides); // a data error names the file and key, as `run` does
     throw err;
   });
@@ -133,7 +141,6 @@ export async function evaluateLoaded(io: CliIo, loaded: LoadedEvaluation, read: 
   if (evaluation.evalOnTrain) note(`the evaluation set is the training clips (eval_on_train)`);
   if (evaluation.result.clips < spec.eval.clips) note(`eval.clips is ${spec.eval.clips}, but the evaluation set has ${count(evaluation.result.clips, "clip")}: all of them were used`);
 
-  const metadata = read.metadata;
   const stepText = metadata.step ?? metadata.steps;
   const record: EvaluationRecord = {
     weights: resolve(weightsFile),

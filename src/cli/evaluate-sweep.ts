@@ -118,7 +118,7 @@ export async function evaluateSweep(io: CliIo, a: SweepEvaluationArgs): Promise<
     const id = r.meta.run_id;
     const said = `evaluate: ${i + 1}/${count(loaded.length, "run")}: ${id} (${runLabel(r)})`;
     const before = earlier.get(id);
-    // Read whole once: its digest decides whether to evaluate again, and its weights are evaluated.
+    // Read whole once: its digest decides whether to evaluate again; decoded only if evaluated.
     const read = readWeightsOnce(l);
     const digest = read.sha256;
     const sameBefore = before !== undefined && before !== null && sameSettings(id, before);
