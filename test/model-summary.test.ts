@@ -12,7 +12,7 @@ import { summariseBlocks } from "../src/model/summary.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
-const ZOO = ["models/vgg-bn-112.yaml", "models/resnet-112.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml"];
+const ZOO = ["models/vgg-bn-112.yaml", "models/resnet-112.yaml", "models/vgg-bn-mnist.yaml", "models/resnet-mnist.yaml", "models/depth-3.yaml", "models/depth-5.yaml", "models/depth-8.yaml"];
 
 describe("model zoo and `sideways model summary`", () => {
   const tempFolder = tempFoldersRemovedAfterEachTest();
@@ -29,6 +29,19 @@ describe("model zoo and `sideways model summary`", () => {
       }
     });
   }
+
+  it("models/depth-3, -5, -8.yaml (the depth study): L = 3, 5, 8 blocks, and each is depth-3 with 32-channel conv-BN-ReLU blocks added before the pool", () => {
+    const layers = (file: string) => loadModelFile(file).blocks.flatMap((b) => b.layers.map((l) => JSON.stringify(l.spec)));
+    const base = layers("models/depth-3.yaml");
+    const middle = base.slice(4, 7); // block 1's conv-BN-ReLU (32 channels out; in-channels are inferred)
+    for (const L of [3, 5, 8]) {
+      const file = `models/depth-${L}.yaml`;
+      expect(loadModelFile(file).blocks.length, file).to.equal(L);
+      // The stem's 8 layers, L-3 middle blocks, then the pool and the head.
+      const expected = [...base.slice(0, 8), ...Array.from({ length: L - 3 }, () => middle).flat(), ...base.slice(8)];
+      expect(layers(file), file).to.deep.equal(expected);
+    }
+  });
 
   it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, torchvision's downsample where the shape changes", () => {
     const model = loadModelFile("models/resnet-112.yaml");

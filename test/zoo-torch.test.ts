@@ -26,7 +26,7 @@ import { randomArray, seededRandom } from "./reference/numeric.js";
 import { NEEDS_TORCH, skipBecause } from "./helpers/skip.js";
 
 const script = fileURLToPath(new URL("../../test/reference/torch_module.py", import.meta.url));
-const ZOO = ["models/resnet-mnist.yaml", "models/vgg-bn-mnist.yaml", "models/vgg-gn-mnist.yaml", "models/resnet-112.yaml", "models/vgg-bn-112.yaml"];
+const ZOO = ["models/resnet-mnist.yaml", "models/vgg-bn-mnist.yaml", "models/vgg-gn-mnist.yaml", "models/resnet-112.yaml", "models/vgg-bn-112.yaml", "models/depth-3.yaml", "models/depth-5.yaml", "models/depth-8.yaml"];
 
 describe("model zoo against torch.nn modules built from the YAML (test/reference/torch_module.py)", function () {
   this.timeout(120_000);
