@@ -88,6 +88,49 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(statuses(join(dir, "a-copy")), "each run once, none other_shard").to.deep.equal([["augment-pad_crop-1,scale-0.5,1_model-tiny_seed-1", "completed"], ["augment-pad_crop1scale0.51_model-modelstiny.yaml_seed-0", "completed"]]);
   });
 
+  /**
+   * Shard 0 (a) and shard 1 (b) under earlier ids, shard 0 trained again by this version (c), whose
+   * plan, merged last, names every run by its new id; `spoil` keeps b's run from being copied and
+   * returns collect's line for it. Its row must say not_copied, not not_started.
+   */
+  async function notCopiedUnderEarlierId(spoil: (earlierId: string) => string, exitCode: number): Promise<void> {
+    const sweep = (shard: string, out: string) => main(["sweep", file(), "--quiet", "--shard", shard, `output.dir=${out}`], captureIo());
+    expect(await sweep("0/2", "a")).to.equal(0);
+    expect(await sweep("1/2", "b")).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    asEarlierVersionLeftIt(join(dir, "b"));
+    expect(await sweep("0/2", "c")).to.equal(0);
+    const [earlierId] = runFolders(join(dir, "b"));
+    const line = spoil(earlierId!);
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "b", "c"], io), io.stderr).to.equal(exitCode);
+    expect(io.stderr).to.include(line).and.not.match(/planned runs? (of other shards|never started)/);
+    const planned = (JSON.parse(readFileSync(join(dir, "a", "sweep-plan.json"), "utf8")) as { runs: RunMeta[] }).runs;
+    expect(planned.map((r) => r.run_id), "the plan names its runs by their new ids").to.satisfy((ids: string[]) => ids.every((n) => NEW_ID.test(n)));
+    const seed1 = () => readCsv(join(dir, "a", "runs.csv")).rows.find((r) => String(r.run_id).includes("_seed-1_"))!;
+    expect(seed1()).to.include({ status: "not_copied", message: `not copied from ${join(dir, "b")} by results collect: ${line}` });
+    // runs.csv regenerated later from the folders still says so.
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    expect(seed1()).to.include({ status: "not_copied" });
+  }
+
+  it("a shard's run under its earlier id that results collect did not copy is not_copied in runs.csv, though the merged plan names it by its new id", async () => {
+    // In the target, a folder that is no run holds b's run's earlier id: a conflict, not copied.
+    await notCopiedUnderEarlierId((earlierId) => {
+      mkdirSync(join(dir, "a", earlierId));
+      writeFileSync(join(dir, "a", earlierId, "notes.txt"), "mine");
+      return `${earlierId}: ${join(dir, "a", earlierId)} exists and is not a run folder; not copied`;
+    }, 2);
+  });
+
+  it("a shard's run under its earlier id whose run-meta.json is not JSON is not_copied in runs.csv, though the merged plan names it by its new id", async () => {
+    // Which config it holds is unknown: it is matched to the plan by its id in either style.
+    await notCopiedUnderEarlierId((earlierId) => {
+      writeFileSync(join(dir, "b", earlierId, RUN_META_FILE), "{ cut sho");
+      return `${earlierId}: ${join(dir, "b", earlierId, RUN_META_FILE)} is not JSON (unreadable_run_meta), so which run it holds is unknown; not copied: mend that file, then collect again`;
+    }, 0);
+  });
+
   it("results collect of a shard holding, under its new id, a run the target holds under its earlier id lists that run once", async () => {
     const sweep = (out: string) => main(["sweep", file(), "--quiet", `output.dir=${out}`], captureIo());
     expect(await sweep("a")).to.equal(0);

@@ -10,14 +10,18 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
-import { RUN_META_FILE } from "./run-dir.js";
+import { legacyRunId, runIdFor } from "../spec/run-id.js";
+import { RUN_META_FILE, type RunMeta } from "./run-dir.js";
 
 export const NOT_COPIED_FILE = "collect-not-copied.json";
 /** runs.csv's status of a planned run without a folder that a collect found in a shard and did not copy. */
 export const NOT_COPIED = "not_copied";
 
 export interface NotCopiedRecord {
+  /** the run's folder name in the shard */
   run_id: string;
+  /** its config hash, where the shard's run-meta.json could be read */
+  config_hash?: string;
   /** the shard folder (absolute) the run was not copied from */
   shard: string;
   /** what collect printed of it: why, and what to do */
@@ -37,6 +41,18 @@ export function readNotCopied(root: string): Map<string, NotCopiedRecord> {
   }
 }
 
+/**
+ * The record of planned run `entry`, if a collect did not copy it. By config hash: the shard's
+ * folder may name the run by its other id than the plan does (an earlier version's or the new one,
+ * earlier-run-ids.ts). A record without a hash (the shard's run-meta.json was not JSON) is matched by
+ * the entry's id in either style.
+ */
+export function notCopiedRecordOf(records: ReadonlyMap<string, NotCopiedRecord>, entry: Pick<RunMeta, "run_id" | "config_hash" | "params">): NotCopiedRecord | undefined {
+  const all = [...records.values()];
+  const ids = [entry.run_id, legacyRunId(entry.params, entry.config_hash), runIdFor(entry.params, entry.config_hash)];
+  return all.find((r) => r.config_hash === entry.config_hash) ?? all.find((r) => r.config_hash === undefined && ids.includes(r.run_id));
+}
+
 /** runs.csv's message of a not_copied run. */
 export const notCopiedMessage = (r: NotCopiedRecord) => `not copied from ${r.shard} by results collect: ${r.reason}`;
 
@@ -54,12 +70,12 @@ function writeRecords(root: string, records: Iterable<NotCopiedRecord>): void {
  * earlier collect from it recorded (resolved since, or not copied for another reason now); those of
  * other shards stay. Runs that now have a folder in `root` are dropped.
  */
-export async function recordNotCopied(root: string, shard: string, notCopied: ReadonlyArray<{ runId: string; line: string }>): Promise<void> {
+export async function recordNotCopied(root: string, shard: string, notCopied: ReadonlyArray<{ runId: string; line: string; configHash?: string }>): Promise<void> {
   if (notCopied.length === 0 && !existsSync(recordPath(root))) return;
   mkdirSync(root, { recursive: true });
   await withLock(`${recordPath(root)}.lock`, () => {
     const kept = [...readNotCopied(root).values()].filter((r) => r.shard !== shard);
-    const now = notCopied.map((n) => ({ run_id: n.runId, shard, reason: n.line }));
+    const now = notCopied.map((n) => ({ run_id: n.runId, ...(n.configHash === undefined ? {} : { config_hash: n.configHash }), shard, reason: n.line }));
     writeRecords(root, new Map([...kept, ...now].map((r) => [r.run_id, r])).values());
   });
 }

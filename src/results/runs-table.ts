@@ -14,7 +14,7 @@ import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADA
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
 import { isCollectLeftover } from "./collect-leftovers.js";
-import { NOT_COPIED, notCopiedMessage, pruneNotCopied, readNotCopied } from "./not-copied.js";
+import { NOT_COPIED, notCopiedMessage, notCopiedRecordOf, pruneNotCopied, readNotCopied } from "./not-copied.js";
 
 export const RUNS_CSV = "runs.csv";
 
@@ -126,7 +126,7 @@ export function collectRuns(root: string): RunRecord[] {
     const dir = join(root, entry.run_id);
     planned.add(entry.run_id);
     const unreadable = unreadableJson(join(dir, RUN_META_FILE));
-    const notCopiedRecord = notCopied.get(entry.run_id);
+    const notCopiedRecord = notCopiedRecordOf(notCopied, entry);
     const said = unreadable
       ? { status: UNREADABLE_RUN_META, message: UNREADABLE_RUN_META_MESSAGE }
       : notCopiedRecord !== undefined

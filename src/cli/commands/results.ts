@@ -80,6 +80,8 @@ export interface NotCopied {
   runId: string;
   line: string;
   trainAgain: boolean;
+  /** its config hash, where its run-meta.json could be read: the target's plan may name it by its other id (earlier-run-ids.ts) */
+  configHash?: string;
 }
 
 /** A free folder for run `id` under DIR/collect-replaced/ (`id`, else `id-2`, `id-3`, ...): an earlier one is never overwritten. */
@@ -131,7 +133,7 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
   const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
-  const notCopy = (runId: string, line: string, trainAgain = false) => report.notCopied.push({ runId, line, trainAgain });
+  const notCopy = (runId: string, line: string, trainAgain = false, configHash?: string) => report.notCopied.push({ runId, line, trainAgain, ...(configHash === undefined ? {} : { configHash }) });
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     // A collect's temporary folder in a shard is no run of its own (the note on the shard says what it is).
@@ -140,6 +142,7 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
       notCopy(entry.name, `${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
     if (srcMeta === null) continue;
+    const notCopyRun = (line: string, trainAgain = false) => notCopy(entry.name, line, trainAgain, srcMeta.config_hash);
     // `into` is where the copy goes; `dst`, the target's folder of this run it is compared with:
     // the same name, or, where the target has none, the run under its other id (an earlier
     // version's, earlier-run-ids.ts), which a copy replaces as it would a folder of the same name.
@@ -153,33 +156,33 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     const held = [src, dst].map((d) => ({ d, holder: runLockHolderNow(d) })).find((h) => h.holder !== null);
     const inTheWay = tempNameTaken(dst) ?? tempNameTaken(into);
     if (held !== undefined) {
-      notCopy(entry.name, `${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
+      notCopyRun(`${entry.name}: ${held.d} is running in another process (pid ${held.holder!.pid} on ${held.holder!.host}); not copied: collect again once it has stopped`);
     } else if (inTheWay !== null) {
       // A stopped collect whose pid this one has (pids repeat: a container's process is often pid 1)
       // left a folder under the name the swap would use: the swap would delete it or fail halfway.
-      notCopy(entry.name, `${entry.name}: ${inTheWay} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
+      notCopyRun(`${entry.name}: ${inTheWay} is in the way, a folder a stopped collect left under the name this one would use (see its note); not copied: move or delete it as the note says, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && unreadableJson(join(dst, RUN_META_FILE))) {
       // Damage, as an unreadable record on the shard's side is (not copied, exit 0), not a conflict of configs.
-      notCopy(entry.name, `${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
+      notCopyRun(`${entry.name}: ${join(dst, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run that folder holds is unknown; not copied: mend that file, then collect again`);
     } else if (dstMeta === null && existsSync(dst) && readdirSync(dst).length > 0) {
-      notCopy(entry.name, `${entry.name}: ${dst} exists and is not a run folder; not copied`);
+      notCopyRun(`${entry.name}: ${dst} exists and is not a run folder; not copied`);
       report.conflicts++;
     } else if (dstMeta !== null && dstMeta.config_hash !== srcMeta.config_hash) {
-      notCopy(entry.name, `${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
+      notCopyRun(`${entry.name}: CONFLICT: ${src} holds config ${srcMeta.config_hash} (${srcStatus}), ${dst} holds config ${dstMeta.config_hash} (${dstStatus}); not copied`);
       report.conflicts++;
     } else if (unreadableJson(join(src, SUMMARY_FILE))) {
       // How either run ended is unknown (completed, perhaps: its final weights are there): a copy
       // would pass for what it is not, and replacing the target's folder would delete its weights.
-      notCopy(entry.name, `${entry.name}: ${join(src, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; not copied: mend that file, then collect again`);
+      notCopyRun(`${entry.name}: ${join(src, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; not copied: mend that file, then collect again`);
     } else if (unreadableJson(join(dst, SUMMARY_FILE))) {
-      notCopy(entry.name, `${entry.name}: ${join(dst, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; left as it is (${src} is ${srcStatus}): mend that file, or delete that folder to collect the copy in its place`);
+      notCopyRun(`${entry.name}: ${join(dst, SUMMARY_FILE)} is not JSON (${UNREADABLE_SUMMARY}), so how its run ended is unknown; left as it is (${src} is ${srcStatus}): mend that file, or delete that folder to collect the copy in its place`);
     } else if (srcAttempt?.damage !== undefined) {
       // Its summary says completed, its weights are not whole: copied, it would pass for a completed run, or replace a resumable one.
-      notCopy(entry.name, `${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
+      notCopyRun(`${entry.name}: ${srcAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); not copied: restore that file, then collect again`);
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed" && !existsSync(join(src, FINAL_WEIGHTS_FILE))) {
       // A completed copy whose final weights were removed (to save disk) has none to give: in the
       // target's place it would leave the run with no weights at all, where some may be mended.
-      notCopy(entry.name, `${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is completed, but its ${FINAL_WEIGHTS_FILE} was removed, so it has no weights to replace it with): restore either folder's ${FINAL_WEIGHTS_FILE}, then collect again`);
+      notCopyRun(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is completed, but its ${FINAL_WEIGHTS_FILE} was removed, so it has no weights to replace it with): restore either folder's ${FINAL_WEIGHTS_FILE}, then collect again`);
     } else if (dstAttempt?.damage !== undefined && srcStatus === "completed") {
       // The same config, completed with whole weights: the copy wins, and the damaged folder is
       // moved aside, not deleted (its weights may be only partly lost: the user decides).
@@ -188,15 +191,15 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
       report.copied.push(entry.name);
       report.replacedDamaged.push(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); replaced by ${src} (completed), the damaged folder moved to ${aside}: delete it once it is not needed`);
     } else if (dstAttempt?.damage !== undefined) {
-      notCopy(entry.name, `${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}, not a completed copy): restore that file, or delete that folder to collect the copy in its place`);
+      notCopyRun(`${entry.name}: ${dstAttempt.damage}, though its summary.json says completed (${UNREADABLE_WEIGHTS}); left as it is (${src} is ${srcStatus}, not a completed copy): restore that file, or delete that folder to collect the copy in its place`);
     } else if (dstStatus === "completed") {
       if (srcStatus === "completed") report.present.push(entry.name);
-      else notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
+      else notCopyRun(`${entry.name}: ${src} is ${srcStatus}, ${dst} is completed; kept the completed run`);
     } else if (srcAttempt === null) {
       // Nothing to collect: training it again is what to do, as the unstarted note says.
-      notCopy(entry.name, `${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`, true);
+      notCopyRun(`${entry.name}: ${src} was stopped before its first resume checkpoint (no summary.json): nothing to resume from; not copied`, true);
     } else if (srcStatus !== "completed" && dstAttempt !== null && srcAttempt.steps <= dstAttempt.steps) {
-      notCopy(entry.name, `${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
+      notCopyRun(`${entry.name}: ${src} is ${srcStatus} at step ${srcAttempt.steps}, ${dst} is ${dstStatus} at step ${dstAttempt.steps}; kept the one further along`);
     } else {
       replaceRunFolder(src, into, undefined, dst);
       report.copied.push(entry.name);
