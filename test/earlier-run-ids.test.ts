@@ -131,6 +131,19 @@ describe("sweep folders with run ids of earlier versions", function () {
     }, 0);
   });
 
+  it("a run under its earlier id whose run-meta.json is not JSON is one row of runs.csv where the plan names it by its new id", async () => {
+    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    // The same sweep trained by this version, collected: the merged plan names the runs by their new ids.
+    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
+    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    const [earlierId] = runFolders(join(dir, "a"));
+    writeFileSync(join(dir, "a", earlierId!, RUN_META_FILE), "{ cut sho");
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    const rows = readCsv(join(dir, "a", "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r.status]).sort(), "the run once, by its folder's name").to.deep.equal([[earlierId, "unreadable_run_meta"], [runFolders(join(dir, "a"))[1], "completed"]].sort());
+  });
+
   it("results collect of a shard holding, under its new id, a run the target holds under its earlier id lists that run once", async () => {
     const sweep = (out: string) => main(["sweep", file(), "--quiet", `output.dir=${out}`], captureIo());
     expect(await sweep("a")).to.equal(0);

@@ -27,6 +27,11 @@ export function keepEarlierRunIds(runs: readonly PlannedRun[], root: string): Pl
   });
 }
 
+/** The ids run `run` may have a folder under: its own, its earlier one and its new one (the same where its values' slugs did not change). */
+export function runIdsOf(run: Pick<RunMeta, "run_id" | "params" | "config_hash">): string[] {
+  return [...new Set([run.run_id, legacyRunId(run.params, run.config_hash), runIdFor(run.params, run.config_hash)])];
+}
+
 /**
  * The folder in `dir` holding run `meta` (found in folder `name` elsewhere: a shard's) under its
  * other id, its earlier one or its new one; null where there is none. `results collect` compares a

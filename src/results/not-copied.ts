@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
-import { legacyRunId, runIdFor } from "../spec/run-id.js";
+import { runIdsOf } from "./earlier-run-ids.js";
 import { RUN_META_FILE, type RunMeta } from "./run-dir.js";
 
 export const NOT_COPIED_FILE = "collect-not-copied.json";
@@ -49,7 +49,7 @@ export function readNotCopied(root: string): Map<string, NotCopiedRecord> {
  */
 export function notCopiedRecordOf(records: ReadonlyMap<string, NotCopiedRecord>, entry: Pick<RunMeta, "run_id" | "config_hash" | "params">): NotCopiedRecord | undefined {
   const all = [...records.values()];
-  const ids = [entry.run_id, legacyRunId(entry.params, entry.config_hash), runIdFor(entry.params, entry.config_hash)];
+  const ids = runIdsOf(entry);
   return all.find((r) => r.config_hash === entry.config_hash) ?? all.find((r) => r.config_hash === undefined && ids.includes(r.run_id));
 }
 

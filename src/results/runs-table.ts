@@ -14,6 +14,7 @@ import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_RUN_META, UNREADA
 import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.js";
 import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
 import { isCollectLeftover } from "./collect-leftovers.js";
+import { runIdsOf } from "./earlier-run-ids.js";
 import { NOT_COPIED, notCopiedMessage, notCopiedRecordOf, pruneNotCopied, readNotCopied } from "./not-copied.js";
 
 export const RUNS_CSV = "runs.csv";
@@ -122,10 +123,14 @@ export function collectRuns(root: string): RunRecord[] {
   // One a collect found in a shard and did not copy ran there: it is said as such, with collect's reason.
   const notCopied = readNotCopied(root);
   for (const { entry, status } of absentPlannedRuns(plan, records.map((r) => r.meta))) {
-    const { config, ...meta } = entry;
-    const dir = join(root, entry.run_id);
-    planned.add(entry.run_id);
-    const unreadable = unreadableJson(join(dir, RUN_META_FILE));
+    const { config, ...plannedMeta } = entry;
+    // Its folder may have its other id (earlier-run-ids.ts): a run-meta.json that cannot be read
+    // there is this run's (its hash is in the name), one row under the folder's name, not two.
+    const unreadableId = runIdsOf(entry).find((id) => unreadableJson(join(root, id, RUN_META_FILE)));
+    const meta = unreadableId === undefined ? plannedMeta : { ...plannedMeta, run_id: unreadableId };
+    const dir = join(root, meta.run_id);
+    planned.add(meta.run_id);
+    const unreadable = unreadableId !== undefined;
     const notCopiedRecord = notCopiedRecordOf(notCopied, entry);
     const said = unreadable
       ? { status: UNREADABLE_RUN_META, message: UNREADABLE_RUN_META_MESSAGE }
