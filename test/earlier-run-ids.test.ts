@@ -3,7 +3,7 @@
  * again over one finds its runs under their earlier names, and `results collect` merges its shards.
  */
 import { expect } from "chai";
-import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { readCsv } from "../src/results/csv-read.js";
@@ -129,6 +129,31 @@ describe("sweep folders with run ids of earlier versions", function () {
       writeFileSync(join(dir, "b", earlierId, RUN_META_FILE), "{ cut sho");
       return `${earlierId}: ${join(dir, "b", earlierId, RUN_META_FILE)} is not JSON (unreadable_run_meta), so which run it holds is unknown; not copied: mend that file, then collect again`;
     }, 0);
+  });
+
+  it("a not-copied record is dropped once the run has a folder under its other id, so deleting that folder later makes it not_started, not not_copied", async () => {
+    const sweep = (shard: string, out: string) => main(["sweep", file(), "--quiet", "--shard", shard, `output.dir=${out}`], captureIo());
+    expect(await sweep("0/2", "a")).to.equal(0);
+    expect(await sweep("1/2", "b")).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    asEarlierVersionLeftIt(join(dir, "b"));
+    const [earlierId] = runFolders(join(dir, "b"));
+    // A folder that is no run holds b's run's earlier id in the target: not copied, and recorded.
+    mkdirSync(join(dir, "a", earlierId!));
+    writeFileSync(join(dir, "a", earlierId!, "notes.txt"), "mine");
+    expect(await main(["results", "collect", "a", "b"], captureIo())).to.equal(2);
+    expect(readFileSync(join(dir, "a", "collect-not-copied.json"), "utf8")).to.include(earlierId!);
+    // Shard 1 trained again by this version (d): the run is copied in under its new id.
+    expect(await sweep("1/2", "d")).to.equal(0);
+    const [newId] = runFolders(join(dir, "d"));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", "d"], io), io.stderr).to.equal(0);
+    expect(existsSync(join(dir, "a", newId!, RUN_META_FILE))).to.equal(true);
+    expect(existsSync(join(dir, "a", "collect-not-copied.json")), "the record of a run that has a folder now").to.equal(false);
+    rmSync(join(dir, "a", newId!), { recursive: true });
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    const row = readCsv(join(dir, "a", "runs.csv")).rows.find((r) => String(r.run_id).includes("_seed-1_"))!;
+    expect(row.status).to.equal("not_started");
   });
 
   it("a run under its earlier id whose run-meta.json is not JSON is one row of runs.csv where the plan names it by its new id", async () => {

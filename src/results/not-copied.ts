@@ -6,12 +6,12 @@
  * `other_shard`, though it ran, perhaps to completion, in the shard. With it, its row says
  * `not_copied`, with collect's own line as the message.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
 import { runIdsOf } from "./earlier-run-ids.js";
-import { RUN_META_FILE, type RunMeta } from "./run-dir.js";
+import { RUN_META_FILE, type RunMeta, readRunMeta } from "./run-dir.js";
 
 export const NOT_COPIED_FILE = "collect-not-copied.json";
 /** runs.csv's status of a planned run without a folder that a collect found in a shard and did not copy. */
@@ -56,11 +56,20 @@ export function notCopiedRecordOf(records: ReadonlyMap<string, NotCopiedRecord>,
 /** runs.csv's message of a not_copied run. */
 export const notCopiedMessage = (r: NotCopiedRecord) => `not copied from ${r.shard} by results collect: ${r.reason}`;
 
-const hasRunFolder = (root: string, runId: string) => existsSync(join(root, runId, RUN_META_FILE));
+/**
+ * Whether the run of record `r` has a folder in `root`: of its name, or, where its hash is known,
+ * one under its other id (earlier-run-ids.ts: both ids end in the hash) holding that config.
+ */
+function hasRunFolder(root: string, r: Pick<NotCopiedRecord, "run_id" | "config_hash">): boolean {
+  if (existsSync(join(root, r.run_id, RUN_META_FILE))) return true;
+  const hash = r.config_hash;
+  if (hash === undefined) return false;
+  return readdirSync(root).some((name) => (name === hash || name.endsWith(`_${hash}`)) && readRunMeta(join(root, name))?.config_hash === hash);
+}
 
 /** Writes `records` (those without a run folder in `root`), or removes the file where none is left. */
 function writeRecords(root: string, records: Iterable<NotCopiedRecord>): void {
-  const left = [...records].filter((r) => !hasRunFolder(root, r.run_id)).sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
+  const left = [...records].filter((r) => !hasRunFolder(root, r)).sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
   if (left.length > 0) writeJsonAtomic(recordPath(root), { runs: left });
   else rmSync(recordPath(root), { force: true });
 }
@@ -85,6 +94,6 @@ export async function pruneNotCopied(root: string): Promise<void> {
   if (!existsSync(recordPath(root))) return;
   await withLock(`${recordPath(root)}.lock`, () => {
     const records = readNotCopied(root);
-    if ([...records.keys()].some((id) => hasRunFolder(root, id))) writeRecords(root, records.values());
+    if ([...records.values()].some((r) => hasRunFolder(root, r))) writeRecords(root, records.values());
   });
 }
