@@ -156,6 +156,21 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(row.status).to.equal("not_started");
   });
 
+  it("results collect does not say to train again a planned run whose only folder is a stopped collect's leftover under its other id", async () => {
+    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    // The same sweep trained by this version, collected: the merged plan names the runs by their new ids.
+    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
+    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    const [earlierId] = runFolders(join(dir, "a"));
+    // Killed after moving the run's folder out and before moving its copy in.
+    renameSync(join(dir, "a", earlierId!), join(dir, "a", `${earlierId}.replaced-99999`));
+    const io = captureIo();
+    expect(await main(["results", "collect", "a"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`${earlierId} has no folder: collect from its shard again, or move it back`);
+    expect(io.stderr, "its note says what to do; not also to run the sweep again").not.to.include("never started");
+  });
+
   it("a run under its earlier id whose run-meta.json is not JSON is one row of runs.csv where the plan names it by its new id", async () => {
     expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     asEarlierVersionLeftIt(join(dir, "a"));

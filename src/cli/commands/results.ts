@@ -13,7 +13,7 @@ import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { refuseFileForResultsFolder } from "../results-folder-arg.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { recordNotCopied } from "../../results/not-copied.js";
-import { sameRunUnderOtherId } from "../../results/earlier-run-ids.js";
+import { runIdsOf, sameRunUnderOtherId } from "../../results/earlier-run-ids.js";
 import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
@@ -277,7 +277,8 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
         ...targetLeftovers.filter((l) => !existsSync(join(dir, l.runId))).map((l) => l.runId),
         ...reports.flatMap((r) => r.notCopied.filter((n) => !n.trainAgain).map((n) => n.runId)),
       ]);
-      const unstarted = runs.filter((r) => isUnstarted(r.status) && !saidAbove.has(r.meta.run_id));
+      // By either id the run may have (earlier-run-ids.ts): the leftover's name may be the other one than the plan's.
+      const unstarted = runs.filter((r) => isUnstarted(r.status) && !runIdsOf(r.meta).some((id) => saidAbove.has(id)));
       if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
