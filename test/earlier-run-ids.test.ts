@@ -171,6 +171,23 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(io.stderr, "its note says what to do; not also to run the sweep again").not.to.include("never started");
   });
 
+  it("runs.csv puts runs under their earlier ids in the order of a plan that names them by their new ids", async () => {
+    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
+    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    // The folders' own indexes the other way round (as a sweep grown since numbers its runs anew): the plan's order wins.
+    const folders = runFolders(join(dir, "a"));
+    for (const [i, name] of folders.entries()) {
+      const metaFile = join(dir, "a", name, RUN_META_FILE);
+      writeFileSync(metaFile, JSON.stringify({ ...JSON.parse(readFileSync(metaFile, "utf8")), index: folders.length - 1 - i }));
+    }
+    const plan = (JSON.parse(readFileSync(join(dir, "a", "sweep-plan.json"), "utf8")) as { runs: RunMeta[] }).runs;
+    const byPlan = [...plan].sort((x, y) => x.index - y.index).map((r) => legacyRunId(r.params, r.config_hash));
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    expect(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => r.run_id)).to.deep.equal(byPlan);
+  });
+
   it("a run under its earlier id whose run-meta.json is not JSON is one row of runs.csv where the plan names it by its new id", async () => {
     expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     asEarlierVersionLeftIt(join(dir, "a"));

@@ -154,8 +154,10 @@ export function collectRuns(root: string): RunRecord[] {
   }
   // A run the last sweep planned takes its place in that plan: a sweep grown by rows (a zip row
   // added) would otherwise put its new runs among the old by the indexes they had in each plan.
+  // One under its other id than the plan's (earlier-run-ids.ts) is found by its config hash.
   const planIndex = new Map((plan?.runs ?? []).map((e) => [e.run_id, e.index]));
-  return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? r.meta.index);
+  const planIndexByHash = new Map((plan?.runs ?? []).map((e) => [e.config_hash, e.index]));
+  return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? planIndexByHash.get(r.meta.config_hash) ?? r.meta.index);
 }
 
 /**
