@@ -276,7 +276,9 @@ export function planSweep(exp: LoadedExperiment): PlannedRun[] {
   });
   // Two runs of one config would share a folder: the second would find the first's and skip, and
   // the sweep would count one run twice. A value listed twice (or a zip or random draw that
-  // repeats one) is what makes them.
+  // repeats one) is what makes them. Found by run id, not config hash: runs that differ only in a
+  // key the hash leaves out (data.workers, swept for wall time) share a hash and are rightly two
+  // runs. So one file under two names (a symlink) is two runs of one config (docs/SWEEPS.md).
   const first = new Map<string, PlannedRun>();
   for (const r of runs) {
     const earlier = first.get(r.runId);
