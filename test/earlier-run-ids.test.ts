@@ -219,3 +219,47 @@ describe("sweep folders with run ids of earlier versions", function () {
     expect(rows.map((r) => [r.run_id, r.status]).sort()).to.deep.equal(after.map((n) => [n, "completed"]));
   });
 });
+
+describe("sweep runs of one config hash (a setting the hash leaves out, swept)", function () {
+  this.timeout(120_000);
+  let dir: string;
+  inFreshFolderEachTest("sideways-one-hash-", (d) => (dir = d));
+  // train.checkpoint_every cannot change a run's numbers, so configHash leaves it out: two runs, one hash.
+  const sweepFile = () => join(dir, "one-hash.yaml");
+  beforeEach(() => {
+    mkdirSync(join(dir, "models"), { recursive: true });
+    cpSync(join(FIXTURES, "models", "tiny.yaml"), join(dir, "models", "tiny.yaml"));
+    writeFileSync(sweepFile(), `${readFileSync(GOOD, "utf8")}sweep: { grid: { train.checkpoint_every: [0, 5] }, seeds: [0] }\n`);
+  });
+  const hashOf = (id: string) => id.slice(-8);
+
+  it("runs.csv lists a planned run without a folder as not_started though another run of its hash is there", async () => {
+    expect(await main(["sweep", sweepFile(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    const root = join(dir, "a");
+    const ids = runFolders(root);
+    expect(ids).to.have.length(2);
+    expect(hashOf(ids[0]!), "the two runs share a config hash").to.equal(hashOf(ids[1]!));
+    rmSync(join(root, ids[1]!), { recursive: true });
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    const rows = readCsv(join(root, "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r.status]).sort()).to.deep.equal([[ids[0], "completed"], [ids[1], "not_started"]].sort());
+  });
+
+  it("a run results collect did not copy is not_copied in runs.csv, and only that run, where another run of its hash was copied", async () => {
+    const sweep = (shard: string, out: string) => main(["sweep", sweepFile(), "--quiet", "--shard", shard, `output.dir=${out}`], captureIo());
+    expect(await sweep("0/2", "a")).to.equal(0);
+    expect(await sweep("1/2", "b")).to.equal(0);
+    const [inA] = runFolders(join(dir, "a"));
+    const [inB] = runFolders(join(dir, "b"));
+    expect(hashOf(inA!)).to.equal(hashOf(inB!));
+    // A folder that is no run holds b's run's id in the target: not copied, and recorded.
+    mkdirSync(join(dir, "a", inB!));
+    writeFileSync(join(dir, "a", inB!, "notes.txt"), "mine");
+    expect(await main(["results", "collect", "a", "b"], captureIo())).to.equal(2);
+    rmSync(join(dir, "a", inB!), { recursive: true });
+    expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);
+    expect(existsSync(join(dir, "a", "collect-not-copied.json")), "the record is kept: the run has no folder").to.equal(true);
+    const rows = readCsv(join(dir, "a", "runs.csv")).rows;
+    expect(rows.map((r) => [r.run_id, r.status]).sort()).to.deep.equal([[inA, "completed"], [inB, "not_copied"]].sort());
+  });
+});

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
 import { runIdsOf } from "./earlier-run-ids.js";
+import { runKey } from "../spec/run-id.js";
 import { RUN_META_FILE, type RunMeta, readRunMeta } from "./run-dir.js";
 
 export const NOT_COPIED_FILE = "collect-not-copied.json";
@@ -20,8 +21,9 @@ export const NOT_COPIED = "not_copied";
 export interface NotCopiedRecord {
   /** the run's folder name in the shard */
   run_id: string;
-  /** its config hash, where the shard's run-meta.json could be read */
+  /** its config hash and swept values, where the shard's run-meta.json could be read (its run key, spec/run-id.ts) */
   config_hash?: string;
+  params?: Record<string, unknown>;
   /** the shard folder (absolute) the run was not copied from */
   shard: string;
   /** what collect printed of it: why, and what to do */
@@ -41,16 +43,20 @@ export function readNotCopied(root: string): Map<string, NotCopiedRecord> {
   }
 }
 
+/** The run key (spec/run-id.ts) of record `r`, where it was recorded. */
+const recordKey = (r: NotCopiedRecord) => (r.config_hash === undefined || r.params === undefined ? undefined : runKey({ config_hash: r.config_hash, params: r.params }));
+
 /**
- * The record of planned run `entry`, if a collect did not copy it. By config hash: the shard's
- * folder may name the run by its other id than the plan does (an earlier version's or the new one,
- * earlier-run-ids.ts). A record without a hash (the shard's run-meta.json was not JSON) is matched by
+ * The record of planned run `entry`, if a collect did not copy it. By run key: the shard's folder
+ * may name the run by its other id than the plan does (an earlier version's or the new one,
+ * earlier-run-ids.ts). A record without one (the shard's run-meta.json was not JSON) is matched by
  * the entry's id in either style.
  */
 export function notCopiedRecordOf(records: ReadonlyMap<string, NotCopiedRecord>, entry: Pick<RunMeta, "run_id" | "config_hash" | "params">): NotCopiedRecord | undefined {
   const all = [...records.values()];
   const ids = runIdsOf(entry);
-  return all.find((r) => r.config_hash === entry.config_hash) ?? all.find((r) => r.config_hash === undefined && ids.includes(r.run_id));
+  const key = runKey(entry);
+  return all.find((r) => recordKey(r) === key) ?? all.find((r) => recordKey(r) === undefined && ids.includes(r.run_id));
 }
 
 /** runs.csv's message of a not_copied run. */
@@ -60,11 +66,16 @@ export const notCopiedMessage = (r: NotCopiedRecord) => `not copied from ${r.sha
  * Whether the run of record `r` has a folder in `root`: of its name, or, where its hash is known,
  * one under its other id (earlier-run-ids.ts: both ids end in the hash) holding that config.
  */
-function hasRunFolder(root: string, r: Pick<NotCopiedRecord, "run_id" | "config_hash">): boolean {
+function hasRunFolder(root: string, r: NotCopiedRecord): boolean {
   if (existsSync(join(root, r.run_id, RUN_META_FILE))) return true;
-  const hash = r.config_hash;
-  if (hash === undefined) return false;
-  return readdirSync(root).some((name) => (name === hash || name.endsWith(`_${hash}`)) && readRunMeta(join(root, name))?.config_hash === hash);
+  const key = recordKey(r);
+  if (key === undefined) return false;
+  const hash = r.config_hash!;
+  return readdirSync(root).some((name) => {
+    if (name !== hash && !name.endsWith(`_${hash}`)) return false;
+    const meta = readRunMeta(join(root, name));
+    return meta !== null && runKey(meta) === key;
+  });
 }
 
 /** Writes `records` (those without a run folder in `root`), or removes the file where none is left. */
@@ -79,12 +90,12 @@ function writeRecords(root: string, records: Iterable<NotCopiedRecord>): void {
  * earlier collect from it recorded (resolved since, or not copied for another reason now); those of
  * other shards stay. Runs that now have a folder in `root` are dropped.
  */
-export async function recordNotCopied(root: string, shard: string, notCopied: ReadonlyArray<{ runId: string; line: string; configHash?: string }>): Promise<void> {
+export async function recordNotCopied(root: string, shard: string, notCopied: ReadonlyArray<{ runId: string; line: string; run?: Pick<RunMeta, "config_hash" | "params"> }>): Promise<void> {
   if (notCopied.length === 0 && !existsSync(recordPath(root))) return;
   mkdirSync(root, { recursive: true });
   await withLock(`${recordPath(root)}.lock`, () => {
     const kept = [...readNotCopied(root).values()].filter((r) => r.shard !== shard);
-    const now = notCopied.map((n) => ({ run_id: n.runId, ...(n.configHash === undefined ? {} : { config_hash: n.configHash }), shard, reason: n.line }));
+    const now = notCopied.map((n) => ({ run_id: n.runId, ...(n.run === undefined ? {} : { config_hash: n.run.config_hash, params: n.run.params }), shard, reason: n.line }));
     writeRecords(root, new Map([...kept, ...now].map((r) => [r.run_id, r])).values());
   });
 }

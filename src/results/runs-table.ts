@@ -15,6 +15,7 @@ import { RunSettings, readSettings, settingsSettingApart } from "./run-settings.
 import { absentPlannedRuns, readSweepPlan } from "./sweep-plan.js";
 import { isCollectLeftover } from "./collect-leftovers.js";
 import { runIdsOf } from "./earlier-run-ids.js";
+import { runKey } from "../spec/run-id.js";
 import { NOT_COPIED, notCopiedMessage, notCopiedRecordOf, pruneNotCopied, readNotCopied } from "./not-copied.js";
 
 export const RUNS_CSV = "runs.csv";
@@ -156,8 +157,8 @@ export function collectRuns(root: string): RunRecord[] {
   // added) would otherwise put its new runs among the old by the indexes they had in each plan.
   // One under its other id than the plan's (earlier-run-ids.ts) is found by its config hash.
   const planIndex = new Map((plan?.runs ?? []).map((e) => [e.run_id, e.index]));
-  const planIndexByHash = new Map((plan?.runs ?? []).map((e) => [e.config_hash, e.index]));
-  return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? planIndexByHash.get(r.meta.config_hash) ?? r.meta.index);
+  const planIndexByKey = new Map((plan?.runs ?? []).map((e) => [runKey(e), e.index]));
+  return sweepOrder(records, (r) => planIndex.get(r.meta.run_id) ?? planIndexByKey.get(runKey(r.meta)) ?? r.meta.index);
 }
 
 /**

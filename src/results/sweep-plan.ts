@@ -15,6 +15,7 @@ import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
 import type { RunMeta } from "./run-dir.js";
 import { count } from "../util/count.js";
+import { runKey } from "../spec/run-id.js";
 
 export const SWEEP_PLAN_FILE = "sweep-plan.json";
 
@@ -52,17 +53,17 @@ export function readSweepPlan(root: string): SweepPlan | null {
 }
 
 /**
- * Plans of the same runs: the same config hashes. Not the same ids: a plan an earlier version wrote
- * names a swept path or list by another slug (earlier-run-ids.ts) than one written now.
+ * Plans of the same runs: the same run keys (config hash and swept values). Not the same ids: a
+ * plan an earlier version wrote names a swept path or list by another slug (earlier-run-ids.ts).
  */
 const sameRuns = (a: SweepPlan, b: SweepPlan) =>
-  JSON.stringify(a.runs.map((r) => r.config_hash).sort()) === JSON.stringify(b.runs.map((r) => r.config_hash).sort());
+  JSON.stringify(a.runs.map(runKey).sort()) === JSON.stringify(b.runs.map(runKey).sort());
 
 /** `there`'s given ids as `incoming` (a plan of the same runs) names those runs. */
 function givenAs(there: SweepPlan, incoming: SweepPlan): string[] {
-  const hashOf = new Map(there.runs.map((r) => [r.run_id, r.config_hash]));
-  const idOf = new Map(incoming.runs.map((r) => [r.config_hash, r.run_id]));
-  return there.given.map((id) => idOf.get(hashOf.get(id) ?? "") ?? id);
+  const keyOf = new Map(there.runs.map((r) => [r.run_id, runKey(r)]));
+  const idOf = new Map(incoming.runs.map((r) => [runKey(r), r.run_id]));
+  return there.given.map((id) => idOf.get(keyOf.get(id) ?? "") ?? id);
 }
 
 /** Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up), else replacing it. */
@@ -102,14 +103,14 @@ export async function mergeSweepPlan(from: string, dir: string): Promise<string 
 /**
  * The runs `plan` (readSweepPlan of a results folder) lists without a folder among `present` (the
  * folder's runs), each with what runs.csv says of it. A run present under another id (an earlier
- * version's, earlier-run-ids.ts) has the same config hash: it is there.
+ * version's, earlier-run-ids.ts) has the same run key: it is there.
  */
-export function absentPlannedRuns(plan: SweepPlan | null, present: ReadonlyArray<Pick<RunMeta, "run_id" | "config_hash">>): Array<{ entry: PlanEntry; status: string }> {
+export function absentPlannedRuns(plan: SweepPlan | null, present: ReadonlyArray<Pick<RunMeta, "run_id" | "config_hash" | "params">>): Array<{ entry: PlanEntry; status: string }> {
   if (plan === null) return [];
   const given = new Set(plan.given);
   const ids = new Set(present.map((r) => r.run_id));
-  const hashes = new Set(present.map((r) => r.config_hash));
-  return plan.runs.filter((r) => !ids.has(r.run_id) && !hashes.has(r.config_hash)).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
+  const keys = new Set(present.map(runKey));
+  return plan.runs.filter((r) => !ids.has(r.run_id) && !keys.has(runKey(r))).map((entry) => ({ entry, status: given.has(entry.run_id) ? NOT_STARTED : OTHER_SHARD }));
 }
 
 /** What to do about planned runs without a folder, given their statuses. */

@@ -21,6 +21,16 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/**
+ * A sweep run's identity, whichever id style names its folder (results/earlier-run-ids.ts): its
+ * config hash and its swept values. The hash alone is not one: settings that cannot change a run's
+ * numbers (data.workers, train.checkpoint_every, ...) are left out of it, so a sweep over such a
+ * setting plans several runs of one hash.
+ */
+export function runKey(run: { params: Record<string, unknown>; config_hash: string }): string {
+  return `${run.config_hash} ${canonicalJson(run.params)}`;
+}
+
 /** First 8 hex digits of the SHA-256 of the canonical JSON. */
 export function shortHash(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 8);

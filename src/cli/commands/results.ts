@@ -6,7 +6,7 @@ import { readCsv } from "../../results/csv-read.js";
 import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
-import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
+import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, type RunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
 import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
@@ -80,8 +80,8 @@ export interface NotCopied {
   runId: string;
   line: string;
   trainAgain: boolean;
-  /** its config hash, where its run-meta.json could be read: the target's plan may name it by its other id (earlier-run-ids.ts) */
-  configHash?: string;
+  /** its config hash and swept values, where its run-meta.json could be read: the target's plan may name it by its other id (earlier-run-ids.ts) */
+  run?: Pick<RunMeta, "config_hash" | "params">;
 }
 
 /** A free folder for run `id` under DIR/collect-replaced/ (`id`, else `id-2`, `id-3`, ...): an earlier one is never overwritten. */
@@ -133,7 +133,7 @@ export function checkOneExperiment(dir: string, from: readonly string[], given: 
 export function mergeRunDirs(from: string, dir: string): MergeReport {
   if (!existsSync(from)) throw new InputError(`results collect: ${from} does not exist`);
   const report: MergeReport = { copied: [], present: [], notCopied: [], conflicts: 0, replacedDamaged: [] };
-  const notCopy = (runId: string, line: string, trainAgain = false, configHash?: string) => report.notCopied.push({ runId, line, trainAgain, ...(configHash === undefined ? {} : { configHash }) });
+  const notCopy = (runId: string, line: string, trainAgain = false, run?: Pick<RunMeta, "config_hash" | "params">) => report.notCopied.push({ runId, line, trainAgain, ...(run === undefined ? {} : { run }) });
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     // A collect's temporary folder in a shard is no run of its own (the note on the shard says what it is).
@@ -142,7 +142,7 @@ export function mergeRunDirs(from: string, dir: string): MergeReport {
     if (srcMeta === null && entry.isDirectory() && unreadableJson(join(src, RUN_META_FILE)))
       notCopy(entry.name, `${entry.name}: ${join(src, RUN_META_FILE)} is not JSON (${UNREADABLE_RUN_META}), so which run it holds is unknown; not copied: mend that file, then collect again`);
     if (srcMeta === null) continue;
-    const notCopyRun = (line: string, trainAgain = false) => notCopy(entry.name, line, trainAgain, srcMeta.config_hash);
+    const notCopyRun = (line: string, trainAgain = false) => notCopy(entry.name, line, trainAgain, { config_hash: srcMeta.config_hash, params: srcMeta.params });
     // `into` is where the copy goes; `dst`, the target's folder of this run it is compared with:
     // the same name, or, where the target has none, the run under its other id (an earlier
     // version's, earlier-run-ids.ts), which a copy replaces as it would a folder of the same name.
