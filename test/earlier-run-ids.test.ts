@@ -49,6 +49,17 @@ describe("sweep folders with run ids of earlier versions", function () {
     writeFileSync(file(), `${readFileSync(GOOD, "utf8")}${SWEPT}`);
   });
 
+  /**
+   * Folder `a`: the sweep's runs under their earlier ids, and a plan that names them by their new
+   * ids (the same sweep trained by this version into `c`, collected into `a`).
+   */
+  async function earlierRunsUnderNewPlan(): Promise<void> {
+    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    asEarlierVersionLeftIt(join(dir, "a"));
+    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
+    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+  }
+
   it("new runs get readable ids; a sweep run again over runs under their earlier ids skips them instead of training them anew", async () => {
     expect(await main(["sweep", file(), "--quiet"], captureIo())).to.equal(0);
     const root = join(dir, "results", "good");
@@ -157,11 +168,7 @@ describe("sweep folders with run ids of earlier versions", function () {
   });
 
   it("results collect does not say to train again a planned run whose only folder is a stopped collect's leftover under its other id", async () => {
-    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
-    asEarlierVersionLeftIt(join(dir, "a"));
-    // The same sweep trained by this version, collected: the merged plan names the runs by their new ids.
-    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
-    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    await earlierRunsUnderNewPlan();
     const [earlierId] = runFolders(join(dir, "a"));
     // Killed after moving the run's folder out and before moving its copy in.
     renameSync(join(dir, "a", earlierId!), join(dir, "a", `${earlierId}.replaced-99999`));
@@ -172,10 +179,7 @@ describe("sweep folders with run ids of earlier versions", function () {
   });
 
   it("runs.csv puts runs under their earlier ids in the order of a plan that names them by their new ids", async () => {
-    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
-    asEarlierVersionLeftIt(join(dir, "a"));
-    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
-    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    await earlierRunsUnderNewPlan();
     // The folders' own indexes the other way round (as a sweep grown since numbers its runs anew): the plan's order wins.
     const folders = runFolders(join(dir, "a"));
     for (const [i, name] of folders.entries()) {
@@ -189,11 +193,7 @@ describe("sweep folders with run ids of earlier versions", function () {
   });
 
   it("a run under its earlier id whose run-meta.json is not JSON is one row of runs.csv where the plan names it by its new id", async () => {
-    expect(await main(["sweep", file(), "--quiet", "output.dir=a"], captureIo())).to.equal(0);
-    asEarlierVersionLeftIt(join(dir, "a"));
-    // The same sweep trained by this version, collected: the merged plan names the runs by their new ids.
-    expect(await main(["sweep", file(), "--quiet", "output.dir=c"], captureIo())).to.equal(0);
-    expect(await main(["results", "collect", "a", "c"], captureIo())).to.equal(0);
+    await earlierRunsUnderNewPlan();
     const [earlierId] = runFolders(join(dir, "a"));
     writeFileSync(join(dir, "a", earlierId!, RUN_META_FILE), "{ cut sho");
     expect(await main(["results", "collect", "a"], captureIo())).to.equal(0);

@@ -63,8 +63,8 @@ export function notCopiedRecordOf(records: ReadonlyMap<string, NotCopiedRecord>,
 export const notCopiedMessage = (r: NotCopiedRecord) => `not copied from ${r.shard} by results collect: ${r.reason}`;
 
 /**
- * Whether the run of record `r` has a folder in `root`: of its name, or, where its hash is known,
- * one under its other id (earlier-run-ids.ts: both ids end in the hash) holding that config.
+ * Whether the run of record `r` has a folder in `root`: of its name, or, where its run key is
+ * known, one under its other id (earlier-run-ids.ts: both ids end in the hash) holding that run.
  */
 function hasRunFolder(root: string, r: NotCopiedRecord): boolean {
   if (existsSync(join(root, r.run_id, RUN_META_FILE))) return true;
