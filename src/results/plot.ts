@@ -55,16 +55,23 @@ export interface CurvePoint {
 const MAX_POINTS = 100;
 
 export function configLabel(r: RunRecord): string {
-  const params = r.meta.params;
+  return settingsLabel(r.meta.params, r.meta.method);
+}
+
+/**
+ * A legend label from swept values (`method=bp, lr=0.1`: each key's last part, keys sorted, the
+ * seed left out), or `method` where there are none: the curves' and plotAgainstSetting's lines.
+ */
+export function settingsLabel(params: Record<string, unknown>, method: string): string {
   const keys = orderedParamKeys(params).filter((k) => k !== "seed");
-  return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : r.meta.method;
+  return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : method;
 }
 
 /**
  * A setting's name in a legend: its last part, with the list and item it is in (`train.steps` ->
  * `steps`, `model.layers.3.out_channels` -> `layers.3.out_channels`, `model.layers.3` -> `layers.3`).
  */
-function keyLabel(key: string): string {
+export function keyLabel(key: string): string {
   const parts = key.split(".");
   const index = (i: number) => /^\d+$/.test(parts[i] ?? "");
   const last = parts.length - 1;

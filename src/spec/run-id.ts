@@ -61,7 +61,7 @@ export function isPathLike(value: string): boolean {
 }
 
 /** A path's last non-empty part without its extension: `../models/resnet-mnist.yaml` -> `resnet-mnist`. */
-function fileStem(path: string): string {
+export function fileStem(path: string): string {
   const last = path.split(/[\\/]/).filter((p) => p !== "" && p !== "." && p !== "..").pop() ?? path;
   return last.replace(FILE_EXTENSION, "");
 }
