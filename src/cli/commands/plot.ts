@@ -5,6 +5,9 @@ import { InputError } from "../../errors.js";
 import { writeFileAtomic } from "../../results/atomic-write.js";
 import { SPREADS, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
+import { plotAgainstSetting } from "../../results/plot-vs-setting.js";
+import { RUNS_CSV } from "../../results/runs-table.js";
+import { defaultTableMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { collectRuns } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
@@ -20,25 +23,29 @@ interface PlotArgs {
   metric: string[];
   x: MetricXAxis;
   spread: Spread;
+  againstSetting?: string;
 }
 
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
   return {
     command: "plot <dir>",
-    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, the same for video accuracy where runs have it (video-folder data), gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points",
+    describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, the same for video accuracy where runs have it (video-folder data), gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points; with --against-setting, a final metric of runs.csv against a swept setting instead",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "an experiment's results directory, or one run's" })
         .option("out", { type: "string", describe: "where to write loss.svg, clip_accuracy.svg, clip_accuracy_vs_time.svg, video_accuracy.svg, video_accuracy_vs_time.svg, gradient_cosine.svg and a .csv of each figure's points (default: DIR)" })
-        .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable)" })
+        .option("metric", { type: "string", array: true, nargs: 1, requiresArg: true, default: [], describe: "also draw this column of metrics.csv or eval.csv against step, as METRIC.svg and METRIC.csv (repeatable); with --against-setting, a runs.csv column instead (final_eval_clip_top1, final_eval_loss, wall_s, ...; eval_clip_top1 names final_eval_clip_top1), default final_eval_clip_top1 (final_eval_video_top1 where runs have it)" })
+        .option("against-setting", { type: "string", requiresArg: true, describe: "instead of the curves: each --metric (runs.csv's final metrics) against this swept setting (e.g. train.optimizer.lr, model), mean over seeds with an error bar of --spread and a dot per seed, a line per value of the other swept settings, as METRIC-vs-SETTING.svg and .csv" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
-        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "the band: std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
+        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
         .example("$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
-        .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)") as unknown as Argv<PlotArgs>,
+        .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)")
+        .example("$0 plot results/exp --against-setting train.optimizer.lr --metric final_eval_clip_top1 --spread ci95", "final clip top-1 against the learning rate, a line per rule (final_eval_clip_top1-vs-lr-ci95.svg)") as unknown as Argv<PlotArgs>,
     handler: async (argv) => {
+      if (argv.againstSetting !== undefined) return plotSettingFigures(io, argv);
       // Alone, --x-axis would be ignored: the usual figures have fixed axes.
       if (argv.x !== "step" && argv.metric.length === 0)
         throw new InputError(`plot: --x-axis ${argv.x} sets the x axis of the --metric figures, and no --metric was given; add --metric COLUMN (e.g. --metric train_loss --x-axis ${argv.x}). clip_accuracy_vs_time.svg is always drawn against wall-clock time`);
@@ -74,4 +81,26 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
       if (completed.length === 0) io.err(`note: no run has completed; the curves are of ${runs.length === 1 ? "an unfinished run" : "unfinished runs"} (${tally(runs.map((r) => r.status))}), up to the step ${runs.length === 1 ? "it" : "each"} reached\n`);
     },
   };
+}
+
+/** `plot DIR --against-setting KEY`: final metrics from DIR/runs.csv against a swept setting (src/results/plot-vs-setting.ts), no curves. */
+async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
+  const key = argv.againstSetting!;
+  if (argv.x !== "step")
+    throw new InputError(`plot: --x-axis ${argv.x} sets the learning curves' x axis; with --against-setting ${key} the x axis is that setting and no curves are drawn; leave out one of the two`);
+  const dir = resolve(argv.dir);
+  refuseFileForResultsFolder("plot", dir, argv.dir);
+  const runsCsv = join(dir, RUNS_CSV);
+  if (!existsSync(runsCsv)) {
+    if (!existsSync(dir)) throw new InputError(`plot --against-setting: ${argv.dir} does not exist (expected an experiment's results folder holding ${RUNS_CSV}, e.g. results/<experiment name>)`);
+    const run = existsSync(join(dir, RUN_META_FILE)) ? `; ${argv.dir} is one run's folder: give its experiment's folder, ${dirname(argv.dir)}` : experimentFoldersHint(dir, argv.dir, "plot");
+    throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} does not exist (expected a sweep's results folder: a sweep, or 'sideways results collect', writes it)${run}`);
+  }
+  const metrics = argv.metric.length > 0 ? argv.metric : defaultTableMetrics(dir).slice(0, 1);
+  if (metrics.length === 0) throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} has no final_eval_clip_top1 column; name a runs.csv column with --metric`, undefined, "--metric");
+  const out = resolve(argv.out ?? argv.dir);
+  const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text));
+  io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}, ${count(d.points, "point")}; points in ${d.data})`).join(", ")}\n`);
+  // What each figure leaves out, as its subtitle says it.
+  for (const d of drawn) for (const note of d.notes) io.err(`note: ${d.file}: ${note}\n`);
 }

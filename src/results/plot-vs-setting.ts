@@ -1,0 +1,327 @@
+/**
+ * A final metric against one swept setting, for papers (`sideways plot DIR --against-setting KEY`):
+ * from runs.csv, each configuration's mean over its completed seeds with an error bar of the
+ * chosen spread (paperTable's numbers, so the figure and `results table` agree to the last digit),
+ * each seed's value as a faint dot, and one line per combination of the other swept settings,
+ * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts).
+ * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
+ * factor of 10 or more (learning rates); anything else as categories in sweep order (runs.csv's
+ * row order), a path by its file's stem as run ids name it (`depth-3`).
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { InputError } from "../errors.js";
+import { suggestionSuffix } from "../spec/did-you-mean.js";
+import { fileStem, isPathLike } from "../spec/run-id.js";
+import { findRule, METHOD_NAMES } from "../schedule/registry.js";
+import { count, tally } from "../util/count.js";
+import { whyAbsent } from "./absent-metric.js";
+import { readCsv, type CsvRow, type CsvValue } from "./csv-read.js";
+import { csvText } from "./csv-text.js";
+import { paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
+import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel } from "./plot.js";
+import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+
+/** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
+export function settingColumns(columns: readonly string[]): string[] {
+  const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS, EVAL_OVERRIDES_COLUMN]);
+  return columns.filter((c) => !fixed.has(c));
+}
+
+/**
+ * `key` as one of runs.csv's setting columns, or an InputError naming --against-setting, the swept
+ * keys, and the one meant: a misspelling, or a key's last part (`lr` for `train.optimizer.lr`).
+ */
+export function resolveSetting(key: string, columns: readonly string[], runsCsv: string): string {
+  const settings = settingColumns(columns);
+  if (settings.includes(key)) return key;
+  const swept = settings.length === 0 ? "none: every run has the same settings" : settings.join(", ");
+  if (key === "seed") throw new InputError(`plot --against-setting seed: the points are the mean over seeds; expected a swept setting of ${runsCsv} (swept: ${swept})`, undefined, "--against-setting");
+  const ending = settings.filter((s) => s.endsWith(`.${key}`));
+  const hint = ending.length > 0 ? ` (did you mean ${ending.map((s) => `'${s}'`).join(" or ")}?)` : suggestionSuffix(key, settings);
+  throw new InputError(`plot --against-setting ${key}: not a setting swept in ${runsCsv}${hint}; expected one of its swept keys: ${swept}`, undefined, "--against-setting");
+}
+
+export interface SettingPoint {
+  /** The line's legend label: the other swept settings' values, as the curves label configurations. */
+  config: string;
+  config_id: string;
+  method: string;
+  /** The setting's value as runs.csv has it (a path whole). */
+  value: CsvValue;
+  /** What the x axis shows: the number, or the category (a path's file stem). */
+  x: number | string;
+  mean: number;
+  std: number | null;
+  lo: number;
+  hi: number;
+  /** Completed runs with a value of the metric. */
+  n: number;
+  /** Their seeds and values, in runs.csv's order (the faint dots). */
+  seeds: number[];
+  values: number[];
+  /** The configuration's runs that did not complete, by status ("1 nan_loss"); "" where none. */
+  not_completed: string;
+}
+
+export type SettingScale = "linear" | "log" | "categories";
+
+export interface SettingFigure {
+  key: string;
+  metric: string;
+  spread: Spread;
+  points: SettingPoint[];
+  scale: SettingScale;
+  /** The categories in sweep order, or the numbers drawn, ascending. */
+  ticks: (number | string)[];
+  /** Said on the figure and by the command: what it leaves out, and why. */
+  notes: string[];
+}
+
+/**
+ * From this ratio of the largest value to the smallest, positive values get a log axis: learning
+ * rates swept over a decade, or three doublings (experiments/depth-lr.yaml: 0.0125 to 0.1, which
+ * a linear axis would crowd into its left quarter); [1, 2, 4] (workers, update_every) stays linear.
+ */
+export const LOG_AXIS_FROM = 8;
+
+/** A log axis for positive numbers spanning a factor of LOG_AXIS_FROM or more (learning rates, weight decays); else linear. */
+export function numericScale(xs: readonly number[]): "linear" | "log" {
+  const positive = xs.length > 0 && xs.every((x) => x > 0);
+  return positive && Math.max(...xs) / Math.min(...xs) >= LOG_AXIS_FROM ? "log" : "linear";
+}
+
+/** A category's text on the axis: a path as its file's stem (run ids' `model-depth-3`), a list or mapping as JSON. */
+function categoryText(v: CsvValue): string {
+  if (typeof v === "string") return isPathLike(v) ? fileStem(v) : v;
+  return String(v);
+}
+
+const isValue = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
+
+/**
+ * The points of `metric` (a runs.csv column, resolved as `results table --metric` resolves it)
+ * against the setting `key`, over runs.csv's `columns` and `rows`.
+ */
+export function settingFigure(columns: readonly string[], rows: readonly CsvRow[], key: string, metricName: string, spread: Spread = "std"): SettingFigure {
+  const metric = resolveMetric(metricName, columns);
+  // The table's own numbers: one configuration per config_id, mean, std and n over its completed runs with a value.
+  const table = paperTable(columns, rows, [metric], spread);
+  const others = settingColumns(columns).filter((c) => c !== key);
+  const runsOf = new Map<string, CsvRow[]>();
+  for (const r of rows) runsOf.set(String(r.config_id), [...(runsOf.get(String(r.config_id)) ?? []), r]);
+  const first = (id: string) => runsOf.get(id)![0];
+  const labelOf = (id: string) => {
+    const row = first(id);
+    const params = Object.fromEntries(others.filter((c) => isValue(row[c])).map((c) => [c, row[c]]));
+    return settingsLabel(params, String(row.method));
+  };
+  const labels = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
+  // Configurations whose other settings read the same at the same x (runs without a config.yaml
+  // that differ in a setting runs.csv cannot show) are told apart by their config id, as the
+  // curves' legend does: no line joins or averages two configurations.
+  const seen = new Map<string, string[]>();
+  for (const t of table.rows) {
+    const at = `${labels.get(t.configId)}\u0000${JSON.stringify(first(t.configId)[key] ?? null)}`;
+    seen.set(at, [...(seen.get(at) ?? []), t.configId]);
+  }
+  for (const ids of seen.values()) if (ids.length > 1) for (const id of ids) labels.set(id, `${labels.get(id)} [${id.slice(0, 8)}]`);
+
+  const values = table.rows.map((t) => first(t.configId)[key]).filter(isValue);
+  const numeric = values.length > 0 && values.every((v) => typeof v === "number");
+  const scale: SettingScale = numeric ? numericScale(values as number[]) : "categories";
+  const finite = (v: CsvValue | undefined): v is number => typeof v === "number" && Number.isFinite(v);
+
+  const points: SettingPoint[] = [];
+  const noPoint: string[] = [];
+  const noValue: string[] = [];
+  let blank = 0;
+  for (const t of table.rows) {
+    const runs = runsOf.get(t.configId)!;
+    const row = runs[0];
+    const value = row[key];
+    const completed = runs.filter((r) => r.status === "completed");
+    blank += completed.filter((r) => !finite(r[metric])).length;
+    const stats = t.stats[metric];
+    if (!isValue(value)) {
+      if (completed.length > 0) noValue.push(labels.get(t.configId)!);
+      continue;
+    }
+    const x = numeric ? (value as number) : categoryText(value);
+    if (stats.mean === null) {
+      noPoint.push(`${labels.get(t.configId)} at ${x} (${completed.length > 0 ? `no value of ${metric}` : t.notCompleted})`);
+      continue;
+    }
+    // The same runs, in the same order, as paperTable averaged: the dots are the numbers behind the mean.
+    const withValue = completed.filter((r) => finite(r[metric]));
+    const bar = spreadOf(stats, spread) ?? 0;
+    points.push({
+      config: labels.get(t.configId)!,
+      config_id: t.configId,
+      method: String(row.method),
+      value,
+      x,
+      mean: stats.mean,
+      std: stats.std,
+      lo: stats.mean - bar,
+      hi: stats.mean + bar,
+      n: stats.n,
+      seeds: withValue.map((r) => Number(r.seed)),
+      values: withValue.map((r) => r[metric] as number),
+      not_completed: t.notCompleted,
+    });
+  }
+  const ticks = numeric ? [...new Set(points.map((p) => p.x as number))].sort((a, b) => a - b) : [...new Set(points.map((p) => p.x))];
+
+  const notes: string[] = [];
+  const left = rows.filter((r) => r.status !== "completed");
+  if (left.length > 0) notes.push(`not counted: ${count(left.length, "run")} that did not complete (${tally(left.map((r) => String(r.status)))}; runs.csv says why)`);
+  if (blank > 0) {
+    const why = whyAbsent(metric);
+    notes.push(`left out: ${count(blank, "completed run")} without a value of ${metric} (a blank runs.csv cell)${why === null ? "" : `: ${why}`}`);
+  }
+  if (noPoint.length > 0) notes.push(`no point for ${noPoint.join(", ")}`);
+  if (noValue.length > 0) notes.push(`no point for ${[...new Set(noValue)].join(", ")}: no value of ${key} in runs.csv`);
+  return { key, metric, spread, points, scale, ticks, notes };
+}
+
+/** The x axis's title: the setting's short name and key, and the scale where it is a log one. */
+export function settingAxisTitle(fig: Pick<SettingFigure, "key" | "scale" | "points">): string {
+  const short = keyLabel(fig.key);
+  const name = short === fig.key ? short : `${short} (${fig.key})`;
+  const paths = fig.points.some((p) => typeof p.value === "string" && isPathLike(p.value));
+  return `${name}${fig.scale === "log" ? ", log scale" : ""}${paths ? ", each file by its name" : ""}`;
+}
+
+/** The dash of each line: its rule's where a line is one rule's, else solid (the rule is then on the x axis, or mixed). */
+function lineDash(points: readonly SettingPoint[], key: string): { dashes: Map<string, readonly number[]>; legend: string | null } {
+  const methodsOf = new Map<string, Set<string>>();
+  for (const p of points) methodsOf.set(p.config, (methodsOf.get(p.config) ?? new Set()).add(p.method));
+  const single = key !== "train.method" && [...methodsOf.values()].every((m) => m.size === 1);
+  const dashes = new Map([...methodsOf].map(([config, ms]) => [config, single ? (findRule([...ms][0])?.line ?? UNKNOWN_RULE_LINE).dash : [1, 0]]));
+  if (!single) return { dashes, legend: null };
+  const drawn = new Set(points.map((p) => p.method));
+  const known = METHOD_NAMES.filter((m) => drawn.has(m));
+  const unknown = [...drawn].filter((m) => findRule(m) === null).sort();
+  if (known.length + unknown.length < 2 && unknown.length === 0) return { dashes, legend: null };
+  const name = (m: string) => {
+    const rule = findRule(m);
+    return rule === null ? `${UNKNOWN_RULE_LINE.name}: ${m} (not a rule of this version)` : `${rule.line.name}: ${rule.label}`;
+  };
+  return { dashes, legend: [...known, ...unknown].map(name).join(", ") };
+}
+
+export function settingSpec(fig: SettingFigure): TopLevelSpec {
+  const configs = [...new Set(fig.points.map((p) => p.config))];
+  const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
+  const { dashes, legend } = lineDash(fig.points, fig.key);
+  const title = settingAxisTitle(fig);
+  // Categories are drawn at 0, 1, 2, ... (axis labels: the categories). Each line's points sit a
+  // little to the side of the others' (`pos`), so that error bars at one value do not hide each
+  // other: by a fraction of a category, or of the numbers' span in the axis's scale (the CSV's x
+  // is the value itself).
+  const categories = fig.scale === "categories";
+  const side = (config: string) => configs.indexOf(config) - (configs.length - 1) / 2;
+  const numbers = fig.ticks as number[];
+  const span = categories || numbers.length < 2 ? 0 : fig.scale === "log" ? Math.log(numbers[numbers.length - 1] / numbers[0]) : numbers[numbers.length - 1] - numbers[0];
+  const step = categories ? Math.min(0.08, 0.5 / configs.length) : (span * Math.min(0.012, 0.06 / configs.length));
+  const pos = (p: { x: number | string; config: string }) =>
+    categories ? fig.ticks.indexOf(p.x) + side(p.config) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.config) * step) : (p.x as number) + side(p.config) * step;
+  const labels = `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
+  const x = categories
+    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false } } as const)
+    : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
+      ({ field: "pos", type: "quantitative", title, scale: fig.scale === "log" ? { type: "log" } : { zero: false }, axis: { values: fig.ticks, format: "~g" } } as const);
+  const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
+  const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
+  const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: `${fig.metric} (runs.csv) against ${keyLabel(fig.key)}`,
+      subtitle: [
+        `point: mean over seeds, bar: ${spreadPhrase(fig.spread)}, dot: each seed`,
+        ...[[...(legend === null ? [] : [legend]), ...(configs.length > 1 ? ["the lines' points drawn slightly apart at each value"] : [])].join("; ")].filter((line) => line !== ""),
+        ...fig.notes,
+      ],
+    },
+    width: 560,
+    height: 320,
+    config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
+    encoding: { x },
+    layer: [
+      { data: { values: dots }, mark: { type: "point", filled: true, size: 22, opacity: 0.3 }, encoding: { y: y("value"), color } },
+      { data: { values: points }, mark: { type: "rule", strokeWidth: 1.4 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } },
+      {
+        data: { values: points },
+        mark: { type: "line", point: true, strokeWidth: 1.6 },
+        encoding: { y: y("mean"), color, strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs, range: configs.map((c) => [...dashes.get(c)!]) } } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/**
+ * The figure's points as CSV, a row per configuration: its line (`config`), the setting's value
+ * as runs.csv has it (a column named by the key) and as drawn (`x`), mean, std, the spread's
+ * half-width where it is not the std (spreadOf, as table-<spread>.csv), the bar's ends, n, and
+ * the seeds and their values (space-separated, in the same order) that the dots are.
+ */
+export function settingCsv(fig: SettingFigure): string {
+  const extra = fig.spread === "std" ? [] : [fig.spread];
+  const columns = ["config", "config_id", "method", fig.key, "x", "mean", "std", ...extra, "lo", "hi", "n", "seeds", "values", "not_completed"];
+  return csvText(
+    columns,
+    fig.points.map((p) => ({
+      ...p,
+      [fig.key]: p.value,
+      ...Object.fromEntries(extra.map((s) => [s, spreadOf(p, fig.spread)])),
+      seeds: p.seeds.join(" "),
+      values: p.values.map(String).join(" "),
+      not_completed: p.not_completed === "" ? null : p.not_completed,
+    })),
+  );
+}
+
+/**
+ * `<metric>-vs-<setting>.svg` (final_eval_clip_top1-vs-lr.svg), the setting by its short name
+ * unless another swept setting has the same; `-<spread>` before .svg where that is not the std, as
+ * the curves' names. No curve is named with "-vs-".
+ */
+export function settingFigureName(metric: string, key: string, columns: readonly string[], spread: Spread): string {
+  const short = keyLabel(key);
+  const clash = settingColumns(columns).filter((c) => keyLabel(c) === short).length > 1;
+  const name = `${metric}-vs-${clash ? key : short}`.replace(/[^A-Za-z0-9_.,-]/g, "_");
+  return `${name}${spread === "std" ? "" : `-${spread}`}.svg`;
+}
+
+export interface SettingPlotOutput {
+  file: string;
+  data: string;
+  lines: number;
+  points: number;
+  notes: string[];
+}
+
+/**
+ * Draws each of `metrics` against `key` from the runs.csv at `runsCsv` (an InputError for a key
+ * or metric it does not have, before anything is written), hands each SVG and its CSV to `write`
+ * once all are drawn, and returns what was drawn.
+ */
+export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void): Promise<SettingPlotOutput[]> {
+  const { columns, rows } = readCsv(runsCsv);
+  const setting = resolveSetting(key, columns, runsCsv);
+  // A metric asked for twice (eval_clip_top1 and final_eval_clip_top1) is one figure.
+  const resolved = [...new Set(metrics.map((m) => resolveMetric(m, columns)))];
+  const files: [string, string][] = [];
+  const out: SettingPlotOutput[] = [];
+  for (const metric of resolved) {
+    const fig = settingFigure(columns, rows, setting, metric, spread);
+    if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
+    const name = settingFigureName(metric, setting, columns, spread);
+    const data = name.replace(/\.svg$/, ".csv");
+    files.push([name, await renderSvg(settingSpec(fig))], [data, settingCsv(fig)]);
+    out.push({ file: name, data, lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
+  }
+  for (const [name, text] of files) write(name, text);
+  return out;
+}

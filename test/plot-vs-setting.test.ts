@@ -1,0 +1,209 @@
+/**
+ * `sideways plot DIR --against-setting KEY`: a final metric of runs.csv against one swept setting,
+ * a line per value of the other settings. The runs.csv files are written here; the expected means
+ * and spreads are worked out here from the same numbers, not taken from the code.
+ */
+import { expect } from "chai";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../src/cli/main.js";
+import { readCsv } from "../src/results/csv-read.js";
+import { numericScale, settingFigure, settingSpec } from "../src/results/plot-vs-setting.js";
+import { configLabel } from "../src/results/plot.js";
+import { RULES } from "../src/schedule/registry.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { freshFolderEachTest } from "./helpers/temp-folder.js";
+
+type Row = Record<string, string | number>;
+
+/** A runs.csv with the columns a sweep writes around its swept keys (a subset of the result columns). */
+function writeRunsCsv(dir: string, keys: readonly string[], rows: readonly Row[]): void {
+  mkdirSync(dir, { recursive: true });
+  const columns = ["run_id", "config_id", ...keys, "seed", "method", "status", "final_eval_clip_top1", "final_eval_loss", "final_eval_video_top1"];
+  const cell = (v: string | number | undefined) => (v === undefined ? "" : String(v));
+  writeFileSync(join(dir, "runs.csv"), [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n");
+}
+
+/** Rows of one configuration: a run per seed, with `acc[i]` its final clip top-1 ("" for a blank cell). */
+function config(id: string, settings: Row, method: string, acc: (number | "")[], statuses: string[] = []): Row[] {
+  return acc.map((a, seed) => ({ run_id: `${id}-s${seed}`, config_id: id, ...settings, seed, method, status: statuses[seed] ?? "completed", final_eval_clip_top1: a, final_eval_loss: 1 + seed }));
+}
+
+/** Sample mean and std (n - 1), written out here independently of paper-table.ts. */
+function sample(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, std: Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1)) };
+}
+
+/** Student's t, 0.975 quantile, from a printed table: 2 and 1 degrees of freedom. */
+const T975 = { 2: 4.302652729911275, 1: 12.706204736174707 } as const;
+
+const DEPTH_KEYS = ["model", "train.method"];
+/** experiments/depth.yaml's grid, in its sweep order, with the last configuration missing a seed (diverged). */
+const depthRows = (): Row[] => [
+  ...config("c3bp", { model: "../models/depth-3.yaml", "train.method": "bp" }, "bp", [0.9, 0.8, 0.85]),
+  ...config("c3sw", { model: "../models/depth-3.yaml", "train.method": "sideways" }, "sideways", [0.88, 0.82, 0.86]),
+  ...config("c8bp", { model: "../models/depth-8.yaml", "train.method": "bp" }, "bp", [0.7, 0.75, 0.6]),
+  ...config("c8sw", { model: "../models/depth-8.yaml", "train.method": "sideways" }, "sideways", [0.5, 0.45, ""], ["completed", "completed", "nan_loss"]),
+];
+
+describe("plot --against-setting: a final metric against a swept setting", function () {
+  this.timeout(60_000);
+  let root: string;
+  freshFolderEachTest("sideways-plot-setting-", (d) => (root = d));
+
+  it("each point is the mean over seeds with the chosen spread, as worked out here, and as results table's cell", async () => {
+    const dir = join(root, "depth");
+    writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "model", "--metric", "eval_clip_top1", "--spread", "ci95"], io), io.stderr).to.equal(0);
+    const { rows } = readCsv(join(dir, "final_eval_clip_top1-vs-model-ci95.csv"));
+    expect(rows.map((r) => [r.config, r.x, r.n])).to.deep.equal([["method=bp", "depth-3", 3], ["method=sideways", "depth-3", 3], ["method=bp", "depth-8", 3], ["method=sideways", "depth-8", 2]]);
+    const expected: Record<string, number[]> = { c3bp: [0.9, 0.8, 0.85], c3sw: [0.88, 0.82, 0.86], c8bp: [0.7, 0.75, 0.6], c8sw: [0.5, 0.45] };
+    for (const r of rows) {
+      const xs = expected[String(r.config_id)];
+      const { mean, std } = sample(xs);
+      const ci = T975[(xs.length - 1) as 1 | 2] * (std / Math.sqrt(xs.length));
+      expect(r.mean as number, String(r.config_id)).to.be.closeTo(mean, 1e-12);
+      expect(r.std as number).to.be.closeTo(std, 1e-12);
+      expect(r.ci95 as number).to.be.closeTo(ci, 1e-9);
+      expect(r.lo as number).to.be.closeTo(mean - ci, 1e-9);
+      expect(r.hi as number).to.be.closeTo(mean + ci, 1e-9);
+      // Each seed's value, the dots, in runs.csv's order; the model's path as runs.csv has it.
+      expect(String(r.values)).to.equal(xs.join(" "));
+      expect(String(r.seeds)).to.equal(xs.map((_, i) => i).join(" "));
+      expect(r.model).to.match(/^\.\.\/models\/depth-\d\.yaml$/);
+    }
+    // The missing seed: its n above, and why it is missing.
+    expect(rows.map((r) => r.not_completed)).to.deep.equal([null, null, null, "1 nan_loss"]);
+    expect(io.stderr).to.include("not counted: 1 run that did not complete (1 nan_loss");
+    // The same numbers as the paper table's, to the last digit.
+    const table = captureIo();
+    expect(await main(["results", "table", dir, "--metric", "final_eval_clip_top1", "--spread", "ci95"], table), table.stderr).to.equal(0);
+    const cells = readCsv(join(dir, "table-final_eval_clip_top1-ci95.csv")).rows;
+    expect(cells.map((c) => [c.final_eval_clip_top1_mean, c.final_eval_clip_top1_ci95, c.final_eval_clip_top1_n])).to.deep.equal(rows.map((r) => [r.mean, r.ci95, r.n]));
+  });
+
+  it("the figure: a line per rule labelled as the curves label it, BP dashed and Sideways solid, the files named apart from the curves'", async () => {
+    const dir = join(root, "depth");
+    writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "model"], io), io.stderr).to.equal(0);
+    // Default metric: the table's first (final_eval_clip_top1); nothing but the figure and its CSV.
+    expect(readdirSync(dir).sort()).to.deep.equal(["final_eval_clip_top1-vs-model.csv", "final_eval_clip_top1-vs-model.svg", "runs.csv"]);
+    const svg = readFileSync(join(dir, "final_eval_clip_top1-vs-model.svg"), "utf8");
+    for (const text of ["depth-3", "depth-8", "method=bp", "method=sideways", "dashed: BP", "solid: Sideways", "dot: each seed", "model, each file by its name"]) expect(svg, text).to.include(text);
+    expect(svg).not.to.include("../models");
+    // The curves' legend label of a run of that configuration without the setting on the x axis.
+    const run = (params: Record<string, unknown>, method: string) => ({ dir: "", meta: { run_id: "", config_id: "", config_hash: "", experiment: "", index: 0, params, seed: 0, method }, summary: null, status: "completed", stepsDone: null });
+    expect(configLabel(run({ "train.method": "bp", seed: 0 }, "bp"))).to.equal("method=bp");
+    // The dashes are the registry's.
+    const { columns, rows } = readCsv(join(dir, "runs.csv"));
+    const spec = settingSpec(settingFigure(columns, rows, "model", "final_eval_clip_top1")) as unknown as { layer: { encoding: { strokeDash?: { scale: { domain: string[]; range: number[][] } } } }[] };
+    const dash = spec.layer.find((l) => l.encoding.strokeDash)!.encoding.strokeDash!.scale;
+    const ruleDash = (name: "bp" | "sideways") => [...RULES[name].line.dash];
+    expect(dash.range[dash.domain.indexOf("method=bp")]).to.deep.equal(ruleDash("bp"));
+    expect(dash.range[dash.domain.indexOf("method=sideways")]).to.deep.equal(ruleDash("sideways"));
+    expect(ruleDash("bp")).not.to.deep.equal(ruleDash("sideways"));
+  });
+
+  it("categories keep the sweep's order, not the alphabet's, and a path shows as its file's stem", () => {
+    const rows = [
+      ...config("a", { model: "../models/depth-8.yaml" }, "sideways", [0.5, 0.6]),
+      ...config("b", { model: "models/depth-3.yaml" }, "sideways", [0.7, 0.8]),
+      ...config("c", { model: "/abs/depth-5.yaml" }, "sideways", [0.6, 0.7]),
+    ];
+    const columns = ["run_id", "config_id", "model", "seed", "method", "status", "final_eval_clip_top1"];
+    const fig = settingFigure(columns, rows as never, "model", "final_eval_clip_top1");
+    expect(fig.scale).to.equal("categories");
+    expect(fig.ticks).to.deep.equal(["depth-8", "depth-3", "depth-5"]);
+    // One configuration per category and no other swept setting: a line named by its rule, as the curves name a configuration without swept values.
+    expect(fig.points.map((p) => p.config)).to.deep.equal(["sideways", "sideways", "sideways"]);
+  });
+
+  it("a log axis for learning rates (all positive, spanning a factor of 8 or more), a linear one for [1, 2, 4], said in the axis title", async () => {
+    expect(numericScale([0.0003, 0.001, 0.003])).to.equal("log");
+    expect(numericScale([0.0125, 0.025, 0.05, 0.1])).to.equal("log");
+    expect(numericScale([1, 2, 4])).to.equal("linear");
+    expect(numericScale([0, 0.1, 1])).to.equal("linear");
+    expect(numericScale([-1, 10])).to.equal("linear");
+    const lrs = join(root, "lr");
+    writeRunsCsv(lrs, ["train.optimizer.lr", "train.method", "train.update_every"], [
+      ...config("l1c", { "train.optimizer.lr": 0.0003, "train.method": "sideways", "train.update_every": "clip" }, "sideways", [0.4, 0.5]),
+      ...config("l18", { "train.optimizer.lr": 0.0003, "train.method": "sideways", "train.update_every": 8 }, "sideways", [0.3, 0.5]),
+      ...config("l3c", { "train.optimizer.lr": 0.003, "train.method": "sideways", "train.update_every": "clip" }, "sideways", [0.6, 0.7]),
+      ...config("l38", { "train.optimizer.lr": 0.003, "train.method": "sideways", "train.update_every": 8 }, "sideways", [0.2, 0.1]),
+    ]);
+    const io = captureIo();
+    expect(await main(["plot", lrs, "--against-setting", "train.optimizer.lr"], io), io.stderr).to.equal(0);
+    const svg = readFileSync(join(lrs, "final_eval_clip_top1-vs-lr.svg"), "utf8");
+    expect(svg).to.include("lr (train.optimizer.lr), log scale");
+    const rows = readCsv(join(lrs, "final_eval_clip_top1-vs-lr.csv")).rows;
+    // Numbers stay numbers; a line per value of the other settings, labelled as the curves' legend.
+    expect(rows.map((r) => [r.x, r.config])).to.deep.equal([[0.0003, "method=sideways, update_every=clip"], [0.0003, "method=sideways, update_every=8"], [0.003, "method=sideways, update_every=clip"], [0.003, "method=sideways, update_every=8"]]);
+    const workers = join(root, "workers");
+    writeRunsCsv(workers, ["runtime.workers"], [1, 2, 4].flatMap((w) => config(`w${w}`, { "runtime.workers": w }, "sideways", [0.5, 0.6])));
+    expect(await main(["plot", workers, "--against-setting", "runtime.workers"], captureIo())).to.equal(0);
+    const linear = readFileSync(join(workers, "final_eval_clip_top1-vs-workers.svg"), "utf8");
+    expect(linear).to.include("workers (runtime.workers)");
+    expect(linear).not.to.include("log scale");
+  });
+
+  it("runs whose metric is blank are left out and said; --out writes elsewhere", async () => {
+    const dir = join(root, "depth");
+    writeRunsCsv(dir, DEPTH_KEYS, [...config("c3bp", { model: "../models/depth-3.yaml", "train.method": "bp" }, "bp", [0.9, "", 0.8]), ...config("c3sw", { model: "../models/depth-3.yaml", "train.method": "sideways" }, "sideways", [0.5, 0.6])]);
+    const out = join(root, "figures");
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "train.method", "--out", out], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("left out: 1 completed run without a value of final_eval_clip_top1");
+    expect(readFileSync(join(out, "final_eval_clip_top1-vs-method.svg"), "utf8")).to.include("left out: 1 completed run without a value of final_eval_clip_top1");
+    const rows = readCsv(join(out, "final_eval_clip_top1-vs-method.csv")).rows;
+    expect(rows.map((r) => [r.x, r.n, r.mean])).to.deep.equal([["bp", 2, (0.9 + 0.8) / 2], ["sideways", 2, (0.5 + 0.6) / 2]]);
+    expect(existsSync(join(dir, "final_eval_clip_top1-vs-method.svg"))).to.equal(false);
+  });
+
+  describe("bad input: exit 2, naming the option and what was expected", () => {
+    const refused = async (args: string[]) => {
+      const io = captureIo();
+      expect(await main(["plot", ...args], io), io.stderr).to.equal(2);
+      return io.stderr;
+    };
+
+    it("a setting not swept (the swept keys listed, the one meant suggested), the seed", async () => {
+      const dir = join(root, "depth");
+      writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+      const err = await refused([dir, "--against-setting", "train.optimizer.lr"]);
+      expect(err).to.include("--against-setting train.optimizer.lr: not a setting swept in");
+      expect(err).to.include("expected one of its swept keys: model, train.method");
+      expect(await refused([dir, "--against-setting", "method"])).to.include("(did you mean 'train.method'?)");
+      expect(await refused([dir, "--against-setting", "modle"])).to.include("(did you mean 'model'?)");
+      expect(await refused([dir, "--against-setting", "seed"])).to.include("--against-setting seed: the points are the mean over seeds");
+      expect(readdirSync(dir)).to.deep.equal(["runs.csv"]);
+    });
+
+    it("a column runs.csv does not have, or one that is no metric", async () => {
+      const dir = join(root, "depth");
+      writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+      const err = await refused([dir, "--against-setting", "model", "--metric", "eval_clip_top3"]);
+      expect(err).to.include("--metric eval_clip_top3: no such column in runs.csv");
+      expect(await refused([dir, "--against-setting", "model", "--metric", "status"])).to.include("is not a metric");
+      // A metric no completed run has a value of: nothing to draw.
+      expect(await refused([dir, "--against-setting", "model", "--metric", "final_eval_video_top1"])).to.include("video-level accuracy is measured on video-folder data only");
+      expect(readdirSync(dir)).to.deep.equal(["runs.csv"]);
+    });
+
+    it("a folder without runs.csv, one run's folder, a missing folder; --x-axis beside it", async () => {
+      const empty = join(root, "empty");
+      mkdirSync(empty);
+      expect(await refused([empty, "--against-setting", "model"])).to.include(`--against-setting: ${join(empty, "runs.csv")} does not exist`);
+      const run = join(root, "exp", "run-1");
+      mkdirSync(run, { recursive: true });
+      writeFileSync(join(run, "run-meta.json"), "{}");
+      expect(await refused([run, "--against-setting", "model"])).to.include("is one run's folder: give its experiment's folder");
+      expect(await refused([join(root, "nowhere"), "--against-setting", "model"])).to.include("does not exist (expected an experiment's results folder holding runs.csv");
+      const dir = join(root, "depth");
+      writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+      expect(await refused([dir, "--against-setting", "model", "--x-axis", "wall_s"])).to.include("--x-axis wall_s sets the learning curves' x axis");
+    });
+  });
+});
