@@ -5,8 +5,9 @@
  * each seed's value as a faint dot, and one line per combination of the other swept settings,
  * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts).
  * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
- * factor of 10 or more (learning rates); anything else as categories in sweep order (runs.csv's
- * row order), a path by its file's stem as run ids name it (`depth-3`).
+ * factor of 8 or more (LOG_AXIS_FROM: four learning rates a factor 2 apart); anything else as
+ * categories in sweep order (runs.csv's row order), a path by its file's stem as run ids name it
+ * (`depth-3`).
  */
 import type { TopLevelSpec } from "vega-lite";
 import { InputError } from "../errors.js";
