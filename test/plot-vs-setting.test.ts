@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { readCsv } from "../src/results/csv-read.js";
-import { numericScale, settingFigure, settingSpec } from "../src/results/plot-vs-setting.js";
+import { numericScale, settingFigure, settingSpec, type SettingFigure } from "../src/results/plot-vs-setting.js";
 import { configLabel } from "../src/results/plot.js";
 import { RULES } from "../src/schedule/registry.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -46,6 +46,14 @@ const depthRows = (): Row[] => [
   ...config("c8bp", { model: "../models/depth-8.yaml", "train.method": "bp" }, "bp", [0.7, 0.75, 0.6]),
   ...config("c8sw", { model: "../models/depth-8.yaml", "train.method": "sideways" }, "sideways", [0.5, 0.45, ""], ["completed", "completed", "nan_loss"]),
 ];
+
+/** The spec's x axis and the points' positions on it (each configuration's point beside the value's). */
+function xAxisOf(fig: SettingFigure) {
+  const spec = settingSpec(fig) as unknown as { encoding: { x: { scale: { domain?: [number, number] } } }; layer: { data: { values: { config: string; pos: number }[] } }[] };
+  return { domain: spec.encoding.x.scale.domain, pos: spec.layer[2].data.values.map((p) => p.pos) };
+}
+
+const RUN_COLUMNS = ["run_id", "config_id", "seed", "method", "status", "final_eval_clip_top1"];
 
 describe("plot --against-setting: a final metric against a swept setting", function () {
   this.timeout(60_000);
@@ -147,6 +155,43 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     const linear = readFileSync(join(workers, "final_eval_clip_top1-vs-workers.svg"), "utf8");
     expect(linear).to.include("workers (runtime.workers)");
     expect(linear).not.to.include("log scale");
+  });
+
+  it("the numeric axis ends just past the swept values (not at vega's powers of ten), with every value of runs.csv on it while the sweep runs", () => {
+    const lrs = [0.0003, 0.001, 0.003];
+    const rows = lrs.flatMap((lr, i) => [...config(`s${i}`, { lr, "train.method": "sideways" }, "sideways", [0.5, 0.6]), ...config(`b${i}`, { lr, "train.method": "bp" }, "bp", [0.6, 0.7])]);
+    const fig = settingFigure([...RUN_COLUMNS, "lr", "train.method"], rows as never, "lr", "final_eval_clip_top1");
+    expect(fig.scale).to.equal("log");
+    const { domain, pos } = xAxisOf(fig);
+    // Beyond every point (drawn a little beside its value), within a factor of 1.5 of the end values:
+    // vega's rounded ends were 0.0001 and 0.01, leaving the left and right quarters empty.
+    expect(domain, "an explicit domain").not.to.equal(undefined);
+    expect(domain![0]).to.be.below(Math.min(...pos)).and.above(0.0003 / 1.5);
+    expect(domain![1]).to.be.above(Math.max(...pos)).and.below(0.003 * 1.5);
+    // Linear: the end values' points are not on the frame.
+    const scales = [-2, 0, 2];
+    const linear = settingFigure([...RUN_COLUMNS, "scale", "train.method"], scales.flatMap((v, i) => [...config(`s${i}`, { scale: v, "train.method": "sideways" }, "sideways", [0.5, 0.6]), ...config(`b${i}`, { scale: v, "train.method": "bp" }, "bp", [0.6, 0.7])]) as never, "scale", "final_eval_clip_top1");
+    const flat = xAxisOf(linear);
+    expect(linear.scale).to.equal("linear");
+    expect(flat.domain![0]).to.be.below(Math.min(...flat.pos)).and.above(-2.5);
+    expect(flat.domain![1]).to.be.above(Math.max(...flat.pos)).and.below(2.5);
+    // A sweep in progress (experiments/depth-lr.yaml: 0.0125 and 0.025 done, 0.05 and 0.1 to run):
+    // the axis is the sweep's, as its log scale is, and the "no point for" note says what is missing.
+    const running = [0.0125, 0.025, 0.05, 0.1].flatMap((lr, i) => config(`r${i}`, { lr }, "sideways", i < 2 ? [0.8, 0.9] : ["", ""], i < 2 ? [] : ["not_started", "not_started"]));
+    const partial = settingFigure([...RUN_COLUMNS, "lr"], running as never, "lr", "final_eval_clip_top1");
+    expect(partial.points.map((p) => p.x)).to.deep.equal([0.0125, 0.025]);
+    expect(partial.scale).to.equal("log");
+    expect(partial.ticks).to.deep.equal([0.0125, 0.025, 0.05, 0.1]);
+    expect(xAxisOf(partial).domain![1]).to.be.above(0.1);
+    expect(partial.notes.join("\n")).to.include("no point for sideways at 0.05 (2 not_started), sideways at 0.1 (2 not_started)");
+  });
+
+  it("a setting with one value: the lines' points drawn apart there, as at any value", () => {
+    const rows = [...config("a", { "train.batch_size": 16, "train.method": "bp" }, "bp", [0.5, 0.6]), ...config("b", { "train.batch_size": 16, "train.method": "sideways" }, "sideways", [0.4, 0.5])];
+    const fig = settingFigure([...RUN_COLUMNS, "train.batch_size", "train.method"], rows as never, "train.batch_size", "final_eval_clip_top1");
+    expect(fig.ticks.map(String)).to.deep.equal(["16"]);
+    const { pos } = xAxisOf(fig);
+    expect(pos[0]).not.to.equal(pos[1]);
   });
 
   it("runs whose metric is blank are left out and said; --out writes elsewhere", async () => {

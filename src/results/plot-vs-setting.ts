@@ -72,7 +72,7 @@ export interface SettingFigure {
   spread: Spread;
   points: SettingPoint[];
   scale: SettingScale;
-  /** The categories in sweep order, or the numbers drawn, ascending. */
+  /** The setting's values in runs.csv (with a point or not): the categories in sweep order, or the numbers, ascending. */
   ticks: (number | string)[];
   /** Said on the figure and by the command: what it leaves out, and why. */
   notes: string[];
@@ -127,8 +127,12 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   for (const ids of seen.values()) if (ids.length > 1) for (const id of ids) labels.set(id, `${labels.get(id)} [${id.slice(0, 8)}]`);
 
+  // Every value of the setting in runs.csv, those of configurations without a point yet included
+  // (a sweep in progress): the axis, its scale and its ticks are the sweep's, and the empty places
+  // are the "no point for" note's. One number alone is a category: a numeric axis would have no
+  // span to draw the lines' points apart in.
   const values = table.rows.map((t) => first(t.configId)[key]).filter(isValue);
-  const numeric = values.length > 0 && values.every((v) => typeof v === "number");
+  const numeric = values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
   const scale: SettingScale = numeric ? numericScale(values as number[]) : "categories";
   const finite = (v: CsvValue | undefined): v is number => typeof v === "number" && Number.isFinite(v);
 
@@ -171,7 +175,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
       not_completed: t.notCompleted,
     });
   }
-  const ticks = numeric ? [...new Set(points.map((p) => p.x as number))].sort((a, b) => a - b) : [...new Set(points.map((p) => p.x))];
+  const ticks = numeric ? [...new Set(values as number[])].sort((a, b) => a - b) : [...new Set(values.map(categoryText))];
 
   const notes: string[] = [];
   const left = rows.filter((r) => r.status !== "completed");
@@ -211,6 +215,27 @@ function lineDash(points: readonly SettingPoint[], key: string): { dashes: Map<s
   return { dashes, legend: [...known, ...unknown].map(name).join(", ") };
 }
 
+const WIDTH = 560;
+
+/**
+ * The numeric axis's ends: the smallest and largest swept value, each a little inside (AXIS_MARGIN
+ * of the span, in the axis's scale), so that no point or error bar sits on the frame. Not vega's
+ * "nice" ends, which on a log axis round out to powers of ten and left 0.0003 to 0.003 in the
+ * middle half of the plot.
+ */
+export function numericDomain(ticks: readonly number[], scale: "linear" | "log"): [number, number] {
+  const [lo, hi] = [ticks[0], ticks[ticks.length - 1]];
+  if (scale === "log") {
+    const pad = (hi / lo) ** AXIS_MARGIN;
+    return [lo / pad, hi * pad];
+  }
+  const pad = (hi - lo) * AXIS_MARGIN;
+  return [lo - pad, hi + pad];
+}
+
+/** More than the lines' points drawn apart take beside a value (at most 3% of the span). */
+const AXIS_MARGIN = 0.06;
+
 export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const configs = [...new Set(fig.points.map((p) => p.config))];
   const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
@@ -231,7 +256,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const x = categories
     ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
-      ({ field: "pos", type: "quantitative", title, scale: fig.scale === "log" ? { type: "log" } : { zero: false }, axis: { values: fig.ticks, format: "~g" } } as const);
+      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g" } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
   const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
@@ -245,7 +270,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
         ...fig.notes,
       ],
     },
-    width: 560,
+    width: WIDTH,
     height: 320,
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     encoding: { x },
