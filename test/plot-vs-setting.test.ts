@@ -47,6 +47,9 @@ const depthRows = (): Row[] => [
   ...config("c8sw", { model: "../models/depth-8.yaml", "train.method": "sideways" }, "sideways", [0.5, 0.45, ""], ["completed", "completed", "nan_loss"]),
 ];
 
+/** The texts an SVG shows: vega writes a label it hides for overlapping another with opacity 0. */
+const shownTexts = (svg: string) => [...svg.matchAll(/<text [^>]*opacity="1"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&quot;/g, '"'));
+
 /** The spec's x axis and the points' positions on it (each configuration's point beside the value's). */
 function xAxisOf(fig: SettingFigure) {
   const spec = settingSpec(fig) as unknown as { encoding: { x: { scale: { domain?: [number, number] } } }; layer: { data: { values: { config: string; pos: number }[] } }[] };
@@ -192,6 +195,21 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(fig.ticks.map(String)).to.deep.equal(["16"]);
     const { pos } = xAxisOf(fig);
     expect(pos[0]).not.to.equal(pos[1]);
+  });
+
+  it("every category's label is on the axis, whole: eight models, an optimizer's mapping", async () => {
+    const models = ["depth-3", "depth-5", "depth-8", "resnet-mnist", "vgg-bn-mnist", "vgg-gn-mnist", "quickstart-wide", "bench-8block"];
+    const dir = join(root, "models");
+    writeRunsCsv(dir, ["model"], models.flatMap((m, i) => config(`m${i}`, { model: `../models/${m}.yaml` }, "sideways", [0.5, 0.6])));
+    expect(await main(["plot", dir, "--against-setting", "model"], captureIo())).to.equal(0);
+    const shown = shownTexts(readFileSync(join(dir, "final_eval_clip_top1-vs-model.svg"), "utf8"));
+    for (const m of models) expect(shown, m).to.include(m);
+    const optimizers = [{ kind: "sgd", lr: 0.01, momentum: 0.9 }, { kind: "adam", lr: 0.001 }];
+    const opt = join(root, "optimizer");
+    writeRunsCsv(opt, ["train.optimizer"], optimizers.flatMap((o, i) => config(`o${i}`, { "train.optimizer": `"${JSON.stringify(o).replace(/"/g, '""')}"` }, "sideways", [0.5, 0.6])));
+    expect(await main(["plot", opt, "--against-setting", "train.optimizer"], captureIo())).to.equal(0);
+    const labels = shownTexts(readFileSync(join(opt, "final_eval_clip_top1-vs-optimizer.svg"), "utf8"));
+    for (const o of optimizers) expect(labels).to.include(JSON.stringify(o));
   });
 
   it("runs whose metric is blank are left out and said; --out writes elsewhere", async () => {

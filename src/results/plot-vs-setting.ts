@@ -236,6 +236,17 @@ export function numericDomain(ticks: readonly number[], scale: "linear" | "log")
 /** More than the lines' points drawn apart take beside a value (at most 3% of the span). */
 const AXIS_MARGIN = 0.06;
 
+/**
+ * Category labels are all shown and whole (vega drops labels that overlap, and cuts long ones at
+ * 180 pixels: every other model's name was gone with eight models, a mapping's JSON cut short):
+ * slanted where they would not fit side by side. Width from a character's approximate width at
+ * the axis's 10 px font.
+ */
+export function categoryLabelLayout(categories: readonly string[], width: number): { labelOverlap: false; labelLimit: 0; labelAngle?: number } {
+  const longest = Math.max(0, ...categories.map((c) => c.length)) * 6;
+  return longest > width / Math.max(1, categories.length) - 8 ? { labelOverlap: false, labelLimit: 0, labelAngle: -30 } : { labelOverlap: false, labelLimit: 0 };
+}
+
 export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const configs = [...new Set(fig.points.map((p) => p.config))];
   const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
@@ -254,7 +265,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
     categories ? fig.ticks.indexOf(p.x) + side(p.config) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.config) * step) : (p.x as number) + side(p.config) * step;
   const labels = `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
   const x = categories
-    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false } } as const)
+    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(fig.ticks.map(String), WIDTH) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
       ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g" } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
