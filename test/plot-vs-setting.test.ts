@@ -212,6 +212,19 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     for (const o of optimizers) expect(labels).to.include(JSON.stringify(o));
   });
 
+  it("a long note (a sweep's configurations without a point yet) is wrapped, not one line wider than the figure", () => {
+    const rows = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032].flatMap((lr, i) =>
+      ["bp", "sideways"].flatMap((m) => config(`${m}${i}`, { lr, "train.method": m }, m, i === 0 ? [0.5, 0.6, 0.7] : ["", "", ""], i === 0 ? [] : ["not_started", "not_started", "not_started"])),
+    );
+    const fig = settingFigure([...RUN_COLUMNS, "lr", "train.method"], rows as never, "lr", "final_eval_clip_top1");
+    const note = fig.notes.find((n) => n.startsWith("no point for"))!;
+    expect(note.length).to.be.above(200);
+    const subtitle = (settingSpec(fig) as unknown as { title: { subtitle: string[] } }).title.subtitle;
+    for (const line of subtitle) expect(line.length, line).to.be.at.most(110);
+    // Nothing lost: the note's words, in order, over its lines.
+    expect(subtitle.join(" ")).to.include(note);
+  });
+
   it("runs whose metric is blank are left out and said; --out writes elsewhere", async () => {
     const dir = join(root, "depth");
     writeRunsCsv(dir, DEPTH_KEYS, [...config("c3bp", { model: "../models/depth-3.yaml", "train.method": "bp" }, "bp", [0.9, "", 0.8]), ...config("c3sw", { model: "../models/depth-3.yaml", "train.method": "sideways" }, "sideways", [0.5, 0.6])]);

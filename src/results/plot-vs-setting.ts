@@ -218,6 +218,26 @@ function lineDash(points: readonly SettingPoint[], key: string): { dashes: Map<s
 const WIDTH = 560;
 
 /**
+ * A subtitle line's most characters: about the plot's and legend's width. A longer note (the
+ * configurations without a point, while a sweep runs) was one line thousands of pixels wide, the
+ * plot a small part of the figure.
+ */
+const SUBTITLE_CHARS = 110;
+
+/** `text` in lines of at most `max` characters, broken at spaces (a longer word stays whole). */
+export function wrapLine(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/**
  * The numeric axis's ends: the smallest and largest swept value, each a little inside (AXIS_MARGIN
  * of the span, in the axis's scale), so that no point or error bar sits on the frame. Not vega's
  * "nice" ends, which on a log axis round out to powers of ten and left 0.0003 to 0.003 in the
@@ -279,7 +299,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
         `point: mean over seeds, bar: ${spreadPhrase(fig.spread)}, dot: each seed`,
         ...[[...(legend === null ? [] : [legend]), ...(configs.length > 1 ? ["the lines' points drawn slightly apart at each value"] : [])].join("; ")].filter((line) => line !== ""),
         ...fig.notes,
-      ],
+      ].flatMap((line) => wrapLine(line, SUBTITLE_CHARS)),
     },
     width: WIDTH,
     height: 320,
