@@ -189,6 +189,15 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(partial.notes.join("\n")).to.include("no point for sideways at 0.05 (2 not_started), sideways at 0.1 (2 not_started)");
   });
 
+  it("the subtitle says the lines' points are drawn apart only where two lines share a value", () => {
+    const subtitle = (fig: SettingFigure) => (settingSpec(fig) as unknown as { title: { subtitle: string[] } }).title.subtitle.join("\n");
+    const { columns, rows } = { columns: [...RUN_COLUMNS, "model", "train.method"], rows: depthRows() };
+    expect(subtitle(settingFigure(columns, rows as never, "model", "final_eval_clip_top1"))).to.include("drawn slightly apart");
+    // The rule alone swept: a line per rule, each a point at its own value.
+    const rules = [...config("b", { "train.method": "bp" }, "bp", [0.5, 0.6]), ...config("s", { "train.method": "sideways" }, "sideways", [0.4, 0.5])];
+    expect(subtitle(settingFigure([...RUN_COLUMNS, "train.method"], rules as never, "train.method", "final_eval_clip_top1"))).not.to.include("apart");
+  });
+
   it("a setting with one value: the lines' points drawn apart there, as at any value", () => {
     const rows = [...config("a", { "train.batch_size": 16, "train.method": "bp" }, "bp", [0.5, 0.6]), ...config("b", { "train.batch_size": 16, "train.method": "sideways" }, "sideways", [0.4, 0.5])];
     const fig = settingFigure([...RUN_COLUMNS, "train.batch_size", "train.method"], rows as never, "train.batch_size", "final_eval_clip_top1");

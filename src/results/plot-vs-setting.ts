@@ -272,6 +272,8 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
   const { dashes, legend } = lineDash(fig.points, fig.key);
   const title = settingAxisTitle(fig);
+  // Said only where two lines have a point at one value (not of train.method alone, a line per rule, each at its own value).
+  const sharedValue = fig.ticks.some((t) => new Set(fig.points.filter((p) => p.x === t).map((p) => p.config)).size > 1);
   // Categories are drawn at 0, 1, 2, ... (axis labels: the categories). Each line's points sit a
   // little to the side of the others' (`pos`), so that error bars at one value do not hide each
   // other: by a fraction of a category, or of the numbers' span in the axis's scale (the CSV's x
@@ -297,7 +299,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
       text: `${fig.metric} (runs.csv) against ${keyLabel(fig.key)}`,
       subtitle: [
         `point: mean over seeds, bar: ${spreadPhrase(fig.spread)}, dot: each seed`,
-        ...[[...(legend === null ? [] : [legend]), ...(configs.length > 1 ? ["the lines' points drawn slightly apart at each value"] : [])].join("; ")].filter((line) => line !== ""),
+        ...[[...(legend === null ? [] : [legend]), ...(sharedValue ? ["the lines' points drawn slightly apart at each value"] : [])].join("; ")].filter((line) => line !== ""),
         ...fig.notes,
       ].flatMap((line) => wrapLine(line, SUBTITLE_CHARS)),
     },
