@@ -222,7 +222,7 @@ const WIDTH = 560;
  * configurations without a point, while a sweep runs) was one line thousands of pixels wide, the
  * plot a small part of the figure.
  */
-const SUBTITLE_CHARS = 110;
+const SUBTITLE_CHARS = 130;
 
 /** `text` in lines of at most `max` characters, broken at spaces (a longer word stays whole). */
 export function wrapLine(text: string, max: number): string[] {
