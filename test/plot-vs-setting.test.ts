@@ -13,6 +13,7 @@ import { configLabel } from "../src/results/plot.js";
 import { RULES } from "../src/schedule/registry.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { freshFolderEachTest } from "./helpers/temp-folder.js";
+import { summary, writeRun } from "./helpers/run-records.js";
 
 type Row = Record<string, string | number>;
 
@@ -248,6 +249,22 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     const rows = readCsv(join(out, "final_eval_clip_top1-vs-method.csv")).rows;
     expect(rows.map((r) => [r.x, r.n, r.mean])).to.deep.equal([["bp", 2, (0.9 + 0.8) / 2], ["sideways", 2, (0.5 + 0.6) / 2]]);
     expect(existsSync(join(dir, "final_eval_clip_top1-vs-method.svg"))).to.equal(false);
+  });
+
+  it("reads runs.csv written anew from the run folders, as results table does (a run finished since the sweep last wrote it counts)", async () => {
+    const dir = join(root, "lr");
+    const runs: [string, number, number, number][] = [["a0", 0.01, 0, 0.5], ["a1", 0.01, 1, 0.7], ["b0", 0.1, 0, 0.2], ["b1", 0.1, 1, 0.4]];
+    runs.forEach(([id, lr, seed, top1], i) => writeRun(dir, id, { "train.optimizer.lr": lr, seed }, summary("completed", top1), i, `lr${lr}`));
+    // The sweep's last runs.csv, from before b1 finished (its row still not_started).
+    writeRunsCsv(dir, ["train.optimizer.lr"], [
+      ...runs.slice(0, 3).map(([id, lr, seed, top1]) => ({ run_id: id, config_id: `lr${lr}`, "train.optimizer.lr": lr, seed, method: "bp", status: "completed", final_eval_clip_top1: top1 })),
+      { run_id: "b1", config_id: "lr0.1", "train.optimizer.lr": 0.1, seed: 1, method: "bp", status: "not_started" },
+    ]);
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "train.optimizer.lr"], io), io.stderr).to.equal(0);
+    const rows = readCsv(join(dir, "final_eval_clip_top1-vs-lr.csv")).rows;
+    expect(rows.map((r) => [r.x, r.n, r.mean])).to.deep.equal([[0.01, 2, (0.5 + 0.7) / 2], [0.1, 2, (0.2 + 0.4) / 2]]);
+    expect(readCsv(join(dir, "runs.csv")).rows.find((r) => r.run_id === "b1")?.status).to.equal("completed");
   });
 
   describe("bad input: exit 2, naming the option and what was expected", () => {

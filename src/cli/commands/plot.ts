@@ -6,10 +6,9 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { SPREADS, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting } from "../../results/plot-vs-setting.js";
-import { RUNS_CSV } from "../../results/runs-table.js";
 import { defaultTableMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
-import { collectRuns } from "../../results/runs-table.js";
+import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
 import { NOT_COPIED } from "../../results/not-copied.js";
 import { count, firstFew, tally } from "../../util/count.js";
@@ -90,6 +89,10 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
     throw new InputError(`plot: --x-axis ${argv.x} sets the learning curves' x axis; with --against-setting ${key} the x axis is that setting and no curves are drawn; leave out one of the two`);
   const dir = resolve(argv.dir);
   refuseFileForResultsFolder("plot", dir, argv.dir);
+  // runs.csv written anew from the run folders first, as `results table` does, so that the figure
+  // and the table agree: a sweep stopped outright (SIGKILL) or a run finished by another process
+  // since leaves it behind the folders. A folder of `evaluate --out` has no run folders: as it is.
+  if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
   const runsCsv = join(dir, RUNS_CSV);
   if (!existsSync(runsCsv)) {
     if (!existsSync(dir)) throw new InputError(`plot --against-setting: ${argv.dir} does not exist (expected an experiment's results folder holding ${RUNS_CSV}, e.g. results/<experiment name>)`);
