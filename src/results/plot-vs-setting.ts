@@ -80,8 +80,9 @@ export interface SettingFigure {
 
 /**
  * From this ratio of the largest value to the smallest, positive values get a log axis: learning
- * rates swept over a decade, or three doublings (experiments/depth-lr.yaml: 0.0125 to 0.1, which
- * a linear axis would crowd into its left quarter); [1, 2, 4] (workers, update_every) stays linear.
+ * rates swept over a decade, or three doublings or more (0.0125 to 0.1, which a linear axis would
+ * crowd into its left quarter; experiments/depth-lr.yaml sweeps four, 0.00625 to 0.1); [1, 2, 4]
+ * (workers, update_every) stays linear.
  */
 export const LOG_AXIS_FROM = 8;
 
