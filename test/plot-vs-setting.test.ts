@@ -251,6 +251,30 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(existsSync(join(dir, "final_eval_clip_top1-vs-method.svg"))).to.equal(false);
   });
 
+  it("says what the paper table flags of the drawn runs: evaluation on training clips, warnings, figures evaluated again", async () => {
+    const columns = [...RUN_COLUMNS, "lr", "final_eval_loss", "eval_on_train", "warnings"];
+    const rows = [
+      ...config("a", { lr: 0.01 }, "bp", [0.5, 0.6]).map((r, i) => ({ ...r, eval_on_train: i === 0 ? 1 : 0 })),
+      ...config("b", { lr: 0.1 }, "bp", [0.7, 0.8]).map((r, i) => ({ ...r, eval_on_train: 0, warnings: i === 1 ? "the run diverged" : "" })),
+      // Not drawn (it did not complete): not counted in either note.
+      { ...config("b", { lr: 0.1 }, "bp", [""])[0], run_id: "b-s2", seed: 2, status: "nan_loss", eval_on_train: 1, warnings: "the run diverged" },
+    ];
+    const notes = settingFigure(columns, rows as never, "lr", "final_eval_clip_top1").notes;
+    expect(notes).to.include("evaluated on the training clips, not held-out ones: 1 drawn run (runs.csv's eval_on_train = 1)");
+    expect(notes.some((n) => n.startsWith("1 drawn run warned (runs.csv's warnings column says what"))).to.equal(true);
+    // The evaluation loss is measured on the same clips; the wall-clock time is no evaluation: no word of them.
+    expect(settingFigure(columns, rows as never, "lr", "final_eval_loss").notes.join("\n")).to.include("evaluated on the training clips");
+    expect(settingFigure([...columns, "wall_s"], rows.map((r) => ({ ...r, wall_s: 10 })) as never, "lr", "wall_s").notes.join("\n")).not.to.include("training clips");
+    // sideways evaluate's runs.csv: the figure says its final_eval_* are evaluated again, with which overrides, as the table does.
+    const dir = join(root, "evaluated");
+    mkdirSync(dir);
+    const header = ["run_id", "config_id", "lr", "seed", "method", "status", "final_eval_clip_top1", "eval_overrides"];
+    writeFileSync(join(dir, "runs.csv"), [header.join(","), "a0,a,0.01,0,bp,completed,0.5,data.eval_crops=3", "a1,a,0.01,1,bp,completed,0.6,data.eval_crops=3", "b0,b,0.1,0,bp,completed,0.7,data.eval_crops=3"].join("\n") + "\n");
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "lr"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("evaluated again by sideways evaluate with its config.yaml and overrides: data.eval_crops=3");
+  });
+
   it("reads runs.csv written anew from the run folders, as results table does (a run finished since the sweep last wrote it counts)", async () => {
     const dir = join(root, "lr");
     const runs: [string, number, number, number][] = [["a0", 0.01, 0, 0.5], ["a1", 0.01, 1, 0.7], ["b0", 0.1, 0, 0.2], ["b1", 0.1, 1, 0.4]];

@@ -140,6 +140,8 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const points: SettingPoint[] = [];
   const noPoint: string[] = [];
   const noValue: string[] = [];
+  /** The runs whose values are drawn (the dots): what the table flags of them, the figure says. */
+  const drawn: CsvRow[] = [];
   let blank = 0;
   for (const t of table.rows) {
     const runs = runsOf.get(t.configId)!;
@@ -159,6 +161,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
     }
     // The same runs, in the same order, as paperTable averaged: the dots are the numbers behind the mean.
     const withValue = completed.filter((r) => finite(r[metric]));
+    drawn.push(...withValue);
     const bar = spreadOf(stats, spread) ?? 0;
     points.push({
       config: labels.get(t.configId)!,
@@ -187,7 +190,23 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   if (noPoint.length > 0) notes.push(`no point for ${noPoint.join(", ")}`);
   if (noValue.length > 0) notes.push(`no point for ${[...new Set(noValue)].join(", ")}: no value of ${key} in runs.csv`);
+  notes.push(...flaggedRunNotes(drawn, metric, table.source));
   return { key, metric, spread, points, scale, ticks, notes };
+}
+
+/**
+ * What the paper table flags in its rows (src/results/paper-table.ts), said of the drawn runs: an
+ * evaluation metric measured on the training clips (never silent: README), runs that warned, and
+ * final_eval_* figures that `sideways evaluate` measured again (`source`, the table's own note).
+ */
+function flaggedRunNotes(drawn: readonly CsvRow[], metric: string, source: string | undefined): string[] {
+  const notes: string[] = [];
+  const onTrain = metric.includes("eval") ? drawn.filter((r) => r.eval_on_train === 1).length : 0;
+  if (onTrain > 0) notes.push(`evaluated on the training clips, not held-out ones: ${count(onTrain, "drawn run")} (runs.csv's eval_on_train = 1)`);
+  const warned = drawn.filter((r) => typeof r.warnings === "string" && r.warnings !== "").length;
+  if (warned > 0) notes.push(`${count(warned, "drawn run")} warned (runs.csv's warnings column says what: clips too short for Sideways to reach every block, a loss that diverged, a last evaluation at chance)`);
+  if (source !== undefined && metric.startsWith("final_eval_")) notes.push(source);
+  return notes;
 }
 
 /** The x axis's title: the setting's short name and key, and the scale where it is a log one. */
