@@ -133,6 +133,19 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(fig.points.map((p) => p.config)).to.deep.equal(["sideways", "sideways", "sideways"]);
   });
 
+  it("two model files of one name in different folders are two categories, each path whole, not one", () => {
+    const rows = [
+      ...config("a", { model: "../models/small/resnet.yaml" }, "bp", [0.5, 0.6]),
+      ...config("b", { model: "../models/large/resnet.yaml" }, "bp", [0.8, 0.9]),
+      ...config("c", { model: "../models/depth-3.yaml" }, "bp", [0.7, 0.7]),
+    ];
+    const fig = settingFigure(["run_id", "config_id", "model", "seed", "method", "status", "final_eval_clip_top1"], rows as never, "model", "final_eval_clip_top1");
+    expect(fig.ticks).to.deep.equal(["../models/small/resnet.yaml", "../models/large/resnet.yaml", "depth-3"]);
+    expect(fig.points.map((p) => p.x)).to.deep.equal(fig.ticks);
+    // Each at its own place on the axis.
+    expect(new Set(xAxisOf(fig).pos).size).to.equal(3);
+  });
+
   it("a log axis for learning rates (all positive, spanning a factor of 8 or more), a linear one for [1, 2, 4], said in the axis title", async () => {
     expect(numericScale([0.0003, 0.001, 0.003])).to.equal("log");
     expect(numericScale([0.0125, 0.025, 0.05, 0.1])).to.equal("log");

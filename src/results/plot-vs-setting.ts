@@ -92,10 +92,17 @@ export function numericScale(xs: readonly number[]): "linear" | "log" {
   return positive && Math.max(...xs) / Math.min(...xs) >= LOG_AXIS_FROM ? "log" : "linear";
 }
 
-/** A category's text on the axis: a path as its file's stem (run ids' `model-depth-3`), a list or mapping as JSON. */
-function categoryText(v: CsvValue): string {
-  if (typeof v === "string") return isPathLike(v) ? fileStem(v) : v;
-  return String(v);
+/**
+ * The categories' texts on the axis, from all of the setting's values: a path as its file's stem
+ * (run ids' `model-depth-3`), a list or mapping as JSON; but paths whose stems are the same
+ * (models/a/depth-3.yaml, models/b/depth-3.yaml) whole, as one category would put two models'
+ * points at one place on one line.
+ */
+function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
+  const short = (v: CsvValue) => (typeof v === "string" && isPathLike(v) ? fileStem(v) : String(v));
+  const valuesOf = new Map<string, Set<string>>();
+  for (const v of values) valuesOf.set(short(v), (valuesOf.get(short(v)) ?? new Set()).add(String(v)));
+  return (v) => (valuesOf.get(short(v))!.size > 1 ? String(v) : short(v));
 }
 
 const isValue = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
@@ -135,6 +142,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const values = table.rows.map((t) => first(t.configId)[key]).filter(isValue);
   const numeric = values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
   const scale: SettingScale = numeric ? numericScale(values as number[]) : "categories";
+  const categoryText = categoryTexts(values);
   const finite = (v: CsvValue | undefined): v is number => typeof v === "number" && Number.isFinite(v);
 
   const points: SettingPoint[] = [];
