@@ -304,6 +304,19 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(readCsv(join(dir, "runs.csv")).rows.find((r) => r.run_id === "b1")?.status).to.equal("completed");
   });
 
+  it("a setting or metric the run folders' runs.csv would not have is refused before runs.csv is written anew", async () => {
+    const dir = join(root, "lr");
+    writeRun(dir, "a0", { "train.optimizer.lr": 0.01, seed: 0 }, summary("completed", 0.5), 0, "lr0.01");
+    writeRun(dir, "b0", { "train.optimizer.lr": 0.1, seed: 0 }, summary("completed", 0.2), 1, "lr0.1");
+    writeRunsCsv(dir, ["train.optimizer.lr"], [{ run_id: "a0", config_id: "lr0.01", "train.optimizer.lr": 0.01, seed: 0, method: "bp", status: "not_started" }]);
+    const before = readFileSync(join(dir, "runs.csv"), "utf8");
+    for (const args of [["--against-setting", "train.batch_size"], ["--against-setting", "train.optimizer.lr", "--metric", "final_eval_clip_top9"]]) {
+      const io = captureIo();
+      expect(await main(["plot", dir, ...args], io), io.stderr).to.equal(2);
+      expect(readFileSync(join(dir, "runs.csv"), "utf8")).to.equal(before);
+    }
+  });
+
   describe("bad input: exit 2, naming the option and what was expected", () => {
     const refused = async (args: string[]) => {
       const io = captureIo();

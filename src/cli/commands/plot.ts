@@ -3,12 +3,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { writeFileAtomic } from "../../results/atomic-write.js";
-import { SPREADS, type Spread } from "../../results/paper-table.js";
+import { SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
-import { plotAgainstSetting } from "../../results/plot-vs-setting.js";
+import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
 import { defaultTableMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
-import { RUNS_CSV, collectRuns, writeRunsCsv } from "../../results/runs-table.js";
+import { RUNS_CSV, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
 import { NOT_COPIED } from "../../results/not-copied.js";
 import { count, firstFew, tally } from "../../util/count.js";
@@ -92,8 +92,16 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
   // runs.csv written anew from the run folders first, as `results table` does, so that the figure
   // and the table agree: a sweep stopped outright (SIGKILL) or a run finished by another process
   // since leaves it behind the folders. A folder of `evaluate --out` has no run folders: as it is.
-  if (collectRuns(dir).length > 0) await writeRunsCsv(dir);
+  // A setting or metric the new runs.csv will not have is refused before it is written, as
+  // `results table` refuses a metric.
   const runsCsv = join(dir, RUNS_CSV);
+  const records = collectRuns(dir);
+  if (records.length > 0) {
+    const columns = runsCsvColumns(records);
+    resolveSetting(key, columns, runsCsv);
+    for (const m of argv.metric) resolveMetric(m, columns);
+    await writeRunsCsv(dir);
+  }
   if (!existsSync(runsCsv)) {
     if (!existsSync(dir)) throw new InputError(`plot --against-setting: ${argv.dir} does not exist (expected an experiment's results folder holding ${RUNS_CSV}, e.g. results/<experiment name>)`);
     const run = existsSync(join(dir, RUN_META_FILE)) ? `; ${argv.dir} is one run's folder: give its experiment's folder, ${dirname(argv.dir)}` : experimentFoldersHint(dir, argv.dir, "plot");
