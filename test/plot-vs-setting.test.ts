@@ -264,6 +264,15 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(existsSync(join(dir, "final_eval_clip_top1-vs-method.svg"))).to.equal(false);
   });
 
+  it("a point of one run has no bar, and the figure says so (not a spread of 0)", () => {
+    const columns = [...RUN_COLUMNS, "lr"];
+    const rows = [...config("a", { lr: 0.01 }, "bp", [0.5, 0.6]), ...config("b", { lr: 0.1 }, "bp", [0.7])];
+    const fig = settingFigure(columns, rows as never, "lr", "final_eval_clip_top1");
+    expect(fig.points.map((p) => [p.x, p.n, p.lo === p.hi])).to.deep.equal([[0.01, 2, false], [0.1, 1, true]]);
+    expect(fig.notes).to.include(`no bar: 1 point of one run (${fig.points[1].config} at 0.1)`);
+    expect(settingFigure(columns, rows.slice(0, 2) as never, "lr", "final_eval_clip_top1").notes.join("\n")).not.to.include("no bar");
+  });
+
   it("says what the paper table flags of the drawn runs: evaluation on training clips, warnings, figures evaluated again", async () => {
     const columns = [...RUN_COLUMNS, "lr", "final_eval_loss", "eval_on_train", "warnings"];
     const rows = [

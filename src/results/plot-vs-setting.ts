@@ -198,6 +198,9 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   if (noPoint.length > 0) notes.push(`no point for ${noPoint.join(", ")}`);
   if (noValue.length > 0) notes.push(`no point for ${[...new Set(noValue)].join(", ")}: no value of ${key} in runs.csv`);
+  // One run has no spread: its point has no bar, which would otherwise read as a spread of 0.
+  const single = points.filter((p) => p.n === 1);
+  if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.config} at ${p.x}`).join(", ")})`);
   notes.push(...flaggedRunNotes(drawn, metric, table.source));
   return { key, metric, spread, points, scale, ticks, notes };
 }
