@@ -264,6 +264,46 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(existsSync(join(dir, "final_eval_clip_top1-vs-method.svg"))).to.equal(false);
   });
 
+  it("configurations that read the same at one value (no config.yaml to set them apart) are each a point by its config id along their whole line, one legend entry each", () => {
+    // BP's line has two configurations at 0.01 that runs.csv cannot tell apart, and one at 0.1:
+    // which of the two goes on to 0.1 is unknown, so none is joined and none keeps the plain label.
+    const rows = [
+      ...config("bp-one", { lr: 0.01, "train.method": "bp" }, "bp", [0.5, 0.6]),
+      ...config("bp-two", { lr: 0.01, "train.method": "bp" }, "bp", [0.7, 0.8]),
+      ...config("bp-three", { lr: 0.1, "train.method": "bp" }, "bp", [0.4, 0.5]),
+      ...config("sw-one", { lr: 0.01, "train.method": "sideways" }, "sideways", [0.3, 0.4]),
+      ...config("sw-two", { lr: 0.1, "train.method": "sideways" }, "sideways", [0.2, 0.3]),
+    ];
+    const fig = settingFigure([...RUN_COLUMNS, "lr", "train.method"], rows as never, "lr", "final_eval_clip_top1");
+    const expected = (id: string) => (id.startsWith("bp") ? `method=bp [${id.slice(0, 8)}]` : "method=sideways");
+    expect(fig.points.map((p) => [p.config_id, p.config])).to.deep.equal(fig.points.map((p) => [p.config_id, expected(p.config_id)]));
+    // The legend: Sideways' line once, each BP configuration once, no plain "method=bp" for part of its line.
+    const spec = settingSpec(fig) as unknown as { layer: { encoding: { color: { scale: { domain: string[] } } } }[] };
+    expect([...spec.layer[2].encoding.color.scale.domain].sort()).to.deep.equal(["method=bp [bp-one]", "method=bp [bp-three]", "method=bp [bp-two]", "method=sideways"]);
+    expect(fig.notes).to.include("not joined into a line: method=bp (configurations that read the same at one value of lr, runs without a config.yaml to say how they differ): a point per configuration, by its config id");
+    // Without the collision, BP's configurations are one line again, and nothing is said.
+    const apart = settingFigure([...RUN_COLUMNS, "lr", "train.method"], rows.filter((r) => r.config_id !== "bp-two") as never, "lr", "final_eval_clip_top1");
+    expect(new Set(apart.points.map((p) => p.config))).to.deep.equal(new Set(["method=bp", "method=sideways"]));
+    expect(apart.notes.join("\n")).not.to.include("not joined");
+  });
+
+  it("a configuration without a value of the setting: no point, said by its line's label, and its line stays one", () => {
+    const columns = [...RUN_COLUMNS, "lr", "train.method"];
+    const rows = [
+      ...config("a", { lr: 0.01, "train.method": "bp" }, "bp", [0.5, 0.6]),
+      ...config("b", { lr: 0.1, "train.method": "bp" }, "bp", [0.7, 0.8]),
+      // Two configurations of BP's line whose lr cell is blank (not a collision at a value: neither has a place on the line).
+      ...config("c", { "train.method": "bp" }, "bp", [0.9, 0.9]),
+      ...config("d", { "train.method": "bp" }, "bp", [0.1, 0.2]),
+    ];
+    const fig = settingFigure(columns, rows as never, "lr", "final_eval_clip_top1");
+    expect(fig.points.map((p) => [p.config_id, p.config, p.x])).to.deep.equal([["a", "method=bp", 0.01], ["b", "method=bp", 0.1]]);
+    expect(fig.notes).to.include("no point for method=bp: no value of lr in runs.csv");
+    // A run that did not complete is no point either, but not for want of a value: not in that note.
+    const started = settingFigure(columns, [...rows.slice(0, 4), ...config("e", { "train.method": "sideways" }, "sideways", [""], ["not_started"])] as never, "lr", "final_eval_clip_top1");
+    expect(started.notes.join("\n")).not.to.include("no value of lr");
+  });
+
   it("a point of one run has no bar, and the figure says so (not a spread of 0)", () => {
     const columns = [...RUN_COLUMNS, "lr"];
     const rows = [...config("a", { lr: 0.01 }, "bp", [0.5, 0.6]), ...config("b", { lr: 0.1 }, "bp", [0.7])];

@@ -108,6 +108,26 @@ function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
 const isValue = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
 
 /**
+ * The lines (legend labels from the other swept settings) on which two configurations have the
+ * same value of the setting: runs without a config.yaml that differ in a setting runs.csv cannot
+ * show. Which of the line's points at another value belongs with which is then unknown, so no such
+ * line is drawn joined: no line joins or averages two configurations. A configuration without a
+ * value of the setting has no place on a line and sets none apart.
+ */
+function unjoinedLines(ids: readonly string[], lineOf: ReadonlyMap<string, string>, valueOf: (id: string) => CsvValue | undefined): string[] {
+  const seen = new Set<string>();
+  const unjoined = new Set<string>();
+  for (const id of ids) {
+    const value = valueOf(id);
+    if (!isValue(value)) continue;
+    const at = JSON.stringify([lineOf.get(id), value]);
+    if (seen.has(at)) unjoined.add(lineOf.get(id)!);
+    seen.add(at);
+  }
+  return [...unjoined];
+}
+
+/**
  * The points of `metric` (a runs.csv column, resolved as `results table --metric` resolves it)
  * against the setting `key`, over runs.csv's `columns` and `rows`.
  */
@@ -124,16 +144,11 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
     const params = Object.fromEntries(others.filter((c) => isValue(row[c])).map((c) => [c, row[c]]));
     return settingsLabel(params, String(row.method));
   };
-  const labels = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
-  // Configurations whose other settings read the same at the same x (runs without a config.yaml
-  // that differ in a setting runs.csv cannot show) are told apart by their config id, as the
-  // curves' legend does: no line joins or averages two configurations.
-  const seen = new Map<string, string[]>();
-  for (const t of table.rows) {
-    const at = `${labels.get(t.configId)}\u0000${JSON.stringify(first(t.configId)[key] ?? null)}`;
-    seen.set(at, [...(seen.get(at) ?? []), t.configId]);
-  }
-  for (const ids of seen.values()) if (ids.length > 1) for (const id of ids) labels.set(id, `${labels.get(id)} [${id.slice(0, 8)}]`);
+  const lineOf = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
+  const unjoined = unjoinedLines(table.rows.map((t) => t.configId), lineOf, (id) => first(id)[key]);
+  // Each configuration of such a line by its config id, as the curves' legend tells configurations
+  // apart, at every value: a plain entry for the rest of the line would split one legend entry in two.
+  const labels = new Map([...lineOf].map(([id, line]) => [id, unjoined.includes(line) ? `${line} [${id.slice(0, 8)}]` : line]));
 
   // Every value of the setting in runs.csv, those of configurations without a point yet included
   // (a sweep in progress): the axis, its scale and its ticks are the sweep's, and the empty places
@@ -198,6 +213,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   if (noPoint.length > 0) notes.push(`no point for ${noPoint.join(", ")}`);
   if (noValue.length > 0) notes.push(`no point for ${[...new Set(noValue)].join(", ")}: no value of ${key} in runs.csv`);
+  if (unjoined.length > 0) notes.push(`not joined into a line: ${unjoined.join(", ")} (configurations that read the same at one value of ${key}, runs without a config.yaml to say how they differ): a point per configuration, by its config id`);
   // One run has no spread: its point has no bar, which would otherwise read as a spread of 0.
   const single = points.filter((p) => p.n === 1);
   if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.config} at ${p.x}`).join(", ")})`);
