@@ -106,9 +106,17 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     const svg = readFileSync(join(dir, "final_eval_clip_top1-vs-model.svg"), "utf8");
     for (const text of ["depth-3", "depth-8", "method=bp", "method=sideways", "dashed: BP", "solid: Sideways", "dot: each seed", "model, each file by its name"]) expect(svg, text).to.include(text);
     expect(svg).not.to.include("../models");
-    // The curves' legend label of a run of that configuration without the setting on the x axis.
+    // Each line's label is the curves' legend label of a run of its configuration without the
+    // setting on the x axis: the run's swept values from runs.csv, less the model.
     const run = (params: Record<string, unknown>, method: string) => ({ dir: "", meta: { run_id: "", config_id: "", config_hash: "", experiment: "", index: 0, params, seed: 0, method }, summary: null, status: "completed", stepsDone: null });
     expect(configLabel(run({ "train.method": "bp", seed: 0 }, "bp"))).to.equal("method=bp");
+    const byId = new Map(readCsv(join(dir, "runs.csv")).rows.map((r) => [String(r.config_id), r]));
+    const drawn = readCsv(join(dir, "final_eval_clip_top1-vs-model.csv")).rows;
+    expect(drawn.length).to.equal(4);
+    for (const p of drawn) {
+      const r = byId.get(String(p.config_id))!;
+      expect(p.config, String(p.config_id)).to.equal(configLabel(run({ "train.method": r["train.method"], seed: r.seed }, String(r.method))));
+    }
     // The dashes are the registry's.
     const { columns, rows } = readCsv(join(dir, "runs.csv"));
     const spec = settingSpec(settingFigure(columns, rows, "model", "final_eval_clip_top1")) as unknown as { layer: { encoding: { strokeDash?: { scale: { domain: string[]; range: number[][] } } } }[] };
@@ -302,6 +310,27 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     // A run that did not complete is no point either, but not for want of a value: not in that note.
     const started = settingFigure(columns, [...rows.slice(0, 4), ...config("e", { "train.method": "sideways" }, "sideways", [""], ["not_started"])] as never, "lr", "final_eval_clip_top1");
     expect(started.notes.join("\n")).not.to.include("no value of lr");
+  });
+
+  it("--spread sem: the bar is std / sqrt(n), as worked out here, in the file and the CSV named -sem", async () => {
+    const dir = join(root, "depth");
+    writeRunsCsv(dir, DEPTH_KEYS, depthRows());
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "model", "--spread", "sem"], io), io.stderr).to.equal(0);
+    expect(readFileSync(join(dir, "final_eval_clip_top1-vs-model-sem.svg"), "utf8")).to.include("standard error of the mean (std / sqrt(n))");
+    const { rows } = readCsv(join(dir, "final_eval_clip_top1-vs-model-sem.csv"));
+    const expected: Record<string, number[]> = { c3bp: [0.9, 0.8, 0.85], c3sw: [0.88, 0.82, 0.86], c8bp: [0.7, 0.75, 0.6], c8sw: [0.5, 0.45] };
+    expect(rows.map((r) => r.config_id)).to.deep.equal(Object.keys(expected));
+    for (const r of rows) {
+      const xs = expected[String(r.config_id)];
+      const { mean, std } = sample(xs);
+      const sem = std / Math.sqrt(xs.length);
+      expect(r.n, String(r.config_id)).to.equal(xs.length);
+      expect(r.std as number, String(r.config_id)).to.be.closeTo(std, 1e-12);
+      expect(r.sem as number, String(r.config_id)).to.be.closeTo(sem, 1e-12);
+      expect(r.lo as number).to.be.closeTo(mean - sem, 1e-12);
+      expect(r.hi as number).to.be.closeTo(mean + sem, 1e-12);
+    }
   });
 
   it("a point of one run has no bar, and the figure says so (not a spread of 0)", () => {
