@@ -137,7 +137,11 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const table = paperTable(columns, rows, [metric], spread);
   const others = settingColumns(columns).filter((c) => c !== key);
   const runsOf = new Map<string, CsvRow[]>();
-  for (const r of rows) runsOf.set(String(r.config_id), [...(runsOf.get(String(r.config_id)) ?? []), r]);
+  for (const r of rows) {
+    const id = String(r.config_id);
+    if (!runsOf.has(id)) runsOf.set(id, []);
+    runsOf.get(id)!.push(r);
+  }
   const first = (id: string) => runsOf.get(id)![0];
   const labelOf = (id: string) => {
     const row = first(id);
