@@ -272,6 +272,19 @@ export function runsCsvText(records: readonly RunRecord[], extraColumns: Record<
   return csvText(columns, rows);
 }
 
+/**
+ * runs.csv written anew from root's run folders, as `results table` and `plot --against-setting`
+ * read it, after `check` has seen the columns it will have (a metric or setting asked for that it
+ * would not have is refused before anything is written). A folder without run folders (`evaluate
+ * --out`'s) keeps its runs.csv as it is.
+ */
+export async function refreshRunsCsv(root: string, check: (columns: string[]) => void): Promise<void> {
+  const records = collectRuns(root);
+  if (records.length === 0) return;
+  check(runsCsvColumns(records));
+  await writeRunsCsv(root);
+}
+
 /** Regenerates root/runs.csv from the run directories; returns the runs it lists. */
 export async function writeRunsCsv(root: string): Promise<RunRecord[]> {
   mkdirSync(root, { recursive: true });

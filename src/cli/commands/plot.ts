@@ -8,7 +8,7 @@ import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../resul
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
 import { defaultTableMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
-import { RUNS_CSV, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { RUNS_CSV, collectRuns, refreshRunsCsv } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
 import { NOT_COPIED } from "../../results/not-copied.js";
 import { count, firstFew, tally } from "../../util/count.js";
@@ -91,17 +91,12 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
   refuseFileForResultsFolder("plot", dir, argv.dir);
   // runs.csv written anew from the run folders first, as `results table` does, so that the figure
   // and the table agree: a sweep stopped outright (SIGKILL) or a run finished by another process
-  // since leaves it behind the folders. A folder of `evaluate --out` has no run folders: as it is.
-  // A setting or metric the new runs.csv will not have is refused before it is written, as
-  // `results table` refuses a metric.
+  // since leaves it behind the folders.
   const runsCsv = join(dir, RUNS_CSV);
-  const records = collectRuns(dir);
-  if (records.length > 0) {
-    const columns = runsCsvColumns(records);
+  await refreshRunsCsv(dir, (columns) => {
     resolveSetting(key, columns, runsCsv);
     for (const m of argv.metric) resolveMetric(m, columns);
-    await writeRunsCsv(dir);
-  }
+  });
   if (!existsSync(runsCsv)) {
     if (!existsSync(dir)) throw new InputError(`plot --against-setting: ${argv.dir} does not exist (expected an experiment's results folder holding ${RUNS_CSV}, e.g. results/<experiment name>)`);
     const run = existsSync(join(dir, RUN_META_FILE)) ? `; ${argv.dir} is one run's folder: give its experiment's folder, ${dirname(argv.dir)}` : experimentFoldersHint(dir, argv.dir, "plot");

@@ -7,7 +7,7 @@ import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../result
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, type RunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
-import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, runsCsvColumns, writeRunsCsv } from "../../results/runs-table.js";
+import { COLLECT_REPLACED_DIR, EVAL_OVERRIDES_COLUMN, RUNS_CSV, UNREADABLE_RUN_META, collectRuns, refreshRunsCsv, writeRunsCsv } from "../../results/runs-table.js";
 import { isEvaluationRunsCsv } from "../../results/evaluated-runs.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { refuseFileForResultsFolder } from "../results-folder-arg.js";
@@ -314,10 +314,9 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       const dir = resolve(argv.dir);
       refuseFileForResultsFolder("results table", dir, argv.dir);
       checkNotRunFolder("table", dir, argv.dir);
-      const records = collectRuns(dir);
-      // A metric runs.csv will not have is refused before runs.csv is written anew.
-      if (records.length > 0 && argv.metric !== undefined) firstNameOfEachMetric(argv.metric, runsCsvColumns(records));
-      if (records.length > 0) await writeRunsCsv(dir);
+      await refreshRunsCsv(dir, (columns) => {
+        if (argv.metric !== undefined) firstNameOfEachMetric(argv.metric, columns);
+      });
       const runsCsv = join(dir, RUNS_CSV);
       if (!existsSync(dir)) throw new InputError(`results table: ${argv.dir} does not exist (expected an experiment's results folder, e.g. results/<experiment name>)`);
       if (!existsSync(runsCsv)) {
