@@ -186,16 +186,8 @@ if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && ldconfig -p | grep -q l
     export VK_DRIVER_FILES="$(cd "$OUT" && pwd)/nvidia_icd.json"
   fi
   echo "NVIDIA Vulkan driver: ${VK_DRIVER_FILES:-found by the loader}"
-  # The offline bundle's copies (scripts/offline-bundle.sh) stand in for those the machine lacks.
-  bundled=$PWD/.offline/vulkan-libs/usr/lib/x86_64-linux-gnu
   for lib in libvulkan.so.1 libGLdispatch.so.0; do
-    ldconfig -p | grep -q "$lib" && continue
-    if [ -e "$bundled/$lib" ]; then
-      [[ ":${LD_LIBRARY_PATH:-}:" == *":$bundled:"* ]] || export LD_LIBRARY_PATH="$bundled${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-      echo "$lib: the offline bundle's ($bundled)"
-    else
-      echo "warning: $lib is missing, so WebGPU will find no NVIDIA adapter (apt-get install libvulkan1 libglvnd0)"
-    fi
+    ldconfig -p | grep -q "$lib" || echo "warning: $lib is missing, so WebGPU will find no NVIDIA adapter (apt-get install libvulkan1 libglvnd0)"
   done
 fi
 step tests-webgpu 120 env SIDEWAYS_ORT=$ORT $MOCHA --grep '\[webgpu\]' $TESTS

