@@ -72,7 +72,11 @@ step() { # name, seconds, command...
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 # The most informative steps first, so that a slow machine still gives them.
-if step install 120 node bin/sideways.js gpu install cuda13; then ORT=cuda13; else ORT=bundled; fi
+step install 120 node bin/sideways.js gpu install cuda13
+# The WebGPU steps run on the CUDA build where one is installed (as src/runtime/cuda-install.ts
+# finds it), else on the bundled onnxruntime; a skipped install step no longer counts as one done.
+cuda_dir=${SIDEWAYS_CUDA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sideways/ort-cuda13}
+if [ -f "$cuda_dir/sideways-cuda13.json" ]; then ORT=cuda13; else ORT=bundled; fi
 step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
 for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \
