@@ -30,7 +30,7 @@
 # (onnxruntime's CUDA EP enables it by default), and the PyTorch peer turns it off too.
 set -uo pipefail
 . "$(dirname "$0")/script-help.sh"
-no_arguments "OUT, GPU_CHECK_STEPS, SIDEWAYS_PYTHON, PEER_BATCHES, PEER_ROUNDS, PEER_ZOO, PEER_ZOO_CPU, PEER_FORMS, STEPS_PER_CALL" "$@"
+no_arguments "OUT, GPU_CHECK_STEPS, SIDEWAYS_PYTHON, SIDEWAYS_CUDA_DIR, XDG_CACHE_HOME, PEER_BATCHES, PEER_ROUNDS, PEER_ZOO, PEER_ZOO_CPU, PEER_FORMS, STEPS_PER_CALL" "$@"
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-out}
 mkdir -p "$OUT"
@@ -77,6 +77,7 @@ step install 120 node bin/sideways.js gpu install cuda13
 # finds it), else on the bundled onnxruntime; a skipped install step no longer counts as one done.
 cuda_dir=${SIDEWAYS_CUDA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sideways/ort-cuda13}
 if [ -f "$cuda_dir/sideways-cuda13.json" ]; then ORT=cuda13; else ORT=bundled; fi
+echo "WebGPU steps: SIDEWAYS_ORT=$ORT (CUDA build manifest $cuda_dir/sideways-cuda13.json $([ "$ORT" = cuda13 ] && echo found || echo missing))"
 step tests-cuda 180 env SIDEWAYS_ORT=cuda13 SIDEWAYS_TEST_GPU=cuda $MOCHA --grep '\[cuda\]' $TESTS
 for batch in ${PEER_BATCHES:-64 256}; do
   step "peer-cuda-b$batch" 100 env SIDEWAYS_ORT=cuda13 node bin/sideways.js bench --peer torch --provider cuda \

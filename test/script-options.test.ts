@@ -177,6 +177,32 @@ describe("scripts --help", () => {
   });
 });
 
+describe("scripts/gpu-check.sh's onnxruntime for the WebGPU steps", () => {
+  // Run 16: GPU_CHECK_STEPS without "install" counted the skipped install as done, and the WebGPU
+  // steps then ran with SIDEWAYS_ORT=cuda13 where no CUDA build was installed (exit 2 at once).
+  const check = (cudaDir: string) => {
+    const out = mkdtempSync(join(tmpdir(), "sideways-gpu-check-"));
+    try {
+      const r = spawnSync("bash", [join(scriptsDir, "gpu-check.sh")], { cwd: root, encoding: "utf8", timeout: 60_000, env: { ...process.env, OUT: out, GPU_CHECK_STEPS: "no-such-step", SIDEWAYS_CUDA_DIR: cudaDir } });
+      expect(r.status, r.stderr).to.equal(0);
+      return r.stdout;
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  };
+
+  it("uses the CUDA build only where its manifest is found, whether or not the install step ran", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sideways-cuda-dir-"));
+    try {
+      expect(check(dir)).to.include(`WebGPU steps: SIDEWAYS_ORT=bundled (CUDA build manifest ${dir}/sideways-cuda13.json missing)`);
+      writeFileSync(join(dir, "sideways-cuda13.json"), "{}");
+      expect(check(dir)).to.include(`WebGPU steps: SIDEWAYS_ORT=cuda13 (CUDA build manifest ${dir}/sideways-cuda13.json found)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("scripts/sweeps-slurm.sh", () => {
   // Slurm's variables for a task of the array given to sbatch; the script checks them before it starts the sweep.
   const task = (env: Record<string, string>) =>
