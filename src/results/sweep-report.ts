@@ -1,8 +1,9 @@
 /**
  * What a finished sweep leaves for the paper next to runs.csv: the mean ± std table over seeds
- * (table.csv, table.md, table.tex) and the learning curves (loss.svg, clip_accuracy.svg, and
- * video_accuracy.svg for video-folder runs, ..., each with a .csv of its points).
- * `sideways results table` and `sideways plot` write the same files with other choices.
+ * (table.csv, table.md, table.tex), the learning curves (loss.svg, clip_accuracy.svg, and
+ * video_accuracy.svg for video-folder runs, ..., each with a .csv of its points), and the table's
+ * first metric against each setting the sweep varies (final_eval_clip_top1-vs-lr.svg and .csv:
+ * swept-setting-figures.ts). `sideways results table` and `sideways plot` write the same files with other choices.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type Paper
 import { pairedDifferences, pairedNote, type Against } from "./paired-diff.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
+import { sweptSettingFigures } from "./swept-setting-figures.js";
 
 /** The metrics a sweep's own table shows, where runs.csv has them. */
 export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_top1", "final_train_loss", "frames_per_s", "wall_s"];
@@ -41,18 +43,27 @@ export function defaultTableMetrics(dir: string): string[] {
   return [...video, ...DEFAULT_TABLE_METRICS.filter((m) => columns.includes(m))];
 }
 
+/** `plot --against-setting`'s default metric: the sweep's table's first (final_eval_video_top1 where runs have it). */
+export function defaultSettingMetrics(dir: string): string[] {
+  return defaultTableMetrics(dir).slice(0, 1);
+}
+
 /**
- * Table and curves of the completed runs under `root`; returns the files written (none without
- * completed runs). The curves are drawn before anything is written, so a run's broken CSV (an
- * InputError) leaves the earlier table and curves as they were.
+ * Table, curves and figures against the swept settings of the completed runs under `root`; returns
+ * the files written (none without completed runs). The curves and figures are drawn before anything
+ * is written, so a run's broken CSV (an InputError) leaves the earlier table and curves as they
+ * were. A swept setting whose figure cannot be drawn costs that figure alone: `note` is told the
+ * key and why.
  */
-export async function writeSweepReport(root: string): Promise<string[]> {
+export async function writeSweepReport(root: string, note: (line: string) => void = () => {}): Promise<string[]> {
   const all = collectRuns(root);
   const completed = all.filter((r) => r.status === "completed");
   if (completed.length === 0 || !existsSync(join(root, RUNS_CSV))) return [];
   const figures: [string, string][] = [];
   const drawn = await plotLearningCurves(completed, (name, text) => figures.push([name, text]), [], "step", all.filter((r) => r.status !== "completed"));
+  const settings = await sweptSettingFigures(root, completed, defaultSettingMetrics(root));
   writePaperTables(root, defaultTableMetrics(root), root);
-  for (const [name, text] of figures) writeFileAtomic(join(root, name), text);
-  return ["table.csv", "table.md", "table.tex", ...drawn.flatMap((d) => [d.file, d.data])];
+  for (const [name, text] of [...figures, ...settings.files]) writeFileAtomic(join(root, name), text);
+  for (const line of settings.skipped) note(line);
+  return ["table.csv", "table.md", "table.tex", ...[...drawn, ...settings.drawn].flatMap((d) => [d.file, d.data])];
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
-import { defaultTableMetrics } from "../../results/sweep-report.js";
+import { defaultSettingMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, refreshRunsCsv } from "../../results/runs-table.js";
 import { isUnstarted } from "../../results/sweep-plan.js";
@@ -102,7 +102,7 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
     const run = existsSync(join(dir, RUN_META_FILE)) ? `; ${argv.dir} is one run's folder: give its experiment's folder, ${dirname(argv.dir)}` : experimentFoldersHint(dir, argv.dir, "plot");
     throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} does not exist (expected a sweep's results folder: a sweep, or 'sideways results collect', writes it)${run}`);
   }
-  const metrics = argv.metric.length > 0 ? argv.metric : defaultTableMetrics(dir).slice(0, 1);
+  const metrics = argv.metric.length > 0 ? argv.metric : defaultSettingMetrics(dir);
   if (metrics.length === 0) throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} has no final_eval_clip_top1 column; name a runs.csv column with --metric`, undefined, "--metric");
   const out = resolve(argv.out ?? argv.dir);
   const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text));

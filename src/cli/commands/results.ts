@@ -233,7 +233,7 @@ function replaceRunFolder(src: string, dst: string, keepAt?: string, old = dst):
 function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
   return {
     command: "collect <dir> [from..]",
-    describe: "Regenerate DIR/runs.csv, the table (table.*) and the curves from its run directories, first copying in runs from other shard directories",
+    describe: "Regenerate DIR/runs.csv, the table (table.*), the curves and the figures against the swept settings (METRIC-vs-SETTING.svg) from its run directories, first copying in runs from other shard directories",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory of an experiment" })
@@ -282,7 +282,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
       if (unstarted.length > 0) io.err(`note: ${unstartedNote(unstarted.map((r) => r.status))}\n`);
       // The same table and curves a sweep leaves at its end, now over the merged runs: otherwise
       // table.* and the plots copied in with a shard would still show that shard alone.
-      const report = await writeSweepReport(dir);
+      const report = await writeSweepReport(dir, (line) => io.err(`note: ${line}\n`));
       if (report.length > 0) io.err(`wrote ${report.join(", ")} to ${argv.dir}\n`);
       const conflicts = sum((r) => r.conflicts);
       if (conflicts > 0) {

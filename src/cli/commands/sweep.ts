@@ -126,7 +126,10 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         board.finish();
         // The runs are done whatever their CSVs hold: a broken one (a hand edit, a full disk) costs
         // the report, not the sweep's exit status.
-        report = await writeSweepReport(root).catch((err: unknown) => {
+        // A swept setting whose figure cannot be drawn is a note: the rest of the report is written.
+        report = await writeSweepReport(root, (line) => {
+          if (!argv.quiet) io.err(`note: ${line}\n`);
+        }).catch((err: unknown) => {
           if (!(err instanceof InputError)) throw err;
           io.err(`warning: the table and curves were not written: ${err.message}; once the file is mended, \`sideways results collect ${root}\` writes them\n`);
           return [];

@@ -1,0 +1,56 @@
+/**
+ * A sweep's report's figures against the settings it varies: for each swept key (the keys of the
+ * completed runs' swept values in run-meta.json, which sweep.grid, sweep.zip and
+ * sweep.random.params set, as runs.csv's swept columns come from them), what `sideways plot DIR
+ * --against-setting KEY` draws with its defaults (plot-vs-setting.ts), under the names it uses. The
+ * seed, and a key with one value among the completed runs, get none: a figure against them says nothing.
+ */
+import { join } from "node:path";
+import { readCsv, type CsvValue } from "./csv-read.js";
+import type { Spread } from "./paper-table.js";
+import { plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
+import { RUNS_CSV, paramColumns, type RunRecord } from "./runs-table.js";
+
+/** `plot --against-setting`'s default spread (src/cli/commands/plot.ts). */
+const DEFAULT_SPREAD: Spread = "std";
+
+export interface SweptSettingFigures {
+  /** Each figure's SVG and CSV, by file name, to write once the whole report is drawn. */
+  files: [string, string][];
+  drawn: SettingPlotOutput[];
+  /** A line for each swept key whose figure could not be drawn: the key, and why. */
+  skipped: string[];
+}
+
+/**
+ * The swept keys of `completed` (not the seed) that take two values or more in the completed rows
+ * of root's runs.csv (the cells the figure draws), in the order the runs first set them.
+ */
+export function keysToDraw(root: string, completed: readonly RunRecord[]): string[] {
+  const { rows } = readCsv(join(root, RUNS_CSV));
+  const done = rows.filter((r) => r.status === "completed");
+  const given = (v: CsvValue | undefined) => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
+  return paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(given).map((v) => JSON.stringify(v))).size > 1);
+}
+
+/**
+ * Draws `metrics` (plot --against-setting's default: the table's first) against each key of
+ * keysToDraw, writing nothing: a key whose figure cannot be drawn is skipped and said, never
+ * costing the others or the rest of the report.
+ */
+export async function sweptSettingFigures(root: string, completed: readonly RunRecord[], metrics: readonly string[]): Promise<SweptSettingFigures> {
+  const out: SweptSettingFigures = { files: [], drawn: [], skipped: [] };
+  if (metrics.length === 0) return out;
+  for (const key of keysToDraw(root, completed)) {
+    try {
+      const files: [string, string][] = [];
+      out.drawn.push(...(await plotAgainstSetting(join(root, RUNS_CSV), key, metrics, DEFAULT_SPREAD, (name, text) => files.push([name, text]))));
+      out.files.push(...files);
+    } catch (err) {
+      // Whatever the reason (an InputError from plot-vs-setting, or a figure vega could not render), one line.
+      const why = err instanceof Error ? err.message : String(err);
+      out.skipped.push(`no figure against ${key} in the sweep's report (the rest of the report is written): ${why.replace(/\s*\n\s*/g, " ")}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+/**
+ * A sweep's own report draws, for each setting it varies, the figure `plot --against-setting KEY`
+ * draws with its defaults: checked against that command run on the same folder (the same files,
+ * byte for byte) and against means and spreads worked out here from the runs' numbers.
+ */
+import { expect } from "chai";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../src/cli/main.js";
+import { readCsv } from "../src/results/csv-read.js";
+import { writeRunsCsv } from "../src/results/runs-table.js";
+import { writeSweepReport } from "../src/results/sweep-report.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
+import { SWEEP } from "./helpers/spec-fixtures.js";
+import { summary, writeRun } from "./helpers/run-records.js";
+
+/** Completed runs of a sweep, one per (swept values, seed), each with a short metrics.csv for the curves. */
+function sweepFolder(root: string, runs: readonly { params: Record<string, unknown>; top1: number | null; status?: "completed" | "nan_loss" }[]): void {
+  runs.forEach((r, index) => {
+    const id = `r${index}`;
+    writeRun(root, id, r.params, summary(r.status ?? "completed", r.top1), index);
+    writeFileSync(join(root, id, "metrics.csv"), "step,train_loss\n1,2\n2,1.5\n");
+  });
+}
+
+const LR = "train.optimizer.lr";
+/** A swept learning rate (two values), a setting the sweep sets to one value, and two seeds. */
+const LR_SWEEP = [
+  { params: { [LR]: 0.01, "data.clip_length": 16, seed: 0 }, top1: 0.5 },
+  { params: { [LR]: 0.01, "data.clip_length": 16, seed: 1 }, top1: 0.7 },
+  { params: { [LR]: 0.1, "data.clip_length": 16, seed: 0 }, top1: 0.25 },
+  { params: { [LR]: 0.1, "data.clip_length": 16, seed: 1 }, top1: 0.75 },
+];
+
+const settingFigures = (dir: string) => readdirSync(dir).filter((f) => f.includes("-vs-")).sort();
+
+describe("a sweep's report: figures against the settings it varies", function () {
+  this.timeout(120_000);
+  const tempFolder = tempFoldersRemovedAfterEachTest();
+
+  it("a swept learning rate with two seeds gets plot --against-setting's figure and CSV, the same files that command writes", async () => {
+    const root = tempFolder("sideways-report-lr-");
+    sweepFolder(root, LR_SWEEP);
+    await writeRunsCsv(root);
+    const notes: string[] = [];
+    const files = await writeSweepReport(root, (line) => notes.push(line));
+    expect(files).to.include.members(["table.csv", "loss.svg", "final_eval_clip_top1-vs-lr.svg", "final_eval_clip_top1-vs-lr.csv"]);
+    expect(notes).to.deep.equal([]);
+    // Not against the seed, nor against data.clip_length, which the sweep set to one value.
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg"]);
+
+    // Each point: the mean and sample std of its two seeds, worked out here.
+    const { rows } = readCsv(join(root, "final_eval_clip_top1-vs-lr.csv"));
+    const expected = [{ lr: 0.01, xs: [0.5, 0.7] }, { lr: 0.1, xs: [0.25, 0.75] }];
+    expect(rows.map((r) => r[LR])).to.deep.equal(expected.map((e) => e.lr));
+    rows.forEach((r, i) => {
+      const [a, b] = expected[i].xs;
+      expect(r.mean as number).to.be.closeTo((a + b) / 2, 1e-12);
+      expect(r.std as number).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
+      expect(r.n).to.equal(2);
+      expect(r.seeds).to.equal("0 1");
+    });
+
+    // The command on its own, with its defaults, on the same folder: the same files, byte for byte.
+    const out = tempFolder("sideways-report-lr-plot-");
+    const io = captureIo();
+    expect(await main(["plot", root, "--against-setting", LR, "--out", out], io), io.stderr).to.equal(0);
+    expect(readdirSync(out).sort()).to.deep.equal(settingFigures(root));
+    for (const f of readdirSync(out)) expect(readFileSync(join(root, f), "utf8"), f).to.equal(readFileSync(join(out, f), "utf8"));
+  });
+
+  it("a sweep of one value, or a setting with one value among the completed runs, gets no figure", async () => {
+    const single = tempFolder("sideways-report-one-");
+    sweepFolder(single, [0, 1].map((seed) => ({ params: { [LR]: 0.1, seed }, top1: 0.5 + seed / 10 })));
+    await writeRunsCsv(single);
+    const files = await writeSweepReport(single);
+    expect(files).to.include("table.csv");
+    expect(files.filter((f) => f.includes("-vs-"))).to.deep.equal([]);
+    expect(settingFigures(single)).to.deep.equal([]);
+
+    // The second rate's only run diverged: among the completed runs the rate has one value.
+    const diverged = tempFolder("sideways-report-diverged-");
+    sweepFolder(diverged, [...[0, 1].map((seed) => ({ params: { [LR]: 0.1, seed }, top1: 0.5 })), { params: { [LR]: 10, seed: 0 }, top1: null, status: "nan_loss" as const }]);
+    await writeRunsCsv(diverged);
+    await writeSweepReport(diverged);
+    expect(settingFigures(diverged)).to.deep.equal([]);
+  });
+
+  it("a setting whose figure cannot be drawn is skipped with a note naming it; the table, the curves and the other figures are written", async () => {
+    const root = tempFolder("sideways-report-skip-");
+    // Two sweeps gathered in one folder: one over the learning rate, one over data.root whose runs
+    // have no clip top-1 (a blank cell), so no configuration with a data.root has a point.
+    sweepFolder(root, [
+      ...LR_SWEEP.map((r) => ({ params: { [LR]: r.params[LR], seed: r.params.seed }, top1: r.top1 })),
+      ...["a", "b"].flatMap((dataRoot) => [0, 1].map((seed) => ({ params: { "data.root": dataRoot, seed }, top1: null }))),
+    ]);
+    await writeRunsCsv(root);
+    const io = captureIo();
+    expect(await main(["results", "collect", root], io), io.stderr).to.equal(0);
+    const notes = io.stderr.split("\n").filter((l) => l.includes("no figure against"));
+    expect(notes).to.have.length(1);
+    expect(notes[0]).to.match(/^note: no figure against data\.root in the sweep's report \(the rest of the report is written\): .*no configuration .* has a completed run with a value of it/);
+    expect(io.stderr).to.match(/wrote table\.csv, table\.md, table\.tex, loss\.svg, .*final_eval_clip_top1-vs-lr\.svg, final_eval_clip_top1-vs-lr\.csv to /);
+    for (const f of ["table.csv", "table.md", "table.tex", "loss.svg", "loss.csv"]) expect(existsSync(join(root, f)), f).to.equal(true);
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg"]);
+  });
+
+  it("sideways sweep lists the figure against its swept rule among the report's files", async () => {
+    // test/fixtures/specs/sweep-good.yaml: train.method swept over bp and sideways, two seeds.
+    const out = tempFolder("sideways-report-sweep-");
+    const io = captureIo();
+    expect(await main(["sweep", SWEEP, `output.dir=${out}`], io), io.stderr).to.equal(0);
+    const listed = /^results: (.*)$/m.exec(io.stderr)![1].split(", ");
+    expect(listed).to.include.members([join(out, "final_eval_clip_top1-vs-method.svg"), join(out, "final_eval_clip_top1-vs-method.csv")]);
+    expect(settingFigures(out)).to.deep.equal(["final_eval_clip_top1-vs-method.csv", "final_eval_clip_top1-vs-method.svg"]);
+    expect(readCsv(join(out, "final_eval_clip_top1-vs-method.csv")).rows.map((r) => [r["train.method"], r.n])).to.deep.equal([["bp", 2], ["sideways", 2]]);
+  });
+});
