@@ -127,6 +127,44 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(ruleDash("bp")).not.to.deep.equal(ruleDash("sideways"));
   });
 
+  it("a setting a zip pairs with the one on the x axis does not split lines: a line per rule, the partner said and in the CSV", async () => {
+    // experiments/depth-long-clips.yaml: the rule gridded, the model zipped with the clip length,
+    // and a constant setting (one batch size throughout) that is no partner.
+    const zip: [string, number, Record<string, number[]>][] = [
+      ["../models/depth-3.yaml", 12, { bp: [0.9, 0.8], sideways: [0.88, 0.84] }],
+      ["../models/depth-5.yaml", 20, { bp: [0.8, 0.76], sideways: [0.7, 0.66] }],
+      ["../models/depth-8.yaml", 32, { bp: [0.7, 0.6], sideways: [0.5, 0.42] }],
+    ];
+    const rows = ["bp", "sideways"].flatMap((m) => zip.flatMap(([model, clip, acc], i) => config(`${m}${i}`, { "train.method": m, model, "data.clip_length": clip, "train.batch_size": 16 }, m, acc[m])));
+    const dir = join(root, "zip");
+    writeRunsCsv(dir, ["train.method", "model", "data.clip_length", "train.batch_size"], rows);
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "data.clip_length"], io), io.stderr).to.equal(0);
+    const note = "model goes with data.clip_length: depth-3 at 12, depth-5 at 20, depth-8 at 32";
+    expect(io.stderr).to.include(note);
+    expect(readFileSync(join(dir, "final_eval_clip_top1-vs-clip_length.svg"), "utf8")).to.include(note);
+    const points = readCsv(join(dir, "final_eval_clip_top1-vs-clip_length.csv"));
+    // The partner's column beside the setting's, as runs.csv has it.
+    expect(points.columns.slice(0, 6)).to.deep.equal(["config", "config_id", "method", "data.clip_length", "model", "x"]);
+    const expected = ["bp", "sideways"].flatMap((m) => zip.map(([model, clip, acc]) => ({ config: `batch_size=16, method=${m}`, x: clip, model, ...sample(acc[m]) })));
+    expect(points.rows.map((r) => [r.config, r.x, r.model])).to.deep.equal(expected.map((e) => [e.config, e.x, e.model]));
+    points.rows.forEach((r, i) => {
+      expect(r.mean as number).to.be.closeTo(expected[i].mean, 1e-12);
+      expect(r.std as number).to.be.closeTo(expected[i].std, 1e-12);
+    });
+    // Against the model, the same: the clip length said, a line per rule of three points.
+    const { columns, rows: csvRows } = readCsv(join(dir, "runs.csv"));
+    const fig = settingFigure(columns, csvRows, "model", "final_eval_clip_top1");
+    expect(fig.partners).to.deep.equal(["data.clip_length"]);
+    expect(fig.notes).to.include("data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8 (a line is not split by it)");
+    expect(fig.points.map((p) => [p.config, p.x])).to.deep.equal(["bp", "sideways"].flatMap((m) => ["depth-3", "depth-5", "depth-8"].map((x) => [`batch_size=16, method=${m}`, x])));
+    // A sweep in progress: the planned runs' values still pair the two, so the lines are the same.
+    const running = rows.map((r) => (r.config_id === "sideways2" ? { ...r, status: "not_started", final_eval_clip_top1: "" } : r));
+    const partial = settingFigure(columns, running as never, "model", "final_eval_clip_top1");
+    expect(partial.partners).to.deep.equal(["data.clip_length"]);
+    expect(partial.notes.join("\n")).to.include("no point for batch_size=16, method=sideways at depth-8 (2 not_started)");
+  });
+
   it("categories keep the sweep's order, not the alphabet's, and a path shows as its file's stem", () => {
     const rows = [
       ...config("a", { model: "../models/depth-8.yaml" }, "sideways", [0.5, 0.6]),

@@ -3,7 +3,9 @@
  * from runs.csv, each configuration's mean over its completed seeds with an error bar of the
  * chosen spread (paperTable's numbers, so the figure and `results table` agree to the last digit),
  * each seed's value as a faint dot, and one line per combination of the other swept settings,
- * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts).
+ * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts), less
+ * those that go with the setting (a `sweep.zip` partner, setting-partners.ts): they are part of
+ * the x value, not of a line, and said on the figure.
  * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
  * factor of 8 or more (LOG_AXIS_FROM: four learning rates a factor 2 apart); anything else as
  * categories in sweep order (runs.csv's row order), a path by its file's stem as run ids name it
@@ -18,6 +20,7 @@ import { count, tally } from "../util/count.js";
 import { whyAbsent } from "./absent-metric.js";
 import { readCsv, type CsvRow, type CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
+import { partnersOf } from "./setting-partners.js";
 import { paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
@@ -49,6 +52,8 @@ export interface SettingPoint {
   method: string;
   /** The setting's value as runs.csv has it (a path whole). */
   value: CsvValue;
+  /** The value of each setting that goes with it (SettingFigure.partners), as runs.csv has it. */
+  partnerValues: Record<string, CsvValue>;
   /** What the x axis shows: the number, or the category (a path's file stem). */
   x: number | string;
   mean: number;
@@ -71,6 +76,11 @@ export interface SettingFigure {
   metric: string;
   spread: Spread;
   points: SettingPoint[];
+  /**
+   * The other swept settings whose value the setting's fixes among runs.csv's configurations with a
+   * value of it (a zip partner: data.clip_length with model): they do not split lines.
+   */
+  partners: string[];
   scale: SettingScale;
   /** The setting's values in runs.csv (with a point or not): the categories in sweep order, or the numbers, ascending. */
   ticks: (number | string)[];
@@ -136,6 +146,10 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   // The table's own numbers: one configuration per config_id, mean, std and n over its completed runs with a value.
   const table = paperTable(columns, rows, [metric], spread);
   const others = settingColumns(columns).filter((c) => c !== key);
+  // A setting that goes with the key (a zip partner) is the same at each x on every line: as a
+  // line's setting it would make each line a single point. The lines are the other settings'.
+  const partners = partnersOf(rows, key, others);
+  const lineSettings = others.filter((c) => !partners.includes(c));
   const runsOf = new Map<string, CsvRow[]>();
   for (const r of rows) {
     const id = String(r.config_id);
@@ -145,7 +159,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const first = (id: string) => runsOf.get(id)![0];
   const labelOf = (id: string) => {
     const row = first(id);
-    const params = Object.fromEntries(others.filter((c) => isValue(row[c])).map((c) => [c, row[c]]));
+    const params = Object.fromEntries(lineSettings.filter((c) => isValue(row[c])).map((c) => [c, row[c]]));
     return settingsLabel(params, String(row.method));
   };
   const lineOf = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
@@ -195,6 +209,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
       config_id: t.configId,
       method: String(row.method),
       value,
+      partnerValues: Object.fromEntries(partners.map((c) => [c, row[c] ?? null])),
       x,
       mean: stats.mean,
       std: stats.std,
@@ -208,7 +223,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   const ticks = numeric ? [...new Set(values as number[])].sort((a, b) => a - b) : [...new Set(values.map(categoryText))];
 
-  const notes: string[] = [];
+  const notes: string[] = partners.map((c) => partnerNote(c, key, table.rows.map((t) => first(t.configId)), ticks, (v) => (numeric ? (v as number) : categoryText(v))));
   const left = rows.filter((r) => r.status !== "completed");
   if (left.length > 0) notes.push(`not counted: ${count(left.length, "run")} that did not complete (${tally(left.map((r) => String(r.status)))}; runs.csv says why)`);
   if (blank > 0) {
@@ -222,7 +237,22 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const single = points.filter((p) => p.n === 1);
   if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.config} at ${p.x}`).join(", ")})`);
   notes.push(...flaggedRunNotes(drawn, metric, table.source));
-  return { key, metric, spread, points, scale, ticks, notes };
+  return { key, metric, spread, points, partners, scale, ticks, notes };
+}
+
+/**
+ * "data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8": the partner's
+ * value at each tick of the axis (a path by its file's stem, as the axis shows the key's), so the
+ * figure says what each x also is.
+ */
+function partnerNote(partner: string, key: string, configs: readonly CsvRow[], ticks: readonly (number | string)[], tickOf: (v: CsvValue) => number | string): string {
+  const withKey = configs.filter((r) => isValue(r[key]));
+  const text = categoryTexts(withKey.map((r) => r[partner]).filter(isValue));
+  const at = ticks.map((tick) => {
+    const v = withKey.find((r) => tickOf(r[key]) === tick)?.[partner];
+    return `${isValue(v) ? text(v) : "none"} at ${tick}`;
+  });
+  return `${partner} goes with ${key}: ${at.join(", ")} (a line is not split by it)`;
 }
 
 /**
@@ -372,18 +402,20 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
 
 /**
  * The figure's points as CSV, a row per configuration: its line (`config`), the setting's value
- * as runs.csv has it (a column named by the key) and as drawn (`x`), mean, std, the spread's
+ * as runs.csv has it (a column named by the key), that of each setting that goes with it (a
+ * column named by that key: the SVG says them in a note) and as drawn (`x`), mean, std, the spread's
  * half-width where it is not the std (spreadOf, as table-<spread>.csv), the bar's ends, n, and
  * the seeds and their values (space-separated, in the same order) that the dots are.
  */
 export function settingCsv(fig: SettingFigure): string {
   const extra = fig.spread === "std" ? [] : [fig.spread];
-  const columns = ["config", "config_id", "method", fig.key, "x", "mean", "std", ...extra, "lo", "hi", "n", "seeds", "values", "not_completed"];
+  const columns = ["config", "config_id", "method", fig.key, ...fig.partners, "x", "mean", "std", ...extra, "lo", "hi", "n", "seeds", "values", "not_completed"];
   return csvText(
     columns,
     fig.points.map((p) => ({
       ...p,
       [fig.key]: p.value,
+      ...p.partnerValues,
       ...Object.fromEntries(extra.map((s) => [s, spreadOf(p, fig.spread)])),
       seeds: p.seeds.join(" "),
       values: p.values.map(String).join(" "),
