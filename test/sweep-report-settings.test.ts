@@ -33,6 +33,20 @@ const LR_SWEEP = [
   { params: { [LR]: 0.1, "data.clip_length": 16, seed: 1 }, top1: 0.75 },
 ];
 
+/**
+ * experiments/depth-long-clips.yaml's sweep, in its order (grid train.method, then the zip of model
+ * with data.clip_length), two seeds: each (rule, model) configuration's final clip top-1 per seed.
+ */
+const ZIPPED: { method: string; model: string; clip: number; top1: [number, number] }[] = [
+  { method: "bp", model: "../models/depth-3.yaml", clip: 12, top1: [0.9, 0.86] },
+  { method: "bp", model: "../models/depth-5.yaml", clip: 20, top1: [0.84, 0.8] },
+  { method: "bp", model: "../models/depth-8.yaml", clip: 32, top1: [0.78, 0.7] },
+  { method: "sideways", model: "../models/depth-3.yaml", clip: 12, top1: [0.88, 0.84] },
+  { method: "sideways", model: "../models/depth-5.yaml", clip: 20, top1: [0.76, 0.7] },
+  { method: "sideways", model: "../models/depth-8.yaml", clip: 32, top1: [0.6, 0.52] },
+];
+const zippedRuns = ZIPPED.flatMap((c) => c.top1.map((top1, seed) => ({ params: { "train.method": c.method, model: c.model, "data.clip_length": c.clip, seed }, top1 })));
+
 const settingFigures = (dir: string) => readdirSync(dir).filter((f) => f.includes("-vs-")).sort();
 
 describe("a sweep's report: figures against the settings it varies", function () {
@@ -104,6 +118,66 @@ describe("a sweep's report: figures against the settings it varies", function ()
     expect(io.stderr).to.match(/wrote table\.csv, table\.md, table\.tex, loss\.svg, .*final_eval_clip_top1-vs-lr\.svg, final_eval_clip_top1-vs-lr\.csv to /);
     for (const f of ["table.csv", "table.md", "table.tex", "loss.svg", "loss.csv"]) expect(existsSync(join(root, f)), f).to.equal(true);
     expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg"]);
+  });
+
+  it("a zip of model with data.clip_length: one figure, against model, a line per rule through its three models, the clip length said", async () => {
+    const root = tempFolder("sideways-report-zip-");
+    sweepFolder(root, zippedRuns);
+    await writeRunsCsv(root);
+    await writeSweepReport(root);
+    // Against the rule and the model; not against data.clip_length, which the zip pairs with the
+    // model: its figure would be the same points.
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-method.csv", "final_eval_clip_top1-vs-method.svg", "final_eval_clip_top1-vs-model.csv", "final_eval_clip_top1-vs-model.svg"]);
+
+    const { rows } = readCsv(join(root, "final_eval_clip_top1-vs-model.csv"));
+    // A line per rule (not per rule and clip length, each a single point), through the three models.
+    for (const method of ["bp", "sideways"]) {
+      const line = rows.filter((r) => r.config === `method=${method}`);
+      const configs = ZIPPED.filter((c) => c.method === method);
+      expect(line.map((r) => [r.x, r["data.clip_length"]]), method).to.deep.equal(configs.map((c) => [c.model.replace(/^.*\/|\.yaml$/g, ""), c.clip]));
+      line.forEach((r, i) => {
+        const [a, b] = configs[i].top1;
+        expect(r.mean as number).to.be.closeTo((a + b) / 2, 1e-12);
+        expect(r.std as number).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
+        expect(r.n).to.equal(2);
+        expect(r.values).to.equal(`${a} ${b}`);
+      });
+    }
+    expect(rows).to.have.length(6);
+    // The figure says what goes with each model, and its legend has the two rules only.
+    const svg = readFileSync(join(root, "final_eval_clip_top1-vs-model.svg"), "utf8");
+    expect(svg).to.include("data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8");
+    expect(svg).not.to.include("clip_length=");
+  });
+
+  it("a grid of learning rate and rule: a figure against each, a line per rule through both rates (as before zip partners)", async () => {
+    const root = tempFolder("sideways-report-grid-");
+    const top1 = { bp: { 0.01: [0.5, 0.7], 0.1: [0.25, 0.75] }, sideways: { 0.01: [0.4, 0.6], 0.1: [0.3, 0.5] } } as const;
+    sweepFolder(root, (["bp", "sideways"] as const).flatMap((method) => ([0.01, 0.1] as const).flatMap((lr) => top1[method][lr].map((t, seed) => ({ params: { "train.method": method, [LR]: lr, seed }, top1: t })))));
+    await writeRunsCsv(root);
+    await writeSweepReport(root);
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg", "final_eval_clip_top1-vs-method.csv", "final_eval_clip_top1-vs-method.svg"]);
+    const { rows } = readCsv(join(root, "final_eval_clip_top1-vs-lr.csv"));
+    expect(rows.map((r) => [r.config, r.x])).to.deep.equal([["method=bp", 0.01], ["method=bp", 0.1], ["method=sideways", 0.01], ["method=sideways", 0.1]]);
+    for (const r of rows) {
+      const [a, b] = top1[r.method as "bp" | "sideways"][r.x as 0.01 | 0.1];
+      expect(r.mean as number).to.be.closeTo((a + b) / 2, 1e-12);
+    }
+    expect(readFileSync(join(root, "final_eval_clip_top1-vs-lr.svg"), "utf8")).not.to.include("goes with");
+  });
+
+  it("a setting fixed by another one way only is still drawn: two models share a clip length", async () => {
+    // The model fixes the clip length (12, 12, 32), but 12 frames go with two models.
+    const root = tempFolder("sideways-report-oneway-");
+    const pairs: [string, number][] = [["../models/depth-3.yaml", 12], ["../models/depth-5.yaml", 12], ["../models/depth-8.yaml", 32]];
+    sweepFolder(root, pairs.flatMap(([model, clip], i) => [0, 1].map((seed) => ({ params: { model, "data.clip_length": clip, seed }, top1: 0.5 + i / 10 + seed / 100 }))));
+    await writeRunsCsv(root);
+    await writeSweepReport(root);
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-clip_length.csv", "final_eval_clip_top1-vs-clip_length.svg", "final_eval_clip_top1-vs-model.csv", "final_eval_clip_top1-vs-model.svg"]);
+    // Against the model: one line, the clip length said; against the clip length: a line per model.
+    expect(readFileSync(join(root, "final_eval_clip_top1-vs-model.svg"), "utf8")).to.include("data.clip_length goes with model: 12 at depth-3, 12 at depth-5, 32 at depth-8");
+    const byClip = readCsv(join(root, "final_eval_clip_top1-vs-clip_length.csv")).rows;
+    expect(byClip.map((r) => [r.config, r.x])).to.deep.equal([["model=../models/depth-3.yaml", 12], ["model=../models/depth-5.yaml", 12], ["model=../models/depth-8.yaml", 32]]);
   });
 
   it("sideways sweep lists the figure against its swept rule among the report's files", async () => {

@@ -4,10 +4,13 @@
  * sweep.random.params set, as runs.csv's swept columns come from them), what `sideways plot DIR
  * --against-setting KEY` draws with its defaults (plot-vs-setting.ts), under the names it uses. The
  * seed, and a key with one value among the completed runs, get none: a figure against them says nothing.
+ * Nor does a key that a zip pairs with an earlier one (setting-partners.ts): its figure would draw
+ * the same points as that key's, which names it in a note.
  */
 import { join } from "node:path";
 import { readCsv, type CsvValue } from "./csv-read.js";
 import type { Spread } from "./paper-table.js";
+import { goWithEachOther } from "./setting-partners.js";
 import { plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
 import { RUNS_CSV, paramColumns, type RunRecord } from "./runs-table.js";
 
@@ -24,13 +27,19 @@ export interface SweptSettingFigures {
 
 /**
  * The swept keys of `completed` (not the seed) that take two values or more in the completed rows
- * of root's runs.csv (the cells the figure draws), in the order the runs first set them.
+ * of root's runs.csv (the cells the figure draws), in the order the runs first set them; of keys
+ * that fix each other's values among runs.csv's rows (a zip group), the first only. A key fixed by
+ * another one way only (a model that happens to have one clip length while another length is run
+ * with two models) is drawn: its figure is not the other's.
  */
 export function keysToDraw(root: string, completed: readonly RunRecord[]): string[] {
   const { rows } = readCsv(join(root, RUNS_CSV));
   const done = rows.filter((r) => r.status === "completed");
   const given = (v: CsvValue | undefined) => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
-  return paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(given).map((v) => JSON.stringify(v))).size > 1);
+  const varied = paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(given).map((v) => JSON.stringify(v))).size > 1);
+  const keys: string[] = [];
+  for (const key of varied) if (!keys.some((k) => goWithEachOther(rows, k, key))) keys.push(key);
+  return keys;
 }
 
 /**

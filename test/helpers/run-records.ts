@@ -11,12 +11,15 @@ export function summary(status: RunSummary["status"], top1: number | null, extra
   return { status, run_id: "", method: "bp", steps_done: 10, wall_s: 1.5, frames_per_s: 1000, data_wait_share: 0.01, final_train_loss: 0.5, final_eval_loss: 0.6, final_eval_clip_top1: top1, final_eval_frame_top1: top1, best_eval_clip_top1: top1, eval_on_train: false, skipped_files: [], ...extra };
 }
 
-/** Run folder `root/id`: its run-meta.json (params with the seed), summary.json if given, and final weights if completed. */
+/**
+ * Run folder `root/id`: its run-meta.json (params with the seed; the method, runs.csv's `method`,
+ * the swept train.method's where params has one, else bp), summary.json if given, and final weights if completed.
+ */
 export function writeRun(root: string, id: string, params: Record<string, unknown>, s: RunSummary | null, index = 0, configId?: string): void {
   const dir = join(root, id);
   mkdirSync(dir, { recursive: true });
   const { seed, ...rest } = params;
-  const meta: RunMeta = { run_id: id, config_id: configId ?? JSON.stringify(rest), config_hash: id, experiment: "t", index, params, seed: (seed as number) ?? 0, method: "bp" };
+  const meta: RunMeta = { run_id: id, config_id: configId ?? JSON.stringify(rest), config_hash: id, experiment: "t", index, params, seed: (seed as number) ?? 0, method: typeof params["train.method"] === "string" ? params["train.method"] : "bp" };
   writeJsonAtomic(join(dir, "run-meta.json"), meta);
   if (s) writeJsonAtomic(join(dir, "summary.json"), { ...s, run_id: id });
   // A completed run has its final weights (without them runs.csv says unreadable_weights).
