@@ -18,7 +18,7 @@ import { fileStem, isPathLike } from "../spec/run-id.js";
 import { findRule, METHOD_NAMES } from "../schedule/registry.js";
 import { count, tally } from "../util/count.js";
 import { whyAbsent } from "./absent-metric.js";
-import { readCsv, type CsvRow, type CsvValue } from "./csv-read.js";
+import { isCellValue, readCsv, type CsvRow, type CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { partnersOf } from "./setting-partners.js";
 import { paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
@@ -115,7 +115,6 @@ function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
   return (v) => (valuesOf.get(short(v))!.size > 1 ? String(v) : short(v));
 }
 
-const isValue = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
 
 /**
  * The lines (legend labels from the other swept settings) on which two configurations have the
@@ -129,7 +128,7 @@ function unjoinedLines(ids: readonly string[], lineOf: ReadonlyMap<string, strin
   const unjoined = new Set<string>();
   for (const id of ids) {
     const value = valueOf(id);
-    if (!isValue(value)) continue;
+    if (!isCellValue(value)) continue;
     const at = JSON.stringify([lineOf.get(id), value]);
     if (seen.has(at)) unjoined.add(lineOf.get(id)!);
     seen.add(at);
@@ -159,7 +158,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const first = (id: string) => runsOf.get(id)![0];
   const labelOf = (id: string) => {
     const row = first(id);
-    const params = Object.fromEntries(lineSettings.filter((c) => isValue(row[c])).map((c) => [c, row[c]]));
+    const params = Object.fromEntries(lineSettings.filter((c) => isCellValue(row[c])).map((c) => [c, row[c]]));
     return settingsLabel(params, String(row.method));
   };
   const lineOf = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
@@ -172,7 +171,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   // (a sweep in progress): the axis, its scale and its ticks are the sweep's, and the empty places
   // are the "no point for" note's. One number alone is a category: a numeric axis would have no
   // span to draw the lines' points apart in.
-  const values = table.rows.map((t) => first(t.configId)[key]).filter(isValue);
+  const values = table.rows.map((t) => first(t.configId)[key]).filter(isCellValue);
   const numeric = values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
   const scale: SettingScale = numeric ? numericScale(values as number[]) : "categories";
   const categoryText = categoryTexts(values);
@@ -191,7 +190,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
     const completed = runs.filter((r) => r.status === "completed");
     blank += completed.filter((r) => !finite(r[metric])).length;
     const stats = t.stats[metric];
-    if (!isValue(value)) {
+    if (!isCellValue(value)) {
       if (completed.length > 0) noValue.push(labels.get(t.configId)!);
       continue;
     }
@@ -246,11 +245,11 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
  * figure says what each x also is.
  */
 function partnerNote(partner: string, key: string, configs: readonly CsvRow[], ticks: readonly (number | string)[], tickOf: (v: CsvValue) => number | string): string {
-  const withKey = configs.filter((r) => isValue(r[key]));
-  const text = categoryTexts(withKey.map((r) => r[partner]).filter(isValue));
+  const withKey = configs.filter((r) => isCellValue(r[key]));
+  const text = categoryTexts(withKey.map((r) => r[partner]).filter(isCellValue));
   const at = ticks.map((tick) => {
     const v = withKey.find((r) => tickOf(r[key]) === tick)?.[partner];
-    return `${isValue(v) ? text(v) : "none"} at ${tick}`;
+    return `${isCellValue(v) ? text(v) : "none"} at ${tick}`;
   });
   return `${partner} goes with ${key}: ${at.join(", ")} (a line is not split by it)`;
 }

@@ -5,12 +5,10 @@
  * the same line (plot-vs-setting.ts), and a sweep's report draws one figure for the pair
  * (swept-setting-figures.ts).
  */
-import type { CsvRow, CsvValue } from "./csv-read.js";
-
-const given = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
+import { isCellValue, type CsvRow, type CsvValue } from "./csv-read.js";
 
 /** A cell as one value to compare: a blank cell is a value of its own ("no value"). */
-const cellKey = (v: CsvValue | undefined): string => JSON.stringify(given(v) ? v : null);
+const cellKey = (v: CsvValue | undefined): string => JSON.stringify(isCellValue(v) ? v : null);
 
 /**
  * Whether, among the rows with a value of `key`, every value of `key` comes with one value of
@@ -19,7 +17,7 @@ const cellKey = (v: CsvValue | undefined): string => JSON.stringify(given(v) ? v
 export function determines(rows: readonly CsvRow[], key: string, other: string): boolean {
   const seen = new Map<string, string>();
   for (const r of rows) {
-    if (!given(r[key])) continue;
+    if (!isCellValue(r[key])) continue;
     const k = cellKey(r[key]);
     const v = cellKey(r[other]);
     if (seen.has(k) && seen.get(k) !== v) return false;
@@ -33,7 +31,7 @@ export function determines(rows: readonly CsvRow[], key: string, other: string):
  * not a constant there (two values or more), so each of key's values has its own. In `settings`' order.
  */
 export function partnersOf(rows: readonly CsvRow[], key: string, settings: readonly string[]): string[] {
-  const withKey = rows.filter((r) => given(r[key]));
+  const withKey = rows.filter((r) => isCellValue(r[key]));
   return settings.filter((s) => s !== key && new Set(withKey.map((r) => cellKey(r[s]))).size > 1 && determines(withKey, key, s));
 }
 

@@ -8,7 +8,7 @@
  * the same points as that key's, which names it in a note.
  */
 import { join } from "node:path";
-import { readCsv, type CsvValue } from "./csv-read.js";
+import { isCellValue, readCsv } from "./csv-read.js";
 import type { Spread } from "./paper-table.js";
 import { goWithEachOther } from "./setting-partners.js";
 import { plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
@@ -35,8 +35,7 @@ export interface SweptSettingFigures {
 export function keysToDraw(root: string, completed: readonly RunRecord[]): string[] {
   const { rows } = readCsv(join(root, RUNS_CSV));
   const done = rows.filter((r) => r.status === "completed");
-  const given = (v: CsvValue | undefined) => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
-  const varied = paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(given).map((v) => JSON.stringify(v))).size > 1);
+  const varied = paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(isCellValue).map((v) => JSON.stringify(v))).size > 1);
   const keys: string[] = [];
   for (const key of varied) if (!keys.some((k) => goWithEachOther(rows, k, key))) keys.push(key);
   return keys;
