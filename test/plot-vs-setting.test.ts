@@ -165,6 +165,22 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(partial.notes.join("\n")).to.include("no point for batch_size=16, method=sideways at depth-8 (2 not_started)");
   });
 
+  it("a zip of the rule with the setting on the x axis keeps a line per rule: the rule is no partner", () => {
+    // sweep.zip { train.method: [bp, sideways], train.optimizer.lr: [0.05, 0.0125] }: each lr has
+    // one rule, but lines are drawn per rule (its dash), so the note must not say the rule joins them.
+    const rows = [
+      ...config("b", { "train.method": "bp", "train.optimizer.lr": 0.05 }, "bp", [0.9, 0.8]),
+      ...config("s", { "train.method": "sideways", "train.optimizer.lr": 0.0125 }, "sideways", [0.7, 0.6]),
+    ];
+    const dir = join(root, "zip-rule");
+    writeRunsCsv(dir, ["train.method", "train.optimizer.lr"], rows);
+    const { columns, rows: csvRows } = readCsv(join(dir, "runs.csv"));
+    const fig = settingFigure(columns, csvRows, "train.optimizer.lr", "final_eval_clip_top1");
+    expect(fig.partners).to.deep.equal([]);
+    expect(fig.notes.join("\n")).not.to.include("goes with");
+    expect(fig.points.map((p) => [p.config, p.x])).to.deep.equal([["method=bp", 0.05], ["method=sideways", 0.0125]]);
+  });
+
   it("categories keep the sweep's order, not the alphabet's, and a path shows as its file's stem", () => {
     const rows = [
       ...config("a", { model: "../models/depth-8.yaml" }, "sideways", [0.5, 0.6]),

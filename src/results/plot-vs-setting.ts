@@ -147,7 +147,9 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const others = settingColumns(columns).filter((c) => c !== key);
   // A setting that goes with the key (a zip partner) is the same at each x on every line: as a
   // line's setting it would make each line a single point. The lines are the other settings'.
-  const partners = partnersOf(rows, key, others);
+  // The rule is never a partner: each line is drawn in its rule's dash (a line per rule even with
+  // no other setting swept), so a zip of train.method with the key keeps a line, a point, per rule.
+  const partners = partnersOf(rows, key, others.filter((c) => c !== "train.method"));
   const lineSettings = others.filter((c) => !partners.includes(c));
   const runsOf = new Map<string, CsvRow[]>();
   for (const r of rows) {
