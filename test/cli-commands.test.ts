@@ -811,7 +811,7 @@ describe("CLI commands", function () {
     // The sweep again (every run done): the broken file costs its report, not its exit status.
     const again = captureIo();
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], again), again.stderr).to.equal(0);
-    expect(again.stderr).to.match(/warning: the table and curves were not written: .*metrics\.csv: line \d+ has 2 cells.*; once the file is mended, `sideways results collect .*a` writes them/);
+    expect(again.stderr).to.match(/warning: the table, curves and figures were not written: .*metrics\.csv: line \d+ has 2 cells.*; once the file is mended, `sideways results collect .*a` writes them/);
     expect(figures()).to.deep.equal(before);
     // Runs that logged nothing yet: nothing to draw is an error, not a silent exit 0.
     for (const f of readdirSync(join(dir, "a"))) {

@@ -131,7 +131,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
           if (!argv.quiet) io.err(`note: ${line}\n`);
         }).catch((err: unknown) => {
           if (!(err instanceof InputError)) throw err;
-          io.err(`warning: the table and curves were not written: ${err.message}; once the file is mended, \`sideways results collect ${root}\` writes them\n`);
+          io.err(`warning: the table, curves and figures were not written: ${err.message}; once the file is mended, \`sideways results collect ${root}\` writes them\n`);
           return [];
         });
       } finally {
