@@ -180,6 +180,34 @@ describe("a sweep's report: figures against the settings it varies", function ()
     expect(byClip.map((r) => [r.config, r.x])).to.deep.equal([["model=../models/depth-3.yaml", 12], ["model=../models/depth-5.yaml", 12], ["model=../models/depth-8.yaml", 32]]);
   });
 
+  it("a random search of two settings: a figure against each, though each draw fixes both", async () => {
+    // sweep.random { n: 4, params: { lr: log_uniform, weight_decay: log_uniform } }, two seeds: each
+    // draw is one configuration, so each key fixes the other, as a zip's would; but the weight
+    // decays are not in the learning rates' order, so the figure against them is another figure.
+    const WD = "train.optimizer.weight_decay";
+    const draws = [
+      { lr: 0.0031, wd: 1.2e-5, top1: [0.52, 0.5] },
+      { lr: 0.00042, wd: 3.3e-4, top1: [0.4, 0.44] },
+      { lr: 0.047, wd: 7.1e-6, top1: [0.3, 0.2] },
+      { lr: 0.012, wd: 9.9e-5, top1: [0.62, 0.66] },
+    ];
+    const root = tempFolder("sideways-report-random-");
+    sweepFolder(root, draws.flatMap((d) => d.top1.map((top1, seed) => ({ params: { [LR]: d.lr, [WD]: d.wd, seed }, top1 }))));
+    await writeRunsCsv(root);
+    const files = await writeSweepReport(root);
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg", "final_eval_clip_top1-vs-weight_decay.csv", "final_eval_clip_top1-vs-weight_decay.svg"]);
+    expect(files).to.include.members(["final_eval_clip_top1-vs-weight_decay.svg", "final_eval_clip_top1-vs-weight_decay.csv"]);
+    // Against the weight decay: a point per draw, at its decay, the mean of its two seeds.
+    const { rows } = readCsv(join(root, "final_eval_clip_top1-vs-weight_decay.csv"));
+    const byDecay = [...draws].sort((a, b) => a.wd - b.wd);
+    expect(rows.map((r) => r.x).sort((a, b) => (a as number) - (b as number))).to.deep.equal(byDecay.map((d) => d.wd));
+    for (const d of draws) {
+      const row = rows.find((r) => r.x === d.wd)!;
+      expect(row[LR]).to.equal(d.lr);
+      expect(row.mean as number).to.be.closeTo((d.top1[0] + d.top1[1]) / 2, 1e-12);
+    }
+  });
+
   it("sideways sweep lists the figure against its swept rule among the report's files", async () => {
     // test/fixtures/specs/sweep-good.yaml: train.method swept over bp and sideways, two seeds.
     const out = tempFolder("sideways-report-sweep-");

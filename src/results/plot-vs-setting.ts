@@ -116,6 +116,9 @@ function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
 }
 
 
+/** Whether a figure puts these values (a setting's, one per configuration) on a numeric axis: all numbers, two or more of them; else they are categories in the order given. */
+export const isNumericAxis = (values: readonly (string | number)[]): boolean => values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
+
 /**
  * The lines (legend labels from the other swept settings) on which two configurations have the
  * same value of the setting: runs without a config.yaml that differ in a setting runs.csv cannot
@@ -174,7 +177,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   // are the "no point for" note's. One number alone is a category: a numeric axis would have no
   // span to draw the lines' points apart in.
   const values = table.rows.map((t) => first(t.configId)[key]).filter(isCellValue);
-  const numeric = values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
+  const numeric = isNumericAxis(values);
   const scale: SettingScale = numeric ? numericScale(values as number[]) : "categories";
   const categoryText = categoryTexts(values);
   const finite = (v: CsvValue | undefined): v is number => typeof v === "number" && Number.isFinite(v);

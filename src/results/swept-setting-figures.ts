@@ -4,14 +4,15 @@
  * sweep.random.params set, as runs.csv's swept columns come from them), what `sideways plot DIR
  * --against-setting KEY` draws with its defaults (plot-vs-setting.ts), under the names it uses. The
  * seed, and a key with one value among the completed runs, get none: a figure against them says nothing.
- * Nor does a key that a zip pairs with an earlier one (setting-partners.ts): its figure would draw
- * the same points as that key's, which names it in a note.
+ * Nor does a key that a zip pairs with an earlier one (setting-partners.ts) in the same order along
+ * the axis: its figure would draw the same line of points as that key's, which names it in a note.
+ * A random search's draws pair its keys one to one too, but in no order: each gets its figure.
  */
 import { join } from "node:path";
-import { isCellValue, readCsv } from "./csv-read.js";
+import { isCellValue, readCsv, type CsvRow } from "./csv-read.js";
 import type { Spread } from "./paper-table.js";
 import { goWithEachOther } from "./setting-partners.js";
-import { plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
+import { isNumericAxis, plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
 import { RUNS_CSV, paramColumns, type RunRecord } from "./runs-table.js";
 
 /** `plot --against-setting`'s default spread (src/cli/commands/plot.ts). */
@@ -28,17 +29,35 @@ export interface SweptSettingFigures {
 /**
  * The swept keys of `completed` (not the seed) that take two values or more in the completed rows
  * of root's runs.csv (the cells the figure draws), in the order the runs first set them; of keys
- * that fix each other's values among runs.csv's rows (a zip group), the first only. A key fixed by
- * another one way only (a model that happens to have one clip length while another length is run
- * with two models) is drawn: its figure is not the other's.
+ * that fix each other's values among runs.csv's rows (a zip group) in the same order along the
+ * axis, the first only. A key fixed by another one way only (a model that happens to have one clip
+ * length while another length is run with two models) is drawn: its figure is not the other's. So
+ * are two keys of a random search (a learning rate and a weight decay drawn together): each draw
+ * fixes both, but a figure against one puts the draws in another order than against the other.
  */
 export function keysToDraw(root: string, completed: readonly RunRecord[]): string[] {
   const { rows } = readCsv(join(root, RUNS_CSV));
   const done = rows.filter((r) => r.status === "completed");
   const varied = paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(isCellValue).map((v) => JSON.stringify(v))).size > 1);
   const keys: string[] = [];
-  for (const key of varied) if (!keys.some((k) => goWithEachOther(rows, k, key))) keys.push(key);
+  for (const key of varied) if (!keys.some((k) => goWithEachOther(rows, k, key) && sameAxisOrder(rows, k, key))) keys.push(key);
   return keys;
+}
+
+/**
+ * Whether `b`'s values, taken at each of `a`'s in the order a figure against `a` puts them, are in
+ * the order a figure against `b` puts its own (numbers ascending, categories in runs.csv's order):
+ * for keys that fix each other, a figure against `b` is then the same line of points as against
+ * `a`, with other tick labels (data.clip_length 12, 20, 32 at depth-3, depth-5, depth-8).
+ */
+function sameAxisOrder(rows: readonly CsvRow[], a: string, b: string): boolean {
+  const paired = rows.filter((r) => isCellValue(r[a]) && isCellValue(r[b]));
+  const axis = (key: string) => {
+    const values = [...new Set(paired.map((r) => r[key] as string | number))];
+    return isNumericAxis(values) ? (values as number[]).sort((x, y) => x - y) : values;
+  };
+  const bAt = new Map(paired.map((r) => [r[a], r[b]]));
+  return JSON.stringify(axis(a).map((v) => bAt.get(v))) === JSON.stringify(axis(b));
 }
 
 /**
