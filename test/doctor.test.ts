@@ -109,14 +109,16 @@ describe("doctor", function () {
     }
   });
 
-  it("WebGPU on an NVIDIA GPU: names the Vulkan loader or libglvnd when ldconfig lacks them, else says nothing", () => {
+  it("WebGPU on an NVIDIA GPU: names the Vulkan loader or libglvnd when ldconfig lacks them, else the container's graphics support", () => {
     // ldconfig -p lines as on the H100 machine before and after libglvnd0 was unpacked (docs/GPU.md).
     const driver = "\tlibGLX_nvidia.so.0 (libc6,x86-64) => /usr/local/nvidia/lib64/libGLX_nvidia.so.0\n";
     const loader = "\tlibvulkan.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libvulkan.so.1\n";
     const glvnd = "\tlibGLdispatch.so.0 (libc6,x86-64) => /lib/x86_64-linux-gnu/libGLdispatch.so.0\n";
     expect(nvidiaVulkanHint(driver + loader, true)).to.match(/needs libGLdispatch\.so\.0, missing here.*libglvnd0/);
     expect(nvidiaVulkanHint(driver, true)).to.match(/needs libvulkan\.so\.1 and libGLdispatch\.so\.0/);
-    expect(nvidiaVulkanHint(driver + loader + glvnd, true)).to.equal(null);
+    // Run 16's H200: both libraries there and still no adapter; the container is named instead.
+    expect(nvidiaVulkanHint(driver + loader + glvnd, true)).to.match(/^the Vulkan loader and libglvnd are here; in a container, .*graphics support/);
+    expect(nvidiaVulkanHint(loader + glvnd, true), "no NVIDIA Vulkan library: not this cause").to.equal(null);
     expect(nvidiaVulkanHint(driver, false), "no NVIDIA GPU: not this cause").to.equal(null);
     expect(nvidiaVulkanHint(null, true), "no ldconfig: nothing to say").to.equal(null);
   });

@@ -165,6 +165,37 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(partial.notes.join("\n")).to.include("no point for batch_size=16, method=sideways at depth-8 (2 not_started)");
   });
 
+  it("partners are read from every planned configuration, not the completed ones alone", () => {
+    // A grid lr x batch in progress: the runs done so far have one batch size per lr (0.01 with 8,
+    // 0.1 with 16), which alone would make the batch size a partner; the planned runs say it is not.
+    const rows = [
+      ...config("a", { "train.optimizer.lr": 0.01, "train.batch_size": 8 }, "bp", [0.5, 0.6]),
+      ...config("b", { "train.optimizer.lr": 0.1, "train.batch_size": 16 }, "bp", [0.7, 0.8]),
+      ...config("c", { "train.optimizer.lr": 0.01, "train.batch_size": 16 }, "bp", ["", ""], ["not_started", "not_started"]),
+      ...config("d", { "train.optimizer.lr": 0.1, "train.batch_size": 8 }, "bp", ["", ""], ["not_started", "not_started"]),
+    ];
+    const columns = ["run_id", "config_id", "train.optimizer.lr", "train.batch_size", "seed", "method", "status", "final_eval_clip_top1"];
+    const fig = settingFigure(columns, rows as never, "train.optimizer.lr", "final_eval_clip_top1");
+    expect(fig.partners).to.deep.equal([]);
+    expect(fig.points.map((p) => [p.config, p.x])).to.deep.equal([["batch_size=8", 0.01], ["batch_size=16", 0.1]]);
+    // The same completed runs alone: the batch size goes with the lr.
+    const done = settingFigure(columns, rows.filter((r) => r.status === "completed") as never, "train.optimizer.lr", "final_eval_clip_top1");
+    expect(done.partners).to.deep.equal(["train.batch_size"]);
+  });
+
+  it("a partner of many values (a random search's draws) is said in one short note, the values left to the .csv", () => {
+    const wds = [0.0009, 0.0008, 0.0007, 0.0006, 0.0005, 0.0004, 0.0003, 0.0002, 0.0001];
+    const draws = wds.map((wd, i) => ({ lr: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009][i], wd }));
+    const rows = draws.flatMap((d, i) => config(`r${i}`, { "train.optimizer.lr": d.lr, "train.optimizer.weight_decay": d.wd }, "bp", [0.5 + i / 100]));
+    const columns = ["run_id", "config_id", "train.optimizer.lr", "train.optimizer.weight_decay", "seed", "method", "status", "final_eval_clip_top1"];
+    const fig = settingFigure(columns, rows as never, "train.optimizer.lr", "final_eval_clip_top1");
+    expect(fig.partners).to.deep.equal(["train.optimizer.weight_decay"]);
+    expect(fig.notes).to.include("train.optimizer.weight_decay goes with train.optimizer.lr: a value of it at each of the 9 values (the .csv has them; a line is not split by it)");
+    // Eight values are still listed one by one.
+    const eight = settingFigure(columns, rows.slice(0, 8) as never, "train.optimizer.lr", "final_eval_clip_top1");
+    expect(eight.notes[0]).to.match(/^train\.optimizer\.weight_decay goes with train\.optimizer\.lr: 0\.0009 at 0\.001, /);
+  });
+
   it("a zip of the rule with the setting on the x axis keeps a line per rule: the rule is no partner", () => {
     // sweep.zip { train.method: [bp, sideways], train.optimizer.lr: [0.05, 0.0125] }: each lr has
     // one rule, but lines are drawn per rule (its dash), so the note must not say the rule joins them.

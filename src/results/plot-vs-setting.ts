@@ -244,12 +244,17 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   return { key, metric, spread, points, partners, scale, ticks, notes };
 }
 
+/** The most ticks whose partner values a note lists one by one. */
+const PARTNER_NOTE_TICKS = 8;
+
 /**
  * "data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8": the partner's
  * value at each tick of the axis (a path by its file's stem, as the axis shows the key's), so the
  * figure says what each x also is.
  */
 function partnerNote(partner: string, key: string, configs: readonly CsvRow[], ticks: readonly (number | string)[], tickOf: (v: CsvValue) => number | string): string {
+  // A random search pairs every draw's values: a value at each of many ticks would not fit a subtitle.
+  if (ticks.length > PARTNER_NOTE_TICKS) return `${partner} goes with ${key}: a value of it at each of the ${ticks.length} values (the .csv has them; a line is not split by it)`;
   const withKey = configs.filter((r) => isCellValue(r[key]));
   const text = categoryTexts(withKey.map((r) => r[partner]).filter(isCellValue));
   const at = ticks.map((tick) => {

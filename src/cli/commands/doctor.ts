@@ -37,14 +37,18 @@ function bundledOrtVersion(): string {
  * Why NVIDIA's Vulkan driver may find no device, from `ldconfig -p`'s output: its library
  * (libGLX_nvidia.so.0, which the container runtime mounts) dispatches through libglvnd's
  * libGLdispatch.so.0, and without it the Vulkan loader reports no driver at all (seen on an H100
- * machine: docs/GPU.md "WebGPU on an NVIDIA GPU"). null when nothing points there.
+ * machine: docs/GPU.md "WebGPU on an NVIDIA GPU"); with both there, the container's graphics
+ * support (run 16). null when nothing points there.
  */
 export function nvidiaVulkanHint(ldconfig: string | null, nvidiaGpu: boolean): string | null {
   if (!nvidiaGpu || ldconfig === null) return null;
   const has = (lib: string) => ldconfig.includes(lib);
   const missing = ["libvulkan.so.1", "libGLdispatch.so.0"].filter((lib) => !has(lib));
-  if (missing.length === 0) return null;
-  return `NVIDIA's Vulkan driver needs ${missing.join(" and ")}, missing here (Debian/Ubuntu: apt-get install libvulkan1 libglvnd0)`;
+  // Run 16's H200 container had every library and still no adapter (the loader got no
+  // vkCreateInstance from the driver): there the container runtime's graphics support is the cause.
+  const container = "in a container, NVIDIA's Vulkan driver may also need the runtime's graphics support (NVIDIA_DRIVER_CAPABILITIES with graphics, /dev/dri): docs/GPU.md \"WebGPU on an NVIDIA GPU\"";
+  if (missing.length === 0) return has("libGLX_nvidia.so.0") ? `the Vulkan loader and libglvnd are here; ${container}` : null;
+  return `NVIDIA's Vulkan driver needs ${missing.join(" and ")}, missing here (Debian/Ubuntu: apt-get install libvulkan1 libglvnd0); ${container}`;
 }
 
 /** The GPU device nodes a hardware Vulkan driver opens: DRM render nodes (Mesa's drivers) and NVIDIA's. */
