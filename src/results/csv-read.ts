@@ -12,10 +12,10 @@ import { parse } from "csv-parse/sync";
 import { InputError } from "../errors.js";
 
 export type CsvValue = string | number | null;
+export type CsvRow = Record<string, CsvValue>;
 
 /** Whether a cell holds a value: not blank, not NaN (a metric a run did not reach). */
 export const isCellValue = (v: CsvValue | undefined): v is string | number => v !== null && v !== undefined && !(typeof v === "number" && Number.isNaN(v));
-export type CsvRow = Record<string, CsvValue>;
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 

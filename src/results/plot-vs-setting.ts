@@ -115,7 +115,6 @@ function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
   return (v) => (valuesOf.get(short(v))!.size > 1 ? String(v) : short(v));
 }
 
-
 /** Whether a figure puts these values (a setting's, one per configuration) on a numeric axis: all numbers, two or more of them; else they are categories in the order given. */
 export const isNumericAxis = (values: readonly (string | number)[]): boolean => values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
 

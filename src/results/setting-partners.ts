@@ -14,7 +14,7 @@ const cellKey = (v: CsvValue | undefined): string => JSON.stringify(isCellValue(
  * Whether, among the rows with a value of `key`, every value of `key` comes with one value of
  * `other` (a blank cell counting as one).
  */
-export function determines(rows: readonly CsvRow[], key: string, other: string): boolean {
+function determines(rows: readonly CsvRow[], key: string, other: string): boolean {
   const seen = new Map<string, string>();
   for (const r of rows) {
     if (!isCellValue(r[key])) continue;
