@@ -525,3 +525,91 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     });
   });
 });
+
+/** sweep-plan.json as a sweep writes it, with the sweep's structure, or without (as versions before it wrote it). */
+function writePlan(dir: string, structure?: { grid: string[]; zip: string[]; random: Record<string, string> }): void {
+  // The runs it plans are runs.csv's rows already (no planned run without a folder here).
+  writeFileSync(join(dir, "sweep-plan.json"), JSON.stringify({ experiment: "t", runs: [], given: [], ...(structure === undefined ? {} : { structure }) }));
+}
+
+describe("plot --against-setting: partners from the sweep's structure in sweep-plan.json", function () {
+  this.timeout(60_000);
+  let root: string;
+  freshFolderEachTest("sideways-plot-structure-", (d) => (root = d));
+
+  const LR = "train.optimizer.lr";
+  const WD = "train.optimizer.weight_decay";
+  const KIND = "train.optimizer.kind";
+  /** sweep.random { n: 6, params: { lr: log_uniform, weight_decay: log_uniform, kind: choice [sgd, adam] } }, two seeds. */
+  const DRAWS = [
+    { lr: 0.0031, wd: 1.2e-5, kind: "sgd", acc: [0.52, 0.5] },
+    { lr: 0.00042, wd: 3.3e-4, kind: "adam", acc: [0.4, 0.44] },
+    { lr: 0.047, wd: 7.1e-6, kind: "sgd", acc: [0.3, 0.2] },
+    { lr: 0.012, wd: 9.9e-5, kind: "adam", acc: [0.62, 0.66] },
+    { lr: 0.0009, wd: 2.0e-5, kind: "sgd", acc: [0.45, 0.47] },
+    { lr: 0.02, wd: 5.0e-4, kind: "adam", acc: [0.58, 0.5] },
+  ];
+  const RANDOM = { grid: [], zip: [], random: { [LR]: "log_uniform", [WD]: "log_uniform", [KIND]: "choice" } };
+  const randomSearch = (dir: string) => writeRunsCsv(dir, [LR, WD, KIND], DRAWS.flatMap((d, i) => config(`d${i}`, { [LR]: d.lr, [WD]: d.wd, [KIND]: d.kind }, "bp", d.acc)));
+
+  it("a random search with a choice key: a line per choice through its draws, the other drawn number said with each point", async () => {
+    const dir = join(root, "random");
+    randomSearch(dir);
+    writePlan(dir, RANDOM);
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", LR], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("(2 lines, 6 points;");
+    const points = readCsv(join(dir, "final_eval_clip_top1-vs-lr.csv"));
+    // The weight decay drawn with each rate is beside it in the CSV; the optimizer names the lines.
+    expect(points.columns.slice(0, 6)).to.deep.equal(["config", "config_id", "method", LR, WD, "x"]);
+    for (const kind of ["sgd", "adam"]) {
+      const line = points.rows.filter((r) => r.config === `kind=${kind}`).sort((a, b) => (a.x as number) - (b.x as number));
+      const draws = DRAWS.filter((d) => d.kind === kind).sort((a, b) => a.lr - b.lr);
+      expect(line.map((r) => [r.x, r[WD]]), kind).to.deep.equal(draws.map((d) => [d.lr, d.wd]));
+      line.forEach((r, i) => expect(r.mean as number).to.be.closeTo(sample(draws[i].acc).mean, 1e-12));
+    }
+    expect(readFileSync(join(dir, "final_eval_clip_top1-vs-lr.svg"), "utf8")).to.include(`${WD} goes with ${LR}:`);
+    // Against the choice itself: nothing goes with it; each draw is its own configuration.
+    const { columns, rows } = readCsv(join(dir, "runs.csv"));
+    expect(settingFigure(columns, rows, KIND, "final_eval_clip_top1", "std", RANDOM as never).partners).to.deep.equal([]);
+  });
+
+  it("an old plan without the structure, or none, keeps runs.csv's inference: every drawn key goes with the rate, one line", async () => {
+    const dir = join(root, "old");
+    randomSearch(dir);
+    writePlan(dir);
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", LR], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("(1 line, 6 points;");
+    expect(readCsv(join(dir, "final_eval_clip_top1-vs-lr.csv")).columns.slice(0, 7)).to.deep.equal(["config", "config_id", "method", LR, WD, KIND, "x"]);
+    const { columns, rows } = readCsv(join(dir, "runs.csv"));
+    expect(settingFigure(columns, rows, LR, "final_eval_clip_top1").partners).to.deep.equal([WD, KIND]);
+  });
+
+  it("a small grid where one key happens to fix another among its runs: no partner, a line per value", () => {
+    // sweep.grid { lr: [0.01, 0.1], batch_size: [8, 16] }, of whose runs the folder holds two that
+    // pair each rate with one batch size: runs.csv alone would call the batch size the rate's partner.
+    const rows = [
+      ...config("a", { [LR]: 0.01, "train.batch_size": 8 }, "bp", [0.5, 0.6]),
+      ...config("b", { [LR]: 0.1, "train.batch_size": 16 }, "bp", [0.7, 0.8]),
+    ];
+    const columns = ["run_id", "config_id", LR, "train.batch_size", "seed", "method", "status", "final_eval_clip_top1"];
+    const grid = { grid: [LR, "train.batch_size"], zip: [], random: {} };
+    const fig = settingFigure(columns, rows as never, LR, "final_eval_clip_top1", "std", grid);
+    expect(fig.partners).to.deep.equal([]);
+    expect(fig.notes.join("\n")).not.to.include("goes with");
+    expect(fig.points.map((p) => [p.config, p.x])).to.deep.equal([["batch_size=8", 0.01], ["batch_size=16", 0.1]]);
+    expect(settingFigure(columns, rows as never, LR, "final_eval_clip_top1").partners).to.deep.equal(["train.batch_size"]);
+  });
+
+  it("a zip's keys are each other's partners by the structure too; a setting the sweep did not set is still inferred", () => {
+    // depth-long-clips.yaml's zip (model with data.clip_length), gridded over the rule; and
+    // train.steps, which sets two sweeps gathered in the folder apart, paired with the model here.
+    const pairs: [string, number, number][] = [["../models/depth-3.yaml", 12, 60], ["../models/depth-8.yaml", 32, 200]];
+    const rows = ["bp", "sideways"].flatMap((m) => pairs.flatMap(([model, clip, steps], i) => config(`${m}${i}`, { "train.method": m, model, "data.clip_length": clip, "train.steps": steps }, m, [0.5 + i / 10, 0.6])));
+    const columns = ["run_id", "config_id", "train.method", "model", "data.clip_length", "train.steps", "seed", "method", "status", "final_eval_clip_top1"];
+    const zip = { grid: ["train.method"], zip: ["model", "data.clip_length"], random: {} };
+    expect(settingFigure(columns, rows as never, "model", "final_eval_clip_top1", "std", zip).partners).to.deep.equal(["data.clip_length", "train.steps"]);
+    expect(settingFigure(columns, rows as never, "train.method", "final_eval_clip_top1", "std", zip).partners).to.deep.equal([]);
+  });
+});

@@ -208,6 +208,39 @@ describe("a sweep's report: figures against the settings it varies", function ()
     }
   });
 
+  it("a random search whose two drawn numbers happen to be in one order: a figure against each where sweep-plan.json records the search, one where it does not", async () => {
+    // Three draws whose weight decays rise with their learning rates (one chance in six): runs.csv
+    // alone cannot tell them from a zip's pair, and an older plan (no structure) keeps that inference.
+    const WD = "train.optimizer.weight_decay";
+    const draws = [{ lr: 0.00042, wd: 7.1e-6 }, { lr: 0.0031, wd: 3.3e-5 }, { lr: 0.047, wd: 9.9e-4 }];
+    const structure = { grid: [], zip: [], random: { [LR]: "log_uniform", [WD]: "log_uniform" } };
+    const folder = (prefix: string, plan: Record<string, unknown>) => {
+      const root = tempFolder(prefix);
+      sweepFolder(root, draws.flatMap((d, i) => [0, 1].map((seed) => ({ params: { [LR]: d.lr, [WD]: d.wd, seed }, top1: 0.4 + i / 10 + seed / 100 }))));
+      // The plan's runs are the folders already; what matters here is whether it records the structure.
+      writeFileSync(join(root, "sweep-plan.json"), JSON.stringify({ experiment: "t", runs: [], given: [], ...plan }));
+      return root;
+    };
+    const recorded = folder("sideways-report-drawn-", { structure });
+    await writeRunsCsv(recorded);
+    await writeSweepReport(recorded);
+    expect(settingFigures(recorded)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg", "final_eval_clip_top1-vs-weight_decay.csv", "final_eval_clip_top1-vs-weight_decay.svg"]);
+    const older = folder("sideways-report-drawn-old-", {});
+    await writeRunsCsv(older);
+    await writeSweepReport(older);
+    expect(settingFigures(older)).to.deep.equal(["final_eval_clip_top1-vs-lr.csv", "final_eval_clip_top1-vs-lr.svg"]);
+  });
+
+  it("a zip recorded in sweep-plan.json still shares one figure, against its first key", async () => {
+    const root = tempFolder("sideways-report-zip-plan-");
+    sweepFolder(root, zippedRuns);
+    writeFileSync(join(root, "sweep-plan.json"), JSON.stringify({ experiment: "t", runs: [], given: [], structure: { grid: ["train.method"], zip: ["model", "data.clip_length"], random: {} } }));
+    await writeRunsCsv(root);
+    await writeSweepReport(root);
+    expect(settingFigures(root)).to.deep.equal(["final_eval_clip_top1-vs-method.csv", "final_eval_clip_top1-vs-method.svg", "final_eval_clip_top1-vs-model.csv", "final_eval_clip_top1-vs-model.svg"]);
+    expect(readFileSync(join(root, "final_eval_clip_top1-vs-model.svg"), "utf8")).to.include("data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8");
+  });
+
   it("sideways sweep lists the figure against its swept rule among the report's files", async () => {
     // test/fixtures/specs/sweep-good.yaml: train.method swept over bp and sideways, two seeds.
     const out = tempFolder("sideways-report-sweep-");
@@ -217,5 +250,7 @@ describe("a sweep's report: figures against the settings it varies", function ()
     expect(listed).to.include.members([join(out, "final_eval_clip_top1-vs-method.svg"), join(out, "final_eval_clip_top1-vs-method.csv")]);
     expect(settingFigures(out)).to.deep.equal(["final_eval_clip_top1-vs-method.csv", "final_eval_clip_top1-vs-method.svg"]);
     expect(readCsv(join(out, "final_eval_clip_top1-vs-method.csv")).rows.map((r) => [r["train.method"], r.n])).to.deep.equal([["bp", 2], ["sideways", 2]]);
+    // The plan records how the sweep made its runs: the rule gridded, nothing zipped or drawn.
+    expect(JSON.parse(readFileSync(join(out, "sweep-plan.json"), "utf8")).structure).to.deep.equal({ grid: ["train.method"], zip: [], random: {} });
   });
 });

@@ -16,6 +16,7 @@ import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runL
 import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
 import { type PlanEntry, recordSweepPlan } from "../results/sweep-plan.js";
+import { sweepStructure } from "../results/sweep-structure.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
@@ -170,7 +171,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     (readRunMeta(join(root, run.runId))?.config_hash === run.configHash ? outcome.interrupted : outcome.notStarted).push(run.runId);
   const planned = shardRuns(runs, opts.shard);
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
-  await recordSweepPlan(root, exp.spec.name, planEntries(runs, exp.baseDir, root), planned.map((r) => r.runId));
+  // (exp.spec.sweep is set: planSweep refuses a file without one.)
+  await recordSweepPlan(root, exp.spec.name, planEntries(runs, exp.baseDir, root), planned.map((r) => r.runId), sweepStructure(exp.spec.sweep!));
   const held: PlannedRun[] = [];
   const dataNow = stampsOncePerData();
   for (const run of planned) {

@@ -5,12 +5,15 @@
  * each seed's value as a faint dot, and one line per combination of the other swept settings,
  * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts), less
  * those that go with the setting (a `sweep.zip` partner, setting-partners.ts): they are part of
- * the x value, not of a line, and said on the figure.
+ * the x value, not of a line, and said on the figure. Which settings those are, the sweep's own
+ * structure says where the folder's sweep-plan.json records it (a grid key or a random `choice`
+ * is never one, however few runs there are).
  * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
  * factor of 8 or more (LOG_AXIS_FROM: four learning rates a factor 2 apart); anything else as
  * categories in sweep order (runs.csv's row order), a path by its file's stem as run ids name it
  * (`depth-3`).
  */
+import { dirname } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
@@ -21,6 +24,8 @@ import { whyAbsent } from "./absent-metric.js";
 import { isCellValue, readCsv, type CsvRow, type CsvValue } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
 import { partnersOf } from "./setting-partners.js";
+import { readSweepPlan } from "./sweep-plan.js";
+import type { SweepStructure } from "./sweep-structure.js";
 import { paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
@@ -78,7 +83,8 @@ export interface SettingFigure {
   points: SettingPoint[];
   /**
    * The other swept settings whose value the setting's fixes among runs.csv's configurations with a
-   * value of it (a zip partner: data.clip_length with model): they do not split lines.
+   * value of it (a zip partner: data.clip_length with model), of those the sweep pairs with it
+   * where its plan says (sweep-structure.ts): they do not split lines.
    */
   partners: string[];
   scale: SettingScale;
@@ -140,9 +146,10 @@ function unjoinedLines(ids: readonly string[], lineOf: ReadonlyMap<string, strin
 
 /**
  * The points of `metric` (a runs.csv column, resolved as `results table --metric` resolves it)
- * against the setting `key`, over runs.csv's `columns` and `rows`.
+ * against the setting `key`, over runs.csv's `columns` and `rows`; `structure`, the sweep's as its
+ * plan records it (null: none recorded), says which settings may go with the key.
  */
-export function settingFigure(columns: readonly string[], rows: readonly CsvRow[], key: string, metricName: string, spread: Spread = "std"): SettingFigure {
+export function settingFigure(columns: readonly string[], rows: readonly CsvRow[], key: string, metricName: string, spread: Spread = "std", structure: SweepStructure | null = null): SettingFigure {
   const metric = resolveMetric(metricName, columns);
   // The table's own numbers: one configuration per config_id, mean, std and n over its completed runs with a value.
   const table = paperTable(columns, rows, [metric], spread);
@@ -151,7 +158,7 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   // line's setting it would make each line a single point. The lines are the other settings'.
   // The rule is never a partner: each line is drawn in its rule's dash (a line per rule even with
   // no other setting swept), so a zip of train.method with the key keeps a line, a point, per rule.
-  const partners = partnersOf(rows, key, others.filter((c) => c !== "train.method"));
+  const partners = partnersOf(rows, key, others.filter((c) => c !== "train.method"), structure);
   const lineSettings = others.filter((c) => !partners.includes(c));
   const runsOf = new Map<string, CsvRow[]>();
   for (const r of rows) {
@@ -460,12 +467,13 @@ export interface SettingPlotOutput {
 export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void): Promise<SettingPlotOutput[]> {
   const { columns, rows } = readCsv(runsCsv);
   const setting = resolveSetting(key, columns, runsCsv);
+  const structure = readSweepPlan(dirname(runsCsv))?.structure ?? null;
   // A metric asked for twice (eval_clip_top1 and final_eval_clip_top1) is one figure.
   const resolved = [...new Set(metrics.map((m) => resolveMetric(m, columns)))];
   const files: [string, string][] = [];
   const out: SettingPlotOutput[] = [];
   for (const metric of resolved) {
-    const fig = settingFigure(columns, rows, setting, metric, spread);
+    const fig = settingFigure(columns, rows, setting, metric, spread, structure);
     if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
     const name = settingFigureName(metric, setting, columns, spread);
     const data = name.replace(/\.svg$/, ".csv");

@@ -8,6 +8,8 @@
  *   first: a task that died, Ctrl-C, --fail-fast; or, while shards run, it is still to come);
  * - `other_shard`: no sweep process writing here was given it (another shard's run, in another
  *   folder: `results collect` merges that folder's runs and plan).
+ * It also records how the sweep made its runs (`structure`: sweep-structure.ts), from which figures
+ * against a setting tell a zip's partners from a grid's or a random search's keys.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +18,7 @@ import { withLock } from "./file-lock.js";
 import type { RunMeta } from "./run-dir.js";
 import { count } from "../util/count.js";
 import { runKey } from "../spec/run-id.js";
+import { readStructure, type SweepStructure } from "./sweep-structure.js";
 
 export const SWEEP_PLAN_FILE = "sweep-plan.json";
 
@@ -38,6 +41,8 @@ export interface SweepPlan {
   runs: PlanEntry[];
   /** The run ids that sweep processes writing into this folder were given (their shards'). */
   given: string[];
+  /** The sweep's grid, zip and random keys; absent in plans written by older versions. */
+  structure?: SweepStructure;
 }
 
 const planPath = (root: string) => join(root, SWEEP_PLAN_FILE);
@@ -46,7 +51,11 @@ const planLock = (root: string) => `${planPath(root)}.lock`;
 export function readSweepPlan(root: string): SweepPlan | null {
   try {
     const plan = JSON.parse(readFileSync(planPath(root), "utf8")) as SweepPlan;
-    return Array.isArray(plan.runs) && Array.isArray(plan.given) ? plan : null;
+    if (!Array.isArray(plan.runs) || !Array.isArray(plan.given)) return null;
+    // A structure not of the shape this version writes is read as none: runs.csv's values then say.
+    const { structure: recorded, ...rest } = plan;
+    const structure = readStructure(recorded);
+    return structure === null ? rest : { ...rest, structure };
   } catch {
     return null;
   }
@@ -66,21 +75,27 @@ function givenAs(there: SweepPlan, incoming: SweepPlan): string[] {
   return there.given.map((id) => idOf.get(keyOf.get(id) ?? "") ?? id);
 }
 
-/** Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up), else replacing it. */
+/**
+ * Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up, and a
+ * structure either records is kept: a shard an earlier version planned records none), else replacing it.
+ */
 function writePlan(root: string, incoming: SweepPlan): void {
   const there = readSweepPlan(root);
-  const given = there !== null && sameRuns(there, incoming) ? [...new Set([...givenAs(there, incoming), ...incoming.given])] : incoming.given;
-  writeJsonAtomic(planPath(root), { ...incoming, given });
+  const same = there !== null && sameRuns(there, incoming);
+  const given = same ? [...new Set([...givenAs(there, incoming), ...incoming.given])] : incoming.given;
+  const structure = incoming.structure ?? (same ? there.structure : undefined);
+  writeJsonAtomic(planPath(root), { ...incoming, given, ...(structure === undefined ? {} : { structure }) });
 }
 
 /**
  * Called by each sweep process before it starts runs: the sweep's runs, and `given`, the ids of
- * those this process runs (its shard's). A plan of other runs (the sweep file changed since) is
- * replaced: the table then counts the runs of the sweep as it is now.
+ * those this process runs (its shard's), and how the sweep made them (sweepStructure of its
+ * section). A plan of other runs (the sweep file changed since) is replaced: the table then counts
+ * the runs of the sweep as it is now.
  */
-export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[]): Promise<void> {
+export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure): Promise<void> {
   mkdirSync(root, { recursive: true });
-  await withLock(planLock(root), () => writePlan(root, { experiment, runs, given }));
+  await withLock(planLock(root), () => writePlan(root, { experiment, runs, given, structure }));
 }
 
 /**

@@ -7,12 +7,17 @@
  * Nor does a key that a zip pairs with an earlier one (setting-partners.ts) in the same order along
  * the axis: its figure would draw the same line of points as that key's, which names it in a note.
  * A random search's draws pair its keys one to one too, but in no order: each gets its figure.
+ * Where the folder's sweep-plan.json records the sweep's structure (sweep-structure.ts), only keys
+ * of its zip ever share a figure: two drawn keys that happen to be in one order, or grid keys that
+ * happen to fix each other among few runs, each get theirs.
  */
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import { isCellValue, readCsv, type CsvRow } from "./csv-read.js";
 import type { Spread } from "./paper-table.js";
 import { goWithEachOther } from "./setting-partners.js";
+import { readSweepPlan } from "./sweep-plan.js";
+import { isSweptIn, zippedTogether } from "./sweep-structure.js";
 import { isNumericAxis, plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
 import { RUNS_CSV, paramColumns, type RunRecord } from "./runs-table.js";
 
@@ -35,13 +40,16 @@ export interface SweptSettingFigures {
  * length while another length is run with two models) is drawn: its figure is not the other's. So
  * are two keys of a random search (a learning rate and a weight decay drawn together): each draw
  * fixes both, but a figure against one puts the draws in another order than against the other.
+ * Keys the sweep's recorded structure sets share a figure only where its zip holds both.
  */
 export function keysToDraw(root: string, completed: readonly RunRecord[]): string[] {
   const { rows } = readCsv(join(root, RUNS_CSV));
+  const structure = readSweepPlan(root)?.structure ?? null;
+  const mayShare = (a: string, b: string) => structure === null || !isSweptIn(structure, a) || !isSweptIn(structure, b) || zippedTogether(structure, a, b);
   const done = rows.filter((r) => r.status === "completed");
   const varied = paramColumns(completed).filter((key) => new Set(done.map((r) => r[key]).filter(isCellValue).map((v) => JSON.stringify(v))).size > 1);
   const keys: string[] = [];
-  for (const key of varied) if (!keys.some((k) => goWithEachOther(rows, k, key) && sameAxisOrder(rows, k, key))) keys.push(key);
+  for (const key of varied) if (!keys.some((k) => mayShare(k, key) && goWithEachOther(rows, k, key, structure) && sameAxisOrder(rows, k, key))) keys.push(key);
   return keys;
 }
 
