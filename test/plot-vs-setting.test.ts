@@ -51,6 +51,19 @@ const depthRows = (): Row[] => [
 /** The texts an SVG shows: vega writes a label it hides for overlapping another with opacity 0. */
 const shownTexts = (svg: string) => [...svg.matchAll(/<text [^>]*opacity="1"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&quot;/g, '"'));
 
+/**
+ * The x axis's tick labels as an SVG draws them, each as its lines (vega writes a label of several
+ * lines as a <text> of <tspan>s), those it hides for overlapping another (opacity 0) left out.
+ */
+function xTickLabels(svg: string): string[][] {
+  const axis = svg.slice(svg.indexOf('aria-label="X-axis'));
+  const labels = axis.slice(axis.indexOf('role-axis-label"'), axis.indexOf('role-axis-domain"'));
+  const unescape = (t: string) => t.replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+  return [...labels.matchAll(/<text [^>]*opacity="1"[^>]*>(.*?)<\/text>/g)].map((m) =>
+    m[1].startsWith("<tspan") ? [...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => unescape(t[1])) : [unescape(m[1])],
+  );
+}
+
 /** The spec's x axis and the points' positions on it (each configuration's point beside the value's). */
 function xAxisOf(fig: SettingFigure) {
   const spec = settingSpec(fig) as unknown as { encoding: { x: { scale: { domain?: [number, number] } } }; layer: { data: { values: { config: string; pos: number }[] } }[] };
@@ -165,6 +178,23 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(partial.notes.join("\n")).to.include("no point for batch_size=16, method=sideways at depth-8 (2 not_started)");
   });
 
+  it("a zip partner's value is drawn under each tick's label, on a category axis and a numeric one; an unzipped key's ticks are plain", async () => {
+    // experiments/depth-long-clips.yaml's zip: model with data.clip_length, the rule gridded.
+    const zip: [string, number][] = [["depth-3", 12], ["depth-5", 20], ["depth-8", 32]];
+    const rows = ["bp", "sideways"].flatMap((m) => zip.flatMap(([model, clip], i) => config(`${m}${i}`, { "train.method": m, model: `../models/${model}.yaml`, "data.clip_length": clip }, m, [0.5 + i / 10, 0.6 + i / 10])));
+    const dir = join(root, "zip-ticks");
+    writeRunsCsv(dir, ["train.method", "model", "data.clip_length"], rows);
+    expect(await main(["plot", dir, "--against-setting", "model"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(dir, "final_eval_clip_top1-vs-model.svg"), "utf8"))).to.deep.equal(zip.map(([model, clip]) => [model, `clip_length=${clip}`]));
+    expect(await main(["plot", dir, "--against-setting", "data.clip_length"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(dir, "final_eval_clip_top1-vs-clip_length.svg"), "utf8"))).to.deep.equal(zip.map(([model, clip]) => [String(clip), `model=${model}`]));
+    // experiments/depth.yaml: the model and the rule gridded, nothing zipped: one line a tick.
+    const plain = join(root, "grid-ticks");
+    writeRunsCsv(plain, DEPTH_KEYS, depthRows());
+    expect(await main(["plot", plain, "--against-setting", "model"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(plain, "final_eval_clip_top1-vs-model.svg"), "utf8"))).to.deep.equal([["depth-3"], ["depth-8"]]);
+  });
+
   it("partners are read from every planned configuration, not the completed ones alone", () => {
     // A grid lr x batch in progress: the runs done so far have one batch size per lr (0.01 with 8,
     // 0.1 with 16), which alone would make the batch size a partner; the planned runs say it is not.
@@ -191,9 +221,12 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     const fig = settingFigure(columns, rows as never, "train.optimizer.lr", "final_eval_clip_top1");
     expect(fig.partners).to.deep.equal(["train.optimizer.weight_decay"]);
     expect(fig.notes).to.include("train.optimizer.weight_decay goes with train.optimizer.lr: a value of it at each of the 9 values (the .csv has them; a line is not split by it)");
-    // Eight values are still listed one by one.
+    // Nor are they drawn under the ticks: nine labels of two lines would crowd the axis.
+    expect(fig.tickPartners).to.deep.equal(wds.map(() => []));
+    // Eight values are still listed one by one, in the note and under the ticks.
     const eight = settingFigure(columns, rows.slice(0, 8) as never, "train.optimizer.lr", "final_eval_clip_top1");
     expect(eight.notes[0]).to.match(/^train\.optimizer\.weight_decay goes with train\.optimizer\.lr: 0\.0009 at 0\.001, /);
+    expect(eight.tickPartners).to.deep.equal(wds.slice(0, 8).map((wd) => [`weight_decay=${wd}`]));
   });
 
   it("a zip of the rule with the setting on the x axis keeps a line per rule: the rule is no partner", () => {

@@ -147,7 +147,8 @@ describe("a sweep's report: figures against the settings it varies", function ()
     // The figure says what goes with each model, and its legend has the two rules only.
     const svg = readFileSync(join(root, "final_eval_clip_top1-vs-model.svg"), "utf8");
     expect(svg).to.include("data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8");
-    expect(svg).not.to.include("clip_length=");
+    const legend = [...svg.matchAll(/class="mark-text role-legend-label"[^>]*><text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(legend).to.deep.equal(["method=bp", "method=sideways"]);
   });
 
   it("a grid of learning rate and rule: a figure against each, a line per rule through both rates (as before zip partners)", async () => {

@@ -5,9 +5,9 @@
  * each seed's value as a faint dot, and one line per combination of the other swept settings,
  * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts), less
  * those that go with the setting (a `sweep.zip` partner, setting-partners.ts): they are part of
- * the x value, not of a line, and said on the figure. Which settings those are, the sweep's own
- * structure says where the folder's sweep-plan.json records it (a grid key or a random `choice`
- * is never one, however few runs there are).
+ * the x value, not of a line, and said on the figure: under each tick's label, and in a note.
+ * Which settings those are, the sweep's own structure says where the folder's sweep-plan.json
+ * records it (a grid key or a random `choice` is never one, however few runs there are).
  * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
  * factor of 8 or more (LOG_AXIS_FROM: four learning rates a factor 2 apart); anything else as
  * categories in sweep order (runs.csv's row order), a path by its file's stem as run ids name it
@@ -90,6 +90,12 @@ export interface SettingFigure {
   scale: SettingScale;
   /** The setting's values in runs.csv (with a point or not): the categories in sweep order, or the numbers, ascending. */
   ticks: (number | string)[];
+  /**
+   * At each tick, the value of each partner there ("clip_length=12"), drawn under the tick's label
+   * so a reader of the figure sees what each x also is; none where there are no partners, or more
+   * ticks than PARTNER_TICKS (a random search's draws: the note and the .csv say them).
+   */
+  tickPartners: string[][];
   /** Said on the figure and by the command: what it leaves out, and why. */
   notes: string[];
 }
@@ -233,7 +239,11 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   const ticks = numeric ? [...new Set(values as number[])].sort((a, b) => a - b) : [...new Set(values.map(categoryText))];
 
-  const notes: string[] = partners.map((c) => partnerNote(c, key, table.rows.map((t) => first(t.configId)), ticks, (v) => (numeric ? (v as number) : categoryText(v))));
+  const configs = table.rows.map((t) => first(t.configId));
+  const tickOf = (v: CsvValue) => (numeric ? (v as number) : categoryText(v));
+  const partnerTexts = partners.map((c) => partnerTicks(c, key, configs, ticks, tickOf));
+  const notes: string[] = partners.map((c, i) => partnerNote(c, key, ticks, partnerTexts[i]));
+  const tickPartners = ticks.map((_, t) => (ticks.length > PARTNER_TICKS ? [] : partners.map((c, i) => `${partnerLabel(c, partners)}=${partnerTexts[i][t]}`)));
   const left = rows.filter((r) => r.status !== "completed");
   if (left.length > 0) notes.push(`not counted: ${count(left.length, "run")} that did not complete (${tally(left.map((r) => String(r.status)))}; runs.csv says why)`);
   if (blank > 0) {
@@ -247,27 +257,39 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const single = points.filter((p) => p.n === 1);
   if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.config} at ${p.x}`).join(", ")})`);
   notes.push(...flaggedRunNotes(drawn, metric, table.source));
-  return { key, metric, spread, points, partners, scale, ticks, notes };
+  return { key, metric, spread, points, partners, scale, ticks, tickPartners, notes };
 }
 
-/** The most ticks whose partner values a note lists one by one. */
-const PARTNER_NOTE_TICKS = 8;
+/** The most ticks whose partner values a note lists one by one, and the axis shows under each. */
+const PARTNER_TICKS = 8;
+
+/**
+ * The partner's value at each tick of the axis, as text: a path by its file's stem, as the axis
+ * shows the key's; "none" where runs.csv has no value of it there.
+ */
+function partnerTicks(partner: string, key: string, configs: readonly CsvRow[], ticks: readonly (number | string)[], tickOf: (v: CsvValue) => number | string): string[] {
+  const withKey = configs.filter((r) => isCellValue(r[key]));
+  const text = categoryTexts(withKey.map((r) => r[partner]).filter(isCellValue));
+  return ticks.map((tick) => {
+    const v = withKey.find((r) => tickOf(r[key]) === tick)?.[partner];
+    return isCellValue(v) ? text(v) : "none";
+  });
+}
 
 /**
  * "data.clip_length goes with model: 12 at depth-3, 20 at depth-5, 32 at depth-8": the partner's
- * value at each tick of the axis (a path by its file's stem, as the axis shows the key's), so the
- * figure says what each x also is.
+ * value at each tick (`texts`, partnerTicks), so the figure says what each x also is.
  */
-function partnerNote(partner: string, key: string, configs: readonly CsvRow[], ticks: readonly (number | string)[], tickOf: (v: CsvValue) => number | string): string {
+function partnerNote(partner: string, key: string, ticks: readonly (number | string)[], texts: readonly string[]): string {
   // A random search pairs every draw's values: a value at each of many ticks would not fit a subtitle.
-  if (ticks.length > PARTNER_NOTE_TICKS) return `${partner} goes with ${key}: a value of it at each of the ${ticks.length} values (the .csv has them; a line is not split by it)`;
-  const withKey = configs.filter((r) => isCellValue(r[key]));
-  const text = categoryTexts(withKey.map((r) => r[partner]).filter(isCellValue));
-  const at = ticks.map((tick) => {
-    const v = withKey.find((r) => tickOf(r[key]) === tick)?.[partner];
-    return `${isCellValue(v) ? text(v) : "none"} at ${tick}`;
-  });
-  return `${partner} goes with ${key}: ${at.join(", ")} (a line is not split by it)`;
+  if (ticks.length > PARTNER_TICKS) return `${partner} goes with ${key}: a value of it at each of the ${ticks.length} values (the .csv has them; a line is not split by it)`;
+  return `${partner} goes with ${key}: ${ticks.map((tick, i) => `${texts[i]} at ${tick}`).join(", ")} (a line is not split by it)`;
+}
+
+/** A partner's name under a tick: its short name, as the legend's, unless another partner's is the same. */
+function partnerLabel(partner: string, partners: readonly string[]): string {
+  const short = keyLabel(partner);
+  return partners.filter((c) => keyLabel(c) === short).length > 1 ? partner : short;
 }
 
 /**
@@ -363,6 +385,9 @@ export function categoryLabelLayout(categories: readonly string[], width: number
   return longest > width / Math.max(1, categories.length) - 8 ? { labelOverlap: false, labelLimit: 0, labelAngle: -30 } : { labelOverlap: false, labelLimit: 0 };
 }
 
+/** The longest of a label's lines: what its width is. */
+const longestLine = (lines: readonly string[]): string => lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+
 export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const configs = [...new Set(fig.points.map((p) => p.config))];
   const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
@@ -381,11 +406,20 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const step = categories ? Math.min(0.08, 0.5 / configs.length) : (span * Math.min(0.012, 0.06 / configs.length));
   const pos = (p: { x: number | string; config: string }) =>
     categories ? fig.ticks.indexOf(p.x) + side(p.config) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.config) * step) : (p.x as number) + side(p.config) * step;
-  const labels = `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
+  // A tick's label: the value, and under it each partner's value there (a label of several lines is
+  // an array of texts; vega draws one line under another).
+  const withPartners = fig.tickPartners.some((lines) => lines.length > 0);
+  const tickLines = fig.ticks.map((t, i) => [String(t), ...(fig.tickPartners[i] ?? [])]);
+  const labels = withPartners ? `${JSON.stringify(tickLines)}[round(datum.value)]` : `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
+  // The number in full (`~g`: 12, 0.00625; not the axis's datum.label, which vega rounds to the
+  // precision its tick step would need on a linear axis, 1e+1 for 12), the partners' values under
+  // it, by the tick's place among the swept values.
+  const number = `format(datum.value, "~g")`;
+  const numberLabels = `[${fig.tickPartners.map((lines) => `[${[number, ...lines.map((l) => JSON.stringify(l))].join(", ")}]`).join(", ")}][indexof(${JSON.stringify(fig.ticks)}, datum.value)]`;
   const x = categories
-    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(fig.ticks.map(String), WIDTH) } } as const)
+    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), WIDTH) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
-      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g" } } as const);
+      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", ...(withPartners ? { labelExpr: numberLabels } : {}) } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
   const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
