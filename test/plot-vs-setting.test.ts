@@ -300,6 +300,17 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(linear).not.to.include("log scale");
   });
 
+  it("a number on the axis is written in full: batch sizes 8, 16, 32 (vega's own format read 8, 2e+1, 3e+1), learning rates", async () => {
+    const dir = join(root, "batch");
+    writeRunsCsv(dir, ["train.batch_size"], [8, 16, 32].flatMap((b, i) => config(`b${i}`, { "train.batch_size": b }, "bp", [0.5, 0.6])));
+    expect(await main(["plot", dir, "--against-setting", "train.batch_size"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(dir, "final_eval_clip_top1-vs-batch_size.svg"), "utf8"))).to.deep.equal([["8"], ["16"], ["32"]]);
+    const lrs = join(root, "lrs");
+    writeRunsCsv(lrs, ["train.optimizer.lr"], [0.00625, 0.0125, 0.025, 0.05, 0.1].flatMap((lr, i) => config(`l${i}`, { "train.optimizer.lr": lr }, "bp", [0.5, 0.6])));
+    expect(await main(["plot", lrs, "--against-setting", "train.optimizer.lr"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(lrs, "final_eval_clip_top1-vs-lr.svg"), "utf8"))).to.deep.equal([["0.00625"], ["0.0125"], ["0.025"], ["0.05"], ["0.1"]]);
+  });
+
   it("the numeric axis ends just past the swept values (not at vega's powers of ten), with every value of runs.csv on it while the sweep runs", () => {
     const lrs = [0.0003, 0.001, 0.003];
     const rows = lrs.flatMap((lr, i) => [...config(`s${i}`, { lr, "train.method": "sideways" }, "sideways", [0.5, 0.6]), ...config(`b${i}`, { lr, "train.method": "bp" }, "bp", [0.6, 0.7])]);

@@ -411,15 +411,15 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const withPartners = fig.tickPartners.some((lines) => lines.length > 0);
   const tickLines = fig.ticks.map((t, i) => [String(t), ...(fig.tickPartners[i] ?? [])]);
   const labels = withPartners ? `${JSON.stringify(tickLines)}[round(datum.value)]` : `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
-  // The number in full (`~g`: 12, 0.00625; not the axis's datum.label, which vega rounds to the
-  // precision its tick step would need on a linear axis, 1e+1 for 12), the partners' values under
-  // it, by the tick's place among the swept values.
+  // The number in full (`~g`: 12, 0.00625; not the axis's own format, which vega rounds to the
+  // precision its tick step would need on a linear axis: batch sizes 8, 16, 32 read 8, 2e+1,
+  // 3e+1), the partners' values under it, by the tick's place among the swept values.
   const number = `format(datum.value, "~g")`;
-  const numberLabels = `[${fig.tickPartners.map((lines) => `[${[number, ...lines.map((l) => JSON.stringify(l))].join(", ")}]`).join(", ")}][indexof(${JSON.stringify(fig.ticks)}, datum.value)]`;
+  const numberLabels = withPartners ? `[${fig.tickPartners.map((lines) => `[${[number, ...lines.map((l) => JSON.stringify(l))].join(", ")}]`).join(", ")}][indexof(${JSON.stringify(fig.ticks)}, datum.value)]` : number;
   const x = categories
     ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), WIDTH) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
-      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", ...(withPartners ? { labelExpr: numberLabels } : {}) } } as const);
+      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
   const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
