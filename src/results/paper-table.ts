@@ -42,6 +42,12 @@ export interface TableRow {
 export const SPREADS = ["std", "sem", "ci95"] as const;
 export type Spread = (typeof SPREADS)[number];
 
+/**
+ * The spread when none is asked for: the sweep report's tables and figures, `results table` and
+ * `plot` without --spread. Files of another spread are named apart from the report's (`-ci95`).
+ */
+export const DEFAULT_SPREAD: Spread = "std";
+
 /** A cell's ± for `spread` (null with fewer than two runs, as the std). */
 export function spreadOf(s: MetricStats, spread: Spread): number | null {
   if (s.std === null || s.n < 2) return null;
@@ -126,7 +132,7 @@ export function resolveMetric(name: string, columns: readonly string[]): string 
   throw new InputError(`--metric ${name}: no such column in runs.csv${hint}; metrics: ${metrics.join(", ")}`, undefined, "--metric");
 }
 
-export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[], spread: Spread = "std"): PaperTable {
+export function paperTable(columns: readonly string[], rows: readonly CsvRow[], metricNames: readonly string[], spread: Spread = DEFAULT_SPREAD): PaperTable {
   // A metric asked for twice (by its name and its short name, eval_clip_top1) is one column.
   const metrics = [...new Set(metricNames.map((m) => resolveMetric(m, columns)))];
   const fixed = new Set<string>([...ID_COLUMNS, ...RESULT_COLUMNS, EVAL_OVERRIDES_COLUMN]);

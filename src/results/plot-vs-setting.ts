@@ -26,7 +26,7 @@ import { csvText } from "./csv-text.js";
 import { partnersOf } from "./setting-partners.js";
 import { readSweepPlan } from "./sweep-plan.js";
 import type { SweepStructure } from "./sweep-structure.js";
-import { paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
+import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 
@@ -155,7 +155,7 @@ function unjoinedLines(ids: readonly string[], lineOf: ReadonlyMap<string, strin
  * against the setting `key`, over runs.csv's `columns` and `rows`; `structure`, the sweep's as its
  * plan records it (null: none recorded), says which settings may go with the key.
  */
-export function settingFigure(columns: readonly string[], rows: readonly CsvRow[], key: string, metricName: string, spread: Spread = "std", structure: SweepStructure | null = null): SettingFigure {
+export function settingFigure(columns: readonly string[], rows: readonly CsvRow[], key: string, metricName: string, spread: Spread = DEFAULT_SPREAD, structure: SweepStructure | null = null): SettingFigure {
   const metric = resolveMetric(metricName, columns);
   // The table's own numbers: one configuration per config_id, mean, std and n over its completed runs with a value.
   const table = paperTable(columns, rows, [metric], spread);
@@ -482,7 +482,7 @@ export function settingFigureName(metric: string, key: string, columns: readonly
   const short = keyLabel(key);
   const clash = settingColumns(columns).filter((c) => keyLabel(c) === short).length > 1;
   const name = `${metric}-vs-${clash ? key : short}`.replace(/[^A-Za-z0-9_.,-]/g, "_");
-  return `${name}${spread === "std" ? "" : `-${spread}`}.svg`;
+  return `${name}${spread === DEFAULT_SPREAD ? "" : `-${spread}`}.svg`;
 }
 
 export interface SettingPlotOutput {

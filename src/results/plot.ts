@@ -16,7 +16,7 @@ import { suggestionSuffix } from "../spec/did-you-mean.js";
 import { orderedParamKeys } from "../spec/run-id.js";
 import { numericColumn, readCsv, readCsvColumns } from "./csv-read.js";
 import { csvText } from "./csv-text.js";
-import { meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
+import { DEFAULT_SPREAD, meanStd, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import type { RunRecord } from "./runs-table.js";
 import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
@@ -125,7 +125,7 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
  * Mean and ±1 std band (or ± `spread`) over the runs of each configuration, at every step any of
  * them logged. `xColumn` other than "step" (e.g. wall_s) puts the mean of that column over runs on the x axis.
  */
-export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv, spread: Spread = "std"): CurvePoint[] {
+export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv, spread: Spread = DEFAULT_SPREAD): CurvePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, { configId: string; method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
@@ -227,7 +227,7 @@ export interface CurveFigure {
 }
 
 export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): TopLevelSpec {
-  const { title, yTitle, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes = [], spread = "std" } = figure;
+  const { title, yTitle, zeroBased = false, xTitle = "step", sidewaysLossNote = false, notes = [], spread = DEFAULT_SPREAD } = figure;
   const color = configColor(points);
   const y = (field: string) => ({ field, type: "quantitative", title: yTitle, scale: { zero: zeroBased } }) as const;
   // Only the methods drawn: a Sideways-only chart has no "bp" entry anywhere. Each rule's dash is the registry's.
@@ -292,7 +292,7 @@ export interface CosinePoint {
  * the rule's and BP's gradient (bp: BP's and Sideways'; metrics.csv columns cos_b{k}), averaged over a run's diagnostic
  * steps, then mean and ±1 std (or ± `spread`) over the configuration's runs. Empty without diagnostics.
  */
-export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv, spread: Spread = "std"): CosinePoint[] {
+export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv, spread: Spread = DEFAULT_SPREAD): CosinePoint[] {
   const labels = configLabels(runs);
   const byConfig = new Map<string, { configId: string; method: string; perBlock: Map<number, number[]> }>();
   for (const r of runs) {
@@ -324,7 +324,7 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
   return points;
 }
 
-export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = [], spread: Spread = "std"): TopLevelSpec {
+export function cosineSpec(points: readonly CosinePoint[], notes: readonly string[] = [], spread: Spread = DEFAULT_SPREAD): TopLevelSpec {
   const color = configColor(points);
   // Each run's cos_b columns compare its rule with that rule's diagnostic reference (the registry:
   // exact BP; Sideways for bp itself). Where every configuration compares the same two rules the
@@ -468,7 +468,7 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
  * leaves the earlier figures as they were); returns what was drawn. With a `spread` other than
  * the std, every name ends in `-<spread>` (loss-ci95.svg), so the sweep's own figures stay.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = "std"): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD): Promise<PlotOutput[]> {
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
@@ -487,7 +487,7 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
   const add = (chart: string, svg: string, csv: string, lines: number, noLine?: string) => {
-    const name = spread === "std" ? chart : chart.replace(/\.svg$/, `-${spread}.svg`);
+    const name = spread === DEFAULT_SPREAD ? chart : chart.replace(/\.svg$/, `-${spread}.svg`);
     const data = name.replace(/\.svg$/, ".csv");
     files.push([name, svg], [data, csv]);
     out.push({ file: name, data, lines, ...(noLine === undefined ? {} : { noLine }) });

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
-import { paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
+import { DEFAULT_SPREAD, paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
 import { pairedDifferences, pairedNote, type Against } from "./paired-diff.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
@@ -23,7 +23,7 @@ export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_
  * `against`, each row's differences from its baseline too (src/results/paired-diff.ts), checked
  * before anything is written.
  */
-export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = "std", against?: Against): PaperTable {
+export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = DEFAULT_SPREAD, against?: Against): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
   const table = paperTable(columns, rows, metrics, spread);
   if (against) table.paired = { against, cells: pairedDifferences(table, rows, against), note: pairedNote(against, spreadName(spread)) };

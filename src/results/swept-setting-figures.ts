@@ -14,15 +14,12 @@
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import { isCellValue, readCsv, type CsvRow } from "./csv-read.js";
-import type { Spread } from "./paper-table.js";
+import { DEFAULT_SPREAD } from "./paper-table.js";
 import { goWithEachOther } from "./setting-partners.js";
 import { readSweepPlan } from "./sweep-plan.js";
 import { isSweptIn, zippedTogether } from "./sweep-structure.js";
 import { isNumericAxis, plotAgainstSetting, type SettingPlotOutput } from "./plot-vs-setting.js";
 import { RUNS_CSV, paramColumns, type RunRecord } from "./runs-table.js";
-
-/** `plot --against-setting`'s default spread (src/cli/commands/plot.ts). */
-const DEFAULT_SPREAD: Spread = "std";
 
 export interface SweptSettingFigures {
   /** Each figure's SVG and CSV, by file name, to write once the whole report is drawn. */

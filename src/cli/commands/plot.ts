@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { writeFileAtomic } from "../../results/atomic-write.js";
-import { SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
+import { DEFAULT_SPREAD, SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
 import { defaultSettingMetrics } from "../../results/sweep-report.js";
@@ -37,7 +37,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .option("against-setting", { type: "string", requiresArg: true, describe: "instead of the curves: each --metric (runs.csv's final metrics) against this swept setting (e.g. train.optimizer.lr, model), mean over seeds with an error bar of --spread and a dot per seed, a line per value of the other swept settings, as METRIC-vs-SETTING.svg and .csv" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
-        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
+        .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
         .example("$0 plot results/exp", "curves of every configuration in the sweep")
         .example("$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)")
         .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { readCsv } from "../../results/csv-read.js";
-import { SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
+import { DEFAULT_SPREAD, SPREADS, resolveMetric, tableMarkdown, type Spread } from "../../results/paper-table.js";
 import { defaultTableMetrics, writePaperTables, writeSweepReport } from "../../results/sweep-report.js";
 import { parseAgainst, type Against } from "../../results/paired-diff.js";
 import { FINAL_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, UNREADABLE_SUMMARY, UNREADABLE_WEIGHTS, lastAttempt, readRunMeta, type RunMeta, runLockHolderNow, unreadableJson } from "../../results/run-dir.js";
@@ -303,7 +303,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .option("metric", { type: "string", array: true, describe: "runs.csv columns (eval_clip_top1 = final_eval_clip_top1); default: the sweep's own table (table.*); chosen metrics go to table-<metrics>.* so the sweep's table stays" })
         // Checked by the parser, before anything is written (toFixed throws on -1).
         .option("digits", { default: 3, coerce: wholeNumber("results table: --digits", 0, 20), describe: "decimals in the Markdown and LaTeX tables" })
-        .option("spread", { choices: SPREADS, default: "std" as Spread, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
+        .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
         // Checked by the parser: KEY=VALUE; the key and value against the table before anything is written.
         .option("against", { type: "string", coerce: (v: string) => parseAgainst(v), describe: "KEY=VALUE: add each metric's difference from the configuration with KEY = VALUE and the row's other settings, paired by seed (Δ columns; the files end in -vs-KEY_VALUE)" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
@@ -336,7 +336,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
       const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, "_");
       const named = [
         ...(argv.metric === undefined ? [] : [safe(metrics.join("-"))]),
-        ...(argv.spread === "std" ? [] : [argv.spread]),
+        ...(argv.spread === DEFAULT_SPREAD ? [] : [argv.spread]),
         ...(argv.against === undefined ? [] : [`vs-${safe(`${argv.against.key}_${argv.against.value}`)}`]),
       ];
       const base = ["table", ...named].join("-");
