@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
 import { createDataSource } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
-import { exportDataSample, SHEET_GAP } from "../src/data/export-sample.js";
+import { exportDataSample, SHEET_GAP, SHEET_MAX_CLIPS, SHEET_MAX_FRAMES } from "../src/data/export-sample.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
 import type { ClipBatch } from "../src/data/source.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -87,6 +87,33 @@ describe("data: exportDataSample", function () {
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([2, 3, 1, 8, 8]);
     expect(await main(["data", exp, "--out", out, "--clips", "3", "--force"], captureIo())).to.equal(0);
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([3, 3, 1, 8, 8]);
+  });
+
+  // The README's own example asks for 16 clips: the sheet shows 8 of them, and now says so.
+  it("CLI: says when the contact sheet leaves out clips or frames that clips.npy holds", async () => {
+    const exp = join(dir, "sheet-cap.yaml");
+    writeFileSync(exp, stringify({
+      name: "sheet-cap",
+      model: { name: "m", input: { channels: 1, height: 8, width: 8 }, classes: 3, layers: [{ type: "global_avg_pool" }, { type: "linear", out_features: 3 }] },
+      data: { kind: "shapes", clip_length: SHEET_MAX_FRAMES + 2 },
+      train: { method: "bp", batch_size: 2, steps: 1 },
+    }));
+    const out = join(dir, "sheet-cap");
+    const io = captureIo();
+    expect(await main(["data", exp, "--out", out, "--clips", String(SHEET_MAX_CLIPS + 2)], io), io.stderr).to.equal(0);
+    expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([SHEET_MAX_CLIPS + 2, SHEET_MAX_FRAMES + 2, 1, 8, 8]);
+    // The sheet's size says what it shows: 8 rows of 16 frames of 8x8 pixels, a gap around each.
+    const png = PNG.sync.read(readFileSync(join(out, "contact-sheet.png")));
+    expect(png.height).to.equal(SHEET_MAX_CLIPS * 8 + (SHEET_MAX_CLIPS + 1) * SHEET_GAP);
+    expect(png.width).to.equal(SHEET_MAX_FRAMES * 8 + (SHEET_MAX_FRAMES + 1) * SHEET_GAP);
+    expect(io.stderr).to.include(
+      `note: contact-sheet.png shows the first ${SHEET_MAX_CLIPS} of the ${SHEET_MAX_CLIPS + 2} clips, ` +
+        `the first ${SHEET_MAX_FRAMES} of each clip's ${SHEET_MAX_FRAMES + 2} frames (clips.npy holds them all)`,
+    );
+    // A sample the sheet shows whole: no note.
+    const whole = captureIo();
+    expect(await main(["data", exp, "data.clip_length=4", "--out", join(dir, "sheet-whole"), "--clips", "3"], whole), whole.stderr).to.equal(0);
+    expect(whole.stderr).not.to.include("contact-sheet.png shows");
   });
 
   it("CLI: npy data without an evaluation setting (which a run needs) gives its training clips; a data error names the experiment file", async () => {

@@ -40,7 +40,7 @@ export async function exportDataSample(
   ctx: DataContext,
   outDir: string,
   clips: number,
-): Promise<{ files: string[]; skipped: readonly SkippedFile[]; short: readonly ShortVideo[]; repeated: string | null }> {
+): Promise<{ files: string[]; skipped: readonly SkippedFile[]; short: readonly ShortVideo[]; repeated: string | null; sheetNote: string | null }> {
   if (!Number.isSafeInteger(clips) || clips < 1) throw new Error(`BUG: exportDataSample needs clips >= 1, got ${clips}`);
   const source = await createDataSource({ ...spec, prefetch: 0 }, ctx);
   let batch: ClipBatch;
@@ -66,7 +66,18 @@ export async function exportDataSample(
   // An earlier sample's names (another data set's, here only by --force) must not pass for these labels'.
   else rmSync(classesFile, { force: true });
   const files = names === undefined ? [clipsFile, labelsFile, sheetFile] : [clipsFile, labelsFile, sheetFile, classesFile];
-  return { files, skipped, short, repeated };
+  return { files, skipped, short, repeated, sheetNote: contactSheetNote(batch.dims[0], batch.dims[1]) };
+}
+
+/**
+ * What the contact sheet leaves out of n clips of t frames, or null where it shows them all: it
+ * is capped, so `--clips 16` would otherwise look like a sheet of 16 clips that lost half of them.
+ */
+export function contactSheetNote(n: number, t: number): string | null {
+  const cut: string[] = [];
+  if (n > SHEET_MAX_CLIPS) cut.push(`the first ${SHEET_MAX_CLIPS} of the ${n} clips`);
+  if (t > SHEET_MAX_FRAMES) cut.push(`the first ${SHEET_MAX_FRAMES} of each clip's ${t} frames`);
+  return cut.length === 0 ? null : `contact-sheet.png shows ${cut.join(", ")} (clips.npy holds them all)`;
 }
 
 /**

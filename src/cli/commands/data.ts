@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { DataSpec } from "../../data/data-spec.js";
-import { exportDataSample, sampleFiles } from "../../data/export-sample.js";
+import { exportDataSample, sampleFiles, SHEET_MAX_CLIPS, SHEET_MAX_FRAMES } from "../../data/export-sample.js";
 import { shortVideoNote } from "../../data/source.js";
 import { frameCacheRoot } from "../../data/video/frame-cache.js";
 import { InputError, nameExperimentFile } from "../../errors.js";
@@ -27,7 +27,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. data.frame_stride=2" })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
-        .option("clips", { default: 8, coerce: wholeNumber("--clips", 1), describe: "number of clips" })
+        .option("clips", { default: 8, coerce: wholeNumber("--clips", 1), describe: `number of clips (the contact sheet shows the first ${SHEET_MAX_CLIPS}, at most ${SHEET_MAX_FRAMES} frames each)` })
         .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy, contact-sheet.png and classes.txt already in --out" })
         .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png, and classes.txt where the data names its classes") as unknown as Argv<DataArgs>,
     handler: async (argv) => {
@@ -38,7 +38,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       // Only training clips are written: npy data without held-out clips needs no choice of
       // evaluation set here (a run does: data.eval_on_train), and its training clips are the same.
       const data = exp.spec.data.kind === "npy" && exp.spec.data.eval_clips === undefined ? { ...exp.spec.data, eval_on_train: true } : exp.spec.data;
-      const { files, skipped, short, repeated } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
+      const { files, skipped, short, repeated, sheetNote } = await exportDataSample(data, ctx, outDir, argv.clips).catch((err: unknown) => {
         nameExperimentFile(err, exp.file, exp.overrides); // as `run` says its data errors
         throw err;
       });
@@ -47,6 +47,7 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
       for (const v of short) io.err(`${shortVideoNote(v)}\n`);
       if (repeated !== null) io.err(`warning: ${repeated}\n`);
       io.err(`wrote ${files.join(", ")}\n`);
+      if (sheetNote !== null) io.err(`note: ${sheetNote}\n`);
     },
   };
 }
