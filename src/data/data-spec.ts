@@ -38,9 +38,12 @@ export const AugmentSpec = z.strictObject({
 });
 export type AugmentSpec = z.infer<typeof AugmentSpec>;
 
+/** `data.clip_length` where an experiment leaves it out. */
+export const DEFAULT_CLIP_LENGTH = 16;
+
 const common = {
   /** T: frames per clip as the model sees them. */
-  clip_length: z.number().int().min(1).max(4096).default(16),
+  clip_length: z.number().int().min(1).max(4096).default(DEFAULT_CLIP_LENGTH),
   /** Keep every k-th frame: larger strides make clips less smooth (the paper's knob). */
   frame_stride: z.number().int().min(1).max(1024).default(1),
   /** Permute the frames of every clip with a seeded permutation (the paper's no-smoothness control). */

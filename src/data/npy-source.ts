@@ -10,7 +10,7 @@ import { DataError } from "../errors.js";
 import { fileDigest } from "../util/file-digest.js";
 import type { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
-import type { NpyDataSpec } from "./data-spec.js";
+import { DEFAULT_CLIP_LENGTH, type NpyDataSpec } from "./data-spec.js";
 import { EpochOrder } from "./epoch-order.js";
 import { formatShape, readNpy } from "./npy.js";
 
@@ -108,8 +108,11 @@ async function readTable(
   }
   const span = (shape.frames - 1) * stride + 1;
   if (fileFrames < span) {
+    // The longest clip the file's clips hold; a user who never wrote clip_length meets its default.
+    const longest = Math.floor((fileFrames - 1) / stride) + 1;
+    const fix = fileFrames === 0 ? "" : `: set data.clip_length to ${longest} or less${stride > 1 ? `, or a smaller data.frame_stride` : ""} (data.clip_length is ${DEFAULT_CLIP_LENGTH} where the experiment does not set it)`;
     throw new DataError(
-      `${clipsFile} (data.${key}): clips have ${fileFrames} frames, clip_length ${shape.frames} with frame_stride ${stride} needs ${span}`,
+      `${clipsFile} (data.${key}): clips have ${fileFrames} frames; data.clip_length ${shape.frames} with data.frame_stride ${stride} needs ${span}${fix}`,
       clipsFile, "data.clip_length",
     );
   }
