@@ -232,6 +232,10 @@ describe("CLI commands", function () {
     };
     // An option of another command: where to find what it does.
     expect(await said("run", GOOD, "--dry-run")).to.equal("error: Unknown argument: dry-run (for a dry run: `sideways validate FILE` makes every check run makes without training; `sideways sweep FILE --dry-run` lists a sweep's runs) (see sideways run --help)");
+    // Misspelt as well (one edit away), on a command that has no close option of its own.
+    expect(await said("validate", GOOD, "--dryrun")).to.equal("error: Unknown argument: dryrun (for a dry run: `sideways validate FILE` makes every check run makes without training; `sideways sweep FILE --dry-run` lists a sweep's runs) (see sideways validate --help)");
+    expect(await said("run", GOOD, "--dry_run")).to.match(/^error: Unknown argument: dry_run \(for a dry run: /);
+    expect(await said("run", GOOD, "--jobs", "2")).to.equal("error: Unknown argument: jobs (runs in parallel are a sweep's: `sideways sweep FILE --jobs N`; `runtime.workers=N` spreads one run's blocks over N threads) (see sideways run --help)");
     // A misspelt option is named once (not also in yargs' camelCase) with the option meant.
     expect(await said("sweep", GOOD, "--dryrun", "--jbos", "2")).to.equal("error: Unknown arguments: dryrun (did you mean --dry-run?), jbos (did you mean --jobs?) (see sideways sweep --help)");
     expect(await said("plot", dir, "--x-axs", "wall_s")).to.equal("error: Unknown argument: x-axs (did you mean --x-axis?) (see sideways plot --help)");
