@@ -630,7 +630,8 @@ describe("schedule tables", () => {
         expect(shown.stdout).to.contain("| block | gradients |");
         const checked = captureIo();
         expect(await main(["validate", file], checked)).to.equal(2);
-        expect(checked.stderr).to.contain(`${file}: data.root: file not found: '${absent}'`);
+        // data.root is a folder (of class folders): the message says folder, not file.
+        expect(checked.stderr).to.contain(`${file}: data.root: folder not found: '${absent}'`);
         // Every other check still applies to schedule: a misspelt key is exit 2 naming file and key.
         const typo = join(dir, "typo.yaml");
         writeFileSync(typo, text.replace("  frame_stride: 1\n", "  frame_strid: 1\n"));

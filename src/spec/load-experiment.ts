@@ -103,10 +103,10 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
   for (const [key, p] of paths) {
     if (p === null || p === undefined) continue;
     const full = resolveUserPath(baseDir, p);
-    if (!existsSync(full))
-      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: file not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
     // data.root is a folder of class folders; every other path a file (else "EISDIR" without the key).
     const wantsFolder = key === "data.root";
+    if (!existsSync(full))
+      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: ${wantsFolder ? "folder" : "file"} not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
     if (statSync(full).isDirectory() !== wantsFolder)
       throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: expected a ${wantsFolder ? "folder" : "file"}, found a ${wantsFolder ? "file" : "folder"}: ${p === full ? full : `'${p}' (${full})`}`, file, key);
   }
