@@ -98,6 +98,9 @@ describe("sideways bench (CLI)", function () {
     const json = join(dir, "augment.json");
     const r = spawnSync(process.execPath, [cli, "bench", "--augment", "--batch", "4", "--frames", "2", "--rounds", "2", "--json", json], { encoding: "utf8", timeout: 100_000 });
     expect(r.status, r.stderr).to.equal(0);
+    // A fresh --json file is named as written, with no note of a replaced one.
+    expect(r.stderr).to.include(`wrote ${json}\n`);
+    expect(r.stderr).not.to.include("was there already");
     const out = JSON.parse(readFileSync(json, "utf8"));
     expect(out).to.include({ model: "quickstart-cnn", clips: 4, frames: 2 });
     expect(out.rows.map((row: { augment: string }) => row.augment)).to.deep.equal(["none", "pad_crop 4", "flip", "flip + pad_crop 4", "scale 0.25-1"]);
@@ -121,7 +124,7 @@ describe("sideways bench (CLI)", function () {
     const r = bench("--model", join(dir, "model.yaml"));
     expect(r.status, r.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(json, "utf8")).rows).to.have.length(2);
-    expect(r.stderr).to.include(`note: --json ${json} was there already; replaced it with these results`);
+    expect(r.stderr).to.include(`wrote ${json}\nnote: --json ${json} was there already; replaced it with these results`);
   });
 
   it("a bad --model or --json is exit 2 before anything is timed, not after the quickstart step's benchmark", () => {

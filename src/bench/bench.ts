@@ -69,6 +69,8 @@ function checkJsonTarget(json: string | undefined): void {
 export function writeBenchJson(json: string, results: unknown): void {
   const replaced = existsSync(json);
   writeJsonAtomic(json, results);
+  // As other commands name the files they write (`evaluate --json`, `data`): the results are not only on screen.
+  process.stderr.write(`wrote ${json}\n`);
   if (replaced) process.stderr.write(`note: --json ${json} was there already; replaced it with these results\n`);
 }
 
