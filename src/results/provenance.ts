@@ -9,10 +9,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, hostname, release } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { CUDA13 } from "../runtime/cuda-install.js";
 import { loadedOrtBuild } from "../runtime/ort-loader.js";
+import { packageRoot } from "../util/package-root.js";
 
 export interface Provenance {
   /** when this attempt took the run folder (ISO 8601, UTC) */
@@ -31,18 +31,6 @@ export interface Provenance {
   cpu: string;
   cpus: number;
   host: string;
-}
-
-/** The folder holding sideways' package.json, found upwards from this module (src/ or dist/src/). */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "sideways") return dir;
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
 }
 
 function packageVersion(pkgJson: string | null): string | null {
