@@ -2,9 +2,11 @@
  * Reading user YAML files safely: duplicate keys are errors, alias expansion is capped (a "billion
  * laughs" file fails fast instead of exhausting memory), and every error names the file and line.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { SpecError } from "../errors.js";
+import { packageRoot } from "../util/package-root.js";
 
 /** Aliases a document may expand; real experiment files use a handful at most. */
 export const MAX_ALIAS_COUNT = 100;
@@ -34,10 +36,24 @@ export function readYamlFile(file: string, what: string): unknown {
     size = st.size;
   } catch (err) {
     if (err instanceof SpecError) throw err;
-    throw new SpecError(`${what} ${file} does not exist or cannot be read (${(err as NodeJS.ErrnoException).code})`, file);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SpecError(`${what} ${file} does not exist or cannot be read (${code}${code === "ENOENT" ? whereRelative(file) : ""})`, file);
   }
   if (size > MAX_YAML_BYTES) throw new SpecError(`${what} ${file} is ${size} bytes; expected a YAML file under ${MAX_YAML_BYTES} bytes`, file);
   return parseYaml(readFileSync(file, "utf8"), file);
+}
+
+/**
+ * For a relative path not found: where it was looked for, and the file of that name sideways ships
+ * (its experiments/ and models/), which a user running from another folder, or with sideways
+ * installed from npm, most likely meant.
+ */
+function whereRelative(file: string): string {
+  if (isAbsolute(file)) return "";
+  const root = packageRoot();
+  const shipped = root === null ? null : join(root, file);
+  const ours = shipped !== null && existsSync(shipped) ? `; sideways' own is ${shipped}` : "";
+  return `; looked for ${resolve(file)}: a relative path is from the current folder${ours}`;
 }
 
 function firstLine(s: string): string {
