@@ -195,6 +195,25 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(xTickLabels(readFileSync(join(plain, "final_eval_clip_top1-vs-model.svg"), "utf8"))).to.deep.equal([["depth-3"], ["depth-8"]]);
   });
 
+  it("on a numeric axis a partner's value is drawn under each number only where the labels fit side by side, and then whole", async () => {
+    // Clip lengths 8, 10, 12 and 64, each with its model: "model=depth-5" under 10 would overlap
+    // its neighbours' labels, and vega hid the labels 10 and 12 whole. The numbers alone fit.
+    const close: [number, string][] = [[8, "depth-3"], [10, "depth-5"], [12, "depth-8"], [64, "depth-16"]];
+    const crowded = join(root, "crowded-ticks");
+    writeRunsCsv(crowded, ["data.clip_length", "model"], close.flatMap(([clip, model], i) => config(`c${i}`, { "data.clip_length": clip, model: `../models/${model}.yaml` }, "bp", [0.5, 0.6])));
+    const io = captureIo();
+    expect(await main(["plot", crowded, "--against-setting", "data.clip_length"], io)).to.equal(0);
+    expect(xTickLabels(readFileSync(join(crowded, "final_eval_clip_top1-vs-clip_length.svg"), "utf8"))).to.deep.equal(close.map(([clip]) => [String(clip)]));
+    // The note still says which model goes with each length.
+    expect(io.stderr).to.include("model goes with data.clip_length: depth-3 at 8, depth-5 at 10, depth-8 at 12, depth-16 at 64");
+    // Two lengths far apart with a long model name (39 characters): room for it, not cut at 180 pixels.
+    const long = "a-very-long-model-name-for-this-example";
+    const spaced = join(root, "spaced-ticks");
+    writeRunsCsv(spaced, ["data.clip_length", "model"], [[12, long], [40, "depth-8"]].flatMap(([clip, model], i) => config(`s${i}`, { "data.clip_length": clip, model: `../models/${model}.yaml` }, "bp", [0.5, 0.6])));
+    expect(await main(["plot", spaced, "--against-setting", "data.clip_length"], captureIo())).to.equal(0);
+    expect(xTickLabels(readFileSync(join(spaced, "final_eval_clip_top1-vs-clip_length.svg"), "utf8"))).to.deep.equal([["12", `model=${long}`], ["40", "model=depth-8"]]);
+  });
+
   it("partners are read from every planned configuration, not the completed ones alone", () => {
     // A grid lr x batch in progress: the runs done so far have one batch size per lr (0.01 with 8,
     // 0.1 with 16), which alone would make the batch size a partner; the planned runs say it is not.

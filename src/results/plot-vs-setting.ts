@@ -5,7 +5,8 @@
  * each seed's value as a faint dot, and one line per combination of the other swept settings,
  * labelled and dashed as the learning curves label and dash theirs (src/results/plot.ts), less
  * those that go with the setting (a `sweep.zip` partner, setting-partners.ts): they are part of
- * the x value, not of a line, and said on the figure: under each tick's label, and in a note.
+ * the x value, not of a line, and said on the figure: in a note, and under each tick's label
+ * where there is room.
  * Which settings those are, the sweep's own structure says where the folder's sweep-plan.json
  * records it (a grid key or a random `choice` is never one, however few runs there are).
  * The x axis: numbers on a linear axis, or a log one where they are all positive and span a
@@ -92,8 +93,9 @@ export interface SettingFigure {
   ticks: (number | string)[];
   /**
    * At each tick, the value of each partner there ("clip_length=12"), drawn under the tick's label
-   * so a reader of the figure sees what each x also is; none where there are no partners, or more
-   * ticks than PARTNER_TICKS (a random search's draws: the note and the .csv say them).
+   * so a reader of the figure sees what each x also is (on a numeric axis where the labels fit side
+   * by side: numericLabelsFit); none where there are no partners, or more ticks than PARTNER_TICKS
+   * (a random search's draws: the .csv says them).
    */
   tickPartners: string[][];
   /** Said on the figure and by the command: what it leaves out, and why. */
@@ -381,12 +383,35 @@ const AXIS_MARGIN = 0.06;
  * the axis's 10 px font.
  */
 export function categoryLabelLayout(categories: readonly string[], width: number): { labelOverlap: false; labelLimit: 0; labelAngle?: number } {
-  const longest = Math.max(0, ...categories.map((c) => c.length)) * 6;
-  return longest > width / Math.max(1, categories.length) - 8 ? { labelOverlap: false, labelLimit: 0, labelAngle: -30 } : { labelOverlap: false, labelLimit: 0 };
+  const longest = Math.max(0, ...categories.map((c) => c.length)) * LABEL_CHAR_PX;
+  return longest > width / Math.max(1, categories.length) - LABEL_GAP_PX ? { labelOverlap: false, labelLimit: 0, labelAngle: -30 } : { labelOverlap: false, labelLimit: 0 };
 }
+
+/**
+ * A character's approximate width in pixels at the axis's 10 px font, as a viewer draws it (vega,
+ * without a canvas to measure text, counts 8 a character: the width it hides and cuts labels by).
+ */
+const LABEL_CHAR_PX = 6;
+/** The least room between two tick labels side by side. */
+const LABEL_GAP_PX = 8;
 
 /** The longest of a label's lines: what its width is. */
 const longestLine = (lines: readonly string[]): string => lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+
+/**
+ * Whether tick labels of these lines (a label of several lines is as wide as its longest), at
+ * these values of a numeric axis `width` pixels wide (numericDomain's ends), each clear their
+ * neighbours. A zip partner's line under each number is drawn only then: vega hides a label that
+ * overlaps another, and with it the number, which alone would have fit (clip lengths 8, 10, 12
+ * with their models: 10 and 12 were gone), and cuts a label at 180 pixels.
+ */
+export function numericLabelsFit(ticks: readonly number[], lines: readonly (readonly string[])[], scale: "linear" | "log", width: number): boolean {
+  const [lo, hi] = numericDomain(ticks, scale);
+  const along = scale === "log" ? Math.log : (v: number) => v;
+  const px = ticks.map((t) => (width * (along(t) - along(lo))) / (along(hi) - along(lo)));
+  const half = lines.map((l) => (longestLine(l).length * LABEL_CHAR_PX) / 2);
+  return px.every((p, i) => i === 0 || p - px[i - 1] >= half[i - 1] + half[i] + LABEL_GAP_PX);
+}
 
 export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const configs = [...new Set(fig.points.map((p) => p.config))];
@@ -407,9 +432,10 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const pos = (p: { x: number | string; config: string }) =>
     categories ? fig.ticks.indexOf(p.x) + side(p.config) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.config) * step) : (p.x as number) + side(p.config) * step;
   // A tick's label: the value, and under it each partner's value there (a label of several lines is
-  // an array of texts; vega draws one line under another).
-  const withPartners = fig.tickPartners.some((lines) => lines.length > 0);
+  // an array of texts; vega draws one line under another); on a numeric axis only where the labels
+  // fit side by side, else the values alone (the note says the partners' at each).
   const tickLines = fig.ticks.map((t, i) => [String(t), ...(fig.tickPartners[i] ?? [])]);
+  const withPartners = fig.tickPartners.some((lines) => lines.length > 0) && (categories || numericLabelsFit(numbers, tickLines, fig.scale === "log" ? "log" : "linear", WIDTH));
   const labels = withPartners ? `${JSON.stringify(tickLines)}[round(datum.value)]` : `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
   // The number in full (`~g`: 12, 0.00625; not the axis's own format, which vega rounds to the
   // precision its tick step would need on a linear axis: batch sizes 8, 16, 32 read 8, 2e+1,
@@ -419,7 +445,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const x = categories
     ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), WIDTH) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
-      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels } } as const);
+      ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels, ...(withPartners ? { labelOverlap: false, labelLimit: 0 } : {}) } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
   const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
