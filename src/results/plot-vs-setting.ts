@@ -437,7 +437,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const tickLines = fig.ticks.map((t, i) => [String(t), ...(fig.tickPartners[i] ?? [])]);
   const withPartners = fig.tickPartners.some((lines) => lines.length > 0) && (categories || numericLabelsFit(numbers, tickLines, fig.scale === "log" ? "log" : "linear", WIDTH));
   const labels = withPartners ? `${JSON.stringify(tickLines)}[round(datum.value)]` : `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
-  // The number in full (`~g`: 12, 0.00625; not the axis's own format, which vega rounds to the
+  // The number to 6 significant digits (`~g`: 12, 0.00625; not the axis's own format, which vega rounds to the
   // precision its tick step would need on a linear axis: batch sizes 8, 16, 32 read 8, 2e+1,
   // 3e+1), the partners' values under it, by the tick's place among the swept values.
   const number = `format(datum.value, "~g")`;
