@@ -1,8 +1,9 @@
 /**
- * Every `--help` example a command shows (`.example("$0 ...")` in src/cli) parses as a command
- * line, as test/docs-commands.test.ts checks the docs' lines: an option renamed or a check made
- * stricter cannot leave a help example that fails as written. Only parsed (main's parseOnly):
- * the files need not exist and nothing runs.
+ * Every `--help` example a command shows (`examples: [["$0 ...", "..."]]` in src/cli) parses as a
+ * command line, as test/docs-commands.test.ts checks the docs' lines: an option renamed or a check
+ * made stricter cannot leave a help example that fails as written. Only parsed (main's parseOnly):
+ * the files need not exist and nothing runs. And each is shown whole on one line of its command's
+ * `--help`, at 80 and 110 columns, so a user can copy it.
  */
 import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
@@ -20,7 +21,8 @@ function sources(dir: string): string[] {
 const ENVIRONMENT: Record<string, string> = { $SLURM_ARRAY_TASK_ID: "0" };
 
 const examples = sources("src/cli").flatMap((file) =>
-  [...readFileSync(file, "utf8").matchAll(/\.example\(\s*(["`])\$0 ([^"`]*)\1/g)]
+  // An entry of an `examples` list (src/cli/help-examples.ts): ["$0 command", "description"].
+  [...readFileSync(file, "utf8").matchAll(/\[\s*(["`])\$0 ([^"`]*)\1\s*,/g)]
     // A template literal with a substitution is built at run time: not a literal line to check here.
     .filter((m) => !m[2]!.includes("${"))
     .map((m) => ({ file, text: m[2]!, args: shellWords(m[2]!).map((w) => w.replace(/\$[A-Z_]+/g, (v) => ENVIRONMENT[v] ?? v)) })),
@@ -40,4 +42,18 @@ describe("the commands' --help examples", () => {
       expect(io.stderr).to.equal("");
     });
   }
+
+  for (const width of [80, 110])
+    it(`shows each whole on one line of its command's --help at ${width} columns`, async () => {
+      for (const { file, text, args } of examples) {
+        // The example's own command line with --help: the help of the command it is an example of.
+        const asked = file.endsWith("main.ts") ? ["--help"] : [...args, "--help"];
+        const io = captureIo();
+        expect(await main(asked, io, { helpWidth: width }), io.stderr).to.equal(0);
+        const lines = io.stdout.split("\n").map((l) => l.trim());
+        const command = `sideways ${text}`;
+        // The command alone, or with its description after at least two spaces.
+        expect(lines.some((l) => l === command || l.startsWith(`${command}  `)), `${asked.join(" ")} at ${width}:\n${io.stdout}`).to.equal(true);
+      }
+    });
 });

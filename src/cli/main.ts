@@ -2,7 +2,7 @@
  * The `sideways` command line. Every command validates its input completely before creating
  * anything on disk; errors become exit statuses in exit-codes.ts.
  */
-import yargs, { type CommandModule, type MiddlewareFunction } from "yargs";
+import yargs, { type MiddlewareFunction } from "yargs";
 import { InputError } from "../errors.js";
 import { listed } from "../util/count.js";
 import { type CliIo, processIo } from "./cli-io.js";
@@ -25,9 +25,17 @@ import { type AnyCommand, commandName, commandNames, isParentCommand } from "./s
 import { type KnownOptions, optionValueProblem } from "./option-values.js";
 import { unknownOptionHint } from "./unknown-option.js";
 import { didYouMean } from "../spec/did-you-mean.js";
+import { type HelpExample, withExamples } from "./help-examples.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
+
+/** `sideways --help`'s examples (each command's are in its module). */
+const EXAMPLES: readonly HelpExample[] = [
+  ["$0 run experiments/quickstart.yaml train.steps=100", "train once"],
+  ["$0 sweep experiments/bp-vs-sideways.yaml --jobs 2", "run a sweep"],
+  ["$0 results table results/bp-vs-sideways", "mean ± std over seeds"],
+];
 
 /** Thrown after the command line has passed every check, when main() is asked only to parse it. */
 class ParsedOnly extends Error {}
@@ -35,10 +43,11 @@ class ParsedOnly extends Error {}
 /**
  * Runs the command line `args`. With `parseOnly`, it stops once yargs and our option checks have
  * accepted it, before any command runs (0), or says why not (2): test/docs-commands.test.ts checks
- * the command lines the docs show that way.
+ * the command lines the docs show that way. `helpWidth`: the columns `--help` fills (default: the
+ * terminal's, at most 110).
  */
-export async function main(args: readonly string[], io: CliIo = processIo(), { parseOnly = false } = {}): Promise<number> {
-  const commands: CommandModule<object, never>[] = [
+export async function main(args: readonly string[], io: CliIo = processIo(), { parseOnly = false, helpWidth = Math.min(110, process.stdout.columns ?? 110) } = {}): Promise<number> {
+  const commands: AnyCommand[] = [
     runCommand(io),
     sweepCommand(io),
     validateCommand(io),
@@ -52,7 +61,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     plotCommand(io),
     gpuCommand(io),
     doctorCommand(io),
-  ] as CommandModule<object, never>[];
+  ] as AnyCommand[];
   // A usage error points at the help of the command it was given to, where that is one of ours,
   // with its subcommand where it has them (`sideways results table --help`).
   const words = args.filter((a) => !a.startsWith("-"));
@@ -98,12 +107,9 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     // "abc" into NaN before wholeNumber could name it); without number parsing "0x10" and "1e1"
     // reach wholeNumber as typed and are refused, not taken as 16 and 10.
     .parserConfiguration({ "parse-positional-numbers": false, "parse-numbers": false })
-    .example("$0 run experiments/quickstart.yaml train.steps=100", "train once")
-    .example("$0 sweep experiments/bp-vs-sideways.yaml --jobs 2", "run a sweep")
-    .example("$0 results table results/bp-vs-sideways", "mean ± std over seeds")
     .help()
     .alias("h", "help")
-    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .wrap(helpWidth)
     .exitProcess(false)
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
@@ -122,7 +128,16 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
       throw new ParsedOnly();
     });
   try {
-    await parser.parseAsync();
+    // With a callback yargs hands over what it would print (--help, --version) instead of printing
+    // it, so the help gets its Examples block (help-examples.ts) and goes to io.out.
+    let printed = "";
+    let helpShown = false;
+    await parser.parseAsync([...args], {}, (_err, argv, output) => {
+      printed = output;
+      helpShown = argv?.help === true;
+    });
+    const examples = given === undefined ? EXAMPLES : usedCommand?.examples;
+    if (printed !== "") io.out(`${helpShown ? withExamples(printed, examples, "sideways", helpWidth) : printed}\n`);
     return io.exitCode;
   } catch (err) {
     if (err instanceof ParsedOnly) return 0;

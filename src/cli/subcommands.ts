@@ -4,9 +4,10 @@
  * subcommand's help all read the names from the modules themselves.
  */
 import type { Argv, CommandModule } from "yargs";
+import type { HelpExamples } from "./help-examples.js";
 
-/** A command module whatever its arguments (each subcommand has its own). */
-export type AnyCommand = CommandModule<object, never>;
+/** A command module whatever its arguments (each subcommand has its own), with its --help examples. */
+export type AnyCommand = CommandModule<object, never> & HelpExamples;
 
 export interface ParentCommand extends CommandModule {
   subcommands: AnyCommand[];

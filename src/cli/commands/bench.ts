@@ -2,8 +2,9 @@ import type { Argv, CommandModule } from "yargs";
 import type { BenchArgs } from "../../bench/bench.js";
 import { PROVIDERS } from "../../runtime/providers.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
-export function benchCommand(): CommandModule<object, BenchArgs> {
+export function benchCommand(): CommandModule<object, BenchArgs> & HelpExamples {
   return {
     command: "bench",
     describe: "Benchmark BP vs Sideways, sequential vs depth-parallel stages (and against PyTorch)",
@@ -24,13 +25,15 @@ export function benchCommand(): CommandModule<object, BenchArgs> {
         .option("frames", { coerce: wholeNumber("--frames", 1), describe: "frames per clip (default 64; with --peer, 8)" })
         .option("rounds", { coerce: wholeNumber("--rounds", 1), describe: "timed rounds per configuration" })
         .option("threads", { array: true, coerce: (raw: unknown[]) => raw.map(wholeNumber("--threads", 1)), describe: "intra-op thread counts for the BP-step rows (default 1 2)" })
-        .option("provider", { type: "string", choices: [...PROVIDERS], describe: "execution provider of our side (default cpu); with --peer torch, PyTorch runs on CUDA for a GPU provider" })
-        .example("$0 bench --quick", "a short benchmark")
-        .example("$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON")
-        .example("$0 bench --step --provider webgpu", "BP's and Sideways' steps with and without the device step, on WebGPU")
-        .example("$0 bench --augment --json augment.json", "what data.augment costs a training batch of 256 x 8 frames")
-        .example("$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)")
-        .example("$0 bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 64", "the same on a GPU (docs/GPU.md)") as unknown as Argv<BenchArgs>,
+        .option("provider", { type: "string", choices: [...PROVIDERS], describe: "execution provider of our side (default cpu); with --peer torch, PyTorch runs on CUDA for a GPU provider" }) as unknown as Argv<BenchArgs>,
+    examples: [
+      ["$0 bench --quick", "a short benchmark"],
+      ["$0 bench --json bench.json --workers 8", "up to 8 workers, results as JSON"],
+      ["$0 bench --step --provider webgpu", "BP's and Sideways' steps with and without the device step, on WebGPU"],
+      ["$0 bench --augment --json augment.json", "what data.augment costs a training batch of 256 x 8 frames"],
+      ["$0 bench --peer torch --json peer.json", "our BP step against PyTorch's (needs python3 with torch)"],
+      ["$0 bench --peer torch --provider cuda --model models/quickstart-wide.yaml --batch 64", "the same on a GPU (docs/GPU.md)"],
+    ],
     handler: async (argv) => {
       await (await import("../../bench/bench.js")).runBench(argv);
     },

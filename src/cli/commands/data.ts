@@ -9,6 +9,7 @@ import { InputError, nameExperimentFile } from "../../errors.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import type { CliIo } from "../cli-io.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface DataArgs {
   file: string;
@@ -18,7 +19,7 @@ interface DataArgs {
   force: boolean;
 }
 
-export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
+export function dataCommand(io: CliIo): CommandModule<object, DataArgs> & HelpExamples {
   return {
     command: "data <file> [overrides..]",
     describe: "Write the first training clips exactly as the trainer sees them (npy + contact sheet)",
@@ -28,8 +29,10 @@ export function dataCommand(io: CliIo): CommandModule<object, DataArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides, e.g. data.frame_stride=2" })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
         .option("clips", { default: 8, coerce: wholeNumber("--clips", 1), describe: `number of clips (the contact sheet shows the first ${SHEET_MAX_CLIPS}, at most ${SHEET_MAX_FRAMES} frames each)` })
-        .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy, contact-sheet.png and classes.txt already in --out" })
-        .example("$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png, and classes.txt where the data names its classes") as unknown as Argv<DataArgs>,
+        .option("force", { type: "boolean", default: false, describe: "replace clips.npy, labels.npy, contact-sheet.png and classes.txt already in --out" }) as unknown as Argv<DataArgs>,
+    examples: [
+      ["$0 data exp.yaml --out sample/ --clips 4", "clips.npy, labels.npy, contact-sheet.png, and classes.txt where the data names its classes"],
+    ],
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const outDir = resolve(argv.out);

@@ -12,6 +12,7 @@ import { cudaInstallDir, cudaLibrarySearchDirs, findCudaLibraries, MANIFEST, pyt
 import { defaultPython } from "../../runtime/python.js";
 import type { CliIo } from "../cli-io.js";
 import { probeInChild } from "./gpu.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface Check {
   what: string;
@@ -124,15 +125,17 @@ async function collect(): Promise<Check[]> {
   return checks;
 }
 
-export function doctorCommand(io: CliIo): CommandModule<object, { json: boolean }> {
+export function doctorCommand(io: CliIo): CommandModule<object, { json: boolean }> & HelpExamples {
   return {
     command: "doctor",
     describe: "List what this machine can run: execution providers (CPU, WebGPU, CUDA), ffmpeg, PyTorch for the peer benchmark",
     builder: (y: Argv) =>
       y
-        .option("json", { type: "boolean", default: false, describe: "print JSON" })
-        .example("$0 doctor", "one line per check: ok or --, and why")
-        .example("$0 doctor --json", "the same checks as JSON") as unknown as Argv<{ json: boolean }>,
+        .option("json", { type: "boolean", default: false, describe: "print JSON" }) as unknown as Argv<{ json: boolean }>,
+    examples: [
+      ["$0 doctor", "one line per check: ok or --, and why"],
+      ["$0 doctor --json", "the same checks as JSON"],
+    ],
     handler: async (argv) => {
       const checks = await collect();
       if (argv.json) {

@@ -7,6 +7,7 @@ import { runWeightsFile } from "../../results/run-weights.js";
 import type { CliIo } from "../cli-io.js";
 import { evaluateLoaded, evaluationText, loadEvaluation, readWeightsOnce } from "../evaluate-one.js";
 import { evaluateSweep, isSweepFolder } from "../evaluate-sweep.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface EvaluateArgs {
   weights: string;
@@ -19,7 +20,7 @@ interface EvaluateArgs {
   out?: string;
 }
 
-export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> {
+export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> & HelpExamples {
   return {
     command: "evaluate <weights> [overrides..]",
     describe: "Evaluate trained weights (a run's folder, a safetensors file, or every run of a sweep's folder) on an experiment's evaluation set, as a run's evaluations do",
@@ -32,10 +33,12 @@ export function evaluateCommand(io: CliIo): CommandModule<object, EvaluateArgs> 
         .option("per-class", { type: "string", describe: "also write one row per class to this CSV: class, class_name, clips, clip_top1 (video folders: videos, video_top1), and the clip-level confusion matrix's row, predicted_<k>" })
         .option("per-class-runs", { type: "boolean", default: false, describe: "with a sweep's folder: also write each run's --per-class CSV to --out as <run id>-per-class.csv" })
         .option("out", { type: "string", describe: "with a sweep's folder: where to write each run's JSON (<run id>.json), runs.csv and the table (never the sweep's folder)" })
-        .option("force", { type: "boolean", default: false, describe: "replace the --json and --per-class files if they exist; with a sweep, evaluate into an --out folder holding another evaluation" })
-        .example("$0 evaluate results/ucf101/<run id>/ data.eval_crops=3 eval.clips=11349", "the run's final weights on every UCF101 test video (split 1), 3 crops each")
-        .example("$0 evaluate results/ucf101-sweep/ data.eval_crops=3 eval.clips=11349 --out results/ucf101-sweep-3crop", "every completed run of a sweep, its runs.csv and table of the new figures in the --out folder")
-        .example("$0 evaluate results/quickstart/<run id>/best.safetensors --json best-eval.json", "the best evaluation's weights again, written as JSON") as unknown as Argv<EvaluateArgs>,
+        .option("force", { type: "boolean", default: false, describe: "replace the --json and --per-class files if they exist; with a sweep, evaluate into an --out folder holding another evaluation" }) as unknown as Argv<EvaluateArgs>,
+    examples: [
+      ["$0 evaluate results/ucf101/<run id>/ data.eval_crops=3 eval.clips=11349", "the run's final weights on every UCF101 test video (split 1), 3 crops each"],
+      ["$0 evaluate results/ucf101-sweep/ data.eval_crops=3 eval.clips=11349 --out results/ucf101-sweep-3crop", "every completed run of a sweep, its runs.csv and table of the new figures in the --out folder"],
+      ["$0 evaluate results/quickstart/<run id>/best.safetensors --json best-eval.json", "the best evaluation's weights again, written as JSON"],
+    ],
     handler: async (argv) => {
       const perClass = argv["per-class"];
       if (isSweepFolder(argv.weights)) return evaluateSweep(io, { sweep: argv.weights, overrides: argv.overrides, out: argv.out, force: argv.force, experiment: argv.experiment, json: argv.json, perClass, perClassRuns: argv["per-class-runs"] });

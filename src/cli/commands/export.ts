@@ -14,6 +14,7 @@ import { runWeightsFile } from "../../results/run-weights.js";
 import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface ExportArgs {
   file?: string;
@@ -50,7 +51,7 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
   return { model: exp.model, weightsPath: initPath, data: exp.spec.data, baseDir: exp.baseDir, initOf: exp };
 }
 
-export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
+export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & HelpExamples {
   return {
     command: "export [file] [overrides..]",
     describe: `Write a model's per-block training graphs (ONNX) and a manifest; with trained weights also ${INFERENCE_FILE}, one self-contained inference graph`,
@@ -60,9 +61,11 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> {
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files)" })
         .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors, or the run's folder): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
         .option("out", { type: "string", demandOption: true, describe: "output directory" })
-        .option("force", { type: "boolean", default: false, describe: "replace files an earlier export left in --out" })
-        .example("$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`)
-        .example("$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block") as unknown as Argv<ExportArgs>,
+        .option("force", { type: "boolean", default: false, describe: "replace files an earlier export left in --out" }) as unknown as Argv<ExportArgs>,
+    examples: [
+      ["$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`],
+      ["$0 export models/small-cnn.yaml --out exported/", "the training graphs of every block"],
+    ],
     handler: (argv) => {
       const { model, weightsPath, data, baseDir, initOf } = exportSource(argv);
       // Read (and shape-check) the weights before anything is written.

@@ -16,6 +16,7 @@ import { PROVIDERS, type Provider } from "../../runtime/providers.js";
 import type { CliIo } from "../cli-io.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
 const SIDEWAYS_BIN = fileURLToPath(new URL("../../../../bin/sideways.js", import.meta.url));
 
@@ -48,7 +49,7 @@ interface GpuArgs {
   "device-id": number;
 }
 
-export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
+export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> & HelpExamples {
   return {
     command: "gpu <action> [target]",
     describe: "Install or check a GPU execution provider (install cuda13; probe cpu|webgpu|cuda)",
@@ -60,9 +61,11 @@ export function gpuCommand(io: CliIo): CommandModule<object, GpuArgs> {
         .option("from", { type: "string", describe: "a folder with the npm tarballs of onnxruntime-node@1.29.0 and the provider package (offline)" })
         .option("cuda-lib-dir", { type: "string", array: true, default: [], describe: "a folder with CUDA 13 / cuDNN 9 libraries (searched first)" })
         .option("device-id", { default: 0, coerce: wholeNumber("--device-id", 0), describe: "probe: the GPU to probe (cuda; 0 for cpu and webgpu)" })
-        .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3 on PATH)" })
-        .example("$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit")
-        .example("$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here") as unknown as Argv<GpuArgs>,
+        .option("python", { type: "string", describe: "Python whose nvidia-* packages hold CUDA libraries (default $SIDEWAYS_PYTHON, else python3 on PATH)" }) as unknown as Argv<GpuArgs>,
+    examples: [
+      ["$0 gpu install cuda13", "onnxruntime's CUDA-13 provider from npm, CUDA libraries from PyTorch's cu130 wheels or a CUDA toolkit"],
+      ["$0 gpu probe webgpu", "one JSON line: does the WebGPU provider work here"],
+    ],
     handler: async (argv) => {
       if (argv.action === "probe") {
         const provider = argv.target as Provider;

@@ -16,6 +16,7 @@ import { readYamlFile } from "../../spec/yaml-file.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface SummaryArgs {
   file: string;
@@ -39,7 +40,7 @@ function modelOf(file: string, overrides: string[]): { model: Model; workers?: n
   return { model, workers: resolveWorkerCount(spec.runtime.workers, model) };
 }
 
-function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
+function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> & HelpExamples {
   return {
     command: "summary <file> [rest..]",
     describe: "Per block: layers, output shape, parameters, forward+backward FLOPs per frame; and the stage plan",
@@ -48,11 +49,13 @@ function summaryCommand(io: CliIo): CommandModule<object, SummaryArgs> {
         .positional("file", { type: "string", demandOption: true, describe: "model YAML, or experiment YAML (its model)" })
         .positional("rest", { type: "string", array: true, default: [], describe: "more files (one summary each), and key=value overrides for experiment files, e.g. runtime.workers=4" })
         .option("workers", { coerce: wholeNumber("--workers", 1), describe: "depth-parallel workers to plan stages for (default: an experiment's runtime.workers, else 1)" })
-        .option("tensors", { type: "boolean", default: false, describe: "also list the tensors its checkpoints hold (name, shape, dtype), as PyTorch's state_dict names them" })
-        .example("$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan")
-        .example("$0 model summary models/*.yaml", "every model of the zoo")
-        .example("$0 model summary models/resnet-mnist.yaml --tensors", "and the tensors of its checkpoints")
-        .example("$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model") as unknown as Argv<SummaryArgs>,
+        .option("tensors", { type: "boolean", default: false, describe: "also list the tensors its checkpoints hold (name, shape, dtype), as PyTorch's state_dict names them" }) as unknown as Argv<SummaryArgs>,
+    examples: [
+      ["$0 model summary models/resnet-112.yaml --workers 4", "blocks and a 4-stage plan"],
+      ["$0 model summary models/*.yaml", "every model of the zoo"],
+      ["$0 model summary models/resnet-mnist.yaml --tensors", "and the tensors of its checkpoints"],
+      ["$0 model summary experiments/ucf101.yaml", "the experiment's (inline) model"],
+    ],
     handler: (argv) => {
       const overrides = argv.rest.filter(isOverrideText);
       const files = [argv.file, ...argv.rest.filter((a) => !isOverrideText(a))];

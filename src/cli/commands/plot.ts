@@ -15,6 +15,7 @@ import { count, firstFew, tally } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
 import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { refuseFileForResultsFolder } from "../results-folder-arg.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface PlotArgs {
   dir: string;
@@ -25,7 +26,7 @@ interface PlotArgs {
   againstSetting?: string;
 }
 
-export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
+export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpExamples {
   return {
     command: "plot <dir>",
     describe: "SVG learning curves (loss and clip accuracy vs step, clip accuracy vs wall-clock time, the same for video accuracy where runs have it (video-folder data), gradient cosine with diagnostics, any logged column with --metric; mean and ±1 sample std band (or --spread) over seeds per configuration), each with a CSV of its points; with --against-setting, a final metric of runs.csv against a swept setting instead",
@@ -37,12 +38,14 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> {
         .option("against-setting", { type: "string", requiresArg: true, describe: "instead of the curves: each --metric (runs.csv's final metrics) against this swept setting (e.g. train.optimizer.lr, model), mean over seeds with an error bar of --spread and a dot per seed, a line per value of the other swept settings, as METRIC-vs-SETTING.svg and .csv" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
-        .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" })
-        .example("$0 plot results/exp", "curves of every configuration in the sweep")
-        .example("$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)")
-        .example("$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv")
-        .example("$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)")
-        .example("$0 plot results/exp --against-setting train.optimizer.lr --metric final_eval_clip_top1 --spread ci95", "final clip top-1 against the learning rate, a line per rule (final_eval_clip_top1-vs-lr-ci95.svg)") as unknown as Argv<PlotArgs>,
+        .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" }) as unknown as Argv<PlotArgs>,
+    examples: [
+      ["$0 plot results/exp", "curves of every configuration in the sweep"],
+      ["$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)"],
+      ["$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv"],
+      ["$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)"],
+      ["$0 plot results/exp --against-setting train.optimizer.lr --metric final_eval_clip_top1 --spread ci95", "final clip top-1 against the learning rate, a line per rule (final_eval_clip_top1-vs-lr-ci95.svg)"],
+    ],
     handler: async (argv) => {
       if (argv.againstSetting !== undefined) return plotSettingFigures(io, argv);
       // Alone, --x-axis would be ignored: the usual figures have fixed axes.

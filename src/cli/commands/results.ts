@@ -20,6 +20,7 @@ import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } fr
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
 import { count, tally } from "../../util/count.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface CollectArgs {
   dir: string;
@@ -230,16 +231,18 @@ function replaceRunFolder(src: string, dst: string, keepAt?: string, old = dst):
   if (keepAt === undefined) rmSync(outgoing, { recursive: true, force: true });
 }
 
-function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
+function collectCommand(io: CliIo): CommandModule<object, CollectArgs> & HelpExamples {
   return {
     command: "collect <dir> [from..]",
     describe: "Regenerate DIR/runs.csv, the table (table.*), the curves and the figures against the swept settings (METRIC-vs-SETTING.svg) from its run directories, first copying in runs from other shard directories",
     builder: (y: Argv) =>
       y
         .positional("dir", { type: "string", demandOption: true, describe: "results directory of an experiment" })
-        .positional("from", { type: "string", array: true, default: [], describe: "shard result directories to merge in" })
-        .example("$0 results collect results/exp", "rebuild runs.csv")
-        .example("$0 results collect results/exp shard0/results/exp shard1/results/exp", "merge shards run on separate disks") as unknown as Argv<CollectArgs>,
+        .positional("from", { type: "string", array: true, default: [], describe: "shard result directories to merge in" }) as unknown as Argv<CollectArgs>,
+    examples: [
+      ["$0 results collect results/exp", "rebuild runs.csv"],
+      ["$0 results collect results/exp shard0/results/exp shard1/results/exp", "merge shards run on separate disks"],
+    ],
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       refuseFileForResultsFolder("results collect", dir, argv.dir);
@@ -293,7 +296,7 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> {
   };
 }
 
-function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
+function tableCommand(io: CliIo): CommandModule<object, TableArgs> & HelpExamples {
   return {
     command: "table <dir>",
     describe: "Mean, standard deviation (or --spread) and count over seeds per configuration: table.csv, table.md, table.tex",
@@ -306,10 +309,12 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> {
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
         // Checked by the parser: KEY=VALUE; the key and value against the table before anything is written.
         .option("against", { type: "string", coerce: (v: string) => parseAgainst(v), describe: "KEY=VALUE: add each metric's difference from the configuration with KEY = VALUE and the row's other settings, paired by seed (Δ columns; the files end in -vs-KEY_VALUE)" })
-        .option("out", { type: "string", describe: "where to write the tables (default: DIR)" })
-        .example("$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics")
-        .example("$0 results table results/exp --against train.method=bp", "each rule's difference from BP at the same seed and settings")
-        .example("$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*") as unknown as Argv<TableArgs>,
+        .option("out", { type: "string", describe: "where to write the tables (default: DIR)" }) as unknown as Argv<TableArgs>,
+    examples: [
+      ["$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics"],
+      ["$0 results table results/exp --against train.method=bp", "each rule's difference from BP at the same seed and settings"],
+      ["$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*"],
+    ],
     handler: async (argv) => {
       const dir = resolve(argv.dir);
       refuseFileForResultsFolder("results table", dir, argv.dir);

@@ -14,6 +14,7 @@ import { FAIL_FAST_STOP_LINE, requestStop } from "../../train/stop-signals.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
 import { placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
 import { wholeNumber } from "../whole-number.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface RunArgs {
   file: string;
@@ -27,7 +28,7 @@ interface RunArgs {
   "sweep-jobs"?: number;
 }
 
-export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
+export function runCommand(io: CliIo): CommandModule<object, RunArgs> & HelpExamples {
   return {
     command: "run <file> [overrides..]",
     describe: "Train one experiment (a file's sweep: section is ignored; see `sweep`)",
@@ -41,10 +42,12 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> {
         .option("run-id", { type: "string", hidden: true })
         .option("run-dir", { type: "string", hidden: true })
         .option("sweep-meta", { type: "string", hidden: true })
-        .option("sweep-jobs", { coerce: wholeNumber("--sweep-jobs", 1), hidden: true, describe: "runs the sweep trains at once (they share the cores)" })
-        .example("$0 run experiments/quickstart.yaml", "train with the file's settings (the quickstart: about 20 s on an idle machine)")
-        .example("$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys")
-        .example("$0 run exp.yaml --force", "redo a run that already completed") as unknown as Argv<RunArgs>,
+        .option("sweep-jobs", { coerce: wholeNumber("--sweep-jobs", 1), hidden: true, describe: "runs the sweep trains at once (they share the cores)" }) as unknown as Argv<RunArgs>,
+    examples: [
+      ["$0 run experiments/quickstart.yaml", "train with the file's settings (the quickstart: about 20 s on an idle machine)"],
+      ["$0 run exp.yaml train.method=bp train.optimizer.lr=0.1", "override keys"],
+      ["$0 run exp.yaml --force", "redo a run that already completed"],
+    ],
     handler: async (argv) => {
       // A sweep's run gets the user's overrides, then its swept values, which may set the same keys.
       const loaded = loadExperiment(argv.file, argv.overrides, { oneValuePerKey: !argv.child });

@@ -12,6 +12,7 @@ import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages, stageBlocksText } from "../../train/stage-plan.js";
 import { count } from "../../util/count.js";
 import type { CliIo } from "../cli-io.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface ScheduleArgs {
   file: string;
@@ -19,7 +20,7 @@ interface ScheduleArgs {
   compare: boolean;
 }
 
-export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> {
+export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> & HelpExamples {
   return {
     command: "schedule <file> [overrides..]",
     describe: "Print the action table of an experiment's update rule (ticks x blocks) and what it implies, without running it",
@@ -27,10 +28,12 @@ export function scheduleCommand(io: CliIo): CommandModule<object, ScheduleArgs> 
       y
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
-        .option("compare", { type: "boolean", default: false, describe: "one row per rule instead of one rule's table: ticks, gradient delay, stash and predicted idle of every train.method on this model, clip length, batch and workers (updates once per clip batch)" })
-        .example("$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "pipelined BP over 6 frames")
-        .example("$0 schedule exp.yaml --compare runtime.workers=4", "every rule side by side on 4 workers")
-        .example("$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads") as unknown as Argv<ScheduleArgs>,
+        .option("compare", { type: "boolean", default: false, describe: "one row per rule instead of one rule's table: ticks, gradient delay, stash and predicted idle of every train.method on this model, clip length, batch and workers (updates once per clip batch)" }) as unknown as Argv<ScheduleArgs>,
+    examples: [
+      ["$0 schedule exp.yaml train.method=pipelined-bp data.clip_length=6", "pipelined BP over 6 frames"],
+      ["$0 schedule exp.yaml --compare runtime.workers=4", "every rule side by side on 4 workers"],
+      ["$0 schedule exp.yaml train.update_every=4", "with in-clip updates: which weight version every action reads"],
+    ],
     handler: (argv) => {
       // The table needs the model and the settings, not the data or the checkpoint: a file written
       // for another machine's data (experiments/ucf101.yaml) can be inspected anywhere.

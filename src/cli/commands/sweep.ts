@@ -17,6 +17,7 @@ import { count } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 import { guardLock } from "../../train/stop-signals.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface SweepArgs {
   file: string;
@@ -47,7 +48,7 @@ export function parseShard(text: string | undefined): Shard | null {
   return shard;
 }
 
-export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
+export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & HelpExamples {
   return {
     command: "sweep <file> [overrides..]",
     describe: "Run every configuration and seed of the file's sweep: section (resumable)",
@@ -60,11 +61,13 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> {
         .option("fail-fast", { type: "boolean", default: false, describe: "stop at the first run that fails or stops at a non-finite loss (default: continue)" })
         .option("force", { type: "boolean", default: false, describe: "redo completed runs too, replacing run folders that hold other runs" })
         .option("shard", { type: "string", describe: "run only shard i of n (i/n, 0-based): runs whose index is i mod n" })
-        .option("quiet", { type: "boolean", default: false, describe: "no progress output or notes; warnings and errors still print" })
-        .example("$0 sweep exp.yaml --dry-run", "list the runs without running them")
-        .example("$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume")
-        .example("$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (scripts/sweeps-slurm.sh)")
-        .example("$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates") as unknown as Argv<SweepArgs>,
+        .option("quiet", { type: "boolean", default: false, describe: "no progress output or notes; warnings and errors still print" }) as unknown as Argv<SweepArgs>,
+    examples: [
+      ["$0 sweep exp.yaml --dry-run", "list the runs without running them"],
+      ["$0 sweep exp.yaml --jobs 4", "four runs at a time; run again to resume"],
+      ["$0 sweep exp.yaml --shard $SLURM_ARRAY_TASK_ID/8", "one of 8 machines (scripts/sweeps-slurm.sh)"],
+      ["$0 sweep exp.yaml sweep.seeds=[0,1,2,3,4]", "more replicates"],
+    ],
     handler: async (argv) => {
       const shard = parseShard(argv.shard);
       const exp = loadExperiment(argv.file, argv.overrides);

@@ -10,6 +10,7 @@ import { preflightRuns } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
 import { printedConfigText } from "../../spec/printed-config.js";
+import type { HelpExamples } from "../help-examples.js";
 
 interface ValidateArgs {
   file: string;
@@ -18,7 +19,7 @@ interface ValidateArgs {
   "allow-warnings": boolean;
 }
 
-export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> {
+export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> & HelpExamples {
   return {
     command: "validate <file> [overrides..]",
     describe: "Make every check `run` makes before training (schema, files, model shapes, data against the model, checkpoint, provider, clip length; every sweep run), without training",
@@ -27,9 +28,11 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
         .positional("file", { type: "string", demandOption: true, describe: "experiment YAML file" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides" })
         .option("print", { type: "boolean", default: false, describe: "print the fully resolved config (defaults filled in)" })
-        .option("allow-warnings", { type: "boolean", default: false, describe: "accept clips too short for Sideways to reach every block (an error otherwise)" })
-        .example("$0 validate exp.yaml", "exit status 0 if valid, 2 with the problems listed if not")
-        .example("$0 validate exp.yaml train.steps=10 --print", "show the config a run would use") as unknown as Argv<ValidateArgs>,
+        .option("allow-warnings", { type: "boolean", default: false, describe: "accept clips too short for Sideways to reach every block (an error otherwise)" }) as unknown as Argv<ValidateArgs>,
+    examples: [
+      ["$0 validate exp.yaml", "exit status 0 if valid, 2 with the problems listed if not"],
+      ["$0 validate exp.yaml train.steps=10 --print", "show the config a run would use"],
+    ],
     handler: async (argv) => {
       const exp = loadExperiment(argv.file, argv.overrides);
       const runs = exp.spec.sweep === null ? null : planSweep(exp);
