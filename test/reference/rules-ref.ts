@@ -87,13 +87,14 @@ export function referenceSidewaysSteps(model: Model, batch: ClipBatch, start: Re
 }
 
 
-/** Block k of a float64 model: its layers in order, forward and backward, with params by PyTorch name. */
+/**
+ * Block k of a float64 model: its layers in order, forward and backward, with params by PyTorch
+ * name: every name under the layer's index, so a residual unit's "layers.0.weight" too.
+ */
 function blockParams(model: Model, k: number, w: RefWeights, layer: number): RefParams {
   const out: RefParams = {};
-  for (const suffix of ["weight", "bias"]) {
-    const v = w.get(`${model.blocks[k].layers[layer].index}.${suffix}`);
-    if (v) out[suffix] = v;
-  }
+  const prefix = `${model.blocks[k].layers[layer].index}.`;
+  for (const [name, v] of w) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = v;
   return out;
 }
 
