@@ -273,6 +273,10 @@ def build_layer(path, where, layer, x):
         module = torch.nn.ReLU()
     elif kind == "leaky_relu":
         module = torch.nn.LeakyReLU(layer.get("slope", 0.01))
+    elif kind == "silu":
+        module = torch.nn.SiLU()
+    elif kind == "gelu":
+        module = torch.nn.GELU(approximate="none")
     elif kind in ("maxpool2d", "avgpool2d"):
         pool = torch.nn.MaxPool2d if kind == "maxpool2d" else torch.nn.AvgPool2d  # AvgPool2d: count_include_pad=True
         module = pool(layer["kernel"], stride=layer.get("stride", layer["kernel"]), padding=layer.get("padding", 0))
@@ -306,8 +310,8 @@ def build_layer(path, where, layer, x):
             shortcut = torch.nn.Sequential(*modules)
         module = Residual(inner, shortcut)
     else:
-        raise PeerError(f"{path}: {where}: unknown type {kind!r}, expected one of conv2d, relu, leaky_relu, maxpool2d, "
-                        "avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual")
+        raise PeerError(f"{path}: {where}: unknown type {kind!r}, expected one of conv2d, relu, leaky_relu, silu, gelu, "
+                        "maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual")
     with torch.no_grad():
         module.eval()  # the example input is one row: no batch statistics
         x = module(x)

@@ -43,6 +43,8 @@ interface LayerCase {
   /** Rows of the batch (default BATCH) and, for batch_norm's per-frame statistics, rows per frame (default all). */
   batch?: number;
   clips?: number;
+  /** Input values uniform in [-inputScale, inputScale) (default 1): the same draws, scaled. */
+  inputScale?: number;
 }
 
 const image = (c: number, lo: number, hi: number) => (rng: () => number) => [c, randomInt(rng, lo, hi), randomInt(rng, lo, hi)];
@@ -174,6 +176,18 @@ const CASES: LayerCase[] = [
     name: "residual identity: conv-leaky_relu-conv",
     spec: { type: "residual", layers: [{ type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "leaky_relu", slope: 0.1 }, { type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }] },
     inShape: fixed([2, 5, 4]),
+  },
+  // silu and gelu (appended likewise): on [-1, 1), where both bend, and on [-6, 6), where their tails
+  // (gelu's Phi near 0 and 1, silu's sigmoid saturating) count; inside a residual unit.
+  { name: "silu", spec: { type: "silu" }, inShape: image(3, 3, 7) },
+  { name: "silu on features in [-6, 6), odd size", spec: { type: "silu" }, inShape: fixed([13]), inputScale: 6 },
+  { name: "gelu", spec: { type: "gelu" }, inShape: image(3, 3, 7) },
+  { name: "gelu in [-6, 6)", spec: { type: "gelu" }, inShape: fixed([2, 5, 3]), inputScale: 6 },
+  {
+    name: "residual identity: conv-gelu-conv-silu",
+    spec: { type: "residual", layers: [{ type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "gelu" }, { type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "silu" }] },
+    inShape: fixed([2, 5, 4]),
+    inputScale: 3,
   },
 ];
 
@@ -489,7 +503,7 @@ async function checkLayerCase(c: LayerCase, caseIndex: number, target: GraphTarg
   const block = model.blocks[0];
   const batch = c.batch ?? BATCH;
   const clips = c.clips ?? batch;
-  const x: RefTensor = { data: randomArray(rng, batch * inShape.reduce((a, b) => a * b, 1)), dims: [batch, ...inShape] };
+  const x: RefTensor = { data: randomArray(rng, batch * inShape.reduce((a, b) => a * b, 1), c.inputScale ?? 1), dims: [batch, ...inShape] };
   const params: RefParams = {};
   for (const p of block.params) params[suffixOf(p.name)] = randomArray(rng, p.shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(p.fanIn));
 

@@ -52,7 +52,7 @@ describe("loadModelFile", () => {
     const cases: { name: string; yaml: string; message: RegExp }[] = [
       { name: "duplicate key", yaml: "name: a\nname: b\n", message: /bad\.yaml: not valid YAML: .*unique/i },
       { name: "alias bomb", yaml: "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + Array.from({ length: 120 }, (_, i) => `b${i}: *a`).join("\n") + "\n", message: /bad\.yaml: not valid YAML: .*alias/i },
-      { name: "unknown layer type", yaml: "name: m\ninput: {channels: 1, height: 8, width: 8}\nclasses: 3\nlayers:\n  - {type: conv3d, out_channels: 2, kernel: 3}\n", message: /bad\.yaml: layers\.0: unknown layer type "conv3d" \(did you mean 'conv2d'\?\); valid types: conv2d, relu, leaky_relu, maxpool2d/ },
+      { name: "unknown layer type", yaml: "name: m\ninput: {channels: 1, height: 8, width: 8}\nclasses: 3\nlayers:\n  - {type: conv3d, out_channels: 2, kernel: 3}\n", message: /bad\.yaml: layers\.0: unknown layer type "conv3d" \(did you mean 'conv2d'\?\); valid types: conv2d, relu, leaky_relu, silu, gelu, maxpool2d/ },
     ];
     for (const c of cases) {
       it(c.name, () => {
@@ -77,13 +77,13 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
     {
       name: "unknown layer type",
       spec: model([{ type: "relu" }, { type: "dropout" }]),
-      message: 'x.yaml: layers.1: unknown layer type "dropout"; valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
+      message: 'x.yaml: layers.1: unknown layer type "dropout"; valid types: conv2d, relu, leaky_relu, silu, gelu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
     },
     {
       // As a residual unit's inner layers get it: a typo and another framework's name are suggested.
       name: "a misspelt layer type: did you mean",
       spec: model([{ type: "relux" }, { type: "conv2d", out_channels: 4, kernel: 3 }]),
-      message: 'x.yaml: layers.0: unknown layer type "relux" (did you mean \'relu\'?); valid types: conv2d, relu, leaky_relu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
+      message: 'x.yaml: layers.0: unknown layer type "relux" (did you mean \'relu\'?); valid types: conv2d, relu, leaky_relu, silu, gelu, maxpool2d, avgpool2d, global_avg_pool, flatten, linear, batch_norm, group_norm, residual',
     },
     {
       name: "another framework's layer type: our name suggested",

@@ -99,6 +99,11 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
       "leaky (leaky_relu, slope 0.2, in a residual unit)",
       () => unitModel("leaky", { type: "residual", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "leaky_relu", slope: 0.2 }] }),
     ],
+    // silu and gelu (PyTorch's SiLU and exact GELU), each reading its input in the backward, inside a unit.
+    [
+      "activations (gelu and silu in a residual unit)",
+      () => unitModel("activations", { type: "residual", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "gelu" }, { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "silu" }] }),
+    ],
     // torchvision's downsample: a shortcut of its own layers, a bias-free strided 1x1 conv and a
     // batch norm whose running statistics Sideways updates from the frames it forwards.
     [

@@ -4,6 +4,7 @@ import { avgpool2d } from "./avgpool2d.js";
 import { batchNorm } from "./batch-norm.js";
 import { conv2d } from "./conv2d.js";
 import { flatten } from "./flatten.js";
+import { gelu } from "./gelu.js";
 import { globalAvgPool } from "./global-avg-pool.js";
 import { groupNorm } from "./group-norm.js";
 import type { LayerDef } from "./layer-def.js";
@@ -12,6 +13,7 @@ import { linear } from "./linear.js";
 import { maxpool2d } from "./maxpool2d.js";
 import { relu } from "./relu.js";
 import { residual } from "./residual.js";
+import { silu } from "./silu.js";
 
 type LayerType = LayerSpec["type"];
 
@@ -19,6 +21,8 @@ const LAYERS: { readonly [T in LayerType]: LayerDef<Extract<LayerSpec, { type: T
   conv2d,
   relu,
   leaky_relu: leakyRelu,
+  silu,
+  gelu,
   maxpool2d,
   avgpool2d,
   global_avg_pool: globalAvgPool,

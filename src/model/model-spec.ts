@@ -16,6 +16,9 @@ const PLAIN_LAYERS = [
   z.strictObject({ type: z.literal("relu") }),
   // PyTorch's LeakyReLU: y = x for x > 0, slope * x otherwise (negative_slope, here at least 0).
   z.strictObject({ type: z.literal("leaky_relu"), slope: z.number().min(0).default(0.01) }),
+  // PyTorch's SiLU: y = x * sigmoid(x); and GELU with its default approximate="none": y = x * Phi(x), Phi by erf.
+  z.strictObject({ type: z.literal("silu") }),
+  z.strictObject({ type: z.literal("gelu") }),
   z.strictObject({ type: z.literal("maxpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("avgpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("global_avg_pool") }),

@@ -5,6 +5,7 @@
  * pooling, floor output sizes. Hyperparameters come from a layer spec with defaults filled in.
  */
 import type { LayerSpec } from "../../src/model/model-spec.js";
+import { erf } from "./erf.js";
 
 export interface RefTensor {
   data: Float64Array;
@@ -248,6 +249,28 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
       x.data.forEach((v, i) => {
         y.data[i] = v > 0 ? v : spec.slope * v;
         dx.data[i] = dy ? (v > 0 ? 1 : spec.slope) * dy.data[i] : 0;
+      });
+      return { y, dx, dParams: {} };
+    }
+    case "silu": {
+      // y = x s, s = 1 / (1 + e^-x); dy/dx = s + x s (1 - s).
+      const y = zerosLike(x);
+      const dx = zerosLike(x);
+      x.data.forEach((v, i) => {
+        const s = 1 / (1 + Math.exp(-v));
+        y.data[i] = v * s;
+        dx.data[i] = dy ? (s + v * s * (1 - s)) * dy.data[i] : 0;
+      });
+      return { y, dx, dParams: {} };
+    }
+    case "gelu": {
+      // y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x exp(-x^2 / 2) / sqrt(2 pi).
+      const y = zerosLike(x);
+      const dx = zerosLike(x);
+      x.data.forEach((v, i) => {
+        const cdf = (1 + erf(v / Math.SQRT2)) / 2;
+        y.data[i] = v * cdf;
+        dx.data[i] = dy ? (cdf + (v * Math.exp((-v * v) / 2)) / Math.sqrt(2 * Math.PI)) * dy.data[i] : 0;
       });
       return { y, dx, dParams: {} };
     }

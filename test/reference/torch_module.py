@@ -64,6 +64,10 @@ def build_layer(spec, shape):
         return torch.nn.ReLU(), shape
     if kind == "leaky_relu":
         return torch.nn.LeakyReLU(spec.get("slope", 0.01)), shape
+    if kind == "silu":
+        return torch.nn.SiLU(), shape
+    if kind == "gelu":
+        return torch.nn.GELU(approximate="none"), shape
     if kind == "global_avg_pool":
         return GlobalAvgPool(), shape[:1]
     if kind == "flatten":
