@@ -56,4 +56,22 @@ describe("the commands' --help examples", () => {
         expect(lines.some((l) => l === command || l.startsWith(`${command}  `)), `${asked.join(" ")} at ${width}:\n${io.stdout}`).to.equal(true);
       }
     });
+
+  // yargs also shows help for a last word `help`, which sets no --help in argv: the same help,
+  // Examples block included, as --help.
+  for (const words of [[], ["run"], ["results", "table"], ["model", "summary"]])
+    it(`sideways ${[...words, "help"].join(" ")} shows what --help shows, with the examples`, async () => {
+      const [byWord, byOption] = [captureIo(), captureIo()];
+      expect(await main([...words, "help"], byWord, { helpWidth: 110 }), byWord.stderr).to.equal(0);
+      expect(await main([...words, "--help"], byOption, { helpWidth: 110 }), byOption.stderr).to.equal(0);
+      expect(byOption.stdout).to.include("\nExamples:\n");
+      expect(byWord.stdout).to.equal(byOption.stdout);
+    });
+
+  it("--version prints the package's version alone, to stdout", async () => {
+    const io = captureIo();
+    expect(await main(["--version"], io), io.stderr).to.equal(0);
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    expect(io.stdout).to.equal(`${version}\n`);
+  });
 });

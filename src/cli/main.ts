@@ -77,11 +77,12 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
   const commandWords = `${words[0]}${sub}`;
   /** The options of the command being run, as the middleware below finds them (for `fail`). */
   let commandOptions: KnownOptions | undefined;
+  const version = sidewaysVersion() ?? "unknown";
   const parser = yargs([...args])
     .scriptName("sideways")
     // Our package.json's version: yargs' own guess reads the package.json above the node_modules
     // that holds yargs, which in an installed copy is the user's project.
-    .version(sidewaysVersion() ?? "unknown")
+    .version(version)
     .usage("$0 <command> [options]\n\nTrain video models with Sideways or backprop; sweeps, results tables and plots.");
   for (const c of commands) parser.command(c);
   parser
@@ -131,11 +132,13 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     // With a callback yargs hands over what it would print (--help, --version) instead of printing
     // it, so the help gets its Examples block (help-examples.ts) and goes to io.out.
     let printed = "";
-    let helpShown = false;
-    await parser.parseAsync([...args], {}, (_err, argv, output) => {
+    await parser.parseAsync([...args], {}, (_err, _argv, output) => {
       printed = output;
-      helpShown = argv?.help === true;
     });
+    // What yargs hands over is the version, completions for the shell, or else its help: asked
+    // for by --help or -h, or by a last word `help` (`sideways help`, `results table help`), which
+    // sets no help option in argv.
+    const helpShown = printed !== version && !args.includes("--get-yargs-completions");
     const examples = given === undefined ? EXAMPLES : usedCommand?.examples;
     if (printed !== "") io.out(`${helpShown ? withExamples(printed, examples, "sideways", helpWidth) : printed}\n`);
     return io.exitCode;
