@@ -32,7 +32,8 @@ export class UsageError extends InputError {}
 
 /** `sideways --help`'s examples (each command's are in its module). */
 const EXAMPLES: readonly HelpExample[] = [
-  ["$0 run experiments/quickstart.yaml train.steps=100", "train once"],
+  ["$0 run experiments/quickstart.yaml", "train once: the README's main job"],
+  ["$0 run experiments/quickstart.yaml train.steps=50", "overrides after the file"],
   ["$0 sweep experiments/bp-vs-sideways.yaml --jobs 2", "run a sweep"],
   ["$0 results table results/bp-vs-sideways", "mean ± std over seeds"],
 ];
