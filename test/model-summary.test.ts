@@ -43,6 +43,21 @@ describe("model zoo and `sideways model summary`", () => {
     }
   });
 
+  it("models/quickstart-cnn-silu, -gelu.yaml (the activations study): quickstart-cnn with every relu replaced, the same blocks and parameters, so a seed gives all three the same initial weights", () => {
+    const base = loadModelFile("models/quickstart-cnn.yaml");
+    const baseLayers = base.blocks.map((b) => b.layers.map((l) => JSON.stringify(l.spec)));
+    for (const kind of ["silu", "gelu"]) {
+      const file = `models/quickstart-cnn-${kind}.yaml`;
+      const model = loadModelFile(file);
+      const relu = JSON.stringify({ type: "relu" });
+      const expected = baseLayers.map((block) => block.map((l) => (l === relu ? JSON.stringify({ type: kind }) : l)));
+      expect(expected.flat(), "quickstart-cnn has relus to replace").to.include(JSON.stringify({ type: kind }));
+      expect(model.blocks.map((b) => b.layers.map((l) => JSON.stringify(l.spec))), file).to.deep.equal(expected);
+      // Initial weights depend only on the seed and a parameter's name (src/model/init.ts).
+      expect(model.params.map((p) => [p.name, p.shape]), file).to.deep.equal(base.params.map((p) => [p.name, p.shape]));
+    }
+  });
+
   it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, torchvision's downsample where the shape changes", () => {
     const model = loadModelFile("models/resnet-112.yaml");
     const names = model.params.map((p) => p.name);
