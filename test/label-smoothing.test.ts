@@ -7,14 +7,7 @@
  * agree with each other with smoothing as without.
  */
 import { expect } from "chai";
-import { join } from "node:path";
-import { readCheckpoint } from "../src/model/checkpoint.js";
-import { readCsv } from "../src/results/csv-read.js";
-import { runExperiment } from "../src/train/run-experiment.js";
-import type { ProgressReporter } from "../src/train/run-types.js";
-import { refModelGradient, type RefWeights } from "./reference/model-ref.js";
-import { referenceSideways } from "./reference/rules-ref.js";
-import { oneStepRunInputs } from "./helpers/one-step-run.js";
+import { expectOneStepAsReference, ONE_STEP_PATHS, oneStepRunInputs, sgdStepReference } from "./helpers/one-step-run.js";
 import { oneHotRows, softmaxCrossEntropy } from "../src/layers/softmax-cross-entropy.js";
 import { initWeights } from "../src/model/init.js";
 import type { Weights } from "../src/model/model.js";
@@ -26,7 +19,7 @@ import { ReplicaExecutor } from "../src/train/replica-executor.js";
 import { SequentialExecutor } from "../src/train/sequential-executor.js";
 import { Rng } from "../src/util/rng.js";
 import { CPU_ONE_THREAD as cpu, withoutFusedBp } from "./helpers/executors.js";
-import { fourBlockModel, fourBlockSpec, randomClips, relDiff } from "./helpers/tiny-models.js";
+import { fourBlockModel, randomClips } from "./helpers/tiny-models.js";
 
 /** -Σ_k t_k log softmax(x)_k averaged over rows, in float64, with targets t built here. */
 function smoothedLoss(logits: readonly number[], rows: number, classes: number, labels: Int32Array, eps: number): number {
@@ -141,51 +134,10 @@ describe("train.label_smoothing", function () {
 
   describe("in a run: one SGD step against the float64 references with ε = 0.2", () => {
     const inputs = oneStepRunInputs("sideways-label-smoothing-");
-    const { model, B, T, batch, init64 } = inputs;
-    const [lr, eps] = [0.5, 0.2];
-
-    /** The weights after one SGD step of `lr` from init, in float64, and BP's loss. */
-    function reference(method: "bp" | "sideways"): { weights: RefWeights; loss?: number } {
-      if (method === "sideways") return { weights: referenceSideways(model, batch, init64, T, lr, eps) };
-      const [, , C, H, W] = batch.dims;
-      // Time-major rows as the executors order them do not matter for a mean: clip-major here.
-      const x = { data: Float64Array.from(batch.clips), dims: [B * T, C, H, W] };
-      const labels = Array.from({ length: B * T }, (_, i) => batch.labels[Math.floor(i / T)]!);
-      const { loss, grads } = refModelGradient(model, init64, x, labels, undefined, eps);
-      return { weights: new Map([...init64].map(([n, w]) => [n, w.map((v, i) => v - lr * grads.get(n)![i]!)])), loss };
-    }
-
-    let runs = 0;
-    const silent: ProgressReporter = { runStarted() {}, stepDone() {}, evalDone() {}, runEnded() {}, log() {}, warn() {} };
-    const paths: { method: "bp" | "sideways"; runtime: Record<string, unknown>; path: string }[] = [
-      { method: "bp", runtime: {}, path: "BP's fused pass" },
-      { method: "bp", runtime: { device_step: true }, path: "BP's device step (CPU)" },
-      { method: "sideways", runtime: {}, path: "Sideways' ticks" },
-      { method: "sideways", runtime: { workers: 2 }, path: "Sideways on 2 depth-parallel stages" },
-      { method: "sideways", runtime: { device_step: true }, path: "Sideways' device step (CPU)" },
-    ];
-    for (const { method, runtime, path } of paths) {
-      it(`${path}: the update and BP's training loss are the smoothed reference's (relative 1e-4)`, async () => {
-        const spec = ExperimentSpec.parse({
-          name: "label-smoothing",
-          model: fourBlockSpec,
-          data: { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: T, shuffle: false },
-          train: { method, batch_size: B, steps: 1, optimizer: { kind: "sgd", lr, momentum: 0 }, init_checkpoint: "init.safetensors", label_smoothing: eps },
-          runtime,
-          eval: { every: 0, clips: B },
-        });
-        const runDir = join(inputs.dir, `run-${runs++}`);
-        const summary = await runExperiment(spec, { specFile: null, baseDir: inputs.dir, runDir, runId: `r${runs}`, progress: silent });
-        expect(summary.status, summary.message).to.equal("completed");
-        const weights = readCheckpoint(join(runDir, "final.safetensors"), model);
-        const want = reference(method);
-        for (const p of model.params) {
-          const start = init64.get(p.name)!;
-          // float32 gradients against float64: measured on the update, 1e-4 as test/grad-clip.test.ts allows one step.
-          const moved = Float64Array.from(weights.get(p.name)!, (w, i) => w - start[i]!);
-          expect(relDiff(moved, want.weights.get(p.name)!.map((w, i) => w - start[i]!)), p.name).to.be.below(1e-4);
-        }
-        if (want.loss !== undefined) expect(Number(readCsv(join(runDir, "metrics.csv")).rows[0]!.train_loss)).to.be.closeTo(want.loss, 1e-4 * want.loss);
+    const eps = 0.2;
+    for (const path of ONE_STEP_PATHS) {
+      it(`${path.path}: the update and BP's training loss are the smoothed reference's (relative 1e-4)`, async () => {
+        await expectOneStepAsReference(inputs, path, { label_smoothing: eps }, sgdStepReference(inputs, eps));
       });
     }
   });
