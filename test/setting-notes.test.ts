@@ -21,6 +21,33 @@ const notesOf = (...overrides: string[]) => {
   return ineffectiveSettings(exp.spec, exp.model);
 };
 
+/**
+ * Each block's optimizer steps per clip batch, counted in `sideways schedule`'s table: the stretches
+ * between "update" rules in which the block's column holds a backward (B...).
+ */
+async function stepsPerClipOfTable(file: string, overrides: string[]): Promise<number[]> {
+  const io = captureIo();
+  expect(await main(["schedule", file, ...overrides], io), io.stderr).to.equal(0);
+  const lines = io.stdout.split("\n");
+  const header = lines.findIndex((l) => /^tick {2}block 0/.test(l));
+  const blocks = lines[header].split(/ {2,}/).length - 1;
+  const steps = new Array<number>(blocks).fill(0);
+  let backward = new Array<boolean>(blocks).fill(false);
+  for (const line of lines.slice(header + 1)) {
+    if (line.trim() === "") break;
+    if (line.startsWith("----")) {
+      backward.forEach((b, k) => (steps[k] += b ? 1 : 0));
+      backward = backward.map(() => false);
+      continue;
+    }
+    line.trim().split(/ {2,}/).slice(1).forEach((cell, k) => (backward[k] ||= /\bB\d/.test(cell)));
+  }
+  return steps;
+}
+
+/** The notes on a schedule point no block reaches, without those on points some blocks miss. */
+const noBlockNotes = (notes: string[]) => notes.filter((n) => !/ but not by blocks? \d/.test(n));
+
 describe("ineffective settings", function () {
   this.timeout(60_000);
 
@@ -69,17 +96,18 @@ describe("ineffective settings", function () {
     // good.yaml: 3 steps; with train.update_every: 1 block 0 steps 2 times a clip batch, block 1 3
     // times (sideways schedule), so block 1 takes 9 steps, 0 to 8.
     const schedule = (milestones: number[], warmup = 0) => `train.schedule={kind: multistep, milestones: [${milestones.join(", ")}], gamma: 0.5, warmup_steps: ${warmup}}`;
-    expect(notesOf("train.update_every=1", schedule([7, 8, 9, 20]))).to.deep.equal([
+    expect(noBlockNotes(notesOf("train.update_every=1", schedule([7, 8, 9, 20])))).to.deep.equal([
       "train.schedule.milestones: 9, 20 are reached by no block, so they never lower the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3); `sideways schedule` shows each block's steps per clip batch and in the run",
     ]);
     // What the run's schedule does (optim/schedule.ts): block 1's last step is at milestone 8's rate, block 0's before milestone 7.
     const spec = loadExperiment(GOOD, ["train.update_every=1", schedule([7, 8, 9, 20])]).spec;
     const lastRates = blockLearningRates(spec.train.schedule, 0.05, 2, 3, [2, 3]).map((r) => r.at(-1));
     expect(lastRates).to.deep.equal([0.05, 0.05 * 0.25]);
-    // Milestone 7 is above every step of block 0 but reached by block 1: no note.
-    expect(notesOf("train.update_every=1", schedule([7, 8]))).to.deep.equal([]);
+    // Milestone 7 is above every step of block 0 but reached by block 1: not this note (the
+    // uneven-schedule test below has the note on blocks that miss it).
+    expect(noBlockNotes(notesOf("train.update_every=1", schedule([7, 8])))).to.deep.equal([]);
     // Milestones count the steps after warm-up: 2 steps of it leave block 1 steps 0 to 6 after it.
-    expect(notesOf("train.update_every=1", schedule([6, 7], 2))).to.deep.equal([
+    expect(noBlockNotes(notesOf("train.update_every=1", schedule([6, 7], 2)))).to.deep.equal([
       "train.schedule.milestones: 7 is reached by no block, so it never lowers the learning rate: with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch and in the run",
     ]);
     // Without the model the steps per clip batch are unknown: no note rather than a wrong one.
@@ -96,7 +124,7 @@ describe("ineffective settings", function () {
     const lastRate = (w: number) => blockLearningRates(loadExperiment(GOOD, ["train.update_every=1", warmup(w)]).spec.train.schedule, 0.05, 2, 3, [2, 3])[1].at(-1);
     expect(lastRate(9)).to.equal(0.05);
     expect(lastRate(10)).to.be.below(0.05);
-    expect(notesOf("train.update_every=1", warmup(9))).to.deep.equal([]);
+    expect(noBlockNotes(notesOf("train.update_every=1", warmup(9)))).to.deep.equal([]);
     // Longer than train.steps, which the note with update_every: clip compares with, but block 1 finishes it.
     expect(notesOf("train.update_every=1", warmup(4))).to.deep.equal([]);
     expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", warmup(10)]).spec)).to.deep.equal([]);
@@ -119,13 +147,79 @@ describe("ineffective settings", function () {
     const lastRates = (size: number) => blockLearningRates(loadExperiment(GOOD, ["train.update_every=1", step(size)]).spec.train.schedule, 0.05, 2, 3, [2, 3]).map((r) => r.at(-1));
     expect(lastRates(8)).to.deep.equal([0.05, 0.025]);
     expect(lastRates(9)).to.deep.equal([0.05, 0.05]);
-    expect(notesOf("train.update_every=1", step(8))).to.deep.equal([]);
+    expect(noBlockNotes(notesOf("train.update_every=1", step(8)))).to.deep.equal([]);
     // A step_size of 3, which no update of a per-clip run reaches, is reached by both blocks here.
     expect(notesOf("train.update_every=1", step(3))).to.deep.equal([]);
     expect(notesOf("train.update_every=1", step(7, 2))).to.deep.equal([
       "train.schedule.step_size: 7 is reached by no block, so the learning rate stays train.optimizer.lr (0.05) after warm-up, as with kind constant (lr * gamma ^ floor(u / step_size) at a block's step u after warm-up): with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is 9 (block 1: 3 per clip batch x train.steps 3, 7 after its train.schedule.warmup_steps 2); `sideways schedule` shows each block's steps per clip batch and in the run",
     ]);
     expect(ineffectiveSettings(loadExperiment(GOOD, ["train.update_every=1", step(9)]).spec)).to.deep.equal([]);
+  });
+
+  it("with in-clip updates, a warm-up, step_size or milestone some blocks reach and others do not is a note naming the blocks, their steps and their last rates", async () => {
+    // Each block's steps per clip batch counted from `sideways schedule`'s table, not from the
+    // analysis the notes use; each block's last rate from the formulas of optim/schedule.ts.
+    const perClip = await stepsPerClipOfTable(GOOD, ["train.update_every=1"]);
+    expect(perClip, "good.yaml's table").to.deep.equal([2, 3]);
+    const [n0, n1] = perClip.map((s) => 3 * s); // train.steps 3
+    const lr = 0.05;
+    const rate = (x: number) => String(Number(x.toPrecision(4)));
+    const TAIL =
+      "; with train.update_every: 1 each block counts its own steps (train.steps x its steps per clip batch), so a block with fewer steps per clip batch gets less far through the schedule; `sideways schedule` shows each block's steps per clip batch and in the run";
+
+    // Warm-up 9: block 1's last step, s = 8, is at lr * 9/9; block 0's, s = n0 - 1, at lr * n0/9.
+    expect(notesOf("train.update_every=1", "train.schedule={kind: constant, warmup_steps: 9}")).to.deep.equal([
+      `train.schedule.warmup_steps: 9 is finished by block 1 but not by block 0, so the learning rate of block 0 never reaches train.optimizer.lr (0.05; lr * (s + 1) / warmup_steps at a block's step s): block 0 takes ${n0} steps (${perClip[0]} per clip batch x train.steps 3), the last at lr ${rate((lr * n0) / 9)} (${n0}/9 of train.optimizer.lr); block 1 takes ${n1} steps (${perClip[1]} per clip batch x train.steps 3), the last at lr ${rate(lr)}${TAIL}`,
+    ]);
+    // step_size 8, gamma 0.5: block 1's last step u = n1 - 1 = 8 is lowered once; block 0's, u = 5, never.
+    expect(notesOf("train.update_every=1", "train.schedule={kind: step, step_size: 8, gamma: 0.5}")).to.deep.equal([
+      `train.schedule.step_size: 8 is reached by block 1 but not by block 0, so the learning rate of block 0 is never lowered after warm-up while the others' is (lr * gamma ^ floor(u / step_size) at a block's step u after warm-up): block 0 takes ${n0} steps (${perClip[0]} per clip batch x train.steps 3), the last at lr ${rate(lr * 0.5 ** Math.floor((n0 - 1) / 8))}; block 1 takes ${n1} steps (${perClip[1]} per clip batch x train.steps 3), the last at lr ${rate(lr * 0.5 ** Math.floor((n1 - 1) / 8))}${TAIL}`,
+    ]);
+    // Milestones 7 and 8 after a warm-up of 1: block 1's steps after it are 0 to n1 - 2 = 7, so it
+    // reaches 7 and not 8 (8 is then reached by no block: the note of the test above); block 0's are 0 to 4.
+    const withWarmup = notesOf("train.update_every=1", "train.schedule={kind: multistep, milestones: [4, 7, 8], gamma: 0.5, warmup_steps: 1}");
+    const lowered = (n: number) => lr * 0.5 ** [4, 7, 8].filter((m) => m <= n - 1 - 1).length;
+    expect(withWarmup).to.have.length(2);
+    expect(withWarmup[0]).to.match(/^train\.schedule\.milestones: 8 is reached by no block/);
+    expect(withWarmup[1]).to.equal(
+      `train.schedule.milestones: 7 is reached by block 1 but not by block 0, so it lowers the learning rate of some blocks and not of others (lr * gamma ^ (number of milestones m <= u) at a block's step u after warm-up): block 0 takes ${n0} steps (${perClip[0]} per clip batch x train.steps 3, ${n0 - 1} after train.schedule.warmup_steps 1), the last at lr ${rate(lowered(n0))}; block 1 takes ${n1} steps (${perClip[1]} per clip batch x train.steps 3, ${n1 - 1} after train.schedule.warmup_steps 1), the last at lr ${rate(lowered(n1))}${TAIL}`,
+    );
+    // The same rates as the run's schedule gives each block's last step in the last clip batch.
+    const spec = loadExperiment(GOOD, ["train.update_every=1", "train.schedule={kind: multistep, milestones: [4, 7, 8], gamma: 0.5, warmup_steps: 1}"]).spec;
+    expect(blockLearningRates(spec.train.schedule, lr, 2, 3, perClip).map((r) => r.at(-1))).to.deep.equal([lowered(n0), lowered(n1)]);
+
+    // Every block reaches the point (block 0's last step, s = 5, ends a 6-step warm-up at lr, and
+    // is u = 5 after it): no such note, and none at all.
+    for (const schedule of ["{kind: constant, warmup_steps: 6}", "{kind: step, step_size: 5}", "{kind: multistep, milestones: [2, 5]}", "{kind: cosine, warmup_steps: 4}"]) {
+      expect(notesOf("train.update_every=1", `train.schedule=${schedule}`), schedule).to.deep.equal([]);
+    }
+  });
+
+  it("the note on blocks that miss a warm-up groups blocks of equal steps and leaves out blocks that never step", async () => {
+    // quickstart (4 blocks, 1500 steps, lr 0.003) on 5-frame clips: blocks 0 and 1 get no gradient.
+    const QUICKSTART = resolve("experiments/quickstart.yaml");
+    const overrides = ["train.update_every=1", "data.clip_length=5", "train.schedule={kind: constant, warmup_steps: 2000}"];
+    const perClip = await stepsPerClipOfTable(QUICKSTART, overrides);
+    expect(perClip.slice(0, 2), "blocks 0 and 1 never step").to.deep.equal([0, 0]);
+    const [n2, n3] = perClip.slice(2).map((s) => 1500 * s);
+    expect(n2 < 2000 && n3 >= 2000, `block 2 takes ${n2}, block 3 ${n3}`).to.equal(true);
+    const exp = loadExperiment(QUICKSTART, overrides);
+    const notes = ineffectiveSettings(exp.spec, exp.model);
+    expect(notes).to.have.length(1);
+    expect(notes[0]).to.contain(`is finished by block 3 but not by block 2, so the learning rate of block 2 never reaches`);
+    expect(notes[0]).to.contain(`block 2 takes ${n2} steps (${perClip[2]} per clip batch x train.steps 1500), the last at lr ${Number(((0.003 * n2) / 2000).toPrecision(4))} (${n2}/2000 of train.optimizer.lr); block 3 takes ${n3} steps`);
+    expect(notes[0]).to.not.match(/block [01]\b/);
+
+    // update_every 2 on 7-frame clips: blocks 1 and 2 step as often, and are said together.
+    const grouped = ["train.update_every=2", "train.schedule={kind: constant, warmup_steps: 4000}"];
+    const per = await stepsPerClipOfTable(QUICKSTART, grouped);
+    expect(per[1], "blocks 1 and 2 step as often").to.equal(per[2]);
+    const ex = loadExperiment(QUICKSTART, grouped);
+    const [note] = ineffectiveSettings(ex.spec, ex.model);
+    const short = per.flatMap((s, k) => (1500 * s < 4000 ? [k] : []));
+    expect(short, "blocks 0 to 2 end inside the warm-up").to.deep.equal([0, 1, 2]);
+    expect(note).to.contain("is finished by block 3 but not by blocks 0, 1 and 2, so the learning rate of blocks 0, 1 and 2 never reaches");
+    expect(note).to.contain(`; blocks 1 and 2 take ${1500 * per[1]} steps (${per[1]} per clip batch x train.steps 1500), the last at lr`);
   });
 
   it("a sweep says each note once, with the share of runs it applies to", () => {
@@ -258,6 +352,15 @@ describe("ineffective settings", function () {
         const io = captureIo();
         expect(await main([command, GOOD, ...overrides], io), io.stderr).to.equal(0);
         expect(io.stderr, command).to.contain(`note: ${GOOD}: train.schedule.milestones: 20 is reached by no block`);
+      }
+    });
+
+    it("validate, run and schedule print the note on a block that ends inside a warm-up another finishes", async () => {
+      const overrides = ["train.update_every=1", "train.schedule={kind: constant, warmup_steps: 9}"];
+      for (const command of ["validate", "run", "schedule"]) {
+        const io = captureIo();
+        expect(await main([command, GOOD, ...overrides], io), io.stderr).to.equal(0);
+        expect(io.stderr, command).to.contain(`note: ${GOOD}: train.schedule.warmup_steps: 9 is finished by block 1 but not by block 0`);
       }
     });
 

@@ -7,9 +7,10 @@
  * (train.update_every: N) block k counts its own steps, train.steps x S_k, S_k its steps per clip
  * batch (optim/schedule.ts blockLearningRates), so warmup_steps, step_size and milestones are
  * compared with the most steps any block takes; cosine and linear end at each block's own count,
- * which needs no note.
+ * which needs no note. A point some blocks reach and others do not: uneven-schedule-notes.ts.
  */
 import type { ExperimentSpec } from "./experiment-spec.js";
+import { unevenScheduleNotes } from "./uneven-schedule-notes.js";
 
 /** The block that takes the most steps over a run with in-clip updates. */
 interface FurthestBlock {
@@ -61,6 +62,7 @@ export function scheduleNotes(train: ExperimentSpec["train"], stepsPerClip: read
       const note = unreachedMilestones(schedule.milestones, warmup, train.steps, every, furthest);
       if (note !== null) notes.push(note);
     }
+    notes.push(...unevenScheduleNotes(train, every, stepsPerClip));
   }
   if (schedule.kind === "cosine" && schedule.min_lr > optimizer.lr) {
     notes.push(`train.schedule.min_lr: ${schedule.min_lr} is above train.optimizer.lr: ${optimizer.lr}: the cosine schedule raises the learning rate towards min_lr`);
