@@ -30,6 +30,9 @@ import { type HelpExample, withExamples } from "./help-examples.js";
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
 
+/** The program's name in usage lines and examples. */
+const PROGRAM = "sideways";
+
 /** `sideways --help`'s examples (each command's are in its module). */
 const EXAMPLES: readonly HelpExample[] = [
   ["$0 run experiments/quickstart.yaml", "train once: the README's main job"],
@@ -80,7 +83,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
   let commandOptions: KnownOptions | undefined;
   const version = sidewaysVersion() ?? "unknown";
   const parser = yargs([...args])
-    .scriptName("sideways")
+    .scriptName(PROGRAM)
     // Our package.json's version: yargs' own guess reads the package.json above the node_modules
     // that holds yargs, which in an installed copy is the user's project.
     .version(version)
@@ -141,7 +144,7 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     // sets no help option in argv.
     const helpShown = printed !== version && !args.includes("--get-yargs-completions");
     const examples = given === undefined ? EXAMPLES : usedCommand?.examples;
-    if (printed !== "") io.out(`${helpShown ? withExamples(printed, examples, "sideways", helpWidth) : printed}\n`);
+    if (printed !== "") io.out(`${helpShown ? withExamples(printed, examples, PROGRAM, helpWidth) : printed}\n`);
     return io.exitCode;
   } catch (err) {
     if (err instanceof ParsedOnly) return 0;

@@ -10,7 +10,7 @@
  * which needs no note. A point some blocks reach and others do not: uneven-schedule-notes.ts.
  */
 import type { ExperimentSpec } from "./experiment-spec.js";
-import { unevenScheduleNotes } from "./uneven-schedule-notes.js";
+import { SCHEDULE_SHOWS_STEPS, countsOwnSteps, unevenScheduleNotes } from "./uneven-schedule-notes.js";
 
 /** The block that takes the most steps over a run with in-clip updates. */
 interface FurthestBlock {
@@ -85,8 +85,8 @@ function furthestBlock(stepsPerClip: readonly number[], steps: number): Furthest
 function ownStepsText(every: number, steps: number, furthest: FurthestBlock, warmup: number): string {
   const afterWarmup = warmup > 0 ? `, ${Math.max(furthest.steps - warmup, 0)} after its train.schedule.warmup_steps ${warmup}` : "";
   return (
-    `with train.update_every: ${every} each block counts its own steps (train.steps x its steps per clip batch), and the most any block takes is ${furthest.steps} ` +
-    `(block ${furthest.block}: ${furthest.perClip} per clip batch x train.steps ${steps}${afterWarmup}); \`sideways schedule\` shows each block's steps per clip batch and in the run`
+    `${countsOwnSteps(every)}, and the most any block takes is ${furthest.steps} ` +
+    `(block ${furthest.block}: ${furthest.perClip} per clip batch x train.steps ${steps}${afterWarmup}); ${SCHEDULE_SHOWS_STEPS}`
   );
 }
 

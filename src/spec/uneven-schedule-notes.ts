@@ -85,8 +85,14 @@ function blockEnds(train: ExperimentSpec["train"], blocks: readonly SteppingBloc
 }
 
 function stepsText(every: number): string {
-  return `; with train.update_every: ${every} each block counts its own steps (train.steps x its steps per clip batch), so a block with fewer steps per clip batch gets less far through the schedule; \`sideways schedule\` shows each block's steps per clip batch and in the run`;
+  return `; ${countsOwnSteps(every)}, so a block with fewer steps per clip batch gets less far through the schedule; ${SCHEDULE_SHOWS_STEPS}`;
 }
+
+/** Why each block's schedule runs at its own pace with in-clip updates (this module's notes and schedule-notes.ts's). */
+export const countsOwnSteps = (every: number): string => `with train.update_every: ${every} each block counts its own steps (train.steps x its steps per clip batch)`;
+
+/** Where a user sees each block's steps, said at the end of every in-clip schedule note. */
+export const SCHEDULE_SHOWS_STEPS = "`sideways schedule` shows each block's steps per clip batch and in the run";
 
 /** "block 0", "blocks 0 and 2", "blocks 0, 1 and 2". */
 function blockList(blocks: readonly { block: number }[]): string {
