@@ -52,6 +52,14 @@ export function refForward(spec: LayerSpec, x: RefTensor, params: RefParams, cli
   return refLayer(spec, x, params, null, clips ?? x.dims[0]).y;
 }
 
+/**
+ * Inference (PyTorch's eval mode): batch_norm normalises with its running statistics, params
+ * "running_mean" and "running_var" (inside a residual unit "layers.{j}.running_mean" etc.).
+ */
+export function refEvalForward(spec: LayerSpec, x: RefTensor, params: RefParams): RefTensor {
+  return refLayer(spec, x, params, null, x.dims[0], true).y;
+}
+
 export function refBackward(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor, clips?: number): RefGrads {
   const r = refLayer(spec, x, params, dy, clips ?? x.dims[0]);
   return { dx: r.dx as RefTensor, dParams: r.dParams };
@@ -114,10 +122,21 @@ function refNormalise(x: RefTensor, groups: number[][], channelOf: (i: number) =
 }
 
 /** Forward, and backward when dy is given (one function per kind keeps both side by side). */
-function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor | null, clips: number): { y: RefTensor; dx: RefTensor | null; dParams: RefParams } {
+function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTensor | null, clips: number, running = false): { y: RefTensor; dx: RefTensor | null; dParams: RefParams } {
   const [n] = x.dims;
   switch (spec.type) {
     case "batch_norm": {
+      if (running) {
+        if (dy) throw new Error("refLayer: batch_norm with running statistics is forward only");
+        const hw = size(x.dims.slice(2));
+        const c = x.dims[1];
+        const y = zerosLike(x);
+        x.data.forEach((v, i) => {
+          const ch = Math.floor(i / hw) % c;
+          y.data[i] = ((v - params.running_mean[ch]) / Math.sqrt(params.running_var[ch] + spec.eps)) * params.weight[ch] + params.bias[ch];
+        });
+        return { y, dx: null, dParams: {} };
+      }
       const [, c] = x.dims;
       const hw = size(x.dims.slice(2));
       const groups: number[][] = [];
@@ -146,7 +165,7 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
       // gradient (its parameters' gradients into dParams). The identity is the empty path.
       const path = (layers: [LayerSpec, string][]): { y: RefTensor; dx: RefTensor | null } => {
         const xs = [x];
-        layers.forEach(([l, prefix], j) => xs.push(refLayer(l, xs[j], within(prefix), null, clips).y));
+        layers.forEach(([l, prefix], j) => xs.push(refLayer(l, xs[j], within(prefix), null, clips, running).y));
         if (!dy) return { y: xs[layers.length], dx: null };
         let g = dy;
         for (let j = layers.length - 1; j >= 0; j--) {

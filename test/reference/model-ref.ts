@@ -4,7 +4,7 @@
  * Model are used (not its blocks), so block grouping does not affect the reference.
  */
 import type { Model } from "../../src/model/model.js";
-import { refBackward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./layers-ref.js";
+import { refBackward, refEvalForward, refForward, refSoftmaxCrossEntropy, type RefParams, type RefTensor } from "./layers-ref.js";
 
 export type RefWeights = Map<string, Float64Array>;
 
@@ -21,6 +21,13 @@ export function refModelForward(model: Model, weights: RefWeights, x: RefTensor,
   const activations = [x];
   for (const layer of model.layers) activations.push(refForward(layer.spec, activations[activations.length - 1], layerParams(weights, layer.index), clips));
   return activations;
+}
+
+/** The logits of inference (eval mode: batch_norm with its running statistics, in `weights`). */
+export function refModelEvalLogits(model: Model, weights: RefWeights, x: RefTensor): RefTensor {
+  let y = x;
+  for (const layer of model.layers) y = refEvalForward(layer.spec, y, layerParams(weights, layer.index));
+  return y;
 }
 
 /** Mean loss over the batch and its gradient for every parameter, by PyTorch name. */
