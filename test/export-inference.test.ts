@@ -10,6 +10,7 @@ import * as ort from "onnxruntime-node";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
 import { readCheckpoint, writeCheckpoint } from "../src/model/checkpoint.js";
+import { onnx } from "../src/graph/onnx.js";
 import { initWeights } from "../src/model/init.js";
 import { loadModelFile, resolveModel } from "../src/model/load-model.js";
 import type { Model, Weights } from "../src/model/model.js";
@@ -30,6 +31,13 @@ async function onnxLogits(file: string, frames: Float32Array, dims: number[]): P
   } finally {
     await session.release();
   }
+}
+
+/** model.onnx without its metadata_props (which say where its weights came from): the graph and the weights. */
+function graphOf(file: string): Buffer {
+  const proto = onnx.ModelProto.decode(readFileSync(file));
+  proto.metadataProps = [];
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /** Our own forward: the per-block training graphs, block by block (train/evaluate.ts). */
@@ -135,7 +143,8 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const interrupted = captureIo();
     expect(await main(["export", "--checkpoint", unfinishedRun, "--out", "unfinished"], interrupted), interrupted.stderr).to.equal(0);
     expect(interrupted.stderr).to.include(`note: ${join(unfinishedRun, RESUME_FILE)} is a resume checkpoint: the weights of an unfinished run at step 2, not its final ones`);
-    expect(readFileSync(join(dir, "unfinished", "model.onnx")).equals(readFileSync(join(dir, "deploy", "model.onnx"))), "the same weights").to.equal(true);
+    expect(graphOf(join(dir, "unfinished", "model.onnx")).equals(graphOf(join(dir, "deploy", "model.onnx"))), "the same weights").to.equal(true);
+    expect(JSON.parse(readFileSync(join(dir, "unfinished", "inference.json"), "utf8")).resume_checkpoint_step).to.equal(2);
     expect(viaFolder.stderr).to.not.include("resume checkpoint");
     // A folder with no weights in it: exit 2 naming it, nothing written.
     const empty = captureIo();
@@ -221,6 +230,56 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const modelOnly = captureIo();
     expect(await main(["export", resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(dir, "results", "good", id), "--out", "model-only"], modelOnly), modelOnly.stderr).to.equal(0);
     expect(modelOnly.stderr).to.include("frames: as the training data gave them, after its data.normalize (a model file does not say which)");
+  });
+
+  it("inference.json beside model.onnx, and the same in its metadata_props: layout, pixels, normalize, clip length, class names", async () => {
+    const good = resolve(cwd, "test/fixtures/specs/good.yaml");
+    expect(await main(["run", good, "data.normalize={mean: [0.5], std: [0.25]}", "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const runDir = join(dir, "results", "good", id);
+    const io = captureIo();
+    expect(await main(["export", "--checkpoint", runDir, "--out", "deploy"], io), io.stderr).to.equal(0);
+    const description = JSON.parse(readFileSync(join(dir, "deploy", "inference.json"), "utf8"));
+    // The class names the run recorded (shapes' kinds), by label; good.yaml's clips of 4 frames.
+    const recorded = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")).classes;
+    expect(recorded).to.have.length(3);
+    expect(description).to.deep.include({
+      model: "tiny",
+      weights: join(runDir, "final.safetensors"),
+      resume_checkpoint_step: null,
+      input: { name: "frames", dtype: "float32", shape: ["N", 1, 8, 8], layout: "NCHW: one row per frame, channels, height, width; N frames of any clips" },
+      output: { name: "logits", dtype: "float32", shape: ["N", 3] },
+      clip_length: 4,
+      frame_stride: 1,
+      normalize: { mean: [0.5], std: [0.25] },
+      classes: recorded,
+      class_order: null,
+      video_frames: null,
+    });
+    expect(description.pixels).to.include("intensities in [0, 1], then per channel (x - mean) / std");
+    expect(description.clip_prediction).to.include("argmax of the mean of its frames' logits");
+    expect(io.stderr).to.include(`logits: the classes ${recorded.join(", ")}`).and.include("wrote deploy/inference.json");
+    // model.onnx carries the same, for whoever gets the file alone.
+    const props = onnx.ModelProto.decode(readFileSync(join(dir, "deploy", "model.onnx"))).metadataProps ?? [];
+    const metadata = Object.fromEntries(props.map((p) => [p.key, p.value]));
+    expect(JSON.parse(metadata.classes!)).to.deep.equal(recorded);
+    expect(JSON.parse(metadata.normalize!)).to.deep.equal({ mean: [0.5], std: [0.25] });
+    expect(JSON.parse(metadata.input!).shape).to.deep.equal(["N", 1, 8, 8]);
+    expect(metadata.clip_length).to.equal("4");
+    expect(metadata.pixels).to.equal(description.pixels);
+    expect(metadata).to.not.have.property("video_frames");
+    expect(metadata, "a path on this machine").to.not.have.property("weights");
+
+    // A model file knows no data: nulls, not guesses; an earlier inference.json is not replaced.
+    const modelOnly = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(runDir, "final.safetensors"), "--out", "model-only"], modelOnly), modelOnly.stderr).to.equal(0);
+    const fromModel = JSON.parse(readFileSync(join(dir, "model-only", "inference.json"), "utf8"));
+    expect([fromModel.clip_length, fromModel.normalize]).to.deep.equal([null, null]);
+    expect(fromModel.classes, "the checkpoint's run folder still names them").to.deep.equal(recorded);
+    for (const f of readdirSync(join(dir, "model-only"))) if (f !== "inference.json") rmSync(join(dir, "model-only", f));
+    const again = captureIo();
+    expect(await main(["export", resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(runDir, "final.safetensors"), "--out", "model-only"], again)).to.equal(2);
+    expect(again.stderr).to.include("inference.json already exists there");
   });
 
   it("weights of another model: exit 2 before anything is written", async () => {

@@ -142,10 +142,14 @@ describe("export: model.onnx against independent computations", function () {
     writeFileSync(join(dir, "frames.f32"), Buffer.from(frames.buffer));
     const r = spawnSync(python, [onnxScript, file, join(dir, "frames.f32"), String(n), join(dir, "logits.json")], { encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stderr).to.equal(0);
-    const py = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { inputs: [string, (string | number)[]][]; outputs: [string, (string | number)[]][]; logits: number[] };
+    const py = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { inputs: [string, (string | number)[]][]; outputs: [string, (string | number)[]][]; logits: number[]; metadata: Record<string, string> };
     // What a user without our source sees: one input, frames [N, C, H, W], one output, logits [N, classes].
     expect(py.inputs).to.deep.equal([["frames", ["N", channels, height, width]]]);
     expect(py.outputs).to.deep.equal([["logits", ["N", model.classes]]]);
+    // The model's own description, as Python's onnxruntime reads it: that of inference.json beside it.
+    const description = JSON.parse(readFileSync(join(dir, spec.name, "inference.json"), "utf8"));
+    expect(JSON.parse(py.metadata.input)).to.deep.equal(description.input);
+    expect(py.metadata.clip_prediction).to.equal(description.clip_prediction);
     // Another process and build of onnxruntime on the same float32 graph: rounding only.
     expectWithin(py.logits, await onnxLogits(file, frames, [n, channels, height, width]), 1e-5);
   });

@@ -5,7 +5,7 @@
  * Given trained weights, it also writes model.onnx: the whole forward pass in one graph with the
  * weights inside, `frames` [N, C, H, W] in and `logits` [N, classes] out, for inference with
  * plain onnxruntime (a clip's prediction is the argmax of its frames' mean logits, as in
- * training's evaluation).
+ * training's evaluation), with inference.json beside it and in its metadata_props saying how to feed it.
  */
 import { join } from "node:path";
 import { buildBlockGraphs } from "../layers/block-graphs.js";
@@ -15,6 +15,7 @@ import { BATCH_DIM, GraphBuilder } from "../graph/graph-builder.js";
 import type { ParamSuffix, VjpInputs } from "../layers/layer-def.js";
 import { layerDef } from "../layers/registry.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
+import { INFERENCE_DESCRIPTION_FILE, onnxMetadata, type InferenceDescription } from "./inference-description.js";
 import type { Model, Weights } from "./model.js";
 
 export const INFERENCE_FILE = "model.onnx";
@@ -94,7 +95,7 @@ export function exportManifest(model: Model, graphs: readonly { forward: Uint8Ar
 /** The files exportModel writes into outDir (and exportInferenceModel's, when `inference`). */
 export function exportFileNames(model: Model, inference: boolean): string[] {
   const graphs = model.blocks.flatMap((b) => [graphFile(b.index, "forward"), graphFile(b.index, "backward")]);
-  return [...graphs, "manifest.json", ...(inference ? [INFERENCE_FILE] : [])];
+  return [...graphs, "manifest.json", ...(inference ? [INFERENCE_FILE, INFERENCE_DESCRIPTION_FILE] : [])];
 }
 
 /** Writes the graphs (every backward graph with its input gradient) and manifest.json into outDir. */
@@ -117,9 +118,10 @@ export function exportModel(model: Model, outDir: string): { files: string[] } {
 /**
  * The model's forward pass as one portable ONNX graph with the weights as initializers (named as
  * PyTorch names them): frames [N, C, H, W] -> logits [N, classes]. Each layer is built by its own
- * forward builder (layers/registry.ts) for inference (training = false).
+ * forward builder (layers/registry.ts) for inference (training = false). `metadata` goes into the
+ * model's metadata_props.
  */
-export function buildInferenceGraph(model: Model, weights: Weights): Uint8Array {
+export function buildInferenceGraph(model: Model, weights: Weights, metadata: Record<string, string> = {}): Uint8Array {
   const g = new GraphBuilder(`${model.name}.inference`);
   const { channels, height, width } = model.input;
   let x = g.input(INFERENCE_INPUT, [channels, height, width]);
@@ -140,12 +142,16 @@ export function buildInferenceGraph(model: Model, weights: Weights): Uint8Array 
     x = layerDef(layer.spec).forward(g, layer, x, params, false, layer.buffers.length > 0 ? buffers : undefined).y;
   }
   g.output(g.node("Identity", [x], [INFERENCE_OUTPUT])[0], [model.classes]);
-  return g.toBytes();
+  const proto = g.toModel();
+  proto.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
+  return onnx.ModelProto.encode(proto).finish().slice();
 }
 
-/** Writes outDir/model.onnx (buildInferenceGraph); returns its path. */
-export function exportInferenceModel(model: Model, weights: Weights, outDir: string): string {
+/** Writes outDir/model.onnx (buildInferenceGraph, `description` in its metadata_props) and outDir/inference.json; returns their paths. */
+export function exportInferenceModel(model: Model, weights: Weights, outDir: string, description: InferenceDescription): { model: string; description: string } {
   const path = join(outDir, INFERENCE_FILE);
-  writeFileAtomic(path, buildInferenceGraph(model, weights));
-  return path;
+  writeFileAtomic(path, buildInferenceGraph(model, weights, onnxMetadata(description)));
+  const descriptionPath = join(outDir, INFERENCE_DESCRIPTION_FILE);
+  writeJsonAtomic(descriptionPath, description);
+  return { model: path, description: descriptionPath };
 }

@@ -4,8 +4,8 @@ would. Used by test/export-reference.test.ts:
   onnx_logits.py MODEL.onnx FRAMES.f32 N OUT.json
 
 FRAMES.f32: raw little-endian float32 [N, C, H, W], C, H, W read from the graph's input. Writes
-{"inputs": [[name, shape]], "outputs": [[name, shape]], "logits": [...]} (a symbolic dimension
-as its name).
+{"inputs": [[name, shape]], "outputs": [[name, shape]], "logits": [...], "metadata": {key: value}}
+(a symbolic dimension as its name; metadata: the model's custom metadata_props).
 """
 import json
 import sys
@@ -24,6 +24,7 @@ def main(model, frames_file, n, out):
             "inputs": [[i.name, list(i.shape)] for i in session.get_inputs()],
             "outputs": [[o.name, list(o.shape)] for o in session.get_outputs()],
             "logits": logits.astype(float).ravel().tolist(),
+            "metadata": dict(session.get_modelmeta().custom_metadata_map),
         }, f)
 
 

@@ -8,9 +8,10 @@ import { INFERENCE_FILE, INFERENCE_INPUT, INFERENCE_OUTPUT, exportFileNames, exp
 import { loadModelFile } from "../../model/load-model.js";
 import type { Model, Weights } from "../../model/model.js";
 import { loadExperiment, type LoadedExperiment } from "../../spec/load-experiment.js";
-import { videoClassOrder, videoFramesRecipe } from "../../data/video/inference-input.js";
+import { inferenceDescription, INFERENCE_DESCRIPTION_FILE } from "../../model/inference-description.js";
 import { readYamlFile } from "../../spec/yaml-file.js";
 import { runWeightsFile } from "../../results/run-weights.js";
+import { readSummary } from "../../results/run-dir.js";
 import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
@@ -80,17 +81,20 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & He
       if (!argv.force) refuseToReplace(resolve(argv.out), exportFileNames(model, weights !== null), argv.out);
       const { files } = exportModel(model, resolve(argv.out));
       io.err(`wrote ${files.length} files (per-block training graphs, manifest.json) to ${argv.out}\n`);
-      if (weights !== null) {
-        exportInferenceModel(model, weights, resolve(argv.out));
+      if (weights !== null && weightsPath !== null) {
+        // An interrupted run's folder gives its resume checkpoint: exported, but not as if final.
+        const step = resumeCheckpointStep(weightsPath);
+        // A run folder's summary.json names the classes its data had, by label.
+        const classNames = readSummary(dirname(resolve(weightsPath)))?.classes;
+        const description = inferenceDescription({ model, weights: weightsPath, resumeStep: step, data, baseDir, classNames }, { input: INFERENCE_INPUT, output: INFERENCE_OUTPUT });
+        exportInferenceModel(model, weights, resolve(argv.out), description);
         const { channels, height, width } = model.input;
         io.err(`wrote ${join(argv.out, INFERENCE_FILE)} (weights of ${weightsPath} inside): ${INFERENCE_INPUT} [N,${channels},${height},${width}] -> ${INFERENCE_OUTPUT} [N,${model.classes}]\n`);
-        io.err(`${INFERENCE_INPUT}: ${framesPreprocessing(data)}\n`);
-        if (data?.kind === "video-folder") {
-          io.err(`${INFERENCE_INPUT} of a video: ${videoFramesRecipe(data, model.input)}\n`);
-          io.err(`${INFERENCE_OUTPUT}: ${videoClassOrder(data, baseDir!)}\n`);
-        }
-        // An interrupted run's folder gives its resume checkpoint: exported, but not as if final.
-        const step = weightsPath === null ? null : resumeCheckpointStep(weightsPath);
+        io.err(`${INFERENCE_INPUT}: ${description.pixels}\n`);
+        if (description.video_frames !== null) io.err(`${INFERENCE_INPUT} of a video: ${description.video_frames}\n`);
+        if (description.class_order !== null) io.err(`${INFERENCE_OUTPUT}: ${description.class_order}\n`);
+        if (description.classes !== null) io.err(`${INFERENCE_OUTPUT}: the classes ${description.classes.join(", ")}\n`);
+        io.err(`wrote ${join(argv.out, INFERENCE_DESCRIPTION_FILE)} (also in ${INFERENCE_FILE}'s metadata_props): the input layout, pixel scaling, clip length, how frames make a clip's prediction and the class names, for use without this tool\n`);
         if (step !== null) io.err(`note: ${weightsPath} is a resume checkpoint: the weights of an unfinished run at step ${step}, not its final ones\n`);
       }
     },
@@ -105,23 +109,3 @@ function refuseToReplace(outDir: string, names: string[], given: string): void {
   throw new InputError(`export: --out ${given}: ${shown} already exist${existing.length === 1 ? "s" : ""} there (an earlier export); nothing was written (choose another --out, or --force to replace them)`, outDir);
 }
 
-/**
- * What model.onnx expects as frames: the training data's preprocessing is not inside the graph,
- * so, say, video frames scaled to [0, 1] but not normalised would be classified silently worse.
- * `data` is undefined when only a model file says what to export (the data is not known).
- */
-export function framesPreprocessing(data: DataSpec | undefined): string {
-  if (data === undefined) {
-    return "as the training data gave them, after its data.normalize (a model file does not say which); model.onnx does not normalise";
-  }
-  const values = {
-    "video-folder": "pixel values / 255 (RGB or gray, in [0, 1])",
-    npy: "values as in the clips file (uint8 / 255, float as stored)",
-    "moving-mnist": "intensities in [0, 1]",
-    shapes: "intensities in [0, 1]",
-  }[data.kind];
-  if (data.normalize === null) return `${values}, not normalised (the experiment has no data.normalize)`;
-  const list = (v: number[]) => `[${v.join(", ")}]`;
-  return `${values}, then per channel (x - mean) / std with mean ${list(data.normalize.mean)}, std ${list(data.normalize.std)} ` +
-    "(data.normalize); model.onnx does not normalise";
-}
