@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
+import { codeChanges } from "../results/code-changes.js";
 import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
 import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
@@ -107,6 +108,9 @@ export async function runOne(
     unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
     if (release !== null) return;
     release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force });
+    // After set-up, so that the onnxruntime build this attempt runs is known.
+    const otherCode = codeOfEarlierTraining(exp, place, resume);
+    if (otherCode !== null) progress.log(otherCode);
     // Said once the lock is ours: before, the "earlier attempt" may have been a process still running it.
     if (lost !== null)
       progress.log(`an earlier attempt of this run reached step ${lost} and left no resume checkpoint (one is written every train.checkpoint_every updates, and at Ctrl-C or SIGTERM): starting again from step 0`);
@@ -166,6 +170,30 @@ function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Param
   const changes = dataChangesSince(source.data_files, data);
   if (changes.length === 0) return null;
   return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
+}
+
+/**
+ * A warning where this attempt trains with other code, runtime or CPU than the run it continues
+ * (resumed: its last attempt) or repeats (a run folder's config.yaml trained elsewhere: that run's
+ * last attempt), or null. Not an error: the same config is the same run, and across commits that
+ * did not touch its path the weights are the same bit for bit; where they are not, the reader is told why.
+ */
+function codeOfEarlierTraining(exp: LoadedExperiment, place: RunPlacement, resume: boolean): string | null {
+  const attempts = readRunMeta(place.runDir)?.provenance ?? [];
+  const now = attempts.at(-1);
+  if (now === undefined) return null;
+  const why = "its numbers need not match bit for bit (run-meta.json records each attempt's code)";
+  if (resume) {
+    const changes = attempts.length < 2 ? [] : codeChanges(attempts.at(-2)!, now);
+    return changes.length === 0 ? null : `warning: resuming ${place.runId} with code that may differ from its earlier attempt's (${changes.join("; ")}): ${why}`;
+  }
+  const sourceDir = dirname(resolve(exp.file));
+  if (sourceDir === resolve(place.runDir)) return null;
+  const source = readRunMeta(sourceDir);
+  const trained = source?.provenance?.at(-1);
+  if (source?.config_hash !== place.meta.config_hash || trained === undefined) return null;
+  const changes = codeChanges(trained, now);
+  return changes.length === 0 ? null : `warning: ${exp.file} is the config of the run in ${sourceDir}, trained with code that may differ from this (${changes.join("; ")}): the same run by its id, but ${why}`;
 }
 
 /**
