@@ -9,7 +9,7 @@ import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
 import { codeChanges } from "../results/code-changes.js";
 import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
-import { type RunMeta, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { type RunMeta, BEST_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
@@ -87,6 +87,8 @@ export async function runOne(
   if (state === "completed") {
     const stale = staleDataWarning(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data);
     if (stale !== null) progress.log(stale);
+    const best = missingBestWeights(exp, place.runDir);
+    if (best !== null) progress.log(best);
     return { skipped: true, summary: readSummary(place.runDir) };
   }
   if (state === "diverged") {
@@ -170,6 +172,18 @@ function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Param
   const changes = dataChangesSince(source.data_files, data);
   if (changes.length === 0) return null;
   return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
+}
+
+/**
+ * A completed run found for a config that asks for output.keep_best, trained without it: the key
+ * is no part of the id (the same weights either way), so the run is found and skipped, and the
+ * best.safetensors asked for never appears. Said, with the way to get it, or null.
+ */
+function missingBestWeights(exp: LoadedExperiment, runDir: string): string | null {
+  if (exp.spec.output.keep_best !== true || existsSync(join(runDir, BEST_WEIGHTS_FILE))) return null;
+  // No evaluation, no best step: keep_best would have written nothing either.
+  if (readSummary(runDir)?.best_eval_step == null) return null;
+  return `note: ${runDir} was completed without output.keep_best, so it has no ${BEST_WEIGHTS_FILE}; output keys are no part of a run's id, so this config is that run: --force trains it again with it (or give output.dir=DIR to keep this one)`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A run trained again from its folder's config.yaml, or resumed, by code or a runtime other than
  * its earlier attempt's (run-meta.json's provenance) says so: the same config is the same run by
- * id, but nothing promises the same numbers across commits, onnxruntime builds or CPUs.
+ * id, but nothing promises the same numbers across commits, onnxruntime builds or CPUs. And a
+ * completed run found for a setting that is no part of the id (output.keep_best) says what it lacks.
  */
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
@@ -29,7 +30,7 @@ function editLastAttempt(runDir: string, edit: Record<string, unknown>): void {
   writeFileSync(file, JSON.stringify(meta));
 }
 
-describe("code changes between attempts of a run", function () {
+describe("re-running a run: what differs from the run it finds", function () {
   this.timeout(60_000);
   let dir = "";
   inFreshFolderEachTest("sideways-code-changes-", (d) => (dir = d));
@@ -79,5 +80,17 @@ describe("code changes between attempts of a run", function () {
     expect(resumed.status, resumed.stderr).to.equal(0);
     expect(resumed.stderr).to.match(/warning: resuming \w+ with code that may differ from its earlier attempt's \(.*onnxruntime-node 0\.0\.1 then, \d+\.\d+\.\d+ now\)/);
     expect(resumed.stderr).to.match(/resuming from step \d+/);
+  });
+
+  it("a completed run found for a config that asks for output.keep_best, trained without it, says it has no best.safetensors", async () => {
+    const evaluated = ["eval.every=3", "eval.clips=4"];
+    expect(await main(["run", GOOD, ...evaluated, "--quiet"], captureIo())).to.equal(0);
+    const found = captureIo();
+    expect(await main(["run", GOOD, ...evaluated, "output.keep_best=true"], found), found.stderr).to.equal(0);
+    expect(found.stderr).to.include("already completed").and.match(/note: .* was completed without output\.keep_best, so it has no best\.safetensors; .*--force trains it again with it/);
+    expect(await main(["run", GOOD, ...evaluated, "output.keep_best=true", "--force", "--quiet"], captureIo())).to.equal(0);
+    const kept = captureIo();
+    expect(await main(["run", GOOD, ...evaluated, "output.keep_best=true"], kept), kept.stderr).to.equal(0);
+    expect(kept.stderr).to.include("already completed").and.not.include("keep_best");
   });
 });
