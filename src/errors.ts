@@ -15,12 +15,16 @@ export class InputError extends Error {
 
 /**
  * An input error found while setting up a run from an experiment file (data, checkpoint,
- * provider) names its key; where it names no file of its own, say the experiment's first, with
- * the overrides that set its key (spec/override-source.ts) and the `context` of the run (which
- * run of a sweep).
+ * provider) names its key; where it names no file of its own, or its file holds what the
+ * experiment's setting does not fit (DataSettingError), say the experiment's first, with the
+ * overrides that set its key (spec/override-source.ts) and the `context` of the run (which run of
+ * a sweep).
  */
 export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = [], context?: string): void {
-  if (err instanceof InputError && err.file === undefined && !err.message.startsWith(file)) err.message = `${settingSource(file, overrides, err.keyPath)}: ${context === undefined ? "" : `${context}: `}${err.message}`;
+  if (!(err instanceof InputError) || err.message.startsWith(file)) return;
+  if (err.file !== undefined && !(err instanceof DataSettingError)) return;
+  const keys = err instanceof DataSettingError ? [err.keyPath, ...err.alsoKeys].filter((k) => k !== undefined) : err.keyPath;
+  err.message = `${settingSource(file, overrides, keys)}: ${context === undefined ? "" : `${context}: `}${err.message}`;
 }
 
 /** Experiment or override file is invalid. */
@@ -31,6 +35,18 @@ export class ModelError extends InputError {}
 
 /** Data cannot be read or does not fit the model. */
 export class DataError extends InputError {}
+
+/**
+ * A data file that is fine in itself but does not fit a setting of the experiment (an npy file's
+ * frames against data.clip_length): the message names the file, and the experiment file (with the
+ * overrides) that set the key is named before it, since the fix may be in either.
+ */
+export class DataSettingError extends DataError {
+  /** Other settings the file does not fit with keyPath's (data.frame_stride beside data.clip_length): overrides of them are named too. */
+  constructor(message: string, file: string, keyPath: string, readonly alsoKeys: readonly string[] = []) {
+    super(message, file, keyPath);
+  }
+}
 
 /** The execution provider cannot be set up (e.g. CUDA libraries missing). */
 export class ProviderError extends InputError {}

@@ -68,6 +68,26 @@ describe("validate = run's checks before training", function () {
     await bothReject([data], /clip 2, frame 3 holds -Infinity/, false);
   });
 
+  it("npy clips shorter than data.clip_length: the experiment file and the overrides that set it are named beside the data file", async () => {
+    // 4 clips of 5 frames; the experiment asks for 8 (and, below, 4 at stride 2: a span of 7).
+    mkdirSync(join(dir, "videos"));
+    const clipsFile = join(dir, "videos", "clips.npy");
+    writeFileSync(clipsFile, encodeNpy(new Float32Array(4 * 5 * 64).fill(0.5), [4, 5, 1, 8, 8]));
+    writeFileSync(join(dir, "videos", "labels.npy"), encodeNpy(Int32Array.of(0, 1, 2, 0), [4]));
+    const data = (clipLength: number) => `data={kind: npy, clips: ${clipsFile}, labels: ${join(dir, "videos", "labels.npy")}, eval_on_train: true, clip_length: ${clipLength}}`;
+    const quote = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    // The user wrote 8: no word about the default.
+    await bothReject([data(8)], new RegExp(
+      `error: ${quote(GOOD)} with override '${quote(data(8))}': ${quote(clipsFile)} \\(data\\.clips\\): clips have 5 frames; ` +
+        `data\\.clip_length 8 with data\\.frame_stride 1 needs 8: set data\\.clip_length to 5 or less\\n`,
+    ));
+    // The stride's override is named too, since changing it fixes the clash as well.
+    await bothReject([data(4), "data.frame_stride=2"], new RegExp(
+      `error: ${quote(GOOD)} with override '${quote(data(4))}', override 'data\\.frame_stride=2': ${quote(clipsFile)} \\(data\\.clips\\): clips have 5 frames; ` +
+        `data\\.clip_length 4 with data\\.frame_stride 2 needs 7: set data\\.clip_length to 3 or less, or a smaller data\\.frame_stride\\n`,
+    ), false);
+  });
+
   it("the execution provider: cuda without its libraries", async () => {
     // The same missing build on every machine.
     await withEnv({ SIDEWAYS_CUDA_DIR: join(dir, "no-cuda-build") }, async () => {

@@ -6,7 +6,7 @@
  * else the training clips, in file order.
  */
 import { existsSync, statSync } from "node:fs";
-import { DataError } from "../errors.js";
+import { DataError, DataSettingError } from "../errors.js";
 import { fileDigest } from "../util/file-digest.js";
 import type { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
@@ -108,12 +108,14 @@ async function readTable(
   }
   const span = (shape.frames - 1) * stride + 1;
   if (fileFrames < span) {
-    // The longest clip the file's clips hold; a user who never wrote clip_length meets its default.
+    // The longest clip the file's clips hold; a user who never wrote clip_length meets its default
+    // (said only where the value is the default: another value was written, and the note would mislead).
     const longest = Math.floor((fileFrames - 1) / stride) + 1;
-    const fix = fileFrames === 0 ? "" : `: set data.clip_length to ${longest} or less${stride > 1 ? `, or a smaller data.frame_stride` : ""} (data.clip_length is ${DEFAULT_CLIP_LENGTH} where the experiment does not set it)`;
-    throw new DataError(
+    const byDefault = shape.frames === DEFAULT_CLIP_LENGTH ? ` (${DEFAULT_CLIP_LENGTH} is also data.clip_length's default, taken where the experiment does not set it)` : "";
+    const fix = fileFrames === 0 ? "" : `: set data.clip_length to ${longest} or less${stride > 1 ? `, or a smaller data.frame_stride` : ""}${byDefault}`;
+    throw new DataSettingError(
       `${clipsFile} (data.${key}): clips have ${fileFrames} frames; data.clip_length ${shape.frames} with data.frame_stride ${stride} needs ${span}${fix}`,
-      clipsFile, "data.clip_length",
+      clipsFile, "data.clip_length", ["data.frame_stride"],
     );
   }
   if (n < 1) throw new DataError(`${clipsFile} (data.${key}): the file holds no clips`, clipsFile, `data.${key}`);

@@ -27,8 +27,9 @@ export function sweptContext(path: string | undefined, keys: readonly string[], 
   return context !== undefined && path !== undefined && keys.some((k) => keyDecides(k, path)) ? context : undefined;
 }
 
-/** `file`, and the overrides about `path` where there are any: the source a message about `path` names. */
-export function settingSource(file: string, overrides: readonly string[], path: string | undefined): string {
-  const by = path === undefined ? [] : overridesAbout(path, overrides);
+/** `file`, and the overrides about `path` (or any of several paths) where there are any: the source a message about them names. */
+export function settingSource(file: string, overrides: readonly string[], path: string | readonly string[] | undefined): string {
+  const paths = path === undefined ? [] : typeof path === "string" ? [path] : path;
+  const by = overrides.filter((text) => paths.some((p) => keyDecides(overrideKey(text), p)));
   return `${file}${by.length > 0 ? ` with ${by.map((o) => `override '${o}'`).join(", ")}` : ""}`;
 }
