@@ -130,6 +130,27 @@ describe("data: npy source", function () {
     expect(labels).to.deep.equal([2, 2, 1, 1, 0]);
   });
 
+  it("notes float32 clips of whole numbers 0..255 (8-bit pixels not divided by 255), and no others", async () => {
+    const write = (name: string, values: number[]) => writeFileSync(join(dir, name), encodeNpy(Float32Array.from({ length: N * T * FRAME }, (_, i) => values[i % values.length]!), [N, T, 1, 2, 3]));
+    write("pixels-255.npy", [0, 17, 255, 128]); // what clips.astype(np.float32) of 8-bit frames holds
+    write("scaled.npy", [0, 17 / 255, 1, 128 / 255]); // the same divided by 255
+    write("standardised.npy", [-1.5, 0.25, 2.75, 0]); // (x - mean) / std
+    write("mask.npy", [0, 1, 1, 0]); // whole numbers, none above 1
+    write("beyond-255.npy", [0, 17, 300, 128]); // whole numbers, but no 8-bit range
+    const notes = async (clips: string, extra: object = {}) =>
+      (await createDataSource(DataSpec.parse({ kind: "npy", clips, labels: "labels.npy", eval_on_train: true, clip_length: 1, ...extra }), ctx())).notes ?? [];
+    const noted = await notes("pixels-255.npy");
+    expect(noted).to.have.length(1);
+    expect(noted[0]).to.match(/^\S*pixels-255\.npy \(data\.clips\): float32 clips of whole numbers 0\.\.255 look like 8-bit pixels not divided by 255; .*save them as uint8 .*or set data\.normalize/);
+    // Held-out clips are looked at too, each file named once.
+    const heldOut = await (await createDataSource(DataSpec.parse({ kind: "npy", clips: "scaled.npy", labels: "labels.npy", eval_clips: "pixels-255.npy", eval_labels: "labels.npy", clip_length: 1 }), ctx())).notes ?? [];
+    expect(heldOut.map((n) => n.slice(0, n.indexOf(" ")))).to.deep.equal([join(dir, "pixels-255.npy")]);
+    expect(heldOut[0]).to.include("(data.eval_clips)");
+    for (const quiet of ["scaled.npy", "standardised.npy", "mask.npy", "beyond-255.npy", "u8.npy"]) expect(await notes(quiet), quiet).to.deep.equal([]);
+    // data.normalize states the scale: no note.
+    expect(await notes("pixels-255.npy", { normalize: { mean: [128], std: [64] } })).to.deep.equal([]);
+  });
+
   it("evaluating on the training clips is stated, not assumed: exit-2 DataError without eval_clips or eval_on_train", async () => {
     const silent = await fail({ kind: "npy", clips: "clips.npy", labels: "labels.npy", clip_length: 1 });
     expect(silent).to.be.instanceOf(DataError);

@@ -203,6 +203,32 @@ describe("validate = run's checks before training", function () {
     expect(await main(["validate", GOOD, bn("{type: batch_norm}").replace("kernel: 8", "kernel: 7"), "train.batch_size=1"], captureIo())).to.equal(0);
   });
 
+  it("float32 npy clips of 8-bit pixels not divided by 255: a note of validate, run (summary.json) and sweep, not an error", async () => {
+    // 4 clips of 5 frames of 1x8x8 holding whole numbers up to 255, as clips.astype(np.float32) of 8-bit frames does.
+    mkdirSync(join(dir, "videos"));
+    const clipsFile = join(dir, "videos", "clips.npy");
+    writeFileSync(clipsFile, encodeNpy(Float32Array.from({ length: 4 * 5 * 64 }, (_, i) => (i * 37) % 256), [4, 5, 1, 8, 8]));
+    writeFileSync(join(dir, "videos", "labels.npy"), encodeNpy(Int32Array.of(0, 1, 2, 0), [4]));
+    const data = `data={kind: npy, clips: ${clipsFile}, labels: ${join(dir, "videos", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    const note = `${clipsFile} (data.clips): float32 clips of whole numbers 0..255 look like 8-bit pixels not divided by 255`;
+    const v = captureIo();
+    expect(await main(["validate", GOOD, data], v), v.stderr).to.equal(0);
+    expect(v.stderr).to.include(`note: ${GOOD}: ${note}`);
+    expect(v.stderr).to.match(/^ok: /m);
+    const r = captureIo();
+    expect(await main(["run", GOOD, data, `output.dir=${join(dir, "out")}`, "--quiet"], r), r.stderr).to.equal(0);
+    const [runId] = readdirSync(join(dir, "out"));
+    const summary = JSON.parse(readFileSync(join(dir, "out", runId!, "summary.json"), "utf8")) as { notes?: string[]; warnings?: string[] };
+    expect(summary.notes?.filter((n) => n.startsWith(note))).to.have.length(1);
+    expect(summary.warnings ?? [], "a note, not a warning counted in the tables").not.to.satisfy((w: string[]) => w.some((x) => x.includes("8-bit pixels")));
+    // A sweep says it before its runs, except with --quiet (notes are not warnings).
+    for (const quiet of [false, true]) {
+      const sw = captureIo();
+      expect(await main(["sweep", GOOD, data, "sweep={seeds: [0]}", `output.dir=${join(dir, `sweep-${quiet}`)}`, ...(quiet ? ["--quiet"] : [])], sw), sw.stderr).to.equal(0);
+      expect(sw.stderr.includes(`note: ${GOOD}: ${note}`), `--quiet ${quiet}`).to.equal(!quiet);
+    }
+  });
+
   it("a good config: ok, nothing created", async () => {
     const io = captureIo();
     expect(await main(["validate", GOOD], io), io.stderr).to.equal(0);

@@ -112,7 +112,8 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
  * Reading an npy data set or starting a GPU session once per method would repeat seconds of work.
  */
 export interface PreflightMemo {
-  clipFrames: Map<string, number>;
+  /** Per data set: its clips' frames and what a run would be told about it (DataSource.notes). */
+  clipFrames: Map<string, { frames: number; notes: readonly string[] }>;
   providersChecked: Set<string>;
 }
 
@@ -128,7 +129,8 @@ export interface SettingsOrigin {
 
 /**
  * Runs every pre-training check for one resolved spec; returns the warnings (clip length), which
- * are errors unless `allowWarnings`. Errors are InputErrors (exit 2) naming the file, and the
+ * are errors unless `allowWarnings`, each "warning: ...", and the data's notes, each "note: ..."
+ * (printedFinding says them). Errors are InputErrors (exit 2) naming the file, and the
  * overrides that set their key.
  */
 export async function preflight(
@@ -146,13 +148,15 @@ export async function preflight(
     // starting workers only to close them cost seconds (each loads its own digits).
     checkDataWorkers(spec.data);
     const dataKey = JSON.stringify([spec.data, model.input, model.classes]);
-    let frames = memo.clipFrames.get(dataKey);
-    if (frames === undefined) {
+    let checked = memo.clipFrames.get(dataKey);
+    if (checked === undefined) {
       const data = await openRunData({ ...spec, data: { ...spec.data, workers: undefined } }, model, baseDir);
-      frames = data.clipShape[0];
+      checked = { frames: data.clipShape[0], notes: data.notes ?? [] };
       await data.close();
-      memo.clipFrames.set(dataKey, frames);
+      memo.clipFrames.set(dataKey, checked);
     }
+    const frames = checked.frames;
+    const dataNotes = checked.notes.map((n) => `note: ${n}`);
     checkDevicePlacement(spec, model);
     const providerKey = JSON.stringify([spec.runtime.provider, spec.runtime.device_id]);
     if (!memo.providersChecked.has(providerKey)) {
@@ -163,9 +167,9 @@ export async function preflight(
     refuseTooFewClipsPerFrame(model, spec.train.batch_size);
     trainsOnDevice(spec, model.blocks.length, frames);
     const warning = spec.train.method === "sideways" ? clipLengthWarning(model.blocks.length, frames) : null;
-    if (warning === null) return [];
+    if (warning === null) return dataNotes;
     if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning} (--allow-warnings accepts this)`, undefined, "data.clip_length");
-    return [`warning: ${warning}`];
+    return [`warning: ${warning}`, ...dataNotes];
   } catch (err) {
     const path = err instanceof InputError ? err.keyPath : undefined;
     nameExperimentFile(err, origin.file, origin.overrides, sweptContext(path, origin.sweepRun?.keys ?? [], origin.sweepRun?.context));
@@ -214,4 +218,9 @@ export function distinctForPreflight<R extends { spec: ExperimentSpec; model: Mo
     if (!seen.has(key)) seen.set(key, r);
   }
   return [...seen.values()];
+}
+
+/** How validate and sweep print a finding of preflight about `file`: "warning:"s after the file's name, "note:"s before it, as the other notes. */
+export function printedFinding(file: string, finding: string): string {
+  return finding.startsWith("note: ") ? `note: ${file}: ${finding.slice("note: ".length)}` : `${file}: ${finding}`;
 }

@@ -94,6 +94,10 @@ export class ClipSource implements DataSource {
     return this.producer.classNames;
   }
 
+  get notes(): readonly string[] | undefined {
+    return this.producer.notes;
+  }
+
   evalBatches(clips: number, batchSize: number): AsyncIterable<ClipBatch> {
     checkBatchSize(batchSize);
     const count = this.producer.evalCount(clips);

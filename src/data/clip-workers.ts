@@ -134,6 +134,10 @@ export class ClipWorkers implements ClipProducer {
     return this.local.classNames;
   }
 
+  get notes(): readonly string[] | undefined {
+    return this.local.notes;
+  }
+
   skippedFiles() {
     return this.local.skippedFiles();
   }

@@ -36,6 +36,8 @@ export interface ClipProducer {
   evalNote?(count: number): string | null;
   /** The name of each class by label, where the source knows them (video-folder's class folders, digits, shape kinds). */
   readonly classNames?: readonly string[];
+  /** What a run should be told about the data as read (npy float clips that look like unscaled 8-bit pixels); absent: nothing. */
+  readonly notes?: readonly string[];
   /** Unreadable files skipped so far, with why. */
   skippedFiles(): readonly SkippedFile[];
   /** Videos read so far that are shorter than a clip's span (absent: none can be). */

@@ -20,6 +20,8 @@ interface ClipTable {
   /** Frames per clip in the file. */
   fileFrames: number;
   labels: Int32Array;
+  /** What a run should be told about the file's values (float clips that look like unscaled 8-bit pixels), or null. */
+  note: string | null;
 }
 
 export async function createNpySource(
@@ -75,6 +77,8 @@ export async function createNpySource(
     evalIsTrain: evalSet === train,
     trainClips: train.labels.length,
     uint8Pixels: train.pixels instanceof Uint8Array,
+    // With data.normalize the user has chosen a scale for the values: no note about them.
+    notes: spec.normalize ? [] : [...new Set([train.note, evalSet.note].filter((n) => n !== null))],
     synchronous: true,
     close: async () => undefined,
   };
@@ -124,6 +128,7 @@ async function readTable(
   // numpy's default float is float64: say the conversion rather than only the dtype.
   else throw new DataError(`${clipsFile} (data.${key}): dtype ${clips.dtype}, expected float32 (f4) or uint8 (u1)${clips.dtype === "f8" ? " (numpy: np.save(path, clips.astype(np.float32)))" : ""}`, clipsFile, `data.${key}`);
   if (pixels instanceof Float32Array) checkFinite(pixels, clipsFile, key, [fileFrames, c!, h!, w!]);
+  const note = pixels instanceof Float32Array && looksLikeUnscaledPixels(pixels) ? unscaledPixelsNote(clipsFile, key) : null;
 
   const labels = await readNpy(labelsFile, `data.${labelKey}`);
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
@@ -143,7 +148,7 @@ async function readTable(
     }
     out[i] = v;
   }
-  return { file: clipsFile, pixels, fileFrames, labels: out };
+  return { file: clipsFile, pixels, fileFrames, labels: out, note };
 }
 
 /**
@@ -164,6 +169,28 @@ function checkFinite(pixels: Float32Array, file: string, key: string, [frames, c
       file, `data.${key}`,
     );
   }
+}
+
+/**
+ * Float clips of whole numbers in 0..255, some above 1: 8-bit pixels saved as float32 without the
+ * division by 255 (`clips.astype(np.float32)`). The trainer takes float clips as stored and scales
+ * only uint8 ones, so such clips reach the model 255 times too large, which trains badly or not
+ * at all without a word. Clips scaled to [0, 1] or standardised are never all whole numbers.
+ */
+export function looksLikeUnscaledPixels(pixels: Float32Array): boolean {
+  let above1 = false;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i]!;
+    if (v < 0 || v > 255 || !Number.isInteger(v)) return false;
+    if (v > 1) above1 = true;
+  }
+  return above1;
+}
+
+function unscaledPixelsNote(file: string, key: string): string {
+  return `${file} (data.${key}): float32 clips of whole numbers 0..255 look like 8-bit pixels not divided by 255; ` +
+    "float32 clips are used as stored (only uint8 clips are scaled to [0, 1]), so the model sees values up to 255: " +
+    "save them as uint8 (numpy: clips.astype(np.uint8)) or divided by 255, or set data.normalize (the mean and std per channel on this 0..255 scale), which silences this note";
 }
 
 /**

@@ -56,6 +56,8 @@ export interface DataSource {
   readonly evalVideo?: (index: number, count: number) => number;
   /** The name of each class by label, where the source knows them (ClipProducer.classNames). */
   readonly classNames?: readonly string[];
+  /** What a run should be told about the data as read (ClipProducer.notes); absent: nothing. */
+  readonly notes?: readonly string[];
   close(): Promise<void>;
   /** Loader counters so far (optional: test doubles may leave it out). */
   stats?(): DataSourceStats;

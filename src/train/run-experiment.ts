@@ -305,6 +305,11 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     atStart.push({ text: warning, warning: true });
     summary.warnings = [...(summary.warnings ?? []), warning];
   }
+  // Said at every attempt's start, and kept in summary.json with the run (once, however many attempts).
+  for (const note of data.notes ?? []) {
+    atStart.push({ text: note, warning: false });
+    if (!(summary.notes ?? []).includes(note)) summary.notes = [...(summary.notes ?? []), note];
+  }
   const hostPath = accumulateHostPathNote(spec);
   if (hostPath !== null) atStart.push({ text: hostPath, warning: false });
   writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));

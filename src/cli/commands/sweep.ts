@@ -14,7 +14,7 @@ import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
 import { count } from "../../util/count.js";
-import { openProbeSessionInChild, preflightRuns } from "../preflight.js";
+import { openProbeSessionInChild, preflightRuns, printedFinding } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 import { guardLock } from "../../train/stop-signals.js";
 import type { HelpExamples } from "../help-examples.js";
@@ -115,8 +115,8 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
       if (!argv.force) for (const r of mayStart) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       if (!argv.force) refuseResumesOnChangedData(mayStart, root, exp.baseDir, argv.file);
       const warnings = await preflightRuns(mayStart, exp.baseDir, exp, true, openProbeSessionInChild);
-      // Warnings print with --quiet too (a block that cannot learn is not progress).
-      for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
+      // Warnings print with --quiet too (a block that cannot learn is not progress); notes do not.
+      for (const w of warnings) if (!(argv.quiet && w.startsWith("note: "))) io.err(`${printedFinding(argv.file, w)}\n`);
       const board = new ProgressBoard(displayMode(argv.quiet, { isTTY: io.errIsTTY }), io.err);
       // Once the runs are over the sweep no longer listens for stops; a signal then (a scheduler's
       // second SIGTERM while runs.csv and the report are written) ends it with status 130 and

@@ -6,7 +6,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
-import { preflightRuns } from "../preflight.js";
+import { preflightRuns, printedFinding } from "../preflight.js";
 import { experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
 import { printedConfigText } from "../../spec/printed-config.js";
@@ -47,7 +47,7 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       }
       // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
       if (argv.print) io.out(printedConfigText(exp.spec, exp.baseDir));
-      for (const w of warnings) io.err(`${argv.file}: ${w}\n`);
+      for (const w of warnings) io.err(`${printedFinding(argv.file, w)}\n`);
       const notes = runs === null ? ineffectiveSettings(exp.spec, exp.model, exp.raw) : [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(runs.map((r) => r.spec))];
       for (const n of notes) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       io.err(`ok: ${argv.file} (model ${exp.model.name}: ${count(exp.model.layers.length, "layer")}, ${count(exp.model.blocks.length, "block")}${runs ? `; sweep of ${count(runs.length, "run")}` : ""})\n`);
