@@ -26,6 +26,7 @@ import { type KnownOptions, optionValueProblem } from "./option-values.js";
 import { unknownOptionHint } from "./unknown-option.js";
 import { didYouMean } from "../spec/did-you-mean.js";
 import { type HelpExample, withExamples } from "./help-examples.js";
+import { asksForHelpOrVersion } from "./help-or-version.js";
 
 /** A bad command line (unknown option, missing argument). */
 export class UsageError extends InputError {}
@@ -81,6 +82,8 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
   const commandWords = `${words[0]}${sub}`;
   /** The options of the command being run, as the middleware below finds them (for `fail`). */
   let commandOptions: KnownOptions | undefined;
+  /** Whether yargs shows the help or version instead of running the command (help-or-version.ts): then no option value is refused. */
+  let showingHelpOrVersion = false;
   const version = sidewaysVersion() ?? "unknown";
   const parser = yargs([...args])
     .scriptName(PROGRAM)
@@ -96,6 +99,9 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     .middleware(((argv: Record<string, unknown>, y: { getOptions(): KnownOptions }) => {
       const options = y.getOptions();
       commandOptions = options;
+      // Ours runs before the options' coerce functions (whole-number.ts), whose errors reach fail below.
+      showingHelpOrVersion = asksForHelpOrVersion(args, argv);
+      if (showingHelpOrVersion) return;
       const problem = optionValueProblem(args, options);
       if (problem !== undefined) throw new UsageError(`${problem} (see ${help})`);
       const lists = new Set(options.array);
@@ -119,6 +125,8 @@ export async function main(args: readonly string[], io: CliIo = processIo(), { p
     .fail((message, err) => {
       // yargs wraps what an option's coerce throws (src/cli/whole-number.ts) in its own YError.
       if (err !== undefined && err !== null && err.name !== "YError") throw err;
+      // Help wins (help-or-version.ts): yargs has the help or version ready for the parse callback below.
+      if (showingHelpOrVersion) return;
       // `model list`, `results tabel`: yargs would call the word an unknown argument.
       if (subcommands.length > 0 && sub === "" && next !== undefined && next === words[1]) {
         const meant = didYouMean(next, subcommands);
