@@ -6,6 +6,7 @@ import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, UNKNOWN_RULE_LINE, WALL_AXIS_TITLE, conf
 import { meanStd, spreadOf } from "../src/results/paper-table.js";
 import type { RunRecord } from "../src/results/runs-table.js";
 import { InputError } from "../src/errors.js";
+import { readCsv } from "../src/results/csv-read.js";
 import { METHOD_NAMES, RULES } from "../src/schedule/registry.js";
 import { freshFolderEachTest } from "./helpers/temp-folder.js";
 
@@ -325,6 +326,55 @@ describe("plot: learning curves", function () {
     expect(svgs.get("loss.svg")).to.include("Y-axis titled 'train loss'").and.include("X-axis titled 'step'");
   });
 
+  it("a swept model path: each legend names its file's stem, as run ids do; the CSVs keep `config` as written and add `label`", async () => {
+    // experiments/activations.yaml's sweep: model over three files, by paths relative to the experiment.
+    const models = ["../models/quickstart-cnn.yaml", "../models/quickstart-cnn-gelu.yaml"];
+    const runs = models.flatMap((model, m) =>
+      ["bp", "sideways"].map((method) => {
+        const r = fakeRun(root, `${m}${method}`, method, { model, "train.method": method, seed: 0 }, [2, 1], [0.5], `${m}-${method}`);
+        writeFileSync(join(r.dir, "metrics.csv"), "step,train_loss,cos_b0\n1,2,0.9\n2,1,0.8\n");
+        return r;
+      }),
+    );
+    // The run ids these runs get (src/spec/run-id.ts) name the model by its file's stem: model-quickstart-cnn-gelu_method-bp_...
+    const legend = ["model=quickstart-cnn, method=bp", "model=quickstart-cnn, method=sideways", "model=quickstart-cnn-gelu, method=bp", "model=quickstart-cnn-gelu, method=sideways"];
+    const files = new Map<string, string>();
+    await plotLearningCurves(runs, (name, text) => files.set(name, text));
+    for (const name of ["loss.svg", "clip_accuracy.svg", "gradient_cosine.svg"]) {
+      const labels = [...files.get(name)!.matchAll(/role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
+      expect(labels, name).to.deep.equal(legend);
+      expect(files.get(name), name).not.to.include("../models");
+    }
+    // The CSVs: `config` as before (the paths as written, what scripts read), `label` the legend's text, last.
+    for (const name of ["loss.csv", "gradient_cosine.csv"]) {
+      // Labels hold commas: read as a CSV reader reads them (quoted cells).
+      writeFileSync(join(root, name), files.get(name)!);
+      const { columns, rows } = readCsv(join(root, name));
+      expect(columns[columns.length - 1], name).to.equal("label");
+      const pairs = [...new Map(rows.map((r) => [r.config, r.label])).entries()];
+      expect(pairs, name).to.deep.equal([
+        ["model=../models/quickstart-cnn.yaml, method=bp", legend[0]],
+        ["model=../models/quickstart-cnn.yaml, method=sideways", legend[1]],
+        ["model=../models/quickstart-cnn-gelu.yaml, method=bp", legend[2]],
+        ["model=../models/quickstart-cnn-gelu.yaml, method=sideways", legend[3]],
+      ]);
+    }
+  });
+
+  it("two swept models whose files share a stem (models/a/depth-3.yaml, models/b/depth-3.yaml) are named whole in the legend, and a path set apart from config.yaml by its stem", () => {
+    const runs = ["models/a/depth-3.yaml", "models/b/depth-3.yaml", "models/depth-5.yaml"].map((model, i) => fakeRun(root, `m${i}`, "bp", { model, seed: 0 }, [1], [0.5], `m${i}`));
+    expect([...configLabels(runs, "stem").values()]).to.deep.equal(["model=models/a/depth-3.yaml", "model=models/b/depth-3.yaml", "model=depth-5"]);
+    expect([...configLabels(runs).values()]).to.deep.equal(["model=models/a/depth-3.yaml", "model=models/b/depth-3.yaml", "model=models/depth-5.yaml"]);
+    // Two sweeps into one folder that differ in a model neither swept: the legend names each by its stem.
+    const apart = ["../models/depth-3.yaml", "../models/depth-5.yaml"].map((model, i) => {
+      const r = fakeRun(root, `s${i}`, "bp", { "train.method": "bp", seed: 0 }, [1], [0.5], `s${i}`);
+      writeFileSync(join(r.dir, "config.yaml"), `model: ${model}\n`);
+      return r;
+    });
+    expect([...configLabels(apart, "stem").values()]).to.deep.equal(["method=bp, model=depth-3", "method=bp, model=depth-5"]);
+    expect([...configLabels(apart).values()]).to.deep.equal(["method=bp, model=../models/depth-3.yaml", "method=bp, model=../models/depth-5.yaml"]);
+  });
+
   it("gradient cosine per block: mean over a run's diagnostic steps, then mean and std over its seeds", async () => {
     const withCos = (id: string, seed: number, rows: string[]) => {
       const r = fakeRun(root, id, "sideways", { "data.frame_stride": 2, seed }, [1], [0.5]);
@@ -433,15 +483,15 @@ describe("plot: learning curves", function () {
     await plotLearningCurves(runs, (name, text) => files.set(name, text));
     const loss = csvRows(files.get("loss.csv")!);
     // losses 1 and 3 at step 1: mean 2, sample std sqrt(2), n 2; one Sideways run: no std.
-    expect(loss[0]).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2", bin_steps: "1" });
-    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", config_id: "sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1", bin_steps: "1" });
+    expect(loss[0]).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "1", mean: "2", std: String(Math.SQRT2), n: "2", bin_steps: "1", label: "method=bp" });
+    expect(loss.find((r) => r.config === "method=sideways" && r.step === "2")).to.deep.equal({ config: "method=sideways", config_id: "sideways", method: "sideways", step: "2", mean: "4", std: "", n: "1", bin_steps: "1", label: "method=sideways" });
     expect(loss).to.have.length(4);
     // The CSV has what curvePoints gives, so the figure and its CSV cannot disagree.
     const pts = curvePoints(runs, "metrics.csv", "train_loss");
     expect(loss.map((r) => Number(r.mean))).to.deep.equal(pts.map((p) => p.mean));
     const { std, ...vsTime } = csvRows(files.get("clip_accuracy_vs_time.csv")!)[0];
     // x: the mean of the runs' wall_s; accuracies 0.5 and 0.7: sample std 0.1414 (to rounding).
-    expect(vsTime).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2", bin_steps: "1" });
+    expect(vsTime).to.deep.equal({ config: "method=bp", config_id: "bp", method: "bp", step: "2", wall_s: "4", mean: "0.6", n: "2", bin_steps: "1", label: "method=bp" });
     expect(Number(std)).to.be.closeTo(Math.sqrt(0.02), 1e-15);
   });
 
@@ -451,14 +501,14 @@ describe("plot: learning curves", function () {
     const files = new Map<string, string>();
     const out = await plotLearningCurves(runs, (name, text) => files.set(name, text), ["eval_loss"]);
     expect(out.map((o) => o.file)).to.deep.equal(["loss.svg", "clip_accuracy.svg", "eval_loss.svg"]);
-    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2", bin_steps: "1" }]);
+    expect(csvRows(files.get("eval_loss.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", mean: "2", std: String(Math.SQRT1_2), n: "2", bin_steps: "1", label: "bp" }]);
     expect(files.get("eval_loss.svg")).to.include("eval_loss (eval.csv)");
     // Against wall-clock time: x is the mean over runs of the same file's wall_s (1 and 3 here).
     for (const [r, wall] of [[runs[0], 1], [runs[1], 3]] as const) writeFileSync(join(r.dir, "eval.csv"), `step,eval_clip_top1,eval_loss,wall_s\n2,0.5,2,${wall}\n`);
     const timed = new Map<string, string>();
     const vsTime = await plotLearningCurves(runs, (name, text) => timed.set(name, text), ["eval_loss"], "wall_s");
     expect(vsTime.at(-1)).to.deep.equal({ file: "eval_loss_vs_time.svg", data: "eval_loss_vs_time.csv", lines: 1 });
-    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2", bin_steps: "1" }]);
+    expect(csvRows(timed.get("eval_loss_vs_time.csv")!)).to.deep.equal([{ config: "bp", config_id: "bp", method: "bp", step: "2", wall_s: "2", mean: "2", std: "0", n: "2", bin_steps: "1", label: "bp" }]);
     expect(timed.get("eval_loss_vs_time.svg")).to.include(`X-axis titled '${WALL_AXIS_TITLE}'`);
     // A figure asked for that would have no point (eval.csv without wall_s) is an error, not left out.
     for (const r of runs) writeFileSync(join(r.dir, "eval.csv"), "step,eval_clip_top1,eval_loss\n2,0.5,2\n");

@@ -140,6 +140,27 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     expect(ruleDash("bp")).not.to.deep.equal(ruleDash("sideways"));
   });
 
+  it("a line of a swept model path is named by its file's stem, as run ids and the curves' legends name it; the CSV keeps `config` as written and adds `label`", async () => {
+    const dir = join(root, "depth");
+    // depth-8 with Sideways has one seed with a value only at BP: a note names that line too.
+    writeRunsCsv(dir, DEPTH_KEYS, [...depthRows().slice(0, 9), ...config("c8sw", { model: "../models/depth-8.yaml", "train.method": "sideways" }, "sideways", [0.5, "", ""], ["completed", "nan_loss", "nan_loss"])]);
+    const io = captureIo();
+    expect(await main(["plot", dir, "--against-setting", "train.method"], io), io.stderr).to.equal(0);
+    const svg = readFileSync(join(dir, "final_eval_clip_top1-vs-method.svg"), "utf8");
+    const legend = [...svg.matchAll(/role-legend-label"[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
+    expect(legend).to.deep.equal(["model=depth-3", "model=depth-8"]);
+    expect(svg).to.include("no bar: 1 point of one run (model=depth-8 at sideways)");
+    expect(svg).not.to.include("../models");
+    const { columns, rows } = readCsv(join(dir, "final_eval_clip_top1-vs-method.csv"));
+    expect(columns[columns.length - 1]).to.equal("label");
+    expect(rows.map((r) => [r.config, r.label])).to.deep.equal([
+      ["model=../models/depth-3.yaml", "model=depth-3"],
+      ["model=../models/depth-3.yaml", "model=depth-3"],
+      ["model=../models/depth-8.yaml", "model=depth-8"],
+      ["model=../models/depth-8.yaml", "model=depth-8"],
+    ]);
+  });
+
   it("a setting a zip pairs with the one on the x axis does not split lines: a line per rule, the partner said and in the CSV", async () => {
     // experiments/depth-long-clips.yaml: the rule gridded, the model zipped with the clip length,
     // and a constant setting (one batch size throughout) that is no partner.

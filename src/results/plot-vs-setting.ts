@@ -18,7 +18,7 @@ import { dirname } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { InputError } from "../errors.js";
 import { suggestionSuffix } from "../spec/did-you-mean.js";
-import { fileStem, isPathLike } from "../spec/run-id.js";
+import { isPathLike } from "../spec/run-id.js";
 import { findRule, METHOD_NAMES } from "../schedule/registry.js";
 import { count, tally } from "../util/count.js";
 import { whyAbsent } from "./absent-metric.js";
@@ -28,8 +28,9 @@ import { partnersOf } from "./setting-partners.js";
 import { readSweepPlan } from "./sweep-plan.js";
 import type { SweepStructure } from "./sweep-structure.js";
 import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
-import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel } from "./plot.js";
+import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
+import { valueTexts } from "./value-text.js";
 
 /** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
 export function settingColumns(columns: readonly string[]): string[] {
@@ -52,8 +53,10 @@ export function resolveSetting(key: string, columns: readonly string[], runsCsv:
 }
 
 export interface SettingPoint {
-  /** The line's legend label: the other swept settings' values, as the curves label configurations. */
+  /** The line: the other swept settings' values as runs.csv has them (a path whole), the .csv's `config` column. */
   config: string;
+  /** The line's legend text: `config` with a path by its file's stem, as the curves' legends (plot.ts). */
+  label: string;
   config_id: string;
   method: string;
   /** The setting's value as runs.csv has it (a path whole). */
@@ -118,16 +121,10 @@ export function numericScale(xs: readonly number[]): "linear" | "log" {
 
 /**
  * The categories' texts on the axis, from all of the setting's values: a path as its file's stem
- * (run ids' `model-depth-3`), a list or mapping as JSON; but paths whose stems are the same
- * (models/a/depth-3.yaml, models/b/depth-3.yaml) whole, as one category would put two models'
- * points at one place on one line.
+ * (run ids' `model-depth-3`), a list or mapping as JSON; paths whose stems are the same whole
+ * (value-text.ts).
  */
-function categoryTexts(values: readonly CsvValue[]): (v: CsvValue) => string {
-  const short = (v: CsvValue) => (typeof v === "string" && isPathLike(v) ? fileStem(v) : String(v));
-  const valuesOf = new Map<string, Set<string>>();
-  for (const v of values) valuesOf.set(short(v), (valuesOf.get(short(v)) ?? new Set()).add(String(v)));
-  return (v) => (valuesOf.get(short(v))!.size > 1 ? String(v) : short(v));
-}
+const categoryTexts = (values: readonly CsvValue[]): ((v: CsvValue) => string) => valueTexts(values, String);
 
 /** Whether a figure puts these values (a setting's, one per configuration) on a numeric axis: all numbers, two or more of them; else they are categories in the order given. */
 export const isNumericAxis = (values: readonly (string | number)[]): boolean => values.length > 0 && values.every((v) => typeof v === "number") && new Set(values).size > 1;
@@ -175,16 +172,20 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
     runsOf.get(id)!.push(r);
   }
   const first = (id: string) => runsOf.get(id)![0];
-  const labelOf = (id: string) => {
+  const labelOf = (id: string, valueText: ValueText) => {
     const row = first(id);
     const params = Object.fromEntries(lineSettings.filter((c) => isCellValue(row[c])).map((c) => [c, row[c]]));
-    return settingsLabel(params, String(row.method));
+    return settingsLabel(params, String(row.method), valueText);
   };
-  const lineOf = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId)]));
+  const stems = stemValues(new Map(lineSettings.map((c) => [c, table.rows.map((t) => first(t.configId)[c]).filter(isCellValue)])));
+  const lineOf = new Map(table.rows.map((t) => [t.configId, labelOf(t.configId, wholeValue)]));
   const unjoined = unjoinedLines(table.rows.map((t) => t.configId), lineOf, (id) => first(id)[key]);
   // Each configuration of such a line by its config id, as the curves' legend tells configurations
   // apart, at every value: a plain entry for the rest of the line would split one legend entry in two.
-  const labels = new Map([...lineOf].map(([id, line]) => [id, unjoined.includes(line) ? `${line} [${id.slice(0, 8)}]` : line]));
+  const withId = (id: string, line: string) => (unjoined.includes(lineOf.get(id)!) ? `${line} [${id.slice(0, 8)}]` : line);
+  const lines = new Map([...lineOf].map(([id, line]) => [id, withId(id, line)]));
+  // What the figure says of a line (its legend, its notes): a path by its file's stem.
+  const labels = new Map(table.rows.map((t) => [t.configId, withId(t.configId, labelOf(t.configId, stems))]));
 
   // Every value of the setting in runs.csv, those of configurations without a point yet included
   // (a sweep in progress): the axis, its scale and its ticks are the sweep's, and the empty places
@@ -223,7 +224,8 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
     drawn.push(...withValue);
     const bar = spreadOf(stats, spread) ?? 0;
     points.push({
-      config: labels.get(t.configId)!,
+      config: lines.get(t.configId)!,
+      label: labels.get(t.configId)!,
       config_id: t.configId,
       method: String(row.method),
       value,
@@ -254,10 +256,10 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   }
   if (noPoint.length > 0) notes.push(`no point for ${noPoint.join(", ")}`);
   if (noValue.length > 0) notes.push(`no point for ${[...new Set(noValue)].join(", ")}: no value of ${key} in runs.csv`);
-  if (unjoined.length > 0) notes.push(`not joined into a line: ${unjoined.join(", ")} (configurations that read the same at one value of ${key}, runs without a config.yaml to say how they differ): a point per configuration, by its config id`);
+  if (unjoined.length > 0) notes.push(`not joined into a line: ${[...new Set(table.rows.filter((t) => unjoined.includes(lineOf.get(t.configId)!)).map((t) => labelOf(t.configId, stems)))].join(", ")} (configurations that read the same at one value of ${key}, runs without a config.yaml to say how they differ): a point per configuration, by its config id`);
   // One run has no spread: its point has no bar, which would otherwise read as a spread of 0.
   const single = points.filter((p) => p.n === 1);
-  if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.config} at ${p.x}`).join(", ")})`);
+  if (single.length > 0) notes.push(`no bar: ${count(single.length, "point")} of one run (${single.map((p) => `${p.label} at ${p.x}`).join(", ")})`);
   notes.push(...flaggedRunNotes(drawn, metric, table.source));
   return { key, metric, spread, points, partners, scale, ticks, tickPartners, notes };
 }
@@ -320,7 +322,7 @@ export function settingAxisTitle(fig: Pick<SettingFigure, "key" | "scale" | "poi
 /** The dash of each line: its rule's where a line is one rule's, else solid (the rule is then on the x axis, or mixed). */
 function lineDash(points: readonly SettingPoint[], key: string): { dashes: Map<string, readonly number[]>; legend: string | null } {
   const methodsOf = new Map<string, Set<string>>();
-  for (const p of points) methodsOf.set(p.config, (methodsOf.get(p.config) ?? new Set()).add(p.method));
+  for (const p of points) methodsOf.set(p.label, (methodsOf.get(p.label) ?? new Set()).add(p.method));
   const single = key !== "train.method" && [...methodsOf.values()].every((m) => m.size === 1);
   const dashes = new Map([...methodsOf].map(([config, ms]) => [config, single ? (findRule([...ms][0])?.line ?? UNKNOWN_RULE_LINE).dash : [1, 0]]));
   if (!single) return { dashes, legend: null };
@@ -414,12 +416,13 @@ export function numericLabelsFit(ticks: readonly number[], lines: readonly (read
 }
 
 export function settingSpec(fig: SettingFigure): TopLevelSpec {
-  const configs = [...new Set(fig.points.map((p) => p.config))];
-  const color = { field: "config", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
+  // Lines by their legend text (`label`, one per line as `config` is).
+  const configs = [...new Set(fig.points.map((p) => p.label))];
+  const color = { field: "label", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
   const { dashes, legend } = lineDash(fig.points, fig.key);
   const title = settingAxisTitle(fig);
   // Said only where two lines have a point at one value (not of train.method alone, a line per rule, each at its own value).
-  const sharedValue = fig.ticks.some((t) => new Set(fig.points.filter((p) => p.x === t).map((p) => p.config)).size > 1);
+  const sharedValue = fig.ticks.some((t) => new Set(fig.points.filter((p) => p.x === t).map((p) => p.label)).size > 1);
   // Categories are drawn at 0, 1, 2, ... (axis labels: the categories). Each line's points sit a
   // little to the side of the others' (`pos`), so that error bars at one value do not hide each
   // other: by a fraction of a category, or of the numbers' span in the axis's scale (the CSV's x
@@ -429,8 +432,8 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const numbers = fig.ticks as number[];
   const span = categories || numbers.length < 2 ? 0 : fig.scale === "log" ? Math.log(numbers[numbers.length - 1] / numbers[0]) : numbers[numbers.length - 1] - numbers[0];
   const step = categories ? Math.min(0.08, 0.5 / configs.length) : (span * Math.min(0.012, 0.06 / configs.length));
-  const pos = (p: { x: number | string; config: string }) =>
-    categories ? fig.ticks.indexOf(p.x) + side(p.config) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.config) * step) : (p.x as number) + side(p.config) * step;
+  const pos = (p: { x: number | string; label: string }) =>
+    categories ? fig.ticks.indexOf(p.x) + side(p.label) * step : fig.scale === "log" ? (p.x as number) * Math.exp(side(p.label) * step) : (p.x as number) + side(p.label) * step;
   // A tick's label: the value, and under it each partner's value there (a label of several lines is
   // an array of texts; vega draws one line under another); on a numeric axis only where the labels
   // fit side by side, else the values alone (the note says the partners' at each).
@@ -447,7 +450,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
       ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels, ...(withPartners ? { labelOverlap: false, labelLimit: 0 } : {}) } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
-  const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ config: p.config, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
+  const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ label: p.label, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -469,7 +472,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
       {
         data: { values: points },
         mark: { type: "line", point: true, strokeWidth: 1.6 },
-        encoding: { y: y("mean"), color, strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs, range: configs.map((c) => [...dashes.get(c)!]) } } },
+        encoding: { y: y("mean"), color, strokeDash: { field: "label", type: "nominal", title: "configuration", scale: { domain: configs, range: configs.map((c) => [...dashes.get(c)!]) } } },
       },
     ],
   } as TopLevelSpec;
@@ -480,11 +483,13 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
  * as runs.csv has it (a column named by the key), that of each setting that goes with it (a
  * column named by that key: the SVG says them in a note) and as drawn (`x`), mean, std, the spread's
  * half-width where it is not the std (spreadOf, as table-<spread>.csv), the bar's ends, n, and
- * the seeds and their values (space-separated, in the same order) that the dots are.
+ * the seeds and their values (space-separated, in the same order) that the dots are, and last
+ * the line's legend text (`label`: `config` with a path by its file's stem).
  */
 export function settingCsv(fig: SettingFigure): string {
   const extra = fig.spread === "std" ? [] : [fig.spread];
-  const columns = ["config", "config_id", "method", fig.key, ...fig.partners, "x", "mean", "std", ...extra, "lo", "hi", "n", "seeds", "values", "not_completed"];
+  // `label` last: the columns before it are as they were before it was added, for scripts that read them by place.
+  const columns = ["config", "config_id", "method", fig.key, ...fig.partners, "x", "mean", "std", ...extra, "lo", "hi", "n", "seeds", "values", "not_completed", "label"];
   return csvText(
     columns,
     fig.points.map((p) => ({

@@ -22,6 +22,7 @@ import { RunSettings, settingsSettingApart } from "./run-settings.js";
 import { count, tally } from "../util/count.js";
 import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 import { whyAbsent } from "./absent-metric.js";
+import { valueTexts } from "./value-text.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -30,8 +31,10 @@ const ruleLabel = (method: string) => findRule(method)?.label ?? method;
 export type CsvReader = typeof readCsv;
 
 export interface CurvePoint {
-  /** The legend label. */
+  /** The configuration's swept values as written (a path as given): the .csv's `config` column. */
   config: string;
+  /** The legend's text: `config` with a path by its file's stem, as run ids name it (value-text.ts). */
+  label: string;
   /** The configuration's id (runs.csv's config_id), to key on where a label is not enough. */
   config_id: string;
   method: string;
@@ -54,17 +57,33 @@ export interface CurvePoint {
  */
 const MAX_POINTS = 100;
 
-export function configLabel(r: RunRecord): string {
-  return settingsLabel(r.meta.params, r.meta.method);
+export function configLabel(r: RunRecord, valueText: ValueText = wholeValue): string {
+  return settingsLabel(r.meta.params, r.meta.method, valueText);
+}
+
+/** How a label writes a setting's value: the key, and the value. */
+export type ValueText = (key: string, value: unknown) => string;
+
+/** A value as written: text as it is (a path as given), the rest as JSON. */
+export const wholeValue: ValueText = (_key, v) => (typeof v === "string" ? v : JSON.stringify(v));
+
+/**
+ * Each key's values as the legends write them: a path by its file's stem unless two of the key's
+ * `values` share one (value-text.ts), the rest as wholeValue.
+ */
+export function stemValues(values: ReadonlyMap<string, readonly unknown[]>): ValueText {
+  const texts = new Map([...values].map(([key, vs]) => [key, valueTexts(vs, (v) => wholeValue(key, v))]));
+  return (key, v) => (texts.get(key) ?? ((x: unknown) => wholeValue(key, x)))(v);
 }
 
 /**
- * A legend label from swept values (`method=bp, lr=0.1`: each key's last part, keys sorted, the
- * seed left out), or `method` where there are none: the curves' and plotAgainstSetting's lines.
+ * A label from swept values (`method=bp, lr=0.1`: each key's last part, keys sorted, the seed
+ * left out, each value as `valueText` writes it), or `method` where there are none: the curves'
+ * and plotAgainstSetting's lines.
  */
-export function settingsLabel(params: Record<string, unknown>, method: string): string {
+export function settingsLabel(params: Record<string, unknown>, method: string, valueText: ValueText = wholeValue): string {
   const keys = orderedParamKeys(params).filter((k) => k !== "seed");
-  return keys.length ? keys.map((k) => `${k.split(".").pop()}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") : method;
+  return keys.length ? keys.map((k) => `${k.split(".").pop()}=${valueText(k, params[k])}`).join(", ") : method;
 }
 
 /**
@@ -79,9 +98,9 @@ export function keyLabel(key: string): string {
   return parts.slice(Math.max(from, 0)).join(".");
 }
 
-/** A setting's value in a legend: text as it is, the rest as JSON, cut at 24 characters. */
-function labelValue(v: unknown): string {
-  const text = typeof v === "string" ? v : JSON.stringify(v ?? null);
+/** A setting's value in a legend, as `valueText` writes it (null as JSON), cut at 24 characters. */
+function labelValue(key: string, v: unknown, valueText: ValueText): string {
+  const text = valueText(key, v ?? null);
   return text.length > 24 ? `${text.slice(0, 23)}…` : text;
 }
 
@@ -90,19 +109,25 @@ function labelValue(v: unknown): string {
  * swept values, or its method. Configurations whose labels agree (e.g. two sweeps into one folder
  * that differ in a setting neither swept) get the settings that set them apart appended, from
  * their config.yaml (at most three; `steps=60`), or where that does not tell them apart, their
- * config id: no line averages runs of different configurations.
+ * config id: no line averages runs of different configurations. `paths`: "whole", values as
+ * written (the .csv's `config` column); "stem", a path by its file's stem as run ids name it,
+ * unless two of a setting's values share one (the legends, CurvePoint's `label`).
  */
-export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
+export function configLabels(runs: readonly RunRecord[], paths: "whole" | "stem" = "whole"): Map<string, string> {
   const settings = new RunSettings(runs);
   // A run outside the sweep (`sideways run` into its folder, no swept values) is labelled by the
   // sweep's keys too, from its config.yaml, as runs.csv fills its cells: a bare method beside
   // `method=bp` would not say that it is another configuration, nor how it differs.
   const swept = [...new Set(runs.flatMap((r) => Object.keys(r.meta.params)))].filter((k) => k !== "seed");
-  const labelOf = (r: RunRecord) => {
-    if (swept.length === 0 || Object.keys(r.meta.params).length > 0) return configLabel(r);
-    const own = Object.fromEntries(swept.map((k) => [k, settings.value(r, k)]).filter(([, v]) => v !== undefined));
-    return Object.keys(own).length > 0 ? configLabel({ ...r, meta: { ...r.meta, params: own } }) : configLabel(r);
+  const ownParams = (r: RunRecord): Record<string, unknown> => {
+    if (swept.length === 0 || Object.keys(r.meta.params).length > 0) return r.meta.params;
+    return Object.fromEntries(swept.map((k) => [k, settings.value(r, k)]).filter(([, v]) => v !== undefined));
   };
+  // Each setting's values over every run (those the appended settings below show too), for the stems.
+  const valuesOf = (keys: readonly string[], of: (r: RunRecord, k: string) => unknown) => new Map(keys.map((k) => [k, runs.map((r) => of(r, k)).filter((v) => v !== undefined)]));
+  const valueText = (keys: readonly string[], of: (r: RunRecord, k: string) => unknown) => (paths === "whole" ? wholeValue : stemValues(valuesOf(keys, of)));
+  const sweptText = valueText(swept, (r, k) => ownParams(r)[k]);
+  const labelOf = (r: RunRecord) => configLabel({ ...r, meta: { ...r.meta, params: ownParams(r) } }, sweptText);
   const base = new Map(runs.map((r) => [r.meta.config_id, labelOf(r)]));
   const byLabel = new Map<string, string[]>();
   for (const [id, label] of base) byLabel.set(label, [...(byLabel.get(label) ?? []), id]);
@@ -112,8 +137,9 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
     const group = runs.filter((r) => ids.includes(r.meta.config_id));
     const keys = settingsSettingApart(group, swept, settings);
     const shown = keys.slice(0, 3);
+    const shownText = valueText(shown, (r, k) => settings.of(r.meta.config_id)?.get(k) ?? undefined);
     // A setting a configuration does not have (momentum for Adam) is left out of its label.
-    const parts = (id: string) => shown.filter((k) => settings.of(id)?.get(k) != null).map((k) => `${keyLabel(k)}=${labelValue(settings.of(id)?.get(k))}`);
+    const parts = (id: string) => shown.filter((k) => settings.of(id)?.get(k) != null).map((k) => `${keyLabel(k)}=${labelValue(k, settings.of(id)?.get(k), shownText)}`);
     const named = new Map(ids.map((id) => [id, [label, ...parts(id)].join(", ") + (keys.length > 3 ? ", …" : "")]));
     const distinct = shown.length > 0 && new Set(named.values()).size === ids.length;
     for (const id of ids) labels.set(id, distinct ? named.get(id)! : `${label} [${id.slice(0, 8)}]`);
@@ -127,6 +153,7 @@ export function configLabels(runs: readonly RunRecord[]): Map<string, string> {
  */
 export function curvePoints(runs: readonly RunRecord[], file: string, column: string, xColumn = "step", read: CsvReader = readCsv, spread: Spread = DEFAULT_SPREAD): CurvePoint[] {
   const labels = configLabels(runs);
+  const legends = configLabels(runs, "stem");
   const byConfig = new Map<string, { configId: string; method: string; series: Map<number, number>[]; xs: Map<number, number>[] }>();
   for (const r of runs) {
     const path = join(r.dir, file);
@@ -162,7 +189,7 @@ export function curvePoints(runs: readonly RunRecord[], file: string, column: st
       const band = spreadOf({ mean, std, n }, spread) ?? 0;
       const step = binSteps[binSteps.length - 1];
       const x = meanStd(xs.filter((m) => m.has(step)).map((m) => m.get(step)!)).mean ?? step;
-      points.push({ config, config_id: configId, method, step, x, mean, std, lo: mean - band, hi: mean + band, n, bin_steps: binSteps.length });
+      points.push({ config, label: legends.get(configId)!, config_id: configId, method, step, x, mean, std, lo: mean - band, hi: mean + band, n, bin_steps: binSteps.length });
     }
   }
   return points;
@@ -184,12 +211,13 @@ export function binNote(points: readonly CurvePoint[]): string[] {
 }
 
 /**
- * Colour by configuration, the legend in the order the points come: the runs' order, which is
- * runs.csv's and the paper table's (sweep order, src/results/runs-table.ts). vega's default domain
- * is sorted as text, which puts `blocks=10` before `blocks=2` and the legend out of the table's order.
+ * Colour by configuration (its legend text, `label`), the legend in the order the points come: the
+ * runs' order, which is runs.csv's and the paper table's (sweep order, src/results/runs-table.ts).
+ * vega's default domain is sorted as text, which puts `blocks=10` before `blocks=2` and the legend
+ * out of the table's order.
  */
-function configColor(points: readonly { config: string }[]) {
-  return { field: "config", type: "nominal", title: "configuration", scale: { domain: [...new Set(points.map((p) => p.config))] } } as const;
+function configColor(points: readonly { label: string }[]) {
+  return { field: "label", type: "nominal", title: "configuration", scale: { domain: [...new Set(points.map((p) => p.label))] } } as const;
 }
 
 /** Said in every curve's subtitle: what the line and the band are (the std is meanStd's: n - 1 in the denominator). */
@@ -239,7 +267,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
     const rule = findRule(m);
     return rule === null ? `${UNKNOWN_RULE_LINE.name}: ${m} (not a rule of this version)` : `${rule.line.name}: ${rule.label}`;
   };
-  const configs = [...new Map(points.map((p) => [p.config, p])).values()];
+  const configs = [...new Map(points.map((p) => [p.label, p])).values()];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     // What the line and the band are, on the figure itself: a paper's caption must say it.
@@ -267,7 +295,7 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
           color,
           // The dash by configuration, each its method's, so that the one legend (colour and dash on
           // the same field merge) draws every line as the chart does; the subtitle says the dashes.
-          strokeDash: { field: "config", type: "nominal", title: "configuration", scale: { domain: configs.map((c) => c.config), range: configs.map((c) => [...dash(c.method)]) } },
+          strokeDash: { field: "label", type: "nominal", title: "configuration", scale: { domain: configs.map((c) => c.label), range: configs.map((c) => [...dash(c.method)]) } },
         },
       },
     ],
@@ -275,7 +303,9 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
 }
 
 export interface CosinePoint {
+  /** As CurvePoint's: the swept values as written, and the legend's text. */
   config: string;
+  label: string;
   config_id: string;
   /** The configuration's train.method: what the figure's titles say is compared with BP. */
   method: string;
@@ -294,6 +324,7 @@ export interface CosinePoint {
  */
 export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readCsv, spread: Spread = DEFAULT_SPREAD): CosinePoint[] {
   const labels = configLabels(runs);
+  const legends = configLabels(runs, "stem");
   const byConfig = new Map<string, { configId: string; method: string; perBlock: Map<number, number[]> }>();
   for (const r of runs) {
     const path = join(r.dir, "metrics.csv");
@@ -318,7 +349,7 @@ export function cosinePoints(runs: readonly RunRecord[], read: CsvReader = readC
       const { mean, std, n } = meanStd(values);
       if (mean === null) continue;
       const bar = spreadOf({ mean, std, n }, spread) ?? 0;
-      points.push({ config, config_id: configId, method, block, mean, std, n, lo: mean - bar, hi: mean + bar });
+      points.push({ config, label: legends.get(configId)!, config_id: configId, method, block, mean, std, n, lo: mean - bar, hi: mean + bar });
     }
   }
   return points;
@@ -384,7 +415,8 @@ export interface PlotOutput {
  * is not the std.
  */
 function curveCsv(points: readonly CurvePoint[], xColumn: string, spread: Spread): string {
-  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", ...spreadColumn(spread), "n", "bin_steps"];
+  // `label` last: the columns before it are as they were before it was added, for scripts that read them by place.
+  const columns = ["config", "config_id", "method", "step", ...(xColumn === "step" ? [] : [xColumn]), "mean", "std", ...spreadColumn(spread), "n", "bin_steps", "label"];
   return csvText(columns, points.map((p) => ({ ...p, [xColumn]: p.x, ...spreadCell(p, spread) })));
 }
 
@@ -492,15 +524,15 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
     files.push([name, svg], [data, csv]);
     out.push({ file: name, data, lines, ...(noLine === undefined ? {} : { noLine }) });
   };
-  // Each configuration's legend label, as curvePoints gives them: those a figure has no line for are named on it.
-  const labels = configLabels(runs);
+  // Each configuration's legend text, as curvePoints gives them: those a figure has no line for are named on it.
+  const labels = configLabels(runs, "stem");
   for (const c of charts) {
     const points = curvePoints(runs, c.file, c.column, c.x, read, spread);
     if (points.length === 0 && c.asked) {
       throw new InputError(`plot --metric ${c.column}${c.x === "step" ? "" : ` --x-axis ${c.x}`}: no run's ${c.file} has a row with ${c.x === "step" ? "a value of it" : `both it and ${c.x}`}${because(c.column)}; nothing was written`, undefined, "--metric");
     }
     if (points.length === 0) continue; // e.g. eval.csv files written before they had wall_s
-    const drawn = new Set(points.map((p) => p.config));
+    const drawn = new Set(points.map((p) => p.label));
     const missing = [...new Set(labels.values())].filter((l) => !drawn.has(l));
     const noLine = missing.length > 0 ? noLineNote(missing, c.column, c.file, c.x) : undefined;
     const figure = { title: c.title, yTitle: c.y, zeroBased: c.zero, xTitle: c.x === "step" ? "step" : WALL_AXIS_TITLE, sidewaysLossNote: c.lossNote === true, notes: [...notes, ...(noLine === undefined ? [] : [noLine])], spread };
@@ -508,8 +540,8 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   }
   const cosines = cosinePoints(runs, read, spread);
   if (cosines.length > 0) {
-    const csv = csvText(["config", "config_id", "method", "block", "mean", "std", ...spreadColumn(spread), "n"], cosines.map((p) => ({ ...p, ...spreadCell(p, spread) })) as unknown as Record<string, number | string | null>[]);
-    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes, spread)), csv, new Set(cosines.map((p) => p.config)).size);
+    const csv = csvText(["config", "config_id", "method", "block", "mean", "std", ...spreadColumn(spread), "n", "label"], cosines.map((p) => ({ ...p, ...spreadCell(p, spread) })) as unknown as Record<string, number | string | null>[]);
+    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes, spread)), csv, new Set(cosines.map((p) => p.label)).size);
   }
   for (const [name, text] of files) write(name, text);
   return out;
