@@ -19,14 +19,13 @@ import { buildBlockGraphs, gradName } from "../src/layers/block-graphs.js";
 import { hitsWebGpuChannelFault } from "../src/layers/webgpu-conv-faults.js";
 import { subPixelPlan, type Conv2dLayer } from "../src/layers/conv-grads.js";
 import { CLIPS_PER_FRAME } from "../src/layers/layer-def.js";
-import { layerDef } from "../src/layers/registry.js";
-import type { Model, ResolvedLayer } from "../src/model/model.js";
 import { LayerSpec } from "../src/model/model-spec.js";
 import { graphTargetFor } from "../src/runtime/nchwc-probe.js";
 import type { ProviderOptions } from "../src/runtime/providers.js";
 import { GraphSession } from "../src/runtime/session.js";
 import { CUDA_ATTEMPT_67_TARGET } from "./helpers/cuda-targets.js";
 import { describeOnGpus } from "./helpers/gpu-providers.js";
+import { oneLayerModel } from "./helpers/one-layer-model.js";
 import { refBackward, refForward, type RefParams, type RefTensor } from "./reference/layers-ref.js";
 import { centralDifferences, dot, randomArray, randomInt, relativeError, seededRandom } from "./reference/numeric.js";
 import { NO_NCHWC, skipBecause } from "./helpers/skip.js";
@@ -193,17 +192,6 @@ const CASES: LayerCase[] = [
 
 const BATCH = 2;
 const threads = { provider: "cpu" as const, threads: 1 };
-
-/** A one-layer, one-block model around `spec`, so the layer goes through buildBlockGraphs. */
-function oneLayerModel(spec: LayerSpec, inShape: number[]): Model {
-  const def = layerDef(spec);
-  const outShape = def.outShape(spec, inShape);
-  const params = def.params(spec, inShape).map((p) => ({ name: `0.${p.suffix}`, shape: p.shape, layerIndex: 0, blockIndex: 0, fanIn: p.fanIn }));
-  const buffers = (def.buffers?.(spec, inShape) ?? []).map((b) => ({ name: `0.${b.suffix}`, shape: b.shape, layerIndex: 0, blockIndex: 0, init: b.init, dtype: b.dtype }));
-  const layer: ResolvedLayer = { index: 0, spec, inShape, outShape, params, buffers };
-  const block = { index: 0, layers: [layer], inShape, outShape, params, buffers };
-  return { name: "case", input: { channels: 0, height: 0, width: 0 }, classes: 0, layers: [layer], blocks: [block], params, buffers, source: "test" };
-}
 
 const f32 = (a: Float64Array) => Float32Array.from(a);
 /** "layers.0.weight" of "0.layers.0.weight": the name within the layer. */
