@@ -276,7 +276,10 @@ def build_layer(path, where, layer, x):
     elif kind == "silu":
         module = torch.nn.SiLU()
     elif kind == "gelu":
-        module = torch.nn.GELU(approximate="none")
+        approximate = layer.get("approximate") or "none"
+        if approximate not in ("none", "tanh"):
+            raise PeerError(f"{path}: {where} (gelu): approximate {approximate!r}, expected none or tanh")
+        module = torch.nn.GELU(approximate=approximate)
     elif kind in ("maxpool2d", "avgpool2d"):
         pool = torch.nn.MaxPool2d if kind == "maxpool2d" else torch.nn.AvgPool2d  # AvgPool2d: count_include_pad=True
         module = pool(layer["kernel"], stride=layer.get("stride", layer["kernel"]), padding=layer.get("padding", 0))

@@ -188,6 +188,18 @@ const CASES: LayerCase[] = [
     inShape: fixed([2, 5, 4]),
     inputScale: 3,
   },
+  // gelu's tanh approximation (appended likewise), on [-1, 1) and [-6, 6) (where tanh saturates and
+  // its 1 - t^2 underflows towards 0 in float32), inside a residual unit; and `approximate: none`
+  // written out, the exact form.
+  { name: "gelu approximate tanh", spec: { type: "gelu", approximate: "tanh" }, inShape: image(3, 3, 7) },
+  { name: "gelu approximate tanh in [-6, 6), odd size", spec: { type: "gelu", approximate: "tanh" }, inShape: fixed([2, 5, 3]), inputScale: 6 },
+  { name: "gelu approximate none (the exact form, written out)", spec: { type: "gelu", approximate: "none" }, inShape: fixed([13]), inputScale: 3 },
+  {
+    name: "residual identity: conv-gelu(tanh)-conv",
+    spec: { type: "residual", layers: [{ type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }, { type: "gelu", approximate: "tanh" }, { type: "conv2d", out_channels: 2, kernel: 3, padding: 1 }] },
+    inShape: fixed([2, 5, 4]),
+    inputScale: 3,
+  },
 ];
 
 const BATCH = 2;

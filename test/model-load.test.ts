@@ -44,6 +44,13 @@ describe("loadModelFile", () => {
     expect(m.layers[1]!.spec).to.deep.equal({ type: "leaky_relu", slope: 0.01 });
   });
 
+  it("gelu's approximate: tanh is kept; none is read as the key's absence (the exact form, as PyTorch's default)", () => {
+    const gelu = (extra: object) => resolveModel(model([{ type: "conv2d", out_channels: 10, kernel: 3 }, { type: "gelu", ...extra }, { type: "global_avg_pool" }]), "x.yaml").layers[1]!.spec;
+    expect(gelu({ approximate: "tanh" })).to.deep.equal({ type: "gelu", approximate: "tanh" });
+    expect(JSON.stringify(gelu({ approximate: "none" }))).to.equal('{"type":"gelu"}');
+    expect(gelu({})).to.deep.equal({ type: "gelu" });
+  });
+
   describe("rejects bad files with a ModelError naming the file", () => {
     let dir: string;
     before(() => (dir = mkdtempSync(join(tmpdir(), "model-load-"))));
@@ -89,6 +96,11 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
       name: "another framework's layer type: our name suggested",
       spec: model([{ type: "conv2d", out_channels: 4, kernel: 3 }, { type: "BatchNorm2d" }]),
       message: /x\.yaml: layers\.1: unknown layer type "BatchNorm2d" \(did you mean 'batch_norm'\?\); valid types: /,
+    },
+    {
+      name: "gelu's approximate misspelt: the allowed values",
+      spec: model([{ type: "conv2d", out_channels: 10, kernel: 3 }, { type: "gelu", approximate: "tan" }, { type: "global_avg_pool" }]),
+      message: "x.yaml: layers.1 (gelu): approximate: expected one of none | tanh, found 'tan' (did you mean 'tanh'?)",
     },
     {
       name: "kernel larger than its input",

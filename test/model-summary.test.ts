@@ -58,6 +58,14 @@ describe("model zoo and `sideways model summary`", () => {
     }
   });
 
+  it("the summary marks gelu's tanh form (gelu(tanh)), inside a residual unit too; the exact form, written or not, is plain gelu", () => {
+    const dir = tempFolder("sideways-summary-gelu-");
+    const file = join(dir, "gelu-forms.yaml");
+    const unit = "{ type: residual, layers: [{ type: conv2d, out_channels: 2, kernel: 3, padding: 1 }, { type: gelu, approximate: tanh }, { type: conv2d, out_channels: 2, kernel: 3, padding: 1 }, { type: gelu, approximate: none }] }";
+    writeFileSync(file, `name: g\ninput: { channels: 1, height: 8, width: 8 }\nclasses: 2\nlayers:\n  - { type: conv2d, out_channels: 2, kernel: 3, padding: 1 }\n  - { type: gelu, approximate: tanh }\n  - ${unit}\n  - { type: gelu }\n  - { type: global_avg_pool }\n`);
+    expect(summariseBlocks(loadModelFile(file)).map((b) => b.layers)).to.deep.equal(["0:conv2d 1:gelu(tanh)", "2:residual(conv2d,gelu(tanh),conv2d,gelu; shortcut identity) 3:gelu 4:global_avg_pool"]);
+  });
+
   it("models/resnet-112.yaml: residual units named as PyTorch's modules name them, torchvision's downsample where the shape changes", () => {
     const model = loadModelFile("models/resnet-112.yaml");
     const names = model.params.map((p) => p.name);

@@ -104,6 +104,11 @@ describe("Sideways against PyTorch's autograd (bench/torch_sideways.py)", functi
       "activations (gelu and silu in a residual unit)",
       () => unitModel("activations", { type: "residual", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "gelu" }, { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "silu" }] }),
     ],
+    // gelu's tanh form (PyTorch's GELU(approximate="tanh")) in a unit: the builders pass the key on.
+    [
+      "tanh gelu (gelu approximate tanh in a residual unit)",
+      () => unitModel("tanh-gelu", { type: "residual", layers: [{ type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }, { type: "gelu", approximate: "tanh" }, { type: "conv2d", out_channels: 4, kernel: 3, padding: 1 }] }),
+    ],
     // torchvision's downsample: a shortcut of its own layers, a bias-free strided 1x1 conv and a
     // batch norm whose running statistics Sideways updates from the frames it forwards.
     [

@@ -3,6 +3,17 @@ import { z } from "zod";
 
 const size = () => z.number().int().positive();
 
+/**
+ * gelu's `approximate`, PyTorch's argument: absent and `none` are the exact form, and `none` is read
+ * as absent, so that the resolved model (config.yaml, the config hash) is the same whether a file
+ * spells out the default or not, and models written before the key keep their run ids.
+ */
+const geluApproximate = () =>
+  z
+    .enum(["none", "tanh"])
+    .transform((v) => (v === "tanh" ? v : undefined))
+    .optional();
+
 /** Layer kinds that may also sit inside a residual unit (every kind but residual itself). */
 const PLAIN_LAYERS = [
   z.strictObject({
@@ -16,9 +27,10 @@ const PLAIN_LAYERS = [
   z.strictObject({ type: z.literal("relu") }),
   // PyTorch's LeakyReLU: y = x for x > 0, slope * x otherwise (negative_slope, here at least 0).
   z.strictObject({ type: z.literal("leaky_relu"), slope: z.number().min(0).default(0.01) }),
-  // PyTorch's SiLU: y = x * sigmoid(x); and GELU with its default approximate="none": y = x * Phi(x), Phi by erf.
+  // PyTorch's SiLU: y = x * sigmoid(x); and GELU: approximate none (PyTorch's default) is
+  // y = x * Phi(x), Phi by erf; tanh its tanh approximation (layers/gelu.ts).
   z.strictObject({ type: z.literal("silu") }),
-  z.strictObject({ type: z.literal("gelu") }),
+  z.strictObject({ type: z.literal("gelu"), approximate: geluApproximate() }),
   z.strictObject({ type: z.literal("maxpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("avgpool2d"), kernel: size(), stride: size().optional(), padding: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal("global_avg_pool") }),

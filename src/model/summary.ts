@@ -70,9 +70,12 @@ export interface BlockSummary {
   flops: number;
 }
 
+/** A layer's type, with gelu's tanh form marked (`gelu(tanh)`): the exact and tanh forms differ in value, not in shape or cost. */
+const typeText = (spec: LayerSpec) => (spec.type === "gelu" && spec.approximate === "tanh" ? "gelu(tanh)" : spec.type);
+
 function layerText(spec: LayerSpec): string {
-  if (spec.type !== "residual") return spec.type;
-  const types = (layers: readonly LayerSpec[]) => layers.map((l) => l.type).join(",");
+  if (spec.type !== "residual") return typeText(spec);
+  const types = (layers: readonly LayerSpec[]) => layers.map(typeText).join(",");
   return `residual(${types(spec.layers)}; shortcut ${Array.isArray(spec.shortcut) ? `(${types(spec.shortcut)})` : spec.shortcut})`;
 }
 

@@ -43,6 +43,23 @@ function* windows(h: number, w: number, k: number, s: number, p: number) {
   }
 }
 
+/** Exact GELU: y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x exp(-x^2 / 2) / sqrt(2 pi). */
+export function geluExact(x: number): { value: number; slope: number } {
+  const cdf = (1 + erf(x / Math.SQRT2)) / 2;
+  return { value: x * cdf, slope: cdf + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI) };
+}
+
+/**
+ * GELU's tanh approximation (PyTorch's approximate="tanh"): y = x (1 + tanh(u)) / 2,
+ * u = sqrt(2/pi) (x + 0.044715 x^3); by the product and chain rules, with tanh' = 1 - tanh^2,
+ * dy/dx = (1 + t) / 2 + x (1 - t^2) u' / 2, t = tanh(u), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+ */
+export function geluTanh(x: number): { value: number; slope: number } {
+  const c = Math.sqrt(2 / Math.PI);
+  const t = Math.tanh(c * (x + 0.044715 * x ** 3));
+  return { value: (x * (1 + t)) / 2, slope: (1 + t) / 2 + (x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)) / 2 };
+}
+
 /**
  * `clips`: rows per frame for batch_norm's training statistics (rows f*clips .. f*clips+clips-1
  * are frame f); default all rows one frame. Parameters of a residual unit's inner layers are
@@ -283,13 +300,13 @@ function refLayer(spec: LayerSpec, x: RefTensor, params: RefParams, dy: RefTenso
       return { y, dx, dParams: {} };
     }
     case "gelu": {
-      // y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x exp(-x^2 / 2) / sqrt(2 pi).
       const y = zerosLike(x);
       const dx = zerosLike(x);
+      const form = spec.approximate === "tanh" ? geluTanh : geluExact;
       x.data.forEach((v, i) => {
-        const cdf = (1 + erf(v / Math.SQRT2)) / 2;
-        y.data[i] = v * cdf;
-        dx.data[i] = dy ? (cdf + (v * Math.exp((-v * v) / 2)) / Math.sqrt(2 * Math.PI)) * dy.data[i] : 0;
+        const { value, slope } = form(v);
+        y.data[i] = value;
+        dx.data[i] = dy ? slope * dy.data[i] : 0;
       });
       return { y, dx, dParams: {} };
     }

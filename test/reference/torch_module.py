@@ -67,7 +67,7 @@ def build_layer(spec, shape):
     if kind == "silu":
         return torch.nn.SiLU(), shape
     if kind == "gelu":
-        return torch.nn.GELU(approximate="none"), shape
+        return torch.nn.GELU(approximate=spec.get("approximate") or "none"), shape
     if kind == "global_avg_pool":
         return GlobalAvgPool(), shape[:1]
     if kind == "flatten":
