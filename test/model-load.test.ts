@@ -98,6 +98,12 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
       message: /x\.yaml: layers\.1: unknown layer type "BatchNorm2d" \(did you mean 'batch_norm'\?\); valid types: /,
     },
     {
+      // Keras's and TensorFlow's name for SiLU, which no edit distance finds.
+      name: "swish: silu suggested",
+      spec: model([{ type: "conv2d", out_channels: 4, kernel: 3 }, { type: "swish" }]),
+      message: /x\.yaml: layers\.1: unknown layer type "swish" \(did you mean 'silu'\?\); valid types: /,
+    },
+    {
       name: "gelu's approximate misspelt: the allowed values",
       spec: model([{ type: "conv2d", out_channels: 10, kernel: 3 }, { type: "gelu", approximate: "tan" }, { type: "global_avg_pool" }]),
       message: "x.yaml: layers.1 (gelu): approximate: expected one of none | tanh, found 'tan' (did you mean 'tanh'?)",

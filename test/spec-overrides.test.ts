@@ -156,6 +156,7 @@ describe("didYouMean", () => {
     ["trian", ["train", "data"], "train"],
     ["lr", ["lr", "momentum"], "lr"],
     ["zzzzzz", ["train", "data"], undefined],
+    ["swish", ["conv2d", "relu", "silu", "gelu"], "silu"],
   ];
   for (const [word, candidates, expected] of cases) it(`${word} -> ${expected}`, () => expect(didYouMean(word, candidates)).to.equal(expected));
 });

@@ -31,6 +31,7 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
   gn: "group_norm",
   gap: "global_avg_pool",
   adaptive_avg_pool: "global_avg_pool",
+  swish: "silu", // Ramachandran et al.'s name for x * sigmoid(x), Keras's and TensorFlow's
   backprop: "bp",
   clip_grad: "grad_clip_norm", // mmaction2's optim_wrapper key
   max_norm: "grad_clip_norm", // torch.nn.utils.clip_grad_norm_'s argument
