@@ -109,6 +109,11 @@ describe("resolveModel errors name the source, the layer index and the shapes", 
       message: "x.yaml: layers.1 (gelu): approximate: expected one of none | tanh, found 'tan' (did you mean 'tanh'?)",
     },
     {
+      name: "gelu's approximate shortened to approx: the key suggested (as far from 'type' by edit distance)",
+      spec: model([{ type: "conv2d", out_channels: 10, kernel: 3 }, { type: "gelu", approx: "tanh" }, { type: "global_avg_pool" }]),
+      message: "x.yaml: layers.1 (gelu): unknown key 'approx' (did you mean 'approximate'?); valid keys: type, approximate",
+    },
+    {
       name: "kernel larger than its input",
       spec: model([{ type: "conv2d", out_channels: 4, kernel: 3 }, { type: "relu" }, { type: "maxpool2d", kernel: 2 }, { type: "maxpool2d", kernel: 5 }]),
       message: "x.yaml: layers.3 (maxpool2d): kernel 5 is larger than its input 3x3 (padding 0)",

@@ -156,6 +156,8 @@ describe("didYouMean", () => {
     ["trian", ["train", "data"], "train"],
     ["lr", ["lr", "momentum"], "lr"],
     ["zzzzzz", ["train", "data"], undefined],
+    // A shortened key, as far from another candidate as from its own: gelu's `approx`.
+    ["approx", ["type", "approximate"], "approximate"],
     ["swish", ["conv2d", "relu", "silu", "gelu"], "silu"],
   ];
   for (const [word, candidates, expected] of cases) it(`${word} -> ${expected}`, () => expect(didYouMean(word, candidates)).to.equal(expected));

@@ -60,7 +60,10 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   if (best === undefined) return undefined;
   const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
   const contained = word.length >= 3 && (best.includes(word) || word.includes(best));
-  return bestDistance <= limit || contained ? best : undefined;
+  if (bestDistance <= limit || contained) return best;
+  // A shortened name, a prefix of a candidate: `approx` is as far from gelu's `type` as from
+  // `approximate`, so the closest alone missed it.
+  return word.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(word.toLowerCase())) : undefined;
 }
 
 /** " (did you mean 'x'?)" or "". */
