@@ -21,7 +21,7 @@ describe("path keys: EXPERIMENT_PATH_KEYS and withAbsolutePaths agree", () => {
   const base = "/some/experiments";
   // Between them, these set every key of EXPERIMENT_PATH_KEYS to a relative path.
   const specs = [
-    { name: "n", model: "m.yaml", train: { init_checkpoint: "ck.safetensors" }, data: { kind: "npy", clips: "c.npy", labels: "l.npy", eval_clips: "ec.npy", eval_labels: "el.npy" } },
+    { name: "n", model: "m.yaml", train: { init_checkpoint: "ck.safetensors" }, data: { kind: "npy", clips: "c.npy", labels: "l.npy", eval_clips: "ec.npy", eval_labels: "el.npy", class_names: "classes.txt" } },
     { name: "v", model: "m.yaml", data: { kind: "video-folder", root: "videos", split: { format: "ucf101", dir: "splits" } } },
   ].map((raw) => ExperimentSpec.parse(raw));
 

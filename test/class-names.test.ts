@@ -65,4 +65,49 @@ describe("class names recorded with runs and data samples", function () {
     expect(forced.stderr).to.not.include("classes.txt");
     expect(readdirSync(join(dir, "sample")).sort()).to.deep.equal(["clips.npy", "contact-sheet.png", "labels.npy"]);
   });
+
+  it("npy data.class_names reach summary.json, evaluate --per-class's class_name and `sideways data`'s classes.txt; the run id leaves them out, and a completed run found without them says so", async () => {
+    const npy = npyOverride();
+    // In a file, relative to the experiment file (here: the override's, to the current directory).
+    writeFileSync(join(dir, "names.txt"), "walk\nrun\njump\n");
+    const named = await summaryOf("output.dir=npy", npy, "data.class_names=names.txt");
+    expect(named.classes).to.deep.equal(["walk", "run", "jump"]);
+    const runDirs = readdirSync(join(dir, "npy"));
+    expect(runDirs).to.have.length(1);
+    const runDir = join(dir, "npy", runDirs[0]!);
+    expect(readFileSync(join(runDir, "config.yaml"), "utf8")).to.include(`class_names: ${join(dir, "names.txt")}`);
+
+    const evaluate = captureIo();
+    expect(await main(["evaluate", runDir, "--per-class", "pc.csv"], evaluate), evaluate.stderr).to.equal(0);
+    const rows = readFileSync(join(dir, "pc.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 2));
+    expect(rows).to.deep.equal([["0", "walk"], ["1", "run"], ["2", "jump"]]);
+
+    const sample = captureIo();
+    expect(await main(["data", GOOD, npy, "data.class_names=[walk, run, jump]", "--out", "sample", "--clips", "2"], sample), sample.stderr).to.equal(0);
+    expect(readFileSync(join(dir, "sample", "classes.txt"), "utf8")).to.equal("walk\nrun\njump\n");
+    // That classes.txt read back as the names, --out at its folder: refused as the experiment's own file.
+    const own = captureIo();
+    expect(await main(["data", GOOD, npy, "data.class_names=sample/classes.txt", "--out", "sample", "--clips", "2"], own)).to.equal(2);
+    expect(own.stderr).to.include("classes.txt (this experiment's data.class_names) already exist");
+
+    // The same config without names, or with others, is the same run: found completed, not trained again, and said.
+    const io = captureIo();
+    expect(await main(["run", GOOD, "output.dir=npy", npy, "data.class_names=[a, b, c]"], io), io.stderr).to.equal(0);
+    expect(readdirSync(join(dir, "npy"))).to.deep.equal(runDirs);
+    expect(io.stderr).to.include(`note: ${runDir} was completed with other class names in its summary.json; data.class_names is no part of a run's id`);
+    const same = captureIo();
+    expect(await main(["run", GOOD, "output.dir=npy", npy, "data.class_names=names.txt"], same), same.stderr).to.equal(0);
+    expect(same.stderr).to.not.include("class names");
+    expect(readdirSync(join(dir, "npy"))).to.deep.equal(runDirs);
+  });
+
+  it("npy data.class_names with a name short: validate and run exit 2 naming the experiment file, the key, expected and found", async () => {
+    const npy = npyOverride();
+    for (const command of ["validate", "run"]) {
+      const io = captureIo();
+      expect(await main([command, GOOD, npy, "data.class_names=[walk, run]"], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include("data.class_names: 2 class names, expected 3 (the model has 3 classes");
+      expect(io.stderr).to.include("good.yaml");
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { DataSpec } from "../src/data/data-spec.js";
 import { EpochOrder } from "../src/data/epoch-order.js";
 import { encodeNpy, parseNpy, readNpy } from "../src/data/npy.js";
 import type { ClipBatch } from "../src/data/source.js";
-import { DataError } from "../src/errors.js";
+import { DataError, DataSettingError } from "../src/errors.js";
 import { Rng } from "../src/util/rng.js";
 
 /** Bytes written by numpy 1.x `numpy.save` (the independent reference for the format). */
@@ -215,6 +215,37 @@ describe("data: npy source", function () {
     const missing = await fail({ kind: "npy", clips: "nope.npy", labels: "labels.npy" });
     expect(missing).to.be.instanceOf(DataError);
     expect(missing!.file).to.equal(join(dir, "nope.npy"));
+  });
+
+  it("data.class_names names the classes by label, inline or from a file of one name a line (CRLF, a last line break, a BOM)", async () => {
+    const base = { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 1 };
+    const names = async (raw: object) => (await createDataSource(DataSpec.parse(raw), ctx())).classNames;
+    expect(await names(base)).to.equal(undefined);
+    expect(await names({ ...base, class_names: ["walk", "run", "jump"] })).to.deep.equal(["walk", "run", "jump"]);
+    writeFileSync(join(dir, "names.txt"), "\uFEFFwalk\r\nrun fast\r\njump\r\n");
+    expect(await names({ ...base, class_names: "names.txt" })).to.deep.equal(["walk", "run fast", "jump"]);
+  });
+
+  it("data.class_names: a count other than the model's classes, an empty name, a repeated one: exit-2 DataErrors naming the file or key, what was expected and found", async () => {
+    const base = { kind: "npy", clips: "clips.npy", labels: "labels.npy", eval_on_train: true, clip_length: 1 };
+    const short = await fail({ ...base, class_names: ["walk", "run"] });
+    expect(short).to.be.instanceOf(DataError);
+    expect(short!.keyPath).to.equal("data.class_names");
+    expect(short!.message).to.equal("data.class_names: 2 class names, expected 3 (the model has 3 classes; label k's name is the (k+1)-th)");
+    writeFileSync(join(dir, "four.txt"), "a\nb\nc\nd\n");
+    const long = await fail({ ...base, class_names: "four.txt" });
+    expect(long).to.be.instanceOf(DataSettingError);
+    expect(long!.file).to.equal(join(dir, "four.txt"));
+    expect(long!.message).to.equal(`${join(dir, "four.txt")} (data.class_names): 4 class names, expected 3 (the model has 3 classes; label k's name is the (k+1)-th)`);
+    const empty = await fail({ ...base, class_names: ["walk", " ", "jump"] });
+    expect(empty!.message).to.equal("data.class_names: data.class_names[1] (label 1) is an empty name, expected a name for every class");
+    writeFileSync(join(dir, "blank.txt"), "walk\n\njump\n");
+    expect((await fail({ ...base, class_names: "blank.txt" }))!.message).to.equal(`${join(dir, "blank.txt")} (data.class_names): line 2 (label 1) is an empty name, expected a name for every class`);
+    writeFileSync(join(dir, "twice.txt"), "walk\nrun\nwalk\n");
+    const twice = await fail({ ...base, class_names: "twice.txt" });
+    expect(twice!.file).to.equal(join(dir, "twice.txt"));
+    expect(twice!.message).to.equal(`${join(dir, "twice.txt")} (data.class_names): line 3 (label 2) repeats "walk", the name of line 1 (label 0); expected a different name for every class`);
+    expect((await fail({ ...base, class_names: ["a", "b\nc", "d"] }))!.message).to.include("data.class_names[1] (label 1) spans lines");
   });
 
   it("names the key of a file that is no .npy file, as it does for the npy files it reads", async () => {

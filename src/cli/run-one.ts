@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { readClassNames } from "../data/class-names.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { readCsv } from "../results/csv-read.js";
 import { codeChanges } from "../results/code-changes.js";
@@ -89,6 +90,8 @@ export async function runOne(
     if (stale !== null) progress.log(stale);
     const best = missingBestWeights(exp, place.runDir);
     if (best !== null) progress.log(best);
+    const names = unrecordedClassNames(exp, place.runDir);
+    if (names !== null) progress.log(names);
     return { skipped: true, summary: readSummary(place.runDir) };
   }
   if (state === "diverged") {
@@ -184,6 +187,21 @@ function missingBestWeights(exp: LoadedExperiment, runDir: string): string | nul
   // No evaluation, no best step: keep_best would have written nothing either.
   if (readSummary(runDir)?.best_eval_step == null) return null;
   return `note: ${runDir} was completed without output.keep_best, so it has no ${BEST_WEIGHTS_FILE}; output keys are no part of a run's id, so this config is that run: --force trains it again with it (or give output.dir=DIR to keep this one)`;
+}
+
+/**
+ * A completed run found for a config whose data.class_names its summary.json does not hold (the
+ * run was trained before the names were given, or with others): the key is no part of the id
+ * (names change no number), so the run is found and skipped with its old names. Said, or null.
+ */
+function unrecordedClassNames(exp: LoadedExperiment, runDir: string): string | null {
+  const data = exp.spec.data;
+  if (data.kind !== "npy" || data.class_names === undefined) return null;
+  const names = readClassNames(data.class_names, exp.model.classes, (p) => resolveUserPath(exp.baseDir, p));
+  const recorded = readSummary(runDir)?.classes;
+  if (recorded !== undefined && recorded.length === names.length && recorded.every((n, i) => n === names[i])) return null;
+  return `note: ${runDir} was completed with ${recorded === undefined ? "no class names" : "other class names"} in its summary.json; data.class_names is no part of a run's id (names change no number), so this config is that run and its results keep the names they have: ` +
+    "`sideways evaluate --experiment` with this experiment names the classes in --per-class's CSV, or --force trains the run again";
 }
 
 /**

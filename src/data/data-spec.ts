@@ -79,6 +79,13 @@ export const NpyDataSpec = z.strictObject({
   eval_labels: z.string().min(1).optional(),
   /** Evaluate on the training clips, on purpose (only without eval_clips; marked in summary.json and eval.csv). */
   eval_on_train: z.boolean().default(false),
+  /**
+   * The name of each class by label (src/data/class-names.ts): a list, or a text file of one name
+   * a line (relative to the experiment file; classes.txt as `sideways data` writes it). Video
+   * folders take names from their folders and the generated kinds have fixed ones, so only npy
+   * has the key. Names change no number: the run id leaves them out (resolved-config.ts).
+   */
+  class_names: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
   ...common,
 });
 

@@ -3,10 +3,12 @@
  * uint8 scaled to [0, 1], shaped [N, T, C, H, W]; labels integer [N]. A clip's frames are
  * 0, s, 2s, ... (s = frame_stride), the first clip_length of them. Training visits the clips
  * epoch by epoch, shuffled or in file order; evaluation uses eval_clips/eval_labels when given,
- * else the training clips, in file order.
+ * else the training clips, in file order. Classes are named where data.class_names names them
+ * (class-names.ts).
  */
 import { existsSync, statSync } from "node:fs";
 import { DataError, DataSettingError } from "../errors.js";
+import { readClassNames } from "./class-names.js";
 import { fileDigest } from "../util/file-digest.js";
 import type { Rng } from "../util/rng.js";
 import type { ClipProducer, ClipShape, RawClip } from "./clip.js";
@@ -34,6 +36,8 @@ export async function createNpySource(
   if ((spec.eval_clips === undefined) !== (spec.eval_labels === undefined)) {
     throw new DataError("data: eval_clips and eval_labels go together (give both or neither)", undefined, "data.eval_clips");
   }
+  // Checked before the clips are read: a name short fails at once, not after a large file.
+  const classNames = spec.class_names === undefined ? undefined : readClassNames(spec.class_names, classes, resolvePath);
   const train = await readTable(resolvePath(spec.clips), resolvePath(spec.labels), "clips", shape, classes, spec.frame_stride);
   if (spec.eval_clips !== undefined && existsSync(resolvePath(spec.eval_clips)) && sameFileContents(resolvePath(spec.clips), resolvePath(spec.eval_clips))) {
     throw new DataError(
@@ -80,6 +84,7 @@ export async function createNpySource(
     // With data.normalize the user has chosen a scale for the values: no note about them.
     notes: spec.normalize ? [] : [...new Set([train.note, evalSet.note].filter((n) => n !== null))],
     synchronous: true,
+    ...(classNames === undefined ? {} : { classNames }),
     close: async () => undefined,
   };
 }

@@ -57,6 +57,7 @@ export const EXPERIMENT_PATH_KEYS: ReadonlySet<string> = new Set([
   "data.labels",
   "data.eval_clips",
   "data.eval_labels",
+  "data.class_names",
   "data.root",
   "data.split.dir",
 ]);
@@ -123,6 +124,8 @@ function runInputPaths(spec: ExperimentSpec): [string, string | null | undefined
   const paths: [string, string | null | undefined][] = [["train.init_checkpoint", spec.train.init_checkpoint]];
   const data = spec.data;
   if (data.kind === "npy") paths.push(["data.clips", data.clips], ["data.labels", data.labels], ["data.eval_clips", data.eval_clips], ["data.eval_labels", data.eval_labels]);
+  // A list of names names no file.
+  if (data.kind === "npy" && typeof data.class_names === "string") paths.push(["data.class_names", data.class_names]);
   if (data.kind === "video-folder") paths.push(["data.root", data.root]);
   return paths;
 }

@@ -28,6 +28,7 @@ function absoluteDataPaths(data: DataSpec, baseDir: string): DataSpec {
       labels: abs(data.labels),
       ...(data.eval_clips === undefined ? {} : { eval_clips: abs(data.eval_clips) }),
       ...(data.eval_labels === undefined ? {} : { eval_labels: abs(data.eval_labels) }),
+      ...(typeof data.class_names === "string" ? { class_names: abs(data.class_names) } : {}),
     };
   }
   if (data.kind === "video-folder") return { ...data, root: abs(data.root), split: data.split === null ? null : { ...data.split, dir: abs(data.split.dir) } };
@@ -66,10 +67,10 @@ const RESULT_NEUTRAL = {
 /**
  * Keys in which runs of one configuration may differ: the seed (replicates, replicateId) and what
  * configHash leaves out or hashes at a default (name, where it is written, the sweep, the data
- * workers, steps_per_call, checkpoint_every, prefetch).
+ * workers, npy class names, steps_per_call, checkpoint_every, prefetch).
  */
 export const outsideConfiguration = (key: string) =>
-  key === "seed" || key === "name" || key === "data.workers" || key === "runtime.steps_per_call" || key === "data.prefetch" || key === "train.checkpoint_every" || key === "sweep" || key.startsWith("output.") || key.startsWith("sweep.");
+  key === "seed" || key === "name" || key === "data.workers" || key === "data.class_names" || key === "runtime.steps_per_call" || key === "data.prefetch" || key === "train.checkpoint_every" || key === "sweep" || key.startsWith("output.") || key.startsWith("sweep.");
 
 /**
  * Hash of everything that determines a run's result: the resolved config without where it is
@@ -81,7 +82,9 @@ export function configHash(spec: ExperimentSpec, model: Model, baseDir: string):
   const { output: _output, sweep: _sweep, name: _name, ...rest } = resolvedConfig(spec, model, baseDir);
   // data.workers changes which threads make the clips, not the clips (src/data/clip-workers.ts):
   // the same run, resumable with or without them. Keys older than it stay in, so ids stay put.
-  const { workers: _workers, ...data } = withoutNoOpVideoKeys(rest.data, model);
+  // An npy data set's class_names label the results and change no number: naming the classes of
+  // an experiment already run finds its runs (to resume or skip) rather than training them again.
+  const { workers: _workers, ...data } = withoutClassNames(withoutNoOpVideoKeys(rest.data, model));
   // How often resume.safetensors is written and how many batches are made ahead change when work
   // happens, not a number of the run (the same weights bit for bit, test/run-identity.test.ts): hashed at
   // their defaults, so a run with another value is the same run (and resumes), and runs at the
@@ -118,6 +121,13 @@ function withoutNoOpVideoKeys(data: DataSpec, model: Model): DataSpec {
   const { decode_size: size, ...rest } = withoutAbsentAs("data", data);
   const modelSize = size !== undefined && size[0] === model.input.height && size[1] === model.input.width;
   return { ...rest, ...(size === undefined || modelSize ? {} : { decode_size: size }) };
+}
+
+/** `data` without npy's class_names (configHash). */
+function withoutClassNames(data: DataSpec): DataSpec {
+  if (data.kind !== "npy") return data;
+  const { class_names: _names, ...rest } = data;
+  return rest;
 }
 
 /** Identifies a configuration regardless of seed: runs sharing it are replicates. */

@@ -66,7 +66,9 @@ function refuseToReplace(outDir: string, given: string, data: DataSpec, baseDir:
   if (existing.length === 0) return;
   const own = new Map<string, string>();
   if (data.kind === "npy") {
-    const keys = { clips: data.clips, labels: data.labels, eval_clips: data.eval_clips, eval_labels: data.eval_labels };
+    // A class_names file named classes.txt in --out is this experiment's names, not an earlier sample's.
+    const names = typeof data.class_names === "string" ? { class_names: data.class_names } : {};
+    const keys = { clips: data.clips, labels: data.labels, eval_clips: data.eval_clips, eval_labels: data.eval_labels, ...names };
     for (const [key, path] of Object.entries(keys)) if (path) own.set(resolve(baseDir, path), `data.${key}`);
   }
   const named = existing.map((f) => (own.has(f) ? `${basename(f)} (this experiment's ${own.get(f)})` : basename(f)));
