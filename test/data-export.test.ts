@@ -7,7 +7,8 @@ import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
 import { createDataSource } from "../src/data/create-source.js";
 import { DataSpec } from "../src/data/data-spec.js";
-import { exportDataSample, SHEET_GAP, SHEET_MAX_CLIPS, SHEET_MAX_FRAMES } from "../src/data/export-sample.js";
+import { contactSheet, exportDataSample, SHEET_GAP, SHEET_LABEL_HEIGHT, SHEET_LABEL_SCALE, SHEET_MAX_CLIPS, SHEET_MAX_FRAMES } from "../src/data/export-sample.js";
+import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel } from "../src/data/pixel-font.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
 import type { ClipBatch } from "../src/data/source.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -38,16 +39,53 @@ describe("data: exportDataSample", function () {
 
     const png = PNG.sync.read(readFileSync(files[2]!));
     expect(png.width).to.equal(5 * 24 + 6 * SHEET_GAP);
-    expect(png.height).to.equal(3 * 20 + 4 * SHEET_GAP);
+    expect(png.height).to.equal(3 * (20 + SHEET_LABEL_HEIGHT) + 4 * SHEET_GAP);
     // Pixel of clip 1, frame 2 at (y, x) shows the clip value scaled to 0..255.
     let checked = 0;
     for (let y = 0; y < 20; y++) for (let x = 0; x < 24; x++) {
       const v = train.clips[((1 * 5 + 2) * 20 + y) * 24 + x]!;
-      const at = ((SHEET_GAP + 20 + SHEET_GAP + y) * png.width + SHEET_GAP + 2 * (24 + SHEET_GAP) + x) * 4;
+      const at = ((SHEET_GAP + 20 + SHEET_LABEL_HEIGHT + SHEET_GAP + y) * png.width + SHEET_GAP + 2 * (24 + SHEET_GAP) + x) * 4;
       expect(png.data[at]).to.equal(Math.round(v * 255));
       if (v > 0) checked++;
     }
     expect(checked).to.be.above(10);
+  });
+
+  it("the contact sheet writes each clip's label and class name under its frames, in black on white, cut at the sheet's edge", () => {
+    const [n, t, h, w] = [3, 8, 6, 6];
+    const batch = { clips: new Float32Array(n * t * h * w).fill(0.5), labels: Int32Array.from([2, 0, 1]), dims: [n, t, 1, h, w] } as unknown as ClipBatch;
+    const names = ["walk", "run", "jump-rope:x9"];
+    const png = PNG.sync.read(Buffer.from(contactSheet(batch, names)));
+    const width = t * w + (t + 1) * SHEET_GAP;
+    expect([png.width, png.height]).to.deep.equal([width, n * (h + SHEET_LABEL_HEIGHT) + (n + 1) * SHEET_GAP]);
+    const dark = (x: number, y: number) => png.data[(y * png.width + x) * 4] === 0;
+    // Row r's label starts one gap below its frames; each font pixel is a SHEET_LABEL_SCALE square.
+    const expected = ["2: jump-rope:x9", "0: walk", "1: run"];
+    for (const [r, text] of expected.entries()) {
+      const top = SHEET_GAP + r * (h + SHEET_LABEL_HEIGHT + SHEET_GAP) + h + SHEET_GAP;
+      // The characters whose glyph fits inside the sheet, less its right gap.
+      const fits = Math.floor((width - 2 * SHEET_GAP - GLYPH_WIDTH * SHEET_LABEL_SCALE) / (GLYPH_ADVANCE * SHEET_LABEL_SCALE)) + 1;
+      let on = 0;
+      for (let y = top - SHEET_GAP; y < top + GLYPH_HEIGHT * SHEET_LABEL_SCALE; y++) {
+        for (let x = 0; x < width; x++) {
+          const c = Math.floor((x - SHEET_GAP) / (GLYPH_ADVANCE * SHEET_LABEL_SCALE));
+          const gx = Math.floor((x - SHEET_GAP - c * GLYPH_ADVANCE * SHEET_LABEL_SCALE) / SHEET_LABEL_SCALE);
+          const gy = Math.floor((y - top) / SHEET_LABEL_SCALE);
+          const want = y >= top && x >= SHEET_GAP && c < Math.min(fits, text.length) && gx < GLYPH_WIDTH && glyphPixel(text[c]!, gx, gy);
+          expect(dark(x, y), `row ${r} "${text}" at (${x}, ${y})`).to.equal(want);
+          if (want) on++;
+        }
+      }
+      expect(on, `row ${r} draws its label`).to.be.above(10);
+    }
+    // The label of a clip with no name is its number; the digits are told apart.
+    const unnamed = PNG.sync.read(Buffer.from(contactSheet(batch)));
+    const strip = (p: PNG, r: number) => {
+      const top = SHEET_GAP + r * (h + SHEET_LABEL_HEIGHT + SHEET_GAP) + h + SHEET_GAP;
+      return p.data.subarray(top * p.width * 4, (top + GLYPH_HEIGHT * SHEET_LABEL_SCALE) * p.width * 4).toString("hex");
+    };
+    expect(new Set([0, 1, 2].map((r) => strip(unnamed, r))).size).to.equal(3);
+    expect(new Set("0123456789".split("").map((d) => [0, 1, 2, 3, 4].map((y) => [0, 1, 2].map((x) => (glyphPixel(d, x, y) ? "#" : ".")).join("")).join("/"))).size).to.equal(10);
   });
 
   // The sample's files have the names npy data conventionally has: --out at the experiment's own
@@ -104,7 +142,7 @@ describe("data: exportDataSample", function () {
     expect((await readNpy(join(out, "clips.npy"))).shape).to.deep.equal([SHEET_MAX_CLIPS + 2, SHEET_MAX_FRAMES + 2, 1, 8, 8]);
     // The sheet's size says what it shows: 8 rows of 16 frames of 8x8 pixels, a gap around each.
     const png = PNG.sync.read(readFileSync(join(out, "contact-sheet.png")));
-    expect(png.height).to.equal(SHEET_MAX_CLIPS * 8 + (SHEET_MAX_CLIPS + 1) * SHEET_GAP);
+    expect(png.height).to.equal(SHEET_MAX_CLIPS * (8 + SHEET_LABEL_HEIGHT) + (SHEET_MAX_CLIPS + 1) * SHEET_GAP);
     expect(png.width).to.equal(SHEET_MAX_FRAMES * 8 + (SHEET_MAX_FRAMES + 1) * SHEET_GAP);
     expect(io.stderr).to.include(
       `note: contact-sheet.png shows the first ${SHEET_MAX_CLIPS} of the ${SHEET_MAX_CLIPS + 2} clips, ` +

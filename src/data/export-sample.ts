@@ -3,7 +3,8 @@
  * would receive them, for inspection in Python or an image viewer:
  *   clips.npy          float32 [N, T, C, H, W] after all preprocessing
  *   labels.npy         int64 [N]
- *   contact-sheet.png  one row per clip (at most 8), one column per frame (at most 16)
+ *   contact-sheet.png  one row per clip (at most 8), one column per frame (at most 16), the
+ *                      clip's label (and class name, where the data names its classes) under it
  *   classes.txt        where the data names its classes: line k is label k's name
  */
 import { rmSync } from "node:fs";
@@ -13,11 +14,16 @@ import { writeFileAtomic } from "../results/atomic-write.js";
 import { createDataSource, type DataContext } from "./create-source.js";
 import type { DataSpec } from "./data-spec.js";
 import { encodeNpy } from "./npy.js";
+import { drawText, GLYPH_HEIGHT } from "./pixel-font.js";
 import { repeatedClipsNote, type ClipBatch, type ShortVideo, type SkippedFile } from "./source.js";
 
 export const SHEET_MAX_CLIPS = 8;
 export const SHEET_MAX_FRAMES = 16;
 export const SHEET_GAP = 2;
+/** Screen pixels per font pixel in the label under each clip. */
+export const SHEET_LABEL_SCALE = 2;
+/** Height of the strip under each clip's frames that holds its label. */
+export const SHEET_LABEL_HEIGHT = GLYPH_HEIGHT * SHEET_LABEL_SCALE + SHEET_GAP;
 
 /**
  * The files `exportDataSample` may write into `outDir`, in this order; the last, classes.txt, only
@@ -61,7 +67,7 @@ export async function exportDataSample(
   const [clipsFile, labelsFile, sheetFile, classesFile] = sampleFiles(outDir) as [string, string, string, string];
   writeFileAtomic(clipsFile, encodeNpy(batch.clips, batch.dims));
   writeFileAtomic(labelsFile, encodeNpy(BigInt64Array.from(batch.labels, (v) => BigInt(v)), [batch.labels.length]));
-  writeFileAtomic(sheetFile, contactSheet(batch));
+  writeFileAtomic(sheetFile, contactSheet(batch, names));
   if (names !== undefined) writeFileAtomic(classesFile, classesText(names));
   // An earlier sample's names (another data set's, here only by --force) must not pass for these labels'.
   else rmSync(classesFile, { force: true });
@@ -80,16 +86,24 @@ export function contactSheetNote(n: number, t: number): string | null {
   return cut.length === 0 ? null : `contact-sheet.png shows ${cut.join(", ")} (clips.npy holds them all)`;
 }
 
+/** The text under a clip of `label` on the contact sheet: "3: walk", or "3" where the classes have no names. */
+export function sheetLabel(label: number, names: readonly string[] | undefined): string {
+  const name = names?.[label];
+  return name === undefined ? String(label) : `${label}: ${name}`;
+}
+
 /**
- * A PNG grid of frames. Values map linearly from [min(0, lowest), max(1, highest)] to 0..255, so
- * unnormalised clips show as they are and normalised ones are stretched to fit. Three channels
- * show as RGB; any other count shows channel 0 in gray.
+ * A PNG grid of frames, each clip's label (sheetLabel) under its row, so clips can be checked
+ * against labels at a glance. Values map linearly from [min(0, lowest), max(1, highest)] to
+ * 0..255, so unnormalised clips show as they are and normalised ones are stretched to fit. Three
+ * channels show as RGB; any other count shows channel 0 in gray.
  */
-export function contactSheet(batch: ClipBatch): Uint8Array {
+export function contactSheet(batch: ClipBatch, names?: readonly string[]): Uint8Array {
   const [n, t, c, h, w] = batch.dims;
   const rows = Math.min(n, SHEET_MAX_CLIPS);
   const cols = Math.min(t, SHEET_MAX_FRAMES);
-  const png = new PNG({ width: cols * w + (cols + 1) * SHEET_GAP, height: rows * h + (rows + 1) * SHEET_GAP });
+  const rowHeight = h + SHEET_LABEL_HEIGHT;
+  const png = new PNG({ width: cols * w + (cols + 1) * SHEET_GAP, height: rows * rowHeight + (rows + 1) * SHEET_GAP });
   png.data.fill(255);
   let lo = 0;
   let hi = 1;
@@ -103,7 +117,7 @@ export function contactSheet(batch: ClipBatch): Uint8Array {
     for (let f = 0; f < cols; f++) {
       const frame = (r * t + f) * c * plane;
       const left = SHEET_GAP + f * (w + SHEET_GAP);
-      const top = SHEET_GAP + r * (h + SHEET_GAP);
+      const top = SHEET_GAP + r * (rowHeight + SHEET_GAP);
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
           const i = y * w + x;
@@ -116,6 +130,8 @@ export function contactSheet(batch: ClipBatch): Uint8Array {
         }
       }
     }
+    const labelTop = SHEET_GAP + r * (rowHeight + SHEET_GAP) + h + SHEET_GAP;
+    drawText(png.data, png.width, sheetLabel(batch.labels[r]!, names), SHEET_GAP, labelTop, SHEET_LABEL_SCALE, png.width - SHEET_GAP);
   }
   return PNG.sync.write(png);
 }
