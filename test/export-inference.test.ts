@@ -282,6 +282,68 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expect(again.stderr).to.include("inference.json already exists there");
   });
 
+  it("class names from the data source where no summary.json names them (an interrupted run, init_checkpoint), as `sideways data`'s classes.txt; else null, and why", async () => {
+    const good = resolve(cwd, "test/fixtures/specs/good.yaml");
+    const tiny = loadModelFile(resolve(cwd, "test/fixtures/specs/models/tiny.yaml"));
+    writeCheckpoint(join(dir, "w3.safetensors"), tiny, initWeights(tiny, 0));
+    // tiny.yaml with 10 classes, for moving-mnist's digits.
+    const ten = { name: "ten", input: { channels: 1, height: 8, width: 8 }, classes: 10, layers: [{ type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 }, { type: "relu" }, { type: "global_avg_pool" }, { type: "linear", out_features: 10 }] };
+    writeFileSync(join(dir, "ten.yaml"), stringify(ten));
+    writeCheckpoint(join(dir, "w10.safetensors"), resolveModel(ten, "ten"), initWeights(resolveModel(ten, "ten"), 0));
+    const described = async (out: string, args: string[]) => {
+      const io = captureIo();
+      expect(await main(["export", ...args, "--out", out], io), io.stderr).to.equal(0);
+      return { description: JSON.parse(readFileSync(join(dir, out, "inference.json"), "utf8")), stderr: io.stderr };
+    };
+    // The names the data source gives its labels when it makes clips: `sideways data` writes them, line k label k's.
+    const classesTxt = async (out: string, overrides: string[]): Promise<string[] | null> => {
+      expect(await main(["data", good, ...overrides, "--out", out, "--clips", "1"], captureIo())).to.equal(0);
+      const file = join(dir, out, "classes.txt");
+      return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(0, -1) : null;
+    };
+
+    // An interrupted run: config.yaml and resume.safetensors, no summary.json (written at the end).
+    expect(await main(["run", good, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const interrupted = join(dir, "interrupted");
+    cpSync(join(dir, "results", "good", id), interrupted, { recursive: true });
+    for (const f of ["summary.json", "final.safetensors"]) rmSync(join(interrupted, f));
+    writeResumeCheckpoint(join(interrupted, RESUME_FILE), tiny, { step: 2, weights: initWeights(tiny, 0), optimizer: new Map(), trainFrames: 0, trainSeconds: 0, dataWaitSeconds: 0, wallSeconds: 0, configHash: id });
+    const shapes = await classesTxt("shapes-sample", []);
+    expect(shapes).to.have.length(3);
+    const fromRun = await described("interrupted-out", ["--checkpoint", interrupted]);
+    expect(fromRun.description.classes).to.deep.equal(shapes);
+    expect(fromRun.description.classes_note).to.include("named by the data source").and.include("shapes");
+    expect(fromRun.stderr).to.include(`logits: the classes ${shapes!.join(", ")} (named by the data source`);
+    const props = onnx.ModelProto.decode(readFileSync(join(dir, "interrupted-out", "model.onnx"))).metadataProps ?? [];
+    expect(JSON.parse(props.find((p) => p.key === "classes")!.value!)).to.deep.equal(shapes);
+
+    // An experiment file with train.init_checkpoint (weights outside any run folder): moving-mnist's digits.
+    const digitData = [`model=${join(dir, "ten.yaml")}`, "data={kind: moving-mnist, clip_length: 4}"];
+    const digits = await classesTxt("digit-sample", digitData);
+    expect(digits).to.have.length(10);
+    const fromInit = await described("digits", [good, ...digitData, `train.init_checkpoint=${join(dir, "w10.safetensors")}`]);
+    expect(fromInit.description.classes).to.deep.equal(digits);
+
+    // Where the source names no classes (`sideways data` writes no classes.txt either), or the data is not known: null, and why.
+    const directionData = ["data={kind: moving-mnist, task: direction, directions: 3, speed: [0.5, 1], clip_length: 4}"];
+    expect(await classesTxt("direction-sample", directionData)).to.equal(null);
+    const direction = await described("direction", [good, ...directionData, `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(direction.description.classes).to.equal(null);
+    expect(direction.description.classes_note).to.include("unnamed direction buckets: label b is motion at about b x 120 degrees");
+    expect(direction.stderr).to.include("logits: no class names in inference.json: moving-mnist task direction's labels are unnamed direction buckets");
+    // Never names for another number of logits than the source's classes (the data is not made here, so nothing else checks).
+    const digitsOnThree = await described("digits-on-3", [good, "data={kind: moving-mnist, clip_length: 4}", `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(digitsOnThree.description.classes).to.equal(null);
+    expect(digitsOnThree.description.classes_note).to.equal("moving-mnist task digit has 10 classes (the digits), the model 3");
+    const npy = await described("npy", [good, "data={kind: npy, clips: c.npy, labels: l.npy, clip_length: 4}", `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(npy.description.classes).to.equal(null);
+    expect(npy.stderr).to.include("logits: no class names in inference.json: npy data's labels are numbers: labels.npy names no classes");
+    const modelFile = await described("model-file", [resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(dir, "w3.safetensors")]);
+    expect(modelFile.description.classes).to.equal(null);
+    expect(modelFile.stderr).to.include("logits: no class names in inference.json: a model file does not say which data the weights were trained on");
+  });
+
   it("weights of another model: exit 2 before anything is written", async () => {
     writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
     const other = resolveModel({ ...everyLayerKindSpec, classes: 4, layers: [...everyLayerKindSpec.layers.slice(0, -1), { type: "linear", out_features: 4 }] }, "other");

@@ -7,6 +7,7 @@
  * file alone says how to use it.
  */
 import type { DataSpec } from "../data/data-spec.js";
+import { specClassNames } from "../data/source-class-names.js";
 import { videoClassOrder, videoFramesRecipe } from "../data/video/inference-input.js";
 import type { Model } from "./model.js";
 
@@ -28,8 +29,13 @@ export interface InferenceDescription {
   pixels: string;
   /** data.normalize: the caller applies (x - mean[c]) / std[c] per channel c; null when training did not. */
   normalize: { mean: number[]; std: number[] } | null;
-  /** The name of each logit's class, where the run recorded them (its summary.json); else null. */
+  /**
+   * The name of each logit's class: as the run recorded them (its summary.json), else as the data
+   * source fixes them (moving-mnist digits, shapes' kinds); null where neither says.
+   */
   classes: string[] | null;
+  /** In words, where `classes` came from, or why it is null. */
+  classes_note: string;
   /** Where class names are not recorded: how logits are numbered (video-folder data). */
   class_order: string | null;
   /** video-folder data: how a video's frames are decoded, resized and cropped. */
@@ -72,9 +78,7 @@ export function inferenceDescription(src: DescriptionSource, names: { input: str
   const { model, data } = src;
   const { channels, height, width } = model.input;
   const video = data?.kind === "video-folder" ? data : undefined;
-  // A summary.json edited by hand may hold anything: names only when one string per logit.
-  const recorded: unknown = src.classNames;
-  const classes = Array.isArray(recorded) && recorded.length === model.classes && recorded.every((c) => typeof c === "string") ? [...(recorded as string[])] : null;
+  const { classes, note } = logitClassNames(src);
   return {
     model: model.name,
     weights: src.weights,
@@ -87,9 +91,27 @@ export function inferenceDescription(src: DescriptionSource, names: { input: str
     pixels: framesPreprocessing(data),
     normalize: data?.normalize ? { mean: [...data.normalize.mean], std: [...data.normalize.std] } : null,
     classes,
+    classes_note: note,
     class_order: classes === null && video !== undefined ? videoClassOrder(video, src.baseDir ?? ".") : null,
     video_frames: video === undefined ? null : videoFramesRecipe(video, model.input),
   };
+}
+
+/**
+ * Each logit's class name and where it came from: the run's summary.json, else the data source's
+ * own names (an interrupted run has no summary.json), else null and why.
+ */
+function logitClassNames(src: DescriptionSource): { classes: string[] | null; note: string } {
+  // A summary.json edited by hand may hold anything: names only when one string per logit.
+  const recorded: unknown = src.classNames;
+  if (Array.isArray(recorded) && recorded.length === src.model.classes && recorded.every((c) => typeof c === "string"))
+    return { classes: [...(recorded as string[])], note: "recorded by the run (summary.json beside the weights)" };
+  if (src.data === undefined)
+    return { classes: null, note: "a model file does not say which data the weights were trained on, and no run's summary.json beside them names the classes (export the run's folder, or its experiment file, for them)" };
+  const fromSource = specClassNames(src.data, src.model.classes);
+  return fromSource.names === null
+    ? { classes: null, note: fromSource.why }
+    : { classes: fromSource.names, note: `named by the data source (no run's summary.json beside the weights names them): ${fromSource.from}` };
 }
 
 /**

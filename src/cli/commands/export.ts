@@ -93,8 +93,9 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & He
         io.err(`${INFERENCE_INPUT}: ${description.pixels}\n`);
         if (description.video_frames !== null) io.err(`${INFERENCE_INPUT} of a video: ${description.video_frames}\n`);
         if (description.class_order !== null) io.err(`${INFERENCE_OUTPUT}: ${description.class_order}\n`);
-        if (description.classes !== null) io.err(`${INFERENCE_OUTPUT}: the classes ${description.classes.join(", ")}\n`);
-        io.err(`wrote ${join(argv.out, INFERENCE_DESCRIPTION_FILE)} (also in ${INFERENCE_FILE}'s metadata_props): the input layout, pixel scaling, clip length, how frames make a clip's prediction and the class names, for use without this tool\n`);
+        if (description.classes !== null) io.err(`${INFERENCE_OUTPUT}: the classes ${description.classes.join(", ")} (${description.classes_note})\n`);
+        else io.err(`${INFERENCE_OUTPUT}: no class names in ${INFERENCE_DESCRIPTION_FILE}: ${description.classes_note}\n`);
+        io.err(`wrote ${join(argv.out, INFERENCE_DESCRIPTION_FILE)} (also in ${INFERENCE_FILE}'s metadata_props): the input layout, pixel scaling, clip length, how frames make a clip's prediction${description.classes === null ? "" : " and the class names"}, for use without this tool\n`);
         if (step !== null) io.err(`note: ${weightsPath} is a resume checkpoint: the weights of an unfinished run at step ${step}, not its final ones\n`);
       }
     },

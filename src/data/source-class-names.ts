@@ -1,0 +1,33 @@
+/**
+ * The class names a data source fixes by itself, read off its spec without its data files: what
+ * `export` falls back on where no run's summary.json recorded them (an interrupted run, an
+ * experiment's train.init_checkpoint, a run folder of an older version). The sources name their
+ * labels when they make clips (moving-mnist.ts, shapes.ts: ClipProducer.classNames, which
+ * `sideways data` writes as classes.txt); test/export-inference.test.ts holds the two together.
+ */
+import type { DataSpec } from "./data-spec.js";
+import { SHAPE_KINDS } from "./shapes.js";
+
+/** The names by label, with where they come from; or, where the spec cannot say, why not. */
+export type SpecClassNames = { names: string[]; from: string } | { names: null; why: string };
+
+export function specClassNames(data: DataSpec, classes: number): SpecClassNames {
+  switch (data.kind) {
+    case "moving-mnist": {
+      if (data.task === "direction") {
+        const degrees = +(360 / data.directions).toFixed(2);
+        return { names: null, why: `moving-mnist task direction's labels are unnamed direction buckets: label b is motion at about b x ${degrees} degrees (x right, y down)` };
+      }
+      if (classes !== 10) return { names: null, why: `moving-mnist task digit has 10 classes (the digits), the model ${classes}` };
+      return { names: Array.from({ length: 10 }, (_, d) => String(d)), from: "moving-mnist task digit: label d is the digit d" };
+    }
+    case "shapes":
+      if (classes < 2 || classes > SHAPE_KINDS.length) return { names: null, why: `the shapes source has 2 to ${SHAPE_KINDS.length} classes, the model ${classes}` };
+      return { names: SHAPE_KINDS.slice(0, classes), from: `shapes: its first ${classes} shape kinds, in order` };
+    case "npy":
+      return { names: null, why: "npy data's labels are numbers: labels.npy names no classes" };
+    case "video-folder":
+      // Its folders (or classInd.txt) name them: data files, which export does not read.
+      return { names: null, why: "video-folder data names its classes by data.root's folders (or classInd.txt), which export does not read" };
+  }
+}
