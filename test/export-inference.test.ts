@@ -344,6 +344,29 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     expect(modelFile.stderr).to.include("logits: no class names in inference.json: a model file does not say which data the weights were trained on");
   });
 
+  it("--out naming a file, or a path under one: exit 2 naming --out and the file, a folder expected, nothing written (--force or not)", async () => {
+    const tinyFile = resolve(cwd, "test/fixtures/specs/models/tiny.yaml");
+    const tiny = loadModelFile(tinyFile);
+    writeCheckpoint(join(dir, "w.safetensors"), tiny, initWeights(tiny, 0));
+    writeFileSync(join(dir, "deploy.onnx"), "not a folder");
+    for (const [out, expected] of [
+      ["deploy.onnx", "export: --out deploy.onnx is a file; expected a folder (made if missing) for the per-block graphs, manifest.json, model.onnx and inference.json; nothing was written"],
+      ["deploy.onnx/v1", `export: --out deploy.onnx/v1: ${join(dir, "deploy.onnx")} is a file, not a folder; expected a folder`],
+    ]) {
+      for (const force of [[], ["--force"]]) {
+        const io = captureIo();
+        expect(await main(["export", tinyFile, "--checkpoint", "w.safetensors", "--out", out, ...force], io), io.stderr).to.equal(2);
+        expect(io.stderr).to.include(expected);
+        expect(readFileSync(join(dir, "deploy.onnx"), "utf8")).to.equal("not a folder");
+        expect(readdirSync(dir).sort()).to.deep.equal(["deploy.onnx", "w.safetensors"]);
+      }
+    }
+    // Without weights, only the training graphs are named.
+    const graphsOnly = captureIo();
+    expect(await main(["export", tinyFile, "--out", "deploy.onnx"], graphsOnly)).to.equal(2);
+    expect(graphsOnly.stderr).to.include("export: --out deploy.onnx is a file; expected a folder (made if missing) for the per-block graphs and manifest.json; nothing was written");
+  });
+
   it("weights of another model: exit 2 before anything is written", async () => {
     writeFileSync(join(dir, "model.yaml"), stringify(everyLayerKindSpec));
     const other = resolveModel({ ...everyLayerKindSpec, classes: 4, layers: [...everyLayerKindSpec.layers.slice(0, -1), { type: "linear", out_features: 4 }] }, "other");

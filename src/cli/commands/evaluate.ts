@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../results/atomic-write.js";
 import { runWeightsFile } from "../../results/run-weights.js";
+import { fileInPath } from "../../util/file-in-path.js";
 import type { CliIo } from "../cli-io.js";
 import { evaluateLoaded, evaluationText, loadEvaluation, readWeightsOnce } from "../evaluate-one.js";
 import { evaluateSweep, isSweepFolder } from "../evaluate-sweep.js";
@@ -90,12 +91,4 @@ function sameFile(file: string, inputs: string[]): string | undefined {
   if (!existsSync(file)) return undefined;
   const real = realpathSync(file);
   return inputs.find((input) => existsSync(input) && realpathSync(input) === real);
-}
-
-/** The nearest existing ancestor of `dir` (itself included) where it is a file, not a folder; else null. */
-function fileInPath(dir: string): string | null {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(d)) return statSync(d).isDirectory() ? null : d;
-    if (dirname(d) === d) return null;
-  }
 }

@@ -13,6 +13,7 @@ import { readYamlFile } from "../../spec/yaml-file.js";
 import { runWeightsFile } from "../../results/run-weights.js";
 import { readSummary } from "../../results/run-dir.js";
 import { resumeCheckpointStep } from "../../train/resume-checkpoint.js";
+import { fileInPath } from "../../util/file-in-path.js";
 import { resolveUserPath } from "../../util/user-path.js";
 import type { CliIo } from "../cli-io.js";
 import type { HelpExamples } from "../help-examples.js";
@@ -78,6 +79,7 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & He
         if (initOf) nameExperimentFile(err, initOf.file, initOf.overrides);
         throw err;
       }
+      refuseFileAsOut(resolve(argv.out), argv.out, weights !== null);
       if (!argv.force) refuseToReplace(resolve(argv.out), exportFileNames(model, weights !== null), argv.out);
       const { files } = exportModel(model, resolve(argv.out));
       io.err(`wrote ${files.length} files (per-block training graphs, manifest.json) to ${argv.out}\n`);
@@ -100,6 +102,17 @@ export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & He
       }
     },
   };
+}
+
+/**
+ * --out is a folder, made where it is not there: a file at its path, or above it, is refused
+ * before anything is written (--force replaces files inside --out, never --out itself).
+ */
+function refuseFileAsOut(outDir: string, given: string, inference: boolean): void {
+  const blocking = fileInPath(outDir);
+  if (blocking === null) return;
+  const what = blocking === outDir ? `--out ${given} is a file` : `--out ${given}: ${blocking} is a file, not a folder`;
+  throw new InputError(`export: ${what}; expected a folder (made if missing) for the per-block graphs${inference ? `, manifest.json, ${INFERENCE_FILE} and ${INFERENCE_DESCRIPTION_FILE}` : " and manifest.json"}; nothing was written`, blocking);
 }
 
 /** An earlier export (maybe of other weights) is never replaced without --force; nothing is written. */
