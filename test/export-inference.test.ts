@@ -280,6 +280,11 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const again = captureIo();
     expect(await main(["export", resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(runDir, "final.safetensors"), "--out", "model-only"], again)).to.equal(2);
     expect(again.stderr).to.include("inference.json already exists there");
+
+    // --help says it is written, with what.
+    const help = captureIo();
+    expect(await main(["export", "--help"], help)).to.equal(0);
+    expect((help.stdout + help.stderr).replace(/\s+/g, " ")).to.include("also write model.onnx with them inside, and inference.json: the frames' layout and preprocessing, clip length and class names");
   });
 
   it("class names from the data source where no summary.json names them (an interrupted run, init_checkpoint), as `sideways data`'s classes.txt; else null, and why", async () => {

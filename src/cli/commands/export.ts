@@ -56,13 +56,13 @@ function exportSource(argv: ExportArgs): { model: Model; weightsPath: string | n
 export function exportCommand(io: CliIo): CommandModule<object, ExportArgs> & HelpExamples {
   return {
     command: "export [file] [overrides..]",
-    describe: `Write a model's per-block training graphs (ONNX) and a manifest; with trained weights also ${INFERENCE_FILE}, one self-contained inference graph`,
+    describe: `Write a model's per-block training graphs (ONNX) and a manifest; with trained weights also ${INFERENCE_FILE}, one self-contained inference graph, and ${INFERENCE_DESCRIPTION_FILE}, how to feed it`,
     builder: (y: Argv) =>
       y
         .positional("file", { type: "string", describe: "model YAML (has layers:) or experiment YAML; optional with --checkpoint of a run folder" })
         .positional("overrides", { type: "string", array: true, default: [], describe: "key=value overrides (experiment files)" })
-        .option("checkpoint", { type: "string", describe: `weights (safetensors, e.g. a run's final.safetensors, or the run's folder): also write ${INFERENCE_FILE} with them inside (default: the experiment's train.init_checkpoint)` })
-        .option("out", { type: "string", demandOption: true, describe: "output directory" })
+        .option("checkpoint", { type: "string", describe: `weights (safetensors: a run's final.safetensors, or the run's folder; default: the experiment's train.init_checkpoint): also write ${INFERENCE_FILE} with them inside, and ${INFERENCE_DESCRIPTION_FILE}: the frames' layout and preprocessing, clip length and class names (also in ${INFERENCE_FILE}'s metadata)` })
+        .option("out", { type: "string", demandOption: true, describe: "output folder (made if missing)" })
         .option("force", { type: "boolean", default: false, describe: "replace files an earlier export left in --out" }) as unknown as Argv<ExportArgs>,
     examples: [
       ["$0 export --checkpoint results/quickstart/<run id>/final.safetensors --out deploy/", `${INFERENCE_FILE}: ${INFERENCE_INPUT} [N,C,H,W] -> ${INFERENCE_OUTPUT} [N,classes], for plain onnxruntime`],
