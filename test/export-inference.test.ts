@@ -344,6 +344,16 @@ describe("export --checkpoint: one self-contained model.onnx", function () {
     const npy = await described("npy", [good, "data={kind: npy, clips: c.npy, labels: l.npy, clip_length: 4}", `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
     expect(npy.description.classes).to.equal(null);
     expect(npy.stderr).to.include("logits: no class names in inference.json: npy data's labels are numbers: labels.npy names no classes");
+    // npy with data.class_names: the names it gives, from a list or a file of one name a line; a file that is gone is a note, not a failed export.
+    const npyNamed = await described("npy-named", [good, "data={kind: npy, clips: c.npy, labels: l.npy, clip_length: 4, class_names: [walk, run, jump]}", `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(npyNamed.description.classes).to.deep.equal(["walk", "run", "jump"]);
+    expect(npyNamed.description.classes_note).to.include("named by the data source").and.include("data.class_names");
+    writeFileSync(join(dir, "names.txt"), "sit\nstand\nlie\n");
+    const npyFile = await described("npy-file", [good, `data={kind: npy, clips: c.npy, labels: l.npy, clip_length: 4, class_names: ${join(dir, "names.txt")}}`, `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(npyFile.description.classes).to.deep.equal(["sit", "stand", "lie"]);
+    const npyGone = await described("npy-gone", [good, `data={kind: npy, clips: c.npy, labels: l.npy, clip_length: 4, class_names: ${join(dir, "gone.txt")}}`, `train.init_checkpoint=${join(dir, "w3.safetensors")}`]);
+    expect(npyGone.description.classes).to.equal(null);
+    expect(npyGone.description.classes_note).to.include("data.class_names could not be read").and.include("file not found");
     const modelFile = await described("model-file", [resolve(cwd, "test/fixtures/specs/models/tiny.yaml"), "--checkpoint", join(dir, "w3.safetensors")]);
     expect(modelFile.description.classes).to.equal(null);
     expect(modelFile.stderr).to.include("logits: no class names in inference.json: a model file does not say which data the weights were trained on");

@@ -8,6 +8,7 @@
  */
 import type { DataSpec } from "../data/data-spec.js";
 import { specClassNames } from "../data/source-class-names.js";
+import { resolveUserPath } from "../util/user-path.js";
 import { videoClassOrder, videoFramesRecipe } from "../data/video/inference-input.js";
 import type { Model } from "./model.js";
 
@@ -108,7 +109,7 @@ function logitClassNames(src: DescriptionSource): { classes: string[] | null; no
     return { classes: [...(recorded as string[])], note: "recorded by the run (summary.json beside the weights)" };
   if (src.data === undefined)
     return { classes: null, note: "a model file does not say which data the weights were trained on, and no run's summary.json beside them names the classes (export the run's folder, or its experiment file, for them)" };
-  const fromSource = specClassNames(src.data, src.model.classes);
+  const fromSource = specClassNames(src.data, src.model.classes, (p) => resolveUserPath(src.baseDir ?? ".", p));
   return fromSource.names === null
     ? { classes: null, note: fromSource.why }
     : { classes: fromSource.names, note: `named by the data source (no run's summary.json beside the weights names them): ${fromSource.from}` };
