@@ -79,7 +79,7 @@ describe("run provenance in run-meta.json", function () {
     expect(gitState(dir).dirty).to.equal(true);
   });
 
-  it("a resumed attempt appends its provenance; a fresh start has only its own", () => {
+  it("a resumed attempt appends its provenance; a restart from step 0 keeps the earlier ones, marked; --force has only its own", () => {
     const runDir = join(dir, "run");
     const meta: RunMeta = { run_id: "r", config_id: "r", config_hash: "r", experiment: "t", index: 0, params: {}, seed: 0, method: "bp" };
     startRunDir(runDir, meta)();
@@ -89,8 +89,13 @@ describe("run provenance in run-meta.json", function () {
     const resumed = readMeta(runDir).provenance!;
     expect(resumed).to.have.length(2);
     expect(resumed[0]).to.deep.equal(first[0]);
+    // Started again without a checkpoint (none was written): the attempts that ran stay, marked.
+    startRunDir(runDir, meta)();
+    const restarted = readMeta(runDir).provenance!;
+    expect(restarted.slice(0, 2)).to.deep.equal(resumed.map((a) => ({ ...a, left_no_checkpoint: true })));
+    expect(restarted).to.have.length(3);
     // A meta that carries provenance of its own (read from an older folder) does not smuggle it in.
-    startRunDir(runDir, { ...meta, provenance: resumed })();
+    startRunDir(runDir, { ...meta, provenance: resumed }, { force: true })();
     expect(readMeta(runDir).provenance).to.have.length(1);
   });
 

@@ -7,10 +7,10 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { readClassNames } from "../data/class-names.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
-import { readCsv } from "../results/csv-read.js";
 import { codeChanges } from "../results/code-changes.js";
 import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
-import { type RunMeta, BEST_WEIGHTS_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { type RunMeta, BEST_WEIGHTS_FILE, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { attemptSettings, otherSettingsNote, settingsOtherThanConfigFile } from "../results/attempt-settings.js";
 import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
@@ -112,7 +112,12 @@ export async function runOne(
     // A stop signal the trainer does not hear (it listens only while it trains) must still release the lock.
     unguard ??= guardLock((signal) => progress.log(`${signal}: ending ${place.runId} without a resume checkpoint (its lock is released)`));
     if (release !== null) return;
-    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force });
+    // A resumed attempt keeps config.yaml as the run started (run-experiment.ts) and records its own
+    // values of the settings outside the id where they differ.
+    const otherSettings = resume ? settingsOtherThanConfigFile(join(place.runDir, RUN_CONFIG_FILE), resolved) : [];
+    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force, settings: attemptSettings(otherSettings) });
+    const settingsNote = otherSettingsNote(place.runId, otherSettings);
+    if (settingsNote !== null) progress.log(settingsNote);
     // After set-up, so that the onnxruntime build this attempt runs is known.
     const otherCode = codeOfEarlierTraining(exp, place, resume);
     if (otherCode !== null) progress.log(otherCode);
@@ -234,10 +239,9 @@ function codeOfEarlierTraining(exp: LoadedExperiment, place: RunPlacement, resum
  * said, not silent.
  */
 function stepsOfUnsavedAttempt(runDir: string, configHash: string): number | null {
-  const metrics = join(runDir, "metrics.csv");
-  if (readRunMeta(runDir)?.config_hash !== configHash || existsSync(join(runDir, RESUME_FILE)) || !existsSync(metrics)) return null;
-  const last = readCsv(metrics).rows.at(-1)?.step;
-  return typeof last === "number" && last > 0 ? last : null;
+  if (readRunMeta(runDir)?.config_hash !== configHash || existsSync(join(runDir, RESUME_FILE))) return null;
+  const last = lastLoggedStep(runDir);
+  return last !== null && last > 0 ? last : null;
 }
 
 function failedSummary(place: RunPlacement, status: RunStatus, err: unknown): RunSummary {

@@ -12,12 +12,15 @@ import { safetensorsDamage } from "../model/safetensors.js";
 import { RESUME_FILE, resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
+import { readCsv } from "./csv-read.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
 import type { DataFileStamps } from "./data-files.js";
 import { type Provenance, runProvenance } from "./provenance.js";
 
 export const RUN_META_FILE = "run-meta.json";
 export const SUMMARY_FILE = "summary.json";
+/** The run's resolved config, as it started: `sideways run <run folder>/config.yaml` trains it again. */
+export const RUN_CONFIG_FILE = "config.yaml";
 /** A completed run's trained weights. */
 export const FINAL_WEIGHTS_FILE = "final.safetensors";
 /** With output.keep_best: the weights of the run's best evaluation so far (summary.json best_eval_step). */
@@ -33,6 +36,27 @@ export const UNREADABLE_WEIGHTS = "unreadable_weights";
 export const UNREADABLE_SUMMARY = "unreadable_summary";
 export const UNREADABLE_RUN_META = "unreadable_run_meta";
 
+/**
+ * One attempt at a run, as run-meta.json's provenance lists them: its code, runtime and machine,
+ * and where they apply, what else a reader of the folder needs about it.
+ */
+export type Attempt = Provenance & {
+  /**
+   * Settings that are no part of the run id (train.checkpoint_every, data.workers, data.prefetch,
+   * runtime.steps_per_call, output.*, name) with which this resumed attempt ran other values than
+   * config.yaml's (which keeps the values the run started with): dotted key, this attempt's value
+   * (null where it left the key out). Absent where it ran config.yaml's.
+   */
+  settings?: Record<string, unknown>;
+  /**
+   * The run folder held no resume checkpoint of this attempt when the next one began (killed before
+   * its first, or failed), so the next started again from step 0 and its files replaced this one's.
+   */
+  left_no_checkpoint?: true;
+  /** With left_no_checkpoint: the last step metrics.csv had logged then (absent where none). */
+  last_step_logged?: number;
+};
+
 export interface RunMeta {
   run_id: string;
   /** same for replicates (runs that differ only in seed) */
@@ -45,8 +69,11 @@ export interface RunMeta {
   params: Record<string, unknown>;
   seed: number;
   method: string;
-  /** one entry per attempt at the run (a resumed run has several; one that failed in its set-up too): code, runtime, machine */
-  provenance?: Provenance[];
+  /**
+   * one entry per attempt at the run (a resumed run has several; one that failed in its set-up
+   * too; one that left no resume checkpoint, restarted from step 0, stays, marked): code, runtime, machine
+   */
+  provenance?: Attempt[];
   /** the data it reads as its last attempt started: npy and split files by size, time and SHA-256, a video folder by its listing (data-files.ts) */
   data_files?: DataFileStamps;
 }
@@ -199,17 +226,48 @@ export function checkNoOtherRun(runDir: string, meta: Pick<RunMeta, "run_id" | "
     );
 }
 
+/** Whether a run started now continues from an earlier attempt's resume checkpoint (without --force). */
+export const wouldResume = (runDir: string, configHash: string): boolean => readRunMeta(runDir)?.config_hash === configHash && existsSync(join(runDir, RESUME_FILE));
+
+/** The last step the run folder's metrics.csv logged, or null where it has none (or no file). */
+export function lastLoggedStep(runDir: string): number | null {
+  const metrics = join(runDir, "metrics.csv");
+  if (!existsSync(metrics)) return null;
+  const last = readCsv(metrics).rows.at(-1)?.step;
+  return typeof last === "number" ? last : null;
+}
+
+/**
+ * The attempts recorded in a folder whose run starts again from step 0 without --force (it left
+ * no resume checkpoint): kept, so the folder still says they ran, the last marked with the step it
+ * had logged; each marked as having left no checkpoint. [] for another run's folder.
+ */
+function attemptsRestarted(runDir: string, configHash: string): Attempt[] {
+  const there = readRunMeta(runDir);
+  if (there?.config_hash !== configHash) return [];
+  const attempts = there.provenance ?? [];
+  let step: number | null = null;
+  try {
+    step = lastLoggedStep(runDir);
+  } catch {
+    // A metrics.csv cut short: the attempts are still worth keeping, without the step.
+  }
+  return attempts.map((a, i) => {
+    if (a.left_no_checkpoint === true) return a;
+    const last = i === attempts.length - 1 && step !== null ? { last_step_logged: step } : {};
+    return { ...a, left_no_checkpoint: true as const, ...last };
+  });
+}
+
 /**
  * Takes the run's lock, clears what an earlier attempt of the same run left (unless `keep`: a run
  * resuming from its checkpoint keeps its files) and writes run-meta.json. Refuses a non-empty
  * directory that is not a run directory, and one that holds a different run unless `force`.
- * run-meta.json records this attempt's provenance after those of the attempts it resumes.
+ * run-meta.json records this attempt's provenance, with `settings` (Attempt), after those of the
+ * attempts it resumes or, restarted from step 0, of those that left no checkpoint.
  * Returns the lock's release.
  */
-/** Whether a run started now continues from an earlier attempt's resume checkpoint (without --force). */
-export const wouldResume = (runDir: string, configHash: string): boolean => readRunMeta(runDir)?.config_hash === configHash && existsSync(join(runDir, RESUME_FILE));
-
-export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false } = {}): () => void {
+export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false, settings = {} as Record<string, unknown> } = {}): () => void {
   checkRunDirUsable(runDir);
   if (!force) checkNoOtherRun(runDir, meta);
   mkdirSync(join(runDir, ".."), { recursive: true });
@@ -227,10 +285,12 @@ export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force
     throw new RunError(`run ${meta.run_id} was started and stopped with a resume checkpoint by another process while this one set up; nothing was removed: run it again to resume from that checkpoint`);
   }
   try {
-    const earlier = keep ? (readRunMeta(runDir)?.provenance ?? []) : [];
+    // --force replaces the folder and its record; a restart from step 0 keeps the record of what ran.
+    const earlier = keep ? (readRunMeta(runDir)?.provenance ?? []) : force ? [] : attemptsRestarted(runDir, meta.config_hash);
     if (existsSync(runDir) && !keep) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
-    writeJsonAtomic(join(runDir, RUN_META_FILE), { ...meta, provenance: [...earlier, runProvenance()] });
+    const attempt: Attempt = { ...runProvenance(), ...(Object.keys(settings).length > 0 ? { settings } : {}) };
+    writeJsonAtomic(join(runDir, RUN_META_FILE), { ...meta, provenance: [...earlier, attempt] });
     return release;
   } catch (err) {
     release();

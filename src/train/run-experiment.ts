@@ -24,7 +24,7 @@ import { learningRate } from "../optim/schedule.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
-import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, readSummary } from "../results/run-dir.js";
+import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, RUN_CONFIG_FILE, readSummary } from "../results/run-dir.js";
 import { splitClips } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { accumulateHostPathNote, type ExperimentSpec } from "../spec/experiment-spec.js";
@@ -312,7 +312,10 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
   }
   const hostPath = accumulateHostPathNote(spec);
   if (hostPath !== null) atStart.push({ text: hostPath, warning: false });
-  writeFileAtomic(join(runDir, "config.yaml"), configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
+  // A resumed run keeps the config.yaml it started with: settings outside its id may differ now
+  // (train.checkpoint_every, data.workers, output.dir), and run-meta.json records this attempt's.
+  const configFile = join(runDir, RUN_CONFIG_FILE);
+  if (resumed === null || !existsSync(configFile)) writeFileAtomic(configFile, configYaml(ctx.runId, ctx.resolvedConfig ?? spec));
   const diagEvery = spec.diagnostics.every;
   const facts = diagEvery > 0 ? scheduleDiagnostics(model, method, data.clipShape[0], spec.train.update_every, spec.train.weight_stashing, stages) : null;
   const inClip = inClipUpdatePlan(spec, model, data.clipShape[0], optimizer);

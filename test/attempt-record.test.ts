@@ -1,0 +1,96 @@
+/**
+ * What a run folder records of each attempt at its run: a resumed attempt that ran settings the
+ * run id leaves out (train.checkpoint_every, data.prefetch) with other values keeps config.yaml as
+ * the run started and records its own in run-meta.json; an attempt killed before its first resume
+ * checkpoint stays in run-meta.json, marked, when the run starts again from step 0.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { main } from "../src/cli/main.js";
+import { readCsv } from "../src/results/csv-read.js";
+import type { RunMeta } from "../src/results/run-dir.js";
+import { captureIo } from "./helpers/capture-io.js";
+import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
+import { GOOD } from "./helpers/spec-fixtures.js";
+import { runFolderIn } from "./helpers/run-folder.js";
+
+const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
+const HOLD_AT = 3;
+
+/**
+ * Runs GOOD with `args` in a child that holds after update HOLD_AT (SIDEWAYS_FAILPOINT step:wait,
+ * its release file never made), and ends it there with `signal`.
+ */
+async function runAndStopAtHold(dir: string, args: string[], signal: NodeJS.Signals): Promise<void> {
+  const env = { ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${HOLD_AT}:${join(dir, "never-made")}` };
+  const child = spawn(process.execPath, [cli, "run", GOOD, ...args, "--quiet"], { cwd: dir, stdio: "ignore", env });
+  const exited = new Promise((res) => child.on("exit", res));
+  const metrics = () => join(runFolderIn(join(dir, "run")), "metrics.csv");
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(metrics()) && readCsv(metrics()).rows.some((r) => r.step === HOLD_AT))) {
+    if (Date.now() > deadline) throw new Error(`the run did not reach step ${HOLD_AT} within 30 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill(signal);
+  await exited;
+}
+
+const runMeta = (runDir: string) => JSON.parse(readFileSync(join(runDir, "run-meta.json"), "utf8")) as RunMeta;
+
+describe("run-meta.json: each attempt at a run", function () {
+  this.timeout(120_000);
+  let dir = "";
+  inFreshFolderEachTest("sideways-attempts-", (d) => (dir = d));
+  const common = ["train.steps=8", "output.dir=run"];
+
+  it("a run resumed with other settings outside its id keeps config.yaml as it started and records the attempt's values", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=2"], "SIGTERM");
+    const runDir = runFolderIn(join(dir, "run"));
+    expect(existsSync(join(runDir, "resume.safetensors")), "the stop left a resume checkpoint").to.equal(true);
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=3", "data.prefetch=5"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/resuming from step \d+/);
+    expect(io.stderr).to.include("note: resuming").and.include("data.prefetch 2 there, 5 now; train.checkpoint_every 2 there, 3 now");
+    const config = parse(readFileSync(join(runDir, "config.yaml"), "utf8")) as { train: { checkpoint_every: number; steps: number }; data: { prefetch: number } };
+    expect(config.train.checkpoint_every).to.equal(2);
+    expect(config.data.prefetch).to.equal(2);
+    const attempts = runMeta(runDir).provenance!;
+    expect(attempts).to.have.length(2);
+    expect(attempts[0]).to.not.have.property("settings");
+    expect(attempts[1]!.settings).to.deep.equal({ "data.prefetch": 5, "train.checkpoint_every": 3 });
+    expect(readCsv(join(runDir, "metrics.csv")).rows.at(-1)!.step).to.equal(8);
+  });
+
+  it("a resume with the run's own settings records none", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=2"], "SIGTERM");
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=2"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(/resuming from step \d+/).and.not.include("settings other than");
+    const attempts = runMeta(runFolderIn(join(dir, "run"))).provenance!;
+    expect(attempts).to.have.length(2);
+    expect(attempts[1]).to.not.have.property("settings");
+  });
+
+  it("an attempt killed (SIGKILL) before its first checkpoint stays in run-meta.json, marked, when the run starts again from step 0", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=100"], "SIGKILL");
+    const runDir = runFolderIn(join(dir, "run"));
+    expect(existsSync(join(runDir, "resume.safetensors"))).to.equal(false);
+    const killed = runMeta(runDir).provenance!;
+    expect(killed).to.have.length(1);
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=100"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include(`reached step ${HOLD_AT} and left no resume checkpoint`);
+    const attempts = runMeta(runDir).provenance!;
+    expect(attempts).to.have.length(2);
+    expect(attempts[0]).to.deep.equal({ ...killed[0], left_no_checkpoint: true, last_step_logged: HOLD_AT });
+    expect(attempts[1]).to.not.have.property("left_no_checkpoint");
+    expect(attempts[1]!.started_at >= attempts[0]!.started_at).to.equal(true);
+    // --force replaces the folder, and its record with it.
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=100", "--force", "--quiet"], captureIo())).to.equal(0);
+    expect(runMeta(runDir).provenance).to.have.length(1);
+  });
+});
