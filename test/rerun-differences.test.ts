@@ -6,11 +6,13 @@
  */
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../src/cli/main.js";
 import { codeChanges } from "../src/results/code-changes.js";
+import { dataGivenAnewChanges } from "../src/results/data-given-anew.js";
+import type { DataSpec } from "../src/data/data-spec.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
@@ -47,6 +49,26 @@ describe("re-running a run: what differs from the run it finds", function () {
     expect(codeChanges({ ...attempt, git_commit: null, onnxruntime_node: null }, { ...attempt, sideways_version: "0.2.0" })).to.deep.equal(["sideways 0.1.0 then, 0.2.0 now"]);
   });
 
+  it("dataGivenAnewChanges compares a video folder by its listing and each split file by name, under the new paths", () => {
+    const video = (root: string, split: string) => ({ kind: "video-folder", root, split: { dir: split } }) as unknown as DataSpec;
+    const recorded = {
+      "/old/videos": { size: 300, mtime_ms: 1, sha256: "listing-a", videos: 3 },
+      "/old/split/trainlist01.txt": { size: 10, mtime_ms: 1, sha256: "t".repeat(64) },
+      "/old/split/testlist01.txt": { size: 10, mtime_ms: 1, sha256: "e".repeat(64) },
+    };
+    const now = {
+      "/new/videos": { size: 300, mtime_ms: 9, sha256: "listing-a", videos: 3 },
+      "/new/split/trainlist01.txt": { size: 10, mtime_ms: 9, sha256: "t".repeat(64) },
+      "/new/split/testlist01.txt": { size: 10, mtime_ms: 9, sha256: "f".repeat(64) },
+    };
+    const then = video("/old/videos", "/old/split"), moved = video("/new/videos", "/new/split");
+    expect(dataGivenAnewChanges(then, moved, recorded, now)).to.deep.equal([
+      `data.split.dir (testlist01.txt): /new/split/testlist01.txt is not the file that run read at /old/split/testlist01.txt: other contents (SHA-256 ${"e".repeat(12)}… then, ${"f".repeat(12)}… now)`,
+    ]);
+    const fewer = { ...now, "/new/videos": { size: 200, mtime_ms: 9, sha256: "listing-b", videos: 2 } };
+    expect(dataGivenAnewChanges(then, moved, recorded, fewer)[0]).to.equal("data.root: /new/videos is not the folder that run read at /old/videos: other videos (3 videos, 300 bytes then; 2 videos, 200 bytes now)");
+  });
+
   it("a copied run folder's config.yaml trained elsewhere by another onnxruntime warns, and trains the same run", async () => {
     expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
     const [id] = readdirSync(join(dir, "results", "good"));
@@ -80,6 +102,30 @@ describe("re-running a run: what differs from the run it finds", function () {
     expect(resumed.status, resumed.stderr).to.equal(0);
     expect(resumed.stderr).to.match(/warning: resuming \w+ with code that may differ from its earlier attempt's \(.*onnxruntime-node 0\.0\.1 then, \d+\.\d+\.\d+ now\)/);
     expect(resumed.stderr).to.match(/resuming from step \d+/);
+  });
+
+  it("a run folder's config.yaml given its data at new paths warns where a file is not the one that run read, naming the key and both paths", async () => {
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
+    const npy = `data={kind: npy, clips: ${join(dir, "d", "clips.npy")}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const config = join(dir, "results", "good", id!, "config.yaml");
+    // The data moved: the same files at new paths (another run by id) say nothing.
+    renameSync(join(dir, "d"), join(dir, "moved"));
+    const moved = [`data.clips=${join(dir, "moved", "clips.npy")}`, `data.labels=${join(dir, "moved", "labels.npy")}`];
+    const same = captureIo();
+    expect(await main(["run", config, ...moved, "output.dir=again1"], same), same.stderr).to.equal(0);
+    expect(same.stderr).to.not.include("not the file");
+    expect(readdirSync(join(dir, "again1"))).to.have.length(1).and.not.include(id);
+    // Other clips (of the same count) given for data.clips: named with both paths; labels.npy, the same file, is not.
+    expect(await main(["data", GOOD, "seed=5", "--out", "other", "--clips", "6"], captureIo())).to.equal(0);
+    const otherClips = join(dir, "other", "clips.npy");
+    expect(readFileSync(otherClips).equals(readFileSync(join(dir, "moved", "clips.npy"))), "the other clips differ").to.equal(false);
+    const other = captureIo();
+    expect(await main(["run", config, `data.clips=${otherClips}`, moved[1]!, "output.dir=again2"], other), other.stderr).to.equal(0);
+    expect(other.stderr).to.include(`data.clips: ${otherClips} is not the file that run read at ${join(dir, "d", "clips.npy")}: other contents (SHA-256 `);
+    expect(other.stderr).to.match(/warning: .*config\.yaml is the config of the run in .*, and the data given here are not the files that run read/);
+    expect(other.stderr).to.not.include("data.labels:");
   });
 
   it("a completed run found for a config that asks for output.keep_best, trained without it, says it has no best.safetensors", async () => {

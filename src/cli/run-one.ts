@@ -11,7 +11,8 @@ import { codeChanges } from "../results/code-changes.js";
 import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
 import { type RunMeta, BEST_WEIGHTS_FILE, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import { attemptSettings, otherSettingsNote, settingsOtherThanConfigFile } from "../results/attempt-settings.js";
-import type { LoadedExperiment } from "../spec/load-experiment.js";
+import { type LoadedExperiment, loadExperiment } from "../spec/load-experiment.js";
+import { dataGivenAnewChanges } from "../results/data-given-anew.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
@@ -104,7 +105,7 @@ export async function runOne(
   const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
   if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
-  const copied = dataOfCopiedRun(exp, place, resolved.data);
+  const copied = dataOfCopiedRun(exp, place, resolved.data) ?? dataGivenAnew(exp, place, resolved.data);
   if (copied !== null) progress.log(copied);
   let release: (() => void) | null = null;
   let unguard: (() => void) | null = null;
@@ -180,6 +181,29 @@ function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Param
   const changes = dataChangesSince(source.data_files, data);
   if (changes.length === 0) return null;
   return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
+}
+
+/**
+ * A run folder's config.yaml trained as another run (its data given at new paths, or any other
+ * setting changed): a warning naming each data key whose file is not the one that run read (its
+ * run-meta.json's SHA-256 under the path its config.yaml gives the key), or null.
+ */
+function dataGivenAnew(exp: LoadedExperiment, place: RunPlacement, data: Parameters<typeof staleDataWarning>[2]): string | null {
+  const sourceDir = dirname(resolve(exp.file));
+  if (sourceDir === resolve(place.runDir)) return null;
+  const source = readRunMeta(sourceDir);
+  // The same run (dataOfCopiedRun compares the same paths) or no record to compare with.
+  if (source === null || source.config_hash === place.meta.config_hash || source.data_files === undefined) return null;
+  let then: LoadedExperiment;
+  try {
+    then = loadExperiment(exp.file, [], { checkRunInputs: false });
+  } catch {
+    return null; // the file alone does not load (the overrides mended it): nothing to compare by key
+  }
+  const thenData = resolvedConfig(then.spec, then.model, then.baseDir).data;
+  const changes = dataGivenAnewChanges(thenData, data, source.data_files, dataFileStamps(data, true));
+  if (changes.length === 0) return null;
+  return `warning: ${exp.file} is the config of the run in ${sourceDir}, and the data given here are not the files that run read (${changes.join("; ")}): this run trains on them, so its results need not match that run's`;
 }
 
 /**
