@@ -3,6 +3,8 @@
  * its earlier attempt's (run-meta.json's provenance) says so: the same config is the same run by
  * id, but nothing promises the same numbers across commits, onnxruntime builds or CPUs. And a
  * completed run found for a setting that is no part of the id (output.keep_best) says what it lacks.
+ * Its data given at new paths is compared with the files that run read, and data that moved is
+ * met with the overrides to give.
  */
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
@@ -47,6 +49,29 @@ describe("re-running a run: what differs from the run it finds", function () {
     // The same commit with uncommitted changes may be other code; unknowns are no difference.
     expect(codeChanges({ ...attempt, git_dirty: true }, attempt)).to.deep.equal(["uncommitted changes to the code then"]);
     expect(codeChanges({ ...attempt, git_commit: null, onnxruntime_node: null }, { ...attempt, sideways_version: "0.2.0" })).to.deep.equal(["sideways 0.1.0 then, 0.2.0 now"]);
+  });
+
+  it("a run folder's config.yaml whose data moved: exit 2, saying to give the new paths as overrides, each that is missing", async () => {
+    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
+    const npy = `data={kind: npy, clips: ${join(dir, "d", "clips.npy")}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    const config = join(dir, "results", "good", id!, "config.yaml");
+    renameSync(join(dir, "d"), join(dir, "moved"));
+    const io = captureIo();
+    expect(await main(["run", config], io)).to.equal(2);
+    expect(io.stderr).to.include(`data.clips: file not found: '${join(dir, "d", "clips.npy")}'`);
+    expect(io.stderr).to.include(`this is the config.yaml of the run in ${join(dir, "results", "good", id!)}`);
+    expect(io.stderr).to.include("give their new paths as overrides (data.clips=NEW_PATH data.labels=NEW_PATH; a run trained so gets a new id").and.not.include("relative to it");
+    // One given, the other still missing: only it is asked for.
+    const one = captureIo();
+    expect(await main(["run", config, `data.clips=${join(dir, "moved", "clips.npy")}`], one)).to.equal(2);
+    expect(one.stderr).to.include("data.labels: file not found").and.include("(data.labels=NEW_PATH;");
+    // A path an override gives that is not there keeps the hint about relative paths.
+    const typo = captureIo();
+    expect(await main(["run", config, "data.clips=nowhere.npy", `data.labels=${join(dir, "moved", "labels.npy")}`], typo)).to.equal(2);
+    expect(typo.stderr).to.include("paths in overrides to the current directory").and.not.include("NEW_PATH");
+    expect(await main(["run", config, ...["clips", "labels"].map((k) => `data.${k}=${join(dir, "moved", `${k}.npy`)}`), "--quiet"], captureIo())).to.equal(0);
   });
 
   it("dataGivenAnewChanges compares a video folder by its listing and each split file by name, under the new paths", () => {

@@ -13,7 +13,8 @@ import { resolveUserPath } from "../util/user-path.js";
 import type { Model } from "../model/model.js";
 import { ExperimentSpec } from "./experiment-spec.js";
 import { applyOverrides, type Override } from "./overrides.js";
-import { settingSource } from "./override-source.js";
+import { overridesAbout, settingSource } from "./override-source.js";
+import { movedRunInputsHint } from "./moved-run-inputs.js";
 import { describeValue, formatIssues } from "./spec-issues.js";
 import { readYamlFile } from "./yaml-file.js";
 
@@ -106,8 +107,12 @@ export function checkExperimentFiles(spec: ExperimentSpec, baseDir: string, file
     const full = resolveUserPath(baseDir, p);
     // data.root is a folder of class folders; every other path a file (else "EISDIR" without the key).
     const wantsFolder = key === "data.root";
-    if (!existsSync(full))
-      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: ${wantsFolder ? "folder" : "file"} not found: '${p}' (looked for ${full}; paths in the experiment file are relative to it, paths in overrides to the current directory)`, file, key);
+    if (!existsSync(full)) {
+      // A path a run folder's config.yaml names (not an override's): where to give the new one.
+      const moved = overridesAbout(key, overrides).length === 0 ? movedRunInputsHint(file, baseDir, paths, overrides) : null;
+      const hint = moved ?? "paths in the experiment file are relative to it, paths in overrides to the current directory";
+      throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: ${wantsFolder ? "folder" : "file"} not found: '${p}' (looked for ${full}; ${hint})`, file, key);
+    }
     if (statSync(full).isDirectory() !== wantsFolder)
       throw new SpecError(`${settingSource(file, overrides, key)}: ${key}: expected a ${wantsFolder ? "folder" : "file"}, found a ${wantsFolder ? "file" : "folder"}: ${p === full ? full : `'${p}' (${full})`}`, file, key);
   }
