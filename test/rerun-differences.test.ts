@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../src/cli/main.js";
 import { codeChanges } from "../src/results/code-changes.js";
@@ -39,6 +39,15 @@ describe("re-running a run: what differs from the run it finds", function () {
   let dir = "";
   inFreshFolderEachTest("sideways-code-changes-", (d) => (dir = d));
 
+  /** Trains GOOD on npy clips `sideways data` writes to folder `data` (in dir); the run folder's config.yaml. */
+  async function trainedOnNpyIn(data: string): Promise<string> {
+    expect(await main(["data", GOOD, "--out", data, "--clips", "6"], captureIo())).to.equal(0);
+    const npy = `data={kind: npy, clips: ${join(dir, data, "clips.npy")}, labels: ${join(dir, data, "labels.npy")}, eval_on_train: true, clip_length: 4}`;
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const [id] = readdirSync(join(dir, "results", "good"));
+    return join(dir, "results", "good", id!, "config.yaml");
+  }
+
   it("codeChanges names each difference that can change the numbers, and nothing else", () => {
     expect(codeChanges(attempt, { ...attempt, host: "b", node: "v22" })).to.deep.equal([]);
     expect(codeChanges(attempt, { ...attempt, git_commit: "b".repeat(40), onnxruntime_node: "1.29.0", onnxruntime_build: "cuda13", cpu: "EPYC" })).to.deep.equal([
@@ -52,16 +61,12 @@ describe("re-running a run: what differs from the run it finds", function () {
   });
 
   it("a run folder's config.yaml whose data moved: exit 2, saying to give the new paths as overrides, each that is missing", async () => {
-    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
-    const npy = `data={kind: npy, clips: ${join(dir, "d", "clips.npy")}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
-    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
-    const [id] = readdirSync(join(dir, "results", "good"));
-    const config = join(dir, "results", "good", id!, "config.yaml");
+    const config = await trainedOnNpyIn("d");
     renameSync(join(dir, "d"), join(dir, "moved"));
     const io = captureIo();
     expect(await main(["run", config], io)).to.equal(2);
     expect(io.stderr).to.include(`data.clips: file not found: '${join(dir, "d", "clips.npy")}'`);
-    expect(io.stderr).to.include(`this is the config.yaml of the run in ${join(dir, "results", "good", id!)}`);
+    expect(io.stderr).to.include(`this is the config.yaml of the run in ${dirname(config)}`);
     expect(io.stderr).to.include("give their new paths as overrides (data.clips=NEW_PATH data.labels=NEW_PATH; a run trained so gets a new id").and.not.include("relative to it");
     // One given, the other still missing: only it is asked for.
     const one = captureIo();
@@ -130,18 +135,14 @@ describe("re-running a run: what differs from the run it finds", function () {
   });
 
   it("a run folder's config.yaml given its data at new paths warns where a file is not the one that run read, naming the key and both paths", async () => {
-    expect(await main(["data", GOOD, "--out", "d", "--clips", "6"], captureIo())).to.equal(0);
-    const npy = `data={kind: npy, clips: ${join(dir, "d", "clips.npy")}, labels: ${join(dir, "d", "labels.npy")}, eval_on_train: true, clip_length: 4}`;
-    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
-    const [id] = readdirSync(join(dir, "results", "good"));
-    const config = join(dir, "results", "good", id!, "config.yaml");
+    const config = await trainedOnNpyIn("d");
     // The data moved: the same files at new paths (another run by id) say nothing.
     renameSync(join(dir, "d"), join(dir, "moved"));
     const moved = [`data.clips=${join(dir, "moved", "clips.npy")}`, `data.labels=${join(dir, "moved", "labels.npy")}`];
     const same = captureIo();
     expect(await main(["run", config, ...moved, "output.dir=again1"], same), same.stderr).to.equal(0);
     expect(same.stderr).to.not.include("not the file");
-    expect(readdirSync(join(dir, "again1"))).to.have.length(1).and.not.include(id);
+    expect(readdirSync(join(dir, "again1"))).to.have.length(1).and.not.include(basename(dirname(config)));
     // Other clips (of the same count) given for data.clips: named with both paths; labels.npy, the same file, is not.
     expect(await main(["data", GOOD, "seed=5", "--out", "other", "--clips", "6"], captureIo())).to.equal(0);
     const otherClips = join(dir, "other", "clips.npy");
