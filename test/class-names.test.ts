@@ -110,4 +110,12 @@ describe("class names recorded with runs and data samples", function () {
       expect(io.stderr).to.include("good.yaml");
     }
   });
+
+  it("npy data.class_names with a name short for a run already completed: exit 2 naming the experiment file, as for a run to train", async () => {
+    const npy = npyOverride();
+    expect(await main(["run", GOOD, npy, "--quiet"], captureIo())).to.equal(0);
+    const io = captureIo();
+    expect(await main(["run", GOOD, npy, "data.class_names=[walk, run]"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.match(/^error: \S*good\.yaml with override .*override 'data\.class_names=\[walk, run\]': data\.class_names: 2 class names, expected 3/);
+  });
 });

@@ -91,7 +91,14 @@ export async function runOne(
     if (stale !== null) progress.log(stale);
     const best = missingBestWeights(exp, place.runDir);
     if (best !== null) progress.log(best);
-    const names = unrecordedClassNames(exp, place.runDir);
+    let names: string | null;
+    try {
+      names = unrecordedClassNames(exp, place.runDir);
+    } catch (err) {
+      // Names that do not fit the model: exit 2 naming the experiment file, as for a run to train.
+      nameExperimentFile(err, exp.file, exp.overrides);
+      throw err;
+    }
     if (names !== null) progress.log(names);
     return { skipped: true, summary: readSummary(place.runDir) };
   }
