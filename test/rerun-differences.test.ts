@@ -18,7 +18,7 @@ import type { DataSpec } from "../src/data/data-spec.js";
 import type { RunMeta } from "../src/results/run-dir.js";
 import { captureIo } from "./helpers/capture-io.js";
 import { inFreshFolderEachTest } from "./helpers/temp-cwd.js";
-import { GOOD } from "./helpers/spec-fixtures.js";
+import { GOOD, SWEEP } from "./helpers/spec-fixtures.js";
 import { runFolderIn } from "./helpers/run-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
@@ -164,5 +164,13 @@ describe("re-running a run: what differs from the run it finds", function () {
     const kept = captureIo();
     expect(await main(["run", GOOD, ...evaluated, "output.keep_best=true"], kept), kept.stderr).to.equal(0);
     expect(kept.stderr).to.include("already completed").and.not.include("keep_best");
+  });
+
+  it("a sweep says it too of each completed run it skips", async () => {
+    const sweep = [SWEEP, "sweep.seeds=[0]", "sweep.grid={train.method: [bp]}", "eval.every=3", "eval.clips=4"];
+    expect(await main(["sweep", ...sweep, "--quiet"], captureIo())).to.equal(0);
+    const found = captureIo();
+    expect(await main(["sweep", ...sweep, "output.keep_best=true"], found), found.stderr).to.equal(0);
+    expect(found.stderr).to.match(/note: .* was completed without output\.keep_best, so it has no best\.safetensors/);
   });
 });

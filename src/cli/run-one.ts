@@ -5,11 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { readClassNames } from "../data/class-names.js";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { codeChanges } from "../results/code-changes.js";
-import { dataChangesSince, dataFileStamps, resumeOnChangedData, staleDataWarning } from "../results/data-files.js";
-import { type RunMeta, BEST_WEIGHTS_FILE, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { dataChangesSince, dataFileStamps, resumeOnChangedData, type staleDataWarning } from "../results/data-files.js";
+import { type RunMeta, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import { attemptSettings, otherSettingsNote, settingsOtherThanConfigFile } from "../results/attempt-settings.js";
 import { type LoadedExperiment, loadExperiment } from "../spec/load-experiment.js";
 import { dataGivenAnewChanges } from "../results/data-given-anew.js";
@@ -21,6 +20,7 @@ import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary }
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
 import { sweptContext } from "../spec/override-source.js";
 import { findRule } from "../schedule/registry.js";
+import { completedRunNotes } from "./completed-run-notes.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
 import { resolveUserPath } from "../util/user-path.js";
 
@@ -87,19 +87,7 @@ export async function runOne(
   const resolved = resolvedConfig(exp.spec, exp.model, exp.baseDir, dirname(place.runDir));
   const state = force ? "todo" : runState(place.runDir, place.meta.config_hash);
   if (state === "completed") {
-    const stale = staleDataWarning(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data);
-    if (stale !== null) progress.log(stale);
-    const best = missingBestWeights(exp, place.runDir);
-    if (best !== null) progress.log(best);
-    let names: string | null;
-    try {
-      names = unrecordedClassNames(exp, place.runDir);
-    } catch (err) {
-      // Names that do not fit the model: exit 2 naming the experiment file, as for a run to train.
-      nameExperimentFile(err, exp.file, exp.overrides);
-      throw err;
-    }
-    if (names !== null) progress.log(names);
+    for (const note of completedRunNotes(exp, place.runDir, resolved.data)) progress.log(note);
     return { skipped: true, summary: readSummary(place.runDir) };
   }
   if (state === "diverged") {
@@ -211,33 +199,6 @@ function dataGivenAnew(exp: LoadedExperiment, place: RunPlacement, data: Paramet
   const changes = dataGivenAnewChanges(thenData, data, source.data_files, dataFileStamps(data, true));
   if (changes.length === 0) return null;
   return `warning: ${exp.file} is the config of the run in ${sourceDir}, and the data given here are not the files that run read (${changes.join("; ")}): this run trains on them, so its results need not match that run's`;
-}
-
-/**
- * A completed run found for a config that asks for output.keep_best, trained without it: the key
- * is no part of the id (the same weights either way), so the run is found and skipped, and the
- * best.safetensors asked for never appears. Said, with the way to get it, or null.
- */
-function missingBestWeights(exp: LoadedExperiment, runDir: string): string | null {
-  if (exp.spec.output.keep_best !== true || existsSync(join(runDir, BEST_WEIGHTS_FILE))) return null;
-  // No evaluation, no best step: keep_best would have written nothing either.
-  if (readSummary(runDir)?.best_eval_step == null) return null;
-  return `note: ${runDir} was completed without output.keep_best, so it has no ${BEST_WEIGHTS_FILE}; output keys are no part of a run's id, so this config is that run: --force trains it again with it (or give output.dir=DIR to keep this one)`;
-}
-
-/**
- * A completed run found for a config whose data.class_names its summary.json does not hold (the
- * run was trained before the names were given, or with others): the key is no part of the id
- * (names change no number), so the run is found and skipped with its old names. Said, or null.
- */
-function unrecordedClassNames(exp: LoadedExperiment, runDir: string): string | null {
-  const data = exp.spec.data;
-  if (data.kind !== "npy" || data.class_names === undefined) return null;
-  const names = readClassNames(data.class_names, exp.model.classes, (p) => resolveUserPath(exp.baseDir, p));
-  const recorded = readSummary(runDir)?.classes;
-  if (recorded !== undefined && recorded.length === names.length && recorded.every((n, i) => n === names[i])) return null;
-  return `note: ${runDir} was completed with ${recorded === undefined ? "no class names" : "other class names"} in its summary.json; data.class_names is no part of a run's id (names change no number), so this config is that run and its results keep the names they have: ` +
-    "`sideways evaluate --experiment` with this experiment names the classes in --per-class's CSV, or --force trains the run again";
 }
 
 /**

@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
-import { changesBarringResume, staleDataWarning, stampsOncePerData } from "../results/data-files.js";
+import { changesBarringResume, stampsOncePerData } from "../results/data-files.js";
 import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState, wouldResume } from "../results/run-dir.js";
 import { resolvedConfig } from "../spec/resolved-config.js";
 import { writeRunsCsv } from "../results/runs-table.js";
@@ -22,6 +22,7 @@ import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
+import { completedRunNotes } from "./completed-run-notes.js";
 import { FAIL_FAST_STOP_LINE, type StopSignal, isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
 
@@ -181,8 +182,8 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     if (isRunInProgress(dir)) held.push(run);
     else if (state === "completed") {
       outcome.skipped.push(run.runId);
-      const stale = staleDataWarning(dir, readRunMeta(dir)?.data_files, resolvedConfig(run.spec, run.model, exp.baseDir).data, dataNow);
-      if (stale !== null) board.message(stale);
+      const found = { spec: run.spec, model: run.model, baseDir: exp.baseDir, file: exp.file, overrides: opts.overrides };
+      for (const note of completedRunNotes(found, dir, resolvedConfig(run.spec, run.model, exp.baseDir).data, dataNow)) board.message(note);
     } else if (state === "diverged") {
       outcome.diverged.push(run.runId);
       board.message(`${run.runId}: stopped at a non-finite loss in an earlier attempt (nan_loss); not run again (--force does)`);
