@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
 import { codeChanges } from "../results/code-changes.js";
-import { dataChangesSince, dataFileStamps, resumeOnChangedData, type staleDataWarning } from "../results/data-files.js";
+import type { DataSpec } from "../data/data-spec.js";
+import { dataChangesSince, dataFileStamps, resumeOnChangedData } from "../results/data-files.js";
 import { type RunMeta, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
 import { attemptSettings, otherSettingsNote, settingsOtherThanConfigFile } from "../results/attempt-settings.js";
 import { type LoadedExperiment, loadExperiment } from "../spec/load-experiment.js";
@@ -100,7 +101,9 @@ export async function runOne(
   const changedData = resume ? resumeOnChangedData(place.runDir, readRunMeta(place.runDir)?.data_files, resolved.data) : null;
   if (changedData !== null) throw new InputError(changedData, exp.file, "data");
   const lost = force || resume ? null : stepsOfUnsavedAttempt(place.runDir, place.meta.config_hash);
-  const copied = dataOfCopiedRun(exp, place, resolved.data) ?? dataGivenAnew(exp, place, resolved.data);
+  // A run folder's config.yaml run into another folder: compared with the run it records.
+  const source = sourceRunOf(exp, place);
+  const copied = dataOfCopiedRun(exp, source, place, resolved.data) ?? dataGivenAnew(exp, source, place, resolved.data);
   if (copied !== null) progress.log(copied);
   let release: (() => void) | null = null;
   let unguard: (() => void) | null = null;
@@ -115,7 +118,7 @@ export async function runOne(
     const settingsNote = otherSettingsNote(place.runId, otherSettings);
     if (settingsNote !== null) progress.log(settingsNote);
     // After set-up, so that the onnxruntime build this attempt runs is known.
-    const otherCode = codeOfEarlierTraining(exp, place, resume);
+    const otherCode = codeOfEarlierTraining(exp, source, place, resume);
     if (otherCode !== null) progress.log(otherCode);
     // Said once the lock is ours: before, the "earlier attempt" may have been a process still running it.
     if (lost !== null)
@@ -162,33 +165,41 @@ export async function runOne(
   }
 }
 
+/** The run folder whose config.yaml `exp.file` is, with its run-meta.json, where that is not this run's own folder; else null. */
+interface SourceRun {
+  dir: string;
+  meta: RunMeta;
+}
+
+function sourceRunOf(exp: LoadedExperiment, place: RunPlacement): SourceRun | null {
+  const dir = dirname(resolve(exp.file));
+  if (dir === resolve(place.runDir)) return null;
+  const meta = readRunMeta(dir);
+  return meta === null ? null : { dir, meta };
+}
+
 /**
  * A run folder's config.yaml trained into another folder (a colleague's run copied here, as
  * README.md's Re-runnable configs says): the same config hash names the same data paths, but the
  * files there may not be the ones that run read. Its run-meta.json recorded their stamps; a warning
  * names each file that differs, or null.
  */
-function dataOfCopiedRun(exp: LoadedExperiment, place: RunPlacement, data: Parameters<typeof staleDataWarning>[2]): string | null {
-  const sourceDir = dirname(resolve(exp.file));
-  if (sourceDir === resolve(place.runDir)) return null;
-  const source = readRunMeta(sourceDir);
-  if (source === null || source.config_hash !== place.meta.config_hash) return null;
-  const changes = dataChangesSince(source.data_files, data);
+function dataOfCopiedRun(exp: LoadedExperiment, source: SourceRun | null, place: RunPlacement, data: DataSpec): string | null {
+  if (source === null || source.meta.config_hash !== place.meta.config_hash) return null;
+  const changes = dataChangesSince(source.meta.data_files, data);
   if (changes.length === 0) return null;
-  return `warning: ${exp.file} is the config of the run in ${sourceDir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
+  return `warning: ${exp.file} is the config of the run in ${source.dir}, whose data files differ from the files here (${changes.join("; ")}): this run trains on the files as they are now, so its results need not match that run's`;
 }
 
 /**
  * A run folder's config.yaml trained as another run (its data given at new paths, or any other
  * setting changed): a warning naming each data key whose file is not the one that run read (its
- * run-meta.json's SHA-256 under the path its config.yaml gives the key), or null.
+ * run-meta.json's SHA-256 under the path its config.yaml gives the key), or null. The files are
+ * hashed once: startRunDir's stamps of them take the same digests (data-files.ts caches them).
  */
-function dataGivenAnew(exp: LoadedExperiment, place: RunPlacement, data: Parameters<typeof staleDataWarning>[2]): string | null {
-  const sourceDir = dirname(resolve(exp.file));
-  if (sourceDir === resolve(place.runDir)) return null;
-  const source = readRunMeta(sourceDir);
+function dataGivenAnew(exp: LoadedExperiment, source: SourceRun | null, place: RunPlacement, data: DataSpec): string | null {
   // The same run (dataOfCopiedRun compares the same paths) or no record to compare with.
-  if (source === null || source.config_hash === place.meta.config_hash || source.data_files === undefined) return null;
+  if (source === null || source.meta.config_hash === place.meta.config_hash || source.meta.data_files === undefined) return null;
   let then: LoadedExperiment;
   try {
     then = loadExperiment(exp.file, [], { checkRunInputs: false });
@@ -196,9 +207,9 @@ function dataGivenAnew(exp: LoadedExperiment, place: RunPlacement, data: Paramet
     return null; // the file alone does not load (the overrides mended it): nothing to compare by key
   }
   const thenData = resolvedConfig(then.spec, then.model, then.baseDir).data;
-  const changes = dataGivenAnewChanges(thenData, data, source.data_files, dataFileStamps(data, true));
+  const changes = dataGivenAnewChanges(thenData, data, source.meta.data_files, dataFileStamps(data, true));
   if (changes.length === 0) return null;
-  return `warning: ${exp.file} is the config of the run in ${sourceDir}, and the data given here are not the files that run read (${changes.join("; ")}): this run trains on them, so its results need not match that run's`;
+  return `warning: ${exp.file} is the config of the run in ${source.dir}, and the data given here are not the files that run read (${changes.join("; ")}): this run trains on them, so its results need not match that run's`;
 }
 
 /**
@@ -207,7 +218,7 @@ function dataGivenAnew(exp: LoadedExperiment, place: RunPlacement, data: Paramet
  * last attempt), or null. Not an error: the same config is the same run, and across commits that
  * did not touch its path the weights are the same bit for bit; where they are not, the reader is told why.
  */
-function codeOfEarlierTraining(exp: LoadedExperiment, place: RunPlacement, resume: boolean): string | null {
+function codeOfEarlierTraining(exp: LoadedExperiment, source: SourceRun | null, place: RunPlacement, resume: boolean): string | null {
   const attempts = readRunMeta(place.runDir)?.provenance ?? [];
   const now = attempts.at(-1);
   if (now === undefined) return null;
@@ -216,13 +227,10 @@ function codeOfEarlierTraining(exp: LoadedExperiment, place: RunPlacement, resum
     const changes = attempts.length < 2 ? [] : codeChanges(attempts.at(-2)!, now);
     return changes.length === 0 ? null : `warning: resuming ${place.runId} with code that may differ from its earlier attempt's (${changes.join("; ")}): ${why}`;
   }
-  const sourceDir = dirname(resolve(exp.file));
-  if (sourceDir === resolve(place.runDir)) return null;
-  const source = readRunMeta(sourceDir);
-  const trained = source?.provenance?.at(-1);
-  if (source?.config_hash !== place.meta.config_hash || trained === undefined) return null;
+  const trained = source?.meta.provenance?.at(-1);
+  if (source?.meta.config_hash !== place.meta.config_hash || trained === undefined) return null;
   const changes = codeChanges(trained, now);
-  return changes.length === 0 ? null : `warning: ${exp.file} is the config of the run in ${sourceDir}, trained with code that may differ from this (${changes.join("; ")}): the same run by its id, but ${why}`;
+  return changes.length === 0 ? null : `warning: ${exp.file} is the config of the run in ${source.dir}, trained with code that may differ from this (${changes.join("; ")}): the same run by its id, but ${why}`;
 }
 
 /**
