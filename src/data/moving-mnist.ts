@@ -75,8 +75,11 @@ export async function createMovingMnist(
     `T=${frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
   const clips = generatedClips(description, rng, evalRng, (clipRng, stream) => renderClip(spec, shape, digitSize, pools, clipRng, stream), finiteTrainingSet(spec));
   // Task digit's labels are the digits; task direction's are buckets of angle, without names.
-  return spec.task === "digit" ? { ...clips, classNames: Array.from({ length: 10 }, (_, d) => String(d)) } : clips;
+  return spec.task === "digit" ? { ...clips, classNames: DIGIT_CLASS_NAMES } : clips;
 }
+
+/** Task digit's class names by label: label d is the digit d (also export's, source-class-names.ts). */
+export const DIGIT_CLASS_NAMES: readonly string[] = Array.from({ length: 10 }, (_, d) => String(d));
 
 function renderClip(
   spec: MovingMnistDataSpec,

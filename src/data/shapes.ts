@@ -38,8 +38,11 @@ export function createShapes(spec: ShapesDataSpec, shape: ClipShape, classes: nu
     throw new DataError(`data.frame_size: shapes need frames of at least 8x8, got ${shape.height}x${shape.width}`, undefined, "data.frame_size");
   }
   const description = `shapes (${classes} kinds, ${shape.height}x${shape.width}, T=${shape.frames}, stride ${spec.frame_stride}${spec.shuffle_frames ? ", shuffled frames" : ""})`;
-  return { ...generatedClips(description, rng, evalRng, (clipRng) => renderShapeClip(spec, shape, classes, clipRng), finiteTrainingSet(spec)), classNames: SHAPE_KINDS.slice(0, classes) };
+  return { ...generatedClips(description, rng, evalRng, (clipRng) => renderShapeClip(spec, shape, classes, clipRng), finiteTrainingSet(spec)), classNames: shapeClassNames(classes) };
 }
+
+/** The class names by label of shapes data for a model of `classes` classes: its first kinds (also export's, source-class-names.ts). */
+export const shapeClassNames = (classes: number): string[] => SHAPE_KINDS.slice(0, classes);
 
 function renderShapeClip(spec: ShapesDataSpec, shape: ClipShape, classes: number, rng: Rng): RawClip {
   const { frames, channels, height, width } = shape;

@@ -3,12 +3,13 @@
  * `export` falls back on where no run's summary.json recorded them (an interrupted run, an
  * experiment's train.init_checkpoint, a run folder of an older version). The sources name their
  * labels when they make clips (moving-mnist.ts, shapes.ts: ClipProducer.classNames, which
- * `sideways data` writes as classes.txt); test/export-inference.test.ts holds the two together.
+ * `sideways data` writes as classes.txt), from the same DIGIT_CLASS_NAMES and shapeClassNames used here.
  */
 import { DataError } from "../errors.js";
 import type { DataSpec } from "./data-spec.js";
 import { readClassNames } from "./class-names.js";
-import { SHAPE_KINDS } from "./shapes.js";
+import { DIGIT_CLASS_NAMES } from "./moving-mnist.js";
+import { SHAPE_KINDS, shapeClassNames } from "./shapes.js";
 
 /** The names by label, with where they come from; or, where the spec cannot say, why not. */
 export type SpecClassNames = { names: string[]; from: string } | { names: null; why: string };
@@ -22,11 +23,11 @@ export function specClassNames(data: DataSpec, classes: number, resolvePath: (p:
         return { names: null, why: `moving-mnist task direction's labels are unnamed direction buckets: label b is motion at about b x ${degrees} degrees (x right, y down)` };
       }
       if (classes !== 10) return { names: null, why: `moving-mnist task digit has 10 classes (the digits), the model ${classes}` };
-      return { names: Array.from({ length: 10 }, (_, d) => String(d)), from: "moving-mnist task digit: label d is the digit d" };
+      return { names: [...DIGIT_CLASS_NAMES], from: "moving-mnist task digit: label d is the digit d" };
     }
     case "shapes":
       if (classes < 2 || classes > SHAPE_KINDS.length) return { names: null, why: `the shapes source has 2 to ${SHAPE_KINDS.length} classes, the model ${classes}` };
-      return { names: SHAPE_KINDS.slice(0, classes), from: `shapes: its first ${classes} shape kinds, in order` };
+      return { names: shapeClassNames(classes), from: `shapes: its first ${classes} shape kinds, in order` };
     case "npy": {
       if (data.class_names === undefined) return { names: null, why: "npy data's labels are numbers: labels.npy names no classes, and data.class_names is not set" };
       // The names file is small and no clip is read; a names file that moved or no longer fits is
