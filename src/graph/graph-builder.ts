@@ -423,18 +423,20 @@ export class GraphBuilder {
     return this.inputs.map((i) => i.name as string).filter((name) => read.has(name));
   }
 
-  toModel(): onnx.ModelProto {
+  /** The model; `metadata` goes into its metadata_props (key and string value each). */
+  toModel(metadata: Readonly<Record<string, string>> = {}): onnx.ModelProto {
     const { nodes, initializers } = this.live();
     return onnx.ModelProto.create({
       irVersion: IR_VERSION,
       opsetImport: [{ domain: "", version: OPSET_VERSION }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: "sideways",
       graph: { name: this.name, node: nodes, input: this.inputs, output: this.outputs, initializer: initializers },
+      metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     });
   }
 
-  /** The serialized model, in a buffer of its own (encode() alone returns a view into a pool). */
-  toBytes(): Uint8Array {
-    return onnx.ModelProto.encode(this.toModel()).finish().slice();
+  /** The serialized model (toModel), in a buffer of its own (encode() alone returns a view into a pool). */
+  toBytes(metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+    return onnx.ModelProto.encode(this.toModel(metadata)).finish().slice();
   }
 }

@@ -142,9 +142,7 @@ export function buildInferenceGraph(model: Model, weights: Weights, metadata: Re
     x = layerDef(layer.spec).forward(g, layer, x, params, false, layer.buffers.length > 0 ? buffers : undefined).y;
   }
   g.output(g.node("Identity", [x], [INFERENCE_OUTPUT])[0], [model.classes]);
-  const proto = g.toModel();
-  proto.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
-  return onnx.ModelProto.encode(proto).finish().slice();
+  return g.toBytes(metadata);
 }
 
 /** Writes outDir/model.onnx (buildInferenceGraph, `description` in its metadata_props) and outDir/inference.json; returns their paths. */
