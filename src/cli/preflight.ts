@@ -113,11 +113,11 @@ export function checkDevicePlacement(spec: ExperimentSpec, model: Model): void {
  */
 export interface PreflightMemo {
   /** Per data set: its clips' frames and what a run would be told about it (DataSource.notes). */
-  clipFrames: Map<string, { frames: number; notes: readonly string[] }>;
+  openedData: Map<string, { frames: number; notes: readonly string[] }>;
   providersChecked: Set<string>;
 }
 
-export const newPreflightMemo = (): PreflightMemo => ({ clipFrames: new Map(), providersChecked: new Set() });
+export const newPreflightMemo = (): PreflightMemo => ({ openedData: new Map(), providersChecked: new Set() });
 
 /** The experiment file a run's settings come from, and the overrides applied over it (named in errors about their keys). */
 export interface SettingsOrigin {
@@ -148,12 +148,12 @@ export async function preflight(
     // starting workers only to close them cost seconds (each loads its own digits).
     checkDataWorkers(spec.data);
     const dataKey = JSON.stringify([spec.data, model.input, model.classes]);
-    let checked = memo.clipFrames.get(dataKey);
+    let checked = memo.openedData.get(dataKey);
     if (checked === undefined) {
       const data = await openRunData({ ...spec, data: { ...spec.data, workers: undefined } }, model, baseDir);
       checked = { frames: data.clipShape[0], notes: data.notes ?? [] };
       await data.close();
-      memo.clipFrames.set(dataKey, checked);
+      memo.openedData.set(dataKey, checked);
     }
     const frames = checked.frames;
     const dataNotes = checked.notes.map((n) => `note: ${n}`);
