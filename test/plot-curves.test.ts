@@ -1,6 +1,7 @@
 /** Learning curves: mean and band over seeds per configuration, rendered to SVG headless. */
 import { expect } from "chai";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BAND_NOTE, SIDEWAYS_LOSS_NOTE, UNKNOWN_RULE_LINE, WALL_AXIS_TITLE, configLabels, cosinePoints, curvePoints, plotLearningCurves } from "../src/results/plot.js";
 import { meanStd, spreadOf } from "../src/results/paper-table.js";
@@ -592,3 +593,32 @@ function csvRows(text: string): Record<string, string>[] {
   const [header, ...rows] = text.trim().split("\n").map((line) => line.split(","));
   return rows.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
 }
+
+describe("plot: a figure converted for a paper", function () {
+  this.timeout(60_000);
+  let root: string;
+  freshFolderEachTest("sideways-plot-pdf-", (d) => (root = d));
+
+  it("docs/RESULT-FILES.md's rsvg-convert command makes a one-page PDF of a curve at the SVG's size (96 px an inch)", async function () {
+    if (spawnSync("rsvg-convert", ["--version"]).status !== 0) {
+      console.log("    (skipped: no rsvg-convert on PATH; Debian: apt-get install librsvg2-bin)");
+      this.skip();
+    }
+    const doc = readFileSync("docs/RESULT-FILES.md", "utf8");
+    expect(doc).to.include("rsvg-convert -f pdf -o loss.pdf results/bp-vs-sideways/loss.svg");
+    const runs = [fakeRun(root, "bp0", "bp", { "train.method": "bp", seed: 0 }, [2, 1.5, 1], [0.5]), fakeRun(root, "sw0", "sideways", { "train.method": "sideways", seed: 0 }, [2, 1.7, 1.2], [0.4])];
+    const files = new Map<string, string>();
+    await plotLearningCurves(runs, (name, text) => files.set(name, text));
+    writeFileSync(join(root, "loss.svg"), files.get("loss.svg")!);
+    const r = spawnSync("rsvg-convert", ["-f", "pdf", "-o", "loss.pdf", "loss.svg"], { cwd: root, encoding: "utf8", timeout: 30_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    const pdf = readFileSync(join(root, "loss.pdf")).toString("latin1");
+    expect(pdf.startsWith("%PDF-")).to.equal(true);
+    // The page is the SVG's width and height in points (px x 72/96): what the docs' sizes at a column's width follow from.
+    const [, w, h] = /<svg[^>]* width="(\d+)" height="(\d+)"/.exec(files.get("loss.svg")!)!;
+    const box = /\/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/.exec(pdf);
+    expect(box, "the PDF's page size").to.not.equal(null);
+    expect(Number(box![1])).to.be.closeTo((Number(w) * 72) / 96, 1);
+    expect(Number(box![2])).to.be.closeTo((Number(h) * 72) / 96, 1);
+  });
+});
