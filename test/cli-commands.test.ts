@@ -728,6 +728,38 @@ describe("CLI commands", function () {
     expect(existsSync(join(dir, "results", "good", "runs.csv"))).to.equal(true);
   });
 
+  it("results collect: a shard folder holding no runs (the folder above the shard's experiment folder, one run's folder, an empty one) or a target above the experiments' is exit 2 naming what to give, nothing copied", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    // Shard 1 on another disk, at the default place results/<experiment> under its own folder.
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", `output.dir=${join("shard1", "results", "sweep-good")}`], captureIo())).to.equal(0);
+    mkdirSync("empty");
+    const before = readdirSync(join(dir, "a")).sort();
+    const table = readFileSync(join(dir, "a", "table.md"), "utf8");
+    const [runInShard] = readdirSync(join("shard1", "results", "sweep-good")).filter((f) => existsSync(join("shard1", "results", "sweep-good", f, "run-meta.json")));
+    const shard = join("shard1", "results", "sweep-good");
+    // Before, each said "0 copied in", rewrote a's table over its own runs alone, and exit 0.
+    for (const [from, message] of [
+      [join("shard1", "results"), `results collect: ${join("shard1", "results")} holds no runs (expected a shard's experiment folder: run folders with run-meta.json, or a sweep's sweep-plan.json); nothing was copied; it holds experiment folders: ${shard} (sideways results collect a ${shard})`],
+      [join(shard, runInShard!), `results collect: ${join(shard, runInShard!)} is one run's folder (it has run-meta.json); give the shard's experiment folder that holds the runs: sideways results collect a ${shard}`],
+      ["empty", "results collect: empty holds no runs (expected a shard's experiment folder"],
+    ] as const) {
+      const io = captureIo();
+      expect(await main(["results", "collect", "a", from], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include(message);
+      expect(readdirSync(join(dir, "a")).sort(), from).to.deep.equal(before);
+      expect(readFileSync(join(dir, "a", "table.md"), "utf8")).to.equal(table);
+    }
+    // The folder above the experiments' as the target: the shard's runs would land beside a/.
+    const above = captureIo();
+    expect(await main(["results", "collect", ".", shard], above), above.stderr).to.equal(2);
+    expect(above.stderr).to.include(`results collect: . holds no runs but experiment folders, so it is not an experiment's results folder to merge shards into; nothing was copied; it holds experiment folders: `).and.include(`(sideways results collect a ${shard})`);
+    expect(readdirSync(dir).filter((f) => f.startsWith("sweep-good") || existsSync(join(dir, f, "run-meta.json")))).to.deep.equal([]);
+    // The shard's experiment folder merges.
+    const io = captureIo();
+    expect(await main(["results", "collect", "a", shard], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.include("2 copied in");
+  });
+
   it("an experiment folder whose only run folders are in collect-replaced/ holds no runs: collect and table do not point to collect-replaced/ as an experiment folder", async () => {
     expect(await main(["run", GOOD, "--quiet"], captureIo())).to.equal(0);
     const good = join(dir, "results", "good");

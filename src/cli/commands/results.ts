@@ -54,6 +54,31 @@ function checkHoldsRuns(dir: string, given: string): void {
 }
 
 /**
+ * A shard folder that holds no runs, no sweep plan and no stopped collect's leftover (the folder
+ * above the experiment's, `shard1/results` for `shard1/results/exp`; one run's folder; an empty
+ * one) has nothing to merge: collecting it said "0 copied in" and exit 0, so a sweep whose shards
+ * were all given one level too high merged nothing without a word. Names what to give instead.
+ */
+function checkShardHoldsRuns(from: string, given: string, dirGiven: string): void {
+  if (existsSync(join(from, RUN_META_FILE)))
+    throw new InputError(`results collect: ${given} is one run's folder (it has ${RUN_META_FILE}); give the shard's experiment folder that holds the runs: sideways results collect ${dirGiven} ${dirname(given)}; nothing was copied`);
+  if (collectRuns(from).length > 0 || existsSync(join(from, SWEEP_PLAN_FILE)) || collectLeftoversIn(from).length > 0) return;
+  const hint = experimentFoldersHint(from, given, `results collect ${dirGiven}`);
+  throw new InputError(`results collect: ${given} holds no runs (expected a shard's experiment folder: run folders with ${RUN_META_FILE}, or a sweep's ${SWEEP_PLAN_FILE}); nothing was copied${hint}`);
+}
+
+/**
+ * Shards merged into the folder above the experiments' (`results` for `results/exp`) would put
+ * their run folders beside the experiment folders, one of which is the one meant.
+ */
+function checkTargetNotAboveExperiments(dir: string, given: string, from: string[]): void {
+  if (collectRuns(dir).length > 0 || existsSync(join(dir, SWEEP_PLAN_FILE)) || existsSync(join(dir, RUNS_CSV))) return;
+  const hint = experimentFoldersHint(dir, given, `results collect`);
+  if (hint !== "")
+    throw new InputError(`results collect: ${given} holds no runs but experiment folders, so it is not an experiment's results folder to merge shards into; nothing was copied${hint.replace(/\)$/, ` ${from.join(" ")})`)}`);
+}
+
+/**
  * `sideways evaluate <sweep folder> --out DIR`'s runs.csv holds no run folders to regenerate it
  * from: refused with or without shard folders (with them, its runs.csv would be rebuilt from the
  * copied runs alone, its figures lost, and run folders mixed into an evaluation's folder).
@@ -251,8 +276,10 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> & HelpExa
       if (!existsSync(dir) && argv.from.length === 0) throw new InputError(`results collect: ${argv.dir} does not exist`);
       // Every shard folder is checked before any is copied: a mistyped last one must not leave a half-done merge.
       for (const f of argv.from) if (!existsSync(resolve(f))) throw new InputError(`results collect: ${f} does not exist; nothing was copied`);
+      for (const f of argv.from) checkShardHoldsRuns(resolve(f), f, argv.dir);
       checkNotEvaluationFolder(dir, argv.dir);
       if (argv.from.length === 0) checkHoldsRuns(dir, argv.dir);
+      else checkTargetNotAboveExperiments(dir, argv.dir, argv.from);
       checkOneExperiment(dir, argv.from.map((f) => resolve(f)), [argv.dir, ...argv.from]);
       const reports = argv.from.map((f) => mergeRunDirs(resolve(f), dir));
       // Kept for runs.csv, which is regenerated from the folders long after this collect: such a run
