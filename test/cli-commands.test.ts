@@ -638,6 +638,19 @@ describe("CLI commands", function () {
     expect(io.stderr).to.include("1 copied in, 2 already present, 1 not copied");
   });
 
+  it("a sweep shard whose plan replaces sweep-plan.json of other runs (another file or other overrides into the same folder) warns, even with --quiet; shards of one sweep do not", async () => {
+    const plan = "sweep-plan.json planned 4 runs other than this sweep's 4 (another sweep file or other overrides, or the file changed since): replaced by this sweep's plan. Shards writing into one folder must be given the same file and overrides";
+    const first = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], first), first.stderr).to.equal(0);
+    const same = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=a"], same), same.stderr).to.equal(0);
+    expect(first.stderr + same.stderr).not.to.include("sweep-plan.json planned");
+    // Before, this shard replaced the plan without a word: runs split by another plan's indices.
+    const other = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=a", "train.steps=2"], other), other.stderr).to.equal(0);
+    expect(other.stderr).to.include(`warning: ${join(dir, "a", plan)}`);
+  });
+
   it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

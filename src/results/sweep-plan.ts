@@ -79,23 +79,35 @@ function givenAs(there: SweepPlan, incoming: SweepPlan): string[] {
  * Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up, and a
  * structure either records is kept: a shard an earlier version planned records none), else replacing it.
  */
-function writePlan(root: string, incoming: SweepPlan): void {
+function writePlan(root: string, incoming: SweepPlan): SweepPlan | null {
   const there = readSweepPlan(root);
   const same = there !== null && sameRuns(there, incoming);
   const given = same ? [...new Set([...givenAs(there, incoming), ...incoming.given])] : incoming.given;
   const structure = incoming.structure ?? (same ? there.structure : undefined);
   writeJsonAtomic(planPath(root), { ...incoming, given, ...(structure === undefined ? {} : { structure }) });
+  return same ? null : there;
+}
+
+/**
+ * What a sweep says where its plan replaced a plan of other runs: rightly so after the sweep file
+ * was changed, but shards of one sweep given another file or other overrides (or a later sweep
+ * sharing the folder) split other lists of runs, so some runs may fall to no shard, and runs.csv
+ * stops listing the replaced plan's unstarted runs. Shards used to do this without a word.
+ */
+export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number): string {
+  return `${join(root, SWEEP_PLAN_FILE)} planned ${count(replaced.runs.length, "run")} other than this sweep's ${runs} (another sweep file or other overrides, or the file changed since): replaced by this sweep's plan. Shards writing into one folder must be given the same file and overrides, or their runs are split differently and some may be run by none`;
 }
 
 /**
  * Called by each sweep process before it starts runs: the sweep's runs, and `given`, the ids of
  * those this process runs (its shard's), and how the sweep made them (sweepStructure of its
  * section). A plan of other runs (the sweep file changed since) is replaced: the table then counts
- * the runs of the sweep as it is now.
+ * the runs of the sweep as it is now. Returns a note where it replaced one (replacedPlanNote).
  */
-export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure): Promise<void> {
+export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure): Promise<string | null> {
   mkdirSync(root, { recursive: true });
-  await withLock(planLock(root), () => writePlan(root, { experiment, runs, given, structure }));
+  const replaced = await withLock(planLock(root), () => writePlan(root, { experiment, runs, given, structure }));
+  return replaced === null ? null : replacedPlanNote(root, replaced, runs.length);
 }
 
 /**
