@@ -31,6 +31,7 @@ import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type
 import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
+import { wrapLine } from "./wrap-line.js";
 
 /** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
 export function settingColumns(columns: readonly string[]): string[] {
@@ -345,19 +346,6 @@ const WIDTH = 560;
  * plot a small part of the figure.
  */
 const SUBTITLE_CHARS = 130;
-
-/** `text` in lines of at most `max` characters, broken at spaces (a longer word stays whole). */
-export function wrapLine(text: string, max: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line !== "" && line.length + 1 + word.length > max) {
-      lines.push(line);
-      line = word;
-    } else line = line === "" ? word : `${line} ${word}`;
-  }
-  return [...lines, line];
-}
 
 /**
  * The numeric axis's ends: the smallest and largest swept value, each a little inside (AXIS_MARGIN
