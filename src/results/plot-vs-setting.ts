@@ -28,10 +28,11 @@ import { partnersOf } from "./setting-partners.js";
 import { readSweepPlan } from "./sweep-plan.js";
 import type { SweepStructure } from "./sweep-structure.js";
 import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
-import { UNKNOWN_RULE_LINE, keyLabel, renderSvg, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
+import { UNKNOWN_RULE_LINE, figureFiles, keyLabel, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
 import { wrapLine } from "./wrap-line.js";
+import { paperCharPx, paperPlotWidth, type PaperWidth } from "./paper-figure.js";
 
 /** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
 export function settingColumns(columns: readonly string[]): string[] {
@@ -372,8 +373,8 @@ const AXIS_MARGIN = 0.06;
  * slanted where they would not fit side by side. Width from a character's approximate width at
  * the axis's 10 px font.
  */
-export function categoryLabelLayout(categories: readonly string[], width: number): { labelOverlap: false; labelLimit: 0; labelAngle?: number } {
-  const longest = Math.max(0, ...categories.map((c) => c.length)) * LABEL_CHAR_PX;
+export function categoryLabelLayout(categories: readonly string[], width: number, charPx = LABEL_CHAR_PX): { labelOverlap: false; labelLimit: 0; labelAngle?: number } {
+  const longest = Math.max(0, ...categories.map((c) => c.length)) * charPx;
   return longest > width / Math.max(1, categories.length) - LABEL_GAP_PX ? { labelOverlap: false, labelLimit: 0, labelAngle: -30 } : { labelOverlap: false, labelLimit: 0 };
 }
 
@@ -395,15 +396,27 @@ const longestLine = (lines: readonly string[]): string => lines.reduce((a, b) =>
  * overlaps another, and with it the number, which alone would have fit (clip lengths 8, 10, 12
  * with their models: 10 and 12 were gone), and cuts a label at 180 pixels.
  */
-export function numericLabelsFit(ticks: readonly number[], lines: readonly (readonly string[])[], scale: "linear" | "log", width: number): boolean {
+export function numericLabelsFit(ticks: readonly number[], lines: readonly (readonly string[])[], scale: "linear" | "log", width: number, charPx = LABEL_CHAR_PX): boolean {
   const [lo, hi] = numericDomain(ticks, scale);
   const along = scale === "log" ? Math.log : (v: number) => v;
   const px = ticks.map((t) => (width * (along(t) - along(lo))) / (along(hi) - along(lo)));
-  const half = lines.map((l) => (longestLine(l).length * LABEL_CHAR_PX) / 2);
+  const half = lines.map((l) => (longestLine(l).length * charPx) / 2);
   return px.every((p, i) => i === 0 || p - px[i - 1] >= half[i - 1] + half[i] + LABEL_GAP_PX);
 }
 
-export function settingSpec(fig: SettingFigure): TopLevelSpec {
+/** What the x axis's tick labels are laid out against: the plot's width and a character's, in pixels. */
+export interface TickRoom {
+  plotWidth: number;
+  charPx: number;
+}
+
+/** The screen figure's: a plot WIDTH wide, labels at the axis's 10 px font. */
+const SCREEN_TICK_ROOM: TickRoom = { plotWidth: WIDTH, charPx: LABEL_CHAR_PX };
+
+/** A paper figure's (paper-figure.ts): its plot's estimated width, its text size at vega's estimate of a character. */
+export const paperTickRoom = (width: PaperWidth): TickRoom => ({ plotWidth: paperPlotWidth(width), charPx: paperCharPx() });
+
+export function settingSpec(fig: SettingFigure, room: TickRoom = SCREEN_TICK_ROOM): TopLevelSpec {
   // Lines by their legend text (`label`, one per line as `config` is).
   const configs = [...new Set(fig.points.map((p) => p.label))];
   const color = { field: "label", type: "nominal", title: "configuration", scale: { domain: configs } } as const;
@@ -426,7 +439,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   // an array of texts; vega draws one line under another); on a numeric axis only where the labels
   // fit side by side, else the values alone (the note says the partners' at each).
   const tickLines = fig.ticks.map((t, i) => [String(t), ...(fig.tickPartners[i] ?? [])]);
-  const withPartners = fig.tickPartners.some((lines) => lines.length > 0) && (categories || numericLabelsFit(numbers, tickLines, fig.scale === "log" ? "log" : "linear", WIDTH));
+  const withPartners = fig.tickPartners.some((lines) => lines.length > 0) && (categories || numericLabelsFit(numbers, tickLines, fig.scale === "log" ? "log" : "linear", room.plotWidth, room.charPx));
   const labels = withPartners ? `${JSON.stringify(tickLines)}[round(datum.value)]` : `[${fig.ticks.map((t) => JSON.stringify(String(t))).join(", ")}][round(datum.value)]`;
   // The number to 6 significant digits (`~g`: 12, 0.00625; not the axis's own format, which vega rounds to the
   // precision its tick step would need on a linear axis: batch sizes 8, 16, 32 read 8, 2e+1,
@@ -434,7 +447,7 @@ export function settingSpec(fig: SettingFigure): TopLevelSpec {
   const number = `format(datum.value, "~g")`;
   const numberLabels = withPartners ? `[${fig.tickPartners.map((lines) => `[${[number, ...lines.map((l) => JSON.stringify(l))].join(", ")}]`).join(", ")}][indexof(${JSON.stringify(fig.ticks)}, datum.value)]` : number;
   const x = categories
-    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), WIDTH) } } as const)
+    ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), room.plotWidth, room.charPx) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
       ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels, ...(withPartners ? { labelOverlap: false, labelLimit: 0 } : {}) } } as const);
   const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
@@ -507,6 +520,8 @@ export function settingFigureName(metric: string, key: string, columns: readonly
 export interface SettingPlotOutput {
   file: string;
   data: string;
+  /** A paper figure's (--width) caption file. */
+  caption?: string;
   lines: number;
   points: number;
   notes: string[];
@@ -515,9 +530,10 @@ export interface SettingPlotOutput {
 /**
  * Draws each of `metrics` against `key` from the runs.csv at `runsCsv` (an InputError for a key
  * or metric it does not have, before anything is written), hands each SVG and its CSV to `write`
- * once all are drawn, and returns what was drawn.
+ * once all are drawn, and returns what was drawn. With `paper`, a width, each figure is sized for
+ * a paper (paper-figure.ts), named `-<width>` last, with a caption file.
  */
-export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void): Promise<SettingPlotOutput[]> {
+export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void, paper?: PaperWidth): Promise<SettingPlotOutput[]> {
   const { columns, rows } = readCsv(runsCsv);
   const setting = resolveSetting(key, columns, runsCsv);
   const structure = readSweepPlan(dirname(runsCsv))?.structure ?? null;
@@ -528,10 +544,11 @@ export async function plotAgainstSetting(runsCsv: string, key: string, metrics: 
   for (const metric of resolved) {
     const fig = settingFigure(columns, rows, setting, metric, spread, structure);
     if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
-    const name = settingFigureName(metric, setting, columns, spread);
-    const data = name.replace(/\.svg$/, ".csv");
-    files.push([name, await renderSvg(settingSpec(fig))], [data, settingCsv(fig)]);
-    out.push({ file: name, data, lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
+    const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper));
+    const { svg, caption } = await figureFiles(settingFigureName(metric, setting, columns, spread), spec, paper);
+    const data = svg[0].replace(/\.svg$/, ".csv");
+    files.push(svg, [data, settingCsv(fig)], ...(caption === undefined ? [] : [caption]));
+    out.push({ file: svg[0], data, ...(caption === undefined ? {} : { caption: caption[0] }), lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
   }
   for (const [name, text] of files) write(name, text);
   return out;

@@ -23,6 +23,7 @@ import { count, tally } from "../util/count.js";
 import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 import { whyAbsent } from "./absent-metric.js";
 import { valueTexts } from "./value-text.js";
+import { captionFileName, captionText, paperFileName, paperSpec, type PaperWidth } from "./paper-figure.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -407,6 +408,20 @@ export interface PlotOutput {
   lines: number;
   /** Where some configurations have no line (no value of the column in their files): what the figure says of them (noLineNote). */
   noLine?: string;
+  /** A paper figure's (--width) caption file: its title and notes, which the figure leaves out. */
+  caption?: string;
+}
+
+/**
+ * A figure's files: the SVG of `spec` (sized for a paper where `paper` is given: paper-figure.ts)
+ * and, for a paper figure, its caption file. `name` is the screen figure's; a paper figure's ends
+ * in `-<width>`.
+ */
+export async function figureFiles(name: string, spec: TopLevelSpec, paper: PaperWidth | undefined): Promise<{ svg: [string, string]; caption?: [string, string] }> {
+  if (paper === undefined) return { svg: [name, await renderSvg(spec)] };
+  const sized = paperSpec(spec, paper);
+  const file = paperFileName(name, paper);
+  return { svg: [file, await renderSvg(sized.spec)], caption: [captionFileName(file), captionText(sized.caption)] };
 }
 
 /**
@@ -498,9 +513,11 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
  * diagnostics gradient_cosine.svg, and a `<metric>.svg` (against `x`) for each of `metrics`, each with a `.csv` of its
  * points; hands every file to `write` only once all are drawn (a run's bad CSV found half-way
  * leaves the earlier figures as they were); returns what was drawn. With a `spread` other than
- * the std, every name ends in `-<spread>` (loss-ci95.svg), so the sweep's own figures stay.
+ * the std, every name ends in `-<spread>` (loss-ci95.svg), so the sweep's own figures stay; with
+ * `paper`, a width, the figures are sized for a paper (paper-figure.ts), named `-<width>` last
+ * (loss-ci95-3.3in.svg), each with a caption file.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD, paper?: PaperWidth): Promise<PlotOutput[]> {
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
@@ -518,11 +535,11 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const read: CsvReader = (path) => csvs.get(path) ?? csvs.set(path, readCsv(path)).get(path)!;
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
-  const add = (chart: string, svg: string, csv: string, lines: number, noLine?: string) => {
-    const name = spread === DEFAULT_SPREAD ? chart : chart.replace(/\.svg$/, `-${spread}.svg`);
-    const data = name.replace(/\.svg$/, ".csv");
-    files.push([name, svg], [data, csv]);
-    out.push({ file: name, data, lines, ...(noLine === undefined ? {} : { noLine }) });
+  const add = async (chart: string, spec: TopLevelSpec, csv: string, lines: number, noLine?: string) => {
+    const { svg, caption } = await figureFiles(spread === DEFAULT_SPREAD ? chart : chart.replace(/\.svg$/, `-${spread}.svg`), spec, paper);
+    const data = svg[0].replace(/\.svg$/, ".csv");
+    files.push(svg, [data, csv], ...(caption === undefined ? [] : [caption]));
+    out.push({ file: svg[0], data, lines, ...(noLine === undefined ? {} : { noLine }), ...(caption === undefined ? {} : { caption: caption[0] }) });
   };
   // Each configuration's legend text, as curvePoints gives them: those a figure has no line for are named on it.
   const labels = configLabels(runs, "stem");
@@ -536,12 +553,12 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
     const missing = [...new Set(labels.values())].filter((l) => !drawn.has(l));
     const noLine = missing.length > 0 ? noLineNote(missing, c.column, c.file, c.x) : undefined;
     const figure = { title: c.title, yTitle: c.y, zeroBased: c.zero, xTitle: c.x === "step" ? "step" : WALL_AXIS_TITLE, sidewaysLossNote: c.lossNote === true, notes: [...notes, ...(noLine === undefined ? [] : [noLine])], spread };
-    add(c.name, await renderSvg(curveSpec(points, figure)), curveCsv(points, c.x, spread), drawn.size, noLine);
+    await add(c.name, curveSpec(points, figure), curveCsv(points, c.x, spread), drawn.size, noLine);
   }
   const cosines = cosinePoints(runs, read, spread);
   if (cosines.length > 0) {
     const csv = csvText(["config", "config_id", "method", "block", "mean", "std", ...spreadColumn(spread), "n", "label"], cosines.map((p) => ({ ...p, ...spreadCell(p, spread) })) as unknown as Record<string, number | string | null>[]);
-    add("gradient_cosine.svg", await renderSvg(cosineSpec(cosines, notes, spread)), csv, new Set(cosines.map((p) => p.label)).size);
+    await add("gradient_cosine.svg", cosineSpec(cosines, notes, spread), csv, new Set(cosines.map((p) => p.label)).size);
   }
   for (const [name, text] of files) write(name, text);
   return out;

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { DEFAULT_SPREAD, SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
+import { PAPER_TEXT_PT, parsePaperWidth, type PaperWidth } from "../../results/paper-figure.js";
 import { defaultSettingMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, refreshRunsCsv } from "../../results/runs-table.js";
@@ -24,6 +25,7 @@ interface PlotArgs {
   x: MetricXAxis;
   spread: Spread;
   againstSetting?: string;
+  width?: PaperWidth;
 }
 
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpExamples {
@@ -38,10 +40,12 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpEx
         .option("against-setting", { type: "string", requiresArg: true, describe: "instead of the curves: each --metric (runs.csv's final metrics) against this swept setting (e.g. train.optimizer.lr, model), mean over seeds with an error bar of --spread and a dot per seed, a line per value of the other swept settings, as METRIC-vs-SETTING.svg and .csv" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
+        .option("width", { type: "string", requiresArg: true, coerce: parsePaperWidth, describe: `for a paper: each figure this wide (3.3in, 8.5cm, mm, or pt as \\the\\columnwidth prints it; 1.5in to 20in) with its text at ${PAPER_TEXT_PT} pt in the PDF rsvg-convert makes, the legend under the plot, and the title and notes in a caption file; files named -WIDTH (loss-3.3in.svg, .csv, .caption.txt) beside the screen figures` })
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" }) as unknown as Argv<PlotArgs>,
     examples: [
       ["$0 plot results/exp", "curves of every configuration in the sweep"],
       ["$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)"],
+      ["$0 plot results/exp --width 3.3in", "figures for one column of a paper, 8 pt text (loss-3.3in.svg, loss-3.3in.caption.txt, ...)"],
       ["$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv"],
       ["$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)"],
       ["$0 plot results/exp --against-setting train.optimizer.lr --metric final_eval_clip_top1 --spread ci95", "final clip top-1 against the learning rate, a line per rule (final_eval_clip_top1-vs-lr-ci95.svg)"],
@@ -73,9 +77,9 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpEx
       }
       const out = resolve(argv.out ?? argv.dir);
       const left = all.filter((r) => !runs.includes(r));
-      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread);
+      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread, argv.width);
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
-      io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}; points in ${d.data})`).join(", ")}\n`);
+      io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}; points in ${d.data}${captionIn(d.caption)})`).join(", ")}\n`);
       // A figure without some configurations' lines (their files have no value of its column) says so on it, and here.
       for (const d of drawn) if (d.noLine !== undefined) io.err(`note: ${d.file}: ${d.noLine}\n`);
       // The table keeps such runs (a row of dashes, its not_completed column); the curves leave them out, and say so (on each figure too).
@@ -108,8 +112,11 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
   const metrics = argv.metric.length > 0 ? argv.metric : defaultSettingMetrics(dir);
   if (metrics.length === 0) throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} has no final_eval_clip_top1 column; name a runs.csv column with --metric`, undefined, "--metric");
   const out = resolve(argv.out ?? argv.dir);
-  const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text));
-  io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}, ${count(d.points, "point")}; points in ${d.data})`).join(", ")}\n`);
+  const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text), argv.width);
+  io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}, ${count(d.points, "point")}; points in ${d.data}${captionIn(d.caption)})`).join(", ")}\n`);
   // What each figure leaves out, as its subtitle says it.
   for (const d of drawn) for (const note of d.notes) io.err(`note: ${d.file}: ${note}\n`);
 }
+
+/** Where a paper figure's title and notes went (it leaves them out for the paper's caption), or "". */
+const captionIn = (caption: string | undefined) => (caption === undefined ? "" : `; title and notes for its caption in ${caption}`);
