@@ -29,10 +29,12 @@ export const PX_PER_INCH = 96;
 const UNITS: Record<string, number> = { in: 1, cm: 1 / 2.54, mm: 1 / 25.4, pt: 1 / 72.27 };
 
 /**
- * The narrowest and widest figure: below 1.5 in (two subfigures side by side in a column), the
- * axes at 8 pt leave almost no plot; 20 in is wider than any page or poster column.
+ * The narrowest and widest figure: below 2 in the axes at 8 pt leave almost no plot and the axis
+ * titles and legend labels go to many short lines (two subfigures side by side in a 3.3 in column:
+ * draw them at 2 in and scale them, or redraw from the .csv); 20 in is wider than any page or
+ * poster column.
  */
-export const MIN_WIDTH_IN = 1.5;
+export const MIN_WIDTH_IN = 2;
 export const MAX_WIDTH_IN = 20;
 
 /** The text size of a paper figure, in points: the usual size of a figure's text beside 9-10 pt body text. */
@@ -57,10 +59,12 @@ const PLOT_ASPECT = 0.55;
 const MAX_PLOT_HEIGHT_IN = 2.5;
 
 /**
- * Room for the y axis's labels and title (of two lines), beside the plot, estimated: the plot's
- * width is the rest, and the legend under it starts where the plot does.
+ * Room for the y axis beside the plot, estimated: its tick labels (up to 5 characters, 0.850),
+ * ticks and gaps, and a line height for each line of its title. The plot's width is the rest,
+ * and the legend under it starts where the plot does.
  */
-const Y_AXIS_PX = 72;
+const Y_AXIS_LABELS_PX = 48;
+const Y_TITLE_LINE_PX = 13;
 
 /** The space around the figure (vega-lite's default is 5). */
 const PADDING_PX = 4;
@@ -95,8 +99,17 @@ export const paperFileName = (name: string, width: PaperWidth | undefined) => (w
 /** The caption file beside a figure: `loss-3.3in.svg` -> `loss-3.3in.caption.txt`. */
 export const captionFileName = (svgName: string) => svgName.replace(/\.svg$/, ".caption.txt");
 
-/** The plot's width in a figure `width` wide, estimated: what tick labels, the x axis's title and the legend are laid out in. */
-export const paperPlotWidth = (width: PaperWidth) => width.px - 2 * PADDING_PX - Y_AXIS_PX;
+/** The plot's height in a figure `width` wide. */
+const plotHeightOf = (width: PaperWidth) => Math.round(Math.min(width.px * PLOT_ASPECT, MAX_PLOT_HEIGHT_IN * PX_PER_INCH));
+
+/** A y axis's title as drawn beside a plot of a figure `width` wide: in lines where it is longer than the plot is tall. */
+export const paperYTitle = (title: string, width: PaperWidth) => wrapped(title, Math.floor(plotHeightOf(width) / paperCharPx()));
+
+/**
+ * The plot's width in a figure `width` wide whose y axis has a title of `yTitleLines`, estimated:
+ * what tick labels, the x axis's title and the legend are laid out in.
+ */
+export const paperPlotWidth = (width: PaperWidth, yTitleLines: number) => width.px - 2 * PADDING_PX - Y_AXIS_LABELS_PX - Y_TITLE_LINE_PX * yTitleLines;
 
 /** A character's estimated width at the paper figure's text size (TEXT_CHAR_EM of it), in pixels. */
 export const paperCharPx = () => TEXT_CHAR_EM * ptToPx(PAPER_TEXT_PT);
@@ -135,19 +148,22 @@ export function paperSpec(spec: TopLevelSpec, width: PaperWidth): { spec: TopLev
   delete s.title;
   const fontPx = ptToPx(PAPER_TEXT_PT);
   const charPx = paperCharPx();
-  const plotHeight = Math.round(Math.min(width.px * PLOT_ASPECT, MAX_PLOT_HEIGHT_IN * PX_PER_INCH));
-  // An axis title longer than its axis is put in lines (vega draws an array of texts one under another).
-  const wrapTitle = (channel: Channel | undefined, along: number) => {
-    if (typeof channel?.title === "string") channel.title = wrapped(channel.title, Math.floor(along / charPx));
-  };
-  wrapTitle(s.encoding?.x, paperPlotWidth(width));
+  // An axis title longer than its axis is put in lines (vega draws an array of texts one under
+  // another): the y axis's first, as its lines take from the plot's width.
+  let yLines = 1;
   for (const layer of s.layer ?? []) {
-    wrapTitle(layer.encoding?.x, paperPlotWidth(width));
-    wrapTitle(layer.encoding?.y, plotHeight);
+    const y = layer.encoding?.y;
+    if (typeof y?.title !== "string") continue;
+    y.title = paperYTitle(y.title, width);
+    yLines = Math.max(yLines, Array.isArray(y.title) ? y.title.length : 1);
   }
-  const room = paperPlotWidth(width);
-  // A legend label wider than the plot is put in lines, broken after its settings' commas (a
-  // word longer than a line stays whole; the .csv's label column has every label).
+  const room = paperPlotWidth(width, yLines);
+  const wrapX = (channel: Channel | undefined) => {
+    if (typeof channel?.title === "string") channel.title = wrapped(channel.title, Math.floor(room / charPx));
+  };
+  wrapX(s.encoding?.x);
+  for (const layer of s.layer ?? []) wrapX(layer.encoding?.x);
+  // A legend label wider than the plot is put in lines, broken after its settings' commas.
   const labels = legendLabels(s);
   const labelLines = labels.map((l) => wrapped(l, Math.floor((room - LEGEND_SYMBOL_PX) / charPx)));
   const inLines = Object.fromEntries(labels.flatMap((l, i) => (Array.isArray(labelLines[i]) ? [[l, labelLines[i]]] : [])));
@@ -161,7 +177,7 @@ export function paperSpec(spec: TopLevelSpec, width: PaperWidth): { spec: TopLev
   // As many columns as the widest entry allows.
   const columns = Math.max(1, Math.min(labelLines.length, Math.floor((room + LEGEND_COLUMN_GAP_PX) / (entry + LEGEND_COLUMN_GAP_PX))));
   s.width = width.px;
-  s.height = plotHeight;
+  s.height = plotHeightOf(width);
   s.padding = PADDING_PX;
   // The width asked is the whole figure's: the plot is what the axes and the padding leave.
   s.autosize = { type: "fit-x", contains: "padding" };
@@ -182,8 +198,15 @@ export function paperSpec(spec: TopLevelSpec, width: PaperWidth): { spec: TopLev
   return { spec: s as TopLevelSpec, caption };
 }
 
-/** `text` as one line where it fits in `max` characters, else its lines. */
-const wrapped = (text: string, max: number): string | string[] => (text.length <= max ? text : wrapLine(text, Math.max(1, max)));
+/**
+ * `text` as one line where it fits in `max` characters, else its lines, broken at spaces and a word
+ * longer than a line cut into lines of its own (at a narrow width a model's name is).
+ */
+export function wrapped(text: string, max: number): string | string[] {
+  const most = Math.max(1, max);
+  if (text.length <= most) return text;
+  return wrapLine(text, most).flatMap((line) => Array.from({ length: Math.ceil(line.length / most) }, (_, i) => line.slice(i * most, (i + 1) * most)));
+}
 
 /** The legend's labels: the colour scale's domain (each figure colours its lines by their label). */
 function legendLabels(spec: SpecParts): string[] {

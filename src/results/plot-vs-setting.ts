@@ -32,7 +32,7 @@ import { UNKNOWN_RULE_LINE, figureFiles, keyLabel, settingsLabel, stemValues, wh
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
 import { wrapLine } from "./wrap-line.js";
-import { paperCharPx, paperPlotWidth, type PaperWidth } from "./paper-figure.js";
+import { paperCharPx, paperPlotWidth, paperYTitle, type PaperWidth } from "./paper-figure.js";
 
 /** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
 export function settingColumns(columns: readonly string[]): string[] {
@@ -413,8 +413,11 @@ export interface TickRoom {
 /** The screen figure's: a plot WIDTH wide, labels at the axis's 10 px font. */
 const SCREEN_TICK_ROOM: TickRoom = { plotWidth: WIDTH, charPx: LABEL_CHAR_PX };
 
-/** A paper figure's (paper-figure.ts): its plot's estimated width, its text size at vega's estimate of a character. */
-export const paperTickRoom = (width: PaperWidth): TickRoom => ({ plotWidth: paperPlotWidth(width), charPx: paperCharPx() });
+/** A paper figure's (paper-figure.ts), whose y axis is titled `yTitle`: its plot's estimated width, a character's at its text size. */
+export function paperTickRoom(width: PaperWidth, yTitle: string): TickRoom {
+  const title = paperYTitle(yTitle, width);
+  return { plotWidth: paperPlotWidth(width, Array.isArray(title) ? title.length : 1), charPx: paperCharPx() };
+}
 
 export function settingSpec(fig: SettingFigure, room: TickRoom = SCREEN_TICK_ROOM): TopLevelSpec {
   // Lines by their legend text (`label`, one per line as `config` is).
@@ -544,7 +547,7 @@ export async function plotAgainstSetting(runsCsv: string, key: string, metrics: 
   for (const metric of resolved) {
     const fig = settingFigure(columns, rows, setting, metric, spread, structure);
     if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
-    const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper));
+    const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper, fig.metric));
     const { svg, caption } = await figureFiles(settingFigureName(metric, setting, columns, spread), spec, paper);
     const data = svg[0].replace(/\.svg$/, ".csv");
     files.push(svg, [data, settingCsv(fig)], ...(caption === undefined ? [] : [caption]));

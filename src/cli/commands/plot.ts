@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { DEFAULT_SPREAD, SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
-import { PAPER_TEXT_PT, parsePaperWidth, type PaperWidth } from "../../results/paper-figure.js";
+import { MAX_WIDTH_IN, MIN_WIDTH_IN, PAPER_TEXT_PT, parsePaperWidth, type PaperWidth } from "../../results/paper-figure.js";
 import { defaultSettingMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, refreshRunsCsv } from "../../results/runs-table.js";
@@ -40,7 +40,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpEx
         .option("against-setting", { type: "string", requiresArg: true, describe: "instead of the curves: each --metric (runs.csv's final metrics) against this swept setting (e.g. train.optimizer.lr, model), mean over seeds with an error bar of --spread and a dot per seed, a line per value of the other swept settings, as METRIC-vs-SETTING.svg and .csv" })
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
-        .option("width", { type: "string", requiresArg: true, coerce: parsePaperWidth, describe: `for a paper: each figure this wide (3.3in, 8.5cm, mm, or pt as \\the\\columnwidth prints it; 1.5in to 20in) with its text at ${PAPER_TEXT_PT} pt in the PDF rsvg-convert makes, the legend under the plot, and the title and notes in a caption file; files named -WIDTH (loss-3.3in.svg, .csv, .caption.txt) beside the screen figures` })
+        .option("width", { type: "string", requiresArg: true, coerce: parsePaperWidth, describe: `for a paper: each figure this wide (3.3in, 8.5cm, mm, or pt as \\the\\columnwidth prints it; ${MIN_WIDTH_IN}in to ${MAX_WIDTH_IN}in) with its text at ${PAPER_TEXT_PT} pt in the PDF rsvg-convert makes, the legend under the plot, and the title and notes in a caption file; files named -WIDTH (loss-3.3in.svg, .csv, .caption.txt) beside the screen figures` })
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" }) as unknown as Argv<PlotArgs>,
     examples: [
       ["$0 plot results/exp", "curves of every configuration in the sweep"],
