@@ -651,6 +651,32 @@ describe("CLI commands", function () {
     expect(other.stderr).to.include(`warning: ${join(dir, "a", plan)}`);
   });
 
+  it("a shard of another count than the shards before it (0/2, then 1/3 alone) warns, even with --quiet, naming both counts and the runs left to no shard; one of the same count, or into a plan an earlier version wrote, does not", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
+    const planFile = join(dir, "a", "sweep-plan.json");
+    const plan = JSON.parse(readFileSync(planFile, "utf8")) as { shard_count?: number; runs: Array<{ index: number; run_id: string }> };
+    expect(plan.shard_count).to.equal(2);
+    const idOf = (index: number) => plan.runs.find((r) => r.index === index)!.run_id;
+    // Before, this exited 0 without a word: run 3 (0/2 had 0 and 2, 1/3 has 1) was left to shard 0/3 alone.
+    const other = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/3", "output.dir=a"], other), other.stderr).to.equal(0);
+    expect(other.stderr).to.include(`warning: ${planFile} was written by shards of 2 (--shard i/2), this sweep is shard 1/3: a shard runs the runs whose index is i mod n, so shards of 2 and of 3 split the runs differently`);
+    expect(other.stderr).to.include(`1 run of the plan was given to no shard writing here (runs.csv: other_shard) and is not this shard's: ${idOf(3)}; of 3 shards only 0/3 would run it`);
+    const status = Object.fromEntries(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => [r.run_id, r.status]));
+    expect(status[idOf(3)]).to.equal("other_shard");
+    // The count is now 3: shard 2/3 (its one run completed by 0/2) says nothing.
+    const same = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "2/3", "output.dir=a"], same), same.stderr).to.equal(0);
+    expect(same.stderr).not.to.include("was written by shards of");
+    // A plan without the count (an earlier version's): no warning, as before.
+    const { shard_count: _, ...older } = JSON.parse(readFileSync(planFile, "utf8")) as Record<string, unknown>;
+    writeFileSync(planFile, JSON.stringify(older));
+    const fromOlder = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], fromOlder), fromOlder.stderr).to.equal(0);
+    expect(fromOlder.stderr).not.to.include("was written by shards of");
+    expect(JSON.parse(readFileSync(planFile, "utf8")).shard_count).to.equal(2);
+  });
+
   it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

@@ -173,9 +173,9 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const planned = shardRuns(runs, opts.shard);
   // Before any run starts: runs.csv then names every run of the sweep this process leaves unstarted.
   // (exp.spec.sweep is set: planSweep refuses a file without one.)
-  const replacedPlan = await recordSweepPlan(root, exp.spec.name, planEntries(runs, exp.baseDir, root), planned.map((r) => r.runId), sweepStructure(exp.spec.sweep!));
-  // Even with --quiet: shards given other files or overrides leave runs to no shard without a word.
-  if (replacedPlan !== null) board.message(`warning: ${replacedPlan}`, true);
+  const planNote = await recordSweepPlan(root, exp.spec.name, planEntries(runs, exp.baseDir, root), planned.map((r) => r.runId), sweepStructure(exp.spec.sweep!), opts.shard);
+  // Even with --quiet: shards given other files, overrides or shard counts leave runs to no shard without a word.
+  if (planNote !== null) board.message(`warning: ${planNote}`, true);
   const held: PlannedRun[] = [];
   const dataNow = stampsOncePerData();
   for (const run of planned) {

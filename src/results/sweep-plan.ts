@@ -9,14 +9,16 @@
  * - `other_shard`: no sweep process writing here was given it (another shard's run, in another
  *   folder: `results collect` merges that folder's runs and plan).
  * It also records how the sweep made its runs (`structure`: sweep-structure.ts), from which figures
- * against a setting tell a zip's partners from a grid's or a random search's keys.
+ * against a setting tell a zip's partners from a grid's or a random search's keys, and the count n
+ * of the last shard (--shard i/n) that wrote it (`shard_count`), so that a shard of another count,
+ * which splits the runs otherwise, is told which runs it leaves to no shard.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { withLock } from "./file-lock.js";
 import type { RunMeta } from "./run-dir.js";
-import { count } from "../util/count.js";
+import { count, firstFew, listed } from "../util/count.js";
 import { runKey } from "../spec/run-id.js";
 import { readStructure, type SweepStructure } from "./sweep-structure.js";
 
@@ -43,6 +45,14 @@ export interface SweepPlan {
   given: string[];
   /** The sweep's grid, zip and random keys; absent in plans written by older versions. */
   structure?: SweepStructure;
+  /** n of the last sweep process given --shard i/n that wrote the plan; absent where none did, and in plans of older versions. */
+  shard_count?: number;
+}
+
+/** A sweep process's --shard i/n. */
+export interface PlanShard {
+  index: number;
+  count: number;
 }
 
 const planPath = (root: string) => join(root, SWEEP_PLAN_FILE);
@@ -53,9 +63,11 @@ export function readSweepPlan(root: string): SweepPlan | null {
     const plan = JSON.parse(readFileSync(planPath(root), "utf8")) as SweepPlan;
     if (!Array.isArray(plan.runs) || !Array.isArray(plan.given)) return null;
     // A structure not of the shape this version writes is read as none: runs.csv's values then say.
-    const { structure: recorded, ...rest } = plan;
+    const { structure: recorded, shard_count, ...rest } = plan;
     const structure = readStructure(recorded);
-    return structure === null ? rest : { ...rest, structure };
+    // A count that is not a whole number of at least 1 (a hand edit) is read as none: no shard warns.
+    const shards = Number.isInteger(shard_count) && shard_count! >= 1 ? { shard_count } : {};
+    return structure === null ? { ...rest, ...shards } : { ...rest, structure, ...shards };
   } catch {
     return null;
   }
@@ -77,15 +89,18 @@ function givenAs(there: SweepPlan, incoming: SweepPlan): string[] {
 
 /**
  * Plan `incoming` into `root`: merged with a plan of the same runs (the runs given add up, and a
- * structure either records is kept: a shard an earlier version planned records none), else replacing it.
+ * structure or shard count either records is kept, incoming's first: a shard an earlier version
+ * planned records neither), else replacing it. Returns the plan that was there and the one written.
  */
-function writePlan(root: string, incoming: SweepPlan): SweepPlan | null {
+function writePlan(root: string, incoming: SweepPlan): { there: SweepPlan | null; same: boolean; written: SweepPlan } {
   const there = readSweepPlan(root);
   const same = there !== null && sameRuns(there, incoming);
   const given = same ? [...new Set([...givenAs(there, incoming), ...incoming.given])] : incoming.given;
   const structure = incoming.structure ?? (same ? there.structure : undefined);
-  writeJsonAtomic(planPath(root), { ...incoming, given, ...(structure === undefined ? {} : { structure }) });
-  return same ? null : there;
+  const shardCount = incoming.shard_count ?? (same ? there.shard_count : undefined);
+  const written: SweepPlan = { ...incoming, given, ...(structure === undefined ? {} : { structure }), ...(shardCount === undefined ? {} : { shard_count: shardCount }) };
+  writeJsonAtomic(planPath(root), written);
+  return { there, same, written };
 }
 
 /**
@@ -99,15 +114,39 @@ export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number
 }
 
 /**
- * Called by each sweep process before it starts runs: the sweep's runs, and `given`, the ids of
- * those this process runs (its shard's), and how the sweep made them (sweepStructure of its
- * section). A plan of other runs (the sweep file changed since) is replaced: the table then counts
- * the runs of the sweep as it is now. Returns a note where it replaced one (replacedPlanNote).
+ * What a shard says where the plan it joins was last written by a shard of another count (shard
+ * 0/2 ran, then 1/3 was submitted alone): a shard runs the runs whose index is i mod n, so the two
+ * counts split the runs otherwise, and the runs no process writing here was given (`plan`, with
+ * this shard's merged in) fall to shards of the new count other than this one. Such a shard used
+ * to exit 0, the runs left to no shard seen only as other_shard in runs.csv.
  */
-export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure): Promise<string | null> {
+export function shardCountNote(root: string, plan: SweepPlan, earlierCount: number, shard: PlanShard): string {
+  const given = new Set(plan.given);
+  const left = plan.runs.filter((r) => !given.has(r.run_id));
+  const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: a shard runs the runs whose index is i mod n, so shards of ${earlierCount} and of ${shard.count} split the runs differently`;
+  if (left.length === 0) return `${head}; every run of the plan has been given to a shard writing here, so none is left out`;
+  const ids = left.map((r) => r.run_id);
+  const shards = [...new Set(left.map((r) => r.index % shard.count))].sort((a, b) => a - b).map((i) => `${i}/${shard.count}`);
+  const one = left.length === 1;
+  return `${head}. ${count(left.length, "run")} of the plan ${one ? "was" : "were"} given to no shard writing here (runs.csv: ${OTHER_SHARD}) and ${one ? "is" : "are"} not this shard's: ${firstFew(ids)}; of ${shard.count} shards only ${listed(shards, "and")} would run ${one ? "it" : "them"}. Give every shard of a sweep the same count n`;
+}
+
+/**
+ * Called by each sweep process before it starts runs: the sweep's runs, and `given`, the ids of
+ * those this process runs (its shard's), how the sweep made them (sweepStructure of its section),
+ * and the process's --shard (null without one). A plan of other runs (the sweep file changed
+ * since) is replaced: the table then counts the runs of the sweep as it is now. Returns a note
+ * where it replaced one (replacedPlanNote), or where this shard's count differs from the count
+ * recorded by the shards that wrote the plan before (shardCountNote; a plan of an older version
+ * records none: no note).
+ */
+export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure, shard: PlanShard | null = null): Promise<string | null> {
   mkdirSync(root, { recursive: true });
-  const replaced = await withLock(planLock(root), () => writePlan(root, { experiment, runs, given, structure }));
-  return replaced === null ? null : replacedPlanNote(root, replaced, runs.length);
+  const incoming: SweepPlan = { experiment, runs, given, structure, ...(shard === null ? {} : { shard_count: shard.count }) };
+  const { there, same, written } = await withLock(planLock(root), () => writePlan(root, incoming));
+  if (there !== null && !same) return replacedPlanNote(root, there, runs.length);
+  const earlierCount = there?.shard_count;
+  return shard !== null && earlierCount !== undefined && earlierCount !== shard.count ? shardCountNote(root, written, earlierCount, shard) : null;
 }
 
 /**
