@@ -75,6 +75,18 @@ describe("run-meta.json: each attempt at a run", function () {
     expect(attempts[1]).to.not.have.property("settings");
   });
 
+  it("a run killed outright (SIGKILL) leaves its lock; the next attempt on this host takes it over and says so: the dead pid, the lock, the step it resumes from", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=2"], "SIGKILL");
+    const runDir = runFolderIn(join(dir, "run"));
+    const lock = `${runDir}.lock`;
+    const { pid } = JSON.parse(readFileSync(lock, "utf8")) as { pid: number };
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=2"], io), io.stderr).to.equal(0);
+    // Before, the lock was taken over without a word. Killed after update 3: its checkpoint is step 2's.
+    expect(io.stderr).to.include(`took over its lock ${lock} (left by pid ${pid}, which is no longer running on this host); resuming from step 2`);
+    expect(existsSync(lock)).to.equal(false);
+  });
+
   it("an attempt killed (SIGKILL) before its first checkpoint stays in run-meta.json, marked, when the run starts again from step 0", async () => {
     await runAndStopAtHold(dir, [...common, "train.checkpoint_every=100"], "SIGKILL");
     const runDir = runFolderIn(join(dir, "run"));

@@ -33,4 +33,18 @@ describe("file locks", () => {
     expect(value).to.equal(42);
     expect(existsSync(path)).to.equal(false);
   });
+
+  it("tells the caller whose stale lock it took over, and nothing where the lock was free", () => {
+    const path = join(tempFolder("sideways-lock-"), "run.lock");
+    const told: unknown[] = [];
+    tryLock(path, 60_000, (stale) => told.push(stale))!();
+    expect(told).to.deep.equal([]);
+    const dead = { pid: deadPid(), host: hostname() };
+    writeFileSync(path, JSON.stringify(dead));
+    expect(tryLock(path, 60_000, (stale) => told.push(stale))).to.be.a("function");
+    expect(told).to.deep.equal([dead]);
+    // A live holder's lock is not taken: nothing to tell.
+    expect(tryLock(path, 60_000, (stale) => told.push(stale))).to.equal(null);
+    expect(told).to.have.length(1);
+  });
 });

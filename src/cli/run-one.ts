@@ -6,15 +6,16 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../results/atomic-write.js";
+import type { LockHolder } from "../results/file-lock.js";
 import { codeChanges } from "../results/code-changes.js";
 import type { DataSpec } from "../data/data-spec.js";
 import { dataChangesSince, dataFileStamps, resumeOnChangedData } from "../results/data-files.js";
-import { type RunMeta, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere } from "../results/run-dir.js";
+import { type RunMeta, RUN_CONFIG_FILE, RUN_META_FILE, SUMMARY_FILE, findRunFolderByHash, lastLoggedStep, readRunMeta, readSummary, runState, startRunDir, wouldResume, checkNoOtherRun, RunCompletedElsewhere, tookOverRunLock } from "../results/run-dir.js";
 import { attemptSettings, otherSettingsNote, settingsOtherThanConfigFile } from "../results/attempt-settings.js";
 import { type LoadedExperiment, loadExperiment } from "../spec/load-experiment.js";
 import { dataGivenAnewChanges } from "../results/data-given-anew.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
-import { RESUME_FILE } from "../train/resume-checkpoint.js";
+import { RESUME_FILE, resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
@@ -114,7 +115,10 @@ export async function runOne(
     // A resumed attempt keeps config.yaml as the run started (run-experiment.ts) and records its own
     // values of the settings outside the id where they differ.
     const otherSettings = resume ? settingsOtherThanConfigFile(join(place.runDir, RUN_CONFIG_FILE), resolved) : [];
-    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force, settings: attemptSettings(otherSettings) });
+    const staleLocks: Array<LockHolder | null> = [];
+    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force, settings: attemptSettings(otherSettings), tookOverLock: (stale) => staleLocks.push(stale) });
+    // Said once the folder is ours: a process killed outright left the lock, taken over without a word before.
+    for (const stale of staleLocks) progress.log(tookOverRunLock(place.runDir, stale, resume ? resumeCheckpointStep(join(place.runDir, RESUME_FILE)) : null));
     const settingsNote = otherSettingsNote(place.runId, otherSettings);
     if (settingsNote !== null) progress.log(settingsNote);
     // After set-up, so that the onnxruntime build this attempt runs is known.

@@ -59,8 +59,13 @@ export function liveLockHolder(path: string, staleAfterMs: number): LockHolder |
   return ageMs < staleAfterMs ? holder : null;
 }
 
-/** Takes the lock or returns null; the returned function releases it. */
-export function tryLock(path: string, staleAfterMs: number): (() => void) | null {
+/**
+ * Takes the lock or returns null; the returned function releases it. `tookOver` hears of a stale
+ * lock this call removed and then took (its holder, null for a file naming none), so that the
+ * caller can say it: a process killed outright is otherwise taken over without a word.
+ */
+export function tryLock(path: string, staleAfterMs: number, tookOver?: (stale: LockHolder | null) => void): (() => void) | null {
+  let removed: { holder: LockHolder | null } | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx");
@@ -78,12 +83,15 @@ export function tryLock(path: string, staleAfterMs: number): (() => void) | null
         }
       };
       process.on("exit", release);
+      if (removed !== null) tookOver?.(removed.holder);
       return release;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       if (liveLockHolder(path, staleAfterMs) !== null) return null;
+      const holder = lockHolder(path);
       try {
         unlinkSync(path);
+        removed = { holder };
       } catch {
         // someone else removed it first; try again
       }

@@ -157,6 +157,16 @@ export function leftToAnotherHost(runId: string, runDir: string, holder: LockHol
   return `${runId}: running on ${holder.host} (pid ${holder.pid}); left to it (if that process died, delete ${runLockPath(runDir)} and ${rerun})`;
 }
 
+/**
+ * What `run` (a sweep's run too) says where it took over its run's lock from a process on this
+ * host that is gone (killed outright: SIGKILL, the out-of-memory killer, a node's task resubmitted
+ * onto it): which pid left it and where the run goes on from (`resumeStep`; null: from step 0).
+ */
+export function tookOverRunLock(runDir: string, stale: LockHolder | null, resumeStep: number | null): string {
+  const whose = stale === null ? "a file naming no process" : `left by pid ${stale.pid}, which is no longer running on this host`;
+  return `took over its lock ${runLockPath(runDir)} (${whose}); ${resumeStep === null ? "starting from step 0" : `resuming from step ${resumeStep}`}`;
+}
+
 /** The process holding the run's lock now (pid, host), or null when none does. */
 export function runLockHolderNow(runDir: string): LockHolder | null {
   return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS);
@@ -265,13 +275,17 @@ function attemptsRestarted(runDir: string, configHash: string): Attempt[] {
  * directory that is not a run directory, and one that holds a different run unless `force`.
  * run-meta.json records this attempt's provenance, with `settings` (Attempt), after those of the
  * attempts it resumes or, restarted from step 0, of those that left no checkpoint.
- * Returns the lock's release.
+ * `tookOverLock` hears of a stale lock taken over (tryLock). Returns the lock's release.
  */
-export function startRunDir(runDir: string, meta: RunMeta, { keep = false, force = false, settings = {} as Record<string, unknown> } = {}): () => void {
+export function startRunDir(
+  runDir: string,
+  meta: RunMeta,
+  { keep = false, force = false, settings = {} as Record<string, unknown>, tookOverLock = undefined as ((stale: LockHolder | null) => void) | undefined } = {},
+): () => void {
   checkRunDirUsable(runDir);
   if (!force) checkNoOtherRun(runDir, meta);
   mkdirSync(join(runDir, ".."), { recursive: true });
-  const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS);
+  const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS, tookOverLock);
   if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
   // Checked again under the lock: another process may have completed the run since we looked.
   if (!force && readSummary(runDir)?.status === "completed" && readRunMeta(runDir)?.config_hash === meta.config_hash) {
