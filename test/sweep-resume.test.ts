@@ -271,7 +271,7 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     const stepsLogged = (d: string) => existsSync(join(dir, "out", d, "metrics.csv")) && readFileSync(join(dir, "out", d, "metrics.csv"), "utf8").trim().split("\n").length > 1;
     await until("a logged step", () => existsSync(join(dir, "out")) && runDirs(join(dir, "out")).some(stepsLogged));
     run.child.kill("SIGTERM");
-    await until("the run to take the SIGTERM", () => run.stderr.includes("stopped by SIGTERM: saving a resume checkpoint after this step (a second signal aborts)"));
+    await until("the run to take the SIGTERM", () => run.stderr.includes("stopped by SIGTERM: saving a resume checkpoint after this step (a second Ctrl-C or SIGTERM aborts the run without one)"));
     run.child.kill("SIGINT");
     expect(await ended, run.stderr).to.equal(130);
     expect(run.stderr).to.include("SIGINT again: aborting without a resume checkpoint");
@@ -309,6 +309,9 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
     const end = await done;
     expect(end.code, end.stderr).to.equal(130);
     expect(end.stderr).to.include("SIGTERM again: the runs are already saving and stopping").and.not.include("aborting");
+    // Each run says what a second signal does in a sweep; it said "(a second signal aborts)", as a `run` of its own does.
+    const said = ": stopped by SIGTERM: saving a resume checkpoint after this step (a second Ctrl-C to the sweep aborts the run without one; a second SIGTERM does not)";
+    expect(end.stderr.split(said).length - 1, end.stderr).to.equal(2);
     expectStopped(root, "SIGTERM", end.stderr);
   });
 

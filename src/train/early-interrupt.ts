@@ -28,6 +28,11 @@ export function listenForEarlyInterrupt(): void {
   });
 }
 
+/** Whether this process catches later stop signals for its sweep (it is a sweep's child), so that none aborts it. */
+export function stopsCaughtForSweep(): boolean {
+  return stopListening !== null;
+}
+
 /** The stop that came since listenForEarlyInterrupt and was not taken yet, or null (also if never listened). */
 export function takeEarlyInterrupt(): StopCause | null {
   const cause = came;

@@ -47,8 +47,8 @@ import { framesPerPass } from "./bp-stage.js";
 import type { ClipBatch } from "../data/source.js";
 import { DeviceStep, trainsOnDevice } from "./device-step.js";
 import type { ClipInput, DeviceStepMethod } from "./device-step-graph.js";
-import { takeEarlyInterrupt } from "./early-interrupt.js";
-import { abortOnStopSignal, onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
+import { stopsCaughtForSweep, takeEarlyInterrupt } from "./early-interrupt.js";
+import { abortOnStopSignal, furtherStopText, onStopRequests, stopCauseText, type StopCause } from "./stop-signals.js";
 import { count } from "../util/count.js";
 import { resolveUserPath } from "../util/user-path.js";
 import { failpointNumbers, stepWaitFailpoint } from "../util/failpoint.js";
@@ -177,7 +177,8 @@ interface StopListener {
 
 /**
  * From now on a stop ends the run after its current step, with a resume checkpoint, and a second
- * stop signal aborts (releasing the run's lock); a stop that came while a sweep's child started
+ * stop signal aborts (releasing the run's lock), except a sweep's child's, which its sweep aborts
+ * (furtherStopText says which signal does what); a stop that came while a sweep's child started
  * (src/train/early-interrupt.ts) counts as one.
  */
 function listenForStops(summary: RunSummary, progress: RunContext["progress"]): StopListener {
@@ -192,7 +193,7 @@ function listenForStops(summary: RunSummary, progress: RunContext["progress"]): 
     stopListening();
     stopAborting = abortOnStopSignal((signal) => progress.log(`${signal} again: aborting without a resume checkpoint`));
   };
-  const stopListening = onStopRequests((cause) => stop(cause, ": saving a resume checkpoint after this step (a second signal aborts)"));
+  const stopListening = onStopRequests((cause) => stop(cause, `: saving a resume checkpoint after this step (${furtherStopText(cause, stopsCaughtForSweep())})`));
   const early = takeEarlyInterrupt();
   if (early !== null) stop(early, " during set-up: ending before the next step");
   return {

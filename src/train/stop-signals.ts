@@ -40,6 +40,21 @@ export function stopCauseText(cause: StopCause): string {
 }
 
 /**
+ * What a further stop signal does to a run that took `cause` and is saving its resume checkpoint,
+ * for its "stopped by ..." line. A `run` of its own aborts at a second Ctrl-C or SIGTERM
+ * (abortOnStopSignal). A sweep's child ignores later signals (src/train/early-interrupt.ts): its
+ * sweep aborts it at a second Ctrl-C, but lets it finish its step at a second SIGTERM, which a
+ * scheduler sends (src/cli/sweep-runner.ts); after --fail-fast the sweep has taken no signal yet,
+ * so it takes two, the second a Ctrl-C; a run whose sweep is gone has no one to abort it but SIGKILL.
+ */
+export function furtherStopText(cause: StopCause, sweepChild: boolean): string {
+  if (!sweepChild) return "a second Ctrl-C or SIGTERM aborts the run without one";
+  if (cause === "sweep-gone") return "its sweep is gone: stop signals to the run are ignored, only SIGKILL aborts it";
+  if (cause === "sweep-fail-fast") return "two stop signals to the sweep abort the run without one where the second is a Ctrl-C; SIGTERMs do not";
+  return "a second Ctrl-C to the sweep aborts the run without one; a second SIGTERM does not";
+}
+
+/**
  * `handler` hears every stop signal until the returned function is called. While anything listens
  * Node does not act on the signal; once nothing does, it acts as by default (ends the process),
  * which is how a second signal aborts.
