@@ -155,7 +155,12 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     const again = await finished(start(["sweep", SWEEP, "sweep.seeds=[0]"], dir));
     expect(again.code, again.stderr).to.equal(130);
     expect(again.stderr).to.include(`${held}: running on other-node-of-the-cluster (pid 1); left to it (if that process died, delete ${join(root, held)}.lock`);
-    expect(again.stderr).to.include("1 still running in another process");
+    // The closing line repeats the lock to delete (it said only "1 still running in another process"), with --quiet too.
+    const closing = `1 still running in another process (on other-node-of-the-cluster, pid 1; if that process died, delete ${join(root, held)}.lock); run the sweep again to finish`;
+    expect(again.stderr).to.include(closing);
+    const quiet = await finished(start(["sweep", SWEEP, "sweep.seeds=[0]", "--quiet"], dir));
+    expect(quiet.code, quiet.stderr).to.equal(130);
+    expect(quiet.stderr).to.include(closing);
     expect(existsSync(join(root, held))).to.equal(false);
     expect(summaryStatus(root, other)).to.equal("completed");
   });

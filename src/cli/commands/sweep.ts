@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { InputError } from "../../errors.js";
-import { RUN_META_FILE, SUMMARY_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runState, unreadableJson } from "../../results/run-dir.js";
+import { RUN_META_FILE, SUMMARY_FILE, checkNoOtherRun, lastAttempt, readRunMeta, runLockHolderNow, runLockPath, runState, unreadableJson } from "../../results/run-dir.js";
+import { heldFromAnotherHost } from "../../results/file-lock.js";
 import { UNREADABLE_RUN_META, UNREADABLE_SUMMARY } from "../../results/runs-table.js";
 import { leftoverNote, leftoversOfMissingRuns } from "../../results/collect-leftovers.js";
 import { keepEarlierRunIds } from "../../results/earlier-run-ids.js";
@@ -13,7 +14,7 @@ import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { type Shard, resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
-import { count } from "../../util/count.js";
+import { count, firstFew } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns, printedFinding } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
 import { guardLock } from "../../train/stop-signals.js";
@@ -145,7 +146,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
         outcome.failed.length ? `${outcome.failed.length} run(s) failed` : "",
         outcome.interrupted.length ? `${outcome.interrupted.length} interrupted (each resumes from its last resume checkpoint)` : "",
         outcome.notStarted.length ? `${outcome.notStarted.length} not started (not_started in runs.csv)` : "",
-        outcome.elsewhere.length ? `${outcome.elsewhere.length} still running in another process` : "",
+        outcome.elsewhere.length ? stillRunningElsewhere(root, outcome.elsewhere) : "",
       ].filter(Boolean);
       if (unfinished.length > 0) {
         // The same file, overrides and shard: without the overrides the sweep would plan other runs
@@ -168,6 +169,21 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
       }
     },
   };
+}
+
+/**
+ * The closing line's word on runs left to other processes. Those held from another machine are
+ * never taken over (a dead node's lock looks alive from here), so the line repeats the lock files
+ * to delete if their processes died: said run by run as they were left, it scrolled away in a long
+ * log, and --quiet does not say it at all.
+ */
+function stillRunningElsewhere(root: string, ids: readonly string[]): string {
+  const held = ids.map((id) => ({ dir: join(root, id), holder: runLockHolderNow(join(root, id)) })).filter(({ holder }) => holder !== null && heldFromAnotherHost(holder));
+  const head = `${ids.length} still running in another process`;
+  if (held.length === 0) return head;
+  const locks = firstFew(held.map(({ dir }) => runLockPath(dir)));
+  if (held.length === 1) return `${head} (on ${held[0]!.holder!.host}, pid ${held[0]!.holder!.pid}; if that process died, delete ${locks})`;
+  return `${head} (${held.length} on other machines; if those processes died, delete ${locks})`;
 }
 
 /**
