@@ -20,16 +20,12 @@ import { sweepStructure } from "../results/sweep-structure.js";
 import { EXPERIMENT_PATH_KEYS, type LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 import type { PlannedRun } from "../spec/sweep-expand.js";
+import { type Shard, shardOfRun } from "../spec/sweep-shard.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_OK } from "./exit-codes.js";
 import { experimentRoot } from "./run-one.js";
 import { completedRunNotes } from "./completed-run-notes.js";
 import { FAIL_FAST_STOP_LINE, type StopSignal, isStopSignal, onStopSignals, stopCauseText } from "../train/stop-signals.js";
 import { type ProgressBoard, type ProgressEvent, dispatchEvent } from "./progress.js";
-
-export interface Shard {
-  index: number;
-  count: number;
-}
 
 export interface SweepOptions {
   jobs: number;
@@ -73,9 +69,9 @@ const ELSEWHERE_POLL_MS = 500;
 
 const BIN = fileURLToPath(new URL("../../../bin/sideways.js", import.meta.url));
 
-/** Runs whose index is i mod n belong to shard i/n (0 <= i < n). */
+/** The runs of shard i/n (sweep-shard.ts), or all of them without --shard. */
 export function shardRuns(runs: readonly PlannedRun[], shard: Shard | null): PlannedRun[] {
-  return shard === null ? [...runs] : runs.filter((r) => r.index % shard.count === shard.index);
+  return shard === null ? [...runs] : runs.filter((r) => shardOfRun(r.index, shard.count) === shard.index);
 }
 
 export const sweepRoot = experimentRoot;

@@ -20,6 +20,7 @@ import { withLock } from "./file-lock.js";
 import type { RunMeta } from "./run-dir.js";
 import { count, firstFew, listed } from "../util/count.js";
 import { runKey } from "../spec/run-id.js";
+import { type Shard, shardOfRun } from "../spec/sweep-shard.js";
 import { readStructure, type SweepStructure } from "./sweep-structure.js";
 
 export const SWEEP_PLAN_FILE = "sweep-plan.json";
@@ -47,12 +48,6 @@ export interface SweepPlan {
   structure?: SweepStructure;
   /** n of the last sweep process given --shard i/n that wrote the plan; absent where none did, and in plans of older versions. */
   shard_count?: number;
-}
-
-/** A sweep process's --shard i/n. */
-export interface PlanShard {
-  index: number;
-  count: number;
 }
 
 const planPath = (root: string) => join(root, SWEEP_PLAN_FILE);
@@ -120,13 +115,13 @@ export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number
  * this shard's merged in) fall to shards of the new count other than this one. Such a shard used
  * to exit 0, the runs left to no shard seen only as other_shard in runs.csv.
  */
-export function shardCountNote(root: string, plan: SweepPlan, earlierCount: number, shard: PlanShard): string {
+export function shardCountNote(root: string, plan: SweepPlan, earlierCount: number, shard: Shard): string {
   const given = new Set(plan.given);
   const left = plan.runs.filter((r) => !given.has(r.run_id));
   const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: a shard runs the runs whose index is i mod n, so shards of ${earlierCount} and of ${shard.count} split the runs differently`;
   if (left.length === 0) return `${head}; every run of the plan has been given to a shard writing here, so none is left out`;
   const ids = left.map((r) => r.run_id);
-  const shards = [...new Set(left.map((r) => r.index % shard.count))].sort((a, b) => a - b).map((i) => `${i}/${shard.count}`);
+  const shards = [...new Set(left.map((r) => shardOfRun(r.index, shard.count)))].sort((a, b) => a - b).map((i) => `${i}/${shard.count}`);
   const one = left.length === 1;
   return `${head}. ${count(left.length, "run")} of the plan ${one ? "was" : "were"} given to no shard writing here (runs.csv: ${OTHER_SHARD}) and ${one ? "is" : "are"} not this shard's: ${firstFew(ids)}; of ${shard.count} shards only ${listed(shards, "and")} would run ${one ? "it" : "them"}. Give every shard of a sweep the same count n`;
 }
@@ -140,7 +135,7 @@ export function shardCountNote(root: string, plan: SweepPlan, earlierCount: numb
  * recorded by the shards that wrote the plan before (shardCountNote; a plan of an older version
  * records none: no note).
  */
-export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure, shard: PlanShard | null = null): Promise<string | null> {
+export async function recordSweepPlan(root: string, experiment: string, runs: PlanEntry[], given: string[], structure: SweepStructure, shard: Shard | null = null): Promise<string | null> {
   mkdirSync(root, { recursive: true });
   const incoming: SweepPlan = { experiment, runs, given, structure, ...(shard === null ? {} : { shard_count: shard.count }) };
   const { there, same, written } = await withLock(planLock(root), () => writePlan(root, incoming));

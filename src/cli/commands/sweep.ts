@@ -13,7 +13,8 @@ import { ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/s
 import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
-import { type Shard, resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+import { resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+import type { Shard } from "../../spec/sweep-shard.js";
 import { count, firstFew } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns, printedFinding } from "../preflight.js";
 import { wholeNumber } from "../whole-number.js";
