@@ -73,9 +73,8 @@ function checkShardHoldsRuns(from: string, given: string, dirGiven: string): voi
  */
 function checkTargetNotAboveExperiments(dir: string, given: string, from: string[]): void {
   if (collectRuns(dir).length > 0 || existsSync(join(dir, SWEEP_PLAN_FILE)) || existsSync(join(dir, RUNS_CSV))) return;
-  const hint = experimentFoldersHint(dir, given, `results collect`);
-  if (hint !== "")
-    throw new InputError(`results collect: ${given} holds no runs but experiment folders, so it is not an experiment's results folder to merge shards into; nothing was copied${hint.replace(/\)$/, ` ${from.join(" ")})`)}`);
+  const hint = experimentFoldersHint(dir, given, "results collect", from);
+  if (hint !== "") throw new InputError(`results collect: ${given} holds no runs but experiment folders, so it is not an experiment's results folder to merge shards into; nothing was copied${hint}`);
 }
 
 /**
