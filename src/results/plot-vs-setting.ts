@@ -28,7 +28,7 @@ import { partnersOf } from "./setting-partners.js";
 import { readSweepPlan } from "./sweep-plan.js";
 import type { SweepStructure } from "./sweep-structure.js";
 import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
-import { UNKNOWN_RULE_LINE, figureFiles, keyLabel, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
+import { UNKNOWN_RULE_LINE, type FigureNames, figureFiles, keyLabel, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
 import { wrapLine } from "./wrap-line.js";
@@ -520,11 +520,7 @@ export function settingFigureName(metric: string, key: string, columns: readonly
   return `${name}${spread === DEFAULT_SPREAD ? "" : `-${spread}`}.svg`;
 }
 
-export interface SettingPlotOutput {
-  file: string;
-  data: string;
-  /** A paper figure's (--width) caption file. */
-  caption?: string;
+export interface SettingPlotOutput extends FigureNames {
   lines: number;
   points: number;
   notes: string[];
@@ -548,10 +544,9 @@ export async function plotAgainstSetting(runsCsv: string, key: string, metrics: 
     const fig = settingFigure(columns, rows, setting, metric, spread, structure);
     if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
     const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper, fig.metric));
-    const { svg, caption } = await figureFiles(settingFigureName(metric, setting, columns, spread), spec, paper);
-    const data = svg[0].replace(/\.svg$/, ".csv");
-    files.push(svg, [data, settingCsv(fig)], ...(caption === undefined ? [] : [caption]));
-    out.push({ file: svg[0], data, ...(caption === undefined ? {} : { caption: caption[0] }), lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
+    const figure = await figureFiles(settingFigureName(metric, setting, columns, spread), spec, settingCsv(fig), paper);
+    files.push(...figure.files);
+    out.push({ ...figure.names, lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
   }
   for (const [name, text] of files) write(name, text);
   return out;

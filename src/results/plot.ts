@@ -400,28 +400,35 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export interface PlotOutput {
+export interface PlotOutput extends FigureNames {
+  lines: number;
+  /** Where some configurations have no line (no value of the column in their files): what the figure says of them (noLineNote). */
+  noLine?: string;
+}
+
+/** A figure's files' names. */
+export interface FigureNames {
   /** The figure (SVG). */
   file: string;
   /** The CSV of its points beside it. */
   data: string;
-  lines: number;
-  /** Where some configurations have no line (no value of the column in their files): what the figure says of them (noLineNote). */
-  noLine?: string;
   /** A paper figure's (--width) caption file: its title and notes, which the figure leaves out. */
   caption?: string;
 }
 
 /**
- * A figure's files: the SVG of `spec` (sized for a paper where `paper` is given: paper-figure.ts)
- * and, for a paper figure, its caption file. `name` is the screen figure's; a paper figure's ends
- * in `-<width>`.
+ * A figure's files, each [name, text]: the SVG of `spec` (sized for a paper where `paper` is given:
+ * paper-figure.ts), `csv` beside it, and for a paper figure its caption file; and their names.
+ * `name` is the screen figure's; a paper figure's ends in `-<width>`.
  */
-export async function figureFiles(name: string, spec: TopLevelSpec, paper: PaperWidth | undefined): Promise<{ svg: [string, string]; caption?: [string, string] }> {
-  if (paper === undefined) return { svg: [name, await renderSvg(spec)] };
-  const sized = paperSpec(spec, paper);
+export async function figureFiles(name: string, spec: TopLevelSpec, csv: string, paper: PaperWidth | undefined): Promise<{ files: [string, string][]; names: FigureNames }> {
+  const sized = paper === undefined ? null : paperSpec(spec, paper);
   const file = paperFileName(name, paper);
-  return { svg: [file, await renderSvg(sized.spec)], caption: [captionFileName(file), captionText(sized.caption)] };
+  const data = file.replace(/\.svg$/, ".csv");
+  const files: [string, string][] = [[file, await renderSvg(sized?.spec ?? spec)], [data, csv]];
+  if (sized === null) return { files, names: { file, data } };
+  const caption = captionFileName(file);
+  return { files: [...files, [caption, captionText(sized.caption)]], names: { file, data, caption } };
 }
 
 /**
@@ -536,10 +543,9 @@ export async function plotLearningCurves(runs: readonly RunRecord[], write: (nam
   const files: [string, string][] = [];
   const out: PlotOutput[] = [];
   const add = async (chart: string, spec: TopLevelSpec, csv: string, lines: number, noLine?: string) => {
-    const { svg, caption } = await figureFiles(spread === DEFAULT_SPREAD ? chart : chart.replace(/\.svg$/, `-${spread}.svg`), spec, paper);
-    const data = svg[0].replace(/\.svg$/, ".csv");
-    files.push(svg, [data, csv], ...(caption === undefined ? [] : [caption]));
-    out.push({ file: svg[0], data, lines, ...(noLine === undefined ? {} : { noLine }), ...(caption === undefined ? {} : { caption: caption[0] }) });
+    const figure = await figureFiles(spread === DEFAULT_SPREAD ? chart : chart.replace(/\.svg$/, `-${spread}.svg`), spec, csv, paper);
+    files.push(...figure.files);
+    out.push({ ...figure.names, lines, ...(noLine === undefined ? {} : { noLine }) });
   };
   // Each configuration's legend text, as curvePoints gives them: those a figure has no line for are named on it.
   const labels = configLabels(runs, "stem");
