@@ -10,20 +10,14 @@ import { join } from "node:path";
 import { readClassNames } from "../data/class-names.js";
 import type { DataSpec } from "../data/data-spec.js";
 import { nameExperimentFile } from "../errors.js";
-import type { Model } from "../model/model.js";
 import { type StampsNow, dataFileStamps, staleDataWarning } from "../results/data-files.js";
 import { BEST_WEIGHTS_FILE, readRunMeta, readSummary } from "../results/run-dir.js";
 import type { ExperimentSpec } from "../spec/experiment-spec.js";
+import type { LoadedExperiment } from "../spec/load-experiment.js";
 import { resolveUserPath } from "../util/user-path.js";
 
 /** The config a run was found for: its spec and model, the folder its paths are relative to, and the file (with overrides) errors name. */
-export interface FoundFor {
-  spec: ExperimentSpec;
-  model: Model;
-  baseDir: string;
-  file: string;
-  overrides: readonly string[];
-}
+export type FoundFor = Pick<LoadedExperiment, "spec" | "model" | "baseDir" | "file" | "overrides">;
 
 /**
  * The warnings and notes for the completed run in `runDir`, found for `config` (`data`: its
