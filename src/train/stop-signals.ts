@@ -50,7 +50,7 @@ export function stopCauseText(cause: StopCause): string {
 export function furtherStopText(cause: StopCause, sweepChild: boolean): string {
   if (!sweepChild) return "a second Ctrl-C or SIGTERM aborts the run without one";
   if (cause === "sweep-gone") return "its sweep is gone: stop signals to the run are ignored, only SIGKILL aborts it";
-  if (cause === "sweep-fail-fast") return "two stop signals to the sweep abort the run without one where the second is a Ctrl-C; SIGTERMs do not";
+  if (cause === "sweep-fail-fast") return "two stop signals to the sweep, the second a Ctrl-C, abort the run without one";
   return "a second Ctrl-C to the sweep aborts the run without one; a second SIGTERM does not";
 }
 
