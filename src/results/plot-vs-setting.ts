@@ -413,9 +413,12 @@ export interface TickRoom {
 /** The screen figure's: a plot WIDTH wide, labels at the axis's 10 px font. */
 const SCREEN_TICK_ROOM: TickRoom = { plotWidth: WIDTH, charPx: LABEL_CHAR_PX };
 
-/** A paper figure's (paper-figure.ts), whose y axis is titled `yTitle`: its plot's estimated width, a character's at its text size. */
-export function paperTickRoom(width: PaperWidth, yTitle: string): TickRoom {
-  const title = paperYTitle(yTitle, width);
+/** The y axis's title of a figure against a setting: its metric. settingSpec draws it; paperTickRoom makes room for it. */
+const settingYTitle = (fig: SettingFigure): string => fig.metric;
+
+/** A paper figure's (paper-figure.ts): its plot's estimated width beside `fig`'s y title, a character's at its text size. */
+export function paperTickRoom(width: PaperWidth, fig: SettingFigure): TickRoom {
+  const title = paperYTitle(settingYTitle(fig), width);
   return { plotWidth: paperPlotWidth(width, Array.isArray(title) ? title.length : 1), charPx: paperCharPx() };
 }
 
@@ -453,7 +456,7 @@ export function settingSpec(fig: SettingFigure, room: TickRoom = SCREEN_TICK_ROO
     ? ({ field: "pos", type: "quantitative", title, scale: { domain: [-0.5, fig.ticks.length - 0.5], nice: false, zero: false }, axis: { values: fig.ticks.map((_, i) => i), labelExpr: labels, grid: false, ...categoryLabelLayout(tickLines.map(longestLine), room.plotWidth, room.charPx) } } as const)
     : // Ticks at the swept values: a reader reads off the learning rates run, not 2e-4, 5e-4, ...
       ({ field: "pos", type: "quantitative", title, scale: { ...(fig.scale === "log" ? { type: "log" } : { zero: false }), domain: numericDomain(numbers, fig.scale === "log" ? "log" : "linear"), nice: false }, axis: { values: fig.ticks, format: "~g", labelExpr: numberLabels, ...(withPartners ? { labelOverlap: false, labelLimit: 0 } : {}) } } as const);
-  const y = (field: string) => ({ field, type: "quantitative", title: fig.metric, scale: { zero: false } }) as const;
+  const y = (field: string) => ({ field, type: "quantitative", title: settingYTitle(fig), scale: { zero: false } }) as const;
   const dots = fig.points.flatMap((p) => p.values.map((value, i) => ({ label: p.label, x: p.x, pos: pos(p), seed: p.seeds[i], value })));
   const points = fig.points.map((p) => ({ ...p, pos: pos(p) })) as unknown as Record<string, unknown>[];
   return {
@@ -543,7 +546,7 @@ export async function plotAgainstSetting(runsCsv: string, key: string, metrics: 
   for (const metric of resolved) {
     const fig = settingFigure(columns, rows, setting, metric, spread, structure);
     if (fig.points.length === 0) throw new InputError(`plot --against-setting ${setting} --metric ${metric}: no configuration in ${runsCsv} has a completed run with a value of it${fig.notes.length > 0 ? ` (${fig.notes.join("; ")})` : ""}; nothing was written`, undefined, "--metric");
-    const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper, fig.metric));
+    const spec = paper === undefined ? settingSpec(fig) : settingSpec(fig, paperTickRoom(paper, fig));
     const figure = await figureFiles(settingFigureName(metric, setting, columns, spread), spec, settingCsv(fig), paper);
     files.push(...figure.files);
     out.push({ ...figure.names, lines: new Set(fig.points.map((p) => p.config)).size, points: fig.points.length, notes: fig.notes });
