@@ -18,10 +18,11 @@
  * (resumeOnChangedData).
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { DataSpec } from "../data/data-spec.js";
 import { RESUME_FILE, savedAtDataError } from "../train/resume-checkpoint.js";
+import { cachedSha256 } from "../util/file-digest.js";
 
 /**
  * sha256: absent from run-meta.json files written before it was recorded. A video folder's stamp
@@ -40,7 +41,7 @@ export function dataFileStamps(data: DataSpec, contents = false): DataFileStamps
   const stampFile = (path: string) => {
     try {
       const s = statSync(path);
-      stamps[path] = { size: s.size, mtime_ms: s.mtimeMs, ...(contents ? { sha256: fileSha256(path) } : {}) };
+      stamps[path] = { size: s.size, mtime_ms: s.mtimeMs, ...(contents ? { sha256: cachedSha256(path) } : {}) };
     } catch {
       // A file gone since the run: said by changedDataFiles below.
     }
@@ -131,40 +132,10 @@ export function changedDataFiles(recorded: DataFileStamps | undefined, now: Data
 /** Whether the file now has the recorded contents; null where it cannot be read to compare. */
 function sameContents(path: string, sha256: string): boolean | null {
   try {
-    return fileSha256(path) === sha256;
+    return cachedSha256(path) === sha256;
   } catch {
     return null;
   }
-}
-
-/**
- * Hashes by path, size and modification time, for this process: a sweep compares every completed
- * run's stamps with the same files (after a copy, each of them differs in time only), and should
- * read each file once, not once per run.
- */
-const hashed = new Map<string, string>();
-
-/** Read in chunks: a clip file can exceed what one Buffer may hold. */
-function fileSha256(path: string): string {
-  const { size, mtimeMs, ino } = statSync(path);
-  const key = JSON.stringify([path, size, mtimeMs, ino]);
-  const known = hashed.get(key);
-  if (known !== undefined) return known;
-  const digest = readSha256(path);
-  hashed.set(key, digest);
-  return digest;
-}
-
-function readSha256(path: string): string {
-  const hash = createHash("sha256");
-  const chunk = Buffer.allocUnsafe(8 << 20);
-  const fd = openSync(path, "r");
-  try {
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) hash.update(chunk.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
 }
 
 /** The stamps of the data now (dataFileStamps without contents). */

@@ -13,30 +13,35 @@ import { InputError } from "../errors.js";
 const cache = new Map<string, { stamp: string; digest: string }>();
 const CHUNK = 1 << 24;
 
-export function fileDigest(path: string, key: string): string | null {
-  let stamp: string;
-  try {
-    const s = statSync(path);
-    if (!s.isFile()) throw new InputError(`${key}: ${path} is not a file`, undefined, key);
-    stamp = `${s.ino}:${s.size}:${s.ctimeMs}:${s.mtimeMs}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err instanceof InputError ? err : new InputError(`${key}: cannot read ${path}: ${(err as Error).message}`, undefined, key);
-  }
+/**
+ * The SHA-256 of the file at `path`, read once per process while its inode, size and times stay
+ * the same (the one cache of file hashes: run identity, npy checks and data stamps all read it).
+ * Throws the file system's error; fileDigest below turns it into an input error naming a key.
+ */
+export function cachedSha256(path: string): string {
+  const s = statSync(path);
+  const stamp = `${s.ino}:${s.size}:${s.ctimeMs}:${s.mtimeMs}`;
   const hit = cache.get(path);
   if (hit?.stamp === stamp) return hit.digest;
   const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(CHUNK);
-  let fd: number | undefined;
+  const fd = openSync(path, "r");
   try {
-    fd = openSync(path, "r");
     for (let n: number; (n = readSync(fd, buf, 0, CHUNK, null)) > 0; ) hash.update(buf.subarray(0, n));
-  } catch (err) {
-    throw new InputError(`${key}: cannot read ${path}: ${(err as Error).message}`, undefined, key);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
   const digest = hash.digest("hex");
   cache.set(path, { stamp, digest });
   return digest;
+}
+
+export function fileDigest(path: string, key: string): string | null {
+  try {
+    if (!statSync(path).isFile()) throw new InputError(`${key}: ${path} is not a file`, undefined, key);
+    return cachedSha256(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err instanceof InputError ? err : new InputError(`${key}: cannot read ${path}: ${(err as Error).message}`, undefined, key);
+  }
 }
