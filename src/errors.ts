@@ -3,7 +3,7 @@
  * bad user input (spec, model, data, runtime set-up) exits 2; a failed run exits 1; a run stopped
  * by a non-finite loss exits 3. Internal invariants throw plain Errors whose message starts "BUG:".
  */
-import { settingSource } from "./spec/override-source.js";
+import { settingSource, sweptContext } from "./spec/override-source.js";
 
 /** Something the user wrote is wrong: a file, a key, a value. Exit status 2. */
 export class InputError extends Error {
@@ -17,13 +17,15 @@ export class InputError extends Error {
  * An input error found while setting up a run from an experiment file (data, checkpoint,
  * provider) names its key; where it names no file of its own, or its file holds what the
  * experiment's setting does not fit (DataSettingError), say the experiment's first, with the
- * overrides that set its key (spec/override-source.ts) and the `context` of the run (which run of
- * a sweep).
+ * overrides that set its key (spec/override-source.ts) and, for a run of a sweep that sweeps
+ * one of the error's keys, which run (`sweep.context`).
  */
-export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = [], context?: string): void {
+export function nameExperimentFile(err: unknown, file: string, overrides: readonly string[] = [], sweep?: { keys: readonly string[]; context?: string }): void {
   if (!(err instanceof InputError) || err.message.startsWith(file)) return;
   if (err.file !== undefined && !(err instanceof DataSettingError)) return;
-  const keys = err instanceof DataSettingError ? [err.keyPath, ...err.alsoKeys].filter((k) => k !== undefined) : err.keyPath;
+  const keys = err instanceof DataSettingError ? [err.keyPath, ...err.alsoKeys].filter((k) => k !== undefined) : err.keyPath === undefined ? [] : [err.keyPath];
+  // data.clip_length's error is also about data.frame_stride: a sweep of either names its run.
+  const context = keys.map((k) => sweptContext(k, sweep?.keys ?? [], sweep?.context)).find((c) => c !== undefined);
   err.message = `${settingSource(file, overrides, keys)}: ${context === undefined ? "" : `${context}: `}${err.message}`;
 }
 

@@ -86,6 +86,10 @@ describe("validate = run's checks before training", function () {
       `error: ${quote(GOOD)} with override '${quote(data(4))}', override 'data\\.frame_stride=2': ${quote(clipsFile)} \\(data\\.clips\\): clips have 5 frames; ` +
         `data\\.clip_length 4 with data\\.frame_stride 2 needs 7: set data\\.clip_length to 3 or less, or a smaller data\\.frame_stride\\n`,
     ), false);
+    // A sweep of the stride (not of data.clip_length, the error's first key): its run is named.
+    const sweep = captureIo();
+    expect(await main(["validate", GOOD, data(4), "sweep.grid.data.frame_stride=[1, 2]", "sweep.seeds=[0]"], sweep)).to.equal(2);
+    expect(sweep.stderr).to.include(`: sweep run 1 (sweep.grid: data.frame_stride=2; seed=0): ${clipsFile} (data.clips): clips have 5 frames`);
   });
 
   it("the execution provider: cuda without its libraries", async () => {

@@ -7,7 +7,6 @@
  */
 import { checkDataWorkers } from "../data/create-source.js";
 import { InputError, nameExperimentFile, ProviderError, SpecError } from "../errors.js";
-import { sweptContext } from "../spec/override-source.js";
 import { GraphBuilder } from "../graph/graph-builder.js";
 import { readInitCheckpoint } from "../model/checkpoint.js";
 import type { Model } from "../model/model.js";
@@ -171,8 +170,7 @@ export async function preflight(
     if (!allowWarnings) throw new SpecError(`data.clip_length: ${warning} (--allow-warnings accepts this)`, undefined, "data.clip_length");
     return [`warning: ${warning}`, ...dataNotes];
   } catch (err) {
-    const path = err instanceof InputError ? err.keyPath : undefined;
-    nameExperimentFile(err, origin.file, origin.overrides, sweptContext(path, origin.sweepRun?.keys ?? [], origin.sweepRun?.context));
+    nameExperimentFile(err, origin.file, origin.overrides, origin.sweepRun);
     throw err;
   }
 }

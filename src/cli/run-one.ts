@@ -20,7 +20,6 @@ import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
-import { sweptContext } from "../spec/override-source.js";
 import { findRule } from "../schedule/registry.js";
 import { completedRunNotes } from "./completed-run-notes.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
@@ -150,8 +149,7 @@ export async function runOne(
     return { skipped: false, summary };
   } catch (err) {
     if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
-    const swept = sweptContext(err instanceof InputError ? err.keyPath : undefined, Object.keys(place.meta.params), place.sweepContext);
-    nameExperimentFile(err, exp.file, exp.overrides, swept);
+    nameExperimentFile(err, exp.file, exp.overrides, { keys: Object.keys(place.meta.params), context: place.sweepContext });
     const started = release !== null;
     if (started || recordEarlyFailures) {
       prepareRunDir();
