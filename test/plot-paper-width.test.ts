@@ -132,6 +132,24 @@ describe("plot --width: figures sized for a paper", function () {
       expect(readdirSync(root).filter((f) => f.endsWith(".svg"))).to.deep.equal([]);
     });
 
+  for (const bad of ["5", "13", "abc", "9px", "-8"])
+    it(`sideways plot DIR --width 3.3in --font-size ${bad}: exit 2 naming --font-size and what it takes, nothing written`, async () => {
+      sweep(root);
+      const io = captureIo();
+      expect(await main(["plot", root, "--width", "3.3in", "--font-size", bad], io), io.stderr).to.equal(2);
+      expect(io.stderr).to.include("--font-size: expected a text size in points from 6 to 12");
+      expect(io.stderr).to.include(`found '${bad}'`);
+      expect(readdirSync(root).filter((f) => f.endsWith(".svg"))).to.deep.equal([]);
+    });
+
+  it("--font-size without --width: exit 2 saying it needs --width (the screen figures keep their sizes), nothing written", async () => {
+    sweep(root);
+    const io = captureIo();
+    expect(await main(["plot", root, "--font-size", "9"], io), io.stderr).to.equal(2);
+    expect(io.stderr).to.include("--font-size 9 sets the text of paper figures, and no --width was given");
+    expect(readdirSync(root).filter((f) => f.endsWith(".svg"))).to.deep.equal([]);
+  });
+
   it("--help says what --width takes and does, with an example", async () => {
     const io = captureIo();
     expect(await main(["plot", "--help"], io, { helpWidth: 110 }), io.stderr).to.equal(0);
@@ -142,12 +160,16 @@ describe("plot --width: figures sized for a paper", function () {
     expect(help).to.include("sideways plot results/exp --width 3.3in");
   });
 
-  for (const inches of [3.3, 2, 6.5])
-  it(`each figure (curves, vs-time, gradient cosine) at ${inches}in is that wide, its text at 8-9 pt in the PDF, every text inside the figure, the legend under the plot`, async () => {
+  // [inches, --font-size (undefined: not given, 8 pt)]
+  for (const [inches, fontSize] of [[3.3, undefined], [2, undefined], [6.5, undefined], [3.3, 10], [2, 6], [6.5, 12]] as const)
+  it(`each figure (curves, vs-time, gradient cosine) at ${inches}in${fontSize === undefined ? "" : ` --font-size ${fontSize}`} is that wide, its text at ${fontSize ?? 8}-${(fontSize ?? 8) + 1} pt in the PDF, every text inside the figure, the legend under the plot`, async () => {
     sweep(root);
     const io = captureIo();
-    expect(await main(["plot", root, "--width", `${inches}in`], io), io.stderr).to.equal(0);
-    const names = ["loss", "clip_accuracy", "clip_accuracy_vs_time", "gradient_cosine"].map((n) => `${n}-${inches}in.svg`);
+    const sizeArgs = fontSize === undefined ? [] : ["--font-size", String(fontSize)];
+    expect(await main(["plot", root, "--width", `${inches}in`, ...sizeArgs], io), io.stderr).to.equal(0);
+    const textPt = fontSize ?? PAPER_TEXT_PT;
+    const suffix = fontSize === undefined ? `${inches}in` : `${inches}in-${fontSize}pt`;
+    const names = ["loss", "clip_accuracy", "clip_accuracy_vs_time", "gradient_cosine"].map((n) => `${n}-${suffix}.svg`);
     for (const name of names) {
       expect(io.stderr, name).to.include(`${name} (`);
       const svg = readFileSync(join(root, name), "utf8");
@@ -157,7 +179,7 @@ describe("plot --width: figures sized for a paper", function () {
       const texts = placedTexts(svg);
       expect(texts.length, name).to.be.greaterThan(10);
       for (const t of texts) {
-        expect(pt(t.fontPx), `${name}: ${t.lines.join(" / ")}`).to.be.within(PAPER_TEXT_PT - 1e-9, 9);
+        expect(pt(t.fontPx), `${name}: ${t.lines.join(" / ")}`).to.be.within(textPt - 1e-9, textPt + 1);
         const [lo, hi] = t.rotated ? [0, height] : [0, width];
         expect(t.from, `${name}: '${t.lines.join(" / ")}' starts outside the figure`).to.be.at.least(lo - 0.5);
         expect(t.to, `${name}: '${t.lines.join(" / ")}' ends outside the figure (${t.to.toFixed(1)} > ${hi})`).to.be.at.most(hi + 0.5);
@@ -170,8 +192,10 @@ describe("plot --width: figures sized for a paper", function () {
       // Each label whole, whatever its lines (compared without the spaces its breaks took).
       const shown = legend.map((t) => t.lines.join("").replace(/ /g, ""));
       for (const label of ["model=quickstart-cnn-silu, method=bp", "model=quickstart-cnn-gelu, method=sideways"]) expect(shown, name).to.include(label.replace(/ /g, ""));
-      // 42 characters at 8 pt (about 270 px as estimated) fit beside one another on a page's width, not in a column.
+      // 42 characters at 8 pt (about 270 px as estimated; 400 px at 12 pt) fit beside one another on a page's width, not in a column.
       expect(legend.some((t) => t.lines.length > 1), `${name}: a label longer than the plot is in lines`).to.equal(inches < 6);
+      // Its text size is the one asked: the largest text is of that size (vega's own are no larger).
+      expect(Math.max(...texts.map((t) => pt(t.fontPx))), name).to.be.closeTo(textPt, 1e-9);
     }
   });
 
@@ -220,6 +244,18 @@ describe("plot --width: figures sized for a paper", function () {
     const caption = readFileSync(join(dir, "final_eval_clip_top1-vs-lr-3.3in.caption.txt"), "utf8");
     expect(caption.split("\n")[0]).to.equal("final_eval_clip_top1 (runs.csv) against lr");
     expect(caption).to.include("point: mean over seeds");
+    // At --font-size 10 too: its own files, every text 10-11 pt and inside the figure, every tick shown.
+    expect(await main(["plot", dir, "--against-setting", "train.optimizer.lr", "--metric", "final_eval_clip_top1", "--width", "3.3in", "--font-size", "10"], captureIo())).to.equal(0);
+    const big = readFileSync(join(dir, "final_eval_clip_top1-vs-lr-3.3in-10pt.svg"), "utf8");
+    const bigSize = sizeOf(big);
+    expect(bigSize.width).to.equal(317);
+    for (const t of placedTexts(big)) {
+      expect(pt(t.fontPx), t.lines.join(" / ")).to.be.within(10 - 1e-9, 11);
+      expect(t.from, t.lines.join(" / ")).to.be.at.least(-0.5);
+      expect(t.to, t.lines.join(" / ")).to.be.at.most((t.rotated ? bigSize.height : bigSize.width) + 0.5);
+    }
+    const bigTicks = placedTexts(big).filter((t) => t.roles.includes("role-axis") && !t.rotated).map((t) => t.lines[0]);
+    for (const lr of ["0.003", "0.01", "0.03", "0.1"]) expect(bigTicks).to.include(lr);
   });
 
   it("rsvg-convert makes a PDF of the asked width from a paper figure", async function () {

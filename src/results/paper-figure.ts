@@ -1,8 +1,8 @@
 /**
  * Figures sized for a paper (`sideways plot DIR --width 3.3in`): the SVG as wide as the width asked
  * (96 px an inch, as rsvg-convert and browsers read SVG pixels, so `rsvg-convert -f pdf` makes a
- * PDF of that width and `\includegraphics` needs no scaling), its text at PAPER_TEXT_PT whatever
- * the width, the legend under the plot, and the title and subtitle lines taken out into a caption
+ * PDF of that width and `\includegraphics` needs no scaling), its text at PAPER_TEXT_PT (or
+ * `--font-size`) whatever the width, the legend under the plot, and the title and subtitle lines taken out into a caption
  * file: at a column's width those notes, wrapped, were as tall as the plot, and a paper says them
  * in the caption. The screen figures (no --width) are drawn as before, byte for byte.
  */
@@ -40,6 +40,19 @@ export const MAX_WIDTH_IN = 20;
 /** The text size of a paper figure, in points: the usual size of a figure's text beside 9-10 pt body text. */
 export const PAPER_TEXT_PT = 8;
 
+/**
+ * The text sizes --font-size takes: 6 pt is about the smallest print stays legible at; above 12 pt
+ * figure text is larger than any journal's body text.
+ */
+export const MIN_TEXT_PT = 6;
+export const MAX_TEXT_PT = 12;
+
+/** A paper figure as asked: its width, and its text size in points (PAPER_TEXT_PT unless --font-size). */
+export interface PaperFigure {
+  width: PaperWidth;
+  textPt: number;
+}
+
 /** A size in points as SVG pixels (rsvg-convert: 1 px = 0.75 pt). */
 export const ptToPx = (pt: number) => (pt * PX_PER_INCH) / 72;
 
@@ -60,11 +73,13 @@ const MAX_PLOT_HEIGHT_IN = 2.5;
 
 /**
  * Room for the y axis beside the plot, estimated: its tick labels (up to 5 characters, 0.850),
- * ticks and gaps, and a line height for each line of its title. The plot's width is the rest,
- * and the legend under it starts where the plot does.
+ * ticks and gaps, and a line height (1.2 em) for each line of its title. The plot's width is the
+ * rest, and the legend under it starts where the plot does. Whole pixels (at 8 pt: 48 and 13).
  */
-const Y_AXIS_LABELS_PX = 48;
-const Y_TITLE_LINE_PX = 13;
+const Y_TICK_LABEL_CHARS = 5;
+const Y_TICKS_AND_GAPS_PX = 16;
+const yAxisLabelsPx = (textPt: number) => Math.round(Y_TICK_LABEL_CHARS * paperCharPx(textPt) + Y_TICKS_AND_GAPS_PX);
+const yTitleLinePx = (textPt: number) => Math.round(1.2 * ptToPx(textPt));
 
 /** The space around the figure (vega-lite's default is 5). */
 const PADDING_PX = 4;
@@ -73,6 +88,17 @@ const PADDING_PX = 4;
 const LEGEND_SYMBOL_PX = 16;
 /** The space between legend columns (vega's columnPadding default). */
 const LEGEND_COLUMN_GAP_PX = 10;
+
+const expectedTextPt = `a text size in points from ${MIN_TEXT_PT} to ${MAX_TEXT_PT}, e.g. 9 or 9pt`;
+
+/** A yargs `coerce` for --font-size: points, or an InputError naming --font-size, what it takes and the text given. */
+export function parseTextPt(raw: unknown): number {
+  const text = raw === true ? "" : String(raw).trim();
+  const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(pt)?$/.exec(text);
+  const pt = m === null ? NaN : Number(m[1]);
+  if (!(pt >= MIN_TEXT_PT && pt <= MAX_TEXT_PT)) throw new InputError(`--font-size: expected ${expectedTextPt}; found ${raw === true ? "nothing" : `'${String(raw)}'`}`, undefined, "--font-size");
+  return pt;
+}
 
 const expected = `a length with its unit, from ${MIN_WIDTH_IN}in to ${MAX_WIDTH_IN}in: in, cm, mm or pt (TeX's, as \\the\\columnwidth prints it), e.g. 3.3in, 8.5cm or 241.14749pt`;
 
@@ -93,8 +119,15 @@ export function parsePaperWidth(raw: unknown): PaperWidth {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** `loss.svg` as `loss-3.3in.svg` (and its .csv): a paper figure does not replace the screen one beside it. */
-export const paperFileName = (name: string, width: PaperWidth | undefined) => (width === undefined ? name : name.replace(/(\.[a-z]+)$/, `-${width.text}$1`));
+/**
+ * `loss.svg` as `loss-3.3in.svg` (and its .csv), `loss-3.3in-9pt.svg` at another text size than
+ * PAPER_TEXT_PT: a paper figure does not replace the screen one, or one of another size, beside it.
+ */
+export const paperFileName = (name: string, paper: PaperFigure | undefined) => {
+  if (paper === undefined) return name;
+  const suffix = paper.textPt === PAPER_TEXT_PT ? paper.width.text : `${paper.width.text}-${paper.textPt}pt`;
+  return name.replace(/(\.[a-z]+)$/, `-${suffix}$1`);
+};
 
 /** The caption file beside a figure: `loss-3.3in.svg` -> `loss-3.3in.caption.txt`. */
 export const captionFileName = (svgName: string) => svgName.replace(/\.svg$/, ".caption.txt");
@@ -102,17 +135,18 @@ export const captionFileName = (svgName: string) => svgName.replace(/\.svg$/, ".
 /** The plot's height in a figure `width` wide. */
 const plotHeightOf = (width: PaperWidth) => Math.round(Math.min(width.px * PLOT_ASPECT, MAX_PLOT_HEIGHT_IN * PX_PER_INCH));
 
-/** A y axis's title as drawn beside a plot of a figure `width` wide: in lines where it is longer than the plot is tall. */
-export const paperYTitle = (title: string, width: PaperWidth) => wrapped(title, Math.floor(plotHeightOf(width) / paperCharPx()));
+/** A y axis's title as drawn beside the plot of `paper`: in lines where it is longer than the plot is tall. */
+export const paperYTitle = (title: string, paper: PaperFigure) => wrapped(title, Math.floor(plotHeightOf(paper.width) / paperCharPx(paper.textPt)));
 
 /**
- * The plot's width in a figure `width` wide whose y axis has a title of `yTitleLines`, estimated:
- * what tick labels, the x axis's title and the legend are laid out in.
+ * The plot's width in `paper` whose y axis has a title of `yTitleLines`, estimated: what tick
+ * labels, the x axis's title and the legend are laid out in.
  */
-export const paperPlotWidth = (width: PaperWidth, yTitleLines: number) => width.px - 2 * PADDING_PX - Y_AXIS_LABELS_PX - Y_TITLE_LINE_PX * yTitleLines;
+export const paperPlotWidth = (paper: PaperFigure, yTitleLines: number) =>
+  paper.width.px - 2 * PADDING_PX - yAxisLabelsPx(paper.textPt) - yTitleLinePx(paper.textPt) * yTitleLines;
 
-/** A character's estimated width at the paper figure's text size (TEXT_CHAR_EM of it), in pixels. */
-export const paperCharPx = () => TEXT_CHAR_EM * ptToPx(PAPER_TEXT_PT);
+/** A character's estimated width at a text size of `textPt` (TEXT_CHAR_EM of it), in pixels. */
+export const paperCharPx = (textPt: number) => TEXT_CHAR_EM * ptToPx(textPt);
 
 // vega-lite's spec type is a union too deep to walk: the parts of the figures' specs touched here.
 interface Channel {
@@ -138,26 +172,27 @@ interface SpecParts {
 }
 
 /**
- * A screen figure's spec made a paper figure `width` wide (the module's comment), and its caption:
+ * A screen figure's spec made the paper figure `paper` (the module's comment), and its caption:
  * the title, then each subtitle line, as the screen figure shows them.
  */
-export function paperSpec(spec: TopLevelSpec, width: PaperWidth): { spec: TopLevelSpec; caption: string[] } {
+export function paperSpec(spec: TopLevelSpec, paper: PaperFigure): { spec: TopLevelSpec; caption: string[] } {
+  const width = paper.width;
   const s = structuredClone(spec) as unknown as SpecParts;
   const title = s.title;
   const caption = title === undefined ? [] : [title.text, ...(title.subtitle ?? [])];
   delete s.title;
-  const fontPx = ptToPx(PAPER_TEXT_PT);
-  const charPx = paperCharPx();
+  const fontPx = ptToPx(paper.textPt);
+  const charPx = paperCharPx(paper.textPt);
   // An axis title longer than its axis is put in lines (vega draws an array of texts one under
   // another): the y axis's first, as its lines take from the plot's width.
   let yLines = 1;
   for (const layer of s.layer ?? []) {
     const y = layer.encoding?.y;
     if (typeof y?.title !== "string") continue;
-    y.title = paperYTitle(y.title, width);
+    y.title = paperYTitle(y.title, paper);
     yLines = Math.max(yLines, Array.isArray(y.title) ? y.title.length : 1);
   }
-  const room = paperPlotWidth(width, yLines);
+  const room = paperPlotWidth(paper, yLines);
   const wrapX = (channel: Channel | undefined) => {
     if (typeof channel?.title === "string") channel.title = wrapped(channel.title, Math.floor(room / charPx));
   };

@@ -32,7 +32,7 @@ import { UNKNOWN_RULE_LINE, type FigureNames, figureFiles, keyLabel, settingsLab
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
 import { wrapLine } from "./wrap-line.js";
-import { paperCharPx, paperPlotWidth, paperYTitle, type PaperWidth } from "./paper-figure.js";
+import { paperCharPx, paperPlotWidth, paperYTitle, type PaperFigure } from "./paper-figure.js";
 
 /** runs.csv's setting columns: the swept keys, and those that set configurations apart (runs-table.ts). */
 export function settingColumns(columns: readonly string[]): string[] {
@@ -417,9 +417,9 @@ const SCREEN_TICK_ROOM: TickRoom = { plotWidth: WIDTH, charPx: LABEL_CHAR_PX };
 const settingYTitle = (fig: SettingFigure): string => fig.metric;
 
 /** A paper figure's (paper-figure.ts): its plot's estimated width beside `fig`'s y title, a character's at its text size. */
-export function paperTickRoom(width: PaperWidth, fig: SettingFigure): TickRoom {
-  const title = paperYTitle(settingYTitle(fig), width);
-  return { plotWidth: paperPlotWidth(width, Array.isArray(title) ? title.length : 1), charPx: paperCharPx() };
+export function paperTickRoom(paper: PaperFigure, fig: SettingFigure): TickRoom {
+  const title = paperYTitle(settingYTitle(fig), paper);
+  return { plotWidth: paperPlotWidth(paper, Array.isArray(title) ? title.length : 1), charPx: paperCharPx(paper.textPt) };
 }
 
 export function settingSpec(fig: SettingFigure, room: TickRoom = SCREEN_TICK_ROOM): TopLevelSpec {
@@ -535,7 +535,7 @@ export interface SettingPlotOutput extends FigureNames {
  * once all are drawn, and returns what was drawn. With `paper`, a width, each figure is sized for
  * a paper (paper-figure.ts), named `-<width>` last, with a caption file.
  */
-export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void, paper?: PaperWidth): Promise<SettingPlotOutput[]> {
+export async function plotAgainstSetting(runsCsv: string, key: string, metrics: readonly string[], spread: Spread, write: (name: string, text: string) => void, paper?: PaperFigure): Promise<SettingPlotOutput[]> {
   const { columns, rows } = readCsv(runsCsv);
   const setting = resolveSetting(key, columns, runsCsv);
   const structure = readSweepPlan(dirname(runsCsv))?.structure ?? null;

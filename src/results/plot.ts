@@ -23,7 +23,7 @@ import { count, tally } from "../util/count.js";
 import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 import { whyAbsent } from "./absent-metric.js";
 import { valueTexts } from "./value-text.js";
-import { captionFileName, captionText, paperFileName, paperSpec, type PaperWidth } from "./paper-figure.js";
+import { captionFileName, captionText, paperFileName, paperSpec, type PaperFigure } from "./paper-figure.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -421,7 +421,7 @@ export interface FigureNames {
  * paper-figure.ts), `csv` beside it, and for a paper figure its caption file; and their names.
  * `name` is the screen figure's; a paper figure's ends in `-<width>`.
  */
-export async function figureFiles(name: string, spec: TopLevelSpec, csv: string, paper: PaperWidth | undefined): Promise<{ files: [string, string][]; names: FigureNames }> {
+export async function figureFiles(name: string, spec: TopLevelSpec, csv: string, paper: PaperFigure | undefined): Promise<{ files: [string, string][]; names: FigureNames }> {
   const sized = paper === undefined ? null : paperSpec(spec, paper);
   const file = paperFileName(name, paper);
   const data = file.replace(/\.svg$/, ".csv");
@@ -524,7 +524,7 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
  * `paper`, a width, the figures are sized for a paper (paper-figure.ts), named `-<width>` last
  * (loss-ci95-3.3in.svg), each with a caption file.
  */
-export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD, paper?: PaperWidth): Promise<PlotOutput[]> {
+export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD, paper?: PaperFigure): Promise<PlotOutput[]> {
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
     { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../results/atomic-write.js";
 import { DEFAULT_SPREAD, SPREADS, resolveMetric, type Spread } from "../../results/paper-table.js";
 import { METRIC_X_AXES, plotLearningCurves, type MetricXAxis } from "../../results/plot.js";
 import { plotAgainstSetting, resolveSetting } from "../../results/plot-vs-setting.js";
-import { MAX_WIDTH_IN, MIN_WIDTH_IN, PAPER_TEXT_PT, parsePaperWidth, type PaperWidth } from "../../results/paper-figure.js";
+import { MAX_TEXT_PT, MAX_WIDTH_IN, MIN_TEXT_PT, MIN_WIDTH_IN, PAPER_TEXT_PT, parsePaperWidth, parseTextPt, type PaperFigure, type PaperWidth } from "../../results/paper-figure.js";
 import { defaultSettingMetrics } from "../../results/sweep-report.js";
 import { RUN_META_FILE, UNREADABLE_RUN_META } from "../../results/run-dir.js";
 import { RUNS_CSV, collectRuns, refreshRunsCsv } from "../../results/runs-table.js";
@@ -26,6 +26,7 @@ interface PlotArgs {
   spread: Spread;
   againstSetting?: string;
   width?: PaperWidth;
+  fontSize?: number;
 }
 
 export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpExamples {
@@ -41,16 +42,21 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpEx
         // A long name beside `x`: yargs shows a one-letter option as `-x` alone in --help, though `--x` works too.
         .option("x-axis", { alias: "x", choices: METRIC_X_AXES, default: "step" as MetricXAxis, describe: "the --metric figures' x axis: step, or wall_s (wall-clock seconds; METRIC_vs_time.svg)" })
         .option("width", { type: "string", requiresArg: true, coerce: parsePaperWidth, describe: `for a paper: each figure this wide (3.3in, 8.5cm, mm, or pt as \\the\\columnwidth prints it; ${MIN_WIDTH_IN}in to ${MAX_WIDTH_IN}in) with its text at ${PAPER_TEXT_PT} pt in the PDF rsvg-convert makes, the legend under the plot, and the title and notes in a caption file; files named -WIDTH (loss-3.3in.svg, .csv, .caption.txt) beside the screen figures` })
+        .option("font-size", { type: "string", requiresArg: true, coerce: parseTextPt, describe: `with --width: the figures' text size in points (${MIN_TEXT_PT} to ${MAX_TEXT_PT}; default ${PAPER_TEXT_PT}); files named -WIDTH-SIZEpt (loss-3.3in-9pt.svg)` })
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "the band (the error bar with --against-setting): std (±1 sample std), sem (± standard error of the mean) or ci95 (the mean's 95% confidence interval, Student's t); other than std, the files end in -<spread> (loss-ci95.svg)" }) as unknown as Argv<PlotArgs>,
     examples: [
       ["$0 plot results/exp", "curves of every configuration in the sweep"],
       ["$0 plot results/exp --spread ci95", "bands of the mean's 95% confidence interval (loss-ci95.svg, ...)"],
       ["$0 plot results/exp --width 3.3in", "figures for one column of a paper, 8 pt text (loss-3.3in.svg, loss-3.3in.caption.txt, ...)"],
+      ["$0 plot results/exp --width 6.5in --font-size 9", "figures a page wide, 9 pt text (loss-6.5in-9pt.svg, ...)"],
       ["$0 plot results/exp --metric eval_loss --metric eval_frame_top1", "two more figures, from eval.csv"],
       ["$0 plot results/exp --metric train_loss --x-axis wall_s", "training loss against wall-clock time (train_loss_vs_time.svg)"],
       ["$0 plot results/exp --against-setting train.optimizer.lr --metric final_eval_clip_top1 --spread ci95", "final clip top-1 against the learning rate, a line per rule (final_eval_clip_top1-vs-lr-ci95.svg)"],
     ],
     handler: async (argv) => {
+      // A text size alone would be ignored: the screen figures keep vega's sizes.
+      if (argv.fontSize !== undefined && argv.width === undefined)
+        throw new InputError(`plot: --font-size ${argv.fontSize} sets the text of paper figures, and no --width was given; add --width (e.g. --width 3.3in --font-size ${argv.fontSize})`, undefined, "--font-size");
       if (argv.againstSetting !== undefined) return plotSettingFigures(io, argv);
       // Alone, --x-axis would be ignored: the usual figures have fixed axes.
       if (argv.x !== "step" && argv.metric.length === 0)
@@ -77,7 +83,7 @@ export function plotCommand(io: CliIo): CommandModule<object, PlotArgs> & HelpEx
       }
       const out = resolve(argv.out ?? argv.dir);
       const left = all.filter((r) => !runs.includes(r));
-      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread, argv.width);
+      const drawn = await plotLearningCurves(runs, (name, text) => writeFileAtomic(join(out, name), text), [...new Set(argv.metric)], argv.x, left, argv.spread, paperFigure(argv));
       if (drawn.length === 0) throw new InputError(`plot: nothing to draw in ${argv.dir}: its runs' metrics.csv and eval.csv have no rows yet`);
       io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}; points in ${d.data}${captionIn(d.caption)})`).join(", ")}\n`);
       // A figure without some configurations' lines (their files have no value of its column) says so on it, and here.
@@ -112,7 +118,7 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
   const metrics = argv.metric.length > 0 ? argv.metric : defaultSettingMetrics(dir);
   if (metrics.length === 0) throw new InputError(`plot --against-setting: ${join(argv.dir, RUNS_CSV)} has no final_eval_clip_top1 column; name a runs.csv column with --metric`, undefined, "--metric");
   const out = resolve(argv.out ?? argv.dir);
-  const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text), argv.width);
+  const drawn = await plotAgainstSetting(runsCsv, key, metrics, argv.spread, (name, text) => writeFileAtomic(join(out, name), text), paperFigure(argv));
   io.err(`${drawn.map((d) => `${join(argv.out ?? argv.dir, d.file)} (${count(d.lines, "line")}, ${count(d.points, "point")}; points in ${d.data}${captionIn(d.caption)})`).join(", ")}\n`);
   // What each figure leaves out, as its subtitle says it.
   for (const d of drawn) for (const note of d.notes) io.err(`note: ${d.file}: ${note}\n`);
@@ -120,3 +126,7 @@ async function plotSettingFigures(io: CliIo, argv: PlotArgs): Promise<void> {
 
 /** Where a paper figure's title and notes went (it leaves them out for the paper's caption), or "". */
 const captionIn = (caption: string | undefined) => (caption === undefined ? "" : `; title and notes for its caption in ${caption}`);
+
+/** The paper figure --width and --font-size ask for; undefined for screen figures. */
+const paperFigure = (argv: PlotArgs): PaperFigure | undefined =>
+  argv.width === undefined ? undefined : { width: argv.width, textPt: argv.fontSize ?? PAPER_TEXT_PT };
