@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
+import { loadModelFile } from "../src/model/load-model.js";
 import { main } from "../src/cli/main.js";
 import { captureIo } from "./helpers/capture-io.js";
 import type { Action, Schedule } from "../src/schedule/action.js";
@@ -435,6 +436,32 @@ describe("schedule tables", () => {
       expect(io.stdout).to.match(/^\| sideways \| approximate \| 4 \| 1 of 4 \|/m);
       // The file's own method alone: it is a row like the others, so the note says it does not select one (not that it is "left out").
       expect(io.stderr).to.contain("quickstart.yaml's train.method (sideways) does not apply here").and.not.contain("left out");
+    });
+
+    it("runtime.replicas R: a stage per replica (metrics.csv's _s<s>), none idle, and kept MB at the largest replica's share of the batch", async () => {
+      // quickstart-cnn (L = 4), batch 16 on 3 replicas: shares of 5, 5 and 6 clips, contiguous.
+      const [L, T, B, R] = [4, 8, 16, 3];
+      const largest = Math.ceil(B / R);
+      const inShape = loadModelFile(resolve("models/quickstart-cnn.yaml")).blocks[1].inShape;
+      // pipelined-bp's block k (0-based) keeps 2(L-1-k)+1 inputs; float32, MiB.
+      const mb = (clips: number) => (((2 * (L - 1 - 1) + 1) * clips * inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20).toFixed(2);
+      const io = captureIo();
+      const args = ["schedule", resolve("experiments/quickstart.yaml"), "train.method=pipelined-bp", `data.clip_length=${T}`];
+      expect(await main([...args, `runtime.replicas=${R}`], io), io.stderr).to.equal(0);
+      expect(io.stdout).to.contain(`| kept MB per replica (${largest} of the batch's ${B} clips on ${R} replicas) |`);
+      expect(io.stdout).to.match(new RegExp(`^\\| 1 \\| ${T} \\| 1 \\| 4\\.00 \\| 0\\.00 \\| 0\\.00 \\| 0\\.00 \\| 5 \\| ${mb(largest).replace(".", "\\.")} \\|$`, "m"));
+      expect(io.stdout).to.contain(`on ${R} data-parallel replicas`).and.contain("stage 0 (replica 0, blocks 0-3) 0.00, stage 1 (replica 1, blocks 0-3) 0.00, stage 2 (replica 2, blocks 0-3) 0.00");
+      // One stage: the whole batch, as before.
+      const one = captureIo();
+      expect(await main(args, one)).to.equal(0);
+      expect(one.stdout).to.contain(`| kept MB at batch size ${B} |`).and.match(new RegExp(`^\\| 1 \\| ${T} \\|.* \\| 5 \\| ${mb(B).replace(".", "\\.")} \\|$`, "m"));
+      // --compare: a column per replica, the kept MB one replica's.
+      const compared = captureIo();
+      expect(await main(["schedule", resolve("experiments/quickstart.yaml"), "--compare", `data.clip_length=${T}`, `runtime.replicas=${R}`], compared)).to.equal(0);
+      const pipelined = compared.stdout.split("\n").find((l) => l.startsWith("| pipelined-bp |"))!.split("|").slice(1, -1).map((c) => c.trim());
+      expect(pipelined[7]).to.equal("0.00 0.00 0.00");
+      const all = loadModelFile(resolve("models/quickstart-cnn.yaml")).blocks.reduce((sum, b, k) => sum + (Math.min(T, 2 * (L - 1 - k) + 1) * largest * b.inShape.reduce((x, y) => x * y, 1) * 4) / 2 ** 20, 0);
+      expect(pipelined[6]).to.equal(all.toFixed(2));
     });
 
     it("--compare of a sweep file: a note names the swept keys its rows take from the base configuration, but not the rule settings it sets itself", async () => {

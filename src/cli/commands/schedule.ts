@@ -76,7 +76,8 @@ const METRICS_COLUMNS =
 
 /** The grid, per-block facts and the predicted idle fraction of each stage, as text. */
 export function describeSchedule(spec: ExperimentSpec, model: Model): string {
-  const { method, update_every: every, weight_stashing: stashing, batch_size: B } = spec.train;
+  const { method, update_every: every, weight_stashing: stashing } = spec.train;
+  const plan = plannedStages(spec, model);
   // With train.accumulate k (refused beside in-clip updates) one optimizer step takes k clip
   // batches: the grid is one clip batch's, so each block steps 1/k times per batch shown.
   const k = spec.train.accumulate ?? 1;
@@ -93,12 +94,12 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "F<f> forward of frame f, L loss, B<f> backward of frame f, B<f><<g> backward on frame f's input with frame g's gradient, @<v> weights after v in-clip steps, . idle",
     "",
     formatGrid(s, every, stashing),
-    `| block | gradients | steps per clip batch | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB at batch size ${B} |`,
+    `| block | gradients | steps per clip batch | gradient delay (ticks) | weight lag (steps) | weights stale (ticks) | inputs from other weights | inputs kept | kept MB ${plan.keptAt} |`,
     "|---|---|---|---|---|---|---|---|---|",
   ];
   const facts = blockFacts(s, every, stashing);
   facts.forEach((f, b) => {
-    const mb = keptMiB(model, b, f.stashedInputs, B);
+    const mb = keptMiB(model, b, f.stashedInputs, plan.clips);
     // A block that gets no gradient has no delay, lag or staleness to state.
     const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
     const steps = k === 1 || f.steps === 0 ? String(f.steps) : `${f.steps}/${k}`;
@@ -108,13 +109,13 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
   const untrained = facts.flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
     lines.push("", `warning: ${count(untrained.length, "block")} (${untrained.join(", ")}) never ${untrained.length === 1 ? "gets" : "get"} a gradient on ${T}-frame clips, so ${untrained.length === 1 ? "it keeps its" : "they keep their"} initial weights; validate refuses this unless --allow-warnings, run and sweep train with a warning (clips of at least ${2 * L - 1} frames, 2L-1, let every block learn)`);
-  const { workers, stages } = plannedStages(spec, model);
+  const { stages } = plan;
   const idle = scheduleDiagnostics(model, method, T, every, stashing, stages).predictedIdle;
   lines.push(
     "",
     METRICS_COLUMNS,
     "",
-    `${IDLE_ASSUMPTIONS(workers)}: ` + stages.map((blocks, i) => `stage ${i} (${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
+    `${IDLE_ASSUMPTIONS(plan)}: ` + stages.map((blocks, i) => `stage ${i} (${plan.replicas > 1 ? `replica ${i}, ` : ""}${stageBlocksText(blocks)}) ${idle[i].toFixed(2)}`).join(", "),
   );
   return lines.join("\n") + "\n";
 }
@@ -134,12 +135,37 @@ function blockStepsInRun(every: number, steps: number, facts: readonly { steps: 
 /** The settings `--compare` sets itself, for every rule: a sweep over them needs no note. */
 const COMPARE_SETS = ["train.method", "train.update_every", "train.weight_stashing", "train.accumulate"];
 
-const IDLE_ASSUMPTIONS = (workers: number) => `predicted idle fraction per stage on ${workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive`;
+const IDLE_ASSUMPTIONS = (plan: StagePlan) =>
+  plan.replicas > 1
+    ? `predicted idle fraction per stage on ${plan.replicas} data-parallel replicas (a stage each, as metrics.csv's _s<s> columns: each holds every block and runs the whole table on its share of the clips, so nothing in the table makes it wait)`
+    : `predicted idle fraction per stage on ${plan.workers} worker(s), blocks of equal cost, a backward costing two forwards, stages running ahead as their messages arrive`;
 
-/** The stages runtime.workers gives: blocks of equal cost, balanced. */
-function plannedStages(spec: ExperimentSpec, model: Model) {
+interface StagePlan {
+  workers: number;
+  replicas: number;
+  stages: number[][];
+  /** The clips one stage holds inputs of: the batch, or with replicas the largest replica's share. */
+  clips: number;
+  /** How the "kept MB" header names those clips. */
+  keptAt: string;
+}
+
+/**
+ * The stages runtime.workers gives (blocks of equal cost, balanced), or with runtime.replicas one
+ * per replica, each with every block and a contiguous share of the batch (src/train/replica-executor.ts
+ * splitClips, sizes differing by at most one): a run's stash_mb_s<s> is then one replica's, so the
+ * kept MB is too.
+ */
+function plannedStages(spec: ExperimentSpec, model: Model): StagePlan {
+  const B = spec.train.batch_size;
+  const R = spec.runtime.replicas;
+  if (R > 1) {
+    const every = model.blocks.map((_, k) => k);
+    const clips = Math.ceil(B / R);
+    return { workers: 1, replicas: R, stages: Array.from({ length: R }, () => every), clips, keptAt: `per replica (${clips} of the batch's ${B} clips on ${R} replicas)` };
+  }
   const workers = resolveWorkerCount(spec.runtime.workers, model);
-  return { workers, stages: balancedStages(new Array(model.blocks.length).fill(1), workers) };
+  return { workers, replicas: 1, stages: balancedStages(new Array(model.blocks.length).fill(1), workers), clips: B, keptAt: `at batch size ${B}` };
 }
 
 /** MiB of `inputs` inputs of block k at batch size B (float32): what the tables' "kept MB" columns say. */
@@ -154,11 +180,12 @@ export function compareRules(spec: ExperimentSpec, model: Model): string {
   const L = model.blocks.length;
   const T = spec.data.clip_length;
   const B = spec.train.batch_size;
-  const { workers, stages } = plannedStages(spec, model);
+  const plan = plannedStages(spec, model);
+  const { workers, stages } = plan;
   const lines = [
     `model ${model.name}: ${L} blocks; clips of ${T} frames; batch size ${B}; every rule with updates once per clip batch`,
     "",
-    `| rule | gradient | ticks per clip batch | blocks that learn | mean gradient delay (ticks) | most inputs a block keeps | kept MB, all blocks | predicted idle per stage on ${workers} worker(s) |`,
+    `| rule | gradient | ticks per clip batch | blocks that learn | mean gradient delay (ticks) | most inputs a block keeps | kept MB, all blocks${plan.replicas > 1 ? `, ${plan.keptAt}` : ""} | predicted idle per stage on ${plan.replicas > 1 ? `${plan.replicas} replicas` : `${workers} worker(s)`} |`,
     "|---|---|---|---|---|---|---|---|",
   ];
   for (const method of METHOD_NAMES) {
@@ -167,10 +194,10 @@ export function compareRules(spec: ExperimentSpec, model: Model): string {
     const learning = facts.filter((f) => f.gradients > 0);
     const exact = facts.every((f) => f.gradients === T) && s.actions.every((a) => a.op !== "backward" || a.gradFrame === a.frame);
     const delay = learning.length === 0 ? "-" : (learning.reduce((sum, f) => sum + f.gradDelayTicks, 0) / learning.length).toFixed(2);
-    const kept = facts.reduce((sum, f, k) => sum + keptMiB(model, k, f.stashedInputs, B), 0);
+    const kept = facts.reduce((sum, f, k) => sum + keptMiB(model, k, f.stashedInputs, plan.clips), 0);
     const idle = scheduleDiagnostics(model, method, T, "clip", false, stages).predictedIdle;
     lines.push(`| ${method} | ${exact ? "exact (BP's)" : "approximate"} | ${s.ticks} | ${learning.length} of ${L} | ${delay} | ${Math.max(...facts.map((f) => f.stashedInputs))} | ${kept.toFixed(2)} | ${idle.map((x) => x.toFixed(2)).join(" ")} |`);
   }
-  lines.push("", `${IDLE_ASSUMPTIONS(workers)}; stages ${stages.map(stageBlocksText).join(" / ")}. \`sideways schedule FILE train.method=<rule>\` prints one rule's table and per-block facts.`);
+  lines.push("", `${IDLE_ASSUMPTIONS(plan)}; stages ${stages.map(stageBlocksText).join(" / ")}. \`sideways schedule FILE train.method=<rule>\` prints one rule's table and per-block facts.`);
   return lines.join("\n") + "\n";
 }
