@@ -126,6 +126,20 @@ describe("schedule tables", () => {
     }
   });
 
+  // docs/design/sideways.md, "Diagnostics every rule reports": BP's and pipelined BP's delay is
+  // Sideways' 2(L-k) (1-based k); GPipe's backward of frame f at block k comes at tick
+  // (T+L-1) + (T-f) + (L-k) after its forward at f+k-1: 2(T-f) + 2(L-k), T-1 + 2(L-k) on average.
+  it("gradient delay per block: 2(L-k) for bp and pipelined-bp, T-1 + 2(L-k) on average for gpipe (1-based k)", () => {
+    for (const [L, T] of [[1, 3], [2, 5], [4, 8], [3, 12]]) {
+      const oneBased = (f: (k: number) => number) => Array.from({ length: L }, (_, k0) => f(k0 + 1));
+      for (const m of ["bp", "pipelined-bp"] as const) expect(blockFacts(RULES[m].generate(L, T), "clip", false).map((f) => f.gradDelayTicks), `${m} L=${L} T=${T}`).to.deep.equal(oneBased((k) => 2 * (L - k)));
+      const gpipe = blockFacts(RULES.gpipe.generate(L, T), "clip", false).map((f) => f.gradDelayTicks);
+      const perFrame = (k: number) => Array.from({ length: T }, (_, f0) => 2 * (T - (f0 + 1)) + 2 * (L - k));
+      expect(gpipe, `gpipe L=${L} T=${T}`).to.deep.equal(oneBased((k) => perFrame(k).reduce((a, b) => a + b, 0) / T));
+      expect(gpipe, `gpipe L=${L} T=${T} closed form`).to.deep.equal(oneBased((k) => T - 1 + 2 * (L - k)));
+    }
+  });
+
   // docs/design/sideways.md's rule: at every tick, every block that has an input runs its forward
   // (a frame that reaches a block is one its batch norm normalises, whether or not its output is
   // read before the clip ends: bench/torch_sideways.py counts the same). The table's forwards must
