@@ -478,6 +478,36 @@ describe("schedule tables", () => {
       expect(pipelined[6]).to.equal(all.toFixed(2));
     });
 
+    it("bp: the inputs a block keeps are a run's pass of frames (summary.json's execution.bp_frames_per_pass), not the grid's one frame", async () => {
+      // A one-step BP run records the frames per pass it took; the schedule must say the same.
+      const dir = mkdtempSync(join(tmpdir(), "sideways-bp-pass-"));
+      try {
+        const [T, B] = [8, 16];
+        const blocks = loadModelFile(resolve("models/quickstart-cnn.yaml")).blocks;
+        const common = [resolve("experiments/quickstart.yaml"), "train.method=bp", `data.clip_length=${T}`, `train.batch_size=${B}`];
+        for (const setting of ["auto", "all", "3"]) {
+          const ran = captureIo();
+          expect(await main(["run", ...common, `train.bp_frames_per_pass=${setting}`, "train.steps=1", "eval.every=0", `output.dir=${join(dir, setting)}`, "--quiet"], ran), ran.stderr).to.equal(0);
+          const [runId] = readdirSync(join(dir, setting)).filter((n) => !n.includes("."));
+          const summary = JSON.parse(readFileSync(join(dir, setting, runId, "summary.json"), "utf8"));
+          const F = summary.execution.at(-1).bp_frames_per_pass as number;
+          expect(F, setting).to.equal(setting === "all" ? T : setting === "3" ? 3 : F);
+          const mb = (k: number) => (F * B * blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
+          const io = captureIo();
+          expect(await main(["schedule", ...common, `train.bp_frames_per_pass=${setting}`], io), io.stderr).to.equal(0);
+          for (let k = 0; k < blocks.length; k++) expect(io.stdout, `${setting}, block ${k}`).to.match(new RegExp(`^\\| ${k} \\| ${T} \\|.* \\| ${F} \\| ${mb(k).toFixed(2).replace(".", "\\.")} \\|$`, "m"));
+          expect(io.stdout).to.contain(`bp's inputs kept are a pass's: a run takes ${F === T ? `all ${T} frames` : `${F} of the ${T} frames`} of each clip in one pass`);
+          const compared = captureIo();
+          expect(await main(["schedule", ...common, `train.bp_frames_per_pass=${setting}`, "--compare"], compared)).to.equal(0);
+          const bp = compared.stdout.split("\n").find((l) => l.startsWith("| bp |"))!.split("|").slice(1, -1).map((c) => c.trim());
+          expect(bp[5], setting).to.equal(String(F));
+          expect(bp[6], setting).to.equal(blocks.reduce((sum, _, k) => sum + mb(k), 0).toFixed(2));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("--compare of a sweep file: a note names the swept keys its rows take from the base configuration, but not the rule settings it sets itself", async () => {
       const dir = mkdtempSync(join(tmpdir(), "sideways-compare-"));
       try {

@@ -8,6 +8,8 @@ import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { sweptKeysNotOverridden } from "../../spec/sweep-expand.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
+import { framesPerPass } from "../../train/bp-stage.js";
+import { trainsOnDevice } from "../../train/device-step.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages, stageBlocksText } from "../../train/stage-plan.js";
 import { count } from "../../util/count.js";
@@ -98,13 +100,16 @@ export function describeSchedule(spec: ExperimentSpec, model: Model): string {
     "|---|---|---|---|---|---|---|---|---|",
   ];
   const facts = blockFacts(s, every, stashing);
+  const bpPass = method === "bp" ? bpPassFrames(spec, model, plan) : null;
   facts.forEach((f, b) => {
-    const mb = keptMiB(model, b, f.stashedInputs, plan.clips);
+    const kept = bpPass ?? f.stashedInputs;
+    const mb = keptMiB(model, b, kept, plan.clips);
     // A block that gets no gradient has no delay, lag or staleness to state.
     const fact = (v: number) => (f.gradients === 0 ? "-" : v.toFixed(2));
     const steps = k === 1 || f.steps === 0 ? String(f.steps) : `${f.steps}/${k}`;
-    lines.push(`| ${b} | ${f.gradients} | ${steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${f.stashedInputs} | ${mb.toFixed(2)} |`);
+    lines.push(`| ${b} | ${f.gradients} | ${steps} | ${fact(f.gradDelayTicks)} | ${fact(f.weightLagSteps)} | ${fact(f.weightStaleTicks)} | ${fact(f.versionMismatch)} | ${kept} | ${mb.toFixed(2)} |`);
   });
+  if (bpPass !== null) lines.push("", bpPassNote(bpPass, T));
   if (every !== "clip") lines.push("", blockStepsInRun(every, spec.train.steps, facts));
   const untrained = facts.flatMap((f, k) => (f.gradients === 0 ? [k] : []));
   if (untrained.length > 0)
@@ -168,6 +173,21 @@ function plannedStages(spec: ExperimentSpec, model: Model): StagePlan {
   return { workers, replicas: 1, stages: balancedStages(new Array(model.blocks.length).fill(1), workers), clips: B, keptAt: `at batch size ${B}` };
 }
 
+/**
+ * The frames of each clip a BP run takes in one pass (src/train/bp-stage.ts framesPerPass, as
+ * summary.json's execution.bp_frames_per_pass records it; every frame with the device step): BP's
+ * grid goes a frame at a time, but a run does not follow it, and a block keeps a pass's inputs.
+ */
+function bpPassFrames(spec: ExperimentSpec, model: Model, plan: StagePlan): number {
+  const T = spec.data.clip_length;
+  const asBp = { ...spec, train: { ...spec.train, method: "bp" as const, update_every: "clip" as const, weight_stashing: false } };
+  return trainsOnDevice(asBp, model.blocks.length, T) ? T : framesPerPass(spec.train.bp_frames_per_pass, plan.clips, T, model);
+}
+
+/** The note under a table with BP's kept inputs: they are a pass's, not the grid's. */
+const bpPassNote = (F: number, T: number) =>
+  `bp's inputs kept are a pass's: a run takes ${F === T ? `all ${T} frames` : `${F} of the ${T} frames`} of each clip in one pass (train.bp_frames_per_pass; summary.json's execution.bp_frames_per_pass), not the grid's one frame at a time`;
+
 /** MiB of `inputs` inputs of block k at batch size B (float32): what the tables' "kept MB" columns say. */
 const keptMiB = (model: Model, k: number, inputs: number, B: number) => (inputs * B * model.blocks[k].inShape.reduce((a, b) => a * b, 1) * 4) / 2 ** 20;
 
@@ -182,6 +202,7 @@ export function compareRules(spec: ExperimentSpec, model: Model): string {
   const B = spec.train.batch_size;
   const plan = plannedStages(spec, model);
   const { workers, stages } = plan;
+  const bpPass = bpPassFrames(spec, model, plan);
   const lines = [
     `model ${model.name}: ${L} blocks; clips of ${T} frames; batch size ${B}; every rule with updates once per clip batch`,
     "",
@@ -194,10 +215,11 @@ export function compareRules(spec: ExperimentSpec, model: Model): string {
     const learning = facts.filter((f) => f.gradients > 0);
     const exact = facts.every((f) => f.gradients === T) && s.actions.every((a) => a.op !== "backward" || a.gradFrame === a.frame);
     const delay = learning.length === 0 ? "-" : (learning.reduce((sum, f) => sum + f.gradDelayTicks, 0) / learning.length).toFixed(2);
-    const kept = facts.reduce((sum, f, k) => sum + keptMiB(model, k, f.stashedInputs, plan.clips), 0);
+    const inputs = facts.map((f) => (method === "bp" ? bpPass : f.stashedInputs));
+    const kept = inputs.reduce((sum, n, k) => sum + keptMiB(model, k, n, plan.clips), 0);
     const idle = scheduleDiagnostics(model, method, T, "clip", false, stages).predictedIdle;
-    lines.push(`| ${method} | ${exact ? "exact (BP's)" : "approximate"} | ${s.ticks} | ${learning.length} of ${L} | ${delay} | ${Math.max(...facts.map((f) => f.stashedInputs))} | ${kept.toFixed(2)} | ${idle.map((x) => x.toFixed(2)).join(" ")} |`);
+    lines.push(`| ${method} | ${exact ? "exact (BP's)" : "approximate"} | ${s.ticks} | ${learning.length} of ${L} | ${delay} | ${Math.max(...inputs)} | ${kept.toFixed(2)} | ${idle.map((x) => x.toFixed(2)).join(" ")} |`);
   }
-  lines.push("", `${IDLE_ASSUMPTIONS(plan)}; stages ${stages.map(stageBlocksText).join(" / ")}. \`sideways schedule FILE train.method=<rule>\` prints one rule's table and per-block facts.`);
+  lines.push("", `${IDLE_ASSUMPTIONS(plan)}; stages ${stages.map(stageBlocksText).join(" / ")}. ${bpPassNote(bpPass, T)}. \`sideways schedule FILE train.method=<rule>\` prints one rule's table and per-block facts.`);
   return lines.join("\n") + "\n";
 }
