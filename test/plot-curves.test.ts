@@ -325,6 +325,23 @@ describe("plot: learning curves", function () {
     expect(svgs.get("loss.svg")).to.include(SIDEWAYS_LOSS_NOTE);
     expect(svgs.get("clip_accuracy.svg")).not.to.include(SIDEWAYS_LOSS_NOTE);
     expect(svgs.get("loss.svg")).to.include("Y-axis titled 'train loss'").and.include("X-axis titled 'step'");
+    // Steps are whole numbers: a 4-step run's axis has no tick between them (vega put one at each half step).
+    const xLabels = (svg: string) => [...svg.slice(svg.indexOf('aria-label="X-axis')).matchAll(/role-axis-label"[\s\S]*?<\/g>/g)][0]![0].match(/>([-\d.]+)<\/text>/g)!.map((t) => Number(t.slice(1, -7)));
+    expect(xLabels(svgs.get("loss.svg")!)).to.deep.equal([1, 2, 3, 4]);
+  });
+
+  it("loss.svg's note on the frames a loss averages names each exact rule drawn beside Sideways, and no rule not drawn", async () => {
+    const runs = ["sideways", "bp", "pipelined-bp", "gpipe"].map((m) => fakeRun(root, m, m, { "train.method": m, seed: 0 }, [2.3, 2.1], [0.5]));
+    const note = async (drawn: typeof runs) => {
+      const svgs = new Map<string, string>();
+      await plotLearningCurves(drawn, (name, svg) => svgs.set(name, svg));
+      return svgs.get("loss.svg")!;
+    };
+    expect(await note(runs.slice(0, 2))).to.include("Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame");
+    expect(await note([runs[0], runs[2]])).to.include("within the clip, pipelined BP's over every frame");
+    expect(await note(runs)).to.include("within the clip, BP's, pipelined BP's and GPipe's over every frame");
+    // Without Sideways, every loss averages every frame: no note.
+    expect(await note(runs.slice(1))).to.not.include("reach the top block");
   });
 
   it("a swept model path: each legend names its file's stem, as run ids do; the CSVs keep `config` as written and add `label`", async () => {

@@ -232,7 +232,12 @@ export const WALL_AXIS_TITLE = "wall-clock seconds since the run started, evalua
  * Said on loss.svg when Sideways is drawn beside a BP rule: their training losses average
  * different frames (docs/design/sideways.md: Sideways' top block sees frames 1..T-L+1 within a clip).
  */
-export const SIDEWAYS_LOSS_NOTE = "Sideways' loss is over the frames that reach the top block within the clip, BP's over every frame";
+export function lossFramesNote(others: readonly string[]): string {
+  const names = others.map((m) => `${findRule(m)!.label}'s`);
+  const listed = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  return `Sideways' loss is over the frames that reach the top block within the clip, ${listed} over every frame`;
+}
+export const SIDEWAYS_LOSS_NOTE = lossFramesNote(["bp"]);
 
 /**
  * The line of a run whose train.method is not in the registry (another version's or branch's
@@ -276,7 +281,8 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
       text: title,
       subtitle: [
         [bandNote(spread), ...(methods.length > 1 || unknown.length > 0 ? [methods.map(dashName).join(", ")] : [])].join("; "),
-        ...(sidewaysLossNote && methods.includes("sideways") && methods.length > 1 ? [SIDEWAYS_LOSS_NOTE] : []),
+        // The exact rules' losses average every frame (an unknown rule's: not said).
+        ...(sidewaysLossNote && methods.includes("sideways") && known.length > 1 ? [lossFramesNote(known.filter((m) => m !== "sideways"))] : []),
         ...binNote(points),
         ...notes,
       ],
@@ -286,7 +292,8 @@ export function curveSpec(points: readonly CurvePoint[], figure: CurveFigure): T
     // Full configuration names in the legend, drawn as solid lines rather than the faint band.
     config: { legend: { labelLimit: 0, symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 } },
     data: { values: points as unknown as Record<string, unknown>[] },
-    encoding: { x: { field: "x", type: "quantitative", title: xTitle } },
+    // Steps are whole: no 1.5 between them on a short run's axis.
+    encoding: { x: { field: "x", type: "quantitative", title: xTitle, ...(xTitle === "step" ? { axis: { tickMinStep: 1 } } : {}) } },
     layer: [
       { mark: { type: "area", opacity: 0.18 }, encoding: { y: y("lo"), y2: { field: "hi" }, color } },
       {
