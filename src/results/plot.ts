@@ -23,7 +23,11 @@ import { count, tally } from "../util/count.js";
 import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 import { whyAbsent } from "./absent-metric.js";
 import { valueTexts } from "./value-text.js";
+import { keyLabel } from "./key-label.js";
 import { captionFileName, captionText, paperFileName, paperSpec, type PaperFigure } from "./paper-figure.js";
+
+// In its own module so that the paper table's headers (table-headers.ts) say it without this one; re-exported for plot-vs-setting.ts.
+export { keyLabel };
 
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
@@ -85,18 +89,6 @@ export function stemValues(values: ReadonlyMap<string, readonly unknown[]>): Val
 export function settingsLabel(params: Record<string, unknown>, method: string, valueText: ValueText = wholeValue): string {
   const keys = orderedParamKeys(params).filter((k) => k !== "seed");
   return keys.length ? keys.map((k) => `${k.split(".").pop()}=${valueText(k, params[k])}`).join(", ") : method;
-}
-
-/**
- * A setting's name in a legend: its last part, with the list and item it is in (`train.steps` ->
- * `steps`, `model.layers.3.out_channels` -> `layers.3.out_channels`, `model.layers.3` -> `layers.3`).
- */
-export function keyLabel(key: string): string {
-  const parts = key.split(".");
-  const index = (i: number) => /^\d+$/.test(parts[i] ?? "");
-  const last = parts.length - 1;
-  const from = index(last) ? last - 1 : index(last - 1) ? last - 2 : last;
-  return parts.slice(Math.max(from, 0)).join(".");
 }
 
 /** A setting's value in a legend, as `valueText` writes it (null as JSON), cut at 24 characters. */
