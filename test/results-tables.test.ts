@@ -82,7 +82,7 @@ describe("results: CSV and paper table", () => {
     expect(csv[0].final_eval_clip_top1_std as number).to.be.closeTo(0.2, 1e-12);
     expect(csv[0].not_completed).to.equal(null);
     expect(tableMarkdown(table)).to.include("| 0.1 | 0.700 ± 0.200 (n=3) |  |").and.include("| 0.01 | 0.250 (n=1) | 1 failed |").and.include("| 10 | – | 2 nan_loss |");
-    expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) &  \\\\").and.include("train.optimizer.lr & final\\_eval\\_clip\\_top1 & not\\_completed").and.include("10 & -- & 2 nan\\_loss \\\\");
+    expect(tableLatex(table)).to.include("0.1 & $0.700 \\pm 0.200$ (3) &  \\\\").and.include("\nlr & clip top-1 & not completed \\\\\n").and.include("10 & -- & 2 nan\\_loss \\\\");
     // Which std it is, said with the table: sqrt(0.08 / 2) = 0.2 above is the sample std (the population std would be 0.163).
     expect(tableMarkdown(table)).to.include(`\n${STD_NOTE}\n`).and.include("sample standard deviation (n - 1");
     expect(tableMarkdown(table).trimEnd().split("\n").pop()).to.equal(NOT_COMPLETED_NOTE);

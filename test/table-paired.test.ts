@@ -64,7 +64,7 @@ describe("results table --against: differences from a baseline, paired by seed",
     expect(md).to.include("| sideways | 0.01 | 0.250 ± 0.050 (n=3) | -0.050 ± 0.050 (n=3) |");
     expect(md).to.include("| pipelined-bp | 0.05 | 0.500 ± 0.050 (n=3) | – |");
     expect(md).to.include("\nNOTE\n");
-    expect(tableLatex(t)).to.include("$\\Delta$ final\\_eval\\_clip\\_top1").and.include("$+0.035 \\pm 0.021$ (2)").and.include("(baseline)").and.include("% NOTE");
+    expect(tableLatex(t)).to.include("$\\Delta$ clip top-1").and.include("$+0.035 \\pm 0.021$ (2)").and.include("(baseline)").and.include("% NOTE");
     const [header, ...rows] = tableCsv(t).trim().split("\n");
     expect(header.split(",").slice(-5)).to.deep.equal(["final_eval_clip_top1_n", "final_eval_clip_top1_delta_mean", "final_eval_clip_top1_delta_std", "final_eval_clip_top1_delta_n", "not_completed"]);
     // The baseline's Δ cells are blank, as are those of a row without a baseline.

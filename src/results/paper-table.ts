@@ -17,6 +17,8 @@ import { tally } from "../util/count.js";
 import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 import { NOT_COPIED } from "./not-copied.js";
+import { betterDirection, isAccuracy } from "./metric-label.js";
+import { columnsComment, metricHeader, settingHeaders } from "./table-headers.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -244,8 +246,53 @@ export function metricDigits(metric: string, digits: number): number {
   return digits;
 }
 
-/** A metric's cell: `mean ± spread (n=N)`, or in LaTeX `$mean \pm spread$ (N)`; `signed`: a difference, "+" before a positive mean. */
-function statsCell(s: MetricStats, digits: number, spread: Spread, latex: boolean, signed = false): string {
+/**
+ * How the Markdown and LaTeX tables show their numbers (`results table`; the sweep's own table is
+ * the default). `percent`: accuracies (top-1, top-5) x 100, mean and ± alike, one decimal fewer;
+ * `boldBest`: each metric column's best mean in bold where the metric has a better direction
+ * (metric-label.ts). The CSV keeps runs.csv's numbers either way.
+ */
+export interface TableStyle {
+  percent?: boolean;
+  boldBest?: boolean;
+}
+
+/** A metric's numbers as its cells show them: x 100 for an accuracy in percent (every spread is a multiple of the std, so it scales alike). */
+function shownStats(s: MetricStats, metric: string, style: TableStyle): MetricStats {
+  if (!style.percent || !isAccuracy(metric)) return s;
+  return { mean: s.mean === null ? null : s.mean * 100, std: s.std === null ? null : s.std * 100, n: s.n };
+}
+
+/** A metric's decimals in the table: metricDigits, one fewer for an accuracy in percent (0.771 at 3 decimals, 77.10 at 2). */
+function cellDigits(metric: string, digits: number, style: TableStyle): number {
+  const d = metricDigits(metric, digits);
+  return style.percent && isAccuracy(metric) ? Math.max(0, d - 1) : d;
+}
+
+/** A mean as its cell rounds it, as a number: what "best" compares, so that means shown alike tie. */
+function roundedMean(s: MetricStats, digits: number, spread: Spread): number | null {
+  return s.mean === null ? null : Number(fixed(s.mean, digits, scientificCell(s, spreadOf(s, spread))));
+}
+
+/**
+ * The rows whose mean of `metric` is the best as shown (every row of a tie), where the metric has
+ * a better direction and two or more rows have a mean: one row alone is best of nothing.
+ */
+function bestRows(t: PaperTable, metric: string, digits: number, style: TableStyle): Set<string> {
+  const direction = betterDirection(metric);
+  const shown = t.rows.map((r) => [r.configId, roundedMean(shownStats(r.stats[metric], metric, style), cellDigits(metric, digits, style), t.spread)] as const);
+  const values = shown.flatMap(([, v]) => (v === null ? [] : [v]));
+  if (direction === null || values.length < 2) return new Set();
+  const best = direction === "higher" ? Math.max(...values) : Math.min(...values);
+  return new Set(shown.filter(([, v]) => v === best).map(([id]) => id));
+}
+
+export const BOLD_BEST_NOTE = "bold: the best mean of each accuracy column (highest) and loss column (lowest) as rounded here, every row of a tie; no test of significance";
+
+export const PERCENT_NOTE = "top-1 and top-5 accuracies in percent (runs.csv's fractions x 100), mean and ± alike";
+
+/** A metric's cell: `mean ± spread (n=N)`, or in LaTeX `$mean \pm spread$ (N)`; `signed`: a difference, "+" before a positive mean; `bold`: mean and ± in bold. */
+function statsCell(s: MetricStats, digits: number, spread: Spread, latex: boolean, signed = false, bold = false): string {
   if (s.mean === null) return latex ? "--" : "–";
   const pm = spreadOf(s, spread);
   const sci = scientificCell(s, pm);
@@ -253,20 +300,39 @@ function statsCell(s: MetricStats, digits: number, spread: Spread, latex: boolea
   const rounded = fixed(s.mean, digits, sci, latex);
   const zero = !sci && Number(rounded) === 0;
   const mean = zero ? rounded.replace(/^-/, "") : `${signed && s.mean > 0 ? "+" : ""}${rounded}`;
-  if (latex) return `$${mean}${pm === null ? "" : ` \\pm ${fixed(pm, digits, sci, true)}`}$ (${s.n})`;
-  return `${mean}${pm === null ? "" : ` ± ${fixed(pm, digits, sci)}`} (n=${s.n})`;
+  // \boldmath (LaTeX's own, no package) sets the digits and \pm in bold, which \textbf leaves as they are in math.
+  if (latex) {
+    const math = `$${mean}${pm === null ? "" : ` \\pm ${fixed(pm, digits, sci, true)}`}$`;
+    return `${bold ? `{\\boldmath${math}}` : math} (${s.n})`;
+  }
+  const text = `${mean}${pm === null ? "" : ` ± ${fixed(pm, digits, sci)}`}`;
+  return `${bold ? `**${text}**` : text} (n=${s.n})`;
 }
 
 /** A row's metric cells, then with --against its Δ cells ("(baseline)" for the baseline, a dash without one). */
-function metricCells(t: PaperTable, r: TableRow, digits: number, latex: boolean): string[] {
-  const cells = t.metrics.map((m) => statsCell(r.stats[m], metricDigits(m, digits), t.spread, latex));
+function metricCells(t: PaperTable, r: TableRow, digits: number, latex: boolean, style: TableStyle, best: ReadonlyMap<string, Set<string>>): string[] {
+  const cell = (s: MetricStats, m: string, signed = false, bold = false) => statsCell(shownStats(s, m, style), cellDigits(m, digits, style), t.spread, latex, signed, bold);
+  const cells = t.metrics.map((m) => cell(r.stats[m], m, false, best.get(m)?.has(r.configId) ?? false));
   if (!t.paired) return cells;
-  const cell = t.paired.cells.get(r.configId);
-  return [...cells, ...t.metrics.map((m) => (cell === "baseline" ? "(baseline)" : cell === null || cell === undefined ? (latex ? "--" : "–") : statsCell(cell[m], metricDigits(m, digits), t.spread, latex, true)))];
+  const paired = t.paired.cells.get(r.configId);
+  return [...cells, ...t.metrics.map((m) => (paired === "baseline" ? "(baseline)" : paired === null || paired === undefined ? (latex ? "--" : "–") : cell(paired[m], m, true)))];
 }
 
-/** The metric columns' names: each metric, then with --against each metric's Δ. */
-const metricHeaders = (t: PaperTable) => [...t.metrics, ...(t.paired ? t.metrics.map((m) => `Δ ${m}`) : [])];
+/** Each metric's best rows (bestRows) with `boldBest`; none without. */
+function bestOfEach(t: PaperTable, digits: number, style: TableStyle): Map<string, Set<string>> {
+  return new Map(style.boldBest ? t.metrics.map((m) => [m, bestRows(t, m, digits, style)]) : []);
+}
+
+/** The metric columns' names: each metric, then with --against each metric's Δ; an accuracy in percent says so. */
+function metricHeaders(t: PaperTable, style: TableStyle = {}): string[] {
+  const unit = (m: string) => (style.percent && isAccuracy(m) ? " (%)" : "");
+  return [...t.metrics.map((m) => `${m}${unit(m)}`), ...(t.paired ? t.metrics.map((m) => `Δ ${m}${unit(m)}`) : [])];
+}
+
+/** The notes the style adds under a table (without its options, none). */
+function styleNotes(t: PaperTable, style: TableStyle): string[] {
+  return [...(style.percent && t.metrics.some(isAccuracy) ? [PERCENT_NOTE] : []), ...(style.boldBest && t.metrics.some((m) => betterDirection(m) !== null) ? [BOLD_BEST_NOTE] : [])];
+}
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
 
@@ -279,19 +345,21 @@ export const EVAL_ON_TRAIN_NOTE = "eval_on_train = 1: the evaluation metrics of 
 /** Said under every table with the default spread: which standard deviation, and what n counts. */
 export const STD_NOTE = spreadNote("std");
 
-export function tableMarkdown(t: PaperTable, digits = 3): string {
+export function tableMarkdown(t: PaperTable, digits = 3, style: TableStyle = {}): string {
   const extra = t.showNotCompleted ? [NOT_COMPLETED] : [];
-  const numeric = metricHeaders(t);
+  const numeric = metricHeaders(t, style);
+  const best = bestOfEach(t, digits, style);
   const header = [...t.paramColumns, ...numeric, ...extra];
   const escape = (s: string) => s.replace(/\|/g, "\\|");
   const align = (i: number) => (i < t.paramColumns.length || i >= t.paramColumns.length + numeric.length ? " --- " : " ---: ");
   const lines = [`| ${header.map(escape).join(" | ")} |`, `|${header.map((_, i) => align(i)).join("|")}|`];
   for (const r of t.rows) {
-    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...metricCells(t, r, digits, false)];
+    const cells = [...t.paramColumns.map((p) => escape(paramText(r.params[p]))), ...metricCells(t, r, digits, false, style, best)];
     lines.push(`| ${[...cells, ...(t.showNotCompleted ? [r.notCompleted] : [])].join(" | ")} |`);
   }
   // What ± is: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", spreadNote(t.spread));
+  for (const note of styleNotes(t, style)) lines.push("", note);
   if (t.source !== undefined) lines.push("", t.source);
   if (t.paired) lines.push("", t.paired.note);
   for (const note of t.absentNotes) lines.push("", note);
@@ -303,16 +371,31 @@ export function tableMarkdown(t: PaperTable, digits = 3): string {
 
 const latexEscape = (s: string) => s.replace(/([\\&%$#_{}~^])/g, (c) => (c === "\\" ? "\\textbackslash{}" : c === "~" ? "\\textasciitilde{}" : c === "^" ? "\\textasciicircum{}" : `\\${c}`));
 
-/** A booktabs tabular; cells are `$mean \pm spread$`, with the number of runs in parentheses. */
-export function tableLatex(t: PaperTable, digits = 3): string {
+/**
+ * A booktabs tabular; cells are `$mean \pm spread$`, with the number of runs in parentheses. Its
+ * headers are in words (table-headers.ts: `lr`, `clip top-1`), pasted into a paper as they are;
+ * a comment line names runs.csv's column of each.
+ */
+export function tableLatex(t: PaperTable, digits = 3, style: TableStyle = {}): string {
+  const percent = style.percent ?? false;
   const numeric = metricHeaders(t);
-  const header = [...t.paramColumns.map(latexEscape), ...numeric.map((h) => latexEscape(h).replace(/^Δ /, "$\\Delta$ ")), ...(t.showNotCompleted ? [latexEscape(NOT_COMPLETED)] : [])];
+  const raw = [...t.paramColumns, ...numeric, ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
+  const words = [
+    ...settingHeaders(t.paramColumns),
+    ...t.metrics.map((m) => metricHeader(m, percent)),
+    ...(t.paired ? t.metrics.map((m) => `Δ ${metricHeader(m, percent)}`) : []),
+    ...(t.showNotCompleted ? settingHeaders([NOT_COMPLETED]) : []),
+  ];
+  const header = words.map((h) => latexEscape(h).replace(/^Δ /, "$\\Delta$ "));
+  const named = columnsComment(words, raw);
+  const best = bestOfEach(t, digits, style);
   const body = t.rows.map((r) => {
     const params = t.paramColumns.map((p) => latexEscape(paramText(r.params[p])));
-    return `${[...params, ...metricCells(t, r, digits, true), ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
+    return `${[...params, ...metricCells(t, r, digits, true, style, best), ...(t.showNotCompleted ? [latexEscape(r.notCompleted)] : [])].join(" & ")} \\\\`;
   });
   return [
     "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
+    ...(named === null ? [] : [named]),
     `\\begin{tabular}{${"l".repeat(t.paramColumns.length)}${"r".repeat(numeric.length)}${t.showNotCompleted ? "l" : ""}}`,
     "\\toprule",
     `${header.join(" & ")} \\\\`,
@@ -321,6 +404,7 @@ export function tableLatex(t: PaperTable, digits = 3): string {
     "\\bottomrule",
     "\\end{tabular}",
     `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
+    ...styleNotes(t, style).map((note) => `% ${note}`),
     ...(t.source !== undefined ? [`% ${t.source}`] : []),
     ...(t.paired ? [`% ${t.paired.note}`] : []),
     ...t.absentNotes.map((note) => `% ${note.replace("–", "--")}`),

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
-import { DEFAULT_SPREAD, paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread } from "./paper-table.js";
+import { DEFAULT_SPREAD, paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread, type TableStyle } from "./paper-table.js";
 import { pairedDifferences, pairedNote, type Against } from "./paired-diff.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
@@ -21,15 +21,16 @@ export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_
 /**
  * Writes <base>.csv, <base>.md and <base>.tex for `metrics` of DIR/runs.csv into `out`; with
  * `against`, each row's differences from its baseline too (src/results/paired-diff.ts), checked
- * before anything is written.
+ * before anything is written; `style`, how the .md and .tex show the numbers (--percent, --bold-best).
  */
-export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = DEFAULT_SPREAD, against?: Against): PaperTable {
+export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = DEFAULT_SPREAD, against?: Against, style: TableStyle = {}): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
   const table = paperTable(columns, rows, metrics, spread);
   if (against) table.paired = { against, cells: pairedDifferences(table, rows, against), note: pairedNote(against, spreadName(spread)) };
   writeFileAtomic(join(out, `${base}.csv`), tableCsv(table));
-  writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits));
-  writeFileAtomic(join(out, `${base}.tex`), tableLatex(table, digits));
+  // The CSV keeps runs.csv's numbers whatever the style: scripts read it, and a _mean column in percent in one file and a fraction in another would mislead them.
+  writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits, style));
+  writeFileAtomic(join(out, `${base}.tex`), tableLatex(table, digits, style));
   return table;
 }
 

@@ -33,6 +33,8 @@ interface TableArgs {
   digits: number;
   spread: Spread;
   against?: Against;
+  percent: boolean;
+  "bold-best": boolean;
   out?: string;
 }
 
@@ -335,11 +337,14 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> & HelpExample
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
         // Checked by the parser: KEY=VALUE; the key and value against the table before anything is written.
         .option("against", { type: "string", coerce: (v: string) => parseAgainst(v), describe: "KEY=VALUE: add each metric's difference from the configuration with KEY = VALUE and the row's other settings, paired by seed (Δ columns; the files end in -vs-KEY_VALUE)" })
+        .option("percent", { type: "boolean", default: false, describe: "top-1 and top-5 accuracies in percent (mean and ± x 100, one decimal fewer) in the Markdown and LaTeX tables; the CSV keeps runs.csv's fractions; the files end in -percent" })
+        .option("bold-best", { type: "boolean", default: false, describe: "each accuracy column's highest mean and each loss column's lowest in bold (every row of a tie) in the Markdown and LaTeX tables; the files end in -bold" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" }) as unknown as Argv<TableArgs>,
     examples: [
       ["$0 results table results/exp --metric eval_clip_top1 --metric wall_s", "two metrics"],
       ["$0 results table results/exp --against train.method=bp", "each rule's difference from BP at the same seed and settings"],
       ["$0 results table results/exp --spread ci95", "mean ± 95% confidence interval: table-ci95.*"],
+      ["$0 results table results/exp --metric eval_clip_top1 --metric eval_loss --percent --bold-best", "for a paper: accuracy in %, the best of each column in bold"],
     ],
     handler: async (argv) => {
       const dir = resolve(argv.dir);
@@ -369,10 +374,13 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> & HelpExample
         ...(argv.metric === undefined ? [] : [safe(metrics.join("-"))]),
         ...(argv.spread === DEFAULT_SPREAD ? [] : [argv.spread]),
         ...(argv.against === undefined ? [] : [`vs-${safe(`${argv.against.key}_${argv.against.value}`)}`]),
+        ...(argv.percent ? ["percent"] : []),
+        ...(argv["bold-best"] ? ["bold"] : []),
       ];
       const base = ["table", ...named].join("-");
-      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base, argv.spread, argv.against);
-      io.out(tableMarkdown(table, argv.digits));
+      const style = { percent: argv.percent, boldBest: argv["bold-best"] };
+      const table = writePaperTables(dir, metrics, resolve(argv.out ?? argv.dir), argv.digits, base, argv.spread, argv.against, style);
+      io.out(tableMarkdown(table, argv.digits, style));
       io.err(`wrote ${base}.csv, ${base}.md, ${base}.tex to ${argv.out ?? argv.dir}\n`);
     },
   };
