@@ -90,7 +90,7 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     ]);
   });
 
-  it("--percent: each accuracy cell is 100 x the table.csv's mean and std with one decimal fewer; losses, the CSV and the sweep's table stay as they are", async () => {
+  it("--percent: each accuracy cell is 100 x the table.csv's mean and std with two decimals fewer (the same precision); losses, the CSV and the sweep's table stay as they are", async () => {
     await table(dir);
     await table(dir, "--metric", "eval_clip_top1", "--metric", "eval_loss");
     await table(dir, "--metric", "eval_clip_top1", "--metric", "eval_loss", "--percent");
@@ -106,9 +106,9 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     expect(percent).to.have.length(stats.length);
     stats.forEach((s, i) => {
       const [mean, std, n] = [s.final_eval_clip_top1_mean, s.final_eval_clip_top1_std, s.final_eval_clip_top1_n] as number[];
-      expect(percent[i][2]).to.equal(`${(mean * 100).toFixed(2)} ± ${(std * 100).toFixed(2)} (n=${n})`);
-      // And the plain cell's rounded mean, x 100, is within its rounding (0.0005 x 100) of it.
-      expect(Number(percent[i][2].split(" ")[0])).to.be.closeTo(Number(plain[i][2].split(" ")[0]) * 100, 0.05 + 1e-9);
+      expect(percent[i][2]).to.equal(`${(mean * 100).toFixed(1)} ± ${(std * 100).toFixed(1)} (n=${n})`);
+      // And the plain cell's rounded mean, x 100, is within the two roundings (0.0005 x 100 and 0.05) of it.
+      expect(Number(percent[i][2].split(" ")[0])).to.be.closeTo(Number(plain[i][2].split(" ")[0]) * 100, 0.1 + 1e-9);
       expect(percent[i][3], "eval loss").to.equal(plain[i][3]);
     });
     const md = read(dir, `${base}-percent.md`);
@@ -117,9 +117,11 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     const tex = read(dir, `${base}-percent.tex`);
     expect(tex).to.include("method & lr & clip top-1 (\\%) & eval loss & not completed \\\\");
     expect(tex).to.include(`$${percent[0][2].replace(" ± ", " \\pm ").replace(/ \(n=(\d+)\)$/, "$ ($1)")}`);
-    // --digits 2: a whole-percent decimal, 77.1.
+    // --digits 4: two decimals of a percent, 77.10; --digits 2: whole percents, 77.
+    await table(dir, "--metric", "eval_clip_top1", "--percent", "--digits", "4");
+    expect(mdRows(read(dir, "table-eval_clip_top1-percent.md"))[0][2]).to.match(/^\d+\.\d\d ± \d+\.\d\d \(n=3\)$/);
     await table(dir, "--metric", "eval_clip_top1", "--percent", "--digits", "2");
-    expect(mdRows(read(dir, "table-eval_clip_top1-percent.md"))[0][2]).to.match(/^\d+\.\d ± \d+\.\d \(n=3\)$/);
+    expect(mdRows(read(dir, "table-eval_clip_top1-percent.md"))[0][2]).to.match(/^\d+ ± \d+ \(n=3\)$/);
   });
 
   it("--bold-best: the highest accuracy's row and the lowest loss's, found from runs.csv; no bold where a metric has no better direction", async () => {

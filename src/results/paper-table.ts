@@ -248,7 +248,7 @@ export function metricDigits(metric: string, digits: number): number {
 
 /**
  * How the Markdown and LaTeX tables show their numbers (`results table`; the sweep's own table is
- * the default). `percent`: accuracies (top-1, top-5) x 100, mean and ± alike, one decimal fewer;
+ * the default). `percent`: accuracies (top-1, top-5) x 100, mean and ± alike, two decimals fewer;
  * `boldBest`: each metric column's best mean in bold where the metric has a better direction
  * (metric-label.ts). The CSV keeps runs.csv's numbers either way.
  */
@@ -266,7 +266,8 @@ function shownStats(s: MetricStats, metric: string, style: TableStyle): MetricSt
 /** A metric's decimals in the table: metricDigits, one fewer for an accuracy in percent (0.771 at 3 decimals, 77.10 at 2). */
 function cellDigits(metric: string, digits: number, style: TableStyle): number {
   const d = metricDigits(metric, digits);
-  return style.percent && isAccuracy(metric) ? Math.max(0, d - 1) : d;
+  // x 100 moves two digits before the point: two decimals fewer keep the precision (0.771 is 77.1).
+  return style.percent && isAccuracy(metric) ? Math.max(0, d - 2) : d;
 }
 
 /** A mean as its cell rounds it, as a number: what "best" compares, so that means shown alike tie. */

@@ -337,7 +337,7 @@ function tableCommand(io: CliIo): CommandModule<object, TableArgs> & HelpExample
         .option("spread", { choices: SPREADS, default: DEFAULT_SPREAD, describe: "what ± is: std (sample standard deviation), sem (standard error of the mean) or ci95 (95% confidence interval's half-width, Student's t); other than std, the files end in -<spread>" })
         // Checked by the parser: KEY=VALUE; the key and value against the table before anything is written.
         .option("against", { type: "string", coerce: (v: string) => parseAgainst(v), describe: "KEY=VALUE: add each metric's difference from the configuration with KEY = VALUE and the row's other settings, paired by seed (Δ columns; the files end in -vs-KEY_VALUE)" })
-        .option("percent", { type: "boolean", default: false, describe: "top-1 and top-5 accuracies in percent (mean and ± x 100, one decimal fewer) in the Markdown and LaTeX tables; the CSV keeps runs.csv's fractions; the files end in -percent" })
+        .option("percent", { type: "boolean", default: false, describe: "top-1 and top-5 accuracies in percent (mean and ± x 100, two decimals fewer: 0.771 is 77.1) in the Markdown and LaTeX tables; the CSV keeps runs.csv's fractions; the files end in -percent" })
         .option("bold-best", { type: "boolean", default: false, describe: "each accuracy column's highest mean and each loss column's lowest in bold (every row of a tie) in the Markdown and LaTeX tables; the files end in -bold" })
         .option("out", { type: "string", describe: "where to write the tables (default: DIR)" }) as unknown as Argv<TableArgs>,
     examples: [
