@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -84,6 +84,22 @@ describe("run-meta.json: each attempt at a run", function () {
     expect(await main(["run", GOOD, ...common, "train.checkpoint_every=2"], io), io.stderr).to.equal(0);
     // Before, the lock was taken over without a word. Killed after update 3: its checkpoint is step 2's.
     expect(io.stderr).to.include(`took over its lock ${lock} (left by pid ${pid}, which is no longer running on this host); resuming from step 2`);
+    expect(existsSync(lock)).to.equal(false);
+  });
+
+  it("a run killed outright on another host: its lock records a heartbeat, and once that has been still for 120 s the next attempt takes it over and says so", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=2"], "SIGKILL");
+    const runDir = runFolderIn(join(dir, "run"));
+    const lock = `${runDir}.lock`;
+    const left = JSON.parse(readFileSync(lock, "utf8")) as { pid: number; host: string; heartbeat_s?: number };
+    expect(left.heartbeat_s).to.equal(15);
+    // The same lock as a pod on another node leaves it, its last beat 200 s ago (its pid cannot be checked from here).
+    writeFileSync(lock, JSON.stringify({ ...left, host: "other-node-of-the-cluster" }));
+    const lastBeat = new Date(Date.now() - 200_000);
+    utimesSync(lock, lastBeat, lastBeat);
+    const io = captureIo();
+    expect(await main(["run", GOOD, ...common, "train.checkpoint_every=2"], io), io.stderr).to.equal(0);
+    expect(io.stderr).to.match(new RegExp(`took over its lock ${lock.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(left by pid ${left.pid} on other-node-of-the-cluster, whose heartbeat stopped: last beat 20[01] s ago\\); resuming from step 2`));
     expect(existsSync(lock)).to.equal(false);
   });
 

@@ -114,10 +114,10 @@ export async function runOne(
     // A resumed attempt keeps config.yaml as the run started (run-experiment.ts) and records its own
     // values of the settings outside the id where they differ.
     const otherSettings = resume ? settingsOtherThanConfigFile(join(place.runDir, RUN_CONFIG_FILE), resolved) : [];
-    const staleLocks: Array<LockHolder | null> = [];
-    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force, settings: attemptSettings(otherSettings), tookOverLock: (stale) => staleLocks.push(stale) });
+    const staleLocks: Array<{ holder: LockHolder | null; ageMs: number }> = [];
+    release = startRunDir(place.runDir, { ...place.meta, data_files: dataFileStamps(resolved.data, true) }, { keep: resume, force, settings: attemptSettings(otherSettings), tookOverLock: (holder, ageMs) => staleLocks.push({ holder, ageMs }) });
     // Said once the folder is ours: a process killed outright left the lock, taken over without a word before.
-    for (const stale of staleLocks) progress.log(tookOverRunLock(place.runDir, stale, resume ? resumeCheckpointStep(join(place.runDir, RESUME_FILE)) : null));
+    for (const { holder, ageMs } of staleLocks) progress.log(tookOverRunLock(place.runDir, holder, resume ? resumeCheckpointStep(join(place.runDir, RESUME_FILE)) : null, ageMs));
     const settingsNote = otherSettingsNote(place.runId, otherSettings);
     if (settingsNote !== null) progress.log(settingsNote);
     // After set-up, so that the onnxruntime build this attempt runs is known.

@@ -1,7 +1,9 @@
 /**
  * Lock files created with O_EXCL (atomic on local and NFSv3+ file systems). A lock left behind
- * by a killed process is taken over: on the same host when its pid no longer exists, from
- * another host when it is older than `staleAfterMs`.
+ * by a killed process is taken over: on the same host when its pid no longer exists; from
+ * another host, a lock with a heartbeat (`heartbeat_s`, lock-heartbeat.ts) when its mtime has not
+ * been refreshed for the heartbeat's stale margin, one without when it is older than
+ * `staleAfterMs`.
  *
  * Written by hand rather than with proper-lockfile 4.1.2, because that package judges a holder
  * alive only by a heartbeat (the lock's mtime, refreshed from the event loop) and records no
@@ -9,16 +11,21 @@
  * synchronous step; onnxruntime's run() computes on the JS thread) lost the lock to a second
  * process while still working, and learnt it only afterwards (onCompromised, ECOMPROMISED),
  * so two processes would write one run. Here a live holder on the same host is never taken
- * over, a dead one at once, and messages can say who holds a lock (pid, host). What
- * proper-lockfile does better: a long-held lock from a dead holder on another host is noticed
- * without a pid; here that needs `staleAfterMs`, and run locks use none (docs/SWEEPS.md).
+ * over, a dead one at once, and messages can say who holds a lock (pid, host). For a holder on
+ * another host, whose pid cannot be checked, run locks beat from a worker thread
+ * (lock-heartbeat.ts), which goes on while the main thread is blocked, and are stale after
+ * 120 s still; a lock written without a heartbeat (by an earlier version) never goes stale from
+ * another host, since run locks use no `staleAfterMs` (docs/SWEEPS.md).
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
+import { type HeartbeatTiming, HEARTBEAT_STALE_S, beatLock, staleAfterS } from "./lock-heartbeat.js";
 
 export interface LockHolder {
   pid: number;
   host: string;
+  /** its heartbeat's interval, where the holder refreshes the lock's mtime (lock-heartbeat.ts) */
+  heartbeat_s?: number;
 }
 
 function pidAlive(pid: number): boolean {
@@ -32,8 +39,10 @@ function pidAlive(pid: number): boolean {
 
 export function lockHolder(path: string): LockHolder | null {
   try {
-    const holder = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
-    return typeof holder.pid === "number" && typeof holder.host === "string" ? holder : null;
+    const { pid, host, heartbeat_s } = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
+    if (typeof pid !== "number" || typeof host !== "string") return null;
+    const beats = typeof heartbeat_s === "number" && Number.isFinite(heartbeat_s) && heartbeat_s > 0;
+    return beats ? { pid, host, heartbeat_s } : { pid, host };
   } catch {
     return null;
   }
@@ -45,37 +54,62 @@ const BEING_WRITTEN: LockHolder = Object.freeze({ pid: -1, host: "?" });
 /** Whether a live holder runs on another host, where its pid cannot be checked from here. */
 export const heldFromAnotherHost = (holder: LockHolder) => holder !== BEING_WRITTEN && holder.host !== hostname();
 
-/** The live holder of a lock, or null when the lock is free or stale. */
-export function liveLockHolder(path: string, staleAfterMs: number): LockHolder | null {
-  let ageMs: number;
+/** The lock file's mtime (its holder's last heartbeat, where it has one), or null when there is none. */
+export function lockMtimeMs(path: string): number | null {
   try {
-    ageMs = Date.now() - statSync(path).mtimeMs;
+    return statSync(path).mtimeMs;
   } catch {
     return null;
   }
+}
+
+/**
+ * How old a lock from another host must be to be stale: its heartbeat's margin where it beats
+ * (`heartbeatStaleS`, or 4 of its beats where those are slower), else `staleAfterMs`.
+ */
+export const staleAfterMsFor = (holder: LockHolder, staleAfterMs: number, heartbeatStaleS = HEARTBEAT_STALE_S) =>
+  holder.heartbeat_s === undefined ? staleAfterMs : staleAfterS(holder.heartbeat_s, heartbeatStaleS) * 1000;
+
+/** The live holder of a lock, or null when the lock is free or stale. */
+export function liveLockHolder(path: string, staleAfterMs: number, heartbeatStaleS = HEARTBEAT_STALE_S): LockHolder | null {
+  const mtimeMs = lockMtimeMs(path);
+  if (mtimeMs === null) return null;
+  const ageMs = Date.now() - mtimeMs;
   const holder = lockHolder(path);
   if (holder === null) return ageMs < 5000 ? BEING_WRITTEN : null; // being written, or garbage
   if (holder.host === hostname()) return pidAlive(holder.pid) ? holder : null;
-  return ageMs < staleAfterMs ? holder : null;
+  return ageMs < staleAfterMsFor(holder, staleAfterMs, heartbeatStaleS) ? holder : null;
 }
 
 /**
  * Takes the lock or returns null; the returned function releases it. `tookOver` hears of a stale
- * lock this call removed and then took (its holder, null for a file naming none), so that the
- * caller can say it: a process killed outright is otherwise taken over without a word.
+ * lock this call removed and then took (its holder, null for a file naming none, and how long
+ * before its mtime was last set), so that the caller can say it: a process killed outright is
+ * otherwise taken over without a word. With `heartbeat` the lock beats (lock-heartbeat.ts) while
+ * held, and a lock of another host's that beats is judged by `heartbeat.staleS`.
  */
-export function tryLock(path: string, staleAfterMs: number, tookOver?: (stale: LockHolder | null) => void): (() => void) | null {
-  let removed: { holder: LockHolder | null } | null = null;
+export function tryLock(
+  path: string,
+  staleAfterMs: number,
+  tookOver?: (stale: LockHolder | null, ageMs: number) => void,
+  heartbeat?: HeartbeatTiming,
+): (() => void) | null {
+  let removed: { holder: LockHolder | null; ageMs: number } | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx");
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
+      const me: LockHolder = { pid: process.pid, host: hostname(), ...(heartbeat === undefined ? {} : { heartbeat_s: heartbeat.intervalS }) };
+      writeSync(fd, JSON.stringify(me));
       closeSync(fd);
+      const stopBeating = heartbeat === undefined ? () => {} : beatLock(path, heartbeat.intervalS);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         process.removeListener("exit", release);
+        // Told first: a beat after the unlink would refresh the lock of whoever takes it next
+        // (for a beat at most, and that holder is alive).
+        stopBeating();
         try {
           unlinkSync(path);
         } catch {
@@ -83,15 +117,16 @@ export function tryLock(path: string, staleAfterMs: number, tookOver?: (stale: L
         }
       };
       process.on("exit", release);
-      if (removed !== null) tookOver?.(removed.holder);
+      if (removed !== null) tookOver?.(removed.holder, removed.ageMs);
       return release;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      if (liveLockHolder(path, staleAfterMs) !== null) return null;
+      if (liveLockHolder(path, staleAfterMs, heartbeat?.staleS) !== null) return null;
       const holder = lockHolder(path);
+      const ageMs = Date.now() - (lockMtimeMs(path) ?? Date.now());
       try {
         unlinkSync(path);
-        removed = { holder };
+        removed = { holder, ageMs };
       } catch {
         // someone else removed it first; try again
       }

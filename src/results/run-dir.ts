@@ -6,6 +6,7 @@
  * progress so two processes never run the same run.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { InputError, RunError } from "../errors.js";
 import { safetensorsDamage } from "../model/safetensors.js";
@@ -14,6 +15,7 @@ import type { RunSummary } from "../train/run-types.js";
 import { writeJsonAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
 import { type LockHolder, liveLockHolder, tryLock } from "./file-lock.js";
+import { heartbeatTiming, staleAfterS } from "./lock-heartbeat.js";
 import type { DataFileStamps } from "./data-files.js";
 import { type Provenance, runProvenance } from "./provenance.js";
 
@@ -97,8 +99,16 @@ export const readSummary = (dir: string) => readJson<RunSummary>(join(dir, SUMMA
 
 export const runLockPath = (runDir: string) => `${runDir.replace(/[/\\]+$/, "")}.lock`;
 
-/** Runs last days; a run lock from another host is never judged stale by age. */
+/**
+ * Runs last days; a run lock from another host without a heartbeat (written by an earlier version)
+ * is never judged stale by age. One with a heartbeat is, by heartbeatTiming()'s stale margin.
+ */
 const RUN_LOCK_STALE_MS = Number.POSITIVE_INFINITY;
+
+/** The process holding the run's lock now (pid, host), or null when none does (or it is stale). */
+export function runLockHolderNow(runDir: string): LockHolder | null {
+  return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS, heartbeatTiming().staleS);
+}
 
 /**
  * diverged: an attempt of this very config stopped at a non-finite loss (nan_loss). Runs are
@@ -108,7 +118,7 @@ const RUN_LOCK_STALE_MS = Number.POSITIVE_INFINITY;
 export type RunState = "completed" | "diverged" | "running" | "todo";
 
 export function runState(runDir: string, configHash: string): RunState {
-  if (liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS)) return "running";
+  if (runLockHolderNow(runDir)) return "running";
   if (readRunMeta(runDir)?.config_hash !== configHash) return "todo";
   const status = readSummary(runDir)?.status;
   // Completed with damaged final weights is not done: `run` and `sweep` then refuse the folder (checkNoOtherRun).
@@ -149,27 +159,38 @@ export function isRunInProgress(runDir: string): boolean {
   return runLockHolderNow(runDir) !== null;
 }
 
+/** How long a still heartbeat of `holder`'s lock takes to make it stale, in seconds. */
+export const runLockStaleS = (holder: LockHolder & { heartbeat_s: number }) => staleAfterS(holder.heartbeat_s, heartbeatTiming().staleS);
+
 /**
- * What `sweep` and `run` say of a run they leave to a process on another machine: a lock from
- * another host never goes stale (RUN_LOCK_STALE_MS), so only the user can say its holder died.
+ * What `sweep` and `run` say of a run they leave to a process on another machine. A lock with a
+ * heartbeat goes stale once it stops beating, and the next attempt takes it over; one written
+ * without (by an earlier version) never does (RUN_LOCK_STALE_MS), so only the user can say its
+ * holder died.
  */
 export function leftToAnotherHost(runId: string, runDir: string, holder: LockHolder, rerun: string): string {
-  return `${runId}: running on ${holder.host} (pid ${holder.pid}); left to it (if that process died, delete ${runLockPath(runDir)} and ${rerun})`;
+  const where = `${runId}: running on ${holder.host} (pid ${holder.pid}); left to it`;
+  if (holder.heartbeat_s === undefined) return `${where} (if that process died, delete ${runLockPath(runDir)} and ${rerun})`;
+  return `${where} while its lock ${runLockPath(runDir)} beats (if it stops, ${rerun} once it has been still for ${runLockStaleS({ ...holder, heartbeat_s: holder.heartbeat_s })} s: the run is then taken over)`;
 }
+
+const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(0));
 
 /**
- * What `run` (a sweep's run too) says where it took over its run's lock from a process on this
- * host that is gone (killed outright: SIGKILL, the out-of-memory killer, a node's task resubmitted
- * onto it): which pid left it and where the run goes on from (`resumeStep`; null: from step 0).
+ * What `run` (a sweep's run too) says where it took over its run's lock from a process that is
+ * gone: on this host, one killed outright (SIGKILL, the out-of-memory killer, a node's task
+ * resubmitted onto it); on another, one whose heartbeat stopped (a pod killed, a node lost), `ageMs`
+ * after its last beat. It names the pid that left it and where the run goes on from
+ * (`resumeStep`; null: from step 0).
  */
-export function tookOverRunLock(runDir: string, stale: LockHolder | null, resumeStep: number | null): string {
-  const whose = stale === null ? "a file naming no process" : `left by pid ${stale.pid}, which is no longer running on this host`;
+export function tookOverRunLock(runDir: string, stale: LockHolder | null, resumeStep: number | null, ageMs = 0): string {
+  const whose =
+    stale === null
+      ? "a file naming no process"
+      : stale.host === hostname()
+        ? `left by pid ${stale.pid}, which is no longer running on this host`
+        : `left by pid ${stale.pid} on ${stale.host}, whose heartbeat stopped: last beat ${seconds(ageMs)} s ago`;
   return `took over its lock ${runLockPath(runDir)} (${whose}); ${resumeStep === null ? "starting from step 0" : `resuming from step ${resumeStep}`}`;
-}
-
-/** The process holding the run's lock now (pid, host), or null when none does. */
-export function runLockHolderNow(runDir: string): LockHolder | null {
-  return liveLockHolder(runLockPath(runDir), RUN_LOCK_STALE_MS);
 }
 
 /**
@@ -280,12 +301,12 @@ function attemptsRestarted(runDir: string, configHash: string): Attempt[] {
 export function startRunDir(
   runDir: string,
   meta: RunMeta,
-  { keep = false, force = false, settings = {} as Record<string, unknown>, tookOverLock = undefined as ((stale: LockHolder | null) => void) | undefined } = {},
+  { keep = false, force = false, settings = {} as Record<string, unknown>, tookOverLock = undefined as ((stale: LockHolder | null, ageMs: number) => void) | undefined } = {},
 ): () => void {
   checkRunDirUsable(runDir);
   if (!force) checkNoOtherRun(runDir, meta);
   mkdirSync(join(runDir, ".."), { recursive: true });
-  const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS, tookOverLock);
+  const release = tryLock(runLockPath(runDir), RUN_LOCK_STALE_MS, tookOverLock, heartbeatTiming());
   if (!release) throw new RunError(`run ${meta.run_id} is already running in another process (lock ${runLockPath(runDir)})`);
   // Checked again under the lock: another process may have completed the run since we looked.
   if (!force && readSummary(runDir)?.status === "completed" && readRunMeta(runDir)?.config_hash === meta.config_hash) {
