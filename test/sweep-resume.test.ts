@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCsv } from "../src/results/csv-read.js";
@@ -163,6 +163,62 @@ describe("sweeps: two processes on one sweep folder, Ctrl-C", function () {
     expect(quiet.stderr).to.include(closing);
     expect(existsSync(join(root, held))).to.equal(false);
     expect(summaryStatus(root, other)).to.equal("completed");
+  });
+
+  it("a run left to another machine whose lock's heartbeat stopped: the sweep waits for the lock to go stale, takes it over and resumes the run from its checkpoint, saying so", async () => {
+    // --shard 0/2: the held run is the shard's only run, so the sweep looks at its lock again at once.
+    const args = ["sweep", SWEEP, "sweep.seeds=[0]", "train.steps=20", "train.checkpoint_every=0", "--shard", "0/2"];
+    const root = join(dir, "results", "sweep-good");
+    const first = start([...args, "--quiet"], dir, holdingRunsAt(5));
+    const stopped = finished(first);
+    await until("the run to log steps", () => runFolders(root).some((d) => existsSync(join(root, d, "metrics.csv"))));
+    first.kill("SIGINT");
+    expect((await stopped).code).to.equal(130);
+    const [held] = runFolders(root);
+    const checkpointStep = (JSON.parse(readFileSync(join(root, held, "summary.json"), "utf8")) as { steps_done: number }).steps_done;
+    // Its lock as a pod killed on another node leaves it: beating every 0.1 s until a moment ago.
+    const lock = join(root, `${held}.lock`);
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: "other-node-of-the-cluster", heartbeat_s: 0.1 }));
+    const lastBeat = Date.now();
+    const again = await finished(start(args, dir, { ...process.env, SIDEWAYS_LOCK_HEARTBEAT_S: "0.1", SIDEWAYS_LOCK_STALE_S: "8" }));
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stderr).to.include(`${held}: running on other-node-of-the-cluster (pid 1); left to it while its lock ${lock} beats`);
+    expect(again.stderr).to.match(new RegExp(`waiting up to [1-8] s for ${held} \\(other-node-of-the-cluster, pid 1\\)`));
+    expect(again.stderr).to.include(`${held}: the heartbeat of its lock (other-node-of-the-cluster, pid 1) stopped`);
+    const tookOver = again.stderr.match(/took over its lock (\S+) \(left by pid 1 on other-node-of-the-cluster, whose heartbeat stopped: last beat ([\d.]+) s ago\); resuming from step (\d+)/);
+    expect(tookOver, again.stderr).to.not.equal(null);
+    expect(tookOver![1]).to.equal(lock);
+    expect(Number(tookOver![2])).to.be.at.least(8);
+    expect(Number(tookOver![3])).to.equal(checkpointStep);
+    // Not before the stale margin had passed since its last beat.
+    expect(Date.now() - lastBeat).to.be.at.least(8000);
+    expect(summaryStatus(root, held)).to.equal("completed");
+    const steps = readFileSync(join(root, held, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => Number(l.split(",")[0]));
+    expect(steps).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(existsSync(lock)).to.equal(false);
+  });
+
+  it("a run left to another machine whose lock beats stays left to it: exit 130, the closing line says its lock beats", async () => {
+    const args = ["sweep", SWEEP, "sweep.seeds=[0]", "--shard", "0/2"];
+    const root = join(dir, "results", "sweep-good");
+    expect((await finished(start([...args, "--quiet"], dir))).code).to.equal(0);
+    const [held] = runFolders(root);
+    rmSync(join(root, held), { recursive: true });
+    const lock = join(root, `${held}.lock`);
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: "other-node-of-the-cluster", heartbeat_s: 0.1 }));
+    // Its holder alive on another node: its heartbeat goes on all through the sweep.
+    const beat = setInterval(() => utimesSync(lock, new Date(), new Date()), 100);
+    try {
+      const again = await finished(start(args, dir, { ...process.env, SIDEWAYS_LOCK_HEARTBEAT_S: "0.1", SIDEWAYS_LOCK_STALE_S: "8" }));
+      expect(again.code, again.stderr).to.equal(130);
+      expect(again.stderr).to.include(`${held}: still running on other-node-of-the-cluster (pid 1), its lock beating; left to it`);
+      expect(again.stderr).to.include("1 still running in another process (on other-node-of-the-cluster, pid 1, its lock beating); run the sweep again to finish");
+      expect(again.stderr).to.not.include("took over");
+    } finally {
+      clearInterval(beat);
+    }
+    expect(JSON.parse(readFileSync(lock, "utf8")).pid).to.equal(1);
+    expect(existsSync(join(root, held))).to.equal(false);
   });
 
   it("Ctrl-C (SIGINT) on a sweep: exit 130, the running run saves a resume checkpoint and stops", async () => {
@@ -367,4 +423,9 @@ describe("stop signals: SIGTERM (Slurm, Kubernetes), a second signal, a sweep th
 
 function summaryStatus(root: string, runDir: string): string {
   return (JSON.parse(readFileSync(join(root, runDir, "summary.json"), "utf8")) as { status: string }).status;
+}
+
+/** The run folders of an experiment folder (those with run-meta.json), sorted. */
+function runFolders(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "run-meta.json"))).sort() : [];
 }

@@ -1,8 +1,8 @@
 /**
  * Runs a planned sweep: each run in a child process (`sideways run ... --child`), at most `jobs`
  * at a time. Completed runs are skipped (unless forced), runs in progress in another process on
- * this machine are waited for (on another machine: left to it), and runs.csv is regenerated after
- * every run. A child notices when its parent dies (its stdin closes) and stops at its next step
+ * this machine are waited for (on another machine: left to it, unless its lock's heartbeat stops),
+ * and runs.csv is regenerated after every run. A child notices when its parent dies (its stdin closes) and stops at its next step
  * boundary with a resume checkpoint, as on a stop signal, so killing a sweep never leaves orphans
  * writing into run directories and running the sweep again resumes its runs.
  */
@@ -11,6 +11,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { heldFromAnotherHost, lockHolder } from "../results/file-lock.js";
+import { BeatingLocks } from "./beating-locks.js";
 import { changesBarringResume, stampsOncePerData } from "../results/data-files.js";
 import { isRunInProgress, leftToAnotherHost, readRunMeta, runLockHolderNow, runLockPath, runState, wouldResume } from "../results/run-dir.js";
 import { resolvedConfig } from "../spec/resolved-config.js";
@@ -134,8 +135,10 @@ export function resumesOnChangedData(runs: readonly PlannedRun[], root: string, 
  * A run held by another live process on this machine (another sweep of the same folder, a second
  * terminal) is not failed: the sweep waits for it, takes it as done when the other process
  * completes it, and runs it itself when that process stops without completing it. A run held from
- * another machine (a cluster node) is left to it and reported as such: a lock from another host
- * never goes stale (src/results/run-dir.ts), so waiting for a node that died would never end.
+ * another machine (a cluster node) is left to it and reported as such: its pid cannot be checked
+ * from here. Where its lock beats (src/results/lock-heartbeat.ts) the sweep looks at it again once
+ * its own runs are done (beating-locks.ts), and takes over a lock whose heartbeat stopped; a lock
+ * without a heartbeat (an earlier version's) never goes stale, so waiting for it would never end.
  * A stop signal (Ctrl-C, SIGTERM: src/train/stop-signals.ts) is passed on to the runs (children sit
  * in their own process group, so a terminal's Ctrl-C reaches them only this way): each writes a
  * resume checkpoint and stops; the sweep then records runs.csv and reports them as interrupted.
@@ -147,11 +150,16 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
   const outcome: SweepOutcome = { completed: [], failed: [], skipped: [], elsewhere: [], interrupted: [], notStarted: [], failFastStopped: false, stopSignal: null, diverged: [] };
   const queue: PlannedRun[] = [];
   const waiting = new Map<string, PlannedRun>();
+  /** Runs held from another machine by a lock with a heartbeat: looked at again once the rest are done. */
+  const beating = new BeatingLocks(root);
   /** A run another process holds: waited for when that process is on this machine. */
   const heldElsewhere = (run: PlannedRun) => {
     const dir = join(root, run.runId);
     const holder = runLockHolderNow(dir);
-    if (holder !== null && heldFromAnotherHost(holder)) {
+    if (holder !== null && heldFromAnotherHost(holder) && holder.heartbeat_s !== undefined) {
+      beating.add(run);
+      board.message(`${run.runId}: running on ${holder.host} (pid ${holder.pid}); left to it while its lock ${runLockPath(dir)} beats (looked at again once this sweep's other runs are done)`);
+    } else if (holder !== null && heldFromAnotherHost(holder)) {
       outcome.elsewhere.push(run.runId);
       board.message(leftToAnotherHost(run.runId, dir, holder, "run the sweep again"));
     } else {
@@ -225,22 +233,49 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     await new Promise<void>((allDone) => {
       const launchNext = () => {
         while (!stopping && running.size < opts.jobs && queue.length > 0) launch(queue.shift()!);
-        if (running.size === 0 && (stopping || (queue.length === 0 && waiting.size === 0))) allDone();
+        // The sweep's own runs done: the runs left to another machine whose lock's heartbeat
+        // stopped are taken over, those beating left to it, those still since first seen waited for.
+        if (!stopping && running.size === 0 && queue.length === 0 && waiting.size === 0 && beating.size > 0) lookAgainAtBeating();
+        while (!stopping && running.size < opts.jobs && queue.length > 0) launch(queue.shift()!);
+        if (running.size === 0 && (stopping || (queue.length === 0 && waiting.size === 0 && beating.size === 0))) allDone();
+      };
+      /** A run another process held and no longer holds: done when it completed it, ours again when it gave up. */
+      const heldNoLonger = (id: string, run: PlannedRun) => {
+        const state = runState(join(root, id), run.configHash);
+        if (state === "completed") {
+          outcome.skipped.push(id);
+          board.message(`${id}: completed by another process`);
+        } else if (state === "diverged") {
+          outcome.diverged.push(id);
+          board.message(`${id}: stopped at a non-finite loss in another process (nan_loss)`);
+        } else queue.push(run);
+      };
+      const lookAgainAtBeating = () => {
+        const seen = beating.lookAgain();
+        for (const { run, holder } of seen.gone) {
+          // Its child takes the stale lock over and says so (tookOverRunLock), a note; this, with --quiet too.
+          if (holder !== null) board.message(`${run.runId}: the heartbeat of its lock (${holder.host}, pid ${holder.pid}) stopped: that process is taken as gone`, true);
+          heldNoLonger(run.runId, run);
+        }
+        for (const { run } of seen.heldHere) waiting.set(run.runId, run);
+        for (const { run, holder } of seen.alive) {
+          outcome.elsewhere.push(run.runId);
+          board.message(`${run.runId}: still running on ${holder.host} (pid ${holder.pid}), its lock beating; left to it`);
+        }
+        if (seen.newlyStill.length > 0)
+          board.message(
+            `waiting up to ${Math.ceil(seen.waitS)} s for ${seen.newlyStill.map(({ run, holder }) => `${run.runId} (${holder.host}, pid ${holder.pid})`).join(", ")}: ` +
+              `${seen.newlyStill.length === 1 ? "its lock has" : "their locks have"} not beaten since this sweep first looked; taken over if still until then, left to ${seen.newlyStill.length === 1 ? "its holder" : "their holders"} at the next beat (Ctrl-C stops waiting)`,
+            true,
+          );
+        board.setCounts(counts());
       };
       /** Runs another process held: done when it completed them, ours again when it gave up. */
       const checkWaiting = () => {
         for (const [id, run] of waiting) {
-          const dir = join(root, id);
-          if (isRunInProgress(dir)) continue;
+          if (isRunInProgress(join(root, id))) continue;
           waiting.delete(id);
-          const state = runState(dir, run.configHash);
-          if (state === "completed") {
-            outcome.skipped.push(id);
-            board.message(`${id}: completed by another process`);
-          } else if (state === "diverged") {
-            outcome.diverged.push(id);
-            board.message(`${id}: stopped at a non-finite loss in another process (nan_loss)`);
-          } else queue.push(run);
+          heldNoLonger(id, run);
         }
         board.setCounts(counts());
         launchNext();
@@ -310,7 +345,7 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
     clearInterval(poll);
     stopListening();
   }
-  outcome.elsewhere.push(...waiting.keys());
+  outcome.elsewhere.push(...waiting.keys(), ...beating.ids());
   // Runs a stop (a signal, --fail-fast) left in the queue: counted, as runs.csv lists them.
   queue.forEach(countStopped);
   await writeRunsCsv(root);

@@ -173,15 +173,20 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
 }
 
 /**
- * The closing line's word on runs left to other processes. Those held from another machine are
- * never taken over (a dead node's lock looks alive from here), so the line repeats the lock files
- * to delete if their processes died: said run by run as they were left, it scrolled away in a long
- * log, and --quiet does not say it at all.
+ * The closing line's word on runs left to other processes. Those held from another machine by a
+ * lock without a heartbeat (an earlier version's) are never taken over (a dead node's lock looks
+ * alive from here), so the line repeats the lock files to delete if their processes died: said run
+ * by run as they were left, it scrolled away in a long log, and --quiet does not say it at all.
+ * A lock that beats is a live process's (a still one was taken over): nothing to delete.
  */
 function stillRunningElsewhere(root: string, ids: readonly string[]): string {
-  const held = ids.map((id) => ({ dir: join(root, id), holder: runLockHolderNow(join(root, id)) })).filter(({ holder }) => holder !== null && heldFromAnotherHost(holder));
+  const other = ids.map((id) => ({ dir: join(root, id), holder: runLockHolderNow(join(root, id)) })).filter(({ holder }) => holder !== null && heldFromAnotherHost(holder));
+  const held = other.filter(({ holder }) => holder!.heartbeat_s === undefined);
   const head = `${ids.length} still running in another process`;
-  if (held.length === 0) return head;
+  if (held.length === 0) {
+    if (other.length === 0) return head;
+    return other.length === 1 ? `${head} (on ${other[0]!.holder!.host}, pid ${other[0]!.holder!.pid}, its lock beating)` : `${head} (${other.length} on other machines, their locks beating)`;
+  }
   const locks = firstFew(held.map(({ dir }) => runLockPath(dir)));
   if (held.length === 1) return `${head} (on ${held[0]!.holder!.host}, pid ${held[0]!.holder!.pid}; if that process died, delete ${locks})`;
   return `${head} (${held.length} on other machines; if those processes died, delete ${locks})`;
