@@ -677,6 +677,43 @@ describe("CLI commands", function () {
     expect(JSON.parse(readFileSync(planFile, "utf8")).shard_count).to.equal(2);
   });
 
+  it("an experiment of another name given the output.dir of another's runs: sweep, run and validate exit 2 naming both, nothing written (--dry-run warns); the same experiment again, or under name=<its name>, runs", async () => {
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
+    // The sweep file under another name, otherwise the same (its model by absolute path: the copy is elsewhere).
+    const other = join(dir, "other.yaml");
+    writeFileSync(other, readFileSync(SWEEP, "utf8").replace(/^name: sweep-good$/m, "name: other-study").replace("model: models/tiny.yaml", `model: ${join(FIXTURES, "models", "tiny.yaml")}`));
+    const folder = join(dir, "a");
+    const snapshot = () => JSON.stringify(readdirSync(folder).sort().map((f) => [f, statSync(join(folder, f)).isFile() ? readFileSync(join(folder, f), "utf8") : readdirSync(join(folder, f)).sort()]));
+    const before = snapshot();
+    const head = `${other} with override 'output.dir=a': output.dir ${folder} holds the runs of experiment 'sweep-good' (sweep-plan.json; 4 run folders: `;
+    const advice = `output.dir is one experiment's folder, not a folder of experiments: give this experiment one of its own (output.dir=${join(dir, "other-study")}, or no output.dir: results/other-study); if this experiment is 'sweep-good' renamed and is to go on with its runs, give name=sweep-good`;
+    // Before, the same settings: exit 0, every run 'skipped' as completed (the other experiment's)
+    // and sweep-plan.json relabelled, after which `results collect a` refused the folder; other
+    // settings too: exit 0, both experiments' runs in one runs.csv and table.
+    for (const cmd of [["sweep", other], ["sweep", other, "train.steps=2"], ["run", other], ["validate", other]]) {
+      const io = captureIo();
+      expect(await main([...cmd, "--quiet", "output.dir=a"].filter((a) => !(cmd[0] === "validate" && a === "--quiet")), io), `${cmd.join(" ")}: ${io.stderr}`).to.equal(2);
+      expect(io.stderr).to.include(head);
+      expect(io.stderr).to.include(`and this experiment is 'other-study': the name is no part of a run id`);
+      expect(io.stderr).to.include(`${advice}; nothing was written`);
+      expect(snapshot(), cmd.join(" ")).to.equal(before);
+    }
+    const dry = captureIo();
+    expect(await main(["sweep", other, "--dry-run", "output.dir=a"], dry), dry.stderr).to.equal(0);
+    expect(dry.stderr).to.include(`warning: ${head}`);
+    expect(dry.stderr).to.include(`${advice}; the sweep refuses to start`);
+    // Legitimate: the same experiment with other settings (a configuration of its own in the table),
+    // and the renamed file given the folder's name.
+    const again = captureIo();
+    expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a", "train.steps=2"], again), again.stderr).to.equal(0);
+    expect(again.stderr).not.to.include("holds the runs of experiment");
+    const renamed = captureIo();
+    expect(await main(["sweep", other, "--quiet", "output.dir=a", "name=sweep-good"], renamed), renamed.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(join(folder, "sweep-plan.json"), "utf8")).experiment).to.equal("sweep-good");
+    const collect = captureIo();
+    expect(await main(["results", "collect", "a"], collect), collect.stderr).to.equal(0);
+  });
+
   it("results collect of folders holding runs of different experiments: exit 2 naming each, nothing copied", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "0/2", "output.dir=a"], captureIo())).to.equal(0);
     expect(await main(["sweep", SWEEP, "--quiet", "--shard", "1/2", "output.dir=b"], captureIo())).to.equal(0);

@@ -20,6 +20,8 @@ import { runExperiment } from "../train/run-experiment.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
+import { settingSource } from "../spec/override-source.js";
+import { otherExperimentsNote } from "../results/folder-experiments.js";
 import { findRule } from "../schedule/registry.js";
 import { completedRunNotes } from "./completed-run-notes.js";
 import { checkDevicePlacement, checkProvider, openIdentitySession, type ProviderSessionOpener } from "./preflight.js";
@@ -49,6 +51,23 @@ export function experimentRoot(exp: LoadedExperiment): string {
       "output.dir",
     );
   return root;
+}
+
+/**
+ * What `run`, `sweep` and `validate` say where `root`, the folder `exp`'s runs go under, holds runs
+ * or a sweep plan of an experiment of another name (one output.dir given to two experiments), or
+ * null: the two would share run ids and one table (folder-experiments.ts). Named by the file and
+ * the overrides that set the name or the folder.
+ */
+export function otherExperimentsInRoot(exp: LoadedExperiment, root: string): string | null {
+  const note = otherExperimentsNote(root, exp.spec.name);
+  return note === null ? null : `${settingSource(exp.file, exp.overrides, ["name", "output.dir"])}: ${note}`;
+}
+
+/** Exit 2, before anything is written, where `root` holds another experiment's runs (otherExperimentsInRoot). */
+export function checkRootOfThisExperiment(exp: LoadedExperiment, root: string): void {
+  const said = otherExperimentsInRoot(exp, root);
+  if (said !== null) throw new InputError(`${said}; nothing was written`, exp.file, "output.dir");
 }
 
 /**

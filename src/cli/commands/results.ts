@@ -13,8 +13,9 @@ import { experimentFoldersHint } from "../experiment-folders-hint.js";
 import { refuseFileForResultsFolder } from "../results-folder-arg.js";
 import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } from "../../results/collect-leftovers.js";
 import { recordNotCopied } from "../../results/not-copied.js";
+import { experimentsInFolder } from "../../results/folder-experiments.js";
 import { runIdsOf, sameRunUnderOtherId } from "../../results/earlier-run-ids.js";
-import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
+import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -119,27 +120,13 @@ function asidePath(dir: string, id: string): string {
   return path;
 }
 
-/** The experiments of the run folders directly under `dir`, and of its sweep plan (none when it does not exist). */
-function experimentsIn(dir: string): Set<string> {
-  const names = new Set<string>();
-  if (!existsSync(dir)) return names;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const meta = e.isDirectory() ? readRunMeta(join(dir, e.name)) : null;
-    if (meta !== null) names.add(meta.experiment);
-  }
-  // A shard's plan counts even where the shard started no run.
-  const plan = readSweepPlan(dir);
-  if (plan !== null) names.add(plan.experiment);
-  return names;
-}
-
 /**
  * Every folder of a merge holds runs of one experiment, or the merge is refused before anything is
  * copied: a shard folder given by mistake would mix another study into the table, and finding it
  * run by run, while copying, would leave a half-done merge.
  */
 export function checkOneExperiment(dir: string, from: readonly string[], given: readonly string[]): void {
-  const found = [dir, ...from].map((d, i) => ({ folder: i === 0 ? given[0] : given[i], names: [...experimentsIn(d)] }));
+  const found = [dir, ...from].map((d, i) => ({ folder: i === 0 ? given[0] : given[i], names: experimentsInFolder(d).map((e) => e.name) }));
   const all = new Set(found.flatMap((f) => f.names));
   if (all.size <= 1) return;
   const said = found.filter((f) => f.names.length > 0).map((f) => `${f.folder}: ${f.names.map((n) => `'${n}'`).join(", ")}`);

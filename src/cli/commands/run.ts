@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadExperiment } from "../../spec/load-experiment.js";
 import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
@@ -12,7 +12,7 @@ import { EXIT_INTERRUPTED } from "../exit-codes.js";
 import { RESUME_FILE } from "../../train/resume-checkpoint.js";
 import { FAIL_FAST_STOP_LINE, requestStop } from "../../train/stop-signals.js";
 import { JsonlProgress, ProgressBoard, displayMode } from "../progress.js";
-import { placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
+import { checkRootOfThisExperiment, placeSingleRun, runOne, type RunOutcome, type RunPlacement } from "../run-one.js";
 import { wholeNumber } from "../whole-number.js";
 import type { HelpExamples } from "../help-examples.js";
 
@@ -52,6 +52,8 @@ export function runCommand(io: CliIo): CommandModule<object, RunArgs> & HelpExam
       // A sweep's run gets the user's overrides, then its swept values, which may set the same keys.
       const loaded = loadExperiment(argv.file, argv.overrides, { oneValuePerKey: !argv.child });
       let place = placeSingleRun(loaded);
+      // A sweep's child is not: its sweep checked the folder before planning it.
+      if (!argv.child) checkRootOfThisExperiment(loaded, dirname(place.runDir));
       let exp = loaded;
       if (argv.child) {
         // Launched by `sideways sweep`: when the sweep dies (its end of stdin closes), stop as a

@@ -14,6 +14,7 @@ import type { CliIo } from "../cli-io.js";
 import { EXIT_INTERRUPTED, EXIT_NON_FINITE_LOSS, EXIT_RUN_FAILED } from "../exit-codes.js";
 import { ProgressBoard, displayMode } from "../progress.js";
 import { resumesOnChangedData, runSweep, shardRuns, sweepRoot } from "../sweep-runner.js";
+import { checkRootOfThisExperiment, otherExperimentsInRoot } from "../run-one.js";
 import type { Shard } from "../../spec/sweep-shard.js";
 import { count, firstFew } from "../../util/count.js";
 import { openProbeSessionInChild, preflightRuns, printedFinding } from "../preflight.js";
@@ -86,6 +87,10 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
         for (const n of [...ineffectiveSettingsOfRuns(runs), seedDependentEvaluation(specs)]) if (n !== null) io.err(`note: ${argv.file}: ${n}\n`);
       };
       if (argv["dry-run"]) {
+        // Another experiment's runs in this folder (one output.dir given to both): the sweep refuses
+        // them before anything is written (below); --dry-run, which lists what is there, warns.
+        const otherExperiments = otherExperimentsInRoot(exp, root);
+        if (otherExperiments !== null) io.err(`warning: ${otherExperiments}; the sweep refuses to start\n`);
         sayNotes();
         const mine = shardRuns(runs, shard);
         io.out(`${count(mine.length, "run")}${shard ? ` in shard ${shard.index}/${shard.count}` : ""} of ${runs.length}, into ${root}\n`);
@@ -110,6 +115,7 @@ export function sweepCommand(io: CliIo): CommandModule<object, SweepArgs> & Help
         const state = runState(join(root, r.runId), r.configHash);
         return state === "todo" || (argv.force && state === "completed");
       });
+      checkRootOfThisExperiment(exp, root);
       refuseRunsInLeftovers(mayStart, root, argv.file);
       if (mayStart.length > 0) sayNotes();
       // A folder holding another run, or whose run-meta.json cannot be read, is exit 2 before any

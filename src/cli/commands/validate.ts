@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkNoOtherRun } from "../../results/run-dir.js";
 import { keepEarlierRunIds } from "../../results/earlier-run-ids.js";
 import { loadExperiment } from "../../spec/load-experiment.js";
@@ -7,7 +7,7 @@ import { planSweep } from "../../spec/sweep-expand.js";
 import type { CliIo } from "../cli-io.js";
 import { ineffectiveSettings, ineffectiveSettingsOfRuns, seedDependentEvaluation } from "../../spec/setting-notes.js";
 import { preflightRuns, printedFinding } from "../preflight.js";
-import { experimentRoot, placeSingleRun } from "../run-one.js";
+import { checkRootOfThisExperiment, experimentRoot, placeSingleRun } from "../run-one.js";
 import { count } from "../../util/count.js";
 import { printedConfigText } from "../../spec/printed-config.js";
 import type { HelpExamples } from "../help-examples.js";
@@ -40,9 +40,11 @@ export function validateCommand(io: CliIo): CommandModule<object, ValidateArgs> 
       // The folders the runs would write into must not hold other runs (run stops there with exit 2).
       if (runs === null) {
         const place = placeSingleRun(exp);
+        checkRootOfThisExperiment(exp, dirname(place.runDir));
         checkNoOtherRun(place.runDir, place.meta);
       } else {
         const root = experimentRoot(exp);
+        checkRootOfThisExperiment(exp, root);
         for (const r of keepEarlierRunIds(runs, root)) checkNoOtherRun(join(root, r.runId), { run_id: r.runId, config_hash: r.configHash });
       }
       // Printed once every check passed: `validate --print > config.yaml` writes no config a run would refuse.
