@@ -677,6 +677,32 @@ describe("CLI commands", function () {
     expect(JSON.parse(readFileSync(planFile, "utf8")).shard_count).to.equal(2);
   });
 
+  it("results collect of shards of two counts (0/2, then 1/3) warns naming both counts, each plan, and the runs given to none with the shards that would run them, or that none is left out; shards of one count do not", async () => {
+    for (const [shard, out] of [["0/2", "s0of2"], ["1/2", "s1of2"], ["1/3", "s1of3"], ["0/3", "s0of3"]])
+      expect(await main(["sweep", SWEEP, "--quiet", "--shard", shard!, `output.dir=${out}`], captureIo())).to.equal(0);
+    const plan = JSON.parse(readFileSync(join(dir, "s0of2", "sweep-plan.json"), "utf8")) as { runs: Array<{ index: number; run_id: string }> };
+    const idOf = (index: number) => plan.runs.find((r) => r.index === index)!.run_id;
+    const head = (target: string, threes: string) =>
+      `warning: the sweep plans merged into ${join(target, "sweep-plan.json")} were written by shards of 2 (--shard i/2: ${join("s0of2", "sweep-plan.json")}) and 3 (--shard i/3: ${threes}): a shard runs the runs whose index is i mod n, so shards of 2 and of 3 split the runs differently`;
+    // Before, collect kept the last shard's count without a word: run 3 (0/2 ran 0 and 2, 1/3 ran 1) was only an other_shard row.
+    const mixed = captureIo();
+    expect(await main(["results", "collect", "a", "s0of2", "s1of3"], mixed), mixed.stderr).to.equal(0);
+    expect(mixed.stderr).to.include(`${head("a", join("s1of3", "sweep-plan.json"))}. 1 run of the plan was given to none of these shards (runs.csv: other_shard): ${idOf(3)}; of 2 shards only 1/2, of 3 shards only 0/3 would run it`);
+    expect(Object.fromEntries(readCsv(join(dir, "a", "runs.csv")).rows.map((r) => [r.run_id, r.status]))[idOf(3)]).to.equal("other_shard");
+    // Every run given to one of them: the counts still differ, and it says none is left out.
+    const whole = captureIo();
+    expect(await main(["results", "collect", "b", "s0of2", "s1of3", "s0of3"], whole), whole.stderr).to.equal(0);
+    expect(whole.stderr).to.include(`${head("b", `${join("s1of3", "sweep-plan.json")}, ${join("s0of3", "sweep-plan.json")}`)}; every run of the plan was given to one of these shards, so none is left out`);
+    // Shards of one count: nothing to say.
+    const same = captureIo();
+    expect(await main(["results", "collect", "c", "s0of2", "s1of2"], same), same.stderr).to.equal(0);
+    expect(same.stderr).not.to.include("were written by shards of");
+    // Into a folder a shard of 2 wrote itself: its own plan's count is compared too.
+    const into = captureIo();
+    expect(await main(["results", "collect", "s0of2", "s1of3"], into), into.stderr).to.equal(0);
+    expect(into.stderr).to.include(`the sweep plans merged into ${join("s0of2", "sweep-plan.json")} were written by shards of 2 (--shard i/2: ${join("s0of2", "sweep-plan.json")}) and 3`);
+  });
+
   it("an experiment of another name given the output.dir of another's runs: sweep, run and validate exit 2 naming both, nothing written (--dry-run warns); the same experiment again, or under name=<its name>, runs", async () => {
     expect(await main(["sweep", SWEEP, "--quiet", "output.dir=a"], captureIo())).to.equal(0);
     // The sweep file under another name, otherwise the same (its model by absolute path: the copy is elsewhere).

@@ -71,12 +71,12 @@ describe("sweep-plan.json records the sweep's structure", () => {
     await recordSweepPlan(target, "t", RUNS, ["r0"], STRUCTURE as never);
     await recordSweepPlan(shard, "t", RUNS, ["r1"], STRUCTURE as never);
     withoutStructure(shard);
-    expect(await mergeSweepPlan(shard, target)).to.equal(null);
+    expect((await mergeSweepPlan(shard, target)).note).to.equal(null);
     expect(readSweepPlan(target)).to.deep.include({ given: ["r0", "r1"], structure: STRUCTURE });
     // The other way round: the shard's structure comes in.
     withoutStructure(target);
     await recordSweepPlan(shard, "t", RUNS, ["r1"], STRUCTURE as never);
-    expect(await mergeSweepPlan(shard, target)).to.equal(null);
+    expect((await mergeSweepPlan(shard, target)).note).to.equal(null);
     expect(readSweepPlan(target)).to.deep.include({ given: ["r0", "r1"], structure: STRUCTURE });
   });
 });

@@ -108,6 +108,13 @@ export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number
   return `${join(root, SWEEP_PLAN_FILE)} planned ${count(replaced.runs.length, "run")} other than this sweep's ${runs} (another sweep file or other overrides, or the file changed since): replaced by this sweep's plan. Shards writing into one folder must be given the same file and overrides, or their runs are split differently and some may be run by none`;
 }
 
+/** Why shards of two counts leave runs to none: said by a shard of another count and by `results collect`. */
+const splitRule = (a: number, b: number) => `a shard runs the runs whose index is i mod n, so shards of ${a} and of ${b} split the runs differently`;
+
+/** "0/3 and 2/3": the shards of `count` that would run `runs`. */
+const shardsOf = (runs: ReadonlyArray<Pick<PlanEntry, "index">>, count: number) =>
+  listed([...new Set(runs.map((r) => shardOfRun(r.index, count)))].sort((a, b) => a - b).map((i) => `${i}/${count}`), "and");
+
 /**
  * What a shard says where the plan it joins was last written by a shard of another count (shard
  * 0/2 ran, then 1/3 was submitted alone): a shard runs the runs whose index is i mod n, so the two
@@ -118,12 +125,36 @@ export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number
 export function shardCountNote(root: string, plan: SweepPlan, earlierCount: number, shard: Shard): string {
   const given = new Set(plan.given);
   const left = plan.runs.filter((r) => !given.has(r.run_id));
-  const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: a shard runs the runs whose index is i mod n, so shards of ${earlierCount} and of ${shard.count} split the runs differently`;
+  const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: ${splitRule(earlierCount, shard.count)}`;
   if (left.length === 0) return `${head}; every run of the plan has been given to a shard writing here, so none is left out`;
   const ids = left.map((r) => r.run_id);
-  const shards = [...new Set(left.map((r) => shardOfRun(r.index, shard.count)))].sort((a, b) => a - b).map((i) => `${i}/${shard.count}`);
   const one = left.length === 1;
-  return `${head}. ${count(left.length, "run")} of the plan ${one ? "was" : "were"} given to no shard writing here (runs.csv: ${OTHER_SHARD}) and ${one ? "is" : "are"} not this shard's: ${firstFew(ids)}; of ${shard.count} shards only ${listed(shards, "and")} would run ${one ? "it" : "them"}. Give every shard of a sweep the same count n`;
+  return `${head}. ${count(left.length, "run")} of the plan ${one ? "was" : "were"} given to no shard writing here (runs.csv: ${OTHER_SHARD}) and ${one ? "is" : "are"} not this shard's: ${firstFew(ids)}; of ${shard.count} shards only ${shardsOf(left, shard.count)} would run ${one ? "it" : "them"}. Give every shard of a sweep the same count n`;
+}
+
+/** A sweep plan `results collect` read, by the path it names it by, and the n of the shards (--shard i/n) that wrote it. */
+export interface PlanShardCount {
+  file: string;
+  count: number;
+}
+
+/**
+ * What `results collect` says where the plans it merged into `target` (the target folder's own and
+ * the shard folders') were written by shards of different counts (a 2-way split and a 3-way split
+ * of one sweep): they split the runs otherwise, so some runs may have been given to none of them.
+ * `left` are the plan's runs, after the merge, that no shard was given and that have no folder
+ * (runs.csv's other_shard). Null where every plan records one count (or none records any: plans of
+ * older versions, a sweep without --shard). Collect used to keep the incoming count without a word.
+ */
+export function collectedShardCountsNote(target: string, plans: readonly PlanShardCount[], left: ReadonlyArray<Pick<PlanEntry, "run_id" | "index">>): string | null {
+  const counts = [...new Set(plans.map((p) => p.count))].sort((a, b) => a - b);
+  if (counts.length < 2) return null;
+  const byCount = counts.map((n) => `${n} (--shard i/${n}: ${plans.filter((p) => p.count === n).map((p) => p.file).join(", ")})`);
+  const head = `the sweep plans merged into ${target} were written by shards of ${listed(byCount, "and")}: ${splitRule(counts[0]!, counts[1]!)}`;
+  if (left.length === 0) return `${head}; every run of the plan was given to one of these shards, so none is left out`;
+  const one = left.length === 1;
+  const would = counts.map((n, i) => `${i === 0 ? "of " : ""}${n} shards only ${shardsOf(left, n)}`).join(", of ");
+  return `${head}. ${count(left.length, "run")} of the plan ${one ? "was" : "were"} given to none of these shards (runs.csv: ${OTHER_SHARD}): ${firstFew(left.map((r) => r.run_id))}; ${would} would run ${one ? "it" : "them"}. Give every shard of a sweep the same count n, and run or collect the shards that would run ${one ? "it" : "them"}`;
 }
 
 /**
@@ -147,17 +178,19 @@ export async function recordSweepPlan(root: string, experiment: string, runs: Pl
 /**
  * `results collect`: a shard folder's plan into `dir`. The same sweep's plans merge (the runs
  * given to each shard add up); a plan of other runs is left out, and the returned note says so.
+ * `shardCount` is the merged plan's shard_count (collectedShardCountsNote compares them), null
+ * where it records none or was left out.
  */
-export async function mergeSweepPlan(from: string, dir: string): Promise<string | null> {
+export async function mergeSweepPlan(from: string, dir: string): Promise<{ note: string | null; shardCount: number | null }> {
   const incoming = readSweepPlan(from);
-  if (incoming === null) return null;
+  if (incoming === null) return { note: null, shardCount: null };
   mkdirSync(dir, { recursive: true });
   return withLock(planLock(dir), () => {
     const there = readSweepPlan(dir);
     if (there !== null && !sameRuns(there, incoming))
-      return `${join(from, SWEEP_PLAN_FILE)} plans other runs than ${join(dir, SWEEP_PLAN_FILE)} (another sweep file or other overrides, or a later sweep into this folder): its runs were collected, its plan was not, so runs.csv does not list its runs that never started`;
+      return { note: `${join(from, SWEEP_PLAN_FILE)} plans other runs than ${join(dir, SWEEP_PLAN_FILE)} (another sweep file or other overrides, or a later sweep into this folder): its runs were collected, its plan was not, so runs.csv does not list its runs that never started`, shardCount: null };
     writePlan(dir, incoming);
-    return null;
+    return { note: null, shardCount: incoming.shard_count ?? null };
   });
 }
 

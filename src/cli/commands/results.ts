@@ -15,7 +15,7 @@ import { collectLeftoversIn, collectTempPath, isCollectLeftover, leftoverNote } 
 import { recordNotCopied } from "../../results/not-copied.js";
 import { experimentsInFolder } from "../../results/folder-experiments.js";
 import { runIdsOf, sameRunUnderOtherId } from "../../results/earlier-run-ids.js";
-import { SWEEP_PLAN_FILE, isUnstarted, mergeSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
+import { OTHER_SHARD, type PlanShardCount, SWEEP_PLAN_FILE, collectedShardCountsNote, isUnstarted, mergeSweepPlan, readSweepPlan, unstartedNote } from "../../results/sweep-plan.js";
 import type { CliIo } from "../cli-io.js";
 import { type AnyCommand, type ParentCommand, commandNames, withSubcommands } from "../subcommands.js";
 import { EXIT_BAD_INPUT } from "../exit-codes.js";
@@ -278,11 +278,17 @@ function collectCommand(io: CliIo): CommandModule<object, CollectArgs> & HelpExa
       for (const l of targetLeftovers) io.err(`note: ${leftoverNote(dir, argv.dir, l)}\n`);
       for (const f of argv.from) for (const l of collectLeftoversIn(resolve(f))) io.err(`note: ${leftoverNote(resolve(f), f, l)}\n`);
       for (const line of reports.flatMap((r) => [...r.replacedDamaged, ...r.notCopied.map((n) => n.line)])) io.err(`${line}\n`);
+      // The shard counts of the plans merged, the target's own first: compared once all are merged.
+      const targetCount = readSweepPlan(dir)?.shard_count;
+      const shardCounts: PlanShardCount[] = targetCount === undefined ? [] : [{ file: join(argv.dir, SWEEP_PLAN_FILE), count: targetCount }];
       for (const f of argv.from) {
-        const note = await mergeSweepPlan(resolve(f), dir);
+        const { note, shardCount } = await mergeSweepPlan(resolve(f), dir);
         if (note !== null) io.err(`note: ${note}\n`);
+        if (shardCount !== null) shardCounts.push({ file: join(f, SWEEP_PLAN_FILE), count: shardCount });
       }
       const runs = await writeRunsCsv(dir);
+      const countsNote = collectedShardCountsNote(join(argv.dir, SWEEP_PLAN_FILE), shardCounts, runs.filter((r) => r.status === OTHER_SHARD).map((r) => r.meta));
+      if (countsNote !== null) io.err(`warning: ${countsNote}\n`);
       const sum = (f: (r: MergeReport) => number) => reports.reduce((n, r) => n + f(r), 0);
       const merged = argv.from.length
         ? `, ${sum((r) => r.copied.length)} copied in, ${sum((r) => r.present.length)} already present, ${sum((r) => r.notCopied.length)} not copied`
