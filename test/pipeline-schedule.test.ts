@@ -478,6 +478,27 @@ describe("schedule tables", () => {
       expect(pipelined[6]).to.equal(all.toFixed(2));
     });
 
+    it("bp on a GPU provider: --compare's row is a run with train.accumulate 1 (the device step, every frame), as its note says, whatever the file's accumulate", async () => {
+      // runtime.device_step auto takes the device step on a GPU provider (every frame of a clip in
+      // one pass) unless train.accumulate > 1 keeps the run on the host path (a pass of
+      // bp_frames_per_pass frames, the CPU's count for the same settings).
+      const T = 8;
+      const common = [resolve("experiments/quickstart.yaml"), `data.clip_length=${T}`, "train.bp_frames_per_pass=3"];
+      const keptBy = async (args: string[], row: (out: string) => string) => {
+        const io = captureIo();
+        expect(await main(["schedule", ...common, ...args], io), io.stderr).to.equal(0);
+        return row(io.stdout);
+      };
+      const compareRow = (out: string) => out.split("\n").find((l) => l.startsWith("| bp |"))!.split("|").slice(1, -1).map((c) => c.trim())[5];
+      const blockRow = (out: string) => out.split("\n").find((l) => l.startsWith("| 0 |"))!.split("|").slice(1, -1).map((c) => c.trim())[7];
+      expect(await keptBy(["--compare", "runtime.provider=cuda"], compareRow)).to.equal(String(T));
+      expect(await keptBy(["--compare", "runtime.provider=cuda", "train.accumulate=2"], compareRow)).to.equal(String(T));
+      expect(await keptBy(["--compare", "runtime.provider=cpu", "train.accumulate=2"], compareRow)).to.equal("3");
+      // One rule's table keeps the file's accumulate: with 2, a run of it trains on the host path.
+      expect(await keptBy(["train.method=bp", "runtime.provider=cuda", "train.accumulate=2"], blockRow)).to.equal("3");
+      expect(await keptBy(["train.method=bp", "runtime.provider=cuda"], blockRow)).to.equal(String(T));
+    });
+
     it("bp: the inputs a block keeps are a run's pass of frames (summary.json's execution.bp_frames_per_pass), not the grid's one frame", async () => {
       // A one-step BP run records the frames per pass it took; the schedule must say the same.
       const dir = mkdtempSync(join(tmpdir(), "sideways-bp-pass-"));

@@ -174,15 +174,24 @@ function plannedStages(spec: ExperimentSpec, model: Model): StagePlan {
 }
 
 /**
- * The frames of each clip a BP run takes in one pass (src/train/bp-stage.ts framesPerPass, as
- * summary.json's execution.bp_frames_per_pass records it; every frame with the device step): BP's
+ * The frames of each clip the BP run `bpRun` takes in one pass (src/train/bp-stage.ts framesPerPass,
+ * as summary.json's execution.bp_frames_per_pass records it; every frame with the device step): BP's
  * grid goes a frame at a time, but a run does not follow it, and a block keeps a pass's inputs.
  */
-function bpPassFrames(spec: ExperimentSpec, model: Model, plan: StagePlan): number {
-  const T = spec.data.clip_length;
-  const asBp = { ...spec, train: { ...spec.train, method: "bp" as const, update_every: "clip" as const, weight_stashing: false } };
-  return trainsOnDevice(asBp, model.blocks.length, T) ? T : framesPerPass(spec.train.bp_frames_per_pass, plan.clips, T, model);
+function bpPassFrames(bpRun: ExperimentSpec, model: Model, plan: StagePlan): number {
+  const T = bpRun.data.clip_length;
+  return trainsOnDevice(bpRun, model.blocks.length, T) ? T : framesPerPass(bpRun.train.bp_frames_per_pass, plan.clips, T, model);
 }
+
+/**
+ * The run a --compare row stands for: `method` with the settings --compare sets itself
+ * (COMPARE_SETS: updates once per clip batch, no stashing, no accumulation). train.accumulate
+ * matters to BP's row: above 1 it keeps a GPU run off the device step, which takes every frame.
+ */
+const comparedRun = (spec: ExperimentSpec, method: ExperimentSpec["train"]["method"]): ExperimentSpec => ({
+  ...spec,
+  train: { ...spec.train, method, update_every: "clip", weight_stashing: false, accumulate: 1 },
+});
 
 /** The note under a table with BP's kept inputs: they are a pass's, not the grid's. */
 const bpPassNote = (F: number, T: number) =>
@@ -202,7 +211,7 @@ export function compareRules(spec: ExperimentSpec, model: Model): string {
   const B = spec.train.batch_size;
   const plan = plannedStages(spec, model);
   const { workers, stages } = plan;
-  const bpPass = bpPassFrames(spec, model, plan);
+  const bpPass = bpPassFrames(comparedRun(spec, "bp"), model, plan);
   const lines = [
     `model ${model.name}: ${L} blocks; clips of ${T} frames; batch size ${B}; every rule with updates once per clip batch`,
     "",
