@@ -90,6 +90,15 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     ]);
   });
 
+  it("LaTeX headers that would read alike (a swept train.steps and the metric steps_done, both 'steps') are runs.csv's names", () => {
+    const columns = ["run_id", "config_id", "train.steps", "seed", "method", "status", "steps_done", "final_eval_clip_top1"];
+    const run = (config: string, steps: number): CsvRow => ({ run_id: config, config_id: config, "train.steps": steps, seed: 0, method: "bp", status: "completed", steps_done: steps, final_eval_clip_top1: 0.5 });
+    const tex = tableLatex(paperTable(columns, [run("a", 100), run("b", 200)], ["steps_done", "final_eval_clip_top1"]), 3);
+    const header = tex.split("\n")[tex.split("\n").indexOf("\\toprule") + 1];
+    expect(header).to.equal("train.steps & steps\\_done & clip top-1 \\\\");
+    expect(tex).to.include("% columns as runs.csv names them: clip top-1 = final_eval_clip_top1\n");
+  });
+
   it("--percent: each accuracy cell is 100 x the table.csv's mean and std with two decimals fewer (the same precision); losses, the CSV and the sweep's table stay as they are", async () => {
     await table(dir);
     await table(dir, "--metric", "eval_clip_top1", "--metric", "eval_loss");

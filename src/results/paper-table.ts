@@ -18,7 +18,7 @@ import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 import { NOT_COPIED } from "./not-copied.js";
 import { betterDirection, isAccuracy } from "./metric-label.js";
-import { columnsComment, metricHeader, settingHeaders } from "./table-headers.js";
+import { columnsComment, distinctHeaders, metricHeader, settingHeaders } from "./table-headers.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -263,7 +263,7 @@ function shownStats(s: MetricStats, metric: string, style: TableStyle): MetricSt
   return { mean: s.mean === null ? null : s.mean * 100, std: s.std === null ? null : s.std * 100, n: s.n };
 }
 
-/** A metric's decimals in the table: metricDigits, one fewer for an accuracy in percent (0.771 at 3 decimals, 77.10 at 2). */
+/** A metric's decimals in the table: metricDigits, two fewer for an accuracy in percent (0.771 at 3 decimals, 77.1 at 1). */
 function cellDigits(metric: string, digits: number, style: TableStyle): number {
   const d = metricDigits(metric, digits);
   // x 100 moves two digits before the point: two decimals fewer keep the precision (0.771 is 77.1).
@@ -381,12 +381,15 @@ export function tableLatex(t: PaperTable, digits = 3, style: TableStyle = {}): s
   const percent = style.percent ?? false;
   const numeric = metricHeaders(t);
   const raw = [...t.paramColumns, ...numeric, ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
-  const words = [
-    ...settingHeaders(t.paramColumns),
-    ...t.metrics.map((m) => metricHeader(m, percent)),
-    ...(t.paired ? t.metrics.map((m) => `Δ ${metricHeader(m, percent)}`) : []),
-    ...(t.showNotCompleted ? settingHeaders([NOT_COMPLETED]) : []),
-  ];
+  const words = distinctHeaders(
+    [
+      ...settingHeaders(t.paramColumns),
+      ...t.metrics.map((m) => metricHeader(m, percent)),
+      ...(t.paired ? t.metrics.map((m) => `Δ ${metricHeader(m, percent)}`) : []),
+      ...(t.showNotCompleted ? settingHeaders([NOT_COMPLETED]) : []),
+    ],
+    raw,
+  );
   const header = words.map((h) => latexEscape(h).replace(/^Δ /, "$\\Delta$ "));
   const named = columnsComment(words, raw);
   const best = bestOfEach(t, digits, style);

@@ -20,9 +20,15 @@ const OWN: Readonly<Record<string, string>> = {
  * `train.optimizer.lr` -> `lr`), underscores as spaces; where two columns would read the same
  * (`model.x.lr`, `train.optimizer.lr`), both keep their whole key.
  */
-export function settingHeaders(columns: readonly string[]): string[] {
-  const short = columns.map((c) => OWN[c] ?? keyLabel(c).replace(/_/g, " "));
-  return columns.map((c, i) => (short.filter((s) => s === short[i]).length > 1 ? c : short[i]));
+export const settingHeaders = (columns: readonly string[]): string[] => distinctHeaders(columns.map((c) => OWN[c] ?? keyLabel(c).replace(/_/g, " ")), columns);
+
+/**
+ * `words`, but where two are the same each of those is its `raw` name (runs.csv's): a header row
+ * whose columns read alike (a swept `train.steps` and the metric `steps_done`, both "steps") would
+ * not say which is which.
+ */
+export function distinctHeaders(words: readonly string[], raw: readonly string[]): string[] {
+  return words.map((w, i) => (words.filter((x) => x === w).length > 1 ? raw[i] : w));
 }
 
 /** A metric column's header: its name in words, `(%)` where `percent` shows an accuracy x 100. */
