@@ -26,9 +26,6 @@ import { valueTexts } from "./value-text.js";
 import { keyLabel } from "./key-label.js";
 import { captionFileName, captionText, paperFileName, paperSpec, type PaperFigure } from "./paper-figure.js";
 
-// In its own module so that the paper table's headers (table-headers.ts) say it without this one; re-exported for plot-vs-setting.ts.
-export { keyLabel };
-
 /** How the figures name a rule (train.method) in titles and notes. */
 const ruleLabel = (method: string) => findRule(method)?.label ?? method;
 
