@@ -22,6 +22,9 @@ export function splitClips(total: number, parts: number): { first: number; count
   });
 }
 
+/** The most clips one replica holds (splitClips' largest share): its stash and its BP passes are sized by it. */
+export const largestShare = (total: number, parts: number): number => Math.max(...splitClips(total, parts).map((s) => s.count));
+
 /** Clips [first, first + count) of the batch: a copy (to move to a worker), or a view of it. */
 function sliceBatch(batch: ClipBatch, first: number, count: number, copy: boolean): ClipBatch {
   const [, T, C, H, W] = batch.dims;

@@ -25,7 +25,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
 import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, RUN_CONFIG_FILE, readSummary } from "../results/run-dir.js";
-import { splitClips } from "./replica-executor.js";
+import { largestShare } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { accumulateHostPathNote, type ExperimentSpec } from "../spec/experiment-spec.js";
 import { BlockRunner, buildAllBlockGraphs } from "./block-runner.js";
@@ -586,8 +586,7 @@ export function divergedWithoutNaN(finalTrainLoss: number | null, classes: numbe
 /** What this attempt's `auto` settings and provider became (an entry of summary.json `execution`). */
 function executionRecord(spec: ExperimentSpec, setup: RunSetup, frames: number): ExecutionRecord {
   const { runtime, train } = spec;
-  const largestShare = Math.max(...splitClips(train.batch_size, runtime.replicas).map((s) => s.count));
-  const passes = setup.deviceStep !== null ? frames : framesPerPass(train.bp_frames_per_pass, largestShare, frames, setup.model);
+  const passes = setup.deviceStep !== null ? frames : framesPerPass(train.bp_frames_per_pass, largestShare(train.batch_size, runtime.replicas), frames, setup.model);
   return {
     provider: runtime.provider,
     device_id: runtime.device_id,

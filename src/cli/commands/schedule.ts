@@ -9,6 +9,7 @@ import { loadExperiment } from "../../spec/load-experiment.js";
 import { sweptKeysNotOverridden } from "../../spec/sweep-expand.js";
 import { resolveWorkerCount } from "../../train/create-executor.js";
 import { framesPerPass } from "../../train/bp-stage.js";
+import { largestShare } from "../../train/replica-executor.js";
 import { trainsOnDevice } from "../../train/device-step.js";
 import { scheduleDiagnostics } from "../../train/diagnostics.js";
 import { balancedStages, stageBlocksText } from "../../train/stage-plan.js";
@@ -159,14 +160,14 @@ interface StagePlan {
  * The stages runtime.workers gives (blocks of equal cost, balanced), or with runtime.replicas one
  * per replica, each with every block and a contiguous share of the batch (src/train/replica-executor.ts
  * splitClips, sizes differing by at most one): a run's stash_mb_s<s> is then one replica's, so the
- * kept MB is too.
+ * kept MB is the largest share's (largestShare, as the run sizes its BP passes by).
  */
 function plannedStages(spec: ExperimentSpec, model: Model): StagePlan {
   const B = spec.train.batch_size;
   const R = spec.runtime.replicas;
   if (R > 1) {
     const every = model.blocks.map((_, k) => k);
-    const clips = Math.ceil(B / R);
+    const clips = largestShare(B, R);
     return { workers: 1, replicas: R, stages: Array.from({ length: R }, () => every), clips, keptAt: `per replica (${clips} of the batch's ${B} clips on ${R} replicas)` };
   }
   const workers = resolveWorkerCount(spec.runtime.workers, model);
