@@ -1,9 +1,9 @@
 /**
  * A runs.csv metric as a paper names it (the LaTeX table's column headers), whether it is an
  * accuracy (a fraction that `results table --percent` shows x 100), and which way is better.
- * The words are the learning-curve figures' y titles (src/results/plot.ts: "train loss", "clip
- * top-1", "video top-1"): runs.csv's final_* are the last evaluation's, what a paper quotes, so
- * they drop "final"; best_* say "best".
+ * The words are the learning-curve figures' y titles too (src/results/plot.ts names metrics.csv's
+ * and eval.csv's columns with it: "train loss", "clip top-1", "video top-1"): runs.csv's final_*
+ * are the last evaluation's, what a paper quotes, so they drop "final"; best_* say "best".
  */
 
 /** Those the rule in metricLabel would name badly: counts, seconds, rates. */
@@ -14,11 +14,15 @@ const NAMED: Readonly<Record<string, string>> = {
   data_wait_share: "data wait share",
 };
 
-/** `final_eval_clip_top1` -> "clip top-1", `best_eval_video_top5` -> "best video top-5", `final_eval_loss` -> "eval loss"; any other column as it is. */
+/**
+ * `final_eval_clip_top1` -> "clip top-1", `best_eval_video_top5` -> "best video top-5",
+ * `final_eval_loss` -> "eval loss"; eval.csv's `eval_clip_top1` and metrics.csv's `train_loss` alike
+ * ("clip top-1", "train loss"); any other column as it is.
+ */
 export function metricLabel(metric: string): string {
   const named = NAMED[metric];
   if (named !== undefined) return named;
-  const m = /^(final|best)_(train|eval)_(.+)$/.exec(metric);
+  const m = /^(?:(final|best)_)?(train|eval)_(.+)$/.exec(metric);
   if (m === null) return metric;
   const [, which, split, what] = m;
   const top = /^(clip|frame|video)_top(\d+)$/.exec(what);

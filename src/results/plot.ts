@@ -24,6 +24,7 @@ import { METHOD_NAMES, findRule } from "../schedule/registry.js";
 import { whyAbsent } from "./absent-metric.js";
 import { valueTexts } from "./value-text.js";
 import { keyLabel } from "./key-label.js";
+import { metricLabel } from "./metric-label.js";
 import { captionFileName, captionText, paperFileName, paperSpec, type PaperFigure } from "./paper-figure.js";
 
 /** How the figures name a rule (train.method) in titles and notes. */
@@ -523,14 +524,14 @@ export function notDrawnNote(notDrawn: readonly RunRecord[]): string {
 export async function plotLearningCurves(runs: readonly RunRecord[], write: (name: string, text: string) => void, metrics: readonly string[] = [], x: MetricXAxis = "step", notDrawn: readonly RunRecord[] = [], spread: Spread = DEFAULT_SPREAD, paper?: PaperFigure): Promise<PlotOutput[]> {
   const notes = notDrawn.length > 0 ? [notDrawnNote(notDrawn)] : [];
   const charts: Chart[] = [
-    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: "train loss", zero: false, x: "step", lossNote: true },
+    { name: "loss.svg", file: "metrics.csv", column: "train_loss", title: "Training loss", y: metricLabel("train_loss"), zero: false, x: "step", lossNote: true },
     // Video-folder runs: the accuracy video papers report, and the sweep's table shows first
     // (sweep-report.ts); left out where no run's eval.csv has it, as any default figure without points.
-    { name: "video_accuracy.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy", y: "video top-1", zero: true, x: "step" },
-    { name: "video_accuracy_vs_time.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy against wall-clock time", y: "video top-1", zero: true, x: "wall_s" },
-    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: "clip top-1", zero: true, x: "step" },
+    { name: "video_accuracy.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy", y: metricLabel("eval_video_top1"), zero: true, x: "step" },
+    { name: "video_accuracy_vs_time.svg", file: "eval.csv", column: "eval_video_top1", title: "Evaluation video accuracy against wall-clock time", y: metricLabel("eval_video_top1"), zero: true, x: "wall_s" },
+    { name: "clip_accuracy.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy", y: metricLabel("eval_clip_top1"), zero: true, x: "step" },
     // The trade-off Sideways is about: accuracy against the time it took to get there.
-    { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: "clip top-1", zero: true, x: "wall_s" },
+    { name: "clip_accuracy_vs_time.svg", file: "eval.csv", column: "eval_clip_top1", title: "Evaluation clip accuracy against wall-clock time", y: metricLabel("eval_clip_top1"), zero: true, x: "wall_s" },
     ...metrics.map((m) => metricChart(runs, m, x)),
   ];
   // Each run's metrics.csv and eval.csv are read once for every figure that draws from them.
