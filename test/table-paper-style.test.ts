@@ -165,6 +165,9 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     expect(mdRows(tied).map((r) => r[1])).to.deep.equal(["**0.700** (n=1)", "**0.700** (n=1)", "0.500 (n=1)"]);
     const alone = tableLatex(paperTable(columns, [run("a", 0.7)], ["final_eval_clip_top1"]), 3, { boldBest: true });
     expect(alone).to.not.include("\\boldmath");
+    // Nothing bold: no note saying what bold means.
+    expect(alone).to.not.include(BOLD_BEST_NOTE);
+    expect(tied).to.include(BOLD_BEST_NOTE);
   });
 
   it("the LaTeX table with --percent, --bold-best and --against compiles with pdflatex and booktabs alone", async function () {
@@ -174,7 +177,9 @@ describe("paper table: readable LaTeX headers, --percent, --bold-best", () => {
     }
     await table(dir, "--metric", "eval_clip_top1", "--metric", "eval_loss", "--percent", "--bold-best", "--against", "train.method=bp");
     const name = "table-eval_clip_top1-eval_loss-vs-train.method_bp-percent-bold.tex";
-    expect(read(dir, name)).to.include("$\\Delta$ clip top-1 (\\%)").and.include("{\\boldmath$");
+    // A difference of percentages is in percentage points; the note under the table says so.
+    expect(read(dir, name)).to.include("clip top-1 (\\%) & eval loss & $\\Delta$ clip top-1 (pp) &").and.include("{\\boldmath$");
+    expect(read(dir, name)).to.include(`% ${PERCENT_NOTE}; their Δ in percentage points (pp)\n`);
     writeFileSync(join(dir, "doc.tex"), `\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{${name}}\n\\end{document}\n`);
     const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "doc.tex"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stdout.slice(-2000)).to.equal(0);

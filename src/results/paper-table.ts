@@ -18,7 +18,7 @@ import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 import { NOT_COPIED } from "./not-copied.js";
 import { betterDirection, isAccuracy } from "./metric-label.js";
-import { columnsComment, distinctHeaders, metricHeader, settingHeaders } from "./table-headers.js";
+import { columnsComment, distinctHeaders, metricHeader, percentUnit, settingHeaders } from "./table-headers.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -326,13 +326,15 @@ function bestOfEach(t: PaperTable, digits: number, style: TableStyle): Map<strin
 
 /** The metric columns' names: each metric, then with --against each metric's Δ; an accuracy in percent says so. */
 function metricHeaders(t: PaperTable, style: TableStyle = {}): string[] {
-  const unit = (m: string) => (style.percent && isAccuracy(m) ? " (%)" : "");
-  return [...t.metrics.map((m) => `${m}${unit(m)}`), ...(t.paired ? t.metrics.map((m) => `Δ ${m}${unit(m)}`) : [])];
+  const percent = style.percent ?? false;
+  return [...t.metrics.map((m) => `${m}${percentUnit(m, percent)}`), ...(t.paired ? t.metrics.map((m) => `Δ ${m}${percentUnit(m, percent, true)}`) : [])];
 }
 
 /** The notes the style adds under a table (without its options, none). */
-function styleNotes(t: PaperTable, style: TableStyle): string[] {
-  return [...(style.percent && t.metrics.some(isAccuracy) ? [PERCENT_NOTE] : []), ...(style.boldBest && t.metrics.some((m) => betterDirection(m) !== null) ? [BOLD_BEST_NOTE] : [])];
+function styleNotes(t: PaperTable, style: TableStyle, best: Map<string, Set<string>>): string[] {
+  const percent = style.percent && t.metrics.some(isAccuracy) ? [t.paired ? `${PERCENT_NOTE}; their Δ in percentage points (pp)` : PERCENT_NOTE] : [];
+  // Said only where a cell is bold: a table of one row, or of metrics without a better direction, has none.
+  return [...percent, ...([...best.values()].some((rows) => rows.size > 0) ? [BOLD_BEST_NOTE] : [])];
 }
 
 const paramText = (v: CsvValue) => (v === null ? "" : String(v));
@@ -360,7 +362,7 @@ export function tableMarkdown(t: PaperTable, digits = 3, style: TableStyle = {})
   }
   // What ± is: a reader of the table alone (or of a paper quoting it) must be able to tell.
   lines.push("", spreadNote(t.spread));
-  for (const note of styleNotes(t, style)) lines.push("", note);
+  for (const note of styleNotes(t, style, best)) lines.push("", note);
   if (t.source !== undefined) lines.push("", t.source);
   if (t.paired) lines.push("", t.paired.note);
   for (const note of t.absentNotes) lines.push("", note);
@@ -385,7 +387,7 @@ export function tableLatex(t: PaperTable, digits = 3, style: TableStyle = {}): s
     [
       ...settingHeaders(t.paramColumns),
       ...t.metrics.map((m) => metricHeader(m, percent)),
-      ...(t.paired ? t.metrics.map((m) => `Δ ${metricHeader(m, percent)}`) : []),
+      ...(t.paired ? t.metrics.map((m) => metricHeader(m, percent, true)) : []),
       ...(t.showNotCompleted ? settingHeaders([NOT_COMPLETED]) : []),
     ],
     raw,
@@ -408,7 +410,7 @@ export function tableLatex(t: PaperTable, digits = 3, style: TableStyle = {}): s
     "\\bottomrule",
     "\\end{tabular}",
     `% ${spreadNote(t.spread, "$\\pm$", "in parentheses n, the completed runs with the metric")}`,
-    ...styleNotes(t, style).map((note) => `% ${note}`),
+    ...styleNotes(t, style, best).map((note) => `% ${note}`),
     ...(t.source !== undefined ? [`% ${t.source}`] : []),
     ...(t.paired ? [`% ${t.paired.note}`] : []),
     ...t.absentNotes.map((note) => `% ${note.replace("–", "--")}`),

@@ -31,8 +31,15 @@ export function distinctHeaders(words: readonly string[], raw: readonly string[]
   return words.map((w, i) => (words.filter((x) => x === w).length > 1 ? raw[i] : w));
 }
 
-/** A metric column's header: its name in words, `(%)` where `percent` shows an accuracy x 100. */
-export const metricHeader = (metric: string, percent: boolean): string => `${metricLabel(metric)}${percent && isAccuracy(metric) ? " (%)" : ""}`;
+/**
+ * A metric column's header: its name in words, `(%)` where `percent` shows an accuracy x 100, and
+ * for its `--against` difference (`delta`) `(pp)`: a difference of percentages is in points.
+ */
+export const metricHeader = (metric: string, percent: boolean, delta = false): string =>
+  `${delta ? "Δ " : ""}${metricLabel(metric)}${percentUnit(metric, percent, delta)}`;
+
+/** The unit a header of `metric` says under `--percent`: `(%)`, `(pp)` for a difference, or none. */
+export const percentUnit = (metric: string, percent: boolean, delta = false): string => (percent && isAccuracy(metric) ? (delta ? " (pp)" : " (%)") : "");
 
 /** `% columns: header = runs.csv name; ...` for the headers that are not the column's name (null where none). */
 export function columnsComment(headers: readonly string[], columns: readonly string[]): string | null {
