@@ -1,7 +1,7 @@
 /** Lock files: exclusive while the holder lives; a dead holder's lock is taken over. */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { liveLockHolder, tryLock, withLock } from "../src/results/file-lock.js";
@@ -81,6 +81,23 @@ describe("file locks", () => {
       utimesSync(path, past, past);
       await sleep(300);
       expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
+    });
+
+    it("a held lock taken over as stale while its holder still ran (a node that stopped answering, then came back): the holder neither beats nor releases the new holder's lock", async () => {
+      const path = join(tempFolder("sideways-lock-"), "run.lock");
+      const release = tryLock(path, Number.POSITIVE_INFINITY, undefined, { intervalS: 0.05, staleS: 1 })!;
+      // What a process on another host does once our lock looked still for the stale margin.
+      unlinkSync(path);
+      const taker = otherHostLock(path, 0.5, 0.05);
+      const takerBeat = statSync(path).mtimeMs;
+      blockFor(300); // 6 of our intervals
+      await sleep(100);
+      // Its holder's beats alone move its mtime: ours would keep it alive after that holder died.
+      expect(statSync(path).mtimeMs).to.be.closeTo(takerBeat, 1);
+      release();
+      // Removing it would let a third process start the run beside the one that took it.
+      expect(existsSync(path)).to.equal(true);
+      expect(JSON.parse(readFileSync(path, "utf8"))).to.deep.equal(taker);
     });
 
     it("takes over a lock from another host whose heartbeat stopped for the stale margin, and tells whose and how old", () => {

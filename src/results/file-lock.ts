@@ -37,6 +37,15 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The lock file's text, or null where it cannot be read (gone). */
+export function lockText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
 export function lockHolder(path: string): LockHolder | null {
   try {
     const { pid, host, heartbeat_s } = JSON.parse(readFileSync(path, "utf8")) as LockHolder;
@@ -99,21 +108,25 @@ export function tryLock(
     try {
       const fd = openSync(path, "wx");
       const me: LockHolder = { pid: process.pid, host: hostname(), ...(heartbeat === undefined ? {} : { heartbeat_s: heartbeat.intervalS }) };
-      writeSync(fd, JSON.stringify(me));
+      const mine = JSON.stringify(me);
+      writeSync(fd, mine);
       closeSync(fd);
-      const stopBeating = heartbeat === undefined ? () => {} : beatLock(path, heartbeat.intervalS);
+      const stopBeating = heartbeat === undefined ? () => {} : beatLock(path, heartbeat.intervalS, mine);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         process.removeListener("exit", release);
-        // Told first: a beat after the unlink would refresh the lock of whoever takes it next
-        // (for a beat at most, and that holder is alive).
         stopBeating();
-        try {
-          unlinkSync(path);
-        } catch {
-          // already taken over as stale: nothing to release
+        // Only our own lock: one taken over as stale while we went on (a node that stopped
+        // answering, a process stopped for a while) is its new holder's, and removing it would let
+        // a third process start the run beside that one.
+        if (lockText(path) === mine) {
+          try {
+            unlinkSync(path);
+          } catch {
+            // removed in between: nothing to release
+          }
         }
       };
       process.on("exit", release);

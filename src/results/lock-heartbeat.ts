@@ -47,8 +47,12 @@ export const staleAfterS = (heartbeatS: number, staleS: number) => Math.max(stal
 
 let worker: Worker | null = null;
 
-/** Refreshes `path`'s mtime every `intervalS` until the returned function is called. */
-export function beatLock(path: string, intervalS: number): () => void {
+/**
+ * Refreshes `path`'s mtime every `intervalS` until the returned function is called, while the file
+ * still holds `text` (the lock this process wrote): a lock another process took over as stale is
+ * not ours to keep alive.
+ */
+export function beatLock(path: string, intervalS: number, text: string): () => void {
   if (worker === null) {
     worker = new Worker(new URL("./lock-heartbeat-worker.js", import.meta.url));
     // Never what keeps a process alive: it beats only while the process lives anyway.
@@ -58,7 +62,7 @@ export function beatLock(path: string, intervalS: number): () => void {
   }
   const w = worker;
   const send = (m: ToHeartbeat) => w.postMessage(m);
-  send({ beat: path, intervalMs: intervalS * 1000 });
+  send({ beat: path, intervalMs: intervalS * 1000, text });
   let stopped = false;
   return () => {
     if (stopped) return;
