@@ -125,8 +125,9 @@ const HELD_RUN_POLL_MS = 500;
  * Two `sideways run`s of one config (two terminals): the second waits while the first holds the
  * run, as a sweep does, then finds it completed (skipped), or resumes it from its checkpoint when
  * the first was interrupted. `attempt` losing the race for the run's lock is the same case. A run
- * held from another machine is not waited for (a lock from another host never goes stale, so a
- * dead node's lock would hold this process forever): its holder is returned.
+ * held from another machine is not waited for (its pid cannot be checked: a lock without a
+ * heartbeat never goes stale, and one whose heartbeat stopped is already stale, taken over by
+ * `attempt`): its holder is returned.
  */
 async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<RunOutcome>, say: (m: string) => void): Promise<RunOutcome | { heldFrom: LockHolder }> {
   for (;;) {
