@@ -76,8 +76,9 @@ describe("file locks", () => {
       expect(statSync(path).mtimeMs).to.be.at.least(blockedAt - 1);
       release();
       await sleep(100);
-      // Released: a file made at the path afterwards (another holder's lock) is not touched.
-      writeFileSync(path, "{}");
+      // Released: a file made at the path afterwards is not touched, even one of the text the
+      // beats look for (another holder's lock differs, and is left alone for that alone).
+      writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), heartbeat_s: 0.05 }));
       utimesSync(path, past, past);
       await sleep(300);
       expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
