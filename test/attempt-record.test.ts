@@ -103,6 +103,24 @@ describe("run-meta.json: each attempt at a run", function () {
     expect(existsSync(lock)).to.equal(false);
   });
 
+  it("a run whose lock beats on another host: run leaves it to that process (exit 130), saying after how long a still lock is taken over: 120 s, or 4 of its beats where those are slower", async () => {
+    await runAndStopAtHold(dir, [...common, "train.checkpoint_every=2"], "SIGKILL");
+    const runDir = runFolderIn(join(dir, "run"));
+    const lock = `${runDir}.lock`;
+    const left = JSON.parse(readFileSync(lock, "utf8")) as { pid: number; host: string };
+    for (const [heartbeatS, staleS] of [[15, 120], [60, 240]]) {
+      // A pod on another node, alive: its last beat a moment ago.
+      const holder = { ...left, host: "other-node-of-the-cluster", heartbeat_s: heartbeatS };
+      writeFileSync(lock, JSON.stringify(holder));
+      const io = captureIo();
+      expect(await main(["run", GOOD, ...common, "train.checkpoint_every=2"], io), io.stderr).to.equal(130);
+      expect(io.stderr).to.include(
+        `running on other-node-of-the-cluster (pid ${left.pid}); left to it while its lock ${lock} beats (if it stops, run this again once it has been still for ${staleS} s: the run is then taken over)`,
+      );
+      expect(JSON.parse(readFileSync(lock, "utf8"))).to.deep.equal(holder);
+    }
+  });
+
   it("an attempt killed (SIGKILL) before its first checkpoint stays in run-meta.json, marked, when the run starts again from step 0", async () => {
     await runAndStopAtHold(dir, [...common, "train.checkpoint_every=100"], "SIGKILL");
     const runDir = runFolderIn(join(dir, "run"));

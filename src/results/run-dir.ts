@@ -159,9 +159,6 @@ export function isRunInProgress(runDir: string): boolean {
   return runLockHolderNow(runDir) !== null;
 }
 
-/** How long a still heartbeat of `holder`'s lock takes to make it stale, in seconds. */
-export const runLockStaleS = (holder: LockHolder & { heartbeat_s: number }) => staleAfterS(holder.heartbeat_s, heartbeatTiming().staleS);
-
 /**
  * What `sweep` and `run` say of a run they leave to a process on another machine. A lock with a
  * heartbeat goes stale once it stops beating, and the next attempt takes it over; one written
@@ -171,7 +168,7 @@ export const runLockStaleS = (holder: LockHolder & { heartbeat_s: number }) => s
 export function leftToAnotherHost(runId: string, runDir: string, holder: LockHolder, rerun: string): string {
   const where = `${runId}: running on ${holder.host} (pid ${holder.pid}); left to it`;
   if (holder.heartbeat_s === undefined) return `${where} (if that process died, delete ${runLockPath(runDir)} and ${rerun})`;
-  return `${where} while its lock ${runLockPath(runDir)} beats (if it stops, ${rerun} once it has been still for ${runLockStaleS({ ...holder, heartbeat_s: holder.heartbeat_s })} s: the run is then taken over)`;
+  return `${where} while its lock ${runLockPath(runDir)} beats (if it stops, ${rerun} once it has been still for ${staleAfterS(holder.heartbeat_s, heartbeatTiming().staleS)} s: the run is then taken over)`;
 }
 
 const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(0));
