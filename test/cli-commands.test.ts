@@ -697,6 +697,13 @@ describe("CLI commands", function () {
     const same = captureIo();
     expect(await main(["results", "collect", "c", "s0of2", "s1of2"], same), same.stderr).to.equal(0);
     expect(same.stderr).not.to.include("were written by shards of");
+    // Three counts: each named in the rule, not the first two alone.
+    expect(await main(["sweep", SWEEP, "--quiet", "--shard", "3/4", "output.dir=s3of4"], captureIo())).to.equal(0);
+    const three = captureIo();
+    expect(await main(["results", "collect", "d", "s0of2", "s1of3", "s3of4"], three), three.stderr).to.equal(0);
+    expect(three.stderr).to.include(
+      `and 4 (--shard i/4: ${join("s3of4", "sweep-plan.json")}): a shard runs the runs whose index is i mod n, so shards of 2, 3 and 4 split the runs differently; every run of the plan was given to one of these shards, so none is left out`,
+    );
     // Into a folder a shard of 2 wrote itself: its own plan's count is compared too.
     const into = captureIo();
     expect(await main(["results", "collect", "s0of2", "s1of3"], into), into.stderr).to.equal(0);

@@ -109,7 +109,8 @@ export function replacedPlanNote(root: string, replaced: SweepPlan, runs: number
 }
 
 /** Why shards of two counts leave runs to none: said by a shard of another count and by `results collect`. */
-const splitRule = (a: number, b: number) => `a shard runs the runs whose index is i mod n, so shards of ${a} and of ${b} split the runs differently`;
+const splitRule = (counts: readonly number[]) =>
+  `a shard runs the runs whose index is i mod n, so shards of ${counts.length === 2 ? `${counts[0]} and of ${counts[1]}` : listed(counts.map(String), "and")} split the runs differently`;
 
 /** "0/3 and 2/3": the shards of `count` that would run `runs`. */
 const shardsOf = (runs: ReadonlyArray<Pick<PlanEntry, "index">>, count: number) =>
@@ -125,7 +126,7 @@ const shardsOf = (runs: ReadonlyArray<Pick<PlanEntry, "index">>, count: number) 
 export function shardCountNote(root: string, plan: SweepPlan, earlierCount: number, shard: Shard): string {
   const given = new Set(plan.given);
   const left = plan.runs.filter((r) => !given.has(r.run_id));
-  const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: ${splitRule(earlierCount, shard.count)}`;
+  const head = `${join(root, SWEEP_PLAN_FILE)} was written by shards of ${earlierCount} (--shard i/${earlierCount}), this sweep is shard ${shard.index}/${shard.count}: ${splitRule([earlierCount, shard.count])}`;
   if (left.length === 0) return `${head}; every run of the plan has been given to a shard writing here, so none is left out`;
   const ids = left.map((r) => r.run_id);
   const one = left.length === 1;
@@ -150,7 +151,7 @@ export function collectedShardCountsNote(target: string, plans: readonly PlanSha
   const counts = [...new Set(plans.map((p) => p.count))].sort((a, b) => a - b);
   if (counts.length < 2) return null;
   const byCount = counts.map((n) => `${n} (--shard i/${n}: ${plans.filter((p) => p.count === n).map((p) => p.file).join(", ")})`);
-  const head = `the sweep plans merged into ${target} were written by shards of ${listed(byCount, "and")}: ${splitRule(counts[0]!, counts[1]!)}`;
+  const head = `the sweep plans merged into ${target} were written by shards of ${listed(byCount, "and")}: ${splitRule(counts)}`;
   if (left.length === 0) return `${head}; every run of the plan was given to one of these shards, so none is left out`;
   const one = left.length === 1;
   const would = counts.map((n, i) => `${i === 0 ? "of " : ""}${n} shards only ${shardsOf(left, n)}`).join(", of ");
