@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { InputError } from "../src/errors.js";
 import type { CsvRow } from "../src/results/csv-read.js";
+import { noBaselineNote } from "../src/results/no-baseline.js";
 import { pairedDifferences, parseAgainst } from "../src/results/paired-diff.js";
 import { paperTable, tableCsv, tableLatex, tableMarkdown } from "../src/results/paper-table.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -91,6 +92,42 @@ describe("results table --against: differences from a baseline, paired by seed",
     for (const bad of ["train.method", "=bp", "train.method="]) expect(() => parseAgainst(bad), bad).to.throw(InputError, "expected KEY=VALUE");
   });
 
+  it("says under the table why rows have no baseline: a value no baseline has (with the rule's reason), or a combination", () => {
+    // experiments/rules-study.yaml's zip, in-clip updates every 4: no BP run can have them (nor weight stashing).
+    const columns = ["run_id", "config_id", "train.method", "train.update_every", "train.weight_stashing", "seed", "method", "status", "final_eval_clip_top1"];
+    const rule = (id: string, method: string, every: string | number, stashing: string): CsvRow[] =>
+      [0, 1].map((seed) => ({ run_id: `${id}${seed}`, config_id: id, "train.method": method, "train.update_every": every, "train.weight_stashing": stashing, seed, method, status: "completed", final_eval_clip_top1: 0.5 }));
+    const runs = [...rule("bp", "bp", "clip", "false"), ...rule("pb", "pipelined-bp", "clip", "false"), ...rule("sw", "sideways", "clip", "false"), ...rule("pb4", "pipelined-bp", 4, "false"), ...rule("pb4s", "pipelined-bp", 4, "true"), ...rule("sw4", "sideways", 4, "false")];
+    const t = paperTable(columns, runs, ["final_eval_clip_top1"], "std");
+    const cells = pairedDifferences(t, runs, against);
+    expect(["sw", "pb4", "pb4s", "sw4"].map((id) => cells.get(id) === null)).to.deep.equal([false, true, true, true]);
+    expect(noBaselineNote(t, against, cells)).to.equal(
+      "A dash in a Δ column: no configuration with train.method = bp has that row's other settings: " +
+        "none has train.update_every = 4 (BP takes no in-clip updates; train.update_every other than clip applies to sideways, pipelined-bp); " +
+        "none has train.weight_stashing = true (BP stashes no weights; train.weight_stashing applies to pipelined-bp)",
+    );
+    // Against another key no rule's reason: the value alone. Every row with a baseline: no note.
+    const byEvery = parseAgainst("train.update_every=clip");
+    expect(noBaselineNote(t, byEvery, pairedDifferences(t, runs, byEvery))).to.equal(
+      "A dash in a Δ column: no configuration with train.update_every = clip has that row's other settings: none has train.weight_stashing = true",
+    );
+    const full = paperTable(COLUMNS, RUNS, ["final_eval_clip_top1"], "std");
+    const swOnly = RUNS.filter((r) => r.config_id !== "pbC");
+    const paired = paperTable(COLUMNS, swOnly, ["final_eval_clip_top1"], "std");
+    expect(noBaselineNote(paired, against, pairedDifferences(paired, swOnly, against))).to.equal(null);
+    expect(noBaselineNote(full, against, pairedDifferences(full, RUNS, against))).to.equal(
+      "A dash in a Δ column: no configuration with train.method = bp has that row's other settings: none has train.optimizer.lr = 0.05",
+    );
+    // bp at (lr 0.1, batch 8) and (lr 0.01, batch 16); sideways at (lr 0.1, batch 16): each value is a baseline's, not both.
+    const combo = ["run_id", "config_id", "train.method", "train.optimizer.lr", "train.batch_size", "seed", "method", "status", "final_eval_clip_top1"];
+    const at = (id: string, method: string, lr: number, batch: number): CsvRow => ({ run_id: id, config_id: id, "train.method": method, "train.optimizer.lr": lr, "train.batch_size": batch, seed: 0, method, status: "completed", final_eval_clip_top1: 0.5 });
+    const comboRuns = [at("bpA", "bp", 0.1, 8), at("bpB", "bp", 0.01, 16), at("sw", "sideways", 0.1, 16)];
+    const c = paperTable(combo, comboRuns, ["final_eval_clip_top1"], "std");
+    expect(noBaselineNote(c, against, pairedDifferences(c, comboRuns, against))).to.equal(
+      "A dash in a Δ column: no configuration with train.method = bp has that row's other settings: none has train.optimizer.lr = 0.1 with train.batch_size = 16 (each is some baseline's, not together)",
+    );
+  });
+
   it("sideways results table DIR --against: its own files beside the sweep's table, exit 2 naming the option for a bad key", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sideways-paired-"));
     try {
@@ -101,6 +138,10 @@ describe("results table --against: differences from a baseline, paired by seed",
       expect(await main(["results", "table", dir, "--against", "train.method=bp", "--metric", "final_eval_clip_top1"], io), io.stderr).to.equal(0);
       expect(readdirSync(dir).filter((f) => f.startsWith("table-")).sort()).to.deep.equal(["csv", "md", "tex"].map((x) => `table-final_eval_clip_top1-vs-train.method_bp.${x}`));
       expect(io.stdout).to.include("| +0.035 ± 0.021 (n=2) |");
+      // The dash of pipelined-bp at lr 0.05 is said under the table, in the .md and the .tex.
+      const why = "A dash in a Δ column: no configuration with train.method = bp has that row's other settings: none has train.optimizer.lr = 0.05";
+      expect(io.stdout).to.include(`same clips. ${why}\n`);
+      expect(readFileSync(join(dir, "table-final_eval_clip_top1-vs-train.method_bp.tex"), "utf8")).to.include(`same clips. ${why}\n`);
       expect(readFileSync(join(dir, "table.md"), "utf8")).to.equal("the sweep's table\n");
       const bad = captureIo();
       expect(await main(["results", "table", dir, "--against", "lr=0.1"], bad)).to.equal(2);

@@ -29,6 +29,12 @@ export function parseAgainst(text: string): Against {
 /** Columns that say something about a row other than its settings: not compared when rows are paired. */
 const NOT_SETTINGS = new Set(["config_id", "eval_on_train", WARNINGS]);
 
+/** The table's setting columns, those a row and its baseline must agree in (and KEY). */
+export const pairedSettings = (table: PaperTable): string[] => table.paramColumns.filter((c) => !NOT_SETTINGS.has(c));
+
+/** A table cell's value as the pairing compares it: blank for none. */
+export const settingText = (v: unknown): string => (v === null || v === undefined ? "" : String(v));
+
 /**
  * Per table row (by config id), its differences from its baseline; `runs` are runs.csv's rows.
  * An InputError where KEY is not a setting column of the table, no configuration has VALUE, or a
@@ -36,11 +42,11 @@ const NOT_SETTINGS = new Set(["config_id", "eval_on_train", WARNINGS]);
  */
 export function pairedDifferences(table: PaperTable, runs: readonly CsvRow[], against: Against): Map<string, PairedCell> {
   const { key, value } = against;
-  const settings = table.paramColumns.filter((c) => !NOT_SETTINGS.has(c));
+  const settings = pairedSettings(table);
   if (!settings.includes(key)) {
     throw new InputError(`--against ${key}=${value}: '${key}' is not a column of this table; its setting columns: ${settings.length > 0 ? settings.join(", ") : "none (one configuration)"}`, undefined, "--against");
   }
-  const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+  const text = settingText;
   const baselines = table.rows.filter((r) => text(r.params[key]) === value);
   if (baselines.length === 0) {
     const values = [...new Set(table.rows.map((r) => text(r.params[key])))];
@@ -79,11 +85,15 @@ export function pairedDifferences(table: PaperTable, runs: readonly CsvRow[], ag
   return out;
 }
 
-/** Said under a table with differences: what each Δ column is. */
-export function pairedNote(against: Against, spreadText: string): string {
+/**
+ * Said under a table with differences: what each Δ column is, and with `unpaired`
+ * (noBaselineNote) why some rows have none.
+ */
+export function pairedNote(against: Against, spreadText: string, unpaired: string | null = null): string {
   return (
     `Δ <metric>: paired by seed against the configuration with ${against.key} = ${against.value} and the same other settings in this table: ` +
     `the mean over seeds of (this row's run - the baseline's run of the same seed) ± ${spreadText} of those differences; n = seeds completed in both. ` +
-    `Where ${against.key} changes neither the model nor the data (the rule, the optimizer), both runs of a seed start from the same weights and see the same clips`
+    `Where ${against.key} changes neither the model nor the data (the rule, the optimizer), both runs of a seed start from the same weights and see the same clips` +
+    (unpaired === null ? "" : `. ${unpaired}`)
   );
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 import { readCsv } from "./csv-read.js";
 import { DEFAULT_SPREAD, paperTable, spreadName, tableCsv, tableLatex, tableMarkdown, type PaperTable, type Spread, type TableStyle } from "./paper-table.js";
+import { noBaselineNote } from "./no-baseline.js";
 import { pairedDifferences, pairedNote, type Against } from "./paired-diff.js";
 import { plotLearningCurves } from "./plot.js";
 import { RUNS_CSV, collectRuns } from "./runs-table.js";
@@ -26,7 +27,10 @@ export const DEFAULT_TABLE_METRICS = ["final_eval_clip_top1", "final_eval_frame_
 export function writePaperTables(dir: string, metrics: readonly string[], out: string, digits = 3, base = "table", spread: Spread = DEFAULT_SPREAD, against?: Against, style: TableStyle = {}): PaperTable {
   const { columns, rows } = readCsv(join(dir, RUNS_CSV));
   const table = paperTable(columns, rows, metrics, spread);
-  if (against) table.paired = { against, cells: pairedDifferences(table, rows, against), note: pairedNote(against, spreadName(spread)) };
+  if (against) {
+    const cells = pairedDifferences(table, rows, against);
+    table.paired = { against, cells, note: pairedNote(against, spreadName(spread), noBaselineNote(table, against, cells)) };
+  }
   writeFileAtomic(join(out, `${base}.csv`), tableCsv(table));
   // The CSV keeps runs.csv's numbers whatever the style: scripts read it, and a _mean column in percent in one file and a fraction in another would mislead them.
   writeFileAtomic(join(out, `${base}.md`), tableMarkdown(table, digits, style));
