@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { readCsv } from "../src/results/csv-read.js";
-import { numericScale, settingFigure, settingSpec, type SettingFigure } from "../src/results/plot-vs-setting.js";
+import { numericScale, settingFigure, settingFigureName, settingSpec, type SettingFigure } from "../src/results/plot-vs-setting.js";
 import { configLabel } from "../src/results/plot.js";
 import { RULES } from "../src/schedule/registry.js";
 import { captureIo } from "./helpers/capture-io.js";
@@ -267,6 +267,26 @@ describe("plot --against-setting: a final metric against a swept setting", funct
     const eight = settingFigure(columns, rows.slice(0, 8) as never, "train.optimizer.lr", "final_eval_clip_top1");
     expect(eight.notes[0]).to.match(/^train\.optimizer\.weight_decay goes with train\.optimizer\.lr: 0\.0009 at 0\.001, /);
     expect(eight.tickPartners).to.deep.equal(wds.slice(0, 8).map((wd) => [`weight_decay=${wd}`]));
+  });
+
+  it("a partner under a tick, and the figure's file, by the short name unless another shown beside it reads the same", () => {
+    // Two partners ending in clip_length and one in steps: the two whole, steps short.
+    const rows = [
+      ...config("a", { model: "../models/depth-3.yaml", "data.clip_length": 12, "eval.clip_length": 24, "train.steps": 100 }, "bp", [0.5]),
+      ...config("b", { model: "../models/depth-5.yaml", "data.clip_length": 20, "eval.clip_length": 40, "train.steps": 200 }, "bp", [0.6]),
+    ];
+    const keys = ["model", "data.clip_length", "eval.clip_length", "train.steps"];
+    const columns = ["run_id", "config_id", ...keys, "seed", "method", "status", "final_eval_clip_top1"];
+    const fig = settingFigure(columns, rows as never, "model", "final_eval_clip_top1");
+    expect(fig.partners).to.deep.equal(["data.clip_length", "eval.clip_length", "train.steps"]);
+    expect(fig.tickPartners).to.deep.equal([
+      ["data.clip_length=12", "eval.clip_length=24", "steps=100"],
+      ["data.clip_length=20", "eval.clip_length=40", "steps=200"],
+    ]);
+    // A file name among every setting column of runs.csv: clip_length is two columns', steps one's.
+    expect(settingFigureName("final_eval_clip_top1", "data.clip_length", columns, "std")).to.equal("final_eval_clip_top1-vs-data.clip_length.svg");
+    expect(settingFigureName("final_eval_clip_top1", "train.steps", columns, "ci95")).to.equal("final_eval_clip_top1-vs-steps-ci95.svg");
+    expect(settingFigureName("final_eval_clip_top1", "data.clip_length", columns.filter((c) => c !== "eval.clip_length"), "std")).to.equal("final_eval_clip_top1-vs-clip_length.svg");
   });
 
   it("a zip of the rule with the setting on the x axis keeps a line per rule: the rule is no partner", () => {

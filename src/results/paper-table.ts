@@ -18,7 +18,8 @@ import { whyAbsent } from "./absent-metric.js";
 import { NOT_STARTED, OTHER_SHARD } from "./sweep-plan.js";
 import { NOT_COPIED } from "./not-copied.js";
 import { betterDirection, isAccuracy } from "./metric-label.js";
-import { columnsComment, distinctHeaders, metricHeader, percentUnit, settingHeaders } from "./table-headers.js";
+import { columnsComment, metricHeader, percentUnit, settingHeaders } from "./table-headers.js";
+import { distinctNames } from "./key-label.js";
 
 export interface MetricStats {
   mean: number | null;
@@ -383,7 +384,9 @@ export function tableLatex(t: PaperTable, digits = 3, style: TableStyle = {}): s
   const percent = style.percent ?? false;
   const numeric = metricHeaders(t);
   const raw = [...t.paramColumns, ...numeric, ...(t.showNotCompleted ? [NOT_COMPLETED] : [])];
-  const words = distinctHeaders(
+  // A header that reads as another (a swept `train.steps` and the metric `steps_done`, both
+  // "steps") is runs.csv's name: the row would not say which is which.
+  const words = distinctNames(
     [
       ...settingHeaders(t.paramColumns),
       ...t.metrics.map((m) => metricHeader(m, percent)),

@@ -29,7 +29,7 @@ import { readSweepPlan } from "./sweep-plan.js";
 import type { SweepStructure } from "./sweep-structure.js";
 import { DEFAULT_SPREAD, paperTable, resolveMetric, spreadOf, spreadPhrase, type Spread } from "./paper-table.js";
 import { UNKNOWN_RULE_LINE, type FigureNames, figureFiles, settingsLabel, stemValues, wholeValue, type ValueText } from "./plot.js";
-import { keyLabel } from "./key-label.js";
+import { keyLabel, shortKeyNames } from "./key-label.js";
 import { EVAL_OVERRIDES_COLUMN, ID_COLUMNS, RESULT_COLUMNS } from "./runs-table.js";
 import { valueTexts } from "./value-text.js";
 import { wrapLine } from "./wrap-line.js";
@@ -250,7 +250,9 @@ export function settingFigure(columns: readonly string[], rows: readonly CsvRow[
   const tickOf = (v: CsvValue) => (numeric ? (v as number) : categoryText(v));
   const partnerTexts = partners.map((c) => partnerTicks(c, key, configs, ticks, tickOf));
   const notes: string[] = partners.map((c, i) => partnerNote(c, key, ticks, partnerTexts[i]));
-  const tickPartners = ticks.map((_, t) => (ticks.length > PARTNER_TICKS ? [] : partners.map((c, i) => `${partnerLabel(c, partners)}=${partnerTexts[i][t]}`)));
+  // A partner's name under a tick: its short name, as the legend's, unless another partner's is the same.
+  const partnerNames = shortKeyNames(partners);
+  const tickPartners = ticks.map((_, t) => (ticks.length > PARTNER_TICKS ? [] : partnerNames.map((name, i) => `${name}=${partnerTexts[i][t]}`)));
   const left = rows.filter((r) => r.status !== "completed");
   if (left.length > 0) notes.push(`not counted: ${count(left.length, "run")} that did not complete (${tally(left.map((r) => String(r.status)))}; runs.csv says why)`);
   if (blank > 0) {
@@ -291,12 +293,6 @@ function partnerNote(partner: string, key: string, ticks: readonly (number | str
   // A random search pairs every draw's values: a value at each of many ticks would not fit a subtitle.
   if (ticks.length > PARTNER_TICKS) return `${partner} goes with ${key}: a value of it at each of the ${ticks.length} values (the .csv has them; a line is not split by it)`;
   return `${partner} goes with ${key}: ${ticks.map((tick, i) => `${texts[i]} at ${tick}`).join(", ")} (a line is not split by it)`;
-}
-
-/** A partner's name under a tick: its short name, as the legend's, unless another partner's is the same. */
-function partnerLabel(partner: string, partners: readonly string[]): string {
-  const short = keyLabel(partner);
-  return partners.filter((c) => keyLabel(c) === short).length > 1 ? partner : short;
 }
 
 /**
@@ -518,9 +514,9 @@ export function settingCsv(fig: SettingFigure): string {
  * the curves' names. No curve is named with "-vs-".
  */
 export function settingFigureName(metric: string, key: string, columns: readonly string[], spread: Spread): string {
-  const short = keyLabel(key);
-  const clash = settingColumns(columns).filter((c) => keyLabel(c) === short).length > 1;
-  const name = `${metric}-vs-${clash ? key : short}`.replace(/[^A-Za-z0-9_.,-]/g, "_");
+  // Among every setting column (each may have a figure in the folder); `key` first, as one of them.
+  const settings = [key, ...settingColumns(columns).filter((c) => c !== key)];
+  const name = `${metric}-vs-${shortKeyNames(settings)[0]}`.replace(/[^A-Za-z0-9_.,-]/g, "_");
   return `${name}${spread === DEFAULT_SPREAD ? "" : `-${spread}`}.svg`;
 }
 

@@ -4,7 +4,7 @@
  * raw names stay in the file: a comment line pairs each header with its column (columnsComment).
  */
 import { isAccuracy, metricLabel } from "./metric-label.js";
-import { keyLabel } from "./key-label.js";
+import { keyLabel, shortKeyNames } from "./key-label.js";
 
 /** The table's own columns that are no setting, in words. */
 const OWN: Readonly<Record<string, string>> = {
@@ -18,18 +18,10 @@ const OWN: Readonly<Record<string, string>> = {
 /**
  * Each setting column by its key's last part as the figures' legends say it (keyLabel:
  * `train.optimizer.lr` -> `lr`), underscores as spaces; where two columns would read the same
- * (`model.x.lr`, `train.optimizer.lr`), both keep their whole key.
+ * (`model.x.lr`, `train.optimizer.lr`), both keep their whole key (shortKeyNames, among the
+ * columns given: the table's header row).
  */
-export const settingHeaders = (columns: readonly string[]): string[] => distinctHeaders(columns.map((c) => OWN[c] ?? keyLabel(c).replace(/_/g, " ")), columns);
-
-/**
- * `words`, but where two are the same each of those is its `raw` name (runs.csv's): a header row
- * whose columns read alike (a swept `train.steps` and the metric `steps_done`, both "steps") would
- * not say which is which.
- */
-export function distinctHeaders(words: readonly string[], raw: readonly string[]): string[] {
-  return words.map((w, i) => (words.filter((x) => x === w).length > 1 ? raw[i] : w));
-}
+export const settingHeaders = (columns: readonly string[]): string[] => shortKeyNames(columns, (c) => OWN[c] ?? keyLabel(c).replace(/_/g, " "));
 
 /**
  * A metric column's header: its name in words, `(%)` where `percent` shows an accuracy x 100, and
