@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSy
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { liveLockHolder, tryLock, withLock } from "../src/results/file-lock.js";
-import { HEARTBEAT_INTERVAL_S, HEARTBEAT_STALE_S, heartbeatTiming } from "../src/results/lock-heartbeat.js";
+import { HEARTBEAT_INTERVAL_S, HEARTBEAT_STALE_S, endHeartbeatThreadForTests, heartbeatTiming } from "../src/results/lock-heartbeat.js";
 import { InputError } from "../src/errors.js";
 import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
@@ -99,6 +99,25 @@ describe("file locks", () => {
       // Removing it would let a third process start the run beside the one that took it.
       expect(existsSync(path)).to.equal(true);
       expect(JSON.parse(readFileSync(path, "utf8"))).to.deep.equal(taker);
+    });
+
+    it("a heartbeat thread that ends while a lock is held (a crash, terminate()) is replaced, and the new one beats the lock until its release", async () => {
+      const path = join(tempFolder("sideways-lock-"), "run.lock");
+      const release = tryLock(path, Number.POSITIVE_INFINITY, undefined, { intervalS: 0.05, staleS: 1 })!;
+      await endHeartbeatThreadForTests();
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(path, past, past);
+      // Else the lock would look still from here on, and another host would take over a live run.
+      const deadline = Date.now() + 20_000;
+      while (statSync(path).mtimeMs < past.getTime() + 30_000 && Date.now() < deadline) await sleep(20);
+      expect(statSync(path).mtimeMs).to.be.greaterThan(past.getTime() + 30_000);
+      release();
+      await sleep(100);
+      // The new thread heard the release: a file of the same text made afterwards is not touched.
+      writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), heartbeat_s: 0.05 }));
+      utimesSync(path, past, past);
+      await sleep(300);
+      expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
     });
 
     it("takes over a lock from another host whose heartbeat stopped for the stale margin, and tells whose and how old", () => {

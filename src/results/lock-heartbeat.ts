@@ -45,7 +45,41 @@ export function heartbeatTiming(env: NodeJS.ProcessEnv = process.env): Heartbeat
 /** How old a lock that beats every `heartbeatS` must be for its holder to count as gone. */
 export const staleAfterS = (heartbeatS: number, staleS: number) => Math.max(staleS, 4 * heartbeatS);
 
+/** Every lock this process beats, by path: what a new thread is handed where the last one died. */
+const beating = new Map<string, { intervalMs: number; text: string }>();
+
 let worker: Worker | null = null;
+/** Threads started after one died; past MAX_RESTARTS none is (a thread that cannot start at all). */
+let restarts = 0;
+const MAX_RESTARTS = 5;
+
+/**
+ * The heartbeat thread, started at need. One that ends while locks are held (an uncaught error,
+ * running out of memory, terminate()) is replaced and handed every held lock: else they would stop
+ * beating without a word, and after 120 s a process on another host would take over a live run.
+ */
+function heartbeatWorker(): Worker {
+  if (worker !== null) return worker;
+  const w = new Worker(new URL("./lock-heartbeat-worker.js", import.meta.url));
+  // Never what keeps a process alive: it beats only while the process lives anyway.
+  w.unref();
+  // 'exit' follows 'error' too; an error with no listener would end the process.
+  w.on("error", () => {});
+  w.on("exit", () => {
+    if (worker !== w) return;
+    worker = null;
+    if (beating.size === 0) return;
+    if (restarts >= MAX_RESTARTS) {
+      process.emitWarning(`the heartbeat thread of ${[...beating.keys()].join(", ")} ended ${restarts + 1} times and is not started again: from another host these locks look stale after 120 s`);
+      return;
+    }
+    restarts++;
+    const next = heartbeatWorker();
+    for (const [path, { intervalMs, text }] of beating) next.postMessage({ beat: path, intervalMs, text } satisfies ToHeartbeat);
+  });
+  worker = w;
+  return w;
+}
 
 /**
  * Refreshes `path`'s mtime every `intervalS` until the returned function is called, while the file
@@ -53,20 +87,19 @@ let worker: Worker | null = null;
  * not ours to keep alive.
  */
 export function beatLock(path: string, intervalS: number, text: string): () => void {
-  if (worker === null) {
-    worker = new Worker(new URL("./lock-heartbeat-worker.js", import.meta.url));
-    // Never what keeps a process alive: it beats only while the process lives anyway.
-    worker.unref();
-    // Not expected (each touch catches its errors); the next lock then starts a new thread.
-    worker.on("error", () => (worker = null));
-  }
-  const w = worker;
-  const send = (m: ToHeartbeat) => w.postMessage(m);
-  send({ beat: path, intervalMs: intervalS * 1000, text });
+  const intervalMs = intervalS * 1000;
+  beating.set(path, { intervalMs, text });
+  heartbeatWorker().postMessage({ beat: path, intervalMs, text } satisfies ToHeartbeat);
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
-    send({ stop: path });
+    beating.delete(path);
+    worker?.postMessage({ stop: path } satisfies ToHeartbeat);
   };
+}
+
+/** For tests: ends the heartbeat thread as a crash would (terminate()); resolves once it has ended. */
+export async function endHeartbeatThreadForTests(): Promise<void> {
+  await worker?.terminate();
 }
