@@ -17,6 +17,7 @@ import { dataGivenAnewChanges } from "../results/data-given-anew.js";
 import { configHash, replicateId, resolvedConfig } from "../spec/resolved-config.js";
 import { RESUME_FILE, resumeCheckpointStep } from "../train/resume-checkpoint.js";
 import { runExperiment } from "../train/run-experiment.js";
+import { RunLockTakenOver } from "../results/run-lock-watch.js";
 import { guardLock } from "../train/stop-signals.js";
 import { newRunSummary, type ProgressReporter, type RunStatus, type RunSummary } from "../train/run-types.js";
 import { DivergedEarlierError, InputError, NonFiniteLossError, nameExperimentFile } from "../errors.js";
@@ -168,6 +169,8 @@ export async function runOne(
     return { skipped: false, summary };
   } catch (err) {
     if (err instanceof RunCompletedElsewhere) return { skipped: true, summary: readSummary(place.runDir) };
+    // The run's lock, and so its folder, is another process's now: nothing more is written there.
+    if (err instanceof RunLockTakenOver) throw err;
     nameExperimentFile(err, exp.file, exp.overrides, { keys: Object.keys(place.meta.params), context: place.sweepContext });
     const started = release !== null;
     if (started || recordEarlyFailures) {

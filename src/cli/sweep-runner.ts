@@ -313,8 +313,13 @@ export async function runSweep(exp: LoadedExperiment, runs: readonly PlannedRun[
           if (code === EXIT_OK) outcome.completed.push(run.runId);
           // (killed by the stop signal itself before it could catch one, or aborted by a second)
           else if (code === EXIT_INTERRUPTED || isStopSignal(signal) || (signal === "SIGKILL" && aborted)) countStopped(run);
-          // Another process took the run's lock between our check and the child's start.
-          else if (isRunInProgress(dir)) heldElsewhere(run);
+          // Another process took the run's lock between our check and the child's start, or while
+          // the child trained (its node stopped answering for the lock's stale margin): the run is
+          // that process's, not failed, and its lock stays; the child said why it ended.
+          else if (isRunInProgress(dir)) {
+            if (code !== null && stderrTail.trim()) board.message(`${run.runId}: its process ended (exit status ${code}):\n${indent(stderrTail.trim())}`);
+            heldElsewhere(run);
+          }
           else if (!opts.force && runState(dir, run.configHash) === "completed") outcome.skipped.push(run.runId);
           else {
             const diverged = code === EXIT_NON_FINITE_LOSS;

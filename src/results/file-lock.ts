@@ -90,6 +90,22 @@ export function liveLockHolder(path: string, staleAfterMs: number, heartbeatStal
   return ageMs < staleAfterMsFor(holder, staleAfterMs, heartbeatStaleS) ? holder : null;
 }
 
+/** The text this process wrote into each lock it holds, by path (lockTakenOver compares with it). */
+const heldLocks = new Map<string, string>();
+
+/**
+ * Where this process holds the lock at `path` but the file now holds another process's lock (ours
+ * taken over as stale while we went on: a node that stopped answering, then came back): that
+ * holder, `{ holder: null }` for a file naming none (being written). null while the lock is still
+ * ours, gone (released by hand: no one else's), or not held by this process at all.
+ */
+export function lockTakenOver(path: string): { holder: LockHolder | null } | null {
+  const mine = heldLocks.get(path);
+  if (mine === undefined) return null;
+  const now = lockText(path);
+  return now === null || now === mine ? null : { holder: lockHolder(path) };
+}
+
 /**
  * Takes the lock or returns null; the returned function releases it. `tookOver` hears of a stale
  * lock this call removed and then took (its holder, null for a file naming none, and how long
@@ -112,12 +128,14 @@ export function tryLock(
       writeSync(fd, mine);
       closeSync(fd);
       const stopBeating = heartbeat === undefined ? () => {} : beatLock(path, heartbeat.intervalS, mine);
+      heldLocks.set(path, mine);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         process.removeListener("exit", release);
         stopBeating();
+        heldLocks.delete(path);
         // Only our own lock: one taken over as stale while we went on (a node that stopped
         // answering, a process stopped for a while) is its new holder's, and removing it would let
         // a third process start the run beside that one.

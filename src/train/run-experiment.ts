@@ -25,6 +25,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../results/atomic-write.js";
 import { CsvAppender, truncateCsvAfterStep } from "../results/csv-append.js";
 import { readCsv } from "../results/csv-read.js";
 import { BEST_WEIGHTS_FILE, FINAL_WEIGHTS_FILE, RUN_CONFIG_FILE, readSummary } from "../results/run-dir.js";
+import { RunLockTakenOver, watchRunLock } from "../results/run-lock-watch.js";
 import { largestShare } from "./replica-executor.js";
 import type { ProviderOptions } from "../runtime/providers.js";
 import { accumulateHostPathNote, type ExperimentSpec } from "../spec/experiment-spec.js";
@@ -241,6 +242,8 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
 
   ctx.prepareRunDir?.();
   mkdirSync(runDir, { recursive: true });
+  /** Throws where the run's lock was taken over meanwhile: called before each write into the folder. */
+  const lockStillOurs = watchRunLock(runDir, ctx.runId);
   const optimizer: Optimizer = createOptimizer(spec.train.optimizer);
   const resumed = findResumeState(ctx, model);
   // One entry per attempt: a resumed run's frames/s covers every attempt, which may have run
@@ -355,6 +358,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
 
   const saveResume = async (step: number, atDataError = false) => {
     await syncHost();
+    lockStillOurs();
     writeResumeCheckpoint(join(runDir, RESUME_FILE), model, {
       step,
       weights,
@@ -372,6 +376,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     await syncHost();
     const r = await evaluate(model, mainRunner, data.evalBatches(spec.eval.clips, spec.train.batch_size), weights, evalVideo && ((i) => evalVideo(i, evalClips)));
     const m: EvalMetrics = { step, ...evalColumns(r) };
+    lockStillOurs();
     // Written before eval.csv's row: a run stopped between the two evaluates that step again when
     // resumed (the same weights), so best.safetensors is never behind the best eval.csv row.
     if (spec.output.keep_best && improvesBest(summary, m)) {
@@ -444,6 +449,9 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
       // The step has read its batches: their memory holds later ones (ClipBatch.release).
       const frameCounts = Array.from({ length: k }, (_, j) => taken.slice(j * perStep, (j + 1) * perStep).reduce((n, b) => n + b.dims[0] * b.dims[1], 0));
       for (const b of taken) b.release?.();
+      // The step boundary: a process that was away longer than its lock's stale margin finds here
+      // that another took the run over, and writes no row of this step.
+      lockStillOurs();
       // A call's time and data wait, shared evenly by its steps.
       const stepSeconds = (performance.now() - t0) / 1000 / k;
       // The step's thread on data: waiting for this batch, and making later ones meanwhile
@@ -511,6 +519,7 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     }
     if (finished) {
       await syncHost();
+      lockStillOurs();
       writeCheckpoint(join(runDir, FINAL_WEIGHTS_FILE), model, weights, { run_id: ctx.runId, steps: String(summary.steps_done), method });
       rmSync(join(runDir, RESUME_FILE), { force: true });
     }
@@ -537,10 +546,30 @@ async function trainListening(spec: ExperimentSpec, ctx: RunContext, setup: RunS
     throw err;
   } finally {
     summary.wall_s = wall();
-    // The summary is the run's completion record: written last.
-    writeJsonAtomic(join(runDir, "summary.json"), summary);
+    // The summary is the run's completion record: written last, and only into a folder still ours
+    // (a lock taken over is said by the error instead, thrown here where it is found only now).
+    const takenOver = writeSummaryIfOurs(summary, runDir, lockStillOurs);
     progress.runEnded(summary);
+    // The folder is another process's: that, not how this attempt ended, is what the run says.
+    if (takenOver !== null) throw takenOver;
   }
+}
+
+/**
+ * Writes summary.json, or, where the run's lock is another process's now, nothing: then the run
+ * failed, and the returned error says why (null where the summary was written).
+ */
+function writeSummaryIfOurs(summary: RunSummary, runDir: string, lockStillOurs: () => void): RunLockTakenOver | null {
+  try {
+    lockStillOurs();
+  } catch (err) {
+    if (!(err instanceof RunLockTakenOver)) throw err;
+    summary.status = "failed";
+    summary.message = err.message;
+    return err;
+  }
+  writeJsonAtomic(join(runDir, "summary.json"), summary);
+  return null;
 }
 
 /**

@@ -5,6 +5,7 @@ import { ineffectiveSettings } from "../../spec/setting-notes.js";
 import { heldFromAnotherHost, type LockHolder } from "../../results/file-lock.js";
 import { isRunInProgress, leftToAnotherHost, runLockHolderNow, type RunMeta } from "../../results/run-dir.js";
 import { InputError, RunError } from "../../errors.js";
+import { RunLockTakenOver } from "../../results/run-lock-watch.js";
 import { configHash } from "../../spec/resolved-config.js";
 import { overrideKey } from "../../spec/override-source.js";
 import type { CliIo } from "../cli-io.js";
@@ -140,8 +141,9 @@ async function runOnceHeldRunsEnd(place: RunPlacement, attempt: () => Promise<Ru
     try {
       return await attempt();
     } catch (err) {
-      // Our own failure released the lock; a lock held now is another process's.
-      if (err instanceof RunError && isRunInProgress(place.runDir)) continue;
+      // Our own failure released the lock; a lock held now is another process's. One that took
+      // the lock over while this attempt trained is said as such (exit 1), not waited for.
+      if (err instanceof RunError && !(err instanceof RunLockTakenOver) && isRunInProgress(place.runDir)) continue;
       throw err;
     }
   }
