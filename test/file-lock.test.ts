@@ -15,6 +15,20 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * After its lock's release, a file this process writes at the path with the very text its beats
+ * look for (a 0.05 s heartbeat), stamped `past`, keeps that mtime: the heartbeat thread heard the release.
+ */
+async function expectNotBeatenAfterRelease(path: string, past: Date): Promise<void> {
+  await sleep(100);
+  writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), heartbeat_s: 0.05 }));
+  utimesSync(path, past, past);
+  await sleep(300);
+  expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
+}
+
 describe("file locks", () => {
   const tempFolder = tempFoldersRemovedAfterEachTest();
   it("is exclusive while held and free once released", () => {
@@ -53,7 +67,6 @@ describe("file locks", () => {
   describe("heartbeat (locks held from another host)", () => {
     /** The main thread blocked, as in a long synchronous onnxruntime run(): no event loop, no timers. */
     const blockFor = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const OTHER = "other-node-of-the-cluster";
     /** A lock as a process on another host writes it, its mtime `ageS` seconds ago. */
     function otherHostLock(path: string, ageS: number, heartbeat_s?: number): { pid: number; host: string; heartbeat_s?: number } {
@@ -75,13 +88,9 @@ describe("file locks", () => {
       // Whole milliseconds: file systems keep mtimes coarser than Date.now()'s fractions.
       expect(statSync(path).mtimeMs).to.be.at.least(blockedAt - 1);
       release();
-      await sleep(100);
       // Released: a file made at the path afterwards is not touched, even one of the text the
       // beats look for (another holder's lock differs, and is left alone for that alone).
-      writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), heartbeat_s: 0.05 }));
-      utimesSync(path, past, past);
-      await sleep(300);
-      expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
+      await expectNotBeatenAfterRelease(path, past);
     });
 
     it("a held lock taken over as stale while its holder still ran (a node that stopped answering, then came back): the holder neither beats nor releases the new holder's lock", async () => {
@@ -112,12 +121,8 @@ describe("file locks", () => {
       while (statSync(path).mtimeMs < past.getTime() + 30_000 && Date.now() < deadline) await sleep(20);
       expect(statSync(path).mtimeMs).to.be.greaterThan(past.getTime() + 30_000);
       release();
-      await sleep(100);
       // The new thread heard the release: a file of the same text made afterwards is not touched.
-      writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname(), heartbeat_s: 0.05 }));
-      utimesSync(path, past, past);
-      await sleep(300);
-      expect(statSync(path).mtimeMs).to.be.closeTo(past.getTime(), 1);
+      await expectNotBeatenAfterRelease(path, past);
     });
 
     it("takes over a lock from another host whose heartbeat stopped for the stale margin, and tells whose and how old", () => {

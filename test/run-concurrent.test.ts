@@ -12,39 +12,13 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
+import { HOLD_AT, STEPS, type Finished, writeHeldRunExperiment } from "./helpers/held-run.js";
 import { runFolderIn } from "./helpers/run-folder.js";
 import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const cli = fileURLToPath(new URL("../../bin/sideways.js", import.meta.url));
-const STEPS = 20;
-/** The step after which the first run waits (after the checkpoint of step 5, before the evaluation of step 10). */
-const HOLD_AT = 7;
 /** A hang guard for one whole run in a child process: one took 25 s on a loaded 2-core machine. */
 const RUN_LIMIT_MS = 180_000;
-
-function writeExperiment(dir: string): void {
-  writeFileSync(join(dir, "exp.yaml"), stringify({
-    name: "concurrent",
-    model: {
-      name: "concurrent-cnn",
-      input: { channels: 1, height: 16, width: 16 },
-      classes: 3,
-      layers: [
-        { type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 },
-        { type: "relu" },
-        { type: "global_avg_pool" },
-        { type: "linear", out_features: 3 },
-      ],
-    },
-    data: { kind: "shapes", clip_length: 4 },
-    train: { method: "sideways", batch_size: 4, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
-    eval: { every: 10, clips: 4 },
-    output: { dir: "run" },
-  }));
-}
-
-interface Finished { code: number | null; stderr: string }
 
 /** The file whose creation lets a run held by `holdingRun` go on. */
 const releaseFile = (dir: string) => join(dir, "release-first-run");
@@ -80,7 +54,7 @@ describe("two `sideways run`s of one config at once", function () {
   const tempFolder = tempFoldersRemovedAfterEachTest();
   const newDir = () => {
     const d = tempFolder("sideways-concurrent-");
-    writeExperiment(d);
+    writeHeldRunExperiment(d, "concurrent");
     return d;
   };
 

@@ -10,40 +10,14 @@ import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { stringify } from "yaml";
 import { readCsv } from "../src/results/csv-read.js";
 import { lockTakenOverText } from "../src/results/run-lock-watch.js";
+import { HOLD_AT, type Finished, writeHeldRunExperiment } from "./helpers/held-run.js";
 import { runFolderIn } from "./helpers/run-folder.js";
 import { tempFoldersRemovedAfterEachTest } from "./helpers/temp-folder.js";
 
 const BIN = resolve("bin/sideways.js");
-const STEPS = 20;
-/** The step after which the run waits: after the checkpoint of step 5, before the evaluation of step 10. */
-const HOLD_AT = 7;
 const OTHER = "other-node-of-the-cluster";
-
-function writeExperiment(dir: string): void {
-  writeFileSync(join(dir, "exp.yaml"), stringify({
-    name: "taken-over",
-    model: {
-      name: "taken-over-cnn",
-      input: { channels: 1, height: 16, width: 16 },
-      classes: 3,
-      layers: [
-        { type: "conv2d", out_channels: 4, kernel: 3, stride: 2, padding: 1 },
-        { type: "relu" },
-        { type: "global_avg_pool" },
-        { type: "linear", out_features: 3 },
-      ],
-    },
-    data: { kind: "shapes", clip_length: 4 },
-    train: { method: "sideways", batch_size: 4, steps: STEPS, checkpoint_every: 5, optimizer: { kind: "adam", lr: 0.01 } },
-    eval: { every: 10, clips: 4 },
-    output: { dir: "run" },
-  }));
-}
-
-interface Finished { code: number | null; stderr: string }
 
 function start(args: string[], cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Finished> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"], env });
@@ -88,7 +62,7 @@ describe("a run whose lock was taken over while it trained", function () {
 
   it("`sideways run` stops at its next step boundary: exit 1 naming the lock and its new holder, nothing more written into the folder, the taker's lock kept", async () => {
     const dir = tempFolder("sideways-taken-over-");
-    writeExperiment(dir);
+    writeHeldRunExperiment(dir, "taken-over");
     const go = join(dir, "go");
     // A stale margin of 0.5 s (beats every 0.1 s): the hold below is "unresponsive" past it.
     const env = { ...process.env, SIDEWAYS_FAILPOINT: `step:wait:${HOLD_AT}:${go}`, SIDEWAYS_LOCK_HEARTBEAT_S: "0.1", SIDEWAYS_LOCK_STALE_S: "0.5" };
