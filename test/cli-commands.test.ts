@@ -1027,9 +1027,12 @@ describe("CLI commands", function () {
     // Exit 3, the divergence that ended the sweep, whether the other run was stopped or kept from starting.
     expect(await main(["sweep", SWEEP, ...args], io), io.stderr).to.equal(3);
     expect(io.stderr, io.stderr).to.include("1 run(s) stopped at a non-finite loss").and.not.include("run(s) failed").and.not.include("SIGTERM");
-    // Where the other run had started, its stop line says what would abort it without a checkpoint
+    // Where the other run was training, its stop line says what would abort it without a checkpoint
     // (--fail-fast sent no signal, so the sweep takes two; naming no SIGTERM, which it never got).
-    if (io.stderr.includes("stopped by its sweep's --fail-fast")) expect(io.stderr).to.include("(two stop signals to the sweep, the second a Ctrl-C, abort the run without one)");
+    // Stopped during its set-up it says "during set-up: ending before the next step", and the
+    // sweep's closing lines repeat "stopped by ..." as its record: neither is that line.
+    for (const line of io.stderr.split("\n").filter((l) => l.includes("stopped by its sweep's --fail-fast") && l.includes(": saving a resume checkpoint after this step")))
+      expect(line).to.include("(two stop signals to the sweep, the second a Ctrl-C, abort the run without one)");
     const { rows } = readCsv(join(dir, "results", "sweep-good", "runs.csv"));
     // The stopped run is interrupted if it had made its folder when the signal came, else
     // not_started; the sweep's count says the same as runs.csv.
